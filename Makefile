@@ -1,0 +1,34 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE ?= $(CURDIR)/node
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/wikipeer --node $(NODE) init --sample
+	$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
+
+test: install
+	bash scripts/system-deps.sh
+	$(BIN)/python -m pytest
+
+bench: install
+	bash scripts/system-deps.sh
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info bench/out

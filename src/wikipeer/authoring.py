@@ -1,0 +1,64 @@
+"""Local edits: build and sign a revision, then send it through the one door."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from wikipeer.errors import UserError
+from wikipeer.ingest import REJECTED, IngestReport, ingest
+from wikipeer.model.block import Block
+from wikipeer.model.keys import sign
+from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
+from wikipeer.model.title import normalize_title
+from wikipeer.node import Node
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What a local edit produced."""
+
+    rev: bytes
+    page: bytes
+    report: IngestReport
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def edit_blocks(page: Page, text: str, parents: tuple[bytes, ...], summary: str, signing_key, author: str,
+                ts: int, minor: bool = False) -> list[Block]:
+    """The blocks of one signed edit: page, text, revision and the author's signature."""
+    page_block = build_page(page)
+    text_block = build_text(text)
+    rev = Revision(page=page_block.cid, parents=parents, text=text_block.cid, size=len(text_block.data), ts=ts,
+                   comment=summary, author=author, minor=minor)
+    rev_block = build_revision(rev)
+    sig = build_signature(Signature(rev_block.cid, "author", author, sign(signing_key, rev_block.cid, "author")))
+    return [page_block, text_block, rev_block, sig]
+
+
+def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents: tuple[bytes, ...] | None = None,
+         ts: int | None = None, minor: bool = False, key_name: str | None = None) -> Edit:
+    """Save ``text`` as a new revision of a page, signed by the user's key.
+
+    Without ``parents`` the edit follows the head this node shows; naming an
+    older revision as parent makes a fork, as it should.
+    """
+    title = normalize_title(node.wiki(wiki), raw_title)
+    identity = node.keyring.get(key_name) if key_name else node.user_key()
+    key = node.keyring.signing_key(identity.name, node.passphrase)
+    existing = node.store.page(wiki, title.ns, title.text)
+    if parents is None:
+        head = node.view().choose(node.store.heads(existing.id)) if existing else None
+        parents = (head.cid,) if head else ()
+        if head is not None and node.store.revision_text(head) == text:
+            raise UserError(f"no change: the text is the same as the current revision of {title.full!r}")
+    blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
+                         ts if ts is not None else now_ms(), minor)
+    report = ingest(node.store, blocks, "local", view=node.view())
+    for status in report.statuses:
+        if status.state == REJECTED:
+            raise UserError(f"edit refused: {status.reason}")
+    return Edit(blocks[2].cid, blocks[0].cid, report)

@@ -1,0 +1,1 @@
+"""The `wikipeer` command: a thin shell over the node, store and ingest."""

@@ -1,0 +1,211 @@
+"""One function per command; each reads its arguments and calls the layers below."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from wikipeer import authoring
+from wikipeer.errors import InvalidObject, NotFound, UserError
+from wikipeer.fsck import fsck as run_fsck
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.node import Node, default_node_dir, find_page
+from wikipeer.store.records import RevInfo
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _dir(args: argparse.Namespace) -> Path:
+    return args.node or default_node_dir()
+
+
+def _open(args: argparse.Namespace) -> Node:
+    return Node.open(_dir(args))
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(key: str | None) -> str:
+    return key[8:20] + "…" if key else "-"
+
+
+def _rev_line(node: Node, rev: RevInfo) -> str:
+    trusted = "✓" if node.view().is_trusted(rev) else " "
+    who = rev.author or rev.origin.get("user") or "node"
+    return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {_short(who) if who.startswith('ed25519:') else who}  {rev.comment}"
+
+
+def _cid(text: str) -> bytes:
+    try:
+        return cid_from_str(text)
+    except InvalidObject:
+        raise UserError(f"not a revision CID: {text!r}") from None
+
+
+def init(args: argparse.Namespace) -> int:
+    node = Node.init(_dir(args), chain=args.chain)
+    out.print(f"node at {node.dir}; node key {node.keyring.get('node').public}")
+    if args.sample:
+        from wikipeer.sample import SAMPLE_WIKI, load_sample
+
+        if node.store.pages(SAMPLE_WIKI):
+            out.print(f"sample wiki {SAMPLE_WIKI!r} is already here")
+        else:
+            out.print(f"loaded the sample wiki {SAMPLE_WIKI!r}: {load_sample(node)} revisions")
+    return 0
+
+
+def key_new(args: argparse.Namespace) -> int:
+    node = _open(args)
+    passphrase = node.passphrase if args.passphrase_protect else None
+    if args.passphrase_protect and not passphrase:
+        raise UserError("--passphrase-protect needs the passphrase in $WIKIPEER_PASSPHRASE")
+    identity = node.keyring.create(args.name, passphrase)
+    if args.default:
+        node.config.default_key = args.name
+        node.save_config()
+    out.print(f"{identity.name} {identity.public}")
+    return 0
+
+
+def key_list(args: argparse.Namespace) -> int:
+    node = _open(args)
+    default = node.config.default_key
+    for identity in node.keyring.list():
+        flags = ["default"] if identity.name == default else []
+        flags += [] if identity.private else ["public only"]
+        flags += ["sealed"] if identity.encrypted else []
+        out.print(f"{identity.name:<16} {identity.public}" + (f"  ({', '.join(flags)})" if flags else ""))
+    return 0
+
+
+def key_export(args: argparse.Namespace) -> int:
+    node = _open(args)
+    if args.private:
+        out.print(node.keyring.export_seed(args.name, node.passphrase))
+    else:
+        out.print(node.keyring.get(args.name).public)
+    return 0
+
+
+def key_import(args: argparse.Namespace) -> int:
+    node = _open(args)
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    text = text.strip()
+    if text.startswith("ed25519-seed:"):
+        identity = node.keyring.import_seed(args.name, text)
+    else:
+        identity = node.keyring.import_public(args.name, text)
+    out.print(f"{identity.name} {identity.public}")
+    return 0
+
+
+def edit(args: argparse.Namespace) -> int:
+    node = _open(args)
+    raw = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"the text is not valid UTF-8 (byte offset {exc.start})") from None
+    parents = tuple(_cid(p) for p in args.parent) if args.parent else None
+    result = authoring.edit(node, args.wiki, args.title, text, args.summary, parents=parents, minor=args.minor)
+    heads = node.store.heads(node.store.object_id(result.page))
+    out.print(cid_to_str(result.rev))
+    if len(heads) > 1:
+        out.print(f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'", style="yellow")
+    return 0
+
+
+def _shown(node: Node, wiki: str, title: str, rev: str | None) -> RevInfo:
+    page = find_page(node, wiki, title)
+    if rev:
+        info = node.store.revision(_cid(rev))
+        if info.page != page.id:
+            raise UserError(f"revision {rev} belongs to another page")
+        return info
+    head = node.view().choose(node.store.heads(page.id))
+    if head is None:
+        raise NotFound(f"page {title!r} has no revisions")
+    return head
+
+
+def show(args: argparse.Namespace) -> int:
+    node = _open(args)
+    sys.stdout.write(node.store.revision_text(_shown(node, args.wiki, args.title, args.rev)))
+    return 0
+
+
+def history(args: argparse.Namespace) -> int:
+    node = _open(args)
+    for rev in node.store.history(find_page(node, args.wiki, args.title).id):
+        out.print(_rev_line(node, rev))
+    return 0
+
+
+def heads(args: argparse.Namespace) -> int:
+    node = _open(args)
+    for rev in node.view().order(node.store.heads(find_page(node, args.wiki, args.title).id)):
+        out.print(_rev_line(node, rev))
+    return 0
+
+
+def diff(args: argparse.Namespace) -> int:
+    node = _open(args)
+    old, new = (node.store.revision(_cid(c)) for c in (args.old, args.new))
+    lines = difflib.unified_diff(
+        node.store.revision_text(old).splitlines(keepends=True), node.store.revision_text(new).splitlines(keepends=True),
+        fromfile=args.old, tofile=args.new)
+    sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in lines)
+    return 0
+
+
+def search(args: argparse.Namespace) -> int:
+    node = _open(args)
+    hits = node.store.search(args.query, args.limit)
+    for page, snippet in hits:
+        config = node.wiki(page.wiki)
+        prefix = config.namespace_prefix(page.ns)
+        out.print(f"[bold]{page.wiki}: {prefix + ':' if prefix else ''}{page.title}[/bold]  {snippet}")
+    if not hits:
+        out.print("no pages match")
+    return 0
+
+
+def fsck(args: argparse.Namespace) -> int:
+    node = _open(args)
+    total = node.store.last_seq()
+    with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("checking", total=total)
+        checked, faults = run_fsck(node.store, lambda n: progress.update(task, completed=n))
+    for fault in faults:
+        print(f"fault: {fault}")
+    print(f"checked {checked} objects: " + (f"{len(faults)} faults" if faults else "no faults"))
+    return 1 if faults else 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    node = _open(args)
+    out.print(f"{'wiki':<20} {'pages':>8} {'revisions':>10} {'blocks':>10} {'bytes':>12}")
+    for s in node.store.stats():
+        out.print(f"{s.wiki:<20} {s.pages:>8} {s.revisions:>10} {s.blocks:>10} {s.bytes:>12}")
+    out.print(f"store file: {node.store.file_size()} bytes on disk")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from wikipeer.web.app import create_app
+
+    node = _open(args)
+    out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
+    uvicorn.run(create_app(node), host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,105 @@
+"""Entry point: parse arguments, open the node, run one command, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wikipeer import __version__
+from wikipeer.cli import commands
+from wikipeer.errors import WikipeerError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wikipeer", description="A node of a signed, peer-to-peer, offline-capable wiki.")
+    parser.add_argument("--node", type=Path, help="node directory (default: $WIKIPEER_NODE or the user data directory)")
+    parser.add_argument("--version", action="version", version=f"wikipeer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a node directory and its node key")
+    p.add_argument("--sample", action="store_true", help="load the built-in sample wiki if the node is empty")
+    p.add_argument("--chain", type=int, help="texts per compression chain before a full text (default 16)")
+    p.set_defaults(func=commands.init)
+
+    key = sub.add_parser("key", help="manage identity keys").add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    p = key.add_parser("new", help="create a key pair")
+    p.add_argument("name")
+    p.add_argument("--passphrase-protect", action="store_true", help="seal the private key with $WIKIPEER_PASSPHRASE")
+    p.add_argument("--default", action="store_true", help="sign edits with this key from now on")
+    p.set_defaults(func=commands.key_new)
+    p = key.add_parser("list", help="list keys")
+    p.set_defaults(func=commands.key_list)
+    p = key.add_parser("export", help="print a key's public key (or its private key with --private)")
+    p.add_argument("name")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=commands.key_export)
+    p = key.add_parser("import", help="import a public key (trusted from then on) or an exported private key")
+    p.add_argument("name")
+    p.add_argument("file", nargs="?", default="-", help="file holding the key text (default: stdin)")
+    p.set_defaults(func=commands.key_import)
+
+    p = sub.add_parser("edit", help="save a new revision of a page, signed with the default key")
+    p.add_argument("wiki")
+    p.add_argument("title")
+    p.add_argument("--file", type=Path, help="read the text from this file (default: stdin)")
+    p.add_argument("--summary", "-m", required=True, help="edit summary")
+    p.add_argument("--parent", action="append", help="edit on top of this revision (makes a fork if it is old)")
+    p.add_argument("--minor", action="store_true")
+    p.set_defaults(func=commands.edit)
+
+    p = sub.add_parser("show", help="print a page's text (the head this node shows, or --rev)")
+    p.add_argument("wiki")
+    p.add_argument("title")
+    p.add_argument("--rev", help="a revision CID")
+    p.set_defaults(func=commands.show)
+
+    p = sub.add_parser("history", help="list a page's revisions, newest first")
+    p.add_argument("wiki")
+    p.add_argument("title")
+    p.set_defaults(func=commands.history)
+
+    p = sub.add_parser("heads", help="list a page's heads, the shown one first")
+    p.add_argument("wiki")
+    p.add_argument("title")
+    p.set_defaults(func=commands.heads)
+
+    p = sub.add_parser("diff", help="unified diff between two revisions")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.set_defaults(func=commands.diff)
+
+    p = sub.add_parser("search", help="full-text search over every page's shown text and title")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=commands.search)
+
+    p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
+    p.set_defaults(func=commands.fsck)
+
+    p = sub.add_parser("stats", help="per wiki: pages, revisions, blocks, bytes on disk")
+    p.set_defaults(func=commands.stats)
+
+    p = sub.add_parser("serve", help="serve the wiki on the web")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=commands.serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except WikipeerError as exc:
+        print(f"wikipeer: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("wikipeer: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Exception classes shared by every layer.
+
+Each carries a message a person can act on; the command line prints it as one
+line and exits with the code the class names.
+"""
+
+
+class WikipeerError(Exception):
+    """Base of every error wikipeer raises on purpose."""
+
+    exit_code = 1
+
+
+class UserError(WikipeerError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class InvalidObject(WikipeerError):
+    """A block or object failed decoding, its CID check or its schema."""
+
+    exit_code = 2
+
+
+class NotFound(UserError):
+    """A page, revision, key or block that was named is not here."""

@@ -1,0 +1,186 @@
+"""The object types and their records: page, rev, sig, profile, and text blobs.
+
+``build_*`` functions make blocks from records; ``parse`` turns any checked
+block into its record after validating its schema. Records hold CIDs as bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from wikipeer.errors import InvalidObject
+from wikipeer.model.block import Block, check_block, decode_object, encode_object, raw_block
+from wikipeer.model.cid import RAW
+from wikipeer.model.keys import ROLES
+from wikipeer.model.schema import Field, check_fields
+from wikipeer.model.title import check_title_text
+
+MAX_PARENTS = 16
+MAX_COMMENT = 4096
+_WIKI_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+PAGE_RULES = {"wiki": Field("str", limit=64), "ns": Field("int"), "title": Field("str", limit=255)}
+REV_RULES = {
+    "page": Field("link"),
+    "parents": Field("links", limit=MAX_PARENTS),
+    "text": Field("link"),
+    "size": Field("int"),
+    "model": Field("str", limit=64),
+    "format": Field("str", required=False, limit=64),
+    "comment": Field("str", required=False, limit=MAX_COMMENT),
+    "ts": Field("int"),
+    "author": Field("key", required=False),
+    "minor": Field("bool", required=False),
+    "origin": Field("map", required=False, limit=1024),
+}
+SIG_RULES = {"target": Field("link"), "role": Field("str", limit=16), "key": Field("key"), "sig": Field("sig"), "ts": Field("int", required=False)}
+PROFILE_RULES = {"key": Field("key"), "name": Field("str", limit=255), "about": Field("str", required=False, limit=4096), "ts": Field("int")}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page's identity; its CID is the page GUID."""
+
+    wiki: str
+    ns: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One revision of a page: its text, parents and provenance."""
+
+    page: bytes
+    parents: tuple[bytes, ...]
+    text: bytes
+    size: int
+    ts: int
+    model: str = "wikitext"
+    comment: str = ""
+    author: str | None = None
+    minor: bool = False
+    format: str | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A signature by ``key`` over the object ``target`` in ``role``."""
+
+    target: bytes
+    role: str
+    key: str
+    sig: str
+    ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A public identity: a key and the name its holder goes by."""
+
+    key: str
+    name: str
+    ts: int
+    about: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text blob: the UTF-8 bytes of a revision's content."""
+
+    data: bytes
+
+
+Record = Union[Page, Revision, Signature, Profile, Text]
+
+
+def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
+    """Leave out optional fields at their defaults so equal records encode equally."""
+    return {k: v for k, v in obj.items() if not (v is None or v is False or v == "" or v == {})}
+
+
+def build_page(page: Page) -> Block:
+    """The page object whose CID is the page's GUID."""
+    return encode_object({"t": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title})
+
+
+def build_revision(rev: Revision) -> Block:
+    obj = {
+        "t": "rev", "page": rev.page, "parents": list(rev.parents), "text": rev.text, "size": rev.size,
+        "ts": rev.ts, "model": rev.model, "comment": rev.comment, "author": rev.author,
+        "minor": rev.minor, "format": rev.format, "origin": rev.origin,
+    }
+    return encode_object(_drop_empty(obj))
+
+
+def build_signature(sig: Signature) -> Block:
+    return encode_object(_drop_empty({"t": "sig", "target": sig.target, "role": sig.role, "key": sig.key, "sig": sig.sig, "ts": sig.ts}))
+
+
+def build_profile(profile: Profile) -> Block:
+    return encode_object(_drop_empty({"t": "profile", "key": profile.key, "name": profile.name, "about": profile.about, "ts": profile.ts}))
+
+
+def build_text(text: str | bytes) -> Block:
+    return raw_block(text.encode("utf-8") if isinstance(text, str) else text)
+
+
+def _parse_page(obj: dict[str, Any]) -> Page:
+    check_fields("page", obj, PAGE_RULES)
+    if not _WIKI_NAME.match(obj["wiki"]):
+        raise InvalidObject(f"page: bad wiki name {obj['wiki']!r} (letters, digits, _ . - only)")
+    title = obj["title"]
+    check_title_text(title, title)
+    if title != title.strip() or "_" in title or "  " in title:
+        raise InvalidObject(f"page: title {title!r} is not normalised (underscores or stray spaces)")
+    return Page(obj["wiki"], obj["ns"], title)
+
+
+def _parse_rev(obj: dict[str, Any]) -> Revision:
+    check_fields("rev", obj, REV_RULES)
+    if obj["text"][1] != RAW:
+        raise InvalidObject("rev.text must link a raw text blob")
+    return Revision(
+        page=obj["page"], parents=tuple(obj["parents"]), text=obj["text"], size=obj["size"], ts=obj["ts"],
+        model=obj["model"], comment=obj.get("comment", ""), author=obj.get("author"),
+        minor=obj.get("minor", False), format=obj.get("format"), origin=obj.get("origin", {}),
+    )
+
+
+def _parse_sig(obj: dict[str, Any]) -> Signature:
+    check_fields("sig", obj, SIG_RULES)
+    if obj["role"] not in ROLES:
+        raise InvalidObject(f"sig: unknown role {obj['role']!r} (one of {', '.join(ROLES)})")
+    return Signature(obj["target"], obj["role"], obj["key"], obj["sig"], obj.get("ts"))
+
+
+def _parse_profile(obj: dict[str, Any]) -> Profile:
+    check_fields("profile", obj, PROFILE_RULES)
+    return Profile(obj["key"], obj["name"], obj["ts"], obj.get("about", ""))
+
+
+_PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile}
+
+
+def parse(block: Block, max_text: int) -> Record:
+    """Check a block's CID and schema and return its record, or raise InvalidObject."""
+    check_block(block)
+    if block.codec == RAW:
+        if len(block.data) > max_text:
+            raise InvalidObject(f"{block}: text of {len(block.data)} bytes exceeds the limit of {max_text}")
+        try:
+            block.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidObject(f"{block}: text is not valid UTF-8 (byte offset {exc.start})") from None
+        return Text(block.data)
+    obj = decode_object(block)
+    kind = obj.get("t")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise InvalidObject(f"{block}: unknown object type {kind!r}")
+    try:
+        return parser(obj)
+    except InvalidObject as exc:
+        raise InvalidObject(f"{block}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Acceptance rules and views: what a node lets in and which head it shows."""

@@ -1,0 +1,1 @@
+"""The SQLite store: blocks, compressed texts, indexes, heads, log and search."""

@@ -1,0 +1,64 @@
+"""Read-side records the store hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wikipeer.model.cid import cid_to_str
+
+
+@dataclass(frozen=True, slots=True)
+class SigInfo:
+    """A verified signature held for some object."""
+
+    key: str
+    role: str
+    cid: bytes
+
+
+@dataclass(slots=True)
+class RevInfo:
+    """A revision as views need it: its record plus store ids and signatures."""
+
+    id: int
+    cid: bytes
+    page: int
+    parents: tuple[bytes, ...]
+    text: bytes
+    ts: int
+    size: int
+    comment: str = ""
+    author: str | None = None
+    minor: bool = False
+    origin: dict[str, Any] = field(default_factory=dict)
+    sigs: list[SigInfo] = field(default_factory=list)
+
+    @property
+    def cid_str(self) -> str:
+        return cid_to_str(self.cid)
+
+    def signers(self) -> set[str]:
+        return {s.key for s in self.sigs}
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """A page the store holds."""
+
+    id: int
+    cid: bytes
+    wiki: str
+    ns: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class WikiStats:
+    """Counts for one wiki, as `wikipeer stats` prints them."""
+
+    wiki: str
+    pages: int
+    revisions: int
+    blocks: int
+    bytes: int

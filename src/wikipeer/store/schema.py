@@ -1,0 +1,52 @@
+"""The store's tables, created on first open.
+
+``objects.id`` doubles as the local change log: ids are handed out in the
+order objects are accepted and never reused (AUTOINCREMENT), so "everything
+since N" is ``id > N``.
+"""
+
+KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE = range(5)
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS wikis(name TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cid BLOB NOT NULL UNIQUE,
+    kind INTEGER NOT NULL,
+    data BLOB                      -- block bytes; NULL for texts, kept in texts
+);
+CREATE TABLE IF NOT EXISTS texts(
+    id INTEGER PRIMARY KEY,        -- = objects.id of the raw block
+    base INTEGER,                  -- text whose bytes are the zstd dictionary; NULL: stands alone
+    depth INTEGER NOT NULL,        -- length of the dictionary chain below this text
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages(
+    id INTEGER PRIMARY KEY,        -- = objects.id of the page block
+    wiki TEXT NOT NULL, ns INTEGER NOT NULL, title TEXT NOT NULL,
+    UNIQUE(wiki, ns, title)
+);
+CREATE TABLE IF NOT EXISTS revisions(
+    id INTEGER PRIMARY KEY,        -- = objects.id of the rev block
+    page INTEGER NOT NULL, text INTEGER NOT NULL, ts INTEGER NOT NULL, size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revisions_by_page ON revisions(page, ts);
+CREATE TABLE IF NOT EXISTS parents(
+    child INTEGER NOT NULL, parent INTEGER NOT NULL, PRIMARY KEY(child, parent)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heads(
+    page INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(page, rev)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS sigs(
+    target INTEGER NOT NULL, sig INTEGER NOT NULL, key INTEGER NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY(target, sig)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held(
+    cid BLOB PRIMARY KEY, data BLOB NOT NULL, waiting BLOB NOT NULL, source TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS held_by_waiting ON held(waiting);
+"""

@@ -1,0 +1,318 @@
+"""The SQLite store: one file, WAL mode, one writer, many readers.
+
+Reads go through ``Store``; all writes happen inside ``Store.write()``, one
+transaction that either commits whole or leaves nothing behind. The store
+holds blocks and indexes; what is allowed in is decided above it, in ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import libipld
+
+from wikipeer.errors import NotFound
+from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW, compute_cid
+from wikipeer.model.objects import Page, Revision, Signature
+from wikipeer.model.title import WikiConfig
+from wikipeer.store import search as fts
+from wikipeer.store import textcodec
+from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
+from wikipeer.store.schema import KIND_PAGE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION
+
+DEFAULT_CHAIN = 16
+
+
+class Store:
+    """A node's object store in one SQLite file."""
+
+    def __init__(self, path: Path | str, chain: int | None = None) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._texts: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        conn = self.conn
+        with conn:
+            conn.executescript(SCHEMA + fts.SEARCH_SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            if chain is not None:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('chain', ?)", (str(chain),))
+        row = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()
+        self.chain = int(row[0]) if row else DEFAULT_CHAIN
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections must not cross threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- writing ---------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator["Writer"]:
+        """One write transaction; everything in it commits together or not at all."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        writer = Writer(self, conn)
+        try:
+            yield writer
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            with self._lock:
+                self._texts.clear()
+            raise
+
+    # -- objects ---------------------------------------------------------
+
+    def object_id(self, cid: bytes) -> int | None:
+        row = self.conn.execute("SELECT id FROM objects WHERE cid = ?", (cid,)).fetchone()
+        return row[0] if row else None
+
+    def has(self, cid: bytes) -> bool:
+        return self.object_id(cid) is not None
+
+    def get_block(self, cid: bytes) -> Block | None:
+        """The block named ``cid``, rebuilt exactly as it arrived, or None."""
+        row = self.conn.execute("SELECT id, kind, data FROM objects WHERE cid = ?", (cid,)).fetchone()
+        if row is None:
+            return None
+        return Block(cid, self.text_bytes(row[0]) if row[1] == KIND_TEXT else row[2])
+
+    def iter_objects(self, since: int = 0, limit: int | None = None) -> Iterator[tuple[int, Block]]:
+        """Blocks in log order after sequence number ``since``, read a page at a time."""
+        left = limit if limit is not None else -1
+        while left != 0:
+            step = 1000 if left < 0 else min(left, 1000)
+            rows = self.conn.execute(
+                "SELECT id, cid, kind, data FROM objects WHERE id > ? ORDER BY id LIMIT ?", (since, step)).fetchall()
+            if not rows:
+                return
+            for oid, cid, kind, data in rows:
+                yield oid, Block(cid, self.text_bytes(oid) if kind == KIND_TEXT else data)
+            since = rows[-1][0]
+            left = left - len(rows) if left > 0 else left
+
+    def last_seq(self) -> int:
+        row = self.conn.execute("SELECT max(id) FROM objects").fetchone()
+        return row[0] or 0
+
+    def text_bytes(self, text_id: int) -> bytes:
+        """A text's bytes, following its dictionary chain (with a small cache)."""
+        with self._lock:
+            cached = self._texts.get(text_id)
+            if cached is not None:
+                self._texts.move_to_end(text_id)
+                return cached
+        row = self.conn.execute("SELECT base, data FROM texts WHERE id = ?", (text_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"text #{text_id} is not in the store")
+        base = self.text_bytes(row[0]) if row[0] is not None else None
+        text = textcodec.decompress(row[1], base)
+        self._remember(text_id, text)
+        return text
+
+    def _remember(self, text_id: int, text: bytes) -> None:
+        with self._lock:
+            self._texts[text_id] = text
+            while len(self._texts) > 256:
+                self._texts.popitem(last=False)
+
+    # -- wikis and pages -------------------------------------------------
+
+    def wiki_config(self, name: str) -> WikiConfig | None:
+        row = self.conn.execute("SELECT config FROM wikis WHERE name = ?", (name,)).fetchone()
+        return WikiConfig.from_dict(json.loads(row[0])) if row else None
+
+    def wikis(self) -> list[str]:
+        names = {r[0] for r in self.conn.execute("SELECT name FROM wikis")}
+        names |= {r[0] for r in self.conn.execute("SELECT DISTINCT wiki FROM pages")}
+        return sorted(names)
+
+    def set_wiki_config(self, config: WikiConfig) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO wikis VALUES (?, ?)", (config.name, json.dumps(config.to_dict())))
+
+    def page(self, wiki: str, ns: int, title: str) -> PageRow | None:
+        row = self.conn.execute(
+            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+            "WHERE wiki = ? AND ns = ? AND title = ?", (wiki, ns, title)).fetchone()
+        return PageRow(*row) if row else None
+
+    def page_by_id(self, page_id: int) -> PageRow:
+        row = self.conn.execute(
+            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id WHERE p.id = ?",
+            (page_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"page #{page_id} is not in the store")
+        return PageRow(*row)
+
+    def pages(self, wiki: str) -> list[PageRow]:
+        rows = self.conn.execute(
+            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+            "WHERE wiki = ? ORDER BY ns, title", (wiki,))
+        return [PageRow(*r) for r in rows]
+
+    # -- revisions -------------------------------------------------------
+
+    def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
+        obj = libipld.decode_dag_cbor(data)
+        page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
+        return RevInfo(
+            id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
+            comment=obj.get("comment", ""), author=obj.get("author"), minor=obj.get("minor", False),
+            origin=obj.get("origin", {}), sigs=self.signatures(oid),
+        )
+
+    def revision(self, cid: bytes) -> RevInfo:
+        row = self.conn.execute("SELECT id, data FROM objects WHERE cid = ? AND kind = ?", (cid, KIND_REV)).fetchone()
+        if row is None:
+            raise NotFound("no such revision in this store")
+        return self._rev_info(row[0], cid, row[1])
+
+    def revision_by_id(self, oid: int) -> RevInfo:
+        cid, data = self.conn.execute("SELECT cid, data FROM objects WHERE id = ?", (oid,)).fetchone()
+        return self._rev_info(oid, cid, data)
+
+    def heads(self, page_id: int) -> list[RevInfo]:
+        ids = [r[0] for r in self.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,))]
+        return [self.revision_by_id(i) for i in ids]
+
+    def history(self, page_id: int) -> list[RevInfo]:
+        """Every revision of a page, newest first."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT id FROM revisions WHERE page = ? ORDER BY ts DESC, id DESC", (page_id,))]
+        return [self.revision_by_id(i) for i in ids]
+
+    def revision_text(self, rev: RevInfo) -> str:
+        text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev.id,)).fetchone()[0]
+        return self.text_bytes(text_id).decode("utf-8")
+
+    def signatures(self, target_id: int) -> list[SigInfo]:
+        rows = self.conn.execute(
+            "SELECT k.key, s.role, o.cid FROM sigs s JOIN keys k ON k.id = s.key JOIN objects o ON o.id = s.sig "
+            "WHERE s.target = ? ORDER BY s.sig", (target_id,))
+        return [SigInfo(*r) for r in rows]
+
+    # -- search and stats -------------------------------------------------
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[PageRow, str]]:
+        return [(self.page_by_id(hit.page), hit.snippet) for hit in fts.search(self.conn, query, limit)]
+
+    def stats(self) -> list[WikiStats]:
+        """Per wiki: pages, revisions, blocks and the bytes those blocks take on disk."""
+        out = []
+        for wiki in self.wikis():
+            pages, revs = self.conn.execute(
+                "SELECT count(DISTINCT p.id), count(r.id) FROM pages p LEFT JOIN revisions r ON r.page = p.id "
+                "WHERE p.wiki = ?", (wiki,)).fetchone()
+            blocks, size = self.conn.execute(
+                """
+                WITH mine(id) AS (
+                    SELECT id FROM pages WHERE wiki = ?1
+                    UNION SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE p.wiki = ?1
+                    UNION SELECT r.text FROM revisions r JOIN pages p ON p.id = r.page WHERE p.wiki = ?1
+                    UNION SELECT s.sig FROM sigs s JOIN revisions r ON r.id = s.target
+                          JOIN pages p ON p.id = r.page WHERE p.wiki = ?1)
+                SELECT count(*), coalesce(sum(length(coalesce(o.data, t.data)) + length(o.cid)), 0)
+                FROM mine m JOIN objects o ON o.id = m.id LEFT JOIN texts t ON t.id = m.id
+                """, (wiki,)).fetchone()
+            out.append(WikiStats(wiki, pages, revs, blocks, size))
+        return out
+
+    def file_size(self) -> int:
+        """Bytes the store takes on disk, WAL included."""
+        return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
+
+
+class Writer:
+    """Writes inside one transaction; only ingest should hold one."""
+
+    def __init__(self, store: Store, conn: sqlite3.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.touched_pages: set[int] = set()
+
+    def add_object(self, cid: bytes, kind: int, data: bytes | None) -> int:
+        return self.conn.execute("INSERT INTO objects(cid, kind, data) VALUES (?, ?, ?)", (cid, kind, data)).lastrowid
+
+    def add_text(self, cid: bytes, text: bytes, base_id: int | None) -> int:
+        """Store a text, compressed against the text ``base_id`` while the chain is short enough."""
+        base = None
+        depth = 0
+        if base_id is not None:
+            base_depth = self.conn.execute("SELECT depth FROM texts WHERE id = ?", (base_id,)).fetchone()[0]
+            if base_depth + 1 < self.store.chain:
+                base, depth = self.store.text_bytes(base_id), base_depth + 1
+        oid = self.add_object(cid, KIND_TEXT, None)
+        data = textcodec.compress(text, base)
+        self.conn.execute("INSERT INTO texts VALUES (?, ?, ?, ?)", (oid, base_id if base is not None else None, depth, data))
+        self.store._remember(oid, text)
+        return oid
+
+    def add_page(self, block: Block, page: Page) -> int:
+        oid = self.add_object(block.cid, KIND_PAGE, block.data)
+        self.conn.execute("INSERT INTO pages VALUES (?, ?, ?, ?)", (oid, page.wiki, page.ns, page.title))
+        return oid
+
+    def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int, parent_ids: list[int]) -> int:
+        """Store a revision and make it a head of its page in place of its parents."""
+        oid = self.add_object(block.cid, KIND_REV, block.data)
+        self.conn.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", (oid, page_id, text_id, rev.ts, rev.size))
+        self.conn.executemany("INSERT INTO parents VALUES (?, ?)", [(oid, p) for p in parent_ids])
+        self.conn.executemany("DELETE FROM heads WHERE page = ? AND rev = ?", [(page_id, p) for p in parent_ids])
+        self.conn.execute("INSERT INTO heads VALUES (?, ?)", (page_id, oid))
+        self.touched_pages.add(page_id)
+        return oid
+
+    def add_signature(self, block: Block, sig: Signature, target_id: int) -> int:
+        oid = self.add_object(block.cid, KIND_SIG, block.data)
+        self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (sig.key,))
+        key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (sig.key,)).fetchone()[0]
+        self.conn.execute("INSERT INTO sigs VALUES (?, ?, ?, ?)", (target_id, oid, key_id, sig.role))
+        return oid
+
+    def hold(self, block: Block, waiting: bytes, source: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)", (block.cid, block.data, waiting, source))
+
+    def release(self, cid: bytes) -> None:
+        self.conn.execute("DELETE FROM held WHERE cid = ?", (cid,))
+
+    def held_waiting_for(self, cids: list[bytes]) -> list[tuple[Block, str]]:
+        out = []
+        for cid in cids:
+            rows = self.conn.execute("SELECT cid, data, source FROM held WHERE waiting = ?", (cid,)).fetchall()
+            out += [(Block(c, d), s) for c, d, s in rows]
+        return out
+
+    def held_block(self, cid: bytes) -> tuple[Block, str] | None:
+        row = self.conn.execute("SELECT data, source FROM held WHERE cid = ?", (cid,)).fetchone()
+        return (Block(cid, row[0]), row[1]) if row else None
+
+    def index_page(self, page_id: int, title: str, rev_id: int) -> None:
+        text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
+        fts.index_page(self.conn, page_id, title, self.store.text_bytes(text_id).decode("utf-8"))
+
+
+def raw_cid(data: bytes) -> bytes:
+    """The CID a text's bytes have (used by fsck to recheck stored texts)."""
+    return compute_cid(data, RAW)
