@@ -76,12 +76,19 @@ class _Batch:
         self.missing: dict[bytes, _Missing] = {}
         self.state: dict[bytes, Status] = {}
         self.released = 0
+        self.verified: set[bytes] = set()
+        self.before: dict[bytes, int | None] = {}
 
     # -- lookups --------------------------------------------------------
 
     def id_of(self, cid: bytes) -> int | None:
         oid = self.ids.get(cid)
-        return oid if oid is not None else self.store.object_id(cid)
+        if oid is None:
+            # What the store held before this batch does not change under it.
+            if cid not in self.before:
+                self.before[cid] = self.store.object_id(cid)
+            oid = self.before[cid]
+        return oid
 
     def add_pending(self, block: Block, record: Record) -> None:
         self.pending[block.cid] = (block, record)
@@ -164,7 +171,7 @@ class _Batch:
             target = self.need(record.target, "the object it signs")
             if record.target in self.ids and block.cid in self.ids:
                 return self.ids[block.cid]
-            self.check_signature(record)
+            self.check_signature(block.cid, record)
             return self.writer.add_signature(block, record, target)
         if isinstance(record, Profile):
             self.signed_by_required(block.cid, record)
@@ -202,13 +209,13 @@ class _Batch:
                 raise _Missing(rev.text, "its text")
             text_block = self.pending[rev.text][0]
             self.check_size(rev, len(text_block.data))
-            base = self.writer.conn.execute("SELECT text FROM revisions WHERE id = ?", (parent_ids[0],)).fetchone()[0] if parent_ids else None
+            base = self.writer.text_of_revision(parent_ids[0]) if parent_ids else None
             oid = self.writer.add_text(rev.text, text_block.data, base)
             self.ids[rev.text] = oid
             self.done(rev.text, ACCEPTED)
             self.writer.release(rev.text)
         else:
-            self.check_size(rev, len(self.store.text_bytes(oid)))
+            self.check_size(rev, len(self.writer.text(oid)))
         return oid
 
     @staticmethod
@@ -224,8 +231,17 @@ class _Batch:
                 self._revive(held)
         return self.sigs_for.get(target, [])
 
-    def check_signature(self, sig: Signature) -> None:
-        if not verify(sig.key, sig.target, sig.role, sig.sig):
+    def valid(self, cid: bytes, sig: Signature) -> bool:
+        """Verify a signature once per batch."""
+        if cid in self.verified:
+            return True
+        if verify(sig.key, sig.target, sig.role, sig.sig):
+            self.verified.add(cid)
+            return True
+        return False
+
+    def check_signature(self, cid: bytes, sig: Signature) -> None:
+        if not self.valid(cid, sig):
             raise InvalidObject(f"signature by {sig.key} does not verify (forged or corrupted)")
 
     def signed_by_required(self, cid: bytes, record: Revision | Profile) -> None:
@@ -234,7 +250,7 @@ class _Batch:
         good = False
         bad: list[str] = []
         for sig_block, sig in self.candidate_sigs(cid):
-            if not verify(sig.key, sig.target, sig.role, sig.sig):
+            if not self.valid(sig_block.cid, sig):
                 bad.append(sig.key)
                 self.reject(sig_block.cid, f"signature by {sig.key} does not verify (forged or corrupted)")
             elif sig.role in roles and (key is None or sig.key == key):
@@ -249,7 +265,7 @@ class _Batch:
     def add_signatures(self, target: bytes, target_id: int) -> None:
         for sig_block, sig in self.sigs_for.get(target, []):
             if sig_block.cid in self.pending and self.id_of(sig_block.cid) is None and sig_block.cid not in self.state:
-                self.check_signature(sig)
+                self.check_signature(sig_block.cid, sig)
                 self.ids[sig_block.cid] = self.writer.add_signature(sig_block, sig, target_id)
                 self.done(sig_block.cid, ACCEPTED)
                 self.writer.release(sig_block.cid)
@@ -296,8 +312,9 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         parsed.append((block, record))
     with store.write() as writer:
         batch = _Batch(store, writer, policy, source)
+        have = store.existing([b.cid for b, _ in parsed])
         for block, record in parsed:
-            if block.cid in batch.pending or store.object_id(block.cid) is not None:
+            if block.cid in batch.pending or block.cid in have:
                 early[block.cid] = Status(block.cid, DUPLICATE, "already held" if block.cid not in batch.pending else "given twice")
                 continue
             batch.add_pending(block, record)
@@ -305,6 +322,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
             if not isinstance(batch.pending[cid][1], Text):
                 batch.attempt(cid)
         batch.hold_the_rest()
+        writer.flush()
         _reindex(store, writer, view or View())
     seen: set[bytes] = set()
     for cid in order:

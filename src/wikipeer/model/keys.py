@@ -38,6 +38,7 @@ def key_to_str(public: bytes) -> str:
     return KEY_PREFIX + b64(public)
 
 
+@lru_cache(maxsize=4096)
 def key_from_str(text: str) -> bytes:
     """Parse the text form of a public key, checking its length."""
     if not isinstance(text, str) or not text.startswith(KEY_PREFIX):

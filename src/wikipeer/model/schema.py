@@ -6,12 +6,16 @@ violation with the field's name, so a rejected object says what was wrong.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from wikipeer.errors import InvalidObject
 from wikipeer.model.cid import cid_codec
-from wikipeer.model.keys import key_from_str, unb64
+from wikipeer.model.keys import key_from_str
+
+_SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]$")
+"""Unpadded base64url of exactly 64 bytes (the last character carries 4 bits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ def _check_value(name: str, rule: Field, value: Any) -> None:
     kind = rule.kind
     if kind in ("str", "sig"):
         _check_str(name, value, rule.limit)
-        if kind == "sig" and len(unb64(value)) != 64:
+        if kind == "sig" and not _SIG_TEXT.match(value):
             raise InvalidObject(f"field {name!r} is not a 64-byte Ed25519 signature")
     elif kind == "int":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -73,6 +77,7 @@ def _check_value(name: str, rule: Field, value: Any) -> None:
         if len(set(value)) != len(value):
             raise InvalidObject(f"field {name!r} names the same CID twice")
     elif kind == "key":
+        _check_str(name, value, 64)
         key_from_str(value)
     elif kind == "map":
         _check_map(name, value, rule.limit)

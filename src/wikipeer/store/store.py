@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +75,7 @@ class Store:
         writer = Writer(self, conn)
         try:
             yield writer
+            writer.flush()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -87,6 +88,15 @@ class Store:
     def object_id(self, cid: bytes) -> int | None:
         row = self.conn.execute("SELECT id FROM objects WHERE cid = ?", (cid,)).fetchone()
         return row[0] if row else None
+
+    def existing(self, cids: list[bytes]) -> set[bytes]:
+        """Which of ``cids`` the store holds (one query per few hundred)."""
+        found: set[bytes] = set()
+        for i in range(0, len(cids), 500):
+            chunk = cids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(f"SELECT cid FROM objects WHERE cid IN ({marks})", chunk))
+        return found
 
     def has(self, cid: bytes) -> bool:
         return self.object_id(cid) is not None
@@ -245,72 +255,137 @@ class Store:
 
 
 class Writer:
-    """Writes inside one transaction; only ingest should hold one."""
+    """Writes inside one transaction; only ingest should hold one.
+
+    Rows are buffered and written with one ``executemany`` per table when the
+    batch ends (``flush``); ids are handed out here, in acceptance order, so
+    they are known before the rows reach SQLite.
+    """
 
     def __init__(self, store: Store, conn: sqlite3.Connection) -> None:
         self.store = store
         self.conn = conn
         self.touched_pages: set[int] = set()
+        self._next_id = (conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name = 'objects'").fetchone()[0] or 0) + 1
+        self._rows: dict[str, list[tuple]] = defaultdict(list)
+        self._heads_added: set[tuple[int, int]] = set()
+        self._heads_removed: set[tuple[int, int]] = set()
+        self._key_ids: dict[str, int] = {}
+        self._text_of_rev: dict[int, int] = {}
+        self._depth: dict[int, int] = {}
+        self._new_texts: dict[int, bytes] = {}
+        # Held blocks are rare; when there are none, skip every lookup of them.
+        self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
+
+    _INSERTS = {
+        "objects": "INSERT INTO objects(id, cid, kind, data) VALUES (?, ?, ?, ?)",
+        "texts": "INSERT INTO texts VALUES (?, ?, ?, ?)",
+        "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
+        "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
+        "parents": "INSERT INTO parents VALUES (?, ?)",
+        "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?)",
+    }
+
+    def flush(self) -> None:
+        """Write the buffered rows; reads through the store see them afterwards."""
+        for table, sql in self._INSERTS.items():
+            if self._rows[table]:
+                self.conn.executemany(sql, self._rows[table])
+        self.conn.executemany("DELETE FROM heads WHERE page = ? AND rev = ?", sorted(self._heads_removed))
+        self.conn.executemany("INSERT INTO heads VALUES (?, ?)", sorted(self._heads_added))
+        self._rows.clear()
+        self._heads_added.clear()
+        self._heads_removed.clear()
 
     def add_object(self, cid: bytes, kind: int, data: bytes | None) -> int:
-        return self.conn.execute("INSERT INTO objects(cid, kind, data) VALUES (?, ?, ?)", (cid, kind, data)).lastrowid
+        oid = self._next_id
+        self._next_id += 1
+        self._rows["objects"].append((oid, cid, kind, data))
+        return oid
+
+    def text(self, text_id: int) -> bytes:
+        """A text's bytes, including texts added in this batch and not yet flushed."""
+        new = self._new_texts.get(text_id)
+        return new if new is not None else self.store.text_bytes(text_id)
 
     def add_text(self, cid: bytes, text: bytes, base_id: int | None) -> int:
         """Store a text, compressed against the text ``base_id`` while the chain is short enough."""
         base = None
         depth = 0
         if base_id is not None:
-            base_depth = self.conn.execute("SELECT depth FROM texts WHERE id = ?", (base_id,)).fetchone()[0]
+            base_depth = self._depth.get(base_id)
+            if base_depth is None:
+                base_depth = self.conn.execute("SELECT depth FROM texts WHERE id = ?", (base_id,)).fetchone()[0]
             if base_depth + 1 < self.store.chain:
-                base, depth = self.store.text_bytes(base_id), base_depth + 1
+                base, depth = self.text(base_id), base_depth + 1
         oid = self.add_object(cid, KIND_TEXT, None)
         data = textcodec.compress(text, base)
-        self.conn.execute("INSERT INTO texts VALUES (?, ?, ?, ?)", (oid, base_id if base is not None else None, depth, data))
-        self.store._remember(oid, text)
+        self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
+        self._depth[oid] = depth
+        self._new_texts[oid] = text
         return oid
 
     def add_page(self, block: Block, page: Page) -> int:
         oid = self.add_object(block.cid, KIND_PAGE, block.data)
-        self.conn.execute("INSERT INTO pages VALUES (?, ?, ?, ?)", (oid, page.wiki, page.ns, page.title))
+        self._rows["pages"].append((oid, page.wiki, page.ns, page.title))
         return oid
 
     def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int, parent_ids: list[int]) -> int:
         """Store a revision and make it a head of its page in place of its parents."""
         oid = self.add_object(block.cid, KIND_REV, block.data)
-        self.conn.execute("INSERT INTO revisions VALUES (?, ?, ?, ?, ?)", (oid, page_id, text_id, rev.ts, rev.size))
-        self.conn.executemany("INSERT INTO parents VALUES (?, ?)", [(oid, p) for p in parent_ids])
-        self.conn.executemany("DELETE FROM heads WHERE page = ? AND rev = ?", [(page_id, p) for p in parent_ids])
-        self.conn.execute("INSERT INTO heads VALUES (?, ?)", (page_id, oid))
+        self._rows["revisions"].append((oid, page_id, text_id, rev.ts, rev.size))
+        self._text_of_rev[oid] = text_id
+        for parent in parent_ids:
+            self._rows["parents"].append((oid, parent))
+            if (page_id, parent) in self._heads_added:
+                self._heads_added.discard((page_id, parent))
+            else:
+                self._heads_removed.add((page_id, parent))
+        self._heads_added.add((page_id, oid))
         self.touched_pages.add(page_id)
         return oid
 
     def add_signature(self, block: Block, sig: Signature, target_id: int) -> int:
         oid = self.add_object(block.cid, KIND_SIG, block.data)
-        self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (sig.key,))
-        key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (sig.key,)).fetchone()[0]
-        self.conn.execute("INSERT INTO sigs VALUES (?, ?, ?, ?)", (target_id, oid, key_id, sig.role))
+        key_id = self._key_ids.get(sig.key)
+        if key_id is None:
+            self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (sig.key,))
+            key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (sig.key,)).fetchone()[0]
+            self._key_ids[sig.key] = key_id
+        self._rows["sigs"].append((target_id, oid, key_id, sig.role))
         return oid
 
+    def text_of_revision(self, rev_id: int) -> int:
+        text_id = self._text_of_rev.get(rev_id)
+        if text_id is None:
+            text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
+        return text_id
+
     def hold(self, block: Block, waiting: bytes, source: str) -> None:
+        self.any_held = True
         self.conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)", (block.cid, block.data, waiting, source))
 
     def release(self, cid: bytes) -> None:
-        self.conn.execute("DELETE FROM held WHERE cid = ?", (cid,))
+        if self.any_held:
+            self.conn.execute("DELETE FROM held WHERE cid = ?", (cid,))
 
     def held_waiting_for(self, cids: list[bytes]) -> list[tuple[Block, str]]:
-        out = []
+        out: list[tuple[Block, str]] = []
+        if not self.any_held:
+            return out
         for cid in cids:
             rows = self.conn.execute("SELECT cid, data, source FROM held WHERE waiting = ?", (cid,)).fetchall()
             out += [(Block(c, d), s) for c, d, s in rows]
         return out
 
     def held_block(self, cid: bytes) -> tuple[Block, str] | None:
+        if not self.any_held:
+            return None
         row = self.conn.execute("SELECT data, source FROM held WHERE cid = ?", (cid,)).fetchone()
         return (Block(cid, row[0]), row[1]) if row else None
 
     def index_page(self, page_id: int, title: str, rev_id: int) -> None:
-        text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
-        fts.index_page(self.conn, page_id, title, self.store.text_bytes(text_id).decode("utf-8"))
+        fts.index_page(self.conn, page_id, title, self.text(self.text_of_revision(rev_id)).decode("utf-8"))
 
 
 def raw_cid(data: bytes) -> bytes:

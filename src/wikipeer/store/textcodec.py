@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zstandard
 
-LEVEL = 6
+LEVEL = 3
 _plain_c = zstandard.ZstdCompressor(level=LEVEL)
 _plain_d = zstandard.ZstdDecompressor()
 

@@ -1,0 +1,134 @@
+"""Shared fixtures: node directories (empty or with the sample wiki), a helper
+that runs the real `wikipeer` command in a subprocess, and store helpers
+(a dump of every table, signed edits built from a node's keys)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from wikipeer.authoring import edit_blocks
+from wikipeer.model.block import Block
+from wikipeer.model.objects import Page
+from wikipeer.node import Node
+
+settings.register_profile(
+    "wikipeer", deadline=None, max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile("wikipeer")
+
+CLI = [sys.executable, "-m", "wikipeer.cli.main"]
+
+
+@dataclass
+class Result:
+    """What one run of the command line did."""
+
+    code: int
+    out: str
+    err: str
+    raw_out: bytes
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIKIPEER_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["COLUMNS"] = "250"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(node: Path | None, *args: str, input: bytes | str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+    """Run `wikipeer [--node NODE] ARGS...` and return its exit code and output."""
+    cmd = [*CLI, *(["--node", str(node)] if node is not None else []), *args]
+    data = input.encode("utf-8") if isinstance(input, str) else input
+    proc = subprocess.run(cmd, input=data if data is not None else b"", capture_output=True,
+                          env=cli_env(env), timeout=timeout)
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                  proc.stderr.decode("utf-8", "replace"), proc.stdout)
+
+
+def assert_user_error(result: Result, *fragments: str) -> None:
+    """A user error: exit 2, exactly one line on stderr, no traceback, nothing on stdout."""
+    assert result.code == 2, str(result)
+    assert "Traceback" not in result.err, str(result)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, str(result)
+    assert lines[0].startswith("wikipeer: "), str(result)
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), str(result)
+
+
+@pytest.fixture(scope="session")
+def _sample_template(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("sample-template") / "node"
+    result = run_cli(directory, "init", "--sample")
+    assert result.code == 0, str(result)
+    return directory
+
+
+@pytest.fixture
+def sample_node(_sample_template, tmp_path) -> Path:
+    """A node directory of its own holding the sample wiki."""
+    target = tmp_path / "sample-node"
+    shutil.copytree(_sample_template, target)
+    return target
+
+
+@pytest.fixture
+def node_dir(tmp_path) -> Path:
+    """An initialised, empty node directory (made through the CLI)."""
+    directory = tmp_path / "node"
+    result = run_cli(directory, "init")
+    assert result.code == 0, str(result)
+    return directory
+
+
+@pytest.fixture
+def node(tmp_path):
+    """An opened empty node (in-process) with wiki 'w' configured (MediaWiki defaults)."""
+    n = Node.init(tmp_path / "inproc-node")
+    n.wiki("w")
+    yield n
+    n.close()
+
+
+def dump_tables(conn: sqlite3.Connection) -> dict[str, list]:
+    """Every row of every table (FTS shadow tables and sqlite_sequence included)."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in names}
+
+
+def changed_tables(before: dict[str, list], after: dict[str, list]) -> list[str]:
+    return sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+
+
+class Author:
+    """A node's signing key, to build signed edits without ingesting them."""
+
+    def __init__(self, node: Node, name: str = "me") -> None:
+        identity = node.user_key() if name == "me" else node.keyring.get(name)
+        self.public = identity.public
+        self.key = node.keyring.signing_key(identity.name)
+
+    def edit(self, title: str, text: str, parents: tuple[bytes, ...] = (), ts: int = 1_000,
+             wiki: str = "w", summary: str = "edit") -> list[Block]:
+        """[page, text, rev, sig] of one signed edit."""
+        return edit_blocks(Page(wiki, 0, title), text, parents, summary, self.key, self.public, ts)
+
+
+@pytest.fixture
+def author(node) -> Author:
+    return Author(node)
