@@ -179,6 +179,32 @@ def search(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_dump(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    from wikipeer.formats.dump_import import import_dump as run_import
+
+    node = _open(args)
+    total = Path(args.file).stat().st_size if args.file != "-" else None
+    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), disable=args.quiet or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("importing", total=total)
+
+        def update(summary, done: int, size: int | None) -> None:
+            progress.update(task, completed=done, description=f"{summary.pages} pages, {summary.revisions} revisions")
+
+        summary = run_import(node, args.file, args.wiki, update, total)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    resumed = f" (resumed after page {summary.resumed_after})" if summary.resumed_after else ""
+    print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new) into "
+          f"{summary.wiki}{resumed}; {summary.skipped_pages} pages skipped")
+    if summary.error is not None:
+        print(f"wikipeer: {summary.error}", file=sys.stderr)
+        return summary.error.exit_code
+    return 0
+
+
 def fsck(args: argparse.Namespace) -> int:
     node = _open(args)
     total = node.store.last_seq()

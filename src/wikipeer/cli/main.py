@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=commands.search)
 
+    p = sub.add_parser("import", help="import a MediaWiki XML dump (plain, bz2, gzip or xz; - for stdin)")
+    p.add_argument("file")
+    p.add_argument("--wiki", help="name of the wiki to import into (default: the dump's dbname)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=commands.import_dump)
+
     p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
     p.set_defaults(func=commands.fsck)
 

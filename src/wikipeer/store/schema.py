@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS sigs(
     target INTEGER NOT NULL, sig INTEGER NOT NULL, key INTEGER NOT NULL, role TEXT NOT NULL,
     PRIMARY KEY(target, sig)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS origins(    -- imported revisions by their id on the site they came from
+    site TEXT NOT NULL, rev_id INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(site, rev_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held(
     cid BLOB PRIMARY KEY, data BLOB NOT NULL, waiting BLOB NOT NULL, source TEXT NOT NULL
 ) WITHOUT ROWID;

@@ -147,6 +147,21 @@ class Store:
             while len(self._texts) > 256:
                 self._texts.popitem(last=False)
 
+    def origin_revision(self, site: str, rev_id: int) -> bytes | None:
+        """The CID of the revision imported from ``site`` with id ``rev_id``, if held."""
+        row = self.conn.execute(
+            "SELECT o.cid FROM origins x JOIN objects o ON o.id = x.rev WHERE x.site = ? AND x.rev_id = ?",
+            (site, rev_id)).fetchone()
+        return row[0] if row else None
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # -- wikis and pages -------------------------------------------------
 
     def wiki_config(self, name: str) -> WikiConfig | None:
@@ -284,6 +299,7 @@ class Writer:
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
         "parents": "INSERT INTO parents VALUES (?, ?)",
         "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?)",
+        "origins": "INSERT OR IGNORE INTO origins VALUES (?, ?, ?)",
     }
 
     def flush(self) -> None:
@@ -343,6 +359,8 @@ class Writer:
                 self._heads_removed.add((page_id, parent))
         self._heads_added.add((page_id, oid))
         self.touched_pages.add(page_id)
+        if "site" in rev.origin and "rev_id" in rev.origin:
+            self._rows["origins"].append((rev.origin["site"], rev.origin["rev_id"], oid))
         return oid
 
     def add_signature(self, block: Block, sig: Signature, target_id: int) -> int:

@@ -1,0 +1,164 @@
+"""Import a MediaWiki XML dump into a node through the one ingest door.
+
+Pages are gathered into batches of whole pages and each batch is one ingest
+transaction, so a page is never half-written. The number of pages done is
+kept per dump (keyed by a hash of its first MiB), so a run that was stopped
+skips what is already in; since conversion is deterministic, anything done
+twice comes back as a duplicate and the end result is the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wikipeer.errors import UserError
+from wikipeer.formats.compressed import open_input
+from wikipeer.formats.dump_convert import page_blocks, wiki_config
+from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump
+from wikipeer.ingest import ACCEPTED, REJECTED, ingest
+from wikipeer.model.block import Block
+from wikipeer.node import Node
+from wikipeer.store.keyring import NODE_KEY
+
+BATCH_REVISIONS = 2000
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What an import did."""
+
+    wiki: str = ""
+    pages: int = 0
+    revisions: int = 0
+    new_revisions: int = 0
+    skipped_pages: int = 0
+    resumed_after: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: DumpError | None = None
+
+
+Progress = Callable[[ImportSummary, int, int | None], None]
+"""Called after each batch with the summary so far, compressed bytes read and the total if known."""
+
+
+def _fingerprint(head: bytes) -> str:
+    return hashlib.sha256(head).hexdigest()[:32]
+
+
+class _Importer:
+    def __init__(self, node: Node, wiki_name: str | None, progress: Progress | None) -> None:
+        self.node, self.wiki_name, self.progress = node, wiki_name, progress
+        self.key = node.keyring.signing_key(NODE_KEY, node.passphrase)
+        self.node_key = node.keyring.get(NODE_KEY).public
+        self.summary = ImportSummary()
+        self.config = None
+        self.site = ""
+        self.batch: list[tuple[DumpPage, list[Block]]] = []
+        self.batch_revisions = 0
+        self.batch_ids: dict[int, bytes] = {}
+
+    def siteinfo(self, info: SiteInfo) -> None:
+        self.config = wiki_config(info, self.wiki_name)
+        self.site = info.dbname or self.config.name
+        self.summary.wiki = self.config.name
+        self.node.store.set_wiki_config(self.config)
+
+    def add(self, page: DumpPage) -> None:
+        if self.config is None:
+            self.siteinfo(SiteInfo(dbname=self.wiki_name or "wiki"))
+        if page.problem:
+            self.warn(page, page.problem)
+            return
+        try:
+            blocks, ids = page_blocks(self.config, self.site, page, self.key, self.node_key, self.known_parent)
+        except ValueError as exc:
+            self.warn(page, str(exc))
+            return
+        self.batch.append((page, blocks))
+        self.batch_ids.update(ids)
+        self.batch_revisions += len(page.revisions)
+
+    def known_parent(self, rev_id: int) -> bytes | None:
+        # Revisions of earlier pages in this batch are not in the store yet.
+        return self.batch_ids.get(rev_id) or self.node.store.origin_revision(self.site, rev_id)
+
+    def warn(self, page: DumpPage, problem: str) -> None:
+        self.summary.skipped_pages += 1
+        self.summary.warnings.append(f"skipped page {page.title!r} (near byte offset {page.offset}): {problem}")
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        blocks = [b for _, bs in self.batch for b in bs]
+        report = ingest(self.node.store, blocks, f"dump:{self.site}", view=self.node.view())
+        for (page, page_blocks_), offset in zip(self.batch, _offsets(self.batch)):
+            statuses = report.statuses[offset:offset + len(page_blocks_)]
+            bad = [s for s in statuses if s.state == REJECTED]
+            if bad:
+                self.warn(page, bad[0].reason)
+            else:
+                self.summary.pages += 1
+                self.summary.revisions += len(page.revisions)
+                self.summary.new_revisions += sum(1 for s in statuses[2::3] if s.state == ACCEPTED)
+        self.batch.clear()
+        self.batch_ids.clear()
+        self.batch_revisions = 0
+
+
+def _offsets(batch: list[tuple[DumpPage, list[Block]]]) -> list[int]:
+    out, at = [], 0
+    for _, blocks in batch:
+        out.append(at)
+        at += len(blocks)
+    return out
+
+
+def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: Progress | None = None,
+                total_bytes: int | None = None) -> ImportSummary:
+    """Import the dump at ``path`` (``-`` for stdin); resumes a run that was stopped."""
+    source = open_input(path)
+    state_key = f"import:{_fingerprint(source.head)}"
+    state = json.loads(node.store.meta(state_key) or '{"pages": 0, "last": null}')
+    importer = _Importer(node, wiki_name, progress)
+    seen = 0
+    last = None
+    try:
+        for item in read_dump(source.stream):
+            if isinstance(item, SiteInfo):
+                importer.siteinfo(item)
+                continue
+            seen += 1
+            last = item.title
+            if seen < state["pages"]:
+                continue
+            if seen == state["pages"]:
+                # The page the last run ended on: only if it matches is the rest trusted as done.
+                if item.title == state["last"]:
+                    importer.summary.resumed_after = seen
+                    continue
+                return _start_over(node, path, state_key, wiki_name, progress, total_bytes)
+            importer.add(item)
+            if importer.batch_revisions >= BATCH_REVISIONS:
+                importer.flush()
+                node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
+                if progress:
+                    progress(importer.summary, source.counter.count, total_bytes)
+    except DumpError as exc:
+        importer.summary.error = exc
+    importer.flush()
+    node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
+    if progress:
+        progress(importer.summary, source.counter.count, total_bytes)
+    return importer.summary
+
+
+def _start_over(node: Node, path: str, state_key: str, wiki_name: str | None, progress: Progress | None,
+                total_bytes: int | None) -> ImportSummary:
+    """The dump is not the one the saved state was for: import it from the start."""
+    if path == "-":
+        raise UserError("this dump differs from the one whose import was stopped; give it as a file, not stdin")
+    node.store.set_meta(state_key, json.dumps({"pages": 0, "last": None}))
+    return import_dump(node, path, wiki_name, progress, total_bytes)

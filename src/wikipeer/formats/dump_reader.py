@@ -1,0 +1,251 @@
+"""Stream MediaWiki XML export files (schema 0.3 to 0.11) page by page.
+
+Memory stays constant: each ``<page>`` is turned into a record and its
+elements are cleared. DTDs and entities are refused outright (a dump never
+needs them; billion-laughs and external-entity files use them). A page with
+a problem (a revision without text, a ``bytes`` attribute that disagrees
+with the text, a bad namespace) comes back with ``problem`` set, so the
+importer can skip it and go on; a damaged or cut-off file ends the stream
+with an exception that names the byte offset.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from lxml import etree
+
+from wikipeer.errors import WikipeerError
+
+SUPPORTED = re.compile(r"^0\.(3|4|5|6|7|8|9|10|11)$")
+
+
+class DumpError(WikipeerError):
+    """The dump cannot be read on from here."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} (at byte offset {offset} of the XML)")
+        self.offset = offset
+
+
+class TruncatedDump(DumpError):
+    """The dump ends in the middle of a page: everything before it was read."""
+
+    exit_code = 3
+
+    def __init__(self, offset: int, last_title: str | None, detail: str) -> None:
+        last = f"the last complete page is {last_title!r}" if last_title else "no page was complete"
+        WikipeerError.__init__(self, f"the dump is cut off at byte offset {offset} ({detail}); {last}")
+        self.offset = offset
+        self.last_title = last_title
+
+
+@dataclass(slots=True)
+class SiteInfo:
+    """What ``<siteinfo>`` says of the wiki."""
+
+    dbname: str = ""
+    sitename: str = ""
+    base: str = ""
+    generator: str = ""
+    case: str = "first-letter"
+    lang: str = "en"
+    namespaces: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DumpRevision:
+    """One ``<revision>`` as the dump gives it."""
+
+    id: int | None
+    parentid: int | None
+    timestamp: str
+    user: str | None = None
+    user_id: int | None = None
+    ip: str | None = None
+    user_deleted: bool = False
+    minor: bool = False
+    comment: str = ""
+    comment_deleted: bool = False
+    model: str = "wikitext"
+    format: str = "text/x-wiki"
+    text: str = ""
+    text_deleted: bool = False
+    sha1: str | None = None
+
+
+@dataclass(slots=True)
+class DumpPage:
+    """One ``<page>`` and its revisions, oldest first as the dump lists them."""
+
+    title: str
+    ns: int
+    id: int | None
+    redirect: str | None
+    revisions: list[DumpRevision]
+    offset: int
+    problem: str | None = None
+    uploads: list[dict[str, str]] = field(default_factory=list)
+
+
+class _Counting(io.RawIOBase):
+    def __init__(self, inner: BinaryIO, head: bytes) -> None:
+        self.inner, self.head, self.count = inner, head, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self.head:
+            data, self.head = self.head[:len(buffer)], self.head[len(buffer):]
+        else:
+            data = self.inner.read(len(buffer))
+        buffer[:len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(elem: etree._Element, name: str) -> str | None:
+    for child in elem:
+        if _local(child.tag) == name:
+            return child.text or ""
+    return None
+
+
+def _siteinfo(elem: etree._Element, lang: str) -> SiteInfo:
+    info = SiteInfo(lang=lang)
+    for child in elem:
+        name = _local(child.tag)
+        if name in ("dbname", "sitename", "base", "generator", "case"):
+            setattr(info, name, child.text or "")
+        elif name == "namespaces":
+            for ns in child:
+                info.namespaces[int(ns.get("key"))] = (ns.text or "", ns.get("case", info.case))
+    return info
+
+
+def _revision(elem: etree._Element) -> tuple[DumpRevision, str | None]:
+    rev = DumpRevision(id=None, parentid=None, timestamp="")
+    has_text = False
+    problem = None
+    for child in elem:
+        name = _local(child.tag)
+        if name == "id":
+            rev.id = int(child.text)
+        elif name == "parentid":
+            rev.parentid = int(child.text)
+        elif name == "timestamp":
+            rev.timestamp = child.text or ""
+        elif name == "contributor":
+            rev.user_deleted = child.get("deleted") == "deleted"
+            rev.user = _child_text(child, "username")
+            uid = _child_text(child, "id")
+            rev.user_id = int(uid) if uid else None
+            rev.ip = _child_text(child, "ip")
+        elif name == "minor":
+            rev.minor = True
+        elif name == "comment":
+            rev.comment_deleted = child.get("deleted") == "deleted"
+            rev.comment = child.text or ""
+        elif name in ("model", "format", "sha1"):
+            setattr(rev, name, child.text or "")
+        elif name == "text":
+            has_text = True
+            rev.text_deleted = child.get("deleted") == "deleted"
+            rev.text = child.text or ""
+            declared = child.get("bytes")
+            if declared is not None and not rev.text_deleted and int(declared) != len(rev.text.encode("utf-8")):
+                problem = f"revision {rev.id}: <text bytes=\"{declared}\"> but the text has {len(rev.text.encode('utf-8'))} bytes"
+    if not has_text:
+        problem = f"revision {rev.id} has no <text>"
+    if not rev.timestamp:
+        problem = problem or f"revision {rev.id} has no <timestamp>"
+    return rev, problem
+
+
+def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, str]]) -> DumpPage:
+    title = _child_text(elem, "title") or ""
+    ns_text = _child_text(elem, "ns")
+    pid = _child_text(elem, "id")
+    page = DumpPage(title, 0, int(pid) if pid else None, None, [], offset)
+    try:
+        page.ns = int(ns_text) if ns_text is not None else 0
+    except ValueError:
+        page.problem = f"invalid namespace {ns_text!r}"
+        return page
+    if namespaces and page.ns not in namespaces:
+        page.problem = f"namespace {page.ns} is not declared in <siteinfo>"
+    for child in elem:
+        name = _local(child.tag)
+        if name == "redirect":
+            page.redirect = child.get("title", "")
+        elif name == "revision":
+            rev, problem = _revision(child)
+            page.revisions.append(rev)
+            page.problem = page.problem or problem
+        elif name == "upload":
+            page.uploads.append({_local(c.tag): c.text or "" for c in child if len(c) == 0})
+    return page
+
+
+def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
+    """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end."""
+    head = stream.read(1 << 16)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise DumpError("the file declares a DTD or entities, which dumps never do; refusing it", head.find(b"<!"))
+    match = re.search(rb"<mediawiki\b[^>]*?\bversion=\"([^\"]+)\"", head)
+    if b"<mediawiki" not in head:
+        raise DumpError("not a MediaWiki XML export: no <mediawiki> element at the start", 0)
+    version = match.group(1).decode() if match else "?"
+    if not SUPPORTED.match(version):
+        raise DumpError(f"unknown export schema version {version!r} (this reads 0.3 to 0.11)", head.find(b"<mediawiki"))
+    lang_match = re.search(rb"xml:lang=\"([^\"]+)\"", head)
+    lang = lang_match.group(1).decode() if lang_match else "en"
+    counting = _Counting(stream, head)
+    events = etree.iterparse(
+        io.BufferedReader(counting, 1 << 16), events=("end",), resolve_entities=False, no_network=True,
+        load_dtd=False, huge_tree=True, remove_comments=True)
+    namespaces: dict[int, tuple[str, str]] = {}
+    last_title = None
+    try:
+        for _, elem in events:
+            name = _local(elem.tag)
+            if name == "siteinfo":
+                info = _siteinfo(elem, lang)
+                namespaces = info.namespaces
+                yield info
+            elif name == "page":
+                page = _page(elem, counting.count, namespaces)
+                yield page
+                last_title = page.title
+            else:
+                continue
+            elem.clear()
+            parent = elem.getparent()
+            while parent is not None and elem.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as exc:
+        message = str(exc)
+        if counting.count >= 0 and _at_eof(stream, counting):
+            raise TruncatedDump(counting.count, last_title, message) from None
+        raise DumpError(f"malformed XML after page {last_title!r}: {message}", counting.count) from None
+    except (EOFError, OSError) as exc:
+        raise TruncatedDump(counting.count, last_title, f"the compressed stream ends early: {exc}") from None
+
+
+def _at_eof(stream: BinaryIO, counting: _Counting) -> bool:
+    """True when the parser stopped because the input ran out, not on bad XML mid-file."""
+    try:
+        return not counting.head and not stream.read(1)
+    except (EOFError, OSError):
+        return True
