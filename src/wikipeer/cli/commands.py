@@ -205,6 +205,32 @@ def import_dump(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--since: not a date: {text!r} (use YYYY-MM-DD or an ISO time)") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
+def export_dump(args: argparse.Namespace) -> int:
+    from wikipeer.formats.dump_export import ExportOptions, export_dump as run_export
+    from wikipeer.formats.output import atomic_output
+
+    node = _open(args)
+    if args.wiki not in node.store.wikis():
+        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    config = node.wiki(args.wiki)
+    pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
+    options = ExportOptions(current=args.current, since_ms=_since(args.since))
+    with atomic_output(args.output) as stream:
+        count = run_export(node.store, config, pages, node.view(), options, stream)
+    print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)
+    return 0
+
+
 def fsck(args: argparse.Namespace) -> int:
     node = _open(args)
     total = node.store.last_seq()

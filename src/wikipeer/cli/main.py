@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=commands.import_dump)
 
+    p = sub.add_parser("export", help="write a wiki as a MediaWiki XML dump (schema 0.11)")
+    p.add_argument("wiki")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--current", action="store_true", help="only the revision each page shows")
+    which.add_argument("--full", action="store_true", help="every revision (the default)")
+    p.add_argument("--pages", nargs="+", metavar="TITLE", help="only these pages")
+    p.add_argument("--since", help="only revisions from this date on (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("-o", "--output", required=True, help="output file; .bz2, .gz or .xz compresses, - for stdout")
+    p.set_defaults(func=commands.export_dump)
+
     p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
     p.set_defaults(func=commands.fsck)
 

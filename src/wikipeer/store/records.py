@@ -29,6 +29,8 @@ class RevInfo:
     ts: int
     size: int
     comment: str = ""
+    model: str = "wikitext"
+    format: str | None = None
     author: str | None = None
     minor: bool = False
     origin: dict[str, Any] = field(default_factory=dict)

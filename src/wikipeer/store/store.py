@@ -204,7 +204,7 @@ class Store:
         page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
             id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
-            comment=obj.get("comment", ""), author=obj.get("author"), minor=obj.get("minor", False),
+            comment=obj.get("comment", ""), model=obj["model"], format=obj.get("format"), author=obj.get("author"), minor=obj.get("minor", False),
             origin=obj.get("origin", {}), sigs=self.signatures(oid),
         )
 
