@@ -8,13 +8,13 @@ parents before children, oldest first, so the shown head is last.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import BinaryIO
 
 from wikipeer import __version__
+from wikipeer.formats.dump_reader import sha1_base36
 from wikipeer.model.title import WikiConfig
 from wikipeer.policy.view import View
 from wikipeer.store.records import PageRow, RevInfo
@@ -34,17 +34,6 @@ class ExportOptions:
 
 def mw_timestamp(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sha1_base36(data: bytes) -> str:
-    """MediaWiki's text hash: SHA-1 in base 36, 31 digits."""
-    number = int.from_bytes(hashlib.sha1(data).digest(), "big")  # MediaWiki's format, not an identity
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-    return out.rjust(31, "0")
 
 
 def ordered_revisions(history: list[RevInfo]) -> list[RevInfo]:
