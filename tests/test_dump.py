@@ -91,21 +91,18 @@ def test_truncated_sample_imports_every_complete_page(node_dir, tmp_path, name):
     assert re.search(r"cut off at byte offset \d+", result.err), result.err
     assert f"last complete page is {last!r}" in result.err
     assert "Traceback" not in result.err
-    # A few old revisions declare a size their text does not have, and their
-    # sha1 does not match either: those pages are skipped, each named.
-    skipped = re.findall(r"warning: skipped page '(.+?)' \(near byte offset \d+\): revision \d+: <text bytes", result.err)
-    assert len(skipped) <= 5, result.err
-    assert f"imported {len(pages) - len(skipped)} pages" in result.out
-    assert page_count(node_dir, site.dbname) == len(pages) - len(skipped)
+    assert "skipped page" not in result.err
+    assert f"imported {len(pages)} pages" in result.out
+    assert page_count(node_dir, site.dbname) == len(pages)
     # Searchable as soon as import ends: a word from the last complete page's title.
-    word = max(re.findall(r"\w{3,}", last), key=len)
+    word = max(last.split(":")[-1].split(), key=len)
     assert last.split(":")[-1] in run_cli(node_dir, "search", word, "--limit", "200").out
     assert run_cli(node_dir, "fsck").code == 0
     if name == "ukwiki":
         out = tmp_path / "out.xml"
         assert run_cli(node_dir, "export", site.dbname, "-o", str(out)).code == 0
         _, exported = load(out)
-        assert {t: content(p) for t, p in exported.items()} == {t: content(p) for t, p in pages.items() if t not in skipped}
+        assert {t: content(p) for t, p in exported.items()} == {t: content(p) for t, p in pages.items()}
 
 
 def test_reimport_adds_nothing(node_dir):
@@ -163,7 +160,6 @@ def test_malformed_xml_stops_after_the_good_pages(node_dir, tmp_path):
 @pytest.mark.parametrize("bad, problem", [
     ('<page><title>NoText</title><ns>0</ns><id>5</id><revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>'
      '<contributor><ip>1.2.3.4</ip></contributor></revision></page>', "has no <text>"),
-    (page_xml("Liar", "four", 6, bytes_attr="99"), 'bytes="99"'),
     (page_xml("Nowhere", "text", 7, ns=42), "namespace 42"),
     (page_xml("Odd", "text", 8).replace("<ns>0</ns>", "<ns>zero</ns>"), "invalid namespace"),
     (page_xml("A [bracket]", "text", 9), "contains the character"),
@@ -172,8 +168,33 @@ def test_bad_page_is_skipped_with_a_warning(node_dir, tmp_path, bad, problem):
     body = HEADER + page_xml("Before", "one", 1) + bad + page_xml("After", "two", 2) + "</mediawiki>\n"
     result = run_cli(node_dir, "import", str(write(tmp_path, body)))
     assert result.code == 0, str(result)
-    assert "warning: skipped page" in result.err and problem in result.err and "byte offset" in result.err, result.err
+    assert "warning: skipped page" in result.err and problem in result.err and "near byte offset" in result.err, result.err
     assert titles(node_dir) == {"Before", "After"}
+
+
+def test_size_the_text_does_not_have_is_kept_with_a_warning(node_dir, tmp_path):
+    body = HEADER + page_xml("Liar", "four", 6, bytes_attr="99") + "</mediawiki>\n"
+    result = run_cli(node_dir, "import", str(write(tmp_path, body)))
+    assert result.code == 0, str(result)
+    assert re.search(r"warning: page 'Liar' \(line \d+, near byte offset \d+ of the XML\): revision 6: "
+                     r'<text bytes="99"> and its sha1 do not match the text \(4 bytes\); imported as read', result.err), result.err
+    assert run_cli(node_dir, "show", "testwiki", "Liar").out == "four"
+
+
+def test_crlf_text_is_restored_when_the_sha1_says_so(node_dir, tmp_path):
+    from wikipeer.formats.dump_reader import sha1_base36
+
+    original = "one\r\ntwo\r\n"
+    page = page_xml("Crlf", original.replace("\r", ""), 4, bytes_attr=str(len(original)))
+    page = page.replace("</text>", f"</text><sha1>{sha1_base36(original.encode())}</sha1>")
+    result = run_cli(node_dir, "import", str(write(tmp_path, HEADER + page + "</mediawiki>\n")))
+    assert result.code == 0 and "warning" not in result.err, str(result)
+    assert run_cli(node_dir, "show", "testwiki", "Crlf").raw_out == original.encode()
+
+
+def test_missing_file_is_a_user_error(node_dir, tmp_path):
+    result = run_cli(node_dir, "import", str(tmp_path / "nope.xml"))
+    assert result.code == 2 and "cannot read" in result.err and "Traceback" not in result.err, str(result)
 
 
 def test_history_parent_chain_and_deleted_fields(node_dir, tmp_path):

@@ -185,7 +185,7 @@ def import_dump(args: argparse.Namespace) -> int:
     from wikipeer.formats.dump_import import import_dump as run_import
 
     node = _open(args)
-    total = Path(args.file).stat().st_size if args.file != "-" else None
+    total = Path(args.file).stat().st_size if args.file != "-" and Path(args.file).is_file() else None
     columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), disable=args.quiet or not sys.stderr.isatty()) as progress:
         task = progress.add_task("importing", total=total)

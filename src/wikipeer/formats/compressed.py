@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from wikipeer.errors import UserError
+
 _MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
 
 
@@ -54,7 +56,10 @@ class Input:
 
 def open_input(path: str) -> Input:
     """Open ``path`` (``-`` for stdin), decompressing by what its first bytes say."""
-    raw = sys.stdin.buffer.raw if path == "-" else open(path, "rb", buffering=0)
+    try:
+        raw = sys.stdin.buffer.raw if path == "-" else open(path, "rb", buffering=0)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
     buffered = io.BufferedReader(raw, HEAD)
     head = buffered.peek(HEAD)[:HEAD]
     kind = sniff(head[:8])

@@ -70,12 +70,14 @@ class _Importer:
         if self.config is None:
             self.siteinfo(SiteInfo(dbname=self.wiki_name or "wiki"))
         if page.problem:
-            self.warn(page, page.problem)
+            self.skip(page, page.problem)
             return
+        for note in page.notes:
+            self.summary.warnings.append(f"page {page.title!r} ({_where(page)}): {note}")
         try:
             blocks, ids = page_blocks(self.config, self.site, page, self.key, self.node_key, self.known_parent)
         except ValueError as exc:
-            self.warn(page, str(exc))
+            self.skip(page, str(exc))
             return
         self.batch.append((page, blocks))
         self.batch_ids.update(ids)
@@ -85,9 +87,9 @@ class _Importer:
         # Revisions of earlier pages in this batch are not in the store yet.
         return self.batch_ids.get(rev_id) or self.node.store.origin_revision(self.site, rev_id)
 
-    def warn(self, page: DumpPage, problem: str) -> None:
+    def skip(self, page: DumpPage, problem: str) -> None:
         self.summary.skipped_pages += 1
-        self.summary.warnings.append(f"skipped page {page.title!r} (near byte offset {page.offset}): {problem}")
+        self.summary.warnings.append(f"skipped page {page.title!r} ({_where(page)}): {problem}")
 
     def flush(self) -> None:
         if not self.batch:
@@ -98,7 +100,7 @@ class _Importer:
             statuses = report.statuses[offset:offset + len(page_blocks_)]
             bad = [s for s in statuses if s.state == REJECTED]
             if bad:
-                self.warn(page, bad[0].reason)
+                self.skip(page, bad[0].reason)
             else:
                 self.summary.pages += 1
                 self.summary.revisions += len(page.revisions)
@@ -106,6 +108,10 @@ class _Importer:
         self.batch.clear()
         self.batch_ids.clear()
         self.batch_revisions = 0
+
+
+def _where(page: DumpPage) -> str:
+    return f"line {page.line}, near byte offset {page.offset} of the XML"
 
 
 def _offsets(batch: list[tuple[DumpPage, list[Block]]]) -> list[int]:

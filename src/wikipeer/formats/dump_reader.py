@@ -91,7 +91,9 @@ class DumpPage:
     redirect: str | None
     revisions: list[DumpRevision]
     offset: int
+    line: int = 0
     problem: str | None = None
+    notes: list[str] = field(default_factory=list)
     uploads: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -152,7 +154,8 @@ def _check_text(rev: DumpRevision, declared: str | None) -> str | None:
     endings arrives shorter; when the dump's sha1 matches the text with CR LF
     restored, the original text is restored. Old revisions also carry stale
     sizes; when the sha1 matches the text as read, the text is right. Any
-    other difference means a damaged text.
+    other difference cannot be explained: the text is kept as read (MediaWiki's
+    own importer does the same) and the caller warns about it.
     """
     if declared is None or rev.text_deleted:
         return None
@@ -166,13 +169,16 @@ def _check_text(rev: DumpRevision, declared: str | None) -> str | None:
         if sha1_base36(crlf.encode("utf-8")) == rev.sha1:
             rev.text = crlf
             return None
-    return f"revision {rev.id}: <text bytes=\"{declared}\"> but the text has {actual} bytes"
+    return (f"revision {rev.id}: <text bytes=\"{declared}\"> and its sha1 do not match the text "
+            f"({actual} bytes); imported as read")
 
 
-def _revision(elem: etree._Element) -> tuple[DumpRevision, str | None]:
+def _revision(elem: etree._Element) -> tuple[DumpRevision, str | None, str | None]:
+    """The revision, a problem that makes its page unusable, and a note worth a warning."""
     rev = DumpRevision(id=None, parentid=None, timestamp="")
     has_text = False
     declared = None
+    problem = None
     for child in elem:
         name = _local(child.tag)
         if name == "id":
@@ -199,20 +205,19 @@ def _revision(elem: etree._Element) -> tuple[DumpRevision, str | None]:
             rev.text_deleted = child.get("deleted") == "deleted"
             rev.text = child.text or ""
             declared = child.get("bytes")
-    if has_text:
-        problem = _check_text(rev, declared)
-    else:
+    note = _check_text(rev, declared) if has_text else None
+    if not has_text:
         problem = f"revision {rev.id} has no <text>"
-    if not rev.timestamp:
-        problem = problem or f"revision {rev.id} has no <timestamp>"
-    return rev, problem
+    elif not rev.timestamp:
+        problem = f"revision {rev.id} has no <timestamp>"
+    return rev, problem, note
 
 
 def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, str]]) -> DumpPage:
     title = _child_text(elem, "title") or ""
     ns_text = _child_text(elem, "ns")
     pid = _child_text(elem, "id")
-    page = DumpPage(title, 0, int(pid) if pid else None, None, [], offset)
+    page = DumpPage(title, 0, int(pid) if pid and pid.isdigit() else None, None, [], offset, elem.sourceline or 0)
     try:
         page.ns = int(ns_text) if ns_text is not None else 0
     except ValueError:
@@ -225,9 +230,11 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
         if name == "redirect":
             page.redirect = child.get("title", "")
         elif name == "revision":
-            rev, problem = _revision(child)
+            rev, problem, note = _revision(child)
             page.revisions.append(rev)
             page.problem = page.problem or problem
+            if note:
+                page.notes.append(note)
         elif name == "upload":
             page.uploads.append({_local(c.tag): c.text or "" for c in child if len(c) == 0})
     return page
