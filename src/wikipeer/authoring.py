@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from wikipeer.errors import UserError
+from wikipeer.errors import NotFound, UserError
 from wikipeer.ingest import REJECTED, IngestReport, ingest
 from wikipeer.model.block import Block
+from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import normalize_title
@@ -39,6 +40,16 @@ def edit_blocks(page: Page, text: str, parents: tuple[bytes, ...], summary: str,
     return [page_block, text_block, rev_block, sig]
 
 
+def _check_parents(node: Node, page_id: int | None, title: str, parents: tuple[bytes, ...]) -> None:
+    for parent in parents:
+        try:
+            rev = node.store.revision(parent)
+        except NotFound:
+            raise UserError(f"--parent {cid_to_str(parent)} is not a revision this node holds") from None
+        if rev.page != page_id:
+            raise UserError(f"--parent {cid_to_str(parent)} is a revision of another page, not of {title!r}")
+
+
 def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents: tuple[bytes, ...] | None = None,
          ts: int | None = None, minor: bool = False, key_name: str | None = None) -> Edit:
     """Save ``text`` as a new revision of a page, signed by the user's key.
@@ -55,6 +66,8 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
         parents = (head.cid,) if head else ()
         if head is not None and node.store.revision_text(head) == text:
             raise UserError(f"no change: the text is the same as the current revision of {title.full!r}")
+    else:
+        _check_parents(node, existing.id if existing else None, title.full, parents)
     blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
                          ts if ts is not None else now_ms(), minor)
     report = ingest(node.store, blocks, "local", view=node.view())

@@ -15,7 +15,7 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
 from wikipeer.model.objects import Profile, Revision, Signature, parse
 from wikipeer.policy.rules import Policy, required_signers
-from wikipeer.store.store import Store
+from wikipeer.store.store import Store, StoreDamage
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +40,13 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
     signed: dict[bytes, list[Signature]] = {}
     checked = 0
     policy = Policy()
-    for _, block in store.iter_objects():
+    for _, block in store.iter_readable():
         checked += 1
         if progress and checked % 1000 == 0:
             progress(checked)
+        if isinstance(block, StoreDamage):
+            faults.append(Fault(cid_to_str(block.cid), str(block)))
+            continue
         try:
             record = parse(block, max(policy.max_text, len(block.data)))
         except InvalidObject as exc:

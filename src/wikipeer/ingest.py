@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wikipeer.errors import InvalidObject
-from wikipeer.model.block import Block
+from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
 from wikipeer.model.objects import Page, Profile, Record, Revision, Signature, Text, parse
@@ -65,16 +65,24 @@ class _Missing(Exception):
 
 
 class _Batch:
-    """The state of one ingest call inside its transaction."""
+    """The state of one ingest call inside its transaction.
+
+    Revisions, signatures and profiles are attempted; pages and texts enter
+    only when a revision that needs them is accepted, so a refused edit
+    leaves nothing of itself behind.
+    """
 
     def __init__(self, store: Store, writer: Writer, policy: Policy, source: str) -> None:
         self.store, self.writer, self.policy, self.source = store, writer, policy, source
         self.pending: dict[bytes, tuple[Block, Record]] = {}
         self.sigs_for: dict[bytes, list[tuple[Block, Signature]]] = defaultdict(list)
         self.ids: dict[bytes, int] = {}
+        self.rejected: dict[bytes, str] = {}
+        self.active: set[bytes] = set()
         self.waiters: dict[bytes, list[bytes]] = defaultdict(list)
         self.missing: dict[bytes, _Missing] = {}
         self.state: dict[bytes, Status] = {}
+        self.orphaned: set[bytes] = set()
         self.released = 0
         self.verified: set[bytes] = set()
         self.before: dict[bytes, int | None] = {}
@@ -95,30 +103,38 @@ class _Batch:
         if isinstance(record, Signature):
             self.sigs_for[record.target].append((block, record))
 
-    def from_held(self, cid: bytes) -> bool:
-        """Bring a held block into this batch; True when there was one."""
-        held = self.writer.held_block(cid)
-        if held is None:
-            return False
-        self._revive(held[0])
-        return True
+    def revive_waiting_for(self, cids: list[bytes]) -> None:
+        """Bring into the batch the held blocks that wait for any of ``cids``."""
+        for block, _ in self.writer.held_waiting_for(cids):
+            self._revive(block)
 
     def _revive(self, block: Block) -> None:
-        if block.cid in self.pending or self.id_of(block.cid) is not None:
+        if block.cid in self.pending or block.cid in self.rejected or self.id_of(block.cid) is not None:
             return
-        self.add_pending(block, parse(block, self.policy.max_text))
+        try:
+            record = parse(block, self.policy.max_text)
+        except InvalidObject as exc:  # the rules changed since it was held
+            self.writer.release(block.cid)
+            self.rejected[block.cid] = str(exc)
+            return
+        self.add_pending(block, record)
         self.released += 1
-        if isinstance(self.pending[block.cid][1], Signature):
-            return
-        for sig_block, _ in self.writer.held_waiting_for([block.cid]):
-            self._revive(sig_block)
+        self.revive_waiting_for([block.cid])
 
     def need(self, cid: bytes, what: str) -> int:
         """The id of a block this object needs, accepting it first if it is in the batch."""
+        if cid in self.rejected:
+            raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
         oid = self.id_of(cid)
-        if oid is None and (cid in self.pending or self.from_held(cid)):
+        if oid is None and cid not in self.pending:
+            held = self.writer.held_block(cid)
+            if held is not None:
+                self._revive(held[0])
+        if oid is None and cid in self.pending and cid not in self.active:
             self.attempt(cid)
             oid = self.id_of(cid)
+            if cid in self.rejected:
+                raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
         if oid is None:
             raise _Missing(cid, what)
         return oid
@@ -127,9 +143,10 @@ class _Batch:
 
     def attempt(self, cid: bytes) -> None:
         """Try to accept one pending object; it may end accepted, waiting or rejected."""
-        if cid not in self.pending or cid in self.ids or cid in self.missing:
+        if cid not in self.pending or cid in self.ids or cid in self.missing or cid in self.active:
             return
         block, record = self.pending[cid]
+        self.active.add(cid)
         try:
             oid = self.accept(block, record)
         except _Missing as missing:
@@ -139,8 +156,12 @@ class _Batch:
         except InvalidObject as exc:
             self.reject(cid, str(exc))
             return
-        if oid is None:
-            return
+        finally:
+            self.active.discard(cid)
+        self.accepted(cid, oid)
+
+    def accepted(self, cid: bytes, oid: int) -> None:
+        """Record an acceptance and retry what waited for it."""
         self.ids[cid] = oid
         self.done(cid, ACCEPTED)
         self.writer.release(cid)
@@ -155,21 +176,30 @@ class _Batch:
         self.state[cid] = Status(cid, state, reason)
 
     def reject(self, cid: bytes, reason: str) -> None:
-        self.pending.pop(cid, None)
+        """Reject an object and everything in the batch that depends on it."""
+        if cid in self.ids:
+            return
+        entry = self.pending.pop(cid, None)
+        self.rejected[cid] = reason
         self.writer.release(cid)
         self.done(cid, REJECTED, reason)
+        if entry is not None and isinstance(entry[1], Revision):
+            self.orphaned.update((entry[1].page, entry[1].text))
+        for sig_block, _ in self.sigs_for.get(cid, []):
+            if sig_block.cid not in self.ids and sig_block.cid not in self.rejected:
+                self.reject(sig_block.cid, f"it signs {cid_to_str(cid)}, which was rejected")
         for waiter in self.waiters.pop(cid, []):
             self.missing.pop(waiter, None)
             self.reject(waiter, f"it needs {cid_to_str(cid)}, which was rejected")
 
-    def accept(self, block: Block, record: Record) -> int | None:
+    def accept(self, block: Block, record: Record) -> int:
         if isinstance(record, Page):
             return self.accept_page(block, record)
         if isinstance(record, Revision):
             return self.accept_revision(block, record)
         if isinstance(record, Signature):
             target = self.need(record.target, "the object it signs")
-            if record.target in self.ids and block.cid in self.ids:
+            if block.cid in self.ids:  # accepted with its target just now
                 return self.ids[block.cid]
             self.check_signature(block.cid, record)
             return self.writer.add_signature(block, record, target)
@@ -179,9 +209,14 @@ class _Batch:
             self.ids[block.cid] = oid
             self.add_signatures(block.cid, oid)
             return oid
-        return None  # a text enters with the revision that names it
+        raise _Missing(block.cid, "a revision that uses this text")
 
     def accept_page(self, block: Block, page: Page) -> int:
+        self.check_page(page)
+        return self.writer.add_page(block, page)
+
+    def check_page(self, page: Page) -> None:
+        """A page's title must be normalised by its wiki's rules, when this node knows the wiki."""
         config = self.store.wiki_config(page.wiki)
         if config is not None:
             try:
@@ -190,33 +225,42 @@ class _Batch:
                 raise InvalidObject(f"page: {exc}") from None
             if normal != page.title:
                 raise InvalidObject(f"page: title {page.title!r} is not normalised for wiki {page.wiki} (expected {normal!r})")
-        return self.writer.add_page(block, page)
 
     def accept_revision(self, block: Block, rev: Revision) -> int:
+        """Accept a revision; everything that can refuse it is checked before its page is written."""
         self.signed_by_required(block.cid, rev)
-        page_id = self.need(rev.page, "its page object")
-        parent_ids = [self.need(p, "a parent revision") for p in rev.parents]
-        text_id = self.accept_text(rev, parent_ids)
+        parent_ids = [self.need(p, "its parent revision") for p in rev.parents]
+        text = self.find_text(rev)
+        page_id = self.need(rev.page, "its page")
+        for parent, parent_id in zip(rev.parents, parent_ids):
+            if self.writer.page_of_revision(parent_id) != page_id:
+                raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
+        text_id = self.id_of(rev.text)
+        if text_id is None:
+            base = self.writer.text_of_revision(parent_ids[0]) if parent_ids else None
+            text_id = self.writer.add_text(rev.text, text, base)
+            self.accepted(rev.text, text_id)
         oid = self.writer.add_revision(block, rev, page_id, text_id, parent_ids)
         self.ids[block.cid] = oid
         self.add_signatures(block.cid, oid)
         return oid
 
-    def accept_text(self, rev: Revision, parent_ids: list[int]) -> int:
+    def find_text(self, rev: Revision) -> bytes:
+        """The bytes of a revision's text, wherever they are, checked against its size."""
+        if rev.text in self.rejected:
+            raise InvalidObject(f"its text {cid_to_str(rev.text)} was rejected: {self.rejected[rev.text]}")
         oid = self.id_of(rev.text)
-        if oid is None:
-            if rev.text not in self.pending and not self.from_held(rev.text):
-                raise _Missing(rev.text, "its text")
-            text_block = self.pending[rev.text][0]
-            self.check_size(rev, len(text_block.data))
-            base = self.writer.text_of_revision(parent_ids[0]) if parent_ids else None
-            oid = self.writer.add_text(rev.text, text_block.data, base)
-            self.ids[rev.text] = oid
-            self.done(rev.text, ACCEPTED)
-            self.writer.release(rev.text)
+        if oid is not None:
+            text = self.writer.text(oid)
         else:
-            self.check_size(rev, len(self.writer.text(oid)))
-        return oid
+            if rev.text not in self.pending:
+                held = self.writer.held_block(rev.text)
+                if held is None:
+                    raise _Missing(rev.text, "its text")
+                self._revive(held[0])
+            text = self.pending[rev.text][0].data
+        self.check_size(rev, len(text))
+        return text
 
     @staticmethod
     def check_size(rev: Revision, actual: int) -> None:
@@ -224,12 +268,6 @@ class _Batch:
             raise InvalidObject(f"rev.size says {rev.size} bytes but its text has {actual}")
 
     # -- signatures -----------------------------------------------------
-
-    def candidate_sigs(self, target: bytes) -> list[tuple[Block, Signature]]:
-        for held, _ in self.writer.held_waiting_for([target]):
-            if held.cid not in self.pending:
-                self._revive(held)
-        return self.sigs_for.get(target, [])
 
     def valid(self, cid: bytes, sig: Signature) -> bool:
         """Verify a signature once per batch."""
@@ -249,7 +287,9 @@ class _Batch:
         key, roles = required_signers(record)
         good = False
         bad: list[str] = []
-        for sig_block, sig in self.candidate_sigs(cid):
+        for sig_block, sig in list(self.sigs_for.get(cid, [])):
+            if sig_block.cid in self.rejected:
+                continue
             if not self.valid(sig_block.cid, sig):
                 bad.append(sig.key)
                 self.reject(sig_block.cid, f"signature by {sig.key} does not verify (forged or corrupted)")
@@ -264,31 +304,31 @@ class _Batch:
 
     def add_signatures(self, target: bytes, target_id: int) -> None:
         for sig_block, sig in self.sigs_for.get(target, []):
-            if sig_block.cid in self.pending and self.id_of(sig_block.cid) is None and sig_block.cid not in self.state:
-                self.check_signature(sig_block.cid, sig)
-                self.ids[sig_block.cid] = self.writer.add_signature(sig_block, sig, target_id)
-                self.done(sig_block.cid, ACCEPTED)
-                self.writer.release(sig_block.cid)
+            cid = sig_block.cid
+            if cid in self.pending and cid not in self.ids and cid not in self.rejected and self.id_of(cid) is None:
+                self.check_signature(cid, sig)
+                self.accepted(cid, self.writer.add_signature(sig_block, sig, target_id))
 
     # -- the end of the batch --------------------------------------------
 
-    def hold_the_rest(self) -> None:
+    def settle(self) -> None:
+        """Hold what waits for something absent; reject what only a rejected revision needed."""
         for cid, (block, record) in self.pending.items():
-            if cid in self.ids or cid in self.state:
+            if cid in self.ids or cid in self.rejected:
                 continue
-            if isinstance(record, Text):
+            if isinstance(record, (Text, Page)):
+                if cid in self.orphaned:
+                    self.done(cid, REJECTED, "the revision it came with was rejected")
+                    self.writer.release(cid)
+                    continue
                 self.writer.hold(block, cid, self.source)
-                self.done(cid, HELD, "waiting for a revision that uses this text")
-            elif isinstance(record, Signature) and record.target in self.missing:
-                waiting = record.target
-                self.writer.hold(block, waiting, self.source)
-                self.done(cid, HELD, f"waiting for {cid_to_str(waiting)}")
-            else:
-                missing = self.missing.get(cid)
-                waiting = missing.cid if missing else getattr(record, "target", cid)
-                self.writer.hold(block, waiting, self.source)
-                what = missing.what if missing else "the object it signs"
-                self.done(cid, HELD, f"waiting for {what} {cid_to_str(waiting)}")
+                self.done(cid, HELD, "waiting for a revision that uses it")
+                continue
+            missing = self.missing.get(cid)
+            waiting = missing.cid if missing else getattr(record, "target", cid)
+            what = missing.what if missing else "the object it signs"
+            self.writer.hold(block, waiting, self.source)
+            self.done(cid, HELD, f"waiting for {what} {cid_to_str(waiting)}")
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
@@ -296,41 +336,50 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     """Validate and store ``blocks`` in one transaction; return a status for each."""
     policy = policy or Policy()
     order: list[bytes] = []
-    report = IngestReport()
     early: dict[bytes, Status] = {}
-    parsed: list[tuple[Block, Record]] = []
+    refused: dict[bytes, str] = {}
+    parsed: dict[bytes, tuple[Block, Record]] = {}
     for block in blocks:
         order.append(block.cid)
-        if block.cid in early or any(block.cid == b.cid for b, _ in parsed[-1:]):
-            early.setdefault(block.cid, Status(block.cid, DUPLICATE, "given twice"))
+        if block.cid in parsed or block.cid in early:
             continue
         try:
-            record = parse(block, policy.max_text)
+            parsed[block.cid] = (block, parse(block, policy.max_text))
+        except TamperedBlock as exc:
+            early[block.cid] = Status(block.cid, REJECTED, str(exc))
         except InvalidObject as exc:
             early[block.cid] = Status(block.cid, REJECTED, str(exc))
-            continue
-        parsed.append((block, record))
+            refused[block.cid] = str(exc)
     with store.write() as writer:
         batch = _Batch(store, writer, policy, source)
-        have = store.existing([b.cid for b, _ in parsed])
-        for block, record in parsed:
-            if block.cid in batch.pending or block.cid in have:
-                early[block.cid] = Status(block.cid, DUPLICATE, "already held" if block.cid not in batch.pending else "given twice")
-                continue
-            batch.add_pending(block, record)
+        batch.rejected.update(refused)
+        have = store.existing(list(parsed))
+        for cid, (block, record) in parsed.items():
+            if cid in have:
+                early[cid] = Status(cid, DUPLICATE, "already held")
+            else:
+                batch.add_pending(block, record)
+        batch.revive_waiting_for(list(batch.pending) + list(early))
         for cid in list(batch.pending):
-            if not isinstance(batch.pending[cid][1], Text):
+            entry = batch.pending.get(cid)
+            if entry is None:
+                continue
+            if isinstance(entry[1], Page):
+                try:
+                    batch.check_page(entry[1])
+                except InvalidObject as exc:
+                    batch.reject(cid, str(exc))
+            elif not isinstance(entry[1], Text):
                 batch.attempt(cid)
-        batch.hold_the_rest()
+        batch.settle()
         writer.flush()
         _reindex(store, writer, view or View())
+    report = IngestReport(released=batch.released)
     seen: set[bytes] = set()
     for cid in order:
-        first = cid not in seen
+        status = batch.state.get(cid) or early.get(cid) if cid not in seen else None
+        report.statuses.append(status or Status(cid, DUPLICATE, "given twice"))
         seen.add(cid)
-        status = batch.state.get(cid) if first else None
-        report.statuses.append(status or early.get(cid) or Status(cid, DUPLICATE, "given twice"))
-    report.released = batch.released - sum(1 for s in report.statuses if s.cid in batch.state and False)
     return report
 
 

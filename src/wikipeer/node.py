@@ -88,6 +88,10 @@ class Node:
             self.store.set_wiki_config(config)
         return config
 
+    def wiki_or_default(self, name: str) -> WikiConfig:
+        """A wiki's configuration for reading: MediaWiki's defaults when unknown, saving nothing."""
+        return self.store.wiki_config(name) or WikiConfig(name=name, sitename=name)
+
     def close(self) -> None:
         self.store.close()
 
@@ -101,7 +105,7 @@ def _load_config(directory: Path) -> NodeConfig:
 
 def find_page(node: Node, wiki: str, raw_title: str) -> PageRow:
     """The page a user named, normalised by the wiki's rules, or NotFound."""
-    title = normalize_title(node.wiki(wiki), raw_title)
+    title = normalize_title(node.wiki_or_default(wiki), raw_title)
     page = node.store.page(wiki, title.ns, title.text)
     if page is None:
         raise NotFound(f"no page {title.full!r} in wiki {wiki!r}")

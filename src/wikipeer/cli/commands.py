@@ -18,7 +18,7 @@ from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.node import Node, default_node_dir, find_page
 from wikipeer.store.records import RevInfo
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def _dir(args: argparse.Namespace) -> Path:
@@ -48,6 +48,16 @@ def _cid(text: str) -> bytes:
         return cid_from_str(text)
     except InvalidObject:
         raise UserError(f"not a revision CID: {text!r}") from None
+
+
+def _read_input(path: Path | None) -> bytes:
+    """A file's bytes, or stdin's when no file is named; an unreadable file is a user error."""
+    if path is None:
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def init(args: argparse.Namespace) -> int:
@@ -98,8 +108,7 @@ def key_export(args: argparse.Namespace) -> int:
 
 def key_import(args: argparse.Namespace) -> int:
     node = _open(args)
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
-    text = text.strip()
+    text = _read_input(None if args.file == "-" else Path(args.file)).decode("utf-8", "replace").strip()
     if text.startswith("ed25519-seed:"):
         identity = node.keyring.import_seed(args.name, text)
     else:
@@ -110,7 +119,7 @@ def key_import(args: argparse.Namespace) -> int:
 
 def edit(args: argparse.Namespace) -> int:
     node = _open(args)
-    raw = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
+    raw = _read_input(args.file)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -171,9 +180,9 @@ def search(args: argparse.Namespace) -> int:
     node = _open(args)
     hits = node.store.search(args.query, args.limit)
     for page, snippet in hits:
-        config = node.wiki(page.wiki)
+        config = node.wiki_or_default(page.wiki)
         prefix = config.namespace_prefix(page.ns)
-        out.print(f"[bold]{page.wiki}: {prefix + ':' if prefix else ''}{page.title}[/bold]  {snippet}")
+        out.print(f"{page.wiki}: {prefix + ':' if prefix else ''}{page.title}  {snippet}")
     if not hits:
         out.print("no pages match")
     return 0
@@ -222,7 +231,7 @@ def export_dump(args: argparse.Namespace) -> int:
     node = _open(args)
     if args.wiki not in node.store.wikis():
         raise NotFound(f"no wiki {args.wiki!r} on this node")
-    config = node.wiki(args.wiki)
+    config = node.wiki_or_default(args.wiki)
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
     options = ExportOptions(current=args.current, since_ms=_since(args.since))
     with atomic_output(args.output) as stream:

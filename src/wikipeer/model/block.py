@@ -46,11 +46,19 @@ def raw_block(data: bytes) -> Block:
     return Block(compute_cid(data, RAW), data)
 
 
+class TamperedBlock(InvalidObject):
+    """The bytes do not hash to the CID they came with.
+
+    This says nothing about the object the CID names: its genuine bytes may
+    still arrive, so nothing that refers to the CID is refused for it.
+    """
+
+
 def check_block(block: Block) -> None:
     """Raise InvalidObject unless the CID is ours and names exactly these bytes."""
     codec = cid_codec(block.cid)
     if compute_cid(block.data, codec) != block.cid:
-        raise InvalidObject(f"{block}: the bytes do not hash to this CID (tampered or corrupted)")
+        raise TamperedBlock(f"{block}: the bytes do not hash to this CID (tampered or corrupted)")
 
 
 def decode_object(block: Block) -> dict[str, Any]:

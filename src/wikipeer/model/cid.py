@@ -44,6 +44,6 @@ def cid_from_str(text: str) -> bytes:
     except Exception as exc:  # libipld raises plain ValueErrors of several kinds
         raise InvalidObject(f"not a CID: {text!r}") from exc
     mh = parts["hash"]
-    cid = bytes([0x01, parts["codec"], mh["code"], mh["size"]]) + mh["digest"]
-    cid_codec(cid)
-    return cid
+    if parts["version"] != 1 or parts["codec"] not in _PREFIX or mh["code"] != SHA2_256 or mh["size"] != 32:
+        raise InvalidObject(f"not a CIDv1 sha2-256 of a wiki object: {text!r}")
+    return _PREFIX[parts["codec"]] + mh["digest"]

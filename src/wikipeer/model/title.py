@@ -104,9 +104,9 @@ def normalize_title(config: WikiConfig, raw: str, ns: int | None = None) -> Titl
                 if number != 0 and _fold(name) == folded:
                     ns, text = number, rest.strip()
                     break
-    check_title_text(raw, text)
     if config.case_rule(ns) == "first-letter":
         text = _upper_first(text)
+    check_title_text(raw, text)
     return Title(config.name, ns, text, config.namespace_prefix(ns))
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import libipld
 
-from wikipeer.errors import NotFound
+import zstandard
+
+from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.objects import Page, Revision, Signature
@@ -28,6 +30,14 @@ from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import KIND_PAGE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION
 
 DEFAULT_CHAIN = 16
+
+
+class StoreDamage(WikipeerError):
+    """Stored bytes that can no longer be read back."""
+
+    def __init__(self, cid: bytes, problem: str) -> None:
+        super().__init__(problem)
+        self.cid = cid
 
 
 class Store:
@@ -110,6 +120,13 @@ class Store:
 
     def iter_objects(self, since: int = 0, limit: int | None = None) -> Iterator[tuple[int, Block]]:
         """Blocks in log order after sequence number ``since``, read a page at a time."""
+        for oid, block in self.iter_readable(since, limit):
+            if isinstance(block, StoreDamage):
+                raise block
+            yield oid, block
+
+    def iter_readable(self, since: int = 0, limit: int | None = None) -> Iterator[tuple[int, "Block | StoreDamage"]]:
+        """Like iter_objects, but a text that cannot be read comes back as a StoreDamage, in its place."""
         left = limit if limit is not None else -1
         while left != 0:
             step = 1000 if left < 0 else min(left, 1000)
@@ -118,7 +135,13 @@ class Store:
             if not rows:
                 return
             for oid, cid, kind, data in rows:
-                yield oid, Block(cid, self.text_bytes(oid) if kind == KIND_TEXT else data)
+                if kind != KIND_TEXT:
+                    yield oid, Block(cid, data)
+                    continue
+                try:
+                    yield oid, Block(cid, self.text_bytes(oid))
+                except (zstandard.ZstdError, NotFound) as exc:
+                    yield oid, StoreDamage(cid, f"stored text cannot be decompressed: {exc}")
             since = rows[-1][0]
             left = left - len(rows) if left > 0 else left
 
@@ -287,6 +310,7 @@ class Writer:
         self._heads_removed: set[tuple[int, int]] = set()
         self._key_ids: dict[str, int] = {}
         self._text_of_rev: dict[int, int] = {}
+        self._page_of_rev: dict[int, int] = {}
         self._depth: dict[int, int] = {}
         self._new_texts: dict[int, bytes] = {}
         # Held blocks are rare; when there are none, skip every lookup of them.
@@ -351,6 +375,7 @@ class Writer:
         oid = self.add_object(block.cid, KIND_REV, block.data)
         self._rows["revisions"].append((oid, page_id, text_id, rev.ts, rev.size))
         self._text_of_rev[oid] = text_id
+        self._page_of_rev[oid] = page_id
         for parent in parent_ids:
             self._rows["parents"].append((oid, parent))
             if (page_id, parent) in self._heads_added:
@@ -378,6 +403,13 @@ class Writer:
         if text_id is None:
             text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
         return text_id
+
+    def page_of_revision(self, rev_id: int) -> int | None:
+        page = self._page_of_rev.get(rev_id)
+        if page is None:
+            row = self.conn.execute("SELECT page FROM revisions WHERE id = ?", (rev_id,)).fetchone()
+            page = row[0] if row else None
+        return page
 
     def hold(self, block: Block, waiting: bytes, source: str) -> None:
         self.any_held = True

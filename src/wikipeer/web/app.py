@@ -36,7 +36,7 @@ def create_app(node: Node) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
         heads = node.store.heads(page.id)
         head = node.view().choose(heads)
-        config = node.wiki(wiki)
+        config = node.wiki_or_default(wiki)
         prefix = config.namespace_prefix(page.ns)
         body = render(node.store.revision_text(head), page_href(wiki)) if head else ""
         return _templates.get_template("page.html").render(
