@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
-import os
 import re
 import shutil
 import sqlite3
@@ -42,7 +41,7 @@ import sys
 import time
 import unicodedata
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -297,7 +296,6 @@ def like_pattern(s: str) -> str | None:
 class Layout:
     key: str
     name: str
-    store: str  # "raw": page(id,title,text) ; "z": page_z(id,title,ztext zlib)
     tri: str | None  # DDL options of the trigram table, or None
     tri_content: str  # "fts" | "none" | "view"
     detail: str | None
@@ -305,41 +303,40 @@ class Layout:
     side: bool = False  # short-term side index
     words: bool = False  # unicode61 word index (layout d)
     notes: str = ""
-    results: dict = field(default_factory=dict)
 
 
 LAYOUTS = [
-    Layout("a", "trigram, detail=full, text stored in FTS", "z",
+    Layout("a", "trigram, detail=full, text stored in FTS",
            "tokenize='trigram'", "fts", "full", "phrase",
            notes="MATCH of quoted phrases; exact; 1-2 char terms: scan of FTS content"),
-    Layout("b", "trigram, detail=none, text stored in FTS, LIKE", "z",
+    Layout("b", "trigram, detail=none, text stored in FTS, LIKE",
            "tokenize='trigram', detail=none", "fts", "none", "like",
            notes="built-in LIKE per term (title UNION text); 1-2 char terms: scan"),
-    Layout("b2", "same index as b, MATCH of trigrams + verify", "z",
+    Layout("b2", "same index as b, MATCH of trigrams + verify",
            "tokenize='trigram', detail=none", "fts", "none", "trigrams+verify",
            notes="reuses b's file; AND of the term's trigrams, then exact check in Python"),
-    Layout("c", "trigram, detail=column, text stored in FTS", "z",
+    Layout("c", "trigram, detail=column, text stored in FTS",
            "tokenize='trigram', detail=column", "fts", "column", "trigrams+verify",
            notes="AND of trigrams + verify in Python"),
-    Layout("d", "unicode61 rd2 + CJK bigrams (own segmentation), contentless", "z",
+    Layout("d", "unicode61 rd2 + CJK bigrams (own segmentation), contentless",
            None, "none", "full", "words", words=True,
            notes="word/phrase MATCH; a substring inside a word is not found"),
-    Layout("e1", "trigram, detail=none, external content = view decompressing the store", "z",
+    Layout("e1", "trigram, detail=none, external content = view decompressing the store",
            "tokenize='trigram', detail=none, content='page_v', content_rowid='id'", "view", "none", "like",
            notes="LIKE works (it reads the view); each candidate row is decompressed"),
-    Layout("e2", "trigram, detail=none, contentless, verify against compressed store", "z",
+    Layout("e2", "trigram, detail=none, contentless, verify against compressed store",
            "tokenize='trigram', detail=none, content=''", "none", "none", "trigrams+verify",
            notes="1-2 char terms: scan (decompress every page)"),
-    Layout("e3", "trigram, detail=full, contentless", "z",
+    Layout("e3", "trigram, detail=full, contentless",
            "tokenize='trigram', content=''", "none", "full", "phrase",
            notes="exact MATCH; 1-2 char terms: scan (decompress every page)"),
-    Layout("f1", "e2 + short-term side index (CJK bigrams, 1-2 char words)", "z",
+    Layout("f1", "e2 + short-term side index (CJK bigrams, 1-2 char words)",
            "tokenize='trigram', detail=none, content=''", "none", "none", "trigrams+verify", side=True,
            notes="reuses e2's trigram table"),
-    Layout("f2", "e3 + short-term side index", "z",
+    Layout("f2", "e3 + short-term side index",
            "tokenize='trigram', content=''", "none", "full", "phrase", side=True,
            notes="reuses e3's trigram table"),
-    Layout("f3", "trigram detail=column contentless + side index", "z",
+    Layout("f3", "trigram detail=column contentless + side index",
            "tokenize='trigram', detail=column, content=''", "none", "column", "trigrams+verify", side=True,
            notes="column info allows title weighting in bm25"),
 ]
@@ -363,19 +360,18 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def build_store(path: Path, pages: list[Page], kind: str) -> None:
+def build_store(path: Path, pages: list[Page]) -> None:
+    """The stand-in for wikipeer's store: each text compressed on its own
+    (zlib level 6, as the standard library has no zstd), titles plain."""
     if path.exists():
         path.unlink()
     conn = connect(path)
     conn.execute("BEGIN")
-    if kind == "raw":
-        conn.execute("CREATE TABLE page(id INTEGER PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL)")
-        conn.executemany("INSERT INTO page VALUES(?,?,?)", ((p.id, p.title, p.text) for p in pages))
-    else:
-        conn.execute("CREATE TABLE page_z(id INTEGER PRIMARY KEY, title TEXT NOT NULL, ztext BLOB NOT NULL)")
-        conn.executemany("INSERT INTO page_z VALUES(?,?,?)",
-                         ((p.id, p.title, zlib.compress(p.text.encode(), 6)) for p in pages))
-        conn.execute("CREATE VIEW page_v AS SELECT id, title, zdec(ztext) AS text FROM page_z")
+    conn.execute("CREATE TABLE page_z(id INTEGER PRIMARY KEY, title TEXT NOT NULL, ztext BLOB NOT NULL)")
+    conn.executemany("INSERT INTO page_z VALUES(?,?,?)",
+                     ((p.id, p.title, zlib.compress(p.text.encode(), 6)) for p in pages))
+    # for layout e1: an external-content FTS5 table can read from a view
+    conn.execute("CREATE VIEW page_v AS SELECT id, title, zdec(ztext) AS text FROM page_z")
     conn.execute("COMMIT")
     conn.execute("VACUUM")
     conn.close()
@@ -506,8 +502,10 @@ class Searcher:
         tri_q = self.tri_match(terms)
         side_q = self.side_match(terms) if self.lay.side else None
         if tri_q and side_q:
+            # "+rowid": without the plus SQLite pushes rowid IN (...) into FTS5
+            # as rowid=? and re-runs the MATCH once per side-index hit.
             ids = [r[0] for r in self.conn.execute(
-                "SELECT rowid FROM tri WHERE tri MATCH ? AND rowid IN "
+                "SELECT rowid FROM tri WHERE tri MATCH ? AND +rowid IN "
                 "(SELECT rowid FROM short WHERE short MATCH ?)", (tri_q, side_q))]
         elif tri_q:
             ids = [r[0] for r in self.conn.execute("SELECT rowid FROM tri WHERE tri MATCH ?", (tri_q,))]
@@ -515,6 +513,7 @@ class Searcher:
             ids = [r[0] for r in self.conn.execute("SELECT rowid FROM short WHERE short MATCH ?", (side_q,))]
         else:
             ids = None  # only short terms and no side index: full scan
+        self.candidates = None if ids is None else len(ids)
         check = self.needs_verify(terms, used_side=bool(side_q))
         if ids is None:
             return {pid for pid, d in self.docs(None) if all(t.matches(d) for t in terms)}
@@ -570,7 +569,7 @@ class Searcher:
         side_q = self.side_match(terms) if self.lay.side else None
         weights = "" if self.lay.detail == "none" else ", 10.0, 1.0"
         if tri_q and side_q:
-            sql = (f"SELECT rowid FROM tri WHERE tri MATCH ?1 AND rowid IN "
+            sql = (f"SELECT rowid FROM tri WHERE tri MATCH ?1 AND +rowid IN "
                    f"(SELECT rowid FROM short WHERE short MATCH ?2) ORDER BY bm25(tri{weights})")
             args = (tri_q, side_q)
         elif tri_q:
@@ -578,8 +577,8 @@ class Searcher:
         elif side_q:
             sql, args = f"SELECT rowid FROM short WHERE short MATCH ? ORDER BY bm25(short{weights})", (side_q,)
         else:
-            return sorted(self.search(q))[:k]
-        ids = [r[0] for r in self.conn.execute(sql, args)]
+            sql = None  # only short terms and no side index: scan, unranked
+        ids = sorted(self.search(q)) if sql is None else [r[0] for r in self.conn.execute(sql, args)]
         # title boost: titles are small and stored uncompressed
         titles = {}
         for i in range(0, len(ids), 500):
@@ -589,17 +588,32 @@ class Searcher:
         in_title = [i for i in ids if all(t.matches(titles[i].lower()) for t in terms)]
         seen = set(in_title)
         order = in_title + [i for i in ids if i not in seen]
-        check = self.needs_verify(terms, used_side=bool(side_q))
-        if not check:
-            return order[:k]
-        out: list[int] = []
-        for i in range(0, len(order), 2 * k):
-            batch = order[i : i + 2 * k]
-            ok = {pid for pid, d in self.docs(batch) if all(t.matches(d) for t in check)}
-            out.extend(pid for pid in batch if pid in ok)
+        check = [] if sql is None else self.needs_verify(terms, used_side=bool(side_q))
+        # Every shown result needs its text for the snippet, so the text is
+        # fetched and decompressed for each of them in every layout; the
+        # detail=none/column layouts also check the terms on it.
+        out: list[tuple[int, str]] = []
+        for i in range(0, len(order), k):
+            batch = order[i : i + k]
+            docs = dict(self.docs(batch))
+            for pid in batch:
+                d = docs[pid]
+                if check and not all(t.matches(d) for t in check):
+                    continue
+                out.append((pid, snippet(d, terms)))
             if len(out) >= k:
                 break
         return out[:k]
+
+
+def snippet(folded_doc: str, terms: list[Term], width: int = 60) -> str:
+    pos = -1
+    for t in terms:
+        pos = folded_doc.find(t.text)
+        if pos >= 0:
+            break
+    pos = max(pos, 0)
+    return folded_doc[max(0, pos - width) : pos + width]
 
 
 def timed(fn, reps: int):
@@ -612,6 +626,65 @@ def timed(fn, reps: int):
         if times[0] > 1500:  # slow scans: one run is enough
             break
     return result, statistics.median(times), max(times)
+
+
+
+# ---------------------------------------------------------------------------
+# Behaviour probes (tiny in-memory tables; made-up text)
+# ---------------------------------------------------------------------------
+
+
+def probes() -> list[tuple[str, str]]:
+    """Check, on this SQLite, the FTS5 behaviours the design relies on."""
+    c = sqlite3.connect(":memory:")
+    docs = [(1, "Київ", "Київ є столицею. Kyiv is a city."),
+            (2, "東京", "東京都は日本の首都。テレビ局がある。"),
+            (3, "Hà Nội", "Hà Nội là thủ đô"),
+            (4, "मराठी", "महाराष्ट्र राज्य"),
+            (5, "x", "100% ab_cd")]
+    out: list[tuple[str, str]] = []
+
+    def run(label: str, sql: str, *a) -> None:
+        try:
+            res = c.execute(sql, a).fetchall()
+        except sqlite3.Error as exc:
+            res = f"error: {exc}"
+        out.append((label, str(res)))
+
+    for det in ("full", "none"):
+        c.execute(f"CREATE VIRTUAL TABLE t_{det} USING fts5(title, text, tokenize='trigram', detail={det})")
+        c.executemany(f"INSERT INTO t_{det}(rowid, title, text) VALUES(?,?,?)", docs)
+    c.execute("CREATE VIRTUAL TABLE t_cl USING fts5(title, text, tokenize='trigram', detail=none, content='')")
+    c.executemany("INSERT INTO t_cl(rowid, title, text) VALUES(?,?,?)", docs)
+    run("detail=full MATCH '\"київ\"' (Unicode case folding)", "SELECT rowid FROM t_full WHERE t_full MATCH ?", '"київ"')
+    run("detail=none MATCH '\"київ\"' (4 chars = phrase of 2 trigrams)", "SELECT rowid FROM t_none WHERE t_none MATCH ?", '"київ"')
+    run("detail=none MATCH '\"киї\" AND \"иїв\"'", "SELECT rowid FROM t_none WHERE t_none MATCH ?", '"киї" AND "иїв"')
+    run("detail=none MATCH 'title:\"київ\"' (column filter)", "SELECT rowid FROM t_none WHERE t_none MATCH ?", 'title:"киї"')
+    run("LIKE '%київ%' (built-in LIKE folds ASCII only)", "SELECT rowid FROM t_none WHERE text LIKE ?", "%київ%")
+    run("LIKE '%Київ%'", "SELECT rowid FROM t_none WHERE text LIKE ?", "%Київ%")
+    run("query plan of text LIKE '%Київ%'", "EXPLAIN QUERY PLAN SELECT rowid FROM t_none WHERE text LIKE ?", "%Київ%")
+    run("query plan of title LIKE ? OR text LIKE ?",
+        "EXPLAIN QUERY PLAN SELECT rowid FROM t_none WHERE title LIKE ?1 OR text LIKE ?1", "%Київ%")
+    run("LIKE '%日本%' (2 CJK chars) through the trigram index", "SELECT rowid FROM t_full WHERE text LIKE ?", "%日本%")
+    run("+text LIKE '%日本%' (index bypassed: full scan)", "SELECT rowid FROM t_full WHERE +text LIKE ?", "%日本%")
+    run("LIKE '%ab%' (2 ASCII chars)", "SELECT rowid FROM t_full WHERE text LIKE ?", "%ab%")
+    run("MATCH '\"日本\"' (2 chars)", "SELECT rowid FROM t_full WHERE t_full MATCH ?", '"日本"')
+    run("MATCH '\"日本\" AND \"テレビ\"' (short term inside AND)", "SELECT rowid FROM t_full WHERE t_full MATCH ?", '"日本" AND "テレビ"')
+    run("MATCH '\"ab\" AND \"100\"'", "SELECT rowid FROM t_full WHERE t_full MATCH ?", '"ab" AND "100"')
+    run("MATCH '\"日本\"*' (prefix on a trigram table)", "SELECT rowid FROM t_full WHERE t_full MATCH ?", '"日本"*')
+    run("query plan of LIKE ... ESCAPE", "EXPLAIN QUERY PLAN SELECT rowid FROM t_none WHERE text LIKE ? ESCAPE '\\'", "%0\\%%")
+    run("contentless: LIKE '%Київ%'", "SELECT rowid FROM t_cl WHERE text LIKE ?", "%Київ%")
+    run("contentless: MATCH, column values", "SELECT rowid, title FROM t_cl WHERE t_cl MATCH ?", '"киї"')
+    run("detail=none bm25()", "SELECT rowid, round(bm25(t_none), 3) FROM t_none WHERE t_none MATCH ?", '"ity"')
+    for cats in ("", " categories 'L* N* M* Co'"):
+        c.execute("DROP TABLE IF EXISTS u")
+        c.execute("DROP TABLE IF EXISTS uv")
+        c.execute(f"CREATE VIRTUAL TABLE u USING fts5(x, tokenize=\"unicode61 remove_diacritics 2{cats}\")")
+        c.execute("INSERT INTO u VALUES('महाराष्ट्र Việt 東京都')")
+        c.execute("CREATE VIRTUAL TABLE uv USING fts5vocab(u, 'row')")
+        run(f"unicode61{cats or ' (default categories)'} tokens", "SELECT group_concat(term, ' | ') FROM uv")
+    c.close()
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -628,14 +701,19 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database files")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    wanted = args.layouts.split(",")
+    wanted = set(args.layouts.split(","))
+    unknown = wanted - {l.key for l in LAYOUTS}
+    if unknown:
+        ap.error(f"unknown layouts: {', '.join(sorted(unknown))}")
+    # a layout that shares a file needs its owner built (LAYOUTS lists owners first)
+    wanted |= {SHARES_FILE[k] for k in wanted if k in SHARES_FILE}
     layouts = [l for l in LAYOUTS if l.key in wanted]
-    for l in layouts:  # a layout that shares a file needs its owner built
-        if l.key in SHARES_FILE and SHARES_FILE[l.key] not in wanted:
-            layouts.insert(0, next(x for x in LAYOUTS if x.key == SHARES_FILE[l.key]))
-            wanted.append(SHARES_FILE[l.key])
 
     print(f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
+    print("behaviour probes:")
+    probe_results = probes()
+    for label, res in probe_results:
+        print(f"  {label}: {res}")
     t0 = time.perf_counter()
     pages, reports = load_samples(args.data)
     print(f"loaded {len(pages)} pages in {time.perf_counter() - t0:.1f}s")
@@ -650,7 +728,7 @@ def main() -> int:
     truths = {q: ground_truth(folded, parse_query(q)) for _, _, q in QUERIES}
 
     store_path = args.out / "store_z.sqlite"
-    build_store(store_path, pages, "z")
+    build_store(store_path, pages)
     store_size = store_path.stat().st_size
     c = connect(store_path)
     ztext = sum(v for k, v in table_bytes(c).items() if k == "page_z")
@@ -721,14 +799,16 @@ def main() -> int:
         s = Searcher(lay, conn)
         for lang, what, q in QUERIES:
             truth = truths[q]
+            s.candidates = None
             got, med, mx = timed(lambda: s.search(q), args.reps)
             qrow = {"lang": lang, "what": what, "q": q, "truth": len(truth), "got": len(got),
+                    "unverified_candidates": getattr(s, "candidates", None),
                     "missed": len(truth - got), "extra": len(got - truth),
                     "ms_median": med, "ms_max": mx}
             if lay.key.startswith("f") or lay.key in ("a", "e3"):
                 top, tmed, _ = timed(lambda: s.top(q), args.reps)
                 qrow["top20_ms"] = tmed
-                qrow["top20_ok"] = set(top) <= truth and len(top) == min(20, len(truth))
+                qrow["top20_ok"] = {pid for pid, _ in top} <= truth and len(top) == min(20, len(truth))
             row["queries"].append(qrow)
         conn.close()
         exact = sum(1 for qr in row["queries"] if qr["missed"] == 0 and qr["extra"] == 0)
@@ -770,10 +850,21 @@ def main() -> int:
                 cell += f" [{qr['top20_ms']:.1f}{'' if qr['top20_ok'] else ' !'}]"
             cells.append(cell)
         print(f"| {lang} | {what} | {q} | {len(truths[q])} | " + " | ".join(cells) + " |")
+    verifying = [r for r in summary if any(qr["unverified_candidates"] is not None for qr in r["queries"])
+                 and r["key"] in ("b2", "c", "e2", "f1", "f3")]
+    if verifying:
+        print()
+        print("candidates from the trigram AND (before the exact check) vs truth")
+        print("| query | truth | " + " | ".join(r["key"] for r in verifying) + " |")
+        print("|" + "---|" * (2 + len(verifying)))
+        for i, (_, _, q) in enumerate(QUERIES):
+            cells = [str(r["queries"][i]["unverified_candidates"]) for r in verifying]
+            print(f"| {q} | {len(truths[q])} | " + " | ".join(cells) + " |")
     out_json = args.out / "fts_tokenizers.json"
     with open(out_json, "w") as fh:
         json.dump({"sqlite": sqlite3.sqlite_version, "pages": len(pages), "raw_bytes": raw_bytes,
                    "store_bytes": store_size, "store_table_bytes": ztext,
+                   "probes": probe_results,
                    "files": [r.__dict__ for r in reports], "layouts": summary}, fh, indent=1, ensure_ascii=False)
     print(f"\nJSON: {out_json}")
     return 0

@@ -1,16 +1,32 @@
 """Full-text search over each page's shown text and title (SQLite FTS5).
 
-The layout and how a query becomes SQL are explained, with measurements, in
-docs/search.md.
+Two contentless indexes, keyed by page id (measurements in docs/search.md):
+
+- ``search_tri``: trigrams, detail=none, for every term of 3+ characters in
+  any script (0.27x of the text);
+- ``search_short``: short tokens (see segment.py) for 1-2 character terms.
+
+Neither keeps a copy of the text: candidates are checked against the text in
+the store, which the snippet needs anyway. ``search_state`` remembers what
+was indexed for each page, because a contentless FTS5 row can be removed only
+by repeating exactly the values it was indexed with.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from wikipeer.store.segment import is_unspaced, short_tokens
+
 SEARCH_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body, tokenize='trigram', detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_tri USING fts5(
+    title, text, tokenize = 'trigram', detail = none, content = '');
+CREATE VIRTUAL TABLE IF NOT EXISTS search_short USING fts5(
+    title, text, tokenize = "unicode61 remove_diacritics 0 categories 'L* N* M* Co'", detail = none, content = '');
+CREATE TABLE IF NOT EXISTS search_state(page INTEGER PRIMARY KEY, rev INTEGER NOT NULL, title TEXT NOT NULL);
 """
 
 
@@ -22,42 +38,115 @@ class Hit:
     snippet: str
 
 
-def index_page(conn: sqlite3.Connection, page: int, title: str, body: str) -> None:
-    """Put (or replace) a page's title and text in the index."""
-    conn.execute("DELETE FROM search WHERE rowid = ?", (page,))
-    conn.execute("INSERT INTO search(rowid, title, body) VALUES (?, ?, ?)", (page, title, body))
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).lower()
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _rows(page: int, title: str, text: str) -> tuple[tuple, tuple]:
+    return (page, title, text), (page, short_tokens(_fold(title)), short_tokens(_fold(text)))
 
 
-def _snippet(body: str, terms: list[str], width: int = 80) -> str:
-    lower = body.lower()
-    at = min((i for i in (lower.find(t.lower()) for t in terms) if i >= 0), default=0)
-    start = max(0, at - width // 2)
-    text = " ".join(body[start:start + width * 2].split())
-    return ("…" if start else "") + text
+def index_page(conn: sqlite3.Connection, page: int, title: str, rev: int, text: str,
+               old_text: Callable[[int], str]) -> None:
+    """Index a page's shown revision, first removing what was indexed for it before."""
+    old = conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
+    if old is not None:
+        if old[0] == rev and old[1] == title:
+            return
+        tri, short = _rows(page, old[1], old_text(old[0]))
+        conn.execute("INSERT INTO search_tri(search_tri, rowid, title, text) VALUES ('delete', ?, ?, ?)", tri)
+        conn.execute("INSERT INTO search_short(search_short, rowid, title, text) VALUES ('delete', ?, ?, ?)", short)
+    tri, short = _rows(page, title, text)
+    conn.execute("INSERT INTO search_tri(rowid, title, text) VALUES (?, ?, ?)", tri)
+    conn.execute("INSERT INTO search_short(rowid, title, text) VALUES (?, ?, ?)", short)
+    conn.execute("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?)", (page, rev, title))
 
 
-def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[Hit]:
-    """Pages whose title or text holds every whitespace-separated term of ``query``.
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A user's query cut into terms: long ones (3+ characters, substrings) and short ones."""
 
-    Terms match as substrings in any script; pages whose title matches come first.
-    """
-    terms = [t for t in query.split() if t]
-    if not terms:
+    long: list[str]
+    short: list[str]
+    loose: list[str]
+
+    @classmethod
+    def parse(cls, text: str) -> "Query":
+        """Split on spaces, a quoted part being one term; short punctuation is 'loose'.
+
+        A loose term (``%``, ``:)``) has no letters for the short index to
+        hold, so it is only checked on the candidates of the other terms, or
+        on every page when it stands alone.
+        """
+        terms: list[str] = []
+        for i, part in enumerate(_fold(text).split('"')):
+            terms += [part.strip()] if i % 2 else part.split()
+        terms = [t for t in dict.fromkeys(terms) if t]
+        short = [t for t in terms if len(t) < 3]
+        return cls([t for t in terms if len(t) >= 3], [t for t in short if short_tokens(t)],
+                   [t for t in short if not short_tokens(t)])
+
+    def tri_match(self) -> str:
+        grams = dict.fromkeys(t[i:i + 3] for t in self.long for i in range(len(t) - 2))
+        return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+    def short_match(self) -> str:
+        parts = []
+        for term in self.short:
+            quoted = '"' + term.replace('"', '""') + '"'
+            parts.append(quoted + "*" if len(term) == 1 and is_unspaced(term) else quoted)
+        return " AND ".join(parts)
+
+    def matches(self, title: str, text: str) -> bool:
+        """The exact check: every long term of 4+ characters is a substring."""
+        haystack = _fold(title) + "\n" + _fold(text)
+        return all(t in haystack for t in self.long if len(t) > 3) and all(t in haystack for t in self.loose)
+
+
+def candidates(conn: sqlite3.Connection, query: Query) -> list[int]:
+    """Page ids the indexes match, best first by bm25."""
+    tri, short = query.tri_match(), query.short_match()
+    if tri and short:
+        sql = ("SELECT rowid FROM search_tri WHERE search_tri MATCH ? AND +rowid IN "
+               "(SELECT rowid FROM search_short WHERE search_short MATCH ?) ORDER BY bm25(search_tri)")
+        args: tuple = (tri, short)
+    elif tri:
+        sql, args = "SELECT rowid FROM search_tri WHERE search_tri MATCH ? ORDER BY bm25(search_tri)", (tri,)
+    elif short:
+        sql, args = "SELECT rowid FROM search_short WHERE search_short MATCH ? ORDER BY bm25(search_short)", (short,)
+    elif query.loose:
+        sql, args = "SELECT page FROM search_state ORDER BY page", ()
+    else:
         return []
-    where = " AND ".join("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')" for _ in terms)
-    params: list[str] = []
-    for term in terms:
-        pattern = f"%{_escape_like(term)}%"
-        params += [pattern, pattern]
-    title_rank = " + ".join("(title LIKE ? ESCAPE '\\')" for _ in terms)
-    rank_params = [f"%{_escape_like(t)}%" for t in terms]
-    sql = (
-        f"SELECT rowid, body FROM search WHERE {where} "
-        f"ORDER BY ({title_rank}) DESC, length(body) DESC LIMIT ?"
-    )
-    rows = conn.execute(sql, [*params, *rank_params, limit]).fetchall()
-    return [Hit(row[0], _snippet(row[1], terms)) for row in rows]
+    return [r[0] for r in conn.execute(sql, args)]
+
+
+def snippet(text: str, query: Query, width: int = 80) -> str:
+    """A piece of ``text`` around the first place a term occurs."""
+    folded = _fold(text)
+    places = [i for i in (folded.find(t) for t in query.long + query.short + query.loose) if i >= 0]
+    start = max(0, min(places, default=0) - width // 2)
+    body = " ".join(text[start:start + width * 2].split())
+    return ("…" if start else "") + body
+
+
+def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable[[int], tuple[str, str]]) -> list[Hit]:
+    """Pages matching every term, those whose title matches first; ``read`` gives (title, text) of a page."""
+    query = Query.parse(query_text)
+    ids = candidates(conn, query)
+    titles = dict(conn.execute(
+        f"SELECT page, title FROM search_state WHERE page IN ({','.join('?' * len(ids))})", ids).fetchall()) if ids else {}
+    terms = query.long + query.short + query.loose
+    ids.sort(key=lambda p: not all(t in _fold(titles.get(p, "")) for t in terms))
+    return list(_checked(ids, query, limit, read))
+
+
+def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], tuple[str, str]]) -> Iterator[Hit]:
+    found = 0
+    for page in ids:
+        if found >= limit:
+            return
+        title, text = read(page)
+        if query.matches(title, text):
+            found += 1
+            yield Hit(page, snippet(text, query))

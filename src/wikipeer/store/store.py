@@ -264,7 +264,14 @@ class Store:
     # -- search and stats -------------------------------------------------
 
     def search(self, query: str, limit: int = 20) -> list[tuple[PageRow, str]]:
-        return [(self.page_by_id(hit.page), hit.snippet) for hit in fts.search(self.conn, query, limit)]
+        """Pages whose shown text or title holds every term of ``query``, with a snippet each."""
+        hits = fts.search(self.conn, query, limit, self._indexed)
+        return [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
+
+    def _indexed(self, page: int) -> tuple[str, str]:
+        rev, title = self.conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
+        text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev,)).fetchone()[0]
+        return title, self.text_bytes(text_id).decode("utf-8")
 
     def stats(self) -> list[WikiStats]:
         """Per wiki: pages, revisions, blocks and the bytes those blocks take on disk."""
@@ -435,7 +442,11 @@ class Writer:
         return (Block(cid, row[0]), row[1]) if row else None
 
     def index_page(self, page_id: int, title: str, rev_id: int) -> None:
-        fts.index_page(self.conn, page_id, title, self.text(self.text_of_revision(rev_id)).decode("utf-8"))
+        """Make ``rev_id`` the revision the search index holds for its page."""
+        fts.index_page(self.conn, page_id, title, rev_id, self._revision_text(rev_id), self._revision_text)
+
+    def _revision_text(self, rev_id: int) -> str:
+        return self.text(self.text_of_revision(rev_id)).decode("utf-8")
 
 
 def raw_cid(data: bytes) -> bytes:
