@@ -52,7 +52,9 @@ def _token_re() -> re.Pattern[str]:
                 ranges.append([cp, cp])
     body = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
     word = body + "\\U00010000-\\U0001ffff\\U00031350-\\U0010ffff"
-    return re.compile(f"([{UNSPACED}]+)|((?:[{word}]|\u200c|\u200d)+)")
+    # Only words of one or two characters are wanted: the lookarounds let the
+    # regex engine, not Python, pass over the longer ones.
+    return re.compile(f"([{UNSPACED}]+)|(?<![{word}])([{word}]{{1,2}})(?![{word}])")
 
 
 def is_unspaced(term: str) -> bool:
@@ -63,13 +65,10 @@ def is_unspaced(term: str) -> bool:
 def short_tokens(text: str) -> str:
     """Space-separated short tokens of lower-cased ``text``."""
     out: list[str] = []
-    for match in _token_re().finditer(text):
-        run = match.group(1)
-        if run is not None:
+    for run, word in _token_re().findall(text.replace("\u200c", "").replace("\u200d", "")):
+        if run:
             out.extend(run[i:i + 2] for i in range(len(run) - 1))
             out.append(run[-1])
         else:
-            word = match.group(2).replace("\u200c", "").replace("\u200d", "")
-            if 0 < len(word) <= 2:
-                out.append(word)
+            out.append(word)
     return " ".join(out)
