@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import ingest_bench
+from bench import import_bench, ingest_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -15,7 +15,10 @@ def _print(name: str, results: dict[str, float]) -> None:
 
 def main(argv: list[str]) -> int:
     wanted = set(argv)
-    benches = {"ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run)}
+    benches = {
+        "ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run),
+        "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
+    }
     for key, (title, fn) in benches.items():
         if not wanted or key in wanted:
             _print(title, fn())

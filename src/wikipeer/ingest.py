@@ -12,7 +12,7 @@ interruption leaves either all of it or none of it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from wikipeer.errors import InvalidObject
@@ -20,7 +20,7 @@ from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
 from wikipeer.model.objects import Page, Profile, Record, Revision, Signature, Text, parse
-from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.policy.view import View
 from wikipeer.store.schema import KIND_PROFILE
@@ -86,6 +86,8 @@ class _Batch:
         self.released = 0
         self.verified: set[bytes] = set()
         self.before: dict[bytes, int | None] = {}
+        self.configs: dict[str, WikiConfig | None] = {}
+        self.pages_checked: set[Page] = set()
 
     # -- lookups --------------------------------------------------------
 
@@ -215,9 +217,16 @@ class _Batch:
         self.check_page(page)
         return self.writer.add_page(block, page)
 
+    def config(self, wiki: str) -> WikiConfig | None:
+        if wiki not in self.configs:
+            self.configs[wiki] = self.store.wiki_config(wiki)
+        return self.configs[wiki]
+
     def check_page(self, page: Page) -> None:
         """A page's title must be normalised by its wiki's rules, when this node knows the wiki."""
-        config = self.store.wiki_config(page.wiki)
+        if page in self.pages_checked:
+            return
+        config = self.config(page.wiki)
         if config is not None:
             try:
                 normal = normalize_title(config, page.title, page.ns).text
@@ -225,6 +234,7 @@ class _Batch:
                 raise InvalidObject(f"page: {exc}") from None
             if normal != page.title:
                 raise InvalidObject(f"page: title {page.title!r} is not normalised for wiki {page.wiki} (expected {normal!r})")
+        self.pages_checked.add(page)
 
     def accept_revision(self, block: Block, rev: Revision) -> int:
         """Accept a revision; everything that can refuse it is checked before its page is written."""
@@ -373,7 +383,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
                 batch.attempt(cid)
         batch.settle()
         writer.flush()
-        _reindex(store, writer, view or View())
+        _reindex(store, writer, view or View(), batch.config)
     report = IngestReport(released=batch.released)
     seen: set[bytes] = set()
     for cid in order:
@@ -383,12 +393,12 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     return report
 
 
-def _reindex(store: Store, writer: Writer, view: View) -> None:
+def _reindex(store: Store, writer: Writer, view: View, configs: Callable[[str], WikiConfig | None]) -> None:
     """Put the shown head of every page this batch touched into the search index."""
     for page_id in writer.touched_pages:
         head = view.choose(store.heads(page_id))
         if head is not None:
             page = store.page_by_id(page_id)
-            config = store.wiki_config(page.wiki)
+            config = configs(page.wiki)
             prefix = config.namespace_prefix(page.ns) if config else ""
             writer.index_page(page_id, f"{prefix}:{page.title}" if prefix else page.title, head.id)

@@ -39,7 +39,10 @@ class Hit:
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).lower()
+    # Most text is NFC already, and checking is much cheaper than normalising.
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text.lower()
 
 
 def _rows(page: int, title: str, text: str) -> tuple[tuple, tuple]:
