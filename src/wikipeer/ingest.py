@@ -319,6 +319,23 @@ class _Batch:
                 self.check_signature(cid, sig)
                 self.accepted(cid, self.writer.add_signature(sig_block, sig, target_id))
 
+    def run(self) -> None:
+        """Attempt every object in the batch, including held ones revived on the way."""
+        tried: set[bytes] = set()
+        while todo := [cid for cid in self.pending if cid not in tried]:
+            for cid in todo:
+                tried.add(cid)
+                entry = self.pending.get(cid)
+                if entry is None:
+                    continue
+                if isinstance(entry[1], Page):
+                    try:
+                        self.check_page(entry[1])
+                    except InvalidObject as exc:
+                        self.reject(cid, str(exc))
+                elif not isinstance(entry[1], Text):
+                    self.attempt(cid)
+
     # -- the end of the batch --------------------------------------------
 
     def settle(self) -> None:
@@ -370,17 +387,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
             else:
                 batch.add_pending(block, record)
         batch.revive_waiting_for(list(batch.pending) + list(early))
-        for cid in list(batch.pending):
-            entry = batch.pending.get(cid)
-            if entry is None:
-                continue
-            if isinstance(entry[1], Page):
-                try:
-                    batch.check_page(entry[1])
-                except InvalidObject as exc:
-                    batch.reject(cid, str(exc))
-            elif not isinstance(entry[1], Text):
-                batch.attempt(cid)
+        batch.run()
         batch.settle()
         writer.flush()
         _reindex(store, writer, view or View(), batch.config)
