@@ -224,12 +224,6 @@ def test_fsck_finds_a_flipped_byte_in_a_stored_block(sample_node):
 
 
 def test_fsck_reports_a_corrupted_text_instead_of_crashing(sample_node):
-    # BUG: fsck (src/wikipeer/fsck.py) reads texts through Store.iter_objects() ->
-    # text_bytes() -> zstd decompress; a damaged compressed text raises
-    # zstandard.ZstdError, which fsck does not catch, so `wikipeer fsck` dies with a
-    # traceback instead of naming the damaged text. Fix: in fsck, read each object
-    # inside try/except (zstd errors and NotFound), report Fault(cid, "text cannot be
-    # decompressed: ..."), and go on.
     conn = sqlite3.connect(sample_node / "store.sqlite")
     oid, data = conn.execute("SELECT id, data FROM texts WHERE base IS NULL ORDER BY id LIMIT 1").fetchone()
     corrupt = bytearray(data)
@@ -273,29 +267,17 @@ def test_user_errors_are_one_line_exit_2(sample_node, tmp_path):
 
 
 def test_missing_input_file_is_a_user_error(sample_node, tmp_path):
-    # BUG: `edit --file` with a missing file (and `key import NAME FILE` likewise)
-    # raises FileNotFoundError out of commands.edit / commands.key_import, which
-    # main() does not catch: a traceback and exit 1. Fix: read the file inside
-    # try/except OSError and raise UserError(f"cannot read {path}: {exc.strerror}").
     assert_user_error(run_cli(sample_node, "edit", "wikipeer", "X", "--file", str(tmp_path / "missing.wiki"),
                               "--summary", "s"), "missing.wiki")
     assert_user_error(run_cli(sample_node, "key", "import", "k", str(tmp_path / "missing.key")), "missing.key")
 
 
 def test_cid_with_a_foreign_codec_is_a_user_error(sample_node):
-    # BUG: see test_model.test_cid_from_str_rejects_a_cid_with_a_multibyte_codec;
-    # a dag-json CID makes cid_from_str raise ValueError, and `show --rev` crashes.
     dag_json = "baguqeera4oymiquy7qobjgx36tejs35zeqt24qpemsnzgtfeswmrw6csxbkq"
     assert_user_error(run_cli(sample_node, "show", "wikipeer", "Main Page", "--rev", dag_json), "CID")
 
 
 def test_edit_on_an_unknown_parent_is_refused(sample_node):
-    # BUG: `edit --parent CID` with a well-formed CID this node does not hold prints
-    # the new revision's CID and exits 0, but ingest only *held* the revision
-    # (parent missing): the edit is shown nowhere and the user is not told.
-    # authoring.edit should check that every parent is a revision of this page
-    # (store.revision(cid).page == page id) and raise UserError otherwise; the same
-    # check stops a parent from another page (see test_ingest).
     unknown = "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua"
     before = ok(run_cli(sample_node, "history", "wikipeer", "Main Page")).out
     assert_user_error(run_cli(sample_node, "edit", "wikipeer", "Main Page", "--summary", "s", "--parent", unknown,
@@ -304,23 +286,11 @@ def test_edit_on_an_unknown_parent_is_refused(sample_node):
 
 
 def test_reading_an_unknown_wiki_does_not_create_it(sample_node):
-    # BUG: read-only commands write to the store. node.find_page() calls
-    # Node.wiki(), which stores a default config for any wiki name it is given,
-    # so `wikipeer show nosuchwiki X` (exit 2) leaves a 'nosuchwiki' row that
-    # `stats` and the web index list from then on (the web server does the same
-    # for any GET /wiki/<name>/...). Fix: find_page should use
-    # store.wiki_config(name) (or a non-persisting default) and only edits should
-    # create a wiki's config.
     assert_user_error(run_cli(sample_node, "show", "nosuchwiki", "Foo"), "no page")
     assert "nosuchwiki" not in ok(run_cli(sample_node, "stats")).out
 
 
 def test_history_prints_summaries_literally(sample_node):
-    # BUG: commands._rev_line() output goes through rich's console.print with markup
-    # on, so an edit summary (any peer can write one) holding "[/b]" makes
-    # `history` and `heads` crash with rich.errors.MarkupError, and "[red]" is
-    # swallowed. Fix: out.print(..., markup=False) or rich.markup.escape() every
-    # user-supplied string (summaries, titles, snippets, user names).
     summary = "fix [/b] tag, [bold]loud[/bold] and [red]x"
     rev = edit(sample_node, "wikipeer", "Main Page", "markup test\n", summary)
     for command in ("history", "heads"):
@@ -330,8 +300,6 @@ def test_history_prints_summaries_literally(sample_node):
 
 
 def test_search_prints_text_literally(sample_node):
-    # BUG: same rich-markup problem in commands.search(): a page whose text holds
-    # "[/x]" makes `wikipeer search` crash with MarkupError.
     edit(sample_node, "wikipeer", "Markup", "see [/x] and [red]this[/red] zyxwv\n")
     result = ok(run_cli(sample_node, "search", "zyxwv"))
     assert "[/x]" in result.out and "[red]this[/red]" in result.out

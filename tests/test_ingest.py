@@ -151,13 +151,6 @@ _EDIT_CASES = ["forged signature", "missing signature", "signature in the wrong 
 @pytest.mark.parametrize("order", ["as built", "reversed"])
 @pytest.mark.parametrize("case", _EDIT_CASES)
 def test_bad_edit_is_rejected_and_changes_nothing(seeded, author, case, order):
-    # BUG: (every case fails today) the contract says each bad input leaves the store
-    # unchanged, but ingest (src/wikipeer/ingest.py) commits the parts of a refused
-    # edit that are fine on their own: the new page object is accepted (so an empty
-    # page 'Beta' appears in pages, stats and the web index) and the text and
-    # signature are parked in `held` although the revision they belong to was
-    # rejected (its CID can never become valid). With a forged signature the call
-    # does not even return: it raises KeyError (see the test below).
     blocks, bad, reason = _bad_edits(author)[case]
     if order == "reversed":
         blocks = list(reversed(blocks))
@@ -174,12 +167,6 @@ def test_bad_edit_is_rejected_and_changes_nothing(seeded, author, case, order):
 
 @pytest.mark.parametrize("order", ["as built", "reversed"])
 def test_forged_signature_in_a_batch_gets_a_status(seeded, author, order):
-    # BUG: ingest() raises KeyError instead of returning statuses when a batch holds
-    # a revision and a forged signature of it. _Batch.signed_by_required() rejects the
-    # forged sig (or the revision) with reject(), which pops it from batch.pending,
-    # and the loop in ingest() then does batch.pending[cid][1] on a popped CID.
-    # Fix: in that loop skip CIDs that are no longer pending
-    # (`entry = batch.pending.get(cid)`; `if entry and not isinstance(entry[1], Text)`).
     blocks = _edit(author, "Alpha", "forged change\n", parents=(_alpha_head(seeded),), sign_with=FORGER)
     if order == "reversed":
         blocks = list(reversed(blocks))
@@ -233,13 +220,6 @@ def test_anonymous_revision_needs_a_node_signature(seeded, author):
 
 
 def test_parent_from_another_page_is_refused(seeded, author):
-    # BUG: ingest accepts a revision whose parent is a revision of another page
-    # (_Batch.accept_revision never compares the parent's page with rev.page).
-    # Writer.add_revision then leaves the other page's head in place although it
-    # now has a child, and fsck reports "head that has a child": a store that
-    # ingest built fails fsck. `wikipeer edit --parent CID` reaches this directly.
-    # Fix: reject (status 'rejected', reason naming the parent) when a parent's
-    # revisions.page differs from the revision's page.
     blocks = _edit(author, "Gamma", "gamma\n", parents=(_alpha_head(seeded),))
     report = ingest(seeded.store, blocks, "peer")
     assert report.statuses[2].state == "rejected", str(report.statuses[2])
@@ -279,15 +259,6 @@ def test_reingesting_held_blocks_is_idempotent(seeded, author):
 
 
 def test_held_child_is_released_when_parent_and_page_arrive_together(node, author):
-    # BUG: valid blocks make ingest() raise sqlite3.IntegrityError (UNIQUE constraint
-    # failed: objects.cid) and roll back, so this history can never be stored.
-    # Call 1 holds child B (its page is missing). Call 2 brings parent A with the page
-    # listed after A's revision: attempt(A) -> need(page) -> page accepted -> the held
-    # B is revived and attempted -> need(A) -> attempt(A) again while the outer
-    # attempt(A) is still running -> A is inserted twice. _Batch.attempt() needs an
-    # "in progress" guard (e.g. a set of CIDs being attempted: a nested need() of one
-    # of them must raise _Missing / wait), or released held blocks must be attempted
-    # only after the current object is accepted.
     a = author.edit("Reentry", "a\n", ts=1)
     b = author.edit("Reentry", "b\n", (a[2].cid,), ts=2)
     first = ingest(node.store, b[1:], "peer")
@@ -300,13 +271,6 @@ def test_held_child_is_released_when_parent_and_page_arrive_together(node, autho
 
 
 def test_held_revision_is_released_when_its_text_arrives_later(node, author):
-    # BUG: a revision held because its text is missing is never released. When the
-    # text arrives in a later call, ingest() never attempts Text blocks (the loop
-    # skips them) and nothing looks up held blocks waiting for the text's CID, so
-    # the text is held "waiting for a revision that uses this text" while the
-    # revision waits for the text: both stay in `held` forever. Fix: for every Text
-    # added to a batch, revive and attempt held blocks waiting for its CID
-    # (writer.held_waiting_for([text_cid])).
     page, text, rev, sig = author.edit("Late text", "arrives last\n")
     first = ingest(node.store, [page, rev, sig], "peer")
     # A page enters only with a revision of it, so it waits too.
@@ -326,8 +290,6 @@ def test_any_arrival_order_and_batching_ends_in_the_same_store(tmp_path_factory,
     A revision travels with its signature (a revision that arrives unsigned is
     rejected by design); pages, texts and parents may come in any order and call.
     """
-    # BUG: fails today through the two bugs above (a text arriving after its revision
-    # is never matched; a re-entrant attempt() inserts a revision twice).
     a = author.edit("Order", "a\n", ts=1)
     b = author.edit("Order", "b\n", (a[2].cid,), ts=2)
     c = author.edit("Order", "c\n", (a[2].cid,), ts=3)

@@ -126,9 +126,6 @@ def test_cid_from_str_rejects_what_is_not_ours(text):
 
 
 def test_cid_from_str_rejects_a_cid_with_a_multibyte_codec():
-    # BUG: cid_from_str builds bytes([0x01, codec, ...]); a codec >= 0x80 such as
-    # dag-json (0x0129) makes bytes() raise ValueError instead of InvalidObject, so
-    # `wikipeer show --rev bagu...` or `diff bagu... x` dies with a traceback.
     dag_json = "baguqeera4oymiquy7qobjgx36tejs35zeqt24qpemsnzgtfeswmrw6csxbkq"
     with pytest.raises(InvalidObject):
         cid_from_str(dag_json)
@@ -390,9 +387,6 @@ def test_longest_title_is_accepted():
 
 
 def test_normalised_title_never_exceeds_the_limit():
-    # BUG: normalize_title checks the 255-byte limit before upper-casing the first
-    # letter; 'ΐ' (2 bytes) upper-cases to 'Ϊ́' (6 bytes), so a 255-byte title comes
-    # back 259 bytes long and its page object is then rejected by the schema.
     raw = "ΐ" + "a" * 253
     assert len(raw.encode()) == 255
     try:

@@ -101,9 +101,5 @@ def test_unknown_page_is_404(server):
 
 
 def test_unknown_wiki_is_404_and_not_created(server):
-    # BUG: GET /wiki/<anything>/<title> stores a config row for wiki <anything>
-    # (web/app.py article() -> node.find_page() -> Node.wiki() persists a default
-    # config), so any visitor can add wikis that the index page and `stats` then
-    # list. See test_cli.test_reading_an_unknown_wiki_does_not_create_it.
     assert server.get("/wiki/nosuchwiki/Foo").status_code == 404
     assert "nosuchwiki" not in server.get("/").text
