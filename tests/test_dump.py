@@ -261,3 +261,18 @@ def test_sigkill_at_random_points_then_resume_gives_the_same_store(tmp_path):
     final = run_cli(node, "import", path, timeout=300)
     assert final.code == 3, str(final)
     assert store_state(node) == store_state(reference)
+
+
+def test_uploads_are_kept_as_metadata_of_the_last_revision(node_dir, tmp_path):
+    upload = ("<upload><timestamp>2020-01-01T00:00:00Z</timestamp><comment>photo</comment>"
+              "<filename>Pump.png</filename><src>http://example.invalid/Pump.png</src><size>1234</size></upload>")
+    body = HEADER + page_xml("Pump", "pump", 1).replace("</revision>", "</revision>" + upload) + "</mediawiki>\n"
+    assert run_cli(node_dir, "import", str(write(tmp_path, body))).code == 0
+    from wikipeer.node import Node, find_page
+
+    node = Node.open(node_dir)
+    try:
+        head = node.store.heads(find_page(node, "testwiki", "Pump").id)[0]
+        assert '"filename": "Pump.png"' in head.origin["uploads"] and '"size": "1234"' in head.origin["uploads"]
+    finally:
+        node.close()

@@ -8,6 +8,7 @@ the same dump twice makes the same blocks: re-runs are duplicates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,10 @@ from wikipeer.model.block import Block
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+
+
+MAX_UPLOADS = 1024
+"""Bytes of upload metadata kept per page: an origin field's limit (see model/objects.py)."""
 
 
 def wiki_config(info: SiteInfo, name: str | None = None) -> WikiConfig:
@@ -37,11 +42,15 @@ def parse_timestamp(text: str) -> int:
     return int(when.timestamp()) * 1000
 
 
-def _origin(site: str, page: DumpPage, rev: DumpRevision) -> dict[str, Any]:
+def _origin(site: str, page: DumpPage, rev: DumpRevision, last: bool) -> dict[str, Any]:
+    """Where a revision came from; the page's uploads ride on its last revision, as JSON."""
+    uploads = json.dumps(page.uploads, ensure_ascii=False, sort_keys=True) if last and page.uploads else None
+    if uploads is not None and len(uploads.encode("utf-8")) > MAX_UPLOADS:
+        raise ValueError(f"its <upload> records take {len(uploads.encode('utf-8'))} bytes, more than {MAX_UPLOADS} kept per page")
     origin = {
         "site": site, "page_id": page.id, "rev_id": rev.id, "parent_id": rev.parentid, "user": rev.user,
         "user_id": rev.user_id, "ip": rev.ip, "user_deleted": rev.user_deleted, "comment_deleted": rev.comment_deleted,
-        "text_deleted": rev.text_deleted, "sha1": rev.sha1, "redirect": page.redirect,
+        "text_deleted": rev.text_deleted, "sha1": rev.sha1, "redirect": page.redirect, "uploads": uploads,
     }
     return {k: v for k, v in origin.items() if v is not None and v is not False}
 
@@ -71,7 +80,7 @@ def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing
     blocks = [page_block]
     by_id: dict[int, bytes] = {}
     previous: bytes | None = None
-    for rev in page.revisions:
+    for number, rev in enumerate(page.revisions, 1):
         parent = by_id.get(rev.parentid) if rev.parentid is not None else None
         if parent is None and rev.parentid is not None:
             parent = known_parent(rev.parentid)
@@ -81,7 +90,7 @@ def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing
         record = Revision(
             page=page_block.cid, parents=(parent,) if parent else (), text=text.cid, size=len(text.data),
             ts=parse_timestamp(rev.timestamp), model=rev.model or "wikitext", format=rev.format or None,
-            comment=rev.comment, minor=rev.minor, origin=_origin(site, page, rev))
+            comment=rev.comment, minor=rev.minor, origin=_origin(site, page, rev, number == len(page.revisions)))
         rev_block = build_revision(record)
         signature = build_signature(Signature(rev_block.cid, "node", node_key, sign(key, rev_block.cid, "node")))
         blocks += [text, rev_block, signature]
