@@ -54,15 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rev", help="a revision CID")
     p.set_defaults(func=commands.show)
 
-    p = sub.add_parser("history", help="list a page's revisions, newest first")
-    p.add_argument("wiki")
-    p.add_argument("title")
-    p.set_defaults(func=commands.history)
-
-    p = sub.add_parser("heads", help="list a page's heads, the shown one first")
-    p.add_argument("wiki")
-    p.add_argument("title")
-    p.set_defaults(func=commands.heads)
+    for name, help_text, func in (("history", "list a page's revisions, newest first", commands.history),
+                                  ("heads", "list a page's heads, the shown one first", commands.heads)):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("wiki")
+        p.add_argument("title")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("diff", help="unified diff between two revisions")
     p.add_argument("old")
