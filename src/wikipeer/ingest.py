@@ -242,7 +242,7 @@ class _Batch:
         parent_ids = [self.need(p, "its parent revision") for p in rev.parents]
         text = self.find_text(rev)
         page_id = self.need(rev.page, "its page")
-        for parent, parent_id in zip(rev.parents, parent_ids):
+        for parent, parent_id in zip(rev.parents, parent_ids, strict=True):
             if self.writer.page_of_revision(parent_id) != page_id:
                 raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
         text_id = self.id_of(rev.text)

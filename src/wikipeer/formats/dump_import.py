@@ -96,7 +96,7 @@ class _Importer:
             return
         blocks = [b for _, bs in self.batch for b in bs]
         report = ingest(self.node.store, blocks, f"dump:{self.site}", view=self.node.view())
-        for (page, page_blocks_), offset in zip(self.batch, _offsets(self.batch)):
+        for (page, page_blocks_), offset in zip(self.batch, _offsets(self.batch), strict=True):
             statuses = report.statuses[offset:offset + len(page_blocks_)]
             bad = [s for s in statuses if s.state == REJECTED]
             if bad:
