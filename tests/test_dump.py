@@ -276,3 +276,61 @@ def test_uploads_are_kept_as_metadata_of_the_last_revision(node_dir, tmp_path):
         assert '"filename": "Pump.png"' in head.origin["uploads"] and '"size": "1234"' in head.origin["uploads"]
     finally:
         node.close()
+
+
+def _run_on_a_terminal(args: list[str], seconds: float = 120) -> tuple[int, str]:
+    """Run the command with a pseudo-terminal as stdout and stderr; return its exit code and screen text."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=cli_env({"COLUMNS": "120"}))
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_shows_on_a_terminal_and_not_with_quiet(node_dir):
+    path = str(sample("ukwiki"))
+    code, screen = _run_on_a_terminal([*CLI, "--node", str(node_dir), "import", path])
+    assert code == 3, screen
+    assert re.search(r"\d+ pages, \d+ revisions", screen) and "MB" in screen, screen
+    quiet = tmp = node_dir.parent / "quiet"
+    assert run_cli(quiet, "init").code == 0
+    code, screen = _run_on_a_terminal([*CLI, "--node", str(tmp), "import", "--quiet", path])
+    assert code == 3 and "MB/s" not in screen and "imported 532 pages" in screen, screen
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path):
+    path = str(sample("viwiki"))
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", path], env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while page_count(node, "viwiki") == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the first batch to be in, then press Ctrl-C
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert run_cli(node, "fsck").code == 0
+    again = run_cli(node, "import", path, timeout=300)
+    assert again.code == 3 and "resumed after page" in again.out, str(again)
+    _, pages = load(sample("viwiki"))
+    assert page_count(node, "viwiki") == len(pages)

@@ -24,6 +24,8 @@ from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
 
 BATCH_REVISIONS = 2000
+BATCH_BYTES = 4 << 20
+"""A batch ends at whichever comes first: progress and resume points stay a few seconds apart."""
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class _Importer:
         self.site = ""
         self.batch: list[tuple[DumpPage, list[Block]]] = []
         self.batch_revisions = 0
+        self.batch_bytes = 0
         self.batch_ids: dict[int, bytes] = {}
 
     def siteinfo(self, info: SiteInfo) -> None:
@@ -82,6 +85,7 @@ class _Importer:
         self.batch.append((page, blocks))
         self.batch_ids.update(ids)
         self.batch_revisions += len(page.revisions)
+        self.batch_bytes += sum(len(b.data) for b in blocks)
 
     def known_parent(self, rev_id: int) -> bytes | None:
         # Revisions of earlier pages in this batch are not in the store yet.
@@ -108,6 +112,7 @@ class _Importer:
         self.batch.clear()
         self.batch_ids.clear()
         self.batch_revisions = 0
+        self.batch_bytes = 0
 
 
 def _where(page: DumpPage) -> str:
@@ -147,7 +152,7 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
                     continue
                 return _start_over(node, path, state_key, wiki_name, progress, total_bytes)
             importer.add(item)
-            if importer.batch_revisions >= BATCH_REVISIONS:
+            if importer.batch_revisions >= BATCH_REVISIONS or importer.batch_bytes >= BATCH_BYTES:
                 importer.flush()
                 node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
                 if progress:
