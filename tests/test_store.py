@@ -348,3 +348,30 @@ def test_stats_per_wiki(node, author):
     assert stats["w"].blocks == 2 + 4 * 3  # pages + (text, rev, sig) per revision
     assert (stats["other"].pages, stats["other"].revisions, stats["other"].blocks) == (1, 1, 4)
     assert stats["w"].bytes > stats["other"].bytes > 0
+
+
+def test_signatures_are_rebuilt_byte_for_byte_and_damage_is_caught(node, author):
+    from wikipeer.fsck import fsck
+    from wikipeer.model.cid import cid_to_str
+
+    blocks = author.edit("Signed", "text\n")
+    assert all(s.state == "accepted" for s in ingest(node.store, blocks, "test").statuses)
+    sig = blocks[3]
+    assert node.store.get_block(sig.cid) == sig
+    assert sig in [b for _, b in node.store.iter_objects()]
+    value = node.store.conn.execute("SELECT value FROM sigs").fetchone()[0]
+    damaged = bytes([value[0] ^ 1]) + value[1:]
+    node.store.conn.execute("UPDATE sigs SET value = ?", (damaged,))
+    _, faults = fsck(node.store)
+    assert any(f.cid == cid_to_str(sig.cid) and "hash" in f.problem for f in faults), faults
+
+
+def test_cids_sharing_the_indexed_prefix_stay_apart(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    first = compute_cid(b"one", RAW)
+    twin = first[:12] + bytes(32 - 8)  # same eight digest bytes the index uses, different CID
+    with store.write() as writer:
+        writer.add_text(first, b"one", None)
+    assert store.object_id(first) is not None
+    assert store.object_id(twin) is None
+    assert store.existing([first, twin]) == {first}

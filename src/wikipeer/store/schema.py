@@ -7,17 +7,19 @@ since N" is ``id > N``.
 
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE = range(5)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS wikis(name TEXT PRIMARY KEY, config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    cid BLOB NOT NULL UNIQUE,
+    cid BLOB NOT NULL,             -- unique: ingest never stores a CID it holds
     kind INTEGER NOT NULL,
-    data BLOB                      -- block bytes; NULL for texts, kept in texts
+    data BLOB                      -- block bytes; NULL for texts and signatures, rebuilt from their tables
 );
+-- Eight bytes of the digest find a CID; a UNIQUE index would store every CID a second time.
+CREATE INDEX IF NOT EXISTS objects_by_cid ON objects(substr(cid, 5, 8));
 CREATE TABLE IF NOT EXISTS texts(
     id INTEGER PRIMARY KEY,        -- = objects.id of the raw block
     base INTEGER,                  -- text whose bytes are the zstd dictionary; NULL: stands alone
@@ -43,6 +45,8 @@ CREATE TABLE IF NOT EXISTS heads(
 CREATE TABLE IF NOT EXISTS keys(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS sigs(
     target INTEGER NOT NULL, sig INTEGER NOT NULL, key INTEGER NOT NULL, role TEXT NOT NULL,
+    value BLOB NOT NULL,           -- the 64 signature bytes
+    ts INTEGER,
     PRIMARY KEY(target, sig)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS origins(    -- imported revisions by their id on the site they came from

@@ -22,7 +22,8 @@ import zstandard
 from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, compute_cid
-from wikipeer.model.objects import Page, Revision, Signature
+from wikipeer.model.keys import b64, unb64
+from wikipeer.model.objects import Page, Revision, Signature, build_signature
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
@@ -96,7 +97,8 @@ class Store:
     # -- objects ---------------------------------------------------------
 
     def object_id(self, cid: bytes) -> int | None:
-        row = self.conn.execute("SELECT id FROM objects WHERE cid = ?", (cid,)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM objects WHERE substr(cid, 5, 8) = ? AND cid = ?", (cid[4:12], cid)).fetchone()
         return row[0] if row else None
 
     def existing(self, cids: list[bytes]) -> set[bytes]:
@@ -105,18 +107,39 @@ class Store:
         for i in range(0, len(cids), 500):
             chunk = cids[i:i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.conn.execute(f"SELECT cid FROM objects WHERE cid IN ({marks})", chunk))
-        return found
+            rows = self.conn.execute(
+                f"SELECT cid FROM objects WHERE substr(cid, 5, 8) IN ({marks})", [c[4:12] for c in chunk])
+            found.update(r[0] for r in rows)
+        return found & set(cids)
 
     def has(self, cid: bytes) -> bool:
         return self.object_id(cid) is not None
 
     def get_block(self, cid: bytes) -> Block | None:
         """The block named ``cid``, rebuilt exactly as it arrived, or None."""
-        row = self.conn.execute("SELECT id, kind, data FROM objects WHERE cid = ?", (cid,)).fetchone()
-        if row is None:
+        oid = self.object_id(cid)
+        if oid is None:
             return None
-        return Block(cid, self.text_bytes(row[0]) if row[1] == KIND_TEXT else row[2])
+        kind, data = self.conn.execute("SELECT kind, data FROM objects WHERE id = ?", (oid,)).fetchone()
+        return self._block(oid, cid, kind, data)
+
+    def _block(self, oid: int, cid: bytes, kind: int, data: bytes | None) -> Block:
+        """A stored object's block, rebuilt from its table where its bytes are not kept whole."""
+        if kind == KIND_TEXT:
+            return Block(cid, self.text_bytes(oid))
+        if kind == KIND_SIG:
+            return Block(cid, self._signature_bytes(oid))
+        return Block(cid, data)
+
+    def _signature_bytes(self, oid: int) -> bytes:
+        # Only canonical blocks are accepted, so rebuilding from the fields gives the same bytes.
+        row = self.conn.execute(
+            "SELECT o.cid, s.role, k.key, s.value, s.ts FROM sigs s JOIN keys k ON k.id = s.key "
+            "JOIN objects o ON o.id = s.target WHERE s.sig = ?", (oid,)).fetchone()
+        if row is None:
+            raise NotFound(f"signature #{oid} has no row in the signature table")
+        target, role, key, value, ts = row
+        return build_signature(Signature(target, role, key, b64(value), ts)).data
 
     def iter_objects(self, since: int = 0, limit: int | None = None) -> Iterator[tuple[int, Block]]:
         """Blocks in log order after sequence number ``since``, read a page at a time."""
@@ -126,7 +149,7 @@ class Store:
             yield oid, block
 
     def iter_readable(self, since: int = 0, limit: int | None = None) -> Iterator[tuple[int, "Block | StoreDamage"]]:
-        """Like iter_objects, but a text that cannot be read comes back as a StoreDamage, in its place."""
+        """Like iter_objects, but an object that cannot be read back comes as a StoreDamage, in its place."""
         left = limit if limit is not None else -1
         while left != 0:
             step = 1000 if left < 0 else min(left, 1000)
@@ -135,13 +158,11 @@ class Store:
             if not rows:
                 return
             for oid, cid, kind, data in rows:
-                if kind != KIND_TEXT:
-                    yield oid, Block(cid, data)
-                    continue
                 try:
-                    yield oid, Block(cid, self.text_bytes(oid))
+                    block: Block | StoreDamage = self._block(oid, cid, kind, data)
                 except (zstandard.ZstdError, NotFound) as exc:
-                    yield oid, StoreDamage(cid, f"stored text cannot be decompressed: {exc}")
+                    block = StoreDamage(cid, f"stored object cannot be read back: {exc}")
+                yield oid, block
             since = rows[-1][0]
             left = left - len(rows) if left > 0 else left
 
@@ -232,10 +253,11 @@ class Store:
         )
 
     def revision(self, cid: bytes) -> RevInfo:
-        row = self.conn.execute("SELECT id, data FROM objects WHERE cid = ? AND kind = ?", (cid, KIND_REV)).fetchone()
+        oid = self.object_id(cid)
+        row = self.conn.execute("SELECT data FROM objects WHERE id = ? AND kind = ?", (oid, KIND_REV)).fetchone()
         if row is None:
             raise NotFound("no such revision in this store")
-        return self._rev_info(row[0], cid, row[1])
+        return self._rev_info(oid, cid, row[0])
 
     def revision_by_id(self, oid: int) -> RevInfo:
         cid, data = self.conn.execute("SELECT cid, data FROM objects WHERE id = ?", (oid,)).fetchone()
@@ -288,8 +310,8 @@ class Store:
                     UNION SELECT r.text FROM revisions r JOIN pages p ON p.id = r.page WHERE p.wiki = ?1
                     UNION SELECT s.sig FROM sigs s JOIN revisions r ON r.id = s.target
                           JOIN pages p ON p.id = r.page WHERE p.wiki = ?1)
-                SELECT count(*), coalesce(sum(length(coalesce(o.data, t.data)) + length(o.cid)), 0)
-                FROM mine m JOIN objects o ON o.id = m.id LEFT JOIN texts t ON t.id = m.id
+                SELECT count(*), coalesce(sum(coalesce(length(o.data), length(t.data), length(s.value)) + length(o.cid)), 0)
+                FROM mine m JOIN objects o ON o.id = m.id LEFT JOIN texts t ON t.id = m.id LEFT JOIN sigs s ON s.sig = m.id
                 """, (wiki,)).fetchone()
             out.append(WikiStats(wiki, pages, revs, blocks, size))
         return out
@@ -329,7 +351,7 @@ class Writer:
         "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
         "parents": "INSERT INTO parents VALUES (?, ?)",
-        "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?)",
+        "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?, ?, ?)",
         "origins": "INSERT OR IGNORE INTO origins VALUES (?, ?, ?)",
     }
 
@@ -396,13 +418,13 @@ class Writer:
         return oid
 
     def add_signature(self, block: Block, sig: Signature, target_id: int) -> int:
-        oid = self.add_object(block.cid, KIND_SIG, block.data)
+        oid = self.add_object(block.cid, KIND_SIG, None)
         key_id = self._key_ids.get(sig.key)
         if key_id is None:
             self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (sig.key,))
             key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (sig.key,)).fetchone()[0]
             self._key_ids[sig.key] = key_id
-        self._rows["sigs"].append((target_id, oid, key_id, sig.role))
+        self._rows["sigs"].append((target_id, oid, key_id, sig.role, unb64(sig.sig), sig.ts))
         return oid
 
     def text_of_revision(self, rev_id: int) -> int:
