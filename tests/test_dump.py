@@ -334,3 +334,12 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path):
     assert again.code == 3 and "resumed after page" in again.out, str(again)
     _, pages = load(sample("viwiki"))
     assert page_count(node, "viwiki") == len(pages)
+
+
+@pytest.mark.parametrize("version", ["0.3", "0.5", "0.10"])
+def test_older_schema_versions_are_read(node_dir, tmp_path, version):
+    header = HEADER.replace("export-0.11/", f"export-{version}/").replace('version="0.11"', f'version="{version}"')
+    old_page = page_xml("Old", "old text", 1).replace("<model>wikitext</model><format>text/x-wiki</format>", "")
+    result = run_cli(node_dir, "import", str(write(tmp_path, header + old_page + "</mediawiki>\n")))
+    assert result.code == 0 and "imported 1 pages" in result.out, str(result)
+    assert run_cli(node_dir, "show", "testwiki", "Old").out == "old text"
