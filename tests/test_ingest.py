@@ -311,3 +311,27 @@ def test_any_arrival_order_and_batching_ends_in_the_same_store(tmp_path_factory,
     assert store.revision_text(store.revision(d[2].cid)) == "b\nc\n"
     assert fsck(store)[1] == []
     store.close()
+
+
+def test_long_chains_newest_first_and_held_chains_released_at_once(node, author):
+    edits, parents = [], ()
+    for i in range(1200):
+        edit = author.edit("Long", f"v{i}\n", parents, ts=i + 1)
+        edits.append(edit)
+        parents = (edit[2].cid,)
+    held = ingest(node.store, [b for e in reversed(edits[1:]) for b in e], "peer")
+    assert {s.state for s in held.statuses} <= {"held", "duplicate"}
+    released = ingest(node.store, edits[0], "peer")
+    assert [s.state for s in released.statuses] == ["accepted"] * 4
+    page = node.store.page("w", 0, "Long").id
+    assert [h.cid for h in node.store.heads(page)] == [edits[-1][2].cid]
+    assert len(node.store.history(page)) == 1200
+    assert node.store.conn.execute("SELECT count(*) FROM held").fetchone()[0] == 0
+
+
+def test_a_tampered_copy_does_not_hide_the_genuine_block(node, author):
+    page, text, rev, sig = author.edit("Genuine", "real text\n")
+    report = ingest(node.store, [page, _flip(text), text, rev, sig], "peer")
+    assert [s.state for s in report.statuses] == ["accepted", "rejected", "accepted", "accepted", "accepted"]
+    assert "tampered" in report.statuses[1].reason
+    assert node.store.revision_text(node.store.revision(rev.cid)) == "real text\n"

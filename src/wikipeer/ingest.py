@@ -11,7 +11,7 @@ interruption leaves either all of it or none of it.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -86,6 +86,7 @@ class _Batch:
         self.released = 0
         self.verified: set[bytes] = set()
         self.before: dict[bytes, int | None] = {}
+        self.queue: deque[bytes] = deque()
         self.configs: dict[str, WikiConfig | None] = {}
         self.pages_checked: set[Page] = set()
 
@@ -111,32 +112,47 @@ class _Batch:
             self._revive(block)
 
     def _revive(self, block: Block) -> None:
-        if block.cid in self.pending or block.cid in self.rejected or self.id_of(block.cid) is not None:
-            return
-        try:
-            record = parse(block, self.policy.max_text)
-        except InvalidObject as exc:  # the rules changed since it was held
-            self.writer.release(block.cid)
-            self.rejected[block.cid] = str(exc)
-            return
-        self.add_pending(block, record)
-        self.released += 1
-        self.revive_waiting_for([block.cid])
+        """Bring a held block into the batch, with everything held behind it (no recursion: chains are long)."""
+        stack = [block]
+        while stack:
+            block = stack.pop()
+            if block.cid in self.pending or block.cid in self.rejected or self.id_of(block.cid) is not None:
+                continue
+            try:
+                record = parse(block, self.policy.max_text)
+            except InvalidObject as exc:  # the rules changed since it was held
+                self.writer.release(block.cid)
+                self.rejected[block.cid] = str(exc)
+                continue
+            self.add_pending(block, record)
+            self.queue.append(block.cid)
+            self.released += 1
+            stack += [held for held, _ in self.writer.held_waiting_for([block.cid])]
 
-    def need(self, cid: bytes, what: str) -> int:
-        """The id of a block this object needs, accepting it first if it is in the batch."""
-        if cid in self.rejected:
-            raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
-        oid = self.id_of(cid)
-        if oid is None and cid not in self.pending:
+    def pending_or_held(self, cid: bytes) -> tuple[Block, Record] | None:
+        """A block of this batch, reviving it from the held ones if it waits there."""
+        if cid not in self.pending:
             held = self.writer.held_block(cid)
             if held is not None:
                 self._revive(held[0])
-        if oid is None and cid in self.pending and cid not in self.active:
-            self.attempt(cid)
-            oid = self.id_of(cid)
-            if cid in self.rejected:
-                raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
+        return self.pending.get(cid)
+
+    def need(self, cid: bytes, what: str) -> int:
+        """The id of a block this object needs; a page in the batch is accepted on the spot.
+
+        Anything else that is not accepted yet raises _Missing: the object
+        waits, and is tried again when that block is accepted.
+        """
+        if cid in self.rejected:
+            raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
+        oid = self.id_of(cid)
+        if oid is None:
+            entry = self.pending_or_held(cid)
+            if entry is not None and isinstance(entry[1], Page):
+                self.attempt(cid)
+                if cid in self.rejected:
+                    raise InvalidObject(f"{what} {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
+                oid = self.id_of(cid)
         if oid is None:
             raise _Missing(cid, what)
         return oid
@@ -169,30 +185,29 @@ class _Batch:
         self.writer.release(cid)
         for waiter in self.waiters.pop(cid, []):
             self.missing.pop(waiter, None)
-            self.attempt(waiter)
-        for held, _ in self.writer.held_waiting_for([cid]):
-            self._revive(held)
-            self.attempt(held.cid)
+            self.queue.append(waiter)
+        self.revive_waiting_for([cid])
 
     def done(self, cid: bytes, state: str, reason: str = "") -> None:
         self.state[cid] = Status(cid, state, reason)
 
     def reject(self, cid: bytes, reason: str) -> None:
         """Reject an object and everything in the batch that depends on it."""
-        if cid in self.ids:
-            return
-        entry = self.pending.pop(cid, None)
-        self.rejected[cid] = reason
-        self.writer.release(cid)
-        self.done(cid, REJECTED, reason)
-        if entry is not None and isinstance(entry[1], Revision):
-            self.orphaned.update((entry[1].page, entry[1].text))
-        for sig_block, _ in self.sigs_for.get(cid, []):
-            if sig_block.cid not in self.ids and sig_block.cid not in self.rejected:
-                self.reject(sig_block.cid, f"it signs {cid_to_str(cid)}, which was rejected")
-        for waiter in self.waiters.pop(cid, []):
-            self.missing.pop(waiter, None)
-            self.reject(waiter, f"it needs {cid_to_str(cid)}, which was rejected")
+        stack = [(cid, reason)]
+        while stack:
+            cid, reason = stack.pop()
+            if cid in self.ids or (cid in self.state and self.state[cid].state == REJECTED):
+                continue
+            entry = self.pending.pop(cid, None)
+            self.rejected[cid] = reason
+            self.writer.release(cid)
+            self.done(cid, REJECTED, reason)
+            if entry is not None and isinstance(entry[1], Revision):
+                self.orphaned.update((entry[1].page, entry[1].text))
+            stack += [(sig.cid, f"it signs {cid_to_str(cid)}, which was rejected") for sig, _ in self.sigs_for.get(cid, [])]
+            for waiter in self.waiters.pop(cid, []):
+                self.missing.pop(waiter, None)
+                stack.append((waiter, f"it needs {cid_to_str(cid)}, which was rejected"))
 
     def accept(self, block: Block, record: Record) -> int:
         if isinstance(record, Page):
@@ -240,11 +255,12 @@ class _Batch:
         """Accept a revision; everything that can refuse it is checked before its page is written."""
         self.signed_by_required(block.cid, rev)
         parent_ids = [self.need(p, "its parent revision") for p in rev.parents]
+        known_page = self.id_of(rev.page)
+        for parent, parent_id in zip(rev.parents, parent_ids, strict=True):
+            if self.writer.page_of_revision(parent_id) != known_page:
+                raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
         text = self.find_text(rev)
         page_id = self.need(rev.page, "its page")
-        for parent, parent_id in zip(rev.parents, parent_ids, strict=True):
-            if self.writer.page_of_revision(parent_id) != page_id:
-                raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
         text_id = self.id_of(rev.text)
         if text_id is None:
             base = self.writer.text_of_revision(parent_ids[0]) if parent_ids else None
@@ -263,12 +279,10 @@ class _Batch:
         if oid is not None:
             text = self.writer.text(oid)
         else:
-            if rev.text not in self.pending:
-                held = self.writer.held_block(rev.text)
-                if held is None:
-                    raise _Missing(rev.text, "its text")
-                self._revive(held[0])
-            text = self.pending[rev.text][0].data
+            entry = self.pending_or_held(rev.text)
+            if entry is None:
+                raise _Missing(rev.text, "its text")
+            text = entry[0].data
         self.check_size(rev, len(text))
         return text
 
@@ -320,21 +334,23 @@ class _Batch:
                 self.accepted(cid, self.writer.add_signature(sig_block, sig, target_id))
 
     def run(self) -> None:
-        """Attempt every object in the batch, including held ones revived on the way."""
-        tried: set[bytes] = set()
-        while todo := [cid for cid in self.pending if cid not in tried]:
-            for cid in todo:
-                tried.add(cid)
-                entry = self.pending.get(cid)
-                if entry is None:
-                    continue
-                if isinstance(entry[1], Page):
+        """Attempt every object in the batch, and again whatever gets unblocked on the way."""
+        self.queue.extend(self.pending)
+        checked: set[bytes] = set()
+        while self.queue:
+            cid = self.queue.popleft()
+            entry = self.pending.get(cid)
+            if entry is None:
+                continue
+            if isinstance(entry[1], Page):
+                if cid not in checked:
+                    checked.add(cid)
                     try:
                         self.check_page(entry[1])
                     except InvalidObject as exc:
                         self.reject(cid, str(exc))
-                elif not isinstance(entry[1], Text):
-                    self.attempt(cid)
+            elif not isinstance(entry[1], Text):
+                self.attempt(cid)
 
     # -- the end of the batch --------------------------------------------
 
@@ -365,15 +381,18 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     order: list[bytes] = []
     early: dict[bytes, Status] = {}
     refused: dict[bytes, str] = {}
+    tampered: dict[int, Status] = {}
     parsed: dict[bytes, tuple[Block, Record]] = {}
-    for block in blocks:
+    for position, block in enumerate(blocks):
         order.append(block.cid)
-        if block.cid in parsed or block.cid in early:
+        if block.cid in parsed:
             continue
         try:
             parsed[block.cid] = (block, parse(block, policy.max_text))
         except TamperedBlock as exc:
-            early[block.cid] = Status(block.cid, REJECTED, str(exc))
+            # Bytes that do not match their CID say nothing of the genuine block,
+            # which may come later in the same batch.
+            tampered[position] = Status(block.cid, REJECTED, str(exc))
         except InvalidObject as exc:
             early[block.cid] = Status(block.cid, REJECTED, str(exc))
             refused[block.cid] = str(exc)
@@ -393,10 +412,12 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         _reindex(store, writer, view or View(), batch.config)
     report = IngestReport(released=batch.released)
     seen: set[bytes] = set()
-    for cid in order:
-        status = batch.state.get(cid) or early.get(cid) if cid not in seen else None
+    for position, cid in enumerate(order):
+        status = tampered.get(position)
+        if status is None and cid not in seen and (cid in parsed or cid in early):
+            status = batch.state.get(cid) or early.get(cid)
+            seen.add(cid)
         report.statuses.append(status or Status(cid, DUPLICATE, "given twice"))
-        seen.add(cid)
     return report
 
 
