@@ -343,3 +343,38 @@ def test_older_schema_versions_are_read(node_dir, tmp_path, version):
     result = run_cli(node_dir, "import", str(write(tmp_path, header + old_page + "</mediawiki>\n")))
     assert result.code == 0 and "imported 1 pages" in result.out, str(result)
     assert run_cli(node_dir, "show", "testwiki", "Old").out == "old text"
+
+
+def test_malformed_xml_near_the_end_of_a_small_file_is_not_called_truncation(node_dir, tmp_path):
+    body = HEADER + page_xml("Good", "fine", 1) + page_xml("Bad", "h<i", 2) + page_xml("Later", "x", 3) + "</mediawiki>\n"
+    result = run_cli(node_dir, "import", str(write(tmp_path, body)))
+    assert result.code == 2 and "malformed XML after page 'Good'" in result.err, str(result)
+    assert "cut off" not in result.err
+
+
+@pytest.mark.parametrize("damage", ["bz2", "xz", "gzip"])
+def test_damaged_compressed_input_is_one_clear_line(node_dir, tmp_path, damage):
+    data = (HEADER + page_xml("A", "text " * 2000, 1) + "</mediawiki>\n").encode()
+    packed = bytearray({"bz2": bz2.compress, "xz": lzma.compress, "gzip": gzip.compress}[damage](data))
+    for at in range(20, len(packed) - 20, 7):
+        packed[at] ^= 0x55
+    result = run_cli(node_dir, "import", str(write_bytes(tmp_path, bytes(packed))))
+    assert result.code in (2, 3) and "Traceback" not in result.err, str(result)
+    assert len(result.err.strip().splitlines()) <= 2, str(result)
+
+
+def test_malformed_numbers_skip_the_page_and_bad_siteinfo_stops(node_dir, tmp_path):
+    bad_id = page_xml("Odd id", "t", 4).replace("<id>4</id>\n      <timestamp>", "<id>four</id>\n      <timestamp>")
+    body = HEADER + page_xml("Fine", "t", 1) + bad_id.replace("<revision><id>4</id>", "<revision><id>four</id>") + "</mediawiki>\n"
+    result = run_cli(node_dir, "import", str(write(tmp_path, body)))
+    assert result.code == 0 and "skipped page 'Odd id'" in result.err and "malformed number" in result.err, str(result)
+    assert titles(node_dir) == {"Fine"}
+    siteinfo = HEADER.replace('<namespace key="1"', '<namespace key="x"')
+    result = run_cli(node_dir, "import", str(write(tmp_path, siteinfo + "</mediawiki>\n", "s.xml")))
+    assert result.code == 2 and "siteinfo is malformed" in result.err and "Traceback" not in result.err, str(result)
+
+
+def write_bytes(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "packed.bin"
+    path.write_bytes(data)
+    return path

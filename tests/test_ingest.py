@@ -335,3 +335,9 @@ def test_a_tampered_copy_does_not_hide_the_genuine_block(node, author):
     assert [s.state for s in report.statuses] == ["accepted", "rejected", "accepted", "accepted", "accepted"]
     assert "tampered" in report.statuses[1].reason
     assert node.store.revision_text(node.store.revision(rev.cid)) == "real text\n"
+
+
+def test_control_characters_xml_cannot_carry_are_refused(node, author):
+    report = ingest(node.store, author.edit("Ctl", "a\x0bb\n"), "peer")
+    assert report.statuses[1].state == "rejected" and "U+000B" in report.statuses[1].reason
+    assert node.store.page("w", 0, "Ctl") is None

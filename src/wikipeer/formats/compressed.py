@@ -16,21 +16,40 @@ _MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
 
 
 class CountingReader(io.RawIOBase):
-    """A reader that counts the bytes handed out, for offsets in messages and progress."""
+    """Hands out ``head`` and then the rest of ``inner``, counting bytes and lines, for offsets and progress."""
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: BinaryIO, head: bytes = b"") -> None:
         self.inner = inner
+        self.head = head
         self.count = 0
+        self.lines = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.inner.read(len(buffer))
+        if self.head:
+            data, self.head = self.head[:len(buffer)], self.head[len(buffer):]
+        else:
+            data = self.inner.read(len(buffer))
         n = len(data)
         buffer[:n] = data
         self.count += n
+        self.lines += data.count(b"\n")
         return n
+
+
+def read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """Exactly ``size`` bytes, or fewer only at the end of the stream (a pipe gives less per read)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        data = stream.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
 
 
 def sniff(head: bytes) -> str:
@@ -58,12 +77,11 @@ def open_input(path: str) -> Input:
     """Open ``path`` (``-`` for stdin), decompressing by what its first bytes say."""
     try:
         raw = sys.stdin.buffer.raw if path == "-" else open(path, "rb", buffering=0)
+        head = read_up_to(raw, HEAD)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    buffered = io.BufferedReader(raw, HEAD)
-    head = buffered.peek(HEAD)[:HEAD]
     kind = sniff(head[:8])
-    counter = CountingReader(buffered)
+    counter = CountingReader(raw, head)
     source = io.BufferedReader(counter, 1 << 20)
     opener = {"bz2": bz2.BZ2File, "gzip": lambda f: gzip.GzipFile(fileobj=f), "xz": lzma.LZMAFile}.get(kind)
     return Input(opener(source) if opener else source, counter, kind, head)

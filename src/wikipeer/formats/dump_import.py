@@ -131,7 +131,8 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
                 total_bytes: int | None = None) -> ImportSummary:
     """Import the dump at ``path`` (``-`` for stdin); resumes a run that was stopped."""
     source = open_input(path)
-    state_key = f"import:{_fingerprint(source.head)}"
+    # The target wiki is part of the key: the same dump into another wiki is another import.
+    state_key = f"import:{wiki_name or ''}:{_fingerprint(source.head)}"
     state = json.loads(node.store.meta(state_key) or '{"pages": 0, "last": null}')
     importer = _Importer(node, wiki_name, progress)
     seen = 0

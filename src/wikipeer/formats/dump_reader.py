@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -21,8 +23,9 @@ from typing import BinaryIO
 from lxml import etree
 
 from wikipeer.errors import WikipeerError
+from wikipeer.formats.compressed import CountingReader, read_up_to
 
-SUPPORTED = re.compile(r"^0\.(3|4|5|6|7|8|9|10|11)$")
+SUPPORTED = re.compile(r"^0\.(3|4|5|6|7|8|9|10|11)\Z")
 
 
 class DumpError(WikipeerError):
@@ -97,23 +100,6 @@ class DumpPage:
     uploads: list[dict[str, str]] = field(default_factory=list)
 
 
-class _Counting(io.RawIOBase):
-    def __init__(self, inner: BinaryIO, head: bytes) -> None:
-        self.inner, self.head, self.count = inner, head, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        if self.head:
-            data, self.head = self.head[:len(buffer)], self.head[len(buffer):]
-        else:
-            data = self.inner.read(len(buffer))
-        buffer[:len(data)] = data
-        self.count += len(data)
-        return len(data)
-
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -133,7 +119,10 @@ def _siteinfo(elem: etree._Element, lang: str) -> SiteInfo:
             setattr(info, name, child.text or "")
         elif name == "namespaces":
             for ns in child:
-                info.namespaces[int(ns.get("key"))] = (ns.text or "", ns.get("case", info.case))
+                key = ns.get("key", "")
+                if not key.lstrip("-").isdigit():
+                    raise ValueError(f"<namespace> with key {key!r} in <siteinfo>")
+                info.namespaces[int(key)] = (ns.text or "", ns.get("case", info.case))
     return info
 
 
@@ -230,7 +219,11 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
         if name == "redirect":
             page.redirect = child.get("title", "")
         elif name == "revision":
-            rev, problem, note = _revision(child)
+            try:
+                rev, problem, note = _revision(child)
+            except ValueError as exc:  # a number that is not one: <id>, <parentid>, a contributor's id
+                page.problem = page.problem or f"a revision holds a malformed number ({exc})"
+                continue
             page.revisions.append(rev)
             page.problem = page.problem or problem
             if note:
@@ -242,7 +235,10 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
 
 def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
     """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end."""
-    head = stream.read(1 << 16)
+    try:
+        head = read_up_to(stream, 1 << 16)
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
+        raise DumpError(f"the compressed data is damaged or cut off at its start ({exc})", 0) from None
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise DumpError("the file declares a DTD or entities, which dumps never do; refusing it", head.find(b"<!"))
     match = re.search(rb"<mediawiki\b[^>]*?\bversion=\"([^\"]+)\"", head)
@@ -253,7 +249,7 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
         raise DumpError(f"unknown export schema version {version!r} (this reads 0.3 to 0.11)", head.find(b"<mediawiki"))
     lang_match = re.search(rb"xml:lang=\"([^\"]+)\"", head)
     lang = lang_match.group(1).decode() if lang_match else "en"
-    counting = _Counting(stream, head)
+    counting = CountingReader(stream, head)
     events = etree.iterparse(
         io.BufferedReader(counting, 1 << 16), events=("end",), resolve_entities=False, no_network=True,
         load_dtd=False, huge_tree=True, remove_comments=True)
@@ -263,7 +259,10 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
         for _, elem in events:
             name = _local(elem.tag)
             if name == "siteinfo":
-                info = _siteinfo(elem, lang)
+                try:
+                    info = _siteinfo(elem, lang)
+                except ValueError as exc:
+                    raise DumpError(f"the dump's siteinfo is malformed: {exc}", counting.count) from None
                 namespaces = info.namespaces
                 yield info
             elif name == "page":
@@ -277,17 +276,23 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
             while parent is not None and elem.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
-        message = str(exc)
-        if counting.count >= 0 and _at_eof(stream, counting):
-            raise TruncatedDump(counting.count, last_title, message) from None
-        raise DumpError(f"malformed XML after page {last_title!r}: {message}", counting.count) from None
-    except (EOFError, OSError) as exc:
-        raise TruncatedDump(counting.count, last_title, f"the compressed stream ends early: {exc}") from None
+        if _cut_off(stream, counting, exc):
+            raise TruncatedDump(counting.count, last_title, str(exc)) from None
+        raise DumpError(f"malformed XML after page {last_title!r}: {exc}", counting.count) from None
+    except EOFError as exc:  # bz2, gzip and xz say so when their stream stops short
+        raise TruncatedDump(counting.count, last_title, f"the compressed stream ends early ({exc})") from None
+    except (OSError, lzma.LZMAError, zlib.error) as exc:
+        raise DumpError(f"the compressed data is damaged after page {last_title!r} ({exc})", counting.count) from None
 
 
-def _at_eof(stream: BinaryIO, counting: _Counting) -> bool:
-    """True when the parser stopped because the input ran out, not on bad XML mid-file."""
+def _cut_off(stream: BinaryIO, counting: CountingReader, exc: etree.XMLSyntaxError) -> bool:
+    """True when the XML error sits on the input's last line: the file ends there, mid-page.
+
+    The parser's message cannot tell (a cut can land anywhere in a tag), but
+    where the error is can: bad XML earlier in the file is malformed.
+    """
     try:
-        return not counting.head and not stream.read(1)
+        at_end = not counting.head and not stream.read(1)
     except (EOFError, OSError):
         return True
+    return at_end and (exc.lineno or 0) >= counting.lines

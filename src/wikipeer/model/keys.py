@@ -68,8 +68,11 @@ def _verify_key(public: str) -> nacl.signing.VerifyKey:
 
 
 def verify(public: str, target: bytes, role: str, signature: str) -> bool:
-    """True when ``signature`` by ``public`` covers ``target`` in ``role``."""
-    raw = unb64(signature)
+    """True when ``signature`` by ``public`` covers ``target`` in ``role``; False for anything malformed."""
+    try:
+        raw = unb64(signature)
+    except InvalidObject:
+        return False
     if len(raw) != 64:
         return False
     try:

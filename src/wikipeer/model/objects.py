@@ -19,7 +19,9 @@ from wikipeer.model.title import check_title_text
 
 MAX_PARENTS = 16
 MAX_COMMENT = 4096
-_WIKI_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry even escaped; MediaWiki never stores them, so neither do we."""
+_WIKI_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
 
 PAGE_RULES = {"wiki": Field("str", limit=64), "ns": Field("int"), "title": Field("str", limit=255)}
 REV_RULES = {
@@ -138,8 +140,21 @@ def _parse_page(obj: dict[str, Any]) -> Page:
     return Page(obj["wiki"], obj["ns"], title)
 
 
+def _check_xml_chars(where: str, text: str) -> None:
+    bad = _NOT_IN_XML.search(text)
+    if bad:
+        raise InvalidObject(f"{where} holds the control character U+{ord(bad.group()):04X} at index {bad.start()}, "
+                            "which wiki text may not contain")
+
+
 def _parse_rev(obj: dict[str, Any]) -> Revision:
     check_fields("rev", obj, REV_RULES)
+    for name in ("comment", "model", "format"):
+        if isinstance(obj.get(name), str):
+            _check_xml_chars(f"rev.{name}", obj[name])
+    for key, value in obj.get("origin", {}).items():
+        if isinstance(value, str):
+            _check_xml_chars(f"rev.origin.{key}", value)
     if obj["text"][1] != RAW:
         raise InvalidObject("rev.text must link a raw text blob")
     return Revision(
@@ -171,9 +186,10 @@ def parse(block: Block, max_text: int) -> Record:
         if len(block.data) > max_text:
             raise InvalidObject(f"{block}: text of {len(block.data)} bytes exceeds the limit of {max_text}")
         try:
-            block.data.decode("utf-8")
+            text = block.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidObject(f"{block}: text is not valid UTF-8 (byte offset {exc.start})") from None
+        _check_xml_chars(f"{block}: text", text)
         return Text(block.data)
     obj = decode_object(block)
     kind = obj.get("t")

@@ -14,7 +14,7 @@ from wikipeer.errors import InvalidObject
 from wikipeer.model.cid import cid_codec
 from wikipeer.model.keys import key_from_str
 
-_SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]$")
+_SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]\Z")
 """Unpadded base64url of exactly 64 bytes (the last character carries 4 bits)."""
 
 

@@ -21,7 +21,7 @@ import nacl.utils
 from wikipeer.errors import NotFound, UserError
 from wikipeer.model.keys import b64, key_from_str, key_to_str, unb64
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
 NODE_KEY = "node"
 
 
