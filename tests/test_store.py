@@ -375,3 +375,33 @@ def test_cids_sharing_the_indexed_prefix_stay_apart(tmp_path):
     assert store.object_id(first) is not None
     assert store.object_id(twin) is None
     assert store.existing([first, twin]) == {first}
+
+
+def test_search_index_is_rebuilt_when_its_tokens_change(tmp_path, author):
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    ingest(store, author.edit("Rebuilt", "東京 and kyiv\n"), "test")
+    store.conn.execute("UPDATE meta SET value = 'older tokens' WHERE key = 'search'")
+    store.close()
+    again = Store(path)
+    assert again.meta("search") != "older tokens"
+    assert [p.title for p, _ in again.search("東京")] == ["Rebuilt"]
+    assert [p.title for p, _ in again.search("kyiv")] == ["Rebuilt"]
+    again.close()
+
+
+def test_opening_a_store_does_not_wait_for_a_writer(tmp_path, author):
+    import sqlite3
+    import time
+
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    start = time.monotonic()
+    reader = Store(path)
+    assert reader.search("anything") == []
+    assert time.monotonic() - start < 2
+    writer.execute("ROLLBACK")
+    reader.close()
+    writer.close()

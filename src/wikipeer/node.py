@@ -43,6 +43,7 @@ class Node:
     def __init__(self, directory: Path, store: Store, keyring: Keyring, config: NodeConfig) -> None:
         self.dir, self.store, self.keyring, self.config = directory, store, keyring, config
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
+        self._view: tuple[int, View] | None = None
 
     @classmethod
     def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None) -> "Node":
@@ -67,8 +68,13 @@ class Node:
         os.replace(tmp, self.dir / "config.json")
 
     def view(self) -> View:
-        """The node's default view: it trusts its own keys and those it imported."""
-        return View(self.keyring.public_keys())
+        """The node's default view: it trusts its own keys and those it imported.
+
+        Read again only when this process adds a key: a long history asks once per line.
+        """
+        if self._view is None or self._view[0] != self.keyring.generation:
+            self._view = (self.keyring.generation, View(self.keyring.public_keys()))
+        return self._view[1]
 
     def user_key(self) -> Identity:
         """The key that signs edits, created on first use."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -107,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     except WikipeerError as exc:
         print(f"wikipeer: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"wikipeer: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(f"wikipeer: the node's store cannot be used: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("wikipeer: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130

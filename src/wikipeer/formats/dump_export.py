@@ -8,6 +8,7 @@ parents before children, oldest first, so the shown head is last.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,16 +45,16 @@ def ordered_revisions(history: list[RevInfo]) -> list[RevInfo]:
     for r in history:
         for p in r.parents:
             children.setdefault(p, []).append(r)
-    ready = sorted((r for r in history if waiting[r.cid] == 0), key=lambda r: (r.ts, r.cid))
+    ready = [(r.ts, r.cid) for r in history if waiting[r.cid] == 0]
+    heapq.heapify(ready)
     out: list[RevInfo] = []
     while ready:
-        rev = ready.pop(0)
-        out.append(rev)
-        for child in children.get(rev.cid, []):
+        _, cid = heapq.heappop(ready)
+        out.append(by_cid[cid])
+        for child in children.get(cid, []):
             waiting[child.cid] -= 1
             if waiting[child.cid] == 0:
-                ready.append(child)
-        ready.sort(key=lambda r: (r.ts, r.cid))
+                heapq.heappush(ready, (child.ts, child.cid))
     return out
 
 

@@ -42,6 +42,8 @@ class Keyring:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._unlocked: dict[str, nacl.signing.SigningKey] = {}
+        self.generation = 0
+        """Goes up with every key this keyring writes, so views built from it know they are stale."""
 
     def _path(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -102,6 +104,7 @@ class Keyring:
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh)
         os.replace(tmp, path)
+        self.generation += 1
         return self._identity(data)
 
     def signing_key(self, name: str, passphrase: str | None = None) -> nacl.signing.SigningKey:
@@ -114,7 +117,7 @@ class Keyring:
         data = json.loads(path.read_text())
         if "sealed" in data:
             if not passphrase:
-                raise UserError(f"key {name!r} is protected by a passphrase: set WIKIPEER_PASSPHRASE or pass --passphrase")
+                raise UserError(f"key {name!r} is protected by a passphrase: set WIKIPEER_PASSPHRASE to it")
             sealed = data["sealed"]
             try:
                 seed = nacl.secret.SecretBox(_derive(passphrase, unb64(sealed["salt"]))).decrypt(unb64(sealed["box"]))

@@ -5,6 +5,8 @@ order objects are accepted and never reused (AUTOINCREMENT), so "everything
 since N" is ``id > N``.
 """
 
+import sqlite3
+
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE = range(5)
 
 SCHEMA_VERSION = "2"
@@ -57,3 +59,18 @@ CREATE TABLE IF NOT EXISTS held(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_by_waiting ON held(waiting);
 """
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a script, to run one by one inside a transaction.
+
+    (``executescript`` would commit the transaction it runs in.)
+    """
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    return out

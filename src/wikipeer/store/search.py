@@ -19,7 +19,11 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wikipeer.store.segment import is_unspaced, short_tokens
+from wikipeer.store.schema import statements
+from wikipeer.store.segment import SEGMENT_VERSION, is_unspaced, short_tokens
+
+INDEX_VERSION = f"{SEGMENT_VERSION}/{unicodedata.unidata_version}"
+"""What the indexed tokens depend on: removing a row must repeat them exactly, so a change means a rebuild."""
 
 SEARCH_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS search_tri USING fts5(
@@ -63,6 +67,18 @@ def index_page(conn: sqlite3.Connection, page: int, title: str, rev: int, text: 
     conn.execute("INSERT INTO search_tri(rowid, title, text) VALUES (?, ?, ?)", tri)
     conn.execute("INSERT INTO search_short(rowid, title, text) VALUES (?, ?, ?)", short)
     conn.execute("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?)", (page, rev, title))
+
+
+def rebuild(conn: sqlite3.Connection, revision_text: Callable[[int], str]) -> None:
+    """Drop both indexes and index each page's recorded revision again."""
+    state = conn.execute("SELECT page, rev, title FROM search_state").fetchall()
+    conn.execute("DROP TABLE search_tri")
+    conn.execute("DROP TABLE search_short")
+    conn.execute("DELETE FROM search_state")
+    for statement in statements(SEARCH_SCHEMA):
+        conn.execute(statement)
+    for page, rev, title in state:
+        index_page(conn, page, title, rev, revision_text(rev), revision_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +153,15 @@ def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable
     """Pages matching every term, those whose title matches first; ``read`` gives (title, text) of a page."""
     query = Query.parse(query_text)
     ids = candidates(conn, query)
-    titles = dict(conn.execute(
-        f"SELECT page, title FROM search_state WHERE page IN ({','.join('?' * len(ids))})", ids).fetchall()) if ids else {}
+    titles = _titles(conn)
     terms = query.long + query.short + query.loose
     ids.sort(key=lambda p: not all(t in _fold(titles.get(p, "")) for t in terms))
     return list(_checked(ids, query, limit, read))
+
+
+def _titles(conn: sqlite3.Connection) -> dict[int, str]:
+    """Every indexed page's title (small: titles only), for putting title matches first."""
+    return dict(conn.execute("SELECT page, title FROM search_state"))
 
 
 def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], tuple[str, str]]) -> Iterator[Hit]:

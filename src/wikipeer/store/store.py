@@ -28,7 +28,7 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
 from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
-from wikipeer.store.schema import KIND_PAGE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION
+from wikipeer.store.schema import KIND_PAGE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION, statements
 
 DEFAULT_CHAIN = 16
 
@@ -50,11 +50,17 @@ class Store:
         self._texts: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
         conn = self.conn
-        with conn:
-            conn.executescript(SCHEMA + fts.SEARCH_SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            if chain is not None:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('chain', ?)", (str(chain),))
+        # Only a new store is written to on open: readers must not wait for a writer's lock.
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            with self._transaction():
+                for statement in statements(SCHEMA + fts.SEARCH_SCHEMA):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
+        if chain is not None:
+            self.set_meta("chain", str(chain))
+        if self.meta("search") != fts.INDEX_VERSION:
+            self._rebuild_search()
         row = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()
         self.chain = int(row[0]) if row else DEFAULT_CHAIN
 
@@ -82,20 +88,25 @@ class Store:
     # -- writing ---------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator["Writer"]:
-        """One write transaction; everything in it commits together or not at all."""
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
-        writer = Writer(self, conn)
         try:
-            yield writer
-            writer.flush()
+            yield conn
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             with self._lock:
                 self._texts.clear()
             raise
+
+    @contextmanager
+    def write(self) -> Iterator["Writer"]:
+        """One write transaction; everything in it commits together or not at all."""
+        with self._transaction() as conn:
+            writer = Writer(self, conn)
+            yield writer
+            writer.flush()
 
     # -- objects ---------------------------------------------------------
 
@@ -292,6 +303,12 @@ class Store:
         """Pages whose shown text or title holds every term of ``query``, with a snippet each."""
         hits = fts.search(self.conn, query, limit, self._indexed)
         return [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
+
+    def _rebuild_search(self) -> None:
+        """Index every page again: the tokens of this Python differ from those the index holds."""
+        with self.write() as writer:
+            fts.rebuild(self.conn, writer._revision_text)
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
 
     def _indexed(self, page: int) -> tuple[str, str]:
         rev, title = self.conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
