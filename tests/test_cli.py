@@ -303,3 +303,9 @@ def test_search_prints_text_literally(sample_node):
     edit(sample_node, "wikipeer", "Markup", "see [/x] and [red]this[/red] zyxwv\n")
     result = ok(run_cli(sample_node, "search", "zyxwv"))
     assert "[/x]" in result.out and "[red]this[/red]" in result.out
+
+
+def test_a_refused_edit_leaves_no_wiki_behind(node_dir):
+    result = run_cli(node_dir, "edit", "bad wiki", "Page", "--summary", "s", input="text\n")
+    assert result.code == 2 and "edit refused" in result.err, str(result)
+    assert "bad wiki" not in run_cli(node_dir, "stats").out

@@ -378,3 +378,15 @@ def write_bytes(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "packed.bin"
     path.write_bytes(data)
     return path
+
+
+def test_a_page_with_one_oversize_revision_is_skipped_whole(node_dir, tmp_path):
+    big = "x" * (4 * 1024 * 1024 + 1)
+    revs = "".join(
+        f"""<revision><id>{i}</id><timestamp>2021-0{i}-01T00:00:00Z</timestamp><contributor><ip>10.0.0.1</ip></contributor>
+        <model>wikitext</model><format>text/x-wiki</format><text bytes="{len(t)}" xml:space="preserve">{t}</text></revision>"""
+        for i, t in ((1, "small"), (2, big), (3, "small again")))
+    body = HEADER + f"<page><title>Mixed</title><ns>0</ns><id>1</id>{revs}</page>\n" + page_xml("Other", "o", 9) + "</mediawiki>\n"
+    result = run_cli(node_dir, "import", str(write(tmp_path, body)))
+    assert result.code == 0 and "skipped page 'Mixed'" in result.err and "over the limit" in result.err, str(result)
+    assert titles(node_dir) == {"Other"}

@@ -57,7 +57,7 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     Without ``parents`` the edit follows the head this node shows; naming an
     older revision as parent makes a fork, as it should.
     """
-    title = normalize_title(node.wiki(wiki), raw_title)
+    title = normalize_title(node.wiki_or_default(wiki), raw_title)
     identity = node.keyring.get(key_name) if key_name else node.user_key()
     key = node.keyring.signing_key(identity.name, node.passphrase)
     existing = node.store.page(wiki, title.ns, title.text)
@@ -74,4 +74,5 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     for status in report.statuses:
         if status.state == REJECTED:
             raise UserError(f"edit refused: {status.reason}")
+    node.wiki(wiki)  # the first accepted edit of a wiki records its configuration
     return Edit(blocks[2].cid, blocks[0].cid, report)

@@ -207,7 +207,7 @@ def import_dump(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     resumed = f" (resumed after page {summary.resumed_after})" if summary.resumed_after else ""
     print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new) into "
-          f"{summary.wiki}{resumed}; {summary.skipped_pages} pages skipped")
+          f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped")
     if summary.error is not None:
         print(f"wikipeer: {summary.error}", file=sys.stderr)
         return summary.error.exit_code

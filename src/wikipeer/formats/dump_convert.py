@@ -20,6 +20,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.policy.rules import MAX_TEXT
 
 
 MAX_UPLOADS = 1024
@@ -64,13 +65,15 @@ def strip_prefix(config: WikiConfig, page: DumpPage) -> str:
 
 
 def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing.SigningKey, node_key: str,
-                known_parent: Callable[[int], bytes | None]) -> tuple[list[Block], dict[int, bytes]]:
+                known_parent: Callable[[int], bytes | None],
+                max_text: int = MAX_TEXT) -> tuple[list[Block], dict[int, bytes]]:
     """Blocks for one page (the page, then per revision its text, rev and node signature)
     and the CIDs of its revisions by their ids in the dump.
 
     A revision's parent is the revision its ``<parentid>`` names when that one
     is known (in this page or already in the store), else the one before it in
-    the dump; the first revision of a history has none.
+    the dump; the first revision of a history has none. A text over the
+    node's limit refuses the whole page, so no page is half imported.
     """
     try:
         title = normalize_title(config, strip_prefix(config, page), page.ns)
@@ -81,6 +84,8 @@ def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing
     by_id: dict[int, bytes] = {}
     previous: bytes | None = None
     for number, rev in enumerate(page.revisions, 1):
+        if len(rev.text.encode("utf-8")) > max_text:
+            raise ValueError(f"revision {rev.id} has a text of {len(rev.text.encode('utf-8'))} bytes, over the limit of {max_text}")
         parent = by_id.get(rev.parentid) if rev.parentid is not None else None
         if parent is None and rev.parentid is not None:
             parent = known_parent(rev.parentid)
