@@ -23,7 +23,6 @@ from wikipeer.model.objects import Page, Profile, Record, Revision, Signature, T
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.policy.view import View
-from wikipeer.store.schema import KIND_PROFILE
 from wikipeer.store.store import Store, Writer
 
 ACCEPTED, DUPLICATE, HELD, REJECTED = "accepted", "duplicate", "held", "rejected"
@@ -222,7 +221,7 @@ class _Batch:
             return self.writer.add_signature(block, record, target)
         if isinstance(record, Profile):
             self.signed_by_required(block.cid, record)
-            oid = self.writer.add_object(block.cid, KIND_PROFILE, block.data)
+            oid = self.writer.add_profile(block)
             self.ids[block.cid] = oid
             self.add_signatures(block.cid, oid)
             return oid
@@ -427,6 +426,5 @@ def _reindex(store: Store, writer: Writer, view: View, configs: Callable[[str], 
         head = view.choose(store.heads(page_id))
         if head is not None:
             page = store.page_by_id(page_id)
-            config = configs(page.wiki)
-            prefix = config.namespace_prefix(page.ns) if config else ""
-            writer.index_page(page_id, f"{prefix}:{page.title}" if prefix else page.title, head.id)
+            config = configs(page.wiki) or WikiConfig(page.wiki)
+            writer.index_page(page_id, config.full_title(page.ns, page.title), head.id)

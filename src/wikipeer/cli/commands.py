@@ -181,8 +181,7 @@ def search(args: argparse.Namespace) -> int:
     hits = node.store.search(args.query, args.limit)
     for page, snippet in hits:
         config = node.wiki_or_default(page.wiki)
-        prefix = config.namespace_prefix(page.ns)
-        out.print(f"{page.wiki}: {prefix + ':' if prefix else ''}{page.title}  {snippet}")
+        out.print(f"{page.wiki}: {config.full_title(page.ns, page.title)}  {snippet}")
     if not hits:
         out.print("no pages match")
     return 0

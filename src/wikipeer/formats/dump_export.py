@@ -126,8 +126,7 @@ def _revision(store: Store, rev: RevInfo) -> str:
 
 
 def _page(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevInfo]) -> str:
-    prefix = config.namespace_prefix(page.ns)
-    parts = ["  <page>\n", _leaf("title", f"{prefix}:{page.title}" if prefix else page.title, "    "),
+    parts = ["  <page>\n", _leaf("title", config.full_title(page.ns, page.title), "    "),
              _leaf("ns", str(page.ns), "    ")]
     page_id = next((r.origin["page_id"] for r in revisions if "page_id" in r.origin), None)
     if page_id is not None:

@@ -47,6 +47,11 @@ class WikiConfig:
     def namespace_prefix(self, ns: int) -> str:
         return self.namespaces.get(ns, "")
 
+    def full_title(self, ns: int, text: str) -> str:
+        """A title as a reader sees it, with its namespace prefix (``Talk:Foo``)."""
+        prefix = self.namespace_prefix(ns)
+        return f"{prefix}:{text}" if prefix else text
+
     def to_dict(self) -> dict:
         return {
             "name": self.name, "sitename": self.sitename, "base": self.base, "lang": self.lang,

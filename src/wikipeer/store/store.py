@@ -21,14 +21,13 @@ import zstandard
 
 from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
-from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Page, Revision, Signature, build_signature
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
 from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
-from wikipeer.store.schema import KIND_PAGE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION, statements
+from wikipeer.store.schema import KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION, statements
 
 DEFAULT_CHAIN = 16
 
@@ -125,9 +124,6 @@ class Store:
                 f"SELECT cid FROM objects WHERE substr(cid, 5, 8) IN ({marks})", [c[4:12] for c in chunk])
             found.update(r[0] for r in rows)
         return found & set(cids)
-
-    def has(self, cid: bytes) -> bool:
-        return self.object_id(cid) is not None
 
     def get_block(self, cid: bytes) -> Block | None:
         """The block named ``cid``, rebuilt exactly as it arrived, or None."""
@@ -414,6 +410,9 @@ class Writer:
         self._new_texts[oid] = text
         return oid
 
+    def add_profile(self, block: Block) -> int:
+        return self.add_object(block.cid, KIND_PROFILE, block.data)
+
     def add_page(self, block: Block, page: Page) -> int:
         oid = self.add_object(block.cid, KIND_PAGE, block.data)
         self._rows["pages"].append((oid, page.wiki, page.ns, page.title))
@@ -490,7 +489,3 @@ class Writer:
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")
 
-
-def raw_cid(data: bytes) -> bytes:
-    """The CID a text's bytes have (used by fsck to recheck stored texts)."""
-    return compute_cid(data, RAW)

@@ -37,10 +37,9 @@ def create_app(node: Node) -> FastAPI:
         heads = node.store.heads(page.id)
         head = node.view().choose(heads)
         config = node.wiki_or_default(wiki)
-        prefix = config.namespace_prefix(page.ns)
         body = render(node.store.revision_text(head), page_href(wiki)) if head else ""
         return _templates.get_template("page.html").render(
-            wiki=wiki, title=f"{prefix}:{page.title}" if prefix else page.title, lang=config.lang,
+            wiki=wiki, title=config.full_title(page.ns, page.title), lang=config.lang,
             rev=head, trusted=bool(head and node.view().is_trusted(head)), heads=len(heads), body=body)
 
     return app

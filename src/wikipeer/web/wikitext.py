@@ -17,10 +17,10 @@ _HEADING = re.compile(r"^(={2,6})\s*(.+?)\s*\1\s*$")
 
 def _inline(text: str, href: Callable[[str], str]) -> str:
     def link(m: re.Match) -> str:
-        target, label = m.group(1).strip(), m.group(2)
+        target, label = html.unescape(m.group(1).strip()), m.group(2)
         if target.lower().startswith("category:"):
             return ""
-        return f'<a href="{html.escape(href(target), quote=True)}">{label or target}</a>'
+        return f'<a href="{html.escape(href(target), quote=True)}">{label or html.escape(target)}</a>'
 
     text = _LINK.sub(link, text)
     text = re.sub(r"'''(.+?)'''", r"<b>\1</b>", text)
