@@ -405,3 +405,22 @@ def test_opening_a_store_does_not_wait_for_a_writer(tmp_path, author):
     writer.execute("ROLLBACK")
     reader.close()
     writer.close()
+
+
+def test_revisions_with_every_optional_field_spelled_out_come_back_byte_for_byte(node, author):
+    from wikipeer.fsck import fsck
+    from wikipeer.model.block import encode_object
+    from wikipeer.model.objects import build_page, build_text
+
+    page, text = build_page(Page("w", 0, "Explicit")), build_text("x\n")
+    first = author.edit("Explicit", "first\n", ts=1)
+    ingest(node.store, first, "test")
+    rev = encode_object({"t": "rev", "page": page.cid, "parents": [first[2].cid], "text": text.cid, "size": 2,
+                         "ts": 2, "model": "wikitext", "comment": "", "minor": False, "origin": {},
+                         "author": author.public})
+    sig = build_signature(Signature(rev.cid, "author", author.public, sign(author.key, rev.cid, "author")))
+    assert [s.state for s in ingest(node.store, [text, rev, sig], "test").statuses] == ["accepted"] * 3
+    assert node.store.get_block(rev.cid) == rev
+    assert fsck(node.store)[1] == []
+    node.store.conn.execute("DELETE FROM parents")
+    assert any("hash" in f.problem for f in fsck(node.store)[1])

@@ -9,7 +9,7 @@ import sqlite3
 
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE = range(5)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS objects(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cid BLOB NOT NULL,             -- unique: ingest never stores a CID it holds
     kind INTEGER NOT NULL,
-    data BLOB                      -- block bytes; NULL for texts and signatures, rebuilt from their tables
+    data BLOB                      -- block bytes; NULL for texts and signatures, and for revisions 0x00
+                                   -- + the fields that are not links, all rebuilt from their tables
 );
 -- Eight bytes of the digest find a CID; a UNIQUE index would store every CID a second time.
 CREATE INDEX IF NOT EXISTS objects_by_cid ON objects(substr(cid, 5, 8));
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS revisions(
 );
 CREATE INDEX IF NOT EXISTS revisions_by_page ON revisions(page, ts);
 CREATE TABLE IF NOT EXISTS parents(
-    child INTEGER NOT NULL, parent INTEGER NOT NULL, PRIMARY KEY(child, parent)
+    child INTEGER NOT NULL, pos INTEGER NOT NULL, parent INTEGER NOT NULL, PRIMARY KEY(child, pos)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heads(
     page INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(page, rev)

@@ -30,6 +30,8 @@ from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION, statements
 
 DEFAULT_CHAIN = 16
+PACKED = b"\x00"
+"""Marks a revision kept as its non-link fields (a whole CBOR map never starts with 0x00)."""
 
 
 class StoreDamage(WikipeerError):
@@ -139,7 +141,25 @@ class Store:
             return Block(cid, self.text_bytes(oid))
         if kind == KIND_SIG:
             return Block(cid, self._signature_bytes(oid))
+        if kind == KIND_REV:
+            return Block(cid, self._revision_bytes(oid, data))
         return Block(cid, data)
+
+    def _revision_bytes(self, oid: int, packed: bytes) -> bytes:
+        """A revision's block from its fields: links and the author come from the tables."""
+        if not packed.startswith(PACKED):
+            return packed
+        obj = libipld.decode_dag_cbor(packed[1:])
+        row = self.conn.execute(
+            "SELECT p.cid, t.cid FROM revisions r JOIN objects p ON p.id = r.page JOIN objects t ON t.id = r.text "
+            "WHERE r.id = ?", (oid,)).fetchone()
+        if row is None:
+            raise NotFound(f"revision #{oid} has no row in the revision table")
+        obj.update(t="rev", page=row[0], text=row[1], parents=[r[0] for r in self.conn.execute(
+            "SELECT o.cid FROM parents x JOIN objects o ON o.id = x.parent WHERE x.child = ? ORDER BY x.pos", (oid,))])
+        if "author" in obj:
+            obj["author"] = self.conn.execute("SELECT key FROM keys WHERE id = ?", (obj["author"],)).fetchone()[0]
+        return libipld.encode_dag_cbor(obj)
 
     def _signature_bytes(self, oid: int) -> bytes:
         # Only canonical blocks are accepted, so rebuilding from the fields gives the same bytes.
@@ -254,7 +274,7 @@ class Store:
     # -- revisions -------------------------------------------------------
 
     def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
-        obj = libipld.decode_dag_cbor(data)
+        obj = libipld.decode_dag_cbor(self._revision_bytes(oid, data))
         page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
             id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
@@ -366,7 +386,7 @@ class Writer:
         "texts": "INSERT INTO texts VALUES (?, ?, ?, ?)",
         "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
-        "parents": "INSERT INTO parents VALUES (?, ?)",
+        "parents": "INSERT INTO parents VALUES (?, ?, ?)",
         "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?, ?, ?)",
         "origins": "INSERT OR IGNORE INTO origins VALUES (?, ?, ?)",
     }
@@ -420,12 +440,12 @@ class Writer:
 
     def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int, parent_ids: list[int]) -> int:
         """Store a revision and make it a head of its page in place of its parents."""
-        oid = self.add_object(block.cid, KIND_REV, block.data)
+        oid = self.add_object(block.cid, KIND_REV, self._pack_revision(block))
         self._rows["revisions"].append((oid, page_id, text_id, rev.ts, rev.size))
         self._text_of_rev[oid] = text_id
         self._page_of_rev[oid] = page_id
-        for parent in parent_ids:
-            self._rows["parents"].append((oid, parent))
+        for pos, parent in enumerate(parent_ids):
+            self._rows["parents"].append((oid, pos, parent))
             if (page_id, parent) in self._heads_added:
                 self._heads_added.discard((page_id, parent))
             else:
@@ -436,13 +456,26 @@ class Writer:
             self._rows["origins"].append((rev.origin["site"], rev.origin["rev_id"], oid))
         return oid
 
+    def _pack_revision(self, block: Block) -> bytes:
+        """The fields of a revision block that its tables do not hold (links live in them)."""
+        obj = libipld.decode_dag_cbor(block.data)
+        for name in ("t", "page", "text", "parents"):
+            del obj[name]
+        if "author" in obj:
+            obj["author"] = self.key_id(obj["author"])
+        return PACKED + libipld.encode_dag_cbor(obj)
+
+    def key_id(self, key: str) -> int:
+        key_id = self._key_ids.get(key)
+        if key_id is None:
+            self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (key,))
+            key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (key,)).fetchone()[0]
+            self._key_ids[key] = key_id
+        return key_id
+
     def add_signature(self, block: Block, sig: Signature, target_id: int) -> int:
         oid = self.add_object(block.cid, KIND_SIG, None)
-        key_id = self._key_ids.get(sig.key)
-        if key_id is None:
-            self.conn.execute("INSERT OR IGNORE INTO keys(key) VALUES (?)", (sig.key,))
-            key_id = self.conn.execute("SELECT id FROM keys WHERE key = ?", (sig.key,)).fetchone()[0]
-            self._key_ids[sig.key] = key_id
+        key_id = self.key_id(sig.key)
         self._rows["sigs"].append((target_id, oid, key_id, sig.role, unb64(sig.sig), sig.ts))
         return oid
 
