@@ -7,11 +7,11 @@ a fresh SQLite file, and reports index size (as a ratio to the raw UTF-8 bytes
 of title + text), build time, and correctness and latency of a fixed list of
 queries per language.  Ground truth is computed by brute force in Python.
 
-Only the standard library and lxml are used.  Example:
+It needs lxml and the project's own script ranges, so run it in the
+project's venv (about 8 minutes for all layouts):
 
-    python3 -m venv /tmp/ftsvenv && /tmp/ftsvenv/bin/pip install lxml
-    /tmp/ftsvenv/bin/python bench/fts_tokenizers.py            # all layouts
-    /tmp/ftsvenv/bin/python bench/fts_tokenizers.py --layouts a,f1 --reps 3
+    .venv/bin/python bench/fts_tokenizers.py            # all layouts
+    .venv/bin/python bench/fts_tokenizers.py --layouts a,f1 --reps 3
 
 Query semantics used for ground truth (and by the recommended layout):
   * a user query is split on whitespace into terms; "double quoted" text is
@@ -108,21 +108,9 @@ def load_samples(data_dir: Path) -> tuple[list[Page], list[FileReport]]:
 # ---------------------------------------------------------------------------
 
 # Scripts written without spaces between words: indexed as overlapping bigrams.
-UNSPACED = (
-    "\u0e00-\u0eff"  # Thai, Lao
-    "\u1000-\u109f"  # Myanmar
-    "\u1100-\u11ff"  # Hangul Jamo
-    "\u1780-\u17ff"  # Khmer
-    "\u3005\u3006\u3007"  # 々 〆 〇
-    "\u3040-\u30ff"  # Hiragana, Katakana (incl. ー)
-    "\u3130-\u318f"  # Hangul compatibility Jamo
-    "\u31f0-\u31ff"  # Katakana phonetic extensions
-    "\u3400-\u4dbf\u4e00-\u9fff"  # CJK ideographs
-    "\uac00-\ud7af"  # Hangul syllables
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff66-\uff9f"  # halfwidth Katakana
-    "\U00020000-\U0003134f"  # CJK extensions B..G
-)
+# The ranges are the store's own (this script measured the layout it uses).
+from wikipeer.store.segment import UNSPACED  # noqa: E402
+
 _UNSPACED_RE = re.compile(f"[{UNSPACED}]")
 
 
