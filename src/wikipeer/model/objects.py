@@ -21,6 +21,7 @@ MAX_PARENTS = 16
 MAX_COMMENT = 4096
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 """Characters XML 1.0 cannot carry even escaped; MediaWiki never stores them, so neither do we."""
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0D))
 _WIKI_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
 
 PAGE_RULES = {"wiki": Field("str", limit=64), "ns": Field("int"), "title": Field("str", limit=255)}
@@ -189,7 +190,10 @@ def parse(block: Block, max_text: int) -> Record:
             text = block.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidObject(f"{block}: text is not valid UTF-8 (byte offset {exc.start})") from None
-        _check_xml_chars(f"{block}: text", text)
+        # Fast path on the bytes: in UTF-8 a control character is always a lone byte below 0x20.
+        if len(block.data.translate(None, _CONTROL_BYTES)) != len(block.data) or b"\xef\xbf\xbe" in block.data \
+                or b"\xef\xbf\xbf" in block.data:
+            _check_xml_chars(f"{block}: text", text)
         return Text(block.data)
     obj = decode_object(block)
     kind = obj.get("t")
