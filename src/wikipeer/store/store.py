@@ -145,11 +145,15 @@ class Store:
             return Block(cid, self._revision_bytes(oid, data))
         return Block(cid, data)
 
-    def _revision_bytes(self, oid: int, packed: bytes) -> bytes:
-        """A revision's block from its fields: links and the author come from the tables."""
-        if not packed.startswith(PACKED):
-            return packed
-        obj = libipld.decode_dag_cbor(packed[1:])
+    def _revision_bytes(self, oid: int, data: bytes) -> bytes:
+        """A revision's block, re-encoded from its fields when it is kept packed."""
+        return libipld.encode_dag_cbor(self._revision_fields(oid, data)) if data.startswith(PACKED) else data
+
+    def _revision_fields(self, oid: int, data: bytes) -> dict:
+        """A revision's decoded object; for a packed one, links and the author come from the tables."""
+        if not data.startswith(PACKED):
+            return libipld.decode_dag_cbor(data)
+        obj = libipld.decode_dag_cbor(data[1:])
         row = self.conn.execute(
             "SELECT p.cid, t.cid FROM revisions r JOIN objects p ON p.id = r.page JOIN objects t ON t.id = r.text "
             "WHERE r.id = ?", (oid,)).fetchone()
@@ -159,7 +163,7 @@ class Store:
             "SELECT o.cid FROM parents x JOIN objects o ON o.id = x.parent WHERE x.child = ? ORDER BY x.pos", (oid,))])
         if "author" in obj:
             obj["author"] = self.conn.execute("SELECT key FROM keys WHERE id = ?", (obj["author"],)).fetchone()[0]
-        return libipld.encode_dag_cbor(obj)
+        return obj
 
     def _signature_bytes(self, oid: int) -> bytes:
         # Only canonical blocks are accepted, so rebuilding from the fields gives the same bytes.
@@ -251,30 +255,26 @@ class Store:
         with self.conn:
             self.conn.execute("INSERT OR REPLACE INTO wikis VALUES (?, ?)", (config.name, json.dumps(config.to_dict())))
 
+    _PAGES = "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id"
+
     def page(self, wiki: str, ns: int, title: str) -> PageRow | None:
-        row = self.conn.execute(
-            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
-            "WHERE wiki = ? AND ns = ? AND title = ?", (wiki, ns, title)).fetchone()
+        row = self.conn.execute(f"{self._PAGES} WHERE wiki = ? AND ns = ? AND title = ?", (wiki, ns, title)).fetchone()
         return PageRow(*row) if row else None
 
     def page_by_id(self, page_id: int) -> PageRow:
-        row = self.conn.execute(
-            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id WHERE p.id = ?",
-            (page_id,)).fetchone()
+        row = self.conn.execute(f"{self._PAGES} WHERE p.id = ?", (page_id,)).fetchone()
         if row is None:
             raise NotFound(f"page #{page_id} is not in the store")
         return PageRow(*row)
 
     def pages(self, wiki: str) -> list[PageRow]:
-        rows = self.conn.execute(
-            "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
-            "WHERE wiki = ? ORDER BY ns, title", (wiki,))
+        rows = self.conn.execute(f"{self._PAGES} WHERE wiki = ? ORDER BY ns, title", (wiki,))
         return [PageRow(*r) for r in rows]
 
     # -- revisions -------------------------------------------------------
 
     def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
-        obj = libipld.decode_dag_cbor(self._revision_bytes(oid, data))
+        obj = self._revision_fields(oid, data)
         page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
             id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
