@@ -51,8 +51,8 @@ def _fingerprint(head: bytes) -> str:
 
 
 class _Importer:
-    def __init__(self, node: Node, wiki_name: str | None, progress: Progress | None) -> None:
-        self.node, self.wiki_name, self.progress = node, wiki_name, progress
+    def __init__(self, node: Node, wiki_name: str | None) -> None:
+        self.node, self.wiki_name = node, wiki_name
         self.key = node.keyring.signing_key(NODE_KEY, node.passphrase)
         self.node_key = node.keyring.get(NODE_KEY).public
         self.summary = ImportSummary()
@@ -134,7 +134,7 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
     # The target wiki is part of the key: the same dump into another wiki is another import.
     state_key = f"import:{wiki_name or ''}:{_fingerprint(source.head)}"
     state = json.loads(node.store.meta(state_key) or '{"pages": 0, "last": null}')
-    importer = _Importer(node, wiki_name, progress)
+    importer = _Importer(node, wiki_name)
     seen = 0
     last = None
     try:
