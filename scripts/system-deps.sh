@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and benchmarks need, only when missing.
 set -euo pipefail
-PACKAGES=(git mediawiki php-sqlite3 php-cli)
+PACKAGES=(git mediawiki php-sqlite3 php-cli chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,54 @@
+"""What a rendering needs from outside and what it gives back.
+
+The renderer is pure: it reads the store only through the callables a
+``RenderContext`` carries, so it can be tested, benchmarked and cached without
+a node behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from wikipeer.model.title import WikiConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds that keep hostile page text from hanging the node."""
+
+    max_depth: int = 40  # nested template / parser-function expansions
+    max_expansion: int = 2_000_000  # characters produced by expansion, in all
+
+
+@dataclass(slots=True)
+class RenderContext:
+    """How the renderer sees the wiki around the page.
+
+    - ``title``: the page's full title (``Talk:Foo``), for magic words and anchors.
+    - ``href(full_title)``: the URL of a page of this wiki.
+    - ``exists(full_titles)``: which of these pages the node holds (red links).
+    - ``template(full_title)``: a template's wikitext, or None when absent.
+    """
+
+    config: WikiConfig
+    title: str
+    href: Callable[[str], str]
+    exists: Callable[[Iterable[str]], set[str]]
+    template: Callable[[str], str | None]
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """A rendered page: sanitised HTML plus what the page around it shows.
+
+    ``templates`` lists every template title consulted, present or absent,
+    so a cache knows what invalidates it.
+    """
+
+    html: str
+    categories: list[str] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    redirect: str | None = None
+    errors: list[str] = field(default_factory=list)
