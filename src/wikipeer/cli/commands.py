@@ -267,5 +267,5 @@ def serve(args: argparse.Namespace) -> int:
 
     node = _open(args)
     out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(node), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning")
     return 0

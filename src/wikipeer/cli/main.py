@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the wiki on the web")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--wiki", help="the wiki whose main page '/' shows (default: the only one)")
     p.set_defaults(func=commands.serve)
     return parser
 

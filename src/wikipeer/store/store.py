@@ -271,6 +271,24 @@ class Store:
         rows = self.conn.execute(f"{self._PAGES} WHERE wiki = ? ORDER BY ns, title", (wiki,))
         return [PageRow(*r) for r in rows]
 
+    def existing_pages(self, wiki: str, names: list[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (namespace, title) pairs the store holds, asked in one query per 500."""
+        found: set[tuple[int, str]] = set()
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            match = " OR ".join("(ns = ? AND title = ?)" for _ in chunk)
+            args = [wiki, *(x for pair in chunk for x in pair)]
+            found.update(self.conn.execute(f"SELECT ns, title FROM pages WHERE wiki = ? AND ({match})", args))
+        return found
+
+    def random_page(self, wiki: str, ns: int = 0) -> PageRow | None:
+        """A page picked at random, without reading the whole list."""
+        row = self.conn.execute(
+            f"{self._PAGES} WHERE wiki = ? AND ns = ? AND p.id >= "
+            "(SELECT abs(random()) % (max(id) + 1) FROM pages) ORDER BY p.id LIMIT 1", (wiki, ns)).fetchone()
+        row = row or self.conn.execute(f"{self._PAGES} WHERE wiki = ? AND ns = ? LIMIT 1", (wiki, ns)).fetchone()
+        return PageRow(*row) if row else None
+
     # -- revisions -------------------------------------------------------
 
     def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
@@ -302,6 +320,20 @@ class Store:
         ids = [r[0] for r in self.conn.execute(
             "SELECT id FROM revisions WHERE page = ? ORDER BY ts DESC, id DESC", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
+
+    def recent(self, limit: int = 50, wiki: str | None = None) -> list[RevInfo]:
+        """The revisions this node received last, across the node or in one wiki.
+
+        Arrival order, not timestamp: it walks the log backwards on the primary
+        key, so it costs the same on a store of millions of revisions.
+        """
+        if wiki is None:
+            rows = self.conn.execute("SELECT id FROM revisions ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.conn.execute(
+                "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE p.wiki = ? "
+                "ORDER BY r.id DESC LIMIT ?", (wiki, limit))
+        return [self.revision_by_id(r[0]) for r in rows.fetchall()]
 
     def revision_text(self, rev: RevInfo) -> str:
         text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev.id,)).fetchone()[0]

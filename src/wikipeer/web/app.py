@@ -1,45 +1,153 @@
-"""The web application: a read-only page per wiki page, for now."""
+"""The web application: routes, security headers and error pages.
+
+Every response carries a Content-Security-Policy that forbids inline script
+and anything from other hosts; page HTML has been through the sanitizer too,
+so hostile wikitext meets two walls.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wikipeer.errors import WikipeerError
-from wikipeer.node import Node, find_page
-from wikipeer.web.wikitext import page_href, render
+from wikipeer.node import Node
+from wikipeer.web import editing, pages, special
+from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
+from wikipeer.web.errors import HttpError
+from wikipeer.web.site import Site
 
-_templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
-def create_app(node: Node) -> FastAPI:
-    """An app that reads ``node``'s store."""
-    app = FastAPI(title="wikipeer", docs_url="/api/docs")
+class SecurityHeaders:
+    """Adds the security headers to every response (plain ASGI: no per-request task)."""
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        wikis = [(w, len(node.store.pages(w))) for w in node.store.wikis()]
-        return _templates.get_template("index.html").render(wikis=wikis)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(node: Node, default_wiki: str | None = None,
+               session_seconds: int = DEFAULT_SESSION_SECONDS) -> FastAPI:
+    """An app that reads and edits ``node``'s store."""
+    site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
+    app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    _error_pages(app, site)
+
+    @app.get("/")
+    def index(request: Request) -> Response:
+        return special.index(site, request)
+
+    @app.get("/search")
+    def search(request: Request) -> Response:
+        return special.search(site, request)
+
+    @app.get("/recent")
+    def recent(request: Request) -> Response:
+        return special.recent(site, request)
+
+    @app.get("/status")
+    def status(request: Request) -> Response:
+        return special.status(site, request)
+
+    @app.get("/random")
+    def random_page(request: Request) -> Response:
+        return special.random_page(site, request)
+
+    @app.get("/login")
+    def login_form(request: Request) -> Response:
+        return special.login_form(site, request)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        return await special.login(site, request)
+
+    @app.get("/register")
+    def register_form(request: Request) -> Response:
+        return special.login_form(site, request, register=True)
+
+    @app.post("/register")
+    async def register(request: Request) -> Response:
+        return await special.login(site, request, register=True)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        return await special.logout(site, request)
 
     @app.get("/wiki/{wiki}")
-    def main_page(wiki: str) -> RedirectResponse:
-        return RedirectResponse(f"/wiki/{wiki}/Main_Page")
+    def main_page(wiki: str) -> Response:
+        return special.main_page(site, wiki)
 
-    @app.get("/wiki/{wiki}/{title:path}", response_class=HTMLResponse)
-    def article(wiki: str, title: str) -> str:
-        try:
-            page = find_page(node, wiki, title)
-        except WikipeerError as exc:
-            raise HTTPException(404, str(exc)) from None
-        heads = node.store.heads(page.id)
-        head = node.view().choose(heads)
-        config = node.wiki_or_default(wiki)
-        body = render(node.store.revision_text(head), page_href(wiki)) if head else ""
-        return _templates.get_template("page.html").render(
-            wiki=wiki, title=config.full_title(page.ns, page.title), lang=config.lang,
-            rev=head, trusted=bool(head and node.view().is_trusted(head)), heads=len(heads), body=body)
+    @app.get("/wiki/{wiki}/{title:path}")
+    def page(request: Request, wiki: str, title: str) -> Response:
+        return _page(site, request, wiki, title)
+
+    @app.post("/wiki/{wiki}/{title:path}")
+    async def submit(request: Request, wiki: str, title: str) -> Response:
+        return await editing.save(site, request, wiki, title)
 
     return app
+
+
+def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
+    """One URL, many views of a page, chosen by the query as in MediaWiki."""
+    q = request.query_params
+    action, oldid = q.get("action", "view"), q.get("oldid")
+    if action == "edit":
+        return editing.edit_form(site, request, wiki, title, oldid)
+    ref = pages.find(site, wiki, title)
+    if q.get("diff"):
+        return pages.diff(site, request, ref, q["diff"], oldid)
+    views = {
+        "view": lambda: pages.article(site, request, ref, oldid),
+        "raw": lambda: pages.raw(site, ref, oldid),
+        "history": lambda: pages.history(site, request, ref),
+        "forks": lambda: pages.forks(site, request, ref),
+        "merge": lambda: editing.merge_form(site, request, ref, q.get("a"), q.get("b")),
+    }
+    if action not in views:
+        raise HttpError(400, f"Unknown action {action!r}: use one of {', '.join(sorted(views))} or edit.")
+    return views[action]()
+
+
+def _error_pages(app: FastAPI, site: Site) -> None:
+    def error_page(request: Request, status: int, title: str, message: str) -> Response:
+        return site.page(request, "error.html", status=status, heading=title, message=message)
+
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return error_page(request, exc.status, exc.title, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "There is no such page on this node." if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_page(request, 400, "Bad request", "; ".join(str(e.get("msg")) for e in exc.errors()))

@@ -1,0 +1,112 @@
+"""Editing through the web page: the edit form, saving a signed revision, merging heads.
+
+Saving names the revision the form was opened on as the parent. When that is
+no longer a head (an old revision was edited, or someone saved meanwhile) the
+edit starts a fork, and the page says so; the merge form joins two heads.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from wikipeer.authoring import edit
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.policy.merge import merge3, merge_base
+from wikipeer.web.errors import HttpError
+from wikipeer.web.pages import PageRef, find, revision_of
+from wikipeer.web.rendering import page_url
+from wikipeer.web.site import Site, Visitor
+
+MAX_FORM_TEXT = 4 * 1024 * 1024
+
+
+def require_login(request: Request, visitor: Visitor) -> None:
+    if visitor.account is None:
+        back = quote(str(request.url.path) + ("?" + request.url.query if request.url.query else ""))
+        raise HttpError(401, f"Log in to edit: /login?returnto={back}", "Not logged in")
+
+
+def edit_form(site: Site, request: Request, wiki: str, title: str, oldid: str | None) -> Response:
+    visitor = site.visitor(request)
+    if visitor.account is None:
+        back = quote(f"{request.url.path}?{request.url.query}")
+        return RedirectResponse(f"/login?returnto={back}", status_code=303)
+    ref = _maybe_find(site, wiki, title)
+    base = None
+    if ref is not None:
+        base = revision_of(site, ref, oldid) if oldid else ref.heads[0]
+    full_title = ref.full_title if ref else _full_title(site, wiki, title)
+    text = site.node.store.revision_text(base) if base else ""
+    forking = bool(ref and base and base.cid not in {h.cid for h in ref.heads})
+    return site.page(request, "edit.html", wiki=wiki, title=full_title, text=text, visitor=visitor,
+                     parents=[base.cid_str] if base else [], forking=forking, summary="", conflicts=None)
+
+
+def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_id: str | None) -> Response:
+    visitor = site.visitor(request)
+    if visitor.account is None:
+        return RedirectResponse(f"/login?returnto={quote(f'{request.url.path}?{request.url.query}')}", status_code=303)
+    if a_id and b_id:
+        a, b = revision_of(site, ref, a_id), revision_of(site, ref, b_id)
+    elif len(ref.heads) >= 2:
+        a, b = ref.heads[0], ref.heads[1]
+    else:
+        raise HttpError(400, f"{ref.full_title!r} has one head: there is nothing to merge.", "Nothing to merge")
+    store = site.node.store
+    base = merge_base(store, a.cid, b.cid)
+    result = merge3(store.revision_text(base) if base else "", store.revision_text(a), store.revision_text(b),
+                    f"revision {a.cid_str[-8:]}", f"revision {b.cid_str[-8:]}")
+    return site.page(request, "edit.html", wiki=ref.wiki, title=ref.full_title, text=result.text, visitor=visitor,
+                     parents=[a.cid_str, b.cid_str], forking=False, conflicts=result.conflicts,
+                     summary=f"Merge {a.cid_str[-8:]} and {b.cid_str[-8:]}")
+
+
+async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
+    """Sign and store the submitted text with the user's key."""
+    form = await request.form(max_part_size=MAX_FORM_TEXT)
+    visitor = site.visitor(request)
+    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+        if visitor.account is None and request.cookies.get("wikipeer_session"):
+            raise HttpError(401, "Your session has expired. Log in again, then save your edit.", "Session expired")
+        raise HttpError(403, "The form's security token is missing or wrong. Reload the edit page and try again.",
+                        "Form not accepted")
+    require_login(request, visitor)
+    parents = _parse_parents(str(form.get("parents", "")))
+    text = str(form.get("text", "")).replace("\r\n", "\n")
+    try:
+        made = edit(site.node, wiki, title, text, str(form.get("summary", ""))[:500], parents=parents,
+                    key_name=visitor.account.key)
+    except (UserError, InvalidObject) as exc:
+        raise HttpError(400, str(exc), "Edit not saved") from None
+    ref = find(site, wiki, title)
+    notice = "fork" if len(ref.heads) > 1 else "saved"
+    return RedirectResponse(f"{page_url(wiki, ref.full_title)}?oldid={cid_to_str(made.rev)}&notice={notice}",
+                            status_code=303)
+
+
+def _parse_parents(text: str) -> tuple[bytes, ...]:
+    try:
+        return tuple(cid_from_str(p) for p in text.split())
+    except InvalidObject as exc:
+        raise HttpError(400, str(exc), "Bad revision id") from None
+
+
+def _maybe_find(site: Site, wiki: str, title: str) -> PageRef | None:
+    try:
+        return find(site, wiki, title)
+    except HttpError as exc:
+        if exc.title == "No such page":
+            return None
+        raise
+
+
+def _full_title(site: Site, wiki: str, title: str) -> str:
+    try:
+        return normalize_title(site.node.wiki_or_default(wiki), title).full
+    except BadTitle as exc:
+        raise HttpError(400, str(exc), "Bad title") from None

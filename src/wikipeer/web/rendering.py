@@ -1,0 +1,121 @@
+"""Rendering pages of a node: the store seen through a RenderContext, and a cache.
+
+The renderer itself is pure (``wikipeer.render``); this module tells it which
+pages exist and what the templates say, using the head the node's view shows.
+Rendered HTML is kept per revision in ``DIR/cache.sqlite`` together with the
+head of every template it consulted, and thrown away when one of those moved.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.node import Node
+from wikipeer.render import RenderContext, Rendered, render
+from wikipeer.store.records import RevInfo
+
+
+def page_url(wiki: str, full_title: str) -> str:
+    """The URL of a page, MediaWiki style: spaces become underscores."""
+    return f"/wiki/{quote(wiki)}/{quote(full_title.replace(' ', '_'))}"
+
+
+@dataclass(slots=True)
+class WikiReader:
+    """The pages of one wiki as the renderer asks for them."""
+
+    node: Node
+    config: WikiConfig
+
+    def _name(self, full_title: str) -> tuple[int, str] | None:
+        try:
+            title = normalize_title(self.config, full_title)
+        except BadTitle:
+            return None
+        return title.ns, title.text
+
+    def exists(self, full_titles: Iterable[str]) -> set[str]:
+        names = {t: self._name(t) for t in full_titles}
+        held = self.node.store.existing_pages(self.config.name, [n for n in names.values() if n])
+        return {t for t, n in names.items() if n in held}
+
+    def head(self, full_title: str) -> RevInfo | None:
+        """The revision the node's view shows for a page, if it holds the page."""
+        name = self._name(full_title)
+        page = self.node.store.page(self.config.name, *name) if name else None
+        return self.node.view().choose(self.node.store.heads(page.id)) if page else None
+
+    def template(self, full_title: str) -> str | None:
+        rev = self.head(full_title)
+        return self.node.store.revision_text(rev) if rev else None
+
+    def context(self, full_title: str) -> RenderContext:
+        return RenderContext(config=self.config, title=full_title,
+                             href=lambda t: page_url(self.config.name, t),
+                             exists=self.exists, template=self.template)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rendered (
+    rev BLOB PRIMARY KEY,
+    html TEXT NOT NULL,
+    meta TEXT NOT NULL   -- categories, redirect, errors, and the template heads used
+);
+"""
+
+
+class RenderCache:
+    """Rendered revisions, valid while every template they used has the same head.
+
+    A cache only: deleting the file loses nothing but time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=OFF")  # a lost entry is only rendered again
+            conn.executescript(_SCHEMA)
+            self._local.conn = conn
+        return conn
+
+    def render(self, reader: WikiReader, full_title: str, rev: RevInfo) -> Rendered:
+        """The rendering of ``rev``, from the cache when still valid."""
+        cached = self._get(reader, rev)
+        if cached is not None:
+            return cached
+        rendered = render(reader.node.store.revision_text(rev), reader.context(full_title))
+        self._put(reader, rev, rendered)
+        return rendered
+
+    def _deps(self, reader: WikiReader, titles: Iterable[str]) -> dict[str, str | None]:
+        heads = {t: reader.head(t) for t in titles}
+        return {t: (h.cid_str if h else None) for t, h in heads.items()}
+
+    def _get(self, reader: WikiReader, rev: RevInfo) -> Rendered | None:
+        row = self.conn.execute("SELECT html, meta FROM rendered WHERE rev = ?", (rev.cid,)).fetchone()
+        if row is None:
+            return None
+        meta = json.loads(row[1])
+        if self._deps(reader, meta["deps"]) != meta["deps"]:
+            return None
+        return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
+                        redirect=meta["redirect"], errors=meta["errors"])
+
+    def _put(self, reader: WikiReader, rev: RevInfo, rendered: Rendered) -> None:
+        meta = {"categories": rendered.categories, "redirect": rendered.redirect, "errors": rendered.errors,
+                "deps": self._deps(reader, rendered.templates)}
+        self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))

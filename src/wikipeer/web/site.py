@@ -1,0 +1,100 @@
+"""What every page of the web interface shares: the node, templates, the visitor.
+
+A ``Site`` is made once per app; a ``Visitor`` once per request (who is logged
+in, and the CSRF token their forms carry).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from wikipeer.model.title import WikiConfig
+from wikipeer.node import Node
+from wikipeer.web.accounts import SESSION_COOKIE, VISITOR_COOKIE, Account, Accounts
+from wikipeer.web.badges import badges
+from wikipeer.web.rendering import RenderCache, WikiReader, page_url
+
+# Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
+RTL_LANGUAGES = frozenset({"ar", "arc", "arz", "azb", "bcc", "bqi", "ckb", "dv", "fa", "glk", "he", "khw", "ks",
+                           "lrc", "mzn", "pnb", "ps", "sd", "ug", "ur", "yi"})
+
+
+def text_direction(lang: str) -> str:
+    return "rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr"
+
+
+def main_page_title(config: WikiConfig) -> str:
+    """The wiki's main page: the last part of its base URL, as in a dump's siteinfo, else "Main Page"."""
+    path = urlsplit(config.base).path
+    if "/wiki/" in path:
+        name = unquote(path.rsplit("/wiki/", 1)[1]).replace("_", " ").strip()
+        if name:
+            return name
+    return "Main Page"
+
+
+def format_ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(slots=True)
+class Visitor:
+    """Who is asking: an account or nobody, and the cookie their CSRF token is bound to."""
+
+    account: Account | None
+    cookie: str
+    new_cookie: bool
+    csrf: str
+
+
+class Site:
+    """The shared state of one web app."""
+
+    def __init__(self, node: Node, accounts: Accounts, default_wiki: str | None = None) -> None:
+        self.node, self.accounts, self.default_wiki = node, accounts, default_wiki
+        self.cache = RenderCache(node.dir / "cache.sqlite")
+        self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                               autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(page_url=page_url, format_ts=format_ts)
+
+    def reader(self, wiki: str) -> WikiReader:
+        return WikiReader(self.node, self.node.wiki_or_default(wiki))
+
+    def local_keys(self) -> frozenset[str]:
+        """Keys whose private half this node holds: its own and its users'."""
+        return frozenset(i.public for i in self.node.keyring.list() if i.private)
+
+    def badges(self, rev):
+        return badges(rev, self.node.view(), self.local_keys())
+
+    def visitor(self, request: Request) -> Visitor:
+        session = request.cookies.get(SESSION_COOKIE)
+        account = self.accounts.session(session)
+        if account is not None:
+            return Visitor(account, session, False, self.accounts.csrf_token(session))
+        cookie = request.cookies.get(VISITOR_COOKIE)
+        new = not cookie
+        cookie = cookie or secrets.token_urlsafe(24)
+        return Visitor(None, cookie, new, self.accounts.csrf_token(cookie))
+
+    def page(self, request: Request, template: str, status: int = 200, wiki: str | None = None,
+             **context) -> HTMLResponse:
+        """An HTML page from ``template``, in the wiki's language and direction."""
+        visitor = context.pop("visitor", None) or self.visitor(request)
+        config = self.node.wiki_or_default(wiki) if wiki else None
+        lang = config.lang if config else "en"
+        html = self.env.get_template(template).render(
+            request=request, visitor=visitor, wiki=wiki, config=config, lang=lang, dir=text_direction(lang),
+            wikis=self.node.store.wikis(), **context)
+        response = HTMLResponse(html, status_code=status)
+        if visitor.new_cookie:
+            response.set_cookie(VISITOR_COOKIE, visitor.cookie, httponly=True, samesite="lax")
+        return response

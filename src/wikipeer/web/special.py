@@ -1,0 +1,113 @@
+"""The node's own pages: main page, search, recent changes, status, random page, log in/out."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from wikipeer.errors import UserError
+from wikipeer.web.accounts import SESSION_COOKIE, LoginFailed
+from wikipeer.web.errors import HttpError
+from wikipeer.web.rendering import page_url
+from wikipeer.web.site import Site, main_page_title
+
+SEARCH_LIMIT = 50
+
+
+def index(site: Site, request: Request) -> Response:
+    wikis = site.node.store.wikis()
+    wiki = site.default_wiki or (wikis[0] if len(wikis) == 1 else None)
+    if wiki is not None:
+        return main_page(site, wiki)
+    return site.page(request, "index.html", counts=[(w, len(site.node.store.pages(w))) for w in wikis])
+
+
+def main_page(site: Site, wiki: str) -> Response:
+    title = main_page_title(site.node.wiki_or_default(wiki))
+    return RedirectResponse(page_url(wiki, title), status_code=307)
+
+
+def search(site: Site, request: Request) -> Response:
+    q = request.query_params.get("q", "").strip()
+    wiki = request.query_params.get("wiki") or None
+    hits = []
+    if q:
+        for row, snippet in site.node.store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
+            if wiki is None or row.wiki == wiki:
+                full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
+                hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
+        hits = hits[:SEARCH_LIMIT]
+    return site.page(request, "search.html", wiki=wiki, q=q, hits=hits)
+
+
+def recent(site: Site, request: Request) -> Response:
+    wiki = request.query_params.get("wiki") or None
+    try:
+        limit = max(1, min(500, int(request.query_params.get("limit", 50))))
+    except ValueError:
+        raise HttpError(400, "limit must be a number") from None
+    store = site.node.store
+    lines = []
+    for rev in store.recent(limit, wiki):
+        row = store.page_by_id(rev.page)
+        lines.append({"rev": rev, "wiki": row.wiki, "badges": site.badges(rev),
+                      "title": site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)})
+    return site.page(request, "recent.html", wiki=wiki, lines=lines)
+
+
+def status(site: Site, request: Request) -> Response:
+    store = site.node.store
+    local = site.local_keys()
+    identities = [{"name": i.name, "public": i.public, "local": i.public in local} for i in site.node.keyring.list()]
+    return site.page(request, "status.html", stats=store.stats(), size=store.file_size(), seq=store.last_seq(),
+                     identities=identities, accounts=len(site.accounts.list()), node_dir=str(site.node.dir))
+
+
+def random_page(site: Site, request: Request) -> Response:
+    wikis = site.node.store.wikis()
+    wiki = request.query_params.get("wiki") or site.default_wiki or (wikis[0] if wikis else None)
+    row = site.node.store.random_page(wiki) if wiki else None
+    if row is None:
+        raise HttpError(404, "This node holds no pages to pick from.", "No pages")
+    return RedirectResponse(page_url(row.wiki, row.title), status_code=303)
+
+
+def _returnto(value: str | None) -> str:
+    # Only paths on this site: never an open redirect to another host.
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+
+def login_form(site: Site, request: Request, register: bool = False) -> Response:
+    return site.page(request, "login.html", register=register, error=None,
+                     returnto=_returnto(request.query_params.get("returnto")))
+
+
+async def login(site: Site, request: Request, register: bool = False) -> Response:
+    form = await request.form()
+    visitor = site.visitor(request)
+    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
+                        "Form not accepted")
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    returnto = _returnto(str(form.get("returnto", "")))
+    try:
+        account = site.accounts.create(name, password) if register else site.accounts.check_password(name, password)
+    except LoginFailed as exc:
+        return site.page(request, "login.html", status=401, register=False, error=str(exc), returnto=returnto)
+    except UserError as exc:
+        return site.page(request, "login.html", status=400, register=register, error=str(exc), returnto=returnto)
+    response = RedirectResponse(returnto, status_code=303)
+    response.set_cookie(SESSION_COOKIE, site.accounts.open_session(account), httponly=True, samesite="lax",
+                        max_age=site.accounts.session_seconds)
+    return response
+
+
+async def logout(site: Site, request: Request) -> Response:
+    form = await request.form()
+    visitor = site.visitor(request)
+    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+        raise HttpError(403, "The form's security token is missing or wrong.", "Form not accepted")
+    site.accounts.close_session(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
