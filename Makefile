@@ -27,7 +27,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh bench
 	$(BIN)/python -m bench.run
 
 clean:

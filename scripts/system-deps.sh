@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and benchmarks need, only when missing.
+# Usage: system-deps.sh [bench]
 set -euo pipefail
 PACKAGES=(git mediawiki php-sqlite3 php-cli chromium)
+# `system-deps.sh bench` adds the web benchmark's load generator and anchors.
+if [ "${1:-}" = "bench" ]; then
+    PACKAGES+=(wrk nginx zim-tools kiwix-tools)
+fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
