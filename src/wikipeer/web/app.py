@@ -20,6 +20,7 @@ from wikipeer.node import Node
 from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.errors import HttpError
+from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.site import Site
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -55,7 +56,8 @@ def create_app(node: Node, default_wiki: str | None = None,
     """An app that reads and edits ``node``'s store."""
     site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
     app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ArticleCache, token=lambda: (node.store.last_seq(), node.keyring.generation))
+    app.add_middleware(SecurityHeaders)  # added last, so it wraps the cache's replies too
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
 

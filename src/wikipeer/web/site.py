@@ -19,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 from wikipeer.web.accounts import SESSION_COOKIE, VISITOR_COOKIE, Account, Accounts
-from wikipeer.web.badges import badges
+from wikipeer.store.records import RevInfo
+from wikipeer.web.badges import Badge, badges
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url
 
 # Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
@@ -61,9 +62,10 @@ class Site:
     def __init__(self, node: Node, accounts: Accounts, default_wiki: str | None = None) -> None:
         self.node, self.accounts, self.default_wiki = node, accounts, default_wiki
         self.cache = RenderCache(node.dir / "cache.sqlite")
+        self._names: tuple[int, dict[str, str]] = (-1, {})
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(page_url=page_url, format_ts=format_ts)
+        self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
 
     def reader(self, wiki: str) -> WikiReader:
         return WikiReader(self.node, self.node.wiki_or_default(wiki))
@@ -72,8 +74,23 @@ class Site:
         """Keys whose private half this node holds: its own and its users'."""
         return frozenset(i.public for i in self.node.keyring.list() if i.private)
 
-    def badges(self, rev):
+    def badges(self, rev: RevInfo) -> list[Badge]:
         return badges(rev, self.node.view(), self.local_keys())
+
+    def author(self, rev: RevInfo) -> str:
+        """Who made a revision, in words: the imported user name, a local account, or the key."""
+        if rev.origin.get("user") or rev.origin.get("ip"):
+            return str(rev.origin.get("user") or rev.origin.get("ip"))
+        if not rev.author:
+            return "anonymous"
+        return self._account_names().get(rev.author) or rev.author.removeprefix("ed25519:")[:10] + "…"
+
+    def _account_names(self) -> dict[str, str]:
+        # Every new account adds a key, so the keyring's generation tells when to look again.
+        generation = self.node.keyring.generation
+        if self._names[0] != generation:
+            self._names = (generation, {self.node.keyring.get(a.key).public: a.name for a in self.accounts.list()})
+        return self._names[1]
 
     def visitor(self, request: Request) -> Visitor:
         session = request.cookies.get(SESSION_COOKIE)
@@ -86,8 +103,13 @@ class Site:
         return Visitor(None, cookie, new, self.accounts.csrf_token(cookie))
 
     def page(self, request: Request, template: str, status: int = 200, wiki: str | None = None,
-             **context) -> HTMLResponse:
-        """An HTML page from ``template``, in the wiki's language and direction."""
+             form: bool = False, **context) -> HTMLResponse:
+        """An HTML page from ``template``, in the wiki's language and direction.
+
+        ``form``: the page holds a form an anonymous visitor may post (log in),
+        so a visitor cookie is set for its CSRF token. Other pages set none,
+        which keeps them the same for every reader and so cacheable.
+        """
         visitor = context.pop("visitor", None) or self.visitor(request)
         config = self.node.wiki_or_default(wiki) if wiki else None
         lang = config.lang if config else "en"
@@ -95,6 +117,6 @@ class Site:
             request=request, visitor=visitor, wiki=wiki, config=config, lang=lang, dir=text_direction(lang),
             wikis=self.node.store.wikis(), **context)
         response = HTMLResponse(html, status_code=status)
-        if visitor.new_cookie:
+        if form and visitor.new_cookie:
             response.set_cookie(VISITOR_COOKIE, visitor.cookie, httponly=True, samesite="lax")
         return response

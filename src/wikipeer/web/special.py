@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import UserError
 from wikipeer.web.accounts import SESSION_COOKIE, LoginFailed
@@ -78,7 +79,7 @@ def _returnto(value: str | None) -> str:
 
 
 def login_form(site: Site, request: Request, register: bool = False) -> Response:
-    return site.page(request, "login.html", register=register, error=None,
+    return site.page(request, "login.html", form=True, register=register, error=None,
                      returnto=_returnto(request.query_params.get("returnto")))
 
 
@@ -90,12 +91,13 @@ async def login(site: Site, request: Request, register: bool = False) -> Respons
                         "Form not accepted")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     returnto = _returnto(str(form.get("returnto", "")))
+    check = site.accounts.create if register else site.accounts.check_password
     try:
-        account = site.accounts.create(name, password) if register else site.accounts.check_password(name, password)
+        account = await run_in_threadpool(check, name, password)  # Argon2id takes a while: keep the loop free
     except LoginFailed as exc:
-        return site.page(request, "login.html", status=401, register=False, error=str(exc), returnto=returnto)
+        return site.page(request, "login.html", form=True, status=401, register=False, error=str(exc), returnto=returnto)
     except UserError as exc:
-        return site.page(request, "login.html", status=400, register=register, error=str(exc), returnto=returnto)
+        return site.page(request, "login.html", form=True, status=400, register=register, error=str(exc), returnto=returnto)
     response = RedirectResponse(returnto, status_code=303)
     response.set_cookie(SESSION_COOKIE, site.accounts.open_session(account), httponly=True, samesite="lax",
                         max_age=site.accounts.session_seconds)
