@@ -1,104 +1,202 @@
-"""`wikipeer serve`: the read-only page per wiki page, served by a real subprocess."""
+"""`wikipeer serve` over HTTP: pages, caches, badges and hostile text, with a real server process."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
+from nacl.signing import SigningKey
 
 from conftest import CLI, cli_env, run_cli
+from wikipeer.authoring import edit_blocks
+from wikipeer.ingest import ACCEPTED, ingest
+from wikipeer.model.keys import key_to_str, sign
+from wikipeer.model.objects import Page, Signature, build_signature
+from wikipeer.node import Node
 
 SCRIPT_TEXT = ("== Hostile ==\n"
                "Hello <script>alert('pwned')</script> and <img src=x onerror=alert(1)>.\n"
-               "[[Main Page|<b>bold label</b>]] and '''really bold'''.\n")
+               "[[Main Page|<b>bold label</b>]] and '''really bold''' and [javascript:alert(1) click].\n")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def start_server(node_dir: Path, *extra: str) -> tuple[subprocess.Popen, httpx.Client]:
+    """A `wikipeer serve` process on a random port, and a client once it answers."""
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "--node", str(node_dir), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.get("/status")
+            return proc, client
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_server(proc, client)
+                pytest.fail(f"the server did not start: {proc.stderr.read().decode()}")
+            time.sleep(0.05)
+
+
+def stop_server(proc: subprocess.Popen, client: httpx.Client) -> None:
+    client.close()
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stderr.close()
+
+
 @pytest.fixture(scope="module")
-def sample_node(_sample_template, tmp_path_factory):
-    """One sample node for this module's server (the tests only read, but for the last)."""
+def served(_sample_template, tmp_path_factory):
+    """A copy of the sample node with a hostile page, served by a real process."""
     target = tmp_path_factory.mktemp("web") / "node"
     shutil.copytree(_sample_template, target)
-    return target
+    assert run_cli(target, "edit", "wikipeer", "Script test", "--summary", "xss", input=SCRIPT_TEXT).code == 0
+    proc, client = start_server(target)
+    try:
+        yield target, client
+    finally:
+        stop_server(proc, client)
 
 
-@pytest.fixture(scope="module")
-def server(sample_node):
-    edit = run_cli(sample_node, "edit", "wikipeer", "Script test", "--summary", "xss",
-                   input=SCRIPT_TEXT)
-    assert edit.code == 0, str(edit)
-    port = _free_port()
-    proc = subprocess.Popen([*CLI, "--node", str(sample_node), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    with httpx.Client(base_url=base, timeout=5) as client:
-        while True:
-            try:
-                client.get("/")
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    out, err = proc.communicate()
-                    pytest.fail(f"the server did not start: {err.decode()}")
-                time.sleep(0.05)
-        try:
-            yield client
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
+def content(html: str) -> str:
+    """The rendered page text, without the frame around it (which names the URL)."""
+    return html.split('<div class="content"', 1)[1].split("</main>", 1)[0]
 
 
-def test_main_page_is_served(server, sample_node):
-    response = server.get("/wiki/wikipeer/Main_Page")
+def test_main_page_is_served(served):
+    node_dir, client = served
+    response = client.get("/wiki/wikipeer/Main_Page")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
-    assert "<h1>Main Page</h1>" in html
+    assert re.search(r"<h1[^>]*>Main Page</h1>", html)
     assert "Welcome" in html
-    head = run_cli(sample_node, "heads", "wikipeer", "Main Page").out.split()[1]
+    head = run_cli(node_dir, "heads", "wikipeer", "Main Page").out.split()[1]
     assert head in html  # the shown revision's CID
     assert 'href="/wiki/wikipeer/Signed_objects"' in html  # internal links point at pages
-    assert "signed by a trusted key" in html
+    assert "signed by" in html
     # Any spelling of the title names the same page.
-    assert server.get("/wiki/wikipeer/main_Page").text == html
+    assert content(client.get("/wiki/wikipeer/main_Page").text) == content(html)
 
 
-def test_page_text_is_escaped(server):
-    response = server.get("/wiki/wikipeer/Script_test")
+def test_slash_is_the_main_page(served):
+    _, client = served
+    response = client.get("/", follow_redirects=True)
+    assert response.status_code == 200 and str(response.url).endswith("/wiki/wikipeer/Main_Page")
+
+
+def test_page_text_cannot_run_script(served):
+    _, client = served
+    response = client.get("/wiki/wikipeer/Script_test")
     assert response.status_code == 200
     html = response.text
-    assert "<script" not in html.lower()
-    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;alert('pwned')&lt;/script&gt;" in html
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "<b>bold label</b>" not in html and "&lt;b&gt;bold label&lt;/b&gt;" in html
-    assert "<b>really bold</b>" in html  # wikitext markup still renders
-    assert "<h2>Hostile</h2>" in html
+    assert "<script" not in html.lower() and "javascript:" not in html.lower()
+    assert not re.search(r"<[^>]+\son\w+\s*=", html)  # no event-handler attributes survive
+    assert "<img" not in html
+    assert re.search(r"<b>really bold</b>", html)  # wikitext markup still renders
+    assert re.search(r"<h2[^>]*>.*Hostile.*</h2>", html)
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
 
 
-def test_unknown_page_is_404(server):
-    assert server.get("/wiki/wikipeer/No_such_page").status_code == 404
-    assert server.get("/wiki/wikipeer/Bad[title]").status_code == 404
-    index = server.get("/")
-    assert index.status_code == 200 and "wikipeer" in index.text
+def test_unknown_page_is_404(served):
+    _, client = served
+    assert client.get("/wiki/wikipeer/No_such_page").status_code == 404
+    assert client.get("/wiki/wikipeer/Bad[title]").status_code == 404
+    assert client.get("/no/such/route").status_code == 404
 
 
-def test_unknown_wiki_is_404_and_not_created(server):
-    assert server.get("/wiki/nosuchwiki/Foo").status_code == 404
-    assert "nosuchwiki" not in server.get("/").text
+def test_unknown_wiki_is_404_and_not_created(served):
+    _, client = served
+    assert client.get("/wiki/nosuchwiki/Foo").status_code == 404
+    assert "nosuchwiki" not in client.get("/status").text
+
+
+def test_history_recent_status_random_and_search(served):
+    node_dir, client = served
+    history = client.get("/wiki/wikipeer/Script_test?action=history")
+    assert history.status_code == 200 and "xss" in history.text and "badge local" in history.text
+    recent = client.get("/recent")
+    assert recent.status_code == 200
+    assert recent.text.index("Script test") < recent.text.index("Main Page")  # newest first
+    status = client.get("/status")
+    assert status.status_code == 200 and "store size" in status.text.lower()
+    assert re.search(r"<td>wikipeer</td>|>wikipeer</a></td>", status.text)
+    assert run_cli(node_dir, "key", "list").out.split()[0] in status.text or "node" in status.text
+    random = client.get("/random")
+    assert random.status_code == 303 and random.headers["location"].startswith("/wiki/wikipeer/")
+    search = client.get("/search", params={"q": "signature"})
+    assert search.status_code == 200 and 'class="snippet"' in search.text
+    assert "/wiki/wikipeer/" in search.text
+    raw = client.get("/wiki/wikipeer/Script_test?action=raw")
+    assert raw.headers["content-type"].startswith("text/x-wiki") and raw.text == SCRIPT_TEXT
+
+
+def test_an_anonymous_article_follows_a_change_made_by_another_process(served):
+    node_dir, client = served
+    first = client.get("/wiki/wikipeer/Cache_test")
+    assert first.status_code == 404
+    assert run_cli(node_dir, "edit", "wikipeer", "Cache test", input="first version").code == 0
+    assert "first version" in client.get("/wiki/wikipeer/Cache_test").text
+    assert "first version" in client.get("/wiki/wikipeer/Cache_test").text  # from the cache
+    assert run_cli(node_dir, "edit", "wikipeer", "Cache test", input="second version").code == 0
+    assert "second version" in client.get("/wiki/wikipeer/Cache_test").text
+
+
+def test_a_template_edit_shows_in_the_pages_that_use_it(served):
+    node_dir, client = served
+    assert run_cli(node_dir, "edit", "wikipeer", "Template:Greeting", input="Hello, {{{1|world}}}!").code == 0
+    assert run_cli(node_dir, "edit", "wikipeer", "Uses greeting", input="{{Greeting|reader}}").code == 0
+    rev = run_cli(node_dir, "heads", "wikipeer", "Uses greeting").out.split()[1]
+    # ?oldid= always goes through the render cache, which must see the template move on.
+    assert "Hello, reader!" in client.get(f"/wiki/wikipeer/Uses_greeting?oldid={rev}").text
+    assert run_cli(node_dir, "edit", "wikipeer", "Template:Greeting", input="Goodbye, {{{1}}}.").code == 0
+    html = client.get(f"/wiki/wikipeer/Uses_greeting?oldid={rev}").text
+    assert "Goodbye, reader." in html and "Hello" not in content(html)
+
+
+def test_badges_tell_who_signed(served):
+    node_dir, client = served
+    stranger = SigningKey.generate()
+    public = key_to_str(stranger.verify_key)
+    node = Node.open(node_dir)
+    try:
+        blocks = edit_blocks(Page("wikipeer", 0, "From afar"), "written elsewhere", (), "far", stranger, public,
+                             ts=2_000_000_000_000)
+        second = build_signature(Signature(blocks[2].cid, "second", node.user_key().public,
+                                           sign(node.keyring.signing_key(node.user_key().name), blocks[2].cid, "second")))
+        report = ingest(node.store, [*blocks, second], "test")
+        assert all(s.state == ACCEPTED for s in report.statuses), report
+    finally:
+        node.close()
+    html = client.get("/wiki/wikipeer/From_afar?action=history").text
+    assert "signed by an unknown key" in html and "seconded by 1" in html
+    article = client.get("/wiki/wikipeer/From_afar").text
+    assert "unreviewed" not in article  # seconded by a key this node trusts
+
+
+def test_a_red_link_turns_blue_when_its_page_arrives(served):
+    node_dir, client = served
+    assert run_cli(node_dir, "edit", "wikipeer", "Links ahead", input="See [[Not written yet]].").code == 0
+    rev = run_cli(node_dir, "heads", "wikipeer", "Links ahead").out.split()[1]
+    link = re.compile(r'<a[^>]*href="/wiki/wikipeer/Not_written_yet"[^>]*>')
+    before = link.search(client.get(f"/wiki/wikipeer/Links_ahead?oldid={rev}").text).group()
+    assert 'class="new"' in before
+    assert run_cli(node_dir, "edit", "wikipeer", "Not written yet", input="Now it is.").code == 0
+    after = link.search(client.get(f"/wiki/wikipeer/Links_ahead?oldid={rev}").text).group()
+    assert "new" not in after

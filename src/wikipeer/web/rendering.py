@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS rendered (
 
 
 class RenderCache:
-    """Rendered revisions, valid while every template they used has the same head.
+    """Rendered revisions, valid while every template they used has the same head
+    and every page they link to is still there (or still missing).
 
     A cache only: deleting the file loses nothing but time.
     """
@@ -97,8 +98,20 @@ class RenderCache:
         cached = self._get(reader, rev)
         if cached is not None:
             return cached
-        rendered = render(reader.node.store.revision_text(rev), reader.context(full_title))
-        self._put(reader, rev, rendered)
+        context = reader.context(full_title)
+        asked: set[str] = set()
+        found: set[str] = set()
+
+        def exists(titles: Iterable[str]) -> set[str]:
+            titles = list(titles)
+            answer = reader.exists(titles)
+            asked.update(titles)
+            found.update(answer)
+            return answer
+
+        context.exists = exists
+        rendered = render(reader.node.store.revision_text(rev), context)
+        self._put(reader, rev, rendered, sorted(asked), sorted(found))
         return rendered
 
     def _deps(self, reader: WikiReader, titles: Iterable[str]) -> dict[str, str | None]:
@@ -110,12 +123,17 @@ class RenderCache:
         if row is None:
             return None
         meta = json.loads(row[1])
+        # A template moved on, or a linked page was created or went away: render again.
         if self._deps(reader, meta["deps"]) != meta["deps"]:
+            return None
+        if sorted(reader.exists(meta["links"])) != meta["existing"]:
             return None
         return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
                         redirect=meta["redirect"], errors=meta["errors"])
 
-    def _put(self, reader: WikiReader, rev: RevInfo, rendered: Rendered) -> None:
+    def _put(self, reader: WikiReader, rev: RevInfo, rendered: Rendered, links: list[str],
+             existing: list[str]) -> None:
         meta = {"categories": rendered.categories, "redirect": rendered.redirect, "errors": rendered.errors,
-                "deps": self._deps(reader, rendered.templates)}
+                "deps": self._deps(reader, rendered.templates), "links": links,
+                "existing": existing}
         self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))
