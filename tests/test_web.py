@@ -200,3 +200,22 @@ def test_a_red_link_turns_blue_when_its_page_arrives(served):
     assert run_cli(node_dir, "edit", "wikipeer", "Not written yet", input="Now it is.").code == 0
     after = link.search(client.get(f"/wiki/wikipeer/Links_ahead?oldid={rev}").text).group()
     assert "new" not in after
+
+
+def test_hostile_templates_and_a_huge_page_render_without_hanging(served):
+    node_dir, client = served
+    assert run_cli(node_dir, "edit", "wikipeer", "Template:Loop", input="{{Loop}}").code == 0
+    assert run_cli(node_dir, "edit", "wikipeer", "Template:Deep", input="x{{Deep}}").code == 0
+    assert run_cli(node_dir, "edit", "wikipeer", "Loops", input="A {{Loop}} B {{Deep}} C").code == 0
+    html = client.get("/wiki/wikipeer/Loops").text
+    assert html.count('class="error"') >= 2  # each shown in place
+    assert "A " in content(html) and " C" in content(html)
+
+    paragraph = "Lorem ''ipsum'' [[dolor]] sit {{amet}} <span onclick=x>amet</span>.\n\n"
+    huge = paragraph * (2_000_000 // len(paragraph))
+    assert run_cli(node_dir, "edit", "wikipeer", "Huge page", input=huge).code == 0
+    response = client.get("/wiki/wikipeer/Huge_page")
+    assert response.status_code == 200 and len(response.text) > 1_000_000
+    assert "onclick" not in response.text
+    history = client.get("/wiki/wikipeer/Huge_page?action=history")
+    assert history.status_code == 200
