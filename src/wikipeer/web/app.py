@@ -139,7 +139,7 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
 
 def _error_pages(app: FastAPI, site: Site) -> None:
     def error_page(request: Request, status: int, title: str, message: str) -> Response:
-        return site.page(request, "error.html", status=status, heading=title, message=message)
+        return site.page(request, "error.html", status=status, heading=title, message=message, login=status == 401)
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:

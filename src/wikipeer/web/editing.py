@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from wikipeer.authoring import edit
-from wikipeer.errors import InvalidObject, UserError
+from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.policy.merge import merge3, merge_base
@@ -25,10 +25,9 @@ from wikipeer.web.site import Site, Visitor
 MAX_FORM_TEXT = 4 * 1024 * 1024
 
 
-def require_login(request: Request, visitor: Visitor) -> None:
+def require_login(visitor: Visitor) -> None:
     if visitor.account is None:
-        back = quote(str(request.url.path) + ("?" + request.url.query if request.url.query else ""))
-        raise HttpError(401, f"Log in to edit: /login?returnto={back}", "Not logged in")
+        raise HttpError(401, "Log in to save edits: they are signed with your account's key.", "Not logged in")
 
 
 def edit_form(site: Site, request: Request, wiki: str, title: str, oldid: str | None) -> Response:
@@ -57,6 +56,8 @@ def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_i
         a, b = ref.heads[0], ref.heads[1]
     else:
         raise HttpError(400, f"{ref.full_title!r} has one head: there is nothing to merge.", "Nothing to merge")
+    if a.cid == b.cid:
+        raise HttpError(400, "A revision cannot be merged with itself: name two heads.", "Nothing to merge")
     store = site.node.store
     base = merge_base(store, a.cid, b.cid)
     result = merge3(store.revision_text(base) if base else "", store.revision_text(a), store.revision_text(b),
@@ -75,9 +76,11 @@ async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
             raise HttpError(401, "Your session has expired. Log in again, then save your edit.", "Session expired")
         raise HttpError(403, "The form's security token is missing or wrong. Reload the edit page and try again.",
                         "Form not accepted")
-    require_login(request, visitor)
+    require_login(visitor)
     parents = _parse_parents(str(form.get("parents", "")))
     text = str(form.get("text", "")).replace("\r\n", "\n")
+    if len(parents) == 1 and _text_of(site, parents[0]) == text:
+        return RedirectResponse(page_url(wiki, title), status_code=303)  # nothing changed: nothing to sign
     try:
         made = edit(site.node, wiki, title, text, str(form.get("summary", ""))[:500], parents=parents,
                     key_name=visitor.account.key)
@@ -87,6 +90,13 @@ async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
     notice = "fork" if len(ref.heads) > 1 else "saved"
     return RedirectResponse(f"{page_url(wiki, ref.full_title)}?oldid={cid_to_str(made.rev)}&notice={notice}",
                             status_code=303)
+
+
+def _text_of(site: Site, cid: bytes) -> str | None:
+    try:
+        return site.node.store.revision_text(site.node.store.revision(cid))
+    except NotFound:
+        return None
 
 
 def _parse_parents(text: str) -> tuple[bytes, ...]:

@@ -62,7 +62,7 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
     redirected_from = None
     if rendered.redirect and not oldid and request.query_params.get("redirect") != "no":
         try:
-            target = find(site, ref.wiki, rendered.redirect)
+            target = find(site, ref.wiki, rendered.redirect.split("#", 1)[0])
         except HttpError:
             target = None
         if target is not None and target.row.id != ref.row.id:
