@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import import_bench, ingest_bench
+from bench import render_fidelity
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -18,6 +19,7 @@ def main(argv: list[str]) -> int:
     benches = {
         "ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run),
         "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
+        "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
     }
     for key, (title, fn) in benches.items():
         if not wanted or key in wanted:
