@@ -160,6 +160,8 @@ def test_bad_edit_is_rejected_and_changes_nothing(seeded, author, case, order):
     assert [s.cid for s in report.statuses] == [b.cid for b in blocks]
     assert report.statuses[bad].state == "rejected", str(report.statuses[bad])
     assert reason.lower() in report.statuses[bad].reason.lower()
+    # Only a lie is proof against the sender: a bad CID or signature, not a bad or unsigned record.
+    assert report.statuses[bad].forged == (reason.lower() in ("tampered", "forged"))
     assert not any(s.state == "accepted" for s in report.statuses), [str(s) for s in report.statuses]
     assert seeded.store.page("w", 0, "Beta") is None
     _assert_unchanged(seeded.store, before)
@@ -175,6 +177,8 @@ def test_forged_signature_in_a_batch_gets_a_status(seeded, author, order):
     rev, sig = blocks[2 if order == "as built" else 1], blocks[3 if order == "as built" else 0]
     assert states[rev.cid].state == "rejected" and "forged" in states[rev.cid].reason
     assert states[sig.cid].state == "rejected" and "does not verify" in states[sig.cid].reason
+    assert states[sig.cid].forged and states[rev.cid].forged  # proof against whoever sent them
+    assert {s.cid for s in report.forgeries()} == {rev.cid, sig.cid}
     assert [r.cid for r in seeded.store.heads(seeded.store.page("w", 0, "Alpha").id)] == [_alpha_head(seeded)]
 
 
@@ -184,6 +188,7 @@ def test_tampered_revision_in_an_edit_of_a_known_page_is_not_accepted(seeded, au
     seq = seeded.store.last_seq()
     report = ingest(seeded.store, blocks, "peer")
     assert report.statuses[2].state == "rejected" and "tampered" in report.statuses[2].reason
+    assert report.statuses[2].forged
     assert not any(s.state == "accepted" for s in report.statuses)
     assert seeded.store.last_seq() == seq
     assert len(seeded.store.history(seeded.store.page("w", 0, "Alpha").id)) == 1

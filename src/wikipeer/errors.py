@@ -23,5 +23,12 @@ class InvalidObject(WikipeerError):
     exit_code = 2
 
 
+class Forgery(InvalidObject):
+    """Proof that whoever made or passed on an object lied: bytes that do not
+    hash to their CID, or a signature that does not verify. An honest node
+    checks both before passing anything on, so a peer that sends a forgery
+    can be banned for it."""
+
+
 class NotFound(UserError):
     """A page, revision, key or block that was named is not here."""

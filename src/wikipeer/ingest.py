@@ -15,7 +15,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from wikipeer.errors import InvalidObject
+from wikipeer.errors import Forgery, InvalidObject
 from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
@@ -35,6 +35,8 @@ class Status:
     cid: bytes
     state: str
     reason: str = ""
+    forged: bool = False
+    """Rejected as a forgery (see errors.Forgery): proof against whoever sent it."""
 
     def __str__(self) -> str:
         return f"{cid_to_str(self.cid)}: {self.state}" + (f" ({self.reason})" if self.reason else "")
@@ -52,6 +54,9 @@ class IngestReport:
 
     def rejected(self) -> list[Status]:
         return [s for s in self.statuses if s.state == REJECTED]
+
+    def forgeries(self) -> list[Status]:
+        return [s for s in self.statuses if s.forged]
 
 
 class _Missing(Exception):
@@ -171,7 +176,7 @@ class _Batch:
             self.waiters[missing.cid].append(cid)
             return
         except InvalidObject as exc:
-            self.reject(cid, str(exc))
+            self.reject(cid, str(exc), forged=isinstance(exc, Forgery))
             return
         finally:
             self.active.discard(cid)
@@ -187,12 +192,16 @@ class _Batch:
             self.queue.append(waiter)
         self.revive_waiting_for([cid])
 
-    def done(self, cid: bytes, state: str, reason: str = "") -> None:
-        self.state[cid] = Status(cid, state, reason)
+    def done(self, cid: bytes, state: str, reason: str = "", forged: bool = False) -> None:
+        self.state[cid] = Status(cid, state, reason, forged)
 
-    def reject(self, cid: bytes, reason: str) -> None:
-        """Reject an object and everything in the batch that depends on it."""
+    def reject(self, cid: bytes, reason: str, forged: bool = False) -> None:
+        """Reject an object and everything in the batch that depends on it.
+
+        Only the object itself counts as a forgery; what is refused because of it is not.
+        """
         stack = [(cid, reason)]
+        first = cid
         while stack:
             cid, reason = stack.pop()
             if cid in self.ids or (cid in self.state and self.state[cid].state == REJECTED):
@@ -200,7 +209,7 @@ class _Batch:
             entry = self.pending.pop(cid, None)
             self.rejected[cid] = reason
             self.writer.release(cid)
-            self.done(cid, REJECTED, reason)
+            self.done(cid, REJECTED, reason, forged and cid == first)
             if entry is not None and isinstance(entry[1], Revision):
                 self.orphaned.update((entry[1].page, entry[1].text))
             stack += [(sig.cid, f"it signs {cid_to_str(cid)}, which was rejected") for sig, _ in self.sigs_for.get(cid, [])]
@@ -303,7 +312,7 @@ class _Batch:
 
     def check_signature(self, cid: bytes, sig: Signature) -> None:
         if not self.valid(cid, sig):
-            raise InvalidObject(f"signature by {sig.key} does not verify (forged or corrupted)")
+            raise Forgery(f"signature by {sig.key} does not verify (forged or corrupted)")
 
     def signed_by_required(self, cid: bytes, record: Revision | Profile) -> None:
         """Verify the signatures given for ``cid``; raise unless a required one is valid."""
@@ -315,14 +324,14 @@ class _Batch:
                 continue
             if not self.valid(sig_block.cid, sig):
                 bad.append(sig.key)
-                self.reject(sig_block.cid, f"signature by {sig.key} does not verify (forged or corrupted)")
+                self.reject(sig_block.cid, f"signature by {sig.key} does not verify (forged or corrupted)", forged=True)
             elif sig.role in roles and (key is None or sig.key == key):
                 good = True
         if good:
             return
         who = f"its author {key}" if key else "a node or author key"
         if bad:
-            raise InvalidObject(f"forged signature: the signature by {bad[0]} does not verify, and none by {who} does")
+            raise Forgery(f"forged signature: the signature by {bad[0]} does not verify, and none by {who} does")
         raise InvalidObject(f"unsigned: no valid signature by {who} came with it")
 
     def add_signatures(self, target: bytes, target_id: int) -> None:
@@ -391,7 +400,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         except TamperedBlock as exc:
             # Bytes that do not match their CID say nothing of the genuine block,
             # which may come later in the same batch.
-            tampered[position] = Status(block.cid, REJECTED, str(exc))
+            tampered[position] = Status(block.cid, REJECTED, str(exc), forged=True)
         except InvalidObject as exc:
             early[block.cid] = Status(block.cid, REJECTED, str(exc))
             refused[block.cid] = str(exc)

@@ -13,7 +13,7 @@ from typing import Any
 
 import libipld
 
-from wikipeer.errors import InvalidObject
+from wikipeer.errors import Forgery, InvalidObject
 from wikipeer.model.cid import DAG_CBOR, RAW, cid_codec, cid_to_str, compute_cid
 
 MAX_BLOCK = 1 << 20
@@ -46,7 +46,7 @@ def raw_block(data: bytes) -> Block:
     return Block(compute_cid(data, RAW), data)
 
 
-class TamperedBlock(InvalidObject):
+class TamperedBlock(Forgery):
     """The bytes do not hash to the CID they came with.
 
     This says nothing about the object the CID names: its genuine bytes may
