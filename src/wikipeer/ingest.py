@@ -19,7 +19,7 @@ from wikipeer.errors import Forgery, InvalidObject
 from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
-from wikipeer.model.objects import Page, Profile, Record, Revision, Signature, Text, parse
+from wikipeer.model.objects import Ban, Page, Profile, Record, Revision, Signature, Text, parse
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.policy.view import View
@@ -48,6 +48,8 @@ class IngestReport:
 
     statuses: list[Status] = field(default_factory=list)
     released: int = 0
+    positions: tuple[int, int] | None = None
+    """The log positions the accepted objects took, first and last."""
 
     def counts(self) -> Counter:
         return Counter(s.state for s in self.statuses)
@@ -228,9 +230,9 @@ class _Batch:
                 return self.ids[block.cid]
             self.check_signature(block.cid, record)
             return self.writer.add_signature(block, record, target)
-        if isinstance(record, Profile):
+        if isinstance(record, (Profile, Ban)):
             self.signed_by_required(block.cid, record)
-            oid = self.writer.add_profile(block)
+            oid = self.writer.add_notice(block, record)
             self.ids[block.cid] = oid
             self.add_signatures(block.cid, oid)
             return oid
@@ -314,7 +316,7 @@ class _Batch:
         if not self.valid(cid, sig):
             raise Forgery(f"signature by {sig.key} does not verify (forged or corrupted)")
 
-    def signed_by_required(self, cid: bytes, record: Revision | Profile) -> None:
+    def signed_by_required(self, cid: bytes, record: Revision | Profile | Ban) -> None:
         """Verify the signatures given for ``cid``; raise unless a required one is valid."""
         key, roles = required_signers(record)
         good = False
@@ -418,7 +420,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         batch.settle()
         writer.flush()
         _reindex(store, writer, view or View(), batch.config)
-    report = IngestReport(released=batch.released)
+    report = IngestReport(released=batch.released, positions=writer.positions)
     seen: set[bytes] = set()
     for position, cid in enumerate(order):
         status = tampered.get(position)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -267,5 +268,17 @@ def serve(args: argparse.Namespace) -> int:
 
     node = _open(args)
     out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning")
+    stop = threading.Event()
+    if args.sync_every:
+        from wikipeer.net.sync import sync_forever
+
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    try:
+        uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop.set()
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"wikipeer: {message}", file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import commands
+from wikipeer.cli import commands, net_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--wiki", help="the wiki whose main page '/' shows (default: the only one)")
+    p.add_argument("--sync-every", type=float, metavar="SECONDS", help="sync with every peer this often")
     p.set_defaults(func=commands.serve)
+    net_commands.add_parsers(sub)
     return parser
 
 

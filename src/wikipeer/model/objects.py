@@ -1,4 +1,4 @@
-"""The object types and their records: page, rev, sig, profile, and text blobs.
+"""The object types and their records: page, rev, sig, profile, ban, and text blobs.
 
 ``build_*`` functions make blocks from records; ``parse`` turns any checked
 block into its record after validating its schema. Records hold CIDs as bytes.
@@ -39,6 +39,8 @@ REV_RULES = {
     "origin": Field("map", required=False, limit=1024),
 }
 SIG_RULES = {"target": Field("link"), "role": Field("str", limit=16), "key": Field("key"), "sig": Field("sig"), "ts": Field("int", required=False)}
+BAN_RULES = {"key": Field("key"), "peer": Field("key", required=False), "url": Field("str", required=False, limit=1024),
+             "reason": Field("str", limit=1024), "ts": Field("int")}
 PROFILE_RULES = {"key": Field("key"), "name": Field("str", limit=255), "about": Field("str", required=False, limit=4096), "ts": Field("int")}
 
 
@@ -90,13 +92,24 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class Ban:
+    """A node's signed notice that it banned a peer (by node key, address, or both), and why."""
+
+    key: str
+    reason: str
+    ts: int
+    peer: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Text:
     """A text blob: the UTF-8 bytes of a revision's content."""
 
     data: bytes
 
 
-Record = Union[Page, Revision, Signature, Profile, Text]
+Record = Union[Page, Revision, Signature, Profile, Ban, Text]
 
 
 def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +137,11 @@ def build_signature(sig: Signature) -> Block:
 
 def build_profile(profile: Profile) -> Block:
     return encode_object(_drop_empty({"t": "profile", "key": profile.key, "name": profile.name, "about": profile.about, "ts": profile.ts}))
+
+
+def build_ban(ban: Ban) -> Block:
+    return encode_object(_drop_empty({"t": "ban", "key": ban.key, "peer": ban.peer, "url": ban.url,
+                                      "reason": ban.reason, "ts": ban.ts}))
 
 
 def build_text(text: str | bytes) -> Block:
@@ -177,7 +195,14 @@ def _parse_profile(obj: dict[str, Any]) -> Profile:
     return Profile(obj["key"], obj["name"], obj["ts"], obj.get("about", ""))
 
 
-_PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile}
+def _parse_ban(obj: dict[str, Any]) -> Ban:
+    check_fields("ban", obj, BAN_RULES)
+    if "peer" not in obj and "url" not in obj:
+        raise InvalidObject("ban: names no peer: give its node key (peer), its address (url), or both")
+    return Ban(obj["key"], obj["reason"], obj["ts"], obj.get("peer"), obj.get("url"))
+
+
+_PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile, "ban": _parse_ban}
 
 
 def parse(block: Block, max_text: int) -> Record:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wikipeer.model.objects import Profile, Revision
+from wikipeer.model.objects import Ban, Profile, Revision
 
 MAX_TEXT = 4 << 20
 
@@ -20,13 +20,13 @@ class Policy:
     max_text: int = MAX_TEXT
 
 
-def required_signers(record: Revision | Profile) -> tuple[str | None, tuple[str, ...]]:
+def required_signers(record: Revision | Profile | Ban) -> tuple[str | None, tuple[str, ...]]:
     """Who must sign a record, as (key or None for any key, accepted roles).
 
     An authored revision needs its author's own signature; one without an
-    author (imported or anonymous) needs a node's; a profile, its own key's.
+    author (imported or anonymous) needs a node's; a profile or a ban, its issuer's.
     """
-    if isinstance(record, Profile):
+    if isinstance(record, (Profile, Ban)):
         return record.key, ("author",)
     if record.author:
         return record.author, ("author",)

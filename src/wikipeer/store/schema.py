@@ -7,7 +7,7 @@ since N" is ``id > N``.
 
 import sqlite3
 
-KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE = range(5)
+KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN = range(6)
 
 SCHEMA_VERSION = "3"
 

@@ -22,12 +22,13 @@ import zstandard
 from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
 from wikipeer.model.keys import b64, unb64
-from wikipeer.model.objects import Page, Revision, Signature, build_signature
+from wikipeer.model.objects import Ban, Page, Profile, Revision, Signature, build_signature
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
 from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
-from wikipeer.store.schema import KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA, SCHEMA_VERSION, statements
+from wikipeer.store.schema import (KIND_BAN, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA,
+                                   SCHEMA_VERSION, statements)
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
@@ -127,16 +128,20 @@ class Store:
             found.update(r[0] for r in rows)
         return found & set(cids)
 
+    def held_waiting(self) -> list[bytes]:
+        """The CIDs held objects wait for (not texts and pages waiting for a revision to use them)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT waiting FROM held WHERE waiting != cid")]
+
     def get_block(self, cid: bytes) -> Block | None:
         """The block named ``cid``, rebuilt exactly as it arrived, or None."""
         oid = self.object_id(cid)
         if oid is None:
             return None
         kind, data = self.conn.execute("SELECT kind, data FROM objects WHERE id = ?", (oid,)).fetchone()
-        return self._block(oid, cid, kind, data)
+        return self.block_at(oid, cid, kind, data)
 
-    def _block(self, oid: int, cid: bytes, kind: int, data: bytes | None) -> Block:
-        """A stored object's block, rebuilt from its table where its bytes are not kept whole."""
+    def block_at(self, oid: int, cid: bytes, kind: int, data: bytes | None) -> Block:
+        """A stored object's block from its ``objects`` row, rebuilt from its table where its bytes are not kept whole."""
         if kind == KIND_TEXT:
             return Block(cid, self.text_bytes(oid))
         if kind == KIND_SIG:
@@ -193,7 +198,7 @@ class Store:
                 return
             for oid, cid, kind, data in rows:
                 try:
-                    block: Block | StoreDamage = self._block(oid, cid, kind, data)
+                    block: Block | StoreDamage = self.block_at(oid, cid, kind, data)
                 except (zstandard.ZstdError, NotFound) as exc:
                     block = StoreDamage(cid, f"stored object cannot be read back: {exc}")
                 yield oid, block
@@ -321,6 +326,11 @@ class Store:
             "SELECT id FROM revisions WHERE page = ? ORDER BY ts DESC, id DESC", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
 
+    def bans(self) -> list[tuple[bytes, Ban]]:
+        """Every ban notice held (each verified at ingest), oldest first."""
+        rows = self.conn.execute("SELECT cid, data FROM objects WHERE kind = ? ORDER BY id", (KIND_BAN,))
+        return [(cid, Ban(**{k: v for k, v in libipld.decode_dag_cbor(data).items() if k != "t"})) for cid, data in rows]
+
     def recent(self, limit: int = 50, wiki: str | None = None) -> list[RevInfo]:
         """The revisions this node received last, across the node or in one wiki.
 
@@ -402,6 +412,7 @@ class Writer:
         self.conn = conn
         self.touched_pages: set[int] = set()
         self._next_id = (conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name = 'objects'").fetchone()[0] or 0) + 1
+        self.first_id = self._next_id
         self._rows: dict[str, list[tuple]] = defaultdict(list)
         self._heads_added: set[tuple[int, int]] = set()
         self._heads_removed: set[tuple[int, int]] = set()
@@ -434,6 +445,11 @@ class Writer:
         self._heads_added.clear()
         self._heads_removed.clear()
 
+    @property
+    def positions(self) -> tuple[int, int] | None:
+        """The log positions this transaction filled, first and last (one transaction: no gaps)."""
+        return (self.first_id, self._next_id - 1) if self._next_id > self.first_id else None
+
     def add_object(self, cid: bytes, kind: int, data: bytes | None) -> int:
         oid = self._next_id
         self._next_id += 1
@@ -462,8 +478,9 @@ class Writer:
         self._new_texts[oid] = text
         return oid
 
-    def add_profile(self, block: Block) -> int:
-        return self.add_object(block.cid, KIND_PROFILE, block.data)
+    def add_notice(self, block: Block, record: Profile | Ban) -> int:
+        """A profile or ban: kept whole, found by kind."""
+        return self.add_object(block.cid, KIND_BAN if isinstance(record, Ban) else KIND_PROFILE, block.data)
 
     def add_page(self, block: Block, page: Page) -> int:
         oid = self.add_object(block.cid, KIND_PAGE, block.data)

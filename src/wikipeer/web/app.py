@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
@@ -60,6 +61,7 @@ def create_app(node: Node, default_wiki: str | None = None,
     app.add_middleware(SecurityHeaders)  # added last, so it wraps the cache's replies too
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
+    app.include_router(net_router(node))
 
     @app.get("/")
     def index(request: Request) -> Response:

@@ -1,0 +1,214 @@
+"""Talking to one peer over HTTP, trusting nothing it says.
+
+Every answer is bounded: a declared length past the limit is refused before
+reading, a stream is cut when it goes past its byte limit or its deadline,
+and JSON-RPC answers are checked for shape before use. Blocks read here are
+only parsed out of their CAR; the ingest door verifies them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from wikipeer import __version__
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.formats.car import CarReader
+from wikipeer.model.block import Block
+from wikipeer.model.cid import cid_to_str
+from wikipeer.net.descriptor import Descriptor, check_descriptor
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, BoundedReader, StreamTooLarge,
+                               car_chunks)
+from wikipeer.store.log import Scope
+
+MAX_STREAM = 2 * 1024 * 1024 * 1024  # raw bytes of one log response
+MAX_INFLATED = 8 * 1024 * 1024 * 1024
+MAX_JSON = 16 * 1024 * 1024
+STREAM_DEADLINE = 600.0  # seconds for one whole response, however it trickles
+
+
+class PeerError(UserError):
+    """A peer could not be reached or answered wrongly; the message names it."""
+
+
+class PeerLied(PeerError):
+    """A peer's answer is proof of malice (a forged descriptor, a bad block)."""
+
+
+def allowed(url: str) -> bool:
+    """Whether this node may talk to ``url``: WIKIPEER_ALLOW_HOSTS (comma-separated) limits the hosts."""
+    hosts = os.environ.get("WIKIPEER_ALLOW_HOSTS")
+    return not hosts or urlsplit(url).hostname in {h.strip() for h in hosts.split(",")}
+
+
+@dataclass(slots=True)
+class LogBatch:
+    """One response of a peer's change log."""
+
+    next_cursor: int
+    count: int
+    blocks: Iterator[Block]
+
+
+class PeerClient:
+    """The API of the node at ``url``."""
+
+    def __init__(self, url: str, timeout: float = 30.0, max_stream: int = MAX_STREAM,
+                 deadline: float = STREAM_DEADLINE) -> None:
+        if not allowed(url):
+            raise PeerError(f"{url} is not an allowed peer address (WIKIPEER_ALLOW_HOSTS)")
+        self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False,
+                                 headers={"user-agent": f"wikipeer/{__version__}"})
+        self.bytes_in = self.bytes_out = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "PeerClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------
+
+    @contextmanager
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        try:
+            with self.http.stream(method, path, **kwargs) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise PeerError(f"{self.url}{path} answered HTTP {response.status_code}: {response.text[:200]}")
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > self.max_stream:
+                    raise PeerError(f"{self.url} announces {declared} bytes, more than the {self.max_stream} "
+                                    "this node reads in one answer")
+                yield response
+        except httpx.TimeoutException:
+            raise PeerError(f"{self.url} is too slow: no answer within the timeout") from None
+        except httpx.HTTPError as exc:
+            raise PeerError(f"cannot reach {self.url}: {exc}") from None
+
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        end = time.monotonic() + self.deadline
+        try:
+            for chunk in response.iter_raw():
+                self.bytes_in += len(chunk)
+                if time.monotonic() > end:
+                    raise PeerError(f"{self.url} took longer than {self.deadline:.0f} s to send one answer")
+                yield chunk
+        except httpx.TimeoutException:
+            raise PeerError(f"{self.url} stopped sending in the middle of an answer") from None
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{self.url} broke off an answer: {exc}") from None
+
+    def _car(self, response: httpx.Response) -> Iterator[Block]:
+        reader = BoundedReader(self._chunks(response), MAX_INFLATED, self.max_stream, self.url)
+        try:
+            yield from CarReader(reader)
+        except StreamTooLarge as exc:
+            raise PeerError(str(exc)) from None
+        except InvalidObject as exc:
+            raise PeerError(f"{self.url} sent a bad CAR stream: {exc}") from None
+
+    def _json(self, response: httpx.Response) -> Any:
+        body = bytearray()
+        for chunk in self._chunks(response):
+            body += chunk
+            if len(body) > MAX_JSON:
+                raise PeerError(f"{self.url} sent an answer larger than {MAX_JSON} bytes")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise PeerError(f"{self.url} did not answer with JSON") from None
+
+    # -- the API ---------------------------------------------------------
+
+    def descriptor(self) -> Descriptor:
+        with self._stream("GET", "/api/v1/node") as response:
+            data = self._json(response)
+        try:
+            return check_descriptor(data)
+        except InvalidObject as exc:
+            raise PeerLied(f"{self.url}: {exc}") from None
+
+    @contextmanager
+    def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = ()) -> Iterator[LogBatch]:
+        params: dict[str, Any] = {"since": since, "limit": limit, "wiki": list(scope.wikis),
+                                  "ns": list(scope.namespaces), "page": [cid_to_str(p) for p in scope.pages],
+                                  "skip": [f"{a}-{b}" for a, b in skip[:100]]}
+        with self._stream("GET", "/api/v1/log", params=params) as response:
+            try:
+                next_cursor = int(response.headers[NEXT_HEADER])
+                count = int(response.headers.get(COUNT_HEADER, "0"))
+            except (KeyError, ValueError):
+                raise PeerError(f"{self.url} sent a log without a valid {NEXT_HEADER} header") from None
+            if next_cursor < since:
+                raise PeerError(f"{self.url} sent a log cursor ({next_cursor}) before the one asked for ({since})")
+            yield LogBatch(next_cursor, count, self._car(response))
+
+    @contextmanager
+    def blocks(self, cids: list[bytes]) -> Iterator[Iterator[Block]]:
+        body = json.dumps({"cids": [cid_to_str(c) for c in cids]})
+        with self._stream("POST", "/api/v1/blocks", content=body,
+                          headers={"content-type": "application/json"}) as response:
+            yield self._car(response)
+
+    def push(self, blocks: Iterable[Block], sender: str) -> dict:
+        """Upload blocks as a compressed CAR; the peer's tally of what it made of them."""
+        def counted() -> Iterator[bytes]:
+            for chunk in car_chunks(blocks):
+                self.bytes_out += len(chunk)
+                yield chunk
+
+        with self._stream("POST", "/api/v1/car", content=counted(),
+                          headers={"content-type": CAR_ZSTD, NODE_HEADER: sender}) as response:
+            answer = self._json(response)
+        if not isinstance(answer, dict) or "error" in answer:
+            raise PeerError(f"{self.url} refused the upload: {answer.get('error') if isinstance(answer, dict) else answer}")
+        return answer
+
+    def rpc(self, method: str, params: Any) -> tuple[Any, list[dict]]:
+        """One JSON-RPC call: (result, redirects). A JSON-RPC error raises PeerError, with its redirects."""
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
+        try:
+            with self.http.stream("POST", "/rpc", content=body, headers={"content-type": "application/json"}) as response:
+                answer = self._json(response)
+        except httpx.TimeoutException:
+            raise PeerError(f"{self.url} is too slow: no answer within the timeout") from None
+        except httpx.HTTPError as exc:
+            raise PeerError(f"cannot reach {self.url}: {exc}") from None
+        if not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0" or answer.get("id") not in (1, None):
+            raise PeerError(f"{self.url} sent a malformed JSON-RPC answer")
+        redirects = _redirect_list(answer.get("redirect"), self.url)
+        if "error" in answer:
+            error = answer["error"] if isinstance(answer["error"], dict) else {}
+            raise RpcFailed(f"{self.url}: {error.get('message', 'error')}", error.get("code"), redirects)
+        if "result" not in answer:
+            raise PeerError(f"{self.url} sent a JSON-RPC answer with neither result nor error")
+        return answer["result"], redirects
+
+
+class RpcFailed(PeerError):
+    """A JSON-RPC error answer, with the redirects it carried."""
+
+    def __init__(self, message: str, code: Any, redirects: list[dict]) -> None:
+        super().__init__(message)
+        self.code, self.redirects = code, redirects
+
+
+def _redirect_list(value: Any, peer: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(r, dict) and isinstance(r.get("address"), str) for r in value):
+        raise PeerError(f"{peer} sent a malformed redirect list")
+    return value[:20]

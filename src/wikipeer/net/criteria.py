@@ -1,0 +1,74 @@
+"""Search criteria of the inter-node API, evaluated against a store.
+
+A criterion is either a leaf ``[type, property, operator, value]`` or a
+combination ``["AND", c1, c2, ...]``, ``["OR", c1, c2, ...]``, ``["NOT", c]``.
+Leaves (every one selects pages):
+
+    ["page", "wiki",  "=", "enwiki"]
+    ["page", "ns",    "=", 0]
+    ["page", "title", "=", "Paris"]        exact title, without its namespace (add an "ns" leaf)
+    ["page", "title", "~", "ari"]          title contains, case-folded
+    ["page", "text",  "~", "Eiffel tower"] the shown text matches (trigram index, every word)
+    ["rev",  "author","=", "ed25519:..."]  pages with a revision signed as author by that key
+
+Each leaf yields at most ``MAX_SET`` pages, so a criterion can never make
+the node walk more than that many rows per leaf.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wikipeer.net.rpc import INVALID_PARAMS, RpcError
+from wikipeer.store.store import Store
+
+MAX_SET = 100_000
+MAX_DEPTH = 8
+MAX_LEAVES = 16
+
+
+def _leaf(store: Store, leaf: list) -> set[int]:
+    kind, prop, op, value = leaf
+    conn = store.conn
+    if kind == "page" and prop in ("wiki", "ns") and op == "=":
+        rows = conn.execute(f"SELECT id FROM pages WHERE {prop} = ? LIMIT ?", (value, MAX_SET))
+    elif kind == "page" and prop == "title" and op == "=" and isinstance(value, str):
+        rows = conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (value.replace("_", " "), MAX_SET))
+    elif kind == "page" and prop == "title" and op == "~" and isinstance(value, str):
+        rows = conn.execute("SELECT id FROM pages WHERE instr(lower(title), lower(?)) LIMIT ?", (value, MAX_SET))
+    elif kind == "page" and prop == "text" and op == "~" and isinstance(value, str):
+        return {row.id for row, _ in store.search(value, limit=MAX_SET)}
+    elif kind == "rev" and prop == "author" and op == "=" and isinstance(value, str):
+        rows = conn.execute(
+            "SELECT DISTINCT r.page FROM sigs s JOIN keys k ON k.id = s.key JOIN revisions r ON r.id = s.target "
+            "WHERE k.key = ? AND s.role = 'author' LIMIT ?", (value, MAX_SET))
+    else:
+        raise RpcError(INVALID_PARAMS, f"unknown criterion {leaf!r}: see the protocol documentation for the leaves")
+    return {r[0] for r in rows}
+
+
+def _eval(store: Store, criterion: Any, depth: int, leaves: list[int]) -> set[int]:
+    if depth > MAX_DEPTH:
+        raise RpcError(INVALID_PARAMS, f"criteria nested deeper than {MAX_DEPTH}")
+    if not isinstance(criterion, list) or not criterion:
+        raise RpcError(INVALID_PARAMS, f"a criterion is a list, not {criterion!r}")
+    op = criterion[0]
+    if op in ("AND", "OR") and len(criterion) >= 2:
+        sets = [_eval(store, c, depth + 1, leaves) for c in criterion[1:]]
+        return set.intersection(*sets) if op == "AND" else set.union(*sets)
+    if op == "NOT" and len(criterion) == 2:
+        excluded = _eval(store, criterion[1], depth + 1, leaves)
+        rows = store.conn.execute("SELECT id FROM pages LIMIT ?", (MAX_SET,))
+        return {r[0] for r in rows} - excluded
+    if len(criterion) == 4:
+        leaves.append(1)
+        if len(leaves) > MAX_LEAVES:
+            raise RpcError(INVALID_PARAMS, f"more than {MAX_LEAVES} criteria in one search")
+        return _leaf(store, criterion)
+    raise RpcError(INVALID_PARAMS, f"a criterion is [type, property, operator, value] or AND/OR/NOT: {criterion!r}")
+
+
+def evaluate(store: Store, criteria: Any, limit: int) -> list[bytes]:
+    """The CIDs of the first ``limit`` pages (in store order) that ``criteria`` selects."""
+    ids = sorted(_eval(store, criteria, 0, []))[:limit]
+    return [store.page_by_id(i).cid for i in ids]

@@ -1,0 +1,194 @@
+"""The five methods of the inter-node API, answered from a node's store.
+
+GUIDs are CIDs in their text form. Every object enters through ``submit``
+and so through the one ingest door; nothing here writes to the store itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from wikipeer.errors import InvalidObject, NotFound
+from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, ingest
+from wikipeer.model.block import Block
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.net.criteria import evaluate
+from wikipeer.net.rpc import APP_ERROR, INVALID_PARAMS, Call, Method, RpcError, params
+from wikipeer.node import Node
+from wikipeer.store.records import RevInfo
+
+MAX_GUIDS = 1000
+MAX_SUBMIT = 1000
+MAX_CHANGES = 10_000
+
+
+def _cid(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise RpcError(INVALID_PARAMS, f"a GUID is a CID string, not {type(text).__name__}")
+    try:
+        return cid_from_str(text)
+    except InvalidObject as exc:
+        raise RpcError(INVALID_PARAMS, str(exc)) from None
+
+
+class Api:
+    """The methods, bound to one node. ``redirects(call)`` names peers that may answer better."""
+
+    def __init__(self, node: Node, redirects: Callable[[Call], list[dict]] | None = None) -> None:
+        self.node, self.store = node, node.store
+        self.redirects = redirects or (lambda call: [])
+
+    def methods(self) -> dict[str, Method]:
+        return {"lookup": self.lookup, "changes": self.changes, "query": self.query,
+                "search": self.search, "submit": self.submit}
+
+    # -- lookup ----------------------------------------------------------
+
+    def lookup(self, call: Call) -> str | None:
+        """``lookup(name, type)``: a page ("wiki/Title") or its shown head; null when not held."""
+        name, kind = params(call, "name", "type", defaults={"type": "page"})
+        if kind not in ("page", "head") or not isinstance(name, str) or "/" not in name:
+            raise RpcError(INVALID_PARAMS, "lookup takes a name 'wiki/Full title' and a type 'page' or 'head'")
+        wiki, title = name.split("/", 1)
+        try:
+            t = normalize_title(self.node.wiki_or_default(wiki), title)
+        except BadTitle as exc:
+            raise RpcError(INVALID_PARAMS, str(exc)) from None
+        page = self.store.page(wiki, t.ns, t.text)
+        if page is None:
+            call.redirect = self.redirects(call)
+            return None
+        if kind == "page":
+            return cid_to_str(page.cid)
+        head = self.node.view().choose(self.store.heads(page.id))
+        return head.cid_str if head else None
+
+    # -- changes ---------------------------------------------------------
+
+    def changes(self, call: Call) -> list[list]:
+        """``changes(guid, range)``: a page's revisions as [revision, [parents]], oldest first.
+
+        range: ``{"since": ms, "until": ms}`` by time, ``{"count": n}`` the newest n,
+        ``{"after": guid}`` those this node received after that revision.
+        """
+        guid, span = params(call, "guid", "range", defaults={"range": {}})
+        if not isinstance(span, dict):
+            raise RpcError(INVALID_PARAMS, "range is an object: since/until, count or after")
+        page = self._page_row(_cid(guid), call)
+        revs = sorted(self.store.history(page.id), key=lambda r: (r.ts, r.id)) if page else []
+        if "after" in span:
+            after = self.store.object_id(_cid(span["after"]))
+            revs = [r for r in revs if after is not None and r.id > after]
+        if "since" in span or "until" in span:
+            since, until = span.get("since", 0), span.get("until", 2**63)
+            revs = [r for r in revs if since <= r.ts <= until]
+        count = span.get("count", MAX_CHANGES)
+        if not isinstance(count, int) or count < 0:
+            raise RpcError(INVALID_PARAMS, "count must be a non-negative integer")
+        revs = revs[-min(count, MAX_CHANGES):] if count else []
+        return [[r.cid_str, [cid_to_str(p) for p in r.parents]] for r in revs]
+
+    def _page_row(self, cid: bytes, call: Call):
+        oid = self.store.object_id(cid)
+        if oid is None:
+            call.redirect = self.redirects(call)
+            return None
+        try:
+            return self.store.page_by_id(oid)
+        except NotFound:
+            raise RpcError(INVALID_PARAMS, f"{cid_to_str(cid)} is not a page") from None
+
+    # -- query -----------------------------------------------------------
+
+    def query(self, call: Call) -> list[dict]:
+        """``query(guids, properties)``: one dict per object held, with ``id``; "data" gives a text."""
+        guids, props = params(call, "guids", "properties", defaults={"properties": []})
+        if not isinstance(guids, list) or len(guids) > MAX_GUIDS:
+            raise RpcError(INVALID_PARAMS, f"guids is a list of at most {MAX_GUIDS} CIDs")
+        if not isinstance(props, list) or not all(isinstance(p, str) for p in props):
+            raise RpcError(INVALID_PARAMS, "properties is a list of names")
+        out, missing = [], False
+        for guid in guids:
+            found = self._describe(_cid(guid), set(props))
+            missing |= found is None
+            if found is not None:
+                out.append(found)
+        if missing:
+            call.redirect = self.redirects(call)
+        return out
+
+    def _describe(self, cid: bytes, props: set[str]) -> dict | None:
+        block = self.store.get_block(cid)
+        if block is None:
+            return None
+        info: dict[str, Any] = {"id": cid_to_str(cid)}
+        try:
+            info.update(self._revision_props(self.store.revision(cid)))
+            info["type"] = "rev"
+        except NotFound:
+            info.update(self._other_props(block))
+        if "data" in props and info["type"] == "text":
+            info["data"] = block.data.decode("utf-8")
+        if "block" in props:
+            info["block"] = base64.b64encode(block.data).decode()
+        if props - {"data", "block"}:
+            info = {k: v for k, v in info.items() if k in props | {"id", "type"}}
+        return info
+
+    def _revision_props(self, rev: RevInfo) -> dict:
+        return {"page": cid_to_str(self.store.page_by_id(rev.page).cid), "parents": [cid_to_str(p) for p in rev.parents],
+                "text": cid_to_str(rev.text), "ts": rev.ts, "size": rev.size, "comment": rev.comment,
+                "author": rev.author, "signatures": [{"key": s.key, "role": s.role, "id": cid_to_str(s.cid)}
+                                                     for s in rev.sigs]}
+
+    def _other_props(self, block: Block) -> dict:
+        oid = self.store.object_id(block.cid)
+        if block.codec == 0x55:
+            return {"type": "text", "size": len(block.data)}
+        try:
+            page = self.store.page_by_id(oid)
+        except NotFound:
+            return {"type": "object", "size": len(block.data)}
+        heads = [h.cid_str for h in self.node.view().order(self.store.heads(page.id))]
+        return {"type": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title, "heads": heads}
+
+    # -- search ----------------------------------------------------------
+
+    def search(self, call: Call) -> list[str]:
+        """``search(criteria)``: GUIDs of the pages that match; see net/criteria.py for the form."""
+        criteria, limit = params(call, "criteria", "limit", defaults={"limit": 100})
+        if not isinstance(limit, int) or not 0 < limit <= MAX_GUIDS:
+            raise RpcError(INVALID_PARAMS, f"limit is an integer from 1 to {MAX_GUIDS}")
+        return [cid_to_str(c) for c in evaluate(self.store, criteria, limit)]
+
+    # -- submit ----------------------------------------------------------
+
+    def submit(self, call: Call) -> list:
+        """``submit(objects)``: blocks as {"cid", "data" (base64)}; 0 for each accepted, else a reason."""
+        (objects,) = params(call, "objects")
+        if not isinstance(objects, list) or len(objects) > MAX_SUBMIT:
+            raise RpcError(INVALID_PARAMS, f"objects is a list of at most {MAX_SUBMIT} blocks")
+        blocks, early = [], {}
+        for i, obj in enumerate(objects):
+            try:
+                blocks.append(Block(_cid(obj["cid"]), base64.b64decode(obj["data"], validate=True)))
+            except (KeyError, TypeError, binascii.Error, RpcError) as exc:
+                early[i] = f"object {i} is not {{cid, data (base64)}}: {exc}"
+        try:
+            report = ingest(self.store, blocks, f"rpc:{call.id}", view=self.node.view())
+        except InvalidObject as exc:
+            raise RpcError(APP_ERROR, str(exc)) from None
+        statuses = iter(report.statuses)
+        answers = []
+        for i in range(len(objects)):
+            if i in early:
+                answers.append(early[i])
+                continue
+            status = next(statuses)
+            answers.append(0 if status.state in (ACCEPTED, DUPLICATE) else
+                           f"held: {status.reason}" if status.state == HELD else status.reason or status.state)
+        return answers

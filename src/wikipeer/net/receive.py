@@ -1,0 +1,70 @@
+"""Taking in a stream of blocks from a peer, a batch at a time, through the one door."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+
+from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport, ingest
+from wikipeer.model.block import Block
+from wikipeer.node import Node
+
+BATCH_BLOCKS = 2000
+MAX_REASONS = 20
+
+
+@dataclass(slots=True)
+class Tally:
+    """What became of a stream's blocks."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    held: int = 0
+    rejected: int = 0
+    forgeries: int = 0
+    reasons: list[str] = field(default_factory=list)
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, report: IngestReport) -> None:
+        counts = report.counts()
+        self.accepted += counts[ACCEPTED]
+        self.duplicates += counts[DUPLICATE]
+        self.held += counts[HELD]
+        self.rejected += counts[REJECTED]
+        self.forgeries += len(report.forgeries())
+        self.reasons += [str(s) for s in report.rejected()][:MAX_REASONS - len(self.reasons)]
+        if report.positions:
+            self.ranges.append(report.positions)
+
+    def extend(self, other: "Tally") -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.held += other.held
+        self.rejected += other.rejected
+        self.forgeries += other.forgeries
+        self.reasons += other.reasons[:MAX_REASONS - len(self.reasons)]
+        self.ranges += other.ranges
+
+    def to_dict(self) -> dict:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "held": self.held,
+                "rejected": self.rejected, "forgeries": self.forgeries, "reasons": self.reasons}
+
+
+def take(node: Node, blocks: Iterable[Block], source: str,
+         after_batch: Callable[[IngestReport], None] | None = None, stop_on_forgery: bool = True) -> Tally:
+    """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
+
+    With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
+    a peer that lies once is not read further.
+    """
+    tally = Tally()
+    stream = iter(blocks)
+    while batch := list(islice(stream, BATCH_BLOCKS)):
+        report = ingest(node.store, batch, source, view=node.view())
+        tally.add(report)
+        if after_batch:
+            after_batch(report)
+        if stop_on_forgery and tally.forgeries:
+            break
+    return tally

@@ -1,0 +1,161 @@
+"""The inter-node API over HTTP, served beside the web page.
+
+    POST /rpc              JSON-RPC 2.0: lookup, changes, query, search, submit
+    GET  /api/v1/node      this node's signed descriptor
+    GET  /api/v1/log       the change log as a zstd-compressed CAR stream
+    POST /api/v1/blocks    named blocks as a CAR stream
+    POST /api/v1/car       upload a CAR; every block goes through the ingest door
+
+Nothing a peer sends is trusted for who sent it: uploads are verified block
+by block like any other source.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from wikipeer.errors import InvalidObject
+from wikipeer.formats.car import CarReader
+from wikipeer.model.cid import cid_from_str
+from wikipeer.net import rpc
+from wikipeer.net.descriptor import signed_descriptor
+from wikipeer.net.methods import Api
+from wikipeer.net.receive import take
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, BoundedReader, car_chunks
+from wikipeer.node import Node
+from wikipeer.store import log
+from wikipeer.store.peers import PeerBook
+
+MAX_RPC_BODY = 8 * 1024 * 1024
+MAX_UPLOAD = 256 * 1024 * 1024
+MAX_UPLOAD_INFLATED = 1024 * 1024 * 1024
+MAX_LOG_LIMIT = 50_000
+MAX_BLOCK_REQUEST = 10_000
+MAX_INFLIGHT = 16
+MAX_SKIP = 100
+
+
+class Load:
+    """How many API calls are being answered now; past the limit, callers get redirects."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.now = limit, 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> bool:
+        with self.lock:
+            self.now += 1
+            return self.now <= self.limit
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def _redirects(peers: PeerBook) -> list[dict]:
+    return [{"address": p.url, "key": p.key} for p in peers.list() if not p.banned][:8]
+
+
+def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
+    """The API routes for ``node``."""
+    api = APIRouter()
+    peers = PeerBook(node.store)
+    methods = Api(node, lambda call: _redirects(peers)).methods()
+    load = Load(max_inflight)
+
+    @api.post("/rpc", tags=["inter-node"], summary="JSON-RPC 2.0 (see docs/protocol.md)")
+    async def call(request: Request) -> Response:
+        body = await _body(request, MAX_RPC_BODY)
+        if body is None:
+            return JSONResponse(rpc._error(None, rpc.INVALID_REQUEST, f"request larger than {MAX_RPC_BODY} bytes"),
+                                status_code=413)
+        with load as fits:
+            if not fits:
+                busy = rpc._error(None, rpc.BUSY, "this node is busy: ask the nodes in redirect")
+                busy["redirect"] = _redirects(peers)
+                return JSONResponse(busy, status_code=503)
+            answer = await run_in_threadpool(rpc.handle, methods, body)
+        return Response(status_code=204) if answer is None else JSONResponse(answer)
+
+    @api.get("/api/v1/node", tags=["inter-node"], summary="This node's signed descriptor")
+    def descriptor(request: Request) -> dict:
+        return signed_descriptor(node, str(request.base_url).rstrip("/"))
+
+    @api.get("/api/v1/log", tags=["inter-node"], summary="The change log after a position, as a CAR stream")
+    def change_log(since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
+                   wiki: list[str] = Query([]), ns: list[int] = Query([]), page: list[str] = Query([]),
+                   skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
+                   ) -> Response:
+        try:
+            scope = log.Scope(tuple(wiki), tuple(ns), tuple(cid_from_str(p) for p in page))
+            ranges = [tuple(int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
+        except (InvalidObject, ValueError) as exc:
+            return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
+        ids = log.positions(node.store, since, limit, scope)
+        next_cursor = ids[-1] if ids else max(since, 0)
+        send = log.outside(ids, ranges)
+        return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
+                                 headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
+
+    @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
+    async def blocks(request: Request) -> Response:
+        body = await _body(request, MAX_RPC_BODY)
+        try:
+            cids = [cid_from_str(c) for c in json.loads(body or b"")["cids"][:MAX_BLOCK_REQUEST]]
+        except (ValueError, KeyError, TypeError, InvalidObject) as exc:
+            return JSONResponse({"error": f"expected {{\"cids\": [CID, ...]}}: {exc}"}, status_code=400)
+        found = (b for b in map(node.store.get_block, cids) if b is not None)
+        return StreamingResponse(car_chunks(found), media_type=CAR_ZSTD)
+
+    @api.post("/api/v1/car", tags=["inter-node"], summary="Upload a CAR; returns what became of its blocks")
+    async def upload(request: Request) -> Response:
+        spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                return JSONResponse({"error": f"upload larger than {MAX_UPLOAD} bytes"}, status_code=413)
+            spool.write(chunk)
+        spool.seek(0)
+        sender = request.headers.get(NODE_HEADER)
+        return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
+                                                    request.headers.get("content-type", "")))
+
+    return api
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _file_chunks(spool) -> Iterator[bytes]:
+    while chunk := spool.read(64 * 1024):
+        yield chunk
+
+
+def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str) -> dict:
+    stream = BoundedReader(_file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the uploader") \
+        if content_type.startswith(CAR_ZSTD) else spool
+    try:
+        tally = take(node, CarReader(stream), f"upload:{sender or 'unknown'}")
+    except InvalidObject as exc:
+        return {"error": str(exc)}
+    known = peers.find_key(sender) if sender else None
+    if known is not None:
+        # What a peer pushed to us is never pushed back to it.
+        for first, last in tally.ranges:
+            peers.add_range(known.url, first, last)
+    # The uploader keeps these so its next pull does not fetch its own blocks back.
+    return {**tally.to_dict(), "ranges": tally.ranges}

@@ -1,0 +1,204 @@
+"""Pull and push: exchanging changes with a peer, in proportion to what changed.
+
+Pull takes the peer's log after the last position we took (its cursor in our
+peer record), then asks for the parents still missing. Push sends our log
+after the peer's cursor, leaving out what came from that peer. When nothing
+changed, a pull is one small request and a push none.
+
+A peer that sends a forgery (a block whose bytes do not match its CID, a
+signature that does not verify) is banned at once, and the ban is recorded
+as a signed ``ban`` object that travels like any other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from wikipeer.ingest import ingest
+from wikipeer.model.keys import sign
+from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
+from wikipeer.model.title import WikiConfig
+from wikipeer.net.client import PeerClient, PeerError, PeerLied
+from wikipeer.net.descriptor import Descriptor
+from wikipeer.net.receive import Tally, take
+from wikipeer.node import Node
+from wikipeer.store import log
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.peers import PeerBook
+
+LOG_LIMIT = 10_000
+PARENT_ROUNDS = 20
+HELD_ASK = 5_000
+
+
+class PeerBanned(PeerError):
+    """The peer is banned: nothing is taken from it or sent to it."""
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What one sync with one peer did."""
+
+    url: str
+    pulled: Tally = field(default_factory=Tally)
+    pushed: int = 0
+    push_refused: int = 0
+    requests: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+def ban(node: Node, peers: PeerBook, url: str, reason: str, key: str | None = None) -> bytes:
+    """Ban a peer and record the ban as a signed object; returns its CID."""
+    peers.set(url, banned=reason)
+    issuer = node.keyring.get(NODE_KEY).public
+    block = build_ban(Ban(issuer, reason[:1024], int(time.time() * 1000), peer=key, url=url))
+    sig = build_signature(Signature(block.cid, "author", issuer,
+                                    sign(node.keyring.signing_key(NODE_KEY, node.passphrase), block.cid, "author")))
+    ingest(node.store, [block, sig], "local", view=node.view())
+    return block.cid
+
+
+def _descriptor(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> Descriptor:
+    """The peer's signed descriptor; its node key is learned on first contact and must not change."""
+    peer = peers.get(url)
+    try:
+        descriptor = client.descriptor()
+    except PeerLied as exc:
+        ban(node, peers, url, str(exc), peer.key)
+        raise PeerBanned(f"{url} banned: {exc}") from None
+    result.requests += 1
+    if peer.key is None:
+        peers.set(url, key=descriptor.key)
+    elif peer.key != descriptor.key:
+        raise PeerError(f"{url} now answers with node key {descriptor.key}, not {peer.key}: "
+                        "remove and add the peer again if it really changed")
+    return descriptor
+
+
+def _adopt_configs(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
+    """Wikis that arrived without a configuration take the one the peer signed for them."""
+    unknown = [w for w in node.store.wikis() if node.store.wiki_config(w) is None]
+    if unknown:
+        offered = _descriptor(node, peers, client, url, result).wikis
+        for wiki in unknown:
+            if wiki in offered:
+                try:
+                    config = WikiConfig.from_dict({**offered[wiki], "name": wiki})
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise PeerError(f"{url} describes wiki {wiki!r} wrongly: {exc}") from None
+                node.store.set_wiki_config(config)
+
+
+def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult) -> None:
+    part = take(node, blocks, f"peer:{url}")
+    result.pulled.extend(part)
+    peers.count(url, gave=part.accepted, duplicates=part.duplicates, we_refused=part.rejected,
+                forgeries=part.forgeries)
+    for first, last in part.ranges:
+        peers.add_range(url, first, last)
+    if part.forgeries:
+        reason = f"sent a forgery: {part.reasons[0] if part.reasons else 'bad block'}"
+        ban(node, peers, url, reason, peers.get(url).key)
+        raise PeerBanned(f"{url} banned: it {reason}")
+
+
+def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, result: SyncResult) -> None:
+    """Take the peer's log after our cursor, then the parents we still lack."""
+    while True:
+        cursor = peers.get(url).pull_cursor
+        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs")) as batch:
+            result.requests += 1
+            _take_from(node, peers, url, batch.blocks, result)
+        peers.set(url, pull_cursor=batch.next_cursor)
+        if batch.count < LOG_LIMIT or batch.next_cursor == cursor:
+            break
+    fetch_missing(node, peers, client, url, result)
+
+
+def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
+    """Ask the peer for what held objects wait for, until nothing new arrives."""
+    asked: set[bytes] = set()
+    for _ in range(PARENT_ROUNDS):
+        wanted = [c for c in node.store.held_waiting() if c not in asked][:HELD_ASK]
+        if not wanted:
+            return
+        asked.update(wanted)
+        with client.blocks(wanted) as blocks:
+            result.requests += 1
+            _take_from(node, peers, url, blocks, result)
+
+
+def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
+    """Send our log after the peer's cursor, without what came from the peer."""
+    sender = node.keyring.get(NODE_KEY).public
+    while True:
+        cursor = peers.get(url).push_cursor
+        if node.store.last_seq() <= cursor:
+            return
+        ids = log.positions(node.store, cursor, LOG_LIMIT)
+        send = log.outside(ids, peers.ranges(url, cursor))
+        if send:
+            answer = client.push(log.read(node.store, send), sender)
+            result.requests += 1
+            _record_push(peers, url, answer, result)
+        peers.set(url, push_cursor=ids[-1])
+
+
+def _record_push(peers: PeerBook, url: str, answer: dict, result: SyncResult) -> None:
+    try:
+        accepted, refused = int(answer.get("accepted", 0)), int(answer.get("rejected", 0))
+        ranges = [(int(a), int(b)) for a, b in answer.get("ranges", [])][:1000]
+    except (TypeError, ValueError):
+        raise PeerError(f"{url} answered an upload with a malformed tally") from None
+    result.pushed += accepted
+    result.push_refused += refused
+    peers.count(url, took=accepted, it_refused=refused)
+    for first, last in ranges:
+        peers.add_range(url, first, last, side="theirs")
+
+
+def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope = log.Scope(),
+         timeout: float = 30.0) -> SyncResult:
+    """One sync with one peer; the peer record keeps when it ran and what went wrong."""
+    peers = PeerBook(node.store)
+    peer = peers.get(url)
+    if peer.banned:
+        raise PeerBanned(f"{peer.url} is banned ({peer.banned}); 'wikipeer peer add' it again to lift the ban")
+    result = SyncResult(peer.url)
+    try:
+        with PeerClient(peer.url, timeout=timeout) as client:
+            if peer.key is None:
+                _descriptor(node, peers, client, peer.url, result)
+            if do_pull:
+                pull(node, peers, client, peer.url, scope, result)
+                _adopt_configs(node, peers, client, peer.url, result)
+            if do_push:
+                push(node, peers, client, peer.url, result)
+            result.bytes_in, result.bytes_out = client.bytes_in, client.bytes_out
+    except PeerError as exc:
+        peers.set(peer.url, last_error=str(exc))
+        raise
+    peers.set(peer.url, last_sync=int(time.time()), last_error=None)
+    return result
+
+
+def sync_all(node: Node, log_error=print) -> list[SyncResult]:
+    """Sync with every peer that is not banned; a failing peer does not stop the others."""
+    results = []
+    for peer in PeerBook(node.store).list():
+        if peer.banned:
+            continue
+        try:
+            results.append(sync(node, peer.url))
+        except PeerError as exc:
+            log_error(f"sync with {peer.url}: {exc}")
+    return results
+
+
+def sync_forever(node: Node, every: float, stop: threading.Event, log_error=print) -> None:
+    """Sync with all peers every ``every`` seconds until ``stop`` is set (for ``serve --sync-every``)."""
+    while not stop.wait(every):
+        sync_all(node, log_error)
