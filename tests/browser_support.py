@@ -202,6 +202,8 @@ def open_tab(browser, base_url: str) -> Iterator[Tab]:
     """A fresh context (no cookies) and page on ``base_url``; every dialog is recorded and dismissed."""
     context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15_000)
+    # Nothing leaves 127.0.0.1: a request for any other host fails at once.
+    context.route(lambda url: not url.startswith(base_url + "/"), lambda route: route.abort())
     page = context.new_page()
     tab = Tab(page)
 

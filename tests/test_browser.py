@@ -40,6 +40,22 @@ def register(page: Page, returnto: str) -> str:
     return name
 
 
+def log_in(page: Page, name: str, returnto: str | None = None) -> None:
+    """Fill the log-in form on the current page, or on /login?returnto=RETURNTO."""
+    if returnto is not None:
+        page.goto(f"/login?returnto={quote(returnto)}")
+    expect(page.locator("h1")).to_have_text("Log in")
+    page.fill("form.login input[name=name]", name)
+    page.fill("form.login input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    expect(page.locator("header.top .user")).to_have_text(name)
+
+
+def log_out(page: Page) -> None:
+    page.click("header.top form.inline button:text-is('Log out')")
+    expect(page.locator("header.top .user")).to_have_count(0)
+
+
 def assert_clean(tab: Tab) -> None:
     assert tab.dialogs == [], f"a dialog opened: {tab.dialogs}"
     assert tab.errors == [], f"page errors: {tab.errors}"
@@ -113,15 +129,16 @@ def test_edit_history_diff_fork_and_merge(uk_server, uk_node, browser):
         page = tab.page
         # Register, log out, log in again through the header's link.
         name = register(page, url)
-        page.click("header.top form.inline button[type=submit]")  # Log out
-        expect(page.locator("header.top .user")).to_have_count(0)
+        log_out(page)
+        # A log-in form asked to send the user to another host sends them to this one.
+        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+            log_in(page, name, returnto=target)
+            assert page.url.startswith(uk_server.base + "/"), f"{target} led to {page.url}"
+            log_out(page)
+        # The header's link comes back to the page after logging in.
         page.goto(url)
         page.click("header.top nav a:text-is('Log in')")
-        expect(page.locator("h1")).to_have_text("Log in")
-        page.fill("form.login input[name=name]", name)
-        page.fill("form.login input[name=password]", PASSWORD)
-        page.click("form.login button[type=submit]")
-        expect(page.locator("header.top .user")).to_have_text(name)
+        log_in(page, name)
         expect(page.locator("h1#firstHeading")).to_have_text(title)
 
         # The text as the import left it; the two edits below touch lines far apart, so they merge cleanly.
