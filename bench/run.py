@@ -6,6 +6,7 @@ import sys
 
 from bench import import_bench, ingest_bench
 from bench import render_fidelity
+from bench import web_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -20,6 +21,7 @@ def main(argv: list[str]) -> int:
         "ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run),
         "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
         "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
+        "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
     }
     for key, (title, fn) in benches.items():
         if not wanted or key in wanted:
