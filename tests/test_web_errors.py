@@ -133,6 +133,43 @@ def test_missing_or_wrong_csrf_token_is_403(client, uk_node):
     assert "wikipeer_session" in client.cookies
 
 
+def test_saving_needs_an_account_and_forms_check_their_input(client, uk_node):
+    title = uk_node.article.title
+    url = page_path(UK_WIKI, title)
+    before = head_of(client, title)
+    # A visitor's own token is a valid token, but a visitor cannot sign: 401, nothing saved.
+    anonymous = client.post(url, data={"csrf": csrf_of(client.get("/login")), "text": before + "\nanon", "summary": ""})
+    assert anonymous.status_code == 401 and "Log in" in anonymous.text
+    assert head_of(client, title) == before
+    # The forms behind a log-in send a visitor to it.
+    for query in ("action=edit", "action=merge"):
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?returnto="), query
+    # Registering: the cookie is HttpOnly and SameSite; bad names and short passwords are refused with the form.
+    csrf = csrf_of(client.get("/register"))
+    for name, password in (("bad/name", PASSWORD), ("", PASSWORD), (unique_name(), "short")):
+        refused = client.post("/register", data={"name": name, "password": password, "csrf": csrf})
+        assert refused.status_code == 400 and 'class="error"' in refused.text, (name, password)
+        assert "wikipeer_session" not in client.cookies
+    name = unique_name()
+    made = client.post("/register", data={"name": name, "password": PASSWORD, "csrf": csrf})
+    assert made.status_code == 303
+    cookie = made.headers["set-cookie"].lower()
+    assert "wikipeer_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    taken = client.post("/register", data={"name": name, "password": PASSWORD, "csrf": csrf_of(client.get("/register"))})
+    assert taken.status_code == 400 and "taken" in taken.text
+    # Logged in now: edit and merge forms with bad revisions.
+    nothing = cid_to_str(compute_cid(b"no revision here", DAG_CBOR))
+    assert client.get(f"{url}?action=edit&oldid=not-a-cid").status_code == 400
+    assert client.get(f"{url}?action=edit&oldid={nothing}").status_code == 404
+    one_head = client.get(f"{url}?action=merge")
+    assert one_head.status_code == 400 and "Nothing to merge" in one_head.text
+    form = client.get(f"{url}?action=edit")
+    bad_parent = client.post(url, data={"csrf": csrf_of(form), "parents": "not-a-cid", "text": "x", "summary": ""})
+    assert bad_parent.status_code == 400
+    assert head_of(client, title) == before
+
+
 # -- pages, revisions, actions ----------------------------------------------------------
 
 def test_unknown_page_revision_and_action(client, uk_node):
