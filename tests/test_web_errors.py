@@ -201,6 +201,17 @@ def test_unknown_page_revision_and_action(client, uk_node):
     assert "&lt;script&gt;" in client.get(f"{url}?action=<script>").text  # echoed escaped
 
 
+def test_reflected_input_is_escaped(client, uk_node):
+    attack = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    for path, params in (("/search", {"q": attack}), ("/search", {"q": "x", "wiki": attack}),
+                         ("/login", {"returnto": "/" + attack}), ("/recent", {"wiki": attack}),
+                         (page_path(UK_WIKI, uk_node.article.title), {"action": attack})):
+        response = client.get(path, params=params)
+        assert response.status_code in (200, 400), (path, response.status_code)
+        assert "<script>" not in response.text and "<img" not in response.text, (path, params)
+        assert "&lt;script&gt;" in response.text, (path, params)
+
+
 def test_raw_is_wikitext(client, uk_node):
     response = client.get(f"{page_path(UK_WIKI, uk_node.article.title)}?action=raw")
     assert response.status_code == 200
