@@ -346,3 +346,32 @@ def test_control_characters_xml_cannot_carry_are_refused(node, author):
     report = ingest(node.store, author.edit("Ctl", "a\x0bb\n"), "peer")
     assert report.statuses[1].state == "rejected" and "U+000B" in report.statuses[1].reason
     assert node.store.page("w", 0, "Ctl") is None
+
+
+# -- shallow histories ---------------------------------------------------------------
+
+
+def test_a_shallow_history_is_accepted_and_completed_later(node, author, tmp_path):
+    chain, parents = [], ()
+    for i in range(5):
+        blocks = author.edit("Deep", f"text {i}\n", parents=parents, ts=1_000 + i)
+        chain.append(blocks)
+        parents = (blocks[2].cid,)
+    copy = Store(tmp_path / "copy.sqlite")
+    copy.set_wiki_config(WikiConfig("w"))
+    newest = [b for edit in chain[3:] for b in edit]
+    # Without shallow, revisions whose parents are absent wait for them.
+    assert {s.state for s in ingest(copy, newest, "peer").statuses} == {"held", "duplicate"}
+    report = ingest(copy, newest, "peer", shallow=True)
+    assert "held" not in {s.state for s in report.statuses}
+    page = copy.page("w", 0, "Deep")
+    assert [h.cid for h in copy.heads(page.id)] == [chain[4][2].cid]
+    assert len(copy.history(page.id)) == 2
+    assert copy.get_block(chain[3][2].cid) == chain[3][2]  # the missing parent link survives, byte for byte
+    assert fsck(copy)[1] == []
+    # The older history, when it comes, joins below without becoming a head.
+    ingest(copy, [b for edit in chain[:3] for b in edit], "peer")
+    assert [h.cid for h in copy.heads(page.id)] == [chain[4][2].cid]
+    assert len(copy.history(page.id)) == 5
+    assert copy.conn.execute("SELECT count(*) FROM shallow").fetchone()[0] == 0
+    assert fsck(copy)[1] == []

@@ -78,8 +78,10 @@ class _Batch:
     leaves nothing of itself behind.
     """
 
-    def __init__(self, store: Store, writer: Writer, policy: Policy, source: str) -> None:
+    def __init__(self, store: Store, writer: Writer, policy: Policy, source: str, shallow: bool = False) -> None:
         self.store, self.writer, self.policy, self.source = store, writer, policy, source
+        self.shallow = shallow
+        self.shallow_now = False
         self.pending: dict[bytes, tuple[Block, Record]] = {}
         self.sigs_for: dict[bytes, list[tuple[Block, Signature]]] = defaultdict(list)
         self.ids: dict[bytes, int] = {}
@@ -264,22 +266,31 @@ class _Batch:
     def accept_revision(self, block: Block, rev: Revision) -> int:
         """Accept a revision; everything that can refuse it is checked before its page is written."""
         self.signed_by_required(block.cid, rev)
-        parent_ids = [self.need(p, "its parent revision") for p in rev.parents]
+        parent_ids = [self.parent_id(p) for p in rev.parents]
         known_page = self.id_of(rev.page)
         for parent, parent_id in zip(rev.parents, parent_ids, strict=True):
-            if self.writer.page_of_revision(parent_id) != known_page:
+            if parent_id is not None and self.writer.page_of_revision(parent_id) != known_page:
                 raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
         text = self.find_text(rev)
         page_id = self.need(rev.page, "its page")
         text_id = self.id_of(rev.text)
         if text_id is None:
-            base = self.writer.text_of_revision(parent_ids[0]) if parent_ids else None
+            base = self.writer.text_of_revision(parent_ids[0]) if parent_ids and parent_ids[0] else None
             text_id = self.writer.add_text(rev.text, text, base)
             self.accepted(rev.text, text_id)
         oid = self.writer.add_revision(block, rev, page_id, text_id, parent_ids)
         self.ids[block.cid] = oid
         self.add_signatures(block.cid, oid)
         return oid
+
+    def parent_id(self, cid: bytes) -> int | None:
+        """A parent's id; None for one a shallow batch lets go missing (see settle)."""
+        try:
+            return self.need(cid, "its parent revision")
+        except _Missing:
+            if self.shallow_now and cid not in self.pending:
+                return None
+            raise
 
     def find_text(self, rev: Revision) -> bytes:
         """The bytes of a revision's text, wherever they are, checked against its size."""
@@ -346,6 +357,11 @@ class _Batch:
     def run(self) -> None:
         """Attempt every object in the batch, and again whatever gets unblocked on the way."""
         self.queue.extend(self.pending)
+        self.run_queue()
+        if self.shallow:
+            self.accept_shallow()
+
+    def run_queue(self) -> None:
         checked: set[bytes] = set()
         while self.queue:
             cid = self.queue.popleft()
@@ -363,6 +379,20 @@ class _Batch:
                 self.attempt(cid)
 
     # -- the end of the batch --------------------------------------------
+
+    def accept_shallow(self) -> None:
+        """In a shallow batch, accept the revisions whose parents did not come.
+
+        Only after everything that could arrive in the batch was tried: a parent
+        that is here is always linked.
+        """
+        self.shallow_now = True
+        waiting = [cid for cid, m in self.missing.items() if m.what == "its parent revision"]
+        for cid in waiting:
+            self.missing.pop(cid, None)
+            self.queue.append(cid)
+        self.run_queue()
+        self.shallow_now = False
 
     def settle(self) -> None:
         """Hold what waits for something absent; reject what only a rejected revision needed."""
@@ -385,8 +415,12 @@ class _Batch:
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
-           view: View | None = None) -> IngestReport:
-    """Validate and store ``blocks`` in one transaction; return a status for each."""
+           view: View | None = None, shallow: bool = False) -> IngestReport:
+    """Validate and store ``blocks`` in one transaction; return a status for each.
+
+    ``shallow``: a page's history fetched to a chosen depth; revisions whose
+    parents did not come are accepted, their parent links kept by CID.
+    """
     policy = policy or Policy()
     order: list[bytes] = []
     early: dict[bytes, Status] = {}
@@ -407,7 +441,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
             early[block.cid] = Status(block.cid, REJECTED, str(exc))
             refused[block.cid] = str(exc)
     with store.write() as writer:
-        batch = _Batch(store, writer, policy, source)
+        batch = _Batch(store, writer, policy, source, shallow)
         batch.rejected.update(refused)
         have = store.existing(list(parsed))
         for cid, (block, record) in parsed.items():

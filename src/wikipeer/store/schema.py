@@ -42,6 +42,12 @@ CREATE INDEX IF NOT EXISTS revisions_by_page ON revisions(page, ts);
 CREATE TABLE IF NOT EXISTS parents(
     child INTEGER NOT NULL, pos INTEGER NOT NULL, parent INTEGER NOT NULL, PRIMARY KEY(child, pos)
 ) WITHOUT ROWID;
+-- Parents a shallow copy of a page's history does not hold (fetched to a chosen depth):
+-- the link is kept by CID and becomes a parents row if the parent ever arrives.
+CREATE TABLE IF NOT EXISTS shallow(
+    child INTEGER NOT NULL, pos INTEGER NOT NULL, cid BLOB NOT NULL, PRIMARY KEY(child, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS shallow_by_cid ON shallow(substr(cid, 5, 8));
 CREATE TABLE IF NOT EXISTS heads(
     page INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(page, rev)
 ) WITHOUT ROWID;

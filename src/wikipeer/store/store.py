@@ -164,8 +164,9 @@ class Store:
             "WHERE r.id = ?", (oid,)).fetchone()
         if row is None:
             raise NotFound(f"revision #{oid} has no row in the revision table")
-        obj.update(t="rev", page=row[0], text=row[1], parents=[r[0] for r in self.conn.execute(
-            "SELECT o.cid FROM parents x JOIN objects o ON o.id = x.parent WHERE x.child = ? ORDER BY x.pos", (oid,))])
+        obj.update(t="rev", page=row[0], text=row[1], parents=[r[1] for r in self.conn.execute(
+            "SELECT x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent WHERE x.child = ? "
+            "UNION ALL SELECT pos, cid FROM shallow WHERE child = ? ORDER BY 1", (oid, oid))])
         if "author" in obj:
             obj["author"] = self.conn.execute("SELECT key FROM keys WHERE id = ?", (obj["author"],)).fetchone()[0]
         return obj
@@ -421,8 +422,9 @@ class Writer:
         self._page_of_rev: dict[int, int] = {}
         self._depth: dict[int, int] = {}
         self._new_texts: dict[int, bytes] = {}
-        # Held blocks are rare; when there are none, skip every lookup of them.
+        # Held blocks and shallow histories are rare; when there are none, skip every lookup of them.
         self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
+        self.any_shallow = conn.execute("SELECT EXISTS (SELECT 1 FROM shallow)").fetchone()[0] == 1
 
     _INSERTS = {
         "objects": "INSERT INTO objects(id, cid, kind, data) VALUES (?, ?, ?, ?)",
@@ -432,6 +434,7 @@ class Writer:
         "parents": "INSERT INTO parents VALUES (?, ?, ?)",
         "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?, ?, ?)",
         "origins": "INSERT OR IGNORE INTO origins VALUES (?, ?, ?)",
+        "shallow": "INSERT INTO shallow VALUES (?, ?, ?)",
     }
 
     def flush(self) -> None:
@@ -487,23 +490,47 @@ class Writer:
         self._rows["pages"].append((oid, page.wiki, page.ns, page.title))
         return oid
 
-    def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int, parent_ids: list[int]) -> int:
-        """Store a revision and make it a head of its page in place of its parents."""
+    def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int,
+                     parent_ids: list[int | None]) -> int:
+        """Store a revision and make it a head of its page in place of its parents.
+
+        A parent id of None is a parent a shallow copy does not hold: the link
+        is kept by CID. A revision that shallow copies were missing joins the
+        history below its children and does not become a head.
+        """
         oid = self.add_object(block.cid, KIND_REV, self._pack_revision(block))
         self._rows["revisions"].append((oid, page_id, text_id, rev.ts, rev.size))
         self._text_of_rev[oid] = text_id
         self._page_of_rev[oid] = page_id
-        for pos, parent in enumerate(parent_ids):
+        for pos, (parent, parent_cid) in enumerate(zip(parent_ids, rev.parents, strict=True)):
+            if parent is None:
+                self._rows["shallow"].append((oid, pos, parent_cid))
+                self.any_shallow = True
+                continue
             self._rows["parents"].append((oid, pos, parent))
             if (page_id, parent) in self._heads_added:
                 self._heads_added.discard((page_id, parent))
             else:
                 self._heads_removed.add((page_id, parent))
-        self._heads_added.add((page_id, oid))
+        if not self._join_children(block.cid, oid):
+            self._heads_added.add((page_id, oid))
         self.touched_pages.add(page_id)
         if "site" in rev.origin and "rev_id" in rev.origin:
             self._rows["origins"].append((rev.origin["site"], rev.origin["rev_id"], oid))
         return oid
+
+    def _join_children(self, cid: bytes, oid: int) -> bool:
+        """Link children that were waiting for this revision as a shallow parent; True if there were any."""
+        if not self.any_shallow:
+            return False
+        buffered = [row for row in self._rows["shallow"] if row[2] == cid]
+        self._rows["shallow"] = [row for row in self._rows["shallow"] if row[2] != cid]
+        stored = self.conn.execute("SELECT child, pos, cid FROM shallow WHERE substr(cid, 5, 8) = ? AND cid = ?",
+                                   (cid[4:12], cid)).fetchall()
+        for child, pos, _ in buffered + stored:
+            self.conn.execute("DELETE FROM shallow WHERE child = ? AND pos = ?", (child, pos))
+            self._rows["parents"].append((child, pos, oid))
+        return bool(buffered or stored)
 
     def _pack_revision(self, block: Block) -> bytes:
         """The fields of a revision block that its tables do not hold (links live in them)."""
