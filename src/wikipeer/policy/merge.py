@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Protocol
 
+from wikipeer.errors import NotFound
 from wikipeer.store.records import RevInfo
 
 # Up to this many line pairs (len(a) * len(b)) difflib compares exactly, with
@@ -239,24 +240,32 @@ def merge_base(store: RevisionSource, a: bytes, b: bytes) -> RevInfo | None:
     Both histories are walked breadth first, one generation of each side in
     turn, without recursion. When a round reaches revisions both sides hold,
     the newest of them (then the smallest CID) is the base. None when the
-    histories share nothing: merge against an empty text then.
+    histories share nothing this store holds (a shallow copy may lack the
+    older revisions): merge against an empty text then.
     """
     if a == b:
-        return store.revision(a)
-    revs: dict[bytes, RevInfo] = {}
+        return _load(store, a)
+    revs: dict[bytes, RevInfo | None] = {}
     seen: dict[bytes, int] = {a: 1, b: 2}  # bit 1: reached from a, bit 2: from b
     frontiers = (deque([a]), deque([b]))
     while frontiers[0] or frontiers[1]:
         common: list[bytes] = []
         for side, frontier in enumerate(frontiers):
             common += _step(store, revs, seen, frontier, 1 << side)
-        if common:
-            found = [revs.get(cid) or store.revision(cid) for cid in common]
+        found = [rev for cid in common if (rev := revs[cid] if cid in revs else _load(store, cid)) is not None]
+        if found:
             return min(found, key=lambda rev: (-rev.ts, rev.cid))
     return None
 
 
-def _step(store: RevisionSource, revs: dict[bytes, RevInfo], seen: dict[bytes, int], frontier: deque[bytes],
+def _load(store: RevisionSource, cid: bytes) -> RevInfo | None:
+    try:
+        return store.revision(cid)
+    except NotFound:  # a parent a shallow copy of the history does not hold
+        return None
+
+
+def _step(store: RevisionSource, revs: dict[bytes, RevInfo | None], seen: dict[bytes, int], frontier: deque[bytes],
           bit: int) -> list[bytes]:
     """Replace ``frontier`` by the parents of its revisions; return those the other side reached too."""
     common = []
@@ -264,8 +273,8 @@ def _step(store: RevisionSource, revs: dict[bytes, RevInfo], seen: dict[bytes, i
         cid = frontier.popleft()
         if seen[cid] == 3:  # a common ancestor: what lies beyond it is older still
             continue
-        rev = revs[cid] = store.revision(cid)
-        for parent in rev.parents:
+        rev = revs[cid] = _load(store, cid)
+        for parent in rev.parents if rev is not None else ():
             mark = seen.get(parent, 0)
             if mark & bit:
                 continue
