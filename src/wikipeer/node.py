@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -32,9 +32,18 @@ def default_node_dir() -> Path:
 
 @dataclass(slots=True)
 class NodeConfig:
-    """Settings kept in config.json."""
+    """Settings kept in config.json.
+
+    ``follow_*``: what a partial node syncs (nothing listed: everything);
+    pages are "wiki/Full title". ``cache_quota``: bytes that fetched pages
+    may take before the least recently read are evicted (None: no limit).
+    """
 
     default_key: str | None = None
+    follow_wikis: list[str] = field(default_factory=list)
+    follow_namespaces: list[list] = field(default_factory=list)  # [wiki, ns]
+    follow_pages: list[str] = field(default_factory=list)
+    cache_quota: int | None = None
 
 
 class Node:
@@ -64,7 +73,7 @@ class Node:
 
     def save_config(self) -> None:
         tmp = self.dir / "config.json.tmp"
-        tmp.write_text(json.dumps({"default_key": self.config.default_key}))
+        tmp.write_text(json.dumps(asdict(self.config), indent=1))
         os.replace(tmp, self.dir / "config.json")
 
     def view(self) -> View:
@@ -106,7 +115,8 @@ def _load_config(directory: Path) -> NodeConfig:
     path = directory / "config.json"
     if not path.exists():
         return NodeConfig()
-    return NodeConfig(**json.loads(path.read_text()))
+    known = NodeConfig.__dataclass_fields__
+    return NodeConfig(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
 
 
 def find_page(node: Node, wiki: str, raw_title: str) -> PageRow:

@@ -1,4 +1,4 @@
-"""The commands that talk to other nodes: peer add/list/remove/ban and sync."""
+"""The commands that talk to other nodes: peers, sync, fetch, and what a partial node follows and keeps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import argparse
 from wikipeer.cli.commands import _open, out
 from wikipeer.errors import UserError
 from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search, fetch_titles, follow_scope
 from wikipeer.net.sync import ban, sync
+from wikipeer.node import find_page
+from wikipeer.store.cache import PageCache
 from wikipeer.store.peers import PeerBook
 
 
@@ -74,6 +77,75 @@ def sync_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def fetch(args: argparse.Namespace) -> int:
+    node = _open(args)
+    local = frozenset(i.public for i in node.keyring.list() if i.private)
+    if args.search:
+        result = fetch_search(node, args.search, args.top, args.depth, local)
+    else:
+        if not args.wiki or not args.titles:
+            raise UserError("name a wiki and titles (wikipeer fetch WIKI TITLE...) or use --search")
+        result = fetch_titles(node, args.wiki, args.titles, args.depth, local)
+    for error in result.errors:
+        out.print(f"note: {error}")
+    out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched"
+              + (f"; nobody had {len(result.missing)}: {', '.join(result.missing[:10])}" if result.missing else "")
+              + (f"; {len(result.evicted)} least recently read pages evicted to fit the cache quota"
+                 if result.evicted else ""))
+    return 1 if result.missing and not result.pages else 0
+
+
+def follow(args: argparse.Namespace) -> int:
+    node = _open(args)
+    c = node.config
+    if args.titles:
+        names = [f"{args.wiki}/{t}" for t in args.titles]
+        c.follow_pages = sorted(set(c.follow_pages) | set(names)) if not args.stop else \
+            [p for p in c.follow_pages if p not in names]
+    elif args.ns is not None:
+        pair = [args.wiki, args.ns]
+        c.follow_namespaces = [n for n in c.follow_namespaces if n != pair] + ([] if args.stop else [pair])
+    else:
+        c.follow_wikis = [w for w in c.follow_wikis if w != args.wiki] + ([] if args.stop else [args.wiki])
+    node.save_config()
+    scope = follow_scope(node)
+    out.print("this node follows everything" if scope.everything else
+              f"this node follows {len(scope.wikis)} wikis, {len(scope.namespaces)} namespaces, "
+              f"{len(scope.pages)} pages")
+    return 0
+
+
+def pin(args: argparse.Namespace) -> int:
+    node = _open(args)
+    page = find_page(node, args.wiki, args.title)
+    PageCache(node.store).pin(page.id, not args.unpin)
+    out.print(f"{args.title}: {'unpinned' if args.unpin else 'pinned: never evicted'}")
+    return 0
+
+
+def cache(args: argparse.Namespace) -> int:
+    node = _open(args)
+    if args.quota is not None:
+        node.config.cache_quota = _size(args.quota)
+        node.save_config()
+    quota = node.config.cache_quota
+    out.print(f"fetched pages take {PageCache(node.store).cached_bytes()} bytes; "
+              f"quota {'none' if quota is None else f'{quota} bytes'}")
+    return 0
+
+
+def _size(text: str) -> int | None:
+    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().removesuffix("b")
+    if text in ("none", "off", ""):
+        return None
+    number, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "")
+    try:
+        return int(float(number) * units[unit])
+    except ValueError:
+        raise UserError(f"not a size: {text!r} (say 500M, 2G or none)") from None
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     peer = sub.add_parser("peer", help="the nodes this node syncs with").add_subparsers(
         dest="peer_command", required=True, metavar="ACTION")
@@ -96,3 +168,28 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     way.add_argument("--pull", action="store_true", help="only take their changes")
     way.add_argument("--push", action="store_true", help="only send ours")
     p.set_defaults(func=sync_command)
+
+    p = sub.add_parser("fetch", help="fetch pages from peers (by title, or the top results of a search) and cache them")
+    p.add_argument("wiki", nargs="?")
+    p.add_argument("titles", nargs="*", metavar="TITLE")
+    p.add_argument("--search", metavar="QUERY", help="fetch the pages a peer finds for this query")
+    p.add_argument("--top", type=int, default=10, help="how many search results (default 10)")
+    p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help=f"revisions of history per page (default {DEFAULT_DEPTH})")
+    p.set_defaults(func=fetch)
+
+    p = sub.add_parser("follow", help="sync a whole wiki, a namespace, or pages (a partial node follows only these)")
+    p.add_argument("wiki")
+    p.add_argument("titles", nargs="*", metavar="TITLE")
+    p.add_argument("--ns", type=int, help="a namespace number of the wiki")
+    p.add_argument("--stop", action="store_true", help="stop following it")
+    p.set_defaults(func=follow)
+
+    p = sub.add_parser("pin", help="keep a page in the cache whatever the quota")
+    p.add_argument("wiki")
+    p.add_argument("title")
+    p.add_argument("--unpin", action="store_true")
+    p.set_defaults(func=pin)
+
+    p = sub.add_parser("cache", help="show or set the quota of fetched pages")
+    p.add_argument("--quota", help="bytes fetched pages may take (500M, 2G, none)")
+    p.set_defaults(func=cache)

@@ -144,7 +144,8 @@ class PeerClient:
     @contextmanager
     def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = ()) -> Iterator[LogBatch]:
         params: dict[str, Any] = {"since": since, "limit": limit, "wiki": list(scope.wikis),
-                                  "ns": list(scope.namespaces), "page": [cid_to_str(p) for p in scope.pages],
+                                  "ns": [f"{w}:{n}" for w, n in scope.namespaces],
+                                  "page": [cid_to_str(p) for p in scope.pages],
                                   "skip": [f"{a}-{b}" for a, b in skip[:100]]}
         with self._stream("GET", "/api/v1/log", params=params) as response:
             try:

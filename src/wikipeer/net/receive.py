@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -51,20 +51,18 @@ class Tally:
                 "rejected": self.rejected, "forgeries": self.forgeries, "reasons": self.reasons}
 
 
-def take(node: Node, blocks: Iterable[Block], source: str,
-         after_batch: Callable[[IngestReport], None] | None = None, stop_on_forgery: bool = True) -> Tally:
+def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool = True,
+         shallow: bool = False) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
-    a peer that lies once is not read further.
+    a peer that lies once is not read further. ``shallow``: see ingest.
     """
     tally = Tally()
     stream = iter(blocks)
     while batch := list(islice(stream, BATCH_BLOCKS)):
-        report = ingest(node.store, batch, source, view=node.view())
+        report = ingest(node.store, batch, source, view=node.view(), shallow=shallow)
         tally.add(report)
-        if after_batch:
-            after_batch(report)
         if stop_on_forgery and tally.forgeries:
             break
     return tally

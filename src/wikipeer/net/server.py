@@ -90,11 +90,13 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
 
     @api.get("/api/v1/log", tags=["inter-node"], summary="The change log after a position, as a CAR stream")
     def change_log(since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
-                   wiki: list[str] = Query([]), ns: list[int] = Query([]), page: list[str] = Query([]),
+                   wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
+                   page: list[str] = Query([]),
                    skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
                    ) -> Response:
         try:
-            scope = log.Scope(tuple(wiki), tuple(ns), tuple(cid_from_str(p) for p in page))
+            namespaces = tuple((w, int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
+            scope = log.Scope(tuple(wiki), namespaces, tuple(cid_from_str(p) for p in page))
             ranges = [tuple(int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
         except (InvalidObject, ValueError) as exc:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)

@@ -22,6 +22,7 @@ from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.model.title import WikiConfig
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
 from wikipeer.net.descriptor import Descriptor
+from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import Tally, take
 from wikipeer.node import Node
 from wikipeer.store import log
@@ -160,9 +161,13 @@ def _record_push(peers: PeerBook, url: str, answer: dict, result: SyncResult) ->
         peers.add_range(url, first, last, side="theirs")
 
 
-def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope = log.Scope(),
+def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope | None = None,
          timeout: float = 30.0) -> SyncResult:
-    """One sync with one peer; the peer record keeps when it ran and what went wrong."""
+    """One sync with one peer; the peer record keeps when it ran and what went wrong.
+
+    ``scope``: what to pull; by default what the node follows (everything, unless it is partial).
+    """
+    scope = follow_scope(node) if scope is None else scope
     peers = PeerBook(node.store)
     peer = peers.get(url)
     if peer.banned:

@@ -20,10 +20,11 @@ BATCH = 1000
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which part of the log a partial node follows; empty fields mean everything."""
+    """Which part of the log a partial node follows: whole wikis, namespaces of a
+    wiki, or single pages (a page in any of them is in scope). Empty: everything."""
 
     wikis: tuple[str, ...] = ()
-    namespaces: tuple[int, ...] = ()
+    namespaces: tuple[tuple[str, int], ...] = ()  # (wiki, namespace number)
     pages: tuple[bytes, ...] = ()  # page CIDs
 
     @property
@@ -31,18 +32,18 @@ class Scope:
         return not (self.wikis or self.namespaces or self.pages)
 
     def page_filter(self) -> tuple[str, list]:
-        """SQL conditions on ``pages`` (aliased pg) and their arguments."""
+        """An SQL condition on ``pages`` (aliased pg) and its arguments."""
         conds, args = [], []
         if self.wikis:
             conds.append(f"pg.wiki IN ({','.join('?' * len(self.wikis))})")
             args += self.wikis
-        if self.namespaces:
-            conds.append(f"pg.ns IN ({','.join('?' * len(self.namespaces))})")
-            args += self.namespaces
+        for wiki, ns in self.namespaces:
+            conds.append("(pg.wiki = ? AND pg.ns = ?)")
+            args += [wiki, ns]
         if self.pages:
             conds.append(f"pg.id IN (SELECT id FROM objects WHERE cid IN ({','.join('?' * len(self.pages))}))")
             args += self.pages
-        return " AND ".join(conds) or "1", args
+        return " OR ".join(conds) or "1", args
 
 
 def outside(ids: list[int], ranges: list[tuple[int, int]]) -> list[int]:

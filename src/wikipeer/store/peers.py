@@ -20,29 +20,6 @@ from dataclasses import dataclass
 from wikipeer.errors import NotFound, UserError
 from wikipeer.store.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS peers(
-    url TEXT PRIMARY KEY,
-    key TEXT,                      -- the peer's node key, once its descriptor was read
-    added INTEGER NOT NULL,
-    banned TEXT,                   -- why, when banned
-    pull_cursor INTEGER NOT NULL DEFAULT 0,
-    push_cursor INTEGER NOT NULL DEFAULT 0,
-    gave INTEGER NOT NULL DEFAULT 0,          -- objects it sent that we accepted
-    duplicates INTEGER NOT NULL DEFAULT 0,    -- objects it sent that we had
-    we_refused INTEGER NOT NULL DEFAULT 0,    -- objects it sent that we rejected
-    forgeries INTEGER NOT NULL DEFAULT 0,     -- of those, proven lies (bad CID or signature)
-    took INTEGER NOT NULL DEFAULT 0,          -- objects we sent that it accepted
-    it_refused INTEGER NOT NULL DEFAULT 0,    -- objects we sent that it rejected
-    last_sync INTEGER,
-    last_error TEXT
-);
--- side 'ours': positions of our log that came from the peer (never pushed back to it);
--- side 'theirs': positions of its log that came from us (never pulled back from it).
-CREATE TABLE IF NOT EXISTS peer_ranges(
-    url TEXT NOT NULL, side TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS peer_ranges_by_url ON peer_ranges(url, side, last);
-"""
 
 _COUNTS = ("gave", "duplicates", "we_refused", "forgeries", "took", "it_refused")
 
@@ -79,10 +56,6 @@ class PeerBook:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        with store.conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    store.conn.execute(statement)
 
     @property
     def conn(self) -> sqlite3.Connection:

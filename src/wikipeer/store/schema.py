@@ -9,7 +9,8 @@ import sqlite3
 
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN = range(6)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+"""Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,6 +66,35 @@ CREATE TABLE IF NOT EXISTS held(
     cid BLOB PRIMARY KEY, data BLOB NOT NULL, waiting BLOB NOT NULL, source TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_by_waiting ON held(waiting);
+-- Peers (store/peers.py): cursors are positions in this store's log.
+CREATE TABLE IF NOT EXISTS peers(
+    url TEXT PRIMARY KEY,
+    key TEXT,                      -- the peer's node key, once its descriptor was read
+    added INTEGER NOT NULL,
+    banned TEXT,                   -- why, when banned
+    pull_cursor INTEGER NOT NULL DEFAULT 0,
+    push_cursor INTEGER NOT NULL DEFAULT 0,
+    gave INTEGER NOT NULL DEFAULT 0,          -- objects it sent that we accepted
+    duplicates INTEGER NOT NULL DEFAULT 0,    -- objects it sent that we had
+    we_refused INTEGER NOT NULL DEFAULT 0,    -- objects it sent that we rejected
+    forgeries INTEGER NOT NULL DEFAULT 0,     -- of those, proven lies (bad CID or signature)
+    took INTEGER NOT NULL DEFAULT 0,          -- objects we sent that it accepted
+    it_refused INTEGER NOT NULL DEFAULT 0,    -- objects we sent that it rejected
+    last_sync INTEGER,
+    last_error TEXT
+);
+-- side 'ours': positions of our log that came from the peer (never pushed back to it);
+-- side 'theirs': positions of its log that came from us (never pulled back from it).
+CREATE TABLE IF NOT EXISTS peer_ranges(
+    url TEXT NOT NULL, side TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS peer_ranges_by_url ON peer_ranges(url, side, last);
+-- A partial node's cache of fetched pages (store/cache.py).
+CREATE TABLE IF NOT EXISTS local_pages(
+    page INTEGER PRIMARY KEY,
+    last_read INTEGER NOT NULL DEFAULT 0,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    fetched INTEGER NOT NULL DEFAULT 0   -- came by fetch (evictable), not by following
+);
 """
 
 

@@ -57,16 +57,24 @@ def index_page(conn: sqlite3.Connection, page: int, title: str, rev: int, text: 
                old_text: Callable[[int], str]) -> None:
     """Index a page's shown revision, first removing what was indexed for it before."""
     old = conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
-    if old is not None:
-        if old[0] == rev and old[1] == title:
-            return
-        tri, short = _rows(page, old[1], old_text(old[0]))
-        conn.execute("INSERT INTO search_tri(search_tri, rowid, title, text) VALUES ('delete', ?, ?, ?)", tri)
-        conn.execute("INSERT INTO search_short(search_short, rowid, title, text) VALUES ('delete', ?, ?, ?)", short)
+    if old is not None and old[0] == rev and old[1] == title:
+        return
+    unindex_page(conn, page, old_text)
     tri, short = _rows(page, title, text)
     conn.execute("INSERT INTO search_tri(rowid, title, text) VALUES (?, ?, ?)", tri)
     conn.execute("INSERT INTO search_short(rowid, title, text) VALUES (?, ?, ?)", short)
     conn.execute("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?)", (page, rev, title))
+
+
+def unindex_page(conn: sqlite3.Connection, page: int, old_text: Callable[[int], str]) -> None:
+    """Remove what the index holds for a page (contentless tables need the old tokens to delete them)."""
+    old = conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
+    if old is None:
+        return
+    tri, short = _rows(page, old[1], old_text(old[0]))
+    conn.execute("INSERT INTO search_tri(search_tri, rowid, title, text) VALUES ('delete', ?, ?, ?)", tri)
+    conn.execute("INSERT INTO search_short(search_short, rowid, title, text) VALUES ('delete', ?, ?, ?)", short)
+    conn.execute("DELETE FROM search_state WHERE page = ?", (page,))
 
 
 def rebuild(conn: sqlite3.Connection, revision_text: Callable[[int], str]) -> None:

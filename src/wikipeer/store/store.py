@@ -59,6 +59,11 @@ class Store:
                     conn.execute(statement)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
+        elif self.meta("schema") != SCHEMA_VERSION:
+            with self._transaction():  # an older store: add the tables it lacks
+                for statement in statements(SCHEMA):
+                    conn.execute(statement)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
         if self.meta("search") != fts.INDEX_VERSION:

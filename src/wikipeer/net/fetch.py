@@ -1,0 +1,164 @@
+"""Partial nodes: fetching chosen pages from peers, and what a node follows.
+
+A school needs the pages its readers ask for, not all of a wiki. ``fetch``
+asks the network for pages by title or by search, takes each with its
+history to a chosen depth (a shallow history: older revisions stay behind,
+their links kept), and caches them; fetched pages count against the cache
+quota, and the least recently read go first. What a node *follows* (whole
+wikis, namespaces, pages) it syncs in full and never evicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.model.cid import cid_from_str
+from wikipeer.model.objects import Page, build_page
+from wikipeer.model.title import normalize_title
+from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.net.receive import take
+from wikipeer.net.redirects import ask
+from wikipeer.node import Node
+from wikipeer.store.cache import Evicted, PageCache
+from wikipeer.store.log import Scope
+from wikipeer.store.peers import PeerBook
+
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 1000
+MAX_TOP = 500
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """What a fetch brought: pages (full titles), revisions, what nobody had, and evictions."""
+
+    pages: list[str] = field(default_factory=list)
+    page_ids: set[int] = field(default_factory=set)
+    revisions: int = 0
+    missing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    evicted: list[Evicted] = field(default_factory=list)
+
+
+def follow_scope(node: Node) -> Scope:
+    """The part of the network's log this node follows, from its settings."""
+    c = node.config
+    pages = []
+    for name in c.follow_pages:
+        wiki, title = name.split("/", 1)
+        t = normalize_title(node.wiki_or_default(wiki), title)
+        pages.append(build_page(Page(wiki, t.ns, t.text)).cid)
+    return Scope(tuple(c.follow_wikis), tuple((w, int(n)) for w, n in c.follow_namespaces), tuple(pages))
+
+
+def _peers(node: Node) -> list[str]:
+    urls = [p.url for p in PeerBook(node.store).list() if not p.banned]
+    if not urls:
+        raise UserError("this node has no peers to fetch from: add one with 'wikipeer peer add URL'")
+    return urls
+
+
+def _strings(value: Any, what: str, url: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PeerError(f"{url} answered {what} with something that is not a list of GUIDs")
+    return value
+
+
+def _page_blocks(client: PeerClient, guid: str, depth: int) -> list[str]:
+    """The GUIDs of a page, its newest ``depth`` revisions, their texts and signatures."""
+    changes, _ = client.rpc("changes", [guid, {"count": depth}])
+    if not isinstance(changes, list) or not all(isinstance(c, list) and c and isinstance(c[0], str) for c in changes):
+        raise PeerError(f"{client.url} answered changes with something that is not a list of changes")
+    revs = [c[0] for c in changes]
+    info, _ = client.rpc("query", [revs, ["text", "signatures"]]) if revs else ([], [])
+    if not isinstance(info, list):
+        raise PeerError(f"{client.url} answered query with something that is not a list")
+    wanted = [guid, *revs]
+    for item in info:
+        if isinstance(item, dict):
+            wanted += _strings([item.get("text")], "query", client.url)
+            wanted += _strings([s.get("id") for s in item.get("signatures", []) if isinstance(s, dict)],
+                               "query", client.url)
+    return wanted
+
+
+def fetch_guid(node: Node, url: str, guid: str, depth: int, result: FetchResult) -> None:
+    """Take one page (by GUID) from the node at ``url`` with ``depth`` revisions of history."""
+    try:
+        with PeerClient(url) as client:
+            cids = [cid_from_str(g) for g in _page_blocks(client, guid, depth)]
+            with client.blocks(cids) as blocks:
+                tally = take(node, blocks, f"fetch:{url}", shallow=True)
+    except InvalidObject as exc:
+        raise PeerError(f"{url} named a block wrongly: {exc}") from None
+    if tally.forgeries:
+        raise PeerError(f"{url} sent a forgery while fetching: {tally.reasons[0]}")
+    page_id = node.store.object_id(cid_from_str(guid))
+    if page_id is None or not node.store.heads(page_id):
+        result.missing.append(guid)
+        return
+    row = node.store.page_by_id(page_id)
+    result.revisions += tally.accepted
+    result.pages.append(node.wiki_or_default(row.wiki).full_title(row.ns, row.title))
+    result.page_ids.add(row.id)
+    if not _followed(node, row.wiki, row.ns, row.cid):
+        PageCache(node.store).mark_fetched(row.id)
+
+
+def _followed(node: Node, wiki: str, ns: int, cid: bytes) -> bool:
+    """Whether a page is in what the node follows (and so is kept, never evicted)."""
+    scope = follow_scope(node)
+    return wiki in scope.wikis or (wiki, ns) in scope.namespaces or cid in scope.pages
+
+
+def _finish(node: Node, result: FetchResult, local_keys: frozenset[str]) -> FetchResult:
+    if node.config.cache_quota is not None:
+        result.evicted = PageCache(node.store).enforce(node.config.cache_quota, local_keys,
+                                                       frozenset(result.page_ids))
+    return result
+
+
+def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH,
+                 local_keys: frozenset[str] = frozenset()) -> FetchResult:
+    """Fetch pages by title from whichever peer (or node it redirects to) has them."""
+    result = FetchResult()
+    for title in titles:
+        name = normalize_title(node.wiki_or_default(wiki), title).full
+        asked = ask(_peers(node), "lookup", [f"{wiki}/{name}", "page"], good=lambda r: isinstance(r, str))
+        result.errors += asked.errors
+        if asked.url is None:
+            result.missing.append(name)
+            continue
+        try:
+            fetch_guid(node, asked.url, asked.result, _depth(depth), result)
+        except PeerError as exc:
+            result.errors.append(str(exc))
+            result.missing.append(name)
+    return _finish(node, result, local_keys)
+
+
+def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH,
+                 local_keys: frozenset[str] = frozenset()) -> FetchResult:
+    """Fetch the ``top`` results of a full-text search from a peer that has results."""
+    if not 0 < top <= MAX_TOP:
+        raise UserError(f"--top is a number from 1 to {MAX_TOP}")
+    result = FetchResult()
+    asked = ask(_peers(node), "search", [["page", "text", "~", query], top], good=lambda r: bool(r))
+    result.errors += asked.errors
+    if asked.url is None:
+        return result
+    for guid in _strings(asked.result, "search", asked.url)[:top]:
+        try:
+            fetch_guid(node, asked.url, guid, _depth(depth), result)
+        except PeerError as exc:
+            result.errors.append(str(exc))
+            result.missing.append(guid)
+    return _finish(node, result, local_keys)
+
+
+def _depth(depth: int) -> int:
+    if not 0 < depth <= MAX_DEPTH:
+        raise UserError(f"the history depth is a number from 1 to {MAX_DEPTH}")
+    return depth
