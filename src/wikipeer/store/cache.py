@@ -33,11 +33,15 @@ class PageCache:
         self.store = store
 
     def touch(self, page_id: int) -> None:
-        """A reader opened the page now."""
-        with self.store.conn:
-            self.store.conn.execute(
-                "INSERT INTO local_pages(page, last_read) VALUES (?, ?) "
-                "ON CONFLICT(page) DO UPDATE SET last_read = excluded.last_read", (page_id, int(time.time() * 1000)))
+        """A reader opened the page now: it moves to the back of the eviction queue.
+
+        Only fetched pages are evictable, so only they are written to: reading
+        a followed page never waits for the store's write lock.
+        """
+        conn = self.store.conn
+        if conn.execute("SELECT 1 FROM local_pages WHERE page = ? AND fetched = 1", (page_id,)).fetchone():
+            with conn:
+                conn.execute("UPDATE local_pages SET last_read = ? WHERE page = ?", (int(time.time() * 1000), page_id))
 
     def pin(self, page_id: int, pinned: bool = True) -> None:
         with self.store.conn:

@@ -83,6 +83,10 @@ def create_app(node: Node, default_wiki: str | None = None,
     def random_page(request: Request) -> Response:
         return special.random_page(site, request)
 
+    @app.post("/fetch")
+    async def fetch(request: Request) -> Response:
+        return await special.fetch(site, request)
+
     @app.get("/login")
     def login_form(request: Request) -> Response:
         return special.login_form(site, request)
@@ -124,7 +128,13 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
     action, oldid = q.get("action", "view"), q.get("oldid")
     if action == "edit":
         return editing.edit_form(site, request, wiki, title, oldid)
-    ref = pages.find(site, wiki, title)
+    try:
+        ref = pages.find(site, wiki, title)
+    except HttpError as exc:
+        # A partial node fetches what its readers open, then keeps it.
+        if exc.title != "No such page" or action != "view" or not site.fetch_page(wiki, title):
+            raise
+        ref = pages.find(site, wiki, title)
     if q.get("diff"):
         return pages.diff(site, request, ref, q["diff"], oldid)
     views = {

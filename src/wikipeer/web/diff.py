@@ -8,8 +8,8 @@ so a template may insert ``DiffRow.left``/``DiffRow.right`` without escaping.
 
 Big pages stay cheap: lines are matched by ``policy.merge.line_opcodes``
 (common ends set aside first, unique lines as anchors on huge texts), and
-word-level marks give way to whole-line marks when a replaced block or a
-single line is too big to compare token by token.
+word-level marks give way to whole-line marks when a line, or all the
+replaced lines of a diff together, are too big to compare token by token.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from wikipeer.store.segment import UNSPACED
 
 CONTEXT, CHANGE, ADD, DELETE, FOLD = "context", "change", "add", "delete", "fold"
 
-# A replaced block with more line pairs than this is shown line by line,
-# without word marks.
-WORD_DIFF_MAX_LINES = 2_000
-# Token pairs above which one line is marked as a whole rather than per word.
+# Token pairs (len(old tokens) * len(new tokens), about what difflib's cost
+# grows with) above which one line's changed part is marked as a whole rather
+# than per word; and the most one diff spends on word marks (some 10 million
+# pairs a second): past it, the remaining changed lines are marked whole.
 WORD_PAIRS_MAX = 250_000
+WORD_PAIRS_BUDGET = 20_000_000
 # How far to look for a token boundary next to a line's common start or end.
 BOUNDARY_SCAN = 2_000
 
@@ -54,7 +55,6 @@ class DiffRow:
     right_no: int | None
     left: str
     right: str
-
 
 
 def split_lines(text: str) -> list[str]:
@@ -118,6 +118,12 @@ def _whole_line(old: str, new: str) -> tuple[str, str]:
 
 def word_marks(old: str, new: str) -> tuple[str, str]:
     """Safe HTML of two versions of a line, the words that differ marked."""
+    left, right, _ = _word_marks(old, new, WORD_PAIRS_MAX)
+    return left, right
+
+
+def _word_marks(old: str, new: str, max_pairs: int) -> tuple[str, str, int]:
+    """word_marks, comparing at most ``max_pairs`` token pairs; also the pairs it compared."""
     start, stop_old, stop_new = _changed_span(old, new)
     prefix, suffix = _escape(old[:start]), _escape(old[stop_old:])
     ta, tb = tokens(old[start:stop_old]), tokens(new[start:stop_new])
@@ -125,9 +131,10 @@ def word_marks(old: str, new: str) -> tuple[str, str]:
     mid_a, mid_b = ta[head:len(ta) - tail], tb[head:len(tb) - tail]
     prefix += _escape("".join(ta[:head]))
     suffix = _escape("".join(ta[len(ta) - tail:])) + suffix
-    if len(mid_a) * len(mid_b) > WORD_PAIRS_MAX:
+    cost = len(mid_a) * len(mid_b)
+    if cost > max_pairs:
         left, right = _whole_line("".join(mid_a), "".join(mid_b))
-        return prefix + left + suffix, prefix + right + suffix
+        return prefix + left + suffix, prefix + right + suffix, 0
     left, right = [prefix], [prefix]
     # autojunk off: spaces are most of a line's tokens and must still match.
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_opcodes():
@@ -140,7 +147,7 @@ def word_marks(old: str, new: str) -> tuple[str, str]:
             right.append(_marked("".join(mid_b[j1:j2]), INS_OPEN, INS_CLOSE))
     left.append(suffix)
     right.append(suffix)
-    return "".join(left), "".join(right)
+    return "".join(left), "".join(right), cost
 
 
 def _changed_span(old: str, new: str) -> tuple[int, int, int]:
@@ -174,7 +181,7 @@ def _is_mark(ch: str) -> bool:
 
 
 def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"  # what re's \\w matches
+    return ch.isalnum() or ch == "_"  # what re's \w matches
 
 
 def _starts_token(text: str, k: int) -> bool:
@@ -209,13 +216,17 @@ def _equal_rows(a: list[str], i1: int, i2: int, j1: int, first: bool, last: bool
     return rows
 
 
-def _replace_rows(a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int) -> list[DiffRow]:
-    """Replaced lines paired in order; lines without a partner are deletions or additions."""
+def _replace_rows(a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int,
+                  budget: list[int]) -> list[DiffRow]:
+    """Replaced lines paired in order; lines without a partner are deletions or additions.
+
+    ``budget`` holds the token pairs word marks may still compare in this diff.
+    """
     pairs = min(i2 - i1, j2 - j1)
-    mark = word_marks if pairs <= WORD_DIFF_MAX_LINES else _whole_line
     rows = []
     for k in range(pairs):
-        left, right = mark(a[i1 + k], b[j1 + k])
+        left, right, cost = _word_marks(a[i1 + k], b[j1 + k], min(WORD_PAIRS_MAX, budget[0]))
+        budget[0] -= cost
         rows.append(DiffRow(CHANGE, i1 + k + 1, j1 + k + 1, left, right))
     rows += _delete_rows(a, i1 + pairs, i2)
     rows += _add_rows(b, j1 + pairs, j2)
@@ -243,11 +254,12 @@ def side_by_side(old: str, new: str, context: int = 2) -> list[DiffRow]:
     a, b = split_lines(old), split_lines(new)
     ops = line_opcodes(a, b)
     rows: list[DiffRow] = []
+    budget = [WORD_PAIRS_BUDGET]
     for index, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal":
             rows += _equal_rows(a, i1, i2, j1, index == 0, index == len(ops) - 1, max(context, 0))
         elif tag == "replace":
-            rows += _replace_rows(a, b, i1, i2, j1, j2)
+            rows += _replace_rows(a, b, i1, i2, j1, j2, budget)
         elif tag == "delete":
             rows += _delete_rows(a, i1, i2)
         else:

@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from wikipeer.errors import InvalidObject, NotFound
 from wikipeer.model.cid import cid_from_str
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
@@ -58,6 +59,7 @@ def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
 
 def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Response:
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
+    PageCache(site.node.store).touch(ref.row.id)
     rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
     redirected_from = None
     if rendered.redirect and not oldid and request.query_params.get("redirect") != "no":

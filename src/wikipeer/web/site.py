@@ -16,9 +16,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from wikipeer.errors import UserError
 from wikipeer.model.title import WikiConfig
+from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.web.accounts import SESSION_COOKIE, VISITOR_COOKIE, Account, Accounts
+from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url
@@ -66,6 +69,18 @@ class Site:
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
+
+    def has_peers(self) -> bool:
+        return any(not p.banned for p in PeerBook(self.node.store).list())
+
+    def fetch_page(self, wiki: str, title: str) -> bool:
+        """Fetch a page a reader asked for from the node's peers; True if it came."""
+        if not self.has_peers():
+            return False
+        try:
+            return bool(fetch_titles(self.node, wiki, [title], local_keys=self.local_keys()).pages)
+        except UserError:
+            return False
 
     def reader(self, wiki: str) -> WikiReader:
         return WikiReader(self.node, self.node.wiki_or_default(wiki))

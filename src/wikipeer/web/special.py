@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import UserError
+from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.web.accounts import SESSION_COOKIE, LoginFailed
 from wikipeer.web.errors import HttpError
 from wikipeer.web.rendering import page_url
@@ -38,7 +41,24 @@ def search(site: Site, request: Request) -> Response:
                 full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
                 hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
         hits = hits[:SEARCH_LIMIT]
-    return site.page(request, "search.html", wiki=wiki, q=q, hits=hits)
+    return site.page(request, "search.html", form=True, wiki=wiki, q=q, hits=hits, peers=site.has_peers(),
+                     fetched=request.query_params.get("fetched"))
+
+
+async def fetch(site: Site, request: Request) -> Response:
+    """The search page's "get the top N results" button: fetch them from peers, then search again."""
+    form = await request.form()
+    visitor = site.visitor(request)
+    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
+                        "Form not accepted")
+    q = str(form.get("q", "")).strip()
+    try:
+        top = int(form.get("top", 10))
+        result = await run_in_threadpool(fetch_search, site.node, q, top, DEFAULT_DEPTH, site.local_keys())
+    except (ValueError, UserError) as exc:
+        raise HttpError(400, f"Nothing fetched: {exc}", "Fetch failed") from None
+    return RedirectResponse(f"/search?q={quote(q)}&fetched={len(result.pages)}", status_code=303)
 
 
 def recent(site: Site, request: Request) -> Response:
