@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import random
 import re
 import time
 
@@ -272,3 +273,23 @@ def test_word_marks_keep_the_text(old, new):
     left, right = word_marks(old, new)
     assert plain(left) == old and plain(right) == new
     assert "".join(tokens(old)) == old
+
+
+def test_a_two_megabyte_rewrite_is_fast_and_keeps_the_text():
+    """Every line rewritten: word marks stop at their budget and the rest is marked line by line."""
+    words = ["alpha", "beta", "gamma", "delta", "the", "a", "of", "[[link]]"]
+
+    def page(seed: int) -> list[str]:
+        rng = random.Random(seed)
+        return [" ".join(rng.choice(words) for _ in range(120)) for _ in range(3_300)]
+
+    old_lines, new_lines = page(1), page(2)
+    old, new = "\n".join(old_lines), "\n".join(new_lines)
+    assert len(old) > 2_000_000
+    started = time.monotonic()
+    rows = side_by_side(old, new)
+    assert time.monotonic() - started < 10
+    assert [r.kind for r in rows] == ["change"] * 3_300
+    assert [plain(r.left) for r in rows] == old_lines and [plain(r.right) for r in rows] == new_lines
+    assert rows[0].left.count(DEL) > 5  # word by word while the budget lasts
+    assert rows[-1].left.count(DEL) == 1  # then the changed part as a whole
