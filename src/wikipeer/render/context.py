@@ -19,6 +19,7 @@ class Limits:
 
     max_depth: int = 40  # nested template / parser-function expansions
     max_expansion: int = 2_000_000  # characters produced by expansion, in all
+    max_calls: int = 50_000  # template and parser-function calls: bounds the work when outputs are empty
 
 
 @dataclass(slots=True)
@@ -52,3 +53,4 @@ class Rendered:
     templates: list[str] = field(default_factory=list)
     redirect: str | None = None
     errors: list[str] = field(default_factory=list)
+    language_links: list[str] = field(default_factory=list)  # "fr:Paris", shown by the page around, not inline

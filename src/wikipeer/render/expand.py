@@ -1,0 +1,226 @@
+"""Template expansion: transclusion, arguments, parser functions, limits.
+
+The page's tree (from :mod:`preprocess`) is expanded to plain wikitext, as
+MediaWiki's ``PPFrame::expand`` does. Arguments are expanded lazily, in the
+caller's frame, so the branch an ``#if`` does not take costs nothing. Every
+template title consulted is noted for the cache. Loops, depth, the number of
+calls and the characters produced are bounded by ``ctx.limits``; past a
+bound the call shows a visible error instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wikipeer.render import extensions, magic, parserfuncs
+from wikipeer.render.names import NS_TEMPLATE, page_name
+from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
+from wikipeer.render.state import RenderState
+from wikipeer.render.tags import escape_attr, escape_text
+
+_BLOCK_START = ("{|", ":", ";", "#", "*")
+
+
+@dataclass(slots=True)
+class Frame:
+    """One template call: its title, its arguments (unexpanded) and its caller."""
+
+    title: str
+    parent: Frame | None
+    args: dict[str, tuple[list, bool, Frame]] = field(default_factory=dict)  # nodes, named, caller
+    depth: int = 0
+    values: dict[str, str] = field(default_factory=dict)
+
+    def has_loop(self, title: str) -> bool:
+        frame: Frame | None = self
+        while frame is not None:
+            if frame.title == title:
+                return True
+            frame = frame.parent
+        return False
+
+
+class Expander:
+    """Expands trees against one page's context, keeping count of the limits."""
+
+    def __init__(self, state: RenderState) -> None:
+        self.state = state
+        self.ctx = state.ctx
+        self.limits = state.ctx.limits
+        self.bodies: dict[str, str | None] = {}
+        self.trees: dict[str, list] = {}
+        self.plain_calls: dict[str, str] = {}  # templates called without arguments, as MediaWiki caches them
+        self.produced = 0
+        self.calls = 0
+        self.depth = 0
+        self.refs = None  # set by the pipeline: refs.Refs
+        self.error_markers: set[str] = set()  # for #iferror
+
+    # -- walking -------------------------------------------------------------
+
+    def expand_page(self, text: str) -> str:
+        """The page's own wikitext, expanded."""
+        return self.expand(preprocess(include_filter(text, transcluded=False)), Frame(self.ctx.title, None))
+
+    def expand(self, nodes: list, frame: Frame) -> str:
+        """Wikitext of ``nodes`` with every template, argument and tag expanded."""
+        out: list[str] = []
+        for node in nodes:
+            if type(node) is str:
+                out.append(node)
+            elif type(node) is Template:
+                text = self.template(node, frame)
+                if text.startswith(_BLOCK_START) and not (out and out[-1].endswith("\n")):
+                    text = "\n" + text  # MediaWiki's T2529: a block-starting template begins a line
+                out.append(text)
+            elif type(node) is Argument:
+                out.append(self.argument(node, frame))
+            elif type(node) is ExtTag:
+                out.append(extensions.render(self, node, frame))
+        return "".join(out)
+
+    def text(self, part: Part, frame: Frame) -> str:
+        """A parser-function argument: the whole part, expanded and trimmed."""
+        return self.expand(part.nodes, frame).strip()
+
+    def literal(self, node: Template, frame: Frame) -> str:
+        """A call that is neither template nor function, as its own text."""
+        return "{{" + "|".join(self.expand(p.nodes, frame) for p in node.parts) + "}}"
+
+    # -- errors and bounds -----------------------------------------------------
+
+    def error(self, message: str) -> str:
+        """A visible error in place, and the message in ``Rendered.errors``."""
+        self.state.error(message)
+        marker = self.state.strip.add(f'<span class="error">{escape_text(message)}</span>')
+        self.error_markers.add(marker)
+        return marker
+
+    def over_limits(self, what: str, frame: Frame) -> str | None:
+        self.calls += 1
+        if self.calls > self.limits.max_calls:
+            return self.error(f"Template call limit exceeded ({self.limits.max_calls}): {what}")
+        if frame.depth + self.depth >= self.limits.max_depth:
+            return self.error(f"Template expansion depth limit exceeded ({self.limits.max_depth}): {what}")
+        if self.produced > self.limits.max_expansion:
+            return self.error(f"Template expansion size limit exceeded ({self.limits.max_expansion}): {what}")
+        return None
+
+    # -- templates -------------------------------------------------------------
+
+    def template(self, node: Template, frame: Frame) -> str:
+        raw_name = self.expand(node.parts[0].nodes, frame)
+        name = raw_name.strip()
+        lowered = name.lower()
+        for prefix in ("subst:", "safesubst:", "msgnw:", "msg:", "raw:"):
+            if lowered.startswith(prefix):
+                name = name[len(prefix):].strip()
+                lowered = name.lower()
+        head, colon, rest = name.partition(":")
+        if colon:
+            function = parserfuncs.lookup(head.strip())
+            if function is not None:
+                return self.call_function(function, head.strip(), rest.strip(), node, frame)
+        if len(node.parts) == 1 or not colon:
+            variable = magic.variable(self.ctx, name)
+            if variable is not None:
+                return variable
+        return self.transclude(name, node, frame)
+
+    def call_function(self, function, head: str, first: str, node: Template, frame: Frame) -> str:
+        stop = self.over_limits(head, frame)
+        if stop is not None:
+            return stop
+        self.depth += 1
+        try:
+            text = function(self, frame, first, node.parts[1:])
+        finally:
+            self.depth -= 1
+        self.produced += len(text)
+        return text
+
+    def transclude(self, name: str, node: Template, frame: Frame) -> str:
+        target = page_name(self.ctx.config, name, NS_TEMPLATE) if name else None
+        if target is None or not target.full:
+            return self.literal(node, frame)
+        title = target.full
+        self.state.templates[title] = None
+        stop = self.over_limits(title, frame)
+        if stop is not None:
+            return stop
+        if frame.has_loop(title):
+            return self.error(f"Template loop detected: {title}")
+        body = self.body(title)
+        if body is None:
+            return self.missing(title, target.text, node, frame)
+        plain = len(node.parts) == 1
+        if plain and title in self.plain_calls:
+            return self.plain_calls[title]
+        tree = self.trees.get(title)
+        if tree is None:
+            tree = self.trees[title] = preprocess(include_filter(body, transcluded=True))
+        child = Frame(title, frame, self.arguments(node.parts[1:], frame), frame.depth + 1)
+        text = self.expand(tree, child)
+        self.produced += len(text)
+        if plain:
+            self.plain_calls[title] = text
+        return text
+
+    def body(self, title: str) -> str | None:
+        if title not in self.bodies:
+            try:
+                self.bodies[title] = self.ctx.template(title)
+            except Exception as exc:  # a failing store shows as a missing template, not a broken page
+                self.state.error(f"Could not read {title}: {exc}")
+                self.bodies[title] = None
+        return self.bodies[title]
+
+    def arguments(self, parts: list[Part], frame: Frame) -> dict[str, tuple[list, bool, Frame]]:
+        # Values are expanded later in the caller's frame, so it travels with them.
+        args: dict[str, tuple[list, bool, Frame]] = {}
+        index = 0
+        for part in parts:
+            if part.eq >= 0:
+                args[self.expand(part.name_nodes(), frame).strip()] = (part.value_nodes(), True, frame)
+            else:
+                index += 1
+                args[str(index)] = (part.nodes, False, frame)
+        return args
+
+    def argument(self, node: Argument, frame: Frame) -> str:
+        name = self.expand(node.parts[0].nodes, frame).strip()
+        value = self.argument_value(frame, name)
+        if value is not None:
+            return value
+        if len(node.parts) > 1:
+            return self.expand(node.parts[1].nodes, frame)
+        return "{{{" + name + "}}}"
+
+    def argument_value(self, frame: Frame, name: str) -> str | None:
+        """Argument ``name`` of ``frame``'s call, expanded once, or None when not given."""
+        if name in frame.values:
+            return frame.values[name]
+        given = frame.args.get(name)
+        if given is None:
+            return None
+        nodes, named, caller = given
+        value = self.expand(nodes, caller)
+        frame.values[name] = value = value.strip() if named else value
+        return value
+
+    def missing(self, title: str, text: str, node: Template, frame: Frame) -> str:
+        named = [p for p in node.parts[1:] if p.eq >= 0]
+        if text.lower().startswith("infobox") or len(named) >= 3:
+            return self.infobox(text, named, frame)
+        return self.state.strip.add(f'<span class="tpl-missing" title="{escape_attr(title)}"></span>')
+
+    def infobox(self, name: str, named: list[Part], frame: Frame) -> str:
+        """A generic key/value box for an infobox-like template the store lacks."""
+        rows = [f'\n{{| class="infobox tpl-absent"\n|+ {escape_text(name)}\n']
+        for part in named:
+            key = self.expand(part.name_nodes(), frame).strip()
+            value = self.expand(part.value_nodes(), frame).strip()
+            if key and value:
+                rows.append(f"|-\n! {escape_text(key)}\n| {value}\n")
+        rows.append("|}\n")
+        return "".join(rows)

@@ -1,0 +1,122 @@
+"""Extension tags: ``<nowiki>``, ``<pre>``, ``<ref>``, ``<poem>``, ``<gallery>``...
+
+Each becomes either finished HTML behind a strip marker (the later passes do
+not touch it) or wikitext for the later passes (``<poem>``, ``<gallery>``).
+Tags for things a node cannot do offline (maps, graphs, timelines, Lua
+styles) render as nothing, as they have no text of their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
+from wikipeer.render.tags import escape_attr, escape_text, fix_attributes
+
+_NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
+_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+))""")
+_GALLERY_LINE = re.compile(r"^\s*([^|\n]+?)\s*(?:\|(.*))?$")
+
+
+def attributes(raw: str) -> dict[str, str]:
+    """The attributes of an extension tag, names lower-cased."""
+    return {m.group(1).lower(): next(g for g in m.group(2, 3, 4) if g is not None) for m in _ATTR.finditer(raw)}
+
+
+def render(exp, tag: ExtTag, frame, expanded: bool = False) -> str:
+    """The replacement of ``tag`` in the expanded wikitext."""
+    handler = _HANDLERS.get(tag.name, _nothing)
+    return handler(exp, tag, frame, expanded)
+
+
+def _expand_body(exp, body: str, frame, expanded: bool) -> str:
+    if expanded:
+        return body
+    return exp.expand(preprocess(include_filter(body, transcluded=False)), frame)
+
+
+def _nowiki(exp, tag, frame, expanded):
+    return exp.state.strip.add(escape_text(tag.body or ""))
+
+
+def _pre(exp, tag, frame, expanded):
+    body = _NOWIKI_TAGS.sub("", tag.body or "")
+    body = body[1:] if body.startswith("\n") else body
+    attrs = fix_attributes(tag.attrs, "pre")
+    return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True)
+
+
+def _code(exp, tag, frame, expanded):
+    body = (tag.body or "").strip("\n")
+    if "inline" in tag.attrs.lower():
+        return exp.state.strip.add(f'<code class="mw-highlight">{escape_text(body)}</code>')
+    return exp.state.strip.add(f'<div class="mw-highlight"><pre>{escape_text(body)}</pre></div>', block=True)
+
+
+def _math(exp, tag, frame, expanded):
+    body = (tag.body or "").strip()
+    return exp.state.strip.add(f'<span class="texhtml mwe-math-fallback-source-inline">{escape_text(body)}</span>')
+
+
+def _hiero(exp, tag, frame, expanded):
+    return exp.state.strip.add(f'<span class="hiero">{escape_text(tag.body or "")}</span>')
+
+
+def _ref(exp, tag, frame, expanded):
+    attrs = attributes(tag.attrs)
+    body = None if tag.body is None else _expand_body(exp, tag.body, frame, expanded)
+    return exp.refs.ref(attrs, body)
+
+
+def _references(exp, tag, frame, expanded):
+    attrs = attributes(tag.attrs)
+    if tag.body:
+        # List-defined references: the <ref name=...> inside give contents, not marks.
+        exp.refs.defining = True
+        try:
+            _expand_body(exp, tag.body, frame, expanded)
+        finally:
+            exp.refs.defining = False
+    return exp.refs.references(attrs.get("group", ""))
+
+
+def _poem(exp, tag, frame, expanded):
+    body = _expand_body(exp, (tag.body or "").strip("\n"), frame, expanded)
+    lines = body.split("\n")
+    # Leading spaces keep their width instead of starting preformatted text.
+    lines = [re.sub(r"^ +", lambda m: "&nbsp;" * len(m.group(0)), line) for line in lines]
+    attrs = fix_attributes(tag.attrs, "div")
+    return f'<div class="poem"{attrs}>\n<p>' + "<br />\n".join(lines) + "</p>\n</div>"
+
+
+def _gallery(exp, tag, frame, expanded):
+    items = []
+    for line in (tag.body or "").split("\n"):
+        m = _GALLERY_LINE.match(line)
+        if not m or not m.group(1).strip():
+            continue
+        caption = _expand_body(exp, m.group(2) or "", frame, expanded)
+        caption = "|".join(p for p in caption.split("|") if "=" not in p.split("|")[0][:12] or "[[" in p)
+        name = m.group(1).strip()
+        items.append(
+            f'<li class="gallerybox" title="{escape_attr(name)}"><div class="gallerytext">\n{caption.strip()}\n</div></li>'
+        )
+    return '<ul class="gallery mw-gallery-traditional">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+def _imagemap(exp, tag, frame, expanded):
+    for line in (tag.body or "").split("\n"):
+        if line.strip():
+            return "[[" + line.strip() + "]]"
+    return ""
+
+
+def _nothing(exp, tag, frame, expanded):
+    return ""
+
+
+_HANDLERS = {
+    "nowiki": _nowiki, "pre": _pre, "source": _code, "syntaxhighlight": _code, "math": _math,
+    "chem": _math, "ce": _math, "hiero": _hiero, "ref": _ref, "references": _references,
+    "poem": _poem, "gallery": _gallery, "imagemap": _imagemap,
+}

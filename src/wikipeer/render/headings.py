@@ -1,0 +1,134 @@
+"""Section headings, their anchors, and the table of contents.
+
+``== x ==`` lines become ``<hN>`` first (MediaWiki's ``handleHeadings``);
+once links and bold are done, each heading gets its anchor from its visible
+text (spaces as ``_``, repeats numbered ``_2``...) and the TOC is built as
+MediaWiki does: with 4 or more headings, or ``__FORCETOC__``, never with
+``__NOTOC__``, and where ``__TOC__`` stands if it does.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from wikipeer.render.tags import escape_attr
+
+_HEADING_TAG = re.compile(r"<h([1-6])>(.*?)</h\1>")
+_TAGS = re.compile(r"<[^>]*>")
+TOC_MARK = "\x7fTOC\x7f"
+TOC_TITLES = {
+    "en": "Contents", "vi": "Mục lục", "uk": "Зміст", "ja": "目次", "mr": "अनुक्रमणिका",
+    "ru": "Содержание", "de": "Inhaltsverzeichnis", "fr": "Sommaire", "es": "Índice",
+}
+
+
+def headings(text: str) -> str:
+    """Heading lines as ``<hN>text</hN>``; blank lines right after a heading go with it."""
+    if "=" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    skip_blank = False
+    for line in lines:
+        if skip_blank and not line.strip():
+            continue
+        skip_blank = False
+        if line.startswith("="):
+            heading = _heading(line)
+            if heading is not None:
+                out.append(heading)
+                skip_blank = True
+                continue
+        out.append(line)
+    if skip_blank and len(out) < len(lines):
+        # The greedy \s*$ of MediaWiki's pattern keeps the last line break.
+        out.append("")
+    return "\n".join(out)
+
+
+def _heading(line: str) -> str | None:
+    body = line.rstrip()
+    for level in range(6, 0, -1):
+        marks = "=" * level
+        if len(body) > 2 * level and body.startswith(marks) and body.endswith(marks):
+            inner = body[level:-level].strip(" \t")
+            if inner:
+                return f"<h{level}>{inner}</h{level}>"
+    return None
+
+
+@dataclass(slots=True)
+class Section:
+    level: int
+    anchor: str
+    html: str
+    number: str = ""
+
+
+def format_headings(text: str, switches: set[str], lang: str) -> str:
+    """Anchored headings, and the TOC where MediaWiki puts it."""
+    sections: list[Section] = []
+    used: dict[str, int] = {}
+
+    def anchor(m: re.Match) -> str:
+        inner = m.group(2)
+        visible = html.unescape(_TAGS.sub("", inner)).strip()
+        base = re.sub(r"\s+", "_", visible) or "section"
+        count = used.get(base, 0) + 1
+        used[base] = count
+        name = base if count == 1 else f"{base}_{count}"
+        sections.append(Section(int(m.group(1)), name, _TAGS.sub("", inner).strip()))
+        level = m.group(1)
+        return f'<h{level}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
+
+    text = _HEADING_TAG.sub(anchor, text)
+    has_mark = TOC_MARK in text
+    show = sections and (has_mark or "FORCETOC" in switches or len(sections) >= 4) and (
+        has_mark or "NOTOC" not in switches)
+    if not show:
+        return text.replace(TOC_MARK, "")
+    toc = "\n" + toc_html(sections, TOC_TITLES.get(lang, TOC_TITLES["en"])) + "\n"
+    if has_mark:
+        first = text.index(TOC_MARK)
+        return text[:first] + toc + text[first:].replace(TOC_MARK, "")
+    first = text.index('<span class="mw-headline"') - len("<hN>")
+    return text[:first] + toc + text[first:]
+
+
+def toc_html(sections: list[Section], title: str) -> str:
+    """The TOC block: nested lists numbered like MediaWiki's (1, 1.1, 2...)."""
+    _number(sections)
+    out = [f'<div id="toc" class="toc" role="navigation"><div class="toctitle"><h2 id="mw-toc-heading">{title}</h2></div>']
+    depth = 0
+    for section in sections:
+        level = section.number.count(".") + 1
+        if level > depth:
+            out.append("<ul>" * (level - depth))
+        else:
+            out.append("</li>" + "</ul></li>" * (depth - level))
+        depth = level
+        out.append(
+            f'<li class="toclevel-{level}"><a href="#{escape_attr(section.anchor)}">'
+            f'<span class="tocnumber">{section.number}</span> <span class="toctext">{section.html}</span></a>'
+        )
+    out.append("</li>" + "</ul></li>" * (depth - 1) + "</ul></div>")
+    return "".join(out)
+
+
+def _number(sections: list[Section]) -> None:
+    # MediaWiki's numbering: a deeper heading opens a sublevel, a shallower one
+    # returns to the last level that was at or above it.
+    counts: list[int] = []
+    levels: list[int] = []
+    for section in sections:
+        while levels and levels[-1] > section.level:
+            levels.pop()
+            counts.pop()
+        if levels and levels[-1] == section.level:
+            counts[-1] += 1
+        else:
+            levels.append(section.level)
+            counts.append(1)
+        section.number = ".".join(map(str, counts))

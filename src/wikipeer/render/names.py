@@ -1,0 +1,66 @@
+"""Page names as links and transclusions see them: namespaces and normalisation.
+
+The wiki's own namespace names come from its configuration; MediaWiki also
+accepts the canonical English names everywhere (``Template:``, ``File:``,
+``Image:``, ``Category:``), so a localised wiki's pages that use them work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+
+CANONICAL: dict[str, int] = {
+    "media": -2, "special": -1, "talk": 1, "user": 2, "user talk": 3, "project": 4,
+    "project talk": 5, "file": 6, "image": 6, "file talk": 7, "image talk": 7,
+    "mediawiki": 8, "mediawiki talk": 9, "template": 10, "template talk": 11, "help": 12,
+    "help talk": 13, "category": 14, "category talk": 15,
+}
+NS_MEDIA, NS_FILE, NS_TEMPLATE, NS_CATEGORY = -2, 6, 10, 14
+
+
+@dataclass(frozen=True, slots=True)
+class PageName:
+    """A normalised page name: namespace number, full title, and fragment."""
+
+    ns: int
+    full: str
+    text: str
+    fragment: str = ""
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.replace("_", " ").split()).casefold()
+
+
+def namespace_of(config: WikiConfig, prefix: str) -> int | None:
+    """The namespace a ``prefix:`` names on this wiki, or None."""
+    folded = _fold(prefix)
+    if not folded:
+        return None
+    for number, name in config.namespaces.items():
+        if number != 0 and _fold(name) == folded:
+            return number
+    return CANONICAL.get(folded)
+
+
+def page_name(config: WikiConfig, raw: str, default_ns: int = 0) -> PageName | None:
+    """``raw`` as a page of this wiki (None when MediaWiki would refuse the title)."""
+    text, _, fragment = raw.partition("#")
+    text = text.replace("_", " ").strip()
+    ns = default_ns
+    if text.startswith(":"):
+        text, ns = text[1:].strip(), 0
+    head, sep, rest = text.partition(":")
+    if sep:
+        found = namespace_of(config, head)
+        if found is not None:
+            ns, text = found, rest.strip()
+    if not text and ns == 0 and fragment:
+        return PageName(0, "", "", fragment.strip())
+    try:
+        title = normalize_title(config, text, ns=ns)
+    except (BadTitle, ValueError):
+        return None
+    return PageName(ns, title.full, title.text, fragment.strip())

@@ -1,0 +1,224 @@
+"""Parser functions: ``{{#if:}}``, ``{{#switch:}}``, ``{{lc:}}`` and friends.
+
+Each takes the expander, the caller's frame, the first argument (the text
+after the colon, expanded and trimmed) and the other parts unexpanded, so a
+function expands only the arguments it needs, as ParserFunctions does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import quote
+
+from wikipeer.render import expr, magic
+from wikipeer.render.names import page_name
+from wikipeer.render.preprocess import ExtTag, Part
+
+Function = Callable[..., str]
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
+
+
+def _equal(a: str, b: str) -> bool:
+    """PHP's loose ``==`` on two strings: numeric when both are numbers."""
+    if _NUMBER.match(a) and _NUMBER.match(b):
+        return float(a) == float(b)
+    return a == b
+
+
+def _if(exp, frame, first, parts):
+    chosen = 0 if first.strip() else 1
+    return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
+
+
+def _ifeq(exp, frame, first, parts):
+    if not parts:
+        return ""
+    chosen = 1 if _equal(first, exp.text(parts[0], frame)) else 2
+    return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
+
+
+def _iferror(exp, frame, first, parts):
+    failed = 'class="error"' in first or any(marker in first for marker in exp.error_markers)
+    if failed:
+        return exp.text(parts[0], frame) if parts else ""
+    return exp.text(parts[1], frame) if len(parts) > 1 else first
+
+
+def _ifexist(exp, frame, first, parts):
+    name = page_name(exp.ctx.config, first) if first else None
+    found = False
+    if name is not None and name.full:
+        try:
+            found = name.full in exp.ctx.exists([name.full])
+        except Exception:
+            found = False
+    chosen = 0 if found else 1
+    return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
+
+
+def _switch(exp, frame, first, parts):
+    found = False
+    default: Part | None = None
+    default_next = False
+    last_plain: Part | None = None
+    for part in parts:
+        if part.eq >= 0:
+            last_plain = None
+            if found or default_next:
+                if found:
+                    return exp.expand(part.value_nodes(), frame).strip()
+                default, default_next = part, False
+                continue
+            key = exp.expand(part.name_nodes(), frame).strip()
+            if _equal(key, first):
+                return exp.expand(part.value_nodes(), frame).strip()
+            if key == "#default":
+                default = part
+        else:
+            last_plain = part
+            value = exp.text(part, frame)
+            if _equal(value, first):
+                found = True
+            elif value == "#default":
+                default_next = True
+    if last_plain is not None:
+        return exp.text(last_plain, frame)
+    return exp.expand(default.value_nodes(), frame).strip() if default is not None else ""
+
+
+def _tag(exp, frame, first, parts):
+    name = first.lower()
+    body: str | None = exp.text(parts[0], frame) if parts else None
+    attrs = []
+    for part in parts[1:]:
+        if part.eq >= 0:
+            key = exp.expand(part.name_nodes(), frame).strip()
+            value = exp.expand(part.value_nodes(), frame).strip().strip("\"'")
+            attrs.append(f' {key}="{value}"')
+    from wikipeer.render import extensions
+    from wikipeer.render.preprocess import EXT_TAGS
+    if name in EXT_TAGS:
+        return extensions.render(exp, ExtTag(name, "".join(attrs), body, ""), frame, expanded=True)
+    if body is None:
+        return f"<{name}{''.join(attrs)} />"
+    return f"<{name}{''.join(attrs)}>{body}</{name}>"
+
+
+def _expr(exp, frame, first, parts):
+    try:
+        return expr.format_number(expr.evaluate(first)) if first else ""
+    except expr.ExprError as exc:
+        return exp.error(f"Expression error: {exc}")
+
+
+def _ifexpr(exp, frame, first, parts):
+    try:
+        chosen = 0 if first and expr.evaluate(first) else 1
+    except expr.ExprError as exc:
+        return exp.error(f"Expression error: {exc}")
+    return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
+
+
+def _pad(left: bool):
+    def pad(exp, frame, first, parts):
+        try:
+            width = min(int(exp.text(parts[0], frame)), 500) if parts else 0
+        except ValueError:
+            return first
+        filler = (exp.text(parts[1], frame) if len(parts) > 1 else "") or "0"
+        missing = width - len(first)
+        if missing <= 0:
+            return first
+        fill = (filler * (missing // len(filler) + 1))[:missing]
+        return fill + first if left else first + fill
+    return pad
+
+
+def _plural(exp, frame, first, parts):
+    forms = [exp.text(p, frame) for p in parts]
+    if not forms:
+        return ""
+    try:
+        one = float(first.replace(",", "")) == 1
+    except ValueError:
+        one = False
+    return forms[0] if one or len(forms) == 1 else forms[1]
+
+
+def _ns(exp, frame, first, parts):
+    config = exp.ctx.config
+    if first.lstrip("-").isdigit():
+        return config.namespaces.get(int(first), "")
+    from wikipeer.render.names import namespace_of
+    number = namespace_of(config, first)
+    return config.namespaces.get(number, "") if number is not None else ""
+
+
+def _url(exp, frame, first, parts):
+    name = page_name(exp.ctx.config, first)
+    return exp.ctx.href(name.full) if name is not None and name.full else ""
+
+
+def _titleparts(exp, frame, first, parts):
+    pieces = first.split("/")
+    try:
+        count = int(exp.text(parts[0], frame)) if parts and exp.text(parts[0], frame) else 0
+        start = int(exp.text(parts[1], frame)) if len(parts) > 1 and exp.text(parts[1], frame) else 1
+    except ValueError:
+        return first
+    begin = start - 1 if start > 0 else max(len(pieces) + start, 0)
+    chosen = pieces[begin:]
+    if count > 0:
+        chosen = chosen[:count]
+    elif count < 0:
+        chosen = chosen[:count]
+    return "/".join(chosen)
+
+
+def _invoke(exp, frame, first, parts):
+    # Lua modules (Scribunto) are not run: a discreet placeholder, like a missing template.
+    module = f"Module:{first}"
+    exp.state.templates[module] = None
+    return exp.state.strip.add(f'<span class="tpl-missing" title="{module}"></span>')
+
+
+def _anchorencode(exp, frame, first, parts):
+    return re.sub(r"\s+", "_", re.sub(r"<[^>]*>", "", first))
+
+
+def _nothing(exp, frame, first, parts):
+    return ""
+
+
+def _first(transform: Callable[[str], str]) -> Function:
+    return lambda exp, frame, first, parts: transform(first)
+
+
+_FUNCTIONS: dict[str, Function] = {
+    "#if": _if, "#ifeq": _ifeq, "#iferror": _iferror, "#ifexist": _ifexist, "#switch": _switch,
+    "#tag": _tag, "#expr": _expr, "#ifexpr": _ifexpr, "#invoke": _invoke,
+    "#titleparts": _titleparts, "#language": _nothing, "#property": _nothing,
+    "#statements": _nothing, "#time": _nothing, "#timel": _nothing, "#rel2abs": _first(str),
+    "#len": _first(lambda s: str(len(s))), "#urldecode": _first(lambda s: s),
+    "lc": _first(str.lower), "uc": _first(str.upper),
+    "lcfirst": _first(lambda s: s[:1].lower() + s[1:]), "ucfirst": _first(lambda s: s[:1].upper() + s[1:]),
+    "urlencode": _first(lambda s: quote(s, safe="").replace("%20", "+")),
+    "anchorencode": _anchorencode, "formatnum": _first(str), "padleft": _pad(True),
+    "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _url,
+    "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _nothing,
+    "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
+    "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
+    "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
+    "noexternallanglinks": _nothing, "#babel": _nothing, "#target": _nothing,
+}
+
+
+def lookup(head: str) -> Function | None:
+    """The function ``{{head:...}}`` calls, or None when it is a template."""
+    function = _FUNCTIONS.get(head.lower())
+    if function is not None:
+        return function
+    if magic.has_variable(head):
+        return lambda exp, frame, first, parts: magic.variable(exp.ctx, head, first) or ""
+    return None

@@ -1,0 +1,78 @@
+"""The order of the passes, MediaWiki's: expand, then tables, headings,
+links, quotes, external links, TOC, paragraphs; then markers back, red
+links filled, and the sanitizer last."""
+
+from __future__ import annotations
+
+import re
+
+from wikipeer.render import magic
+from wikipeer.render.blocks import block_levels
+from wikipeer.render.expand import Expander
+from wikipeer.render.extlinks import bare_urls, external_links
+from wikipeer.render.headings import format_headings, headings
+from wikipeer.render.links import internal_links, resolve_link_classes
+from wikipeer.render.quotes import all_quotes
+from wikipeer.render.redirect import redirect_target
+from wikipeer.render.refs import Refs
+from wikipeer.render.state import RenderState
+from wikipeer.render.tables import tables
+from wikipeer.render.tags import escape_attr, escape_text, sanitize_tags
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HR = re.compile(r"(^|\n)-{4,}")
+
+
+def clean_input(text: str) -> str:
+    """Line ends as ``\\n`` and no control characters (they could fake our markers)."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def render_page(text: str, state: RenderState) -> str:
+    """HTML (not yet sanitised) of a page's wikitext; may set ``state.redirect``."""
+    expander = Expander(state)
+    refs = Refs(state.strip)
+    expander.refs = refs
+    expanded = expander.expand_page(text)
+    body = page_passes(expanded, state) + refs.leftovers()
+    refs.inline = lambda note: inline_passes(note, state)
+    html = state.strip.unstrip(body)
+    html = resolve_link_classes(html, state)
+    return f'<div class="mw-parser-output">{html}</div>'
+
+
+def page_passes(text: str, state: RenderState) -> str:
+    """Expanded wikitext to HTML with strip markers still in."""
+    text = magic.take_switches(text, state.switches)
+    text = sanitize_tags(text)
+    text = tables(text)
+    text = _HR.sub(r"\1<hr />", text) if "----" in text else text
+    text = headings(text)
+    text = inline_passes(text, state, sanitized=True)
+    text = format_headings(text, state.switches, state.ctx.config.lang)
+    return block_levels(text)
+
+
+def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str:
+    """Links, bold and italic, external links: what a footnote's text needs too."""
+    if not sanitized:
+        text = sanitize_tags(text)
+    text = internal_links(text, state)
+    text = all_quotes(text)
+    text = external_links(text)
+    return bare_urls(text)
+
+
+def render_redirect(text: str, state: RenderState) -> tuple[str, str] | None:
+    """(HTML, target) when the page is a redirect, else None."""
+    target = redirect_target(state.ctx.config, text)
+    if target is None:
+        return None
+    href = escape_attr(state.ctx.href(target.full))
+    if target.fragment:
+        href += "#" + escape_attr(target.fragment.replace(" ", "_"))
+    html = (
+        '<div class="redirectMsg"><p>Redirect to:</p><ul class="redirectText"><li>'
+        f'<a href="{href}" title="{escape_attr(target.full)}">{escape_text(target.full)}</a></li></ul></div>'
+    )
+    return html, target.full

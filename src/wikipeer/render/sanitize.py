@@ -1,0 +1,100 @@
+"""The allow-list: which tags, attributes, URL schemes and CSS survive.
+
+Everything ``render`` returns passes :func:`clean` (nh3, a Rust HTML5
+sanitizer) last. The wikitext passes use the same lists earlier, so what a
+page author writes either passes here or was shown as text already.
+
+``style`` is kept, but only for the properties in ``STYLE_PROPERTIES`` (none
+of which takes a URL) and only when the value holds nothing that could load
+or run anything (``url(``, ``expression``, ``@import``, escapes, comments).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+
+# Tags a page author may write, as MediaWiki's Sanitizer allows them.
+AUTHOR_TAGS = frozenset({
+    "abbr", "b", "bdi", "bdo", "big", "blockquote", "br", "caption", "center", "cite", "code",
+    "data", "dd", "del", "dfn", "div", "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rb", "rp", "rt",
+    "rtc", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+})
+# Tags the renderer itself makes on top of those.
+RENDERER_TAGS = frozenset({"a", "figure", "figcaption"})
+TAGS = AUTHOR_TAGS | RENDERER_TAGS
+
+GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role"})
+TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "rel"}),
+    "table": frozenset({"border", "cellpadding", "cellspacing", "width", "align", "bgcolor", "summary"}),
+    "td": frozenset({"colspan", "rowspan", "align", "valign", "width", "height", "bgcolor", "nowrap", "scope", "abbr", "headers"}),
+    "th": frozenset({"colspan", "rowspan", "align", "valign", "width", "height", "bgcolor", "nowrap", "scope", "abbr", "headers"}),
+    "tr": frozenset({"align", "valign", "bgcolor"}),
+    "caption": frozenset({"align"}),
+    "div": frozenset({"align"}), "p": frozenset({"align"}),
+    "h1": frozenset({"align"}), "h2": frozenset({"align"}), "h3": frozenset({"align"}),
+    "h4": frozenset({"align"}), "h5": frozenset({"align"}), "h6": frozenset({"align"}),
+    "font": frozenset({"color", "size", "face"}),
+    "ol": frozenset({"start", "type", "reversed"}), "ul": frozenset({"type"}),
+    "li": frozenset({"value", "type"}),
+    "abbr": frozenset(), "q": frozenset(), "blockquote": frozenset(),
+    "del": frozenset({"datetime"}), "ins": frozenset({"datetime"}), "time": frozenset({"datetime"}),
+    "data": frozenset({"value"}), "hr": frozenset({"width", "size", "noshade"}),
+    "br": frozenset({"clear"}), "pre": frozenset({"width"}),
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+STYLE_PROPERTIES = frozenset({
+    "background-color", "border", "border-bottom", "border-collapse", "border-color",
+    "border-left", "border-radius", "border-right", "border-spacing", "border-style",
+    "border-top", "border-width", "clear", "color", "display", "float", "font", "font-family",
+    "font-size", "font-style", "font-variant", "font-weight", "height", "letter-spacing",
+    "line-height", "margin", "margin-bottom", "margin-left", "margin-right", "margin-top",
+    "max-height", "max-width", "min-height", "min-width", "padding", "padding-bottom",
+    "padding-left", "padding-right", "padding-top", "text-align", "text-decoration",
+    "text-indent", "text-transform", "vertical-align", "white-space", "width", "word-spacing",
+    "list-style-type", "column-count", "column-width", "columns", "direction", "unicode-bidi",
+})
+_BAD_CSS = re.compile(r"url\s*\(|expression|image-set|@import|javascript|vbscript|behavio(?:u)?r|-moz-binding|[\\<>]|/\*|&#", re.I)
+
+
+def allowed_attribute(tag: str, name: str) -> bool:
+    """Whether ``name`` may stand on ``tag`` (never an event handler)."""
+    return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ())
+
+
+def safe_style(value: str) -> str | None:
+    """``value`` when it is harmless CSS, else None (the whole attribute goes)."""
+    decoded = html.unescape(value)
+    if _BAD_CSS.search(decoded) or any(ord(ch) < 32 for ch in decoded):
+        return None
+    return decoded
+
+
+def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    if name == "style":
+        return safe_style(value)
+    return value
+
+
+_ATTRIBUTES = {tag: set(TAG_ATTRIBUTES.get(tag, ())) | set(GLOBAL_ATTRIBUTES) for tag in TAGS}
+
+
+def clean(fragment: str) -> str:
+    """The allow-listed form of an HTML fragment: the last step of rendering."""
+    return nh3.clean(
+        fragment,
+        tags=set(TAGS),
+        clean_content_tags={"script", "style"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        url_schemes=set(URL_SCHEMES),
+        link_rel=None,
+        strip_comments=True,
+        filter_style_properties=set(STYLE_PROPERTIES),
+    )

@@ -1,0 +1,125 @@
+"""Wikitext tables (``{| |- | || ! !! |+ |}``) to HTML table tags.
+
+A line-by-line port of MediaWiki's ``Parser::handleTables``: cells may span
+lines, tables nest, and what the table syntax leaves open is closed at the
+end, so the output is always balanced.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wikipeer.render.tags import fix_attributes
+
+_TABLE_START = re.compile(r"^(:*)\s*\{\|(.*)$")
+
+
+def tables(text: str) -> str:
+    """``text`` with its wikitext tables turned into HTML."""
+    if "{|" not in text:
+        return text
+    return _Tables().run(text)
+
+
+class _Tables:
+    def __init__(self) -> None:
+        self.td: list[bool] = []
+        self.tr: list[bool] = []
+        self.last_tag: list[str] = []
+        self.tr_attrs: list[str] = []
+        self.opened_tr: list[bool] = []
+        self.indents: list[int] = []
+
+    def run(self, text: str) -> str:
+        out: list[str] = []
+        for raw in text.split("\n"):
+            line = raw.strip()
+            if not line:
+                out.append(raw)
+                continue
+            start = _TABLE_START.match(line) if "{|" in line[:40] else None
+            if start:
+                out.append(self.open(start))
+            elif not self.td:
+                out.append(raw)
+            elif line.startswith("|}"):
+                out.append(self.close(line[2:]))
+            elif line.startswith("|-"):
+                out.append(self.row(line))
+            elif line[0] in "|!":
+                out.append(self.cells(line))
+            else:
+                out.append(raw)
+        while self.td:
+            out.append(self.close("").rstrip())
+        result = "\n".join(out)
+        return "" if result == "<table>\n<tr><td></td></tr>\n</table>" else result
+
+    def open(self, m: re.Match) -> str:
+        indent = len(m.group(1))
+        self.indents.append(indent)
+        self.td.append(False)
+        self.last_tag.append("")
+        self.tr.append(False)
+        self.tr_attrs.append("")
+        self.opened_tr.append(False)
+        return "<dl><dd>" * indent + f"<table{fix_attributes(m.group(2), 'table')}>"
+
+    def close(self, rest: str) -> str:
+        line = "</table>" + rest
+        last = self.last_tag.pop()
+        if not self.opened_tr.pop():
+            line = "<tr><td></td></tr>" + line
+        if self.tr.pop():
+            line = "</tr>" + line
+        if self.td.pop():
+            line = f"</{last}>" + line
+        self.tr_attrs.pop()
+        indent = self.indents.pop()
+        return line.rstrip() + "</dd></dl>" * indent if indent else line
+
+    def row(self, line: str) -> str:
+        attrs = fix_attributes(line.lstrip("|").lstrip("-"), "tr")
+        self.tr_attrs[-1] = attrs
+        self.opened_tr[-1] = True
+        out = ""
+        last = self.last_tag.pop()
+        if self.tr.pop():
+            out = "</tr>"
+        if self.td.pop():
+            out = f"</{last}>" + out
+        self.tr.append(False)
+        self.td.append(False)
+        self.last_tag.append("")
+        return out
+
+    def cells(self, line: str) -> str:
+        kind = line[0]
+        if line.startswith("|+"):
+            kind, line = "+", line[2:]
+        else:
+            line = line[1:]
+        if kind == "!":
+            line = line.replace("!!", "||")
+        tag = {"|": "td", "!": "th", "+": "caption"}[kind]
+        out: list[str] = []
+        for cell in line.split("||"):
+            previous = ""
+            if kind != "+":
+                attrs = self.tr_attrs.pop()
+                if not self.tr.pop():
+                    previous = f"<tr{attrs}>\n"
+                self.tr.append(True)
+                self.tr_attrs.append("")
+                self.opened_tr[-1] = True
+            last = self.last_tag.pop()
+            if self.td.pop():
+                previous = f"</{last}>\n" + previous
+            self.last_tag.append(tag)
+            head, bar, data = cell.partition("|")
+            if not bar or "[[" in head or "-{" in head:
+                out.append(f"{previous}<{tag}>{cell.strip()}")
+            else:
+                out.append(f"{previous}<{tag}{fix_attributes(head, tag)}>{data.strip()}")
+            self.td.append(True)
+        return "".join(out)

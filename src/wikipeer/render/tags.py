@@ -1,0 +1,85 @@
+"""HTML the page author writes: allowed tags kept, everything else escaped.
+
+MediaWiki's ``Sanitizer::removeHTMLtags`` and ``fixTagAttributes``: a tag on
+the allow-list is rebuilt from its parsed attributes (so quoting is ours),
+any other ``<`` shows as text, and ``&`` that starts no known entity is
+escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.entities import html5
+
+from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
+
+_TOKEN = re.compile(
+    r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
+    r"|&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
+    r"|[<>&]"
+)
+_ATTR = re.compile(
+    r"""([^\s/>="'\x00-\x1f]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
+)
+_VOID = frozenset({"br", "hr", "wbr"})
+_ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def escape_attr(value: str) -> str:
+    """An attribute value ready for double quotes (``'`` escaped too, for the quote pass)."""
+    return html.escape(value, quote=True)
+
+
+def fix_attributes(raw: str, tag: str) -> str:
+    """Allowed attributes of ``raw`` re-serialised, with a leading space, or ``""``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for m in _ATTR.finditer(raw):
+        name = m.group(1).lower()
+        if name in seen or not allowed_attribute(tag, name):
+            continue
+        value = next((g for g in m.group(2, 3, 4) if g is not None), "")
+        value = html.unescape(value)
+        if name == "style":
+            value = safe_style(value)
+            if value is None:
+                continue
+        elif name == "id":
+            value = value.replace(" ", "_")
+        seen.add(name)
+        out.append(f' {name}="{escape_attr(value.strip())}"')
+    return "".join(out)
+
+
+def _token(m: re.Match) -> str:
+    tag = m.group(2)
+    if tag is not None:
+        name = tag.lower()
+        if name not in AUTHOR_TAGS:
+            return html.escape(m.group(0), quote=False)
+        if m.group(1):
+            return f"</{name}>"
+        attrs = fix_attributes(m.group(3), name)
+        return f"<{name}{attrs} />" if name in _VOID or m.group(4) else f"<{name}{attrs}>"
+    entity = m.group(5)
+    if entity is not None:
+        if entity[0] == "#" or entity + ";" in html5:
+            return m.group(0)
+        return "&amp;" + entity + ";"
+    return _ESCAPES[m.group(0)]
+
+
+def sanitize_tags(text: str) -> str:
+    """``text`` with author tags filtered and stray ``<``, ``>``, ``&`` escaped."""
+    return _TOKEN.sub(_token, text)
+
+
+def escape_text(text: str) -> str:
+    """Plain text for HTML, keeping valid entities (as ``<nowiki>`` does)."""
+    return re.sub(
+        r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});|[<>&]",
+        lambda m: m.group(0) if m.group(1) and (m.group(1)[0] == "#" or m.group(1) + ";" in html5)
+        else _ESCAPES.get(m.group(0), "&amp;" + m.group(0)[1:]),
+        text,
+    )
