@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import commands, net_commands
+from wikipeer.cli import commands, net_commands, offline_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-every", type=float, metavar="SECONDS", help="sync with every peer this often")
     p.set_defaults(func=commands.serve)
     net_commands.add_parsers(sub)
+    offline_commands.add_parsers(sub)
     return parser
 
 

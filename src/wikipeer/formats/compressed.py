@@ -8,9 +8,12 @@ import io
 import lzma
 import sys
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import BinaryIO
 
-from wikipeer.errors import UserError
+import zstandard
+
+from wikipeer.errors import InvalidObject, UserError
 
 _MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
 
@@ -85,3 +88,62 @@ def open_input(path: str) -> Input:
     source = io.BufferedReader(counter, 1 << 20)
     opener = {"bz2": bz2.BZ2File, "gzip": lambda f: gzip.GzipFile(fileobj=f), "xz": lzma.LZMAFile}.get(kind)
     return Input(opener(source) if opener else source, counter, kind, head)
+
+
+class StreamTooLarge(InvalidObject):
+    """A stream went past what this node agreed to read."""
+
+
+class BrokenStream(InvalidObject):
+    """A compressed stream that is cut off or not what it claims to be."""
+
+
+def file_chunks(stream: BinaryIO, size: int = 64 * 1024) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk
+
+
+class ZstdReader(io.RawIOBase):
+    """A file-like reader of the zstd stream in an iterator of chunks, bounded and checked.
+
+    ``max_bytes`` bounds what is decompressed, ``max_raw`` what is read; a
+    stream that ends before its frame does is reported as cut off.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], max_bytes: int, max_raw: int, peer: str = "the stream") -> None:
+        self.chunks, self.max_bytes, self.max_raw, self.peer = chunks, max_bytes, max_raw, peer
+        self.decompressor = zstandard.ZstdDecompressor().decompressobj()
+        self.buffer = bytearray()
+        self.raw_bytes = self.out_bytes = 0
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self, n: int) -> None:
+        while len(self.buffer) < n and not self.ended:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                self.ended = True
+                if not self.decompressor.eof:
+                    raise BrokenStream(f"{self.peer}'s zstd stream is cut off after {self.raw_bytes} bytes")
+                return
+            self.raw_bytes += len(chunk)
+            if self.raw_bytes > self.max_raw:
+                raise StreamTooLarge(f"{self.peer} is longer than {self.max_raw} bytes: stopped reading")
+            try:
+                out = self.decompressor.decompress(chunk)
+            except zstandard.ZstdError as exc:
+                raise BrokenStream(f"{self.peer} is not a valid zstd stream: {exc}") from None
+            self.out_bytes += len(out)
+            if self.out_bytes > self.max_bytes:
+                raise StreamTooLarge(f"{self.peer} inflates past {self.max_bytes} bytes: stopped reading")
+            self.buffer += out
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = self.max_bytes
+        self._fill(n)
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return out

@@ -20,7 +20,7 @@ _SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]\Z")
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field: its kind (str, int, bool, link, links, key, sig, map), whether required, a size limit."""
+    """One field: its kind (str, int, bool, link, links, key, sig, map, strs), whether required, a size limit."""
 
     kind: str
     required: bool = True
@@ -79,6 +79,11 @@ def _check_value(name: str, rule: Field, value: Any) -> None:
     elif kind == "key":
         _check_str(name, value, 64)
         key_from_str(value)
+    elif kind == "strs":
+        if not isinstance(value, list) or len(value) > rule.limit:
+            raise InvalidObject(f"field {name!r} must be a list of at most {rule.limit} texts")
+        for item in value:
+            _check_str(name, item, 255)
     elif kind == "map":
         _check_map(name, value, rule.limit)
     else:  # a rule table with a typo is our bug, not the sender's

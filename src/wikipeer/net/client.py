@@ -25,8 +25,8 @@ from wikipeer.formats.car import CarReader
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
-from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, BoundedReader, StreamTooLarge,
-                               car_chunks)
+from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, car_chunks
 from wikipeer.store.log import Scope
 
 MAX_STREAM = 2 * 1024 * 1024 * 1024  # raw bytes of one log response
@@ -112,7 +112,7 @@ class PeerClient:
             raise PeerError(f"{self.url} broke off an answer: {exc}") from None
 
     def _car(self, response: httpx.Response) -> Iterator[Block]:
-        reader = BoundedReader(self._chunks(response), MAX_INFLATED, self.max_stream, self.url)
+        reader = ZstdReader(self._chunks(response), MAX_INFLATED, self.max_stream, f"{self.url}'s answer")
         try:
             yield from CarReader(reader)
         except StreamTooLarge as exc:

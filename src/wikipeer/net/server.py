@@ -28,7 +28,8 @@ from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
 from wikipeer.net.receive import take
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, BoundedReader, car_chunks
+from wikipeer.formats.compressed import ZstdReader, file_chunks
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, car_chunks
 from wikipeer.node import Node
 from wikipeer.store import log
 from wikipeer.store.peers import PeerBook
@@ -142,13 +143,8 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _file_chunks(spool) -> Iterator[bytes]:
-    while chunk := spool.read(64 * 1024):
-        yield chunk
-
-
 def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str) -> dict:
-    stream = BoundedReader(_file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the uploader") \
+    stream = ZstdReader(file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the upload") \
         if content_type.startswith(CAR_ZSTD) else spool
     try:
         tally = take(node, CarReader(stream), f"upload:{sender or 'unknown'}")

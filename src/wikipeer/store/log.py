@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import libipld
+
 from wikipeer.model.block import Block
 from wikipeer.store.schema import KIND_BAN, KIND_PROFILE
 from wikipeer.store.store import Store
@@ -79,3 +81,32 @@ def read(store: Store, ids: list[int]) -> Iterator[Block]:
         for oid in chunk:
             if oid in by_id:  # evicted meanwhile: skip
                 yield store.block_at(*by_id[oid])
+
+
+def signed_by(store: Store, since: int, keys: frozenset[str]) -> list[int]:
+    """Positions after ``since`` of what these keys signed, with what it needs to travel.
+
+    For a revision signed (authored, or seconded) by one of ``keys``: its page,
+    its text, the revision and all its signatures; also profiles and bans the
+    keys issued. This is "the changes made here" a USB stick carries out.
+    """
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    conn = store.conn
+    sigs = conn.execute(
+        f"SELECT s.target, s.sig FROM sigs s JOIN keys k ON k.id = s.key WHERE k.key IN ({marks}) AND s.sig > ?",
+        (*keys, since)).fetchall()
+    targets = sorted({t for t, _ in sigs})
+    ids = {s for _, s in sigs} | set(targets)
+    for start in range(0, len(targets), 500):
+        chunk = targets[start:start + 500]
+        qs = ",".join("?" * len(chunk))
+        for page, text in conn.execute(f"SELECT page, text FROM revisions WHERE id IN ({qs})", chunk):
+            ids.update((page, text))
+        ids.update(s for (s,) in conn.execute(f"SELECT sig FROM sigs WHERE target IN ({qs})", chunk))
+    for oid, data in conn.execute(f"SELECT id, data FROM objects WHERE id > ? AND kind IN ({KIND_PROFILE}, {KIND_BAN})",
+                                  (since,)):
+        if libipld.decode_dag_cbor(data).get("key") in keys:
+            ids.add(oid)
+    return sorted(ids)

@@ -9,7 +9,7 @@ import sqlite3
 
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN = range(6)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -94,6 +94,17 @@ CREATE TABLE IF NOT EXISTS local_pages(
     last_read INTEGER NOT NULL DEFAULT 0,
     pinned INTEGER NOT NULL DEFAULT 0,
     fetched INTEGER NOT NULL DEFAULT 0   -- came by fetch (evictable), not by following
+);
+-- Requests waiting for the next trip of a USB stick (store/wants.py).
+CREATE TABLE IF NOT EXISTS wants(
+    id INTEGER PRIMARY KEY,
+    wiki TEXT,                     -- with titles
+    titles TEXT,                   -- JSON list, or NULL for a search
+    query TEXT,                    -- a search, or NULL
+    top INTEGER NOT NULL DEFAULT 10,
+    depth INTEGER NOT NULL DEFAULT 10,
+    created INTEGER NOT NULL,
+    done INTEGER                   -- when it was met
 );
 """
 

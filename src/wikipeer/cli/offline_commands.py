@@ -1,0 +1,134 @@
+"""The commands for places without a network: bundles, the USB stick, and requests for it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from wikipeer.cli.commands import _open, out
+from wikipeer.errors import UserError
+from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle
+from wikipeer.formats.output import atomic_output
+from wikipeer.formats.summary import Summary
+from wikipeer.model.objects import Page, build_page
+from wikipeer.model.title import normalize_title
+from wikipeer.net import stick
+from wikipeer.net.receive import take
+from wikipeer.store import log
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.wants import Wants
+
+
+def bundle_create(args: argparse.Namespace) -> int:
+    node = _open(args)
+    pages = []
+    for title in args.pages or []:
+        if not args.wiki:
+            raise UserError("--pages needs --wiki")
+        t = normalize_title(node.wiki_or_default(args.wiki), title)
+        pages.append(build_page(Page(args.wiki, t.ns, t.text)).cid)
+    scope = log.Scope(() if pages or not args.wiki else (args.wiki,), (), tuple(pages))
+    ids = log.positions(node.store, args.since or 0, 1 << 62, scope)
+    blocks = list(log.read(node.store, ids))
+    if args.for_summary:
+        try:
+            summary = Summary.from_bytes(Path(args.for_summary).read_bytes())
+        except OSError as exc:
+            raise UserError(f"cannot read {args.for_summary}: {exc.strerror}") from None
+        blocks = [b for b in blocks if b.cid not in summary]
+    key = node.keyring.get(NODE_KEY).public
+    with atomic_output(args.output) as f:
+        manifest = write_bundle(f, blocks, node.keyring.signing_key(NODE_KEY, node.passphrase), key,
+                                [args.wiki] if args.wiki else ())
+    out.print(f"wrote {args.output}: {manifest_summary(manifest)}; next time use --since {ids[-1] if ids else args.since or 0}")
+    return 0
+
+
+def bundle_import(args: argparse.Namespace) -> int:
+    node = _open(args)
+    checked = verify_bundle(Path(args.file))
+    out.print(f"{args.file} checked: {manifest_summary(checked.manifest)}")
+    tally = take(node, read_blocks(checked), f"bundle:{Path(args.file).name}", stop_on_forgery=False,
+                 shallow=True)
+    out.print(f"{tally.accepted} new, {tally.duplicates} already here, {tally.held} held, {tally.rejected} refused")
+    for reason in tally.reasons:
+        out.print(f"refused: {reason}")
+    return 1 if tally.rejected else 0
+
+
+def stick_init(args: argparse.Namespace) -> int:
+    state = stick.init_stick(Path(args.path))
+    out.print(f"{args.path} is ready (stick {state.stick[:8]}); at home run 'wikipeer stick home {args.path}'")
+    return 0
+
+
+def _with_spinner(label: str, work):
+    with Progress(SpinnerColumn(), TextColumn(label), transient=True, console=out) as progress:
+        progress.add_task(label)
+        return work()
+
+
+def stick_home(args: argparse.Namespace) -> int:
+    node = _open(args)
+    report = _with_spinner("exchanging with the stick…", lambda: stick.home(node, Path(args.path)))
+    for problem in report.problems:
+        out.print(f"note: {problem}")
+    out.print(report.sentence())
+    return 0
+
+
+def stick_serve(args: argparse.Namespace) -> int:
+    node = _open(args)
+    report = _with_spinner("answering the stick's requests…", lambda: stick.serve(node, Path(args.path)))
+    for problem in report.problems:
+        out.print(f"note: {problem}")
+    out.print(report.sentence())
+    return 0
+
+
+def want(args: argparse.Namespace) -> int:
+    node = _open(args)
+    wants = Wants(node.store)
+    if args.search:
+        made = wants.add_search(args.search, args.top, args.depth)
+    else:
+        if not args.wiki or not args.titles:
+            raise UserError("name a wiki and titles (wikipeer want WIKI TITLE...) or use --search")
+        made = wants.add_titles(args.wiki, args.titles, args.depth)
+    out.print(f"asked for {made.describe()}; it travels with the stick's next trip")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    bundle = sub.add_parser("bundle", help="changes in one file, to carry by hand").add_subparsers(
+        dest="bundle_command", required=True, metavar="ACTION")
+    p = bundle.add_parser("create", help="write a signed, compressed bundle (a CAR v1 file)")
+    p.add_argument("--wiki")
+    p.add_argument("--pages", nargs="+", metavar="TITLE")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--since", type=int, metavar="CURSOR", help="only what came after this log position")
+    way.add_argument("--for", dest="for_summary", metavar="SUMMARY", help="leave out what a have-summary holds")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.car")
+    p.set_defaults(func=bundle_create)
+    p = bundle.add_parser("import", help="check a whole bundle, then take its blocks")
+    p.add_argument("file")
+    p.set_defaults(func=bundle_import)
+
+    st = sub.add_parser("stick", help="carry changes on a USB stick").add_subparsers(
+        dest="stick_command", required=True, metavar="ACTION")
+    for name, func, text in (("init", stick_init, "lay out a stick (README, outbox, requests, responses)"),
+                             ("home", stick_home, "at home: take what came back, send edits and requests"),
+                             ("serve", stick_serve, "at the connected place: take the edits, answer the requests")):
+        p = st.add_parser(name, help=text)
+        p.add_argument("path")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("want", help="ask for pages (or the top results of a search) with the stick's next trip")
+    p.add_argument("wiki", nargs="?")
+    p.add_argument("titles", nargs="*", metavar="TITLE")
+    p.add_argument("--search", metavar="QUERY")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--depth", type=int, default=10, help="revisions of history per page (default 10)")
+    p.set_defaults(func=want)

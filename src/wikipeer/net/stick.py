@@ -1,0 +1,501 @@
+"""The USB stick: a village's edits out, the pages it asked for back.
+
+    STICK/README.txt     for the person who carries it
+    STICK/state.json     which node is home, how far the outbox has carried
+    STICK/outbox/        bundles of the home node's own signed changes
+    STICK/requests/      what the home node's users asked for, and a summary
+                         of what it already holds (have.summary)
+    STICK/responses/     bundles written by the connected node, and ack.json
+                         (which outbox bundles it took)
+
+At home, ``stick home`` imports responses, then writes the outbox and the
+requests. At the connected place, ``stick serve`` imports the outbox (every
+signature checked, as a sync would), answers the requests from its store and
+its peers, and writes responses that fit the free space, the pages asked for
+before their older history.
+
+Every file is written to a temporary name and renamed when whole, and the
+state last, so pulling the stick out at any moment leaves the old files or
+the new ones; a file cut short anyway fails its check and is written again
+on the next trip. An outbox bundle leaves the stick only once the connected
+node has acknowledged it, so edits are never lost on the way.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.formats.bundle import Checked, read_blocks, verify_bundle, write_bundle
+from wikipeer.formats.summary import Summary
+from wikipeer.model.block import Block
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.net.fetch import fetch_search, fetch_titles
+from wikipeer.net.receive import take
+from wikipeer.node import Node
+from wikipeer.store import log
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.peers import PeerBook
+from wikipeer.store.records import RevInfo
+from wikipeer.store.wants import Want, Wants
+
+STATE, README, ACK, SUMMARY = "state.json", "README.txt", "ack.json", "have.summary"
+MARGIN = 1024 * 1024  # bytes left free on the stick
+HISTORY_CHUNK = 2000  # revisions per history bundle
+
+README_TEXT = """This USB stick carries a wiki between two places.
+
+At home (the place without internet), plug it in and run:
+
+    wikipeer stick home {path}
+
+At the connected place (a school, a library, an office with internet), run:
+
+    wikipeer stick serve {path}
+
+Then bring the stick back home and run the first command again.
+Nothing on the stick can be forged or lost: every edit is signed and checked.
+Please do not delete the folders on this stick; it may be left plugged in
+or pulled out at any moment.
+"""
+
+
+class StickError(UserError):
+    """The stick cannot be used as it is; the message says what to do."""
+
+
+@dataclass(slots=True)
+class StickState:
+    """What the stick remembers between trips."""
+
+    stick: str
+    home: str | None = None
+    trips: int = 0
+    outbox_cursor: int = 0
+    outbox: dict[str, list[int]] = field(default_factory=dict)  # bundle name -> [from, to] positions
+    version: int = 1
+
+
+# -- the stick's files ----------------------------------------------------------
+
+
+def init_stick(path: Path) -> StickState:
+    """Lay out an empty stick; an existing stick is left as it is."""
+    for folder in ("outbox", "requests", "responses"):
+        (path / folder).mkdir(parents=True, exist_ok=True)
+    _write_text(path / README, README_TEXT.format(path=path))
+    if (path / STATE).exists():
+        return load_state(path)
+    state = StickState(uuid.uuid4().hex)
+    save_state(path, state)
+    return state
+
+
+def load_state(path: Path) -> StickState:
+    """The stick's state; the copy made before the last save if the file was cut short."""
+    if not (path / "outbox").is_dir():
+        raise StickError(f"{path} is not a wikipeer stick: run 'wikipeer stick init {path}' first")
+    for name in (STATE, STATE + ".bak"):
+        try:
+            data = json.loads((path / name).read_text())
+            return StickState(**{k: v for k, v in data.items() if k in StickState.__dataclass_fields__})
+        except (OSError, ValueError, TypeError):
+            continue
+    raise StickError(f"the stick's {STATE} is missing or damaged and has no good copy: "
+                     f"run 'wikipeer stick init {path}' to start it afresh (bundles on it are kept)")
+
+
+def save_state(path: Path, state: StickState) -> None:
+    if (path / STATE).exists():
+        shutil.copyfile(path / STATE, path / (STATE + ".bak"))
+    _write_text(path / STATE, json.dumps(asdict(state), indent=1))
+
+
+def _write_text(target: Path, text: str) -> None:
+    _write_file(target, lambda f: f.write(text.encode()))
+
+
+def _write_file(target: Path, write: Callable) -> None:
+    """Write through a temporary name, synced, then renamed: a cut leaves the old file or none."""
+    tmp = target.with_name(target.name + ".part")
+    try:
+        with tmp.open("wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _bundle(node: Node, target: Path, blocks: list[Block], note: dict) -> None:
+    key = node.keyring.get(NODE_KEY).public
+    signing = node.keyring.signing_key(NODE_KEY, node.passphrase)
+    _write_file(target, lambda f: write_bundle(f, blocks, signing, key, note=json.dumps(note)))
+
+
+def _checked_bundles(folder: Path, problems: list[str]) -> Iterator[Checked]:
+    """The bundles in a folder that pass their check; the others are reported (and left for repair)."""
+    for file in sorted(folder.glob("*.car")):
+        try:
+            yield verify_bundle(file)
+        except InvalidObject as exc:
+            problems.append(f"{file.name}: {exc}")
+
+
+def free_bytes(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+# -- at home ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class HomeReport:
+    edits_out: int = 0
+    objects_out: int = 0
+    pages_in: int = 0
+    revisions_in: int = 0
+    requests: int = 0
+    met: int = 0
+    problems: list[str] = field(default_factory=list)
+    free: int = 0
+
+    def sentence(self) -> str:
+        return (f"{self.edits_out} edits carried out, {self.pages_in} pages and {self.revisions_in} revisions "
+                f"brought back, {self.met} requests met, {self.requests} waiting for the next trip, "
+                f"{_human(self.free)} free on the stick")
+
+
+def local_keys(node: Node) -> frozenset[str]:
+    return frozenset(i.public for i in node.keyring.list() if i.private)
+
+
+def home(node: Node, path: Path) -> HomeReport:
+    """The home node's half of a trip: take what came back, send what was made and asked for here."""
+    state = load_state(path)
+    me = node.keyring.get(NODE_KEY).public
+    if state.home is None:
+        state.home = me
+    elif state.home != me:
+        raise StickError(f"this stick belongs to another node ({state.home}); use its own stick, or "
+                         f"'wikipeer stick init' a new one for this node")
+    report = HomeReport()
+    _take_responses(node, path, state, report)
+    _write_outbox(node, path, state, report)
+    _write_requests(node, path, report)
+    state.trips += 1
+    save_state(path, state)
+    report.free = free_bytes(path)
+    return report
+
+
+def _take_responses(node: Node, path: Path, state: StickState, report: HomeReport) -> None:
+    answered: set[int] = set()
+    for checked in _checked_bundles(path / "responses", report.problems):
+        before = node.store.last_seq()
+        tally = take(node, read_blocks(checked), f"stick:{state.stick}", shallow=True)
+        report.revisions_in += _revisions_since(node, before)
+        report.pages_in += len(_note(checked).get("pages", []))
+        answered.update(_note(checked).get("answers", []))
+        _adopt_configs(node, _note(checked).get("wikis", {}))
+        if tally.forgeries:
+            report.problems.append(f"{checked.path.name}: {tally.reasons[0]}")
+        checked.path.unlink()
+    for bad in (path / "responses").glob("*.car"):
+        bad.unlink()  # failed its check: the requests stay open and are answered again
+    _read_acks(path, state)
+    wants = Wants(node.store)
+    for want in wants.open():
+        if want.id in answered and _met(node, want):
+            wants.done(want.id)
+            report.met += 1
+
+
+def _met(node: Node, want: Want) -> bool:
+    """A request for titles is met when every page is here; a search, when the far side answered it."""
+    config = node.wiki_or_default(want.wiki) if want.wiki else None
+    for title in want.titles:
+        t = normalize_title(config, title)
+        page = node.store.page(want.wiki, t.ns, t.text)
+        if page is None or not node.store.heads(page.id):
+            return False
+    return True
+
+
+def _adopt_configs(node: Node, configs: object) -> None:
+    """Wikis that arrived without a configuration take the one the connected node sent."""
+    if not isinstance(configs, dict):
+        return
+    for wiki, config in configs.items():
+        if node.store.wiki_config(wiki) is None and isinstance(config, dict):
+            try:
+                node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": wiki}))
+            except (KeyError, TypeError, ValueError):
+                continue
+
+
+def _revisions_since(node: Node, position: int) -> int:
+    return node.store.conn.execute("SELECT count(*) FROM revisions WHERE id > ?", (position,)).fetchone()[0]
+
+
+def _note(checked: Checked) -> dict:
+    try:
+        note = json.loads(checked.manifest.note or "{}")
+    except ValueError:
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
+def _read_acks(path: Path, state: StickState) -> None:
+    """Outbox bundles the connected node took leave the stick."""
+    try:
+        acked = json.loads((path / "responses" / ACK).read_text()).get("taken", [])
+    except (OSError, ValueError, AttributeError):
+        return
+    for name in acked:
+        if name in state.outbox:
+            (path / "outbox" / name).unlink(missing_ok=True)
+            del state.outbox[name]
+    (path / "responses" / ACK).unlink(missing_ok=True)
+
+
+def _write_outbox(node: Node, path: Path, state: StickState, report: HomeReport) -> None:
+    keys = local_keys(node)
+    # An unacknowledged bundle cut short (the stick was pulled out) is written again from its range.
+    for name, (first, last) in list(state.outbox.items()):
+        try:
+            verify_bundle(path / "outbox" / name)
+        except (InvalidObject, OSError):
+            ids = [i for i in log.signed_by(node.store, first, keys) if i <= last]
+            _write_outbox_bundle(node, path / "outbox" / name, ids, report)
+    ids = log.signed_by(node.store, state.outbox_cursor, keys)
+    if ids:
+        name = f"{state.trips:04d}-{state.stick[:8]}-{ids[-1]}.car"
+        _write_outbox_bundle(node, path / "outbox" / name, ids, report)
+        state.outbox[name] = [state.outbox_cursor, ids[-1]]
+        state.outbox_cursor = ids[-1]
+
+
+def _write_outbox_bundle(node: Node, target: Path, ids: list[int], report: HomeReport) -> None:
+    blocks = list(log.read(node.store, ids))
+    try:
+        _bundle(node, target, blocks, {"outbox": True})
+    except OSError as exc:
+        raise _full_or(exc, target) from None
+    report.objects_out += len(blocks)
+    report.edits_out += node.store.conn.execute(
+        f"SELECT count(*) FROM revisions WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
+
+
+def _full_or(exc: OSError, target: Path) -> Exception:
+    if exc.errno == errno.ENOSPC:
+        return StickError(f"the stick is full: {target.name} could not be written. Free some space on it "
+                          "(or use a larger stick) and run the command again; nothing was lost")
+    return exc
+
+
+def _write_requests(node: Node, path: Path, report: HomeReport) -> None:
+    requests = path / "requests"
+    for old in requests.glob("*.json"):
+        old.unlink()
+    wants = Wants(node.store).open()
+    for want in wants:
+        _write_text(requests / f"{want.id}.json", json.dumps(want.to_request()))
+    report.requests = len(wants)
+    count = node.store.conn.execute("SELECT count(*) FROM objects").fetchone()[0]
+    cids = (c for (c,) in node.store.conn.execute("SELECT cid FROM objects"))
+    summary = Summary.of(cids, count, secrets.token_bytes(16))  # a new salt each trip: see formats/summary.py
+    try:
+        _write_file(requests / SUMMARY, lambda f: f.write(summary.to_bytes()))
+    except OSError as exc:
+        raise _full_or(exc, requests / SUMMARY) from None
+
+
+# -- at the connected place ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ServeReport:
+    edits_in: int = 0
+    refused: int = 0
+    pages_out: int = 0
+    revisions_out: int = 0
+    bundles_out: int = 0
+    fetched: int = 0
+    left_behind: int = 0
+    problems: list[str] = field(default_factory=list)
+    free: int = 0
+
+    def sentence(self) -> str:
+        behind = f", {self.left_behind} older revisions left for the next trip (no room)" if self.left_behind else ""
+        return (f"{self.edits_in} edits taken in ({self.refused} refused), {self.pages_out} pages and "
+                f"{self.revisions_out} revisions written back{behind}, {_human(self.free)} free on the stick")
+
+
+def serve(node: Node, path: Path) -> ServeReport:
+    """The connected node's half of a trip."""
+    state = load_state(path)
+    if state.home is None:
+        raise StickError("this stick has not been home yet: run 'wikipeer stick home' there first")
+    report = ServeReport()
+    _take_outbox(node, path, state, report)
+    summary = _summary(path, report)
+    answers = _answer_requests(node, path, report)
+    _write_responses(node, path, state, answers, summary, report)
+    report.free = free_bytes(path)
+    return report
+
+
+def _take_outbox(node: Node, path: Path, state: StickState, report: ServeReport) -> None:
+    taken = []
+    for checked in _checked_bundles(path / "outbox", report.problems):
+        before = node.store.last_seq()
+        tally = take(node, read_blocks(checked), f"stick:{state.stick}", stop_on_forgery=False)
+        report.edits_in += _revisions_since(node, before)
+        report.refused += tally.rejected
+        report.problems += tally.reasons[:5]
+        taken.append(checked.path.name)
+    ack = path / "responses" / ACK
+    try:
+        previous = json.loads(ack.read_text()).get("taken", [])
+    except (OSError, ValueError, AttributeError):
+        previous = []
+    _write_text(ack, json.dumps({"taken": sorted(set(previous) | set(taken))}))
+
+
+def _summary(path: Path, report: ServeReport) -> Summary | None:
+    try:
+        return Summary.from_bytes((path / "requests" / SUMMARY).read_bytes())
+    except (OSError, InvalidObject) as exc:
+        report.problems.append(f"no usable summary of what home holds ({exc}): sending everything asked for")
+        return None
+
+
+@dataclass(slots=True)
+class Answer:
+    request: int
+    pages: list[int]
+    depth: int
+
+
+def _answer_requests(node: Node, path: Path, report: ServeReport) -> list[Answer]:
+    answers = []
+    keys = local_keys(node)
+    for file in sorted((path / "requests").glob("*.json")):
+        try:
+            req = json.loads(file.read_text())
+            request_id, depth = int(req["id"]), max(1, min(int(req.get("depth", 10)), 1000))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            report.problems.append(f"{file.name}: not a request ({exc})")
+            continue
+        pages = _pages_for(node, req, keys, report)
+        if pages is not None:
+            answers.append(Answer(request_id, pages, depth))
+    return answers
+
+
+def _pages_for(node: Node, req: dict, keys: frozenset[str], report: ServeReport) -> list[int] | None:
+    """The pages a request names, fetched from peers where this node lacks them; None if some are missing."""
+    has_peers = any(not p.banned for p in PeerBook(node.store).list())
+    if req.get("query"):
+        top = max(1, min(int(req.get("top", 10)), 500))
+        hits = [row.id for row, _ in node.store.search(str(req["query"]), limit=top)]
+        if len(hits) < top and has_peers:
+            report.fetched += len(fetch_search(node, str(req["query"]), top, local_keys=keys).pages)
+            hits = [row.id for row, _ in node.store.search(str(req["query"]), limit=top)]
+        return hits
+    wiki, titles = str(req.get("wiki")), [str(t) for t in req.get("titles", [])]
+    found = []
+    for title in titles:
+        try:
+            t = normalize_title(node.wiki_or_default(wiki), title)
+        except BadTitle as exc:
+            report.problems.append(str(exc))
+            continue
+        page = node.store.page(wiki, t.ns, t.text)
+        if page is None and has_peers:
+            report.fetched += len(fetch_titles(node, wiki, [title], local_keys=keys).pages)
+            page = node.store.page(wiki, t.ns, t.text)
+        if page is None:
+            report.problems.append(f"nobody had {t.full!r} ({wiki})")
+            return None
+        found.append(page.id)
+    return found
+
+
+def _revision_blocks(node: Node, rev: RevInfo) -> list[Block]:
+    blocks = [node.store.get_block(rev.cid), node.store.get_block(rev.text)]
+    blocks += [node.store.get_block(s.cid) for s in rev.sigs]
+    return [b for b in blocks if b is not None]
+
+
+def _write_responses(node: Node, path: Path, state: StickState, answers: list[Answer],
+                     summary: Summary | None, report: ServeReport) -> None:
+    """The current revision of every page first, in one bundle; then older history while room lasts."""
+    wanted = lambda b: summary is None or b.cid not in summary  # noqa: E731
+    current: list[Block] = []
+    older: list[RevInfo] = []
+    shown = 0
+    page_ids = sorted({p for a in answers for p in a.pages})
+    depth = {p: a.depth for a in answers for p in a.pages}
+    for page_id in page_ids:
+        heads = node.view().order(node.store.heads(page_id))
+        current.append(node.store.get_block(node.store.page_by_id(page_id).cid))
+        for head in heads:
+            current += _revision_blocks(node, head)
+            shown += wanted(Block(head.cid, b""))
+        head_cids = {h.cid for h in heads}
+        older += [r for r in node.store.history(page_id) if r.cid not in head_cids][:max(0, depth[page_id] - 1)]
+    wikis = {node.store.page_by_id(p).wiki for p in page_ids}
+    note = {"answers": [a.request for a in answers], "pages": page_ids,
+            "wikis": {w: node.wiki_or_default(w).to_dict() for w in sorted(wikis)}}
+    name = f"{state.trips:04d}-{state.stick[:8]}"
+    if not _write_response(node, path / "responses" / f"{name}-current.car", [b for b in current if wanted(b)],
+                           note, report):
+        report.left_behind += len(older)
+        return
+    report.pages_out += len(page_ids)
+    report.revisions_out += shown
+    for start in range(0, len(older), HISTORY_CHUNK):
+        chunk = older[start:start + HISTORY_CHUNK]
+        blocks = [b for rev in chunk for b in _revision_blocks(node, rev) if wanted(b)]
+        if not blocks:
+            continue
+        if not _write_response(node, path / "responses" / f"{name}-history-{start // HISTORY_CHUNK:04d}.car",
+                               blocks, {}, report):
+            report.left_behind += len(older) - start
+            return
+        report.revisions_out += sum(wanted(Block(r.cid, b"")) for r in chunk)
+
+
+def _write_response(node: Node, target: Path, blocks: list[Block], note: dict, report: ServeReport) -> bool:
+    """Write one response bundle if it fits; False when the stick has no room left."""
+    if sum(len(b.data) for b in blocks) // 4 + MARGIN > free_bytes(target.parent):
+        return False
+    try:
+        _bundle(node, target, blocks, note)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        report.problems.append(f"the stick filled up while writing {target.name}; the rest waits for the next trip")
+        return False
+    report.bundles_out += 1
+    return True
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} bytes"
