@@ -94,8 +94,13 @@ def random_page(site: Site, request: Request) -> Response:
 
 
 def _returnto(value: str | None) -> str:
-    # Only paths on this site: never an open redirect to another host.
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    # Only paths on this site: never an open redirect to another host. Browsers read
+    # "/\\host" as "//host", and ignore tabs and newlines in URLs, so those are refused too.
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        return "/"
+    return value
 
 
 def login_form(site: Site, request: Request, register: bool = False) -> Response:
