@@ -94,7 +94,7 @@ def fetch_guid(node: Node, url: str, guid: str, depth: int, result: FetchResult)
     except InvalidObject as exc:
         raise PeerError(f"{url} named a block wrongly: {exc}") from None
     if tally.forgeries:
-        raise PeerError(f"{url} sent a forgery while fetching: {tally.reasons[0]}")
+        raise PeerError(f"{url} sent a forgery while fetching: {tally.forgery}")
     page_id = node.store.object_id(cid_from_str(guid))
     if page_id is None or not node.store.heads(page_id):
         result.missing.append(guid)

@@ -24,6 +24,7 @@ class Tally:
     rejected: int = 0
     forgeries: int = 0
     reasons: list[str] = field(default_factory=list)
+    forgery: str | None = None  # the first forgery's reason: what a ban names
     ranges: list[tuple[int, int]] = field(default_factory=list)
 
     def add(self, report: IngestReport) -> None:
@@ -32,8 +33,12 @@ class Tally:
         self.duplicates += counts[DUPLICATE]
         self.held += counts[HELD]
         self.rejected += counts[REJECTED]
-        self.forgeries += len(report.forgeries())
-        self.reasons += [str(s) for s in report.rejected()][:MAX_REASONS - len(self.reasons)]
+        forged = report.forgeries()
+        self.forgeries += len(forged)
+        if forged and self.forgery is None:
+            self.forgery = str(forged[0])
+        rejected = sorted(report.rejected(), key=lambda s: not s.forged)  # forgeries first
+        self.reasons += [str(s) for s in rejected][:MAX_REASONS - len(self.reasons)]
         if report.positions:
             self.ranges.append(report.positions)
 
@@ -43,6 +48,7 @@ class Tally:
         self.held += other.held
         self.rejected += other.rejected
         self.forgeries += other.forgeries
+        self.forgery = self.forgery or other.forgery
         self.reasons += other.reasons[:MAX_REASONS - len(self.reasons)]
         self.ranges += other.ranges
 

@@ -101,7 +101,7 @@ def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult
     for first, last in part.ranges:
         peers.add_range(url, first, last)
     if part.forgeries:
-        reason = f"sent a forgery: {part.reasons[0] if part.reasons else 'bad block'}"
+        reason = f"sent a forgery: {part.forgery or 'bad block'}"
         ban(node, peers, url, reason, peers.get(url).key)
         raise PeerBanned(f"{url} banned: it {reason}")
 
