@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from wikipeer.errors import NotFound, UserError
-from wikipeer.ingest import REJECTED, IngestReport, ingest
+from wikipeer.ingest import REJECTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import sign
@@ -70,7 +70,7 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
         _check_parents(node, existing.id if existing else None, title.full, parents)
     blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
                          ts if ts is not None else now_ms(), minor)
-    report = ingest(node.store, blocks, "local", view=node.view())
+    report = node.ingest(blocks, "local")
     for status in report.statuses:
         if status.state == REJECTED:
             raise UserError(f"edit refused: {status.reason}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from wikipeer.errors import InvalidObject
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
-from wikipeer.model.objects import Ban, Profile, Revision, Signature, parse
+from wikipeer.model.objects import Ban, Blocklist, Profile, Revision, Signature, Trust, parse
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.store.store import Store, StoreDamage
 
@@ -36,7 +36,7 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
     integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     if integrity != "ok":
         faults.append(Fault("store.sqlite", f"SQLite integrity check: {integrity}"))
-    needs_sig: dict[bytes, Revision | Profile | Ban] = {}
+    needs_sig: dict[bytes, object] = {}
     signed: dict[bytes, list[Signature]] = {}
     checked = 0
     policy = Policy()
@@ -52,7 +52,7 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
         except InvalidObject as exc:
             faults.append(Fault(cid_to_str(block.cid), str(exc)))
             continue
-        if isinstance(record, (Revision, Profile, Ban)):
+        if isinstance(record, (Revision, Profile, Ban, Trust, Blocklist)):
             needs_sig[block.cid] = record
         elif isinstance(record, Signature):
             if not verify(record.key, record.target, record.role, record.sig):

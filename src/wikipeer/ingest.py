@@ -19,11 +19,11 @@ from wikipeer.errors import Forgery, InvalidObject
 from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
-from wikipeer.model.objects import Ban, Page, Profile, Record, Revision, Signature, Text, parse
+from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Profile, Record, Revision, Signature, Text, Trust, parse
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.policy.view import View
-from wikipeer.store.store import Store, Writer
+from wikipeer.store.store import Store, Writer, notice_identity
 
 ACCEPTED, DUPLICATE, HELD, REJECTED = "accepted", "duplicate", "held", "rejected"
 
@@ -232,13 +232,24 @@ class _Batch:
                 return self.ids[block.cid]
             self.check_signature(block.cid, record)
             return self.writer.add_signature(block, record, target)
-        if isinstance(record, (Profile, Ban)):
+        if isinstance(record, (Profile, Ban, Trust, Blocklist)):
             self.signed_by_required(block.cid, record)
+            self.check_notice(block.cid, record)
             oid = self.writer.add_notice(block, record)
             self.ids[block.cid] = oid
             self.add_signatures(block.cid, oid)
             return oid
         raise _Missing(block.cid, "a revision that uses this text")
+
+    def check_notice(self, cid: bytes, record: Notice) -> None:
+        """An issuer may publish one notice per name and number: a second, different one is refused."""
+        kind, name, seq = notice_identity(record)
+        other = self.store.notice_at(kind, record.key, name, seq)
+        if other is not None and other != cid:
+            raise InvalidObject(f"its issuer {record.key} already published a different {type(record).__name__.lower()} "
+                                f"{name!r} with the number {seq}: a newer one needs a higher number")
+        if isinstance(record, Blocklist):
+            self.policy.check_blocklist(record)
 
     def accept_page(self, block: Block, page: Page) -> int:
         self.check_page(page)
@@ -272,6 +283,9 @@ class _Batch:
             if parent_id is not None and self.writer.page_of_revision(parent_id) != known_page:
                 raise InvalidObject(f"its parent {cid_to_str(parent)} is not a revision of the same page")
         text = self.find_text(rev)
+        if self.policy.guard:
+            parent_text = self.writer.text(self.writer.text_of_revision(parent_ids[0])) if parent_ids and parent_ids[0] else b""
+            self.policy.check_added(parent_text.decode("utf-8"), text.decode("utf-8"))
         page_id = self.need(rev.page, "its page")
         text_id = self.id_of(rev.text)
         if text_id is None:
@@ -327,7 +341,7 @@ class _Batch:
         if not self.valid(cid, sig):
             raise Forgery(f"signature by {sig.key} does not verify (forged or corrupted)")
 
-    def signed_by_required(self, cid: bytes, record: Revision | Profile | Ban) -> None:
+    def signed_by_required(self, cid: bytes, record: Revision | Notice) -> None:
         """Verify the signatures given for ``cid``; raise unless a required one is valid."""
         key, roles = required_signers(record)
         good = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,9 +17,16 @@ import platformdirs
 
 from wikipeer.errors import NotFound, UserError
 from wikipeer.model.title import WikiConfig, normalize_title
+from wikipeer.ingest import IngestReport, ingest
+from wikipeer.model.block import Block
+from wikipeer.model.objects import Trust
+from wikipeer.policy.blocklist import BlockGuard
+from wikipeer.policy.rules import Policy
+from wikipeer.policy.trust import Members, members, parse_community
 from wikipeer.policy.view import View
 from wikipeer.store.keyring import NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
+from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 from wikipeer.store.store import Store
 
 DEFAULT_USER_KEY = "me"
@@ -37,6 +45,8 @@ class NodeConfig:
     ``follow_*``: what a partial node syncs (nothing listed: everything);
     pages are "wiki/Full title". ``cache_quota``: bytes that fetched pages
     may take before the least recently read are evicted (None: no limit).
+    ``views``: named views, each a list of communities "ISSUER_KEY/name";
+    ``default_view`` is the one readers get unless they choose.
     """
 
     default_key: str | None = None
@@ -44,6 +54,8 @@ class NodeConfig:
     follow_namespaces: list[list] = field(default_factory=list)  # [wiki, ns]
     follow_pages: list[str] = field(default_factory=list)
     cache_quota: int | None = None
+    views: dict[str, list[str]] = field(default_factory=dict)
+    default_view: str | None = None
 
 
 class Node:
@@ -52,7 +64,8 @@ class Node:
     def __init__(self, directory: Path, store: Store, keyring: Keyring, config: NodeConfig) -> None:
         self.dir, self.store, self.keyring, self.config = directory, store, keyring, config
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
-        self._view: tuple[int, View] | None = None
+        self._views: dict[str | None, tuple[tuple, View]] = {}
+        self._policy: tuple[tuple, Policy] | None = None
 
     @classmethod
     def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None) -> "Node":
@@ -76,14 +89,44 @@ class Node:
         tmp.write_text(json.dumps(asdict(self.config), indent=1))
         os.replace(tmp, self.dir / "config.json")
 
-    def view(self) -> View:
-        """The node's default view: it trusts its own keys and those it imported.
+    def view(self, name: str | None = None) -> View:
+        """A view: the node's own and imported keys, plus the members of the view's communities.
 
-        Read again only when this process adds a key: a long history asks once per line.
+        ``name`` picks a view from the settings; None is the node's default.
+        Built again only when a key, a notice or the settings change: a long
+        history asks once per line.
         """
-        if self._view is None or self._view[0] != self.keyring.generation:
-            self._view = (self.keyring.generation, View(self.keyring.public_keys()))
-        return self._view[1]
+        name = name if name is not None else self.config.default_view
+        if name is not None and name not in self.config.views:
+            raise UserError(f"no view named {name!r} (see 'wikipeer view list')")
+        communities = tuple(self.config.views.get(name, ())) if name else ()
+        stamp = (self.keyring.generation, self.store.notices_version() if communities else 0, communities)
+        cached = self._views.get(name)
+        if cached is None or cached[0] != stamp:
+            trusted = self.keyring.public_keys() | self.members(communities).keys
+            cached = self._views[name] = (stamp, View(trusted))
+        return cached[1]
+
+    def members(self, communities: Iterable[str]) -> Members:
+        """Who these communities ("ISSUER_KEY/name") trust, from the newest trust lists held."""
+        def newest(issuer: str, name: str) -> Trust | None:
+            found = self.store.current_notices(KIND_TRUST, issuer, name)
+            return found[0][1] if found else None
+
+        return members([parse_community(c) for c in communities], newest)
+
+    def policy(self) -> Policy:
+        """What ingest enforces here: the blocklists of the issuers the default view trusts."""
+        trusted = self.view().trusted
+        stamp = (self.store.notices_version(), trusted)
+        if self._policy is None or self._policy[0] != stamp:
+            lists = [b for _, b in self.store.current_notices(KIND_BLOCKLIST) if b.key in trusted]
+            self._policy = (stamp, Policy(guard=BlockGuard(lists)))
+        return self._policy[1]
+
+    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False) -> IngestReport:
+        """Blocks through the one door, with this node's view and policy."""
+        return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow)
 
     def user_key(self) -> Identity:
         """The key that signs edits, created on first use."""

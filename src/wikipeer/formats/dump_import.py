@@ -18,7 +18,7 @@ from wikipeer.errors import UserError
 from wikipeer.formats.compressed import open_input
 from wikipeer.formats.dump_convert import page_blocks, wiki_config
 from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump
-from wikipeer.ingest import ACCEPTED, REJECTED, ingest
+from wikipeer.ingest import ACCEPTED, REJECTED
 from wikipeer.model.block import Block
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
@@ -99,7 +99,7 @@ class _Importer:
         if not self.batch:
             return
         blocks = [b for _, bs in self.batch for b in bs]
-        report = ingest(self.node.store, blocks, f"dump:{self.site}", view=self.node.view())
+        report = self.node.ingest(blocks, f"dump:{self.site}")
         for (page, page_blocks_), offset in zip(self.batch, _offsets(self.batch), strict=True):
             statuses = report.statuses[offset:offset + len(page_blocks_)]
             bad = [s for s in statuses if s.state == REJECTED]

@@ -1,4 +1,5 @@
-"""The object types and their records: page, rev, sig, profile, ban, and text blobs.
+"""The object types and their records: page, rev, sig, text blobs, and the notices
+an issuer signs (profile, ban, trust, blocklist).
 
 ``build_*`` functions make blocks from records; ``parse`` turns any checked
 block into its record after validating its schema. Records hold CIDs as bytes.
@@ -41,6 +42,10 @@ REV_RULES = {
 SIG_RULES = {"target": Field("link"), "role": Field("str", limit=16), "key": Field("key"), "sig": Field("sig"), "ts": Field("int", required=False)}
 BAN_RULES = {"key": Field("key"), "peer": Field("key", required=False), "url": Field("str", required=False, limit=1024),
              "reason": Field("str", limit=1024), "ts": Field("int")}
+TRUST_RULES = {"key": Field("key"), "community": Field("str", limit=64), "seq": Field("int"), "ts": Field("int"),
+               "members": Field("rolemap", limit=100_000), "includes": Field("strs", required=False, limit=100)}
+BLOCKLIST_RULES = {"key": Field("key"), "name": Field("str", limit=64), "seq": Field("int"), "ts": Field("int"),
+                   "patterns": Field("strs", limit=10_000)}
 PROFILE_RULES = {"key": Field("key"), "name": Field("str", limit=255), "about": Field("str", required=False, limit=4096), "ts": Field("int")}
 
 
@@ -103,13 +108,43 @@ class Ban:
 
 
 @dataclass(frozen=True, slots=True)
+class Trust:
+    """A community's list of the keys it trusts, each with a role, issued and signed by ``key``.
+
+    A list with a higher ``seq`` from the same issuer and community supersedes
+    a lower one. ``includes`` names other communities as "ISSUER_KEY/community":
+    their members are trusted too.
+    """
+
+    key: str
+    community: str
+    seq: int
+    ts: int
+    members: dict[str, str]
+    includes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Blocklist:
+    """Patterns of bad content (RE2 regular expressions), issued and signed by ``key``; newer ``seq`` supersedes."""
+
+    key: str
+    name: str
+    seq: int
+    ts: int
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Text:
     """A text blob: the UTF-8 bytes of a revision's content."""
 
     data: bytes
 
 
-Record = Union[Page, Revision, Signature, Profile, Ban, Text]
+Record = Union[Page, Revision, Signature, Profile, Ban, Trust, Blocklist, Text]
+Notice = Union[Profile, Ban, Trust, Blocklist]
+"""Records an issuer signs with its own key and may supersede: they spread by gossip."""
 
 
 def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +177,19 @@ def build_profile(profile: Profile) -> Block:
 def build_ban(ban: Ban) -> Block:
     return encode_object(_drop_empty({"t": "ban", "key": ban.key, "peer": ban.peer, "url": ban.url,
                                       "reason": ban.reason, "ts": ban.ts}))
+
+
+def build_trust(trust: Trust) -> Block:
+    obj = {"t": "trust", "key": trust.key, "community": trust.community, "seq": trust.seq, "ts": trust.ts,
+           "members": dict(trust.members)}  # kept even when empty: an emptied list is still a list
+    if trust.includes:
+        obj["includes"] = list(trust.includes)
+    return encode_object(obj)
+
+
+def build_blocklist(blocklist: Blocklist) -> Block:
+    return encode_object({"t": "blocklist", "key": blocklist.key, "name": blocklist.name, "seq": blocklist.seq,
+                          "ts": blocklist.ts, "patterns": list(blocklist.patterns)})
 
 
 def build_text(text: str | bytes) -> Block:
@@ -202,7 +250,24 @@ def _parse_ban(obj: dict[str, Any]) -> Ban:
     return Ban(obj["key"], obj["reason"], obj["ts"], obj.get("peer"), obj.get("url"))
 
 
-_PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile, "ban": _parse_ban}
+def _parse_trust(obj: dict[str, Any]) -> Trust:
+    check_fields("trust", obj, TRUST_RULES)
+    for community in obj.get("includes", []):
+        issuer, sep, name = community.partition("/")
+        if not sep or not name:
+            raise InvalidObject(f"trust.includes: {community!r} is not 'ISSUER_KEY/community'")
+        check_fields("trust.includes", {"key": issuer}, {"key": Field("key")})
+    return Trust(obj["key"], obj["community"], obj["seq"], obj["ts"], dict(obj["members"]),
+                 tuple(obj.get("includes", ())))
+
+
+def _parse_blocklist(obj: dict[str, Any]) -> Blocklist:
+    check_fields("blocklist", obj, BLOCKLIST_RULES)
+    return Blocklist(obj["key"], obj["name"], obj["seq"], obj["ts"], tuple(obj["patterns"]))
+
+
+_PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile, "ban": _parse_ban,
+            "trust": _parse_trust, "blocklist": _parse_blocklist}
 
 
 def parse(block: Block, max_text: int) -> Record:

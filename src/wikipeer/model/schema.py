@@ -20,7 +20,7 @@ _SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]\Z")
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field: its kind (str, int, bool, link, links, key, sig, map, strs), whether required, a size limit."""
+    """One field: its kind (str, int, bool, link, links, key, sig, map, strs, rolemap), whether required, a size limit."""
 
     kind: str
     required: bool = True
@@ -53,6 +53,20 @@ def _check_map(name: str, value: Any, limit: int) -> None:
             _check_str(f"{name}.{key}", item, limit)
 
 
+MEMBER_ROLES = ("editor", "reviewer", "node")
+
+
+def _check_rolemap(name: str, value: Any, limit: int) -> None:
+    """A map from keys to the role each is given (editor, reviewer, node)."""
+    if not isinstance(value, dict) or len(value) > limit:
+        raise InvalidObject(f"field {name!r} must be a map of at most {limit} keys to roles")
+    for key, role in value.items():
+        _check_str(name, key, 64)
+        key_from_str(key)
+        if role not in MEMBER_ROLES:
+            raise InvalidObject(f"field {name}[{key[:20]}…] has the role {role!r}, not one of {', '.join(MEMBER_ROLES)}")
+
+
 def _check_value(name: str, rule: Field, value: Any) -> None:
     kind = rule.kind
     if kind in ("str", "sig"):
@@ -83,7 +97,11 @@ def _check_value(name: str, rule: Field, value: Any) -> None:
         if not isinstance(value, list) or len(value) > rule.limit:
             raise InvalidObject(f"field {name!r} must be a list of at most {rule.limit} texts")
         for item in value:
-            _check_str(name, item, 255)
+            _check_str(name, item, 1024)
+        if len(set(value)) != len(value):
+            raise InvalidObject(f"field {name!r} names the same text twice")
+    elif kind == "rolemap":
+        _check_rolemap(name, value, rule.limit)
     elif kind == "map":
         _check_map(name, value, rule.limit)
     else:  # a rule table with a typo is our bug, not the sender's

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wikipeer.errors import InvalidObject, NotFound
-from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, ingest
+from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
@@ -179,7 +179,7 @@ class Api:
             except (KeyError, TypeError, binascii.Error, RpcError) as exc:
                 early[i] = f"object {i} is not {{cid, data (base64)}}: {exc}"
         try:
-            report = ingest(self.store, blocks, f"rpc:{call.id}", view=self.node.view())
+            report = self.node.ingest(blocks, f"rpc:{call.id}")
         except InvalidObject as exc:
             raise RpcError(APP_ERROR, str(exc)) from None
         statuses = iter(report.statuses)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
-from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport, ingest
+from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.node import Node
 
@@ -67,7 +67,7 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
     tally = Tally()
     stream = iter(blocks)
     while batch := list(islice(stream, BATCH_BLOCKS)):
-        report = ingest(node.store, batch, source, view=node.view(), shallow=shallow)
+        report = node.ingest(batch, source, shallow=shallow)
         tally.add(report)
         if stop_on_forgery and tally.forgeries:
             break

@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from wikipeer.ingest import ingest
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.model.title import WikiConfig
@@ -58,7 +57,7 @@ def ban(node: Node, peers: PeerBook, url: str, reason: str, key: str | None = No
     block = build_ban(Ban(issuer, reason[:1024], int(time.time() * 1000), peer=key, url=url))
     sig = build_signature(Signature(block.cid, "author", issuer,
                                     sign(node.keyring.signing_key(NODE_KEY, node.passphrase), block.cid, "author")))
-    ingest(node.store, [block, sig], "local", view=node.view())
+    node.ingest([block, sig], "local")
     return block.cid
 
 

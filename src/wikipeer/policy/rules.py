@@ -1,14 +1,16 @@
 """Acceptance rules applied at ingest, after schemas and signatures.
 
-For now: size limits, and which signature a revision or profile needs. Trust
-lists, blocklists and bans join here in later issues.
+Size limits, which signature a revision or notice needs, and the blocklists
+a node enforces on the text new revisions add.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wikipeer.model.objects import Ban, Profile, Revision
+from wikipeer.errors import InvalidObject
+from wikipeer.model.objects import Blocklist, Notice, Revision
+from wikipeer.policy.blocklist import BlockGuard, added_text, check_patterns
 
 MAX_TEXT = 4 << 20
 
@@ -18,15 +20,27 @@ class Policy:
     """The limits a node enforces on everything that enters."""
 
     max_text: int = MAX_TEXT
+    guard: BlockGuard | None = None
+
+    def check_blocklist(self, blocklist: Blocklist) -> None:
+        check_patterns(blocklist)
+
+    def check_added(self, old: str, new: str) -> None:
+        """Refuse a revision whose added text matches an enforced blocklist."""
+        if self.guard:
+            hit = self.guard.check(added_text(old, new))
+            if hit is not None:
+                raise InvalidObject(f"blocked: the text it adds matches {hit}")
 
 
-def required_signers(record: Revision | Profile | Ban) -> tuple[str | None, tuple[str, ...]]:
+def required_signers(record: Revision | Notice) -> tuple[str | None, tuple[str, ...]]:
     """Who must sign a record, as (key or None for any key, accepted roles).
 
     An authored revision needs its author's own signature; one without an
-    author (imported or anonymous) needs a node's; a profile or a ban, its issuer's.
+    author (imported or anonymous) needs a node's; a notice (profile, ban,
+    trust list, blocklist), its issuer's: so only its issuer can supersede it.
     """
-    if isinstance(record, (Profile, Ban)):
+    if not isinstance(record, Revision):
         return record.key, ("author",)
     if record.author:
         return record.author, ("author",)

@@ -7,9 +7,10 @@ since N" is ``id > N``.
 
 import sqlite3
 
-KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN = range(6)
+KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
+NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -95,6 +96,14 @@ CREATE TABLE IF NOT EXISTS local_pages(
     pinned INTEGER NOT NULL DEFAULT 0,
     fetched INTEGER NOT NULL DEFAULT 0   -- came by fetch (evictable), not by following
 );
+-- Notices (profiles, bans, trust lists, blocklists) by issuer, name and sequence number,
+-- to find the newest of each and to refuse an issuer who signs two different ones with one number.
+CREATE TABLE IF NOT EXISTS notices(
+    kind INTEGER NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL,
+    PRIMARY KEY(kind, key, name, seq)
+) WITHOUT ROWID;
+-- Notices this node still has to pass on to other nodes (net/gossip.py).
+CREATE TABLE IF NOT EXISTS gossip(id INTEGER PRIMARY KEY, range_lo TEXT NOT NULL, range_hi TEXT NOT NULL);
 -- Requests waiting for the next trip of a USB stick (store/wants.py).
 CREATE TABLE IF NOT EXISTS wants(
     id INTEGER PRIMARY KEY,

@@ -22,13 +22,13 @@ import zstandard
 from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
 from wikipeer.model.keys import b64, unb64
-from wikipeer.model.objects import Ban, Page, Profile, Revision, Signature, build_signature
+from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
 from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
-from wikipeer.store.schema import (KIND_BAN, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT, SCHEMA,
-                                   SCHEMA_VERSION, statements)
+from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT,
+                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, statements)
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
@@ -337,6 +337,25 @@ class Store:
         rows = self.conn.execute("SELECT cid, data FROM objects WHERE kind = ? ORDER BY id", (KIND_BAN,))
         return [(cid, Ban(**{k: v for k, v in libipld.decode_dag_cbor(data).items() if k != "t"})) for cid, data in rows]
 
+    def notice_at(self, kind: int, key: str, name: str, seq: int) -> bytes | None:
+        """The CID of the notice an issuer published under this name and number, if held."""
+        row = self.conn.execute("SELECT o.cid FROM notices n JOIN objects o ON o.id = n.id "
+                                "WHERE n.kind = ? AND n.key = ? AND n.name = ? AND n.seq = ?", (kind, key, name, seq)).fetchone()
+        return row[0] if row else None
+
+    def current_notices(self, kind: int, key: str | None = None, name: str | None = None) -> list[tuple[bytes, Notice]]:
+        """The newest notice of each (issuer, name), optionally of one issuer or one name."""
+        rows = self.conn.execute(
+            "SELECT o.cid, o.data FROM notices n JOIN objects o ON o.id = n.id WHERE n.kind = ?1 "
+            "AND (?2 IS NULL OR n.key = ?2) AND (?3 IS NULL OR n.name = ?3) AND n.seq = "
+            "(SELECT max(seq) FROM notices m WHERE m.kind = n.kind AND m.key = n.key AND m.name = n.name) "
+            "ORDER BY n.key, n.name", (kind, key, name))
+        return [(cid, parse(Block(cid, data), 0)) for cid, data in rows]
+
+    def notices_version(self) -> int:
+        """Goes up whenever a notice arrives: views and blocklists built from notices compare it."""
+        return self.conn.execute("SELECT count(*) FROM notices").fetchone()[0]
+
     def recent(self, limit: int = 50, wiki: str | None = None) -> list[RevInfo]:
         """The revisions this node received last, across the node or in one wiki.
 
@@ -486,9 +505,13 @@ class Writer:
         self._new_texts[oid] = text
         return oid
 
-    def add_notice(self, block: Block, record: Profile | Ban) -> int:
-        """A profile or ban: kept whole, found by kind."""
-        return self.add_object(block.cid, KIND_BAN if isinstance(record, Ban) else KIND_PROFILE, block.data)
+    def add_notice(self, block: Block, record: Notice) -> int:
+        """A profile, ban, trust list or blocklist: kept whole, and indexed by issuer, name and number."""
+        kind, name, seq = notice_identity(record)
+        oid = self.add_object(block.cid, kind, block.data)
+        self.flush()  # the notice row must see its object (and a second notice of the batch, this one)
+        self.conn.execute("INSERT INTO notices VALUES (?, ?, ?, ?, ?)", (kind, record.key, name, seq, oid))
+        return oid
 
     def add_page(self, block: Block, page: Page) -> int:
         oid = self.add_object(block.cid, KIND_PAGE, block.data)
@@ -603,3 +626,13 @@ class Writer:
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")
 
+
+def notice_identity(record: Notice) -> tuple[int, str, int]:
+    """(kind, name, sequence number) of a notice; with its issuer key, what a newer one supersedes."""
+    if isinstance(record, Trust):
+        return KIND_TRUST, record.community, record.seq
+    if isinstance(record, Blocklist):
+        return KIND_BLOCKLIST, record.name, record.seq
+    if isinstance(record, Ban):
+        return KIND_BAN, record.peer or record.url or "", record.ts
+    return KIND_PROFILE, "", record.ts
