@@ -71,8 +71,9 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
                          ts if ts is not None else now_ms(), minor)
     report = node.ingest(blocks, "local")
-    for status in report.statuses:
-        if status.state == REJECTED:
-            raise UserError(f"edit refused: {status.reason}")
+    # The revision's own reason says why; its page and text only say they came with it.
+    rejected = sorted((s for s in report.statuses if s.state == REJECTED), key=lambda s: s.cid != blocks[2].cid)
+    if rejected:
+        raise UserError(f"edit refused: {rejected[0].reason}")
     node.wiki(wiki)  # the first accepted edit of a wiki records its configuration
     return Edit(blocks[2].cid, blocks[0].cid, report)

@@ -134,14 +134,14 @@ def edit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(node: Node, wiki: str, title: str, rev: str | None) -> RevInfo:
+def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None = None) -> RevInfo:
     page = find_page(node, wiki, title)
     if rev:
         info = node.store.revision(_cid(rev))
         if info.page != page.id:
             raise UserError(f"revision {rev} belongs to another page")
         return info
-    head = node.view().choose(node.store.heads(page.id))
+    head = node.view(view).choose(node.store.heads(page.id))
     if head is None:
         raise NotFound(f"page {title!r} has no revisions")
     return head
@@ -149,7 +149,7 @@ def _shown(node: Node, wiki: str, title: str, rev: str | None) -> RevInfo:
 
 def show(args: argparse.Namespace) -> int:
     node = _open(args)
-    sys.stdout.write(node.store.revision_text(_shown(node, args.wiki, args.title, args.rev)))
+    sys.stdout.write(node.store.revision_text(_shown(node, args.wiki, args.title, args.rev, args.view)))
     return 0
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import commands, net_commands, offline_commands
+from wikipeer.cli import commands, net_commands, offline_commands, trust_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wiki")
     p.add_argument("title")
     p.add_argument("--rev", help="a revision CID")
+    p.add_argument("--view", help="show the head this view chooses (see 'wikipeer view list')")
     p.set_defaults(func=commands.show)
 
     for name, help_text, func in (("history", "list a page's revisions, newest first", commands.history),
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.serve)
     net_commands.add_parsers(sub)
     offline_commands.add_parsers(sub)
+    trust_commands.add_parsers(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from wikipeer.cli.commands import _open, out
 from wikipeer.errors import UserError
+from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search, fetch_titles, follow_scope
 from wikipeer.net.sync import ban, sync
@@ -52,7 +53,7 @@ def peer_ban(args: argparse.Namespace) -> int:
     peers = PeerBook(node.store)
     peer = peers.add(args.url)
     cid = ban(node, peers, peer.url, args.reason, peer.key)
-    out.print(f"peer {peer.url} banned; the signed ban is {cid.hex()[:16]}…, shared with the next sync")
+    out.print(f"peer {peer.url} banned; the signed ban is {cid_to_str(cid)}, shared with the next sync")
     return 0
 
 

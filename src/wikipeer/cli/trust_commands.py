@@ -1,0 +1,237 @@
+"""The commands of trust: communities, views, seconding, blocklists, and forking a wiki."""
+
+from __future__ import annotations
+
+import argparse
+
+from wikipeer.cli.commands import _cid, _open, out
+from wikipeer.errors import UserError
+from wikipeer.forking import fork_wiki
+from wikipeer.model.cid import cid_to_str
+from wikipeer.model.keys import key_from_str
+from wikipeer.model.schema import MEMBER_ROLES
+from wikipeer.notices import current_blocklist, current_trust, publish_blocklist, publish_trust, second
+from wikipeer.policy.blocklist import BlockGuard
+from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
+
+
+def _key_text(text: str) -> str:
+    key_from_str(text)  # raises with a message when it is not a key
+    return text
+
+
+def _issuer(args: argparse.Namespace, node) -> str:
+    return node.keyring.get(args.key).public if args.key else node.user_key().public
+
+
+def trust_create(args: argparse.Namespace) -> int:
+    node = _open(args)
+    if current_trust(node, _issuer(args, node), args.community):
+        raise UserError(f"you already issue a community {args.community!r}: add members to it")
+    trust = publish_trust(node, args.community, {}, (), args.key)
+    out.print(f"community {trust.key}/{trust.community} created (list #{trust.seq}, no members yet)")
+    return 0
+
+
+def _change_members(args: argparse.Namespace, change) -> int:
+    node = _open(args)
+    old = current_trust(node, _issuer(args, node), args.community)
+    if old is None:
+        raise UserError(f"you issue no community {args.community!r}: 'wikipeer trust create {args.community}' first")
+    members, includes = dict(old.members), list(old.includes)
+    change(members, includes)
+    trust = publish_trust(node, args.community, members, tuple(includes), args.key)
+    out.print(f"{trust.key}/{trust.community}: list #{trust.seq} with {len(trust.members)} members"
+              + (f", including {len(trust.includes)} communities" if trust.includes else ""))
+    return 0
+
+
+def trust_add(args: argparse.Namespace) -> int:
+    return _change_members(args, lambda members, includes: members.update({_key_text(args.member): args.role}))
+
+
+def trust_remove(args: argparse.Namespace) -> int:
+    def remove(members: dict, includes: list) -> None:
+        if members.pop(args.member, None) is None:
+            raise UserError(f"{args.member} is not a member of {args.community!r}")
+    return _change_members(args, remove)
+
+
+def trust_include(args: argparse.Namespace) -> int:
+    issuer, _, name = args.other.partition("/")
+    _key_text(issuer)
+    if not name:
+        raise UserError("name the community to include as ISSUER_KEY/name")
+    return _change_members(args, lambda members, includes: includes.append(args.other)
+                           if args.other not in includes else None)
+
+
+def trust_show(args: argparse.Namespace) -> int:
+    node = _open(args)
+    for _, trust in node.store.current_notices(KIND_TRUST):
+        out.print(f"{trust.key}/{trust.community}  list #{trust.seq}, {len(trust.members)} members")
+        for key, role in sorted(trust.members.items()):
+            out.print(f"    {role:<9} {key}")
+        for other in trust.includes:
+            out.print(f"    includes  {other}")
+    return 0
+
+
+def trust_subscribe(args: argparse.Namespace) -> int:
+    node = _open(args)
+    issuer, _, name = args.community.partition("/")
+    _key_text(issuer)
+    views = node.config.views
+    chosen = args.view or node.config.default_view or "default"
+    entries = views.setdefault(chosen, [])
+    if args.unsubscribe:
+        views[chosen] = [c for c in entries if c != args.community]
+    elif args.community not in entries:
+        entries.append(args.community)
+    node.config.default_view = node.config.default_view or chosen
+    node.save_config()
+    members = node.members(views[chosen])
+    out.print(f"view {chosen!r}: {len(views[chosen])} communities, {len(members.roles)} trusted keys"
+              + ("" if current_trust(node, issuer, name) else
+                 f" (no list of {args.community} here yet: it comes with the next sync)"))
+    return 0
+
+
+def view_list(args: argparse.Namespace) -> int:
+    node = _open(args)
+    if not node.config.views:
+        out.print("no views: this node trusts its own keys and those imported with 'wikipeer key import'")
+    for name, communities in sorted(node.config.views.items()):
+        mark = " (default)" if name == node.config.default_view else ""
+        out.print(f"{name}{mark}: {', '.join(communities) or 'no communities'}; "
+                  f"{len(node.view(name).trusted)} trusted keys")
+    return 0
+
+
+def view_default(args: argparse.Namespace) -> int:
+    node = _open(args)
+    if args.name not in node.config.views:
+        raise UserError(f"no view named {args.name!r} (see 'wikipeer view list')")
+    node.config.default_view = args.name
+    node.save_config()
+    out.print(f"readers of this node now see the view {args.name!r}")
+    return 0
+
+
+def second_command(args: argparse.Namespace) -> int:
+    node = _open(args)
+    sig = second(node, _cid(args.cid), args.key)
+    out.print(f"seconded {args.cid} (signature {cid_to_str(sig)})")
+    return 0
+
+
+def blocklist_change(args: argparse.Namespace) -> int:
+    node = _open(args)
+    old = current_blocklist(node, _issuer(args, node), args.name)
+    patterns = list(old.patterns) if old else []
+    if args.action == "add":
+        patterns += args.patterns
+    else:
+        missing = [p for p in args.patterns if p not in patterns]
+        if missing:
+            raise UserError(f"not in the blocklist {args.name!r}: {missing[0]!r}")
+        patterns = [p for p in patterns if p not in args.patterns]
+    published = publish_blocklist(node, args.name, tuple(patterns), args.key)
+    out.print(f"blocklist {args.name!r} #{published.seq}: {len(published.patterns)} patterns")
+    return 0
+
+
+def blocklist_show(args: argparse.Namespace) -> int:
+    node = _open(args)
+    trusted = node.view().trusted
+    for _, b in node.store.current_notices(KIND_BLOCKLIST):
+        state = "enforced" if b.key in trusted else "not enforced (issuer not trusted)"
+        out.print(f"{b.name} by {b.key}  #{b.seq}, {len(b.patterns)} patterns, {state}")
+    return 0
+
+
+def blocklist_check(args: argparse.Namespace) -> int:
+    """Flag the pages whose shown text matches an enforced blocklist (existing revisions are never removed)."""
+    node = _open(args)
+    guard = node.policy().guard or BlockGuard([])
+    flagged = 0
+    for wiki in node.store.wikis():
+        for row in node.store.pages(wiki):
+            head = node.view().choose(node.store.heads(row.id))
+            hit = guard.check(node.store.revision_text(head)) if head else None
+            if hit:
+                flagged += 1
+                out.print(f"{wiki}: {row.title}: matches {hit}")
+    out.print(f"{flagged} pages flagged")
+    return 1 if flagged else 0
+
+
+def fork(args: argparse.Namespace) -> int:
+    node = _open(args)
+    result = fork_wiki(node, args.wiki, args.new, args.view)
+    out.print(f"wiki {args.new!r} forked from {args.wiki!r}: {result.pages} pages"
+              + (f", {result.unreviewed} of them unreviewed in that view" if result.unreviewed else ""))
+    for reason in result.refused[:10]:
+        out.print(f"not copied: {reason}")
+    return 1 if result.refused else 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    trust = sub.add_parser("trust", help="communities: who trusts whose signatures").add_subparsers(
+        dest="trust_command", required=True, metavar="ACTION")
+    p = trust.add_parser("create", help="start a community you issue")
+    p.add_argument("community")
+    p.set_defaults(func=trust_create)
+    for name, func, text in (("add", trust_add, "trust a key in a community you issue"),
+                             ("remove", trust_remove, "stop trusting a key")):
+        p = trust.add_parser(name, help=text)
+        p.add_argument("community")
+        p.add_argument("member", metavar="KEY")
+        if name == "add":
+            p.add_argument("--role", choices=MEMBER_ROLES, default="editor")
+        p.set_defaults(func=func)
+    p = trust.add_parser("include", help="make a community you issue include another (ISSUER_KEY/name)")
+    p.add_argument("community")
+    p.add_argument("other")
+    p.set_defaults(func=trust_include)
+    p = trust.add_parser("show", help="the trust lists this node holds")
+    p.set_defaults(func=trust_show)
+    p = trust.add_parser("subscribe", help="trust a community (ISSUER_KEY/name) in a view of this node")
+    p.add_argument("community")
+    p.add_argument("--view", help="the view to change (default: the node's default view)")
+    p.add_argument("--unsubscribe", action="store_true")
+    p.set_defaults(func=trust_subscribe)
+    for name in ("create", "add", "remove", "include"):
+        trust.choices[name].add_argument("--key", help="the issuing key (default: your default key)")
+
+    view = sub.add_parser("view", help="the views readers can choose").add_subparsers(
+        dest="view_command", required=True, metavar="ACTION")
+    p = view.add_parser("list", help="views and their communities")
+    p.set_defaults(func=view_list)
+    p = view.add_parser("default", help="the view readers get unless they choose")
+    p.add_argument("name")
+    p.set_defaults(func=view_default)
+
+    p = sub.add_parser("second", help="second a revision: sign it as reviewed")
+    p.add_argument("cid")
+    p.add_argument("--key", help="the key that signs (default: your default key)")
+    p.set_defaults(func=second_command)
+
+    bl = sub.add_parser("blocklist", help="lists of bad content (RE2 patterns)").add_subparsers(
+        dest="blocklist_command", required=True, metavar="ACTION")
+    for action in ("add", "remove"):
+        p = bl.add_parser(action, help=f"{action} patterns and publish the list's next version")
+        p.add_argument("name")
+        p.add_argument("patterns", nargs="+", metavar="PATTERN")
+        p.add_argument("--key", help="the issuing key (default: your default key)")
+        p.set_defaults(func=blocklist_change, action=action)
+    p = bl.add_parser("show", help="blocklists held, and which are enforced")
+    p.set_defaults(func=blocklist_show)
+    p = bl.add_parser("check", help="flag pages whose shown text matches an enforced blocklist")
+    p.set_defaults(func=blocklist_check)
+
+    p = sub.add_parser("fork", help="fork a wiki: a new wiki from the heads a view shows")
+    p.add_argument("wiki")
+    p.add_argument("new")
+    p.add_argument("--view", help="the view whose heads the fork starts from (default: the node's)")
+    p.set_defaults(func=fork)
