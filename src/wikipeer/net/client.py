@@ -142,12 +142,15 @@ class PeerClient:
             raise PeerLied(f"{self.url}: {exc}") from None
 
     @contextmanager
-    def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = ()) -> Iterator[LogBatch]:
+    def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = (),
+            sender: str | None = None) -> Iterator[LogBatch]:
+        """The peer's log after ``since``. ``sender``: our node key, so the peer leaves out what came from us."""
         params: dict[str, Any] = {"since": since, "limit": limit, "wiki": list(scope.wikis),
                                   "ns": [f"{w}:{n}" for w, n in scope.namespaces],
                                   "page": [cid_to_str(p) for p in scope.pages],
                                   "skip": [f"{a}-{b}" for a, b in skip[:100]]}
-        with self._stream("GET", "/api/v1/log", params=params) as response:
+        headers = {NODE_HEADER: sender} if sender else {}
+        with self._stream("GET", "/api/v1/log", params=params, headers=headers) as response:
             try:
                 next_cursor = int(response.headers[NEXT_HEADER])
                 count = int(response.headers.get(COUNT_HEADER, "0"))

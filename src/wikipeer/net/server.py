@@ -89,7 +89,7 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         return signed_descriptor(node, str(request.base_url).rstrip("/"))
 
     @api.get("/api/v1/log", tags=["inter-node"], summary="The change log after a position, as a CAR stream")
-    def change_log(since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
+    def change_log(request: Request, since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
                    wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
                    page: list[str] = Query([]),
                    skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
@@ -102,6 +102,12 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
         ids = log.positions(node.store, since, limit, scope)
         next_cursor = ids[-1] if ids else max(since, 0)
+        # A caller that names itself (x-wikipeer-node) is not sent what came from it, nor what
+        # this node already pushed to it (up to its push cursor). Only a known, unbanned peer
+        # is recognised, so a caller that lies about who it is only gets less.
+        caller = peers.find_key(request.headers.get(NODE_HEADER) or "")
+        if caller is not None and not caller.banned:
+            ranges += [(0, caller.push_cursor), *peers.ranges(caller.url, since, forget=False)]
         send = log.outside(ids, ranges)
         return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
                                  headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})

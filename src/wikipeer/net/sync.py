@@ -107,9 +107,10 @@ def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult
 
 def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, result: SyncResult) -> None:
     """Take the peer's log after our cursor, then the parents we still lack."""
+    me = node.keyring.get(NODE_KEY).public
     while True:
         cursor = peers.get(url).pull_cursor
-        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs")) as batch:
+        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me) as batch:
             result.requests += 1
             _take_from(node, peers, url, batch.blocks, result)
         peers.set(url, pull_cursor=batch.next_cursor)

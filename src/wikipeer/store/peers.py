@@ -110,10 +110,13 @@ class PeerBook:
             with self.conn:
                 self.conn.execute("INSERT INTO peer_ranges VALUES (?, ?, ?, ?)", (normalize_url(url), side, first, last))
 
-    def ranges(self, url: str, since: int, side: str = "ours") -> list[tuple[int, int]]:
-        """The ranges that end after ``since``; older ones are forgotten, the cursor is past them."""
+    def ranges(self, url: str, since: int, side: str = "ours", forget: bool = True) -> list[tuple[int, int]]:
+        """The ranges that end after ``since``; with ``forget`` older ones are deleted (``since`` is
+        the cursor they belong to, which is past them). Without it (``since`` is another cursor) they stay."""
         url = normalize_url(url)
-        with self.conn:
-            self.conn.execute("DELETE FROM peer_ranges WHERE url = ? AND side = ? AND last <= ?", (url, side, since))
+        if forget:
+            with self.conn:
+                self.conn.execute("DELETE FROM peer_ranges WHERE url = ? AND side = ? AND last <= ?", (url, side, since))
         return list(self.conn.execute(
-            "SELECT first, last FROM peer_ranges WHERE url = ? AND side = ? ORDER BY first", (url, side)))
+            "SELECT first, last FROM peer_ranges WHERE url = ? AND side = ? AND last > ? ORDER BY first",
+            (url, side, since)))
