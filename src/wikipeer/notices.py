@@ -15,6 +15,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Blocklist, Signature, Trust, build_blocklist, build_signature, build_trust
 from wikipeer.node import Node
+from wikipeer.store import gossip_queue
 from wikipeer.store.keyring import Identity
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 
@@ -34,10 +35,12 @@ def _signed(node: Node, identity: Identity, block: Block, role: str = "author") 
 
 
 def _publish(node: Node, blocks: list[Block]) -> IngestReport:
+    """Take a notice in here and queue it for gossip (net/gossip.py passes it on)."""
     report = node.ingest(blocks, "local")
     for status in report.statuses:
         if status.state == REJECTED:
             raise UserError(f"not published: {status.reason}")
+    gossip_queue.queue(node.store, node.store.object_id(blocks[0].cid))  # the whole ring: it starts here
     return report
 
 

@@ -268,10 +268,12 @@ def serve(args: argparse.Namespace) -> int:
 
     node = _open(args)
     out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
-    stop = threading.Event()
-    if args.sync_every:
-        from wikipeer.net.sync import sync_forever
+    from wikipeer.net.gossip import gossip_forever
+    from wikipeer.net.sync import sync_forever
 
+    stop = threading.Event()
+    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop), daemon=True).start()
+    if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
     try:
         uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning")

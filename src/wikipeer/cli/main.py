@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--wiki", help="the wiki whose main page '/' shows (default: the only one)")
     p.add_argument("--sync-every", type=float, metavar="SECONDS", help="sync with every peer this often")
+    p.add_argument("--gossip-every", type=float, default=1.0, metavar="SECONDS",
+                   help="pass new notices on to peers this often (default 1)")
     p.set_defaults(func=commands.serve)
     net_commands.add_parsers(sub)
     offline_commands.add_parsers(sub)

@@ -9,6 +9,7 @@ from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search, fetch_titles, follow_scope
+from wikipeer.net.gossip import gossip_round
 from wikipeer.net.sync import ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
@@ -147,6 +148,13 @@ def _size(text: str) -> int | None:
         raise UserError(f"not a size: {text!r} (say 500M, 2G or none)") from None
 
 
+def gossip(args: argparse.Namespace) -> int:
+    node = _open(args)
+    sent = gossip_round(node)
+    out.print(f"{sent} gossip messages sent")
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     peer = sub.add_parser("peer", help="the nodes this node syncs with").add_subparsers(
         dest="peer_command", required=True, metavar="ACTION")
@@ -169,6 +177,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     way.add_argument("--pull", action="store_true", help="only take their changes")
     way.add_argument("--push", action="store_true", help="only send ours")
     p.set_defaults(func=sync_command)
+
+    p = sub.add_parser("gossip", help="pass new notices (trust lists, blocklists, bans) on to peers now")
+    p.set_defaults(func=gossip)
 
     p = sub.add_parser("fetch", help="fetch pages from peers (by title, or the top results of a search) and cache them")
     p.add_argument("wiki", nargs="?")

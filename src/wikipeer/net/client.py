@@ -26,7 +26,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
 from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, car_chunks
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
 from wikipeer.store.log import Scope
 
 MAX_STREAM = 2 * 1024 * 1024 * 1024  # raw bytes of one log response
@@ -180,6 +180,13 @@ class PeerClient:
         if not isinstance(answer, dict) or "error" in answer:
             raise PeerError(f"{self.url} refused the upload: {answer.get('error') if isinstance(answer, dict) else answer}")
         return answer
+
+    def gossip(self, blocks: list[Block], lo: int, hi: int, sender: str) -> dict:
+        """Pass a notice on, with the part of the ring (lo, hi) the peer is to cover next."""
+        with self._stream("POST", "/api/v1/gossip", content=car_chunks(blocks),
+                          headers={"content-type": CAR_ZSTD, NODE_HEADER: sender,
+                                   RANGE_HEADER: f"{lo:x}-{hi:x}"}) as response:
+            return self._json(response)
 
     def rpc(self, method: str, params: Any) -> tuple[Any, list[dict]]:
         """One JSON-RPC call: (result, redirects). A JSON-RPC error raises PeerError, with its redirects."""

@@ -28,7 +28,9 @@ from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, car_chunks
+from wikipeer.net.client import PeerError
+from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
 from wikipeer.node import Node
 from wikipeer.store import log
 from wikipeer.store.peers import PeerBook
@@ -40,6 +42,7 @@ MAX_LOG_LIMIT = 50_000
 MAX_BLOCK_REQUEST = 10_000
 MAX_INFLIGHT = 16
 MAX_SKIP = 100
+MAX_GOSSIP = 1024 * 1024
 
 
 class Load:
@@ -136,7 +139,24 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
                                                     request.headers.get("content-type", "")))
 
+    @api.post("/api/v1/gossip", tags=["inter-node"], summary="A notice passed on by gossip")
+    async def gossip(request: Request) -> Response:
+        body = await _body(request, MAX_GOSSIP)
+        if body is None:
+            return JSONResponse({"error": f"a gossip message is at most {MAX_GOSSIP} bytes"}, status_code=413)
+        lo, hi = parse_range(request.headers.get(RANGE_HEADER))
+        return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi))
+
     return api
+
+
+def _take_gossip(node: Node, body: bytes, lo: int, hi: int) -> dict:
+    try:
+        blocks = only_notices(CarReader(ZstdReader(iter([body]), MAX_GOSSIP * 16, MAX_GOSSIP, "the gossip")))
+    except (InvalidObject, PeerError) as exc:
+        return {"error": str(exc)}
+    report = node.ingest(blocks, "gossip")
+    return {"accepted": report.counts()["accepted"], "queued": queue_accepted(node, report, lo, hi)}
 
 
 async def _body(request: Request, limit: int) -> bytes | None:

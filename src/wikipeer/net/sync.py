@@ -24,7 +24,7 @@ from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import Tally, take
 from wikipeer.node import Node
-from wikipeer.store import log
+from wikipeer.store import gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
 
@@ -58,6 +58,7 @@ def ban(node: Node, peers: PeerBook, url: str, reason: str, key: str | None = No
     sig = build_signature(Signature(block.cid, "author", issuer,
                                     sign(node.keyring.signing_key(NODE_KEY, node.passphrase), block.cid, "author")))
     node.ingest([block, sig], "local")
+    gossip_queue.queue(node.store, node.store.object_id(block.cid))
     return block.cid
 
 

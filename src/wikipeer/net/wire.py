@@ -19,6 +19,7 @@ CAR_ZSTD = "application/vnd.ipld.car+zstd"
 NEXT_HEADER = "x-wikipeer-next"  # the log position a response reaches
 COUNT_HEADER = "x-wikipeer-count"  # how many blocks it holds
 NODE_HEADER = "x-wikipeer-node"  # the node key of an uploader (a hint only: never trusted)
+RANGE_HEADER = "x-wikipeer-range"  # the part of the gossip ring a receiver covers (net/gossip.py)
 CHUNK = 64 * 1024
 
 

@@ -1,0 +1,129 @@
+"""Gossip: notices (trust lists, blocklists, bans) reach every node in a few rounds.
+
+A node that accepts a new notice, published here or received by gossip,
+passes it on once, to at most three peers. Which three is random but
+structured: every node has a place on a ring (the hash of its node key), and
+each gossip message carries the part of the ring its receiver is to cover.
+The receiver splits its part in three and sends to one random peer in each
+third, handing over that third. The parts never overlap, so each node gets
+a notice about once, and the rounds grow with log3 of the number of nodes.
+A notice that arrives again (from sync, or a storm of copies) is a duplicate
+at ingest and goes no further. A node that is down leaves its part
+uncovered until the regular sync pulls the notice anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from wikipeer.ingest import ACCEPTED, IngestReport
+from wikipeer.model.block import Block
+from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.node import Node
+from wikipeer.store import gossip_queue
+from wikipeer.store.gossip_queue import RING
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.peers import PeerBook
+from wikipeer.store.schema import NOTICE_KINDS
+
+FANOUT = 3
+WHOLE = (0, RING)
+
+
+def position(key: str) -> int:
+    """A node's place on the ring."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
+
+
+def split(lo: int, hi: int, parts: int = FANOUT) -> list[tuple[int, int]]:
+    step = max(1, (hi - lo) // parts)
+    bounds = [lo + i * step for i in range(parts)] + [hi]
+    return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One gossip message: to whom, and the part of the ring it then covers."""
+
+    peer: str
+    lo: int
+    hi: int
+
+
+def targets(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random) -> list[Target]:
+    """A random peer in each third of [lo, hi) (never this node), with that third to cover."""
+    chosen = []
+    for a, b in split(lo, hi):
+        candidates = sorted(url for url, pos in peers.items() if a <= pos < b and pos != me)
+        if candidates:
+            chosen.append(Target(rng.choice(candidates), a, b))
+    return chosen
+
+
+def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING) -> int:
+    """Queue the notices ``report`` accepted, to be passed on once; returns how many."""
+    queued = 0
+    for status in report.statuses:
+        oid = node.store.object_id(status.cid) if status.state == ACCEPTED else None
+        row = node.store.conn.execute("SELECT kind FROM objects WHERE id = ?", (oid,)).fetchone() if oid else None
+        if row and row[0] in NOTICE_KINDS:
+            gossip_queue.queue(node.store, oid, lo, hi)
+            queued += 1
+    return queued
+
+
+def _notice_blocks(node: Node, oid: int) -> list[Block]:
+    cid = node.store.conn.execute("SELECT cid FROM objects WHERE id = ?", (oid,)).fetchone()[0]
+    sigs = node.store.conn.execute("SELECT o.cid FROM sigs s JOIN objects o ON o.id = s.sig WHERE s.target = ?", (oid,))
+    return [b for b in [node.store.get_block(cid), *(node.store.get_block(c) for (c,) in sigs)] if b is not None]
+
+
+def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 10.0) -> int:
+    """Pass on every queued notice once; returns the number of messages sent."""
+    rng = rng or random.Random()
+    rows = gossip_queue.pending(node.store)
+    if not rows:
+        return 0
+    me_key = node.keyring.get(NODE_KEY).public
+    peers = {p.url: position(p.key) for p in PeerBook(node.store).list() if p.key and not p.banned}
+    sent = 0
+    for oid, lo, hi in rows:
+        blocks = _notice_blocks(node, oid)
+        for target in targets(position(me_key), peers, lo, hi, rng):
+            try:
+                with PeerClient(target.peer, timeout=timeout) as client:
+                    client.gossip(blocks, target.lo, target.hi, me_key)
+                sent += 1
+            except PeerError:
+                continue  # that part of the ring waits for its next sync
+        gossip_queue.done(node.store, oid)
+    return sent
+
+
+def parse_range(text: str | None) -> tuple[int, int]:
+    """A ring part from its header, "LO-HI" in hexadecimal; the whole ring when absent or malformed."""
+    try:
+        lo, hi = (int(x, 16) for x in (text or "").split("-", 1))
+    except ValueError:
+        return WHOLE
+    return (lo, hi) if 0 <= lo < hi <= RING else WHOLE
+
+
+def only_notices(blocks: Iterable[Block], limit: int = 64) -> list[Block]:
+    """A gossip message is a notice and its signatures: a few blocks, never a bulk transfer."""
+    out = []
+    for block in blocks:
+        out.append(block)
+        if len(out) > limit:
+            raise PeerError(f"a gossip message of more than {limit} blocks")
+    return out
+
+
+def gossip_forever(node: Node, every: float, stop: threading.Event) -> None:
+    """Run gossip rounds until ``stop`` is set (``wikipeer serve`` runs this beside the web page)."""
+    while not stop.wait(every):
+        gossip_round(node)
