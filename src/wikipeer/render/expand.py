@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wikipeer.render import extensions, magic, parserfuncs
-from wikipeer.render.names import NS_TEMPLATE, page_name
+from wikipeer.render.names import NS_TEMPLATE
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
 from wikipeer.render.state import RenderState
 from wikipeer.render.tags import escape_attr, escape_text
@@ -140,7 +140,7 @@ class Expander:
         return text
 
     def transclude(self, name: str, node: Template, frame: Frame) -> str:
-        target = page_name(self.ctx.config, name, NS_TEMPLATE) if name else None
+        target = self.state.page_name(name, NS_TEMPLATE) if name else None
         if target is None or not target.full:
             return self.literal(node, frame)
         title = target.full

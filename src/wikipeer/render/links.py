@@ -14,7 +14,7 @@ import html
 import re
 
 from wikipeer.render import files, interwiki
-from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of, page_name
+from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
 
@@ -116,7 +116,7 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         if url is not None:
             out.append(_external(url, label or name, name) + trail + rest)
             return
-    page = page_name(ctx.config, name)
+    page = state.page_name(name)
     if page is None:
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
         return

@@ -94,6 +94,8 @@ def include_filter(text: str, transcluded: bool) -> str:
 
 def preprocess(text: str) -> list:
     """The node tree of ``text`` (already include-filtered)."""
+    if "{" not in text and "<" not in text:
+        return [text]  # no template, argument, comment or tag: nothing to find
     return _Scanner(text).run()
 
 

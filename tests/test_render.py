@@ -1,0 +1,499 @@
+"""The wikitext renderer: each feature on a small text of our own, hostile
+inputs, limits, and a property test that no input raises or yields script."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import html as lxml_html
+
+from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
+from wikipeer.render import Limits, RenderContext, Rendered, render
+
+
+class Wiki:
+    """An in-memory wiki: templates by full title, the titles that exist, the exists calls."""
+
+    def __init__(self, templates: dict[str, str] | None = None, existing: Iterable[str] = (),
+                 config: WikiConfig | None = None, title: str = "Test page", limits: Limits | None = None):
+        self.templates = templates or {}
+        self.existing = set(existing)
+        self.exists_calls: list[list[str]] = []
+        self.config = config or WikiConfig("testwiki", sitename="Test Wiki")
+        self.title = title
+        self.limits = limits or Limits()
+
+    def exists(self, titles: Iterable[str]) -> set[str]:
+        titles = list(titles)
+        self.exists_calls.append(titles)
+        return {t for t in titles if t in self.existing}
+
+    def context(self) -> RenderContext:
+        return RenderContext(
+            config=self.config, title=self.title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
+            exists=self.exists, template=self.templates.get, limits=self.limits)
+
+    def render(self, text: str) -> Rendered:
+        return render(text, self.context())
+
+
+def html_of(text: str, **kw) -> str:
+    return Wiki(**kw).render(text).html
+
+
+def visible(fragment: str) -> str:
+    """The text a reader sees, whitespace collapsed."""
+    return " ".join(lxml_html.fromstring(f"<div>{fragment}</div>").text_content().split())
+
+
+def tree(fragment: str):
+    """The parsed page; xpaths starting with ./ look at its top-level blocks."""
+    return lxml_html.fromstring(f"<div>{fragment}</div>")[0]
+
+
+_FORBIDDEN = {"script", "style", "iframe", "object", "embed", "form", "input", "img", "link", "meta", "base"}
+
+
+def assert_safe(fragment: str) -> None:
+    """No active content: forbidden tags, event handlers, script URLs, loading CSS."""
+    for element in lxml_html.fromstring(f"<div>{fragment}</div>").iter():
+        assert element.tag not in _FORBIDDEN, element.tag
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), name
+            if name in ("href", "src", "action", "formaction"):
+                assert re.match(r"(https?:|mailto:|/|#)", value) or ":" not in value.split("/")[0], value
+            if name == "style":
+                assert not re.search(r"url\(|expression|@import|\\", value, re.I), value
+
+
+# -- paragraphs, headings, TOC --------------------------------------------------
+
+
+def test_paragraphs_split_on_blank_lines():
+    doc = tree(html_of("First line\nsame paragraph\n\nSecond paragraph"))
+    paragraphs = [" ".join(p.text_content().split()) for p in doc.iter("p")]
+    assert paragraphs == ["First line same paragraph", "Second paragraph"]
+
+
+def test_headings_get_anchors_and_no_toc_below_four():
+    out = html_of("== Alpha beta ==\ntext\n=== Gamma ===\nmore\n== Alpha beta ==\n")
+    doc = tree(out)
+    assert [h.tag for h in doc.xpath("//h2|//h3")] == ["h2", "h3", "h2"]
+    assert [s.get("id") for s in doc.xpath("//span[@class='mw-headline']")] == ["Alpha_beta", "Gamma", "Alpha_beta_2"]
+    assert 'id="toc"' not in out
+
+
+def test_toc_from_four_headings_numbered_and_placed_before_first_heading():
+    out = html_of("Intro\n== A ==\n=== A1 ===\n== B ==\n== C ==\n")
+    doc = tree(out)
+    toc = doc.xpath("//div[@id='toc']")[0]
+    assert [n.text for n in toc.xpath(".//span[@class='tocnumber']")] == ["1", "1.1", "2", "3"]
+    assert [a.get("href") for a in toc.xpath(".//a")] == ["#A", "#A1", "#B", "#C"]
+    assert out.index('id="toc"') < out.index('id="A"') and out.index("Intro") < out.index('id="toc"')
+
+
+def test_toc_switches():
+    four = "== A ==\n== B ==\n== C ==\n== D ==\n"
+    assert 'id="toc"' not in html_of("__NOTOC__\n" + four)
+    assert 'id="toc"' in html_of("__FORCETOC__\n== A ==\n")
+    out = html_of("== A ==\ntext\n__TOC__\n== B ==\n")
+    assert 'id="toc"' in out and out.index('id="A"') < out.index('id="toc"') < out.index('id="B"')
+    assert "__" not in visible(html_of("__NOTOC__ __NOEDITSECTION__ words"))
+
+
+def test_horizontal_rule_and_comments():
+    out = html_of("above\n----\nbelow <!-- hidden --> end\n<!-- own line -->\nnext")
+    assert "<hr>" in out
+    assert "hidden" not in out and "own line" not in out
+    assert "below end" in visible(out)
+
+
+# -- bold and italic -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("''it'' '''bo''' '''''both'''''", "<i>it</i> <b>bo</b> <i><b>both</b></i>"),
+    ("''unclosed italic", "<i>unclosed italic</i>"),
+    ("l'''amour'' x", "l'<i>amour</i> x"),
+    ("''''four''''", "'<b>four'</b>"),
+])
+def test_quotes_like_mediawiki(text, expected):
+    assert expected in html_of(text)
+
+
+def test_quotes_close_at_end_of_line():
+    out = html_of("'''bold\nplain")
+    assert "<b>bold</b>" in out and "<b>plain" not in out
+
+
+# -- internal links ----------------------------------------------------------------
+
+
+def test_internal_links_labels_trails_and_red_links():
+    wiki = Wiki(existing={"Foo"})
+    out = wiki.render("[[Foo]] [[Foo|label]] [[Foo]]s [[missing page]] [[Foo#Some part|sec]]").html
+    links = tree(out).xpath("//a")
+    assert [(a.get("href"), a.text_content(), a.get("class")) for a in links] == [
+        ("/wiki/Foo", "Foo", None), ("/wiki/Foo", "label", None), ("/wiki/Foo", "Foos", None),
+        ("/wiki/Missing_page", "missing page", "new"), ("/wiki/Foo#Some_part", "sec", None),
+    ]
+
+
+def test_exists_is_asked_once_with_every_title():
+    wiki = Wiki(templates={"Template:T": "[[From template]]"})
+    wiki.render("[[A]] [[B]] {{T}} text<ref>[[In note]]</ref>")
+    assert len(wiki.exists_calls) == 1
+    assert set(wiki.exists_calls[0]) == {"A", "B", "From template", "In note"}
+
+
+def test_section_link_and_self_link():
+    out = html_of("[[#Local part]] [[Test page]]")
+    links = tree(out).xpath("//a")
+    assert links[0].get("href") == "#Local_part" and links[0].text_content() == "#Local part"
+    assert links[1].get("href") is None and "selflink" in links[1].get("class")
+
+
+def test_invalid_link_targets_stay_text():
+    out = html_of("[[a<b]] [[Foo|]] [[unclosed")
+    assert "<a" not in out
+    assert visible(out) == "[[a<b]] [[Foo|]] [[unclosed"
+    # As in MediaWiki, a URL in double brackets is a numbered external link in brackets.
+    assert visible(html_of("[[http://example.com]]")) == "[[1]]"
+
+
+def test_interwiki_and_language_links():
+    result = Wiki().render("See [[wikt:word]] and [[commons:Cat]].\n[[fr:Paris]]\n[[:de:Berlin|Berlin]]")
+    hrefs = [a.get("href") for a in tree(result.html).xpath("//a")]
+    assert hrefs == ["https://en.wiktionary.org/wiki/word", "https://commons.wikimedia.org/wiki/Cat",
+                     "https://de.wikipedia.org/wiki/Berlin"]
+    assert result.language_links == ["fr:Paris"]
+    assert "Paris" not in visible(result.html)
+
+
+def test_categories_leave_the_body():
+    result = Wiki().render("Text.\n[[Category:Birds]]\n[[category:small birds|sort key]]")
+    assert result.categories == ["Birds", "Small birds"]
+    assert visible(result.html) == "Text."
+
+
+def test_localised_category_namespace():
+    namespaces = dict(DEFAULT_NAMESPACES) | {14: "Thể loại", 10: "Bản mẫu", 6: "Tập tin"}
+    config = WikiConfig("viwiki", lang="vi", namespaces=namespaces)
+    result = Wiki(config=config, templates={"Bản mẫu:Chào": "xin chào"}).render(
+        "[[Thể loại:Chim]] [[Category:Cá]] {{Chào}} {{Template:Chào}}")
+    assert result.categories == ["Chim", "Cá"]
+    assert visible(result.html) == "xin chào xin chào"
+
+
+def test_file_links_are_placeholders_without_images():
+    out = html_of("[[File:Bird.jpg|thumb|left|200px|A [[Bird|bird]] flying]] and [[Image:Icon.png|20px]]")
+    doc = tree(out)
+    assert "<img" not in out
+    figure = doc.xpath("//figure")[0]
+    assert figure.xpath("./figcaption")[0].text_content() == "A bird flying"
+    assert figure.xpath(".//a")[0].get("href") == "/wiki/File:Bird.jpg"
+    assert doc.xpath("//figcaption/a")[0].get("href") == "/wiki/Bird"
+    assert "File:Icon.png" in visible(out)
+
+
+# -- external links ------------------------------------------------------------------
+
+
+def test_external_links():
+    out = html_of("[http://example.com/a Example] [https://example.org] see https://example.net/x.")
+    links = tree(out).xpath("//a")
+    assert [(a.get("href"), a.text_content()) for a in links] == [
+        ("http://example.com/a", "Example"), ("https://example.org", "[1]"), ("https://example.net/x", "https://example.net/x")]
+    assert all("external" in a.get("class") and a.get("rel") == "nofollow noopener" for a in links)
+    assert visible(out).endswith("https://example.net/x.")
+
+
+# -- lists -------------------------------------------------------------------------------
+
+
+def test_nested_and_mixed_lists():
+    doc = tree(html_of("* one\n** one.a\n*# one.b\n* two\n# first\n# second"))
+    assert [li.text.strip() for li in doc.xpath("./ul/li")] == ["one", "two"]
+    assert doc.xpath("./ul/li[1]/ul/li")[0].text.strip() == "one.a"
+    assert doc.xpath("./ul/li[1]/ol/li")[0].text.strip() == "one.b"
+    assert [li.text.strip() for li in doc.xpath("./ol/li")] == ["first", "second"]
+
+
+def test_definition_lists():
+    doc = tree(html_of("; Term : Definition\n; Other\n: its meaning\n: indented"))
+    assert [dt.text.strip() for dt in doc.xpath("//dt")] == ["Term", "Other"]
+    assert [dd.text.strip() for dd in doc.xpath("//dd")] == ["Definition", "its meaning", "indented"]
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+def test_tables_with_attributes_captions_headers_inline_cells_and_nesting():
+    text = ('{| class="wikitable" onclick="x()"\n|+ Caption\n! H1 !! H2\n|-\n| a || b\n|-\n'
+            '| style="color:red" | c\n|\n{|\n| inner\n|}\n|}')
+    doc = tree(html_of(text))
+    table = doc.xpath("./table")[0]
+    assert table.get("class") == "wikitable" and table.get("onclick") is None
+    assert table.xpath("./caption")[0].text_content().strip() == "Caption"
+    assert [th.text_content().strip() for th in table.xpath(".//th")] == ["H1", "H2"]
+    cells = table.xpath("./tbody/tr/td|./tr/td")
+    assert [c.text_content().strip() for c in cells[:3]] == ["a", "b", "c"]
+    assert cells[2].get("style") == "color:red"
+    assert cells[3].xpath(".//table//td")[0].text_content().strip() == "inner"
+
+
+# -- refs -------------------------------------------------------------------------------------
+
+
+def test_refs_named_reuse_and_references_list():
+    out = html_of("A<ref>First note</ref> B<ref name=n>Named</ref> C<ref name=n/>\n== Notes ==\n<references/>\nafter")
+    doc = tree(out)
+    assert [s.text_content() for s in doc.xpath("//sup[@class='reference']")] == ["[1]", "[2]", "[2]"]
+    items = doc.xpath("//ol[@class='references']/li")
+    assert [i.xpath(".//span[@class='reference-text']")[0].text_content() for i in items] == ["First note", "Named"]
+    assert out.index("references") < out.index("after")
+
+
+def test_refs_without_references_tag_are_listed_at_the_end():
+    out = html_of("Text<ref>Note with '''bold''' and [[Link]]</ref> more.")
+    assert out.rindex("reference-text") > out.index("more.")
+    assert "<b>bold</b>" in out and 'href="/wiki/Link"' in out
+
+
+def test_ref_groups():
+    doc = tree(html_of('A<ref group="n">x</ref> B<ref>y</ref>\n<references group="n"/>\n<references/>'))
+    assert [s.text_content() for s in doc.xpath("//sup[@class='reference']")] == ["[n 1]", "[1]"]
+    assert len(doc.xpath("//ol[@class='references']")) == 2
+
+
+# -- tags ------------------------------------------------------------------------------------------
+
+
+def test_nowiki_pre_and_leading_space():
+    out = html_of("<nowiki>[[not a link]] ''x''</nowiki>\n<pre>{{not}} <b>raw</b></pre>\n pre ''line''\n")
+    assert "<a" not in out and "[[not a link]] ''x''" in visible(out)
+    assert "{{not}} &lt;b&gt;raw&lt;/b&gt;" in out
+    assert "<pre><i>" not in out and "pre <i>line</i>" in out
+
+
+def test_inline_html_tags_kept():
+    out = html_of("a<br>b <small>s</small> <sup>2</sup> <sub>x</sub> <code>c</code>\n<blockquote>q</blockquote>"
+                  '<div class="box" id="d1">d</div><span title="t" class="c">s</span>')
+    for fragment in ("<br>", "<small>s</small>", "<sup>2</sup>", "<sub>x</sub>", "<code>c</code>", "<blockquote>",
+                     '<div class="box" id="d1">d</div>', '<span title="t" class="c">s</span>'):
+        assert fragment in out
+
+
+# -- templates --------------------------------------------------------------------------------------
+
+
+def test_template_parameters_named_numbered_and_defaults():
+    wiki = Wiki(templates={"Template:Box": "[{{{1}}}|{{{name}}}|{{{2|two}}}|{{{x|}}}]"})
+    assert visible(wiki.render("{{Box|one|name = N }}").html) == "[one|N|two|]"
+    assert visible(wiki.render("{{box| one |2= b }}").html) == "[ one |{{{name}}}|b|]"
+
+
+def test_transclusion_of_other_namespaces_and_main():
+    wiki = Wiki(templates={"Main": "main text", "User:X/y": "user text", "Template:Main": "wrong"})
+    assert visible(wiki.render("{{:Main}} {{User:X/y}}").html) == "main text user text"
+
+
+def test_noinclude_includeonly_onlyinclude():
+    templates = {"Template:A": "shown<noinclude>doc</noinclude><includeonly> only</includeonly>",
+                 "Template:B": "x<onlyinclude>kept</onlyinclude>y"}
+    wiki = Wiki(templates=templates)
+    assert visible(wiki.render("{{A}}{{B}}").html) == "shown onlykept"
+    assert visible(wiki.render("a<includeonly>hidden</includeonly><noinclude>b</noinclude>").html) == "ab"
+
+
+def test_templates_are_recorded_present_or_absent():
+    wiki = Wiki(templates={"Template:Here": "{{Nested}}"})
+    result = wiki.render("{{Here}} {{Absent}} {{#if: x | {{Branch}} | {{Not taken}} }}")
+    assert result.templates == ["Template:Here", "Template:Nested", "Template:Absent", "Template:Branch"]
+
+
+def test_missing_template_placeholder_and_infobox():
+    result = Wiki().render("{{Citation needed}} {{Infobox bird|name=Robin|colour=[[Red]]|size=}}")
+    doc = tree(result.html)
+    missing = doc.xpath("//span[@class='tpl-missing']")[0]
+    assert missing.get("title") == "Template:Citation needed" and missing.text_content() == ""
+    box = doc.xpath("//table[contains(@class, 'infobox')]")[0]
+    assert box.xpath("./caption")[0].text_content().strip() == "Infobox bird"
+    rows = [(th.text_content().strip(), th.getnext().text_content().strip()) for th in box.xpath(".//th")]
+    assert rows == [("name", "Robin"), ("colour", "Red")]
+    assert box.xpath(".//a")[0].get("href") == "/wiki/Red"
+
+
+def test_three_named_parameters_make_an_infobox():
+    assert "infobox" in html_of("{{Person|a=1|b=2|c=3}}")
+    assert "infobox" not in html_of("{{Person|a=1|b=2}}")
+
+
+def test_block_template_starts_a_line():
+    wiki = Wiki(templates={"Template:L": "* item"})
+    assert "<li>" in wiki.render("text {{L}}").html.replace("<li> ", "<li>")
+
+
+# -- parser functions and magic words ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{{#if: x | yes | no }}", "yes"), ("{{#if: | yes | no }}", "no"), ("{{#if:  | yes }}", ""),
+    ("{{#ifeq: a | a | same | diff }}", "same"), ("{{#ifeq: 01 | 1 | num | str }}", "num"),
+    ("{{#switch: b | a = A | b = B | #default = D }}", "B"),
+    ("{{#switch: z | a = A | #default = D }}", "D"),
+    ("{{#switch: b | a | b | c = ABC | d = D }}", "ABC"),
+    ("{{#switch: q | a = A | last }}", "last"),
+    ("{{lc:ABC}} {{uc:abc}} {{ucfirst:abc}} {{lcfirst:ABC}}", "abc ABC Abc aBC"),
+    ("{{urlencode:a b&c}}", "a+b%26c"),
+    ("{{#expr: (2 + 3) * 4 }}", "20"),
+    ("{{#tag:span|inner|class=x}}", "inner"),
+    ("{{PAGENAME}} / {{FULLPAGENAME}} / {{NAMESPACE}} / {{SITENAME}}", "Page / Talk:Page / Talk / Test Wiki"),
+])
+def test_parser_functions_and_magic_words(text, expected):
+    assert visible(html_of(text, title="Talk:Page")) == expected
+
+
+def test_ifexist_uses_exists():
+    wiki = Wiki(existing={"Real"})
+    assert visible(wiki.render("{{#ifexist: Real | y | n }} {{#ifexist: Fake | y | n }}").html) == "y n"
+
+
+def test_tag_ref_is_a_footnote():
+    out = html_of("x{{#tag:ref|Made by tag}}")
+    assert "Made by tag" in out and "[1]" in out
+
+
+def test_arguments_expand_lazily():
+    # The branch not taken would loop; it must not be expanded at all.
+    wiki = Wiki(templates={"Template:Loop": "{{Loop}}", "Template:Pick": "{{#if:{{{1|}}}|{{{2}}}|{{{3}}}}}"})
+    result = wiki.render("{{Pick|x|chosen|{{Loop}}}}")
+    assert visible(result.html) == "chosen" and result.errors == []
+
+
+# -- redirects ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "#REDIRECT [[target page#Part]]", "#redirect[[Target page]]\n[[Category:X]]", "#перенаправлення [[Target page]]",
+    "#đổi [[Target page]]", "#転送 [[Target page]]", "  #Weiterleitung: [[Target page]] more text",
+])
+def test_redirects(text):
+    result = Wiki().render(text)
+    assert result.redirect == "Target page"
+    assert result.categories == []
+    assert tree(result.html).xpath("//a")[0].get("href").startswith("/wiki/Target_page")
+
+
+def test_not_a_redirect():
+    assert Wiki().render("#list item [[x]]").redirect is None
+
+
+# -- safety -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "<script>alert(1)</script>",
+    "[javascript:alert(1) click]",
+    "[[javascript:alert(1)]]",
+    '<span onclick="alert(1)" onmouseover=alert(2)>x</span>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<div style="width: expression(alert(1))">x</div>',
+    '<div style="background-image: u&#114;l(x)">x</div>',
+    "<iframe src=http://evil></iframe><object data=x></object><form><input></form><style>*{}</style>",
+    '{| onclick="x()" style="behavior:url(x)"\n| onmouseover="y()" | cell\n|}',
+    "{{#tag:script|alert(1)}} {{#tag:span|x|onclick=alert(1)}}",
+    '<a href="javascript:alert(1)">x</a>',
+    "[//example.com x] <span title='\" onclick=\"x'>y</span>",
+])
+def test_hostile_markup_is_neutralised(text):
+    out = html_of(text)
+    assert "<script" not in out.lower()
+    assert_safe(out)
+
+
+def test_style_keeps_harmless_properties_only():
+    out = html_of('<span style="color:red; position:fixed; font-weight:bold">x</span>')
+    assert 'style="color:red;font-weight:bold"' in out
+
+
+# -- limits -------------------------------------------------------------------------------------------------
+
+
+def test_self_recursive_template():
+    result = Wiki(templates={"Template:Self": "a{{Self}}"}).render("{{Self}}")
+    assert "Template loop detected: Template:Self" in visible(result.html)
+    assert any("loop" in e for e in result.errors)
+
+
+def test_two_template_cycle():
+    wiki = Wiki(templates={"Template:Ping": "ping {{Pong}}", "Template:Pong": "pong {{Ping}}"})
+    result = wiki.render("{{Ping}}")
+    assert visible(result.html).startswith("ping pong Template loop detected: Template:Ping")
+    assert 'class="error"' in result.html
+
+
+def test_depth_limit():
+    templates = {f"Template:D{i}": f"{{{{D{i + 1}}}}}" for i in range(100)}
+    result = Wiki(templates=templates, limits=Limits(max_depth=10)).render("{{D0}}")
+    assert "expansion depth limit exceeded" in visible(result.html)
+    assert any("depth" in e for e in result.errors)
+
+
+def test_expansion_size_and_call_limits():
+    # Ten calls per level, eight levels: 10^8 leaves unless something stops it.
+    templates = {f"Template:L{i}": f"{{{{L{i + 1}|x}}}}" * 10 for i in range(8)}
+    templates["Template:L8"] = "xxxxxxxxxx"
+    result = Wiki(templates=templates, limits=Limits(max_expansion=100_000, max_calls=5_000)).render("{{L0|x}}")
+    assert result.errors and "limit exceeded" in result.errors[0]
+    assert len(result.html) < 2_000_000
+
+
+def test_large_page_completes_with_sane_output():
+    block = ("== Section ==\nSome '''bold''' text with [[Link]] and {{T|x}} and a note<ref>n</ref>.\n"
+             "* item [http://example.com e]\n{| class=t\n| a || b\n|}\n\n")
+    text = block * (2_000_000 // len(block))
+    result = Wiki(templates={"Template:T": "<span>{{{1}}}</span>"}).render(text)
+    assert result.errors == []
+    assert result.html.count("<h2>") == text.count("== Section ==")
+    assert result.html.count('href="/wiki/Link"') == text.count("[[Link]]")
+
+
+@pytest.mark.parametrize("unit", ["{{a|", "[[a|", "<!--", "{|\n|a\n", "'''''a", "<ref>", "[[File:a.jpg|thumb|"])
+def test_unclosed_constructs_stay_linear(unit):
+    # mwparserfromhell needs seconds for 5,000 characters of some of these.
+    text = unit * (100_000 // len(unit))
+    result = Wiki().render(text)
+    assert result.html.startswith('<div class="mw-parser-output">')
+
+
+# -- never raises ---------------------------------------------------------------------------------------------
+
+_PIECES = st.sampled_from([
+    "{{", "}}", "{{{", "}}}", "[[", "]]", "[", "]", "|", "||", "!!", "=", "==", "\n", " ", "'''", "''", "<", ">",
+    "&", "&amp;", "&#x3C;", "{|", "|}", "|-", "|+", "*", "#", ":", ";", "----", "<ref>", "</ref>", "<ref name=a/>",
+    "<references/>", "<nowiki>", "</nowiki>", "<pre>", "</pre>", "<!--", "-->", "<span", "<div", "</div>",
+    " onclick=", "javascript:", "<script>", "style=", "url(", "http://x.y/", "Template:", "File:", "Category:",
+    "#if:", "#switch:", "#expr:", "#tag:", "{{{1}}}", "__TOC__", "#REDIRECT", "\x7f", "\x00", "a", "b", "é", "中",
+])
+
+
+@given(st.lists(_PIECES, max_size=40).map("".join))
+@settings(max_examples=150)
+def test_random_wikitext_never_raises_nor_yields_script(text):
+    wiki = Wiki(templates={"Template:A": "{{{1|x}}}{{A}}", "Template:B": text[:50]})
+    result = wiki.render(text + "{{A|" + text[:20] + "}}{{B}}")
+    assert "<script" not in result.html.lower()
+    assert_safe(result.html)
+    assert not any("renderer failed" in e for e in result.errors), result.errors
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=100)
+def test_random_text_never_raises(text):
+    result = Wiki().render(text)
+    assert not any("renderer failed" in e for e in result.errors), result.errors
