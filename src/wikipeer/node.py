@@ -47,6 +47,8 @@ class NodeConfig:
     may take before the least recently read are evicted (None: no limit).
     ``views``: named views, each a list of communities "ISSUER_KEY/name";
     ``default_view`` is the one readers get unless they choose.
+    ``max_take_ratio``: callers that took more than this many objects per
+    object they gave are refused for a while (None: never).
     """
 
     default_key: str | None = None
@@ -56,6 +58,7 @@ class NodeConfig:
     cache_quota: int | None = None
     views: dict[str, list[str]] = field(default_factory=dict)
     default_view: str | None = None
+    max_take_ratio: float | None = None  # throttle callers that took this many times what they gave
 
 
 class Node:

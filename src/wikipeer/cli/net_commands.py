@@ -35,10 +35,12 @@ def peer_add(args: argparse.Namespace) -> int:
 
 def peer_list(args: argparse.Namespace) -> int:
     node = _open(args)
-    out.print(f"{'peer':<32} {'gave':>7} {'took':>7} {'refused':>8} {'forged':>6}  state")
-    for p in PeerBook(node.store).list():
+    peers = PeerBook(node.store)
+    out.print(f"{'peer':<32} {'gave':>7} {'took':>7} {'pulled':>7} {'refused':>8} {'forged':>6}  state")
+    for p in peers.list():
         state = f"banned: {p.banned}" if p.banned else (f"error: {p.last_error}" if p.last_error else "ok")
-        out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
+        pulled = peers.taker(p.key)[0] if p.key else 0
+        out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
     return 0
 
 

@@ -43,6 +43,7 @@ MAX_BLOCK_REQUEST = 10_000
 MAX_INFLIGHT = 16
 MAX_SKIP = 100
 MAX_GOSSIP = 1024 * 1024
+LEECH_GRACE = 10_000  # objects any caller may take before its ratio counts
 
 
 class Load:
@@ -108,10 +109,16 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         # A caller that names itself (x-wikipeer-node) is not sent what came from it, nor what
         # this node already pushed to it (up to its push cursor). Only a known, unbanned peer
         # is recognised, so a caller that lies about who it is only gets less.
-        caller = peers.find_key(request.headers.get(NODE_HEADER) or "")
+        caller_key = request.headers.get(NODE_HEADER) or ""
+        caller = peers.find_key(caller_key)
         if caller is not None and not caller.banned:
             ranges += [(0, caller.push_cursor), *peers.ranges(caller.url, since, forget=False)]
         send = log.outside(ids, ranges)
+        if caller_key:
+            if _leeching(node, peers, caller_key):
+                return JSONResponse({"error": "this node serves first the nodes that give back: push your "
+                                              "changes, or try later"}, status_code=429)
+            peers.count_taker(caller_key, served=len(send))
         return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
                                  headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
 
@@ -150,6 +157,15 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
     return api
 
 
+def _leeching(node: Node, peers: PeerBook, key: str) -> bool:
+    """Whether a caller only takes, past the ratio this node allows (``max_take_ratio``; off by default)."""
+    ratio = node.config.max_take_ratio
+    if ratio is None:
+        return False
+    served, given = peers.taker(key)
+    return served > LEECH_GRACE and served > ratio * (given + 1)
+
+
 def _take_gossip(node: Node, body: bytes, lo: int, hi: int) -> dict:
     try:
         blocks = only_notices(CarReader(ZstdReader(iter([body]), MAX_GOSSIP * 16, MAX_GOSSIP, "the gossip")))
@@ -175,6 +191,8 @@ def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content
         tally = take(node, CarReader(stream), f"upload:{sender or 'unknown'}")
     except InvalidObject as exc:
         return {"error": str(exc)}
+    if sender:
+        peers.count_taker(sender, given=tally.accepted)
     known = peers.find_key(sender) if sender else None
     if known is not None:
         # What a peer pushed to us is never pushed back to it.

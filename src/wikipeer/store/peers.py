@@ -120,3 +120,17 @@ class PeerBook:
         return list(self.conn.execute(
             "SELECT first, last FROM peer_ranges WHERE url = ? AND side = ? AND last > ? ORDER BY first",
             (url, side, since)))
+
+    # -- leech accounting ---------------------------------------------------
+
+    def count_taker(self, key: str, served: int = 0, given: int = 0) -> None:
+        """Count what a node (by the key it names) took from us and gave us."""
+        with self.conn:
+            self.conn.execute("INSERT INTO takers(key, served, given) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                              "SET served = served + excluded.served, given = given + excluded.given",
+                              (key, served, given))
+
+    def taker(self, key: str) -> tuple[int, int]:
+        """(served, given) for a node key."""
+        row = self.conn.execute("SELECT served, given FROM takers WHERE key = ?", (key,)).fetchone()
+        return (row[0], row[1]) if row else (0, 0)

@@ -10,7 +10,7 @@ import sqlite3
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -102,6 +102,10 @@ CREATE TABLE IF NOT EXISTS notices(
     kind INTEGER NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL,
     PRIMARY KEY(kind, key, name, seq)
 ) WITHOUT ROWID;
+-- Leech accounting: per node key that pulls from us or pushes to us (a hint the caller gives),
+-- the objects we served it and the new objects it gave us.
+CREATE TABLE IF NOT EXISTS takers(key TEXT PRIMARY KEY, served INTEGER NOT NULL DEFAULT 0,
+                                  given INTEGER NOT NULL DEFAULT 0);
 -- Notices this node still has to pass on to other nodes (net/gossip.py).
 CREATE TABLE IF NOT EXISTS gossip(id INTEGER PRIMARY KEY, range_lo TEXT NOT NULL, range_hi TEXT NOT NULL);
 -- Requests waiting for the next trip of a USB stick (store/wants.py).
