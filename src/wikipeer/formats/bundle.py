@@ -148,9 +148,15 @@ def _check_head(reader: CarReader, blocks: Iterator[Block]) -> Manifest:
     root, sig_block = next(blocks, None), next(blocks, None)
     if root is None or root.cid != reader.header.roots[0] or sig_block is None:
         raise BundleError("the bundle does not start with its manifest and the manifest's signature")
-    check_block(root)
+    try:
+        check_block(root)
+    except TamperedBlock as exc:
+        raise TamperedBlock(f"the bundle's manifest is damaged or altered: {exc}") from None
     manifest = _manifest(root)
-    sig = parse(sig_block, 0)
+    try:
+        sig = parse(sig_block, 0)
+    except TamperedBlock as exc:
+        raise TamperedBlock(f"the manifest's signature is damaged or altered: {exc}") from None
     if not isinstance(sig, Signature) or sig.target != root.cid or sig.key != manifest.key or sig.role != "node":
         raise BundleError("the second block is not the manifest's signature by the node that made it")
     if not verify(sig.key, sig.target, sig.role, sig.sig):
