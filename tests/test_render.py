@@ -454,8 +454,9 @@ def test_expansion_size_and_call_limits():
 
 
 def test_large_page_completes_with_sane_output():
-    block = ("== Section ==\nSome '''bold''' text with [[Link]] and {{T|x}} and a note<ref>n</ref>.\n"
-             "* item [http://example.com e]\n{| class=t\n| a || b\n|}\n\n")
+    prose = "Words of an ordinary sentence that goes on for a while, as article text does. " * 6
+    block = ("== Section ==\n" + prose + "Some '''bold''' text with [[Link]] and {{T|x}} and a note<ref>n</ref>.\n"
+             "* item [http://example.com e] " + prose + "\n{| class=t\n| a || b\n|}\n\n")
     text = block * (2_000_000 // len(block))
     result = Wiki(templates={"Template:T": "<span>{{{1}}}</span>"}).render(text)
     assert result.errors == []

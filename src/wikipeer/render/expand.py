@@ -55,6 +55,7 @@ class Expander:
         self.depth = 0
         self.refs = None  # set by the pipeline: refs.Refs
         self.error_markers: set[str] = set()  # for #iferror
+        self.in_note = 0  # inside <ref>: citation templates are not boxes
 
     # -- walking -------------------------------------------------------------
 
@@ -210,7 +211,7 @@ class Expander:
 
     def missing(self, title: str, text: str, node: Template, frame: Frame) -> str:
         named = [p for p in node.parts[1:] if p.eq >= 0]
-        if text.lower().startswith("infobox") or len(named) >= 3:
+        if text.lower().startswith("infobox") or (len(named) >= 3 and not self.in_note):
             return self.infobox(text, named, frame)
         return self.state.strip.add(f'<span class="tpl-missing" title="{escape_attr(title)}"></span>')
 
@@ -220,6 +221,8 @@ class Expander:
         for part in named:
             key = self.expand(part.name_nodes(), frame).strip()
             value = self.expand(part.value_nodes(), frame).strip()
+            if value.startswith(_BLOCK_START):
+                value = "\n" + value  # a nested table or list must begin its own line
             if key and value:
                 rows.append(f"|-\n! {escape_text(key)}\n| {value}\n")
         rows.append("|}\n")

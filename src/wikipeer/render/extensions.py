@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from wikipeer.render import files
+from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
 from wikipeer.render.tags import escape_attr, escape_text, fix_attributes
 
@@ -64,7 +66,11 @@ def _hiero(exp, tag, frame, expanded):
 
 def _ref(exp, tag, frame, expanded):
     attrs = attributes(tag.attrs)
-    body = None if tag.body is None else _expand_body(exp, tag.body, frame, expanded)
+    exp.in_note += 1
+    try:
+        body = None if tag.body is None else _expand_body(exp, tag.body, frame, expanded)
+    finally:
+        exp.in_note -= 1
     return exp.refs.ref(attrs, body)
 
 
@@ -90,18 +96,37 @@ def _poem(exp, tag, frame, expanded):
 
 
 def _gallery(exp, tag, frame, expanded):
+    # Wikitext out: the later passes link the captions. The file name shows
+    # as a link to its page, as MediaWiki shows a file it does not hold.
     items = []
     for line in (tag.body or "").split("\n"):
         m = _GALLERY_LINE.match(line)
         if not m or not m.group(1).strip():
             continue
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
-        caption = "|".join(p for p in caption.split("|") if "=" not in p.split("|")[0][:12] or "[[" in p)
+        text, _ = files.caption_of(split_outside_links(caption)) if caption else ("", False)
         name = m.group(1).strip()
-        items.append(
-            f'<li class="gallerybox" title="{escape_attr(name)}"><div class="gallerytext">\n{caption.strip()}\n</div></li>'
-        )
+        head, colon, _ = name.partition(":")
+        if not colon or namespace_of(exp.ctx.config, head) not in (NS_FILE, NS_MEDIA):
+            name = "File:" + name
+        items.append(f'<li class="gallerybox">[[:{name}]]<div class="gallerytext">\n{text.strip()}\n</div></li>')
     return '<ul class="gallery mw-gallery-traditional">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+def split_outside_links(text: str) -> list[str]:
+    """``text`` cut at each ``|`` that is not inside ``[[...]]``."""
+    parts, depth, start = [], 0, 0
+    for m in re.finditer(r"\[\[|\]\]|\|", text):
+        token = m.group(0)
+        if token == "[[":
+            depth += 1
+        elif token == "]]":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            parts.append(text[start:m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    return parts
 
 
 def _imagemap(exp, tag, frame, expanded):

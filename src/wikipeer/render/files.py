@@ -30,6 +30,18 @@ OPTIONS = FRAMED | frozenset({
 
 def file_link(full_title: str, options: list[str], link: str) -> tuple[str, bool]:
     """(HTML, framed) for a file link; ``link`` is ``<a ...>`` opening the file page."""
+    caption, framed = caption_of(options)
+    if framed:
+        html = (
+            f'<figure class="media-placeholder">{link}{full_title}</a>'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+        return html, True
+    return f"{link}{caption or full_title}</a>", False
+
+
+def caption_of(options: list[str]) -> tuple[str, bool]:
+    """(caption, framed): the caption is the last part that is no option, as in MediaWiki."""
     framed = False
     caption = ""
     for option in options:
@@ -41,10 +53,4 @@ def file_link(full_title: str, options: list[str], link: str) -> tuple[str, bool
             continue
         else:
             caption = word
-    if framed:
-        html = (
-            f'<figure class="media-placeholder">{link}{full_title}</a>'
-            f"<figcaption>{caption}</figcaption></figure>"
-        )
-        return html, True
-    return f"{link}{caption or full_title}</a>", False
+    return caption, framed

@@ -19,6 +19,19 @@ CANONICAL: dict[str, int] = {
 }
 NS_MEDIA, NS_FILE, NS_TEMPLATE, NS_CATEGORY = -2, 6, 10, 14
 
+# Namespace aliases MediaWiki's language files add on top of the names a dump
+# declares (Vietnamese pages write [[Hình:...]] for files, for instance).
+ALIASES: dict[str, dict[str, int]] = {
+    "vi": {"hình": 6, "tập tin": 6, "thể loại": 14, "bản mẫu": 10, "tiêu bản": 10},
+    "uk": {"файл": 6, "зображення": 6, "категорія": 14, "шаблон": 10},
+    "ru": {"файл": 6, "изображение": 6, "категория": 14, "шаблон": 10},
+    "ja": {"ファイル": 6, "画像": 6, "カテゴリ": 14, "テンプレート": 10},
+    "mr": {"चित्र": 6, "संचिका": 6, "वर्ग": 14, "साचा": 10},
+    "de": {"datei": 6, "bild": 6, "kategorie": 14, "vorlage": 10},
+    "fr": {"fichier": 6, "catégorie": 14, "modèle": 10},
+    "es": {"archivo": 6, "imagen": 6, "categoría": 14, "plantilla": 10},
+}
+
 
 @dataclass(frozen=True, slots=True)
 class PageName:
@@ -42,7 +55,8 @@ def namespace_of(config: WikiConfig, prefix: str) -> int | None:
     for number, name in config.namespaces.items():
         if number != 0 and _fold(name) == folded:
             return number
-    return CANONICAL.get(folded)
+    found = CANONICAL.get(folded)
+    return found if found is not None else ALIASES.get(config.lang, {}).get(folded)
 
 
 def page_name(config: WikiConfig, raw: str, default_ns: int = 0) -> PageName | None:

@@ -35,7 +35,7 @@ def render_page(text: str, state: RenderState) -> str:
     expander.refs = refs
     expanded = expander.expand_page(text)
     body = page_passes(expanded, state) + refs.leftovers()
-    refs.inline = lambda note: inline_passes(note, state)
+    refs.inline = lambda note: note_passes(note, state)
     html = state.strip.unstrip(body)
     html = resolve_link_classes(html, state)
     return f'<div class="mw-parser-output">{html}</div>'
@@ -51,6 +51,11 @@ def page_passes(text: str, state: RenderState) -> str:
     text = inline_passes(text, state, sanitized=True)
     text = format_headings(text, state.switches, state.ctx.config.lang)
     return block_levels(text)
+
+
+def note_passes(text: str, state: RenderState) -> str:
+    """A footnote's text: tables and inline markup, no paragraphs (MediaWiki's recursiveTagParse)."""
+    return inline_passes(tables(sanitize_tags(text)), state, sanitized=True)
 
 
 def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str:

@@ -26,7 +26,7 @@ EXT_TAGS = frozenset({
 
 _SPECIAL = re.compile(r"[{}\[\]|=<]")
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
-_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^>]*)?>")
+_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^>]*|/)?>")
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
 _NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*>.*?(?:</noinclude\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_BLOCK = re.compile(r"<includeonly\s*>.*?(?:</includeonly\s*>|\Z)", re.S | re.I)
