@@ -26,6 +26,7 @@ from wikipeer.store.keyring import Keyring
 
 SESSION_COOKIE = "wikipeer_session"
 VISITOR_COOKIE = "wikipeer_visitor"
+VIEW_COOKIE = "wikipeer_view"
 DEFAULT_SESSION_SECONDS = 14 * 24 * 3600
 _NAME = re.compile(r"^[^\x00-\x1f\x7f#<>\[\]|{}/:@]{1,64}\Z")
 

@@ -87,6 +87,14 @@ def create_app(node: Node, default_wiki: str | None = None,
     async def fetch(request: Request) -> Response:
         return await special.fetch(site, request)
 
+    @app.get("/view")
+    def choose_view(request: Request) -> Response:
+        return special.choose_view(site, request)
+
+    @app.post("/second")
+    async def second(request: Request) -> Response:
+        return await editing.second_revision(site, request)
+
     @app.get("/login")
     def login_form(request: Request) -> Response:
         return special.login_form(site, request)
@@ -128,13 +136,14 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
     action, oldid = q.get("action", "view"), q.get("oldid")
     if action == "edit":
         return editing.edit_form(site, request, wiki, title, oldid)
+    view = site.visitor(request).view
     try:
-        ref = pages.find(site, wiki, title)
+        ref = pages.find(site, wiki, title, view)
     except HttpError as exc:
         # A partial node fetches what its readers open, then keeps it.
         if exc.title != "No such page" or action != "view" or not site.fetch_page(wiki, title):
             raise
-        ref = pages.find(site, wiki, title)
+        ref = pages.find(site, wiki, title, view)
     if q.get("diff"):
         return pages.diff(site, request, ref, q["diff"], oldid)
     views = {

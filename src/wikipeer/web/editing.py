@@ -16,11 +16,12 @@ from wikipeer.authoring import edit
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.notices import second
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.web.errors import HttpError
 from wikipeer.web.pages import PageRef, find, revision_of
 from wikipeer.web.rendering import page_url
-from wikipeer.web.site import Site, Visitor
+from wikipeer.web.site import Site, Visitor, safe_returnto
 
 MAX_FORM_TEXT = 4 * 1024 * 1024
 
@@ -90,6 +91,24 @@ async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
     notice = "fork" if len(ref.heads) > 1 else "saved"
     return RedirectResponse(f"{page_url(wiki, ref.full_title)}?oldid={cid_to_str(made.rev)}&notice={notice}",
                             status_code=303)
+
+
+async def second_revision(site: Site, request: Request) -> Response:
+    """The second button: sign a revision as reviewed, with the user's key."""
+    form = await request.form()
+    visitor = site.visitor(request)
+    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
+                        "Form not accepted")
+    require_login(visitor)
+    cids = _parse_parents(str(form.get("cid", "")))
+    if len(cids) != 1:
+        raise HttpError(400, "Name the one revision to second.", "Nothing to second")
+    try:
+        second(site.node, cids[0], visitor.account.key)
+    except UserError as exc:
+        raise HttpError(404, str(exc), "Not seconded") from None
+    return RedirectResponse(safe_returnto(str(form.get("returnto", ""))), status_code=303)
 
 
 def _text_of(site: Site, cid: bytes) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wikipeer.web.accounts import SESSION_COOKIE
+from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE
 
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
@@ -43,7 +43,8 @@ class ArticleCache:
         if not scope["path"].startswith("/wiki/"):
             return False
         cookies = b"".join(v for k, v in scope["headers"] if k == b"cookie")
-        return SESSION_COOKIE.encode() not in cookies
+        # A logged-in reader, or one who chose a view, may see another head: never from here.
+        return SESSION_COOKIE.encode() not in cookies and VIEW_COOKIE.encode() not in cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._cacheable(scope):

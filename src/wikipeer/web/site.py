@@ -20,7 +20,8 @@ from wikipeer.errors import UserError
 from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
-from wikipeer.web.accounts import SESSION_COOKIE, VISITOR_COOKIE, Account, Accounts
+from wikipeer.policy.view import View
+from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE, Account, Accounts
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
@@ -49,14 +50,28 @@ def format_ts(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
+def safe_returnto(value: str | None) -> str:
+    """A path on this site to go back to after a form, or "/"."""
+    # Only paths on this site: never an open redirect to another host. Browsers read
+    # "/\\host" as "//host", and ignore tabs and newlines in URLs, so those are refused too.
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        return "/"
+    return value
+
+
 @dataclass(slots=True)
 class Visitor:
-    """Who is asking: an account or nobody, and the cookie their CSRF token is bound to."""
+    """Who is asking: an account or nobody, the cookie their CSRF token is bound to,
+    and the view they read with (their own key always trusted, for themselves)."""
 
     account: Account | None
     cookie: str
     new_cookie: bool
     csrf: str
+    view_name: str | None = None
+    view: View | None = None
 
 
 class Site:
@@ -89,8 +104,8 @@ class Site:
         """Keys whose private half this node holds: its own and its users'."""
         return frozenset(i.public for i in self.node.keyring.list() if i.private)
 
-    def badges(self, rev: RevInfo) -> list[Badge]:
-        return badges(rev, self.node.view(), self.local_keys())
+    def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
+        return badges(rev, view or self.node.view(), self.local_keys())
 
     def author(self, rev: RevInfo) -> str:
         """Who made a revision, in words: the imported user name, a local account, or the key."""
@@ -98,7 +113,11 @@ class Site:
             return str(rev.origin.get("user") or rev.origin.get("ip"))
         if not rev.author:
             return "anonymous"
-        return self._account_names().get(rev.author) or rev.author.removeprefix("ed25519:")[:10] + "…"
+        return self.key_name(rev.author)
+
+    def key_name(self, key: str) -> str:
+        """A key as readers know it: a local account's name, else its first characters."""
+        return self._account_names().get(key) or key.removeprefix("ed25519:")[:10] + "…"
 
     def _account_names(self) -> dict[str, str]:
         # Every new account adds a key, so the keyring's generation tells when to look again.
@@ -108,14 +127,36 @@ class Site:
         return self._names[1]
 
     def visitor(self, request: Request) -> Visitor:
+        """Who is asking; worked out once per request."""
+        cached = getattr(request.state, "visitor", None)
+        if cached is not None:
+            return cached
+        request.state.visitor = visitor = self._visitor(request)
+        return visitor
+
+    def _visitor(self, request: Request) -> Visitor:
         session = request.cookies.get(SESSION_COOKIE)
         account = self.accounts.session(session)
         if account is not None:
-            return Visitor(account, session, False, self.accounts.csrf_token(session))
-        cookie = request.cookies.get(VISITOR_COOKIE)
-        new = not cookie
-        cookie = cookie or secrets.token_urlsafe(24)
-        return Visitor(None, cookie, new, self.accounts.csrf_token(cookie))
+            visitor = Visitor(account, session, False, self.accounts.csrf_token(session))
+        else:
+            cookie = request.cookies.get(VISITOR_COOKIE)
+            new = not cookie
+            cookie = cookie or secrets.token_urlsafe(24)
+            visitor = Visitor(None, cookie, new, self.accounts.csrf_token(cookie))
+        visitor.view_name, visitor.view = self.view_for(request, account)
+        return visitor
+
+
+    def view_for(self, request: Request, account: Account | None) -> tuple[str | None, View]:
+        """The view a reader chose (``?view=`` or the view cookie), else the node's default."""
+        name = request.query_params.get("view") or request.cookies.get(VIEW_COOKIE) or None
+        if name not in self.node.config.views:
+            name = None
+        view = self.node.view(name)
+        if account is not None:  # a user's own edits are always authoritative for that user
+            view = View(view.trusted | {self.node.keyring.get(account.key).public})
+        return name or self.node.config.default_view, view
 
     def page(self, request: Request, template: str, status: int = 200, wiki: str | None = None,
              form: bool = False, **context) -> HTMLResponse:
@@ -130,7 +171,7 @@ class Site:
         lang = config.lang if config else "en"
         html = self.env.get_template(template).render(
             request=request, visitor=visitor, wiki=wiki, config=config, lang=lang, dir=text_direction(lang),
-            wikis=self.node.store.wikis(), **context)
+            wikis=self.node.store.wikis(), views=sorted(self.node.config.views), **context)
         response = HTMLResponse(html, status_code=status)
         if form and visitor.new_cookie:
             response.set_cookie(VISITOR_COOKIE, visitor.cookie, httponly=True, samesite="lax")

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
-from wikipeer.web.accounts import SESSION_COOKIE, LoginFailed
+from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, LoginFailed
 from wikipeer.web.errors import HttpError
 from wikipeer.web.rendering import page_url
-from wikipeer.web.site import Site, main_page_title
+from wikipeer.web.site import Site, main_page_title, safe_returnto
 
 SEARCH_LIMIT = 50
 
@@ -71,7 +71,7 @@ def recent(site: Site, request: Request) -> Response:
     lines = []
     for rev in store.recent(limit, wiki):
         row = store.page_by_id(rev.page)
-        lines.append({"rev": rev, "wiki": row.wiki, "badges": site.badges(rev),
+        lines.append({"rev": rev, "wiki": row.wiki, "badges": site.badges(rev, site.visitor(request).view),
                       "title": site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)})
     return site.page(request, "recent.html", wiki=wiki, lines=lines)
 
@@ -93,19 +93,20 @@ def random_page(site: Site, request: Request) -> Response:
     return RedirectResponse(page_url(row.wiki, row.title), status_code=303)
 
 
-def _returnto(value: str | None) -> str:
-    # Only paths on this site: never an open redirect to another host. Browsers read
-    # "/\\host" as "//host", and ignore tabs and newlines in URLs, so those are refused too.
-    if not value or not value.startswith("/") or value.startswith("//"):
-        return "/"
-    if "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
-        return "/"
-    return value
+def choose_view(site: Site, request: Request) -> Response:
+    """Remember the view a reader chose (a cookie: views are readers' settings, never the store's)."""
+    name = request.query_params.get("name", "")
+    response = RedirectResponse(safe_returnto(request.query_params.get("returnto")), status_code=303)
+    if name in site.node.config.views:
+        response.set_cookie(VIEW_COOKIE, name, httponly=True, samesite="lax", max_age=365 * 24 * 3600)
+    else:
+        response.delete_cookie(VIEW_COOKIE)
+    return response
 
 
 def login_form(site: Site, request: Request, register: bool = False) -> Response:
     return site.page(request, "login.html", form=True, register=register, error=None,
-                     returnto=_returnto(request.query_params.get("returnto")))
+                     returnto=safe_returnto(request.query_params.get("returnto")))
 
 
 async def login(site: Site, request: Request, register: bool = False) -> Response:
@@ -115,7 +116,7 @@ async def login(site: Site, request: Request, register: bool = False) -> Respons
         raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
                         "Form not accepted")
     name, password = str(form.get("name", "")), str(form.get("password", ""))
-    returnto = _returnto(str(form.get("returnto", "")))
+    returnto = safe_returnto(str(form.get("returnto", "")))
     check = site.accounts.create if register else site.accounts.check_password
     try:
         account = await run_in_threadpool(check, name, password)  # Argon2id takes a while: keep the loop free
