@@ -7,6 +7,7 @@ import sys
 from bench import import_bench, ingest_bench
 from bench import render_fidelity
 from bench import web_bench
+from bench import sync_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -22,6 +23,7 @@ def main(argv: list[str]) -> int:
         "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
         "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
+        "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
     }
     for key, (title, fn) in benches.items():
         if not wanted or key in wanted:

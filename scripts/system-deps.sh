@@ -3,9 +3,9 @@
 # Usage: system-deps.sh [bench]
 set -euo pipefail
 PACKAGES=(git mediawiki php-sqlite3 php-cli chromium p7zip-full)
-# `system-deps.sh bench` adds the web benchmark's load generator and anchors.
+# `system-deps.sh bench` adds the web benchmark's load generator and anchors, and the sync benchmark's fossil.
 if [ "${1:-}" = "bench" ]; then
-    PACKAGES+=(wrk nginx zim-tools kiwix-tools)
+    PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil)
 fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
