@@ -64,28 +64,23 @@ def stick_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_spinner(label: str, work):
+def _trip(args: argparse.Namespace, label: str, work) -> int:
+    node = _open(args)
     with Progress(SpinnerColumn(), TextColumn(label), transient=True, console=out) as progress:
         progress.add_task(label)
-        return work()
+        report = work(node, Path(args.path))
+    for problem in report.problems:
+        out.print(f"note: {problem}")
+    out.print(report.sentence())
+    return 0
 
 
 def stick_home(args: argparse.Namespace) -> int:
-    node = _open(args)
-    report = _with_spinner("exchanging with the stick…", lambda: stick.home(node, Path(args.path)))
-    for problem in report.problems:
-        out.print(f"note: {problem}")
-    out.print(report.sentence())
-    return 0
+    return _trip(args, "exchanging with the stick…", stick.home)
 
 
 def stick_serve(args: argparse.Namespace) -> int:
-    node = _open(args)
-    report = _with_spinner("answering the stick's requests…", lambda: stick.serve(node, Path(args.path)))
-    for problem in report.problems:
-        out.print(f"note: {problem}")
-    out.print(report.sentence())
-    return 0
+    return _trip(args, "answering the stick's requests…", stick.serve)
 
 
 def want(args: argparse.Namespace) -> int:

@@ -70,13 +70,7 @@ def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_i
 
 async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
     """Sign and store the submitted text with the user's key."""
-    form = await request.form(max_part_size=MAX_FORM_TEXT)
-    visitor = site.visitor(request)
-    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-        if visitor.account is None and request.cookies.get("wikipeer_session"):
-            raise HttpError(401, "Your session has expired. Log in again, then save your edit.", "Session expired")
-        raise HttpError(403, "The form's security token is missing or wrong. Reload the edit page and try again.",
-                        "Form not accepted")
+    form, visitor = await site.posted(request, MAX_FORM_TEXT)
     require_login(visitor)
     parents = _parse_parents(str(form.get("parents", "")))
     text = str(form.get("text", "")).replace("\r\n", "\n")
@@ -95,11 +89,7 @@ async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
 
 async def second_revision(site: Site, request: Request) -> Response:
     """The second button: sign a revision as reviewed, with the user's key."""
-    form = await request.form()
-    visitor = site.visitor(request)
-    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
-                        "Form not accepted")
+    form, visitor = await site.posted(request)
     require_login(visitor)
     cids = _parse_parents(str(form.get("cid", "")))
     if len(cids) != 1:

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
+from starlette.datastructures import FormData
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -25,6 +26,7 @@ from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE, A
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
+from wikipeer.web.errors import HttpError
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url
 
 # Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
@@ -147,6 +149,21 @@ class Site:
         visitor.view_name, visitor.view = self.view_for(request, account)
         return visitor
 
+
+    async def posted(self, request: Request, max_part_size: int = 1024 * 1024) -> tuple[FormData, Visitor]:
+        """A posted form and who posted it, once its CSRF token is checked (403 otherwise).
+
+        A form from a session that has since expired is told so (401), so the user knows to log in again.
+        """
+        form = await request.form(max_part_size=max_part_size)
+        visitor = self.visitor(request)
+        if not self.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
+            if visitor.account is None and request.cookies.get(SESSION_COOKIE):
+                raise HttpError(401, "Your session has expired. Log in again, then send the form again.",
+                                "Session expired")
+            raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
+                            "Form not accepted")
+        return form, visitor
 
     def view_for(self, request: Request, account: Account | None) -> tuple[str | None, View]:
         """The view a reader chose (``?view=`` or the view cookie), else the node's default."""

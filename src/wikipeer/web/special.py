@@ -47,11 +47,7 @@ def search(site: Site, request: Request) -> Response:
 
 async def fetch(site: Site, request: Request) -> Response:
     """The search page's "get the top N results" button: fetch them from peers, then search again."""
-    form = await request.form()
-    visitor = site.visitor(request)
-    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
-                        "Form not accepted")
+    form, _ = await site.posted(request)
     q = str(form.get("q", "")).strip()
     try:
         top = int(form.get("top", 10))
@@ -110,11 +106,7 @@ def login_form(site: Site, request: Request, register: bool = False) -> Response
 
 
 async def login(site: Site, request: Request, register: bool = False) -> Response:
-    form = await request.form()
-    visitor = site.visitor(request)
-    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
-                        "Form not accepted")
+    form, _ = await site.posted(request)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     returnto = safe_returnto(str(form.get("returnto", "")))
     check = site.accounts.create if register else site.accounts.check_password
@@ -131,10 +123,7 @@ async def login(site: Site, request: Request, register: bool = False) -> Respons
 
 
 async def logout(site: Site, request: Request) -> Response:
-    form = await request.form()
-    visitor = site.visitor(request)
-    if not site.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-        raise HttpError(403, "The form's security token is missing or wrong.", "Form not accepted")
+    await site.posted(request)
     site.accounts.close_session(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
