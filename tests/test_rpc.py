@@ -297,7 +297,7 @@ def test_search_refuses_bad_criteria(served, criteria, fragment):
 
 
 def test_submit_signed_blocks(served, tmp_path):
-    node, client = served
+    _, client = served
     writer = Node.init(tmp_path / "writer")
     try:
         blocks = Author(writer).edit("Submitted page", "Sent by submit.\n", wiki=SAMPLE)

@@ -314,7 +314,8 @@ def test_a_node_killed_mid_sync_resumes_and_converges(tmp_path):
 
         again = run_cli(victim.dir, "sync", "--pull")
         assert again.code == 0, str(again)
-        # The batches that landed are not taken twice; the rest comes now.
+        # The pull cursor moves once a whole log answer is in, so the batches that landed come
+        # again as duplicates (nothing is taken twice) and the rest as new.
         landed = at_kill - start
         assert f"{total - landed} new, {landed} already here, 0 held, 0 refused" in again.out, again.out
         assert object_cids(victim.dir) == object_cids(source.dir)
