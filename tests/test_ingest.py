@@ -375,3 +375,15 @@ def test_a_shallow_history_is_accepted_and_completed_later(node, author, tmp_pat
     assert len(copy.history(page.id)) == 5
     assert copy.conn.execute("SELECT count(*) FROM shallow").fetchone()[0] == 0
     assert fsck(copy)[1] == []
+
+
+def test_one_source_can_leave_only_so_much_waiting(node, author):
+    policy = Policy(max_held=5)
+    texts = [build_text(f"orphan {i}\n") for i in range(8)]
+    report = ingest(node.store, texts, "peer:x", policy=policy)
+    assert [s.state for s in report.statuses] == ["held"] * 5 + ["rejected"] * 3
+    assert "already has 5 objects" in report.statuses[-1].reason
+    assert node.store.held_by("peer:x")[0] == 5
+    # Another source has its own allowance, and a banned source's waiting objects can be dropped.
+    assert ingest(node.store, [build_text("other\n")], "peer:y", policy=policy).statuses[0].state == "held"
+    assert node.store.drop_held("peer:x") == 5 and node.store.held_by("peer:x") == (0, 0)

@@ -409,15 +409,27 @@ class _Batch:
         self.shallow_now = False
 
     def settle(self) -> None:
-        """Hold what waits for something absent; reject what only a rejected revision needed."""
+        """Hold what waits for something absent; reject what only a rejected revision needed.
+
+        One source may keep only so much waiting (Policy.max_held): a stream of
+        texts no revision ever uses cannot fill the store.
+        """
+        count = size = None
         for cid, (block, record) in self.pending.items():
             if cid in self.ids or cid in self.rejected:
                 continue
+            if isinstance(record, (Text, Page)) and cid in self.orphaned:
+                self.done(cid, REJECTED, "the revision it came with was rejected")
+                self.writer.release(cid)
+                continue
+            if count is None:  # only batches that hold anything pay for counting
+                count, size = self.store.held_by(self.source)
+            count, size = count + 1, size + len(block.data)
+            if count > self.policy.max_held or size > self.policy.max_held_bytes:
+                self.done(cid, REJECTED, f"{self.source} already has {self.policy.max_held} objects or "
+                                         f"{self.policy.max_held_bytes} bytes waiting for what never came")
+                continue
             if isinstance(record, (Text, Page)):
-                if cid in self.orphaned:
-                    self.done(cid, REJECTED, "the revision it came with was rejected")
-                    self.writer.release(cid)
-                    continue
                 self.writer.hold(block, cid, self.source)
                 self.done(cid, HELD, "waiting for a revision that uses it")
                 continue

@@ -53,6 +53,7 @@ class SyncResult:
 def ban(node: Node, peers: PeerBook, url: str, reason: str, key: str | None = None) -> bytes:
     """Ban a peer and record the ban as a signed object; returns its CID."""
     peers.set(url, banned=reason)
+    node.store.drop_held(f"peer:{url}")
     issuer = node.keyring.get(NODE_KEY).public
     block = build_ban(Ban(issuer, reason[:1024], int(time.time() * 1000), peer=key, url=url))
     sig = build_signature(Signature(block.cid, "author", issuer,

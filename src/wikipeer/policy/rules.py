@@ -21,6 +21,8 @@ class Policy:
 
     max_text: int = MAX_TEXT
     guard: BlockGuard | None = None
+    max_held: int = 100_000  # objects one source may leave waiting for something that has not come
+    max_held_bytes: int = 256 << 20
 
     def check_blocklist(self, blocklist: Blocklist) -> None:
         check_patterns(blocklist)

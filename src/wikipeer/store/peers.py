@@ -1,9 +1,9 @@
 """What a node remembers of its peers: addresses, keys, cursors, counts and bans.
 
 Kept in the store's database (its own tables), beside the change log whose
-positions the cursors are. A cursor moves only after the batch it covers has
-committed, so a crash between the two costs one batch fetched again (ingest
-takes it as duplicates), never a gap.
+positions the cursors are. A cursor moves only after the whole answer it
+covers has been taken in, so a crash in between costs that answer (at most
+10,000 objects) fetched again, taken as duplicates, never a gap.
 
 - ``pull_cursor``: the last position of the peer's log we have taken.
 - ``push_cursor``: the last position of our log the peer has taken from us.

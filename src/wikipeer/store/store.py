@@ -133,6 +133,17 @@ class Store:
             found.update(r[0] for r in rows)
         return found & set(cids)
 
+    def held_by(self, source: str) -> tuple[int, int]:
+        """(objects, bytes) a source left waiting."""
+        row = self.conn.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM held WHERE source = ?",
+                                (source,)).fetchone()
+        return row[0], row[1]
+
+    def drop_held(self, source: str) -> int:
+        """Forget what a source left waiting (it was banned); returns how many objects."""
+        with self.conn:
+            return self.conn.execute("DELETE FROM held WHERE source = ?", (source,)).rowcount
+
     def held_waiting(self) -> list[bytes]:
         """The CIDs held objects wait for (not texts and pages waiting for a revision to use them)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT waiting FROM held WHERE waiting != cid")]
