@@ -154,6 +154,14 @@ def test_a_different_notice_with_the_same_number_is_refused_by_name(node, kind):
     assert "which was rejected" in report.statuses[1].reason  # its signature goes with it
     assert not report.statuses[0].forged  # an equivocation is refused, not proof of a forgery
     assert dump_tables(node.store.conn) == before
+    # Both in one batch: the first is taken, the second refused the same way.
+    third = {"trust": issuer.trust("c", 2, {}), "blocklist": issuer.blocklist("b", 2, ("x",)),
+             "profile": issuer.profile("Cy", 6)}[kind]
+    fourth = {"trust": issuer.trust("c", 2, {issuer.public: "node"}), "blocklist": issuer.blocklist("b", 2, ("y",)),
+              "profile": issuer.profile("Di", 6)}[kind]
+    report = node.ingest(issuer.signed(third) + issuer.signed(fourth), "test")
+    assert states(report) == [ACCEPTED, ACCEPTED, REJECTED, REJECTED]
+    assert "already published a different" in report.statuses[2].reason
 
 
 @pytest.mark.parametrize("kind", ["trust", "blocklist", "profile"])
@@ -434,7 +442,8 @@ def test_patterns_that_need_backtracking_are_refused_naming_them(node):
     with sqlite3.connect(d / "store.sqlite") as conn:
         before = dump_tables(conn)
     refused = run_cli(d, "blocklist", "add", "bad", "fine", r"(a)\1")
-    assert_user_error(refused, r"not published: blocklist 'bad': the pattern '(a)\\1' cannot be used",
+    assert_user_error(refused, r"not published: blocklist 'bad': the pattern '(a)\\1' cannot be used "
+                      r"(invalid escape sequence: \1); patterns are RE2 expressions, "
                       "without back-references or look-around")
     assert_user_error(cli_here(d, "blocklist", "add", "bad", "x(?=y)"), "the pattern 'x(?=y)' cannot be used")
     with sqlite3.connect(d / "store.sqlite") as conn:

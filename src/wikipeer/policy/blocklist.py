@@ -33,8 +33,10 @@ def check_patterns(blocklist: Blocklist) -> None:
         try:
             re2.compile(pattern, _options())
         except re2.error as exc:
+            why = exc.args[0] if exc.args else exc
+            why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)  # RE2 gives bytes
             raise InvalidObject(f"blocklist {blocklist.name!r}: the pattern {pattern[:80]!r} cannot be used "
-                                f"({exc}); patterns are RE2 expressions, without back-references or look-around") from None
+                                f"({why}); patterns are RE2 expressions, without back-references or look-around") from None
 
 
 @dataclass(frozen=True, slots=True)
