@@ -536,7 +536,8 @@ def macro(scores: list[PageScore]) -> float:
 
 def _console():
     from rich.console import Console
-    return Console(stderr=True)
+    console = Console(stderr=True)
+    return console if console.is_terminal else Console(stderr=True, width=150)
 
 
 def _progress(console):
