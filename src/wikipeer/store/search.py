@@ -124,9 +124,9 @@ class Query:
             parts.append(quoted + "*" if len(term) == 1 and is_unspaced(term) else quoted)
         return " AND ".join(parts)
 
-    def matches(self, title: str, text: str) -> bool:
+    def matches(self, doc: "Doc") -> bool:
         """The exact check: every long term of 4+ characters is a substring."""
-        haystack = _fold(title) + "\n" + _fold(text)
+        haystack = doc.folded
         return all(t in haystack for t in self.long if len(t) > 3) and all(t in haystack for t in self.loose)
 
 
@@ -148,17 +148,30 @@ def candidates(conn: sqlite3.Connection, query: Query) -> list[int]:
     return [r[0] for r in conn.execute(sql, args)]
 
 
-def snippet(text: str, query: Query, width: int = 80) -> str:
-    """A piece of ``text`` around the first place a term occurs."""
-    folded = _fold(text)
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A page as search reads it: its title, its text, and both folded (what terms are matched in)."""
+
+    title: str
+    text: str
+    folded: str
+
+    @classmethod
+    def of(cls, title: str, text: str) -> "Doc":
+        return cls(title, text, _fold(title) + "\n" + _fold(text))
+
+
+def snippet(doc: Doc, query: Query, width: int = 80) -> str:
+    """A piece of the page's text around the first place a term occurs."""
+    folded = doc.folded[doc.folded.index("\n") + 1:]
     places = [i for i in (folded.find(t) for t in query.long + query.short + query.loose) if i >= 0]
     start = max(0, min(places, default=0) - width // 2)
-    body = " ".join(text[start:start + width * 2].split())
+    body = " ".join(doc.text[start:start + width * 2].split())
     return ("…" if start else "") + body
 
 
-def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable[[int], tuple[str, str]]) -> list[Hit]:
-    """Pages matching every term, those whose title matches first; ``read`` gives (title, text) of a page."""
+def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable[[int], Doc]) -> list[Hit]:
+    """Pages matching every term, those whose title matches first; ``read`` gives a page's Doc."""
     query = Query.parse(query_text)
     ids = candidates(conn, query)
     titles = _titles(conn)
@@ -172,12 +185,12 @@ def _titles(conn: sqlite3.Connection) -> dict[int, str]:
     return dict(conn.execute("SELECT page, title FROM search_state"))
 
 
-def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], tuple[str, str]]) -> Iterator[Hit]:
+def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], Doc]) -> Iterator[Hit]:
     found = 0
     for page in ids:
         if found >= limit:
             return
-        title, text = read(page)
-        if query.matches(title, text):
+        doc = read(page)
+        if query.matches(doc):
             found += 1
-            yield Hit(page, snippet(text, query))
+            yield Hit(page, snippet(doc, query))

@@ -32,6 +32,7 @@ from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_PAGE, KIND_PRO
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
+DOC_CACHE_CHARS = 32_000_000  # folded page texts search keeps in memory (two copies each)
 """Marks a revision kept as its non-link fields (a whole CBOR map never starts with 0x00)."""
 
 
@@ -50,6 +51,8 @@ class Store:
         self.path = Path(path)
         self._local = threading.local()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
+        self._docs: OrderedDict[tuple, fts.Doc] = OrderedDict()
+        self._docs_size = 0
         self._lock = threading.Lock()
         conn = self.conn
         # Only a new store is written to on open: readers must not wait for a writer's lock.
@@ -404,10 +407,31 @@ class Store:
             fts.rebuild(self.conn, writer._revision_text)
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
 
-    def _indexed(self, page: int) -> tuple[str, str]:
+    def _indexed(self, page: int) -> fts.Doc:
+        """The indexed revision of a page as search reads it; recently read ones come from memory,
+        since folding a long text costs more than finding it."""
         rev, title = self.conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
+        with self._lock:
+            doc = self._docs.get((page, rev, title))
+            if doc is not None:
+                self._docs.move_to_end((page, rev, title))
+                return doc
         text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev,)).fetchone()[0]
-        return title, self.text_bytes(text_id).decode("utf-8")
+        doc = fts.Doc.of(title, self.text_bytes(text_id).decode("utf-8"))
+        with self._lock:
+            self._docs[(page, rev, title)] = doc
+            self._docs_size += len(doc.text)
+            while self._docs_size > DOC_CACHE_CHARS:
+                _, old = self._docs.popitem(last=False)
+                self._docs_size -= len(old.text)
+        return doc
+
+    def counts(self) -> list[tuple[str, int, int]]:
+        """Per wiki: (wiki, pages, revisions), cheap enough for a status page."""
+        pages = dict(self.conn.execute("SELECT wiki, count(*) FROM pages GROUP BY wiki"))
+        revs = dict(self.conn.execute(
+            "SELECT p.wiki, count(*) FROM revisions r JOIN pages p ON p.id = r.page GROUP BY p.wiki"))
+        return [(w, pages.get(w, 0), revs.get(w, 0)) for w in self.wikis()]
 
     def stats(self) -> list[WikiStats]:
         """Per wiki: pages, revisions, blocks and the bytes those blocks take on disk."""

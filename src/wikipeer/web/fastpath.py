@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE
 
-MAX_ENTRIES = 4096
-MAX_BYTES = 64 * 1024 * 1024
+MAX_ENTRIES = 20_000
+MAX_BYTES = 256 * 1024 * 1024  # a few thousand rendered articles
 
 
 @dataclass(slots=True)

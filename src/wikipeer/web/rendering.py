@@ -62,6 +62,8 @@ class WikiReader:
                              exists=self.exists, template=self.template)
 
 
+MAX_CHECKED = 200_000
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rendered (
     rev BLOB PRIMARY KEY,
@@ -81,6 +83,9 @@ class RenderCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        # Revision -> the store's log position when its dependencies were last checked:
+        # while nothing has arrived since, they cannot have changed.
+        self._checked: dict[bytes, int] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -123,13 +128,21 @@ class RenderCache:
         if row is None:
             return None
         meta = json.loads(row[1])
-        # A template moved on, or a linked page was created or went away: render again.
-        if self._deps(reader, meta["deps"]) != meta["deps"]:
-            return None
-        if sorted(reader.exists(meta["links"])) != meta["existing"]:
-            return None
+        seq = reader.node.store.last_seq()
+        if self._checked.get(rev.cid) != seq:
+            # A template moved on, or a linked page was created or went away: render again.
+            if self._deps(reader, meta["deps"]) != meta["deps"]:
+                return None
+            if sorted(reader.exists(meta["links"])) != meta["existing"]:
+                return None
+            self._remember(rev.cid, seq)
         return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
                         redirect=meta["redirect"], errors=meta["errors"])
+
+    def _remember(self, cid: bytes, seq: int) -> None:
+        if len(self._checked) >= MAX_CHECKED:
+            self._checked.clear()  # a crude bound: forgetting costs only a check
+        self._checked[cid] = seq
 
     def _put(self, reader: WikiReader, rev: RevInfo, rendered: Rendered, links: list[str],
              existing: list[str]) -> None:
@@ -137,3 +150,4 @@ class RenderCache:
                 "deps": self._deps(reader, rendered.templates), "links": links,
                 "existing": existing}
         self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))
+        self._remember(rev.cid, reader.node.store.last_seq())

@@ -76,7 +76,7 @@ def status(site: Site, request: Request) -> Response:
     store = site.node.store
     local = site.local_keys()
     identities = [{"name": i.name, "public": i.public, "local": i.public in local} for i in site.node.keyring.list()]
-    return site.page(request, "status.html", stats=store.stats(), size=store.file_size(), seq=store.last_seq(),
+    return site.page(request, "status.html", counts=store.counts(), size=store.file_size(), seq=store.last_seq(),
                      identities=identities, accounts=len(site.accounts.list()), node_dir=str(site.node.dir))
 
 
