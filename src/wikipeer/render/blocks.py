@@ -90,10 +90,11 @@ def block_levels(text: str) -> str:
     prefix = ""
     for number, line in enumerate(lines):
         last_line = number == len(lines) - 1
-        pre_open = "<pre" in line.lower() if "<" in line else False
-        pre_close = "</pre" in line.lower() if pre_open or in_pre else False
+        lowered = line.lower() if "<" in line else ""
+        pre_open = "<pre" in lowered
+        pre_close = "</pre" in lowered
         if not in_pre:
-            prefix = _PREFIX.match(line).group(0)
+            prefix = _PREFIX.match(line).group(0) if line[:1] in "*#:;" and line else ""
             prefix2 = prefix.replace(";", ":")
             t = line[len(prefix):]
             in_pre = pre_open
@@ -141,8 +142,9 @@ def block_levels(text: str) -> str:
                 out.append(state.close_paragraph())
                 if pre_open and not pre_close:
                     in_pre = True
-                for m in _BLOCKQUOTE.finditer(t):
-                    in_blockquote = not m.group(1)
+                if "lockquote" in t or "LOCKQUOTE" in t:
+                    for m in _BLOCKQUOTE.finditer(t):
+                        in_blockquote = not m.group(1)
                 in_block = not close_match
             elif not in_block and not in_pre:
                 if t[:1] == " " and (state.last_paragraph == "pre" or t.strip()) and not in_blockquote:

@@ -16,7 +16,9 @@ from wikipeer.render.tags import escape_attr
 
 _URL_CHARS = r"[^\]\[<>\"\x00-\x20\x7f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufffd]"
 _BRACKETED = re.compile(
-    r"\[((?:https?:|ftp:|mailto:|//)" + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\x00-\x08\x0a-\x1f\ufffd]*?)\]",
+    # The label stops at "[" too (MediaWiki's does not): a label scan then never
+    # runs past the next link, so a line of unclosed links stays linear.
+    r"\[((?:https?:|ftp:|mailto:|//)" + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
     re.I,
 )
 _BARE = re.compile(

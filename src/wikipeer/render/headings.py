@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from wikipeer.render.tags import escape_attr
 
-_HEADING_TAG = re.compile(r"<h([1-6])>(.*?)</h\1>")
+_HEADING_TAG = re.compile(r"^<h([1-6])>(.*)</h\1>$", re.M)  # whole lines, as headings() makes them
 _TAGS = re.compile(r"<[^>]*>")
 TOC_MARK = "\x7fTOC\x7f"
 TOC_TITLES = {

@@ -27,7 +27,7 @@ _TRAILS = {
     "uk": r"[a-zабвгґдеєжзиіїйклмнопрстуфхцчшщьюя’'“»]+", "ru": r"[a-zа-яё]+", "de": r"[a-zäöüß]+",
     "fr": r"[a-zàâçéèêîôûäëïöüùÇÉÂÊÎÔÛÄËÏÖÜÀÈÙ]+", "es": r"[a-záéíóúñ]+", "ja": r"(?!)", "mr": r"[\u0900-\u097F]+",
 }
-_MAX_JOIN = 50  # segments a file link's caption may span (nested links)
+_MAX_JOIN = 8  # segments a file link's caption may span (nested links); bounds the rescans
 
 
 def internal_links(text: str, state: RenderState) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Tags whose content the wikitext parser does not see (MediaWiki's extension tags).
 EXT_TAGS = frozenset({
@@ -24,9 +24,13 @@ EXT_TAGS = frozenset({
     "charinsert", "langconvert", "phonos", "rss", "dynamicpagelist", "quiz",
 })
 
-_SPECIAL = re.compile(r"[{}\[\]|=<]")
+MAX_OPEN = 2000  # runs open at once; past this "{{" and "[[" are text (no page nests that deep)
+# "<" matters only where a comment or an extension tag may start: other "<"
+# (text, <span>) are skipped by the search itself rather than one by one.
+_SPECIAL = re.compile(
+    r"[{}\[\]|=]|<(?=!--|(?:" + "|".join(sorted(EXT_TAGS)) + r")[\s/>])", re.I)
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
-_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^>]*|/)?>")
+_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^<>]*|/)?>")  # no "<" inside: a scan stops at the next tag
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
 _NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*>.*?(?:</noinclude\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_BLOCK = re.compile(r"<includeonly\s*>.*?(?:</includeonly\s*>|\Z)", re.S | re.I)
@@ -34,12 +38,14 @@ _INCLUDEONLY_TAGS = re.compile(r"</?includeonly\s*/?>", re.I)
 _PAGE_TAGS = re.compile(r"</?(?:noinclude|onlyinclude)\s*/?>", re.I)
 
 
-@dataclass(slots=True)
 class Part:
     """One ``|``-separated part; ``eq`` is where the value starts after a top-level ``=``."""
 
-    nodes: list = field(default_factory=list)
-    eq: int = -1
+    __slots__ = ("nodes", "eq")  # a plain class: pages make hundreds of thousands of these
+
+    def __init__(self, nodes: list | None = None, eq: int = -1) -> None:
+        self.nodes = nodes if nodes is not None else []
+        self.eq = eq
 
     def name_nodes(self) -> list:
         return self.nodes[: self.eq - 1] if self.eq >= 0 else []
@@ -72,11 +78,11 @@ class ExtTag:
     source: str
 
 
-@dataclass(slots=True)
 class _Piece:
-    open: str
-    count: int
-    parts: list[Part]
+    __slots__ = ("open", "count", "parts")
+
+    def __init__(self, open_: str, count: int, parts: list[Part]) -> None:
+        self.open, self.count, self.parts = open_, count, parts
 
 
 def include_filter(text: str, transcluded: bool) -> str:
@@ -134,9 +140,9 @@ class _Scanner:
 
     def opening(self, j: int, c: str) -> int:
         run = _RUN[c].match(self.text, j).end() - j
-        if run < 2:
-            self.accum().append(c)
-            return j + 1
+        if run < 2 or len(self.stack) >= MAX_OPEN:
+            self.accum().append(self.text[j:j + run])
+            return j + run
         self.stack.append(_Piece(c, run, [Part()]))
         return j + run
 

@@ -12,6 +12,7 @@ import re
 from wikipeer.render.tags import fix_attributes
 
 _TABLE_START = re.compile(r"^(:*)\s*\{\|(.*)$")
+MAX_NESTING = 100  # tables open at once; a deeper "{|" is text
 
 
 def tables(text: str) -> str:
@@ -38,7 +39,7 @@ class _Tables:
                 out.append(raw)
                 continue
             start = _TABLE_START.match(line) if "{|" in line[:40] else None
-            if start:
+            if start and len(self.td) < MAX_NESTING:
                 out.append(self.open(start))
             elif not self.td:
                 out.append(raw)

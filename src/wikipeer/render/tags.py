@@ -17,12 +17,13 @@ from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
 _TOKEN = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
     r"|&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
-    r"|[<>&]"
+    r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
 _ATTR = re.compile(
     r"""([^\s/>="'\x00-\x1f]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
+MAX_NESTING = 200  # author tags open at once; deeper ones show as text (no page needs more)
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 
@@ -52,27 +53,42 @@ def fix_attributes(raw: str, tag: str) -> str:
     return "".join(out)
 
 
-def _token(m: re.Match) -> str:
-    tag = m.group(2)
-    if tag is not None:
-        name = tag.lower()
+class _Tokens:
+    """The replacement of each token, counting open tags to bound nesting."""
+
+    def __init__(self) -> None:
+        self.open = 0
+
+    def __call__(self, m: re.Match) -> str:
+        tag = m.group(2)
+        if tag is not None:
+            return self.tag(m, tag.lower())
+        entity = m.group(5)
+        if entity is not None:
+            if entity[0] == "#" or entity + ";" in html5:
+                return m.group(0)
+            return "&amp;" + entity + ";"
+        token = m.group(0)
+        return _ESCAPES[token[0]] * len(token)
+
+    def tag(self, m: re.Match, name: str) -> str:
         if name not in AUTHOR_TAGS:
             return html.escape(m.group(0), quote=False)
         if m.group(1):
+            self.open = max(self.open - 1, 0)
             return f"</{name}>"
+        void = name in _VOID or m.group(4)
+        if not void:
+            if self.open >= MAX_NESTING:
+                return html.escape(m.group(0), quote=False)
+            self.open += 1
         attrs = fix_attributes(m.group(3), name)
-        return f"<{name}{attrs} />" if name in _VOID or m.group(4) else f"<{name}{attrs}>"
-    entity = m.group(5)
-    if entity is not None:
-        if entity[0] == "#" or entity + ";" in html5:
-            return m.group(0)
-        return "&amp;" + entity + ";"
-    return _ESCAPES[m.group(0)]
+        return f"<{name}{attrs} />" if void else f"<{name}{attrs}>"
 
 
 def sanitize_tags(text: str) -> str:
     """``text`` with author tags filtered and stray ``<``, ``>``, ``&`` escaped."""
-    return _TOKEN.sub(_token, text)
+    return _TOKEN.sub(_Tokens(), text)
 
 
 def escape_text(text: str) -> str:
