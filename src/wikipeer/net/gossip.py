@@ -4,12 +4,17 @@ A node that accepts a new notice, published here or received by gossip,
 passes it on once, to at most three peers. Which three is random but
 structured: every node has a place on a ring (the hash of its node key), and
 each gossip message carries the part of the ring its receiver is to cover.
-The receiver splits its part in three and sends to one random peer in each
-third, handing over that third. The parts never overlap, so each node gets
-a notice about once, and the rounds grow with log3 of the number of nodes.
-A notice that arrives again (from sync, or a storm of copies) is a duplicate
-at ingest and goes no further. A node that is down leaves its part
-uncovered until the regular sync pulls the notice anyway.
+The receiver cuts its own place out of its part, splits the rest in three
+(the larger side of the cut in two) and sends to one random peer in each,
+handing over that part. The parts never overlap and never hold a node that
+already has the notice, so each node gets it exactly once (n - 1 messages
+for n nodes), and the rounds grow with the log of the number of nodes.
+(Splitting without the cut handed the receiver's own third to another node,
+which could send the notice back: a duplicate that went no further, and the
+rest of that part never got it.) A notice that arrives again (from sync,
+or a storm of copies) is a duplicate at ingest and goes no further. A node
+that is down leaves its part uncovered until the regular sync pulls the
+notice anyway.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def position(key: str) -> int:
 
 def split(lo: int, hi: int, parts: int = FANOUT) -> list[tuple[int, int]]:
     step = max(1, (hi - lo) // parts)
-    bounds = [lo + i * step for i in range(parts)] + [hi]
+    bounds = [min(lo + i * step, hi) for i in range(parts)] + [hi]  # never past hi, even for tiny parts
     return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i] < bounds[i + 1]]
 
 
@@ -54,10 +59,25 @@ class Target:
     hi: int
 
 
+def parts(me: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi) without the position ``me``, in at most three parts: [lo, me) and [me+1, hi), the larger
+    of the two split in two. (The proposal of bench/trust_bench.py, which measured the old holes.)"""
+    if not lo <= me < hi:
+        return split(lo, hi)
+    left, right = (lo, me), (me + 1, hi)
+    if left[0] >= left[1]:
+        return split(*right)
+    if right[0] >= right[1]:
+        return split(*left)
+    if me - lo >= hi - me - 1:
+        return split(*left, 2) + [right]
+    return [left, *split(*right, 2)]
+
+
 def targets(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random) -> list[Target]:
-    """A random peer in each third of [lo, hi) (never this node), with that third to cover."""
+    """A random peer in each part of [lo, hi) without this node's place, with that part to cover."""
     chosen = []
-    for a, b in split(lo, hi):
+    for a, b in parts(me, lo, hi):
         candidates = sorted(url for url, pos in peers.items() if a <= pos < b and pos != me)
         if candidates:
             chosen.append(Target(rng.choice(candidates), a, b))
