@@ -190,7 +190,7 @@ def test_only_the_issuer_may_supersede(node, kind):
     assert getattr(current, "seq", getattr(current, "ts", None)) == 1
 
 
-def test_a_forged_list_from_a_peer_is_counted_and_an_equivocation_too(tmp_path):
+def test_an_equivocating_list_from_a_peer_is_refused_and_counted_against_it(tmp_path):
     """By sync: a list one issuer numbered twice is refused naming why, and counted against the peer."""
     issuer, r1, r2 = Outsider(), Outsider(), Outsider()
     remote = Node.init(tmp_path / "remote")
