@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from wikipeer.render import extensions, magic, parserfuncs
 from wikipeer.render.names import NS_TEMPLATE
+from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
 from wikipeer.render.state import RenderState
 from wikipeer.render.tags import escape_attr, escape_text
 
 _BLOCK_START = ("{|", ":", ";", "#", "*")
+_REDIRECT_HOPS = 2
 
 
 @dataclass(slots=True)
@@ -152,6 +154,16 @@ class Expander:
         if frame.has_loop(title):
             return self.error(f"Template loop detected: {title}")
         body = self.body(title)
+        for _ in range(_REDIRECT_HOPS):
+            # A template that is a redirect transcludes its target, as in MediaWiki.
+            hop = redirect_target(self.ctx.config, body) if body and body.lstrip().startswith("#") else None
+            if hop is None:
+                break
+            title = hop.full
+            self.state.templates[title] = None
+            if frame.has_loop(title):
+                return self.error(f"Template loop detected: {title}")
+            body = self.body(title)
         if body is None:
             return self.missing(title, target.text, node, frame)
         plain = len(node.parts) == 1

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 _SIZE = re.compile(r"^\s*(?:\d*\s*(?:x\s*\d+)?\s*(?:px|пкс|пікс|ピクセル|पक्ष)|upright(?:\s*=?\s*[\d.]+)?|\d+\s*px)\s*$", re.I)
-_NAMED = re.compile(r"^\s*(alt|link|page|class|lang|thumbtime|start|end|upright|thumb|thumbnail|miniatur|mini|міні|мини|nhỏ)\s*=", re.I)
+_NAMED = re.compile(
+    r"^\s*(alt|link|page|class|lang|thumbtime|start|end|upright|thumb|thumbnail|miniatur|mini|міні|мини|nhỏ"
+    r"|thế|liên kết|trang|đứng|альт|посилання|ссылка|сторінка|страница|代替文|代替|リンク|ページ|अल्ट|दुवा"
+    r"|alternativtext|verweis|seite|hochkant|lien|redresse|enlace|vínculo|página|vertical)\s*=", re.I)
 FRAMED = frozenset({
     "thumb", "thumbnail", "frame", "framed", "enframed", "mini", "miniatur", "nhỏ", "khung",
     "міні", "мініатюра", "мини", "миниатюра", "обрамити", "рамка", "サムネイル", "サムネ", "フレーム",

@@ -31,7 +31,7 @@ def clean_input(text: str) -> str:
 def render_page(text: str, state: RenderState) -> str:
     """HTML (not yet sanitised) of a page's wikitext; may set ``state.redirect``."""
     expander = Expander(state)
-    refs = Refs(state.strip)
+    refs = Refs(state.strip, state.ctx.config.lang)
     expander.refs = refs
     expanded = expander.expand_page(text)
     body = page_passes(expanded, state) + refs.leftovers()

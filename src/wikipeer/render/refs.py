@@ -10,7 +10,6 @@ put in, after the page's own passes.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ class Refs:
     """The notes of one page and the lists that show them."""
 
     strip: StripState
+    lang: str = "en"
     inline: Callable[[str], str] = lambda text: escape_text(text)
     defining: bool = False
     notes: dict[str, list[Note]] = field(default_factory=dict)  # group -> notes not yet listed
@@ -58,7 +58,8 @@ class Refs:
             if name:
                 self.named[(group, name)] = note
         note.uses += 1
-        label = f"{group} {note.number}" if group else str(note.number)
+        number = local_digits(str(note.number), self.lang)
+        label = f"{group} {number}" if group else number
         mark = _mark_id(note, note.uses - 1)
         return self.strip.add(
             f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">[{escape_text(label)}]</a></sup>'
@@ -80,8 +81,22 @@ class Refs:
         return self.strip.add(lambda: self.render_list(notes), block=True)
 
     def leftovers(self) -> str:
-        """Lists for notes no ``<references/>`` took, for the end of the page."""
-        return "".join("\n" + self.references(group) for group in list(self.notes) if self.notes[group])
+        """The list of plain notes no ``<references/>`` took, for the end of the page.
+
+        As Cite does, only the unnamed group is listed on its own; a named
+        group without its list is an error.
+        """
+        out = []
+        for group in list(self.notes):
+            if not self.notes[group]:
+                continue
+            if group:
+                message = _message(self.lang, "group").format(group=escape_text(group))
+                self.notes.pop(group)
+                out.append(self.strip.add(f'<span class="error mw-ext-cite-error">{message}</span>', block=True))
+            else:
+                out.append(self.references(group))
+        return "".join("\n" + item for item in out)
 
     def render_list(self, notes: list[Note]) -> str:
         if not notes:
@@ -93,19 +108,49 @@ class Refs:
         if note.uses <= 1:
             back = f'<a href="#{_mark_id(note, 0)}">↑</a>'
         else:
-            letters = string.ascii_lowercase
+            # Cite's default labels: the note's number, a decimal point, the use (2.0, 2.1...).
+            point = _DECIMAL_COMMA.get(self.lang, ".")
             back = "↑ " + " ".join(
-                f'<sup><a href="#{_mark_id(note, k)}">{letters[k % 26] * (k // 26 + 1)}</a></sup>'
+                f'<sup><a href="#{_mark_id(note, k)}">{local_digits(f"{note.number}{point}{k}", self.lang)}</a></sup>'
                 for k in range(min(note.uses, 200))
             )
         if note.content is None:
-            text = '<span class="error">Cite error: no text was given for this note</span>'
+            message = _message(self.lang, "no_text").format(name=escape_text(note.name))
+            text = f'<span class="error mw-ext-cite-error">{message}</span>'
         else:
             text = self.inline(note.content)
         return (
             f'<li id="cite_note-{escape_attr(note.key)}"><span class="mw-cite-backlink">{back}</span> '
             f'<span class="reference-text">{text}</span>\n</li>'
         )
+
+
+_DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
+_DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
+_REF = "<code>&lt;ref&gt;</code>"
+# Cite's error messages, in the languages of our samples (visible text, so fidelity counts them).
+_MESSAGES = {
+    "en": {"no_text": f"Cite error: Invalid {_REF} tag; no text was provided for refs named <code>{{name}}</code>",
+           "group": f"Cite error: {_REF} tags exist for a group named \"{{group}}\", but no corresponding "
+                    "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found"},
+    "vi": {"no_text": f"Lỗi chú thích: Thẻ {_REF} sai; không có nội dung trong thẻ ref có tên <code>{{name}}</code>"},
+    "uk": {"no_text": f"Помилка цитування: Неправильний виклик тегу {_REF}: для виносок під назвою "
+                      "<code>{name}</code> не вказано текст"},
+    "ja": {"no_text": f"引用エラー: 無効な {_REF} タグです。「<code>{{name}}</code>」という名前の注釈に対するテキストが指定されていません",
+           "group": f"引用エラー: 「{{group}}」という名前のグループの {_REF} タグがありますが、対応する "
+                    "<code>&lt;references group=\"{group}\"/&gt;</code> タグが見つかりません"},
+    "mr": {"no_text": f"चुका उधृत करा: {_REF} चुकीचा कोड; <code>{{name}}</code> नावाने दिलेल्या संदर्भांमध्ये काहीही माहिती नाही"},
+}
+
+
+def _message(lang: str, key: str) -> str:
+    return _MESSAGES.get(lang, {}).get(key) or _MESSAGES["en"][key]
+
+
+def local_digits(text: str, lang: str) -> str:
+    """Digits as the wiki's language writes them (Marathi uses Devanagari digits)."""
+    table = _DIGITS.get(lang)
+    return text.translate(table) if table else text
 
 
 def _id_part(name: str) -> str:
