@@ -29,6 +29,7 @@ from test_web import start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.formats.bundle import verify_bundle
 from wikipeer.formats.summary import Summary
+from wikipeer.store.store import Store
 from wikipeer.ingest import ACCEPTED, ingest
 from wikipeer.model.cid import cid_from_str
 from wikipeer.model.objects import Page
@@ -377,11 +378,20 @@ def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
 def test_a_false_already_have_is_repaired_on_the_next_trip(places):
     p = places
     start_trip(p, "Bloom", "A trip with a lying summary.", "Suzzana Owiyo", "Art")
-    head = ok(run_cli(p.origin, "heads", "en", "Suzzana Owiyo")).out.split()[1]
-    missing = cid_from_str(head)  # the revision the village asks for and lacks
+    head = cid_from_str(ok(run_cli(p.origin, "heads", "en", "Suzzana Owiyo")).out.split()[1])
+    origin = Store(p.origin / "store.sqlite")
+    try:
+        rev = origin.revision(head)
+        group = [head, rev.text, *(s.cid for s in rev.sigs), origin.page_by_id(rev.page).cid]
+    finally:
+        origin.close()
     have = cids(p.village)
-    assert missing not in have
-    lying = Summary.of([*have, missing], len(have) + 1, os.urandom(16))
+    assert not set(group) & set(have)  # the page the village asks for and lacks
+    # A summary wrong about every block of that revision: the worst a Bloom filter can do
+    # (a single false "already have" is not enough: the town sends a revision whole
+    # unless home holds all of it).
+    lying = Summary.of([*have, *group], len(have) + len(group), os.urandom(16))
+    missing = head
     (p.stick / "requests" / "have.summary").write_bytes(lying.to_bytes())
 
     serve(p)

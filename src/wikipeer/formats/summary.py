@@ -2,7 +2,7 @@
 
 Sent with a stick's requests so the far side sends only what is missing.
 A Bloom filter can say "already have" for a block the node lacks (about one
-time in a hundred at 10 bits per CID); it never says "missing" for one it
+time in two thousand at 16 bits per CID); it never says "missing" for one it
 has. Each trip uses a new salt, so a block wrongly skipped once is very
 unlikely to be skipped again: the request stays open until it is met, and
 the next trip repairs the gap. Nothing is lost, at worst it comes a trip late.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from wikipeer.errors import InvalidObject
 
 MAGIC = b"WPSUM1\n"
-BITS_PER_ITEM = 10
+BITS_PER_ITEM = 16  # about one false "already have" in 2,000
 MAX_BITS = 1 << 34  # 2 GiB of filter: more than any stick should carry
 
 

@@ -47,9 +47,9 @@ from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.store.wants import Want, Wants
 
-STATE, README, ACK, SUMMARY = "state.json", "README.txt", "ack.json", "have.summary"
-MARGIN = 1024 * 1024  # bytes left free on the stick
-HISTORY_CHUNK = 2000  # revisions per history bundle
+STATE, README, ACK, SUMMARY, ANSWERS = "state.json", "README.txt", "ack.json", "have.summary", "answers.json"
+MARGIN = 64 * 1024  # bytes left free on the stick
+HISTORY_CHUNK = 200  # revisions per history bundle: small, so a nearly full stick still takes some
 
 README_TEXT = """This USB stick carries a wiki between two places.
 
@@ -200,25 +200,36 @@ def home(node: Node, path: Path) -> HomeReport:
 
 
 def _take_responses(node: Node, path: Path, state: StickState, report: HomeReport) -> None:
-    answered: set[int] = set()
+    problems_before = len(report.problems)
     for checked in _checked_bundles(path / "responses", report.problems):
         before = node.store.last_seq()
         tally = take(node, read_blocks(checked), f"stick:{state.stick}", shallow=True)
         report.revisions_in += _revisions_since(node, before)
         report.pages_in += len(_note(checked).get("pages", []))
-        answered.update(_note(checked).get("answers", []))
         _adopt_configs(node, _note(checked).get("wikis", {}))
         if tally.forgeries:
             report.problems.append(f"{checked.path.name}: {tally.reasons[0]}")
         checked.path.unlink()
     for bad in (path / "responses").glob("*.car"):
         bad.unlink()  # failed its check: the requests stay open and are answered again
+    # Requests count as met only when the connected node wrote everything it meant to
+    # (answers.json comes last) and every bundle arrived whole; otherwise they go out again.
+    complete = _complete(path) if len(report.problems) == problems_before else set()
+    (path / "responses" / ANSWERS).unlink(missing_ok=True)
     _read_acks(path, state)
     wants = Wants(node.store)
     for want in wants.open():
-        if want.id in answered and _met(node, want):
+        if want.id in complete and _met(node, want):
             wants.done(want.id)
             report.met += 1
+
+
+def _complete(path: Path) -> set[int]:
+    try:
+        complete = json.loads((path / "responses" / ANSWERS).read_text()).get("complete", [])
+        return {int(i) for i in complete}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
 
 
 def _met(node: Node, want: Want) -> bool:
@@ -439,43 +450,63 @@ def _revision_blocks(node: Node, rev: RevInfo) -> list[Block]:
     return [b for b in blocks if b is not None]
 
 
+def _unless_held(group: list[Block], summary: Summary | None) -> list[Block]:
+    """A revision's blocks, unless home's summary says it holds every one of them.
+
+    Judged for the group, not block by block: a false "already have" (about
+    one block in a thousand) then only drops a revision home really has all of.
+    """
+    if summary is None or any(b.cid not in summary for b in group):
+        return group
+    return []
+
+
 def _write_responses(node: Node, path: Path, state: StickState, answers: list[Answer],
                      summary: Summary | None, report: ServeReport) -> None:
     """The current revision of every page first, in one bundle; then older history while room lasts."""
-    wanted = lambda b: summary is None or b.cid not in summary  # noqa: E731
     current: list[Block] = []
     older: list[RevInfo] = []
-    shown = 0
     page_ids = sorted({p for a in answers for p in a.pages})
     depth = {p: a.depth for a in answers for p in a.pages}
     for page_id in page_ids:
         heads = node.view().order(node.store.heads(page_id))
-        current.append(node.store.get_block(node.store.page_by_id(page_id).cid))
-        for head in heads:
-            current += _revision_blocks(node, head)
-            shown += wanted(Block(head.cid, b""))
+        page_block = node.store.get_block(node.store.page_by_id(page_id).cid)
+        for i, head in enumerate(heads):
+            sent = _unless_held(([page_block] if i == 0 else []) + _revision_blocks(node, head), summary)
+            current += sent
+            report.revisions_out += bool(sent)
         head_cids = {h.cid for h in heads}
         older += [r for r in node.store.history(page_id) if r.cid not in head_cids][:max(0, depth[page_id] - 1)]
+    older.sort(key=lambda r: -r.ts)  # the most recent history of every page before older history of any
     wikis = {node.store.page_by_id(p).wiki for p in page_ids}
-    note = {"answers": [a.request for a in answers], "pages": page_ids,
-            "wikis": {w: node.wiki_or_default(w).to_dict() for w in sorted(wikis)}}
+    note = {"pages": page_ids, "wikis": {w: node.wiki_or_default(w).to_dict() for w in sorted(wikis)}}
     name = f"{state.trips:04d}-{state.stick[:8]}"
-    if not _write_response(node, path / "responses" / f"{name}-current.car", [b for b in current if wanted(b)],
-                           note, report):
+    if not _write_response(node, path / "responses" / f"{name}-current.car", current, note, report):
         report.left_behind += len(older)
+        report.problems.append("no room on the stick even for the pages asked for: use a larger stick")
         return
     report.pages_out += len(page_ids)
-    report.revisions_out += shown
+    written = _write_history(node, path, name, older, summary, report)
+    # Written last: a request is complete when its pages' history (to its depth) all went out.
+    unwritten_pages = {r.page for r in older[written:]}
+    complete = [a.request for a in answers if not unwritten_pages & set(a.pages)]
+    _write_text(path / "responses" / ANSWERS, json.dumps({"complete": complete}))
+
+
+def _write_history(node: Node, path: Path, name: str, older: list[RevInfo], summary: Summary | None,
+                   report: ServeReport) -> int:
+    """Older revisions in bundles while the stick has room; returns how many went out."""
     for start in range(0, len(older), HISTORY_CHUNK):
-        chunk = older[start:start + HISTORY_CHUNK]
-        blocks = [b for rev in chunk for b in _revision_blocks(node, rev) if wanted(b)]
+        groups = [_unless_held(_revision_blocks(node, rev), summary) for rev in older[start:start + HISTORY_CHUNK]]
+        blocks = [b for group in groups for b in group]
         if not blocks:
             continue
         if not _write_response(node, path / "responses" / f"{name}-history-{start // HISTORY_CHUNK:04d}.car",
                                blocks, {}, report):
             report.left_behind += len(older) - start
-            return
-        report.revisions_out += sum(wanted(Block(r.cid, b"")) for r in chunk)
+            return start
+        report.revisions_out += sum(1 for group in groups if group)
+    return len(older)
 
 
 def _write_response(node: Node, target: Path, blocks: list[Block], note: dict, report: ServeReport) -> bool:
