@@ -498,3 +498,43 @@ def test_random_wikitext_never_raises_nor_yields_script(text):
 def test_random_text_never_raises(text):
     result = Wiki().render(text)
     assert not any("renderer failed" in e for e in result.errors), result.errors
+
+
+# -- details MediaWiki readers notice ------------------------------------------------------------------------
+
+
+def test_template_redirect_is_followed():
+    wiki = Wiki(templates={"Template:Old": "#REDIRECT [[Template:New]]", "Template:New": "new {{{1}}}",
+                           "Template:Dead": "#redirect [[Template:Nowhere]]"})
+    result = wiki.render("{{Old|x}} {{Dead}}")
+    assert visible(result.html) == "new x"
+    assert result.templates == ["Template:Old", "Template:New", "Template:Dead", "Template:Nowhere"]
+
+
+def test_reused_note_back_links_are_numbered_like_cite():
+    doc = tree(html_of("a<ref name=n>N</ref> b<ref name=n/>"))
+    assert [a.text for a in doc.xpath("//span[@class='mw-cite-backlink']//a")] == ["1.0", "1.1"]
+    namespaces = dict(DEFAULT_NAMESPACES)
+    marathi = WikiConfig("mrwiki", lang="mr", namespaces=namespaces)
+    assert "[१]" in Wiki(config=marathi).render("a<ref>x</ref>").html
+
+
+def test_named_group_without_list_and_note_without_text_are_errors():
+    out = html_of("a<ref group=g>x</ref> b<ref name=empty/>")
+    errors = [e.text_content() for e in tree(out).xpath("//*[contains(@class, 'error')]")]
+    assert any('group named "g"' in e for e in errors)
+    assert any("no text was provided for refs named empty" in e for e in errors)
+
+
+def test_attribute_values_hide_wikitext_from_later_passes():
+    out = html_of('<span title="[[Link]] http://x.y \'\'i\'\'">t</span>')
+    span = tree(out).xpath("//span")[0]
+    assert span.get("title") == "[[Link]] http://x.y ''i''"
+    assert "<a" not in out and "<i>" not in out
+
+
+def test_gallery_shows_names_and_captions_without_images():
+    doc = tree(html_of("<gallery>\nFile:One.jpg|First [[Link]]\nTwo.png\n</gallery>"))
+    assert [d.text for d in doc.xpath("//div[@class='thumb']")] == ["One.jpg", "Two.png"]
+    assert doc.xpath("//div[@class='gallerytext']//a")[0].get("href") == "/wiki/Link"
+    assert not doc.xpath("//img")

@@ -53,7 +53,7 @@ def _tokens(text: str) -> list[str]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ExprError(f"unrecognised punctuation character {text[pos]!r}")
+            raise ExprError(f'Unrecognized punctuation character "{text[pos]}".')
         tokens.append(m.group(1).lower())
         pos = m.end()
         while pos < len(text) and text[pos].isspace():

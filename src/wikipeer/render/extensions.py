@@ -96,8 +96,8 @@ def _poem(exp, tag, frame, expanded):
 
 
 def _gallery(exp, tag, frame, expanded):
-    # Wikitext out: the later passes link the captions. The file name shows
-    # as a link to its page, as MediaWiki shows a file it does not hold.
+    # Wikitext out: the later passes link the captions. The file's name shows
+    # as text in place of the image, as MediaWiki shows a file it does not hold.
     items = []
     for line in (tag.body or "").split("\n"):
         m = _GALLERY_LINE.match(line)
@@ -106,10 +106,13 @@ def _gallery(exp, tag, frame, expanded):
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
         text, _ = files.caption_of(split_outside_links(caption)) if caption else ("", False)
         name = m.group(1).strip()
-        head, colon, _ = name.partition(":")
-        if not colon or namespace_of(exp.ctx.config, head) not in (NS_FILE, NS_MEDIA):
-            name = "File:" + name
-        items.append(f'<li class="gallerybox">[[:{name}]]<div class="gallerytext">\n{text.strip()}\n</div></li>')
+        head, colon, rest = name.partition(":")
+        if colon and namespace_of(exp.ctx.config, head) in (NS_FILE, NS_MEDIA):
+            name = rest.strip()
+        items.append(
+            f'<li class="gallerybox"><div class="thumb">{escape_text(name)}</div>'
+            f'<div class="gallerytext">\n{text.strip()}\n</div></li>'
+        )
     return '<ul class="gallery mw-gallery-traditional">\n' + "\n".join(items) + "\n</ul>\n"
 
 

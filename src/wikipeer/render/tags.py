@@ -32,6 +32,16 @@ def escape_attr(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+_WIKI_CHARS = str.maketrans({"[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;", "|": "&#124;",
+                             "'": "&#39;", "_": "&#95;", "~": "&#126;", ":": "&#58;", "=": "&#61;"})
+
+
+def _inert(value: str) -> str:
+    """An attribute value the later wikitext passes cannot see links or markup in
+    (MediaWiki's ``safeEncodeAttribute``); the browser decodes it back."""
+    return value.translate(_WIKI_CHARS)
+
+
 def fix_attributes(raw: str, tag: str) -> str:
     """Allowed attributes of ``raw`` re-serialised, with a leading space, or ``""``."""
     out: list[str] = []
@@ -49,7 +59,7 @@ def fix_attributes(raw: str, tag: str) -> str:
         elif name == "id":
             value = value.replace(" ", "_")
         seen.add(name)
-        out.append(f' {name}="{escape_attr(value.strip())}"')
+        out.append(f' {name}="{_inert(escape_attr(value.strip()))}"')
     return "".join(out)
 
 
