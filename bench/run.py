@@ -8,6 +8,7 @@ from bench import import_bench, ingest_bench
 from bench import render_fidelity
 from bench import web_bench
 from bench import sync_bench
+from bench import trust_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -24,6 +25,7 @@ def main(argv: list[str]) -> int:
         "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
+        "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),
     }
     for key, (title, fn) in benches.items():
         if not wanted or key in wanted:
