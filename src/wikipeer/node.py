@@ -93,7 +93,8 @@ class Node:
         os.replace(tmp, self.dir / "config.json")
 
     def view(self, name: str | None = None) -> View:
-        """A view: the node's own and imported keys, plus the members of the view's communities.
+        """A view: the node's own and imported keys (not its web accounts'), plus the members of the
+        view's communities.
 
         ``name`` picks a view from the settings; None is the node's default.
         Built again only when a key, a notice or the settings change: a long
@@ -106,7 +107,7 @@ class Node:
         stamp = (self.keyring.generation, self.store.notices_version() if communities else 0, communities)
         cached = self._views.get(name)
         if cached is None or cached[0] != stamp:
-            trusted = self.keyring.public_keys() | self.members(communities).keys
+            trusted = self.keyring.trusted_keys() | self.members(communities).keys
             cached = self._views[name] = (stamp, View(trusted))
         return cached[1]
 

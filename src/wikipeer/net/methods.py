@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from wikipeer.errors import InvalidObject, NotFound
+from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -19,6 +19,7 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.criteria import evaluate
 from wikipeer.net.rpc import APP_ERROR, INVALID_PARAMS, Call, Method, RpcError, params
 from wikipeer.node import Node
+from wikipeer.policy.view import View
 from wikipeer.store.records import RevInfo
 
 MAX_GUIDS = 1000
@@ -49,8 +50,8 @@ class Api:
     # -- lookup ----------------------------------------------------------
 
     def lookup(self, call: Call) -> str | None:
-        """``lookup(name, type)``: a page ("wiki/Title") or its shown head; null when not held."""
-        name, kind = params(call, "name", "type", defaults={"type": "page"})
+        """``lookup(name, type, view)``: a page ("wiki/Title") or the head ``view`` shows; null when not held."""
+        name, kind, view = params(call, "name", "type", "view", defaults={"type": "page", "view": None})
         if kind not in ("page", "head") or not isinstance(name, str) or "/" not in name:
             raise RpcError(INVALID_PARAMS, "lookup takes a name 'wiki/Full title' and a type 'page' or 'head'")
         wiki, title = name.split("/", 1)
@@ -64,8 +65,17 @@ class Api:
             return None
         if kind == "page":
             return cid_to_str(page.cid)
-        head = self.node.view().choose(self.store.heads(page.id))
+        head = self._view(view).choose(self.store.heads(page.id))
         return head.cid_str if head else None
+
+    def _view(self, name: Any) -> View:
+        """A view named by the caller (one of this node's views), else the node's default."""
+        if name is not None and not isinstance(name, str):
+            raise RpcError(INVALID_PARAMS, "view is the name of one of this node's views")
+        try:
+            return self.node.view(name)
+        except UserError as exc:
+            raise RpcError(INVALID_PARAMS, str(exc)) from None
 
     # -- changes ---------------------------------------------------------
 
@@ -105,15 +115,18 @@ class Api:
     # -- query -----------------------------------------------------------
 
     def query(self, call: Call) -> list[dict]:
-        """``query(guids, properties)``: one dict per object held, with ``id``; "data" gives a text."""
-        guids, props = params(call, "guids", "properties", defaults={"properties": []})
+        """``query(guids, properties, view)``: one dict per object held, with ``id``; "data" gives a text.
+
+        A page's ``heads`` come best first in ``view`` (a view of this node; default: its default view).
+        """
+        guids, props, view = params(call, "guids", "properties", "view", defaults={"properties": [], "view": None})
         if not isinstance(guids, list) or len(guids) > MAX_GUIDS:
             raise RpcError(INVALID_PARAMS, f"guids is a list of at most {MAX_GUIDS} CIDs")
         if not isinstance(props, list) or not all(isinstance(p, str) for p in props):
             raise RpcError(INVALID_PARAMS, "properties is a list of names")
         out, missing = [], False
         for guid in guids:
-            found = self._describe(_cid(guid), set(props))
+            found = self._describe(_cid(guid), set(props), self._view(view))
             missing |= found is None
             if found is not None:
                 out.append(found)
@@ -121,7 +134,7 @@ class Api:
             call.redirect = self.redirects(call)
         return out
 
-    def _describe(self, cid: bytes, props: set[str]) -> dict | None:
+    def _describe(self, cid: bytes, props: set[str], view: View) -> dict | None:
         block = self.store.get_block(cid)
         if block is None:
             return None
@@ -130,7 +143,7 @@ class Api:
             info.update(self._revision_props(self.store.revision(cid)))
             info["type"] = "rev"
         except NotFound:
-            info.update(self._other_props(block))
+            info.update(self._other_props(block, view))
         if "data" in props and info["type"] == "text":
             info["data"] = block.data.decode("utf-8")
         if "block" in props:
@@ -145,7 +158,7 @@ class Api:
                 "author": rev.author, "signatures": [{"key": s.key, "role": s.role, "id": cid_to_str(s.cid)}
                                                      for s in rev.sigs]}
 
-    def _other_props(self, block: Block) -> dict:
+    def _other_props(self, block: Block, view: View) -> dict:
         oid = self.store.object_id(block.cid)
         if block.codec == 0x55:
             return {"type": "text", "size": len(block.data)}
@@ -153,7 +166,7 @@ class Api:
             page = self.store.page_by_id(oid)
         except NotFound:
             return {"type": "object", "size": len(block.data)}
-        heads = [h.cid_str for h in self.node.view().order(self.store.heads(page.id))]
+        heads = [h.cid_str for h in view.order(self.store.heads(page.id))]
         return {"type": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title, "heads": heads}
 
     # -- search ----------------------------------------------------------

@@ -23,6 +23,8 @@ from wikipeer.model.keys import b64, key_from_str, key_to_str, unb64
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
 NODE_KEY = "node"
+ACCOUNT_PREFIX = "user-"
+"""Keys of the web page's accounts: held here to sign for their users, never trusted by the node's views."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,16 @@ class Keyring:
         return "ed25519-seed:" + b64(bytes(self.signing_key(name, passphrase)))
 
     def public_keys(self) -> frozenset[str]:
+        """Every key held here, accounts' included."""
         return frozenset(i.public for i in self.list())
+
+    def trusted_keys(self) -> frozenset[str]:
+        """The keys the node itself vouches for: its own and those imported, not its accounts'.
+
+        Anyone may open an account on a node's web page; their key counts for
+        them (the web page adds it to their own view), not for every reader.
+        """
+        return frozenset(i.public for i in self.list() if not i.name.startswith(ACCOUNT_PREFIX))
 
 
 def _derive(passphrase: str, salt: bytes) -> bytes:

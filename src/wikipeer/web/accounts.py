@@ -22,7 +22,7 @@ import nacl.exceptions
 import nacl.pwhash
 
 from wikipeer.errors import UserError
-from wikipeer.store.keyring import Keyring
+from wikipeer.store.keyring import ACCOUNT_PREFIX, Keyring
 
 SESSION_COOKIE = "wikipeer_session"
 VISITOR_COOKIE = "wikipeer_visitor"
@@ -96,7 +96,7 @@ class Accounts:
             raise UserError("the password is too short: use at least 8 characters")
         if self.get(name) is not None:
             raise UserError(f"the user name {name!r} is taken")
-        key = f"user-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+        key = f"{ACCOUNT_PREFIX}{hashlib.sha256(name.encode()).hexdigest()[:16]}"
         if not self.keyring.exists(key):
             self.keyring.create(key)
         hashed = nacl.pwhash.argon2id.str(password.encode()).decode()
