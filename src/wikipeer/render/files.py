@@ -18,7 +18,7 @@ _NAMED = re.compile(
 FRAMED = frozenset({
     "thumb", "thumbnail", "frame", "framed", "enframed", "mini", "miniatur", "nhỏ", "khung",
     "міні", "мініатюра", "мини", "миниатюра", "обрамити", "рамка", "サムネイル", "サムネ", "フレーム",
-    "vignette", "cadre", "miniaturadeimagen", "miniatura", "marco", "rahmen",
+    "vignette", "cadre", "miniaturadeimagen", "miniatura", "marco", "rahmen", "इवलेसे",
 })
 OPTIONS = FRAMED | frozenset({
     "frameless", "border", "left", "right", "center", "centre", "none", "baseline", "sub", "super",
