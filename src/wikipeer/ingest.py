@@ -441,11 +441,13 @@ class _Batch:
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
-           view: View | None = None, shallow: bool = False) -> IngestReport:
+           view: View | None = None, shallow: bool = False, defer_index: bool = False) -> IngestReport:
     """Validate and store ``blocks`` in one transaction; return a status for each.
 
     ``shallow``: a page's history fetched to a chosen depth; revisions whose
     parents did not come are accepted, their parent links kept by CID.
+    ``defer_index``: leave the pages touched for ``index_pending`` (one batch
+    of a long transfer: a page that changes in many batches is indexed once).
     """
     policy = policy or Policy()
     order: list[bytes] = []
@@ -479,7 +481,11 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         batch.run()
         batch.settle()
         writer.flush()
-        _reindex(store, writer, view or View(), batch.config)
+        if defer_index:
+            writer.conn.executemany("INSERT OR IGNORE INTO index_pending VALUES (?)",
+                                    [(p,) for p in writer.touched_pages])
+        else:
+            _reindex(store, writer, writer.touched_pages, view or View(), batch.config)
     report = IngestReport(released=batch.released, positions=writer.positions)
     seen: set[bytes] = set()
     for position, cid in enumerate(order):
@@ -491,9 +497,21 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     return report
 
 
-def _reindex(store: Store, writer: Writer, view: View, configs: Callable[[str], WikiConfig | None]) -> None:
-    """Put the shown head of every page this batch touched into the search index."""
-    for page_id in writer.touched_pages:
+def index_pending(store: Store, view: View, batch: int = 500) -> int:
+    """Index the pages deferred ingests left waiting, a transaction per ``batch``; returns how many."""
+    done = 0
+    while pages := [p for (p,) in store.conn.execute("SELECT page FROM index_pending LIMIT ?", (batch,))]:
+        with store.write() as writer:
+            _reindex(store, writer, pages, view, store.wiki_config)
+            writer.conn.executemany("DELETE FROM index_pending WHERE page = ?", [(p,) for p in pages])
+        done += len(pages)
+    return done
+
+
+def _reindex(store: Store, writer: Writer, pages: Iterable[int], view: View,
+             configs: Callable[[str], WikiConfig | None]) -> None:
+    """Put the shown head of each of these pages into the search index."""
+    for page_id in pages:
         head = view.choose(store.heads(page_id))
         if head is not None:
             page = store.page_by_id(page_id)

@@ -17,7 +17,7 @@ import platformdirs
 
 from wikipeer.errors import NotFound, UserError
 from wikipeer.model.title import WikiConfig, normalize_title
-from wikipeer.ingest import IngestReport, ingest
+from wikipeer.ingest import IngestReport, index_pending, ingest
 from wikipeer.model.block import Block
 from wikipeer.model.objects import Trust
 from wikipeer.policy.blocklist import BlockGuard
@@ -128,9 +128,15 @@ class Node:
             self._policy = (stamp, Policy(guard=BlockGuard(lists)))
         return self._policy[1]
 
-    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False) -> IngestReport:
+    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False,
+               defer_index: bool = False) -> IngestReport:
         """Blocks through the one door, with this node's view and policy."""
-        return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow)
+        return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow,
+                      defer_index=defer_index)
+
+    def index_pending(self) -> int:
+        """Index what deferred ingests left (see ingest.index_pending)."""
+        return index_pending(self.store, self.view())
 
     def user_key(self) -> Identity:
         """The key that signs edits, created on first use."""

@@ -8,8 +8,10 @@ only parsed out of their CAR; the ingest door verifies them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +45,12 @@ class PeerLied(PeerError):
     """A peer's answer is proof of malice (a forged descriptor, a bad block)."""
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle for every client cost a no-op sync most of its time."""
+    return ssl.create_default_context()
+
+
 def allowed(url: str) -> bool:
     """Whether this node may talk to ``url``: WIKIPEER_ALLOW_HOSTS (comma-separated) limits the hosts."""
     hosts = os.environ.get("WIKIPEER_ALLOW_HOSTS")
@@ -66,7 +74,7 @@ class PeerClient:
         if not allowed(url):
             raise PeerError(f"{url} is not an allowed peer address (WIKIPEER_ALLOW_HOSTS)")
         self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
-        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False,
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False, verify=_tls(),
                                  headers={"user-agent": f"wikipeer/{__version__}"})
         self.bytes_in = self.bytes_out = 0
 

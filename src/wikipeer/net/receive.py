@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
@@ -58,17 +57,40 @@ class Tally:
 
 
 def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool = True,
-         shallow: bool = False) -> Tally:
+         shallow: bool = False, batch_size: int = BATCH_BLOCKS) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
     a peer that lies once is not read further. ``shallow``: see ingest.
     """
     tally = Tally()
-    stream = iter(blocks)
-    while batch := list(islice(stream, BATCH_BLOCKS)):
-        report = node.ingest(batch, source, shallow=shallow)
-        tally.add(report)
-        if stop_on_forgery and tally.forgeries:
-            break
+    try:
+        for batch in batches(blocks, batch_size):
+            report = node.ingest(batch, source, shallow=shallow, defer_index=True)
+            tally.add(report)
+            if stop_on_forgery and tally.forgeries:
+                break
+    finally:
+        node.index_pending()  # each page once, at the end (or at the next transfer, after a crash)
     return tally
+
+
+def _is_signature(block: Block) -> bool:
+    # A signature's canonical map starts with its shortest key, "t": "sig".
+    return block.data[1:7] == b"\x61t\x63sig"
+
+
+def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS) -> Iterator[list[Block]]:
+    """Blocks in batches of about ``size``, never ending between an object and the signatures after it.
+
+    Ingest wants a revision's signatures in its batch: cut between them, the
+    revision would be refused as unsigned.
+    """
+    batch: list[Block] = []
+    for block in blocks:
+        if len(batch) >= size and not _is_signature(block):
+            yield batch
+            batch = []
+        batch.append(block)
+    if batch:
+        yield batch

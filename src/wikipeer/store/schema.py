@@ -10,7 +10,7 @@ import sqlite3
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -108,6 +108,8 @@ CREATE TABLE IF NOT EXISTS takers(key TEXT PRIMARY KEY, served INTEGER NOT NULL 
                                   given INTEGER NOT NULL DEFAULT 0);
 -- Notices this node still has to pass on to other nodes (net/gossip.py).
 CREATE TABLE IF NOT EXISTS gossip(id INTEGER PRIMARY KEY, range_lo TEXT NOT NULL, range_hi TEXT NOT NULL);
+-- Pages whose search entry waits for the end of a long transfer (ingest with defer_index).
+CREATE TABLE IF NOT EXISTS index_pending(page INTEGER PRIMARY KEY);
 -- Requests waiting for the next trip of a USB stick (store/wants.py).
 CREATE TABLE IF NOT EXISTS wants(
     id INTEGER PRIMARY KEY,

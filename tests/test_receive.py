@@ -1,0 +1,32 @@
+"""Taking a stream in batches: a batch never ends between a revision and its signature."""
+
+from __future__ import annotations
+
+from conftest import Author
+from wikipeer.net.receive import batches, take
+
+
+def _chain(author: Author, n: int) -> list:
+    blocks, parents = [], ()
+    for i in range(n):
+        edit = author.edit("Chain", f"text {i}\n", parents=parents, ts=1_000 + i)
+        blocks += edit
+        parents = (edit[2].cid,)
+    return blocks
+
+
+def test_a_batch_never_starts_with_a_signature(node, author: Author):
+    blocks = _chain(author, 30)
+    for size in range(1, 12):
+        cut = list(batches(blocks, size))
+        assert [b for batch in cut for b in batch] == blocks
+        assert all(batch[0].data[1:7] != b"\x61t\x63sig" for batch in cut[1:])
+
+
+def test_small_batches_lose_nothing_and_index_each_page_once(node, author: Author):
+    blocks = _chain(author, 30)
+    # Three blocks a batch would end right after each revision, before its signature.
+    tally = take(node, iter(blocks), "peer", batch_size=3)
+    assert tally.rejected == 0 and tally.accepted == len({b.cid for b in blocks})  # the page block repeats
+    assert [row.title for row, _ in node.store.search("text 29")] == ["Chain"]
+    assert node.store.conn.execute("SELECT count(*) FROM index_pending").fetchone()[0] == 0
