@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import io
 import random
 import re
@@ -29,7 +30,8 @@ from conftest import Result, dump_tables, run_cli
 from wikipeer.cli.main import main
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
-from wikipeer.formats.bundle import LEVEL, ZSTD_MAGIC, Manifest, read_blocks, verify_bundle, write_bundle
+from wikipeer.formats.bundle import (LEVEL, ZSTD_MAGIC, Manifest, read_blocks, verify_bundle, write_bundle,
+                                     write_plain_car)
 from wikipeer.formats.car import CarReader, header_bytes, section_bytes
 from wikipeer.formats.summary import Summary
 from wikipeer.model.block import Block
@@ -101,12 +103,10 @@ def tally(result) -> tuple[int, int, int, int]:
 
 
 def plain_car(bundle: Path) -> bytes:
-    """The bundle's CAR, decompressed as `zstd -d` would."""
-    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(bundle.read_bytes()))
-    chunks = []
-    while chunk := reader.read(1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The bundle's plain CAR, as `wikipeer bundle unpack` writes it."""
+    out = io.BytesIO()
+    write_plain_car(bundle, out)
+    return out.getvalue()
 
 
 def compress(car: bytes) -> bytes:
@@ -382,21 +382,30 @@ def test_a_manifest_that_lies_is_refused(source, target, tmp_path):
     public, key = signing(source.node)
     blocks = all_blocks(source.node)
     count, size = len(blocks), sum(len(b.data) for b in blocks)
+    digest = hashlib.sha256(b"".join(section_bytes(b) for b in blocks)).hexdigest()
     lies = {"one block more": (count + 1, size), "one block fewer": (count - 1, size),
             "a byte more": (count, size + 1), "a byte fewer": (count, size - 1), "empty": (0, 0)}
     for name, (n, total) in lies.items():
         bad = tmp_path / f"lie-{name.replace(' ', '-')}.car"
-        bad.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, n, total), blocks, public, key))
+        bad.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, n, total, digest), blocks, public, key))
         assert_refused(target, bad, "manifest says")
+    # Right counts, other blocks: one block swapped for another of the same size.
+    at = max(i for i, b in enumerate(blocks) if b.cid[1] == 0x55)  # a text block
+    other = build_text("x" * len(blocks[at].data))
+    swapped = tmp_path / "lie-swapped.car"
+    swapped.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, count, size, digest),
+                                     [*blocks[:at], other, *blocks[at + 1:]], public, key))
+    assert_refused(target, swapped, "not the ones its manifest describes")
     # Honest, the same pieces are accepted: only the lie was refused.
     honest = tmp_path / "honest.car"
-    honest.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, count, size), blocks, public, key))
+    honest.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, count, size, digest), blocks, public, key))
     assert verify_bundle(honest).manifest.blocks == count
 
     # A manifest signed by someone else than the node it names.
     stranger = SigningKey.generate()
     forged = tmp_path / "forged-manifest.car"
-    forged.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, count, size), blocks, public, key, stranger))
+    forged.write_bytes(_bundle_with(Manifest(public, 1_700_000_000_000, count, size, digest), blocks, public, key,
+                                    stranger))
     assert_refused(target, forged, "does not verify", "forged")
     # A root that is not a manifest at all.
     not_manifest = tmp_path / "not-manifest.car"

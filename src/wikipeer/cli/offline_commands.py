@@ -9,7 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from wikipeer.cli.commands import _open, out
 from wikipeer.errors import UserError
-from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle
+from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle, write_plain_car
 from wikipeer.formats.output import atomic_output
 from wikipeer.formats.summary import Summary
 from wikipeer.model.objects import Page, build_page
@@ -56,6 +56,13 @@ def bundle_import(args: argparse.Namespace) -> int:
     for reason in tally.reasons:
         out.print(f"refused: {reason}")
     return 1 if tally.rejected else 0
+
+
+def bundle_unpack(args: argparse.Namespace) -> int:
+    with atomic_output(args.output) as f:
+        count = write_plain_car(Path(args.file), f)
+    out.print(f"wrote {args.output}: a plain CAR v1 of {count} blocks")
+    return 0
 
 
 def stick_init(args: argparse.Namespace) -> int:
@@ -110,6 +117,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = bundle.add_parser("import", help="check a whole bundle, then take its blocks")
     p.add_argument("file")
     p.set_defaults(func=bundle_import)
+    p = bundle.add_parser("unpack", help="write a bundle as the plain CAR v1 it packs, for IPLD tools")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True, metavar="PLAIN.car")
+    p.set_defaults(func=bundle_unpack)
 
     st = sub.add_parser("stick", help="carry changes on a USB stick").add_subparsers(
         dest="stick_command", required=True, metavar="ACTION")

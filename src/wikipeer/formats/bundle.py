@@ -1,19 +1,23 @@
 """Bundles: a node's changes in one file, to carry where no network reaches.
 
-A bundle is a CAR v1 stream compressed with zstd (long-distance matching,
-so the successive revisions of a page shrink to their differences). Its
-root is a signed manifest that says who made it, when, and how many blocks
-of how many bytes follow; the manifest's signature (role "node") comes
-right after it. ``zstd -d`` gives the plain CAR, which IPLD tools read.
+A bundle is a CAR v1 stream, packed (formats/carpack.py: the CIDs that can
+be recomputed are left out) and compressed with zstd (long-distance
+matching, so the successive revisions of a page shrink to their
+differences). Its root is a signed manifest that says who made it, when,
+how many blocks of how many bytes follow, and the SHA-256 of their CAR
+sections; the manifest's signature (role "node") comes right after it.
+``wikipeer bundle unpack`` writes the plain CAR, which IPLD tools read; a
+plain or zstd-compressed plain CAR imports too.
 
 Reading a bundle verifies the whole file before anything is accepted: the
-manifest's signature, every block's CID, and that the blocks are exactly as
-many and as large as the manifest says (so a cut-off or padded file is
+manifest's signature, every block's CID, and that the blocks are exactly
+the ones the manifest describes (so a cut-off, padded or altered file is
 refused). Only then do the blocks go through the one ingest door.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +29,10 @@ import zstandard
 
 from wikipeer.errors import Forgery, InvalidObject
 from wikipeer.formats.car import CarError, CarReader, header_bytes, section_bytes
-from wikipeer.formats.compressed import BrokenStream, StreamTooLarge, ZstdReader, file_chunks
+from wikipeer.formats.carpack import MAGIC as PACK_MAGIC
+from wikipeer.formats.carpack import Packer, PackReader
+from wikipeer.formats.compressed import (BrokenStream, CountingReader, StreamTooLarge, ZstdReader, file_chunks,
+                                         read_up_to)
 from wikipeer.model.block import Block, TamperedBlock, check_block, decode_object, encode_object
 from wikipeer.model.keys import sign, verify
 from wikipeer.model.objects import Signature, build_signature, parse
@@ -39,6 +46,7 @@ MAX_INFLATED = 1 << 40  # a bundle may be large; its manifest bounds it once rea
 
 MANIFEST_RULES = {
     "key": Field("key"), "ts": Field("int"), "blocks": Field("int"), "bytes": Field("int"),
+    "digest": Field("str", limit=64),
     "wikis": Field("strs", required=False, limit=1000), "note": Field("str", required=False, limit=4096),
 }
 
@@ -55,11 +63,13 @@ class Manifest:
     ts: int
     blocks: int
     bytes: int
+    digest: str  # SHA-256 of the blocks' CAR sections, in order, hexadecimal
     wikis: tuple[str, ...] = ()
     note: str = ""
 
     def block(self) -> Block:
-        obj = {"t": "bundle", "key": self.key, "ts": self.ts, "blocks": self.blocks, "bytes": self.bytes}
+        obj = {"t": "bundle", "key": self.key, "ts": self.ts, "blocks": self.blocks, "bytes": self.bytes,
+               "digest": self.digest}
         if self.wikis:
             obj["wikis"] = list(self.wikis)
         if self.note:
@@ -76,8 +86,8 @@ def _manifest(block: Block) -> Manifest:
         check_fields("bundle manifest", body, MANIFEST_RULES)
     except InvalidObject as exc:
         raise BundleError(str(exc)) from None
-    return Manifest(body["key"], body["ts"], body["blocks"], body["bytes"], tuple(body.get("wikis", ())),
-                    body.get("note", ""))
+    return Manifest(body["key"], body["ts"], body["blocks"], body["bytes"], body["digest"],
+                    tuple(body.get("wikis", ())), body.get("note", ""))
 
 
 def write_bundle(out: BinaryIO, blocks: Iterable[Block], signing_key, key: str, wikis: Iterable[str] = (),
@@ -85,30 +95,41 @@ def write_bundle(out: BinaryIO, blocks: Iterable[Block], signing_key, key: str, 
     """Write a bundle of ``blocks`` (read twice: once to count, once to write) and return its manifest."""
     blocks = list(blocks) if not isinstance(blocks, list) else blocks
     manifest = Manifest(key, int(time.time() * 1000), len(blocks), sum(len(b.data) for b in blocks),
-                        tuple(sorted(set(wikis))), note)
+                        _digest(blocks), tuple(sorted(set(wikis))), note)
     root = manifest.block()
     sig = build_signature(Signature(root.cid, "node", key, sign(signing_key, root.cid, "node")))
     params = zstandard.ZstdCompressionParameters.from_level(LEVEL, window_log=WINDOW_LOG, enable_ldm=True,
                                                          write_checksum=True)
+    packer = Packer()
     with zstandard.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False) as z:
-        z.write(header_bytes([root.cid]))
-        z.write(section_bytes(root))
-        z.write(section_bytes(sig))
-        for block in blocks:
-            z.write(section_bytes(block))
+        z.write(packer.header([root.cid]))
+        for block in (root, sig, *blocks):
+            z.write(packer.section(block))
     return manifest
 
 
+def _digest(blocks: Iterable[Block]) -> str:
+    digest = hashlib.sha256()
+    for block in blocks:
+        digest.update(section_bytes(block))
+    return digest.hexdigest()
+
+
 @contextmanager
-def _open(path: Path) -> Iterator[BinaryIO]:
-    """The bundle's CAR bytes, decompressed on the fly when the file is zstd (it always is when we write it)."""
+def _open(path: Path) -> Iterator[CarReader]:
+    """A reader of the bundle's blocks: zstd or not, packed or a plain CAR."""
     with path.open("rb") as raw:
-        if raw.read(4) != ZSTD_MAGIC:
+        stream: BinaryIO = raw
+        if raw.read(4) == ZSTD_MAGIC:
             raw.seek(0)
-            yield raw
+            stream = ZstdReader(file_chunks(raw), MAX_INFLATED, 1 << 62, path.name)
         else:
             raw.seek(0)
-            yield ZstdReader(file_chunks(raw), MAX_INFLATED, 1 << 62, path.name)
+        head = read_up_to(stream, len(PACK_MAGIC))
+        if head == PACK_MAGIC:
+            yield PackReader(stream, max_section=MAX_TEXT)
+        else:
+            yield CarReader(CountingReader(stream, head), max_section=MAX_TEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +143,11 @@ class Checked:
 def verify_bundle(path: Path) -> Checked:
     """Read the whole bundle and check it; raise BundleError (or a Forgery) naming what is wrong."""
     try:
-        with _open(path) as stream:
-            reader = CarReader(stream, max_section=MAX_TEXT)
+        with _open(path) as reader:
             blocks = iter(reader)
             manifest = _check_head(reader, blocks)
             count = size = 0
+            digest = hashlib.sha256()
             for block in blocks:
                 try:
                     check_block(block)
@@ -134,11 +155,14 @@ def verify_bundle(path: Path) -> Checked:
                     raise TamperedBlock(f"block {count + 1} of the bundle (byte {reader.offset}): {exc}") from None
                 count += 1
                 size += len(block.data)
+                digest.update(section_bytes(block))
     except (CarError, BrokenStream, StreamTooLarge) as exc:
         raise BundleError(f"{path.name} is damaged or cut off: {exc}") from None
     if (count, size) != (manifest.blocks, manifest.bytes):
         raise BundleError(f"{path.name} holds {count} blocks of {size} bytes, but its manifest says "
                           f"{manifest.blocks} blocks of {manifest.bytes} bytes: cut off or altered")
+    if digest.hexdigest() != manifest.digest:
+        raise BundleError(f"{path.name}'s blocks are not the ones its manifest describes: altered")
     return Checked(manifest, path)
 
 
@@ -166,10 +190,21 @@ def _check_head(reader: CarReader, blocks: Iterator[Block]) -> Manifest:
 
 def read_blocks(checked: Checked) -> Iterator[Block]:
     """The blocks of a verified bundle, after its manifest and signature."""
-    with _open(checked.path) as stream:
-        blocks = iter(CarReader(stream, max_section=MAX_TEXT))
+    with _open(checked.path) as reader:
+        blocks = iter(reader)
         next(blocks), next(blocks)
         yield from blocks
+
+
+def write_plain_car(path: Path, out: BinaryIO) -> int:
+    """The bundle as the plain CAR v1 it packs (for IPLD tools); returns the number of blocks."""
+    with _open(path) as reader:
+        out.write(header_bytes(reader.header.roots))
+        count = 0
+        for block in reader:
+            out.write(section_bytes(block))
+            count += 1
+    return count
 
 
 def manifest_summary(manifest: Manifest) -> str:
