@@ -138,6 +138,10 @@ class Node:
         """Index what deferred ingests left (see ingest.index_pending)."""
         return index_pending(self.store, self.view())
 
+    def local_keys(self) -> frozenset[str]:
+        """Keys whose private half this node holds: its own, its users' and its accounts'."""
+        return frozenset(i.public for i in self.keyring.list() if i.private)
+
     def user_key(self) -> Identity:
         """The key that signs edits, created on first use."""
         name = self.config.default_key or DEFAULT_USER_KEY

@@ -83,13 +83,12 @@ def sync_command(args: argparse.Namespace) -> int:
 
 def fetch(args: argparse.Namespace) -> int:
     node = _open(args)
-    local = frozenset(i.public for i in node.keyring.list() if i.private)
     if args.search:
-        result = fetch_search(node, args.search, args.top, args.depth, local)
+        result = fetch_search(node, args.search, args.top, args.depth)
     else:
         if not args.wiki or not args.titles:
             raise UserError("name a wiki and titles (wikipeer fetch WIKI TITLE...) or use --search")
-        result = fetch_titles(node, args.wiki, args.titles, args.depth, local)
+        result = fetch_titles(node, args.wiki, args.titles, args.depth)
     for error in result.errors:
         out.print(f"note: {error}")
     out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched"

@@ -113,15 +113,14 @@ def _followed(node: Node, wiki: str, ns: int, cid: bytes) -> bool:
     return wiki in scope.wikis or (wiki, ns) in scope.namespaces or cid in scope.pages
 
 
-def _finish(node: Node, result: FetchResult, local_keys: frozenset[str]) -> FetchResult:
+def _finish(node: Node, result: FetchResult) -> FetchResult:
     if node.config.cache_quota is not None:
-        result.evicted = PageCache(node.store).enforce(node.config.cache_quota, local_keys,
+        result.evicted = PageCache(node.store).enforce(node.config.cache_quota, node.local_keys(),
                                                        frozenset(result.page_ids))
     return result
 
 
-def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH,
-                 local_keys: frozenset[str] = frozenset()) -> FetchResult:
+def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH) -> FetchResult:
     """Fetch pages by title from whichever peer (or node it redirects to) has them."""
     result = FetchResult()
     for title in titles:
@@ -136,11 +135,10 @@ def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_
         except PeerError as exc:
             result.errors.append(str(exc))
             result.missing.append(name)
-    return _finish(node, result, local_keys)
+    return _finish(node, result)
 
 
-def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH,
-                 local_keys: frozenset[str] = frozenset()) -> FetchResult:
+def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH) -> FetchResult:
     """Fetch the ``top`` results of a full-text search from a peer that has results."""
     if not 0 < top <= MAX_TOP:
         raise UserError(f"--top is a number from 1 to {MAX_TOP}")
@@ -155,7 +153,7 @@ def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH,
         except PeerError as exc:
             result.errors.append(str(exc))
             result.missing.append(guid)
-    return _finish(node, result, local_keys)
+    return _finish(node, result)
 
 
 def _depth(depth: int) -> int:

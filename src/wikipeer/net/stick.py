@@ -176,10 +176,6 @@ class HomeReport:
                 f"{_human(self.free)} free on the stick")
 
 
-def local_keys(node: Node) -> frozenset[str]:
-    return frozenset(i.public for i in node.keyring.list() if i.private)
-
-
 def home(node: Node, path: Path) -> HomeReport:
     """The home node's half of a trip: take what came back, send what was made and asked for here."""
     state = load_state(path)
@@ -281,7 +277,7 @@ def _read_acks(path: Path, state: StickState) -> None:
 
 
 def _write_outbox(node: Node, path: Path, state: StickState, report: HomeReport) -> None:
-    keys = local_keys(node)
+    keys = node.local_keys()
     # An unacknowledged bundle cut short (the stick was pulled out) is written again from its range.
     for name, (first, last) in list(state.outbox.items()):
         try:
@@ -401,7 +397,6 @@ class Answer:
 
 def _answer_requests(node: Node, path: Path, report: ServeReport) -> list[Answer]:
     answers = []
-    keys = local_keys(node)
     for file in sorted((path / "requests").glob("*.json")):
         try:
             req = json.loads(file.read_text())
@@ -409,20 +404,20 @@ def _answer_requests(node: Node, path: Path, report: ServeReport) -> list[Answer
         except (OSError, ValueError, KeyError, TypeError) as exc:
             report.problems.append(f"{file.name}: not a request ({exc})")
             continue
-        pages = _pages_for(node, req, keys, report)
+        pages = _pages_for(node, req, report)
         if pages is not None:
             answers.append(Answer(request_id, pages, depth))
     return answers
 
 
-def _pages_for(node: Node, req: dict, keys: frozenset[str], report: ServeReport) -> list[int] | None:
+def _pages_for(node: Node, req: dict, report: ServeReport) -> list[int] | None:
     """The pages a request names, fetched from peers where this node lacks them; None if some are missing."""
     has_peers = any(not p.banned for p in PeerBook(node.store).list())
     if req.get("query"):
         top = max(1, min(int(req.get("top", 10)), 500))
         hits = [row.id for row, _ in node.store.search(str(req["query"]), limit=top)]
         if len(hits) < top and has_peers:
-            report.fetched += len(fetch_search(node, str(req["query"]), top, local_keys=keys).pages)
+            report.fetched += len(fetch_search(node, str(req["query"]), top).pages)
             hits = [row.id for row, _ in node.store.search(str(req["query"]), limit=top)]
         return hits
     wiki, titles = str(req.get("wiki")), [str(t) for t in req.get("titles", [])]
@@ -435,7 +430,7 @@ def _pages_for(node: Node, req: dict, keys: frozenset[str], report: ServeReport)
             continue
         page = node.store.page(wiki, t.ns, t.text)
         if page is None and has_peers:
-            report.fetched += len(fetch_titles(node, wiki, [title], local_keys=keys).pages)
+            report.fetched += len(fetch_titles(node, wiki, [title]).pages)
             page = node.store.page(wiki, t.ns, t.text)
         if page is None:
             report.problems.append(f"nobody had {t.full!r} ({wiki})")

@@ -95,7 +95,7 @@ class Site:
         if not self.has_peers():
             return False
         try:
-            return bool(fetch_titles(self.node, wiki, [title], local_keys=self.local_keys()).pages)
+            return bool(fetch_titles(self.node, wiki, [title]).pages)
         except UserError:
             return False
 
@@ -103,8 +103,7 @@ class Site:
         return WikiReader(self.node, self.node.wiki_or_default(wiki))
 
     def local_keys(self) -> frozenset[str]:
-        """Keys whose private half this node holds: its own and its users'."""
-        return frozenset(i.public for i in self.node.keyring.list() if i.private)
+        return self.node.local_keys()
 
     def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
         return badges(rev, view or self.node.view(), self.local_keys())

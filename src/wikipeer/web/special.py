@@ -51,7 +51,7 @@ async def fetch(site: Site, request: Request) -> Response:
     q = str(form.get("q", "")).strip()
     try:
         top = int(form.get("top", 10))
-        result = await run_in_threadpool(fetch_search, site.node, q, top, DEFAULT_DEPTH, site.local_keys())
+        result = await run_in_threadpool(fetch_search, site.node, q, top, DEFAULT_DEPTH)
     except (ValueError, UserError) as exc:
         raise HttpError(400, f"Nothing fetched: {exc}", "Fetch failed") from None
     return RedirectResponse(f"/search?q={quote(q)}&fetched={len(result.pages)}", status_code=303)
