@@ -36,6 +36,7 @@ from wikipeer.store.peers import PeerBook
 from wikipeer.store.schema import NOTICE_KINDS
 
 FANOUT = 3
+RETRIES = 3  # peers tried, one after another, for a part whose first peer is down
 WHOLE = (0, RING)
 
 
@@ -76,12 +77,18 @@ def parts(me: int, lo: int, hi: int) -> list[tuple[int, int]]:
 
 def targets(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random) -> list[Target]:
     """A random peer in each part of [lo, hi) without this node's place, with that part to cover."""
-    chosen = []
+    return [group[0] for group in target_groups(me, peers, lo, hi, rng)]
+
+
+def target_groups(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random) -> list[list[Target]]:
+    """For each part, every peer in it in random order: the first is asked, the next if it is down."""
+    groups = []
     for a, b in parts(me, lo, hi):
         candidates = sorted(url for url, pos in peers.items() if a <= pos < b and pos != me)
+        rng.shuffle(candidates)
         if candidates:
-            chosen.append(Target(rng.choice(candidates), a, b))
-    return chosen
+            groups.append([Target(url, a, b) for url in candidates])
+    return groups
 
 
 def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING) -> int:
@@ -113,15 +120,25 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
     sent = 0
     for oid, lo, hi in rows:
         blocks = _notice_blocks(node, oid)
-        for target in targets(position(me_key), peers, lo, hi, rng):
-            try:
-                with PeerClient(target.peer, timeout=timeout) as client:
-                    client.gossip(blocks, target.lo, target.hi, me_key)
-                sent += 1
-            except PeerError:
-                continue  # that part of the ring waits for its next sync
+        for group in target_groups(position(me_key), peers, lo, hi, rng):
+            sent += _send_to_one(group[:RETRIES], blocks, me_key, timeout)
         gossip_queue.done(node.store, oid)
     return sent
+
+
+def _send_to_one(group: list[Target], blocks: list[Block], me_key: str, timeout: float) -> int:
+    """Hand a part of the ring to the first peer in it that answers; returns the messages that arrived.
+
+    If none does, that part waits for its nodes' next sync.
+    """
+    for target in group:
+        try:
+            with PeerClient(target.peer, timeout=timeout) as client:
+                client.gossip(blocks, target.lo, target.hi, me_key)
+            return 1
+        except PeerError:
+            continue
+    return 0
 
 
 def parse_range(text: str | None) -> tuple[int, int]:
