@@ -538,3 +538,16 @@ def test_gallery_shows_names_and_captions_without_images():
     assert [d.text for d in doc.xpath("//div[@class='thumb']")] == ["One.jpg", "Two.png"]
     assert doc.xpath("//div[@class='gallerytext']//a")[0].get("href") == "/wiki/Link"
     assert not doc.xpath("//img")
+
+
+def test_a_heading_id_never_holds_the_html_of_what_was_set_aside():
+    # A missing template's placeholder (and a ref) are set aside while the page is built; their
+    # HTML once came back inside the heading's id attribute, breaking it.
+    from wikipeer.model.title import WikiConfig
+    from wikipeer.render import RenderContext, render
+
+    ctx = RenderContext(config=WikiConfig("w"), title="T", href=lambda t: "/wiki/w/" + t,
+                        exists=lambda titles: set(), template=lambda title: None)
+    out = render("== A{{Missing}}B ==\ntext\n== C<ref>x</ref> ==\n", ctx).html
+    assert 'id="AB"' in out and 'id="C"' in out
+    assert "&lt;span" not in out and '"&gt;' not in out

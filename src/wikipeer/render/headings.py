@@ -13,6 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from wikipeer.render.strip import MARKER
 from wikipeer.render.tags import escape_attr
 
 _HEADING_TAG = re.compile(r"^<h([1-6])>(.*)</h\1>$", re.M)  # whole lines, as headings() makes them
@@ -74,12 +75,13 @@ def format_headings(text: str, switches: set[str], lang: str) -> str:
 
     def anchor(m: re.Match) -> str:
         inner = m.group(2)
-        visible = html.unescape(_TAGS.sub("", inner)).strip()
+        # Stripped pieces (a template's placeholder, a ref) come back as HTML later: never inside an id.
+        visible = html.unescape(_TAGS.sub("", MARKER.sub("", inner))).strip()
         base = re.sub(r"\s+", "_", visible) or "section"
         count = used.get(base, 0) + 1
         used[base] = count
         name = base if count == 1 else f"{base}_{count}"
-        sections.append(Section(int(m.group(1)), name, _TAGS.sub("", inner).strip()))
+        sections.append(Section(int(m.group(1)), name, _TAGS.sub("", MARKER.sub("", inner)).strip()))
         level = m.group(1)
         return f'<h{level}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
 
