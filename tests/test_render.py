@@ -464,7 +464,8 @@ def test_large_page_completes_with_sane_output():
     assert result.html.count('href="/wiki/Link"') == text.count("[[Link]]")
 
 
-@pytest.mark.parametrize("unit", ["{{a|", "[[a|", "<!--", "{|\n|a\n", "'''''a", "<ref>", "[[File:a.jpg|thumb|"])
+@pytest.mark.parametrize("unit", ["{{a|", "[[a|", "<!--", "{|\n|a\n", "'''''a", "<ref>", "[[File:a.jpg|thumb|",
+                                  "[http://a ", "<span>", "*#:;", "<", "{{a|[[b|<i>{{{c|"])
 def test_unclosed_constructs_stay_linear(unit):
     # mwparserfromhell needs seconds for 5,000 characters of some of these.
     text = unit * (100_000 // len(unit))

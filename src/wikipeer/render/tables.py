@@ -12,7 +12,7 @@ import re
 from wikipeer.render.tags import fix_attributes
 
 _TABLE_START = re.compile(r"^(:*)\s*\{\|(.*)$")
-MAX_NESTING = 100  # tables open at once; a deeper "{|" is text
+MAX_NESTING = 30  # tables open at once; a deeper "{|" is text (HTML parsers slow down with depth)
 
 
 def tables(text: str) -> str:

@@ -23,7 +23,7 @@ _ATTR = re.compile(
     r"""([^\s/>="'\x00-\x1f]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
-MAX_NESTING = 200  # author tags open at once; deeper ones show as text (no page needs more)
+MAX_NESTING = 100  # author tags open at once; deeper ones show as text (no page needs more)
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 
