@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import Author
 from wikipeer.net.receive import batches, take
+from wikipeer.store.schema import KIND_SIG
 
 
 def _chain(author: Author, n: int) -> list:
@@ -30,3 +31,19 @@ def test_small_batches_lose_nothing_and_index_each_page_once(node, author: Autho
     assert tally.rejected == 0 and tally.accepted == len({b.cid for b in blocks})  # the page block repeats
     assert [row.title for row, _ in node.store.search("text 29")] == ["Chain"]
     assert node.store.conn.execute("SELECT count(*) FROM index_pending").fetchone()[0] == 0
+
+
+def test_a_page_of_the_log_runs_on_over_the_signatures_after_it(node, author: Author):
+    from wikipeer.store import log
+
+    node.ingest(_chain(author, 10), "local")
+    everything = log.positions(node.store, 0, 10_000)
+    for limit in range(1, 9):
+        pages, since = [], 0
+        while page := log.positions(node.store, since, limit):
+            pages.append(page)
+            since = page[-1]
+        assert [i for page in pages for i in page] == everything  # nothing skipped, nothing twice
+        firsts = [page[0] for page in pages[1:]]
+        kinds = dict(node.store.conn.execute("SELECT id, kind FROM objects"))
+        assert KIND_SIG not in {kinds[i] for i in firsts}  # no page starts with a signature

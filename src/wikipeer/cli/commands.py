@@ -276,7 +276,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
     try:
-        uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning",
+                    access_log=False)
     finally:
         stop.set()
     return 0

@@ -54,7 +54,28 @@ def outside(ids: list[int], ranges: list[tuple[int, int]]) -> list[int]:
 
 
 def positions(store: Store, since: int, limit: int, scope: Scope = Scope()) -> list[int]:
-    """Log positions after ``since`` (at most ``limit``) of the objects in ``scope``."""
+    """Log positions after ``since`` (about ``limit``) of the objects in ``scope``.
+
+    A page of the log never ends between an object and the signatures that
+    follow it: a reader that ingests page by page would refuse the object as
+    unsigned. So a full page runs on over those signatures.
+    """
+    ids = _positions(store, since, limit, scope)
+    if len(ids) < limit:
+        return ids
+    # Only the signatures right after the page, one after another: the next page starts after
+    # the last position given, so nothing in between may be left out.
+    tail = set(ids[-64:])
+    for oid, target in store.conn.execute(
+            "SELECT o.id, s.target FROM objects o LEFT JOIN sigs s ON s.sig = o.id WHERE o.id > ? "
+            "ORDER BY o.id LIMIT 64", (ids[-1],)):
+        if target not in tail:
+            break
+        ids.append(oid)
+    return ids
+
+
+def _positions(store: Store, since: int, limit: int, scope: Scope) -> list[int]:
     if scope.everything:
         rows = store.conn.execute("SELECT id FROM objects WHERE id > ? ORDER BY id LIMIT ?", (since, limit))
         return [r[0] for r in rows]

@@ -10,7 +10,7 @@ import sqlite3
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS sigs(
     ts INTEGER,
     PRIMARY KEY(target, sig)
 ) WITHOUT ROWID;
+-- Reading a signature back by its own id (the change log, sync) must not scan the table.
+CREATE INDEX IF NOT EXISTS sigs_by_sig ON sigs(sig);
 CREATE TABLE IF NOT EXISTS origins(    -- imported revisions by their id on the site they came from
     site TEXT NOT NULL, rev_id INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(site, rev_id)
 ) WITHOUT ROWID;

@@ -53,12 +53,19 @@ class SecurityHeaders:
 
 
 def create_app(node: Node, default_wiki: str | None = None,
-               session_seconds: int = DEFAULT_SESSION_SECONDS) -> FastAPI:
-    """An app that reads and edits ``node``'s store."""
+               session_seconds: int = DEFAULT_SESSION_SECONDS) -> ASGIApp:
+    """An app that reads and edits ``node``'s store.
+
+    The whole-page cache sits outside FastAPI, so a cached article costs no
+    routing and no middleware; the security headers sit outside everything.
+    """
+    app = _routes(node, default_wiki, session_seconds)
+    return SecurityHeaders(ArticleCache(app, token=lambda: (node.store.last_seq(), node.keyring.generation)))
+
+
+def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastAPI:
     site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
     app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
-    app.add_middleware(ArticleCache, token=lambda: (node.store.last_seq(), node.keyring.generation))
-    app.add_middleware(SecurityHeaders)  # added last, so it wraps the cache's replies too
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node))
