@@ -56,11 +56,12 @@ def create_app(node: Node, default_wiki: str | None = None,
                session_seconds: int = DEFAULT_SESSION_SECONDS) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
-    The whole-page cache sits outside FastAPI, so a cached article costs no
-    routing and no middleware; the security headers sit outside everything.
+    The whole-page cache is the outermost layer: a cached article costs no
+    routing and no middleware, and is replayed with the security headers it
+    was first sent with.
     """
     app = _routes(node, default_wiki, session_seconds)
-    return SecurityHeaders(ArticleCache(app, token=lambda: (node.store.last_seq(), node.keyring.generation)))
+    return ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastAPI:
