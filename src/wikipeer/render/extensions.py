@@ -13,7 +13,7 @@ import re
 from wikipeer.render import files
 from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
-from wikipeer.render.tags import escape_attr, escape_text, fix_attributes
+from wikipeer.render.tags import escape_text, fix_attributes
 
 _NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
 _ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+))""")
