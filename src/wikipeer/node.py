@@ -160,6 +160,23 @@ class Node:
             self.store.set_wiki_config(config)
         return config
 
+    def adopt_wiki_configs(self, offered: object) -> list[tuple[str, str]]:
+        """Give wikis that have no configuration here the one another node sent ({name: config dict}).
+
+        Returns the (wiki, reason) of offers that are not a configuration; the rest are kept.
+        """
+        refused: list[tuple[str, str]] = []
+        if not isinstance(offered, dict):
+            return refused
+        for wiki, config in offered.items():
+            if self.store.wiki_config(wiki) is not None or not isinstance(config, dict):
+                continue
+            try:
+                self.store.set_wiki_config(WikiConfig.from_dict({**config, "name": wiki}))
+            except (KeyError, TypeError, ValueError) as exc:
+                refused.append((wiki, str(exc)))
+        return refused
+
     def wiki_or_default(self, name: str) -> WikiConfig:
         """A wiki's configuration for reading: MediaWiki's defaults when unknown, saving nothing."""
         return self.store.wiki_config(name) or WikiConfig(name=name, sitename=name)

@@ -37,7 +37,7 @@ from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import Checked, read_blocks, verify_bundle, write_bundle
 from wikipeer.formats.summary import Summary
 from wikipeer.model.block import Block
-from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.fetch import fetch_search, fetch_titles
 from wikipeer.net.receive import take
 from wikipeer.node import Node
@@ -202,7 +202,7 @@ def _take_responses(node: Node, path: Path, state: StickState, report: HomeRepor
         tally = take(node, read_blocks(checked), f"stick:{state.stick}", shallow=True)
         report.revisions_in += _revisions_since(node, before)
         report.pages_in += len(_note(checked).get("pages", []))
-        _adopt_configs(node, _note(checked).get("wikis", {}))
+        node.adopt_wiki_configs(_note(checked).get("wikis", {}))  # a bad offer is simply not taken
         if tally.forgeries:
             report.problems.append(f"{checked.path.name}: {tally.reasons[0]}")
         checked.path.unlink()
@@ -237,18 +237,6 @@ def _met(node: Node, want: Want) -> bool:
         if page is None or not node.store.heads(page.id):
             return False
     return True
-
-
-def _adopt_configs(node: Node, configs: object) -> None:
-    """Wikis that arrived without a configuration take the one the connected node sent."""
-    if not isinstance(configs, dict):
-        return
-    for wiki, config in configs.items():
-        if node.store.wiki_config(wiki) is None and isinstance(config, dict):
-            try:
-                node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": wiki}))
-            except (KeyError, TypeError, ValueError):
-                continue
 
 
 def _revisions_since(node: Node, position: int) -> int:

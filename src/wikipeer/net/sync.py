@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
-from wikipeer.model.title import WikiConfig
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
@@ -85,13 +84,9 @@ def _adopt_configs(node: Node, peers: PeerBook, client: PeerClient, url: str, re
     unknown = [w for w in node.store.wikis() if node.store.wiki_config(w) is None]
     if unknown:
         offered = _descriptor(node, peers, client, url, result).wikis
-        for wiki in unknown:
-            if wiki in offered:
-                try:
-                    config = WikiConfig.from_dict({**offered[wiki], "name": wiki})
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise PeerError(f"{url} describes wiki {wiki!r} wrongly: {exc}") from None
-                node.store.set_wiki_config(config)
+        refused = node.adopt_wiki_configs({w: offered[w] for w in unknown if w in offered})
+        if refused:
+            raise PeerError(f"{url} describes wiki {refused[0][0]!r} wrongly: {refused[0][1]}")
 
 
 def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult) -> None:
