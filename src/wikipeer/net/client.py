@@ -90,10 +90,11 @@ class PeerClient:
     # -- plumbing --------------------------------------------------------
 
     @contextmanager
-    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+    def _stream(self, method: str, path: str, any_status: bool = False, **kwargs: Any) -> Iterator[httpx.Response]:
+        """An answer whose length was checked; ``any_status`` lets a non-200 answer through (JSON-RPC errors)."""
         try:
             with self.http.stream(method, path, **kwargs) as response:
-                if response.status_code != 200:
+                if response.status_code != 200 and not any_status:
                     response.read()
                     raise PeerError(f"{self.url}{path} answered HTTP {response.status_code}: {response.text[:200]}")
                 declared = int(response.headers.get("content-length") or 0)
@@ -199,13 +200,9 @@ class PeerClient:
     def rpc(self, method: str, params: Any) -> tuple[Any, list[dict]]:
         """One JSON-RPC call: (result, redirects). A JSON-RPC error raises PeerError, with its redirects."""
         body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
-        try:
-            with self.http.stream("POST", "/rpc", content=body, headers={"content-type": "application/json"}) as response:
-                answer = self._json(response)
-        except httpx.TimeoutException:
-            raise PeerError(f"{self.url} is too slow: no answer within the timeout") from None
-        except httpx.HTTPError as exc:
-            raise PeerError(f"cannot reach {self.url}: {exc}") from None
+        with self._stream("POST", "/rpc", any_status=True, content=body,
+                          headers={"content-type": "application/json"}) as response:
+            answer = self._json(response)
         if not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0" or answer.get("id") not in (1, None):
             raise PeerError(f"{self.url} sent a malformed JSON-RPC answer")
         redirects = _redirect_list(answer.get("redirect"), self.url)
