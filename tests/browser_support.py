@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import socket
 import subprocess
 import time
 import uuid
@@ -23,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 
-from conftest import CLI, cli_env, run_cli
+from conftest import CLI, cli_env, free_port, run_cli, wait_serving
 from dumps import sample
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -40,12 +39,6 @@ _WORD = re.compile(r"\b[а-яіїєґА-ЯІЇЄҐʼ']{7,}\b")
 
 
 # -- a served node ----------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class Server:
@@ -69,16 +62,8 @@ def serve(node_dir: Path) -> Iterator[Server]:
                                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=cli_env())
     server = Server(f"http://127.0.0.1:{port}", node_dir, log)
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
         with httpx.Client(base_url=server.base, timeout=5) as client:
-            while True:
-                try:
-                    client.get("/status")
-                    break
-                except httpx.TransportError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"`wikipeer serve` did not start (exit {proc.poll()}):\n{server.log_text()}")
-                    time.sleep(0.05)  # polling a port that is not open yet: nothing to wait on
+            wait_serving(proc, client, time.monotonic() + SERVER_START_SECONDS, log=server.log_text)
         yield server
     finally:
         proc.terminate()

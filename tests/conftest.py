@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -132,3 +135,58 @@ class Author:
 @pytest.fixture
 def author(node) -> Author:
     return Author(node)
+
+
+# -- `wikipeer serve` processes ------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn_server(node_dir: Path, *extra: str) -> tuple[subprocess.Popen, httpx.Client]:
+    """A `wikipeer serve` process on a free port and a client for it, not yet waited for."""
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "--node", str(node_dir), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
+    return proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+
+def wait_serving(proc: subprocess.Popen, client: httpx.Client, deadline: float, path: str = "/status",
+                 log=lambda: "") -> None:
+    """Poll until the server answers; fail the test if it dies or ``deadline`` (monotonic) passes."""
+    while True:
+        try:
+            client.get(path)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                died = proc.poll() is not None
+                error = (proc.stderr.read().decode() if died and proc.stderr else "") or log() or "timeout"
+                pytest.fail(f"`wikipeer serve` did not start (exit {proc.poll()}): {error}")
+            time.sleep(0.05)  # polling a port that is not open yet: nothing to wait on
+
+
+def start_server(node_dir: Path, *extra: str) -> tuple[subprocess.Popen, httpx.Client]:
+    """A `wikipeer serve` process on a random port, and a client once it answers."""
+    proc, client = spawn_server(node_dir, *extra)
+    try:
+        wait_serving(proc, client, time.monotonic() + 30)
+    except BaseException:
+        stop_server(proc, client)
+        raise
+    return proc, client
+
+
+def stop_server(proc: subprocess.Popen, client: httpx.Client) -> None:
+    client.close()
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr:
+        proc.stderr.close()

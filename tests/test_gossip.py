@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CLI, assert_user_error, cli_env, dump_tables, run_cli
+from conftest import (assert_user_error, dump_tables, run_cli, spawn_server, start_server, stop_server,
+                      wait_serving)
 from test_trust import Outsider, _two_head_page, cli_here
-from test_web import free_port, start_server, stop_server
 
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.gossip import FANOUT, WHOLE, position, targets
@@ -139,21 +139,11 @@ class Served:
 def start(nodes: list[Served]) -> None:
     """Start every server at once, then wait until each answers."""
     for s in nodes:
-        port = free_port()
-        s.proc = subprocess.Popen([*CLI, "--node", str(s.dir), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
-        s.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        s.relay = Relay(port)
+        s.proc, s.client = spawn_server(s.dir)
+        s.relay = Relay(s.client.base_url.port)
     deadline = time.monotonic() + 60
     for s in nodes:
-        while True:
-            try:
-                s.client.get("/api/v1/node")
-                break
-            except httpx.TransportError:
-                if s.proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"wikipeer serve did not start: {s.proc.stderr.read().decode() if s.proc.poll() else ''}")
-                time.sleep(0.05)
+        wait_serving(s.proc, s.client, deadline, "/api/v1/node")
 
 
 def stop(nodes: list[Served]) -> None:

@@ -13,9 +13,8 @@ import time
 import httpx
 import pytest
 import uvicorn
-from conftest import Author
+from conftest import Author, free_port, start_server, stop_server
 from fastapi import FastAPI
-from test_web import free_port, start_server, stop_server
 
 from wikipeer.errors import InvalidObject
 from wikipeer.model.block import Block

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, Result, cli_env, run_cli
-from test_web import start_server, stop_server
+from conftest import CLI, Result, cli_env, run_cli, start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.formats.bundle import verify_bundle
 from wikipeer.formats.summary import Summary

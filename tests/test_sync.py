@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CLI, Author, cli_env, run_cli
+from conftest import CLI, Author, cli_env, run_cli, spawn_server, stop_server, wait_serving
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from test_web import free_port, stop_server
 
 from wikipeer.authoring import edit
 from wikipeer.fsck import fsck
@@ -57,22 +56,11 @@ class Served:
 def serve(nodes: list[Served], *extra: str) -> None:
     """Start `wikipeer serve` for every node at once, and wait until each answers."""
     for s in nodes:
-        port = free_port()
-        s.url = f"http://127.0.0.1:{port}"
-        s.proc = subprocess.Popen([*CLI, "--node", str(s.dir), "serve", "--host", "127.0.0.1", "--port", str(port),
-                                   *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
-        s.client = httpx.Client(base_url=s.url, timeout=30)
+        s.proc, s.client = spawn_server(s.dir, *extra)
+        s.url = str(s.client.base_url).rstrip("/")
     deadline = time.monotonic() + 60
     for s in nodes:
-        while True:
-            try:
-                s.client.get("/api/v1/node")
-                break
-            except httpx.TransportError:
-                if s.proc.poll() is not None or time.monotonic() > deadline:
-                    error = s.proc.stderr.read().decode() if s.proc.poll() is not None else "timeout"
-                    pytest.fail(f"wikipeer serve did not start: {error}")
-                time.sleep(0.05)
+        wait_serving(s.proc, s.client, deadline, "/api/v1/node")
 
 
 def stop_all(nodes: list[Served]) -> None:

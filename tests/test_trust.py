@@ -20,9 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Result, assert_user_error, dump_tables, run_cli
+from conftest import Result, assert_user_error, dump_tables, run_cli, start_server, stop_server
 from nacl.signing import SigningKey
-from test_web import start_server, stop_server
 
 from wikipeer.authoring import edit, edit_blocks
 from wikipeer.cli.main import main as wikipeer_main

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from conftest import CLI, cli_env, run_cli
+from conftest import run_cli, start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
 from wikipeer.model.keys import key_to_str, sign
@@ -23,41 +19,6 @@ from wikipeer.node import Node
 SCRIPT_TEXT = ("== Hostile ==\n"
                "Hello <script>alert('pwned')</script> and <img src=x onerror=alert(1)>.\n"
                "[[Main Page|<b>bold label</b>]] and '''really bold''' and [javascript:alert(1) click].\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(node_dir: Path, *extra: str) -> tuple[subprocess.Popen, httpx.Client]:
-    """A `wikipeer serve` process on a random port, and a client once it answers."""
-    port = free_port()
-    proc = subprocess.Popen([*CLI, "--node", str(node_dir), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.get("/status")
-            return proc, client
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop_server(proc, client)
-                pytest.fail(f"the server did not start: {proc.stderr.read().decode()}")
-            time.sleep(0.05)
-
-
-def stop_server(proc: subprocess.Popen, client: httpx.Client) -> None:
-    client.close()
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    proc.stderr.close()
 
 
 @pytest.fixture(scope="module")
