@@ -102,11 +102,8 @@ class Site:
     def reader(self, wiki: str) -> WikiReader:
         return WikiReader(self.node, self.node.wiki_or_default(wiki))
 
-    def local_keys(self) -> frozenset[str]:
-        return self.node.local_keys()
-
     def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
-        return badges(rev, view or self.node.view(), self.local_keys())
+        return badges(rev, view or self.node.view(), self.node.local_keys())
 
     def author(self, rev: RevInfo) -> str:
         """Who made a revision, in words: the imported user name, a local account, or the key."""

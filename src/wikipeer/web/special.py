@@ -74,7 +74,7 @@ def recent(site: Site, request: Request) -> Response:
 
 def status(site: Site, request: Request) -> Response:
     store = site.node.store
-    local = site.local_keys()
+    local = site.node.local_keys()
     identities = [{"name": i.name, "public": i.public, "local": i.public in local} for i in site.node.keyring.list()]
     return site.page(request, "status.html", counts=store.counts(), size=store.file_size(), seq=store.last_seq(),
                      identities=identities, accounts=len(site.accounts.list()), node_dir=str(site.node.dir))
