@@ -15,6 +15,7 @@ from typing import Any
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 APP_ERROR, BUSY = -32000, -32001
+RATE_LIMITED = -32002
 MAX_BATCH = 100
 
 
@@ -69,12 +70,17 @@ def _call(methods: dict[str, Method], request: Any) -> dict | None:
     return None if notification else answer
 
 
-def handle(methods: dict[str, Method], body: bytes) -> Any:
-    """The response to a request body: a dict, a list for a batch, or None when nothing is owed."""
+def handle(methods: dict[str, Method], body: bytes, admit: Callable[[int], None] = lambda calls: None) -> Any:
+    """The response to a request body: a dict, a list for a batch, or None when nothing is owed.
+
+    ``admit(calls)`` is told how many calls the body holds before any runs; it may raise to refuse them all.
+    """
     try:
         request = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
+        admit(1)
         return _error(None, PARSE_ERROR, f"the request is not JSON: {exc}")
+    admit(min(len(request), MAX_BATCH) if isinstance(request, list) and request else 1)
     if not isinstance(request, list):
         return _call(methods, request)
     if not request:
