@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -78,3 +79,35 @@ def test_csrf_tokens_are_bound_to_their_cookie(accounts, node):
     # The secret survives a restart, so forms opened before it still post.
     again = Accounts(node.dir / "accounts.sqlite", node.keyring)
     assert again.csrf_ok("cookie-a", token)
+
+
+def test_unknown_names_are_checked_against_a_hash_as_costly_as_a_real_one(accounts, node):
+    """The stand-in hash for unknown names has the parameters real hashes are made with."""
+    from wikipeer.web.accounts import _NO_USER_HASH
+
+    accounts.create("alice", "correct horse")
+    stored = sqlite3.connect(node.dir / "accounts.sqlite").execute("SELECT hash FROM accounts").fetchone()[0]
+    assert _NO_USER_HASH.decode().split("$")[:4] == stored.split("$")[:4]  # algorithm, version, m/t/p
+    with pytest.raises(LoginFailed):
+        accounts.check_password("nobody", "")
+
+
+def test_two_registrations_of_one_name_at_once_make_one_account(accounts):
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def register(password: str) -> None:
+        barrier.wait()
+        try:
+            accounts.create("alice", password)
+            outcomes.append("made")
+        except UserError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=register, args=(f"password {i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["made"] + ["the user name 'alice' is taken"] * 3
+    assert [a.name for a in accounts.list()] == ["alice"]

@@ -3,7 +3,9 @@
 Kept in ``DIR/accounts.sqlite``, apart from the object store: accounts are
 local settings of one node, never content that travels. Each account owns an
 identity key in the node's keyring; its edits are signed with that key.
-Passwords are hashed with Argon2id (libsodium, through PyNaCl).
+Passwords are hashed with Argon2id (libsodium, through PyNaCl). A login or
+a registration does the same hashing work whether or not the name exists, so
+its time tells nothing about which names are taken.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ SESSION_COOKIE = "wikipeer_session"
 VISITOR_COOKIE = "wikipeer_visitor"
 VIEW_COOKIE = "wikipeer_view"
 DEFAULT_SESSION_SECONDS = 14 * 24 * 3600
+# What an unknown name's password is checked against: an Argon2id hash string with the
+# parameters argon2id.str gives real passwords and a tag (all zeros) no password yields.
+_NO_USER_HASH = (f"$argon2id$v=19$m={nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE // 1024},"
+                 f"t={nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE},p=1$d2lraXBlZXItbm8tdXNlcg$" + "A" * 43).encode()
 _NAME = re.compile(r"^[^\x00-\x1f\x7f#<>\[\]|{}/:@]{1,64}\Z")
 
 _SCHEMA = """
@@ -94,13 +100,17 @@ class Accounts:
             raise UserError(f"bad user name {name!r}: 1 to 64 characters, none of # < > [ ] | {{ }} / : @")
         if len(password) < 8:
             raise UserError("the password is too short: use at least 8 characters")
+        # Hash first, taken or not: a taken name must not answer faster than a free one.
+        hashed = nacl.pwhash.argon2id.str(password.encode()).decode()
         if self.get(name) is not None:
             raise UserError(f"the user name {name!r} is taken")
         key = f"{ACCOUNT_PREFIX}{hashlib.sha256(name.encode()).hexdigest()[:16]}"
         if not self.keyring.exists(key):
             self.keyring.create(key)
-        hashed = nacl.pwhash.argon2id.str(password.encode()).decode()
-        self.conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?)", (name, hashed, key, int(time.time())))
+        try:
+            self.conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?)", (name, hashed, key, int(time.time())))
+        except sqlite3.IntegrityError:  # registered by another request since the check above
+            raise UserError(f"the user name {name!r} is taken") from None
         return Account(name, key)
 
     def get(self, name: str) -> Account | None:
@@ -111,9 +121,15 @@ class Accounts:
         return [Account(*r) for r in self.conn.execute("SELECT name, key FROM accounts ORDER BY name")]
 
     def check_password(self, name: str, password: str) -> Account:
+        """The account ``name`` if ``password`` is its password; LoginFailed otherwise.
+
+        An unknown name is checked against a hash no password matches, made with
+        the same parameters, so it takes the same time and memory as a known one.
+        """
         row = self.conn.execute("SELECT hash FROM accounts WHERE name = ?", (name.strip(),)).fetchone()
+        stored = row[0].encode() if row else _NO_USER_HASH
         try:
-            if row is None or not nacl.pwhash.verify(row[0].encode(), password.encode()):
+            if not nacl.pwhash.verify(stored, password.encode()) or row is None:
                 raise LoginFailed("wrong user name or password")
         except nacl.exceptions.InvalidkeyError:
             raise LoginFailed("wrong user name or password") from None
