@@ -26,6 +26,7 @@ from wikipeer.model.cid import cid_from_str
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
+from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
@@ -67,8 +68,9 @@ def _redirects(peers: PeerBook) -> list[dict]:
     return [{"address": p.url, "key": p.key} for p in peers.list() if not p.banned][:8]
 
 
-def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
-    """The API routes for ``node``."""
+def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None = None) -> APIRouter:
+    """The API routes for ``node``; ``limits``: the rate limits (None: none)."""
+    limits = limits or Limits()
     api = APIRouter()
     peers = PeerBook(node.store)
     methods = Api(node, lambda call: _redirects(peers)).methods()
@@ -85,7 +87,11 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
                 busy = rpc._error(None, rpc.BUSY, "this node is busy: ask the nodes in redirect")
                 busy["redirect"] = _redirects(peers)
                 return JSONResponse(busy, status_code=503)
-            answer = await run_in_threadpool(rpc.handle, methods, body)
+            try:  # every call of a batch is charged, before any runs
+                answer = await run_in_threadpool(rpc.handle, methods, body, limits.charger("rpc", request))
+            except RateLimited as exc:
+                return JSONResponse(rpc._error(None, rpc.RATE_LIMITED, str(exc)), status_code=exc.status,
+                                    headers={"Retry-After": exc.retry_after_header})
         return Response(status_code=204) if answer is None else JSONResponse(answer)
 
     @api.get("/api/v1/node", tags=["inter-node"], summary="This node's signed descriptor")

@@ -16,10 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
+from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.site import Site
@@ -53,23 +55,26 @@ class SecurityHeaders:
 
 
 def create_app(node: Node, default_wiki: str | None = None,
-               session_seconds: int = DEFAULT_SESSION_SECONDS) -> ASGIApp:
+               session_seconds: int = DEFAULT_SESSION_SECONDS, limits: Limits | None = None,
+               cookie_secure: bool = False) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
     The whole-page cache is the outermost layer: a cached article costs no
     routing and no middleware, and is replayed with the security headers it
-    was first sent with.
+    was first sent with. ``limits``: the rate limits (default ones if None);
+    ``cookie_secure``: every cookie gets the Secure flag, not only those of HTTPS requests.
     """
-    app = _routes(node, default_wiki, session_seconds)
-    return ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
+    return SecureCookies(ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation)),
+                         always=cookie_secure)
 
 
-def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastAPI:
+def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
     site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
     app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
-    app.include_router(net_router(node))
+    app.include_router(net_router(node, limits=limits))
 
     @app.get("/")
     def index(request: Request) -> Response:
@@ -77,7 +82,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastA
 
     @app.get("/search")
     def search(request: Request) -> Response:
-        return special.search(site, request)
+        return special.search(site, request, limits)
 
     @app.get("/recent")
     def recent(request: Request) -> Response:
@@ -93,7 +98,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastA
 
     @app.post("/fetch")
     async def fetch(request: Request) -> Response:
-        return await special.fetch(site, request)
+        return await special.fetch(site, request, limits)
 
     @app.get("/view")
     def choose_view(request: Request) -> Response:
@@ -109,7 +114,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastA
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        return await special.login(site, request)
+        return await special.login(site, request, limits)
 
     @app.get("/register")
     def register_form(request: Request) -> Response:
@@ -117,7 +122,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastA
 
     @app.post("/register")
     async def register(request: Request) -> Response:
-        return await special.login(site, request, register=True)
+        return await special.login(site, request, limits, register=True)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
@@ -173,6 +178,12 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
         return error_page(request, exc.status, exc.title, exc.message)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        response = error_page(request, exc.status, "Too many requests" if exc.status == 429 else "Busy", str(exc))
+        response.headers["Retry-After"] = exc.retry_after_header
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:

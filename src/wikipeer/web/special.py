@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
+from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, LoginFailed
 from wikipeer.web.errors import HttpError
 from wikipeer.web.rendering import page_url
@@ -31,11 +32,12 @@ def main_page(site: Site, wiki: str) -> Response:
     return RedirectResponse(page_url(wiki, title), status_code=307)
 
 
-def search(site: Site, request: Request) -> Response:
+def search(site: Site, request: Request, limits: Limits) -> Response:
     q = request.query_params.get("q", "").strip()
     wiki = request.query_params.get("wiki") or None
     hits = []
     if q:
+        limits.charge("search", request)  # the empty form costs nothing
         for row, snippet in site.node.store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
             if wiki is None or row.wiki == wiki:
                 full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
@@ -45,9 +47,10 @@ def search(site: Site, request: Request) -> Response:
                      fetched=request.query_params.get("fetched"))
 
 
-async def fetch(site: Site, request: Request) -> Response:
+async def fetch(site: Site, request: Request, limits: Limits) -> Response:
     """The search page's "get the top N results" button: fetch them from peers, then search again."""
     form, _ = await site.posted(request)
+    limits.charge("search", request, FETCH_COST)
     q = str(form.get("q", "")).strip()
     try:
         top = int(form.get("top", 10))
@@ -105,17 +108,31 @@ def login_form(site: Site, request: Request, register: bool = False) -> Response
                      returnto=safe_returnto(request.query_params.get("returnto")))
 
 
-async def login(site: Site, request: Request, register: bool = False) -> Response:
+async def login(site: Site, request: Request, limits: Limits, register: bool = False) -> Response:
+    """Log in or register; both are limited per address, logins also backed off per account."""
     form, _ = await site.posted(request)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     returnto = safe_returnto(str(form.get("returnto", "")))
     check = site.accounts.create if register else site.accounts.check_password
+    client = client_of(request)
     try:
-        account = await run_in_threadpool(check, name, password)  # Argon2id takes a while: keep the loop free
+        limits.charge("login", request)
+        if not register:
+            limits.guard.admit(name.strip(), client)
+        # Argon2id takes a while and 64 MiB: a few at once, in threads, keeping the loop free.
+        account = await limits.hashing.run(check, name, password)
+    except RateLimited as exc:
+        response = site.page(request, "login.html", form=True, status=exc.status, register=register, error=str(exc),
+                             returnto=returnto)
+        response.headers["Retry-After"] = exc.retry_after_header
+        return response
     except LoginFailed as exc:
+        limits.guard.failed(name.strip(), client)
         return site.page(request, "login.html", form=True, status=401, register=False, error=str(exc), returnto=returnto)
     except UserError as exc:
         return site.page(request, "login.html", form=True, status=400, register=register, error=str(exc), returnto=returnto)
+    if not register:
+        limits.guard.succeeded(name.strip())
     response = RedirectResponse(returnto, status_code=303)
     response.set_cookie(SESSION_COOKIE, site.accounts.open_session(account), httponly=True, samesite="lax",
                         max_age=site.accounts.session_seconds)
