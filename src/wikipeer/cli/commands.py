@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import ipaddress
 import sys
 import threading
 from datetime import datetime, timezone
@@ -264,8 +265,11 @@ def stats(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from wikipeer.net.ratelimit import Limits
     from wikipeer.web.app import create_app
 
+    limits = Limits.from_rates(_rates(args.rate_limit))
+    proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
     from wikipeer.net.gossip import gossip_forever
@@ -276,11 +280,36 @@ def serve(args: argparse.Namespace) -> int:
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
     try:
-        uvicorn.run(create_app(node, default_wiki=args.wiki), host=args.host, port=args.port, log_level="warning",
-                    access_log=False)
+        # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
+        uvicorn.run(create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure),
+                    host=args.host, port=args.port, log_level="warning", access_log=False,
+                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
     finally:
         stop.set()
     return 0
+
+
+def _rates(options: list[str]) -> dict:
+    """``--rate-limit KIND=PER_MINUTE:BURST`` options by kind (a Rate, or None for off)."""
+    from wikipeer.net.ratelimit import LIMIT_KINDS, Rate
+
+    rates = {}
+    for option in options:
+        kind, _, rate = option.partition("=")
+        if kind not in LIMIT_KINDS or not rate:
+            raise UserError(f"bad --rate-limit {option!r}: write KIND=PER_MINUTE:BURST or KIND=off, "
+                            f"KIND one of {', '.join(LIMIT_KINDS)}")
+        rates[kind] = Rate.parse(rate)
+    return rates
+
+
+def _proxy(address: str) -> str:
+    """A --trusted-proxy address or network, checked (uvicorn would silently ignore a typo)."""
+    try:
+        return str(ipaddress.ip_network(address.strip(), strict=False))
+    except ValueError:
+        raise UserError(f"bad --trusted-proxy {address!r}: give an IP address or network (e.g. 10.0.0.1 or "
+                        "10.0.0.0/24)") from None
 
 
 def _warn(message: str) -> None:

@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-every", type=float, metavar="SECONDS", help="sync with every peer this often")
     p.add_argument("--gossip-every", type=float, default=1.0, metavar="SECONDS",
                    help="pass new notices on to peers this often (default 1)")
+    p.add_argument("--cookie-secure", action="store_true",
+                   help="mark cookies Secure (readers come over HTTPS, through a TLS proxy)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                   help="honour X-Forwarded-For/-Proto from this address or network (repeatable; default: nobody)")
+    p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
+                   help="per-address limit on rpc, search or login requests, or KIND=off (repeatable; "
+                        "defaults: rpc=1200:600 search=60:30 login=30:30)")
     p.set_defaults(func=commands.serve)
     net_commands.add_parsers(sub)
     offline_commands.add_parsers(sub)
