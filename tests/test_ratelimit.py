@@ -235,3 +235,12 @@ def test_the_gate_runs_a_few_at_once_and_refuses_after_its_patience():
         assert len(refused) == 1 and refused[0].status == 503 and "busy" in str(refused[0])
 
     anyio.run(main)
+
+
+def test_a_huge_name_is_kept_by_its_start_only(clock):
+    guard = LoginGuard(Backoff(1, 1, 300, 3600, clock=clock), Backoff(100, 1, 300, 3600, clock=clock))
+    huge = "x" * 1_000_000
+    guard.failed(huge, "10.0.0.1")
+    assert guard.account.wait("x" * 64) > 0  # held under its first 64 characters, not a megabyte
+    with pytest.raises(RateLimited):
+        guard.admit(huge + "y", "10.0.0.2")

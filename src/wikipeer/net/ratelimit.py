@@ -33,7 +33,8 @@ from wikipeer.errors import UserError, WikipeerError
 Clock = Callable[[], float]
 T = TypeVar("T")
 
-MAX_CLIENTS = 65_536  # about 10 MB of buckets at most
+MAX_CLIENTS = 32_768  # entries a table keeps: about 8 MB at most (measured)
+MAX_NAME_KEY = 64  # an account name is at most 64 characters: longer ones share the key of their start
 IPV6_PREFIX = 64
 
 
@@ -198,19 +199,19 @@ class LoginGuard:
 
     def admit(self, name: str, client: str) -> None:
         """Raise RateLimited while ``name`` or ``client`` must wait."""
-        wait = max(self.account.wait(name), self.address.wait(client))
+        wait = max(self.account.wait(name[:MAX_NAME_KEY]), self.address.wait(client))
         if wait > 0:
             raise RateLimited(f"too many failed logins for this account or from your address: "
                               f"try again in {max(1, math.ceil(wait))} s", wait)
 
     def failed(self, name: str, client: str) -> None:
-        self.account.failed(name)
+        self.account.failed(name[:MAX_NAME_KEY])  # a megabyte-long name is not kept whole
         self.address.failed(client)
 
     def succeeded(self, name: str) -> None:
         # Only the account starts over: an address that logs into its own account
         # between guesses at others' keeps its count.
-        self.account.clear(name)
+        self.account.clear(name[:MAX_NAME_KEY])
 
 
 class Gate:
