@@ -65,8 +65,8 @@ def create_app(node: Node, default_wiki: str | None = None,
     ``cookie_secure``: every cookie gets the Secure flag, not only those of HTTPS requests.
     """
     app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
-    return SecureCookies(ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation)),
-                         always=cookie_secure)
+    cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    return SecureCookies(cached, always=cookie_secure)
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
