@@ -259,6 +259,9 @@ def test_every_kind_of_response_has_the_security_headers(client, uk_node):
                 "/static/nope.css": 404, "/logout": 405}
     for path, status in expected.items():
         assert client.get(path).status_code == status, path
-    assert client.post(url, data={"text": "x"}).status_code == 403
+    # An anonymous edit is refused before its body is read (no account can sign it), a log-in without a token by CSRF.
+    assert client.post(url, data={"text": "x"}).status_code == 401
     assert client.post("/login", data={"name": "x", "password": "y"}).status_code == 403
-    assert len(SEEN) == len(expected) + 2
+    assert client.post("/login", content=b"x" * (1 << 20)).status_code == 413
+    assert client.head(url).status_code == 200
+    assert len(SEEN) == len(expected) + 4

@@ -155,8 +155,12 @@ def show(args: argparse.Namespace) -> int:
 
 
 def history(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, not {args.limit}")
     node = _open(args)
-    for rev in node.store.history(find_page(node, args.wiki, args.title).id):
+    page_id = find_page(node, args.wiki, args.title).id
+    revs = node.store.history(page_id) if args.limit is None else node.store.history_page(page_id, args.limit)
+    for rev in revs:
         out.print(_rev_line(node, rev))
     return 0
 

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("wiki")
         p.add_argument("title")
+        if name == "history":
+            p.add_argument("--limit", type=int, help="only the newest N revisions (default: all)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("diff", help="unified diff between two revisions")

@@ -4,9 +4,15 @@ Everything ``render`` returns passes :func:`clean` (nh3, a Rust HTML5
 sanitizer) last. The wikitext passes use the same lists earlier, so what a
 page author writes either passes here or was shown as text already.
 
-``style`` is kept, but only for the properties in ``STYLE_PROPERTIES`` (none
-of which takes a URL) and only when the value holds nothing that could load
-or run anything (``url(``, ``expression``, ``@import``, escapes, comments).
+``style`` is kept, but only for the properties in ``STYLE_PROPERTIES`` and
+only when the value holds nothing that could load or run anything (``url(``,
+``expression``, ``@import``, escapes, comments) and calls no CSS function but
+the colour, arithmetic and gradient ones in ``CSS_FUNCTIONS``. Of the allowed
+properties only ``background`` (the shorthand most articles colour their
+tables with) could take an image, and only through a function refused here.
+This allow-list is the guard that lets the Content-Security-Policy allow
+inline style attributes (``style-src-attr 'unsafe-inline'``): what it keeps
+can change how a page looks, never fetch or run anything.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 STYLE_PROPERTIES = frozenset({
-    "background-color", "border", "border-bottom", "border-collapse", "border-color",
+    "background", "background-color", "border", "border-bottom", "border-collapse", "border-color",
     "border-left", "border-radius", "border-right", "border-spacing", "border-style",
     "border-top", "border-width", "clear", "color", "display", "float", "font", "font-family",
     "font-size", "font-style", "font-variant", "font-weight", "height", "letter-spacing",
@@ -60,7 +66,14 @@ STYLE_PROPERTIES = frozenset({
     "text-indent", "text-transform", "vertical-align", "white-space", "width", "word-spacing",
     "list-style-type", "column-count", "column-width", "columns", "direction", "unicode-bidi",
 })
-_BAD_CSS = re.compile(r"url\s*\(|expression|image-set|@import|javascript|vbscript|behavio(?:u)?r|-moz-binding|[\\<>]|/\*|&#", re.I)
+_BAD_CSS = re.compile(r"url\s*\(|expression|image-set|@import|javascript|vbscript|behavio(?:u)?r|-moz-binding|[\\<>@]|/\*|&#", re.I)
+# Functions a style value may call: colours, arithmetic and gradients (drawn, never fetched). Not
+# image(), image-set(), cross-fade(), element(), paint(), src(), attr() or anything unknown, which
+# can fetch, show other content or run worklets.
+CSS_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch", "oklab", "oklch", "color",
+                           "calc", "min", "max", "clamp", "var", "linear-gradient", "radial-gradient",
+                           "conic-gradient", "repeating-linear-gradient", "repeating-radial-gradient"})
+_CSS_FUNCTION = re.compile(r"([-\w]*)\s*\(")
 
 
 def allowed_attribute(tag: str, name: str) -> bool:
@@ -71,7 +84,9 @@ def allowed_attribute(tag: str, name: str) -> bool:
 def safe_style(value: str) -> str | None:
     """``value`` when it is harmless CSS, else None (the whole attribute goes)."""
     decoded = html.unescape(value)
-    if _BAD_CSS.search(decoded) or any(ord(ch) < 32 for ch in decoded):
+    if _BAD_CSS.search(decoded) or any(ord(ch) < 32 or ch in "\x7f\ufffd" for ch in decoded):
+        return None
+    if any(name.lower() not in CSS_FUNCTIONS for name in _CSS_FUNCTION.findall(decoded)):
         return None
     return decoded
 

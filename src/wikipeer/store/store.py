@@ -346,6 +346,23 @@ class Store:
             "SELECT id FROM revisions WHERE page = ? ORDER BY ts DESC, id DESC", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
 
+    def history_page(self, page_id: int, limit: int, offset: tuple[int, int] | None = None,
+                     older: bool = True) -> list[RevInfo]:
+        """At most ``limit`` revisions of a page, newest first, next to a position (ts, id) in its history.
+
+        ``older``: those after ``offset`` going back in time (from the newest if None); else those
+        before it going forward (from the oldest if None). One range query on the page's index,
+        so a page of 10,000 revisions costs no more than one of 50.
+        """
+        op, order = ("<", "DESC") if older else (">", "ASC")
+        where, args = "page = ?", [page_id]
+        if offset is not None:
+            where, args = f"page = ? AND (ts, id) {op} (?, ?)", [page_id, *offset]
+        ids = [r[0] for r in self.conn.execute(
+            f"SELECT id FROM revisions WHERE {where} ORDER BY ts {order}, id {order} LIMIT ?", (*args, limit))]
+        revs = [self.revision_by_id(i) for i in ids]
+        return revs if older else revs[::-1]
+
     def bans(self) -> list[tuple[bytes, Ban]]:
         """Every ban notice held (each verified at ingest), oldest first."""
         rows = self.conn.execute("SELECT cid, data FROM objects WHERE kind = ? ORDER BY id", (KIND_BAN,))

@@ -2,7 +2,10 @@
 
 Every response carries a Content-Security-Policy that forbids inline script
 and anything from other hosts; page HTML has been through the sanitizer too,
-so hostile wikitext meets two walls.
+so hostile wikitext meets two walls. Inline ``style`` attributes are allowed
+(``style-src-attr``): articles' table and box colours live there, and the
+sanitizer keeps only allow-listed properties with values that cannot fetch or
+run anything; ``<style>`` elements stay forbidden (``style-src 'self'``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
+from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError
 from wikipeer.web.fastpath import ArticleCache
+from wikipeer.web.head import HeadAsGet
 from wikipeer.web.site import Site
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+       "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -59,14 +64,16 @@ def create_app(node: Node, default_wiki: str | None = None,
                cookie_secure: bool = False) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
-    The whole-page cache is the outermost layer: a cached article costs no
-    routing and no middleware, and is replayed with the security headers it
-    was first sent with. ``limits``: the rate limits (default ones if None);
-    ``cookie_secure``: every cookie gets the Secure flag, not only those of HTTPS requests.
+    Outermost, HEAD runs as GET (so every GET route, the cache included,
+    answers it) and request bodies are bounded before anything reads them.
+    Then the whole-page cache: a cached article costs no routing and no
+    middleware, and is replayed with the security headers it was first sent with.
+    ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
+    cookie gets the Secure flag, not only those of HTTPS requests.
     """
     app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
     cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
-    return SecureCookies(cached, always=cookie_secure)
+    return HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:

@@ -18,12 +18,12 @@ from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.notices import second
 from wikipeer.policy.merge import merge3, merge_base
+from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.errors import HttpError
+from wikipeer.web.forms import field
 from wikipeer.web.pages import PageRef, find, revision_of
 from wikipeer.web.rendering import page_url
 from wikipeer.web.site import Site, Visitor, safe_returnto
-
-MAX_FORM_TEXT = 4 * 1024 * 1024
 
 
 def require_login(visitor: Visitor) -> None:
@@ -70,14 +70,14 @@ def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_i
 
 async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
     """Sign and store the submitted text with the user's key."""
-    form, visitor = await site.posted(request, MAX_FORM_TEXT)
+    form, visitor = await site.posted(request, MAX_EDIT_TEXT, account=True)
     require_login(visitor)
-    parents = _parse_parents(str(form.get("parents", "")))
-    text = str(form.get("text", "")).replace("\r\n", "\n")
+    parents = _parse_parents(field(form, "parents"))
+    text = field(form, "text").replace("\r\n", "\n")
     if len(parents) == 1 and _text_of(site, parents[0]) == text:
         return RedirectResponse(page_url(wiki, title), status_code=303)  # nothing changed: nothing to sign
     try:
-        made = edit(site.node, wiki, title, text, str(form.get("summary", ""))[:500], parents=parents,
+        made = edit(site.node, wiki, title, text, field(form, "summary")[:500], parents=parents,
                     key_name=visitor.account.key)
     except (UserError, InvalidObject) as exc:
         raise HttpError(400, str(exc), "Edit not saved") from None
@@ -89,16 +89,16 @@ async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
 
 async def second_revision(site: Site, request: Request) -> Response:
     """The second button: sign a revision as reviewed, with the user's key."""
-    form, visitor = await site.posted(request)
+    form, visitor = await site.posted(request, account=True)
     require_login(visitor)
-    cids = _parse_parents(str(form.get("cid", "")))
+    cids = _parse_parents(field(form, "cid"))
     if len(cids) != 1:
         raise HttpError(400, "Name the one revision to second.", "Nothing to second")
     try:
         second(site.node, cids[0], visitor.account.key)
     except UserError as exc:
         raise HttpError(404, str(exc), "Not seconded") from None
-    return RedirectResponse(safe_returnto(str(form.get("returnto", ""))), status_code=303)
+    return RedirectResponse(safe_returnto(field(form, "returnto")), status_code=303)
 
 
 def _text_of(site: Site, cid: bytes) -> str | None:

@@ -4,7 +4,9 @@ Most requests to a node are anonymous reads of a page's current revision. The
 first one renders; later ones are answered from here without routing,
 rendering or templating, as long as nothing arrived in the store and no key
 was added since (either could change what the page shows). Logged-in readers
-and any URL with a query string always go through the app.
+and any URL with a query string always go through the app. HEAD requests
+reach this layer as GET (``web/head.py`` sits outside it), so they are
+answered from here too, and a HEAD can fill an entry.
 """
 
 from __future__ import annotations

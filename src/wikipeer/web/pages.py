@@ -6,7 +6,10 @@ raw|forks|merge``, ``?oldid=CID`` and ``?diff=CID&oldid=CID``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
@@ -20,6 +23,11 @@ from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
 from wikipeer.web.site import Site
+
+HISTORY_LIMIT = 50  # MediaWiki's default
+MAX_HISTORY_LIMIT = 5000  # and its most
+MAX_REVISION_ID = (1 << 63) - 1  # SQLite's largest integer
+_OFFSET = re.compile(r"(\d{14})(\d{3})?(?:\|(\d{1,18}))?")
 
 
 @dataclass(slots=True)
@@ -85,14 +93,108 @@ def raw(site: Site, ref: PageRef, oldid: str | None) -> Response:
 
 
 def history(site: Site, request: Request, ref: PageRef) -> Response:
-    revs = site.node.store.history(ref.row.id)
+    """One page of the history, as MediaWiki's ``action=history``: ``limit``, ``offset``, ``dir=prev``."""
+    q = request.query_params
+    limit = history_limit(q.get("limit"))
+    older = _history_dir(q.get("dir")) != "prev"
+    offset = history_offset(q.get("offset"), older)
+    store = site.node.store
+    revs = store.history_page(ref.row.id, limit + 1, offset, older)
+    more = len(revs) > limit  # one more than shown: there is a next page the way we went
+    revs = revs[:limit] if older else revs[len(revs) - limit:] if more else revs
+    if not revs:
+        has_newer = has_older = False
+    elif older:
+        has_older = more
+        has_newer = bool(store.history_page(ref.row.id, 1, history_key(revs[0]), older=False))
+    else:
+        has_newer = more
+        has_older = bool(store.history_page(ref.row.id, 1, history_key(revs[-1])))
     sizes = {r.cid: r.size for r in revs}
     head_cids = {h.cid for h in ref.heads}
     lines = [{"rev": r, "badges": site.badges(r, ref.view), "head": r.cid in head_cids,
-              "change": r.size - (sizes.get(r.parents[0], 0) if r.parents else 0),
+              "change": r.size - (_parent_size(site, sizes, r.parents[0]) if r.parents else 0),
               "seconders": [site.key_name(s.key) for s in r.sigs if s.role == "second"],
               "parent": r.parents[0] if r.parents else None} for r in revs]
-    return site.page(request, "history.html", wiki=ref.wiki, ref=ref, lines=lines)
+    pager = HistoryPager(limit, history_offset_str(revs[0]) if has_newer else None,
+                         history_offset_str(revs[-1]) if has_older else None, q.get("offset"), q.get("dir"))
+    return site.page(request, "history.html", wiki=ref.wiki, ref=ref, lines=lines, pager=pager)
+
+
+@dataclass(slots=True)
+class HistoryPager:
+    """Where the history's navigation links lead: offsets of the newer and older pages (None: no such page)."""
+
+    limit: int
+    newer: str | None
+    older: str | None
+    here: str | None = None  # this page's offset and dir, kept when only the limit changes
+    here_dir: str | None = None
+
+    def query(self, **params: str | int | None) -> str:
+        """``?action=history`` with these parameters (None or "" leaves one out), the limit kept unless given."""
+        params.setdefault("limit", self.limit)
+        return "?" + urlencode({"action": "history", **{k: v for k, v in params.items() if v not in (None, "")}})
+
+
+def history_limit(text: str | None) -> int:
+    """``limit`` as MediaWiki takes it: default 50, at most 5000 (more is cut to 5000); 400 if not a positive number."""
+    if text is None or text == "":
+        return HISTORY_LIMIT
+    digits = text.lstrip("0")
+    if not text.isascii() or not text.isdigit() or not digits:
+        raise HttpError(400, f"limit must be a whole number from 1 to {MAX_HISTORY_LIMIT}, not {text[:40]!r}.")
+    return MAX_HISTORY_LIMIT if len(digits) > 6 else min(int(digits), MAX_HISTORY_LIMIT)  # no huge int() to parse
+
+
+def history_offset(text: str | None, older: bool = True) -> tuple[int, int] | None:
+    """``offset``: MediaWiki's ``YYYYMMDDHHMMSS`` or ``YYYYMMDDHHMMSS|revision``, milliseconds optional, as (ts, id).
+
+    Without an id it is a time, as in MediaWiki: ``older`` revisions are those before it, newer
+    ones those after it (after its whole second when no milliseconds are given).
+    """
+    if not text:
+        return None
+    match = _OFFSET.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError
+        when = datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        raise HttpError(400, f"offset must be a time as YYYYMMDDHHMMSS, optionally followed by |ID "
+                             f"(as in the history's links), not {text[:40]!r}.") from None
+    ms = int(when.timestamp()) * 1000 + int(match.group(2) or 0)
+    if match.group(3):
+        return ms, int(match.group(3))
+    if older:
+        return ms, 0  # ids start at 1: every revision of that instant is at or after it
+    return ms + (0 if match.group(2) else 999), MAX_REVISION_ID
+
+
+def history_key(rev: RevInfo) -> tuple[int, int]:
+    """A revision's position in its page's history (the store's order: time, then arrival)."""
+    return rev.ts, rev.id
+
+
+def history_offset_str(rev: RevInfo) -> str:
+    """The ``offset`` that names ``rev``'s position: its time to the millisecond, and its id."""
+    when = datetime.fromtimestamp(rev.ts // 1000, timezone.utc).strftime("%Y%m%d%H%M%S")
+    return f"{when}{rev.ts % 1000:03d}|{rev.id}"
+
+
+def _history_dir(text: str | None) -> str:
+    if text not in (None, "", "next", "prev"):
+        raise HttpError(400, f"dir must be prev (newer revisions) or next (older ones), not {text[:40]!r}.")
+    return text or "next"
+
+
+def _parent_size(site: Site, sizes: dict[bytes, int], parent: bytes) -> int:
+    if parent in sizes:
+        return sizes[parent]
+    try:
+        return site.node.store.revision(parent).size
+    except NotFound:
+        return 0
 
 
 def diff(site: Site, request: Request, ref: PageRef, new_id: str, old_id: str | None) -> Response:

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
@@ -27,6 +28,7 @@ from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
 from wikipeer.web.errors import HttpError
+from wikipeer.web.forms import field, read_form
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url
 
 # Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
@@ -146,20 +148,32 @@ class Site:
         return visitor
 
 
-    async def posted(self, request: Request, max_part_size: int = 1024 * 1024) -> tuple[FormData, Visitor]:
+    async def posted(self, request: Request, max_part_size: int = 1024 * 1024,
+                     account: bool = False) -> tuple[FormData, Visitor]:
         """A posted form and who posted it, once its CSRF token is checked (403 otherwise).
 
         A form from a session that has since expired is told so (401), so the user knows to log in again.
+        The checks that need no body come first, so a post that must fail is never read: a visitor
+        with no cookie has no token that could match, and ``account`` forms need a logged-in user.
         """
-        form = await request.form(max_part_size=max_part_size)
         visitor = self.visitor(request)
-        if not self.accounts.csrf_ok(visitor.cookie, form.get("csrf")):
-            if visitor.account is None and request.cookies.get(SESSION_COOKIE):
-                raise HttpError(401, "Your session has expired. Log in again, then send the form again.",
-                                "Session expired")
-            raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
-                            "Form not accepted")
+        if visitor.new_cookie:
+            self._refuse_form(request, visitor)
+        if account and visitor.account is None:
+            if request.cookies.get(SESSION_COOKIE):
+                self._refuse_form(request, visitor)
+            raise HttpError(401, "Log in to send this form: it acts with your account's key.", "Not logged in")
+        form = await read_form(request, max_part_size)
+        if not self.accounts.csrf_ok(visitor.cookie, field(form, "csrf")):
+            self._refuse_form(request, visitor)
         return form, visitor
+
+    def _refuse_form(self, request: Request, visitor: Visitor) -> NoReturn:
+        if visitor.account is None and request.cookies.get(SESSION_COOKIE):
+            raise HttpError(401, "Your session has expired. Log in again, then send the form again.",
+                            "Session expired")
+        raise HttpError(403, "The form's security token is missing or wrong. Reload the page and try again.",
+                        "Form not accepted")
 
     def view_for(self, request: Request, account: Account | None) -> tuple[str | None, View]:
         """The view a reader chose (``?view=`` or the view cookie), else the node's default."""

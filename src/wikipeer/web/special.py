@@ -13,6 +13,7 @@ from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, LoginFailed
 from wikipeer.web.errors import HttpError
+from wikipeer.web.forms import field
 from wikipeer.web.rendering import page_url
 from wikipeer.web.site import Site, main_page_title, safe_returnto
 
@@ -51,9 +52,9 @@ async def fetch(site: Site, request: Request, limits: Limits) -> Response:
     """The search page's "get the top N results" button: fetch them from peers, then search again."""
     form, _ = await site.posted(request)
     limits.charge("search", request, FETCH_COST)
-    q = str(form.get("q", "")).strip()
+    q = field(form, "q").strip()
     try:
-        top = int(form.get("top", 10))
+        top = int(field(form, "top", "10"))
         result = await run_in_threadpool(fetch_search, site.node, q, top, DEFAULT_DEPTH)
     except (ValueError, UserError) as exc:
         raise HttpError(400, f"Nothing fetched: {exc}", "Fetch failed") from None
@@ -111,8 +112,8 @@ def login_form(site: Site, request: Request, register: bool = False) -> Response
 async def login(site: Site, request: Request, limits: Limits, register: bool = False) -> Response:
     """Log in or register; both are limited per address, logins also backed off per account."""
     form, _ = await site.posted(request)
-    name, password = str(form.get("name", "")), str(form.get("password", ""))
-    returnto = safe_returnto(str(form.get("returnto", "")))
+    name, password = field(form, "name"), field(form, "password")
+    returnto = safe_returnto(field(form, "returnto"))
     check = site.accounts.create if register else site.accounts.check_password
     client = client_of(request)
     try:
