@@ -251,7 +251,7 @@ class DumpBytes(io.RawIOBase):
     def _markup(self, buf: bytes, lt: int, final: bool) -> int | None:
         """Handle the markup at ``lt``; the offset after what was handled, or None to wait for more bytes."""
         head = buf[lt:lt + 9]
-        if len(head) < 9 and not final and not b">" in head:
+        if len(head) < 9 and not final and b">" not in head:
             return None
         for opening, terminator in ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>")):
             if head.startswith(opening):
