@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import bz2
+import io
 import gzip
 import lzma
+import os
 import random
 import re
 import signal
@@ -390,3 +392,132 @@ def test_a_page_with_one_oversize_revision_is_skipped_whole(node_dir, tmp_path):
     result = run_cli(node_dir, "import", str(write(tmp_path, body)))
     assert result.code == 0 and "skipped page 'Mixed'" in result.err and "over the limit" in result.err, str(result)
     assert titles(node_dir) == {"Other"}
+
+
+# -- the byte layer: the whole prolog, invalid UTF-8, oversize texts (issue 11) ------------
+
+
+def test_a_dtd_after_a_long_comment_is_refused(node_dir, tmp_path):
+    # The old guard looked at the first 64 KiB only; this comment even holds a decoy root element.
+    comment = "<!-- " + '<mediawiki version="0.11"> ' + "padding " * 40_000 + " -->\n"
+    dtd = '<!DOCTYPE mediawiki [<!ENTITY e "entity text">]>\n'
+    declaration = '<?xml version="1.0"?>\n'
+    path = write(tmp_path, declaration + comment + dtd + HEADER + page_xml("A", "before &e; after") + "</mediawiki>\n")
+    result = run_cli(node_dir, "import", str(path))
+    assert result.code == 2 and "DTD" in result.err and "Traceback" not in result.err, str(result)
+    assert f"at byte offset {len(declaration + comment)} " in result.err, result.err
+    assert titles(node_dir) == set()
+
+
+def test_a_long_prolog_without_a_dtd_is_read_and_lines_stay_true(node_dir, tmp_path):
+    prolog = '<?xml version="1.0" encoding="UTF-8"?>\n' + "<!-- a long comment\n" + "line\n" * 100_000 + "-->\n"
+    body = prolog + HEADER + page_xml("Fine", "one", 1) + page_xml("Liar", "four", 2, bytes_attr="99") + "</mediawiki>\n"
+    result = run_cli(node_dir, "import", str(write(tmp_path, body)))
+    assert result.code == 0, str(result)
+    assert titles(node_dir) == {"Fine", "Liar"}
+    line = body[:body.index("<page><title>Liar")].count("\n") + 1
+    assert f"page 'Liar' (line {line}," in result.err, result.err
+
+
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="ISO-8859-1"?>\n', "plain text\n",
+                                         "<html><body>not a dump</body></html>\n"])
+def test_what_is_not_a_utf8_mediawiki_export_is_refused_in_one_line(node_dir, tmp_path, declaration):
+    result = run_cli(node_dir, "import", str(write(tmp_path, declaration + HEADER + "</mediawiki>\n")))
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err, str(result)
+    assert "UTF-8" in result.err or "not a MediaWiki XML export" in result.err, result.err
+
+
+def _bytes_dump(*pages: bytes) -> bytes:
+    return HEADER.encode() + b"".join(pages) + b"</mediawiki>\n"
+
+
+def test_invalid_utf8_skips_only_its_page_with_a_warning(node_dir, tmp_path):
+    bad_text = page_xml("Broken text", "caf\udcff!", 2, bytes_attr="5").encode("utf-8", "surrogateescape")
+    bad_title = page_xml("Caf\udce9", "latin-1 title", 3).encode("utf-8", "surrogateescape")
+    cut_char = page_xml("Cut char", "ab\udce2\udc82 c", 4, bytes_attr="6").encode("utf-8", "surrogateescape")
+    data = _bytes_dump(page_xml("Before", "one", 1).encode(), bad_text, bad_title, cut_char,
+                       page_xml("After", "two", 5).encode())
+    path = tmp_path / "bad-utf8.xml"
+    path.write_bytes(data)
+    result = run_cli(node_dir, "import", str(path))
+    assert result.code == 0, str(result)
+    assert titles(node_dir) == {"Before", "After"}
+    assert "skipped page 'Broken text'" in result.err
+    in_text, in_title = data.index(b"caf\xff") + 3, data.index(b"Caf\xe9") + 3
+    assert f"invalid UTF-8 at byte offset {in_text}" in result.err, result.err
+    assert "skipped page 'Caf?'" in result.err and f"invalid UTF-8 at byte offset {in_title}" in result.err
+    assert "skipped page 'Cut char'" in result.err
+    assert result.err.count("skipped page") == 3 and "3 pages skipped" in result.out, str(result)
+
+
+def test_invalid_utf8_in_the_siteinfo_stops_in_one_line(node_dir, tmp_path):
+    data = _bytes_dump(page_xml("A", "one", 1).encode()).replace(b"<sitename>Test", b"<sitename>T\xffst")
+    path = tmp_path / "bad-siteinfo.xml"
+    path.write_bytes(data)
+    result = run_cli(node_dir, "import", str(path))
+    assert result.code == 2 and "not valid UTF-8" in result.err and "Traceback" not in result.err, str(result)
+    assert titles(node_dir) == set()
+
+
+def test_a_text_over_the_limit_is_dropped_while_streaming(tmp_path):
+    """One 300 MB text in a small .xz: the other pages come in, that one is skipped, memory stays small."""
+    path = tmp_path / "huge.xml.xz"
+    chunk = b"x" * (1 << 20)
+    with lzma.open(path, "wb", preset=1) as out:
+        out.write(_bytes_dump(page_xml("Before", "one", 1).encode())[:-len(b"</mediawiki>\n")])
+        head, tail = page_xml("Huge", "@", 2, bytes_attr=str(300 << 20)).encode().split(b"@")
+        out.write(head)
+        for _ in range(300):
+            out.write(chunk)
+        out.write(tail + page_xml("After", "two", 3).encode() + b"</mediawiki>\n")
+    assert path.stat().st_size < 1 << 20
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(path)], env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait4 gives this one child's peak memory (RUSAGE_CHILDREN would be the largest of every child so far).
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    assert proc.returncode == 0, (out, err)
+    assert titles(node) == {"Before", "After"}
+    assert "skipped page 'Huge'" in err and "longer than the limit" in err, err
+    peak_mib = usage.ru_maxrss / 1024  # kilobytes on Linux
+    assert peak_mib < 200, f"the import took {peak_mib:.0f} MiB for a 300 MiB text it skipped"
+
+
+class _Dribble(io.RawIOBase):
+    """A stream that hands out a few bytes at a time, so every markup lands across reads somewhere."""
+
+    def __init__(self, data: bytes, seed: int) -> None:
+        self.data, self.at, self.random = data, 0, random.Random(seed)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.random.randint(1, 13), len(self.data) - self.at)
+        buffer[:n] = self.data[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+def _read_all(stream) -> list:
+    from wikipeer.formats.dump_reader import read_dump
+    return [content(item) if not hasattr(item, "dbname") else item for item in read_dump(stream)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reads_cut_anywhere_give_the_same_pages(seed):
+    tricky = (page_xml("Cdata", "<![CDATA[ </text> </page> <page> ]]>", 2)
+              + page_xml("Comment", "a<!-- </text> -->b", 3)
+              + page_xml("Escaped", "&lt;/text&gt; &amp; caf\u00e9 \U0001f600", 4)
+              + page_xml("Empty", "", 5).replace('<text bytes="0" xml:space="preserve"></text>', "<text bytes=\"0\" />"))
+    data = ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!-- prolog -->\n" + HEADER + tricky
+            + "</mediawiki>\n").encode()
+    whole = _read_all(io.BytesIO(data))
+    assert [p[0] for p in whole[1:]] == ["Cdata", "Comment", "Escaped", "Empty"]
+    assert whole[1][4][0].text == " </text> </page> <page> " and whole[2][4][0].text == "ab"
+    assert _read_all(_Dribble(data, seed)) == whole
+    real = sample("enwiki-articles-partial.xml").read_bytes()
+    assert _read_all(_Dribble(real, seed)) == _read_all(io.BytesIO(real))

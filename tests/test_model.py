@@ -349,7 +349,7 @@ WIKI = WikiConfig("w")
     ("Category:Maps", 14, "Maps", "Category:Maps"),
     (":Template:x", 10, "X", "Template:X"),
     ("Nosuchns:foo", 0, "Nosuchns:foo", "Nosuchns:foo"),
-    ("Talk:Talk:x", 1, "Talk:x", "Talk:Talk:x"),
+    ("Talk:Nosuchns:x", 1, "Nosuchns:x", "Talk:Nosuchns:x"),
     ("ünïcode", 0, "Ünïcode", "Ünïcode"),
     ("日本語", 0, "日本語", "日本語"),
     ("київ", 0, "Київ", "Київ"),
@@ -378,7 +378,8 @@ def test_case_rules():
 
 @pytest.mark.parametrize("raw", [
     "", "   ", "___", "Talk:", "Foo#bar", "a<b", "a>b", "a[b", "a]b", "a|b", "a{b", "a}b", "a\x00b", "a\tb",
-    "a\x7fb", "a\ufffdb", ".", "..", "./x", "../x", "a/./b", "a/../b", "sig ~~~", "A" * 256, "é" * 128,
+    "a\x7fb", "a\ufffdb", ".", "..", "./x", "../x", "a/./b", "a/../b", "a/.", "a/..", "sig ~~~", "A" * 256, "é" * 128,
+    ":", "::Foo", "Talk::Foo", "Talk:Talk:x", "Talk:File:x", "%41", "A%2Fb", "a&lt;b", "a&bogus;b", "a\ud800b", "a\ufffeb",
 ])
 def test_invalid_titles_are_rejected(raw):
     with pytest.raises(BadTitle):

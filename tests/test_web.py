@@ -88,7 +88,7 @@ def test_page_text_cannot_run_script(served):
 def test_unknown_page_is_404(served):
     _, client = served
     assert client.get("/wiki/wikipeer/No_such_page").status_code == 404
-    assert client.get("/wiki/wikipeer/Bad[title]").status_code == 404
+    assert client.get("/wiki/wikipeer/Bad[title]").status_code == 400
     assert client.get("/no/such/route").status_code == 404
 
 

@@ -268,6 +268,13 @@ class _Batch:
         if config is not None:
             try:
                 normal = normalize_title(config, page.title, page.ns).text
+                # Read back from its full form, the title must name this very page: {0, "Talk:Foo"}
+                # would be a second GUID for {1, "Foo"}.
+                if page.ns == 0 or config.namespaces.get(page.ns):
+                    reread = normalize_title(config, config.full_title(page.ns, normal))
+                    if (reread.ns, reread.text) != (page.ns, normal):
+                        raise BadTitle(f"title {page.title!r} in namespace {page.ns} reads as "
+                                       f"{reread.full!r} in namespace {reread.ns}")
             except BadTitle as exc:
                 raise InvalidObject(f"page: {exc}") from None
             if normal != page.title:

@@ -154,17 +154,32 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
                 return _start_over(node, path, state_key, wiki_name, progress, total_bytes)
             importer.add(item)
             if importer.batch_revisions >= BATCH_REVISIONS or importer.batch_bytes >= BATCH_BYTES:
-                importer.flush()
-                node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
+                _flush(node, importer, state_key, seen, last)
                 if progress:
                     progress(importer.summary, source.counter.count, total_bytes)
     except DumpError as exc:
         importer.summary.error = exc
-    importer.flush()
-    node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
+    _flush(node, importer, state_key, seen, last)
     if progress:
         progress(importer.summary, source.counter.count, total_bytes)
     return importer.summary
+
+
+def _flush(node: Node, importer: _Importer, state_key: str, seen: int, last: str | None) -> None:
+    """Ingest the batch and record how far the import got, even when Ctrl-C lands right after the commit.
+
+    The record is written when every block of the batch is in the store, so a
+    resumed run never skips a page that is not in, and does not start over
+    because the interruption fell between the commit and the record.
+    """
+    revisions = [b.cid for _, blocks in importer.batch for b in blocks[2::3]]  # page, then text, rev, sig each
+    try:
+        importer.flush()
+    except BaseException:
+        if len(node.store.existing(revisions)) == len(set(revisions)):
+            node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
+        raise
+    node.store.set_meta(state_key, json.dumps({"pages": seen, "last": last}))
 
 
 def _start_over(node: Node, path: str, state_key: str, wiki_name: str | None, progress: Progress | None,

@@ -1,18 +1,19 @@
 """Stream MediaWiki XML export files (schema 0.3 to 0.11) page by page.
 
 Memory stays constant: each ``<page>`` is turned into a record and its
-elements are cleared. DTDs and entities are refused outright (a dump never
-needs them; billion-laughs and external-entity files use them). A page with
-a problem (a revision without text, a ``bytes`` attribute that disagrees
-with the text, a bad namespace) comes back with ``problem`` set, so the
-importer can skip it and go on; a damaged or cut-off file ends the stream
-with an exception that names the byte offset.
+elements are cleared, and a text over the limit is dropped before the
+parser sees it (formats/dump_bytes.py). DTDs and entities are refused
+outright wherever they stand in the prolog (a dump never needs them;
+billion-laughs and external-entity files use them). A page with a problem
+(a revision without text, a ``bytes`` attribute that disagrees with the
+text, a bad namespace, invalid UTF-8, an oversize text) comes back with
+``problem`` set, so the importer can skip it and go on; a damaged or cut-off
+file ends the stream with an exception that names the byte offset.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import lzma
 import re
 import zlib
@@ -22,32 +23,14 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from wikipeer.errors import WikipeerError
-from wikipeer.formats.compressed import CountingReader, read_up_to
+from wikipeer.formats.compressed import CountingReader
+from wikipeer.formats.dump_bytes import PROBLEM, DumpBytes
+from wikipeer.formats.dump_errors import DumpError, TruncatedDump
+from wikipeer.policy.rules import MAX_TEXT
+
+__all__ = ["DumpError", "DumpPage", "DumpRevision", "SiteInfo", "TruncatedDump", "read_dump", "sha1_base36"]
 
 SUPPORTED = re.compile(r"^0\.(3|4|5|6|7|8|9|10|11)\Z")
-
-
-class DumpError(WikipeerError):
-    """The dump cannot be read on from here."""
-
-    exit_code = 2
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(f"{message} (at byte offset {offset} of the XML)")
-        self.offset = offset
-
-
-class TruncatedDump(DumpError):
-    """The dump ends in the middle of a page: everything before it was read."""
-
-    exit_code = 3
-
-    def __init__(self, offset: int, last_title: str | None, detail: str) -> None:
-        last = f"the last complete page is {last_title!r}" if last_title else "no page was complete"
-        WikipeerError.__init__(self, f"the dump is cut off at byte offset {offset} ({detail}); {last}")
-        self.offset = offset
-        self.last_title = last_title
 
 
 @dataclass(slots=True)
@@ -230,28 +213,27 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
                 page.notes.append(note)
         elif name == "upload":
             page.uploads.append({_local(c.tag): c.text or "" for c in child if len(c) == 0})
+        elif child.tag == PROBLEM:  # put there by the byte layer: it overrides whatever else was found
+            page.problem = child.text or "unreadable"
     return page
 
 
-def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
-    """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end."""
+def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT) -> Iterator[SiteInfo | DumpPage]:
+    """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end.
+
+    A page whose revision has a text over ``max_text`` bytes comes back with
+    ``problem`` set and that text left out, never having been held whole.
+    """
+    counting = CountingReader(stream)
+    source = DumpBytes(counting, max_text)
     try:
-        head = read_up_to(stream, 1 << 16)
+        source.prime()
     except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
         raise DumpError(f"the compressed data is damaged or cut off at its start ({exc})", 0) from None
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise DumpError("the file declares a DTD or entities, which dumps never do; refusing it", head.find(b"<!"))
-    match = re.search(rb"<mediawiki\b[^>]*?\bversion=\"([^\"]+)\"", head)
-    if b"<mediawiki" not in head:
-        raise DumpError("not a MediaWiki XML export: no <mediawiki> element at the start", 0)
-    version = match.group(1).decode() if match else "?"
-    if not SUPPORTED.match(version):
-        raise DumpError(f"unknown export schema version {version!r} (this reads 0.3 to 0.11)", head.find(b"<mediawiki"))
-    lang_match = re.search(rb"xml:lang=\"([^\"]+)\"", head)
-    lang = lang_match.group(1).decode() if lang_match else "en"
-    counting = CountingReader(stream, head)
+    if not SUPPORTED.match(source.version or ""):
+        raise DumpError(f"unknown export schema version {source.version!r} (this reads 0.3 to 0.11)", source.base)
     events = etree.iterparse(
-        io.BufferedReader(counting, 1 << 16), events=("end",), resolve_entities=False, no_network=True,
+        source, events=("end",), resolve_entities=False, no_network=True,
         load_dtd=False, huge_tree=True, remove_comments=True)
     namespaces: dict[int, tuple[str, str]] = {}
     last_title = None
@@ -260,13 +242,14 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
             name = _local(elem.tag)
             if name == "siteinfo":
                 try:
-                    info = _siteinfo(elem, lang)
+                    info = _siteinfo(elem, source.lang)
                 except ValueError as exc:
                     raise DumpError(f"the dump's siteinfo is malformed: {exc}", counting.count) from None
                 namespaces = info.namespaces
                 yield info
             elif name == "page":
                 page = _page(elem, counting.count, namespaces)
+                page.line = source.file_line(page.line)
                 yield page
                 last_title = page.title
             else:
@@ -276,7 +259,7 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
             while parent is not None and elem.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as exc:
-        if _cut_off(stream, counting, exc):
+        if _cut_off(stream, counting, source, exc):
             raise TruncatedDump(counting.count, last_title, str(exc)) from None
         raise DumpError(f"malformed XML after page {last_title!r}: {exc}", counting.count) from None
     except EOFError as exc:  # bz2, gzip and xz say so when their stream stops short
@@ -285,7 +268,7 @@ def read_dump(stream: BinaryIO) -> Iterator[SiteInfo | DumpPage]:
         raise DumpError(f"the compressed data is damaged after page {last_title!r} ({exc})", counting.count) from None
 
 
-def _cut_off(stream: BinaryIO, counting: CountingReader, exc: etree.XMLSyntaxError) -> bool:
+def _cut_off(stream: BinaryIO, counting: CountingReader, source: DumpBytes, exc: etree.XMLSyntaxError) -> bool:
     """True when the XML error sits on the input's last line: the file ends there, mid-page.
 
     The parser's message cannot tell (a cut can land anywhere in a tag), but
@@ -295,4 +278,4 @@ def _cut_off(stream: BinaryIO, counting: CountingReader, exc: etree.XMLSyntaxErr
         at_end = not counting.head and not stream.read(1)
     except (EOFError, OSError):
         return True
-    return at_end and (exc.lineno or 0) >= counting.lines
+    return at_end and source.file_line(exc.lineno or 0) >= counting.lines

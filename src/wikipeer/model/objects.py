@@ -16,7 +16,7 @@ from wikipeer.model.block import Block, check_block, decode_object, encode_objec
 from wikipeer.model.cid import RAW
 from wikipeer.model.keys import ROLES
 from wikipeer.model.schema import Field, check_fields
-from wikipeer.model.title import check_title_text
+from wikipeer.model.title import check_title_text, clean_title
 
 MAX_PARENTS = 16
 MAX_COMMENT = 4096
@@ -201,9 +201,13 @@ def _parse_page(obj: dict[str, Any]) -> Page:
     if not _WIKI_NAME.match(obj["wiki"]):
         raise InvalidObject(f"page: bad wiki name {obj['wiki']!r} (letters, digits, _ . - only)")
     title = obj["title"]
+    # A title in another form of the same name (NFD, underscores, a directional mark)
+    # would be a second GUID for one page: only the normal form is a page object.
+    normal = clean_title(title)
+    if normal != title:
+        raise InvalidObject(f"page: title {title!r} is not normalised (expected {normal!r}: NFC, no underscores, "
+                            "stray spaces, directional marks or character references)")
     check_title_text(title, title)
-    if title != title.strip() or "_" in title or "  " in title:
-        raise InvalidObject(f"page: title {title!r} is not normalised (underscores or stray spaces)")
     return Page(obj["wiki"], obj["ns"], title)
 
 

@@ -3,19 +3,36 @@
 A page is named by ``(wiki, namespace number, title)``; the title is kept
 without its namespace prefix, with spaces rather than underscores and with
 the first letter upper-cased when the namespace's case rule says so. These
-are MediaWiki's own rules, so a title typed on either side names one page.
+are MediaWiki's own rules (``MediaWikiTitleCodec::splitTitleString`` and
+``Title::newFromText``), so a title typed on either side names one page:
+character references decoded, Unicode NFC, directional marks dropped,
+whitespace and underscores folded; refused are the characters outside
+``$wgLegalTitleChars``, percent-escapes and character references that stay,
+relative paths, ``~~~``, a leading colon, an empty title and more than 255
+bytes. ``normalize_title`` is the one normaliser every entry point calls;
+``clean_title`` is its part that needs no wiki configuration, which the
+page object's own check uses (see model/objects.py).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+
+from html.entities import name2codepoint
 
 from wikipeer.errors import InvalidObject
 
 MAX_TITLE_BYTES = 255
-_INVALID = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ufffd]")
-_SPACES = re.compile(r"[ _\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+# The complement of MediaWiki's $wgLegalTitleChars, plus what its UTF-8 clean-up
+# turns into U+FFFD (surrogates, U+FFFE, U+FFFF), which it then refuses.
+_ILLEGAL = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ud800-\udfff\ufffd\ufffe\uffff]")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENTITY = re.compile(r"&[A-Za-z0-9\x80-\U0010ffff]+;")
+_CHAR_REF = re.compile(r"&([A-Za-z0-9\x80-\U0010ffff]+);|&#([0-9]+);|&#[xX]([0-9A-Fa-f]+);")
+_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e]+")
+_SPACES = re.compile(r"[ _\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 
 DEFAULT_NAMESPACES: dict[int, str] = {
     -2: "Media", -1: "Special", 0: "", 1: "Talk", 2: "User", 3: "User talk",
@@ -92,39 +109,95 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _valid_codepoint(number: int) -> bool:
+    """MediaWiki's Sanitizer::validateCodepoint: what a numeric character reference may name."""
+    return (number in (0x09, 0x0A, 0x0D) or 0x20 <= number <= 0xD7FF or 0xE000 <= number <= 0xFFFD
+            or 0x10000 <= number <= 0x10FFFF)
+
+
+def _decode_ref(match: re.Match[str]) -> str:
+    name, decimal, hexadecimal = match.groups()
+    if name is not None:
+        number = name2codepoint.get(name)
+    else:
+        digits = decimal if decimal is not None else hexadecimal
+        number = int(digits, 10 if decimal is not None else 16) if len(digits) <= 8 else None
+    return chr(number) if number is not None and _valid_codepoint(number) else match.group()
+
+
+def clean_title(raw: str) -> str:
+    """The title-independent part of normalisation: what needs no wiki configuration.
+
+    Character references (``&eacute;``, ``&#233;``) decoded, directional marks
+    removed (they ride along when titles are copied from lists), then NFC, so
+    a title typed as precomposed or combining characters is one title; then
+    every run of spaces, underscores and Unicode spaces becomes one space, and
+    the ends are trimmed. Marks are removed before NFC: removing them after
+    could leave a letter and its accent side by side, which is not NFC.
+    """
+    text = _CHAR_REF.sub(_decode_ref, raw)
+    text = unicodedata.normalize("NFC", _BIDI.sub("", text))
+    return _SPACES.sub(" ", text).strip()
+
+
 def normalize_title(config: WikiConfig, raw: str, ns: int | None = None) -> Title:
     """Normalise a title as MediaWiki does; ``ns`` forces the namespace.
 
     Without ``ns`` a known namespace prefix (``Talk:Foo``) selects the
-    namespace; an unknown prefix stays part of the title, as in MediaWiki.
+    namespace and a leading colon the main one; an unknown prefix stays part
+    of the title, as in MediaWiki. Raises BadTitle, naming what is wrong.
     """
-    text = _SPACES.sub(" ", raw).strip()
+    text = clean_title(raw)
     if ns is None:
         ns = 0
-        text = text.removeprefix(":").lstrip()
+        if text.startswith(":"):
+            text = text[1:].lstrip()
         head, sep, rest = text.partition(":")
         if sep:
-            folded = _fold(head)
-            for number, name in config.namespaces.items():
-                if number != 0 and _fold(name) == folded:
-                    ns, text = number, rest.strip()
-                    break
+            number = _namespace_named(config, head)
+            if number is not None:
+                ns, text = number, rest.strip()
+                if ns == 1 and _has_namespace_prefix(config, text):
+                    raise BadTitle(f"title {raw!r} names a talk page of a page in another namespace; "
+                                   f"MediaWiki forbids 'Talk:' before another namespace's prefix")
     if config.case_rule(ns) == "first-letter":
-        text = _upper_first(text)
+        # Upper-casing can decompose (U+0390 becomes three characters): NFC again keeps the result normal.
+        text = unicodedata.normalize("NFC", _upper_first(text))
     check_title_text(raw, text)
     return Title(config.name, ns, text, config.namespace_prefix(ns))
 
 
+def _namespace_named(config: WikiConfig, prefix: str) -> int | None:
+    folded = _fold(prefix)
+    for number, name in config.namespaces.items():
+        if number != 0 and _fold(name) == folded:
+            return number
+    return None
+
+
+def _has_namespace_prefix(config: WikiConfig, text: str) -> bool:
+    head, sep, _ = text.partition(":")
+    return bool(sep) and _namespace_named(config, head) is not None
+
+
 def check_title_text(raw: str, text: str) -> None:
-    """Raise BadTitle when ``text`` (normalised from ``raw``) is not a valid title."""
+    """Raise BadTitle when ``text`` (normalised from ``raw``, without its namespace) is not a valid title."""
     if not text:
-        raise BadTitle(f"empty title: {raw!r}")
-    bad = _INVALID.search(text)
+        raise BadTitle(f"empty title: {raw!r} (a title needs a name after any namespace prefix)")
+    bad = _ILLEGAL.search(text)
     if bad:
-        raise BadTitle(f"title {raw!r} contains the character {bad.group()!r}, which titles may not hold")
+        raise BadTitle(f"title {raw!r} contains the character {bad.group()!r} (U+{ord(bad.group()):04X}), "
+                       "which titles may not hold")
+    escape = _PERCENT.search(text) or _ENTITY.search(text)
+    if escape:
+        raise BadTitle(f"title {raw!r} contains the escape {escape.group()!r}; titles may not hold percent-escapes "
+                       "or character references: write the character itself")
+    if text.startswith(":"):
+        raise BadTitle(f"title {raw!r} starts with a colon after its namespace, which MediaWiki forbids")
     if len(text.encode("utf-8")) > MAX_TITLE_BYTES:
         raise BadTitle(f"title {raw[:40]!r}... is longer than {MAX_TITLE_BYTES} bytes")
-    if text in (".", "..") or text.startswith(("./", "../")) or "/./" in text or "/../" in text:
+    if (text in (".", "..") or text.startswith(("./", "../")) or "/./" in text or "/../" in text
+            or text.endswith(("/.", "/.."))):
         raise BadTitle(f"title {raw!r} is a relative path, which MediaWiki forbids")
     if "~~~" in text:
         raise BadTitle(f"title {raw!r} contains '~~~', which MediaWiki forbids")

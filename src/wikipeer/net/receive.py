@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.node import Node
+from wikipeer.store.store import Store
 
 BATCH_BLOCKS = 2000
 MAX_REASONS = 20
@@ -25,12 +26,19 @@ class Tally:
     reasons: list[str] = field(default_factory=list)
     forgery: str | None = None  # the first forgery's reason: what a ban names
     ranges: list[tuple[int, int]] = field(default_factory=list)
+    held_cids: set[bytes] = field(default_factory=set)
+    """What this stream left held and may since have been released (by a later batch) or dropped."""
 
     def add(self, report: IngestReport) -> None:
         counts = report.counts()
         self.accepted += counts[ACCEPTED]
         self.duplicates += counts[DUPLICATE]
-        self.held += counts[HELD]
+        for status in report.statuses:  # a block sent again is counted by its latest status only
+            if status.state == HELD:
+                self.held_cids.add(status.cid)
+            else:
+                self.held_cids.discard(status.cid)
+        self.held = len(self.held_cids)
         self.rejected += counts[REJECTED]
         forged = report.forgeries()
         self.forgeries += len(forged)
@@ -41,10 +49,22 @@ class Tally:
         if report.positions:
             self.ranges.append(report.positions)
 
+    def recount_held(self, store: Store) -> None:
+        """``held`` as it stands now: what a later batch released counts as accepted, what was dropped not at all.
+
+        A status says "held" when its batch ends; the parent it waited for may
+        come in the next batch, or the next request of the same sync.
+        """
+        still = store.still_held(list(self.held_cids))
+        self.accepted += len(store.existing(list(self.held_cids - still)))
+        self.held_cids = still
+        self.held = len(still)
+
     def extend(self, other: "Tally") -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
-        self.held += other.held
+        self.held_cids |= other.held_cids
+        self.held = len(self.held_cids)
         self.rejected += other.rejected
         self.forgeries += other.forgeries
         self.forgery = self.forgery or other.forgery
@@ -72,6 +92,7 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
                 break
     finally:
         node.index_pending()  # each page once, at the end (or at the next transfer, after a crash)
+    tally.recount_held(node.store)
     return tally
 
 

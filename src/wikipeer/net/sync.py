@@ -114,6 +114,7 @@ def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.S
         if batch.count < LOG_LIMIT or batch.next_cursor == cursor:
             break
     fetch_missing(node, peers, client, url, result)
+    result.pulled.recount_held(node.store)  # what the log held, the fetched parents may have released
 
 
 def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:

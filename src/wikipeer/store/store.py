@@ -151,6 +151,15 @@ class Store:
         """The CIDs held objects wait for (not texts and pages waiting for a revision to use them)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT waiting FROM held WHERE waiting != cid")]
 
+    def still_held(self, cids: list[bytes]) -> set[bytes]:
+        """Which of ``cids`` are held now (not released into the store, not dropped)."""
+        found: set[bytes] = set()
+        for i in range(0, len(cids), 500):
+            chunk = cids[i:i + 500]
+            rows = self.conn.execute(f"SELECT cid FROM held WHERE cid IN ({','.join('?' * len(chunk))})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
     def get_block(self, cid: bytes) -> Block | None:
         """The block named ``cid``, rebuilt exactly as it arrived, or None."""
         oid = self.object_id(cid)

@@ -47,7 +47,7 @@ def find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef
     try:
         name = normalize_title(config, title)
     except BadTitle as exc:
-        raise HttpError(404, str(exc), "Bad title") from None
+        raise HttpError(400, str(exc), "Bad title") from None
     row = site.node.store.page(wiki, name.ns, name.text)
     if row is None:
         raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
