@@ -5,6 +5,7 @@ node's signed descriptor."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import shutil
 import threading
@@ -187,7 +188,7 @@ def test_lookup_is_an_exact_match_and_redirects_when_missing(served, name):
 
 @pytest.mark.parametrize("params, fragment", [
     (["no slash"], "lookup takes a name"),
-    ([f"{SAMPLE}/Main Page", "revision"], "lookup takes a name"),
+    ([f"{SAMPLE}/Main Page", "revision"], "type: expected one of"),
     ([f"{SAMPLE}/Bad[title]"], "title"),
     ([], "needs the parameter 'name'"),
 ])
@@ -218,7 +219,7 @@ def test_changes_of_unknown_and_wrong_objects(served):
     assert unknown["result"] == [] and unknown["redirect"][0]["address"] == ELSEWHERE
     rev = history(node, "Main Page")[0].cid_str
     assert "is not a page" in rpc_call(client, "changes", rev)["error"]["message"]
-    assert "count must be" in rpc_call(client, "changes", page_cid("Main Page"), {"count": -1})["error"]["message"]
+    assert "count: -1 is out of range" in rpc_call(client, "changes", page_cid("Main Page"), {"count": -1})["error"]["message"]
     assert rpc_call(client, "changes", "not a cid")["error"]["code"] == rpc.INVALID_PARAMS
 
 
@@ -245,7 +246,7 @@ def test_query_properties_and_data(served):
     assert data[0]["data"] == text
     raw = result(client, "query", [rev.cid_str], ["block"])
     assert base64.b64decode(raw[0]["block"]) == node.store.get_block(rev.cid).data
-    assert "guids is a list" in rpc_call(client, "query", "x")["error"]["message"]
+    assert "guids: expected a list" in rpc_call(client, "query", "x")["error"]["message"]
     # Everything known: no redirect.
     assert "redirect" not in rpc_call(client, "query", [rev.cid_str])
 
@@ -312,7 +313,7 @@ def test_submit_signed_blocks(served, tmp_path):
     answers = result(client, "submit", [tampered, {"cid": "nonsense", "data": ""}, {"data": "AA=="}])
     assert isinstance(answers[0], str) and "do not hash to this CID" in answers[0]
     assert "object 1 is not" in answers[1] and "object 2 is not" in answers[2]
-    assert "objects is a list" in rpc_call(client, "submit", "nope")["error"]["message"]
+    assert "objects: expected a list" in rpc_call(client, "submit", "nope")["error"]["message"]
 
 
 def test_over_http_batches_notifications_and_parse_errors(served):
@@ -375,3 +376,103 @@ def test_guids_are_cids(served):
     _, client = served
     guid = result(client, "lookup", f"{SAMPLE}/Main Page")
     assert cid_from_str(guid) == build_page(Page(SAMPLE, 0, "Main Page")).cid
+
+
+# -- bad input is a client error, and costs no other request ---------------------------
+
+@pytest.mark.parametrize("body, depth", [
+    (b"[]", 1), (b"1", 1), (b'{"a": [[1], {"b": 2}]}', 3), (b'["[[[[", "\\"[["]', 1),
+    (b"[" * 100_000, 100_000), (b"[" * 50 + b"]" * 50, 50),
+])
+def test_json_depth_is_found_without_parsing(body, depth):
+    assert rpc.json_depth(body) == depth
+
+
+def test_deep_json_is_a_parse_error_not_a_recursion_error():
+    answer = handle(b"[" * 100_000)
+    assert answer["error"]["code"] == rpc.PARSE_ERROR and f"at most {rpc.MAX_JSON_DEPTH}" in answer["error"]["message"]
+    deepest = handle(b"[" * rpc.MAX_JSON_DEPTH + b"]" * rpc.MAX_JSON_DEPTH)  # parsed: a batch of one non-call
+    assert deepest[0]["error"]["code"] == rpc.INVALID_REQUEST
+
+
+def bad_calls(page: str) -> list[tuple[str, list]]:
+    """Each of these was answered with a 500 (issue 11, defect 7)."""
+    return [
+        ("changes", [page, {"since": "yesterday"}]), ("changes", [page, {"since": None}]),
+        ("changes", [page, {"since": []}]), ("changes", [page, {"until": 2**64}]),
+        ("search", [["page", "wiki", "=", [SAMPLE]]]), ("search", [["page", "ns", "=", {"n": 0}]]),
+        ("search", [["page", "ns", "=", 2**63]]), ("search", [[["page"], "wiki", "=", SAMPLE]]),
+        ("lookup", [f"{SAMPLE}/Lone \ud800 surrogate"]),
+    ]
+
+
+def test_bad_params_are_invalid_params_on_one_kept_connection(served):
+    _, client = served
+    page = page_cid("Main Page")
+    for method, params in bad_calls(page):
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+        answer = client.post("/rpc", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 200, (method, params, answer.text)
+        assert answer.json()["error"]["code"] == rpc.INVALID_PARAMS, (method, params, answer.text)
+    # Non-ASCII where base64 belongs is one refused object, not a failed call.
+    answers = result(client, "submit", [{"cid": page, "data": "é"}])
+    assert answers == ["object 0 is not {cid, data (base64)}: data is not base64"]
+    assert result(client, "lookup", f"{SAMPLE}/Main Page") == page  # the same connection still answers
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/api/v1/log", {"since": str(2**63)}), ("/api/v1/log", {"since": str(-2**64)}),
+    ("/api/v1/log", {"ns": f"{SAMPLE}:{2**63}"}), ("/api/v1/log", {"skip": f"1-{2**70}"}),
+])
+def test_integers_past_64_bits_in_a_log_request_are_400(served, path, params):
+    _, client = served
+    assert client.get(path, params=params).status_code == 400
+    assert client.get(path, params={"since": str(2**63 - 1)}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/rpc", "/api/v1/blocks"])
+def test_deeply_nested_bodies_are_refused_as_bad_json(served, path):
+    _, client = served
+    answer = client.post(path, content=b"[" * 100_000)
+    assert answer.status_code in (200, 400), answer.text
+    assert "nested 100000 deep" in answer.text
+    assert client.get("/api/v1/node").status_code == 200
+
+
+def test_an_unexpected_exception_is_a_500_on_a_connection_that_stays_open(capfd):
+    """LastResort around an app whose handler fails, on a real uvicorn server, over one connection."""
+    from wikipeer.web.last_resort import LastResort
+
+    app = FastAPI()
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise RuntimeError("a bug")
+
+    @app.get("/works")
+    def works() -> dict:
+        return {"ok": True}
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(LastResort(app), host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.02)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/fails")
+        failed = conn.getresponse()
+        assert failed.status == 500 and failed.read() and failed.getheader("connection") != "close"
+        sock = conn.sock
+        conn.request("GET", "/works")
+        worked = conn.getresponse()
+        assert worked.status == 200 and json.loads(worked.read()) == {"ok": True}
+        assert conn.sock is sock  # the same connection answered
+        conn.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert "RuntimeError: a bug" in capfd.readouterr().err  # the traceback was logged

@@ -9,13 +9,19 @@ A response may carry ``redirect``: other nodes that may answer.
 from __future__ import annotations
 
 import json
+import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
+from wikipeer.net.params import BadParam, Check
+
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
-APP_ERROR, BUSY = -32000, -32001
+APP_ERROR, BUSY, OVER_LIMIT = -32000, -32001, -32002
 MAX_BATCH = 100
+MAX_JSON_DEPTH = 64
 
 
 class RpcError(Exception):
@@ -34,6 +40,8 @@ class Call:
     params: Any
     id: Any
     redirect: list[dict] = field(default_factory=list)
+    caller: str = ""
+    """Who calls, as the server proved it (its address), for bounds kept per caller."""
 
 
 Method = Callable[[Call], Any]
@@ -46,7 +54,7 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict:
     return {"jsonrpc": "2.0", "error": err, "id": id_}
 
 
-def _call(methods: dict[str, Method], request: Any) -> dict | None:
+def _call(methods: dict[str, Method], request: Any, caller: str) -> dict | None:
     if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
         return _error(None, INVALID_REQUEST, "not a JSON-RPC 2.0 request: it needs jsonrpc '2.0' and a method name")
     notification = "id" not in request
@@ -57,7 +65,7 @@ def _call(methods: dict[str, Method], request: Any) -> dict | None:
     if method is None:
         return None if notification else _error(id_, METHOD_NOT_FOUND, f"no method {request['method']!r}; "
                                                 f"this node knows {', '.join(sorted(methods))}")
-    call = Call(request["method"], request.get("params", []), id_)
+    call = Call(request["method"], request.get("params", []), id_, caller=caller)
     try:
         result = method(call)
     except RpcError as exc:
@@ -69,14 +77,43 @@ def _call(methods: dict[str, Method], request: Any) -> dict | None:
     return None if notification else answer
 
 
-def handle(methods: dict[str, Method], body: bytes) -> Any:
-    """The response to a request body: a dict, a list for a batch, or None when nothing is owed."""
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, found without parsing it (in linear time)."""
+    if body.count(b"[") + body.count(b"{") <= 1:
+        return 1
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
+    return max(accumulate(array("b", brackets.translate(_DEPTH_STEP))), default=0)
+
+
+def loads(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON nested at most ``max_depth`` deep; raise ValueError otherwise.
+
+    The depth is checked before parsing: the parser recurses once per level,
+    and a body of nothing but ``[`` would exhaust the stack.
+    """
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    depth = json_depth(raw)
+    if depth > max_depth:
+        raise ValueError(f"nested {depth} deep; at most {max_depth}")
+    return json.loads(raw)
+
+
+def handle(methods: dict[str, Method], body: bytes, caller: str = "") -> Any:
+    """The response to a request body: a dict, a list for a batch, or None when nothing is owed.
+
+    ``caller``: who sent it, as the server knows it (given to every call).
+    """
     try:
-        request = json.loads(body)
+        request = loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(None, PARSE_ERROR, f"the request is not JSON: {exc}")
     if not isinstance(request, list):
-        return _call(methods, request)
+        return _call(methods, request, caller)
     if not request:
         return _error(None, INVALID_REQUEST, "an empty batch")
     if len(request) > MAX_BATCH:
@@ -84,13 +121,18 @@ def handle(methods: dict[str, Method], body: bytes) -> Any:
     ids = [r.get("id") for r in request if isinstance(r, dict) and "id" in r]
     if len(ids) != len({json.dumps(i) for i in ids}):
         return _error(None, INVALID_REQUEST, "two calls in the batch share an id: each call needs its own")
-    answers = [a for a in (_call(methods, r) for r in request) if a is not None]
+    answers = [a for a in (_call(methods, r, caller) for r in request) if a is not None]
     return answers or None
 
 
-def params(call: Call, *names: str, defaults: dict[str, Any] | None = None) -> list[Any]:
-    """A call's parameters by position or by name, in the order of ``names``."""
-    defaults = defaults or {}
+def params(call: Call, *names: str, defaults: dict[str, Any] | None = None,
+           checks: dict[str, Check] | None = None) -> list[Any]:
+    """A call's parameters by position or by name, in the order of ``names``.
+
+    ``checks``: per name, the check (net/params.py) a given value must pass;
+    what it returns is the parameter's value. Defaults are not checked.
+    """
+    defaults, checks = defaults or {}, checks or {}
     given = call.params
     if isinstance(given, list):
         if len(given) > len(names):
@@ -106,4 +148,10 @@ def params(call: Call, *names: str, defaults: dict[str, Any] | None = None) -> l
     missing = [n for n in names if n not in values and n not in defaults]
     if missing:
         raise RpcError(INVALID_PARAMS, f"{call.method} needs the parameter {missing[0]!r}")
+    for name, check in checks.items():
+        if name in values:
+            try:
+                values[name] = check(values[name])
+            except BadParam as exc:
+                raise RpcError(INVALID_PARAMS, f"{call.method}: {name}: {exc}") from None
     return [values.get(n, defaults.get(n)) for n in names]

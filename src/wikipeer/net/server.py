@@ -12,7 +12,7 @@ by block like any other source.
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import tempfile
 import threading
 
@@ -22,10 +22,12 @@ from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import InvalidObject
 from wikipeer.formats.car import CarReader
+from wikipeer.ingest import CALLER, HeldLimit
 from wikipeer.model.cid import cid_from_str
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
+from wikipeer.net.params import INT_MAX, INT_MIN, cid
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
@@ -85,7 +87,7 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
                 busy = rpc._error(None, rpc.BUSY, "this node is busy: ask the nodes in redirect")
                 busy["redirect"] = _redirects(peers)
                 return JSONResponse(busy, status_code=503)
-            answer = await run_in_threadpool(rpc.handle, methods, body)
+            answer = await run_in_threadpool(rpc.handle, methods, body, caller_source(request))
         return Response(status_code=204) if answer is None else JSONResponse(answer)
 
     @api.get("/api/v1/node", tags=["inter-node"], summary="This node's signed descriptor")
@@ -93,15 +95,16 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         return signed_descriptor(node, str(request.base_url).rstrip("/"))
 
     @api.get("/api/v1/log", tags=["inter-node"], summary="The change log after a position, as a CAR stream")
-    def change_log(request: Request, since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
+    def change_log(request: Request, since: int = Query(0, ge=INT_MIN, le=INT_MAX),
+                   limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
                    wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
                    page: list[str] = Query([]),
                    skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
                    ) -> Response:
         try:
-            namespaces = tuple((w, int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
+            namespaces = tuple((w, _sql_int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
             scope = log.Scope(tuple(wiki), namespaces, tuple(cid_from_str(p) for p in page))
-            ranges = [tuple(int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
+            ranges = [tuple(_sql_int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
         except (InvalidObject, ValueError) as exc:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
         ids = log.positions(node.store, since, limit, scope)
@@ -125,9 +128,11 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
     @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
     async def blocks(request: Request) -> Response:
         body = await _body(request, MAX_RPC_BODY)
+        if body is None:
+            return JSONResponse({"error": f"request larger than {MAX_RPC_BODY} bytes"}, status_code=413)
         try:
-            cids = [cid_from_str(c) for c in json.loads(body or b"")["cids"][:MAX_BLOCK_REQUEST]]
-        except (ValueError, KeyError, TypeError, InvalidObject) as exc:
+            cids = [cid(c) for c in rpc.loads(body)["cids"][:MAX_BLOCK_REQUEST]]
+        except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"expected {{\"cids\": [CID, ...]}}: {exc}"}, status_code=400)
         found = (b for b in map(node.store.get_block, cids) if b is not None)
         return StreamingResponse(car_chunks(found), media_type=CAR_ZSTD)
@@ -143,8 +148,11 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
             spool.write(chunk)
         spool.seek(0)
         sender = request.headers.get(NODE_HEADER)
-        return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
-                                                    request.headers.get("content-type", "")))
+        try:
+            return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
+                                                        request.headers.get("content-type", ""), caller_source(request)))
+        except HeldLimit as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
 
     @api.post("/api/v1/gossip", tags=["inter-node"], summary="A notice passed on by gossip")
     async def gossip(request: Request) -> Response:
@@ -152,7 +160,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         if body is None:
             return JSONResponse({"error": f"a gossip message is at most {MAX_GOSSIP} bytes"}, status_code=413)
         lo, hi = parse_range(request.headers.get(RANGE_HEADER))
-        return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi))
+        try:
+            return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi, caller_source(request)))
+        except HeldLimit as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
 
     return api
 
@@ -166,12 +177,35 @@ def _leeching(node: Node, peers: PeerBook, key: str) -> bool:
     return served > LEECH_GRACE and served > ratio * (given + 1)
 
 
-def _take_gossip(node: Node, body: bytes, lo: int, hi: int) -> dict:
+def caller_source(request: Request) -> str:
+    """The source name of what a caller sends: its address, which it cannot choose (headers it can).
+
+    An IPv6 caller counts by its /64 network, since one host usually has a whole one.
+    """
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"{CALLER}{host}"
+    if address.version == 6 and address.ipv4_mapped is None:
+        return f"{CALLER}{ipaddress.ip_network((address, 64), strict=False)}"
+    return f"{CALLER}{getattr(address, 'ipv4_mapped', None) or address}"
+
+
+def _sql_int(text: str) -> int:
+    """An integer from a query string, in the range SQLite holds; ValueError otherwise."""
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict:
     try:
         blocks = only_notices(CarReader(ZstdReader(iter([body]), MAX_GOSSIP * 16, MAX_GOSSIP, "the gossip")))
     except (InvalidObject, PeerError) as exc:
         return {"error": str(exc)}
-    report = node.ingest(blocks, "gossip")
+    report = node.ingest(blocks, source)
     return {"accepted": report.counts()["accepted"], "queued": queue_accepted(node, report, lo, hi)}
 
 
@@ -184,11 +218,11 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str) -> dict:
+def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str, source: str) -> dict:
     stream = ZstdReader(file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the upload") \
         if content_type.startswith(CAR_ZSTD) else spool
     try:
-        tally = take(node, CarReader(stream), f"upload:{sender or 'unknown'}")
+        tally = take(node, CarReader(stream), source)
     except InvalidObject as exc:
         return {"error": str(exc)}
     if sender:
