@@ -22,6 +22,7 @@ from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.errors import HttpError
 from wikipeer.web.fastpath import ArticleCache
+from wikipeer.web.last_resort import LastResort
 from wikipeer.web.site import Site
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -56,12 +57,14 @@ def create_app(node: Node, default_wiki: str | None = None,
                session_seconds: int = DEFAULT_SESSION_SECONDS) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
-    The whole-page cache is the outermost layer: a cached article costs no
-    routing and no middleware, and is replayed with the security headers it
-    was first sent with.
+    The whole-page cache is the outermost layer but one: a cached article
+    costs no routing and no middleware, and is replayed with the security
+    headers it was first sent with. Around it, LastResort turns anything that
+    escaped into a 500 without closing the connection.
     """
     app = _routes(node, default_wiki, session_seconds)
-    return ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    return LastResort(cached, SECURITY_HEADERS)
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int) -> FastAPI:
