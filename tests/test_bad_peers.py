@@ -373,8 +373,8 @@ def test_an_endless_stream_stops_at_the_byte_limit(source, victim, peers):
     assert time.monotonic() - started < 20
     assert cids(victim) == before
     # Nothing was accepted. The texts of the batches that completed before the limit
-    # wait in the held table (quarantine, not objects) for a revision that never comes;
-    # the held table has no expiry yet (reported), but it holds nothing else.
+    # wait in the held table (quarantine, not objects) for a revision that never comes,
+    # under the peer's own bound, until they expire (tests/test_held.py); it holds nothing else.
     held = victim.store.conn.execute("SELECT cid, waiting FROM held").fetchall()
     assert all(cid == waiting and cid_codec(cid) == RAW for cid, waiting in held)
     assert book.get(fake.url).pull_cursor == 0  # the cursor moves only past what committed

@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import shutil
+import socket
 import threading
 import time
 
@@ -476,3 +477,14 @@ def test_an_unexpected_exception_is_a_500_on_a_connection_that_stays_open(capfd)
         server.should_exit = True
         thread.join(timeout=10)
     assert "RuntimeError: a bug" in capfd.readouterr().err  # the traceback was logged
+
+
+@pytest.mark.parametrize("path, limit", [("/api/v1/car", "268435456"), ("/rpc", "8388608"),
+                                         ("/api/v1/blocks", "8388608")])
+def test_a_body_announced_too_long_is_refused_before_it_is_read(served, path, limit):
+    _, client = served
+    with socket.create_connection((client.base_url.host, client.base_url.port), timeout=10) as sock:
+        # Two GB announced, none sent: the answer comes at once, without waiting for (or spooling) a byte of it.
+        sock.sendall(f"POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: {2**31}\r\n\r\n".encode())
+        head = sock.recv(65536).decode("latin-1")
+    assert head.startswith("HTTP/1.1 413") and limit in head, head

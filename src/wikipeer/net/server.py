@@ -139,6 +139,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
 
     @api.post("/api/v1/car", tags=["inter-node"], summary="Upload a CAR; returns what became of its blocks")
     async def upload(request: Request) -> Response:
+        if _announced_too_long(request, MAX_UPLOAD):
+            return JSONResponse({"error": f"upload larger than {MAX_UPLOAD} bytes"}, status_code=413)
         spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         size = 0
         async for chunk in request.stream():
@@ -209,7 +211,18 @@ def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict
     return {"accepted": report.counts()["accepted"], "queued": queue_accepted(node, report, lo, hi)}
 
 
+def _announced_too_long(request: Request, limit: int) -> bool:
+    """Whether the request says (content-length) that its body is longer than ``limit``: refused unread."""
+    try:
+        return int(request.headers.get("content-length", "0")) > limit
+    except ValueError:
+        return False  # uvicorn itself refuses a malformed length; otherwise the reading counts
+
+
 async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it is longer than ``limit`` (read no further)."""
+    if _announced_too_long(request, limit):
+        return None
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
