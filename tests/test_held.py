@@ -131,3 +131,12 @@ def test_held_blocks_expire_and_stats_count_them(served):
     with caller(base, "127.0.0.4") as client:
         assert upload(client, orphans(1), "c").status_code == 200
     assert held(node_dir).keys() == {"caller:127.0.0.3", "caller:127.0.0.4"}
+
+
+@pytest.mark.parametrize("setting", [{"max_held_bytes": "lots"}, {"held_days": -1}, {"max_held": True}])
+def test_a_bad_held_setting_is_a_clear_error(node_dir, setting):
+    config = json.loads((node_dir / "config.json").read_text())
+    (node_dir / "config.json").write_text(json.dumps({**config, **setting}))
+    result = run_cli(node_dir, "edit", "w", "Page", "-m", "first", input="Some text.\n")
+    assert result.code == 2 and "Traceback" not in result.err, str(result)
+    assert "config.json: max_held, max_held_bytes" in result.err and "must be positive numbers" in result.err

@@ -72,8 +72,12 @@ class NodeConfig:
         """The held-table bounds set here, as Policy fields (those left None are not named)."""
         limits = {name: getattr(self, name) for name in ("max_held", "max_held_bytes", "max_held_total",
                                                           "max_held_total_bytes")}
-        limits["held_seconds"] = None if self.held_days is None else int(self.held_days * 86400)
-        return {name: int(value) for name, value in limits.items() if value is not None}
+        try:
+            limits["held_seconds"] = None if self.held_days is None else self.held_days * 86400
+            return {name: _positive(value) for name, value in limits.items() if value is not None}
+        except (TypeError, ValueError):
+            raise UserError(f"config.json: {', '.join(limits)} (held_days for held_seconds) must be positive "
+                            f"numbers or null, not {limits}") from None
 
 
 class Node:
@@ -198,6 +202,12 @@ class Node:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _positive(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(value)
+    return int(value)
 
 
 def _load_config(directory: Path) -> NodeConfig:
