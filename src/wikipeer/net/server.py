@@ -104,7 +104,7 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
         try:
             namespaces = tuple((w, _sql_int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
             scope = log.Scope(tuple(wiki), namespaces, tuple(cid_from_str(p) for p in page))
-            ranges = [tuple(_sql_int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
+            ranges = [_skip_range(r) for r in skip[:MAX_SKIP]]
         except (InvalidObject, ValueError) as exc:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
         ids = log.positions(node.store, since, limit, scope)
@@ -200,6 +200,14 @@ def _sql_int(text: str) -> int:
     if not INT_MIN <= value <= INT_MAX:
         raise ValueError(f"{text} is out of range")
     return value
+
+
+def _skip_range(text: str) -> tuple[int, int]:
+    """A ``skip`` range FIRST-LAST; ValueError when it is not one."""
+    first, sep, last = text.partition("-")
+    if not sep:
+        raise ValueError(f"skip range {text!r} is not FIRST-LAST")
+    return _sql_int(first), _sql_int(last)
 
 
 def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict:
