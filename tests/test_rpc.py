@@ -499,3 +499,13 @@ def test_a_body_announced_too_long_is_refused_before_it_is_read(served, path, li
 def _length(answer: bytes) -> int:
     head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
     return next(int(line.split(":", 1)[1]) for line in head.splitlines() if line.startswith("content-length:"))
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b'{"cids": "bafy"}', "a list 'cids'"), (b'{"cids": {"a": 1}}', "a list 'cids'"), (b"[1]", "a list 'cids'"),
+    (b'{"cids": [7]}', "a GUID is a CID string, not an integer"), (b"\xff", "expected"),
+])
+def test_a_blocks_request_that_is_not_a_list_of_cids_is_400(served, body, fragment):
+    _, client = served
+    answer = client.post("/api/v1/blocks", content=body)
+    assert answer.status_code == 400 and fragment in answer.json()["error"], answer.text
