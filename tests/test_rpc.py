@@ -25,6 +25,7 @@ from wikipeer.model.objects import Page, build_page
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import check_descriptor
 from wikipeer.net.server import router
+from wikipeer.net.wire import NODE_HEADER
 from wikipeer.node import Node
 from wikipeer.store.peers import PeerBook
 
@@ -509,3 +510,11 @@ def test_a_blocks_request_that_is_not_a_list_of_cids_is_400(served, body, fragme
     _, client = served
     answer = client.post("/api/v1/blocks", content=body)
     assert answer.status_code == 400 and fragment in answer.json()["error"], answer.text
+
+
+def test_names_a_caller_invents_are_not_written_down(served):
+    """x-wikipeer-node is the caller's choice: by default (no leech ratio) no row is kept per name."""
+    node, client = served
+    for i in range(20):
+        assert client.get("/api/v1/log", params={"since": 10**9}, headers={NODE_HEADER: f"name-{i}" * 100}).status_code == 200
+    assert node.store.conn.execute("SELECT count(*) FROM takers").fetchone()[0] == 0

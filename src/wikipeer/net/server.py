@@ -24,6 +24,7 @@ from wikipeer.errors import InvalidObject
 from wikipeer.formats.car import CarReader
 from wikipeer.ingest import CALLER, HeldLimit
 from wikipeer.model.cid import cid_from_str
+from wikipeer.model.keys import key_from_str
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
@@ -121,7 +122,7 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT) -> APIRouter:
             if _leeching(node, peers, caller_key):
                 return JSONResponse({"error": "this node serves first the nodes that give back: push your "
                                               "changes, or try later"}, status_code=429)
-            peers.count_taker(caller_key, served=len(send))
+            _count_taker(node, peers, caller_key, served=len(send))
         return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
                                  headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
 
@@ -213,6 +214,22 @@ def _skip_range(text: str) -> tuple[int, int]:
     return _sql_int(first), _sql_int(last)
 
 
+def _count_taker(node: Node, peers: PeerBook, key: str, served: int = 0, given: int = 0) -> None:
+    """Count for the leech ratio what a caller naming itself ``key`` took or gave.
+
+    The name is the caller's choice: only a well-formed node key is counted,
+    and only when the node throttles takers at all, so callers cannot make
+    the node write a row per name they invent.
+    """
+    if node.config.max_take_ratio is None:
+        return
+    try:
+        key_from_str(key)
+    except InvalidObject:
+        return
+    peers.count_taker(key, served=served, given=given)
+
+
 def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict:
     try:
         blocks = only_notices(CarReader(ZstdReader(iter([body]), MAX_GOSSIP * 16, MAX_GOSSIP, "the gossip")))
@@ -250,7 +267,7 @@ def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content
     except InvalidObject as exc:
         return {"error": str(exc)}
     if sender:
-        peers.count_taker(sender, given=tally.accepted)
+        _count_taker(node, peers, sender, given=tally.accepted)
     known = peers.find_key(sender) if sender else None
     if known is not None:
         # What a peer pushed to us is never pushed back to it.
