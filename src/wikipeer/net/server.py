@@ -217,16 +217,18 @@ def _skip_range(text: str) -> tuple[int, int]:
 def _count_taker(node: Node, peers: PeerBook, key: str, served: int = 0, given: int = 0) -> None:
     """Count for the leech ratio what a caller naming itself ``key`` took or gave.
 
-    The name is the caller's choice: only a well-formed node key is counted,
-    and only when the node throttles takers at all, so callers cannot make
-    the node write a row per name they invent.
+    The name is the caller's choice, so a row is kept only for a peer this
+    node added (``peer list`` shows its counts) or, when the node throttles
+    takers, for a well-formed node key: callers cannot make the node write a
+    row per name they invent.
     """
-    if node.config.max_take_ratio is None:
-        return
-    try:
-        key_from_str(key)
-    except InvalidObject:
-        return
+    if peers.find_key(key) is None:
+        if node.config.max_take_ratio is None:
+            return
+        try:
+            key_from_str(key)
+        except InvalidObject:
+            return
     peers.count_taker(key, served=served, given=given)
 
 
