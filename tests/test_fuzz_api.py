@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 from starlette.routing import Mount
 
 from wikipeer.model.cid import cid_to_str
-from wikipeer.model.objects import Page, build_page
 from wikipeer.net.wire import CAR_ZSTD, NODE_HEADER, RANGE_HEADER
 from wikipeer.node import Node
 from wikipeer.web.app import create_app
