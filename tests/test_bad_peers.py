@@ -43,6 +43,7 @@ from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.net.methods import Api
+from wikipeer.net.receive import BATCH_BLOCKS
 from wikipeer.net.redirects import MAX_ADDRESSES, RETRIES, ask
 from wikipeer.net.sync import PeerBanned, SyncResult, pull, sync
 from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, car_chunks
@@ -373,8 +374,8 @@ def test_an_endless_stream_stops_at_the_byte_limit(source, victim, peers):
     assert time.monotonic() - started < 20
     assert cids(victim) == before
     # Nothing was accepted. The texts of the batches that completed before the limit
-    # wait in the held table (quarantine, not objects) for a revision that never comes;
-    # the held table has no expiry yet (reported), but it holds nothing else.
+    # wait in the held table (quarantine, not objects) for a revision that never comes,
+    # under the peer's own bound, until they expire (tests/test_held.py); it holds nothing else.
     held = victim.store.conn.execute("SELECT cid, waiting FROM held").fetchall()
     assert all(cid == waiting and cid_codec(cid) == RAW for cid, waiting in held)
     assert book.get(fake.url).pull_cursor == 0  # the cursor moves only past what committed
@@ -384,6 +385,25 @@ def test_an_endless_stream_stops_at_the_byte_limit(source, victim, peers):
     sync(victim, fake.url, do_push=False)
     assert cids(source) <= cids(victim)
     assert_clean(victim)
+
+
+def test_a_peer_that_sends_more_than_may_wait_fails_its_sync_and_keeps_only_its_bound(source, victim, peers):
+    fake = peers(source)
+    texts = list(itertools.islice(endless_texts(), 3 * BATCH_BLOCKS))  # 3 KB each, nothing uses them
+
+    def orphans(h: Handler, query: dict, body: bytes) -> None:
+        h.send_stream(car_chunks(texts), {NEXT_HEADER: "999999", COUNT_HEADER: str(len(texts))})
+
+    fake.routes["/api/v1/log"] = orphans
+    victim.config.max_held = BATCH_BLOCKS + 10  # one batch fits, the second does not
+    victim._policy = None  # the policy is built again from the changed settings
+    book = PeerBook(victim.store)
+    book.add(fake.url)
+    with pytest.raises(PeerError, match=f"{fake.url} sent too much that waits .* at most {BATCH_BLOCKS + 10} objects"):
+        sync(victim, fake.url, do_push=False)
+    assert victim.store.held_by(f"peer:{fake.url}")[0] == BATCH_BLOCKS  # the refused batch left nothing
+    assert "sent too much that waits" in book.get(fake.url).last_error
+    assert_not_banned(victim, fake.url)
 
 
 def test_a_stream_that_trickles_past_the_deadline_is_cut(source, victim, peers):

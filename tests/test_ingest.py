@@ -8,7 +8,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from wikipeer.fsck import fsck
-from wikipeer.ingest import ingest
+from wikipeer.ingest import CALLER, HeldLimit, ingest
 from wikipeer.model.block import Block, raw_block
 from wikipeer.model.keys import key_to_str, sign
 from wikipeer.model.objects import (
@@ -380,10 +380,59 @@ def test_a_shallow_history_is_accepted_and_completed_later(node, author, tmp_pat
 def test_one_source_can_leave_only_so_much_waiting(node, author):
     policy = Policy(max_held=5)
     texts = [build_text(f"orphan {i}\n") for i in range(8)]
-    report = ingest(node.store, texts, "peer:x", policy=policy)
-    assert [s.state for s in report.statuses] == ["held"] * 5 + ["rejected"] * 3
-    assert "already has 5 objects" in report.statuses[-1].reason
-    assert node.store.held_by("peer:x")[0] == 5
-    # Another source has its own allowance, and a banned source's waiting objects can be dropped.
+    assert [s.state for s in ingest(node.store, texts[:4], "peer:x", policy=policy).statuses] == ["held"] * 4
+    before = dump_tables(node.store.conn)
+    # A batch that would take the source past its bound is refused whole: nothing of it is half-kept.
+    with pytest.raises(HeldLimit, match="peer:x would leave 6 objects .* at most 5 objects"):
+        ingest(node.store, texts[4:6] + author.edit("Fine", "A complete edit.\n"), "peer:x", policy=policy)
+    assert changed_tables(before, dump_tables(node.store.conn)) == []
+    assert node.store.held_by("peer:x")[0] == 4
+    # Sending what it holds again counts nothing twice; another source has its own allowance.
+    assert ingest(node.store, texts[:4] + texts[4:5], "peer:x", policy=policy).counts()["held"] == 5
     assert ingest(node.store, [build_text("other\n")], "peer:y", policy=policy).statuses[0].state == "held"
+    assert [(h.source, h.objects) for h in node.store.held_stats()] == [("peer:x", 5), ("peer:y", 1)]
     assert node.store.drop_held("peer:x") == 5 and node.store.held_by("peer:x") == (0, 0)
+
+
+def test_callers_of_the_api_share_a_bound_on_the_node_wide_total(node):
+    policy = Policy(max_held_total=6)
+    ingest(node.store, [build_text(f"bundle {i}\n") for i in range(4)], "bundle:b", policy=policy)
+    ingest(node.store, [build_text("first\n")], f"{CALLER}127.0.0.2", policy=policy)
+    with pytest.raises(HeldLimit, match="this node would have 7 objects .* past 6 objects"):
+        ingest(node.store, [build_text(f"second {i}\n") for i in range(2)], f"{CALLER}127.0.0.3", policy=policy)
+    assert node.store.held_by(f"{CALLER}127.0.0.3") == (0, 0)
+    # Sources the node chose (a bundle, a peer it pulls from) have only their own bound.
+    ingest(node.store, [build_text(f"more {i}\n") for i in range(3)], "bundle:b", policy=policy)
+    assert node.store.held_by("bundle:b")[0] == 7
+
+
+def test_held_blocks_expire(node, author):
+    policy = Policy(held_seconds=3600)
+    page, text, rev, sig = author.edit("Late", "Its page came late.\n")
+    ingest(node.store, [text, rev, sig], "peer:x", policy=policy)
+    ingest(node.store, [build_text("old orphan\n")], "peer:y", policy=policy)
+    assert node.store.held_by("peer:x")[0] == 3 and node.store.held_by("peer:y")[0] == 1
+    with node.store.conn:  # an hour and a second pass for peer:y's block
+        node.store.conn.execute("UPDATE held SET held_at = held_at - 3601 WHERE source = 'peer:y'")
+    # Any ingest forgets what waited too long; what still may wait is released as before.
+    report = ingest(node.store, [page], "peer:z", policy=policy)
+    assert node.store.held_by("peer:y") == (0, 0)
+    assert report.released == 3 and node.store.held_by("peer:x") == (0, 0)
+    assert node.store.get_block(rev.cid) == rev
+
+
+def test_a_store_from_before_expiry_gets_the_column_and_keeps_its_held_blocks(tmp_path):
+    path = tmp_path / "old.sqlite"
+    store = Store(path)
+    ingest(store, [build_text("waits\n")], "peer:x")
+    with store.conn:  # as schema 9 made it: no held_at
+        store.conn.execute("DROP INDEX held_by_time")
+        store.conn.execute("ALTER TABLE held DROP COLUMN held_at")
+        store.conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
+    store.close()
+    store = Store(path)
+    assert store.held_by("peer:x")[0] == 1
+    since = store.held_stats()[0].since
+    assert since > 1_700_000_000  # its clock starts at the upgrade, not in 1970
+    ingest(store, [build_text("another\n")], "peer:y")
+    assert store.held_by("peer:x")[0] == 1

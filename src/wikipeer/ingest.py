@@ -11,11 +11,12 @@ interruption leaves either all of it or none of it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from wikipeer.errors import Forgery, InvalidObject
+from wikipeer.errors import Forgery, InvalidObject, WikipeerError
 from wikipeer.model.block import Block, TamperedBlock
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
@@ -26,6 +27,15 @@ from wikipeer.policy.view import View
 from wikipeer.store.store import Store, Writer, notice_identity
 
 ACCEPTED, DUPLICATE, HELD, REJECTED = "accepted", "duplicate", "held", "rejected"
+CALLER = "caller:"
+"""Sources named so (``caller:ADDRESS``) sent blocks unasked, through the node's API: together
+they may not take the held total past the node-wide bound."""
+
+
+class HeldLimit(WikipeerError):
+    """A batch would leave more waiting than a bound allows; it was refused whole."""
+
+    exit_code = 2
 
 
 @dataclass(slots=True)
@@ -80,6 +90,7 @@ class _Batch:
 
     def __init__(self, store: Store, writer: Writer, policy: Policy, source: str, shallow: bool = False) -> None:
         self.store, self.writer, self.policy, self.source = store, writer, policy, source
+        self.now = int(time.time())
         self.shallow = shallow
         self.shallow_now = False
         self.pending: dict[bytes, tuple[Block, Record]] = {}
@@ -418,10 +429,10 @@ class _Batch:
     def settle(self) -> None:
         """Hold what waits for something absent; reject what only a rejected revision needed.
 
-        One source may keep only so much waiting (Policy.max_held): a stream of
+        Only so much may wait (Policy.max_held*, see check_held): a stream of
         texts no revision ever uses cannot fill the store.
         """
-        count = size = None
+        held = False
         for cid, (block, record) in self.pending.items():
             if cid in self.ids or cid in self.rejected:
                 continue
@@ -429,22 +440,37 @@ class _Batch:
                 self.done(cid, REJECTED, "the revision it came with was rejected")
                 self.writer.release(cid)
                 continue
-            if count is None:  # only batches that hold anything pay for counting
-                count, size = self.store.held_by(self.source)
-            count, size = count + 1, size + len(block.data)
-            if count > self.policy.max_held or size > self.policy.max_held_bytes:
-                self.done(cid, REJECTED, f"{self.source} already has {self.policy.max_held} objects or "
-                                         f"{self.policy.max_held_bytes} bytes waiting for what never came")
-                continue
+            held = True
             if isinstance(record, (Text, Page)):
-                self.writer.hold(block, cid, self.source)
+                self.writer.hold(block, cid, self.source, self.now)
                 self.done(cid, HELD, "waiting for a revision that uses it")
                 continue
             missing = self.missing.get(cid)
             waiting = missing.cid if missing else getattr(record, "target", cid)
             what = missing.what if missing else "the object it signs"
-            self.writer.hold(block, waiting, self.source)
+            self.writer.hold(block, waiting, self.source, self.now)
             self.done(cid, HELD, f"waiting for {what} {cid_to_str(waiting)}")
+        if held:  # only batches that hold anything pay for counting
+            self.check_held()
+
+    def check_held(self) -> None:
+        """Raise HeldLimit when what waits now is past a bound: the whole batch is then rolled back.
+
+        Each source has its own bound; callers of the node's API (``CALLER``
+        sources) also may not take the node-wide total past its bound.
+        """
+        policy = self.policy
+        count, size = self.writer.held_by(self.source)
+        if count > policy.max_held or size > policy.max_held_bytes:
+            raise HeldLimit(f"{self.source} would leave {count} objects ({size} bytes) waiting for what has not "
+                            f"come; one source may leave at most {policy.max_held} objects and "
+                            f"{policy.max_held_bytes} bytes: nothing of this batch was kept")
+        if self.source.startswith(CALLER):
+            count, size = self.writer.held_by(None)
+            if count > policy.max_held_total or size > policy.max_held_total_bytes:
+                raise HeldLimit(f"this node would have {count} objects ({size} bytes) waiting for what has not come; "
+                                f"callers may not take it past {policy.max_held_total} objects and "
+                                f"{policy.max_held_total_bytes} bytes: nothing of this batch was kept; try later")
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
@@ -477,6 +503,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
             refused[block.cid] = str(exc)
     with store.write() as writer:
         batch = _Batch(store, writer, policy, source, shallow)
+        writer.purge_held(batch.now - policy.held_seconds)
         batch.rejected.update(refused)
         have = store.existing(list(parsed))
         for cid, (block, record) in parsed.items():

@@ -49,6 +49,9 @@ class NodeConfig:
     ``default_view`` is the one readers get unless they choose.
     ``max_take_ratio``: callers that took more than this many objects per
     object they gave are refused for a while (None: never).
+    ``max_held*``, ``held_days``: how much may wait in the held table, per
+    source and in all (see policy/rules.py), and for how long; None keeps the
+    default of policy/rules.py.
     """
 
     default_key: str | None = None
@@ -59,6 +62,22 @@ class NodeConfig:
     views: dict[str, list[str]] = field(default_factory=dict)
     default_view: str | None = None
     max_take_ratio: float | None = None  # throttle callers that took this many times what they gave
+    max_held: int | None = None
+    max_held_bytes: int | None = None
+    max_held_total: int | None = None
+    max_held_total_bytes: int | None = None
+    held_days: float | None = None
+
+    def held_limits(self) -> dict[str, int]:
+        """The held-table bounds set here, as Policy fields (those left None are not named)."""
+        limits = {name: getattr(self, name) for name in ("max_held", "max_held_bytes", "max_held_total",
+                                                          "max_held_total_bytes")}
+        try:
+            limits["held_seconds"] = None if self.held_days is None else self.held_days * 86400
+            return {name: _positive(value) for name, value in limits.items() if value is not None}
+        except (TypeError, ValueError):
+            raise UserError(f"config.json: {', '.join(limits)} (held_days for held_seconds) must be positive "
+                            f"numbers or null, not {limits}") from None
 
 
 class Node:
@@ -125,7 +144,7 @@ class Node:
         stamp = (self.store.notices_version(), trusted)
         if self._policy is None or self._policy[0] != stamp:
             lists = [b for _, b in self.store.current_notices(KIND_BLOCKLIST) if b.key in trusted]
-            self._policy = (stamp, Policy(guard=BlockGuard(lists)))
+            self._policy = (stamp, Policy(guard=BlockGuard(lists), **self.config.held_limits()))
         return self._policy[1]
 
     def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False,
@@ -183,6 +202,12 @@ class Node:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _positive(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(value)
+    return int(value)
 
 
 def _load_config(directory: Path) -> NodeConfig:

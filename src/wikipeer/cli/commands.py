@@ -7,6 +7,7 @@ import difflib
 import ipaddress
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -262,8 +263,22 @@ def stats(args: argparse.Namespace) -> int:
     out.print(f"{'wiki':<20} {'pages':>8} {'revisions':>10} {'blocks':>10} {'bytes':>12}")
     for s in node.store.stats():
         out.print(f"{s.wiki:<20} {s.pages:>8} {s.revisions:>10} {s.blocks:>10} {s.bytes:>12}")
+    held = node.store.held_stats()
+    out.print(f"held (waiting for what has not come): {sum(h.objects for h in held)} objects, "
+              f"{sum(h.bytes for h in held)} bytes")
+    now = time.time()
+    for h in held:
+        out.print(f"  {h.source:<40} {h.objects:>8} objects {h.bytes:>12} bytes  oldest {_age(now - h.since)}")
     out.print(f"store file: {node.store.file_size()} bytes on disk")
     return 0
+
+
+def _age(seconds: float) -> str:
+    """A duration as a person reads it: 42 s, 17 min, 5 h, 3 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{max(int(seconds), 0)} s"
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
     p.set_defaults(func=commands.fsck)
 
-    p = sub.add_parser("stats", help="per wiki: pages, revisions, blocks, bytes on disk")
+    p = sub.add_parser("stats", help="per wiki: pages, revisions, blocks, bytes on disk; what waits in the held table")
     p.set_defaults(func=commands.stats)
 
     p = sub.add_parser("serve", help="serve the wiki on the web")

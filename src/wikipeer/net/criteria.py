@@ -17,8 +17,10 @@ the node walk more than that many rows per leaf.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from wikipeer.net.params import BadParam, Check, integer, text
 from wikipeer.net.rpc import INVALID_PARAMS, RpcError
 from wikipeer.store.store import Store
 
@@ -26,25 +28,44 @@ MAX_SET = 100_000
 MAX_DEPTH = 8
 MAX_LEAVES = 16
 
+_AUTHOR_PAGES = ("SELECT DISTINCT r.page FROM sigs s JOIN keys k ON k.id = s.key JOIN revisions r ON r.id = s.target "
+                 "WHERE k.key = ? AND s.role = 'author' LIMIT ?")
+
+
+def _rows(sql: str) -> Callable[[Store, Any], set[int]]:
+    return lambda store, value: {r[0] for r in store.conn.execute(sql, (value, MAX_SET))}
+
+
+def _title_is(store: Store, value: str) -> set[int]:
+    rows = store.conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (value.replace("_", " "), MAX_SET))
+    return {r[0] for r in rows}
+
+
+def _text_matches(store: Store, value: str) -> set[int]:
+    return {row.id for row, _ in store.search(value, limit=MAX_SET)}
+
+
+LEAVES: dict[tuple[str, str, str], tuple[Check, Callable[[Store, Any], set[int]]]] = {
+    ("page", "wiki", "="): (text(256), _rows("SELECT id FROM pages WHERE wiki = ? LIMIT ?")),
+    ("page", "ns", "="): (integer(), _rows("SELECT id FROM pages WHERE ns = ? LIMIT ?")),
+    ("page", "title", "="): (text(1024), _title_is),
+    ("page", "title", "~"): (text(1024), _rows("SELECT id FROM pages WHERE instr(lower(title), lower(?)) LIMIT ?")),
+    ("page", "text", "~"): (text(1024), _text_matches),
+    ("rev", "author", "="): (text(256), _rows(_AUTHOR_PAGES)),
+}
+"""Each leaf: the check its value must pass, and the pages it selects."""
+
 
 def _leaf(store: Store, leaf: list) -> set[int]:
     kind, prop, op, value = leaf
-    conn = store.conn
-    if kind == "page" and prop in ("wiki", "ns") and op == "=":
-        rows = conn.execute(f"SELECT id FROM pages WHERE {prop} = ? LIMIT ?", (value, MAX_SET))
-    elif kind == "page" and prop == "title" and op == "=" and isinstance(value, str):
-        rows = conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (value.replace("_", " "), MAX_SET))
-    elif kind == "page" and prop == "title" and op == "~" and isinstance(value, str):
-        rows = conn.execute("SELECT id FROM pages WHERE instr(lower(title), lower(?)) LIMIT ?", (value, MAX_SET))
-    elif kind == "page" and prop == "text" and op == "~" and isinstance(value, str):
-        return {row.id for row, _ in store.search(value, limit=MAX_SET)}
-    elif kind == "rev" and prop == "author" and op == "=" and isinstance(value, str):
-        rows = conn.execute(
-            "SELECT DISTINCT r.page FROM sigs s JOIN keys k ON k.id = s.key JOIN revisions r ON r.id = s.target "
-            "WHERE k.key = ? AND s.role = 'author' LIMIT ?", (value, MAX_SET))
-    else:
-        raise RpcError(INVALID_PARAMS, f"unknown criterion {leaf!r}: see the protocol documentation for the leaves")
-    return {r[0] for r in rows}
+    try:
+        check, select = LEAVES[(kind, prop, op)]
+    except (KeyError, TypeError):  # TypeError: a list or map where a name belongs
+        raise RpcError(INVALID_PARAMS, f"unknown criterion {leaf!r}: see the protocol documentation for the leaves") from None
+    try:
+        return select(store, check(value))
+    except BadParam as exc:
+        raise RpcError(INVALID_PARAMS, f"criterion {kind} {prop} {op}: {exc}") from None
 
 
 def _eval(store: Store, criterion: Any, depth: int, leaves: list[int]) -> set[int]:

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from wikipeer.errors import InvalidObject, NotFound, UserError
-from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD
+from wikipeer.ingest import ACCEPTED, CALLER, DUPLICATE, HELD, HeldLimit
 from wikipeer.model.block import Block
-from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.cid import cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.criteria import evaluate
-from wikipeer.net.rpc import APP_ERROR, INVALID_PARAMS, Call, Method, RpcError, params
+from wikipeer.net.params import INT_MAX, BadParam, cid, integer, list_of, one_of, optional, record, text
+from wikipeer.net.rpc import APP_ERROR, INVALID_PARAMS, OVER_LIMIT, Call, Method, RpcError, params
 from wikipeer.node import Node
 from wikipeer.policy.view import View
 from wikipeer.store.records import RevInfo
@@ -27,13 +28,8 @@ MAX_SUBMIT = 1000
 MAX_CHANGES = 10_000
 
 
-def _cid(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise RpcError(INVALID_PARAMS, f"a GUID is a CID string, not {type(text).__name__}")
-    try:
-        return cid_from_str(text)
-    except InvalidObject as exc:
-        raise RpcError(INVALID_PARAMS, str(exc)) from None
+VIEW = optional(text(256))
+RANGE = record(since=integer(0), until=integer(0), count=integer(0), after=cid)
 
 
 class Api:
@@ -51,8 +47,9 @@ class Api:
 
     def lookup(self, call: Call) -> str | None:
         """``lookup(name, type, view)``: a page ("wiki/Title") or the head ``view`` shows; null when not held."""
-        name, kind, view = params(call, "name", "type", "view", defaults={"type": "page", "view": None})
-        if kind not in ("page", "head") or not isinstance(name, str) or "/" not in name:
+        name, kind, view = params(call, "name", "type", "view", defaults={"type": "page", "view": None},
+                                  checks={"name": text(4096), "type": one_of("page", "head"), "view": VIEW})
+        if "/" not in name:
             raise RpcError(INVALID_PARAMS, "lookup takes a name 'wiki/Full title' and a type 'page' or 'head'")
         wiki, title = name.split("/", 1)
         try:
@@ -68,10 +65,8 @@ class Api:
         head = self._view(view).choose(self.store.heads(page.id))
         return head.cid_str if head else None
 
-    def _view(self, name: Any) -> View:
+    def _view(self, name: str | None) -> View:
         """A view named by the caller (one of this node's views), else the node's default."""
-        if name is not None and not isinstance(name, str):
-            raise RpcError(INVALID_PARAMS, "view is the name of one of this node's views")
         try:
             return self.node.view(name)
         except UserError as exc:
@@ -85,20 +80,16 @@ class Api:
         range: ``{"since": ms, "until": ms}`` by time, ``{"count": n}`` the newest n,
         ``{"after": guid}`` those this node received after that revision.
         """
-        guid, span = params(call, "guid", "range", defaults={"range": {}})
-        if not isinstance(span, dict):
-            raise RpcError(INVALID_PARAMS, "range is an object: since/until, count or after")
-        page = self._page_row(_cid(guid), call)
+        guid, span = params(call, "guid", "range", defaults={"range": {}}, checks={"guid": cid, "range": RANGE})
+        page = self._page_row(guid, call)
         revs = sorted(self.store.history(page.id), key=lambda r: (r.ts, r.id)) if page else []
         if "after" in span:
-            after = self.store.object_id(_cid(span["after"]))
+            after = self.store.object_id(span["after"])
             revs = [r for r in revs if after is not None and r.id > after]
         if "since" in span or "until" in span:
-            since, until = span.get("since", 0), span.get("until", 2**63)
+            since, until = span.get("since", 0), span.get("until", INT_MAX)
             revs = [r for r in revs if since <= r.ts <= until]
         count = span.get("count", MAX_CHANGES)
-        if not isinstance(count, int) or count < 0:
-            raise RpcError(INVALID_PARAMS, "count must be a non-negative integer")
         revs = revs[-min(count, MAX_CHANGES):] if count else []
         return [[r.cid_str, [cid_to_str(p) for p in r.parents]] for r in revs]
 
@@ -119,14 +110,12 @@ class Api:
 
         A page's ``heads`` come best first in ``view`` (a view of this node; default: its default view).
         """
-        guids, props, view = params(call, "guids", "properties", "view", defaults={"properties": [], "view": None})
-        if not isinstance(guids, list) or len(guids) > MAX_GUIDS:
-            raise RpcError(INVALID_PARAMS, f"guids is a list of at most {MAX_GUIDS} CIDs")
-        if not isinstance(props, list) or not all(isinstance(p, str) for p in props):
-            raise RpcError(INVALID_PARAMS, "properties is a list of names")
+        guids, props, view = params(call, "guids", "properties", "view", defaults={"properties": [], "view": None},
+                                    checks={"guids": list_of(cid, MAX_GUIDS), "properties": list_of(text(64), 64),
+                                            "view": VIEW})
         out, missing = [], False
         for guid in guids:
-            found = self._describe(_cid(guid), set(props), self._view(view))
+            found = self._describe(guid, set(props), self._view(view))
             missing |= found is None
             if found is not None:
                 out.append(found)
@@ -173,26 +162,25 @@ class Api:
 
     def search(self, call: Call) -> list[str]:
         """``search(criteria)``: GUIDs of the pages that match; see net/criteria.py for the form."""
-        criteria, limit = params(call, "criteria", "limit", defaults={"limit": 100})
-        if not isinstance(limit, int) or not 0 < limit <= MAX_GUIDS:
-            raise RpcError(INVALID_PARAMS, f"limit is an integer from 1 to {MAX_GUIDS}")
+        criteria, limit = params(call, "criteria", "limit", defaults={"limit": 100},
+                                 checks={"limit": integer(1, MAX_GUIDS)})
         return [cid_to_str(c) for c in evaluate(self.store, criteria, limit)]
 
     # -- submit ----------------------------------------------------------
 
     def submit(self, call: Call) -> list:
         """``submit(objects)``: blocks as {"cid", "data" (base64)}; 0 for each accepted, else a reason."""
-        (objects,) = params(call, "objects")
-        if not isinstance(objects, list) or len(objects) > MAX_SUBMIT:
-            raise RpcError(INVALID_PARAMS, f"objects is a list of at most {MAX_SUBMIT} blocks")
+        (objects,) = params(call, "objects", checks={"objects": list_of(lambda o: o, MAX_SUBMIT)})
         blocks, early = [], {}
         for i, obj in enumerate(objects):
             try:
-                blocks.append(Block(_cid(obj["cid"]), base64.b64decode(obj["data"], validate=True)))
-            except (KeyError, TypeError, binascii.Error, RpcError) as exc:
+                blocks.append(_block(obj))
+            except BadParam as exc:
                 early[i] = f"object {i} is not {{cid, data (base64)}}: {exc}"
         try:
-            report = self.node.ingest(blocks, f"rpc:{call.id}")
+            report = self.node.ingest(blocks, call.caller or f"{CALLER}unknown")
+        except HeldLimit as exc:
+            raise RpcError(OVER_LIMIT, str(exc)) from None
         except InvalidObject as exc:
             raise RpcError(APP_ERROR, str(exc)) from None
         statuses = iter(report.statuses)
@@ -205,3 +193,18 @@ class Api:
             answers.append(0 if status.state in (ACCEPTED, DUPLICATE) else
                            f"held: {status.reason}" if status.state == HELD else status.reason or status.state)
         return answers
+
+
+_BLOCK = record(cid=cid, data=text())
+
+
+def _block(obj: Any) -> Block:
+    """A submitted {"cid", "data" (base64)} as a block; BadParam when it is not one."""
+    fields = _BLOCK(obj)
+    if "cid" not in fields or "data" not in fields:
+        raise BadParam("it needs both cid and data")
+    try:
+        data = base64.b64decode(fields["data"].encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
+        raise BadParam("data is not base64") from None
+    return Block(fields["cid"], data)

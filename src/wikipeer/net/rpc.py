@@ -9,14 +9,19 @@ A response may carry ``redirect``: other nodes that may answer.
 from __future__ import annotations
 
 import json
+import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
+from wikipeer.net.params import BadParam, Check
+
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
-APP_ERROR, BUSY = -32000, -32001
-RATE_LIMITED = -32002
+APP_ERROR, BUSY, RATE_LIMITED, OVER_LIMIT = -32000, -32001, -32002, -32003
 MAX_BATCH = 100
+MAX_JSON_DEPTH = 64
 
 
 class RpcError(Exception):
@@ -35,6 +40,8 @@ class Call:
     params: Any
     id: Any
     redirect: list[dict] = field(default_factory=list)
+    caller: str = ""
+    """Who calls, as the server proved it (its address), for bounds kept per caller."""
 
 
 Method = Callable[[Call], Any]
@@ -47,7 +54,7 @@ def _error(id_: Any, code: int, message: str, data: Any = None) -> dict:
     return {"jsonrpc": "2.0", "error": err, "id": id_}
 
 
-def _call(methods: dict[str, Method], request: Any) -> dict | None:
+def _call(methods: dict[str, Method], request: Any, caller: str) -> dict | None:
     if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or not isinstance(request.get("method"), str):
         return _error(None, INVALID_REQUEST, "not a JSON-RPC 2.0 request: it needs jsonrpc '2.0' and a method name")
     notification = "id" not in request
@@ -58,7 +65,7 @@ def _call(methods: dict[str, Method], request: Any) -> dict | None:
     if method is None:
         return None if notification else _error(id_, METHOD_NOT_FOUND, f"no method {request['method']!r}; "
                                                 f"this node knows {', '.join(sorted(methods))}")
-    call = Call(request["method"], request.get("params", []), id_)
+    call = Call(request["method"], request.get("params", []), id_, caller=caller)
     try:
         result = method(call)
     except RpcError as exc:
@@ -70,19 +77,21 @@ def _call(methods: dict[str, Method], request: Any) -> dict | None:
     return None if notification else answer
 
 
-def handle(methods: dict[str, Method], body: bytes, admit: Callable[[int], None] = lambda calls: None) -> Any:
+def handle(methods: dict[str, Method], body: bytes, caller: str = "",
+           admit: Callable[[int], None] = lambda calls: None) -> Any:
     """The response to a request body: a dict, a list for a batch, or None when nothing is owed.
 
+    ``caller``: who sent it, as the server knows it (given to every call).
     ``admit(calls)`` is told how many calls the body holds before any runs; it may raise to refuse them all.
     """
     try:
-        request = json.loads(body)
+        request = loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         admit(1)
         return _error(None, PARSE_ERROR, f"the request is not JSON: {exc}")
     admit(min(len(request), MAX_BATCH) if isinstance(request, list) and request else 1)
     if not isinstance(request, list):
-        return _call(methods, request)
+        return _call(methods, request, caller)
     if not request:
         return _error(None, INVALID_REQUEST, "an empty batch")
     if len(request) > MAX_BATCH:
@@ -90,13 +99,18 @@ def handle(methods: dict[str, Method], body: bytes, admit: Callable[[int], None]
     ids = [r.get("id") for r in request if isinstance(r, dict) and "id" in r]
     if len(ids) != len({json.dumps(i) for i in ids}):
         return _error(None, INVALID_REQUEST, "two calls in the batch share an id: each call needs its own")
-    answers = [a for a in (_call(methods, r) for r in request) if a is not None]
+    answers = [a for a in (_call(methods, r, caller) for r in request) if a is not None]
     return answers or None
 
 
-def params(call: Call, *names: str, defaults: dict[str, Any] | None = None) -> list[Any]:
-    """A call's parameters by position or by name, in the order of ``names``."""
-    defaults = defaults or {}
+def params(call: Call, *names: str, defaults: dict[str, Any] | None = None,
+           checks: dict[str, Check] | None = None) -> list[Any]:
+    """A call's parameters by position or by name, in the order of ``names``.
+
+    ``checks``: per name, the check (net/params.py) a given value must pass;
+    what it returns is the parameter's value. Defaults are not checked.
+    """
+    defaults, checks = defaults or {}, checks or {}
     given = call.params
     if isinstance(given, list):
         if len(given) > len(names):
@@ -112,4 +126,10 @@ def params(call: Call, *names: str, defaults: dict[str, Any] | None = None) -> l
     missing = [n for n in names if n not in values and n not in defaults]
     if missing:
         raise RpcError(INVALID_PARAMS, f"{call.method} needs the parameter {missing[0]!r}")
+    for name, check in checks.items():
+        if name in values:
+            try:
+                values[name] = check(values[name])
+            except BadParam as exc:
+                raise RpcError(INVALID_PARAMS, f"{call.method}: {name}: {exc}") from None
     return [values.get(n, defaults.get(n)) for n in names]

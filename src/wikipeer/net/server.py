@@ -12,7 +12,6 @@ by block like any other source.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 
@@ -22,11 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from wikipeer.errors import InvalidObject
 from wikipeer.formats.car import CarReader
+from wikipeer.ingest import CALLER, HeldLimit
 from wikipeer.model.cid import cid_from_str
+from wikipeer.model.keys import key_from_str
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
-from wikipeer.net.ratelimit import Limits, RateLimited
+from wikipeer.net.ratelimit import Limits, RateLimited, client_of
+from wikipeer.net.params import INT_MAX, INT_MIN, cid
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
@@ -88,7 +90,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
                 busy["redirect"] = _redirects(peers)
                 return JSONResponse(busy, status_code=503)
             try:  # every call of a batch is charged, before any runs
-                answer = await run_in_threadpool(rpc.handle, methods, body, limits.charger("rpc", request))
+                answer = await run_in_threadpool(rpc.handle, methods, body, caller_source(request),
+                                                 limits.charger("rpc", request))
             except RateLimited as exc:
                 return JSONResponse(rpc._error(None, rpc.RATE_LIMITED, str(exc)), status_code=exc.status,
                                     headers={"Retry-After": exc.retry_after_header})
@@ -99,15 +102,16 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         return signed_descriptor(node, str(request.base_url).rstrip("/"))
 
     @api.get("/api/v1/log", tags=["inter-node"], summary="The change log after a position, as a CAR stream")
-    def change_log(request: Request, since: int = 0, limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
+    def change_log(request: Request, since: int = Query(0, ge=INT_MIN, le=INT_MAX),
+                   limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
                    wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
                    page: list[str] = Query([]),
                    skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
                    ) -> Response:
         try:
-            namespaces = tuple((w, int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
+            namespaces = tuple((w, _sql_int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
             scope = log.Scope(tuple(wiki), namespaces, tuple(cid_from_str(p) for p in page))
-            ranges = [tuple(int(x) for x in r.split("-", 1)) for r in skip[:MAX_SKIP]]
+            ranges = [_skip_range(r) for r in skip[:MAX_SKIP]]
         except (InvalidObject, ValueError) as exc:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
         ids = log.positions(node.store, since, limit, scope)
@@ -124,16 +128,21 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             if _leeching(node, peers, caller_key):
                 return JSONResponse({"error": "this node serves first the nodes that give back: push your "
                                               "changes, or try later"}, status_code=429)
-            peers.count_taker(caller_key, served=len(send))
+            _count_taker(node, peers, caller_key, served=len(send))
         return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
                                  headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
 
     @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
     async def blocks(request: Request) -> Response:
         body = await _body(request, MAX_RPC_BODY)
+        if body is None:
+            return JSONResponse({"error": f"request larger than {MAX_RPC_BODY} bytes"}, status_code=413)
         try:
-            cids = [cid_from_str(c) for c in json.loads(body or b"")["cids"][:MAX_BLOCK_REQUEST]]
-        except (ValueError, KeyError, TypeError, InvalidObject) as exc:
+            wanted = rpc.loads(body)
+            if not isinstance(wanted, dict) or not isinstance(wanted.get("cids"), list):
+                raise ValueError("not an object with a list 'cids'")
+            cids = [cid(c) for c in wanted["cids"][:MAX_BLOCK_REQUEST]]  # past the bound: answered in part
+        except ValueError as exc:
             return JSONResponse({"error": f"expected {{\"cids\": [CID, ...]}}: {exc}"}, status_code=400)
         found = (b for b in map(node.store.get_block, cids) if b is not None)
         return StreamingResponse(car_chunks(found), media_type=CAR_ZSTD)
@@ -149,8 +158,11 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             spool.write(chunk)
         spool.seek(0)
         sender = request.headers.get(NODE_HEADER)
-        return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
-                                                    request.headers.get("content-type", "")))
+        try:
+            return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
+                                                        request.headers.get("content-type", ""), caller_source(request)))
+        except HeldLimit as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
 
     @api.post("/api/v1/gossip", tags=["inter-node"], summary="A notice passed on by gossip")
     async def gossip(request: Request) -> Response:
@@ -158,7 +170,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         if body is None:
             return JSONResponse({"error": f"a gossip message is at most {MAX_GOSSIP} bytes"}, status_code=413)
         lo, hi = parse_range(request.headers.get(RANGE_HEADER))
-        return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi))
+        try:
+            return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi, caller_source(request)))
+        except HeldLimit as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
 
     return api
 
@@ -172,16 +187,56 @@ def _leeching(node: Node, peers: PeerBook, key: str) -> bool:
     return served > LEECH_GRACE and served > ratio * (given + 1)
 
 
-def _take_gossip(node: Node, body: bytes, lo: int, hi: int) -> dict:
+def caller_source(request: Request) -> str:
+    """The source name of what a caller sends: its address, which it cannot choose (headers it can)."""
+    return f"{CALLER}{client_of(request)}"
+
+
+def _sql_int(text: str) -> int:
+    """An integer from a query string, in the range SQLite holds; ValueError otherwise."""
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _skip_range(text: str) -> tuple[int, int]:
+    """A ``skip`` range FIRST-LAST; ValueError when it is not one."""
+    first, sep, last = text.partition("-")
+    if not sep:
+        raise ValueError(f"skip range {text!r} is not FIRST-LAST")
+    return _sql_int(first), _sql_int(last)
+
+
+def _count_taker(node: Node, peers: PeerBook, key: str, served: int = 0, given: int = 0) -> None:
+    """Count for the leech ratio what a caller naming itself ``key`` took or gave.
+
+    The name is the caller's choice, so a row is kept only for a peer this
+    node added (``peer list`` shows its counts) or, when the node throttles
+    takers, for a well-formed node key: callers cannot make the node write a
+    row per name they invent.
+    """
+    if peers.find_key(key) is None:
+        if node.config.max_take_ratio is None:
+            return
+        try:
+            key_from_str(key)
+        except InvalidObject:
+            return
+    peers.count_taker(key, served=served, given=given)
+
+
+def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict:
     try:
         blocks = only_notices(CarReader(ZstdReader(iter([body]), MAX_GOSSIP * 16, MAX_GOSSIP, "the gossip")))
     except (InvalidObject, PeerError) as exc:
         return {"error": str(exc)}
-    report = node.ingest(blocks, "gossip")
+    report = node.ingest(blocks, source)
     return {"accepted": report.counts()["accepted"], "queued": queue_accepted(node, report, lo, hi)}
 
 
 async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it is longer than ``limit`` (read no further)."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -190,15 +245,15 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str) -> dict:
+def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str, source: str) -> dict:
     stream = ZstdReader(file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the upload") \
         if content_type.startswith(CAR_ZSTD) else spool
     try:
-        tally = take(node, CarReader(stream), f"upload:{sender or 'unknown'}")
+        tally = take(node, CarReader(stream), source)
     except InvalidObject as exc:
         return {"error": str(exc)}
     if sender:
-        peers.count_taker(sender, given=tally.accepted)
+        _count_taker(node, peers, sender, given=tally.accepted)
     known = peers.find_key(sender) if sender else None
     if known is not None:
         # What a peer pushed to us is never pushed back to it.

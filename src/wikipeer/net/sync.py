@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from wikipeer.ingest import HeldLimit
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
@@ -90,7 +91,10 @@ def _adopt_configs(node: Node, peers: PeerBook, client: PeerClient, url: str, re
 
 
 def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult) -> None:
-    part = take(node, blocks, f"peer:{url}")
+    try:
+        part = take(node, blocks, f"peer:{url}")
+    except HeldLimit as exc:  # a peer's failure, recorded with the peer like any other
+        raise PeerError(f"{url} sent too much that waits for what it did not send: {exc}") from None
     result.pulled.extend(part)
     peers.count(url, gave=part.accepted, duplicates=part.duplicates, we_refused=part.rejected,
                 forgeries=part.forgeries)

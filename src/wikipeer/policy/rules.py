@@ -13,6 +13,9 @@ from wikipeer.model.objects import Blocklist, Notice, Revision
 from wikipeer.policy.blocklist import BlockGuard, added_text, check_patterns
 
 MAX_TEXT = 4 << 20
+MAX_HELD, MAX_HELD_BYTES = 100_000, 256 << 20
+MAX_HELD_TOTAL, MAX_HELD_TOTAL_BYTES = 1_000_000, 1 << 30
+HELD_SECONDS = 7 * 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +24,11 @@ class Policy:
 
     max_text: int = MAX_TEXT
     guard: BlockGuard | None = None
-    max_held: int = 100_000  # objects one source may leave waiting for something that has not come
-    max_held_bytes: int = 256 << 20
+    max_held: int = MAX_HELD  # objects one source may leave waiting for something that has not come
+    max_held_bytes: int = MAX_HELD_BYTES
+    max_held_total: int = MAX_HELD_TOTAL  # all sources together, past which callers of the API may hold no more
+    max_held_total_bytes: int = MAX_HELD_TOTAL_BYTES
+    held_seconds: int = HELD_SECONDS  # how long a held block may wait before it is forgotten
 
     def check_blocklist(self, blocklist: Blocklist) -> None:
         check_patterns(blocklist)

@@ -64,3 +64,14 @@ class WikiStats:
     revisions: int
     blocks: int
     bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldStats:
+    """What one source left waiting in the held table."""
+
+    source: str
+    objects: int
+    bytes: int
+    since: int
+    """When the oldest of them was held (unix seconds)."""

@@ -10,7 +10,7 @@ import sqlite3
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -65,10 +65,15 @@ CREATE INDEX IF NOT EXISTS sigs_by_sig ON sigs(sig);
 CREATE TABLE IF NOT EXISTS origins(    -- imported revisions by their id on the site they came from
     site TEXT NOT NULL, rev_id INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(site, rev_id)
 ) WITHOUT ROWID;
+-- Blocks waiting for something that has not come (see ingest), by whoever sent them first,
+-- since when (unix seconds): bounded per source and expired after a while.
 CREATE TABLE IF NOT EXISTS held(
-    cid BLOB PRIMARY KEY, data BLOB NOT NULL, waiting BLOB NOT NULL, source TEXT NOT NULL
+    cid BLOB PRIMARY KEY, data BLOB NOT NULL, waiting BLOB NOT NULL, source TEXT NOT NULL,
+    held_at INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS held_by_waiting ON held(waiting);
+CREATE INDEX IF NOT EXISTS held_by_source ON held(source);
+CREATE INDEX IF NOT EXISTS held_by_time ON held(held_at);
 -- Peers (store/peers.py): cursors are positions in this store's log.
 CREATE TABLE IF NOT EXISTS peers(
     url TEXT PRIMARY KEY,
@@ -124,6 +129,21 @@ CREATE TABLE IF NOT EXISTS wants(
     done INTEGER                   -- when it was met
 );
 """
+
+
+ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0")]
+"""Columns added to tables after their first version: CREATE TABLE IF NOT EXISTS cannot add them."""
+
+
+def add_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Add the ADDED_COLUMNS an older store lacks (before the schema's indexes name them); returns which."""
+    added = []
+    for table, column, decl in ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if have and column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+            added.append((table, column))
+    return added
 
 
 def statements(script: str) -> list[str]:

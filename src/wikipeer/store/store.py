@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +27,9 @@ from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signa
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
-from wikipeer.store.records import PageRow, RevInfo, SigInfo, WikiStats
+from wikipeer.store.records import HeldStats, PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT,
-                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, statements)
+                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, statements)
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
@@ -63,7 +64,10 @@ class Store:
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
         elif self.meta("schema") != SCHEMA_VERSION:
-            with self._transaction():  # an older store: add the tables it lacks
+            with self._transaction():  # an older store: add the tables and columns it lacks
+                if ("held", "held_at") in add_columns(conn):
+                    # Blocks held before expiry existed start their clock now, not in 1970.
+                    conn.execute("UPDATE held SET held_at = ?", (int(time.time()),))
                 for statement in statements(SCHEMA):
                     conn.execute(statement)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -138,9 +142,14 @@ class Store:
 
     def held_by(self, source: str) -> tuple[int, int]:
         """(objects, bytes) a source left waiting."""
-        row = self.conn.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM held WHERE source = ?",
-                                (source,)).fetchone()
-        return row[0], row[1]
+        return held_by(self.conn, source)
+
+    def held_stats(self) -> list[HeldStats]:
+        """What waits in the held table, by source, the most bytes first."""
+        rows = self.conn.execute(
+            "SELECT source, count(*), coalesce(sum(length(data)), 0), min(held_at) FROM held "
+            "GROUP BY source ORDER BY 3 DESC, 1")
+        return [HeldStats(*row) for row in rows]
 
     def drop_held(self, source: str) -> int:
         """Forget what a source left waiting (it was banned); returns how many objects."""
@@ -657,9 +666,26 @@ class Writer:
             page = row[0] if row else None
         return page
 
-    def hold(self, block: Block, waiting: bytes, source: str) -> None:
+    def hold(self, block: Block, waiting: bytes, source: str, now: int) -> None:
+        """Keep a block aside until ``waiting`` comes.
+
+        A block held already keeps its first source and time and only changes
+        what it waits for: sending it again neither moves it to another
+        source's account nor postpones its expiry.
+        """
         self.any_held = True
-        self.conn.execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)", (block.cid, block.data, waiting, source))
+        self.conn.execute("INSERT INTO held VALUES (?, ?, ?, ?, ?) ON CONFLICT(cid) DO UPDATE SET waiting = excluded.waiting",
+                          (block.cid, block.data, waiting, source, now))
+
+    def held_by(self, source: str | None = None) -> tuple[int, int]:
+        """(objects, bytes) held, from one source or (None) from all, this transaction's included."""
+        return held_by(self.conn, source)
+
+    def purge_held(self, before: int) -> int:
+        """Forget blocks held since before ``before`` (unix seconds): what they wait for never came."""
+        if not self.any_held:
+            return 0
+        return self.conn.execute("DELETE FROM held WHERE held_at < ?", (before,)).rowcount
 
     def release(self, cid: bytes) -> None:
         if self.any_held:
@@ -686,6 +712,13 @@ class Writer:
 
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")
+
+
+def held_by(conn: sqlite3.Connection, source: str | None) -> tuple[int, int]:
+    """(objects, bytes) in the held table, from one source or (None) from all."""
+    where, args = ("WHERE source = ?", (source,)) if source is not None else ("", ())
+    row = conn.execute(f"SELECT count(*), coalesce(sum(length(data)), 0) FROM held {where}", args).fetchone()
+    return row[0], row[1]
 
 
 def notice_identity(record: Notice) -> tuple[int, str, int]:

@@ -159,5 +159,7 @@ class Accounts:
         """The form token bound to a session or visitor cookie."""
         return hmac.new(self._secret, cookie.encode(), hashlib.sha256).hexdigest()
 
-    def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
-        return bool(cookie and token) and hmac.compare_digest(self.csrf_token(cookie), token)
+    def csrf_ok(self, cookie: str | None, token: object) -> bool:
+        # A token is whatever a form sent: maybe non-ASCII, or a file part; compare_digest takes bytes of any kind.
+        return bool(cookie and isinstance(token, str) and token) and hmac.compare_digest(
+            self.csrf_token(cookie).encode(), token.encode("utf-8", "surrogatepass"))

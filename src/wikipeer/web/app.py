@@ -29,6 +29,7 @@ from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.head import HeadAsGet
+from wikipeer.web.last_resort import LastResort
 from wikipeer.web.site import Site
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
@@ -68,12 +69,15 @@ def create_app(node: Node, default_wiki: str | None = None,
     answers it) and request bodies are bounded before anything reads them.
     Then the whole-page cache: a cached article costs no routing and no
     middleware, and is replayed with the security headers it was first sent with.
+    Around it all, LastResort turns anything that escaped into a 500 without
+    closing the connection.
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
     cookie gets the Secure flag, not only those of HTTPS requests.
     """
     app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
     cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
-    return HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
+    guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
+    return LastResort(guarded, SECURITY_HEADERS)
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
