@@ -267,6 +267,8 @@ def test_search_criteria(served):
 
     assert search(["page", "wiki", "=", SAMPLE]) == set(by_title.values())
     assert search(["page", "title", "=", "Main_Page"]) == {by_title["Main Page"]}
+    # The exact title goes through the same normaliser as every title: marks and spacing do not hide a page.
+    assert search(["page", "title", "=", "\u200eMain__Page "]) == {by_title["Main Page"]}
     assert search(["page", "title", "~", "AND"]) == {by_title[t] for t in by_title if "and" in t.lower()}
     word = "signature"
     with_word = {by_title[p.title] for p in pages if word in shown_text(node, p).lower()}

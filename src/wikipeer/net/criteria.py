@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wikipeer.model.title import clean_title
 from wikipeer.net.params import BadParam, Check, integer, text
 from wikipeer.net.rpc import INVALID_PARAMS, RpcError
 from wikipeer.store.store import Store
@@ -37,7 +38,7 @@ def _rows(sql: str) -> Callable[[Store, Any], set[int]]:
 
 
 def _title_is(store: Store, value: str) -> set[int]:
-    rows = store.conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (value.replace("_", " "), MAX_SET))
+    rows = store.conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (clean_title(value), MAX_SET))
     return {r[0] for r in rows}
 
 
