@@ -285,4 +285,6 @@ def test_every_route_takes_any_request_without_a_server_error(served, real, node
 def test_a_form_token_that_is_not_ascii_text_is_refused(served, body, content_type):
     for path in ("/login", "/fetch", f"/wiki/{SAMPLE}/Main_Page"):
         answer = served.client.post(path, content=body, headers={"content-type": content_type})
-        assert answer.status_code == 403, (path, answer.status_code)
+        # Refused as the client's fault: 403 for the token, or sooner (401 for an edit without an
+        # account, 400 for a file part), depending on what the client's cookies already say.
+        assert answer.status_code in (400, 401, 403), (path, answer.status_code)

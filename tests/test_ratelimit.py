@@ -187,12 +187,12 @@ def test_a_batch_is_charged_per_call_before_any_call_runs(clock):
         limits.rpc.charge("peer", calls)
 
     batch = [{"jsonrpc": "2.0", "method": "search", "params": [], "id": i} for i in range(100)]
-    assert len(rpc.handle(table, json.dumps(batch).encode(), admit)) == 100
+    assert len(rpc.handle(table, json.dumps(batch).encode(), admit=admit)) == 100
     with pytest.raises(RateLimited):
-        rpc.handle(table, json.dumps(batch).encode(), admit)
+        rpc.handle(table, json.dumps(batch).encode(), admit=admit)
     assert charges == [100, 100] and len(ran) == 100  # the refused batch ran nothing
-    rpc.handle(table, json.dumps(batch[0]).encode(), admit)
-    rpc.handle(table, b"not json", admit)
+    rpc.handle(table, json.dumps(batch[0]).encode(), admit=admit)
+    rpc.handle(table, b"not json", admit=admit)
     assert charges[2:] == [1, 1]
 
 

@@ -77,6 +77,32 @@ def _call(methods: dict[str, Method], request: Any, caller: str) -> dict | None:
     return None if notification else answer
 
 
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, found without parsing it (in linear time)."""
+    if body.count(b"[") + body.count(b"{") <= 1:
+        return 1
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
+    return max(accumulate(array("b", brackets.translate(_DEPTH_STEP))), default=0)
+
+
+def loads(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON nested at most ``max_depth`` deep; raise ValueError otherwise.
+
+    The depth is checked before parsing: the parser recurses once per level,
+    and a body of nothing but ``[`` would exhaust the stack.
+    """
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    depth = json_depth(raw)
+    if depth > max_depth:
+        raise ValueError(f"nested {depth} deep; at most {max_depth}")
+    return json.loads(raw)
+
+
 def handle(methods: dict[str, Method], body: bytes, caller: str = "",
            admit: Callable[[int], None] = lambda calls: None) -> Any:
     """The response to a request body: a dict, a list for a batch, or None when nothing is owed.
