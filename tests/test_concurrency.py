@@ -260,3 +260,53 @@ def test_textcodec_gives_the_same_bytes_from_many_threads_at_once():
     proc = subprocess.run([sys.executable, "-c", _hammer_codec()], capture_output=True, timeout=120)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}"
     assert proc.stdout.decode().strip() == "0", "some texts came back wrong"
+
+
+def _hammer_shared_objects() -> str:
+    """A script that uses, from many threads at once, the C-extension objects the server's threads share
+    (a compiled RE2 set of a blocklist, cached nacl verify keys, a signing key, libipld) and prints the
+    answers that differ from the single-threaded ones."""
+    return """
+import random, threading
+import libipld, nacl.signing
+from wikipeer.model.keys import key_to_str, sign, verify
+from wikipeer.model.objects import Blocklist
+from wikipeer.policy.blocklist import BlockGuard
+
+guard = BlockGuard([Blocklist("k", f"list{n}", 1, 1, tuple(f"bad{n}[0-9]+word{i}" for i in range(40)))
+                    for n in range(3)])
+keys = [nacl.signing.SigningKey.generate() for _ in range(4)]
+publics = [key_to_str(bytes(k.verify_key)) for k in keys]
+cases = []
+for i in range(200):
+    rng = random.Random(i)
+    text = " ".join(rng.choice(["fine", f"bad{i % 4}{i}word{i % 50}", "other"]) for _ in range(30))
+    target = bytes(rng.randrange(256) for _ in range(36))
+    cases.append((text, target, i % 4, {"i": i, "t": text, "b": target}))
+def answer(case):
+    text, target, k, obj = case
+    hit = guard.check(text)
+    signature = sign(keys[k], target, "author")
+    return (hit and hit.pattern, signature, verify(publics[k], target, "author", signature),
+            verify(publics[(k + 1) % 4], target, "author", signature),
+            libipld.decode_dag_cbor(libipld.encode_dag_cbor(obj)) == obj)
+expected = [answer(c) for c in cases]
+bad = []
+def work(seed):
+    rng = random.Random(seed)
+    for _ in range(800):
+        i = rng.randrange(len(cases))
+        if answer(cases[i]) != expected[i]:
+            bad.append(i)
+threads = [threading.Thread(target=work, args=(s,)) for s in range(16)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert any(e[0] for e in expected) and not all(e[0] for e in expected)
+print(len(bad))
+"""
+
+
+def test_shared_regex_sets_keys_and_codecs_give_the_same_answers_from_many_threads():
+    proc = subprocess.run([sys.executable, "-c", _hammer_shared_objects()], capture_output=True, timeout=120)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}"
+    assert proc.stdout.decode().strip() == "0", "some answers differed under threads"
