@@ -269,12 +269,15 @@ def pct(values: list[float], q: float) -> float:
     return xs[max(0, min(len(xs) - 1, math.ceil(q * len(xs)) - 1))] if xs else math.nan
 
 
-def rss_windows(samples: list[tuple[float, float]], seconds: float) -> tuple[float, float, float]:
-    """Mean RSS over the first and the last minute (a fifth of the run when shorter), and the maximum."""
+def rss_windows(samples: list[tuple[float, float]], seconds: float) -> list[tuple[float, float]]:
+    """(start, mean RSS) of each minute of the run (of each fifth, when it is shorter than 5 minutes)."""
     window = min(60.0, seconds / 5)
-    first = [r for t, r in samples if t <= window] or [samples[0][1]]
-    last = [r for t, r in samples if t >= samples[-1][0] - window] or [samples[-1][1]]
-    return statistics.mean(first), statistics.mean(last), max(r for _, r in samples)
+    out = []
+    for k in range(max(1, math.ceil(seconds / window))):
+        inside = [r for t, r in samples if k * window <= t < (k + 1) * window]
+        if inside:
+            out.append((k * window, statistics.mean(inside)))
+    return out
 
 
 def fsck_clean(node: Path) -> bool:
@@ -316,15 +319,18 @@ def report(load: Load, tally: Tally, rss: list[tuple[float, float]], alive: bool
            out=print) -> dict[str, float]:
     for example in tally.examples:
         out(f"  error: {example}")
-    first, last, peak = rss_windows(rss, load.seconds)
+    windows = rss_windows(rss, load.seconds)
     figures: dict[str, float] = {
         "seconds": load.seconds, "readers": load.readers, "writers": load.writers, "log pullers": load.peers,
         "requests": sum(len(v) for v in tally.latencies.values()) + sum(tally.errors.values()),
         "errors": sum(tally.errors.values()), "429 answers": sum(tally.limited.values()),
         "edits acknowledged": len(tally.saved), "edits missing": missing, "blocks pulled": tally.pulled_blocks,
         "server alive after": int(alive), "fsck clean after": int(clean),
-        "RSS MB first minute": first, "RSS MB last minute": last, "RSS MB max": peak,
+        "RSS MB first minute": windows[0][1], "RSS MB last minute": windows[-1][1],
+        "RSS MB max": max(r for _, r in rss),
     }
+    # The whole curve: caches filling up level off, a leak keeps climbing.
+    figures.update({f"RSS MB from {start:.0f} s": mean for start, mean in windows})
     for kind in sorted(tally.latencies):
         lat = tally.latencies[kind]
         figures[f"{kind}: requests"] = len(lat)
