@@ -52,7 +52,7 @@ def _state(peer: Peer) -> str:
     if peer.last_sync is None:
         return "failed: " + peer.last_error if peer.last_error else "never synced"
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(peer.last_sync))
-    return f"failed {when}: {peer.last_error}" if peer.last_error else f"ok {when}"
+    return f"last sync {when}: " + (f"failed: {peer.last_error}" if peer.last_error else "ok")
 
 
 def peer_remove(args: argparse.Namespace) -> int:
