@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -184,6 +184,9 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     def unwritable_page(request: Request, exc: StoreUnwritable) -> Response:
         # Not str(exc): it names files of the server, which are none of a visitor's business.
         cause = "disk is full" if exc.full else "disk failed to write"
+        if request.url.path.startswith(("/rpc", "/api/")):  # a peer's program, not a person: JSON
+            return JSONResponse({"error": f"this node's {cause}: nothing was stored; try again later"},
+                                status_code=507)
         return error_page(request, 507, "Not saved", f"This node's {cause}, so nothing was saved. Pages can still "
                           "be read; try again once its operator has made room.")
 
