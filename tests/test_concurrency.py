@@ -22,11 +22,15 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
+from conftest import Author, start_server, stop_server
+
+from wikipeer.model.cid import cid_to_str
+from wikipeer.node import Node
 
 PAGES, REVISIONS = 40, 24  # 960 texts, chains of 16: more than the store's 256-text cache
 CLIENT_PROCESSES, THREADS_PER_PROCESS = 3, 12
@@ -75,18 +79,6 @@ def client_process(work: dict) -> dict:
         list(pool.map(thread, range(work["threads"])))
     return {"wrong": wrong, **counts}
 
-
-if __name__ == "__main__":
-    print(json.dumps(client_process(json.loads(sys.stdin.read()))))
-    sys.exit(0)
-
-# -- the tests (imported by pytest; not needed by a client process) -------------------------
-
-import pytest  # noqa: E402
-from conftest import Author, start_server, stop_server  # noqa: E402
-
-from wikipeer.model.cid import cid_to_str  # noqa: E402
-from wikipeer.node import Node  # noqa: E402
 
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
 _PARENTS = re.compile(r'<input type="hidden" name="parents" value="([^"]*)"')
@@ -310,3 +302,7 @@ def test_shared_regex_sets_keys_and_codecs_give_the_same_answers_from_many_threa
     proc = subprocess.run([sys.executable, "-c", _hammer_shared_objects()], capture_output=True, timeout=120)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}"
     assert proc.stdout.decode().strip() == "0", "some answers differed under threads"
+
+
+if __name__ == "__main__":  # one client process of the served-node test
+    print(json.dumps(client_process(json.loads(sys.stdin.read()))))
