@@ -306,3 +306,34 @@ def test_shared_regex_sets_keys_and_codecs_give_the_same_answers_from_many_threa
 
 if __name__ == "__main__":  # one client process of the served-node test
     print(json.dumps(client_process(json.loads(sys.stdin.read()))))
+
+
+def test_keys_created_under_one_name_at_once_leave_one_key_that_matches_its_file(tmp_path):
+    # Two registrations of one user name at once reach the keyring together; the loser's key file
+    # used to replace the winner's, so the account signed with a key its file did not name.
+    from wikipeer.errors import UserError
+    from wikipeer.model.keys import key_to_str
+    from wikipeer.store.keyring import Keyring
+
+    keyring = Keyring(tmp_path / "keys")
+    for round_ in range(5):  # a race: several rounds, so that the old code loses one of them
+        name = f"user-same{round_}"
+        barrier = threading.Barrier(12)
+        outcomes: list[str] = []
+
+        def create() -> None:
+            barrier.wait()
+            try:
+                keyring.create(name)
+                outcomes.append("created")
+            except UserError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=create) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["created"] + ["refused"] * 11
+        assert key_to_str(bytes(keyring.signing_key(name).verify_key)) == keyring.get(name).public
+    assert sorted(p.name for p in keyring.dir.iterdir()) == [f"user-same{r}.key" for r in range(5)]  # no temporary files
