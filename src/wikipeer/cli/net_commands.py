@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from wikipeer.cli.commands import _open, out
 from wikipeer.errors import UserError
@@ -13,7 +14,7 @@ from wikipeer.net.gossip import gossip_round
 from wikipeer.net.sync import ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
-from wikipeer.store.peers import PeerBook
+from wikipeer.store.peers import Peer, PeerBook
 
 
 def peer_add(args: argparse.Namespace) -> int:
@@ -38,10 +39,20 @@ def peer_list(args: argparse.Namespace) -> int:
     peers = PeerBook(node.store)
     out.print(f"{'peer':<32} {'gave':>7} {'took':>7} {'pulled':>7} {'refused':>8} {'forged':>6}  state")
     for p in peers.list():
-        state = f"banned: {p.banned}" if p.banned else (f"error: {p.last_error}" if p.last_error else "ok")
+        state = _state(p)
         pulled = peers.taker(p.key)[0] if p.key else 0
         out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
     return 0
+
+
+def _state(peer: Peer) -> str:
+    """How the last sync with a peer went, and when."""
+    if peer.banned:
+        return f"banned: {peer.banned}"
+    if peer.last_sync is None:
+        return "failed: " + peer.last_error if peer.last_error else "never synced"
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(peer.last_sync))
+    return f"last sync {when}: " + (f"failed: {peer.last_error}" if peer.last_error else "ok")
 
 
 def peer_remove(args: argparse.Namespace) -> int:

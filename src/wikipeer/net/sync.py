@@ -12,10 +12,12 @@ as a signed ``ban`` object that travels like any other.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 
+from wikipeer.errors import WikipeerError
 from wikipeer.ingest import HeldLimit
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
@@ -27,6 +29,7 @@ from wikipeer.node import Node
 from wikipeer.store import gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.store import disk_problem
 
 LOG_LIMIT = 10_000
 PARENT_ROUNDS = 20
@@ -185,11 +188,24 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
             if do_push:
                 push(node, peers, client, peer.url, result)
             result.bytes_in, result.bytes_out = client.bytes_in, client.bytes_out
-    except PeerError as exc:
-        peers.set(peer.url, last_error=str(exc))
+    except Exception as exc:
+        # Whatever failed (the peer, or our own store: a full disk), `peer list` must not say "ok".
+        problem = disk_problem(exc, node.store.path)
+        _record_failure(peers, peer.url, str(problem or exc) or type(exc).__name__)
+        if problem is not None:
+            raise problem from exc
         raise
     peers.set(peer.url, last_sync=int(time.time()), last_error=None)
     return result
+
+
+def _record_failure(peers: PeerBook, url: str, message: str) -> None:
+    """Keep when a sync failed and why; a store that cannot take even that (the full disk that
+    made the sync fail) loses only the record, not the error the caller is given."""
+    try:
+        peers.set(url, last_sync=int(time.time()), last_error=message[:1000])
+    except (sqlite3.Error, WikipeerError):
+        pass
 
 
 def sync_all(node: Node, log_error=print) -> list[SyncResult]:
@@ -200,7 +216,7 @@ def sync_all(node: Node, log_error=print) -> list[SyncResult]:
             continue
         try:
             results.append(sync(node, peer.url))
-        except PeerError as exc:
+        except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
             log_error(f"sync with {peer.url}: {exc}")
     return results
 

@@ -11,6 +11,7 @@ that fsck would call broken.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -36,12 +37,18 @@ class PageCache:
         """A reader opened the page now: it moves to the back of the eviction queue.
 
         Only fetched pages are evictable, so only they are written to: reading
-        a followed page never waits for the store's write lock.
+        a followed page never waits for the store's write lock. A read time that
+        cannot be written (a full disk) is let go: it only orders evictions, and
+        the reader must still get the page.
         """
         conn = self.store.conn
         if conn.execute("SELECT 1 FROM local_pages WHERE page = ? AND fetched = 1", (page_id,)).fetchone():
-            with conn:
-                conn.execute("UPDATE local_pages SET last_read = ? WHERE page = ?", (int(time.time() * 1000), page_id))
+            try:
+                with conn:
+                    conn.execute("UPDATE local_pages SET last_read = ? WHERE page = ?",
+                                 (int(time.time() * 1000), page_id))
+            except sqlite3.OperationalError:
+                pass
 
     def pin(self, page_id: int, pinned: bool = True) -> None:
         with self.store.conn:

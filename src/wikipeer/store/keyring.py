@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class Keyring:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._unlocked: dict[str, nacl.signing.SigningKey] = {}
+        self._lock = threading.Lock()
         self.generation = 0
         """Goes up with every key this keyring writes, so views built from it know they are stale."""
 
@@ -98,15 +101,27 @@ class Keyring:
         return identity
 
     def _save(self, name: str, data: dict) -> Identity:
+        """Write a new key file whole, or not at all; a name that exists already is never overwritten.
+
+        Each call writes a temporary file of its own and publishes it with link(), which fails when
+        the name exists: two threads (or processes) creating the same key cannot both win, nor
+        overwrite each other's key (a shared temporary name and replace() let the loser's key file
+        land under the winner's account).
+        """
         path = self._path(name)
         if path.exists():
             raise UserError(f"a key named {name!r} exists already")
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
-        self.generation += 1
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{name}.", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh)
+            os.link(tmp, path)
+        except FileExistsError:
+            raise UserError(f"a key named {name!r} exists already") from None
+        finally:
+            os.unlink(tmp)
+        with self._lock:
+            self.generation += 1
         return self._identity(data)
 
     def signing_key(self, name: str, passphrase: str | None = None) -> nacl.signing.SigningKey:

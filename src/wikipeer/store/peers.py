@@ -40,8 +40,8 @@ class Peer:
     forgeries: int
     took: int
     it_refused: int
-    last_sync: int | None
-    last_error: str | None
+    last_sync: int | None  # when the last sync ended (Unix seconds), whether it worked or not
+    last_error: str | None  # why it failed; None when it worked
 
 
 def normalize_url(url: str) -> str:

@@ -8,6 +8,7 @@ holds blocks and indexes; what is allowed in is decided above it, in ingest.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -43,6 +44,46 @@ class StoreDamage(WikipeerError):
     def __init__(self, cid: bytes, problem: str) -> None:
         super().__init__(problem)
         self.cid = cid
+
+
+class StoreUnwritable(WikipeerError):
+    """The disk refused a write to the store (it is full, or failed); nothing of that write was kept."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, full: bool) -> None:
+        super().__init__(message)
+        self.full = full
+
+
+FULL_BELOW = 1024 * 1024  # free bytes under which an I/O error is taken for a full disk
+
+
+def disk_problem(exc: BaseException, path: Path, doing: str = "write to") -> StoreUnwritable | None:
+    """A one-line StoreUnwritable for a SQLite error that a full or failing disk caused, else None.
+
+    ``path``: the database file (or the node directory, when which file is not known).
+
+    SQLite says "database or disk is full" when a write finds no room, but only "disk I/O error"
+    when it cannot even size its shared-memory file: free space tells the two causes apart.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None or code & 0xFF not in (sqlite3.SQLITE_FULL,
+                                                                              sqlite3.SQLITE_IOERR):
+        return None
+    full = code & 0xFF == sqlite3.SQLITE_FULL or _free_bytes(path if path.is_dir() else path.parent) < FULL_BELOW
+    cause = "the disk is full" if full else "the disk reported an I/O error"
+    kept = "nothing of this change was kept; " if doing == "write to" else ""
+    advice = "free some space, then try again" if full else "check the disk"
+    return StoreUnwritable(f"cannot {doing} {path}: {cause} ({exc}); {kept}{advice}", full)
+
+
+def _free_bytes(directory: Path) -> int:
+    try:
+        stat = os.statvfs(directory)
+    except OSError:
+        return FULL_BELOW  # cannot tell: do not claim the disk is full
+    return stat.f_bavail * stat.f_frsize
 
 
 class Store:
@@ -84,12 +125,19 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
-            # Takes effect only when the file is created (before WAL is on): compressed
-            # texts of 1-2 KB leave a third of each 4 KiB page empty, much less of 8 KiB.
-            conn.execute("PRAGMA page_size=8192")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                # Takes effect only when the file is created (before WAL is on): compressed
+                # texts of 1-2 KB leave a third of each 4 KiB page empty, much less of 8 KiB.
+                conn.execute("PRAGMA page_size=8192")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=OFF")
+            except sqlite3.Error as exc:
+                conn.close()
+                problem = disk_problem(exc, self.path, doing="open")
+                if problem is not None:
+                    raise problem from exc
+                raise
             self._local.conn = conn
         return conn
 
@@ -103,15 +151,28 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; on any error, a rollback and the error that caused it.
+
+        A disk that is full or failing is reported as StoreUnwritable, in one line.
+        """
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            # After some errors (a full disk among them) SQLite has rolled back already: a second
+            # ROLLBACK would fail with "no transaction is active" and hide the real cause.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self.close()  # closing rolls back; the error that made us roll back is the one to report
             with self._lock:
                 self._texts.clear()
+            problem = disk_problem(exc, self.path)
+            if problem is not None:
+                raise problem from exc
             raise
 
     @contextmanager

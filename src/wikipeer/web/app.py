@@ -10,11 +10,12 @@ run anything; ``<style>`` elements stay forbidden (``style-src 'self'``).
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
+from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.web import editing, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.bodylimit import BodyLimit
@@ -200,6 +202,29 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "There is no such page on this node." if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message)
+
+    def unwritable_page(request: Request, exc: StoreUnwritable) -> Response:
+        # Not str(exc): it names files of the server, which are none of a visitor's business.
+        cause = "disk is full" if exc.full else "disk failed to write"
+        if request.url.path.startswith(("/rpc", "/api/")):  # a peer's program, not a person: JSON
+            return JSONResponse({"error": f"this node's {cause}: nothing was stored; try again later"},
+                                status_code=507)
+        return error_page(request, 507, "Not saved", f"This node's {cause}, so nothing was saved. Pages can still "
+                          "be read; try again once its operator has made room.")
+
+    @app.exception_handler(StoreUnwritable)
+    async def unwritable(request: Request, exc: StoreUnwritable) -> Response:
+        return unwritable_page(request, exc)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def store_error(request: Request, exc: sqlite3.OperationalError) -> Response:
+        # Writes outside the store's transactions (accounts, sessions) meet a full disk too.
+        problem = disk_problem(exc, site.node.dir)
+        if problem is not None:
+            return unwritable_page(request, problem)
+        if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return error_page(request, 503, "Try again", "The node's store is busy; try again in a moment.")
+        raise exc  # anything else is a bug: the server's 500
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

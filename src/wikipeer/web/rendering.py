@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,12 +78,15 @@ class RenderCache:
     """Rendered revisions, valid while every template they used has the same head
     and every page they link to is still there (or still missing).
 
-    A cache only: deleting the file loses nothing but time.
+    A cache only: deleting the file loses nothing but time, and a cache that
+    cannot be read or written (a full disk, an I/O error) is a cache that
+    holds nothing: the page is rendered and shown all the same.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._warned = threading.Event()
         # Revision -> the store's log position when its dependencies were last checked:
         # while nothing has arrived since, they cannot have changed.
         self._checked: dict[bytes, int] = {}
@@ -92,15 +96,23 @@ class RenderCache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")  # a lost entry is only rendered again
-            conn.executescript(_SCHEMA)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=OFF")  # a lost entry is only rendered again
+                conn.executescript(_SCHEMA)
+            except sqlite3.Error:
+                conn.close()  # tried again at the next read: the disk may have room by then
+                raise
             self._local.conn = conn
         return conn
 
     def render(self, reader: WikiReader, full_title: str, rev: RevInfo) -> Rendered:
         """The rendering of ``rev``, from the cache when still valid."""
-        cached = self._get(reader, rev)
+        try:
+            cached = self._get(reader, rev)
+        except sqlite3.OperationalError as exc:
+            self._unusable(exc)
+            cached = None
         if cached is not None:
             return cached
         context = reader.context(full_title)
@@ -116,8 +128,18 @@ class RenderCache:
 
         context.exists = exists
         rendered = render(reader.node.store.revision_text(rev), context)
-        self._put(reader, rev, rendered, sorted(asked), sorted(found))
+        try:
+            self._put(reader, rev, rendered, sorted(asked), sorted(found))
+        except sqlite3.OperationalError as exc:
+            self._unusable(exc)
         return rendered
+
+    def _unusable(self, exc: sqlite3.OperationalError) -> None:
+        """Say once that the cache file cannot be used (not per request: a full disk would flood the log)."""
+        if not self._warned.is_set():
+            self._warned.set()
+            print(f"wikipeer: the render cache {self.path} cannot be used ({exc}): pages are rendered on every "
+                  "read until it can", file=sys.stderr)
 
     def _deps(self, reader: WikiReader, titles: Iterable[str]) -> dict[str, str | None]:
         heads = {t: reader.head(t) for t in titles}
