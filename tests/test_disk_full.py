@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from conftest import run_cli, start_server, stop_server
 
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.objects import build_text
+from wikipeer.net.gossip import gossip_forever
+from wikipeer.node import Node
+from wikipeer.store import gossip_queue
 
 SAMPLE = "wikipeer"
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
@@ -167,3 +172,31 @@ def test_peer_list_shows_a_sync_that_failed_on_a_full_disk(disk, sample_node):
         assert run_cli(node, "fsck").code == 0
     finally:
         stop_server(proc, client)
+
+
+def test_gossip_outlives_a_full_disk_and_passes_the_notice_on_after(disk, sample_node):
+    node_dir = disk / "node"
+    shutil.copytree(sample_node, node_dir)
+    node = Node.open(node_dir)
+    notice = node.store.object_id(node.store.pages(SAMPLE)[0].cid)  # any object: no peer will be asked
+    gossip_queue.queue(node.store, notice)
+    errors: list[str] = []
+    stop = threading.Event()
+    loop = threading.Thread(target=gossip_forever, args=(node, 0.05, stop, errors.append), daemon=True)
+    ballast = fill(disk)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(errors) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(errors) >= 3 and loop.is_alive(), errors  # failed rounds, and still going
+        assert all(e.startswith("gossip: ") for e in errors) and "disk is full" in errors[0], errors
+        assert gossip_queue.pending(node.store)  # the notice was not lost
+        ballast.unlink()
+        while gossip_queue.pending(node.store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not gossip_queue.pending(node.store) and loop.is_alive()
+    finally:
+        stop.set()
+        loop.join(5)
+        node.store.close()

@@ -295,7 +295,7 @@ def serve(args: argparse.Namespace) -> int:
     from wikipeer.net.sync import sync_forever
 
     stop = threading.Event()
-    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop), daemon=True).start()
+    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
     try:

@@ -160,7 +160,14 @@ def only_notices(blocks: Iterable[Block], limit: int = 64) -> list[Block]:
     return out
 
 
-def gossip_forever(node: Node, every: float, stop: threading.Event) -> None:
-    """Run gossip rounds until ``stop`` is set (``wikipeer serve`` runs this beside the web page)."""
+def gossip_forever(node: Node, every: float, stop: threading.Event, log_error=print) -> None:
+    """Run gossip rounds until ``stop`` is set (``wikipeer serve`` runs this beside the web page).
+
+    A failed round (a full disk, a store error) is reported and the next round
+    tries again: the queue keeps what was not passed on.
+    """
     while not stop.wait(every):
-        gossip_round(node)
+        try:
+            gossip_round(node)
+        except Exception as exc:  # the thread must outlive any one failure, as sync's does
+            log_error(f"gossip: {exc}")
