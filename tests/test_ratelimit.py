@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -234,7 +235,9 @@ def test_the_gate_runs_a_few_at_once_and_refuses_after_its_patience():
             tg.start_soon(late)
         assert len(refused) == 1 and refused[0].status == 503 and "busy" in str(refused[0])
 
-    anyio.run(main)
+    # A thread of its own: a browser test's Playwright may hold an event loop in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()
 
 
 def test_a_huge_name_is_kept_by_its_start_only(clock):
