@@ -11,6 +11,7 @@ run (200 readers, 10 minutes) is `python -m bench.soak` / `make bench`.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside tests/, not in the package
@@ -24,7 +25,10 @@ RSS_MAX_MB = 600
 
 def test_short_soak_has_no_errors_no_missing_edits_a_clean_store_and_bounded_memory():
     lines: list[str] = []
-    figures = run(SHORT, out=lines.append)
+    # A thread of its own: the soak runs its own event loop, and a browser test's Playwright may
+    # hold one in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        figures = pool.submit(run, SHORT, lines.append).result()
     summary = "\n".join(lines + [f"{k}: {v}" for k, v in figures.items()])
     assert figures["server alive after"] == 1, summary
     assert figures["errors"] == 0, summary
