@@ -13,6 +13,7 @@ import pytest
 from conftest import assert_user_error, run_cli
 from wikipeer.cli.main import main
 from wikipeer.model.cid import cid_to_str
+from wikipeer.node import Node
 
 CID = re.compile(r"\bbafy[a-z2-7]{50,}\b")
 
@@ -309,3 +310,14 @@ def test_a_refused_edit_leaves_no_wiki_behind(node_dir):
     result = run_cli(node_dir, "edit", "bad wiki", "Page", "--summary", "s", input="text\n")
     assert result.code == 2 and "edit refused" in result.err, str(result)
     assert "bad wiki" not in run_cli(node_dir, "stats").out
+
+
+def test_a_served_nodes_key_list_sees_keys_added_by_another_process(node_dir):
+    assert run_cli(node_dir, "init").code == 0
+    node = Node.open(node_dir)
+    before = {i.name for i in node.keyring.list()}
+    assert node.keyring.list() == node.keyring.list()  # the second comes from the cache
+    assert run_cli(node_dir, "key", "new", "carol").code == 0  # another process writes a key file
+    listed = {i.name: i for i in node.keyring.list()}
+    assert set(listed) == before | {"carol"}
+    assert listed["carol"].public in node.local_keys()
