@@ -11,6 +11,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -356,8 +358,22 @@ def test_a_busy_node_answers_503_with_redirects(tmp_path):
     PeerBook(node.store).add(ELSEWHERE)
     app = FastAPI()
     app.include_router(router(node, max_inflight=0))
+    try:
+        with uvicorn_in_a_thread(app, log_level="warning") as port:
+            answer = httpx.post(f"http://127.0.0.1:{port}/rpc",
+                                json={"jsonrpc": "2.0", "method": "lookup", "params": ["w/X"], "id": 1})
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == rpc.BUSY
+        assert answer.json()["redirect"] == [{"address": ELSEWHERE, "key": None}]
+    finally:
+        node.close()
+
+
+@contextmanager
+def uvicorn_in_a_thread(app, log_level: str) -> Iterator[int]:
+    """A real uvicorn server for ``app`` on a free loopback port, in a thread; yields the port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -365,15 +381,10 @@ def test_a_busy_node_answers_503_with_redirects(tmp_path):
         while not server.started:
             assert time.monotonic() < deadline and thread.is_alive()
             time.sleep(0.02)
-        answer = httpx.post(f"http://127.0.0.1:{port}/rpc",
-                            json={"jsonrpc": "2.0", "method": "lookup", "params": ["w/X"], "id": 1})
-        assert answer.status_code == 503
-        assert answer.json()["error"]["code"] == rpc.BUSY
-        assert answer.json()["redirect"] == [{"address": ELSEWHERE, "key": None}]
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        node.close()
 
 
 def test_guids_are_cids(served):
@@ -458,15 +469,7 @@ def test_an_unexpected_exception_is_a_500_on_a_connection_that_stays_open(capfd)
     def works() -> dict:
         return {"ok": True}
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(LastResort(app), host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive()
-            time.sleep(0.02)
+    with uvicorn_in_a_thread(LastResort(app), log_level="critical") as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/fails")
         failed = conn.getresponse()
@@ -477,9 +480,6 @@ def test_an_unexpected_exception_is_a_500_on_a_connection_that_stays_open(capfd)
         assert worked.status == 200 and json.loads(worked.read()) == {"ok": True}
         assert conn.sock is sock  # the same connection answered
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert "RuntimeError: a bug" in capfd.readouterr().err  # the traceback was logged
 
 
