@@ -20,7 +20,6 @@ class Tally:
 
     accepted: int = 0
     duplicates: int = 0
-    held: int = 0
     rejected: int = 0
     forgeries: int = 0
     reasons: list[str] = field(default_factory=list)
@@ -28,6 +27,11 @@ class Tally:
     ranges: list[tuple[int, int]] = field(default_factory=list)
     held_cids: set[bytes] = field(default_factory=set)
     """What this stream left held and may since have been released (by a later batch) or dropped."""
+
+    @property
+    def held(self) -> int:
+        """How many of this stream's blocks wait for something still."""
+        return len(self.held_cids)
 
     def add(self, report: IngestReport) -> None:
         counts = report.counts()
@@ -38,7 +42,6 @@ class Tally:
                 self.held_cids.add(status.cid)
             else:
                 self.held_cids.discard(status.cid)
-        self.held = len(self.held_cids)
         self.rejected += counts[REJECTED]
         forged = report.forgeries()
         self.forgeries += len(forged)
@@ -58,13 +61,11 @@ class Tally:
         still = store.still_held(list(self.held_cids))
         self.accepted += len(store.existing(list(self.held_cids - still)))
         self.held_cids = still
-        self.held = len(still)
 
     def extend(self, other: "Tally") -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.held_cids |= other.held_cids
-        self.held = len(self.held_cids)
         self.rejected += other.rejected
         self.forgeries += other.forgeries
         self.forgery = self.forgery or other.forgery
