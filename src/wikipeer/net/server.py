@@ -28,7 +28,7 @@ from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
-from wikipeer.net.params import INT_MAX, INT_MIN, cid
+from wikipeer.net.params import INT_MAX, INT_MIN, cid, integer
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
@@ -46,6 +46,7 @@ MAX_BLOCK_REQUEST = 10_000
 MAX_INFLIGHT = 16
 MAX_SKIP = 100
 MAX_GOSSIP = 1024 * 1024
+_IN_SQL_RANGE = integer()
 LEECH_GRACE = 10_000  # objects any caller may take before its ratio counts
 
 
@@ -194,10 +195,7 @@ def caller_source(request: Request) -> str:
 
 def _sql_int(text: str) -> int:
     """An integer from a query string, in the range SQLite holds; ValueError otherwise."""
-    value = int(text)
-    if not INT_MIN <= value <= INT_MAX:
-        raise ValueError(f"{text} is out of range")
-    return value
+    return _IN_SQL_RANGE(int(text))
 
 
 def _skip_range(text: str) -> tuple[int, int]:
