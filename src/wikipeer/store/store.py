@@ -192,14 +192,9 @@ class Store:
 
     def existing(self, cids: list[bytes]) -> set[bytes]:
         """Which of ``cids`` the store holds (one query per few hundred)."""
-        found: set[bytes] = set()
-        for i in range(0, len(cids), 500):
-            chunk = cids[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT cid FROM objects WHERE substr(cid, 5, 8) IN ({marks})", [c[4:12] for c in chunk])
-            found.update(r[0] for r in rows)
-        return found & set(cids)
+        rows = rows_in(self.conn, "SELECT cid FROM objects WHERE substr(cid, 5, 8) IN ({marks})",
+                       [c[4:12] for c in cids])
+        return {r[0] for r in rows} & set(cids)
 
     def held_by(self, source: str) -> tuple[int, int]:
         """(objects, bytes) a source left waiting."""
@@ -223,12 +218,7 @@ class Store:
 
     def still_held(self, cids: list[bytes]) -> set[bytes]:
         """Which of ``cids`` are held now (not released into the store, not dropped)."""
-        found: set[bytes] = set()
-        for i in range(0, len(cids), 500):
-            chunk = cids[i:i + 500]
-            rows = self.conn.execute(f"SELECT cid FROM held WHERE cid IN ({','.join('?' * len(chunk))})", chunk)
-            found.update(r[0] for r in rows)
-        return found
+        return {r[0] for r in rows_in(self.conn, "SELECT cid FROM held WHERE cid IN ({marks})", cids)}
 
     def get_block(self, cid: bytes) -> Block | None:
         """The block named ``cid``, rebuilt exactly as it arrived, or None."""
@@ -773,6 +763,14 @@ class Writer:
 
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")
+
+
+def rows_in(conn: sqlite3.Connection, sql: str, values: list, per_query: int = 500) -> Iterator[tuple]:
+    """The rows of ``sql`` whose ``{marks}`` stands for ``values``, asked a few hundred at a time
+    (SQLite bounds the parameters of one statement)."""
+    for start in range(0, len(values), per_query):
+        chunk = values[start:start + per_query]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def held_by(conn: sqlite3.Connection, source: str | None) -> tuple[int, int]:
