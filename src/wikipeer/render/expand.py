@@ -58,6 +58,7 @@ class Expander:
         self.refs = None  # set by the pipeline: refs.Refs
         self.error_markers: set[str] = set()  # for #iferror
         self.in_note = 0  # inside <ref>: citation templates are not boxes
+        self.lua = None  # render.lua.engine.Engine, made at the page's first #invoke
 
     # -- walking -------------------------------------------------------------
 

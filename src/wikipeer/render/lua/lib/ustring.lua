@@ -1,0 +1,146 @@
+-- mw.ustring: strings as code points. ASCII subjects and patterns go to Lua's own
+-- string functions (same answers, far faster); the rest to Python (patterns.py).
+local P = ...
+local call = P.call
+local s_find, s_match, s_gsub, s_gmatch = string.find, string.match, string.gsub, string.gmatch
+local s_sub, s_len, s_upper, s_lower, s_byte = string.sub, string.len, string.upper, string.lower, string.byte
+local ustring = { maxPatternLength = 10000, maxStringLength = 2097152 }
+
+local function str(name, index, s)
+    if type(s) == "string" then
+        return s
+    end
+    if type(s) == "number" then
+        return tostring(s)
+    end
+    error(string.format("bad argument #%d to '%s' (string expected, got %s)", index, name, type(s)), 3)
+end
+
+local function ascii(s)
+    return not s_find(s, "[\128-\255]")
+end
+
+function ustring.len(s)
+    s = str("len", 1, s)
+    if ascii(s) then
+        return #s
+    end
+    return call("u_len", s)
+end
+
+function ustring.sub(s, i, j)
+    s = str("sub", 1, s)
+    if ascii(s) then
+        return s_sub(s, i or 1, j or -1)
+    end
+    return call("u_sub", s, i or 1, j or -1)
+end
+
+function ustring.upper(s)
+    s = str("upper", 1, s)
+    if ascii(s) then
+        return s_upper(s)
+    end
+    return call("u_upper", s)
+end
+
+function ustring.lower(s)
+    s = str("lower", 1, s)
+    if ascii(s) then
+        return s_lower(s)
+    end
+    return call("u_lower", s)
+end
+
+function ustring.char(...)
+    return call("u_char", { ... })
+end
+
+function ustring.codepoint(s, i, j)
+    s = str("codepoint", 1, s)
+    return call("u_codepoint", s, i or 1, j or i or 1)
+end
+
+function ustring.byte(s, i, j)
+    return s_byte(str("byte", 1, s), i, j)
+end
+
+function ustring.rep(s, n)
+    return string.rep(str("rep", 1, s), n)
+end
+
+function ustring.format(format, ...)
+    return string.format(format, ...)
+end
+
+function ustring.isutf8(s)
+    return call("u_isutf8", str("isutf8", 1, s))
+end
+
+function ustring.toNFC(s) return call("u_normalize", str("toNFC", 1, s), "NFC") end
+function ustring.toNFD(s) return call("u_normalize", str("toNFD", 1, s), "NFD") end
+function ustring.toNFKC(s) return call("u_normalize", str("toNFKC", 1, s), "NFKC") end
+function ustring.toNFKD(s) return call("u_normalize", str("toNFKD", 1, s), "NFKD") end
+
+function ustring.gcodepoint(s, i, j)
+    local points = { ustring.codepoint(s, i or 1, j or -1) }
+    local k = 0
+    return function()
+        k = k + 1
+        return points[k]
+    end
+end
+
+function ustring.find(s, pattern, init, plain)
+    s = str("find", 1, s)
+    pattern = str("find", 2, pattern)
+    if ascii(s) and ascii(pattern) then
+        return s_find(s, pattern, init, plain)
+    end
+    return call("u_find", s, pattern, init or 1, plain and true or false, false)
+end
+
+function ustring.match(s, pattern, init)
+    s = str("match", 1, s)
+    pattern = str("match", 2, pattern)
+    if ascii(s) and ascii(pattern) then
+        return s_match(s, pattern, init)
+    end
+    return call("u_find", s, pattern, init or 1, false, true)
+end
+
+function ustring.gmatch(s, pattern)
+    s = str("gmatch", 1, s)
+    pattern = str("gmatch", 2, pattern)
+    if ascii(s) and ascii(pattern) then
+        return s_gmatch(s, pattern)
+    end
+    local pos = 1
+    return function()
+        local r = { call("u_gmatch", s, pattern, pos) }
+        if r[1] == nil then
+            return nil
+        end
+        pos = r[1]
+        return unpack(r, 2, table.maxn(r))
+    end
+end
+
+function ustring.gsub(s, pattern, repl, n)
+    s = str("gsub", 1, s)
+    pattern = str("gsub", 2, pattern)
+    local kind = type(repl)
+    if kind == "number" then
+        repl = tostring(repl)
+        kind = "string"
+    end
+    if kind ~= "string" and kind ~= "table" and kind ~= "function" then
+        error("bad argument #3 to 'gsub' (string/function/table expected)", 2)
+    end
+    if ascii(s) and ascii(pattern) and (kind ~= "string" or ascii(repl)) then
+        return s_gsub(s, pattern, repl, n)
+    end
+    return call("u_gsub", s, pattern, repl, n)
+end
+
+return ustring
