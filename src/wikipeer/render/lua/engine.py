@@ -95,8 +95,10 @@ class Engine:
         return found
 
     def lua_error(self, message: str) -> str:
-        if message in (TIMEOUT, MEMORY):
-            return self.script_error(f"Lua error: {message}" + ("" if message.endswith(".") else "."))
+        if message.endswith(TIMEOUT):
+            return self.script_error(f"Lua error: {TIMEOUT}")
+        if message == MEMORY:
+            return self.script_error(f"Lua error: {MEMORY}.")
         m = _POSITION.match(message)
         if m is not None:
             return self.script_error(f"Lua error in {m['where']} at line {m['line']}: {m['message']}.")

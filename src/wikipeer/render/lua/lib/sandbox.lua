@@ -38,8 +38,10 @@ local function call(name, ...)
     error(r[2], 3)
 end
 
+-- coroutine.wrap puts a position before a message: the limits are found inside it.
+local string_find = string.find
 local function is_fatal(e)
-    return e == TIMEOUT or e == "not enough memory"
+    return type(e) == "string" and (string_find(e, TIMEOUT, 1, true) ~= nil or e == "not enough memory")
 end
 
 -- pcall and xpcall may not swallow the time limit or the memory limit.
@@ -184,7 +186,8 @@ end
 
 local string_mt = getmetatable("")
 string_mt.__index = sandbox_string
-string_mt.__metatable = sandbox_string  -- getmetatable("") gives the sandbox's table, never the real one
+-- getmetatable("") gives a look-alike, never the real metatable (which must not be changed).
+string_mt.__metatable = { __index = sandbox_string }
 
 local function copy(t)
     local out = {}
