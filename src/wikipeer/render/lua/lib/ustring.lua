@@ -20,6 +20,17 @@ local function ascii(s)
     return not s_find(s, "[\128-\255]")
 end
 
+-- Lua's byte matcher gives the code-point answer when the subject is ASCII and no
+-- multi-byte character of the pattern carries a quantifier: such a character (in a
+-- literal or a set) can never match an ASCII character either way, a negated set
+-- matches every ASCII character either way, and positions are the same.
+local function byte_safe(s, pattern)
+    if not ascii(s) then
+        return false
+    end
+    return ascii(pattern) or not s_find(pattern, "[\128-\255][%*%+%-%?]")
+end
+
 function ustring.len(s)
     s = str("len", 1, s)
     if ascii(s) then
@@ -94,7 +105,7 @@ end
 function ustring.find(s, pattern, init, plain)
     s = str("find", 1, s)
     pattern = str("find", 2, pattern)
-    if ascii(s) and ascii(pattern) then
+    if plain and ascii(s) and ascii(pattern) or not plain and byte_safe(s, pattern) then
         return s_find(s, pattern, init, plain)
     end
     return call("u_find", s, pattern, init or 1, plain and true or false, false)
@@ -103,7 +114,7 @@ end
 function ustring.match(s, pattern, init)
     s = str("match", 1, s)
     pattern = str("match", 2, pattern)
-    if ascii(s) and ascii(pattern) then
+    if byte_safe(s, pattern) then
         return s_match(s, pattern, init)
     end
     return call("u_find", s, pattern, init or 1, false, true)
@@ -112,7 +123,7 @@ end
 function ustring.gmatch(s, pattern)
     s = str("gmatch", 1, s)
     pattern = str("gmatch", 2, pattern)
-    if ascii(s) and ascii(pattern) then
+    if byte_safe(s, pattern) then
         return s_gmatch(s, pattern)
     end
     local pos = 1
@@ -137,7 +148,7 @@ function ustring.gsub(s, pattern, repl, n)
     if kind ~= "string" and kind ~= "table" and kind ~= "function" then
         error("bad argument #3 to 'gsub' (string/function/table expected)", 2)
     end
-    if ascii(s) and ascii(pattern) and (kind ~= "string" or ascii(repl)) then
+    if byte_safe(s, pattern) then
         return s_gsub(s, pattern, repl, n)
     end
     return call("u_gsub", s, pattern, repl, n)
