@@ -48,6 +48,8 @@ def _unicode_class(letter: int, c: int) -> bool | None:
         found = cat[0] == "L" or cat == "Nd"
     elif lower == "x":
         found = ch in "0123456789abcdefABCDEF" or ch in "０１２３４５６７８９ａｂｃｄｅｆＡＢＣＤＥＦ"
+    elif lower == "z":
+        found = c == 0
     else:
         return None
     return found if chr(letter).islower() else not found
@@ -73,6 +75,8 @@ def _byte_class(letter: int, c: int) -> bool | None:
         found = 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122
     elif lower == "x":
         found = 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
+    elif lower == "z":
+        found = c == 0
     else:
         return None
     return found if chr(letter).islower() else not found
@@ -100,17 +104,18 @@ def _class_end(ms: _State, p: int) -> int:
         return p + 1
     if c == ord("["):
         n = len(pat)
+        missing = f"Missing close-bracket for character set beginning at pattern character {p}"
         if p < n and pat[p] == ord("^"):
             p += 1
         while True:  # look for the ']': the first character of the set is never it
             if p >= n:
-                raise PatternError("malformed pattern (missing ']')")
+                raise PatternError(missing)
             c = pat[p]
             p += 1
             if c == ESC:
                 p += 1
             if p >= n:
-                raise PatternError("malformed pattern (missing ']')")
+                raise PatternError(missing)
             if pat[p] == ord("]"):
                 return p + 1
     return p

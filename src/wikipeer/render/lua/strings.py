@@ -29,7 +29,7 @@ class Strings:
     def functions(self) -> dict[str, tuple[Callable, bool]]:
         """Name -> (function, takes raw bytes)."""
         return {
-            "u_len": (lambda s: len(s), False), "u_sub": (u_sub, False),
+            "u_len": (u_len, False), "u_sub": (u_sub, False),
             "u_upper": (lambda s: s.upper(), False), "u_lower": (lambda s: s.lower(), False),
             "u_char": (u_char, False), "u_codepoint": (u_codepoint, False),
             "u_isutf8": (u_isutf8, True), "u_normalize": (u_normalize, False),
@@ -91,9 +91,7 @@ def _init(init: Any, length: int) -> int | None:
         init = max(length + init + 1, 1)
     elif init == 0:
         init = 1
-    if init > length + 1:
-        return None
-    return init - 1
+    return min(init, length + 1) - 1  # past the end: at the end, as Lua 5.1 does
 
 
 def _find(matcher: patterns.Matcher, src: Sequence[int], pat: Sequence[int], start: int):
@@ -212,7 +210,8 @@ def _expand_repl(repl: Any, whole: Any, values: list, found: patterns.Found) -> 
         d = repl[i:i + 1]
         i += 1
         if not d:
-            raise ScriptError("invalid use of '%' in replacement string")
+            out.append(percent)  # a lone '%' at the end stays, as in Scribunto
+            break
         if d.isdigit():
             n = int(d)
             if n == 0:
@@ -225,7 +224,7 @@ def _expand_repl(repl: Any, whole: Any, values: list, found: patterns.Found) -> 
         elif d == percent:
             out.append(percent)
         else:
-            raise ScriptError("invalid use of '%' in replacement string")
+            out.append(percent + d)  # '%' before another character is kept, as in Scribunto
     return ("" if text else b"").join(out)
 
 
@@ -249,16 +248,21 @@ def u_char(codes: Any) -> str:
         try:
             value = int(code)
         except (TypeError, ValueError):
-            raise ScriptError(f"bad argument #{index} to 'char' (number expected)") from None
+            raise ScriptError(f"bad argument #{index} to 'char' (number expected, got {_lua_kind(code)})") from None
         if not 0 <= value <= 0x10FFFF:
             raise ScriptError(f"bad argument #{index} to 'char' (value out of range)")
         out.append(chr(value))
     return "".join(out)
 
 
-def u_codepoint(s: str, i: Any, j: Any) -> tuple:
-    piece = u_sub(s, i, j)
-    return tuple(ord(c) for c in piece)
+def u_codepoint(s: str, i: Any, j: Any) -> list[int]:
+    """A list (one Lua table: a long string's code points would overflow Lua's stack as values)."""
+    return [ord(c) for c in u_sub(s, i, j)]
+
+
+def u_len(s: str) -> int | None:
+    """Code points in ``s``; nil for invalid UTF-8, as Scribunto."""
+    return None if any("\udc80" <= c <= "\udcff" for c in s) else len(s)
 
 
 def u_isutf8(s: bytes) -> bool:

@@ -18,6 +18,9 @@ local function is_builder(v)
 end
 
 local function new(tagName, args, parent)
+    if tagName == "" then
+        tagName = nil
+    end
     if tagName ~= nil and (type(tagName) ~= "string" or not string.find(tagName, "^[%w:_%-]+$")) then
         error("invalid tag name '" .. tostring(tagName) .. "'", 3)
     end

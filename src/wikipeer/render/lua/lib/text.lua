@@ -151,17 +151,20 @@ function text.truncate(s, length, ellipsis, adjust)
     if type(length) ~= "number" then
         error("bad argument #2 to 'truncate' (number expected)", 2)
     end
-    ellipsis = ellipsis or "…"
+    ellipsis = ellipsis or "..."  -- MediaWiki's English "ellipsis" message
     local n = ustring.len(s)
-    if math.abs(length) >= n then
-        return s
-    end
     local keep = math.abs(length)
+    local room = ustring.len(ellipsis)
     if adjust then
-        keep = keep - ustring.len(ellipsis)
+        if n <= keep then
+            return s
+        end
+        keep = keep - room
         if keep <= 0 then
             return ellipsis
         end
+    elseif n <= keep + room then
+        return s  -- an ellipsis would make it no shorter
     end
     if length > 0 then
         return ustring.sub(s, 1, keep) .. ellipsis

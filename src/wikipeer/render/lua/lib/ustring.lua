@@ -8,6 +8,10 @@ local ustring = { maxPatternLength = 10000, maxStringLength = 2097152 }
 
 local function str(name, index, s)
     if type(s) == "string" then
+        if #s > ustring.maxStringLength then
+            error(string.format("bad argument #%d to '%s' (string is longer than %d bytes)", index, name,
+                ustring.maxStringLength), 3)
+        end
         return s
     end
     if type(s) == "number" then
@@ -69,7 +73,50 @@ end
 
 function ustring.codepoint(s, i, j)
     s = str("codepoint", 1, s)
-    return call("u_codepoint", s, i or 1, j or i or 1)
+    return unpack(call("u_codepoint", s, i or 1, j or i or 1))
+end
+
+local function continuation(s, i)
+    local b = s_byte(s, i)
+    return b ~= nil and b >= 128 and b < 192
+end
+
+function ustring.byteoffset(s, l, i)
+    s = str("byteoffset", 1, s)
+    l, i = l or 1, i or 1
+    local len = #s
+    if i < 0 then
+        i = len + i + 1
+    end
+    if i < 1 or i > len then
+        return nil
+    end
+    if l <= 0 then
+        while i > 1 and continuation(s, i) do
+            i = i - 1
+        end
+        for _ = 1, -l do
+            repeat
+                i = i - 1
+            until i < 1 or not continuation(s, i)
+            if i < 1 then
+                return nil
+            end
+        end
+        return i
+    end
+    while i <= len and continuation(s, i) do
+        i = i + 1
+    end
+    for _ = 2, l do
+        repeat
+            i = i + 1
+        until i > len or not continuation(s, i)
+    end
+    if i > len then
+        return nil
+    end
+    return i
 end
 
 function ustring.byte(s, i, j)
@@ -94,7 +141,7 @@ function ustring.toNFKC(s) return call("u_normalize", str("toNFKC", 1, s), "NFKC
 function ustring.toNFKD(s) return call("u_normalize", str("toNFKD", 1, s), "NFKD") end
 
 function ustring.gcodepoint(s, i, j)
-    local points = { ustring.codepoint(s, i or 1, j or -1) }
+    local points = call("u_codepoint", str("gcodepoint", 1, s), i or 1, j or -1)
     local k = 0
     return function()
         k = k + 1
@@ -102,9 +149,18 @@ function ustring.gcodepoint(s, i, j)
     end
 end
 
+local function pat(name, pattern)
+    pattern = str(name, 2, pattern)
+    if #pattern > ustring.maxPatternLength then
+        error(string.format("bad argument #2 to '%s' (pattern is longer than %d bytes)", name,
+            ustring.maxPatternLength), 3)
+    end
+    return pattern
+end
+
 function ustring.find(s, pattern, init, plain)
     s = str("find", 1, s)
-    pattern = str("find", 2, pattern)
+    pattern = pat("find", pattern)
     if plain and ascii(s) and ascii(pattern) or not plain and byte_safe(s, pattern) then
         return s_find(s, pattern, init, plain)
     end
@@ -113,7 +169,7 @@ end
 
 function ustring.match(s, pattern, init)
     s = str("match", 1, s)
-    pattern = str("match", 2, pattern)
+    pattern = pat("match", pattern)
     if byte_safe(s, pattern) then
         return s_match(s, pattern, init)
     end
@@ -122,7 +178,7 @@ end
 
 function ustring.gmatch(s, pattern)
     s = str("gmatch", 1, s)
-    pattern = str("gmatch", 2, pattern)
+    pattern = pat("gmatch", pattern)
     if byte_safe(s, pattern) then
         return s_gmatch(s, pattern)
     end
@@ -139,7 +195,7 @@ end
 
 function ustring.gsub(s, pattern, repl, n)
     s = str("gsub", 1, s)
-    pattern = str("gsub", 2, pattern)
+    pattern = pat("gsub", pattern)
     local kind = type(repl)
     if kind == "number" then
         repl = tostring(repl)
@@ -148,7 +204,9 @@ function ustring.gsub(s, pattern, repl, n)
     if kind ~= "string" and kind ~= "table" and kind ~= "function" then
         error("bad argument #3 to 'gsub' (string/function/table expected)", 2)
     end
-    if byte_safe(s, pattern) then
+    -- Lua's gsub refuses a '%' before a non-digit, which Scribunto keeps as text.
+    local lenient = kind == "string" and (s_find(repl, "%%[^%d%%]") or s_find(repl, "%%$"))
+    if byte_safe(s, pattern) and not lenient then
         return s_gsub(s, pattern, repl, n)
     end
     return call("u_gsub", s, pattern, repl, n)
