@@ -42,12 +42,12 @@ RTL = frozenset({"ar", "he", "fa", "ur", "yi", "dv", "ps", "sd", "ug", "ckb", "a
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z", re.I)
+_INVALID_CODE = re.compile(r"[:/\\\x00&<>'\"\[\]{}|~]")
 
 
 def valid_code(code: str) -> bool:
-    """Whether MediaWiki would accept ``code`` as a language code."""
-    return bool(_CODE.match(code)) and len(code) <= 35
+    """Whether MediaWiki would accept ``code`` as a language code (no title or markup characters)."""
+    return bool(code) and not _INVALID_CODE.search(code) and len(code) <= 128
 
 
 def language_name(code: str, in_language: str | None) -> str:

@@ -5,10 +5,10 @@ local hash = {}
 
 function hash.hashValue(algo, value)
     if type(algo) ~= "string" then
-        error("bad argument #1 to 'hashValue' (string expected)", 2)
+        error("bad argument #1 to 'hashValue' (string expected, got " .. type(algo) .. ")", 2)
     end
-    if type(value) ~= "string" and type(value) ~= "number" then
-        error("bad argument #2 to 'hashValue' (string expected)", 2)
+    if type(value) ~= "string" then
+        error("bad argument #2 to 'hashValue' (string expected, got " .. type(value) .. ")", 2)
     end
     return call("hash_value", algo, tostring(value))
 end

@@ -21,7 +21,10 @@ local function new(tagName, args, parent)
     if tagName == "" then
         tagName = nil
     end
-    if tagName ~= nil and (type(tagName) ~= "string" or not string.find(tagName, "^[%w:_%-]+$")) then
+    if tagName ~= nil and type(tagName) ~= "string" then
+        error("bad argument #1 to 'mw.html.create' (string expected, got " .. type(tagName) .. ")", 3)
+    end
+    if tagName ~= nil and not string.find(tagName, "^[%w:_%-]+$") then
         error("invalid tag name '" .. tostring(tagName) .. "'", 3)
     end
     args = args or {}
@@ -40,8 +43,25 @@ function html.create(tagName, args)
     return new(tagName, args)
 end
 
+local function can_hold(self)
+    if self.selfClosing then
+        error("self-closing tags can't have child nodes", 3)
+    end
+end
+
+-- class and style are written where they were first set, among the other attributes.
+local function place(self, name)
+    for _, pair in ipairs(self.attributes) do
+        if pair[1] == name then
+            return
+        end
+    end
+    self.attributes[#self.attributes + 1] = { name }
+end
+
 function Builder:node(builder)
     if builder ~= nil then
+        can_hold(self)
         if not is_builder(builder) and type(builder) ~= "string" and type(builder) ~= "number" then
             error("bad argument #1 to 'node' (builder expected)", 2)
         end
@@ -59,6 +79,7 @@ function Builder:wikitext(...)
         if type(v) ~= "string" and type(v) ~= "number" then
             error("bad argument #" .. i .. " to 'wikitext' (string or number expected, got " .. type(v) .. ")", 2)
         end
+        can_hold(self)
         self.nodes[#self.nodes + 1] = tostring(v)
     end
     return self
@@ -77,8 +98,11 @@ function Builder:tag(tagName, args)
 end
 
 local function set_attr(self, name, value)
-    if type(name) ~= "string" or not string.find(name, "^[%w:_%-]+$") then
-        error("invalid attribute name '" .. tostring(name) .. "'", 3)
+    if type(name) ~= "string" then
+        error("bad argument #1 to 'attr' (string expected, got " .. type(name) .. ")", 3)
+    end
+    if not string.find(name, "^[%w:_%-]+$") then
+        error("bad argument #1 to 'attr' (invalid attribute name '" .. name .. "')", 3)
     end
     if name == "class" then
         self.classes = {}
@@ -114,11 +138,16 @@ function Builder:attr(name, value)
             error("bad argument #2 to 'attr' (if argument #1 is a table, argument #2 must be left empty)", 2)
         end
         for k, v in pairs(name) do
+            if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+                error("bad argument #1 to 'attr' (table keys must be strings, and values must be strings or numbers)", 2)
+            end
+        end
+        for k, v in pairs(name) do
             set_attr(self, k, v)
         end
     else
         if value ~= nil and type(value) ~= "string" and type(value) ~= "number" then
-            error("bad argument #2 to 'attr' (string, number or nil expected)", 2)
+            error("bad argument #2 to 'attr' (string, number or nil expected, got " .. type(value) .. ")", 2)
         end
         set_attr(self, name, value)
     end
@@ -126,6 +155,9 @@ function Builder:attr(name, value)
 end
 
 function Builder:getAttr(name)
+    if type(name) ~= "string" then
+        error("bad argument #1 to 'getAttr' (string expected, got " .. type(name) .. ")", 2)
+    end
     if name == "class" then
         return #self.classes > 0 and table.concat(self.classes, " ") or nil
     end
@@ -141,7 +173,7 @@ function Builder:addClass(class)
         return self
     end
     if type(class) ~= "string" and type(class) ~= "number" then
-        error("bad argument #1 to 'addClass' (string, number or nil expected)", 2)
+        error("bad argument #1 to 'addClass' (string, number or nil expected, got " .. type(class) .. ")", 2)
     end
     for c in string.gmatch(tostring(class), "%S+") do
         local seen = false
@@ -151,6 +183,7 @@ function Builder:addClass(class)
             end
         end
         if not seen then
+            place(self, "class")
             self.classes[#self.classes + 1] = c
         end
     end
@@ -170,18 +203,31 @@ local function set_css(self, name, value)
         end
     end
     if value ~= nil then
+        place(self, "style")
         self.styles[#self.styles + 1] = { name, tostring(value) }
     end
 end
 
 function Builder:css(name, value)
     if type(name) == "table" then
+        if value ~= nil then
+            error("bad argument #2 to 'css' (if argument #1 is a table, argument #2 must be left empty)", 2)
+        end
+        for k, v in pairs(name) do
+            local kt, vt = type(k), type(v)
+            if (kt ~= "string" and kt ~= "number") or (vt ~= "string" and vt ~= "number") then
+                error("bad argument #1 to 'css' (table keys and values must be strings or numbers)", 2)
+            end
+        end
         for k, v in pairs(name) do
             set_css(self, k, v)
         end
     else
         if type(name) ~= "string" and type(name) ~= "number" then
-            error("bad argument #1 to 'css' (string or number expected)", 2)
+            error("bad argument #1 to 'css' (string or number expected, got " .. type(name) .. ")", 2)
+        end
+        if value ~= nil and type(value) ~= "string" and type(value) ~= "number" then
+            error("bad argument #2 to 'css' (string, number or nil expected, got " .. type(value) .. ")", 2)
         end
         set_css(self, name, value)
     end
@@ -191,14 +237,11 @@ end
 function Builder:cssText(css)
     if css ~= nil then
         if type(css) ~= "string" and type(css) ~= "number" then
-            error("bad argument #1 to 'cssText' (string, number or nil expected)", 2)
+            error("bad argument #1 to 'cssText' (string, number or nil expected, got " .. type(css) .. ")", 2)
         end
-        for decl in string.gmatch(tostring(css), "[^;]+") do
-            local name, value = string.match(decl, "^%s*([^:]-)%s*:%s*(.-)%s*$")
-            if name and name ~= "" then
-                set_css(self, name, value)
-            end
-        end
+        -- kept as written (Scribunto does not parse it)
+        place(self, "style")
+        self.styles[#self.styles + 1] = { false, tostring(css) }
     end
     return self
 end
@@ -219,17 +262,19 @@ local function render(self, out)
     if self.tagName then
         out[#out + 1] = "<" .. self.tagName
         for _, pair in ipairs(self.attributes) do
-            out[#out + 1] = " " .. pair[1] .. '="' .. encode(pair[2]) .. '"'
-        end
-        if #self.classes > 0 then
-            out[#out + 1] = ' class="' .. encode(table.concat(self.classes, " ")) .. '"'
-        end
-        if #self.styles > 0 then
-            local css = {}
-            for i, pair in ipairs(self.styles) do
-                css[i] = pair[1] .. ":" .. pair[2]
+            local name, value = pair[1], pair[2]
+            if name == "class" and value == nil then
+                value = #self.classes > 0 and table.concat(self.classes, " ") or nil
+            elseif name == "style" and value == nil then
+                local css = {}
+                for i, decl in ipairs(self.styles) do
+                    css[i] = decl[1] and (decl[1] .. ":" .. decl[2]) or decl[2]
+                end
+                value = #css > 0 and table.concat(css, ";") or nil
             end
-            out[#out + 1] = ' style="' .. encode(table.concat(css, ";")) .. '"'
+            if value ~= nil then
+                out[#out + 1] = " " .. name .. '="' .. encode(value) .. '"'
+            end
         end
         if self.selfClosing then
             out[#out + 1] = " />"

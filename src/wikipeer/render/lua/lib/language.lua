@@ -8,10 +8,9 @@ Language.__index = Language
 local objects = {}
 
 function language.new(code)
-    if type(code) ~= "string" or not call("lang_valid", code) then
-        error("language code '" .. tostring(code) .. "' is invalid", 2)
+    if type(code) ~= "string" then
+        error("bad argument #1 to 'mw.language.new' (string expected, got " .. type(code) .. ")", 2)
     end
-    code = string.lower(code)
     if objects[code] == nil then
         objects[code] = setmetatable({ code = code }, Language)
     end
