@@ -11,6 +11,7 @@ rendering's ``templates``, so a cached page is rendered again when one changes.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
 from wikipeer.render.lua.strings import Strings
 from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName, page_name
-from wikipeer.render.preprocess import Part, preprocess
+from wikipeer.render.preprocess import Part, include_filter, preprocess
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.tags import escape_text
 
@@ -81,7 +82,7 @@ class Engine:
             self.clock.leave()
         detail = decode(detail)
         if status == b"ok":
-            return detail
+            return detail.replace("\x00", "\ufffd")  # as MediaWiki shows a NUL
         if status == b"nomodule":
             return self.script_error(f'Script error: No such module "{name}".')
         if status == b"nofunction":
@@ -188,7 +189,10 @@ class Engine:
         return self.frame_id(frame)
 
     def preprocess(self, index: int, source: str) -> str:
-        return self.exp.expand(preprocess(source), self.frames[int(index)])
+        frame = self.frames[int(index)]
+        # Text preprocessed in the page's own frame is read as the page, elsewhere as transcluded.
+        source = include_filter(source, transcluded=frame.parent is not None)
+        return self.exp.expand(preprocess(source), frame)
 
     def expand_template(self, index: int, name: str, flat: Any) -> str:
         from wikipeer.render.expand import Frame
@@ -206,7 +210,6 @@ class Engine:
         body = self.exp.body(title)
         if body is None:
             raise ScriptError(f'frame:expandTemplate: template "{title}" does not exist')
-        from wikipeer.render.preprocess import include_filter
         tree = self.exp.trees.get(title)
         if tree is None:
             tree = self.exp.trees[title] = preprocess(include_filter(body, transcluded=True))
@@ -311,8 +314,11 @@ class Engine:
 
         def one(m: re.Match) -> str:
             item = self.state.strip.items[int(m.group(2))]
-            # nowiki output is escaped text: no tags inside; other markers stay for the page
-            return item if isinstance(item, str) and "<" not in item else m.group(0)
+            # nowiki output is escaped text, no tags inside: its source comes back; other
+            # markers stay for the page
+            if isinstance(item, str) and "<" not in item:
+                return html.unescape(item)
+            return m.group(0)
 
         return MARKER.sub(one, s)
 

@@ -383,11 +383,14 @@ make_frame = function(id, parent_id)
         return make_frame(child, id)
     end
     function frame:newTemplateParserValue(opt)
-        local text = type(opt) == "table" and opt.text or opt
-        return { expand = function() return frame:preprocess(text) end }
+        if type(opt) ~= "table" then
+            error("frame:newTemplateParserValue: the first parameter must be a table", 2)
+        end
+        return { expand = function() return frame:expandTemplate(opt) end }
     end
     function frame:newParserValue(opt)
-        return frame:newTemplateParserValue(opt)
+        local text = type(opt) == "table" and opt.text or opt
+        return { expand = function() return frame:preprocess(text) end }
     end
     return frame
 end
@@ -498,6 +501,12 @@ end
 
 builtins.libraryUtil = P.load_lib("libraryUtil")
 builtins.bit32 = P.load_lib("bit32")
+-- Scribunto's older `bit` library (LuaBit) under its names, on top of bit32.
+builtins.bit = {
+    band = builtins.bit32.band, bor = builtins.bit32.bor, bxor = builtins.bit32.bxor,
+    bnot = builtins.bit32.bnot, blshift = builtins.bit32.lshift, brshift = builtins.bit32.arshift,
+    blogic_rshift = builtins.bit32.rshift,
+}
 mw.text = P.load_lib("text")
 mw.ustring = P.load_lib("ustring")
 mw.html = P.load_lib("html")
@@ -546,8 +555,13 @@ function api.invoke(name, fname, id, parent_id)
         local parts = {}
         for i = 1, values.n do
             local v = values[i]
-            if v ~= nil then
+            local kind = type(v)
+            if kind == "string" or kind == "number" or kind == "boolean" then
                 parts[#parts + 1] = tostring(v)
+            elseif v ~= nil then
+                -- a table (or function...) without __tostring shows as its type, not its address
+                local mt = getmetatable(v)
+                parts[#parts + 1] = (type(mt) == "table" and mt.__tostring) and tostring(v) or kind
             end
         end
         return { "ok", table.concat(parts) }
