@@ -30,6 +30,11 @@ OTHER_PAGE = (
     "* {{Citation|title=Foo|year=1999}}\n"
     "{{Navbox|name=N|title=Nav|list1=[[A]] • [[B]]}}\n"
 )
+MORE_PAGE = (
+    "{{Use dmy dates|date=May 2020}}{{Hatnote|A note}}\n"
+    "* {{Lang|fr|texte}}\n* {{Section link|Foo|Bar}}\n* {{Tlx|Foo|bar}}\n* {{Harvnb|Smith|2001|p=3}}\n"
+    "{{Mbox|text=Boxed}}\n"
+)
 SANDBOX_LIMITS = Limits(lua_seconds=2.0, lua_call_seconds=0.5, lua_memory=20 * 1024 * 1024)
 
 
@@ -52,7 +57,7 @@ def enwiki(tmp_path_factory):
     imported = run_cli(node, "import", "-q", str(ENWIKI_MODULES.resolve()), timeout=120)
     assert imported.code == 0, str(imported)
     pages = {
-        "Cite test": CITE_PAGE, "Infobox test": INFOBOX_PAGE, "Other test": OTHER_PAGE,
+        "Cite test": CITE_PAGE, "Infobox test": INFOBOX_PAGE, "Other test": OTHER_PAGE, "More test": MORE_PAGE,
         "Module:Greeting": "return { hello = function(frame) return 'Hello from ' .. require('Module:Greeting/name') end }",
         "Module:Greeting/name": "return 'version one'",
         "Greeting test": "{{#invoke:Greeting|hello}}",
@@ -109,6 +114,18 @@ def test_other_real_citation_templates_and_navbox_render(enwiki):
     navbox = page.xpath("//div[contains(@class, 'navbox')]")
     assert navbox and "Nav" in text_of(navbox[0])
     assert [a.text for a in navbox[0].xpath(".//td//a")] == ["A", "B"]
+
+
+def test_more_real_modules_render(enwiki):
+    _, client = enwiki
+    body = page_body(client, "More test")
+    page = tree(body)
+    assert not page.xpath("//*[contains(@class, 'scribunto-error')]"), body
+    assert [text_of(d) for d in page.xpath("//div[contains(@class, 'hatnote')]")] == ["A note"]
+    items = [text_of(li) for li in page.xpath("//ul/li")]
+    assert items[:3] == ["texte", "Foo § Bar", "{{Foo|bar}}"]
+    assert items[3].startswith("Smith 2001, p. 3")
+    assert page.xpath("//i[@lang='fr']") and page.xpath("//table[contains(@class, 'mbox')]")
 
 
 def test_changed_module_renders_again_the_pages_that_used_it(enwiki):

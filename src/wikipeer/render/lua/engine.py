@@ -66,9 +66,9 @@ class Engine:
         self.state.templates[title.full] = None
         if self.failed is not None:
             return self.script_error(f"Lua error: {self.failed}.")
-        function = self.exp.text(parts[0], frame) if parts else ""
-        if not function:
+        if not parts:  # an empty name is a name (Module:Unsubst exports p[''])
             return self.script_error("Script error: You must specify a function to call.")
+        function = self.exp.text(parts[0], frame)
         if self.clock.expired():
             return self.script_error(f"Lua error: {TIMEOUT}")
         child = Frame(title.full, frame, self.exp.arguments(parts[1:], frame), frame.depth + 1)
@@ -283,7 +283,7 @@ class Engine:
         names = {number: name for number, name in CANONICAL.items()}
         namespaces = []
         for number, name in sorted(config.namespaces.items()):
-            canonical = next((n.title() for n, k in names.items() if k == number), name)
+            canonical = next((n[0].upper() + n[1:] for n, k in names.items() if k == number), name)
             if number == NS_MODULE:
                 canonical = "Module"
             namespaces.append({
