@@ -90,6 +90,7 @@ class Engine:
         return self.lua_error(f"The module returned a {detail} value, it is supposed to return an export table")
 
     def module_title(self, name: str) -> PageName | None:
+        """The Module: page ``{{#invoke:name}}`` names, or None when the name is no title."""
         prefix = self.ctx.config.namespaces.get(NS_MODULE) or "Module"
         found = self.state.page_name(f"{prefix}:{name}", NS_MODULE)
         if found is None or found.ns != NS_MODULE:
@@ -97,6 +98,7 @@ class Engine:
         return found
 
     def lua_error(self, message: str) -> str:
+        """A Lua error message as Scribunto shows it (with the module and line when the message has them)."""
         if message.endswith(TIMEOUT):
             return self.script_error(f"Lua error: {TIMEOUT}")
         if message == MEMORY:
@@ -117,6 +119,7 @@ class Engine:
         return marker
 
     def frame_id(self, frame: Any) -> int:
+        """The number Lua knows ``frame`` by (frames are registered once)."""
         key = id(frame)
         found = self.frame_ids.get(key)
         if found is None or self.frames[found] is not frame:
@@ -156,6 +159,7 @@ class Engine:
         return functions
 
     def module_source(self, name: str) -> tuple[str, str] | None:
+        """(title, text) of a Module: page for ``require`` and ``#invoke``; None when absent or not a module."""
         found = self.state.page_name(name, 0)
         if found is None or found.ns != NS_MODULE:
             return None
@@ -164,6 +168,7 @@ class Engine:
         return (found.full, body) if body is not None else None
 
     def json_page(self, name: str) -> str:
+        """The text of a page for ``mw.loadJsonData``."""
         found = self.state.page_name(name, 0)
         body = self.exp.body(found.full) if found is not None and found.full else None
         if found is not None and found.full:
@@ -173,13 +178,16 @@ class Engine:
         return body
 
     def frame_arg(self, index: int, name: str) -> str | None:
+        """Argument ``name`` of a frame, expanded once, or None."""
         return self.exp.argument_value(self.frames[int(index)], name)
 
     def frame_arg_names(self, index: int) -> list[str]:
+        """The names of a frame's arguments, in the order given (for ``pairs``)."""
         frame = self.frames[int(index)]
         return list(dict.fromkeys([*frame.args, *frame.values]))
 
     def page_frame(self) -> int:
+        """The page's own frame (the root of every frame chain)."""
         frame = self.frames[0] if self.frames else None
         while frame is not None and frame.parent is not None:
             frame = frame.parent
@@ -189,12 +197,14 @@ class Engine:
         return self.frame_id(frame)
 
     def preprocess(self, index: int, source: str) -> str:
+        """``frame:preprocess``: wikitext expanded in the frame."""
         frame = self.frames[int(index)]
         # Text preprocessed in the page's own frame is read as the page, elsewhere as transcluded.
         source = include_filter(source, transcluded=frame.parent is not None)
         return self.exp.expand(preprocess(source), frame)
 
     def expand_template(self, index: int, name: str, flat: Any) -> str:
+        """``frame:expandTemplate``: a template expanded with string arguments, under the template limits."""
         from wikipeer.render.expand import Frame
         frame = self.frames[int(index)]
         target = self.state.page_name(name, NS_TEMPLATE)
@@ -219,6 +229,7 @@ class Engine:
         return result
 
     def parser_function(self, index: int, name: str, flat: Any) -> str:
+        """``frame:callParserFunction``: a parser function of ``parserfuncs`` called with string arguments."""
         from wikipeer.render import parserfuncs
         frame = self.frames[int(index)]
         head = name.strip()
@@ -240,6 +251,7 @@ class Engine:
         return self.exp.call_function(function, head.strip(), first, _Call(parts), frame)
 
     def new_child(self, index: int, title: str | None, flat: Any) -> int:
+        """``frame:newChild``: a new frame under frame ``index`` with string arguments."""
         from wikipeer.render.expand import Frame
         parent = self.frames[int(index)]
         child = Frame(title or parent.title, parent, {}, parent.depth + 1, values=_pairs(flat))
@@ -251,34 +263,41 @@ class Engine:
         return [name.ns, name.text, name.fragment, ""]  # a list: one Lua table, not four values
 
     def title_info(self, raw: str, default_ns: Any) -> list | None:
+        """[ns, text, fragment, interwiki] of a title as written, or None when it is no title."""
         return self._title_tuple(self.state.page_name(raw, int(default_ns or 0)))
 
     def title_make(self, ns: Any, raw: str) -> list | None:
+        """[ns, text, fragment, interwiki] of ``raw`` in namespace ``ns``, or None."""
         prefix = self.ctx.config.namespaces.get(int(ns))
         if prefix is None and int(ns) != 0:
             return None
         return self.title_info(f"{prefix}:{raw}" if prefix else f":{raw}", 0)
 
     def title_current(self) -> list | None:
+        """The page being rendered, as ``title_info`` gives it."""
         return self.title_info(self.ctx.title, 0)
 
     def title_exists(self, full: str) -> bool:
+        """Whether the node holds the page (asked through the context, so the cache sees it)."""
         try:
             return full in self.ctx.exists([full])
         except Exception:
             return False
 
     def title_content(self, full: str) -> str | None:
+        """A page's text, recorded as a dependency of the rendering."""
         self.state.templates[full] = None
         return self.exp.body(full)
 
     def title_redirect(self, full: str) -> str | None:
+        """The target of a redirect page, or None; recorded as a dependency."""
         self.state.templates[full] = None
         body = self.exp.body(full)
         target = redirect_target(self.ctx.config, body) if body else None
         return target.full if target is not None else None
 
     def site_info(self) -> dict:
+        """``mw.site``'s data: names, server and namespaces."""
         config = self.ctx.config
         names = {number: name for number, name in CANONICAL.items()}
         namespaces = []
@@ -302,14 +321,17 @@ class Engine:
         }
 
     def site_host(self) -> str:
+        """The host of the wiki's base URL (``localhost`` when unknown)."""
         base = getattr(self.ctx.config, "base", "") or ""
         return urlsplit(base).netloc or "localhost"
 
     def page_url(self, title: str) -> str | None:
+        """The node's URL of a page."""
         found = self.state.page_name(title, 0)
         return self.ctx.href(found.full) if found is not None and found.full else None
 
     def unstrip_nowiki(self, s: str) -> str:
+        """``mw.text.unstripNoWiki``: the source of nowiki markers back in the text."""
         from wikipeer.render.strip import MARKER
 
         def one(m: re.Match) -> str:
@@ -323,6 +345,7 @@ class Engine:
         return MARKER.sub(one, s)
 
     def count_expensive(self) -> None:
+        """Count one expensive call; past the limit, an error."""
         self.expensive += 1
         if self.expensive > MAX_EXPENSIVE:
             raise ScriptError(f"too many expensive function calls (more than {MAX_EXPENSIVE})")
@@ -342,6 +365,7 @@ def _pairs(flat: Any) -> dict[str, str]:
 
 
 def uri_encode(s: str, kind: str) -> str:
+    """``mw.uri.encode`` in its QUERY, PATH and WIKI forms."""
     if kind == "PATH":
         return quote(s, safe="")
     if kind == "WIKI":
@@ -350,6 +374,7 @@ def uri_encode(s: str, kind: str) -> str:
 
 
 def uri_decode(s: str, kind: str) -> str:
+    """``mw.uri.decode`` in its QUERY, PATH and WIKI forms."""
     if kind == "PATH":
         return unquote(s)
     if kind == "WIKI":
@@ -358,12 +383,14 @@ def uri_decode(s: str, kind: str) -> str:
 
 
 def anchor_encode(s: str) -> str:
+    """``mw.uri.anchorEncode``: a section anchor as MediaWiki makes it (HTML5 form)."""
     s = re.sub(r"<[^>]*>", "", s)
     s = text.decode_entities(s, True)
     return re.sub(r"[ \t\n]+", "_", s.strip())
 
 
 def hash_value(algo: bytes, value: bytes) -> str:
+    """``mw.hash.hashValue``: a hex digest."""
     name = algo.decode("utf-8", "replace")
     if name.lower() not in _HASHES:
         raise ScriptError(f"Unknown hashing algorithm: {name}")

@@ -51,6 +51,7 @@ def valid_code(code: str) -> bool:
 
 
 def language_name(code: str, in_language: str | None) -> str:
+    """A language's name in ``in_language`` (its own name when None), or empty."""
     code = code.lower()
     if in_language is None:
         return AUTONYMS.get(code) or NAMES.get(code, "")
@@ -58,6 +59,7 @@ def language_name(code: str, in_language: str | None) -> str:
 
 
 def language_names(in_language: str | None) -> dict[str, str]:
+    """Code -> name of the languages known here."""
     return dict(NAMES) if in_language and in_language.lower() == "en" else dict(AUTONYMS)
 
 
@@ -199,6 +201,7 @@ def format_date(code: str, form: str, timestamp: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
+    """Seconds as English words (``2 hours and 5 minutes``)."""
     parts = []
     remaining = int(seconds)
     for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import lupa.lua51 as lua51
+try:
+    import lupa.lua51 as lua51  # Scribunto's Lua 5.1: lupa >= 2 ships it
+except ImportError:  # an older or trimmed lupa: LuaJIT keeps Lua 5.1's language (setfenv, loadstring)
+    try:
+        import lupa.luajit21 as lua51
+    except ImportError:
+        import lupa.luajit20 as lua51
 
 TIMEOUT = "The time allocated for running scripts has expired."
 MEMORY = "not enough memory"
@@ -26,6 +32,9 @@ LIBRARIES = ("mw", "libraryUtil", "bit32", "text", "ustring", "html", "uri", "ti
              "message", "site", "hash")
 LuaError = lua51.LuaError
 LuaMemoryError = lua51.LuaMemoryError
+lua_type = lua51.lua_type
+# LuaJIT cannot bound its memory through lupa: there only the time limit holds a hog.
+BOUNDED_MEMORY = "jit" not in lua51.__name__
 
 
 class ScriptError(Exception):
@@ -107,9 +116,10 @@ class Sandbox:
 
     def start(self, functions: dict[str, Callable]) -> None:
         """Make the runtime and load the libraries; ``functions`` are what Lua may call."""
+        memory = {"max_memory": self.memory} if BOUNDED_MEMORY else {}
         self.runtime = lua51.LuaRuntime(
             encoding=None, register_eval=False, register_builtins=False, unpack_returned_tuples=True,
-            attribute_filter=_refuse, max_memory=self.memory)
+            attribute_filter=_refuse, **memory)
         functions = dict(functions, check=self.clock.expired)
         bridge = self.runtime.table_from({encode(k): v for k, v in functions.items()})
         sources = self.runtime.table_from({encode(name): _source(name) for name in LIBRARIES})
@@ -128,7 +138,7 @@ class Sandbox:
             return self.runtime.table_from([self.to_lua(v) for v in value])
         if isinstance(value, dict):
             return self.runtime.table_from({self.to_lua(k): self.to_lua(v) for k, v in value.items()})
-        if value is None or isinstance(value, (bool, int, float, bytes)) or lua51.lua_type(value):
+        if value is None or isinstance(value, (bool, int, float, bytes)) or lua_type(value):
             return value
         raise TypeError(f"{type(value).__name__} cannot be handed to Lua")
 

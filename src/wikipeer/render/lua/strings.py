@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from wikipeer.render.lua import patterns
-from wikipeer.render.lua.sandbox import Clock, Sandbox, ScriptError, decode, encode
+from wikipeer.render.lua.sandbox import Clock, Sandbox, ScriptError, decode, encode, lua_type
 
 MAX_RESULT = 50 * 1024 * 1024  # characters a gsub may build: the runtime's memory bound
 
@@ -42,6 +42,7 @@ class Strings:
     # -- code points --------------------------------------------------------------
 
     def points(self, s: str) -> list[int]:
+        """The code points of ``s`` (the last few texts are kept: gmatch asks again and again)."""
         found = self._points.get(s)
         if found is None:
             if len(self._points) > 8:
@@ -50,6 +51,7 @@ class Strings:
         return found
 
     def u_find(self, s: str, pattern: str, init: int, plain: bool, match_only: bool):
+        """``mw.ustring.find`` / ``match`` over code points."""
         start = _init(init, len(s))
         if start is None:
             return None
@@ -60,14 +62,17 @@ class Strings:
         return _result(found, s, match_only)
 
     def u_gmatch(self, s: str, pattern: str, pos: int):
+        """The next ``gmatch`` result from 1-based ``pos``: (next position, captures...) or None."""
         return _gmatch(self.unicode, self.points(s), self.points(pattern), pos, s)
 
     def u_gsub(self, s: str, pattern: str, repl: Any, limit: Any):
+        """``mw.ustring.gsub`` over code points: (result, count)."""
         return _gsub(self.unicode, self.sandbox, self.points(s), self.points(pattern), repl, limit, s, "")
 
     # -- bytes --------------------------------------------------------------------
 
     def byte_find(self, s: bytes, pattern: bytes, init: Any, match_only: bool):
+        """``string.find`` / ``match`` on bytes, interruptible."""
         start = _init(int(init) if init is not None else 1, len(s))
         if start is None:
             return None
@@ -75,9 +80,11 @@ class Strings:
         return _result(found, s, match_only)
 
     def byte_gmatch(self, s: bytes, pattern: bytes, pos: int):
+        """The next ``string.gmatch`` result on bytes from ``pos``."""
         return _gmatch(self.bytes, s, pattern, int(pos), s)
 
     def byte_gsub(self, s: bytes, pattern: bytes, repl: Any, limit: Any):
+        """``string.gsub`` on bytes, interruptible and bounded."""
         return _gsub(self.bytes, self.sandbox, s, pattern, repl, limit, s, b"")
 
 
@@ -180,9 +187,7 @@ def _lua_kind(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    from lupa import lua51
-    kind = lua51.lua_type(value)
-    return kind or "userdata"
+    return lua_type(value) or "userdata"
 
 
 def _lua_string(value: Any, text: bool) -> Any:
@@ -229,6 +234,7 @@ def _expand_repl(repl: Any, whole: Any, values: list, found: patterns.Found) -> 
 
 
 def u_sub(s: str, i: Any, j: Any) -> str:
+    """``mw.ustring.sub``: code points ``i`` to ``j`` (1-based, negative from the end)."""
     length = len(s)
     i, j = int(i), int(j)
     if i < 0:
@@ -243,6 +249,7 @@ def u_sub(s: str, i: Any, j: Any) -> str:
 
 
 def u_char(codes: Any) -> str:
+    """``mw.ustring.char``: text of code points."""
     out = []
     for index, code in sorted(codes.items()):
         try:
@@ -266,6 +273,7 @@ def u_len(s: str) -> int | None:
 
 
 def u_isutf8(s: bytes) -> bool:
+    """Whether the bytes are valid UTF-8."""
     try:
         s.decode("utf-8")
     except UnicodeDecodeError:
@@ -274,4 +282,5 @@ def u_isutf8(s: bytes) -> bool:
 
 
 def u_normalize(s: str, form: str) -> str:
+    """``mw.ustring.toNFC`` and friends."""
     return unicodedata.normalize(form, s)

@@ -8,9 +8,7 @@ import math
 import re
 from typing import Any
 
-from lupa import lua51
-
-from wikipeer.render.lua.sandbox import ScriptError, decode
+from wikipeer.render.lua.sandbox import ScriptError, decode, lua_type
 from wikipeer.render.strip import MARKER
 
 JSON_PRESERVE_KEYS, JSON_TRY_FIXING, JSON_PRETTY = 1, 2, 4
@@ -109,8 +107,8 @@ def _from_lua(value: Any, depth: int, seen: set[int], preserve: bool = False) ->
         if not math.isfinite(value):
             raise ScriptError("mw.text.jsonEncode: Cannot encode non-finite numbers")
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if lua51.lua_type(value) != "table":
-        raise ScriptError(f"mw.text.jsonEncode: Cannot encode type '{lua51.lua_type(value) or 'userdata'}'")
+    if lua_type(value) != "table":
+        raise ScriptError(f"mw.text.jsonEncode: Cannot encode type '{lua_type(value) or 'userdata'}'")
     if id(value) in seen:
         raise ScriptError("mw.text.jsonEncode: Cannot use recursive tables")
     seen = seen | {id(value)}
@@ -126,7 +124,7 @@ def _from_lua(value: Any, depth: int, seen: set[int], preserve: bool = False) ->
         if isinstance(k, float):
             raise ScriptError(f"mw.text.jsonEncode: Cannot use '{_number_text(k)}' as a table key")
         if not isinstance(k, (bytes, int)) or isinstance(k, bool):
-            kind = "boolean" if isinstance(k, bool) else lua51.lua_type(k) or "userdata"
+            kind = "boolean" if isinstance(k, bool) else lua_type(k) or "userdata"
             raise ScriptError(f"mw.text.jsonEncode: Cannot use type '{kind}' as a table key")
         out[decode(k) if isinstance(k, bytes) else str(k)] = _from_lua(v, depth + 1, seen, preserve)
     return out
