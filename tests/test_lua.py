@@ -336,7 +336,6 @@ def test_errors_show_in_place_as_scribunto_shows_them():
         "Lua error in Module:Bad at line 3: boom.",
         'Script error: The function "nothere" does not exist.',
         "Lua error in Module:Syntax at line 2: unexpected symbol near '='.",
-        'Script error: No such module "Missing".',
         "Lua error: The module returned a number value, it is supposed to return an export table.",
         "Script error: You must specify a function to call.",
     ]
@@ -345,6 +344,9 @@ def test_errors_show_in_place_as_scribunto_shows_them():
     assert rendered.errors[0] == "Lua error in Module:Bad at line 3: boom."
     ids = page.xpath("//span[@class='scribunto-error']/@id")
     assert len(set(ids)) == len(ids)
+    # A module the node lacks is a discreet placeholder, as a missing template is.
+    assert page.xpath("//span[@class='tpl-missing']/@title") == ["Module:Missing"]
+    assert "Module:Missing" in rendered.templates
 
 
 # -- hostile modules -----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from wikipeer.render.lua.strings import Strings
 from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName, page_name
 from wikipeer.render.preprocess import Part, include_filter, preprocess
 from wikipeer.render.redirect import redirect_target
-from wikipeer.render.tags import escape_text
+from wikipeer.render.tags import escape_attr, escape_text
 
 NS_MODULE = 828
 _HASHES = frozenset(a for a in hashlib.algorithms_available if not a.startswith("shake"))  # shake needs a length
@@ -48,6 +48,13 @@ class Engine:
         self.expensive = 0
         self.errors = 0
         self.failed: str | None = None
+        self.started = False
+
+    def start(self) -> None:
+        """Make the runtime, once: only when a module is really run."""
+        if self.started:
+            return
+        self.started = True
         try:
             self.sandbox.start(self._functions())
         except (LuaError, LuaMemoryError) as exc:  # never expected: our libraries failed to load
@@ -64,6 +71,10 @@ class Engine:
         if title is None:
             return self.script_error(f'Script error: No such module "{name}".')
         self.state.templates[title.full] = None
+        if self.exp.body(title.full) is None:
+            # As for a template the node lacks: a discreet placeholder naming it, not a red error.
+            return self.state.strip.add(f'<span class="tpl-missing" title="{escape_attr(title.full)}"></span>')
+        self.start()
         if self.failed is not None:
             return self.script_error(f"Lua error: {self.failed}.")
         if not parts:  # an empty name is a name (Module:Unsubst exports p[''])
