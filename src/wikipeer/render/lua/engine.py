@@ -91,6 +91,10 @@ class Engine:
             return self.lua_error(error_text(exc))
         finally:
             self.clock.leave()
+        if status == b"ok" and self.exp.produced + len(detail) > self.exp.limits.max_expansion:
+            # Lua's memory allows far more text than the later passes should be given.
+            limit = self.exp.limits.max_expansion
+            return self.exp.error(f"Template expansion size limit exceeded ({limit}): Lua output of {title.full}")
         detail = decode(detail)
         if status == b"ok":
             return detail.replace("\x00", "\ufffd")  # as MediaWiki shows a NUL
