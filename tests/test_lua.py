@@ -440,3 +440,11 @@ def test_modules_share_nothing_between_pages():
     wiki = Wiki(pages)
     assert text_of(tree(wiki.render("{{#invoke:M|f}} {{#invoke:M|f}}").html)) == "1 1"
     assert text_of(tree(wiki.render("{{#invoke:M|f}}").html)) == "1"
+
+
+def test_long_texts_split_and_substitute_in_linear_time():
+    # 6,000 lines of 15 bytes: each split piece once rescanned the whole text (quadratic).
+    body = ("local s = string.rep('word and  more\\n', 6000)\n"
+            "return #mw.text.split(s, '\\n') .. ' ' .. #mw.text.split(s .. 'é', '%s+') .. ' '\n"
+            "  .. select(2, mw.ustring.gsub(s, '%s+', ' ')) .. ' ' .. select(2, string.gsub(s, 'and', 'or'))")
+    assert output(body, limits=Limits(lua_seconds=4.0, lua_call_seconds=2.0)) == "6001 18001 18000 6000"

@@ -34,7 +34,7 @@ class Strings:
             "u_char": (u_char, False), "u_codepoint": (u_codepoint, False),
             "u_isutf8": (u_isutf8, True), "u_normalize": (u_normalize, False),
             "u_find": (self.u_find, False), "u_gmatch": (self.u_gmatch, False),
-            "u_gsub": (self.u_gsub, False),
+            "u_gsub": (self.u_gsub, False), "u_split": (self.u_split, False),
             "byte_find": (self.byte_find, True), "byte_gmatch": (self.byte_gmatch, True),
             "byte_gsub": (self.byte_gsub, True),
         }
@@ -68,6 +68,30 @@ class Strings:
     def u_gsub(self, s: str, pattern: str, repl: Any, limit: Any):
         """``mw.ustring.gsub`` over code points: (result, count)."""
         return _gsub(self.unicode, self.sandbox, self.points(s), self.points(pattern), repl, limit, s, "")
+
+    def u_split(self, s: str, pattern: str, plain: bool) -> list[str]:
+        """``mw.text.split``: the pieces between matches (an empty match splits after each character)."""
+        points, pat = self.points(s), self.points(pattern)
+        out: list[str] = []
+        pos = 0
+        while True:
+            if plain:
+                at = s.find(pattern, pos)
+                span = (at, at + len(pattern)) if at >= 0 else None
+            else:
+                found = _find(self.unicode, points, pat, pos)
+                span = (found.start, found.end) if found is not None else None
+            if span is None or pos >= len(s):
+                break
+            start, end = span
+            if end == start:  # an empty separator: split after the next character
+                start = end = start + 1
+                if start >= len(s):
+                    break
+            out.append(s[pos:start])
+            pos = end
+        out.append(s[pos:])
+        return out
 
     # -- bytes --------------------------------------------------------------------
 

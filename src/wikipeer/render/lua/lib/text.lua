@@ -60,41 +60,21 @@ function text.jsonDecode(s, flags)
     return call("json_decode", check_string("jsonDecode", 1, s), flags or 0)
 end
 
+function text.split(s, pattern, plain)
+    s = check_string("split", 1, s)
+    pattern = check_string("split", 2, pattern)
+    return P.mw.ustring.split_(s, pattern, plain)
+end
+
 function text.gsplit(s, pattern, plain)
     s = check_string("gsplit", 1, s)
     pattern = check_string("gsplit", 2, pattern)
-    local ustring = P.mw.ustring
-    local pos, done = 1, false
-    local len = ustring.len(s)
+    local pieces = P.mw.ustring.split_(s, pattern, plain)
+    local i = 0
     return function()
-        if done then
-            return nil
-        end
-        local from, to = ustring.find(s, pattern, pos, plain)
-        if from == nil or pos > len then
-            done = true
-            return ustring.sub(s, pos)
-        end
-        if to < from then
-            -- an empty separator: split after each character
-            from, to = from + 1, from
-            if from > len then
-                done = true
-                return ustring.sub(s, pos)
-            end
-        end
-        local piece = ustring.sub(s, pos, from - 1)
-        pos = to + 1
-        return piece
+        i = i + 1
+        return pieces[i]
     end
-end
-
-function text.split(s, pattern, plain)
-    local out = {}
-    for piece in text.gsplit(s, pattern, plain) do
-        out[#out + 1] = piece
-    end
-    return out
 end
 
 function text.listToText(list, separator, conjunction)

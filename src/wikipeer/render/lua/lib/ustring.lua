@@ -20,8 +20,14 @@ local function str(name, index, s)
     error(string.format("bad argument #%d to '%s' (string expected, got %s)", index, name, type(s)), 3)
 end
 
+local raw_find = P.raw.find
+local last_checked, last_ascii  -- modules ask about one long text again and again (split, gsub loops)
+
 local function ascii(s)
-    return not s_find(s, "[\128-\255]")
+    if s ~= last_checked then
+        last_checked, last_ascii = s, not raw_find(s, "[\128-\255]")
+    end
+    return last_ascii
 end
 
 -- Lua's byte matcher gives the code-point answer when the subject is ASCII and no
@@ -32,7 +38,7 @@ local function byte_safe(s, pattern)
     if not ascii(s) then
         return false
     end
-    return ascii(pattern) or not s_find(pattern, "[\128-\255][%*%+%-%?]")
+    return not raw_find(pattern, "[\128-\255]") or not raw_find(pattern, "[\128-\255][%*%+%-%?]")
 end
 
 function ustring.len(s)
@@ -161,7 +167,7 @@ end
 function ustring.find(s, pattern, init, plain)
     s = str("find", 1, s)
     pattern = pat("find", pattern)
-    if plain and ascii(s) and ascii(pattern) or not plain and byte_safe(s, pattern) then
+    if plain and ascii(s) and not raw_find(pattern, "[\128-\255]") or not plain and byte_safe(s, pattern) then
         return s_find(s, pattern, init, plain)
     end
     return call("u_find", s, pattern, init or 1, plain and true or false, false)
@@ -205,11 +211,35 @@ function ustring.gsub(s, pattern, repl, n)
         error("bad argument #3 to 'gsub' (string/function/table expected)", 2)
     end
     -- Lua's gsub refuses a '%' before a non-digit, which Scribunto keeps as text.
-    local lenient = kind == "string" and (s_find(repl, "%%[^%d%%]") or s_find(repl, "%%$"))
+    local lenient = kind == "string" and (raw_find(repl, "%%[^%d%%]") or raw_find(repl, "%%$"))
     if byte_safe(s, pattern) and not lenient then
         return s_gsub(s, pattern, repl, n)
     end
     return call("u_gsub", s, pattern, repl, n)
+end
+
+-- mw.text.split's work: pieces of `s` between the matches of `pattern`.
+function ustring.split_(s, pattern, plain)
+    if plain and ascii(s) or not plain and byte_safe(s, pattern) then
+        local out, pos, len = {}, 1, #s
+        while true do
+            local from, to = s_find(s, pattern, pos, plain)
+            if from == nil or pos > len then
+                break
+            end
+            if to < from then  -- an empty separator: split after each character
+                from, to = from + 1, from
+                if from > len then
+                    break
+                end
+            end
+            out[#out + 1] = s_sub(s, pos, from - 1)
+            pos = to + 1
+        end
+        out[#out + 1] = s_sub(s, pos)
+        return out
+    end
+    return call("u_split", s, pattern, plain and true or false)
 end
 
 return ustring
