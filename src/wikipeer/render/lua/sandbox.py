@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -112,7 +112,6 @@ class Sandbox:
     memory: int
     runtime: Any = None
     api: Any = None
-    bridge: dict[str, Callable] = field(default_factory=dict)
 
     def start(self, functions: dict[str, Callable]) -> None:
         """Make the runtime and load the libraries; ``functions`` are what Lua may call."""

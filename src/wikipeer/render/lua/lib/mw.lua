@@ -145,6 +145,9 @@ local function check_data(value, seen)
             error("data for mw.loadData contains a table with a metatable", 0)
         end
         for k, v in next, value do
+            if type(k) == "table" then
+                error("data for mw.loadData contains a table as a key", 0)
+            end
             check_data(k, seen)
             check_data(v, seen)
         end
@@ -172,8 +175,12 @@ function mw.loadData(name)
             data_cache[title] = nil
             error(value, 0)
         end
+        if type(value) ~= "table" then
+            data_cache[title] = nil
+            error(title .. " returned " .. type(value) .. ", table expected", 0)
+        end
         check_data(value, {})
-        cached = type(value) == "table" and readonly(value) or value
+        cached = readonly(value)
         data_cache[title] = cached
     end
     return cached
