@@ -152,10 +152,15 @@ def exposed(sandbox: Sandbox, function: Callable, raw: bool = False) -> Callable
     def call(*args: Any) -> tuple:
         try:
             result = function(*(args if raw else [decode(a) for a in args]))
+            if isinstance(result, tuple):
+                return (True, *[sandbox.to_lua(v) for v in result])
+            return True, sandbox.to_lua(result)
         except ScriptError as exc:
             return False, encode(str(exc)), False
         except Timeout:
             return False, encode(TIMEOUT), True
+        except LuaMemoryError:  # before LuaError: it is one
+            return False, encode(MEMORY), True
         except LuaError as exc:  # a Lua function Python called failed: its message as it was
             return False, encode(error_text(exc)), True
         except RecursionError:
@@ -164,9 +169,6 @@ def exposed(sandbox: Sandbox, function: Callable, raw: bool = False) -> Callable
             return False, encode(MEMORY), True
         except Exception as exc:  # a bug of ours: the module sees an error, the page still renders
             return False, encode(f"internal error in {function.__name__}: {type(exc).__name__}: {exc}"), True
-        if isinstance(result, tuple):
-            return (True, *[sandbox.to_lua(v) for v in result])
-        return True, sandbox.to_lua(result)
 
     call.__name__ = function.__name__
     return call
