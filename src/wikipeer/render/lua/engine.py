@@ -49,6 +49,7 @@ class Engine:
         self.errors = 0
         self.failed: str | None = None
         self.started = False
+        self.sent: set[str] = set()  # modules whose text Lua has had
 
     def start(self) -> None:
         """Make the runtime, once: only when a module is really run."""
@@ -173,14 +174,20 @@ class Engine:
             functions[name] = exposed(sandbox, fn, raw=raw)
         return functions
 
-    def module_source(self, name: str) -> tuple[str, str] | None:
-        """(title, text) of a Module: page for ``require`` and ``#invoke``; None when absent or not a module."""
+    def module_source(self, name: str, again: bool) -> tuple[str, str | None] | None:
+        """(title, text) of a Module: page for ``require`` and ``#invoke``; None when absent or not a
+        module. The text is sent once per page (Lua keeps the compiled module) unless asked ``again``."""
         found = self.state.page_name(name, 0)
         if found is None or found.ns != NS_MODULE:
             return None
         self.state.templates[found.full] = None
         body = self.exp.body(found.full)
-        return (found.full, body) if body is not None else None
+        if body is None:
+            return None
+        if found.full in self.sent and not again:
+            return found.full, None
+        self.sent.add(found.full)
+        return found.full, body
 
     def json_page(self, name: str) -> str:
         """The text of a page for ``mw.loadJsonData``."""

@@ -33,11 +33,14 @@ end
 -- module's): each run loads a fresh closure, so two runs of one module (a
 -- nested #invoke) never share an environment.
 local function compile(name)
-    local title, source = call("module_source", name)
+    local title, source = call("module_source", name, false)
     if title == nil then
         return nil
     end
     local code = compiled[title]
+    if code == nil and source == nil then
+        title, source = call("module_source", name, true)  -- sent before but never compiled
+    end
     if code == nil then
         if source:byte(1) == 27 then
             error(title .. " holds Lua bytecode, which is not allowed", 0)
