@@ -117,12 +117,9 @@ for k, v in next, string do
 end
 sandbox_string.dump = nil
 local c_rep = string.rep
-sandbox_string.rep = function(s, n, ...)
+sandbox_string.rep = function(s, n)  -- a third argument is ignored, as Lua 5.1 does
     s = tostring(s)
     n = tonumber(n) or error("bad argument #2 to 'rep' (number expected)", 2)
-    if select("#", ...) > 0 then
-        error("bad argument #3 to 'rep' (string.rep takes no separator in Lua 5.1)", 2)
-    end
     if n <= 0 or #s == 0 then
         return ""
     end
