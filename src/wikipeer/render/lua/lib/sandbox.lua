@@ -118,6 +118,9 @@ end
 sandbox_string.dump = nil
 local c_rep = string.rep
 sandbox_string.rep = function(s, n)  -- a third argument is ignored, as Lua 5.1 does
+    if type(s) ~= "string" and type(s) ~= "number" then
+        error("bad argument #1 to 'rep' (string expected, got " .. type(s) .. ")", 2)
+    end
     s = tostring(s)
     n = tonumber(n) or error("bad argument #2 to 'rep' (number expected)", 2)
     if n <= 0 or #s == 0 then
