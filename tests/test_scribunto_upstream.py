@@ -29,7 +29,7 @@ SCRIBUNTO_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FLOOR = {
     "UstringLibraryTests": (186, 186),
     "LibraryUtilTests": (43, 43),
-    "TextLibraryTests": (90, 109),
+    "TextLibraryTests": (97, 109),
     "HtmlLibraryTests": (60, 61),
     "HashLibraryTests": (6, 6),
     "UriLibraryTests": (271, 280),

@@ -137,6 +137,8 @@ def _number_text(value: float) -> str:
 def json_decode(s: str, flags: Any) -> Any:
     """JSON as Lua data: arrays 1-based; objects with keys "1".."n" as sequences unless PRESERVE_KEYS."""
     preserve = bool(int(flags or 0) & JSON_PRESERVE_KEYS)
+    if int(flags or 0) & JSON_TRY_FIXING:
+        s = re.sub(r",(\s*[\]}])", r"\1", s)  # trailing commas, as MediaWiki's FormatJson fixes them
     try:
         data = json.loads(s)
     except (ValueError, RecursionError):
@@ -146,7 +148,8 @@ def json_decode(s: str, flags: Any) -> Any:
 
 def _to_lua_data(data: Any, preserve: bool) -> Any:
     if isinstance(data, list):
-        return {i + 1: _to_lua_data(v, preserve) for i, v in enumerate(data) if v is not None}
+        first = 0 if preserve else 1  # PRESERVE_KEYS keeps JSON's (PHP's) 0-based indexes
+        return {i + first: _to_lua_data(v, preserve) for i, v in enumerate(data) if v is not None}
     if isinstance(data, dict):
         out: dict = {}
         for k, v in data.items():

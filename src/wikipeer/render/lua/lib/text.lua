@@ -101,13 +101,7 @@ function text.tag(name, attrs, content)
         if type(attrs) ~= "table" then
             error("bad argument #2 to 'tag' (table expected)", 2)
         end
-        local keys = {}
-        for k in pairs(attrs) do
-            keys[#keys + 1] = k
-        end
-        table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-        for _, k in ipairs(keys) do
-            local v = attrs[k]
+        for k, v in pairs(attrs) do  -- in pairs' order, as Scribunto
             if v == true then
                 out[#out + 1] = " " .. tostring(k)
             elseif v ~= false and v ~= nil then
