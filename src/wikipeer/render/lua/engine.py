@@ -337,7 +337,7 @@ class Engine:
                 "aliases": [],
             })
         return {
-            "siteName": config.sitename or config.name, "server": "//" + self.site_host(),
+            "wikiId": config.name, "siteName": config.sitename or config.name, "server": "//" + self.site_host(),
             "scriptPath": "", "stylePath": "/static", "currentVersion": "1.39.0 (wikipeer)",
             "namespaces": namespaces,
         }

@@ -72,6 +72,7 @@ def format_num(code: str, number: str, plain: bool) -> str:
     sign, whole, fraction = m.group(1), m.group(2), m.group(3) or ""
     if not plain and len(whole) > 3:
         whole = f"{int(whole):,}".replace(",", thousands)
+    sign = "\u2212" if sign else ""  # MediaWiki writes a minus sign, not a hyphen
     return sign + whole + (point + fraction[1:] if fraction else "")
 
 

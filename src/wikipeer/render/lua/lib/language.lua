@@ -50,6 +50,19 @@ function language.getFallbacksFor(code)
 end
 
 function Language:getCode() return self.code end
+
+-- Every method but getCode needs a code MediaWiki accepts.
+local function checked(method)
+    return function(self, ...)
+        if self.valid == nil then
+            self.valid = call("lang_valid", self.code)
+        end
+        if not self.valid then
+            error("language code '" .. self.code .. "' is invalid", 2)
+        end
+        return method(self, ...)
+    end
+end
 function Language:getFallbackLanguages() return language.getFallbacksFor(self.code) end
 function Language:isRTL() return call("lang_rtl", self.code) end
 function Language:getDir() return self:isRTL() and "rtl" or "ltr" end
@@ -64,12 +77,14 @@ function Language:getDirMarkEntity(opposite)
     return rtl and "&rlm;" or "&lrm;"
 end
 function Language:getArrow(direction)
-    local arrows = { forwards = "→", backwards = "←", left = "←", right = "→", up = "↑", down = "↓" }
-    return arrows[direction or "forwards"] or "→"
+    local rtl = self:isRTL()
+    local arrows = { forwards = rtl and "←" or "→", backwards = rtl and "→" or "←", left = "←", right = "→",
+        up = "↑", down = "↓" }
+    return arrows[direction or "forwards"] or arrows.forwards
 end
 function Language:lc(s) return P.mw.ustring.lower(tostring(s)) end
 function Language:uc(s) return P.mw.ustring.upper(tostring(s)) end
-function Language:caseFold(s) return P.mw.ustring.lower(tostring(s)) end
+function Language:caseFold(s) return P.mw.ustring.upper(tostring(s)) end
 function Language:lcfirst(s)
     s = tostring(s)
     local u = P.mw.ustring
@@ -81,6 +96,13 @@ function Language:ucfirst(s)
     return u.upper(u.sub(s, 1, 1)) .. u.sub(s, 2)
 end
 function Language:formatNum(n, options)
+    if type(n) == "number" then
+        if n ~= n then
+            error("bad argument #1 to 'formatNum' (NaN)", 2)
+        elseif n == math.huge or n == -math.huge then
+            error("bad argument #1 to 'formatNum' (infinite)", 2)
+        end
+    end
     local plain = type(options) == "table" and options.noCommafy or false
     return call("format_num", self.code, tostring(n), plain and true or false)
 end
@@ -112,7 +134,19 @@ function Language:gender(what, masculine, feminine, neutral)
     if type(masculine) == "table" then
         masculine, feminine, neutral = masculine[1], masculine[2], masculine[3]
     end
+    -- users' genders are not known to the node: only "male" and "female" choose
+    if what == "male" then
+        return masculine
+    elseif what == "female" then
+        return feminine or masculine
+    end
     return neutral or masculine
+end
+
+for name, method in pairs(Language) do
+    if type(method) == "function" and name ~= "getCode" and name ~= "__index" and name ~= "checked" then
+        Language[name] = checked(method)
+    end
 end
 
 return language

@@ -51,8 +51,20 @@ function Message:params(...)
     end
     return self
 end
-Message.rawParams = Message.params
-Message.numParams = Message.params
+function Message:rawParams(...)
+    local list = select("#", ...) == 1 and type((...)) == "table" and (...) or { ... }
+    for _, v in ipairs(list) do
+        self.parameters[#self.parameters + 1] = { raw = v }
+    end
+    return self
+end
+function Message:numParams(...)
+    local list = select("#", ...) == 1 and type((...)) == "table" and (...) or { ... }
+    for _, v in ipairs(list) do
+        self.parameters[#self.parameters + 1] = { num = v }
+    end
+    return self
+end
 function Message:inLanguage(lang)
     self.lang = type(lang) == "table" and lang.code or lang
     return self
@@ -72,7 +84,7 @@ local function text_of(self)
     return (string.gsub(raw, "%$(%d+)", function(i)
         local p = self.parameters[tonumber(i)]
         if type(p) == "table" then
-            p = p.raw or p.num
+            p = p.raw or (p.num and P.mw.language.getContentLanguage():formatNum(p.num))
         end
         return p ~= nil and tostring(p) or ("$" .. i)
     end))

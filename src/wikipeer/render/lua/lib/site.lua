@@ -3,7 +3,7 @@ local P = ...
 local call = P.call
 local info = call("site_info")
 local site = {
-    siteName = info.siteName, server = info.server, scriptPath = info.scriptPath,
+    wikiId = info.wikiId, siteName = info.siteName, server = info.server, scriptPath = info.scriptPath,
     stylePath = info.stylePath, currentVersion = info.currentVersion,
 }
 
@@ -16,8 +16,8 @@ for i = 1, #list do
     namespaces[ns.id] = ns
 end
 local function fold(name)
-    local s = string.gsub(tostring(name), "_", " ")
-    s = string.match(s, "^%s*(.-)%s*$")
+    local s = string.gsub(tostring(name), "[_%s]+", " ")
+    s = string.match(s, "^ ?(.-) ?$")
     return string.lower(s)
 end
 for id, ns in pairs(namespaces) do
@@ -68,7 +68,15 @@ function site.stats.usersInGroup(group)
     return 0
 end
 function site.interwikiMap(filter)
-    return {}
+    if filter ~= nil then
+        if type(filter) ~= "string" then
+            error("bad argument #1 to 'interwikiMap' (string expected, got " .. type(filter) .. ")", 2)
+        end
+        if filter ~= "local" and filter ~= "!local" then
+            error("bad argument #1 to 'interwikiMap' (unknown filter '" .. filter .. "')", 2)
+        end
+    end
+    return {}  -- the node keeps no interwiki table of its own (render/interwiki.py's prefixes are fixed)
 end
 function site.matchNamespaceName(name)
     local ns = by_name[fold(name)]
