@@ -131,6 +131,14 @@ class Expander:
                 return variable
         return self.transclude(name, node, frame)
 
+    def function_named(self, head: str):
+        """The parser function ``{{head:...}}`` calls, or None (for Lua's ``callParserFunction``)."""
+        return parserfuncs.lookup(head)
+
+    def page_frame(self) -> Frame:
+        """A frame for the page itself, as ``expand_page`` makes it."""
+        return Frame(self.ctx.title, None)
+
     def call_function(self, function, head: str, first: str, node: Template, frame: Frame) -> str:
         stop = self.over_limits(head, frame)
         if stop is not None:

@@ -21,9 +21,10 @@ from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
 from wikipeer.render.lua.strings import Strings
-from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName, page_name
+from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName
 from wikipeer.render.preprocess import Part, include_filter, preprocess
 from wikipeer.render.redirect import redirect_target
+from wikipeer.render.strip import MARKER
 from wikipeer.render.tags import escape_attr, escape_text
 
 NS_MODULE = 828
@@ -65,7 +66,6 @@ class Engine:
 
     def invoke(self, name: str, parts: list[Part], frame: Any) -> str:
         """The text ``{{#invoke:name|function|args...}}`` gives, or the error in place."""
-        from wikipeer.render.expand import Frame
         if not name:
             return self.script_error("Script error: You must specify a module to call.")
         title = self.module_title(name)
@@ -83,7 +83,7 @@ class Engine:
         function = self.exp.text(parts[0], frame)
         if self.clock.expired():
             return self.script_error(f"Lua error: {TIMEOUT}")
-        child = Frame(title.full, frame, self.exp.arguments(parts[1:], frame), frame.depth + 1)
+        child = type(frame)(title.full, frame, self.exp.arguments(parts[1:], frame), frame.depth + 1)
         self.clock.enter()
         try:
             status, detail = self.sandbox.api.invoke(
@@ -214,8 +214,7 @@ class Engine:
         while frame is not None and frame.parent is not None:
             frame = frame.parent
         if frame is None:
-            from wikipeer.render.expand import Frame
-            frame = Frame(self.ctx.title, None)
+            frame = self.exp.page_frame()
         return self.frame_id(frame)
 
     def preprocess(self, index: int, source: str) -> str:
@@ -227,7 +226,6 @@ class Engine:
 
     def expand_template(self, index: int, name: str, flat: Any) -> str:
         """``frame:expandTemplate``: a template expanded with string arguments, under the template limits."""
-        from wikipeer.render.expand import Frame
         frame = self.frames[int(index)]
         target = self.state.page_name(name, NS_TEMPLATE)
         if target is None or not target.full:
@@ -245,14 +243,13 @@ class Engine:
         tree = self.exp.trees.get(title)
         if tree is None:
             tree = self.exp.trees[title] = preprocess(include_filter(body, transcluded=True))
-        child = Frame(title, frame, {}, frame.depth + 1, values=_pairs(flat))
+        child = type(frame)(title, frame, {}, frame.depth + 1, values=_pairs(flat))
         result = self.exp.expand(tree, child)
         self.exp.produced += len(result)
         return result
 
     def parser_function(self, index: int, name: str, flat: Any) -> str:
         """``frame:callParserFunction``: a parser function of ``parserfuncs`` called with string arguments."""
-        from wikipeer.render import parserfuncs
         frame = self.frames[int(index)]
         head = name.strip()
         first_inline = ""
@@ -260,7 +257,7 @@ class Engine:
             head, _, first_inline = head.partition(":")
         elif head.startswith("#") and ":" in head:
             head, _, first_inline = head.partition(":")
-        function = parserfuncs.lookup(head.strip())
+        function = self.exp.function_named(head.strip())
         if function is None:
             raise ScriptError(f'frame:callParserFunction: function "{name}" was not found')
         values = _pairs(flat)
@@ -274,9 +271,8 @@ class Engine:
 
     def new_child(self, index: int, title: str | None, flat: Any) -> int:
         """``frame:newChild``: a new frame under frame ``index`` with string arguments."""
-        from wikipeer.render.expand import Frame
         parent = self.frames[int(index)]
-        child = Frame(title or parent.title, parent, {}, parent.depth + 1, values=_pairs(flat))
+        child = type(parent)(title or parent.title, parent, {}, parent.depth + 1, values=_pairs(flat))
         return self.frame_id(child)
 
     def _title_tuple(self, name: PageName | None) -> list | None:
@@ -354,8 +350,6 @@ class Engine:
 
     def unstrip_nowiki(self, s: str) -> str:
         """``mw.text.unstripNoWiki``: the source of nowiki markers back in the text."""
-        from wikipeer.render.strip import MARKER
-
         def one(m: re.Match) -> str:
             item = self.state.strip.items[int(m.group(2))]
             # nowiki output is escaped text, no tags inside: its source comes back; other
