@@ -1,4 +1,5 @@
 -- mw.html: the builder modules make tables and boxes with.
+local P = ...
 local html = {}
 local Builder = {}
 Builder.__index = Builder
@@ -271,6 +272,10 @@ local function render(self, out)
                     css[i] = decl[1] and (decl[1] .. ":" .. decl[2]) or decl[2]
                 end
                 value = #css > 0 and table.concat(css, ";") or nil
+                if value and string.find(value, "\127", 1, true) then
+                    -- a nowiki'd colour (`#ff0000`) comes back as text: markers have no place in CSS
+                    value = P.mw.text.killMarkers(P.mw.text.unstripNoWiki(value))
+                end
             end
             if value ~= nil then
                 out[#out + 1] = " " .. name .. '="' .. encode(value) .. '"'
