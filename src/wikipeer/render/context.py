@@ -20,6 +20,9 @@ class Limits:
     max_depth: int = 40  # nested template / parser-function expansions
     max_expansion: int = 2_000_000  # characters produced by expansion, in all
     max_calls: int = 50_000  # template and parser-function calls: bounds the work when outputs are empty
+    lua_seconds: float = 10.0  # CPU time all of a page's #invoke calls may take (Wikipedia's limit)
+    lua_call_seconds: float = 5.0  # CPU time one #invoke may take, so one module cannot use the page's all
+    lua_memory: int = 50 * 1024 * 1024  # bytes a page's Lua runtime may allocate (Wikipedia's limit)
 
 
 @dataclass(slots=True)

@@ -58,6 +58,7 @@ class Expander:
         self.refs = None  # set by the pipeline: refs.Refs
         self.error_markers: set[str] = set()  # for #iferror
         self.in_note = 0  # inside <ref>: citation templates are not boxes
+        self.lua = None  # render.lua.engine.Engine, made at the page's first #invoke
 
     # -- walking -------------------------------------------------------------
 
@@ -129,6 +130,14 @@ class Expander:
             if variable is not None:
                 return variable
         return self.transclude(name, node, frame)
+
+    def function_named(self, head: str):
+        """The parser function ``{{head:...}}`` calls, or None (for Lua's ``callParserFunction``)."""
+        return parserfuncs.lookup(head)
+
+    def page_frame(self) -> Frame:
+        """A frame for the page itself, as ``expand_page`` makes it."""
+        return Frame(self.ctx.title, None)
 
     def call_function(self, function, head: str, first: str, node: Template, frame: Frame) -> str:
         stop = self.over_limits(head, frame)

@@ -177,10 +177,10 @@ def _titleparts(exp, frame, first, parts):
 
 
 def _invoke(exp, frame, first, parts):
-    # Lua modules (Scribunto) are not run: a discreet placeholder, like a missing template.
-    module = f"Module:{first}"
-    exp.state.templates[module] = None
-    return exp.state.strip.add(f'<span class="tpl-missing" title="{module}"></span>')
+    if exp.lua is None:
+        from wikipeer.render.lua.engine import Engine  # the Lua runtime is made only for pages that use it
+        exp.lua = Engine(exp)
+    return exp.lua.invoke(first, parts, frame)
 
 
 def _anchorencode(exp, frame, first, parts):
