@@ -550,7 +550,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     """
     policy = policy or Policy()
     blocks = list(blocks)
-    chunk_cids = _chunks_named(blocks, policy)
+    chunk_cids = _chunks_named(blocks, policy, store)
     order: list[bytes] = []
     early: dict[bytes, Status] = {}
     refused: dict[bytes, str] = {}
@@ -599,18 +599,28 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     return report
 
 
-def _chunks_named(blocks: list[Block], policy: Policy) -> set[bytes]:
-    """The raw blocks the file objects among ``blocks`` name as content (a raw block is a text otherwise)."""
+def _chunks_named(blocks: list[Block], policy: Policy, store: Store) -> set[bytes]:
+    """The raw blocks that file objects name as content: those among ``blocks``, and held files
+    waiting for their content (a raw block is a text otherwise)."""
     named: set[bytes] = set()
+    raw: list[bytes] = []
     for block in blocks:
-        if block.codec != RAW and b"\x64file" in block.data:  # b"\x64file": the CBOR text "file"
-            try:
-                record = parse(block, policy.max_text)
-            except InvalidObject:
-                continue  # the main pass reports it
-            if isinstance(record, File):
-                named.update(record.chunks)
+        if block.codec == RAW:
+            raw.append(block.cid)
+        elif b"\x64file" in block.data:  # the CBOR text "file": only then is it worth parsing twice
+            named.update(_file_chunks(block, policy))
+    for held in store.held_waiting_on(raw):
+        if b"\x64file" in held.data:
+            named.update(_file_chunks(held, policy))
     return named
+
+
+def _file_chunks(block: Block, policy: Policy) -> tuple[bytes, ...]:
+    try:
+        record = parse(block, policy.max_text)
+    except InvalidObject:
+        return ()  # the main pass reports it
+    return record.chunks if isinstance(record, File) else ()
 
 
 def index_pending(store: Store, view: View, batch: int = 500) -> int:

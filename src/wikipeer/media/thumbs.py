@@ -70,11 +70,14 @@ class ThumbCache:
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)  # whole or absent: a reader never sees half a thumbnail
-        self.trim()
+        self.trim(keep=path)
         return Thumbnail(path, out_mime)
 
-    def trim(self) -> int:
-        """Remove the least recently used thumbnails until the cache is within its bound; returns how many."""
+    def trim(self, keep: Path | None = None) -> int:
+        """Remove the least recently used thumbnails until the cache is within its bound; returns how many.
+
+        ``keep``: a thumbnail just made, about to be served, which stays whatever the bound.
+        """
         with self._lock:
             entries = []
             for path in self.directory.glob("*/*"):
@@ -88,6 +91,8 @@ class ThumbCache:
             for _, size, path in sorted(entries):
                 if total <= self.max_bytes:
                     break
+                if path == keep:
+                    continue
                 path.unlink(missing_ok=True)
                 total -= size
                 removed += 1

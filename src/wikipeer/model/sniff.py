@@ -32,7 +32,7 @@ EXTENSIONS = {"image/jpeg": ("jpg", "jpeg", "jpe"), "image/png": ("png",), "imag
 """Media types this node accepts, with the file name endings that may carry each."""
 
 _HTML_IN_HEAD = re.compile(rb"<(?:!doctype\s+html|html|head|body|script|pre|table|title|iframe|a\s+href|img)\b")
-_SVG_ROOT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype[^>]*>\s*)?"
+_SVG_ROOT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype[^\[>]*(?:\[.*?\])?\s*>\s*)?"
                        rb"(?:<!--.*?-->\s*)*<svg[\s>/]", re.I | re.S)
 _LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(px)?\s*$")
 

@@ -99,7 +99,7 @@ def parse_options(parts: list[str]) -> ImageOptions:
         elif (named := _named(part)) is not None:
             _set_named(opts, *named)
         else:
-            opts.caption = word
+            opts.caption = part  # as written: MediaWiki keeps a caption's leading space
     return opts
 
 

@@ -12,11 +12,13 @@ width, ``upright`` scales the default thumbnail width and rounds to tens.
 
 from __future__ import annotations
 
+import html as html_lib
 import math
 import re
 
 from wikipeer.render.context import FileMeta
 from wikipeer.render.file_options import ImageOptions, caption_of, parse_options
+from wikipeer.render.quotes import all_quotes
 from wikipeer.render.tags import escape_attr
 
 __all__ = ["caption_of", "file_link", "gallery_image", "scaled_size"]
@@ -29,15 +31,20 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def _plain(html: str) -> str:
-    """A caption's text without its markup, for ``alt`` and ``title``."""
-    return _TAG.sub("", html).strip()
+    """A caption's text without its markup (bold and italics applied first), for ``alt`` and ``title``."""
+    return html_lib.unescape(_TAG.sub("", all_quotes(html))).strip()
+
+
+def php_round(value: float) -> int:
+    """PHP's round(): halves go away from zero (Python's round() goes to even: 165 would be 160)."""
+    return math.floor(value + 0.5)
 
 
 def fit_box_width(width: int, height: int, max_height: int) -> int:
     """The widest width whose scaled height stays within ``max_height`` (MediaHandler::fitBoxWidth)."""
     ideal = width * max_height / height
     rounded_up = math.ceil(ideal)
-    return math.floor(ideal) if round(rounded_up * height / width) > max_height else rounded_up
+    return math.floor(ideal) if php_round(rounded_up * height / width) > max_height else rounded_up
 
 
 def scaled_size(meta: FileMeta, opts: ImageOptions, thumb_width: int) -> tuple[int, int] | None:
@@ -52,14 +59,13 @@ def scaled_size(meta: FileMeta, opts: ImageOptions, thumb_width: int) -> tuple[i
         width = min(width, fit) if width else fit
     if width is None:
         if opts.type in ("thumb", "frameless"):
-            width = round(thumb_width * opts.upright, -1) if opts.upright else thumb_width
-            width = int(width)
+            width = php_round(thumb_width * opts.upright / 10) * 10 if opts.upright else thumb_width
         else:
             width = meta.width
     if meta.mime != SVG and width > meta.width:
         width = meta.width  # a bitmap is never scaled up
     width = max(width, 1)
-    return width, max(round(meta.height * width / meta.width), 1)
+    return width, max(php_round(meta.height * width / meta.width), 1)
 
 
 def image_src(meta: FileMeta, width: int) -> tuple[str, str]:
@@ -67,20 +73,19 @@ def image_src(meta: FileMeta, width: int) -> tuple[str, str]:
     if meta.mime == SVG or not meta.width:
         return meta.url, ""  # the browser scales an SVG itself
     src = meta.url if width >= meta.width else meta.thumb.format(width=width)
-    candidates, seen = [], {src}
+    candidates: dict[str, float] = {}
     for density in DENSITIES:
-        wanted = round(width * density)
+        wanted = php_round(width * density)
         url = meta.url if wanted >= meta.width else meta.thumb.format(width=wanted)
-        if url not in seen:
-            seen.add(url)
-            candidates.append(f"{url} {density:g}x")
-    return src, ", ".join(candidates)
+        if url != src:
+            candidates[url] = density  # one URL for two densities: the higher one names it, as MediaWiki does
+    return src, ", ".join(f"{url} {density:g}x" for url, density in candidates.items())
 
 
 def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None) -> str:
     src, srcset = image_src(meta, size[0])
     out = "<img"
-    if alt:
+    if alt is not None:
         out += f' alt="{escape_attr(alt)}"'
     out += f' src="{escape_attr(src)}" decoding="async" width="{size[0]}" height="{size[1]}" class="mw-file-element"'
     if srcset:

@@ -188,13 +188,14 @@ def _media_link(name: str, label: str | None, state: RenderState) -> str:
 
 
 def split_outside_links(text: str) -> list[str]:
-    """``text`` cut at each ``|`` that is not inside an ``<a>`` made of a link."""
+    """``text`` cut at each ``|`` that is not inside an ``<a>`` made of a link or an external link's
+    brackets (MediaWiki's delimiterExplode in makeImage)."""
     parts, depth, start = [], 0, 0
-    for m in re.finditer(r"<a\b|</a>|\|", text):
+    for m in re.finditer(r"<a\b|</a>|\[|\]|\|", text):
         token = m.group(0)
-        if token == "<a":
+        if token in ("<a", "["):
             depth += 1
-        elif token == "</a>":
+        elif token in ("</a>", "]"):
             depth = max(depth - 1, 0)
         elif depth == 0:
             parts.append(text[start:m.start()])

@@ -227,6 +227,12 @@ class Store:
         """The CIDs held objects wait for (not texts and pages waiting for a revision to use them)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT waiting FROM held WHERE waiting != cid")]
 
+    def held_waiting_on(self, cids: list[bytes]) -> list[Block]:
+        """The held blocks that wait for any of ``cids``."""
+        if not cids or self.conn.execute("SELECT NOT EXISTS (SELECT 1 FROM held)").fetchone()[0]:
+            return []
+        return [Block(c, d) for c, d in rows_in(self.conn, "SELECT cid, data FROM held WHERE waiting IN ({marks})", cids)]
+
     def still_held(self, cids: list[bytes]) -> set[bytes]:
         """Which of ``cids`` are held now (not released into the store, not dropped)."""
         return {r[0] for r in rows_in(self.conn, "SELECT cid FROM held WHERE cid IN ({marks})", cids)}
