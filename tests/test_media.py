@@ -644,3 +644,34 @@ def test_a_cut_off_upload_changes_nothing(served, user):
     time.sleep(0.5)
     assert _files_count(node_dir) == before
     assert client.get("/file/w/Cut.jpg").status_code == 404
+
+
+# -- in a real browser ----------------------------------------------------------------------
+
+pytest_plugins = ["browser_support"]
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_chromium_loads_the_images(served, browser, scale):
+    node_dir, client, files = served
+    base = str(client.base_url).rstrip("/")
+    context = browser.new_context(base_url=base, viewport={"width": 1000, "height": 800}, device_scale_factor=scale)
+    context.route(lambda url: not url.startswith(base + "/"), lambda route: route.abort())
+    failed: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.on("console", lambda msg: failed.append(msg.text) if msg.type == "error" else None)
+        page.goto("/wiki/w/Gallery", wait_until="load")
+        images = page.evaluate("""() => Array.from(document.images).map(
+            i => ({src: i.currentSrc, complete: i.complete, natural: i.naturalWidth, shown: i.width}))""")
+        photo = [i for i in images if "Photo.jpg" in i["src"] and i["shown"] == 100][0]
+        # The browser picked the copy for its screen density (naturalWidth counts CSS pixels: 100 either way).
+        assert f"/thumb/w/{100 * scale}/Photo.jpg" in photo["src"], images
+        assert photo["complete"] and photo["natural"] == 100, images
+        drawing = [i for i in images if "Drawing.svg" in i["src"]][0]
+        assert drawing["complete"] and drawing["natural"] > 0 and drawing["shown"] == 50, images
+        assert all(i["complete"] and i["natural"] > 0 for i in images), images
+        assert not failed, failed
+    finally:
+        context.close()
