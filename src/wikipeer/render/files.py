@@ -15,6 +15,7 @@ from __future__ import annotations
 import html as html_lib
 import math
 import re
+from collections.abc import Callable
 
 from wikipeer.render.context import FileMeta
 from wikipeer.render.file_options import ImageOptions, caption_of, parse_options
@@ -93,7 +94,7 @@ def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None) -> str:
     return out + " />"
 
 
-def _link_open(opts: ImageOptions, page_href: str, title: str | None, href_of) -> str | None:
+def _link_open(opts: ImageOptions, page_href: str, title: str | None, href_of: Callable[[str], str]) -> str | None:
     """The ``<a>`` around the image: the file's page, the ``link=`` target, or None for ``link=``."""
     if opts.link is None:
         attr = f' title="{escape_attr(title)}"' if title else ""
@@ -124,7 +125,7 @@ _TYPEOF = {None: "mw:File", "thumb": "mw:File/Thumb", "frame": "mw:File/Frame", 
 
 
 def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_href: str, upload_href: str,
-              href_of, thumb_width: int, protect) -> tuple[str, bool]:
+              href_of: Callable[[str], str], thumb_width: int, protect: Callable[[str], str]) -> tuple[str, bool]:
     """(HTML, block) for ``[[full_title|parts...]]``; ``protect`` hides finished HTML from later passes.
 
     The caption stays in the output as it is (later passes format it); the
@@ -134,7 +135,9 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     block = opts.type in ("thumb", "frame") or opts.halign is not None
     default_size = opts.width is None and opts.height is None and opts.type != "frame" and opts.upright is None
     caption = opts.caption
-    title_text = _plain(caption) if caption and not block or (caption and opts.type not in ("thumb", "frame")) else ""
+    # Only a thumbnail or frame shows its caption alone; other images also carry it as title and alt.
+    framed = opts.type in ("thumb", "frame")
+    title_text = _plain(caption) if caption and not framed else ""
     size = scaled_size(meta, opts, thumb_width) if meta else None
     if meta is None or size is None:
         inner, typeof = _missing(full_title, opts, meta, page_href, upload_href, caption, block, thumb_width)
@@ -146,8 +149,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
         typeof = _TYPEOF[opts.type]
     classes = _wrapper_classes(opts, default_size)
     if block:
-        html = (f'\n<figure{classes} typeof="{typeof}">{protect(inner)}<figcaption>'
-                f'{caption if opts.type in ("thumb", "frame") or caption else ""}</figcaption></figure>\n')
+        html = f'\n<figure{classes} typeof="{typeof}">{protect(inner)}<figcaption>{caption}</figcaption></figure>\n'
         return html, True
     return f'<span{classes} typeof="{typeof}">{protect(inner)}</span>', False
 

@@ -14,6 +14,7 @@ import html
 import re
 
 from wikipeer.render import files, interwiki
+from wikipeer.render.context import FileMeta
 from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
@@ -168,7 +169,7 @@ def _file(out: list[str], name: str, label: str | None, state: RenderState) -> N
     out.append(html_)
 
 
-def _file_meta(name: str, state: RenderState):
+def _file_meta(name: str, state: RenderState) -> FileMeta | None:
     """The file as the node holds it, or None; a failing lookup shows the file as missing."""
     try:
         return state.ctx.file(name)
