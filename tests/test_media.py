@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -336,6 +337,29 @@ def test_an_older_store_gains_the_media_tables(tmp_path):
     store = Store(path)
     assert store.meta("schema") == "11"
     assert store.files_stats() == (0, 0, 0)
+
+
+def test_a_full_disk_refuses_an_upload_in_one_line_and_keeps_the_store_sound(tmp_path, node_dir):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(disk)], check=True)
+    try:
+        node = disk / "node"
+        shutil.copytree(node_dir, node)
+        photo = tmp_path / "big.jpg"
+        photo.write_bytes(big_jpeg(3))
+        ballast = disk / "ballast"
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        ballast.write_bytes(b"\xa5" * (free - (1 << 20)))  # 1 MiB left: room for SQLite, not for the packs
+        result = run_cli(node, "upload", str(photo), "--title", "File:Big.jpg", "--wiki", "w")
+        assert result.code != 0 and "Traceback" not in result.err, str(result)
+        assert "the disk is full" in result.err and len(result.err.strip().splitlines()) == 1, str(result)
+        ballast.unlink()
+        assert run_cli(node, "fsck").code == 0
+        assert run_cli(node, "upload", str(photo), "--title", "File:Big.jpg", "--wiki", "w").code == 0
+        assert run_cli(node, "fsck").code == 0
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
 # -- the command line -----------------------------------------------------------------

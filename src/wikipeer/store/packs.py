@@ -76,7 +76,10 @@ class Packs:
             self._start(self._pack + 1, 0)
         assert self._fd is not None
         record = MAGIC + cid + len(data).to_bytes(4, "big") + data
-        os.pwrite(self._fd, record, self._end)
+        view, at = memoryview(record), self._end
+        while view:  # a write may be short (a nearly full disk): go on until it fails or all is written
+            written = os.pwrite(self._fd, view, at)
+            view, at = view[written:], at + written
         place = ChunkPlace(self._pack, self._end + HEADER, len(data))
         self._end += len(record)
         self._dirty.add(self._fd)

@@ -7,6 +7,7 @@ holds blocks and indexes; what is allowed in is decided above it, in ingest.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -80,6 +81,14 @@ def disk_problem(exc: BaseException, path: Path, doing: str = "write to") -> Sto
     kept = "nothing of this change was kept; " if doing == "write to" else ""
     advice = "free some space, then try again" if full else "check the disk"
     return StoreUnwritable(f"cannot {doing} {path}: {cause} ({exc}); {kept}{advice}", full)
+
+
+def pack_failure(exc: OSError, directory: Path) -> StoreUnwritable:
+    """A one-line StoreUnwritable for a pack file the disk would not write."""
+    full = exc.errno == errno.ENOSPC
+    cause = "the disk is full" if full else f"the disk failed ({exc.strerror or exc})"
+    advice = "free some space, then try again" if full else "check the disk"
+    return StoreUnwritable(f"cannot write to {directory}: {cause}; nothing of this change was kept; {advice}", full)
 
 
 def _free_bytes(directory: Path) -> int:
@@ -190,7 +199,10 @@ class Store:
             try:
                 yield writer
                 writer.flush()
-                writer.packs.sync()  # chunk bytes on disk before the rows that name them commit
+                try:
+                    writer.packs.sync()  # chunk bytes on disk before the rows that name them commit
+                except OSError as exc:
+                    raise pack_failure(exc, writer.packs.directory) from exc
             finally:
                 writer.packs.close()
 
@@ -710,7 +722,10 @@ class Writer:
 
     def add_chunk(self, block: Block) -> int:
         """Append a chunk to the pack files and index it (the index row commits with the batch)."""
-        place = self.packs.append(self.conn, block.cid, block.data)
+        try:
+            place = self.packs.append(self.conn, block.cid, block.data)
+        except OSError as exc:  # the transaction rolls back; the next writer cuts off what was appended
+            raise pack_failure(exc, self.packs.directory) from exc
         oid = self.add_object(block.cid, KIND_CHUNK, None)
         self.conn.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", (oid, place.pack, place.offset, place.length))
         self._new_chunks[oid] = block.data
