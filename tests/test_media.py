@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_user_error, run_cli, start_server, stop_server
-from wikipeer.errors import InvalidObject, UserError
+from wikipeer.errors import UserError
 from wikipeer.fsck import fsck
 from wikipeer.ingest import ACCEPTED, REJECTED, ingest
 from wikipeer.media.thumbs import ThumbCache
@@ -35,13 +35,15 @@ from wikipeer.model.keys import sign
 from wikipeer.model.media import CHUNK_MAX, SINGLE_BLOCK, File, build_file, digests, sha1_base36
 from wikipeer.model.objects import Page, Signature, build_page, build_signature
 from wikipeer.model.sniff import UnsafeFile, inspect
+from wikipeer.model.title import WikiConfig
 from wikipeer.render import RenderContext, render
 from wikipeer.render.context import FileMeta
-from wikipeer.model.title import WikiConfig
 from wikipeer.store.packs import HEADER
 from wikipeer.store.store import Store
 from wikipeer.uploading import upload
 from wikipeer.web.bodylimit import MAX_UPLOAD_FORM
+
+pytest_plugins = ["browser_support"]  # headless Chromium, as the browser tests drive it
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
@@ -671,8 +673,6 @@ def test_a_cut_off_upload_changes_nothing(served, user):
 
 
 # -- in a real browser ----------------------------------------------------------------------
-
-pytest_plugins = ["browser_support"]
 
 
 @pytest.mark.parametrize("scale", [1, 2])

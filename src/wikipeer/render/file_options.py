@@ -118,9 +118,3 @@ def _set_named(opts: ImageOptions, name: str, value: str) -> None:
         opts.css_class = value
     elif name == "manualthumb":
         opts.type = opts.type or "thumb"
-
-
-def caption_of(parts: list[str]) -> tuple[str, bool]:
-    """(caption, framed) of a link's option parts: for galleries and callers that want only those."""
-    opts = parse_options(parts)
-    return opts.caption, opts.type in ("thumb", "frame")

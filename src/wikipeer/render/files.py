@@ -18,11 +18,11 @@ import re
 from collections.abc import Callable
 
 from wikipeer.render.context import FileMeta
-from wikipeer.render.file_options import ImageOptions, caption_of, parse_options
+from wikipeer.render.file_options import ImageOptions, parse_options
 from wikipeer.render.quotes import all_quotes
 from wikipeer.render.tags import escape_attr
 
-__all__ = ["caption_of", "file_link", "gallery_image", "scaled_size"]
+__all__ = ["file_link", "gallery_image", "scaled_size"]
 
 SVG = "image/svg+xml"
 DENSITIES = (1.5, 2)
