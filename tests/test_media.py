@@ -36,6 +36,7 @@ from wikipeer.model.media import CHUNK_MAX, SINGLE_BLOCK, File, build_file, dige
 from wikipeer.model.objects import Page, Signature, build_page, build_signature
 from wikipeer.model.sniff import UnsafeFile, inspect
 from wikipeer.model.title import WikiConfig
+from wikipeer.node import Node
 from wikipeer.render import RenderContext, render
 from wikipeer.render.context import FileMeta
 from wikipeer.store.packs import HEADER
@@ -569,6 +570,21 @@ def test_a_file_page_shows_versions_sizes_hashes_and_signatures(served):
     assert sha in page and hashlib.sha1((files / "photo.jpg").read_bytes()).hexdigest() in page
     assert "640 × 480" in page and 'class="filehistory"' in page and "image/jpeg" in page
     assert re.search(r'<td class="signers">\S+', page)
+
+
+def test_a_file_page_without_a_description_shows_the_file(served):
+    node_dir, client, files = served
+    node = Node.open(node_dir)
+    try:
+        data = image("PNG", (20, 20), seed=9)
+        report = ingest(node.store, signed_file(node, data, [raw_block(data)]), "test")  # as a peer could send it
+        assert report.statuses[-2].state == ACCEPTED
+    finally:
+        node.close()
+    page = client.get("/wiki/w/File:Hand.png")
+    assert page.status_code == 200 and hashlib.sha256(data).hexdigest() in page.text
+    assert "no description yet" in page.text
+    assert client.get("/file/w/Hand.png").content == data
 
 
 @pytest.fixture(scope="module")
