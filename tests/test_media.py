@@ -380,6 +380,7 @@ def test_cli_upload(node_dir, tmp_path):
     assert_user_error(run_cli(node_dir, "upload", str(tmp_path / "absent.png"), "--title", "File:A.png"),
                       "cannot read")
     assert run_cli(node_dir, "fsck").code == 0
+    assert "media: 1 file versions" in run_cli(node_dir, "stats").out
 
 
 # -- rendering --------------------------------------------------------------------------
