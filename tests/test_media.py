@@ -410,6 +410,11 @@ def test_sizes_follow_mediawiki(options, width, height):
     assert f'width="{width}" height="{height}"' in html, html
 
 
+def test_text_after_a_thumbnail_on_its_line_stays_text():
+    html = render("Intro. [[File:Foobar.jpg|thumb|right|Cap]] More text.", _context({"Foobar.jpg": FOOBAR})).html
+    assert "<pre>" not in html and "</figure> More text." in html
+
+
 def test_a_missing_file_is_a_red_link_to_upload_it():
     html = render("[[File:Nowhere.png|thumb|Lost]]", _context({})).html
     assert 'href="/upload?wpDestFile=Nowhere.png" class="new" title="File:Nowhere.png"' in html

@@ -149,7 +149,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
         typeof = _TYPEOF[opts.type]
     classes = _wrapper_classes(opts, default_size)
     if block:
-        html = f'\n<figure{classes} typeof="{typeof}">{protect(inner)}<figcaption>{caption}</figcaption></figure>\n'
+        html = f'<figure{classes} typeof="{typeof}">{protect(inner)}<figcaption>{caption}</figcaption></figure>'
         return html, True
     return f'<span{classes} typeof="{typeof}">{protect(inner)}</span>', False
 
