@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import random
 import re
@@ -591,6 +592,31 @@ def test_a_file_page_without_a_description_shows_the_file(served):
     assert page.status_code == 200 and hashlib.sha256(data).hexdigest() in page.text
     assert "no description yet" in page.text
     assert client.get("/file/w/Hand.png").content == data
+
+
+def test_a_page_shows_a_file_uploaded_after_it_was_rendered(served):
+    node_dir, client, files = served
+    assert "mw-broken-media" in client.get("/wiki/w/Gallery").text  # rendered (and cached) with Nowhere.png red
+    node = Node.open(node_dir)
+    try:
+        upload(node, "w", "File:Nowhere.png", image("PNG", (30, 30), seed=5))
+    finally:
+        node.close()
+    page = client.get("/wiki/w/Gallery").text
+    assert "mw-broken-media" not in page and re.search(r'<img src="/file/w/Nowhere\.png\?v=', page)
+
+
+def test_renderings_cached_before_files_existed_are_made_again(node, tmp_path):
+    from wikipeer.authoring import edit
+    from wikipeer.web.rendering import RenderCache, WikiReader
+
+    edit(node, "w", "Pictures", "[[File:Sky.png|thumb|Sky]]", "s")
+    upload(node, "w", "File:Sky.png", image("PNG", (40, 30)))
+    cache, reader = RenderCache(tmp_path / "cache.sqlite"), WikiReader(node, node.wiki("w"))
+    rev = node.store.heads(node.store.page("w", 0, "Pictures").id)[0]
+    old_meta = {"categories": [], "redirect": None, "errors": [], "deps": {}, "links": [], "existing": []}
+    cache.conn.execute("INSERT INTO rendered VALUES (?, ?, ?)", (rev.cid, "<p>placeholder</p>", json.dumps(old_meta)))
+    assert "<img" in cache.render(reader, "Pictures", rev).html
 
 
 @pytest.fixture(scope="module")

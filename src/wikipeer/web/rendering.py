@@ -200,6 +200,8 @@ class RenderCache:
         if row is None:
             return None
         meta = json.loads(row[1])
+        if "files" not in meta:
+            return None  # rendered before pages showed files: its File: links are placeholders
         seq = reader.node.store.last_seq()
         if self._checked.get(rev.cid) != seq:
             # A template moved on, or a linked page was created or went away: render again.
@@ -207,7 +209,7 @@ class RenderCache:
                 return None
             if sorted(reader.exists(meta["links"])) != meta["existing"]:
                 return None
-            if self._file_deps(reader, meta.get("files", {})) != meta.get("files", {}):
+            if self._file_deps(reader, meta["files"]) != meta["files"]:
                 return None  # a file it shows was uploaded, or a new version of one
             self._remember(rev.cid, seq)
         return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
