@@ -189,13 +189,15 @@ def test_localised_category_namespace():
     assert visible(result.html) == "xin chào xin chào"
 
 
-def test_file_links_are_placeholders_without_images():
+def test_missing_files_are_red_links_to_upload_them():
     out = html_of("[[File:Bird.jpg|thumb|left|200px|A [[Bird|bird]] flying]] and [[Image:Icon.png|20px]]")
     doc = tree(out)
     assert "<img" not in out
     figure = doc.xpath("//figure")[0]
+    assert figure.get("typeof") == "mw:Error mw:File/Thumb"
     assert figure.xpath("./figcaption")[0].text_content() == "A bird flying"
-    assert figure.xpath(".//a")[0].get("href") == "/wiki/File:Bird.jpg"
+    assert figure.xpath(".//a")[0].get("href") == "/upload?wpDestFile=Bird.jpg"
+    assert figure.xpath(".//a")[0].get("class") == "new"
     assert doc.xpath("//figcaption/a")[0].get("href") == "/wiki/Bird"
     assert "File:Icon.png" in visible(out)
 
@@ -534,9 +536,9 @@ def test_attribute_values_hide_wikitext_from_later_passes():
     assert "<a" not in out and "<i>" not in out
 
 
-def test_gallery_shows_names_and_captions_without_images():
+def test_gallery_of_missing_files_shows_their_names_and_captions():
     doc = tree(html_of("<gallery>\nFile:One.jpg|First [[Link]]\nTwo.png\n</gallery>"))
-    assert [d.text for d in doc.xpath("//div[@class='thumb']")] == ["One.jpg", "Two.png"]
+    assert [d.text_content() for d in doc.xpath("//div[@class='thumb']")] == ["File:One.jpg", "File:Two.png"]
     assert doc.xpath("//div[@class='gallerytext']//a")[0].get("href") == "/wiki/Link"
     assert not doc.xpath("//img")
 

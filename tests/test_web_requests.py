@@ -255,6 +255,8 @@ GET_URLS = {
     "/wiki/{wiki}": "/wiki/wikipeer", "/wiki/{wiki}/{title}": ARTICLE,
     "/api/v1/node": "/api/v1/node", "/api/v1/log": "/api/v1/log?limit=5",
     "/api/docs": "/api/docs", "/api/openapi.json": "/api/openapi.json",
+    "/file/{wiki}/{name}": "/file/wikipeer/Absent.png", "/thumb/{wiki}/{width}/{name}": "/thumb/wikipeer/120/Absent.png",
+    "/upload": "/upload",
 }
 EXTRA_URLS = [f"{ARTICLE}?action=history", f"{ARTICLE}?action=raw", f"{ARTICLE}?action=forks",
               "/wiki/wikipeer/No_such_page_here", f"{ARTICLE}?action=bogus", "/static/wiki.css", "/nope",

@@ -1,5 +1,8 @@
 """Verify a store end to end: every CID recomputed, every signature checked.
 
+Media: every chunk is re-read from its pack and re-hashed against its CID, and
+every file version's bytes are assembled and their SHA-256 compared.
+
 Also checks that the indexes agree with the objects (every revision has its
 page, text, parents and a signature the rules require) and SQLite's own
 integrity check. Returns the faults found; none means the store is sound.
@@ -10,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wikipeer.errors import InvalidObject
+from wikipeer.errors import InvalidObject, NotFound
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import verify
+from wikipeer.model.media import File, digests
 from wikipeer.model.objects import Ban, Blocklist, Profile, Revision, Signature, Trust, parse
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.store.store import Store, StoreDamage
@@ -40,7 +44,8 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
     signed: dict[bytes, list[Signature]] = {}
     checked = 0
     policy = Policy()
-    for _, block in store.iter_readable():
+    chunk_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
+    for oid, block in store.iter_readable():
         checked += 1
         if progress and checked % 1000 == 0:
             progress(checked)
@@ -48,11 +53,11 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
             faults.append(Fault(cid_to_str(block.cid), str(block)))
             continue
         try:
-            record = parse(block, max(policy.max_text, len(block.data)))
+            record = parse(block, max(policy.max_text, len(block.data)), chunk=oid in chunk_ids)
         except InvalidObject as exc:
             faults.append(Fault(cid_to_str(block.cid), str(exc)))
             continue
-        if isinstance(record, (Revision, Profile, Ban, Trust, Blocklist)):
+        if isinstance(record, (Revision, File, Profile, Ban, Trust, Blocklist)):
             needs_sig[block.cid] = record
         elif isinstance(record, Signature):
             if not verify(record.key, record.target, record.role, record.sig):
@@ -64,7 +69,24 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
         if not any(s.role in roles and (key is None or s.key == key) for s in signed.get(cid, [])):
             faults.append(Fault(cid_to_str(cid), "no valid signature of the kind the rules require"))
     faults += _index_faults(store)
+    faults += _file_faults(store)
     return checked, faults
+
+
+def _file_faults(store: Store) -> list[Fault]:
+    """File versions whose bytes, assembled from their chunks, are not what they name."""
+    faults = []
+    for (page_id,) in store.conn.execute("SELECT DISTINCT page FROM files").fetchall():
+        for info in store.file_versions(page_id):
+            try:
+                sha256, _, size = digests(store.file_chunks(info))
+            except (StoreDamage, NotFound) as exc:
+                faults.append(Fault(info.cid_str, f"file {info.sha256} cannot be read whole: {exc}"))
+                continue
+            if (sha256, size) != (info.sha256, info.size):
+                faults.append(Fault(info.cid_str, f"file {info.sha256}: its chunks hold {size} bytes with "
+                                                  f"SHA-256 {sha256}"))
+    return faults
 
 
 def _index_faults(store: Store) -> list[Fault]:
@@ -77,6 +99,8 @@ def _index_faults(store: Store) -> list[Fault]:
         "head that is not a revision": "SELECT h.rev FROM heads h LEFT JOIN revisions r ON r.id = h.rev WHERE r.id IS NULL",
         "head that has a child": "SELECT h.rev FROM heads h JOIN parents x ON x.parent = h.rev",
         "page without a head": "SELECT p.id FROM pages p WHERE EXISTS (SELECT 1 FROM revisions r WHERE r.page = p.id) AND NOT EXISTS (SELECT 1 FROM heads h WHERE h.page = p.id)",
+        "file without its page": "SELECT f.id FROM files f LEFT JOIN pages p ON p.id = f.page WHERE p.id IS NULL",
+        "chunk index row without its object": "SELECT c.id FROM chunks c LEFT JOIN objects o ON o.id = c.id WHERE o.id IS NULL",
         "text compressed against a missing text": "SELECT t.id FROM texts t LEFT JOIN texts b ON b.id = t.base WHERE t.base IS NOT NULL AND b.id IS NULL",
     }
     faults = []

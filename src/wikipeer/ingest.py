@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 
 from wikipeer.errors import Forgery, InvalidObject, WikipeerError
 from wikipeer.model.block import Block, TamperedBlock
-from wikipeer.model.cid import cid_to_str
+from wikipeer.model.cid import RAW, cid_to_str
 from wikipeer.model.keys import verify
+from wikipeer.model.media import NS_FILE, Chunk, File, digests
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Profile, Record, Revision, Signature, Text, Trust, parse
+from wikipeer.model.sniff import inspect
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.policy.view import View
@@ -108,6 +110,8 @@ class _Batch:
         self.queue: deque[bytes] = deque()
         self.configs: dict[str, WikiConfig | None] = {}
         self.pages_checked: set[Page] = set()
+        self.chunk_cids: set[bytes] = set()
+        """Raw blocks a file of this batch names as its content: they are parsed as chunks, not texts."""
 
     # -- lookups --------------------------------------------------------
 
@@ -122,6 +126,8 @@ class _Batch:
 
     def add_pending(self, block: Block, record: Record) -> None:
         self.pending[block.cid] = (block, record)
+        if isinstance(record, File):
+            self.chunk_cids.update(record.chunks)
         if isinstance(record, Signature):
             self.sigs_for[record.target].append((block, record))
 
@@ -138,7 +144,7 @@ class _Batch:
             if block.cid in self.pending or block.cid in self.rejected or self.id_of(block.cid) is not None:
                 continue
             try:
-                record = parse(block, self.policy.max_text)
+                record = parse(block, self.policy.max_text, chunk=block.cid in self.chunk_cids)
             except InvalidObject as exc:  # the rules changed since it was held
                 self.writer.release(block.cid)
                 self.rejected[block.cid] = str(exc)
@@ -227,6 +233,8 @@ class _Batch:
             self.done(cid, REJECTED, reason, forged and cid == first)
             if entry is not None and isinstance(entry[1], Revision):
                 self.orphaned.update((entry[1].page, entry[1].text))
+            elif entry is not None and isinstance(entry[1], File):
+                self.orphaned.update((entry[1].page, *entry[1].chunks))
             stack += [(sig.cid, f"it signs {cid_to_str(cid)}, which was rejected") for sig, _ in self.sigs_for.get(cid, [])]
             for waiter in self.waiters.pop(cid, []):
                 self.missing.pop(waiter, None)
@@ -237,6 +245,8 @@ class _Batch:
             return self.accept_page(block, record)
         if isinstance(record, Revision):
             return self.accept_revision(block, record)
+        if isinstance(record, File):
+            return self.accept_file(block, record)
         if isinstance(record, Signature):
             target = self.need(record.target, "the object it signs")
             if block.cid in self.ids:  # accepted with its target just now
@@ -315,6 +325,61 @@ class _Batch:
         self.add_signatures(block.cid, oid)
         return oid
 
+    def accept_file(self, block: Block, record: File) -> int:
+        """Accept a file version once its bytes are here and are what it says: hashes, size, type, pixels.
+
+        Its chunks are written to the packs only then, so a refused file leaves nothing behind.
+        """
+        self.signed_by_required(block.cid, record)
+        if record.size > self.policy.max_file:
+            raise InvalidObject(f"a file of {record.size} bytes exceeds this node's limit of {self.policy.max_file}")
+        parts = [self.chunk_data(cid) for cid in record.chunks]
+        sha256, sha1, size = digests(parts)
+        if (sha256, size) != (record.sha256, record.size):
+            raise InvalidObject(f"its chunks hold {size} bytes with SHA-256 {sha256}, not the {record.size} bytes "
+                                f"with SHA-256 {record.sha256} it names (wrong or damaged chunk list)")
+        if sha1 != record.sha1:
+            raise InvalidObject(f"file.sha1 says {record.sha1} but the bytes' SHA-1 is {sha1}")
+        head = b"".join(parts) if size <= 16 << 20 else b"".join(parts[:4])
+        info = inspect(head)
+        if (info.mime, info.width, info.height) != (record.mime, record.width, record.height):
+            raise InvalidObject(f"it says {record.mime} {record.width}x{record.height} but the bytes are "
+                                f"{info.mime} {info.width}x{info.height}")
+        page_id = self.need(record.page, "its page")
+        self.check_file_page(record.page)
+        if record.desc is not None:
+            desc_id = self.need(record.desc, "its description revision")
+            if self.writer.page_of_revision(desc_id) != page_id:
+                raise InvalidObject(f"its description revision {cid_to_str(record.desc)} is not of its page")
+        for cid, data in zip(record.chunks, parts, strict=True):
+            if self.id_of(cid) is None:
+                self.accepted(cid, self.writer.add_chunk(Block(cid, data)))
+        oid = self.writer.add_file(block, record, page_id)
+        self.ids[block.cid] = oid
+        self.add_signatures(block.cid, oid)
+        return oid
+
+    def chunk_data(self, cid: bytes) -> bytes:
+        """The bytes of a file's chunk, from this batch or the store."""
+        if cid in self.rejected:
+            raise InvalidObject(f"its chunk {cid_to_str(cid)} was rejected: {self.rejected[cid]}")
+        oid = self.id_of(cid)
+        if oid is not None:
+            return self.writer.raw(oid, cid)
+        entry = self.pending_or_held(cid)
+        if entry is None:
+            raise _Missing(cid, "its content")
+        return entry[0].data
+
+    def check_file_page(self, page_cid: bytes) -> None:
+        entry = self.pending.get(page_cid)
+        page = entry[1] if entry is not None else None
+        if page is None:
+            row = self.store.page_by_id(self.id_of(page_cid))
+            page = Page(row.wiki, row.ns, row.title)
+        if not isinstance(page, Page) or page.ns != NS_FILE:
+            raise InvalidObject("a file belongs to a page in the File: namespace (6)")
+
     def parent_id(self, cid: bytes) -> int | None:
         """A parent's id; None for one a shallow batch lets go missing (see settle)."""
         try:
@@ -359,7 +424,7 @@ class _Batch:
         if not self.valid(cid, sig):
             raise Forgery(f"signature by {sig.key} does not verify (forged or corrupted)")
 
-    def signed_by_required(self, cid: bytes, record: Revision | Notice) -> None:
+    def signed_by_required(self, cid: bytes, record: Revision | File | Notice) -> None:
         """Verify the signatures given for ``cid``; raise unless a required one is valid."""
         key, roles = required_signers(record)
         good = False
@@ -407,7 +472,7 @@ class _Batch:
                         self.check_page(entry[1])
                     except InvalidObject as exc:
                         self.reject(cid, str(exc))
-            elif not isinstance(entry[1], Text):
+            elif not isinstance(entry[1], (Text, Chunk)):
                 self.attempt(cid)
 
     # -- the end of the batch --------------------------------------------
@@ -436,14 +501,15 @@ class _Batch:
         for cid, (block, record) in self.pending.items():
             if cid in self.ids or cid in self.rejected:
                 continue
-            if isinstance(record, (Text, Page)) and cid in self.orphaned:
-                self.done(cid, REJECTED, "the revision it came with was rejected")
+            if isinstance(record, (Text, Page, Chunk)) and cid in self.orphaned:
+                self.done(cid, REJECTED, f"the {'file' if isinstance(record, Chunk) else 'revision'} it came with "
+                                         "was rejected")
                 self.writer.release(cid)
                 continue
             held = True
-            if isinstance(record, (Text, Page)):
+            if isinstance(record, (Text, Page, Chunk)):
                 self.writer.hold(block, cid, self.source, self.now)
-                self.done(cid, HELD, "waiting for a revision that uses it")
+                self.done(cid, HELD, f"waiting for a {'file' if isinstance(record, Chunk) else 'revision'} that uses it")
                 continue
             missing = self.missing.get(cid)
             waiting = missing.cid if missing else getattr(record, "target", cid)
@@ -483,6 +549,8 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
     of a long transfer: a page that changes in many batches is indexed once).
     """
     policy = policy or Policy()
+    blocks = list(blocks)
+    chunk_cids = _chunks_named(blocks, policy, store)
     order: list[bytes] = []
     early: dict[bytes, Status] = {}
     refused: dict[bytes, str] = {}
@@ -493,7 +561,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         if block.cid in parsed:
             continue
         try:
-            parsed[block.cid] = (block, parse(block, policy.max_text))
+            parsed[block.cid] = (block, parse(block, policy.max_text, chunk=block.cid in chunk_cids))
         except TamperedBlock as exc:
             # Bytes that do not match their CID say nothing of the genuine block,
             # which may come later in the same batch.
@@ -529,6 +597,30 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
             seen.add(cid)
         report.statuses.append(status or Status(cid, DUPLICATE, "given twice"))
     return report
+
+
+def _chunks_named(blocks: list[Block], policy: Policy, store: Store) -> set[bytes]:
+    """The raw blocks that file objects name as content: those among ``blocks``, and held files
+    waiting for their content (a raw block is a text otherwise)."""
+    named: set[bytes] = set()
+    raw: list[bytes] = []
+    for block in blocks:
+        if block.codec == RAW:
+            raw.append(block.cid)
+        elif b"\x64file" in block.data:  # the CBOR text "file": only then is it worth parsing twice
+            named.update(_file_chunks(block, policy))
+    for held in store.held_waiting_on(raw):
+        if b"\x64file" in held.data:
+            named.update(_file_chunks(held, policy))
+    return named
+
+
+def _file_chunks(block: Block, policy: Policy) -> tuple[bytes, ...]:
+    try:
+        record = parse(block, policy.max_text)
+    except InvalidObject:
+        return ()  # the main pass reports it
+    return record.chunks if isinstance(record, File) else ()
 
 
 def index_pending(store: Store, view: View, batch: int = 500) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from wikipeer import authoring
+from wikipeer import authoring, uploading
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.fsck import fsck as run_fsck
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -133,6 +133,24 @@ def edit(args: argparse.Namespace) -> int:
     out.print(cid_to_str(result.rev))
     if len(heads) > 1:
         out.print(f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'", style="yellow")
+    return 0
+
+
+def upload(args: argparse.Namespace) -> int:
+    node = _open(args)
+    wiki = args.wiki
+    if wiki is None:
+        wikis = node.store.wikis()
+        if len(wikis) != 1:
+            held = f"this node holds {', '.join(wikis)}" if wikis else "this node holds no wiki yet"
+            raise UserError(f"name the wiki the file belongs to with --wiki ({held})")
+        wiki = wikis[0]
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    made = uploading.upload(node, wiki, args.title, data, args.comment)
+    out.print(f"{cid_to_str(made.file)} {made.title} sha256:{made.sha256}")
     return 0
 
 
@@ -269,6 +287,9 @@ def stats(args: argparse.Namespace) -> int:
     now = time.time()
     for h in held:
         out.print(f"  {h.source:<40} {h.objects:>8} objects {h.bytes:>12} bytes  oldest {_age(now - h.since)}")
+    files, size, stored = node.store.files_stats()
+    if files:
+        out.print(f"media: {files} file versions, {size} bytes, {stored} bytes in packs (shared chunks stored once)")
     out.print(f"store file: {node.store.file_size()} bytes on disk")
     return 0
 

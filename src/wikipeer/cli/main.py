@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minor", action="store_true")
     p.set_defaults(func=commands.edit)
 
+    p = sub.add_parser("upload", help="store a media file as a new signed version of its File: page")
+    p.add_argument("file", type=Path, help="the file to upload (its type is read from its bytes)")
+    p.add_argument("--title", required=True, help="the file's page, File:NAME (the name must end as its type does)")
+    p.add_argument("--comment", "-m", default="", help="upload comment (also the page's first description)")
+    p.add_argument("--wiki", help="the wiki (default: the node's only wiki)")
+    p.set_defaults(func=commands.upload)
+
     p = sub.add_parser("show", help="print a page's text (the head this node shows, or --rev)")
     p.add_argument("wiki")
     p.add_argument("title")

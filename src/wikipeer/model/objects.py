@@ -1,5 +1,5 @@
-"""The object types and their records: page, rev, sig, text blobs, and the notices
-an issuer signs (profile, ban, trust, blocklist).
+"""The object types and their records: page, rev, sig, text blobs, media files
+(model/media.py) and the notices an issuer signs (profile, ban, trust, blocklist).
 
 ``build_*`` functions make blocks from records; ``parse`` turns any checked
 block into its record after validating its schema. Records hold CIDs as bytes.
@@ -15,6 +15,7 @@ from wikipeer.errors import InvalidObject
 from wikipeer.model.block import Block, check_block, decode_object, encode_object, raw_block
 from wikipeer.model.cid import RAW
 from wikipeer.model.keys import ROLES
+from wikipeer.model.media import Chunk, File, parse_chunk, parse_file
 from wikipeer.model.schema import Field, check_fields
 from wikipeer.model.title import check_title_text, clean_title
 
@@ -142,7 +143,7 @@ class Text:
     data: bytes
 
 
-Record = Union[Page, Revision, Signature, Profile, Ban, Trust, Blocklist, Text]
+Record = Union[Page, Revision, Signature, Profile, Ban, Trust, Blocklist, Text, File, Chunk]
 Notice = Union[Profile, Ban, Trust, Blocklist]
 """Records an issuer signs with its own key and may supersede: they spread by gossip."""
 
@@ -271,12 +272,18 @@ def _parse_blocklist(obj: dict[str, Any]) -> Blocklist:
 
 
 _PARSERS = {"page": _parse_page, "rev": _parse_rev, "sig": _parse_sig, "profile": _parse_profile, "ban": _parse_ban,
-            "trust": _parse_trust, "blocklist": _parse_blocklist}
+            "trust": _parse_trust, "blocklist": _parse_blocklist, "file": parse_file}
 
 
-def parse(block: Block, max_text: int) -> Record:
-    """Check a block's CID and schema and return its record, or raise InvalidObject."""
+def parse(block: Block, max_text: int, chunk: bool = False) -> Record:
+    """Check a block's CID and schema and return its record, or raise InvalidObject.
+
+    A raw block is a text unless ``chunk`` says a file object names it as its content:
+    what a raw block is depends on what links to it, so the caller (ingest) tells.
+    """
     check_block(block)
+    if chunk and block.codec == RAW:
+        return parse_chunk(block)
     if block.codec == RAW:
         if len(block.data) > max_text:
             raise InvalidObject(f"{block}: text of {len(block.data)} bytes exceeds the limit of {max_text}")

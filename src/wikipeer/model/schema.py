@@ -20,7 +20,10 @@ _SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]\Z")
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field: its kind (str, int, bool, link, links, key, sig, map, strs, rolemap), whether required, a size limit."""
+    """One field: its kind (str, int, bool, link, links, chain, key, sig, map, strs, rolemap), whether required, a size limit.
+
+    ``links`` is a set of CID links (no repeats); ``chain`` an ordered list that may repeat one (a file's chunks).
+    """
 
     kind: str
     required: bool = True
@@ -83,12 +86,12 @@ def _check_value(name: str, rule: Field, value: Any) -> None:
             raise InvalidObject(f"field {name!r} must be true or false")
     elif kind == "link":
         _check_link(name, value)
-    elif kind == "links":
+    elif kind in ("links", "chain"):
         if not isinstance(value, list) or len(value) > rule.limit:
             raise InvalidObject(f"field {name!r} must be a list of at most {rule.limit} CID links")
         for item in value:
             _check_link(name, item)
-        if len(set(value)) != len(value):
+        if kind == "links" and len(set(value)) != len(value):
             raise InvalidObject(f"field {name!r} names the same CID twice")
     elif kind == "key":
         _check_str(name, value, 64)

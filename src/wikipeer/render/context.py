@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from wikipeer.model.title import WikiConfig
 
@@ -25,6 +26,28 @@ class Limits:
     lua_memory: int = 50 * 1024 * 1024  # bytes a page's Lua runtime may allocate (Wikipedia's limit)
 
 
+@dataclass(frozen=True, slots=True)
+class FileMeta:
+    """A file the node holds, as a page shows it: size in pixels, type, where its bytes are served.
+
+    ``thumb`` is the URL of a scaled copy with ``{width}`` in place of the width in pixels.
+    """
+
+    width: int | None
+    height: int | None
+    mime: str
+    url: str
+    thumb: str
+
+
+def _no_file(name: str) -> FileMeta | None:
+    return None
+
+
+def _upload_url(name: str) -> str:
+    return "/upload?wpDestFile=" + quote(name.replace(" ", "_"))
+
+
 @dataclass(slots=True)
 class RenderContext:
     """How the renderer sees the wiki around the page.
@@ -33,6 +56,9 @@ class RenderContext:
     - ``href(full_title)``: the URL of a page of this wiki.
     - ``exists(full_titles)``: which of these pages the node holds (red links).
     - ``template(full_title)``: a template's wikitext, or None when absent.
+    - ``file(name)``: the file ``File:name`` as a FileMeta, or None when the node lacks it.
+    - ``upload_url(name)``: where a missing file's red link leads.
+    - ``thumb_width``: the width of a thumbnail that names none (MediaWiki's default, 220).
     """
 
     config: WikiConfig
@@ -41,6 +67,9 @@ class RenderContext:
     exists: Callable[[Iterable[str]], set[str]]
     template: Callable[[str], str | None]
     limits: Limits = field(default_factory=Limits)
+    file: Callable[[str], FileMeta | None] = _no_file
+    upload_url: Callable[[str], str] = _upload_url
+    thumb_width: int = 220
 
 
 @dataclass(slots=True)

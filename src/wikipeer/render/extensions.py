@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from wikipeer.render import files
+from wikipeer.render.file_options import parse_options
 from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
 from wikipeer.render.tags import escape_text, fix_attributes
@@ -96,24 +97,46 @@ def _poem(exp, tag, frame, expanded):
 
 
 def _gallery(exp, tag, frame, expanded):
-    # Wikitext out: the later passes link the captions. The file's name shows
-    # as text in place of the image, as MediaWiki shows a file it does not hold.
+    """A traditional gallery, as MediaWiki marks it up: finished HTML, captions rendered inline."""
+    from wikipeer.render.pipeline import note_passes  # the pipeline runs extension tags: imported late
+
+    attrs = attributes(tag.attrs)
+    box = (_gallery_size(attrs.get("widths")), _gallery_size(attrs.get("heights")))
+    ctx = exp.ctx
     items = []
     for line in (tag.body or "").split("\n"):
         m = _GALLERY_LINE.match(line)
         if not m or not m.group(1).strip():
             continue
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
-        text, _ = files.caption_of(split_outside_links(caption)) if caption else ("", False)
+        parts = split_outside_links(caption) if caption else []
+        opts = parse_options(parts)
         name = m.group(1).strip()
         head, colon, rest = name.partition(":")
-        if colon and namespace_of(exp.ctx.config, head) in (NS_FILE, NS_MEDIA):
+        if colon and namespace_of(ctx.config, head) in (NS_FILE, NS_MEDIA):
             name = rest.strip()
-        items.append(
-            f'<li class="gallerybox"><div class="thumb">{escape_text(name)}</div>'
-            f'<div class="gallerytext">\n{text.strip()}\n</div></li>'
-        )
-    return '<ul class="gallery mw-gallery-traditional">\n' + "\n".join(items) + "\n</ul>\n"
+        page = exp.state.page_name(name, NS_FILE)
+        if page is None or page.ns != NS_FILE:
+            continue
+        full = ctx.config.full_title(NS_FILE, page.text)
+        try:
+            meta = ctx.file(page.text)
+        except Exception as exc:  # a failing store must not break the page
+            exp.state.error(f"Could not look up {full}: {exc}")
+            meta = None
+        image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts.alt)
+        text = note_passes(opts.caption, exp.state) if opts.caption else ""
+        items.append(f'\t\t<li class="gallerybox" style="width: {box[0] + 35}px">\n'
+                     f'\t\t\t<div class="thumb" style="{style}">{image}</div>\n'
+                     f'\t\t\t<div class="gallerytext">{text}</div>\n\t\t</li>')
+    html = '<ul class="gallery mw-gallery-traditional">\n' + "".join(i + "\n" for i in items) + "</ul>"
+    return exp.state.strip.add(html, block=True)
+
+
+def _gallery_size(value: str | None) -> int:
+    """A gallery's ``widths``/``heights`` in pixels (MediaWiki's 120 when absent or unreadable)."""
+    m = re.match(r"^\s*(\d+)\s*(?:px)?\s*$", value or "")
+    return min(max(int(m.group(1)), 10), 1000) if m else files.GALLERY_BOX
 
 
 def split_outside_links(text: str) -> list[str]:

@@ -14,6 +14,7 @@ import html
 import re
 
 from wikipeer.render import files, interwiki
+from wikipeer.render.context import FileMeta
 from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
@@ -125,8 +126,11 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         _rstrip(out)
         out.append(trail + rest)
         return
-    if page.ns in (NS_FILE, NS_MEDIA) and not colon:
-        _file(out, page.full, label, state)
+    if page.ns == NS_MEDIA and not colon:
+        out.append(_media_link(page.text, label, state) + trail + rest)
+        return
+    if page.ns == NS_FILE and not colon:
+        _file(out, page.text, label, state)
         out.append(trail + rest)
         return
     text = (label if label is not None else name) + trail
@@ -155,10 +159,50 @@ def _open_link(full: str, anchor: str, state: RenderState) -> str:
     return f'<a href="{href}" title="{escape_attr(full)}"{placeholder}>'
 
 
-def _file(out: list[str], full: str, label: str | None, state: RenderState) -> None:
-    options = internal_links(label, state).split("|") if label else []
-    html_, framed = files.file_link(full, options, _open_link(full, "", state))
-    out.append(html_ if not framed else "\n" + html_ + "\n")
+def _file(out: list[str], name: str, label: str | None, state: RenderState) -> None:
+    """An image: finished HTML behind a strip marker, the caption left for the later passes."""
+    ctx = state.ctx
+    options = split_outside_links(internal_links(label, state)) if label else []
+    full = ctx.config.full_title(NS_FILE, name)
+    html_, _ = files.file_link(full, options, _file_meta(name, state), ctx.href(full), ctx.upload_url(name),
+                               ctx.href, ctx.thumb_width, state.strip.add)
+    out.append(html_)
+
+
+def _file_meta(name: str, state: RenderState) -> FileMeta | None:
+    """The file as the node holds it, or None; a failing lookup shows the file as missing."""
+    try:
+        return state.ctx.file(name)
+    except Exception as exc:  # a failing store must not break the page
+        state.error(f"Could not look up File:{name}: {exc}")
+        return None
+
+
+def _media_link(name: str, label: str | None, state: RenderState) -> str:
+    """``[[Media:X.jpg]]``: a link straight to the file's bytes (or to upload it)."""
+    meta = _file_meta(name, state)
+    text = label if label is not None else state.ctx.config.full_title(NS_MEDIA, name)
+    if meta is None:
+        href = state.ctx.upload_url(name)
+        return f'<a href="{escape_attr(href)}" class="new" title="{escape_attr(name)}">{text}</a>'
+    return f'<a href="{escape_attr(meta.url)}" class="internal" title="{escape_attr(name)}">{text}</a>'
+
+
+def split_outside_links(text: str) -> list[str]:
+    """``text`` cut at each ``|`` that is not inside an ``<a>`` made of a link or an external link's
+    brackets (MediaWiki's delimiterExplode in makeImage)."""
+    parts, depth, start = [], 0, 0
+    for m in re.finditer(r"<a\b|</a>|\[|\]|\|", text):
+        token = m.group(0)
+        if token in ("<a", "["):
+            depth += 1
+        elif token in ("</a>", "]"):
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            parts.append(text[start:m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    return parts
 
 
 def resolve_link_classes(text: str, state: RenderState) -> str:

@@ -31,12 +31,16 @@ AUTHOR_TAGS = frozenset({
     "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
 })
 # Tags the renderer itself makes on top of those.
-RENDERER_TAGS = frozenset({"a", "figure", "figcaption"})
+RENDERER_TAGS = frozenset({"a", "figure", "figcaption", "img"})
 TAGS = AUTHOR_TAGS | RENDERER_TAGS
 
 GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role"})
 TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "rel"}),
+    # Images come only from render/files.py; their URLs must be this node's own (see _attribute_filter).
+    "img": frozenset({"src", "srcset", "alt", "width", "height", "decoding"}),
+    "figure": frozenset({"typeof"}),
+    "span": frozenset({"typeof", "data-width", "data-height"}),
     "table": frozenset({"border", "cellpadding", "cellspacing", "width", "align", "bgcolor", "summary"}),
     "td": frozenset({"colspan", "rowspan", "align", "valign", "width", "height", "bgcolor", "nowrap", "scope", "abbr", "headers"}),
     "th": frozenset({"colspan", "rowspan", "align", "valign", "width", "height", "bgcolor", "nowrap", "scope", "abbr", "headers"}),
@@ -91,9 +95,20 @@ def safe_style(value: str) -> str | None:
     return decoded
 
 
+_LOCAL_URL = re.compile(r"^/(?![/\\])[^\s,]*$")
+
+
+def _local_srcset(value: str) -> bool:
+    return all(_LOCAL_URL.match(item.strip().split(" ")[0]) for item in value.split(",") if item.strip())
+
+
 def _attribute_filter(tag: str, name: str, value: str) -> str | None:
     if name == "style":
         return safe_style(value)
+    if tag == "img" and name == "src":
+        return value if _LOCAL_URL.match(html.unescape(value)) else None  # no request to another host
+    if tag == "img" and name == "srcset":
+        return value if _local_srcset(html.unescape(value)) else None
     return value
 
 

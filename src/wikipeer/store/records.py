@@ -44,6 +44,31 @@ class RevInfo:
         return {s.key for s in self.sigs}
 
 
+@dataclass(slots=True)
+class FileInfo:
+    """A file version as views need it: its record plus store ids and signatures."""
+
+    id: int
+    cid: bytes
+    page: int
+    sha256: str
+    sha1: str
+    size: int
+    mime: str
+    width: int | None
+    height: int | None
+    ts: int
+    chunks: tuple[bytes, ...]
+    author: str | None = None
+    comment: str = ""
+    desc: bytes | None = None
+    sigs: list[SigInfo] = field(default_factory=list)
+
+    @property
+    def cid_str(self) -> str:
+        return cid_to_str(self.cid)
+
+
 @dataclass(frozen=True, slots=True)
 class PageRow:
     """A page the store holds."""

@@ -7,10 +7,10 @@ since N" is ``id > N``.
 
 import sqlite3
 
-KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
+KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -129,6 +129,28 @@ CREATE TABLE IF NOT EXISTS wants(
     done INTEGER                   -- when it was met
 );
 """
+
+MEDIA_SCHEMA = """
+-- Media (schema 11): file versions, and where their chunks lie in the pack files (store/packs.py).
+CREATE TABLE IF NOT EXISTS files(
+    id INTEGER PRIMARY KEY,        -- = objects.id of the file block (kept whole in objects.data)
+    page INTEGER NOT NULL, sha256 BLOB NOT NULL, size INTEGER NOT NULL, mime TEXT NOT NULL,
+    width INTEGER, height INTEGER, ts INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_by_page ON files(page, ts);
+CREATE INDEX IF NOT EXISTS files_by_sha256 ON files(sha256);
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY,        -- = objects.id of the raw block
+    pack INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack, offset);
+"""
+
+
+def migrate_to_11(conn: sqlite3.Connection) -> None:
+    """Schema 11: the media tables (files and the chunk index of the pack files)."""
+    for statement in statements(MEDIA_SCHEMA):
+        conn.execute(statement)
 
 
 ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0")]

@@ -7,6 +7,7 @@ holds blocks and indexes; what is allowed in is decided above it, in ingest.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -23,14 +24,18 @@ import zstandard
 
 from wikipeer.errors import NotFound, WikipeerError
 from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import textcodec
-from wikipeer.store.records import HeldStats, PageRow, RevInfo, SigInfo, WikiStats
-from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT,
-                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, statements)
+from wikipeer.model.media import File
+from wikipeer.store.packs import ChunkPlace, PackError, Packs
+from wikipeer.store.records import FileInfo, HeldStats, PageRow, RevInfo, SigInfo, WikiStats
+from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
+                                   KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, migrate_to_11,
+                                   statements)
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
@@ -78,6 +83,14 @@ def disk_problem(exc: BaseException, path: Path, doing: str = "write to") -> Sto
     return StoreUnwritable(f"cannot {doing} {path}: {cause} ({exc}); {kept}{advice}", full)
 
 
+def pack_failure(exc: OSError, directory: Path) -> StoreUnwritable:
+    """A one-line StoreUnwritable for a pack file the disk would not write."""
+    full = exc.errno == errno.ENOSPC
+    cause = "the disk is full" if full else f"the disk failed ({exc.strerror or exc})"
+    advice = "free some space, then try again" if full else "check the disk"
+    return StoreUnwritable(f"cannot write to {directory}: {cause}; nothing of this change was kept; {advice}", full)
+
+
 def _free_bytes(directory: Path) -> int:
     try:
         stat = os.statvfs(directory)
@@ -96,12 +109,14 @@ class Store:
         self._docs: OrderedDict[tuple, fts.Doc] = OrderedDict()
         self._docs_size = 0
         self._lock = threading.Lock()
+        self.packs = Packs(self.path.parent / (self.path.stem + ".packs"))
         conn = self.conn
         # Only a new store is written to on open: readers must not wait for a writer's lock.
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
             with self._transaction():
                 for statement in statements(SCHEMA + fts.SEARCH_SCHEMA):
                     conn.execute(statement)
+                migrate_to_11(conn)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
         elif self.meta("schema") != SCHEMA_VERSION:
@@ -111,6 +126,7 @@ class Store:
                     conn.execute("UPDATE held SET held_at = ?", (int(time.time()),))
                 for statement in statements(SCHEMA):
                     conn.execute(statement)
+                migrate_to_11(conn)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
@@ -180,8 +196,15 @@ class Store:
         """One write transaction; everything in it commits together or not at all."""
         with self._transaction() as conn:
             writer = Writer(self, conn)
-            yield writer
-            writer.flush()
+            try:
+                yield writer
+                writer.flush()
+                try:
+                    writer.packs.sync()  # chunk bytes on disk before the rows that name them commit
+                except OSError as exc:
+                    raise pack_failure(exc, writer.packs.directory) from exc
+            finally:
+                writer.packs.close()
 
     # -- objects ---------------------------------------------------------
 
@@ -216,6 +239,12 @@ class Store:
         """The CIDs held objects wait for (not texts and pages waiting for a revision to use them)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT waiting FROM held WHERE waiting != cid")]
 
+    def held_waiting_on(self, cids: list[bytes]) -> list[Block]:
+        """The held blocks that wait for any of ``cids``."""
+        if not cids or self.conn.execute("SELECT NOT EXISTS (SELECT 1 FROM held)").fetchone()[0]:
+            return []
+        return [Block(c, d) for c, d in rows_in(self.conn, "SELECT cid, data FROM held WHERE waiting IN ({marks})", cids)]
+
     def still_held(self, cids: list[bytes]) -> set[bytes]:
         """Which of ``cids`` are held now (not released into the store, not dropped)."""
         return {r[0] for r in rows_in(self.conn, "SELECT cid FROM held WHERE cid IN ({marks})", cids)}
@@ -236,7 +265,69 @@ class Store:
             return Block(cid, self._signature_bytes(oid))
         if kind == KIND_REV:
             return Block(cid, self._revision_bytes(oid, data))
+        if kind == KIND_CHUNK:
+            return Block(cid, self.chunk_bytes(oid))
         return Block(cid, data)
+
+    # -- media -------------------------------------------------------------
+
+    def chunk_place(self, oid: int) -> ChunkPlace:
+        row = self.conn.execute("SELECT pack, offset, length FROM chunks WHERE id = ?", (oid,)).fetchone()
+        if row is None:
+            raise NotFound(f"chunk #{oid} has no row in the chunk index")
+        return ChunkPlace(*row)
+
+    def chunk_bytes(self, oid: int) -> bytes:
+        """A chunk's bytes from its pack (not checked against its CID: fsck and readers of files do that)."""
+        try:
+            return self.packs.read(self.chunk_place(oid))
+        except PackError as exc:
+            raise NotFound(str(exc)) from None
+
+    def raw_bytes(self, cid: bytes) -> bytes | None:
+        """The bytes of a raw block held as a chunk or a text, or None."""
+        block = self.get_block(cid)
+        return block.data if block is not None else None
+
+    _FILES = ("SELECT f.id, o.cid, o.data, f.page, f.sha256, f.size, f.mime, f.width, f.height, f.ts "
+              "FROM files f JOIN objects o ON o.id = f.id")
+
+    def _file_info(self, row: tuple) -> FileInfo:
+        oid, cid, data, page, sha256, size, mime, width, height, ts = row
+        obj = libipld.decode_dag_cbor(data)
+        return FileInfo(id=oid, cid=cid, page=page, sha256=sha256.hex(), sha1=obj["sha1"], size=size, mime=mime,
+                        width=width, height=height, ts=ts, chunks=tuple(obj["chunks"]), author=obj.get("author"),
+                        comment=obj.get("comment", ""), desc=obj.get("desc"), sigs=self.signatures(oid))
+
+    def file_versions(self, page_id: int) -> list[FileInfo]:
+        """A File: page's file versions, newest first (the first is the one pages show)."""
+        rows = self.conn.execute(f"{self._FILES} WHERE f.page = ? ORDER BY f.ts DESC, f.id DESC", (page_id,))
+        return [self._file_info(r) for r in rows.fetchall()]
+
+    def current_file(self, page_id: int) -> FileInfo | None:
+        row = self.conn.execute(f"{self._FILES} WHERE f.page = ? ORDER BY f.ts DESC, f.id DESC LIMIT 1",
+                                (page_id,)).fetchone()
+        return self._file_info(row) if row else None
+
+    def file_by_sha256(self, sha256: str) -> FileInfo | None:
+        """A file version with these bytes (any of them, if several pages hold the same bytes)."""
+        row = self.conn.execute(f"{self._FILES} WHERE f.sha256 = ? ORDER BY f.id LIMIT 1",
+                                (bytes.fromhex(sha256),)).fetchone()
+        return self._file_info(row) if row else None
+
+    def file_chunks(self, info: FileInfo) -> Iterator[bytes]:
+        """A file's bytes, chunk by chunk in order; StoreDamage for a chunk missing or not matching its CID."""
+        for cid in info.chunks:
+            data = self.raw_bytes(cid)
+            if data is None or compute_cid(data, RAW) != cid:
+                raise StoreDamage(cid, f"a chunk of file {info.sha256} is missing or damaged")
+            yield data
+
+    def files_stats(self) -> tuple[int, int, int]:
+        """(file versions, their bytes, bytes the pack index holds: what is stored once)."""
+        files, size = self.conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM files").fetchone()
+        stored = self.conn.execute("SELECT coalesce(sum(length), 0) FROM chunks").fetchone()[0]
+        return files, size, stored
 
     def _revision_bytes(self, oid: int, data: bytes) -> bytes:
         """A revision's block, re-encoded from its fields when it is kept packed."""
@@ -567,6 +658,8 @@ class Writer:
         self._page_of_rev: dict[int, int] = {}
         self._depth: dict[int, int] = {}
         self._new_texts: dict[int, bytes] = {}
+        self._new_chunks: dict[int, bytes] = {}
+        self.packs = Packs(store.packs.directory, store.packs.pack_size)
         # Held blocks and shallow histories are rare; when there are none, skip every lookup of them.
         self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
         self.any_shallow = conn.execute("SELECT EXISTS (SELECT 1 FROM shallow)").fetchone()[0] == 1
@@ -580,6 +673,7 @@ class Writer:
         "sigs": "INSERT INTO sigs VALUES (?, ?, ?, ?, ?, ?)",
         "origins": "INSERT OR IGNORE INTO origins VALUES (?, ?, ?)",
         "shallow": "INSERT INTO shallow VALUES (?, ?, ?)",
+        "files": "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     }
 
     def flush(self) -> None:
@@ -624,6 +718,36 @@ class Writer:
         self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
         self._depth[oid] = depth
         self._new_texts[oid] = text
+        return oid
+
+    def add_chunk(self, block: Block) -> int:
+        """Append a chunk to the pack files and index it (the index row commits with the batch)."""
+        try:
+            place = self.packs.append(self.conn, block.cid, block.data)
+        except OSError as exc:  # the transaction rolls back; the next writer cuts off what was appended
+            raise pack_failure(exc, self.packs.directory) from exc
+        oid = self.add_object(block.cid, KIND_CHUNK, None)
+        self.conn.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", (oid, place.pack, place.offset, place.length))
+        self._new_chunks[oid] = block.data
+        return oid
+
+    def raw(self, oid: int, cid: bytes) -> bytes:
+        """A raw block's bytes (a chunk or a text), including those of this batch not yet flushed."""
+        for new in (self._new_chunks, self._new_texts):
+            if oid in new:
+                return new[oid]
+        self.flush()
+        data = self.store.raw_bytes(cid)
+        if data is None:
+            raise NotFound(f"raw block #{oid} is not in the store")
+        return data
+
+    def add_file(self, block: Block, record: File, page_id: int) -> int:
+        """A file version: its block kept whole, its facts in the files table."""
+        oid = self.add_object(block.cid, KIND_FILE, block.data)
+        self._rows["files"].append((oid, page_id, bytes.fromhex(record.sha256), record.size, record.mime,
+                                    record.width, record.height, record.ts))
+        self.touched_pages.add(page_id)
         return oid
 
     def add_notice(self, block: Block, record: Notice) -> int:

@@ -24,7 +24,8 @@ from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.store.store import StoreUnwritable, disk_problem
-from wikipeer.web import editing, pages, special
+from wikipeer.media.thumbs import ThumbCache
+from wikipeer.web import editing, media, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
@@ -56,7 +57,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                headers = list(message.get("headers", []))
+                # A response with its own policy (an SVG file's sandbox) keeps it instead of the page's.
+                own = {name.lower() for name, _ in headers} & {b"content-security-policy"}
+                message["headers"] = headers + [h for h in SECURITY_HEADERS if h[0] not in own]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -140,6 +144,24 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         return await special.logout(site, request)
+
+    thumbs = ThumbCache(node.dir / "thumbs")
+
+    @app.get("/file/{wiki}/{name:path}")
+    def file(request: Request, wiki: str, name: str) -> Response:
+        return media.original(site, request, wiki, name)
+
+    @app.get("/thumb/{wiki}/{width}/{name:path}")
+    def thumb(request: Request, wiki: str, width: str, name: str) -> Response:
+        return media.thumbnail(site, request, thumbs, wiki, width, name)
+
+    @app.get("/upload")
+    def upload_form(request: Request) -> Response:
+        return media.upload_form(site, request)
+
+    @app.post("/upload")
+    async def upload(request: Request) -> Response:
+        return await media.receive_upload(site, request)
 
     @app.get("/wiki/{wiki}")
     def main_page(wiki: str) -> Response:

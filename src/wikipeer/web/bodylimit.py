@@ -25,6 +25,9 @@ MAX_EDIT_TEXT = 3 * MAX_TEXT + 1024
 MAX_EDIT_FORM = MAX_EDIT_TEXT + 64 * 1024
 # Every other web form (log in, log out, second, fetch) holds a few short fields.
 MAX_SMALL_FORM = 64 * 1024
+# An uploaded file (MediaWiki's default $wgMaxUploadSize), with room for the form's other fields.
+MAX_WEB_FILE = 100 * 1024 * 1024
+MAX_UPLOAD_FORM = MAX_WEB_FILE + 64 * 1024
 # Routes that take no body (GET pages, unknown paths) get the same small bound.
 MAX_OTHER = MAX_SMALL_FORM
 
@@ -35,6 +38,7 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/api/v1/blocks", MAX_RPC_BODY),
     ("POST", "/api/v1/gossip", MAX_GOSSIP),
     ("POST", "/wiki/", MAX_EDIT_FORM),
+    ("POST", "/upload", MAX_UPLOAD_FORM),
 )
 
 

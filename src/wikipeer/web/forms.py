@@ -1,7 +1,7 @@
 """Reading posted web forms: bounded parsing, and every field read as text.
 
-The node's forms have no file inputs, so a file part is refused while the
-form is parsed, before it is spooled anywhere; fields are read through
+Only the upload form has a file input: any other form refuses a file part
+while it is parsed, before it is spooled anywhere; fields are read through
 :func:`field`, which answers 400 naming the field for anything but a string
 (a multipart edit whose ``text`` was a file part used to save
 ``UploadFile(filename=...)`` as the page).
@@ -18,10 +18,11 @@ from wikipeer.web.errors import HttpError
 MAX_FIELDS = 50  # the largest form (an edit) has a handful
 
 
-async def read_form(request: Request, max_part_size: int) -> FormData:
-    """The posted form, each field at most ``max_part_size`` bytes as sent; 400 for a file part or too many fields."""
+async def read_form(request: Request, max_part_size: int, max_files: int = 0) -> FormData:
+    """The posted form, each field at most ``max_part_size`` bytes as sent; 400 for more than ``max_files``
+    file parts or too many fields. A file part's size is bounded by the route's body bound (web/bodylimit.py)."""
     try:
-        return await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=max_part_size)
+        return await request.form(max_files=max_files, max_fields=MAX_FIELDS, max_part_size=max_part_size)
     except StarletteHTTPException as exc:
         detail = str(exc.detail)
         if "files" in detail:

@@ -16,10 +16,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 from wikipeer.errors import InvalidObject, NotFound
 from wikipeer.model.cid import cid_from_str
+from wikipeer.model.media import NS_FILE
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.policy.view import View
+from wikipeer.render import Rendered
 from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.web import media
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
 from wikipeer.web.site import Site
@@ -69,6 +72,8 @@ def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
 
 
 def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Response:
+    if not ref.heads and not oldid and ref.row.ns == NS_FILE:
+        return _file_without_description(site, request, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
     PageCache(site.node.store).touch(ref.row.id)
     rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
@@ -81,10 +86,21 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
         if target is not None and target.row.id != ref.row.id:
             redirected_from, ref, rev = ref.full_title, target, target.heads[0]
             rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
-    return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=rev, rendered=rendered,
+    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title) if ref.row.ns == NS_FILE else None
+    return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=rev, rendered=rendered, file=shown_file,
                      is_head=any(h.cid == rev.cid for h in ref.heads), shown=ref.heads[0],
                      unreviewed=not ref.view.is_trusted(ref.heads[0]), badges=site.badges(rev, ref.view),
                      redirected_from=redirected_from, notice=request.query_params.get("notice"))
+
+
+def _file_without_description(site: Site, request: Request, ref: PageRef) -> Response:
+    """A File: page that holds file versions but no revision yet (a file can arrive before its description)."""
+    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title)
+    if shown_file is None:
+        raise HttpError(404, f"{ref.full_title!r} holds neither a revision nor a file on this node.", "No such page")
+    return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=None, rendered=Rendered(html=""),
+                     file=shown_file, is_head=True, shown=None, unreviewed=False, badges=[], redirected_from=None,
+                     notice=request.query_params.get("notice"))
 
 
 def raw(site: Site, ref: PageRef, oldid: str | None) -> Response:

@@ -19,13 +19,41 @@ from urllib.parse import quote
 
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.node import Node
+from wikipeer.model.media import NS_FILE
 from wikipeer.render import RenderContext, Rendered, render
-from wikipeer.store.records import RevInfo
+from wikipeer.render.context import FileMeta
+from wikipeer.store.records import FileInfo, RevInfo
+
+VERSION_DIGITS = 16
+"""Hex digits of a file's SHA-256 its URLs carry (``?v=``): a URL names one version, so it may be cached for good."""
 
 
 def page_url(wiki: str, full_title: str) -> str:
     """The URL of a page, MediaWiki style: spaces become underscores."""
     return f"/wiki/{quote(wiki)}/{quote(full_title.replace(' ', '_'))}"
+
+
+def file_url(wiki: str, name: str, sha256: str | None = None) -> str:
+    """The URL of a file's bytes (``name`` without ``File:``); with ``sha256``, of that version."""
+    url = f"/file/{quote(wiki)}/{quote(name.replace(' ', '_'))}"
+    return url + (f"?v={sha256[:VERSION_DIGITS]}" if sha256 else "")
+
+
+def thumb_url(wiki: str, name: str, width: int | str, sha256: str | None = None) -> str:
+    """The URL of a thumbnail ``width`` pixels wide."""
+    url = f"/thumb/{quote(wiki)}/{width}/{quote(name.replace(' ', '_'))}"
+    return url + (f"?v={sha256[:VERSION_DIGITS]}" if sha256 else "")
+
+
+def upload_url(wiki: str, name: str) -> str:
+    """The upload form, with a file name filled in (where a missing file's red link leads)."""
+    return f"/upload?wiki={quote(wiki)}&wpDestFile={quote(name.replace(' ', '_'))}"
+
+
+def file_meta(wiki: str, name: str, info: FileInfo) -> FileMeta:
+    """A held file as the renderer sees it."""
+    return FileMeta(info.width, info.height, info.mime, file_url(wiki, name, info.sha256),
+                    thumb_url(wiki, name, "{width}", info.sha256))
 
 
 @dataclass(slots=True)
@@ -57,10 +85,24 @@ class WikiReader:
         rev = self.head(full_title)
         return self.node.store.revision_text(rev) if rev else None
 
+    def file_version(self, name: str) -> FileInfo | None:
+        """The version of ``File:name`` pages show (the newest), if the node holds the file."""
+        try:
+            title = normalize_title(self.config, name, NS_FILE)
+        except BadTitle:
+            return None
+        page = self.node.store.page(self.config.name, NS_FILE, title.text)
+        return self.node.store.current_file(page.id) if page else None
+
+    def file(self, name: str) -> FileMeta | None:
+        info = self.file_version(name)
+        return file_meta(self.config.name, name, info) if info else None
+
     def context(self, full_title: str) -> RenderContext:
         return RenderContext(config=self.config, title=full_title,
                              href=lambda t: page_url(self.config.name, t),
-                             exists=self.exists, template=self.template)
+                             exists=self.exists, template=self.template, file=self.file,
+                             upload_url=lambda name: upload_url(self.config.name, name))
 
 
 MAX_CHECKED = 200_000
@@ -126,10 +168,18 @@ class RenderCache:
             found.update(answer)
             return answer
 
+        files: dict[str, str | None] = {}
+
+        def file(name: str) -> FileMeta | None:
+            info = reader.file_version(name)
+            files[name] = info.sha256 if info else None
+            return file_meta(reader.config.name, name, info) if info else None
+
         context.exists = exists
+        context.file = file
         rendered = render(reader.node.store.revision_text(rev), context)
         try:
-            self._put(reader, rev, rendered, sorted(asked), sorted(found))
+            self._put(reader, rev, rendered, sorted(asked), sorted(found), files)
         except sqlite3.OperationalError as exc:
             self._unusable(exc)
         return rendered
@@ -150,6 +200,8 @@ class RenderCache:
         if row is None:
             return None
         meta = json.loads(row[1])
+        if "files" not in meta:
+            return None  # rendered before pages showed files: its File: links are placeholders
         seq = reader.node.store.last_seq()
         if self._checked.get(rev.cid) != seq:
             # A template moved on, or a linked page was created or went away: render again.
@@ -157,6 +209,8 @@ class RenderCache:
                 return None
             if sorted(reader.exists(meta["links"])) != meta["existing"]:
                 return None
+            if self._file_deps(reader, meta["files"]) != meta["files"]:
+                return None  # a file it shows was uploaded, or a new version of one
             self._remember(rev.cid, seq)
         return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
                         redirect=meta["redirect"], errors=meta["errors"])
@@ -166,10 +220,15 @@ class RenderCache:
             self._checked.clear()  # a crude bound: forgetting costs only a check
         self._checked[cid] = seq
 
+    @staticmethod
+    def _file_deps(reader: WikiReader, names: Iterable[str]) -> dict[str, str | None]:
+        versions = {n: reader.file_version(n) for n in names}
+        return {n: (v.sha256 if v else None) for n, v in versions.items()}
+
     def _put(self, reader: WikiReader, rev: RevInfo, rendered: Rendered, links: list[str],
-             existing: list[str]) -> None:
+             existing: list[str], files: dict[str, str | None] | None = None) -> None:
         meta = {"categories": rendered.categories, "redirect": rendered.redirect, "errors": rendered.errors,
                 "deps": self._deps(reader, rendered.templates), "links": links,
-                "existing": existing}
+                "existing": existing, "files": files or {}}
         self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))
         self._remember(rev.cid, reader.node.store.last_seq())

@@ -149,7 +149,7 @@ class Site:
 
 
     async def posted(self, request: Request, max_part_size: int = 1024 * 1024,
-                     account: bool = False) -> tuple[FormData, Visitor]:
+                     account: bool = False, max_files: int = 0) -> tuple[FormData, Visitor]:
         """A posted form and who posted it, once its CSRF token is checked (403 otherwise).
 
         A form from a session that has since expired is told so (401), so the user knows to log in again.
@@ -163,7 +163,7 @@ class Site:
             if request.cookies.get(SESSION_COOKIE):
                 self._refuse_form(request, visitor)
             raise HttpError(401, "Log in to send this form: it acts with your account's key.", "Not logged in")
-        form = await read_form(request, max_part_size)
+        form = await read_form(request, max_part_size, max_files)
         if not self.accounts.csrf_ok(visitor.cookie, field(form, "csrf")):
             self._refuse_form(request, visitor)
         return form, visitor

@@ -1,0 +1,1 @@
+"""Media files served to readers: thumbnails made on demand and their disk cache."""
