@@ -104,9 +104,12 @@ class RemoteWiki:
         """GET api.php with ``params``; the decoded answer, or MediaWikiError."""
         return self._call("GET", params)
 
-    def post(self, **params: Any) -> dict[str, Any]:
-        """POST api.php with ``params`` as a form (edits, logins); the decoded answer, or MediaWikiError."""
-        return self._call("POST", params)
+    def post(self, files: dict[str, tuple[str, bytes, str]] | None = None, **params: Any) -> dict[str, Any]:
+        """POST api.php with ``params`` as a form (edits, logins); the decoded answer, or MediaWikiError.
+
+        ``files`` (field -> (file name, bytes, MIME type)) sends a multipart form, as ``action=upload`` needs.
+        """
+        return self._call("POST", params, files)
 
     def token(self, kind: str = "csrf") -> str:
         """A token of this session (``csrf``, ``login``...), asked once and kept until ``forget_tokens``."""
@@ -152,7 +155,8 @@ class RemoteWiki:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, method: str, params: dict[str, Any],
+              files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
         fields = {k: _value(v) for k, v in params.items() if v is not None and v is not False}
         fields.update(format="json", formatversion="2")
         if self.maxlag is not None:
@@ -160,7 +164,7 @@ class RemoteWiki:
         action = fields.get("action", "?")
         for attempt in range(self.max_retries + 1):
             self._pace()
-            status, headers, body = self._send(method, fields, action)
+            status, headers, body = self._send(method, fields, action, files)
             wait = _retry_after(headers)
             answer = self._decode(status, headers, body, action) if status == 200 else None
             lagging = answer is not None and _error_code(answer) == "maxlag"
@@ -188,10 +192,13 @@ class RemoteWiki:
                 time.sleep(delay)
         self._last = time.monotonic()
 
-    def _send(self, method: str, fields: dict[str, str], action: str) -> tuple[int, httpx.Headers, bytes]:
+    def _send(self, method: str, fields: dict[str, str], action: str,
+              files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[int, httpx.Headers, bytes]:
         """One request; the status, headers and body read up to the bound and the deadline."""
         self.requests += 1
-        kwargs = {"params": fields} if method == "GET" else {"data": fields}
+        kwargs: dict[str, Any] = {"params": fields} if method == "GET" else {"data": fields}
+        if files:
+            kwargs["files"] = files
         end = time.monotonic() + self.deadline
         try:
             with self.http.stream(method, self.url, **kwargs) as response:
