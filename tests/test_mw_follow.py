@@ -385,6 +385,7 @@ BAD_ANSWERS = {
         "revision 2 of 'Page': its text does not match the SHA-1"),
     "repeats": (lambda h: h.json(_batch(2, "20260101000002|2")), "repeats the continuation"),
     "endless": (_endless, "more than 1048576 bytes"),
+    "10 GB": (lambda h: _raw(h, b'{"query": ', length=10 * 1000**3), "announces an answer of 10000000000 bytes"),
     "vanishes": (lambda h: _raw(h, b'{"query": {"allrevisions": [', length=5000), "broke off"),
 }
 

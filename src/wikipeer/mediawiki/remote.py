@@ -18,6 +18,7 @@ refuses a continuation that repeats itself.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ class RemoteWiki:
         self.bytes_in = 0
         self._last = 0.0
         self._tokens: dict[str, str] = {}
+        # One request at a time, whichever thread asks (a pull fetches ahead in a thread): MediaWiki's
+        # etiquette asks for serial requests, and the rate is kept across threads.
+        self._serial = threading.Lock()
 
     def close(self) -> None:
         self.http.close()
@@ -163,8 +167,9 @@ class RemoteWiki:
             fields["maxlag"] = str(self.maxlag)
         action = fields.get("action", "?")
         for attempt in range(self.max_retries + 1):
-            self._pace()
-            status, headers, body = self._send(method, fields, action, files)
+            with self._serial:
+                self._pace()
+                status, headers, body = self._send(method, fields, action, files)
             wait = _retry_after(headers)
             answer = self._decode(status, headers, body, action) if status == 200 else None
             lagging = answer is not None and _error_code(answer) == "maxlag"
