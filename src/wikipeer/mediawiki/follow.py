@@ -10,8 +10,10 @@ How a pull goes (one ``pull()``, run by ``wikipeer sync`` and ``serve --sync-eve
    namespaces. Each answer is checked (every text against its SHA-1), signed
    by this node through formats/dump_convert.py's ``page_blocks`` (the one
    conversion dumps use too) and taken in one ingest transaction; only then is
-   the cursor saved. A kill at any point costs at most that answer, fetched
-   again and taken as duplicates (the conversion is deterministic).
+   the cursor saved. Answers are fetched and checked in a thread ahead of the
+   door; those already waiting when the door is free (10 at most) go through
+   it in one transaction. A kill at any point costs at most those answers,
+   fetched again and taken as duplicates (the conversion is deterministic).
 3. ``list=logevents`` from its own cursor, 500 events an answer: a deletion
    hides the page in this node's views (store/hidden.py; the signed history
    stays), a restore shows it again, a move that left no redirect hides the
@@ -272,7 +274,7 @@ class _Follower:
                 page.uploads = [record]
 
     def _take(self, pages: list[DumpPage]) -> None:
-        """Convert and sign the answer's pages and take them in one ingest transaction."""
+        """Convert and sign the pages of one or more answers and take them in one ingest transaction."""
         batch: list[tuple[DumpPage, list[Block]]] = []
         self.batch_ids = {}
         for page in pages:
