@@ -481,3 +481,21 @@ def test_a_wiki_configuration_keeps_its_interwiki_map_and_refuses_a_malformed_on
     assert "interwiki" not in WikiConfig(name="w").to_dict()  # configurations without one sign as before
     with pytest.raises(ValueError, match="interwiki"):
         WikiConfig.from_dict({"name": "w", "interwiki": ["mw"]})
+
+
+def test_a_store_of_the_previous_schema_gains_the_mediawiki_tables(tmp_path):
+    from wikipeer.store.store import Store
+    store = Store(tmp_path / "store.db")
+    with store.conn:
+        store.conn.execute("DROP TABLE mw_peers")
+        store.conn.execute("DROP TABLE hidden_pages")
+        store.conn.execute("UPDATE meta SET value = '10' WHERE key = 'schema'")
+    store.close()
+    store = Store(tmp_path / "store.db")
+    try:
+        peer = MediaWikiPeers(store).add("http://127.0.0.1:9/w/api.php", "w", [0, 10], None, "Alice")
+        assert (peer.wiki, peer.namespaces, peer.user, peer.push_cursor, peer.secret) == ("w", [0, 10], "Alice", 0, None)
+        hidden.hide(store, 1, 5, "deleted")
+        assert store.meta("schema") == "11"
+    finally:
+        store.close()
