@@ -29,18 +29,19 @@ no request), so the new title carries it whole; the redirect's revision
 becomes a child of the old title's head (the title goes on, no fork). The log
 adds only what allrevisions cannot show: a move without a redirect.
 
-Uploads: a file description page (namespace 6) in an answer brings one
-``prop=imageinfo`` request for the answer's files; sha1, size, mime, url,
+Uploads: file description pages (namespace 6) in a transaction bring one
+``prop=imageinfo`` request per 50 of them; sha1, size, mime, url,
 time and uploader are kept in the ``uploads`` field of the revision's origin
 (the files themselves are not fetched here).
 
 Requests: a first pull of N revisions costs 1 + N/50 + L/500 (L log events),
-plus one per answer holding file pages; a later pull of k changes costs
+plus one per transaction holding file pages; a later pull of k changes costs
 1 + k/50 for the revisions and 1 for the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -67,6 +68,8 @@ from wikipeer.store.store import disk_problem
 
 T = TypeVar("T")
 FILE_NS = 6
+TITLES_PER_REQUEST = 50
+"""MediaWiki's limit on ``titles`` for accounts without ``apihighlimits``."""
 GROUP_ANSWERS = 10
 """Answers taken in one ingest transaction at most (those already fetched when the door is free)."""
 LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
@@ -251,21 +254,26 @@ class _Follower:
                             after = [rev.timestamp, rev.id]
                 cursor = {"site": self.site, "start": start, "continue": group[-1][0].next, "after": after}
                 self.peers.set(self.peer.url, rev_cursor=cursor)
-        finally:
-            self.node.index_pending()  # each page touched indexed once (after a kill: at the next pull)
+        except BaseException:
+            # What was taken becomes searchable now if it can; the pull's own error is the one to report
+            # (pages left waiting stay recorded and are indexed at the next pull).
+            with contextlib.suppress(Exception):
+                self.node.index_pending()
+            raise
+        self.node.index_pending()  # each page touched indexed once, at the end
 
     def _uploads(self, pages: list[DumpPage]) -> None:
-        """The file metadata of the answer's file description pages, in one request."""
+        """The file metadata of the answers' file description pages, one request per 50 of them."""
         files = sorted({p.title for p in pages if p.ns == FILE_NS})
-        if not files:
-            return
-        answer = self.remote.get(action="query", prop="imageinfo", titles="|".join(files), iiprop=IMAGEINFO_PROPS)
         infos = {}
-        for entry in answer.get("query", {}).get("pages") or []:
-            info = (entry.get("imageinfo") or [None])[0] if isinstance(entry, dict) else None
-            if isinstance(info, dict):
-                infos[entry.get("title")] = {k: str(info[k]) for k in ("sha1", "size", "mime", "url", "timestamp",
-                                                                       "user") if k in info}
+        for at in range(0, len(files), TITLES_PER_REQUEST):
+            answer = self.remote.get(action="query", prop="imageinfo", iiprop=IMAGEINFO_PROPS,
+                                     titles="|".join(files[at:at + TITLES_PER_REQUEST]))
+            for entry in answer.get("query", {}).get("pages") or []:
+                info = (entry.get("imageinfo") or [None])[0] if isinstance(entry, dict) else None
+                if isinstance(info, dict):
+                    infos[entry.get("title")] = {k: str(info[k]) for k in ("sha1", "size", "mime", "url",
+                                                                           "timestamp", "user") if k in info}
         for page in pages:
             record = infos.get(page.title)
             if record is not None:
