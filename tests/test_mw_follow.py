@@ -421,11 +421,12 @@ def test_a_bad_answer_is_one_clear_line_from_the_command_line(bad):
     assert "the next sync resumes" in result.out
 
 
-def test_requests_name_the_node_send_maxlag_and_keep_the_rate(bad):
+def test_requests_name_the_node_send_maxlag_and_keep_the_rate(bad, monkeypatch):
     wiki, node_dir = bad
     node = Node.open(node_dir)
     try:
         MediaWikiPeers(node.store).set(wiki.url, rate=5.0)
+        monkeypatch.setenv("WIKIPEER_CONTACT", "https://mirror.example/contact")
         started = time.monotonic()
         pull(node, wiki.url)
         elapsed = time.monotonic() - started
@@ -437,7 +438,7 @@ def test_requests_name_the_node_send_maxlag_and_keep_the_rate(bad):
     for params, headers in wiki.seen:
         assert params["maxlag"] == "5" and params["format"] == "json" and params["formatversion"] == "2"
         agent = headers.get("user-agent") or headers.get("User-Agent")
-        assert agent.startswith("wikipeer/") and f"node {key[:16]}" in agent
+        assert agent.startswith("wikipeer/") and f"node {key[:16]}; https://mirror.example/contact" in agent
 
 
 def test_maxlag_is_waited_out_when_it_passes(bad):

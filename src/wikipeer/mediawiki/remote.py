@@ -18,6 +18,7 @@ refuses a continuation that repeats itself.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ DEFAULT_MAXLAG = 5
 MAX_RETRIES = 5
 MAX_WAIT = 60.0
 """Longest single wait a Retry-After may impose; a wiki asking for more is waited for this long."""
-PROJECT_URL = "https://github.com/wikipeer/wikipeer"
+CONTACT_ENV = "WIKIPEER_CONTACT"
+"""A URL or e-mail address where the node's operator can be reached, put in the User-Agent
+(Wikimedia's User-Agent policy asks for one); none by default."""
 
 
 class MediaWikiError(PeerError):
@@ -64,16 +67,20 @@ class QueryBatch:
     answer: dict[str, Any]
 
 
-def user_agent(node_key: str = "", contact: str = PROJECT_URL) -> str:
-    """``wikipeer/VERSION (node KEYPREFIX; URL)``: who asks, as MediaWiki's User-Agent policy wants."""
-    node = f"node {node_key[:16]}; " if node_key else ""
-    return f"wikipeer/{__version__} ({node}{contact})"
+def user_agent(node_key: str = "", contact: str | None = None) -> str:
+    """``wikipeer/VERSION (node KEYPREFIX; CONTACT)``: who asks, as MediaWiki's User-Agent policy wants.
+
+    ``contact`` defaults to $WIKIPEER_CONTACT; left out when there is none.
+    """
+    contact = contact if contact is not None else os.environ.get(CONTACT_ENV, "").strip()
+    parts = [p for p in (f"node {node_key[:16]}" if node_key else "", contact) if p]
+    return f"wikipeer/{__version__}" + (f" ({'; '.join(parts)})" if parts else "")
 
 
 class RemoteWiki:
     """The api.php at ``url``: GET and POST with bounds, waits and one error class; keeps cookies."""
 
-    def __init__(self, url: str, *, node_key: str = "", contact: str = PROJECT_URL, rate: float = DEFAULT_RATE,
+    def __init__(self, url: str, *, node_key: str = "", contact: str | None = None, rate: float = DEFAULT_RATE,
                  maxlag: int | None = DEFAULT_MAXLAG, max_retries: int = MAX_RETRIES, max_wait: float = MAX_WAIT,
                  max_answer: int = MAX_ANSWER, deadline: float = ANSWER_DEADLINE, timeout: float = 30.0) -> None:
         if not url.startswith(("http://", "https://")):
