@@ -500,3 +500,20 @@ def test_a_store_of_the_previous_schema_gains_the_mediawiki_tables(tmp_path):
         assert store.meta("schema") == "11"
     finally:
         store.close()
+
+
+def test_since_starts_the_pull_at_that_time(bulk, tmp_path):
+    since = "2020-01-01T00:30:00Z"
+    wiki = RemoteWiki(bulk.base_url + "/api.php", rate=0)
+    expected = sum(len(e["revisions"]) for b in wiki.query_all(list="allrevisions", arvprop="ids", arvlimit="max",
+                                                                arvdir="newer", arvstart=since)
+                   for e in b.query["allrevisions"])
+    wiki.close()
+    assert 0 < expected < bulk.count
+    node = _node(tmp_path, bulk.base_url + "/api.php", "--since", since)
+    assert _sync(node)["new"] == expected
+    n = Node.open(node)
+    try:
+        assert min(r[0] for r in n.store.conn.execute("SELECT ts FROM revisions")) >= 1577838600000
+    finally:
+        n.close()
