@@ -27,6 +27,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_user_error, run_cli, start_server, stop_server
+from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.errors import UserError
 from wikipeer.fsck import fsck
 from wikipeer.ingest import ACCEPTED, REJECTED, ingest
@@ -339,7 +340,7 @@ def test_an_older_store_gains_the_media_tables(tmp_path):
     conn.executescript("DROP TABLE files; DROP TABLE chunks; UPDATE meta SET value = '10' WHERE key = 'schema';")
     conn.close()
     store = Store(path)
-    assert store.meta("schema") == "11"
+    assert store.meta("schema") == SCHEMA_VERSION
     assert store.files_stats() == (0, 0, 0)
 
 

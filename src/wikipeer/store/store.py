@@ -34,7 +34,7 @@ from wikipeer.model.media import File
 from wikipeer.store.packs import ChunkPlace, PackError, Packs
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
-                                   KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, migrate_to_11,
+                                   KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
                                    statements)
 
 DEFAULT_CHAIN = 16
@@ -116,7 +116,7 @@ class Store:
             with self._transaction():
                 for statement in statements(SCHEMA + fts.SEARCH_SCHEMA):
                     conn.execute(statement)
-                migrate_to_11(conn)
+                add_media_tables(conn)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
         elif self.meta("schema") != SCHEMA_VERSION:
@@ -126,7 +126,7 @@ class Store:
                     conn.execute("UPDATE held SET held_at = ?", (int(time.time()),))
                 for statement in statements(SCHEMA):
                     conn.execute(statement)
-                migrate_to_11(conn)
+                add_media_tables(conn)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
@@ -416,6 +416,13 @@ class Store:
             "SELECT o.cid FROM origins x JOIN objects o ON o.id = x.rev WHERE x.site = ? AND x.rev_id = ?",
             (site, rev_id)).fetchone()
         return row[0] if row else None
+
+    def origin_revision_page(self, site: str, rev_id: int) -> tuple[bytes, int] | None:
+        """The CID and page id of the revision imported from ``site`` with id ``rev_id``, if held."""
+        row = self.conn.execute(
+            "SELECT o.cid, r.page FROM origins x JOIN objects o ON o.id = x.rev JOIN revisions r ON r.id = x.rev "
+            "WHERE x.site = ? AND x.rev_id = ?", (site, rev_id)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

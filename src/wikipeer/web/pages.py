@@ -20,6 +20,7 @@ from wikipeer.model.media import NS_FILE
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.policy.view import View
 from wikipeer.render import Rendered
+from wikipeer.store import hidden
 from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.web import media
@@ -71,7 +72,17 @@ def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
     return rev
 
 
+def check_shown(site: Site, ref: PageRef) -> None:
+    """A 404 for a page hidden on this node (deleted on the MediaWiki it follows), saying why."""
+    record = hidden.hidden(site.node.store, ref.row.id)
+    if record is not None:
+        raise HttpError(404, f"The page {ref.full_title!r} was {record.reason}. This node keeps its signed "
+                             "history (its history page still lists it) but no longer shows it.", "Page deleted")
+
+
 def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Response:
+    if not oldid:
+        check_shown(site, ref)
     if not ref.heads and not oldid and ref.row.ns == NS_FILE:
         return _file_without_description(site, request, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
@@ -104,6 +115,8 @@ def _file_without_description(site: Site, request: Request, ref: PageRef) -> Res
 
 
 def raw(site: Site, ref: PageRef, oldid: str | None) -> Response:
+    if not oldid:
+        check_shown(site, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
     return PlainTextResponse(site.node.store.revision_text(rev), media_type="text/x-wiki; charset=utf-8")
 
