@@ -10,7 +10,7 @@ import sqlite3
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -128,6 +128,19 @@ CREATE TABLE IF NOT EXISTS wants(
     created INTEGER NOT NULL,
     done INTEGER                   -- when it was met
 );
+-- Pushing to MediaWiki peers (store/mw_push.py), by the peer's api.php address:
+-- the account and its sealed password, and the last position of our log looked at.
+CREATE TABLE IF NOT EXISTS mw_push(
+    url TEXT PRIMARY KEY, user TEXT, sealed TEXT, cursor INTEGER NOT NULL DEFAULT 0);
+-- Our revisions a MediaWiki took, with the revision id and timestamp it gave them.
+CREATE TABLE IF NOT EXISTS mw_pushed(
+    url TEXT NOT NULL, rev INTEGER NOT NULL, rev_id INTEGER NOT NULL, ts TEXT NOT NULL,
+    PRIMARY KEY(url, rev)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mw_pushed_by_id ON mw_pushed(url, rev_id);
+-- Our revisions a MediaWiki refused (or that met an edit conflict), with its error code and text.
+CREATE TABLE IF NOT EXISTS mw_refused(
+    url TEXT NOT NULL, rev INTEGER NOT NULL, code TEXT NOT NULL, info TEXT NOT NULL, at INTEGER NOT NULL,
+    PRIMARY KEY(url, rev)) WITHOUT ROWID;
 """
 
 

@@ -1,0 +1,120 @@
+"""The password of a MediaWiki account a node pushes with: asked once, kept sealed, opened for a sync.
+
+Where it comes from: ``WIKIPEER_MW_PASSWORD`` when set, else a prompt
+(``getpass`` on a terminal; one line of stdin when stdin is not one). Never an
+argument on the command line, where any user of the machine could read it
+in the process list.
+
+How it is kept: in the store (store/mw_push.py), sealed with NaCl's SecretBox.
+The box key is derived (keyed BLAKE2b) from the node's own private key, with
+the peer's address and the account name mixed in, so a sealed password opens
+only for the node, the wiki and the account it was given for. The node key is
+already what a node guards most (it signs in the node's name); a node key
+sealed with a passphrase (``wikipeer init`` under ``WIKIPEER_PASSPHRASE``)
+seals the MediaWiki passwords too: a sync then needs ``WIKIPEER_PASSPHRASE``.
+
+A password travels inside a ``Secret``, whose repr and str hide it: it cannot
+reach a log line, an exception message or a traceback's locals by accident.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+
+import nacl.encoding
+import nacl.exceptions
+import nacl.hash
+import nacl.secret
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.model.keys import b64, unb64
+from wikipeer.node import Node
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.mw_push import PushBook
+
+PASSWORD_ENV = "WIKIPEER_MW_PASSWORD"
+SEALED_PREFIX = "box1:"
+_PERSON = b"wikipeer-mw-pass"  # BLAKE2b's personalisation: these keys serve this purpose only
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A password that does not show itself: ``reveal()`` is the only way to its text."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "********"
+
+    def __repr__(self) -> str:
+        return "Secret(********)"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A MediaWiki account a peer pushes with: ``Name`` (main account) or ``Name@Label`` (bot password)."""
+
+    user: str
+    password: Secret
+
+
+def read_password(user: str, peer_url: str) -> Secret:
+    """The password for ``user``: from WIKIPEER_MW_PASSWORD, else asked (no echo on a terminal)."""
+    value = os.environ.get(PASSWORD_ENV)
+    if value is None:
+        prompt = f"password of {user} on {peer_url}: "
+        if sys.stdin is not None and sys.stdin.isatty():
+            value = getpass.getpass(prompt)
+        else:
+            value = sys.stdin.readline().rstrip("\r\n") if sys.stdin is not None else ""
+    if not value:
+        raise UserError(f"no password for {user} on {peer_url}: set {PASSWORD_ENV} or type it when asked")
+    return Secret(value)
+
+
+def _box(node: Node, peer_url: str, user: str) -> nacl.secret.SecretBox:
+    seed = bytes(node.keyring.signing_key(NODE_KEY, node.passphrase))
+    what = peer_url.encode("utf-8") + b"\x00" + user.encode("utf-8")
+    key = nacl.hash.blake2b(what, digest_size=nacl.secret.SecretBox.KEY_SIZE, key=seed, person=_PERSON,
+                            encoder=nacl.encoding.RawEncoder)
+    return nacl.secret.SecretBox(key)
+
+
+def seal(node: Node, peer_url: str, user: str, password: Secret) -> str:
+    """The password sealed for this node, peer and account, as text to store."""
+    return SEALED_PREFIX + b64(bytes(_box(node, peer_url, user).encrypt(password.reveal().encode("utf-8"))))
+
+
+def unseal(node: Node, peer_url: str, user: str, sealed: str) -> Secret:
+    """The password ``seal`` sealed; UserError when it cannot be opened (another node key, a damaged record)."""
+    box = _box(node, peer_url, user)  # a sealed node key without its passphrase says so itself
+    try:
+        if not sealed.startswith(SEALED_PREFIX):
+            raise ValueError("not a sealed password")
+        return Secret(box.decrypt(unb64(sealed[len(SEALED_PREFIX):])).decode("utf-8"))
+    except (ValueError, InvalidObject, nacl.exceptions.CryptoError):
+        raise UserError(f"the stored password of {user} on {peer_url} cannot be opened with this node's key: "
+                        f"give it again with 'wikipeer peer add --mediawiki {peer_url} --user {user}'") from None
+
+
+def ask_and_store(node: Node, peer_url: str, user: str) -> None:
+    """Ask for ``user``'s password on the MediaWiki at ``peer_url`` and keep it, sealed, in the store.
+
+    The peer record must exist (``peer add --mediawiki`` creates it first).
+    """
+    PushBook(node.store).set_account(peer_url, user, seal(node, peer_url, user, read_password(user, peer_url)))
+
+
+def account_for(node: Node, peer_url: str) -> Account | None:
+    """The account the peer at ``peer_url`` pushes with, password opened; None when it has none."""
+    found = PushBook(node.store).account(peer_url)
+    if found is None:
+        return None
+    user, sealed = found
+    return Account(user, unseal(node, peer_url, user, sealed))
