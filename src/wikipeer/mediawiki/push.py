@@ -1,0 +1,263 @@
+"""Sending this node's edits up to a MediaWiki it follows (``wikipeer sync``).
+
+What goes up: the revisions of the followed wiki that entered the store
+after the push cursor and did not come from a MediaWiki (their ``origin``
+names no site: edits made here, or received from other nodes), oldest
+first, one ``action=edit`` each, logged in with the peer's account
+(mediawiki/login.py). Each edit names the MediaWiki revision it was made on
+(``baserevid``/``basetimestamp``: the nearest ancestor MediaWiki holds,
+pulled from it or pushed to it), ``createonly`` for a page's first revision
+and ``nocreate`` otherwise, ``minor`` as the revision says, and a summary
+that carries the revision's comment, its CID and the node's key.
+
+Before each edit the page's current revision on MediaWiki is asked for: if
+it is not the base, MediaWiki moved on (another user, or another head of
+ours that went up first, which MediaWiki would silently overwrite since it
+never calls a user's conflict with themselves a conflict). That is an edit
+conflict, as is MediaWiki's own ``editconflict``/``articleexists``: the
+page's new revisions on MediaWiki are taken in (mediawiki/follow.py's
+conversion, through the one ingest door), so the page shows a fork of
+MediaWiki's head and ours, which the merge form resolves; the merge goes up
+at the next sync, based on MediaWiki's head.
+
+After a successful edit our revision is recorded as MediaWiki's new revision
+id (store/mw_push.py): later edits name it as their base, and the pull takes
+that MediaWiki revision for ours instead of bringing it back as a second one.
+
+A refusal (protection, spam or title blacklist, abuse filter, rate limit,
+read-only wiki, a deleted page...) is recorded per revision with MediaWiki's
+code and text, reported, and sent again only when asked
+(``wikipeer sync --retry-refused``). A wiki-wide refusal (``readonly``,
+``ratelimited``) also ends this push: what follows would meet the same.
+Anything else that fails (the wiki unreachable, a bad answer, a lost
+session) stops the push with the cursor before the revision that met it, so
+the next sync sends it again. The cursor moves only past revisions that went
+up, met a conflict that was taken in, or were refused and recorded.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from wikipeer.errors import NotFound
+from wikipeer.mediawiki.credentials import account_for
+from wikipeer.mediawiki.login import log_in
+from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
+from wikipeer.node import Node
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.mw_push import PushBook
+from wikipeer.store.records import RevInfo
+
+BATCH = 200
+MAX_SUMMARY = 500
+"""Characters MediaWiki keeps of an edit summary."""
+MAX_ANCESTORS = 1000
+"""Revisions looked at to find the one MediaWiki holds that an edit was made on."""
+WIKI_WIDE = frozenset({"readonly", "ratelimited"})
+"""Refusals that say nothing about the revision: the push stops after recording one."""
+NOT_REFUSALS = frozenset({"badtoken", "notloggedin", "assertuserfailed", "assertbotfailed", "assertnameduserfailed",
+                          "mustbeloggedin", "maxlag", "busy", "http", "html", "badjson", "toolarge", "unreachable",
+                          "internal_api_error", "notoken", "url"})
+"""Errors of the session or the connection, not of the revision: the push stops and tries again next time."""
+CONFLICTS = frozenset({"editconflict", "articleexists"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The MediaWiki peer edits go up to: its api.php, the wiki it is followed as, and the site name
+    its revisions carry in ``origin`` (as the pull writes it)."""
+
+    url: str
+    wiki: str
+    site: str
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """The MediaWiki revision an edit was made on."""
+
+    rev_id: int
+    ts: str
+
+
+@dataclass(slots=True)
+class PushResult:
+    """What one push did; ``refused`` and ``conflicts`` as (title, CID, code, info)."""
+
+    sent: int = 0
+    unchanged: int = 0
+    refused: list[tuple[str, str, str, str]] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    retried: int = 0
+    stopped: str | None = None  # why the push ended early (a wiki-wide refusal), if it did
+    no_account: bool = False
+
+
+FetchSide = Callable[[Node, RemoteWiki, Target, str, Base | None], int]
+"""Takes MediaWiki's revisions of a page (its full title) after ``base`` into the store; returns how many came."""
+
+
+def mw_timestamp(ms: int) -> str:
+    """Milliseconds since 1970 as MediaWiki writes a timestamp."""
+    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide,
+         retry_refused: bool = False) -> PushResult:
+    """Send what is new since the cursor (and, with ``retry_refused``, what was refused before)."""
+    result = PushResult()
+    account = account_for(node, target.url)
+    book = PushBook(node.store)
+    if account is None:
+        result.no_account = True
+        return result
+    log_in(remote, account)
+    pusher = _Pusher(node, remote, target, fetch_side, book, result)
+    if retry_refused:
+        for refusal in book.refusals(target.url):
+            result.retried += 1
+            if not pusher.send(node.store.revision_by_id(refusal.rev)):
+                return result
+    while True:
+        cursor = book.cursor(target.url)
+        ids = _revisions_after(node, target.wiki, cursor)
+        for rev_id in ids:
+            rev = node.store.revision_by_id(rev_id)
+            if pusher.is_ours(rev) and not pusher.send(rev):
+                return result
+            book.set_cursor(target.url, rev_id)
+        if len(ids) < BATCH:
+            return result
+
+
+def _revisions_after(node: Node, wiki: str, cursor: int) -> list[int]:
+    rows = node.store.conn.execute(
+        "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE r.id > ? AND p.wiki = ? "
+        "ORDER BY r.id LIMIT ?", (cursor, wiki, BATCH))
+    return [row[0] for row in rows]
+
+
+class _Pusher:
+    """One push's state: the session, the records, what was done so far."""
+
+    def __init__(self, node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide, book: PushBook,
+                 result: PushResult) -> None:
+        self.node, self.remote, self.target, self.fetch_side = node, remote, target, fetch_side
+        self.book, self.result = book, result
+        self.node_key = node.keyring.get(NODE_KEY).public
+        self.config = node.wiki_or_default(target.wiki)
+
+    def is_ours(self, rev: RevInfo) -> bool:
+        """A revision to send: from no MediaWiki, and not sent already."""
+        return "site" not in rev.origin and self.book.pushed(self.target.url, rev.id) is None
+
+    def send(self, rev: RevInfo) -> bool:
+        """Send one revision; False when the push must stop (after recording what it could)."""
+        page = self.node.store.page_by_id(rev.page)
+        title = self.config.full_title(page.ns, page.title)
+        base = self.base_of(rev)
+        current = self.current(title)
+        if current is not None and (base is None or current.rev_id != base.rev_id):
+            self.conflict(rev, title, base)
+            return True
+        try:
+            answer = self.edit(rev, title, base)
+        except MediaWikiError as exc:
+            return self.refused(rev, title, base, exc)
+        edit = answer.get("edit") if isinstance(answer.get("edit"), dict) else {}
+        if edit.get("result") != "Success":
+            # An extension (a captcha, an abuse filter's warning) answered instead of saving.
+            code = str(next((k for k in edit if k not in ("result", "title", "pageid")), "notsaved"))
+            info = str(edit.get("info") or edit.get(code) or edit.get("result") or "the edit was not saved")
+            return self.refused(rev, title, base, MediaWikiError(self.target.url, info, code, info))
+        if "nochange" in edit:
+            self.result.unchanged += 1
+            self.book.forget_refusal(self.target.url, rev.id)
+            return True
+        self.result.sent += 1
+        old = int(edit.get("oldrevid") or 0)
+        if old == (base.rev_id if base else 0) and "newrevid" in edit:
+            self.book.record_pushed(self.target.url, rev.id, int(edit["newrevid"]), str(edit.get("newtimestamp", "")))
+        else:
+            # MediaWiki merged our text with an edit made between our look and our edit: its revision is
+            # not ours, and the pull brings it as MediaWiki's.
+            self.book.forget_refusal(self.target.url, rev.id)
+        return True
+
+    def edit(self, rev: RevInfo, title: str, base: Base | None) -> dict:
+        params = dict(action="edit", title=title, text=self.node.store.revision_text(rev),
+                      summary=self.summary(rev), contentmodel=rev.model or None,
+                      minor=rev.minor, notminor=not rev.minor, bot=True,
+                      baserevid=base.rev_id if base else None, basetimestamp=base.ts if base else None,
+                      nocreate=base is not None, createonly=base is None)
+        try:
+            return self.remote.post(**params, token=self.remote.token("csrf"))
+        except MediaWikiError as exc:
+            if exc.code != "badtoken":
+                raise
+            self.remote.forget_tokens()  # the session was renewed: one more try with a new token
+            return self.remote.post(**params, token=self.remote.token("csrf"))
+
+    def summary(self, rev: RevInfo) -> str:
+        """The revision's comment, then its CID and the node, cut so the CID always fits."""
+        tag = f"[wikipeer {rev.cid_str} from node {self.node_key}]"
+        room = MAX_SUMMARY - len(tag) - 1
+        comment = rev.comment if len(rev.comment) <= room else rev.comment[:room - 1] + "…"
+        return f"{comment} {tag}" if comment else tag
+
+    def base_of(self, rev: RevInfo) -> Base | None:
+        """The newest revision MediaWiki holds among the nearest such ancestors; None for a new page."""
+        found: list[Base] = []
+        queue, seen = deque(rev.parents), set(rev.parents)
+        while queue and len(seen) <= MAX_ANCESTORS:
+            try:
+                parent = self.node.store.revision(queue.popleft())
+            except NotFound:  # a shallow copy's missing parent
+                continue
+            base = self.known(parent)
+            if base is not None:
+                found.append(base)
+                continue
+            for grand in parent.parents:
+                if grand not in seen:
+                    seen.add(grand)
+                    queue.append(grand)
+        return max(found, key=lambda b: b.rev_id, default=None)
+
+    def known(self, rev: RevInfo) -> Base | None:
+        """The MediaWiki identity of one of our revisions: pulled from it, or pushed to it."""
+        if rev.origin.get("site") == self.target.site and isinstance(rev.origin.get("rev_id"), int):
+            return Base(rev.origin["rev_id"], mw_timestamp(rev.ts))
+        pushed = self.book.pushed(self.target.url, rev.id)
+        return Base(pushed.rev_id, pushed.ts) if pushed else None
+
+    def current(self, title: str) -> Base | None:
+        """The page's current revision on MediaWiki; None when it has no such page."""
+        answer = self.remote.get(action="query", prop="revisions", titles=title, rvprop="ids|timestamp")
+        pages = answer.get("query", {}).get("pages") or []
+        revisions = (pages[0].get("revisions") or []) if pages and isinstance(pages[0], dict) else []
+        if not revisions or not isinstance(revisions[0], dict) or "revid" not in revisions[0]:
+            return None
+        return Base(int(revisions[0]["revid"]), str(revisions[0].get("timestamp", "")))
+
+    def conflict(self, rev: RevInfo, title: str, base: Base | None) -> None:
+        """MediaWiki moved on since ``base``: take its side in, so the page shows both heads."""
+        self.fetch_side(self.node, self.remote, self.target, title, base)
+        self.result.conflicts.append((title, rev.cid_str))
+
+    def refused(self, rev: RevInfo, title: str, base: Base | None, exc: MediaWikiError) -> bool:
+        if exc.code in CONFLICTS:
+            self.conflict(rev, title, base)
+            return True
+        if exc.code in NOT_REFUSALS or not exc.code:
+            raise exc
+        info = exc.info or exc.problem
+        self.book.record_refusal(self.target.url, rev.id, exc.code, info)
+        self.result.refused.append((title, rev.cid_str, exc.code, info))
+        if exc.code in WIKI_WIDE:
+            self.result.stopped = f"{exc.code}: {info}"
+            return False
+        return True
