@@ -121,11 +121,12 @@ class MediaWikiInstance:
     ``<dbname>``; ``lang`` is $wgLanguageCode (it names the namespaces);
     ``capital_links`` False makes titles case-sensitive (``<case>`` "case-sensitive").
     ``extra_settings`` is PHP appended to LocalSettings.php (e.g. $wgExtraNamespaces).
+    ``uploads`` True lets users upload files (into ``root/images``), as tests/mw_populate.py does.
     """
 
     def __init__(self, root: str | os.PathLike, *, sitename: str = "Wikipedia", dbname: str = "my_wiki",
                  lang: str = "en", capital_links: bool = True, admin: str = "Admin",
-                 password: str = "ThrowawayPassword123", extra_settings: str = "",
+                 password: str = "ThrowawayPassword123", extra_settings: str = "", uploads: bool = False,
                  mediawiki_dir: str | os.PathLike = MEDIAWIKI_DIR, php: str = PHP) -> None:
         self.root = Path(root).resolve()
         self.sitename = sitename
@@ -135,6 +136,7 @@ class MediaWikiInstance:
         self.admin = admin
         self.password = password
         self.extra_settings = extra_settings
+        self.uploads = uploads
         self.mediawiki_dir = Path(mediawiki_dir)
         self.php = php
         self.conf_dir = self.root / "conf"
@@ -183,7 +185,7 @@ class MediaWikiInstance:
             # Jobs (link updates after an import) are left queued, not run by web requests,
             # so API answers and timings do not depend on when a request happens to come.
             "$wgJobRunRate = 0;",
-            "$wgEnableUploads = false;",
+            f"$wgEnableUploads = {'true' if self.uploads else 'false'};",
             "$wgUseInstantCommons = false;",
             self.extra_settings,
             "",

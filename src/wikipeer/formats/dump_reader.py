@@ -44,6 +44,7 @@ class SiteInfo:
     case: str = "first-letter"
     lang: str = "en"
     namespaces: dict[int, tuple[str, str]] = field(default_factory=dict)
+    interwiki: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

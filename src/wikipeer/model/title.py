@@ -57,6 +57,8 @@ class WikiConfig:
     case: str = "first-letter"
     namespaces: dict[int, str] = field(default_factory=lambda: dict(DEFAULT_NAMESPACES))
     namespace_case: dict[int, str] = field(default_factory=dict)
+    interwiki: dict[str, str] = field(default_factory=dict)
+    """Interwiki prefix -> URL pattern with $1, as a MediaWiki's siteinfo gives it (empty: the built-in map)."""
 
     def case_rule(self, ns: int) -> str:
         return self.namespace_case.get(ns, self.case)
@@ -74,6 +76,8 @@ class WikiConfig:
             "name": self.name, "sitename": self.sitename, "base": self.base, "lang": self.lang,
             "case": self.case, "namespaces": {str(k): v for k, v in self.namespaces.items()},
             "namespace_case": {str(k): v for k, v in self.namespace_case.items()},
+            # Left out when empty, so a configuration without one reads and signs as before.
+            **({"interwiki": dict(self.interwiki)} if self.interwiki else {}),
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class WikiConfig:
             lang=data.get("lang", "en"), case=data.get("case", "first-letter"),
             namespaces={int(k): v for k, v in data.get("namespaces", {}).items()} or dict(DEFAULT_NAMESPACES),
             namespace_case={int(k): v for k, v in data.get("namespace_case", {}).items()},
+            interwiki={str(k): str(v) for k, v in data.get("interwiki", {}).items()},
         )
 
 
