@@ -42,7 +42,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from wikipeer.authoring import edit
 from wikipeer.errors import NotFound
+from wikipeer.formats.dump_convert import page_blocks
+from wikipeer.mediawiki.convert import REVISION_PROPS, api_page
 from wikipeer.mediawiki.credentials import account_for
 from wikipeer.mediawiki.login import log_in
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
@@ -100,12 +103,46 @@ FetchSide = Callable[[Node, RemoteWiki, Target, str, Base | None], int]
 """Takes MediaWiki's revisions of a page (its full title) after ``base`` into the store; returns how many came."""
 
 
+def take_side(node: Node, remote: RemoteWiki, target: Target, title: str, base: Base | None) -> int:
+    """MediaWiki's revisions of ``title`` from ``base`` on (all when None), taken into the store through
+    the one door, built as the pull builds them; returns how many were new."""
+    book = PushBook(node.store)
+    key = node.keyring.signing_key(NODE_KEY, node.passphrase)
+    node_key = node.keyring.get(NODE_KEY).public
+    config = node.wiki_or_default(target.wiki)
+
+    def known(rev_id: int) -> bytes | None:
+        return node.store.origin_revision(target.site, rev_id) or book.our_cid(target.url, rev_id)
+
+    taken = 0
+    for batch in remote.query_all(prop="revisions", titles=title, rvprop=REVISION_PROPS, rvslots="main",
+                                  rvdir="newer", rvlimit="max", rvstartid=base.rev_id if base else None):
+        for entry in batch.query.get("pages") or []:
+            if not isinstance(entry, dict) or entry.get("missing"):
+                continue
+            page = api_page(target.url, entry)
+            page.revisions = [r for r in page.revisions if r.id is None or known(r.id) is None]
+            if not page.revisions:
+                continue
+            try:
+                blocks, _ = page_blocks(config, target.site, page, key, node_key, known)
+            except ValueError as exc:
+                raise MediaWikiError(target.url, f"its side of {title!r} cannot be taken: {exc}", "badpage") from None
+            report = node.ingest(blocks, f"mediawiki:{target.url}")
+            rejected = report.rejected()
+            if rejected:
+                raise MediaWikiError(target.url, f"its side of {title!r} was refused here: {rejected[0]}",
+                                     "refusedhere")
+            taken += len(page.revisions)
+    return taken
+
+
 def mw_timestamp(ms: int) -> str:
     """Milliseconds since 1970 as MediaWiki writes a timestamp."""
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide,
+def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide = take_side,
          retry_refused: bool = False) -> PushResult:
     """Send what is new since the cursor (and, with ``retry_refused``, what was refused before)."""
     result = PushResult()
@@ -122,22 +159,15 @@ def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide,
             if not pusher.send(node.store.revision_by_id(refusal.rev)):
                 return result
     while True:
-        cursor = book.cursor(target.url)
-        ids = _revisions_after(node, target.wiki, cursor)
+        ids = book.revisions_after(target.wiki, book.cursor(target.url), BATCH)
         for rev_id in ids:
             rev = node.store.revision_by_id(rev_id)
-            if pusher.is_ours(rev) and not pusher.send(rev):
+            go_on = not pusher.is_ours(rev) or pusher.send(rev)
+            book.set_cursor(target.url, rev_id)  # sent, taken in as a conflict, or refused and recorded
+            if not go_on:
                 return result
-            book.set_cursor(target.url, rev_id)
         if len(ids) < BATCH:
             return result
-
-
-def _revisions_after(node: Node, wiki: str, cursor: int) -> list[int]:
-    rows = node.store.conn.execute(
-        "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE r.id > ? AND p.wiki = ? "
-        "ORDER BY r.id LIMIT ?", (cursor, wiki, BATCH))
-    return [row[0] for row in rows]
 
 
 class _Pusher:
@@ -161,8 +191,14 @@ class _Pusher:
         base = self.base_of(rev)
         current = self.current(title)
         if current is not None and (base is None or current.rev_id != base.rev_id):
-            self.conflict(rev, title, base)
-            return True
+            self.fetch_side(self.node, self.remote, self.target, title, base)
+            if base is None or not self.same_text(base, current):
+                self.result.conflicts.append((title, rev.cid_str))
+                return True
+            # MediaWiki's revisions since our base left the text as it was (the null revisions a
+            # protection or a move adds): ours goes on top of them, joined to them here by the node.
+            self.book.forget_refusal(self.target.url, rev.id)
+            return self.send(self.carry_over(rev, title, current))
         try:
             answer = self.edit(rev, title, base)
         except MediaWikiError as exc:
@@ -189,8 +225,7 @@ class _Pusher:
 
     def edit(self, rev: RevInfo, title: str, base: Base | None) -> dict:
         params = dict(action="edit", title=title, text=self.node.store.revision_text(rev),
-                      summary=self.summary(rev), contentmodel=rev.model or None,
-                      minor=rev.minor, notminor=not rev.minor, bot=True,
+                      summary=self.summary(rev), minor=rev.minor, notminor=not rev.minor,
                       baserevid=base.rev_id if base else None, basetimestamp=base.ts if base else None,
                       nocreate=base is not None, createonly=base is None)
         try:
@@ -243,14 +278,28 @@ class _Pusher:
             return None
         return Base(int(revisions[0]["revid"]), str(revisions[0].get("timestamp", "")))
 
-    def conflict(self, rev: RevInfo, title: str, base: Base | None) -> None:
-        """MediaWiki moved on since ``base``: take its side in, so the page shows both heads."""
-        self.fetch_side(self.node, self.remote, self.target, title, base)
-        self.result.conflicts.append((title, rev.cid_str))
+    def same_text(self, base: Base, current: Base) -> bool:
+        """Whether MediaWiki holds the same text in both revisions (by its own SHA-1s)."""
+        answer = self.remote.get(action="query", prop="revisions", revids=f"{base.rev_id}|{current.rev_id}",
+                                 rvprop="ids|sha1")
+        digests = {r.get("revid"): r.get("sha1") for p in answer.get("query", {}).get("pages") or []
+                   if isinstance(p, dict) for r in p.get("revisions") or [] if isinstance(r, dict)}
+        return digests.get(base.rev_id) is not None and digests.get(base.rev_id) == digests.get(current.rev_id)
+
+    def carry_over(self, rev: RevInfo, title: str, current: Base) -> RevInfo:
+        """A revision with ``rev``'s text on top of both ``rev`` and MediaWiki's ``current``, signed by the node."""
+        theirs = self.node.store.origin_revision(self.target.site, current.rev_id)
+        if theirs is None:
+            raise MediaWikiError(self.target.url, f"its revision {current.rev_id} of {title!r} did not come in",
+                                 "missingside")
+        made = edit(self.node, self.target.wiki, title, self.node.store.revision_text(rev), rev.comment,
+                    parents=(rev.cid, theirs), minor=rev.minor, key_name=NODE_KEY)
+        return self.node.store.revision(made.rev)
 
     def refused(self, rev: RevInfo, title: str, base: Base | None, exc: MediaWikiError) -> bool:
         if exc.code in CONFLICTS:
-            self.conflict(rev, title, base)
+            self.fetch_side(self.node, self.remote, self.target, title, base)
+            self.result.conflicts.append((title, rev.cid_str))
             return True
         if exc.code in NOT_REFUSALS or not exc.code:
             raise exc

@@ -76,6 +76,13 @@ class PushBook:
             for table in ("mw_push", "mw_pushed", "mw_refused"):
                 self.conn.execute(f"DELETE FROM {table} WHERE url = ?", (url,))
 
+    def revisions_after(self, wiki: str, position: int, limit: int) -> list[int]:
+        """Store ids of the revisions of ``wiki`` after log position ``position``, oldest first."""
+        rows = self.conn.execute(
+            "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE r.id > ? AND p.wiki = ? "
+            "ORDER BY r.id LIMIT ?", (position, wiki, limit))
+        return [row[0] for row in rows]
+
     # -- what went up ---------------------------------------------------
 
     def record_pushed(self, url: str, rev: int, rev_id: int, ts: str) -> None:
@@ -92,6 +99,12 @@ class PushBook:
     def ours(self, url: str, rev_id: int) -> int | None:
         """Our store id of the revision MediaWiki calls ``rev_id``, if it is one we sent."""
         row = self.conn.execute("SELECT rev FROM mw_pushed WHERE url = ? AND rev_id = ?", (url, rev_id)).fetchone()
+        return row[0] if row else None
+
+    def our_cid(self, url: str, rev_id: int) -> bytes | None:
+        """The CID of our revision that MediaWiki calls ``rev_id``, if it is one we sent."""
+        row = self.conn.execute("SELECT o.cid FROM mw_pushed p JOIN objects o ON o.id = p.rev "
+                                "WHERE p.url = ? AND p.rev_id = ?", (url, rev_id)).fetchone()
         return row[0] if row else None
 
     # -- what was refused -----------------------------------------------
