@@ -292,7 +292,7 @@ def serve(args: argparse.Namespace) -> int:
     node = _open(args)
     out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
     from wikipeer.net.gossip import gossip_forever
-    from wikipeer.net.sync import sync_forever
+    from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
     stop = threading.Event()
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from wikipeer.cli import mediawiki_commands
 from wikipeer.cli.commands import _open, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
@@ -19,6 +20,14 @@ from wikipeer.store.peers import Peer, PeerBook
 
 def peer_add(args: argparse.Namespace) -> int:
     node = _open(args)
+    if args.mediawiki:
+        if args.url:
+            raise UserError("give either a node's address or --mediawiki API_URL, not both")
+        return mediawiki_commands.add(node, args)
+    if not args.url:
+        raise UserError("name the peer: wikipeer peer add URL (a node) or --mediawiki API_URL (a MediaWiki)")
+    if args.wiki or args.namespaces or args.since or args.user:
+        raise UserError("--wiki, --namespaces, --since and --user are for a MediaWiki peer (--mediawiki API_URL)")
     peers = PeerBook(node.store)
     peer = peers.add(args.url)
     if peer.banned:
@@ -42,6 +51,8 @@ def peer_list(args: argparse.Namespace) -> int:
         state = _state(p)
         pulled = peers.taker(p.key)[0] if p.key else 0
         out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
+    for row in mediawiki_commands.list_rows(node):
+        out.print(row)
     return 0
 
 
@@ -57,7 +68,10 @@ def _state(peer: Peer) -> str:
 
 def peer_remove(args: argparse.Namespace) -> int:
     node = _open(args)
-    PeerBook(node.store).remove(args.url)
+    if mediawiki_commands.is_peer(node, args.url):
+        mediawiki_commands.remove(node, args.url)
+    else:
+        PeerBook(node.store).remove(args.url)
     out.print(f"peer {args.url} removed")
     return 0
 
@@ -74,10 +88,16 @@ def peer_ban(args: argparse.Namespace) -> int:
 def sync_command(args: argparse.Namespace) -> int:
     node = _open(args)
     peers = PeerBook(node.store)
-    urls = [peers.get(u).url for u in args.peers] if args.peers else [p.url for p in peers.list() if not p.banned]
-    if not urls:
-        raise UserError("no peers to sync with: add one with 'wikipeer peer add URL'")
-    failed = 0
+    if args.peers:
+        wikis = [u for u in args.peers if mediawiki_commands.is_peer(node, u)]
+        urls = [peers.get(u).url for u in args.peers if u not in wikis]
+    else:
+        wikis = mediawiki_commands.urls(node)
+        urls = [p.url for p in peers.list() if not p.banned]
+    if not urls and not wikis:
+        raise UserError("no peers to sync with: add one with 'wikipeer peer add URL' "
+                        "or 'wikipeer peer add --mediawiki API_URL --wiki NAME'")
+    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull) for url in wikis)
     for url in urls:
         try:
             r = sync(node, url, do_pull=not args.push, do_push=not args.pull)
@@ -170,8 +190,15 @@ def gossip(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     peer = sub.add_parser("peer", help="the nodes this node syncs with").add_subparsers(
         dest="peer_command", required=True, metavar="ACTION")
-    p = peer.add_parser("add", help="add a peer by its address (http://host:port); lifts a ban")
-    p.add_argument("url")
+    p = peer.add_parser("add", help="add a peer by its address (http://host:port; lifts a ban), "
+                                    "or a MediaWiki to follow (--mediawiki http://host/w/api.php --wiki NAME)")
+    p.add_argument("url", nargs="?")
+    p.add_argument("--mediawiki", metavar="API_URL", help="follow the MediaWiki whose api.php this is")
+    p.add_argument("--wiki", help="MediaWiki: the wiki on this node its pages go into")
+    p.add_argument("--namespaces", help="MediaWiki: namespace numbers to follow, e.g. 0,10,828 (default: all)")
+    p.add_argument("--since", help="MediaWiki: start at this UTC time, e.g. 2026-01-01T00:00:00Z (default: all history)")
+    p.add_argument("--user", help="MediaWiki: the account this node's edits are sent back with")
+    p.add_argument("--rate", type=float, default=10.0, help="MediaWiki: requests per second at most (default 10)")
     p.set_defaults(func=peer_add)
     p = peer.add_parser("list", help="peers with what they gave, took and sent that was refused")
     p.set_defaults(func=peer_list)

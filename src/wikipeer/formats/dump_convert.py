@@ -66,14 +66,16 @@ def strip_prefix(config: WikiConfig, page: DumpPage) -> str:
 
 def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing.SigningKey, node_key: str,
                 known_parent: Callable[[int], bytes | None],
-                max_text: int = MAX_TEXT) -> tuple[list[Block], dict[int, bytes]]:
+                max_text: int = MAX_TEXT, first_parent: bytes | None = None) -> tuple[list[Block], dict[int, bytes]]:
     """Blocks for one page (the page, then per revision its text, rev and node signature)
     and the CIDs of its revisions by their ids in the dump.
 
     A revision's parent is the revision its ``<parentid>`` names when that one
     is known (in this page or already in the store), else the one before it in
-    the dump; the first revision of a history has none. A text over the
-    node's limit refuses the whole page, so no page is half imported.
+    the dump; the first revision of a history has none, unless ``first_parent``
+    names one (a live wiki's page that starts again at a title the node holds:
+    the new history continues the title's instead of forking it). A text over
+    the node's limit refuses the whole page, so no page is half imported.
     """
     try:
         title = normalize_title(config, strip_prefix(config, page), page.ns)
@@ -82,7 +84,7 @@ def page_blocks(config: WikiConfig, site: str, page: DumpPage, key: nacl.signing
     page_block = build_page(Page(config.name, page.ns, title.text))
     blocks = [page_block]
     by_id: dict[int, bytes] = {}
-    previous: bytes | None = None
+    previous: bytes | None = first_parent
     for number, rev in enumerate(page.revisions, 1):
         if len(rev.text.encode("utf-8")) > max_text:
             raise ValueError(f"revision {rev.id} has a text of {len(rev.text.encode('utf-8'))} bytes, over the limit of {max_text}")

@@ -196,6 +196,12 @@ def build_text(text: str | bytes) -> Block:
     return raw_block(text.encode("utf-8") if isinstance(text, str) else text)
 
 
+def check_wiki_name(name: str) -> None:
+    """InvalidObject unless ``name`` can name a wiki (letters, digits, _ . -; at most 64)."""
+    if not _WIKI_NAME.match(name):
+        raise InvalidObject(f"bad wiki name {name!r} (letters, digits, _ . - only, at most 64)")
+
+
 def _parse_page(obj: dict[str, Any]) -> Page:
     check_fields("page", obj, PAGE_RULES)
     if not _WIKI_NAME.match(obj["wiki"]):

@@ -96,6 +96,28 @@ CREATE TABLE IF NOT EXISTS peers(
 CREATE TABLE IF NOT EXISTS peer_ranges(
     url TEXT NOT NULL, side TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS peer_ranges_by_url ON peer_ranges(url, side, last);
+-- MediaWiki peers (store/mw_peers.py): a live wiki followed through its Action API. The cursors are
+-- MediaWiki's own continuation positions (JSON), the push cursor a position of this store's log.
+CREATE TABLE IF NOT EXISTS mw_peers(
+    url TEXT PRIMARY KEY,          -- its api.php
+    wiki TEXT NOT NULL,            -- the wiki on this node its pages go into
+    namespaces TEXT,               -- JSON list of namespace numbers; NULL: all
+    since TEXT,                    -- MediaWiki timestamp the first pull starts at; NULL: the beginning
+    rev_cursor TEXT,               -- JSON: where list=allrevisions resumes
+    log_cursor TEXT,               -- JSON: where list=logevents resumes
+    user TEXT,                     -- the account edits are pushed with
+    push_cursor INTEGER NOT NULL DEFAULT 0,
+    secret BLOB,                   -- the account's password, encrypted (mediawiki/credentials.py)
+    rate REAL NOT NULL DEFAULT 10, -- requests per second at most
+    added INTEGER NOT NULL,
+    pulled INTEGER NOT NULL DEFAULT 0,        -- revisions taken from it that were new here
+    last_sync INTEGER,
+    last_error TEXT
+);
+-- Pages hidden from this node's views while their signed history stays (store/hidden.py): deleted on
+-- the MediaWiki they came from. A head newer than ``since`` (the page made again) shows the page again.
+CREATE TABLE IF NOT EXISTS hidden_pages(
+    page INTEGER PRIMARY KEY, since INTEGER NOT NULL, reason TEXT NOT NULL);
 -- A partial node's cache of fetched pages (store/cache.py).
 CREATE TABLE IF NOT EXISTS local_pages(
     page INTEGER PRIMARY KEY,

@@ -18,6 +18,7 @@ from wikipeer.errors import InvalidObject, NotFound
 from wikipeer.model.cid import cid_from_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.policy.view import View
+from wikipeer.store import hidden
 from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.web.diff import side_by_side
@@ -68,7 +69,17 @@ def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
     return rev
 
 
+def check_shown(site: Site, ref: PageRef) -> None:
+    """A 404 for a page hidden on this node (deleted on the MediaWiki it follows), saying why."""
+    record = hidden.hidden(site.node.store, ref.row.id)
+    if record is not None:
+        raise HttpError(404, f"The page {ref.full_title!r} was {record.reason}. This node keeps its signed "
+                             "history (its history page still lists it) but no longer shows it.", "Page deleted")
+
+
 def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Response:
+    if not oldid:
+        check_shown(site, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
     PageCache(site.node.store).touch(ref.row.id)
     rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
@@ -88,6 +99,8 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
 
 
 def raw(site: Site, ref: PageRef, oldid: str | None) -> Response:
+    if not oldid:
+        check_shown(site, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
     return PlainTextResponse(site.node.store.revision_text(rev), media_type="text/x-wiki; charset=utf-8")
 

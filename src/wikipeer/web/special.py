@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
+from wikipeer.store import hidden
 from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, LoginFailed
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
@@ -39,8 +40,9 @@ def search(site: Site, request: Request, limits: Limits) -> Response:
     hits = []
     if q:
         limits.charge("search", request)  # the empty form costs nothing
+        gone = hidden.hidden_pages(site.node.store)
         for row, snippet in site.node.store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
-            if wiki is None or row.wiki == wiki:
+            if (wiki is None or row.wiki == wiki) and row.id not in gone:
                 full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
                 hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
         hits = hits[:SEARCH_LIMIT]

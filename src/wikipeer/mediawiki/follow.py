@@ -1,0 +1,377 @@
+"""Following a live MediaWiki: every new revision through its Action API, and its log.
+
+How a pull goes (one ``pull()``, run by ``wikipeer sync`` and ``serve --sync-every``):
+
+1. ``meta=siteinfo`` on the first pull only (namespaces, case rules,
+   language, interwiki map become the wiki's configuration).
+2. ``list=allrevisions`` in ascending order (``arvdir=newer``), with content
+   (``arvslots=main``), 50 revisions an answer (MediaWiki's maximum with
+   content for accounts without ``apihighlimits``), in the peer's
+   namespaces. Each answer is checked (every text against its SHA-1), signed
+   by this node through formats/dump_convert.py's ``page_blocks`` (the one
+   conversion dumps use too) and taken in one ingest transaction; only then is
+   the cursor saved. A kill at any point costs at most that answer, fetched
+   again and taken as duplicates (the conversion is deterministic).
+3. ``list=logevents`` from its own cursor, 500 events an answer: a deletion
+   hides the page in this node's views (store/hidden.py; the signed history
+   stays), a restore shows it again, a move that left no redirect hides the
+   old title.
+
+How moves fit in: the content of a move arrives through ``allrevisions``.
+MediaWiki moves the page (its id and history) to the new title, adds a null
+revision there whose parent is the last revision under the old title, and
+makes a new page at the old title holding the redirect. A revision whose
+parent this node holds under another title is therefore a move: the history
+is copied under the new title first (rebuilt from the store, signed again,
+no request), so the new title carries it whole; the redirect's revision
+becomes a child of the old title's head (the title goes on, no fork). The log
+adds only what allrevisions cannot show: a move without a redirect.
+
+Uploads: a file description page (namespace 6) in an answer brings one
+``prop=imageinfo`` request for the answer's files; sha1, size, mime, url,
+time and uploader are kept in the ``uploads`` field of the revision's origin
+(the files themselves are not fetched here).
+
+Requests: a first pull of N revisions costs 1 + N/50 + L/500 (L log events),
+plus one per answer holding file pages; a later pull of k changes costs
+1 + k/50 for the revisions and 1 for the log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from wikipeer.errors import UserError
+from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
+from wikipeer.formats.dump_reader import DumpPage, DumpRevision
+from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED
+from wikipeer.mediawiki.convert import REVISION_PROPS, SITEINFO_PROPS, api_page, site_info
+from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
+from wikipeer.model.block import Block
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.node import Node
+from wikipeer.store import hidden
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.mw_peers import MediaWikiPeer, MediaWikiPeers
+from wikipeer.store.records import RevInfo
+from wikipeer.store.store import disk_problem
+
+FILE_NS = 6
+LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
+IMAGEINFO_PROPS = "sha1|size|mime|url|timestamp|user"
+
+
+@dataclass(slots=True)
+class PullResult:
+    """What one pull from one MediaWiki did."""
+
+    url: str
+    revisions: int = 0        # revisions read from the wiki
+    new: int = 0              # of those, new here
+    duplicates: int = 0
+    refused: int = 0          # refused by this node's policy (a warning says why)
+    copied: int = 0           # revisions copied under a page's new title after a move
+    hidden: int = 0           # pages hidden (deleted there)
+    shown: int = 0            # pages shown again (restored there)
+    requests: int = 0
+    bytes_in: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def mw_timestamp(iso: str) -> str:
+    """``2026-01-01T00:00:00Z`` as MediaWiki's 14 digits, the form its continuations hold."""
+    return iso.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
+
+
+def check_since(text: str) -> str:
+    """A --since value as MediaWiki's ISO form (``2026-01-01`` or ``2026-01-01T00:00:00Z``), or a UserError."""
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            when = datetime.strptime(text.strip(), pattern).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise UserError(f"--since takes a UTC time like 2026-01-01T00:00:00Z or a date like 2026-01-01, not {text!r}")
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()) * 1000
+
+
+def _resume(cursor: dict[str, Any], key: str) -> dict[str, str] | None:
+    """Where a query resumes: MediaWiki's continuation if an answer gave one, else just after the last item
+    taken (MediaWiki's ``TIMESTAMP|ID`` form: ``>= ID`` at that second)."""
+    if cursor.get("continue"):
+        return dict(cursor["continue"])
+    after = cursor.get("after")
+    if after:
+        return {"continue": "-||", key: f"{mw_timestamp(after[0])}|{int(after[1]) + 1}"}
+    return None
+
+
+class _Follower:
+    """One pull's state: the node, the peer record, the remote wiki and the tally."""
+
+    def __init__(self, node: Node, peer: MediaWikiPeer, remote: RemoteWiki) -> None:
+        self.node, self.peer, self.remote = node, peer, remote
+        self.store = node.store
+        self.peers = MediaWikiPeers(node.store)
+        self.result = PullResult(peer.url)
+        self.key = node.keyring.signing_key(NODE_KEY, node.passphrase)
+        self.node_key = node.keyring.get(NODE_KEY).public
+        self.site = (peer.rev_cursor or {}).get("site", "")
+        self.config: WikiConfig | None = node.store.wiki_config(peer.wiki)
+        self.batch_ids: dict[int, bytes] = {}
+
+    # -- siteinfo ---------------------------------------------------------------------------
+
+    def siteinfo(self) -> None:
+        """The wiki's configuration and site id, asked on the first pull (or when either is missing)."""
+        if self.site and self.config is not None:
+            return
+        answer = self.remote.get(action="query", meta="siteinfo", siprop=SITEINFO_PROPS)
+        info = site_info(self.remote.url, answer.get("query", {}))
+        self.site = info.dbname or self.peer.wiki
+        self.config = wiki_config(info, self.peer.wiki)
+        self.store.set_wiki_config(self.config)
+
+    # -- revisions --------------------------------------------------------------------------
+
+    def revisions(self) -> None:
+        cursor = dict(self.peer.rev_cursor or {})
+        start = cursor.get("start") or self.peer.since
+        params: dict[str, Any] = dict(list="allrevisions", arvprop=REVISION_PROPS, arvslots="main",
+                                      arvlimit="max", arvdir="newer")
+        if start:
+            params["arvstart"] = start
+        if self.peer.namespaces is not None:
+            params["arvnamespace"] = "|".join(str(n) for n in self.peer.namespaces)
+        after = cursor.get("after")
+        for batch in self.remote.query_all(_resume(cursor, "arvcontinue"), **params):
+            entries = batch.query.get("allrevisions") or []
+            if not isinstance(entries, list):
+                raise MediaWikiError(self.remote.url, "answered allrevisions with something not a list", "badjson")
+            pages = [api_page(self.remote.url, e) for e in entries]  # every SHA-1 checked before any signing
+            self._uploads(pages)
+            self._take(pages)
+            for page in pages:
+                for rev in page.revisions:
+                    if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
+                        after = [rev.timestamp, rev.id]
+            cursor = {"site": self.site, "start": start, "continue": batch.next, "after": after}
+            self.peers.set(self.peer.url, rev_cursor=cursor)
+
+    def _uploads(self, pages: list[DumpPage]) -> None:
+        """The file metadata of the answer's file description pages, in one request."""
+        files = sorted({p.title for p in pages if p.ns == FILE_NS})
+        if not files:
+            return
+        answer = self.remote.get(action="query", prop="imageinfo", titles="|".join(files), iiprop=IMAGEINFO_PROPS)
+        infos = {}
+        for entry in answer.get("query", {}).get("pages") or []:
+            info = (entry.get("imageinfo") or [None])[0] if isinstance(entry, dict) else None
+            if isinstance(info, dict):
+                infos[entry.get("title")] = {k: str(info[k]) for k in ("sha1", "size", "mime", "url", "timestamp",
+                                                                       "user") if k in info}
+        for page in pages:
+            record = infos.get(page.title)
+            if record is not None:
+                if len(json.dumps(record).encode("utf-8")) > MAX_UPLOADS:
+                    record.pop("url", None)  # a URL too long to keep; the file is named by its sha1 anyway
+                page.uploads = [record]
+
+    def _take(self, pages: list[DumpPage]) -> None:
+        """Convert and sign the answer's pages and take them in one ingest transaction."""
+        batch: list[tuple[DumpPage, list[Block]]] = []
+        self.batch_ids = {}
+        for page in pages:
+            self.result.revisions += len(page.revisions)
+            converted = self._convert(page)
+            if converted is not None:
+                batch.append(converted)
+        blocks = [b for _, bs in batch for b in bs]
+        if not blocks:
+            return
+        report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}")
+        at = new = 0
+        for page, page_blocks_ in batch:
+            statuses = report.statuses[at:at + len(page_blocks_)]
+            at += len(page_blocks_)
+            revs = statuses[2::3]  # the page, then per revision its text, rev and signature
+            new += sum(1 for s in revs if s.state == ACCEPTED)
+            self.result.duplicates += sum(1 for s in revs if s.state == DUPLICATE)
+            bad = [s for s in statuses if s.state == REJECTED]
+            if bad:
+                self.result.refused += 1
+                self.result.warnings.append(f"page {page.title!r}: refused by this node: {bad[0].reason}")
+        self.result.new += new
+        self.peers.count_pulled(self.peer.url, new)
+
+    def _convert(self, page: DumpPage) -> tuple[DumpPage, list[Block]] | None:
+        assert self.config is not None
+        try:
+            title = normalize_title(self.config, strip_prefix(self.config, page), page.ns).text
+        except BadTitle as exc:
+            self.result.warnings.append(f"skipped page {page.title!r}: {exc}")
+            return None
+        row = self.store.page(self.config.name, page.ns, title)
+        copies = self._moved_history(page, row.id if row else None)
+        first_parent = self._first_parent(page, row.id if row else None) if not copies else None
+        whole = DumpPage(page.title, page.ns, page.id, page.redirect, copies + page.revisions, 0,
+                         uploads=page.uploads)
+        try:
+            blocks, ids = page_blocks(self.config, self.site, whole, self.key, self.node_key, self._known_parent,
+                                      first_parent=first_parent)
+        except ValueError as exc:
+            self.result.warnings.append(f"skipped page {page.title!r}: {exc}")
+            return None
+        self.result.copied += len(copies)
+        self.batch_ids.update(ids)
+        return whole, blocks
+
+    def _known_parent(self, rev_id: int) -> bytes | None:
+        return self.batch_ids.get(rev_id) or self.store.origin_revision(self.site, rev_id)
+
+    def _moved_history(self, page: DumpPage, page_id: int | None) -> list[DumpRevision]:
+        """The history to copy under this title when the page's first revision here continues a
+        revision this node holds under another title (the page was moved there)."""
+        first = page.revisions[0] if page.revisions else None
+        if first is None or first.parentid is None or first.parentid in self.batch_ids:
+            return []
+        parent = self.store.origin_revision(self.site, first.parentid)
+        if parent is None:
+            return []
+        rev = self.store.revision(parent)
+        if rev.page == page_id:
+            return []
+        chain = [rev]
+        while chain[-1].parents and self.store.object_id(chain[-1].parents[0]) is not None:
+            chain.append(self.store.revision(chain[-1].parents[0]))
+        return [self._as_dump(r) for r in reversed(chain)]
+
+    def _first_parent(self, page: DumpPage, page_id: int | None) -> bytes | None:
+        """Where a page that starts anew at a title this node holds continues (a redirect left by a
+        move, a page made again after a deletion): the title's head; on a re-run, what it was."""
+        first = page.revisions[0] if page.revisions else None
+        if first is None or first.parentid is not None or page_id is None:
+            return None
+        held = self.store.origin_revision(self.site, first.id) if first.id is not None else None
+        if held is not None:
+            parents = self.store.revision(held).parents
+            return parents[0] if parents else None
+        heads = self.node.view().order(self.store.heads(page_id))
+        return heads[0].cid if heads else None
+
+    def _as_dump(self, rev: RevInfo) -> DumpRevision:
+        """A stored revision back as the dump record it was made from, to sign it under a new title."""
+        o = rev.origin
+        return DumpRevision(
+            id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=_iso(rev.ts), user=o.get("user"),
+            user_id=o.get("user_id"), ip=o.get("ip"), user_deleted=bool(o.get("user_deleted")), minor=rev.minor,
+            comment=rev.comment, comment_deleted=bool(o.get("comment_deleted")), model=rev.model,
+            format=rev.format or "text/x-wiki", text=self.store.revision_text(rev),
+            text_deleted=bool(o.get("text_deleted")), sha1=o.get("sha1"))
+
+    # -- the log ----------------------------------------------------------------------------
+
+    def log(self) -> None:
+        cursor = dict(self.peer.log_cursor or {})
+        start = cursor.get("start") or self.peer.since
+        params: dict[str, Any] = dict(list="logevents", leprop=LOG_PROPS, lelimit="max", ledir="newer")
+        if start:
+            params["lestart"] = start
+        after = cursor.get("after")
+        for batch in self.remote.query_all(_resume(cursor, "lecontinue"), **params):
+            events = batch.query.get("logevents") or []
+            if not isinstance(events, list):
+                raise MediaWikiError(self.remote.url, "answered logevents with something not a list", "badjson")
+            for event in events:
+                if isinstance(event, dict):
+                    self._event(event)
+                    if "timestamp" in event and "logid" in event:
+                        after = [str(event["timestamp"]), int(event["logid"])]
+            self.peers.set(self.peer.url, log_cursor={"start": start, "continue": batch.next, "after": after})
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind, action, params = event.get("type"), event.get("action"), event.get("params") or {}
+        ns, title = event.get("ns"), event.get("title")
+        if not isinstance(ns, int) or not isinstance(title, str) or "timestamp" not in event:
+            return
+        if self.peer.namespaces is not None and ns not in self.peer.namespaces:
+            return
+        who = event.get("user", "someone")
+        why = f": {event['comment']}" if event.get("comment") else ""
+        when = _ms(str(event["timestamp"]))
+        if kind == "delete" and action in ("delete", "delete_redir"):
+            self._hide(ns, title, when, f"deleted on {self.remote.url} by {who} on {event['timestamp']}{why}")
+        elif kind == "delete" and action == "restore":
+            page_id = self._page_id(ns, title)
+            if page_id is not None and hidden.hidden(self.store, page_id):
+                hidden.unhide(self.store, page_id)
+                self.result.shown += 1
+        elif kind == "move" and params.get("suppressredirect"):
+            self._hide(ns, title, when, f"moved to {params.get('target_title')!r} on {self.remote.url} by {who} "
+                                        f"without a redirect{why}")
+
+    def _page_id(self, ns: int, full_title: str) -> int | None:
+        assert self.config is not None
+        try:
+            name = normalize_title(self.config, full_title)
+        except BadTitle:
+            return None
+        row = self.store.page(self.config.name, name.ns, name.text)
+        return row.id if row else None
+
+    def _hide(self, ns: int, title: str, when: int, reason: str) -> None:
+        page_id = self._page_id(ns, title)
+        if page_id is not None:
+            hidden.hide(self.store, page_id, when, reason)
+            self.result.hidden += 1
+
+
+def open_remote(node: Node, peer: MediaWikiPeer, **options: Any) -> RemoteWiki:
+    """The api.php of a MediaWiki peer, with this node's User-Agent and the peer's rate."""
+    return RemoteWiki(peer.url, node_key=node.keyring.get(NODE_KEY).public, rate=peer.rate, **options)
+
+
+def pull(node: Node, url: str, **options: Any) -> PullResult:
+    """Take everything new from the MediaWiki at ``url`` (a peer added with ``peer add --mediawiki``).
+
+    ``options`` go to RemoteWiki (bounds, retries, timeouts). On failure the
+    cursors stay at the last batch taken, the peer record keeps the error, and
+    the error is raised (MediaWikiError names the wiki and the problem).
+    """
+    peers = MediaWikiPeers(node.store)
+    peer = peers.get(url)
+    remote = open_remote(node, peer, **options)
+    follower = _Follower(node, peer, remote)
+    try:
+        with remote:
+            follower.siteinfo()
+            follower.revisions()
+            follower.log()
+    except Exception as exc:
+        problem = disk_problem(exc, node.store.path)
+        _record(peers, peer.url, str(problem or exc) or type(exc).__name__)
+        if problem is not None:
+            raise problem from exc
+        raise
+    finally:
+        follower.result.requests, follower.result.bytes_in = remote.requests, remote.bytes_in
+    peers.set(peer.url, last_sync=int(time.time()), last_error=None)
+    return follower.result
+
+
+def _record(peers: MediaWikiPeers, url: str, message: str) -> None:
+    try:
+        peers.set(url, last_sync=int(time.time()), last_error=message[:1000])
+    except Exception:  # the store that failed the pull (a full disk) may refuse this too
+        pass

@@ -1,0 +1,42 @@
+"""Syncing with every kind of peer: other nodes (net/sync.py) and followed MediaWikis (mediawiki/follow.py).
+
+net/ knows nothing of MediaWiki, so the loop over both kinds lives here, for
+``wikipeer sync`` and ``serve --sync-every``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from wikipeer.mediawiki.follow import PullResult, pull
+from wikipeer.net import sync as node_sync
+from wikipeer.node import Node
+from wikipeer.store.mw_peers import MediaWikiPeers
+
+
+def sync_mediawiki(node: Node, url: str, do_pull: bool = True, do_push: bool = True) -> PullResult:
+    """One sync with one MediaWiki peer: its new revisions and log in (see follow.pull).
+
+    ``do_push`` is where sending this node's edits back joins (issue 12, item 2); without it,
+    a sync with a MediaWiki only pulls.
+    """
+    return pull(node, url) if do_pull else PullResult(MediaWikiPeers(node.store).get(url).url)
+
+
+def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[node_sync.SyncResult | PullResult]:
+    """Sync with every node peer that is not banned, then every MediaWiki peer; one failing stops no other."""
+    results: list[node_sync.SyncResult | PullResult] = list(node_sync.sync_all(node, log_error))
+    for peer in MediaWikiPeers(node.store).list():
+        try:
+            results.append(sync_mediawiki(node, peer.url))
+        except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
+            log_error(f"sync with {peer.url}: {exc}")
+    return results
+
+
+def sync_forever(node: Node, every: float, stop: threading.Event,
+                 log_error: Callable[[str], object] = print) -> None:
+    """Sync with all peers of both kinds every ``every`` seconds until ``stop`` is set (``serve --sync-every``)."""
+    while not stop.wait(every):
+        sync_all(node, log_error)
