@@ -16,14 +16,13 @@ import pytest
 from mediawiki_instance import MediaWikiInstance
 from mw_populate import create_account, edit, latest, login
 from wikipeer import authoring
-from wikipeer.formats.dump_convert import wiki_config
-from wikipeer.mediawiki.convert import SITEINFO_PROPS, site_info
-from wikipeer.mediawiki.credentials import PASSWORD_ENV, Secret, account_for, ask_and_store, seal
+from wikipeer.mediawiki.credentials import Secret, seal
+from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
-from wikipeer.mediawiki.push import Target, push, take_side
-from wikipeer.mediawiki.remote import RemoteWiki
+from wikipeer.mediawiki.push import PushResult, push_to
 from wikipeer.node import Node, find_page
 from wikipeer.policy.merge import merge3, merge_base
+from wikipeer.store.mw_peers import MediaWikiPeers
 from wikipeer.store.mw_push import PushBook
 
 WIKI = "testwiki"
@@ -49,26 +48,17 @@ def api(mw: MediaWikiInstance) -> str:
 
 
 def following_node(directory: Path, mw: MediaWikiInstance, user: str = BOT_USER,
-                   password: str = BOT_PASSWORD) -> tuple[Node, Target]:
-    """A node that knows the wiki's namespaces and holds the account's password, sealed."""
+                   password: str = BOT_PASSWORD) -> Node:
+    """A node following the wiki (a first pull done) whose peer record holds the account's password, sealed."""
     node = Node.init(directory)
-    with RemoteWiki(api(mw), rate=0) as remote:
-        info = site_info(remote.url, remote.get(action="query", meta="siteinfo", siprop=SITEINFO_PROPS)["query"])
-    node.store.set_wiki_config(wiki_config(info, WIKI))
-    target = Target(api(mw), WIKI, info.dbname)
-    PushBook(node.store).set_account(target.url, user, seal(node, target.url, user, Secret(password)))
-    return node, target
+    MediaWikiPeers(node.store).add(api(mw), WIKI, user=user, rate=0)
+    MediaWikiPeers(node.store).set(api(mw), secret=seal(node, api(mw), user, Secret(password)))
+    pull(node, api(mw))
+    return node
 
 
-def take(node: Node, target: Target, title: str) -> None:
-    """Bring MediaWiki's history of ``title`` in, as a pull would."""
-    with RemoteWiki(target.url, rate=0) as remote:
-        take_side(node, remote, target, title, None)
-
-
-def run_push(node: Node, target: Target, **options: object):
-    with RemoteWiki(target.url, rate=0) as remote:
-        return push(node, remote, target, **options)
+def run_push(node: Node, mw: MediaWikiInstance, **options: object) -> PushResult:
+    return push_to(node, api(mw), **options)
 
 
 def text_of(node: Node, title: str, rev=None) -> str:
@@ -79,11 +69,10 @@ def text_of(node: Node, title: str, rev=None) -> str:
 def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance, tmp_path: Path) -> None:
     alice = login(mw, "Alice", "AlicePassword123!")
     edit(alice, "Upward", "First line.\n", "Alice starts the page")
-    node, target = following_node(tmp_path / "node", mw)
-    take(node, target, "Upward")
+    node = following_node(tmp_path / "node", mw)
     ours = authoring.edit(node, WIKI, "Upward", "First line.\nA line from the node.", "node adds a line",
                           minor=True)
-    result = run_push(node, target)
+    result = run_push(node, mw)
     assert (result.sent, result.refused, result.conflicts) == (1, [], [])
     there = alice.get(action="query", prop="revisions", titles="Upward", rvslots="main",
                       rvprop="ids|user|comment|content|flags")["query"]["pages"][0]["revisions"][0]
@@ -93,17 +82,28 @@ def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance
     assert "node adds a line" in there["comment"] and cid in there["comment"]
     assert node.keyring.get("node").public in there["comment"]
     assert there["minor"] is True
-    assert PushBook(node.store).ours(target.url, there["revid"]) == node.store.revision(ours.rev).id
+    assert PushBook(node.store).ours(api(mw), there["revid"]) == node.store.revision(ours.rev).id
     # A second push sends nothing: the cursor passed it.
-    assert run_push(node, target).sent == 0
+    assert run_push(node, mw).sent == 0
+    # The pull takes MediaWiki's copy for ours (no second revision), and an edit made there on top of
+    # it comes in as a child of ours.
+    answer = edit(alice, "Upward", "First line.\nA line from the node.\nAlice agrees.", "Alice follows up")
+    pull(node, api(mw))
+    history = node.store.history(find_page(node, WIKI, "Upward").id)
+    assert len(history) == 3
+    alices = next(h for h in history if h.origin.get("rev_id") == answer["newrevid"])
+    assert alices.parents == (ours.rev,)
+    assert [h.cid for h in node.store.heads(find_page(node, WIKI, "Upward").id)] == [alices.cid]
     # A page made on the node goes up as a new page, and the next edit on it is based on what went up.
     authoring.edit(node, WIKI, "Made here", "Born on a node.", "new page from the node")
     authoring.edit(node, WIKI, "Made here", "Born on a node, then grown.", "grown")
-    assert run_push(node, target).sent == 2
+    assert run_push(node, mw).sent == 2
     assert latest(alice, "Made here")["slots"]["main"]["content"] == "Born on a node, then grown."
     history = alice.get(action="query", prop="revisions", titles="Made here", rvlimit=10,
                         rvprop="ids|comment")["query"]["pages"][0]["revisions"]
     assert len(history) == 2 and history[0]["parentid"] == history[1]["revid"]
+    pull(node, api(mw))
+    assert len(node.store.history(find_page(node, WIKI, "Made here").id)) == 2
     alice.close()
     node.close()
 
@@ -111,11 +111,10 @@ def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance
 def test_an_edit_conflict_becomes_a_fork_and_the_merge_goes_up(mw: MediaWikiInstance, tmp_path: Path) -> None:
     alice = login(mw, "Alice", "AlicePassword123!")
     edit(alice, "Contested", "one\ntwo\nthree", "Alice starts the page")
-    node, target = following_node(tmp_path / "node", mw)
-    take(node, target, "Contested")
+    node = following_node(tmp_path / "node", mw)
     ours = authoring.edit(node, WIKI, "Contested", "ONE\ntwo\nthree", "node shouts the first line")
     theirs = edit(alice, "Contested", "one\ntwo\nTHREE", "Alice shouts the last line")
-    result = run_push(node, target)
+    result = run_push(node, mw)
     cid = node.store.revision(ours.rev).cid_str
     assert (result.sent, result.refused, result.conflicts) == (0, [], [("Contested", cid)])
     assert latest(alice, "Contested")["slots"]["main"]["content"] == "one\ntwo\nTHREE"  # MediaWiki lost nothing
@@ -124,14 +123,16 @@ def test_an_edit_conflict_becomes_a_fork_and_the_merge_goes_up(mw: MediaWikiInst
     assert sorted(node.store.revision_text(h) for h in heads) == ["ONE\ntwo\nthree", "one\ntwo\nTHREE"]
     mediawiki_head = next(h for h in heads if h.cid != ours.rev)
     assert mediawiki_head.origin["rev_id"] == theirs["newrevid"] and mediawiki_head.origin["user"] == "Alice"
+    pull(node, api(mw))  # what the conflict took in, the pull finds here already
+    assert len(node.store.heads(page.id)) == 2 and len(node.store.history(page.id)) == 3
     # The conflicting revision is not sent again by itself ...
-    assert (run_push(node, target).sent, run_push(node, target).conflicts) == (0, [])
+    assert (run_push(node, mw).sent, run_push(node, mw).conflicts) == (0, [])
     # ... the merge (as the merge form makes it) goes up, based on MediaWiki's head.
     base = merge_base(node.store, ours.rev, mediawiki_head.cid)
     merged = merge3(node.store.revision_text(base), "ONE\ntwo\nthree", "one\ntwo\nTHREE")
     assert merged.clean
     authoring.edit(node, WIKI, "Contested", merged.text, "merge", parents=(ours.rev, mediawiki_head.cid))
-    result = run_push(node, target)
+    result = run_push(node, mw)
     assert (result.sent, result.conflicts) == (1, [])
     now = latest(alice, "Contested")
     assert now["slots"]["main"]["content"] == "ONE\ntwo\nTHREE"
@@ -145,12 +146,11 @@ def test_two_heads_of_ours_do_not_overwrite_each_other(mw: MediaWikiInstance, tm
     """MediaWiki never sees a conflict between a user and themselves: the second head must not replace the first."""
     alice = login(mw, "Alice", "AlicePassword123!")
     edit(alice, "Twice", "a\nb\nc", "Alice starts the page")
-    node, target = following_node(tmp_path / "node", mw)
-    take(node, target, "Twice")
+    node = following_node(tmp_path / "node", mw)
     base = node.view().choose(node.store.heads(find_page(node, WIKI, "Twice").id))
     first = authoring.edit(node, WIKI, "Twice", "A\nb\nc", "first head", parents=(base.cid,))
     second = authoring.edit(node, WIKI, "Twice", "a\nb\nC", "second head", parents=(base.cid,))
-    result = run_push(node, target)
+    result = run_push(node, mw)
     assert result.sent == 1 and result.conflicts == [("Twice", node.store.revision(second.rev).cid_str)]
     assert latest(alice, "Twice")["slots"]["main"]["content"] == "A\nb\nc"
     alice.close()
@@ -164,34 +164,33 @@ def test_a_refusal_is_reported_with_mediawikis_reason_and_retried_only_when_aske
     # Protecting adds a null revision on MediaWiki: the node takes it in before editing, else its
     # edit would meet a conflict first (MediaWiki moved on since the node's base).
     mw.maintenance("protect", "--user", mw.admin, "--reason", "vandalism magnet", "Guarded")
-    node, target = following_node(tmp_path / "node", mw)
-    take(node, target, "Guarded")
+    node = following_node(tmp_path / "node", mw)
     refused = authoring.edit(node, WIKI, "Guarded", "Come in.", "node opens the door")
     authoring.edit(node, WIKI, "Unguarded", "Anyone may edit.", "a page beside it")
-    result = run_push(node, target)
+    result = run_push(node, mw)
     cid = node.store.revision(refused.rev).cid_str
     assert result.sent == 1, result  # the others still go up
     assert [(t, c, code) for t, c, code, _ in result.refused] == [("Guarded", cid, "protectedpage")], result
     assert "protected" in result.refused[0][3]
     assert latest(alice, "Unguarded")["slots"]["main"]["content"] == "Anyone may edit."
     book = PushBook(node.store)
-    assert [(r.rev, r.code) for r in book.refusals(target.url)] == [(node.store.revision(refused.rev).id,
+    assert [(r.rev, r.code) for r in book.refusals(api(mw))] == [(node.store.revision(refused.rev).id,
                                                                       "protectedpage")]
     # Not tried again by a plain push, even once the page is open again ...
     mw.maintenance("protect", "--user", mw.admin, "--unprotect", "Guarded")
-    again = run_push(node, target)
+    again = run_push(node, mw)
     assert (again.sent, again.refused, again.retried) == (0, [], 0)
     assert latest(alice, "Guarded")["slots"]["main"]["content"] == "Keep out."
     # ... only when asked.
-    retried = run_push(node, target, retry_refused=True)
+    retried = run_push(node, mw, retry_refused=True)
     assert (retried.sent, retried.refused, retried.retried) == (1, [], 1)
     assert latest(alice, "Guarded")["slots"]["main"]["content"] == "Come in."
-    assert book.refusals(target.url) == []
+    assert book.refusals(api(mw)) == []
     # Unprotecting added a null revision; ours went on top of it, and the node joined the two (no fork).
     heads = node.store.heads(find_page(node, WIKI, "Guarded").id)
     assert len(heads) == 1 and node.store.revision_text(heads[0]) == "Come in."
     assert set(heads[0].parents) >= {refused.rev}
-    assert run_push(node, target).sent == 0  # the join is what MediaWiki holds: nothing more to send
+    assert run_push(node, mw).sent == 0  # the join is what MediaWiki holds: nothing more to send
     alice.close()
     node.close()
 
@@ -201,19 +200,19 @@ def test_a_refusal_is_reported_with_mediawikis_reason_and_retried_only_when_aske
 def test_both_logins_push_and_a_wrong_password_is_one_clear_message(
         mw: MediaWikiInstance, tmp_path: Path, user: str, password: str) -> None:
     title = f"Login by {user.replace('@', ' at ')}"
-    node, target = following_node(tmp_path / "node", mw, user, password)
+    node = following_node(tmp_path / "node", mw, user, password)
     authoring.edit(node, WIKI, title, "Logged in.", "login test")
-    assert run_push(node, target).sent == 1
+    assert run_push(node, mw).sent == 1
     assert latest(login(mw, "Alice", "AlicePassword123!"), title)["slots"]["main"]["content"] == "Logged in."
     wrong = "Wr0ng" * 6 + "xx"
-    bad, _ = following_node(tmp_path / "bad", mw, user, wrong)
+    bad = following_node(tmp_path / "bad", mw, user, wrong)
     authoring.edit(bad, WIKI, title + " again", "Never arrives.", "login test")
     with pytest.raises(LoginFailed) as failure:
-        run_push(bad, target)
+        run_push(bad, mw)
     message = str(failure.value)
-    assert user in message and target.url in message and wrong not in message
+    assert user in message and api(mw) in message and wrong not in message
     assert "\n" not in message
     assert ("password" in message.lower()) or ("incorrect" in message.lower())
-    assert PushBook(bad.store).cursor(target.url) == 0  # nothing was passed over
+    assert MediaWikiPeers(bad.store).get(api(mw)).push_cursor == 0  # nothing was passed over
     node.close()
     bad.close()

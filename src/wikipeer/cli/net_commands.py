@@ -97,7 +97,8 @@ def sync_command(args: argparse.Namespace) -> int:
     if not urls and not wikis:
         raise UserError("no peers to sync with: add one with 'wikipeer peer add URL' "
                         "or 'wikipeer peer add --mediawiki API_URL --wiki NAME'")
-    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull) for url in wikis)
+    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull, args.retry_refused)
+                 for url in wikis)
     for url in urls:
         try:
             r = sync(node, url, do_pull=not args.push, do_push=not args.pull)
@@ -215,6 +216,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     way = p.add_mutually_exclusive_group()
     way.add_argument("--pull", action="store_true", help="only take their changes")
     way.add_argument("--push", action="store_true", help="only send ours")
+    p.add_argument("--retry-refused", action="store_true",
+                   help="MediaWiki peers: send again the edits MediaWiki refused before (protection, filters...)")
     p.set_defaults(func=sync_command)
 
     p = sub.add_parser("gossip", help="pass new notices (trust lists, blocklists, bans) on to peers now")

@@ -5,7 +5,7 @@ Where it comes from: ``WIKIPEER_MW_PASSWORD`` when set, else a prompt
 argument on the command line, where any user of the machine could read it
 in the process list.
 
-How it is kept: in the store (store/mw_push.py), sealed with NaCl's SecretBox.
+How it is kept: in the MediaWiki peer's record (store/mw_peers.py), sealed with NaCl's SecretBox.
 The box key is derived (keyed BLAKE2b) from the node's own private key, with
 the peer's address and the account name mixed in, so a sealed password opens
 only for the node, the wiki and the account it was given for. The node key is
@@ -29,14 +29,13 @@ import nacl.exceptions
 import nacl.hash
 import nacl.secret
 
-from wikipeer.errors import InvalidObject, UserError
-from wikipeer.model.keys import b64, unb64
+from wikipeer.errors import UserError
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
-from wikipeer.store.mw_push import PushBook
+from wikipeer.store.mw_peers import MediaWikiPeers
 
 PASSWORD_ENV = "WIKIPEER_MW_PASSWORD"
-SEALED_PREFIX = "box1:"
+SEALED_PREFIX = b"box1:"
 _PERSON = b"wikipeer-mw-pass"  # BLAKE2b's personalisation: these keys serve this purpose only
 
 
@@ -86,21 +85,21 @@ def _box(node: Node, peer_url: str, user: str) -> nacl.secret.SecretBox:
     return nacl.secret.SecretBox(key)
 
 
-def seal(node: Node, peer_url: str, user: str, password: Secret) -> str:
-    """The password sealed for this node, peer and account, as text to store."""
-    return SEALED_PREFIX + b64(bytes(_box(node, peer_url, user).encrypt(password.reveal().encode("utf-8"))))
+def seal(node: Node, peer_url: str, user: str, password: Secret) -> bytes:
+    """The password sealed for this node, peer and account (a version prefix, the nonce, the box)."""
+    return SEALED_PREFIX + bytes(_box(node, peer_url, user).encrypt(password.reveal().encode("utf-8")))
 
 
-def unseal(node: Node, peer_url: str, user: str, sealed: str) -> Secret:
+def unseal(node: Node, peer_url: str, user: str, sealed: bytes) -> Secret:
     """The password ``seal`` sealed; UserError when it cannot be opened (another node key, a damaged record)."""
     box = _box(node, peer_url, user)  # a sealed node key without its passphrase says so itself
     try:
-        if not sealed.startswith(SEALED_PREFIX):
+        if not isinstance(sealed, bytes) or not sealed.startswith(SEALED_PREFIX):
             raise ValueError("not a sealed password")
-        return Secret(box.decrypt(unb64(sealed[len(SEALED_PREFIX):])).decode("utf-8"))
-    except (ValueError, InvalidObject, nacl.exceptions.CryptoError):
+        return Secret(box.decrypt(bytes(sealed[len(SEALED_PREFIX):])).decode("utf-8"))
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
         raise UserError(f"the stored password of {user} on {peer_url} cannot be opened with this node's key: "
-                        f"give it again with 'wikipeer peer add --mediawiki {peer_url} --user {user}'") from None
+                        f"give it again with 'wikipeer peer add --mediawiki {peer_url} --wiki WIKI --user {user}'") from None
 
 
 def ask_and_store(node: Node, peer_url: str, user: str) -> None:
@@ -108,13 +107,15 @@ def ask_and_store(node: Node, peer_url: str, user: str) -> None:
 
     The peer record must exist (``peer add --mediawiki`` creates it first).
     """
-    PushBook(node.store).set_account(peer_url, user, seal(node, peer_url, user, read_password(user, peer_url)))
+    MediaWikiPeers(node.store).set(peer_url, user=user, secret=seal(node, peer_url, user, read_password(user, peer_url)))
 
 
 def account_for(node: Node, peer_url: str) -> Account | None:
     """The account the peer at ``peer_url`` pushes with, password opened; None when it has none."""
-    found = PushBook(node.store).account(peer_url)
-    if found is None:
+    peer = MediaWikiPeers(node.store).get(peer_url)
+    if peer.user is None:
         return None
-    user, sealed = found
-    return Account(user, unseal(node, peer_url, user, sealed))
+    if peer.secret is None:
+        raise UserError(f"no password is kept for {peer.user} on {peer.url}: give it with "
+                        f"'wikipeer peer add --mediawiki {peer.url} --wiki {peer.wiki} --user {peer.user}'")
+    return Account(peer.user, unseal(node, peer.url, peer.user, peer.secret))

@@ -43,7 +43,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wikipeer.errors import UserError
 from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
@@ -57,8 +57,12 @@ from wikipeer.node import Node
 from wikipeer.store import hidden
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.mw_peers import MediaWikiPeer, MediaWikiPeers
+from wikipeer.store.mw_push import PushBook
 from wikipeer.store.records import RevInfo
 from wikipeer.store.store import disk_problem
+
+if TYPE_CHECKING:  # push.py imports this module: the name only, for the annotation
+    from wikipeer.mediawiki.push import PushResult
 
 FILE_NS = 6
 LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
@@ -80,6 +84,7 @@ class PullResult:
     requests: int = 0
     bytes_in: int = 0
     warnings: list[str] = field(default_factory=list)
+    pushed: PushResult | None = None  # what the same sync sent back (mediawiki/push.py), when it pushed
 
 
 def mw_timestamp(iso: str) -> str:
@@ -130,6 +135,7 @@ class _Follower:
         self.site = (peer.rev_cursor or {}).get("site", "")
         self.config: WikiConfig | None = node.store.wiki_config(peer.wiki)
         self.batch_ids: dict[int, bytes] = {}
+        self.pushed = PushBook(node.store)
 
     # -- siteinfo ---------------------------------------------------------------------------
 
@@ -217,6 +223,10 @@ class _Follower:
 
     def _convert(self, page: DumpPage) -> tuple[DumpPage, list[Block]] | None:
         assert self.config is not None
+        # Revisions this node sent up (mediawiki/push.py) are ours already: not brought back as others.
+        page.revisions = [r for r in page.revisions if r.id is None or self.pushed.ours(self.peer.url, r.id) is None]
+        if not page.revisions:
+            return None
         try:
             title = normalize_title(self.config, strip_prefix(self.config, page), page.ns).text
         except BadTitle as exc:
@@ -238,7 +248,8 @@ class _Follower:
         return whole, blocks
 
     def _known_parent(self, rev_id: int) -> bytes | None:
-        return self.batch_ids.get(rev_id) or self.store.origin_revision(self.site, rev_id)
+        return (self.batch_ids.get(rev_id) or self.store.origin_revision(self.site, rev_id)
+                or self.pushed.our_cid(self.peer.url, rev_id))
 
     def _moved_history(self, page: DumpPage, page_id: int | None) -> list[DumpRevision]:
         """The history to copy under this title when the page's first revision here continues a
@@ -335,6 +346,26 @@ class _Follower:
         if page_id is not None:
             hidden.hide(self.store, page_id, when, reason)
             self.result.hidden += 1
+
+
+def site_id(node: Node, remote: RemoteWiki, url: str) -> str:
+    """The site name the pull writes in the ``origin`` of the revisions it takes from ``url``."""
+    follower = _Follower(node, MediaWikiPeers(node.store).get(url), remote)
+    follower.siteinfo()
+    return follower.site
+
+
+def take_history(node: Node, remote: RemoteWiki, url: str, title: str, start_id: int | None) -> PullResult:
+    """MediaWiki's revisions of one page from ``start_id`` on (all when None), converted and taken in as
+    the pull takes them, so the pull finds them as duplicates later (the push's edit conflicts)."""
+    follower = _Follower(node, MediaWikiPeers(node.store).get(url), remote)
+    follower.siteinfo()
+    for batch in remote.query_all(prop="revisions", titles=title, rvprop=REVISION_PROPS, rvslots="main",
+                                  rvdir="newer", rvlimit="max", rvstartid=start_id):
+        entries = [e for e in batch.query.get("pages") or [] if isinstance(e, dict)
+                   and not e.get("missing") and not e.get("invalid")]
+        follower._take([api_page(remote.url, e) for e in entries])
+    return follower.result
 
 
 def open_remote(node: Node, peer: MediaWikiPeer, **options: Any) -> RemoteWiki:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from wikipeer.errors import UserError
 from wikipeer.mediawiki.credentials import Account
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
 
 
-class LoginFailed(UserError):
+class LoginFailed(MediaWikiError):
     """MediaWiki did not let the account in; the message says why, as MediaWiki put it."""
+
+    def __init__(self, url: str, user: str, reason: str) -> None:
+        super().__init__(url, f"cannot log in as {user}: {reason}", "loginfailed", reason)
 
 
 def is_bot_password(user: str) -> bool:
@@ -34,8 +36,6 @@ def log_in(remote: RemoteWiki, account: Account) -> str:
             name = _bot_login(remote, account)
         else:
             name = _client_login(remote, account)
-    except MediaWikiError as exc:
-        raise LoginFailed(f"cannot log in to {remote.url} as {account.user}: {exc.problem}") from None
     finally:
         remote.forget_tokens()
     return name
@@ -47,7 +47,7 @@ def _bot_login(remote: RemoteWiki, account: Account) -> str:
     result = _part(remote, answer, "login")
     if result.get("result") != "Success":
         reason = str(result.get("reason") or result.get("result") or "no reason given")
-        raise LoginFailed(f"{remote.url} refused the bot password {account.user}: {reason}")
+        raise LoginFailed(remote.url, account.user, f"the bot password was refused: {reason}")
     return str(result.get("lgusername", account.user))
 
 
@@ -60,12 +60,12 @@ def _client_login(remote: RemoteWiki, account: Account) -> str:
         reason = str(result.get("message") or result.get("messagecode") or "no reason given").replace("\n", " ")
         hint = (" (the wiki asks for more than a password, a second factor say: use a bot password, "
                 "--user NAME@LABEL)" if status in ("UI", "REDIRECT") else "")
-        raise LoginFailed(f"{remote.url} refused {account.user}: {reason}{hint}")
+        raise LoginFailed(remote.url, account.user, f"{reason}{hint}")
     return str(result.get("username", account.user))
 
 
 def _part(remote: RemoteWiki, answer: dict[str, Any], name: str) -> dict[str, Any]:
     part = answer.get(name)
     if not isinstance(part, dict):
-        raise LoginFailed(f"{remote.url} answered {name} without its {name!r} part")
+        raise MediaWikiError(remote.url, f"answered {name} without its {name!r} part", "badjson")
     return part

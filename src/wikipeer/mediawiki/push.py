@@ -37,6 +37,7 @@ up, met a conflict that was taken in, or were refused and recorded.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,13 +45,13 @@ from datetime import datetime, timezone
 
 from wikipeer.authoring import edit
 from wikipeer.errors import NotFound
-from wikipeer.formats.dump_convert import page_blocks
-from wikipeer.mediawiki.convert import REVISION_PROPS, api_page
 from wikipeer.mediawiki.credentials import account_for
+from wikipeer.mediawiki.follow import open_remote, site_id, take_history
 from wikipeer.mediawiki.login import log_in
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.mw_peers import MediaWikiPeers
 from wikipeer.store.mw_push import PushBook
 from wikipeer.store.records import RevInfo
 
@@ -104,37 +105,8 @@ FetchSide = Callable[[Node, RemoteWiki, Target, str, Base | None], int]
 
 
 def take_side(node: Node, remote: RemoteWiki, target: Target, title: str, base: Base | None) -> int:
-    """MediaWiki's revisions of ``title`` from ``base`` on (all when None), taken into the store through
-    the one door, built as the pull builds them; returns how many were new."""
-    book = PushBook(node.store)
-    key = node.keyring.signing_key(NODE_KEY, node.passphrase)
-    node_key = node.keyring.get(NODE_KEY).public
-    config = node.wiki_or_default(target.wiki)
-
-    def known(rev_id: int) -> bytes | None:
-        return node.store.origin_revision(target.site, rev_id) or book.our_cid(target.url, rev_id)
-
-    taken = 0
-    for batch in remote.query_all(prop="revisions", titles=title, rvprop=REVISION_PROPS, rvslots="main",
-                                  rvdir="newer", rvlimit="max", rvstartid=base.rev_id if base else None):
-        for entry in batch.query.get("pages") or []:
-            if not isinstance(entry, dict) or entry.get("missing"):
-                continue
-            page = api_page(target.url, entry)
-            page.revisions = [r for r in page.revisions if r.id is None or known(r.id) is None]
-            if not page.revisions:
-                continue
-            try:
-                blocks, _ = page_blocks(config, target.site, page, key, node_key, known)
-            except ValueError as exc:
-                raise MediaWikiError(target.url, f"its side of {title!r} cannot be taken: {exc}", "badpage") from None
-            report = node.ingest(blocks, f"mediawiki:{target.url}")
-            rejected = report.rejected()
-            if rejected:
-                raise MediaWikiError(target.url, f"its side of {title!r} was refused here: {rejected[0]}",
-                                     "refusedhere")
-            taken += len(page.revisions)
-    return taken
+    """MediaWiki's revisions of ``title`` from ``base`` on (all when None), taken in as the pull takes them."""
+    return take_history(node, remote, target.url, title, base.rev_id if base else None).new
 
 
 def mw_timestamp(ms: int) -> str:
@@ -142,16 +114,35 @@ def mw_timestamp(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def push_to(node: Node, url: str, retry_refused: bool = False, **options: object) -> PushResult:
+    """Push to the MediaWiki peer at ``url`` (``options`` go to RemoteWiki); a peer without an account
+    sends nothing (``no_account``)."""
+    peer = MediaWikiPeers(node.store).get(url)
+    if peer.user is None:
+        return PushResult(no_account=True)
+    peers = MediaWikiPeers(node.store)
+    try:
+        with open_remote(node, peer, **options) as remote:
+            site = (peer.rev_cursor or {}).get("site") or site_id(node, remote, peer.url)
+            return push(node, remote, Target(peer.url, peer.wiki, site), retry_refused=retry_refused)
+    except Exception as exc:  # `peer list` must not say "ok" after a push that failed
+        try:
+            peers.set(peer.url, last_sync=int(time.time()), last_error=str(exc)[:1000])
+        except Exception:  # the store that failed the push (a full disk) may refuse this too
+            pass
+        raise
+
+
 def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide = take_side,
          retry_refused: bool = False) -> PushResult:
     """Send what is new since the cursor (and, with ``retry_refused``, what was refused before)."""
     result = PushResult()
     account = account_for(node, target.url)
-    book = PushBook(node.store)
     if account is None:
         result.no_account = True
         return result
     log_in(remote, account)
+    peers, book = MediaWikiPeers(node.store), PushBook(node.store)
     pusher = _Pusher(node, remote, target, fetch_side, book, result)
     if retry_refused:
         for refusal in book.refusals(target.url):
@@ -159,11 +150,11 @@ def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide =
             if not pusher.send(node.store.revision_by_id(refusal.rev)):
                 return result
     while True:
-        ids = book.revisions_after(target.wiki, book.cursor(target.url), BATCH)
+        ids = book.revisions_after(target.wiki, peers.get(target.url).push_cursor, BATCH)
         for rev_id in ids:
             rev = node.store.revision_by_id(rev_id)
             go_on = not pusher.is_ours(rev) or pusher.send(rev)
-            book.set_cursor(target.url, rev_id)  # sent, taken in as a conflict, or refused and recorded
+            peers.set(target.url, push_cursor=rev_id)  # sent, taken in as a conflict, or refused and recorded
             if not go_on:
                 return result
         if len(ids) < BATCH:

@@ -1,10 +1,9 @@
 """What a node remembers of pushing its edits to MediaWiki peers.
 
-Kept in the store's database, by the peer's api.php address:
+Kept in the store's database, by the peer's api.php address, beside the
+peer's record (store/mw_peers.py: the account, its sealed password and the
+push cursor):
 
-- ``mw_push``: the account edits go up with (its password sealed, see
-  mediawiki/credentials.py) and the push cursor, the last position of our log
-  whose revisions were sent, refused or found not to be ours to send.
 - ``mw_pushed``: our revisions the MediaWiki took, with the id and timestamp
   it gave them: what later edits name as their base, and what the pull takes
   for ours instead of a second copy.
@@ -50,30 +49,10 @@ class PushBook:
     def conn(self) -> sqlite3.Connection:
         return self.store.conn
 
-    def set_account(self, url: str, user: str, sealed: str) -> None:
-        with self.conn:
-            self.conn.execute("INSERT INTO mw_push(url, user, sealed) VALUES (?, ?, ?) ON CONFLICT(url) "
-                              "DO UPDATE SET user = excluded.user, sealed = excluded.sealed", (url, user, sealed))
-
-    def account(self, url: str) -> tuple[str, str] | None:
-        """(user, sealed password) of the account the peer pushes with, if it has one."""
-        row = self.conn.execute("SELECT user, sealed FROM mw_push WHERE url = ? AND user IS NOT NULL",
-                                (url,)).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def cursor(self, url: str) -> int:
-        row = self.conn.execute("SELECT cursor FROM mw_push WHERE url = ?", (url,)).fetchone()
-        return row[0] if row else 0
-
-    def set_cursor(self, url: str, position: int) -> None:
-        with self.conn:
-            self.conn.execute("INSERT INTO mw_push(url, cursor) VALUES (?, ?) ON CONFLICT(url) "
-                              "DO UPDATE SET cursor = excluded.cursor", (url, position))
-
     def forget(self, url: str) -> None:
         """Everything about pushing to this peer (when the peer is removed)."""
         with self.conn:
-            for table in ("mw_push", "mw_pushed", "mw_refused"):
+            for table in ("mw_pushed", "mw_refused"):
                 self.conn.execute(f"DELETE FROM {table} WHERE url = ?", (url,))
 
     def revisions_after(self, wiki: str, position: int, limit: int) -> list[int]:

@@ -150,10 +150,7 @@ CREATE TABLE IF NOT EXISTS wants(
     created INTEGER NOT NULL,
     done INTEGER                   -- when it was met
 );
--- Pushing to MediaWiki peers (store/mw_push.py), by the peer's api.php address:
--- the account and its sealed password, and the last position of our log looked at.
-CREATE TABLE IF NOT EXISTS mw_push(
-    url TEXT PRIMARY KEY, user TEXT, sealed TEXT, cursor INTEGER NOT NULL DEFAULT 0);
+-- Pushing to MediaWiki peers (store/mw_push.py; the account and cursor are in mw_peers).
 -- Our revisions a MediaWiki took, with the revision id and timestamp it gave them.
 CREATE TABLE IF NOT EXISTS mw_pushed(
     url TEXT NOT NULL, rev INTEGER NOT NULL, rev_id INTEGER NOT NULL, ts TEXT NOT NULL,
