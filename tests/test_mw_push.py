@@ -8,15 +8,16 @@ Each test uses pages of its own.
 
 from __future__ import annotations
 
-import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import CLI, cli_env, run_cli
 from mediawiki_instance import MediaWikiInstance
 from mw_populate import create_account, edit, latest, login
 from wikipeer import authoring
-from wikipeer.mediawiki.credentials import Secret, seal
+from wikipeer.mediawiki.credentials import Secret, account_for, seal
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
 from wikipeer.mediawiki.push import PushResult, push_to
@@ -216,3 +217,69 @@ def test_both_logins_push_and_a_wrong_password_is_one_clear_message(
     assert MediaWikiPeers(bad.store).get(api(mw)).push_cursor == 0  # nothing was passed over
     node.close()
     bad.close()
+
+
+def _snapshot_processes() -> str:
+    """Every process's full command line, as any user of the machine can read them."""
+    return subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True, timeout=10).stdout
+
+
+def test_the_password_never_shows_in_ps_logs_the_store_or_errors(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    node_dir = tmp_path / "node"
+    assert run_cli(node_dir, "init").code == 0
+    # The password comes on stdin (not a terminal here): never an argument.
+    added = run_cli(node_dir, "peer", "add", "--mediawiki", api(mw), "--wiki", WIKI, "--user", BOT_USER,
+                    "--rate", "50", input=BOT_PASSWORD + "\n")
+    assert added.code == 0, added
+    assert run_cli(node_dir, "edit", WIKI, "Quietly", "--summary", "no secrets here", input="Hush.").code == 0
+    sync = subprocess.Popen([*CLI, "--node", str(node_dir), "sync"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env())
+    seen = [_snapshot_processes()]
+    while sync.poll() is None:
+        seen.append(_snapshot_processes())
+    out, err = (stream.read().decode("utf-8") for stream in (sync.stdout, sync.stderr))
+    sync.stdout.close()
+    sync.stderr.close()
+    assert sync.returncode == 0, out + err
+    assert "sent 1 edits" in out
+    assert latest(login(mw, "Alice", "AlicePassword123!"), "Quietly")["slots"]["main"]["content"] == "Hush."
+    assert any("sync" in snapshot for snapshot in seen)
+    assert not any(BOT_PASSWORD in snapshot for snapshot in seen)
+    # A wrong password (from the environment this time) is one clear line, without the password.
+    wrong = "Wr0ngPassw0rdWr0ngPassw0rdWr0ng!"
+    assert run_cli(node_dir, "peer", "add", "--mediawiki", api(mw), "--wiki", WIKI, "--user", BOT_USER,
+                   env={"WIKIPEER_MW_PASSWORD": wrong}).code == 0
+    assert run_cli(node_dir, "edit", WIKI, "Quietly", "--summary", "again", input="Hush, hush.").code == 0
+    failed = run_cli(node_dir, "sync")
+    assert failed.code == 1
+    assert f"cannot log in as {BOT_USER}" in failed.out and "Traceback" not in failed.out + failed.err
+    listed = run_cli(node_dir, "peer", "list")
+    assert "cannot log in" in listed.out
+    texts = [added.out, added.err, out, err, failed.out, failed.err, listed.out, listed.err,
+             mw.root.joinpath("php-server.log").read_text(errors="replace")]
+    files = [p for p in node_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "store.sqlite" for p in files)
+    for password in (BOT_PASSWORD, wrong):
+        assert not any(password in text for text in texts)
+        for path in files:
+            assert password.encode() not in path.read_bytes(), path
+    # Kept sealed, and a repr does not open it.
+    node = Node.open(node_dir)
+    peer = MediaWikiPeers(node.store).get(api(mw))
+    assert peer.secret.startswith(b"box1:")
+    account = account_for(node, api(mw))
+    assert account.password.reveal() == wrong
+    assert wrong not in repr(account) and wrong not in str(account.password)
+    node.close()
+
+
+def test_a_password_is_asked_for_when_none_is_given(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    node_dir = tmp_path / "node"
+    assert run_cli(node_dir, "init").code == 0
+    empty = run_cli(node_dir, "peer", "add", "--mediawiki", api(mw), "--wiki", WIKI, "--user", BOT_USER, input="")
+    assert empty.code == 2 and "WIKIPEER_MW_PASSWORD" in empty.err and "Traceback" not in empty.err
+    assert api(mw) not in run_cli(node_dir, "peer", "list").out  # nothing half-added
+    asked = run_cli(node_dir, "peer", "add", "--mediawiki", api(mw), "--wiki", WIKI, "--user", BOT_USER,
+                    input=BOT_PASSWORD + "\n")
+    assert asked.code == 0 and f"sends this node's edits back as {BOT_USER}" in asked.out
+    assert BOT_PASSWORD not in asked.out + asked.err

@@ -8,14 +8,14 @@ import time
 
 from wikipeer.cli.commands import out
 from wikipeer.errors import UserError
-from wikipeer.mediawiki.credentials import ask_and_store
+from wikipeer.mediawiki.credentials import read_password, store_password
 from wikipeer.mediawiki.follow import check_since
 from wikipeer.mediawiki.peer_sync import sync_mediawiki
 from wikipeer.mediawiki.push import PushResult
 from wikipeer.mediawiki.remote import MediaWikiError
 from wikipeer.model.objects import check_wiki_name
 from wikipeer.node import Node
-from wikipeer.store.mw_peers import MediaWikiPeer, MediaWikiPeers
+from wikipeer.store.mw_peers import MediaWikiPeers, normalize_api_url
 from wikipeer.store.mw_push import PushBook
 
 
@@ -26,20 +26,17 @@ def add(node: Node, args: argparse.Namespace) -> int:
     check_wiki_name(args.wiki)
     if args.rate <= 0:
         raise UserError(f"--rate is requests per second, more than 0, not {args.rate}")
+    # The password is asked for first: a missing one leaves no peer behind that could not push.
+    password = read_password(args.user, normalize_api_url(args.mediawiki)) if args.user else None
     peer = MediaWikiPeers(node.store).add(args.mediawiki, args.wiki, _namespaces(args.namespaces),
                                           check_since(args.since) if args.since else None, args.user, args.rate)
-    _account(node, peer)
+    if password is not None:
+        store_password(node, peer.url, args.user, password)
     ns = "all namespaces" if peer.namespaces is None else "namespaces " + ", ".join(map(str, peer.namespaces))
     out.print(f"MediaWiki {peer.url} added: its {ns} go into wiki {peer.wiki!r}"
-              + (f" from {peer.since} on" if peer.since else "") + "; 'wikipeer sync' pulls from it")
+              + (f" from {peer.since} on" if peer.since else "") + "; 'wikipeer sync' pulls from it"
+              + (f" and sends this node's edits back as {args.user}" if args.user else ""))
     return 0
-
-
-def _account(node: Node, peer: MediaWikiPeer) -> None:
-    """The single place where a MediaWiki account's password is asked for and kept (``--user``):
-    from WIKIPEER_MW_PASSWORD or a prompt, sealed (mediawiki/credentials.py); never from argv."""
-    if peer.user:
-        ask_and_store(node, peer.url, peer.user)
 
 
 def _namespaces(text: str | None) -> list[int] | None:

@@ -30,6 +30,7 @@ import nacl.hash
 import nacl.secret
 
 from wikipeer.errors import UserError
+from wikipeer.mediawiki.remote import MediaWikiError
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.mw_peers import MediaWikiPeers
@@ -98,8 +99,9 @@ def unseal(node: Node, peer_url: str, user: str, sealed: bytes) -> Secret:
             raise ValueError("not a sealed password")
         return Secret(box.decrypt(bytes(sealed[len(SEALED_PREFIX):])).decode("utf-8"))
     except (ValueError, TypeError, nacl.exceptions.CryptoError):
-        raise UserError(f"the stored password of {user} on {peer_url} cannot be opened with this node's key: "
-                        f"give it again with 'wikipeer peer add --mediawiki {peer_url} --wiki WIKI --user {user}'") from None
+        raise MediaWikiError(peer_url, f"the password kept for {user} cannot be opened with this node's key: give "
+                             f"it again with 'wikipeer peer add --mediawiki {peer_url} --wiki WIKI --user {user}'",
+                             "sealed") from None
 
 
 def ask_and_store(node: Node, peer_url: str, user: str) -> None:
@@ -107,7 +109,12 @@ def ask_and_store(node: Node, peer_url: str, user: str) -> None:
 
     The peer record must exist (``peer add --mediawiki`` creates it first).
     """
-    MediaWikiPeers(node.store).set(peer_url, user=user, secret=seal(node, peer_url, user, read_password(user, peer_url)))
+    store_password(node, peer_url, user, read_password(user, peer_url))
+
+
+def store_password(node: Node, peer_url: str, user: str, password: Secret) -> None:
+    """Keep ``user``'s password, sealed, in the record of the MediaWiki peer at ``peer_url``."""
+    MediaWikiPeers(node.store).set(peer_url, user=user, secret=seal(node, peer_url, user, password))
 
 
 def account_for(node: Node, peer_url: str) -> Account | None:
@@ -116,6 +123,6 @@ def account_for(node: Node, peer_url: str) -> Account | None:
     if peer.user is None:
         return None
     if peer.secret is None:
-        raise UserError(f"no password is kept for {peer.user} on {peer.url}: give it with "
-                        f"'wikipeer peer add --mediawiki {peer.url} --wiki {peer.wiki} --user {peer.user}'")
+        raise MediaWikiError(peer.url, f"no password is kept for {peer.user}: give it with 'wikipeer peer add "
+                             f"--mediawiki {peer.url} --wiki {peer.wiki} --user {peer.user}'", "nopassword")
     return Account(peer.user, unseal(node, peer.url, peer.user, peer.secret))
