@@ -207,14 +207,15 @@ def test_both_logins_push_and_a_wrong_password_is_one_clear_message(
     assert latest(login(mw, "Alice", "AlicePassword123!"), title)["slots"]["main"]["content"] == "Logged in."
     wrong = "Wr0ng" * 6 + "xx"
     bad = following_node(tmp_path / "bad", mw, user, wrong)
-    authoring.edit(bad, WIKI, title + " again", "Never arrives.", "login test")
+    unsent = authoring.edit(bad, WIKI, title + " again", "Never arrives.", "login test")
     with pytest.raises(LoginFailed) as failure:
         run_push(bad, mw)
     message = str(failure.value)
     assert user in message and api(mw) in message and wrong not in message
     assert "\n" not in message
     assert ("password" in message.lower()) or ("incorrect" in message.lower())
-    assert MediaWikiPeers(bad.store).get(api(mw)).push_cursor == 0  # nothing was passed over
+    # The cursor passed what came from MediaWiki, not the edit that could not go up.
+    assert MediaWikiPeers(bad.store).get(api(mw)).push_cursor < bad.store.revision(unsent.rev).id
     node.close()
     bad.close()
 

@@ -137,11 +137,9 @@ def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide =
          retry_refused: bool = False) -> PushResult:
     """Send what is new since the cursor (and, with ``retry_refused``, what was refused before)."""
     result = PushResult()
-    account = account_for(node, target.url)
-    if account is None:
+    if MediaWikiPeers(node.store).get(target.url).user is None:
         result.no_account = True
         return result
-    log_in(remote, account)
     peers, book = MediaWikiPeers(node.store), PushBook(node.store)
     pusher = _Pusher(node, remote, target, fetch_side, book, result)
     if retry_refused:
@@ -170,6 +168,16 @@ class _Pusher:
         self.book, self.result = book, result
         self.node_key = node.keyring.get(NODE_KEY).public
         self.config = node.wiki_or_default(target.wiki)
+        self.logged_in = False
+
+    def log_in(self) -> None:
+        """Log in before the first edit (a push with nothing to send costs no request)."""
+        if not self.logged_in:
+            account = account_for(self.node, self.target.url)
+            if account is None:
+                raise MediaWikiError(self.target.url, "has no account to send edits with", "noaccount")
+            log_in(self.remote, account)
+            self.logged_in = True
 
     def is_ours(self, rev: RevInfo) -> bool:
         """A revision to send: from no MediaWiki, and not sent already."""
@@ -177,6 +185,7 @@ class _Pusher:
 
     def send(self, rev: RevInfo) -> bool:
         """Send one revision; False when the push must stop (after recording what it could)."""
+        self.log_in()
         page = self.node.store.page_by_id(rev.page)
         title = self.config.full_title(page.ns, page.title)
         base = self.base_of(rev)
