@@ -8,6 +8,7 @@ Each test uses pages of its own.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -284,3 +285,35 @@ def test_a_password_is_asked_for_when_none_is_given(mw: MediaWikiInstance, tmp_p
                     input=BOT_PASSWORD + "\n")
     assert asked.code == 0 and f"sends this node's edits back as {BOT_USER}" in asked.out
     assert BOT_PASSWORD not in asked.out + asked.err
+
+
+def test_sync_reports_a_refusal_exits_1_and_retries_only_with_retry_refused(
+        mw: MediaWikiInstance, tmp_path: Path) -> None:
+    alice = login(mw, "Alice", "AlicePassword123!")
+    edit(alice, "Fenced", "A fence.", "Alice starts the page")
+    node_dir = tmp_path / "node"
+    assert run_cli(node_dir, "init").code == 0
+    assert run_cli(node_dir, "peer", "add", "--mediawiki", api(mw), "--wiki", WIKI, "--user", BOT_USER, "--rate", "50",
+                   env={"WIKIPEER_MW_PASSWORD": BOT_PASSWORD}).code == 0
+    assert run_cli(node_dir, "sync").code == 0
+    mw.maintenance("protect", "--user", mw.admin, "--reason", "fenced in", "Fenced")  # after the node's pull
+    assert run_cli(node_dir, "edit", WIKI, "Fenced", "--summary", "open the fence", input="No fence.").code == 0
+    assert run_cli(node_dir, "edit", WIKI, "Open field", "--summary", "new", input="Grass.").code == 0
+    first = run_cli(node_dir, "sync")
+    assert first.code == 1, first
+    assert "sent 1 edits" in first.out and "1 refused" in first.out
+    assert re.search(r"refused: Fenced \(bafy\w+\): protectedpage: .*protected", first.out), first.out
+    assert "Traceback" not in first.out + first.err
+    assert latest(alice, "Open field")["slots"]["main"]["content"] == "Grass."
+    second = run_cli(node_dir, "sync")
+    assert second.code == 0, second
+    assert "sent 0 edits" in second.out and "1 refused edits wait" in second.out and "--retry-refused" in second.out
+    mw.maintenance("protect", "--user", mw.admin, "--unprotect", "Fenced")
+    assert latest(alice, "Fenced")["slots"]["main"]["content"] == "A fence."
+    third = run_cli(node_dir, "sync", "--retry-refused")
+    assert third.code == 0, third
+    assert "sent 1 edits" in third.out and "refused edits wait" not in third.out
+    assert latest(alice, "Fenced")["slots"]["main"]["content"] == "No fence."
+    shown = run_cli(node_dir, "show", WIKI, "Fenced")
+    assert shown.out.strip() == "No fence."
+    alice.close()

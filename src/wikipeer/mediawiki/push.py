@@ -148,7 +148,8 @@ def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide =
             if not pusher.send(node.store.revision_by_id(refusal.rev)):
                 return result
     while True:
-        ids = book.revisions_after(target.wiki, peers.get(target.url).push_cursor, BATCH)
+        peer = peers.get(target.url)
+        ids = book.revisions_after(target.wiki, peer.namespaces, peer.push_cursor, BATCH)
         for rev_id in ids:
             rev = node.store.revision_by_id(rev_id)
             go_on = not pusher.is_ours(rev) or pusher.send(rev)
@@ -180,8 +181,9 @@ class _Pusher:
             self.logged_in = True
 
     def is_ours(self, rev: RevInfo) -> bool:
-        """A revision to send: from no MediaWiki, and not sent already."""
-        return "site" not in rev.origin and self.book.pushed(self.target.url, rev.id) is None
+        """A revision to send: from no MediaWiki, not sent already, not waiting for a retry."""
+        return ("site" not in rev.origin and self.book.pushed(self.target.url, rev.id) is None
+                and not self.book.is_refused(self.target.url, rev.id))
 
     def send(self, rev: RevInfo) -> bool:
         """Send one revision; False when the push must stop (after recording what it could)."""
@@ -191,36 +193,39 @@ class _Pusher:
         base = self.base_of(rev)
         current = self.current(title)
         if current is not None and (base is None or current.rev_id != base.rev_id):
-            self.fetch_side(self.node, self.remote, self.target, title, base)
-            if base is None or not self.same_text(base, current):
-                self.result.conflicts.append((title, rev.cid_str))
-                return True
-            # MediaWiki's revisions since our base left the text as it was (the null revisions a
-            # protection or a move adds): ours goes on top of them, joined to them here by the node.
-            self.book.forget_refusal(self.target.url, rev.id)
-            return self.send(self.carry_over(rev, title, current))
+            return self.moved_on(rev, title, base, current)
         try:
             answer = self.edit(rev, title, base)
         except MediaWikiError as exc:
             return self.refused(rev, title, base, exc)
-        edit = answer.get("edit") if isinstance(answer.get("edit"), dict) else {}
+        return self.saved(rev, title, base, answer.get("edit") if isinstance(answer.get("edit"), dict) else {})
+
+    def moved_on(self, rev: RevInfo, title: str, base: Base | None, current: Base) -> bool:
+        """MediaWiki's page is no longer at ``base``: take its side in; a conflict unless its text is still
+        the base's (the null revisions a protection or a move adds), where ours goes on top of them."""
+        self.fetch_side(self.node, self.remote, self.target, title, base)
+        if base is None or not self.same_text(base, current):
+            self.result.conflicts.append((title, rev.cid_str))
+            return True
+        self.book.forget_refusal(self.target.url, rev.id)
+        return self.send(self.carry_over(rev, title, current))
+
+    def saved(self, rev: RevInfo, title: str, base: Base | None, edit: dict) -> bool:
+        """Record what MediaWiki answered a sent edit."""
         if edit.get("result") != "Success":
             # An extension (a captcha, an abuse filter's warning) answered instead of saving.
             code = str(next((k for k in edit if k not in ("result", "title", "pageid")), "notsaved"))
             info = str(edit.get("info") or edit.get(code) or edit.get("result") or "the edit was not saved")
             return self.refused(rev, title, base, MediaWikiError(self.target.url, info, code, info))
+        self.book.forget_refusal(self.target.url, rev.id)
         if "nochange" in edit:
             self.result.unchanged += 1
-            self.book.forget_refusal(self.target.url, rev.id)
             return True
         self.result.sent += 1
-        old = int(edit.get("oldrevid") or 0)
-        if old == (base.rev_id if base else 0) and "newrevid" in edit:
+        # Ours is MediaWiki's new revision only if MediaWiki put it right on our base; when it merged our
+        # text with an edit made between our look and our edit, its revision is its own, pulled as such.
+        if int(edit.get("oldrevid") or 0) == (base.rev_id if base else 0) and "newrevid" in edit:
             self.book.record_pushed(self.target.url, rev.id, int(edit["newrevid"]), str(edit.get("newtimestamp", "")))
-        else:
-            # MediaWiki merged our text with an edit made between our look and our edit: its revision is
-            # not ours, and the pull brings it as MediaWiki's.
-            self.book.forget_refusal(self.target.url, rev.id)
         return True
 
     def edit(self, rev: RevInfo, title: str, base: Base | None) -> dict:

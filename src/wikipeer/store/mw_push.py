@@ -55,11 +55,15 @@ class PushBook:
             for table in ("mw_pushed", "mw_refused"):
                 self.conn.execute(f"DELETE FROM {table} WHERE url = ?", (url,))
 
-    def revisions_after(self, wiki: str, position: int, limit: int) -> list[int]:
-        """Store ids of the revisions of ``wiki`` after log position ``position``, oldest first."""
+    def revisions_after(self, wiki: str, namespaces: list[int] | None, position: int, limit: int) -> list[int]:
+        """Store ids of the revisions of ``wiki`` (in ``namespaces``; None: all) after log position
+        ``position``, oldest first."""
+        where, args = "", []
+        if namespaces is not None:
+            where, args = f" AND p.ns IN ({','.join('?' * len(namespaces))})", list(namespaces)
         rows = self.conn.execute(
-            "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE r.id > ? AND p.wiki = ? "
-            "ORDER BY r.id LIMIT ?", (position, wiki, limit))
+            f"SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE r.id > ? AND p.wiki = ?{where} "
+            "ORDER BY r.id LIMIT ?", (position, wiki, *args, limit))
         return [row[0] for row in rows]
 
     # -- what went up ---------------------------------------------------
@@ -96,6 +100,9 @@ class PushBook:
     def forget_refusal(self, url: str, rev: int) -> None:
         with self.conn:
             self.conn.execute("DELETE FROM mw_refused WHERE url = ? AND rev = ?", (url, rev))
+
+    def is_refused(self, url: str, rev: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM mw_refused WHERE url = ? AND rev = ?", (url, rev)).fetchone() is not None
 
     def refusals(self, url: str) -> list[Refusal]:
         """The revisions this peer refused, oldest first (in the order they were made here)."""
