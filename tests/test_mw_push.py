@@ -22,6 +22,7 @@ from wikipeer.mediawiki.credentials import Secret, account_for, seal
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
 from wikipeer.mediawiki.push import PushResult, push_to
+from wikipeer.mediawiki.remote import MediaWikiError
 from wikipeer.node import Node, find_page
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.store.mw_peers import MediaWikiPeers
@@ -34,7 +35,11 @@ BOT_USER, BOT_PASSWORD = "Pusher@node", "b0tpassw0rdb0tpassw0rdb0tpassw0r"  # bo
 
 @pytest.fixture(scope="module")
 def mw(tmp_path_factory: pytest.TempPathFactory) -> MediaWikiInstance:
-    instance = MediaWikiInstance(tmp_path_factory.mktemp("mw"), sitename="Testwiki", dbname=WIKI)
+    root = tmp_path_factory.mktemp("mw")
+    # Files some tests create put the wiki in read-only mode, or limit edits to one an hour, while they exist.
+    flags = (f"if ( file_exists( '{root / 'readonly.flag'}' ) ) {{ $wgReadOnly = 'Upgrading the database'; }}\n"
+             f"if ( file_exists( '{root / 'ratelimit.flag'}' ) ) {{ $wgRateLimits['edit']['user'] = [ 1, 3600 ]; }}")
+    instance = MediaWikiInstance(root, sitename="Testwiki", dbname=WIKI, extra_settings=flags)
     instance.install()
     create_account(instance, "Alice", "AlicePassword123!")
     create_account(instance, PUSHER, PUSHER_PASSWORD)
@@ -317,3 +322,41 @@ def test_sync_reports_a_refusal_exits_1_and_retries_only_with_retry_refused(
     shown = run_cli(node_dir, "show", WIKI, "Fenced")
     assert shown.out.strip() == "No fence."
     alice.close()
+
+
+def test_a_read_only_wiki_sends_nothing_and_passes_nothing_over(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    node = following_node(tmp_path / "node", mw)
+    made = authoring.edit(node, WIKI, "Readonly", "Written while it slept.", "first")
+    flag = mw.root / "readonly.flag"
+    flag.touch()
+    try:
+        with pytest.raises(MediaWikiError) as failure:
+            run_push(node, mw)
+    finally:
+        flag.unlink()
+    assert "read-only" in str(failure.value)
+    assert MediaWikiPeers(node.store).get(api(mw)).push_cursor < node.store.revision(made.rev).id
+    assert "read-only" in MediaWikiPeers(node.store).get(api(mw)).last_error
+    assert run_push(node, mw).sent == 1  # the next sync sends it
+    node.close()
+
+
+def test_a_rate_limit_stops_the_push_after_recording_one_refusal(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    node = following_node(tmp_path / "node", mw)
+    for number in ("one", "two", "three"):
+        authoring.edit(node, WIKI, f"Limited {number}", number.title(), number)
+    second = node.store.revision(node.view().choose(node.store.heads(find_page(node, WIKI, "Limited two").id)).cid)
+    flag = mw.root / "ratelimit.flag"
+    flag.touch()
+    try:
+        limited = run_push(node, mw)
+    finally:
+        flag.unlink()
+    assert limited.sent == 1 and [r[2] for r in limited.refused] == ["ratelimited"] and limited.stopped
+    assert [r.rev for r in PushBook(node.store).refusals(api(mw))] == [second.id]
+    # The third was not tried: it goes at the next push; the second waits to be asked for.
+    later = run_push(node, mw)
+    assert (later.sent, later.refused) == (1, [])
+    assert latest(login(mw, "Alice", "AlicePassword123!"), "Limited three")["slots"]["main"]["content"] == "Three"
+    assert run_push(node, mw, retry_refused=True).sent == 1
+    node.close()
