@@ -313,6 +313,7 @@ def test_sync_reports_a_refusal_exits_1_and_retries_only_with_retry_refused(
     second = run_cli(node_dir, "sync")
     assert second.code == 0, second
     assert "sent 0 edits" in second.out and "1 refused edits wait" in second.out and "--retry-refused" in second.out
+    assert "1 edits refused" in run_cli(node_dir, "peer", "list").out
     mw.maintenance("protect", "--user", mw.admin, "--unprotect", "Fenced")
     assert latest(alice, "Fenced")["slots"]["main"]["content"] == "A fence."
     third = run_cli(node_dir, "sync", "--retry-refused")

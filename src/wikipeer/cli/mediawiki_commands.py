@@ -57,8 +57,10 @@ def list_rows(node: Node) -> list[str]:
         else:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.last_sync))
             state = f"last sync {when}: " + (f"failed: {p.last_error}" if p.last_error else "ok")
+        refused = len(PushBook(node.store).refusals(p.url))
         rows.append(f"{p.url:<32} MediaWiki -> wiki {p.wiki}, {p.pulled} revisions pulled"
-                    + (f", account {p.user}" if p.user else "") + f"  {state}")
+                    + (f", account {p.user}" if p.user else "")
+                    + (f", {refused} edits refused (sync --retry-refused)" if refused else "") + f"  {state}")
     return rows
 
 
