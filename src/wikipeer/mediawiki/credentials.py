@@ -9,9 +9,11 @@ How it is kept: in the MediaWiki peer's record (store/mw_peers.py), sealed with 
 The box key is derived (keyed BLAKE2b) from the node's own private key, with
 the peer's address and the account name mixed in, so a sealed password opens
 only for the node, the wiki and the account it was given for. The node key is
-already what a node guards most (it signs in the node's name); a node key
-sealed with a passphrase (``wikipeer init`` under ``WIKIPEER_PASSPHRASE``)
-seals the MediaWiki passwords too: a sync then needs ``WIKIPEER_PASSPHRASE``.
+already what a node guards most (it signs in the node's name, from
+``keys/node.key``, mode 0600): whoever can read it could act as the node
+anyway. Where the node key is sealed with a passphrase (the keyring allows
+it), the MediaWiki passwords are sealed by it too: a sync then needs
+``WIKIPEER_PASSPHRASE``, and says so.
 
 A password travels inside a ``Secret``, whose repr and str hide it: it cannot
 reach a log line, an exception message or a traceback's locals by accident.
@@ -92,7 +94,8 @@ def seal(node: Node, peer_url: str, user: str, password: Secret) -> bytes:
 
 
 def unseal(node: Node, peer_url: str, user: str, sealed: bytes) -> Secret:
-    """The password ``seal`` sealed; UserError when it cannot be opened (another node key, a damaged record)."""
+    """The password ``seal`` sealed; MediaWikiError when it cannot be opened (another node key, a damaged
+    record), UserError when the node key is sealed and WIKIPEER_PASSPHRASE is not set."""
     box = _box(node, peer_url, user)  # a sealed node key without its passphrase says so itself
     try:
         if not isinstance(sealed, bytes) or not sealed.startswith(SEALED_PREFIX):
@@ -102,14 +105,6 @@ def unseal(node: Node, peer_url: str, user: str, sealed: bytes) -> Secret:
         raise MediaWikiError(peer_url, f"the password kept for {user} cannot be opened with this node's key: give "
                              f"it again with 'wikipeer peer add --mediawiki {peer_url} --wiki WIKI --user {user}'",
                              "sealed") from None
-
-
-def ask_and_store(node: Node, peer_url: str, user: str) -> None:
-    """Ask for ``user``'s password on the MediaWiki at ``peer_url`` and keep it, sealed, in the store.
-
-    The peer record must exist (``peer add --mediawiki`` creates it first).
-    """
-    store_password(node, peer_url, user, read_password(user, peer_url))
 
 
 def store_password(node: Node, peer_url: str, user: str, password: Secret) -> None:
