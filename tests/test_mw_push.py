@@ -18,13 +18,15 @@ from conftest import CLI, cli_env, run_cli
 from mediawiki_instance import MediaWikiInstance
 from mw_populate import create_account, edit, latest, login
 from wikipeer import authoring
-from wikipeer.mediawiki.credentials import Secret, account_for, seal
+from wikipeer.errors import UserError
+from wikipeer.mediawiki.credentials import Secret, account_for, seal, unseal
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
 from wikipeer.mediawiki.push import PushResult, push_to
 from wikipeer.mediawiki.remote import MediaWikiError
 from wikipeer.node import Node, find_page
 from wikipeer.policy.merge import merge3, merge_base
+from wikipeer.store.keyring import Keyring
 from wikipeer.store.mw_peers import MediaWikiPeers
 from wikipeer.store.mw_push import PushBook
 
@@ -361,3 +363,28 @@ def test_a_rate_limit_stops_the_push_after_recording_one_refusal(mw: MediaWikiIn
     assert latest(login(mw, "Alice", "AlicePassword123!"), "Limited three")["slots"]["main"]["content"] == "Three"
     assert run_push(node, mw, retry_refused=True).sent == 1
     node.close()
+
+
+def test_a_sealed_password_opens_only_for_its_node_wiki_and_account(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "http://127.0.0.1:9/api.php"
+    node, other = Node.init(tmp_path / "a"), Node.init(tmp_path / "b")
+    sealed = seal(node, url, BOT_USER, Secret(BOT_PASSWORD))
+    assert BOT_PASSWORD.encode() not in sealed
+    assert unseal(node, url, BOT_USER, sealed).reveal() == BOT_PASSWORD
+    for who, where, user in ((other, url, BOT_USER), (node, url.replace("9", "10"), BOT_USER),
+                             (node, url, "Someone@else")):
+        with pytest.raises(MediaWikiError) as failure:
+            unseal(who, where, user, sealed)
+        assert "cannot be opened with this node's key" in str(failure.value)
+        assert BOT_PASSWORD not in str(failure.value)
+    # A node key sealed with a passphrase seals the passwords too: without it, a sync says what it needs.
+    monkeypatch.delenv("WIKIPEER_PASSPHRASE", raising=False)
+    guarded = Node.init(tmp_path / "c", passphrase="correct horse")
+    guarded.keyring = Keyring(tmp_path / "c" / "keys")  # forget the key unlocked at creation
+    with pytest.raises(UserError, match="WIKIPEER_PASSPHRASE"):
+        seal(guarded, url, BOT_USER, Secret(BOT_PASSWORD))
+    guarded.passphrase = "correct horse"
+    assert unseal(guarded, url, BOT_USER, seal(guarded, url, BOT_USER, Secret(BOT_PASSWORD))).reveal() == BOT_PASSWORD
+    for each in (node, other, guarded):
+        each.close()
