@@ -105,12 +105,16 @@ def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance
     assert [h.cid for h in node.store.heads(find_page(node, WIKI, "Upward").id)] == [alices.cid]
     # A page made on the node goes up as a new page, and the next edit on it is based on what went up.
     authoring.edit(node, WIKI, "Made here", "Born on a node.", "new page from the node")
-    authoring.edit(node, WIKI, "Made here", "Born on a node, then grown.", "grown")
+    grown = authoring.edit(node, WIKI, "Made here", "Born on a node, then grown.", "grown " * 150)
     assert run_push(node, mw).sent == 2
     assert latest(alice, "Made here")["slots"]["main"]["content"] == "Born on a node, then grown."
     history = alice.get(action="query", prop="revisions", titles="Made here", rvlimit=10,
                         rvprop="ids|comment")["query"]["pages"][0]["revisions"]
     assert len(history) == 2 and history[0]["parentid"] == history[1]["revid"]
+    # A long comment is cut, the CID and the node never.
+    assert history[0]["comment"].startswith("grown grown") and len(history[0]["comment"]) <= 500
+    assert history[0]["comment"].endswith(f"[wikipeer {node.store.revision(grown.rev).cid_str} from node "
+                                          f"{node.keyring.get('node').public}]")
     pull(node, api(mw))
     assert len(node.store.history(find_page(node, WIKI, "Made here").id)) == 2
     alice.close()
