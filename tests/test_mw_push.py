@@ -392,3 +392,18 @@ def test_a_sealed_password_opens_only_for_its_node_wiki_and_account(tmp_path: Pa
     assert unseal(guarded, url, BOT_USER, seal(guarded, url, BOT_USER, Secret(BOT_PASSWORD))).reveal() == BOT_PASSWORD
     for each in (node, other, guarded):
         each.close()
+
+
+def test_a_page_made_on_both_sides_keeps_ours_in_its_history(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    node = following_node(tmp_path / "node", mw)
+    ours = authoring.edit(node, WIKI, "Both sides", "Ours.", "made on the node")
+    alice = login(mw, "Alice", "AlicePassword123!")
+    theirs = edit(alice, "Both sides", "Theirs.", "made on the wiki")
+    result = run_push(node, mw)
+    assert (result.sent, result.conflicts) == (0, [("Both sides", node.store.revision(ours.rev).cid_str)])
+    assert latest(alice, "Both sides")["slots"]["main"]["content"] == "Theirs."
+    page = find_page(node, WIKI, "Both sides")
+    [head] = node.store.heads(page.id)
+    assert head.origin["rev_id"] == theirs["newrevid"] and head.parents == (ours.rev,)
+    alice.close()
+    node.close()
