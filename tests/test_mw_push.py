@@ -92,8 +92,8 @@ def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance
     assert node.keyring.get("node").public in there["comment"]
     assert there["minor"] is True
     assert PushBook(node.store).ours(api(mw), there["revid"]) == node.store.revision(ours.rev).id
-    # A second push sends nothing: the cursor passed it.
-    assert run_push(node, mw).sent == 0
+    # A second push sends nothing, and asks nothing (not even a login): the cursor passed it.
+    assert (run_push(node, mw).sent, run_push(node, mw).requests) == (0, 0)
     # The pull takes MediaWiki's copy for ours (no second revision), and an edit made there on top of
     # it comes in as a child of ours.
     answer = edit(alice, "Upward", "First line.\nA line from the node.\nAlice agrees.", "Alice follows up")

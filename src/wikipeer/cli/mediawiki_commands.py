@@ -101,7 +101,8 @@ def _report_push(node: Node, url: str, pushed: PushResult) -> bool:
         return True
     out.print(f"{url}: sent {pushed.sent} edits ({pushed.unchanged} changed nothing there), "
               f"{len(pushed.conflicts)} edit conflicts, {len(pushed.refused)} refused"
-              + (f"; {pushed.retried} refused before were tried again" if pushed.retried else ""))
+              + (f", {pushed.retried} refused before tried again" if pushed.retried else "")
+              + f"; {pushed.requests} requests")
     for title, cid, code, info in pushed.refused:
         out.print(f"  refused: {title} ({cid}): {code}: {info}")
     for title, cid in pushed.conflicts:

@@ -96,6 +96,7 @@ class PushResult:
     refused: list[tuple[str, str, str, str]] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
     retried: int = 0
+    requests: int = 0
     stopped: str | None = None  # why the push ended early (a wiki-wide refusal), if it did
     no_account: bool = False
 
@@ -140,24 +141,14 @@ def push(node: Node, remote: RemoteWiki, target: Target, fetch_side: FetchSide =
     if MediaWikiPeers(node.store).get(target.url).user is None:
         result.no_account = True
         return result
-    peers, book = MediaWikiPeers(node.store), PushBook(node.store)
-    pusher = _Pusher(node, remote, target, fetch_side, book, result)
-    if retry_refused:
-        for refusal in book.refusals(target.url):
-            result.retried += 1
-            if not pusher.send(node.store.revision_by_id(refusal.rev)):
-                return result
-    while True:
-        peer = peers.get(target.url)
-        ids = book.revisions_after(target.wiki, peer.namespaces, peer.push_cursor, BATCH)
-        for rev_id in ids:
-            rev = node.store.revision_by_id(rev_id)
-            go_on = not pusher.is_ours(rev) or pusher.send(rev)
-            peers.set(target.url, push_cursor=rev_id)  # sent, taken in as a conflict, or refused and recorded
-            if not go_on:
-                return result
-        if len(ids) < BATCH:
-            return result
+    pusher = _Pusher(node, remote, target, fetch_side, PushBook(node.store), result)
+    start = remote.requests
+    try:
+        if not retry_refused or pusher.retry():
+            pusher.send_new()
+    finally:
+        result.requests = remote.requests - start
+    return result
 
 
 class _Pusher:
@@ -179,6 +170,29 @@ class _Pusher:
                 raise MediaWikiError(self.target.url, "has no account to send edits with", "noaccount")
             log_in(self.remote, account)
             self.logged_in = True
+
+    def retry(self) -> bool:
+        """Send again what MediaWiki refused before; False when the push must stop."""
+        for refusal in self.book.refusals(self.target.url):
+            self.result.retried += 1
+            if not self.send(self.node.store.revision_by_id(refusal.rev)):
+                return False
+        return True
+
+    def send_new(self) -> None:
+        """Send our revisions after the cursor, moving it past each one dealt with."""
+        peers = MediaWikiPeers(self.node.store)
+        while True:
+            peer = peers.get(self.target.url)
+            ids = self.book.revisions_after(self.target.wiki, peer.namespaces, peer.push_cursor, BATCH)
+            for rev_id in ids:
+                rev = self.node.store.revision_by_id(rev_id)
+                go_on = not self.is_ours(rev) or self.send(rev)
+                peers.set(self.target.url, push_cursor=rev_id)  # sent, taken in, refused and recorded, or not ours
+                if not go_on:
+                    return
+            if len(ids) < BATCH:
+                return
 
     def is_ours(self, rev: RevInfo) -> bool:
         """A revision to send: from no MediaWiki, not sent already, not waiting for a retry."""
