@@ -3,7 +3,16 @@
 One MediaWiki 1.39 (tests/mediawiki_instance.py) serves the whole module:
 Alice edits it as a person would; Pusher is the account nodes push with,
 through a bot password (``Pusher@node``) or its main password (clientlogin).
-Each test uses pages of its own.
+Each test uses pages of its own; nodes follow the wiki with the real pull.
+
+Covered: an edit goes up with its base, minor flag and a summary naming its
+CID and the node, and the pull takes MediaWiki's copy for ours; both logins,
+and a wrong password as one message; an edit conflict becomes a fork and the
+merge goes up; two heads of ours never overwrite each other; null revisions
+(protection) are joined, not forked; a refusal is recorded with MediaWiki's
+code and text and sent again only when asked (in-process and through
+``wikipeer sync``); read-only and rate-limited wikis; the password in no
+process list, output, log or store file, and sealed to its node and account.
 """
 
 from __future__ import annotations
@@ -68,11 +77,6 @@ def following_node(directory: Path, mw: MediaWikiInstance, user: str = BOT_USER,
 
 def run_push(node: Node, mw: MediaWikiInstance, **options: object) -> PushResult:
     return push_to(node, api(mw), **options)
-
-
-def text_of(node: Node, title: str, rev=None) -> str:
-    page = find_page(node, WIKI, title)
-    return node.store.revision_text(rev or node.view().choose(node.store.heads(page.id)))
 
 
 def test_a_node_edit_goes_up_with_a_summary_naming_its_cid(mw: MediaWikiInstance, tmp_path: Path) -> None:
