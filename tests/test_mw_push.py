@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,8 @@ from wikipeer.errors import UserError
 from wikipeer.mediawiki.credentials import Secret, account_for, seal, unseal
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
-from wikipeer.mediawiki.push import PushResult, push_to
-from wikipeer.mediawiki.remote import MediaWikiError
+from wikipeer.mediawiki.push import PushResult, Target, push, push_to
+from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
 from wikipeer.node import Node, find_page
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.store.keyring import Keyring
@@ -409,5 +410,58 @@ def test_a_page_made_on_both_sides_keeps_ours_in_its_history(mw: MediaWikiInstan
     page = find_page(node, WIKI, "Both sides")
     [head] = node.store.heads(page.id)
     assert head.origin["rev_id"] == theirs["newrevid"] and head.parents == (ours.rev,)
+    alice.close()
+    node.close()
+
+
+class RacingWiki(RemoteWiki):
+    """The real client, with Alice saving an edit right after the node looked at the page: the race a
+    busy wiki runs between the node's look and its edit, made to happen every time."""
+
+    def __init__(self, url: str, alice: RemoteWiki, title: str, text: str) -> None:
+        super().__init__(url, rate=0)
+        self.alice, self.title, self.text = alice, title, text
+
+    def get(self, **params: object) -> dict:
+        answer = super().get(**params)
+        if params.get("titles") == self.title and params.get("rvprop") == "ids|timestamp" and self.text:
+            # MediaWiki tells a conflict by timestamps, to the second: Alice's edit must fall in a later
+            # second than the base, as it would on a wiki where the base is not seconds old.
+            time.sleep(1.1)
+            edit(self.alice, self.title, self.text, "Alice, meanwhile")
+            self.text = ""
+        return answer
+
+
+def _target(node: Node, mw: MediaWikiInstance) -> Target:
+    peer = MediaWikiPeers(node.store).get(api(mw))
+    return Target(peer.url, peer.wiki, peer.rev_cursor["site"])
+
+
+@pytest.mark.parametrize("alices_line, merged_there", [(0, False), (2, True)], ids=["same-line", "other-line"])
+def test_an_edit_racing_ours_loses_nothing(mw: MediaWikiInstance, tmp_path: Path, alices_line: int,
+                                           merged_there: bool) -> None:
+    title = f"Raced {alices_line}"
+    alice = login(mw, "Alice", "AlicePassword123!")
+    edit(alice, title, "one\ntwo\nthree", "Alice starts the page")
+    node = following_node(tmp_path / "node", mw)
+    ours = authoring.edit(node, WIKI, title, "ONE\ntwo\nthree", "node shouts the first line")
+    lines = ["one", "two", "three"]
+    lines[alices_line] = lines[alices_line].upper() + "!"
+    with RacingWiki(api(mw), alice, title, "\n".join(lines)) as remote:
+        result = push(node, remote, _target(node, mw))
+    there = latest(alice, title)["slots"]["main"]["content"]
+    page = find_page(node, WIKI, title)
+    if merged_there:  # MediaWiki merged the two itself: its revision is its own, and comes in as such
+        assert (result.sent, result.conflicts) == (1, []) and there == "ONE\ntwo\nTHREE!"
+        assert PushBook(node.store).pushed(api(mw), node.store.revision(ours.rev).id) is None
+        pull(node, api(mw))
+        texts = {node.store.revision_text(h) for h in node.store.heads(page.id)}
+        assert texts == {"ONE\ntwo\nthree", "ONE\ntwo\nTHREE!"}
+    else:  # MediaWiki refused ours as an edit conflict: its side is here, beside ours
+        assert (result.sent, result.conflicts) == (0, [(title, node.store.revision(ours.rev).cid_str)])
+        assert there == "ONE!\ntwo\nthree"
+        texts = {node.store.revision_text(h) for h in node.store.heads(page.id)}
+        assert texts == {"ONE\ntwo\nthree", "ONE!\ntwo\nthree"}
     alice.close()
     node.close()
