@@ -32,6 +32,7 @@ from wikipeer.errors import UserError
 from wikipeer.mediawiki.credentials import Secret, account_for, seal, unseal
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.login import LoginFailed
+from wikipeer.mediawiki.peer_sync import sync_all
 from wikipeer.mediawiki.push import PushResult, Target, push, push_to
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
 from wikipeer.node import Node, find_page
@@ -463,5 +464,19 @@ def test_an_edit_racing_ours_loses_nothing(mw: MediaWikiInstance, tmp_path: Path
         assert there == "ONE!\ntwo\nthree"
         texts = {node.store.revision_text(h) for h in node.store.heads(page.id)}
         assert texts == {"ONE\ntwo\nthree", "ONE!\ntwo\nthree"}
+    alice.close()
+    node.close()
+
+
+def test_the_sync_loop_of_serve_logs_a_refusal(mw: MediaWikiInstance, tmp_path: Path) -> None:
+    alice = login(mw, "Alice", "AlicePassword123!")
+    edit(alice, "Logged fence", "Fenced.", "Alice starts the page")
+    mw.maintenance("protect", "--user", mw.admin, "--reason", "fenced in", "Logged fence")
+    node = following_node(tmp_path / "node", mw)
+    authoring.edit(node, WIKI, "Logged fence", "Unfenced.", "node opens it")
+    messages: list[str] = []
+    sync_all(node, messages.append)
+    assert len(messages) == 1 and "Logged fence" in messages[0] and "protectedpage" in messages[0], messages
+    assert "--retry-refused" in messages[0]
     alice.close()
     node.close()

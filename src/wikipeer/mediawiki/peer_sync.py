@@ -38,6 +38,10 @@ def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[nod
             results.append(sync_mediawiki(node, peer.url))
         except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
             log_error(f"sync with {peer.url}: {exc}")
+            continue
+        for title, cid, code, info in (results[-1].pushed.refused if results[-1].pushed else []):
+            log_error(f"sync with {peer.url}: MediaWiki refused the edit {cid} of {title!r} ({code}: {info}); "
+                      "'wikipeer sync --retry-refused' sends it again")
     return results
 
 
