@@ -480,3 +480,23 @@ def test_the_sync_loop_of_serve_logs_a_refusal(mw: MediaWikiInstance, tmp_path: 
     assert "--retry-refused" in messages[0]
     alice.close()
     node.close()
+
+
+def test_a_page_moved_after_our_edit_went_up_keeps_our_edit_in_its_history(mw: MediaWikiInstance,
+                                                                             tmp_path: Path) -> None:
+    alice = login(mw, "Alice", "AlicePassword123!")
+    edit(alice, "Before move", "Text.", "Alice starts the page")
+    node = following_node(tmp_path / "node", mw)
+    ours = authoring.edit(node, WIKI, "Before move", "Text, from the node.", "node edit")
+    assert run_push(node, mw).sent == 1
+    alice.post(action="move", **{"from": "Before move", "to": "After move"}, reason="rename",
+               token=alice.token("csrf"))
+    result = pull(node, api(mw))
+    assert result.warnings == [] and result.refused == 0
+    moved = find_page(node, WIKI, "After move")
+    texts = [node.store.revision_text(r) for r in node.store.history(moved.id)]
+    assert "Text, from the node." in texts and "Text." in texts
+    [head] = node.store.heads(moved.id)
+    assert node.store.revision_text(head) == "Text, from the node."
+    alice.close()
+    node.close()

@@ -248,8 +248,18 @@ class _Follower:
         return whole, blocks
 
     def _known_parent(self, rev_id: int) -> bytes | None:
-        return (self.batch_ids.get(rev_id) or self.store.origin_revision(self.site, rev_id)
-                or self.pushed.our_cid(self.peer.url, rev_id))
+        return self.batch_ids.get(rev_id) or self._held(rev_id)
+
+    def _held(self, rev_id: int) -> bytes | None:
+        """The revision this node holds for the wiki's ``rev_id``: taken from it, or sent to it (push.py)."""
+        return self.store.origin_revision(self.site, rev_id) or self.pushed.our_cid(self.peer.url, rev_id)
+
+    def _mw_id(self, rev: RevInfo) -> int | None:
+        """The wiki's id of a revision this node holds: from its origin, or the one it got when sent up."""
+        if "rev_id" in rev.origin:
+            return rev.origin["rev_id"]
+        sent = self.pushed.pushed(self.peer.url, rev.id)
+        return sent.rev_id if sent else None
 
     def _moved_history(self, page: DumpPage, page_id: int | None) -> list[DumpRevision]:
         """The history to copy under this title when the page's first revision here continues a
@@ -257,7 +267,7 @@ class _Follower:
         first = page.revisions[0] if page.revisions else None
         if first is None or first.parentid is None or first.parentid in self.batch_ids:
             return []
-        parent = self.store.origin_revision(self.site, first.parentid)
+        parent = self._held(first.parentid)
         if parent is None:
             return []
         rev = self.store.revision(parent)
@@ -274,7 +284,7 @@ class _Follower:
         first = page.revisions[0] if page.revisions else None
         if first is None or first.parentid is not None or page_id is None:
             return None
-        held = self.store.origin_revision(self.site, first.id) if first.id is not None else None
+        held = self._held(first.id) if first.id is not None else None
         if held is not None:
             parents = self.store.revision(held).parents
             return parents[0] if parents else None
@@ -284,6 +294,10 @@ class _Follower:
     def _as_dump(self, rev: RevInfo) -> DumpRevision:
         """A stored revision back as the dump record it was made from, to sign it under a new title."""
         o = rev.origin
+        if "rev_id" not in o:  # one of ours the wiki took: its ids there (push.py)
+            held = rev.parents and self.store.object_id(rev.parents[0]) is not None
+            parent = self.store.revision(rev.parents[0]) if held else None
+            o = {"rev_id": self._mw_id(rev), "parent_id": self._mw_id(parent) if parent else None}
         return DumpRevision(
             id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=_iso(rev.ts), user=o.get("user"),
             user_id=o.get("user_id"), ip=o.get("ip"), user_deleted=bool(o.get("user_deleted")), minor=rev.minor,
