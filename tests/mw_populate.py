@@ -120,7 +120,8 @@ def populate(mw: MediaWikiInstance) -> Populated:
 
     save(alice, "Alpha", "Alpha is the first letter.\n\n== History ==\nOld.", "new page")
     save(bob, "Alpha", "Alpha is the first letter of the Greek alphabet.\n\n== History ==\nOld.", "more precise")
-    save(alice, "Alpha", "Alpha is the first letter of the Greek alphabet.\n\n== History ==\nOlder.", "typo", minor=True)
+    save(alice, "Alpha", "Alpha is the first letter of the Greek alphabet.\n\n== History ==\nOlder.", "typo",
+         minor=True)
     save(anon, "Talk:Alpha", "Is this right? ~~~~", "question")
     save(admin, "Template:Box", "<div class=\"box\">{{{1}}}</div>", "template")
     save(bob, "Beta", "{{Box|Beta}} is the second letter.", "new page")

@@ -99,7 +99,10 @@ def test_first_pull_holds_every_page_and_revision_as_mediawiki_has_them(mw, tmp_
     node = _node(tmp_path, mw.populated.api)
     figures = _sync(node)
     theirs = _mw_revisions(mw)
-    assert figures["revisions read"] == figures["new"] == sum(len(r) for r in theirs.values())
+    total = sum(len(r) for r in theirs.values())
+    assert figures["revisions read"] == figures["new"] == total
+    # siteinfo, the revisions 50 an answer, one imageinfo for the answer holding the file page, the log
+    assert figures["requests"] <= 1 + -(-total // 50) + 1 + 1
     for (ns, title), revisions in theirs.items():
         ours = _held(node, title)
         assert ours is not None, title
@@ -469,3 +472,12 @@ def test_bad_peer_add_input_is_refused_clearly(tmp_path):
     assert_user_error(run_cli(node, "peer", "add", "--mediawiki", "http://127.0.0.1:9/api.php", "--wiki", "a b"),
                       "wiki name")
     assert_user_error(run_cli(node, "peer", "add", "http://127.0.0.1:9", "--wiki", "w"), "--mediawiki")
+
+
+def test_a_wiki_configuration_keeps_its_interwiki_map_and_refuses_a_malformed_one():
+    from wikipeer.model.title import WikiConfig
+    config = WikiConfig(name="w", interwiki={"mw": "https://www.mediawiki.org/wiki/$1"})
+    assert WikiConfig.from_dict(config.to_dict()) == config
+    assert "interwiki" not in WikiConfig(name="w").to_dict()  # configurations without one sign as before
+    with pytest.raises(ValueError, match="interwiki"):
+        WikiConfig.from_dict({"name": "w", "interwiki": ["mw"]})

@@ -197,7 +197,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mediawiki", metavar="API_URL", help="follow the MediaWiki whose api.php this is")
     p.add_argument("--wiki", help="MediaWiki: the wiki on this node its pages go into")
     p.add_argument("--namespaces", help="MediaWiki: namespace numbers to follow, e.g. 0,10,828 (default: all)")
-    p.add_argument("--since", help="MediaWiki: start at this UTC time, e.g. 2026-01-01T00:00:00Z (default: all history)")
+    p.add_argument("--since", help="MediaWiki: start at this UTC time, e.g. 2026-01-01T00:00:00Z "
+                                   "(default: all history)")
     p.add_argument("--user", help="MediaWiki: the account this node's edits are sent back with (NAME@LABEL: a bot "
                                    "password); its password from $WIKIPEER_MW_PASSWORD or asked for, never an argument")
     p.add_argument("--rate", type=float, default=10.0, help="MediaWiki: requests per second at most (default 10)")

@@ -40,17 +40,20 @@ plus one per answer holding file pages; a later pull of k changes costs
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wikipeer.errors import UserError
 from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision
 from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED
 from wikipeer.mediawiki.convert import REVISION_PROPS, SITEINFO_PROPS, api_page, site_info
-from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
+from wikipeer.mediawiki.remote import MediaWikiError, QueryBatch, RemoteWiki
 from wikipeer.model.block import Block
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.node import Node
@@ -64,6 +67,7 @@ from wikipeer.store.store import disk_problem
 if TYPE_CHECKING:  # push.py imports this module: the name only, for the annotation
     from wikipeer.mediawiki.push import PushResult
 
+T = TypeVar("T")
 FILE_NS = 6
 LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
 IMAGEINFO_PROPS = "sha1|size|mime|url|timestamp|user"
@@ -122,6 +126,53 @@ def _resume(cursor: dict[str, Any], key: str) -> dict[str, str] | None:
     return None
 
 
+def _checked(answers: Iterator[QueryBatch], url: str) -> Iterator[tuple[QueryBatch, list[DumpPage]]]:
+    """Each answer of allrevisions with its pages read and every text checked against its SHA-1."""
+    for batch in answers:
+        entries = batch.query.get("allrevisions") or []
+        if not isinstance(entries, list):
+            raise MediaWikiError(url, "answered allrevisions with something not a list", "badjson")
+        yield batch, [api_page(url, e) for e in entries]
+
+
+def prefetch(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, the next one made in a thread while the caller works on this one.
+
+    An exception in the thread comes out where its item would have; a caller
+    that stops early lets the thread finish its one item and end.
+    """
+    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                slot.put((True, item))
+                if stop.is_set():
+                    return
+            slot.put((False, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            slot.put((False, exc))
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, value = slot.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slot.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
 class _Follower:
     """One pull's state: the node, the peer record, the remote wiki and the tally."""
 
@@ -161,19 +212,20 @@ class _Follower:
         if self.peer.namespaces is not None:
             params["arvnamespace"] = "|".join(str(n) for n in self.peer.namespaces)
         after = cursor.get("after")
-        for batch in self.remote.query_all(_resume(cursor, "arvcontinue"), **params):
-            entries = batch.query.get("allrevisions") or []
-            if not isinstance(entries, list):
-                raise MediaWikiError(self.remote.url, "answered allrevisions with something not a list", "badjson")
-            pages = [api_page(self.remote.url, e) for e in entries]  # every SHA-1 checked before any signing
-            self._uploads(pages)
-            self._take(pages)
-            for page in pages:
-                for rev in page.revisions:
-                    if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
-                        after = [rev.timestamp, rev.id]
-            cursor = {"site": self.site, "start": start, "continue": batch.next, "after": after}
-            self.peers.set(self.peer.url, rev_cursor=cursor)
+        answers = _checked(self.remote.query_all(_resume(cursor, "arvcontinue"), **params), self.remote.url)
+        try:
+            # The next answer is fetched and checked while this one is signed and taken.
+            for batch, pages in prefetch(answers):
+                self._uploads(pages)
+                self._take(pages)
+                for page in pages:
+                    for rev in page.revisions:
+                        if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
+                            after = [rev.timestamp, rev.id]
+                cursor = {"site": self.site, "start": start, "continue": batch.next, "after": after}
+                self.peers.set(self.peer.url, rev_cursor=cursor)
+        finally:
+            self.node.index_pending()  # each page touched indexed once (after a kill: at the next pull)
 
     def _uploads(self, pages: list[DumpPage]) -> None:
         """The file metadata of the answer's file description pages, in one request."""
@@ -206,7 +258,7 @@ class _Follower:
         blocks = [b for _, bs in batch for b in bs]
         if not blocks:
             return
-        report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}")
+        report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}", defer_index=True)
         at = new = 0
         for page, page_blocks_ in batch:
             statuses = report.statuses[at:at + len(page_blocks_)]
@@ -379,6 +431,7 @@ def take_history(node: Node, remote: RemoteWiki, url: str, title: str, start_id:
         entries = [e for e in batch.query.get("pages") or [] if isinstance(e, dict)
                    and not e.get("missing") and not e.get("invalid")]
         follower._take([api_page(remote.url, e) for e in entries])
+    node.index_pending()
     return follower.result
 
 

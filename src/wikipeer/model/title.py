@@ -82,6 +82,8 @@ class WikiConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "WikiConfig":
+        if not isinstance(data.get("interwiki", {}), dict):
+            raise ValueError("a wiki's interwiki map must map prefixes to URLs")
         return cls(
             name=data["name"], sitename=data.get("sitename", ""), base=data.get("base", ""),
             lang=data.get("lang", "en"), case=data.get("case", "first-letter"),
