@@ -500,3 +500,18 @@ def test_a_page_moved_after_our_edit_went_up_keeps_our_edit_in_its_history(mw: M
     assert node.store.revision_text(head) == "Text, from the node."
     alice.close()
     node.close()
+
+
+def test_an_edit_to_a_page_moved_meanwhile_meets_a_conflict_not_a_stuck_push(mw: MediaWikiInstance,
+                                                                               tmp_path: Path) -> None:
+    alice = login(mw, "Alice", "AlicePassword123!")
+    edit(alice, "Moving", "Text.", "Alice starts the page")
+    node = following_node(tmp_path / "node", mw)
+    ours = authoring.edit(node, WIKI, "Moving", "Text, from the node.", "node edit")
+    alice.post(action="move", **{"from": "Moving", "to": "Moved"}, reason="rename", token=alice.token("csrf"))
+    result = run_push(node, mw)  # no pull in between: the node does not know the move yet
+    assert (result.sent, result.conflicts) == (0, [("Moving", node.store.revision(ours.rev).cid_str)])
+    assert latest(alice, "Moved")["slots"]["main"]["content"] == "Text."
+    assert run_push(node, mw).conflicts == []  # dealt with: the cursor went past it
+    alice.close()
+    node.close()
