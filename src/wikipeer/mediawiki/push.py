@@ -1,10 +1,10 @@
 """Sending this node's edits up to a MediaWiki it follows (``wikipeer sync``).
 
-What goes up: the revisions of the followed wiki that entered the store
-after the push cursor and did not come from a MediaWiki (their ``origin``
-names no site: edits made here, or received from other nodes), oldest
-first, one ``action=edit`` each, logged in with the peer's account
-(mediawiki/login.py). Each edit names the MediaWiki revision it was made on
+What goes up: the revisions of the followed wiki (in the followed
+namespaces) that entered the store after the push cursor and did not come
+from a MediaWiki (their ``origin`` names no site: edits made here, or
+received from other nodes), oldest first, one ``action=edit`` each, logged
+in with the peer's account (mediawiki/login.py) before the first of them. Each edit names the MediaWiki revision it was made on
 (``baserevid``/``basetimestamp``: the nearest ancestor MediaWiki holds,
 pulled from it or pushed to it), ``createonly`` for a page's first revision
 and ``nocreate`` otherwise, ``minor`` as the revision says, and a summary
@@ -18,7 +18,9 @@ conflict, as is MediaWiki's own ``editconflict``/``articleexists``: the
 page's new revisions on MediaWiki are taken in (mediawiki/follow.py's
 conversion, through the one ingest door), so the page shows a fork of
 MediaWiki's head and ours, which the merge form resolves; the merge goes up
-at the next sync, based on MediaWiki's head.
+at the next sync, based on MediaWiki's head. When MediaWiki's revisions since
+the base kept the text (null revisions of a protection or a move), the node
+joins them to ours itself and sends the join instead: no needless fork.
 
 After a successful edit our revision is recorded as MediaWiki's new revision
 id (store/mw_push.py): later edits name it as their base, and the pull takes
