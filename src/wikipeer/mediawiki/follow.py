@@ -69,6 +69,8 @@ if TYPE_CHECKING:  # push.py imports this module: the name only, for the annotat
 
 T = TypeVar("T")
 FILE_NS = 6
+GROUP_ANSWERS = 10
+"""Answers taken in one ingest transaction at most (those already fetched when the door is free)."""
 LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
 IMAGEINFO_PROPS = "sha1|size|mime|url|timestamp|user"
 
@@ -135,13 +137,15 @@ def _checked(answers: Iterator[QueryBatch], url: str) -> Iterator[tuple[QueryBat
         yield batch, [api_page(url, e) for e in entries]
 
 
-def prefetch(items: Iterator[T]) -> Iterator[T]:
-    """The items of ``items``, the next one made in a thread while the caller works on this one.
+def prefetch(items: Iterator[T], most: int) -> Iterator[list[T]]:
+    """The items of ``items`` made in a thread ahead of the caller, given as lists: each list holds
+    the next item and those already made behind it, ``most`` at most (the caller never waits for
+    more than one).
 
-    An exception in the thread comes out where its item would have; a caller
-    that stops early lets the thread finish its one item and end.
+    An exception in the thread comes out after the items made before it; a
+    caller that stops early lets the thread finish its current item and end.
     """
-    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=most)
     stop = threading.Event()
 
     def produce() -> None:
@@ -156,14 +160,26 @@ def prefetch(items: Iterator[T]) -> Iterator[T]:
 
     worker = threading.Thread(target=produce, daemon=True)
     worker.start()
+    end: tuple[bool, Any] | None = None
     try:
-        while True:
-            more, value = slot.get()
-            if not more:
-                if value is not None:
-                    raise value
-                return
-            yield value
+        while end is None:
+            group: list[T] = []
+            entry = slot.get()
+            while True:
+                if not entry[0]:
+                    end = entry
+                    break
+                group.append(entry[1])
+                if len(group) == most:
+                    break
+                try:
+                    entry = slot.get_nowait()
+                except queue.Empty:
+                    break
+            if group:
+                yield group
+        if end[1] is not None:
+            raise end[1]
     finally:
         stop.set()
         while worker.is_alive():
@@ -171,6 +187,19 @@ def prefetch(items: Iterator[T]) -> Iterator[T]:
                 slot.get(timeout=0.1)
             except queue.Empty:
                 pass
+
+
+def _merged(pages: list[DumpPage]) -> list[DumpPage]:
+    """Pages of several answers with the revisions of one page (by its id) joined, in order."""
+    by_id: dict[int | None, DumpPage] = {}
+    for page in pages:
+        held = by_id.get(page.id)
+        if held is None:
+            by_id[page.id] = page
+        else:
+            held.revisions.extend(page.revisions)
+            held.title, held.ns = page.title, page.ns
+    return list(by_id.values())
 
 
 class _Follower:
@@ -214,15 +243,17 @@ class _Follower:
         after = cursor.get("after")
         answers = _checked(self.remote.query_all(_resume(cursor, "arvcontinue"), **params), self.remote.url)
         try:
-            # The next answer is fetched and checked while this one is signed and taken.
-            for batch, pages in prefetch(answers):
+            # Answers are fetched and checked in a thread while earlier ones are signed and taken;
+            # those that wait when the door is free go through it together (fewer, larger transactions).
+            for group in prefetch(answers, GROUP_ANSWERS):
+                pages = _merged([p for _, ps in group for p in ps])
                 self._uploads(pages)
                 self._take(pages)
                 for page in pages:
                     for rev in page.revisions:
                         if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
                             after = [rev.timestamp, rev.id]
-                cursor = {"site": self.site, "start": start, "continue": batch.next, "after": after}
+                cursor = {"site": self.site, "start": start, "continue": group[-1][0].next, "after": after}
                 self.peers.set(self.peer.url, rev_cursor=cursor)
         finally:
             self.node.index_pending()  # each page touched indexed once (after a kill: at the next pull)
@@ -306,6 +337,11 @@ class _Follower:
         """The revision this node holds for the wiki's ``rev_id``: taken from it, or sent to it (push.py)."""
         return self.store.origin_revision(self.site, rev_id) or self.pushed.our_cid(self.peer.url, rev_id)
 
+    def _sent_page(self, rev_id: int) -> tuple[bytes, int] | None:
+        """The CID and page id of the revision this node sent up and the wiki calls ``rev_id``, if any."""
+        cid = self.pushed.our_cid(self.peer.url, rev_id)
+        return (cid, self.store.revision(cid).page) if cid is not None else None
+
     def _mw_id(self, rev: RevInfo) -> int | None:
         """The wiki's id of a revision this node holds: from its origin, or the one it got when sent up."""
         if "rev_id" in rev.origin:
@@ -319,13 +355,10 @@ class _Follower:
         first = page.revisions[0] if page.revisions else None
         if first is None or first.parentid is None or first.parentid in self.batch_ids:
             return []
-        parent = self._held(first.parentid)
-        if parent is None:
+        held = self.store.origin_revision_page(self.site, first.parentid) or self._sent_page(first.parentid)
+        if held is None or held[1] == page_id:
             return []
-        rev = self.store.revision(parent)
-        if rev.page == page_id:
-            return []
-        chain = [rev]
+        chain = [self.store.revision(held[0])]
         while chain[-1].parents and self.store.object_id(chain[-1].parents[0]) is not None:
             chain.append(self.store.revision(chain[-1].parents[0]))
         return [self._as_dump(r) for r in reversed(chain)]

@@ -326,6 +326,13 @@ class Store:
             (site, rev_id)).fetchone()
         return row[0] if row else None
 
+    def origin_revision_page(self, site: str, rev_id: int) -> tuple[bytes, int] | None:
+        """The CID and page id of the revision imported from ``site`` with id ``rev_id``, if held."""
+        row = self.conn.execute(
+            "SELECT o.cid, r.page FROM origins x JOIN objects o ON o.id = x.rev JOIN revisions r ON r.id = x.rev "
+            "WHERE x.site = ? AND x.rev_id = ?", (site, rev_id)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
