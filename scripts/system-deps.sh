@@ -2,7 +2,7 @@
 # Install the Debian packages the tests and benchmarks need, only when missing.
 # Usage: system-deps.sh [bench]
 set -euo pipefail
-PACKAGES=(git mediawiki php-sqlite3 php-cli chromium p7zip-full)
+PACKAGES=(git mediawiki php-sqlite3 php-cli chromium p7zip-full procps)
 # `system-deps.sh bench` adds the web benchmark's load generator and anchors, and the sync benchmark's fossil.
 if [ "${1:-}" = "bench" ]; then
     PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil)

@@ -51,10 +51,11 @@ def mw(tmp_path_factory):
     instance.stop()
 
 
-def _node(tmp_path: Path, api: str, *extra: str) -> Path:
+def _node(tmp_path: Path, api: str, *extra: str, password: str | None = None) -> Path:
     node = tmp_path / "node"
     assert run_cli(None, "--node", str(node), "init").code == 0
-    added = run_cli(node, "peer", "add", "--mediawiki", api, "--wiki", WIKI, "--rate", "1000", *extra)
+    added = run_cli(node, "peer", "add", "--mediawiki", api, "--wiki", WIKI, "--rate", "1000", *extra,
+                    env={"WIKIPEER_MW_PASSWORD": password} if password else None)
     assert added.code == 0, str(added)
     return node
 
@@ -210,7 +211,7 @@ def test_move_and_deletion_after_a_pull(mw, tmp_path):
 
 
 def test_peer_list_shows_the_mediawiki_and_its_last_sync(mw, tmp_path):
-    node = _node(tmp_path, mw.populated.api, "--user", "Alice")
+    node = _node(tmp_path, mw.populated.api, "--user", "Alice", password=USERS["Alice"])
     listed = run_cli(node, "peer", "list")
     assert "MediaWiki" in listed.out and "never synced" in listed.out and "account Alice" in listed.out
     _sync(node)

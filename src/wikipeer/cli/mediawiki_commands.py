@@ -8,12 +8,15 @@ import time
 
 from wikipeer.cli.commands import out
 from wikipeer.errors import UserError
+from wikipeer.mediawiki.credentials import read_password, store_password
 from wikipeer.mediawiki.follow import check_since
 from wikipeer.mediawiki.peer_sync import sync_mediawiki
+from wikipeer.mediawiki.push import PushResult
 from wikipeer.mediawiki.remote import MediaWikiError
 from wikipeer.model.objects import check_wiki_name
 from wikipeer.node import Node
-from wikipeer.store.mw_peers import MediaWikiPeer, MediaWikiPeers
+from wikipeer.store.mw_peers import MediaWikiPeers, normalize_api_url
+from wikipeer.store.mw_push import PushBook
 
 
 def add(node: Node, args: argparse.Namespace) -> int:
@@ -23,18 +26,17 @@ def add(node: Node, args: argparse.Namespace) -> int:
     check_wiki_name(args.wiki)
     if args.rate <= 0:
         raise UserError(f"--rate is requests per second, more than 0, not {args.rate}")
+    # The password is asked for first: a missing one leaves no peer behind that could not push.
+    password = read_password(args.user, normalize_api_url(args.mediawiki)) if args.user else None
     peer = MediaWikiPeers(node.store).add(args.mediawiki, args.wiki, _namespaces(args.namespaces),
                                           check_since(args.since) if args.since else None, args.user, args.rate)
-    _account(node, peer)
+    if password is not None:
+        store_password(node, peer.url, args.user, password)
     ns = "all namespaces" if peer.namespaces is None else "namespaces " + ", ".join(map(str, peer.namespaces))
     out.print(f"MediaWiki {peer.url} added: its {ns} go into wiki {peer.wiki!r}"
-              + (f" from {peer.since} on" if peer.since else "") + "; 'wikipeer sync' pulls from it")
+              + (f" from {peer.since} on" if peer.since else "") + "; 'wikipeer sync' pulls from it"
+              + (f" and sends this node's edits back as {args.user}" if args.user else ""))
     return 0
-
-
-def _account(node: Node, peer: MediaWikiPeer) -> None:
-    """The single place where a MediaWiki account's password is asked for and kept (``--user``):
-    mediawiki/credentials.py (sending edits back, issue 12 item 2) is called from here."""
 
 
 def _namespaces(text: str | None) -> list[int] | None:
@@ -55,8 +57,10 @@ def list_rows(node: Node) -> list[str]:
         else:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.last_sync))
             state = f"last sync {when}: " + (f"failed: {p.last_error}" if p.last_error else "ok")
+        refused = len(PushBook(node.store).refusals(p.url))
         rows.append(f"{p.url:<32} MediaWiki -> wiki {p.wiki}, {p.pulled} revisions pulled"
-                    + (f", account {p.user}" if p.user else "") + f"  {state}")
+                    + (f", account {p.user}" if p.user else "")
+                    + (f", {refused} edits refused (sync --retry-refused)" if refused else "") + f"  {state}")
     return rows
 
 
@@ -69,19 +73,44 @@ def urls(node: Node) -> list[str]:
 
 
 def remove(node: Node, url: str) -> None:
-    MediaWikiPeers(node.store).remove(url)
+    peer = MediaWikiPeers(node.store).get(url)
+    MediaWikiPeers(node.store).remove(peer.url)
+    PushBook(node.store).forget(peer.url)
 
 
-def sync(node: Node, url: str, do_pull: bool, do_push: bool) -> bool:
-    """Sync with one MediaWiki peer and print what it did; False when it failed (the message says why)."""
+def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool = False) -> bool:
+    """Sync with one MediaWiki peer and print what it did; False when it failed (the message says why)
+    or when MediaWiki refused edits this time (each is listed; the others went up)."""
     try:
-        r = sync_mediawiki(node, url, do_pull, do_push)
+        r = sync_mediawiki(node, url, do_pull, do_push, retry_refused)
     except MediaWikiError as exc:
         out.print(f"{url}: {exc}; the next sync resumes where this one stopped")
         return False
-    out.print(f"{url}: {r.revisions} revisions read, {r.new} new, {r.duplicates} already here, {r.refused} pages "
-              f"refused, {r.copied} copied under a new title, {r.hidden} pages hidden, {r.shown} shown again; "
-              f"{r.requests} requests, {r.bytes_in} bytes in")
+    if do_pull:
+        out.print(f"{url}: {r.revisions} revisions read, {r.new} new, {r.duplicates} already here, {r.refused} "
+                  f"pages refused, {r.copied} copied under a new title, {r.hidden} pages hidden, {r.shown} shown "
+                  f"again; {r.requests} requests, {r.bytes_in} bytes in")
     for warning in r.warnings:
         out.print(f"  warning: {warning}")
-    return True
+    return _report_push(node, url, r.pushed) if r.pushed is not None else True
+
+
+def _report_push(node: Node, url: str, pushed: PushResult) -> bool:
+    """Print what a push did; False when MediaWiki refused something this time."""
+    if pushed.no_account:
+        return True
+    out.print(f"{url}: sent {pushed.sent} edits ({pushed.unchanged} changed nothing there), "
+              f"{len(pushed.conflicts)} edit conflicts, {len(pushed.refused)} refused"
+              + (f", {pushed.retried} refused before tried again" if pushed.retried else "")
+              + f"; {pushed.requests} requests")
+    for title, cid, code, info in pushed.refused:
+        out.print(f"  refused: {title} ({cid}): {code}: {info}")
+    for title, cid in pushed.conflicts:
+        out.print(f"  edit conflict: {title} ({cid}): MediaWiki's newer revision is here now, beside ours; "
+                  "merge the two heads (the page's merge form) and sync again")
+    if pushed.stopped:
+        out.print(f"  stopped sending: {pushed.stopped}; the rest goes at the next sync")
+    waiting = len(PushBook(node.store).refusals(url))
+    if waiting:
+        out.print(f"  {waiting} refused edits wait; 'wikipeer sync --retry-refused' sends them again")
+    return not pushed.refused

@@ -97,7 +97,8 @@ def sync_command(args: argparse.Namespace) -> int:
     if not urls and not wikis:
         raise UserError("no peers to sync with: add one with 'wikipeer peer add URL' "
                         "or 'wikipeer peer add --mediawiki API_URL --wiki NAME'")
-    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull) for url in wikis)
+    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull, args.retry_refused)
+                 for url in wikis)
     for url in urls:
         try:
             r = sync(node, url, do_pull=not args.push, do_push=not args.pull)
@@ -198,7 +199,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--namespaces", help="MediaWiki: namespace numbers to follow, e.g. 0,10,828 (default: all)")
     p.add_argument("--since", help="MediaWiki: start at this UTC time, e.g. 2026-01-01T00:00:00Z "
                                    "(default: all history)")
-    p.add_argument("--user", help="MediaWiki: the account this node's edits are sent back with")
+    p.add_argument("--user", help="MediaWiki: the account this node's edits are sent back with (NAME@LABEL: a bot "
+                                   "password); its password from $WIKIPEER_MW_PASSWORD or asked for, never an argument")
     p.add_argument("--rate", type=float, default=10.0, help="MediaWiki: requests per second at most (default 10)")
     p.set_defaults(func=peer_add)
     p = peer.add_parser("list", help="peers with what they gave, took and sent that was refused")
@@ -216,6 +218,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     way = p.add_mutually_exclusive_group()
     way.add_argument("--pull", action="store_true", help="only take their changes")
     way.add_argument("--push", action="store_true", help="only send ours")
+    p.add_argument("--retry-refused", action="store_true",
+                   help="MediaWiki peers: send again the edits MediaWiki refused before (protection, filters...)")
     p.set_defaults(func=sync_command)
 
     p = sub.add_parser("gossip", help="pass new notices (trust lists, blocklists, bans) on to peers now")

@@ -49,7 +49,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wikipeer.errors import UserError
 from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
@@ -63,8 +63,12 @@ from wikipeer.node import Node
 from wikipeer.store import hidden
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.mw_peers import MediaWikiPeer, MediaWikiPeers
+from wikipeer.store.mw_push import PushBook
 from wikipeer.store.records import RevInfo
 from wikipeer.store.store import disk_problem
+
+if TYPE_CHECKING:  # push.py imports this module: the name only, for the annotation
+    from wikipeer.mediawiki.push import PushResult
 
 T = TypeVar("T")
 FILE_NS = 6
@@ -91,6 +95,7 @@ class PullResult:
     requests: int = 0
     bytes_in: int = 0
     warnings: list[str] = field(default_factory=list)
+    pushed: PushResult | None = None  # what the same sync sent back (mediawiki/push.py), when it pushed
 
 
 def mw_timestamp(iso: str) -> str:
@@ -215,6 +220,7 @@ class _Follower:
         self.site = (peer.rev_cursor or {}).get("site", "")
         self.config: WikiConfig | None = node.store.wiki_config(peer.wiki)
         self.batch_ids: dict[int, bytes] = {}
+        self.pushed = PushBook(node.store)
 
     # -- siteinfo ---------------------------------------------------------------------------
 
@@ -310,6 +316,10 @@ class _Follower:
 
     def _convert(self, page: DumpPage) -> tuple[DumpPage, list[Block]] | None:
         assert self.config is not None
+        # Revisions this node sent up (mediawiki/push.py) are ours already: not brought back as others.
+        page.revisions = [r for r in page.revisions if r.id is None or self.pushed.ours(self.peer.url, r.id) is None]
+        if not page.revisions:
+            return None
         try:
             title = normalize_title(self.config, strip_prefix(self.config, page), page.ns).text
         except BadTitle as exc:
@@ -331,7 +341,23 @@ class _Follower:
         return whole, blocks
 
     def _known_parent(self, rev_id: int) -> bytes | None:
-        return self.batch_ids.get(rev_id) or self.store.origin_revision(self.site, rev_id)
+        return self.batch_ids.get(rev_id) or self._held(rev_id)
+
+    def _held(self, rev_id: int) -> bytes | None:
+        """The revision this node holds for the wiki's ``rev_id``: taken from it, or sent to it (push.py)."""
+        return self.store.origin_revision(self.site, rev_id) or self.pushed.our_cid(self.peer.url, rev_id)
+
+    def _sent_page(self, rev_id: int) -> tuple[bytes, int] | None:
+        """The CID and page id of the revision this node sent up and the wiki calls ``rev_id``, if any."""
+        cid = self.pushed.our_cid(self.peer.url, rev_id)
+        return (cid, self.store.revision(cid).page) if cid is not None else None
+
+    def _mw_id(self, rev: RevInfo) -> int | None:
+        """The wiki's id of a revision this node holds: from its origin, or the one it got when sent up."""
+        if "rev_id" in rev.origin:
+            return rev.origin["rev_id"]
+        sent = self.pushed.pushed(self.peer.url, rev.id)
+        return sent.rev_id if sent else None
 
     def _moved_history(self, page: DumpPage, page_id: int | None) -> list[DumpRevision]:
         """The history to copy under this title when the page's first revision here continues a
@@ -339,7 +365,7 @@ class _Follower:
         first = page.revisions[0] if page.revisions else None
         if first is None or first.parentid is None or first.parentid in self.batch_ids:
             return []
-        held = self.store.origin_revision_page(self.site, first.parentid)
+        held = self.store.origin_revision_page(self.site, first.parentid) or self._sent_page(first.parentid)
         if held is None or held[1] == page_id:
             return []
         chain = [self.store.revision(held[0])]
@@ -353,7 +379,7 @@ class _Follower:
         first = page.revisions[0] if page.revisions else None
         if first is None or first.parentid is not None or page_id is None:
             return None
-        held = self.store.origin_revision(self.site, first.id) if first.id is not None else None
+        held = self._held(first.id) if first.id is not None else None
         if held is not None:
             parents = self.store.revision(held).parents
             return parents[0] if parents else None
@@ -363,6 +389,10 @@ class _Follower:
     def _as_dump(self, rev: RevInfo) -> DumpRevision:
         """A stored revision back as the dump record it was made from, to sign it under a new title."""
         o = rev.origin
+        if "rev_id" not in o:  # one of ours the wiki took: its ids there (push.py)
+            held = rev.parents and self.store.object_id(rev.parents[0]) is not None
+            parent = self.store.revision(rev.parents[0]) if held else None
+            o = {"rev_id": self._mw_id(rev), "parent_id": self._mw_id(parent) if parent else None}
         return DumpRevision(
             id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=_iso(rev.ts), user=o.get("user"),
             user_id=o.get("user_id"), ip=o.get("ip"), user_deleted=bool(o.get("user_deleted")), minor=rev.minor,
@@ -425,6 +455,27 @@ class _Follower:
         if page_id is not None:
             hidden.hide(self.store, page_id, when, reason)
             self.result.hidden += 1
+
+
+def site_id(node: Node, remote: RemoteWiki, url: str) -> str:
+    """The site name the pull writes in the ``origin`` of the revisions it takes from ``url``."""
+    follower = _Follower(node, MediaWikiPeers(node.store).get(url), remote)
+    follower.siteinfo()
+    return follower.site
+
+
+def take_history(node: Node, remote: RemoteWiki, url: str, title: str, start_id: int | None) -> PullResult:
+    """MediaWiki's revisions of one page from ``start_id`` on (all when None), converted and taken in as
+    the pull takes them, so the pull finds them as duplicates later (the push's edit conflicts)."""
+    follower = _Follower(node, MediaWikiPeers(node.store).get(url), remote)
+    follower.siteinfo()
+    for batch in remote.query_all(prop="revisions", titles=title, rvprop=REVISION_PROPS, rvslots="main",
+                                  rvdir="newer", rvlimit="max", rvstartid=start_id):
+        entries = [e for e in batch.query.get("pages") or [] if isinstance(e, dict)
+                   and not e.get("missing") and not e.get("invalid")]
+        follower._take([api_page(remote.url, e) for e in entries])
+    node.index_pending()
+    return follower.result
 
 
 def open_remote(node: Node, peer: MediaWikiPeer, **options: Any) -> RemoteWiki:

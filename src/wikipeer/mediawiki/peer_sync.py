@@ -1,4 +1,5 @@
-"""Syncing with every kind of peer: other nodes (net/sync.py) and followed MediaWikis (mediawiki/follow.py).
+"""Syncing with every kind of peer: other nodes (net/sync.py) and followed MediaWikis (mediawiki/follow.py
+and mediawiki/push.py).
 
 net/ knows nothing of MediaWiki, so the loop over both kinds lives here, for
 ``wikipeer sync`` and ``serve --sync-every``.
@@ -10,18 +11,23 @@ import threading
 from collections.abc import Callable
 
 from wikipeer.mediawiki.follow import PullResult, pull
+from wikipeer.mediawiki.push import push_to
 from wikipeer.net import sync as node_sync
 from wikipeer.node import Node
 from wikipeer.store.mw_peers import MediaWikiPeers
 
 
-def sync_mediawiki(node: Node, url: str, do_pull: bool = True, do_push: bool = True) -> PullResult:
-    """One sync with one MediaWiki peer: its new revisions and log in (see follow.pull).
+def sync_mediawiki(node: Node, url: str, do_pull: bool = True, do_push: bool = True,
+                   retry_refused: bool = False) -> PullResult:
+    """One sync with one MediaWiki peer: its new revisions and log in (see follow.pull), then this
+    node's edits out (see push.push_to; ``pushed`` in the result), when the peer has an account.
 
-    ``do_push`` is where sending this node's edits back joins (issue 12, item 2); without it,
-    a sync with a MediaWiki only pulls.
+    The pull comes first, so edits go up on MediaWiki's newest revisions and conflicts are fewer.
     """
-    return pull(node, url) if do_pull else PullResult(MediaWikiPeers(node.store).get(url).url)
+    result = pull(node, url) if do_pull else PullResult(MediaWikiPeers(node.store).get(url).url)
+    if do_push:
+        result.pushed = push_to(node, url, retry_refused)
+    return result
 
 
 def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[node_sync.SyncResult | PullResult]:
@@ -32,6 +38,10 @@ def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[nod
             results.append(sync_mediawiki(node, peer.url))
         except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
             log_error(f"sync with {peer.url}: {exc}")
+            continue
+        for title, cid, code, info in (results[-1].pushed.refused if results[-1].pushed else []):
+            log_error(f"sync with {peer.url}: MediaWiki refused the edit {cid} of {title!r} ({code}: {info}); "
+                      "'wikipeer sync --retry-refused' sends it again")
     return results
 
 

@@ -150,6 +150,16 @@ CREATE TABLE IF NOT EXISTS wants(
     created INTEGER NOT NULL,
     done INTEGER                   -- when it was met
 );
+-- Pushing to MediaWiki peers (store/mw_push.py; the account and cursor are in mw_peers).
+-- Our revisions a MediaWiki took, with the revision id and timestamp it gave them.
+CREATE TABLE IF NOT EXISTS mw_pushed(
+    url TEXT NOT NULL, rev INTEGER NOT NULL, rev_id INTEGER NOT NULL, ts TEXT NOT NULL,
+    PRIMARY KEY(url, rev)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mw_pushed_by_id ON mw_pushed(url, rev_id);
+-- Our revisions a MediaWiki refused (or that met an edit conflict), with its error code and text.
+CREATE TABLE IF NOT EXISTS mw_refused(
+    url TEXT NOT NULL, rev INTEGER NOT NULL, code TEXT NOT NULL, info TEXT NOT NULL, at INTEGER NOT NULL,
+    PRIMARY KEY(url, rev)) WITHOUT ROWID;
 """
 
 MEDIA_SCHEMA = """
