@@ -79,6 +79,7 @@ async def api(site: Site, request: Request, wiki: str) -> Response:
                    script_url=f"/w/{quote(wiki)}/api.php", page_url=f"/wiki/{quote(wiki)}/",
                    servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"
+    call.state["client"] = request.client.host if request.client else "127.0.0.1"
     answer = handle(call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)

@@ -45,6 +45,8 @@ class Listing:
 
     items: list[dict[str, Any]]
     pages: list[PageRow] = field(default_factory=list)
+    revids: dict[int, list[int]] = field(default_factory=dict)
+    """For generators that give revisions (allrevisions): the revisions of each page, by page id."""
 
 
 @dataclass(slots=True)
@@ -220,7 +222,7 @@ def _from_generator(query: Query, name: str) -> None:
     params = read_params(query.call, name, "g" + gen.prefix, gen.parameters())
     listing = gen.handler(query.call, params, query)
     for row in listing.pages:
-        _add_row(query, row)
+        _add_row(query, row).revids += listing.revids.get(row.id, [])
 
 
 def _follow_redirects(query: Query) -> None:

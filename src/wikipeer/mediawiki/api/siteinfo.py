@@ -1,8 +1,9 @@
 """``meta=siteinfo``: the wiki as the node knows it, in MediaWiki's words.
 
-``generator`` says "MediaWiki 1.39.0 (wikipeer 0.1.0)" so clients that check
-MediaWiki's version (pywikibot, mwclient) take the API for what it imitates;
-the ``wikipeer`` field names the software really answering.
+``generator`` says "MediaWiki 1.39.0", exactly as MediaWiki does, because
+clients parse it (mwclient and pywikibot read the version from it and choose
+their requests by it); the ``wikipeer`` field names the software really
+answering, with its version.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _general(call: ApiCall) -> dict[str, Any]:
     return {
         "mainpage": "Main Page", "base": f"{server}{call.page_url}{quote('Main_Page')}",
         "sitename": wiki.sitename or wiki.name, "mainpageisdomainroot": False, "logo": "",
-        "generator": f"MediaWiki {MEDIAWIKI_VERSION} (wikipeer {wikipeer_version()})",
+        "generator": f"MediaWiki {MEDIAWIKI_VERSION}",
         "wikipeer": {"software": "wikipeer", "version": wikipeer_version(), "wiki": wiki.name,
                      "note": "a wikipeer node answering MediaWiki's Action API from its signed store"},
         "phpversion": "", "phpsapi": "", "dbtype": "sqlite", "dbversion": "",
