@@ -423,7 +423,8 @@ register(Module("usercontribs", "list", "uc", (
     Param("dir", values=("newer", "older"), default="older"),
     Param("namespace", "namespace", multi=True),
     Param("prop", multi=True, values=UC_PROPS, default="ids|title|timestamp|comment|size|flags"),
-    Param("show", multi=True, values=("minor", "!minor", "new", "!new", "patrolled", "!patrolled", "top", "!top")),
+    Param("show", multi=True, values=("minor", "!minor", "new", "!new", "patrolled", "!patrolled", "autopatrolled",
+                                      "!autopatrolled", "top", "!top")),
     Param("tag"), Param("toponly", "boolean"),
 ), usercontribs, generator=True, help="A user's revisions, by timestamp."))
 

@@ -67,9 +67,12 @@ def _general(call: ApiCall) -> dict[str, Any]:
         "script": f"{base}/index.php", "variantarticlepath": False, "server": server,
         "servername": server.split("://", 1)[-1].split(":")[0], "wikiid": wiki.name,
         "time": format_timestamp(int(time.time() * 1000)), "misermode": False, "uploadsenabled": False,
-        "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {}, "thumblimits": [],
-        "imagelimits": [], "favicon": "", "centralidlookupprovider": "local",
-        "allcentralidlookupproviders": ["local"], "interwikimagic": True, "magiclinks": {},
+        "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {},
+        "thumblimits": {str(i): w for i, w in enumerate((120, 150, 180, 200, 220, 250, 300, 400))},
+        "imagelimits": {str(i): {"width": w, "height": h} for i, (w, h) in enumerate(
+            ((320, 240), (640, 480), (800, 600), (1024, 768), (1280, 1024), (2560, 2048)))}, "favicon": "", "centralidlookupprovider": "local",
+        "allcentralidlookupproviders": ["local"], "interwikimagic": True,
+        "magiclinks": {"ISBN": False, "PMID": False, "RFC": False},
         "categorycollation": "uppercase", "nofollowlinks": True, "nofollownsexceptions": [],
         "nofollowdomainexceptions": [], "externallinktarget": False,
     }
