@@ -148,13 +148,18 @@ def _from_titles(query: Query, titles: list[str]) -> None:
             name = normalize_title(call.wiki, raw)
         except BadTitle as exc:
             query.pages.append(PageEntry({"title": raw, "invalidreason": _invalid_reason(raw, exc), "invalid": True},
-                                         key=-len(query.pages) - 1))
+                                         key=_next_missing(query)))
             continue
         if name.full != raw:
             normalized.append({"fromencoded": False, "from": raw, "to": name.full})
         _add_title(query, name.ns, name.text, name.full)
     if normalized:
         query.result["normalized"] = normalized
+
+
+def _next_missing(query: Query) -> int:
+    """The key of the next missing or invalid page in format version 1: -1, -2... (MediaWiki's)."""
+    return -1 - sum(1 for p in query.pages if p.key < 0)
 
 
 def _invalid_reason(raw: str, exc: BadTitle) -> str:
@@ -169,7 +174,7 @@ def _add_title(query: Query, ns: int, text: str, full: str) -> PageEntry:
             return entry
     row = query.call.node.store.page(query.call.wiki.name, ns, text)
     if row is None:
-        entry = PageEntry({"ns": ns, "title": full, "missing": True}, key=-len(query.pages) - 1)
+        entry = PageEntry({"ns": ns, "title": full, "missing": True}, key=_next_missing(query))
     else:
         entry = PageEntry({"pageid": row.id, "ns": ns, "title": full}, row, key=row.id)
     query.pages.append(entry)
