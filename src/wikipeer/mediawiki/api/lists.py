@@ -19,7 +19,7 @@ from typing import Any
 
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
-from wikipeer.mediawiki.api.params import Param, format_timestamp
+from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import Listing, Query
 from wikipeer.mediawiki.api.reading import current, full_title, page_dict, rev_user, sha1_hex
 from wikipeer.mediawiki.api.registry import Module, module, register
@@ -137,8 +137,7 @@ def _span(params: dict[str, Any], name: str, newer_word: str = "newer") -> TimeR
 def allrevisions(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     limit = params["limit"]
     if "content" in params["prop"] and limit > 50 and not call.is_bot:
-        call.warn("allrevisions", "integeroutofrange",
-                  f'Invalid value "{limit}" for parameter "arvlimit": must be no greater than 50.')
+        call.warn("allrevisions", "integeroutofrange", out_of_range("arvlimit", limit, 1, 50))
         limit = 50
     keep = _user_filter(call, [params["user"]] if params["user"] else None, params["excludeuser"])
     revs, cont = _take(call, _revisions_by_time(call, _span(params, "allrevisions"), params["namespace"] or None,

@@ -16,7 +16,7 @@ from typing import Any
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.output import content_key
-from wikipeer.mediawiki.api.params import Param, format_timestamp
+from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import PageEntry, Query
 from wikipeer.mediawiki.api.reading import current, rev_user, sha1_hex
 from wikipeer.mediawiki.api.registry import Module, module, register
@@ -67,8 +67,7 @@ def _enumerate(call: ApiCall, params: dict[str, Any], entry: PageEntry) -> tuple
     if "content" in params["prop"]:
         high = RV_CONTENT_HIGH_LIMIT if call.is_bot else RV_CONTENT_LIMIT
         if limit > high:
-            call.warn("revisions", "integeroutofrange",
-                      f'Invalid value "{limit}" for parameter "rvlimit": must be no greater than {high}.')
+            call.warn("revisions", "integeroutofrange", out_of_range("rvlimit", limit, 1, high))
             limit = high
     start, end = params["start"], params["end"]
     for name, rev_id in (("startid", params["startid"]), ("endid", params["endid"])):
