@@ -77,7 +77,8 @@ def create_app(node: Node, default_wiki: str | None = None,
     cookie gets the Secure flag, not only those of HTTPS requests.
     """
     app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
-    cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    api = mwapi.ApiPath(app, app.state.site)  # api.php beside the FastAPI app: it needs none of its machinery
+    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
     return LastResort(guarded, SECURITY_HEADERS)
 
@@ -89,6 +90,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
     mwapi.mount(app, site)
+    app.state.site = site
 
     @app.get("/")
     def index(request: Request) -> Response:
