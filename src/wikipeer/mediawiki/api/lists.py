@@ -267,7 +267,8 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
         if "timestamp" in props:
             item["timestamp"] = format_timestamp(rev.ts)
         if "flags" in props:
-            item.update(new=not rev.parents, minor=bool(rev.minor), top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
+            item.update(new=not rev.parents, minor=bool(rev.minor),
+                        top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
         if "comment" in props:
             item["comment"] = rev.comment
         if "size" in props:
@@ -329,7 +330,8 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
         head = current(call, row.id)
         if head is not None and pattern.search(call.node.store.revision_text(head)):
             members.append(row)
-    members.sort(key=lambda r: (full_title(call, r) if r.ns != NS_CATEGORY else r.title), reverse=params["dir"] in ("desc", "descending"))
+    members.sort(key=lambda r: full_title(call, r) if r.ns != NS_CATEGORY else r.title,
+                 reverse=params["dir"] in ("desc", "descending"))
     start = int(params["continue"]) if params["continue"] and params["continue"].isdigit() else 0
     page = members[start:start + params["limit"]]
     if len(members) > start + params["limit"]:
@@ -423,7 +425,8 @@ register(Module("search", "list", "sr", (
     Param("namespace", "namespace", multi=True, default=(0,)),
     _limit(), Param("offset", "integer", min=0),
     Param("what", values=("title", "text", "nearmatch")),
-    Param("info", multi=True, values=("rewrittenquery", "suggestion", "totalhits"), default="totalhits|suggestion|rewrittenquery"),
+    Param("info", multi=True, values=("rewrittenquery", "suggestion", "totalhits"),
+          default="totalhits|suggestion|rewrittenquery"),
     Param("prop", multi=True, values=("size", "wordcount", "timestamp", "snippet", "titlesnippet", "redirecttitle",
                                       "redirectsnippet", "sectiontitle", "sectionsnippet", "isfilematch",
                                       "categorysnippet", "score", "hasrelated", "extensiondata"),

@@ -233,7 +233,7 @@ def _from_generator(query: Query, name: str) -> None:
 def _follow_redirects(query: Query) -> None:
     call = query.call
     redirects = []
-    for index, entry in enumerate(list(query.pages)):
+    for entry in list(query.pages):
         if entry.row is None:
             continue
         head = current(call, entry.row.id)
@@ -241,7 +241,7 @@ def _follow_redirects(query: Query) -> None:
         if target is None or target.ns < 0:
             continue
         query.pages.remove(entry)
-        resolved = _add_title(query, target.ns, target.text, target.full)
+        _add_title(query, target.ns, target.text, target.full)
         item = {"from": entry.out["title"], "to": target.full}
         if target.fragment:
             item["tofragment"] = target.fragment
