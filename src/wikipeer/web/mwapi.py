@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -114,7 +115,9 @@ async def api(site: Site, request: Request, wiki: str) -> Response:
                    servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"
     call.state["client"] = request.client.host if request.client else "127.0.0.1"
-    answer = handle(call)
+    # In a worker thread, as FastAPI runs plain routes: a long answer (a search, a user's contributions
+    # on a large wiki) must not hold up every other request on the event loop.
+    answer = await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:
