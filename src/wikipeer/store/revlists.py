@@ -98,6 +98,12 @@ def revision_pages(store: Store, rev_ids: list[int]) -> dict[int, int]:
     return dict(store.conn.execute(f"SELECT id, page FROM revisions WHERE id IN ({marks})", rev_ids))
 
 
+def holds_wiki(store: Store, wiki: str) -> bool:
+    """Whether the store has a configuration or a page of ``wiki`` (two index lookups, not a list of wikis)."""
+    return bool(store.conn.execute("SELECT EXISTS (SELECT 1 FROM wikis WHERE name = ?1) "
+                                   "OR EXISTS (SELECT 1 FROM pages WHERE wiki = ?1)", (wiki,)).fetchone()[0])
+
+
 def revision_count(store: Store, page_id: int) -> int:
     return store.conn.execute("SELECT count(*) FROM revisions WHERE page = ?", (page_id,)).fetchone()[0]
 

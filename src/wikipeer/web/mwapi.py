@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from wikipeer.mediawiki.api import ApiCall, handle
 from wikipeer.mediawiki.api.call import TokenCheck
 from wikipeer.model.title import BadTitle, normalize_title
-from wikipeer.store.revlists import revision_pages
+from wikipeer.store.revlists import holds_wiki, revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.errors import HttpError
 from wikipeer.web.site import Site
@@ -99,6 +99,7 @@ def only_wiki(site: Site) -> str:
 
 async def api(site: Site, request: Request, wiki: str) -> Response:
     """One api.php request, answered by the framework."""
+    known_wiki(site, wiki)
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -125,6 +126,14 @@ async def api(site: Site, request: Request, wiki: str) -> Response:
     return response
 
 
+def known_wiki(site: Site, wiki: str) -> None:
+    """A 404 naming the node's wikis when it holds no wiki ``wiki`` (MediaWiki has no page at such a URL either)."""
+    if not holds_wiki(site.node.store, wiki):
+        wikis = site.node.store.wikis()
+        listed = ", ".join(f"/w/{w}/api.php" for w in wikis) or "none yet"
+        raise HttpError(404, f"This node holds no wiki {wiki!r}; its APIs: {listed}.", "No such wiki")
+
+
 def token_check(site: Site, request: Request) -> TokenCheck | None:
     """How this request's ``token=`` is checked; None until accounts answer tokens (meta=tokens)."""
     return None
@@ -139,6 +148,7 @@ async def _form(request: Request):
 
 def index(site: Site, request: Request, wiki: str) -> Response:
     """index.php: ``action=raw`` as text, ``view`` and ``history`` sent to the node's page."""
+    known_wiki(site, wiki)
     q = request.query_params
     title, action = q.get("title", ""), q.get("action", "view")
     if not title:
