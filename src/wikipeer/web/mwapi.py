@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -139,7 +139,7 @@ def token_check(site: Site, request: Request) -> TokenCheck | None:
     return None
 
 
-async def _form(request: Request):
+async def _form(request: Request) -> FormData:
     try:
         return await request.form(max_files=MAX_API_FILES, max_fields=MAX_API_FIELDS, max_part_size=MAX_EDIT_TEXT)
     except StarletteHTTPException as exc:

@@ -13,9 +13,12 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wikipeer.mediawiki.api.errors import ApiError, bad_value
+
+if TYPE_CHECKING:  # call.py needs nothing from here; the import is for the types only
+    from wikipeer.mediawiki.api.call import ApiCall
 
 MULTI_LIMIT = 50
 """Values one multi-valued parameter takes (MediaWiki's ISMULTI_LIMIT1; bots get HIGH_MULTI_LIMIT)."""
@@ -59,7 +62,7 @@ def split_multi(value: str) -> list[str]:
     return value.split("|") if value != "" else []
 
 
-def read_params(call: Any, module_name: str, prefix: str, params: tuple[Param, ...]) -> dict[str, Any]:
+def read_params(call: ApiCall, module_name: str, prefix: str, params: tuple[Param, ...]) -> dict[str, Any]:
     """The module's parameters from ``call.params``, validated; marks them used."""
     out: dict[str, Any] = {}
     for param in params:
@@ -71,7 +74,7 @@ def read_params(call: Any, module_name: str, prefix: str, params: tuple[Param, .
     return out
 
 
-def _value(call: Any, module: str, name: str, param: Param, raw: str | None) -> Any:
+def _value(call: ApiCall, module: str, name: str, param: Param, raw: str | None) -> Any:
     if param.type == "boolean":
         return raw is not None  # MediaWiki: present means true, whatever its value
     if raw is None:
@@ -102,7 +105,7 @@ def _default(param: Param) -> Any:
     return param.default
 
 
-def _one(call: Any, module: str, name: str, param: Param, value: str, multi: bool) -> Any:
+def _one(call: ApiCall, module: str, name: str, param: Param, value: str, multi: bool) -> Any:
     if param.values is not None:
         if value in param.values:
             return value
@@ -117,7 +120,7 @@ def _one(call: Any, module: str, name: str, param: Param, value: str, multi: boo
     return value
 
 
-def _integer(call: Any, module: str, name: str, param: Param, value: str, multi: bool) -> int | None:
+def _integer(call: ApiCall, module: str, name: str, param: Param, value: str, multi: bool) -> int | None:
     if param.type == "limit" and value == "max":
         return param.highmax if call.is_bot and param.highmax else param.max
     if not _INTEGER.match(value.strip()):

@@ -22,7 +22,7 @@ class Module:
 
     ``kind``: ``action`` (``action=NAME``) or a query submodule (``meta``,
     ``prop``, ``list``). ``handler``: for an action, ``handler(call, params) ->
-    dict`` (the result under the module's name, or ``{}``); for a query
+    dict``, the answer's top-level keys (``{"paraminfo": ...}``); for a query
     submodule see query.py. ``params``: a tuple, or a function
     giving one when they depend on the table (``query``'s list its submodules).
     ``token``: the token type the module needs
