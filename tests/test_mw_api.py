@@ -52,7 +52,7 @@ PAGES = [
     ("Category:Things", 14, 6, None, [(61, None, "2024-01-09T00:00:00Z", ("user", "Bob", 2), False, "cat", "Things.")]),
     ("Apple", 0, 7, None, [
         (71, None, "2024-01-10T00:00:00Z", ("user", "Carol", 3), False, "new", "An apple."),
-        (72, 71, "2024-01-11T00:00:00Z", ("user", "Carol", 3), False, "sections", SECTIONED + "[[Category:Things]]"),
+        (72, 71, "2024-01-11T00:00:00Z", ("user", "Carol", 3), False, "sections", SECTIONED + "[[category: things]]"),
     ]),
     ("Old name", 0, 8, "Apple", [
         (81, None, "2024-01-12T00:00:00Z", ("user", "Alice", 1), False, "move", "#REDIRECT [[Apple]]"),

@@ -326,7 +326,7 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
     category = _category(call, params)
     pattern = _category_link(call, category)
     members: list[PageRow] = []
-    for row, _ in call.node.store.search(category, MAX_CATEGORY_CANDIDATES):
+    for row in _category_candidates(call, category):
         if row.wiki != call.wiki.name or (params["namespace"] and row.ns not in params["namespace"]):
             continue
         kind = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
@@ -353,6 +353,19 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
             item["sortkeyprefix"] = ""
         items.append(item)
     return Listing(items, page)
+
+
+def _category_candidates(call: ApiCall, category: str) -> list[PageRow]:
+    """Pages whose text may link to the category: the full-text index's hits for "NAMESPACE:Title", in each of
+    the namespace's names, with spaces or underscores, with or without a space after the colon (the link
+    pattern then decides)."""
+    found: dict[int, PageRow] = {}
+    for prefix in {"Category", call.wiki.namespace_prefix(NS_CATEGORY) or "Category"}:
+        for name in {category, category.replace(" ", "_")}:
+            for written in (f"{prefix}:{name}", f"{prefix}: {name}"):
+                for row, _ in call.node.store.search(f'"{written}"', MAX_CATEGORY_CANDIDATES):
+                    found.setdefault(row.id, row)
+    return list(found.values())
 
 
 def _category(call: ApiCall, params: dict[str, Any]) -> str:
