@@ -11,6 +11,7 @@ from bench import sync_bench
 from bench import trust_bench
 from bench import soak
 from bench import mw_pull_bench
+from bench import mw_api_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -30,6 +31,8 @@ def main(argv: list[str]) -> int:
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),
         "mw-pull": ("MediaWiki pull: first pull vs dumpBackup.php + import, incremental pull of 100 (issue 12)",
                     mw_pull_bench.run),
+        "mwapi": ("api.php: prop=revisions with content and list=recentchanges, node vs MediaWiki 1.39 (issue 12)",
+                  mw_api_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

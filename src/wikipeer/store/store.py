@@ -8,6 +8,7 @@ holds blocks and indexes; what is allowed in is decided above it, in ingest.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import sqlite3
@@ -35,6 +36,7 @@ from wikipeer.store.packs import ChunkPlace, PackError, Packs
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
                                    KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
+                                   migrate_text_sha1,
                                    statements)
 
 DEFAULT_CHAIN = 16
@@ -127,6 +129,7 @@ class Store:
                 for statement in statements(SCHEMA):
                     conn.execute(statement)
                 add_media_tables(conn)
+                migrate_text_sha1(conn, self.text_bytes)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
@@ -674,6 +677,7 @@ class Writer:
     _INSERTS = {
         "objects": "INSERT INTO objects(id, cid, kind, data) VALUES (?, ?, ?, ?)",
         "texts": "INSERT INTO texts VALUES (?, ?, ?, ?)",
+        "text_sha1": "INSERT INTO text_sha1 VALUES (?, ?)",
         "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
         "parents": "INSERT INTO parents VALUES (?, ?, ?)",
@@ -723,6 +727,7 @@ class Writer:
         oid = self.add_object(cid, KIND_TEXT, None)
         data = textcodec.compress(text, base)
         self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
+        self._rows["text_sha1"].append((oid, hashlib.sha1(text).digest()))  # MediaWiki's, for api.php
         self._depth[oid] = depth
         self._new_texts[oid] = text
         return oid

@@ -25,7 +25,7 @@ from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
-from wikipeer.web import editing, media, pages, special
+from wikipeer.web import editing, media, mwapi, pages, special
 from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
@@ -81,7 +81,8 @@ def create_app(node: Node, default_wiki: str | None = None,
     cookie gets the Secure flag, not only those of HTTPS requests.
     """
     app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
-    cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    api = mwapi.ApiPath(app, app.state.site)  # api.php beside the FastAPI app: it needs none of its machinery
+    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
     return LastResort(guarded, SECURITY_HEADERS)
 
@@ -92,6 +93,8 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
+    mwapi.mount(app, site)
+    app.state.site = site
 
     @app.get("/")
     def index(request: Request) -> Response:

@@ -1,0 +1,190 @@
+"""Lists of pages and revisions as MediaWiki's API walks them: by title, by time, with a cursor.
+
+Each function asks one range query on an index (pages by (wiki, ns, title),
+revisions by (page, ts) or by (ts, id)), so a page of a long list costs the
+same as the first one. Cursors are positions, never offsets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import libipld
+
+from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.store.store import PACKED, Store
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Revisions between two times (ms, inclusive, None: open), in one direction, after a cursor (ts, id)."""
+
+    newer: bool = False
+    start: int | None = None
+    end: int | None = None
+    cursor: tuple[int, int] | None = None
+
+
+def _time_where(span: TimeRange, column: str = "r.ts", id_column: str = "r.id") -> tuple[list[str], list]:
+    op = ">" if span.newer else "<"
+    low, high = (span.start, span.end) if span.newer else (span.end, span.start)
+    where, args = [], []
+    if low is not None:
+        where.append(f"{column} >= ?")
+        args.append(low)
+    if high is not None:
+        where.append(f"{column} <= ?")
+        args.append(high)
+    if span.cursor is not None:
+        where.append(f"({column}, {id_column}) {op}= (?, ?)")
+        args += list(span.cursor)
+    return where, args
+
+
+def page_revisions(store: Store, page_id: int, span: TimeRange, limit: int) -> list[int]:
+    """Ids of a page's revisions in ``span``, at most ``limit``; the cursor's revision is included."""
+    where, args = _time_where(span)
+    order = "ASC" if span.newer else "DESC"
+    sql = " AND ".join(["r.page = ?", *where])
+    return [r[0] for r in store.conn.execute(
+        f"SELECT r.id FROM revisions r WHERE {sql} ORDER BY r.ts {order}, r.id {order} LIMIT ?",
+        (page_id, *args, limit))]
+
+
+def wiki_revisions(store: Store, wiki: str, span: TimeRange, limit: int,
+                   namespaces: list[int] | None = None) -> list[int]:
+    """Ids of a wiki's revisions in ``span`` (optionally in some namespaces), by time, at most ``limit``."""
+    where, args = _time_where(span)
+    where.append("p.wiki = ?")
+    args.append(wiki)
+    if namespaces:
+        where.append(f"p.ns IN ({','.join('?' * len(namespaces))})")
+        args += namespaces
+    order = "ASC" if span.newer else "DESC"
+    return [r[0] for r in store.conn.execute(
+        # CROSS JOIN: walk revisions in time order on their index and stop at the limit, rather than
+        # gathering every revision of the wiki to sort them.
+        f"SELECT r.id FROM revisions r CROSS JOIN pages p ON p.id = r.page WHERE {' AND '.join(where)} "
+        f"ORDER BY r.ts {order}, r.id {order} LIMIT ?", (*args, limit))]
+
+
+def pages_by_title(store: Store, wiki: str, ns: int, limit: int, start: str | None = None,
+                   end: str | None = None, prefix: str | None = None, descending: bool = False) -> list[PageRow]:
+    """A namespace's pages in MediaWiki's title order (titles with underscores, compared bytewise) from
+    ``start`` (inclusive) to ``end``, with ``prefix``; the three are given with spaces or underscores."""
+    key = "replace(p.title, ' ', '_')"
+    where, args = ["p.wiki = ?", "p.ns = ?"], [wiki, ns]
+    low, high = (end, start) if descending else (start, end)
+    if low is not None:
+        where.append(f"{key} >= ?")
+        args.append(low.replace(" ", "_"))
+    if high is not None:
+        where.append(f"{key} <= ?")
+        args.append(high.replace(" ", "_"))
+    if prefix:
+        where.append(f"substr({key}, 1, ?) = ?")
+        args += [len(prefix), prefix.replace(" ", "_")]
+    order = "DESC" if descending else "ASC"
+    rows = store.conn.execute(
+        f"SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+        f"WHERE {' AND '.join(where)} ORDER BY {key} {order} LIMIT ?", (*args, limit))
+    return [PageRow(*r) for r in rows]
+
+
+def revision_pages(store: Store, rev_ids: list[int]) -> dict[int, int]:
+    """The page of each of these revision ids that the store holds."""
+    marks = ",".join("?" * len(rev_ids)) or "NULL"
+    return dict(store.conn.execute(f"SELECT id, page FROM revisions WHERE id IN ({marks})", rev_ids))
+
+
+def holds_wiki(store: Store, wiki: str) -> bool:
+    """Whether the store has a configuration or a page of ``wiki`` (two index lookups, not a list of wikis)."""
+    return bool(store.conn.execute("SELECT EXISTS (SELECT 1 FROM wikis WHERE name = ?1) "
+                                   "OR EXISTS (SELECT 1 FROM pages WHERE wiki = ?1)", (wiki,)).fetchone()[0])
+
+
+def revision_count(store: Store, page_id: int) -> int:
+    return store.conn.execute("SELECT count(*) FROM revisions WHERE page = ?", (page_id,)).fetchone()[0]
+
+
+def first_revision(store: Store, page_id: int) -> int | None:
+    """The id of the page's oldest revision."""
+    row = store.conn.execute("SELECT id FROM revisions WHERE page = ? ORDER BY ts, id LIMIT 1", (page_id,)).fetchone()
+    return row[0] if row else None
+
+
+def text_sha1(store: Store, rev_id: int) -> bytes:
+    """MediaWiki's SHA-1 of a revision's text, stored when the text arrived."""
+    row = store.conn.execute("SELECT s.sha1 FROM revisions r JOIN text_sha1 s ON s.text = r.text WHERE r.id = ?",
+                             (rev_id,)).fetchone()
+    if row is not None:
+        return row[0]
+    # Only a text stored by a program that bypassed the writer lacks one; answer it all the same.
+    text_id = store.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
+    return hashlib.sha1(store.text_bytes(text_id)).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ParentInfo:
+    """A revision's first parent as lists of changes show it: its id and size."""
+
+    id: int
+    size: int
+
+
+def revisions_by_ids(store: Store, rev_ids: list[int]) -> list[RevInfo]:
+    """Revisions in the order of ``rev_ids``, read in a few queries (not a few per revision).
+
+    For lists of many revisions: their signatures are not read (``sigs`` is empty).
+    """
+    if not rev_ids:
+        return []
+    rows = {row[0]: row for row in _fetch(store, (
+        "SELECT r.id, o.cid, r.page, r.ts, r.size, o.data, t.cid FROM revisions r JOIN objects o ON o.id = r.id "
+        "JOIN objects t ON t.id = r.text WHERE r.id IN ({marks})"), rev_ids)}
+    parents: dict[int, list[tuple[int, bytes]]] = {}
+    held = _fetch(store, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
+                               "WHERE x.child IN ({marks})", rev_ids)
+    shallow = _fetch(store, "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", rev_ids)
+    for child, pos, cid in [*held, *shallow]:
+        parents.setdefault(child, []).append((pos, cid))
+    out = []
+    for rev_id in rev_ids:
+        oid, cid, page, ts, size, data, text = rows[rev_id]
+        obj = libipld.decode_dag_cbor(data[1:] if data.startswith(PACKED) else data)
+        author = obj.get("author")
+        if isinstance(author, int):
+            author = _key(store, author)
+        out.append(RevInfo(id=oid, cid=cid, page=page, parents=tuple(c for _, c in sorted(parents.get(oid, []))),
+                           text=text, ts=ts, size=size, comment=obj.get("comment", ""), model=obj["model"],
+                           format=obj.get("format"), author=author, minor=obj.get("minor", False),
+                           origin=obj.get("origin", {})))
+    return out
+
+
+def _fetch(store: Store, sql: str, values: list, per_query: int = 500) -> list[tuple]:
+    """The rows of ``sql`` whose ``{marks}`` stands for ``values``, a few hundred values a query, as one list
+    (fetched whole: these lists are read row by row in the API's hot paths)."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), per_query):
+        chunk = values[start:start + per_query]
+        rows += store.conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
+
+
+def _key(store: Store, key_id: int) -> str:
+    return store.conn.execute("SELECT key FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
+
+
+def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
+    """The first parent held of each of these revisions, by the child's id."""
+    return {child: ParentInfo(parent, size) for child, parent, size in _fetch(store, (
+        "SELECT x.child, x.parent, r.size FROM parents x JOIN revisions r ON r.id = x.parent "
+        "WHERE x.pos = 0 AND x.child IN ({marks})"), rev_ids)}
+
+
+def pages_by_ids(store: Store, page_ids: list[int]) -> dict[int, PageRow]:
+    return {r[0]: PageRow(*r) for r in _fetch(store, (
+        "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+        "WHERE p.id IN ({marks})"), list(dict.fromkeys(page_ids)))}
