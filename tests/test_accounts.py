@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from wikipeer.errors import UserError
-from wikipeer.web.accounts import Accounts, LoginFailed
+from wikipeer.store.accounts import Accounts, LoginFailed
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_csrf_tokens_are_bound_to_their_cookie(accounts, node):
 
 def test_unknown_names_are_checked_against_a_hash_as_costly_as_a_real_one(accounts, node):
     """The stand-in hash for unknown names has the parameters real hashes are made with."""
-    from wikipeer.web.accounts import _NO_USER_HASH
+    from wikipeer.store.accounts import _NO_USER_HASH
 
     accounts.create("alice", "correct horse")
     stored = sqlite3.connect(node.dir / "accounts.sqlite").execute("SELECT hash FROM accounts").fetchone()[0]

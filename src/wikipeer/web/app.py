@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
+from wikipeer.store.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.web import editing, pages, special
-from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError

@@ -23,10 +23,11 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
-from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE, Account, Accounts
+from wikipeer.store.accounts import Account, Accounts
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
+from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field, read_form
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url

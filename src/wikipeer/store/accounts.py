@@ -1,5 +1,9 @@
 """The node's own users: accounts, password hashes, sessions and CSRF tokens.
 
+Below web/ so that every door a user logs in through (the web page, the
+Action API, the command line) shares one account system; the cookie names
+that carry sessions are web/'s business (web/cookies.py).
+
 Kept in ``DIR/accounts.sqlite``, apart from the object store: accounts are
 local settings of one node, never content that travels. Each account owns an
 identity key in the node's keyring; its edits are signed with that key.
@@ -26,9 +30,6 @@ import nacl.pwhash
 from wikipeer.errors import UserError
 from wikipeer.store.keyring import ACCOUNT_PREFIX, Keyring
 
-SESSION_COOKIE = "wikipeer_session"
-VISITOR_COOKIE = "wikipeer_visitor"
-VIEW_COOKIE = "wikipeer_view"
 DEFAULT_SESSION_SECONDS = 14 * 24 * 3600
 # What an unknown name's password is checked against: an Argon2id hash string with the
 # parameters argon2id.str gives real passwords and a tag (all zeros) no password yields.
