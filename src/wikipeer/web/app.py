@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
-from wikipeer.store.accounts import DEFAULT_SESSION_SECONDS, Accounts
+from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.web import editing, pages, special
 from wikipeer.web.bodylimit import BodyLimit
@@ -83,7 +83,7 @@ def create_app(node: Node, default_wiki: str | None = None,
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
-    site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
+    site = Site(node, Accounts(node.dir / ACCOUNTS_FILE, node.keyring, session_seconds), default_wiki)
     app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)

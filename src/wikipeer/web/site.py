@@ -77,6 +77,7 @@ class Visitor:
     csrf: str
     view_name: str | None = None
     view: View | None = None
+    may_edit: bool = False  # logged in, with the main password or a bot password granted editpage
 
 
 class Site:
@@ -137,9 +138,11 @@ class Site:
 
     def _visitor(self, request: Request) -> Visitor:
         session = request.cookies.get(SESSION_COOKIE)
-        account = self.accounts.session(session)
-        if account is not None:
-            visitor = Visitor(account, session, False, self.accounts.csrf_token(session))
+        opened = self.accounts.session_of(session)
+        account = opened.account if opened else None
+        if opened is not None:
+            visitor = Visitor(account, session, False, self.accounts.csrf_token(session),
+                              may_edit=opened.may("editpage"))
         else:
             cookie = request.cookies.get(VISITOR_COOKIE)
             new = not cookie
