@@ -136,5 +136,6 @@ def evict_page(store: Store, page_id: int) -> None:
         conn.execute("DELETE FROM local_pages WHERE page = ?", (page_id,))
         text_marks = ",".join("?" * len(gone_texts)) or "NULL"
         conn.execute(f"DELETE FROM texts WHERE id IN ({text_marks})", sorted(gone_texts))
+        conn.execute(f"DELETE FROM text_sha1 WHERE text IN ({text_marks})", sorted(gone_texts))
         gone = [page_id, *revs, *sigs, *sorted(gone_texts)]
         conn.execute(f"DELETE FROM objects WHERE id IN ({','.join('?' * len(gone))})", gone)

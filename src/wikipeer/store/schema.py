@@ -5,12 +5,14 @@ order objects are accepted and never reused (AUTOINCREMENT), so "everything
 since N" is ``id > N``.
 """
 
+import hashlib
 import sqlite3
+from collections.abc import Callable
 
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST = range(8)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -117,6 +119,11 @@ CREATE TABLE IF NOT EXISTS takers(key TEXT PRIMARY KEY, served INTEGER NOT NULL 
 CREATE TABLE IF NOT EXISTS gossip(id INTEGER PRIMARY KEY, range_lo TEXT NOT NULL, range_hi TEXT NOT NULL);
 -- Pages whose search entry waits for the end of a long transfer (ingest with defer_index).
 CREATE TABLE IF NOT EXISTS index_pending(page INTEGER PRIMARY KEY);
+-- MediaWiki's SHA-1 of each text (what api.php answers as rvprop=sha1), by the text's object id:
+-- computed once, when the text arrives (see migrate_text_sha1 for texts stored before).
+CREATE TABLE IF NOT EXISTS text_sha1(text INTEGER PRIMARY KEY, sha1 BLOB NOT NULL);
+-- Revisions by time across a wiki: api.php's allrevisions and recentchanges walk it.
+CREATE INDEX IF NOT EXISTS revisions_by_ts ON revisions(ts, id);
 -- Requests waiting for the next trip of a USB stick (store/wants.py).
 CREATE TABLE IF NOT EXISTS wants(
     id INTEGER PRIMARY KEY,
@@ -144,6 +151,16 @@ def add_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
             added.append((table, column))
     return added
+
+
+def migrate_text_sha1(conn: sqlite3.Connection, text_bytes: Callable[[int], bytes]) -> int:
+    """Schema 11: fill text_sha1 for the texts stored before it existed; returns how many."""
+    missing = [r[0] for r in conn.execute(
+        "SELECT t.id FROM texts t LEFT JOIN text_sha1 s ON s.text = t.id WHERE s.text IS NULL")]
+    for start in range(0, len(missing), 1000):
+        conn.executemany("INSERT INTO text_sha1 VALUES (?, ?)",
+                         [(i, hashlib.sha1(text_bytes(i)).digest()) for i in missing[start:start + 1000]])
+    return len(missing)
 
 
 def statements(script: str) -> list[str]:

@@ -7,6 +7,7 @@ holds blocks and indexes; what is allowed in is decided above it, in ingest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -30,7 +31,8 @@ from wikipeer.store import search as fts
 from wikipeer.store import textcodec
 from wikipeer.store.records import HeldStats, PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_PAGE, KIND_PROFILE, KIND_REV, KIND_SIG, KIND_TEXT,
-                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, statements)
+                                   KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, migrate_text_sha1,
+                                   statements)
 
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
@@ -111,6 +113,7 @@ class Store:
                     conn.execute("UPDATE held SET held_at = ?", (int(time.time()),))
                 for statement in statements(SCHEMA):
                     conn.execute(statement)
+                migrate_text_sha1(conn, self.text_bytes)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
@@ -574,6 +577,7 @@ class Writer:
     _INSERTS = {
         "objects": "INSERT INTO objects(id, cid, kind, data) VALUES (?, ?, ?, ?)",
         "texts": "INSERT INTO texts VALUES (?, ?, ?, ?)",
+        "text_sha1": "INSERT INTO text_sha1 VALUES (?, ?)",
         "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
         "parents": "INSERT INTO parents VALUES (?, ?, ?)",
@@ -622,6 +626,7 @@ class Writer:
         oid = self.add_object(cid, KIND_TEXT, None)
         data = textcodec.compress(text, base)
         self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
+        self._rows["text_sha1"].append((oid, hashlib.sha1(text).digest()))  # MediaWiki's, for api.php
         self._depth[oid] = depth
         self._new_texts[oid] = text
         return oid

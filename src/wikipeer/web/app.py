@@ -25,7 +25,7 @@ from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
-from wikipeer.web import editing, pages, special
+from wikipeer.web import editing, mwapi, pages, special
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError
@@ -88,6 +88,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
+    mwapi.mount(app, site)
 
     @app.get("/")
     def index(request: Request) -> Response:

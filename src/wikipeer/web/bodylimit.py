@@ -35,6 +35,7 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/api/v1/blocks", MAX_RPC_BODY),
     ("POST", "/api/v1/gossip", MAX_GOSSIP),
     ("POST", "/wiki/", MAX_EDIT_FORM),
+    ("POST", "/w/", MAX_EDIT_FORM),  # api.php: an edit's text and a few dozen parameters
 )
 
 

@@ -1,0 +1,6 @@
+"""Every API module file, imported once so that each registers itself in the table (registry.py).
+
+Adding a module: a file that calls ``register(Module(...))``, and one import line here.
+"""
+
+from wikipeer.mediawiki.api import paraminfo, query, siteinfo  # noqa: F401

@@ -1,0 +1,130 @@
+"""``meta=siteinfo``: the wiki as the node knows it, in MediaWiki's words.
+
+``generator`` says "MediaWiki 1.39.0 (wikipeer 0.1.0)" so clients that check
+MediaWiki's version (pywikibot, mwclient) take the API for what it imitates;
+the ``wikipeer`` field names the software really answering.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import quote
+
+from wikipeer.mediawiki.api.call import ApiCall
+from wikipeer.mediawiki.api.output import content_key
+from wikipeer.mediawiki.api.params import Param, format_timestamp
+from wikipeer.mediawiki.api.query import Query
+from wikipeer.mediawiki.api.registry import Module, register
+from wikipeer.render.interwiki import PROJECTS
+from wikipeer.render.names import ALIASES, CANONICAL
+
+MEDIAWIKI_VERSION = "1.39.0"
+LEGAL_TITLE_CHARS = " %!\"$&'()*,\\-.\\/0-9:;=?@A-Z\\\\^_`a-z~\\x80-\\xFF+"
+CONTENT_NAMESPACES = (0,)
+PROPS = ("general", "namespaces", "namespacealiases", "specialpagealiases", "magicwords", "interwikimap",
+         "dbrepllag", "statistics", "usergroups", "libraries", "extensions", "fileextensions", "rightsinfo",
+         "restrictions", "languages", "languagevariants", "skins", "extensiontags", "functionhooks", "showhooks",
+         "variables", "protocols", "defaultoptions", "uploaddialog")
+
+
+def wikipeer_version() -> str:
+    try:
+        return version("wikipeer")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def run(call: ApiCall, params: dict[str, Any], query: Query) -> None:
+    answers = {"general": _general, "namespaces": _namespaces, "namespacealiases": _aliases,
+               "interwikimap": _interwiki, "dbrepllag": lambda c: [{"host": c.servedby, "lag": 0}],
+               "statistics": _statistics, "usergroups": _groups, "rightsinfo": lambda c: {"url": "", "text": ""},
+               "restrictions": _restrictions, "defaultoptions": lambda c: {}, "languagevariants": lambda c: {},
+               "protocols": lambda c: ["http://", "https://", "ftp://", "mailto:", "//"]}
+    for prop in params["prop"]:
+        query.result[prop] = answers.get(prop, lambda c: [])(call)
+
+
+def _general(call: ApiCall) -> dict[str, Any]:
+    wiki = call.wiki
+    base = call.script_url.rsplit("/", 1)[0]
+    server = call.state.get("server", "")
+    return {
+        "mainpage": "Main Page", "base": f"{server}{call.page_url}{quote('Main_Page')}",
+        "sitename": wiki.sitename or wiki.name, "mainpageisdomainroot": False, "logo": "",
+        "generator": f"MediaWiki {MEDIAWIKI_VERSION} (wikipeer {wikipeer_version()})",
+        "wikipeer": {"software": "wikipeer", "version": wikipeer_version(), "wiki": wiki.name,
+                     "note": "a wikipeer node answering MediaWiki's Action API from its signed store"},
+        "phpversion": "", "phpsapi": "", "dbtype": "sqlite", "dbversion": "",
+        "imagewhitelistenabled": False, "langconversion": False, "titleconversion": False,
+        "linkprefixcharset": "", "linkprefix": "", "linktrail": "/^([a-z]+)(.*)$/sD",
+        "legaltitlechars": LEGAL_TITLE_CHARS, "invalidusernamechars": "@:>=",
+        "case": wiki.case, "lang": wiki.lang, "fallback": [], "rtl": False, "fallback8bitEncoding": "windows-1252",
+        "readonly": False, "writeapi": True, "maxarticlesize": 2 * 1024 * 1024,
+        "timezone": "UTC", "timeoffset": 0, "articlepath": f"{call.page_url}$1", "scriptpath": base,
+        "script": f"{base}/index.php", "variantarticlepath": False, "server": server,
+        "servername": server.split("://", 1)[-1].split(":")[0], "wikiid": wiki.name,
+        "time": format_timestamp(int(time.time() * 1000)), "misermode": False, "uploadsenabled": False,
+        "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {}, "thumblimits": [],
+        "imagelimits": [], "favicon": "", "centralidlookupprovider": "local",
+        "allcentralidlookupproviders": ["local"], "interwikimagic": True, "magiclinks": {},
+        "categorycollation": "uppercase", "nofollowlinks": True, "nofollownsexceptions": [],
+        "nofollowdomainexceptions": [], "externallinktarget": False,
+    }
+
+
+def _namespaces(call: ApiCall) -> dict[str, Any]:
+    wiki = call.wiki
+    out: dict[str, Any] = {}
+    canonical = {number: name.title() for name, number in CANONICAL.items() if name not in ("image", "image talk")}
+    for number in sorted(wiki.namespaces):
+        name = wiki.namespaces[number]
+        entry: dict[str, Any] = {"id": number, "case": wiki.case_rule(number), content_key("name"): name,
+                                 "subpages": number not in (0, 6, 14, -1, -2), "canonical": canonical.get(number, name),
+                                 "content": number in CONTENT_NAMESPACES, "nonincludable": False}
+        if number == 0:
+            entry.pop("canonical")
+        out[str(number)] = entry
+    return out
+
+
+def _aliases(call: ApiCall) -> list[dict[str, Any]]:
+    names = {**{k.title(): v for k, v in CANONICAL.items()}, **ALIASES.get(call.wiki.lang, {})}
+    own = {v.casefold() for v in call.wiki.namespaces.values()}
+    return [{"id": number, content_key("alias"): alias} for alias, number in sorted(names.items())
+            if alias.casefold() not in own]
+
+
+def _interwiki(call: ApiCall) -> list[dict[str, Any]]:
+    lang = call.wiki.lang
+    return [{"prefix": prefix, "url": pattern.replace("{lang}", lang)} for prefix, pattern in sorted(PROJECTS.items())]
+
+
+def _statistics(call: ApiCall) -> dict[str, Any]:
+    pages, revisions = 0, 0
+    for wiki, page_count, rev_count in call.node.store.counts():
+        if wiki == call.wiki.name:
+            pages, revisions = page_count, rev_count
+    return {"pages": pages, "articles": pages, "edits": revisions, "images": 0, "users": 0, "activeusers": 0,
+            "admins": 0, "jobs": 0}
+
+
+def _groups(call: ApiCall) -> list[dict[str, Any]]:
+    return [{"name": "*", "rights": ["read", "createaccount"]},
+            {"name": "user", "rights": ["read", "edit", "createpage", "writeapi"]},
+            {"name": "bot", "rights": ["bot", "apihighlimits"]}]
+
+
+def _restrictions(call: ApiCall) -> dict[str, Any]:
+    return {"types": ["create", "edit", "move", "upload"], "levels": ["", "autoconfirmed", "sysop"],
+            "cascadinglevels": ["sysop"], "semiprotectedlevels": ["autoconfirmed"]}
+
+
+register(Module("siteinfo", "meta", "si", (
+    Param("prop", multi=True, values=PROPS, default="general"),
+    Param("filteriw", values=("local", "!local")),
+    Param("showalldb", "boolean"),
+    Param("numberingroup", "boolean"),
+    Param("inlanguagecode"),
+), run, help="The wiki's name, namespaces and rules, and which software answers."))

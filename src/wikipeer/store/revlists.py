@@ -1,0 +1,113 @@
+"""Lists of pages and revisions as MediaWiki's API walks them: by title, by time, with a cursor.
+
+Each function asks one range query on an index (pages by (wiki, ns, title),
+revisions by (page, ts) or by (ts, id)), so a page of a long list costs the
+same as the first one. Cursors are positions, never offsets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from wikipeer.store.records import PageRow
+from wikipeer.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Revisions between two times (ms, inclusive, None: open), in one direction, after a cursor (ts, id)."""
+
+    newer: bool = False
+    start: int | None = None
+    end: int | None = None
+    cursor: tuple[int, int] | None = None
+
+
+def _time_where(span: TimeRange, column: str = "r.ts", id_column: str = "r.id") -> tuple[list[str], list]:
+    op = ">" if span.newer else "<"
+    low, high = (span.start, span.end) if span.newer else (span.end, span.start)
+    where, args = [], []
+    if low is not None:
+        where.append(f"{column} >= ?")
+        args.append(low)
+    if high is not None:
+        where.append(f"{column} <= ?")
+        args.append(high)
+    if span.cursor is not None:
+        where.append(f"({column}, {id_column}) {op}= (?, ?)")
+        args += list(span.cursor)
+    return where, args
+
+
+def page_revisions(store: Store, page_id: int, span: TimeRange, limit: int) -> list[int]:
+    """Ids of a page's revisions in ``span``, at most ``limit``; the cursor's revision is included."""
+    where, args = _time_where(span)
+    order = "ASC" if span.newer else "DESC"
+    sql = " AND ".join(["r.page = ?", *where])
+    return [r[0] for r in store.conn.execute(
+        f"SELECT r.id FROM revisions r WHERE {sql} ORDER BY r.ts {order}, r.id {order} LIMIT ?",
+        (page_id, *args, limit))]
+
+
+def wiki_revisions(store: Store, wiki: str, span: TimeRange, limit: int,
+                   namespaces: list[int] | None = None) -> list[int]:
+    """Ids of a wiki's revisions in ``span`` (optionally in some namespaces), by time, at most ``limit``."""
+    where, args = _time_where(span)
+    where.append("p.wiki = ?")
+    args.append(wiki)
+    if namespaces:
+        where.append(f"p.ns IN ({','.join('?' * len(namespaces))})")
+        args += namespaces
+    order = "ASC" if span.newer else "DESC"
+    return [r[0] for r in store.conn.execute(
+        f"SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE {' AND '.join(where)} "
+        f"ORDER BY r.ts {order}, r.id {order} LIMIT ?", (*args, limit))]
+
+
+def pages_by_title(store: Store, wiki: str, ns: int, limit: int, start: str | None = None,
+                   end: str | None = None, prefix: str | None = None, descending: bool = False) -> list[PageRow]:
+    """A namespace's pages in title order from ``start`` (inclusive) to ``end``, with ``prefix``."""
+    where, args = ["p.wiki = ?", "p.ns = ?"], [wiki, ns]
+    low, high = (end, start) if descending else (start, end)
+    if low is not None:
+        where.append("p.title >= ?")
+        args.append(low)
+    if high is not None:
+        where.append("p.title <= ?")
+        args.append(high)
+    if prefix:
+        where.append("substr(p.title, 1, ?) = ?")
+        args += [len(prefix), prefix]
+    order = "DESC" if descending else "ASC"
+    rows = store.conn.execute(
+        f"SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+        f"WHERE {' AND '.join(where)} ORDER BY p.title {order} LIMIT ?", (*args, limit))
+    return [PageRow(*r) for r in rows]
+
+
+def revision_pages(store: Store, rev_ids: list[int]) -> dict[int, int]:
+    """The page of each of these revision ids that the store holds."""
+    marks = ",".join("?" * len(rev_ids)) or "NULL"
+    return dict(store.conn.execute(f"SELECT id, page FROM revisions WHERE id IN ({marks})", rev_ids))
+
+
+def revision_count(store: Store, page_id: int) -> int:
+    return store.conn.execute("SELECT count(*) FROM revisions WHERE page = ?", (page_id,)).fetchone()[0]
+
+
+def first_revision(store: Store, page_id: int) -> int | None:
+    """The id of the page's oldest revision."""
+    row = store.conn.execute("SELECT id FROM revisions WHERE page = ? ORDER BY ts, id LIMIT 1", (page_id,)).fetchone()
+    return row[0] if row else None
+
+
+def text_sha1(store: Store, rev_id: int) -> bytes:
+    """MediaWiki's SHA-1 of a revision's text, stored when the text arrived."""
+    row = store.conn.execute("SELECT s.sha1 FROM revisions r JOIN text_sha1 s ON s.text = r.text WHERE r.id = ?",
+                             (rev_id,)).fetchone()
+    if row is not None:
+        return row[0]
+    # Only a text stored by a program that bypassed the writer lacks one; answer it all the same.
+    text_id = store.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
+    return hashlib.sha1(store.text_bytes(text_id)).digest()
