@@ -220,6 +220,16 @@ class Accounts:
             raise NotFound(f"no account named {name.strip()!r} (see 'wikipeer account list')")
         return account
 
+    def user_id(self, name: str) -> int:
+        """The account's number (its row in the accounts file; MediaWiki's user id), 0 for no such account."""
+        row = self.conn.execute("SELECT rowid FROM accounts WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
+
+    def created(self, name: str) -> int | None:
+        """When the account was made (Unix seconds)."""
+        row = self.conn.execute("SELECT created FROM accounts WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
     def list(self) -> list[Account]:
         return [Account(*r) for r in self.conn.execute("SELECT name, key FROM accounts ORDER BY name")]
 

@@ -12,16 +12,23 @@ from __future__ import annotations
 import socket
 from urllib.parse import quote
 
+import anyio.from_thread
+
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wikipeer.mediawiki.api import ApiCall, handle
-from wikipeer.mediawiki.api.call import TokenCheck
+from wikipeer.mediawiki.api.login import QUERY_NAMES
+from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.net.ratelimit import Limits, client_of
+from wikipeer.store.accounts import LoginFailed
 from wikipeer.store.revlists import revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
+from wikipeer.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.site import Site
 
@@ -30,16 +37,16 @@ MAX_API_FILES = 1
 SERVED_BY = socket.gethostname()
 
 
-def mount(app: FastAPI, site: Site) -> None:
-    """Add the api.php and index.php routes to the app."""
+def mount(app: FastAPI, site: Site, limits: Limits) -> None:
+    """Add the api.php and index.php routes to the app; API logins count against ``limits`` as web logins do."""
 
     @app.api_route("/w/api.php", methods=["GET", "POST"])
     async def api_single(request: Request) -> Response:
-        return await api(site, request, only_wiki(site))
+        return await api(site, request, only_wiki(site), limits)
 
     @app.api_route("/w/{wiki}/api.php", methods=["GET", "POST"])
     async def api_wiki(request: Request, wiki: str) -> Response:
-        return await api(site, request, wiki)
+        return await api(site, request, wiki, limits)
 
     @app.get("/w/index.php")
     def index_single(request: Request) -> Response:
@@ -62,8 +69,8 @@ def only_wiki(site: Site) -> str:
     return wikis[0]
 
 
-async def api(site: Site, request: Request, wiki: str) -> Response:
-    """One api.php request, answered by the framework."""
+async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Response:
+    """One api.php request, answered by the framework (in a worker thread: logins hash passwords)."""
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -74,22 +81,58 @@ async def api(site: Site, request: Request, wiki: str) -> Response:
             else:
                 params[name] = value
     visitor = site.visitor(request)
+    session = api_session(site, request, limits)
     call = ApiCall(node=site.node, wiki=site.node.wiki_or_default(wiki), params=params, method=request.method,
-                   account=visitor.account, user_name=site.author, check_token=token_check(site, request),
-                   script_url=f"/w/{quote(wiki)}/api.php", page_url=f"/wiki/{quote(wiki)}/",
-                   servedby=SERVED_BY, files=files)
+                   account=visitor.account, is_bot=session.may("bot"), user_name=site.author,
+                   check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
+                   page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"
-    answer = handle(call)
+    call.state[QUERY_NAMES] = frozenset(request.query_params.keys())
+    attach(call, session)
+    answer = await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:
         response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax")
+    _session_cookies(site, session, response)
     return response
 
 
-def token_check(site: Site, request: Request) -> TokenCheck | None:
-    """How this request's ``token=`` is checked; None until accounts answer tokens (meta=tokens)."""
-    return None
+def api_session(site: Site, request: Request, limits: Limits) -> ApiSession:
+    """The caller's session from its cookies (the web page's own: one account system)."""
+    visitor = site.visitor(request)
+    return ApiSession(site.accounts, visitor.cookie, visitor.new_cookie, visitor.session, client_of(request),
+                      verifier(limits, request))
+
+
+def verifier(limits: Limits, request: Request) -> Verifier:
+    """Password checks under the web login's limits: per-address rate, back-off, a bounded hashing gate."""
+    client = client_of(request)
+
+    def verify(name: str, check, *args):
+        limits.charge("login", request)
+        limits.guard.admit(name.strip(), client)
+        try:
+            # The handler runs in a worker thread; the gate is the event loop's.
+            result = anyio.from_thread.run(limits.hashing.run, check, *args)
+        except LoginFailed:
+            limits.guard.failed(name.strip(), client)
+            raise
+        limits.guard.succeeded(name.strip())
+        return result
+
+    return verify
+
+
+def _session_cookies(site: Site, session: ApiSession, response: Response) -> None:
+    """The cookies a login, a logout or a login token asked for."""
+    if session.opened:
+        response.set_cookie(SESSION_COOKIE, session.opened, httponly=True, samesite="lax",
+                            max_age=site.accounts.session_seconds)
+    elif session.closed:
+        response.delete_cookie(SESSION_COOKIE)
+    if session.visitor_used and session.new_cookie and not session.opened:
+        response.set_cookie(VISITOR_COOKIE, session.cookie, httponly=True, samesite="lax")
 
 
 async def _form(request: Request):

@@ -23,7 +23,7 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
-from wikipeer.store.accounts import Account, Accounts
+from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
@@ -77,7 +77,12 @@ class Visitor:
     csrf: str
     view_name: str | None = None
     view: View | None = None
-    may_edit: bool = False  # logged in, with the main password or a bot password granted editpage
+    session: Session | None = None  # the account's session: its bot password, if it was opened with one
+
+    @property
+    def may_edit(self) -> bool:
+        """Logged in with the account's own password, or with a bot password granted editpage."""
+        return self.session is not None and self.session.may("editpage")
 
 
 class Site:
@@ -141,8 +146,7 @@ class Site:
         opened = self.accounts.session_of(session)
         account = opened.account if opened else None
         if opened is not None:
-            visitor = Visitor(account, session, False, self.accounts.csrf_token(session),
-                              may_edit=opened.may("editpage"))
+            visitor = Visitor(account, session, False, self.accounts.csrf_token(session), session=opened)
         else:
             cookie = request.cookies.get(VISITOR_COOKIE)
             new = not cookie
