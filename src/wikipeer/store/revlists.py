@@ -61,28 +61,32 @@ def wiki_revisions(store: Store, wiki: str, span: TimeRange, limit: int,
         args += namespaces
     order = "ASC" if span.newer else "DESC"
     return [r[0] for r in store.conn.execute(
-        f"SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page WHERE {' AND '.join(where)} "
+        # CROSS JOIN: walk revisions in time order on their index and stop at the limit, rather than
+        # gathering every revision of the wiki to sort them.
+        f"SELECT r.id FROM revisions r CROSS JOIN pages p ON p.id = r.page WHERE {' AND '.join(where)} "
         f"ORDER BY r.ts {order}, r.id {order} LIMIT ?", (*args, limit))]
 
 
 def pages_by_title(store: Store, wiki: str, ns: int, limit: int, start: str | None = None,
                    end: str | None = None, prefix: str | None = None, descending: bool = False) -> list[PageRow]:
-    """A namespace's pages in title order from ``start`` (inclusive) to ``end``, with ``prefix``."""
+    """A namespace's pages in MediaWiki's title order (titles with underscores, compared bytewise) from
+    ``start`` (inclusive) to ``end``, with ``prefix``; the three are given with spaces or underscores."""
+    key = "replace(p.title, ' ', '_')"
     where, args = ["p.wiki = ?", "p.ns = ?"], [wiki, ns]
     low, high = (end, start) if descending else (start, end)
     if low is not None:
-        where.append("p.title >= ?")
-        args.append(low)
+        where.append(f"{key} >= ?")
+        args.append(low.replace(" ", "_"))
     if high is not None:
-        where.append("p.title <= ?")
-        args.append(high)
+        where.append(f"{key} <= ?")
+        args.append(high.replace(" ", "_"))
     if prefix:
-        where.append("substr(p.title, 1, ?) = ?")
-        args += [len(prefix), prefix]
+        where.append(f"substr({key}, 1, ?) = ?")
+        args += [len(prefix), prefix.replace(" ", "_")]
     order = "DESC" if descending else "ASC"
     rows = store.conn.execute(
         f"SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
-        f"WHERE {' AND '.join(where)} ORDER BY p.title {order} LIMIT ?", (*args, limit))
+        f"WHERE {' AND '.join(where)} ORDER BY {key} {order} LIMIT ?", (*args, limit))
     return [PageRow(*r) for r in rows]
 
 

@@ -124,6 +124,8 @@ CREATE TABLE IF NOT EXISTS index_pending(page INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS text_sha1(text INTEGER PRIMARY KEY, sha1 BLOB NOT NULL);
 -- Revisions by time across a wiki: api.php's allrevisions and recentchanges walk it.
 CREATE INDEX IF NOT EXISTS revisions_by_ts ON revisions(ts, id);
+-- Pages in MediaWiki's title order (it sorts titles with underscores, so "AB" comes before "A b").
+CREATE INDEX IF NOT EXISTS pages_by_mw_title ON pages(wiki, ns, replace(title, ' ', '_'));
 -- Requests waiting for the next trip of a USB stick (store/wants.py).
 CREATE TABLE IF NOT EXISTS wants(
     id INTEGER PRIMARY KEY,

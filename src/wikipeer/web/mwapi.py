@@ -87,6 +87,7 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
                    check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
                    page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"
+    call.state["client"] = request.client.host if request.client else "127.0.0.1"
     call.state[QUERY_NAMES] = frozenset(request.query_params.keys())
     attach(call, session)
     answer = await run_in_threadpool(handle, call)

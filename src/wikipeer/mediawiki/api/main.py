@@ -63,8 +63,10 @@ def handle(call: ApiCall) -> ApiResponse:
     headers: dict[str, str] = {}
     result: dict[str, Any] = {}
     try:
+        # Read first, so that an error in any other parameter is told in the format asked for.
+        errorformat = read_params(call, "main", "", (Param("errorformat", values=ERROR_FORMATS, default="bc"),)
+                                  )["errorformat"]
         main = read_params(call, "main", "", main_params())
-        errorformat = main["errorformat"]
         result = _run(call, main)
     except ApiError as exc:
         headers.update(exc.headers)

@@ -3,5 +3,5 @@
 Adding a module: a file that calls ``register(Module(...))``, and one import line here.
 """
 
-from wikipeer.mediawiki.api import paraminfo, query, siteinfo  # noqa: F401
+from wikipeer.mediawiki.api import lists, paraminfo, query, revisions, siteinfo  # noqa: F401
 from wikipeer.mediawiki.api import edit, login, tokens, userinfo  # noqa: F401  (accounts, sessions, writes)

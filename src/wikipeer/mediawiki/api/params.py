@@ -106,7 +106,7 @@ def _one(call: Any, module: str, name: str, param: Param, value: str, multi: boo
         if value in param.values:
             return value
         if multi:
-            call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}.')
+            call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}')
             return None
         raise bad_value(name, value)
     if param.type in ("integer", "limit", "namespace"):
@@ -121,28 +121,32 @@ def _integer(call: Any, module: str, name: str, param: Param, value: str, multi:
         return param.highmax if call.is_bot and param.highmax else param.max
     if not _INTEGER.match(value.strip()):
         if param.type == "namespace" and multi:
-            call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}.')
+            call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}')
             return None
         raise ApiError("badinteger", f'Invalid value "{value}" for integer parameter "{name}".')
     number = int(value)
     if param.type == "namespace":
         if number not in call.wiki.namespaces:
             if multi:
-                call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}.')
+                call.warn(module, "unrecognizedvalues", f'Unrecognized value for parameter "{name}": {value}')
                 return None
             raise bad_value(name, value)
         return number
     low = param.min if param.min is not None else (1 if param.type == "limit" else None)
     high = param.highmax if param.type == "limit" and call.is_bot and param.highmax else param.max
-    if low is not None and number < low:
-        call.warn(module, "integeroutofrange",
-                  f'Invalid value "{value}" for parameter "{name}": must be no less than {low}.')
-        return low
-    if high is not None and number > high:
-        call.warn(module, "integeroutofrange",
-                  f'Invalid value "{value}" for parameter "{name}": must be no greater than {high}.')
-        return high
+    if (low is not None and number < low) or (high is not None and number > high):
+        call.warn(module, "integeroutofrange", out_of_range(name, value, low, high))
+        return low if low is not None and number < low else high
     return number
+
+
+def out_of_range(name: str, value: object, low: int | None, high: int | None) -> str:
+    """MediaWiki's warning for an integer outside its bounds (it is then clamped)."""
+    if low is not None and high is not None:
+        bound = f"must be between {low} and {high}"
+    else:
+        bound = f"must be no less than {low}" if low is not None else f"must be no greater than {high}"
+    return f'The value "{value}" for parameter "{name}" {bound}.'
 
 
 _TS_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S",

@@ -45,6 +45,8 @@ class Listing:
 
     items: list[dict[str, Any]]
     pages: list[PageRow] = field(default_factory=list)
+    revids: dict[int, list[int]] = field(default_factory=dict)
+    """For generators that give revisions (allrevisions): the revisions of each page, by page id."""
 
 
 @dataclass(slots=True)
@@ -146,13 +148,18 @@ def _from_titles(query: Query, titles: list[str]) -> None:
             name = normalize_title(call.wiki, raw)
         except BadTitle as exc:
             query.pages.append(PageEntry({"title": raw, "invalidreason": _invalid_reason(raw, exc), "invalid": True},
-                                         key=-len(query.pages) - 1))
+                                         key=_next_missing(query)))
             continue
         if name.full != raw:
             normalized.append({"fromencoded": False, "from": raw, "to": name.full})
         _add_title(query, name.ns, name.text, name.full)
     if normalized:
         query.result["normalized"] = normalized
+
+
+def _next_missing(query: Query) -> int:
+    """The key of the next missing or invalid page in format version 1: -1, -2... (MediaWiki's)."""
+    return -1 - sum(1 for p in query.pages if p.key < 0)
 
 
 def _invalid_reason(raw: str, exc: BadTitle) -> str:
@@ -167,7 +174,7 @@ def _add_title(query: Query, ns: int, text: str, full: str) -> PageEntry:
             return entry
     row = query.call.node.store.page(query.call.wiki.name, ns, text)
     if row is None:
-        entry = PageEntry({"ns": ns, "title": full, "missing": True}, key=-len(query.pages) - 1)
+        entry = PageEntry({"ns": ns, "title": full, "missing": True}, key=_next_missing(query))
     else:
         entry = PageEntry({"pageid": row.id, "ns": ns, "title": full}, row, key=row.id)
     query.pages.append(entry)
@@ -220,7 +227,7 @@ def _from_generator(query: Query, name: str) -> None:
     params = read_params(query.call, name, "g" + gen.prefix, gen.parameters())
     listing = gen.handler(query.call, params, query)
     for row in listing.pages:
-        _add_row(query, row)
+        _add_row(query, row).revids += listing.revids.get(row.id, [])
 
 
 def _follow_redirects(query: Query) -> None:

@@ -29,12 +29,17 @@ class User:
 
 
 def rev_user(call: ApiCall, rev: RevInfo) -> User:
-    """The imported user (or IP), else the local account or key that signed it."""
+    """The imported user (or IP), else the local account or key that signed it.
+
+    An imported user with no id (MediaWiki's "imported>Name", a user the source
+    wiki has no account for) is anonymous, as MediaWiki says of it.
+    """
     origin = rev.origin
     if origin.get("ip"):
         return User(str(origin["ip"]), 0, True)
     if origin.get("user"):
-        return User(str(origin["user"]), int(origin.get("user_id") or 0), False)
+        user_id = int(origin.get("user_id") or 0)
+        return User(str(origin["user"]), user_id, user_id == 0)
     return User(call.user_name(rev), 0, False)
 
 

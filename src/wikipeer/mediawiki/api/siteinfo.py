@@ -1,8 +1,9 @@
 """``meta=siteinfo``: the wiki as the node knows it, in MediaWiki's words.
 
-``generator`` says "MediaWiki 1.39.0 (wikipeer 0.1.0)" so clients that check
-MediaWiki's version (pywikibot, mwclient) take the API for what it imitates;
-the ``wikipeer`` field names the software really answering.
+``generator`` says "MediaWiki 1.39.0", exactly as MediaWiki does, because
+clients parse it (mwclient and pywikibot read the version from it and choose
+their requests by it); the ``wikipeer`` field names the software really
+answering, with its version.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _general(call: ApiCall) -> dict[str, Any]:
     return {
         "mainpage": "Main Page", "base": f"{server}{call.page_url}{quote('Main_Page')}",
         "sitename": wiki.sitename or wiki.name, "mainpageisdomainroot": False, "logo": "",
-        "generator": f"MediaWiki {MEDIAWIKI_VERSION} (wikipeer {wikipeer_version()})",
+        "generator": f"MediaWiki {MEDIAWIKI_VERSION}",
         "wikipeer": {"software": "wikipeer", "version": wikipeer_version(), "wiki": wiki.name,
                      "note": "a wikipeer node answering MediaWiki's Action API from its signed store"},
         "phpversion": "", "phpsapi": "", "dbtype": "sqlite", "dbversion": "",
@@ -66,9 +67,12 @@ def _general(call: ApiCall) -> dict[str, Any]:
         "script": f"{base}/index.php", "variantarticlepath": False, "server": server,
         "servername": server.split("://", 1)[-1].split(":")[0], "wikiid": wiki.name,
         "time": format_timestamp(int(time.time() * 1000)), "misermode": False, "uploadsenabled": False,
-        "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {}, "thumblimits": [],
-        "imagelimits": [], "favicon": "", "centralidlookupprovider": "local",
-        "allcentralidlookupproviders": ["local"], "interwikimagic": True, "magiclinks": {},
+        "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {},
+        "thumblimits": {str(i): w for i, w in enumerate((120, 150, 180, 200, 220, 250, 300, 400))},
+        "imagelimits": {str(i): {"width": w, "height": h} for i, (w, h) in enumerate(
+            ((320, 240), (640, 480), (800, 600), (1024, 768), (1280, 1024), (2560, 2048)))}, "favicon": "", "centralidlookupprovider": "local",
+        "allcentralidlookupproviders": ["local"], "interwikimagic": True,
+        "magiclinks": {"ISBN": False, "PMID": False, "RFC": False},
         "categorycollation": "uppercase", "nofollowlinks": True, "nofollownsexceptions": [],
         "nofollowdomainexceptions": [], "externallinktarget": False,
     }

@@ -1,0 +1,455 @@
+"""The ``list=`` modules: allpages, allrevisions, recentchanges, usercontribs, search, categorymembers.
+
+Each is also a generator (``generator=allpages`` and so on). Continuation
+values are positions (a title, or "timestamp|revision id"), never offsets,
+except search's ``sroffset``, as in MediaWiki.
+
+What differs from MediaWiki: recent changes are every revision by its
+timestamp (there is no 90-day window and no log entries); a category's
+members are the pages whose shown text names the category in a link
+(categories that templates add are not counted).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from wikipeer.mediawiki.api.call import ApiCall
+from wikipeer.mediawiki.api.errors import ApiError
+from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
+from wikipeer.mediawiki.api.query import Listing, Query
+from wikipeer.mediawiki.api.reading import current, full_title, page_dict, rev_user, sha1_hex
+from wikipeer.mediawiki.api.registry import Module, module, register
+from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
+from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.render.names import NS_CATEGORY
+from wikipeer.render.redirect import redirect_target
+from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.store.revlists import TimeRange, pages_by_title, wiki_revisions
+
+LIMIT, HIGH_LIMIT = 500, 5000
+SCAN_BATCH = 500
+MAX_CATEGORY_CANDIDATES = 100_000
+
+
+def _limit(**extra: Any) -> Param:
+    return Param("limit", "limit", default=10, max=LIMIT, highmax=HIGH_LIMIT, **extra)
+
+
+def _cursor(value: str | None, module_name: str) -> tuple[int, int] | None:
+    if not value:
+        return None
+    ts, _, rev_id = value.partition("|")
+    if not ts.lstrip("-").isdigit() or not rev_id.isdigit():
+        raise ApiError("badcontinue", "Invalid continue param. You should pass the original value returned by the "
+                                      "previous query.", module=module_name)
+    return int(ts), int(rev_id)
+
+
+# -- allpages -------------------------------------------------------------------
+
+
+def allpages(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    descending = params["dir"] == "descending"
+    start = params["continue"] or params["from"]
+    start = start.replace("_", " ") if start else None
+    end = params["to"].replace("_", " ") if params["to"] else None
+    prefix = params["prefix"].replace("_", " ") if params["prefix"] else None
+    if call.wiki.case_rule(params["namespace"]) == "first-letter":
+        start, end, prefix = (x[:1].upper() + x[1:] if x else x for x in (start, end, prefix))
+    limit, found, more = params["limit"], [], None
+    cursor = start
+    while len(found) <= limit:
+        rows = pages_by_title(call.node.store, call.wiki.name, params["namespace"], SCAN_BATCH, cursor, end, prefix,
+                              descending)
+        rows = [r for r in rows if r.title != cursor or cursor == start]
+        if not rows:
+            break
+        for row in rows:
+            if _redirect_ok(call, row, params["filterredir"]):
+                found.append(row)
+        cursor = rows[-1].title
+        if len(rows) < SCAN_BATCH:
+            break
+    if len(found) > limit:
+        more = found[limit].title.replace(" ", "_")
+        found = found[:limit]
+    if more:
+        query.continue_with(module("list", "allpages"), {"apcontinue": more})
+    return Listing([page_dict(call, r) for r in found], found)
+
+
+def _redirect_ok(call: ApiCall, row: PageRow, wanted: str) -> bool:
+    if wanted == "all":
+        return True
+    head = current(call, row.id)
+    is_redirect = head is not None and redirect_target(call.wiki, call.node.store.revision_text(head)) is not None
+    return is_redirect == (wanted == "redirects")
+
+
+# -- revisions by time: allrevisions, recentchanges, usercontribs ------------------------
+
+
+def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | None,
+                       keep: Any = None) -> Iterator[RevInfo]:
+    """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None)."""
+    store = call.node.store
+    cursor = span.cursor
+    while True:
+        ids = wiki_revisions(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
+                             SCAN_BATCH + 1, namespaces)
+        batch = ids[:SCAN_BATCH]
+        for rev_id in batch:
+            rev = store.revision_by_id(rev_id)
+            if keep is None or keep(rev):
+                yield rev
+        if len(ids) <= SCAN_BATCH:
+            return
+        last = store.revision_by_id(ids[SCAN_BATCH])
+        cursor = (last.ts, last.id)
+
+
+def _take(call: ApiCall, revs: Iterator[RevInfo], limit: int) -> tuple[list[RevInfo], str | None]:
+    """At most ``limit`` revisions, and the continuation naming the next one (None: no more)."""
+    out: list[RevInfo] = []
+    for rev in revs:
+        if len(out) == limit:
+            return out, f"{rev.ts}|{rev.id}"
+        out.append(rev)
+    return out, None
+
+
+def _user_filter(call: ApiCall, users: list[str] | None, excluded: str | None) -> Any:
+    if not users and not excluded:
+        return None
+    wanted = set(users or ())
+    return lambda rev: ((not wanted or rev_user(call, rev).name in wanted)
+                        and (not excluded or rev_user(call, rev).name != excluded))
+
+
+def _span(params: dict[str, Any], name: str, newer_word: str = "newer") -> TimeRange:
+    return TimeRange(params["dir"] == newer_word, params["start"], params["end"], _cursor(params["continue"], name))
+
+
+def allrevisions(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    limit = params["limit"]
+    if "content" in params["prop"] and limit > 50 and not call.is_bot:
+        call.warn("allrevisions", "integeroutofrange", out_of_range("arvlimit", limit, 1, 50))
+        limit = 50
+    keep = _user_filter(call, [params["user"]] if params["user"] else None, params["excludeuser"])
+    revs, cont = _take(call, _revisions_by_time(call, _span(params, "allrevisions"), params["namespace"] or None,
+                                                keep), limit)
+    if cont:
+        query.continue_with(module("list", "allrevisions"), {"arvcontinue": cont})
+    store = call.node.store
+    groups: list[dict[str, Any]] = []
+    rows: list[PageRow] = []
+    revids: dict[int, list[int]] = {}
+    for rev in revs:
+        if not groups or groups[-1]["pageid"] != rev.page:
+            row = store.page_by_id(rev.page)
+            rows.append(row)
+            groups.append({**page_dict(call, row), "revisions": []})
+        groups[-1]["revisions"].append(revision_dict(call, rev, params["prop"], params["slots"]))
+        revids.setdefault(rev.page, []).append(rev.id)
+    return Listing(groups, rows, {} if params["generatetitles"] else revids)
+
+
+RC_PROPS = ("user", "userid", "comment", "parsedcomment", "flags", "timestamp", "title", "ids", "sizes", "redirect",
+            "patrolled", "loginfo", "tags", "sha1")
+
+
+def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    types = set(params["type"])
+    show = set(params["show"])
+    store = call.node.store
+
+    def keep(rev: RevInfo) -> bool:
+        kind = "edit" if rev.parents else "new"
+        if kind not in types:
+            return False
+        if ("minor" in show and not rev.minor) or ("!minor" in show and rev.minor):
+            return False
+        anon = rev_user(call, rev).anon
+        if ("anon" in show and not anon) or ("!anon" in show and anon) or "bot" in show:
+            return False
+        if params["toponly"] and rev.id not in {h.id for h in store.heads(rev.page)}:
+            return False
+        return True
+
+    users = _user_filter(call, [params["user"]] if params["user"] else None, params["excludeuser"])
+    both = keep if users is None else (lambda rev: keep(rev) and users(rev))
+    revs, cont = _take(call, _revisions_by_time(call, _span(params, "recentchanges"), params["namespace"] or None,
+                                                both), params["limit"])
+    if cont:
+        query.continue_with(module("list", "recentchanges"), {"rccontinue": cont})
+    items = [_change(call, rev, params["prop"]) for rev in revs]
+    return Listing(items, _rows(call, revs), {} if not params["generaterevisions"] else
+                   {rev.page: [rev.id] for rev in revs})
+
+
+def _rows(call: ApiCall, revs: list[RevInfo]) -> list[PageRow]:
+    seen: dict[int, PageRow] = {}
+    for rev in revs:
+        if rev.page not in seen:
+            seen[rev.page] = call.node.store.page_by_id(rev.page)
+    return list(seen.values())
+
+
+def _parent(call: ApiCall, rev: RevInfo) -> RevInfo | None:
+    if not rev.parents:
+        return None
+    try:
+        return call.node.store.revision(rev.parents[0])
+    except Exception:  # a shallow copy's parent that is not held
+        return None
+
+
+def _change(call: ApiCall, rev: RevInfo, props: list[str]) -> dict[str, Any]:
+    row = call.node.store.page_by_id(rev.page)
+    parent = _parent(call, rev) if ("ids" in props or "sizes" in props) else None
+    out: dict[str, Any] = {"type": "edit" if rev.parents else "new"}
+    if "title" in props:
+        out.update(ns=row.ns, title=full_title(call, row))
+    if "ids" in props:
+        out.update(pageid=row.id, revid=rev.id, old_revid=parent.id if parent else 0, rcid=rev.id)
+    if "user" in props or "userid" in props:
+        user = rev_user(call, rev)
+        if "user" in props:
+            out["user"] = user.name
+        if "userid" in props:
+            out["userid"] = user.id
+        if user.anon:
+            out["anon"] = True
+    if "flags" in props:
+        out.update(bot=False, new=not rev.parents, minor=bool(rev.minor))
+    if "sizes" in props:
+        out.update(oldlen=parent.size if parent else 0, newlen=rev.size)
+    if "timestamp" in props:
+        out["timestamp"] = format_timestamp(rev.ts)
+    if "comment" in props:
+        out["comment"] = rev.comment
+    if "parsedcomment" in props:
+        out["parsedcomment"] = html.escape(rev.comment)
+    if "sha1" in props:
+        out["sha1"] = sha1_hex(call, rev)
+    if "tags" in props:
+        out["tags"] = []
+    if "redirect" in props:
+        out["redirect"] = redirect_target(call.wiki, call.node.store.revision_text(rev)) is not None
+    return out
+
+
+UC_PROPS = ("ids", "title", "timestamp", "comment", "parsedcomment", "size", "sizediff", "flags", "patrolled", "tags")
+
+
+def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    users, prefix = params["user"], params["userprefix"]
+    if not users and not prefix:
+        raise ApiError("missingparam", 'One of the parameters "ucuser", "ucuserids", "ucuserprefix", and '
+                                       '"uciprange" is required.', module="usercontribs")
+    wanted = set(users)
+
+    def keep(rev: RevInfo) -> bool:
+        name = rev_user(call, rev).name
+        return name in wanted or bool(prefix and name.startswith(prefix))
+
+    revs, cont = _take(call, _revisions_by_time(call, _span(params, "usercontribs"), params["namespace"] or None,
+                                                keep), params["limit"])
+    if cont:
+        query.continue_with(module("list", "usercontribs"), {"uccontinue": cont})
+    props = params["prop"]
+    items = []
+    for rev in revs:
+        row = call.node.store.page_by_id(rev.page)
+        user = rev_user(call, rev)
+        item: dict[str, Any] = {"userid": user.id, "user": user.name}
+        if "ids" in props:
+            parent = _parent(call, rev)
+            item.update(pageid=row.id, revid=rev.id, parentid=parent.id if parent else 0)
+        if "title" in props:
+            item.update(ns=row.ns, title=full_title(call, row))
+        if "timestamp" in props:
+            item["timestamp"] = format_timestamp(rev.ts)
+        if "flags" in props:
+            item.update(new=not rev.parents, minor=bool(rev.minor), top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
+        if "comment" in props:
+            item["comment"] = rev.comment
+        if "size" in props:
+            item["size"] = rev.size
+        if "sizediff" in props:
+            parent = _parent(call, rev)
+            item["sizediff"] = rev.size - (parent.size if parent else 0)
+        if "tags" in props:
+            item["tags"] = []
+        items.append(item)
+    return Listing(items, _rows(call, revs))
+
+
+# -- search ---------------------------------------------------------------------------
+
+
+def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    offset, limit = params["offset"] or 0, params["limit"]
+    namespaces = set(params["namespace"] or [0])
+    hits = [(row, snippet) for row, snippet in call.node.store.search(params["search"], offset + limit + 1 + 1000)
+            if row.wiki == call.wiki.name and row.ns in namespaces]
+    if params["what"] == "title":
+        folded = params["search"].casefold()
+        hits = [(row, snippet) for row, snippet in hits if folded in row.title.casefold()]
+    page = hits[offset:offset + limit]
+    if len(hits) > offset + limit:
+        query.continue_with(module("list", "search"), {"sroffset": str(offset + limit)})
+    if "totalhits" in params["info"]:
+        query.result["searchinfo"] = {"totalhits": len(hits)}
+    items = []
+    for row, snippet in page:
+        item: dict[str, Any] = {"ns": row.ns, "title": full_title(call, row), "pageid": row.id}
+        head = current(call, row.id) if {"size", "wordcount", "timestamp"} & set(params["prop"]) else None
+        if head is not None:
+            if "size" in params["prop"]:
+                item["size"] = head.size
+            if "wordcount" in params["prop"]:
+                item["wordcount"] = len(call.node.store.revision_text(head).split())
+            if "timestamp" in params["prop"]:
+                item["timestamp"] = format_timestamp(head.ts)
+        if "snippet" in params["prop"]:
+            item["snippet"] = snippet
+        items.append(item)
+    return Listing(items, [row for row, _ in page])
+
+
+# -- categorymembers ----------------------------------------------------------------
+
+
+def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    category = _category(call, params)
+    pattern = _category_link(call, category)
+    members: list[PageRow] = []
+    for row, _ in call.node.store.search(category, MAX_CATEGORY_CANDIDATES):
+        if row.wiki != call.wiki.name or (params["namespace"] and row.ns not in params["namespace"]):
+            continue
+        kind = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
+        if kind not in params["type"]:
+            continue
+        head = current(call, row.id)
+        if head is not None and pattern.search(call.node.store.revision_text(head)):
+            members.append(row)
+    members.sort(key=lambda r: (full_title(call, r) if r.ns != NS_CATEGORY else r.title), reverse=params["dir"] in ("desc", "descending"))
+    start = int(params["continue"]) if params["continue"] and params["continue"].isdigit() else 0
+    page = members[start:start + params["limit"]]
+    if len(members) > start + params["limit"]:
+        query.continue_with(module("list", "categorymembers"), {"cmcontinue": str(start + params["limit"])})
+    items = []
+    for row in page:
+        item = page_dict(call, row) if "ids" in params["prop"] else {"ns": row.ns, "title": full_title(call, row)}
+        if "title" not in params["prop"]:
+            item.pop("title", None)
+            item.pop("ns", None)
+        if "type" in params["prop"]:
+            item["type"] = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
+        if "sortkeyprefix" in params["prop"]:
+            item["sortkeyprefix"] = ""
+        items.append(item)
+    return Listing(items, page)
+
+
+def _category(call: ApiCall, params: dict[str, Any]) -> str:
+    if params["pageid"] is not None:
+        try:
+            row = call.node.store.page_by_id(params["pageid"])
+        except Exception:
+            raise ApiError("nosuchpageid", f"There is no page with ID {params['pageid']}.") from None
+        return row.title
+    if not params["title"]:
+        raise ApiError("invalidparammix", 'One of the parameters "cmtitle" and "cmpageid" is required.')
+    try:
+        title = normalize_title(call.wiki, params["title"])
+    except BadTitle:
+        raise ApiError("invalidtitle", f'Bad title "{params["title"]}".') from None
+    if title.ns != NS_CATEGORY:
+        raise ApiError("invalidcategory", "The category name you entered is not valid.")
+    return title.text
+
+
+def _category_link(call: ApiCall, category: str) -> re.Pattern[str]:
+    names = {"category", call.wiki.namespace_prefix(NS_CATEGORY).casefold()}
+    words = [re.escape(category[:1].upper()) + "|" + re.escape(category[:1].lower())] if category else [""]
+    rest = re.escape(category[1:]).replace(r"\ ", "[ _]+")
+    prefix = "|".join(re.escape(n).replace(r"\ ", "[ _]+") for n in names if n)
+    return re.compile(rf"\[\[\s*(?i:{prefix})\s*:\s*(?:{words[0]}){rest}\s*(?:\|[^\]]*)?\]\]")
+
+
+register(Module("allpages", "list", "ap", (
+    Param("from"), Param("continue"), Param("to"), Param("prefix"),
+    Param("namespace", "namespace", default=0),
+    Param("filterredir", values=("all", "redirects", "nonredirects"), default="all"),
+    _limit(),
+    Param("dir", values=("ascending", "descending"), default="ascending"),
+), allpages, generator=True, help="Every page of a namespace, in title order."))
+
+register(Module("allrevisions", "list", "arv", (
+    Param("prop", multi=True, values=RV_PROPS, default="ids|timestamp|flags|comment|user"),
+    Param("slots", multi=True, values=("main", "*")),
+    _limit(), Param("start", "timestamp"), Param("end", "timestamp"),
+    Param("dir", values=("newer", "older"), default="older"),
+    Param("user", "user"), Param("excludeuser", "user"),
+    Param("namespace", "namespace", multi=True), Param("continue"), Param("generatetitles", "boolean"),
+), allrevisions, generator=True, help="Every revision of the wiki, by timestamp."))
+
+register(Module("recentchanges", "list", "rc", (
+    Param("start", "timestamp"), Param("end", "timestamp"),
+    Param("dir", values=("newer", "older"), default="older"),
+    Param("namespace", "namespace", multi=True), Param("user", "user"), Param("excludeuser", "user"),
+    Param("tag"),
+    Param("prop", multi=True, values=RC_PROPS, default="title|timestamp|ids"),
+    Param("show", multi=True, values=("minor", "!minor", "bot", "!bot", "anon", "!anon", "redirect", "!redirect",
+                                      "patrolled", "!patrolled", "unpatrolled", "autopatrolled", "!autopatrolled")),
+    _limit(),
+    Param("type", multi=True, values=("edit", "new", "log", "external", "categorize"),
+          default="edit|new|log|categorize"),
+    Param("toponly", "boolean"), Param("title"), Param("continue"), Param("generaterevisions", "boolean"),
+    Param("slot", values=("main",)),
+), recentchanges, generator=True, help="The wiki's revisions, newest first by timestamp (no time window)."))
+
+register(Module("usercontribs", "list", "uc", (
+    _limit(), Param("start", "timestamp"), Param("end", "timestamp"), Param("continue"),
+    Param("user", "user", multi=True), Param("userids", "integer", multi=True), Param("userprefix"),
+    Param("iprange"),
+    Param("dir", values=("newer", "older"), default="older"),
+    Param("namespace", "namespace", multi=True),
+    Param("prop", multi=True, values=UC_PROPS, default="ids|title|timestamp|comment|size|flags"),
+    Param("show", multi=True, values=("minor", "!minor", "new", "!new", "patrolled", "!patrolled", "autopatrolled",
+                                      "!autopatrolled", "top", "!top")),
+    Param("tag"), Param("toponly", "boolean"),
+), usercontribs, generator=True, help="A user's revisions, by timestamp."))
+
+register(Module("search", "list", "sr", (
+    Param("search", required=True),
+    Param("namespace", "namespace", multi=True, default=(0,)),
+    _limit(), Param("offset", "integer", min=0),
+    Param("what", values=("title", "text", "nearmatch")),
+    Param("info", multi=True, values=("rewrittenquery", "suggestion", "totalhits"), default="totalhits|suggestion|rewrittenquery"),
+    Param("prop", multi=True, values=("size", "wordcount", "timestamp", "snippet", "titlesnippet", "redirecttitle",
+                                      "redirectsnippet", "sectiontitle", "sectionsnippet", "isfilematch",
+                                      "categorysnippet", "score", "hasrelated", "extensiondata"),
+          default="size|wordcount|timestamp|snippet"),
+    Param("interwiki", "boolean"), Param("enablerewrites", "boolean"),
+    Param("sort", values=("relevance",), default="relevance"), Param("qiprofile"),
+), search, generator=True, help="Pages whose text holds every word searched (the node's full-text index)."))
+
+register(Module("categorymembers", "list", "cm", (
+    Param("title", "title"), Param("pageid", "integer"),
+    Param("prop", multi=True, values=("ids", "title", "sortkey", "sortkeyprefix", "type", "timestamp"),
+          default="ids|title"),
+    Param("namespace", "namespace", multi=True),
+    Param("type", multi=True, values=("page", "subcat", "file"), default="page|subcat|file"),
+    Param("continue"), _limit(),
+    Param("sort", values=("sortkey", "timestamp"), default="sortkey"),
+    Param("dir", values=("asc", "desc", "ascending", "descending", "newer", "older"), default="ascending"),
+    Param("start", "timestamp"), Param("end", "timestamp"),
+    Param("starthexsortkey"), Param("endhexsortkey"), Param("startsortkeyprefix"), Param("endsortkeyprefix"),
+), categorymembers, generator=True, help="Pages whose text links to a category."))
