@@ -51,11 +51,10 @@ def run(call: ApiCall, params: dict[str, Any]) -> dict[str, Any]:
     if params["nocreate"] and target.head is None:
         raise ApiError("missingtitle", "The page you specified doesn't exist.")
     old = call.node.store.revision_text(target.head) if target.head else ""
-    text = _new_text(params, old)
+    text = _new_text(params, old).replace("\r\n", "\n").rstrip()  # MediaWiki's pre-save transform trims the end
     base = _base(call, params, target)
     if base is not None and target.head is not None and base.cid != target.head.cid:
         text = _resolve_conflict(call, session, base, target.head, text)
-    text = text.replace("\r\n", "\n").rstrip()  # MediaWiki's pre-save transform trims the end
     info = {"pageid": target.row.id if target.row else 0, "title": target.title.full,
             "contentmodel": target.head.model if target.head else "wikitext"}
     if target.head is not None and text == old:
@@ -134,9 +133,9 @@ def _base(call: ApiCall, params: dict[str, Any], target: Target) -> RevInfo | No
         return base
     if params["basetimestamp"] is None or target.head is None:
         return None
-    rev = target.head
+    rev, base_second = target.head, params["basetimestamp"] // 1000  # MediaWiki's timestamps are in seconds
     for _ in range(CONFLICT_WALK):  # back along first parents to what was current at basetimestamp
-        if rev.ts <= params["basetimestamp"] or not rev.parents:
+        if rev.ts // 1000 <= base_second or not rev.parents:
             return rev
         rev = store.revision(rev.parents[0])
     return rev
