@@ -14,7 +14,6 @@ import time
 
 import httpx
 import mwclient
-import mwclient.errors
 import pytest
 
 from conftest import CLI, cli_env, free_port, run_cli, wait_serving
@@ -261,6 +260,8 @@ def test_edit_answers_as_mediawiki_for_pages_sections_and_checks(served):
     assert edit(title="A[b", text="x")["error"] == {"code": "invalidtitle", "info": 'Bad title "A[b".',
                                                     "docref": edit(title="A[b", text="x")["error"]["docref"]}
     assert edit(pageid=99999999, text="x")["error"]["code"] == "nosuchpageid"
+    assert edit(title="Sections", text="x", baserevid=99999999)["error"]["code"] == "nosuchrevid"
+    assert edit(title="Sections", text="x", baserevid=made["pageid"])["error"]["code"] == "nosuchrevid"
     assert edit(title="Sections", text="x", md5="0" * 32)["error"]["code"] == "badmd5"
     assert edit(title="Sections")["error"]["code"] == "missingparam"
     assert edit(title="Sections", section="9", text="x")["error"]["code"] == "nosuchsection"
@@ -313,3 +314,36 @@ def test_passwords_never_reach_the_servers_output(served):
     output = served["log"].read_text(errors="replace")
     for secret in (PASSWORD, "a-wrong-password-123", *served["passwords"].values()):
         assert secret not in output
+
+
+def test_parse_renders_pages_revisions_and_text_with_the_nodes_renderer(served):
+    alice = _logged_in(served)
+    token = _csrf(alice)
+    _api(alice, action="edit", title="Template:Greeting", text="Hello, {{{1}}}!", token=token)
+    _api(alice, action="edit", title="Link target", text="here", token=token)
+    saved = _api(alice, action="edit", title="Parsed", token=token,
+                 text="{{Greeting|world}} See [[Link target]] and [[No such page here]].\n"
+                      "== First ==\none\n=== Inner ===\ntwo\n== Second ==\n[[Category:Parsed things]]")["edit"]
+    page = _api(alice, "GET", action="parse", page="Parsed", prop="text|wikitext|categories|links|templates|"
+                "displaytitle|sections|revid")["parse"]
+    assert page["title"] == "Parsed" and page["pageid"] == saved["pageid"] and page["revid"] == saved["newrevid"]
+    assert "Hello, world!" in page["text"] and page["text"].startswith('<div class="mw-parser-output">')
+    assert page["wikitext"].startswith("{{Greeting|world}}")
+    assert page["categories"] == [{"sortkey": "", "category": "Parsed_things"}]
+    assert {"ns": 0, "exists": True, "title": "Link target"} in page["links"]
+    assert {"ns": 0, "exists": False, "title": "No such page here"} in page["links"]
+    assert page["templates"] == [{"ns": 10, "exists": True, "title": "Template:Greeting"}]
+    assert page["displaytitle"] == '<span class="mw-page-title-main">Parsed</span>'
+    assert [(s["line"], s["number"], s["toclevel"]) for s in page["sections"]] == [
+        ("First", "1", 1), ("Inner", "1.1", 2), ("Second", "2", 1)]
+
+    old = _api(alice, "GET", action="parse", oldid=saved["newrevid"], prop="wikitext", formatversion=1)["parse"]
+    assert old["wikitext"]["*"].startswith("{{Greeting|world}}") and old["title"] == "Parsed"
+    text = _api(alice, "GET", action="parse", text="''hi'' {{Greeting|you}}", title="Sandbox")["parse"]
+    assert text["title"] == "Sandbox" and "<i>hi</i>" in text["text"] and "Hello, you!" in text["text"]
+    assert _api(alice, "GET", action="parse", page="No such page here")["error"]["code"] == "missingtitle"
+    assert _api(alice, "GET", action="parse", oldid=99999999)["error"]["code"] == "nosuchrevid"
+    assert _api(alice, "GET", action="parse", page="Parsed", text="x")["error"]["code"] == "invalidparammix"
+    # pywikibot's check before saving: the templates a page uses.
+    used = _api(alice, "GET", action="query", prop="templates", titles="Parsed")["query"]["pages"][0]["templates"]
+    assert used == [{"ns": 10, "title": "Template:Greeting"}]

@@ -28,6 +28,7 @@ from wikipeer.mediawiki.api.session import ApiSession, session_of
 from wikipeer.model.title import BadTitle, Title, normalize_title
 from wikipeer.policy.merge import merge3
 from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.store.revlists import revision_pages
 
 MAX_SUMMARY = 500
 CONFLICT_WALK = 10_000  # revisions walked back to a base: a bound, not a limit anyone meets
@@ -124,13 +125,12 @@ def _base(call: ApiCall, params: dict[str, Any], target: Target) -> RevInfo | No
     """The revision the edit was made on, as ``baserevid`` or ``basetimestamp`` name it; None if neither."""
     store = call.node.store
     if params["baserevid"] is not None:
-        try:
-            base = store.revision_by_id(params["baserevid"])
-        except NotFound:
-            raise ApiError("nosuchrevid", f"There is no revision with ID {params['baserevid']}.") from None
-        if target.row is None or base.page != target.row.id:
+        page_id = revision_pages(store, [params["baserevid"]]).get(params["baserevid"])
+        if page_id is None:
+            raise ApiError("nosuchrevid", f"There is no revision with ID {params['baserevid']}.")
+        if target.row is None or page_id != target.row.id:  # a revision of another page: as MediaWiki says
             raise ApiError("editconflict", "Edit conflict.")
-        return base
+        return store.revision_by_id(params["baserevid"])
     if params["basetimestamp"] is None or target.head is None:
         return None
     rev, base_second = target.head, params["basetimestamp"] // 1000  # MediaWiki's timestamps are in seconds

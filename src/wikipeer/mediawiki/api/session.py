@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.store.accounts import Accounts, Session
 
-T = TypeVar("T")
 TOKEN_SUFFIX = "+\\"
 TOKEN_TYPES = ("createaccount", "csrf", "login", "patrol", "rollback", "userrights", "watch")
 Verifier = Callable[..., Any]
