@@ -306,6 +306,20 @@ def test_a_bot_session_works_on_the_web_page_and_logout_ends_it(served):
     assert alice.get(f"/wiki/{WIKI}/Written_by_nobody", params={"action": "edit"}).status_code == 303
 
 
+def test_api_logins_are_backed_off_like_the_web_pages(served):
+    """Guessing passwords through api.php meets the web login's back-off (here on a name nobody has)."""
+    client = httpx.Client(base_url=str(served["client"].base_url), timeout=30)
+    reasons = []
+    for attempt in range(7):
+        token = _api(client, "GET", action="query", meta="tokens", type="login")["query"]["tokens"]["logintoken"]
+        answer = _api(client, action="login", lgname="Mallory@guess", lgpassword=f"guess number {attempt}",
+                      lgtoken=token)["login"]
+        assert answer["result"] == "Failed"
+        reasons.append(answer["reason"])
+    assert reasons[0] == "Incorrect username or password entered. Please try again."
+    assert "too many failed logins" in reasons[-1]
+
+
 def test_passwords_never_reach_the_servers_output(served):
     # Every test above sent passwords; a wrong one and a bad request too, to be sure errors do not echo them.
     client = httpx.Client(base_url=str(served["client"].base_url), timeout=30)
