@@ -102,19 +102,28 @@ PYWIKIBOT_SCRIPT = textwrap.dedent("""
     from pywikibot.family import AutoFamily
     config.usernames["wikipeer"]["wikipeer"] = "Alice"
     config.password_file = sys.argv[2]
-    # Its {{bots}} check asks for generator=templates, a prop generator the node does not offer yet.
-    config.ignore_bot_templates = True
     site = pywikibot.Site("wikipeer", AutoFamily("wikipeer", sys.argv[1]))
     site.login()
     page = pywikibot.Page(site, "Written by pywikibot")
     page.text = "Saved by pywikibot."
     page.save(summary="pywikibot was here")
+    refused = pywikibot.Page(site, "Bots keep out")  # a page that says {{nobots}} is left alone
+    refused.text = "{{nobots}} Not for bots."
+    refused.save(summary="made before the check", force=True)
+    stopped = pywikibot.Page(site, "Bots keep out")
+    try:
+        stopped.text = "overwritten"
+        stopped.save(summary="should not be saved")
+        bots_kept_out = False
+    except pywikibot.exceptions.OtherPageSaveError:
+        bots_kept_out = True
     again = pywikibot.Page(site, "Written by pywikibot")
     print(json.dumps({
         "user": site.username(), "logged_in": site.logged_in(), "bot": site.has_right("bot"),
         "text": again.get(force=True),
         "history": [[r.user, r.comment] for r in again.revisions()],
         "recent": [c["title"] for c in site.recentchanges(total=3)],
+        "bots_kept_out": bots_kept_out, "kept": pywikibot.Page(site, "Bots keep out").get(force=True),
     }))
 """)
 
@@ -133,7 +142,9 @@ def test_pywikibot_logs_in_with_a_bot_password_and_saves_a_page(served, tmp_path
     assert seen["user"] == "Alice" and seen["logged_in"] and seen["bot"]
     assert seen["text"] == "Saved by pywikibot."
     assert seen["history"] == [["Alice", "pywikibot was here"]]
-    assert seen["recent"][0] == "Written by pywikibot"
+    assert seen["recent"][1] == "Written by pywikibot"
+    # Its {{nobots}} check works: it asked the node which templates the page uses (generator=templates).
+    assert seen["bots_kept_out"] and seen["kept"] == "{{nobots}} Not for bots."
 
 
 def test_clientlogin_with_the_account_password(served):

@@ -1,6 +1,6 @@
 """``prop=templates``: the templates each page's shown revision uses, as the renderer found them.
 
-pywikibot asks for it before every save (it honours ``{{bots}}``/``{{nobots}}``).
+pywikibot asks for it, as ``generator=templates``, before every save (it honours ``{{bots}}``/``{{nobots}}``).
 """
 
 from __future__ import annotations
@@ -47,4 +47,4 @@ register(Module("templates", "prop", "tl", (
     Param("continue"),
     Param("templates", multi=True),
     Param("dir", values=("ascending", "descending"), default="ascending"),
-), run, help="Templates the shown revision of each page uses (found by rendering it)."))
+), run, generator=True, help="Templates the shown revision of each page uses (found by rendering it)."))
