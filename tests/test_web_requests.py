@@ -255,6 +255,10 @@ GET_URLS = {
     "/wiki/{wiki}": "/wiki/wikipeer", "/wiki/{wiki}/{title}": ARTICLE,
     "/api/v1/node": "/api/v1/node", "/api/v1/log": "/api/v1/log?limit=5",
     "/api/docs": "/api/docs", "/api/openapi.json": "/api/openapi.json",
+    "/w/api.php": "/w/api.php?action=query&meta=userinfo&format=json",
+    "/w/{wiki}/api.php": "/w/wikipeer/api.php?action=query&meta=userinfo&format=json",
+    "/w/index.php": "/w/index.php?title=Signed_objects&action=raw",
+    "/w/{wiki}/index.php": "/w/wikipeer/index.php?title=Signed_objects&action=raw",
 }
 EXTRA_URLS = [f"{ARTICLE}?action=history", f"{ARTICLE}?action=raw", f"{ARTICLE}?action=forks",
               "/wiki/wikipeer/No_such_page_here", f"{ARTICLE}?action=bogus", "/static/wiki.css", "/nope",
