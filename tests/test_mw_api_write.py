@@ -180,6 +180,13 @@ def test_the_main_account_login_works_with_mediawikis_deprecation_warning(served
     answer = _api(client, action="login", lgname="Alice", lgpassword=PASSWORD, lgtoken=need["token"])
     assert answer["login"]["result"] == "Success" and answer["login"]["lgusername"] == "Alice"
     assert "Main-account login" in answer["warnings"]["login"]["warnings"]
+    # MediaWiki's second form of a bot password: the label goes with the password.
+    other = httpx.Client(base_url=str(served["client"].base_url), timeout=30)
+    token = _api(other, "GET", action="query", meta="tokens", type="login")["query"]["tokens"]["logintoken"]
+    second = _api(other, action="login", lgname="Alice", lgpassword=f"bot@{served['passwords']['bot']}",
+                  lgtoken=token)
+    assert second["login"]["result"] == "Success" and "warnings" not in second
+    assert "bot" in _api(other, "GET", action="query", meta="userinfo", uiprop="rights")["query"]["userinfo"]["rights"]
 
 
 def test_login_passwords_and_tokens_must_not_travel_in_the_url(served):

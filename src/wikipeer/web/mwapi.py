@@ -10,6 +10,8 @@ and ``action=history`` to the node's own pages for that title.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import anyio.from_thread
@@ -110,7 +112,7 @@ def verifier(limits: Limits, request: Request) -> Verifier:
     """Password checks under the web login's limits: per-address rate, back-off, a bounded hashing gate."""
     client = client_of(request)
 
-    def verify(name: str, check, *args):
+    def verify(name: str, check: Callable[..., Any], *args: Any) -> Any:
         limits.charge("login", request)
         limits.guard.admit(name.strip(), client)
         try:

@@ -84,7 +84,12 @@ def _check(call: ApiCall, session: ApiSession, name: str, password: str) -> Sess
     accounts = session.accounts
     bot = bot_login_name(name, password)
     if bot is not None:
-        return session.verify(bot[0], accounts.check_bot_password, *bot)
+        try:
+            return session.verify(bot[0], accounts.check_bot_password, *bot)
+        except LoginFailed:
+            if "@" in name:
+                raise
+            # "Label@secret" may be an account's own password that has an @ in it: MediaWiki tries that too.
     account = session.verify(name, accounts.check_password, name, password)
     call.warn("login", "deprecation", MAIN_ACCOUNT_WARNING)
     return Session(account)
