@@ -16,7 +16,8 @@ import httpx
 import mwclient
 import pytest
 
-from conftest import CLI, cli_env, free_port, run_cli, wait_serving
+from conftest import CLI, cli_env, free_port, run_cli, start_server, stop_server, wait_serving
+from mediawiki_instance import MediaWikiInstance, MediaWikiUnavailable, check_available
 
 WIKI = "wikipeer"
 PASSWORD = "correct horse battery"
@@ -379,3 +380,118 @@ def test_parse_renders_pages_revisions_and_text_with_the_nodes_renderer(served):
     # pywikibot's check before saving: the templates a page uses.
     used = _api(alice, "GET", action="query", prop="templates", titles="Parsed")["query"]["pages"][0]["templates"]
     assert used == [{"ns": 10, "title": "Template:Greeting"}]
+
+
+# -- the same writes against a real MediaWiki 1.39: the same answers ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mediawiki(tmp_path_factory):
+    """MediaWiki 1.39 (php -S) with the account Admin and a bot password Admin@bot."""
+    try:
+        check_available()
+    except MediaWikiUnavailable as err:
+        pytest.fail(f"MediaWiki is needed for this test and is not usable here: {err}", pytrace=False)
+    mw = MediaWikiInstance(tmp_path_factory.mktemp("mw-write") / "mediawiki", password=PASSWORD)
+    mw.install()
+    # A node's bot password with editpage may create pages and with highvolume is a bot; in MediaWiki that
+    # takes the createeditmovepage grant and the bot group.
+    mw.maintenance("createAndPromote", "--force", "--bot", "Admin")
+    made = mw.maintenance("createBotPassword", "--grants", "basic,editpage,createeditmovepage,highvolume",
+                          "--appid", "bot", "Admin")
+    password = re.search(r"password:'([^']+)'", made.stdout).group(1)
+    yield f"{mw.serve()}/api.php", password
+    mw.stop()
+
+
+def _write_session(api_url: str, bot_password: str) -> list:
+    """One session of logins and edits; what each answer says, without what must differ (ids, times, tokens)."""
+    client = httpx.Client(timeout=60)
+    seen = []
+
+    def call(method: str = "POST", **params) -> dict:
+        params = {"format": "json", "formatversion": "2", **params}
+        answer = client.post(api_url, data=params) if method == "POST" else client.get(api_url, params=params)
+        return answer.json()
+
+    def note(answer: dict, revid: int | None = None) -> None:
+        if "error" in answer:
+            info = answer["error"]["info"]
+            seen.append(("error", answer["error"]["code"], info.replace(str(revid), "N") if revid else info))
+            return
+        for module in ("login", "clientlogin", "edit"):
+            if module in answer:
+                body = answer[module]
+                seen.append((module, body.get("result") or body.get("status"), body.get("reason"),
+                             body.get("messagecode"), sorted(set(body) - {"watched", "token"}),
+                             # MediaWiki adds a "main" warning to every deprecation: its mailing list
+                             sorted(set(answer.get("warnings", {})) - {"main"})))
+                return
+        seen.append(("answer", answer))
+
+    login_token = lambda: call("GET", action="query", meta="tokens", type="login")["query"]["tokens"]["logintoken"]  # noqa: E731
+    note(call(action="login", lgname="Admin", lgpassword=PASSWORD))
+    note(call(action="login", lgname="Admin", lgpassword=PASSWORD, lgtoken="0" * 40 + "+\\"))
+    note(call(action="login", lgname="Admin@bot", lgpassword="wrong password", lgtoken=login_token()))
+    note(call(action="login", lgname="Nobody", lgpassword="wrong password", lgtoken=login_token()))
+    note(call("GET", action="login", lgname="Admin"))
+    note(call(action="clientlogin", username="Admin", password="wrong password", loginreturnurl="http://x/",
+              logintoken=login_token()))
+    note(call(action="clientlogin", username="Admin", password=PASSWORD, logintoken=login_token()))
+    note(call(action="clientlogin", username="Admin", password=PASSWORD, loginreturnurl="http://x/"))
+    note(call(action="edit", title="Compared", text="x", token="+\\", **{"assert": "user"}))
+    # The account's own password: deprecated, works (in a client of its own: MediaWiki's remember-me
+    # cookies from it would outlive the logout below).
+    client, kept = httpx.Client(timeout=60), client
+    note(call(action="login", lgname="Admin", lgpassword=PASSWORD, lgtoken=login_token()))
+    client = kept
+    note(call(action="login", lgname="Admin@bot", lgpassword=bot_password, lgtoken=login_token()))
+    token = call("GET", action="query", meta="tokens")["query"]["tokens"]["csrftoken"]
+    note(call(action="edit", title="Compared", text="x"))
+    note(call(action="edit", title="Compared", text="x", token="0" * 40 + "+\\"))
+    note(call(action="edit", title="Compared", text="one\n== A ==\nalpha", summary="s", token=token))
+    second = call(action="edit", title="Compared", text="two\n== A ==\nalpha", token=token)
+    note(second)
+    note(call(action="edit", title="Compared", text="two\n== A ==\nalpha", token=token))
+    note(call(action="edit", title="Compared", text="x", createonly=1, token=token))
+    note(call(action="edit", title="Not there", text="x", nocreate=1, token=token))
+    note(call(action="edit", title="Compared", text="x", md5="0" * 32, token=token))
+    note(call(action="edit", title="Compared", section="7", text="x", token=token))
+    note(call(action="edit", title="A[b", text="x", token=token))
+    note(call(action="edit", title="Compared", token=token))
+    note(call(action="edit", title="Compared", section="1", text="== A ==\nbeta", token=token))
+    note(call(action="edit", title="Compared", section="new", sectiontitle="B", text="gamma", token=token))
+    note(call(action="edit", title="Compared", appendtext="\nend", token=token))
+    undone = call(action="edit", title="Compared", undo=second["edit"]["newrevid"], token=token)
+    note(undone)
+    seen.append(("undo summary", call("GET", action="query", prop="revisions", titles="Compared", rvprop="comment")[
+        "query"]["pages"][0]["revisions"][0]["comment"].replace(str(second["edit"]["newrevid"]), "N")))
+    note(call(action="edit", title="Compared", undo=99999999, token=token))
+    note(call(action="edit", title="Main Page", undo=second["edit"]["newrevid"], token=token),
+         second["edit"]["newrevid"])
+    note(call("GET", action="query", meta="userinfo", **{"assert": "bot"}))
+    page = call("GET", action="query", prop="revisions", titles="Compared", rvprop="content", rvslots="main")
+    seen.append(("text", [r["slots"]["main"]["content"] for r in page["query"]["pages"][0].get("revisions", [])]))
+    note(call(action="logout", token=token))
+    note(call("GET", action="query", meta="userinfo", **{"assert": "user"}))
+    return seen
+
+
+def test_logins_and_edits_answer_as_mediawiki_1_39_does(mediawiki, tmp_path):
+    api_url, bot_password = mediawiki
+    node = tmp_path / "node"
+    assert run_cli(node, "init", "--sample").code == 0
+    assert run_cli(node, "account", "add", "Admin", input=PASSWORD + "\n").code == 0
+    made = run_cli(node, "account", "botpassword", "Admin", "bot")
+    node_bot_password = re.search(r"^password:\s+(\S+)$", made.out, re.M).group(1)
+    proc, client = start_server(node)
+    try:
+        ours = _write_session(f"{client.base_url}{API}", node_bot_password)
+    finally:
+        stop_server(proc, client)
+    theirs = _write_session(api_url, bot_password)
+    assert len(ours) == len(theirs)
+    for step, (mine, mediawikis) in enumerate(zip(ours, theirs)):
+        if mine[0] == "answer" and "userinfo" in json.dumps(mine):
+            continue  # the user's id and name differ by design
+        assert mine == mediawikis, f"step {step}"

@@ -7,7 +7,8 @@ the caller's own, or a three-way merge of the base, the head and the edit has
 no conflict (the merged text is then saved). The API never starts a fork: a
 conflict is answered ``editconflict`` and nothing is saved. ``bot`` is taken
 and not recorded (revisions carry no bot flag); ``tags``, ``watch`` and
-``watchlist`` are taken and ignored.
+``watchlist`` are taken and ignored. ``undo`` takes a revision's changes (through
+``undoafter``) out of the head by a three-way merge, as MediaWiki does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, format_timestamp
-from wikipeer.mediawiki.api.reading import current
+from wikipeer.mediawiki.api.reading import current, rev_user
 from wikipeer.mediawiki.api.registry import Module, register
 from wikipeer.mediawiki.api.sections import add_section, get_section, replace_section
 from wikipeer.mediawiki.api.session import ApiSession, session_of
@@ -52,6 +53,8 @@ def run(call: ApiCall, params: dict[str, Any]) -> dict[str, Any]:
     if params["nocreate"] and target.head is None:
         raise ApiError("missingtitle", "The page you specified doesn't exist.")
     old = call.node.store.revision_text(target.head) if target.head else ""
+    if params["undo"] is not None:
+        params["text"], params["summary"] = _undo(call, params, target)
     text = _new_text(params, old).replace("\r\n", "\n").rstrip()  # MediaWiki's pre-save transform trims the end
     base = _base(call, params, target)
     if base is not None and target.head is not None and base.cid != target.head.cid:
@@ -96,12 +99,46 @@ def _target(call: ApiCall, params: dict[str, Any]) -> Target:
     return Target(title, row, current(call, row.id) if row else None)
 
 
+def _undo(call: ApiCall, params: dict[str, Any], target: Target) -> tuple[str, str | None]:
+    """``undo`` (through ``undoafter``): the head's text without those revisions' changes, and the summary."""
+    store = call.node.store
+    undo = _revision_of(call, params["undo"], target)
+    if params["undoafter"] is not None:
+        after = _revision_of(call, params["undoafter"], target)
+    elif undo.parents:
+        after = store.revision(undo.parents[0])
+    else:
+        raise ApiError("nosuchrevid", f"There is no revision with ID {params['undoafter'] or 0}.")
+    if target.head.cid == undo.cid:
+        text = store.revision_text(after)
+    else:
+        merged = merge3(store.revision_text(undo), store.revision_text(target.head), store.revision_text(after))
+        if merged.conflicts:
+            raise ApiError("undofailure", "The edit could not be undone due to conflicting intermediate edits.")
+        text = merged.text
+    summary = params["summary"]
+    if summary is None and params["undoafter"] is None:
+        user = rev_user(call, undo).name
+        summary = (f"Undo revision {undo.id} by [[Special:Contributions/{user}|{user}]] "
+                   f"([[User talk:{user}|talk]])")
+    return text, summary
+
+
+def _revision_of(call: ApiCall, rev_id: int, target: Target) -> RevInfo:
+    page_id = revision_pages(call.node.store, [rev_id]).get(rev_id)
+    if page_id is None:
+        raise ApiError("nosuchrevid", f"There is no revision with ID {rev_id}.")
+    if target.row is None or page_id != target.row.id or target.head is None:
+        raise ApiError("revwrongpage", f"r{rev_id} is not a revision of {target.title.full}.")
+    return call.node.store.revision_by_id(rev_id)
+
+
 def _new_text(params: dict[str, Any], old: str) -> str:
     """The page's new text from ``text``, ``appendtext``/``prependtext`` and ``section``."""
     text, append, prepend = params["text"], params["appendtext"], params["prependtext"]
     if text is None and append is None and prepend is None:
-        raise ApiError("missingparam", 'At least one of the parameters "text", "appendtext" and "prependtext" is '
-                                       "required.")
+        raise ApiError("missingparam", 'At least one of the parameters "text", "appendtext", "prependtext" and '
+                                       '"undo" is required.')
     if params["md5"] is not None:
         sent = text if text is not None else (prepend or "") + (append or "")
         if hashlib.md5(sent.encode()).hexdigest() != params["md5"].lower():
@@ -207,6 +244,8 @@ register(Module("edit", "action", "", (
     Param("unwatch", "boolean"),
     Param("watchlist", values=("nochange", "preferences", "unwatch", "watch"), default="preferences"),
     Param("md5"),
+    Param("undo", "integer", min=0),
+    Param("undoafter", "integer", min=0),
     Param("prependtext", "text"),
     Param("appendtext", "text"),
     Param("contentformat", values=("text/x-wiki",)),
