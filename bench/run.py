@@ -10,6 +10,7 @@ from bench import web_bench
 from bench import sync_bench
 from bench import trust_bench
 from bench import soak
+from bench import mw_api_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -27,6 +28,8 @@ def main(argv: list[str]) -> int:
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),
+        "mwapi": ("api.php: prop=revisions with content and list=recentchanges, node vs MediaWiki 1.39 (issue 12)",
+                  mw_api_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

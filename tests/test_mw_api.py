@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import mwclient
+import nacl.signing
 import pytest
 
 from conftest import cli_env, run_cli, start_server, stop_server
@@ -20,9 +21,13 @@ from mediawiki_instance import MediaWikiInstance, MediaWikiUnavailable, check_av
 from mw_api_compare import differences
 from test_mediawiki import write_dump
 
+from wikipeer.authoring import edit_blocks
 from wikipeer.mediawiki.api import ApiCall, handle
 from wikipeer.mediawiki.api.params import Param
 from wikipeer.mediawiki.api.registry import Module, _MODULES, register
+from wikipeer.model.cid import cid_from_str
+from wikipeer.model.keys import key_to_str, verify
+from wikipeer.model.objects import Page, parse
 from wikipeer.node import Node
 from wikipeer.store.store import Store
 
@@ -485,3 +490,44 @@ def test_warnings_match_mediawiki(mediawiki_and_node, params) -> None:
     answers = [httpx.get(url, params={"format": "json", "formatversion": "2", **params}, timeout=30).json()
                for url in mediawiki_and_node]
     assert answers[0]["warnings"] == answers[1]["warnings"]
+
+
+# -- forks, proofs and bodies ----------------------------------------------------------------------------------
+
+
+def test_api_shows_the_head_the_view_shows_and_proofs_verify(node, author) -> None:
+    """A fork: the node's own head (older) and a stranger's (newer); the API's current revision is the one
+    the node's view shows, and rvprop=wikipeer gives what verifies it."""
+    base = author.edit("Forked", "base", ts=1_000)
+    node.ingest(base, "test")
+    ours = author.edit("Forked", "ours", parents=(base[2].cid,), ts=2_000)
+    stranger = nacl.signing.SigningKey.generate()
+    theirs = edit_blocks(Page("w", 0, "Forked"), "theirs", (base[2].cid,), "newer", stranger,
+                         key_to_str(bytes(stranger.verify_key)), ts=3_000)
+    node.ingest(ours + theirs, "test")
+    answer = _call(node, "GET", action="query", titles="Forked", prop="info|revisions", formatversion="2",
+                   rvprop="ids|content|wikipeer", rvslots="main")
+    page = answer["query"]["pages"][0]
+    rev = page["revisions"][0]
+    assert rev["slots"]["main"]["content"] == "ours" and page["lastrevid"] == rev["revid"]
+    assert page["wikipeerheads"] == 2
+    history = _call(node, "GET", action="query", titles="Forked", prop="revisions", rvlimit="10", formatversion="2",
+                    rvprop="comment|timestamp")
+    assert [r["comment"] for r in history["query"]["pages"][0]["revisions"]] == ["newer", "edit", "edit"]
+    proof = rev["wikipeer"]
+    assert cid_from_str(proof["cid"]) == ours[2].cid
+    signature = parse(node.store.get_block(cid_from_str(proof["signatures"][0]["cid"])), 0)
+    assert signature.target == ours[2].cid and verify(signature.key, signature.target, signature.role, signature.sig)
+
+
+def test_post_form_and_multipart_bodies(served) -> None:
+    client, _ = served
+    form = client.post(f"/w/{WIKI}/api.php", data={"action": "query", "titles": "Apple", "format": "json"})
+    assert form.status_code == 200 and form.json()["query"]["pages"]
+    multipart = client.post(f"/w/{WIKI}/api.php", data={"action": "query", "titles": "Apple", "format": "json"},
+                            files={"file": ("a.txt", b"x")})
+    assert multipart.status_code == 200 and multipart.json()["query"]["pages"]
+    assert "Unrecognized parameter" not in json.dumps(multipart.json())
+    huge = client.post(f"/w/{WIKI}/api.php", content=b"a=" + b"x" * (40 * 1024 * 1024),
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert huge.status_code == 413

@@ -255,14 +255,14 @@ GET_URLS = {
     "/wiki/{wiki}": "/wiki/wikipeer", "/wiki/{wiki}/{title}": ARTICLE,
     "/api/v1/node": "/api/v1/node", "/api/v1/log": "/api/v1/log?limit=5",
     "/api/docs": "/api/docs", "/api/openapi.json": "/api/openapi.json",
-    "/w/api.php": "/w/api.php?action=query&meta=userinfo&format=json",
-    "/w/{wiki}/api.php": "/w/wikipeer/api.php?action=query&meta=userinfo&format=json",
-    "/w/index.php": "/w/index.php?title=Signed_objects&action=raw",
-    "/w/{wiki}/index.php": "/w/wikipeer/index.php?title=Signed_objects&action=raw",
+    "/w/api.php": "/w/api.php?action=query&titles=Main_Page&prop=info&format=json",
+    "/w/index.php": "/w/index.php?title=Main_Page&action=raw",
+    "/w/{wiki}/index.php": "/w/wikipeer/index.php?title=Main_Page&action=history",
 }
 EXTRA_URLS = [f"{ARTICLE}?action=history", f"{ARTICLE}?action=raw", f"{ARTICLE}?action=forks",
               "/wiki/wikipeer/No_such_page_here", f"{ARTICLE}?action=bogus", "/static/wiki.css", "/nope",
-              "/logout", "/rpc"]
+              "/logout", "/rpc", "/w/wikipeer/api.php?action=query&list=allpages&format=json",
+              "/w/wikipeer/api.php?action=nosuch"]
 VARYING = {"date", "set-cookie", "location", "transfer-encoding"}  # new cookie, random page; framing
 
 

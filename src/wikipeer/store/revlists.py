@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from wikipeer.store.records import PageRow
-from wikipeer.store.store import Store
+import libipld
+
+from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.store.store import PACKED, Store, rows_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +117,58 @@ def text_sha1(store: Store, rev_id: int) -> bytes:
     # Only a text stored by a program that bypassed the writer lacks one; answer it all the same.
     text_id = store.conn.execute("SELECT text FROM revisions WHERE id = ?", (rev_id,)).fetchone()[0]
     return hashlib.sha1(store.text_bytes(text_id)).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ParentInfo:
+    """A revision's first parent as lists of changes show it: its id and size."""
+
+    id: int
+    size: int
+
+
+def revisions_by_ids(store: Store, rev_ids: list[int]) -> list[RevInfo]:
+    """Revisions in the order of ``rev_ids``, read in a few queries (not a few per revision).
+
+    For lists of many revisions: their signatures are not read (``sigs`` is empty).
+    """
+    if not rev_ids:
+        return []
+    rows = {row[0]: row for row in rows_in(store.conn, (
+        "SELECT r.id, o.cid, r.page, r.ts, r.size, o.data, t.cid FROM revisions r JOIN objects o ON o.id = r.id "
+        "JOIN objects t ON t.id = r.text WHERE r.id IN ({marks})"), rev_ids)}
+    parents: dict[int, list[tuple[int, bytes]]] = {}
+    held = rows_in(store.conn, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
+                               "WHERE x.child IN ({marks})", rev_ids)
+    shallow = rows_in(store.conn, "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", rev_ids)
+    for child, pos, cid in [*held, *shallow]:
+        parents.setdefault(child, []).append((pos, cid))
+    out = []
+    for rev_id in rev_ids:
+        oid, cid, page, ts, size, data, text = rows[rev_id]
+        obj = libipld.decode_dag_cbor(data[1:] if data.startswith(PACKED) else data)
+        author = obj.get("author")
+        if isinstance(author, int):
+            author = _key(store, author)
+        out.append(RevInfo(id=oid, cid=cid, page=page, parents=tuple(c for _, c in sorted(parents.get(oid, []))),
+                           text=text, ts=ts, size=size, comment=obj.get("comment", ""), model=obj["model"],
+                           format=obj.get("format"), author=author, minor=obj.get("minor", False),
+                           origin=obj.get("origin", {})))
+    return out
+
+
+def _key(store: Store, key_id: int) -> str:
+    return store.conn.execute("SELECT key FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
+
+
+def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
+    """The first parent held of each of these revisions, by the child's id."""
+    return {child: ParentInfo(parent, size) for child, parent, size in rows_in(store.conn, (
+        "SELECT x.child, x.parent, r.size FROM parents x JOIN revisions r ON r.id = x.parent "
+        "WHERE x.pos = 0 AND x.child IN ({marks})"), rev_ids)}
+
+
+def pages_by_ids(store: Store, page_ids: list[int]) -> dict[int, PageRow]:
+    return {r[0]: PageRow(*r) for r in rows_in(store.conn, (
+        "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
+        "WHERE p.id IN ({marks})"), list(dict.fromkeys(page_ids)))}

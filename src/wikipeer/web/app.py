@@ -76,8 +76,10 @@ def create_app(node: Node, default_wiki: str | None = None,
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
     cookie gets the Secure flag, not only those of HTTPS requests.
     """
-    app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
-    cached = ArticleCache(SecurityHeaders(app), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    limits = limits or Limits.from_rates()
+    app = _routes(node, default_wiki, session_seconds, limits)
+    api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
+    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
     return LastResort(guarded, SECURITY_HEADERS)
 
@@ -88,7 +90,8 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
-    mwapi.mount(app, site, limits)
+    mwapi.mount(app, site)
+    app.state.site = site
 
     @app.get("/")
     def index(request: Request) -> Response:

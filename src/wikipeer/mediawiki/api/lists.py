@@ -28,10 +28,13 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.names import NS_CATEGORY
 from wikipeer.render.redirect import redirect_target
 from wikipeer.store.records import PageRow, RevInfo
-from wikipeer.store.revlists import TimeRange, pages_by_title, wiki_revisions
+from wikipeer.store.revlists import ParentInfo
+from wikipeer.store.revlists import (TimeRange, first_parents, pages_by_ids, pages_by_title, revisions_by_ids,
+                                     wiki_revisions)
 
 LIMIT, HIGH_LIMIT = 500, 5000
 SCAN_BATCH = 500
+SCAN_FIRST = 60  # a first batch a little over the default limits: most lists end in it
 MAX_CATEGORY_CANDIDATES = 100_000
 
 
@@ -95,21 +98,20 @@ def _redirect_ok(call: ApiCall, row: PageRow, wanted: str) -> bool:
 
 def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | None,
                        keep: Any = None) -> Iterator[RevInfo]:
-    """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None)."""
+    """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None); without signatures."""
     store = call.node.store
-    cursor = span.cursor
+    cursor, batch_size = span.cursor, SCAN_FIRST
     while True:
         ids = wiki_revisions(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
-                             SCAN_BATCH + 1, namespaces)
-        batch = ids[:SCAN_BATCH]
-        for rev_id in batch:
-            rev = store.revision_by_id(rev_id)
+                             batch_size + 1, namespaces)
+        revs = revisions_by_ids(store, ids)
+        for rev in revs[:batch_size]:
             if keep is None or keep(rev):
                 yield rev
-        if len(ids) <= SCAN_BATCH:
+        if len(ids) <= batch_size:
             return
-        last = store.revision_by_id(ids[SCAN_BATCH])
-        cursor = (last.ts, last.id)
+        cursor = (revs[batch_size].ts, revs[batch_size].id)
+        batch_size = SCAN_BATCH
 
 
 def _take(call: ApiCall, revs: Iterator[RevInfo], limit: int) -> tuple[list[RevInfo], str | None]:
@@ -186,31 +188,20 @@ def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listin
                                                 both), params["limit"])
     if cont:
         query.continue_with(module("list", "recentchanges"), {"rccontinue": cont})
-    items = [_change(call, rev, params["prop"]) for rev in revs]
+    parents = first_parents(store, [rev.id for rev in revs])
+    pages = pages_by_ids(store, [rev.page for rev in revs])
+    items = [_change(call, rev, params["prop"], pages[rev.page], parents.get(rev.id)) for rev in revs]
     return Listing(items, _rows(call, revs), {} if not params["generaterevisions"] else
                    {rev.page: [rev.id] for rev in revs})
 
 
 def _rows(call: ApiCall, revs: list[RevInfo]) -> list[PageRow]:
-    seen: dict[int, PageRow] = {}
-    for rev in revs:
-        if rev.page not in seen:
-            seen[rev.page] = call.node.store.page_by_id(rev.page)
-    return list(seen.values())
+    """The pages of these revisions, each once, in the order they first come."""
+    found = pages_by_ids(call.node.store, [rev.page for rev in revs])
+    return [found[page] for page in dict.fromkeys(rev.page for rev in revs)]
 
 
-def _parent(call: ApiCall, rev: RevInfo) -> RevInfo | None:
-    if not rev.parents:
-        return None
-    try:
-        return call.node.store.revision(rev.parents[0])
-    except Exception:  # a shallow copy's parent that is not held
-        return None
-
-
-def _change(call: ApiCall, rev: RevInfo, props: list[str]) -> dict[str, Any]:
-    row = call.node.store.page_by_id(rev.page)
-    parent = _parent(call, rev) if ("ids" in props or "sizes" in props) else None
+def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent: ParentInfo | None) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "edit" if rev.parents else "new"}
     if "title" in props:
         out.update(ns=row.ns, title=full_title(call, row))
@@ -263,25 +254,26 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
         query.continue_with(module("list", "usercontribs"), {"uccontinue": cont})
     props = params["prop"]
     items = []
+    parents = first_parents(call.node.store, [rev.id for rev in revs])
+    pages = pages_by_ids(call.node.store, [rev.page for rev in revs])
     for rev in revs:
-        row = call.node.store.page_by_id(rev.page)
+        row, parent = pages[rev.page], parents.get(rev.id)
         user = rev_user(call, rev)
         item: dict[str, Any] = {"userid": user.id, "user": user.name}
         if "ids" in props:
-            parent = _parent(call, rev)
             item.update(pageid=row.id, revid=rev.id, parentid=parent.id if parent else 0)
         if "title" in props:
             item.update(ns=row.ns, title=full_title(call, row))
         if "timestamp" in props:
             item["timestamp"] = format_timestamp(rev.ts)
         if "flags" in props:
-            item.update(new=not rev.parents, minor=bool(rev.minor), top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
+            item.update(new=not rev.parents, minor=bool(rev.minor),
+                        top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
         if "comment" in props:
             item["comment"] = rev.comment
         if "size" in props:
             item["size"] = rev.size
         if "sizediff" in props:
-            parent = _parent(call, rev)
             item["sizediff"] = rev.size - (parent.size if parent else 0)
         if "tags" in props:
             item["tags"] = []
@@ -338,7 +330,8 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
         head = current(call, row.id)
         if head is not None and pattern.search(call.node.store.revision_text(head)):
             members.append(row)
-    members.sort(key=lambda r: (full_title(call, r) if r.ns != NS_CATEGORY else r.title), reverse=params["dir"] in ("desc", "descending"))
+    members.sort(key=lambda r: full_title(call, r) if r.ns != NS_CATEGORY else r.title,
+                 reverse=params["dir"] in ("desc", "descending"))
     start = int(params["continue"]) if params["continue"] and params["continue"].isdigit() else 0
     page = members[start:start + params["limit"]]
     if len(members) > start + params["limit"]:
@@ -432,7 +425,8 @@ register(Module("search", "list", "sr", (
     Param("namespace", "namespace", multi=True, default=(0,)),
     _limit(), Param("offset", "integer", min=0),
     Param("what", values=("title", "text", "nearmatch")),
-    Param("info", multi=True, values=("rewrittenquery", "suggestion", "totalhits"), default="totalhits|suggestion|rewrittenquery"),
+    Param("info", multi=True, values=("rewrittenquery", "suggestion", "totalhits"),
+          default="totalhits|suggestion|rewrittenquery"),
     Param("prop", multi=True, values=("size", "wordcount", "timestamp", "snippet", "titlesnippet", "redirecttitle",
                                       "redirectsnippet", "sectiontitle", "sectionsnippet", "isfilematch",
                                       "categorysnippet", "score", "hasrelated", "extensiondata"),

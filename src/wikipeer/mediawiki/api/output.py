@@ -21,6 +21,9 @@ def content_key(name: str) -> ContentKey:
     return ContentKey(name)
 
 
+_PLAIN = (str, int, float, type(None))
+
+
 def shape(value: Any, version: int) -> Any:
     """``value`` in the shape of a format version."""
     if isinstance(value, dict):
@@ -30,10 +33,11 @@ def shape(value: Any, version: int) -> Any:
                 if item is False:
                     continue
                 key = "*" if isinstance(key, ContentKey) else key
-            out[str(key)] = shape(item, version)
+            # Strings and numbers (not True: it is an int) pass as they are, without a call each.
+            out[str(key)] = item if type(item) in _PLAIN else shape(item, version)
         return out
     if isinstance(value, (list, tuple)):
-        return [shape(item, version) for item in value]
+        return [item if type(item) in _PLAIN else shape(item, version) for item in value]
     if version == 1 and value is True:
         return ""
     return value

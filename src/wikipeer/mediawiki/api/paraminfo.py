@@ -60,7 +60,8 @@ def _describe(mod: Module) -> dict[str, Any]:
     return info
 
 
-def _info(name: str, path: str, owner: str, prefix: str, params: tuple[Param, ...], group: str | None) -> dict[str, Any]:
+def _info(name: str, path: str, owner: str, prefix: str, params: tuple[Param, ...],
+          group: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "name": name, "classname": "Wikipeer" + name.title().replace("+", ""), "path": path,
         "source": "wikipeer", "licensetag": LICENSE[0], "licenselink": LICENSE[1], "readrights": True,

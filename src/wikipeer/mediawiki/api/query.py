@@ -251,7 +251,7 @@ def _from_prop_generator(query: Query, gen: Module) -> None:
 def _follow_redirects(query: Query) -> None:
     call = query.call
     redirects = []
-    for index, entry in enumerate(list(query.pages)):
+    for entry in list(query.pages):
         if entry.row is None:
             continue
         head = current(call, entry.row.id)
@@ -259,7 +259,7 @@ def _follow_redirects(query: Query) -> None:
         if target is None or target.ns < 0:
             continue
         query.pages.remove(entry)
-        resolved = _add_title(query, target.ns, target.text, target.full)
+        _add_title(query, target.ns, target.text, target.full)
         item = {"from": entry.out["title"], "to": target.full}
         if target.fragment:
             item["tofragment"] = target.fragment

@@ -24,7 +24,8 @@ class Module:
     ``prop``, ``list``). ``handler``: for an action, ``handler(call, params) ->
     dict`` (the result under the module's name, or ``{}``); for a query
     submodule see query.py. ``params``: a tuple, or a function
-    giving one when they depend on the table (``query``'s list its submodules). ``token``: the token type the module needs
+    giving one when they depend on the table (``query``'s list its submodules).
+    ``token``: the token type the module needs
     (``csrf``, ``login``...), checked before the handler runs. ``generator``:
     a ``list`` or ``prop`` module that can act as ``generator=``.
     """

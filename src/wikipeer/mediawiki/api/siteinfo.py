@@ -70,7 +70,8 @@ def _general(call: ApiCall) -> dict[str, Any]:
         "maxuploadsize": 0, "minuploadchunksize": 1024, "galleryoptions": {},
         "thumblimits": {str(i): w for i, w in enumerate((120, 150, 180, 200, 220, 250, 300, 400))},
         "imagelimits": {str(i): {"width": w, "height": h} for i, (w, h) in enumerate(
-            ((320, 240), (640, 480), (800, 600), (1024, 768), (1280, 1024), (2560, 2048)))}, "favicon": "", "centralidlookupprovider": "local",
+            ((320, 240), (640, 480), (800, 600), (1024, 768), (1280, 1024), (2560, 2048)))},
+        "favicon": "", "centralidlookupprovider": "local",
         "allcentralidlookupproviders": ["local"], "interwikimagic": True,
         "magiclinks": {"ISBN": False, "PMID": False, "RFC": False},
         "categorycollation": "uppercase", "nofollowlinks": True, "nofollownsexceptions": [],
