@@ -117,7 +117,7 @@ def attach(call: ApiCall, session: ApiSession) -> None:
 
 
 def session_of(call: ApiCall) -> ApiSession:
-    """The session web/ attached to ``call``; a call without one (a test, a script) is anonymous and can log in to nothing."""
+    """The session web/ attached to ``call`` (web/mwapi.py attaches one to every request)."""
     found = call.state.get("session")
     if found is None:
         raise RuntimeError("this API call has no session: web/mwapi.py attaches one to every request")
