@@ -208,6 +208,10 @@ def test_a_stale_basetimestamp_is_an_edit_conflict(served):
     changed = _api(bob, action="edit", title="Conflicted", text="line one by Bob\nline two\nline three\n",
                    token=_csrf(bob))["edit"]
     assert changed["result"] == "Success"
+    # Bob's account was made while the node served: his edit still carries his name.
+    authors = _api(alice, "GET", action="query", prop="revisions", titles="Conflicted", rvprop="user",
+                   rvlimit=2)["query"]["pages"][0]["revisions"]
+    assert [r["user"] for r in authors] == ["Bob", "Alice"]
     stale = _api(alice, action="edit", title="Conflicted", text="line one by Alice\nline two\nline three\n",
                  basetimestamp=first["newtimestamp"], token=token)
     assert stale["error"] == {"code": "editconflict", "info": "Edit conflict.", "docref": stale["error"]["docref"]}

@@ -91,7 +91,7 @@ class Site:
     def __init__(self, node: Node, accounts: Accounts, default_wiki: str | None = None) -> None:
         self.node, self.accounts, self.default_wiki = node, accounts, default_wiki
         self.cache = RenderCache(node.dir / "cache.sqlite")
-        self._names: tuple[int, dict[str, str]] = (-1, {})
+        self._names: tuple[tuple[int, int], dict[str, str]] = ((-1, -1), {})
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
@@ -127,10 +127,12 @@ class Site:
         return self._account_names().get(key) or key.removeprefix("ed25519:")[:10] + "…"
 
     def _account_names(self) -> dict[str, str]:
-        # Every new account adds a key, so the keyring's generation tells when to look again.
-        generation = self.node.keyring.generation
-        if self._names[0] != generation:
-            self._names = (generation, {self.node.keyring.get(a.key).public: a.name for a in self.accounts.list()})
+        # Every new account adds a key: this keyring's generation counts those made here, the key folder's
+        # mtime those made by another process (`wikipeer account add` while the node serves).
+        keyring = self.node.keyring
+        stamp = (keyring.generation, keyring.dir.stat().st_mtime_ns)
+        if self._names[0] != stamp:
+            self._names = (stamp, {keyring.get(a.key).public: a.name for a in self.accounts.list()})
         return self._names[1]
 
     def visitor(self, request: Request) -> Visitor:
