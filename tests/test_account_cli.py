@@ -78,6 +78,13 @@ def test_weak_passwords_are_refused_without_being_repeated(node_dir, password, f
     assert _accounts(node_dir).list() == []
 
 
+def test_a_password_given_as_an_argument_is_refused_and_not_repeated(node_dir):
+    result = run_cli(node_dir, "account", "add", "Alice", PASSWORD)
+    assert_user_error(result, "takes only a name")
+    assert PASSWORD not in result.err + result.out and _accounts(node_dir).list() == []
+    assert run_cli(node_dir, "account", "--help").code == 0
+
+
 def test_a_taken_name_is_refused_before_a_password_is_read(node_dir):
     assert run_cli(node_dir, "account", "add", "Alice", input=PASSWORD).code == 0
     assert_user_error(run_cli(node_dir, "account", "add", "Alice", input="another password"), "'Alice' is taken")

@@ -35,6 +35,9 @@ def read_password(name: str) -> str:
 
 
 def account_add(args: argparse.Namespace) -> int:
+    if args.stray:  # most likely a password typed after the name: refuse it without repeating it
+        raise UserError("'account add' takes only a name: type the password at the prompt or pipe it to stdin "
+                        "(a password on the command line shows in the process list and the shell's history)")
     node = _open(args)
     accounts = _accounts(node)
     if accounts.get(args.name.strip()) is not None:  # before asking for a password that would be thrown away
@@ -83,6 +86,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         dest="account_command", required=True, metavar="ACTION")
     p = account.add_parser("add", help="make an account (password from a prompt, or stdin when not a terminal)")
     p.add_argument("name")
+    p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # so argparse's error never echoes a password
     p.set_defaults(func=account_add)
     p = account.add_parser("list", help="accounts with their keys and bot passwords")
     p.set_defaults(func=account_list)
