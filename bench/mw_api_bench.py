@@ -5,7 +5,8 @@ users) is written as a MediaWiki XML dump; MediaWiki (Debian's 1.39 on SQLite
 under ``php -S``) imports it with importDump.php and rebuilds its recent
 changes (with a recent-changes window wide enough to hold them all), and a
 node imports the same file with ``wikipeer import``. Each server then gets
-the same requests, one at a time over one connection (wrk), for SECONDS each:
+the same requests, one at a time over one connection (wrk), for SECONDS, in
+ROUNDS rounds that alternate between the two servers (each keeps its best):
 
 - ``prop=revisions`` with the content of a page's current revision (pages in turn);
 - ``list=recentchanges``, 50 changes with their titles, ids, users, comments and sizes.
@@ -33,7 +34,8 @@ from bench.synthetic import prose, small_edit, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES, REVISIONS, TEXT_BYTES = 300, 5, 3000
-SECONDS = 8
+SECONDS = 4
+ROUNDS = 3
 CONNECTIONS = 1
 WIKI = "benchwiki"
 USERS = ("Alice", "Bob", "Carol", "Dan")
@@ -117,21 +119,25 @@ def run() -> dict[str, float]:
         recent = [{**common, "action": "query", "list": "recentchanges", "rclimit": "50",
                    "rcprop": "title|ids|timestamp|user|comment|sizes"}]
         results: dict[str, float] = {"pages": PAGES, "revisions": PAGES * REVISIONS}
-        try:
-            mw_api = mw.serve() + "/api.php"
-            for name, requests in (("revisions", revisions), ("recentchanges", recent)):
-                got = time_requests(mw_api, requests, tmp, SECONDS)
-                results.update({f"mediawiki {name} req/s": got.requests_per_s, f"mediawiki {name} p50 ms": got.p50_ms,
-                                f"mediawiki {name} p99 ms": got.p99_ms})
-        finally:
-            mw.stop()
         port = free_port()
         node_api = f"http://127.0.0.1:{port}/w/{WIKI}/api.php"
-        with running(ours_command(node, port), f"http://127.0.0.1:{port}/status", tmp / "serve.log"):
-            for name, requests in (("revisions", revisions), ("recentchanges", recent)):
-                got = time_requests(node_api, requests, tmp, SECONDS)
-                results.update({f"node {name} req/s": got.requests_per_s, f"node {name} p50 ms": got.p50_ms,
-                                f"node {name} p99 ms": got.p99_ms})
+        try:
+            servers = {"mediawiki": mw.serve() + "/api.php", "node": node_api}
+            with running(ours_command(node, port), f"http://127.0.0.1:{port}/status", tmp / "serve.log"):
+                for name, requests in (("revisions", revisions), ("recentchanges", recent)):
+                    # Rounds alternate between the servers; each keeps its best round, so a burst of
+                    # other work on this shared machine during one round does not decide the figure.
+                    best: dict[str, WrkResult] = {}
+                    for _ in range(ROUNDS):
+                        for server, url in servers.items():
+                            got = time_requests(url, requests, tmp, SECONDS)
+                            if server not in best or got.requests_per_s > best[server].requests_per_s:
+                                best[server] = got
+                    for server, got in best.items():
+                        results.update({f"{server} {name} req/s": got.requests_per_s,
+                                        f"{server} {name} p50 ms": got.p50_ms, f"{server} {name} p99 ms": got.p99_ms})
+        finally:
+            mw.stop()
         for name in ("revisions", "recentchanges"):
             results[f"{name} rate ratio (node/mw)"] = results[f"node {name} req/s"] / results[f"mediawiki {name} req/s"]
         return results

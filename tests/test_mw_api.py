@@ -404,6 +404,9 @@ def test_index_php_raw_and_history(served) -> None:
     assert client.get(f"/w/{WIKI}/index.php", params={"title": "Bad[x", "action": "raw"}).status_code == 400
     single = client.get("/w/api.php", params={"action": "query", "titles": "Apple", "format": "json"}).json()
     assert single["query"]["pages"]
+    unknown = client.get("/w/nosuchwiki/api.php", params={"action": "query", "format": "json"})
+    assert unknown.status_code == 404 and f"/w/{WIKI}/api.php" in unknown.text
+    assert client.get("/w/nosuchwiki/index.php", params={"title": "Apple", "action": "raw"}).status_code == 404
 
 
 # -- the SHA-1 store: filled at ingest, and for older stores by the migration ------------------------------

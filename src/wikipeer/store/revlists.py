@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import libipld
 
 from wikipeer.store.records import PageRow, RevInfo
-from wikipeer.store.store import PACKED, Store, rows_in
+from wikipeer.store.store import PACKED, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,12 @@ def revision_pages(store: Store, rev_ids: list[int]) -> dict[int, int]:
     return dict(store.conn.execute(f"SELECT id, page FROM revisions WHERE id IN ({marks})", rev_ids))
 
 
+def holds_wiki(store: Store, wiki: str) -> bool:
+    """Whether the store has a configuration or a page of ``wiki`` (two index lookups, not a list of wikis)."""
+    return bool(store.conn.execute("SELECT EXISTS (SELECT 1 FROM wikis WHERE name = ?1) "
+                                   "OR EXISTS (SELECT 1 FROM pages WHERE wiki = ?1)", (wiki,)).fetchone()[0])
+
+
 def revision_count(store: Store, page_id: int) -> int:
     return store.conn.execute("SELECT count(*) FROM revisions WHERE page = ?", (page_id,)).fetchone()[0]
 
@@ -134,13 +140,13 @@ def revisions_by_ids(store: Store, rev_ids: list[int]) -> list[RevInfo]:
     """
     if not rev_ids:
         return []
-    rows = {row[0]: row for row in rows_in(store.conn, (
+    rows = {row[0]: row for row in _fetch(store, (
         "SELECT r.id, o.cid, r.page, r.ts, r.size, o.data, t.cid FROM revisions r JOIN objects o ON o.id = r.id "
         "JOIN objects t ON t.id = r.text WHERE r.id IN ({marks})"), rev_ids)}
     parents: dict[int, list[tuple[int, bytes]]] = {}
-    held = rows_in(store.conn, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
+    held = _fetch(store, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
                                "WHERE x.child IN ({marks})", rev_ids)
-    shallow = rows_in(store.conn, "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", rev_ids)
+    shallow = _fetch(store, "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", rev_ids)
     for child, pos, cid in [*held, *shallow]:
         parents.setdefault(child, []).append((pos, cid))
     out = []
@@ -157,18 +163,28 @@ def revisions_by_ids(store: Store, rev_ids: list[int]) -> list[RevInfo]:
     return out
 
 
+def _fetch(store: Store, sql: str, values: list, per_query: int = 500) -> list[tuple]:
+    """The rows of ``sql`` whose ``{marks}`` stands for ``values``, a few hundred values a query, as one list
+    (fetched whole: these lists are read row by row in the API's hot paths)."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), per_query):
+        chunk = values[start:start + per_query]
+        rows += store.conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
+
+
 def _key(store: Store, key_id: int) -> str:
     return store.conn.execute("SELECT key FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
 
 
 def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
     """The first parent held of each of these revisions, by the child's id."""
-    return {child: ParentInfo(parent, size) for child, parent, size in rows_in(store.conn, (
+    return {child: ParentInfo(parent, size) for child, parent, size in _fetch(store, (
         "SELECT x.child, x.parent, r.size FROM parents x JOIN revisions r ON r.id = x.parent "
         "WHERE x.pos = 0 AND x.child IN ({marks})"), rev_ids)}
 
 
 def pages_by_ids(store: Store, page_ids: list[int]) -> dict[int, PageRow]:
-    return {r[0]: PageRow(*r) for r in rows_in(store.conn, (
+    return {r[0]: PageRow(*r) for r in _fetch(store, (
         "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
         "WHERE p.id IN ({marks})"), list(dict.fromkeys(page_ids)))}

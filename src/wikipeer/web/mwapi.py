@@ -30,7 +30,7 @@ from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.ratelimit import Limits, client_of
 from wikipeer.store.accounts import LoginFailed
-from wikipeer.store.revlists import revision_pages
+from wikipeer.store.revlists import holds_wiki, revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
@@ -106,11 +106,8 @@ def only_wiki(site: Site) -> str:
 
 
 async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Response:
-    """One api.php request, answered by the framework; API logins count against ``limits`` as web logins do.
-
-    POSTs (logins, which hash passwords, and edits, which sign) run in a worker thread, so they never hold up
-    the event loop; GETs (reads) answer in it, which is faster for the many small reads bots make.
-    """
+    """One api.php request, answered by the framework; API logins count against ``limits`` as web logins do."""
+    known_wiki(site, wiki)
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -130,7 +127,9 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
     call.state["client"] = request.client.host if request.client else "127.0.0.1"
     call.state[QUERY_NAMES] = frozenset(request.query_params.keys())
     attach(call, session)
-    answer = await run_in_threadpool(handle, call) if request.method == "POST" else handle(call)
+    # In a worker thread, as FastAPI runs plain routes: a long answer (a search, a user's contributions
+    # on a large wiki) or a login's password hashing must not hold up every other request on the event loop.
+    answer = await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:
@@ -154,7 +153,7 @@ def verifier(limits: Limits, request: Request) -> Verifier:
         limits.charge("login", request)
         limits.guard.admit(name.strip(), client)
         try:
-            # Logins are POSTs, handled in a worker thread; the gate belongs to the event loop.
+            # The handler runs in a worker thread (see api()); the gate belongs to the event loop.
             result = anyio.from_thread.run(limits.hashing.run, check, *args)
         except LoginFailed:
             limits.guard.failed(name.strip(), client)
@@ -176,6 +175,14 @@ def _session_cookies(site: Site, session: ApiSession, response: Response) -> Non
         response.set_cookie(VISITOR_COOKIE, session.cookie, httponly=True, samesite="lax")
 
 
+def known_wiki(site: Site, wiki: str) -> None:
+    """A 404 naming the node's wikis when it holds no wiki ``wiki`` (MediaWiki has no page at such a URL either)."""
+    if not holds_wiki(site.node.store, wiki):
+        wikis = site.node.store.wikis()
+        listed = ", ".join(f"/w/{w}/api.php" for w in wikis) or "none yet"
+        raise HttpError(404, f"This node holds no wiki {wiki!r}; its APIs: {listed}.", "No such wiki")
+
+
 async def _form(request: Request):
     try:
         return await request.form(max_files=MAX_API_FILES, max_fields=MAX_API_FIELDS, max_part_size=MAX_EDIT_TEXT)
@@ -185,6 +192,7 @@ async def _form(request: Request):
 
 def index(site: Site, request: Request, wiki: str) -> Response:
     """index.php: ``action=raw`` as text, ``view`` and ``history`` sent to the node's page."""
+    known_wiki(site, wiki)
     q = request.query_params
     title, action = q.get("title", ""), q.get("action", "view")
     if not title:

@@ -34,7 +34,6 @@ from wikipeer.store.revlists import (TimeRange, first_parents, pages_by_ids, pag
 
 LIMIT, HIGH_LIMIT = 500, 5000
 SCAN_BATCH = 500
-SCAN_FIRST = 60  # a first batch a little over the default limits: most lists end in it
 MAX_CATEGORY_CANDIDATES = 100_000
 
 
@@ -97,10 +96,13 @@ def _redirect_ok(call: ApiCall, row: PageRow, wanted: str) -> bool:
 
 
 def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | None,
-                       keep: Any = None) -> Iterator[RevInfo]:
-    """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None); without signatures."""
+                       keep: Any = None, first: int = SCAN_BATCH) -> Iterator[RevInfo]:
+    """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None); without signatures.
+
+    ``first``: how many to read in the first batch (a list's limit: most lists end in it).
+    """
     store = call.node.store
-    cursor, batch_size = span.cursor, SCAN_FIRST
+    cursor, batch_size = span.cursor, first
     while True:
         ids = wiki_revisions(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
                              batch_size + 1, namespaces)
@@ -143,7 +145,7 @@ def allrevisions(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
         limit = 50
     keep = _user_filter(call, [params["user"]] if params["user"] else None, params["excludeuser"])
     revs, cont = _take(call, _revisions_by_time(call, _span(params, "allrevisions"), params["namespace"] or None,
-                                                keep), limit)
+                                                keep, limit + 1), limit)
     if cont:
         query.continue_with(module("list", "allrevisions"), {"arvcontinue": cont})
     store = call.node.store
@@ -175,9 +177,12 @@ def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listin
             return False
         if ("minor" in show and not rev.minor) or ("!minor" in show and rev.minor):
             return False
-        anon = rev_user(call, rev).anon
-        if ("anon" in show and not anon) or ("!anon" in show and anon) or "bot" in show:
+        if "bot" in show:
             return False
+        if "anon" in show or "!anon" in show:
+            anon = rev_user(call, rev).anon
+            if ("anon" in show and not anon) or ("!anon" in show and anon):
+                return False
         if params["toponly"] and rev.id not in {h.id for h in store.heads(rev.page)}:
             return False
         return True
@@ -185,7 +190,7 @@ def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listin
     users = _user_filter(call, [params["user"]] if params["user"] else None, params["excludeuser"])
     both = keep if users is None else (lambda rev: keep(rev) and users(rev))
     revs, cont = _take(call, _revisions_by_time(call, _span(params, "recentchanges"), params["namespace"] or None,
-                                                both), params["limit"])
+                                                both, params["limit"] + 1), params["limit"])
     if cont:
         query.continue_with(module("list", "recentchanges"), {"rccontinue": cont})
     parents = first_parents(store, [rev.id for rev in revs])
@@ -214,7 +219,7 @@ def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent:
         if "userid" in props:
             out["userid"] = user.id
         if user.anon:
-            out["anon"] = True
+            out["anon"] = True  # MediaWiki says so with either of the two
     if "flags" in props:
         out.update(bot=False, new=not rev.parents, minor=bool(rev.minor))
     if "sizes" in props:
@@ -249,7 +254,7 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
         return name in wanted or bool(prefix and name.startswith(prefix))
 
     revs, cont = _take(call, _revisions_by_time(call, _span(params, "usercontribs"), params["namespace"] or None,
-                                                keep), params["limit"])
+                                                keep, params["limit"] + 1), params["limit"])
     if cont:
         query.continue_with(module("list", "usercontribs"), {"uccontinue": cont})
     props = params["prop"]

@@ -45,7 +45,8 @@ def shape(value: Any, version: int) -> Any:
 
 def encode(result: dict, version: int, utf8: bool, pretty: bool) -> bytes:
     """The JSON bytes; version 1 escapes non-ASCII unless ``utf8`` was asked for."""
-    text = json.dumps(shape(result, version), ensure_ascii=not (utf8 or version == 2),
+    # Version 2 is the shape modules build: json writes a ContentKey as the string it is.
+    text = json.dumps(shape(result, version) if version == 1 else result, ensure_ascii=not (utf8 or version == 2),
                       indent=4 if pretty else None, separators=None if pretty else (",", ":"))
     return text.encode("utf-8")
 

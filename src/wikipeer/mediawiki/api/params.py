@@ -10,6 +10,7 @@ over it; integers likewise.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -177,4 +178,4 @@ def parse_timestamp(name: str, value: str) -> int:
 
 def format_timestamp(ms: int) -> str:
     """Milliseconds since 1970 as MediaWiki writes timestamps (``2026-01-01T00:00:00Z``)."""
-    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
