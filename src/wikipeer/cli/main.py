@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import commands, net_commands, offline_commands, trust_commands
+from wikipeer.cli import account_commands, commands, net_commands, offline_commands, trust_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     net_commands.add_parsers(sub)
     offline_commands.add_parsers(sub)
     trust_commands.add_parsers(sub)
+    account_commands.add_parsers(sub)
     return parser
 
 

@@ -23,10 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
+from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
 from wikipeer.web import editing, media, mwapi, pages, special
-from wikipeer.web.accounts import DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
 from wikipeer.web.errors import HttpError
@@ -80,15 +80,16 @@ def create_app(node: Node, default_wiki: str | None = None,
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
     cookie gets the Secure flag, not only those of HTTPS requests.
     """
-    app = _routes(node, default_wiki, session_seconds, limits or Limits.from_rates())
-    api = mwapi.ApiPath(app, app.state.site)  # api.php beside the FastAPI app: it needs none of its machinery
+    limits = limits or Limits.from_rates()
+    app = _routes(node, default_wiki, session_seconds, limits)
+    api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
     cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
     return LastResort(guarded, SECURITY_HEADERS)
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
-    site = Site(node, Accounts(node.dir / "accounts.sqlite", node.keyring, session_seconds), default_wiki)
+    site = Site(node, Accounts(node.dir / ACCOUNTS_FILE, node.keyring, session_seconds), default_wiki)
     app = FastAPI(title="wikipeer", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)

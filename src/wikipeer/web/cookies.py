@@ -1,4 +1,4 @@
-"""The Secure flag on every cookie the node sets, when readers come over HTTPS.
+"""The node's cookies: their names, and the Secure flag on every one when readers come over HTTPS.
 
 A node behind a TLS proxy sees plain HTTP; ``wikipeer serve --cookie-secure``
 says every reader uses HTTPS, and a trusted proxy's X-Forwarded-Proto says it
@@ -10,6 +10,10 @@ Done on the way out, for every Set-Cookie, so no cookie can be forgotten.
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SESSION_COOKIE = "wikipeer_session"
+VISITOR_COOKIE = "wikipeer_visitor"
+VIEW_COOKIE = "wikipeer_view"
 
 
 class SecureCookies:

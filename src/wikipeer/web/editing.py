@@ -29,6 +29,9 @@ from wikipeer.web.site import Site, Visitor, safe_returnto
 def require_login(visitor: Visitor) -> None:
     if visitor.account is None:
         raise HttpError(401, "Log in to save edits: they are signed with your account's key.", "Not logged in")
+    if not visitor.may_edit:
+        raise HttpError(403, "You logged in with a bot password that may not edit: log in with your password, "
+                        "or use a bot password granted editpage.", "Not allowed to edit")
 
 
 def edit_form(site: Site, request: Request, wiki: str, title: str, oldid: str | None) -> Response:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE
+from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 
 MAX_ENTRIES = 20_000
 MAX_BYTES = 256 * 1024 * 1024  # a few thousand rendered articles

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, unquote
+
+import anyio.from_thread
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -21,10 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikipeer.mediawiki.api import ApiCall, handle
-from wikipeer.mediawiki.api.call import TokenCheck
+from wikipeer.mediawiki.api.login import QUERY_NAMES
+from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.net.ratelimit import Limits, client_of
+from wikipeer.store.accounts import LoginFailed
 from wikipeer.store.revlists import holds_wiki, revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
+from wikipeer.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.site import Site
 
@@ -46,8 +54,8 @@ class ApiPath:
     answers that with its error page).
     """
 
-    def __init__(self, app: ASGIApp, site: Site) -> None:
-        self.app, self.site = app, site
+    def __init__(self, app: ASGIApp, site: Site, limits: Limits) -> None:
+        self.app, self.site, self.limits = app, site, limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = _API_PATH.match(scope["path"]) if scope["type"] == "http" else None
@@ -62,7 +70,7 @@ class ApiPath:
                 await self.app(scope, receive, send)
                 return
         try:
-            response = await api(self.site, Request(scope, receive), wiki)
+            response = await api(self.site, Request(scope, receive), wiki, self.limits)
         except HttpError as exc:
             response = PlainTextResponse(exc.message, status_code=exc.status)
         await response(scope, receive, send)
@@ -97,8 +105,8 @@ def only_wiki(site: Site) -> str:
     return wikis[0]
 
 
-async def api(site: Site, request: Request, wiki: str) -> Response:
-    """One api.php request, answered by the framework."""
+async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Response:
+    """One api.php request, answered by the framework; API logins count against ``limits`` as web logins do."""
     known_wiki(site, wiki)
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
@@ -110,20 +118,61 @@ async def api(site: Site, request: Request, wiki: str) -> Response:
             else:
                 params[name] = value
     visitor = site.visitor(request)
+    session = api_session(site, request, limits)
     call = ApiCall(node=site.node, wiki=site.node.wiki_or_default(wiki), params=params, method=request.method,
-                   account=visitor.account, user_name=site.author, check_token=token_check(site, request),
-                   script_url=f"/w/{quote(wiki)}/api.php", page_url=f"/wiki/{quote(wiki)}/",
-                   servedby=SERVED_BY, files=files)
+                   account=visitor.account, is_bot=session.may("bot"), user_name=site.author,
+                   check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
+                   page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"
     call.state["client"] = request.client.host if request.client else "127.0.0.1"
+    call.state[QUERY_NAMES] = frozenset(request.query_params.keys())
+    attach(call, session)
     # In a worker thread, as FastAPI runs plain routes: a long answer (a search, a user's contributions
-    # on a large wiki) must not hold up every other request on the event loop.
+    # on a large wiki) or a login's password hashing must not hold up every other request on the event loop.
     answer = await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:
         response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax")
+    _session_cookies(site, session, response)
     return response
+
+
+def api_session(site: Site, request: Request, limits: Limits) -> ApiSession:
+    """The caller's session from its cookies (the web page's own: one account system)."""
+    visitor = site.visitor(request)
+    return ApiSession(site.accounts, visitor.cookie, visitor.new_cookie, visitor.session, client_of(request),
+                      verifier(limits, request))
+
+
+def verifier(limits: Limits, request: Request) -> Verifier:
+    """Password checks under the web login's limits: per-address rate, back-off, a bounded hashing gate."""
+    client = client_of(request)
+
+    def verify(name: str, check: Callable[..., Any], *args: Any) -> Any:
+        limits.charge("login", request)
+        limits.guard.admit(name.strip(), client)
+        try:
+            # The handler runs in a worker thread (see api()); the gate belongs to the event loop.
+            result = anyio.from_thread.run(limits.hashing.run, check, *args)
+        except LoginFailed:
+            limits.guard.failed(name.strip(), client)
+            raise
+        limits.guard.succeeded(name.strip())
+        return result
+
+    return verify
+
+
+def _session_cookies(site: Site, session: ApiSession, response: Response) -> None:
+    """The cookies a login, a logout or a login token asked for."""
+    if session.opened:
+        response.set_cookie(SESSION_COOKIE, session.opened, httponly=True, samesite="lax",
+                            max_age=site.accounts.session_seconds)
+    elif session.closed:
+        response.delete_cookie(SESSION_COOKIE)
+    if session.visitor_used and session.new_cookie and not session.opened:
+        response.set_cookie(VISITOR_COOKIE, session.cookie, httponly=True, samesite="lax")
 
 
 def known_wiki(site: Site, wiki: str) -> None:
@@ -132,11 +181,6 @@ def known_wiki(site: Site, wiki: str) -> None:
         wikis = site.node.store.wikis()
         listed = ", ".join(f"/w/{w}/api.php" for w in wikis) or "none yet"
         raise HttpError(404, f"This node holds no wiki {wiki!r}; its APIs: {listed}.", "No such wiki")
-
-
-def token_check(site: Site, request: Request) -> TokenCheck | None:
-    """How this request's ``token=`` is checked; None until accounts answer tokens (meta=tokens)."""
-    return None
 
 
 async def _form(request: Request) -> FormData:

@@ -23,10 +23,11 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
-from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE, Account, Accounts
+from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
 from wikipeer.web.badges import Badge, badges
+from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field, read_form
 from wikipeer.web.rendering import RenderCache, WikiReader, page_url
@@ -76,6 +77,12 @@ class Visitor:
     csrf: str
     view_name: str | None = None
     view: View | None = None
+    session: Session | None = None  # the account's session: its bot password, if it was opened with one
+
+    @property
+    def may_edit(self) -> bool:
+        """Logged in with the account's own password, or with a bot password granted editpage."""
+        return self.session is not None and self.session.may("editpage")
 
 
 class Site:
@@ -84,7 +91,7 @@ class Site:
     def __init__(self, node: Node, accounts: Accounts, default_wiki: str | None = None) -> None:
         self.node, self.accounts, self.default_wiki = node, accounts, default_wiki
         self.cache = RenderCache(node.dir / "cache.sqlite")
-        self._names: tuple[int, dict[str, str]] = (-1, {})
+        self._names: tuple[tuple[int, int], dict[str, str]] = ((-1, -1), {})
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
@@ -120,10 +127,12 @@ class Site:
         return self._account_names().get(key) or key.removeprefix("ed25519:")[:10] + "…"
 
     def _account_names(self) -> dict[str, str]:
-        # Every new account adds a key, so the keyring's generation tells when to look again.
-        generation = self.node.keyring.generation
-        if self._names[0] != generation:
-            self._names = (generation, {self.node.keyring.get(a.key).public: a.name for a in self.accounts.list()})
+        # Every new account adds a key: this keyring's generation counts those made here, the key folder's
+        # mtime those made by another process (`wikipeer account add` while the node serves).
+        keyring = self.node.keyring
+        stamp = (keyring.generation, keyring.dir.stat().st_mtime_ns)
+        if self._names[0] != stamp:
+            self._names = (stamp, {keyring.get(a.key).public: a.name for a in self.accounts.list()})
         return self._names[1]
 
     def visitor(self, request: Request) -> Visitor:
@@ -136,9 +145,10 @@ class Site:
 
     def _visitor(self, request: Request) -> Visitor:
         session = request.cookies.get(SESSION_COOKIE)
-        account = self.accounts.session(session)
-        if account is not None:
-            visitor = Visitor(account, session, False, self.accounts.csrf_token(session))
+        opened = self.accounts.session_of(session)
+        account = opened.account if opened else None
+        if opened is not None:
+            visitor = Visitor(account, session, False, self.accounts.csrf_token(session), session=opened)
         else:
             cookie = request.cookies.get(VISITOR_COOKIE)
             new = not cookie

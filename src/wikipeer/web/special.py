@@ -12,7 +12,8 @@ from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.store import hidden
-from wikipeer.web.accounts import SESSION_COOKIE, VIEW_COOKIE, LoginFailed
+from wikipeer.store.accounts import LoginFailed
+from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
 from wikipeer.web.rendering import page_url

@@ -7,8 +7,5 @@
 from wikipeer.mediawiki.api.call import ApiCall, ApiResponse
 from wikipeer.mediawiki.api.main import handle
 from wikipeer.mediawiki.api import modules  # noqa: F401,E402  (fills the table of modules)
-from wikipeer.mediawiki.api.fallbacks import register_missing  # noqa: E402
-
-register_missing()
 
 __all__ = ["ApiCall", "ApiResponse", "handle"]

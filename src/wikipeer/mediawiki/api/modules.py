@@ -4,3 +4,4 @@ Adding a module: a file that calls ``register(Module(...))``, and one import lin
 """
 
 from wikipeer.mediawiki.api import lists, paraminfo, query, revisions, siteinfo  # noqa: F401
+from wikipeer.mediawiki.api import edit, login, parse, templates, tokens, userinfo  # noqa: F401  (accounts, writes)

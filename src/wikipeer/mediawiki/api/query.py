@@ -125,7 +125,8 @@ def _done_modules(value: str | None) -> set[str]:
 
 def _page_set(query: Query, params: dict[str, Any]) -> None:
     given = [name for name in ("titles", "pageids", "revids") if params[name]]
-    if params["generator"]:
+    prop_generator = module("prop", params["generator"]) if params["generator"] else None
+    if params["generator"] and prop_generator is None:  # a prop generator reads the pages the others name
         given.append("generator")
     if len(given) > 1:
         raise ApiError("multisource", f'Cannot use "{given[0]}" with "{given[1]}": a query takes its pages '
@@ -136,8 +137,10 @@ def _page_set(query: Query, params: dict[str, Any]) -> None:
         _from_pageids(query, params["pageids"])
     elif params["revids"]:
         _from_revids(query, params["revids"])
-    elif params["generator"]:
+    elif params["generator"] and prop_generator is None:
         _from_generator(query, params["generator"])
+    if prop_generator is not None:
+        _from_prop_generator(query, prop_generator)
 
 
 def _from_titles(query: Query, titles: list[str]) -> None:
@@ -228,6 +231,21 @@ def _from_generator(query: Query, name: str) -> None:
     listing = gen.handler(query.call, params, query)
     for row in listing.pages:
         _add_row(query, row).revids += listing.revids.get(row.id, [])
+
+
+def _from_prop_generator(query: Query, gen: Module) -> None:
+    """``generator=templates`` (or another prop module): the pages it lists for the pages named become the set.
+
+    The module runs on the named pages as ``prop=`` would, with its ``g``-prefixed
+    parameters; the ``{ns, title}`` items it lists under its name are the new pages.
+    """
+    params = read_params(query.call, gen.name, "g" + gen.prefix, gen.parameters())
+    gen.handler(query.call, params, query)
+    titles = [item["title"] for entry in query.pages for item in entry.out.get(gen.name, [])]
+    query.pages = []
+    for title in dict.fromkeys(titles):
+        name = normalize_title(query.call.wiki, title)
+        _add_title(query, name.ns, name.text, name.full)
 
 
 def _follow_redirects(query: Query) -> None:

@@ -1,0 +1,103 @@
+"""The commands of accounts: add, list and remove the node's users, and make or revoke their bot passwords.
+
+A password is read from a prompt, or from stdin when stdin is not a terminal
+(so scripts can pipe it in); it is never an argument, so it never shows in a
+process list or a shell history, and no message ever repeats it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import datetime, timezone
+
+from wikipeer.cli.commands import _open, out
+from wikipeer.errors import UserError
+from wikipeer.node import Node
+from wikipeer.store.accounts import ACCOUNTS_FILE, GRANTS, Accounts, check_new_password, parse_grants
+
+
+def _accounts(node: Node) -> Accounts:
+    return Accounts(node.dir / ACCOUNTS_FILE, node.keyring)
+
+
+def read_password(name: str) -> str:
+    """A new password for ``name``: asked twice at a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        check_new_password(name, password)  # say so before asking again
+        if getpass.getpass("The same password again: ") != password:
+            raise UserError("the two passwords differ: nothing was changed")
+        return password
+    line = sys.stdin.readline()
+    return line[:-1].removesuffix("\r") if line.endswith("\n") else line
+
+
+def account_add(args: argparse.Namespace) -> int:
+    if args.stray:  # most likely a password typed after the name: refuse it without repeating it
+        raise UserError("'account add' takes only a name: type the password at the prompt or pipe it to stdin "
+                        "(a password on the command line shows in the process list and the shell's history)")
+    node = _open(args)
+    accounts = _accounts(node)
+    if accounts.get(args.name.strip()) is not None:  # before asking for a password that would be thrown away
+        raise UserError(f"the user name {args.name.strip()!r} is taken")
+    account = accounts.create(args.name, read_password(args.name.strip()))
+    out.print(f"account {account.name} made; its edits are signed with {node.keyring.get(account.key).public}")
+    return 0
+
+
+def account_list(args: argparse.Namespace) -> int:
+    node = _open(args)
+    accounts = _accounts(node)
+    bots: dict[str, list[str]] = {}
+    for bot in accounts.bot_passwords():
+        bots.setdefault(bot.name, []).append(f"{bot.label} ({' '.join(sorted(bot.grants))})")
+    for account in accounts.list():
+        labels = f"  bot passwords: {', '.join(bots[account.name])}" if account.name in bots else ""
+        out.print(f"{account.name:<20} {node.keyring.get(account.key).public}{labels}")
+    return 0
+
+
+def account_botpassword(args: argparse.Namespace) -> int:
+    accounts = _accounts(_open(args))
+    account = accounts.require(args.name)
+    if args.revoke:
+        accounts.revoke_bot_password(account.name, args.label)
+        out.print(f"bot password {account.name}@{args.label.strip()} revoked; its sessions are closed")
+        return 0
+    password = accounts.create_bot_password(account.name, args.label, parse_grants(args.grants))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out.print(f"user name: {account.name}@{args.label.strip()}\npassword:  {password}\n"
+              f"(made {when}; shown only this once: the node keeps only its hash)")
+    return 0
+
+
+def account_remove(args: argparse.Namespace) -> int:
+    node = _open(args)
+    account = _accounts(node).remove(args.name)
+    out.print(f"account {account.name} removed with its sessions and bot passwords; its key "
+              f"{node.keyring.get(account.key).public} stays, so what it signed stays valid")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    account = sub.add_parser("account", help="the node's users, who log in to its web page and API").add_subparsers(
+        dest="account_command", required=True, metavar="ACTION")
+    p = account.add_parser("add", help="make an account (password from a prompt, or stdin when not a terminal)")
+    p.add_argument("name")
+    p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # so argparse's error never echoes a password
+    p.set_defaults(func=account_add)
+    p = account.add_parser("list", help="accounts with their keys and bot passwords")
+    p.set_defaults(func=account_list)
+    p = account.add_parser("botpassword", help="make a bot password NAME@LABEL for programs (printed once), "
+                                               "or --revoke one")
+    p.add_argument("name")
+    p.add_argument("label")
+    p.add_argument("--grants", help=f"what it may do, comma-separated: {', '.join(GRANTS)} (default: all; "
+                                    "basic always)")
+    p.add_argument("--revoke", action="store_true", help="delete it and end its sessions")
+    p.set_defaults(func=account_botpassword)
+    p = account.add_parser("remove", help="remove an account, its sessions and bot passwords (its key stays)")
+    p.add_argument("name")
+    p.set_defaults(func=account_remove)
