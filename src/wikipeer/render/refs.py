@@ -62,7 +62,8 @@ class Refs:
         label = f"{group} {number}" if group else number
         mark = _mark_id(note, note.uses - 1)
         return self.strip.add(
-            f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">[{escape_text(label)}]</a></sup>'
+            f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">{_BRACKET_OPEN}{escape_text(label)}'
+            f'{_BRACKET_CLOSE}</a></sup>'
         )
 
     def _new(self, group: str, name: str, content: str | None) -> Note:
@@ -125,6 +126,9 @@ class Refs:
         )
 
 
+# Cite wraps a mark's brackets so a skin can hide them (cite_reference_link's markup).
+_BRACKET_OPEN = '<span class="cite-bracket">[</span>'
+_BRACKET_CLOSE = '<span class="cite-bracket">]</span>'
 _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
 _DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
 _REF = "<code>&lt;ref&gt;</code>"
@@ -158,4 +162,6 @@ def _id_part(name: str) -> str:
 
 
 def _mark_id(note: Note, use: int) -> str:
-    return escape_attr(f"cite_ref-{note.key}-{use}" if note.name else f"cite_ref-{note.key}")
+    # Cite's ids: note cite_note-NAME-N, its marks cite_ref-NAME_N-USE (an underscore, not a hyphen)
+    return escape_attr(f"cite_ref-{_id_part(note.name)}_{note.key.rsplit('-', 1)[1]}-{use}" if note.name
+                       else f"cite_ref-{note.key}")
