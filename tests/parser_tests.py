@@ -28,11 +28,16 @@ from pathlib import Path
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
 from wikipeer.render import Limits, RenderContext, render
+from wikipeer.render.context import Revision
+from wikipeer.render.names import page_name
 
 PARSER_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "parsertests"
 # the files holding wikitext cases (scribunto's *Tests.lua are run by test_scribunto_upstream)
 FILES = sorted(p for p in PARSER_TESTS.glob("*/*.txt")) if PARSER_TESTS.is_dir() else []
 DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
+# ParserTestRunner's revision and server: revision 1337 saved at 00:02:03 on 1 January 1970 from 127.0.0.1
+TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
+TEST_SERVER = "http://example.org"
 
 # Options that change what is produced in ways we do not model: the case is skipped and counted.
 UNMODELLED_OPTIONS = frozenset({
@@ -176,13 +181,12 @@ def read_file(path: Path) -> ParserFile:
 
 
 def _canonical(title: str) -> str:
-    """A title as the store keys it: spaces for underscores, first letter upper-cased."""
-    title = title.replace("_", " ").strip()
-    if ":" in title:
-        ns, rest = title.split(":", 1)
-        rest = rest.strip()
-        return f"{ns.strip().capitalize() if ns.strip() else ''}:{rest[:1].upper()}{rest[1:]}" if ns.strip() else title
-    return title[:1].upper() + title[1:]
+    """A title as the renderer names pages: namespace recognised, spaces for underscores, first letter upper-cased."""
+    name = page_name(config_for({}), title)
+    if name is None or not name.full:
+        title = title.replace("_", " ").strip()
+        return title[:1].upper() + title[1:]
+    return name.full
 
 
 # ---- running a case ----
@@ -227,7 +231,8 @@ class CaseWiki:
         title = _canonical(case.options.get("title") or DEFAULT_TITLE)
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
-                            exists=self.exists, template=self.template, limits=self.limits)
+                            exists=self.exists, template=self.template, limits=self.limits,
+                            revision=TEST_REVISION, server=TEST_SERVER)
         return render(case.wikitext, ctx).html
 
 
@@ -264,11 +269,16 @@ def _tag(m: re.Match) -> str:
     return f"<{m.group(1)}{m.group(2).lower()}{_attributes(m.group(3))}{m.group(4)}>"
 
 
+_MARKUP_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
+
+
 def _entities(text: str) -> str:
     """Character references decoded, except those that would change the markup."""
     def one(m: re.Match) -> str:
         decoded = html.unescape(m.group(0))
-        return m.group(0) if decoded in "<>&\"" or len(decoded) != 1 else decoded
+        if len(decoded) != 1:
+            return m.group(0)
+        return _MARKUP_CHARS.get(decoded, decoded)
     return re.sub(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);", one, text).replace("&#039;", "'")
 
 

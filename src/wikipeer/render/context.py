@@ -25,6 +25,20 @@ class Limits:
     lua_memory: int = 50 * 1024 * 1024  # bytes a page's Lua runtime may allocate (Wikipedia's limit)
 
 
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """The revision being rendered.
+
+    The source of ``REVISION*`` and also of ``CURRENT*``/``LOCAL*``: a rendering
+    is cached per revision, so "now" is the revision's time, never the clock's.
+    """
+
+    id: str = ""  # what ?oldid= takes: the revision's CID on a node
+    timestamp: int = 0  # seconds since 1970, UTC
+    user: str = ""
+    size: int = 0  # bytes of wikitext
+
+
 @dataclass(slots=True)
 class RenderContext:
     """How the renderer sees the wiki around the page.
@@ -33,6 +47,8 @@ class RenderContext:
     - ``href(full_title)``: the URL of a page of this wiki.
     - ``exists(full_titles)``: which of these pages the node holds (red links).
     - ``template(full_title)``: a template's wikitext, or None when absent.
+    - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
+    - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     """
 
     config: WikiConfig
@@ -41,6 +57,8 @@ class RenderContext:
     exists: Callable[[Iterable[str]], set[str]]
     template: Callable[[str], str | None]
     limits: Limits = field(default_factory=Limits)
+    revision: Revision = field(default_factory=Revision)
+    server: str = ""
 
 
 @dataclass(slots=True)

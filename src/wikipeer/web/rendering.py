@@ -20,6 +20,7 @@ from urllib.parse import quote
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.node import Node
 from wikipeer.render import RenderContext, Rendered, render
+from wikipeer.render.context import Revision
 from wikipeer.store.records import RevInfo
 
 
@@ -116,6 +117,8 @@ class RenderCache:
         if cached is not None:
             return cached
         context = reader.context(full_title)
+        # REVISION* and CURRENT* read the revision: the cache holds one rendering per revision
+        context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=rev.author or "", size=rev.size)
         asked: set[str] = set()
         found: set[str] = set()
 
