@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -244,6 +245,8 @@ _HEADING_WRAPPER = re.compile(r'<div class="mw-heading mw-heading\d">(.*?)</div>
 _HEADLINE = re.compile(r'<(h\d)([^>]*)><span class="mw-headline" id="([^"]*)">(.*?)</span></\1>', re.S)
 _EDITSECTION = re.compile(r'<span class="mw-editsection">(?:(?!</span></span>).)*</span></span>', re.S)
 _REDLINK = re.compile(r'href="/index\.php\?title=([^"&]*)&amp;action=edit&amp;redlink=1"')
+# A template the node lacks is a discreet placeholder by design; MediaWiki shows a red link to it
+_MISSING_TEMPLATE = re.compile(r'<span class="tpl-missing" title="(?!Module:)([^"]*)"></span>')
 _TOC_TOGGLE = re.compile(r'<input [^>]*toctogglecheckbox[^>]*>|<span class="toctogglespan">.*?</span>', re.S)
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)((?:\s+[^\s=>/]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*(/?)>")
 _ATTR = re.compile(r"""([^\s=>/]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
@@ -261,7 +264,11 @@ def _attributes(text: str) -> str:
             value = ""
         elif value[:1] in "\"'":
             value = value[1:-1]
-        pairs.append((m.group(1).lower(), _entities(value).replace('"', "&quot;")))
+        name = m.group(1).lower()
+        value = _entities(value)
+        if name == "href":  # percent-encoding differs between the two (MediaWiki encodes more)
+            value = unquote(value.replace("&amp;", "&")).replace("&", "&amp;")
+        pairs.append((name, value.replace('"', "&quot;")))
     return "".join(f' {name}="{value}"' for name, value in sorted(pairs))
 
 
@@ -282,6 +289,11 @@ def _entities(text: str) -> str:
     return re.sub(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);", one, text).replace("&#039;", "'")
 
 
+def _as_red_link(m: re.Match) -> str:
+    title = m.group(1)
+    return f'<a href="/wiki/{title.replace(" ", "_")}" class="new" title="{title}">{title}</a>'
+
+
 def normalised(fragment: str) -> str:
     """HTML with what differs only in form made equal (listed in docs/rendering.md)."""
     fragment = _WRAPPER.sub(r"\1", fragment)
@@ -293,6 +305,7 @@ def normalised(fragment: str) -> str:
     fragment = re.sub(r'<div class="toctitle"[^>]*>', '<div class="toctitle">', fragment)
     fragment = re.sub(r'(class="toclevel-\d+) tocsection-\d+"', r'\1"', fragment)
     fragment = re.sub(r"<!--.*?-->", "", fragment, flags=re.S)
+    fragment = _MISSING_TEMPLATE.sub(_as_red_link, fragment)
     fragment = _REDLINK.sub(r'href="/wiki/\1"', fragment)
     fragment = re.sub(r'title="([^"]*) \(page does not exist\)"', r'title="\1"', fragment)
     fragment = fragment.replace('rel="nofollow noopener"', 'rel="nofollow"')

@@ -58,3 +58,9 @@ def test_page_names_are_escaped_so_a_title_makes_no_markup():
     out = rendered("''{{PAGENAME}}''", title="'foo & bar = baz'").html
     assert visible(out) == "'foo & bar = baz'" and tree(out).xpath("//i")
     assert shown("{{PAGENAMEE}}", title="*RFC 1234 http://example.com/") == "*RFC_1234_http://example.com/"
+
+
+def test_case_and_url_functions_keep_the_strip_marker_out_of_the_page():
+    assert shown("{{lc:X<nowiki/>Y}} {{uc:x<nowiki>&lt;b&gt;</nowiki>y}}") == "xy X<b>Y"
+    assert shown("{{urlencode:x<nowiki/>y z}} {{urlencode:a b&c|WIKI}} {{urlencode:a b|PATH}}") == "xy+z a_b%26c a%20b"
+    assert shown("{{padleft:7|3|x<nowiki/>}}") == "xx7"

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from wikipeer.render import expr, magic
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part
+from wikipeer.render.strip import MARK, MARKER
 
 Function = Callable[..., str]
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
@@ -126,7 +127,7 @@ def _pad(left: bool):
             width = min(int(exp.text(parts[0], frame)), 500) if parts else 0
         except ValueError:
             return first
-        filler = (exp.text(parts[1], frame) if len(parts) > 1 else "") or "0"
+        filler = MARKER.sub("", exp.text(parts[1], frame) if len(parts) > 1 else "") or "0"
         missing = width - len(first)
         if missing <= 0:
             return first
@@ -195,15 +196,39 @@ def _first(transform: Callable[[str], str]) -> Function:
     return lambda exp, frame, first, parts: transform(first)
 
 
+def _around_markers(transform: Callable[[str], str]) -> Function:
+    """``transform`` applied to the text between strip markers, the markers kept (markerSkipCallback)."""
+    def function(exp, frame, first, parts):
+        pieces = MARKER.split(first)
+        # split() gives text, kind, number, text...: markers are rebuilt from their kind and number
+        out = [transform(pieces[0])]
+        for k in range(1, len(pieces), 3):
+            out.append(f"{MARK}UNIQ{pieces[k]}{pieces[k + 1]}QINU{MARK}")
+            out.append(transform(pieces[k + 2]))
+        return "".join(out)
+    return function
+
+
+def _urlencode(exp, frame, first, parts):
+    """As PHP's urlencode (QUERY), wfUrlencode (WIKI) or rawurlencode (PATH); what strip markers hold is dropped."""
+    text = MARKER.sub("", first)
+    kind = exp.text(parts[0], frame).strip().upper() if parts else "QUERY"
+    if kind == "WIKI":
+        return quote(text.replace(" ", "_"), safe=";:@$!*(),/~")
+    if kind == "PATH":
+        return quote(text, safe="-_.~")
+    return quote(text, safe="-_.").replace("%20", "+")
+
+
 _FUNCTIONS: dict[str, Function] = {
     "#if": _if, "#ifeq": _ifeq, "#iferror": _iferror, "#ifexist": _ifexist, "#switch": _switch,
     "#tag": _tag, "#expr": _expr, "#ifexpr": _ifexpr, "#invoke": _invoke,
     "#titleparts": _titleparts, "#language": _nothing, "#property": _nothing,
     "#statements": _nothing, "#time": _nothing, "#timel": _nothing, "#rel2abs": _first(str),
     "#len": _first(lambda s: str(len(s))), "#urldecode": _first(lambda s: s),
-    "lc": _first(str.lower), "uc": _first(str.upper),
+    "lc": _around_markers(str.lower), "uc": _around_markers(str.upper),
     "lcfirst": _first(lambda s: s[:1].lower() + s[1:]), "ucfirst": _first(lambda s: s[:1].upper() + s[1:]),
-    "urlencode": _first(lambda s: quote(s, safe="").replace("%20", "+")),
+    "urlencode": _urlencode,
     "anchorencode": _anchorencode, "formatnum": _first(str), "padleft": _pad(True),
     "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _url,
     "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _nothing,
