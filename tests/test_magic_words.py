@@ -64,3 +64,55 @@ def test_case_and_url_functions_keep_the_strip_marker_out_of_the_page():
     assert shown("{{lc:X<nowiki/>Y}} {{uc:x<nowiki>&lt;b&gt;</nowiki>y}}") == "xy X<b>Y"
     assert shown("{{urlencode:x<nowiki/>y z}} {{urlencode:a b&c|WIKI}} {{urlencode:a b|PATH}}") == "xy+z a_b%26c a%20b"
     assert shown("{{padleft:7|3|x<nowiki/>}}") == "xx7"
+
+
+def test_time_formats_dates_with_mediawikis_codes_and_the_revisions_time_as_now():
+    assert shown("{{#time:Y-m-d H:i|15 January 2001}}") == "2001-01-15 00:00"
+    assert shown("{{#time:c|2011-11-12 23:00 Europe/Paris}}") == "2011-11-12T22:00:00+00:00"
+    assert shown('{{#time:l, j F Y "at" G\\h|March 5, 2024 14:07}}') == "Tuesday, 5 March 2024 at 14h"
+    assert shown("{{#time:D M y N W L t U|@86400}}") == "Fri Jan 70 5 01 0 31 86400"
+    assert shown("{{#time:Y-m-d}} {{#timel:H:i}}") == "2020-09-13 12:26"
+    out = rendered("{{#time:Y|not a date}}").html
+    assert tree(out).xpath("//strong[@class='error']")[0].text == "Error: Invalid time."
+
+
+def test_formatnum_groups_digits_and_reads_them_back():
+    assert shown("{{formatnum:1234567.891}} {{formatnum:-1234}} {{formatnum:12}}") == "1,234,567.891 \u22121,234 12"
+    assert shown("{{formatnum:1,234,567|R}} {{formatnum:1234567|NOSEP}} {{formatnum:abc}}") == "1234567 1234567 abc"
+    assert shown("{{formatnum:9999999999999999}} {{formatnum:9999999999999999|LOSSLESS}}") == \
+        "10,000,000,000,000,000 9999999999999999"
+
+
+def test_language_functions():
+    assert shown("{{#language:ar}} {{#language:DE|en}}") == "العربية German"
+    assert shown("{{#dir:fa}} {{#dir: en}} {{#dir:he-x-y}}") == "rtl ltr rtl"
+    assert shown("{{#bcp47:sr-ec}} {{#bcp47:zh-yue}} {{#bcp47:en-gb}} {{#bcp47:de-formal}} {{#bcp47:sr-latn-rs}}") == \
+        "sr-Cyrl yue en-GB de-x-formal sr-Latn-RS"
+
+
+def test_int_reads_the_wikis_message_page_then_a_few_built_in_messages():
+    wiki = Wiki(templates={"MediaWiki:Greeting": "Hello, $1!"})
+    assert visible(wiki.render("{{int:greeting|Ann}}").html) == "Hello, Ann!"
+    assert shown("{{int:ok}} {{int:new-messages|mail|1}} {{int:no such message}}") == "OK You have mail (1). ⧼no such message⧽"
+
+
+def test_formatdate_orders_a_date_and_keeps_what_it_cannot_read():
+    out = rendered("{{#formatdate:2009-03-24|mdy}}").html
+    span = tree(out).xpath("//span[@class='mw-formatted-date']")[0]
+    assert span.get("title") == "2009-03-24" and span.text == "March 24, 2009"
+    assert shown("{{#formatdate:March 24, 2009|dmy}} {{#formatdate:24 March|mdy}} {{#formatdate:2019-22-22|dmy}}") == \
+        "24 March 2009 March 24 2019-22-22"
+
+
+def test_rel2abs_and_titleparts():
+    assert shown("{{#rel2abs:../c|A/b}} {{#rel2abs:./d}} {{#rel2abs:x/y}} {{#rel2abs:/e|Z}}") == "A/c Test page/d x/y Z/e"
+    out = rendered("{{#rel2abs:../../x|A}}").html
+    assert "Invalid depth in path" in visible(out) and tree(out).xpath("//*[@class='error']")
+    parts = "/".join(["p"] * 24 + ["q", "r"])
+    assert shown(f"{{{{#titleparts:{parts}|-1}}}}") == "/".join(["p"] * 24)
+    assert shown("{{#titleparts:A/b/c|1|2}}") == "b"
+
+
+def test_ifeq_and_switch_compare_with_character_references_decoded():
+    assert shown("{{#ifeq: a'b | a&#39;b | yes | no}} {{#ifeq: a'b | a&amp;#39;b | yes | no}}") == "yes no"
+    assert shown("{{#switch:foo&bar|foo&amp;bar=yes|no}}") == "yes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
@@ -49,10 +50,21 @@ def parse_date(text: str, now: datetime) -> datetime:
         return now.replace(hour=0, minute=0, second=0)
     if re.fullmatch(r"@-?\d+", text):
         return at(int(text[1:]))
+    zone = None
+    head, _, last = text.rpartition(" ")
+    if "/" in last and head:  # a named zone (Europe/Paris): the time is that zone's
+        try:
+            zone = ZoneInfo(last)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadDate(text) from None
+        text = head
     for pattern, names in _FORMS:
         m = pattern.fullmatch(text)
         if m is not None:
-            return _built(dict(zip(names, m.groups())), now)
+            when = _built(dict(zip(names, m.groups())), now)
+            if zone is not None:
+                when = when.replace(tzinfo=zone).astimezone(timezone.utc)
+            return when
     raise BadDate(text)
 
 
@@ -126,3 +138,52 @@ def format_time(fmt: str, when: datetime) -> str:
             out.append(code(when) if code else ch)
             k += 1
     return "".join(out)
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DMY = re.compile(r"(\d{1,2})\s+" + _MONTH + r"(?:\s+(\d{1,4}))?", re.I)
+_MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:,?\s+(\d{1,4}))?", re.I)
+_YMD = re.compile(r"(\d{1,4})\s+" + _MONTH + r"\s+(\d{1,2})", re.I)
+
+
+def _date_parts(text: str) -> tuple[str | None, int, int] | None:
+    """(year or None, month, day) of a date ``#formatdate`` reads, or None."""
+    m = _ISO_DATE.fullmatch(text)
+    if m:
+        return m.group(1), int(m.group(2)), int(m.group(3))
+    m = _DMY.fullmatch(text)
+    if m:
+        return m.group(3), _MONTH_NUMBER[m.group(2).lower()], int(m.group(1))
+    m = _MDY.fullmatch(text)
+    if m:
+        return m.group(3), _MONTH_NUMBER[m.group(1).lower()], int(m.group(2))
+    m = _YMD.fullmatch(text)
+    if m:
+        return m.group(1), _MONTH_NUMBER[m.group(2).lower()], int(m.group(3))
+    return None
+
+
+def format_date(text: str, preference: str) -> str | None:
+    """``{{#formatdate:}}``: the date in the preferred order (dmy, mdy, ymd, ISO 8601; else as written),
+    as HTML with its ISO form in a title, or None when ``text`` is no date DateFormatter reads."""
+    text = text.strip()
+    parts = _date_parts(text)
+    if parts is None:
+        return None
+    year, month, day = parts
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return None
+    name = MONTHS[month - 1]
+    iso = (f"{int(year):04d}-" if year else "") + f"{month:02d}-{day:02d}"
+    preference = preference.strip().lower()
+    if preference == "dmy":
+        shown = f"{day} {name}" + (f" {year}" if year else "")
+    elif preference == "mdy":
+        shown = f"{name} {day}" + (f", {year}" if year else "")
+    elif preference == "ymd" and year:
+        shown = f"{year} {name} {day}"
+    elif preference in ("iso 8601", "iso8601", "iso") and year:
+        shown = iso
+    else:
+        shown = text
+    return f'<span class="mw-formatted-date" title="{iso}">{shown}</span>'
