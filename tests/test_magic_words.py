@@ -116,3 +116,15 @@ def test_rel2abs_and_titleparts():
 def test_ifeq_and_switch_compare_with_character_references_decoded():
     assert shown("{{#ifeq: a'b | a&#39;b | yes | no}} {{#ifeq: a'b | a&amp;#39;b | yes | no}}") == "yes no"
     assert shown("{{#switch:foo&bar|foo&amp;bar=yes|no}}") == "yes"
+
+
+def test_magic_links_for_isbn_rfc_and_pmid():
+    doc = tree(rendered("See ISBN 978-0-316-09811-3, RFC&nbsp;822 and PMID 1234; notRFC 1 or RFC\n2.").html)
+    links = {a.text_content(): (a.get("href"), a.get("class")) for a in doc.xpath("//a")}
+    assert links == {
+        "ISBN 978-0-316-09811-3": ("/wiki/Special:BookSources/9780316098113", "internal mw-magiclink-isbn"),
+        "RFC 822": ("https://datatracker.ietf.org/doc/html/rfc822", "external mw-magiclink-rfc"),
+        "PMID 1234": ("//www.ncbi.nlm.nih.gov/pubmed/1234?dopt=Abstract", "external mw-magiclink-pmid"),
+    }
+    inside_link = tree(rendered("[http://example.com RFC 822] [[Page|ISBN 0123456789]]").html)
+    assert not inside_link.xpath("//a[contains(@class, 'magiclink')]")

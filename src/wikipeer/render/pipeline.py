@@ -65,7 +65,7 @@ def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str
     text = internal_links(text, state)
     text = all_quotes(text)
     text = external_links(text)
-    return bare_urls(text)
+    return bare_urls(text, state.ctx.href)
 
 
 def render_redirect(text: str, state: RenderState) -> tuple[str, str] | None:
