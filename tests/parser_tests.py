@@ -31,6 +31,7 @@ from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
 from wikipeer.render import Limits, RenderContext, render
 from wikipeer.render.context import Revision
 from wikipeer.render.names import page_name
+from wikipeer.render.subpages import DEFAULT_SUBPAGE_NAMESPACES
 
 PARSER_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "parsertests"
 # the files holding wikitext cases (scribunto's *Tests.lua are run by test_scribunto_upstream)
@@ -39,6 +40,7 @@ DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
 # ParserTestRunner's revision and server: revision 1337 saved at 00:02:03 on 1 January 1970 from 127.0.0.1
 TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
 TEST_SERVER = "http://example.org"
+SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
 
 # Options that change what is produced in ways we do not model: the case is skipped and counted.
 UNMODELLED_OPTIONS = frozenset({
@@ -233,7 +235,8 @@ class CaseWiki:
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
-                            revision=TEST_REVISION, server=TEST_SERVER)
+                            revision=TEST_REVISION, server=TEST_SERVER,
+                            subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()))
         return render(case.wikitext, ctx).html
 
 

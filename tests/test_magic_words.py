@@ -128,3 +128,17 @@ def test_magic_links_for_isbn_rfc_and_pmid():
     }
     inside_link = tree(rendered("[http://example.com RFC 822] [[Page|ISBN 0123456789]]").html)
     assert not inside_link.xpath("//a[contains(@class, 'magiclink')]")
+
+
+def test_subpage_links_and_transclusion_where_the_namespace_has_subpages():
+    def links(text: str, title: str) -> list[tuple[str, str]]:
+        return [(a.get("title"), a.text_content()) for a in tree(rendered(text, title=title).html).xpath("//a")]
+
+    assert links("[[/Child]] [[/Child/]] [[../]] [[../Sib|s]] [[../../x/]]", "Help:A/B/C") == [
+        ("Help:A/B/C/Child", "/Child"), ("Help:A/B/C/Child", "Child"), ("Help:A/B", "Help:A/B"),
+        ("Help:A/B/Sib", "s"), ("Help:A/x", "x")]
+    # the main namespace has no subpages (as on Wikipedia): a slash link is a page named so
+    assert links("[[/Child]]", "A/B") == [("/Child", "/Child")]
+    assert not links("[[../../../x]]", "Help:A/B")  # above the root page: text
+    ctx = Wiki(title="User:Ann", templates={"User:Ann/box": "boxed"}).context()
+    assert visible(render("{{/box}}", ctx).html) == "boxed"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from wikipeer.model.title import WikiConfig
+from wikipeer.render.subpages import DEFAULT_SUBPAGE_NAMESPACES
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class RenderContext:
     - ``template(full_title)``: a template's wikitext, or None when absent.
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
+    - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
     """
 
     config: WikiConfig
@@ -59,6 +61,7 @@ class RenderContext:
     limits: Limits = field(default_factory=Limits)
     revision: Revision = field(default_factory=Revision)
     server: str = ""
+    subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
 
 
 @dataclass(slots=True)

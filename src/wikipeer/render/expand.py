@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wikipeer.render import extensions, magic, parserfuncs
+from wikipeer.render import extensions, magic, parserfuncs, subpages
 from wikipeer.render.names import NS_TEMPLATE
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
@@ -152,7 +152,14 @@ class Expander:
         return text
 
     def transclude(self, name: str, node: Template, frame: Frame) -> str:
-        target = self.state.page_name(name, NS_TEMPLATE) if name else None
+        namespace = NS_TEMPLATE
+        if subpages.is_relative(name):  # {{/Child}}: a subpage of this page, not a template
+            own = self.state.page_name(self.ctx.title)
+            if own is not None and own.ns in self.ctx.subpage_namespaces:
+                resolved, _ = subpages.resolve(self.ctx.title, name)
+                if resolved != name:
+                    name, namespace = resolved, 0
+        target = self.state.page_name(name, namespace) if name else None
         if target is None or not target.full:
             return self.literal(node, frame)
         title = target.full

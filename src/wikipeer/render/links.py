@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from wikipeer.render import files, interwiki
+from wikipeer.render import files, interwiki, subpages
 from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
@@ -95,6 +95,11 @@ def _rstrip(out: list[str]) -> None:
 def _link(out: list[str], target: str, label: str | None, trail: str, rest: str, state: RenderState) -> None:
     ctx = state.ctx
     raw = html.unescape(target).strip()
+    if subpages.is_relative(raw) and _has_subpages(state):
+        resolved, shown = subpages.resolve(ctx.title, raw)
+        if resolved != raw:
+            label = label if label is not None else (shown if shown is not None else resolved)
+            raw = target = resolved
     if _URL_START.match(raw):
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
         return
@@ -131,6 +136,11 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         return
     text = (label if label is not None else name) + trail
     out.append(_internal(page.full, page.fragment, text, state) + rest)
+
+
+def _has_subpages(state: RenderState) -> bool:
+    own = state.page_name(state.ctx.title)
+    return own is not None and own.ns in state.ctx.subpage_namespaces
 
 
 def _external(url: str, text: str, title: str) -> str:
