@@ -142,3 +142,13 @@ def test_subpage_links_and_transclusion_where_the_namespace_has_subpages():
     assert not links("[[../../../x]]", "Help:A/B")  # above the root page: text
     ctx = Wiki(title="User:Ann", templates={"User:Ann/box": "boxed"}).context()
     assert visible(render("{{/box}}", ctx).html) == "boxed"
+
+
+def test_cite_lists_name_their_group_and_notes_keep_their_direction():
+    doc = tree(rendered('a<ref group="g" dir="rtl">x</ref> b<ref dir="nonsense">y</ref>\n'
+                        '<references group="g"/>\n<references/>').html)
+    lists = doc.xpath("//ol[@class='references']")
+    assert [ol.get("data-mw-group") for ol in lists] == ["g", None]
+    assert [li.get("class") for li in doc.xpath("//ol[@class='references']/li")] == ["mw-cite-dir-rtl", None]
+    error = tree(rendered("a<ref name=empty/>").html).xpath("//span[contains(@class, 'mw-ext-cite-error')]")[0]
+    assert (error.get("lang"), error.get("dir")) == ("en", "ltr")

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from wikipeer.render.langtags import direction
 from wikipeer.render.strip import StripState
 from wikipeer.render.tags import escape_attr, escape_text
 
@@ -27,6 +28,7 @@ class Note:
     content: str | None
     name: str = ""
     uses: int = 0
+    direction: str = ""  # dir="ltr|rtl|auto" of the note's text, from its first definition that has one
 
 
 @dataclass(slots=True)
@@ -49,6 +51,8 @@ class Refs:
         note = self.named.get((group, name)) if name else None
         if note is not None and note.content is None and content:
             note.content = content
+        direction = attrs.get("dir", "").strip().lower()
+        direction = direction if direction in ("ltr", "rtl", "auto") else ""
         if self.defining:
             if note is None and name:
                 self.named[(group, name)] = self._new(group, name, content)
@@ -57,6 +61,8 @@ class Refs:
             note = self._new(group, name, content)
             if name:
                 self.named[(group, name)] = note
+        if direction and (not note.direction or content):
+            note.direction = direction  # the full definition's dir wins over a reuse's
         note.uses += 1
         number = local_digits(str(note.number), self.lang)
         label = f"{group} {number}" if group else number
@@ -79,7 +85,7 @@ class Refs:
         notes = self.notes.pop(group, [])
         for note in notes:
             self.named.pop((group, note.name), None)
-        return self.strip.add(lambda: self.render_list(notes), block=True)
+        return self.strip.add(lambda: self.render_list(notes, group), block=True)
 
     def leftovers(self) -> str:
         """The list of plain notes no ``<references/>`` took, for the end of the page.
@@ -92,18 +98,18 @@ class Refs:
             if not self.notes[group]:
                 continue
             if group:
-                message = _message(self.lang, "group").format(group=escape_text(group))
                 self.notes.pop(group)
-                out.append(self.strip.add(f'<span class="error mw-ext-cite-error">{message}</span>', block=True))
+                out.append(self.strip.add(_error(self.lang, "group", group=escape_text(group)), block=True))
             else:
                 out.append(self.references(group))
         return "".join("\n" + item for item in out)
 
-    def render_list(self, notes: list[Note]) -> str:
+    def render_list(self, notes: list[Note], group: str = "") -> str:
         if not notes:
             return ""
         items = [self._item(note) for note in sorted(notes, key=lambda n: n.number)]
-        return '<div class="mw-references-wrap"><ol class="references">\n' + "\n".join(items) + "\n</ol></div>"
+        named = f' data-mw-group="{escape_attr(group)}"' if group else ""
+        return f'<div class="mw-references-wrap"><ol class="references"{named}>\n' + "\n".join(items) + "\n</ol></div>"
 
     def _item(self, note: Note) -> str:
         if note.uses <= 1:
@@ -116,12 +122,12 @@ class Refs:
                 for k in range(min(note.uses, 200))
             )
         if note.content is None:
-            message = _message(self.lang, "no_text").format(name=escape_text(note.name))
-            text = f'<span class="error mw-ext-cite-error">{message}</span>'
+            text = _error(self.lang, "no_text", name=escape_text(note.name))
         else:
             text = self.inline(note.content)
+        direction = f' class="mw-cite-dir-{note.direction}"' if note.direction else ""
         return (
-            f'<li id="cite_note-{escape_attr(note.key)}"><span class="mw-cite-backlink">{back}</span> '
+            f'<li id="cite_note-{escape_attr(note.key)}"{direction}><span class="mw-cite-backlink">{back}</span> '
             f'<span class="reference-text">{text}</span>\n</li>'
         )
 
@@ -149,6 +155,13 @@ _MESSAGES = {
 
 def _message(lang: str, key: str) -> str:
     return _MESSAGES.get(lang, {}).get(key) or _MESSAGES["en"][key]
+
+
+def _error(lang: str, key: str, **values: str) -> str:
+    """A Cite error in place, marked with the language it is written in (English when ours lacks it)."""
+    shown = lang if key in _MESSAGES.get(lang, {}) else "en"
+    message = _message(lang, key).format(**values)
+    return f'<span class="error mw-ext-cite-error" dir="{direction(shown)}" lang="{shown}">{message}</span>'
 
 
 def local_digits(text: str, lang: str) -> str:

@@ -46,7 +46,7 @@ TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "h1": frozenset({"align"}), "h2": frozenset({"align"}), "h3": frozenset({"align"}),
     "h4": frozenset({"align"}), "h5": frozenset({"align"}), "h6": frozenset({"align"}),
     "font": frozenset({"color", "size", "face"}),
-    "ol": frozenset({"start", "type", "reversed"}), "ul": frozenset({"type"}),
+    "ol": frozenset({"start", "type", "reversed", "data-mw-group"}),  # Cite names a list's group "ul": frozenset({"type"}),
     "li": frozenset({"value", "type"}),
     "abbr": frozenset(), "q": frozenset(), "blockquote": frozenset(),
     "del": frozenset({"datetime"}), "ins": frozenset({"datetime"}), "time": frozenset({"datetime"}),
