@@ -152,3 +152,9 @@ def test_cite_lists_name_their_group_and_notes_keep_their_direction():
     assert [li.get("class") for li in doc.xpath("//ol[@class='references']/li")] == ["mw-cite-dir-rtl", None]
     error = tree(rendered("a<ref name=empty/>").html).xpath("//span[contains(@class, 'mw-ext-cite-error')]")[0]
     assert (error.get("lang"), error.get("dir")) == ("en", "ltr")
+
+
+def test_references_to_control_characters_show_as_text_never_as_the_character():
+    out = rendered("a &#8; b &#x7F; c &#00; d &#xD800; e &#x41; &#x1F4A9; &eacute;").html
+    assert not any(ch in out for ch in "\x08\x7f\x00")
+    assert visible(out) == "a &#8; b &#x7F; c &#00; d &#xD800; e A \U0001F4A9 é"
