@@ -158,3 +158,10 @@ def test_references_to_control_characters_show_as_text_never_as_the_character():
     out = rendered("a &#8; b &#x7F; c &#00; d &#xD800; e &#x41; &#x1F4A9; &eacute;").html
     assert not any(ch in out for ch in "\x08\x7f\x00")
     assert visible(out) == "a &#8; b &#x7F; c &#00; d &#xD800; e A \U0001F4A9 é"
+
+
+def test_ftp_irc_and_news_links_and_still_no_script_urls():
+    doc = tree(rendered("[ftp://files.example/a x] [irc://irc.example/chan chat] [news:comp.lang y] "
+                        "sftp://host/p [javascript:alert(1) no] [data:text/html,x no]").html)
+    hrefs = [a.get("href") for a in doc.xpath("//a")]
+    assert hrefs == ["ftp://files.example/a", "irc://irc.example/chan", "news:comp.lang", "sftp://host/p"]

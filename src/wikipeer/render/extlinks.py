@@ -3,8 +3,9 @@
 As MediaWiki: a bracketed link without a label shows as ``[1]``, ``[2]``...;
 a bare URL outside tags and links becomes a link to itself, without its
 trailing punctuation. Every one carries ``class="external"`` and
-``rel="nofollow noopener"``; the sanitizer keeps only http, https and
-mailto URLs (and protocol-relative ones).
+``rel="nofollow noopener"``; the sanitizer keeps only the schemes of
+MediaWiki's $wgUrlProtocols that run no script (http, https, ftp, irc, news,
+mailto...) and protocol-relative URLs.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from collections.abc import Callable
 from wikipeer.render.tags import escape_attr
 
 _URL_CHARS = r"[^\]\[<>\"\x00-\x20\x7f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufffd]"
+# MediaWiki's $wgUrlProtocols (those a browser cannot run script through; the sanitizer keeps the same list)
+_PROTOCOLS = (r"(?:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
+              r"|(?:mailto|news|tel|sms|sips?|xmpp|urn|geo|magnet|matrix|bitcoin):|//)")
 _BRACKETED = re.compile(
     # The label stops at "[" too (MediaWiki's does not): a label scan then never
     # runs past the next link, so a line of unclosed links stays linear.
-    r"\[((?:https?:|ftp:|mailto:|//)" + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
+    r"\[(" + _PROTOCOLS + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
     re.I,
 )
 # the blanks a magic link may have after its keyword: no line break (MediaWiki's SPACE_NOT_NL)
 _SPACE = r"(?:[^\S\n\r]|&nbsp;|&#0*160;|&#[Xx]0*[Aa]0;)"
 _BARE = re.compile(
-    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:https?|ftp)://" + _URL_CHARS + r"+)"
+    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://" + _URL_CHARS + r"+)"
     r"|\b(RFC|PMID)" + _SPACE + r"+([0-9]+)\b"
     r"|\bISBN" + _SPACE + r"+((?:97[89](?:-|" + _SPACE + r")?)?(?:[0-9](?:-|" + _SPACE + r")?){9}[0-9Xx]\b)",
     re.S,

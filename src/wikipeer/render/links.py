@@ -20,7 +20,7 @@ from wikipeer.render.tags import escape_attr
 
 _LINK = re.compile(r"([^\[\]|\n]+)(?:\|(.*?))?\]\](.*)\Z", re.S)
 _BRACKETS = re.compile(r"\[\[|\]\]")
-_URL_START = re.compile(r"(?:https?:|ftp:|mailto:|//)", re.I)
+_URL_START = re.compile(r"(?:https?:|ftps?:|sftp:|irc:|ircs:|news:|nntp:|mailto:|//)", re.I)
 LINK_CLASS = "\x1e"  # \x1eN\x1e in an <a>: the red-link class of link N, filled at the end
 _TRAILS = {
     "en": r"[a-z]+", "vi": r"[a-zàáâãèéêìíòóôõùúýăđĩũơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]+",

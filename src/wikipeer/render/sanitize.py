@@ -53,7 +53,10 @@ TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "data": frozenset({"value"}), "hr": frozenset({"width", "size", "noshade"}),
     "br": frozenset({"clear"}), "pre": frozenset({"width"}),
 }
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# MediaWiki's $wgUrlProtocols without any that can run script (no javascript:, data:, vbscript:)
+URL_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "sftp", "irc", "ircs", "news", "nntp", "gopher",
+                         "telnet", "worldwind", "git", "svn", "ssh", "mms", "redis", "tel", "sms", "sip", "sips",
+                         "xmpp", "urn", "geo", "magnet", "matrix", "bitcoin"})
 
 STYLE_PROPERTIES = frozenset({
     "background", "background-color", "border", "border-bottom", "border-collapse", "border-color",
