@@ -269,14 +269,27 @@ def _attributes(text: str) -> str:
             value = value[1:-1]
         name = m.group(1).lower()
         value = _entities(value)
+        if name == "style":
+            value = _style(value)
         if name == "href":  # percent-encoding differs between the two (MediaWiki encodes more)
             value = unquote(value.replace("&amp;", "&")).replace("&", "&amp;")
         pairs.append((name, value.replace('"', "&quot;")))
     return "".join(f' {name}="{value}"' for name, value in sorted(pairs))
 
 
+_VOID = frozenset({"br", "hr", "wbr", "img", "input", "meta", "link", "col", "area", "source", "track", "embed"})
+
+
 def _tag(m: re.Match) -> str:
-    return f"<{m.group(1)}{m.group(2).lower()}{_attributes(m.group(3))}{m.group(4)}>"
+    name = m.group(2).lower()
+    slash = "" if name in _VOID else m.group(4)  # <br/> and <br> are one element
+    return f"<{m.group(1)}{name}{_attributes(m.group(3))}{slash}>"
+
+
+def _style(value: str) -> str:
+    """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
+    declarations = [d.strip() for d in value.split(";") if d.strip()]
+    return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
 
 
 _MARKUP_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}

@@ -64,5 +64,7 @@ def test_normalisation_equates_form_and_keeps_content():
               '<span class="mw-editsection-bracket">]</span></span></div>\n'
               '<p>x&nbsp;<a href="/index.php?title=B&amp;action=edit&amp;redlink=1" class="new" title="B (page does not exist)">B</a></p>')
     assert normalised(ours) == normalised(theirs)
+    assert normalised('<p>a<br>b</p><hr><p style="clear:both">c</p>') == \
+        normalised('<p>a<br/>b</p>\n<hr />\n<p style="clear: both;">c\n</p>')
     assert not matches("<p>x</p>", "<p>y</p>")
     assert not matches("<p>&lt;b&gt;</p>", "<p><b></b></p>")
