@@ -165,3 +165,9 @@ def test_ftp_irc_and_news_links_and_still_no_script_urls():
                         "sftp://host/p [javascript:alert(1) no] [data:text/html,x no]").html)
     hrefs = [a.get("href") for a in doc.xpath("//a")]
     assert hrefs == ["ftp://files.example/a", "irc://irc.example/chan", "news:comp.lang", "sftp://host/p"]
+
+
+def test_empty_list_items_are_marked_as_mediawiki_marks_them():
+    doc = tree(rendered("*\n** x\n*\n; t\n:").html)
+    assert [li.get("class") for li in doc.xpath("//li")] == [None, None, "mw-empty-elt"]
+    assert doc.xpath("//dd")[0].get("class") is None

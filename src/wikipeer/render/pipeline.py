@@ -21,6 +21,8 @@ from wikipeer.render.tags import escape_attr, escape_text, sanitize_tags
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HR = re.compile(r"(^|\n)-{4,}")
+# an empty list item (not dd or dt) is marked, as MediaWiki marks it, so skins can hide it
+_EMPTY_ITEM = re.compile(r"<(li)>(\s*)</li>")
 
 
 def clean_input(text: str) -> str:
@@ -50,7 +52,7 @@ def page_passes(text: str, state: RenderState) -> str:
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
     text = format_headings(text, state.switches, state.ctx.config.lang)
-    return block_levels(text)
+    return _EMPTY_ITEM.sub(r'<\1 class="mw-empty-elt">\2</\1>', block_levels(text))
 
 
 def note_passes(text: str, state: RenderState) -> str:
