@@ -171,3 +171,17 @@ def test_empty_list_items_are_marked_as_mediawiki_marks_them():
     doc = tree(rendered("*\n** x\n*\n; t\n:").html)
     assert [li.get("class") for li in doc.xpath("//li")] == [None, None, "mw-empty-elt"]
     assert doc.xpath("//dd")[0].get("class") is None
+
+
+def test_toc_lines_keep_inline_markup_and_anchors_never_collide():
+    doc = tree(rendered("__TOC__\n== ''Lost'' <span dir='ltr' class=x>C++</span> <u>u</u> ==\n== Foo bar ==\n"
+                        "== Foo Bar ==\n== Headline 2 ==\n== Headline ==\n== Headline 2 ==\n== Headline ==").html)
+    texts = [etree_html(t) for t in doc.xpath("//span[@class='toctext']")]
+    assert texts[0] == '<span class="toctext"><i>Lost</i> <span dir="ltr">C++</span> u</span>'
+    assert [a.get("href") for a in doc.xpath("//div[@id='toc']//a")][1:] == [
+        "#Foo_bar", "#Foo_Bar_2", "#Headline_2", "#Headline", "#Headline_2_2", "#Headline_3"]
+
+
+def etree_html(element) -> str:
+    from lxml import etree
+    return etree.tostring(element, encoding="unicode", with_tail=False)
