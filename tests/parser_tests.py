@@ -325,6 +325,8 @@ def normalised(fragment: str) -> str:
     fragment = _REDLINK.sub(r'href="/wiki/\1"', fragment)
     fragment = re.sub(r'title="([^"]*) \(page does not exist\)"', r'title="\1"', fragment)
     fragment = fragment.replace('rel="nofollow noopener"', 'rel="nofollow"')
+    # MediaWiki replaces an unsafe style by a comment, we drop it: the same page either way
+    fragment = re.sub(r'\s+style="/\* (?:insecure input|invalid control char) \*/"', "", fragment)
     fragment = _TAG.sub(_tag, fragment)
     fragment = re.sub(r"(?s)(<[^>]*>)|([^<]+)", lambda m: m.group(1) or _entities(m.group(2)), fragment)
     fragment = _BLOCK_SPACE.sub(r"\1", fragment)

@@ -185,3 +185,8 @@ def test_toc_lines_keep_inline_markup_and_anchors_never_collide():
 def etree_html(element) -> str:
     from lxml import etree
     return etree.tostring(element, encoding="unicode", with_tail=False)
+
+
+def test_an_empty_id_is_dropped():
+    doc = tree(rendered('<span id="">a</span><span id=" x y ">b</span>').html)
+    assert [s.get("id") for s in doc.xpath("//span")] == [None, "x_y"]

@@ -57,7 +57,9 @@ def fix_attributes(raw: str, tag: str) -> str:
             if value is None:
                 continue
         elif name == "id":
-            value = value.replace(" ", "_")
+            value = value.strip().replace(" ", "_")
+            if not value:  # an empty id is no id (MediaWiki drops it)
+                continue
         seen.add(name)
         out.append(f' {name}="{_inert(escape_attr(value.strip()))}"')
     return "".join(out)
