@@ -190,3 +190,9 @@ def etree_html(element) -> str:
 def test_an_empty_id_is_dropped():
     doc = tree(rendered('<span id="">a</span><span id=" x y ">b</span>').html)
     assert [s.get("id") for s in doc.xpath("//span")] == [None, "x_y"]
+
+
+def test_text_after_a_rule_on_its_line_is_a_paragraph():
+    doc = tree(rendered("---- Foo ''bar''\n----\nnext").html)
+    assert [(e.tag, e.text_content().strip()) for e in doc.xpath("/html/body/div/*|//div[@class='mw-parser-output']/*")
+            if e.tag in ("hr", "p")][:4] == [("hr", ""), ("p", "Foo bar"), ("hr", ""), ("p", "next")]
