@@ -196,3 +196,14 @@ def test_text_after_a_rule_on_its_line_is_a_paragraph():
     doc = tree(rendered("---- Foo ''bar''\n----\nnext").html)
     assert [(e.tag, e.text_content().strip()) for e in doc.xpath("/html/body/div/*|//div[@class='mw-parser-output']/*")
             if e.tag in ("hr", "p")][:4] == [("hr", ""), ("p", "Foo bar"), ("hr", ""), ("p", "next")]
+
+
+def test_cite_errors_for_empty_refs_and_conflicting_definitions():
+    errors = [e.text_content() for e in tree(rendered("a<ref></ref> b<ref /> c<ref name=n> </ref><ref name=n>Later</ref>").html)
+              .xpath("//span[contains(@class, 'mw-ext-cite-error')]")]
+    assert errors == ["Cite error: Invalid <ref> tag; refs with no name must have content.",
+                      "Cite error: The opening <ref> tag is malformed or has a bad name."]
+    doc = tree(rendered("a<ref name=n>first</ref> b<ref name=n>second</ref>").html)
+    note = doc.xpath("//span[@class='reference-text']")[0].text_content()
+    assert note.startswith("first Cite error:") and 'name "n" defined multiple times with different content' in note
+    assert "Later" in visible(rendered("c<ref name=n> </ref><ref name=n>Later</ref>").html)

@@ -29,6 +29,7 @@ class Note:
     name: str = ""
     uses: int = 0
     direction: str = ""  # dir="ltr|rtl|auto" of the note's text, from its first definition that has one
+    conflict: bool = False  # defined again with a different text
 
 
 @dataclass(slots=True)
@@ -47,10 +48,17 @@ class Refs:
     def ref(self, attrs: dict[str, str], content: str | None) -> str:
         """The mark for one ``<ref>`` (nothing when it only defines a note's text)."""
         group, name = attrs.get("group", ""), attrs.get("name", "").strip()
-        content = content.strip() if content is not None else None
+        if not name and not self.defining:
+            if content is None:  # <ref />: nothing to show and no name to find it by
+                return self.strip.add(_error(self.lang, "no_key"))
+            if not content.strip():
+                return self.strip.add(_error(self.lang, "no_input"))
+        content = (content.strip() or None) if content is not None else None  # blank defines nothing
         note = self.named.get((group, name)) if name else None
         if note is not None and note.content is None and content:
             note.content = content
+        elif note is not None and content and content != note.content and not note.conflict:
+            note.conflict = True  # Cite keeps the first text and says so in the list
         direction = attrs.get("dir", "").strip().lower()
         direction = direction if direction in ("ltr", "rtl", "auto") else ""
         if self.defining:
@@ -125,6 +133,8 @@ class Refs:
             text = _error(self.lang, "no_text", name=escape_text(note.name))
         else:
             text = self.inline(note.content)
+            if note.conflict:
+                text += " " + _error(self.lang, "duplicate", name=escape_text(note.name))
         direction = f' class="mw-cite-dir-{note.direction}"' if note.direction else ""
         return (
             f'<li id="cite_note-{escape_attr(note.key)}"{direction}><span class="mw-cite-backlink">{back}</span> '
@@ -142,7 +152,10 @@ _REF = "<code>&lt;ref&gt;</code>"
 _MESSAGES = {
     "en": {"no_text": f"Cite error: Invalid {_REF} tag; no text was provided for refs named <code>{{name}}</code>",
            "group": f"Cite error: {_REF} tags exist for a group named \"{{group}}\", but no corresponding "
-                    "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found"},
+                    "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found",
+           "no_key": f"Cite error: The opening {_REF} tag is malformed or has a bad name.",
+           "no_input": f"Cite error: Invalid {_REF} tag; refs with no name must have content.",
+           "duplicate": f"Cite error: Invalid {_REF} tag; name \"{{name}}\" defined multiple times with different content."},
     "vi": {"no_text": f"Lỗi chú thích: Thẻ {_REF} sai; không có nội dung trong thẻ ref có tên <code>{{name}}</code>"},
     "uk": {"no_text": f"Помилка цитування: Неправильний виклик тегу {_REF}: для виносок під назвою "
                       "<code>{name}</code> не вказано текст"},
