@@ -207,3 +207,10 @@ def test_cite_errors_for_empty_refs_and_conflicting_definitions():
     note = doc.xpath("//span[@class='reference-text']")[0].text_content()
     assert note.startswith("first Cite error:") and 'name "n" defined multiple times with different content' in note
     assert "Later" in visible(rendered("c<ref name=n> </ref><ref name=n>Later</ref>").html)
+
+
+def test_a_link_to_a_section_of_the_page_itself_stays_on_the_page():
+    doc = tree(rendered("[[Test page#Some section]] [[Test page]]").html)
+    first, second = doc.xpath("//a")
+    assert (first.get("href"), first.get("class")) == ("#Some_section", "mw-selflink-fragment")
+    assert second.get("href") is None and "selflink" in second.get("class")

@@ -152,7 +152,9 @@ def _internal(full: str, fragment: str, text: str, state: RenderState) -> str:
     anchor = "#" + escape_attr(fragment.replace(" ", "_")) if fragment else ""
     if not full:
         return f'<a href="{anchor}">{text}</a>'
-    if full == state.ctx.title and not fragment:
+    if full == state.ctx.title:
+        if fragment:  # a section of this page: a plain in-page link (MediaWiki's mw-selflink-fragment)
+            return f'<a class="mw-selflink-fragment" href="{anchor}">{text}</a>'
         return f'<a class="mw-selflink selflink">{text}</a>'
     return _open_link(full, anchor, state) + text + "</a>"
 
