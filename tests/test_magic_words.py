@@ -214,3 +214,10 @@ def test_a_link_to_a_section_of_the_page_itself_stays_on_the_page():
     first, second = doc.xpath("//a")
     assert (first.get("href"), first.get("class")) == ("#Some_section", "mw-selflink-fragment")
     assert second.get("href") is None and "selflink" in second.get("class")
+
+
+def test_a_numeric_ref_name_is_no_name_and_says_so():
+    doc = tree(rendered('a<ref>x</ref> b<ref name="1">y</ref> c<ref name="1">z</ref>').html)
+    assert [m.get("id") for m in doc.xpath("//sup[@class='reference']")] == ["cite_ref-1", "cite_ref-2", "cite_ref-3"]
+    notes = [n.text_content() for n in doc.xpath("//span[@class='reference-text']")]
+    assert notes[0] == "x" and notes[1].startswith("y Cite error:") and "simple integer" in notes[1]

@@ -29,7 +29,7 @@ class Note:
     name: str = ""
     uses: int = 0
     direction: str = ""  # dir="ltr|rtl|auto" of the note's text, from its first definition that has one
-    conflict: bool = False  # defined again with a different text
+    problem: str = ""  # the key of a Cite error shown after the note's text (a second text, a numeric name)
 
 
 @dataclass(slots=True)
@@ -48,6 +48,9 @@ class Refs:
     def ref(self, attrs: dict[str, str], content: str | None) -> str:
         """The mark for one ``<ref>`` (nothing when it only defines a note's text)."""
         group, name = attrs.get("group", ""), attrs.get("name", "").strip()
+        numeric = name.isdigit()
+        if numeric:  # a plain number is no name (it would clash with the notes' numbers): a note of its own
+            name = ""
         if not name and not self.defining:
             if content is None:  # <ref />: nothing to show and no name to find it by
                 return self.strip.add(_error(self.lang, "no_key"))
@@ -57,8 +60,8 @@ class Refs:
         note = self.named.get((group, name)) if name else None
         if note is not None and note.content is None and content:
             note.content = content
-        elif note is not None and content and content != note.content and not note.conflict:
-            note.conflict = True  # Cite keeps the first text and says so in the list
+        elif note is not None and content and content != note.content and not note.problem:
+            note.problem = "duplicate"  # Cite keeps the first text and says so in the list
         direction = attrs.get("dir", "").strip().lower()
         direction = direction if direction in ("ltr", "rtl", "auto") else ""
         if self.defining:
@@ -69,6 +72,8 @@ class Refs:
             note = self._new(group, name, content)
             if name:
                 self.named[(group, name)] = note
+            if numeric:
+                note.problem = "numeric"
         if direction and (not note.direction or content):
             note.direction = direction  # the full definition's dir wins over a reuse's
         note.uses += 1
@@ -133,8 +138,8 @@ class Refs:
             text = _error(self.lang, "no_text", name=escape_text(note.name))
         else:
             text = self.inline(note.content)
-            if note.conflict:
-                text += " " + _error(self.lang, "duplicate", name=escape_text(note.name))
+            if note.problem:
+                text += " " + _error(self.lang, note.problem, name=escape_text(note.name))
         direction = f' class="mw-cite-dir-{note.direction}"' if note.direction else ""
         return (
             f'<li id="cite_note-{escape_attr(note.key)}"{direction}><span class="mw-cite-backlink">{back}</span> '
@@ -155,7 +160,8 @@ _MESSAGES = {
                     "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found",
            "no_key": f"Cite error: The opening {_REF} tag is malformed or has a bad name.",
            "no_input": f"Cite error: Invalid {_REF} tag; refs with no name must have content.",
-           "duplicate": f"Cite error: Invalid {_REF} tag; name \"{{name}}\" defined multiple times with different content."},
+           "duplicate": f"Cite error: Invalid {_REF} tag; name \"{{name}}\" defined multiple times with different content.",
+           "numeric": f"Cite error: Invalid {_REF} tag; name cannot be a simple integer. Use a descriptive title."},
     "vi": {"no_text": f"Lỗi chú thích: Thẻ {_REF} sai; không có nội dung trong thẻ ref có tên <code>{{name}}</code>"},
     "uk": {"no_text": f"Помилка цитування: Неправильний виклик тегу {_REF}: для виносок під назвою "
                       "<code>{name}</code> не вказано текст"},
