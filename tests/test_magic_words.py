@@ -221,3 +221,9 @@ def test_a_numeric_ref_name_is_no_name_and_says_so():
     assert [m.get("id") for m in doc.xpath("//sup[@class='reference']")] == ["cite_ref-1", "cite_ref-2", "cite_ref-3"]
     notes = [n.text_content() for n in doc.xpath("//span[@class='reference-text']")]
     assert notes[0] == "x" and notes[1].startswith("y Cite error:") and "simple integer" in notes[1]
+
+
+def test_a_repeated_attribute_takes_its_last_value_as_mediawiki():
+    doc = tree(rendered('<div id="a" id="b" class="x" class="y">t</div>\n{|\n! class="p" class="q" | h\n|}').html)
+    assert (doc.xpath("//div[.='t']")[0].get("id"), doc.xpath("//div[.='t']")[0].get("class")) == ("b", "y")
+    assert doc.xpath("//th")[0].get("class") == "q"

@@ -44,11 +44,10 @@ def _inert(value: str) -> str:
 
 def fix_attributes(raw: str, tag: str) -> str:
     """Allowed attributes of ``raw`` re-serialised, with a leading space, or ``""``."""
-    out: list[str] = []
-    seen: set[str] = set()
+    kept: dict[str, str] = {}
     for m in _ATTR.finditer(raw):
         name = m.group(1).lower()
-        if name in seen or not allowed_attribute(tag, name):
+        if not allowed_attribute(tag, name):
             continue
         value = next((g for g in m.group(2, 3, 4) if g is not None), "")
         value = html.unescape(value)
@@ -60,9 +59,8 @@ def fix_attributes(raw: str, tag: str) -> str:
             value = value.strip().replace(" ", "_")
             if not value:  # an empty id is no id (MediaWiki drops it)
                 continue
-        seen.add(name)
-        out.append(f' {name}="{_inert(escape_attr(value.strip()))}"')
-    return "".join(out)
+        kept[name] = f' {name}="{_inert(escape_attr(value.strip()))}"'  # a repeated attribute: the last wins
+    return "".join(kept.values())
 
 
 def _valid_codepoint(code: int) -> bool:
