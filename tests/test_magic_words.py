@@ -227,3 +227,9 @@ def test_a_repeated_attribute_takes_its_last_value_as_mediawiki():
     doc = tree(rendered('<div id="a" id="b" class="x" class="y">t</div>\n{|\n! class="p" class="q" | h\n|}').html)
     assert (doc.xpath("//div[.='t']")[0].get("id"), doc.xpath("//div[.='t']")[0].get("class")) == ("b", "y")
     assert doc.xpath("//th")[0].get("class") == "q"
+
+
+def test_mediawiki_messages_transclude_as_the_wikis_page_or_mediawikis_text():
+    assert shown("{{MediaWiki:Mainpage}} / {{MediaWiki:History short}}") == "Main Page / History"
+    wiki = Wiki(templates={"MediaWiki:Mainpage": "Home"})
+    assert visible(wiki.render("{{MediaWiki:Mainpage}}").html) == "Home"

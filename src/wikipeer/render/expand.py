@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wikipeer.render import extensions, magic, parserfuncs, subpages
+from wikipeer.render import extensions, magic, messages, parserfuncs, subpages
 from wikipeer.render.names import NS_TEMPLATE
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
@@ -20,6 +20,7 @@ from wikipeer.render.state import RenderState
 from wikipeer.render.tags import escape_attr, escape_text
 
 _BLOCK_START = ("{|", ":", ";", "#", "*")
+NS_MEDIAWIKI = 8
 _REDIRECT_HOPS = 2
 
 
@@ -180,6 +181,8 @@ class Expander:
             if frame.has_loop(title):
                 return self.error(f"Template loop detected: {title}")
             body = self.body(title)
+        if body is None and target.ns == NS_MEDIAWIKI:
+            body = messages.message(target.text)  # {{MediaWiki:Mainpage}}: the message MediaWiki ships
         if body is None:
             return self.missing(title, target.text, node, frame)
         plain = len(node.parts) == 1

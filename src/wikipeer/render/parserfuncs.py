@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from wikipeer.render import expr, langtags, magic, timefmt
+from wikipeer.render import expr, langtags, magic, messages, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
@@ -243,26 +243,12 @@ def _language(exp, frame, first, parts):
     return language_name(code, target or None) or code
 
 
-# MediaWiki's English text of a few interface messages pages use through {{int:}}
-_MESSAGES = {
-    "ok": "OK", "cancel": "Cancel", "mainpage": "Main Page", "mainpage-description": "Main page",
-    "new-messages": "You have $1 ($2).", "search": "Search", "edit": "Edit", "history": "History",
-    "talk": "Discussion", "help": "Help", "categories": "Categories", "retrievedfrom": "Retrieved from \"$1\"",
-    "lang": "Language", "print": "Print", "redirectedfrom": "(Redirected from $1)", "toc": "Contents",
-    "hidetoc": "hide", "showtoc": "show", "and": " and", "word-separator": " ", "comma-separator": ", ",
-    "colon-separator": ": ", "pipe-separator": " | ", "parentheses": "($1)", "brackets": "[$1]",
-    "returnto": "Return to $1.", "qbfind": "Find", "january": "January", "february": "February",
-    "march": "March", "april": "April", "may_long": "May", "june": "June", "july": "July", "august": "August",
-    "september": "September", "october": "October", "november": "November", "december": "December",
-}
-
-
 def _int(exp, frame, first, parts):
     """``{{int:name|$1|...}}``: the wiki's message page MediaWiki:Name, else ⧼name⧽."""
     name = first.strip()
     body = exp.body(f"MediaWiki:{name[:1].upper()}{name[1:]}") if name else None
     if body is None:
-        body = _MESSAGES.get(name[:1].lower() + name[1:])
+        body = messages.message(name)
     if body is None:
         return f"⧼{escape_text(name)}⧽"
     for k, part in enumerate(parts, 1):
@@ -283,7 +269,8 @@ def _rel2abs(exp, frame, first, parts):
     for piece in full.split("/"):
         if piece == "..":
             if not stack:
-                return exp.error(f'Error: Invalid depth in path: "{full}" (tried to access a node above the root node).')
+                return exp.error(f'Error: Invalid depth in path: "{full}" '
+                                 "(tried to access a node above the root node).")
             stack.pop()
         else:
             stack.append(piece)

@@ -30,13 +30,14 @@ def at(seconds: int) -> datetime:
 
 _CLOCK = r"(?:[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 _ZONE = r"\s*(?:Z|UTC|GMT|([+-]\d{2}):?(\d{2}))?"
+_DATE_TIME = ("H", "M", "S", "zh", "zm")
 _FORMS: list[tuple[re.Pattern, tuple[str, ...]]] = [
-    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _CLOCK + _ZONE, re.I), ("y", "m", "d", "H", "M", "S", "zh", "zm")),
-    (re.compile(r"(\d{1,2})\s+" + _MONTH + r",?\s+(\d{1,4})" + _CLOCK + _ZONE, re.I), ("d", "mon", "y", "H", "M", "S", "zh", "zm")),
-    (re.compile(_MONTH + r"\s+(\d{1,2}),?\s+(\d{1,4})" + _CLOCK + _ZONE, re.I), ("mon", "d", "y", "H", "M", "S", "zh", "zm")),
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _CLOCK + _ZONE, re.I), ("y", "m", "d", *_DATE_TIME)),
+    (re.compile(r"(\d{1,2})\s+" + _MONTH + r",?\s+(\d{1,4})" + _CLOCK + _ZONE, re.I), ("d", "mon", "y", *_DATE_TIME)),
+    (re.compile(_MONTH + r"\s+(\d{1,2}),?\s+(\d{1,4})" + _CLOCK + _ZONE, re.I), ("mon", "d", "y", *_DATE_TIME)),
     (re.compile(_MONTH + r"\s+(\d{4})", re.I), ("mon", "y")),
     (re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})"), ("y", "m", "d", "H", "M", "S")),
-    (re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?" + _ZONE, re.I), ("H", "M", "S", "zh", "zm")),
+    (re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?" + _ZONE, re.I), _DATE_TIME),
 ]
 
 
