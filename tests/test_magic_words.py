@@ -233,3 +233,9 @@ def test_mediawiki_messages_transclude_as_the_wikis_page_or_mediawikis_text():
     assert shown("{{MediaWiki:Mainpage}} / {{MediaWiki:History short}}") == "Main Page / History"
     wiki = Wiki(templates={"MediaWiki:Mainpage": "Home"})
     assert visible(wiki.render("{{MediaWiki:Mainpage}}").html) == "Home"
+
+
+def test_bare_mailto_and_news_links():
+    doc = tree(rendered("Write to mailto:someone@example.org, or read news:comp.lang.python. News: none").html)
+    assert [(a.get("href"), a.text) for a in doc.xpath("//a")] == [
+        ("mailto:someone@example.org", "mailto:someone@example.org"), ("news:comp.lang.python", "news:comp.lang.python")]

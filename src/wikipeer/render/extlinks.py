@@ -29,7 +29,8 @@ _BRACKETED = re.compile(
 # the blanks a magic link may have after its keyword: no line break (MediaWiki's SPACE_NOT_NL)
 _SPACE = r"(?:[^\S\n\r]|&nbsp;|&#0*160;|&#[Xx]0*[Aa]0;)"
 _BARE = re.compile(
-    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://" + _URL_CHARS + r"+)"
+    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
+    r"|(?:mailto|news):)" + _URL_CHARS + r"+)"
     r"|\b(RFC|PMID)" + _SPACE + r"+([0-9]+)\b"
     r"|\bISBN" + _SPACE + r"+((?:97[89](?:-|" + _SPACE + r")?)?(?:[0-9](?:-|" + _SPACE + r")?){9}[0-9Xx]\b)",
     re.S,
@@ -83,7 +84,7 @@ def bare_urls(text: str, href: Callable[[str], str] = lambda title: "/wiki/" + t
 
     ``href`` gives the URL of a page of the wiki (ISBNs link to Special:BookSources).
     """
-    if "://" not in text and "ISBN" not in text and "RFC" not in text and "PMID" not in text:
+    if not any(mark in text for mark in ("://", ":", "ISBN", "RFC", "PMID")):
         return text
 
     def link(m: re.Match) -> str:
@@ -99,7 +100,7 @@ def bare_urls(text: str, href: Callable[[str], str] = lambda title: "/wiki/" + t
         strip = ",;.:!?" if "(" in url else ",;.:!?)"
         trimmed = url.rstrip(strip)
         after = url[len(trimmed):] + after
-        if "://" not in trimmed or trimmed.endswith("://"):
+        if trimmed.endswith(("://", ":")) or not re.match(r"[\w+.-]+:", trimmed):
             return m.group(0)
         return f'<a rel="{REL}" class="external free" href="{_href(trimmed)}">{trimmed}</a>{after}'
 
