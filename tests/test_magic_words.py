@@ -239,3 +239,7 @@ def test_bare_mailto_and_news_links():
     doc = tree(rendered("Write to mailto:someone@example.org, or read news:comp.lang.python. News: none").html)
     assert [(a.get("href"), a.text) for a in doc.xpath("//a")] == [
         ("mailto:someone@example.org", "mailto:someone@example.org"), ("news:comp.lang.python", "news:comp.lang.python")]
+
+
+def test_character_references_with_leading_zeros():
+    assert shown("JavaS&#x0000063;r&#x0000069;&#00000112;&#x0000000074;") == "JavaScript"

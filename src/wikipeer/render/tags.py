@@ -16,7 +16,7 @@ from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
 
 _TOKEN = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
-    r"|&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
+    r"|&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
     r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
 _ATTR = re.compile(
@@ -123,7 +123,7 @@ def sanitize_tags(text: str) -> str:
 def escape_text(text: str) -> str:
     """Plain text for HTML, keeping valid entities (as ``<nowiki>`` does)."""
     return re.sub(
-        r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});|[<>&]",
+        r"&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});|[<>&]",
         lambda m: m.group(0) if m.group(1) and known_reference(m.group(1))
         else _ESCAPES.get(m.group(0), "&amp;" + m.group(0)[1:]),
         text,
