@@ -6,6 +6,7 @@ import sys
 
 from bench import import_bench, ingest_bench
 from bench import render_fidelity
+from bench import parser_tests
 from bench import web_bench
 from bench import sync_bench
 from bench import trust_bench
@@ -17,7 +18,10 @@ from bench import mw_api_bench
 def _print(name: str, results: dict[str, float]) -> None:
     print(f"\n## {name}")
     for key, value in results.items():
-        print(f"  {key:<32} {value:,.3f}" if isinstance(value, float) else f"  {key:<32} {value:,}")
+        if isinstance(value, str):
+            print(f"  {key:<32} {value}")
+        else:
+            print(f"  {key:<32} {value:,.3f}" if isinstance(value, float) else f"  {key:<32} {value:,}")
 
 
 def main(argv: list[str]) -> int:
@@ -26,6 +30,7 @@ def main(argv: list[str]) -> int:
         "ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run),
         "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
         "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
+        "parsertests": ("MediaWiki's parser tests: share passing per group (issue 13)", parser_tests.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),

@@ -367,7 +367,18 @@ def test_ifexist_uses_exists():
 
 def test_tag_ref_is_a_footnote():
     out = html_of("x{{#tag:ref|Made by tag}}")
-    assert "Made by tag" in out and "[1]" in out
+    assert "Made by tag" in out and "[1]" in visible(out)
+
+
+def test_ref_marks_have_cites_ids_and_bracket_wrappers():
+    doc = tree(html_of("A<ref name=aaa>x</ref> B<ref name=aaa/> C<ref>y</ref>"))
+    marks = doc.xpath("//sup[@class='reference']")
+    assert [m.get("id") for m in marks] == ["cite_ref-aaa_1-0", "cite_ref-aaa_1-1", "cite_ref-2"]
+    assert [m.xpath("./a")[0].get("href") for m in marks] == ["#cite_note-aaa-1", "#cite_note-aaa-1", "#cite_note-2"]
+    brackets = marks[0].xpath(".//span[@class='cite-bracket']")
+    assert [b.text for b in brackets] == ["[", "]"]
+    backlinks = doc.xpath("//span[@class='mw-cite-backlink']//a/@href")
+    assert backlinks[:2] == ["#cite_ref-aaa_1-0", "#cite_ref-aaa_1-1"]
 
 
 def test_arguments_expand_lazily():
@@ -519,7 +530,7 @@ def test_reused_note_back_links_are_numbered_like_cite():
     assert [a.text for a in doc.xpath("//span[@class='mw-cite-backlink']//a")] == ["1.0", "1.1"]
     namespaces = dict(DEFAULT_NAMESPACES)
     marathi = WikiConfig("mrwiki", lang="mr", namespaces=namespaces)
-    assert "[१]" in Wiki(config=marathi).render("a<ref>x</ref>").html
+    assert "[१]" in visible(Wiki(config=marathi).render("a<ref>x</ref>").html)
 
 
 def test_named_group_without_list_and_note_without_text_are_errors():

@@ -5,12 +5,12 @@
   framework of our own (below, in Lua) runs them through a real
   ``{{#invoke:}}``. Files whose cases need MediaWiki's test fixtures (pages,
   interwiki prefixes, data modules) are not run.
-- ``luaParserTests.txt``: wikitext cases with their modules and the HTML
-  MediaWiki gives, read by a small reader of the parser-test format; the HTML
-  is compared after a normalisation (below) of what differs only in form.
+- ``luaParserTests.txt`` (wikitext cases with their modules) is run with the
+  other parser-test files by tests/test_parser_tests.py, through the one
+  reader of that format (tests/parser_tests.py).
 
-The number passing may only go up: ``FLOOR`` and ``PARSER_FLOOR`` are the
-counts measured when each was added.
+The number passing may only go up: ``FLOOR`` holds the counts measured when
+each was added.
 """
 
 from __future__ import annotations
@@ -108,63 +108,6 @@ def run_file(name: str) -> list[str]:
     assert not rendered.errors, rendered.errors
     text = html.unescape(re.sub(r"<[^>]+>", "", rendered.html))
     return [line for line in text.splitlines() if line.startswith(("PASS ", "FAIL "))]
-
-
-PARSER_FLOOR = (26, 29)
-_SECTION = re.compile(r"^!! ?(\w[\w/]*)[ \t]*(.*)\n", re.M)
-
-
-def read_parser_tests(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """The articles (title -> text) and the test cases (section -> text) of a parser-test file."""
-    pieces = _SECTION.split(text)
-    blocks = [(pieces[i], pieces[i + 1].strip(), pieces[i + 2]) for i in range(1, len(pieces) - 2, 3)]
-    articles: dict[str, str] = {}
-    cases: list[dict[str, str]] = []
-    k = 0
-    while k < len(blocks):
-        name, arg, body = blocks[k]
-        if name == "article":
-            articles[body.strip().replace("_", " ")] = blocks[k + 1][2].rstrip("\n")
-            k += 2
-            continue
-        if name == "test":
-            case = {"name": arg or body.strip()}
-            k += 1
-            while k < len(blocks) and blocks[k][0] != "end":
-                case[blocks[k][0]] = blocks[k][2]
-                k += 1
-            cases.append(case)
-        k += 1
-    return articles, cases
-
-
-def normalised(fragment: str) -> str:
-    """HTML with what differs only in form made equal: the wrapper div, whitespace runs and
-    whitespace before ``</p>``, Scribunto's error id (newer versions use a class), quotes and
-    character references written as entities."""
-    fragment = re.sub(r'\A\s*<div class="mw-parser-output">(.*)</div>\s*\Z', r"\1", fragment, flags=re.S)
-    fragment = re.sub(r'class="scribunto-error mw-scribunto-error-\w+"', 'class="scribunto-error"', fragment)
-    fragment = re.sub(r' id="mw-scribunto-error-\d+"', "", fragment)
-    fragment = re.sub(r"&#(\d+);", lambda m: chr(int(m.group(1))) if chr(int(m.group(1))) not in "<>&" else m.group(0),
-                      fragment).replace("&quot;", '"')
-    fragment = re.sub(r"\s+", " ", fragment).replace("> <", "><").replace(" </p>", "</p>")
-    return fragment.strip()
-
-
-def test_scribunto_parser_tests_pass_at_least_as_often_as_recorded():
-    articles, cases = read_parser_tests((SCRIBUNTO_TESTS / "luaParserTests.txt").read_text(encoding="utf-8"))
-    wiki = Wiki(articles, Limits(lua_seconds=20, lua_call_seconds=10))
-    results = []
-    for case in cases:
-        expected = case.get("html/php") or case.get("html")
-        if expected is None or "disabled" in case.get("options", ""):
-            continue
-        got = wiki.render(case["wikitext"].rstrip("\n")).html
-        results.append((case["name"], normalised(got) == normalised(expected)))
-    floor, total = PARSER_FLOOR
-    assert len(results) == total
-    passed = sum(ok for _, ok in results)
-    assert passed >= floor, [name for name, ok in results if not ok]
 
 
 @pytest.mark.parametrize("name", list(FLOOR))

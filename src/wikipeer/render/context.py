@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from wikipeer.model.title import WikiConfig
+from wikipeer.render.subpages import DEFAULT_SUBPAGE_NAMESPACES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,20 @@ def _upload_url(name: str) -> str:
     return "/upload?wpDestFile=" + quote(name.replace(" ", "_"))
 
 
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """The revision being rendered.
+
+    The source of ``REVISION*`` and also of ``CURRENT*``/``LOCAL*``: a rendering
+    is cached per revision, so "now" is the revision's time, never the clock's.
+    """
+
+    id: str = ""  # what ?oldid= takes: the revision's CID on a node
+    timestamp: int = 0  # seconds since 1970, UTC
+    user: str = ""
+    size: int = 0  # bytes of wikitext
+
+
 @dataclass(slots=True)
 class RenderContext:
     """How the renderer sees the wiki around the page.
@@ -59,6 +74,9 @@ class RenderContext:
     - ``file(name)``: the file ``File:name`` as a FileMeta, or None when the node lacks it.
     - ``upload_url(name)``: where a missing file's red link leads.
     - ``thumb_width``: the width of a thumbnail that names none (MediaWiki's default, 220).
+    - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
+    - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
+    - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
     """
 
     config: WikiConfig
@@ -70,6 +88,9 @@ class RenderContext:
     file: Callable[[str], FileMeta | None] = _no_file
     upload_url: Callable[[str], str] = _upload_url
     thumb_width: int = 220
+    revision: Revision = field(default_factory=Revision)
+    server: str = ""
+    subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wikipeer.render import extensions, magic, parserfuncs
+from wikipeer.render import extensions, magic, messages, parserfuncs, subpages
 from wikipeer.render.names import NS_TEMPLATE
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
@@ -20,6 +20,7 @@ from wikipeer.render.state import RenderState
 from wikipeer.render.tags import escape_attr, escape_text
 
 _BLOCK_START = ("{|", ":", ";", "#", "*")
+NS_MEDIAWIKI = 8
 _REDIRECT_HOPS = 2
 
 
@@ -152,7 +153,14 @@ class Expander:
         return text
 
     def transclude(self, name: str, node: Template, frame: Frame) -> str:
-        target = self.state.page_name(name, NS_TEMPLATE) if name else None
+        namespace = NS_TEMPLATE
+        if subpages.is_relative(name):  # {{/Child}}: a subpage of this page, not a template
+            own = self.state.page_name(self.ctx.title)
+            if own is not None and own.ns in self.ctx.subpage_namespaces:
+                resolved, _ = subpages.resolve(self.ctx.title, name)
+                if resolved != name:
+                    name, namespace = resolved, 0
+        target = self.state.page_name(name, namespace) if name else None
         if target is None or not target.full:
             return self.literal(node, frame)
         title = target.full
@@ -173,6 +181,8 @@ class Expander:
             if frame.has_loop(title):
                 return self.error(f"Template loop detected: {title}")
             body = self.body(title)
+        if body is None and target.ns == NS_MEDIAWIKI:
+            body = messages.message(target.text)  # {{MediaWiki:Mainpage}}: the message MediaWiki ships
         if body is None:
             return self.missing(title, target.text, node, frame)
         plain = len(node.parts) == 1

@@ -3,28 +3,39 @@
 As MediaWiki: a bracketed link without a label shows as ``[1]``, ``[2]``...;
 a bare URL outside tags and links becomes a link to itself, without its
 trailing punctuation. Every one carries ``class="external"`` and
-``rel="nofollow noopener"``; the sanitizer keeps only http, https and
-mailto URLs (and protocol-relative ones).
+``rel="nofollow noopener"``; the sanitizer keeps only the schemes of
+MediaWiki's $wgUrlProtocols that run no script (http, https, ftp, irc, news,
+mailto...) and protocol-relative URLs.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from wikipeer.render.tags import escape_attr
 
 _URL_CHARS = r"[^\]\[<>\"\x00-\x20\x7f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufffd]"
+# MediaWiki's $wgUrlProtocols (those a browser cannot run script through; the sanitizer keeps the same list)
+_PROTOCOLS = (r"(?:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
+              r"|(?:mailto|news|tel|sms|sips?|xmpp|urn|geo|magnet|matrix|bitcoin):|//)")
 _BRACKETED = re.compile(
     # The label stops at "[" too (MediaWiki's does not): a label scan then never
     # runs past the next link, so a line of unclosed links stays linear.
-    r"\[((?:https?:|ftp:|mailto:|//)" + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
+    r"\[(" + _PROTOCOLS + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
     re.I,
 )
+# the blanks a magic link may have after its keyword: no line break (MediaWiki's SPACE_NOT_NL)
+_SPACE = r"(?:[^\S\n\r]|&nbsp;|&#0*160;|&#[Xx]0*[Aa]0;)"
 _BARE = re.compile(
-    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?:https?|ftp)://" + _URL_CHARS + r"+)",
-    re.I | re.S,
+    r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
+    r"|(?:mailto|news):)" + _URL_CHARS + r"+)"
+    r"|\b(RFC|PMID)" + _SPACE + r"+([0-9]+)\b"
+    r"|\bISBN" + _SPACE + r"+((?:97[89](?:-|" + _SPACE + r")?)?(?:[0-9](?:-|" + _SPACE + r")?){9}[0-9Xx]\b)",
+    re.S,
 )
+_SPACES = re.compile(_SPACE)
 _ENTITY_END = re.compile(r"&(?:lt|gt|quot|#0*3[49]|#x0*2[27]);", re.I)
 REL = "nofollow noopener"
 
@@ -53,12 +64,32 @@ def external_links(text: str) -> str:
     return _BRACKETED.sub(link, text)
 
 
-def bare_urls(text: str) -> str:
-    """URLs standing in plain text (not in a tag, not in a link) as links."""
-    if "://" not in text:
+def _magic_link(m: re.Match, href: Callable[[str], str]) -> str:
+    """MediaWiki's magic links: an RFC or PubMed number to its page, an ISBN to Special:BookSources."""
+    if m.group(6) is not None:
+        isbn = _SPACES.sub(" ", m.group(6))
+        number = re.sub(r"[^0-9X]", "", isbn.upper())
+        url = escape_attr(href(f"Special:BookSources/{number}"))
+        return f'<a href="{url}" class="internal mw-magiclink-isbn">ISBN {isbn}</a>'
+    keyword, number = m.group(4), m.group(5)
+    if keyword == "RFC":
+        url = f"https://datatracker.ietf.org/doc/html/rfc{number}"
+    else:
+        url = f"//www.ncbi.nlm.nih.gov/pubmed/{number}?dopt=Abstract"
+    return f'<a rel="{REL}" class="external mw-magiclink-{keyword.lower()}" href="{url}">{keyword} {number}</a>'
+
+
+def bare_urls(text: str, href: Callable[[str], str] = lambda title: "/wiki/" + title) -> str:
+    """URLs and magic links (``ISBN``, ``RFC``, ``PMID`` numbers) standing in plain text as links.
+
+    ``href`` gives the URL of a page of the wiki (ISBNs link to Special:BookSources).
+    """
+    if not any(mark in text for mark in ("://", ":", "ISBN", "RFC", "PMID")):
         return text
 
     def link(m: re.Match) -> str:
+        if m.group(4) is not None or m.group(6) is not None:
+            return _magic_link(m, href)
         if m.group(3) is None:
             return m.group(0)
         url = m.group(3)
@@ -69,7 +100,7 @@ def bare_urls(text: str) -> str:
         strip = ",;.:!?" if "(" in url else ",;.:!?)"
         trimmed = url.rstrip(strip)
         after = url[len(trimmed):] + after
-        if "://" not in trimmed or trimmed.endswith("://"):
+        if trimmed.endswith(("://", ":")) or not re.match(r"[\w+.-]+:", trimmed):
             return m.group(0)
         return f'<a rel="{REL}" class="external free" href="{_href(trimmed)}">{trimmed}</a>{after}'
 

@@ -68,6 +68,20 @@ class Section:
     number: str = ""
 
 
+# the tags a TOC line keeps (MediaWiki's formatHeadings); all others go, and the kept ones lose their
+# attributes but a span's dir
+_TOC_DROP = re.compile(r"<(?!/?(?:span|sup|sub|bdi|i|b|s|strike)(?:\s[^>]*)?>)[^>]*>")
+_TOC_KEEP = re.compile(r"<(/?(?:span|sup|sub|bdi|i|b|s|strike))(\s[^>]*)?>")
+_DIR = re.compile(r'\A dir="(?:rtl|ltr)"')
+
+
+def _toc_text(inner: str) -> str:
+    def kept(m: re.Match) -> str:
+        direction = _DIR.match(m.group(2) or "") if m.group(1) == "span" else None
+        return f"<{m.group(1)}{direction.group(0) if direction else ''}>"
+    return _TOC_KEEP.sub(kept, _TOC_DROP.sub("", inner))
+
+
 def format_headings(text: str, switches: set[str], lang: str) -> str:
     """Anchored headings, and the TOC where MediaWiki puts it."""
     sections: list[Section] = []
@@ -78,10 +92,14 @@ def format_headings(text: str, switches: set[str], lang: str) -> str:
         # Stripped pieces (a template's placeholder, a ref) come back as HTML later: never inside an id.
         visible = html.unescape(_TAGS.sub("", MARKER.sub("", inner))).strip()
         base = re.sub(r"\s+", "_", visible) or "section"
-        count = used.get(base, 0) + 1
-        used[base] = count
-        name = base if count == 1 else f"{base}_{count}"
-        sections.append(Section(int(m.group(1)), name, _TAGS.sub("", MARKER.sub("", inner)).strip()))
+        name = base
+        if base.lower() in used:  # MediaWiki's $refers: case-insensitive, and counting the numbered ones too
+            number = 2
+            while f"{base}_{number}".lower() in used:
+                number += 1
+            name = f"{base}_{number}"
+        used[name.lower()] = 1
+        sections.append(Section(int(m.group(1)), name, _toc_text(MARKER.sub("", inner)).strip()))
         level = m.group(1)
         return f'<h{level}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
 

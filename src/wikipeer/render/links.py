@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from wikipeer.render import files, interwiki
+from wikipeer.render import files, interwiki, subpages
 from wikipeer.render.context import FileMeta
 from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
@@ -21,7 +21,7 @@ from wikipeer.render.tags import escape_attr
 
 _LINK = re.compile(r"([^\[\]|\n]+)(?:\|(.*?))?\]\](.*)\Z", re.S)
 _BRACKETS = re.compile(r"\[\[|\]\]")
-_URL_START = re.compile(r"(?:https?:|ftp:|mailto:|//)", re.I)
+_URL_START = re.compile(r"(?:https?:|ftps?:|sftp:|irc:|ircs:|news:|nntp:|mailto:|//)", re.I)
 LINK_CLASS = "\x1e"  # \x1eN\x1e in an <a>: the red-link class of link N, filled at the end
 _TRAILS = {
     "en": r"[a-z]+", "vi": r"[a-zàáâãèéêìíòóôõùúýăđĩũơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]+",
@@ -96,6 +96,11 @@ def _rstrip(out: list[str]) -> None:
 def _link(out: list[str], target: str, label: str | None, trail: str, rest: str, state: RenderState) -> None:
     ctx = state.ctx
     raw = html.unescape(target).strip()
+    if subpages.is_relative(raw) and _has_subpages(state):
+        resolved, shown = subpages.resolve(ctx.title, raw)
+        if resolved != raw:
+            label = label if label is not None else (shown if shown is not None else resolved)
+            raw = target = resolved
     if _URL_START.match(raw):
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
         return
@@ -137,6 +142,11 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
     out.append(_internal(page.full, page.fragment, text, state) + rest)
 
 
+def _has_subpages(state: RenderState) -> bool:
+    own = state.page_name(state.ctx.title)
+    return own is not None and own.ns in state.ctx.subpage_namespaces
+
+
 def _external(url: str, text: str, title: str) -> str:
     return f'<a href="{escape_attr(url)}" class="extiw" title="{escape_attr(title)}">{text}</a>'
 
@@ -146,7 +156,9 @@ def _internal(full: str, fragment: str, text: str, state: RenderState) -> str:
     anchor = "#" + escape_attr(fragment.replace(" ", "_")) if fragment else ""
     if not full:
         return f'<a href="{anchor}">{text}</a>'
-    if full == state.ctx.title and not fragment:
+    if full == state.ctx.title:
+        if fragment:  # a section of this page: a plain in-page link (MediaWiki's mw-selflink-fragment)
+            return f'<a class="mw-selflink-fragment" href="{anchor}">{text}</a>'
         return f'<a class="mw-selflink selflink">{text}</a>'
     return _open_link(full, anchor, state) + text + "</a>"
 

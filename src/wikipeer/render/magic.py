@@ -1,18 +1,22 @@
 """Magic words: page variables (``{{PAGENAME}}``) and behaviour switches (``__NOTOC__``).
 
-Only words whose value the page and its wiki determine are supported; words
-that read the clock or the database (``CURRENTYEAR``, ``NUMBEROFARTICLES``)
-would make a rendering differ from one moment to the next, which a cached,
-content-addressed page should not, so they are left as template calls.
+Words whose value the page, its revision and its wiki determine are
+supported. ``CURRENT*``/``LOCAL*`` read the rendered revision's time (in UTC),
+never the clock: a rendering is cached per revision and must not differ from
+one moment to the next. Words that read the database (``NUMBEROFARTICLES``)
+are left as template calls. Page names come escaped as MediaWiki escapes them
+(wfEscapeWikiText), so a title such as ``*Foo`` stays text.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from wikipeer.render.context import RenderContext
 from wikipeer.render.names import page_name
+from wikipeer.render.timefmt import at, format_time
 
 SWITCHES = frozenset({
     "NOTOC", "FORCETOC", "TOC", "NOEDITSECTION", "NEWSECTIONLINK", "NONEWSECTIONLINK",
@@ -66,16 +70,97 @@ def _subject(ctx: RenderContext, arg: str | None) -> str:
     return ctx.config.full_title(name.ns - 1 if name.ns % 2 else name.ns, name.text)
 
 
+def _namespace_name(ctx: RenderContext, full: str) -> str:
+    name = page_name(ctx.config, full)
+    return full[: len(full) - len(name.text)].rstrip(":") if name is not None and name.text else ""
+
+
+# wfEscapeWikiText: what would start markup in a page name becomes a character reference
+_ESCAPES = {
+    '"': "&#34;", "&": "&#38;", "'": "&#39;", "<": "&#60;", "=": "&#61;", ">": "&#62;", "[": "&#91;",
+    "]": "&#93;", "{": "&#123;", "|": "&#124;", "}": "&#125;", ";": "&#59;", "!!": "&#33;!",
+    "\n!": "\n&#33;", "\n#": "\n&#35;", "\n*": "\n&#42;", "\n:": "\n&#58;", "\n ": "\n&#32;",
+    "\n\n": "\n&#10;", "\n\t": "\n&#9;", "\n----": "\n&#45;---", "__": "_&#95;", "://": "&#58;//",
+    "~~~": "~~&#126;", "ISBN ": "ISBN&#32;", "PMID ": "PMID&#32;", "RFC ": "RFC&#32;",
+}
+_ESCAPE = re.compile("|".join(re.escape(k) for k in sorted(_ESCAPES, key=len, reverse=True)))
+
+
+def escape_wikitext(text: str) -> str:
+    """``text`` with what would start wikitext markup written as character references (wfEscapeWikiText)."""
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(0)], "\n" + text)[1:]
+
+
+def _escaped(function):
+    return lambda ctx, a: escape_wikitext(function(ctx, a))
+
+
+def _revision_of(ctx: RenderContext, arg: str | None):
+    """The rendered revision, when ``arg`` names no other page (other pages' revisions are not known here)."""
+    if arg:
+        name = page_name(ctx.config, arg)
+        own = page_name(ctx.config, ctx.title)
+        if name is None or own is None or name.full != own.full:
+            return None
+    return ctx.revision
+
+
+def _revision_time(fmt: str):
+    def value(ctx: RenderContext, arg: str | None) -> str:
+        revision = _revision_of(ctx, arg)
+        return format_time(fmt, at(revision.timestamp)) if revision is not None else ""
+    return value
+
+
+def _revision_field(read):
+    def value(ctx: RenderContext, arg: str | None) -> str:
+        revision = _revision_of(ctx, arg)
+        return read(revision) if revision is not None else ""
+    return value
+
+
+def _server_name(ctx: RenderContext) -> str:
+    return urlsplit(ctx.server).hostname or ""
+
+
+# the clock words, as #time formats of the revision's time (LOCAL* the same: the wiki's zone is UTC)
+_TIME_WORDS = {
+    "YEAR": "Y", "MONTH": "m", "MONTH1": "n", "MONTH2": "m", "MONTHNAME": "F", "MONTHNAMEGEN": "xg",
+    "MONTHABBREV": "M", "DAY": "j", "DAY2": "d", "DAYNAME": "l", "DOW": "w", "TIME": "H:i", "HOUR": "H",
+    "WEEK": "W", "TIMESTAMP": "YmdHis",
+}
+
+def _clock(fmt: str, ctx: RenderContext) -> str:
+    text = format_time(fmt, at(ctx.revision.timestamp))
+    return str(int(text)) if fmt == "W" else text  # the week number comes without its zero
+
+
 _VARIABLES = {
-    "PAGENAME": lambda ctx, a: _parts(ctx, a)[1],
-    "FULLPAGENAME": lambda ctx, a: ":".join(p for p in _parts(ctx, a) if p),
+    "PAGENAME": _escaped(lambda ctx, a: _parts(ctx, a)[1]),
+    "FULLPAGENAME": _escaped(lambda ctx, a: ":".join(p for p in _parts(ctx, a) if p)),
     "NAMESPACE": lambda ctx, a: _parts(ctx, a)[0],
-    "BASEPAGENAME": lambda ctx, a: _parts(ctx, a)[1].rsplit("/", 1)[0],
-    "ROOTPAGENAME": lambda ctx, a: _parts(ctx, a)[1].split("/", 1)[0],
-    "SUBPAGENAME": lambda ctx, a: _parts(ctx, a)[1].rsplit("/", 1)[-1],
-    "TALKPAGENAME": _talk,
-    "SUBJECTPAGENAME": _subject,
-    "ARTICLEPAGENAME": _subject,
+    "BASEPAGENAME": _escaped(lambda ctx, a: _parts(ctx, a)[1].rsplit("/", 1)[0]),
+    "ROOTPAGENAME": _escaped(lambda ctx, a: _parts(ctx, a)[1].split("/", 1)[0]),
+    "SUBPAGENAME": _escaped(lambda ctx, a: _parts(ctx, a)[1].rsplit("/", 1)[-1]),
+    "TALKPAGENAME": _escaped(_talk),
+    "SUBJECTPAGENAME": _escaped(_subject),
+    "ARTICLEPAGENAME": _escaped(_subject),
+    "TALKSPACE": lambda ctx, a: _namespace_name(ctx, _talk(ctx, a)),
+    "SUBJECTSPACE": lambda ctx, a: _namespace_name(ctx, _subject(ctx, a)),
+    "ARTICLESPACE": lambda ctx, a: _namespace_name(ctx, _subject(ctx, a)),
+    "REVISIONID": _revision_field(lambda r: r.id),
+    "REVISIONUSER": _revision_field(lambda r: r.user),
+    "REVISIONSIZE": _revision_field(lambda r: str(r.size)),
+    "REVISIONDAY": _revision_time("j"), "REVISIONDAY2": _revision_time("d"),
+    "REVISIONMONTH": _revision_time("m"), "REVISIONMONTH1": _revision_time("n"),
+    "REVISIONYEAR": _revision_time("Y"), "REVISIONTIMESTAMP": _revision_time("YmdHis"),
+    "SERVER": lambda ctx, a: ctx.server,
+    "SERVERNAME": lambda ctx, a: _server_name(ctx),
+    "PAGELANGUAGE": lambda ctx, a: ctx.config.lang,
+    "USERLANGUAGE": lambda ctx, a: ctx.config.lang,
+    "DIRECTIONMARK": lambda ctx, a: "\u200e", "DIRMARK": lambda ctx, a: "\u200e",
+    **{f"{clock}{word}": (lambda fmt: lambda ctx, a: _clock(fmt, ctx))(fmt)
+       for clock in ("CURRENT", "LOCAL") for word, fmt in _TIME_WORDS.items()},
     "SITENAME": lambda ctx, a: ctx.config.sitename or ctx.config.name,
     "CONTENTLANGUAGE": lambda ctx, a: ctx.config.lang,
     "CONTENTLANG": lambda ctx, a: ctx.config.lang,
@@ -87,16 +172,30 @@ _VARIABLES = {
 
 def variable(ctx: RenderContext, name: str, arg: str | None = None) -> str | None:
     """The value of ``{{NAME}}`` (or ``{{NAME:arg}}``), or None for no such variable."""
+    if name.upper() in _ANY_CASE:
+        name = name.upper()
     encoded = name.endswith("E") and name[:-1] in _VARIABLES and name not in _VARIABLES
     key = name[:-1] if encoded else name
     function = _VARIABLES.get(key)
     if function is None:
         return None
-    value = function(ctx, arg)
-    return _wiki_encode(value) if encoded else value
+    if encoded:
+        # the E forms: URL-encoded (from the name unescaped), then escaped as the plain forms are
+        value = html.unescape(function(ctx, arg)) if key in _ESCAPED else function(ctx, arg)
+        return escape_wikitext(_wiki_encode(value)) if key in _ESCAPED else _wiki_encode(value)
+    return function(ctx, arg)
+
+
+_ANY_CASE = frozenset({"SERVER", "SERVERNAME"})  # the variables MediaWiki reads in any case
+_ESCAPED = frozenset({"PAGENAME", "FULLPAGENAME", "BASEPAGENAME", "ROOTPAGENAME", "SUBPAGENAME", "TALKPAGENAME",
+                      "SUBJECTPAGENAME", "ARTICLEPAGENAME"})
+# words that take no argument after a colon ({{CURRENTYEAR:x}} is a template call)
+_NO_ARGUMENT = frozenset({"!", "=", "SITENAME", "CONTENTLANGUAGE", "CONTENTLANG", "SERVER", "SERVERNAME",
+                          "DIRECTIONMARK", "DIRMARK", "USERLANGUAGE", "REVISIONSIZE"}
+                         | {f"{clock}{word}" for clock in ("CURRENT", "LOCAL") for word in _TIME_WORDS})
 
 
 def has_variable(name: str) -> bool:
     """Whether ``name`` is a variable that may take an argument after a colon."""
     key = name[:-1] if name.endswith("E") and name not in _VARIABLES else name
-    return key in _VARIABLES and key not in ("!", "=", "SITENAME", "CONTENTLANGUAGE", "CONTENTLANG")
+    return key in _VARIABLES and key not in _NO_ARGUMENT

@@ -7,20 +7,32 @@ function expands only the arguments it needs, as ParserFunctions does.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from wikipeer.render import expr, magic
+from wikipeer.render import expr, langtags, magic, messages, timefmt
 from wikipeer.render.names import page_name
-from wikipeer.render.preprocess import ExtTag, Part
+from wikipeer.render.preprocess import ExtTag, Part, preprocess
+from wikipeer.render.strip import MARK, MARKER
+from wikipeer.render.tags import escape_text
 
 Function = Callable[..., str]
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
 
 
+_CHAR_REF = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _decoded(text: str) -> str:
+    """Character references decoded once, as ParserFunctions decodes what it compares."""
+    return _CHAR_REF.sub(lambda m: html.unescape(m.group(0)), text) if "&" in text else text
+
+
 def _equal(a: str, b: str) -> bool:
-    """PHP's loose ``==`` on two strings: numeric when both are numbers."""
+    """PHP's loose ``==`` on two strings (character references decoded): numeric when both are numbers."""
+    a, b = _decoded(a), _decoded(b)
     if _NUMBER.match(a) and _NUMBER.match(b):
         return float(a) == float(b)
     return a == b
@@ -126,7 +138,7 @@ def _pad(left: bool):
             width = min(int(exp.text(parts[0], frame)), 500) if parts else 0
         except ValueError:
             return first
-        filler = (exp.text(parts[1], frame) if len(parts) > 1 else "") or "0"
+        filler = MARKER.sub("", exp.text(parts[1], frame) if len(parts) > 1 else "") or "0"
         missing = width - len(first)
         if missing <= 0:
             return first
@@ -161,7 +173,7 @@ def _url(exp, frame, first, parts):
 
 
 def _titleparts(exp, frame, first, parts):
-    pieces = first.split("/")
+    pieces = first.split("/", 24)  # MediaWiki splits at most 25 parts
     try:
         count = int(exp.text(parts[0], frame)) if parts and exp.text(parts[0], frame) else 0
         start = int(exp.text(parts[1], frame)) if len(parts) > 1 and exp.text(parts[1], frame) else 1
@@ -187,6 +199,84 @@ def _anchorencode(exp, frame, first, parts):
     return re.sub(r"\s+", "_", re.sub(r"<[^>]*>", "", first))
 
 
+def _time(exp, frame, first, parts):
+    """``{{#time:format|date}}``: the date (the revision's time when none) in MediaWiki's format codes."""
+    text = exp.text(parts[0], frame) if parts else ""
+    try:
+        when = timefmt.parse_date(text, timefmt.at(exp.ctx.revision.timestamp))
+    except timefmt.BadDate:
+        return '<strong class="error">Error: Invalid time.</strong>'
+    return timefmt.format_time(first, when)
+
+
+def _formatdate(exp, frame, first, parts):
+    preference = exp.text(parts[0], frame) if parts else ""
+    formatted = timefmt.format_date(first, preference)
+    return exp.state.strip.add(formatted) if formatted is not None else first
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _formatnum(exp, frame, first, parts):
+    """``{{formatnum:}}``: digits grouped in threes; ``R`` reads a formatted number back; ``NOSEP`` does not group."""
+    options = {exp.text(part, frame).strip() for part in parts}
+    if "R" in options:
+        return first.replace(",", "")
+    if not _PLAIN_NUMBER.fullmatch(first.strip()):
+        return first
+    number = first.strip()
+    if len(number.lstrip("-").split(".")[0]) > 15:
+        if "LOSSLESS" in options:
+            return number  # grouping it would go through a double and change its digits
+        number = f"{float(number):.0f}"  # beyond a double's precision, as MediaWiki's float conversion gives
+    whole, _, fraction = number.lstrip("-").partition(".")
+    grouped = whole if "NOSEP" in options else f"{int(whole):,}"
+    return ("−" if number.startswith("-") else "") + grouped + ("." + fraction if fraction else "")
+
+
+def _language(exp, frame, first, parts):
+    """``{{#language:code|in}}``: a language's name, in its own language unless another is named."""
+    from wikipeer.render.lua.language import language_name
+    target = exp.text(parts[0], frame).strip() if parts else ""
+    code = first.strip().lower()
+    return language_name(code, target or None) or code
+
+
+def _int(exp, frame, first, parts):
+    """``{{int:name|$1|...}}``: the wiki's message page MediaWiki:Name, else ⧼name⧽."""
+    name = first.strip()
+    body = exp.body(f"MediaWiki:{name[:1].upper()}{name[1:]}") if name else None
+    if body is None:
+        body = messages.message(name)
+    if body is None:
+        return f"⧼{escape_text(name)}⧽"
+    for k, part in enumerate(parts, 1):
+        body = body.replace(f"${k}", exp.text(part, frame))
+    return exp.expand(preprocess(body), frame)
+
+
+def _rel2abs(exp, frame, first, parts):
+    """``{{#rel2abs:path|base}}``: a relative page path resolved against the page (or ``base``)."""
+    base = (exp.text(parts[0], frame).strip() if parts else "") or exp.ctx.title
+    path = first.strip().rstrip(" /")
+    if path in ("", "."):
+        return base
+    if not path.startswith(("/", "./", "../")) and path != "..":
+        base = ""
+    full = re.sub(r"/{2,}", "/", re.sub(r"/(?:\./)+", "/", f"/{base}/{path}/")).strip("/")
+    stack: list[str] = []
+    for piece in full.split("/"):
+        if piece == "..":
+            if not stack:
+                return exp.error(f'Error: Invalid depth in path: "{full}" '
+                                 "(tried to access a node above the root node).")
+            stack.pop()
+        else:
+            stack.append(piece)
+    return "/".join(stack)
+
+
 def _nothing(exp, frame, first, parts):
     return ""
 
@@ -195,18 +285,44 @@ def _first(transform: Callable[[str], str]) -> Function:
     return lambda exp, frame, first, parts: transform(first)
 
 
+def _around_markers(transform: Callable[[str], str]) -> Function:
+    """``transform`` applied to the text between strip markers, the markers kept (markerSkipCallback)."""
+    def function(exp, frame, first, parts):
+        pieces = MARKER.split(first)
+        # split() gives text, kind, number, text...: markers are rebuilt from their kind and number
+        out = [transform(pieces[0])]
+        for k in range(1, len(pieces), 3):
+            out.append(f"{MARK}UNIQ{pieces[k]}{pieces[k + 1]}QINU{MARK}")
+            out.append(transform(pieces[k + 2]))
+        return "".join(out)
+    return function
+
+
+def _urlencode(exp, frame, first, parts):
+    """As PHP's urlencode (QUERY), wfUrlencode (WIKI) or rawurlencode (PATH); what strip markers hold is dropped."""
+    text = MARKER.sub("", first)
+    kind = exp.text(parts[0], frame).strip().upper() if parts else "QUERY"
+    if kind == "WIKI":
+        return quote(text.replace(" ", "_"), safe=";:@$!*(),/~")
+    if kind == "PATH":
+        return quote(text, safe="-_.~")
+    return quote(text, safe="-_.").replace("%20", "+")
+
+
 _FUNCTIONS: dict[str, Function] = {
     "#if": _if, "#ifeq": _ifeq, "#iferror": _iferror, "#ifexist": _ifexist, "#switch": _switch,
     "#tag": _tag, "#expr": _expr, "#ifexpr": _ifexpr, "#invoke": _invoke,
-    "#titleparts": _titleparts, "#language": _nothing, "#property": _nothing,
-    "#statements": _nothing, "#time": _nothing, "#timel": _nothing, "#rel2abs": _first(str),
+    "#titleparts": _titleparts, "#language": _language, "#property": _nothing,
+    "#statements": _nothing, "#time": _time, "#timel": _time, "#rel2abs": _rel2abs,
+    "#formatdate": _formatdate, "#dateformat": _formatdate, "#dir": _first(langtags.direction),
+    "#bcp47": _first(langtags.bcp47),
     "#len": _first(lambda s: str(len(s))), "#urldecode": _first(lambda s: s),
-    "lc": _first(str.lower), "uc": _first(str.upper),
+    "lc": _around_markers(str.lower), "uc": _around_markers(str.upper),
     "lcfirst": _first(lambda s: s[:1].lower() + s[1:]), "ucfirst": _first(lambda s: s[:1].upper() + s[1:]),
-    "urlencode": _first(lambda s: quote(s, safe="").replace("%20", "+")),
-    "anchorencode": _anchorencode, "formatnum": _first(str), "padleft": _pad(True),
+    "urlencode": _urlencode,
+    "anchorencode": _anchorencode, "formatnum": _formatnum, "padleft": _pad(True),
     "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _url,
-    "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _nothing,
+    "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _int,
     "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
     "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",

@@ -16,11 +16,23 @@ from wikipeer.render.quotes import all_quotes
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.refs import Refs
 from wikipeer.render.state import RenderState
+from wikipeer.render.strip import BLOCK_PREFIX
 from wikipeer.render.tables import tables
 from wikipeer.render.tags import escape_attr, escape_text, sanitize_tags
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HR = re.compile(r"(^|\n)-{4,}")
+# text after a rule on its line (``---- Foo``) is a paragraph, as MediaWiki's HTML tidying makes it
+_TEXT_AFTER_HR = re.compile(r"(<hr />)([^\n]*\S[^\n]*)(?=\n|\Z)")
+_BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|table|ul|ol|dl|pre|h[1-6]|blockquote|center|tr|td|th|li|dd|dt)\b|hr)|"
+                        + re.escape(BLOCK_PREFIX), re.I)
+
+
+def _paragraph_after_rule(m: re.Match) -> str:
+    rest = m.group(2)
+    return m.group(0) if _BLOCK_TAG.search(rest) else f"{m.group(1)}<p>{rest}</p>"
+# an empty list item (not dd or dt) is marked, as MediaWiki marks it, so skins can hide it
+_EMPTY_ITEM = re.compile(r"<(li)>(\s*)</li>")
 
 
 def clean_input(text: str) -> str:
@@ -50,7 +62,10 @@ def page_passes(text: str, state: RenderState) -> str:
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
     text = format_headings(text, state.switches, state.ctx.config.lang)
-    return block_levels(text)
+    html = block_levels(text)
+    if "<hr" in html:
+        html = _TEXT_AFTER_HR.sub(_paragraph_after_rule, html)
+    return _EMPTY_ITEM.sub(r'<\1 class="mw-empty-elt">\2</\1>', html)
 
 
 def note_passes(text: str, state: RenderState) -> str:
@@ -65,7 +80,7 @@ def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str
     text = internal_links(text, state)
     text = all_quotes(text)
     text = external_links(text)
-    return bare_urls(text)
+    return bare_urls(text, state.ctx.href)
 
 
 def render_redirect(text: str, state: RenderState) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from wikipeer.render.langtags import direction
 from wikipeer.render.strip import StripState
 from wikipeer.render.tags import escape_attr, escape_text
 
@@ -27,6 +28,8 @@ class Note:
     content: str | None
     name: str = ""
     uses: int = 0
+    direction: str = ""  # dir="ltr|rtl|auto" of the note's text, from its first definition that has one
+    problem: str = ""  # the key of a Cite error shown after the note's text (a second text, a numeric name)
 
 
 @dataclass(slots=True)
@@ -45,10 +48,22 @@ class Refs:
     def ref(self, attrs: dict[str, str], content: str | None) -> str:
         """The mark for one ``<ref>`` (nothing when it only defines a note's text)."""
         group, name = attrs.get("group", ""), attrs.get("name", "").strip()
-        content = content.strip() if content is not None else None
+        numeric = name.isdigit()
+        if numeric:  # a plain number is no name (it would clash with the notes' numbers): a note of its own
+            name = ""
+        if not name and not self.defining:
+            if content is None:  # <ref />: nothing to show and no name to find it by
+                return self.strip.add(_error(self.lang, "no_key"))
+            if not content.strip():
+                return self.strip.add(_error(self.lang, "no_input"))
+        content = (content.strip() or None) if content is not None else None  # blank defines nothing
         note = self.named.get((group, name)) if name else None
         if note is not None and note.content is None and content:
             note.content = content
+        elif note is not None and content and content != note.content and not note.problem:
+            note.problem = "duplicate"  # Cite keeps the first text and says so in the list
+        direction = attrs.get("dir", "").strip().lower()
+        direction = direction if direction in ("ltr", "rtl", "auto") else ""
         if self.defining:
             if note is None and name:
                 self.named[(group, name)] = self._new(group, name, content)
@@ -57,12 +72,17 @@ class Refs:
             note = self._new(group, name, content)
             if name:
                 self.named[(group, name)] = note
+            if numeric:
+                note.problem = "numeric"
+        if direction and (not note.direction or content):
+            note.direction = direction  # the full definition's dir wins over a reuse's
         note.uses += 1
         number = local_digits(str(note.number), self.lang)
         label = f"{group} {number}" if group else number
         mark = _mark_id(note, note.uses - 1)
         return self.strip.add(
-            f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">[{escape_text(label)}]</a></sup>'
+            f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">{_BRACKET_OPEN}{escape_text(label)}'
+            f'{_BRACKET_CLOSE}</a></sup>'
         )
 
     def _new(self, group: str, name: str, content: str | None) -> Note:
@@ -78,7 +98,7 @@ class Refs:
         notes = self.notes.pop(group, [])
         for note in notes:
             self.named.pop((group, note.name), None)
-        return self.strip.add(lambda: self.render_list(notes), block=True)
+        return self.strip.add(lambda: self.render_list(notes, group), block=True)
 
     def leftovers(self) -> str:
         """The list of plain notes no ``<references/>`` took, for the end of the page.
@@ -91,18 +111,18 @@ class Refs:
             if not self.notes[group]:
                 continue
             if group:
-                message = _message(self.lang, "group").format(group=escape_text(group))
                 self.notes.pop(group)
-                out.append(self.strip.add(f'<span class="error mw-ext-cite-error">{message}</span>', block=True))
+                out.append(self.strip.add(_error(self.lang, "group", group=escape_text(group)), block=True))
             else:
                 out.append(self.references(group))
         return "".join("\n" + item for item in out)
 
-    def render_list(self, notes: list[Note]) -> str:
+    def render_list(self, notes: list[Note], group: str = "") -> str:
         if not notes:
             return ""
         items = [self._item(note) for note in sorted(notes, key=lambda n: n.number)]
-        return '<div class="mw-references-wrap"><ol class="references">\n' + "\n".join(items) + "\n</ol></div>"
+        named = f' data-mw-group="{escape_attr(group)}"' if group else ""
+        return f'<div class="mw-references-wrap"><ol class="references"{named}>\n' + "\n".join(items) + "\n</ol></div>"
 
     def _item(self, note: Note) -> str:
         if note.uses <= 1:
@@ -115,16 +135,21 @@ class Refs:
                 for k in range(min(note.uses, 200))
             )
         if note.content is None:
-            message = _message(self.lang, "no_text").format(name=escape_text(note.name))
-            text = f'<span class="error mw-ext-cite-error">{message}</span>'
+            text = _error(self.lang, "no_text", name=escape_text(note.name))
         else:
             text = self.inline(note.content)
+            if note.problem:
+                text += " " + _error(self.lang, note.problem, name=escape_text(note.name))
+        direction = f' class="mw-cite-dir-{note.direction}"' if note.direction else ""
         return (
-            f'<li id="cite_note-{escape_attr(note.key)}"><span class="mw-cite-backlink">{back}</span> '
+            f'<li id="cite_note-{escape_attr(note.key)}"{direction}><span class="mw-cite-backlink">{back}</span> '
             f'<span class="reference-text">{text}</span>\n</li>'
         )
 
 
+# Cite wraps a mark's brackets so a skin can hide them (cite_reference_link's markup).
+_BRACKET_OPEN = '<span class="cite-bracket">[</span>'
+_BRACKET_CLOSE = '<span class="cite-bracket">]</span>'
 _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
 _DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
 _REF = "<code>&lt;ref&gt;</code>"
@@ -132,7 +157,11 @@ _REF = "<code>&lt;ref&gt;</code>"
 _MESSAGES = {
     "en": {"no_text": f"Cite error: Invalid {_REF} tag; no text was provided for refs named <code>{{name}}</code>",
            "group": f"Cite error: {_REF} tags exist for a group named \"{{group}}\", but no corresponding "
-                    "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found"},
+                    "<code>&lt;references group=\"{group}\"/&gt;</code> tag was found",
+           "no_key": f"Cite error: The opening {_REF} tag is malformed or has a bad name.",
+           "no_input": f"Cite error: Invalid {_REF} tag; refs with no name must have content.",
+           "duplicate": f"Cite error: Invalid {_REF} tag; name \"{{name}}\" defined multiple times with different content.",
+           "numeric": f"Cite error: Invalid {_REF} tag; name cannot be a simple integer. Use a descriptive title."},
     "vi": {"no_text": f"Lỗi chú thích: Thẻ {_REF} sai; không có nội dung trong thẻ ref có tên <code>{{name}}</code>"},
     "uk": {"no_text": f"Помилка цитування: Неправильний виклик тегу {_REF}: для виносок під назвою "
                       "<code>{name}</code> не вказано текст"},
@@ -147,6 +176,13 @@ def _message(lang: str, key: str) -> str:
     return _MESSAGES.get(lang, {}).get(key) or _MESSAGES["en"][key]
 
 
+def _error(lang: str, key: str, **values: str) -> str:
+    """A Cite error in place, marked with the language it is written in (English when ours lacks it)."""
+    shown = lang if key in _MESSAGES.get(lang, {}) else "en"
+    message = _message(lang, key).format(**values)
+    return f'<span class="error mw-ext-cite-error" dir="{direction(shown)}" lang="{shown}">{message}</span>'
+
+
 def local_digits(text: str, lang: str) -> str:
     """Digits as the wiki's language writes them (Marathi uses Devanagari digits)."""
     table = _DIGITS.get(lang)
@@ -158,4 +194,6 @@ def _id_part(name: str) -> str:
 
 
 def _mark_id(note: Note, use: int) -> str:
-    return escape_attr(f"cite_ref-{note.key}-{use}" if note.name else f"cite_ref-{note.key}")
+    # Cite's ids: note cite_note-NAME-N, its marks cite_ref-NAME_N-USE (an underscore, not a hyphen)
+    return escape_attr(f"cite_ref-{_id_part(note.name)}_{note.key.rsplit('-', 1)[1]}-{use}" if note.name
+                       else f"cite_ref-{note.key}")

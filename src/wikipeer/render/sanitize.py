@@ -50,14 +50,17 @@ TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "h1": frozenset({"align"}), "h2": frozenset({"align"}), "h3": frozenset({"align"}),
     "h4": frozenset({"align"}), "h5": frozenset({"align"}), "h6": frozenset({"align"}),
     "font": frozenset({"color", "size", "face"}),
-    "ol": frozenset({"start", "type", "reversed"}), "ul": frozenset({"type"}),
+    "ol": frozenset({"start", "type", "reversed", "data-mw-group"}),  # Cite names a list's group "ul": frozenset({"type"}),
     "li": frozenset({"value", "type"}),
     "abbr": frozenset(), "q": frozenset(), "blockquote": frozenset(),
     "del": frozenset({"datetime"}), "ins": frozenset({"datetime"}), "time": frozenset({"datetime"}),
     "data": frozenset({"value"}), "hr": frozenset({"width", "size", "noshade"}),
     "br": frozenset({"clear"}), "pre": frozenset({"width"}),
 }
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# MediaWiki's $wgUrlProtocols without any that can run script (no javascript:, data:, vbscript:)
+URL_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "sftp", "irc", "ircs", "news", "nntp", "gopher",
+                         "telnet", "worldwind", "git", "svn", "ssh", "mms", "redis", "tel", "sms", "sip", "sips",
+                         "xmpp", "urn", "geo", "magnet", "matrix", "bitcoin"})
 
 STYLE_PROPERTIES = frozenset({
     "background", "background-color", "border", "border-bottom", "border-collapse", "border-color",

@@ -16,7 +16,7 @@ from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
 
 _TOKEN = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
-    r"|&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
+    r"|&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
     r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
 _ATTR = re.compile(
@@ -44,11 +44,10 @@ def _inert(value: str) -> str:
 
 def fix_attributes(raw: str, tag: str) -> str:
     """Allowed attributes of ``raw`` re-serialised, with a leading space, or ``""``."""
-    out: list[str] = []
-    seen: set[str] = set()
+    kept: dict[str, str] = {}
     for m in _ATTR.finditer(raw):
         name = m.group(1).lower()
-        if name in seen or not allowed_attribute(tag, name):
+        if not allowed_attribute(tag, name):
             continue
         value = next((g for g in m.group(2, 3, 4) if g is not None), "")
         value = html.unescape(value)
@@ -57,10 +56,30 @@ def fix_attributes(raw: str, tag: str) -> str:
             if value is None:
                 continue
         elif name == "id":
-            value = value.replace(" ", "_")
-        seen.add(name)
-        out.append(f' {name}="{_inert(escape_attr(value.strip()))}"')
-    return "".join(out)
+            value = value.strip().replace(" ", "_")
+            if not value:  # an empty id is no id (MediaWiki drops it)
+                continue
+        kept[name] = f' {name}="{_inert(escape_attr(value.strip()))}"'  # a repeated attribute: the last wins
+    return "".join(kept.values())
+
+
+def _valid_codepoint(code: int) -> bool:
+    """Whether a character reference may stand for ``code`` (MediaWiki's Sanitizer::validateCodepoint):
+    no control characters but tab and newline, no surrogates, no non-characters."""
+    return (code in (0x09, 0x0A) or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def known_reference(entity: str) -> bool:
+    """Whether ``&entity;`` is a reference to keep: a named HTML entity or a valid code point.
+    Any other shows as its text, as MediaWiki shows it (``&#8;`` stays ``&#8;``, never a raw control)."""
+    if entity[0] != "#":
+        return entity + ";" in html5
+    try:
+        code = int(entity[2:], 16) if entity[1:2] in ("x", "X") else int(entity[1:])
+    except ValueError:
+        return False
+    return _valid_codepoint(code)
 
 
 class _Tokens:
@@ -75,7 +94,7 @@ class _Tokens:
             return self.tag(m, tag.lower())
         entity = m.group(5)
         if entity is not None:
-            if entity[0] == "#" or entity + ";" in html5:
+            if known_reference(entity):
                 return m.group(0)
             return "&amp;" + entity + ";"
         token = m.group(0)
@@ -104,8 +123,8 @@ def sanitize_tags(text: str) -> str:
 def escape_text(text: str) -> str:
     """Plain text for HTML, keeping valid entities (as ``<nowiki>`` does)."""
     return re.sub(
-        r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});|[<>&]",
-        lambda m: m.group(0) if m.group(1) and (m.group(1)[0] == "#" or m.group(1) + ";" in html5)
+        r"&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});|[<>&]",
+        lambda m: m.group(0) if m.group(1) and known_reference(m.group(1))
         else _ESCAPES.get(m.group(0), "&amp;" + m.group(0)[1:]),
         text,
     )

@@ -21,7 +21,7 @@ from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.node import Node
 from wikipeer.model.media import NS_FILE
 from wikipeer.render import RenderContext, Rendered, render
-from wikipeer.render.context import FileMeta
+from wikipeer.render.context import FileMeta, Revision
 from wikipeer.store.records import FileInfo, RevInfo
 
 VERSION_DIGITS = 16
@@ -158,6 +158,8 @@ class RenderCache:
         if cached is not None:
             return cached
         context = reader.context(full_title)
+        # REVISION* and CURRENT* read the revision: the cache holds one rendering per revision
+        context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=rev.author or "", size=rev.size)
         asked: set[str] = set()
         found: set[str] = set()
 

@@ -1,0 +1,245 @@
+"""Core magic words and parser functions (issue 13, item 2), each on a small text of our own.
+
+MediaWiki's own cases for them run in tests/test_parser_tests.py; these pin
+the behaviour a reader relies on, one point per test.
+"""
+
+from __future__ import annotations
+
+from test_render import Wiki, tree, visible
+from wikipeer.render import Rendered, render
+from wikipeer.render.context import Revision
+
+# 2020-09-13 12:26:40 UTC, a Sunday
+REVISION = Revision(id="bafyrev", timestamp=1_600_000_000, user="Alice", size=42)
+
+
+def rendered(text: str, title: str = "Test page", server: str = "http://wiki.example:8080") -> Rendered:
+    ctx = Wiki(title=title).context()
+    ctx.revision, ctx.server = REVISION, server
+    return render(text, ctx)
+
+
+def shown(text: str, **kw) -> str:
+    return visible(rendered(text, **kw).html)
+
+
+def test_clock_words_read_the_revisions_time_not_the_clock():
+    words = "{{CURRENTYEAR}} {{CURRENTMONTH}} {{CURRENTMONTH1}} {{CURRENTDAY}} {{CURRENTDAY2}} {{CURRENTDAYNAME}}"
+    assert shown(words) == "2020 09 9 13 13 Sunday"
+    assert shown("{{CURRENTTIME}} {{CURRENTHOUR}} {{CURRENTDOW}} {{CURRENTWEEK}} {{CURRENTMONTHABBREV}}") == "12:26 12 0 37 Sep"
+    assert shown("{{LOCALTIMESTAMP}} {{CURRENTTIMESTAMP}} {{LOCALMONTHNAME}}") == "20200913122640 20200913122640 September"
+
+
+def test_revision_words_describe_the_rendered_revision():
+    assert shown("{{REVISIONID}} {{REVISIONUSER}} {{REVISIONSIZE}}") == "bafyrev Alice 42"
+    assert shown("{{REVISIONYEAR}} {{REVISIONMONTH}} {{REVISIONMONTH1}} {{REVISIONDAY}} {{REVISIONDAY2}}") == "2020 09 9 13 13"
+    assert shown("{{REVISIONTIMESTAMP}}") == "20200913122640"
+    # of another page the renderer knows no revision: empty, as MediaWiki gives for a missing page
+    assert shown("[{{REVISIONID:Other page}}] [{{REVISIONID:Test page}}]") == "[] [bafyrev]"
+
+
+def test_namespace_words_for_talk_and_subject():
+    assert shown("{{TALKSPACE}}|{{SUBJECTSPACE}}|{{TALKSPACEE}}", title="User:Foo bar") == "User talk|User|User_talk"
+    assert shown("{{TALKSPACE}}|{{SUBJECTSPACE}}|{{SUBJECTSPACEE}}", title="User talk:Foo") == "User talk|User|User"
+    assert shown("{{TALKSPACE}}|{{SUBJECTSPACE}}.", title="Foo") == "Talk|."
+    assert shown("{{TALKSPACE:Help:X}}") == "Help talk"
+
+
+def test_server_words_name_the_node():
+    assert shown("{{SERVER}}") == "http://wiki.example:8080"
+    assert shown("{{SERVERNAME}} {{servername}}") == "wiki.example wiki.example"
+
+
+def test_page_names_are_escaped_so_a_title_makes_no_markup():
+    out = rendered("{{PAGENAME}}", title="*RFC 1234 http://example.com/").html
+    assert not tree(out).xpath("//li|//a"), out
+    assert visible(out) == "*RFC 1234 http://example.com/"
+    out = rendered("''{{PAGENAME}}''", title="'foo & bar = baz'").html
+    assert visible(out) == "'foo & bar = baz'" and tree(out).xpath("//i")
+    assert shown("{{PAGENAMEE}}", title="*RFC 1234 http://example.com/") == "*RFC_1234_http://example.com/"
+
+
+def test_case_and_url_functions_keep_the_strip_marker_out_of_the_page():
+    assert shown("{{lc:X<nowiki/>Y}} {{uc:x<nowiki>&lt;b&gt;</nowiki>y}}") == "xy X<b>Y"
+    assert shown("{{urlencode:x<nowiki/>y z}} {{urlencode:a b&c|WIKI}} {{urlencode:a b|PATH}}") == "xy+z a_b%26c a%20b"
+    assert shown("{{padleft:7|3|x<nowiki/>}}") == "xx7"
+
+
+def test_time_formats_dates_with_mediawikis_codes_and_the_revisions_time_as_now():
+    assert shown("{{#time:Y-m-d H:i|15 January 2001}}") == "2001-01-15 00:00"
+    assert shown("{{#time:c|2011-11-12 23:00 Europe/Paris}}") == "2011-11-12T22:00:00+00:00"
+    assert shown('{{#time:l, j F Y "at" G\\h|March 5, 2024 14:07}}') == "Tuesday, 5 March 2024 at 14h"
+    assert shown("{{#time:D M y N W L t U|@86400}}") == "Fri Jan 70 5 01 0 31 86400"
+    assert shown("{{#time:Y-m-d}} {{#timel:H:i}}") == "2020-09-13 12:26"
+    out = rendered("{{#time:Y|not a date}}").html
+    assert tree(out).xpath("//strong[@class='error']")[0].text == "Error: Invalid time."
+
+
+def test_formatnum_groups_digits_and_reads_them_back():
+    assert shown("{{formatnum:1234567.891}} {{formatnum:-1234}} {{formatnum:12}}") == "1,234,567.891 \u22121,234 12"
+    assert shown("{{formatnum:1,234,567|R}} {{formatnum:1234567|NOSEP}} {{formatnum:abc}}") == "1234567 1234567 abc"
+    assert shown("{{formatnum:9999999999999999}} {{formatnum:9999999999999999|LOSSLESS}}") == \
+        "10,000,000,000,000,000 9999999999999999"
+
+
+def test_language_functions():
+    assert shown("{{#language:ar}} {{#language:DE|en}}") == "العربية German"
+    assert shown("{{#dir:fa}} {{#dir: en}} {{#dir:he-x-y}}") == "rtl ltr rtl"
+    assert shown("{{#bcp47:sr-ec}} {{#bcp47:zh-yue}} {{#bcp47:en-gb}} {{#bcp47:de-formal}} {{#bcp47:sr-latn-rs}}") == \
+        "sr-Cyrl yue en-GB de-x-formal sr-Latn-RS"
+
+
+def test_int_reads_the_wikis_message_page_then_a_few_built_in_messages():
+    wiki = Wiki(templates={"MediaWiki:Greeting": "Hello, $1!"})
+    assert visible(wiki.render("{{int:greeting|Ann}}").html) == "Hello, Ann!"
+    assert shown("{{int:ok}} {{int:new-messages|mail|1}} {{int:no such message}}") == "OK You have mail (1). ⧼no such message⧽"
+
+
+def test_formatdate_orders_a_date_and_keeps_what_it_cannot_read():
+    out = rendered("{{#formatdate:2009-03-24|mdy}}").html
+    span = tree(out).xpath("//span[@class='mw-formatted-date']")[0]
+    assert span.get("title") == "2009-03-24" and span.text == "March 24, 2009"
+    assert shown("{{#formatdate:March 24, 2009|dmy}} {{#formatdate:24 March|mdy}} {{#formatdate:2019-22-22|dmy}}") == \
+        "24 March 2009 March 24 2019-22-22"
+
+
+def test_rel2abs_and_titleparts():
+    assert shown("{{#rel2abs:../c|A/b}} {{#rel2abs:./d}} {{#rel2abs:x/y}} {{#rel2abs:/e|Z}}") == "A/c Test page/d x/y Z/e"
+    out = rendered("{{#rel2abs:../../x|A}}").html
+    assert "Invalid depth in path" in visible(out) and tree(out).xpath("//*[@class='error']")
+    parts = "/".join(["p"] * 24 + ["q", "r"])
+    assert shown(f"{{{{#titleparts:{parts}|-1}}}}") == "/".join(["p"] * 24)
+    assert shown("{{#titleparts:A/b/c|1|2}}") == "b"
+
+
+def test_ifeq_and_switch_compare_with_character_references_decoded():
+    assert shown("{{#ifeq: a'b | a&#39;b | yes | no}} {{#ifeq: a'b | a&amp;#39;b | yes | no}}") == "yes no"
+    assert shown("{{#switch:foo&bar|foo&amp;bar=yes|no}}") == "yes"
+
+
+def test_magic_links_for_isbn_rfc_and_pmid():
+    doc = tree(rendered("See ISBN 978-0-316-09811-3, RFC&nbsp;822 and PMID 1234; notRFC 1 or RFC\n2.").html)
+    links = {a.text_content(): (a.get("href"), a.get("class")) for a in doc.xpath("//a")}
+    assert links == {
+        "ISBN 978-0-316-09811-3": ("/wiki/Special:BookSources/9780316098113", "internal mw-magiclink-isbn"),
+        "RFC 822": ("https://datatracker.ietf.org/doc/html/rfc822", "external mw-magiclink-rfc"),
+        "PMID 1234": ("//www.ncbi.nlm.nih.gov/pubmed/1234?dopt=Abstract", "external mw-magiclink-pmid"),
+    }
+    inside_link = tree(rendered("[http://example.com RFC 822] [[Page|ISBN 0123456789]]").html)
+    assert not inside_link.xpath("//a[contains(@class, 'magiclink')]")
+
+
+def test_subpage_links_and_transclusion_where_the_namespace_has_subpages():
+    def links(text: str, title: str) -> list[tuple[str, str]]:
+        return [(a.get("title"), a.text_content()) for a in tree(rendered(text, title=title).html).xpath("//a")]
+
+    assert links("[[/Child]] [[/Child/]] [[../]] [[../Sib|s]] [[../../x/]]", "Help:A/B/C") == [
+        ("Help:A/B/C/Child", "/Child"), ("Help:A/B/C/Child", "Child"), ("Help:A/B", "Help:A/B"),
+        ("Help:A/B/Sib", "s"), ("Help:A/x", "x")]
+    # the main namespace has no subpages (as on Wikipedia): a slash link is a page named so
+    assert links("[[/Child]]", "A/B") == [("/Child", "/Child")]
+    assert not links("[[../../../x]]", "Help:A/B")  # above the root page: text
+    ctx = Wiki(title="User:Ann", templates={"User:Ann/box": "boxed"}).context()
+    assert visible(render("{{/box}}", ctx).html) == "boxed"
+
+
+def test_cite_lists_name_their_group_and_notes_keep_their_direction():
+    doc = tree(rendered('a<ref group="g" dir="rtl">x</ref> b<ref dir="nonsense">y</ref>\n'
+                        '<references group="g"/>\n<references/>').html)
+    lists = doc.xpath("//ol[@class='references']")
+    assert [ol.get("data-mw-group") for ol in lists] == ["g", None]
+    assert [li.get("class") for li in doc.xpath("//ol[@class='references']/li")] == ["mw-cite-dir-rtl", None]
+    error = tree(rendered("a<ref name=empty/>").html).xpath("//span[contains(@class, 'mw-ext-cite-error')]")[0]
+    assert (error.get("lang"), error.get("dir")) == ("en", "ltr")
+
+
+def test_references_to_control_characters_show_as_text_never_as_the_character():
+    out = rendered("a &#8; b &#x7F; c &#00; d &#xD800; e &#x41; &#x1F4A9; &eacute;").html
+    assert not any(ch in out for ch in "\x08\x7f\x00")
+    assert visible(out) == "a &#8; b &#x7F; c &#00; d &#xD800; e A \U0001F4A9 é"
+
+
+def test_ftp_irc_and_news_links_and_still_no_script_urls():
+    doc = tree(rendered("[ftp://files.example/a x] [irc://irc.example/chan chat] [news:comp.lang y] "
+                        "sftp://host/p [javascript:alert(1) no] [data:text/html,x no]").html)
+    hrefs = [a.get("href") for a in doc.xpath("//a")]
+    assert hrefs == ["ftp://files.example/a", "irc://irc.example/chan", "news:comp.lang", "sftp://host/p"]
+
+
+def test_empty_list_items_are_marked_as_mediawiki_marks_them():
+    doc = tree(rendered("*\n** x\n*\n; t\n:").html)
+    assert [li.get("class") for li in doc.xpath("//li")] == [None, None, "mw-empty-elt"]
+    assert doc.xpath("//dd")[0].get("class") is None
+
+
+def test_toc_lines_keep_inline_markup_and_anchors_never_collide():
+    doc = tree(rendered("__TOC__\n== ''Lost'' <span dir='ltr' class=x>C++</span> <u>u</u> ==\n== Foo bar ==\n"
+                        "== Foo Bar ==\n== Headline 2 ==\n== Headline ==\n== Headline 2 ==\n== Headline ==").html)
+    texts = [etree_html(t) for t in doc.xpath("//span[@class='toctext']")]
+    assert texts[0] == '<span class="toctext"><i>Lost</i> <span dir="ltr">C++</span> u</span>'
+    assert [a.get("href") for a in doc.xpath("//div[@id='toc']//a")][1:] == [
+        "#Foo_bar", "#Foo_Bar_2", "#Headline_2", "#Headline", "#Headline_2_2", "#Headline_3"]
+
+
+def etree_html(element) -> str:
+    from lxml import etree
+    return etree.tostring(element, encoding="unicode", with_tail=False)
+
+
+def test_an_empty_id_is_dropped():
+    doc = tree(rendered('<span id="">a</span><span id=" x y ">b</span>').html)
+    assert [s.get("id") for s in doc.xpath("//span")] == [None, "x_y"]
+
+
+def test_text_after_a_rule_on_its_line_is_a_paragraph():
+    doc = tree(rendered("---- Foo ''bar''\n----\nnext").html)
+    assert [(e.tag, e.text_content().strip()) for e in doc.xpath("/html/body/div/*|//div[@class='mw-parser-output']/*")
+            if e.tag in ("hr", "p")][:4] == [("hr", ""), ("p", "Foo bar"), ("hr", ""), ("p", "next")]
+
+
+def test_cite_errors_for_empty_refs_and_conflicting_definitions():
+    errors = [e.text_content() for e in tree(rendered("a<ref></ref> b<ref /> c<ref name=n> </ref><ref name=n>Later</ref>").html)
+              .xpath("//span[contains(@class, 'mw-ext-cite-error')]")]
+    assert errors == ["Cite error: Invalid <ref> tag; refs with no name must have content.",
+                      "Cite error: The opening <ref> tag is malformed or has a bad name."]
+    doc = tree(rendered("a<ref name=n>first</ref> b<ref name=n>second</ref>").html)
+    note = doc.xpath("//span[@class='reference-text']")[0].text_content()
+    assert note.startswith("first Cite error:") and 'name "n" defined multiple times with different content' in note
+    assert "Later" in visible(rendered("c<ref name=n> </ref><ref name=n>Later</ref>").html)
+
+
+def test_a_link_to_a_section_of_the_page_itself_stays_on_the_page():
+    doc = tree(rendered("[[Test page#Some section]] [[Test page]]").html)
+    first, second = doc.xpath("//a")
+    assert (first.get("href"), first.get("class")) == ("#Some_section", "mw-selflink-fragment")
+    assert second.get("href") is None and "selflink" in second.get("class")
+
+
+def test_a_numeric_ref_name_is_no_name_and_says_so():
+    doc = tree(rendered('a<ref>x</ref> b<ref name="1">y</ref> c<ref name="1">z</ref>').html)
+    assert [m.get("id") for m in doc.xpath("//sup[@class='reference']")] == ["cite_ref-1", "cite_ref-2", "cite_ref-3"]
+    notes = [n.text_content() for n in doc.xpath("//span[@class='reference-text']")]
+    assert notes[0] == "x" and notes[1].startswith("y Cite error:") and "simple integer" in notes[1]
+
+
+def test_a_repeated_attribute_takes_its_last_value_as_mediawiki():
+    doc = tree(rendered('<div id="a" id="b" class="x" class="y">t</div>\n{|\n! class="p" class="q" | h\n|}').html)
+    assert (doc.xpath("//div[.='t']")[0].get("id"), doc.xpath("//div[.='t']")[0].get("class")) == ("b", "y")
+    assert doc.xpath("//th")[0].get("class") == "q"
+
+
+def test_mediawiki_messages_transclude_as_the_wikis_page_or_mediawikis_text():
+    assert shown("{{MediaWiki:Mainpage}} / {{MediaWiki:History short}}") == "Main Page / History"
+    wiki = Wiki(templates={"MediaWiki:Mainpage": "Home"})
+    assert visible(wiki.render("{{MediaWiki:Mainpage}}").html) == "Home"
+
+
+def test_bare_mailto_and_news_links():
+    doc = tree(rendered("Write to mailto:someone@example.org, or read news:comp.lang.python. News: none").html)
+    assert [(a.get("href"), a.text) for a in doc.xpath("//a")] == [
+        ("mailto:someone@example.org", "mailto:someone@example.org"), ("news:comp.lang.python", "news:comp.lang.python")]
+
+
+def test_character_references_with_leading_zeros():
+    assert shown("JavaS&#x0000063;r&#x0000069;&#00000112;&#x0000000074;") == "JavaScript"
