@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import commands, net_commands, offline_commands, trust_commands
+from wikipeer.cli import backup_commands, commands, net_commands, offline_commands, trust_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     net_commands.add_parsers(sub)
     offline_commands.add_parsers(sub)
     trust_commands.add_parsers(sub)
+    backup_commands.add_parsers(sub)
     return parser
 
 

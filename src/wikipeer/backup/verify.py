@@ -1,0 +1,116 @@
+"""``backup verify``: check a target from the target alone (and its key).
+
+Every snapshot must open, authenticate and carry a valid node signature, and
+every pack it needs must exist; every pack checked must hash to its name,
+decrypt and authenticate, and each of its blocks must hash to its CID. A
+snapshot that a later one names as its previous must be on the target unless
+``backup forget`` dropped it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wikipeer.backup import packs
+from wikipeer.backup.repository import Repository
+from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
+from wikipeer.backup.targets import TargetError
+from wikipeer.model.cid import cid_to_str
+
+
+@dataclass(slots=True)
+class Problem:
+    """One thing wrong on the target, with what it affects."""
+
+    name: str
+    problem: str
+    objects: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"{self.name}: {self.problem}"
+        if self.pages:
+            text += f"; pages affected: {', '.join(self.pages)}"
+        if self.objects:
+            shown = ", ".join(self.objects[:10]) + (f" and {len(self.objects) - 10} more" if len(self.objects) > 10 else "")
+            text += f"; objects affected ({len(self.objects)}): {shown}"
+        return text
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """What verify looked at and what it found."""
+
+    snapshots: int = 0
+    packs: int = 0
+    blocks: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _title(head) -> str:
+    return f"{head.wiki}:{head.title}" if head.ns == 0 else f"{head.wiki}:{{ns {head.ns}}}{head.title}"
+
+
+def affected_pages(snaps: list[Snapshot], cids: set[bytes]) -> list[str]:
+    """Pages whose page object or a head revision is among ``cids``, by the snapshots' heads."""
+    out = set()
+    for snap in snaps:
+        for head in snap.heads:
+            if head.page in cids or cids.intersection(head.revs):
+                out.add(_title(head))
+    return sorted(out)
+
+
+def verify_target(repo: Repository, sample: float = 1.0,
+                  progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+    """Check snapshots and (a ``sample`` fraction of) packs; every problem is named in the report."""
+    report = VerifyReport()
+    snaps: list[Snapshot] = []
+    names = repo.snapshot_names()
+    for name in names:
+        try:
+            snaps.append(repo.load(name))
+        except (DamagedSnapshot, TargetError) as exc:
+            report.problems.append(Problem(name, f"snapshot cannot be used: {exc}"))
+    report.snapshots = len(names)
+    held_ids = {s.id for s in snaps} | {n.rsplit("-", 1)[-1] for n in names}
+    dropped = repo.forgotten()
+    for snap in snaps:
+        if snap.previous and snap.previous not in held_ids and snap.previous not in dropped:
+            report.problems.append(Problem(f"snapshot {snap.previous}", f"missing (named as the previous snapshot "
+                                                                         f"of {snap.id}, never dropped by forget)"))
+    on_target = set(repo.target.list(packs.PREFIX))
+    needed = sorted({p for s in snaps for p in s.packs})
+    for name in needed:
+        if name not in on_target:
+            users = [s.id for s in snaps if name in s.packs]
+            report.problems.append(Problem(name, f"pack missing; snapshots that need it: {', '.join(users)}"))
+    present = [n for n in needed if n in on_target] + sorted(on_target - set(needed))
+    chosen = present if sample >= 1.0 else random.sample(present, max(1, round(len(present) * sample))) if present else []
+    for done, name in enumerate(chosen, 1):
+        report.packs += 1
+        try:
+            data = repo.target.get(name)
+            _, blocks = packs.read_pack(name, data, repo.sealer)
+            report.blocks += len(blocks)
+        except (packs.DamagedPack, TargetError) as exc:
+            report.problems.append(damaged_pack(repo, name, str(exc), snaps))
+        if progress:
+            progress(done, len(chosen))
+    return report
+
+
+def damaged_pack(repo: Repository, name: str, problem: str, snaps: list[Snapshot]) -> Problem:
+    """A Problem for a pack that cannot be read, naming the objects and pages its header says it held."""
+    cids: set[bytes] = set()
+    try:
+        head = repo.target.get(name, 0, packs.HEADER_GUESS)
+        end = packs.header_length(head)
+        if end > len(head):
+            head = repo.target.get(name, 0, end)
+        cids = {e.cid for e in packs.parse_header(head, repo.sealer)}
+    except (packs.DamagedPack, TargetError):
+        problem += " (its header cannot be read either: which objects it held is unknown)"
+    return Problem(name, problem, sorted(cid_to_str(c) for c in cids), affected_pages(snaps, cids))
