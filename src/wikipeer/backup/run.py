@@ -64,10 +64,9 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
     # Blocks before the last snapshot's position are on the target when its packs all are.
     since = latest.position if whole else 0
     todo = [(seq, cid) for seq, cid in source.held_since(store, since) if cid not in index.cids]
-    written: list[str] = []
+    written: dict[str, list[bytes]] = {}
     batch: list[tuple[int, Block]] = []
-    size = limit = 0
-    limit = pack_bytes()
+    size, limit = 0, pack_bytes()
     done = 0
     for seq, cid in todo:
         if not repo.public or not source.is_private(store, cid):
@@ -79,15 +78,15 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
             report.skipped_private += 1
         done += 1
         if size >= limit:
-            written.append(_put_pack(repo, batch, report))
+            _put_pack(repo, batch, report, written)
             batch, size = [], 0
             if progress:
                 progress(done, len(todo))
     if batch:
-        written.append(_put_pack(repo, batch, report))
+        _put_pack(repo, batch, report, written)
     if progress:
         progress(len(todo), len(todo))
-    needed = sorted(set(index.packs) | set(written))
+    needed = _needed_packs(store, index.packs, written)
     snap = Snapshot(int(time.time()), position, heads, needed, latest.id if latest else None, wikis)
     name, data = seal_snapshot(snap, signing_key, repo.sealer)
     repo.target.put(name, data)
@@ -95,11 +94,29 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
     return report
 
 
-def _put_pack(repo: Repository, batch: list[tuple[int, Block]], report: RunReport) -> str:
+def _put_pack(repo: Repository, batch: list[tuple[int, Block]], report: RunReport,
+              written: dict[str, list[bytes]]) -> str:
     data = packs.build_pack(batch, repo.sealer)
     name = packs.pack_name(data)
     repo.target.put(name, data)
     report.packs += 1
     report.blocks += len(batch)
     report.bytes += len(data)
+    written[name] = [b.cid for _, b in batch]
     return name
+
+
+def _needed_packs(store: Store, on_target: dict[str, list[packs.Entry]], written: dict[str, list[bytes]]) -> list[str]:
+    """The packs holding the blocks the node holds now: what a restore of this snapshot reads.
+
+    A pack none of whose blocks the node still holds (they were all deleted on the
+    node) is not named, so once no kept snapshot names it, prune can delete it.
+    """
+    where: dict[bytes, str] = {}
+    for name in sorted(on_target):
+        for entry in on_target[name]:
+            where.setdefault(entry.cid, name)
+    for name, cids in written.items():
+        for cid in cids:
+            where.setdefault(cid, name)
+    return sorted({where[cid] for _, cid in source.held_since(store, 0) if cid in where})
