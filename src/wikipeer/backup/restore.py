@@ -1,10 +1,12 @@
 """``backup restore``: a new node directory rebuilt from one snapshot.
 
-Every block goes in through the one ingest door, in the order the node first
-accepted them (their log positions), in batches; a revision whose parent was in
-a damaged pack comes in as a shallow history rather than being lost. What could
-not be restored is named: the damaged packs, and the pages whose heads are not
-those of the snapshot.
+Every block goes in through the one ingest door, a pack at a time (packs in the
+order of the log positions they start at, blocks within a pack in log order), so
+memory holds one pack, not the backup. A revision whose parent was lost in a
+damaged pack comes in as a shallow history rather than being refused; one that
+arrives before its parent is joined to it when the parent comes. What could not
+be restored is named: the damaged packs with their objects and pages, and the
+pages whose heads are not those of the snapshot.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import libipld
+
 from wikipeer.backup import packs
+from wikipeer.backup.affected import Affected, page_name
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import Snapshot
 from wikipeer.backup.targets import TargetError
-from wikipeer.backup.verify import Problem, _title, damaged_pack
+from wikipeer.backup.verify import Problem, damaged_pack, name_pages
 from wikipeer.errors import UserError
 from wikipeer.model.block import Block
+from wikipeer.model.cid import DAG_CBOR
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 
@@ -33,6 +39,7 @@ class RestoreReport:
     snapshot: Snapshot
     blocks: int = 0
     accepted: int = 0
+    held: int = 0  # waiting for a block that was lost (a page or text in a damaged pack)
     refused: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     pages_differing: list[str] = field(default_factory=list)
@@ -44,34 +51,95 @@ def restore(repo: Repository, snap: Snapshot, directory: Path,
     if directory.exists() and any(directory.iterdir()):
         raise UserError(f"{directory} is not empty: restore makes a new node directory")
     report = RestoreReport(snap)
-    found: list[tuple[int, Block]] = []
-    for done, name in enumerate(snap.packs, 1):
-        try:
-            _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
-            found += blocks
-        except (packs.DamagedPack, TargetError) as exc:
-            report.problems.append(damaged_pack(repo, name, str(exc), [snap]))
-        if progress:
-            progress(done, len(snap.packs))
-    found.sort(key=lambda pair: pair[0])
+    affected = Affected([snap])
+    damaged: list[tuple[Problem, set[bytes]]] = []
+    order = _pack_order(repo, snap.packs, damaged)
+    waiting: list[Block] = []
     node = Node.init(directory)
     try:
         for name, config in snap.wikis.items():
             node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
-        for start in range(0, len(found), BATCH):
-            chunk = [b for _, b in found[start:start + BATCH]]
-            result = node.ingest(chunk, f"backup:{snap.id}", shallow=True, defer_index=True)
-            report.blocks += len(chunk)
-            report.accepted += result.counts()["accepted"]
-            report.refused += [str(s) for s in result.rejected()]
+        for done, name in enumerate(order, 1):
+            try:
+                _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
+            except (packs.DamagedPack, TargetError) as exc:
+                damaged.append(damaged_pack(repo, name, str(exc)))
+                continue
+            blocks.sort(key=lambda pair: pair[0])
+            for _, block in blocks:
+                affected.learn(block)
+            waiting += [b for _, b in blocks]
+            waiting = _admit(node, waiting, snap, report)
+            if progress:
+                progress(done, len(order))
+        _admit(node, waiting, snap, report, last=True)
         node.index_pending()
         report.pages_differing = _differing(node, snap)
     finally:
         node.close()
+    report.problems = name_pages(damaged, affected)
     return report
+
+
+def _pack_order(repo: Repository, names: list[str], damaged: list[tuple[Problem, set[bytes]]]) -> list[str]:
+    """The snapshot's packs by the first log position each holds; a pack whose header is unreadable is
+    recorded as damaged (its body cannot be placed or trusted without it)."""
+    first: dict[str, int] = {}
+    for name in names:
+        try:
+            head = repo.target.get(name, 0, packs.HEADER_GUESS)
+            end = packs.header_length(head)
+            if end > len(head):
+                head = repo.target.get(name, 0, end)
+            entries = packs.parse_header(head, repo.sealer)
+            first[name] = min((e.seq for e in entries), default=0)
+        except (packs.DamagedPack, TargetError) as exc:
+            damaged.append(damaged_pack(repo, name, str(exc)))
+    return sorted(first, key=lambda n: (first[n], n))
+
+
+def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreReport, last: bool = False) -> list[Block]:
+    """Ingest ``blocks`` in batches; returns the tail kept for the next call.
+
+    A batch never ends between an object and the signatures after it (ingest
+    refuses an object whose signature did not come with it), and a pack may end
+    there: the tail after the last object not followed by all of its signatures
+    waits for the next pack.
+    """
+    while len(blocks) >= BATCH or (last and blocks):
+        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, len(blocks) - 1))
+        if cut == 0:
+            if not last:
+                return blocks
+            cut = len(blocks)
+        chunk, blocks = blocks[:cut], blocks[cut:]
+        result = node.ingest(chunk, f"backup:{snap.id}", shallow=True, defer_index=True)
+        counts = result.counts()
+        report.blocks += len(chunk)
+        report.accepted += counts["accepted"] + result.released
+        report.held += counts["held"] - result.released
+        report.refused += [str(s) for s in result.rejected()]
+    return blocks
+
+
+def _cut(blocks: list[Block], at_most: int) -> int:
+    """The largest position up to ``at_most`` whose block is not a signature (0 if there is none)."""
+    for position in range(at_most, 0, -1):
+        if not _is_signature(blocks[position]):
+            return position
+    return 0
+
+
+def _is_signature(block: Block) -> bool:
+    if block.codec != DAG_CBOR:
+        return False
+    try:
+        return libipld.decode_dag_cbor(block.data).get("t") == "sig"
+    except (ValueError, AttributeError):
+        return False
 
 
 def _differing(node: Node, snap: Snapshot) -> list[str]:
     """Pages of the snapshot whose heads on the restored node are not the snapshot's."""
     now = {p: set(revs) for p, _, _, _, revs in node.store.head_cids()}
-    return sorted(_title(h) for h in snap.heads if now.get(h.page) != set(h.revs))
+    return sorted(page_name(h.wiki, h.ns, h.title) for h in snap.heads if now.get(h.page) != set(h.revs))

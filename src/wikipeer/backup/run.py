@@ -87,7 +87,7 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
     if progress:
         progress(len(todo), len(todo))
     needed = _needed_packs(store, index.packs, written)
-    snap = Snapshot(int(time.time()), position, heads, needed, latest.id if latest else None, wikis)
+    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis)
     name, data = seal_snapshot(snap, signing_key, repo.sealer)
     repo.target.put(name, data)
     report.snapshot = snap

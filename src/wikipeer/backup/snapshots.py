@@ -3,7 +3,7 @@
 A manifest says when it was taken, the node's log position, every page's heads,
 the packs it needs, the snapshot before it, and the wikis' configurations. Its
 ID is the start of the SHA-256 of its signed body; its name on the target,
-``snapshots/TIME-ID``, sorts by time.
+``snapshots/YYYYMMDDTHHMMSS.ffffffZ-ID``, sorts by time.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Head:
 class Snapshot:
     """One snapshot manifest."""
 
-    time: int
+    time: float  # seconds since 1970 (UTC), to the microsecond
     position: int
     heads: list[Head]
     packs: list[str]
@@ -70,7 +70,9 @@ def seal_snapshot(snap: Snapshot, signing_key: nacl.signing.SigningKey, sealer: 
     digest = hashlib.sha256(body).digest()
     sig = sign(signing_key, digest, ROLE)
     snap.id = digest.hex()[:16]
-    snap.name = PREFIX + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(snap.time)) + "-" + snap.id
+    # Microseconds in the name: two runs within a second still sort in the order they were taken.
+    micros = int(round(snap.time * 1_000_000)) % 1_000_000
+    snap.name = PREFIX + time.strftime("%Y%m%dT%H%M%S", time.gmtime(snap.time)) + f".{micros:06d}Z-" + snap.id
     return snap.name, sealer.seal(libipld.encode_dag_cbor({"body": body, "sig": sig}), b"snapshot")
 
 

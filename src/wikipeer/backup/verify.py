@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wikipeer.backup import packs
+from wikipeer.backup.affected import Affected
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
 from wikipeer.backup.targets import TargetError
@@ -49,20 +50,6 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _title(head) -> str:
-    return f"{head.wiki}:{head.title}" if head.ns == 0 else f"{head.wiki}:{{ns {head.ns}}}{head.title}"
-
-
-def affected_pages(snaps: list[Snapshot], cids: set[bytes]) -> list[str]:
-    """Pages whose page object or a head revision is among ``cids``, by the snapshots' heads."""
-    out = set()
-    for snap in snaps:
-        for head in snap.heads:
-            if head.page in cids or cids.intersection(head.revs):
-                out.add(_title(head))
-    return sorted(out)
-
-
 def verify_target(repo: Repository, sample: float = 1.0,
                   progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Check snapshots and (a ``sample`` fraction of) packs; every problem is named in the report."""
@@ -89,21 +76,26 @@ def verify_target(repo: Repository, sample: float = 1.0,
             report.problems.append(Problem(name, f"pack missing; snapshots that need it: {', '.join(users)}"))
     present = [n for n in needed if n in on_target] + sorted(on_target - set(needed))
     chosen = present if sample >= 1.0 else random.sample(present, max(1, round(len(present) * sample))) if present else []
+    affected = Affected(snaps)
+    damaged: list[tuple[Problem, set[bytes]]] = []
     for done, name in enumerate(chosen, 1):
         report.packs += 1
         try:
             data = repo.target.get(name)
             _, blocks = packs.read_pack(name, data, repo.sealer)
             report.blocks += len(blocks)
+            for _, block in blocks:
+                affected.learn(block)
         except (packs.DamagedPack, TargetError) as exc:
-            report.problems.append(damaged_pack(repo, name, str(exc), snaps))
+            damaged.append(damaged_pack(repo, name, str(exc)))
         if progress:
             progress(done, len(chosen))
+    report.problems += name_pages(damaged, affected)
     return report
 
 
-def damaged_pack(repo: Repository, name: str, problem: str, snaps: list[Snapshot]) -> Problem:
-    """A Problem for a pack that cannot be read, naming the objects and pages its header says it held."""
+def damaged_pack(repo: Repository, name: str, problem: str) -> tuple[Problem, set[bytes]]:
+    """A Problem for a pack that cannot be read, naming the objects its header says it held, and those CIDs."""
     cids: set[bytes] = set()
     try:
         head = repo.target.get(name, 0, packs.HEADER_GUESS)
@@ -113,4 +105,11 @@ def damaged_pack(repo: Repository, name: str, problem: str, snaps: list[Snapshot
         cids = {e.cid for e in packs.parse_header(head, repo.sealer)}
     except (packs.DamagedPack, TargetError):
         problem += " (its header cannot be read either: which objects it held is unknown)"
-    return Problem(name, problem, sorted(cid_to_str(c) for c in cids), affected_pages(snaps, cids))
+    return Problem(name, problem, sorted(cid_to_str(c) for c in cids)), cids
+
+
+def name_pages(damaged: list[tuple[Problem, set[bytes]]], affected: Affected) -> list[Problem]:
+    """The damaged packs' problems, each with the pages its lost blocks belonged to (once all is read)."""
+    for problem, cids in damaged:
+        problem.pages = affected.pages(cids)
+    return [problem for problem, _ in damaged]

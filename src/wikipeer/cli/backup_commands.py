@@ -140,8 +140,9 @@ def backup_restore(args: argparse.Namespace) -> int:
         out.print(f"refused: {reason}")
     for page in report.pages_differing:
         out.print(f"NOT AS AT THE SNAPSHOT: {page}")
+    waiting = f", {report.held} waiting for lost blocks" if report.held > 0 else ""
     out.print(f"restored snapshot {snap.id} to {args.to}: {report.accepted} of {report.blocks} blocks "
-              f"taken; {len(snap.heads) - len(report.pages_differing)} of {len(snap.heads)} pages as at the snapshot")
+              f"taken{waiting}; {len(snap.heads) - len(report.pages_differing)} of {len(snap.heads)} pages as at the snapshot")
     return 1 if report.problems or report.pages_differing or report.refused else 0
 
 
