@@ -7,6 +7,7 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import signal
@@ -205,7 +206,14 @@ def test_missing_snapshot_is_named_and_the_others_restore(sample_node, tmp_path)
     edit(sample_node, "Second", "second snapshot")
     backup(sample_node, "run", str(target))
     first, second = snapshot_ids(sample_node, str(target))
-    next(target.glob(f"snapshots/*-{first}")).unlink()
+    first_file = next(target.glob(f"snapshots/*-{first}"))
+    altered = bytearray(first_file.read_bytes())
+    altered[40] ^= 1
+    first_file.write_bytes(bytes(altered))
+    verify = run_cli(sample_node, "backup", "verify", str(target))
+    assert verify.code == 1 and f"{first_file.name}: snapshot cannot be used" in verify.out, str(verify)
+    assert "does not decrypt and authenticate" in verify.out
+    first_file.unlink()
 
     verify = run_cli(sample_node, "backup", "verify", str(target))
     assert verify.code == 1 and f"snapshot {first}: missing" in verify.out, str(verify)
@@ -364,6 +372,10 @@ def test_bad_input_gets_one_clear_line(sample_node, tmp_path):
     assert_user_error(run_cli(sample_node, "backup", "verify", str(target), "--sample", "500%"), "--sample")
     assert_user_error(run_cli(sample_node, "backup", "restore", str(target), "--to", str(tmp_path / "r")),
                       "no snapshot")
+    with open(sample_node / "backup.lock", "a") as lock:  # as a run of this node going on holds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert_user_error(run_cli(sample_node, "backup", "run", str(target)), "going on")
+    assert not files(target, "packs")
     backup(sample_node, "run", str(target))
     assert_user_error(run_cli(sample_node, "backup", "restore", str(target), "--to", str(sample_node)), "not empty")
     assert_user_error(run_cli(sample_node, "backup", "restore", str(target), "--to", str(tmp_path / "f"),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -73,11 +76,22 @@ def backup_init(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _one_run_at_a_time(node_dir: Path) -> Iterator[None]:
+    """Hold the node's backup lock: two runs at once would each send what the other is sending."""
+    with open(node_dir / "backup.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError("another 'wikipeer backup run' of this node is going on; wait for it to end") from None
+        yield
+
+
 def backup_run(args: argparse.Namespace) -> int:
     node = _open(args)
     repo = _repo(args)
     signing_key = node.keyring.signing_key(NODE_KEY, node.passphrase)
-    with _bar("backing up", args.quiet) as bar:
+    with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
         task = bar.add_task("blocks", total=None)
         report = run_backup(node.store, repo, signing_key,
                             lambda done, total: bar.update(task, completed=done, total=total))
