@@ -136,6 +136,9 @@ def test_restore_without_the_node_takes_the_key_from_a_file(sample_node, tmp_pat
     assert heads(tmp_path / "back") == heads(sample_node)
     no_key = run_cli(elsewhere, "backup", "verify", str(target))
     assert_user_error(no_key, "encrypted", "--key-file")
+    # The restored node has a node key of its own: it does not sign snapshots into the old node's chain.
+    other = run_cli(tmp_path / "back", "backup", "run", str(target), env={"WIKIPEER_BACKUP_KEY": key_file.read_text()})
+    assert_user_error(other, "not this one's")
 
 
 def test_unchanged_node_writes_nothing(sample_node, tmp_path):

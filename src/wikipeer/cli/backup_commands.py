@@ -90,6 +90,9 @@ def _one_run_at_a_time(node_dir: Path) -> Iterator[None]:
 def backup_run(args: argparse.Namespace) -> int:
     node = _open(args)
     repo = _repo(args)
+    if repo.descriptor["node"] != node.keyring.get(NODE_KEY).public:
+        raise UserError(f"{repo.url} holds the backups of the node with key {repo.descriptor['node']}, not this one's; "
+                        "import that node key ('wikipeer key import') or back up to a new target")
     signing_key = node.keyring.signing_key(NODE_KEY, node.passphrase)
     with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
         task = bar.add_task("blocks", total=None)
