@@ -264,15 +264,20 @@ def test_a_full_disk_mid_run_is_completed_by_the_next_run(sample_node, tmp_path)
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def test_killed_mid_run_then_completed_without_sending_twice(tmp_path):
+def big_node(tmp_path: Path, pages: int) -> Path:
+    """A node holding ``pages`` signed pages (4 blocks each), made in-process."""
     node_dir = tmp_path / "node"
     node = Node.init(node_dir)
     node.wiki("wikipeer")
     author = Author(node)
-    # 2400 blocks: more than one ingest batch of a restore, so a batch boundary is crossed too
-    blocks = [b for i in range(600) for b in author.edit(f"Page {i}", f"text of page {i} " * 20, wiki="wikipeer")]
-    node.ingest(blocks, "test")
+    node.ingest([b for i in range(pages) for b in author.edit(f"Page {i}", f"text of page {i} " * 20,
+                                                               wiki="wikipeer")], "test")
     node.close()
+    return node_dir
+
+
+def test_killed_mid_run_then_completed_without_sending_twice(tmp_path):
+    node_dir = big_node(tmp_path, 600)  # 2400 blocks: more than one ingest batch of a restore
     target = tmp_path / "t"
     backup(node_dir, "init", str(target))
     proc = subprocess.Popen([*CLI, "--node", str(node_dir), "backup", "run", str(target), "-q"],
@@ -402,44 +407,64 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "wikipeer-test", "AWS_SECRET_ACCESS_KEY": "wikipe
           "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-@pytest.fixture(scope="module")
-def seaweed(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """`weed mini` (SeaweedFS with its S3 gateway) on 127.0.0.1, bucket 'wikipeer' made; the env to reach it."""
-    weed = Path(sys.executable).parent / "weed"
-    data = tmp_path_factory.mktemp("seaweed")
-    ports = {name: _free_port() for name in WEED_PORTS}
-    log = open(data / "weed.log", "wb")
-    proc = subprocess.Popen([str(weed), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                             "-admin.ui=false", "-webdav=false", "-bucket=wikipeer",
-                             *(f"-{name}={port}" for name, port in ports.items())],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **S3_ENV},
-                            start_new_session=True)
-    env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": f"http://127.0.0.1:{ports['s3.port']}"}
-    try:
+class Weed:
+    """A SeaweedFS (`weed mini`, with its S3 gateway) on 127.0.0.1 ports of its own, that can be stopped and
+    started again on the same data and ports."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.ports = {name: _free_port() for name in WEED_PORTS}
+        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
+        self.env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": self.endpoint}
+        self.proc: subprocess.Popen | None = None
         import boto3
 
-        client = boto3.client("s3", endpoint_url=env["WIKIPEER_S3_ENDPOINT"], region_name="us-east-1",
-                              aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-                              aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
+        self.client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                                   aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+                                   aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
+
+    def start(self) -> None:
+        weed = Path(sys.executable).parent / "weed"
+        with open(self.data / "weed.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(weed), "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+                 "-webdav=false", "-bucket=wikipeer", *(f"-{name}={port}" for name, port in self.ports.items())],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **S3_ENV}, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
             try:
-                client.put_object(Bucket="wikipeer", Key="ready", Body=b"1")
-                break
+                self.client.put_object(Bucket="wikipeer", Key="ready", Body=b"1")
+                return
             except Exception:  # noqa: BLE001 - not up yet
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"weed mini did not start: {(data / 'weed.log').read_text()[-2000:]}")
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"weed mini did not start: {(self.data / 'weed.log').read_text()[-2000:]}")
                 time.sleep(0.2)  # waiting for another process to open its port
-        env["client"] = client
-        yield env
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
         try:
-            proc.wait(timeout=15)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def keys(self, prefix: str) -> dict[str, bytes]:
+        listed = self.client.list_objects_v2(Bucket="wikipeer", Prefix=prefix).get("Contents", [])
+        return {o["Key"]: self.client.get_object(Bucket="wikipeer", Key=o["Key"])["Body"].read() for o in listed}
+
+
+@pytest.fixture(scope="module")
+def seaweed(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """`weed mini` on 127.0.0.1 for the module, bucket 'wikipeer' made; the env to reach it (and its client)."""
+    weed = Weed(tmp_path_factory.mktemp("seaweed"))
+    weed.start()
+    try:
+        yield {**weed.env, "client": weed.client}
+    finally:
+        weed.stop()
 
 
 def test_s3_target_round_trip_on_seaweedfs(sample_node, tmp_path, seaweed):
@@ -482,3 +507,42 @@ def test_s3_errors_are_one_line(sample_node, seaweed):
     env = {k: v for k, v in seaweed.items() if k != "client"}
     result = run_cli(sample_node, "backup", "init", "s3://no-such-bucket/x", env=env)
     assert_user_error(result, "no-such-bucket")
+
+
+def test_s3_store_dying_mid_run_is_completed_by_the_next_run(tmp_path, monkeypatch):
+    for name, value in S3_ENV.items():  # for the index read in this process
+        monkeypatch.setenv(name, value)
+    node_dir = big_node(tmp_path, 300)
+    weed = Weed(tmp_path / "weed")
+    (tmp_path / "weed").mkdir()
+    weed.start()
+    try:
+        url = "s3://wikipeer/big"
+        backup(node_dir, "init", url, env=weed.env)
+        proc = subprocess.Popen([*CLI, "--node", str(node_dir), "backup", "run", "-q"],
+                                env=cli_env({**weed.env, "WIKIPEER_BACKUP_PACK_BYTES": "256"}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(weed.client.list_objects_v2(Bucket="wikipeer", Prefix="big/packs/").get("Contents", [])) < 3 \
+                and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling another process's progress
+        weed.stop(signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and len(err.decode().strip().splitlines()) == 1, err.decode()
+        assert "cannot" in err.decode() and "Traceback" not in err.decode()
+
+        weed.start()
+        assert not weed.keys("big/snapshots/")
+        partial = weed.keys("big/packs/")
+        assert len(partial) >= 3
+        for key, data in partial.items():  # no pack on the target is partial
+            assert hashlib.sha256(data).hexdigest() == key.rsplit("/", 1)[1]
+        backup(node_dir, "run", env=weed.env)
+        repo = open_repository(url, load_settings(node_dir)[url].key, endpoint=weed.endpoint)
+        entries = [e.cid for es in repo.index().packs.values() for e in es]
+        assert len(entries) == len(set(entries)) and set(entries) == cids(node_dir)
+        result = run_cli(node_dir, "backup", "restore", url, "--to", str(tmp_path / "r"), env=weed.env)
+        assert result.code == 0, str(result)
+        assert heads(tmp_path / "r") == heads(node_dir)
+    finally:
+        weed.stop()
