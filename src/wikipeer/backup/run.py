@@ -55,28 +55,40 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
     report = RunReport()
     latest = repo.latest()
     index = repo.index()
-    heads = current_heads(store)
-    position = store.last_seq()
-    wikis = {name: store.wiki_config(name).to_dict() for name in store.wikis()}
+    with store.reading():  # heads and log position of one moment, though the node takes edits meanwhile
+        heads = current_heads(store)
+        position = store.last_seq()
+        wikis = {name: store.wiki_config(name).to_dict() for name in store.wikis()}
     whole = latest is not None and all(p in index.packs for p in latest.packs)
     if whole and latest.position == position and latest.heads == heads and latest.wikis == wikis:
         return report  # unchanged: nothing to write
     # Blocks before the last snapshot's position are on the target when its packs all are.
     since = latest.position if whole else 0
-    todo = [(seq, cid) for seq, cid in source.held_since(store, since) if cid not in index.cids]
+    todo = [(seq, cid) for seq, cid in source.held_since(store, since) if seq <= position and cid not in index.cids]
+    written = _send(store, repo, todo, report, progress)
+    needed = _needed_packs(store, index.packs, written)
+    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis)
+    name, data = seal_snapshot(snap, signing_key, repo.sealer)
+    repo.target.put(name, data)
+    report.snapshot = snap
+    return report
+
+
+def _send(store: Store, repo: Repository, todo: list[tuple[int, bytes]], report: RunReport,
+          progress: Callable[[int, int], None] | None) -> dict[str, list[bytes]]:
+    """Write the blocks ``todo`` names in packs of about pack_bytes(); returns each new pack's CIDs."""
     written: dict[str, list[bytes]] = {}
     batch: list[tuple[int, Block]] = []
     size, limit = 0, pack_bytes()
-    done = 0
-    for seq, cid in todo:
-        if not repo.public or not source.is_private(store, cid):
-            block = source.read_block(store, cid)
-            if block is not None:
-                batch.append((seq, block))
-                size += len(block.data)
-        else:
+    for done, (seq, cid) in enumerate(todo, 1):
+        if repo.public and source.is_private(store, cid):
             report.skipped_private += 1
-        done += 1
+            continue
+        block = source.read_block(store, cid)
+        if block is None:
+            continue  # deleted on the node since it was listed
+        batch.append((seq, block))
+        size += len(block.data)
         if size >= limit:
             _put_pack(repo, batch, report, written)
             batch, size = [], 0
@@ -86,12 +98,7 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
         _put_pack(repo, batch, report, written)
     if progress:
         progress(len(todo), len(todo))
-    needed = _needed_packs(store, index.packs, written)
-    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis)
-    name, data = seal_snapshot(snap, signing_key, repo.sealer)
-    repo.target.put(name, data)
-    report.snapshot = snap
-    return report
+    return written
 
 
 def _put_pack(repo: Repository, batch: list[tuple[int, Block]], report: RunReport,

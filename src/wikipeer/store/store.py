@@ -294,6 +294,15 @@ class Store:
             since = rows[-1][0]
             left = left - len(rows) if left > 0 else left
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads that see one state of the store (a read transaction: writers go on, unseen)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     def log_cids(self, since: int = 0) -> Iterator[tuple[int, bytes]]:
         """(sequence number, CID) of every object held, in log order after ``since``, without reading its bytes."""
         while True:
