@@ -161,6 +161,13 @@ def test_wrong_key_is_named_and_nothing_is_read(sample_node, tmp_path):
         result = run_cli(None, "backup", *args, "--key-file", str(wrong))
         assert_user_error(result, "not this target's key")
     assert not (tmp_path / "r").exists()
+    # A descriptor altered to say "public" does not make the sealed target readable without its key.
+    descriptor = target / "wikipeer-backup.json"
+    original = descriptor.read_text()
+    descriptor.write_text(original.replace('"public": false', '"public": true'))
+    assert_user_error(run_cli(None, "backup", "verify", str(target), "--key-file", str(wrong)), "says the target is public")
+    assert_user_error(run_cli(sample_node, "backup", "verify", str(target)), "not the one this node wrote")
+    descriptor.write_text(original)
     malformed = tmp_path / "malformed.key"
     malformed.write_text("not a key")
     assert_user_error(run_cli(None, "backup", "verify", str(target), "--key-file", str(malformed)), "64 hex digits")

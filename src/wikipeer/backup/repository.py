@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wikipeer.backup import packs
-from wikipeer.backup.sealing import Sealer, new_key, parse_key
+from wikipeer.backup.sealing import Sealer, Unsealable, new_key, parse_key
 from wikipeer.backup.snapshots import FORGOTTEN, PREFIX, DamagedSnapshot, Snapshot, open_snapshot, snapshot_id
 from wikipeer.backup.targets import Target, TargetError, TargetMissing, open_target
 from wikipeer.errors import UserError
@@ -128,8 +128,8 @@ class Repository:
         for name in self.target.list(FORGOTTEN):
             try:
                 out.add(self.sealer.open(self.target.get(name), b"forgotten").decode("ascii"))
-            except Exception:  # noqa: BLE001 - an unreadable marker proves nothing: the snapshot counts as lost
-                continue
+            except (Unsealable, TargetError, UnicodeDecodeError):
+                continue  # an unreadable marker proves nothing: the snapshot counts as lost
         return out
 
     def index(self) -> Index:
@@ -181,9 +181,17 @@ def open_repository(url: str, key_text: str | None = None, settings: TargetSetti
     """Open a target with its key: ``key_text`` (from --key-file), else $WIKIPEER_BACKUP_KEY, else the node's copy."""
     target = open_target(url, endpoint or (settings.endpoint if settings else None))
     descriptor = read_descriptor(target)
-    if descriptor.get("public"):
-        return Repository(target, descriptor, None)
+    if settings is not None and (settings.id != descriptor.get("id") or settings.public != descriptor.get("public")):
+        raise UserError(f"{target.url}: its {DESCRIPTOR} is not the one this node wrote at 'backup init' "
+                        "(replaced or altered); nothing was read")
     key_text = key_text or os.environ.get(KEY_ENV) or (settings.key if settings else None)
+    if descriptor.get("public"):
+        if key_text:
+            # A private target whose descriptor now says "public" would have its sealed packs
+            # skipped unchecked and plain ones an intruder wrote read instead.
+            raise UserError(f"{target.url}: a key was given but {DESCRIPTOR} says the target is public and "
+                            "unencrypted; if it was made private, its descriptor was altered")
+        return Repository(target, descriptor, None)
     if not key_text:
         raise UserError(f"{target.url} is encrypted: give its key with --key-file FILE or ${KEY_ENV}, "
                         "or run from the node that made it (--node)")

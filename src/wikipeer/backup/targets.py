@@ -47,10 +47,6 @@ class Target(ABC):
     def delete(self, name: str) -> None:
         """Remove ``name`` (absent already: nothing to do)."""
 
-    def exists(self, name: str) -> bool:
-        """Whether the target holds ``name``."""
-        return name in self.list(name.rsplit("/", 1)[0] + "/" if "/" in name else "")
-
 
 class DirectoryTarget(Target):
     """A directory: a USB disk, a mounted share, an offline copy."""

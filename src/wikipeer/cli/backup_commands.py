@@ -15,6 +15,8 @@ from wikipeer.backup import forget as forgetting
 from wikipeer.backup import repository as repos
 from wikipeer.backup.restore import restore
 from wikipeer.backup.run import run_backup
+from wikipeer.backup.snapshots import DamagedSnapshot
+from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import verify_target
 from wikipeer.cli.commands import _dir, _open, out
 from wikipeer.errors import UserError
@@ -111,7 +113,7 @@ def backup_list(args: argparse.Namespace) -> int:
     for name in repo.snapshot_names():
         try:
             snap = repo.load(name)
-        except Exception as exc:  # noqa: BLE001 - list every snapshot, the damaged ones with why
+        except (DamagedSnapshot, TargetError) as exc:  # listed all the same, with what is wrong
             out.print(f"{name.rsplit('-', 1)[-1]}  damaged: {exc}")
             continue
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.time))
