@@ -314,6 +314,23 @@ def test_killed_mid_run_then_completed_without_sending_twice(tmp_path):
     assert heads(tmp_path / "r") == heads(node_dir)
 
 
+def test_a_restore_that_fails_leaves_no_half_node(tmp_path):
+    node_dir = big_node(tmp_path, 300)
+    target = tmp_path / "t"
+    backup(node_dir, "init", str(target))
+    backup(node_dir, "run", str(target))
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], check=True)
+    try:
+        result = run_cli(node_dir, "backup", "restore", str(target), "--to", str(mount / "node"))
+        assert result.code == 2 and "Traceback" not in result.err, str(result)
+        assert "full" in result.err or "No space" in result.err, str(result)
+        assert not (mount / "node").exists() or not list((mount / "node").iterdir())
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
 # -- forget and prune ---------------------------------------------------------------
 
 

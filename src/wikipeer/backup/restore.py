@@ -11,6 +11,7 @@ pages whose heads are not those of the snapshot.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,31 +55,52 @@ def restore(repo: Repository, snap: Snapshot, directory: Path,
     affected = Affected([snap])
     damaged: list[tuple[Problem, set[bytes]]] = []
     order = _pack_order(repo, snap.packs, damaged)
-    waiting: list[Block] = []
-    node = Node.init(directory)
     try:
-        for name, config in snap.wikis.items():
-            node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
-        for done, name in enumerate(order, 1):
-            try:
-                _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
-            except (packs.DamagedPack, TargetError) as exc:
-                damaged.append(damaged_pack(repo, name, str(exc)))
-                continue
-            blocks.sort(key=lambda pair: pair[0])
-            for _, block in blocks:
-                affected.learn(block)
-            waiting += [b for _, b in blocks]
-            waiting = _admit(node, waiting, snap, report)
-            if progress:
-                progress(done, len(order))
-        _admit(node, waiting, snap, report, last=True)
-        node.index_pending()
-        report.pages_differing = _differing(node, snap)
-    finally:
-        node.close()
+        node = Node.init(directory)
+        try:
+            _fill(repo, snap, node, order, damaged, affected, report, progress)
+        finally:
+            node.close()
+    except BaseException:
+        _empty(directory)  # a half-restored node would pass for a whole one; it was empty before
+        raise
     report.problems = name_pages(damaged, affected)
     return report
+
+
+def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damaged: list[tuple[Problem, set[bytes]]],
+          affected: Affected, report: RestoreReport, progress: Callable[[int, int], None] | None) -> None:
+    """Send the packs' blocks into the new node, in order, and compare its heads with the snapshot's."""
+    waiting: list[Block] = []
+    for name, config in snap.wikis.items():
+        node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
+    for done, name in enumerate(order, 1):
+        try:
+            _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
+        except (packs.DamagedPack, TargetError) as exc:
+            damaged.append(damaged_pack(repo, name, str(exc)))
+            continue
+        blocks.sort(key=lambda pair: pair[0])
+        for _, block in blocks:
+            affected.learn(block)
+        waiting += [b for _, b in blocks]
+        waiting = _admit(node, waiting, snap, report)
+        if progress:
+            progress(done, len(order))
+    _admit(node, waiting, snap, report, last=True)
+    node.index_pending()
+    report.pages_differing = _differing(node, snap)
+
+
+def _empty(directory: Path) -> None:
+    """Remove what a failed restore wrote into ``directory`` (it was empty or absent before)."""
+    if not directory.exists():
+        return
+    for path in directory.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _pack_order(repo: Repository, names: list[str], damaged: list[tuple[Problem, set[bytes]]]) -> list[str]:
