@@ -19,6 +19,7 @@ import zstandard
 from wikipeer.backup.sealing import Sealer, Unsealable
 from wikipeer.errors import InvalidObject
 from wikipeer.model.block import Block, check_block
+from wikipeer.model.cid import DAG_CBOR
 
 MAGIC = b"WPK1"
 PREFIX = "packs/"
@@ -103,3 +104,13 @@ def read_pack(name: str, data: bytes, sealer: Sealer) -> tuple[list[Entry], list
             raise DamagedPack(str(exc)) from None
         blocks.append((e.seq, block))
     return entries, blocks
+
+
+def is_signature(block: Block) -> bool:
+    """Whether a block is a signature object (which must travel with the object it signs)."""
+    if block.codec != DAG_CBOR:
+        return False
+    try:
+        return libipld.decode_dag_cbor(block.data).get("t") == "sig"
+    except (ValueError, AttributeError):
+        return False

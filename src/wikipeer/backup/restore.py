@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libipld
-
 from wikipeer.backup import packs
 from wikipeer.backup.affected import Affected, page_name
 from wikipeer.backup.repository import Repository
@@ -26,7 +24,6 @@ from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import Problem, damaged_pack, name_pages
 from wikipeer.errors import UserError
 from wikipeer.model.block import Block
-from wikipeer.model.cid import DAG_CBOR
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 
@@ -124,9 +121,10 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
     """Ingest ``blocks`` in batches; returns the tail kept for the next call.
 
     A batch never ends between an object and the signatures after it (ingest
-    refuses an object whose signature did not come with it), and a pack may end
-    there: the tail after the last object not followed by all of its signatures
-    waits for the next pack.
+    refuses an object whose signature did not come with it). Packs are cut the
+    same way, but one written by an older version, or a block sent again after
+    damage, may not be: the tail after the last object that may still be waiting
+    for signatures waits for the next pack.
     """
     while len(blocks) >= BATCH or (last and blocks):
         cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, len(blocks) - 1))
@@ -147,18 +145,9 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
 def _cut(blocks: list[Block], at_most: int) -> int:
     """The largest position up to ``at_most`` whose block is not a signature (0 if there is none)."""
     for position in range(at_most, 0, -1):
-        if not _is_signature(blocks[position]):
+        if not packs.is_signature(blocks[position]):
             return position
     return 0
-
-
-def _is_signature(block: Block) -> bool:
-    if block.codec != DAG_CBOR:
-        return False
-    try:
-        return libipld.decode_dag_cbor(block.data).get("t") == "sig"
-    except (ValueError, AttributeError):
-        return False
 
 
 def _differing(node: Node, snap: Snapshot) -> list[str]:

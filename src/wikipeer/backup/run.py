@@ -87,13 +87,15 @@ def _send(store: Store, repo: Repository, todo: list[tuple[int, bytes]], report:
         block = source.read_block(store, cid)
         if block is None:
             continue  # deleted on the node since it was listed
-        batch.append((seq, block))
-        size += len(block.data)
-        if size >= limit:
+        # A full pack ends before the next object, never between an object and its signatures:
+        # each pack then restores on its own, whatever happened to its neighbours.
+        if size >= limit and not packs.is_signature(block):
             _put_pack(repo, batch, report, written)
             batch, size = [], 0
             if progress:
                 progress(done, len(todo))
+        batch.append((seq, block))
+        size += len(block.data)
     if batch:
         _put_pack(repo, batch, report, written)
     if progress:

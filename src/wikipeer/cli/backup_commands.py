@@ -24,8 +24,9 @@ from wikipeer.store.keyring import NODE_KEY
 
 
 def _bar(label: str, quiet: bool = False) -> Progress:
+    """A progress bar on a terminal; none when quiet or when output goes to a file or pipe."""
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), transient=True, console=out,
-                    disable=quiet)
+                    disable=quiet or not out.is_terminal)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, repos.TargetSettings]:
