@@ -204,6 +204,12 @@ def test_tampered_and_truncated_packs_are_named_and_the_rest_restores(sample_nod
     assert same and len(same) < len(original), "pages whose blocks were in sound packs are back as they were"
     named = [line for line in result.out.splitlines() if line.startswith("NOT AS AT THE SNAPSHOT")]
     assert len(named) == len(original) - len(same), result.out
+    # A pack that is gone is named with the pages whose blocks no other pack holds.
+    truncated.unlink()
+    verify = run_cli(sample_node, "backup", "verify", str(target))
+    missing = [line for line in verify.out.splitlines() if names[2] in line]
+    assert verify.code == 1 and len(missing) == 1 and "pack missing" in missing[0], verify.out
+    assert "pages affected: wikipeer:" in missing[0], verify.out
     # Sampling checks a share of the packs only: a sample of one pack of a sound target passes.
     sample = run_cli(sample_node, "backup", "verify", str(target), "--sample", "1%")
     assert "1 packs" in sample.out, str(sample)

@@ -70,10 +70,7 @@ def verify_target(repo: Repository, sample: float = 1.0,
                                                                          f"of {snap.id}, never dropped by forget)"))
     on_target = set(repo.target.list(packs.PREFIX))
     needed = sorted({p for s in snaps for p in s.packs})
-    for name in needed:
-        if name not in on_target:
-            users = [s.id for s in snaps if name in s.packs]
-            report.problems.append(Problem(name, f"pack missing; snapshots that need it: {', '.join(users)}"))
+    missing = [name for name in needed if name not in on_target]
     present = [n for n in needed if n in on_target] + sorted(on_target - set(needed))
     chosen = present if sample >= 1.0 else random.sample(present, max(1, round(len(present) * sample))) if present else []
     affected = Affected(snaps)
@@ -91,7 +88,19 @@ def verify_target(repo: Repository, sample: float = 1.0,
         if progress:
             progress(done, len(chosen))
     report.problems += name_pages(damaged, affected)
+    if missing:
+        report.problems += missing_packs(repo, snaps, missing, affected)
     return report
+
+
+def missing_packs(repo: Repository, snaps: list[Snapshot], missing: list[str], affected: Affected) -> list[Problem]:
+    """A Problem per missing pack, with the pages that lost blocks: those whose page, head revisions or
+    revisions and texts linked from what could be read no pack left holds."""
+    held = repo.index().cids
+    lost = {cid for s in snaps for h in s.heads for cid in (h.page, *h.revs)} | set(affected.page_of)
+    pages = affected.pages(lost - held)
+    return [Problem(name, "pack missing; snapshots that need it: "
+                    + ", ".join(s.id for s in snaps if name in s.packs), pages=pages) for name in missing]
 
 
 def damaged_pack(repo: Repository, name: str, problem: str) -> tuple[Problem, set[bytes]]:
