@@ -289,7 +289,8 @@ def big_node(tmp_path: Path, pages: int) -> Path:
     return node_dir
 
 
-def test_killed_mid_run_then_completed_without_sending_twice(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_killed_mid_run_then_completed_without_sending_twice(tmp_path, how):
     node_dir = big_node(tmp_path, 600)  # 2400 blocks: more than one ingest batch of a restore
     target = tmp_path / "t"
     backup(node_dir, "init", str(target))
@@ -300,9 +301,10 @@ def test_killed_mid_run_then_completed_without_sending_twice(tmp_path):
         deadline = time.monotonic() + 60
         while len(files(target, "packs")) < 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)  # polling for the first packs of another process
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(how)
     finally:
-        proc.wait()
+        proc.wait(timeout=60)
+    assert proc.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
     assert not files(target, "snapshots"), "killed before its snapshot"
     partial = files(target, "packs")
     assert len(partial) >= 3
