@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import account_commands, commands, net_commands, offline_commands, trust_commands
+from wikipeer.cli import account_commands, backup_commands, commands, net_commands, offline_commands, trust_commands
 from wikipeer.errors import WikipeerError
 
 
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     offline_commands.add_parsers(sub)
     trust_commands.add_parsers(sub)
     account_commands.add_parsers(sub)
+    backup_commands.add_parsers(sub)
     return parser
 
 

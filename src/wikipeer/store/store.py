@@ -388,6 +388,34 @@ class Store:
             since = rows[-1][0]
             left = left - len(rows) if left > 0 else left
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads that see one state of the store (a read transaction: writers go on, unseen)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def log_cids(self, since: int = 0) -> Iterator[tuple[int, bytes]]:
+        """(sequence number, CID) of every object held, in log order after ``since``, without reading its bytes."""
+        while True:
+            rows = self.conn.execute("SELECT id, cid FROM objects WHERE id > ? ORDER BY id LIMIT 5000",
+                                     (since,)).fetchall()
+            if not rows:
+                return
+            yield from rows
+            since = rows[-1][0]
+
+    def head_cids(self) -> list[tuple[bytes, str, int, str, list[bytes]]]:
+        """Every page's (CID, wiki, namespace, title, head revision CIDs), in one query."""
+        heads: dict[int, tuple[bytes, str, int, str, list[bytes]]] = {}
+        for pid, pcid, wiki, ns, title, rcid in self.conn.execute(
+                "SELECT p.id, po.cid, p.wiki, p.ns, p.title, ro.cid FROM heads h JOIN pages p ON p.id = h.page "
+                "JOIN objects po ON po.id = p.id JOIN objects ro ON ro.id = h.rev ORDER BY p.id, ro.cid"):
+            heads.setdefault(pid, (pcid, wiki, ns, title, []))[4].append(rcid)
+        return list(heads.values())
+
     def last_seq(self) -> int:
         row = self.conn.execute("SELECT max(id) FROM objects").fetchone()
         return row[0] or 0

@@ -1,0 +1,156 @@
+"""``backup restore``: a new node directory rebuilt from one snapshot.
+
+Every block goes in through the one ingest door, a pack at a time (packs in the
+order of the log positions they start at, blocks within a pack in log order), so
+memory holds one pack, not the backup. A revision whose parent was lost in a
+damaged pack comes in as a shallow history rather than being refused; one that
+arrives before its parent is joined to it when the parent comes. What could not
+be restored is named: the damaged packs with their objects and pages, and the
+pages whose heads are not those of the snapshot.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wikipeer.backup import packs
+from wikipeer.backup.affected import Affected, page_name
+from wikipeer.backup.repository import Repository
+from wikipeer.backup.snapshots import Snapshot
+from wikipeer.backup.targets import TargetError
+from wikipeer.backup.verify import Problem, damaged_pack, name_pages
+from wikipeer.errors import UserError
+from wikipeer.model.block import Block
+from wikipeer.model.title import WikiConfig
+from wikipeer.node import Node
+
+BATCH = 2000
+
+
+@dataclass(slots=True)
+class RestoreReport:
+    """What a restore put in and what it could not."""
+
+    snapshot: Snapshot
+    blocks: int = 0
+    accepted: int = 0
+    held: int = 0  # waiting for a block that was lost (a page or text in a damaged pack)
+    refused: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    pages_differing: list[str] = field(default_factory=list)
+
+
+def restore(repo: Repository, snap: Snapshot, directory: Path,
+            progress: Callable[[int, int], None] | None = None) -> RestoreReport:
+    """Rebuild a node at ``directory`` (new or empty) from ``snap``."""
+    if directory.exists() and any(directory.iterdir()):
+        raise UserError(f"{directory} is not empty: restore makes a new node directory")
+    report = RestoreReport(snap)
+    affected = Affected([snap])
+    damaged: list[tuple[Problem, set[bytes]]] = []
+    order = _pack_order(repo, snap.packs, damaged)
+    try:
+        node = Node.init(directory)
+        try:
+            _fill(repo, snap, node, order, damaged, affected, report, progress)
+        finally:
+            node.close()
+    except BaseException:
+        _empty(directory)  # a half-restored node would pass for a whole one; it was empty before
+        raise
+    report.problems = name_pages(damaged, affected)
+    return report
+
+
+def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damaged: list[tuple[Problem, set[bytes]]],
+          affected: Affected, report: RestoreReport, progress: Callable[[int, int], None] | None) -> None:
+    """Send the packs' blocks into the new node, in order, and compare its heads with the snapshot's."""
+    waiting: list[Block] = []
+    for name, config in snap.wikis.items():
+        node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
+    for done, name in enumerate(order, 1):
+        try:
+            _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
+        except (packs.DamagedPack, TargetError) as exc:
+            damaged.append(damaged_pack(repo, name, str(exc)))
+            continue
+        blocks.sort(key=lambda pair: pair[0])
+        for _, block in blocks:
+            affected.learn(block)
+        waiting += [b for _, b in blocks]
+        waiting = _admit(node, waiting, snap, report)
+        if progress:
+            progress(done, len(order))
+    _admit(node, waiting, snap, report, last=True)
+    node.index_pending()
+    report.pages_differing = _differing(node, snap)
+
+
+def _empty(directory: Path) -> None:
+    """Remove what a failed restore wrote into ``directory`` (it was empty or absent before)."""
+    if not directory.exists():
+        return
+    for path in directory.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _pack_order(repo: Repository, names: list[str], damaged: list[tuple[Problem, set[bytes]]]) -> list[str]:
+    """The snapshot's packs by the first log position each holds; a pack whose header is unreadable is
+    recorded as damaged (its body cannot be placed or trusted without it)."""
+    first: dict[str, int] = {}
+    for name in names:
+        try:
+            head = repo.target.get(name, 0, packs.HEADER_GUESS)
+            end = packs.header_length(head)
+            if end > len(head):
+                head = repo.target.get(name, 0, end)
+            entries = packs.parse_header(head, repo.sealer)
+            first[name] = min((e.seq for e in entries), default=0)
+        except (packs.DamagedPack, TargetError) as exc:
+            damaged.append(damaged_pack(repo, name, str(exc)))
+    return sorted(first, key=lambda n: (first[n], n))
+
+
+def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreReport, last: bool = False) -> list[Block]:
+    """Ingest ``blocks`` in batches; returns the tail kept for the next call.
+
+    A batch never ends between an object and the signatures after it (ingest
+    refuses an object whose signature did not come with it). Packs are cut the
+    same way, but one written by an older version, or a block sent again after
+    damage, may not be: the tail after the last object that may still be waiting
+    for signatures waits for the next pack.
+    """
+    while len(blocks) >= BATCH or (last and blocks):
+        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, len(blocks) - 1))
+        if cut == 0:
+            if not last:
+                return blocks
+            cut = len(blocks)
+        chunk, blocks = blocks[:cut], blocks[cut:]
+        result = node.ingest(chunk, f"backup:{snap.id}", shallow=True, defer_index=True)
+        counts = result.counts()
+        report.blocks += len(chunk)
+        report.accepted += counts["accepted"] + result.released
+        report.held += counts["held"] - result.released
+        report.refused += [str(s) for s in result.rejected()]
+    return blocks
+
+
+def _cut(blocks: list[Block], at_most: int) -> int:
+    """The largest position up to ``at_most`` whose block is not a signature (0 if there is none)."""
+    for position in range(at_most, 0, -1):
+        if not packs.is_signature(blocks[position]):
+            return position
+    return 0
+
+
+def _differing(node: Node, snap: Snapshot) -> list[str]:
+    """Pages of the snapshot whose heads on the restored node are not the snapshot's."""
+    now = {p: set(revs) for p, _, _, _, revs in node.store.head_cids()}
+    return sorted(page_name(h.wiki, h.ns, h.title) for h in snap.heads if now.get(h.page) != set(h.revs))

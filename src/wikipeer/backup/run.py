@@ -1,0 +1,131 @@
+"""``backup run``: send the blocks a target lacks in whole packs, then a signed snapshot manifest.
+
+Packs go first and the manifest last, so a run that stops anywhere (full disk,
+S3 error, killed) leaves at worst whole packs no snapshot names yet; the next
+run finds them by their headers, does not send their blocks again, and names
+them in its snapshot. An unchanged node writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nacl.signing
+
+from wikipeer.backup import packs, source
+from wikipeer.backup.repository import Repository
+from wikipeer.backup.snapshots import Head, Snapshot, seal_snapshot
+from wikipeer.backup.targets import DirectoryTarget
+from wikipeer.model.block import Block
+from wikipeer.store.store import Store
+
+PACK_BYTES = 16 * 1024 * 1024
+PACK_BYTES_ENV = "WIKIPEER_BACKUP_PACK_BYTES"  # smaller packs, for tests and tiny targets
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one run wrote."""
+
+    packs: int = 0
+    blocks: int = 0
+    bytes: int = 0
+    snapshot: Snapshot | None = None
+    skipped_private: int = 0
+
+
+def pack_bytes() -> int:
+    """Raw bytes gathered per pack (about 16 MiB unless $WIKIPEER_BACKUP_PACK_BYTES says otherwise)."""
+    return int(os.environ.get(PACK_BYTES_ENV) or PACK_BYTES)
+
+
+def current_heads(store: Store) -> list[Head]:
+    """Every page's heads as the node has them now."""
+    return [Head(p, w, n, t, tuple(r)) for p, w, n, t, r in store.head_cids()]
+
+
+def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.SigningKey,
+               progress: Callable[[int, int], None] | None = None) -> RunReport:
+    """Back up what the target lacks; ``progress(blocks, of)`` is called as packs are written."""
+    if isinstance(repo.target, DirectoryTarget):
+        repo.target.clean_partial()
+    report = RunReport()
+    latest = repo.latest()
+    index = repo.index()
+    with store.reading():  # heads and log position of one moment, though the node takes edits meanwhile
+        heads = current_heads(store)
+        position = store.last_seq()
+        wikis = {name: store.wiki_config(name).to_dict() for name in store.wikis()}
+    whole = latest is not None and all(p in index.packs for p in latest.packs)
+    if whole and latest.position == position and latest.heads == heads and latest.wikis == wikis:
+        return report  # unchanged: nothing to write
+    # Blocks before the last snapshot's position are on the target when its packs all are.
+    since = latest.position if whole else 0
+    todo = [(seq, cid) for seq, cid in source.held_since(store, since) if seq <= position and cid not in index.cids]
+    written = _send(store, repo, todo, report, progress)
+    needed = _needed_packs(store, index.packs, written)
+    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis)
+    name, data = seal_snapshot(snap, signing_key, repo.sealer)
+    repo.target.put(name, data)
+    report.snapshot = snap
+    return report
+
+
+def _send(store: Store, repo: Repository, todo: list[tuple[int, bytes]], report: RunReport,
+          progress: Callable[[int, int], None] | None) -> dict[str, list[bytes]]:
+    """Write the blocks ``todo`` names in packs of about pack_bytes(); returns each new pack's CIDs."""
+    written: dict[str, list[bytes]] = {}
+    batch: list[tuple[int, Block]] = []
+    size, limit = 0, pack_bytes()
+    for done, (seq, cid) in enumerate(todo, 1):
+        if repo.public and source.is_private(store, cid):
+            report.skipped_private += 1
+            continue
+        block = source.read_block(store, cid)
+        if block is None:
+            continue  # deleted on the node since it was listed
+        # A full pack ends before the next object, never between an object and its signatures:
+        # each pack then restores on its own, whatever happened to its neighbours.
+        if size >= limit and not packs.is_signature(block):
+            _put_pack(repo, batch, report, written)
+            batch, size = [], 0
+            if progress:
+                progress(done, len(todo))
+        batch.append((seq, block))
+        size += len(block.data)
+    if batch:
+        _put_pack(repo, batch, report, written)
+    if progress:
+        progress(len(todo), len(todo))
+    return written
+
+
+def _put_pack(repo: Repository, batch: list[tuple[int, Block]], report: RunReport,
+              written: dict[str, list[bytes]]) -> str:
+    data = packs.build_pack(batch, repo.sealer)
+    name = packs.pack_name(data)
+    repo.target.put(name, data)
+    report.packs += 1
+    report.blocks += len(batch)
+    report.bytes += len(data)
+    written[name] = [b.cid for _, b in batch]
+    return name
+
+
+def _needed_packs(store: Store, on_target: dict[str, list[packs.Entry]], written: dict[str, list[bytes]]) -> list[str]:
+    """The packs holding the blocks the node holds now: what a restore of this snapshot reads.
+
+    A pack none of whose blocks the node still holds (they were all deleted on the
+    node) is not named, so once no kept snapshot names it, prune can delete it.
+    """
+    where: dict[bytes, str] = {}
+    for name in sorted(on_target):
+        for entry in on_target[name]:
+            where.setdefault(entry.cid, name)
+    for name, cids in written.items():
+        for cid in cids:
+            where.setdefault(cid, name)
+    return sorted({where[cid] for _, cid in source.held_since(store, 0) if cid in where})

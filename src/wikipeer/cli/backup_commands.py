@@ -1,0 +1,224 @@
+"""The backup commands: init, run, list, verify, restore and forget (see docs/backup.md)."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from wikipeer.backup import forget as forgetting
+from wikipeer.backup import repository as repos
+from wikipeer.backup.restore import restore
+from wikipeer.backup.run import run_backup
+from wikipeer.backup.snapshots import DamagedSnapshot
+from wikipeer.backup.targets import TargetError
+from wikipeer.backup.verify import verify_target
+from wikipeer.cli.commands import _dir, _open, out
+from wikipeer.errors import UserError
+from wikipeer.store.keyring import NODE_KEY
+
+
+def _bar(label: str, quiet: bool = False) -> Progress:
+    """A progress bar on a terminal; none when quiet or when output goes to a file or pipe."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), transient=True, console=out,
+                    disable=quiet or not out.is_terminal)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, repos.TargetSettings]:
+    directory = _dir(args)
+    return repos.load_settings(directory) if directory.is_dir() else {}
+
+
+def _pick(args: argparse.Namespace) -> tuple[str, repos.TargetSettings | None]:
+    """The target URL the user named, or the node's only one, with the node's settings for it."""
+    settings = _settings(args)
+    if args.target:
+        url = repos.target_url(args.target)
+        return url, settings.get(url)
+    if len(settings) == 1:
+        url = next(iter(settings))
+        return url, settings[url]
+    known = ", ".join(settings) or "none set up"
+    raise UserError(f"name the backup target (this node's targets: {known})")
+
+
+def _key_text(args: argparse.Namespace) -> str | None:
+    path = getattr(args, "key_file", None)
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read the key file {path}: {exc.strerror}") from None
+
+
+def _repo(args: argparse.Namespace) -> repos.Repository:
+    url, settings = _pick(args)
+    return repos.open_repository(url, _key_text(args), settings, getattr(args, "endpoint", None))
+
+
+def backup_init(args: argparse.Namespace) -> int:
+    node = _open(args)
+    url = repos.target_url(args.target)
+    repo, key = repos.create(url, args.public, node.keyring.get(NODE_KEY).public, args.endpoint)
+    settings = repos.load_settings(node.dir)
+    settings[url] = repos.TargetSettings(url, repo.descriptor["id"], args.public,
+                                         key.hex() if key else None, args.endpoint)
+    repos.save_settings(node.dir, settings)
+    if key is None:
+        out.print(f"{url} is ready: a public target (unencrypted; only what anyone may hold goes there)")
+    else:
+        out.print(f"{url} is ready, encrypted with this key (kept in {node.dir / repos.SETTINGS}; "
+                  f"keep a copy away from the node: restore needs it):")
+        out.print(key.hex())
+    return 0
+
+
+@contextmanager
+def _one_run_at_a_time(node_dir: Path) -> Iterator[None]:
+    """Hold the node's backup lock: two runs at once would each send what the other is sending."""
+    with open(node_dir / "backup.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError("another 'wikipeer backup run' of this node is going on; wait for it to end") from None
+        yield
+
+
+def backup_run(args: argparse.Namespace) -> int:
+    node = _open(args)
+    repo = _repo(args)
+    if repo.descriptor["node"] != node.keyring.get(NODE_KEY).public:
+        raise UserError(f"{repo.url} holds the backups of the node with key {repo.descriptor['node']}, not this one's; "
+                        "import that node key ('wikipeer key import') or back up to a new target")
+    signing_key = node.keyring.signing_key(NODE_KEY, node.passphrase)
+    with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
+        task = bar.add_task("blocks", total=None)
+        report = run_backup(node.store, repo, signing_key,
+                            lambda done, total: bar.update(task, completed=done, total=total))
+    if report.snapshot is None:
+        out.print(f"{repo.url}: nothing changed since the last snapshot; nothing written")
+        return 0
+    out.print(f"{repo.url}: {report.blocks} blocks in {report.packs} new packs ({report.bytes} bytes); "
+              f"snapshot {report.snapshot.id} at log position {report.snapshot.position}")
+    return 0
+
+
+def backup_list(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    for name in repo.snapshot_names():
+        try:
+            snap = repo.load(name)
+        except (DamagedSnapshot, TargetError) as exc:  # listed all the same, with what is wrong
+            out.print(f"{name.rsplit('-', 1)[-1]}  damaged: {exc}")
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snap.time))
+        out.print(f"{snap.id}  {when}  position {snap.position}  {len(snap.heads)} pages  {len(snap.packs)} packs")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1
+    if not 0 < value <= 1:
+        raise UserError(f"--sample {text}: give a share of the packs, such as 5% or 0.05")
+    return value
+
+
+def backup_verify(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    sample = _fraction(args.sample) if args.sample else 1.0
+    with _bar("verifying packs", args.quiet) as bar:
+        task = bar.add_task("packs", total=None)
+        report = verify_target(repo, sample, lambda done, total: bar.update(task, completed=done, total=total))
+    for problem in report.problems:
+        out.print(f"DAMAGED {problem}")
+    verdict = "problems found" if report.problems else "all sound"
+    out.print(f"{repo.url}: {report.snapshots} snapshots, {report.packs} packs and {report.blocks} blocks checked; "
+              f"{verdict}")
+    return 1 if report.problems else 0
+
+
+def backup_restore(args: argparse.Namespace) -> int:
+    if args.files:
+        raise UserError("restoring single files comes with media files (docs/backup.md); restore the node instead")
+    repo = _repo(args)
+    snap = repo.find(args.snapshot)
+    with _bar("reading packs", args.quiet) as bar:
+        task = bar.add_task("packs", total=None)
+        report = restore(repo, snap, Path(args.to), lambda done, total: bar.update(task, completed=done, total=total))
+    for problem in report.problems:
+        out.print(f"DAMAGED {problem}")
+    for reason in report.refused:
+        out.print(f"refused: {reason}")
+    for page in report.pages_differing:
+        out.print(f"NOT AS AT THE SNAPSHOT: {page}")
+    waiting = f", {report.held} waiting for lost blocks" if report.held > 0 else ""
+    out.print(f"restored snapshot {snap.id} to {args.to}: {report.accepted} of {report.blocks} blocks "
+              f"taken{waiting}; {len(snap.heads) - len(report.pages_differing)} of {len(snap.heads)} pages as at the snapshot")
+    return 1 if report.problems or report.pages_differing or report.refused else 0
+
+
+def backup_forget(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    report = forgetting.forget(repo, args.keep_daily, args.keep_monthly, args.prune)
+    for snap in report.dropped:
+        out.print(f"dropped snapshot {snap.id}")
+    out.print(f"{len(report.kept)} snapshots kept, {len(report.dropped)} dropped, {len(report.pruned)} packs pruned")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add `wikipeer backup ...` to the command line."""
+    backup = sub.add_parser("backup", help="encrypted, incremental backups to a directory or S3").add_subparsers(
+        dest="backup_command", required=True, metavar="ACTION")
+
+    def target(p: argparse.ArgumentParser, required: bool = False) -> None:
+        p.add_argument("target", nargs=None if required else "?", metavar="TARGET",
+                       help="a directory or s3://BUCKET/PREFIX" + ("" if required else " (default: the node's only one)"))
+        p.add_argument("--endpoint", help="S3 endpoint URL (default: $WIKIPEER_S3_ENDPOINT or boto3's settings)")
+
+    p = backup.add_parser("init", help="set up a backup target and make its key")
+    target(p, required=True)
+    p.add_argument("--public", action="store_true", help="unencrypted, for what anyone may hold")
+    p.set_defaults(func=backup_init)
+
+    p = backup.add_parser("run", help="send what the target lacks, then a signed snapshot")
+    target(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=backup_run)
+
+    p = backup.add_parser("list", help="list a target's snapshots")
+    target(p)
+    p.add_argument("--key-file", help="file holding the target's key (default: $WIKIPEER_BACKUP_KEY or the node's)")
+    p.set_defaults(func=backup_list)
+
+    p = backup.add_parser("verify", help="re-read and re-hash a target; name what is damaged or missing")
+    target(p)
+    p.add_argument("--sample", help="check only this share of the packs, such as 5%%")
+    p.add_argument("--key-file", help="file holding the target's key (default: $WIKIPEER_BACKUP_KEY or the node's)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=backup_verify)
+
+    p = backup.add_parser("restore", help="rebuild a node directory from a snapshot")
+    target(p, required=True)
+    p.add_argument("--to", required=True, help="new node directory")
+    p.add_argument("--snapshot", help="snapshot ID (default: the latest)")
+    p.add_argument("--files", nargs="+", metavar="SHA256", help="extract single files (comes with media)")
+    p.add_argument("--key-file", help="file holding the target's key (default: $WIKIPEER_BACKUP_KEY or the node's)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=backup_restore)
+
+    p = backup.add_parser("forget", help="drop snapshots by keep rules; --prune deletes packs none kept needs")
+    target(p)
+    p.add_argument("--keep-daily", type=int, default=7, help="newest snapshot of each of the last N days (7)")
+    p.add_argument("--keep-monthly", type=int, default=12, help="newest snapshot of each of the last N months (12)")
+    p.add_argument("--prune", action="store_true", help="delete packs no kept snapshot needs")
+    p.set_defaults(func=backup_forget)
