@@ -276,6 +276,10 @@ def test_the_nodes_api_answers_as_mediawiki_does_after_a_pull(mw, tmp_path):
     proc, client = start_server(node)
     try:
         found = differences(mw.populated.api, f"{client.base_url}/w/{WIKI}/api.php")
+        for title in ("Mu", "Lambda"):  # deleted, moved without a redirect: index.php knows them no more
+            raw = client.get(f"/w/{WIKI}/index.php", params={"title": title, "action": "raw"})
+            assert raw.status_code == 404 and "on http://127.0.0.1" in raw.text, title
+        assert client.get(f"/w/{WIKI}/index.php", params={"title": "Nu", "action": "raw"}).status_code == 200
     finally:
         stop_server(proc, client)
     assert found == [], "\n".join(found)
