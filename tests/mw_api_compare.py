@@ -4,7 +4,7 @@ Reusable: ``differences(mediawiki_api, node_api)`` reads both (format=json,
 formatversion=2) and returns every difference it finds, as readable lines:
 the namespaces, the titles of every namespace (``list=allpages``), and for
 each page every revision, oldest first, with its timestamp, user, comment,
-size, SHA-1 and minor flag, and the current text. Revision and page ids are
+size, SHA-1 and minor flag, whether it is a redirect, and the current text. Revision and page ids are
 not compared: a node numbers its own. An empty list means no difference.
 """
 
@@ -58,6 +58,11 @@ def history(client: httpx.Client, url: str, title: str) -> list[dict]:
     return out
 
 
+def is_redirect(client: httpx.Client, url: str, title: str) -> bool:
+    """Whether ``prop=info`` calls the page a redirect."""
+    return bool(api_get(client, url, action="query", prop="info", titles=title)["query"]["pages"][0].get("redirect"))
+
+
 def current_text(client: httpx.Client, url: str, title: str) -> str | None:
     answer = api_get(client, url, action="query", prop="revisions", titles=title, rvprop="content|sha1",
                      rvslots="main")
@@ -91,6 +96,9 @@ def _page_differences(client: httpx.Client, mediawiki_api: str, node_api: str, t
             if their_rev[field] != our_rev[field]:
                 found.append(f"{title!r} revision {number}: {field} is {their_rev[field]!r} on MediaWiki, "
                              f"{our_rev[field]!r} on the node")
+    their_redirect, our_redirect = is_redirect(client, mediawiki_api, title), is_redirect(client, node_api, title)
+    if their_redirect != our_redirect:
+        found.append(f"{title!r}: a redirect on {'MediaWiki' if their_redirect else 'the node'} only")
     their_text, our_text = current_text(client, mediawiki_api, title), current_text(client, node_api, title)
     if their_text != our_text:
         found.append(f"{title!r}: current texts differ ({their_text!r:.80} / {our_text!r:.80})")
