@@ -269,6 +269,8 @@ def test_the_nodes_api_answers_as_mediawiki_does_after_a_pull(mw, tmp_path):
     for title in ("Kappa", "Lambda", "Mu", "Nu"):
         edit(alice, title, f"{title}, the first version.", "new page")
         edit(bob, f"Talk:{title}", f"About {title}.", "a question")
+    alice.close()
+    bob.close()
     node = _node(tmp_path, mw.populated.api)
     _sync(node)
     _change_after_a_pull(mw)
