@@ -21,7 +21,8 @@ from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import Listing, Query
-from wikipeer.mediawiki.api.reading import current, full_title, hidden_pages, page_dict, rev_user, sha1_hex
+from wikipeer.mediawiki.api.reading import (current, full_title, hidden_pages, on_shown_page, page_dict, rev_user,
+                                           sha1_hex)
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
@@ -98,7 +99,8 @@ def _redirect_ok(call: ApiCall, row: PageRow, wanted: str) -> bool:
 def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | None,
                        keep: Any = None, first: int = SCAN_BATCH) -> Iterator[RevInfo]:
     """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None); without signatures.
-    Revisions of hidden pages are left out, as MediaWiki leaves out a deleted page's.
+    Revisions of hidden pages are left out, as MediaWiki leaves out a deleted page's, and so are those the
+    page MediaWiki has at their title does not hold (reading.on_shown_page), as MediaWiki lists them once.
 
     ``first``: how many to read in the first batch (a list's limit: most lists end in it).
     """
@@ -110,7 +112,7 @@ def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | N
                              batch_size + 1, namespaces)
         revs = revisions_by_ids(store, ids)
         for rev in revs[:batch_size]:
-            if rev.page not in gone and (keep is None or keep(rev)):
+            if rev.page not in gone and on_shown_page(call, rev) and (keep is None or keep(rev)):
                 yield rev
         if len(ids) <= batch_size:
             return

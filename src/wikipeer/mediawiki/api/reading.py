@@ -70,6 +70,22 @@ def _begins_a_page(call: ApiCall, rev: RevInfo) -> bool:
     return parent.get("site") == origin.get("site") and parent.get("page_id") not in (None, origin["page_id"])
 
 
+def on_shown_page(call: ApiCall, rev: RevInfo) -> bool:
+    """Whether the page MediaWiki has at the revision's title holds it: not when it came from another page of
+    the same wiki than the head the API shows (a page moved away, whose history is listed under its new
+    title, or deleted and made again: see history_start). The shown head of each page is read once a request.
+    """
+    site, page_id = rev.origin.get("site"), rev.origin.get("page_id")
+    if page_id is None:
+        return True
+    shown = call.state.setdefault("shown pages", {})
+    if rev.page not in shown:
+        head = current(call, rev.page)
+        shown[rev.page] = (head.origin.get("site"), head.origin.get("page_id")) if head else (None, None)
+    head_site, head_page = shown[rev.page]
+    return head_page is None or head_site != site or head_page == page_id
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """A revision's author as MediaWiki names one."""
