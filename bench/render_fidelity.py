@@ -302,7 +302,7 @@ def renderer():
     """wikipeer.render.render, or None while it does not exist."""
     try:
         from wikipeer.render import render
-        from wikipeer.web.rendering import WikiReader  # noqa: F401  (it imports render too)
+        from wikipeer.reading import WikiReader  # noqa: F401  (it imports render too)
     except ImportError:
         return None
     return render
@@ -311,7 +311,7 @@ def renderer():
 def our_render(node_dir: Path, wiki: str, titles: list[str], console) -> dict[str, dict]:
     from wikipeer.node import Node
     from wikipeer.render import render
-    from wikipeer.web.rendering import WikiReader
+    from wikipeer.reading import WikiReader
 
     node = Node.open(node_dir)
     out: dict[str, dict] = {}

@@ -236,7 +236,7 @@ def first_render(node_dir: Path, wiki: str) -> tuple[list[float], list[float], l
 
     from wikipeer.node import Node
     from wikipeer.render import render
-    from wikipeer.web.rendering import WikiReader
+    from wikipeer.reading import WikiReader
 
     node = Node.open(node_dir)
     reader = WikiReader(node, node.wiki_or_default(wiki))

@@ -4,7 +4,8 @@ Reusable: ``differences(mediawiki_api, node_api)`` reads both (format=json,
 formatversion=2) and returns every difference it finds, as readable lines:
 the namespaces, the titles of every namespace (``list=allpages``), and for
 each page every revision, oldest first, with its timestamp, user, comment,
-size, SHA-1 and minor flag, and the current text. Revision and page ids are
+size, SHA-1 and minor flag, whether it is a redirect, and the current text;
+and every revision ``list=allrevisions`` gives, by the title it lists it under. Revision and page ids are
 not compared: a node numbers its own. An empty list means no difference.
 """
 
@@ -58,6 +59,19 @@ def history(client: httpx.Client, url: str, title: str) -> list[dict]:
     return out
 
 
+def all_revisions(client: httpx.Client, url: str) -> list[tuple]:
+    """Every revision ``list=allrevisions`` gives, by title, as (title, timestamp, user, comment, SHA-1), sorted."""
+    return sorted((entry["title"], rev["timestamp"], rev["user"], rev["comment"], rev["sha1"])
+                  for batch in continued(client, url, list="allrevisions", arvlimit="max",
+                                         arvprop="timestamp|user|comment|sha1")
+                  for entry in batch["query"]["allrevisions"] for rev in entry["revisions"])
+
+
+def is_redirect(client: httpx.Client, url: str, title: str) -> bool:
+    """Whether ``prop=info`` calls the page a redirect."""
+    return bool(api_get(client, url, action="query", prop="info", titles=title)["query"]["pages"][0].get("redirect"))
+
+
 def current_text(client: httpx.Client, url: str, title: str) -> str | None:
     answer = api_get(client, url, action="query", prop="revisions", titles=title, rvprop="content|sha1",
                      rvslots="main")
@@ -78,6 +92,11 @@ def differences(mediawiki_api: str, node_api: str, timeout: float = 60) -> list[
                 found.append(f"namespace {ns}: titles differ: MediaWiki {their_titles}, node {our_titles}")
             for title in sorted(set(their_titles) & set(our_titles)):
                 found += _page_differences(client, mediawiki_api, node_api, title)
+        theirs, ours = all_revisions(client, mediawiki_api), all_revisions(client, node_api)
+        found += [f"allrevisions: {r} on MediaWiki only" for r in sorted(set(theirs) - set(ours))]
+        found += [f"allrevisions: {r} on the node only" for r in sorted(set(ours) - set(theirs))]
+        if not found and theirs != ours:
+            found.append("allrevisions: the same revisions, some listed more often on one side")
     return found
 
 
@@ -91,6 +110,9 @@ def _page_differences(client: httpx.Client, mediawiki_api: str, node_api: str, t
             if their_rev[field] != our_rev[field]:
                 found.append(f"{title!r} revision {number}: {field} is {their_rev[field]!r} on MediaWiki, "
                              f"{our_rev[field]!r} on the node")
+    their_redirect, our_redirect = is_redirect(client, mediawiki_api, title), is_redirect(client, node_api, title)
+    if their_redirect != our_redirect:
+        found.append(f"{title!r}: a redirect on {'MediaWiki' if their_redirect else 'the node'} only")
     their_text, our_text = current_text(client, mediawiki_api, title), current_text(client, node_api, title)
     if their_text != our_text:
         found.append(f"{title!r}: current texts differ ({their_text!r:.80} / {our_text!r:.80})")

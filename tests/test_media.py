@@ -609,7 +609,8 @@ def test_a_page_shows_a_file_uploaded_after_it_was_rendered(served):
 
 def test_renderings_cached_before_files_existed_are_made_again(node, tmp_path):
     from wikipeer.authoring import edit
-    from wikipeer.web.rendering import RenderCache, WikiReader
+    from wikipeer.reading import WikiReader
+    from wikipeer.web.rendering import RenderCache
 
     edit(node, "w", "Pictures", "[[File:Sky.png|thumb|Sky]]", "s")
     upload(node, "w", "File:Sky.png", image("PNG", (40, 30)))

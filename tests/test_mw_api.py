@@ -534,3 +534,46 @@ def test_post_form_and_multipart_bodies(served) -> None:
     huge = client.post(f"/w/{WIKI}/api.php", content=b"a=" + b"x" * (40 * 1024 * 1024),
                        headers={"content-type": "application/x-www-form-urlencoded"})
     assert huge.status_code == 413
+
+
+# -- action=parse renders as the web page does -----------------------------------------------------------------
+
+
+HELLO_MODULE = 'local p = {}\nfunction p.hello(frame)\n  return "Hello, " .. frame.args[1] .. "!"\nend\nreturn p\n'
+MODULE_DUMP = ('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en"><siteinfo>'
+               "<sitename>Wikipedia</sitename><dbname>luawiki</dbname><case>first-letter</case><namespaces>"
+               '<namespace key="0" case="first-letter" /><namespace key="6" case="first-letter">File</namespace>'
+               '<namespace key="828" case="first-letter">Module</namespace></namespaces></siteinfo>'
+               "<page><title>Module:Hello</title><ns>828</ns><id>1</id><revision><id>1</id>"
+               "<timestamp>2026-01-01T00:00:00Z</timestamp><contributor><username>Ann</username><id>1</id>"
+               "</contributor><comment>a module</comment><model>Scribunto</model><format>text/plain</format>"
+               '<text xml:space="preserve">{text}</text></revision></page></mediawiki>')
+
+
+def test_parse_renders_modules_and_files_as_the_web_page_does(node_dir, tmp_path) -> None:
+    """One reader for both (wikipeer.reading): the same HTML body for a page calling a Lua module and showing
+    an uploaded file, in ``action=parse`` and in the web page's article."""
+    from xml.sax.saxutils import escape
+
+    from mw_populate import tiny_png
+    dump, dot = tmp_path / "module.xml", tmp_path / "dot.png"
+    dump.write_text(MODULE_DUMP.format(text=escape(HELLO_MODULE)), encoding="utf-8")
+    dot.write_bytes(tiny_png())
+    for args, text in ((("import", "--quiet", str(dump)), None),
+                       (("upload", str(dot), "--title", "File:Dot.png", "--wiki", "luawiki", "-m", "a dot"), None),
+                       (("edit", "luawiki", "Greeting", "-m", "a page"),
+                        "{{#invoke:Hello|hello|World}}\n\n[[File:Dot.png|thumb|A red dot]] [[Absent page]]")):
+        result = run_cli(node_dir, *args, input=text)
+        assert result.code == 0, str(result)
+    proc, client = start_server(node_dir)
+    try:
+        web = client.get("/wiki/luawiki/Greeting")
+        parsed = client.get("/w/luawiki/api.php", params={"action": "parse", "page": "Greeting", "prop": "text",
+                                                          "format": "json", "formatversion": "2"}).json()
+    finally:
+        stop_server(proc, client)
+    assert web.status_code == 200
+    body = parsed["parse"]["text"]
+    assert body.startswith('<div class="mw-parser-output">') and body.count("mw-parser-output") == 1
+    assert "Hello, World!" in body and '<img src="/file/luawiki/Dot.png?v=' in body and 'class="new"' in body
+    assert f'dir="ltr">{body}</div>' in web.text

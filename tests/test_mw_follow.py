@@ -29,7 +29,8 @@ import pytest
 
 from conftest import CLI, cli_env, run_cli, start_server, stop_server
 from mediawiki_instance import MediaWikiInstance
-from mw_populate import USERS, edit, fill, login, populate
+from mw_api_compare import differences
+from mw_populate import USERS, edit, fill, latest, login, populate, session, tiny_png
 from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.mediawiki.follow import pull
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
@@ -232,6 +233,58 @@ def test_serve_sync_every_pulls_from_the_mediawiki(mw, tmp_path):
         assert client.get(f"/wiki/{WIKI}/Alpha").status_code == 200
     finally:
         stop_server(proc, client)
+
+
+def _change_after_a_pull(mw: MediaWikiInstance) -> None:
+    """What people do to pages a node already holds: an IP's and a minor edit, a move with its talk page,
+    a move without a redirect, a deletion, a deletion undone, an edit conflict, an upload and a new version."""
+    alice, bob, admin, anon = login(mw, "Alice"), login(mw, "Bob"), login(mw, mw.admin), session(mw)
+    edit(anon, "Kappa", "Kappa, with a word from an IP.", "an IP's edit")
+    edit(alice, "Kappa", "Kappa, with a word from an IP, tidied.", "tidy", minor=True)
+    alice.post(action="move", **{"from": "Kappa", "to": "Kappa letter"}, reason="a clearer title", movetalk=True,
+               token=alice.token("csrf"))
+    admin.post(action="move", **{"from": "Lambda", "to": "Lambda letter"}, reason="no redirect wanted",
+               noredirect=True, token=admin.token("csrf"))
+    admin.post(action="delete", title="Mu", reason="not wanted", token=admin.token("csrf"))
+    admin.post(action="delete", title="Nu", reason="by mistake", token=admin.token("csrf"))
+    admin.post(action="undelete", title="Nu", reason="a mistake", token=admin.token("csrf"))
+    base = latest(alice, "Kappa letter")
+    edit(alice, "Kappa letter", base["slots"]["main"]["content"] + " Alice adds.", "Alice's change",
+         baserevid=base["revid"], basetimestamp=base["timestamp"])
+    with pytest.raises(MediaWikiError, match="editconflict"):
+        edit(bob, "Kappa letter", base["slots"]["main"]["content"] + " Bob adds.", "Bob's change",
+             baserevid=base["revid"], basetimestamp=base["timestamp"])
+    for version, colour in enumerate(((10, 200, 10), (10, 10, 200))):
+        bob.post(action="upload", filename="Kappa dot.png", comment=f"version {version + 1}", text="A dot.",
+                 ignorewarnings=True, token=bob.token("csrf"),
+                 files={"file": ("Kappa dot.png", tiny_png(colour), "image/png")})
+    for wiki in (alice, bob, admin, anon):
+        wiki.close()
+
+
+def test_the_nodes_api_answers_as_mediawiki_does_after_a_pull(mw, tmp_path):
+    """Issue 12: after a pull, MediaWiki's API and the node's agree on the titles of every namespace and on
+    every revision's fields, also after moves, deletions, a restore, uploads and an edit conflict there."""
+    alice, bob = login(mw, "Alice"), login(mw, "Bob")
+    for title in ("Kappa", "Lambda", "Mu", "Nu"):
+        edit(alice, title, f"{title}, the first version.", "new page")
+        edit(bob, f"Talk:{title}", f"About {title}.", "a question")
+    alice.close()
+    bob.close()
+    node = _node(tmp_path, mw.populated.api)
+    _sync(node)
+    _change_after_a_pull(mw)
+    _sync(node)
+    proc, client = start_server(node)
+    try:
+        found = differences(mw.populated.api, f"{client.base_url}/w/{WIKI}/api.php")
+        for title in ("Mu", "Lambda"):  # deleted, moved without a redirect: index.php knows them no more
+            raw = client.get(f"/w/{WIKI}/index.php", params={"title": title, "action": "raw"})
+            assert raw.status_code == 404 and "on http://127.0.0.1" in raw.text, title
+        assert client.get(f"/w/{WIKI}/index.php", params={"title": "Nu", "action": "raw"}).status_code == 200
+    finally:
+        stop_server(proc, client)
+    assert found == [], "\n".join(found)
 
 
 # -- resuming after a kill -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
 from wikipeer.web.pages import PageRef, find, revision_of
-from wikipeer.web.rendering import page_url
+from wikipeer.urls import page_url
 from wikipeer.web.site import Site, Visitor, safe_returnto
 
 

@@ -28,7 +28,7 @@ from wikipeer.uploading import upload
 from wikipeer.web.bodylimit import MAX_WEB_FILE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
-from wikipeer.web.rendering import VERSION_DIGITS, file_url, page_url, thumb_url
+from wikipeer.urls import VERSION_DIGITS, file_url, page_url, thumb_url
 from wikipeer.web.site import Site
 
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"

@@ -29,6 +29,7 @@ from wikipeer.mediawiki.api.login import QUERY_NAMES
 from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.ratelimit import Limits, client_of
+from wikipeer.store import hidden
 from wikipeer.store.accounts import LoginFailed
 from wikipeer.store.revlists import holds_wiki, revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
@@ -223,4 +224,7 @@ def raw_text(site: Site, wiki: str, title: str, oldid: str | None) -> str:
             raise HttpError(404, f"Revision {oldid!r} is not a revision of {name.full!r} on this node.",
                             "No such revision")
         return store.revision_text(store.revision_by_id(int(oldid)))
+    record = hidden.hidden(store, row.id)
+    if record is not None:  # as MediaWiki answers for a deleted page, and as this node's own raw page does
+        raise HttpError(404, f"The page {name.full!r} was {record.reason}.", "Page deleted")
     return store.revision_text(site.node.view().choose(store.heads(row.id)))

@@ -1,7 +1,8 @@
-"""Rendering pages of a node: the store seen through a RenderContext, and a cache.
+"""Rendered pages of a node kept in a cache.
 
-The renderer itself is pure (``wikipeer.render``); this module tells it which
-pages exist and what the templates say, using the head the node's view shows.
+The renderer itself is pure (``wikipeer.render``); wikipeer.reading's
+WikiReader tells it which pages exist and what the templates say, using the
+head the node's view shows (api.php renders through the same reader).
 Rendered HTML is kept per revision in ``DIR/cache.sqlite`` together with the
 head of every template it consulted, and thrown away when one of those moved.
 """
@@ -13,97 +14,12 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
-from wikipeer.node import Node
-from wikipeer.model.media import NS_FILE
-from wikipeer.render import RenderContext, Rendered, render
+from wikipeer.reading import WikiReader, file_meta
+from wikipeer.render import Rendered, render
 from wikipeer.render.context import FileMeta, Revision
-from wikipeer.store.records import FileInfo, RevInfo
-
-VERSION_DIGITS = 16
-"""Hex digits of a file's SHA-256 its URLs carry (``?v=``): a URL names one version, so it may be cached for good."""
-
-
-def page_url(wiki: str, full_title: str) -> str:
-    """The URL of a page, MediaWiki style: spaces become underscores."""
-    return f"/wiki/{quote(wiki)}/{quote(full_title.replace(' ', '_'))}"
-
-
-def file_url(wiki: str, name: str, sha256: str | None = None) -> str:
-    """The URL of a file's bytes (``name`` without ``File:``); with ``sha256``, of that version."""
-    url = f"/file/{quote(wiki)}/{quote(name.replace(' ', '_'))}"
-    return url + (f"?v={sha256[:VERSION_DIGITS]}" if sha256 else "")
-
-
-def thumb_url(wiki: str, name: str, width: int | str, sha256: str | None = None) -> str:
-    """The URL of a thumbnail ``width`` pixels wide."""
-    url = f"/thumb/{quote(wiki)}/{width}/{quote(name.replace(' ', '_'))}"
-    return url + (f"?v={sha256[:VERSION_DIGITS]}" if sha256 else "")
-
-
-def upload_url(wiki: str, name: str) -> str:
-    """The upload form, with a file name filled in (where a missing file's red link leads)."""
-    return f"/upload?wiki={quote(wiki)}&wpDestFile={quote(name.replace(' ', '_'))}"
-
-
-def file_meta(wiki: str, name: str, info: FileInfo) -> FileMeta:
-    """A held file as the renderer sees it."""
-    return FileMeta(info.width, info.height, info.mime, file_url(wiki, name, info.sha256),
-                    thumb_url(wiki, name, "{width}", info.sha256))
-
-
-@dataclass(slots=True)
-class WikiReader:
-    """The pages of one wiki as the renderer asks for them."""
-
-    node: Node
-    config: WikiConfig
-
-    def _name(self, full_title: str) -> tuple[int, str] | None:
-        try:
-            title = normalize_title(self.config, full_title)
-        except BadTitle:
-            return None
-        return title.ns, title.text
-
-    def exists(self, full_titles: Iterable[str]) -> set[str]:
-        names = {t: self._name(t) for t in full_titles}
-        held = self.node.store.existing_pages(self.config.name, [n for n in names.values() if n])
-        return {t for t, n in names.items() if n in held}
-
-    def head(self, full_title: str) -> RevInfo | None:
-        """The revision the node's view shows for a page, if it holds the page."""
-        name = self._name(full_title)
-        page = self.node.store.page(self.config.name, *name) if name else None
-        return self.node.view().choose(self.node.store.heads(page.id)) if page else None
-
-    def template(self, full_title: str) -> str | None:
-        rev = self.head(full_title)
-        return self.node.store.revision_text(rev) if rev else None
-
-    def file_version(self, name: str) -> FileInfo | None:
-        """The version of ``File:name`` pages show (the newest), if the node holds the file."""
-        try:
-            title = normalize_title(self.config, name, NS_FILE)
-        except BadTitle:
-            return None
-        page = self.node.store.page(self.config.name, NS_FILE, title.text)
-        return self.node.store.current_file(page.id) if page else None
-
-    def file(self, name: str) -> FileMeta | None:
-        info = self.file_version(name)
-        return file_meta(self.config.name, name, info) if info else None
-
-    def context(self, full_title: str) -> RenderContext:
-        return RenderContext(config=self.config, title=full_title,
-                             href=lambda t: page_url(self.config.name, t),
-                             exists=self.exists, template=self.template, file=self.file,
-                             upload_url=lambda name: upload_url(self.config.name, name))
-
+from wikipeer.store.records import RevInfo
 
 MAX_CHECKED = 200_000
 

@@ -23,14 +23,16 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
+from wikipeer.reading import WikiReader
 from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
+from wikipeer.urls import page_url
 from wikipeer.web.badges import Badge, badges
 from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field, read_form
-from wikipeer.web.rendering import RenderCache, WikiReader, page_url
+from wikipeer.web.rendering import RenderCache
 
 # Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
 RTL_LANGUAGES = frozenset({"ar", "arc", "arz", "azb", "bcc", "bqi", "ckb", "dv", "fa", "glk", "he", "khw", "ks",

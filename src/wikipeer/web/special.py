@@ -16,7 +16,7 @@ from wikipeer.store.accounts import LoginFailed
 from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
-from wikipeer.web.rendering import page_url
+from wikipeer.urls import page_url
 from wikipeer.web.site import Site, main_page_title, safe_returnto
 
 SEARCH_LIMIT = 50

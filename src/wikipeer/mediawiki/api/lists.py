@@ -21,7 +21,8 @@ from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import Listing, Query
-from wikipeer.mediawiki.api.reading import current, full_title, page_dict, rev_user, sha1_hex
+from wikipeer.mediawiki.api.reading import (current, full_title, hidden_pages, on_shown_page, page_dict, rev_user,
+                                           sha1_hex)
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
@@ -71,7 +72,7 @@ def allpages(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
         if not rows:
             break
         for row in rows:
-            if _redirect_ok(call, row, params["filterredir"]):
+            if row.id not in hidden_pages(call) and _redirect_ok(call, row, params["filterredir"]):
                 found.append(row)
         cursor = rows[-1].title
         if len(rows) < SCAN_BATCH:
@@ -98,17 +99,20 @@ def _redirect_ok(call: ApiCall, row: PageRow, wanted: str) -> bool:
 def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | None,
                        keep: Any = None, first: int = SCAN_BATCH) -> Iterator[RevInfo]:
     """The wiki's revisions in ``span``, in order, those ``keep`` accepts (all if None); without signatures.
+    Revisions of hidden pages are left out, as MediaWiki leaves out a deleted page's, and so are those the
+    page MediaWiki has at their title does not hold (reading.on_shown_page), as MediaWiki lists them once.
 
     ``first``: how many to read in the first batch (a list's limit: most lists end in it).
     """
     store = call.node.store
+    gone = hidden_pages(call)
     cursor, batch_size = span.cursor, first
     while True:
         ids = wiki_revisions(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
                              batch_size + 1, namespaces)
         revs = revisions_by_ids(store, ids)
         for rev in revs[:batch_size]:
-            if keep is None or keep(rev):
+            if rev.page not in gone and on_shown_page(call, rev) and (keep is None or keep(rev)):
                 yield rev
         if len(ids) <= batch_size:
             return
@@ -293,7 +297,7 @@ def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     offset, limit = params["offset"] or 0, params["limit"]
     namespaces = set(params["namespace"] or [0])
     hits = [(row, snippet) for row, snippet in call.node.store.search(params["search"], offset + limit + 1 + 1000)
-            if row.wiki == call.wiki.name and row.ns in namespaces]
+            if row.wiki == call.wiki.name and row.ns in namespaces and row.id not in hidden_pages(call)]
     if params["what"] == "title":
         folded = params["search"].casefold()
         hits = [(row, snippet) for row, snippet in hits if folded in row.title.casefold()]
@@ -328,6 +332,8 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
     members: list[PageRow] = []
     for row in _category_candidates(call, category):
         if row.wiki != call.wiki.name or (params["namespace"] and row.ns not in params["namespace"]):
+            continue
+        if row.id in hidden_pages(call):
             continue
         kind = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
         if kind not in params["type"]:

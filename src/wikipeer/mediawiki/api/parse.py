@@ -101,7 +101,7 @@ def _props(call: ApiCall, props: list[str], title: str, text: str) -> dict[str, 
     rendered = render_text(call, title, text, asked=asked)
     out: dict[str, Any] = {}
     if "text" in props:
-        out["text"] = {content_key("text"): f'<div class="mw-parser-output">{rendered.html}</div>'}
+        out["text"] = {content_key("text"): rendered.html}  # the renderer wraps it in mw-parser-output already
     if "langlinks" in props:
         out["langlinks"] = [{"lang": link.split(":", 1)[0], content_key("title"): link.split(":", 1)[1]}
                             for link in rendered.language_links]

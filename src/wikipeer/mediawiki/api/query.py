@@ -19,7 +19,7 @@ from typing import Any
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, read_params
-from wikipeer.mediawiki.api.reading import current, full_title
+from wikipeer.mediawiki.api.reading import current, full_title, hidden_pages
 from wikipeer.mediawiki.api.registry import Module, module, names, register
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.redirect import redirect_target
@@ -176,7 +176,7 @@ def _add_title(query: Query, ns: int, text: str, full: str) -> PageEntry:
         if entry.out.get("title") == full and "invalid" not in entry.out:
             return entry
     row = query.call.node.store.page(query.call.wiki.name, ns, text)
-    if row is None:
+    if row is None or row.id in hidden_pages(query.call):
         entry = PageEntry({"ns": ns, "title": full, "missing": True}, key=_next_missing(query))
     else:
         entry = PageEntry({"pageid": row.id, "ns": ns, "title": full}, row, key=row.id)
@@ -188,7 +188,7 @@ def _row(query: Query, page_id: int) -> PageRow | None:
     row = query.call.node.store.conn.execute(
         "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
         "WHERE p.id = ? AND p.wiki = ?", (page_id, query.call.wiki.name)).fetchone()
-    return PageRow(*row) if row else None
+    return PageRow(*row) if row and row[0] not in hidden_pages(query.call) else None
 
 
 def _from_pageids(query: Query, ids: list[int]) -> None:

@@ -4,7 +4,8 @@ Revision and page ids are the node's own (its store's ids, stable on this
 node); the ids a revision had on the MediaWiki it came from are in its
 ``origin``, which ``rvprop=wikipeer`` shows with the CIDs and signatures a
 tool needs to verify it. A page's "current" revision is the head the chosen
-view shows; its history is every revision, by timestamp.
+view shows; its history is every revision, by timestamp, from where the page
+MediaWiki has at that title began (reading.history_start).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.output import content_key
 from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import PageEntry, Query
-from wikipeer.mediawiki.api.reading import current, rev_user, sha1_hex
+from wikipeer.mediawiki.api.reading import current, history_start, rev_user, sha1_hex
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.model.cid import cid_to_str
 from wikipeer.render.redirect import redirect_target
@@ -80,10 +81,16 @@ def _enumerate(call: ApiCall, params: dict[str, Any], entry: PageEntry) -> tuple
     cursor = _cursor(params["continue"]) if params["continue"] else None
     if cursor is None and params["startid"] is not None:
         cursor = (start, params["startid"])
+    begins = history_start(call, entry.row.id)
+    if begins is not None and newer:
+        cursor = max(cursor, begins) if cursor else begins
     ids = page_revisions(store, entry.row.id, TimeRange(newer, start, end, cursor), limit + 1)
     if params["endid"] is not None and params["endid"] in ids:
         ids = ids[:ids.index(params["endid"]) + 1]
     revs = [store.revision_by_id(i) for i in ids]
+    if begins is not None and not newer:  # the oldest come last: what began before MediaWiki's page goes
+        revs = [r for r in revs if (r.ts, r.id) >= begins]
+        ids = [r.id for r in revs]
     user, excluded = params["user"], params["excludeuser"]
     if user or excluded:
         revs = [r for r in revs if (not user or rev_user(call, r).name == user)
