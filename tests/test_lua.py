@@ -70,6 +70,23 @@ def enwiki(tmp_path_factory):
     stop_server(proc, client)
 
 
+def test_a_wiki_made_on_this_node_runs_its_own_modules(tmp_path):
+    """A wiki started with `wikipeer edit` (no dump to declare namespaces) has Scribunto's Module: namespace."""
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    assert run_cli(node, "key", "new", "me", "--default").code == 0
+    module_text = "local p = {}\nfunction p.hi(frame) return 'Hello, ' .. frame.args[1] end\nreturn p\n"
+    assert run_cli(node, "edit", "mywiki", "Module:Hello", "-m", "module", input=module_text).code == 0
+    assert run_cli(node, "edit", "mywiki", "Greeting", "-m", "page", input="Say: {{#invoke:Hello|hi|world}}").code == 0
+    proc, client = start_server(node)
+    try:
+        response = client.get("/wiki/mywiki/Greeting")
+        assert response.status_code == 200
+        assert "Say: Hello, world" in response.text
+    finally:
+        stop_server(proc, client)
+
+
 def page_body(client, title: str) -> str:
     response = client.get(f"/wiki/enwiki/{title.replace(' ', '_')}")
     assert response.status_code == 200, response.text
@@ -150,9 +167,7 @@ class Wiki:
     """An in-memory wiki with a Module namespace."""
 
     def __init__(self, pages: dict[str, str], limits: Limits | None = None, title: str = "Test page"):
-        namespaces = dict(DEFAULT_NAMESPACES)
-        namespaces.update({828: "Module", 829: "Module talk"})
-        self.config = WikiConfig("testwiki", sitename="Test Wiki", namespaces=namespaces, lang="en")
+        self.config = WikiConfig("testwiki", sitename="Test Wiki", namespaces=dict(DEFAULT_NAMESPACES), lang="en")
         self.pages = pages
         self.limits = limits or Limits()
         self.title = title

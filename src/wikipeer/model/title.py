@@ -39,6 +39,7 @@ DEFAULT_NAMESPACES: dict[int, str] = {
     4: "Project", 5: "Project talk", 6: "File", 7: "File talk", 8: "MediaWiki",
     9: "MediaWiki talk", 10: "Template", 11: "Template talk", 12: "Help",
     13: "Help talk", 14: "Category", 15: "Category talk",
+    828: "Module", 829: "Module talk",  # Scribunto's, on every Wikimedia wiki: {{#invoke:}} reads Module: pages
 }
 
 
