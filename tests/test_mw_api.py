@@ -460,7 +460,7 @@ def mediawiki_and_node(tmp_path_factory):
 
 def test_node_answers_as_mediawiki_does(mediawiki_and_node) -> None:
     mw_url, node_url = mediawiki_and_node
-    found = differences(mw_url, node_url)
+    found = differences(mw_url, node_url, interwiki=False)  # a dump carries no interwiki map
     assert found == [], "\n".join(found)
 
 
@@ -577,3 +577,24 @@ def test_parse_renders_modules_and_files_as_the_web_page_does(node_dir, tmp_path
     assert body.startswith('<div class="mw-parser-output">') and body.count("mw-parser-output") == 1
     assert "Hello, World!" in body and '<img src="/file/luawiki/Dot.png?v=' in body and 'class="new"' in body
     assert f'dir="ltr">{body}</div>' in web.text
+
+
+
+def test_siteinfo_interwiki_map_and_aliases_from_the_wiki_configuration(node) -> None:
+    """A wiki pulled from a MediaWiki keeps its interwiki map: siteinfo answers it; without one, the built-in
+    map. Aliases are MediaWiki's (Image, Image talk, the language's), never the canonical names."""
+    def siteinfo() -> dict:
+        return _call(node, "GET", action="query", meta="siteinfo", siprop="interwikimap|namespacealiases",
+                     formatversion="2")["query"]
+
+    built_in = siteinfo()
+    assert {"prefix": "wikt", "url": "https://en.wiktionary.org/wiki/$1", "protorel": False} in built_in["interwikimap"]
+    assert built_in["namespacealiases"] == [{"id": 6, "alias": "Image"}, {"id": 7, "alias": "Image talk"}]
+    config = node.wiki("w")
+    config.interwiki = {"zz": "//zz.example/wiki/$1", "acronym": "https://acronym.example/?q=$1"}
+    config.lang = "de"
+    node.store.set_wiki_config(config)
+    pulled = siteinfo()
+    assert pulled["interwikimap"] == [{"prefix": "acronym", "url": "https://acronym.example/?q=$1", "protorel": False},
+                                      {"prefix": "zz", "url": "//zz.example/wiki/$1", "protorel": True}]
+    assert {"id": 6, "alias": "Bild"} in pulled["namespacealiases"]
