@@ -579,6 +579,69 @@ def test_parse_renders_modules_and_files_as_the_web_page_does(node_dir, tmp_path
     assert f'dir="ltr">{body}</div>' in web.text
 
 
+# -- parameters paraminfo advertises do what they say --------------------------------------------------------
+
+
+def _contribs(client: httpx.Client, **params) -> list[tuple[str, str]]:
+    answer = get(client, action="query", list="usercontribs", uclimit="max", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return sorted((c["title"], c["comment"]) for c in answer["query"]["usercontribs"])
+
+
+def test_usercontribs_show_ids_and_ip_ranges(served) -> None:
+    client, _ = served
+    bob = [("Category:Things", "cat"), ("Main Page", "categorise"), ("Talk:Main Page", "hi"), ("Template:Box", "tpl")]
+    assert _contribs(client, ucuserids="2") == bob
+    assert _contribs(client, ucuserids="2|1") == sorted(bob + [
+        ("Main Page", "first"), ("Old name", "move"), ("User:Alice", "me"), ("Wikipedia:About", "about")])
+    assert _contribs(client, uciprange="192.0.2.0/24") == [("Main Page", "typo")]
+    assert _contribs(client, uciprange="198.51.100.0/24") == []
+    assert _contribs(client, ucuser="Carol", ucshow="top") == [
+        ("Apple", "sections"), ("Many", f"edit {MANY - 1}"), ("Wikipedia:About", "about more")]
+    assert _contribs(client, ucuser="Carol", ucshow="new") == [("Apple", "new"), ("Many", "edit 0")]
+    assert _contribs(client, ucuser="Carol", ucshow="minor|!new") == sorted(
+        ("Many", f"edit {n}") for n in range(1, MANY, 2))
+    not_top = _contribs(client, ucuser="Carol", ucshow="!top|!minor")
+    assert ("Apple", "new") in not_top and ("Apple", "sections") not in not_top and len(not_top) == 2 + MANY // 2 - 1
+    deprecated = get(client, action="query", list="usercontribs", ucuser="Carol", uctoponly=1, formatversion=2)
+    assert len(deprecated["query"]["usercontribs"]) == 3
+    assert deprecated["warnings"]["usercontribs"]["warnings"] == 'The parameter "uctoponly" has been deprecated.'
+    assert _contribs(client, ucuser="Carol", uctag="some-tag") == []
+    for params, code in (({"ucuser": "Carol", "ucshow": "top|!top"}, "show"),
+                         ({"uciprange": "10.0.0.0/8"}, "cidrtoobroad"), ({"uciprange": "2001:db8::/16"}, "cidrtoobroad"),
+                         ({"uciprange": "not an address"}, "invalidiprange"),
+                         ({"ucuser": "Carol", "ucuserids": "3"}, "invalidparammix")):
+        answer = get(client, action="query", list="usercontribs", **params)
+        assert answer["error"]["code"] == code, params
+    info = get(client, action="paraminfo", modules="query+usercontribs", formatversion=2)["paraminfo"]["modules"][0]
+    show = next(p for p in info["parameters"] if p["name"] == "show")
+    assert set(show["type"]) == {"minor", "!minor", "new", "!new", "top", "!top"}
+
+
+def _members(client: httpx.Client, **params) -> list[str]:
+    answer = get(client, action="query", list="categorymembers", cmtitle="Category:Things", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return [m["title"] for m in answer["query"]["categorymembers"]]
+
+
+def test_categorymembers_by_time_added_and_direction(served) -> None:
+    client, _ = served
+    assert _members(client) == ["Apple", "Main Page"]
+    assert _members(client, cmdir="desc") == _members(client, cmdir="older") == ["Main Page", "Apple"]
+    # Main Page joined the category on 2024-01-03 (its third revision), Apple on 2024-01-11
+    assert _members(client, cmsort="timestamp") == ["Main Page", "Apple"]
+    assert _members(client, cmsort="timestamp", cmdir="older") == ["Apple", "Main Page"]
+    assert _members(client, cmsort="timestamp", cmstart="2024-01-05T00:00:00Z") == ["Apple"]
+    assert _members(client, cmsort="timestamp", cmdir="older", cmstart="2024-01-05T00:00:00Z") == ["Main Page"]
+    assert _members(client, cmsort="timestamp", cmend="2024-01-05T00:00:00Z") == ["Main Page"]
+    assert _members(client, cmstart="2024-01-05T00:00:00Z") == ["Apple", "Main Page"]  # ignored, as MediaWiki does
+    stamped = get(client, action="query", list="categorymembers", cmtitle="Category:Things", cmprop="title|timestamp",
+                  cmsort="timestamp", cmlimit=1, formatversion=2)
+    assert stamped["query"]["categorymembers"] == [{"ns": 0, "title": "Main Page", "timestamp": "2024-01-03T00:00:00Z"}]
+    nxt = get(client, action="query", list="categorymembers", cmtitle="Category:Things", cmprop="title|timestamp",
+              cmsort="timestamp", cmlimit=1, formatversion=2, **stamped["continue"])
+    assert nxt["query"]["categorymembers"] == [{"ns": 0, "title": "Apple", "timestamp": "2024-01-11T00:00:00Z"}]
+
 
 def test_siteinfo_interwiki_map_and_aliases_from_the_wiki_configuration(node) -> None:
     """A wiki pulled from a MediaWiki keeps its interwiki map: siteinfo answers it; without one, the built-in
