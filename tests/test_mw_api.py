@@ -473,6 +473,11 @@ BAD_REQUESTS = [
     {"action": "query", "meta": "siteinfo", "assert": "user"},
     {"action": "query", "meta": "siteinfo", "assert": "bot"},
     {"action": "query", "prop": "revisions", "titles": "Many|Apple", "rvlimit": "2"},
+    {"action": "query", "list": "usercontribs", "ucuser": "Admin", "ucshow": "top|!top"},
+    {"action": "query", "list": "usercontribs", "uciprange": "10.0.0.0/8"},
+    {"action": "query", "list": "usercontribs", "uciprange": "not an address"},
+    {"action": "query", "list": "usercontribs", "ucuser": "Carol", "ucuserids": "3"},
+    {"action": "query", "list": "usercontribs"},
 ]
 WARNED_REQUESTS = [
     {"action": "query", "list": "allpages", "bogus": "1"},
