@@ -666,3 +666,83 @@ def test_siteinfo_interwiki_map_and_aliases_from_the_wiki_configuration(node) ->
     assert pulled["interwikimap"] == [{"prefix": "acronym", "url": "https://acronym.example/?q=$1", "protorel": False},
                                       {"prefix": "zz", "url": "//zz.example/wiki/$1", "protorel": True}]
     assert {"id": 6, "alias": "Bild"} in pulled["namespacealiases"]
+
+
+# -- views, allrevisions, the generator forms, index.php's view ------------------------------------------------
+
+
+def test_view_parameter_chooses_another_views_head(node) -> None:
+    """A page with three heads: views A and B trust a different one each; view= picks which the API shows."""
+    from test_trust import _two_head_page
+
+    heads = _two_head_page(node)
+    node.config.views = {"A": [heads["c1"]], "B": [heads["c2"]]}
+
+    def shown(**view) -> tuple[str, int]:
+        answer = _call(node, "GET", action="query", titles="P", prop="info|revisions", rvprop="ids|content",
+                       rvslots="main", formatversion="2", **view)
+        page = answer["query"]["pages"][0]
+        assert page["lastrevid"] == page["revisions"][0]["revid"]
+        return page["revisions"][0]["slots"]["main"]["content"], page["lastrevid"]
+
+    default, in_a, in_b = shown(), shown(view="A"), shown(view="B")
+    assert (default[0], in_a[0], in_b[0]) == ("text C\n", "text A\n", "text B\n")
+    assert len({default[1], in_a[1], in_b[1]}) == 3
+    top = _call(node, "GET", action="query", list="usercontribs", ucuser=heads["x"].public, ucshow="top",
+                formatversion="2", view="B")
+    assert [c["revid"] for c in top["query"]["usercontribs"] if c["title"] == "P"] == [in_b[1]]
+
+
+def test_allrevisions_gives_every_revisions_content_across_continuations(served) -> None:
+    client, _ = served
+    texts, cont, requests = [], {"continue": ""}, 0
+    while True:
+        answer = get(client, action="query", list="allrevisions", arvprop="ids|timestamp|content", arvslots="main",
+                     arvdir="newer", arvlimit=7, formatversion=2, **cont)
+        requests += 1
+        texts += [(rev["timestamp"], entry["title"], rev["slots"]["main"]["content"])
+                  for entry in answer["query"]["allrevisions"] for rev in entry["revisions"]]
+        if "continue" not in answer:
+            break
+        cont = answer["continue"]
+        assert "arvcontinue" in cont
+    expected = sorted((ts, title, rev[6]) for title, _, _, _, revs in PAGES for rev in revs for ts in [rev[2]])
+    assert texts == expected and requests == -(-len(expected) // 7)
+    older = get(client, action="query", list="allrevisions", arvprop="comment", arvlimit=2, formatversion=2)
+    assert [e["title"] for e in older["query"]["allrevisions"]] == ["Many"]
+    assert [r["comment"] for r in older["query"]["allrevisions"][0]["revisions"]] == [f"edit {MANY - 1}",
+                                                                                      f"edit {MANY - 2}"]
+
+
+def _pages(client: httpx.Client, **params) -> dict[str, dict]:
+    answer = get(client, action="query", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return {p["title"]: p for p in answer["query"]["pages"]}
+
+
+def test_generator_forms_of_the_lists(served) -> None:
+    client, _ = served
+    contributed = _pages(client, generator="usercontribs", gucuser="Alice", prop="info")
+    assert sorted(contributed) == ["Main Page", "Old name", "User:Alice", "Wikipedia:About"]
+    assert all(p["lastrevid"] > 0 for p in contributed.values())
+    recent = _pages(client, generator="recentchanges", grcdir="newer", grclimit=4, prop="info")
+    assert sorted(recent) == ["Main Page", "Talk:Main Page"]
+    revised = _pages(client, generator="allrevisions", garvdir="newer", garvlimit=4, prop="revisions",
+                     rvprop="comment")
+    assert {t: [r["comment"] for r in p["revisions"]] for t, p in revised.items()} == {
+        "Main Page": ["first", "typo", "categorise"], "Talk:Main Page": ["hi"]}
+    following = get(client, action="query", generator="allrevisions", garvdir="newer", garvlimit=4, prop="info",
+                    formatversion=2)
+    assert "garvcontinue" in following["continue"]
+    found = _pages(client, generator="search", gsrsearch="banana", prop="revisions", rvprop="content", rvslots="main")
+    assert list(found) == ["Main Page"]
+    assert found["Main Page"]["revisions"][0]["slots"]["main"]["content"].startswith("Welcome! A banana page.")
+
+
+def test_index_php_view_sends_to_the_page(served) -> None:
+    client, _ = served
+    for params in ({"title": "Main_Page"}, {"title": "Main Page", "action": "view"}):
+        answer = client.get(f"/w/{WIKI}/index.php", params=params)
+        assert answer.status_code == 301 and answer.headers["location"] == f"/wiki/{WIKI}/Main_Page"
+        page = client.get(f"/w/{WIKI}/index.php", params=params, follow_redirects=True)
+        assert page.status_code == 200 and "A banana page." in page.text
