@@ -746,3 +746,26 @@ def test_index_php_view_sends_to_the_page(served) -> None:
         assert answer.status_code == 301 and answer.headers["location"] == f"/wiki/{WIKI}/Main_Page"
         page = client.get(f"/w/{WIKI}/index.php", params=params, follow_redirects=True)
         assert page.status_code == 200 and "A banana page." in page.text
+
+
+def test_categorymembers_sort_key_ranges(node, author) -> None:
+    """Members sort by MediaWiki's "uppercase" sort key, the title without its namespace (User:Ann under A);
+    the sort key prefix and hex ranges take their part of that order, in either direction."""
+    for ns, title in ((0, "Zebra"), (2, "Ann"), (0, "Bee"), (0, "Cat")):
+        node.ingest(edit_blocks(Page("w", ns, title), "[[Category:Animals]]", (), "edit", author.key, author.public,
+                                1_000), "test")
+
+    def members(**params) -> list[str]:
+        answer = _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals",
+                       formatversion="2", **params)
+        return [m["title"] for m in answer["query"]["categorymembers"]]
+
+    assert members() == ["User:Ann", "Bee", "Cat", "Zebra"]
+    assert members(cmstartsortkeyprefix="b", cmendsortkeyprefix="Cz") == ["Bee", "Cat"]
+    assert members(cmdir="desc", cmstartsortkeyprefix="Cz", cmendsortkeyprefix="B") == ["Cat", "Bee"]
+    assert members(cmstarthexsortkey=b"CAT".hex()) == ["Cat", "Zebra"]
+    keyed = _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals", cmprop="sortkey",
+                  cmlimit="1", formatversion="2")
+    assert keyed["query"]["categorymembers"] == [{"sortkey": b"ANN".hex()}]
+    assert _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals",
+                 cmstarthexsortkey="xyz")["error"]["code"] == "badvalue"

@@ -414,7 +414,11 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
         members.sort(key=lambda r: (added[r.id], r.id), reverse=descending)
     else:  # cmstart and cmend go with cmsort=timestamp only; MediaWiki ignores them otherwise, so does this
         added = {}
-        members.sort(key=lambda r: full_title(call, r) if r.ns != NS_CATEGORY else r.title, reverse=descending)
+        low, high = _sortkey_range(params)
+        if descending:
+            low, high = high, low
+        members = [r for r in members if (low is None or _sortkey(r) >= low) and (high is None or _sortkey(r) <= high)]
+        members.sort(key=lambda r: (_sortkey(r), r.id), reverse=descending)
     start = int(params["continue"]) if params["continue"] and params["continue"].isdigit() else 0
     page = members[start:start + params["limit"]]
     if len(members) > start + params["limit"]:
@@ -427,12 +431,37 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
             item.pop("ns", None)
         if "type" in params["prop"]:
             item["type"] = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
+        if "sortkey" in params["prop"]:
+            item["sortkey"] = _sortkey(row).hex()
         if "sortkeyprefix" in params["prop"]:
             item["sortkeyprefix"] = ""
         if "timestamp" in params["prop"]:
             item["timestamp"] = format_timestamp(added.get(row.id) or _added_to_category(call, row, pattern))
         items.append(item)
     return Listing(items, page)
+
+
+def _sortkey(row: PageRow) -> bytes:
+    """MediaWiki's sort key with its "uppercase" collation: the title without its namespace, upper-cased (a
+    node keeps no sort key prefixes: ``[[Category:X|key]]`` is not read)."""
+    return row.title.upper().encode("utf-8")
+
+
+def _sortkey_range(params: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
+    """``cmstarthexsortkey``/``cmstartsortkeyprefix`` and their ends as sort keys (a hex key wins, as in
+    MediaWiki); both ends are taken, in ``cmdir``'s order."""
+    ends = []
+    for side in ("start", "end"):
+        hexed, prefix = params[f"{side}hexsortkey"], params[f"{side}sortkeyprefix"]
+        if hexed is not None:
+            try:
+                ends.append(bytes.fromhex(hexed))
+            except ValueError:
+                raise ApiError("badvalue", f'Invalid value "{hexed}" for parameter "cm{side}hexsortkey": '
+                                           "not a hexadecimal sort key.", module="categorymembers") from None
+        else:
+            ends.append(prefix.upper().encode("utf-8") if prefix is not None else None)
+    return ends[0], ends[1]
 
 
 def _added_to_category(call: ApiCall, row: PageRow, pattern: re.Pattern[str]) -> int:
