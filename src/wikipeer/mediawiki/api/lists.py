@@ -247,8 +247,12 @@ def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent:
 
 
 UC_PROPS = ("ids", "title", "timestamp", "comment", "parsedcomment", "size", "sizediff", "flags", "patrolled", "tags")
-UC_SHOW = ("minor", "!minor", "new", "!new", "top", "!top")
-"""What ``ucshow`` filters on; MediaWiki's patrolled values are left out: a node patrols nothing."""
+UC_SHOW = ("minor", "!minor", "new", "!new", "top", "!top", "patrolled", "!patrolled", "autopatrolled",
+           "!autopatrolled")
+"""What ``ucshow`` takes. Clients read the patrolled values from paraminfo (pywikibot refuses a site
+without them), but nobody patrols on a node: asking for them is MediaWiki's error for a user without the
+patrol right."""
+PATROL_WORDS = {"patrolled", "!patrolled", "autopatrolled", "!autopatrolled"}
 UC_SOURCES = ("user", "userids", "userprefix", "iprange")
 WIDEST_RANGE = {4: 16, 6: 19}
 """MediaWiki's $wgRangeContributionsCIDRLimit: the broadest ``uciprange`` it takes, by IP version."""
@@ -260,6 +264,9 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
     if params["toponly"]:
         call.warn("usercontribs", "deprecation", 'The parameter "uctoponly" has been deprecated.')
         show.add("top")
+    if show & PATROL_WORDS:
+        raise ApiError("permissiondenied", "You need the patrol or patrolmarks right to request the patrolled flag.",
+                       module="usercontribs")
     if any(value in show and f"!{value}" in show for value in ("minor", "new", "top")):
         raise ApiError("show", "Incorrect parameter - mutually exclusive values may not be supplied.",
                        module="usercontribs")

@@ -110,7 +110,9 @@ def alias_table(wiki: WikiConfig) -> dict[str, int]:
     names = {**ENGLISH_ALIASES, **{alias[:1].upper() + alias[1:]: number
                                    for alias, number in ALIASES.get(wiki.lang, {}).items()}}
     own = {name.casefold() for name in wiki.namespaces.values()}
-    return {alias: number for alias, number in names.items() if alias.casefold() not in own}
+    # As MediaWiki, no alias of a namespace the wiki lacks (a dump may declare only some).
+    return {alias: number for alias, number in names.items()
+            if alias.casefold() not in own and number in wiki.namespaces}
 
 
 def _aliases(call: ApiCall) -> list[dict[str, Any]]:
