@@ -614,7 +614,8 @@ def test_usercontribs_show_ids_and_ip_ranges(served) -> None:
     assert deprecated["warnings"]["usercontribs"]["warnings"] == 'The parameter "uctoponly" has been deprecated.'
     assert _contribs(client, ucuser="Carol", uctag="some-tag") == []
     for params, code in (({"ucuser": "Carol", "ucshow": "top|!top"}, "show"),
-                         ({"uciprange": "10.0.0.0/8"}, "cidrtoobroad"), ({"uciprange": "2001:db8::/16"}, "cidrtoobroad"),
+                         ({"uciprange": "10.0.0.0/8"}, "cidrtoobroad"),
+                         ({"uciprange": "2001:db8::/16"}, "cidrtoobroad"),
                          ({"uciprange": "not an address"}, "invalidiprange"),
                          ({"ucuser": "Carol", "ucuserids": "3"}, "invalidparammix")):
         answer = get(client, action="query", list="usercontribs", **params)
