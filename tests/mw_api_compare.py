@@ -2,7 +2,7 @@
 
 Reusable: ``differences(mediawiki_api, node_api)`` reads both (format=json,
 formatversion=2) and returns every difference it finds, as readable lines:
-the namespaces, the titles of every namespace (``list=allpages``), and for
+the namespaces and their aliases, the interwiki map, the titles of every namespace (``list=allpages``), and for
 each page every revision, oldest first, with its timestamp, user, comment,
 size, SHA-1 and minor flag, whether it is a redirect, and the current text;
 and every revision ``list=allrevisions`` gives, by the title it lists it under. Revision and page ids are
@@ -43,6 +43,17 @@ def namespaces(client: httpx.Client, url: str) -> dict[int, str]:
     return {int(k): v["name"] for k, v in info["query"]["namespaces"].items()}
 
 
+def namespace_aliases(client: httpx.Client, url: str) -> list[tuple[int, str]]:
+    info = api_get(client, url, action="query", meta="siteinfo", siprop="namespacealiases")
+    return sorted((a["id"], a["alias"]) for a in info["query"]["namespacealiases"])
+
+
+def interwiki_map(client: httpx.Client, url: str) -> dict[str, str]:
+    """Prefix -> URL of ``siprop=interwikimap`` (the other fields, ``api``, ``local``..., a node does not keep)."""
+    info = api_get(client, url, action="query", meta="siteinfo", siprop="interwikimap")
+    return {entry["prefix"]: entry["url"] for entry in info["query"]["interwikimap"]}
+
+
 def titles(client: httpx.Client, url: str, ns: int) -> list[str]:
     return [p["title"] for batch in continued(client, url, list="allpages", apnamespace=ns, aplimit="max")
             for p in batch.get("query", {}).get("allpages", [])]
@@ -79,13 +90,23 @@ def current_text(client: httpx.Client, url: str, title: str) -> str | None:
     return page["revisions"][0]["slots"]["main"]["content"] if "revisions" in page else None
 
 
-def differences(mediawiki_api: str, node_api: str, timeout: float = 60) -> list[str]:
-    """Every difference between what the two APIs say of the same wiki (empty: none)."""
+def differences(mediawiki_api: str, node_api: str, timeout: float = 60, interwiki: bool = True) -> list[str]:
+    """Every difference between what the two APIs say of the same wiki (empty: none).
+
+    ``interwiki``: compare the interwiki maps too (a pulled wiki has MediaWiki's; a dump carries none).
+    """
     found: list[str] = []
     with httpx.Client(timeout=timeout) as client:
         theirs, ours = namespaces(client, mediawiki_api), namespaces(client, node_api)
         if theirs != ours:
             found.append(f"namespaces differ: MediaWiki {theirs}, node {ours}")
+        their_aliases, our_aliases = namespace_aliases(client, mediawiki_api), namespace_aliases(client, node_api)
+        if their_aliases != our_aliases:
+            found.append(f"namespace aliases differ: MediaWiki {their_aliases}, node {our_aliases}")
+        if interwiki:
+            their_map, our_map = interwiki_map(client, mediawiki_api), interwiki_map(client, node_api)
+            if their_map != our_map:
+                found.append(f"interwiki maps differ: MediaWiki {their_map}, node {our_map}")
         for ns in sorted(n for n in theirs if n >= 0):
             their_titles, our_titles = titles(client, mediawiki_api, ns), titles(client, node_api, ns)
             if their_titles != our_titles:

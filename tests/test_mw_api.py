@@ -460,7 +460,7 @@ def mediawiki_and_node(tmp_path_factory):
 
 def test_node_answers_as_mediawiki_does(mediawiki_and_node) -> None:
     mw_url, node_url = mediawiki_and_node
-    found = differences(mw_url, node_url)
+    found = differences(mw_url, node_url, interwiki=False)  # a dump carries no interwiki map
     assert found == [], "\n".join(found)
 
 
@@ -473,6 +473,12 @@ BAD_REQUESTS = [
     {"action": "query", "meta": "siteinfo", "assert": "user"},
     {"action": "query", "meta": "siteinfo", "assert": "bot"},
     {"action": "query", "prop": "revisions", "titles": "Many|Apple", "rvlimit": "2"},
+    {"action": "query", "list": "usercontribs", "ucuser": "Admin", "ucshow": "top|!top"},
+    {"action": "query", "list": "usercontribs", "uciprange": "10.0.0.0/8"},
+    {"action": "query", "list": "usercontribs", "uciprange": "not an address"},
+    {"action": "query", "list": "usercontribs", "ucuser": "Carol", "ucuserids": "3"},
+    {"action": "query", "list": "usercontribs"},
+    {"action": "query", "list": "usercontribs", "ucuser": "Admin", "ucshow": "!patrolled"},
 ]
 WARNED_REQUESTS = [
     {"action": "query", "list": "allpages", "bogus": "1"},
@@ -577,3 +583,192 @@ def test_parse_renders_modules_and_files_as_the_web_page_does(node_dir, tmp_path
     assert body.startswith('<div class="mw-parser-output">') and body.count("mw-parser-output") == 1
     assert "Hello, World!" in body and '<img src="/file/luawiki/Dot.png?v=' in body and 'class="new"' in body
     assert f'dir="ltr">{body}</div>' in web.text
+
+
+# -- parameters paraminfo advertises do what they say --------------------------------------------------------
+
+
+def _contribs(client: httpx.Client, **params) -> list[tuple[str, str]]:
+    answer = get(client, action="query", list="usercontribs", uclimit="max", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return sorted((c["title"], c["comment"]) for c in answer["query"]["usercontribs"])
+
+
+def test_usercontribs_show_ids_and_ip_ranges(served) -> None:
+    client, _ = served
+    bob = [("Category:Things", "cat"), ("Main Page", "categorise"), ("Talk:Main Page", "hi"), ("Template:Box", "tpl")]
+    assert _contribs(client, ucuserids="2") == bob
+    assert _contribs(client, ucuserids="2|1") == sorted(bob + [
+        ("Main Page", "first"), ("Old name", "move"), ("User:Alice", "me"), ("Wikipedia:About", "about")])
+    assert _contribs(client, uciprange="192.0.2.0/24") == [("Main Page", "typo")]
+    assert _contribs(client, uciprange="198.51.100.0/24") == []
+    assert _contribs(client, ucuser="Carol", ucshow="top") == [
+        ("Apple", "sections"), ("Many", f"edit {MANY - 1}"), ("Wikipedia:About", "about more")]
+    assert _contribs(client, ucuser="Carol", ucshow="new") == [("Apple", "new"), ("Many", "edit 0")]
+    assert _contribs(client, ucuser="Carol", ucshow="minor|!new") == sorted(
+        ("Many", f"edit {n}") for n in range(1, MANY, 2))
+    not_top = _contribs(client, ucuser="Carol", ucshow="!top|!minor")
+    assert ("Apple", "new") in not_top and ("Apple", "sections") not in not_top and len(not_top) == 2 + MANY // 2 - 1
+    deprecated = get(client, action="query", list="usercontribs", ucuser="Carol", uctoponly=1, formatversion=2)
+    assert len(deprecated["query"]["usercontribs"]) == 3
+    assert deprecated["warnings"]["usercontribs"]["warnings"] == 'The parameter "uctoponly" has been deprecated.'
+    assert _contribs(client, ucuser="Carol", uctag="some-tag") == []
+    for params, code in (({"ucuser": "Carol", "ucshow": "top|!top"}, "show"),
+                         ({"uciprange": "10.0.0.0/8"}, "cidrtoobroad"),
+                         ({"uciprange": "2001:db8::/16"}, "cidrtoobroad"),
+                         ({"uciprange": "not an address"}, "invalidiprange"),
+                         ({"ucuser": "Carol", "ucuserids": "3"}, "invalidparammix")):
+        answer = get(client, action="query", list="usercontribs", **params)
+        assert answer["error"]["code"] == code, params
+    assert get(client, action="query", list="usercontribs", ucuser="Carol",
+               ucshow="patrolled")["error"]["code"] == "permissiondenied"  # nobody patrols on a node
+
+
+def _members(client: httpx.Client, **params) -> list[str]:
+    answer = get(client, action="query", list="categorymembers", cmtitle="Category:Things", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return [m["title"] for m in answer["query"]["categorymembers"]]
+
+
+def test_categorymembers_by_time_added_and_direction(served) -> None:
+    client, _ = served
+    assert _members(client) == ["Apple", "Main Page"]
+    assert _members(client, cmdir="desc") == _members(client, cmdir="older") == ["Main Page", "Apple"]
+    # Main Page joined the category on 2024-01-03 (its third revision), Apple on 2024-01-11
+    assert _members(client, cmsort="timestamp") == ["Main Page", "Apple"]
+    assert _members(client, cmsort="timestamp", cmdir="older") == ["Apple", "Main Page"]
+    assert _members(client, cmsort="timestamp", cmstart="2024-01-05T00:00:00Z") == ["Apple"]
+    assert _members(client, cmsort="timestamp", cmdir="older", cmstart="2024-01-05T00:00:00Z") == ["Main Page"]
+    assert _members(client, cmsort="timestamp", cmend="2024-01-05T00:00:00Z") == ["Main Page"]
+    assert _members(client, cmstart="2024-01-05T00:00:00Z") == ["Apple", "Main Page"]  # ignored, as MediaWiki does
+    stamped = get(client, action="query", list="categorymembers", cmtitle="Category:Things", cmprop="title|timestamp",
+                  cmsort="timestamp", cmlimit=1, formatversion=2)
+    assert stamped["query"]["categorymembers"] == [{"ns": 0, "title": "Main Page", "timestamp": "2024-01-03T00:00:00Z"}]
+    nxt = get(client, action="query", list="categorymembers", cmtitle="Category:Things", cmprop="title|timestamp",
+              cmsort="timestamp", cmlimit=1, formatversion=2, **stamped["continue"])
+    assert nxt["query"]["categorymembers"] == [{"ns": 0, "title": "Apple", "timestamp": "2024-01-11T00:00:00Z"}]
+
+
+def test_siteinfo_interwiki_map_and_aliases_from_the_wiki_configuration(node) -> None:
+    """A wiki pulled from a MediaWiki keeps its interwiki map: siteinfo answers it; without one, the built-in
+    map. Aliases are MediaWiki's (Image, Image talk, the language's), never the canonical names."""
+    def siteinfo() -> dict:
+        return _call(node, "GET", action="query", meta="siteinfo", siprop="interwikimap|namespacealiases",
+                     formatversion="2")["query"]
+
+    built_in = siteinfo()
+    assert {"prefix": "wikt", "url": "https://en.wiktionary.org/wiki/$1", "protorel": False} in built_in["interwikimap"]
+    assert built_in["namespacealiases"] == [{"id": 6, "alias": "Image"}, {"id": 7, "alias": "Image talk"}]
+    config = node.wiki("w")
+    del config.namespaces[7]  # a dump may declare only some namespaces: no alias of one it lacks
+    config.interwiki = {"zz": "//zz.example/wiki/$1", "acronym": "https://acronym.example/?q=$1"}
+    config.lang = "de"
+    node.store.set_wiki_config(config)
+    pulled = siteinfo()
+    assert pulled["interwikimap"] == [{"prefix": "acronym", "url": "https://acronym.example/?q=$1", "protorel": False},
+                                      {"prefix": "zz", "url": "//zz.example/wiki/$1", "protorel": True}]
+    assert {"id": 6, "alias": "Bild"} in pulled["namespacealiases"]
+    assert [a for a in pulled["namespacealiases"] if a["id"] == 7] == []
+
+
+# -- views, allrevisions, the generator forms, index.php's view ------------------------------------------------
+
+
+def test_view_parameter_chooses_another_views_head(node) -> None:
+    """A page with three heads: views A and B trust a different one each; view= picks which the API shows."""
+    from test_trust import _two_head_page
+
+    heads = _two_head_page(node)
+    node.config.views = {"A": [heads["c1"]], "B": [heads["c2"]]}
+
+    def shown(**view) -> tuple[str, int]:
+        answer = _call(node, "GET", action="query", titles="P", prop="info|revisions", rvprop="ids|content",
+                       rvslots="main", formatversion="2", **view)
+        page = answer["query"]["pages"][0]
+        assert page["lastrevid"] == page["revisions"][0]["revid"]
+        return page["revisions"][0]["slots"]["main"]["content"], page["lastrevid"]
+
+    default, in_a, in_b = shown(), shown(view="A"), shown(view="B")
+    assert (default[0], in_a[0], in_b[0]) == ("text C\n", "text A\n", "text B\n")
+    assert len({default[1], in_a[1], in_b[1]}) == 3
+    top = _call(node, "GET", action="query", list="usercontribs", ucuser=heads["x"].public, ucshow="top",
+                formatversion="2", view="B")
+    assert [c["revid"] for c in top["query"]["usercontribs"] if c["title"] == "P"] == [in_b[1]]
+
+
+def test_allrevisions_gives_every_revisions_content_across_continuations(served) -> None:
+    client, _ = served
+    texts, cont, requests = [], {"continue": ""}, 0
+    while True:
+        answer = get(client, action="query", list="allrevisions", arvprop="ids|timestamp|content", arvslots="main",
+                     arvdir="newer", arvlimit=7, formatversion=2, **cont)
+        requests += 1
+        texts += [(rev["timestamp"], entry["title"], rev["slots"]["main"]["content"])
+                  for entry in answer["query"]["allrevisions"] for rev in entry["revisions"]]
+        if "continue" not in answer:
+            break
+        cont = answer["continue"]
+        assert "arvcontinue" in cont
+    expected = sorted((ts, title, rev[6]) for title, _, _, _, revs in PAGES for rev in revs for ts in [rev[2]])
+    assert texts == expected and requests == -(-len(expected) // 7)
+    older = get(client, action="query", list="allrevisions", arvprop="comment", arvlimit=2, formatversion=2)
+    assert [e["title"] for e in older["query"]["allrevisions"]] == ["Many"]
+    assert [r["comment"] for r in older["query"]["allrevisions"][0]["revisions"]] == [f"edit {MANY - 1}",
+                                                                                      f"edit {MANY - 2}"]
+
+
+def _pages(client: httpx.Client, **params) -> dict[str, dict]:
+    answer = get(client, action="query", formatversion=2, **params)
+    assert "error" not in answer, answer
+    return {p["title"]: p for p in answer["query"]["pages"]}
+
+
+def test_generator_forms_of_the_lists(served) -> None:
+    client, _ = served
+    contributed = _pages(client, generator="usercontribs", gucuser="Alice", prop="info")
+    assert sorted(contributed) == ["Main Page", "Old name", "User:Alice", "Wikipedia:About"]
+    assert all(p["lastrevid"] > 0 for p in contributed.values())
+    recent = _pages(client, generator="recentchanges", grcdir="newer", grclimit=4, prop="info")
+    assert sorted(recent) == ["Main Page", "Talk:Main Page"]
+    revised = _pages(client, generator="allrevisions", garvdir="newer", garvlimit=4, prop="revisions",
+                     rvprop="comment")
+    assert {t: [r["comment"] for r in p["revisions"]] for t, p in revised.items()} == {
+        "Main Page": ["first", "typo", "categorise"], "Talk:Main Page": ["hi"]}
+    following = get(client, action="query", generator="allrevisions", garvdir="newer", garvlimit=4, prop="info",
+                    formatversion=2)
+    assert "garvcontinue" in following["continue"]
+    found = _pages(client, generator="search", gsrsearch="banana", prop="revisions", rvprop="content", rvslots="main")
+    assert list(found) == ["Main Page"]
+    assert found["Main Page"]["revisions"][0]["slots"]["main"]["content"].startswith("Welcome! A banana page.")
+
+
+def test_index_php_view_sends_to_the_page(served) -> None:
+    client, _ = served
+    for params in ({"title": "Main_Page"}, {"title": "Main Page", "action": "view"}):
+        answer = client.get(f"/w/{WIKI}/index.php", params=params)
+        assert answer.status_code == 301 and answer.headers["location"] == f"/wiki/{WIKI}/Main_Page"
+        page = client.get(f"/w/{WIKI}/index.php", params=params, follow_redirects=True)
+        assert page.status_code == 200 and "A banana page." in page.text
+
+
+def test_categorymembers_sort_key_ranges(node, author) -> None:
+    """Members sort by MediaWiki's "uppercase" sort key, the title without its namespace (User:Ann under A);
+    the sort key prefix and hex ranges take their part of that order, in either direction."""
+    for ns, title in ((0, "Zebra"), (2, "Ann"), (0, "Bee"), (0, "Cat")):
+        node.ingest(edit_blocks(Page("w", ns, title), "[[Category:Animals]]", (), "edit", author.key, author.public,
+                                1_000), "test")
+
+    def members(**params) -> list[str]:
+        answer = _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals",
+                       formatversion="2", **params)
+        return [m["title"] for m in answer["query"]["categorymembers"]]
+
+    assert members() == ["User:Ann", "Bee", "Cat", "Zebra"]
+    assert members(cmstartsortkeyprefix="b", cmendsortkeyprefix="Cz") == ["Bee", "Cat"]
+    assert members(cmdir="desc", cmstartsortkeyprefix="Cz", cmendsortkeyprefix="B") == ["Cat", "Bee"]
+    assert members(cmstarthexsortkey=b"CAT".hex()) == ["Cat", "Zebra"]
+    keyed = _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals", cmprop="sortkey",
+                  cmlimit="1", formatversion="2")
+    assert keyed["query"]["categorymembers"] == [{"sortkey": b"ANN".hex()}]
+    assert _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals",
+                 cmstarthexsortkey="xyz")["error"]["code"] == "badvalue"

@@ -27,12 +27,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import CLI, cli_env, run_cli, start_server, stop_server
+from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server
 from mediawiki_instance import MediaWikiInstance
 from mw_api_compare import differences
 from mw_populate import USERS, edit, fill, latest, login, populate, session, tiny_png
 from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.mediawiki.follow import pull
+from wikipeer.model.cid import cid_to_str
 from wikipeer.mediawiki.remote import MediaWikiError, RemoteWiki
 from wikipeer.node import Node
 from wikipeer.store import hidden
@@ -518,7 +519,6 @@ def test_maxlag_is_waited_out_when_it_passes(bad):
 def test_bad_peer_add_input_is_refused_clearly(tmp_path):
     node = tmp_path / "node"
     run_cli(None, "--node", str(node), "init")
-    from conftest import assert_user_error
     assert_user_error(run_cli(node, "peer", "add", "--mediawiki", "http://127.0.0.1:9/api.php"), "--wiki")
     assert_user_error(run_cli(node, "peer", "add", "--mediawiki", "ftp://x/api.php", "--wiki", "w"), "api.php")
     assert_user_error(run_cli(node, "peer", "add", "--mediawiki", "http://127.0.0.1:9/api.php", "--wiki", "w",
@@ -555,6 +555,28 @@ def test_a_store_of_the_previous_schema_gains_the_mediawiki_tables(tmp_path):
         assert store.meta("schema") == SCHEMA_VERSION
     finally:
         store.close()
+
+
+def test_the_command_line_hides_a_hidden_page_as_the_web_page_does(node_dir):
+    """``wikipeer show`` refuses a page hidden here (deleted on the MediaWiki followed), saying why, and shows
+    one of its revisions with --rev; ``wikipeer search`` leaves it out."""
+    for title in ("Doomed", "Kept"):
+        assert run_cli(node_dir, "edit", WIKI, title, "-m", "new", input=f"{title}: a zebra page.").code == 0
+    n = Node.open(node_dir)
+    try:
+        row = n.store.page(WIKI, 0, "Doomed")
+        head = n.store.heads(row.id)[0]
+        hidden.hide(n.store, row.id, head.ts + 1, "deleted on http://127.0.0.1:9/w/api.php by Admin")
+        rev = cid_to_str(head.cid)
+    finally:
+        n.close()
+    assert_user_error(run_cli(node_dir, "show", WIKI, "Doomed"), "'Doomed' was deleted on http://127.0.0.1:9",
+                      "wikipeer history")
+    assert run_cli(node_dir, "show", WIKI, "Doomed", "--rev", rev).out == "Doomed: a zebra page."
+    found = run_cli(node_dir, "search", "zebra")
+    assert found.code == 0 and "Kept" in found.out and "Doomed" not in found.out, str(found)
+    only_hidden = run_cli(node_dir, "search", "Doomed:")
+    assert only_hidden.code == 0 and only_hidden.out.strip() == "no pages match", str(only_hidden)
 
 
 def test_since_starts_the_pull_at_that_time(bulk, tmp_path):

@@ -19,6 +19,7 @@ from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.fsck import fsck as run_fsck
 from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.node import Node, default_node_dir, find_page
+from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -169,8 +170,21 @@ def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None 
 
 def show(args: argparse.Namespace) -> int:
     node = _open(args)
+    if not args.rev:
+        _check_shown(node, args.wiki, args.title)
     sys.stdout.write(node.store.revision_text(_shown(node, args.wiki, args.title, args.rev, args.view)))
     return 0
+
+
+def _check_shown(node: Node, wiki: str, title: str) -> None:
+    """A page hidden on this node (deleted on the MediaWiki it follows) is not shown, as on the web page: say why."""
+    page = find_page(node, wiki, title)
+    record = hidden.hidden(node.store, page.id)
+    if record is not None:
+        full = node.wiki_or_default(wiki).full_title(page.ns, page.title)
+        raise NotFound(f"page {full!r} was {record.reason}; this node keeps its signed history "
+                       f"('wikipeer history {wiki} {title!r}' lists it, --rev shows one revision) but no longer "
+                       "shows it")
 
 
 def history(args: argparse.Namespace) -> int:
@@ -203,7 +217,9 @@ def diff(args: argparse.Namespace) -> int:
 
 def search(args: argparse.Namespace) -> int:
     node = _open(args)
-    hits = node.store.search(args.query, args.limit)
+    gone = hidden.hidden_pages(node.store)  # as the web page's search: hidden pages are left out
+    hits = [(page, snippet) for page, snippet in node.store.search(args.query, args.limit + len(gone))
+            if page.id not in gone][:args.limit]
     for page, snippet in hits:
         config = node.wiki_or_default(page.wiki)
         out.print(f"{page.wiki}: {config.full_title(page.ns, page.title)}  {snippet}")

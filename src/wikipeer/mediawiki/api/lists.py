@@ -13,6 +13,7 @@ members are the pages whose shown text names the category in a link
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -21,8 +22,8 @@ from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import Listing, Query
-from wikipeer.mediawiki.api.reading import (current, full_title, hidden_pages, on_shown_page, page_dict, rev_user,
-                                           sha1_hex)
+from wikipeer.mediawiki.api.reading import (HISTORY_BATCH, current, full_title, hidden_pages, on_shown_page,
+                                           page_dict, rev_user, sha1_hex)
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
@@ -176,6 +177,8 @@ def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listin
     store = call.node.store
 
     def keep(rev: RevInfo) -> bool:
+        if params["tag"]:  # a node tags no revision
+            return False
         kind = "edit" if rev.parents else "new"
         if kind not in types:
             return False
@@ -244,21 +247,42 @@ def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent:
 
 
 UC_PROPS = ("ids", "title", "timestamp", "comment", "parsedcomment", "size", "sizediff", "flags", "patrolled", "tags")
+UC_SHOW = ("minor", "!minor", "new", "!new", "top", "!top", "patrolled", "!patrolled", "autopatrolled",
+           "!autopatrolled")
+"""What ``ucshow`` takes. Clients read the patrolled values from paraminfo (pywikibot refuses a site
+without them), but nobody patrols on a node: asking for them is MediaWiki's error for a user without the
+patrol right."""
+PATROL_WORDS = {"patrolled", "!patrolled", "autopatrolled", "!autopatrolled"}
+UC_SOURCES = ("user", "userids", "userprefix", "iprange")
+WIDEST_RANGE = {4: 16, 6: 19}
+"""MediaWiki's $wgRangeContributionsCIDRLimit: the broadest ``uciprange`` it takes, by IP version."""
 
 
 def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
-    users, prefix = params["user"], params["userprefix"]
-    if not users and not prefix:
-        raise ApiError("missingparam", 'One of the parameters "ucuser", "ucuserids", "ucuserprefix", and '
-                                       '"uciprange" is required.', module="usercontribs")
-    wanted = set(users)
+    keep = _contributor_filter(call, params)
+    show = set(params["show"])
+    if params["toponly"]:
+        call.warn("usercontribs", "deprecation", 'The parameter "uctoponly" has been deprecated.')
+        show.add("top")
+    if show & PATROL_WORDS:
+        raise ApiError("permissiondenied", "You need the patrol or patrolmarks right to request the patrolled flag.",
+                       module="usercontribs")
+    if any(value in show and f"!{value}" in show for value in ("minor", "new", "top")):
+        raise ApiError("show", "Incorrect parameter - mutually exclusive values may not be supplied.",
+                       module="usercontribs")
 
-    def keep(rev: RevInfo) -> bool:
-        name = rev_user(call, rev).name
-        return name in wanted or bool(prefix and name.startswith(prefix))
+    def wanted(rev: RevInfo) -> bool:
+        if params["tag"]:  # a node tags no revision
+            return False
+        flags = {"minor": bool(rev.minor), "new": not rev.parents}
+        if any(f"!{name}" in show and value or name in show and not value for name, value in flags.items()):
+            return False
+        if "top" in show or "!top" in show:
+            return _is_top(call, rev) == ("top" in show) and keep(rev)
+        return keep(rev)
 
     revs, cont = _take(call, _revisions_by_time(call, _span(params, "usercontribs"), params["namespace"] or None,
-                                                keep, params["limit"] + 1), params["limit"])
+                                                wanted, params["limit"] + 1), params["limit"])
     if cont:
         query.continue_with(module("list", "usercontribs"), {"uccontinue": cont})
     props = params["prop"]
@@ -276,8 +300,7 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
         if "timestamp" in props:
             item["timestamp"] = format_timestamp(rev.ts)
         if "flags" in props:
-            item.update(new=not rev.parents, minor=bool(rev.minor),
-                        top=rev.id in {h.id for h in call.node.store.heads(rev.page)})
+            item.update(new=not rev.parents, minor=bool(rev.minor), top=_is_top(call, rev))
         if "comment" in props:
             item["comment"] = rev.comment
         if "size" in props:
@@ -288,6 +311,56 @@ def usercontribs(call: ApiCall, params: dict[str, Any], query: Query) -> Listing
             item["tags"] = []
         items.append(item)
     return Listing(items, _rows(call, revs))
+
+
+def _contributor_filter(call: ApiCall, params: dict[str, Any]) -> Any:
+    """Whose revisions: exactly one of ``ucuser``, ``ucuserids``, ``ucuserprefix`` and ``uciprange``, as in
+    MediaWiki. Ids are the source wiki's (an imported user's); a node's own accounts have none (0)."""
+    given = [name for name in UC_SOURCES if params[name]]
+    named = ", ".join(f'"uc{name}"' for name in UC_SOURCES)
+    if not given:
+        raise ApiError("missingparam", f"One of the parameters {named} is required.", module="usercontribs")
+    if len(given) > 1:
+        raise ApiError("invalidparammix", f"The parameters {named} can not be used together.",
+                       module="usercontribs")
+    if params["iprange"]:
+        network = _ip_range(params["iprange"])
+        return lambda rev: (user := rev_user(call, rev)).anon and _in_range(user.name, network)
+    if params["userids"]:
+        ids = set(params["userids"]) - {0}
+        return lambda rev: rev_user(call, rev).id in ids
+    if params["userprefix"]:
+        prefix = params["userprefix"]
+        return lambda rev: rev_user(call, rev).name.startswith(prefix)
+    users = set(params["user"])
+    return lambda rev: rev_user(call, rev).name in users
+
+
+def _ip_range(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ApiError("invalidiprange", f'Invalid IP range "{value}".', module="usercontribs") from None
+    if network.prefixlen < WIDEST_RANGE[network.version]:
+        raise ApiError("cidrtoobroad", f"IPv{network.version} CIDR ranges broader than "
+                                       f"/{WIDEST_RANGE[network.version]} are not accepted.", module="usercontribs")
+    return network
+
+
+def _in_range(name: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(name) in network
+    except ValueError:  # an imported user without an id is anonymous but has no address
+        return False
+
+
+def _is_top(call: ApiCall, rev: RevInfo) -> bool:
+    """Whether the revision is the page's current one (MediaWiki's ``top``): the head the view shows."""
+    tops = call.state.setdefault("top revisions", {})
+    if rev.page not in tops:
+        head = current(call, rev.page)
+        tops[rev.page] = head.id if head is not None else None
+    return tops[rev.page] == rev.id
 
 
 # -- search ---------------------------------------------------------------------------
@@ -341,8 +414,18 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
         head = current(call, row.id)
         if head is not None and pattern.search(call.node.store.revision_text(head)):
             members.append(row)
-    members.sort(key=lambda r: full_title(call, r) if r.ns != NS_CATEGORY else r.title,
-                 reverse=params["dir"] in ("desc", "descending"))
+    descending = params["dir"] in ("desc", "descending", "older")  # MediaWiki: "newer" is ascending
+    if params["sort"] == "timestamp":
+        added = {row.id: _added_to_category(call, row, pattern) for row in members}
+        members = [r for r in members if _in_time_range(added[r.id], params, descending)]
+        members.sort(key=lambda r: (added[r.id], r.id), reverse=descending)
+    else:  # cmstart and cmend go with cmsort=timestamp only; MediaWiki ignores them otherwise, so does this
+        added = {}
+        low, high = _sortkey_range(params)
+        if descending:
+            low, high = high, low
+        members = [r for r in members if (low is None or _sortkey(r) >= low) and (high is None or _sortkey(r) <= high)]
+        members.sort(key=lambda r: (_sortkey(r), r.id), reverse=descending)
     start = int(params["continue"]) if params["continue"] and params["continue"].isdigit() else 0
     page = members[start:start + params["limit"]]
     if len(members) > start + params["limit"]:
@@ -355,10 +438,63 @@ def categorymembers(call: ApiCall, params: dict[str, Any], query: Query) -> List
             item.pop("ns", None)
         if "type" in params["prop"]:
             item["type"] = "subcat" if row.ns == NS_CATEGORY else "file" if row.ns == 6 else "page"
+        if "sortkey" in params["prop"]:
+            item["sortkey"] = _sortkey(row).hex()
         if "sortkeyprefix" in params["prop"]:
             item["sortkeyprefix"] = ""
+        if "timestamp" in params["prop"]:
+            item["timestamp"] = format_timestamp(added.get(row.id) or _added_to_category(call, row, pattern))
         items.append(item)
     return Listing(items, page)
+
+
+def _sortkey(row: PageRow) -> bytes:
+    """MediaWiki's sort key with its "uppercase" collation: the title without its namespace, upper-cased (a
+    node keeps no sort key prefixes: ``[[Category:X|key]]`` is not read)."""
+    return row.title.upper().encode("utf-8")
+
+
+def _sortkey_range(params: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
+    """``cmstarthexsortkey``/``cmstartsortkeyprefix`` and their ends as sort keys (a hex key wins, as in
+    MediaWiki); both ends are taken, in ``cmdir``'s order."""
+    ends = []
+    for side in ("start", "end"):
+        hexed, prefix = params[f"{side}hexsortkey"], params[f"{side}sortkeyprefix"]
+        if hexed is not None:
+            try:
+                ends.append(bytes.fromhex(hexed))
+            except ValueError:
+                raise ApiError("badvalue", f'Invalid value "{hexed}" for parameter "cm{side}hexsortkey": '
+                                           "not a hexadecimal sort key.", module="categorymembers") from None
+        else:
+            ends.append(prefix.upper().encode("utf-8") if prefix is not None else None)
+    return ends[0], ends[1]
+
+
+def _added_to_category(call: ApiCall, row: PageRow, pattern: re.Pattern[str]) -> int:
+    """When the page joined the category (MediaWiki's cl_timestamp): the oldest revision of the newest run of
+    revisions whose text links to it, going back from the shown head by time."""
+    store = call.node.store
+    head = current(call, row.id)
+    since = head.ts if head is not None else 0
+    cursor = None
+    while True:
+        revs = store.history_page(row.id, HISTORY_BATCH, cursor)
+        for rev in revs:
+            if rev.ts > since or not on_shown_page(call, rev):
+                continue  # a newer head of a fork the view does not show, or another MediaWiki page's revision
+            if not pattern.search(store.revision_text(rev)):
+                return since
+            since = rev.ts
+        if len(revs) < HISTORY_BATCH:
+            return since
+        cursor = (revs[-1].ts, revs[-1].id)
+
+
+def _in_time_range(added: int, params: dict[str, Any], descending: bool) -> bool:
+    """Whether ``cmstart``/``cmend`` take a page added at ``added``: start comes first in ``cmdir``'s order."""
+    low, high = (params["end"], params["start"]) if descending else (params["start"], params["end"])
+    return (low is None or added >= low) and (high is None or added <= high)
 
 
 def _category_candidates(call: ApiCall, category: str) -> list[PageRow]:
@@ -439,8 +575,7 @@ register(Module("usercontribs", "list", "uc", (
     Param("dir", values=("newer", "older"), default="older"),
     Param("namespace", "namespace", multi=True),
     Param("prop", multi=True, values=UC_PROPS, default="ids|title|timestamp|comment|size|flags"),
-    Param("show", multi=True, values=("minor", "!minor", "new", "!new", "patrolled", "!patrolled", "autopatrolled",
-                                      "!autopatrolled", "top", "!top")),
+    Param("show", multi=True, values=UC_SHOW),
     Param("tag"), Param("toponly", "boolean"),
 ), usercontribs, generator=True, help="A user's revisions, by timestamp."))
 

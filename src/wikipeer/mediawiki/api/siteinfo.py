@@ -18,6 +18,7 @@ from wikipeer.mediawiki.api.output import content_key
 from wikipeer.mediawiki.api.params import Param, format_timestamp
 from wikipeer.mediawiki.api.query import Query
 from wikipeer.mediawiki.api.registry import Module, register
+from wikipeer.model.title import WikiConfig
 from wikipeer.render.interwiki import PROJECTS
 from wikipeer.render.names import ALIASES, CANONICAL
 
@@ -94,16 +95,40 @@ def _namespaces(call: ApiCall) -> dict[str, Any]:
     return out
 
 
+# MediaWiki's English aliases (languages/messages/MessagesEn.php): the canonical names are not listed as
+# aliases, they are the namespaces' ``canonical`` field.
+ENGLISH_ALIASES: dict[str, int] = {"Image": 6, "Image talk": 7}
+
+
+def alias_table(wiki: WikiConfig) -> dict[str, int]:
+    """The wiki's namespace aliases (alias -> namespace number): the one place they are read from.
+
+    The wiki's configuration holds no aliases yet (a pull keeps its namespaces and interwiki map only), so
+    these are the built-in ones: English's and those of the wiki's language (render/names.py). When the
+    configuration gains the aliases a MediaWiki's siteinfo gives, answer them here first.
+    """
+    names = {**ENGLISH_ALIASES, **{alias[:1].upper() + alias[1:]: number
+                                   for alias, number in ALIASES.get(wiki.lang, {}).items()}}
+    own = {name.casefold() for name in wiki.namespaces.values()}
+    # As MediaWiki, no alias of a namespace the wiki lacks (a dump may declare only some).
+    return {alias: number for alias, number in names.items()
+            if alias.casefold() not in own and number in wiki.namespaces}
+
+
 def _aliases(call: ApiCall) -> list[dict[str, Any]]:
-    names = {**{k.title(): v for k, v in CANONICAL.items()}, **ALIASES.get(call.wiki.lang, {})}
-    own = {v.casefold() for v in call.wiki.namespaces.values()}
-    return [{"id": number, content_key("alias"): alias} for alias, number in sorted(names.items())
-            if alias.casefold() not in own]
+    return [{"id": number, content_key("alias"): alias} for alias, number in sorted(alias_table(call.wiki).items())]
+
+
+def interwiki_map(wiki: WikiConfig) -> dict[str, str]:
+    """Prefix -> URL (``$1`` the page): the map a pull took from the wiki's MediaWiki, else the built-in one."""
+    if wiki.interwiki:
+        return dict(wiki.interwiki)
+    return {prefix: pattern.replace("{lang}", wiki.lang) for prefix, pattern in PROJECTS.items()}
 
 
 def _interwiki(call: ApiCall) -> list[dict[str, Any]]:
-    lang = call.wiki.lang
-    return [{"prefix": prefix, "url": pattern.replace("{lang}", lang)} for prefix, pattern in sorted(PROJECTS.items())]
+    return [{"prefix": prefix, "url": url, "protorel": url.startswith("//")}
+            for prefix, url in sorted(interwiki_map(call.wiki).items())]
 
 
 def _statistics(call: ApiCall) -> dict[str, Any]:
