@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikipeer.mediawiki.api import ApiCall, handle
+from wikipeer.mediawiki.api.bounded import is_quick
 from wikipeer.mediawiki.api.login import QUERY_NAMES
 from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
@@ -129,7 +130,8 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
     attach(call, session)
     # In a worker thread, as FastAPI runs plain routes: a long answer (a search, a user's contributions
     # on a large wiki) or a login's password hashing must not hold up every other request on the event loop.
-    answer = await run_in_threadpool(handle, call)
+    # A request whose work is bounded small is answered here: the two thread switches cost as much as it.
+    answer = handle(call) if is_quick(request.method, params) else await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:
