@@ -108,7 +108,10 @@ def only_wiki(site: Site) -> str:
 
 async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Response:
     """One api.php request, answered by the framework; API logins count against ``limits`` as web logins do."""
-    known_wiki(site, wiki)
+    config = site.node.store.wiki_config(wiki)
+    if config is None:  # a wiki with pages but no configuration is read with MediaWiki's defaults
+        known_wiki(site, wiki)
+        config = site.node.wiki_or_default(wiki)
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -120,7 +123,7 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
                 params[name] = value
     visitor = site.visitor(request)
     session = api_session(site, request, limits)
-    call = ApiCall(node=site.node, wiki=site.node.wiki_or_default(wiki), params=params, method=request.method,
+    call = ApiCall(node=site.node, wiki=config, params=params, method=request.method,
                    account=visitor.account, is_bot=session.may("bot"), user_name=site.author,
                    check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
                    page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)

@@ -19,9 +19,12 @@ def current(call: ApiCall, page_id: int) -> RevInfo | None:
     return call.shown_view().choose(heads) if heads else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class User:
-    """A revision's author as MediaWiki names one."""
+    """A revision's author as MediaWiki names one.
+
+    Not frozen: a list of changes makes one per change, and a frozen dataclass takes three times as long to make.
+    """
 
     name: str
     id: int
