@@ -171,9 +171,10 @@ def _rev_infos(store: Store, rows: list[tuple]) -> list[RevInfo]:
         return []
     ids = [row[0] for row in rows]
     parents: dict[int, list[tuple[int, bytes]]] = {}
-    for child, pos, cid in _fetch(store, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
-                                         "WHERE x.child IN ({marks}) UNION ALL "
-                                         "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", ids, twice=True):
+    linked = _fetch(store, "SELECT x.child, x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent "
+                           "WHERE x.child IN ({marks}) UNION ALL "
+                           "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", ids, twice=True)
+    for child, pos, cid in linked:
         parents.setdefault(child, []).append((pos, cid))
     keys: dict[int, str] = {}
     out = []
@@ -200,7 +201,8 @@ def _fetch(store: Store, sql: str, values: list, per_query: int = 500, twice: bo
     rows: list[tuple] = []
     for start in range(0, len(values), per_query):
         chunk = values[start:start + per_query]
-        rows += store.conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk * 2 if twice else chunk).fetchall()
+        marks = ",".join("?" * len(chunk))
+        rows += store.conn.execute(sql.format(marks=marks), chunk * 2 if twice else chunk).fetchall()
     return rows
 
 
