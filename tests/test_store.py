@@ -424,3 +424,22 @@ def test_revisions_with_every_optional_field_spelled_out_come_back_byte_for_byte
     assert fsck(node.store)[1] == []
     node.store.conn.execute("DELETE FROM parents")
     assert any("hash" in f.problem for f in fsck(node.store)[1])
+
+
+def test_text_cache_is_bounded_by_bytes_not_count(tmp_path):
+    """Reading a few hundred texts in turn again comes from memory: a cache of 256 texts missed every one
+    (each miss decompresses the text's whole chain), although they took a few hundred KB."""
+    path = tmp_path / "texts.sqlite"
+    store = Store(path)
+    texts = [f"text {n}: ".encode() + b"words " * 150 for n in range(400)]
+    ids = []
+    with store.write() as writer:
+        for text in texts:
+            ids.append(writer.add_text(compute_cid(text, RAW), text, ids[-1] if ids else None))
+    store.close()
+    store = Store(path)  # nothing in memory
+    assert [store.text_bytes(i) for i in ids] == texts
+    asked: list[str] = []
+    store.conn.set_trace_callback(asked.append)
+    assert [store.text_bytes(i) for i in ids] == texts
+    assert [q for q in asked if "texts" in q] == []

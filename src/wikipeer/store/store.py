@@ -42,6 +42,10 @@ from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FI
 DEFAULT_CHAIN = 16
 PACKED = b"\x00"
 DOC_CACHE_CHARS = 32_000_000  # folded page texts search keeps in memory (two copies each)
+TEXT_CACHE_BYTES = 16_000_000
+"""Decoded texts kept in memory, by their bytes: a text is stored as a change from an older one, so reading
+one whose chain is not in memory costs a decompression per link (up to ``chain``). A bound by count
+(256) made a reader cycling through a few hundred pages miss every time."""
 """Marks a revision kept as its non-link fields (a whole CBOR map never starts with 0x00)."""
 
 
@@ -108,6 +112,7 @@ class Store:
         self.path = Path(path)
         self._local = threading.local()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
+        self._texts_size = 0
         self._docs: OrderedDict[tuple, fts.Doc] = OrderedDict()
         self._docs_size = 0
         self._lock = threading.Lock()
@@ -189,6 +194,7 @@ class Store:
                     self.close()  # closing rolls back; the error that made us roll back is the one to report
             with self._lock:
                 self._texts.clear()
+                self._texts_size = 0
             problem = disk_problem(exc, self.path)
             if problem is not None:
                 raise problem from exc
@@ -437,9 +443,11 @@ class Store:
 
     def _remember(self, text_id: int, text: bytes) -> None:
         with self._lock:
+            old = self._texts.pop(text_id, None)
+            self._texts_size += len(text) - (len(old) if old is not None else 0)
             self._texts[text_id] = text
-            while len(self._texts) > 256:
-                self._texts.popitem(last=False)
+            while self._texts_size > TEXT_CACHE_BYTES and len(self._texts) > 1:
+                self._texts_size -= len(self._texts.popitem(last=False)[1])
 
     def origin_revision(self, site: str, rev_id: int) -> bytes | None:
         """The CID of the revision imported from ``site`` with id ``rev_id``, if held."""

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikipeer.mediawiki.api import ApiCall, handle
+from wikipeer.mediawiki.api.bounded import is_quick
 from wikipeer.mediawiki.api.login import QUERY_NAMES
 from wikipeer.mediawiki.api.session import ApiSession, Verifier, attach
 from wikipeer.model.title import BadTitle, normalize_title
@@ -108,7 +109,10 @@ def only_wiki(site: Site) -> str:
 
 async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Response:
     """One api.php request, answered by the framework; API logins count against ``limits`` as web logins do."""
-    known_wiki(site, wiki)
+    config = site.node.store.wiki_config(wiki)
+    if config is None:  # a wiki with pages but no configuration is read with MediaWiki's defaults
+        known_wiki(site, wiki)
+        config = site.node.wiki_or_default(wiki)
     params = {k: v for k, v in request.query_params.multi_items()}
     files: dict[str, bytes] = {}
     if request.method == "POST":
@@ -120,7 +124,7 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
                 params[name] = value
     visitor = site.visitor(request)
     session = api_session(site, request, limits)
-    call = ApiCall(node=site.node, wiki=site.node.wiki_or_default(wiki), params=params, method=request.method,
+    call = ApiCall(node=site.node, wiki=config, params=params, method=request.method,
                    account=visitor.account, is_bot=session.may("bot"), user_name=site.author,
                    check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
                    page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)
@@ -130,7 +134,8 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
     attach(call, session)
     # In a worker thread, as FastAPI runs plain routes: a long answer (a search, a user's contributions
     # on a large wiki) or a login's password hashing must not hold up every other request on the event loop.
-    answer = await run_in_threadpool(handle, call)
+    # A request whose work is bounded small is answered here: the two thread switches cost as much as it.
+    answer = handle(call) if is_quick(request.method, params) else await run_in_threadpool(handle, call)
     response = Response(answer.body, status_code=answer.status, media_type=answer.content_type,
                         headers=answer.headers)
     for name, value, max_age in answer.cookies:

@@ -31,8 +31,7 @@ from wikipeer.render.names import NS_CATEGORY
 from wikipeer.render.redirect import redirect_target
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.store.revlists import ParentInfo
-from wikipeer.store.revlists import (TimeRange, first_parents, pages_by_ids, pages_by_title, revisions_by_ids,
-                                     wiki_revisions)
+from wikipeer.store.revlists import TimeRange, first_parents, pages_by_ids, pages_by_title, wiki_revision_infos
 
 LIMIT, HIGH_LIMIT = 500, 5000
 SCAN_BATCH = 500
@@ -109,13 +108,12 @@ def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | N
     gone = hidden_pages(call)
     cursor, batch_size = span.cursor, first
     while True:
-        ids = wiki_revisions(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
-                             batch_size + 1, namespaces)
-        revs = revisions_by_ids(store, ids)
+        revs = wiki_revision_infos(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
+                                   batch_size + 1, namespaces)
         for rev in revs[:batch_size]:
             if rev.page not in gone and on_shown_page(call, rev) and (keep is None or keep(rev)):
                 yield rev
-        if len(ids) <= batch_size:
+        if len(revs) <= batch_size:
             return
         cursor = (revs[batch_size].ts, revs[batch_size].id)
         batch_size = SCAN_BATCH
@@ -202,23 +200,30 @@ def recentchanges(call: ApiCall, params: dict[str, Any], query: Query) -> Listin
         query.continue_with(module("list", "recentchanges"), {"rccontinue": cont})
     parents = first_parents(store, [rev.id for rev in revs])
     pages = pages_by_ids(store, [rev.page for rev in revs])
-    items = [_change(call, rev, params["prop"], pages[rev.page], parents.get(rev.id)) for rev in revs]
-    return Listing(items, _rows(call, revs), {} if not params["generaterevisions"] else
+    props = set(params["prop"])
+    items = [_change(call, rev, props, pages[rev.page], parents.get(rev.id)) for rev in revs]
+    return Listing(items, _rows(call, revs, pages), {} if not params["generaterevisions"] else
                    {rev.page: [rev.id] for rev in revs})
 
 
-def _rows(call: ApiCall, revs: list[RevInfo]) -> list[PageRow]:
-    """The pages of these revisions, each once, in the order they first come."""
-    found = pages_by_ids(call.node.store, [rev.page for rev in revs])
+def _rows(call: ApiCall, revs: list[RevInfo], found: dict[int, PageRow] | None = None) -> list[PageRow]:
+    """The pages of these revisions, each once, in the order they first come (``found``: read already)."""
+    if found is None:
+        found = pages_by_ids(call.node.store, [rev.page for rev in revs])
     return [found[page] for page in dict.fromkeys(rev.page for rev in revs)]
 
 
-def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent: ParentInfo | None) -> dict[str, Any]:
+def _change(call: ApiCall, rev: RevInfo, props: set[str], row: PageRow, parent: ParentInfo | None) -> dict[str, Any]:
+    # Keys set one by one, not by update(): a list of changes builds hundreds of these.
     out: dict[str, Any] = {"type": "edit" if rev.parents else "new"}
     if "title" in props:
-        out.update(ns=row.ns, title=full_title(call, row))
+        out["ns"] = row.ns
+        out["title"] = call.wiki.full_title(row.ns, row.title)
     if "ids" in props:
-        out.update(pageid=row.id, revid=rev.id, old_revid=parent.id if parent else 0, rcid=rev.id)
+        out["pageid"] = row.id
+        out["revid"] = rev.id
+        out["old_revid"] = parent.id if parent else 0
+        out["rcid"] = rev.id
     if "user" in props or "userid" in props:
         user = rev_user(call, rev)
         if "user" in props:
@@ -230,7 +235,8 @@ def _change(call: ApiCall, rev: RevInfo, props: list[str], row: PageRow, parent:
     if "flags" in props:
         out.update(bot=False, new=not rev.parents, minor=bool(rev.minor))
     if "sizes" in props:
-        out.update(oldlen=parent.size if parent else 0, newlen=rev.size)
+        out["oldlen"] = parent.size if parent else 0
+        out["newlen"] = rev.size
     if "timestamp" in props:
         out["timestamp"] = format_timestamp(rev.ts)
     if "comment" in props:

@@ -14,7 +14,7 @@ from wikipeer.mediawiki.api.call import ApiCall, ApiResponse
 from wikipeer.mediawiki.api.errors import ApiError, ApiWarning
 from wikipeer.mediawiki.api.output import content_key, encode, html_page
 from wikipeer.mediawiki.api.params import Param, format_timestamp, read_params
-from wikipeer.mediawiki.api.registry import module, names
+from wikipeer.mediawiki.api.registry import module, names, table_params
 
 ERROR_FORMATS = ("bc", "plaintext", "wikitext", "html", "raw", "none")
 LAG_SECONDS = 0
@@ -66,7 +66,7 @@ def handle(call: ApiCall) -> ApiResponse:
         # Read first, so that an error in any other parameter is told in the format asked for.
         errorformat = read_params(call, "main", "", (Param("errorformat", values=ERROR_FORMATS, default="bc"),)
                                   )["errorformat"]
-        main = read_params(call, "main", "", main_params())
+        main = read_params(call, "main", "", table_params(main_params))
         result = _run(call, main)
     except ApiError as exc:
         headers.update(exc.headers)
@@ -86,7 +86,7 @@ def handle(call: ApiCall) -> ApiResponse:
 
 def _format(call: ApiCall) -> tuple[str, int, bool]:
     fmt = read_params(call, "main", "", (Param("format", values=("json", "jsonfm"), default="jsonfm"),))["format"]
-    params = read_params(call, "json", "", format_params())
+    params = read_params(call, "json", "", table_params(format_params))
     return fmt, 1 if params["formatversion"] == "1" else 2, params["utf8"]
 
 

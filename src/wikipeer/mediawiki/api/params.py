@@ -68,6 +68,10 @@ def read_params(call: ApiCall, module_name: str, prefix: str, params: tuple[Para
     for param in params:
         name = prefix + param.name
         raw = call.params.get(name)
+        if raw is None and not param.required:
+            # Most parameters are not sent: their default, without the checks of a sent value.
+            out[param.name] = False if param.type == "boolean" else _default(param)
+            continue
         if raw is not None:
             call.used.add(name)
         out[param.name] = _value(call, module_name, name, param, raw)

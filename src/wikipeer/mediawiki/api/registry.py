@@ -43,7 +43,7 @@ class Module:
 
     def parameters(self) -> tuple[Param, ...]:
         """The module's parameters; a callable stands for those that depend on other modules (query's)."""
-        return self.params() if callable(self.params) else self.params
+        return table_params(self.params) if callable(self.params) else self.params
 
     @property
     def path(self) -> str:
@@ -52,6 +52,20 @@ class Module:
 
 
 _MODULES: dict[tuple[str, str], Module] = {}
+_ADDED = [0]
+"""Modules ever registered: with the table's size, tells whether the table changed (tests also remove modules)."""
+_BUILT: dict[Callable[[], tuple[Param, ...]], tuple[tuple[int, int], tuple[Param, ...]]] = {}
+"""Parameters built from the table, by the function that builds them, with the table's state they were built for."""
+
+
+def table_params(build: Callable[[], tuple[Param, ...]]) -> tuple[Param, ...]:
+    """``build()``, built again only when a module was added: every request reads them, and building
+    them (the sorted names of every module) cost as much as answering a small query."""
+    state = (_ADDED[0], len(_MODULES))
+    built = _BUILT.get(build)
+    if built is None or built[0] != state:
+        built = _BUILT[build] = (state, build())
+    return built[1]
 
 
 def register(module: Module) -> Module:
@@ -62,6 +76,7 @@ def register(module: Module) -> Module:
     if key in _MODULES:
         raise ValueError(f"two API modules named {module.kind}={module.name}")
     _MODULES[key] = module
+    _ADDED[0] += 1
     return module
 
 
