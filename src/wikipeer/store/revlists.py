@@ -217,6 +217,11 @@ def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
         "WHERE x.pos = 0 AND x.child IN ({marks})"), rev_ids)}
 
 
+def page_heads(store: Store, page_ids: list[int]) -> list[tuple[int, int]]:
+    """(page id, head revision id) of every head of these pages."""
+    return _fetch(store, "SELECT page, rev FROM heads WHERE page IN ({marks})", page_ids)
+
+
 def pages_by_ids(store: Store, page_ids: list[int]) -> dict[int, PageRow]:
     return {r[0]: PageRow(*r) for r in _fetch(store, (
         "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "

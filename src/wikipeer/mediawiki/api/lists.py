@@ -23,7 +23,7 @@ from wikipeer.mediawiki.api.errors import ApiError
 from wikipeer.mediawiki.api.params import Param, format_timestamp, out_of_range
 from wikipeer.mediawiki.api.query import Listing, Query
 from wikipeer.mediawiki.api.reading import (HISTORY_BATCH, current, full_title, hidden_pages, on_shown_page,
-                                           page_dict, rev_user, sha1_hex)
+                                           page_dict, read_shown_pages, rev_user, sha1_hex)
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
@@ -110,6 +110,7 @@ def _revisions_by_time(call: ApiCall, span: TimeRange, namespaces: list[int] | N
     while True:
         revs = wiki_revision_infos(store, call.wiki.name, TimeRange(span.newer, span.start, span.end, cursor),
                                    batch_size + 1, namespaces)
+        read_shown_pages(call, revs[:batch_size])
         for rev in revs[:batch_size]:
             if rev.page not in gone and on_shown_page(call, rev) and (keep is None or keep(rev)):
                 yield rev
