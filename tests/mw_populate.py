@@ -27,6 +27,7 @@ What ``populate`` makes (every title and number is in the returned Populated):
 from __future__ import annotations
 
 import hashlib
+import time
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -104,6 +105,12 @@ def latest(wiki: RemoteWiki, title: str) -> dict:
     return pages[0]["revisions"][0]
 
 
+def next_second() -> None:
+    """Wait until the clock's next second. MediaWiki 1.39 tells an edit conflict by the base revision's
+    timestamp, to the second: an edit saved in the same second as its base is not seen as a newer one."""
+    time.sleep(1.02 - time.time() % 1)
+
+
 def populate(mw: MediaWikiInstance) -> Populated:
     """Fill ``mw`` as the module docstring says; ``mw`` must have been made with ``uploads=True``."""
     for name, password in USERS.items():
@@ -144,6 +151,7 @@ def populate(mw: MediaWikiInstance) -> Populated:
     out.titles.append(out.upload)
     out.edits += 1
     base = latest(alice, "Alpha")
+    next_second()
     save(alice, "Alpha", base["slots"]["main"]["content"].replace("Older.", "Older, by Alice."), "Alice's change",
          baserevid=base["revid"], basetimestamp=base["timestamp"])
     try:

@@ -30,7 +30,7 @@ import pytest
 from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server
 from mediawiki_instance import MediaWikiInstance
 from mw_api_compare import differences
-from mw_populate import USERS, edit, fill, latest, login, populate, session, tiny_png
+from mw_populate import USERS, edit, fill, latest, login, next_second, populate, session, tiny_png
 from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.mediawiki.follow import pull
 from wikipeer.model.cid import cid_to_str
@@ -250,6 +250,7 @@ def _change_after_a_pull(mw: MediaWikiInstance) -> None:
     admin.post(action="delete", title="Nu", reason="by mistake", token=admin.token("csrf"))
     admin.post(action="undelete", title="Nu", reason="a mistake", token=admin.token("csrf"))
     base = latest(alice, "Kappa letter")
+    next_second()
     edit(alice, "Kappa letter", base["slots"]["main"]["content"] + " Alice adds.", "Alice's change",
          baserevid=base["revid"], basetimestamp=base["timestamp"])
     with pytest.raises(MediaWikiError, match="editconflict"):

@@ -217,9 +217,15 @@ def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
         "WHERE x.pos = 0 AND x.child IN ({marks})"), rev_ids)}
 
 
-def page_heads(store: Store, page_ids: list[int]) -> list[tuple[int, int]]:
-    """(page id, head revision id) of every head of these pages."""
-    return _fetch(store, "SELECT page, rev FROM heads WHERE page IN ({marks})", page_ids)
+def head_origins(store: Store, page_ids: list[int]) -> dict[int, list[dict]]:
+    """The ``origin`` of every head of these pages, by page id: one query, no other field decoded."""
+    out: dict[int, list[dict]] = {}
+    rows = _fetch(store, "SELECT h.page, o.data FROM heads h JOIN objects o ON o.id = h.rev "
+                         "WHERE h.page IN ({marks})", page_ids)
+    for page, data in rows:
+        obj = libipld.decode_dag_cbor(data[1:] if data.startswith(PACKED) else data)
+        out.setdefault(page, []).append(obj.get("origin", {}))
+    return out
 
 
 def pages_by_ids(store: Store, page_ids: list[int]) -> dict[int, PageRow]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from wikipeer.mediawiki.api.call import ApiCall
 from wikipeer.store import hidden
 from wikipeer.store.records import PageRow, RevInfo
-from wikipeer.store.revlists import TimeRange, page_heads, page_revisions, revisions_by_ids, text_sha1
+from wikipeer.store.revlists import TimeRange, head_origins, page_revisions, revisions_by_ids, text_sha1
 
 HISTORY_BATCH = 500
 
@@ -87,22 +87,19 @@ def on_shown_page(call: ApiCall, rev: RevInfo) -> bool:
 
 
 def read_shown_pages(call: ApiCall, revs: list[RevInfo]) -> None:
-    """Read ahead, in a few queries, what on_shown_page needs of these revisions' pages.
+    """Read ahead, in one query, what on_shown_page needs of these revisions' pages.
 
-    A page with one head shows that head whatever the view, so its record is
-    read without signatures, in one batch for the lot; only a page with several
-    heads (a fork, where the view must weigh signatures) is read alone.
+    A page with one head shows that head whatever the view, so only its origin
+    is read; a page with several heads (a fork, where the view must weigh
+    signatures) is left to on_shown_page, which reads it whole.
     """
     shown = call.state.setdefault("shown pages", {})
     wanted = sorted({rev.page for rev in revs if "page_id" in rev.origin and rev.page not in shown})
     if not wanted:
         return
-    heads: dict[int, list[int]] = {}
-    for page, head in page_heads(call.node.store, wanted):
-        heads.setdefault(page, []).append(head)
-    single = {page: ids[0] for page, ids in heads.items() if len(ids) == 1}
-    for head in revisions_by_ids(call.node.store, list(single.values())):
-        shown[head.page] = (head.origin.get("site"), head.origin.get("page_id"))
+    for page, origins in head_origins(call.node.store, wanted).items():
+        if len(origins) == 1:
+            shown[page] = (origins[0].get("site"), origins[0].get("page_id"))
 
 
 @dataclass(slots=True)
