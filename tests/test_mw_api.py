@@ -540,6 +540,9 @@ def test_post_form_and_multipart_bodies(served) -> None:
     huge = client.post(f"/w/{WIKI}/api.php", content=b"a=" + b"x" * (40 * 1024 * 1024),
                        headers={"content-type": "application/x-www-form-urlencoded"})
     assert huge.status_code == 413
+    no_boundary = client.post(f"/w/{WIKI}/api.php", headers={"content-type": "multipart/form-data"},
+                              content=b'--b\r\ncontent-disposition: form-data; name="action"\r\n\r\nquery\r\n--b--\r\n')
+    assert no_boundary.status_code == 400 and "boundary" in no_boundary.text
 
 
 # -- action=parse renders as the web page does -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -194,6 +195,10 @@ async def _form(request: Request) -> FormData:
         return await request.form(max_files=MAX_API_FILES, max_fields=MAX_API_FIELDS, max_part_size=MAX_EDIT_TEXT)
     except StarletteHTTPException as exc:
         raise HttpError(400, f"The request's body could not be read: {exc.detail}", "Bad request") from None
+    except MultiPartException as exc:
+        # api.php is answered around FastAPI (ApiPath): with no app in the scope, Starlette raises the
+        # parser's own error where a routed request would have had a 400.
+        raise HttpError(400, f"The request's body could not be read: {exc.message}", "Bad request") from None
 
 
 def index(site: Site, request: Request, wiki: str) -> Response:
