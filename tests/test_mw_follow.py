@@ -324,6 +324,44 @@ def test_the_nodes_api_answers_as_mediawiki_does_after_a_pull(mw, tmp_path):
     assert found == [], "\n".join(found)
 
 
+@pytest.fixture(scope="module")
+def german(tmp_path_factory):
+    """A MediaWiki in German with case-sensitive titles ($wgCapitalLinks false), one page on it."""
+    instance = MediaWikiInstance(tmp_path_factory.mktemp("de"), lang="de", capital_links=False, sitename="Wikipedia")
+    instance.install()
+    instance.serve()
+    wiki = RemoteWiki(instance.base_url + "/api.php", rate=0)
+    wiki.post(action="login", lgname=instance.admin, lgpassword=instance.password, lgtoken=wiki.token("login"))
+    wiki.forget_tokens()
+    edit(wiki, "kleines wort", "Klein geschrieben.", "neu")
+    edit(wiki, "Kleines wort", "Gross geschrieben.", "neu")
+    wiki.close()
+    yield instance
+    instance.stop()
+
+
+def test_the_wikis_language_case_and_aliases_come_from_siteinfo_at_every_pull(german, tmp_path):
+    node = _node(tmp_path, german.base_url + "/api.php")
+    _sync(node)
+    n = Node.open(node)
+    try:
+        config = n.wiki(WIKI)
+        assert config.case == "case-sensitive" and config.lang == "de"
+        assert config.namespaces[6] == "Datei" and config.namespace_aliases["Bild"] == 6
+        from wikipeer.model.title import normalize_title
+        assert normalize_title(config, "Bild:Punkt.png").full == "Datei:Punkt.png"  # the alias names the namespace
+        assert n.store.page(WIKI, 0, "kleines wort") and n.store.page(WIKI, 0, "Kleines wort")  # two pages
+        n.store.set_wiki_config(type(config)(name=WIKI))  # as if the wiki's configuration had changed
+    finally:
+        n.close()
+    assert _sync(node)["requests"] <= 2  # siteinfo rides on the sweep
+    n = Node.open(node)
+    try:
+        assert n.wiki(WIKI).case == "case-sensitive" and n.wiki(WIKI).lang == "de"  # asked again, not kept
+    finally:
+        n.close()
+
+
 # -- resuming after a kill -------------------------------------------------------------------------
 
 
@@ -573,6 +611,11 @@ def test_a_wiki_configuration_keeps_its_interwiki_map_and_refuses_a_malformed_on
     assert "interwiki" not in WikiConfig(name="w").to_dict()  # configurations without one sign as before
     with pytest.raises(ValueError, match="interwiki"):
         WikiConfig.from_dict({"name": "w", "interwiki": ["mw"]})
+    aliased = WikiConfig(name="w", namespace_aliases={"Bild": 6})
+    assert WikiConfig.from_dict(aliased.to_dict()) == aliased
+    assert "namespace_aliases" not in WikiConfig(name="w").to_dict()
+    with pytest.raises(ValueError, match="namespace aliases"):
+        WikiConfig.from_dict({"name": "w", "namespace_aliases": {"Bild": "six"}})
 
 
 def test_a_store_of_the_previous_schema_gains_the_mediawiki_tables(tmp_path):
