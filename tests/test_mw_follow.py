@@ -405,6 +405,76 @@ def test_a_killed_sync_resumes_with_nothing_lost_or_doubled(bulk, tmp_path):
     n.close()
 
 
+def _state(node_dir: Path) -> dict[tuple[int, str], tuple[list, bool]]:
+    """What a pull leaves in a node: each page's history (MediaWiki's revision ids, oldest first; a copy
+    under a new title counts as its revision) and whether it is hidden."""
+    node = Node.open(node_dir)
+    try:
+        state = {}
+        for ns, title, page_id in node.store.conn.execute("SELECT ns, title, id FROM pages WHERE wiki = ?", (WIKI,)):
+            history = [r.origin.get("rev_id") for r in reversed(node.store.history(page_id))]
+            state[(ns, title)] = (history, hidden.hidden(node.store, page_id) is not None)
+        return state
+    finally:
+        node.close()
+
+
+FAULTS = {
+    # after an answer's revisions are in the store, before the cursor that covers them is saved
+    "revision cursor": (MediaWikiPeers, "set", lambda fields: "rev_cursor" in fields),
+    # after the log (and recentchanges) were followed, before the sweep's cursor is saved
+    "log cursor": (MediaWikiPeers, "set", lambda fields: "log_cursor" in fields),
+    # in the middle of the log: the first page it hides
+    "log event": (hidden, "hide", lambda fields: True),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_fault_before_a_cursor_is_saved_is_mended_by_the_next_sync(mw, tmp_path, fault):
+    """A pull that breaks between taking something and saving its cursor (or in the middle of the log) leaves
+    the node, after the next sync, exactly as a pull that never broke."""
+    alice, admin = login(mw, "Alice"), login(mw, mw.admin)
+    word = fault.replace(" ", "")
+    for i in range(3):
+        edit(alice, f"Fault {word} {i}", f"text {i}", "new page")
+    calm, broken = _node(tmp_path / "calm", mw.populated.api), _node(tmp_path / "broken", mw.populated.api)
+    _sync(calm)
+    _sync(broken)
+    edit(alice, f"Fault {word} 0", "text 0, again", "second")
+    edit(alice, f"Fault {word} new", "a new page", "new page")
+    admin.post(action="delete", title=f"Fault {word} 1", reason="test", token=admin.token("csrf"))
+    admin.post(action="move", **{"from": f"Fault {word} 2", "to": f"Fault {word} moved"}, reason="test",
+               noredirect=True, token=admin.token("csrf"))
+    alice.close()
+    admin.close()
+    _sync(calm)
+
+    owner, name, when = FAULTS[fault]
+    real = getattr(owner, name)
+    fired = []
+
+    def faulty(*args, **kwargs):
+        if not fired and when(kwargs):
+            fired.append(1)
+            raise RuntimeError("injected fault")
+        return real(*args, **kwargs)
+
+    node = Node.open(broken)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(owner, name, faulty)
+            with pytest.raises(RuntimeError, match="injected fault"):
+                pull(node, mw.populated.api)
+        assert fired
+    finally:
+        node.close()
+    _sync(broken)
+    held = _state(broken)
+    assert held == _state(calm)
+    assert held[(0, f"Fault {word} 1")][1] and held[(0, f"Fault {word} 2")][1]  # deleted, moved away: hidden
+    assert len(held[(0, f"Fault {word} 0")][0]) == 2 and held[(0, f"Fault {word} moved")][0]
+
+
 # -- bad answers (a loopback server that answers badly on purpose) ---------------------------------
 
 
