@@ -39,9 +39,14 @@ def wiki_config(info: SiteInfo, name: str | None = None) -> WikiConfig:
 
 
 def parse_timestamp(text: str) -> int:
-    """MediaWiki's ``2020-11-06T05:49:35Z`` as milliseconds since 1970."""
+    """MediaWiki's ``2020-11-06T05:49:35Z`` as milliseconds since 1970 (ValueError if it is not one)."""
     when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     return int(when.timestamp()) * 1000
+
+
+def format_timestamp(ms: int) -> str:
+    """Milliseconds since 1970 as MediaWiki writes a timestamp (``2020-11-06T05:49:35Z``): parse_timestamp's inverse."""
+    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _origin(site: str, page: DumpPage, rev: DumpRevision, last: bool) -> dict[str, Any]:

@@ -17,20 +17,11 @@ from typing import Any
 
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision, SiteInfo
 from wikipeer.mediawiki.remote import MediaWikiError
+from wikipeer.model.media import sha1_base36
 
 REVISION_PROPS = "ids|timestamp|user|userid|comment|size|sha1|content|flags|contentmodel"
 """The ``rvprop``/``arvprop`` that carry everything a revision keeps."""
 SITEINFO_PROPS = "general|namespaces|namespacealiases|interwikimap"
-
-
-def sha1_hex_to_base36(hex_digest: str) -> str:
-    """MediaWiki's API SHA-1 (hex) in the base-36 form its dumps and ``origin`` use."""
-    number = int(hex_digest, 16)
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + out
-    return out.rjust(31, "0")
 
 
 def site_info(url: str, query: dict[str, Any]) -> SiteInfo:
@@ -113,5 +104,5 @@ def api_revision(url: str, title: str, rev: dict[str, Any]) -> DumpRevision:
         raise MediaWikiError(url, f"revision {out.id} of {title!r}: its text does not match the SHA-1 the wiki "
                              f"gives ({digest} given, {actual} computed); nothing of this answer was taken",
                              "badsha1")
-    out.sha1 = sha1_hex_to_base36(actual)
+    out.sha1 = sha1_base36(actual)
     return out

@@ -60,7 +60,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wikipeer.errors import UserError
-from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
+from wikipeer.formats.dump_convert import (MAX_UPLOADS, format_timestamp, page_blocks, parse_timestamp,
+                                           strip_prefix, wiki_config)
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision
 from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED
 from wikipeer.mediawiki.convert import REVISION_PROPS, SITEINFO_PROPS, api_page, site_info
@@ -110,8 +111,8 @@ class PullResult:
     pushed: PushResult | None = None  # what the same sync sent back (mediawiki/push.py), when it pushed
 
 
-def mw_timestamp(iso: str) -> str:
-    """``2026-01-01T00:00:00Z`` as MediaWiki's 14 digits, the form its continuations hold."""
+def digits_timestamp(iso: str) -> str:
+    """``2026-01-01T00:00:00Z`` as MediaWiki's 14 digits (``20260101000000``), the form its continuations hold."""
     return iso.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
 
 
@@ -126,22 +127,14 @@ def check_since(text: str) -> str:
     raise UserError(f"--since takes a UTC time like 2026-01-01T00:00:00Z or a date like 2026-01-01, not {text!r}")
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _ms(iso: str) -> int:
-    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()) * 1000
-
-
 def shift_iso(iso: str, seconds: int) -> str:
     """An ISO timestamp (``2026-01-01T00:00:00Z``) moved by ``seconds``."""
-    return _iso(_ms(iso) + seconds * 1000)
+    return format_timestamp(parse_timestamp(iso) + seconds * 1000)
 
 
 def _is_iso(text: str) -> bool:
     try:
-        _ms(text)
+        parse_timestamp(text)
     except ValueError:
         return False
     return True
@@ -164,7 +157,7 @@ def _resume(cursor: dict[str, Any], key: str) -> dict[str, str] | None:
         return dict(cursor["continue"])
     after = cursor.get("after")
     if after:
-        return {"continue": "-||", key: f"{mw_timestamp(after[0])}|{int(after[1]) + 1}"}
+        return {"continue": "-||", key: f"{digits_timestamp(after[0])}|{int(after[1]) + 1}"}
     return None
 
 
@@ -500,7 +493,7 @@ class _Follower:
             parent = self.store.revision(rev.parents[0]) if held else None
             o = {"rev_id": self._mw_id(rev), "parent_id": self._mw_id(parent) if parent else None}
         return DumpRevision(
-            id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=_iso(rev.ts), user=o.get("user"),
+            id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=format_timestamp(rev.ts), user=o.get("user"),
             user_id=o.get("user_id"), ip=o.get("ip"), user_deleted=bool(o.get("user_deleted")), minor=rev.minor,
             comment=rev.comment, comment_deleted=bool(o.get("comment_deleted")), model=rev.model,
             format=rev.format or "text/x-wiki", text=self.store.revision_text(rev),
@@ -517,7 +510,7 @@ class _Follower:
             return
         who = event.get("user", "someone")
         why = f": {event['comment']}" if event.get("comment") else ""
-        when = _ms(str(event["timestamp"]))
+        when = parse_timestamp(str(event["timestamp"]))
         if kind == "delete" and action in ("delete", "delete_redir"):
             self._hide(ns, title, when, f"deleted on {self.remote.url} by {who} on {event['timestamp']}{why}")
         elif kind == "delete" and action == "restore":
