@@ -72,7 +72,7 @@ def _sync(node: Path) -> dict[str, int]:
     result = run_cli(node, "sync", timeout=120)
     assert result.code == 0, str(result)
     line = result.out.splitlines()[0]
-    return {k: int(v) for v, k in re.findall(r"(\d+) (revisions read|new|requests|copied|pages hidden|shown again)",
+    return {k: int(v) for v, k in re.findall(r"(\d+) (revisions read|new|requests|copied|pages hidden|shown again|found saved late)",
                                              line)}
 
 
@@ -190,7 +190,7 @@ def test_a_revision_saved_late_is_taken_through_recentchanges(mw, tmp_path):
         edit(alice, "Counting late", f"count {i}", f"edit {i}")
     alice.close()
     figures = _sync(node)
-    assert figures["new"] == k + 1 and figures["revisions read"] == k + 1
+    assert figures["new"] == k + 1 and figures["revisions read"] == k + 1 and figures["found saved late"] == 1
     # the sweep (with siteinfo and the log), the late revision, the revisions: 2 + k/50 and one for the late
     assert figures["requests"] <= 2 + (k + 1) / 50 + 1
     held = _held(node, "Saved late")
