@@ -286,6 +286,10 @@ def _change_after_a_pull(mw: MediaWikiInstance) -> None:
     admin.post(action="delete", title="Nu", reason="by mistake", token=admin.token("csrf"))
     admin.post(action="undelete", title="Nu", reason="a mistake", token=admin.token("csrf"))
     base = latest(alice, "Kappa letter")
+    # MediaWiki 1.39 sees a conflict only when the page's timestamp differs from basetimestamp (whole
+    # seconds): Alice's edit must not land in the second of the base, or Bob's would overwrite it.
+    while time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) <= base["timestamp"]:
+        time.sleep(0.05)
     edit(alice, "Kappa letter", base["slots"]["main"]["content"] + " Alice adds.", "Alice's change",
          baserevid=base["revid"], basetimestamp=base["timestamp"])
     with pytest.raises(MediaWikiError, match="editconflict"):
