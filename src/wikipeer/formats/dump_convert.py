@@ -30,7 +30,8 @@ MAX_UPLOADS = 1024
 def wiki_config(info: SiteInfo, name: str | None = None) -> WikiConfig:
     """The wiki configuration a dump's siteinfo describes."""
     config = WikiConfig(name=name or info.dbname or "wiki", sitename=info.sitename, base=info.base,
-                        lang=info.lang, case=info.case or "first-letter", interwiki=dict(info.interwiki))
+                        lang=info.lang, case=info.case or "first-letter", interwiki=dict(info.interwiki),
+                        namespace_aliases=dict(info.namespace_aliases))
     if info.namespaces:
         config.namespaces = {k: v[0] for k, v in info.namespaces.items()}
         config.namespace_case = {k: v[1] for k, v in info.namespaces.items() if v[1] != config.case}
@@ -38,9 +39,14 @@ def wiki_config(info: SiteInfo, name: str | None = None) -> WikiConfig:
 
 
 def parse_timestamp(text: str) -> int:
-    """MediaWiki's ``2020-11-06T05:49:35Z`` as milliseconds since 1970."""
+    """MediaWiki's ``2020-11-06T05:49:35Z`` as milliseconds since 1970 (ValueError if it is not one)."""
     when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     return int(when.timestamp()) * 1000
+
+
+def format_timestamp(ms: int) -> str:
+    """Milliseconds since 1970 as MediaWiki writes a timestamp (``2020-11-06T05:49:35Z``): parse_timestamp's inverse."""
+    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _origin(site: str, page: DumpPage, rev: DumpRevision, last: bool) -> dict[str, Any]:

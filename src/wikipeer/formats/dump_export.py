@@ -11,10 +11,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import BinaryIO
 
 from wikipeer import __version__
+from wikipeer.formats.dump_convert import format_timestamp
 from wikipeer.formats.dump_reader import sha1_base36
 from wikipeer.model.title import WikiConfig
 from wikipeer.policy.view import View
@@ -31,10 +31,6 @@ class ExportOptions:
 
     current: bool = False
     since_ms: int | None = None
-
-
-def mw_timestamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ordered_revisions(history: list[RevInfo]) -> list[RevInfo]:
@@ -106,7 +102,7 @@ def _revision(store: Store, rev: RevInfo) -> str:
         parts.append(_leaf("id", str(origin["rev_id"]), "      "))
     if "parent_id" in origin:
         parts.append(_leaf("parentid", str(origin["parent_id"]), "      "))
-    parts.append(_leaf("timestamp", mw_timestamp(rev.ts), "      "))
+    parts.append(_leaf("timestamp", format_timestamp(rev.ts), "      "))
     parts.append(_contributor(rev))
     if rev.minor:
         parts.append("      <minor />\n")

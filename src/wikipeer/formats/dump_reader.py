@@ -26,6 +26,7 @@ from lxml import etree
 from wikipeer.formats.compressed import CountingReader
 from wikipeer.formats.dump_bytes import PROBLEM, DumpBytes
 from wikipeer.formats.dump_errors import DumpError, TruncatedDump
+from wikipeer.model import media
 from wikipeer.policy.rules import MAX_TEXT
 
 __all__ = ["DumpError", "DumpPage", "DumpRevision", "SiteInfo", "TruncatedDump", "read_dump", "sha1_base36"]
@@ -45,6 +46,7 @@ class SiteInfo:
     lang: str = "en"
     namespaces: dict[int, tuple[str, str]] = field(default_factory=dict)
     interwiki: dict[str, str] = field(default_factory=dict)
+    namespace_aliases: dict[str, int] = field(default_factory=dict)  # from the API's siteinfo; dumps have none
 
 
 @dataclass(slots=True)
@@ -112,12 +114,7 @@ def _siteinfo(elem: etree._Element, lang: str) -> SiteInfo:
 
 def sha1_base36(data: bytes) -> str:
     """MediaWiki's text checksum (SHA-1 in base 36): a format to match, not an identity."""
-    number = int.from_bytes(hashlib.sha1(data).digest(), "big")
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + out
-    return out.rjust(31, "0")
+    return media.sha1_base36(hashlib.sha1(data).hexdigest())
 
 
 def _check_text(rev: DumpRevision, declared: str | None) -> str | None:

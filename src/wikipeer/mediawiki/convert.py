@@ -7,7 +7,7 @@ checked against the SHA-1 MediaWiki gives (hex, where dumps give base 36)
 before anything is signed: one mismatch refuses the whole answer, naming the
 page and the revision. The SHA-1 kept in ``origin`` is base 36, as a dump's.
 ``meta=siteinfo`` becomes a :class:`SiteInfo` (namespaces with their case
-rules, language, interwiki map) for dump_convert's ``wiki_config``.
+rules, language, namespace aliases, interwiki map) for dump_convert's ``wiki_config``.
 """
 
 from __future__ import annotations
@@ -17,24 +17,15 @@ from typing import Any
 
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision, SiteInfo
 from wikipeer.mediawiki.remote import MediaWikiError
+from wikipeer.model.media import sha1_base36
 
 REVISION_PROPS = "ids|timestamp|user|userid|comment|size|sha1|content|flags|contentmodel"
 """The ``rvprop``/``arvprop`` that carry everything a revision keeps."""
-SITEINFO_PROPS = "general|namespaces|interwikimap"
-
-
-def sha1_hex_to_base36(hex_digest: str) -> str:
-    """MediaWiki's API SHA-1 (hex) in the base-36 form its dumps and ``origin`` use."""
-    number = int(hex_digest, 16)
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + out
-    return out.rjust(31, "0")
+SITEINFO_PROPS = "general|namespaces|namespacealiases|interwikimap"
 
 
 def site_info(url: str, query: dict[str, Any]) -> SiteInfo:
-    """The ``query`` part of ``meta=siteinfo&siprop=general|namespaces|interwikimap`` as a SiteInfo."""
+    """The ``query`` part of ``meta=siteinfo&siprop=SITEINFO_PROPS`` as a SiteInfo."""
     general = query.get("general")
     namespaces = query.get("namespaces")
     if not isinstance(general, dict) or not isinstance(namespaces, dict):
@@ -49,6 +40,9 @@ def site_info(url: str, query: dict[str, Any]) -> SiteInfo:
         except (AttributeError, TypeError, ValueError):
             raise MediaWikiError(url, f"answered siteinfo with a malformed namespace {key!r}", "badjson") from None
         info.namespaces[number] = (str(ns.get("name", "")), str(ns.get("case", case)))
+    for entry in query.get("namespacealiases") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("alias"), str) and isinstance(entry.get("id"), int):
+            info.namespace_aliases[entry["alias"]] = entry["id"]
     for entry in query.get("interwikimap") or []:
         if isinstance(entry, dict) and isinstance(entry.get("prefix"), str) and isinstance(entry.get("url"), str):
             info.interwiki[entry["prefix"]] = entry["url"]
@@ -110,5 +104,5 @@ def api_revision(url: str, title: str, rev: dict[str, Any]) -> DumpRevision:
         raise MediaWikiError(url, f"revision {out.id} of {title!r}: its text does not match the SHA-1 the wiki "
                              f"gives ({digest} given, {actual} computed); nothing of this answer was taken",
                              "badsha1")
-    out.sha1 = sha1_hex_to_base36(actual)
+    out.sha1 = sha1_base36(actual)
     return out

@@ -2,8 +2,18 @@
 
 How a pull goes (one ``pull()``, run by ``wikipeer sync`` and ``serve --sync-every``):
 
-1. ``meta=siteinfo`` on the first pull only (namespaces, case rules,
-   language, interwiki map become the wiki's configuration).
+1. The sweep, one continued query: ``meta=siteinfo`` (namespaces, case rules,
+   language, interwiki map and namespace aliases become the wiki's
+   configuration, refreshed at every pull), ``list=logevents`` from its own
+   cursor, 500 events an answer (a deletion hides the page in this node's
+   views, store/hidden.py, the signed history stays; a restore shows it
+   again; a move that left no redirect hides the old title; the effects do
+   not depend on the order the log and the revisions arrive in), and on
+   later pulls ``list=recentchanges`` (ids only, 500 an answer) from
+   ``LATE_SAVE`` seconds before the previous pull began. A change whose
+   revision the allrevisions cursor has passed but this node does not hold
+   was saved late (its timestamp older than the last one taken): it is
+   fetched by ``revids``, 50 a request, and taken.
 2. ``list=allrevisions`` in ascending order (``arvdir=newer``), with content
    (``arvslots=main``), 50 revisions an answer (MediaWiki's maximum with
    content for accounts without ``apihighlimits``), in the peer's
@@ -14,10 +24,6 @@ How a pull goes (one ``pull()``, run by ``wikipeer sync`` and ``serve --sync-eve
    door; those already waiting when the door is free (10 at most) go through
    it in one transaction. A kill at any point costs at most those answers,
    fetched again and taken as duplicates (the conversion is deterministic).
-3. ``list=logevents`` from its own cursor, 500 events an answer: a deletion
-   hides the page in this node's views (store/hidden.py; the signed history
-   stays), a restore shows it again, a move that left no redirect hides the
-   old title.
 
 How moves fit in: the content of a move arrives through ``allrevisions``.
 MediaWiki moves the page (its id and history) to the new title, adds a null
@@ -34,9 +40,11 @@ Uploads: file description pages (namespace 6) in a transaction bring one
 time and uploader are kept in the ``uploads`` field of the revision's origin
 (the files themselves are not fetched here).
 
-Requests: a first pull of N revisions costs 1 + N/50 + L/500 (L log events),
-plus one per transaction holding file pages; a later pull of k changes costs
-1 + k/50 for the revisions and 1 for the log.
+Requests: a first pull of N revisions costs N/50 + L/500 (L log events, the
+first answer of the sweep brings siteinfo too), plus one per transaction
+holding file pages; a later pull of k changes costs 1 + k/50 for the
+revisions and 1 for the sweep (while its log events and recent changes fit in
+500), plus one per 50 revisions saved late.
 """
 
 from __future__ import annotations
@@ -52,7 +60,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wikipeer.errors import UserError
-from wikipeer.formats.dump_convert import MAX_UPLOADS, page_blocks, strip_prefix, wiki_config
+from wikipeer.formats.dump_convert import (MAX_UPLOADS, format_timestamp, page_blocks, parse_timestamp,
+                                           strip_prefix, wiki_config)
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision
 from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED
 from wikipeer.mediawiki.convert import REVISION_PROPS, SITEINFO_PROPS, api_page, site_info
@@ -78,6 +87,9 @@ GROUP_ANSWERS = 10
 """Answers taken in one ingest transaction at most (those already fetched when the door is free)."""
 LOG_PROPS = "ids|title|type|user|timestamp|comment|details"
 IMAGEINFO_PROPS = "sha1|size|mime|url|timestamp|user"
+LATE_SAVE = 600
+"""Seconds a save may take from the timestamp MediaWiki gives a revision to the moment its recent change
+can be read; each pull sweeps recentchanges from this long before the previous pull began."""
 
 
 @dataclass(slots=True)
@@ -90,6 +102,7 @@ class PullResult:
     duplicates: int = 0
     refused: int = 0          # refused by this node's policy (a warning says why)
     copied: int = 0           # revisions copied under a page's new title after a move
+    late: int = 0             # of the revisions read, those saved late, found through recentchanges
     hidden: int = 0           # pages hidden (deleted there)
     shown: int = 0            # pages shown again (restored there)
     requests: int = 0
@@ -98,8 +111,8 @@ class PullResult:
     pushed: PushResult | None = None  # what the same sync sent back (mediawiki/push.py), when it pushed
 
 
-def mw_timestamp(iso: str) -> str:
-    """``2026-01-01T00:00:00Z`` as MediaWiki's 14 digits, the form its continuations hold."""
+def digits_timestamp(iso: str) -> str:
+    """``2026-01-01T00:00:00Z`` as MediaWiki's 14 digits (``20260101000000``), the form its continuations hold."""
     return iso.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
 
 
@@ -114,12 +127,27 @@ def check_since(text: str) -> str:
     raise UserError(f"--since takes a UTC time like 2026-01-01T00:00:00Z or a date like 2026-01-01, not {text!r}")
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def shift_iso(iso: str, seconds: int) -> str:
+    """An ISO timestamp (``2026-01-01T00:00:00Z``) moved by ``seconds``."""
+    return format_timestamp(parse_timestamp(iso) + seconds * 1000)
 
 
-def _ms(iso: str) -> int:
-    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()) * 1000
+def _is_iso(text: str) -> bool:
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_siteinfo(resume: dict[str, str] | None) -> dict[str, str] | None:
+    """A saved continuation with ``siteinfo`` taken off its list of finished modules, so a resumed sweep
+    asks for the configuration again (MediaWiki skips the modules that list names)."""
+    if not resume or "||" not in resume.get("continue", ""):
+        return resume
+    generator, done = resume["continue"].split("||", 1)
+    kept = [m for m in done.split("|") if m and m != "siteinfo"]
+    return {**resume, "continue": f"{generator}||{'|'.join(kept)}"}
 
 
 def _resume(cursor: dict[str, Any], key: str) -> dict[str, str] | None:
@@ -129,7 +157,7 @@ def _resume(cursor: dict[str, Any], key: str) -> dict[str, str] | None:
         return dict(cursor["continue"])
     after = cursor.get("after")
     if after:
-        return {"continue": "-||", key: f"{mw_timestamp(after[0])}|{int(after[1]) + 1}"}
+        return {"continue": "-||", key: f"{digits_timestamp(after[0])}|{int(after[1]) + 1}"}
     return None
 
 
@@ -225,14 +253,85 @@ class _Follower:
     # -- siteinfo ---------------------------------------------------------------------------
 
     def siteinfo(self) -> None:
-        """The wiki's configuration and site id, asked on the first pull (or when either is missing)."""
+        """The wiki's configuration and site id, asked when either is missing (a push without a pull)."""
         if self.site and self.config is not None:
             return
-        answer = self.remote.get(action="query", meta="siteinfo", siprop=SITEINFO_PROPS)
-        info = site_info(self.remote.url, answer.get("query", {}))
+        self._configure(self.remote.get(action="query", meta="siteinfo", siprop=SITEINFO_PROPS).get("query", {}))
+
+    def _configure(self, query: dict[str, Any]) -> None:
+        """Keep what ``meta=siteinfo`` says (the ``query`` part of its answer) as the wiki's configuration."""
+        info = site_info(self.remote.url, query)
         self.site = info.dbname or self.peer.wiki
-        self.config = wiki_config(info, self.peer.wiki)
-        self.store.set_wiki_config(self.config)
+        config = wiki_config(info, self.peer.wiki)
+        if config != self.config:
+            self.config = config
+            self.store.set_wiki_config(config)
+
+    # -- siteinfo, the log and recentchanges: the first request of a pull ------------------------
+
+    def sweep(self) -> None:
+        """``meta=siteinfo``, ``list=logevents`` and (on later pulls) ``list=recentchanges`` in one continued
+        query, before the revisions: the configuration is refreshed, the log followed, and the revisions
+        that allrevisions passed by (saved with a timestamp older than the last one taken) are fetched."""
+        cursor = dict(self.peer.log_cursor or {})
+        start = cursor.get("start") or self.peer.since
+        after_rev = (self.peer.rev_cursor or {}).get("after")
+        if cursor.get("continue"):
+            rc_from = cursor.get("rc_from")  # a sweep resumed asks what it asked before
+        elif after_rev:
+            rc_from = cursor.get("rc_next") or shift_iso(after_rev[0], -LATE_SAVE)
+        else:
+            rc_from = None  # a first pull: allrevisions passes nothing by yet
+        params: dict[str, Any] = dict(meta="siteinfo", siprop=SITEINFO_PROPS, list="logevents", leprop=LOG_PROPS,
+                                      lelimit="max", ledir="newer")
+        if start:
+            params["lestart"] = start
+        if rc_from:
+            params.update(list="logevents|recentchanges", rcprop="ids|timestamp|title", rctype="edit|new",
+                          rclimit="max", rcdir="newer", rcstart=rc_from)
+            if self.peer.namespaces is not None:
+                params["rcnamespace"] = "|".join(str(n) for n in self.peer.namespaces)
+        after = cursor.get("after")
+        rc_next = None  # where the next pull's sweep begins: from the wiki's clock, in the first answer
+        for batch in self.remote.query_all(_with_siteinfo(_resume(cursor, "lecontinue")), **params):
+            if "general" in batch.query:
+                self._configure(batch.query)
+                now = batch.query["general"].get("time")
+                rc_next = shift_iso(now, -LATE_SAVE) if isinstance(now, str) and _is_iso(now) else None
+            events = batch.query.get("logevents") or []
+            if not isinstance(events, list):
+                raise MediaWikiError(self.remote.url, "answered logevents with something not a list", "badjson")
+            for event in events:
+                if isinstance(event, dict):
+                    self._event(event)
+                    if "timestamp" in event and "logid" in event:
+                        after = [str(event["timestamp"]), int(event["logid"])]
+            self._late(batch.query.get("recentchanges") or [], after_rev)
+            self.peers.set(self.peer.url, log_cursor={"start": start, "continue": batch.next, "after": after,
+                                                      "rc_from": rc_from, "rc_next": rc_next})
+
+    def _late(self, changes: Any, after_rev: list[Any] | None) -> None:
+        """Take the revisions of ``changes`` (recentchanges entries) that the allrevisions cursor has passed
+        (at or before ``after_rev``) but this node does not hold: they were saved late. 50 a request."""
+        if not isinstance(changes, list):
+            raise MediaWikiError(self.remote.url, "answered recentchanges with something not a list", "badjson")
+        if not after_rev:
+            return
+        missing = sorted({int(c["revid"]) for c in changes if isinstance(c, dict) and isinstance(c.get("revid"), int)
+                          and c["revid"] > 0 and isinstance(c.get("timestamp"), str)
+                          and (c["timestamp"], c["revid"]) <= (after_rev[0], after_rev[1])
+                          and self._held(c["revid"]) is None})
+        for at in range(0, len(missing), TITLES_PER_REQUEST):
+            answer = self.remote.get(action="query", prop="revisions", rvprop=REVISION_PROPS, rvslots="main",
+                                     revids="|".join(str(i) for i in missing[at:at + TITLES_PER_REQUEST]))
+            # A revision deleted there since comes back among "badrevids": nothing to take.
+            entries = [e for e in answer.get("query", {}).get("pages") or [] if isinstance(e, dict)
+                       and not e.get("missing") and not e.get("invalid")]
+            pages = [api_page(self.remote.url, e) for e in entries]
+            self._uploads(pages)
+            before = self.result.revisions
+            self._take(pages)
+            self.result.late += self.result.revisions - before
 
     # -- revisions --------------------------------------------------------------------------
 
@@ -394,31 +493,13 @@ class _Follower:
             parent = self.store.revision(rev.parents[0]) if held else None
             o = {"rev_id": self._mw_id(rev), "parent_id": self._mw_id(parent) if parent else None}
         return DumpRevision(
-            id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=_iso(rev.ts), user=o.get("user"),
+            id=o.get("rev_id"), parentid=o.get("parent_id"), timestamp=format_timestamp(rev.ts), user=o.get("user"),
             user_id=o.get("user_id"), ip=o.get("ip"), user_deleted=bool(o.get("user_deleted")), minor=rev.minor,
             comment=rev.comment, comment_deleted=bool(o.get("comment_deleted")), model=rev.model,
             format=rev.format or "text/x-wiki", text=self.store.revision_text(rev),
             text_deleted=bool(o.get("text_deleted")), sha1=o.get("sha1"))
 
     # -- the log ----------------------------------------------------------------------------
-
-    def log(self) -> None:
-        cursor = dict(self.peer.log_cursor or {})
-        start = cursor.get("start") or self.peer.since
-        params: dict[str, Any] = dict(list="logevents", leprop=LOG_PROPS, lelimit="max", ledir="newer")
-        if start:
-            params["lestart"] = start
-        after = cursor.get("after")
-        for batch in self.remote.query_all(_resume(cursor, "lecontinue"), **params):
-            events = batch.query.get("logevents") or []
-            if not isinstance(events, list):
-                raise MediaWikiError(self.remote.url, "answered logevents with something not a list", "badjson")
-            for event in events:
-                if isinstance(event, dict):
-                    self._event(event)
-                    if "timestamp" in event and "logid" in event:
-                        after = [str(event["timestamp"]), int(event["logid"])]
-            self.peers.set(self.peer.url, log_cursor={"start": start, "continue": batch.next, "after": after})
 
     def _event(self, event: dict[str, Any]) -> None:
         kind, action, params = event.get("type"), event.get("action"), event.get("params") or {}
@@ -429,7 +510,7 @@ class _Follower:
             return
         who = event.get("user", "someone")
         why = f": {event['comment']}" if event.get("comment") else ""
-        when = _ms(str(event["timestamp"]))
+        when = parse_timestamp(str(event["timestamp"]))
         if kind == "delete" and action in ("delete", "delete_redir"):
             self._hide(ns, title, when, f"deleted on {self.remote.url} by {who} on {event['timestamp']}{why}")
         elif kind == "delete" and action == "restore":
@@ -496,9 +577,8 @@ def pull(node: Node, url: str, **options: Any) -> PullResult:
     follower = _Follower(node, peer, remote)
     try:
         with remote:
-            follower.siteinfo()
+            follower.sweep()
             follower.revisions()
-            follower.log()
     except Exception as exc:
         problem = disk_problem(exc, node.store.path)
         _record(peers, peer.url, str(problem or exc) or type(exc).__name__)

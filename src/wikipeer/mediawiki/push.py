@@ -43,10 +43,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from wikipeer.authoring import edit
 from wikipeer.errors import NotFound
+from wikipeer.formats.dump_convert import format_timestamp
 from wikipeer.mediawiki.credentials import account_for
 from wikipeer.mediawiki.follow import open_remote, site_id, take_history
 from wikipeer.mediawiki.login import log_in
@@ -110,11 +110,6 @@ FetchSide = Callable[[Node, RemoteWiki, Target, str, Base | None], int]
 def take_side(node: Node, remote: RemoteWiki, target: Target, title: str, base: Base | None) -> int:
     """MediaWiki's revisions of ``title`` from ``base`` on (all when None), taken in as the pull takes them."""
     return take_history(node, remote, target.url, title, base.rev_id if base else None).new
-
-
-def mw_timestamp(ms: int) -> str:
-    """Milliseconds since 1970 as MediaWiki writes a timestamp."""
-    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def push_to(node: Node, url: str, retry_refused: bool = False, **options: object) -> PushResult:
@@ -286,7 +281,7 @@ class _Pusher:
     def known(self, rev: RevInfo) -> Base | None:
         """The MediaWiki identity of one of our revisions: pulled from it, or pushed to it."""
         if rev.origin.get("site") == self.target.site and isinstance(rev.origin.get("rev_id"), int):
-            return Base(rev.origin["rev_id"], mw_timestamp(rev.ts))
+            return Base(rev.origin["rev_id"], format_timestamp(rev.ts))
         pushed = self.book.pushed(self.target.url, rev.id)
         return Base(pushed.rev_id, pushed.ts) if pushed else None
 

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from wikipeer import __version__
-from wikipeer.net.client import PeerError, _tls, allowed
+from wikipeer.net.client import PeerError, allowed, tls_context
 
 MAX_ANSWER = 256 * 1024 * 1024
 """Bytes of one answer: 50 revisions with content at MediaWiki's 2 MiB text limit fit, 10 GB does not."""
@@ -90,7 +90,7 @@ class RemoteWiki:
         self.url = url
         self.rate, self.maxlag, self.max_retries, self.max_wait = rate, maxlag, max_retries, max_wait
         self.max_answer, self.deadline = max_answer, deadline
-        self.http = httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls(),
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context(),
                                  headers={"user-agent": user_agent(node_key, contact)})
         self.requests = 0
         self.bytes_in = 0

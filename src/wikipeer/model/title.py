@@ -60,6 +60,8 @@ class WikiConfig:
     namespace_case: dict[int, str] = field(default_factory=dict)
     interwiki: dict[str, str] = field(default_factory=dict)
     """Interwiki prefix -> URL pattern with $1, as a MediaWiki's siteinfo gives it (empty: the built-in map)."""
+    namespace_aliases: dict[str, int] = field(default_factory=dict)
+    """Other names of namespaces (``Image`` for 6, ``Bild`` on a German wiki), as siteinfo's namespacealiases."""
 
     def case_rule(self, ns: int) -> str:
         return self.namespace_case.get(ns, self.case)
@@ -79,18 +81,23 @@ class WikiConfig:
             "namespace_case": {str(k): v for k, v in self.namespace_case.items()},
             # Left out when empty, so a configuration without one reads and signs as before.
             **({"interwiki": dict(self.interwiki)} if self.interwiki else {}),
+            **({"namespace_aliases": dict(self.namespace_aliases)} if self.namespace_aliases else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "WikiConfig":
         if not isinstance(data.get("interwiki", {}), dict):
             raise ValueError("a wiki's interwiki map must map prefixes to URLs")
+        aliases = data.get("namespace_aliases", {})
+        if not isinstance(aliases, dict) or not all(isinstance(v, int) for v in aliases.values()):
+            raise ValueError("a wiki's namespace aliases must map names to namespace numbers")
         return cls(
             name=data["name"], sitename=data.get("sitename", ""), base=data.get("base", ""),
             lang=data.get("lang", "en"), case=data.get("case", "first-letter"),
             namespaces={int(k): v for k, v in data.get("namespaces", {}).items()} or dict(DEFAULT_NAMESPACES),
             namespace_case={int(k): v for k, v in data.get("namespace_case", {}).items()},
             interwiki={str(k): str(v) for k, v in data.get("interwiki", {}).items()},
+            namespace_aliases={str(k): v for k, v in aliases.items()},
         )
 
 
@@ -179,6 +186,9 @@ def _namespace_named(config: WikiConfig, prefix: str) -> int | None:
     folded = _fold(prefix)
     for number, name in config.namespaces.items():
         if number != 0 and _fold(name) == folded:
+            return number
+    for alias, number in config.namespace_aliases.items():
+        if _fold(alias) == folded:
             return number
     return None
 

@@ -46,7 +46,7 @@ class PeerLied(PeerError):
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One TLS context per process: loading the CA bundle for every client cost a no-op sync most of its time."""
     return ssl.create_default_context()
 
@@ -74,7 +74,7 @@ class PeerClient:
         if not allowed(url):
             raise PeerError(f"{url} is not an allowed peer address (WIKIPEER_ALLOW_HOSTS)")
         self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
-        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False, verify=_tls(),
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False, verify=tls_context(),
                                  headers={"user-agent": f"wikipeer/{__version__}"})
         self.bytes_in = self.bytes_out = 0
 

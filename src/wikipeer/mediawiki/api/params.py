@@ -10,11 +10,11 @@ over it; integers likewise.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from wikipeer.formats.dump_convert import format_timestamp  # noqa: F401 (the API modules take it from here)
 from wikipeer.mediawiki.api.errors import ApiError, bad_value
 
 if TYPE_CHECKING:  # call.py needs nothing from here; the import is for the types only
@@ -183,6 +183,3 @@ def parse_timestamp(name: str, value: str) -> int:
     return int(when.timestamp() * 1000)
 
 
-def format_timestamp(ms: int) -> str:
-    """Milliseconds since 1970 as MediaWiki writes timestamps (``2026-01-01T00:00:00Z``)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
