@@ -672,6 +672,9 @@ def test_siteinfo_interwiki_map_and_aliases_from_the_wiki_configuration(node) ->
                                       {"prefix": "zz", "url": "//zz.example/wiki/$1", "protorel": True}]
     assert {"id": 6, "alias": "Bild"} in pulled["namespacealiases"]
     assert [a for a in pulled["namespacealiases"] if a["id"] == 7] == []
+    config.namespace_aliases = {"Datei": 6, "Bild": 6}  # what a pull keeps from the wiki's own siteinfo
+    node.store.set_wiki_config(config)
+    assert siteinfo()["namespacealiases"] == [{"id": 6, "alias": "Bild"}, {"id": 6, "alias": "Datei"}]
 
 
 # -- views, allrevisions, the generator forms, index.php's view ------------------------------------------------

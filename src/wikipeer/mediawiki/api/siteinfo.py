@@ -103,10 +103,11 @@ ENGLISH_ALIASES: dict[str, int] = {"Image": 6, "Image talk": 7}
 def alias_table(wiki: WikiConfig) -> dict[str, int]:
     """The wiki's namespace aliases (alias -> namespace number): the one place they are read from.
 
-    The wiki's configuration holds no aliases yet (a pull keeps its namespaces and interwiki map only), so
-    these are the built-in ones: English's and those of the wiki's language (render/names.py). When the
-    configuration gains the aliases a MediaWiki's siteinfo gives, answer them here first.
+    Those a pull took from the wiki's MediaWiki (its siteinfo) when the configuration has them; else the
+    built-in ones: English's and those of the wiki's language (render/names.py).
     """
+    if wiki.namespace_aliases:
+        return dict(wiki.namespace_aliases)
     names = {**ENGLISH_ALIASES, **{alias[:1].upper() + alias[1:]: number
                                    for alias, number in ALIASES.get(wiki.lang, {}).items()}}
     own = {name.casefold() for name in wiki.namespaces.values()}
