@@ -132,16 +132,21 @@ class Repository:
                 continue  # an unreadable marker proves nothing: the snapshot counts as lost
         return out
 
+    def pack_entries(self, name: str) -> list[packs.Entry]:
+        """What a pack's header says it holds, read with one ranged get (two when the header is large);
+        packs.DamagedPack or TargetError when it cannot be read."""
+        head = self.target.get(name, 0, packs.HEADER_GUESS)
+        end = packs.header_length(head)
+        if end > len(head):
+            head = self.target.get(name, 0, end)
+        return packs.parse_header(head, self.sealer)
+
     def index(self) -> Index:
         """The CIDs every whole pack on the target holds, from the packs' headers."""
         index = Index()
         for name in self.target.list(packs.PREFIX):
             try:
-                head = self.target.get(name, 0, packs.HEADER_GUESS)
-                end = packs.header_length(head)
-                if end > len(head):
-                    head = self.target.get(name, 0, end)
-                entries = packs.parse_header(head, self.sealer)
+                entries = self.pack_entries(name)
             except (packs.DamagedPack, TargetError) as exc:
                 index.damaged[name] = str(exc)
                 continue

@@ -106,11 +106,7 @@ def _pack_order(repo: Repository, names: list[str], damaged: list[tuple[Problem,
     first: dict[str, int] = {}
     for name in names:
         try:
-            head = repo.target.get(name, 0, packs.HEADER_GUESS)
-            end = packs.header_length(head)
-            if end > len(head):
-                head = repo.target.get(name, 0, end)
-            entries = packs.parse_header(head, repo.sealer)
+            entries = repo.pack_entries(name)
             first[name] = min((e.seq for e in entries), default=0)
         except (packs.DamagedPack, TargetError) as exc:
             damaged.append(damaged_pack(repo, name, str(exc)))

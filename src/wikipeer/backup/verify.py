@@ -107,11 +107,7 @@ def damaged_pack(repo: Repository, name: str, problem: str) -> tuple[Problem, se
     """A Problem for a pack that cannot be read, naming the objects its header says it held, and those CIDs."""
     cids: set[bytes] = set()
     try:
-        head = repo.target.get(name, 0, packs.HEADER_GUESS)
-        end = packs.header_length(head)
-        if end > len(head):
-            head = repo.target.get(name, 0, end)
-        cids = {e.cid for e in packs.parse_header(head, repo.sealer)}
+        cids = {e.cid for e in repo.pack_entries(name)}
     except (packs.DamagedPack, TargetError):
         problem += " (its header cannot be read either: which objects it held is unknown)"
     return Problem(name, problem, sorted(cid_to_str(c) for c in cids)), cids
