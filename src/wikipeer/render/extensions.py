@@ -139,20 +139,12 @@ def _gallery_size(value: str | None) -> int:
     return min(max(int(m.group(1)), 10), 1000) if m else files.GALLERY_BOX
 
 
+_WIKILINK = re.compile(r"\[\[|\]\]|\|")
+
+
 def split_outside_links(text: str) -> list[str]:
     """``text`` cut at each ``|`` that is not inside ``[[...]]``."""
-    parts, depth, start = [], 0, 0
-    for m in re.finditer(r"\[\[|\]\]|\|", text):
-        token = m.group(0)
-        if token == "[[":
-            depth += 1
-        elif token == "]]":
-            depth = max(depth - 1, 0)
-        elif depth == 0:
-            parts.append(text[start:m.start()])
-            start = m.end()
-    parts.append(text[start:])
-    return parts
+    return files.split_at_pipes(text, _WIKILINK, ("[[",))
 
 
 def _imagemap(exp, tag, frame, expanded):

@@ -183,3 +183,21 @@ def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload
     img = img_tag(meta, size, alt)
     html = f'<span typeof="mw:File"><a href="{escape_attr(page_href)}" class="mw-file-description">{img}</a></span>'
     return html, f"width: {box_w + 30}px; height: {box_h + 30}px;"
+
+
+def split_at_pipes(text: str, tokens: re.Pattern[str], opening: tuple[str, ...]) -> list[str]:
+    """``text`` cut at each ``|`` outside nesting: ``tokens`` finds ``|`` and the nesting marks, those in
+    ``opening`` go one level in, the others one out (never below the top). A caption's pipes inside its
+    own links are not option separators."""
+    parts, depth, start = [], 0, 0
+    for m in tokens.finditer(text):
+        token = m.group(0)
+        if token in opening:
+            depth += 1
+        elif token != "|":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            parts.append(text[start:m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    return parts

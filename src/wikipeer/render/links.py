@@ -200,21 +200,13 @@ def _media_link(name: str, label: str | None, state: RenderState) -> str:
     return f'<a href="{escape_attr(meta.url)}" class="internal" title="{escape_attr(name)}">{text}</a>'
 
 
+_LINK_OR_BRACKET = re.compile(r"<a\b|</a>|\[|\]|\|")
+
+
 def split_outside_links(text: str) -> list[str]:
     """``text`` cut at each ``|`` that is not inside an ``<a>`` made of a link or an external link's
     brackets (MediaWiki's delimiterExplode in makeImage)."""
-    parts, depth, start = [], 0, 0
-    for m in re.finditer(r"<a\b|</a>|\[|\]|\|", text):
-        token = m.group(0)
-        if token in ("<a", "["):
-            depth += 1
-        elif token in ("</a>", "]"):
-            depth = max(depth - 1, 0)
-        elif depth == 0:
-            parts.append(text[start:m.start()])
-            start = m.end()
-    parts.append(text[start:])
-    return parts
+    return files.split_at_pipes(text, _LINK_OR_BRACKET, ("<a", "["))
 
 
 def resolve_link_classes(text: str, state: RenderState) -> str:
