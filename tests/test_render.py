@@ -537,7 +537,7 @@ def test_named_group_without_list_and_note_without_text_are_errors():
     out = html_of("a<ref group=g>x</ref> b<ref name=empty/>")
     errors = [e.text_content() for e in tree(out).xpath("//*[contains(@class, 'error')]")]
     assert any('group named "g"' in e for e in errors)
-    assert any("no text was provided for refs named empty" in e for e in errors)
+    assert any('no text was provided for refs named "empty".' in e for e in errors)
 
 
 def test_attribute_values_hide_wikitext_from_later_passes():

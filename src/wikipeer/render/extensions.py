@@ -8,6 +8,7 @@ styles) render as nothing, as they have no text of their own.
 
 from __future__ import annotations
 
+import html
 import re
 
 from wikipeer.render import files
@@ -77,14 +78,20 @@ def _ref(exp, tag, frame, expanded):
 
 def _references(exp, tag, frame, expanded):
     attrs = attributes(tag.attrs)
+    error = exp.refs.invalid_list_parameter(attrs)
+    if error is not None:
+        return error
+    group = attrs.get("group", "")
     if tag.body:
         # List-defined references: the <ref name=...> inside give contents, not marks.
-        exp.refs.defining = True
+        outer = exp.refs.start_list(html.unescape(group).strip())
         try:
             _expand_body(exp, tag.body, frame, expanded)
         finally:
-            exp.refs.defining = False
-    return exp.refs.references(attrs.get("group", ""))
+            exp.refs.end_list(outer)
+        if outer is not None:  # a list inside a list's body only adds its definitions
+            return ""
+    return exp.refs.references(group)
 
 
 def _poem(exp, tag, frame, expanded):
