@@ -78,20 +78,22 @@ def _ref(exp, tag, frame, expanded):
 
 def _references(exp, tag, frame, expanded):
     attrs = attributes(tag.attrs)
-    error = exp.refs.invalid_list_parameter(attrs)
+    refs = exp.refs
+    error = refs.invalid_list_parameter(attrs)
     if error is not None:
         return error
-    group = attrs.get("group", "")
-    if tag.body:
-        # List-defined references: the <ref name=...> inside give contents, not marks.
-        outer = exp.refs.start_list(html.unescape(group).strip())
-        try:
+    group = html.unescape(attrs.get("group", "")).strip()
+    outer = refs.start_list(group)
+    try:
+        if expanded:  # {{#tag:references|...}}: its refs ran already, as marks; Cite runs them again
+            refs.replay(tag.body or "")
+        elif tag.body:  # list-defined references: the <ref name=...> inside give texts, not marks
             _expand_body(exp, tag.body, frame, expanded)
-        finally:
-            exp.refs.end_list(outer)
-        if outer is not None:  # a list inside a list's body only adds its definitions
-            return ""
-    return exp.refs.references(group)
+    finally:
+        refs.end_list(outer)
+    if outer is not None:  # a list inside a list's body only adds its definitions
+        return ""
+    return refs.references(group, attrs.get("responsive"))
 
 
 def _poem(exp, tag, frame, expanded):

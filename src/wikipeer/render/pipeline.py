@@ -45,7 +45,8 @@ def render_page(text: str, state: RenderState) -> str:
     expander = Expander(state)
     refs = Refs(state.strip, state.ctx.config.lang)
     expander.refs = refs
-    refs.wiki_message = lambda key: expander.body(f"MediaWiki:{key[:1].upper()}{key[1:]}")
+    # a message's page: MediaWiki:Cite link label group-lower-alpha for cite_link_label_group-lower-alpha
+    refs.wiki_message = lambda key: expander.body(f"MediaWiki:{key[:1].upper()}{key[1:]}".replace("_", " "))
     expanded = expander.expand_page(text)
     body = page_passes(expanded, state) + refs.leftovers()
     refs.inline = lambda note: note_passes(note, state)

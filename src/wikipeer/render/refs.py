@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from wikipeer.render import messages
 from wikipeer.render.langtags import direction
-from wikipeer.render.strip import StripState
+from wikipeer.render.strip import MARK, MARKER, StripState
 from wikipeer.render.tags import escape_attr, escape_text
 
 REF_PARAMETERS = ("dir", "follow", "group", "name")
@@ -46,6 +46,30 @@ class Note:
 
 
 @dataclass(slots=True)
+class _Snapshot:
+    """What a ``<ref>`` call may change, as it was before: its group's size and counter, the notes it names."""
+
+    group: str
+    size: int | None  # None: the group had no notes
+    counter: int | None
+    touched: dict[str, tuple[Note, Note]]  # name -> (the note, a copy of its fields)
+
+
+@dataclass(slots=True)
+class _Call:
+    """One ``<ref>`` as met: its arguments, its expanded text, and the state before it."""
+
+    attrs: dict[str, str]
+    content: str | None
+    before: _Snapshot
+
+
+def _copy(note: Note) -> Note:
+    return Note(note.group, note.name, note.text, note.key, note.number, note.count, note.direction,
+                note.follow, list(note.warnings))
+
+
+@dataclass(slots=True)
 class Refs:
     """The notes of one page and the lists that show them."""
 
@@ -58,11 +82,68 @@ class Refs:
     ids: int = 0
     in_references: str | None = None  # the group of the <references> whose body is being read
     list_errors: list[str] = field(default_factory=list)  # errors of refs in a list's body, shown after it
+    calls: list[_Call] = field(default_factory=list)  # every <ref> met outside a list, to undo (see replay)
+    marks: dict[str, int] = field(default_factory=dict)  # the marker a call gave -> its index in calls
 
     # ---- <ref> ----
 
     def ref(self, attrs: dict[str, str], content: str | None) -> str:
         """The mark for one ``<ref>`` (nothing when it only defines or continues a note's text)."""
+        if self.in_references is not None:
+            return self._ref(attrs, content)
+        call = _Call(attrs, content, self._state(attrs))
+        self.calls.append(call)
+        out = self._ref(attrs, content)
+        if out:
+            self.marks[out] = len(self.calls) - 1
+        return out
+
+    def replay(self, body: str) -> None:
+        """Take back the refs whose marks are in ``body`` and run them again as a list's definitions.
+
+        ``{{#tag:references|<ref name=a>text</ref>}}`` expands its refs
+        before the list is known, as marks of their own; as Cite does, the
+        latest calls down to the first one whose mark the list holds are
+        undone (their page-wide ids stay used) and run again inside the list.
+        """
+        found = [self.marks[m.group(0)] for m in MARKER.finditer(body) if m.group(0) in self.marks]
+        if not found:
+            return
+        redo = self.calls[min(found):]
+        for call in reversed(redo):
+            self._restore(call.before)
+        del self.calls[min(found):]
+        for call in redo:
+            self._ref(call.attrs, call.content)
+
+    def _state(self, attrs: dict[str, str]) -> _Snapshot:
+        """What one call may change: a new note at the end of its group, one named note, the counter."""
+        group = html.unescape(attrs.get("group", "")).strip()
+        notes = self.groups.get(group)
+        touched = {}
+        for key in ("name", "follow"):
+            name = html.unescape(attrs.get(key, "")).strip()
+            if notes is not None and name in notes:
+                touched[name] = (notes[name], _copy(notes[name]))
+        return _Snapshot(group, None if notes is None else len(notes), self.counters.get(group), touched)
+
+    def _restore(self, before: _Snapshot) -> None:
+        notes = self.groups.get(before.group)
+        if notes is not None:
+            if before.size is None:
+                del self.groups[before.group]
+            else:
+                while len(notes) > before.size:
+                    notes.pop(next(reversed(notes)))
+        for note, saved in before.touched.values():
+            for name in Note.__slots__:
+                setattr(note, name, getattr(saved, name))
+        if before.counter is None:
+            self.counters.pop(before.group, None)
+        else:
+            self.counters[before.group] = before.counter
+
+    def _ref(self, attrs: dict[str, str], content: str | None) -> str:
         args = {key: html.unescape(value).strip() for key, value in attrs.items()}
         group = args.get("group") or (self.in_references or "")
         name = args.get("name") or None
@@ -146,11 +227,14 @@ class Refs:
             note.warnings.append(("cite_error_references_duplicate_key", escape_text(note.name or "")))
 
     def _plain(self, text: str) -> str:
-        """Text with strip markers put back: two markers may hide the same text."""
-        try:
-            return self.strip.unstrip(text)
-        except Exception:  # a marker whose content is not ready yet: compare as written
-            return text
+        """Text with its finished strip markers put back: two markers may hide the same text."""
+        for _ in range(8):
+            if MARK not in text:
+                break
+            # a list not yet rendered stays a marker: rendering it now would be too early
+            text = MARKER.sub(lambda m: self.strip.items[int(m.group(2))] if isinstance(
+                self.strip.items[int(m.group(2))], str) else m.group(0), text)
+        return text
 
     def _list_defined(self, problem: tuple[str, ...] | None, group: str, name: str | None,
                       content: str | None) -> str:
@@ -227,13 +311,18 @@ class Refs:
     def end_list(self, outer: str | None) -> None:
         self.in_references = outer
 
-    def references(self, group: str) -> str:
-        """The list of the group's notes so far, with the errors of its body after it."""
+    def references(self, group: str, responsive: str | None = None) -> str:
+        """The list of the group's notes so far, with the errors of its body after it.
+
+        A list of more than ten notes is set in columns unless ``responsive="0"``
+        (Cite's $wgCiteResponsiveReferences, on as MediaWiki ships it).
+        """
         group = html.unescape(group).strip()
         notes = list(self.groups.pop(group, {}).values())
+        columns = len(notes) > _COLUMNS_AFTER and (responsive or "").strip() != "0"
         self.counters[group] = 0
         errors, self.list_errors = self.list_errors, []
-        out = self.strip.add(lambda: self.render_list(notes, group), block=True) if notes else ""
+        out = self.strip.add(lambda: self.render_list(notes, group, columns), block=True) if notes else ""
         if errors:
             out += "\n" + self.strip.add("<br />\n".join(errors))
         return out
@@ -242,25 +331,33 @@ class Refs:
         """The list of plain notes no ``<references/>`` took, for the end of the page.
 
         As Cite does, only the unnamed group is listed on its own; a named
-        group without its list is an error.
+        group without its list is an error, the errors in one paragraph
+        (they come after the page's paragraphs are made, so it is made here).
         """
-        out = []
+        out: list[str] = []
+        errors: list[str] = []
         for group in list(self.groups):
             if not self.groups[group]:
                 continue
             if group:
                 self.groups.pop(group)
-                out.append(self.strip.add("<br />" + self.error("cite_error_group_refs_without_references",
-                                                                escape_text(group))))
-            else:
-                out.append(self.references(group))
+                errors.append("<br />" + self.error("cite_error_group_refs_without_references", escape_text(group)))
+                continue
+            if errors:
+                out.append(self.strip.add("<p>" + "".join(errors) + "\n</p>", block=True))
+                errors = []
+            out.append(self.references(group))
+        if errors:
+            out.append(self.strip.add("<p>" + "".join(errors) + "\n</p>", block=True))
         return "\n" + "".join(out) if out else ""
 
-    def render_list(self, notes: list[Note], group: str = "") -> str:
+    def render_list(self, notes: list[Note], group: str = "", columns: bool = False) -> str:
         # numbered notes in their order; the unnumbered (follows, unused definitions) first, as met
         items = [self._item(note) for note in sorted(notes, key=lambda n: n.number or 0)]
-        named = f' data-mw-group="{escape_attr(group)}"' if group else ""
-        return f'<div class="mw-references-wrap"><ol class="references"{named}>\n' + "\n".join(items) + "\n</ol></div>"
+        # a group none of whose notes has a mark (only list-defined ones) is not named, as in Cite
+        named = f' data-mw-group="{escape_attr(group)}"' if group and any(n.key for n in notes) else ""
+        wrap = "mw-references-wrap mw-references-columns" if columns else "mw-references-wrap"
+        return f'<div class="{wrap}"><ol class="references"{named}>\n' + "\n".join(items) + "\n</ol></div>"
 
     def _item(self, note: Note) -> str:
         text = self._text(note)
@@ -314,6 +411,7 @@ class Refs:
 # Cite wraps a mark's brackets so a skin can hide them (cite_reference_link's markup).
 _BRACKET_OPEN = '<span class="cite-bracket">[</span>'
 _BRACKET_CLOSE = '<span class="cite-bracket">]</span>'
+_COLUMNS_AFTER = 10  # notes in a list before it is set in columns
 _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
 _DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
 
