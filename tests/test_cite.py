@@ -149,3 +149,19 @@ def test_note_text_keeps_its_leading_blank_and_loses_its_final_newline():
     (text,) = doc.xpath("//span[@class='reference-text']")
     assert text.text_content() == "\nfoo"
     assert visible(Wiki().render("a<ref name=v> </ref>").html).endswith('no text was provided for refs named "v".')
+
+
+def test_a_templates_ref_text_is_not_given_the_templates_arguments():
+    # MediaWiki parses a note's text apart from the template: {{{1}}} stays, {{#tag:ref}} passes it in
+    wiki = {"Template:Note": "<ref>{{{1}}}</ref>", "Template:Tagged": "{{#tag:ref|{{{1}}}}}"}
+    doc = page("a{{Note|x}} b{{Tagged|y}}\n<references/>", templates=wiki)
+    assert notes(doc) == ["{{{1}}}", "y"]
+
+
+def test_a_ref_inside_a_ref_runs_when_the_outer_one_is_listed():
+    doc = page("test <ref>hi {{Inner|ho}}</ref>\n<references />", templates={"Template:Inner": "<ref>{{{1}}}</ref>"})
+    assert marks(doc) == ["[1]"]
+    lists = doc.xpath("//ol[@class='references']")
+    assert len(lists) == 2
+    assert notes(doc)[0] == "hi"
+    assert notes(doc)[1].startswith("{{{1}}} Cite error: <ref> tag defined in <references> has no name attribute")
