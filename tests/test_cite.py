@@ -165,3 +165,10 @@ def test_a_ref_inside_a_ref_runs_when_the_outer_one_is_listed():
     assert len(lists) == 2
     assert notes(doc)[0] == "hi"
     assert notes(doc)[1].startswith("{{{1}}} Cite error: <ref> tag defined in <references> has no name attribute")
+
+
+def test_a_tag_references_holding_a_finished_list_is_an_error_and_its_refs_become_definitions():
+    doc = page('<ref name="foo" />\n{{#tag:references|\n<ref name="foo">bar</ref>\n\n<references />\n}}')
+    assert errors(doc)[0] == "Cite error: Closing tag missing for <references>."
+    (li,) = doc.xpath("//ol[@class='references']/li")
+    assert li.get("id") is None and 'name "foo" defined in <references> is not used' in li.text_content()

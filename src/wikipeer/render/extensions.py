@@ -109,6 +109,10 @@ def _references(exp, tag, frame, expanded):
         refs.end_list(outer)
     if outer is not None:  # a list inside a list's body only adds its definitions
         return ""
+    if expanded:
+        error = refs.holds_list(tag.body or "")
+        if error is not None:
+            return error
     return refs.references(group, attrs.get("responsive"))
 
 

@@ -85,6 +85,7 @@ class Refs:
     calls: list[_Call] = field(default_factory=list)  # every <ref> met outside a list, to undo (see replay)
     marks: dict[str, int] = field(default_factory=dict)  # the marker a call gave -> its index in calls
     deferred: list[tuple[dict[str, str], str | None]] = field(default_factory=list)  # refs met inside refs
+    lists: set[str] = field(default_factory=set)  # the markers of the lists made so far
 
     # ---- <ref> ----
 
@@ -116,6 +117,12 @@ class Refs:
                 self._ref(attrs, content)
         finally:
             self.in_references = outer
+
+    def holds_list(self, body: str) -> str | None:
+        """The error for a list whose body holds a finished list (Cite: its closing tag is missing)."""
+        if any(m.group(0) in self.lists for m in MARKER.finditer(body)):
+            return self.strip.add(self.error("cite_error_included_references"))
+        return None
 
     def replay(self, body: str) -> None:
         """Take back the refs whose marks are in ``body`` and run them again as a list's definitions.
@@ -342,6 +349,8 @@ class Refs:
         self.counters[group] = 0
         errors, self.list_errors = self.list_errors, []
         out = self.strip.add(lambda: self.render_list(notes, group, columns), block=True) if notes else ""
+        if out:
+            self.lists.add(out)
         if notes and self.deferred:
             self._run_deferred(group)
         if errors:
