@@ -7,6 +7,8 @@ are issue 13's item 3.
 
 from __future__ import annotations
 
+import re
+
 _MESSAGES = {
     "ok": "OK", "cancel": "Cancel", "mainpage": "Main Page", "mainpage-description": "Main page",
     "new-messages": "You have $1 ($2).", "search": "Search", "edit": "Edit", "history": "History",
@@ -55,11 +57,15 @@ _MESSAGES.update({
 def formatted(name: str, *params: str) -> str:
     """Message ``name`` with ``$1``, ``$2``... replaced by ``params`` (the key itself, as ⧼key⧽, when unknown)."""
     text = message(name)
-    if text is None:
-        return f"⧼{name}⧽"
-    for k in range(len(params), 0, -1):  # $10 before $1
-        text = text.replace(f"${k}", params[k - 1])
-    return text
+    return f"⧼{name}⧽" if text is None else substitute(text, *params)
+
+
+def substitute(text: str, *params: str) -> str:
+    """A message's ``$1``, ``$2``... replaced by ``params`` in one pass (a value holding ``$2`` stays so)."""
+    def one(m: re.Match) -> str:
+        k = int(m.group(1))
+        return params[k - 1] if 0 < k <= len(params) else m.group(0)
+    return re.sub(r"\$(\d+)", one, text)
 
 
 def message(name: str) -> str | None:

@@ -274,7 +274,7 @@ class Refs:
             if text is None:
                 self.list_errors.append(self.error("cite_error_references_no_key"))
             else:  # listed unnumbered with the error, as Cite does
-                notes[("", "defined", len(notes))] = Note(group, None, text, None, None, 0, "", None,
+                notes[object()] = Note(group, None, text, None, None, 0, "", None,
                                                          [("cite_error_references_no_key",)])
         elif group != self.in_references:
             mismatch = ("cite_error_references_group_mismatch", escape_text(group))
@@ -302,22 +302,23 @@ class Refs:
             note.warnings.append(("cite_error_references_duplicate_key", escape_text(note.name or "")))
 
     def _mark(self, note: Note) -> str:
-        label = escape_text(self._link_label(note))
+        label = self._link_label(note)
         return (f'<sup id="{_ref_id(note, note.count - 1)}" class="reference"><a href="#{_note_id(note)}">'
                 f'{_BRACKET_OPEN}{label}{_BRACKET_CLOSE}</a></sup>')
 
     def _link_label(self, note: Note) -> str:
-        """A mark's text: the number, after the group's name, or the group's own labels."""
+        """A mark's HTML: the number, after the group's name, or the group's own labels (an error past the last)."""
         number = note.number or 0
-        if note.group:
-            custom = self.wiki_message(f"cite_link_label_group-{note.group}")
-            if custom is not None:
-                labels = custom.split()
-                if number <= len(labels):
-                    return labels[number - 1]
-                return f"{note.group} {_label(number, self.lang)}"
-            return f"{note.group} {_label(number, self.lang)}"
-        return _label(number, self.lang)
+        if not note.group:
+            return escape_text(_label(number, self.lang))
+        key = f"cite_link_label_group-{note.group}"
+        custom = self.wiki_message(key)
+        if custom is None:
+            return escape_text(f"{note.group} {_label(number, self.lang)}")
+        labels = custom.split()
+        if number <= len(labels):
+            return escape_text(labels[number - 1])
+        return self.error("cite_error_no_link_label_group", escape_text(note.group), escape_text(key))
 
     # ---- <references> ----
 
@@ -441,9 +442,7 @@ class Refs:
         local = _LOCAL_MESSAGES.get(self.lang, {}).get(key)
         shown = self.lang if local is not None else "en"
         if local is not None:
-            text = local
-            for k in range(len(params), 0, -1):
-                text = text.replace(f"${k}", params[k - 1])
+            text = messages.substitute(local, *params)
         else:
             text = messages.formatted("cite_error", messages.formatted(key, *params))
         return f'<span class="error mw-ext-cite-error" lang="{shown}" dir="{direction(shown)}">{text}</span>'
