@@ -174,3 +174,13 @@ def test_a_tag_references_holding_a_finished_list_is_an_error_and_its_refs_becom
     assert errors(doc)[0] == "Cite error: Closing tag missing for <references>."
     (li,) = doc.xpath("//ol[@class='references']/li")
     assert li.get("id") is None and 'name "foo" defined in <references> is not used' in li.text_content()
+
+
+def test_a_ref_in_a_tags_attributes_gives_them_its_marks_id_and_class():
+    # MediaWiki puts the mark's HTML back into the attribute text before its sanitizer reads it
+    doc = page("{|\n|- <ref>boo</ref>\n|x\n|}\n<i <ref>y</ref>>z</i>\n<references />")
+    row = doc.xpath("//tr")[0]
+    assert (row.get("id"), row.get("class")) == ("cite_ref-1", "cite-bracket")
+    italic = doc.xpath("//i")[0]
+    assert (italic.get("id"), italic.get("class")) == ("cite_ref-2", "cite-bracket")
+    assert notes(doc) == ["boo", "y"]

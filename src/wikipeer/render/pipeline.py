@@ -58,8 +58,8 @@ def render_page(text: str, state: RenderState) -> str:
 def page_passes(text: str, state: RenderState) -> str:
     """Expanded wikitext to HTML with strip markers still in."""
     text = magic.take_switches(text, state.switches)
-    text = sanitize_tags(text)
-    text = tables(text)
+    text = sanitize_tags(text, state.strip.unstrip_finished)
+    text = tables(text, state.strip.unstrip_finished)
     text = _HR.sub(r"\1<hr />", text) if "----" in text else text
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
@@ -72,7 +72,8 @@ def page_passes(text: str, state: RenderState) -> str:
 
 def note_passes(text: str, state: RenderState) -> str:
     """A footnote's text: tables and inline markup, no paragraphs (MediaWiki's recursiveTagParse)."""
-    return inline_passes(tables(sanitize_tags(text)), state, sanitized=True)
+    unstrip = state.strip.unstrip_finished
+    return inline_passes(tables(sanitize_tags(text, unstrip), unstrip), state, sanitized=True)
 
 
 def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str:

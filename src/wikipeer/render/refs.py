@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from wikipeer.render import messages
 from wikipeer.render.langtags import direction
-from wikipeer.render.strip import MARK, MARKER, StripState
+from wikipeer.render.strip import MARKER, StripState
 from wikipeer.render.tags import escape_attr, escape_text
 
 REF_PARAMETERS = ("dir", "follow", "group", "name")
@@ -254,13 +254,7 @@ class Refs:
 
     def _plain(self, text: str) -> str:
         """Text with its finished strip markers put back: two markers may hide the same text."""
-        for _ in range(8):
-            if MARK not in text:
-                break
-            # a list not yet rendered stays a marker: rendering it now would be too early
-            text = MARKER.sub(lambda m: self.strip.items[int(m.group(2))] if isinstance(
-                self.strip.items[int(m.group(2))], str) else m.group(0), text)
-        return text
+        return self.strip.unstrip_finished(text)
 
     def _list_defined(self, problem: tuple[str, ...] | None, group: str, name: str | None,
                       content: str | None) -> str:
