@@ -85,8 +85,8 @@ def test_ids_fold_runs_of_underscores_and_trim_names_and_groups():
 
 
 def test_direction_of_the_full_definition_wins_and_conflicts_are_reported():
-    doc = page('<ref name="a" dir="rtl"/> <ref name="a">x</ref> <ref name="b" dir="ltr">y</ref> <ref name="b" dir="RTL"/>'
-               ' <ref dir="auto">z</ref> <ref dir="sideways">w</ref>')
+    doc = page('<ref name="a" dir="rtl"/> <ref name="a">x</ref> <ref name="b" dir="ltr">y</ref>'
+               ' <ref name="b" dir="RTL"/> <ref dir="auto">z</ref> <ref dir="sideways">w</ref>')
     items = doc.xpath("//ol[@class='references']/li")
     assert [li.get("class") for li in items] == [None, "mw-cite-dir-ltr", "mw-cite-dir-auto", None]
     texts = notes(doc)

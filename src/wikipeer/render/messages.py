@@ -33,10 +33,12 @@ _MESSAGES.update({
     "cite_error_ref_too_many_keys": f"Invalid parameter \"$1\" in {_REF} tag. The supported parameters are: $2.",
     "cite_error_ref_no_input": f"Invalid {_REF} tag; refs with no name must have content.",
     "cite_error_ref_invalid_dir": 'Invalid <code>dir="$1"</code>, must be "ltr", "rtl" or "auto".',
-    "cite_error_ref_conflicting_dir": f"One of the {_REF} tags with the name \"$1\" does have a conflicting dir attribute.",
+    "cite_error_ref_conflicting_dir": f"One of the {_REF} tags with the name \"$1\" does have a conflicting "
+                                      "dir attribute.",
     "cite_error_ref_follow_conflicts": "A <code>&lt;ref follow=\"…\"&gt;</code> tag that is the continuation of a "
                                        "previous one cannot be named individually or have details.",
-    "cite_error_references_duplicate_key": f"Invalid {_REF} tag; name \"$1\" defined multiple times with different content.",
+    "cite_error_references_duplicate_key": f"Invalid {_REF} tag; name \"$1\" defined multiple times with "
+                                           "different content.",
     "cite_error_references_invalid_parameters": f"Invalid parameter \"$1\" in {_REFERENCES} tag. "
                                                 "The supported parameters are: $2.",
     "cite_error_references_no_text": f"Invalid {_REF} tag; no text was provided for refs named \"$1\".",
@@ -44,9 +46,11 @@ _MESSAGES.update({
     "cite_error_group_refs_without_references": f"{_REF} tags exist for a group named \"$1\", but no corresponding "
                                                 "<code>&lt;references group=\"$1\"/&gt;</code> tag was found.",
     "cite_error_references_group_mismatch": f"{_REF} tag in {_REFERENCES} has conflicting group attribute \"$1\".",
-    "cite_error_references_missing_key": f"{_REF} tag with name \"$1\" defined in {_REFERENCES} is not used in prior text.",
+    "cite_error_references_missing_key": f"{_REF} tag with name \"$1\" defined in {_REFERENCES} is not used in "
+                                         "prior text.",
     "cite_error_references_no_key": f"{_REF} tag defined in {_REFERENCES} has no name attribute.",
-    "cite_error_empty_references_define": f"{_REF} tag with name \"$1\" defined in {_REFERENCES} group \"$2\" has no content.",
+    "cite_error_empty_references_define": f"{_REF} tag with name \"$1\" defined in {_REFERENCES} group \"$2\" "
+                                          "has no content.",
     "cite_error_no_link_label_group": "Ran out of custom link labels for group \"$1\". Define more in the "
                                       "<code>MediaWiki:$2</code> message.",
     "cite_references_link_many_format_backlink_labels": " ".join(
