@@ -8,9 +8,12 @@ with no list are appended at the end of the page (a named group's as an
 error), as MediaWiki does. ``follow="name"`` adds its text to the earlier
 note of that name, or, with none yet, shows it unnumbered at the head of the
 list. Refs inside ``<references>...</references>`` give the text of notes
-used before (list-defined references). Note texts are rendered (links,
-bold...) when the lists are put in, after the page's own passes. Errors carry
-Cite's message keys; their texts come from render/messages.py.
+used before (list-defined references); those of ``{{#tag:references|...}}``
+ran as marks before the list was known and are taken back and run again
+(Cite's rollback). A ref inside a ref's text runs when the outer one is
+listed. Note texts are rendered (links, bold...) when the lists are put in,
+after the page's own passes. Errors carry Cite's message keys; their texts
+come from render/messages.py.
 """
 
 from __future__ import annotations
@@ -259,18 +262,17 @@ class Refs:
     def _list_defined(self, problem: tuple[str, ...] | None, group: str, name: str | None,
                       content: str | None) -> str:
         """A ``<ref>`` in a list's body: the text of a note, or an error after the list."""
-        assert self.in_references is not None
+        list_group = self.in_references or ""
         text = content if content is not None and content.strip() else None
-        notes = self.groups.setdefault(self.in_references, {})
+        notes = self.groups.setdefault(list_group, {})
         if problem is not None:
             self.list_errors.append(self.error(*problem))
         elif name is None:
             if text is None:
                 self.list_errors.append(self.error("cite_error_references_no_key"))
             else:  # listed unnumbered with the error, as Cite does
-                notes[object()] = Note(group, None, text, None, None, 0, "", None,
-                                                         [("cite_error_references_no_key",)])
-        elif group != self.in_references:
+                notes[object()] = Note(group, None, text, None, None, 0, "", None, [("cite_error_references_no_key",)])
+        elif group != list_group:
             mismatch = ("cite_error_references_group_mismatch", escape_text(group))
             note = notes.get(name)
             if text is not None and note is not None:
