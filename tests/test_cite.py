@@ -184,3 +184,11 @@ def test_a_ref_in_a_tags_attributes_gives_them_its_marks_id_and_class():
     italic = doc.xpath("//i")[0]
     assert (italic.get("id"), italic.get("class")) == ("cite_ref-2", "cite-bracket")
     assert notes(doc) == ["boo", "y"]
+
+
+def test_a_ref_taken_back_by_one_list_is_not_taken_back_again_by_the_next():
+    # the template's argument (and so its mark) is used by two lists: the second finds it taken already
+    wiki = {"Template:Twice": "{{#tag:references|{{{1}}}}}\n<ref>after</ref>\n{{#tag:references|{{{1}}}}}"}
+    doc = page('<ref name="a"/>{{Twice|<ref name="a">A</ref>}}', templates=wiki)
+    assert marks(doc) == ["[1]", "[1]"]
+    assert notes(doc) == ["A", "after"]

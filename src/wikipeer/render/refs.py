@@ -138,10 +138,13 @@ class Refs:
         found = [self.marks[m.group(0)] for m in MARKER.finditer(body) if m.group(0) in self.marks]
         if not found:
             return
-        redo = self.calls[min(found):]
+        start = min(found)
+        redo = self.calls[start:]
         for call in reversed(redo):
             self._restore(call.before)
-        del self.calls[min(found):]
+        del self.calls[start:]
+        # the marks of the calls taken back name nothing now (a later list may hold the same marker again)
+        self.marks = {mark: index for mark, index in self.marks.items() if index < start}
         for call in redo:
             self._ref(call.attrs, call.content)
 
