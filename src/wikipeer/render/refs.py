@@ -433,8 +433,7 @@ class Refs:
             if use < len(labels):
                 return escape_text(labels[use])
         point = _DECIMAL_COMMA.get(self.lang, ".")
-        padded = str(use).zfill(len(str(note.count)))
-        return _label(note.number or 0, self.lang) + point + local_digits(padded, self.lang)
+        return _label(note.number or 0, self.lang) + point + _label(use, self.lang, len(str(note.count)))
 
     def error(self, key: str, *params: str) -> str:
         """A Cite error in place, marked with the language it is written in (English when ours lacks it)."""
@@ -471,9 +470,9 @@ _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": "
 _DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
 
 
-def _label(number: int, lang: str) -> str:
-    """The one place a note's number becomes its text (the wiki's digits)."""
-    return local_digits(str(number), lang)
+def _label(number: int, lang: str, width: int = 0) -> str:
+    """The one place a number of Cite's becomes its text (the wiki's digits), zero-padded to ``width``."""
+    return local_digits(str(number).zfill(width), lang)
 
 
 def local_digits(text: str, lang: str) -> str:
