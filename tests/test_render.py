@@ -537,7 +537,14 @@ def test_named_group_without_list_and_note_without_text_are_errors():
     out = html_of("a<ref group=g>x</ref> b<ref name=empty/>")
     errors = [e.text_content() for e in tree(out).xpath("//*[contains(@class, 'error')]")]
     assert any('group named "g"' in e for e in errors)
-    assert any("no text was provided for refs named empty" in e for e in errors)
+    assert any('no text was provided for refs named "empty".' in e for e in errors)
+
+
+def test_strip_markers_in_attributes_are_read_as_their_text():
+    # MediaWiki unstrips a tag's attributes before sanitizing them: nowiki text there counts, unsafe CSS not
+    assert '<div style="background:blue">' in html_of('<div style="<nowiki>background:blue</nowiki>">x</div>')
+    out = html_of("<div style=\"<nowiki>border-left:expression(alert('boo'));</nowiki>\">x</div>")
+    assert "expression" not in out and "<div>" in out
 
 
 def test_attribute_values_hide_wikitext_from_later_passes():

@@ -8,6 +8,7 @@ styles) render as nothing, as they have no text of their own.
 
 from __future__ import annotations
 
+import html
 import re
 
 from wikipeer.render import files
@@ -65,26 +66,54 @@ def _hiero(exp, tag, frame, expanded):
     return exp.state.strip.add(f'<span class="hiero">{escape_text(tag.body or "")}</span>')
 
 
+def _unframed(exp, frame):
+    """The frame a note's text is expanded in: no template's arguments, as Cite parses it apart.
+
+    MediaWiki gives ``<ref>`` and ``<references>`` their text unexpanded and
+    parses it later on its own, so ``{{{1}}}`` in a template's ``<ref>``
+    stays ``{{{1}}}`` (templates pass texts in with ``{{#tag:ref|...}}``).
+    The calling frame stays the parent, so template loops are still seen.
+    """
+    from wikipeer.render.expand import Frame  # the expander runs extension tags: imported late
+
+    return Frame(exp.ctx.title, frame, depth=frame.depth)
+
+
 def _ref(exp, tag, frame, expanded):
     attrs = attributes(tag.attrs)
+    nested = exp.in_note > 0
     exp.in_note += 1
     try:
-        body = None if tag.body is None else _expand_body(exp, tag.body, frame, expanded)
+        body = None if tag.body is None else _expand_body(exp, tag.body, _unframed(exp, frame), expanded)
     finally:
         exp.in_note -= 1
+    if nested:  # Cite meets a ref inside a ref only when it lists the outer one: it is run then
+        return exp.refs.nested(attrs, body)
     return exp.refs.ref(attrs, body)
 
 
 def _references(exp, tag, frame, expanded):
     attrs = attributes(tag.attrs)
-    if tag.body:
-        # List-defined references: the <ref name=...> inside give contents, not marks.
-        exp.refs.defining = True
-        try:
-            _expand_body(exp, tag.body, frame, expanded)
-        finally:
-            exp.refs.defining = False
-    return exp.refs.references(attrs.get("group", ""))
+    refs = exp.refs
+    error = refs.invalid_list_parameter(attrs)
+    if error is not None:
+        return error
+    group = html.unescape(attrs.get("group", "")).strip()
+    outer = refs.start_list(group)
+    try:
+        if expanded:  # {{#tag:references|...}}: its refs ran already, as marks; Cite runs them again
+            refs.replay(tag.body or "")
+        elif tag.body:  # list-defined references: the <ref name=...> inside give texts, not marks
+            _expand_body(exp, tag.body, _unframed(exp, frame), expanded)
+    finally:
+        refs.end_list(outer)
+    if outer is not None:  # a list inside a list's body only adds its definitions
+        return ""
+    if expanded:
+        error = refs.holds_list(tag.body or "")
+        if error is not None:
+            return error
+    return refs.references(group, attrs.get("responsive"))
 
 
 def _poem(exp, tag, frame, expanded):

@@ -45,6 +45,8 @@ def render_page(text: str, state: RenderState) -> str:
     expander = Expander(state)
     refs = Refs(state.strip, state.ctx.config.lang)
     expander.refs = refs
+    # a message's page: MediaWiki:Cite link label group-lower-alpha for cite_link_label_group-lower-alpha
+    refs.wiki_message = lambda key: expander.body(f"MediaWiki:{key[:1].upper()}{key[1:]}".replace("_", " "))
     expanded = expander.expand_page(text)
     body = page_passes(expanded, state) + refs.leftovers()
     refs.inline = lambda note: note_passes(note, state)
@@ -56,8 +58,8 @@ def render_page(text: str, state: RenderState) -> str:
 def page_passes(text: str, state: RenderState) -> str:
     """Expanded wikitext to HTML with strip markers still in."""
     text = magic.take_switches(text, state.switches)
-    text = sanitize_tags(text)
-    text = tables(text)
+    text = sanitize_tags(text, state.strip.unstrip_finished)
+    text = tables(text, state.strip.unstrip_finished)
     text = _HR.sub(r"\1<hr />", text) if "----" in text else text
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
@@ -70,7 +72,8 @@ def page_passes(text: str, state: RenderState) -> str:
 
 def note_passes(text: str, state: RenderState) -> str:
     """A footnote's text: tables and inline markup, no paragraphs (MediaWiki's recursiveTagParse)."""
-    return inline_passes(tables(sanitize_tags(text)), state, sanitized=True)
+    unstrip = state.strip.unstrip_finished
+    return inline_passes(tables(sanitize_tags(text, unstrip), unstrip), state, sanitized=True)
 
 
 def inline_passes(text: str, state: RenderState, sanitized: bool = False) -> str:

@@ -35,6 +35,23 @@ class StripState:
             text = MARKER.sub(self._lookup, text)
         return text.replace(MARK, "")
 
+    def unstrip_finished(self, text: str) -> str:
+        """Put back the markers whose HTML is finished; a deferred one (a list of notes) stays a marker.
+
+        For text that is read again before the end: a tag's attributes
+        (MediaWiki unstrips them before its sanitizer reads them), two notes'
+        texts compared. Rendering a deferred item then would be too early.
+        """
+        for _ in range(8):
+            if MARK not in text:
+                break
+            text = MARKER.sub(self._lookup_finished, text)
+        return text
+
+    def _lookup_finished(self, m: re.Match) -> str:
+        item = self.items[int(m.group(2))]
+        return m.group(0) if callable(item) else item
+
     def _lookup(self, m: re.Match) -> str:
         item = self.items[int(m.group(2))]
         if callable(item):

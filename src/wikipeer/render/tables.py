@@ -8,6 +8,7 @@ end, so the output is always balanced.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from wikipeer.render.tags import fix_attributes
 
@@ -15,15 +16,16 @@ _TABLE_START = re.compile(r"^(:*)\s*\{\|(.*)$")
 MAX_NESTING = 30  # tables open at once; a deeper "{|" is text (HTML parsers slow down with depth)
 
 
-def tables(text: str) -> str:
-    """``text`` with its wikitext tables turned into HTML."""
+def tables(text: str, attribute_text: Callable[[str], str] = str) -> str:
+    """``text`` with its wikitext tables turned into HTML (``attribute_text``: as for ``sanitize_tags``)."""
     if "{|" not in text:
         return text
-    return _Tables().run(text)
+    return _Tables(attribute_text).run(text)
 
 
 class _Tables:
-    def __init__(self) -> None:
+    def __init__(self, attribute_text: Callable[[str], str]) -> None:
+        self.attribute_text = attribute_text
         self.td: list[bool] = []
         self.tr: list[bool] = []
         self.last_tag: list[str] = []
@@ -64,7 +66,7 @@ class _Tables:
         self.tr.append(False)
         self.tr_attrs.append("")
         self.opened_tr.append(False)
-        return "<dl><dd>" * indent + f"<table{fix_attributes(m.group(2), 'table')}>"
+        return "<dl><dd>" * indent + f"<table{fix_attributes(self.attribute_text(m.group(2)), 'table')}>"
 
     def close(self, rest: str) -> str:
         line = "</table>" + rest
@@ -80,7 +82,7 @@ class _Tables:
         return line.rstrip() + "</dd></dl>" * indent if indent else line
 
     def row(self, line: str) -> str:
-        attrs = fix_attributes(line.lstrip("|").lstrip("-"), "tr")
+        attrs = fix_attributes(self.attribute_text(line.lstrip("|").lstrip("-")), "tr")
         self.tr_attrs[-1] = attrs
         self.opened_tr[-1] = True
         out = ""
@@ -121,6 +123,6 @@ class _Tables:
             if not bar or "[[" in head or "-{" in head:
                 out.append(f"{previous}<{tag}>{cell.strip()}")
             else:
-                out.append(f"{previous}<{tag}{fix_attributes(head, tag)}>{data.strip()}")
+                out.append(f"{previous}<{tag}{fix_attributes(self.attribute_text(head), tag)}>{data.strip()}")
             self.td.append(True)
         return "".join(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from html.entities import html5
 
 from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
@@ -85,8 +86,9 @@ def known_reference(entity: str) -> bool:
 class _Tokens:
     """The replacement of each token, counting open tags to bound nesting."""
 
-    def __init__(self) -> None:
+    def __init__(self, attribute_text: Callable[[str], str]) -> None:
         self.open = 0
+        self.attribute_text = attribute_text
 
     def __call__(self, m: re.Match) -> str:
         tag = m.group(2)
@@ -111,13 +113,18 @@ class _Tokens:
             if self.open >= MAX_NESTING:
                 return html.escape(m.group(0), quote=False)
             self.open += 1
-        attrs = fix_attributes(m.group(3), name)
+        attrs = fix_attributes(self.attribute_text(m.group(3)), name)
         return f"<{name}{attrs} />" if void else f"<{name}{attrs}>"
 
 
-def sanitize_tags(text: str) -> str:
-    """``text`` with author tags filtered and stray ``<``, ``>``, ``&`` escaped."""
-    return _TOKEN.sub(_Tokens(), text)
+def sanitize_tags(text: str, attribute_text: Callable[[str], str] = str) -> str:
+    """``text`` with author tags filtered and stray ``<``, ``>``, ``&`` escaped.
+
+    ``attribute_text`` gives a tag's attribute text before it is read (the
+    page's strip markers put back, as MediaWiki does: a ``<ref>`` there gives
+    its mark's ``id`` and ``class``).
+    """
+    return _TOKEN.sub(_Tokens(attribute_text), text)
 
 
 def escape_text(text: str) -> str:
