@@ -335,6 +335,30 @@ def test_require_load_data_and_json_data_and_their_dependencies():
     assert {"Module:M", "Module:Lib", "Module:Data", "Data.json"} <= set(rendered.templates)
 
 
+def test_pairs_walks_tables_from_load_data():
+    """CS1 finds a citation's identifiers (ISBN, DOI...) with pairs() over a table from mw.loadData.
+
+    Those tables hide their metatable (getmetatable gives a string): pairs and ipairs must still find
+    their __pairs and __ipairs, or CS1 shows no identifier at all.
+    """
+    pages = {
+        "Module:Data": "return { ids = { ISBN = { label = 'ISBN' }, DOI = { label = 'doi' } }, list = { 'x', 'y' } }",
+        "Data.json": '{"a": 1, "b": {"c": 2}}',
+        "Module:M": module(
+            "local data, json = mw.loadData('Module:Data'), mw.loadJsonData('Data.json')\n"
+            "local seen = {}\n"
+            "for k, v in pairs(data.ids) do seen[#seen + 1] = k .. '=' .. v.label end\n"
+            "for k in pairs(data) do seen[#seen + 1] = k end\n"
+            "for i, v in ipairs(data.list) do seen[#seen + 1] = i .. v end\n"
+            "for k in pairs(json.b) do seen[#seen + 1] = k end\n"
+            "table.sort(seen)\n"
+            "return table.concat(seen, ' ') .. ' ' .. tostring(getmetatable(data))"),
+    }
+    rendered = Wiki(pages).render("{{#invoke:M|f}}")
+    assert not rendered.errors, rendered.errors
+    assert text_of(tree(rendered.html)) == "1x 2y DOI=doi ISBN=ISBN c ids list mw.loadData"
+
+
 def test_errors_show_in_place_as_scribunto_shows_them():
     pages = {
         "Module:Bad": "local p = {}\nfunction p.f(frame)\n  error('boom')\nend\nreturn p\n",
