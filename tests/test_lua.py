@@ -312,6 +312,19 @@ def test_title_language_uri_site_hash_bit32_and_message():
         "a+b%26c ; A_b ; /wiki/Main_Page?action=x ; 900150983cd24fb0d6963f7d28e17f72 ; 48 ; 16 ; Hi you ; Test Wiki")
 
 
+def test_site_has_core_namespaces_a_partial_dump_left_out():
+    """enwiki's modules dump declares Template but not Template talk; MediaWiki has both, and Navbar's "t"
+    link is the template's talk page (it came out as an empty link ``[[|t]]``)."""
+    wiki = Wiki({"Module:M": module(
+        "local t = mw.title.new('Places', 'Template')\n"
+        "return t.talkPageTitle.fullText .. ' ' .. mw.site.namespaces[10].talk.name .. ' ' .. mw.site.namespaces[1].name\n"
+        "  .. ' ' .. mw.site.namespaces[829].subject.name")})
+    wiki.config.namespaces = {0: "", 10: "Template", 828: "Module", 829: "Module talk"}
+    rendered = wiki.render("{{#invoke:M|f}}")
+    assert not rendered.errors, rendered.errors
+    assert text_of(tree(rendered.html)) == "Template talk:Places Template talk Talk Module"
+
+
 def test_require_load_data_and_json_data_and_their_dependencies():
     pages = {
         "Module:Lib": "local lib = {} function lib.twice(s) return s .. s end return lib",

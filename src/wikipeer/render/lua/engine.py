@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from wikipeer.model.title import DEFAULT_NAMESPACES
 from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
@@ -319,7 +320,13 @@ class Engine:
         config = self.ctx.config
         names = {number: name for number, name in CANONICAL.items()}
         namespaces = []
-        for number, name in sorted(config.namespaces.items()):
+        # A MediaWiki has every core namespace and each one's talk or subject pair, whatever a dump declared
+        # (a partial dump may name Template but not Template talk): Module:Navbar asks for a template's talk page.
+        declared = {**{n: name for n, name in DEFAULT_NAMESPACES.items() if n < 100}, **config.namespaces}
+        for number, name in sorted(declared.items()):
+            if number >= 0 and number ^ 1 not in declared and number ^ 1 in DEFAULT_NAMESPACES:
+                declared[number ^ 1] = DEFAULT_NAMESPACES[number ^ 1]
+        for number, name in sorted(declared.items()):
             canonical = next((n[0].upper() + n[1:] for n, k in names.items() if k == number), name)
             if number == NS_MODULE:
                 canonical = "Module"
