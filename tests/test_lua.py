@@ -325,6 +325,19 @@ def test_site_has_core_namespaces_a_partial_dump_left_out():
     assert text_of(tree(rendered.html)) == "Template talk:Places Template talk Talk Module"
 
 
+def test_links_keep_core_namespaces_a_partial_dump_left_out():
+    """CS1 links ISBNs to Special:BookSources and maintenance notes to categories; on a wiki whose dump
+    declared neither namespace the links lost their prefix ("BookSources/978..."), unlike MediaWiki's."""
+    wiki = Wiki({})
+    wiki.config.namespaces = {0: "", 10: "Template", 828: "Module"}
+    rendered = wiki.render("[[Special:BookSources/978-0-306-40615-7|ISBN]] [[:Category:CS1 maint|link]] "
+                           "[[Template talk:Places|t]] [[Category:Sorted]]")
+    page = tree(rendered.html)
+    assert page.xpath("//a/@title") == ["Special:BookSources/978-0-306-40615-7", "Category:CS1 maint",
+                                        "Template talk:Places"]
+    assert rendered.categories == ["Sorted"]
+
+
 def test_require_load_data_and_json_data_and_their_dependencies():
     pages = {
         "Module:Lib": "local lib = {} function lib.twice(s) return s .. s end return lib",
@@ -457,6 +470,46 @@ def test_hostile_module_renders_within_limits_with_the_error_in_place(body, expe
     errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error'] | //span[@class='error']")]
     assert len(errors) == 1, errors
     assert errors[0] in expected if isinstance(expected, tuple) else expected in errors[0], errors
+
+
+THROUGH_TEMPLATES = ["infinite loop", "endless recursion", "allocation without end", "string.rep with a huge count",
+                     "huge string through mw.html"]
+
+
+@pytest.mark.parametrize("name", THROUGH_TEMPLATES)
+def test_hostile_module_reached_through_templates_keeps_the_page(name):
+    """The issue's "templates that do the same through Lua": a page transcludes a template that transcludes
+    another, whose #invoke runs the hostile module, with a parameter passed down; the error shows in place."""
+    body, expected = HOSTILE[name]
+    pages = {"Module:M": module(body), "Template:Outer": "[{{Inner|{{{1}}}}}]", "Template:Inner": "{{#invoke:M|f|{{{1}}}}}"}
+    rendered = Wiki(pages, SANDBOX_LIMITS).render("before {{Outer|x}} after")
+    page = tree(rendered.html)
+    assert text_of(page).startswith("before [") and text_of(page).endswith("] after")
+    errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error']")]
+    assert len(errors) == 1, errors
+    assert errors[0] in expected if isinstance(expected, tuple) else expected in errors[0], errors
+
+
+def test_malformed_modules_show_their_error_in_place():
+    """Lua that does not parse, a module that errors while loading, one that returns nothing."""
+    pages = {
+        "Module:Unclosed": "local p = {}\nfunction p.f(frame)\n  return 'x'\n",
+        "Module:Garbage": "\x00\xff this is not Lua ]]",
+        "Module:Throws": "error('at load time')",
+        "Module:Nothing": "local p = {}",
+    }
+    rendered = Wiki(pages, SANDBOX_LIMITS).render(
+        "a {{#invoke:Unclosed|f}} b {{#invoke:Garbage|f}} c {{#invoke:Throws|f}} d {{#invoke:Nothing|f}} e")
+    page = tree(rendered.html)
+    errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error']")]
+    assert len(errors) == 4, errors
+    assert errors[0] == ("Lua error in Module:Unclosed at line 4: 'end' expected (to close 'function' at line 2) "
+                         "near '<eof>'.")
+    assert errors[1].startswith("Lua error in Module:Garbage")
+    assert errors[2] == "Lua error in Module:Throws at line 1: at load time."
+    assert errors[3].startswith("Lua error") and "export table" in errors[3]
+    shown = text_of(page)
+    assert shown.startswith("a ") and shown.endswith(" e") and all(f" {c} " in shown for c in "bcd")
 
 
 def test_bytecode_module_is_refused():
