@@ -66,7 +66,28 @@ OTHER = [
     "{{cite report|title=Technical report|publisher=Institute|year=2012|id=TR-12-3}}",
     "{{cite thesis|title=A thesis|degree=PhD|publisher=University|year=2008|last=Student|first=S.}}",
 ]
-SOURCES = WEB + BOOK + NEWS + OTHER
+# Rarer arguments: Vancouver authors, display limits, dmy dates, script titles, formats, more identifiers.
+MORE = [
+    "{{cite web|url=https://example.org/v|title=Vancouver style|vauthors=Smith J, Doe AB, Roe C|date=2019-06-01"
+    "|df=dmy-all|access-date=2019-06-02}}",
+    "{{cite web|url=https://example.org/etal|title=Cut short|last1=One|first1=A.|last2=Two|first2=B.|last3=Three"
+    "|first3=C.|display-authors=1|format=PDF|via=Example Archive}}",
+    "{{cite web|url=https://example.jp/p|script-title=ja:日本語の題名|trans-title=A Japanese title|language=ja"
+    "|date=2010年|website=Example.jp}}",
+    "{{cite web|url=https://example.org/live|title=Still here|archive-url=https://web.archive.org/web/20200101000000/"
+    "https://example.org/live|archive-date=1 January 2020|url-status=live}}",
+    "{{cite book|title=Translated Book|translator-last=Trans|translator-first=T.|others=Illustrated by I. Artist"
+    "|series=Example Series|orig-year=1900|year=1990|publisher=Pub|lccn=90012345|jstor=123456}}",
+    "{{cite journal|title=More ids|journal=Ids|date=Spring 2001|issn=0028-0836|bibcode=2001Natur.409..123S"
+    "|hdl=1234/5678|s2cid=1234567|pmc=345678|pmid=123456}}",
+    "{{cite news|title=Old news|newspaper=The Gazette|date=c. 1900|location=Boston}}",
+    "{{cite news|title=Season story|work=Weekly|date=2001–2002|url=https://example.org/s}}",
+    "{{cite episode|title=Pilot|series=Example Show|network=EBC|date=5 May 1999|season=1|number=1}}",
+    "{{cite video game|title=Example Quest|developer=Dev Studio|publisher=Games Inc.|year=2004|platform=PC}}",
+    "{{cite patent|country=US|number=1234567|title=A device|inventor=Inventor, I.|pubdate=1999-01-01}}",
+    "{{cite web|url=https://example.org/m|title=Missing access date url|accessdate=2020-01-01|deadurl=yes}}",
+]
+SOURCES = WEB + BOOK + NEWS + OTHER + MORE
 
 SUBJECTS = ["Exampleton", "River Sample", "Mount Test", "Lake Fixture", "Baseline Bridge", "Proto Island",
             "Old Mill", "Harbour Light"]
@@ -77,6 +98,8 @@ INFOBOXES = [
     "|data3=100 m|header4=History|label5=Established|data5=[[1850]]|below=Source: survey}}",
     "{{Infobox|title={name}|subheader=A place|label1=Type|data1=Village|label2=Empty|data2=|data3=Just data"
     "|class3=note}}",
+    "{{Infobox|title={name}|label1=Mayor|data1=J. Doe<ref>{{cite news|title=Mayor elected|work=Local News"
+    "|date=3 March 2021}}</ref>|label2=Website|data2=[https://example.org example.org]|below={{Lang|de|Ortsname}}}}",
 ]
 NAVBOX = ("{{Navbox|name=Places|title=Places of Examplia|group1=Towns|list1=[[Exampleton]] • [[Old Mill]]"
           "|group2=Waters|list2=[[River Sample]] • [[Lake Fixture]]|below=See also [[Examplia]]}}")
@@ -88,7 +111,7 @@ def citation_pages() -> dict[str, str]:
     """Title -> wikitext of the test pages (deterministic)."""
     pages: dict[str, str] = {}
     n = len(SOURCES)
-    for i in range(40):
+    for i in range(48):
         name = SUBJECTS[i % len(SUBJECTS)]
         title = f"{name} citations {i + 1}"
         parts: list[str] = []

@@ -27,7 +27,7 @@ WIKI = "enwikicite"
 # Cite web + infobox + hatnote; book, news and journal with identifiers and a CS1 error; a navbox; every source.
 TITLES = ["Exampleton citations 1", "Baseline Bridge citations 5", "Lake Fixture citations 20",
           "Bibliography of Examplia"]
-# On the benchmark's 42 pages the worst scored 0.87 before the fixes of this branch, 0.98 after (docs/rendering.md).
+# The benchmark's worst page scored 0.87 before the fixes of this branch, 0.98 after (docs/rendering.md).
 FLOOR = 0.9
 
 
