@@ -24,7 +24,8 @@ from bench.render_fidelity import f1, features, our_render  # noqa: E402
 
 ENWIKI_MODULES = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikipedia" / "enwiki-citation-modules.xml.xz"
 WIKI = "enwikicite"
-# Cite web + infobox + hatnote; book, news and journal with identifiers and a CS1 error; a navbox; every source.
+# Cite web + infobox + hatnote; cite book with ISBNs and an ISBN error + cite episode; magazine, encyclopedia,
+# conference, report, thesis and a Japanese script title under {{Reflist}}; every source, with a navbox.
 TITLES = ["Exampleton citations 1", "Baseline Bridge citations 5", "Lake Fixture citations 20",
           "Bibliography of Examplia"]
 # The benchmark's target; its worst page scores 0.98 (docs/rendering.md). Before this branch's loadData fix two of
