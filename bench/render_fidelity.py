@@ -51,7 +51,8 @@ citation and infobox templates and modules, imported with them as the wiki
 ``action=parse`` wall time (one request at a time, opcache on, after one
 untimed parse) against our first render (``our_render``). MediaWiki 1.39 here
 has no TemplateStyles and prints CS1's ``<templatestyles>`` tag as text: that
-text is left out on its side.
+text is left out on its side. This sample is parsed by MediaWiki afresh on
+every run (its times are compared with ours, measured in the same run).
 """
 
 from __future__ import annotations
@@ -70,9 +71,9 @@ import unicodedata
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
