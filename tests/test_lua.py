@@ -338,6 +338,23 @@ def test_links_keep_core_namespaces_a_partial_dump_left_out():
     assert rendered.categories == ["Sorted"]
 
 
+def test_modules_see_strip_markers_in_mediawiki_form():
+    """CS1 tells a <nowiki> in a parameter from a stray "delete" character by the marker's name
+    (``\\x7f'"`UNIQ--nowiki-...-QINU`"'\\x7f``); with our own markers it showed "delete character in
+    |authors= at position 1". The markers go back to ours when the text leaves Lua."""
+    pattern = "\\127[^\\127]*UNIQ%-%-(%a+)%-[%a%d]+%-QINU[^\\127]*\\127"
+    pages = {"Module:M": module(
+        "local a = frame.args[1]\n"
+        f"return tostring(a:match('{pattern}')) .. ' [' .. a .. '] ' .. mw.text.killMarkers(a)")}
+    rendered = Wiki(pages).render("{{#invoke:M|f|x<nowiki>''y''</nowiki>z}} {{#invoke:M|f|a<ref>r</ref>}}"
+                                  "{{#invoke:M|f|<pre>p</pre>}}\n<references/>")
+    assert not rendered.errors, rendered.errors
+    page = tree(rendered.html)
+    assert text_of(page).startswith("nowiki [x''y''z] xz ref [a[1]] a")
+    assert "pre [p]" in text_of(page)
+    assert "\x7f" not in rendered.html and "UNIQ" not in rendered.html
+
+
 def test_require_load_data_and_json_data_and_their_dependencies():
     pages = {
         "Module:Lib": "local lib = {} function lib.twice(s) return s .. s end return lib",

@@ -82,7 +82,7 @@ class Refs:
         mark = _mark_id(note, note.uses - 1)
         return self.strip.add(
             f'<sup id="{mark}" class="reference"><a href="#cite_note-{note.key}">{_BRACKET_OPEN}{escape_text(label)}'
-            f'{_BRACKET_CLOSE}</a></sup>'
+            f'{_BRACKET_CLOSE}</a></sup>', name="ref"
         )
 
     def _new(self, group: str, name: str, content: str | None) -> Note:
@@ -98,7 +98,7 @@ class Refs:
         notes = self.notes.pop(group, [])
         for note in notes:
             self.named.pop((group, note.name), None)
-        return self.strip.add(lambda: self.render_list(notes, group), block=True)
+        return self.strip.add(lambda: self.render_list(notes, group), block=True, name="references")
 
     def leftovers(self) -> str:
         """The list of plain notes no ``<references/>`` took, for the end of the page.

@@ -44,7 +44,8 @@ class Engine:
         self.ctx = exp.ctx
         limits = exp.ctx.limits
         self.clock = Clock(limits.lua_seconds, limits.lua_call_seconds)
-        self.sandbox = Sandbox(self.clock, limits.lua_memory)
+        self.sandbox = Sandbox(self.clock, limits.lua_memory, outbound=self.state.strip.to_mediawiki,
+                               inbound=self.state.strip.from_mediawiki)
         self.frames: list[Any] = []
         self.frame_ids: dict[int, int] = {}
         self.expensive = 0
@@ -97,7 +98,7 @@ class Engine:
             # Lua's memory allows far more text than the later passes should be given.
             limit = self.exp.limits.max_expansion
             return self.exp.error(f"Template expansion size limit exceeded ({limit}): Lua output of {title.full}")
-        detail = decode(detail)
+        detail = self.state.strip.from_mediawiki(decode(detail))
         if status == b"ok":
             return detail.replace("\x00", "\ufffd")  # as MediaWiki shows a NUL
         if status == b"nomodule":
