@@ -106,6 +106,21 @@ NAVBOX = ("{{Navbox|name=Places|title=Places of Examplia|group1=Towns|list1=[[Ex
 EXTRAS = ["{{Hatnote|For other uses, see [[{name} (disambiguation)]].}}", "{{Lang|fr|texte en français}}",
           "{{Harvnb|Smith|2001|p=3}}", "{{Mbox|text=This is a boxed note.}}"]
 
+SAMPLER = [
+    "{{Hatnote|A plain hatnote.}}", "{{Hatnote inline|Inline note}}", "{{Lang|fr|texte}}", "{{Lang|ja|日本語}}",
+    "{{Lang|de|Ortsname|italic=no}}", "{{Section link|Foo|Bar}}", "{{Section link|Foo|Bar|Baz}}",
+    "{{Harvnb|Smith|2001|p=3}}", "{{Harv|Doe|Roe|2010|pp=1–10}}", "{{Harvid|Smith|2001}}", "{{Anchor|here}}Anchored",
+    "{{Str left|Example|3}}", "{{Trim|  spaced  }}", "{{Delink|[[Linked text|shown]] and [[plain]]}}",
+    "{{Yesno|yes}} {{Yesno|no}} {{Yesno|maybe|¬=unset}}", "{{Para|title|An example}}", "{{Tag|ref}}",
+    "{{Tl|Cite web}}", "{{Tlx|Cite web|url=x|title=y}}", "{{Tlg|Foo|bar}}", "{{Nowrap|no wrapping here}}",
+    "{{Abbr|WP|Wikipedia}}", "{{Nbsp}}x", "{{Em|emphasis}} {{Strong|strong}} {{Var|x}} {{Code|code()}}",
+    "{{Resize|90%|smaller}} {{Smaller|smaller}} {{Sup|up}}", "{{Mbox|text=A boxed note.}}",
+    "{{Ombox|text=Other box.}}", "{{Fmbox|text=Footer box.}}", "{{Warning|Careful.}}",
+    "{{Crossref|See elsewhere.}}", "{{Ref|a}} {{NotRef|b}}", "{{Paren|inside}}", "{{Date|2020-05-05}}",
+    "{{Slink|Foo|Bar}}", "{{Spaces|3}}x", "{{Xt|Good example}} {{!xt|Bad example}}",
+    "{{Cl|Examples}}", "{{Category link|Examples}}", "{{Fix|text=fix me}}",
+]
+
 
 def citation_pages() -> dict[str, str]:
     """Title -> wikitext of the test pages (deterministic)."""
@@ -141,6 +156,9 @@ def citation_pages() -> dict[str, str]:
         pages[title] = "\n\n".join(parts) + "\n"
     # Lists of citations outside footnotes (bibliographies), one per kind.
     pages["Bibliography of Examplia"] = ("== Works ==\n" + "".join(f"* {s}\n" for s in SOURCES) + "\n" + NAVBOX + "\n")
+    # Other templates of the dump built on modules (Module:Hatnote, Lang, Message box, Section link, Footnotes,
+    # Anchor, String, Delink, Yesno...), each in a list item of its own.
+    pages["Other module templates"] = "".join(f"* {call}\n" for call in SAMPLER) + "\n{{Reflist}}\n"
     pages["Infobox variants"] = "\n".join(box.replace("{name}", f"Box {k}") for k, box in enumerate(INFOBOXES)) + "\n"
     return pages
 
