@@ -345,13 +345,14 @@ def test_modules_see_strip_markers_in_mediawiki_form():
     pattern = "\\127[^\\127]*UNIQ%-%-(%a+)%-[%a%d]+%-QINU[^\\127]*\\127"
     pages = {"Module:M": module(
         "local a = frame.args[1]\n"
-        f"return tostring(a:match('{pattern}')) .. ' [' .. a .. '] ' .. mw.text.killMarkers(a)")}
+        f"local u = select(3, mw.ustring.find('é' .. a, '{pattern}'))\n"
+        f"return tostring(a:match('{pattern}')) .. ' ' .. tostring(u) .. ' [' .. a .. '] ' .. mw.text.killMarkers(a)")}
     rendered = Wiki(pages).render("{{#invoke:M|f|x<nowiki>''y''</nowiki>z}} {{#invoke:M|f|a<ref>r</ref>}}"
                                   "{{#invoke:M|f|<pre>p</pre>}}\n<references/>")
     assert not rendered.errors, rendered.errors
     page = tree(rendered.html)
-    assert text_of(page).startswith("nowiki [x''y''z] xz ref [a[1]] a")
-    assert "pre [p]" in text_of(page)
+    assert text_of(page).startswith("nowiki nowiki [x''y''z] xz ref ref [a[1]] a")
+    assert "pre pre [p]" in text_of(page)
     assert "\x7f" not in rendered.html and "UNIQ" not in rendered.html
 
 

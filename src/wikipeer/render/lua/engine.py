@@ -173,7 +173,7 @@ class Engine:
         functions = {name: exposed(sandbox, fn) for name, fn in plain.items()}
         functions["hash_value"] = exposed(sandbox, hash_value, raw=True)
         for name, (fn, raw) in Strings(sandbox, self.clock).functions().items():
-            functions[name] = exposed(sandbox, fn, raw=raw)
+            functions[name] = exposed(sandbox, fn, raw=raw, markers=False)
         return functions
 
     def module_source(self, name: str, again: bool) -> tuple[str, str | None] | None:

@@ -149,12 +149,16 @@ def _source(name: str) -> bytes:
     return resources.files("wikipeer.render.lua").joinpath("lib", f"{name}.lua").read_bytes()
 
 
-def exposed(sandbox: Sandbox, function: Callable, raw: bool = False) -> Callable:
-    """``function`` as Lua may call it: answers ``(true, results...)`` or ``(false, message, keep_position)``."""
+def exposed(sandbox: Sandbox, function: Callable, raw: bool = False, markers: bool = True) -> Callable:
+    """``function`` as Lua may call it: answers ``(true, results...)`` or ``(false, message, keep_position)``.
+
+    MARKERS False: the function gets strip markers in the form Lua holds them (MediaWiki's), as a pure
+    string function (``mw.ustring``) must, so that lengths, positions and patterns are MediaWiki's."""
+    inbound = sandbox.inbound if markers else str
 
     def call(*args: Any) -> tuple:
         try:
-            result = function(*(args if raw else [sandbox.inbound(a) if isinstance(a, str) else a
+            result = function(*(args if raw else [inbound(a) if isinstance(a, str) else a
                                                   for a in map(decode, args)]))
             if isinstance(result, tuple):
                 return (True, *[sandbox.to_lua(v) for v in result])
