@@ -29,7 +29,8 @@ headings, and where it goes is the skin's business: MediaWiki 1.39 puts it in
 the parser output, Vector 2022 in a sidebar), ``mw-empty-elt`` and elements
 hidden with ``display:none``. What comes from templates that neither side
 has: MediaWiki's red link to the missing template (``a.new`` to the Template
-namespace, local or canonical name) and our renderer's placeholders for it
+namespace, local or canonical name; ours too, which only a navbox's "v" link
+to its missing template makes) and our renderer's placeholders for it
 (``MISSING_TEMPLATE_SELECTORS`` below).
 
 Per page F1 = 2PR/(P+R) over the token multisets; overall both the micro
@@ -38,9 +39,20 @@ MediaWiki's answers are cached in bench/out/render_fidelity/ keyed by the
 SHA-256 of the export's site information, titles and texts, and of the
 MediaWiki settings, so a rerun starts no PHP.
 
-``python -m bench.render_fidelity [--all] [--cap N] [--self-check]``: ``--all``
-takes every main-namespace page, ``--self-check`` compares MediaWiki with
-itself (must give 1.0: checks the harness without the renderer).
+``python -m bench.render_fidelity [--all] [--cap N] [--self-check] [--citations]``:
+``--all`` takes every main-namespace page, ``--self-check`` compares MediaWiki
+with itself (must give 1.0: checks the harness without the renderer).
+
+``--citations`` (``bench.run render-cite``; issue 13, item 5) compares instead
+the pages of bench/citation_pages.py, which call English Wikipedia's real
+citation and infobox templates and modules, imported with them as the wiki
+"enwikicite". MediaWiki then runs Scribunto (LuaStandalone on Debian's
+``lua5.1``), its parser cache off, and both sides are timed per page: MediaWiki's
+``action=parse`` wall time (one request at a time, opcache on, after one
+untimed parse) against our first render (``our_render``). MediaWiki 1.39 here
+has no TemplateStyles and prints CS1's ``<templatestyles>`` tag as text: that
+text is left out on its side. This sample is parsed by MediaWiki afresh on
+every run (its times are compared with ours, measured in the same run).
 """
 
 from __future__ import annotations
@@ -59,12 +71,15 @@ import unicodedata
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 from lxml import html as lxml_html
+
+from bench.citation_pages import citation_dump, citation_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "wikipedia"
@@ -77,8 +92,14 @@ WORKERS = 2  # php -S workers and client threads; this machine has 2 cores
 
 @dataclass(frozen=True)
 class Sample:
-    name: str          # the wiki's name in the node (the dump's dbname)
+    name: str          # the wiki's name in the node (the dump's dbname, unless PAGES)
     source: str | None  # file under DATA; None: our own sample wiki (`wikipeer init --sample`)
+    # Pages written for the benchmark (title -> text), added to SOURCE's dump and imported as the wiki NAME;
+    # only they are compared. None: the dump's own main-namespace pages.
+    pages: Callable[[], dict[str, str]] | None = None
+    # MediaWiki runs Lua (Scribunto, LuaStandalone on Debian's lua5.1) and both sides are timed: MediaWiki
+    # parses one page at a time with its parser cache off, opcache on, after one untimed parse.
+    scribunto: bool = False
 
 
 SAMPLES = [
@@ -90,6 +111,9 @@ SAMPLES = [
     Sample("simplewiki", "simplewiki.xml"),
     Sample("wikipeer", None),
 ]
+# Issue 13, item 5: pages calling English Wikipedia's real citation templates and modules (bench/citation_pages.py).
+CITATIONS = Sample("enwikicite", "enwiki-citation-modules.xml.xz", pages=citation_pages, scribunto=True)
+CITATION_TARGET = 0.95
 
 # Our renderer's markup for a template (or Lua module) the node does not hold: an empty
 # span.tpl-missing, or for an infobox-like call (name "Infobox...", or 3+ named arguments) a generic
@@ -100,7 +124,10 @@ MISSING_TEMPLATE_SELECTORS: tuple[str, ...] = (".tpl-missing", ".tpl-absent")
 # modules (no Scribunto: no Lua binary) show as "{{#invoke:...}}"; <math> (Math needs Restbase)
 # shows its TeX between literal tags, of which we drop the tags and keep the TeX, which our
 # renderer shows as source too.
-_MW_LITERALS = re.compile(r"\{\{#invoke:[^{}]*\}\}|</?math\b[^>]*>", re.IGNORECASE)
+# MediaWiki 1.39 here has no TemplateStyles either: it prints the <templatestyles src="..."></templatestyles>
+# tag of CS1 and other modules as text. Left out (our renderer turns the tag into a <style>, dropped too).
+_MW_LITERALS = re.compile(r"\{\{#invoke:[^{}]*\}\}|</?math\b[^>]*>|<templatestyles\b[^<>]*>(?:</templatestyles>)?",
+                          re.IGNORECASE)
 
 EXTENSIONS = ("Cite", "ParserFunctions", "Poem", "SyntaxHighlight_GeSHi")
 # Wikimedia's interwiki map, as far as the samples need it: every language code MediaWiki knows
@@ -136,13 +163,17 @@ def interwikis(mediawiki_dir: Path, lang: str) -> list[tuple[str, str]]:
 API_PARAMS = {"action": "parse", "prop": "text", "disableeditsection": "1", "disablelimitreport": "1"}
 
 
-def mw_settings(site: Site) -> str:
-    """PHP appended to the instance's LocalSettings.php."""
+def mw_settings(site: Site, scribunto: bool = False) -> str:
+    """PHP appended to the instance's LocalSettings.php (SCRIBUNTO: with Lua, parser cache off)."""
     def php_str(s: str) -> str:
         return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
     # Wikipedia's extensions for what the samples use, those that work offline. Not Math: without
     # a Restbase it tries to reach wikimedia.org, so <math> stays literal text on MediaWiki's side.
     lines = [f"wfLoadExtension( '{name}' );" for name in EXTENSIONS]
+    if scribunto:  # Scribunto, LuaStandalone on Debian's lua5.1, parser cache off: every action=parse parses
+        sys.path.insert(0, str(ROOT / "tests"))
+        from mediawiki_instance import scribunto_settings
+        lines.append(scribunto_settings())
     if site.namespaces.get(4):
         lines.append(f"$wgMetaNamespace = {php_str(site.namespaces[4].replace(' ', '_'))};")
     # Every namespace named as in the dump: it adds those MediaWiki lacks (Portal, Module...) and
@@ -229,22 +260,26 @@ def mediawiki_parse(sample: Sample, export: Path, site: Site, titles: list[str],
     sys.path.insert(0, str(ROOT / "tests"))
     from mediawiki_instance import MEDIAWIKI_DIR, MediaWikiInstance
 
-    settings = mw_settings(site)
+    settings = mw_settings(site, sample.scribunto)
     links = interwikis(MEDIAWIKI_DIR, site.lang)
     digest = site.digest()
     key = hashlib.sha256(json.dumps([digest, settings, links, API_PARAMS], sort_keys=True).encode()).hexdigest()
     cache_path = OUT / f"mw-{sample.name}-{key[:16]}.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {
         "content_sha256": digest, "settings": settings, "pages": {}, "namespace_differences": {}}
-    wanted = [t for t in titles if t not in cache["pages"]]
+    # A timed sample is parsed afresh every run: its times are compared with ours, measured now, under the
+    # same load of the machine (the cache keeps its texts for a later --self-check).
+    wanted = list(titles) if sample.scribunto else [t for t in titles if t not in cache["pages"]]
     if not wanted:
         return cache
 
     os.environ["PHP_CLI_SERVER_WORKERS"] = str(WORKERS)
     texts = {t: text for ns, t, _, text in site.pages}
+    # Timed: opcache for the PHP server, as any production MediaWiki has (the CLI's default is off).
+    php_options = ("-d", "opcache.enable_cli=1") if sample.scribunto else ()
     with MediaWikiInstance(tmp / f"mw-{sample.name}", sitename=site.sitename or sample.name,
                            dbname=site.dbname or sample.name, lang=site.lang,
-                           extra_settings=settings) as wiki:
+                           extra_settings=settings, server_php_options=php_options) as wiki:
         wiki.install()
         cache["mediawiki"] = wiki.version
         with sqlite3.connect(wiki.db_dir / f"{wiki.dbname}.sqlite") as conn:
@@ -283,7 +318,10 @@ def mediawiki_parse(sample: Sample, export: Path, site: Site, titles: list[str],
             return title, {"html": answer["text"], "seconds": time.perf_counter() - t0,
                            "via": "page" if title in same else "text"}
 
-        with _progress(console) as progress, ThreadPoolExecutor(WORKERS) as pool:
+        if sample.scribunto:
+            parse(wanted[0])  # untimed: PHP's opcache and the filesystem's cache warm up
+        workers = 1 if sample.scribunto else WORKERS  # timed pages one at a time
+        with _progress(console) as progress, ThreadPoolExecutor(workers) as pool:
             task = progress.add_task(f"MediaWiki parses {sample.name}", total=len(wanted))
             for title, entry in pool.map(parse, wanted):
                 cache["pages"][title] = entry
@@ -308,22 +346,33 @@ def renderer():
     return render
 
 
-def our_render(node_dir: Path, wiki: str, titles: list[str], console) -> dict[str, dict]:
+def our_render(node_dir: Path, wiki: str, titles: list[str], console, warm_up: bool = False) -> dict[str, dict]:
+    """Each page's first render: the node has rendered none of them (no render cache is involved here), and
+    every page runs its modules in a Lua runtime of its own, made afresh, as it always is. WARM_UP renders
+    the first page once untimed, so that the process's imports and lupa's loading are not counted."""
     from wikipeer.node import Node
-    from wikipeer.render import render
     from wikipeer.reading import WikiReader
+    from wikipeer.render import render
+    from wikipeer.render.context import Revision
 
     node = Node.open(node_dir)
     out: dict[str, dict] = {}
     try:
         reader = WikiReader(node, node.wiki_or_default(wiki))
+        if warm_up and titles:
+            render(node.store.revision_text(reader.head(titles[0])), reader.context(titles[0]))
         with _progress(console) as progress:
             task = progress.add_task(f"wikipeer renders {wiki}", total=len(titles))
             for title in titles:
                 rev = reader.head(title)
                 text = node.store.revision_text(rev)
                 t0 = time.perf_counter()
-                rendered = render(text, reader.context(title))  # never raises, by its contract
+                context = reader.context(title)
+                # As a served page (web/rendering.py): REVISIONID and the like name the revision shown. CS1
+                # reads {{REVISIONID}} to tell a saved page from a preview (MediaWiki parses saved pages).
+                context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=rev.author or "",
+                                            size=rev.size)
+                rendered = render(text, context)  # never raises, by its contract
                 out[title] = {"html": rendered.html, "seconds": time.perf_counter() - t0,
                               "redirect": rendered.redirect, "errors": list(rendered.errors)}
                 progress.advance(task)
@@ -433,7 +482,7 @@ def features(markup: str, *, side: str, wiki: str, page_title: str, template_pre
             continue
         if any(_matches(el, s) for s in drop) or _HIDDEN.search(el.get("style") or ""):
             doomed.append(el)
-        elif side == "mw" and el.tag == "a" and _has_class(el, "new"):
+        elif el.tag == "a" and _has_class(el, "new"):  # on our side: a navbox's red "v" link to its template
             target = _href_title(el.get("href") or "", wiki) or ""
             if target.split(":", 1)[0] in template_prefixes and ":" in target:
                 doomed.append(el)
@@ -575,20 +624,23 @@ def evaluate(cap: int | None = CAP, self_check: bool = False, samples: list[Samp
         node = tmp / "node"
         _cli(node, "init", "--sample")
         for sample in samples:
-            if sample.source:
+            if sample.pages:
+                dump = citation_dump(DATA / sample.source, sample.pages(), tmp / f"{sample.name}-source.xml")
+                _cli(node, "import", "--quiet", "--wiki", sample.name, str(dump), ok=(0, 3))
+            elif sample.source:
                 _cli(node, "import", "--quiet", str(DATA / sample.source), ok=(0, 3))
         report["node_import_seconds"] = time.perf_counter() - started
         for sample in samples:
             export = tmp / f"{sample.name}.xml"
             _cli(node, "export", "--current", "-o", str(export), sample.name)
             site = read_export(export)
-            titles = choose(site, cap)
+            titles = list(sample.pages()) if sample.pages else choose(site, cap)
             templates = {site.namespaces.get(10, "Template"), "Template"}
             mw = mediawiki_parse(sample, export, site, titles, tmp, console)
             theirs = {t: mw["pages"][t] for t in titles}
             # Pages MediaWiki shows as redirects (a magic word in the language) are not compared.
             titles = [t for t in titles if 'class="redirectMsg"' not in theirs[t]["html"]]
-            ours = our_render(node, sample.name, titles, console) if render else {
+            ours = our_render(node, sample.name, titles, console, warm_up=sample.scribunto) if render else {
                 t: {"html": theirs[t]["html"], "seconds": 0.0, "errors": []} for t in titles}
             side = "ours" if render else "mw"
             page_scores = []
@@ -608,6 +660,8 @@ def evaluate(cap: int | None = CAP, self_check: bool = False, samples: list[Samp
                 "macro_f1": macro(page_scores), **{f"micro_f1_{k}": micro(page_scores, k) for k in KINDS},
                 "mw_seconds": sum(theirs[t]["seconds"] for t in titles),
                 "ours_seconds": sum(ours[t]["seconds"] for t in titles),
+                **percentiles("mw", [theirs[t]["seconds"] for t in titles]),
+                **percentiles("ours", [ours[t]["seconds"] for t in titles]),
                 "mw_via_text": sorted(t for t in titles if theirs[t].get("via") == "text"),
                 "namespace_differences": mw.get("namespace_differences", {}),
                 "pages_with_render_errors": sum(1 for s in page_scores if s.errors),
@@ -626,6 +680,15 @@ def evaluate(cap: int | None = CAP, self_check: bool = False, samples: list[Samp
     (OUT / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     _show(console, report, scores)
     return report
+
+
+def percentiles(side: str, seconds: list[float]) -> dict[str, float]:
+    """p50 and p99 (nearest rank) of per-page times, in seconds."""
+    ordered = sorted(seconds)
+    if not ordered:
+        return {}
+    rank = lambda q: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]  # noqa: E731
+    return {f"{side}_p50": rank(0.50), f"{side}_p99": rank(0.99)}
 
 
 def _kind_of(token: str) -> str:
@@ -676,7 +739,29 @@ def run() -> dict[str, float]:
     return results
 
 
+def run_citations() -> dict[str, float]:
+    """Issue 13, item 5: the citation and infobox pages against MediaWiki 1.39 + Scribunto."""
+    report = evaluate(cap=None, samples=[CITATIONS])
+    s = report["samples"][CITATIONS.name]
+    return {
+        f"F1 micro (tokens, {s['pages']} pages)": s["micro_f1_all"],
+        "F1 macro (mean of pages)": s["macro_f1"],
+        "F1 worst page": min(p["f1"] for p in report["pages"]),
+        "F1 error messages left out": s["micro_f1_all_but_errors"],
+        "F1 target": CITATION_TARGET,
+        "first render p50, ours (ms)": 1000 * s["ours_p50"],
+        "first render p99, ours (ms)": 1000 * s["ours_p99"],
+        "action=parse p50, MediaWiki (ms)": 1000 * s["mw_p50"],
+        "action=parse p99, MediaWiki (ms)": 1000 * s["mw_p99"],
+        "p50 ratio MediaWiki / ours": s["mw_p50"] / s["ours_p50"],
+        "pages with render errors (ours)": s["pages_with_render_errors"],
+    }
+
+
 def main(argv: list[str]) -> int:
+    if "--citations" in argv:
+        report = evaluate(cap=None, self_check="--self-check" in argv, samples=[CITATIONS])
+        return 0 if report["micro_f1_all"] >= CITATION_TARGET else 1
     cap: int | None = CAP
     if "--all" in argv:
         cap = None

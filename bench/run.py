@@ -30,6 +30,8 @@ def main(argv: list[str]) -> int:
         "ingest": ("Ingest of 20,000 signed revisions (2,000 pages x 10, 5 KB texts)", ingest_bench.run),
         "import": ("Import of the four non-English samples (uk, vi, ja, mr), decompressed", import_bench.run),
         "render": ("Rendering fidelity: token F1 against MediaWiki's action=parse (issue 4)", render_fidelity.run),
+        "render-cite": ("Citation and infobox pages: first render and token F1 against MediaWiki 1.39 + Scribunto "
+                        "(issue 13)", render_fidelity.run_citations),
         "parsertests": ("MediaWiki's parser tests: share passing per group (issue 13)", parser_tests.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),

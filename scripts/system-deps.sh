@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and benchmarks need, only when missing.
 # Usage: system-deps.sh [bench]
+# lua5.1 runs Scribunto's LuaStandalone in the MediaWiki the Lua fidelity test and benchmark compare with.
 set -euo pipefail
-PACKAGES=(git mediawiki php-sqlite3 php-cli chromium p7zip-full procps)
+PACKAGES=(git mediawiki php-sqlite3 php-cli lua5.1 chromium p7zip-full procps)
 # `system-deps.sh bench` adds the web benchmark's load generator and anchors, and the sync benchmark's fossil.
 if [ "${1:-}" = "bench" ]; then
     PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil)

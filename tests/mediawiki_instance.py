@@ -40,6 +40,7 @@ from pathlib import Path
 
 MEDIAWIKI_DIR = Path(os.environ.get("MEDIAWIKI_DIR", "/usr/share/mediawiki"))
 PHP = os.environ.get("PHP", "php")
+LUA = os.environ.get("LUA", "/usr/bin/lua5.1")  # Debian's lua5.1, Scribunto's LuaStandalone interpreter
 INSTALL_HINT = ("install Debian's packages with `bash scripts/system-deps.sh` "
                 "(it runs apt-get for mediawiki, php-sqlite3 and php-cli when missing)")
 
@@ -101,6 +102,23 @@ def check_available(mediawiki_dir: Path = MEDIAWIKI_DIR, php: str = PHP) -> str:
     return match.group(1) if match else "unknown"
 
 
+def scribunto_settings(lua: str = LUA) -> str:
+    """LocalSettings.php lines that run Lua modules: Debian's Scribunto with LuaStandalone on LUA.
+
+    The parser cache is off too, so that every ``action=parse`` really parses (``page=`` would
+    otherwise be answered from the cache after the first time).
+    """
+    if not Path(lua).is_file():
+        raise MediaWikiUnavailable(f"no Lua interpreter at {lua} for Scribunto: {INSTALL_HINT}")
+    php_lua = lua.replace("\\", "\\\\").replace("'", "\\'")
+    return "\n".join([
+        "wfLoadExtension( 'Scribunto' );",
+        "$wgScribuntoDefaultEngine = 'luastandalone';",
+        f"$wgScribuntoEngineConf['luastandalone']['luaPath'] = '{php_lua}';",
+        "$wgParserCacheType = CACHE_NONE;",
+    ])
+
+
 def _tail(path: Path, size: int = 200) -> bytes:
     with path.open("rb") as f:
         f.seek(max(0, path.stat().st_size - size))
@@ -122,11 +140,14 @@ class MediaWikiInstance:
     ``capital_links`` False makes titles case-sensitive (``<case>`` "case-sensitive").
     ``extra_settings`` is PHP appended to LocalSettings.php (e.g. $wgExtraNamespaces).
     ``uploads`` True lets users upload files (into ``root/images``), as tests/mw_populate.py does.
+    ``scribunto`` True runs ``{{#invoke:}}`` (``scribunto_settings``: Scribunto, LuaStandalone, no parser cache).
+    ``server_php_options`` are extra ``php`` arguments for the web server only (e.g. ``-d opcache.enable_cli=1``).
     """
 
     def __init__(self, root: str | os.PathLike, *, sitename: str = "Wikipedia", dbname: str = "my_wiki",
                  lang: str = "en", capital_links: bool = True, admin: str = "Admin",
                  password: str = "ThrowawayPassword123", extra_settings: str = "", uploads: bool = False,
+                 scribunto: bool = False, server_php_options: tuple[str, ...] = (),
                  mediawiki_dir: str | os.PathLike = MEDIAWIKI_DIR, php: str = PHP) -> None:
         self.root = Path(root).resolve()
         self.sitename = sitename
@@ -137,6 +158,8 @@ class MediaWikiInstance:
         self.password = password
         self.extra_settings = extra_settings
         self.uploads = uploads
+        self.scribunto = scribunto
+        self.server_php_options = tuple(server_php_options)
         self.mediawiki_dir = Path(mediawiki_dir)
         self.php = php
         self.conf_dir = self.root / "conf"
@@ -152,6 +175,7 @@ class MediaWikiInstance:
     def install(self, timeout: float = 300) -> ScriptResult:
         """Run install.php into ``root`` and add our settings; MediaWikiUnavailable if it can't be."""
         self.version = check_available(self.mediawiki_dir, self.php)
+        self._scribunto_settings = scribunto_settings() if self.scribunto else ""
         if self.settings.exists():
             raise MediaWikiError(f"{self.settings} exists already: one instance per directory")
         for sub in ("conf", "db", "images", "cache", "tmp"):
@@ -187,6 +211,7 @@ class MediaWikiInstance:
             "$wgJobRunRate = 0;",
             f"$wgEnableUploads = {'true' if self.uploads else 'false'};",
             "$wgUseInstantCommons = false;",
+            self._scribunto_settings,
             self.extra_settings,
             "",
         ])
@@ -280,7 +305,7 @@ class MediaWikiInstance:
                 self.port = free_port()
             log = self._server_log.open("ab")
             self._server = subprocess.Popen(
-                [self.php, "-S", f"127.0.0.1:{self.port}", "-t", str(self.mediawiki_dir)],
+                [self.php, *self.server_php_options, "-S", f"127.0.0.1:{self.port}", "-t", str(self.mediawiki_dir)],
                 cwd=self.mediawiki_dir, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
             log.close()

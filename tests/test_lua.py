@@ -312,6 +312,50 @@ def test_title_language_uri_site_hash_bit32_and_message():
         "a+b%26c ; A_b ; /wiki/Main_Page?action=x ; 900150983cd24fb0d6963f7d28e17f72 ; 48 ; 16 ; Hi you ; Test Wiki")
 
 
+def test_site_has_core_namespaces_a_partial_dump_left_out():
+    """enwiki's modules dump declares Template but not Template talk; MediaWiki has both, and Navbar's "t"
+    link is the template's talk page (it came out as an empty link ``[[|t]]``)."""
+    wiki = Wiki({"Module:M": module(
+        "local t = mw.title.new('Places', 'Template')\n"
+        "return t.talkPageTitle.fullText .. ' ' .. mw.site.namespaces[10].talk.name .. ' ' .. mw.site.namespaces[1].name\n"
+        "  .. ' ' .. mw.site.namespaces[829].subject.name")})
+    wiki.config.namespaces = {0: "", 10: "Template", 828: "Module", 829: "Module talk"}
+    rendered = wiki.render("{{#invoke:M|f}}")
+    assert not rendered.errors, rendered.errors
+    assert text_of(tree(rendered.html)) == "Template talk:Places Template talk Talk Module"
+
+
+def test_links_keep_core_namespaces_a_partial_dump_left_out():
+    """CS1 links ISBNs to Special:BookSources and maintenance notes to categories; on a wiki whose dump
+    declared neither namespace the links lost their prefix ("BookSources/978..."), unlike MediaWiki's."""
+    wiki = Wiki({})
+    wiki.config.namespaces = {0: "", 10: "Template", 828: "Module"}
+    rendered = wiki.render("[[Special:BookSources/978-0-306-40615-7|ISBN]] [[:Category:CS1 maint|link]] "
+                           "[[Template talk:Places|t]] [[Category:Sorted]]")
+    page = tree(rendered.html)
+    assert page.xpath("//a/@title") == ["Special:BookSources/978-0-306-40615-7", "Category:CS1 maint",
+                                        "Template talk:Places"]
+    assert rendered.categories == ["Sorted"]
+
+
+def test_modules_see_strip_markers_in_mediawiki_form():
+    """CS1 tells a <nowiki> in a parameter from a stray "delete" character by the marker's name
+    (``\\x7f'"`UNIQ--nowiki-...-QINU`"'\\x7f``); with our own markers it showed "delete character in
+    |authors= at position 1". The markers go back to ours when the text leaves Lua."""
+    pattern = "\\127[^\\127]*UNIQ%-%-(%a+)%-[%a%d]+%-QINU[^\\127]*\\127"
+    pages = {"Module:M": module(
+        "local a = frame.args[1]\n"
+        f"local u = select(3, mw.ustring.find('é' .. a, '{pattern}'))\n"
+        f"return tostring(a:match('{pattern}')) .. ' ' .. tostring(u) .. ' [' .. a .. '] ' .. mw.text.killMarkers(a)")}
+    rendered = Wiki(pages).render("{{#invoke:M|f|x<nowiki>''y''</nowiki>z}} {{#invoke:M|f|a<ref>r</ref>}}"
+                                  "{{#invoke:M|f|<pre>p</pre>}}\n<references/>")
+    assert not rendered.errors, rendered.errors
+    page = tree(rendered.html)
+    assert text_of(page).startswith("nowiki nowiki [x''y''z] xz ref ref [a[1]] a")
+    assert "pre pre [p]" in text_of(page)
+    assert "\x7f" not in rendered.html and "UNIQ" not in rendered.html
+
+
 def test_require_load_data_and_json_data_and_their_dependencies():
     pages = {
         "Module:Lib": "local lib = {} function lib.twice(s) return s .. s end return lib",
@@ -333,6 +377,30 @@ def test_require_load_data_and_json_data_and_their_dependencies():
     assert text_of(tree(rendered.html)) == "abab red+green 3 true false 42 b util"
     # Every module and page a module read is a dependency of the cached rendering.
     assert {"Module:M", "Module:Lib", "Module:Data", "Data.json"} <= set(rendered.templates)
+
+
+def test_pairs_walks_tables_from_load_data():
+    """CS1 finds a citation's identifiers (ISBN, DOI...) with pairs() over a table from mw.loadData.
+
+    Those tables hide their metatable (getmetatable gives a string): pairs and ipairs must still find
+    their __pairs and __ipairs, or CS1 shows no identifier at all.
+    """
+    pages = {
+        "Module:Data": "return { ids = { ISBN = { label = 'ISBN' }, DOI = { label = 'doi' } }, list = { 'x', 'y' } }",
+        "Data.json": '{"a": 1, "b": {"c": 2}}',
+        "Module:M": module(
+            "local data, json = mw.loadData('Module:Data'), mw.loadJsonData('Data.json')\n"
+            "local seen = {}\n"
+            "for k, v in pairs(data.ids) do seen[#seen + 1] = k .. '=' .. v.label end\n"
+            "for k in pairs(data) do seen[#seen + 1] = k end\n"
+            "for i, v in ipairs(data.list) do seen[#seen + 1] = i .. v end\n"
+            "for k in pairs(json.b) do seen[#seen + 1] = k end\n"
+            "table.sort(seen)\n"
+            "return table.concat(seen, ' ') .. ' ' .. tostring(getmetatable(data))"),
+    }
+    rendered = Wiki(pages).render("{{#invoke:M|f}}")
+    assert not rendered.errors, rendered.errors
+    assert text_of(tree(rendered.html)) == "1x 2y DOI=doi ISBN=ISBN c ids list mw.loadData"
 
 
 def test_errors_show_in_place_as_scribunto_shows_them():
@@ -420,6 +488,46 @@ def test_hostile_module_renders_within_limits_with_the_error_in_place(body, expe
     errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error'] | //span[@class='error']")]
     assert len(errors) == 1, errors
     assert errors[0] in expected if isinstance(expected, tuple) else expected in errors[0], errors
+
+
+THROUGH_TEMPLATES = ["infinite loop", "endless recursion", "allocation without end", "string.rep with a huge count",
+                     "huge string through mw.html"]
+
+
+@pytest.mark.parametrize("name", THROUGH_TEMPLATES)
+def test_hostile_module_reached_through_templates_keeps_the_page(name):
+    """The issue's "templates that do the same through Lua": a page transcludes a template that transcludes
+    another, whose #invoke runs the hostile module, with a parameter passed down; the error shows in place."""
+    body, expected = HOSTILE[name]
+    pages = {"Module:M": module(body), "Template:Outer": "[{{Inner|{{{1}}}}}]", "Template:Inner": "{{#invoke:M|f|{{{1}}}}}"}
+    rendered = Wiki(pages, SANDBOX_LIMITS).render("before {{Outer|x}} after")
+    page = tree(rendered.html)
+    assert text_of(page).startswith("before [") and text_of(page).endswith("] after")
+    errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error']")]
+    assert len(errors) == 1, errors
+    assert errors[0] in expected if isinstance(expected, tuple) else expected in errors[0], errors
+
+
+def test_malformed_modules_show_their_error_in_place():
+    """Lua that does not parse, a module that errors while loading, one that returns nothing."""
+    pages = {
+        "Module:Unclosed": "local p = {}\nfunction p.f(frame)\n  return 'x'\n",
+        "Module:Garbage": "\x00\xff this is not Lua ]]",
+        "Module:Throws": "error('at load time')",
+        "Module:Nothing": "local p = {}",
+    }
+    rendered = Wiki(pages, SANDBOX_LIMITS).render(
+        "a {{#invoke:Unclosed|f}} b {{#invoke:Garbage|f}} c {{#invoke:Throws|f}} d {{#invoke:Nothing|f}} e")
+    page = tree(rendered.html)
+    errors = [text_of(e) for e in page.xpath("//span[@class='scribunto-error']")]
+    assert len(errors) == 4, errors
+    assert errors[0] == ("Lua error in Module:Unclosed at line 4: 'end' expected (to close 'function' at line 2) "
+                         "near '<eof>'.")
+    assert errors[1].startswith("Lua error in Module:Garbage")
+    assert errors[2] == "Lua error in Module:Throws at line 1: at load time."
+    assert errors[3].startswith("Lua error") and "export table" in errors[3]
+    shown = text_of(page)
+    assert shown.startswith("a ") and shown.endswith(" e") and all(f" {c} " in shown for c in "bcd")
 
 
 def test_bytecode_module_is_refused():

@@ -312,6 +312,18 @@ def test_noinclude_includeonly_onlyinclude():
     assert visible(wiki.render("a<includeonly>hidden</includeonly><noinclude>b</noinclude>").html) == "ab"
 
 
+def test_self_closed_noinclude_inside_a_template_call_vanishes_when_transcluded():
+    """enwiki's Para, Harvid, Resize... write ``{{SAFESUBST:<noinclude />#if:...}}`` so that substitution is safe;
+    transcluded, the empty ``<noinclude />`` is nothing and the call runs (it came out as source text)."""
+    templates = {"Template:P": "<code>|{{SAFESUBST:<noinclude />#if:{{{1|}}}|{{{1}}}=}}{{{2|}}}</code>",
+                 "Template:Q": "{{safesubst<noinclude />:#if:{{{1|}}}|yes|no}}<noinclude />!",
+                 "Template:R": "a<noinclude/>b<noinclude >c</noinclude>d"}
+    wiki = Wiki(templates=templates)
+    assert visible(wiki.render("{{P|title|An example}} {{Q|x}} {{R}}").html) == "|title=An example yes! abd"
+    # On the template's own page the tags go, their content stays.
+    assert visible(wiki.render("{{SAFESUBST:<noinclude />#if:x|on|off}}<noinclude/>").html) == "on"
+
+
 def test_templates_are_recorded_present_or_absent():
     wiki = Wiki(templates={"Template:Here": "{{Nested}}"})
     result = wiki.render("{{Here}} {{Absent}} {{#if: x | {{Branch}} | {{Not taken}} }}")

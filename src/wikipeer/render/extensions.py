@@ -40,26 +40,28 @@ def _expand_body(exp, body: str, frame, expanded: bool) -> str:
 
 
 def _nowiki(exp, tag, frame, expanded):
-    return exp.state.strip.add(escape_text(tag.body or ""))
+    return exp.state.strip.add(escape_text(tag.body or ""), name="nowiki")
 
 
 def _pre(exp, tag, frame, expanded):
     body = _NOWIKI_TAGS.sub("", tag.body or "")
     body = body[1:] if body.startswith("\n") else body
     attrs = fix_attributes(tag.attrs, "pre")
-    return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True)
+    return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True, name="pre")
 
 
 def _code(exp, tag, frame, expanded):
     body = (tag.body or "").strip("\n")
     if "inline" in tag.attrs.lower():
-        return exp.state.strip.add(f'<code class="mw-highlight">{escape_text(body)}</code>')
-    return exp.state.strip.add(f'<div class="mw-highlight"><pre>{escape_text(body)}</pre></div>', block=True)
+        return exp.state.strip.add(f'<code class="mw-highlight">{escape_text(body)}</code>', name=tag.name.lower())
+    return exp.state.strip.add(f'<div class="mw-highlight"><pre>{escape_text(body)}</pre></div>', block=True,
+                               name=tag.name.lower())
 
 
 def _math(exp, tag, frame, expanded):
     body = (tag.body or "").strip()
-    return exp.state.strip.add(f'<span class="texhtml mwe-math-fallback-source-inline">{escape_text(body)}</span>')
+    return exp.state.strip.add(f'<span class="texhtml mwe-math-fallback-source-inline">{escape_text(body)}</span>',
+                               name=tag.name.lower())
 
 
 def _hiero(exp, tag, frame, expanded):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
+from wikipeer.model.title import DEFAULT_NAMESPACES, BadTitle, WikiConfig, normalize_title
 
 CANONICAL: dict[str, int] = {
     "media": -2, "special": -1, "talk": 1, "user": 2, "user talk": 3, "project": 4,
@@ -77,4 +77,9 @@ def page_name(config: WikiConfig, raw: str, default_ns: int = 0) -> PageName | N
         title = normalize_title(config, text, ns=ns)
     except (BadTitle, ValueError):
         return None
-    return PageName(ns, title.full, title.text, fragment.strip())
+    full = title.full
+    if ns != 0 and not config.namespace_prefix(ns) and ns in DEFAULT_NAMESPACES:
+        # A dump may declare only some namespaces (enwiki's modules dump has no Category, Special or File);
+        # MediaWiki has every core one all the same, under its canonical name: keep the prefix.
+        full = f"{DEFAULT_NAMESPACES[ns]}:{title.text}"
+    return PageName(ns, full, title.text, fragment.strip())

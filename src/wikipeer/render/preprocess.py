@@ -32,7 +32,9 @@ _SPECIAL = re.compile(
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
 _TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^<>]*|/)?>")  # no "<" inside: a scan stops at the next tag
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
-_NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*>.*?(?:</noinclude\s*>|\Z)", re.S | re.I)
+# Transcluded, a <noinclude> element is nothing, a self-closed <noinclude /> too (MediaWiki's preprocessor
+# ignores the element): enwiki's templates write {{SAFESUBST:<noinclude />#if:...}} to be safe to substitute.
+_NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*/>|<noinclude\s*>.*?(?:</noinclude\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_BLOCK = re.compile(r"<includeonly\s*>.*?(?:</includeonly\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_TAGS = re.compile(r"</?includeonly\s*/?>", re.I)
 _PAGE_TAGS = re.compile(r"</?(?:noinclude|onlyinclude)\s*/?>", re.I)

@@ -204,7 +204,7 @@ class Refs:
         if follow is not None:
             return self._follow(group, follow, text, dir_value, warnings)
         note = self._use(group, name, text, dir_value, warnings)
-        return self.strip.add(self._mark(note))
+        return self.strip.add(self._mark(note), name="ref")
 
     def _fatal(self, args: dict[str, str], name: str | None, follow: str | None) -> tuple[str, ...] | None:
         """The error that replaces a ref altogether, as Cite's validator finds it."""
@@ -348,7 +348,7 @@ class Refs:
         columns = len(notes) > _COLUMNS_AFTER and (responsive or "").strip() != "0"
         self.counters[group] = 0
         errors, self.list_errors = self.list_errors, []
-        out = self.strip.add(lambda: self.render_list(notes, group, columns), block=True) if notes else ""
+        out = self.strip.add(lambda: self.render_list(notes, group, columns), block=True, name="references") if notes else ""
         if out:
             self.lists.add(out)
         if notes and self.deferred:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 MARK = "\x7f"
 MARKER = re.compile("\x7fUNIQ([bi])(\\d+)QINU\x7f")
 BLOCK_PREFIX = "\x7fUNIQb"
+# MediaWiki's own marker, as Lua modules see markers (Parser::MARKER_PREFIX, the tag's name, 8 hex digits):
+# CS1 tells a nowiki or math marker in a parameter from a stray "delete" character by its name.
+MEDIAWIKI_MARKER = re.compile("\x7f'\"`UNIQ--([A-Za-z]+)-([0-9A-F]{8})-QINU`\"'\x7f")
 
 
 @dataclass(slots=True)
@@ -22,10 +25,40 @@ class StripState:
     """The HTML (or deferred renderers) behind each marker."""
 
     items: list[str | Callable[[], str]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # what made each item: the tag's name (nowiki, ref...)
 
-    def add(self, html: str | Callable[[], str], block: bool = False) -> str:
+    def add(self, html: str | Callable[[], str], block: bool = False, name: str = "item") -> str:
         self.items.append(html)
+        self.names.append(name)
         return f"{MARK}UNIQ{'b' if block else 'i'}{len(self.items) - 1}QINU{MARK}"
+
+    def to_mediawiki(self, text: str) -> str:
+        """TEXT with its markers in MediaWiki's form (``\\x7f'"`UNIQ--nowiki-0000000A-QINU`"'\\x7f``), for Lua.
+
+        The 8 hex digits hold the item's number and, last, A (inline) or B (block)."""
+        if MARK not in text:
+            return text
+
+        def one(m: re.Match) -> str:
+            index = int(m.group(2))
+            name = self.names[index] if index < len(self.names) else "item"
+            return f"{MARK}'\"`UNIQ--{name}-{index:07X}{'B' if m.group(1) == 'b' else 'A'}-QINU`\"'{MARK}"
+
+        return MARKER.sub(one, text)
+
+    def from_mediawiki(self, text: str) -> str:
+        """TEXT from Lua with MediaWiki-form markers back in ours; one naming no item of ours is dropped."""
+        if MARK not in text:
+            return text
+
+        def one(m: re.Match) -> str:
+            digits = m.group(2)
+            index = int(digits[:7], 16)
+            if index >= len(self.items) or digits[7] not in "AB":
+                return ""
+            return f"{MARK}UNIQ{'b' if digits[7] == 'B' else 'i'}{index}QINU{MARK}"
+
+        return MEDIAWIKI_MARKER.sub(one, text)
 
     def unstrip(self, text: str) -> str:
         """Put back every marker's HTML (markers inside that HTML too)."""

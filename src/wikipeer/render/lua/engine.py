@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from wikipeer.model.title import DEFAULT_NAMESPACES
 from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
@@ -43,7 +44,8 @@ class Engine:
         self.ctx = exp.ctx
         limits = exp.ctx.limits
         self.clock = Clock(limits.lua_seconds, limits.lua_call_seconds)
-        self.sandbox = Sandbox(self.clock, limits.lua_memory)
+        self.sandbox = Sandbox(self.clock, limits.lua_memory, outbound=self.state.strip.to_mediawiki,
+                               inbound=self.state.strip.from_mediawiki)
         self.frames: list[Any] = []
         self.frame_ids: dict[int, int] = {}
         self.expensive = 0
@@ -96,7 +98,7 @@ class Engine:
             # Lua's memory allows far more text than the later passes should be given.
             limit = self.exp.limits.max_expansion
             return self.exp.error(f"Template expansion size limit exceeded ({limit}): Lua output of {title.full}")
-        detail = decode(detail)
+        detail = self.state.strip.from_mediawiki(decode(detail))
         if status == b"ok":
             return detail.replace("\x00", "\ufffd")  # as MediaWiki shows a NUL
         if status == b"nomodule":
@@ -171,7 +173,7 @@ class Engine:
         functions = {name: exposed(sandbox, fn) for name, fn in plain.items()}
         functions["hash_value"] = exposed(sandbox, hash_value, raw=True)
         for name, (fn, raw) in Strings(sandbox, self.clock).functions().items():
-            functions[name] = exposed(sandbox, fn, raw=raw)
+            functions[name] = exposed(sandbox, fn, raw=raw, markers=False)
         return functions
 
     def module_source(self, name: str, again: bool) -> tuple[str, str | None] | None:
@@ -319,7 +321,13 @@ class Engine:
         config = self.ctx.config
         names = {number: name for number, name in CANONICAL.items()}
         namespaces = []
-        for number, name in sorted(config.namespaces.items()):
+        # A MediaWiki has every core namespace and each one's talk or subject pair, whatever a dump declared
+        # (a partial dump may name Template but not Template talk): Module:Navbar asks for a template's talk page.
+        declared = {**{n: name for n, name in DEFAULT_NAMESPACES.items() if n < 100}, **config.namespaces}
+        for number, name in sorted(declared.items()):
+            if number >= 0 and number ^ 1 not in declared and number ^ 1 in DEFAULT_NAMESPACES:
+                declared[number ^ 1] = DEFAULT_NAMESPACES[number ^ 1]
+        for number, name in sorted(declared.items()):
             canonical = next((n[0].upper() + n[1:] for n, k in names.items() if k == number), name)
             if number == NS_MODULE:
                 canonical = "Module"

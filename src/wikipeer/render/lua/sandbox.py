@@ -112,6 +112,9 @@ class Sandbox:
     memory: int
     runtime: Any = None
     api: Any = None
+    # Text into Lua and back out: strip markers in MediaWiki's form while Lua holds them (StripState).
+    outbound: Callable[[str], str] = str
+    inbound: Callable[[str], str] = str
 
     def start(self, functions: dict[str, Callable]) -> None:
         """Make the runtime and load the libraries; ``functions`` are what Lua may call."""
@@ -132,7 +135,7 @@ class Sandbox:
     def to_lua(self, value: Any) -> Any:
         """A Python value as Lua sees it: text as bytes, lists and dicts as tables."""
         if isinstance(value, str):
-            return encode(value)
+            return encode(self.outbound(value))
         if isinstance(value, (list, tuple)):
             return self.runtime.table_from([self.to_lua(v) for v in value])
         if isinstance(value, dict):
@@ -146,12 +149,17 @@ def _source(name: str) -> bytes:
     return resources.files("wikipeer.render.lua").joinpath("lib", f"{name}.lua").read_bytes()
 
 
-def exposed(sandbox: Sandbox, function: Callable, raw: bool = False) -> Callable:
-    """``function`` as Lua may call it: answers ``(true, results...)`` or ``(false, message, keep_position)``."""
+def exposed(sandbox: Sandbox, function: Callable, raw: bool = False, markers: bool = True) -> Callable:
+    """``function`` as Lua may call it: answers ``(true, results...)`` or ``(false, message, keep_position)``.
+
+    MARKERS False: the function gets strip markers in the form Lua holds them (MediaWiki's), as a pure
+    string function (``mw.ustring``) must, so that lengths, positions and patterns are MediaWiki's."""
+    inbound = sandbox.inbound if markers else str
 
     def call(*args: Any) -> tuple:
         try:
-            result = function(*(args if raw else [decode(a) for a in args]))
+            result = function(*(args if raw else [inbound(a) if isinstance(a, str) else a
+                                                  for a in map(decode, args)]))
             if isinstance(result, tuple):
                 return (True, *[sandbox.to_lua(v) for v in result])
             return True, sandbox.to_lua(result)

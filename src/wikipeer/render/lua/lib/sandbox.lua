@@ -10,6 +10,8 @@ local setfenv = setfenv
 local rawget, rawset, rawequal = rawget, rawset, rawequal
 local type, error, select, tostring, tonumber = type, error, select, tostring, tonumber
 local setmetatable, getmetatable = setmetatable, getmetatable
+-- pairs and ipairs look past __metatable (mw.loadData's tables hide theirs behind a string).
+local raw_getmetatable = debug.getmetatable
 local next, unpack = next, unpack
 local pcall, xpcall = pcall, xpcall
 local co_create, co_wrap = coroutine.create, coroutine.wrap
@@ -86,7 +88,7 @@ local sandbox_coroutine = {
 
 -- pairs and ipairs honour __pairs and __ipairs, as Scribunto's do (frame.args, mw.loadData).
 local function sandbox_pairs(t)
-    local mt = getmetatable(t)
+    local mt = raw_getmetatable(t)
     if type(mt) == "table" and mt.__pairs then
         return mt.__pairs(t)
     end
@@ -102,7 +104,7 @@ local function ipairs_step(t, i)
 end
 
 local function sandbox_ipairs(t)
-    local mt = getmetatable(t)
+    local mt = raw_getmetatable(t)
     if type(mt) == "table" and mt.__ipairs then
         return mt.__ipairs(t)
     end
