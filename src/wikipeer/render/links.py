@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 from wikipeer.render import files, interwiki, subpages
 from wikipeer.render.context import FileMeta
@@ -96,6 +97,8 @@ def _rstrip(out: list[str]) -> None:
 def _link(out: list[str], target: str, label: str | None, trail: str, rest: str, state: RenderState) -> None:
     ctx = state.ctx
     raw = html.unescape(target).strip()
+    if "%" in raw:  # MediaWiki decodes percent-escapes in a link's target ([[Guip%C3%BAzcoa]])
+        raw = unquote(raw, errors="strict") if _decodes(raw) else raw
     if subpages.is_relative(raw) and _has_subpages(state):
         resolved, shown = subpages.resolve(ctx.title, raw)
         if resolved != raw:
@@ -106,22 +109,22 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         return
     colon = raw.startswith(":")
     name = raw[1:].strip() if colon else raw
-    head, sep, tail = name.partition(":")
-    prefix = head.strip().lower()
-    if sep and namespace_of(ctx.config, prefix) is None:
-        if prefix in interwiki.LANGUAGES:
-            if not colon:
-                state.language_links[f"{prefix}:{tail.strip()}"] = None
-                _rstrip(out)
-                out.append("" if not (trail + rest).strip("\n") else trail + rest)
-                return
-            url = interwiki.language_url(prefix, tail)
-            out.append(_external(url, label or name, name) + trail + rest)
+    if colon and name.startswith(":"):  # [[::x]]: MediaWiki takes one colon off, and a title cannot start with one
+        out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
+        return
+    written = name  # a local prefix taken off ([[local:Foo]]) still shows as written
+    name, other = interwiki.split_target(ctx.config, name, lambda p: namespace_of(ctx.config, p) is not None)
+    if other is not None:
+        inline = colon or other.via_local or not other.language or _is_talk(state)
+        if not inline:
+            state.language_links[f"{other.prefix}:{other.page}"] = None
+            _rstrip(out)
+            out.append("" if not (trail + rest).strip("\n") else trail + rest)
             return
-        url = interwiki.project_url(prefix, tail, ctx.config.lang)
-        if url is not None:
-            out.append(_external(url, label or name, name) + trail + rest)
-            return
+        as_written = target.lstrip(" ")  # MediaWiki's text: the target left-trimmed, less its colon
+        shown = label if label is not None else (as_written[1:] if colon else as_written)
+        out.append(_external(other.url, shown + trail, other.title) + rest)
+        return
     page = state.page_name(name)
     if page is None:
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
@@ -138,8 +141,22 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         _file(out, page.text, label, state)
         out.append(trail + rest)
         return
-    text = (label if label is not None else name) + trail
+    text = (label if label is not None else written) + trail
     out.append(_internal(page.full, page.fragment, text, state) + rest)
+
+
+def _decodes(raw: str) -> bool:
+    try:
+        unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_talk(state: RenderState) -> bool:
+    """Whether the page is a talk page, where language prefixes make inline links (MediaWiki's $nottalk)."""
+    own = state.page_name(state.ctx.title)
+    return own is not None and own.ns > 0 and own.ns % 2 == 1
 
 
 def _has_subpages(state: RenderState) -> bool:
