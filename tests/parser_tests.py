@@ -37,8 +37,9 @@ PARSER_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / 
 # the files holding wikitext cases (scribunto's *Tests.lua are run by test_scribunto_upstream)
 FILES = sorted(p for p in PARSER_TESTS.glob("*/*.txt")) if PARSER_TESTS.is_dir() else []
 DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
-# ParserTestRunner's revision and server: revision 1337 saved at 00:02:03 on 1 January 1970 from 127.0.0.1
-TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
+# ParserTestRunner's revision and server: revision 1337 at 00:02:03 on 1 January 1970; without the option
+# lastsavedrevision (skipped here) the page is not saved, so no user made it and REVISIONUSER is empty
+TEST_REVISION = Revision(id="1337", timestamp=123, user="", size=0)
 TEST_SERVER = "http://example.org"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
 

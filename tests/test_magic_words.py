@@ -243,3 +243,27 @@ def test_bare_mailto_and_news_links():
 
 def test_character_references_with_leading_zeros():
     assert shown("JavaS&#x0000063;r&#x0000069;&#00000112;&#x0000000074;") == "JavaScript"
+
+
+def test_string_functions_as_parserfunctions_gives_them():
+    assert shown("{{#pos:Žmržlina|žlina}} [{{#pos:FooBar|Foo|32}}] {{#rpos:banana|a}} {{#rpos:banana|z}}") == "3 [] 5 -1"
+    assert shown("{{#sub:Icecream|3}} {{#sub:Icecream|-3}} {{#sub:Icecream|3|3}} {{#sub:Icecream|3|-3}}") == \
+        "cream eam cre cr"
+    assert shown("{{#count:banana|a}} {{#replace:Alpha Beta|a|X}} {{#urldecode:foo%20bar+baz}}") == "3 AlphX BetX foo bar baz"
+    assert shown("{{#explode:A B C D| |-2}} {{#explode:A B C D| |1|2}} [{{#explode:Foo*Bar|*|- 1}}]") == "C B C D []"
+    assert "String exceeds 1000 character limit" in shown("{{#len:" + "x" * 1001 + "}} {{#pos:" + "x" * 1001 + "|x}}")
+
+
+def test_timef_gives_the_wikis_date_format():
+    assert shown("{{#timef:15 January 2001}}|{{#timef:15 January 2001|date}}|{{#timef:15 January 2001|time}}|"
+                 "{{#timef:15 January 2001|pretty}}") == "00:00, 15 January 2001|15 January 2001|00:00|15 January"
+
+
+def test_interwikilink_and_interlanguagelink_functions():
+    result = rendered("{{#interwikilink:wikt|word|the word}}{{#interlanguagelink:fr|Paris}}"
+                      "{{#interwikilink:wikt|_bad}}")
+    link = tree(result.html).xpath("//a")[0]
+    assert (link.get("href"), link.get("class"), link.text_content()) == \
+        ("https://en.wiktionary.org/wiki/word", "extiw", "the word")
+    assert result.language_links == ["fr:Paris"]
+    assert "{{#interwikilink:wikt|_bad}}" in visible(result.html)  # a name no link could have: left as written
