@@ -267,3 +267,38 @@ def test_interwikilink_and_interlanguagelink_functions():
         ("https://en.wiktionary.org/wiki/word", "extiw", "the word")
     assert result.language_links == ["fr:Paris"]
     assert "{{#interwikilink:wikt|_bad}}" in visible(result.html)  # a name no link could have: left as written
+
+
+def test_msgnw_shows_a_templates_wikitext_as_text():
+    ctx = Wiki(templates={"Template:Bold": "'''b''' {{x}}\n* item"}).context()
+    html = render("{{msgnw:Bold}} {{msgnw:Missing}}", ctx).html
+    assert "<b>" not in html and "<li>" not in html and "<a " not in html
+    assert visible(html) == "'''b''' {{x}} * item [[:Template:Missing]]"
+
+
+def test_a_template_loop_names_the_template_as_a_link():
+    result = Wiki(templates={"Template:Self": "{{Self}}"}).render("{{Self}}")
+    link = tree(result.html).xpath('//span[@class="error"]/a')[0]
+    assert link.get("href") == "/wiki/Template:Self" and link.text_content() == "Template:Self"
+
+
+def test_special_pages_are_never_red_links_and_red_links_drop_their_section():
+    result = Wiki().render("[[Special:Version#anchor]] [[Special:BookSources/123]] [[Special:NoSuchPage]] "
+                           "[[Missing#part]]")
+    links = [(a.get("href"), a.get("class")) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Special:Version#anchor", None), ("/wiki/Special:BookSources/123", None),
+                     ("/wiki/Special:NoSuchPage", "new"), ("/wiki/Missing", "new")]
+
+
+def test_special_and_contentmodel_functions():
+    assert shown("{{#special:RandomPage}} {{#special:booksources}} {{#special:Foobar}}") == \
+        "Special:Random Special:BookSources Special:Foobar"
+    assert shown("{{#contentmodel}} {{#contentmodel:canonical|MediaWiki:Common.js}} {{#contentmodel:local|Module:X}}") == \
+        "wikitext javascript Scribunto module"
+    assert shown("{{#contentmodel:canonical}}", title="User:Me/common.css") == "css"
+
+
+def test_url_functions_take_a_query_and_the_full_forms_the_nodes_url():
+    assert shown("{{localurl:Some page|action=edit}}") == "/wiki/Some_page?action=edit"
+    assert shown("{{fullurl:Some page}}") == "http://wiki.example:8080/wiki/Some_page"
+    assert shown("{{canonicalurl:Some page|a=1&b=2}}") == "http://wiki.example:8080/wiki/Some_page?a=1&b=2"

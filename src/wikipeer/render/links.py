@@ -14,9 +14,9 @@ import html
 import re
 from urllib.parse import unquote
 
-from wikipeer.render import files, interwiki, subpages
+from wikipeer.render import files, interwiki, specialpages, subpages
 from wikipeer.render.context import FileMeta
-from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
+from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, NS_SPECIAL, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
 
@@ -227,18 +227,33 @@ def split_outside_links(text: str) -> list[str]:
 
 
 def resolve_link_classes(text: str, state: RenderState) -> str:
-    """Fill the red-link placeholders: one ``exists`` call with every target."""
+    """Fill the red-link placeholders: one ``exists`` call with every target.
+
+    A special page exists when MediaWiki has it (the store holds none). A red
+    link leads to the page to create, so it drops the section it named."""
     if not state.links:
         return text
     titles = list(dict.fromkeys(link.title for link in state.links))
+    special = {t for t in titles if _is_special_page(t, state)}
     try:
-        present = set(state.ctx.exists(titles))
+        present = set(state.ctx.exists([t for t in titles if t not in special])) | special
     except Exception as exc:  # a failing store must not break the page: no red links then
         state.error(f"Could not check which pages exist: {exc}")
         present = set(titles)
 
     def fill(m: re.Match) -> str:
-        link = state.links[int(m.group(1))]
-        return "" if link.title in present else ' class="new"'
+        link = state.links[int(m.group(3))]
+        if link.title in present:
+            return m.group(0)[: -len(link.placeholder)]
+        href = m.group(1).split("#", 1)[0]
+        return f'href="{href}" title="{m.group(2)}" class="new"'
 
-    return re.sub(f"{LINK_CLASS}(\\d+){LINK_CLASS}", fill, text)
+    text = re.sub(f'href="([^"]*)" title="([^"]*)"{LINK_CLASS}(\\d+){LINK_CLASS}', fill, text)
+    # a placeholder whose <a> a later pass wrote otherwise: the class alone
+    return re.sub(f"{LINK_CLASS}(\\d+){LINK_CLASS}",
+                  lambda m: "" if state.links[int(m.group(1))].title in present else ' class="new"', text)
+
+
+def _is_special_page(title: str, state: RenderState) -> bool:
+    name = state.page_name(title)
+    return name is not None and name.ns == NS_SPECIAL and specialpages.canonical(name.text.split("/", 1)[0]) is not None

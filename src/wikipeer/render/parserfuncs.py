@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote_plus
 
-from wikipeer.render import expr, interwiki, langtags, magic, messages, timefmt
+from wikipeer.render import expr, interwiki, langtags, magic, messages, specialpages, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
@@ -167,9 +167,19 @@ def _ns(exp, frame, first, parts):
     return config.namespaces.get(number, "") if number is not None else ""
 
 
-def _url(exp, frame, first, parts):
-    name = page_name(exp.ctx.config, first)
-    return exp.ctx.href(name.full) if name is not None and name.full else ""
+def _page_url(full: bool, escaped: bool = False) -> Function:
+    """``{{localurl:page|query}}`` (``fullurl``, ``canonicalurl`` with the node's URL before it): the page's
+    address on this node, the query after ``?``; the ``E`` forms HTML-escaped."""
+    def function(exp, frame, first, parts):
+        name = page_name(exp.ctx.config, first)
+        if name is None or not name.full:
+            return ""
+        query = _arg(exp, frame, parts, 0)
+        url = exp.ctx.href(name.full) + (("&" if "?" in exp.ctx.href(name.full) else "?") + query if query else "")
+        if full and url.startswith("/") and not url.startswith("//"):
+            url = exp.ctx.server + url
+        return html.escape(url, quote=False) if escaped else url
+    return function
 
 
 def _titleparts(exp, frame, first, parts):
@@ -395,6 +405,40 @@ def _urldecode(exp, frame, first, parts):
     return unquote_plus(first)
 
 
+# content model -> its English name (content-model-* messages)
+_MODEL_NAMES = {"wikitext": "wikitext", "css": "CSS", "javascript": "JavaScript", "json": "JSON",
+                "Scribunto": "Scribunto module"}
+
+
+def content_model(config, title: str) -> str:
+    """The content model MediaWiki gives a page by its title (no page says otherwise here)."""
+    name = page_name(config, title)
+    if name is None:
+        return "wikitext"
+    if name.ns == 828 and not name.text.endswith("/doc"):
+        return "Scribunto"
+    if name.ns in (2, 8):  # user and site scripts and styles
+        for suffix, model in ((".css", "css"), (".js", "javascript"), (".json", "json")):
+            if name.text.endswith(suffix):
+                return model
+    return "wikitext"
+
+
+def _contentmodel(exp, frame, first, parts):
+    """``{{#contentmodel:local|canonical|title}}``: the page's content model, named or as its id."""
+    title = _arg(exp, frame, parts, 0) or exp.ctx.title
+    model = content_model(exp.ctx.config, title)
+    return model if first.strip().lower() == "canonical" else _MODEL_NAMES.get(model, model)
+
+
+def _special(exp, frame, first, parts):
+    """``{{#special:RandomPage}}``: a special page's canonical title (Special:Random)."""
+    name, _, sub = first.partition("/")
+    canonical = specialpages.canonical(name) or (name.strip()[:1].upper() + name.strip()[1:])
+    prefix = exp.ctx.config.namespaces.get(-1) or "Special"
+    return f"{prefix}:{canonical}" + (f"/{sub}" if sub else "")
+
+
 def _clean_page(page: str) -> bool:
     """Whether a page name is one as written in a link: no blank or underscore at its ends, one line."""
     return "\n" not in page and page == page.strip(" _")
@@ -477,14 +521,19 @@ _FUNCTIONS: dict[str, Function] = {
     "lcfirst": _first(lambda s: s[:1].lower() + s[1:]), "ucfirst": _first(lambda s: s[:1].upper() + s[1:]),
     "urlencode": _urlencode,
     "anchorencode": _anchorencode, "formatnum": _formatnum, "padleft": _pad(True),
-    "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _url,
-    "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _int,
+    "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _page_url(False),
+    "localurle": _page_url(False, True), "fullurl": _page_url(True), "fullurle": _page_url(True, True),
+    "canonicalurl": _page_url(True), "canonicalurle": _page_url(True, True), "filepath": _nothing, "int": _int,
     "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
     "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "noexternallanglinks": _nothing, "#interwikilink": _interwikilink,
-    "#interlanguagelink": _interlanguagelink, "#babel": _nothing, "#target": _nothing,
+    "#interlanguagelink": _interlanguagelink,
+    "#contentmodel": _contentmodel, "#special": _special, "#babel": _nothing, "#target": _nothing,
 }
+
+
+WITHOUT_ARGUMENTS = frozenset({"#contentmodel"})  # functions that may be called with no colon at all
 
 
 def lookup(head: str) -> Function | None:
