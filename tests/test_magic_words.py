@@ -302,3 +302,21 @@ def test_url_functions_take_a_query_and_the_full_forms_the_nodes_url():
     assert shown("{{localurl:Some page|action=edit}}") == "/wiki/Some_page?action=edit"
     assert shown("{{fullurl:Some page}}") == "http://wiki.example:8080/wiki/Some_page"
     assert shown("{{canonicalurl:Some page|a=1&b=2}}") == "http://wiki.example:8080/wiki/Some_page?a=1&b=2"
+
+
+def test_external_links_as_mediawiki_cleans_and_ends_them():
+    def links(text: str) -> list[tuple[str | None, str]]:
+        return [(a.get("href"), a.text_content()) for a in tree(rendered(text).html).xpath("//a")]
+
+    assert links("http://[::1]/loopback [http://[FF01::101] multicast]") == \
+        [("http://[::1]/loopback", "http://[::1]/loopback"), ("http://[FF01::101]", "multicast")]
+    assert links("http://example.com\\ http://example.com/a&amp; http://example.com/b&nbsp;x") == \
+        [("http://example.com", "http://example.com"), ("http://example.com/a&", "http://example.com/a&"),
+         ("http://example.com/b", "http://example.com/b")]
+    # references decoded; what cannot stand in a URL percent-encoded, shown so; an IDN-ignored character dropped
+    assert links("http://example.com/index.php?x&#x5B;&#x5D;=1 http://e&zwnj;xample.com/") == \
+        [("http://example.com/index.php?x%5B%5D=1", "http://example.com/index.php?x%5B%5D=1"),
+         ("http://example.com/", "http://example.com/")]
+    # a "[" in a label that opens no link is text of the label
+    assert links("[http://example.com/1[2345] [http://test.com [123]") == \
+        [("http://example.com/1", "[2345"), ("http://test.com", "[123")]
