@@ -320,3 +320,19 @@ def test_external_links_as_mediawiki_cleans_and_ends_them():
     # a "[" in a label that opens no link is text of the label
     assert links("[http://example.com/1[2345] [http://test.com [123]") == \
         [("http://example.com/1", "[2345"), ("http://test.com", "[123")]
+
+
+def test_links_as_mediawiki_writes_and_ends_them():
+    result = Wiki(existing={"Main Page", "Foo & bar"}).render(
+        "[[Main Page|[bar]]] [[Foo &amp; bar]] [[Foo &amp;amp; bar]] [[Main_Page ]] {{#isbn:0-306-40615-2}}")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Main_Page", "[bar]"), ("/wiki/Foo_&_bar", "Foo & bar"), ("/wiki/Main_Page", "Main_Page "),
+                     ("/wiki/Special:BookSources/0306406152", "ISBN 0-306-40615-2")]
+    assert "[[Foo &amp; bar]]" in visible(result.html)  # a reference left after decoding makes no title
+
+
+def test_blanks_around_a_category_link_within_a_line_stay():
+    result = Wiki().render("* Foo [[Category:A]]Bar\n* Foo[[Category:A]] [[Category:B]]Bar\n* Foo [[Category:A]]\n"
+                           "Foo\n[[Category:A]] Bar")
+    assert [li.text_content().strip() for li in tree(result.html).xpath("//li")] == ["Foo Bar", "Foo Bar", "Foo"]
+    assert tree(result.html).xpath("//p")[0].text_content().split() == ["Foo", "Bar"]

@@ -22,6 +22,7 @@ from wikipeer.render.tags import escape_attr
 
 _LINK = re.compile(r"([^\[\]|\n]+)(?:\|(.*?))?\]\](.*)\Z", re.S)
 _BRACKETS = re.compile(r"\[\[|\]\]")
+_REFERENCE = re.compile(r"&(?:[A-Za-z0-9\x80-\U0010ffff]+|#\d+|#[xX][0-9a-fA-F]+);")
 _URL_START = re.compile(r"(?:https?:|ftps?:|sftp:|irc:|ircs:|news:|nntp:|mailto:|//)", re.I)
 LINK_CLASS = "\x1e"  # \x1eN\x1e in an <a>: the red-link class of link N, filled at the end
 _TRAILS = {
@@ -55,6 +56,8 @@ def internal_links(text: str, state: RenderState) -> str:
             out.append("[[" + segment)
             continue
         target, label, rest = m.group(1), m.group(2), m.group(3)
+        if label and rest.startswith("]") and "[" in label:  # [[A|[b]]]: the first "]" belongs to the label
+            label, rest = label + "]", rest[1:]
         if label is not None and label == "":
             out.append("[[" + segment)
             continue
@@ -87,6 +90,16 @@ def _balanced(segment: str, segments: list[str], i: int) -> tuple[str, str, int]
         end += 1
 
 
+def _rstrip_before_line_end(out: list[str], after: str) -> None:
+    """Take the blanks before a category or language link away when only blanks follow it on its line or
+    they hold a line break (T2087); within a line of text they stay (T359886)."""
+    before = "".join(out[-3:])
+    # nothing after at all: another link follows at once, which decides for both
+    line_rest_blank = bool(after) and not after.split("\n", 1)[0].strip()
+    if line_rest_blank or "\n" in before[len(before.rstrip()):]:
+        _rstrip(out)
+
+
 def _rstrip(out: list[str]) -> None:
     while out and not out[-1].strip():
         out.pop()
@@ -97,6 +110,9 @@ def _rstrip(out: list[str]) -> None:
 def _link(out: list[str], target: str, label: str | None, trail: str, rest: str, state: RenderState) -> None:
     ctx = state.ctx
     raw = html.unescape(target).strip()
+    if _REFERENCE.search(raw):  # [[Foo &amp;amp; bar]]: a reference left after one decoding makes no title
+        out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
+        return
     if "%" in raw:  # MediaWiki decodes percent-escapes in a link's target ([[Guip%C3%BAzcoa]])
         raw = unquote(raw, errors="strict") if _decodes(raw) else raw
     if subpages.is_relative(raw) and _has_subpages(state):
@@ -112,13 +128,15 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
     if colon and name.startswith(":"):  # [[::x]]: MediaWiki takes one colon off, and a title cannot start with one
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
         return
-    written = name  # a local prefix taken off ([[local:Foo]]) still shows as written
+    # shown as written when no label: the target left-trimmed, less a leading colon (a local interwiki
+    # prefix taken off, [[local:Foo]], still shows)
+    written = target.lstrip(" ")[1:] if colon and target.lstrip(" ").startswith(":") else target.lstrip(" ")
     name, other = interwiki.split_target(ctx.config, name, lambda p: namespace_of(ctx.config, p) is not None)
     if other is not None:
         inline = colon or other.via_local or not other.language or _is_talk(state)
         if not inline:
             state.language_links[f"{other.prefix}:{other.page}"] = None
-            _rstrip(out)
+            _rstrip_before_line_end(out, trail + rest)
             out.append("" if not (trail + rest).strip("\n") else trail + rest)
             return
         as_written = target.lstrip(" ")  # MediaWiki's text: the target left-trimmed, less its colon
@@ -131,7 +149,7 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         return
     if page.ns == NS_CATEGORY and not colon:
         state.categories[page.text] = None
-        _rstrip(out)
+        _rstrip_before_line_end(out, trail + rest)
         out.append(trail + rest)
         return
     if page.ns == NS_MEDIA and not colon:

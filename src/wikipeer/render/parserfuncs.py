@@ -439,6 +439,15 @@ def _special(exp, frame, first, parts):
     return f"{prefix}:{canonical}" + (f"/{sub}" if sub else "")
 
 
+_ISBN = re.compile(r"(?:97[89][- ]?)?(?:[0-9][- ]?){9}[0-9Xx]\Z")
+
+
+def _isbn(exp, frame, first, parts):
+    """``{{#isbn:0-306-40615-2}}``: the ISBN magic link, written as a function (T413375); text when no ISBN."""
+    number = first.strip()
+    return f"ISBN {number}" if _ISBN.match(number) else escape_text(number)
+
+
 def _clean_page(page: str) -> bool:
     """Whether a page name is one as written in a link: no blank or underscore at its ends, one line."""
     return "\n" not in page and page == page.strip(" _")
@@ -529,7 +538,7 @@ _FUNCTIONS: dict[str, Function] = {
     "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "noexternallanglinks": _nothing, "#interwikilink": _interwikilink,
     "#interlanguagelink": _interlanguagelink,
-    "#contentmodel": _contentmodel, "#special": _special, "#babel": _nothing, "#target": _nothing,
+    "#contentmodel": _contentmodel, "#special": _special, "#isbn": _isbn, "#babel": _nothing, "#target": _nothing,
 }
 
 
