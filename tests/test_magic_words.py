@@ -336,3 +336,13 @@ def test_blanks_around_a_category_link_within_a_line_stay():
                            "Foo\n[[Category:A]] Bar")
     assert [li.text_content().strip() for li in tree(result.html).xpath("//li")] == ["Foo Bar", "Foo Bar", "Foo"]
     assert tree(result.html).xpath("//p")[0].text_content().split() == ["Foo", "Bar"]
+
+
+def test_pagesize_bidi_articlepath_and_protection():
+    ctx = Wiki(templates={"Sized": "x" * 1234 + "é"}).context()
+    assert visible(render("{{PAGESIZE:Sized}} {{PAGESIZE:Sized|R}} {{PAGESIZE:Nothing}}", ctx).html) == "1,236 1236 0"
+    assert shown("{{bidi:abc}}|{{bidi:שלום}}|{{bidi:123}}") == "\u202aabc\u202c|\u202bשלום\u202c|123"
+    assert shown("{{ARTICLEPATH}}") == "/wiki/$1"
+    assert shown("[{{PROTECTIONLEVEL:edit}}] {{PROTECTIONEXPIRY:edit}} [{{PROTECTIONEXPIRY:nonsense}}]") == \
+        "[] infinity []"
+    assert shown("{{#speciale:Random page}}") == "Special:Random_page"

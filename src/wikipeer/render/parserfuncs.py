@@ -439,6 +439,27 @@ def _special(exp, frame, first, parts):
     return f"{prefix}:{canonical}" + (f"/{sub}" if sub else "")
 
 
+# the first strongly directional character: Hebrew, Arabic and their neighbours are right-to-left
+_STRONG = re.compile(r"([A-Za-z\u00c0-\u02b8\u0370-\u058f\u0900-\u1fff\u2c00-\ufb1c])|([\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff])")
+
+
+def _bidi(exp, frame, first, parts):
+    """``{{bidi:text}}``: the text embedded in its own direction (Language::embedBidi)."""
+    strong = _STRONG.search(first)
+    if strong is None:
+        return first
+    return ("\u202a" if strong.group(1) else "\u202b") + first + "\u202c"
+
+
+def _pagesize(exp, frame, first, parts):
+    """``{{PAGESIZE:page|R}}``: the bytes of the page's wikitext as the node holds it, 0 when it has none."""
+    name = page_name(exp.ctx.config, first)
+    text = exp.body(name.full) if name is not None and name.full else None
+    size = str(len(text.encode("utf-8"))) if text is not None else "0"
+    raw = _arg(exp, frame, parts, 0).upper() == "R"
+    return size if raw else f"{int(size):,}"
+
+
 _ISBN = re.compile(r"(?:97[89][- ]?)?(?:[0-9][- ]?){9}[0-9Xx]\Z")
 
 
@@ -538,7 +559,13 @@ _FUNCTIONS: dict[str, Function] = {
     "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "noexternallanglinks": _nothing, "#interwikilink": _interwikilink,
     "#interlanguagelink": _interlanguagelink,
-    "#contentmodel": _contentmodel, "#special": _special, "#isbn": _isbn, "#babel": _nothing, "#target": _nothing,
+    "#contentmodel": _contentmodel, "#special": _special, "#isbn": _isbn,
+    "#speciale": lambda exp, frame, first, parts: magic.wiki_encode(_special(exp, frame, first, parts)),
+    "bidi": _bidi, "pagesize": _pagesize,
+    # a node has no page protection: MediaWiki's answer for an unprotected page
+    "protectionlevel": _nothing, "protectionexpiry": lambda exp, frame, first, parts:
+        "infinity" if first.strip().lower() in ("edit", "move", "upload", "create") else "",
+    "cascadingsources": _nothing, "#babel": _nothing, "#target": _nothing,
 }
 
 
