@@ -346,3 +346,10 @@ def test_pagesize_bidi_articlepath_and_protection():
     assert shown("[{{PROTECTIONLEVEL:edit}}] {{PROTECTIONEXPIRY:edit}} [{{PROTECTIONEXPIRY:nonsense}}]") == \
         "[] infinity []"
     assert shown("{{#speciale:Random page}}") == "Special:Random_page"
+
+
+def test_subpage_links_that_name_no_page_stay_text():
+    result = Wiki(title="User:A/L1/L2/L3").render("[[../..]] [[../../////]] [[wikt:../x]] [[wikt:./x]]")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/User:A/L1", "User:A/L1")]
+    assert visible(result.html).startswith("[[../..]] User:A/L1 [[wikt:../x]] [[wikt:./x]]")

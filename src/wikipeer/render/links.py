@@ -22,6 +22,7 @@ from wikipeer.render.tags import escape_attr
 
 _LINK = re.compile(r"([^\[\]|\n]+)(?:\|(.*?))?\]\](.*)\Z", re.S)
 _BRACKETS = re.compile(r"\[\[|\]\]")
+_RELATIVE = re.compile(r"\A\.\.?(?:/|\Z)|/\.\.?(?:/|\Z)")  # a relative path, which no title may be
 _REFERENCE = re.compile(r"&(?:[A-Za-z0-9\x80-\U0010ffff]+|#\d+|#[xX][0-9a-fA-F]+);")
 _URL_START = re.compile(r"(?:https?:|ftps?:|sftp:|irc:|ircs:|news:|nntp:|mailto:|//)", re.I)
 LINK_CLASS = "\x1e"  # \x1eN\x1e in an <a>: the red-link class of link N, filled at the end
@@ -115,9 +116,13 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         return
     if "%" in raw:  # MediaWiki decodes percent-escapes in a link's target ([[Guip%C3%BAzcoa]])
         raw = unquote(raw, errors="strict") if _decodes(raw) else raw
+    as_typed = "[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest
     if subpages.is_relative(raw) and _has_subpages(state):
         resolved, shown = subpages.resolve(ctx.title, raw)
         if resolved != raw:
+            if state.page_name(resolved) is None:  # [[../..]]: no title, so the text as typed
+                out.append(as_typed)
+                return
             label = label if label is not None else (shown if shown is not None else resolved)
             raw = target = resolved
     if _URL_START.match(raw):
@@ -132,6 +137,9 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
     # prefix taken off, [[local:Foo]], still shows)
     written = target.lstrip(" ")[1:] if colon and target.lstrip(" ").startswith(":") else target.lstrip(" ")
     name, other = interwiki.split_target(ctx.config, name, lambda p: namespace_of(ctx.config, p) is not None)
+    if other is not None and _RELATIVE.search(other.page):  # [[meatball:../x]]: no title MediaWiki takes
+        out.append(as_typed)
+        return
     if other is not None:
         inline = colon or other.via_local or not other.language or _is_talk(state)
         if not inline:
