@@ -353,3 +353,8 @@ def test_subpage_links_that_name_no_page_stay_text():
     links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
     assert links == [("/wiki/User:A/L1", "User:A/L1")]
     assert visible(result.html).startswith("[[../..]] User:A/L1 [[wikt:../x]] [[wikt:./x]]")
+
+
+def test_formatdate_writes_iso_years_as_numbers_and_bc():
+    assert shown("{{#formatdate:-0001-12-31|mdy}}; {{#formatdate:0000-12-31|mdy}}; {{#formatdate:0001-12-31|dmy}}") == \
+        "December 31, 2 BC; December 31, 1 BC; 31 December 1"
