@@ -358,3 +358,10 @@ def test_subpage_links_that_name_no_page_stay_text():
 def test_formatdate_writes_iso_years_as_numbers_and_bc():
     assert shown("{{#formatdate:-0001-12-31|mdy}}; {{#formatdate:0000-12-31|mdy}}; {{#formatdate:0001-12-31|dmy}}") == \
         "December 31, 2 BC; December 31, 1 BC; 31 December 1"
+
+
+def test_french_spacing_binds_the_blank_before_a_question_mark_or_colon():
+    html = rendered("Quoi ? Voilà : « oui » et »non« <span title=\"a ?\">b !</span> x !important").html
+    assert "Quoi&#160;? Voilà&#160;: «&#160;oui&#160;» et »non«" in html
+    assert 'title="a ?"' in html and "b&#160;!" in html  # never inside a tag
+    assert "x !important" in html  # a mark followed by a word is not punctuation
