@@ -365,3 +365,10 @@ def test_french_spacing_binds_the_blank_before_a_question_mark_or_colon():
     assert "Quoi&#160;? Voilà&#160;: «&#160;oui&#160;» et »non«" in html
     assert 'title="a ?"' in html and "b&#160;!" in html  # never inside a tag
     assert "x !important" in html  # a mark followed by a word is not punctuation
+
+
+def test_a_transcluded_special_page_is_a_link_to_it():
+    result = Wiki().render("{{Special:Search}} {{Special:NoSuch}}")
+    links = [(a.get("href"), a.get("class"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Special:Search", None, "Special:Search"), ("/wiki/Special:NoSuch", "new", "Special:NoSuch")]
+    assert result.templates == []  # nothing to watch: no page holds a special page

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wikipeer.render import extensions, magic, messages, parserfuncs, subpages
-from wikipeer.render.names import NS_TEMPLATE
+from wikipeer.render.names import NS_SPECIAL, NS_TEMPLATE
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
 from wikipeer.render.state import RenderState
@@ -186,6 +186,8 @@ class Expander:
         if target is None or not target.full:
             return self.literal(node, frame)
         title = target.full
+        if target.ns == NS_SPECIAL:  # {{Special:Search}}: a node runs no special page, so a link to it
+            return f"[[:{title}]]"
         self.state.templates[title] = None
         stop = self.over_limits(title, frame)
         if stop is not None:
