@@ -372,3 +372,10 @@ def test_a_transcluded_special_page_is_a_link_to_it():
     links = [(a.get("href"), a.get("class"), a.text_content()) for a in tree(result.html).xpath("//a")]
     assert links == [("/wiki/Special:Search", None, "Special:Search"), ("/wiki/Special:NoSuch", "new", "Special:NoSuch")]
     assert result.templates == []  # nothing to watch: no page holds a special page
+
+
+def test_ifexist_of_media_asks_for_the_file():
+    from wikipeer.render.context import FileMeta
+    ctx = Wiki().context()
+    ctx.file = lambda name: FileMeta(10, 10, "image/png", "/f/" + name, "/t/{width}/" + name) if name == "Held.png" else None
+    assert visible(render("{{#ifexist:Media:Held.png|yes|no}} {{#ifexist:Media:Other.png|yes|no}}", ctx).html) == "yes no"

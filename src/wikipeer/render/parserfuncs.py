@@ -62,7 +62,10 @@ def _ifexist(exp, frame, first, parts):
     found = False
     if name is not None and name.full:
         try:
-            found = name.full in exp.ctx.exists([name.full])
+            if name.ns == -2:  # Media: asks whether the file is held, not its description page
+                found = exp.ctx.file(name.text) is not None
+            else:
+                found = name.full in exp.ctx.exists([name.full])
         except Exception:
             found = False
     chosen = 0 if found else 1
