@@ -11,10 +11,12 @@ are an ordinary link to that Wikipedia. A prefix whose URL is the wiki's own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from wikipeer.model.title import WikiConfig
+from wikipeer.render import messages
 
 # Project prefixes -> URL pattern; {lang} is the wiki's language, $1 the page.
 PROJECTS: dict[str, str] = {
@@ -125,7 +127,8 @@ def is_language(config: WikiConfig, prefix: str) -> bool:
     return prefix.strip().lower() in LANGUAGES and pattern_for(config, prefix) is not None
 
 
-def split_target(config: WikiConfig, name: str, is_namespace) -> tuple[str, InterwikiTarget | None]:
+def split_target(config: WikiConfig, name: str,
+                 is_namespace: Callable[[str], bool]) -> tuple[str, InterwikiTarget | None]:
     """``name`` with the prefixes naming this wiki taken off, and the interwiki target it names, if any.
 
     ``is_namespace(prefix)`` says whether a prefix is a namespace here: a
@@ -145,7 +148,7 @@ def split_target(config: WikiConfig, name: str, is_namespace) -> tuple[str, Inte
             via_local = True
             name = tail.strip()
             if not name:
-                return "Main Page", None
+                return messages.message("mainpage") or "Main Page", None
             continue
         page, _, fragment = tail.strip().partition("#")
         page = page.strip()
