@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote_plus
 
+from wikipeer.model.title import WikiConfig
 from wikipeer.render import expr, interwiki, langtags, magic, messages, specialpages, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
@@ -413,7 +414,7 @@ _MODEL_NAMES = {"wikitext": "wikitext", "css": "CSS", "javascript": "JavaScript"
                 "Scribunto": "Scribunto module"}
 
 
-def content_model(config, title: str) -> str:
+def content_model(config: WikiConfig, title: str) -> str:
     """The content model MediaWiki gives a page by its title (no page says otherwise here)."""
     name = page_name(config, title)
     if name is None:
