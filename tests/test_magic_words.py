@@ -379,3 +379,9 @@ def test_ifexist_of_media_asks_for_the_file():
     ctx = Wiki().context()
     ctx.file = lambda name: FileMeta(10, 10, "image/png", "/f/" + name, "/t/{width}/" + name) if name == "Held.png" else None
     assert visible(render("{{#ifexist:Media:Held.png|yes|no}} {{#ifexist:Media:Other.png|yes|no}}", ctx).html) == "yes no"
+
+
+def test_an_external_link_in_a_links_label_stays_text():
+    result = Wiki(existing={"Main Page"}).render("[[Main Page|[http://example.com/]]] [[Main Page|see [http://x.org y]]]")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Main_Page", "[http://example.com/]"), ("/wiki/Main_Page", "see [http://x.org y]")]

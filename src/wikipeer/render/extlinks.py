@@ -28,6 +28,8 @@ _BRACKETED = re.compile(
     r"((?:[^\]\[\x00-\x08\x0a-\x1f\ufffd]|\[(?!" + _PROTOCOLS + r"))*?)\]",
     re.I,
 )
+# an <a> up to its </a>, never across another <a (so an unclosed one costs one short scan)
+_LINK_OR_BRACKETED = re.compile(r"<a[ \t\r\n>](?:(?!<a[ \t\r\n>]).)*?</a>|" + _BRACKETED.pattern, re.I | re.S)
 # the blanks a magic link may have after its keyword: no line break (MediaWiki's SPACE_NOT_NL)
 _SPACE = r"(?:[^\S\n\r]|&nbsp;|&#0*160;|&#[Xx]0*[Aa]0;)"
 _BARE = re.compile(
@@ -85,7 +87,11 @@ def external_links(text: str) -> str:
             return f'<a rel="{REL}" class="external autonumber" href="{_href(url)}">[{counter[0]}]</a>'
         return f'<a rel="{REL}" class="external text" href="{_href(url)}">{label}</a>'
 
-    return _BRACKETED.sub(link, text)
+    def outside_links(m: re.Match) -> str:
+        # an internal link's label is MediaWiki's link holder by now: no external link inside it
+        return m.group(0) if m.group(0).startswith("<a") else link(_BRACKETED.match(m.group(0)))
+
+    return _LINK_OR_BRACKETED.sub(outside_links, text)
 
 
 def _magic_link(m: re.Match, href: Callable[[str], str]) -> str:
