@@ -37,8 +37,9 @@ PARSER_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / 
 # the files holding wikitext cases (scribunto's *Tests.lua are run by test_scribunto_upstream)
 FILES = sorted(p for p in PARSER_TESTS.glob("*/*.txt")) if PARSER_TESTS.is_dir() else []
 DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
-# ParserTestRunner's revision and server: revision 1337 saved at 00:02:03 on 1 January 1970 from 127.0.0.1
-TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
+# ParserTestRunner's revision and server: revision 1337 at 00:02:03 on 1 January 1970; without the option
+# lastsavedrevision (skipped here) the page is not saved, so no user made it and REVISIONUSER is empty
+TEST_REVISION = Revision(id="1337", timestamp=123, user="", size=0)
 TEST_SERVER = "http://example.org"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
 
@@ -195,10 +196,29 @@ def _canonical(title: str) -> str:
 
 # ---- running a case ----
 
+# ParserTestRunner's interwiki table (appendInterwikiSetup): the test wiki's own map. The prefixes
+# local, project and mi point at the wiki itself (its $wgLocalInterwikis), which the renderer tells by
+# their URL being the wiki's own article URL.
+TEST_INTERWIKI = {
+    "local": "http://example.org/wiki/$1", "project": "http://example.org/wiki/$1",
+    "mi": "http://example.org/wiki/$1", "wikipedia": "http://en.wikipedia.org/wiki/$1",
+    "meatball": "http://www.usemod.com/cgi-bin/mb.pl?$1", "memoryalpha": "http://www.memory-alpha.org/en/index.php/$1",
+    "zh": "http://zh.wikipedia.org/wiki/$1", "es": "http://es.wikipedia.org/wiki/$1",
+    "fr": "http://fr.wikipedia.org/wiki/$1", "ru": "http://ru.wikipedia.org/wiki/$1",
+    "mul": "http://wikisource.org/wiki/$1", "en": "//en.wikipedia.org/wiki/$1",
+    "stats": "https://stats.wikimedia.org/$1", "gerrit": "https://gerrit.wikimedia.org/$1",
+    "pmid": "//www.ncbi.nlm.nih.gov/pubmed/$1?dopt=Abstract",
+    "wikinvest": "https://meta.wikimedia.org/wiki/Interwiki_map/discontinued#Wikinvest",
+}
+
+
 def config_for(options: dict[str, str]) -> WikiConfig:
-    """The wiki ParserTestRunner sets up: English, named MediaWiki, the default namespaces and Module."""
-    namespaces = {**DEFAULT_NAMESPACES, 828: "Module", 829: "Module talk"}
-    return WikiConfig("parsertests", sitename="MediaWiki", namespaces=namespaces, lang="en")
+    """The wiki ParserTestRunner sets up: English, named MediaWiki with the project namespace TestWiki,
+    the default namespaces, Module and MemoryAlpha (which shadows the memoryalpha prefix), its interwikis."""
+    namespaces = {**DEFAULT_NAMESPACES, 4: "TestWiki", 5: "TestWiki talk", 100: "MemoryAlpha",
+                  101: "MemoryAlpha talk", 828: "Module", 829: "Module talk"}
+    return WikiConfig("parsertests", sitename="MediaWiki", namespaces=namespaces, lang="en",
+                      base="http://example.org/wiki/Main_Page", interwiki=dict(TEST_INTERWIKI))
 
 
 def skip_reason(case: ParserCase) -> str | None:

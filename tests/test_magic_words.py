@@ -243,3 +243,145 @@ def test_bare_mailto_and_news_links():
 
 def test_character_references_with_leading_zeros():
     assert shown("JavaS&#x0000063;r&#x0000069;&#00000112;&#x0000000074;") == "JavaScript"
+
+
+def test_string_functions_as_parserfunctions_gives_them():
+    assert shown("{{#pos:Žmržlina|žlina}} [{{#pos:FooBar|Foo|32}}] {{#rpos:banana|a}} {{#rpos:banana|z}}") == "3 [] 5 -1"
+    assert shown("{{#sub:Icecream|3}} {{#sub:Icecream|-3}} {{#sub:Icecream|3|3}} {{#sub:Icecream|3|-3}}") == \
+        "cream eam cre cr"
+    assert shown("{{#count:banana|a}} {{#replace:Alpha Beta|a|X}} {{#urldecode:foo%20bar+baz}}") == "3 AlphX BetX foo bar baz"
+    assert shown("{{#explode:A B C D| |-2}} {{#explode:A B C D| |1|2}} [{{#explode:Foo*Bar|*|- 1}}]") == "C B C D []"
+    assert "String exceeds 1000 character limit" in shown("{{#len:" + "x" * 1001 + "}} {{#pos:" + "x" * 1001 + "|x}}")
+
+
+def test_timef_gives_the_wikis_date_format():
+    assert shown("{{#timef:15 January 2001}}|{{#timef:15 January 2001|date}}|{{#timef:15 January 2001|time}}|"
+                 "{{#timef:15 January 2001|pretty}}") == "00:00, 15 January 2001|15 January 2001|00:00|15 January"
+
+
+def test_interwikilink_and_interlanguagelink_functions():
+    result = rendered("{{#interwikilink:wikt|word|the word}}{{#interlanguagelink:fr|Paris}}"
+                      "{{#interwikilink:wikt|_bad}}")
+    link = tree(result.html).xpath("//a")[0]
+    assert (link.get("href"), link.get("class"), link.text_content()) == \
+        ("https://en.wiktionary.org/wiki/word", "extiw", "the word")
+    assert result.language_links == ["fr:Paris"]
+    assert "{{#interwikilink:wikt|_bad}}" in visible(result.html)  # a name no link could have: left as written
+
+
+def test_msgnw_shows_a_templates_wikitext_as_text():
+    ctx = Wiki(templates={"Template:Bold": "'''b''' {{x}}\n* item"}).context()
+    html = render("{{msgnw:Bold}} {{msgnw:Missing}}", ctx).html
+    assert "<b>" not in html and "<li>" not in html and "<a " not in html
+    assert visible(html) == "'''b''' {{x}} * item [[:Template:Missing]]"
+
+
+def test_a_template_loop_names_the_template_as_a_link():
+    result = Wiki(templates={"Template:Self": "{{Self}}"}).render("{{Self}}")
+    link = tree(result.html).xpath('//span[@class="error"]/a')[0]
+    assert link.get("href") == "/wiki/Template:Self" and link.text_content() == "Template:Self"
+
+
+def test_special_pages_are_never_red_links_and_red_links_drop_their_section():
+    result = Wiki().render("[[Special:Version#anchor]] [[Special:BookSources/123]] [[Special:NoSuchPage]] "
+                           "[[Missing#part]]")
+    links = [(a.get("href"), a.get("class")) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Special:Version#anchor", None), ("/wiki/Special:BookSources/123", None),
+                     ("/wiki/Special:NoSuchPage", "new"), ("/wiki/Missing", "new")]
+
+
+def test_special_and_contentmodel_functions():
+    assert shown("{{#special:RandomPage}} {{#special:booksources}} {{#special:Foobar}}") == \
+        "Special:Random Special:BookSources Special:Foobar"
+    assert shown("{{#contentmodel}} {{#contentmodel:canonical|MediaWiki:Common.js}} {{#contentmodel:local|Module:X}}") == \
+        "wikitext javascript Scribunto module"
+    assert shown("{{#contentmodel:canonical}}", title="User:Me/common.css") == "css"
+
+
+def test_url_functions_take_a_query_and_the_full_forms_the_nodes_url():
+    assert shown("{{localurl:Some page|action=edit}}") == "/wiki/Some_page?action=edit"
+    assert shown("{{fullurl:Some page}}") == "http://wiki.example:8080/wiki/Some_page"
+    assert shown("{{canonicalurl:Some page|a=1&b=2}}") == "http://wiki.example:8080/wiki/Some_page?a=1&b=2"
+
+
+def test_external_links_as_mediawiki_cleans_and_ends_them():
+    def links(text: str) -> list[tuple[str | None, str]]:
+        return [(a.get("href"), a.text_content()) for a in tree(rendered(text).html).xpath("//a")]
+
+    assert links("http://[::1]/loopback [http://[FF01::101] multicast]") == \
+        [("http://[::1]/loopback", "http://[::1]/loopback"), ("http://[FF01::101]", "multicast")]
+    assert links("http://example.com\\ http://example.com/a&amp; http://example.com/b&nbsp;x") == \
+        [("http://example.com", "http://example.com"), ("http://example.com/a&", "http://example.com/a&"),
+         ("http://example.com/b", "http://example.com/b")]
+    # references decoded; what cannot stand in a URL percent-encoded, shown so; an IDN-ignored character dropped
+    assert links("http://example.com/index.php?x&#x5B;&#x5D;=1 http://e&zwnj;xample.com/") == \
+        [("http://example.com/index.php?x%5B%5D=1", "http://example.com/index.php?x%5B%5D=1"),
+         ("http://example.com/", "http://example.com/")]
+    # a "[" in a label that opens no link is text of the label
+    assert links("[http://example.com/1[2345] [http://test.com [123]") == \
+        [("http://example.com/1", "[2345"), ("http://test.com", "[123")]
+
+
+def test_links_as_mediawiki_writes_and_ends_them():
+    result = Wiki(existing={"Main Page", "Foo & bar"}).render(
+        "[[Main Page|[bar]]] [[Foo &amp; bar]] [[Foo &amp;amp; bar]] [[Main_Page ]] {{#isbn:0-306-40615-2}}")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Main_Page", "[bar]"), ("/wiki/Foo_&_bar", "Foo & bar"), ("/wiki/Main_Page", "Main_Page "),
+                     ("/wiki/Special:BookSources/0306406152", "ISBN 0-306-40615-2")]
+    assert "[[Foo &amp; bar]]" in visible(result.html)  # a reference left after decoding makes no title
+
+
+def test_blanks_around_a_category_link_within_a_line_stay():
+    result = Wiki().render("* Foo [[Category:A]]Bar\n* Foo[[Category:A]] [[Category:B]]Bar\n* Foo [[Category:A]]\n"
+                           "Foo\n[[Category:A]] Bar")
+    assert [li.text_content().strip() for li in tree(result.html).xpath("//li")] == ["Foo Bar", "Foo Bar", "Foo"]
+    assert tree(result.html).xpath("//p")[0].text_content().split() == ["Foo", "Bar"]
+
+
+def test_pagesize_bidi_articlepath_and_protection():
+    ctx = Wiki(templates={"Sized": "x" * 1234 + "é"}).context()
+    assert visible(render("{{PAGESIZE:Sized}} {{PAGESIZE:Sized|R}} {{PAGESIZE:Nothing}}", ctx).html) == "1,236 1236 0"
+    assert shown("{{bidi:abc}}|{{bidi:שלום}}|{{bidi:123}}") == "\u202aabc\u202c|\u202bשלום\u202c|123"
+    assert shown("{{ARTICLEPATH}}") == "/wiki/$1"
+    assert shown("[{{PROTECTIONLEVEL:edit}}] {{PROTECTIONEXPIRY:edit}} [{{PROTECTIONEXPIRY:nonsense}}]") == \
+        "[] infinity []"
+    assert shown("{{#speciale:Random page}}") == "Special:Random_page"
+
+
+def test_subpage_links_that_name_no_page_stay_text():
+    result = Wiki(title="User:A/L1/L2/L3").render("[[../..]] [[../../////]] [[wikt:../x]] [[wikt:./x]]")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/User:A/L1", "User:A/L1")]
+    assert visible(result.html).startswith("[[../..]] User:A/L1 [[wikt:../x]] [[wikt:./x]]")
+
+
+def test_formatdate_writes_iso_years_as_numbers_and_bc():
+    assert shown("{{#formatdate:-0001-12-31|mdy}}; {{#formatdate:0000-12-31|mdy}}; {{#formatdate:0001-12-31|dmy}}") == \
+        "December 31, 2 BC; December 31, 1 BC; 31 December 1"
+
+
+def test_french_spacing_binds_the_blank_before_a_question_mark_or_colon():
+    html = rendered("Quoi ? Voilà : « oui » et »non« <span title=\"a ?\">b !</span> x !important").html
+    assert "Quoi&#160;? Voilà&#160;: «&#160;oui&#160;» et »non«" in html
+    assert 'title="a ?"' in html and "b&#160;!" in html  # never inside a tag
+    assert "x !important" in html  # a mark followed by a word is not punctuation
+
+
+def test_a_transcluded_special_page_is_a_link_to_it():
+    result = Wiki().render("{{Special:Search}} {{Special:NoSuch}}")
+    links = [(a.get("href"), a.get("class"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Special:Search", None, "Special:Search"), ("/wiki/Special:NoSuch", "new", "Special:NoSuch")]
+    assert result.templates == []  # nothing to watch: no page holds a special page
+
+
+def test_ifexist_of_media_asks_for_the_file():
+    from wikipeer.render.context import FileMeta
+    ctx = Wiki().context()
+    ctx.file = lambda name: FileMeta(10, 10, "image/png", "/f/" + name, "/t/{width}/" + name) if name == "Held.png" else None
+    assert visible(render("{{#ifexist:Media:Held.png|yes|no}} {{#ifexist:Media:Other.png|yes|no}}", ctx).html) == "yes no"
+
+
+def test_an_external_link_in_a_links_label_stays_text():
+    result = Wiki(existing={"Main Page"}).render("[[Main Page|[http://example.com/]]] [[Main Page|see [http://x.org y]]]")
+    links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [("/wiki/Main_Page", "[http://example.com/]"), ("/wiki/Main_Page", "see [http://x.org y]")]

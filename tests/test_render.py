@@ -174,6 +174,26 @@ def test_interwiki_and_language_links():
     assert "Paris" not in visible(result.html)
 
 
+def test_a_wikis_own_interwiki_map_local_prefixes_and_talk_pages():
+    own = {"local": "http://wiki.example/wiki/$1", "meatball": "http://www.usemod.com/cgi-bin/mb.pl?$1",
+           "es": "http://es.wikipedia.org/wiki/$1"}
+    config = WikiConfig("testwiki", base="http://wiki.example/wiki/Main_Page", interwiki=own)
+    result = Wiki(config=config, existing={"Foo"}).render(
+        "[[MeatBall:Soft Security#top]] [[meatball:a]]b [[wikt:word]] [[local:Foo]] [[local:es:Hola]]\n[[es:Hola]]")
+    links = [(a.get("href"), a.get("title"), a.text_content()) for a in tree(result.html).xpath("//a")]
+    assert links == [
+        ("http://www.usemod.com/cgi-bin/mb.pl?Soft_Security#top", "meatball:Soft Security", "MeatBall:Soft Security#top"),
+        ("http://www.usemod.com/cgi-bin/mb.pl?a", "meatball:a", "meatball:ab"),  # the trail joins the link
+        ("/wiki/Wikt:word", "Wikt:word", "wikt:word"),  # the wiki's own map has no wikt: a page of this wiki
+        ("/wiki/Foo", "Foo", "local:Foo"),
+        ("http://es.wikipedia.org/wiki/Hola", "es:Hola", "local:es:Hola"),  # a local prefix keeps it inline
+    ]
+    assert result.language_links == ["es:Hola"]
+    # on a talk page a language prefix makes an ordinary link (MediaWiki's rule)
+    talk = Wiki(config=config, title="Talk:X").render("[[es:Hola]]")
+    assert talk.language_links == [] and "http://es.wikipedia.org/wiki/Hola" in talk.html
+
+
 def test_categories_leave_the_body():
     result = Wiki().render("Text.\n[[Category:Birds]]\n[[category:small birds|sort key]]")
     assert result.categories == ["Birds", "Small birds"]

@@ -36,6 +36,7 @@ class WikiReader:
     node: Node
     config: WikiConfig
     view: View | None = None
+    server: str = ""  # the node's URL as the reader reached it ({{SERVER}}), "" when unknown
 
     def _name(self, full_title: str) -> tuple[int, str] | None:
         try:
@@ -81,4 +82,4 @@ class WikiReader:
         return RenderContext(config=self.config, title=full_title,
                              href=lambda t: page_url(self.config.name, t),
                              exists=self.exists, template=self.template, file=self.file,
-                             upload_url=lambda name: upload_url(self.config.name, name))
+                             upload_url=lambda name: upload_url(self.config.name, name), server=self.server)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wikipeer.render import extensions, magic, messages, parserfuncs, subpages
-from wikipeer.render.names import NS_TEMPLATE
+from wikipeer.render.names import NS_SPECIAL, NS_TEMPLATE
 from wikipeer.render.redirect import redirect_target
 from wikipeer.render.preprocess import Argument, ExtTag, Part, Template, include_filter, preprocess
 from wikipeer.render.state import RenderState
@@ -101,6 +101,13 @@ class Expander:
         self.error_markers.add(marker)
         return marker
 
+    def loop_error(self, title: str) -> str:
+        """MediaWiki's parser-template-loop-warning: wikitext, so the template's name is a link to it.
+
+        A normalised title holds none of ``[]{}|<>``, so the link cannot turn into other markup."""
+        self.state.error(f"Template loop detected: {title}")
+        return f'<span class="error">Template loop detected: [[{title}]]</span>'
+
     def over_limits(self, what: str, frame: Frame) -> str | None:
         self.calls += 1
         if self.calls > self.limits.max_calls:
@@ -117,20 +124,35 @@ class Expander:
         raw_name = self.expand(node.parts[0].nodes, frame)
         name = raw_name.strip()
         lowered = name.lower()
+        no_wiki = False
         for prefix in ("subst:", "safesubst:", "msgnw:", "msg:", "raw:"):
             if lowered.startswith(prefix):
                 name = name[len(prefix):].strip()
                 lowered = name.lower()
+                no_wiki = no_wiki or prefix == "msgnw:"
+        if no_wiki:
+            return self.source_of(name)
         head, colon, rest = name.partition(":")
         if colon:
             function = parserfuncs.lookup(head.strip())
             if function is not None:
                 return self.call_function(function, head.strip(), rest.strip(), node, frame)
+        elif name.lower() in parserfuncs.WITHOUT_ARGUMENTS:  # {{#contentmodel}}: a function with nothing after it
+            return self.call_function(parserfuncs.lookup(name), name, "", node, frame)
         if len(node.parts) == 1 or not colon:
             variable = magic.variable(self.ctx, name)
             if variable is not None:
                 return variable
         return self.transclude(name, node, frame)
+
+    def source_of(self, name: str) -> str:
+        """``{{msgnw:X}}``: the template's wikitext shown as text (wfEscapeWikiText), not parsed."""
+        target = self.state.page_name(name, NS_TEMPLATE)
+        if target is None or not target.full:
+            return magic.escape_wikitext("{{msgnw:" + name + "}}")
+        self.state.templates[target.full] = None
+        body = self.body(target.full)
+        return magic.escape_wikitext(body if body is not None else f"[[:{target.full}]]")
 
     def function_named(self, head: str):
         """The parser function ``{{head:...}}`` calls, or None (for Lua's ``callParserFunction``)."""
@@ -164,12 +186,14 @@ class Expander:
         if target is None or not target.full:
             return self.literal(node, frame)
         title = target.full
+        if target.ns == NS_SPECIAL:  # {{Special:Search}}: a node runs no special page, so a link to it
+            return f"[[:{title}]]"
         self.state.templates[title] = None
         stop = self.over_limits(title, frame)
         if stop is not None:
             return stop
         if frame.has_loop(title):
-            return self.error(f"Template loop detected: {title}")
+            return self.loop_error(title)
         body = self.body(title)
         for _ in range(_REDIRECT_HOPS):
             # A template that is a redirect transcludes its target, as in MediaWiki.
@@ -179,7 +203,7 @@ class Expander:
             title = hop.full
             self.state.templates[title] = None
             if frame.has_loop(title):
-                return self.error(f"Template loop detected: {title}")
+                return self.loop_error(title)
             body = self.body(title)
         if body is None and target.ns == NS_MEDIAWIKI:
             body = messages.message(target.text)  # {{MediaWiki:Mainpage}}: the message MediaWiki ships

@@ -17,31 +17,57 @@ from collections.abc import Callable
 from wikipeer.render.tags import escape_attr
 
 _URL_CHARS = r"[^\]\[<>\"\x00-\x20\x7f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufffd]"
+_IPV6 = r"\[[0-9A-Fa-f:.]+\]"  # a host written as an IPv6 address: http://[::1]/
 # MediaWiki's $wgUrlProtocols (those a browser cannot run script through; the sanitizer keeps the same list)
 _PROTOCOLS = (r"(?:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
               r"|(?:mailto|news|tel|sms|sips?|xmpp|urn|geo|magnet|matrix|bitcoin):|//)")
 _BRACKETED = re.compile(
-    # The label stops at "[" too (MediaWiki's does not): a label scan then never
-    # runs past the next link, so a line of unclosed links stays linear.
-    r"\[(" + _PROTOCOLS + _URL_CHARS + r"+)[ \u00a0\u3000]*([^\]\[\x00-\x08\x0a-\x1f\ufffd]*?)\]",
+    # The label stops at a "[" that opens another link (MediaWiki's does not): a
+    # label scan then never runs past the next link, so a line of unclosed links stays linear.
+    r"\[(" + _PROTOCOLS + r"(?:" + _IPV6 + _URL_CHARS + r"*|" + _URL_CHARS + r"+))[ \u00a0\u3000]*"
+    r"((?:[^\]\[\x00-\x08\x0a-\x1f\ufffd]|\[(?!" + _PROTOCOLS + r"))*?)\]",
     re.I,
 )
+# an <a> up to its </a>, never across another <a (so an unclosed one costs one short scan)
+_LINK_OR_BRACKETED = re.compile(r"<a[ \t\r\n>](?:(?!<a[ \t\r\n>]).)*?</a>|" + _BRACKETED.pattern, re.I | re.S)
 # the blanks a magic link may have after its keyword: no line break (MediaWiki's SPACE_NOT_NL)
 _SPACE = r"(?:[^\S\n\r]|&nbsp;|&#0*160;|&#[Xx]0*[Aa]0;)"
 _BARE = re.compile(
     r"(<a[ \t\r\n>].*?</a>)|(<[^>]*>)|\b((?i:(?:https?|ftps?|sftp|irc|ircs|gopher|telnet|nntp|worldwind|git|svn|ssh|mms|redis)://"
-    r"|(?:mailto|news):)" + _URL_CHARS + r"+)"
+    r"|(?:mailto|news):)(?:" + _IPV6 + _URL_CHARS + r"*|" + _URL_CHARS + r"+))"
     r"|\b(RFC|PMID)" + _SPACE + r"+([0-9]+)\b"
     r"|\bISBN" + _SPACE + r"+((?:97[89](?:-|" + _SPACE + r")?)?(?:[0-9](?:-|" + _SPACE + r")?){9}[0-9Xx]\b)",
     re.S,
 )
 _SPACES = re.compile(_SPACE)
-_ENTITY_END = re.compile(r"&(?:lt|gt|quot|#0*3[49]|#x0*2[27]);", re.I)
+# references to characters that end a URL as the raw character would: < > " and the no-break space
+_ENTITY_END = re.compile(r"&(?:lt|gt|quot|nbsp|#0*3[49]|#0*60|#0*62|#0*160|#x0*2[27]|#x0*3[ce]|#x0*a0);", re.I)
+_REFERENCE_AT_END = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);\Z")
 REL = "nofollow noopener"
 
 
+# characters an IDN host ignores, which MediaWiki strips from a link's host (Sanitizer::cleanUrl)
+_IDN_IGNORED = re.compile("[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+_UNSAFE = re.compile(r'[\]\[<>"\x00-\x20\x7f|]')
+_HOST = re.compile(r"\A((?:[\w+.-]+:)?//)([^/?#]*)(.*)\Z", re.S)
+
+
+def clean_url(url: str) -> str:
+    """MediaWiki's Sanitizer::cleanUrl: references decoded, what cannot stand in a URL percent-encoded
+    (a blank as ``+``, as PHP's urlencode), and the characters an IDN ignores taken out of the host."""
+    url = _UNSAFE.sub(lambda m: "+" if m.group(0) == " " else "%{:02X}".format(ord(m.group(0))), html.unescape(url))
+    host = _HOST.match(url)
+    if host is not None:
+        name = _IDN_IGNORED.sub("", host.group(2))
+        bracketed = re.fullmatch(r"%5B([0-9A-Fa-f:.]+)%5D((?::\d+)?)", name)
+        if bracketed:  # an IPv6 host keeps its brackets
+            name = f"[{bracketed.group(1)}]{bracketed.group(2)}"
+        url = host.group(1) + name + host.group(3)
+    return url
+
+
 def _href(url: str) -> str:
-    return escape_attr(html.unescape(url))
+    return escape_attr(clean_url(url))
 
 
 def external_links(text: str) -> str:
@@ -61,7 +87,11 @@ def external_links(text: str) -> str:
             return f'<a rel="{REL}" class="external autonumber" href="{_href(url)}">[{counter[0]}]</a>'
         return f'<a rel="{REL}" class="external text" href="{_href(url)}">{label}</a>'
 
-    return _BRACKETED.sub(link, text)
+    def outside_links(m: re.Match) -> str:
+        # an internal link's label is MediaWiki's link holder by now: no external link inside it
+        return m.group(0) if m.group(0).startswith("<a") else link(_BRACKETED.match(m.group(0)))
+
+    return _LINK_OR_BRACKETED.sub(outside_links, text)
 
 
 def _magic_link(m: re.Match, href: Callable[[str], str]) -> str:
@@ -97,11 +127,14 @@ def bare_urls(text: str, href: Callable[[str], str] = lambda title: "/wiki/" + t
         cut = _ENTITY_END.search(url)
         if cut:
             url, after = url[: cut.start()], url[cut.start():]
-        strip = ",;.:!?" if "(" in url else ",;.:!?)"
-        trimmed = url.rstrip(strip)
+        strip = ",;.:!?\\" if "(" in url else ",;.:!?\\)"
+        trimmed = url
+        while trimmed and trimmed[-1] in strip and not _REFERENCE_AT_END.search(trimmed):
+            trimmed = trimmed[:-1]  # trailing punctuation is text, but a reference's ";" is its own
         after = url[len(trimmed):] + after
         if trimmed.endswith(("://", ":")) or not re.match(r"[\w+.-]+:", trimmed):
             return m.group(0)
-        return f'<a rel="{REL}" class="external free" href="{_href(trimmed)}">{trimmed}</a>{after}'
+        cleaned = clean_url(trimmed)
+        return f'<a rel="{REL}" class="external free" href="{escape_attr(cleaned)}">{html.escape(cleaned, quote=False)}</a>{after}'
 
     return _BARE.sub(link, text)

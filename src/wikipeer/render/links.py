@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
-from wikipeer.render import files, interwiki, subpages
+from wikipeer.render import files, interwiki, specialpages, subpages
 from wikipeer.render.context import FileMeta
-from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, namespace_of
+from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, NS_SPECIAL, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
 
 _LINK = re.compile(r"([^\[\]|\n]+)(?:\|(.*?))?\]\](.*)\Z", re.S)
 _BRACKETS = re.compile(r"\[\[|\]\]")
+_RELATIVE = re.compile(r"\A\.\.?(?:/|\Z)|/\.\.?(?:/|\Z)")  # a relative path, which no title may be
+_REFERENCE = re.compile(r"&(?:[A-Za-z0-9\x80-\U0010ffff]+|#\d+|#[xX][0-9a-fA-F]+);")
 _URL_START = re.compile(r"(?:https?:|ftps?:|sftp:|irc:|ircs:|news:|nntp:|mailto:|//)", re.I)
 LINK_CLASS = "\x1e"  # \x1eN\x1e in an <a>: the red-link class of link N, filled at the end
 _TRAILS = {
@@ -54,6 +57,8 @@ def internal_links(text: str, state: RenderState) -> str:
             out.append("[[" + segment)
             continue
         target, label, rest = m.group(1), m.group(2), m.group(3)
+        if label and rest.startswith("]") and "[" in label:  # [[A|[b]]]: the first "]" belongs to the label
+            label, rest = label + "]", rest[1:]
         if label is not None and label == "":
             out.append("[[" + segment)
             continue
@@ -86,6 +91,16 @@ def _balanced(segment: str, segments: list[str], i: int) -> tuple[str, str, int]
         end += 1
 
 
+def _rstrip_before_line_end(out: list[str], after: str) -> None:
+    """Take the blanks before a category or language link away when only blanks follow it on its line or
+    they hold a line break (T2087); within a line of text they stay (T359886)."""
+    before = "".join(out[-3:])
+    # nothing after at all: another link follows at once, which decides for both
+    line_rest_blank = bool(after) and not after.split("\n", 1)[0].strip()
+    if line_rest_blank or "\n" in before[len(before.rstrip()):]:
+        _rstrip(out)
+
+
 def _rstrip(out: list[str]) -> None:
     while out and not out[-1].strip():
         out.pop()
@@ -96,9 +111,18 @@ def _rstrip(out: list[str]) -> None:
 def _link(out: list[str], target: str, label: str | None, trail: str, rest: str, state: RenderState) -> None:
     ctx = state.ctx
     raw = html.unescape(target).strip()
+    if _REFERENCE.search(raw):  # [[Foo &amp;amp; bar]]: a reference left after one decoding makes no title
+        out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
+        return
+    if "%" in raw:  # MediaWiki decodes percent-escapes in a link's target ([[Guip%C3%BAzcoa]])
+        raw = unquote(raw, errors="strict") if _decodes(raw) else raw
+    as_typed = "[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest
     if subpages.is_relative(raw) and _has_subpages(state):
         resolved, shown = subpages.resolve(ctx.title, raw)
         if resolved != raw:
+            if state.page_name(resolved) is None:  # [[../..]]: no title, so the text as typed
+                out.append(as_typed)
+                return
             label = label if label is not None else (shown if shown is not None else resolved)
             raw = target = resolved
     if _URL_START.match(raw):
@@ -106,29 +130,34 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         return
     colon = raw.startswith(":")
     name = raw[1:].strip() if colon else raw
-    head, sep, tail = name.partition(":")
-    prefix = head.strip().lower()
-    if sep and namespace_of(ctx.config, prefix) is None:
-        if prefix in interwiki.LANGUAGES:
-            if not colon:
-                state.language_links[f"{prefix}:{tail.strip()}"] = None
-                _rstrip(out)
-                out.append("" if not (trail + rest).strip("\n") else trail + rest)
-                return
-            url = interwiki.language_url(prefix, tail)
-            out.append(_external(url, label or name, name) + trail + rest)
+    if colon and name.startswith(":"):  # [[::x]]: MediaWiki takes one colon off, and a title cannot start with one
+        out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
+        return
+    # shown as written when no label: the target left-trimmed, less a leading colon (a local interwiki
+    # prefix taken off, [[local:Foo]], still shows)
+    written = target.lstrip(" ")[1:] if colon and target.lstrip(" ").startswith(":") else target.lstrip(" ")
+    name, other = interwiki.split_target(ctx.config, name, lambda p: namespace_of(ctx.config, p) is not None)
+    if other is not None and _RELATIVE.search(other.page):  # [[meatball:../x]]: no title MediaWiki takes
+        out.append(as_typed)
+        return
+    if other is not None:
+        inline = colon or other.via_local or not other.language or _is_talk(state)
+        if not inline:
+            state.language_links[f"{other.prefix}:{other.page}"] = None
+            _rstrip_before_line_end(out, trail + rest)
+            out.append("" if not (trail + rest).strip("\n") else trail + rest)
             return
-        url = interwiki.project_url(prefix, tail, ctx.config.lang)
-        if url is not None:
-            out.append(_external(url, label or name, name) + trail + rest)
-            return
+        as_written = target.lstrip(" ")  # MediaWiki's text: the target left-trimmed, less its colon
+        shown = label if label is not None else (as_written[1:] if colon else as_written)
+        out.append(_external(other.url, shown + trail, other.title) + rest)
+        return
     page = state.page_name(name)
     if page is None:
         out.append("[[" + target + ("|" + label if label is not None else "") + "]]" + trail + rest)
         return
     if page.ns == NS_CATEGORY and not colon:
         state.categories[page.text] = None
-        _rstrip(out)
+        _rstrip_before_line_end(out, trail + rest)
         out.append(trail + rest)
         return
     if page.ns == NS_MEDIA and not colon:
@@ -138,8 +167,22 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         _file(out, page.text, label, state)
         out.append(trail + rest)
         return
-    text = (label if label is not None else name) + trail
+    text = (label if label is not None else written) + trail
     out.append(_internal(page.full, page.fragment, text, state) + rest)
+
+
+def _decodes(raw: str) -> bool:
+    try:
+        unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_talk(state: RenderState) -> bool:
+    """Whether the page is a talk page, where language prefixes make inline links (MediaWiki's $nottalk)."""
+    own = state.page_name(state.ctx.title)
+    return own is not None and own.ns > 0 and own.ns % 2 == 1
 
 
 def _has_subpages(state: RenderState) -> bool:
@@ -210,18 +253,33 @@ def split_outside_links(text: str) -> list[str]:
 
 
 def resolve_link_classes(text: str, state: RenderState) -> str:
-    """Fill the red-link placeholders: one ``exists`` call with every target."""
+    """Fill the red-link placeholders: one ``exists`` call with every target.
+
+    A special page exists when MediaWiki has it (the store holds none). A red
+    link leads to the page to create, so it drops the section it named."""
     if not state.links:
         return text
     titles = list(dict.fromkeys(link.title for link in state.links))
+    special = {t for t in titles if _is_special_page(t, state)}
     try:
-        present = set(state.ctx.exists(titles))
+        present = set(state.ctx.exists([t for t in titles if t not in special])) | special
     except Exception as exc:  # a failing store must not break the page: no red links then
         state.error(f"Could not check which pages exist: {exc}")
         present = set(titles)
 
     def fill(m: re.Match) -> str:
-        link = state.links[int(m.group(1))]
-        return "" if link.title in present else ' class="new"'
+        link = state.links[int(m.group(3))]
+        if link.title in present:
+            return m.group(0)[: -len(link.placeholder)]
+        href = m.group(1).split("#", 1)[0]
+        return f'href="{href}" title="{m.group(2)}" class="new"'
 
-    return re.sub(f"{LINK_CLASS}(\\d+){LINK_CLASS}", fill, text)
+    text = re.sub(f'href="([^"]*)" title="([^"]*)"{LINK_CLASS}(\\d+){LINK_CLASS}', fill, text)
+    # a placeholder whose <a> a later pass wrote otherwise: the class alone
+    return re.sub(f"{LINK_CLASS}(\\d+){LINK_CLASS}",
+                  lambda m: "" if state.links[int(m.group(1))].title in present else ' class="new"', text)
+
+
+def _is_special_page(title: str, state: RenderState) -> bool:
+    name = state.page_name(title)
+    return name is not None and name.ns == NS_SPECIAL and specialpages.canonical(name.text.split("/", 1)[0]) is not None

@@ -51,6 +51,11 @@ def _parts(ctx: RenderContext, arg: str | None) -> tuple[str, str]:
     return prefix, name.text
 
 
+def wiki_encode(text: str) -> str:
+    """A title as MediaWiki puts it in a URL: underscores for spaces, percent-encoded (wfUrlencode)."""
+    return _wiki_encode(text)
+
+
 def _wiki_encode(text: str) -> str:
     return quote(text.replace(" ", "_"), safe="/:;@$!*(),~'")
 
@@ -68,6 +73,12 @@ def _subject(ctx: RenderContext, arg: str | None) -> str:
     if name is None:
         return ""
     return ctx.config.full_title(name.ns - 1 if name.ns % 2 else name.ns, name.text)
+
+
+def _article_path(ctx: RenderContext) -> str:
+    """Where this wiki's pages are, with $1 for the page: the node's own path."""
+    sample = ctx.href("X")
+    return sample[:-1] + "$1" if sample.endswith("X") else ""
 
 
 def _namespace_name(ctx: RenderContext, full: str) -> str:
@@ -165,6 +176,7 @@ _VARIABLES = {
     "CONTENTLANGUAGE": lambda ctx, a: ctx.config.lang,
     "CONTENTLANG": lambda ctx, a: ctx.config.lang,
     "NAMESPACENUMBER": lambda ctx, a: str(page_name(ctx.config, a or ctx.title).ns) if page_name(ctx.config, a or ctx.title) else "",
+    "ARTICLEPATH": lambda ctx, a: _article_path(ctx),
     "!": lambda ctx, a: "|",
     "=": lambda ctx, a: "=",
 }
@@ -190,7 +202,7 @@ _ANY_CASE = frozenset({"SERVER", "SERVERNAME"})  # the variables MediaWiki reads
 _ESCAPED = frozenset({"PAGENAME", "FULLPAGENAME", "BASEPAGENAME", "ROOTPAGENAME", "SUBPAGENAME", "TALKPAGENAME",
                       "SUBJECTPAGENAME", "ARTICLEPAGENAME"})
 # words that take no argument after a colon ({{CURRENTYEAR:x}} is a template call)
-_NO_ARGUMENT = frozenset({"!", "=", "SITENAME", "CONTENTLANGUAGE", "CONTENTLANG", "SERVER", "SERVERNAME",
+_NO_ARGUMENT = frozenset({"!", "=", "ARTICLEPATH", "SITENAME", "CONTENTLANGUAGE", "CONTENTLANG", "SERVER", "SERVERNAME",
                           "DIRECTIONMARK", "DIRMARK", "USERLANGUAGE", "REVISIONSIZE"}
                          | {f"{clock}{word}" for clock in ("CURRENT", "LOCAL") for word in _TIME_WORDS})
 

@@ -17,7 +17,7 @@ CANONICAL: dict[str, int] = {
     "mediawiki": 8, "mediawiki talk": 9, "template": 10, "template talk": 11, "help": 12,
     "help talk": 13, "category": 14, "category talk": 15,
 }
-NS_MEDIA, NS_FILE, NS_TEMPLATE, NS_CATEGORY = -2, 6, 10, 14
+NS_SPECIAL, NS_MEDIA, NS_FILE, NS_TEMPLATE, NS_CATEGORY = -1, -2, 6, 10, 14
 
 # Namespace aliases MediaWiki's language files add on top of the names a dump
 # declares (Vietnamese pages write [[Hình:...]] for files, for instance).

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
-from wikipeer.render import expr, langtags, magic, messages, timefmt
+from wikipeer.model.title import WikiConfig
+from wikipeer.render import expr, interwiki, langtags, magic, messages, specialpages, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
-from wikipeer.render.tags import escape_text
+from wikipeer.render.tags import escape_attr, escape_text
 
 Function = Callable[..., str]
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
@@ -62,7 +63,10 @@ def _ifexist(exp, frame, first, parts):
     found = False
     if name is not None and name.full:
         try:
-            found = name.full in exp.ctx.exists([name.full])
+            if name.ns == -2:  # Media: asks whether the file is held, not its description page
+                found = exp.ctx.file(name.text) is not None
+            else:
+                found = name.full in exp.ctx.exists([name.full])
         except Exception:
             found = False
     chosen = 0 if found else 1
@@ -167,9 +171,19 @@ def _ns(exp, frame, first, parts):
     return config.namespaces.get(number, "") if number is not None else ""
 
 
-def _url(exp, frame, first, parts):
-    name = page_name(exp.ctx.config, first)
-    return exp.ctx.href(name.full) if name is not None and name.full else ""
+def _page_url(full: bool, escaped: bool = False) -> Function:
+    """``{{localurl:page|query}}`` (``fullurl``, ``canonicalurl`` with the node's URL before it): the page's
+    address on this node, the query after ``?``; the ``E`` forms HTML-escaped."""
+    def function(exp, frame, first, parts):
+        name = page_name(exp.ctx.config, first)
+        if name is None or not name.full:
+            return ""
+        query = _arg(exp, frame, parts, 0)
+        url = exp.ctx.href(name.full) + (("&" if "?" in exp.ctx.href(name.full) else "?") + query if query else "")
+        if full and url.startswith("/") and not url.startswith("//"):
+            url = exp.ctx.server + url
+        return html.escape(url, quote=False) if escaped else url
+    return function
 
 
 def _titleparts(exp, frame, first, parts):
@@ -207,6 +221,20 @@ def _time(exp, frame, first, parts):
     except timefmt.BadDate:
         return '<strong class="error">Error: Invalid time.</strong>'
     return timefmt.format_time(first, when)
+
+
+# English's date formats (MessagesEn.php, its default "dmy"); other languages' are issue 13's item 3
+_TIMEF_FORMATS = {"both": "H:i, j F Y", "date": "j F Y", "time": "H:i", "pretty": "j F"}
+
+
+def _timef(exp, frame, first, parts):
+    """``{{#timef:date|both/date/time/pretty}}``: the date in the wiki's own date format."""
+    kind = _arg(exp, frame, parts, 0).lower() or "both"
+    try:
+        when = timefmt.parse_date(first, timefmt.at(exp.ctx.revision.timestamp))
+    except timefmt.BadDate:
+        return '<strong class="error">Error: Invalid time.</strong>'
+    return timefmt.format_time(_TIMEF_FORMATS.get(kind, _TIMEF_FORMATS["both"]), when)
 
 
 def _formatdate(exp, frame, first, parts):
@@ -277,6 +305,211 @@ def _rel2abs(exp, frame, first, parts):
     return "/".join(stack)
 
 
+# ---- ParserFunctions' string functions (ExtParserFunctions::runLen ... runExplode) ----
+
+STRING_LIMIT = 1000  # $wgPFStringLengthLimit: longer strings give an error, as there
+_INTEGER = re.compile(r"\s*-?\d+\s*\Z")
+
+
+def _plain(text: str) -> str:
+    """A string function's input: strip markers dropped (killMarkers), references left as written, as there."""
+    return MARKER.sub("", text)
+
+
+def _arg(exp, frame, parts, k: int) -> str:
+    return exp.text(parts[k], frame).strip() if len(parts) > k else ""
+
+
+def _too_long(text: str) -> str | None:
+    if len(text) > STRING_LIMIT:
+        return f'<strong class="error">String exceeds {STRING_LIMIT} character limit.</strong>'
+    return None
+
+
+def _int_arg(text: str, default: int = 0) -> int | None:
+    """An integer argument, the default when empty, None when it is no integer."""
+    if not text.strip():
+        return default
+    return int(text) if _INTEGER.match(text) else None
+
+
+def _needle(text: str) -> str:
+    return _plain(text) or " "  # an empty needle or delimiter is a space, as there
+
+
+def _pos(exp, frame, first, parts):
+    """``{{#pos:string|needle|offset}}``: where needle first occurs from offset, "" when nowhere."""
+    text, needle = _plain(first), _needle(_arg(exp, frame, parts, 0))
+    offset = _int_arg(_arg(exp, frame, parts, 1))
+    if (error := _too_long(text)) is not None:
+        return error
+    if offset is None or offset > len(text):
+        return ""
+    found = text.find(needle, offset if offset >= 0 else max(len(text) + offset, 0))
+    return str(found) if found >= 0 else ""
+
+
+def _rpos(exp, frame, first, parts):
+    """``{{#rpos:string|needle}}``: where needle last occurs, -1 when nowhere."""
+    text, needle = _plain(first), _needle(_arg(exp, frame, parts, 0))
+    if (error := _too_long(text)) is not None:
+        return error
+    return str(text.rfind(needle))
+
+
+def _sub(exp, frame, first, parts):
+    """``{{#sub:string|start|length}}``: PHP's mb_substr (negative start and length count from the end)."""
+    text = _plain(first)
+    start, length = _int_arg(_arg(exp, frame, parts, 0)), _int_arg(_arg(exp, frame, parts, 1), 0)
+    if (error := _too_long(text)) is not None:
+        return error
+    if start is None or length is None:
+        return ""
+    begin = start if start >= 0 else max(len(text) + start, 0)
+    if length == 0:
+        return text[begin:]
+    return text[begin:begin + length] if length > 0 else text[begin:length]
+
+
+def _count(exp, frame, first, parts):
+    """``{{#count:string|needle}}``: how often needle occurs."""
+    text, needle = _plain(first), _needle(_arg(exp, frame, parts, 0))
+    if (error := _too_long(text)) is not None:
+        return error
+    return str(text.count(needle))
+
+
+def _replace(exp, frame, first, parts):
+    """``{{#replace:string|search|replacement}}``: every occurrence replaced."""
+    text, search = _plain(first), _needle(_arg(exp, frame, parts, 0))
+    replacement = _plain(_arg(exp, frame, parts, 1))
+    if (error := _too_long(text)) is not None:
+        return error
+    return text.replace(search, replacement)
+
+
+def _explode(exp, frame, first, parts):
+    """``{{#explode:string|delimiter|position|limit}}``: one piece (negative positions count from the end)."""
+    text, delimiter = _plain(first), _needle(_arg(exp, frame, parts, 0))
+    position, limit = _int_arg(_arg(exp, frame, parts, 1)), _int_arg(_arg(exp, frame, parts, 2), -1)
+    if (error := _too_long(text)) is not None:
+        return error
+    if position is None or limit is None:
+        return ""
+    pieces = text.split(delimiter, limit - 1) if limit > 0 else text.split(delimiter)
+    if limit < -1:
+        pieces = pieces[:limit + 1]
+    if position < 0:
+        position += len(pieces)
+    return pieces[position] if 0 <= position < len(pieces) else ""
+
+
+def _urldecode(exp, frame, first, parts):
+    """``{{#urldecode:}}``: PHP's urldecode (``+`` is a space)."""
+    return unquote_plus(first)
+
+
+# content model -> its English name (content-model-* messages)
+_MODEL_NAMES = {"wikitext": "wikitext", "css": "CSS", "javascript": "JavaScript", "json": "JSON",
+                "Scribunto": "Scribunto module"}
+
+
+def content_model(config: WikiConfig, title: str) -> str:
+    """The content model MediaWiki gives a page by its title (no page says otherwise here)."""
+    name = page_name(config, title)
+    if name is None:
+        return "wikitext"
+    if name.ns == 828 and not name.text.endswith("/doc"):
+        return "Scribunto"
+    if name.ns in (2, 8):  # user and site scripts and styles
+        for suffix, model in ((".css", "css"), (".js", "javascript"), (".json", "json")):
+            if name.text.endswith(suffix):
+                return model
+    return "wikitext"
+
+
+def _contentmodel(exp, frame, first, parts):
+    """``{{#contentmodel:local|canonical|title}}``: the page's content model, named or as its id."""
+    title = _arg(exp, frame, parts, 0) or exp.ctx.title
+    model = content_model(exp.ctx.config, title)
+    return model if first.strip().lower() == "canonical" else _MODEL_NAMES.get(model, model)
+
+
+def _special(exp, frame, first, parts):
+    """``{{#special:RandomPage}}``: a special page's canonical title (Special:Random)."""
+    name, _, sub = first.partition("/")
+    canonical = specialpages.canonical(name) or (name.strip()[:1].upper() + name.strip()[1:])
+    prefix = exp.ctx.config.namespaces.get(-1) or "Special"
+    return f"{prefix}:{canonical}" + (f"/{sub}" if sub else "")
+
+
+# the first strongly directional character: Hebrew, Arabic and their neighbours are right-to-left
+_STRONG = re.compile(r"([A-Za-z\u00c0-\u02b8\u0370-\u058f\u0900-\u1fff\u2c00-\ufb1c])|([\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff])")
+
+
+def _bidi(exp, frame, first, parts):
+    """``{{bidi:text}}``: the text embedded in its own direction (Language::embedBidi)."""
+    strong = _STRONG.search(first)
+    if strong is None:
+        return first
+    return ("\u202a" if strong.group(1) else "\u202b") + first + "\u202c"
+
+
+def _pagesize(exp, frame, first, parts):
+    """``{{PAGESIZE:page|R}}``: the bytes of the page's wikitext as the node holds it, 0 when it has none."""
+    name = page_name(exp.ctx.config, first)
+    text = exp.body(name.full) if name is not None and name.full else None
+    size = str(len(text.encode("utf-8"))) if text is not None else "0"
+    raw = _arg(exp, frame, parts, 0).upper() == "R"
+    return size if raw else f"{int(size):,}"
+
+
+_ISBN = re.compile(r"(?:97[89][- ]?)?(?:[0-9][- ]?){9}[0-9Xx]\Z")
+
+
+def _isbn(exp, frame, first, parts):
+    """``{{#isbn:0-306-40615-2}}``: the ISBN magic link, written as a function (T413375); text when no ISBN."""
+    number = first.strip()
+    return f"ISBN {number}" if _ISBN.match(number) else escape_text(number)
+
+
+def _clean_page(page: str) -> bool:
+    """Whether a page name is one as written in a link: no blank or underscore at its ends, one line."""
+    return "\n" not in page and page == page.strip(" _")
+
+
+def _as_written(head: str, first: str, args: list[str]) -> str:
+    """The call left as its text, as MediaWiki leaves a function that refuses its arguments."""
+    return "{{" + "|".join([f"{head}:{first}", *args]) + "}}"
+
+
+def _interwikilink(exp, frame, first, parts):
+    """``{{#interwikilink:prefix|page|text}}``: a link to the other wiki even where a namespace has the
+    prefix's name (MediaWiki 1.43)."""
+    page, text = _arg(exp, frame, parts, 0), _arg(exp, frame, parts, 1)
+    pattern = interwiki.pattern_for(exp.ctx.config, first)
+    if pattern is None or not page:
+        return ""
+    if not _clean_page(page):
+        return _as_written("#interwikilink", first, [exp.text(p, frame) for p in parts])
+    name, _, fragment = page.partition("#")
+    url = interwiki.interwiki_url(pattern, name.strip(), fragment.strip())
+    title = f"{first}:{name.strip()}"
+    shown = text or f"{first}:{page}"
+    return exp.state.strip.add(f'<a href="{escape_attr(url)}" class="extiw" title="{escape_attr(title)}">'
+                               f"{escape_text(shown)}</a>")
+
+
+def _interlanguagelink(exp, frame, first, parts):
+    """``{{#interlanguagelink:prefix|page}}``: a language link of the page, whatever the prefix (1.43)."""
+    page = _arg(exp, frame, parts, 0)
+    if not _clean_page(page):
+        return _as_written("#interlanguagelink", first, [exp.text(p, frame) for p in parts])
+    if page and interwiki.pattern_for(exp.ctx.config, first) is not None:
+        exp.state.language_links[f"{first.strip().lower()}:{page}"] = None
+    return ""
+
+
 def _nothing(exp, frame, first, parts):
     return ""
 
@@ -313,21 +546,34 @@ _FUNCTIONS: dict[str, Function] = {
     "#if": _if, "#ifeq": _ifeq, "#iferror": _iferror, "#ifexist": _ifexist, "#switch": _switch,
     "#tag": _tag, "#expr": _expr, "#ifexpr": _ifexpr, "#invoke": _invoke,
     "#titleparts": _titleparts, "#language": _language, "#property": _nothing,
-    "#statements": _nothing, "#time": _time, "#timel": _time, "#rel2abs": _rel2abs,
+    "#statements": _nothing, "#time": _time, "#timel": _time, "#timef": _timef, "#timefl": _timef, "#rel2abs": _rel2abs,
     "#formatdate": _formatdate, "#dateformat": _formatdate, "#dir": _first(langtags.direction),
     "#bcp47": _first(langtags.bcp47),
-    "#len": _first(lambda s: str(len(s))), "#urldecode": _first(lambda s: s),
+    "#len": _first(lambda s: str(len(_plain(s)))), "#urldecode": _urldecode, "#pos": _pos, "#rpos": _rpos,
+    "#sub": _sub, "#count": _count, "#replace": _replace, "#explode": _explode,
     "lc": _around_markers(str.lower), "uc": _around_markers(str.upper),
     "lcfirst": _first(lambda s: s[:1].lower() + s[1:]), "ucfirst": _first(lambda s: s[:1].upper() + s[1:]),
     "urlencode": _urlencode,
     "anchorencode": _anchorencode, "formatnum": _formatnum, "padleft": _pad(True),
-    "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _url,
-    "fullurl": _url, "canonicalurl": _url, "filepath": _nothing, "int": _int,
+    "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _page_url(False),
+    "localurle": _page_url(False, True), "fullurl": _page_url(True), "fullurle": _page_url(True, True),
+    "canonicalurl": _page_url(True), "canonicalurle": _page_url(True, True), "filepath": _nothing, "int": _int,
     "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
     "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
-    "noexternallanglinks": _nothing, "#babel": _nothing, "#target": _nothing,
+    "noexternallanglinks": _nothing, "#interwikilink": _interwikilink,
+    "#interlanguagelink": _interlanguagelink,
+    "#contentmodel": _contentmodel, "#special": _special, "#isbn": _isbn,
+    "#speciale": lambda exp, frame, first, parts: magic.wiki_encode(_special(exp, frame, first, parts)),
+    "bidi": _bidi, "pagesize": _pagesize,
+    # a node has no page protection: MediaWiki's answer for an unprotected page
+    "protectionlevel": _nothing, "protectionexpiry": lambda exp, frame, first, parts:
+        "infinity" if first.strip().lower() in ("edit", "move", "upload", "create") else "",
+    "cascadingsources": _nothing, "#babel": _nothing, "#target": _nothing,
 }
+
+
+WITHOUT_ARGUMENTS = frozenset({"#contentmodel"})  # functions that may be called with no colon at all
 
 
 def lookup(head: str) -> Function | None:

@@ -38,6 +38,7 @@ _NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*/>|<noinclude\s*>.*?(?:</noinclude\
 _INCLUDEONLY_BLOCK = re.compile(r"<includeonly\s*>.*?(?:</includeonly\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_TAGS = re.compile(r"</?includeonly\s*/?>", re.I)
 _PAGE_TAGS = re.compile(r"</?(?:noinclude|onlyinclude)\s*/?>", re.I)
+_SELF_CLOSED = re.compile(r"<(?:noinclude|includeonly|onlyinclude)\s*/>", re.I)  # empty: nothing to keep or drop
 
 
 class Part:
@@ -89,6 +90,8 @@ class _Piece:
 
 def include_filter(text: str, transcluded: bool) -> str:
     """Apply ``<noinclude>``, ``<includeonly>`` and ``<onlyinclude>`` for either use."""
+    if "/>" in text:
+        text = _SELF_CLOSED.sub("", text)
     if not transcluded:
         text = _INCLUDEONLY_BLOCK.sub("", text) if "<" in text else text
         return _PAGE_TAGS.sub("", text) if "<" in text else text

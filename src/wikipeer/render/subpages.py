@@ -46,7 +46,7 @@ def resolve(context: str, target: str) -> tuple[str, str | None]:
     shown = None
     if rest.endswith("/"):
         rest = rest.rstrip("/")
-        shown = rest + suffix
+        shown = (rest + suffix) or None  # nothing left to show: the page's name
     rest = rest.strip()
     if rest:
         resolved += "/" + rest

@@ -141,7 +141,7 @@ def format_time(fmt: str, when: datetime) -> str:
     return "".join(out)
 
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_DATE = re.compile(r"(-?\d{4})-(\d{2})-(\d{2})")
 _DMY = re.compile(r"(\d{1,2})\s+" + _MONTH + r"(?:\s+(\d{1,4}))?", re.I)
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:,?\s+(\d{1,4}))?", re.I)
 _YMD = re.compile(r"(\d{1,4})\s+" + _MONTH + r"\s+(\d{1,2})", re.I)
@@ -175,7 +175,10 @@ def format_date(text: str, preference: str) -> str | None:
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         return None
     name = MONTHS[month - 1]
-    iso = (f"{int(year):04d}-" if year else "") + f"{month:02d}-{day:02d}"
+    iso_year = year if year and _ISO_DATE.fullmatch(text) else (f"{int(year):04d}" if year else "")
+    iso = (f"{iso_year}-" if year else "") + f"{month:02d}-{day:02d}"
+    if year and _ISO_DATE.fullmatch(text):  # an ISO year as a number: 0001 is 1, 0000 is 1 BC (DateFormatter)
+        year = str(int(year)) if int(year) > 0 else f"{1 - int(year)} BC"
     preference = preference.strip().lower()
     if preference == "dmy":
         shown = f"{day} {name}" + (f" {year}" if year else "")

@@ -3,7 +3,8 @@
 Most requests to a node are anonymous reads of a page's current revision. The
 first one renders; later ones are answered from here without routing,
 rendering or templating, as long as nothing arrived in the store and no key
-was added since (either could change what the page shows). Logged-in readers
+was added since (either could change what the page shows). Entries are kept
+per host name, as ``{{SERVER}}`` shows the node by the name the reader used. Logged-in readers
 and any URL with a query string always go through the app. HEAD requests
 reach this layer as GET (``web/head.py`` sits outside it), so they are
 answered from here too, and a HEAD can fill an entry.
@@ -52,7 +53,9 @@ class ArticleCache:
         if not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
-        key, token = scope["path"], self.token()
+        # by host too: {{SERVER}} names the node as the reader reached it
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        key, token = host + scope["path"], self.token()
         entry = self.entries.get(key)
         if entry is not None and entry.token == token:
             self.entries.move_to_end(key)

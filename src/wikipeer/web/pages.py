@@ -87,7 +87,7 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
         return _file_without_description(site, request, ref)
     rev = revision_of(site, ref, oldid) if oldid else ref.heads[0]
     PageCache(site.node.store).touch(ref.row.id)
-    rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
+    rendered = site.cache.render(site.reader(ref.wiki, request), ref.full_title, rev)
     redirected_from = None
     if rendered.redirect and not oldid and request.query_params.get("redirect") != "no":
         try:
@@ -96,7 +96,7 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
             target = None
         if target is not None and target.row.id != ref.row.id:
             redirected_from, ref, rev = ref.full_title, target, target.heads[0]
-            rendered = site.cache.render(site.reader(ref.wiki), ref.full_title, rev)
+            rendered = site.cache.render(site.reader(ref.wiki, request), ref.full_title, rev)
     shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title) if ref.row.ns == NS_FILE else None
     return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=rev, rendered=rendered, file=shown_file,
                      is_head=any(h.cid == rev.cid for h in ref.heads), shown=ref.heads[0],
@@ -241,7 +241,7 @@ def diff(site: Site, request: Request, ref: PageRef, new_id: str, old_id: str | 
 
 
 def forks(site: Site, request: Request, ref: PageRef) -> Response:
-    reader = site.reader(ref.wiki)
+    reader = site.reader(ref.wiki, request)
     columns = [{"rev": h, "badges": site.badges(h, ref.view), "html": site.cache.render(reader, ref.full_title, h).html}
                for h in ref.heads]
     return site.page(request, "forks.html", wiki=ref.wiki, ref=ref, columns=columns)

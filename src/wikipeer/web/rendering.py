@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS rendered (
 """
 
 
+def revision_user(rev: RevInfo) -> str:
+    """REVISIONUSER: the imported user name or address, else the author's key."""
+    return str(rev.origin.get("user") or rev.origin.get("ip") or rev.author or "")
+
+
 class RenderCache:
     """Rendered revisions, valid while every template they used has the same head
     and every page they link to is still there (or still missing).
@@ -75,7 +80,7 @@ class RenderCache:
             return cached
         context = reader.context(full_title)
         # REVISION* and CURRENT* read the revision: the cache holds one rendering per revision
-        context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=rev.author or "", size=rev.size)
+        context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=revision_user(rev), size=rev.size)
         asked: set[str] = set()
         found: set[str] = set()
 
@@ -120,6 +125,8 @@ class RenderCache:
         meta = json.loads(row[1])
         if "files" not in meta:
             return None  # rendered before pages showed files: its File: links are placeholders
+        if meta.get("server", "") != reader.server:
+            return None  # {{SERVER}} reads the node's URL as the reader reached it: another URL renders anew
         seq = reader.node.store.last_seq()
         if self._checked.get(rev.cid) != seq:
             # A template moved on, or a linked page was created or went away: render again.
@@ -147,6 +154,6 @@ class RenderCache:
              existing: list[str], files: dict[str, str | None] | None = None) -> None:
         meta = {"categories": rendered.categories, "redirect": rendered.redirect, "errors": rendered.errors,
                 "deps": self._deps(reader, rendered.templates), "links": links,
-                "existing": existing, "files": files or {}}
+                "existing": existing, "files": files or {}, "server": reader.server}
         self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))
         self._remember(rev.cid, reader.node.store.last_seq())

@@ -110,8 +110,10 @@ class Site:
         except UserError:
             return False
 
-    def reader(self, wiki: str) -> WikiReader:
-        return WikiReader(self.node, self.node.wiki_or_default(wiki))
+    def reader(self, wiki: str, request: Request | None = None) -> WikiReader:
+        """The wiki as the renderer reads it; ``request`` tells the node's URL as this reader reached it ({{SERVER}})."""
+        server = f"{request.url.scheme}://{request.url.netloc}" if request is not None else ""
+        return WikiReader(self.node, self.node.wiki_or_default(wiki), server=server)
 
     def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
         return badges(rev, view or self.node.view(), self.node.local_keys())

@@ -17,7 +17,7 @@ from wikipeer.render import Rendered, render
 
 def reader(call: ApiCall) -> WikiReader:
     """The call's wiki as the renderer reads it, by the heads of the call's view."""
-    return WikiReader(call.node, call.wiki, call.shown_view())
+    return WikiReader(call.node, call.wiki, call.shown_view(), server=str(call.state.get("server", "")))
 
 
 def render_text(call: ApiCall, full_title: str, text: str, asked: set[str] | None = None) -> Rendered:
