@@ -8,9 +8,11 @@ parents before children, oldest first, so the shown head is last.
 With ``uploads`` a ``File:`` page also gets an ``<upload>`` per file version,
 oldest first, as ``dumpBackup.php --uploads`` writes them; with
 ``include_files`` each carries its bytes in base 64 (``--include-files``),
-streamed chunk by chunk. Versions are written without ``<archivename>``, so
-``importDump.php --uploads`` takes each as an upload of its time and the
-newest ends up the file's current version.
+streamed chunk by chunk. As MediaWiki writes them, every version but the
+newest has an ``<archivename>`` (the time it was replaced, ``!``, the name):
+``importDump.php --uploads`` stores those as old versions and the newest as
+the current one. (Without it each would be a new upload archiving the one
+before under the wall-clock second, and two in one second collide.)
 """
 
 from __future__ import annotations
@@ -156,12 +158,20 @@ def _upload_contributor(info: FileInfo) -> str:
     return "      <contributor>\n" + _leaf("username", name, "        ") + user_id + "      </contributor>\n"
 
 
-def write_upload(store: Store, page: PageRow, info: FileInfo, include_file: bool, out: BinaryIO) -> None:
-    """One ``<upload>`` as XmlDumpWriter::writeUpload writes it; its contents streamed chunk by chunk."""
+def write_upload(store: Store, page: PageRow, info: FileInfo, include_file: bool, out: BinaryIO,
+                 replaced_ms: int | None = None) -> None:
+    """One ``<upload>`` as XmlDumpWriter::writeUpload writes it; its contents streamed chunk by chunk.
+
+    ``replaced_ms`` is when a newer version replaced this one: it is then an archived version.
+    """
+    name = page.title.replace(" ", "_")
     head = ["    <upload>\n", _leaf("timestamp", format_timestamp(info.ts), "      "), _upload_contributor(info),
-            _leaf("comment", info.comment, "      "), _leaf("filename", page.title.replace(" ", "_"), "      "),
-            _leaf("src", info.origin.get("src", ""), "      "), _leaf("size", str(info.size), "      "),
-            _leaf("sha1base36", hex_to_base36(info.sha1), "      ")]
+            _leaf("comment", info.comment, "      "), _leaf("filename", name, "      ")]
+    if replaced_ms is not None:
+        digits = format_timestamp(replaced_ms).translate(str.maketrans("", "", "-:TZ"))
+        head.append(_leaf("archivename", f"{digits}!{name}", "      "))
+    head += [_leaf("src", info.origin.get("src", ""), "      "), _leaf("size", str(info.size), "      "),
+             _leaf("sha1base36", hex_to_base36(info.sha1), "      ")]
     out.write("".join(head).encode("utf-8"))
     if include_file:
         out.write(b'      <contents encoding="base64">')
@@ -200,8 +210,10 @@ def export_dump(store: Store, config: WikiConfig, pages: Iterable[PageRow], view
     for page, revisions in selected(store, pages, view, options):
         out.write(_page_head(store, config, page, revisions).encode("utf-8"))
         if (options.uploads or options.include_files) and page.ns == NS_FILE:
-            for info in reversed(store.file_versions(page.id)):  # oldest first, as MediaWiki writes them
-                write_upload(store, page, info, options.include_files, out)
+            versions = store.file_versions(page.id)[::-1]  # oldest first, as MediaWiki writes them
+            for number, info in enumerate(versions):
+                replaced = versions[number + 1].ts if number + 1 < len(versions) else None
+                write_upload(store, page, info, options.include_files, out, replaced)
         out.write(b"  </page>\n")
         count += 1
     out.write(b"</mediawiki>\n")
