@@ -153,3 +153,67 @@ def test_our_export_with_files_gives_a_fresh_mediawiki_the_same_files(mw, files_
             assert [i["sha1"] for i in reversed(info)] == [hashlib.sha1(v).hexdigest() for v in versions], name
     finally:
         fresh.stop()
+
+
+# -- the MediaWiki peer pulls the files --------------------------------------------------------------
+
+PEER_WIKI = "mirror"
+
+
+def _peer_node(tmp_path: Path, mw: MediaWikiInstance) -> Path:
+    node = tmp_path / "peer-node"
+    assert run_cli(node, "init").code == 0
+    added = run_cli(node, "peer", "add", "--mediawiki", mw.base_url + "/api.php", "--wiki", PEER_WIKI,
+                    "--rate", "1000")
+    assert added.code == 0, str(added)
+    return node
+
+
+def _sync(node: Path) -> str:
+    result = run_cli(node, "sync", timeout=180)
+    assert result.code == 0, str(result)
+    return result.out
+
+
+def _peer_versions(node_dir: Path, name: str) -> list:
+    node = Node.open(node_dir)
+    try:
+        page = node.store.page(PEER_WIKI, 6, name)
+        return list(reversed(node.store.file_versions(page.id))) if page else []
+    finally:
+        node.close()
+
+
+def test_the_mediawiki_peer_pulls_every_version_of_every_file(mw, tmp_path):
+    node = _peer_node(tmp_path, mw)
+    out = _sync(node)
+    total = sum(len(v) for v in mw.uploaded.values())
+    assert f"{total} file versions taken (0 files refused)" in out, out
+    for name, versions in mw.uploaded.items():
+        held = _peer_versions(node, name)
+        assert [v.sha256 for v in held] == [hashlib.sha256(v).hexdigest() for v in versions], name
+        assert [v.sha1 for v in held] == [hashlib.sha1(v).hexdigest() for v in versions], name
+        assert all(v.origin.get("user") == "Bob" and v.origin["src"].startswith(mw.base_url) for v in held), name
+    again = _sync(node)
+    assert "0 file versions taken (0 files refused)" in again, again  # nothing new: nothing downloaded
+    assert "requests" in again and int(re.search(r"(\d+) requests", again).group(1)) <= 2
+
+
+def test_a_download_that_does_not_match_its_sha1_is_refused_alone_and_taken_at_the_next_sync(mw, tmp_path):
+    stored = [p for p in (mw.root / "images").rglob("Photo.jpg") if "archive" not in p.parts and "thumb" not in p.parts]
+    assert len(stored) == 1, stored
+    original = stored[0].read_bytes()
+    stored[0].write_bytes(original[:50] + bytes([original[50] ^ 0xFF]) + original[51:])
+    node = _peer_node(tmp_path, mw)
+    try:
+        out = _sync(node)
+    finally:
+        stored[0].write_bytes(original)
+    warning = [line for line in out.splitlines() if "Photo.jpg" in line]
+    assert warning and "SHA-1" in warning[0] and mw.base_url in warning[0] and "next sync" in warning[0], out
+    assert "(1 files refused)" in out, out
+    assert _peer_versions(node, "Photo.jpg") == []
+    assert len(_peer_versions(node, "Red square.png")) == 3  # the rest of the pull went on
+    retried = _sync(node)
+    assert "1 file versions taken (0 files refused)" in retried, retried
+    assert [v.sha256 for v in _peer_versions(node, "Photo.jpg")] == [hashlib.sha256(original).hexdigest()]

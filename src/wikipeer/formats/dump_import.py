@@ -84,6 +84,7 @@ class _Importer:
         if self.config is None:
             self.siteinfo(SiteInfo(dbname=self.wiki_name or "wiki"))
         if page.problem:
+            close_files(page)
             self.skip(page, page.problem)
             return
         for note in page.notes:
