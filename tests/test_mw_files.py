@@ -217,3 +217,26 @@ def test_a_download_that_does_not_match_its_sha1_is_refused_alone_and_taken_at_t
     retried = _sync(node)
     assert "1 file versions taken (0 files refused)" in retried, retried
     assert [v.sha256 for v in _peer_versions(node, "Photo.jpg")] == [hashlib.sha256(original).hexdigest()]
+
+
+def test_a_new_version_uploaded_after_a_pull_comes_with_the_next_one(mw, tmp_path):
+    node = _peer_node(tmp_path, mw)
+    _sync(node)
+    newer = _gif_again()
+    upload_media(mw, {"Moving.gif": [newer]})
+    mw.uploaded["Moving.gif"].append(newer)  # the last test of the module: the dumps above were made before
+    out = _sync(node)
+    assert "1 file versions taken (0 files refused)" in out, out
+    assert [v.sha256 for v in _peer_versions(node, "Moving.gif")] == \
+        [hashlib.sha256(v).hexdigest() for v in mw.uploaded["Moving.gif"]]
+
+
+def _gif_again() -> bytes:
+    """A GIF unlike any media_versions() made."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 200, 90)).save(out, "GIF")
+    return out.getvalue()

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import tempfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 SPOOL_PREFIX = "wikipeer-spool:"
 _WHITESPACE = b" \t\r\n"
@@ -27,12 +27,14 @@ class SpooledContents:
 
     offset: int
     """Byte offset of the ``<contents>`` element in the XML."""
+    directory: str | None = None
+    """Where the temporary file goes (the node's directory on import: /tmp may be memory)."""
     size: int = 0
     problem: str | None = None
     file: BinaryIO | None = None
     _carry: bytes = b""
-    _sha1: object = field(default_factory=hashlib.sha1)
-    _sha256: object = field(default_factory=hashlib.sha256)
+    _sha1: Any = field(default_factory=hashlib.sha1)
+    _sha256: Any = field(default_factory=hashlib.sha256)
 
     def feed(self, text: bytes) -> None:
         """Decode the next base-64 characters (whitespace anywhere is allowed, as MediaWiki breaks lines)."""
@@ -59,7 +61,7 @@ class SpooledContents:
             self.problem = f"its contents are not valid base 64 ({exc})"
             return
         if self.file is None:
-            self.file = tempfile.TemporaryFile(prefix="wikipeer-upload-")  # noqa: SIM115 - closed by close()
+            self.file = tempfile.TemporaryFile(prefix="wikipeer-upload-", dir=self.directory)  # noqa: SIM115
         self.file.write(raw)
         self._sha1.update(raw)
         self._sha256.update(raw)

@@ -92,7 +92,8 @@ class _Importer:
         try:
             blocks, ids = page_blocks(self.config, self.site, page, self.key, self.node_key, self.known_parent)
             if page.files:
-                files, versions = upload_blocks(_page_record(blocks[0]), page, [b.cid for b in blocks[2::3]], self.site, self.key,
+                revisions = [b.cid for b in blocks[2::3]]
+                files, versions = upload_blocks(_page_record(blocks[0]), page, revisions, self.site, self.key,
                                                 self.node_key, self.node.policy().max_file)
                 self.batch_files.update(versions)
                 blocks += files
@@ -167,7 +168,7 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
     seen = 0
     last = None
     try:
-        for item in read_dump(source.stream):
+        for item in read_dump(source.stream, spool_dir=str(node.dir)):
             if isinstance(item, SiteInfo):
                 importer.siteinfo(item)
                 continue
