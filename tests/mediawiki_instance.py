@@ -210,6 +210,9 @@ class MediaWikiInstance:
             # so API answers and timings do not depend on when a request happens to come.
             "$wgJobRunRate = 0;",
             f"$wgEnableUploads = {'true' if self.uploads else 'false'};",
+            # php -S serves only the code tree, not root/images: uploads are served by img_auth.php
+            # (which a public wiki lets anyone read), so imageinfo's url gives the bytes.
+            "$wgUploadPath = '/img_auth.php';" if self.uploads else "",
             "$wgUseInstantCommons = false;",
             self._scribunto_settings,
             self.extra_settings,

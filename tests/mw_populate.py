@@ -22,6 +22,9 @@ What ``populate`` makes (every title and number is in the returned Populated):
 - a tiny PNG uploaded by Bob (its description page File:Tiny dot.png);
 - an edit conflict: Alice and Bob edit the same line from the same base
   revision; Alice's edit is saved, Bob's is refused with ``editconflict``.
+
+``upload_media(mw)`` (not part of populate) uploads generated PNG, JPEG, GIF and
+SVG files, one of them in three versions (``media_versions``).
 """
 
 from __future__ import annotations
@@ -164,6 +167,58 @@ def populate(mw: MediaWikiInstance) -> Populated:
     for wiki in (admin, alice, bob, anon):
         wiki.close()
     return out
+
+
+SVG_SETTINGS = "$wgFileExtensions[] = 'svg';"
+"""extra_settings for a MediaWikiInstance that upload_media() fills: SVG is not allowed by default."""
+
+
+def media_versions(size: int = 0) -> dict[str, list[bytes]]:
+    """Generated pictures by file name, each name's versions oldest first: a PNG in three versions (the
+    second a small change), a JPEG, a GIF and an SVG; with ``size``, a JPEG of about that many bytes too."""
+    import io
+    import random
+
+    from PIL import Image
+
+    def picture(fmt: str, seed: int, dims: tuple[int, int] = (48, 32)) -> bytes:
+        rng = random.Random(seed)
+        img = Image.new("RGB", dims)
+        img.putdata([((x * 255) // dims[0], (y * 255) // dims[1], rng.randrange(256))
+                     for y in range(dims[1]) for x in range(dims[0])])
+        out = io.BytesIO()
+        img.save(out, fmt)
+        return out.getvalue()
+
+    svg = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80">'
+           b'<rect width="120" height="80" fill="#36c"/><circle cx="60" cy="40" r="30" fill="#fc3"/></svg>\n')
+    files = {"Red square.png": [picture("PNG", 1), picture("PNG", 2), picture("PNG", 3, (64, 40))],
+             "Photo.jpg": [picture("JPEG", 4)], "Moving.gif": [picture("GIF", 5)], "Drawing.svg": [svg]}
+    if size:
+        head = picture("JPEG", 6)
+        files["Large photo.jpg"] = [head + random.Random(6).randbytes(size - len(head))]
+    return files
+
+
+def upload_media(mw: MediaWikiInstance, files: dict[str, list[bytes]] | None = None,
+                 user: str = "Bob") -> dict[str, list[bytes]]:
+    """Upload ``files`` (default media_versions()) through action=upload as ``user``, versions oldest
+    first, one second apart (MediaWiki orders versions by their second); returns what was uploaded.
+    Needs uploads=True and SVG_SETTINGS; the accounts of populate() or create_account() first."""
+    files = files or media_versions()
+    wiki = login(mw, user)
+    mimes = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "svg": "image/svg+xml"}
+    try:
+        for number in range(max(len(v) for v in files.values())):
+            for name, versions in files.items():
+                if number < len(versions):
+                    wiki.post(action="upload", filename=name, comment=f"version {number + 1} of {name}",
+                              text=f"{name}, uploaded by {user}.", ignorewarnings=True, token=wiki.token("csrf"),
+                              files={"file": (name, versions[number], mimes[name.rsplit(".", 1)[1]])})
+            next_second()
+    finally:
+        wiki.close()
+    return files
 
 
 def write_dump(path: Path, pages: int, revisions: int, prefix: str = "Bulk") -> int:

@@ -33,8 +33,14 @@ class Upload:
 
 
 def file_blocks(page: Page, data: bytes, ts: int, signing_key, author: str, comment: str = "",
-                desc: bytes | None = None) -> list[Block]:
-    """The blocks of one signed file version: its content blocks, the file object, the author's signature."""
+                desc: bytes | None = None, *, role: str = "author", origin: dict | None = None) -> list[Block]:
+    """The blocks of one signed file version: its content blocks, the file object, the signature.
+
+    ``author`` is the signing key's public half. With ``role`` "author" the
+    version names it as its author; with "node" (an import: dumps, the
+    MediaWiki peer) it has no author and the node vouches for it, its
+    provenance in ``origin``, as imported revisions are.
+    """
     try:
         info = inspect(data)
     except InvalidObject as exc:
@@ -43,9 +49,9 @@ def file_blocks(page: Page, data: bytes, ts: int, signing_key, author: str, comm
     sha256, sha1, size = digests([data])
     record = File(page=build_page(page).cid, sha256=sha256, sha1=sha1, size=size, mime=info.mime,
                   chunks=tuple(c.cid for c in chunks), ts=ts, width=info.width, height=info.height, desc=desc,
-                  author=author, comment=comment)
+                  author=author if role == "author" else None, comment=comment, origin=origin or {})
     block = build_file(record)
-    sig = build_signature(Signature(block.cid, "author", author, sign(signing_key, block.cid, "author")))
+    sig = build_signature(Signature(block.cid, role, author, sign(signing_key, block.cid, role)))
     unique = list({c.cid: c for c in chunks}.values())
     return [*unique, block, sig]
 

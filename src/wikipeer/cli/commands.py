@@ -246,7 +246,8 @@ def import_dump(args: argparse.Namespace) -> int:
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     resumed = f" (resumed after page {summary.resumed_after})" if summary.resumed_after else ""
-    print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new) into "
+    files = f", {summary.files} file versions ({summary.new_files} new)" if summary.files else ""
+    print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new){files} into "
           f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped")
     if summary.error is not None:
         print(f"wikipeer: {summary.error}", file=sys.stderr)
@@ -273,7 +274,8 @@ def export_dump(args: argparse.Namespace) -> int:
         raise NotFound(f"no wiki {args.wiki!r} on this node")
     config = node.wiki_or_default(args.wiki)
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
-    options = ExportOptions(current=args.current, since_ms=_since(args.since))
+    options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,
+                            include_files=args.include_files)
     with atomic_output(args.output) as stream:
         count = run_export(node.store, config, pages, node.view(), options, stream)
     print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)

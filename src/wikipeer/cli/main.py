@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--full", action="store_true", help="every revision (the default)")
     p.add_argument("--pages", nargs="+", metavar="TITLE", help="only these pages")
     p.add_argument("--since", help="only revisions from this date on (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--uploads", action="store_true", help="an <upload> record per file version of File: pages")
+    p.add_argument("--include-files", action="store_true",
+                   help="the files' bytes in those records (base 64; implies --uploads), as dumpBackup.php's")
     p.add_argument("-o", "--output", required=True, help="output file; .bz2, .gz or .xz compresses, - for stdout")
     p.set_defaults(func=commands.export_dump)
 

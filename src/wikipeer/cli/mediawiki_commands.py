@@ -89,7 +89,8 @@ def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool
     if do_pull:
         out.print(f"{url}: {r.revisions} revisions read, {r.new} new, {r.duplicates} already here, {r.refused} "
                   f"pages refused, {r.copied} copied under a new title, {r.hidden} pages hidden, {r.shown} shown "
-                  f"again, {r.late} found saved late; {r.requests} requests, {r.bytes_in} bytes in")
+                  f"again, {r.late} found saved late, {r.new_files} file versions taken ({r.files_refused} files "
+                  f"refused); {r.requests} requests, {r.bytes_in} bytes in")
     for warning in r.warnings:
         out.print(f"  warning: {warning}")
     return _report_push(node, url, r.pushed) if r.pushed is not None else True

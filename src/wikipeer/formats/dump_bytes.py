@@ -10,7 +10,10 @@ constant memory, and:
   byte for one, so offsets stay true) and that page is marked bad; outside a
   page it ends the read, since the siteinfo cannot be trusted then;
 - drops a ``<text>`` whose XML is longer than the limit as it streams by, and
-  marks its page, so a 300 MB text costs no more memory than a small one.
+  marks its page, so a 300 MB text costs no more memory than a small one;
+- decodes an upload's ``<contents>`` (base 64) into a temporary file as it
+  streams by (formats/dump_contents.py), the parser seeing only a reference
+  in its place, so a file of many megabytes never becomes a string.
 
 A marked page gets, just before its ``</page>``, an element in the reader's own
 namespace (``PROBLEM``) naming the problem: lxml cannot say which bytes an
@@ -33,6 +36,7 @@ from collections import deque
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
+from wikipeer.formats.dump_contents import SPOOL_PREFIX, SpooledContents
 from wikipeer.formats.dump_errors import DumpError
 
 PROBLEM_NS = "urn:x-wikipeer:dump-reader"
@@ -48,7 +52,7 @@ _VERSION = re.compile(rb"\bversion\s*=\s*[\"']([^\"']*)[\"']")
 _LANG = re.compile(rb"\bxml:lang\s*=\s*[\"']([^\"']*)[\"']")
 _ENCODING = re.compile(rb"\bencoding\s*=\s*[\"']([^\"']*)[\"']")
 _BOM = b"\xef\xbb\xbf"
-PROLOG, BODY, TEXT, SKIP = "prolog", "body", "text", "skip"
+PROLOG, BODY, TEXT, SKIP, CONTENTS = "prolog", "body", "text", "skip", "contents"
 
 _marks = threading.local()
 
@@ -79,8 +83,9 @@ def _incomplete_tail(data: bytes) -> int:
 class DumpBytes(io.RawIOBase):
     """``inner`` as lxml should see it; ``version`` and ``lang`` come from the root once it was read."""
 
-    def __init__(self, inner: BinaryIO, max_text: int) -> None:
+    def __init__(self, inner: BinaryIO, max_text: int, spool_dir: str | None = None) -> None:
         self.inner = inner
+        self.spool_dir = spool_dir
         self.max_text_xml = max_text * XML_PER_TEXT_BYTE
         self.max_text = max_text
         self.out = bytearray()
@@ -103,6 +108,9 @@ class DumpBytes(io.RawIOBase):
         self.line_map: list[tuple[int, int]] = [(1, 0)]  # (parser line, lines dropped before it), ascending
         self.served = 0              # bytes handed to the parser so far
         self.page_ends: deque[int] = deque()  # where in the output pages end, counted as ``served``
+        self.spool: SpooledContents | None = None  # the upload contents being decoded
+        self.spools: dict[int, SpooledContents] = {}  # decoded, waiting for the reader to take them
+        self.spooled = 0
 
     def readable(self) -> bool:
         return True
@@ -188,6 +196,8 @@ class DumpBytes(io.RawIOBase):
             if self.state == TEXT:  # cut off inside a text: the parser sees as much as there is, and says so
                 self._emit(b"".join(self.held))
                 self.held, self.held_len, self.state = [], 0, BODY
+            if self.state == CONTENTS:
+                self._end_contents()
             self._put(self.carry)  # or cut off mid-tag
             self.carry = b""
 
@@ -234,6 +244,9 @@ class DumpBytes(io.RawIOBase):
                                                 "bytes; skipped while reading")
         elif self.state == SKIP and content:
             self.dropped_lines += data.count(b"\n")
+        elif self.state == CONTENTS and content:
+            self.dropped_lines += data.count(b"\n")
+            self.spool.feed(data)
         else:
             self._emit(data)
 
@@ -265,7 +278,7 @@ class DumpBytes(io.RawIOBase):
         if head.startswith(b"</"):
             return self._end_tag(buf, lt, final)
         name = _NAME.match(buf, lt)
-        if name is None or self.state != PROLOG and name.group(1) not in (b"page", b"text"):
+        if name is None or self.state != PROLOG and name.group(1) not in (b"page", b"text", b"contents"):
             self._put(b"<", content=True)  # any other markup: its bytes flow on as they are
             return lt + 1
         return self._start_tag(buf, lt, name.group(1), final)
@@ -303,9 +316,13 @@ class DumpBytes(io.RawIOBase):
         empty = tag.endswith(b"/>")
         if self.state == PROLOG:
             self._root(tag, name, lt)
-        elif self.state in (TEXT, SKIP):
+        elif self.state in (TEXT, SKIP, CONTENTS):
             self._put(b"<", content=True)
             return lt + 1
+        elif name == b"contents" and self.in_page and not empty:
+            self._put(tag)
+            self.state, self.spool = CONTENTS, SpooledContents(self.base + lt, self.spool_dir)
+            return after
         elif name == b"page" and not empty:
             self.in_page, self.problem = True, None
         elif name == b"text" and self.in_page and not empty:
@@ -325,12 +342,30 @@ class DumpBytes(io.RawIOBase):
         self.lang = lang.group(1).decode("ascii", "replace") if lang else "en"
         self.state = BODY
 
+    def _end_contents(self) -> None:
+        """Hand the decoded contents to the reader: the parser sees their number in their place."""
+        self.spool.finish()
+        self.spooled += 1
+        self.spools[self.spooled] = self.spool
+        self._emit(f"{SPOOL_PREFIX}{self.spooled}".encode())
+        self.spool, self.state = None, BODY
+
+    def take_spool(self, reference: str) -> SpooledContents | None:
+        """The contents a reference in the parser's text stands for (once), or None."""
+        number = reference.strip().removeprefix(SPOOL_PREFIX)
+        return self.spools.pop(int(number), None) if number.isdigit() else None
+
     def _end_tag(self, buf: bytes, lt: int, final: bool) -> int | None:
         after = self._tag_end(buf, lt, final)
         if after is None:
             return None
         name = buf[lt + 2:after - 1].strip()
-        if self.state in (TEXT, SKIP):
+        if self.state == CONTENTS:
+            if name != b"contents":
+                self._put(b"<", content=True)
+                return lt + 1
+            self._end_contents()
+        elif self.state in (TEXT, SKIP):
             if name != b"text":
                 self._put(b"<", content=True)
                 return lt + 1

@@ -4,10 +4,20 @@ Imported revisions are written back with the ids, contributors, comments and
 flags they came with (kept in ``origin``); local edits name their author as
 ``Wikipeer-`` plus the start of their key. Revisions of a page are written
 parents before children, oldest first, so the shown head is last.
+
+With ``uploads`` a ``File:`` page also gets an ``<upload>`` per file version,
+oldest first, as ``dumpBackup.php --uploads`` writes them; with
+``include_files`` each carries its bytes in base 64 (``--include-files``),
+streamed chunk by chunk. As MediaWiki writes them, every version but the
+newest has an ``<archivename>`` (the time it was replaced, ``!``, the name):
+``importDump.php --uploads`` stores those as old versions and the newest as
+the current one. (Without it each would be a new upload archiving the one
+before under the wall-clock second, and two in one second collide.)
 """
 
 from __future__ import annotations
 
+import base64
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +28,8 @@ from wikipeer.formats.dump_convert import format_timestamp
 from wikipeer.formats.dump_reader import sha1_base36
 from wikipeer.model.title import WikiConfig
 from wikipeer.policy.view import View
-from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.model.media import NS_FILE, sha1_base36 as hex_to_base36
+from wikipeer.store.records import FileInfo, PageRow, RevInfo
 from wikipeer.store.store import Store
 
 NS = "http://www.mediawiki.org/xml/export-0.11/"
@@ -31,6 +42,10 @@ class ExportOptions:
 
     current: bool = False
     since_ms: int | None = None
+    uploads: bool = False
+    """``<upload>`` records for File: pages (dumpBackup's ``--uploads``)."""
+    include_files: bool = False
+    """The files' bytes inside them (``--include-files``); implies ``uploads``."""
 
 
 def ordered_revisions(history: list[RevInfo]) -> list[RevInfo]:
@@ -121,7 +136,7 @@ def _revision(store: Store, rev: RevInfo) -> str:
     return "".join(parts)
 
 
-def _page(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevInfo]) -> str:
+def _page_head(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevInfo]) -> str:
     parts = ["  <page>\n", _leaf("title", config.full_title(page.ns, page.title), "    "),
              _leaf("ns", str(page.ns), "    ")]
     page_id = next((r.origin["page_id"] for r in revisions if "page_id" in r.origin), None)
@@ -131,8 +146,43 @@ def _page(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevIn
     if redirect:
         parts.append(_leaf("redirect", None, "    ", title=redirect))
     parts += [_revision(store, rev) for rev in revisions]
-    parts.append("  </page>\n")
     return "".join(parts)
+
+
+def _upload_contributor(info: FileInfo) -> str:
+    origin = info.origin
+    if "ip" in origin:
+        return "      <contributor>\n" + _leaf("ip", origin["ip"], "        ") + "      </contributor>\n"
+    name = origin.get("user") or ("Wikipeer-" + info.author[8:16] if info.author else "Wikipeer")
+    user_id = _leaf("id", str(origin["user_id"]), "        ") if "user_id" in origin else ""
+    return "      <contributor>\n" + _leaf("username", name, "        ") + user_id + "      </contributor>\n"
+
+
+def write_upload(store: Store, page: PageRow, info: FileInfo, include_file: bool, out: BinaryIO,
+                 replaced_ms: int | None = None) -> None:
+    """One ``<upload>`` as XmlDumpWriter::writeUpload writes it; its contents streamed chunk by chunk.
+
+    ``replaced_ms`` is when a newer version replaced this one: it is then an archived version.
+    """
+    name = page.title.replace(" ", "_")
+    head = ["    <upload>\n", _leaf("timestamp", format_timestamp(info.ts), "      "), _upload_contributor(info),
+            _leaf("comment", info.comment, "      "), _leaf("filename", name, "      ")]
+    if replaced_ms is not None:
+        digits = format_timestamp(replaced_ms).translate(str.maketrans("", "", "-:TZ"))
+        head.append(_leaf("archivename", f"{digits}!{name}", "      "))
+    head += [_leaf("src", info.origin.get("src", ""), "      "), _leaf("size", str(info.size), "      "),
+             _leaf("sha1base36", hex_to_base36(info.sha1), "      ")]
+    out.write("".join(head).encode("utf-8"))
+    if include_file:
+        out.write(b'      <contents encoding="base64">')
+        carry = b""
+        for chunk in store.file_chunks(info):
+            data = carry + chunk
+            whole = len(data) - len(data) % 57  # 57 bytes make one line of 76 characters
+            out.write(base64.encodebytes(data[:whole]))
+            carry = data[whole:]
+        out.write(base64.encodebytes(carry) + b"      </contents>\n")
+    out.write(b"    </upload>\n")
 
 
 def selected(store: Store, pages: Iterable[PageRow], view: View, options: ExportOptions) -> Iterator[tuple[PageRow, list[RevInfo]]]:
@@ -158,7 +208,13 @@ def export_dump(store: Store, config: WikiConfig, pages: Iterable[PageRow], view
     out.write(_siteinfo(config).encode("utf-8"))
     count = 0
     for page, revisions in selected(store, pages, view, options):
-        out.write(_page(store, config, page, revisions).encode("utf-8"))
+        out.write(_page_head(store, config, page, revisions).encode("utf-8"))
+        if (options.uploads or options.include_files) and page.ns == NS_FILE:
+            versions = store.file_versions(page.id)[::-1]  # oldest first, as MediaWiki writes them
+            for number, info in enumerate(versions):
+                replaced = versions[number + 1].ts if number + 1 < len(versions) else None
+                write_upload(store, page, info, options.include_files, out, replaced)
+        out.write(b"  </page>\n")
         count += 1
     out.write(b"</mediawiki>\n")
     return count

@@ -5,6 +5,11 @@ transaction, so a page is never half-written. The number of pages done is
 kept per dump (keyed by a hash of its first MiB), so a run that was stopped
 skips what is already in; since conversion is deterministic, anything done
 twice comes back as a duplicate and the end result is the same.
+
+A page's ``<upload>`` elements with their contents (``dumpBackup.php
+--uploads --include-files``) become file versions of that page in the same
+batch (formats/dump_files.py), so a page and its files go in together or not
+at all; their bytes wait on disk, never in the XML tree (formats/dump_contents.py).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from dataclasses import dataclass, field
 from wikipeer.errors import UserError
 from wikipeer.formats.compressed import open_input
 from wikipeer.formats.dump_convert import page_blocks, wiki_config
+from wikipeer.formats.dump_files import close_files, upload_blocks
 from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump
 from wikipeer.ingest import ACCEPTED, REJECTED
 from wikipeer.model.block import Block
+from wikipeer.model.objects import Page, parse
+from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
 
@@ -37,6 +45,8 @@ class ImportSummary:
     revisions: int = 0
     new_revisions: int = 0
     skipped_pages: int = 0
+    files: int = 0            # file versions read (uploads with their contents)
+    new_files: int = 0        # of those, new here
     resumed_after: int = 0
     warnings: list[str] = field(default_factory=list)
     error: DumpError | None = None
@@ -62,6 +72,7 @@ class _Importer:
         self.batch_revisions = 0
         self.batch_bytes = 0
         self.batch_ids: dict[int, bytes] = {}
+        self.batch_files: set[bytes] = set()
 
     def siteinfo(self, info: SiteInfo) -> None:
         self.config = wiki_config(info, self.wiki_name)
@@ -73,15 +84,24 @@ class _Importer:
         if self.config is None:
             self.siteinfo(SiteInfo(dbname=self.wiki_name or "wiki"))
         if page.problem:
+            close_files(page)
             self.skip(page, page.problem)
             return
         for note in page.notes:
             self.summary.warnings.append(f"page {page.title!r} ({_where(page)}): {note}")
         try:
             blocks, ids = page_blocks(self.config, self.site, page, self.key, self.node_key, self.known_parent)
+            if page.files:
+                revisions = [b.cid for b in blocks[2::3]]
+                files, versions = upload_blocks(_page_record(blocks[0]), page, revisions, self.site, self.key,
+                                                self.node_key, self.node.policy().max_file)
+                self.batch_files.update(versions)
+                blocks += files
         except ValueError as exc:
             self.skip(page, str(exc))
             return
+        finally:
+            close_files(page)
         self.batch.append((page, blocks))
         self.batch_ids.update(ids)
         self.batch_revisions += len(page.revisions)
@@ -106,13 +126,23 @@ class _Importer:
             if bad:
                 self.skip(page, bad[0].reason)
             else:
+                texts = 1 + 3 * len(page.revisions)  # the page, then text, rev, signature per revision
                 self.summary.pages += 1
                 self.summary.revisions += len(page.revisions)
-                self.summary.new_revisions += sum(1 for s in statuses[2::3] if s.state == ACCEPTED)
+                self.summary.new_revisions += sum(1 for s in statuses[2:texts:3] if s.state == ACCEPTED)
+                self.summary.files += len(page.files)
+                self.summary.new_files += sum(1 for s in statuses[texts:] if s.state == ACCEPTED
+                                              and s.cid in self.batch_files)
         self.batch.clear()
         self.batch_ids.clear()
+        self.batch_files.clear()
         self.batch_revisions = 0
         self.batch_bytes = 0
+
+
+def _page_record(block: Block) -> Page:
+    """The page a block page_blocks just built names."""
+    return parse(block, MAX_TEXT)
 
 
 def _where(page: DumpPage) -> str:
@@ -138,7 +168,7 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
     seen = 0
     last = None
     try:
-        for item in read_dump(source.stream):
+        for item in read_dump(source.stream, spool_dir=str(node.dir)):
             if isinstance(item, SiteInfo):
                 importer.siteinfo(item)
                 continue
@@ -172,7 +202,8 @@ def _flush(node: Node, importer: _Importer, state_key: str, seen: int, last: str
     resumed run never skips a page that is not in, and does not start over
     because the interruption fell between the commit and the record.
     """
-    revisions = [b.cid for _, blocks in importer.batch for b in blocks[2::3]]  # page, then text, rev, sig each
+    revisions = [b.cid for page, blocks in importer.batch  # the page, then text, rev, sig each; then its files
+                 for b in blocks[2:1 + 3 * len(page.revisions):3]]
     try:
         importer.flush()
     except BaseException:

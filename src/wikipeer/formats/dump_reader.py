@@ -25,11 +25,12 @@ from lxml import etree
 
 from wikipeer.formats.compressed import CountingReader
 from wikipeer.formats.dump_bytes import PROBLEM, DumpBytes
+from wikipeer.formats.dump_contents import SpooledContents
 from wikipeer.formats.dump_errors import DumpError, TruncatedDump
 from wikipeer.model import media
 from wikipeer.policy.rules import MAX_TEXT
 
-__all__ = ["DumpError", "DumpPage", "DumpRevision", "SiteInfo", "TruncatedDump", "read_dump", "sha1_base36"]
+__all__ = ["DumpError", "DumpPage", "DumpUpload", "DumpRevision", "SiteInfo", "TruncatedDump", "read_dump", "sha1_base36"]
 
 SUPPORTED = re.compile(r"^0\.(3|4|5|6|7|8|9|10|11)\Z")
 
@@ -71,6 +72,23 @@ class DumpRevision:
 
 
 @dataclass(slots=True)
+class DumpUpload:
+    """One ``<upload>`` that carries its file (``--include-files``): a file version, oldest first."""
+
+    filename: str
+    timestamp: str
+    contents: SpooledContents
+    sha1_base36: str = ""
+    size: int | None = None
+    user: str | None = None
+    user_id: int | None = None
+    ip: str | None = None
+    comment: str = ""
+    src: str = ""
+    archivename: str = ""
+
+
+@dataclass(slots=True)
 class DumpPage:
     """One ``<page>`` and its revisions, oldest first as the dump lists them."""
 
@@ -84,6 +102,9 @@ class DumpPage:
     problem: str | None = None
     notes: list[str] = field(default_factory=list)
     uploads: list[dict[str, str]] = field(default_factory=list)
+    """``<upload>`` records without their files (``--uploads`` alone): kept as facts."""
+    files: list[DumpUpload] = field(default_factory=list)
+    """``<upload>`` records with their files' bytes, oldest first."""
 
 
 def _local(tag: str) -> str:
@@ -183,7 +204,34 @@ def _revision(elem: etree._Element) -> tuple[DumpRevision, str | None, str | Non
     return rev, problem, note
 
 
-def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, str]]) -> DumpPage:
+def _upload(elem: etree._Element, source: DumpBytes) -> DumpUpload | dict[str, str] | str:
+    """An ``<upload>``: with its contents a DumpUpload, without them its leaf fields; a string is a problem."""
+    fields = {_local(c.tag): c.text or "" for c in elem if len(c) == 0}
+    contents = fields.pop("contents", None)
+    if contents is None:
+        return fields
+    spool = source.take_spool(contents)
+    name = fields.get("filename", "")
+    if spool is None:
+        return f"the <upload> of {name!r} has <contents> that are not base 64 as dumpBackup.php writes them"
+    if spool.problem:
+        spool.close()
+        return f"the <upload> of {name!r} (at byte offset {spool.offset} of the XML): {spool.problem}"
+    upload = DumpUpload(filename=name, timestamp=fields.get("timestamp", ""), contents=spool,
+                        sha1_base36=fields.get("sha1base36", ""), comment=fields.get("comment", ""),
+                        src=fields.get("src", ""), archivename=fields.get("archivename", ""))
+    size = fields.get("size", "")
+    upload.size = int(size) if size.isdigit() else None
+    for child in elem:
+        if _local(child.tag) == "contributor":
+            upload.user = _child_text(child, "username")
+            uid = _child_text(child, "id")
+            upload.user_id = int(uid) if uid and uid.isdigit() else None
+            upload.ip = _child_text(child, "ip")
+    return upload
+
+
+def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, str]], source: DumpBytes) -> DumpPage:
     title = _child_text(elem, "title") or ""
     ns_text = _child_text(elem, "ns")
     pid = _child_text(elem, "id")
@@ -210,20 +258,28 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
             if note:
                 page.notes.append(note)
         elif name == "upload":
-            page.uploads.append({_local(c.tag): c.text or "" for c in child if len(c) == 0})
+            upload = _upload(child, source)
+            if isinstance(upload, str):
+                page.problem = page.problem or upload
+            elif isinstance(upload, DumpUpload):
+                page.files.append(upload)
+            else:
+                page.uploads.append(upload)
         elif child.tag == PROBLEM:  # put there by the byte layer: it overrides whatever else was found
             page.problem = child.text or "unreadable"
     return page
 
 
-def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT) -> Iterator[SiteInfo | DumpPage]:
+def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT, spool_dir: str | None = None) -> Iterator[SiteInfo | DumpPage]:
     """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end.
 
     A page whose revision has a text over ``max_text`` bytes comes back with
     ``problem`` set and that text left out, never having been held whole.
+    Uploads' contents are decoded into temporary files in ``spool_dir``
+    (the system's temporary directory by default).
     """
     counting = CountingReader(stream)
-    source = DumpBytes(counting, max_text)
+    source = DumpBytes(counting, max_text, spool_dir)
     try:
         source.prime()
     except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
@@ -246,7 +302,7 @@ def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT) -> Iterator[SiteInfo |
                 namespaces = info.namespaces
                 yield info
             elif name == "page":
-                page = _page(elem, counting.count, namespaces)
+                page = _page(elem, counting.count, namespaces, source)
                 page.line = source.file_line(page.line)
                 yield page
                 last_title = page.title

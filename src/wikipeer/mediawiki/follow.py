@@ -37,8 +37,10 @@ adds only what allrevisions cannot show: a move without a redirect.
 
 Uploads: file description pages (namespace 6) in a transaction bring one
 ``prop=imageinfo`` request per 50 of them; sha1, size, mime, url,
-time and uploader are kept in the ``uploads`` field of the revision's origin
-(the files themselves are not fetched here).
+time and uploader are kept in the ``uploads`` field of the revision's origin.
+The files themselves come last (mediawiki/files.py): every version of every
+file page seen (and of each ``upload`` log event), downloaded, checked
+against MediaWiki's SHA-1 and taken as a file version.
 
 Requests: a first pull of N revisions costs N/50 + L/500 (L log events, the
 first answer of the sweep brings siteinfo too), plus one per transaction
@@ -65,6 +67,7 @@ from wikipeer.formats.dump_convert import (MAX_UPLOADS, format_timestamp, page_b
 from wikipeer.formats.dump_reader import DumpPage, DumpRevision
 from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED
 from wikipeer.mediawiki.convert import REVISION_PROPS, SITEINFO_PROPS, api_page, site_info
+from wikipeer.mediawiki.files import FilePuller
 from wikipeer.mediawiki.remote import MediaWikiError, QueryBatch, RemoteWiki
 from wikipeer.model.block import Block
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
@@ -105,6 +108,9 @@ class PullResult:
     late: int = 0             # of the revisions read, those saved late, found through recentchanges
     hidden: int = 0           # pages hidden (deleted there)
     shown: int = 0            # pages shown again (restored there)
+    files: int = 0            # file versions downloaded
+    new_files: int = 0        # of those, taken as new file versions
+    files_refused: int = 0    # files refused this time (a warning says why), tried again next sync
     requests: int = 0
     bytes_in: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -249,6 +255,7 @@ class _Follower:
         self.config: WikiConfig | None = node.store.wiki_config(peer.wiki)
         self.batch_ids: dict[int, bytes] = {}
         self.pushed = PushBook(node.store)
+        self.file_titles: set[str] = set()  # file pages seen: their versions are fetched at the end
 
     # -- siteinfo ---------------------------------------------------------------------------
 
@@ -370,6 +377,7 @@ class _Follower:
     def _uploads(self, pages: list[DumpPage]) -> None:
         """The file metadata of the answers' file description pages, one request per 50 of them."""
         files = sorted({p.title for p in pages if p.ns == FILE_NS})
+        self.file_titles.update(files)
         infos = {}
         for at in range(0, len(files), TITLES_PER_REQUEST):
             answer = self.remote.get(action="query", prop="imageinfo", iiprop=IMAGEINFO_PROPS,
@@ -499,6 +507,13 @@ class _Follower:
             format=rev.format or "text/x-wiki", text=self.store.revision_text(rev),
             text_deleted=bool(o.get("text_deleted")), sha1=o.get("sha1"))
 
+    # -- files ------------------------------------------------------------------------------
+
+    def files(self) -> None:
+        """Every version of the file pages seen (and of those left from earlier pulls), bytes and all."""
+        assert self.config is not None
+        FilePuller(self.node, self.remote, self.peer.url, self.config, self.site, self.result).pull(self.file_titles)
+
     # -- the log ----------------------------------------------------------------------------
 
     def _event(self, event: dict[str, Any]) -> None:
@@ -518,6 +533,8 @@ class _Follower:
             if page_id is not None and hidden.hidden(self.store, page_id):
                 hidden.unhide(self.store, page_id)
                 self.result.shown += 1
+        elif kind == "upload" and ns == FILE_NS:
+            self.file_titles.add(title)
         elif kind == "move" and params.get("suppressredirect"):
             self._hide(ns, title, when, f"moved to {params.get('target_title')!r} on {self.remote.url} by {who} "
                                         f"without a redirect{why}")
@@ -579,6 +596,7 @@ def pull(node: Node, url: str, **options: Any) -> PullResult:
         with remote:
             follower.sweep()
             follower.revisions()
+            follower.files()
     except Exception as exc:
         problem = disk_problem(exc, node.store.path)
         _record(peers, peer.url, str(problem or exc) or type(exc).__name__)

@@ -164,6 +164,39 @@ class RemoteWiki:
                 return
             cont = nxt
 
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """The bytes at ``url`` (a file's imageinfo url), paced like every request, at most ``max_bytes``.
+
+        Only http(s) addresses this node may reach (WIKIPEER_ALLOW_HOSTS) are
+        fetched; an answer other than 200, a larger body or one slower than the
+        deadline is a MediaWikiError naming the URL.
+        """
+        if not url.startswith(("http://", "https://")) or not allowed(url):
+            raise MediaWikiError(self.url, f"gave the file address {url!r}, which this node does not fetch", "url")
+        with self._serial:
+            self._pace()
+            self.requests += 1
+            end = time.monotonic() + self.deadline
+            try:
+                with self.http.stream("GET", url) as response:
+                    if response.status_code != 200:
+                        raise MediaWikiError(self.url, f"answered HTTP {response.status_code} for the file {url}",
+                                             "http")
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        self.bytes_in += len(chunk)
+                        if len(body) > max_bytes:
+                            raise MediaWikiError(self.url, f"sent more than {max_bytes} bytes for the file {url}",
+                                                 "toolarge")
+                        if time.monotonic() > end:
+                            raise MediaWikiError(self.url, f"took longer than {self.deadline:.0f} s to send the "
+                                                 f"file {url}", "toolarge")
+                    return bytes(body)
+            except httpx.HTTPError as exc:
+                raise MediaWikiError(self.url, f"broke off sending the file {url} ({type(exc).__name__})",
+                                     "unreachable") from None
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _call(self, method: str, params: dict[str, Any],

@@ -63,6 +63,8 @@ class FileInfo:
     comment: str = ""
     desc: bytes | None = None
     sigs: list[SigInfo] = field(default_factory=list)
+    origin: dict[str, Any] = field(default_factory=dict)
+    """Provenance of an imported version (a dump's or a MediaWiki's upload record)."""
 
     @property
     def cid_str(self) -> str:

@@ -306,7 +306,8 @@ class Store:
         obj = libipld.decode_dag_cbor(data)
         return FileInfo(id=oid, cid=cid, page=page, sha256=sha256.hex(), sha1=obj["sha1"], size=size, mime=mime,
                         width=width, height=height, ts=ts, chunks=tuple(obj["chunks"]), author=obj.get("author"),
-                        comment=obj.get("comment", ""), desc=obj.get("desc"), sigs=self.signatures(oid))
+                        comment=obj.get("comment", ""), desc=obj.get("desc"), sigs=self.signatures(oid),
+                        origin=obj.get("origin", {}))
 
     def file_versions(self, page_id: int) -> list[FileInfo]:
         """A File: page's file versions, newest first (the first is the one pages show)."""
