@@ -1,11 +1,14 @@
-"""MediaWiki's English text of a few interface messages, for ``{{int:}}`` and ``{{MediaWiki:...}}``.
+"""Interface messages by MediaWiki's key and language, for ``{{int:}}``, Cite, ``#expr`` and the renderer.
 
-A wiki's own ``MediaWiki:`` pages come first; these stand in for the
-messages MediaWiki ships that pages commonly use. Other languages' messages
-are issue 13's item 3.
+A wiki's own ``MediaWiki:`` pages come first (the callers look there); then
+MediaWiki's messages for the language and its fallbacks (core, Cite,
+ParserFunctions and Scribunto, from render/language_data.py); then the few
+English texts below, which stand in when the language data is not built.
 """
 
 from __future__ import annotations
+
+from wikipeer.render import language_data
 
 _MESSAGES = {
     "ok": "OK", "cancel": "Cancel", "mainpage": "Main Page", "mainpage-description": "Main page",
@@ -21,7 +24,9 @@ _MESSAGES = {
 }
 
 
-def message(name: str) -> str | None:
-    """The text of message ``name`` (``Mainpage``, ``history short``...), or None."""
+def message(name: str, lang: str = "en") -> str | None:
+    """The text of message ``name`` (``Mainpage``, ``history short``...) in ``lang``, or None."""
     key = name.strip().replace(" ", "_")
-    return _MESSAGES.get(key[:1].lower() + key[1:])
+    key = key[:1].lower() + key[1:]
+    found = language_data.language(lang).message(key) if key else None
+    return found if found is not None else _MESSAGES.get(key)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from wikipeer.render import expr, langtags, magic, messages, timefmt
+from wikipeer.render import expr, langtags, language_data, magic, magic_words, messages, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
@@ -117,18 +117,24 @@ def _tag(exp, frame, first, parts):
     return f"<{name}{''.join(attrs)}>{body}</{name}>"
 
 
+def _expr_error(exp, exc: expr.ExprError) -> str:
+    """ParserFunctions' message for the error, in the wiki's language (our English words when it has none)."""
+    text = messages.message(exc.key, exp.ctx.config.lang) if exc.key else None
+    return exp.error(text.replace("$1", exc.arg) if text is not None else f"Expression error: {exc}")
+
+
 def _expr(exp, frame, first, parts):
     try:
         return expr.format_number(expr.evaluate(first)) if first else ""
     except expr.ExprError as exc:
-        return exp.error(f"Expression error: {exc}")
+        return _expr_error(exp, exc)
 
 
 def _ifexpr(exp, frame, first, parts):
     try:
         chosen = 0 if first and expr.evaluate(first) else 1
     except expr.ExprError as exc:
-        return exp.error(f"Expression error: {exc}")
+        return _expr_error(exp, exc)
     return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
 
 
@@ -206,7 +212,7 @@ def _time(exp, frame, first, parts):
         when = timefmt.parse_date(text, timefmt.at(exp.ctx.revision.timestamp))
     except timefmt.BadDate:
         return '<strong class="error">Error: Invalid time.</strong>'
-    return timefmt.format_time(first, when)
+    return timefmt.format_time(first, when, exp.ctx.config.lang)
 
 
 def _formatdate(exp, frame, first, parts):
@@ -219,10 +225,11 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _formatnum(exp, frame, first, parts):
-    """``{{formatnum:}}``: digits grouped in threes; ``R`` reads a formatted number back; ``NOSEP`` does not group."""
+    """``{{formatnum:}}`` in the wiki's language: grouped, its separators and digits; ``R`` reads one back; ``NOSEP``."""
     options = {exp.text(part, frame).strip() for part in parts}
+    language = language_data.language(exp.ctx.config.lang)
     if "R" in options:
-        return first.replace(",", "")
+        return language.parse_formatted(first)
     if not _PLAIN_NUMBER.fullmatch(first.strip()):
         return first
     number = first.strip()
@@ -230,9 +237,7 @@ def _formatnum(exp, frame, first, parts):
         if "LOSSLESS" in options:
             return number  # grouping it would go through a double and change its digits
         number = f"{float(number):.0f}"  # beyond a double's precision, as MediaWiki's float conversion gives
-    whole, _, fraction = number.lstrip("-").partition(".")
-    grouped = whole if "NOSEP" in options else f"{int(whole):,}"
-    return ("−" if number.startswith("-") else "") + grouped + ("." + fraction if fraction else "")
+    return language.format_num(number, separators="NOSEP" not in options)
 
 
 def _language(exp, frame, first, parts):
@@ -248,7 +253,7 @@ def _int(exp, frame, first, parts):
     name = first.strip()
     body = exp.body(f"MediaWiki:{name[:1].upper()}{name[1:]}") if name else None
     if body is None:
-        body = messages.message(name)
+        body = messages.message(name, exp.ctx.config.lang)
     if body is None:
         return f"⧼{escape_text(name)}⧽"
     for k, part in enumerate(parts, 1):
@@ -330,11 +335,15 @@ _FUNCTIONS: dict[str, Function] = {
 }
 
 
-def lookup(head: str) -> Function | None:
-    """The function ``{{head:...}}`` calls, or None when it is a template."""
+def lookup(head: str, lang: str = "en") -> Function | None:
+    """The function ``{{head:...}}`` calls (``head`` in English or the wiki's ``lang``), or None when it is a template."""
     function = _FUNCTIONS.get(head.lower())
     if function is not None:
         return function
+    if lang != "en":
+        english = magic_words.english_function(lang, head) or magic_words.english_variable(lang, head)
+        if english is not None:
+            return lookup(english) or lookup("#" + english.lstrip("#"))
     if magic.has_variable(head):
         return lambda exp, frame, first, parts: magic.variable(exp.ctx, head, first) or ""
     return None

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from wikipeer.render import language_data
 from wikipeer.render.langtags import direction
 from wikipeer.render.strip import StripState
 from wikipeer.render.tags import escape_attr, escape_text
@@ -151,7 +152,6 @@ class Refs:
 _BRACKET_OPEN = '<span class="cite-bracket">[</span>'
 _BRACKET_CLOSE = '<span class="cite-bracket">]</span>'
 _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
-_DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
 _REF = "<code>&lt;ref&gt;</code>"
 # Cite's error messages, in the languages of our samples (visible text, so fidelity counts them).
 _MESSAGES = {
@@ -184,9 +184,8 @@ def _error(lang: str, key: str, **values: str) -> str:
 
 
 def local_digits(text: str, lang: str) -> str:
-    """Digits as the wiki's language writes them (Marathi uses Devanagari digits)."""
-    table = _DIGITS.get(lang)
-    return text.translate(table) if table else text
+    """Digits as the wiki's language writes them (MediaWiki's digit table: ১ on bnwiki, ० on mrwiki)."""
+    return language_data.language(lang).local_digits(text)
 
 
 def _id_part(name: str) -> str:

@@ -1,9 +1,9 @@
 """``mw.language``'s Python half: numbers, dates, plural forms and language names.
 
-Only what modules commonly need: MediaWiki's full language data (every
-language's separators, digits, month names, plural rules) is issue 13's item 3,
-not this module's; here English rules are the default, with the separators
-and plural classes of the larger Wikipedias.
+Numbers (separators, grouping, digits), month and day names and language
+names come from MediaWiki's language data (render/language_data.py); the small
+tables here stand in when that data is not built. Plural classes are those of
+the larger Wikipedias (MediaWiki's CLDR plural rules are not in the data).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from wikipeer.render import language_data
 from wikipeer.render.lua.sandbox import ScriptError
 
 _SEPARATORS = {  # (thousands, decimal)
@@ -54,17 +55,21 @@ def language_name(code: str, in_language: str | None) -> str:
     """A language's name in ``in_language`` (its own name when None), or empty."""
     code = code.lower()
     if in_language is None:
-        return AUTONYMS.get(code) or NAMES.get(code, "")
+        return language_data.current().autonyms().get(code) or AUTONYMS.get(code) or NAMES.get(code, "")
     return NAMES.get(code, "") if in_language.lower() == "en" else AUTONYMS.get(code, "")
 
 
 def language_names(in_language: str | None) -> dict[str, str]:
     """Code -> name of the languages known here."""
-    return dict(NAMES) if in_language and in_language.lower() == "en" else dict(AUTONYMS)
+    if in_language and in_language.lower() == "en":
+        return dict(NAMES)
+    return {**AUTONYMS, **language_data.current().autonyms()}
 
 
 def format_num(code: str, number: str, plain: bool) -> str:
-    """A number as the language writes it (grouping of three, its separators)."""
+    """A number as the language writes it (its grouping, separators and digits)."""
+    if language_data.current().available:
+        return language_data.language(code).format_num(number, separators=not plain)
     thousands, point = _SEPARATORS.get(code, (",", "."))
     m = re.fullmatch(r"(-?)(\d+)(\.\d+)?", number.strip())
     if m is None:
@@ -176,8 +181,21 @@ def _month_days(moment: datetime) -> int:
     return [31, 29 if _leap(moment.year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][moment.month - 1]
 
 
+def _local(code: str, moment: datetime, letter: str) -> str:
+    """A format code's text, month and day names in the language ``code`` (English's when it has none)."""
+    language = language_data.language(code)
+    weekday = moment.isoweekday() % 7
+    local = {
+        "F": lambda: language.month_name(moment.month), "M": lambda: language.month_abbrev(moment.month),
+        "l": lambda: language.day_name(weekday), "D": lambda: language.day_name(weekday, short=True),
+        "xg": lambda: language.month_genitive(moment.month),
+    }.get(letter)
+    found = local() if local is not None and code != "en" else None
+    return found or _code(moment, "F" if letter == "xg" else letter)
+
+
 def format_date(code: str, form: str, timestamp: str) -> str:
-    """PHP-style date format codes (``Y-m-d``, ``j F Y``, ``"quoted"``, ``\\x``) in English."""
+    """PHP-style date format codes (``Y-m-d``, ``j F Y``, ``"quoted"``, ``\\x``), names in language ``code``."""
     moment = _timestamp(timestamp)
     out: list[str] = []
     i = 0
@@ -192,11 +210,10 @@ def format_date(code: str, form: str, timestamp: str) -> str:
             out.append(form[i + 1:end])
             i = end + 1
         elif c == "x" and i + 1 < len(form):
-            # xg (genitive month) and friends: English has no separate forms
-            out.append(_code(moment, "F" if form[i + 1] == "g" else form[i + 1]))
+            out.append(_local(code, moment, "x" + form[i + 1] if form[i + 1] == "g" else form[i + 1]))
             i += 2
         else:
-            out.append(_code(moment, c))
+            out.append(_local(code, moment, c))
             i += 1
     return "".join(out)
 
