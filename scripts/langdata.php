@@ -33,6 +33,24 @@ foreach ( glob( "$root/languages/messages/Messages*.php" ) as $file ) {
 	$code = strtolower( str_replace( '_', '-', substr( basename( $file, '.php' ), 8 ) ) );
 	$languages[$code] = readMessagesFile( $file );
 }
+// Extensions' magic words ({{#if:}}, {{#invoke:}}) per language, added to the core ones.
+function readExtensionMagic( string $file ): array {
+	include $file;
+	return $magicWords ?? [];
+}
+foreach ( [ 'extensions/ParserFunctions/ParserFunctions.i18n.magic.php', 'extensions/Scribunto/Scribunto.magic.php' ]
+	as $file ) {
+	if ( !file_exists( "$root/$file" ) ) {
+		continue;
+	}
+	foreach ( readExtensionMagic( "$root/$file" ) as $lang => $words ) {
+		$code = strtolower( str_replace( '_', '-', $lang ) );
+		if ( !isset( $languages[$code] ) || !is_array( $languages[$code] ) ) {
+			$languages[$code] = [];
+		}
+		$languages[$code]['magicWords'] = ( $languages[$code]['magicWords'] ?? [] ) + $words;
+	}
+}
 require_once "$root/includes/languages/data/Names.php";
 $names = \MediaWiki\Languages\Data\Names::$names;
 echo json_encode( [ 'languages' => $languages, 'names' => $names ],

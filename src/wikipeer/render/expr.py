@@ -137,5 +137,7 @@ def _apply(op: str, a: float, b: float) -> float:
             "div": lambda: a / b, "mod": lambda: float(int(a) % int(b)), "fmod": lambda: math.fmod(a, b),
             "^": lambda: float(a) ** b,
         }[op]()
+    except ExprError:
+        raise
     except (OverflowError, ValueError, ZeroDivisionError) as exc:
         raise ExprError(str(exc)) from None

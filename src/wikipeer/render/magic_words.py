@@ -39,13 +39,15 @@ def local_names(lang: str) -> LocalNames:
             own = english.magic_words(ident)[1]
             if not own or ident.startswith("img_"):  # file options: render/file_options.py
                 continue
-            canonical = own[0]
+            is_function = own[0].endswith(":") or not own[0].isupper()  # core's function names end with a colon (LC:)
+            canonical = own[0].rstrip(":")
             for word in language.magic_words(ident)[1]:
-                if word in own or "$1" in word:
+                word = word.rstrip(":")
+                if word in own or word + ":" in own or "$1" in word:
                     continue
                 if canonical.startswith("__") and canonical.endswith("__") and len(word) > 4:
                     switches[word.strip("_").upper()] = canonical.strip("_")
-                elif canonical.isupper() or canonical in ("!", "="):
+                elif not is_function or canonical in ("!", "="):
                     variables[word] = canonical
                 else:
                     functions[word.lower().lstrip("#")] = canonical.lower()
