@@ -235,3 +235,35 @@ def test_variant_markup_shown_unconverted(lang, text, expected):
 def test_variant_markup_on_a_page_never_leaks():
     page = visible(html("中文 -{zh-hans:简体;zh-hant:繁體}- and -{[[Main Page]]}-", "zh"))
     assert "-{" not in page and "}-" not in page and "简体" in page and "Main Page" in page
+
+
+def test_a_served_right_to_left_wiki_marks_its_page_and_content(tmp_path):
+    """Algerian Arabic (arq) is right to left in MediaWiki's data, though in neither built-in list."""
+    from conftest import run_cli, start_server, stop_server
+
+    text = "'''الجزاير''' مدينة. {{formatnum:1234}} [[ملف:X.jpg|مصغر|يسار]]"
+    dump = tmp_path / "arq.xml"
+    dump.write_text(
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="arq">\n'
+        "<siteinfo><sitename>ويكي</sitename><dbname>arqwiki</dbname><base>https://arq.example.org/wiki/Main</base>"
+        "<generator>MediaWiki 1.39</generator><case>first-letter</case><namespaces>"
+        '<namespace key="0" case="first-letter" /><namespace key="6" case="first-letter">ملف</namespace>'
+        "</namespaces></siteinfo>\n"
+        "<page><title>الجزاير</title><ns>0</ns><id>1</id><revision><id>1</id><timestamp>2021-03-01T10:00:00Z"
+        "</timestamp><contributor><username>A</username><id>5</id></contributor><model>wikitext</model>"
+        f'<format>text/x-wiki</format><text xml:space="preserve">{text}</text></revision></page>\n'
+        "</mediawiki>\n", encoding="utf-8")
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    assert run_cli(node, "import", str(dump)).code == 0
+    proc, client = start_server(node)
+    try:
+        page = client.get("/wiki/arqwiki/الجزاير")
+        assert page.status_code == 200
+        doc = lxml_html.fromstring(page.text)
+        assert doc.get("lang") == "arq" and doc.get("dir") == "rtl"
+        content = doc.xpath("//div[@class='content']")[0]
+        assert content.get("dir") == "rtl" and content.get("lang") == "arq"
+        assert content.xpath(".//figure[contains(@class, 'mw-halign-left')]")  # ar's words, via arq's fallback
+    finally:
+        stop_server(proc, client)
