@@ -185,6 +185,12 @@ def test_time_month_names_and_digits_in_the_wiki_language():
     assert visible(html("{{#time:xnY|2024-03-05}}", "bn")).strip() == "2024"
 
 
+def test_formatdate_reads_and_writes_the_wiki_month_names():
+    assert visible(html("{{#formatdate:15 Januar 2024|dmy}}", "de")).strip() == "15 Januar 2024"
+    assert visible(html("{{#formatdate:2024-01-15|dmy}}", "de")).strip() == "15 Januar 2024"
+    assert visible(html("{{#formatdate:January 15, 2024|ymd}}", "de")).strip() == "2024 Januar 15"
+
+
 def test_mw_language_reads_the_same_data():
     assert format_num("bn", "1234567", False) == "১২,৩৪,৫৬৭"
     assert format_num("de", "1234.5", True) == "1234.5"  # noCommafy: MediaWiki skips the separators entirely
@@ -267,3 +273,12 @@ def test_a_served_right_to_left_wiki_marks_its_page_and_content(tmp_path):
         assert content.xpath(".//figure[contains(@class, 'mw-halign-left')]")  # ar's words, via arq's fallback
     finally:
         stop_server(proc, client)
+
+
+def test_cite_errors_in_the_wiki_language():
+    de = html("A<ref name=x />\n<references/>", "de")
+    assert "Referenzfehler:" in visible(de) and 'lang="de"' in de
+    bn = html('A<ref group="g">x</ref>', "bn")
+    assert "উদ্ধৃতি ত্রুটি:" in visible(bn) and '"g"' in visible(bn)
+    en = html("A<ref name=x />\n<references/>", "en")
+    assert "Cite error: Invalid" in visible(en) and 'lang="en"' in en

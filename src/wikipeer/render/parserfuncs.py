@@ -217,7 +217,7 @@ def _time(exp, frame, first, parts):
 
 def _formatdate(exp, frame, first, parts):
     preference = exp.text(parts[0], frame) if parts else ""
-    formatted = timefmt.format_date(first, preference)
+    formatted = timefmt.format_date(first, preference, exp.ctx.config.lang)
     return exp.state.strip.add(formatted) if formatted is not None else first
 
 

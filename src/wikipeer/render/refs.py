@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wikipeer.render import language_data
+from wikipeer.render import language_data, messages
 from wikipeer.render.langtags import direction
 from wikipeer.render.strip import StripState
 from wikipeer.render.tags import escape_attr, escape_text
@@ -172,13 +172,29 @@ _MESSAGES = {
 }
 
 
+# MediaWiki's message keys of the errors above, for the languages the table lacks (render/messages.py).
+_CITE_KEYS = {"no_text": "cite_error_references_no_text", "group": "cite_error_group_refs_without_references",
+              "no_key": "cite_error_ref_no_key", "no_input": "cite_error_ref_no_input",
+              "duplicate": "cite_error_references_duplicate_key", "numeric": "cite_error_ref_numeric_key"}
+
+
+def _from_language_data(lang: str, key: str) -> str | None:
+    """Cite's error in ``lang`` from MediaWiki's messages (a format string like the table's), or None."""
+    wrapper, body = messages.message("cite_error", lang), messages.message(_CITE_KEYS[key], lang)
+    if lang == "en" or wrapper is None or body is None:
+        return None
+    text = wrapper.replace("$1", body).replace("{", "{{").replace("}", "}}")
+    return text.replace("$1", "{group}" if key == "group" else "{name}")
+
+
 def _message(lang: str, key: str) -> str:
-    return _MESSAGES.get(lang, {}).get(key) or _MESSAGES["en"][key]
+    return _MESSAGES.get(lang, {}).get(key) or _from_language_data(lang, key) or _MESSAGES["en"][key]
 
 
 def _error(lang: str, key: str, **values: str) -> str:
     """A Cite error in place, marked with the language it is written in (English when ours lacks it)."""
-    shown = lang if key in _MESSAGES.get(lang, {}) else "en"
+    local = key in _MESSAGES.get(lang, {}) or _from_language_data(lang, key) is not None
+    shown = lang if local else "en"
     message = _message(lang, key).format(**values)
     return f'<span class="error mw-ext-cite-error" dir="{direction(shown)}" lang="{shown}">{message}</span>'
 

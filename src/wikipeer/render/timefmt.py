@@ -183,8 +183,26 @@ _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:,?\s+(\d{1,4}))?", re.I)
 _YMD = re.compile(r"(\d{1,4})\s+" + _MONTH + r"\s+(\d{1,2})", re.I)
 
 
-def _date_parts(text: str) -> tuple[str | None, int, int] | None:
-    """(year or None, month, day) of a date ``#formatdate`` reads, or None."""
+def _local_month_names(lang: str) -> dict[str, str]:
+    """The language's month names (full and short, lower case) -> an English name the patterns read."""
+    if lang == "en":
+        return {}
+    language = language_data.language(lang)
+    found: dict[str, str] = {}
+    for number, english in enumerate(MONTHS, 1):
+        for local in (language.month_name(number), language.month_genitive(number), language.month_abbrev(number)):
+            if local and local.lower() not in _MONTH_NUMBER:
+                found[local.lower()] = english
+    return found
+
+
+def _date_parts(text: str, lang: str = "en") -> tuple[str | None, int, int] | None:
+    """(year or None, month, day) of a date ``#formatdate`` reads (English or ``lang``'s month names), or None."""
+    local = _local_month_names(lang)
+    if local:
+        names = "|".join(sorted(map(re.escape, local), key=len, reverse=True))
+        pattern = re.compile(rf"(?<!\w)(?:{names})(?!\w)", re.I)
+        text = pattern.sub(lambda m: local[m.group(0).lower()], text)
     m = _ISO_DATE.fullmatch(text)
     if m:
         return m.group(1), int(m.group(2)), int(m.group(3))
@@ -200,17 +218,18 @@ def _date_parts(text: str) -> tuple[str | None, int, int] | None:
     return None
 
 
-def format_date(text: str, preference: str) -> str | None:
+def format_date(text: str, preference: str, lang: str = "en") -> str | None:
     """``{{#formatdate:}}``: the date in the preferred order (dmy, mdy, ymd, ISO 8601; else as written),
-    as HTML with its ISO form in a title, or None when ``text`` is no date DateFormatter reads."""
+    as HTML with its ISO form in a title, or None when ``text`` is no date DateFormatter reads.
+    Month names are ``lang``'s (read in English too)."""
     text = text.strip()
-    parts = _date_parts(text)
+    parts = _date_parts(text, lang)
     if parts is None:
         return None
     year, month, day = parts
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         return None
-    name = MONTHS[month - 1]
+    name = (language_data.language(lang).month_name(month) if lang != "en" else None) or MONTHS[month - 1]
     iso = (f"{int(year):04d}-" if year else "") + f"{month:02d}-{day:02d}"
     preference = preference.strip().lower()
     if preference == "dmy":
