@@ -55,7 +55,9 @@ def test_fallback_chain_rtl_digits_and_autonyms_come_from_mediawiki():
     he, bn, hy = (language_data.language(c) for c in ("he", "bn", "hy"))
     assert he.rtl and not bn.rtl and not hy.rtl
     assert language_data.language("zh").chain[:3] == ["zh", "zh-hans", "zh-hant"]
-    assert language_data.language("de-at").chain[-2:] == ["de", "en"]
+    assert language_data.language("de-at").chain == ["de-at", "de", "en"]
+    assert language_data.language("en").chain == ["en"] and language_data.language("en").message("january")
+    assert language_data.language("kaa").declared == ["kaa", "kk-latn", "kk-cyrl"]  # as listed, not followed
     assert bn.local_digits("2026") == "২০২৬"
     assert hy.autonym == "հայերեն" and language_data.language("el").autonym == "Ελληνικά"
 

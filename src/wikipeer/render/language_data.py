@@ -92,16 +92,19 @@ class Language:
         self.code = code
 
     @cached_property
+    def declared(self) -> list[str]:
+        """The language and the fallbacks its data names (English only where named).
+
+        Not followed further: MediaWiki's data lists each language's whole
+        chain (LocalisationCache's fallbackSequence), and so do we.
+        """
+        own = [c for c in self.data.raw(self.code).get("fallback") or [] if c != self.code]
+        return [self.code, *dict.fromkeys(own)]
+
+    @cached_property
     def chain(self) -> list[str]:
         """The language, its fallbacks in MediaWiki's order, and English last."""
-        chain = [self.code]
-        pending = list(self.data.raw(self.code).get("fallback") or [])
-        while pending:
-            code = pending.pop(0)
-            if code not in chain and code != "en":
-                chain.append(code)
-                pending.extend(c for c in self.data.raw(code).get("fallback") or [] if c not in chain)
-        return chain + (["en"] if self.code != "en" else [])
+        return [self.code, *(c for c in self.declared[1:] if c != "en")] + (["en"] if self.code != "en" else [])
 
     def _first(self, key: str):
         """The first value the chain sets for ``key`` (None when none does)."""

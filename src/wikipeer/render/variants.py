@@ -21,7 +21,7 @@ from wikipeer.render import language_data
 VARIANT_LANGUAGES = frozenset({"zh", "sr", "gan", "iu", "kk", "ku", "shi", "tg", "uz", "crh", "ban", "tly"})
 _INNERMOST = re.compile(r"-\{((?:(?!-\{|\}-).)*)\}-", re.S)
 _RULE = re.compile(r"\s*([a-z]{2,3}(?:-[a-z0-9]+)*)\s*:(.*)", re.S | re.I)
-_FLAGS = frozenset("ATRDHN-") | {"+", "E"}
+_FLAGS = frozenset("ATRDHN-")
 _BCP47 = {"zh-hans-cn": "zh-cn", "zh-hant-tw": "zh-tw", "zh-hant-hk": "zh-hk", "zh-hans-sg": "zh-sg",
           "zh-hans-my": "zh-my", "zh-hant-mo": "zh-mo", "sr-cyrl": "sr-ec", "sr-latn": "sr-el"}
 
@@ -46,11 +46,10 @@ def unconvert(text: str, lang: str) -> str:
 def _shown(body: str, lang: str, chain: list[str]) -> str:
     flags: set[str] = set()
     head, bar, rest = body.partition("|")
-    if bar:
-        candidates = {f.strip() for f in head.split(";") if f.strip()}
-        if candidates and all(f in _FLAGS or f.upper() in _FLAGS or _is_code(f) for f in candidates):
-            flags, body = {f.upper() if len(f) == 1 else f.lower() for f in candidates}, rest
-    if flags & {"H", "-", "T"} or (not body.strip() and flags):
+    if bar:  # as ConverterRule::parseFlags: what precedes the first bar is flags, valid or not
+        flags = {f.strip() for f in head.split(";") if f.strip() in _FLAGS or _is_code(f)}
+        body = rest
+    if flags & {"H", "-", "T"}:
         return ""
     if "R" in flags or any(_is_code(f) for f in flags):
         return body  # raw, or a filter naming the variants it is for: the text as written

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from wikipeer.render import language_data
+from wikipeer.render.langtags import direction
 from wikipeer.render.lua.sandbox import ScriptError
 
 _SEPARATORS = {  # (thousands, decimal)
@@ -49,6 +50,25 @@ _INVALID_CODE = re.compile(r"[:/\\\x00&<>'\"\[\]{}|~]")
 def valid_code(code: str) -> bool:
     """Whether MediaWiki would accept ``code`` as a language code (no title or markup characters)."""
     return bool(code) and not _INVALID_CODE.search(code) and len(code) <= 128
+
+
+def fallbacks(code: str, strict: bool) -> list[str]:
+    """``mw.language.getFallbacksFor``: the language's fallbacks; ``strict`` leaves out an English not named."""
+    code = code.strip().lower()
+    if code == "en" or not valid_code(code) or not language_data.current().available:
+        return [] if code == "en" or not valid_code(code) else ["en"]
+    language = language_data.language(code)
+    return language.declared[1:] if strict else language.chain[1:]
+
+
+def is_rtl(code: str) -> bool:
+    """Whether the language is written right to left (MediaWiki's data; a short list without it)."""
+    return direction(code) == "rtl"
+
+
+def parse_formatted(code: str, text: str) -> str:
+    """``parseFormattedNumber``'s text: the number the language wrote, in plain ASCII."""
+    return language_data.language(code.lower()).parse_formatted(text)
 
 
 def language_name(code: str, in_language: str | None) -> str:
@@ -181,6 +201,9 @@ def _month_days(moment: datetime) -> int:
     return [31, 29 if _leap(moment.year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][moment.month - 1]
 
 
+_NUMERIC = frozenset("YynmjdNwzWtLHGhgisU")
+
+
 def _local(code: str, moment: datetime, letter: str) -> str:
     """A format code's text, month and day names in the language ``code`` (English's when it has none)."""
     language = language_data.language(code)
@@ -191,7 +214,8 @@ def _local(code: str, moment: datetime, letter: str) -> str:
         "xg": lambda: language.month_genitive(moment.month),
     }.get(letter)
     found = local() if local is not None and code != "en" else None
-    return found or _code(moment, "F" if letter == "xg" else letter)
+    text = found or _code(moment, "F" if letter == "xg" else letter)
+    return language.local_digits(text) if letter in _NUMERIC and code != "en" else text
 
 
 def format_date(code: str, form: str, timestamp: str) -> str:
