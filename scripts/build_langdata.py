@@ -5,7 +5,8 @@ the repository: this script generates it on the machine, from
 ``/usr/share/mediawiki`` (Debian's ``mediawiki`` package), into one SQLite
 file that git ignores (``src/wikipeer/render/language_data.sqlite``). ``php``
 reads the ``Messages*.php`` files (they are PHP code); the messages come from
-the JSON of core, Cite, ParserFunctions and Scribunto. One row per language:
+the JSON of core, Cite, ParserFunctions and Scribunto, the plural rules from
+``languages/data/plurals*.xml`` (CLDR's). One row per language:
 its own data, zstd-compressed JSON; the loader (``wikipeer.render.language_data``)
 follows the fallback chain at run time.
 
@@ -25,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import zstandard
@@ -90,6 +92,21 @@ def _messages(mediawiki: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+def _plural_rules(mediawiki: Path) -> dict[str, list[str]]:
+    """Code -> CLDR's cardinal plural conditions in order, "other" left out (MediaWiki's own file overrides)."""
+    rules: dict[str, list[str]] = {}
+    for name in ("plurals.xml", "plurals-mediawiki.xml"):
+        path = mediawiki / "languages" / "data" / name
+        if not path.exists():
+            continue
+        for group in ElementTree.parse(path).iter("pluralRules"):
+            conditions = [rule.text.split("@")[0].strip() for rule in group.iter("pluralRule")
+                          if rule.get("count") != "other" and rule.text]
+            for code in group.get("locales", "").split():
+                rules[code.lower().replace("_", "-")] = conditions
+    return rules
+
+
 def _language(code: str, raw: dict, messages: dict[str, str], autonym: str) -> dict:
     raw = raw if isinstance(raw, dict) else {}  # php writes a file that sets nothing as []
     fallback = raw.get("fallback") or ""
@@ -123,6 +140,7 @@ def build(mediawiki: Path, out: Path, force: bool = False) -> bool:
         return False
     php = _php_data(mediawiki)
     messages = _messages(mediawiki)
+    plurals = _plural_rules(mediawiki)
     names = php.get("names") or {}
     codes = set(php["languages"]) | set(messages) | set(names)
     compressor = zstandard.ZstdCompressor(level=10)
@@ -135,6 +153,7 @@ def build(mediawiki: Path, out: Path, force: bool = False) -> bool:
             db.execute("CREATE TABLE language (code TEXT PRIMARY KEY, data BLOB NOT NULL)")
             for code in sorted(codes):
                 record = _language(code, php["languages"].get(code, {}), messages.get(code, {}), names.get(code, ""))
+                record["plural"] = plurals.get(code)
                 blob = compressor.compress(json.dumps(record, ensure_ascii=False).encode())
                 db.execute("INSERT INTO language VALUES (?, ?)", (code, blob))
             db.execute("INSERT INTO meta VALUES ('names', ?)", (json.dumps(names, ensure_ascii=False),))

@@ -18,7 +18,7 @@ from wikipeer.model.title import WikiConfig
 from wikipeer.render import RenderContext, language_data, render
 from wikipeer.render.file_options import parse_options
 from wikipeer.render.language_data import LanguageData
-from wikipeer.render.lua.language import format_date, format_num
+from wikipeer.render.lua.language import format_date, format_num, plural_index
 from wikipeer.render.messages import message
 from wikipeer.render.names import namespace_of
 from wikipeer.render.variants import unconvert
@@ -193,12 +193,26 @@ def test_formatdate_reads_and_writes_the_wiki_month_names():
     assert visible(html("{{#formatdate:January 15, 2024|ymd}}", "de")).strip() == "2024 Januar 15"
 
 
+@pytest.mark.parametrize("lang, count, expected", [
+    ("ru", "1", "файл"), ("ru", "3", "файла"), ("ru", "5", "файлов"), ("ru", "21", "файл"), ("ru", "12", "файлов"),
+    ("pl", "22", "файла"), ("fr", "0", "файл"), ("en", "0", "файла"), ("en", "1", "файл"), ("ja", "1", "файл"),
+])
+def test_plural_by_the_languages_cldr_rules(lang, count, expected):
+    assert visible(html(f"{{{{PLURAL:{count}|файл|файла|файлов}}}}", lang)).strip() == expected
+
+
+def test_plural_explicit_forms_and_localized_counts():
+    assert visible(html("{{PLURAL:12|12=a dozen|one|many}}", "en")).strip() == "a dozen"
+    assert visible(html("{{PLURAL:১|এক|অনেক}}", "bn")).strip() == "এক"
+
+
 def test_mw_language_reads_the_same_data():
     assert format_num("bn", "1234567", False) == "১২,৩৪,৫৬৭"
     assert format_num("de", "1234.5", True) == "1234.5"  # noCommafy: MediaWiki skips the separators entirely
     assert format_num("de", "1234.5", False) == "1.234,5"
     assert format_date("hy", "j xg Y", "2024-01-15") == "15 հունվարի 2024"
     assert format_date("el", "l", "2024-01-15") == "Δευτέρα"
+    assert [plural_index("ru", n, 3) for n in (1, 2, 5, 11, 22)] == [1, 2, 3, 3, 2]
 
 
 # -- 4. messages --

@@ -230,6 +230,12 @@ class Language:
             else text.replace(",", "")
         return text.replace("\u2212", "-")
 
+    @cached_property
+    def plural_rules(self) -> list[str] | None:
+        """CLDR's plural conditions in order ("other" left out), or None without data."""
+        rules = self._first("plural")
+        return list(rules) if rules is not None else None
+
     def month_name(self, month: int) -> str | None:
         """The name of month 1-12."""
         return self.message(MONTH_KEYS[month - 1])

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from wikipeer.render import expr, langtags, language_data, magic, magic_words, messages, timefmt
+from wikipeer.render import expr, langtags, language_data, magic, magic_words, messages, plurals, timefmt
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
@@ -154,9 +154,13 @@ def _pad(left: bool):
 
 
 def _plural(exp, frame, first, parts):
+    """``{{PLURAL:n|forms}}`` by the wiki language's plural rules (English's one/other without the data)."""
     forms = [exp.text(p, frame) for p in parts]
     if not forms:
         return ""
+    language = language_data.language(exp.ctx.config.lang)
+    if language.plural_rules is not None:
+        return plurals.choose(language.plural_rules, language.parse_formatted(first), forms)
     try:
         one = float(first.replace(",", "")) == 1
     except ValueError:

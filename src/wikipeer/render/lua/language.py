@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from wikipeer.render import language_data
+from wikipeer.render import language_data, plurals
 from wikipeer.render.langtags import direction
 from wikipeer.render.lua.sandbox import ScriptError
 
@@ -102,7 +102,10 @@ def format_num(code: str, number: str, plain: bool) -> str:
 
 
 def plural_index(code: str, n: float, forms: int) -> int:
-    """Which of ``forms`` (1-based) a count takes in the language."""
+    """Which of ``forms`` (1-based) a count takes in the language (CLDR's rules from the language data)."""
+    rules = language_data.language(code.lower()).plural_rules
+    if rules is not None:
+        return min(plurals.rule_index(rules, plurals.number_text(repr(float(n)))) + 1, forms)
     if code in ("ru", "uk", "be", "sr", "hr", "bs"):
         if n % 10 == 1 and n % 100 != 11:
             index = 1
