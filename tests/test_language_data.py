@@ -141,6 +141,11 @@ def test_localized_parser_functions_variables_and_switches():
     assert "ОБЯЗАТЕЛЬНОЕ" not in page and 'id="toc"' in page
 
 
+def test_table_of_contents_title_in_the_wiki_language():
+    page = html("== A ==\n== B ==\n== C ==\n== D ==\ntext", "hy")
+    assert "Բովանդակություն" in page
+
+
 # -- 2. namespaces --
 
 def test_namespace_names_and_aliases_of_the_language():
