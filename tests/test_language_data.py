@@ -190,6 +190,8 @@ def test_time_month_names_and_digits_in_the_wiki_language():
     assert visible(html("{{#time:j xg Y|2024-01-15}}", "ru")).strip() == "15 января 2024"
     assert visible(html("{{#time:j F Y|2024-03-05}}", "bn")).strip() == "৫ মার্চ ২০২৪"
     assert visible(html("{{#time:xnY|2024-03-05}}", "bn")).strip() == "2024"
+    assert visible(html("{{#time:F|2024-03-05|de}}", "en")).strip() == "März"  # the language argument
+    assert visible(html("{{#time:F|2024-03-05|nonsense}}", "en")).strip() == "March"
 
 
 def test_formatdate_reads_and_writes_the_wiki_month_names():

@@ -210,13 +210,17 @@ def _anchorencode(exp, frame, first, parts):
 
 
 def _time(exp, frame, first, parts):
-    """``{{#time:format|date}}``: the date (the revision's time when none) in MediaWiki's format codes."""
+    """``{{#time:format|date|language}}``: the date (the revision's time when none) in MediaWiki's format codes,
+    in the named language (a code MediaWiki knows) or the wiki's."""
     text = exp.text(parts[0], frame) if parts else ""
     try:
         when = timefmt.parse_date(text, timefmt.at(exp.ctx.revision.timestamp))
     except timefmt.BadDate:
         return '<strong class="error">Error: Invalid time.</strong>'
-    return timefmt.format_time(first, when, exp.ctx.config.lang)
+    lang = exp.text(parts[1], frame).strip().lower() if len(parts) > 1 else ""
+    if not lang or not language_data.language(lang).autonym:
+        lang = exp.ctx.config.lang
+    return timefmt.format_time(first, when, lang)
 
 
 def _formatdate(exp, frame, first, parts):
