@@ -88,6 +88,15 @@ def test_a_page_renders_in_english_when_the_data_file_is_missing(tmp_path):
     assert done.stderr.count("language data not built") == 1
 
 
+def test_a_data_file_built_after_start_is_taken_up(tmp_path, monkeypatch):
+    later = tmp_path / "later.sqlite"
+    monkeypatch.setenv("WIKIPEER_LANGDATA", str(later))
+    monkeypatch.setattr(language_data, "_CURRENT", None)
+    assert not language_data.current().available
+    later.write_bytes(language_data.DEFAULT_PATH.read_bytes())
+    assert language_data.current().available and language_data.language("bn").local_digits("3") == "৩"
+
+
 def test_the_build_is_idempotent_and_fast_when_up_to_date(tmp_path):
     out = tmp_path / "data.sqlite"
     first = subprocess.run([sys.executable, str(BUILD), "--out", str(out)], capture_output=True, text=True,

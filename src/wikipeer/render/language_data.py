@@ -287,9 +287,10 @@ _CURRENT_LOCK = threading.Lock()
 def current() -> LanguageData:
     """The process's data file (``WIKIPEER_LANGDATA`` or the one next to this module), opened once."""
     global _CURRENT
-    if _CURRENT is None:
+    if _CURRENT is None or (not _CURRENT.available and _CURRENT.path.is_file()):
+        # (a file built after the process started, by `make langdata`, is taken up without a restart)
         with _CURRENT_LOCK:
-            if _CURRENT is None:
+            if _CURRENT is None or (not _CURRENT.available and _CURRENT.path.is_file()):
                 _CURRENT = LanguageData(Path(os.environ.get("WIKIPEER_LANGDATA") or DEFAULT_PATH))
     return _CURRENT
 
