@@ -6,7 +6,7 @@ NODE ?= $(CURDIR)/node
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install langdata clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,17 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
+# MediaWiki's language data, generated from Debian's mediawiki package (not kept in git: docs/rendering.md).
+# Fast when already built: the script exits at once when its output is up to date.
+langdata: install
+	bash scripts/system-deps.sh langdata
+	$(BIN)/python scripts/build_langdata.py
+
+run: install langdata
 	$(BIN)/wikipeer --node $(NODE) init --sample
 	$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install langdata
 	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
@@ -31,4 +37,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) build *.egg-info bench/out
+	rm -rf $(VENV) build *.egg-info bench/out src/wikipeer/render/language_data.sqlite

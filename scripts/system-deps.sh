@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and benchmarks need, only when missing.
-# Usage: system-deps.sh [bench]
+# Usage: system-deps.sh [bench|langdata]
 # lua5.1 runs Scribunto's LuaStandalone in the MediaWiki the Lua fidelity test and benchmark compare with.
 set -euo pipefail
 PACKAGES=(git mediawiki php-sqlite3 php-cli lua5.1 chromium p7zip-full procps)
+# `system-deps.sh langdata`: only what scripts/build_langdata.py reads (MediaWiki's language files, php to read them).
+if [ "${1:-}" = "langdata" ]; then
+    PACKAGES=(mediawiki php-cli)
+fi
 # `system-deps.sh bench` adds the web benchmark's load generator and anchors, and the sync benchmark's fossil.
 if [ "${1:-}" = "bench" ]; then
     PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil)

@@ -134,7 +134,7 @@ class Expander:
             return self.source_of(name)
         head, colon, rest = name.partition(":")
         if colon:
-            function = parserfuncs.lookup(head.strip())
+            function = parserfuncs.lookup(head.strip(), self.ctx.config.lang)
             if function is not None:
                 return self.call_function(function, head.strip(), rest.strip(), node, frame)
         elif name.lower() in parserfuncs.WITHOUT_ARGUMENTS:  # {{#contentmodel}}: a function with nothing after it
@@ -156,7 +156,7 @@ class Expander:
 
     def function_named(self, head: str):
         """The parser function ``{{head:...}}`` calls, or None (for Lua's ``callParserFunction``)."""
-        return parserfuncs.lookup(head)
+        return parserfuncs.lookup(head, self.ctx.config.lang)
 
     def page_frame(self) -> Frame:
         """A frame for the page itself, as ``expand_page`` makes it."""

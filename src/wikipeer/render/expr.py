@@ -20,7 +20,22 @@ MAX_LENGTH = 1000
 
 
 class ExprError(ValueError):
-    """An expression ParserFunctions would also refuse."""
+    """An expression ParserFunctions would also refuse; ``key`` names ParserFunctions' message, ``arg`` its $1."""
+
+    def __init__(self, text: str, key: str = "", arg: str = "") -> None:
+        super().__init__(text)
+        self.key, self.arg = key, arg
+
+
+def _unexpected(token: str) -> ExprError:
+    """The error for a token where none of its kind may stand, as ParserFunctions words it."""
+    if token == ")":
+        return ExprError(f"unexpected {token!r}", "pfunc_expr_unexpected_closing_bracket")
+    if token[:1].isdigit() or token[:1] == ".":
+        return ExprError(f"unexpected {token!r}", "pfunc_expr_unexpected_number")
+    if token.isalpha() and token not in _UNARY and not any(token in ops for ops, _ in _BINARY):
+        return ExprError(f"unexpected {token!r}", "pfunc_expr_unrecognised_word", token)
+    return ExprError(f"unexpected {token!r}", "pfunc_expr_unexpected_operator", token)
 
 
 def evaluate(text: str) -> float:
@@ -31,9 +46,9 @@ def evaluate(text: str) -> float:
     try:
         value, rest = _binary(tokens, 0, 0)
     except RecursionError:
-        raise ExprError("expression nested too deeply") from None
+        raise ExprError("expression nested too deeply", "pfunc_expr_stack_exhausted") from None
     if rest != len(tokens):
-        raise ExprError(f"unexpected {tokens[rest]!r}")
+        raise _unexpected(tokens[rest])
     return value
 
 
@@ -53,7 +68,8 @@ def _tokens(text: str) -> list[str]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ExprError(f'Unrecognized punctuation character "{text[pos]}".')
+            raise ExprError(f'Unrecognized punctuation character "{text[pos]}".',
+                            "pfunc_expr_unrecognised_punctuation", text[pos])
         tokens.append(m.group(1).lower())
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
@@ -83,7 +99,7 @@ def _unary(tokens: list[str], pos: int) -> tuple[float, int]:
     if token == "(":
         value, pos = _binary(tokens, pos + 1, 0)
         if pos >= len(tokens) or tokens[pos] != ")":
-            raise ExprError("unclosed bracket")
+            raise ExprError("unclosed bracket", "pfunc_expr_unclosed_bracket")
         return value, pos + 1
     if token == "e":
         return math.e, pos + 1
@@ -92,7 +108,7 @@ def _unary(tokens: list[str], pos: int) -> tuple[float, int]:
     try:
         return float(token), pos + 1
     except ValueError:
-        raise ExprError(f"unexpected {token!r}") from None
+        raise _unexpected(token) from None
 
 
 def _apply_unary(op: str, value: float) -> float:
@@ -109,7 +125,7 @@ def _apply_unary(op: str, value: float) -> float:
 def _apply(op: str, a: float, b: float) -> float:
     try:
         if op in ("/", "div", "mod", "fmod") and b == 0:
-            raise ExprError("division by zero")
+            raise ExprError("division by zero", "pfunc_expr_division_by_zero")
         if op == "^" and abs(b) > 1000:
             raise ExprError("exponent too large")
         return {
@@ -121,5 +137,7 @@ def _apply(op: str, a: float, b: float) -> float:
             "div": lambda: a / b, "mod": lambda: float(int(a) % int(b)), "fmod": lambda: math.fmod(a, b),
             "^": lambda: float(a) ** b,
         }[op]()
+    except ExprError:
+        raise
     except (OverflowError, ValueError, ZeroDivisionError) as exc:
         raise ExprError(str(exc)) from None

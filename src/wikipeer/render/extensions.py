@@ -141,7 +141,7 @@ def _gallery(exp, tag, frame, expanded):
             continue
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
         parts = split_outside_links(caption) if caption else []
-        opts = parse_options(parts)
+        opts = parse_options(parts, ctx.config.lang)
         name = m.group(1).strip()
         head, colon, rest = name.partition(":")
         if colon and namespace_of(ctx.config, head) in (NS_FILE, NS_MEDIA):

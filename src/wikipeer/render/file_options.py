@@ -1,18 +1,22 @@
 """The options of ``[[File:...|...]]``, and the one table of the words that name them.
 
 ``OPTION_WORDS`` maps each word a wiki may write (English and the localized
-synonyms of the languages we render) to MediaWiki's canonical option;
+synonyms of the languages of our first samples) to MediaWiki's canonical option;
 ``NAMED_WORDS`` does the same for the ``name=value`` options and ``PX_WORDS``
-for the size suffix. Adding a language's synonyms means adding entries here,
-nothing else. ``parse_options`` turns the parts after the file name into an
-``ImageOptions``: the last part that is no option is the caption, as in
-MediaWiki.
+for the size suffix. On top of these, a wiki's language adds the ``img_*``
+magic-word synonyms of MediaWiki's language data (``մինի``, ``আজ``, ``$1փքս``:
+render/language_data.py), looked up once per language. ``parse_options``
+turns the parts after the file name into an ``ImageOptions``: the last part
+that is no option is the caption, as in MediaWiki.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from wikipeer.render import language_data
 
 OPTION_WORDS: dict[str, str] = {
     # type: thumb / frame / frameless
@@ -48,8 +52,50 @@ PX_WORDS = ("px", "пкс", "пікс", "ピクセル", "पक्ष")
 HALIGN = ("left", "right", "center", "none")
 VALIGN = ("baseline", "sub", "super", "top", "text-top", "middle", "bottom", "text-bottom")
 
-_SIZE = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(PX_WORDS) + r")\s*$", re.I)
 _NAMED = re.compile(r"^\s*([^=|]+?)\s*=(.*)$", re.S)
+# MediaWiki's magic-word ids of the options, by the canonical option they name
+_MAGIC_OPTIONS = {
+    "img_thumbnail": "thumb", "img_framed": "frame", "img_frameless": "frameless", "img_border": "border",
+    "img_left": "left", "img_right": "right", "img_center": "center", "img_none": "none",
+    "img_baseline": "baseline", "img_sub": "sub", "img_super": "super", "img_top": "top",
+    "img_text_top": "text-top", "img_middle": "middle", "img_bottom": "bottom", "img_text_bottom": "text-bottom",
+    "img_upright": "upright",
+}
+_MAGIC_NAMED = {
+    "img_manualthumb": "manualthumb", "img_upright": "upright", "img_alt": "alt", "img_link": "link",
+    "img_class": "class", "img_lang": "lang", "img_page": "page",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OptionWords:
+    """The option words one wiki's language accepts (English's always among them)."""
+
+    options: dict[str, str]
+    named: dict[str, str]
+    size: re.Pattern
+
+
+@lru_cache(maxsize=64)
+def option_words(lang: str = "en") -> OptionWords:
+    """The words of ``lang`` (MediaWiki's language data, then its fallbacks) on top of the built-in tables."""
+    language = language_data.language(lang)
+    options, named, px = dict(OPTION_WORDS), dict(NAMED_WORDS), list(PX_WORDS)
+    for ident, canonical in _MAGIC_OPTIONS.items():
+        for word in language.magic_words(ident)[1]:
+            if "$1" not in word:
+                options.setdefault(word.strip().lower(), canonical)
+    for ident, canonical in _MAGIC_NAMED.items():
+        for word in language.magic_words(ident)[1]:
+            if word.endswith("=$1") and "$1" not in word[:-3]:
+                named.setdefault(word[:-3].strip().lower(), canonical)
+    for word in language.magic_words("img_width")[1]:
+        suffix = word[2:].strip().lower() if word.startswith("$1") else ""
+        if suffix and "$1" not in suffix and suffix not in px:
+            px.append(suffix)
+    px.sort(key=len, reverse=True)
+    size = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(map(re.escape, px)) + r")\s*$", re.I)
+    return OptionWords(options, named, size)
 
 
 @dataclass(slots=True)
@@ -69,20 +115,21 @@ class ImageOptions:
     css_class: str = ""
 
 
-def _named(part: str) -> tuple[str, str] | None:
+def _named(part: str, words: OptionWords) -> tuple[str, str] | None:
     m = _NAMED.match(part)
     if not m:
         return None
-    name = NAMED_WORDS.get(m.group(1).strip().lower())
+    name = words.named.get(m.group(1).strip().lower())
     return (name, m.group(2).strip()) if name else None
 
 
-def parse_options(parts: list[str]) -> ImageOptions:
-    """The options of a file link from its parts after the name (already link-expanded)."""
+def parse_options(parts: list[str], lang: str = "en") -> ImageOptions:
+    """The options of a file link from its parts after the name (already link-expanded), in ``lang``'s words."""
     opts = ImageOptions()
+    words = option_words(lang)
     for part in parts:
         word = part.strip()
-        canonical = OPTION_WORDS.get(word.lower())
+        canonical = words.options.get(word.lower())
         if canonical in ("thumb", "frame", "frameless"):
             opts.type = opts.type or canonical
         elif canonical == "border":
@@ -93,10 +140,10 @@ def parse_options(parts: list[str]) -> ImageOptions:
             opts.valign = opts.valign or canonical
         elif canonical == "upright":
             opts.upright = 0.75
-        elif (size := _SIZE.match(word)) and (size.group(1) or size.group(2)):
+        elif (size := words.size.match(word)) and (size.group(1) or size.group(2)):
             opts.width = int(size.group(1)) if size.group(1) else None
             opts.height = int(size.group(2)) if size.group(2) else None
-        elif (named := _named(part)) is not None:
+        elif (named := _named(part, words)) is not None:
             _set_named(opts, *named)
         else:
             opts.caption = part  # as written: MediaWiki keeps a caption's leading space

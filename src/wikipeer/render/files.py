@@ -125,13 +125,14 @@ _TYPEOF = {None: "mw:File", "thumb": "mw:File/Thumb", "frame": "mw:File/Frame", 
 
 
 def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_href: str, upload_href: str,
-              href_of: Callable[[str], str], thumb_width: int, protect: Callable[[str], str]) -> tuple[str, bool]:
+              href_of: Callable[[str], str], thumb_width: int, protect: Callable[[str], str],
+              lang: str = "en") -> tuple[str, bool]:
     """(HTML, block) for ``[[full_title|parts...]]``; ``protect`` hides finished HTML from later passes.
 
     The caption stays in the output as it is (later passes format it); the
     image and its link are finished HTML.
     """
-    opts = parse_options(parts)
+    opts = parse_options(parts, lang)
     block = opts.type in ("thumb", "frame") or opts.halign is not None
     default_size = opts.width is None and opts.height is None and opts.type != "frame" and opts.upright is None
     caption = opts.caption

@@ -13,12 +13,15 @@ import html
 import re
 from dataclasses import dataclass
 
+from wikipeer.render import language_data
 from wikipeer.render.strip import MARKER
 from wikipeer.render.tags import escape_attr
 
 _HEADING_TAG = re.compile(r"^<h([1-6])>(.*)</h\1>$", re.M)  # whole lines, as headings() makes them
 _TAGS = re.compile(r"<[^>]*>")
 TOC_MARK = "\x7fTOC\x7f"
+# The TOC's title as these Wikipedias show it (eswiki's own MediaWiki:Toc, for one); other languages
+# take MediaWiki's "toc" message from the language data (render/language_data.py).
 TOC_TITLES = {
     "en": "Contents", "vi": "Mục lục", "uk": "Зміст", "ja": "目次", "mr": "अनुक्रमणिका",
     "ru": "Содержание", "de": "Inhaltsverzeichnis", "fr": "Sommaire", "es": "Índice",
@@ -109,7 +112,8 @@ def format_headings(text: str, switches: set[str], lang: str) -> str:
         has_mark or "NOTOC" not in switches)
     if not show:
         return text.replace(TOC_MARK, "")
-    toc = "\n" + toc_html(sections, TOC_TITLES.get(lang, TOC_TITLES["en"])) + "\n"
+    title = TOC_TITLES.get(lang) or language_data.language(lang).message("toc") or TOC_TITLES["en"]
+    toc = "\n" + toc_html(sections, title) + "\n"
     if has_mark:
         first = text.index(TOC_MARK)
         return text[:first] + toc + text[first:].replace(TOC_MARK, "")

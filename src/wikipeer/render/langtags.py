@@ -7,6 +7,8 @@ the common entries); then subtags are cased as BCP 47 writes them.
 
 from __future__ import annotations
 
+from wikipeer.render import language_data
+
 _NONSTANDARD = {
     "als": "gsw", "bat-smg": "sgs", "be-x-old": "be-tarask", "cbk-zam": "cbk", "de-formal": "de-x-formal",
     "eml": "egl", "en-rtl": "en-x-rtl", "es-formal": "es-x-formal", "fiu-vro": "vro", "hu-formal": "hu-x-formal",
@@ -44,6 +46,9 @@ def bcp47(code: str) -> str:
 
 
 def direction(code: str) -> str:
-    """``rtl`` for a language written right to left, else ``ltr``."""
+    """``rtl`` for a language written right to left, else ``ltr`` (MediaWiki's data; the list above without it)."""
     code = code.strip().lower()
+    data = language_data.current()
+    if data.available and code and data.raw(code):
+        return data.language(code).direction
     return "rtl" if code in RTL or code.split("-")[0] in RTL else "ltr"

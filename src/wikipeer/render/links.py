@@ -220,7 +220,7 @@ def _file(out: list[str], name: str, label: str | None, state: RenderState) -> N
     options = split_outside_links(internal_links(label, state)) if label else []
     full = ctx.config.full_title(NS_FILE, name)
     html_, _ = files.file_link(full, options, _file_meta(name, state), ctx.href(full), ctx.upload_url(name),
-                               ctx.href, ctx.thumb_width, state.strip.add)
+                               ctx.href, ctx.thumb_width, state.strip.add, ctx.config.lang)
     out.append(html_)
 
 

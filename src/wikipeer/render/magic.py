@@ -14,6 +14,7 @@ import html
 import re
 from urllib.parse import quote, urlsplit
 
+from wikipeer.render import magic_words
 from wikipeer.render.context import RenderContext
 from wikipeer.render.names import page_name
 from wikipeer.render.timefmt import at, format_time
@@ -27,10 +28,13 @@ SWITCHES = frozenset({
 _SWITCH = re.compile(r"__([A-Za-z]+)__")
 
 
-def take_switches(text: str, found: set[str]) -> str:
-    """``text`` without its behaviour switches, which are added to ``found``."""
+def take_switches(text: str, found: set[str], lang: str = "en") -> str:
+    """``text`` without its behaviour switches (English or ``lang``'s names), which are added to ``found``."""
     if "__" not in text:
         return text
+    local = magic_words.local_names(lang) if lang != "en" else None
+    if local is not None and local.switch_pattern is not None:
+        text = local.switch_pattern.sub(lambda m: f"__{local.switches[m.group(1).upper()]}__", text)
 
     def one(m: re.Match) -> str:
         word = m.group(1).upper()
@@ -119,7 +123,7 @@ def _revision_of(ctx: RenderContext, arg: str | None):
 def _revision_time(fmt: str):
     def value(ctx: RenderContext, arg: str | None) -> str:
         revision = _revision_of(ctx, arg)
-        return format_time(fmt, at(revision.timestamp)) if revision is not None else ""
+        return format_time(fmt, at(revision.timestamp), ctx.config.lang) if revision is not None else ""
     return value
 
 
@@ -142,7 +146,7 @@ _TIME_WORDS = {
 }
 
 def _clock(fmt: str, ctx: RenderContext) -> str:
-    text = format_time(fmt, at(ctx.revision.timestamp))
+    text = format_time(fmt, at(ctx.revision.timestamp), ctx.config.lang)
     return str(int(text)) if fmt == "W" else text  # the week number comes without its zero
 
 
@@ -186,6 +190,8 @@ def variable(ctx: RenderContext, name: str, arg: str | None = None) -> str | Non
     """The value of ``{{NAME}}`` (or ``{{NAME:arg}}``), or None for no such variable."""
     if name.upper() in _ANY_CASE:
         name = name.upper()
+    elif name not in _VARIABLES and ctx.config.lang != "en":
+        name = magic_words.english_variable(ctx.config.lang, name) or name
     encoded = name.endswith("E") and name[:-1] in _VARIABLES and name not in _VARIABLES
     key = name[:-1] if encoded else name
     function = _VARIABLES.get(key)

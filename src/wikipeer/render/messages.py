@@ -1,13 +1,16 @@
-"""MediaWiki's English text of a few interface messages, for ``{{int:}}`` and ``{{MediaWiki:...}}``.
+"""Interface messages by MediaWiki's key and language, for ``{{int:}}``, Cite, ``#expr`` and the renderer.
 
-A wiki's own ``MediaWiki:`` pages come first; these stand in for the
-messages MediaWiki ships that pages commonly use. Other languages' messages
-are issue 13's item 3.
+A wiki's own ``MediaWiki:`` pages come first (the callers look there); then
+MediaWiki's messages for the language and its fallbacks (core, Cite,
+ParserFunctions and Scribunto, from render/language_data.py); then the few
+English texts below, which stand in when the language data is not built.
 """
 
 from __future__ import annotations
 
 import re
+
+from wikipeer.render import language_data
 
 _MESSAGES = {
     "ok": "OK", "cancel": "Cancel", "mainpage": "Main Page", "mainpage-description": "Main page",
@@ -58,9 +61,9 @@ _MESSAGES.update({
 })
 
 
-def formatted(name: str, *params: str) -> str:
-    """Message ``name`` with ``$1``, ``$2``... replaced by ``params`` (the key itself, as ⧼key⧽, when unknown)."""
-    text = message(name)
+def formatted(name: str, *params: str, lang: str = "en") -> str:
+    """Message ``name`` in ``lang`` with ``$1``, ``$2``... replaced by ``params`` (⧼key⧽ when unknown)."""
+    text = message(name, lang)
     return f"⧼{name}⧽" if text is None else substitute(text, *params)
 
 
@@ -72,7 +75,17 @@ def substitute(text: str, *params: str) -> str:
     return re.sub(r"\$(\d+)", one, text)
 
 
-def message(name: str) -> str | None:
-    """The text of message ``name`` (``Mainpage``, ``history short``...), or None."""
+def message(name: str, lang: str = "en") -> str | None:
+    """The text of message ``name`` (``Mainpage``, ``history short``...) in ``lang``, or None.
+
+    English comes from the table above first: its Cite wording is that of the
+    Cite whose parser tests we run, newer than MediaWiki 1.39's data.
+    """
     key = name.strip().replace(" ", "_")
-    return _MESSAGES.get(key[:1].lower() + key[1:])
+    key = key[:1].lower() + key[1:]
+    if not key:
+        return None
+    found = language_data.language(lang).message(key) if lang != "en" else None
+    if found is None:
+        found = _MESSAGES.get(key)
+    return found if found is not None else language_data.language("en").message(key)

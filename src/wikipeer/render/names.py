@@ -1,15 +1,21 @@
 """Page names as links and transclusions see them: namespaces and normalisation.
 
-The wiki's own namespace names come from its configuration; MediaWiki also
-accepts the canonical English names everywhere (``Template:``, ``File:``,
-``Image:``, ``Category:``), so a localised wiki's pages that use them work.
+The wiki's own namespace names and aliases come from its configuration (its
+siteinfo, when pulled from a MediaWiki); MediaWiki also accepts the canonical
+English names everywhere (``Template:``, ``File:``, ``Image:``,
+``Category:``), so a localised wiki's pages that use them work. Last come the
+names and aliases MediaWiki's language data gives the wiki's language
+(``Պատկեր:`` on an Armenian wiki whose configuration holds only the English
+names): the configuration always wins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, BadTitle, WikiConfig, normalize_title
+from wikipeer.render import language_data
 
 CANONICAL: dict[str, int] = {
     "media": -2, "special": -1, "talk": 1, "user": 2, "user talk": 3, "project": 4,
@@ -55,8 +61,24 @@ def namespace_of(config: WikiConfig, prefix: str) -> int | None:
     for number, name in config.namespaces.items():
         if number != 0 and _fold(name) == folded:
             return number
+    for alias, number in config.namespace_aliases.items():
+        if _fold(alias) == folded:
+            return number
     found = CANONICAL.get(folded)
-    return found if found is not None else ALIASES.get(config.lang, {}).get(folded)
+    if found is None:
+        found = ALIASES.get(config.lang, {}).get(folded)
+    return found if found is not None else language_prefixes(config.lang, config.sitename or config.name).get(folded)
+
+
+@lru_cache(maxsize=64)
+def language_prefixes(lang: str, sitename: str) -> dict[str, int]:
+    """Folded namespace name or alias -> number, from MediaWiki's data for ``lang`` (``$1`` is the site name)."""
+    language = language_data.language(lang)
+    names = {_fold(name.replace("$1", sitename)): number
+             for number, name in language.namespace_names.items() if number != 0 and name}
+    for alias, number in language.namespace_aliases.items():
+        names.setdefault(_fold(alias.replace("$1", sitename)), number)
+    return names
 
 
 def page_name(config: WikiConfig, raw: str, default_ns: int = 0) -> PageName | None:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from urllib.parse import quote, unquote_plus
 
 from wikipeer.model.title import WikiConfig
-from wikipeer.render import expr, interwiki, langtags, magic, messages, specialpages, timefmt
+from wikipeer.render import (
+    expr, interwiki, langtags, language_data, magic, magic_words, messages, plurals, specialpages, timefmt)
 from wikipeer.render.names import page_name
 from wikipeer.render.preprocess import ExtTag, Part, preprocess
 from wikipeer.render.strip import MARK, MARKER
@@ -121,18 +122,24 @@ def _tag(exp, frame, first, parts):
     return f"<{name}{''.join(attrs)}>{body}</{name}>"
 
 
+def _expr_error(exp, exc: expr.ExprError) -> str:
+    """ParserFunctions' message for the error, in the wiki's language (our English words when it has none)."""
+    text = messages.message(exc.key, exp.ctx.config.lang) if exc.key else None
+    return exp.error(text.replace("$1", exc.arg) if text is not None else f"Expression error: {exc}")
+
+
 def _expr(exp, frame, first, parts):
     try:
         return expr.format_number(expr.evaluate(first)) if first else ""
     except expr.ExprError as exc:
-        return exp.error(f"Expression error: {exc}")
+        return _expr_error(exp, exc)
 
 
 def _ifexpr(exp, frame, first, parts):
     try:
         chosen = 0 if first and expr.evaluate(first) else 1
     except expr.ExprError as exc:
-        return exp.error(f"Expression error: {exc}")
+        return _expr_error(exp, exc)
     return exp.text(parts[chosen], frame) if len(parts) > chosen else ""
 
 
@@ -152,9 +159,13 @@ def _pad(left: bool):
 
 
 def _plural(exp, frame, first, parts):
+    """``{{PLURAL:n|forms}}`` by the wiki language's plural rules (English's one/other without the data)."""
     forms = [exp.text(p, frame) for p in parts]
     if not forms:
         return ""
+    language = language_data.language(exp.ctx.config.lang)
+    if language.plural_rules is not None:
+        return plurals.choose(language.plural_rules, language.parse_formatted(first), forms)
     try:
         one = float(first.replace(",", "")) == 1
     except ValueError:
@@ -214,13 +225,17 @@ def _anchorencode(exp, frame, first, parts):
 
 
 def _time(exp, frame, first, parts):
-    """``{{#time:format|date}}``: the date (the revision's time when none) in MediaWiki's format codes."""
+    """``{{#time:format|date|language}}``: the date (the revision's time when none) in MediaWiki's format codes,
+    in the named language (a code MediaWiki knows) or the wiki's."""
     text = exp.text(parts[0], frame) if parts else ""
     try:
         when = timefmt.parse_date(text, timefmt.at(exp.ctx.revision.timestamp))
     except timefmt.BadDate:
         return '<strong class="error">Error: Invalid time.</strong>'
-    return timefmt.format_time(first, when)
+    lang = exp.text(parts[1], frame).strip().lower() if len(parts) > 1 else ""
+    if not lang or not language_data.language(lang).autonym:
+        lang = exp.ctx.config.lang
+    return timefmt.format_time(first, when, lang)
 
 
 # English's date formats (MessagesEn.php, its default "dmy"); other languages' are issue 13's item 3
@@ -234,12 +249,12 @@ def _timef(exp, frame, first, parts):
         when = timefmt.parse_date(first, timefmt.at(exp.ctx.revision.timestamp))
     except timefmt.BadDate:
         return '<strong class="error">Error: Invalid time.</strong>'
-    return timefmt.format_time(_TIMEF_FORMATS.get(kind, _TIMEF_FORMATS["both"]), when)
+    return timefmt.format_time(_TIMEF_FORMATS.get(kind, _TIMEF_FORMATS["both"]), when, exp.ctx.config.lang)
 
 
 def _formatdate(exp, frame, first, parts):
     preference = exp.text(parts[0], frame) if parts else ""
-    formatted = timefmt.format_date(first, preference)
+    formatted = timefmt.format_date(first, preference, exp.ctx.config.lang)
     return exp.state.strip.add(formatted) if formatted is not None else first
 
 
@@ -247,10 +262,11 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _formatnum(exp, frame, first, parts):
-    """``{{formatnum:}}``: digits grouped in threes; ``R`` reads a formatted number back; ``NOSEP`` does not group."""
+    """``{{formatnum:}}`` in the wiki's language: grouped, its separators and digits; ``R`` reads one back; ``NOSEP``."""
     options = {exp.text(part, frame).strip() for part in parts}
+    language = language_data.language(exp.ctx.config.lang)
     if "R" in options:
-        return first.replace(",", "")
+        return language.parse_formatted(first)
     if not _PLAIN_NUMBER.fullmatch(first.strip()):
         return first
     number = first.strip()
@@ -258,9 +274,7 @@ def _formatnum(exp, frame, first, parts):
         if "LOSSLESS" in options:
             return number  # grouping it would go through a double and change its digits
         number = f"{float(number):.0f}"  # beyond a double's precision, as MediaWiki's float conversion gives
-    whole, _, fraction = number.lstrip("-").partition(".")
-    grouped = whole if "NOSEP" in options else f"{int(whole):,}"
-    return ("−" if number.startswith("-") else "") + grouped + ("." + fraction if fraction else "")
+    return language.format_num(number, separators="NOSEP" not in options)
 
 
 def _language(exp, frame, first, parts):
@@ -276,7 +290,7 @@ def _int(exp, frame, first, parts):
     name = first.strip()
     body = exp.body(f"MediaWiki:{name[:1].upper()}{name[1:]}") if name else None
     if body is None:
-        body = messages.message(name)
+        body = messages.message(name, exp.ctx.config.lang)
     if body is None:
         return f"⧼{escape_text(name)}⧽"
     for k, part in enumerate(parts, 1):
@@ -576,11 +590,15 @@ _FUNCTIONS: dict[str, Function] = {
 WITHOUT_ARGUMENTS = frozenset({"#contentmodel"})  # functions that may be called with no colon at all
 
 
-def lookup(head: str) -> Function | None:
-    """The function ``{{head:...}}`` calls, or None when it is a template."""
+def lookup(head: str, lang: str = "en") -> Function | None:
+    """The function ``{{head:...}}`` calls (``head`` in English or the wiki's ``lang``), or None when it is a template."""
     function = _FUNCTIONS.get(head.lower())
     if function is not None:
         return function
+    if lang != "en":
+        english = magic_words.english_function(lang, head) or magic_words.english_variable(lang, head)
+        if english is not None:
+            return lookup(english) or lookup("#" + english.lstrip("#"))
     if magic.has_variable(head):
         return lambda exp, frame, first, parts: magic.variable(exp.ctx, head, first) or ""
     return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from wikipeer.render import magic
+from wikipeer.render import magic, variants
 from wikipeer.render.blocks import block_levels
 from wikipeer.render.expand import Expander
 from wikipeer.render.extlinks import bare_urls, external_links
@@ -57,7 +57,8 @@ def render_page(text: str, state: RenderState) -> str:
 
 def page_passes(text: str, state: RenderState) -> str:
     """Expanded wikitext to HTML with strip markers still in."""
-    text = magic.take_switches(text, state.switches)
+    text = variants.unconvert(text, state.ctx.config.lang)
+    text = magic.take_switches(text, state.switches, state.ctx.config.lang)
     text = sanitize_tags(text, state.strip.unstrip_finished)
     text = tables(text, state.strip.unstrip_finished)
     text = _HR.sub(r"\1<hr />", text) if "----" in text else text

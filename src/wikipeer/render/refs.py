@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wikipeer.render import messages
+from wikipeer.render import language_data, messages
 from wikipeer.render.langtags import direction
 from wikipeer.render.strip import MARKER, StripState
 from wikipeer.render.tags import escape_attr, escape_text
@@ -436,49 +436,33 @@ class Refs:
         return _label(note.number or 0, self.lang) + point + _label(use, self.lang, len(str(note.count)))
 
     def error(self, key: str, *params: str) -> str:
-        """A Cite error in place, marked with the language it is written in (English when ours lacks it)."""
-        local = _LOCAL_MESSAGES.get(self.lang, {}).get(key)
-        shown = self.lang if local is not None else "en"
-        if local is not None:
-            text = messages.substitute(local, *params)
-        else:
-            text = messages.formatted("cite_error", messages.formatted(key, *params))
+        """A Cite error in place, in the wiki's language when MediaWiki has it there (else English, marked so)."""
+        shown = self.lang if _translated(key, self.lang) else "en"
+        text = messages.formatted("cite_error", messages.formatted(key, *params, lang=shown), lang=shown)
         return f'<span class="error mw-ext-cite-error" lang="{shown}" dir="{direction(shown)}">{text}</span>'
+
+
+def _translated(key: str, lang: str) -> bool:
+    """Whether MediaWiki words Cite's message ``key`` in ``lang`` itself (not through English)."""
+    if lang == "en":
+        return False
+    own = language_data.language(lang).message(key)
+    return own is not None and own != language_data.language("en").message(key)
 
 
 # Cite wraps a mark's brackets so a skin can hide them (cite_reference_link's markup).
 _BRACKET_OPEN = '<span class="cite-bracket">[</span>'
 _BRACKET_CLOSE = '<span class="cite-bracket">]</span>'
-_REF = "<code>&lt;ref&gt;</code>"
-# Cite's errors as MediaWiki 1.39 words them on the wikis of our fidelity samples, until render/messages.py
-# holds every language's (issue 13, item 3): whole texts with the "Cite error:" prefix, by message key.
-_LOCAL_MESSAGES = {
-    "vi": {"cite_error_references_no_text": f"Lỗi chú thích: Thẻ {_REF} sai; không có nội dung trong thẻ ref có tên "
-                                            "<code>$1</code>"},
-    "uk": {"cite_error_references_no_text": f"Помилка цитування: Неправильний виклик тегу {_REF}: для виносок під "
-                                            "назвою <code>$1</code> не вказано текст"},
-    "ja": {"cite_error_references_no_text": f"引用エラー: 無効な {_REF} タグです。「<code>$1</code>」という名前の注釈に"
-                                            "対するテキストが指定されていません",
-           "cite_error_group_refs_without_references": f"引用エラー: 「$1」という名前のグループの {_REF} タグがありますが、"
-                                                       "対応する <code>&lt;references group=\"$1\"/&gt;</code> "
-                                                       "タグが見つかりません"},
-    "mr": {"cite_error_references_no_text": f"चुका उधृत करा: {_REF} चुकीचा कोड; <code>$1</code> नावाने दिलेल्या "
-                                            "संदर्भांमध्ये काहीही माहिती नाही"},
-}
 _COLUMNS_AFTER = 10  # notes in a list before it is set in columns
 _DECIMAL_COMMA = {"vi": ",", "uk": ",", "ru": ",", "de": ",", "fr": ",", "es": ","}
-_DIGITS = {"mr": str.maketrans("0123456789", "०१२३४५६७८९")}
-
-
 def _label(number: int, lang: str, width: int = 0) -> str:
     """The one place a number of Cite's becomes its text (the wiki's digits), zero-padded to ``width``."""
     return local_digits(str(number).zfill(width), lang)
 
 
 def local_digits(text: str, lang: str) -> str:
-    """Digits as the wiki's language writes them (Marathi uses Devanagari digits)."""
-    table = _DIGITS.get(lang)
-    return text.translate(table) if table else text
+    """Digits as the wiki's language writes them (MediaWiki's digit table: ১ on bnwiki, ० on mrwiki)."""
+    return language_data.language(lang).local_digits(text)
 
 
 def _anchor(name: str) -> str:

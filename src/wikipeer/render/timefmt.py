@@ -1,8 +1,8 @@
 """Dates as MediaWiki writes them: ``{{#time:}}``'s format codes and the dates it reads.
 
 Pure: "now" is whatever the caller passes (the rendered revision's time), so a
-rendering never depends on the clock. English names only; the wiki's language
-(issue 13, item 3) would add its month and day names here.
+rendering never depends on the clock. Month and day names and digits are the
+wiki's language's (render/language_data.py), English's when it has none.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wikipeer.render import language_data
+from wikipeer.render.language_data import Language
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
@@ -110,18 +113,45 @@ _CODES = {
 _TWO = {"xg": lambda t: MONTHS[t.month - 1]}  # genitive month name: the same in English
 
 
-def format_time(fmt: str, when: datetime) -> str:
-    """``when`` written with MediaWiki's ``#time`` format codes (Language::sprintfDate)."""
+_NAMED_CODES = frozenset("MFDl")
+_NUMERIC_CODES = frozenset("YyLonmjdzNwgGhHisUWt")
+
+
+def _local_name(code: str, when: datetime, language: Language) -> str | None:
+    """A month or day name in the wiki's language (None: English's)."""
+    weekday = when.isoweekday() % 7  # 0 = Sunday, as the language data counts
+    if code == "F":
+        return language.month_name(when.month)
+    if code == "xg":
+        return language.month_genitive(when.month)
+    if code == "M":
+        return language.month_abbrev(when.month)
+    return language.day_name(weekday, short=code == "D")
+
+
+def format_time(fmt: str, when: datetime, lang: str = "en") -> str:
+    """``when`` written with MediaWiki's ``#time`` format codes (Language::sprintfDate), in ``lang``.
+
+    Month and day names come from the language's messages; numbers are
+    written in its digits unless ``xn`` (the next code) or ``xN`` (until the
+    next ``xN``) asks for raw digits.
+    """
+    language = language_data.language(lang) if lang != "en" else None
     out: list[str] = []
     k = 0
+    raw_next = raw_all = False
     while k < len(fmt):
         ch = fmt[k]
-        if fmt.startswith(("xn", "xN"), k):  # raw digits: English digits are raw already
-            k += 2
+        if fmt.startswith("xn", k):
+            raw_next, k = True, k + 2
+            continue
+        if fmt.startswith("xN", k):
+            raw_all, k = not raw_all, k + 2
             continue
         two = _TWO.get(fmt[k:k + 2])
         if two is not None:
-            out.append(two(when))
+            local = _local_name("xg", when, language) if language is not None else None
+            out.append(local or two(when))
             k += 2
         elif ch == "\\" and k + 1 < len(fmt):
             out.append(fmt[k + 1])
@@ -136,7 +166,13 @@ def format_time(fmt: str, when: datetime) -> str:
                 k = end + 1
         else:
             code = _CODES.get(ch)
-            out.append(code(when) if code else ch)
+            text = code(when) if code else ch
+            if language is not None and ch in _NAMED_CODES:
+                text = _local_name(ch, when, language) or text
+            elif language is not None and ch in _NUMERIC_CODES and not (raw_next or raw_all):
+                text = language.local_digits(text)
+            raw_next = raw_next and code is None
+            out.append(text)
             k += 1
     return "".join(out)
 
@@ -147,8 +183,26 @@ _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:,?\s+(\d{1,4}))?", re.I)
 _YMD = re.compile(r"(\d{1,4})\s+" + _MONTH + r"\s+(\d{1,2})", re.I)
 
 
-def _date_parts(text: str) -> tuple[str | None, int, int] | None:
-    """(year or None, month, day) of a date ``#formatdate`` reads, or None."""
+def _local_month_names(lang: str) -> dict[str, str]:
+    """The language's month names (full and short, lower case) -> an English name the patterns read."""
+    if lang == "en":
+        return {}
+    language = language_data.language(lang)
+    found: dict[str, str] = {}
+    for number, english in enumerate(MONTHS, 1):
+        for local in (language.month_name(number), language.month_genitive(number), language.month_abbrev(number)):
+            if local and local.lower() not in _MONTH_NUMBER:
+                found[local.lower()] = english
+    return found
+
+
+def _date_parts(text: str, lang: str = "en") -> tuple[str | None, int, int] | None:
+    """(year or None, month, day) of a date ``#formatdate`` reads (English or ``lang``'s month names), or None."""
+    local = _local_month_names(lang)
+    if local:
+        names = "|".join(sorted(map(re.escape, local), key=len, reverse=True))
+        pattern = re.compile(rf"(?<!\w)(?:{names})(?!\w)", re.I)
+        text = pattern.sub(lambda m: local[m.group(0).lower()], text)
     m = _ISO_DATE.fullmatch(text)
     if m:
         return m.group(1), int(m.group(2)), int(m.group(3))
@@ -164,17 +218,18 @@ def _date_parts(text: str) -> tuple[str | None, int, int] | None:
     return None
 
 
-def format_date(text: str, preference: str) -> str | None:
+def format_date(text: str, preference: str, lang: str = "en") -> str | None:
     """``{{#formatdate:}}``: the date in the preferred order (dmy, mdy, ymd, ISO 8601; else as written),
-    as HTML with its ISO form in a title, or None when ``text`` is no date DateFormatter reads."""
+    as HTML with its ISO form in a title, or None when ``text`` is no date DateFormatter reads.
+    Month names are ``lang``'s (read in English too)."""
     text = text.strip()
-    parts = _date_parts(text)
+    parts = _date_parts(text, lang)
     if parts is None:
         return None
     year, month, day = parts
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         return None
-    name = MONTHS[month - 1]
+    name = (language_data.language(lang).month_name(month) if lang != "en" else None) or MONTHS[month - 1]
     iso_year = year if year and _ISO_DATE.fullmatch(text) else (f"{int(year):04d}" if year else "")
     iso = (f"{iso_year}-" if year else "") + f"{month:02d}-{day:02d}"
     if year and _ISO_DATE.fullmatch(text):  # an ISO year as a number: 0001 is 1, 0000 is 1 BC (DateFormatter)

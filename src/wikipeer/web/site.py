@@ -24,6 +24,7 @@ from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
 from wikipeer.reading import WikiReader
+from wikipeer.render.langtags import direction
 from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
@@ -34,13 +35,10 @@ from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field, read_form
 from wikipeer.web.rendering import RenderCache
 
-# Scripts written right to left (MediaWiki's list of RTL content languages, the common ones).
-RTL_LANGUAGES = frozenset({"ar", "arc", "arz", "azb", "bcc", "bqi", "ckb", "dv", "fa", "glk", "he", "khw", "ks",
-                           "lrc", "mzn", "pnb", "ps", "sd", "ug", "ur", "yi"})
-
 
 def text_direction(lang: str) -> str:
-    return "rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr"
+    """The wiki language's writing direction, as the renderer knows it (MediaWiki's language data)."""
+    return direction(lang)
 
 
 def main_page_title(config: WikiConfig) -> str:

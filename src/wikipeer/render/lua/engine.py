@@ -18,10 +18,12 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from wikipeer.model.title import DEFAULT_NAMESPACES
+from wikipeer.render.langtags import bcp47
 from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
 from wikipeer.render.lua.strings import Strings
+from wikipeer.render.messages import message
 from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName
 from wikipeer.render.preprocess import Part, include_filter, preprocess
 from wikipeer.render.redirect import redirect_target
@@ -165,9 +167,12 @@ class Engine:
             "json_encode": text.json_encode, "json_decode": text.json_decode,
             "content_lang": lambda: self.ctx.config.lang or "en", "lang_valid": language.valid_code,
             "lang_name": language.language_name, "lang_names": language.language_names,
-            "lang_rtl": lambda code: code.lower() in language.RTL, "format_num": language.format_num,
+            "lang_rtl": language.is_rtl, "format_num": language.format_num,
+            "lang_fallbacks": language.fallbacks, "parse_formatted": language.parse_formatted,
+            "bcp47": bcp47,
             "format_date": language.format_date, "format_duration": language.format_duration,
-            "plural_index": language.plural_index, "message_text": lambda key: None,
+            "plural_index": language.plural_index,
+            "message_text": lambda key, lang=None: message(key, lang or self.ctx.config.lang or "en"),
             "expensive": self.count_expensive,
         }
         functions = {name: exposed(sandbox, fn) for name, fn in plain.items()}

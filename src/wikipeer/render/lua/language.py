@@ -1,9 +1,9 @@
 """``mw.language``'s Python half: numbers, dates, plural forms and language names.
 
-Only what modules commonly need: MediaWiki's full language data (every
-language's separators, digits, month names, plural rules) is issue 13's item 3,
-not this module's; here English rules are the default, with the separators
-and plural classes of the larger Wikipedias.
+Numbers (separators, grouping, digits), month and day names and language
+names come from MediaWiki's language data (render/language_data.py); the small
+tables here stand in when that data is not built. Plural classes are those of
+the larger Wikipedias (MediaWiki's CLDR plural rules are not in the data).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from wikipeer.render import language_data, plurals
+from wikipeer.render.langtags import direction
 from wikipeer.render.lua.sandbox import ScriptError
 
 _SEPARATORS = {  # (thousands, decimal)
@@ -50,21 +52,44 @@ def valid_code(code: str) -> bool:
     return bool(code) and not _INVALID_CODE.search(code) and len(code) <= 128
 
 
+def fallbacks(code: str, strict: bool) -> list[str]:
+    """``mw.language.getFallbacksFor``: the language's fallbacks; ``strict`` leaves out an English not named."""
+    code = code.strip().lower()
+    if code == "en" or not valid_code(code) or not language_data.current().available:
+        return [] if code == "en" or not valid_code(code) else ["en"]
+    language = language_data.language(code)
+    return language.declared[1:] if strict else language.chain[1:]
+
+
+def is_rtl(code: str) -> bool:
+    """Whether the language is written right to left (MediaWiki's data; a short list without it)."""
+    return direction(code) == "rtl"
+
+
+def parse_formatted(code: str, text: str) -> str:
+    """``parseFormattedNumber``'s text: the number the language wrote, in plain ASCII."""
+    return language_data.language(code.lower()).parse_formatted(text)
+
+
 def language_name(code: str, in_language: str | None) -> str:
     """A language's name in ``in_language`` (its own name when None), or empty."""
     code = code.lower()
     if in_language is None:
-        return AUTONYMS.get(code) or NAMES.get(code, "")
+        return language_data.current().autonyms().get(code) or AUTONYMS.get(code) or NAMES.get(code, "")
     return NAMES.get(code, "") if in_language.lower() == "en" else AUTONYMS.get(code, "")
 
 
 def language_names(in_language: str | None) -> dict[str, str]:
     """Code -> name of the languages known here."""
-    return dict(NAMES) if in_language and in_language.lower() == "en" else dict(AUTONYMS)
+    if in_language and in_language.lower() == "en":
+        return dict(NAMES)
+    return {**AUTONYMS, **language_data.current().autonyms()}
 
 
 def format_num(code: str, number: str, plain: bool) -> str:
-    """A number as the language writes it (grouping of three, its separators)."""
+    """A number as the language writes it (its grouping, separators and digits)."""
+    if language_data.current().available:
+        return language_data.language(code).format_num(number, separators=not plain)
     thousands, point = _SEPARATORS.get(code, (",", "."))
     m = re.fullmatch(r"(-?)(\d+)(\.\d+)?", number.strip())
     if m is None:
@@ -77,7 +102,10 @@ def format_num(code: str, number: str, plain: bool) -> str:
 
 
 def plural_index(code: str, n: float, forms: int) -> int:
-    """Which of ``forms`` (1-based) a count takes in the language."""
+    """Which of ``forms`` (1-based) a count takes in the language (CLDR's rules from the language data)."""
+    rules = language_data.language(code.lower()).plural_rules
+    if rules is not None:
+        return min(plurals.rule_index(rules, plurals.number_text(repr(float(n)))) + 1, forms)
     if code in ("ru", "uk", "be", "sr", "hr", "bs"):
         if n % 10 == 1 and n % 100 != 11:
             index = 1
@@ -176,8 +204,25 @@ def _month_days(moment: datetime) -> int:
     return [31, 29 if _leap(moment.year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][moment.month - 1]
 
 
+_NUMERIC = frozenset("YynmjdNwzWtLHGhgisU")
+
+
+def _local(code: str, moment: datetime, letter: str) -> str:
+    """A format code's text, month and day names in the language ``code`` (English's when it has none)."""
+    language = language_data.language(code)
+    weekday = moment.isoweekday() % 7
+    local = {
+        "F": lambda: language.month_name(moment.month), "M": lambda: language.month_abbrev(moment.month),
+        "l": lambda: language.day_name(weekday), "D": lambda: language.day_name(weekday, short=True),
+        "xg": lambda: language.month_genitive(moment.month),
+    }.get(letter)
+    found = local() if local is not None and code != "en" else None
+    text = found or _code(moment, "F" if letter == "xg" else letter)
+    return language.local_digits(text) if letter in _NUMERIC and code != "en" else text
+
+
 def format_date(code: str, form: str, timestamp: str) -> str:
-    """PHP-style date format codes (``Y-m-d``, ``j F Y``, ``"quoted"``, ``\\x``) in English."""
+    """PHP-style date format codes (``Y-m-d``, ``j F Y``, ``"quoted"``, ``\\x``), names in language ``code``."""
     moment = _timestamp(timestamp)
     out: list[str] = []
     i = 0
@@ -192,11 +237,10 @@ def format_date(code: str, form: str, timestamp: str) -> str:
             out.append(form[i + 1:end])
             i = end + 1
         elif c == "x" and i + 1 < len(form):
-            # xg (genitive month) and friends: English has no separate forms
-            out.append(_code(moment, "F" if form[i + 1] == "g" else form[i + 1]))
+            out.append(_local(code, moment, "x" + form[i + 1] if form[i + 1] == "g" else form[i + 1]))
             i += 2
         else:
-            out.append(_code(moment, c))
+            out.append(_local(code, moment, c))
             i += 1
     return "".join(out)
 

@@ -42,11 +42,10 @@ end
 function language.isValidBuiltInCode(code)
     return type(code) == "string" and string.find(code, "^[a-z0-9-]+$") ~= nil
 end
-function language.getFallbacksFor(code)
-    if code == "en" then
-        return {}
-    end
-    return { "en" }
+language.FALLBACK_MESSAGES = 0
+language.FALLBACK_STRICT = 1
+function language.getFallbacksFor(code, mode)
+    return call("lang_fallbacks", tostring(code or ""), mode == language.FALLBACK_STRICT)
 end
 
 function Language:getCode() return self.code end
@@ -63,7 +62,8 @@ local function checked(method)
         return method(self, ...)
     end
 end
-function Language:getFallbackLanguages() return language.getFallbacksFor(self.code) end
+function Language:getFallbackLanguages(mode) return language.getFallbacksFor(self.code, mode) end
+function Language:toBcp47Code() return call("bcp47", self.code) end
 function Language:isRTL() return call("lang_rtl", self.code) end
 function Language:getDir() return self:isRTL() and "rtl" or "ltr" end
 function Language:getDirMark(opposite)
@@ -107,7 +107,7 @@ function Language:formatNum(n, options)
     return call("format_num", self.code, tostring(n), plain and true or false)
 end
 function Language:parseFormattedNumber(s)
-    return tonumber((string.gsub(tostring(s), ",", "")))
+    return tonumber(call("parse_formatted", self.code, tostring(s)))
 end
 function Language:formatDate(format, timestamp, localTime)
     return call("format_date", self.code, tostring(format), timestamp and tostring(timestamp) or "")
@@ -144,7 +144,9 @@ function Language:gender(what, masculine, feminine, neutral)
 end
 
 for name, method in pairs(Language) do
-    if type(method) == "function" and name ~= "getCode" and name ~= "__index" and name ~= "checked" then
+    -- getFallbackLanguages answers {} for an invalid code, as Scribunto's does
+    if type(method) == "function" and name ~= "getCode" and name ~= "__index" and name ~= "checked"
+            and name ~= "getFallbackLanguages" then
         Language[name] = checked(method)
     end
 end

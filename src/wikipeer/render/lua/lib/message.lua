@@ -76,7 +76,7 @@ function Message:title() return self end
 local function text_of(self)
     local raw = self.raw
     if raw == nil then
-        raw = call("message_text", self.key)
+        raw = call("message_text", self.key, self.lang)
     end
     if raw == nil then
         return nil
@@ -91,7 +91,7 @@ local function text_of(self)
 end
 
 function Message:exists()
-    return self.raw ~= nil or call("message_text", self.key) ~= nil
+    return self.raw ~= nil or call("message_text", self.key, self.lang) ~= nil
 end
 function Message:isBlank()
     local t = text_of(self)
