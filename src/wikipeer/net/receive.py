@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW
 from wikipeer.node import Node
 from wikipeer.store.store import Store
 
 BATCH_BLOCKS = 2000
+BATCH_BYTES = 64 << 20
+"""A batch ends past this many bytes too (file chunks are up to 4 MiB each), at the next point where it may end."""
+HARD_BATCH_BYTES = (1 << 30) + BATCH_BYTES
+"""Past this a batch ends wherever it is: more than a file at the door's limit (Policy.max_file) and its object."""
 MAX_REASONS = 20
 
 
@@ -78,7 +83,7 @@ class Tally:
 
 
 def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool = True,
-         shallow: bool = False, batch_size: int = BATCH_BLOCKS) -> Tally:
+         shallow: bool = False, batch_size: int | None = None) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
@@ -86,7 +91,7 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
     """
     tally = Tally()
     try:
-        for batch in batches(blocks, batch_size):
+        for batch in batches(blocks, batch_size or BATCH_BLOCKS):
             report = node.ingest(batch, source, shallow=shallow, defer_index=True)
             tally.add(report)
             if stop_on_forgery and tally.forgeries:
@@ -102,17 +107,25 @@ def _is_signature(block: Block) -> bool:
     return block.data[1:7] == b"\x61t\x63sig"
 
 
-def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS) -> Iterator[list[Block]]:
-    """Blocks in batches of about ``size``, never ending between an object and the signatures after it.
+def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS, max_bytes: int | None = None) -> Iterator[list[Block]]:
+    """Blocks in batches of about ``size`` blocks or ``max_bytes`` bytes, each ending only where it may.
 
-    Ingest wants a revision's signatures in its batch: cut between them, the
-    revision would be refused as unsigned.
+    Ingest wants a revision's signatures in its batch (cut between them, the
+    revision would be refused as unsigned), and a file's chunks with the file:
+    what a raw block is (a text or a chunk) depends on the object that names
+    it, and every log sends raw blocks right before that object. So a batch
+    never ends before a signature nor right after a raw block; only a run of
+    raw blocks past HARD_BATCH_BYTES (more than any file the door takes) is cut.
     """
+    max_bytes = max_bytes or BATCH_BYTES
     batch: list[Block] = []
+    held = 0
     for block in blocks:
-        if len(batch) >= size and not _is_signature(block):
+        full = len(batch) >= size or held >= max_bytes
+        if batch and ((full and not _is_signature(block) and batch[-1].codec != RAW) or held >= HARD_BATCH_BYTES):
             yield batch
-            batch = []
+            batch, held = [], 0
         batch.append(block)
+        held += len(block.data)
     if batch:
         yield batch

@@ -1,0 +1,169 @@
+"""Files travel with every node-to-node channel: sync, fetch, bundles and the stick.
+
+Real `wikipeer serve` processes on 127.0.0.1 and real bundles on disk. Files
+are generated here: a JPEG of several MB (a small picture followed by random
+bytes, so it is chunked), a re-upload with a small change that shares all
+chunks but the one or two around the change, and an exact duplicate on another
+page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from PIL import Image
+from test_media import big_jpeg, image
+from test_sync import WIKI, Served, befriend, heads, make_nodes, object_cids, serve, stop_all
+
+from wikipeer.authoring import edit
+from wikipeer.fsck import fsck
+from wikipeer.model.media import chunk_blocks
+from wikipeer.net import receive
+from wikipeer.net import sync as sync_module
+from wikipeer.net.fetch import fetch_titles
+from wikipeer.net.sync import sync
+from wikipeer.node import Node
+from wikipeer.store.peers import PeerBook
+from wikipeer.uploading import upload
+
+MB = 1 << 20
+
+
+def changed(data: bytes, at: int) -> bytes:
+    """``data`` with a few bytes changed at ``at``: a re-upload with a small change."""
+    return data[:at] + bytes(b ^ 0x5A for b in data[at:at + 16]) + data[at + 16:]
+
+
+def file_bytes(node: Node, title: str) -> bytes:
+    info = node.store.current_file(node.store.page(WIKI, 6, title).id)
+    return b"".join(node.store.file_chunks(info))
+
+
+def chunk_count(directory: Path) -> int:
+    with sqlite3.connect(directory / "store.sqlite") as conn:
+        return conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+
+def held(directory: Path) -> int:
+    with sqlite3.connect(directory / "store.sqlite") as conn:
+        return conn.execute("SELECT count(*) FROM held").fetchone()[0]
+
+
+def assert_sound(*nodes: Served) -> None:
+    for s in nodes:
+        assert held(s.dir) == 0, f"{s.dir.name} still holds blocks waiting"
+        checked, faults = fsck(s.node.store)
+        assert faults == [], faults
+
+
+PHOTO = big_jpeg(6, seed=11)
+PHOTO_2 = changed(PHOTO, 3 * MB + 12345)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """Node a with a page that shows a photo of several MB; node b empty; both served, each the other's peer."""
+    nodes = make_nodes(tmp_path, 2)
+    a = nodes[0]
+    edit(a.node, WIKI, "Photos", "A photo: [[File:Photo.jpg|thumb|40px|The photo]]", "photos")
+    upload(a.node, WIKI, "File:Photo.jpg", PHOTO, "first version")
+    try:
+        serve(nodes)
+        befriend(nodes)
+        yield nodes
+    finally:
+        stop_all(nodes)
+
+
+# -- sync ------------------------------------------------------------------------------
+
+def test_sync_carries_files_whose_chunks_span_log_pages_and_batches(pair, monkeypatch):
+    a, b = pair
+    # Log pages of 3 objects and ingest batches of 2 blocks or 1 MiB: a 6 MB file's chunks are
+    # spread over many pages and batches, the file object in a later one than most of them.
+    monkeypatch.setattr(sync_module, "LOG_LIMIT", 3)
+    monkeypatch.setattr(receive, "BATCH_BLOCKS", 2)
+    monkeypatch.setattr(receive, "BATCH_BYTES", MB)
+    assert len(chunk_blocks(PHOTO)) >= 4
+    first = sync(b.node, a.url)
+    assert first.pulled.rejected == 0, first.pulled.reasons
+    got = file_bytes(b.node, "Photo.jpg")
+    assert hashlib.sha256(got).hexdigest() == hashlib.sha256(PHOTO).hexdigest()
+    assert object_cids(a.dir) == object_cids(b.dir) and heads(a.dir) == heads(b.dir)
+
+    # A re-upload with a small change, and the same bytes again on another page: only the
+    # chunks around the change travel; the duplicate costs its file object alone.
+    upload(a.node, WIKI, "File:Photo.jpg", PHOTO_2, "a small change")
+    upload(a.node, WIKI, "File:Copy of photo.jpg", PHOTO, "the same photo")
+    old = {c.cid for c in chunk_blocks(PHOTO)}
+    new_bytes = sum(len(c.data) for c in chunk_blocks(PHOTO_2) if c.cid not in old)
+    assert 0 < new_bytes < len(PHOTO_2) // 2
+    chunks_before = chunk_count(b.dir)
+    second = sync(b.node, a.url)
+    assert second.pulled.rejected == 0, second.pulled.reasons
+    assert chunk_count(b.dir) - chunks_before == len({c.cid for c in chunk_blocks(PHOTO_2)} - old)
+    assert second.bytes_in < new_bytes + 64 * 1024, (second.bytes_in, new_bytes)
+    assert hashlib.sha256(file_bytes(b.node, "Photo.jpg")).digest() == hashlib.sha256(PHOTO_2).digest()
+    assert file_bytes(b.node, "Copy of photo.jpg") == PHOTO
+    assert object_cids(a.dir) == object_cids(b.dir)
+    assert_sound(a, b)
+
+    # The receiver's page shows the image, and the image loads.
+    page = b.client.get("/wiki/w/Photos").text
+    found = re.search(r"<img src=\"(/thumb/w/40/Photo\.jpg\?v=[0-9a-f]{16})\"", page)
+    assert found, page
+    src = found.group(1)
+    assert src.endswith(hashlib.sha256(PHOTO_2).hexdigest()[:16])
+    thumb = b.client.get(src)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size[0] == 40
+    original = b.client.get("/file/w/Photo.jpg")
+    assert hashlib.sha256(original.content).hexdigest() == hashlib.sha256(PHOTO_2).hexdigest()
+
+
+def test_push_carries_files_too(pair):
+    a, b = pair
+    result = sync(a.node, b.url, do_pull=False)
+    assert result.push_refused == 0 and result.pushed > 0
+    assert file_bytes(b.node, "Photo.jpg") == PHOTO
+    assert_sound(a, b)
+
+
+# -- fetch: a partial node ------------------------------------------------------------
+
+def test_a_partial_node_fetches_a_page_with_its_files(pair, tmp_path):
+    a, _ = pair
+    upload(a.node, WIKI, "File:Small.png", image("PNG", (40, 30)), "a small one")
+    edit(a.node, WIKI, "Gallery", "<gallery>\nFile:Small.png|small\nNot here.png\n</gallery>", "g")
+    c = make_nodes(tmp_path / "partial", 1, "c")[0]
+    try:
+        PeerBook(c.node.store).add(a.url)
+        got = fetch_titles(c.node, WIKI, ["Photos"])
+        assert got.pages == ["Photos"] and got.files == ["File:Photo.jpg"], got
+        assert file_bytes(c.node, "Photo.jpg") == PHOTO
+        again = fetch_titles(c.node, WIKI, ["Photos"])
+        assert again.files == [] and not again.errors  # held already: nothing is asked twice
+        gallery = fetch_titles(c.node, WIKI, ["Gallery"])
+        assert gallery.files == ["File:Small.png"] and "File:Not here.png" in gallery.missing
+        own = fetch_titles(c.node, WIKI, ["File:Small.png"])
+        assert own.pages == ["File:Small.png"] and not own.errors
+        assert_sound(c)
+    finally:
+        c.node.close()
+
+
+def test_a_batch_never_ends_between_raw_blocks_and_the_object_after_them():
+    from wikipeer.model.block import raw_block
+    from wikipeer.model.objects import Page, build_page
+
+    chunks = [raw_block(bytes([n]) * 100) for n in range(5)]
+    page = build_page(Page(WIKI, 6, "X.jpg"))
+    got = list(receive.batches([page, page, *chunks, page], size=2, max_bytes=150))
+    # Full after two blocks, and past 150 bytes amid the chunks: it ends only after the object that follows them.
+    assert [len(b) for b in got] == [2, 6] and got[1][-1] == page
