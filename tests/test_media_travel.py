@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,19 @@ from test_media import big_jpeg, image
 from test_sync import WIKI, Served, befriend, heads, make_nodes, object_cids, serve, stop_all
 
 from wikipeer.authoring import edit
+from wikipeer.formats.bundle import write_bundle
 from wikipeer.fsck import fsck
-from wikipeer.model.media import chunk_blocks
+from wikipeer.model.keys import sign
+from wikipeer.model.media import build_file, chunk_blocks
+from wikipeer.model.objects import Page, Signature, build_page, build_signature, parse
 from wikipeer.net import receive
 from wikipeer.net import sync as sync_module
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.net.sync import sync
 from wikipeer.node import Node
+from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.uploading import upload
+from wikipeer.uploading import file_blocks, upload
 
 MB = 1 << 20
 
@@ -167,3 +172,104 @@ def test_a_batch_never_ends_between_raw_blocks_and_the_object_after_them():
     got = list(receive.batches([page, page, *chunks, page], size=2, max_bytes=150))
     # Full after two blocks, and past 150 bytes amid the chunks: it ends only after the object that follows them.
     assert [len(b) for b in got] == [2, 6] and got[1][-1] == page
+
+
+# -- bundles ----------------------------------------------------------------------------
+
+@pytest.fixture
+def with_photo(tmp_path):
+    """A node (not served) whose page shows a photo of several MB, and another page that shows none."""
+    node = make_nodes(tmp_path / "src", 1, "a")[0]
+    edit(node.node, WIKI, "Photos", "A photo: [[File:Photo.jpg|thumb|40px|The photo]]", "photos")
+    edit(node.node, WIKI, "Plain", "no files here", "plain")
+    upload(node.node, WIKI, "File:Photo.jpg", PHOTO, "first version")
+    upload(node.node, WIKI, "File:Photo.jpg", PHOTO_2, "a small change")
+    node.node.close()
+    yield node.dir
+
+
+def store_rows(directory: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(directory / "store.sqlite") as conn:
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("objects", "files", "chunks"))
+
+
+def fresh(directory: Path) -> Path:
+    assert run_cli(directory, "init").code == 0
+    return directory
+
+
+def test_a_bundle_carries_files_and_a_bundle_of_pages_their_files(with_photo, tmp_path):
+    whole, pages = tmp_path / "whole.car", tmp_path / "pages.car"
+    assert run_cli(with_photo, "bundle", "create", "-o", str(whole)).code == 0
+    made = run_cli(with_photo, "bundle", "create", "--wiki", WIKI, "--pages", "Photos", "-o", str(pages))
+    assert made.code == 0, str(made)
+    for bundle in (whole, pages):
+        target = fresh(tmp_path / bundle.stem)
+        result = run_cli(target, "bundle", "import", str(bundle))
+        assert result.code == 0 and "0 refused" in result.out, str(result)
+        node = Node.open(target)
+        try:
+            assert file_bytes(node, "Photo.jpg") == PHOTO_2
+            versions = node.store.file_versions(node.store.page(WIKI, 6, "Photo.jpg").id)
+            assert [hashlib.sha256(b"".join(node.store.file_chunks(v))).hexdigest() for v in versions] == \
+                [hashlib.sha256(PHOTO_2).hexdigest(), hashlib.sha256(PHOTO).hexdigest()]
+            assert (node.store.page(WIKI, 0, "Plain") is None) == (bundle == pages)
+            assert fsck(node.store)[1] == []
+        finally:
+            node.close()
+    assert store_rows(tmp_path / "whole")[1:] == store_rows(with_photo)[1:]  # every version, each chunk once
+
+
+def test_a_truncated_bundle_or_one_with_a_bad_chunk_is_refused_whole(with_photo, tmp_path):
+    whole = tmp_path / "whole.car"
+    assert run_cli(with_photo, "bundle", "create", "-o", str(whole)).code == 0
+    cut = tmp_path / "cut.car"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    target = fresh(tmp_path / "target")
+    before = store_rows(target)
+    result = run_cli(target, "bundle", "import", str(cut))
+    assert result.code != 0 and "cut.car" in result.err and "Traceback" not in result.err, str(result)
+    assert store_rows(target) == before and list((target / "store.packs").glob("*.pack")) == []
+
+    # A chunk whose bytes are not those its CID names, in a bundle signed by a real node.
+    node = Node.open(with_photo)
+    try:
+        info = node.store.current_file(node.store.page(WIKI, 6, "Photo.jpg").id)
+        blocks = [node.store.get_block(c) for c in info.chunks]
+        blocks[1] = type(blocks[1])(blocks[1].cid, blocks[1].data[:-1] + b"\x00")
+        bad = tmp_path / "bad-chunk.car"
+        with bad.open("wb") as f:
+            write_bundle(f, [*blocks, node.store.get_block(info.cid)], node.keyring.signing_key(NODE_KEY),
+                         node.keyring.get(NODE_KEY).public)
+    finally:
+        node.close()
+    result = run_cli(target, "bundle", "import", str(bad))
+    assert result.code != 0 and "bad-chunk.car" in result.err and "block 2" in result.err, str(result)
+    assert store_rows(target) == before
+    assert fsck(Node.open(target).store)[1] == []
+
+
+def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_bundle(tmp_path):
+    node = make_nodes(tmp_path / "maker", 1, "m")[0].node
+    try:
+        key, me = node.keyring.signing_key(node.user_key().name), node.user_key().public
+        good = file_blocks(Page(WIKI, 6, "Photo.jpg"), PHOTO, 1_000, key, me, "photo")
+        other = chunk_blocks(PHOTO_2)
+        record = parse(good[-2], 1 << 30)
+        forged = build_file(replace(record, chunks=tuple(c.cid for c in other)))  # PHOTO_2's chunks, PHOTO's hash
+        sig = build_signature(Signature(forged.cid, "author", me, sign(key, forged.cid, "author")))
+        bundle = tmp_path / "wrong-list.car"
+        with bundle.open("wb") as f:
+            write_bundle(f, [build_page(Page(WIKI, 6, "Photo.jpg")), *other, forged, sig],
+                         node.keyring.signing_key(NODE_KEY), node.keyring.get(NODE_KEY).public)
+    finally:
+        node.close()
+    target = fresh(tmp_path / "target")
+    before = store_rows(target)
+    result = run_cli(target, "bundle", "import", str(bundle))
+    assert result.code == 1 and "wrong-list.car" in result.out, str(result)
+    assert f"not the {len(PHOTO)} bytes with SHA-256 {hashlib.sha256(PHOTO).hexdigest()}" in result.out, str(result)
+    assert store_rows(target)[1:] == before[1:] == (0, 0)  # no file, no chunk: nothing half-written
+    assert list((target / "store.packs").glob("*.pack")) == [] or all(
+        p.stat().st_size == 0 for p in (target / "store.packs").glob("*.pack"))
+    assert fsck(Node.open(target).store)[1] == []
