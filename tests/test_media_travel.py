@@ -20,6 +20,7 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 from test_media import big_jpeg, image
+from test_stick import small_stick  # noqa: F401 - a fixture: a tmpfs of a given size
 from test_sync import WIKI, Served, befriend, heads, make_nodes, object_cids, serve, stop_all
 
 from wikipeer.authoring import edit
@@ -28,13 +29,14 @@ from wikipeer.fsck import fsck
 from wikipeer.model.keys import sign
 from wikipeer.model.media import build_file, chunk_blocks
 from wikipeer.model.objects import Page, Signature, build_page, build_signature, parse
-from wikipeer.net import receive
+from wikipeer.net import receive, stick
 from wikipeer.net import sync as sync_module
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.wants import Wants
 from wikipeer.uploading import file_blocks, upload
 
 MB = 1 << 20
@@ -167,11 +169,13 @@ def test_a_batch_never_ends_between_raw_blocks_and_the_object_after_them():
     from wikipeer.model.block import raw_block
     from wikipeer.model.objects import Page, build_page
 
-    chunks = [raw_block(bytes([n]) * 100) for n in range(5)]
+    chunks = [raw_block(bytes([0xFF, n]) * 50) for n in range(5)]  # binary: no UTF-8
     page = build_page(Page(WIKI, 6, "X.jpg"))
     got = list(receive.batches([page, page, *chunks, page], size=2, max_bytes=150))
     # Full after two blocks, and past 150 bytes amid the chunks: it ends only after the object that follows them.
     assert [len(b) for b in got] == [2, 6] and got[1][-1] == page
+    texts = [raw_block(b"text %d" % n) for n in range(4)]  # texts may wait for their revision: cut anywhere
+    assert [len(b) for b in receive.batches(texts, size=2)] == [2, 2]
 
 
 # -- bundles ----------------------------------------------------------------------------
@@ -273,3 +277,52 @@ def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_bundle(tmp
     assert list((target / "store.packs").glob("*.pack")) == [] or all(
         p.stat().st_size == 0 for p in (target / "store.packs").glob("*.pack"))
     assert fsck(Node.open(target).store)[1] == []
+
+
+# -- the stick ---------------------------------------------------------------------------
+
+def test_the_stick_carries_files_and_a_stick_with_room_only_for_text_says_so(tmp_path, small_stick):
+    village, town = (n.node for n in make_nodes(tmp_path, 2, ["village", "town"]))
+    try:
+        small = image("PNG", (40, 30), seed=3)
+        edit(town, WIKI, "Photos", "[[File:Photo.jpg|thumb|40px|The photo]] and [[File:Small.png]]", "photos")
+        upload(town, WIKI, "File:Photo.jpg", PHOTO, "a big photo")
+        upload(town, WIKI, "File:Other.png", image("PNG", (20, 10), seed=4), "asked for by its hash")
+        upload(town, WIKI, "File:Small.png", small, "a small one")
+        other = town.store.current_file(town.store.page(WIKI, 6, "Other.png").id).sha256
+        upload(village, WIKI, "File:Village.png", image("PNG", (30, 20), seed=5), "made in the village")
+        Wants(village.store).add_titles(WIKI, ["Photos"])
+        Wants(village.store).add_files([other])
+
+        # Room for the text and the small files, not for a photo of several MB.
+        tight = small_stick("tight", "2m")
+        stick.init_stick(tight)
+        stick.home(village, tight)
+        served = stick.serve(town, tight)
+        assert served.files_left == 1 and served.file_bytes_left == len(PHOTO), served
+        assert "1 files (6.3 MB) left for the next trip (no room)" in served.sentence(), served.sentence()
+        assert any("no room on the stick for 1 files" in p and "all the text went" in p for p in served.problems)
+        back = stick.home(village, tight)
+        assert village.store.page(WIKI, 0, "Photos") is not None  # all the text came
+        assert file_bytes(village, "Small.png") == small and village.store.file_by_sha256(other) is not None
+        assert village.store.page(WIKI, 6, "Photo.jpg") is None or \
+            village.store.current_file(village.store.page(WIKI, 6, "Photo.jpg").id) is None
+        assert back.met == 1 and len(Wants(village.store).open()) == 1  # the page's request goes out again
+        assert town.store.page(WIKI, 6, "Village.png") is not None  # the village's upload went out
+        assert b"".join(town.store.file_chunks(town.store.current_file(
+            town.store.page(WIKI, 6, "Village.png").id))) == image("PNG", (30, 20), seed=5)
+
+        # A larger stick on the next trip brings the photo.
+        roomy = small_stick("roomy", "20m")
+        stick.init_stick(roomy)
+        stick.home(village, roomy)
+        again = stick.serve(town, roomy)
+        assert again.files_left == 0 and again.files_out == 1, again  # only what home lacks
+        assert stick.home(village, roomy).met == 1
+        assert file_bytes(village, "Photo.jpg") == PHOTO
+        assert Wants(village.store).open() == []
+        for node in (village, town):
+            assert fsck(node.store)[1] == []
+    finally:
+        village.close()
+        town.close()

@@ -107,22 +107,36 @@ def _is_signature(block: Block) -> bool:
     return block.data[1:7] == b"\x61t\x63sig"
 
 
+def _binary(block: Block) -> bool:
+    """A raw block that is no UTF-8 text: it can only be a file's chunk."""
+    if block.codec != RAW:
+        return False
+    try:
+        block.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS, max_bytes: int | None = None) -> Iterator[list[Block]]:
     """Blocks in batches of about ``size`` blocks or ``max_bytes`` bytes, each ending only where it may.
 
     Ingest wants a revision's signatures in its batch (cut between them, the
-    revision would be refused as unsigned), and a file's chunks with the file:
+    revision would be refused as unsigned), and a binary chunk with its file:
     what a raw block is (a text or a chunk) depends on the object that names
-    it, and every log sends raw blocks right before that object. So a batch
-    never ends before a signature nor right after a raw block; only a run of
-    raw blocks past HARD_BATCH_BYTES (more than any file the door takes) is cut.
+    it, and every log sends a file's chunks right before the file. A raw block
+    that is no UTF-8 can only be a chunk, and would be refused as a text in a
+    batch without its file; so a batch never ends before a signature nor right
+    after such a block. (A chunk that is UTF-8, of an SVG say, waits as a text
+    and is taken as a chunk when its file comes.) Only a run of binary blocks
+    past HARD_BATCH_BYTES, more than any file the door takes, is cut.
     """
     max_bytes = max_bytes or BATCH_BYTES
     batch: list[Block] = []
     held = 0
     for block in blocks:
         full = len(batch) >= size or held >= max_bytes
-        if batch and ((full and not _is_signature(block) and batch[-1].codec != RAW) or held >= HARD_BATCH_BYTES):
+        if batch and ((full and not _is_signature(block) and not _binary(batch[-1])) or held >= HARD_BATCH_BYTES):
             yield batch
             batch, held = [], 0
         batch.append(block)
