@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,19 +21,23 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 from test_media import big_jpeg, image
+from test_bad_peers import loopback_only, peers, source, victim  # noqa: F401 - fixtures: a lying peer
 from test_stick import small_stick  # noqa: F401 - a fixture: a tmpfs of a given size
 from test_sync import WIKI, Served, befriend, heads, make_nodes, object_cids, serve, stop_all
 
 from wikipeer.authoring import edit
 from wikipeer.formats.bundle import write_bundle
 from wikipeer.fsck import fsck
+from wikipeer.model.block import Block
+from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import sign
 from wikipeer.model.media import build_file, chunk_blocks
 from wikipeer.model.objects import Page, Signature, build_page, build_signature, parse
 from wikipeer.net import receive, stick
 from wikipeer.net import sync as sync_module
 from wikipeer.net.fetch import fetch_titles
-from wikipeer.net.sync import sync
+from wikipeer.net.sync import PeerBanned, sync
+from wikipeer.net.wire import COUNT_HEADER, NEXT_HEADER, car_chunks
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
@@ -326,3 +331,70 @@ def test_the_stick_carries_files_and_a_stick_with_room_only_for_text_says_so(tmp
     finally:
         village.close()
         town.close()
+
+
+# -- bad input from a peer ------------------------------------------------------------------
+
+def media_rows(node: Node) -> tuple[int, int, int]:
+    return tuple(node.store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("files", "chunks", "held"))
+
+
+def test_a_peer_that_sends_a_chunk_that_does_not_match_is_banned_and_nothing_of_the_file_kept(source, victim, peers):
+    upload(source, "w", "File:Photo.jpg", PHOTO, "a photo")
+    chunks = source.store.current_file(source.store.page("w", 6, "Photo.jpg").id).chunks
+    fake = peers(source)
+
+    def tamper(blocks: list[Block]) -> Iterator[Block]:
+        for b in blocks:
+            yield Block(b.cid, b.data[:-1] + bytes([b.data[-1] ^ 1])) if b.cid == chunks[1] else b
+
+    fake.tamper = tamper
+    PeerBook(victim.store).add(fake.url)
+    with pytest.raises(PeerBanned) as failure:
+        sync(victim, fake.url, do_push=False)
+    message = str(failure.value)
+    assert fake.url in message and cid_to_str(chunks[1]) in message and "do not hash to this CID" in message, message
+    assert media_rows(victim) == (0, 0, 0)  # the file waited for the genuine chunk; the ban dropped it
+    assert fsck(victim.store)[1] == []
+
+
+def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_peer(source, victim, peers):
+    fake = peers(source)
+    stranger = Node.init(victim.dir.parent / "stranger")
+    try:
+        key, me = stranger.keyring.signing_key(NODE_KEY), stranger.keyring.get(NODE_KEY).public
+    finally:
+        stranger.close()
+    made = file_blocks(Page("w", 6, "Photo.jpg"), PHOTO, 1_000, key, me)
+    other = chunk_blocks(PHOTO_2)
+    forged = build_file(replace(parse(made[-2], 1 << 30), chunks=tuple(c.cid for c in other), author=None))
+    sig = build_signature(Signature(forged.cid, "node", me, sign(key, forged.cid, "node")))
+    blocks = [build_page(Page("w", 6, "Photo.jpg")), *other, forged, sig]
+
+    def wrong_list(h, query: dict, body: bytes) -> None:
+        since = int(query.get("since", ["0"])[0])
+        h.send_stream(car_chunks(blocks if since == 0 else []),
+                      {NEXT_HEADER: str(len(blocks)), COUNT_HEADER: str(len(blocks) if since == 0 else 0)})
+
+    fake.routes["/api/v1/log"] = wrong_list
+    PeerBook(victim.store).add(fake.url)
+    result = sync(victim, fake.url, do_push=False)
+    reasons = " ".join(result.pulled.reasons)
+    assert f"{cid_to_str(forged.cid)}: rejected" in reasons, reasons
+    assert f"not the {len(PHOTO)} bytes with SHA-256 {hashlib.sha256(PHOTO).hexdigest()}" in reasons, reasons
+    assert PeerBook(victim.store).get(fake.url).we_refused >= 1 and PeerBook(victim.store).get(fake.url).banned is None
+    assert media_rows(victim) == (0, 0, 0) and victim.store.page("w", 6, "Photo.jpg") is None
+    assert fsck(victim.store)[1] == []
+
+
+def test_want_asks_for_a_file_by_its_sha256(node_dir):
+    bad = run_cli(node_dir, "want", "--file", "not-a-hash")
+    assert bad.code == 2 and "64 hex digits" in bad.err and "Traceback" not in bad.err, str(bad)
+    sha = hashlib.sha256(PHOTO).hexdigest()
+    made = run_cli(node_dir, "want", "--file", sha.upper())
+    assert made.code == 0 and f"SHA-256 {sha[:16]}" in made.out, str(made)
+    node = Node.open(node_dir)
+    try:
+        assert [w.files for w in Wants(node.store).open()] == [(sha,)]
+    finally:
+        node.close()

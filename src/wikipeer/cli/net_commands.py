@@ -123,7 +123,8 @@ def fetch(args: argparse.Namespace) -> int:
         result = fetch_titles(node, args.wiki, args.titles, args.depth)
     for error in result.errors:
         out.print(f"note: {error}")
-    out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched"
+    files = f", with {len(result.files)} files ({', '.join(result.files[:10])})" if result.files else ""
+    out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched{files}"
               + (f"; nobody had {len(result.missing)}: {', '.join(result.missing[:10])}" if result.missing else "")
               + (f"; {len(result.evicted)} least recently read pages evicted to fit the cache quota"
                  if result.evicted else ""))
