@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -336,7 +337,8 @@ def test_the_stick_carries_files_and_a_stick_with_room_only_for_text_says_so(tmp
 # -- bad input from a peer ------------------------------------------------------------------
 
 def media_rows(node: Node) -> tuple[int, int, int]:
-    return tuple(node.store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("files", "chunks", "held"))
+    count = node.store.conn.execute
+    return tuple(count(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("files", "chunks", "held"))
 
 
 def test_a_peer_that_sends_a_chunk_that_does_not_match_is_banned_and_nothing_of_the_file_kept(source, victim, peers):
@@ -398,3 +400,52 @@ def test_want_asks_for_a_file_by_its_sha256(node_dir):
         assert [w.files for w in Wants(node.store).open()] == [(sha,)]
     finally:
         node.close()
+
+
+def test_a_scoped_log_carries_the_files_of_its_pages_each_chunk_once(node):
+    from wikipeer.store import log
+
+    upload(node, "w", "File:Photo.jpg", PHOTO, "one")
+    upload(node, "w", "File:Photo.jpg", PHOTO_2, "two")
+    edit(node, "w", "Elsewhere", "no files", "x")
+    file_page = node.store.page("w", 6, "Photo.jpg")
+    ids = log.positions(node.store, 0, 10_000, log.Scope(pages=(file_page.cid,)))
+    blocks = list(log.read(node.store, ids))
+    got = {b.cid for b in blocks}
+    versions = node.store.file_versions(file_page.id)
+    assert {v.cid for v in versions} <= got and all(s.cid in got for v in versions for s in v.sigs)
+    wanted = {c for v in versions for c in v.chunks}
+    assert wanted <= got and len([b for b in blocks if b.cid in wanted]) == len(wanted)  # each chunk once
+    assert node.store.page("w", 0, "Elsewhere").cid not in got
+    for v in versions:  # every chunk before the file that names it
+        position = [b.cid for b in blocks].index(v.cid)
+        assert all([b.cid for b in blocks].index(c) < position for c in v.chunks)
+    # A page of the log never ends between a file's chunks and the file.
+    whole = log.positions(node.store, 0, 10_000)
+    first_chunk = node.store.object_id(versions[-1].chunks[0])
+    page = log.positions(node.store, first_chunk - 1, 1)
+    start = whole.index(first_chunk)
+    assert node.store.object_id(versions[-1].cid) in page and page == whole[start:start + len(page)]
+
+
+def test_query_describes_files_and_a_binary_chunk_without_failing(node):
+    from wikipeer.net import rpc
+    from wikipeer.net.methods import Api
+
+    upload(node, "w", "File:Photo.jpg", PHOTO, "one")
+    info = node.store.current_file(node.store.page("w", 6, "Photo.jpg").id)
+    page = node.store.page("w", 6, "Photo.jpg")
+
+    def query(*params) -> list:
+        answer = rpc.handle(Api(node).methods(), json.dumps({"jsonrpc": "2.0", "method": "query",
+                                                             "params": list(params), "id": 1}).encode())
+        assert "result" in answer, answer
+        return answer["result"]
+
+    assert query([cid_to_str(page.cid)], ["files"])[0]["files"] == [info.cid_str]
+    described = query([info.cid_str])[0]
+    assert described["type"] == "file" and described["sha256"] == info.sha256
+    assert described["chunks"] == [cid_to_str(c) for c in info.chunks]
+    assert [s["id"] for s in described["signatures"]] == [cid_to_str(s.cid) for s in info.sigs]
+    chunk = query([cid_to_str(info.chunks[0])], ["data", "size"])[0]
+    assert chunk["type"] == "text" and "data" not in chunk and chunk["size"] > 0

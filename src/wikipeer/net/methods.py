@@ -135,7 +135,10 @@ class Api:
         except NotFound:
             info.update(self._file_props(file) if file is not None else self._other_props(block, view))
         if "data" in props and info["type"] == "text":
-            info["data"] = block.data.decode("utf-8")
+            try:
+                info["data"] = block.data.decode("utf-8")
+            except UnicodeDecodeError:  # a file's chunk (a raw block too): ask for "block"
+                pass
         if "block" in props:
             info["block"] = base64.b64encode(block.data).decode()
         if props - {"data", "block"}:

@@ -31,7 +31,8 @@ class Want:
 
     def describe(self) -> str:
         if self.files:
-            return "the file" + "s" * (len(self.files) > 1) + " " + ", ".join(f"SHA-256 {f[:16]}…" for f in self.files)
+            hashes = ", ".join(f"SHA-256 {f[:16]}…" for f in self.files)
+            return ("the files " if len(self.files) > 1 else "the file ") + hashes
         if self.query is not None:
             return f"the top {self.top} results for {self.query!r}"
         return f"{', '.join(self.titles)} ({self.wiki})"
@@ -65,7 +66,8 @@ class Wants:
         wanted = [s.strip().lower() for s in sha256s]
         bad = [s for s in wanted if not _SHA256.fullmatch(s)]
         if not wanted or bad:
-            raise UserError(f"a file is asked for by its SHA-256, 64 hex digits; {bad[0] if bad else 'none'!r} is not one")
+            named = bad[0] if bad else "none"
+            raise UserError(f"a file is asked for by its SHA-256, 64 hex digits; {named!r} is not one")
         return self._add(None, None, None, 0, 1, json.dumps(list(dict.fromkeys(wanted))))
 
     def _add(self, wiki: str | None, titles: str | None, query: str | None, top: int, depth: int,
