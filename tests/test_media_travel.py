@@ -186,14 +186,18 @@ def test_a_batch_never_ends_between_raw_blocks_and_the_object_after_them():
 
 # -- bundles ----------------------------------------------------------------------------
 
+# Bundles are compressed hard (zstd level 19): a lighter photo, still several chunks, keeps these tests fast.
+LIGHT = big_jpeg(2.5, seed=12)
+LIGHT_2 = changed(LIGHT, 2 * MB - 1000)
+
 @pytest.fixture
 def with_photo(tmp_path):
-    """A node (not served) whose page shows a photo of several MB, and another page that shows none."""
+    """A node (not served) whose page shows a photo of some MB in two versions, and a page that shows none."""
     node = make_nodes(tmp_path / "src", 1, "a")[0]
     edit(node.node, WIKI, "Photos", "A photo: [[File:Photo.jpg|thumb|40px|The photo]]", "photos")
     edit(node.node, WIKI, "Plain", "no files here", "plain")
-    upload(node.node, WIKI, "File:Photo.jpg", PHOTO, "first version")
-    upload(node.node, WIKI, "File:Photo.jpg", PHOTO_2, "a small change")
+    upload(node.node, WIKI, "File:Photo.jpg", LIGHT, "first version")
+    upload(node.node, WIKI, "File:Photo.jpg", LIGHT_2, "a small change")
     node.node.close()
     yield node.dir
 
@@ -219,10 +223,10 @@ def test_a_bundle_carries_files_and_a_bundle_of_pages_their_files(with_photo, tm
         assert result.code == 0 and "0 refused" in result.out, str(result)
         node = Node.open(target)
         try:
-            assert file_bytes(node, "Photo.jpg") == PHOTO_2
+            assert file_bytes(node, "Photo.jpg") == LIGHT_2
             versions = node.store.file_versions(node.store.page(WIKI, 6, "Photo.jpg").id)
             assert [hashlib.sha256(b"".join(node.store.file_chunks(v))).hexdigest() for v in versions] == \
-                [hashlib.sha256(PHOTO_2).hexdigest(), hashlib.sha256(PHOTO).hexdigest()]
+                [hashlib.sha256(LIGHT_2).hexdigest(), hashlib.sha256(LIGHT).hexdigest()]
             assert (node.store.page(WIKI, 0, "Plain") is None) == (bundle == pages)
             assert fsck(node.store)[1] == []
         finally:
@@ -263,10 +267,10 @@ def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_bundle(tmp
     node = make_nodes(tmp_path / "maker", 1, "m")[0].node
     try:
         key, me = node.keyring.signing_key(node.user_key().name), node.user_key().public
-        good = file_blocks(Page(WIKI, 6, "Photo.jpg"), PHOTO, 1_000, key, me, "photo")
-        other = chunk_blocks(PHOTO_2)
+        good = file_blocks(Page(WIKI, 6, "Photo.jpg"), LIGHT, 1_000, key, me, "photo")
+        other = chunk_blocks(LIGHT_2)
         record = parse(good[-2], 1 << 30)
-        forged = build_file(replace(record, chunks=tuple(c.cid for c in other)))  # PHOTO_2's chunks, PHOTO's hash
+        forged = build_file(replace(record, chunks=tuple(c.cid for c in other)))  # LIGHT_2's chunks, LIGHT's hash
         sig = build_signature(Signature(forged.cid, "author", me, sign(key, forged.cid, "author")))
         bundle = tmp_path / "wrong-list.car"
         with bundle.open("wb") as f:
@@ -278,7 +282,7 @@ def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_bundle(tmp
     before = store_rows(target)
     result = run_cli(target, "bundle", "import", str(bundle))
     assert result.code == 1 and "wrong-list.car" in result.out, str(result)
-    assert f"not the {len(PHOTO)} bytes with SHA-256 {hashlib.sha256(PHOTO).hexdigest()}" in result.out, str(result)
+    assert f"not the {len(LIGHT)} bytes with SHA-256 {hashlib.sha256(LIGHT).hexdigest()}" in result.out, str(result)
     assert store_rows(target)[1:] == before[1:] == (0, 0)  # no file, no chunk: nothing half-written
     assert list((target / "store.packs").glob("*.pack")) == [] or all(
         p.stat().st_size == 0 for p in (target / "store.packs").glob("*.pack"))
