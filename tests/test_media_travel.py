@@ -140,11 +140,15 @@ def test_sync_carries_files_whose_chunks_span_log_pages_and_batches(pair, monkey
     assert hashlib.sha256(original.content).hexdigest() == hashlib.sha256(PHOTO_2).hexdigest()
 
 
-def test_push_carries_files_too(pair):
+def test_push_carries_files_too_in_uploads_of_bounded_size(pair, monkeypatch):
     a, b = pair
+    other = big_jpeg(2, seed=13)
+    upload(a.node, WIKI, "File:Other.jpg", other, "another")
+    monkeypatch.setattr(sync_module, "PUSH_BYTES", MB)
     result = sync(a.node, b.url, do_pull=False)
     assert result.push_refused == 0 and result.pushed > 0
-    assert file_bytes(b.node, "Photo.jpg") == PHOTO
+    assert result.requests >= 3  # the descriptor, then uploads that each end after a file
+    assert file_bytes(b.node, "Photo.jpg") == PHOTO and file_bytes(b.node, "Other.jpg") == other
     assert_sound(a, b)
 
 
