@@ -33,8 +33,8 @@ from wikipeer.store.store import disk_problem
 
 LOG_LIMIT = 10_000
 PUSH_BYTES = 64 << 20
-"""One upload carries about this many bytes (a receiver takes at most 256 MiB in one): media goes in several.
-An upload never ends inside a file's chunks (see receive.batches)."""
+"""One upload carries about this many bytes: media goes in several. An upload never ends inside a file's
+chunks (see receive.batches), so one holding a large file is as large as the file (server.MAX_UPLOAD allows it)."""
 PARENT_ROUNDS = 20
 HELD_ASK = 5_000
 
