@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from wikipeer.errors import InvalidObject
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW
+from wikipeer.model.objects import parse
 from wikipeer.node import Node
+from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.store import Store
 
 BATCH_BLOCKS = 2000
@@ -108,12 +111,12 @@ def _is_signature(block: Block) -> bool:
 
 
 def _binary(block: Block) -> bool:
-    """A raw block that is no UTF-8 text: it can only be a file's chunk."""
+    """A raw block the door would not take as a text (not UTF-8, control characters...): only a chunk."""
     if block.codec != RAW:
         return False
     try:
-        block.data.decode("utf-8")
-    except UnicodeDecodeError:
+        parse(block, MAX_TEXT)
+    except InvalidObject:
         return True
     return False
 
@@ -125,11 +128,12 @@ def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS, max_bytes: int | 
     revision would be refused as unsigned), and a binary chunk with its file:
     what a raw block is (a text or a chunk) depends on the object that names
     it, and every log sends a file's chunks right before the file. A raw block
-    that is no UTF-8 can only be a chunk, and would be refused as a text in a
-    batch without its file; so a batch never ends before a signature nor right
-    after such a block. (A chunk that is UTF-8, of an SVG say, waits as a text
-    and is taken as a chunk when its file comes.) Only a run of binary blocks
-    past HARD_BATCH_BYTES, more than any file the door takes, is cut.
+    that is no text (not UTF-8, or with characters a text may not hold) can
+    only be a chunk, and would be refused as a text in a batch without its
+    file; so a batch never ends before a signature nor right after such a
+    block. (A chunk that reads as a text, of an SVG say, waits as a text and is
+    taken as a chunk when its file comes.) Only a run of binary blocks past
+    HARD_BATCH_BYTES, more than any file the door takes, is cut.
     """
     max_bytes = max_bytes or BATCH_BYTES
     batch: list[Block] = []

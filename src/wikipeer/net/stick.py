@@ -40,6 +40,7 @@ from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import Checked, read_blocks, verify_bundle, write_bundle
 from wikipeer.formats.summary import Summary
 from wikipeer.model.block import Block
+from wikipeer.model.media import NS_FILE
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.fetch import fetch_search, fetch_titles, shown_files
 from wikipeer.net.receive import take
@@ -47,7 +48,6 @@ from wikipeer.node import Node
 from wikipeer.store import log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.model.media import NS_FILE
 from wikipeer.store.records import FileInfo, RevInfo
 from wikipeer.store.wants import Want, Wants
 

@@ -124,9 +124,11 @@ def file_chunk_ids(store: Store, ids: list[int], since: int = 0) -> set[int]:
         cids = list({c for (data,) in rows for c in libipld.decode_dag_cbor(data)["chunks"]})
         for first in range(0, len(cids), 500):
             named = cids[first:first + 500]
-            out.update(oid for (oid,) in store.conn.execute(
-                f"SELECT id FROM objects WHERE kind = {KIND_CHUNK} AND id > ? AND cid IN "
-                f"({','.join('?' * len(named))})", (since, *named)))
+            wanted = set(named)
+            # By the indexed CID prefix (as Store.object_id), then the whole CID.
+            out.update(oid for oid, cid in store.conn.execute(
+                f"SELECT id, cid FROM objects WHERE substr(cid, 5, 8) IN ({','.join('?' * len(named))}) "
+                f"AND kind = {KIND_CHUNK} AND id > ?", (*(c[4:12] for c in named), since)) if cid in wanted)
     return out
 
 
