@@ -388,9 +388,9 @@ def test_a_file_whose_chunks_do_not_make_its_sha256_is_refused_from_a_peer(sourc
 
     fake.routes["/api/v1/log"] = wrong_list
     PeerBook(victim.store).add(fake.url)
-    result = sync(victim, fake.url, do_push=False)
-    reasons = " ".join(result.pulled.reasons)
-    assert f"{cid_to_str(forged.cid)}: rejected" in reasons, reasons
+    result = run_cli(victim.dir, "sync", "--pull")
+    reasons = result.out.replace("\n", " ")
+    assert result.code == 0 and f"{fake.url}: refused {cid_to_str(forged.cid)}: rejected" in reasons, str(result)
     assert f"not the {len(PHOTO)} bytes with SHA-256 {hashlib.sha256(PHOTO).hexdigest()}" in reasons, reasons
     assert PeerBook(victim.store).get(fake.url).we_refused >= 1 and PeerBook(victim.store).get(fake.url).banned is None
     assert media_rows(victim) == (0, 0, 0) and victim.store.page("w", 6, "Photo.jpg") is None

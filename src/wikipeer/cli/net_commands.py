@@ -110,6 +110,9 @@ def sync_command(args: argparse.Namespace) -> int:
         out.print(f"{url}: {p.accepted} new, {p.duplicates} already here, {p.held} held, {p.rejected} refused; "
                   f"sent {r.pushed} ({r.push_refused} refused there); {r.requests} requests, "
                   f"{r.bytes_in} bytes in, {r.bytes_out} out")
+        # What was refused and why (a file names its SHA-256): the causes before what fell with them.
+        for reason in sorted(p.reasons, key=lambda r: "was rejected)" in r)[:5]:
+            out.print(f"{url}: refused {reason}")
     return 1 if failed else 0
 
 
