@@ -110,6 +110,9 @@ def sync_command(args: argparse.Namespace) -> int:
         out.print(f"{url}: {p.accepted} new, {p.duplicates} already here, {p.held} held, {p.rejected} refused; "
                   f"sent {r.pushed} ({r.push_refused} refused there); {r.requests} requests, "
                   f"{r.bytes_in} bytes in, {r.bytes_out} out")
+        # What was refused and why (a file names its SHA-256): the causes before what fell with them.
+        for reason in sorted(p.reasons, key=lambda r: "was rejected)" in r)[:5]:
+            out.print(f"{url}: refused {reason}")
     return 1 if failed else 0
 
 
@@ -123,7 +126,8 @@ def fetch(args: argparse.Namespace) -> int:
         result = fetch_titles(node, args.wiki, args.titles, args.depth)
     for error in result.errors:
         out.print(f"note: {error}")
-    out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched"
+    files = f", with {len(result.files)} files ({', '.join(result.files[:10])})" if result.files else ""
+    out.print(f"{len(result.pages)} pages and {result.revisions} objects fetched{files}"
               + (f"; nobody had {len(result.missing)}: {', '.join(result.missing[:10])}" if result.missing else "")
               + (f"; {len(result.evicted)} least recently read pages evicted to fit the cache quota"
                  if result.evicted else ""))

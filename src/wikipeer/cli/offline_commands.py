@@ -8,13 +8,15 @@ from pathlib import Path
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from wikipeer.cli.commands import _open, out
-from wikipeer.errors import UserError
+from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle, write_plain_car
 from wikipeer.formats.output import atomic_output
 from wikipeer.formats.summary import Summary
+from wikipeer.model.media import NS_FILE
 from wikipeer.model.objects import Page, build_page
 from wikipeer.model.title import normalize_title
 from wikipeer.net import stick
+from wikipeer.net.fetch import shown_files
 from wikipeer.net.receive import take
 from wikipeer.store import log
 from wikipeer.store.keyring import NODE_KEY
@@ -29,6 +31,9 @@ def bundle_create(args: argparse.Namespace) -> int:
             raise UserError("--pages needs --wiki")
         t = normalize_title(node.wiki_or_default(args.wiki), title)
         pages.append(build_page(Page(args.wiki, t.ns, t.text)).cid)
+        row = node.store.page(args.wiki, t.ns, t.text)
+        # A page goes with the files it shows: their File: pages are in the bundle's scope too.
+        pages += [build_page(Page(args.wiki, NS_FILE, name)).cid for name in (shown_files(node, row) if row else [])]
     scope = log.Scope(() if pages or not args.wiki else (args.wiki,), (), tuple(pages))
     ids = log.positions(node.store, args.since or 0, 1 << 62, scope)
     blocks = list(log.read(node.store, ids))
@@ -48,7 +53,13 @@ def bundle_create(args: argparse.Namespace) -> int:
 
 def bundle_import(args: argparse.Namespace) -> int:
     node = _open(args)
-    checked = verify_bundle(Path(args.file))
+    try:
+        checked = verify_bundle(Path(args.file))
+    except InvalidObject as exc:
+        message = str(exc)
+        if Path(args.file).name not in message:  # name the bundle: the reader may have several at hand
+            raise type(exc)(f"{args.file}: refused whole, nothing taken: {message}") from None
+        raise
     out.print(f"{args.file} checked: {manifest_summary(checked.manifest)}")
     tally = take(node, read_blocks(checked), f"bundle:{Path(args.file).name}", stop_on_forgery=False,
                  shallow=True)
@@ -95,9 +106,11 @@ def want(args: argparse.Namespace) -> int:
     wants = Wants(node.store)
     if args.search:
         made = wants.add_search(args.search, args.top, args.depth)
+    elif args.files:
+        made = wants.add_files(args.files)
     else:
         if not args.wiki or not args.titles:
-            raise UserError("name a wiki and titles (wikipeer want WIKI TITLE...) or use --search")
+            raise UserError("name a wiki and titles (wikipeer want WIKI TITLE...), or use --search or --file")
         made = wants.add_titles(args.wiki, args.titles, args.depth)
     out.print(f"asked for {made.describe()}; it travels with the stick's next trip")
     return 0
@@ -131,10 +144,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("path")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("want", help="ask for pages (or the top results of a search) with the stick's next trip")
+    p = sub.add_parser("want", help="ask for pages (with their files), the top results of a search, or files by "
+                                    "SHA-256, with the stick's next trip")
     p.add_argument("wiki", nargs="?")
     p.add_argument("titles", nargs="*", metavar="TITLE")
     p.add_argument("--search", metavar="QUERY")
+    p.add_argument("--file", dest="files", action="append", metavar="SHA256",
+                   help="a file by the SHA-256 of its bytes (repeatable); a page asked for brings its files anyway")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--depth", type=int, default=10, help="revisions of history per page (default 10)")
     p.set_defaults(func=want)

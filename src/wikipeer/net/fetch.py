@@ -4,7 +4,10 @@ A school needs the pages its readers ask for, not all of a wiki. ``fetch``
 asks the network for pages by title or by search, takes each with its
 history to a chosen depth (a shallow history: older revisions stay behind,
 their links kept), and caches them; fetched pages count against the cache
-quota, and the least recently read go first. What a node *follows* (whole
+quota, and the least recently read go first. A page comes with the files it
+shows (the ``[[File:]]`` links and galleries of its current revision; a File:
+page with its own file): the newest version of each, its chunks, its
+signatures and its description page. What a node *follows* (whole
 wikis, namespaces, pages) it syncs in full and never evicts.
 """
 
@@ -14,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wikipeer.errors import InvalidObject, UserError
-from wikipeer.model.cid import cid_from_str
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.file_links import file_names
+from wikipeer.model.media import NS_FILE
 from wikipeer.model.objects import Page, build_page
 from wikipeer.model.title import normalize_title
 from wikipeer.net.client import PeerClient, PeerError
@@ -24,6 +29,7 @@ from wikipeer.node import Node
 from wikipeer.store.cache import Evicted, PageCache
 from wikipeer.store.log import Scope
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.records import PageRow
 
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 1000
@@ -35,6 +41,8 @@ class FetchResult:
     """What a fetch brought: pages (full titles), revisions, what nobody had, and evictions."""
 
     pages: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    """Files that came with the pages (full titles); a file already held is not listed."""
     page_ids: set[int] = field(default_factory=set)
     revisions: int = 0
     missing: list[str] = field(default_factory=list)
@@ -105,6 +113,81 @@ def fetch_guid(node: Node, url: str, guid: str, depth: int, result: FetchResult)
     result.page_ids.add(row.id)
     if not _followed(node, row.wiki, row.ns, row.cid):
         PageCache(node.store).mark_fetched(row.id)
+    fetch_page_files(node, url, row, result)
+
+
+def shown_files(node: Node, row: PageRow) -> list[str]:
+    """The names of the files a page shows: its own file for a File: page, and those its current text shows."""
+    names = [row.title] if row.ns == NS_FILE else []
+    head = node.view().choose(node.store.heads(row.id))
+    if head is not None:
+        names += file_names(node.store.revision_text(head), node.wiki_or_default(row.wiki))
+    return list(dict.fromkeys(names))
+
+
+def fetch_page_files(node: Node, url: str, row: PageRow, result: FetchResult) -> None:
+    """Take from the node at ``url`` the newest version of each file the page shows; what it lacks is noted."""
+    config = node.wiki_or_default(row.wiki)
+    with PeerClient(url) as client:
+        for name in shown_files(node, row):
+            title = config.full_title(NS_FILE, name)
+            try:
+                if not fetch_file(node, client, row.wiki, name, result):
+                    result.missing.append(title)
+            except (PeerError, InvalidObject) as exc:
+                result.errors.append(f"{title}: {exc}")
+                result.missing.append(title)
+
+
+def fetch_file(node: Node, client: PeerClient, wiki: str, name: str, result: FetchResult) -> bool:
+    """Take the newest version of ``File:name`` from the peer, with only the blocks this node lacks.
+
+    False when the peer holds no version of it. The blocks go through the door
+    like any others: a chunk that does not match, or a file its chunks do not
+    make, is refused and leaves nothing.
+    """
+    title = node.wiki_or_default(wiki).full_title(NS_FILE, name)
+    guid, _ = client.rpc("lookup", [f"{wiki}/{title}", "page"])
+    if not isinstance(guid, str):
+        return False
+    page = _one(client, guid, ["files"])
+    versions = _strings(page.get("files", []), "query", client.url)
+    if not versions:
+        return False
+    file_cid = cid_from_str(versions[0])
+    if node.store.object_id(file_cid) is not None:
+        return True
+    info = _one(client, versions[0], [])
+    if info.get("type") != "file":
+        raise PeerError(f"{client.url} named {versions[0]} as a version of {title}, but it is no file")
+    wanted = [guid]
+    desc = info.get("desc")
+    if isinstance(desc, str) and node.store.object_id(cid_from_str(desc)) is None:
+        rev = _one(client, desc, ["text", "signatures"])
+        wanted += _strings([rev.get("text"), desc], "query", client.url)
+        wanted += _strings([s.get("id") for s in rev.get("signatures", []) if isinstance(s, dict)], "query", client.url)
+    chunks = [cid_from_str(c) for c in _strings(info.get("chunks"), "query", client.url)]
+    have = node.store.existing(chunks)
+    wanted += [cid_to_str(c) for c in dict.fromkeys(chunks) if c not in have]
+    wanted += [versions[0], *_strings([s.get("id") for s in info.get("signatures", []) if isinstance(s, dict)],
+                                      "query", client.url)]
+    with client.blocks([cid_from_str(g) for g in wanted]) as blocks:
+        tally = take(node, blocks, f"fetch:{client.url}", shallow=True)
+    if tally.forgeries:
+        raise PeerError(f"{client.url} sent a forgery while fetching {title}: {tally.forgery}")
+    if node.store.object_id(file_cid) is None:
+        reason = tally.reasons[0] if tally.reasons else "it did not send all of it"
+        raise PeerError(f"{client.url}'s version of {title} was refused: {reason}")
+    result.files.append(title)
+    return True
+
+
+def _one(client: PeerClient, guid: str, props: list[str]) -> dict:
+    """The peer's description of one object (``query``)."""
+    answer, _ = client.rpc("query", [[guid], props])
+    if not isinstance(answer, list) or len(answer) != 1 or not isinstance(answer[0], dict):
+        raise PeerError(f"{client.url} does not hold {guid}, which it named")
+    return answer[0]
 
 
 def _followed(node: Node, wiki: str, ns: int, cid: bytes) -> bool:

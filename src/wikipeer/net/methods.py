@@ -21,7 +21,7 @@ from wikipeer.net.params import INT_MAX, BadParam, cid, integer, list_of, one_of
 from wikipeer.net.rpc import APP_ERROR, INVALID_PARAMS, OVER_LIMIT, Call, Method, RpcError, params
 from wikipeer.node import Node
 from wikipeer.policy.view import View
-from wikipeer.store.records import RevInfo
+from wikipeer.store.records import FileInfo, RevInfo
 
 MAX_GUIDS = 1000
 MAX_SUBMIT = 1000
@@ -128,13 +128,17 @@ class Api:
         if block is None:
             return None
         info: dict[str, Any] = {"id": cid_to_str(cid)}
+        file = self.store.file_info(cid) if block.codec != 0x55 else None
         try:
             info.update(self._revision_props(self.store.revision(cid)))
             info["type"] = "rev"
         except NotFound:
-            info.update(self._other_props(block, view))
+            info.update(self._file_props(file) if file is not None else self._other_props(block, view))
         if "data" in props and info["type"] == "text":
-            info["data"] = block.data.decode("utf-8")
+            try:
+                info["data"] = block.data.decode("utf-8")
+            except UnicodeDecodeError:  # a file's chunk (a raw block too): ask for "block"
+                pass
         if "block" in props:
             info["block"] = base64.b64encode(block.data).decode()
         if props - {"data", "block"}:
@@ -147,6 +151,13 @@ class Api:
                 "author": rev.author, "signatures": [{"key": s.key, "role": s.role, "id": cid_to_str(s.cid)}
                                                      for s in rev.sigs]}
 
+    def _file_props(self, file: FileInfo) -> dict:
+        """A file version: what a node that fetches it needs to ask for (its chunks, description, signatures)."""
+        return {"type": "file", "page": cid_to_str(self.store.page_by_id(file.page).cid), "sha256": file.sha256,
+                "size": file.size, "mime": file.mime, "ts": file.ts, "chunks": [cid_to_str(c) for c in file.chunks],
+                "desc": cid_to_str(file.desc) if file.desc else None,
+                "signatures": [{"key": s.key, "role": s.role, "id": cid_to_str(s.cid)} for s in file.sigs]}
+
     def _other_props(self, block: Block, view: View) -> dict:
         oid = self.store.object_id(block.cid)
         if block.codec == 0x55:
@@ -156,7 +167,8 @@ class Api:
         except NotFound:
             return {"type": "object", "size": len(block.data)}
         heads = [h.cid_str for h in view.order(self.store.heads(page.id))]
-        return {"type": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title, "heads": heads}
+        files = [f.cid_str for f in self.store.file_versions(page.id)]  # newest first: the shown one leads
+        return {"type": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title, "heads": heads, "files": files}
 
     # -- search ----------------------------------------------------------
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from wikipeer.errors import InvalidObject
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD, REJECTED, IngestReport
 from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW
+from wikipeer.model.objects import parse
 from wikipeer.node import Node
+from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.store import Store
 
 BATCH_BLOCKS = 2000
+BATCH_BYTES = 64 << 20
+"""A batch ends past this many bytes too (file chunks are up to 4 MiB each), at the next point where it may end."""
+HARD_BATCH_BYTES = (1 << 30) + BATCH_BYTES
+"""Past this a batch ends wherever it is: more than a file at the door's limit (Policy.max_file) and its object."""
 MAX_REASONS = 20
 
 
@@ -78,7 +86,7 @@ class Tally:
 
 
 def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool = True,
-         shallow: bool = False, batch_size: int = BATCH_BLOCKS) -> Tally:
+         shallow: bool = False, batch_size: int | None = None) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
@@ -86,7 +94,7 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
     """
     tally = Tally()
     try:
-        for batch in batches(blocks, batch_size):
+        for batch in batches(blocks, batch_size or BATCH_BLOCKS):
             report = node.ingest(batch, source, shallow=shallow, defer_index=True)
             tally.add(report)
             if stop_on_forgery and tally.forgeries:
@@ -102,17 +110,40 @@ def _is_signature(block: Block) -> bool:
     return block.data[1:7] == b"\x61t\x63sig"
 
 
-def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS) -> Iterator[list[Block]]:
-    """Blocks in batches of about ``size``, never ending between an object and the signatures after it.
+def _binary(block: Block) -> bool:
+    """A raw block the door would not take as a text (not UTF-8, control characters...): only a chunk."""
+    if block.codec != RAW:
+        return False
+    try:
+        parse(block, MAX_TEXT)
+    except InvalidObject:
+        return True
+    return False
 
-    Ingest wants a revision's signatures in its batch: cut between them, the
-    revision would be refused as unsigned.
+
+def batches(blocks: Iterable[Block], size: int = BATCH_BLOCKS, max_bytes: int | None = None) -> Iterator[list[Block]]:
+    """Blocks in batches of about ``size`` blocks or ``max_bytes`` bytes, each ending only where it may.
+
+    Ingest wants a revision's signatures in its batch (cut between them, the
+    revision would be refused as unsigned), and a binary chunk with its file:
+    what a raw block is (a text or a chunk) depends on the object that names
+    it, and every log sends a file's chunks right before the file. A raw block
+    that is no text (not UTF-8, or with characters a text may not hold) can
+    only be a chunk, and would be refused as a text in a batch without its
+    file; so a batch never ends before a signature nor right after such a
+    block. (A chunk that reads as a text, of an SVG say, waits as a text and is
+    taken as a chunk when its file comes.) Only a run of binary blocks past
+    HARD_BATCH_BYTES, more than any file the door takes, is cut.
     """
+    max_bytes = max_bytes or BATCH_BYTES
     batch: list[Block] = []
+    held = 0
     for block in blocks:
-        if len(batch) >= size and not _is_signature(block):
+        full = len(batch) >= size or held >= max_bytes
+        if batch and ((full and not _is_signature(block) and not _binary(batch[-1])) or held >= HARD_BATCH_BYTES):
             yield batch
-            batch = []
+            batch, held = [], 0
         batch.append(block)
+        held += len(block.data)
     if batch:
         yield batch

@@ -35,12 +35,15 @@ from wikipeer.net.client import PeerError
 from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
 from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
 from wikipeer.node import Node
+from wikipeer.policy.rules import MAX_FILE
 from wikipeer.store import log
 from wikipeer.store.peers import PeerBook
 
 MAX_RPC_BODY = 8 * 1024 * 1024
-MAX_UPLOAD = 256 * 1024 * 1024
-MAX_UPLOAD_INFLATED = 1024 * 1024 * 1024
+MAX_UPLOAD = MAX_FILE + 64 * 1024 * 1024
+"""A push carries about 64 MiB (sync.PUSH_BYTES), but a file travels whole with its chunks: one the door takes
+(policy.rules.MAX_FILE, 1 GiB; media hardly compresses) must fit, or a node holding one could never push past it."""
+MAX_UPLOAD_INFLATED = 2 * 1024 * 1024 * 1024
 MAX_LOG_LIMIT = 50_000
 MAX_BLOCK_REQUEST = 10_000
 MAX_INFLIGHT = 16

@@ -12,7 +12,10 @@ At home, ``stick home`` imports responses, then writes the outbox and the
 requests. At the connected place, ``stick serve`` imports the outbox (every
 signature checked, as a sync would), answers the requests from its store and
 its peers, and writes responses that fit the free space, the pages asked for
-before their older history.
+before their older history, and all text before any file: a page's files
+(those it shows) and files asked for by SHA-256 go in bundles of their own,
+one per file, while room lasts; a stick with room only for text says how many
+files and bytes were left out, and those requests go out again.
 
 Every file is written to a temporary name and renamed when whole, and the
 state last, so pulling the stick out at any moment leaves the old files or
@@ -37,14 +40,15 @@ from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import Checked, read_blocks, verify_bundle, write_bundle
 from wikipeer.formats.summary import Summary
 from wikipeer.model.block import Block
+from wikipeer.model.media import NS_FILE
 from wikipeer.model.title import BadTitle, normalize_title
-from wikipeer.net.fetch import fetch_search, fetch_titles
+from wikipeer.net.fetch import fetch_search, fetch_titles, shown_files
 from wikipeer.net.receive import take
 from wikipeer.node import Node
 from wikipeer.store import log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.store.records import RevInfo
+from wikipeer.store.records import FileInfo, RevInfo
 from wikipeer.store.wants import Want, Wants
 
 STATE, README, ACK, SUMMARY, ANSWERS = "state.json", "README.txt", "ack.json", "have.summary", "answers.json"
@@ -229,7 +233,10 @@ def _complete(path: Path) -> set[int]:
 
 
 def _met(node: Node, want: Want) -> bool:
-    """A request for titles is met when every page is here; a search, when the far side answered it."""
+    """A request for titles is met when every page is here; for files, when they are; a search, when the
+    far side answered it."""
+    if any(node.store.file_by_sha256(sha256) is None for sha256 in want.files):
+        return False
     config = node.wiki_or_default(want.wiki) if want.wiki else None
     for title in want.titles:
         t = normalize_title(config, title)
@@ -328,13 +335,20 @@ class ServeReport:
     bundles_out: int = 0
     fetched: int = 0
     left_behind: int = 0
+    files_out: int = 0
+    files_left: int = 0
+    file_bytes_left: int = 0
     problems: list[str] = field(default_factory=list)
     free: int = 0
 
     def sentence(self) -> str:
         behind = f", {self.left_behind} older revisions left for the next trip (no room)" if self.left_behind else ""
+        files = f", {self.files_out} files" if self.files_out else ""
+        left = (f", {self.files_left} files ({_human(self.file_bytes_left)}) left for the next trip (no room)"
+                if self.files_left else "")
         return (f"{self.edits_in} edits taken in ({self.refused} refused), {self.pages_out} pages and "
-                f"{self.revisions_out} revisions written back{behind}, {_human(self.free)} free on the stick")
+                f"{self.revisions_out} revisions{files} written back{behind}{left}, "
+                f"{_human(self.free)} free on the stick")
 
 
 def serve(node: Node, path: Path) -> ServeReport:
@@ -381,6 +395,8 @@ class Answer:
     request: int
     pages: list[int]
     depth: int
+    files: list[FileInfo] = field(default_factory=list)
+    """Files asked for by SHA-256 (a page's own files are found from its pages)."""
 
 
 def _answer_requests(node: Node, path: Path, report: ServeReport) -> list[Answer]:
@@ -392,10 +408,27 @@ def _answer_requests(node: Node, path: Path, report: ServeReport) -> list[Answer
         except (OSError, ValueError, KeyError, TypeError) as exc:
             report.problems.append(f"{file.name}: not a request ({exc})")
             continue
+        if req.get("files"):
+            files = _files_for(node, req["files"], report)
+            if files is not None:
+                answers.append(Answer(request_id, [], 1, files))
+            continue
         pages = _pages_for(node, req, report)
         if pages is not None:
             answers.append(Answer(request_id, pages, depth))
     return answers
+
+
+def _files_for(node: Node, sha256s: object, report: ServeReport) -> list[FileInfo] | None:
+    """The files a request names by SHA-256, from this node's store; None if some are not here."""
+    found = []
+    for sha256 in sha256s if isinstance(sha256s, list) else []:
+        info = node.store.file_by_sha256(str(sha256).lower()) if isinstance(sha256, str) and len(sha256) == 64 else None
+        if info is None:
+            report.problems.append(f"this node holds no file with SHA-256 {str(sha256)[:64]!r}")
+            return None
+        found.append(info)
+    return found
 
 
 def _pages_for(node: Node, req: dict, report: ServeReport) -> list[int] | None:
@@ -470,10 +503,69 @@ def _write_responses(node: Node, path: Path, state: StickState, answers: list[An
         return
     report.pages_out += len(page_ids)
     written = _write_history(node, path, name, older, summary, report)
-    # Written last: a request is complete when its pages' history (to its depth) all went out.
+    files = {a.request: _answer_files(node, a) for a in answers}
+    left = _write_files(node, path, name, files, summary, report) if written == len(older) else \
+        {f.id for fs in files.values() for f in fs}
+    if left:
+        report.files_left = len(left)
+        report.file_bytes_left = sum(f.size for f in {f.id: f for fs in files.values() for f in fs}.values()
+                                     if f.id in left)
+        report.problems.append(f"no room on the stick for {report.files_left} files "
+                               f"({_human(report.file_bytes_left)}): all the text went; the files wait for "
+                               "the next trip (or a larger stick)")
+    # Written last: a request is complete when its pages' history (to its depth) and files all went out.
     unwritten_pages = {r.page for r in older[written:]}
-    complete = [a.request for a in answers if not unwritten_pages & set(a.pages)]
+    complete = [a.request for a in answers
+                if not unwritten_pages & set(a.pages) and not left & {f.id for f in files[a.request]}]
     _write_text(path / "responses" / ANSWERS, json.dumps({"complete": complete}))
+
+
+def _answer_files(node: Node, answer: Answer) -> list[FileInfo]:
+    """The files an answer carries: those asked for, and the newest version of each file its pages show."""
+    files = list(answer.files)
+    for page_id in answer.pages:
+        row = node.store.page_by_id(page_id)
+        for name in shown_files(node, row):
+            page = node.store.page(row.wiki, NS_FILE, name)
+            info = node.store.current_file(page.id) if page is not None else None
+            if info is not None:
+                files.append(info)
+    return files
+
+
+def _file_blocks(node: Node, info: FileInfo, summary: Summary | None) -> list[Block]:
+    """A file version's blocks: its page, the description revision it names, its chunks, itself and its
+    signatures; none when home's summary says it holds the file, and no chunk it says home holds.
+
+    A false "home holds this chunk" (about one in a thousand) leaves the file waiting at home; the
+    request then stays open and goes out again, with a new summary.
+    """
+    if summary is not None and info.cid in summary:
+        return []
+    blocks = [node.store.get_block(node.store.page_by_id(info.page).cid)]
+    if info.desc is not None:
+        blocks += _revision_blocks(node, node.store.revision(info.desc))
+    blocks += [node.store.get_block(c) for c in dict.fromkeys(info.chunks) if summary is None or c not in summary]
+    blocks += [node.store.get_block(info.cid), *(node.store.get_block(s.cid) for s in info.sigs)]
+    return [b for b in blocks if b is not None]
+
+
+def _write_files(node: Node, path: Path, name: str, files: dict[int, list[FileInfo]], summary: Summary | None,
+                 report: ServeReport) -> set[int]:
+    """Each file in a bundle of its own while room lasts (a smaller one may still fit after a larger
+    one did not); returns the ids of those left out."""
+    left: set[int] = set()
+    unique = {f.id: f for fs in files.values() for f in fs}
+    for number, info in enumerate(unique.values()):
+        blocks = _file_blocks(node, info, summary)
+        if not blocks:
+            continue
+        if _write_response(node, path / "responses" / f"{name}-file-{number:04d}.car", blocks, {}, report,
+                           compressible=False):
+            report.files_out += 1
+        else:
+            left.add(info.id)
+    return left
 
 
 def _write_history(node: Node, path: Path, name: str, older: list[RevInfo], summary: Summary | None,
@@ -492,9 +584,14 @@ def _write_history(node: Node, path: Path, name: str, older: list[RevInfo], summ
     return len(older)
 
 
-def _write_response(node: Node, target: Path, blocks: list[Block], note: dict, report: ServeReport) -> bool:
-    """Write one response bundle if it fits; False when the stick has no room left."""
-    if sum(len(b.data) for b in blocks) // 4 + MARGIN > free_bytes(target.parent):
+def _write_response(node: Node, target: Path, blocks: list[Block], note: dict, report: ServeReport,
+                    compressible: bool = True) -> bool:
+    """Write one response bundle if it fits; False when the stick has no room left.
+
+    Text compresses about fourfold; media (already compressed, mostly) is counted at its size.
+    """
+    size = sum(len(b.data) for b in blocks)
+    if (size // 4 if compressible else size) + MARGIN > free_bytes(target.parent):
         return False
     try:
         _bundle(node, target, blocks, note)

@@ -24,7 +24,7 @@ from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
-from wikipeer.net.receive import Tally, take
+from wikipeer.net.receive import Tally, batches, take
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
@@ -32,6 +32,9 @@ from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import disk_problem
 
 LOG_LIMIT = 10_000
+PUSH_BYTES = 64 << 20
+"""One upload carries about this many bytes: media goes in several. An upload never ends inside a file's
+chunks (see receive.batches), so one holding a large file is as large as the file (server.MAX_UPLOAD allows it)."""
 PARENT_ROUNDS = 20
 HELD_ASK = 5_000
 
@@ -138,7 +141,7 @@ def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, res
 
 
 def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
-    """Send our log after the peer's cursor, without what came from the peer."""
+    """Send our log after the peer's cursor, without what came from the peer, in uploads of about PUSH_BYTES."""
     sender = node.keyring.get(NODE_KEY).public
     while True:
         cursor = peers.get(url).push_cursor
@@ -146,8 +149,8 @@ def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: Sync
             return
         ids = log.positions(node.store, cursor, LOG_LIMIT)
         send = log.outside(ids, peers.ranges(url, cursor))
-        if send:
-            answer = client.push(log.read(node.store, send), sender)
+        for part in batches(log.read(node.store, send), LOG_LIMIT, PUSH_BYTES):
+            answer = client.push(part, sender)
             result.requests += 1
             _record_push(peers, url, answer, result)
         peers.set(url, push_cursor=ids[-1])

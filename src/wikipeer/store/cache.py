@@ -79,7 +79,9 @@ class PageCache:
     def evictable(self, local_keys: frozenset[str]) -> list[int]:
         """Fetched pages that are not pinned and carry no local signature, least recently read first."""
         rows = self.store.conn.execute(
-            "SELECT page FROM local_pages WHERE fetched = 1 AND pinned = 0 ORDER BY last_read, page").fetchall()
+            "SELECT page FROM local_pages WHERE fetched = 1 AND pinned = 0 "
+            # A File: page holding file versions stays: eviction does not yet remove files and their chunks.
+            "AND page NOT IN (SELECT page FROM files) ORDER BY last_read, page").fetchall()
         return [p for (p,) in rows if not self._written_here(p, local_keys)]
 
     def _written_here(self, page_id: int, local_keys: frozenset[str]) -> bool:

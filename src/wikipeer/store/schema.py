@@ -157,7 +157,8 @@ CREATE TABLE IF NOT EXISTS wants(
     top INTEGER NOT NULL DEFAULT 10,
     depth INTEGER NOT NULL DEFAULT 10,
     created INTEGER NOT NULL,
-    done INTEGER                   -- when it was met
+    done INTEGER,                  -- when it was met
+    files TEXT                     -- JSON list of the SHA-256 of files asked for, or NULL
 );
 -- Pushing to MediaWiki peers (store/mw_push.py; the account and cursor are in mw_peers).
 -- Our revisions a MediaWiki took, with the revision id and timestamp it gave them.
@@ -194,7 +195,7 @@ def add_media_tables(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0")]
+ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0"), ("wants", "files", "TEXT")]
 """Columns added to tables after their first version: CREATE TABLE IF NOT EXISTS cannot add them."""
 
 

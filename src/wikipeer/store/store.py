@@ -319,6 +319,11 @@ class Store:
                                 (page_id,)).fetchone()
         return self._file_info(row) if row else None
 
+    def file_info(self, cid: bytes) -> FileInfo | None:
+        """The file version whose object is ``cid``, or None."""
+        row = self.conn.execute(f"{self._FILES} WHERE o.cid = ?", (cid,)).fetchone()
+        return self._file_info(row) if row else None
+
     def file_by_sha256(self, sha256: str) -> FileInfo | None:
         """A file version with these bytes (any of them, if several pages hold the same bytes)."""
         row = self.conn.execute(f"{self._FILES} WHERE f.sha256 = ? ORDER BY f.id LIMIT 1",
