@@ -565,3 +565,34 @@ def test_a_heading_id_never_holds_the_html_of_what_was_set_aside():
     out = render("== A{{Missing}}B ==\ntext\n== C<ref>x</ref> ==\n", ctx).html
     assert 'id="AB"' in out and 'id="C"' in out
     assert "&lt;span" not in out and '"&gt;' not in out
+
+
+# ---- Remex's p-wrapping (render/pwrap.py) ----
+
+def _body(text: str, **kw) -> str:
+    """The page's HTML inside the mw-parser-output wrapper, blanks next to tags dropped."""
+    fragment = html_of(text, **kw)
+    inner = re.sub(r'\A<div class="mw-parser-output">(.*)</div>\Z', r"\1", fragment, flags=re.S)
+    return re.sub(r"\s*(<[^>]*>)\s*", r"\1", inner).strip()
+
+
+def test_text_beside_a_block_tag_on_one_line_is_a_paragraph():
+    assert _body("a <div>foo</div>\n\nb") == "<p>a</p><div>foo</div><p>b</p>"
+
+
+def test_loose_text_in_a_blockquote_is_a_paragraph():
+    assert _body("<blockquote>Line one\n\nLine two</blockquote>") == \
+        "<blockquote><p>Line one\nLine two</p></blockquote>"
+
+
+def test_formatting_element_round_a_block_is_split_round_it():
+    assert _body("<b>x<div>y</div>z</b>") == "<p><b>x</b></p><b><div>y</div></b><p><b>z</b></p>"
+
+
+def test_span_round_a_block_gives_up_the_paragraph():
+    assert _body("<span><div>x</div></span>") == "<span><div>x</div></span>"
+
+
+def test_text_fostered_out_of_a_table_is_not_wrapped():
+    assert _body("<table>hi</table>") == "hi<table></table>"
+    assert _body("{|\n|-\na\n|}") == "a<table></table>"

@@ -7,6 +7,7 @@ whatever it produces passes the allow-list sanitizer last.
 from __future__ import annotations
 
 from wikipeer.render.context import Limits, RenderContext, Rendered
+from wikipeer.render.pwrap import mark_fostered, p_wrap
 from wikipeer.render.pipeline import clean_input, render_page, render_redirect
 from wikipeer.render.sanitize import clean
 from wikipeer.render.state import RenderState
@@ -30,7 +31,7 @@ def render(text: str, ctx: RenderContext) -> Rendered:
         state.error(f"The renderer failed on this page ({type(exc).__name__}: {exc}); it is shown as text")
         html = f'<pre class="render-failed">{escape_text(text)}</pre>'
     try:
-        html = clean(html)
+        html = p_wrap(clean(mark_fostered(html)))  # after the sanitizer: its HTML5 parse gives the tree Remex would
     except Exception as exc:
         state.error(f"Sanitizer failed ({type(exc).__name__}); the page is shown as text")
         html = clean(f"<pre>{escape_text(text)}</pre>")

@@ -22,6 +22,8 @@ import re
 
 import nh3
 
+from wikipeer.render.pwrap import FOSTER_TAG
+
 # Tags a page author may write, as MediaWiki's Sanitizer allows them.
 AUTHOR_TAGS = frozenset({
     "abbr", "b", "bdi", "bdo", "big", "blockquote", "br", "caption", "center", "cite", "code",
@@ -122,7 +124,7 @@ def clean(fragment: str) -> str:
     """The allow-listed form of an HTML fragment: the last step of rendering."""
     return nh3.clean(
         fragment,
-        tags=set(TAGS),
+        tags=set(TAGS) | {FOSTER_TAG},  # the p-wrap pass's mark, removed by it (render/pwrap.py)
         clean_content_tags={"script", "style"},
         attributes=_ATTRIBUTES,
         attribute_filter=_attribute_filter,
