@@ -40,6 +40,8 @@ DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
 # ParserTestRunner's revision and server: revision 1337 saved at 00:02:03 on 1 January 1970 from 127.0.0.1
 TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
 TEST_SERVER = "http://example.org"
+# ParserTestRunner's $wgFragmentMode is [ 'legacy', 'html5' ]: anchors are legacy-escaped (``a.3Db``)
+FRAGMENT_MODE = "legacy"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
 
 # Options that change the HTML in ways we do not model: the case is skipped and counted. (The options
@@ -237,7 +239,8 @@ class CaseWiki:
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
                             revision=TEST_REVISION, server=TEST_SERVER,
-                            subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()))
+                            subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
+                            fragment_mode=FRAGMENT_MODE)
         return render(case.wikitext, ctx).html
 
 

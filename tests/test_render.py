@@ -596,3 +596,13 @@ def test_span_round_a_block_gives_up_the_paragraph():
 def test_text_fostered_out_of_a_table_is_not_wrapped():
     assert _body("<table>hi</table>") == "hi<table></table>"
     assert _body("{|\n|-\na\n|}") == "a<table></table>"
+
+
+def test_legacy_fragment_mode_escapes_anchors_as_mediawiki_legacy_ids():
+    from dataclasses import replace
+    wiki = Wiki()
+    ctx = replace(wiki.context(), fragment_mode="legacy")
+    out = render("__TOC__\n== a=b é ==\n[[#a=b é]]", ctx).html
+    assert 'id="a.3Db_.C3.A9"' in out and 'href="#a.3Db_.C3.A9"' in out
+    assert out.count('href="#a.3Db_.C3.A9"') == 2  # the TOC's line and the link
+    assert 'id="a=b_é"' in html_of("== a=b é ==")  # html5, the default: as written

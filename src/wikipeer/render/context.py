@@ -77,6 +77,9 @@ class RenderContext:
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
+    - ``fragment_mode``: how section anchors are written, MediaWiki's ``$wgFragmentMode``:
+      ``"html5"`` (Wikipedia's today: ``a=b`` stays ``a=b``) or ``"legacy"`` (``a.3Db``,
+      what MediaWiki's parser tests expect).
     """
 
     config: WikiConfig
@@ -91,6 +94,7 @@ class RenderContext:
     revision: Revision = field(default_factory=Revision)
     server: str = ""
     subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
+    fragment_mode: str = "html5"
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from wikipeer.render.strip import MARKER
 from wikipeer.render.tags import escape_attr
@@ -60,6 +61,19 @@ def _heading(line: str) -> str | None:
     return None
 
 
+def escape_id(text: str, mode: str = "html5") -> str:
+    """A section anchor as MediaWiki's Sanitizer writes it in ``$wgFragmentMode`` ``mode``.
+
+    ``html5``: spaces as ``_``. ``legacy``: then PHP's urlencode with ``%`` as
+    ``.`` and ``:`` kept (``a=b`` is ``a.3Db``, ``é`` is ``.C3.A9``).
+    """
+    text = text.replace(" ", "_")
+    if mode != "legacy":
+        return text
+    encoded = quote(text, safe="").replace("~", "%7E")  # PHP's urlencode encodes ~, Python's quote keeps it
+    return encoded.replace("%3A", ":").replace("%", ".")
+
+
 @dataclass(slots=True)
 class Section:
     level: int
@@ -82,8 +96,8 @@ def _toc_text(inner: str) -> str:
     return _TOC_KEEP.sub(kept, _TOC_DROP.sub("", inner))
 
 
-def format_headings(text: str, switches: set[str], lang: str) -> str:
-    """Anchored headings, and the TOC where MediaWiki puts it."""
+def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str = "html5") -> str:
+    """Anchored headings, and the TOC where MediaWiki puts it (anchors in ``fragment_mode``, see escape_id)."""
     sections: list[Section] = []
     used: dict[str, int] = {}
 
@@ -99,6 +113,7 @@ def format_headings(text: str, switches: set[str], lang: str) -> str:
                 number += 1
             name = f"{base}_{number}"
         used[name.lower()] = 1
+        name = escape_id(name, fragment_mode)
         sections.append(Section(int(m.group(1)), name, _toc_text(MARKER.sub("", inner)).strip()))
         level = m.group(1)
         return f'<h{level}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
