@@ -567,7 +567,7 @@ def test_a_heading_id_never_holds_the_html_of_what_was_set_aside():
     assert "&lt;span" not in out and '"&gt;' not in out
 
 
-# ---- Remex's p-wrapping (render/pwrap.py) ----
+# ---- Remex's p-wrapping (render/remex.py) ----
 
 def _body(text: str, **kw) -> str:
     """The page's HTML inside the mw-parser-output wrapper, blanks next to tags dropped."""
@@ -606,3 +606,15 @@ def test_legacy_fragment_mode_escapes_anchors_as_mediawiki_legacy_ids():
     assert 'id="a.3Db_.C3.A9"' in out and 'href="#a.3Db_.C3.A9"' in out
     assert out.count('href="#a.3Db_.C3.A9"') == 2  # the TOC's line and the link
     assert 'id="a=b_é"' in html_of("== a=b é ==")  # html5, the default: as written
+
+
+def test_a_definition_term_splits_at_a_colon_outside_links_and_elements():
+    assert _body(";[[Help:FAQ]]:The page") == \
+        '<dl><dt><a href="/wiki/Help:FAQ" title="Help:FAQ" class="new">Help:FAQ</a></dt><dd>The page</dd></dl>'
+    assert _body(";one <b>two : x</b>:def") == "<dl><dt>one<b>two&#160;: x</b></dt><dd>def</dd></dl>"
+
+
+def test_french_spaces_are_no_break_spaces_in_text_but_not_in_attributes():
+    assert _body("Hello : this ; is « that »") == "<p>Hello&#160;: this&#160;; is «&#160;that&#160;»</p>"
+    assert _body('<span title="a : b">x !</span>') == '<p><span title="a : b">x&#160;!</span></p>'
+    assert _body("Croatian »quotes« and »čć«") == "<p>Croatian »quotes« and »čć«</p>"

@@ -7,7 +7,7 @@ whatever it produces passes the allow-list sanitizer last.
 from __future__ import annotations
 
 from wikipeer.render.context import Limits, RenderContext, Rendered
-from wikipeer.render.pwrap import mark_fostered, p_wrap
+from wikipeer.render.remex import mark_fostered, p_wrap
 from wikipeer.render.pipeline import clean_input, render_page, render_redirect
 from wikipeer.render.sanitize import clean
 from wikipeer.render.state import RenderState

@@ -68,15 +68,33 @@ class _Pass:
 
 
 def _split_term(text: str) -> tuple[str, str] | None:
-    """``term : definition`` on a ``;`` line: the first colon outside tags."""
+    """``term : definition`` on a ``;`` line: the first colon outside any element (MediaWiki's findColonNoLinks).
+
+    Links are HTML by now, so the colon of ``[[Help:FAQ]]`` or ``http://`` is inside an
+    ``<a>`` and does not count; neither does one inside ``<b>...</b>`` or a comment.
+    """
     depth = 0
-    for i, ch in enumerate(text):
-        if ch == "<":
-            depth += 1
-        elif ch == ">" and depth:
-            depth -= 1
-        elif ch == ":" and depth == 0:
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == ":" and depth == 0:
             return text[:i], text[i + 1:]
+        if ch != "<":
+            i += 1
+            continue
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            i = n if end < 0 else end + 3
+            continue
+        end = text.find(">", i + 1)
+        if end < 0:
+            return None  # an unfinished tag: MediaWiki finds no colon after it either
+        tag = text[i + 1:end]
+        if tag.startswith("/"):
+            depth = max(depth - 1, 0)
+        elif tag and not tag.endswith("/"):
+            depth += 1
+        i = end + 1
     return None
 
 

@@ -22,7 +22,7 @@ import re
 
 import nh3
 
-from wikipeer.render.pwrap import FOSTER_TAG
+from wikipeer.render.remex import FOSTER_TAG
 
 # Tags a page author may write, as MediaWiki's Sanitizer allows them.
 AUTHOR_TAGS = frozenset({
@@ -124,7 +124,7 @@ def clean(fragment: str) -> str:
     """The allow-listed form of an HTML fragment: the last step of rendering."""
     return nh3.clean(
         fragment,
-        tags=set(TAGS) | {FOSTER_TAG},  # the p-wrap pass's mark, removed by it (render/pwrap.py)
+        tags=set(TAGS) | {FOSTER_TAG},  # the p-wrap pass's mark, removed by it (render/remex.py)
         clean_content_tags={"script", "style"},
         attributes=_ATTRIBUTES,
         attribute_filter=_attribute_filter,

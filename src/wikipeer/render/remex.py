@@ -1,4 +1,4 @@
-"""Remex's p-wrapping: loose inline content at the top level or in a blockquote goes in a paragraph.
+"""What MediaWiki's Remex tidying does to the legacy parser's HTML: p-wrapping and French spaces.
 
 MediaWiki runs its legacy parser's output through RemexHtml, whose
 ``RemexCompatMunger`` wraps text and inline elements standing directly in the
@@ -12,6 +12,11 @@ Here that is a pass over the finished tree rather than a hook in a tree
 builder: it runs on the sanitizer's output (well-formed, attributes
 double-quoted, no comments), parses it into a light tree, regroups the
 children of each wrap base and writes it back, tags as they were.
+
+As it writes text back it armours French spaces as Remex's formatter does
+(``Sanitizer::armorFrenchSpaces`` on every text node, never on attributes): a
+space before ``? : ; ! % » ›`` (when no letter follows it) or after ``« ‹`` is
+a no-break space, so ``Hello : this`` never breaks before its colon.
 """
 
 from __future__ import annotations
@@ -77,9 +82,20 @@ def _parse(html: str) -> _Element:
     return root
 
 
+_FRENCH_BEFORE = re.compile(r"(?<=\S) (?=[?:;!%»›](?!\w))")
+_FRENCH_AFTER = re.compile(r"([«‹]) ")
+
+
+def armor_french_spaces(text: str) -> str:
+    """MediaWiki's Sanitizer::armorFrenchSpaces on a text node (HTML-escaped text)."""
+    if " " not in text:
+        return text
+    return _FRENCH_AFTER.sub("\\1&#160;", _FRENCH_BEFORE.sub("&#160;", text))
+
+
 def _write(node: _Element | str, out: list[str]) -> None:
     if isinstance(node, str):
-        out.append(node)
+        out.append(armor_french_spaces(node))
         return
     if node.name == FOSTER_TAG:
         for child in node.children:
