@@ -83,7 +83,7 @@ def _parse(html: str) -> _Element:
 
 
 _FRENCH_BEFORE = re.compile(r"(?<=\S) (?=[?:;!%»›](?!\w))")
-_FRENCH_AFTER = re.compile(r"([«‹]) ")
+_FRENCH_AFTER = re.compile(r"(?<!\w)([«‹]) ")  # not after a letter: »quotes« (T378404)
 
 
 def armor_french_spaces(text: str) -> str:
