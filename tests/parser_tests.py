@@ -23,7 +23,7 @@ import html
 import re
 from urllib.parse import unquote
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,6 +219,40 @@ def skip_reason(case: ParserCase) -> str | None:
     return None
 
 
+def _var_export(value: str | None | dict[str, str]) -> str:
+    """PHP's var_export of a string, NULL or an array of strings."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, dict):
+        return "array (\n" + "".join(f"  {_var_export(k)} => {_var_export(v)},\n" for k, v in value.items()) + ")"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def parser_test_hooks() -> dict[str, Callable[[str | None, dict[str, str]], str]]:
+    """The extension tags ParserTestRunner installs (ParserTestParserHook), fresh for one case.
+
+    ``<tag>`` and ``<tåg>`` show their input and attributes as PHP's var_export in a
+    ``<pre>`` (escaped here: the renderer's HTML is sanitised); ``<statictag>`` keeps
+    its text and ``<statictag action=flush/>`` gives the last one kept.
+    """
+    kept: list[str] = []
+
+    def dump(body: str | None, attrs: dict[str, str]) -> str:
+        return "<pre>\n" + html.escape(f"{_var_export(body)}\n{_var_export(attrs)}", quote=False) + "\n</pre>"
+
+    def static(body: str | None, attrs: dict[str, str]) -> str:
+        if not attrs:
+            kept.append(body or "")
+            return ""
+        if attrs == {"action": "flush"} and body is None:
+            return html.escape(kept[-1], quote=False) if kept else ""
+        return html.escape("\nCall this extension as <statictag>string</statictag> or as <statictag action=flush/>, "
+                           f"not in any other way.\ntext: {_var_export(body)}\nargv: {_var_export(attrs)}\n",
+                           quote=False)
+
+    return {"tag": dump, "tåg": dump, "statictag": static}
+
+
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
 
@@ -240,7 +274,7 @@ class CaseWiki:
                             exists=self.exists, template=self.template, limits=self.limits,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
-                            fragment_mode=FRAGMENT_MODE)
+                            fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks())
         return render(case.wikitext, ctx).html
 
 

@@ -618,3 +618,18 @@ def test_french_spaces_are_no_break_spaces_in_text_but_not_in_attributes():
     assert _body("Hello : this ; is « that »") == "<p>Hello&#160;: this&#160;; is «&#160;that&#160;»</p>"
     assert _body('<span title="a : b">x !</span>') == '<p><span title="a : b">x&#160;!</span></p>'
     assert _body("Croatian »quotes« and »čć«") == "<p>Croatian »quotes« and »čć«</p>"
+
+
+def test_extension_tags_of_the_context_replace_their_tag_with_their_html():
+    from dataclasses import replace
+    seen: list[tuple[str | None, dict[str, str]]] = []
+
+    def shout(body: str | None, attrs: dict[str, str]) -> str:
+        seen.append((body, attrs))
+        return f"<div>{(body or '').upper()}</div>"
+
+    ctx = replace(Wiki().context(), extension_tags={"shout": shout})
+    out = render("<Shout loud x=1>''hi'' [[no]]</Shout> and <shout/>", ctx).html
+    assert "<div>''HI'' [[NO]]</div>" in out and "<div></div>" in out
+    assert seen == [("''hi'' [[no]]", {"loud": "", "x": "1"}), (None, {})]
+    assert "&lt;shout" in html_of("<shout>x</shout>")  # no such tag without the context's

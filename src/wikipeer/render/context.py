@@ -7,7 +7,7 @@ a node behind it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -77,6 +77,9 @@ class RenderContext:
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
+    - ``extension_tags``: extension tags beyond the built-in ones, name (lower case) -> function
+      of the tag's body (None when self-closed) and attributes giving the HTML that replaces it
+      (set aside, as a block); MediaWiki's ``Parser::setHook``, used by its parser tests' hooks.
     - ``fragment_mode``: how section anchors are written, MediaWiki's ``$wgFragmentMode``:
       ``"html5"`` (Wikipedia's today: ``a=b`` stays ``a=b``) or ``"legacy"`` (``a.3Db``,
       what MediaWiki's parser tests expect).
@@ -95,6 +98,7 @@ class RenderContext:
     server: str = ""
     subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
     fragment_mode: str = "html5"
+    extension_tags: Mapping[str, Callable[[str | None, dict[str, str]], str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

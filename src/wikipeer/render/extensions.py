@@ -17,25 +17,29 @@ from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
 from wikipeer.render.tags import escape_text, fix_attributes
 
 _NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
-_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+))""")
+_ATTR = re.compile(r"""([\w-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+)))?""")
 _GALLERY_LINE = re.compile(r"^\s*([^|\n]+?)\s*(?:\|(.*))?$")
 
 
 def attributes(raw: str) -> dict[str, str]:
     """The attributes of an extension tag, names lower-cased."""
-    return {m.group(1).lower(): next(g for g in m.group(2, 3, 4) if g is not None) for m in _ATTR.finditer(raw)}
+    return {m.group(1).lower(): next((g for g in m.group(2, 3, 4) if g is not None), "")
+            for m in _ATTR.finditer(raw)}  # a name alone (``<tag square>``) has the value "", as in MediaWiki
 
 
 def render(exp, tag: ExtTag, frame, expanded: bool = False) -> str:
     """The replacement of ``tag`` in the expanded wikitext."""
-    handler = _HANDLERS.get(tag.name, _nothing)
-    return handler(exp, tag, frame, expanded)
+    handler = _HANDLERS.get(tag.name)
+    if handler is None and tag.name in exp.ctx.extension_tags:
+        html = exp.ctx.extension_tags[tag.name](tag.body, attributes(tag.attrs))
+        return exp.state.strip.add(html, block=True)
+    return (handler or _nothing)(exp, tag, frame, expanded)
 
 
 def _expand_body(exp, body: str, frame, expanded: bool) -> str:
     if expanded:
         return body
-    return exp.expand(preprocess(include_filter(body, transcluded=False)), frame)
+    return exp.expand(preprocess(include_filter(body, transcluded=False), exp.extra_tags), frame)
 
 
 def _nowiki(exp, tag, frame, expanded):

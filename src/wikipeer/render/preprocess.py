@@ -27,8 +27,16 @@ EXT_TAGS = frozenset({
 MAX_OPEN = 2000  # runs open at once; past this "{{" and "[[" are text (no page nests that deep)
 # "<" matters only where a comment or an extension tag may start: other "<"
 # (text, <span>) are skipped by the search itself rather than one by one.
-_SPECIAL = re.compile(
-    r"[{}\[\]|=]|<(?=!--|(?:" + "|".join(sorted(EXT_TAGS)) + r")[\s/>])", re.I)
+
+
+@functools.lru_cache(maxsize=8)
+def _special(extra_tags: frozenset[str]) -> re.Pattern:
+    """What the scanner stops at: brackets, pipes, ``=``, comments and the extension tags' ``<``."""
+    names = "|".join(re.escape(t) for t in sorted(EXT_TAGS | extra_tags))
+    return re.compile(r"[{}\[\]|=]|<(?=!--|(?:" + names + r")[\s/>])", re.I)
+
+
+_SPECIAL = _special(frozenset())
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
 _TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^<>]*|/)?>")  # no "<" inside: a scan stops at the next tag
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
@@ -98,16 +106,19 @@ def include_filter(text: str, transcluded: bool) -> str:
     return _INCLUDEONLY_TAGS.sub("", text)
 
 
-def preprocess(text: str) -> list:
-    """The node tree of ``text`` (already include-filtered)."""
+def preprocess(text: str, extra_tags: frozenset[str] = frozenset()) -> list:
+    """The node tree of ``text`` (already include-filtered); ``extra_tags`` are extension tags
+    beyond the built-in ``EXT_TAGS`` (RenderContext.extension_tags)."""
     if "{" not in text and "<" not in text:
         return [text]  # no template, argument, comment or tag: nothing to find
-    return _Scanner(text).run()
+    return _Scanner(text, extra_tags).run()
 
 
 class _Scanner:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, extra_tags: frozenset[str] = frozenset()) -> None:
         self.text = text
+        self.tags = EXT_TAGS | extra_tags
+        self.special = _special(extra_tags)
         self.root: list = []
         self.stack: list[_Piece] = []
         self.no_close: set[str] = set()  # tags with no closing tag further on: never search again
@@ -118,7 +129,7 @@ class _Scanner:
     def run(self) -> list:
         text, i, n = self.text, 0, len(self.text)
         while i < n:
-            m = _SPECIAL.search(text, i)
+            m = self.special.search(text, i)
             if m is None:
                 self.accum().append(text[i:])
                 break
@@ -201,7 +212,7 @@ class _Scanner:
         if text.startswith("<!--", j):
             return self.comment(j)
         m = _TAG_OPEN.match(text, j)
-        if m is None or m.group(1).lower() not in EXT_TAGS:
+        if m is None or m.group(1).lower() not in self.tags:
             self.accum().append("<")
             return j + 1
         name, attrs = m.group(1).lower(), m.group(2) or ""
