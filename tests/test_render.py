@@ -633,3 +633,8 @@ def test_extension_tags_of_the_context_replace_their_tag_with_their_html():
     assert "<div>''HI'' [[NO]]</div>" in out and "<div></div>" in out
     assert seen == [("''hi'' [[no]]", {"loud": "", "x": "1"}), (None, {})]
     assert "&lt;shout" in html_of("<shout>x</shout>")  # no such tag without the context's
+
+
+def test_a_line_of_several_comments_is_taken_out_whole_and_keeps_a_list_together():
+    assert _body("*a\n <!--x--> <!---->\t<!--y-->\n*b") == "<ul><li>a</li><li>b</li></ul>"
+    assert _body("a\n<!--x--><!--y-->\nb") == "<p>a\nb</p>"

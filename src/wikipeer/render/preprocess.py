@@ -244,6 +244,13 @@ class _Scanner:
         after = end
         while after < len(text) and text[after] in " \t":
             after += 1
+        while text.startswith("<!--", after):  # more comments on the line count as one (MediaWiki's loop)
+            close = text.find("-->", after + 4)
+            if close < 0:
+                break
+            after = close + 3
+            while after < len(text) and text[after] in " \t":
+                after += 1
         if before > 0 and text[before - 1] == "\n" and after < len(text) and text[after] == "\n":
             acc = self.accum()
             strip = j - before
