@@ -638,3 +638,9 @@ def test_extension_tags_of_the_context_replace_their_tag_with_their_html():
 def test_a_line_of_several_comments_is_taken_out_whole_and_keeps_a_list_together():
     assert _body("*a\n <!--x--> <!---->\t<!--y-->\n*b") == "<ul><li>a</li><li>b</li></ul>"
     assert _body("a\n<!--x--><!--y-->\nb") == "<p>a\nb</p>"
+
+
+def test_an_attribute_quote_left_open_runs_to_the_end_of_the_tag():
+    assert _body('<span title="Hello world>Foo</span>') == '<p><span title="Hello world">Foo</span></p>'
+    assert 'td title="Hello world"' in _body('{|\n| title="Hello world|Foo\n|}')
+    assert _body('{|\n|!style="color:red"|bar\n|}') == "<table><tbody><tr><td>bar</td></tr></tbody></table>"

@@ -19,8 +19,10 @@ _TOKEN = re.compile(
     r"|&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
     r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
+# MediaWiki's Sanitizer::getAttribsRegex: a quote left open runs to the end ("Hello world|Foo" in a
+# cell keeps "Hello world"), an unquoted value runs to the next blank or ">"
 _ATTR = re.compile(
-    r"""([^\s/>="'\x00-\x1f]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
+    r"""((?:[^\t\n\x0c\r /=>]|=)[^\t\n\x0c\r /=>]*)(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]*)(?:"|$)|'([^']*)(?:'|$)|([^\t\n\x0c\r >]*)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
 MAX_NESTING = 100  # author tags open at once; deeper ones show as text (no page needs more)
