@@ -326,6 +326,7 @@ def _tag(m: re.Match) -> str:
 
 def _style(value: str) -> str:
     """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
+    value = re.sub(r"!\s*important", "!important", value)  # nh3 writes "! important": the same CSS
     declarations = [d.strip() for d in value.split(";") if d.strip()]
     return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
 

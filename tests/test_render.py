@@ -644,3 +644,9 @@ def test_an_attribute_quote_left_open_runs_to_the_end_of_the_tag():
     assert _body('<span title="Hello world>Foo</span>') == '<p><span title="Hello world">Foo</span></p>'
     assert 'td title="Hello world"' in _body('{|\n| title="Hello world|Foo\n|}')
     assert _body('{|\n|!style="color:red"|bar\n|}') == "<table><tbody><tr><td>bar</td></tr></tbody></table>"
+
+
+def test_data_attributes_are_kept_but_mediawikis_own_and_namespaced_ones():
+    out = _body('<div data-mw="a" data-parsoid="b" data-mw-x="c" data-ok="d" data-ooui="e" data-bad:ns="f" '
+                'data-sort-value="3" onclick="x()">d</div>')
+    assert out == '<div data-ok="d" data-sort-value="3">d</div>'

@@ -85,9 +85,13 @@ CSS_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch", "o
 _CSS_FUNCTION = re.compile(r"([-\w]*)\s*\(")
 
 
+# MediaWiki allows any data- attribute but its own (data-mw..., data-parsoid, data-ooui) and namespaced ones
+_DATA_ATTRIBUTE = re.compile(r"data-(?!ooui|mw|parsoid)[^:]*\Z", re.I)
+
+
 def allowed_attribute(tag: str, name: str) -> bool:
-    """Whether ``name`` may stand on ``tag`` (never an event handler)."""
-    return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ())
+    """Whether ``name`` may stand on ``tag`` (never an event handler; data- attributes as MediaWiki allows)."""
+    return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ()) or bool(_DATA_ATTRIBUTE.match(name))
 
 
 def safe_style(value: str) -> str | None:
@@ -127,6 +131,7 @@ def clean(fragment: str) -> str:
         tags=set(TAGS) | {FOSTER_TAG},  # the p-wrap pass's mark, removed by it (render/remex.py)
         clean_content_tags={"script", "style"},
         attributes=_ATTRIBUTES,
+        generic_attribute_prefixes={"data-"},  # inert: no script runs (tags.fix_attributes chose which)
         attribute_filter=_attribute_filter,
         url_schemes=set(URL_SCHEMES),
         link_rel=None,
