@@ -650,3 +650,20 @@ def test_data_attributes_are_kept_but_mediawikis_own_and_namespaced_ones():
     out = _body('<div data-mw="a" data-parsoid="b" data-mw-x="c" data-ok="d" data-ooui="e" data-bad:ns="f" '
                 'data-sort-value="3" onclick="x()">d</div>')
     assert out == '<div data-ok="d" data-sort-value="3">d</div>'
+
+
+def test_pre_gives_the_text_of_nowiki_pairs_and_shows_an_unpaired_nowiki():
+    assert _body("<pre>\n<nowiki>\n</pre>") == "<pre>&lt;nowiki&gt;</pre>"
+    assert _body("<pre><nowiki><nowiki></nowiki>Foo<nowiki></nowiki></nowiki></pre>") == \
+        "<pre>&lt;nowiki&gt;Foo&lt;/nowiki&gt;</pre>"
+
+
+def test_an_extension_tags_attributes_run_past_a_less_than_sign_to_the_first_greater_than():
+    assert _body("<pre <pre>123</pre>") == "<pre>123</pre>"
+
+
+def test_many_unfinished_extension_tags_are_read_in_linear_time():
+    from wikipeer.render.preprocess import preprocess
+    # each "<ref " once scanned ahead to the page's only ">": quadratic in the number of tags
+    nodes = preprocess("<ref a " * 20_000 + ">")
+    assert "".join(n for n in nodes if isinstance(n, str)).startswith("<ref a <ref a ")

@@ -16,7 +16,9 @@ from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
 from wikipeer.render.tags import escape_text, fix_attributes
 
-_NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
+# <pre>'s compatibility hack (CoreTagHooks::pre): a <nowiki>...</nowiki> pair inside gives its text; an
+# unpaired one stays, as text
+_NOWIKI_PAIR = re.compile(r"<nowiki>(.*?)</nowiki>", re.I | re.S)
 _ATTR = re.compile(r"""([\w-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+)))?""")
 _GALLERY_LINE = re.compile(r"^\s*([^|\n]+?)\s*(?:\|(.*))?$")
 
@@ -47,7 +49,7 @@ def _nowiki(exp, tag, frame, expanded):
 
 
 def _pre(exp, tag, frame, expanded):
-    body = _NOWIKI_TAGS.sub("", tag.body or "")
+    body = _NOWIKI_PAIR.sub(r"\1", tag.body or "")
     body = body[1:] if body.startswith("\n") else body
     attrs = fix_attributes(tag.attrs, "pre")
     return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True)

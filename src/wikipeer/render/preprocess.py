@@ -38,7 +38,7 @@ def _special(extra_tags: frozenset[str]) -> re.Pattern:
 
 _SPECIAL = _special(frozenset())
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
-_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^<>]*|/)?>")  # no "<" inside: a scan stops at the next tag
+_TAG_NAME = re.compile(r"<([A-Za-z][\w-]*)")
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
 _NOINCLUDE_BLOCK = re.compile(r"<noinclude\s*>.*?(?:</noinclude\s*>|\Z)", re.S | re.I)
 _INCLUDEONLY_BLOCK = re.compile(r"<includeonly\s*>.*?(?:</includeonly\s*>|\Z)", re.S | re.I)
@@ -121,6 +121,7 @@ class _Scanner:
         self.special = _special(extra_tags)
         self.root: list = []
         self.stack: list[_Piece] = []
+        self.next_gt = -1  # the position of the next ">" (len(text) when none), for tag_end
         self.no_close: set[str] = set()  # tags with no closing tag further on: never search again
 
     def accum(self) -> list:
@@ -211,25 +212,46 @@ class _Scanner:
         text = self.text
         if text.startswith("<!--", j):
             return self.comment(j)
-        m = _TAG_OPEN.match(text, j)
-        if m is None or m.group(1).lower() not in self.tags:
+        m = _TAG_NAME.match(text, j)
+        end = self.tag_end(m.end()) if m is not None and m.group(1).lower() in self.tags else -1
+        if end < 0:
             self.accum().append("<")
             return j + 1
-        name, attrs = m.group(1).lower(), m.group(2) or ""
-        if attrs.endswith("/"):
-            self.accum().append(ExtTag(name, attrs[:-1], None, m.group(0)))
-            return m.end()
+        name = m.group(1).lower()
+        if text[end - 2] == "/":
+            self.accum().append(ExtTag(name, text[m.end():end - 2], None, text[j:end]))
+            return end
         if name in self.no_close:
             self.accum().append("<")
             return j + 1
+        attrs = text[m.end():end - 1]
         close = _closing_tag(name).search(text, m.end())
         if close is None:
             self.no_close.add(name)
             self.accum().append("<")
             return j + 1
-        body = text[m.end():close.start()]
+        body = text[end:close.start()]
         self.accum().append(ExtTag(name, attrs, body, text[j:close.end()]))
         return close.end()
+
+    def tag_end(self, k: int) -> int:
+        """The index after the ``>`` closing a start tag whose name ends at ``k``, or -1.
+
+        Attributes run to the first ``>``, past any ``<`` (MediaWiki's preprocessor:
+        ``<pre <pre>x</pre>`` is one tag). The next ``>`` is remembered, so a page of
+        many ``<ref `` and no ``>`` is scanned once, not once per tag.
+        """
+        text = self.text
+        if text.startswith(">", k):
+            return k + 1
+        if text.startswith("/>", k):
+            return k + 2
+        if k >= len(text) or text[k] not in " \t\n\r\f\v":
+            return -1
+        if self.next_gt < k:
+            found = text.find(">", k)
+            self.next_gt = len(text) if found < 0 else found
+        return -1 if self.next_gt >= len(text) else self.next_gt + 1
 
     def comment(self, j: int) -> int:
         text = self.text
