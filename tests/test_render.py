@@ -667,3 +667,9 @@ def test_many_unfinished_extension_tags_are_read_in_linear_time():
     # each "<ref " once scanned ahead to the page's only ">": quadratic in the number of tags
     nodes = preprocess("<ref a " * 20_000 + ">")
     assert "".join(n for n in nodes if isinstance(n, str)).startswith("<ref a <ref a ")
+
+
+def test_toc_numbers_out_of_order_heading_levels_as_mediawiki_does():
+    out = html_of("==2==\n======6======\n===3===\n=1=\n=====5=====\n==2==")
+    numbers = re.findall(r'class="toclevel-(\d)"><a href="#[^"]*"><span class="tocnumber">([\d.]+)', out)
+    assert numbers == [("1", "1"), ("2", "1.1"), ("2", "1.2"), ("1", "2"), ("2", "2.1"), ("2", "2.2")]

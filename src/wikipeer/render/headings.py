@@ -80,6 +80,7 @@ class Section:
     anchor: str
     html: str
     number: str = ""
+    toclevel: int = 0  # its depth in the TOC
 
 
 # the tags a TOC line keeps (MediaWiki's formatHeadings); all others go, and the kept ones lose their
@@ -138,7 +139,7 @@ def toc_html(sections: list[Section], title: str) -> str:
     out = [f'<div id="toc" class="toc" role="navigation"><div class="toctitle"><h2 id="mw-toc-heading">{title}</h2></div>']
     depth = 0
     for section in sections:
-        level = section.number.count(".") + 1
+        level = section.toclevel
         if level > depth:
             out.append("<ul>" * (level - depth))
         else:
@@ -153,17 +154,32 @@ def toc_html(sections: list[Section], title: str) -> str:
 
 
 def _number(sections: list[Section]) -> None:
-    # MediaWiki's numbering: a deeper heading opens a sublevel, a shallower one
-    # returns to the last level that was at or above it.
-    counts: list[int] = []
-    levels: list[int] = []
+    """TOC depths and numbers as MediaWiki's TOCData::processHeading gives them.
+
+    A deeper heading opens a sublevel; a shallower one goes back to the last TOC
+    level holding its heading level, or to the one after the last holding a
+    lower one (so ``==2== ======6====== ===3===`` numbers 1, 1.1, 1.2).
+    """
+    toclevel, previous = 0, 0
+    level_at: dict[int, int] = {}  # TOC level -> the heading level last seen there
+    counts: dict[int, int] = {}  # TOC level -> headings counted there
     for section in sections:
-        while levels and levels[-1] > section.level:
-            levels.pop()
-            counts.pop()
-        if levels and levels[-1] == section.level:
-            counts[-1] += 1
-        else:
-            levels.append(section.level)
-            counts.append(1)
-        section.number = ".".join(map(str, counts))
+        level = section.level
+        if level > previous:
+            toclevel += 1
+            counts[toclevel] = 0
+        elif level < previous and toclevel > 1:
+            for i in range(toclevel, 0, -1):
+                if level_at[i] == level:
+                    toclevel = i
+                    break
+                if level_at[i] < level:
+                    toclevel = i + 1
+                    break
+            else:
+                toclevel = 1
+        level_at[toclevel] = level
+        counts[toclevel] = counts.get(toclevel, 0) + 1
+        section.toclevel = toclevel
+        section.number = ".".join(str(counts[i]) for i in range(1, toclevel + 1) if counts.get(i))
+        previous = level
