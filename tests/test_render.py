@@ -673,3 +673,12 @@ def test_toc_numbers_out_of_order_heading_levels_as_mediawiki_does():
     out = html_of("==2==\n======6======\n===3===\n=1=\n=====5=====\n==2==")
     numbers = re.findall(r'class="toclevel-(\d)"><a href="#[^"]*"><span class="tocnumber">([\d.]+)', out)
     assert numbers == [("1", "1"), ("2", "1.1"), ("2", "1.2"), ("1", "2"), ("2", "2.1"), ("2", "2.2")]
+
+
+def test_headings_written_in_html_are_marked_anchored_and_in_the_toc():
+    out = _body('<h2>One</h2>\n<h3 id="own">Two</h3>\n<h2 class="c">Three\n</h2>\n==Four==')
+    assert '<h2 class="mw-html-heading"><span class="mw-headline" id="One">One</span></h2>' in out
+    assert '<h3 id="own" class="mw-html-heading">Two</h3>' in out
+    assert 'class="mw-html-heading c"' in out
+    assert '<h2><span class="mw-headline" id="Four">Four</span></h2>' in out
+    assert re.findall(r'<a href="#([^"]*)"><span class="tocnumber">', out) == ["One", "own", "Three", "Four"]

@@ -17,7 +17,13 @@ from urllib.parse import quote
 from wikipeer.render.strip import MARKER
 from wikipeer.render.tags import escape_attr
 
-_HEADING_TAG = re.compile(r"^<h([1-6])>(.*)</h\1>$", re.M)  # whole lines, as headings() makes them
+# a wikitext heading: a whole line, as headings() makes it; or one the author wrote in HTML, which
+# sanitize_tags marks with MediaWiki's class mw-html-heading (it may span lines and sit anywhere)
+_HEADING_TAG = re.compile(r"^<h([1-6])>([^\n]*)</h\1>$|<h([1-6])(\s[^>]*\bmw-html-heading\b[^>]*)>"
+                          r"((?:[^<]|<(?!h[1-6][\s>]))*?)</h\3\s*>",  # an unclosed one ends its search at the next
+                          re.M | re.S)
+_ID = re.compile(r'\sid="([^"]*)"')
+_FIRST_HEADING = "\x7fFIRSTHEADING\x7f"
 _TAGS = re.compile(r"<[^>]*>")
 TOC_MARK = "\x7fTOC\x7f"
 TOC_TITLES = {
@@ -103,7 +109,14 @@ def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str
     used: dict[str, int] = {}
 
     def anchor(m: re.Match) -> str:
-        inner = m.group(2)
+        level, attrs, inner = (m.group(1), "", m.group(2)) if m.group(1) else m.group(3, 4, 5)
+        first = "" if sections else _FIRST_HEADING
+        own_id = _ID.search(attrs)
+        if own_id:  # an HTML heading with an id keeps it, and the TOC links to it
+            name = html.unescape(own_id.group(1))
+            used[name.lower()] = 1
+            sections.append(Section(int(level), name, _toc_text(MARKER.sub("", inner)).strip()))
+            return f"{first}<h{level}{attrs}>{inner}</h{level}>"
         # Stripped pieces (a template's placeholder, a ref) come back as HTML later: never inside an id.
         visible = html.unescape(_TAGS.sub("", MARKER.sub("", inner))).strip()
         base = re.sub(r"\s+", "_", visible) or "section"
@@ -115,22 +128,20 @@ def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str
             name = f"{base}_{number}"
         used[name.lower()] = 1
         name = escape_id(name, fragment_mode)
-        sections.append(Section(int(m.group(1)), name, _toc_text(MARKER.sub("", inner)).strip()))
-        level = m.group(1)
-        return f'<h{level}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
+        sections.append(Section(int(level), name, _toc_text(MARKER.sub("", inner)).strip()))
+        return f'{first}<h{level}{attrs}><span class="mw-headline" id="{escape_attr(name)}">{inner}</span></h{level}>'
 
     text = _HEADING_TAG.sub(anchor, text)
     has_mark = TOC_MARK in text
     show = sections and (has_mark or "FORCETOC" in switches or len(sections) >= 4) and (
         has_mark or "NOTOC" not in switches)
     if not show:
-        return text.replace(TOC_MARK, "")
+        return text.replace(TOC_MARK, "").replace(_FIRST_HEADING, "")
     toc = "\n" + toc_html(sections, TOC_TITLES.get(lang, TOC_TITLES["en"])) + "\n"
     if has_mark:
         first = text.index(TOC_MARK)
-        return text[:first] + toc + text[first:].replace(TOC_MARK, "")
-    first = text.index('<span class="mw-headline"') - len("<hN>")
-    return text[:first] + toc + text[first:]
+        return (text[:first] + toc + text[first:].replace(TOC_MARK, "")).replace(_FIRST_HEADING, "")
+    return text.replace(_FIRST_HEADING, toc, 1)
 
 
 def toc_html(sections: list[Section], title: str) -> str:

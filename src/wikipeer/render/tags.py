@@ -25,6 +25,7 @@ _ATTR = re.compile(
     r"""((?:[^\t\n\x0c\r /=>]|=)[^\t\n\x0c\r /=>]*)(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]*)(?:"|$)|'([^']*)(?:'|$)|([^\t\n\x0c\r >]*)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 MAX_NESTING = 100  # author tags open at once; deeper ones show as text (no page needs more)
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
@@ -114,6 +115,9 @@ class _Tokens:
                 return html.escape(m.group(0), quote=False)
             self.open += 1
         attrs = fix_attributes(m.group(3), name)
+        if name in _HEADINGS:  # MediaWiki marks a heading written in HTML; render/headings.py finds it so
+            attrs = (attrs.replace(' class="', ' class="mw-html-heading ', 1) if ' class="' in attrs
+                     else attrs + ' class="mw-html-heading"')
         return f"<{name}{attrs} />" if void else f"<{name}{attrs}>"
 
 
