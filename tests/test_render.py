@@ -682,3 +682,12 @@ def test_headings_written_in_html_are_marked_anchored_and_in_the_toc():
     assert 'class="mw-html-heading c"' in out
     assert '<h2><span class="mw-headline" id="Four">Four</span></h2>' in out
     assert re.findall(r'<a href="#([^"]*)"><span class="tocnumber">', out) == ["One", "own", "Three", "Four"]
+
+
+def test_a_text_that_is_only_an_unclosed_empty_table_gives_nothing():
+    assert _body("{||}") == ""
+    assert _body("{|\n|}") == "<table><tbody><tr><td></td></tr></tbody></table>"
+
+
+def test_a_caption_may_run_over_several_lines_without_paragraphs():
+    assert _body("{|\n|+line 1\nline 2\n|data\n|}").startswith("<table><caption>line 1\nline 2</caption>")

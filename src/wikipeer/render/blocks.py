@@ -16,7 +16,7 @@ _OPEN = re.compile(
     r"<(?:table|h1|h2|h3|h4|h5|h6|pre|tr|p|ul|ol|dl|li|figure|/tr|/td|/th)\b", re.I)
 _CLOSE = re.compile(
     r"<(?:/table|/h1|/h2|/h3|/h4|/h5|/h6|td|th|/?blockquote|/?div|hr|/pre|/p|/li|/ul|/ol|/dl"
-    r"|/?center|/figure|/?caption)\b|" + re.escape(BLOCK_PREFIX), re.I)
+    r"|/?center|/figure)\b|" + re.escape(BLOCK_PREFIX), re.I)
 _BLOCKQUOTE = re.compile(r"<(/?)blockquote[\s>]", re.I)
 MAX_LIST_DEPTH = 16  # list levels; further prefix characters are text (HTML parsers slow down with depth)
 _PREFIX = re.compile(r"[*#:;]{0,%d}" % MAX_LIST_DEPTH)

@@ -51,10 +51,12 @@ class _Tables:
                 out.append(self.cells(line))
             else:
                 out.append(raw)
+        unclosed = bool(self.td)
         while self.td:
             out.append(self.close("").rstrip())
         result = "\n".join(out)
-        return "" if result == "<table>\n<tr><td></td></tr>\n</table>" else result
+        # MediaWiki's special case: a text that is only an unclosed, empty table ("{||}") gives nothing
+        return "" if unclosed and result == "<table>\n<tr><td></td></tr></table>" else result
 
     def open(self, m: re.Match) -> str:
         indent = len(m.group(1))
