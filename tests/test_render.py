@@ -691,3 +691,8 @@ def test_a_text_that_is_only_an_unclosed_empty_table_gives_nothing():
 
 def test_a_caption_may_run_over_several_lines_without_paragraphs():
     assert _body("{|\n|+line 1\nline 2\n|data\n|}").startswith("<table><caption>line 1\nline 2</caption>")
+
+
+def test_a_tag_name_followed_by_another_character_is_text():
+    assert _body("<s.foo>x</s.foo> <b→>y</b→> <blockquote|>z") == \
+        "<p>&lt;s.foo&gt;x&lt;/s.foo&gt; &lt;b→&gt;y&lt;/b→&gt; &lt;blockquote|&gt;z</p>"

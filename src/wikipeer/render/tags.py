@@ -15,7 +15,7 @@ from html.entities import html5
 from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
 
 _TOKEN = re.compile(
-    r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
+    r"<(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s/>])([^<>]*?)(/?)>"  # a name runs to a blank, "/" or ">": <s.foo> is none
     r"|&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
     r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
