@@ -696,3 +696,10 @@ def test_a_caption_may_run_over_several_lines_without_paragraphs():
 def test_a_tag_name_followed_by_another_character_is_text():
     assert _body("<s.foo>x</s.foo> <b→>y</b→> <blockquote|>z") == \
         "<p>&lt;s.foo&gt;x&lt;/s.foo&gt; &lt;b→&gt;y&lt;/b→&gt; &lt;blockquote|&gt;z</p>"
+
+
+def test_line_breaks_in_an_attribute_are_blanks_and_never_split_the_tag():
+    assert _body('<div style="background:\n#00FF00">-</div>') == '<div style="background:#00FF00">-</div>'
+    out = _body('<div style="background: &#10;#00FF00" title="a&#10;b">-</div>')
+    assert out.startswith("<div ") and out.endswith(">-</div>") and "<p>" not in out
+    assert 'title="a\nb"' in out

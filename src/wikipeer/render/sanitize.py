@@ -97,7 +97,9 @@ def allowed_attribute(tag: str, name: str) -> bool:
 def safe_style(value: str) -> str | None:
     """``value`` when it is harmless CSS, else None (the whole attribute goes)."""
     decoded = html.unescape(value)
-    if _BAD_CSS.search(decoded) or any(ord(ch) < 32 or ch in "\x7f\ufffd" for ch in decoded):
+    # CSS's blanks (tab, line feed, form feed, carriage return) are blanks; any other control character is refused
+    if _BAD_CSS.search(decoded) or any((ord(ch) < 32 and ch not in "\t\n\x0c\r") or ch in "\x7f\ufffd"
+                                       for ch in decoded):
         return None
     if any(name.lower() not in CSS_FUNCTIONS for name in _CSS_FUNCTION.findall(decoded)):
         return None

@@ -25,6 +25,8 @@ _ATTR = re.compile(
     r"""((?:[^\t\n\x0c\r /=>]|=)[^\t\n\x0c\r /=>]*)(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]*)(?:"|$)|'([^']*)(?:'|$)|([^\t\n\x0c\r >]*)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
+_BLANKS = re.compile(r"[\t\r\n ]+")
+_BLANK_REFS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 MAX_NESTING = 100  # author tags open at once; deeper ones show as text (no page needs more)
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -53,7 +55,8 @@ def fix_attributes(raw: str, tag: str) -> str:
         if not allowed_attribute(tag, name):
             continue
         value = next((g for g in m.group(2, 3, 4) if g is not None), "")
-        value = html.unescape(value)
+        # MediaWiki's order: blanks collapsed, then references decoded (a &#10; stays a line break)
+        value = html.unescape(_BLANKS.sub(" ", value))
         if name == "style":
             value = safe_style(value)
             if value is None:
@@ -62,7 +65,9 @@ def fix_attributes(raw: str, tag: str) -> str:
             value = value.strip().replace(" ", "_")
             if not value:  # an empty id is no id (MediaWiki drops it)
                 continue
-        kept[name] = f' {name}="{_inert(escape_attr(value.strip()))}"'  # a repeated attribute: the last wins
+        # a repeated attribute: the last wins; blanks from references written as references (encodeAttribute),
+        # so no later line-based pass sees a line break inside a tag
+        kept[name] = f' {name}="{_inert(escape_attr(value.strip())).translate(_BLANK_REFS)}"'
     return "".join(kept.values())
 
 
