@@ -618,6 +618,8 @@ def test_french_spaces_are_no_break_spaces_in_text_but_not_in_attributes():
     assert _body("Hello : this ; is « that »") == "<p>Hello&#160;: this&#160;; is «&#160;that&#160;»</p>"
     assert _body('<span title="a : b">x !</span>') == '<p><span title="a : b">x&#160;!</span></p>'
     assert _body("Croatian »quotes« and »čć«") == "<p>Croatian »quotes« and »čć«</p>"
+    # a text node may start with the blank: "[[X]] :" armours the blank after the link
+    assert '</a>&#160;: x' in _body("[[X]] : x")
 
 
 def test_extension_tags_of_the_context_replace_their_tag_with_their_html():

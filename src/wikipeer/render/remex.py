@@ -82,7 +82,7 @@ def _parse(html: str) -> _Element:
     return root
 
 
-_FRENCH_BEFORE = re.compile(r"(?<=\S) (?=[?:;!%»›](?!\w))")
+_FRENCH_BEFORE = re.compile(r" (?=[?:;!%»›](?!\w))")
 _FRENCH_AFTER = re.compile(r"(?<!\w)([«‹]) ")  # not after a letter: »quotes« (T378404)
 
 
