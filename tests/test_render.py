@@ -705,3 +705,9 @@ def test_line_breaks_in_an_attribute_are_blanks_and_never_split_the_tag():
     out = _body('<div style="background: &#10;#00FF00" title="a&#10;b">-</div>')
     assert out.startswith("<div ") and out.endswith(">-</div>") and "<p>" not in out
     assert 'title="a\nb"' in out
+
+
+def test_a_stray_closing_div_cannot_close_the_pages_wrapper():
+    out = html_of("a</div>\n\nb")
+    assert out.startswith('<div class="mw-parser-output">') and out.endswith("</div>")
+    assert out.count("</div>") == 1 and "<p>b" in out

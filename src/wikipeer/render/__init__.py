@@ -20,6 +20,7 @@ def render(text: str, ctx: RenderContext) -> Rendered:
     """Render a page's wikitext to sanitised HTML with what the page declares."""
     state = RenderState(ctx)
     redirect = None
+    page = False  # a page's body, wrapped in mw-parser-output once tidied
     try:
         text = clean_input(text)
         found = render_redirect(text, state)
@@ -27,11 +28,16 @@ def render(text: str, ctx: RenderContext) -> Rendered:
             html, redirect = found
         else:
             html = render_page(text, state)
+            page = True
     except Exception as exc:  # the contract: any input renders; a bug shows the text, not a 500
         state.error(f"The renderer failed on this page ({type(exc).__name__}: {exc}); it is shown as text")
         html = f'<pre class="render-failed">{escape_text(text)}</pre>'
     try:
-        html = p_wrap(clean(mark_fostered(html)))  # after the sanitizer: its HTML5 parse gives the tree Remex would
+        # after the sanitizer (its HTML5 parse gives the tree Remex would), and before the wrapper goes
+        # round, as in MediaWiki: an author's stray </div> cannot close the wrapper
+        html = p_wrap(clean(mark_fostered(html)))
+        if page:
+            html = f'<div class="mw-parser-output">{html}</div>'
     except Exception as exc:
         state.error(f"Sanitizer failed ({type(exc).__name__}); the page is shown as text")
         html = clean(f"<pre>{escape_text(text)}</pre>")

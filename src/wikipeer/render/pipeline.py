@@ -49,8 +49,7 @@ def render_page(text: str, state: RenderState) -> str:
     body = page_passes(expanded, state) + refs.leftovers()
     refs.inline = lambda note: note_passes(note, state)
     html = state.strip.unstrip(body)
-    html = resolve_link_classes(html, state)
-    return f'<div class="mw-parser-output">{html}</div>'
+    return resolve_link_classes(html, state)  # render() wraps it, once tidied, in mw-parser-output
 
 
 def page_passes(text: str, state: RenderState) -> str:

@@ -39,7 +39,6 @@ FORMATTING = frozenset({"a", "b", "big", "code", "em", "font", "i", "nobr", "s",
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                    "track", "wbr", "keygen", "basefont", "bgsound", "frame"})
 _TOKEN = re.compile(r'<(/?)([a-zA-Z][^\s/>]*)((?:\s+[^\s=/>]+(?:="[^"]*")?)*)\s*/?>')
-_WRAPPER_CLASS = 'class="mw-parser-output"'
 # Content the HTML5 parser moves out of a table ("foster parenting") is inserted before the table, and
 # Remex does not p-wrap it: it is marked with this element before the sanitizer and unwrapped here.
 FOSTER_TAG = "mw-foster"
@@ -216,14 +215,13 @@ def _walk(node: _Element, is_base: bool) -> None:
         _wrap(node)
     for child in node.children:
         if isinstance(child, _Element):
-            _walk(child, child.name == "blockquote" or (child.name == "div" and _WRAPPER_CLASS in child.start))
+            _walk(child, child.name == "blockquote")
 
 
 def p_wrap(html: str, top_level: bool = True) -> str:
     """``html`` with loose inline content wrapped in paragraphs as MediaWiki's Remex wraps it.
 
-    The top level (when ``top_level``), a ``<div class="mw-parser-output">`` and every
-    ``<blockquote>`` are wrap bases.
+    The top level (when ``top_level``) and every ``<blockquote>`` are wrap bases.
     """
     if "<" not in html and not (top_level and html.strip()):
         return html
