@@ -711,3 +711,13 @@ def test_a_stray_closing_div_cannot_close_the_pages_wrapper():
     out = html_of("a</div>\n\nb")
     assert out.startswith('<div class="mw-parser-output">') and out.endswith("</div>")
     assert out.count("</div>") == 1 and "<p>b" in out
+
+
+def test_an_empty_paragraph_left_by_stray_tags_is_marked_as_mediawiki_marks_it():
+    assert _body("</s>") == '<p class="mw-empty-elt"></p>'
+    assert _body("<p><pre>foo</pre></p>") == '<p class="mw-empty-elt"></p><pre>foo</pre><p class="mw-empty-elt"></p>'
+
+
+def test_blank_lines_between_html_list_items_make_no_paragraphs():
+    out = _body("<ul>\n<li>hi</li>\n\n\n<li>ho</li>\n</ul>\n<dl>\n<dd>ho<div>1</div>\n</dd>\n\n</dl>")
+    assert out == "<ul><li>hi</li><li>ho</li></ul><dl><dd>ho<div>1</div></dd></dl>"

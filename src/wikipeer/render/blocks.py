@@ -12,11 +12,14 @@ import re
 
 from wikipeer.render.strip import BLOCK_PREFIX
 
-_OPEN = re.compile(
-    r"<(?:table|h1|h2|h3|h4|h5|h6|pre|tr|p|ul|ol|dl|li|figure|/tr|/td|/th)\b", re.I)
+# Today's BlockLevelPass: block elements suppress paragraphs inside them (open), table cells outside
+# them, and tr, dt, dd and li (either tag) always; center, blockquote, div and hr never do (close).
+# <figure> (our thumbnails) is a block like MediaWiki's, set-aside block HTML closes too.
+_BLOCK_ELEMENTS = "table|h1|h2|h3|h4|h5|h6|pre|p|ul|ol|dl"
+_OPEN = re.compile(r"<(?:(?:%s|figure)|/(?:td|th)|/?(?:tr|dt|dd|li))\b" % _BLOCK_ELEMENTS, re.I)
 _CLOSE = re.compile(
-    r"<(?:/table|/h1|/h2|/h3|/h4|/h5|/h6|td|th|/?blockquote|/?div|hr|/pre|/p|/li|/ul|/ol|/dl"
-    r"|/?center|/figure)\b|" + re.escape(BLOCK_PREFIX), re.I)
+    r"<(?:/(?:%s|figure)|(?:td|th)|/?(?:center|blockquote|div|hr|mw:))\b|" % _BLOCK_ELEMENTS
+    + re.escape(BLOCK_PREFIX), re.I)
 _BLOCKQUOTE = re.compile(r"<(/?)blockquote[\s>]", re.I)
 MAX_LIST_DEPTH = 16  # list levels; further prefix characters are text (HTML parsers slow down with depth)
 _PREFIX = re.compile(r"[*#:;]{0,%d}" % MAX_LIST_DEPTH)

@@ -81,6 +81,8 @@ def _parse(html: str) -> _Element:
     return root
 
 
+# RemexCompatFormatter: an empty (or blank) p, li or tr without attributes is marked
+_MARKED_EMPTY = {f"<{name}>": f'<{name} class="mw-empty-elt">' for name in ("p", "li", "tr")}
 _FRENCH_BEFORE = re.compile(r" (?=[?:;!%»›](?!\w))")
 _FRENCH_AFTER = re.compile(r"(?<!\w)([«‹]) ")  # not after a letter: »quotes« (T378404)
 
@@ -100,7 +102,10 @@ def _write(node: _Element | str, out: list[str]) -> None:
         for child in node.children:
             _write(child, out)
         return
-    out.append(node.start)
+    if node.start in _MARKED_EMPTY and all(_is_blank(c) for c in node.children):
+        out.append(_MARKED_EMPTY[node.start])  # Remex's formatter marks it so skins can hide it
+    else:
+        out.append(node.start)
     for child in node.children:
         _write(child, out)
     if node.name not in _VOID:
