@@ -327,6 +327,7 @@ def _tag(m: re.Match) -> str:
 def _style(value: str) -> str:
     """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
     value = re.sub(r"!\s*important", "!important", value)  # nh3 writes "! important": the same CSS
+    value = re.sub(r"\s*\|\s*", "|", value)  # nh3 writes "85% | 0" for 85%|0: the same CSS tokens
     declarations = [d.strip() for d in value.split(";") if d.strip()]
     return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
 

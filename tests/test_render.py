@@ -721,3 +721,14 @@ def test_an_empty_paragraph_left_by_stray_tags_is_marked_as_mediawiki_marks_it()
 def test_blank_lines_between_html_list_items_make_no_paragraphs():
     out = _body("<ul>\n<li>hi</li>\n\n\n<li>ho</li>\n</ul>\n<dl>\n<dd>ho<div>1</div>\n</dd>\n\n</dl>")
     assert out == "<ul><li>hi</li><li>ho</li></ul><dl><dd>ho<div>1</div></dd></dl>"
+
+
+def test_cell_separators_inside_a_tag_do_not_split_the_cell():
+    assert _body('{|\n!hi <div class="!!">ha</div> ho\n|}') == \
+        '<table><tbody><tr><th>hi<div class="!!">ha</div>ho</th></tr></tbody></table>'
+    assert _body('{|\n|<span title="a||b">x</span>||y\n|}') == \
+        '<table><tbody><tr><td><span title="a||b">x</span></td><td>y</td></tr></tbody></table>'
+
+
+def test_an_attribute_is_trimmed_before_its_references_are_decoded():
+    assert _body('<pre dir="&#10;"></pre>') == '<pre dir="\n"></pre>'

@@ -22,6 +22,27 @@ def tables(text: str) -> str:
     return _Tables().run(text)
 
 
+_MARKUP = re.compile(r"<[^<>]*>")
+
+
+def _outside_tags(line: str, change) -> str:
+    """``line`` with ``change`` applied to the text between tags only."""
+    out, pos = [], 0
+    for m in _MARKUP.finditer(line):
+        out.append(change(line[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(change(line[pos:]))
+    return "".join(out)
+
+
+def _split_cells(line: str) -> list[str]:
+    """``line`` split at ``||`` outside tags (MediaWiki's explodeMarkup): ``<div title="a||b">`` is one cell."""
+    if "<" not in line:
+        return line.split("||")
+    return _outside_tags(line, lambda part: part.replace("||", "\x00")).split("\x00")
+
+
 class _Tables:
     def __init__(self) -> None:
         self.td: list[bool] = []
@@ -103,10 +124,10 @@ class _Tables:
         else:
             line = line[1:]
         if kind == "!":
-            line = line.replace("!!", "||")
+            line = _outside_tags(line, lambda part: part.replace("!!", "||"))  # MediaWiki's replaceMarkup
         tag = {"|": "td", "!": "th", "+": "caption"}[kind]
         out: list[str] = []
-        for cell in line.split("||"):
+        for cell in _split_cells(line):
             previous = ""
             if kind != "+":
                 attrs = self.tr_attrs.pop()

@@ -56,7 +56,7 @@ def fix_attributes(raw: str, tag: str) -> str:
             continue
         value = next((g for g in m.group(2, 3, 4) if g is not None), "")
         # MediaWiki's order: blanks collapsed, then references decoded (a &#10; stays a line break)
-        value = html.unescape(_BLANKS.sub(" ", value))
+        value = html.unescape(_BLANKS.sub(" ", value).strip())
         if name == "style":
             value = safe_style(value)
             if value is None:
@@ -67,7 +67,7 @@ def fix_attributes(raw: str, tag: str) -> str:
                 continue
         # a repeated attribute: the last wins; blanks from references written as references (encodeAttribute),
         # so no later line-based pass sees a line break inside a tag
-        kept[name] = f' {name}="{_inert(escape_attr(value.strip())).translate(_BLANK_REFS)}"'
+        kept[name] = f' {name}="{_inert(escape_attr(value)).translate(_BLANK_REFS)}"'
     return "".join(kept.values())
 
 
