@@ -732,3 +732,9 @@ def test_cell_separators_inside_a_tag_do_not_split_the_cell():
 
 def test_an_attribute_is_trimmed_before_its_references_are_decoded():
     assert _body('<pre dir="&#10;"></pre>') == '<pre dir="\n"></pre>'
+
+
+def test_toc_lines_keep_a_spans_direction_wherever_it_stands_and_drop_empty_anchor_spans():
+    out = html_of('__TOC__\n==<span style="color:red" dir="rtl" title="t">A</span>==\n==<span id="old"></span>B==')
+    texts = re.findall(r'<span class="toctext">(.*?)</span></a>', out)
+    assert texts == ['<span dir="rtl">A</span>', "B"]

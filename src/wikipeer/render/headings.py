@@ -93,14 +93,15 @@ class Section:
 # attributes but a span's dir
 _TOC_DROP = re.compile(r"<(?!/?(?:span|sup|sub|bdi|i|b|s|strike)(?:\s[^>]*)?>)[^>]*>")
 _TOC_KEEP = re.compile(r"<(/?(?:span|sup|sub|bdi|i|b|s|strike))(\s[^>]*)?>")
-_DIR = re.compile(r'\A dir="(?:rtl|ltr)"')
+_DIR = re.compile(r'\sdir="(rtl|ltr)"')
 
 
 def _toc_text(inner: str) -> str:
     def kept(m: re.Match) -> str:
-        direction = _DIR.match(m.group(2) or "") if m.group(1) == "span" else None
-        return f"<{m.group(1)}{direction.group(0) if direction else ''}>"
-    return _TOC_KEEP.sub(kept, _TOC_DROP.sub("", inner))
+        direction = _DIR.search(m.group(2) or "") if m.group(1) == "span" else None
+        return f"<{m.group(1)}{f' dir={chr(34)}{direction.group(1)}{chr(34)}' if direction else ''}>"
+    # an empty span is what an extra anchor (<span id="old"></span>) leaves: MediaWiki drops it
+    return _TOC_KEEP.sub(kept, _TOC_DROP.sub("", inner)).replace("<span></span>", "")
 
 
 def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str = "html5") -> str:
