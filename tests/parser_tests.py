@@ -274,7 +274,8 @@ class CaseWiki:
                             exists=self.exists, template=self.template, limits=self.limits,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
-                            fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks())
+                            fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks(),
+                            max_toc_level=int(case.options.get("wgmaxtoclevel") or 999))
         return render(case.wikitext, ctx).html
 
 

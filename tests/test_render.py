@@ -738,3 +738,11 @@ def test_toc_lines_keep_a_spans_direction_wherever_it_stands_and_drop_empty_anch
     out = html_of('__TOC__\n==<span style="color:red" dir="rtl" title="t">A</span>==\n==<span id="old"></span>B==')
     texts = re.findall(r'<span class="toctext">(.*?)</span></a>', out)
     assert texts == ['<span dir="rtl">A</span>', "B"]
+
+
+def test_max_toc_level_leaves_deeper_headings_out_of_the_toc():
+    from dataclasses import replace
+    ctx = replace(Wiki().context(), max_toc_level=3)
+    out = render("==a==\n===b===\n====c====\n==d==", ctx).html
+    assert re.findall(r'<span class="toctext">(.*?)</span>', out) == ["a", "b", "d"]
+    assert 'id="c"' in out  # the heading itself stays

@@ -77,6 +77,7 @@ class RenderContext:
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
+    - ``max_toc_level``: TOC levels from this one on are left out (MediaWiki's ``$wgMaxTocLevel``).
     - ``extension_tags``: extension tags beyond the built-in ones, name (lower case) -> function
       of the tag's body (None when self-closed) and attributes giving the HTML that replaces it
       (set aside, as a block); MediaWiki's ``Parser::setHook``, used by its parser tests' hooks.
@@ -98,6 +99,7 @@ class RenderContext:
     server: str = ""
     subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
     fragment_mode: str = "html5"
+    max_toc_level: int = 999
     extension_tags: Mapping[str, Callable[[str | None, dict[str, str]], str]] = field(default_factory=dict)
 
 

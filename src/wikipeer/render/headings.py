@@ -104,8 +104,10 @@ def _toc_text(inner: str) -> str:
     return _TOC_KEEP.sub(kept, _TOC_DROP.sub("", inner)).replace("<span></span>", "")
 
 
-def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str = "html5") -> str:
-    """Anchored headings, and the TOC where MediaWiki puts it (anchors in ``fragment_mode``, see escape_id)."""
+def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str = "html5",
+                    max_toc_level: int = 999) -> str:
+    """Anchored headings, and the TOC where MediaWiki puts it (anchors in ``fragment_mode``, see escape_id;
+    TOC levels from ``max_toc_level`` on left out, MediaWiki's ``$wgMaxTocLevel``)."""
     sections: list[Section] = []
     used: dict[str, int] = {}
 
@@ -138,16 +140,17 @@ def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str
         has_mark or "NOTOC" not in switches)
     if not show:
         return text.replace(TOC_MARK, "").replace(_FIRST_HEADING, "")
-    toc = "\n" + toc_html(sections, TOC_TITLES.get(lang, TOC_TITLES["en"])) + "\n"
+    toc = "\n" + toc_html(sections, TOC_TITLES.get(lang, TOC_TITLES["en"]), max_toc_level) + "\n"
     if has_mark:
         first = text.index(TOC_MARK)
         return (text[:first] + toc + text[first:].replace(TOC_MARK, "")).replace(_FIRST_HEADING, "")
     return text.replace(_FIRST_HEADING, toc, 1)
 
 
-def toc_html(sections: list[Section], title: str) -> str:
-    """The TOC block: nested lists numbered like MediaWiki's (1, 1.1, 2...)."""
+def toc_html(sections: list[Section], title: str, max_level: int = 999) -> str:
+    """The TOC block: nested lists numbered like MediaWiki's (1, 1.1, 2...), levels below ``max_level``."""
     _number(sections)
+    sections = [s for s in sections if s.toclevel < max_level]
     out = [f'<div id="toc" class="toc" role="navigation"><div class="toctitle"><h2 id="mw-toc-heading">{title}</h2></div>']
     depth = 0
     for section in sections:

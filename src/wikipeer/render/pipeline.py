@@ -60,7 +60,8 @@ def page_passes(text: str, state: RenderState) -> str:
     text = _HR.sub(r"\1<hr />", text) if "----" in text else text
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
-    text = format_headings(text, state.switches, state.ctx.config.lang, state.ctx.fragment_mode)
+    text = format_headings(text, state.switches, state.ctx.config.lang, state.ctx.fragment_mode,
+                           state.ctx.max_toc_level)
     html = block_levels(text)
     if "<hr" in html:
         html = _TEXT_AFTER_HR.sub(_paragraph_after_rule, html)
