@@ -746,3 +746,8 @@ def test_max_toc_level_leaves_deeper_headings_out_of_the_toc():
     out = render("==a==\n===b===\n====c====\n==d==", ctx).html
     assert re.findall(r'<span class="toctext">(.*?)</span>', out) == ["a", "b", "d"]
     assert 'id="c"' in out  # the heading itself stays
+
+
+def test_the_last_line_of_an_open_paragraph_keeps_its_line_break_as_in_mediawiki():
+    # MediaWiki ends the line when a paragraph is open, so an unclosed <b> holds the break too
+    assert html_of("<s>foo") == '<div class="mw-parser-output"><p><s>foo\n</s></p></div>'

@@ -196,7 +196,7 @@ def block_levels(text: str) -> str:
             in_pre = False
         if pending_p is None:
             out.append(t)
-            if not prefix and not last_line:
+            if not prefix and (not last_line or state.last_paragraph):  # MediaWiki: or a paragraph is open
                 out.append("\n")
     for k in range(len(last_prefix) - 1, -1, -1):
         out.append(state.close_list(last_prefix[k]))
