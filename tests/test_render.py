@@ -751,3 +751,8 @@ def test_max_toc_level_leaves_deeper_headings_out_of_the_toc():
 def test_the_last_line_of_an_open_paragraph_keeps_its_line_break_as_in_mediawiki():
     # MediaWiki ends the line when a paragraph is open, so an unclosed <b> holds the break too
     assert html_of("<s>foo") == '<div class="mw-parser-output"><p><s>foo\n</s></p></div>'
+
+
+def test_a_term_after_a_definition_at_the_same_depth_opens_a_new_list():
+    assert _body(":;*foo\n::*bar\n:;baz") == \
+        "<dl><dd><dl><dt><ul><li>foo</li><li>bar</li></ul></dt></dl><dl><dt>baz</dt></dl></dd></dl>"

@@ -133,7 +133,8 @@ def block_levels(text: str) -> str:
                     t = split[1]
         elif prefix or last_prefix:
             common = 0
-            while common < min(len(prefix2), len(last_prefix)) and prefix2[common] == last_prefix[common]:
+            # the raw prefix against the last one (";" as ":"), as MediaWiki's getCommon: ":;" and "::" share one
+            while common < min(len(prefix), len(last_prefix)) and prefix[common] == last_prefix[common]:
                 common += 1
             pending_p = None
             for k in range(len(last_prefix) - 1, common - 1, -1):
