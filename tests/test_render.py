@@ -756,3 +756,8 @@ def test_the_last_line_of_an_open_paragraph_keeps_its_line_break_as_in_mediawiki
 def test_a_term_after_a_definition_at_the_same_depth_opens_a_new_list():
     assert _body(":;*foo\n::*bar\n:;baz") == \
         "<dl><dd><dl><dt><ul><li>foo</li><li>bar</li></ul></dt></dl><dl><dt>baz</dt></dl></dd></dl>"
+
+
+def test_tabindex_is_kept_only_as_zero():
+    assert _body('<div tabindex="0">A</div><div tabindex="-1">B</div><div tabindex="3">C</div>') == \
+        '<div tabindex="0">A</div><div>B</div><div>C</div>'

@@ -36,7 +36,8 @@ AUTHOR_TAGS = frozenset({
 RENDERER_TAGS = frozenset({"a", "figure", "figcaption", "img"})
 TAGS = AUTHOR_TAGS | RENDERER_TAGS
 
-GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role"})
+# tabindex only as "0" (tags.fix_attributes checks): it lets a keyboard reach the element, as MediaWiki allows
+GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role", "tabindex"})
 TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "rel"}),
     # Images come only from render/files.py; their URLs must be this node's own (see _attribute_filter).

@@ -61,6 +61,8 @@ def fix_attributes(raw: str, tag: str) -> str:
             value = safe_style(value)
             if value is None:
                 continue
+        elif name == "tabindex" and value != "0":  # MediaWiki allows only 0: no author reorders the page's keys
+            continue
         elif name == "id":
             value = value.strip().replace(" ", "_")
             if not value:  # an empty id is no id (MediaWiki drops it)
