@@ -761,3 +761,9 @@ def test_a_term_after_a_definition_at_the_same_depth_opens_a_new_list():
 def test_tabindex_is_kept_only_as_zero():
     assert _body('<div tabindex="0">A</div><div tabindex="-1">B</div><div tabindex="3">C</div>') == \
         '<div tabindex="0">A</div><div>B</div><div>C</div>'
+
+
+def test_pre_in_wikitext_format_renders_its_wikitext_inside_the_box():
+    out = _body("{{#tag:pre|'''b''' [[L]]|format=\"wikitext\"}}\n\n<pre>'''b'''</pre>")
+    assert out.startswith('<pre><b>b</b> <a href="/wiki/L"')
+    assert "<pre>'''b'''</pre>" in out

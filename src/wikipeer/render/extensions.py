@@ -49,9 +49,13 @@ def _nowiki(exp, tag, frame, expanded):
 
 
 def _pre(exp, tag, frame, expanded):
+    attrs = fix_attributes(tag.attrs, "pre")
+    if attributes(tag.attrs).get("format", "").strip().lower() == "wikitext":
+        # <pre format="wikitext"> (as {{#tag:pre|...|format="wikitext"}} writes it): its text is wikitext,
+        # links, bold, tables and headings inside the box; the later passes see it as an author's <pre>
+        return f"<pre{attrs}>{_expand_body(exp, tag.body or '', frame, expanded)}</pre>"
     body = _NOWIKI_PAIR.sub(r"\1", tag.body or "")
     body = body[1:] if body.startswith("\n") else body
-    attrs = fix_attributes(tag.attrs, "pre")
     return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True)
 
 
