@@ -275,7 +275,8 @@ class CaseWiki:
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
                             fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks(),
-                            max_toc_level=int(case.options.get("wgmaxtoclevel") or 999))
+                            max_toc_level=int(case.options.get("wgmaxtoclevel") or 999),
+                            allow_toc="notoc" not in case.options)
         return render(case.wikitext, ctx).html
 
 

@@ -767,3 +767,11 @@ def test_pre_in_wikitext_format_renders_its_wikitext_inside_the_box():
     out = _body("{{#tag:pre|'''b''' [[L]]|format=\"wikitext\"}}\n\n<pre>'''b'''</pre>")
     assert out.startswith('<pre><b>b</b><a href="/wiki/L"')  # (_body drops blanks next to tags)
     assert "<pre>'''b'''</pre>" in out
+
+
+def test_allow_toc_false_leaves_the_toc_out_and_the_headings_in():
+    from dataclasses import replace
+    ctx = replace(Wiki().context(), allow_toc=False)
+    out = render("__FORCETOC__\n==a==\n==b==\n==c==\n==d==", ctx).html
+    assert 'id="toc"' not in out and out.count("mw-headline") == 4
+    assert 'id="toc"' in html_of("==a==\n==b==\n==c==\n==d==")

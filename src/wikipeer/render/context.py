@@ -77,6 +77,8 @@ class RenderContext:
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
+    - ``allow_toc``: False leaves every TOC out (MediaWiki's output option ``allowTOC``, for a
+      reader that shows the sections elsewhere).
     - ``max_toc_level``: TOC levels from this one on are left out (MediaWiki's ``$wgMaxTocLevel``).
     - ``extension_tags``: extension tags beyond the built-in ones, name (lower case) -> function
       of the tag's body (None when self-closed) and attributes giving the HTML that replaces it
@@ -100,6 +102,7 @@ class RenderContext:
     subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
     fragment_mode: str = "html5"
     max_toc_level: int = 999
+    allow_toc: bool = True
     extension_tags: Mapping[str, Callable[[str | None, dict[str, str]], str]] = field(default_factory=dict)
 
 

@@ -105,7 +105,7 @@ def _toc_text(inner: str) -> str:
 
 
 def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str = "html5",
-                    max_toc_level: int = 999) -> str:
+                    max_toc_level: int = 999, allow_toc: bool = True) -> str:
     """Anchored headings, and the TOC where MediaWiki puts it (anchors in ``fragment_mode``, see escape_id;
     TOC levels from ``max_toc_level`` on left out, MediaWiki's ``$wgMaxTocLevel``)."""
     sections: list[Section] = []
@@ -136,7 +136,7 @@ def format_headings(text: str, switches: set[str], lang: str, fragment_mode: str
 
     text = _HEADING_TAG.sub(anchor, text)
     has_mark = TOC_MARK in text
-    show = sections and (has_mark or "FORCETOC" in switches or len(sections) >= 4) and (
+    show = allow_toc and sections and (has_mark or "FORCETOC" in switches or len(sections) >= 4) and (
         has_mark or "NOTOC" not in switches)
     if not show:
         return text.replace(TOC_MARK, "").replace(_FIRST_HEADING, "")

@@ -61,7 +61,7 @@ def page_passes(text: str, state: RenderState) -> str:
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
     text = format_headings(text, state.switches, state.ctx.config.lang, state.ctx.fragment_mode,
-                           state.ctx.max_toc_level)
+                           state.ctx.max_toc_level, state.ctx.allow_toc)
     html = block_levels(text)
     if "<hr" in html:
         html = _TEXT_AFTER_HR.sub(_paragraph_after_rule, html)
