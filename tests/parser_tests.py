@@ -23,7 +23,7 @@ import html
 import re
 from urllib.parse import unquote
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,8 @@ DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
 # lastsavedrevision (skipped here) the page is not saved, so no user made it and REVISIONUSER is empty
 TEST_REVISION = Revision(id="1337", timestamp=123, user="", size=0)
 TEST_SERVER = "http://example.org"
+# ParserTestRunner's $wgFragmentMode is [ 'legacy', 'html5' ]: anchors are legacy-escaped (``a.3Db``)
+FRAGMENT_MODE = "legacy"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
 
 # Options that change the HTML in ways we do not model: the case is skipped and counted. (The options
@@ -245,6 +247,40 @@ def skip_reason(case: ParserCase) -> str | None:
     return None
 
 
+def _var_export(value: str | None | dict[str, str]) -> str:
+    """PHP's var_export of a string, NULL or an array of strings."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, dict):
+        return "array (\n" + "".join(f"  {_var_export(k)} => {_var_export(v)},\n" for k, v in value.items()) + ")"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def parser_test_hooks() -> dict[str, Callable[[str | None, dict[str, str]], str]]:
+    """The extension tags ParserTestRunner installs (ParserTestParserHook), fresh for one case.
+
+    ``<tag>`` and ``<tåg>`` show their input and attributes as PHP's var_export in a
+    ``<pre>`` (escaped here: the renderer's HTML is sanitised); ``<statictag>`` keeps
+    its text and ``<statictag action=flush/>`` gives the last one kept.
+    """
+    kept: list[str] = []
+
+    def dump(body: str | None, attrs: dict[str, str]) -> str:
+        return "<pre>\n" + html.escape(f"{_var_export(body)}\n{_var_export(attrs)}", quote=False) + "\n</pre>"
+
+    def static(body: str | None, attrs: dict[str, str]) -> str:
+        if not attrs:
+            kept.append(body or "")
+            return ""
+        if attrs == {"action": "flush"} and body is None:
+            return html.escape(kept[-1], quote=False) if kept else ""
+        return html.escape("\nCall this extension as <statictag>string</statictag> or as <statictag action=flush/>, "
+                           f"not in any other way.\ntext: {_var_export(body)}\nargv: {_var_export(attrs)}\n",
+                           quote=False)
+
+    return {"tag": dump, "tåg": dump, "statictag": static}
+
+
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
 
@@ -265,7 +301,10 @@ class CaseWiki:
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
                             revision=TEST_REVISION, server=TEST_SERVER,
-                            subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()))
+                            subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
+                            fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks(),
+                            max_toc_level=int(case.options.get("wgmaxtoclevel") or 999),
+                            allow_toc="notoc" not in case.options)
         return render(case.wikitext, ctx).html
 
 
@@ -317,6 +356,8 @@ def _tag(m: re.Match) -> str:
 
 def _style(value: str) -> str:
     """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
+    value = re.sub(r"!\s*important", "!important", value)  # nh3 writes "! important": the same CSS
+    value = re.sub(r"\s*\|\s*", "|", value)  # nh3 writes "85% | 0" for 85%|0: the same CSS tokens
     declarations = [d.strip() for d in value.split(";") if d.strip()]
     return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
 

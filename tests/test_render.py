@@ -604,3 +604,213 @@ def test_a_heading_id_never_holds_the_html_of_what_was_set_aside():
     out = render("== A{{Missing}}B ==\ntext\n== C<ref>x</ref> ==\n", ctx).html
     assert 'id="AB"' in out and 'id="C"' in out
     assert "&lt;span" not in out and '"&gt;' not in out
+
+
+# ---- Remex's p-wrapping (render/remex.py) ----
+
+def _body(text: str, **kw) -> str:
+    """The page's HTML inside the mw-parser-output wrapper, blanks next to tags dropped."""
+    fragment = html_of(text, **kw)
+    inner = re.sub(r'\A<div class="mw-parser-output">(.*)</div>\Z', r"\1", fragment, flags=re.S)
+    return re.sub(r"\s*(<[^>]*>)\s*", r"\1", inner).strip()
+
+
+def test_text_beside_a_block_tag_on_one_line_is_a_paragraph():
+    assert _body("a <div>foo</div>\n\nb") == "<p>a</p><div>foo</div><p>b</p>"
+
+
+def test_loose_text_in_a_blockquote_is_a_paragraph():
+    assert _body("<blockquote>Line one\n\nLine two</blockquote>") == \
+        "<blockquote><p>Line one\nLine two</p></blockquote>"
+
+
+def test_formatting_element_round_a_block_is_split_round_it():
+    assert _body("<b>x<div>y</div>z</b>") == "<p><b>x</b></p><b><div>y</div></b><p><b>z</b></p>"
+
+
+def test_span_round_a_block_gives_up_the_paragraph():
+    assert _body("<span><div>x</div></span>") == "<span><div>x</div></span>"
+
+
+def test_text_fostered_out_of_a_table_is_not_wrapped():
+    assert _body("<table>hi</table>") == "hi<table></table>"
+    assert _body("{|\n|-\na\n|}") == "a<table></table>"
+
+
+def test_legacy_fragment_mode_escapes_anchors_as_mediawiki_legacy_ids():
+    from dataclasses import replace
+    wiki = Wiki()
+    ctx = replace(wiki.context(), fragment_mode="legacy")
+    out = render("__TOC__\n== a=b é ==\n[[#a=b é]]", ctx).html
+    assert 'id="a.3Db_.C3.A9"' in out and 'href="#a.3Db_.C3.A9"' in out
+    assert out.count('href="#a.3Db_.C3.A9"') == 2  # the TOC's line and the link
+    assert 'id="a=b_é"' in html_of("== a=b é ==")  # html5, the default: as written
+
+
+def test_a_definition_term_splits_at_a_colon_outside_links_and_elements():
+    assert _body(";[[Help:FAQ]]:The page") == \
+        '<dl><dt><a href="/wiki/Help:FAQ" title="Help:FAQ" class="new">Help:FAQ</a></dt><dd>The page</dd></dl>'
+    assert _body(";one <b>two : x</b>:def") == "<dl><dt>one<b>two&#160;: x</b></dt><dd>def</dd></dl>"
+
+
+def test_french_spaces_are_no_break_spaces_in_text_but_not_in_attributes():
+    assert _body("Hello : this ; is « that »") == "<p>Hello&#160;: this&#160;; is «&#160;that&#160;»</p>"
+    assert _body('<span title="a : b">x !</span>') == '<p><span title="a : b">x&#160;!</span></p>'
+    assert _body("Croatian »quotes« and »čć«") == "<p>Croatian »quotes« and »čć«</p>"
+    # a text node may start with the blank: "[[X]] :" armours the blank after the link
+    assert '</a>&#160;: x' in _body("[[X]] : x")
+
+
+def test_extension_tags_of_the_context_replace_their_tag_with_their_html():
+    from dataclasses import replace
+    seen: list[tuple[str | None, dict[str, str]]] = []
+
+    def shout(body: str | None, attrs: dict[str, str]) -> str:
+        seen.append((body, attrs))
+        return f"<div>{(body or '').upper()}</div>"
+
+    ctx = replace(Wiki().context(), extension_tags={"shout": shout})
+    out = render("<Shout loud x=1>''hi'' [[no]]</Shout> and <shout/>", ctx).html
+    assert "<div>''HI'' [[NO]]</div>" in out and "<div></div>" in out
+    assert seen == [("''hi'' [[no]]", {"loud": "", "x": "1"}), (None, {})]
+    assert "&lt;shout" in html_of("<shout>x</shout>")  # no such tag without the context's
+
+
+def test_a_line_of_several_comments_is_taken_out_whole_and_keeps_a_list_together():
+    assert _body("*a\n <!--x--> <!---->\t<!--y-->\n*b") == "<ul><li>a</li><li>b</li></ul>"
+    assert _body("a\n<!--x--><!--y-->\nb") == "<p>a\nb</p>"
+
+
+def test_an_attribute_quote_left_open_runs_to_the_end_of_the_tag():
+    assert _body('<span title="Hello world>Foo</span>') == '<p><span title="Hello world">Foo</span></p>'
+    assert 'td title="Hello world"' in _body('{|\n| title="Hello world|Foo\n|}')
+    assert _body('{|\n|!style="color:red"|bar\n|}') == "<table><tbody><tr><td>bar</td></tr></tbody></table>"
+
+
+def test_data_attributes_are_kept_but_mediawikis_own_and_namespaced_ones():
+    out = _body('<div data-mw="a" data-parsoid="b" data-mw-x="c" data-ok="d" data-ooui="e" data-bad:ns="f" '
+                'data-sort-value="3" onclick="x()">d</div>')
+    assert out == '<div data-ok="d" data-sort-value="3">d</div>'
+
+
+def test_pre_gives_the_text_of_nowiki_pairs_and_shows_an_unpaired_nowiki():
+    assert _body("<pre>\n<nowiki>\n</pre>") == "<pre>&lt;nowiki&gt;</pre>"
+    assert _body("<pre><nowiki><nowiki></nowiki>Foo<nowiki></nowiki></nowiki></pre>") == \
+        "<pre>&lt;nowiki&gt;Foo&lt;/nowiki&gt;</pre>"
+
+
+def test_an_extension_tags_attributes_run_past_a_less_than_sign_to_the_first_greater_than():
+    assert _body("<pre <pre>123</pre>") == "<pre>123</pre>"
+
+
+def test_many_unfinished_extension_tags_are_read_in_linear_time():
+    from wikipeer.render.preprocess import preprocess
+    # each "<ref " once scanned ahead to the page's only ">": quadratic in the number of tags
+    nodes = preprocess("<ref a " * 20_000 + ">")
+    assert "".join(n for n in nodes if isinstance(n, str)).startswith("<ref a <ref a ")
+
+
+def test_toc_numbers_out_of_order_heading_levels_as_mediawiki_does():
+    out = html_of("==2==\n======6======\n===3===\n=1=\n=====5=====\n==2==")
+    numbers = re.findall(r'class="toclevel-(\d)"><a href="#[^"]*"><span class="tocnumber">([\d.]+)', out)
+    assert numbers == [("1", "1"), ("2", "1.1"), ("2", "1.2"), ("1", "2"), ("2", "2.1"), ("2", "2.2")]
+
+
+def test_headings_written_in_html_are_marked_anchored_and_in_the_toc():
+    out = _body('<h2>One</h2>\n<h3 id="own">Two</h3>\n<h2 class="c">Three\n</h2>\n==Four==')
+    assert '<h2 class="mw-html-heading"><span class="mw-headline" id="One">One</span></h2>' in out
+    assert '<h3 id="own" class="mw-html-heading">Two</h3>' in out
+    assert 'class="mw-html-heading c"' in out
+    assert '<h2><span class="mw-headline" id="Four">Four</span></h2>' in out
+    assert re.findall(r'<a href="#([^"]*)"><span class="tocnumber">', out) == ["One", "own", "Three", "Four"]
+
+
+def test_a_text_that_is_only_an_unclosed_empty_table_gives_nothing():
+    assert _body("{||}") == ""
+    assert _body("{|\n|}") == "<table><tbody><tr><td></td></tr></tbody></table>"
+
+
+def test_a_caption_may_run_over_several_lines_without_paragraphs():
+    assert _body("{|\n|+line 1\nline 2\n|data\n|}").startswith("<table><caption>line 1\nline 2</caption>")
+
+
+def test_a_tag_name_followed_by_another_character_is_text():
+    assert _body("<s.foo>x</s.foo> <b→>y</b→> <blockquote|>z") == \
+        "<p>&lt;s.foo&gt;x&lt;/s.foo&gt; &lt;b→&gt;y&lt;/b→&gt; &lt;blockquote|&gt;z</p>"
+
+
+def test_line_breaks_in_an_attribute_are_blanks_and_never_split_the_tag():
+    assert _body('<div style="background:\n#00FF00">-</div>') == '<div style="background:#00FF00">-</div>'
+    out = _body('<div style="background: &#10;#00FF00" title="a&#10;b">-</div>')
+    assert out.startswith("<div ") and out.endswith(">-</div>") and "<p>" not in out
+    assert 'title="a\nb"' in out
+
+
+def test_a_stray_closing_div_cannot_close_the_pages_wrapper():
+    out = html_of("a</div>\n\nb")
+    assert out.startswith('<div class="mw-parser-output">') and out.endswith("</div>")
+    assert out.count("</div>") == 1 and "<p>b" in out
+
+
+def test_an_empty_paragraph_left_by_stray_tags_is_marked_as_mediawiki_marks_it():
+    assert _body("</s>") == '<p class="mw-empty-elt"></p>'
+    assert _body("<p><pre>foo</pre></p>") == '<p class="mw-empty-elt"></p><pre>foo</pre><p class="mw-empty-elt"></p>'
+
+
+def test_blank_lines_between_html_list_items_make_no_paragraphs():
+    out = _body("<ul>\n<li>hi</li>\n\n\n<li>ho</li>\n</ul>\n<dl>\n<dd>ho<div>1</div>\n</dd>\n\n</dl>")
+    assert out == "<ul><li>hi</li><li>ho</li></ul><dl><dd>ho<div>1</div></dd></dl>"
+
+
+def test_cell_separators_inside_a_tag_do_not_split_the_cell():
+    assert _body('{|\n!hi <div class="!!">ha</div> ho\n|}') == \
+        '<table><tbody><tr><th>hi<div class="!!">ha</div>ho</th></tr></tbody></table>'
+    assert _body('{|\n|<span title="a||b">x</span>||y\n|}') == \
+        '<table><tbody><tr><td><span title="a||b">x</span></td><td>y</td></tr></tbody></table>'
+
+
+def test_an_attribute_is_trimmed_before_its_references_are_decoded():
+    assert _body('<pre dir="&#10;"></pre>') == '<pre dir="\n"></pre>'
+
+
+def test_toc_lines_keep_a_spans_direction_wherever_it_stands_and_drop_empty_anchor_spans():
+    out = html_of('__TOC__\n==<span style="color:red" dir="rtl" title="t">A</span>==\n==<span id="old"></span>B==')
+    texts = re.findall(r'<span class="toctext">(.*?)</span></a>', out)
+    assert texts == ['<span dir="rtl">A</span>', "B"]
+
+
+def test_max_toc_level_leaves_deeper_headings_out_of_the_toc():
+    from dataclasses import replace
+    ctx = replace(Wiki().context(), max_toc_level=3)
+    out = render("==a==\n===b===\n====c====\n==d==", ctx).html
+    assert re.findall(r'<span class="toctext">(.*?)</span>', out) == ["a", "b", "d"]
+    assert 'id="c"' in out  # the heading itself stays
+
+
+def test_the_last_line_of_an_open_paragraph_keeps_its_line_break_as_in_mediawiki():
+    # MediaWiki ends the line when a paragraph is open, so an unclosed <b> holds the break too
+    assert html_of("<s>foo") == '<div class="mw-parser-output"><p><s>foo\n</s></p></div>'
+
+
+def test_a_term_after_a_definition_at_the_same_depth_opens_a_new_list():
+    assert _body(":;*foo\n::*bar\n:;baz") == \
+        "<dl><dd><dl><dt><ul><li>foo</li><li>bar</li></ul></dt></dl><dl><dt>baz</dt></dl></dd></dl>"
+
+
+def test_tabindex_is_kept_only_as_zero():
+    assert _body('<div tabindex="0">A</div><div tabindex="-1">B</div><div tabindex="3">C</div>') == \
+        '<div tabindex="0">A</div><div>B</div><div>C</div>'
+
+
+def test_pre_in_wikitext_format_renders_its_wikitext_inside_the_box():
+    out = _body("{{#tag:pre|'''b''' [[L]]|format=\"wikitext\"}}\n\n<pre>'''b'''</pre>")
+    assert out.startswith('<pre><b>b</b><a href="/wiki/L"')  # (_body drops blanks next to tags)
+    assert "<pre>'''b'''</pre>" in out
+
+
+def test_allow_toc_false_leaves_the_toc_out_and_the_headings_in():
+    from dataclasses import replace
+    ctx = replace(Wiki().context(), allow_toc=False)
+    out = render("__FORCETOC__\n==a==\n==b==\n==c==\n==d==", ctx).html
+    assert 'id="toc"' not in out and out.count("mw-headline") == 4
+    assert 'id="toc"' in html_of("==a==\n==b==\n==c==\n==d==")

@@ -12,11 +12,14 @@ import re
 
 from wikipeer.render.strip import BLOCK_PREFIX
 
-_OPEN = re.compile(
-    r"<(?:table|h1|h2|h3|h4|h5|h6|pre|tr|p|ul|ol|dl|li|figure|/tr|/td|/th)\b", re.I)
+# Today's BlockLevelPass: block elements suppress paragraphs inside them (open), table cells outside
+# them, and tr, dt, dd and li (either tag) always; center, blockquote, div and hr never do (close).
+# <figure> (our thumbnails) is a block like MediaWiki's, set-aside block HTML closes too.
+_BLOCK_ELEMENTS = "table|h1|h2|h3|h4|h5|h6|pre|p|ul|ol|dl"
+_OPEN = re.compile(r"<(?:(?:%s|figure)|/(?:td|th)|/?(?:tr|dt|dd|li))\b" % _BLOCK_ELEMENTS, re.I)
 _CLOSE = re.compile(
-    r"<(?:/table|/h1|/h2|/h3|/h4|/h5|/h6|td|th|/?blockquote|/?div|hr|/pre|/p|/li|/ul|/ol|/dl"
-    r"|/?center|/figure|/?caption)\b|" + re.escape(BLOCK_PREFIX), re.I)
+    r"<(?:/(?:%s|figure)|(?:td|th)|/?(?:center|blockquote|div|hr|mw:))\b|" % _BLOCK_ELEMENTS
+    + re.escape(BLOCK_PREFIX), re.I)
 _BLOCKQUOTE = re.compile(r"<(/?)blockquote[\s>]", re.I)
 MAX_LIST_DEPTH = 16  # list levels; further prefix characters are text (HTML parsers slow down with depth)
 _PREFIX = re.compile(r"[*#:;]{0,%d}" % MAX_LIST_DEPTH)
@@ -68,15 +71,33 @@ class _Pass:
 
 
 def _split_term(text: str) -> tuple[str, str] | None:
-    """``term : definition`` on a ``;`` line: the first colon outside tags."""
+    """``term : definition`` on a ``;`` line: the first colon outside any element (MediaWiki's findColonNoLinks).
+
+    Links are HTML by now, so the colon of ``[[Help:FAQ]]`` or ``http://`` is inside an
+    ``<a>`` and does not count; neither does one inside ``<b>...</b>`` or a comment.
+    """
     depth = 0
-    for i, ch in enumerate(text):
-        if ch == "<":
-            depth += 1
-        elif ch == ">" and depth:
-            depth -= 1
-        elif ch == ":" and depth == 0:
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == ":" and depth == 0:
             return text[:i], text[i + 1:]
+        if ch != "<":
+            i += 1
+            continue
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            i = n if end < 0 else end + 3
+            continue
+        end = text.find(">", i + 1)
+        if end < 0:
+            return None  # an unfinished tag: MediaWiki finds no colon after it either
+        tag = text[i + 1:end]
+        if tag.startswith("/"):
+            depth = max(depth - 1, 0)
+        elif tag and not tag.endswith("/"):
+            depth += 1
+        i = end + 1
     return None
 
 
@@ -112,7 +133,8 @@ def block_levels(text: str) -> str:
                     t = split[1]
         elif prefix or last_prefix:
             common = 0
-            while common < min(len(prefix2), len(last_prefix)) and prefix2[common] == last_prefix[common]:
+            # the raw prefix against the last one (";" as ":"), as MediaWiki's getCommon: ":;" and "::" share one
+            while common < min(len(prefix), len(last_prefix)) and prefix[common] == last_prefix[common]:
                 common += 1
             pending_p = None
             for k in range(len(last_prefix) - 1, common - 1, -1):
@@ -175,7 +197,7 @@ def block_levels(text: str) -> str:
             in_pre = False
         if pending_p is None:
             out.append(t)
-            if not prefix and not last_line:
+            if not prefix and (not last_line or state.last_paragraph):  # MediaWiki: or a paragraph is open
                 out.append("\n")
     for k in range(len(last_prefix) - 1, -1, -1):
         out.append(state.close_list(last_prefix[k]))

@@ -7,7 +7,7 @@ a node behind it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -77,6 +77,15 @@ class RenderContext:
     - ``revision``: the revision rendered (REVISION*, CURRENT*, LOCAL*).
     - ``server``: the node's URL as readers reach it (``{{SERVER}}``), "" when unknown.
     - ``subpage_namespaces``: where ``[[/Child]]`` and ``[[../]]`` are subpage links.
+    - ``allow_toc``: False leaves every TOC out (MediaWiki's output option ``allowTOC``, for a
+      reader that shows the sections elsewhere).
+    - ``max_toc_level``: TOC levels from this one on are left out (MediaWiki's ``$wgMaxTocLevel``).
+    - ``extension_tags``: extension tags beyond the built-in ones, name (lower case) -> function
+      of the tag's body (None when self-closed) and attributes giving the HTML that replaces it
+      (set aside, as a block); MediaWiki's ``Parser::setHook``, used by its parser tests' hooks.
+    - ``fragment_mode``: how section anchors are written, MediaWiki's ``$wgFragmentMode``:
+      ``"html5"`` (Wikipedia's today: ``a=b`` stays ``a=b``) or ``"legacy"`` (``a.3Db``,
+      what MediaWiki's parser tests expect).
     """
 
     config: WikiConfig
@@ -91,6 +100,10 @@ class RenderContext:
     revision: Revision = field(default_factory=Revision)
     server: str = ""
     subpage_namespaces: frozenset[int] = DEFAULT_SUBPAGE_NAMESPACES
+    fragment_mode: str = "html5"
+    max_toc_level: int = 999
+    allow_toc: bool = True
+    extension_tags: Mapping[str, Callable[[str | None, dict[str, str]], str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -49,6 +49,7 @@ class Expander:
     def __init__(self, state: RenderState) -> None:
         self.state = state
         self.ctx = state.ctx
+        self.extra_tags = frozenset(state.ctx.extension_tags)
         self.limits = state.ctx.limits
         self.bodies: dict[str, str | None] = {}
         self.trees: dict[str, list] = {}
@@ -65,7 +66,7 @@ class Expander:
 
     def expand_page(self, text: str) -> str:
         """The page's own wikitext, expanded."""
-        return self.expand(preprocess(include_filter(text, transcluded=False)), Frame(self.ctx.title, None))
+        return self.expand(preprocess(include_filter(text, transcluded=False), self.extra_tags), Frame(self.ctx.title, None))
 
     def expand(self, nodes: list, frame: Frame) -> str:
         """Wikitext of ``nodes`` with every template, argument and tag expanded."""
@@ -214,7 +215,7 @@ class Expander:
             return self.plain_calls[title]
         tree = self.trees.get(title)
         if tree is None:
-            tree = self.trees[title] = preprocess(include_filter(body, transcluded=True))
+            tree = self.trees[title] = preprocess(include_filter(body, transcluded=True), self.extra_tags)
         child = Frame(title, frame, self.arguments(node.parts[1:], frame), frame.depth + 1)
         text = self.expand(tree, child)
         self.produced += len(text)

@@ -17,26 +17,32 @@ from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
 from wikipeer.render.tags import escape_text, fix_attributes
 
-_NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
-_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+))""")
+# <pre>'s compatibility hack (CoreTagHooks::pre): a <nowiki>...</nowiki> pair inside gives its text; an
+# unpaired one stays, as text
+_NOWIKI_PAIR = re.compile(r"<nowiki>(.*?)</nowiki>", re.I | re.S)
+_ATTR = re.compile(r"""([\w-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+)))?""")
 _GALLERY_LINE = re.compile(r"^\s*([^|\n]+?)\s*(?:\|(.*))?$")
 
 
 def attributes(raw: str) -> dict[str, str]:
     """The attributes of an extension tag, names lower-cased."""
-    return {m.group(1).lower(): next(g for g in m.group(2, 3, 4) if g is not None) for m in _ATTR.finditer(raw)}
+    return {m.group(1).lower(): next((g for g in m.group(2, 3, 4) if g is not None), "")
+            for m in _ATTR.finditer(raw)}  # a name alone (``<tag square>``) has the value "", as in MediaWiki
 
 
 def render(exp, tag: ExtTag, frame, expanded: bool = False) -> str:
     """The replacement of ``tag`` in the expanded wikitext."""
-    handler = _HANDLERS.get(tag.name, _nothing)
-    return handler(exp, tag, frame, expanded)
+    handler = _HANDLERS.get(tag.name)
+    if handler is None and tag.name in exp.ctx.extension_tags:
+        html = exp.ctx.extension_tags[tag.name](tag.body, attributes(tag.attrs))
+        return exp.state.strip.add(html, block=True)
+    return (handler or _nothing)(exp, tag, frame, expanded)
 
 
 def _expand_body(exp, body: str, frame, expanded: bool) -> str:
     if expanded:
         return body
-    return exp.expand(preprocess(include_filter(body, transcluded=False)), frame)
+    return exp.expand(preprocess(include_filter(body, transcluded=False), exp.extra_tags), frame)
 
 
 def _nowiki(exp, tag, frame, expanded):
@@ -44,9 +50,13 @@ def _nowiki(exp, tag, frame, expanded):
 
 
 def _pre(exp, tag, frame, expanded):
-    body = _NOWIKI_TAGS.sub("", tag.body or "")
-    body = body[1:] if body.startswith("\n") else body
     attrs = fix_attributes(tag.attrs, "pre")
+    if attributes(tag.attrs).get("format", "").strip().lower() == "wikitext":
+        # <pre format="wikitext"> (as {{#tag:pre|...|format="wikitext"}} writes it): its text is wikitext,
+        # links, bold, tables and headings inside the box; the later passes see it as an author's <pre>
+        return f"<pre{attrs}>{_expand_body(exp, tag.body or '', frame, expanded)}</pre>"
+    body = _NOWIKI_PAIR.sub(r"\1", tag.body or "")
+    body = body[1:] if body.startswith("\n") else body
     return exp.state.strip.add(f"<pre{attrs}>{escape_text(body)}</pre>", block=True, name="pre")
 
 

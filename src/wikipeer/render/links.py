@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from wikipeer.render import files, interwiki, specialpages, subpages
 from wikipeer.render.context import FileMeta
+from wikipeer.render.headings import escape_id
 from wikipeer.render.names import NS_CATEGORY, NS_FILE, NS_MEDIA, NS_SPECIAL, namespace_of
 from wikipeer.render.state import LinkTarget, RenderState
 from wikipeer.render.tags import escape_attr
@@ -196,7 +197,7 @@ def _external(url: str, text: str, title: str) -> str:
 
 def _internal(full: str, fragment: str, text: str, state: RenderState) -> str:
     """An ``<a>`` to a page of this wiki, or to a section of this page."""
-    anchor = "#" + escape_attr(fragment.replace(" ", "_")) if fragment else ""
+    anchor = "#" + escape_attr(escape_id(fragment, state.ctx.fragment_mode)) if fragment else ""
     if not full:
         return f'<a href="{anchor}">{text}</a>'
     if full == state.ctx.title:

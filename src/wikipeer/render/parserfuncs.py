@@ -115,7 +115,7 @@ def _tag(exp, frame, first, parts):
             attrs.append(f' {key}="{value}"')
     from wikipeer.render import extensions
     from wikipeer.render.preprocess import EXT_TAGS
-    if name in EXT_TAGS:
+    if name in EXT_TAGS or name in exp.extra_tags:
         return extensions.render(exp, ExtTag(name, "".join(attrs), body, ""), frame, expanded=True)
     if body is None:
         return f"<{name}{''.join(attrs)} />"
@@ -295,7 +295,7 @@ def _int(exp, frame, first, parts):
         return f"⧼{escape_text(name)}⧽"
     for k, part in enumerate(parts, 1):
         body = body.replace(f"${k}", exp.text(part, frame))
-    return exp.expand(preprocess(body), frame)
+    return exp.expand(preprocess(body, exp.extra_tags), frame)
 
 
 def _rel2abs(exp, frame, first, parts):

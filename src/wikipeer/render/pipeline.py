@@ -51,8 +51,7 @@ def render_page(text: str, state: RenderState) -> str:
     body = page_passes(expanded, state) + refs.leftovers()
     refs.inline = lambda note: note_passes(note, state)
     html = state.strip.unstrip(body)
-    html = resolve_link_classes(html, state)
-    return f'<div class="mw-parser-output">{html}</div>'
+    return resolve_link_classes(html, state)  # render() wraps it, once tidied, in mw-parser-output
 
 
 def page_passes(text: str, state: RenderState) -> str:
@@ -64,7 +63,8 @@ def page_passes(text: str, state: RenderState) -> str:
     text = _HR.sub(r"\1<hr />", text) if "----" in text else text
     text = headings(text)
     text = inline_passes(text, state, sanitized=True)
-    text = format_headings(text, state.switches, state.ctx.config.lang)
+    text = format_headings(text, state.switches, state.ctx.config.lang, state.ctx.fragment_mode,
+                           state.ctx.max_toc_level, state.ctx.allow_toc)
     html = block_levels(text)
     if "<hr" in html:
         html = _TEXT_AFTER_HR.sub(_paragraph_after_rule, html)

@@ -27,10 +27,18 @@ EXT_TAGS = frozenset({
 MAX_OPEN = 2000  # runs open at once; past this "{{" and "[[" are text (no page nests that deep)
 # "<" matters only where a comment or an extension tag may start: other "<"
 # (text, <span>) are skipped by the search itself rather than one by one.
-_SPECIAL = re.compile(
-    r"[{}\[\]|=]|<(?=!--|(?:" + "|".join(sorted(EXT_TAGS)) + r")[\s/>])", re.I)
+
+
+@functools.lru_cache(maxsize=8)
+def _special(extra_tags: frozenset[str]) -> re.Pattern:
+    """What the scanner stops at: brackets, pipes, ``=``, comments and the extension tags' ``<``."""
+    names = "|".join(re.escape(t) for t in sorted(EXT_TAGS | extra_tags))
+    return re.compile(r"[{}\[\]|=]|<(?=!--|(?:" + names + r")[\s/>])", re.I)
+
+
+_SPECIAL = _special(frozenset())
 _RUN = {c: re.compile(re.escape(c) + "+") for c in "{}[]"}
-_TAG_OPEN = re.compile(r"<([A-Za-z][\w-]*)(\s[^<>]*|/)?>")  # no "<" inside: a scan stops at the next tag
+_TAG_NAME = re.compile(r"<([A-Za-z][\w-]*)")
 _ONLYINCLUDE = re.compile(r"<onlyinclude\s*>(.*?)</onlyinclude\s*>", re.S | re.I)
 # Transcluded, a <noinclude> element is nothing, a self-closed <noinclude /> too (MediaWiki's preprocessor
 # ignores the element): enwiki's templates write {{SAFESUBST:<noinclude />#if:...}} to be safe to substitute.
@@ -103,18 +111,22 @@ def include_filter(text: str, transcluded: bool) -> str:
     return _INCLUDEONLY_TAGS.sub("", text)
 
 
-def preprocess(text: str) -> list:
-    """The node tree of ``text`` (already include-filtered)."""
+def preprocess(text: str, extra_tags: frozenset[str] = frozenset()) -> list:
+    """The node tree of ``text`` (already include-filtered); ``extra_tags`` are extension tags
+    beyond the built-in ``EXT_TAGS`` (RenderContext.extension_tags)."""
     if "{" not in text and "<" not in text:
         return [text]  # no template, argument, comment or tag: nothing to find
-    return _Scanner(text).run()
+    return _Scanner(text, extra_tags).run()
 
 
 class _Scanner:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, extra_tags: frozenset[str] = frozenset()) -> None:
         self.text = text
+        self.tags = EXT_TAGS | extra_tags
+        self.special = _special(extra_tags)
         self.root: list = []
         self.stack: list[_Piece] = []
+        self.next_gt = -1  # the position of the next ">" (len(text) when none), for tag_end
         self.no_close: set[str] = set()  # tags with no closing tag further on: never search again
 
     def accum(self) -> list:
@@ -123,7 +135,7 @@ class _Scanner:
     def run(self) -> list:
         text, i, n = self.text, 0, len(self.text)
         while i < n:
-            m = _SPECIAL.search(text, i)
+            m = self.special.search(text, i)
             if m is None:
                 self.accum().append(text[i:])
                 break
@@ -205,25 +217,46 @@ class _Scanner:
         text = self.text
         if text.startswith("<!--", j):
             return self.comment(j)
-        m = _TAG_OPEN.match(text, j)
-        if m is None or m.group(1).lower() not in EXT_TAGS:
+        m = _TAG_NAME.match(text, j)
+        end = self.tag_end(m.end()) if m is not None and m.group(1).lower() in self.tags else -1
+        if end < 0:
             self.accum().append("<")
             return j + 1
-        name, attrs = m.group(1).lower(), m.group(2) or ""
-        if attrs.endswith("/"):
-            self.accum().append(ExtTag(name, attrs[:-1], None, m.group(0)))
-            return m.end()
+        name = m.group(1).lower()
+        if text[end - 2] == "/":
+            self.accum().append(ExtTag(name, text[m.end():end - 2], None, text[j:end]))
+            return end
         if name in self.no_close:
             self.accum().append("<")
             return j + 1
+        attrs = text[m.end():end - 1]
         close = _closing_tag(name).search(text, m.end())
         if close is None:
             self.no_close.add(name)
             self.accum().append("<")
             return j + 1
-        body = text[m.end():close.start()]
+        body = text[end:close.start()]
         self.accum().append(ExtTag(name, attrs, body, text[j:close.end()]))
         return close.end()
+
+    def tag_end(self, k: int) -> int:
+        """The index after the ``>`` closing a start tag whose name ends at ``k``, or -1.
+
+        Attributes run to the first ``>``, past any ``<`` (MediaWiki's preprocessor:
+        ``<pre <pre>x</pre>`` is one tag). The next ``>`` is remembered, so a page of
+        many ``<ref `` and no ``>`` is scanned once, not once per tag.
+        """
+        text = self.text
+        if text.startswith(">", k):
+            return k + 1
+        if text.startswith("/>", k):
+            return k + 2
+        if k >= len(text) or text[k] not in " \t\n\r\f\v":
+            return -1
+        if self.next_gt < k:
+            found = text.find(">", k)
+            self.next_gt = len(text) if found < 0 else found
+        return -1 if self.next_gt >= len(text) else self.next_gt + 1
 
     def comment(self, j: int) -> int:
         text = self.text
@@ -238,6 +271,13 @@ class _Scanner:
         after = end
         while after < len(text) and text[after] in " \t":
             after += 1
+        while text.startswith("<!--", after):  # more comments on the line count as one (MediaWiki's loop)
+            close = text.find("-->", after + 4)
+            if close < 0:
+                break
+            after = close + 3
+            while after < len(text) and text[after] in " \t":
+                after += 1
         if before > 0 and text[before - 1] == "\n" and after < len(text) and text[after] == "\n":
             acc = self.accum()
             strip = j - before

@@ -22,6 +22,8 @@ import re
 
 import nh3
 
+from wikipeer.render.remex import FOSTER_TAG
+
 # Tags a page author may write, as MediaWiki's Sanitizer allows them.
 AUTHOR_TAGS = frozenset({
     "abbr", "b", "bdi", "bdo", "big", "blockquote", "br", "caption", "center", "cite", "code",
@@ -34,7 +36,8 @@ AUTHOR_TAGS = frozenset({
 RENDERER_TAGS = frozenset({"a", "figure", "figcaption", "img"})
 TAGS = AUTHOR_TAGS | RENDERER_TAGS
 
-GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role"})
+# tabindex only as "0" (tags.fix_attributes checks): it lets a keyboard reach the element, as MediaWiki allows
+GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "role", "tabindex"})
 TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "rel"}),
     # Images come only from render/files.py; their URLs must be this node's own (see _attribute_filter).
@@ -83,15 +86,21 @@ CSS_FUNCTIONS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch", "o
 _CSS_FUNCTION = re.compile(r"([-\w]*)\s*\(")
 
 
+# MediaWiki allows any data- attribute but its own (data-mw..., data-parsoid, data-ooui) and namespaced ones
+_DATA_ATTRIBUTE = re.compile(r"data-(?!ooui|mw|parsoid)[^:]*\Z", re.I)
+
+
 def allowed_attribute(tag: str, name: str) -> bool:
-    """Whether ``name`` may stand on ``tag`` (never an event handler)."""
-    return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ())
+    """Whether ``name`` may stand on ``tag`` (never an event handler; data- attributes as MediaWiki allows)."""
+    return name in GLOBAL_ATTRIBUTES or name in TAG_ATTRIBUTES.get(tag, ()) or bool(_DATA_ATTRIBUTE.match(name))
 
 
 def safe_style(value: str) -> str | None:
     """``value`` when it is harmless CSS, else None (the whole attribute goes)."""
     decoded = html.unescape(value)
-    if _BAD_CSS.search(decoded) or any(ord(ch) < 32 or ch in "\x7f\ufffd" for ch in decoded):
+    # CSS's blanks (tab, line feed, form feed, carriage return) are blanks; any other control character is refused
+    if _BAD_CSS.search(decoded) or any((ord(ch) < 32 and ch not in "\t\n\x0c\r") or ch in "\x7f\ufffd"
+                                       for ch in decoded):
         return None
     if any(name.lower() not in CSS_FUNCTIONS for name in _CSS_FUNCTION.findall(decoded)):
         return None
@@ -122,9 +131,10 @@ def clean(fragment: str) -> str:
     """The allow-listed form of an HTML fragment: the last step of rendering."""
     return nh3.clean(
         fragment,
-        tags=set(TAGS),
+        tags=set(TAGS) | {FOSTER_TAG},  # the p-wrap pass's mark, removed by it (render/remex.py)
         clean_content_tags={"script", "style"},
         attributes=_ATTRIBUTES,
+        generic_attribute_prefixes={"data-"},  # inert: no script runs (tags.fix_attributes chose which)
         attribute_filter=_attribute_filter,
         url_schemes=set(URL_SCHEMES),
         link_rel=None,

@@ -23,6 +23,27 @@ def tables(text: str, attribute_text: Callable[[str], str] = str) -> str:
     return _Tables(attribute_text).run(text)
 
 
+_MARKUP = re.compile(r"<[^<>]*>")
+
+
+def _outside_tags(line: str, change) -> str:
+    """``line`` with ``change`` applied to the text between tags only."""
+    out, pos = [], 0
+    for m in _MARKUP.finditer(line):
+        out.append(change(line[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(change(line[pos:]))
+    return "".join(out)
+
+
+def _split_cells(line: str) -> list[str]:
+    """``line`` split at ``||`` outside tags (MediaWiki's explodeMarkup): ``<div title="a||b">`` is one cell."""
+    if "<" not in line:
+        return line.split("||")
+    return _outside_tags(line, lambda part: part.replace("||", "\x00")).split("\x00")
+
+
 class _Tables:
     def __init__(self, attribute_text: Callable[[str], str]) -> None:
         self.attribute_text = attribute_text
@@ -53,10 +74,12 @@ class _Tables:
                 out.append(self.cells(line))
             else:
                 out.append(raw)
+        unclosed = bool(self.td)
         while self.td:
             out.append(self.close("").rstrip())
         result = "\n".join(out)
-        return "" if result == "<table>\n<tr><td></td></tr>\n</table>" else result
+        # MediaWiki's special case: a text that is only an unclosed, empty table ("{||}") gives nothing
+        return "" if unclosed and result == "<table>\n<tr><td></td></tr></table>" else result
 
     def open(self, m: re.Match) -> str:
         indent = len(m.group(1))
@@ -103,10 +126,10 @@ class _Tables:
         else:
             line = line[1:]
         if kind == "!":
-            line = line.replace("!!", "||")
+            line = _outside_tags(line, lambda part: part.replace("!!", "||"))  # MediaWiki's replaceMarkup
         tag = {"|": "td", "!": "th", "+": "caption"}[kind]
         out: list[str] = []
-        for cell in line.split("||"):
+        for cell in _split_cells(line):
             previous = ""
             if kind != "+":
                 attrs = self.tr_attrs.pop()

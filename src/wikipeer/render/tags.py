@@ -16,14 +16,19 @@ from html.entities import html5
 from wikipeer.render.sanitize import AUTHOR_TAGS, allowed_attribute, safe_style
 
 _TOKEN = re.compile(
-    r"<(/?)([A-Za-z][A-Za-z0-9]*)([^<>]*?)(/?)>"
+    r"<(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s/>])([^<>]*?)(/?)>"  # a name runs to a blank, "/" or ">": <s.foo> is none
     r"|&(#0*[0-9]{1,7}|#[xX]0*[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});"
     r"|<+(?![A-Za-z/])|<|>+|&"  # runs of stray brackets in one go
 )
+# MediaWiki's Sanitizer::getAttribsRegex: a quote left open runs to the end ("Hello world|Foo" in a
+# cell keeps "Hello world"), an unquoted value runs to the next blank or ">"
 _ATTR = re.compile(
-    r"""([^\s/>="'\x00-\x1f]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
+    r"""((?:[^\t\n\x0c\r /=>]|=)[^\t\n\x0c\r /=>]*)(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]*)(?:"|$)|'([^']*)(?:'|$)|([^\t\n\x0c\r >]*)))?"""
 )
 _VOID = frozenset({"br", "hr", "wbr"})
+_BLANKS = re.compile(r"[\t\r\n ]+")
+_BLANK_REFS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 MAX_NESTING = 100  # author tags open at once; deeper ones show as text (no page needs more)
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
@@ -51,16 +56,21 @@ def fix_attributes(raw: str, tag: str) -> str:
         if not allowed_attribute(tag, name):
             continue
         value = next((g for g in m.group(2, 3, 4) if g is not None), "")
-        value = html.unescape(value)
+        # MediaWiki's order: blanks collapsed, then references decoded (a &#10; stays a line break)
+        value = html.unescape(_BLANKS.sub(" ", value).strip())
         if name == "style":
             value = safe_style(value)
             if value is None:
                 continue
+        elif name == "tabindex" and value != "0":  # MediaWiki allows only 0: no author reorders the page's keys
+            continue
         elif name == "id":
             value = value.strip().replace(" ", "_")
             if not value:  # an empty id is no id (MediaWiki drops it)
                 continue
-        kept[name] = f' {name}="{_inert(escape_attr(value.strip()))}"'  # a repeated attribute: the last wins
+        # a repeated attribute: the last wins; blanks from references written as references (encodeAttribute),
+        # so no later line-based pass sees a line break inside a tag
+        kept[name] = f' {name}="{_inert(escape_attr(value)).translate(_BLANK_REFS)}"'
     return "".join(kept.values())
 
 
@@ -114,6 +124,9 @@ class _Tokens:
                 return html.escape(m.group(0), quote=False)
             self.open += 1
         attrs = fix_attributes(self.attribute_text(m.group(3)), name)
+        if name in _HEADINGS:  # MediaWiki marks a heading written in HTML; render/headings.py finds it so
+            attrs = (attrs.replace(' class="', ' class="mw-html-heading ', 1) if ' class="' in attrs
+                     else attrs + ' class="mw-html-heading"')
         return f"<{name}{attrs} />" if void else f"<{name}{attrs}>"
 
 
