@@ -24,10 +24,12 @@ from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import Problem, damaged_pack, name_pages
 from wikipeer.errors import UserError
 from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 
 BATCH = 2000
+BATCH_BYTES = 64 << 20  # media chunks are large: a batch is bounded by bytes too
 
 
 @dataclass(slots=True)
@@ -117,13 +119,16 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
     """Ingest ``blocks`` in batches; returns the tail kept for the next call.
 
     A batch never ends between an object and the signatures after it (ingest
-    refuses an object whose signature did not come with it). Packs are cut the
+    refuses an object whose signature did not come with it), nor between raw
+    blocks and the object after them (a file's chunks are chunks only in the
+    batch of the file that names them; alone they would be taken for texts).
+    Packs are cut the
     same way, but one written by an older version, or a block sent again after
     damage, may not be: the tail after the last object that may still be waiting
     for signatures waits for the next pack.
     """
-    while len(blocks) >= BATCH or (last and blocks):
-        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, len(blocks) - 1))
+    while len(blocks) >= BATCH or (last and blocks) or sum(len(b.data) for b in blocks) >= BATCH_BYTES:
+        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, _within_bytes(blocks)))
         if cut == 0:
             if not last:
                 return blocks
@@ -138,10 +143,21 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
     return blocks
 
 
+def _within_bytes(blocks: list[Block]) -> int:
+    """How many blocks from the start fit in BATCH_BYTES (at most all but the last, at least one)."""
+    total = 0
+    for count, block in enumerate(blocks[:-1]):
+        total += len(block.data)
+        if total > BATCH_BYTES:
+            return max(1, count)
+    return len(blocks) - 1
+
+
 def _cut(blocks: list[Block], at_most: int) -> int:
-    """The largest position up to ``at_most`` whose block is not a signature (0 if there is none)."""
+    """The largest position up to ``at_most`` that starts neither a signature nor follows a raw block
+    (0 if there is none)."""
     for position in range(at_most, 0, -1):
-        if not packs.is_signature(blocks[position]):
+        if blocks[position - 1].codec != RAW and not packs.is_signature(blocks[position]):
             return position
     return 0
 

@@ -29,11 +29,14 @@ class Problem:
     problem: str
     objects: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = f"{self.name}: {self.problem}"
         if self.pages:
             text += f"; pages affected: {', '.join(self.pages)}"
+        if self.files:
+            text += f"; files affected: {', '.join(self.files)}"
         if self.objects:
             shown = ", ".join(self.objects[:10]) + (f" and {len(self.objects) - 10} more" if len(self.objects) > 10 else "")
             text += f"; objects affected ({len(self.objects)}): {shown}"
@@ -98,9 +101,11 @@ def missing_packs(repo: Repository, snaps: list[Snapshot], missing: list[str], a
     revisions and texts linked from what could be read no pack left holds."""
     held = repo.index().cids
     lost = {cid for s in snaps for h in s.heads for cid in (h.page, *h.revs)} | set(affected.page_of)
-    pages = affected.pages(lost - held)
+    lost |= {f.cid for s in snaps for f in s.files} | set(affected.files_of)
+    pages, files = affected.pages(lost - held), affected.files(lost - held)
     return [Problem(name, "pack missing; snapshots that need it: "
-                    + ", ".join(s.id for s in snaps if name in s.packs), pages=pages) for name in missing]
+                    + ", ".join(s.id for s in snaps if name in s.packs), pages=pages, files=files)
+            for name in missing]
 
 
 def damaged_pack(repo: Repository, name: str, problem: str) -> tuple[Problem, set[bytes]]:
@@ -117,4 +122,5 @@ def name_pages(damaged: list[tuple[Problem, set[bytes]]], affected: Affected) ->
     """The damaged packs' problems, each with the pages its lost blocks belonged to (once all is read)."""
     for problem, cids in damaged:
         problem.pages = affected.pages(cids)
+        problem.files = affected.files(cids)
     return [problem for problem, _ in damaged]
