@@ -13,6 +13,7 @@ from bench import trust_bench
 from bench import soak
 from bench import mw_pull_bench
 from bench import mw_api_bench
+from bench import media_backup_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -38,6 +39,8 @@ def main(argv: list[str]) -> int:
                     mw_pull_bench.run),
         "mwapi": ("api.php: prop=revisions with content and list=recentchanges, node vs MediaWiki 1.39 (issue 12)",
                   mw_api_bench.run),
+        "media-backup": ("Media backups vs restic and borgbackup, 10,000-file re-run, thumbnails (issue 14)",
+                         media_backup_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():
