@@ -16,9 +16,11 @@ from conftest import run_cli
 from PIL import Image
 from test_backup import backup, files, restore_ok, snapshot_ids
 
+from wikipeer.backup import packs
 from wikipeer.backup import restore as restoring
 from wikipeer.backup.repository import load_settings, open_repository
 from wikipeer.node import Node
+from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
 from wikipeer.store.hidden import hide
 from wikipeer.store.store import Store
 from wikipeer.uploading import upload
@@ -190,9 +192,11 @@ def test_a_damaged_pack_is_named_by_file_and_the_other_files_restore(tmp_path):
     assert not (tmp_path / "out" / "Copy.jpg").exists()
 
 
-def test_a_hidden_page_and_its_file_never_reach_a_public_target_and_a_private_one_restores_them(tmp_path):
+def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_private_one_restores_them(tmp_path):
     node, made = media_node(tmp_path)
     secret = b"the secret words: marmalade-quasar-4471"
+    added = run_cli(node, "account", "add", "Zanzibarella", input="a long enough password 1\n")
+    assert added.code == 0, str(added)
     edited = run_cli(node, "edit", "w", "Deleted page", "-m", "to be deleted", input=secret)
     assert edited.code == 0, str(edited)
     opened = Node.open(node)
@@ -211,6 +215,13 @@ def test_a_hidden_page_and_its_file_never_reach_a_public_target_and_a_private_on
     everything = b"".join(p.read_bytes() for p in public.rglob("*") if p.is_file())
     assert b"Small.png" in everything  # a public target is readable: the grep below can fail
     assert secret not in everything and b"Deleted page" not in everything and b"Secret.png" not in everything
+    assert b"Zanzibarella" not in everything and not (public / "accounts").exists()
+    repo = open_repository(str(public))  # and decompressed, block by block
+    blocks = b"".join(b.data for name in repo.target.list("packs/")
+                      for _, b in packs.read_pack(name, repo.target.get(name), repo.sealer)[1])
+    assert made["File:Small.png"] in blocks
+    assert secret not in blocks and b"Deleted page" not in blocks and b"Secret.png" not in blocks
+    assert (private / "accounts").is_dir()
 
     restore_ok(node, public, tmp_path / "from-public")
     restore_ok(node, private, tmp_path / "from-private")
@@ -223,6 +234,18 @@ def test_a_hidden_page_and_its_file_never_reach_a_public_target_and_a_private_on
         priv.close()
     assert sha(_png_with(secret)) in held_files(tmp_path / "from-private")
     assert set(held_files(tmp_path / "from-public")) == {sha(d) for d in made.values()}
+    assert "Zanzibarella" not in run_cli(tmp_path / "from-public", "account", "list").out
+    listed = run_cli(tmp_path / "from-private", "account", "list")
+    assert listed.code == 0 and "Zanzibarella" in listed.out, str(listed)
+    restored = Node.open(tmp_path / "from-private")
+    try:
+        assert Accounts(restored.dir / ACCOUNTS_FILE, restored.keyring).check_password(
+            "Zanzibarella", "a long enough password 1").name == "Zanzibarella"
+    finally:
+        restored.close()
+    before = files(private, "snapshots")
+    backup(node, "run", str(private), env=PACKS_1M)
+    assert files(private, "snapshots") == before, "unchanged accounts write nothing"
     assert snapshot_ids(node, str(public))
 
 

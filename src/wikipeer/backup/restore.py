@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.affected import Affected, page_name
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import Snapshot
@@ -43,6 +43,7 @@ class RestoreReport:
     refused: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     pages_differing: list[str] = field(default_factory=list)
+    accounts: int = 0  # web accounts restored (private targets)
 
 
 def restore(repo: Repository, snap: Snapshot, directory: Path,
@@ -89,6 +90,11 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
     _admit(node, waiting, snap, report, last=True)
     node.index_pending()
     report.pages_differing = _differing(node, snap)
+    if snap.accounts:
+        try:
+            report.accounts = accounts.write_back(accounts.fetch(repo.target, repo.sealer, snap.accounts), node.dir)
+        except accounts.DamagedAccounts as exc:
+            damaged.append((Problem(accounts.PREFIX + snap.accounts, f"account data cannot be restored: {exc}"), set()))
 
 
 def _empty(directory: Path) -> None:

@@ -63,6 +63,7 @@ class Snapshot:
     id: str = ""
     name: str = ""
     files: list[FileEntry] = field(default_factory=list)
+    accounts: str | None = None  # digest of the account data copy (private targets only; backup/accounts.py)
 
     def body(self) -> bytes:
         """The DAG-CBOR bytes the node key signs."""
@@ -70,7 +71,8 @@ class Snapshot:
             "v": 1, "time": self.time, "position": self.position, "previous": self.previous,
             "heads": [[h.page, h.wiki, h.ns, h.title, list(h.revs)] for h in self.heads],
             "packs": self.packs, "wikis": self.wikis, "node": self.node,
-            **({"files": [[f.sha256, f.cid, f.page] for f in self.files]} if self.files else {})})
+            **({"files": [[f.sha256, f.cid, f.page] for f in self.files]} if self.files else {}),
+            **({"accounts": self.accounts} if self.accounts else {})})
 
     def heads_by_page(self) -> dict[bytes, Head]:
         return {h.page: h for h in self.heads}
@@ -99,7 +101,7 @@ def open_snapshot(name: str, data: bytes, sealer: Sealer) -> Snapshot:
         snap = Snapshot(fields["time"], fields["position"],
                         [Head(p, w, n, t, tuple(r)) for p, w, n, t, r in fields["heads"]], list(fields["packs"]),
                         fields["previous"], dict(fields["wikis"]), fields["node"], digest.hex()[:16], name,
-                        [FileEntry(*f) for f in fields.get("files", [])])
+                        [FileEntry(*f) for f in fields.get("files", [])], fields.get("accounts"))
     except Unsealable as exc:
         raise DamagedSnapshot(f"{name} {exc}") from None
     except (ValueError, KeyError, TypeError) as exc:

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.affected import Affected
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
@@ -91,6 +91,12 @@ def verify_target(repo: Repository, sample: float = 1.0,
         if progress:
             progress(done, len(chosen))
     report.problems += name_pages(damaged, affected)
+    for digest in sorted({s.accounts for s in snaps if s.accounts}):
+        try:
+            accounts.fetch(repo.target, repo.sealer, digest)
+        except accounts.DamagedAccounts as exc:
+            report.problems.append(Problem(accounts.PREFIX + digest, f"account data cannot be read: {exc}; snapshots "
+                                           "that name it: " + ", ".join(s.id for s in snaps if s.accounts == digest)))
     if missing:
         report.problems += missing_packs(repo, snaps, missing, affected)
     return report

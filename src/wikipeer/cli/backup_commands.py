@@ -102,7 +102,7 @@ def backup_run(args: argparse.Namespace) -> int:
     with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
         task = bar.add_task("blocks", total=None)
         report = run_backup(node.store, repo, signing_key,
-                            lambda done, total: bar.update(task, completed=done, total=total))
+                            lambda done, total: bar.update(task, completed=done, total=total), node.dir)
     if report.snapshot is None:
         out.print(f"{repo.url}: nothing changed since the last snapshot; nothing written")
         return 0
@@ -163,6 +163,8 @@ def backup_restore(args: argparse.Namespace) -> int:
     for page in report.pages_differing:
         out.print(f"NOT AS AT THE SNAPSHOT: {page}")
     waiting = f", {report.held} waiting for lost blocks" if report.held > 0 else ""
+    if report.accounts:
+        out.print(f"{report.accounts} web accounts restored, with their keys")
     out.print(f"restored snapshot {snap.id} to {args.to}: {report.accepted} of {report.blocks} blocks "
               f"taken{waiting}; {len(snap.heads) - len(report.pages_differing)} of {len(snap.heads)} pages as at the snapshot")
     return 1 if report.problems or report.pages_differing or report.refused else 0
