@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import CLI, cli_env, run_cli
 from PIL import Image
 from test_backup import backup, files, restore_ok, snapshot_ids
 
@@ -147,13 +150,23 @@ def test_single_files_come_out_by_sha256_without_restoring_the_node(tmp_path):
     assert bad.code == 2 and "not a SHA-256" in bad.err and "Traceback" not in bad.err, str(bad)
 
 
-def file_chunks(node: Path) -> dict[str, set[bytes]]:
-    """Every file version's file object and chunk CIDs, by SHA-256."""
+def file_chunks(node: Path) -> dict[bytes, tuple[str, set[bytes]]]:
+    """Every file version's SHA-256 and the CIDs of its file object and chunks, by file object CID."""
     store = Store(node / "store.sqlite")
     try:
-        return {sha.hex(): {cid, *store.file_by_sha256(sha.hex()).chunks} for sha, cid, _ in store.file_cids()}
+        return {cid: (sha.hex(), {cid, *store.file_by_sha256(sha.hex()).chunks}) for sha, cid, _ in store.file_cids()}
     finally:
         store.close()
+
+
+def split_by(node: Path, lost: set[bytes]) -> tuple[set[str], set[str]]:
+    """SHA-256s of the file versions that lose a block in ``lost``, and of the bytes still whole in some version."""
+    versions = file_chunks(node).values()
+    return {s for s, cids in versions if cids & lost}, {s for s, cids in versions if not cids & lost}
+
+
+def chunks_of(node: Path, sha256: str) -> set[bytes]:
+    return next(cids for s, cids in file_chunks(node).values() if s == sha256)
 
 
 def test_a_damaged_pack_is_named_by_file_and_the_other_files_restore(tmp_path):
@@ -162,12 +175,11 @@ def test_a_damaged_pack_is_named_by_file_and_the_other_files_restore(tmp_path):
     backup(node, "init", str(target))
     backup(node, "run", str(target), env=PACKS_1M)
     repo = open_repository(str(target), load_settings(node)[str(target)].key)
-    first_chunk = sorted(file_chunks(node)[sha(made["File:Copy.jpg"])] - {repo.find(None).files[0].cid})[0]
+    first_chunk = sorted(chunks_of(node, sha(made["File:Copy.jpg"])) - {repo.find(None).files[0].cid})[0]
     holder = next(name for name in repo.target.list("packs/")
                   if first_chunk in {e.cid for e in repo.pack_entries(name)})
     lost = {e.cid for e in repo.pack_entries(holder)}
-    hit = {s for s, cids in file_chunks(node).items() if cids & lost}
-    spared = set(file_chunks(node)) - hit
+    hit, spared = split_by(node, lost)
     assert sha(made["File:Copy.jpg"]) in hit and sha(made["File:Small.png"]) in spared
     path = target / holder
     data = bytearray(path.read_bytes())
@@ -176,7 +188,7 @@ def test_a_damaged_pack_is_named_by_file_and_the_other_files_restore(tmp_path):
 
     verify = run_cli(node, "backup", "verify", str(target))
     assert verify.code == 1 and "DAMAGED" in verify.out, str(verify)
-    named = verify.out.split("files affected: ")[1].split(";")[0]
+    named = verify.out.split("files affected: ")[1].splitlines()[0].split(";")[0]
     assert {part.split()[0] for part in named.split(", ")} == hit, verify.out
     assert "(w:{ns 6}Copy.jpg)" in named
 
@@ -258,3 +270,51 @@ def _png_with(text: bytes) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (1, 2, 3)).save(out, "PNG", pnginfo=info)
     return out.getvalue()
+
+
+def test_a_media_run_killed_mid_way_is_completed_by_the_next_without_sending_twice(tmp_path):
+    node, _ = media_node(tmp_path)
+    target = tmp_path / "usb"
+    backup(node, "init", str(target))
+    proc = subprocess.Popen([*CLI, "--node", str(node), "backup", "run", str(target), "-q"],
+                            env=cli_env({"WIKIPEER_BACKUP_PACK_BYTES": str(200 * 1024)}),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(files(target, "packs")) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)  # polling for the first packs of another process
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL and not files(target, "snapshots"), "killed before its snapshot"
+    partial = files(target, "packs")
+    assert len(partial) >= 3
+
+    backup(node, "run", str(target), env=PACKS_1M)
+    assert set(partial) <= set(files(target, "packs"))
+    repo = open_repository(str(target), load_settings(node)[str(target)].key)
+    entries = [e.cid for es in repo.index().packs.values() for e in es]
+    assert len(entries) == len(set(entries)), "no chunk was sent twice"
+    restore_ok(node, target, tmp_path / "r")
+    assert held_files(tmp_path / "r") == held_files(node)
+
+
+def test_a_missing_pack_is_named_with_the_files_that_lost_chunks(tmp_path):
+    node, made = media_node(tmp_path)
+    target = tmp_path / "usb"
+    backup(node, "init", str(target))
+    backup(node, "run", str(target), env=PACKS_1M)
+    repo = open_repository(str(target), load_settings(node)[str(target)].key)
+    chunk = sorted(chunks_of(node, sha(made["File:Big.jpg"])) - chunks_of(node, sha(made["File:Copy.jpg"])))
+    holder = next(n for n in repo.target.list("packs/") if set(chunk) & {e.cid for e in repo.pack_entries(n)})
+    lost = {e.cid for e in repo.pack_entries(holder)}
+    hit, spared = split_by(node, lost)
+    (target / holder).unlink()
+
+    verify = run_cli(node, "backup", "verify", str(target))
+    assert verify.code == 1 and f"DAMAGED {holder}: pack missing" in verify.out, str(verify)
+    named = verify.out.split("files affected: ")[1].splitlines()[0].split(";")[0]
+    assert {part.split()[0] for part in named.split(", ")} == hit and sha(made["File:Big.jpg"]) in hit, verify.out
+    restored = run_cli(node, "backup", "restore", str(target), "--to", str(tmp_path / "r"))
+    assert restored.code == 1, str(restored)
+    assert set(held_files(tmp_path / "r")) == spared
