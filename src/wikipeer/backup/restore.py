@@ -12,7 +12,8 @@ pages whose heads are not those of the snapshot.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,11 +75,9 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
     waiting: list[Block] = []
     for name, config in snap.wikis.items():
         node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
-    for done, name in enumerate(order, 1):
-        try:
-            _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
-        except (packs.DamagedPack, TargetError) as exc:
-            damaged.append(damaged_pack(repo, name, str(exc)))
+    for done, (name, blocks) in enumerate(_read_ahead(repo, order), 1):
+        if isinstance(blocks, Exception):
+            damaged.append(damaged_pack(repo, name, str(blocks)))
             continue
         blocks.sort(key=lambda pair: pair[0])
         for _, block in blocks:
@@ -95,6 +94,24 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
             report.accounts = accounts.write_back(accounts.fetch(repo.target, repo.sealer, snap.accounts), node.dir)
         except accounts.DamagedAccounts as exc:
             damaged.append((Problem(accounts.PREFIX + snap.accounts, f"account data cannot be restored: {exc}"), set()))
+
+
+def _read_pack(repo: Repository, name: str) -> list[tuple[int, Block]] | Exception:
+    try:
+        return packs.read_pack(name, repo.target.get(name), repo.sealer)[1]
+    except (packs.DamagedPack, TargetError) as exc:
+        return exc
+
+
+def _read_ahead(repo: Repository, order: list[str]) -> Iterator[tuple[str, list[tuple[int, Block]] | Exception]]:
+    """Each pack's blocks (or why it cannot be read), the next one read, decrypted and checked in a thread
+    while the caller ingests this one: fetching and hashing overlap with writing (two packs in memory)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending: Future | None = reader.submit(_read_pack, repo, order[0]) if order else None
+        for position, name in enumerate(order):
+            result = pending.result()
+            pending = reader.submit(_read_pack, repo, order[position + 1]) if position + 1 < len(order) else None
+            yield name, result
 
 
 def _empty(directory: Path) -> None:
