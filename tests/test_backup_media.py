@@ -258,6 +258,9 @@ def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_p
     before = files(private, "snapshots")
     backup(node, "run", str(private), env=PACKS_1M)
     assert files(private, "snapshots") == before, "unchanged accounts write nothing"
+    kept = files(private, "accounts")
+    backup(node, "forget", str(private), "--prune")
+    assert files(private, "accounts") == kept and len(kept) == 1, "prune keeps the copy a kept snapshot names"
     assert snapshot_ids(node, str(public))
 
 
