@@ -15,6 +15,7 @@ from bench import mw_pull_bench
 from bench import mw_api_bench
 from bench import dump_files_bench
 from bench import media_sync_bench
+from bench import media_backup_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -45,6 +46,8 @@ def main(argv: list[str]) -> int:
         "dump-files": ("Import of a dump with files (--include-files) vs without, 40 x 0.5 MB (issue 14)",
                        dump_files_bench.run),
         "media-sync": ("Files over sync: a media clone, re-uploads, a no-op sync (issue 14)", media_sync_bench.run),
+        "media-backup": ("Media backups vs restic and borgbackup, 10,000-file re-run, thumbnails (issue 14)",
+                         media_backup_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

@@ -10,7 +10,7 @@ if [ "${1:-}" = "langdata" ]; then
 fi
 # `system-deps.sh bench` adds the web benchmark's load generator and anchors, and the sync benchmark's fossil.
 if [ "${1:-}" = "bench" ]; then
-    PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil)
+    PACKAGES+=(wrk nginx zim-tools kiwix-tools fossil restic borgbackup)
 fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -419,7 +419,7 @@ def test_bad_input_gets_one_clear_line(sample_node, tmp_path):
     backup(sample_node, "run", str(target))
     assert_user_error(run_cli(sample_node, "backup", "restore", str(target), "--to", str(sample_node)), "not empty")
     assert_user_error(run_cli(sample_node, "backup", "restore", str(target), "--to", str(tmp_path / "f"),
-                              "--files", "ab" * 32), "media")
+                              "--files", "File:X.jpg"), "not a SHA-256")
     assert_user_error(run_cli(sample_node, "backup", "init", "ftp://example.org/x"), "s3://")
 
 

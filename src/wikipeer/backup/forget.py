@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import FORGOTTEN, DamagedSnapshot, Snapshot
 from wikipeer.backup.targets import TargetError
@@ -63,8 +63,9 @@ def forget(repo: Repository, keep_daily: int, keep_monthly: int, prune: bool) ->
         repo.target.delete(snap.name)
         report.dropped.append(snap)
     if prune:
-        needed = {p for s in report.kept for p in s.packs}
-        for name in repo.target.list(packs.PREFIX):
+        needed = {p for s in report.kept for p in s.packs} | {accounts.PREFIX + s.accounts for s in report.kept
+                                                              if s.accounts}
+        for name in repo.target.list(packs.PREFIX) + repo.target.list(accounts.PREFIX):
             if name not in needed:
                 repo.target.delete(name)
                 report.pruned.append(name)

@@ -12,11 +12,12 @@ pages whose heads are not those of the snapshot.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.affected import Affected, page_name
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import Snapshot
@@ -24,10 +25,12 @@ from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import Problem, damaged_pack, name_pages
 from wikipeer.errors import UserError
 from wikipeer.model.block import Block
+from wikipeer.model.cid import RAW
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 
 BATCH = 2000
+BATCH_BYTES = 64 << 20  # media chunks are large: a batch is bounded by bytes too
 
 
 @dataclass(slots=True)
@@ -41,6 +44,7 @@ class RestoreReport:
     refused: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     pages_differing: list[str] = field(default_factory=list)
+    accounts: int = 0  # web accounts restored (private targets)
 
 
 def restore(repo: Repository, snap: Snapshot, directory: Path,
@@ -71,11 +75,9 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
     waiting: list[Block] = []
     for name, config in snap.wikis.items():
         node.store.set_wiki_config(WikiConfig.from_dict({**config, "name": name}))
-    for done, name in enumerate(order, 1):
-        try:
-            _, blocks = packs.read_pack(name, repo.target.get(name), repo.sealer)
-        except (packs.DamagedPack, TargetError) as exc:
-            damaged.append(damaged_pack(repo, name, str(exc)))
+    for done, (name, blocks) in enumerate(_read_ahead(repo, order), 1):
+        if isinstance(blocks, Exception):
+            damaged.append(damaged_pack(repo, name, str(blocks)))
             continue
         blocks.sort(key=lambda pair: pair[0])
         for _, block in blocks:
@@ -87,6 +89,29 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
     _admit(node, waiting, snap, report, last=True)
     node.index_pending()
     report.pages_differing = _differing(node, snap)
+    if snap.accounts:
+        try:
+            report.accounts = accounts.write_back(accounts.fetch(repo.target, repo.sealer, snap.accounts), node.dir)
+        except accounts.DamagedAccounts as exc:
+            damaged.append((Problem(accounts.PREFIX + snap.accounts, f"account data cannot be restored: {exc}"), set()))
+
+
+def _read_pack(repo: Repository, name: str) -> list[tuple[int, Block]] | Exception:
+    try:
+        return packs.read_pack(name, repo.target.get(name), repo.sealer)[1]
+    except (packs.DamagedPack, TargetError) as exc:
+        return exc
+
+
+def _read_ahead(repo: Repository, order: list[str]) -> Iterator[tuple[str, list[tuple[int, Block]] | Exception]]:
+    """Each pack's blocks (or why it cannot be read), the next one read, decrypted and checked in a thread
+    while the caller ingests this one: fetching and hashing overlap with writing (two packs in memory)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending: Future | None = reader.submit(_read_pack, repo, order[0]) if order else None
+        for position, name in enumerate(order):
+            result = pending.result()
+            pending = reader.submit(_read_pack, repo, order[position + 1]) if position + 1 < len(order) else None
+            yield name, result
 
 
 def _empty(directory: Path) -> None:
@@ -117,13 +142,16 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
     """Ingest ``blocks`` in batches; returns the tail kept for the next call.
 
     A batch never ends between an object and the signatures after it (ingest
-    refuses an object whose signature did not come with it). Packs are cut the
+    refuses an object whose signature did not come with it), nor between raw
+    blocks and the object after them (a file's chunks are chunks only in the
+    batch of the file that names them; alone they would be taken for texts).
+    Packs are cut the
     same way, but one written by an older version, or a block sent again after
     damage, may not be: the tail after the last object that may still be waiting
     for signatures waits for the next pack.
     """
-    while len(blocks) >= BATCH or (last and blocks):
-        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, len(blocks) - 1))
+    while len(blocks) >= BATCH or (last and blocks) or sum(len(b.data) for b in blocks) >= BATCH_BYTES:
+        cut = len(blocks) if last and len(blocks) <= BATCH else _cut(blocks, min(BATCH, _within_bytes(blocks)))
         if cut == 0:
             if not last:
                 return blocks
@@ -138,10 +166,21 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
     return blocks
 
 
+def _within_bytes(blocks: list[Block]) -> int:
+    """How many blocks from the start fit in BATCH_BYTES (at most all but the last, at least one)."""
+    total = 0
+    for count, block in enumerate(blocks[:-1]):
+        total += len(block.data)
+        if total > BATCH_BYTES:
+            return max(1, count)
+    return len(blocks) - 1
+
+
 def _cut(blocks: list[Block], at_most: int) -> int:
-    """The largest position up to ``at_most`` whose block is not a signature (0 if there is none)."""
+    """The largest position up to ``at_most`` that starts neither a signature nor follows a raw block
+    (0 if there is none)."""
     for position in range(at_most, 0, -1):
-        if not packs.is_signature(blocks[position]):
+        if blocks[position - 1].codec != RAW and not packs.is_signature(blocks[position]):
             return position
     return 0
 

@@ -12,10 +12,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import nacl.signing
 
-from wikipeer.backup import packs, source
+from wikipeer.backup import accounts, packs, source
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import Head, Snapshot, seal_snapshot
 from wikipeer.backup.targets import DirectoryTarget
@@ -48,26 +49,38 @@ def current_heads(store: Store) -> list[Head]:
 
 
 def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.SigningKey,
-               progress: Callable[[int, int], None] | None = None) -> RunReport:
-    """Back up what the target lacks; ``progress(blocks, of)`` is called as packs are written."""
+               progress: Callable[[int, int], None] | None = None, node_dir: Path | None = None) -> RunReport:
+    """Back up what the target lacks; ``progress(blocks, of)`` is called as packs are written. A private
+    target also gets the account data of ``node_dir`` (never a public one)."""
     if isinstance(repo.target, DirectoryTarget):
         repo.target.clean_partial()
     report = RunReport()
     latest = repo.latest()
     index = repo.index()
     with store.reading():  # heads and log position of one moment, though the node takes edits meanwhile
-        heads = current_heads(store)
+        private = source.private_cids(store) if repo.public else set()
+        heads = [h for h in current_heads(store) if h.page not in private]
+        files = [f for f in source.held_files(store) if f.cid not in private]
         position = store.last_seq()
         wikis = {name: store.wiki_config(name).to_dict() for name in store.wikis()}
+    account_copy = accounts.account_data(node_dir) if node_dir is not None and not repo.public else None
+    account_digest = accounts.digest(account_copy) if account_copy is not None else None
     whole = latest is not None and all(p in index.packs for p in latest.packs)
-    if whole and latest.position == position and latest.heads == heads and latest.wikis == wikis:
+    if (whole and latest.position == position and latest.heads == heads and latest.wikis == wikis
+            and latest.files == files and latest.accounts == account_digest):
         return report  # unchanged: nothing to write
-    # Blocks before the last snapshot's position are on the target when its packs all are.
-    since = latest.position if whole else 0
+    # Blocks before the last snapshot's position are on the target when its packs all are; a public
+    # target lists everything again, since a page shown again has its skipped blocks to send.
+    since = latest.position if whole and not repo.public else 0
     todo = [(seq, cid) for seq, cid in source.held_since(store, since) if seq <= position and cid not in index.cids]
+    report.skipped_private = sum(1 for _, cid in todo if cid in private)
+    todo = [(seq, cid) for seq, cid in todo if cid not in private]
     written = _send(store, repo, todo, report, progress)
     needed = _needed_packs(store, index.packs, written)
-    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis)
+    if account_copy is not None:  # before the snapshot that names it, like packs
+        accounts.send(repo.target, repo.sealer, account_copy)
+    snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis,
+                    files=files, accounts=account_digest)
     name, data = seal_snapshot(snap, signing_key, repo.sealer)
     repo.target.put(name, data)
     report.snapshot = snap
@@ -81,9 +94,6 @@ def _send(store: Store, repo: Repository, todo: list[tuple[int, bytes]], report:
     batch: list[tuple[int, Block]] = []
     size, limit = 0, pack_bytes()
     for done, (seq, cid) in enumerate(todo, 1):
-        if repo.public and source.is_private(store, cid):
-            report.skipped_private += 1
-            continue
         block = source.read_block(store, cid)
         if block is None:
             continue  # deleted on the node since it was listed

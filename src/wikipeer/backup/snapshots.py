@@ -1,7 +1,9 @@
 """Snapshot manifests: small, signed by the node key, sealed like packs.
 
 A manifest says when it was taken, the node's log position, every page's heads,
-the packs it needs, the snapshot before it, and the wikis' configurations. Its
+the packs it needs, the snapshot before it, the wikis' configurations, and every
+media file version held (its SHA-256, file object CID and page CID), so single
+files can be found and damage named by file without reading every pack. Its
 ID is the start of the SHA-256 of its signed body; its name on the target,
 ``snapshots/YYYYMMDDTHHMMSS.ffffffZ-ID``, sorts by time.
 """
@@ -38,6 +40,15 @@ class Head:
     revs: tuple[bytes, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A media file version in a snapshot: its SHA-256 (32 bytes), its file object's CID, its page's CID."""
+
+    sha256: bytes
+    cid: bytes
+    page: bytes
+
+
 @dataclass(slots=True)
 class Snapshot:
     """One snapshot manifest."""
@@ -51,13 +62,17 @@ class Snapshot:
     node: str = ""
     id: str = ""
     name: str = ""
+    files: list[FileEntry] = field(default_factory=list)
+    accounts: str | None = None  # digest of the account data copy (private targets only; backup/accounts.py)
 
     def body(self) -> bytes:
         """The DAG-CBOR bytes the node key signs."""
         return libipld.encode_dag_cbor({
             "v": 1, "time": self.time, "position": self.position, "previous": self.previous,
             "heads": [[h.page, h.wiki, h.ns, h.title, list(h.revs)] for h in self.heads],
-            "packs": self.packs, "wikis": self.wikis, "node": self.node})
+            "packs": self.packs, "wikis": self.wikis, "node": self.node,
+            **({"files": [[f.sha256, f.cid, f.page] for f in self.files]} if self.files else {}),
+            **({"accounts": self.accounts} if self.accounts else {})})
 
     def heads_by_page(self) -> dict[bytes, Head]:
         return {h.page: h for h in self.heads}
@@ -85,7 +100,8 @@ def open_snapshot(name: str, data: bytes, sealer: Sealer) -> Snapshot:
         digest = hashlib.sha256(body).digest()
         snap = Snapshot(fields["time"], fields["position"],
                         [Head(p, w, n, t, tuple(r)) for p, w, n, t, r in fields["heads"]], list(fields["packs"]),
-                        fields["previous"], dict(fields["wikis"]), fields["node"], digest.hex()[:16], name)
+                        fields["previous"], dict(fields["wikis"]), fields["node"], digest.hex()[:16], name,
+                        [FileEntry(*f) for f in fields.get("files", [])], fields.get("accounts"))
     except Unsealable as exc:
         raise DamagedSnapshot(f"{name} {exc}") from None
     except (ValueError, KeyError, TypeError) as exc:

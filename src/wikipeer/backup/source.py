@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from wikipeer.backup.snapshots import FileEntry
 from wikipeer.model.block import Block
+from wikipeer.store.hidden import hidden_cids
 from wikipeer.store.store import Store
 
 
@@ -23,11 +25,17 @@ def read_block(store: Store, cid: bytes) -> Block | None:
     return store.get_block(cid)
 
 
-def is_private(store: Store, cid: bytes) -> bool:
-    """Whether a block may go only to private targets.
+def held_files(store: Store) -> list[FileEntry]:
+    """Every media file version the node holds: its SHA-256, file object CID and page CID."""
+    return [FileEntry(sha, cid, page) for sha, cid, page in store.file_cids()]
 
-    The store marks nothing hidden or suppressed yet, and account data lives
-    outside it (web/accounts.sqlite), so every block it holds is public for now;
-    when a mark exists, this is where it is read.
+
+def private_cids(store: Store) -> set[bytes]:
+    """The blocks that may go only to private targets.
+
+    Private is what the node does not show to everyone: pages hidden now (deleted
+    on their wiki, store/hidden.py) with their revisions, file versions, the
+    signatures over them, and texts and chunks that no shown page uses as well.
+    Account data (accounts.sqlite) is outside the store and is not backed up.
     """
-    return False
+    return hidden_cids(store)

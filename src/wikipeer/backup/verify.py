@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.affected import Affected
 from wikipeer.backup.repository import Repository
 from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
@@ -29,11 +29,14 @@ class Problem:
     problem: str
     objects: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = f"{self.name}: {self.problem}"
         if self.pages:
             text += f"; pages affected: {', '.join(self.pages)}"
+        if self.files:
+            text += f"; files affected: {', '.join(self.files)}"
         if self.objects:
             shown = ", ".join(self.objects[:10]) + (f" and {len(self.objects) - 10} more" if len(self.objects) > 10 else "")
             text += f"; objects affected ({len(self.objects)}): {shown}"
@@ -88,6 +91,12 @@ def verify_target(repo: Repository, sample: float = 1.0,
         if progress:
             progress(done, len(chosen))
     report.problems += name_pages(damaged, affected)
+    for digest in sorted({s.accounts for s in snaps if s.accounts}):
+        try:
+            accounts.fetch(repo.target, repo.sealer, digest)
+        except accounts.DamagedAccounts as exc:
+            report.problems.append(Problem(accounts.PREFIX + digest, f"account data cannot be read: {exc}; snapshots "
+                                           "that name it: " + ", ".join(s.id for s in snaps if s.accounts == digest)))
     if missing:
         report.problems += missing_packs(repo, snaps, missing, affected)
     return report
@@ -98,9 +107,11 @@ def missing_packs(repo: Repository, snaps: list[Snapshot], missing: list[str], a
     revisions and texts linked from what could be read no pack left holds."""
     held = repo.index().cids
     lost = {cid for s in snaps for h in s.heads for cid in (h.page, *h.revs)} | set(affected.page_of)
-    pages = affected.pages(lost - held)
+    lost |= {f.cid for s in snaps for f in s.files} | set(affected.files_of)
+    pages, files = affected.pages(lost - held), affected.files(lost - held)
     return [Problem(name, "pack missing; snapshots that need it: "
-                    + ", ".join(s.id for s in snaps if name in s.packs), pages=pages) for name in missing]
+                    + ", ".join(s.id for s in snaps if name in s.packs), pages=pages, files=files)
+            for name in missing]
 
 
 def damaged_pack(repo: Repository, name: str, problem: str) -> tuple[Problem, set[bytes]]:
@@ -117,4 +128,5 @@ def name_pages(damaged: list[tuple[Problem, set[bytes]]], affected: Affected) ->
     """The damaged packs' problems, each with the pages its lost blocks belonged to (once all is read)."""
     for problem, cids in damaged:
         problem.pages = affected.pages(cids)
+        problem.files = affected.files(cids)
     return [problem for problem, _ in damaged]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from wikipeer.backup import forget as forgetting
 from wikipeer.backup import repository as repos
+from wikipeer.backup.extract import extract
 from wikipeer.backup.restore import restore
 from wikipeer.backup.run import run_backup
-from wikipeer.backup.snapshots import DamagedSnapshot
+from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
 from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import verify_target
 from wikipeer.cli.commands import _dir, _open, out
@@ -100,7 +102,7 @@ def backup_run(args: argparse.Namespace) -> int:
     with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
         task = bar.add_task("blocks", total=None)
         report = run_backup(node.store, repo, signing_key,
-                            lambda done, total: bar.update(task, completed=done, total=total))
+                            lambda done, total: bar.update(task, completed=done, total=total), node.dir)
     if report.snapshot is None:
         out.print(f"{repo.url}: nothing changed since the last snapshot; nothing written")
         return 0
@@ -147,10 +149,10 @@ def backup_verify(args: argparse.Namespace) -> int:
 
 
 def backup_restore(args: argparse.Namespace) -> int:
-    if args.files:
-        raise UserError("restoring single files comes with media files (docs/backup.md); restore the node instead")
     repo = _repo(args)
     snap = repo.find(args.snapshot)
+    if args.files:
+        return _restore_files(repo, snap, args.files, args.to)
     with _bar("reading packs", args.quiet) as bar:
         task = bar.add_task("packs", total=None)
         report = restore(repo, snap, Path(args.to), lambda done, total: bar.update(task, completed=done, total=total))
@@ -161,9 +163,26 @@ def backup_restore(args: argparse.Namespace) -> int:
     for page in report.pages_differing:
         out.print(f"NOT AS AT THE SNAPSHOT: {page}")
     waiting = f", {report.held} waiting for lost blocks" if report.held > 0 else ""
+    if report.accounts:
+        out.print(f"{report.accounts} web accounts restored, with their keys")
     out.print(f"restored snapshot {snap.id} to {args.to}: {report.accepted} of {report.blocks} blocks "
               f"taken{waiting}; {len(snap.heads) - len(report.pages_differing)} of {len(snap.heads)} pages as at the snapshot")
     return 1 if report.problems or report.pages_differing or report.refused else 0
+
+
+def _restore_files(repo: repos.Repository, snap: Snapshot, wanted: list[str], to: str) -> int:
+    """``--files``: write single files into directory ``to`` (``-``: one file to standard output)."""
+    if to == "-":
+        if len(wanted) != 1:
+            raise UserError("--to - writes one file to standard output; give one SHA-256, or a directory")
+        report = extract(repo, snap, wanted, sys.stdout.buffer.write)
+    else:
+        report = extract(repo, snap, wanted, Path(to))
+        for path in report.written:
+            out.print(f"restored {path}")
+    for problem in report.problems:
+        print(f"NOT RESTORED {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
 
 
 def backup_forget(args: argparse.Namespace) -> int:
@@ -209,9 +228,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = backup.add_parser("restore", help="rebuild a node directory from a snapshot")
     target(p, required=True)
-    p.add_argument("--to", required=True, help="new node directory")
+    p.add_argument("--to", required=True, help="new node directory (with --files: a directory for the files, "
+                                               "or - for one file on standard output)")
     p.add_argument("--snapshot", help="snapshot ID (default: the latest)")
-    p.add_argument("--files", nargs="+", metavar="SHA256", help="extract single files (comes with media)")
+    p.add_argument("--files", nargs="+", metavar="SHA256", help="only these media files, by SHA-256 (or a unique start of 8+ digits)")
     p.add_argument("--key-file", help="file holding the target's key (default: $WIKIPEER_BACKUP_KEY or the node's)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=backup_restore)

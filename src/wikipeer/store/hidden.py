@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wikipeer.store.store import Store
+import libipld
+
+from wikipeer.store.store import Store, rows_in
 
 
 @dataclass(slots=True)
@@ -52,3 +54,33 @@ def hidden(store: Store, page_id: int) -> Hidden | None:
 def hidden_pages(store: Store) -> set[int]:
     """The ids of every page hidden now."""
     return {r[0] for r in store.conn.execute(f"SELECT page FROM hidden_pages x WHERE {_STILL_HIDDEN}")}
+
+
+def hidden_cids(store: Store) -> set[bytes]:
+    """CIDs of every object that belongs only to pages hidden now: the page, its revisions and file
+    versions, the signatures over them, and texts and chunks no shown page uses as well."""
+    pages = hidden_pages(store)
+    if not pages:
+        return set()
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS hidden_now(page INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM hidden_now")
+    conn.executemany("INSERT INTO hidden_now VALUES (?)", [(p,) for p in pages])
+    owned = ("SELECT page FROM hidden_now UNION ALL SELECT id FROM revisions WHERE page IN hidden_now "
+             "UNION ALL SELECT id FROM files WHERE page IN hidden_now")
+    shared = ("SELECT r.text FROM revisions r WHERE r.page IN hidden_now AND r.text NOT IN "
+              "(SELECT text FROM revisions WHERE page NOT IN hidden_now)")
+    ids = [r[0] for r in conn.execute(f"{owned} UNION ALL {shared} UNION ALL "
+                                      f"SELECT sig FROM sigs WHERE target IN ({owned})")]
+    cids = {r[0] for r in rows_in(conn, "SELECT cid FROM objects WHERE id IN ({marks})", ids)}
+    cids |= _hidden_chunks(store)
+    conn.execute("DELETE FROM hidden_now")
+    return cids
+
+
+def _hidden_chunks(store: Store) -> set[bytes]:
+    """Chunks of hidden pages' file versions that no shown file version uses."""
+    hidden, shown = set(), set()
+    for page, data in store.conn.execute("SELECT f.page IN hidden_now, o.data FROM files f JOIN objects o ON o.id = f.id"):
+        (hidden if page else shown).update(libipld.decode_dag_cbor(data)["chunks"])
+    return hidden - shown

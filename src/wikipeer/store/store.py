@@ -338,6 +338,11 @@ class Store:
                 raise StoreDamage(cid, f"a chunk of file {info.sha256} is missing or damaged")
             yield data
 
+    def file_cids(self) -> list[tuple[bytes, bytes, bytes]]:
+        """(SHA-256, file object CID, page CID) of every file version held, in log order."""
+        return self.conn.execute("SELECT f.sha256, o.cid, po.cid FROM files f JOIN objects o ON o.id = f.id "
+                                 "JOIN objects po ON po.id = f.page ORDER BY f.id").fetchall()
+
     def files_stats(self) -> tuple[int, int, int]:
         """(file versions, their bytes, bytes the pack index holds: what is stored once)."""
         files, size = self.conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM files").fetchone()
