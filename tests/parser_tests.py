@@ -19,8 +19,10 @@ How a case is run and compared is written down in docs/rendering.md
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+from urllib.parse import quote
 from urllib.parse import unquote
 from collections import Counter
 from collections.abc import Iterable
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
 from wikipeer.render import Limits, RenderContext, render
-from wikipeer.render.context import Revision
+from wikipeer.render.context import FileMeta, Revision
 from wikipeer.render.names import page_name
 from wikipeer.render.subpages import DEFAULT_SUBPAGE_NAMESPACES
 
@@ -41,6 +43,24 @@ DEFAULT_TITLE = "Parser test"  # ParserTestRunner's title when a case names none
 TEST_REVISION = Revision(id="1337", timestamp=123, user="127.0.0.1", size=0)
 TEST_SERVER = "http://example.org"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
+TEST_THUMB_WIDTH = 180  # ParserTestRunner's default thumbnail width ($wgThumbLimits = [180])
+# ParserTestRunner's $wgUploadPath is http://example.com/images; a page here loads images only from its own
+# host (render/sanitize.py refuses others), so the harness serves them at /images and the comparison drops the host
+MEDIAWIKI_IMAGES = "http://example.com/images/"
+TEST_IMAGES = "/images"
+# The files ParserTestRunner uploads (name: width, height, media type), as its expected HTML shows them
+TEST_FILES: dict[str, tuple[int | None, int | None, str]] = {
+    "Foobar.jpg": (1941, 220, "image/jpeg"),
+    "Hi-ho.jpg": (1941, 220, "image/jpeg"),
+    "File & file.jpg": (1941, 220, "image/jpeg"),
+    "Bad.jpg": (1941, 220, "image/jpeg"),
+    "Tall.jpg": (400, 600, "image/jpeg"),
+    "Thumb.png": (135, 135, "image/png"),
+    "Foobar.svg": (240, 180, "image/svg+xml"),
+    "LoremIpsum.djvu": (2480, 3508, "image/vnd.djvu"),
+    "Video.ogv": (320, 240, "video/ogg"),
+    "Audio.oga": (None, None, "audio/ogg"),
+}
 
 # Options that change the HTML in ways we do not model: the case is skipped and counted. (The options
 # that only add to the !! metadata section, such as cat, ill, iwl, showflags, showtocdata, showtitle,
@@ -217,6 +237,32 @@ def skip_reason(case: ParserCase) -> str | None:
     return None
 
 
+def test_file(name: str) -> FileMeta | None:
+    """A file ParserTestRunner uploads, with MediaWiki's URLs (``/images/3/3a/Foobar.jpg``), or None.
+
+    MediaWiki names a file's folder by the MD5 of its name; a thumbnail of a
+    drawing or a document is a raster copy (``240px-Foobar.svg.png``, ``page1-...djvu.jpg``).
+    """
+    key = name.replace("_", " ").strip()
+    key = key[:1].upper() + key[1:]
+    if key not in TEST_FILES:
+        return None
+    width, height, mime = TEST_FILES[key]
+    stored = key.replace(" ", "_")
+    digest = hashlib.md5(stored.encode("utf-8")).hexdigest()
+    folder, encoded = f"{digest[0]}/{digest[:2]}", quote(stored, safe="")
+    suffix = {"image/svg+xml": ".png", "image/vnd.djvu": ".jpg"}.get(mime, "")
+    prefix = "page1-" if mime == "image/vnd.djvu" else ""
+    return FileMeta(width, height, mime, f"{TEST_IMAGES}/{folder}/{encoded}",
+                    f"{TEST_IMAGES}/thumb/{folder}/{encoded}/{prefix}{{width}}px-{encoded}{suffix}",
+                    raster_thumbs=mime == "image/svg+xml", densities=(2,))
+
+
+def test_upload_url(name: str) -> str:
+    """Where MediaWiki's red link to a missing file leads: its upload form."""
+    return "/index.php?title=Special:Upload&wpDestFile=" + quote(name.replace(" ", "_"))
+
+
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
 
@@ -236,6 +282,7 @@ class CaseWiki:
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
+                            file=test_file, thumb_width=TEST_THUMB_WIDTH, upload_url=test_upload_url,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()))
         return render(case.wikitext, ctx).html
@@ -331,6 +378,7 @@ def normalised(fragment: str) -> str:
     fragment = fragment.replace('rel="nofollow noopener"', 'rel="nofollow"')
     # MediaWiki replaces an unsafe style by a comment, we drop it: the same page either way
     fragment = re.sub(r'\s+style="/\* (?:insecure input|invalid control char) \*/"', "", fragment)
+    fragment = fragment.replace(MEDIAWIKI_IMAGES, TEST_IMAGES + "/")
     fragment = _TAG.sub(_tag, fragment)
     fragment = re.sub(r"(?s)(<[^>]*>)|([^<]+)", lambda m: m.group(1) or _entities(m.group(2)), fragment)
     fragment = _BLOCK_SPACE.sub(r"\1", fragment)

@@ -405,7 +405,7 @@ def test_thumb_options_give_an_img_with_srcset():
 
 @pytest.mark.parametrize("options,width,height", [
     ("thumb", 220, 25), ("thumb|upright", 170, 19), ("thumb|upright=2", 440, 50), ("frameless", 220, 25),
-    ("x44px", 389, 44), ("100x100px", 100, 11), ("5000px", 1941, 220), ("frame|100px", 1941, 220),
+    ("x44px", 389, 44), ("100x100px", 100, 11), ("5000px", 5000, 567), ("thumb|5000px", 1941, 220), ("frame|100px", 1941, 220),
 ])
 def test_sizes_follow_mediawiki(options, width, height):
     html = render(f"[[File:Foobar.jpg|{options}]]", _context({"Foobar.jpg": FOOBAR})).html

@@ -32,6 +32,10 @@ class FileMeta:
     """A file the node holds, as a page shows it: size in pixels, type, where its bytes are served.
 
     ``thumb`` is the URL of a scaled copy with ``{width}`` in place of the width in pixels.
+    ``raster_thumbs``: a drawing (SVG) is shown through raster copies at ``thumb`` rather
+    than as itself (MediaWiki's way; this node serves SVG as it is and lets the browser scale it).
+    ``densities``: the screen densities ``srcset`` offers copies for (MediaWiki 1.39 offers 1.5x and 2x,
+    later versions only 2x).
     """
 
     width: int | None
@@ -39,6 +43,8 @@ class FileMeta:
     mime: str
     url: str
     thumb: str
+    raster_thumbs: bool = False
+    densities: tuple[float, ...] = (1.5, 2)
 
 
 def _no_file(name: str) -> FileMeta | None:

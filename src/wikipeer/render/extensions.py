@@ -153,8 +153,10 @@ def _gallery(exp, tag, frame, expanded):
         except Exception as exc:  # a failing store must not break the page
             exp.state.error(f"Could not look up {full}: {exc}")
             meta = None
-        image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts.alt)
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
+        image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts,
+                                           files.plain_text(exp.state.strip.unstrip(text)) if text else "",
+                                           ctx.href)
         items.append(f'\t\t<li class="gallerybox" style="width: {box[0] + 35}px">\n'
                      f'\t\t\t<div class="thumb" style="{style}">{image}</div>\n'
                      f'\t\t\t<div class="gallerytext">{text}</div>\n\t\t</li>')

@@ -48,7 +48,8 @@ PX_WORDS = ("px", "пкс", "пікс", "ピクセル", "पक्ष")
 HALIGN = ("left", "right", "center", "none")
 VALIGN = ("baseline", "sub", "super", "top", "text-top", "middle", "bottom", "text-bottom")
 
-_SIZE = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(PX_WORDS) + r")\s*$", re.I)
+# "20pxpx" is 20px too: MediaWiki matches "$1px" and then reads $1 with an optional "px" of its own
+_SIZE = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(PX_WORDS) + r"){1,2}\s*$", re.I)
 _NAMED = re.compile(r"^\s*([^=|]+?)\s*=(.*)$", re.S)
 
 

@@ -22,16 +22,14 @@ from wikipeer.render.file_options import ImageOptions, parse_options
 from wikipeer.render.quotes import all_quotes
 from wikipeer.render.tags import escape_attr
 
-__all__ = ["file_link", "gallery_image", "scaled_size"]
+__all__ = ["file_link", "gallery_image", "plain_text", "scaled_size"]
 
 SVG = "image/svg+xml"
-DENSITIES = (1.5, 2)
-"""Screen densities ``srcset`` offers copies for (MediaWiki 1.39's; see docs/media.md)."""
 GALLERY_BOX = 120
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _plain(html: str) -> str:
+def plain_text(html: str) -> str:
     """A caption's text without its markup (bold and italics applied first), for ``alt`` and ``title``."""
     return html_lib.unescape(_TAG.sub("", all_quotes(html))).strip()
 
@@ -63,47 +61,56 @@ def scaled_size(meta: FileMeta, opts: ImageOptions, thumb_width: int) -> tuple[i
             width = php_round(thumb_width * opts.upright / 10) * 10 if opts.upright else thumb_width
         else:
             width = meta.width
-    if meta.mime != SVG and width > meta.width:
-        width = meta.width  # a bitmap is never scaled up
+    if meta.mime != SVG and width > meta.width and opts.type in ("thumb", "frameless"):
+        width = meta.width  # a thumbnail of a bitmap is never scaled up (an inline image is, as in MediaWiki)
     width = max(width, 1)
     return width, max(php_round(meta.height * width / meta.width), 1)
 
 
 def image_src(meta: FileMeta, width: int) -> tuple[str, str]:
     """(src, srcset) of an image shown ``width`` pixels wide."""
-    if meta.mime == SVG or not meta.width:
+    if (meta.mime == SVG and not meta.raster_thumbs) or not meta.width:
         return meta.url, ""  # the browser scales an SVG itself
-    src = meta.url if width >= meta.width else meta.thumb.format(width=width)
+    scales_up = meta.mime == SVG  # a raster copy of a drawing may be wider than the drawing
+    src = meta.url if width >= meta.width and not scales_up else meta.thumb.format(width=width)
     candidates: dict[str, float] = {}
-    for density in DENSITIES:
+    for density in meta.densities:
         wanted = php_round(width * density)
-        url = meta.url if wanted >= meta.width else meta.thumb.format(width=wanted)
+        url = meta.url if wanted >= meta.width and not scales_up else meta.thumb.format(width=wanted)
         if url != src:
             candidates[url] = density  # one URL for two densities: the higher one names it, as MediaWiki does
     return src, ", ".join(f"{url} {density:g}x" for url, density in candidates.items())
 
 
-def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None) -> str:
+def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None, upright: float | None = None) -> str:
+    """The ``<img>``; ``upright`` (a thumbnail's factor) is carried as MediaWiki carries it, for skins."""
     src, srcset = image_src(meta, size[0])
     out = "<img"
     if alt is not None:
         out += f' alt="{escape_attr(alt)}"'
-    out += f' src="{escape_attr(src)}" decoding="async" width="{size[0]}" height="{size[1]}" class="mw-file-element"'
+    out += f' src="{escape_attr(src)}" decoding="async" width="{size[0]}" height="{size[1]}"'
+    if upright:
+        out += f' style="--mw-file-upright: {upright:g}" class="mw-file-element mw-file-upright"'
+    else:
+        out += ' class="mw-file-element"'
     if srcset:
         out += f' srcset="{escape_attr(srcset)}"'
     return out + " />"
 
 
-def _link_open(opts: ImageOptions, page_href: str, title: str | None, href_of: Callable[[str], str]) -> str | None:
-    """The ``<a>`` around the image: the file's page, the ``link=`` target, or None for ``link=``."""
+def _link_open(opts: ImageOptions, page_href: str, title: str | None, href_of: Callable[[str], str]) -> str:
+    """The element around the image: an ``<a>`` to the file's page or the ``link=`` target, or for
+    ``link=`` a ``<span>`` (carrying the caption as its title, as MediaWiki does)."""
+    attr = f' title="{escape_attr(title)}"' if title else ""
     if opts.link is None:
-        attr = f' title="{escape_attr(title)}"' if title else ""
         return f'<a href="{escape_attr(page_href)}" class="mw-file-description"{attr}>'
     if not opts.link:
-        return None
+        return f"<span{attr}>"
     if re.match(r"(?i)^(https?:)?//", opts.link):
-        return f'<a href="{escape_attr(opts.link)}" rel="nofollow" class="external">'
-    return f'<a href="{escape_attr(href_of(opts.link))}" title="{escape_attr(opts.link)}">'
+        return f'<a href="{escape_attr(opts.link)}" rel="nofollow"{attr}>'
+    target = opts.link.split("#", 1)[0].replace("_", " ").strip()
+    target = target[:1].upper() + target[1:]
+    return f'<a href="{escape_attr(href_of(opts.link))}" title="{escape_attr(title or target)}">'
 
 
 def _wrapper_classes(opts: ImageOptions, default_size: bool) -> str:
@@ -133,19 +140,20 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     """
     opts = parse_options(parts)
     block = opts.type in ("thumb", "frame") or opts.halign is not None
-    default_size = opts.width is None and opts.height is None and opts.type != "frame" and opts.upright is None
+    default_size = opts.width is None and opts.height is None and opts.type != "frame"
     caption = opts.caption
     # Only a thumbnail or frame shows its caption alone; other images also carry it as title and alt.
     framed = opts.type in ("thumb", "frame")
-    title_text = _plain(caption) if caption and not framed else ""
+    title_text = plain_text(caption) if caption and not framed else ""
     size = scaled_size(meta, opts, thumb_width) if meta else None
     if meta is None or size is None:
         inner, typeof = _missing(full_title, opts, meta, page_href, upload_href, caption, block, thumb_width)
     else:
-        alt = opts.alt if opts.alt is not None else (title_text or None)
+        alt = plain_text(opts.alt) if opts.alt is not None else (title_text or None)
         opening = _link_open(opts, page_href, title_text or None, href_of)
-        img = img_tag(meta, size, alt)
-        inner = f"{opening}{img}</a>" if opening else img
+        upright = opts.upright if opts.type in ("thumb", "frameless") and opts.width is None else None
+        img = img_tag(meta, size, alt, upright)
+        inner = opening + img + ("</span>" if opening.startswith("<span") else "</a>")
         typeof = _TYPEOF[opts.type]
     classes = _wrapper_classes(opts, default_size)
     if block:
@@ -157,7 +165,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
 def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_href: str, upload_href: str,
              caption: str, block: bool, thumb_width: int) -> tuple[str, str]:
     """The inner HTML and typeof of a file the node lacks (or that is no image: a link to its page)."""
-    text = _plain(caption) if caption and not block else full_title
+    text = plain_text(caption) if caption and not block else full_title
     if meta is not None:  # held but not an image (PDF, audio, video): a link to its page
         return (f'<a href="{escape_attr(page_href)}" class="mw-file-description" title="{escape_attr(full_title)}">'
                 f"{escape_attr(text)}</a>"), _TYPEOF[opts.type]
@@ -170,19 +178,26 @@ def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_hr
 
 
 def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload_href: str,
-                  box: tuple[int, int] = (GALLERY_BOX, GALLERY_BOX), alt: str | None = None) -> tuple[str, str]:
-    """(the image's HTML, the style of its ``div.thumb``) in a traditional gallery, as MediaWiki marks it up."""
+                  box: tuple[int, int] = (GALLERY_BOX, GALLERY_BOX), opts: ImageOptions | None = None,
+                  caption_text: str = "", href_of: Callable[[str], str] = str) -> tuple[str, str]:
+    """(the image's HTML, the style of its ``div.thumb``) in a traditional gallery, as MediaWiki marks it up.
+
+    ``opts`` are the line's options (``link=``, ``alt=``, ``class=``); ``caption_text`` the caption as
+    plain text, which MediaWiki also gives the link as its title and the image as its alt.
+    """
+    opts = opts or ImageOptions()
     box_w, box_h = box
-    opts = ImageOptions(width=box_w, height=box_h)
-    size = scaled_size(meta, opts, box_w) if meta else None
+    classes = f' class="{escape_attr(opts.css_class)}"' if opts.css_class else ""
+    size = scaled_size(meta, ImageOptions(width=box_w, height=box_h), box_w) if meta else None
     if meta is None or size is None:
         inner = (f'<a href="{escape_attr(upload_href)}" class="new" title="{escape_attr(full_title)}">'
                  f'<span class="mw-file-element mw-broken-media" data-width="{box_w}" data-height="{box_h}">'
-                 f"{escape_attr(full_title)}</span></a>")
-        return f'<span typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + 30}px;"
-    img = img_tag(meta, size, alt)
-    html = f'<span typeof="mw:File"><a href="{escape_attr(page_href)}" class="mw-file-description">{img}</a></span>'
-    return html, f"width: {box_w + 30}px; height: {box_h + 30}px;"
+                 f"{escape_attr(caption_text or full_title)}</span></a>")
+        return f'<span{classes} typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + 30}px;"
+    alt = plain_text(opts.alt) if opts.alt is not None else (caption_text or None)
+    opening = _link_open(opts, page_href, caption_text or None, href_of)
+    inner = opening + img_tag(meta, size, alt) + ("</span>" if opening.startswith("<span") else "</a>")
+    return f'<span{classes} typeof="mw:File">{inner}</span>', f"width: {box_w + 30}px; height: {box_h + 30}px;"
 
 
 def split_at_pipes(text: str, tokens: re.Pattern[str], opening: tuple[str, ...]) -> list[str]:
