@@ -19,6 +19,7 @@ How a case is run and compared is written down in docs/rendering.md
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
@@ -263,6 +264,9 @@ def test_upload_url(name: str) -> str:
     return "/index.php?title=Special:Upload&wpDestFile=" + quote(name.replace(" ", "_"))
 
 
+_FILE_REDIRECT = re.compile(r"(?i)^\s*#REDIRECT\s*\[\[\s*(?:File|Image)\s*:([^\]|]+)\]\]")
+
+
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
 
@@ -276,13 +280,22 @@ class CaseWiki:
     def template(self, title: str) -> str | None:
         return self.pages.get(_canonical(title))
 
+    def file(self, name: str) -> FileMeta | None:
+        """An uploaded file, also through a ``File:`` page of the file that redirects to one."""
+        meta = test_file(name)
+        if meta is not None:
+            return meta
+        m = _FILE_REDIRECT.match(self.pages.get(_canonical("File:" + name), ""))
+        target = test_file(m.group(1)) if m else None
+        return dataclasses.replace(target, name=m.group(1).strip()) if target else None
+
     def render_case(self, case: ParserCase) -> str:
         """The sanitised HTML our renderer gives for the case's wikitext."""
         title = _canonical(case.options.get("title") or DEFAULT_TITLE)
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
-                            file=test_file, thumb_width=TEST_THUMB_WIDTH, upload_url=test_upload_url,
+                            file=self.file, thumb_width=TEST_THUMB_WIDTH, upload_url=test_upload_url,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()))
         return render(case.wikitext, ctx).html

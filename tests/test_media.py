@@ -749,3 +749,34 @@ def test_chromium_loads_the_images(served, browser, scale):
         assert not failed, failed
     finally:
         context.close()
+
+
+def test_gallery_lines_take_link_class_and_caption_and_the_gallery_its_caption_and_perrow():
+    html = render('<gallery perrow="2" class="big" caption="Some \'\'pictures\'\'">\n'
+                  "File:Foobar.jpg|link=Main Page|class=pic|A '''bar'''\nFile:Foobar.jpg|link=\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert '<ul class="big gallery mw-gallery-traditional" style="max-width:326px">' in html
+    assert '<li class="gallerycaption">Some <i>pictures</i></li>' in html
+    assert '<span class="pic" typeof="mw:File"><a href="/wiki/w/Main_Page" title="A bar"><img alt="A bar"' in html
+    assert '<span typeof="mw:File"><span><img src="/thumb/w/120/Foobar.jpg"' in html
+
+
+def test_an_unlinked_image_keeps_its_caption_as_a_title_and_an_external_link_is_plain():
+    html = render("[[File:Foobar.jpg|link=|Cap]] [[File:Foobar.jpg|link=https://example.org/|Ext]]",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert '<span title="Cap"><img alt="Cap" src="/file/w/Foobar.jpg"' in html
+    assert '<a href="https://example.org/" rel="nofollow" title="Ext"><img alt="Ext"' in html
+
+
+def test_manual_thumbnails_case_sensitive_words_and_media_links_as_mediawiki():
+    files = {"Foobar.jpg": FOOBAR, "Small.png": FileMeta(90, 60, "image/png", "/file/w/Small.png", "/thumb/w/{width}/Small.png")}
+    html = render("[[File:Foobar.jpg|thumbnail=Small.png|Cap]]", _context(files)).html
+    assert ('<figure typeof="mw:File/Thumb"><a href="/wiki/w/File:Foobar.jpg" title="File:Foobar.jpg">'
+            '<img resource="/wiki/w/File:Foobar.jpg" src="/file/w/Small.png" decoding="async" width="90" height="60"') in html
+    # image option words are case-sensitive: "Left" is a caption
+    html = render("[[File:Foobar.jpg|thumb|Left]]", _context(files)).html
+    assert "mw-halign-left" not in html and "<figcaption>Left</figcaption>" in html
+    html = render("[[:Media:Foobar.jpg]] [[File:Foobar.jpg|upright|thumb]] [[File:Foobar.jpg|200x20px]]", _context(files)).html
+    assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">Media:Foobar.jpg</a>' in html
+    assert 'style="--mw-file-upright:0.75" class="mw-file-element mw-file-upright"' in html
+    assert 'srcset="/thumb/w/265/Foobar.jpg 1.5x, /thumb/w/353/Foobar.jpg 2x"' in html  # bounded by 30 and 40 px high

@@ -36,6 +36,8 @@ class FileMeta:
     than as itself (MediaWiki's way; this node serves SVG as it is and lets the browser scale it).
     ``densities``: the screen densities ``srcset`` offers copies for (MediaWiki 1.39 offers 1.5x and 2x,
     later versions only 2x).
+    ``name``: the file's own name when the name asked for is a redirect to it ("" otherwise); its
+    image then links to the file's page, as MediaWiki's does.
     """
 
     width: int | None
@@ -45,6 +47,7 @@ class FileMeta:
     thumb: str
     raster_thumbs: bool = False
     densities: tuple[float, ...] = (1.5, 2)
+    name: str = ""
 
 
 def _no_file(name: str) -> FileMeta | None:

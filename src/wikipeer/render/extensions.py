@@ -15,7 +15,7 @@ from wikipeer.render import files
 from wikipeer.render.file_options import parse_options
 from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
-from wikipeer.render.tags import escape_text, fix_attributes
+from wikipeer.render.tags import escape_attr, escape_text, fix_attributes
 
 _NOWIKI_TAGS = re.compile(r"</?nowiki\s*/?>", re.I)
 _ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>/]+))""")
@@ -131,6 +131,8 @@ def _gallery(exp, tag, frame, expanded):
 
     attrs = attributes(tag.attrs)
     box = (_gallery_size(attrs.get("widths")), _gallery_size(attrs.get("heights")))
+    # "nolines" draws no frame around each image; the packed and slideshow modes are drawn traditionally
+    nolines = attrs.get("mode", "").strip().lower() == "nolines"
     ctx = exp.ctx
     items = []
     for line in (tag.body or "").split("\n"):
@@ -156,12 +158,34 @@ def _gallery(exp, tag, frame, expanded):
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
         image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts,
                                            files.plain_text(exp.state.strip.unstrip(text)) if text else "",
-                                           ctx.href)
-        items.append(f'\t\t<li class="gallerybox" style="width: {box[0] + 35}px">\n'
+                                           ctx.href, padding=0 if nolines else files.GALLERY_PADDING)
+        width = box[0] + (5 if nolines else files.GALLERY_PADDING + 5)
+        items.append(f'\t\t<li class="gallerybox" style="width: {width}px">\n'
                      f'\t\t\t<div class="thumb" style="{style}">{image}</div>\n'
                      f'\t\t\t<div class="gallerytext">{text}</div>\n\t\t</li>')
-    html = '<ul class="gallery mw-gallery-traditional">\n' + "".join(i + "\n" for i in items) + "</ul>"
+    caption = _expand_body(exp, attrs["caption"], frame, expanded) if attrs.get("caption") else ""
+    caption = f'\t<li class="gallerycaption">{note_passes(caption, exp.state)}</li>\n' if caption else ""
+    opening = _gallery_opening(tag.attrs, attrs, box[0], "nolines" if nolines else "traditional")
+    html = opening + "\n" + caption + "".join(i + "\n" for i in items) + "</ul>"
     return exp.state.strip.add(html, block=True)
+
+
+_CLASS_OR_STYLE = re.compile(r"""(?i)\b(?:class|style)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>/]+)""")
+
+
+def _gallery_opening(raw: str, attrs: dict[str, str], width: int, mode: str) -> str:
+    """The gallery's ``<ul>``: MediaWiki's classes after the author's, ``perrow`` as a maximum width
+    before the author's style, and the author's other allowed attributes."""
+    classes = " ".join(filter(None, [attrs.get("class", "").strip(), f"gallery mw-gallery-{mode}"]))
+    styles = []
+    perrow = re.match(r"^\s*(\d+)\s*$", attrs.get("perrow", ""))
+    if perrow and int(perrow.group(1)) > 0:
+        styles.append(f"max-width: {int(perrow.group(1)) * (width + files.GALLERY_PADDING + 13)}px;")
+    author_style = fix_attributes(f'style="{html.escape(attrs.get("style", ""))}"', "div") if attrs.get("style") else ""
+    if author_style:
+        styles.append(html.unescape(author_style[len(' style="'):-1]))
+    style = f' style="{escape_attr("".join(styles))}"' if styles else ""
+    return f'<ul class="{escape_attr(classes)}"{style}{fix_attributes(_CLASS_OR_STYLE.sub("", raw), "ul")}>'
 
 
 def _gallery_size(value: str | None) -> int:

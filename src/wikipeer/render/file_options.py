@@ -11,6 +11,7 @@ MediaWiki.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -68,13 +69,14 @@ class ImageOptions:
     link: str | None = None  # None: the file's page; "": no link
     caption: str = ""
     css_class: str = ""
+    manualthumb: str = ""  # "thumbnail=Other.png" before any other type: that file is shown instead
 
 
 def _named(part: str) -> tuple[str, str] | None:
     m = _NAMED.match(part)
     if not m:
         return None
-    name = NAMED_WORDS.get(m.group(1).strip().lower())
+    name = NAMED_WORDS.get(m.group(1).strip())  # case-sensitive, as MediaWiki's image magic words are
     return (name, m.group(2).strip()) if name else None
 
 
@@ -83,7 +85,7 @@ def parse_options(parts: list[str]) -> ImageOptions:
     opts = ImageOptions()
     for part in parts:
         word = part.strip()
-        canonical = OPTION_WORDS.get(word.lower())
+        canonical = OPTION_WORDS.get(word)  # case-sensitive: "Left" is a caption, as in MediaWiki
         if canonical in ("thumb", "frame", "frameless"):
             opts.type = opts.type or canonical
         elif canonical == "border":
@@ -97,11 +99,17 @@ def parse_options(parts: list[str]) -> ImageOptions:
         elif (size := _SIZE.match(word)) and (size.group(1) or size.group(2)):
             opts.width = int(size.group(1)) if size.group(1) else None
             opts.height = int(size.group(2)) if size.group(2) else None
-        elif (named := _named(part)) is not None:
+        elif (named := _named(part)) is not None and not (named[0] == "link" and _bad_link(named[1])):
             _set_named(opts, *named)
         else:
             opts.caption = part  # as written: MediaWiki keeps a caption's leading space
     return opts
+
+
+def _bad_link(target: str) -> bool:
+    """Whether ``link=`` names neither a URL nor a valid title (MediaWiki then takes the part as caption)."""
+    target = html.unescape(target)
+    return not re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", target) and bool(re.search(r"[<>\[\]{}|]", target))
 
 
 def _set_named(opts: ImageOptions, name: str, value: str) -> None:
@@ -117,5 +125,5 @@ def _set_named(opts: ImageOptions, name: str, value: str) -> None:
         opts.upright = factor if factor > 0 else None
     elif name == "class":
         opts.css_class = value
-    elif name == "manualthumb":
-        opts.type = opts.type or "thumb"
+    elif name == "manualthumb" and opts.type is None:
+        opts.type, opts.manualthumb = "thumb", value

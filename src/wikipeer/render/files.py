@@ -26,6 +26,8 @@ __all__ = ["file_link", "gallery_image", "plain_text", "scaled_size"]
 
 SVG = "image/svg+xml"
 GALLERY_BOX = 120
+GALLERY_PADDING = 30
+"""What a traditional gallery adds around each image's box (MediaWiki's thumb padding)."""
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -67,8 +69,9 @@ def scaled_size(meta: FileMeta, opts: ImageOptions, thumb_width: int) -> tuple[i
     return width, max(php_round(meta.height * width / meta.width), 1)
 
 
-def image_src(meta: FileMeta, width: int) -> tuple[str, str]:
-    """(src, srcset) of an image shown ``width`` pixels wide."""
+def image_src(meta: FileMeta, width: int, height_bound: int | None = None) -> tuple[str, str]:
+    """(src, srcset) of an image shown ``width`` pixels wide; a ``height_bound`` asked for bounds each
+    denser copy too (scaled with it, as MediaWiki scales both before fitting)."""
     if (meta.mime == SVG and not meta.raster_thumbs) or not meta.width:
         return meta.url, ""  # the browser scales an SVG itself
     scales_up = meta.mime == SVG  # a raster copy of a drawing may be wider than the drawing
@@ -76,15 +79,18 @@ def image_src(meta: FileMeta, width: int) -> tuple[str, str]:
     candidates: dict[str, float] = {}
     for density in meta.densities:
         wanted = php_round(width * density)
+        if height_bound and meta.height:
+            wanted = min(wanted, fit_box_width(meta.width, meta.height, php_round(height_bound * density)))
         url = meta.url if wanted >= meta.width and not scales_up else meta.thumb.format(width=wanted)
         if url != src:
             candidates[url] = density  # one URL for two densities: the higher one names it, as MediaWiki does
     return src, ", ".join(f"{url} {density:g}x" for url, density in candidates.items())
 
 
-def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None, upright: float | None = None) -> str:
+def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None, upright: float | None = None,
+            height_bound: int | None = None) -> str:
     """The ``<img>``; ``upright`` (a thumbnail's factor) is carried as MediaWiki carries it, for skins."""
-    src, srcset = image_src(meta, size[0])
+    src, srcset = image_src(meta, size[0], height_bound)
     out = "<img"
     if alt is not None:
         out += f' alt="{escape_attr(alt)}"'
@@ -132,13 +138,17 @@ _TYPEOF = {None: "mw:File", "thumb": "mw:File/Thumb", "frame": "mw:File/Frame", 
 
 
 def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_href: str, upload_href: str,
-              href_of: Callable[[str], str], thumb_width: int, protect: Callable[[str], str]) -> tuple[str, bool]:
+              href_of: Callable[[str], str], thumb_width: int, protect: Callable[[str], str],
+              lookup: Callable[[str], FileMeta | None] | None = None) -> tuple[str, bool]:
     """(HTML, block) for ``[[full_title|parts...]]``; ``protect`` hides finished HTML from later passes.
 
     The caption stays in the output as it is (later passes format it); the
-    image and its link are finished HTML.
+    image and its link are finished HTML. ``lookup`` finds the file a
+    ``thumbnail=`` option names.
     """
     opts = parse_options(parts)
+    if opts.manualthumb and meta is not None and lookup is not None:
+        return _manual_thumb(full_title, opts, lookup, page_href, href_of, protect), True
     block = opts.type in ("thumb", "frame") or opts.halign is not None
     default_size = opts.width is None and opts.height is None and opts.type != "frame"
     caption = opts.caption
@@ -152,7 +162,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
         alt = plain_text(opts.alt) if opts.alt is not None else (title_text or None)
         opening = _link_open(opts, page_href, title_text or None, href_of)
         upright = opts.upright if opts.type in ("thumb", "frameless") and opts.width is None else None
-        img = img_tag(meta, size, alt, upright)
+        img = img_tag(meta, size, alt, upright, opts.height if opts.type != "frame" else None)
         inner = opening + img + ("</span>" if opening.startswith("<span") else "</a>")
         typeof = _TYPEOF[opts.type]
     classes = _wrapper_classes(opts, default_size)
@@ -162,10 +172,36 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     return f'<span{classes} typeof="{typeof}">{protect(inner)}</span>', False
 
 
+def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], FileMeta | None], page_href: str,
+                  href_of: Callable[[str], str], protect: Callable[[str], str]) -> str:
+    """``thumbnail=Other.png``: that file shown as it is in the thumbnail's frame, linking to this one."""
+    shown = lookup(opts.manualthumb.replace("_", " ").strip())
+    if opts.link is None:
+        opening = f'<a href="{escape_attr(page_href)}" title="{escape_attr(full_title)}">'
+    else:
+        opening = _link_open(opts, page_href, None, href_of)
+    closing = "</span>" if opening.startswith("<span") else "</a>"
+    if shown is None or not shown.width or not shown.height:
+        inner, typeof = ('<span class="mw-file-element mw-broken-media" data-width="180">Error creating thumbnail: '
+                         "</span>"), "mw:Error mw:File/Thumb"
+    else:
+        alt = f' alt="{escape_attr(plain_text(opts.alt))}"' if opts.alt is not None else ""
+        inner = (f'<img{alt} resource="{escape_attr(page_href)}" src="{escape_attr(shown.url)}" decoding="async" '
+                 f'width="{shown.width}" height="{shown.height}" class="mw-file-element" />')
+        typeof = "mw:File/Thumb"
+    classes = _wrapper_classes(opts, False)
+    return (f'<figure{classes} typeof="{typeof}">{protect(opening + inner + closing)}'
+            f"<figcaption>{opts.caption}</figcaption></figure>")
+
+
 def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_href: str, upload_href: str,
              caption: str, block: bool, thumb_width: int) -> tuple[str, str]:
     """The inner HTML and typeof of a file the node lacks (or that is no image: a link to its page)."""
-    text = plain_text(caption) if caption and not block else full_title
+    # MediaWiki shows the alt text in the file's place, else an inline image's caption, else the name
+    if opts.alt is not None:
+        text = plain_text(opts.alt) or full_title
+    else:
+        text = plain_text(caption) if caption and not block else full_title
     if meta is not None:  # held but not an image (PDF, audio, video): a link to its page
         return (f'<a href="{escape_attr(page_href)}" class="mw-file-description" title="{escape_attr(full_title)}">'
                 f"{escape_attr(text)}</a>"), _TYPEOF[opts.type]
@@ -179,7 +215,8 @@ def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_hr
 
 def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload_href: str,
                   box: tuple[int, int] = (GALLERY_BOX, GALLERY_BOX), opts: ImageOptions | None = None,
-                  caption_text: str = "", href_of: Callable[[str], str] = str) -> tuple[str, str]:
+                  caption_text: str = "", href_of: Callable[[str], str] = str,
+                  padding: int = GALLERY_PADDING) -> tuple[str, str]:
     """(the image's HTML, the style of its ``div.thumb``) in a traditional gallery, as MediaWiki marks it up.
 
     ``opts`` are the line's options (``link=``, ``alt=``, ``class=``); ``caption_text`` the caption as
@@ -193,11 +230,12 @@ def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload
         inner = (f'<a href="{escape_attr(upload_href)}" class="new" title="{escape_attr(full_title)}">'
                  f'<span class="mw-file-element mw-broken-media" data-width="{box_w}" data-height="{box_h}">'
                  f"{escape_attr(caption_text or full_title)}</span></a>")
-        return f'<span{classes} typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + 30}px;"
+        return f'<span{classes} typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + padding}px;"
     alt = plain_text(opts.alt) if opts.alt is not None else (caption_text or None)
     opening = _link_open(opts, page_href, caption_text or None, href_of)
     inner = opening + img_tag(meta, size, alt) + ("</span>" if opening.startswith("<span") else "</a>")
-    return f'<span{classes} typeof="mw:File">{inner}</span>', f"width: {box_w + 30}px; height: {box_h + 30}px;"
+    style = f"width: {box_w + padding}px; height: {box_h + padding}px;" if padding else f"width: {box_w}px;"
+    return f'<span{classes} typeof="mw:File">{inner}</span>', style
 
 
 def split_at_pipes(text: str, tokens: re.Pattern[str], opening: tuple[str, ...]) -> list[str]:
