@@ -780,3 +780,21 @@ def test_manual_thumbnails_case_sensitive_words_and_media_links_as_mediawiki():
     assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">Media:Foobar.jpg</a>' in html
     assert 'style="--mw-file-upright:0.75" class="mw-file-element mw-file-upright"' in html
     assert 'srcset="/thumb/w/265/Foobar.jpg 1.5x, /thumb/w/353/Foobar.jpg 2x"' in html  # bounded by 30 and 40 px high
+
+
+def test_link_option_values_are_read_as_mediawiki_reads_them():
+    files = {"Foobar.jpg": FOOBAR}
+    html = render("[[File:Foobar.jpg|link=Foo_&_bar]] [[File:Foobar.jpg|link=[[Main Page]]|Cap]] "
+                  "[[File:Foobar.jpg|link=https://example.com?foo&params=bar]] [[File:Foobar.jpg|link=Test%2522]]",
+                  _context(files)).html
+    assert '<a href="/wiki/w/Foo_&amp;_bar" title="Foo &amp; bar">' in html
+    assert '<a href="/wiki/w/Main_Page" title="Cap">' in html
+    assert '<a href="https://example.com?foo&amp;params=bar" rel="nofollow">' in html
+    assert 'title="link=Test%2522"' in html  # a title still percent-encoded after one decoding is no title
+
+
+def test_a_gallery_line_reads_only_named_options_and_decodes_its_file_name():
+    html = render("<gallery>\nfile &amp; bar.jpg|300px|centre\nFile:Foo%62ar.jpg|thumb\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert 'title="File:File &amp; bar.jpg"' in html and '<div class="gallerytext">centre</div>' in html
+    assert '<img alt="thumb" src="/thumb/w/120/Foobar.jpg"' in html

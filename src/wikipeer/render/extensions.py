@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 from wikipeer.render import files
 from wikipeer.render.file_options import parse_options
@@ -141,8 +142,9 @@ def _gallery(exp, tag, frame, expanded):
             continue
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
         parts = split_outside_links(caption) if caption else []
-        opts = parse_options(parts)
-        name = m.group(1).strip()
+        opts = parse_options(parts, named_only=True)
+        # "file &amp; file.jpg" and "file %26 file.jpg" name "File & file.jpg", as in MediaWiki
+        name = unquote(html.unescape(m.group(1))).strip()
         head, colon, rest = name.partition(":")
         if colon and namespace_of(ctx.config, head) in (NS_FILE, NS_MEDIA):
             name = rest.strip()
@@ -166,8 +168,8 @@ def _gallery(exp, tag, frame, expanded):
     caption = _expand_body(exp, attrs["caption"], frame, expanded) if attrs.get("caption") else ""
     caption = f'\t<li class="gallerycaption">{note_passes(caption, exp.state)}</li>\n' if caption else ""
     opening = _gallery_opening(tag.attrs, attrs, box[0], "nolines" if nolines else "traditional")
-    html = opening + "\n" + caption + "".join(i + "\n" for i in items) + "</ul>"
-    return exp.state.strip.add(html, block=True)
+    gallery = opening + "\n" + caption + "".join(i + "\n" for i in items) + "</ul>"
+    return exp.state.strip.add(gallery, block=True)
 
 
 _CLASS_OR_STYLE = re.compile(r"""(?i)\b(?:class|style)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>/]+)""")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 from dataclasses import dataclass
 
 OPTION_WORDS: dict[str, str] = {
@@ -69,7 +70,25 @@ class ImageOptions:
     link: str | None = None  # None: the file's page; "": no link
     caption: str = ""
     css_class: str = ""
-    manualthumb: str = ""  # "thumbnail=Other.png" before any other type: that file is shown instead
+    manualthumb: str | None = None  # "thumbnail=Other.png" before any other type: that file is shown instead
+
+
+_LINKED = re.compile(r'^<a\b([^>]*)>.*</a>$', re.S)
+_ATTR_VALUE = re.compile(r'\b(href|title)="([^"]*)"')
+
+
+def _link_value(value: str) -> str:
+    """A ``link=`` target as text: ``link=[[Main Page]]`` (already a link here) names its page, an
+    external link its URL; entities decoded, ``%22`` decoded once, as MediaWiki reads the option."""
+    m = _LINKED.match(value)
+    if m:
+        attrs = dict(_ATTR_VALUE.findall(m.group(1)))
+        value = attrs.get("href", "") if "external" in m.group(1) or "title" not in attrs else attrs["title"]
+    # only complete references: "?foo&params=bar" keeps its "&para" (html.unescape would make it "¶")
+    value = re.sub(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);", lambda e: html.unescape(e.group(0)), value)
+    if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", value):
+        return value
+    return unquote(value) if "%" in value else value
 
 
 def _named(part: str) -> tuple[str, str] | None:
@@ -77,14 +96,27 @@ def _named(part: str) -> tuple[str, str] | None:
     if not m:
         return None
     name = NAMED_WORDS.get(m.group(1).strip())  # case-sensitive, as MediaWiki's image magic words are
+    if name == "link":
+        return name, _link_value(m.group(2).strip())
     return (name, m.group(2).strip()) if name else None
 
 
-def parse_options(parts: list[str]) -> ImageOptions:
-    """The options of a file link from its parts after the name (already link-expanded)."""
+def parse_options(parts: list[str], named_only: bool = False) -> ImageOptions:
+    """The options of a file link from its parts after the name (already link-expanded).
+
+    ``named_only``: a gallery line, where MediaWiki reads only the ``name=value`` options and
+    takes any other part (``300px``, ``centre``) as a caption.
+    """
     opts = ImageOptions()
     for part in parts:
         word = part.strip()
+        if named_only:
+            named = _named(part)
+            if named is not None and not (named[0] == "link" and _bad_link(named[1])):
+                _set_named(opts, *named)
+            else:
+                opts.caption = part
+            continue
         canonical = OPTION_WORDS.get(word)  # case-sensitive: "Left" is a caption, as in MediaWiki
         if canonical in ("thumb", "frame", "frameless"):
             opts.type = opts.type or canonical
@@ -108,8 +140,9 @@ def parse_options(parts: list[str]) -> ImageOptions:
 
 def _bad_link(target: str) -> bool:
     """Whether ``link=`` names neither a URL nor a valid title (MediaWiki then takes the part as caption)."""
-    target = html.unescape(target)
-    return not re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", target) and bool(re.search(r"[<>\[\]{}|]", target))
+    if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", target):
+        return False
+    return bool(re.search(r"[<>\[\]{}|]|%[0-9A-Fa-f]{2}", target))  # what no title may hold (still encoded: %2522)
 
 
 def _set_named(opts: ImageOptions, name: str, value: str) -> None:

@@ -147,7 +147,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     ``thumbnail=`` option names.
     """
     opts = parse_options(parts)
-    if opts.manualthumb and meta is not None and lookup is not None:
+    if opts.manualthumb is not None and meta is not None and lookup is not None:
         return _manual_thumb(full_title, opts, lookup, page_href, href_of, protect), True
     block = opts.type in ("thumb", "frame") or opts.halign is not None
     default_size = opts.width is None and opts.height is None and opts.type != "frame"
@@ -175,7 +175,8 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
 def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], FileMeta | None], page_href: str,
                   href_of: Callable[[str], str], protect: Callable[[str], str]) -> str:
     """``thumbnail=Other.png``: that file shown as it is in the thumbnail's frame, linking to this one."""
-    shown = lookup(opts.manualthumb.replace("_", " ").strip())
+    name = opts.manualthumb.replace("_", " ").strip()
+    shown = lookup(name) if name else None
     if opts.link is None:
         opening = f'<a href="{escape_attr(page_href)}" title="{escape_attr(full_title)}">'
     else:
