@@ -54,7 +54,7 @@ TEST_FILES: dict[str, tuple[int | None, int | None, str]] = {
     "Foobar.jpg": (1941, 220, "image/jpeg"),
     "Hi-ho.jpg": (1941, 220, "image/jpeg"),
     "File & file.jpg": (1941, 220, "image/jpeg"),
-    "Bad.jpg": (1941, 220, "image/jpeg"),
+    "Bad.jpg": (320, 240, "image/jpeg"),  # on the test wiki's bad image list
     "Tall.jpg": (400, 600, "image/jpeg"),
     "Thumb.png": (135, 135, "image/png"),
     "Foobar.svg": (240, 180, "image/svg+xml"),
@@ -256,7 +256,7 @@ def test_file(name: str) -> FileMeta | None:
     prefix = "page1-" if mime == "image/vnd.djvu" else ""
     return FileMeta(width, height, mime, f"{TEST_IMAGES}/{folder}/{encoded}",
                     f"{TEST_IMAGES}/thumb/{folder}/{encoded}/{prefix}{{width}}px-{encoded}{suffix}",
-                    raster_thumbs=mime == "image/svg+xml", densities=(2,))
+                    raster_thumbs=mime == "image/svg+xml", densities=(2,), bad=key == "Bad.jpg")
 
 
 def test_upload_url(name: str) -> str:

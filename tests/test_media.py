@@ -798,3 +798,13 @@ def test_a_gallery_line_reads_only_named_options_and_decodes_its_file_name():
                   _context({"Foobar.jpg": FOOBAR})).html
     assert 'title="File:File &amp; bar.jpg"' in html and '<div class="gallerytext">centre</div>' in html
     assert '<img alt="thumb" src="/thumb/w/120/Foobar.jpg"' in html
+
+
+def test_a_file_on_the_bad_image_list_is_a_link_to_its_page_never_the_image():
+    bad = FileMeta(320, 240, "image/jpeg", "/file/w/Bad.jpg", "/thumb/w/{width}/Bad.jpg", bad=True)
+    html = render("[[File:Bad.jpg]] [[File:Foobar.jpg|thumbnail=Bad.jpg]]\n<gallery>\nFile:Bad.jpg\n</gallery>",
+                  _context({"Bad.jpg": bad, "Foobar.jpg": FOOBAR})).html
+    assert "Bad.jpg" not in "".join(re.findall(r"<img[^>]*>", html))
+    assert ('<span class="mw-default-size" typeof="mw:Error mw:File"><a href="/wiki/w/File:Bad.jpg" title="File:Bad.jpg">'
+            '<span class="mw-file-element mw-broken-media" data-width="320">File:Bad.jpg</span></a></span>') in html
+    assert html.count("mw-broken-media") == 3

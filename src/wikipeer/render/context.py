@@ -38,6 +38,8 @@ class FileMeta:
     later versions only 2x).
     ``name``: the file's own name when the name asked for is a redirect to it ("" otherwise); its
     image then links to the file's page, as MediaWiki's does.
+    ``bad``: the file is on the wiki's bad image list (MediaWiki's ``MediaWiki:Bad image list``):
+    pages show a link to its page in its place, never the image. A node keeps no such list yet.
     """
 
     width: int | None
@@ -48,6 +50,7 @@ class FileMeta:
     raster_thumbs: bool = False
     densities: tuple[float, ...] = (1.5, 2)
     name: str = ""
+    bad: bool = False
 
 
 def _no_file(name: str) -> FileMeta | None:

@@ -112,10 +112,10 @@ def parse_options(parts: list[str], named_only: bool = False) -> ImageOptions:
         word = part.strip()
         if named_only:
             named = _named(part)
-            if named is not None and not (named[0] == "link" and _bad_link(named[1])):
-                _set_named(opts, *named)
-            else:
+            if named is None:
                 opts.caption = part
+            elif not (named[0] == "link" and _bad_link(named[1])):  # a gallery drops an invalid link=
+                _set_named(opts, *named)
             continue
         canonical = OPTION_WORDS.get(word)  # case-sensitive: "Left" is a caption, as in MediaWiki
         if canonical in ("thumb", "frame", "frameless"):

@@ -148,7 +148,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     """
     opts = parse_options(parts)
     if opts.manualthumb is not None and meta is not None and lookup is not None:
-        return _manual_thumb(full_title, opts, lookup, page_href, href_of, protect), True
+        return _manual_thumb(full_title, opts, lookup, page_href, href_of, protect, thumb_width), True
     block = opts.type in ("thumb", "frame") or opts.halign is not None
     default_size = opts.width is None and opts.height is None and opts.type != "frame"
     caption = opts.caption
@@ -156,7 +156,9 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
     framed = opts.type in ("thumb", "frame")
     title_text = plain_text(caption) if caption and not framed else ""
     size = scaled_size(meta, opts, thumb_width) if meta else None
-    if meta is None or size is None:
+    if meta is not None and meta.bad:
+        inner, typeof = _bad(full_title, page_href, size), "mw:Error " + _TYPEOF[opts.type]
+    elif meta is None or size is None:
         inner, typeof = _missing(full_title, opts, meta, page_href, upload_href, caption, block, thumb_width)
     else:
         alt = plain_text(opts.alt) if opts.alt is not None else (title_text or None)
@@ -173,7 +175,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
 
 
 def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], FileMeta | None], page_href: str,
-                  href_of: Callable[[str], str], protect: Callable[[str], str]) -> str:
+                  href_of: Callable[[str], str], protect: Callable[[str], str], thumb_width: int) -> str:
     """``thumbnail=Other.png``: that file shown as it is in the thumbnail's frame, linking to this one."""
     name = opts.manualthumb.replace("_", " ").strip()
     shown = lookup(name) if name else None
@@ -182,7 +184,10 @@ def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], F
     else:
         opening = _link_open(opts, page_href, None, href_of)
     closing = "</span>" if opening.startswith("<span") else "</a>"
-    if shown is None or not shown.width or not shown.height:
+    if shown is not None and shown.bad:
+        inner, opening, closing = _bad(full_title, page_href, None, f' data-width="{thumb_width}"'), "", ""
+        typeof = "mw:Error mw:File/Thumb"
+    elif shown is None or not shown.width or not shown.height:
         inner, typeof = ('<span class="mw-file-element mw-broken-media" data-width="180">Error creating thumbnail: '
                          "</span>"), "mw:Error mw:File/Thumb"
     else:
@@ -193,6 +198,14 @@ def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], F
     classes = _wrapper_classes(opts, False)
     return (f'<figure{classes} typeof="{typeof}">{protect(opening + inner + closing)}'
             f"<figcaption>{opts.caption}</figcaption></figure>")
+
+
+def _bad(full_title: str, page_href: str, size: tuple[int, int] | None, data: str = "") -> str:
+    """A file on the bad image list: a link to its page in the image's place, never the image."""
+    if not data and size:
+        data = f' data-width="{size[0]}"'
+    return (f'<a href="{escape_attr(page_href)}" title="{escape_attr(full_title)}">'
+            f'<span class="mw-file-element mw-broken-media"{data}>{escape_attr(full_title)}</span></a>')
 
 
 def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_href: str, upload_href: str,
@@ -227,6 +240,9 @@ def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload
     box_w, box_h = box
     classes = f' class="{escape_attr(opts.css_class)}"' if opts.css_class else ""
     size = scaled_size(meta, ImageOptions(width=box_w, height=box_h), box_w) if meta else None
+    if meta is not None and meta.bad:
+        inner = _bad(full_title, page_href, None, f' data-width="{box_w}" data-height="{box_h}"')
+        return f'<span{classes} typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + padding}px;"
     if meta is None or size is None:
         inner = (f'<a href="{escape_attr(upload_href)}" class="new" title="{escape_attr(full_title)}">'
                  f'<span class="mw-file-element mw-broken-media" data-width="{box_w}" data-height="{box_h}">'
