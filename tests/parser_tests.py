@@ -348,9 +348,11 @@ def _tag(m: re.Match) -> str:
 
 
 def _style(value: str) -> str:
-    """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
+    """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``, numbers to two decimals."""
     declarations = [d.strip() for d in value.split(";") if d.strip()]
-    return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
+    value = ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
+    # our sanitizer writes CSS numbers to two decimals (1061.33px for PHP's 1061.3333333333px)
+    return re.sub(r"\d+\.\d+", lambda m: f"{float(m.group(0)):.2f}".rstrip("0").rstrip("."), value)
 
 
 _MARKUP_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}

@@ -808,3 +808,14 @@ def test_a_file_on_the_bad_image_list_is_a_link_to_its_page_never_the_image():
     assert ('<span class="mw-default-size" typeof="mw:Error mw:File"><a href="/wiki/w/File:Bad.jpg" title="File:Bad.jpg">'
             '<span class="mw-file-element mw-broken-media" data-width="320">File:Bad.jpg</span></a></span>') in html
     assert html.count("mw-broken-media") == 3
+
+
+def test_a_packed_gallery_shows_rows_of_one_height_from_copies_half_again_as_large():
+    tall = FileMeta(400, 600, "image/jpeg", "/file/w/Tall.jpg", "/thumb/w/{width}/Tall.jpg")
+    html = render('<gallery mode="packed-hover" heights="70">\nFile:Foobar.jpg|Cap\nFile:Tall.jpg\n</gallery>',
+                  _context({"Foobar.jpg": FOOBAR, "Tall.jpg": tall})).html
+    assert '<ul class="gallery mw-gallery-packed-hover">' in html
+    assert 'src="/thumb/w/927/Foobar.jpg" decoding="async" width="618" height="70"' in html
+    assert 'src="/thumb/w/70/Tall.jpg" decoding="async" width="47" height="70"' in html
+    assert '<div class="thumb" style="width:60px">' in html  # at least 60 px for the caption
+    assert '<div class="gallerytextwrapper" style="width:598px"><div class="gallerytext">Cap</div>' in html

@@ -127,13 +127,15 @@ def _poem(exp, tag, frame, expanded):
 
 
 def _gallery(exp, tag, frame, expanded):
-    """A traditional gallery, as MediaWiki marks it up: finished HTML, captions rendered inline."""
+    """A gallery (traditional, nolines or packed), as MediaWiki marks it up: finished HTML, captions inline."""
     from wikipeer.render.pipeline import note_passes  # the pipeline runs extension tags: imported late
 
     attrs = attributes(tag.attrs)
     box = (_gallery_size(attrs.get("widths")), _gallery_size(attrs.get("heights")))
-    # "nolines" draws no frame around each image; the packed and slideshow modes are drawn traditionally
-    nolines = attrs.get("mode", "").strip().lower() == "nolines"
+    # "nolines" draws no frame around each image, "packed" rows of one height; a slideshow is drawn traditionally
+    mode = attrs.get("mode", "").strip().lower()
+    mode = mode if mode in ("nolines", "packed", "packed-overlay", "packed-hover") else "traditional"
+    nolines = mode == "nolines"
     ctx = exp.ctx
     items = []
     for line in (tag.body or "").split("\n"):
@@ -158,16 +160,28 @@ def _gallery(exp, tag, frame, expanded):
             exp.state.error(f"Could not look up {full}: {exc}")
             meta = None
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
-        image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts,
-                                           files.plain_text(exp.state.strip.unstrip(text)) if text else "",
-                                           ctx.href, padding=0 if nolines else files.GALLERY_PADDING)
-        width = box[0] + (5 if nolines else files.GALLERY_PADDING + 5)
+        plain = files.plain_text(exp.state.strip.unstrip(text)) if text else ""
+        packed = None
+        if mode.startswith("packed") and meta is not None:
+            packed = files.packed_gallery_image(full, meta, ctx.href(full), box[1], opts, plain, ctx.href)
+        if packed is not None:
+            image, div_width, shown = packed
+            style, width = f"width: {files.php_float(div_width)}px;", files.php_float(div_width + 2)
+            caption_div = f'<div class="gallerytext">{text}</div>'
+            if mode != "packed":  # the overlay modes lay the caption over the image
+                caption_div = (f'<div class="gallerytextwrapper" style="width: {shown - 20}px">{caption_div}\n'
+                               "\t\t\t</div>")
+        else:
+            image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts,
+                                               plain, ctx.href, padding=0 if nolines else files.GALLERY_PADDING)
+            width = str(box[0] + (5 if nolines else files.GALLERY_PADDING + 5))
+            caption_div = f'<div class="gallerytext">{text}</div>'
         items.append(f'\t\t<li class="gallerybox" style="width: {width}px">\n'
                      f'\t\t\t<div class="thumb" style="{style}">{image}</div>\n'
-                     f'\t\t\t<div class="gallerytext">{text}</div>\n\t\t</li>')
+                     f'\t\t\t{caption_div}\n\t\t</li>')
     caption = _expand_body(exp, attrs["caption"], frame, expanded) if attrs.get("caption") else ""
     caption = f'\t<li class="gallerycaption">{note_passes(caption, exp.state)}</li>\n' if caption else ""
-    opening = _gallery_opening(tag.attrs, attrs, box[0], "nolines" if nolines else "traditional")
+    opening = _gallery_opening(tag.attrs, attrs, box[0], mode)
     gallery = opening + "\n" + caption + "".join(i + "\n" for i in items) + "</ul>"
     return exp.state.strip.add(gallery, block=True)
 

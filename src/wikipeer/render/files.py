@@ -255,6 +255,39 @@ def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload
     return f'<span{classes} typeof="mw:File">{inner}</span>', style
 
 
+PACKED_SCALE = 1.5
+"""A packed gallery's copies are this much larger than shown, for sharper images (MediaWiki's SCALE_FACTOR)."""
+
+
+def php_float(value: float) -> str:
+    """A float as PHP prints it (14 significant digits): ``1059.3333333333``, ``618``."""
+    return f"{value:.14g}"
+
+
+def packed_gallery_image(full_title: str, meta: FileMeta, page_href: str, heights: int, opts: ImageOptions,
+                         caption_text: str, href_of: Callable[[str], str]) -> tuple[str, float, int] | None:
+    """(the image's HTML, the width of its ``div.thumb``, its shown width) in a packed gallery, or None
+    when it shows no image (the traditional box is drawn then).
+
+    MediaWiki asks for a copy 1.5 times the row height (and wide enough never to bound it), shows it
+    at 1/1.5 of that size rounded up, and gives the box at least 60 px for the caption.
+    """
+    if meta.bad:
+        return None
+    wanted = ImageOptions(width=round((heights * 10 + 100) * PACKED_SCALE), height=round(heights * PACKED_SCALE))
+    size = scaled_size(meta, wanted, wanted.width or 0)
+    if size is None:
+        return None
+    shown = (math.ceil(size[0] / PACKED_SCALE), math.ceil(size[1] / PACKED_SCALE))
+    alt = plain_text(opts.alt) if opts.alt is not None else (caption_text or None)
+    opening = _link_open(opts, page_href, caption_text or None, href_of)
+    img = img_tag(meta, size, alt, height_bound=wanted.height)
+    img = img.replace(f' width="{size[0]}" height="{size[1]}"', f' width="{shown[0]}" height="{shown[1]}"', 1)
+    classes = f' class="{escape_attr(opts.css_class)}"' if opts.css_class else ""
+    inner = opening + img + ("</span>" if opening.startswith("<span") else "</a>")
+    return f'<span{classes} typeof="mw:File">{inner}</span>', max(size[0] / PACKED_SCALE, 60), shown[0]
+
+
 def split_at_pipes(text: str, tokens: re.Pattern[str], opening: tuple[str, ...]) -> list[str]:
     """``text`` cut at each ``|`` outside nesting: ``tokens`` finds ``|`` and the nesting marks, those in
     ``opening`` go one level in, the others one out (never below the top). A caption's pipes inside its
