@@ -819,3 +819,11 @@ def test_a_packed_gallery_shows_rows_of_one_height_from_copies_half_again_as_lar
     assert 'src="/thumb/w/70/Tall.jpg" decoding="async" width="47" height="70"' in html
     assert '<div class="thumb" style="width:60px">' in html  # at least 60 px for the caption
     assert '<div class="gallerytextwrapper" style="width:598px"><div class="gallerytext">Cap</div>' in html
+
+
+def test_a_gallery_with_showfilename_names_each_file_above_its_caption():
+    html = render('<gallery showfilename="">\nFile:Foobar.jpg|A \'\'\'bar\'\'\'\nFile:Gone.jpg\n</gallery>',
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert ('<div class="gallerytext"><a href="/wiki/w/File:Foobar.jpg" class="galleryfilename galleryfilename-truncate" '
+            'title="File:Foobar.jpg">Foobar.jpg</a>\nA <b>bar</b></div>') in html
+    assert 'title="A bar"><img alt="A bar"' in html and ">Gone.jpg</a>\n</div>" in html

@@ -159,8 +159,13 @@ def _gallery(exp, tag, frame, expanded):
         except Exception as exc:  # a failing store must not break the page
             exp.state.error(f"Could not look up {full}: {exc}")
             meta = None
+        shown_name = meta.name if meta is not None and meta.name else page.text  # a redirect's target
+        full = ctx.config.full_title(NS_FILE, shown_name)
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
         plain = files.plain_text(exp.state.strip.unstrip(text)) if text else ""
+        if "showfilename" in attrs:  # the file's name above the caption, linking to its page
+            text = (f'<a href="{escape_attr(ctx.href(full))}" class="galleryfilename galleryfilename-truncate" '
+                    f'title="{escape_attr(full)}">{escape_text(shown_name)}</a>\n') + text
         packed = None
         if mode.startswith("packed") and meta is not None:
             packed = files.packed_gallery_image(full, meta, ctx.href(full), box[1], opts, plain, ctx.href)
