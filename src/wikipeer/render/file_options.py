@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import unquote
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 OPTION_WORDS: dict[str, str] = {
     # type: thumb / frame / frameless
@@ -83,7 +83,8 @@ def _link_value(value: str) -> str:
     m = _LINKED.match(value)
     if m:
         attrs = dict(_ATTR_VALUE.findall(m.group(1)))
-        value = attrs.get("href", "") if "external" in m.group(1) or "title" not in attrs else attrs["title"]
+        outside = re.search(r'class="[^"]*\b(?:external|extiw)\b', m.group(1))  # another site: its URL
+        value = attrs.get("href", "") if outside or "title" not in attrs else attrs["title"]
     # only complete references: "?foo&params=bar" keeps its "&para" (html.unescape would make it "¶")
     value = re.sub(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);", lambda e: html.unescape(e.group(0)), value)
     if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", value):

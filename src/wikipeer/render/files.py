@@ -6,8 +6,10 @@ image a ``<figure typeof="mw:File/Thumb">`` with a ``<figcaption>``; the image
 is a real ``<img>`` with ``width``/``height`` and a ``srcset`` for 1.5x and 2x
 screens, served by this node (``/file/...`` and ``/thumb/...``), never by
 another host. A file the node does not hold is MediaWiki's red link to upload
-it. Sizes follow MediaWiki: bitmaps are never scaled up, a height bounds the
-width, ``upright`` scales the default thumbnail width and rounds to tens.
+it. Sizes follow MediaWiki: a thumbnail of a bitmap is never scaled up (an
+inline image is), a height bounds the width, ``upright`` scales the default
+thumbnail width and rounds to tens. Galleries: traditional, nolines, packed.
+docs/media.md ("Pages show them") lists what is followed.
 """
 
 from __future__ import annotations
@@ -88,13 +90,15 @@ def image_src(meta: FileMeta, width: int, height_bound: int | None = None) -> tu
 
 
 def img_tag(meta: FileMeta, size: tuple[int, int], alt: str | None, upright: float | None = None,
-            height_bound: int | None = None) -> str:
-    """The ``<img>``; ``upright`` (a thumbnail's factor) is carried as MediaWiki carries it, for skins."""
+            height_bound: int | None = None, shown: tuple[int, int] | None = None) -> str:
+    """The ``<img>`` of a copy ``size`` large, shown at ``shown`` (default: that size); ``upright`` (a
+    thumbnail's factor) is carried as MediaWiki carries it, for skins."""
     src, srcset = image_src(meta, size[0], height_bound)
+    width, height = shown or size
     out = "<img"
     if alt is not None:
         out += f' alt="{escape_attr(alt)}"'
-    out += f' src="{escape_attr(src)}" decoding="async" width="{size[0]}" height="{size[1]}"'
+    out += f' src="{escape_attr(src)}" decoding="async" width="{width}" height="{height}"'
     if upright:
         out += f' style="--mw-file-upright: {upright:g}" class="mw-file-element mw-file-upright"'
     else:
@@ -117,6 +121,11 @@ def _link_open(opts: ImageOptions, page_href: str, title: str | None, href_of: C
     target = opts.link.split("#", 1)[0].replace("_", " ").strip()
     target = target[:1].upper() + target[1:]
     return f'<a href="{escape_attr(href_of(opts.link))}" title="{escape_attr(title or target)}">'
+
+
+def _around(opening: str, inner: str) -> str:
+    """``inner`` inside the element ``_link_open`` opened, closed."""
+    return opening + inner + ("</span>" if opening.startswith("<span") else "</a>")
 
 
 def _wrapper_classes(opts: ImageOptions, default_size: bool) -> str:
@@ -165,7 +174,7 @@ def file_link(full_title: str, parts: list[str], meta: FileMeta | None, page_hre
         opening = _link_open(opts, page_href, title_text or None, href_of)
         upright = opts.upright if opts.type in ("thumb", "frameless") and opts.width is None else None
         img = img_tag(meta, size, alt, upright, opts.height if opts.type != "frame" else None)
-        inner = opening + img + ("</span>" if opening.startswith("<span") else "</a>")
+        inner = _around(opening, img)
         typeof = _TYPEOF[opts.type]
     classes = _wrapper_classes(opts, default_size)
     if block:
@@ -183,21 +192,19 @@ def _manual_thumb(full_title: str, opts: ImageOptions, lookup: Callable[[str], F
         opening = f'<a href="{escape_attr(page_href)}" title="{escape_attr(full_title)}">'
     else:
         opening = _link_open(opts, page_href, None, href_of)
-    closing = "</span>" if opening.startswith("<span") else "</a>"
+    typeof = "mw:Error mw:File/Thumb"
     if shown is not None and shown.bad:
-        inner, opening, closing = _bad(full_title, page_href, None, f' data-width="{thumb_width}"'), "", ""
-        typeof = "mw:Error mw:File/Thumb"
+        html = _bad(full_title, page_href, None, f' data-width="{thumb_width}"')
     elif shown is None or not shown.width or not shown.height:
-        inner, typeof = ('<span class="mw-file-element mw-broken-media" data-width="180">Error creating thumbnail: '
-                         "</span>"), "mw:Error mw:File/Thumb"
+        html = _around(opening, f'<span class="mw-file-element mw-broken-media" data-width="{thumb_width}">'
+                                "Error creating thumbnail: </span>")
     else:
         alt = f' alt="{escape_attr(plain_text(opts.alt))}"' if opts.alt is not None else ""
-        inner = (f'<img{alt} resource="{escape_attr(page_href)}" src="{escape_attr(shown.url)}" decoding="async" '
-                 f'width="{shown.width}" height="{shown.height}" class="mw-file-element" />')
+        html = _around(opening, f'<img{alt} resource="{escape_attr(page_href)}" src="{escape_attr(shown.url)}" '
+                                f'decoding="async" width="{shown.width}" height="{shown.height}" class="mw-file-element" />')
         typeof = "mw:File/Thumb"
     classes = _wrapper_classes(opts, False)
-    return (f'<figure{classes} typeof="{typeof}">{protect(opening + inner + closing)}'
-            f"<figcaption>{opts.caption}</figcaption></figure>")
+    return f'<figure{classes} typeof="{typeof}">{protect(html)}<figcaption>{opts.caption}</figcaption></figure>'
 
 
 def _bad(full_title: str, page_href: str, size: tuple[int, int] | None, data: str = "") -> str:
@@ -250,7 +257,7 @@ def gallery_image(full_title: str, meta: FileMeta | None, page_href: str, upload
         return f'<span{classes} typeof="mw:Error mw:File">{inner}</span>', f"height: {box_h + padding}px;"
     alt = plain_text(opts.alt) if opts.alt is not None else (caption_text or None)
     opening = _link_open(opts, page_href, caption_text or None, href_of)
-    inner = opening + img_tag(meta, size, alt) + ("</span>" if opening.startswith("<span") else "</a>")
+    inner = _around(opening, img_tag(meta, size, alt))
     style = f"width: {box_w + padding}px; height: {box_h + padding}px;" if padding else f"width: {box_w}px;"
     return f'<span{classes} typeof="mw:File">{inner}</span>', style
 
@@ -281,10 +288,9 @@ def packed_gallery_image(full_title: str, meta: FileMeta, page_href: str, height
     shown = (math.ceil(size[0] / PACKED_SCALE), math.ceil(size[1] / PACKED_SCALE))
     alt = plain_text(opts.alt) if opts.alt is not None else (caption_text or None)
     opening = _link_open(opts, page_href, caption_text or None, href_of)
-    img = img_tag(meta, size, alt, height_bound=wanted.height)
-    img = img.replace(f' width="{size[0]}" height="{size[1]}"', f' width="{shown[0]}" height="{shown[1]}"', 1)
+    img = img_tag(meta, size, alt, height_bound=wanted.height, shown=shown)
     classes = f' class="{escape_attr(opts.css_class)}"' if opts.css_class else ""
-    inner = opening + img + ("</span>" if opening.startswith("<span") else "</a>")
+    inner = _around(opening, img)
     return f'<span{classes} typeof="mw:File">{inner}</span>', max(size[0] / PACKED_SCALE, 60), shown[0]
 
 
