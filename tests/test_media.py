@@ -827,3 +827,9 @@ def test_a_gallery_with_showfilename_names_each_file_above_its_caption():
     assert ('<div class="gallerytext"><a href="/wiki/w/File:Foobar.jpg" class="galleryfilename galleryfilename-truncate" '
             'title="File:Foobar.jpg">Foobar.jpg</a>\nA <b>bar</b></div>') in html
     assert 'title="A bar"><img alt="A bar"' in html and ">Gone.jpg</a>\n</div>" in html
+
+
+def test_a_media_link_is_an_ordinary_link_that_holds_no_link():
+    html = render("[[Media:Foobar.jpg|[[Test]]]] [[Media:Foobar.jpg|a ''bar'']]s", _context({"Foobar.jpg": FOOBAR})).html
+    assert html.startswith('<div class="mw-parser-output"><p>[[Media:Foobar.jpg|<a href="/wiki/w/Test"')
+    assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">a <i>bar</i></a>s' in html

@@ -67,7 +67,8 @@ def internal_links(text: str, state: RenderState) -> str:
 
 def _is_file(segment: str, state: RenderState) -> bool:
     head, sep, _ = segment.partition(":")
-    return bool(sep) and len(head) < 40 and namespace_of(state.ctx.config, head) in (NS_FILE, NS_MEDIA)
+    # only File: links take links in their caption; a Media: link is an ordinary link (MediaWiki's)
+    return bool(sep) and len(head) < 40 and namespace_of(state.ctx.config, head) == NS_FILE
 
 
 def _balanced(segment: str, segments: list[str], i: int) -> tuple[str, str, int] | None:
