@@ -833,3 +833,11 @@ def test_a_media_link_is_an_ordinary_link_that_holds_no_link():
     html = render("[[Media:Foobar.jpg|[[Test]]]] [[Media:Foobar.jpg|a ''bar'']]s", _context({"Foobar.jpg": FOOBAR})).html
     assert html.startswith('<div class="mw-parser-output"><p>[[Media:Foobar.jpg|<a href="/wiki/w/Test"')
     assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">a <i>bar</i></a>s' in html
+
+
+def test_a_gallery_reads_one_namespace_prefix_and_shows_other_namespaces_as_missing_files():
+    html = render("<gallery>\nFile:File:Foobar.jpg\n:Main Page\nMedia:Foobar.jpg\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert 'title="File:File:Foobar.jpg"><span class="mw-file-element mw-broken-media"' in html
+    assert 'title="Main Page"><span class="mw-file-element mw-broken-media"' in html
+    assert html.count("<img") == 1

@@ -148,19 +148,20 @@ def _gallery(exp, tag, frame, expanded):
         # "file &amp; file.jpg" and "file %26 file.jpg" name "File & file.jpg", as in MediaWiki
         name = unquote(html.unescape(m.group(1))).strip()
         head, colon, rest = name.partition(":")
-        if colon and namespace_of(ctx.config, head) in (NS_FILE, NS_MEDIA):
-            name = rest.strip()
-        page = exp.state.page_name(name, NS_FILE)
-        if page is None or page.ns != NS_FILE:
+        if colon and namespace_of(ctx.config, head) == NS_MEDIA:
+            name = "File:" + rest.strip()
+        page = exp.state.page_name(name, NS_FILE)  # one prefix read: "File:File:X" names "File:X" in File
+        if page is None:
             continue
-        full = ctx.config.full_title(NS_FILE, page.text)
-        try:
-            meta = ctx.file(page.text)
-        except Exception as exc:  # a failing store must not break the page
-            exp.state.error(f"Could not look up {full}: {exc}")
-            meta = None
-        shown_name = meta.name if meta is not None and meta.name else page.text  # a redirect's target
-        full = ctx.config.full_title(NS_FILE, shown_name)
+        meta = None
+        if page.ns == NS_FILE:
+            try:
+                meta = ctx.file(page.text)
+            except Exception as exc:  # a failing store must not break the page
+                exp.state.error(f"Could not look up {page.full}: {exc}")
+        # a redirect's target; a line outside the File namespace is a missing file of that name (MediaWiki's)
+        shown_name = meta.name if meta is not None and meta.name else page.text
+        full = ctx.config.full_title(NS_FILE, shown_name) if page.ns == NS_FILE else page.full
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
         plain = files.plain_text(exp.state.strip.unstrip(text)) if text else ""
         if "showfilename" in attrs:  # the file's name above the caption, linking to its page
@@ -177,7 +178,8 @@ def _gallery(exp, tag, frame, expanded):
                 caption_div = (f'<div class="gallerytextwrapper" style="width: {shown - 20}px">{caption_div}\n'
                                "\t\t\t</div>")
         else:
-            image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts,
+            image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(
+                                               page.text if page.ns == NS_FILE else page.full), box, opts,
                                                plain, ctx.href, padding=0 if nolines else files.GALLERY_PADDING)
             width = str(box[0] + (5 if nolines else files.GALLERY_PADDING + 5))
             caption_div = f'<div class="gallerytext">{text}</div>'
