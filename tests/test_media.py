@@ -841,3 +841,9 @@ def test_a_gallery_reads_one_namespace_prefix_and_shows_other_namespaces_as_miss
     assert 'title="File:File:Foobar.jpg"><span class="mw-file-element mw-broken-media"' in html
     assert 'title="Main Page"><span class="mw-file-element mw-broken-media"' in html
     assert html.count("<img") == 1
+
+
+def test_a_missing_files_name_shows_its_quote_marks_as_italics_as_mediawiki_does():
+    html = render("[[File:Foo's ''italic'' bar.jpg]] [[File:Foo's ''x''.jpg|A ''cap'']]", _context({})).html
+    assert "<span class=\"mw-file-element mw-broken-media\">File:Foo's <i>italic</i> bar.jpg</span>" in html
+    assert '<span class="mw-file-element mw-broken-media">A cap</span>' in html

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from wikipeer.render.context import FileMeta
 from wikipeer.render.file_options import ImageOptions, parse_options
 from wikipeer.render.quotes import all_quotes
-from wikipeer.render.tags import escape_attr
+from wikipeer.render.tags import escape_attr, escape_text
 
 __all__ = ["file_link", "gallery_image", "plain_text", "scaled_size"]
 
@@ -229,8 +229,10 @@ def _missing(full_title: str, opts: ImageOptions, meta: FileMeta | None, page_hr
     width = opts.width or (thumb_width if opts.type in ("thumb", "frameless") else None)
     data = f' data-width="{width}"' if width else ""
     data += f' data-height="{opts.height}"' if opts.height else ""
+    # the name stands as wikitext in MediaWiki's output, so its quote marks become italics and bold there
+    shown = all_quotes(escape_text(text)) if text == full_title else escape_attr(text)
     inner = (f'<a href="{escape_attr(upload_href)}" class="new" title="{escape_attr(full_title)}">'
-             f'<span class="mw-file-element mw-broken-media"{data}>{escape_attr(text)}</span></a>')
+             f'<span class="mw-file-element mw-broken-media"{data}>{shown}</span></a>')
     return inner, "mw:Error " + _TYPEOF[opts.type]
 
 
