@@ -19,8 +19,11 @@ How a case is run and compared is written down in docs/rendering.md
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
 import re
+from urllib.parse import quote
 from urllib.parse import unquote
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,7 +32,7 @@ from pathlib import Path
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
 from wikipeer.render import Limits, RenderContext, render
-from wikipeer.render.context import Revision
+from wikipeer.render.context import FileMeta, Revision
 from wikipeer.render.names import page_name
 from wikipeer.render.subpages import DEFAULT_SUBPAGE_NAMESPACES
 
@@ -44,6 +47,24 @@ TEST_SERVER = "http://example.org"
 # ParserTestRunner's $wgFragmentMode is [ 'legacy', 'html5' ]: anchors are legacy-escaped (``a.3Db``)
 FRAGMENT_MODE = "legacy"
 SUBPAGES = frozenset(DEFAULT_SUBPAGE_NAMESPACES)  # the option "subpage" adds the main namespace
+TEST_THUMB_WIDTH = 180  # ParserTestRunner's default thumbnail width ($wgThumbLimits = [180])
+# ParserTestRunner's $wgUploadPath is http://example.com/images; a page here loads images only from its own
+# host (render/sanitize.py refuses others), so the harness serves them at /images and the comparison drops the host
+MEDIAWIKI_IMAGES = "http://example.com/images/"
+TEST_IMAGES = "/images"
+# The files ParserTestRunner uploads (name: width, height, media type), as its expected HTML shows them
+TEST_FILES: dict[str, tuple[int | None, int | None, str]] = {
+    "Foobar.jpg": (1941, 220, "image/jpeg"),
+    "Hi-ho.jpg": (1941, 220, "image/jpeg"),
+    "File & file.jpg": (1941, 220, "image/jpeg"),
+    "Bad.jpg": (320, 240, "image/jpeg"),  # on the test wiki's bad image list
+    "Tall.jpg": (400, 600, "image/jpeg"),
+    "Thumb.png": (135, 135, "image/png"),
+    "Foobar.svg": (240, 180, "image/svg+xml"),
+    "LoremIpsum.djvu": (2480, 3508, "image/vnd.djvu"),
+    "Video.ogv": (320, 240, "video/ogg"),
+    "Audio.oga": (None, None, "audio/ogg"),
+}
 
 # Options that change the HTML in ways we do not model: the case is skipped and counted. (The options
 # that only add to the !! metadata section, such as cat, ill, iwl, showflags, showtocdata, showtitle,
@@ -280,6 +301,34 @@ def parser_test_hooks() -> dict[str, Callable[[str | None, dict[str, str]], str]
 
     return {"tag": dump, "tåg": dump, "statictag": static}
 
+def test_file(name: str) -> FileMeta | None:
+    """A file ParserTestRunner uploads, with MediaWiki's URLs (``/images/3/3a/Foobar.jpg``), or None.
+
+    MediaWiki names a file's folder by the MD5 of its name; a thumbnail of a
+    drawing or a document is a raster copy (``240px-Foobar.svg.png``, ``page1-...djvu.jpg``).
+    """
+    key = name.replace("_", " ").strip()
+    key = key[:1].upper() + key[1:]
+    if key not in TEST_FILES:
+        return None
+    width, height, mime = TEST_FILES[key]
+    stored = key.replace(" ", "_")
+    digest = hashlib.md5(stored.encode("utf-8")).hexdigest()
+    folder, encoded = f"{digest[0]}/{digest[:2]}", quote(stored, safe="")
+    suffix = {"image/svg+xml": ".png", "image/vnd.djvu": ".jpg"}.get(mime, "")
+    prefix = "page1-" if mime == "image/vnd.djvu" else ""
+    return FileMeta(width, height, mime, f"{TEST_IMAGES}/{folder}/{encoded}",
+                    f"{TEST_IMAGES}/thumb/{folder}/{encoded}/{prefix}{{width}}px-{encoded}{suffix}",
+                    raster_thumbs=mime == "image/svg+xml", densities=(2,), bad=key == "Bad.jpg")
+
+
+def test_upload_url(name: str) -> str:
+    """Where MediaWiki's red link to a missing file leads: its upload form."""
+    return "/index.php?title=Special:Upload&wpDestFile=" + quote(name.replace(" ", "_"))
+
+
+_FILE_REDIRECT = re.compile(r"(?i)^\s*#REDIRECT\s*\[\[\s*(?:File|Image)\s*:([^\]|]+)\]\]")
+
 
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
@@ -294,12 +343,22 @@ class CaseWiki:
     def template(self, title: str) -> str | None:
         return self.pages.get(_canonical(title))
 
+    def file(self, name: str) -> FileMeta | None:
+        """An uploaded file, also through a ``File:`` page of the file that redirects to one."""
+        meta = test_file(name)
+        if meta is not None:
+            return meta
+        m = _FILE_REDIRECT.match(self.pages.get(_canonical("File:" + name), ""))
+        target = test_file(m.group(1)) if m else None
+        return dataclasses.replace(target, name=m.group(1).strip()) if target else None
+
     def render_case(self, case: ParserCase) -> str:
         """The sanitised HTML our renderer gives for the case's wikitext."""
         title = _canonical(case.options.get("title") or DEFAULT_TITLE)
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
                             exists=self.exists, template=self.template, limits=self.limits,
+                            file=self.file, thumb_width=TEST_THUMB_WIDTH, upload_url=test_upload_url,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
                             fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks(),
@@ -355,11 +414,14 @@ def _tag(m: re.Match) -> str:
 
 
 def _style(value: str) -> str:
-    """CSS declarations in one spelling: no blanks around ``:`` and ``;``, no final ``;``."""
+    """CSS declarations in one spelling: no blanks around ``:``, ``;`` and ``|``, no final ``;``,
+    ``!important`` written together, numbers to two decimals."""
     value = re.sub(r"!\s*important", "!important", value)  # nh3 writes "! important": the same CSS
     value = re.sub(r"\s*\|\s*", "|", value)  # nh3 writes "85% | 0" for 85%|0: the same CSS tokens
     declarations = [d.strip() for d in value.split(";") if d.strip()]
-    return ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
+    value = ";".join(re.sub(r"\s*:\s*", ":", d, count=1) for d in declarations)
+    # our sanitizer writes CSS numbers to two decimals (1061.33px for PHP's 1061.3333333333px)
+    return re.sub(r"\d+\.\d+", lambda m: f"{float(m.group(0)):.2f}".rstrip("0").rstrip("."), value)
 
 
 _MARKUP_CHARS = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -400,6 +462,7 @@ def normalised(fragment: str) -> str:
     fragment = fragment.replace('rel="nofollow noopener"', 'rel="nofollow"')
     # MediaWiki replaces an unsafe style by a comment, we drop it: the same page either way
     fragment = re.sub(r'\s+style="/\* (?:insecure input|invalid control char) \*/"', "", fragment)
+    fragment = fragment.replace(MEDIAWIKI_IMAGES, TEST_IMAGES + "/")
     fragment = _TAG.sub(_tag, fragment)
     fragment = re.sub(r"(?s)(<[^>]*>)|([^<]+)", lambda m: m.group(1) or _entities(m.group(2)), fragment)
     fragment = _BLOCK_SPACE.sub(r"\1", fragment)

@@ -405,7 +405,7 @@ def test_thumb_options_give_an_img_with_srcset():
 
 @pytest.mark.parametrize("options,width,height", [
     ("thumb", 220, 25), ("thumb|upright", 170, 19), ("thumb|upright=2", 440, 50), ("frameless", 220, 25),
-    ("x44px", 389, 44), ("100x100px", 100, 11), ("5000px", 1941, 220), ("frame|100px", 1941, 220),
+    ("x44px", 389, 44), ("100x100px", 100, 11), ("5000px", 5000, 567), ("thumb|5000px", 1941, 220), ("frame|100px", 1941, 220),
 ])
 def test_sizes_follow_mediawiki(options, width, height):
     html = render(f"[[File:Foobar.jpg|{options}]]", _context({"Foobar.jpg": FOOBAR})).html
@@ -750,3 +750,101 @@ def test_chromium_loads_the_images(served, browser, scale):
         assert not failed, failed
     finally:
         context.close()
+
+
+def test_gallery_lines_take_link_class_and_caption_and_the_gallery_its_caption_and_perrow():
+    html = render('<gallery perrow="2" class="big" caption="Some \'\'pictures\'\'">\n'
+                  "File:Foobar.jpg|link=Main Page|class=pic|A '''bar'''\nFile:Foobar.jpg|link=\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert '<ul class="big gallery mw-gallery-traditional" style="max-width:326px">' in html
+    assert '<li class="gallerycaption">Some <i>pictures</i></li>' in html
+    assert '<span class="pic" typeof="mw:File"><a href="/wiki/w/Main_Page" title="A bar"><img alt="A bar"' in html
+    assert '<span typeof="mw:File"><span><img src="/thumb/w/120/Foobar.jpg"' in html
+
+
+def test_an_unlinked_image_keeps_its_caption_as_a_title_and_an_external_link_is_plain():
+    html = render("[[File:Foobar.jpg|link=|Cap]] [[File:Foobar.jpg|link=https://example.org/|Ext]]",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert '<span title="Cap"><img alt="Cap" src="/file/w/Foobar.jpg"' in html
+    assert '<a href="https://example.org/" rel="nofollow" title="Ext"><img alt="Ext"' in html
+
+
+def test_manual_thumbnails_case_sensitive_words_and_media_links_as_mediawiki():
+    files = {"Foobar.jpg": FOOBAR, "Small.png": FileMeta(90, 60, "image/png", "/file/w/Small.png", "/thumb/w/{width}/Small.png")}
+    html = render("[[File:Foobar.jpg|thumbnail=Small.png|Cap]]", _context(files)).html
+    assert ('<figure typeof="mw:File/Thumb"><a href="/wiki/w/File:Foobar.jpg" title="File:Foobar.jpg">'
+            '<img resource="/wiki/w/File:Foobar.jpg" src="/file/w/Small.png" decoding="async" width="90" height="60"') in html
+    # image option words are case-sensitive: "Left" is a caption
+    html = render("[[File:Foobar.jpg|thumb|Left]]", _context(files)).html
+    assert "mw-halign-left" not in html and "<figcaption>Left</figcaption>" in html
+    html = render("[[:Media:Foobar.jpg]] [[File:Foobar.jpg|upright|thumb]] [[File:Foobar.jpg|200x20px]]", _context(files)).html
+    assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">Media:Foobar.jpg</a>' in html
+    assert 'style="--mw-file-upright:0.75" class="mw-file-element mw-file-upright"' in html
+    assert 'srcset="/thumb/w/265/Foobar.jpg 1.5x, /thumb/w/353/Foobar.jpg 2x"' in html  # bounded by 30 and 40 px high
+
+
+def test_link_option_values_are_read_as_mediawiki_reads_them():
+    files = {"Foobar.jpg": FOOBAR}
+    html = render("[[File:Foobar.jpg|link=Foo_&_bar]] [[File:Foobar.jpg|link=[[Main Page]]|Cap]] "
+                  "[[File:Foobar.jpg|link=https://example.com?foo&params=bar]] [[File:Foobar.jpg|link=Test%2522]]",
+                  _context(files)).html
+    assert '<a href="/wiki/w/Foo_&amp;_bar" title="Foo &amp; bar">' in html
+    assert '<a href="/wiki/w/Main_Page" title="Cap">' in html
+    assert '<a href="https://example.com?foo&amp;params=bar" rel="nofollow">' in html
+    assert 'title="link=Test%2522"' in html  # a title still percent-encoded after one decoding is no title
+
+
+def test_a_gallery_line_reads_only_named_options_and_decodes_its_file_name():
+    html = render("<gallery>\nfile &amp; bar.jpg|300px|centre\nFile:Foo%62ar.jpg|thumb\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert 'title="File:File &amp; bar.jpg"' in html and '<div class="gallerytext">centre</div>' in html
+    assert '<img alt="thumb" src="/thumb/w/120/Foobar.jpg"' in html
+
+
+def test_a_file_on_the_bad_image_list_is_a_link_to_its_page_never_the_image():
+    bad = FileMeta(320, 240, "image/jpeg", "/file/w/Bad.jpg", "/thumb/w/{width}/Bad.jpg", bad=True)
+    html = render("[[File:Bad.jpg]] [[File:Foobar.jpg|thumbnail=Bad.jpg]]\n<gallery>\nFile:Bad.jpg\n</gallery>",
+                  _context({"Bad.jpg": bad, "Foobar.jpg": FOOBAR})).html
+    assert "Bad.jpg" not in "".join(re.findall(r"<img[^>]*>", html))
+    assert ('<span class="mw-default-size" typeof="mw:Error mw:File"><a href="/wiki/w/File:Bad.jpg" title="File:Bad.jpg">'
+            '<span class="mw-file-element mw-broken-media" data-width="320">File:Bad.jpg</span></a></span>') in html
+    assert html.count("mw-broken-media") == 3
+
+
+def test_a_packed_gallery_shows_rows_of_one_height_from_copies_half_again_as_large():
+    tall = FileMeta(400, 600, "image/jpeg", "/file/w/Tall.jpg", "/thumb/w/{width}/Tall.jpg")
+    html = render('<gallery mode="packed-hover" heights="70">\nFile:Foobar.jpg|Cap\nFile:Tall.jpg\n</gallery>',
+                  _context({"Foobar.jpg": FOOBAR, "Tall.jpg": tall})).html
+    assert '<ul class="gallery mw-gallery-packed-hover">' in html
+    assert 'src="/thumb/w/927/Foobar.jpg" decoding="async" width="618" height="70"' in html
+    assert 'src="/thumb/w/70/Tall.jpg" decoding="async" width="47" height="70"' in html
+    assert '<div class="thumb" style="width:60px">' in html  # at least 60 px for the caption
+    assert '<div class="gallerytextwrapper" style="width:598px"><div class="gallerytext">Cap</div>' in html
+
+
+def test_a_gallery_with_showfilename_names_each_file_above_its_caption():
+    html = render('<gallery showfilename="">\nFile:Foobar.jpg|A \'\'\'bar\'\'\'\nFile:Gone.jpg\n</gallery>',
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert ('<div class="gallerytext"><a href="/wiki/w/File:Foobar.jpg" class="galleryfilename galleryfilename-truncate" '
+            'title="File:Foobar.jpg">Foobar.jpg</a>\nA <b>bar</b></div>') in html
+    assert 'title="A bar"><img alt="A bar"' in html and ">Gone.jpg</a>\n</div>" in html
+
+
+def test_a_media_link_is_an_ordinary_link_that_holds_no_link():
+    html = render("[[Media:Foobar.jpg|[[Test]]]] [[Media:Foobar.jpg|a ''bar'']]s", _context({"Foobar.jpg": FOOBAR})).html
+    assert html.startswith('<div class="mw-parser-output"><p>[[Media:Foobar.jpg|<a href="/wiki/w/Test"')
+    assert '<a href="/file/w/Foobar.jpg" class="internal" title="Foobar.jpg">a <i>bar</i></a>s' in html
+
+
+def test_a_gallery_reads_one_namespace_prefix_and_shows_other_namespaces_as_missing_files():
+    html = render("<gallery>\nFile:File:Foobar.jpg\n:Main Page\nMedia:Foobar.jpg\n</gallery>",
+                  _context({"Foobar.jpg": FOOBAR})).html
+    assert 'title="File:File:Foobar.jpg"><span class="mw-file-element mw-broken-media"' in html
+    assert 'title="Main Page"><span class="mw-file-element mw-broken-media"' in html
+    assert html.count("<img") == 1
+
+
+def test_a_missing_files_name_shows_its_quote_marks_as_italics_as_mediawiki_does():
+    html = render("[[File:Foo's ''italic'' bar.jpg]] [[File:Foo's ''x''.jpg|A ''cap'']]", _context({})).html
+    assert "<span class=\"mw-file-element mw-broken-media\">File:Foo's <i>italic</i> bar.jpg</span>" in html
+    assert '<span class="mw-file-element mw-broken-media">A cap</span>' in html

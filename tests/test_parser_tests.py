@@ -70,3 +70,19 @@ def test_normalisation_equates_form_and_keeps_content():
     assert not matches('<div>a</div>', '<div style="color:red">a</div>')
     assert not matches("<p>x</p>", "<p>y</p>")
     assert not matches("<p>&lt;b&gt;</p>", "<p><b></b></p>")
+
+
+def test_the_harness_holds_parser_test_runners_files_at_mediawikis_urls():
+    foobar = parser_tests.test_file("foobar.jpg")
+    assert (foobar.width, foobar.height, foobar.url) == (1941, 220, "/images/3/3a/Foobar.jpg")
+    assert foobar.thumb.format(width=180) == "/images/thumb/3/3a/Foobar.jpg/180px-Foobar.jpg"
+    assert parser_tests.test_file("Foobar.svg").thumb.format(width=240) == \
+        "/images/thumb/f/ff/Foobar.svg/240px-Foobar.svg.png"
+    assert parser_tests.test_file("Nonexistent.jpg") is None
+    case = ParserCase("thumb", "[[File:Foobar.jpg|thumb|Cap]]",
+                      '<figure class="mw-default-size" typeof="mw:File/Thumb"><a href="/wiki/File:Foobar.jpg" '
+                      'class="mw-file-description"><img src="http://example.com/images/thumb/3/3a/Foobar.jpg/180px-Foobar.jpg" '
+                      'decoding="async" width="180" height="20" class="mw-file-element" '
+                      'srcset="http://example.com/images/thumb/3/3a/Foobar.jpg/360px-Foobar.jpg 2x" /></a>'
+                      "<figcaption>Cap</figcaption></figure>")
+    assert matches(parser_tests.CaseWiki({}).render_case(case), case.expected)

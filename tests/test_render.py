@@ -588,7 +588,8 @@ def test_attribute_values_hide_wikitext_from_later_passes():
 
 def test_gallery_of_missing_files_shows_their_names_and_captions():
     doc = tree(html_of("<gallery>\nFile:One.jpg|First [[Link]]\nTwo.png\n</gallery>"))
-    assert [d.text_content() for d in doc.xpath("//div[@class='thumb']")] == ["File:One.jpg", "File:Two.png"]
+    # as MediaWiki: a missing file with a caption shows the caption's text in its place, else its name
+    assert [d.text_content() for d in doc.xpath("//div[@class='thumb']")] == ["First Link", "File:Two.png"]
     assert doc.xpath("//div[@class='gallerytext']//a")[0].get("href") == "/wiki/Link"
     assert not doc.xpath("//img")
 

@@ -32,6 +32,14 @@ class FileMeta:
     """A file the node holds, as a page shows it: size in pixels, type, where its bytes are served.
 
     ``thumb`` is the URL of a scaled copy with ``{width}`` in place of the width in pixels.
+    ``raster_thumbs``: a drawing (SVG) is shown through raster copies at ``thumb`` rather
+    than as itself (MediaWiki's way; this node serves SVG as it is and lets the browser scale it).
+    ``densities``: the screen densities ``srcset`` offers copies for (MediaWiki 1.39 offers 1.5x and 2x,
+    later versions only 2x).
+    ``name``: the file's own name when the name asked for is a redirect to it ("" otherwise); its
+    image then links to the file's page, as MediaWiki's does.
+    ``bad``: the file is on the wiki's bad image list (MediaWiki's ``MediaWiki:Bad image list``):
+    pages show a link to its page in its place, never the image. A node keeps no such list yet.
     """
 
     width: int | None
@@ -39,6 +47,10 @@ class FileMeta:
     mime: str
     url: str
     thumb: str
+    raster_thumbs: bool = False
+    densities: tuple[float, ...] = (1.5, 2)
+    name: str = ""
+    bad: bool = False
 
 
 def _no_file(name: str) -> FileMeta | None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 from wikipeer.render import files
 from wikipeer.render.file_options import parse_options
 from wikipeer.render.names import NS_FILE, NS_MEDIA, namespace_of
 from wikipeer.render.preprocess import ExtTag, include_filter, preprocess
-from wikipeer.render.tags import escape_text, fix_attributes
+from wikipeer.render.tags import escape_attr, escape_text, fix_attributes
 
 # <pre>'s compatibility hack (CoreTagHooks::pre): a <nowiki>...</nowiki> pair inside gives its text; an
 # unpaired one stays, as text
@@ -138,11 +139,15 @@ def _poem(exp, tag, frame, expanded):
 
 
 def _gallery(exp, tag, frame, expanded):
-    """A traditional gallery, as MediaWiki marks it up: finished HTML, captions rendered inline."""
+    """A gallery (traditional, nolines or packed), as MediaWiki marks it up: finished HTML, captions inline."""
     from wikipeer.render.pipeline import note_passes  # the pipeline runs extension tags: imported late
 
     attrs = attributes(tag.attrs)
     box = (_gallery_size(attrs.get("widths")), _gallery_size(attrs.get("heights")))
+    # "nolines" draws no frame around each image, "packed" rows of one height; a slideshow is drawn traditionally
+    mode = attrs.get("mode", "").strip().lower()
+    mode = mode if mode in ("nolines", "packed", "packed-overlay", "packed-hover") else "traditional"
+    nolines = mode == "nolines"
     ctx = exp.ctx
     items = []
     for line in (tag.body or "").split("\n"):
@@ -151,27 +156,71 @@ def _gallery(exp, tag, frame, expanded):
             continue
         caption = _expand_body(exp, m.group(2) or "", frame, expanded)
         parts = split_outside_links(caption) if caption else []
-        opts = parse_options(parts, ctx.config.lang)
-        name = m.group(1).strip()
+        opts = parse_options(parts, ctx.config.lang, named_only=True)
+        # "file &amp; file.jpg" and "file %26 file.jpg" name "File & file.jpg", as in MediaWiki
+        name = unquote(html.unescape(m.group(1))).strip()
         head, colon, rest = name.partition(":")
-        if colon and namespace_of(ctx.config, head) in (NS_FILE, NS_MEDIA):
-            name = rest.strip()
-        page = exp.state.page_name(name, NS_FILE)
-        if page is None or page.ns != NS_FILE:
+        if colon and namespace_of(ctx.config, head) == NS_MEDIA:
+            name = "File:" + rest.strip()
+        page = exp.state.page_name(name, NS_FILE)  # one prefix read: "File:File:X" names "File:X" in File
+        if page is None:
             continue
-        full = ctx.config.full_title(NS_FILE, page.text)
-        try:
-            meta = ctx.file(page.text)
-        except Exception as exc:  # a failing store must not break the page
-            exp.state.error(f"Could not look up {full}: {exc}")
-            meta = None
-        image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(page.text), box, opts.alt)
+        meta = None
+        if page.ns == NS_FILE:
+            try:
+                meta = ctx.file(page.text)
+            except Exception as exc:  # a failing store must not break the page
+                exp.state.error(f"Could not look up {page.full}: {exc}")
+        # a redirect's target; a line outside the File namespace is a missing file of that name (MediaWiki's)
+        shown_name = meta.name if meta is not None and meta.name else page.text
+        full = ctx.config.full_title(NS_FILE, shown_name) if page.ns == NS_FILE else page.full
         text = note_passes(opts.caption, exp.state) if opts.caption else ""
-        items.append(f'\t\t<li class="gallerybox" style="width: {box[0] + 35}px">\n'
+        plain = files.plain_text(exp.state.strip.unstrip(text)) if text else ""
+        if "showfilename" in attrs:  # the file's name above the caption, linking to its page
+            text = (f'<a href="{escape_attr(ctx.href(full))}" class="galleryfilename galleryfilename-truncate" '
+                    f'title="{escape_attr(full)}">{escape_text(shown_name)}</a>\n') + text
+        packed = None
+        if mode.startswith("packed") and meta is not None:
+            packed = files.packed_gallery_image(full, meta, ctx.href(full), box[1], opts, plain, ctx.href)
+        if packed is not None:
+            image, div_width, shown = packed
+            style, width = f"width: {files.php_float(div_width)}px;", files.php_float(div_width + 2)
+            caption_div = f'<div class="gallerytext">{text}</div>'
+            if mode != "packed":  # the overlay modes lay the caption over the image
+                caption_div = (f'<div class="gallerytextwrapper" style="width: {shown - 20}px">{caption_div}\n'
+                               "\t\t\t</div>")
+        else:
+            image, style = files.gallery_image(full, meta, ctx.href(full), ctx.upload_url(
+                                               page.text if page.ns == NS_FILE else page.full), box, opts,
+                                               plain, ctx.href, padding=0 if nolines else files.GALLERY_PADDING)
+            width = str(box[0] + (5 if nolines else files.GALLERY_PADDING + 5))
+            caption_div = f'<div class="gallerytext">{text}</div>'
+        items.append(f'\t\t<li class="gallerybox" style="width: {width}px">\n'
                      f'\t\t\t<div class="thumb" style="{style}">{image}</div>\n'
-                     f'\t\t\t<div class="gallerytext">{text}</div>\n\t\t</li>')
-    html = '<ul class="gallery mw-gallery-traditional">\n' + "".join(i + "\n" for i in items) + "</ul>"
-    return exp.state.strip.add(html, block=True)
+                     f'\t\t\t{caption_div}\n\t\t</li>')
+    caption = _expand_body(exp, attrs["caption"], frame, expanded) if attrs.get("caption") else ""
+    caption = f'\t<li class="gallerycaption">{note_passes(caption, exp.state)}</li>\n' if caption else ""
+    opening = _gallery_opening(tag.attrs, attrs, box[0], mode)
+    gallery = opening + "\n" + caption + "".join(i + "\n" for i in items) + "</ul>"
+    return exp.state.strip.add(gallery, block=True)
+
+
+_CLASS_OR_STYLE = re.compile(r"""(?i)\b(?:class|style)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>/]+)""")
+
+
+def _gallery_opening(raw: str, attrs: dict[str, str], width: int, mode: str) -> str:
+    """The gallery's ``<ul>``: MediaWiki's classes after the author's, ``perrow`` as a maximum width
+    before the author's style, and the author's other allowed attributes."""
+    classes = " ".join(filter(None, [attrs.get("class", "").strip(), f"gallery mw-gallery-{mode}"]))
+    styles = []
+    perrow = re.match(r"^\s*(\d+)\s*$", attrs.get("perrow", ""))
+    if perrow and int(perrow.group(1)) > 0:
+        styles.append(f"max-width: {int(perrow.group(1)) * (width + files.GALLERY_PADDING + 13)}px;")
+    author_style = fix_attributes(f'style="{html.escape(attrs.get("style", ""))}"', "div") if attrs.get("style") else ""
+    if author_style:
+        styles.append(html.unescape(author_style[len(' style="'):-1]))
+    style = f' style="{escape_attr("".join(styles))}"' if styles else ""
+    return f'<ul class="{escape_attr(classes)}"{style}{fix_attributes(_CLASS_OR_STYLE.sub("", raw), "ul")}>'
 
 
 def _gallery_size(value: str | None) -> int:

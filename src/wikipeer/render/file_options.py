@@ -12,9 +12,11 @@ that is no option is the caption, as in MediaWiki.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote
 
 from wikipeer.render import language_data
 
@@ -84,17 +86,18 @@ def option_words(lang: str = "en") -> OptionWords:
     for ident, canonical in _MAGIC_OPTIONS.items():
         for word in language.magic_words(ident)[1]:
             if "$1" not in word:
-                options.setdefault(word.strip().lower(), canonical)
+                options.setdefault(word.strip(), canonical)
     for ident, canonical in _MAGIC_NAMED.items():
         for word in language.magic_words(ident)[1]:
             if word.endswith("=$1") and "$1" not in word[:-3]:
-                named.setdefault(word[:-3].strip().lower(), canonical)
+                named.setdefault(word[:-3].strip(), canonical)
     for word in language.magic_words("img_width")[1]:
         suffix = word[2:].strip().lower() if word.startswith("$1") else ""
         if suffix and "$1" not in suffix and suffix not in px:
             px.append(suffix)
     px.sort(key=len, reverse=True)
-    size = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(map(re.escape, px)) + r")\s*$", re.I)
+    # "20pxpx" is 20px too: MediaWiki matches "$1px" and then reads $1 with an optional "px" of its own
+    size = re.compile(r"^\s*(\d*)\s*(?:x\s*(\d*))?\s*(?:" + "|".join(map(re.escape, px)) + r"){1,2}\s*$", re.I)
     return OptionWords(options, named, size)
 
 
@@ -113,23 +116,56 @@ class ImageOptions:
     link: str | None = None  # None: the file's page; "": no link
     caption: str = ""
     css_class: str = ""
+    manualthumb: str | None = None  # "thumbnail=Other.png" before any other type: that file is shown instead
+
+
+_LINKED = re.compile(r'^<a\b([^>]*)>.*</a>$', re.S)
+_ATTR_VALUE = re.compile(r'\b(href|title)="([^"]*)"')
+
+
+def _link_value(value: str) -> str:
+    """A ``link=`` target as text: ``link=[[Main Page]]`` (already a link here) names its page, an
+    external link its URL; entities decoded, ``%22`` decoded once, as MediaWiki reads the option."""
+    m = _LINKED.match(value)
+    if m:
+        attrs = dict(_ATTR_VALUE.findall(m.group(1)))
+        outside = re.search(r'class="[^"]*\b(?:external|extiw)\b', m.group(1))  # another site: its URL
+        value = attrs.get("href", "") if outside or "title" not in attrs else attrs["title"]
+    # only complete references: "?foo&params=bar" keeps its "&para" (html.unescape would make it "¶")
+    value = re.sub(r"&(?:#\d+|#[xX][0-9a-fA-F]+|\w+);", lambda e: html.unescape(e.group(0)), value)
+    if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", value):
+        return value
+    return unquote(value) if "%" in value else value
 
 
 def _named(part: str, words: OptionWords) -> tuple[str, str] | None:
     m = _NAMED.match(part)
     if not m:
         return None
-    name = words.named.get(m.group(1).strip().lower())
+    name = words.named.get(m.group(1).strip())  # case-sensitive, as MediaWiki's image magic words are
+    if name == "link":
+        return name, _link_value(m.group(2).strip())
     return (name, m.group(2).strip()) if name else None
 
 
-def parse_options(parts: list[str], lang: str = "en") -> ImageOptions:
-    """The options of a file link from its parts after the name (already link-expanded), in ``lang``'s words."""
+def parse_options(parts: list[str], lang: str = "en", named_only: bool = False) -> ImageOptions:
+    """The options of a file link from its parts after the name (already link-expanded), in ``lang``'s words.
+
+    ``named_only``: a gallery line, where MediaWiki reads only the ``name=value`` options and
+    takes any other part (``300px``, ``centre``) as a caption.
+    """
     opts = ImageOptions()
     words = option_words(lang)
     for part in parts:
         word = part.strip()
-        canonical = words.options.get(word.lower())
+        if named_only:
+            named = _named(part, words)
+            if named is None:
+                opts.caption = part
+            elif not (named[0] == "link" and _bad_link(named[1])):  # a gallery drops an invalid link=
+                _set_named(opts, *named)
+            continue
+        canonical = words.options.get(word)  # case-sensitive: "Left" is a caption, as in MediaWiki
         if canonical in ("thumb", "frame", "frameless"):
             opts.type = opts.type or canonical
         elif canonical == "border":
@@ -143,11 +179,18 @@ def parse_options(parts: list[str], lang: str = "en") -> ImageOptions:
         elif (size := words.size.match(word)) and (size.group(1) or size.group(2)):
             opts.width = int(size.group(1)) if size.group(1) else None
             opts.height = int(size.group(2)) if size.group(2) else None
-        elif (named := _named(part, words)) is not None:
+        elif (named := _named(part, words)) is not None and not (named[0] == "link" and _bad_link(named[1])):
             _set_named(opts, *named)
         else:
             opts.caption = part  # as written: MediaWiki keeps a caption's leading space
     return opts
+
+
+def _bad_link(target: str) -> bool:
+    """Whether ``link=`` names neither a URL nor a valid title (MediaWiki then takes the part as caption)."""
+    if re.match(r"(?i)^(?:[a-z][a-z0-9+.-]*:)?//", target):
+        return False
+    return bool(re.search(r"[<>\[\]{}|]|%[0-9A-Fa-f]{2}", target))  # what no title may hold (still encoded: %2522)
 
 
 def _set_named(opts: ImageOptions, name: str, value: str) -> None:
@@ -163,5 +206,5 @@ def _set_named(opts: ImageOptions, name: str, value: str) -> None:
         opts.upright = factor if factor > 0 else None
     elif name == "class":
         opts.css_class = value
-    elif name == "manualthumb":
-        opts.type = opts.type or "thumb"
+    elif name == "manualthumb" and opts.type is None:
+        opts.type, opts.manualthumb = "thumb", value

@@ -73,7 +73,8 @@ def internal_links(text: str, state: RenderState) -> str:
 
 def _is_file(segment: str, state: RenderState) -> bool:
     head, sep, _ = segment.partition(":")
-    return bool(sep) and len(head) < 40 and namespace_of(state.ctx.config, head) in (NS_FILE, NS_MEDIA)
+    # only File: links take links in their caption; a Media: link is an ordinary link (MediaWiki's)
+    return bool(sep) and len(head) < 40 and namespace_of(state.ctx.config, head) == NS_FILE
 
 
 def _balanced(segment: str, segments: list[str], i: int) -> tuple[str, str, int] | None:
@@ -161,8 +162,8 @@ def _link(out: list[str], target: str, label: str | None, trail: str, rest: str,
         _rstrip_before_line_end(out, trail + rest)
         out.append(trail + rest)
         return
-    if page.ns == NS_MEDIA and not colon:
-        out.append(_media_link(page.text, label, state) + trail + rest)
+    if page.ns == NS_MEDIA:  # with a leading colon too, as in MediaWiki
+        out.append(_media_link(page.text, label if label is not None else name.strip(), state) + trail + rest)
         return
     if page.ns == NS_FILE and not colon:
         _file(out, page.text, label, state)
@@ -220,8 +221,11 @@ def _file(out: list[str], name: str, label: str | None, state: RenderState) -> N
     ctx = state.ctx
     options = split_outside_links(internal_links(label, state)) if label else []
     full = ctx.config.full_title(NS_FILE, name)
-    html_, _ = files.file_link(full, options, _file_meta(name, state), ctx.href(full), ctx.upload_url(name),
-                               ctx.href, ctx.thumb_width, state.strip.add, ctx.config.lang)
+    meta = _file_meta(name, state)
+    page = ctx.config.full_title(NS_FILE, meta.name) if meta and meta.name else full  # a redirect's target
+    html_, _ = files.file_link(full, options, meta, ctx.href(page), ctx.upload_url(name),
+                               ctx.href, ctx.thumb_width, state.strip.add, ctx.config.lang,
+                               lambda other: _file_meta(other, state))
     out.append(html_)
 
 
@@ -234,14 +238,14 @@ def _file_meta(name: str, state: RenderState) -> FileMeta | None:
         return None
 
 
-def _media_link(name: str, label: str | None, state: RenderState) -> str:
-    """``[[Media:X.jpg]]``: a link straight to the file's bytes (or to upload it)."""
+def _media_link(name: str, text: str, state: RenderState) -> str:
+    """``[[Media:X.jpg]]``: a link straight to the file's bytes (or to upload it); ``text`` is the label,
+    or the target as written (``Media:No_such file.jpg`` stays so, as in MediaWiki)."""
     meta = _file_meta(name, state)
-    text = label if label is not None else state.ctx.config.full_title(NS_MEDIA, name)
     if meta is None:
         href = state.ctx.upload_url(name)
         return f'<a href="{escape_attr(href)}" class="new" title="{escape_attr(name)}">{text}</a>'
-    return f'<a href="{escape_attr(meta.url)}" class="internal" title="{escape_attr(name)}">{text}</a>'
+    return f'<a href="{escape_attr(meta.url)}" class="internal" title="{escape_attr(meta.name or name)}">{text}</a>'
 
 
 _LINK_OR_BRACKET = re.compile(r"<a\b|</a>|\[|\]|\|")

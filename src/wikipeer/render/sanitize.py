@@ -41,7 +41,7 @@ GLOBAL_ATTRIBUTES = frozenset({"class", "id", "style", "title", "lang", "dir", "
 TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "rel"}),
     # Images come only from render/files.py; their URLs must be this node's own (see _attribute_filter).
-    "img": frozenset({"src", "srcset", "alt", "width", "height", "decoding"}),
+    "img": frozenset({"src", "srcset", "alt", "width", "height", "decoding", "resource"}),  # resource: inert RDFa
     "figure": frozenset({"typeof"}),
     "span": frozenset({"typeof", "data-width", "data-height"}),
     "table": frozenset({"border", "cellpadding", "cellspacing", "width", "align", "bgcolor", "summary"}),
@@ -53,7 +53,8 @@ TAG_ATTRIBUTES: dict[str, frozenset[str]] = {
     "h1": frozenset({"align"}), "h2": frozenset({"align"}), "h3": frozenset({"align"}),
     "h4": frozenset({"align"}), "h5": frozenset({"align"}), "h6": frozenset({"align"}),
     "font": frozenset({"color", "size", "face"}),
-    "ol": frozenset({"start", "type", "reversed", "data-mw-group"}),  # Cite names a list's group "ul": frozenset({"type"}),
+    "ol": frozenset({"start", "type", "reversed", "data-mw-group"}),  # Cite names a list's group
+    "ul": frozenset({"type"}),
     "li": frozenset({"value", "type"}),
     "abbr": frozenset(), "q": frozenset(), "blockquote": frozenset(),
     "del": frozenset({"datetime"}), "ins": frozenset({"datetime"}), "time": frozenset({"datetime"}),
@@ -75,6 +76,7 @@ STYLE_PROPERTIES = frozenset({
     "padding-left", "padding-right", "padding-top", "text-align", "text-decoration",
     "text-indent", "text-transform", "vertical-align", "white-space", "width", "word-spacing",
     "list-style-type", "column-count", "column-width", "columns", "direction", "unicode-bidi",
+    "--mw-file-upright",  # a thumbnail's upright factor, a number for skins (render/files.py)
 })
 _BAD_CSS = re.compile(r"url\s*\(|expression|image-set|@import|javascript|vbscript|behavio(?:u)?r|-moz-binding|[\\<>@]|/\*|&#", re.I)
 # Functions a style value may call: colours, arithmetic and gradients (drawn, never fetched). Not
