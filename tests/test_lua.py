@@ -432,6 +432,21 @@ def test_errors_show_in_place_as_scribunto_shows_them():
     assert "Module:Missing" in rendered.templates
 
 
+def test_scribuntos_errors_in_the_wikis_language():
+    pages = {"Module:Bad": "local p = {}\nfunction p.f(frame)\n  error('boom')\nend\nreturn p\n"}
+    wiki = Wiki(pages)
+    wiki.config.lang = "de"
+    rendered = wiki.render("{{#invoke:Bad|f}} {{#invoke:Bad|nothere}} {{#invoke:Bad}} {{#invoke:}}")
+    errors = [text_of(e) for e in tree(rendered.html).xpath("//span[@class='scribunto-error']")]
+    assert errors == [
+        "Lua-Fehler in Module:Bad, Zeile 3: boom",
+        'Skriptfehler: Die Funktion „nothere“ ist nicht vorhanden.',
+        "Skriptfehler: Es muss eine aufzurufende Funktion angegeben werden.",
+        'Skriptfehler: Ein solches Modul „“ ist nicht vorhanden.',
+    ]
+    assert rendered.errors == errors
+
+
 # -- hostile modules -----------------------------------------------------------------------
 
 TIME_UP = "Lua error: The time allocated for running scripts has expired."
@@ -450,7 +465,7 @@ HOSTILE = {
     "ustring.rep with a huge count": ("return mw.ustring.rep('é', 1e10)", MEMORY),
     "huge string through mw.html": ("local h = mw.html.create('div') for i = 1, 1e9 do h:wikitext(string.rep('y', 1000) .. i) end "
                                     "return tostring(h)", LIMIT),
-    "output past the expansion limit": ("return string.rep('x', 3e6)", "Template expansion size limit exceeded"),
+    "output past the expansion limit": ("return string.rep('x', 3e6)", "Template include size is too large"),
     "catastrophic pattern": ("return string.find(string.rep('a', 100000), '.-.-.-.-b')", TIME_UP),
     "catastrophic unicode pattern": ("return mw.ustring.find(string.rep('é', 20000), '.-.-b')", TIME_UP),
     "gsub that grows without end": ("local s = string.rep('a', 1e6) .. 'é' return mw.ustring.gsub(s, '.', string.rep('b', 1e4))",
