@@ -314,3 +314,20 @@ def test_cite_errors_in_the_wiki_language():
     assert "উদ্ধৃতি ত্রুটি:" in visible(bn) and '"g"' in visible(bn)
     en = html("A<ref name=x />\n<references/>", "en")
     assert "Cite error: Invalid" in visible(en) and 'lang="en"' in en
+
+
+# -- grammar --
+
+@pytest.mark.parametrize("lang, case, word, expected", [
+    ("ru", "genitive", "Википедия", "Википедии"),  # a rule of grammarTransformations/ru.json
+    ("ru", "prepositional", "Викисловарь", "Викисловаре"),
+    ("sv", "genitive", "Wikipedia", "Wikipedias"),
+    ("sv", "genitive", "Lars", "Lars"),  # the first rule that matches wins
+    ("he", "תחילית", "הוויקי", "וויקי"),
+    ("he", "prefixed", "Wikipedia", "־Wikipedia"),  # a case named by another case's name
+    ("ru", "no such case", "Википедия", "Википедия"),
+    ("en", "genitive", "Wikipedia", "Wikipedia"),  # no rules: the word as it is
+])
+def test_grammar_by_mediawikis_rules(lang, case, word, expected):
+    assert language_data.language(lang).grammar(case, word) == expected
+    assert visible(html(f"{{{{GRAMMAR:{case}|{word}}}}}", lang)).strip() == expected

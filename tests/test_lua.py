@@ -312,6 +312,14 @@ def test_title_language_uri_site_hash_bit32_and_message():
         "a+b%26c ; A_b ; /wiki/Main_Page?action=x ; 900150983cd24fb0d6963f7d28e17f72 ; 48 ; 16 ; Hi you ; Test Wiki")
 
 
+def test_language_grammar_by_mediawikis_rules():
+    body = ("local ru = mw.language.new('ru') return ru:grammar('genitive', 'Википедия') .. ' ' .. "
+            "ru:convertGrammar('Викисловарь', 'prepositional') .. ' ' .. "
+            "mw.language.new('en'):grammar('genitive', 'Wikipedia')")
+    assert output(body) == "Википедии Викисловаре Wikipedia"
+    assert "bad argument #2 to 'grammar'" in run("return mw.language.new('ru'):grammar('genitive')").errors[0]
+
+
 def test_site_has_core_namespaces_a_partial_dump_left_out():
     """enwiki's modules dump declares Template but not Template talk; MediaWiki has both, and Navbar's "t"
     link is the template's talk page (it came out as an empty link ``[[|t]]``)."""

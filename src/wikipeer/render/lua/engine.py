@@ -177,7 +177,7 @@ class Engine:
             "lang_fallbacks": language.fallbacks, "parse_formatted": language.parse_formatted,
             "bcp47": bcp47,
             "format_date": language.format_date, "format_duration": language.format_duration,
-            "plural_index": language.plural_index,
+            "plural_index": language.plural_index, "grammar": language.grammar,
             "message_text": lambda key, lang=None: message(key, lang or self.ctx.config.lang or "en"),
             "expensive": self.count_expensive,
         }
