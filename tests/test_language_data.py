@@ -331,3 +331,19 @@ def test_cite_errors_in_the_wiki_language():
 def test_grammar_by_mediawikis_rules(lang, case, word, expected):
     assert language_data.language(lang).grammar(case, word) == expected
     assert visible(html(f"{{{{GRAMMAR:{case}|{word}}}}}", lang)).strip() == expected
+
+
+# -- make bench --
+
+def test_make_bench_builds_the_data_and_measures_file_options_with_and_without_it():
+    bench_rule = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("bench:"))
+    assert "langdata" in bench_rule.split()
+    done = subprocess.run([sys.executable, "-m", "bench.run", "langfiles"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    figures = dict(line.strip().rsplit(None, 1) for line in done.stdout.splitlines() if line.startswith("  "))
+    for lang in ("hy", "bn"):
+        links = int(figures[f"{lang} file links"].replace(",", ""))
+        assert int(figures[f"{lang} images, with data"].replace(",", "")) == links
+        assert int(figures[f"{lang} words as text, with data"]) == 0
+        assert int(figures[f"{lang} images, without data"].replace(",", "")) < links
