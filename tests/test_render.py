@@ -194,6 +194,14 @@ def test_a_wikis_own_interwiki_map_local_prefixes_and_talk_pages():
     assert talk.language_links == [] and "http://es.wikipedia.org/wiki/Hola" in talk.html
 
 
+def test_a_local_prefix_alone_leads_to_the_main_page_in_the_wikis_language():
+    own = {"local": "http://wiki.example/wiki/$1"}
+    german = WikiConfig("dewiki", lang="de", base="http://wiki.example/wiki/Hauptseite", interwiki=own)
+    assert tree(Wiki(config=german).render("[[local:]]").html).xpath("//a/@href") == ["/wiki/Hauptseite"]
+    english = WikiConfig("testwiki", base="http://wiki.example/wiki/Main_Page", interwiki=own)
+    assert tree(Wiki(config=english).render("[[local:]]").html).xpath("//a/@href") == ["/wiki/Main_Page"]
+
+
 def test_categories_leave_the_body():
     result = Wiki().render("Text.\n[[Category:Birds]]\n[[category:small birds|sort key]]")
     assert result.categories == ["Birds", "Small birds"]
