@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from wikipeer.model.title import DEFAULT_NAMESPACES
+from wikipeer.render import messages
 from wikipeer.render.langtags import bcp47
 from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
     MEMORY, TIMEOUT, Clock, LuaError, LuaMemoryError, Sandbox, ScriptError, decode, error_text, exposed)
 from wikipeer.render.lua.strings import Strings
-from wikipeer.render import messages
 from wikipeer.render.messages import message
 from wikipeer.render.names import CANONICAL, NS_TEMPLATE, PageName
 from wikipeer.render.preprocess import Part, include_filter, preprocess
