@@ -32,7 +32,7 @@ test: install langdata
 	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install langdata
 	bash scripts/system-deps.sh bench
 	$(BIN)/python -m bench.run
 

@@ -7,13 +7,20 @@ missing file: English words only, what the renderer did before). Counts the
 file links that come out as thumbnails or positioned images, and those whose
 option word leaked into the page as visible text.
 
-Usage: python -m bench.lang_file_options [--without-data]
+Usage: python -m bench.lang_file_options [--without-data] [--json]; ``make bench`` runs both
+(``python -m bench.run langfiles``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
 from wikipeer.render import RenderContext, render
@@ -44,11 +51,38 @@ def measure(lang: str) -> tuple[int, int, int]:
     return len(lines), placed, leaked
 
 
+def measure_all() -> dict[str, tuple[int, int, int]]:
+    """``measure`` for every sample language."""
+    return {lang: measure(lang) for lang in SAMPLES}
+
+
+def run() -> dict[str, object]:
+    """For ``make bench``: the counts with the language data, and without it (in a process of its own)."""
+    without = subprocess.run([sys.executable, "-m", "bench.lang_file_options", "--without-data", "--json"],
+                             capture_output=True, text=True, check=True, timeout=600)
+    results: dict[str, object] = {}
+    for label, counts in (("with data", measure_all()), ("without data", json.loads(without.stdout))):
+        for lang, (total, placed, leaked) in counts.items():
+            results[f"{lang} file links"] = total
+            results[f"{lang} images, {label}"] = placed
+            results[f"{lang} words as text, {label}"] = leaked
+    return results
+
+
 def main() -> None:
+    """Command line: print the counts (as JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
-    for lang in SAMPLES:
-        total, placed, leaked = measure(lang)
+    parser.add_argument("--without-data", action="store_true", help="English option words only (no language data)")
+    parser.add_argument("--json", action="store_true", help="print {lang: [links, images, words as text]}")
+    args = parser.parse_args()
+    if args.without_data:
+        # read by the loader on first use, so set before any page is rendered
+        os.environ["WIKIPEER_LANGDATA"] = str(Path(tempfile.gettempdir()) / "no-such-language-data.sqlite")
+    counts = measure_all()
+    if args.json:
+        print(json.dumps(counts))
+        return
+    for lang, (total, placed, leaked) in counts.items():
         print(f"{lang}: {total} file links, {placed} thumbnails/positioned images, {leaked} option words shown as text")
 
 

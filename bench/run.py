@@ -7,6 +7,7 @@ import sys
 from bench import import_bench, ingest_bench
 from bench import render_fidelity
 from bench import parser_tests
+from bench import lang_file_options
 from bench import web_bench
 from bench import sync_bench
 from bench import trust_bench
@@ -36,6 +37,8 @@ def main(argv: list[str]) -> int:
         "render-cite": ("Citation and infobox pages: first render and token F1 against MediaWiki 1.39 + Scribunto "
                         "(issue 13)", render_fidelity.run_citations),
         "parsertests": ("MediaWiki's parser tests: share passing per group (issue 13)", parser_tests.run),
+        "langfiles": ("File links with the wiki language's option words (hy, bn), with and without the language "
+                      "data (issue 13)", lang_file_options.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),

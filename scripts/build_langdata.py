@@ -6,7 +6,8 @@ the repository: this script generates it on the machine, from
 file that git ignores (``src/wikipeer/render/language_data.sqlite``). ``php``
 reads the ``Messages*.php`` files (they are PHP code); the messages come from
 the JSON of core, Cite, ParserFunctions and Scribunto, the plural rules from
-``languages/data/plurals*.xml`` (CLDR's). One row per language:
+``languages/data/plurals*.xml`` (CLDR's), the ``{{GRAMMAR:}}`` rules from
+``languages/data/grammarTransformations/*.json``. One row per language:
 its own data, zstd-compressed JSON; the loader (``wikipeer.render.language_data``)
 follows the fallback chain at run time.
 
@@ -107,6 +108,24 @@ def _plural_rules(mediawiki: Path) -> dict[str, list[str]]:
     return rules
 
 
+def _grammar(mediawiki: Path) -> dict[str, dict]:
+    """Code -> case -> [(PCRE pattern, replacement)...] or the name of the case it is an alias of.
+
+    MediaWiki reads only the language's own file (no fallback), and so does the loader.
+    """
+    rules: dict[str, dict] = {}
+    for path in sorted((mediawiki / "languages" / "data" / "grammarTransformations").glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        data.pop("@metadata", None)
+        rules[path.stem.lower()] = {
+            case: forms if isinstance(forms, str) else [rule for rule in forms if rule and rule[0] != "@metadata"]
+            for case, forms in data.items()}
+    return rules
+
+
 def _language(code: str, raw: dict, messages: dict[str, str], autonym: str) -> dict:
     raw = raw if isinstance(raw, dict) else {}  # php writes a file that sets nothing as []
     fallback = raw.get("fallback") or ""
@@ -141,6 +160,7 @@ def build(mediawiki: Path, out: Path, force: bool = False) -> bool:
     php = _php_data(mediawiki)
     messages = _messages(mediawiki)
     plurals = _plural_rules(mediawiki)
+    grammar = _grammar(mediawiki)
     names = php.get("names") or {}
     codes = set(php["languages"]) | set(messages) | set(names)
     compressor = zstandard.ZstdCompressor(level=10)
@@ -154,6 +174,7 @@ def build(mediawiki: Path, out: Path, force: bool = False) -> bool:
             for code in sorted(codes):
                 record = _language(code, php["languages"].get(code, {}), messages.get(code, {}), names.get(code, ""))
                 record["plural"] = plurals.get(code)
+                record["grammar"] = grammar.get(code)
                 blob = compressor.compress(json.dumps(record, ensure_ascii=False).encode())
                 db.execute("INSERT INTO language VALUES (?, ?)", (code, blob))
             db.execute("INSERT INTO meta VALUES ('names', ?)", (json.dumps(names, ensure_ascii=False),))

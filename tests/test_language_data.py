@@ -314,3 +314,36 @@ def test_cite_errors_in_the_wiki_language():
     assert "উদ্ধৃতি ত্রুটি:" in visible(bn) and '"g"' in visible(bn)
     en = html("A<ref name=x />\n<references/>", "en")
     assert "Cite error: Invalid" in visible(en) and 'lang="en"' in en
+
+
+# -- grammar --
+
+@pytest.mark.parametrize("lang, case, word, expected", [
+    ("ru", "genitive", "Википедия", "Википедии"),  # a rule of grammarTransformations/ru.json
+    ("ru", "prepositional", "Викисловарь", "Викисловаре"),
+    ("sv", "genitive", "Wikipedia", "Wikipedias"),
+    ("sv", "genitive", "Lars", "Lars"),  # the first rule that matches wins
+    ("he", "תחילית", "הוויקי", "וויקי"),
+    ("he", "prefixed", "Wikipedia", "־Wikipedia"),  # a case named by another case's name
+    ("ru", "no such case", "Википедия", "Википедия"),
+    ("en", "genitive", "Wikipedia", "Wikipedia"),  # no rules: the word as it is
+])
+def test_grammar_by_mediawikis_rules(lang, case, word, expected):
+    assert language_data.language(lang).grammar(case, word) == expected
+    assert visible(html(f"{{{{GRAMMAR:{case}|{word}}}}}", lang)).strip() == expected
+
+
+# -- make bench --
+
+def test_make_bench_builds_the_data_and_measures_file_options_with_and_without_it():
+    bench_rule = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("bench:"))
+    assert "langdata" in bench_rule.split()
+    done = subprocess.run([sys.executable, "-m", "bench.run", "langfiles"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    figures = dict(line.strip().rsplit(None, 1) for line in done.stdout.splitlines() if line.startswith("  "))
+    for lang in ("hy", "bn"):
+        links = int(figures[f"{lang} file links"].replace(",", ""))
+        assert int(figures[f"{lang} images, with data"].replace(",", "")) == links
+        assert int(figures[f"{lang} words as text, with data"]) == 0
+        assert int(figures[f"{lang} images, without data"].replace(",", "")) < links

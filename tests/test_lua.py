@@ -312,6 +312,14 @@ def test_title_language_uri_site_hash_bit32_and_message():
         "a+b%26c ; A_b ; /wiki/Main_Page?action=x ; 900150983cd24fb0d6963f7d28e17f72 ; 48 ; 16 ; Hi you ; Test Wiki")
 
 
+def test_language_grammar_by_mediawikis_rules():
+    body = ("local ru = mw.language.new('ru') return ru:grammar('genitive', 'Википедия') .. ' ' .. "
+            "ru:convertGrammar('Викисловарь', 'prepositional') .. ' ' .. "
+            "mw.language.new('en'):grammar('genitive', 'Wikipedia')")
+    assert output(body) == "Википедии Викисловаре Wikipedia"
+    assert "bad argument #2 to 'grammar'" in run("return mw.language.new('ru'):grammar('genitive')").errors[0]
+
+
 def test_site_has_core_namespaces_a_partial_dump_left_out():
     """enwiki's modules dump declares Template but not Template talk; MediaWiki has both, and Navbar's "t"
     link is the template's talk page (it came out as an empty link ``[[|t]]``)."""
@@ -432,6 +440,21 @@ def test_errors_show_in_place_as_scribunto_shows_them():
     assert "Module:Missing" in rendered.templates
 
 
+def test_scribuntos_errors_in_the_wikis_language():
+    pages = {"Module:Bad": "local p = {}\nfunction p.f(frame)\n  error('boom')\nend\nreturn p\n"}
+    wiki = Wiki(pages)
+    wiki.config.lang = "de"
+    rendered = wiki.render("{{#invoke:Bad|f}} {{#invoke:Bad|nothere}} {{#invoke:Bad}} {{#invoke:}}")
+    errors = [text_of(e) for e in tree(rendered.html).xpath("//span[@class='scribunto-error']")]
+    assert errors == [
+        "Lua-Fehler in Module:Bad, Zeile 3: boom",
+        'Skriptfehler: Die Funktion „nothere“ ist nicht vorhanden.',
+        "Skriptfehler: Es muss eine aufzurufende Funktion angegeben werden.",
+        'Skriptfehler: Ein solches Modul „“ ist nicht vorhanden.',
+    ]
+    assert rendered.errors == errors
+
+
 # -- hostile modules -----------------------------------------------------------------------
 
 TIME_UP = "Lua error: The time allocated for running scripts has expired."
@@ -450,7 +473,7 @@ HOSTILE = {
     "ustring.rep with a huge count": ("return mw.ustring.rep('é', 1e10)", MEMORY),
     "huge string through mw.html": ("local h = mw.html.create('div') for i = 1, 1e9 do h:wikitext(string.rep('y', 1000) .. i) end "
                                     "return tostring(h)", LIMIT),
-    "output past the expansion limit": ("return string.rep('x', 3e6)", "Template expansion size limit exceeded"),
+    "output past the expansion limit": ("return string.rep('x', 3e6)", "Template include size is too large"),
     "catastrophic pattern": ("return string.find(string.rep('a', 100000), '.-.-.-.-b')", TIME_UP),
     "catastrophic unicode pattern": ("return mw.ustring.find(string.rep('é', 20000), '.-.-b')", TIME_UP),
     "gsub that grows without end": ("local s = string.rep('a', 1e6) .. 'é' return mw.ustring.gsub(s, '.', string.rep('b', 1e4))",

@@ -385,3 +385,11 @@ def test_an_external_link_in_a_links_label_stays_text():
     result = Wiki(existing={"Main Page"}).render("[[Main Page|[http://example.com/]]] [[Main Page|see [http://x.org y]]]")
     links = [(a.get("href"), a.text_content()) for a in tree(result.html).xpath("//a")]
     assert links == [("/wiki/Main_Page", "[http://example.com/]"), ("/wiki/Main_Page", "see [http://x.org y]")]
+
+
+def test_cascadingsources_is_a_variable_too():
+    # MediaWiki 1.39 has it as a variable as well as a function: no page cascades its protection on a node
+    for text in ("a{{CASCADINGSOURCES}}b", "a{{CASCADINGSOURCES:Other page}}b"):
+        result = rendered(text)
+        assert visible(result.html) == "ab" and "tpl-missing" not in result.html
+        assert "Template:CASCADINGSOURCES" not in result.templates

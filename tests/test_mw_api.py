@@ -778,3 +778,32 @@ def test_categorymembers_sort_key_ranges(node, author) -> None:
     assert keyed["query"]["categorymembers"] == [{"sortkey": b"ANN".hex()}]
     assert _call(node, "GET", action="query", list="categorymembers", cmtitle="Category:Animals",
                  cmstarthexsortkey="xyz")["error"]["code"] == "badvalue"
+
+
+def test_redirects_in_the_wikis_language_on_the_web_and_in_api_php(tmp_path) -> None:
+    # a Hebrew wiki: `#הפניה` is its redirect word (MediaWiki's language data); `#WEITERLEITUNG` is German's
+    dump = tmp_path / "dump.xml"
+    write_dump(dump, "hewiki", [
+        ("Apple", 0, 1, None, [(1, None, "2024-01-01T00:00:00Z", ("user", "Alice", 1), False, "new", "תפוח.")]),
+        ("Old", 0, 2, None, [(2, None, "2024-01-02T00:00:00Z", ("user", "Alice", 1), False, "move",
+                               "#הפניה [[Apple]]")]),
+        ("German", 0, 3, None, [(3, None, "2024-01-03T00:00:00Z", ("user", "Alice", 1), False, "x",
+                                  "#WEITERLEITUNG [[Apple]]")]),
+    ])
+    dump.write_text(dump.read_text(encoding="utf-8").replace('xml:lang="en"', 'xml:lang="he"'), encoding="utf-8")
+    node = tmp_path / "node"
+    for args in (("init",), ("import", "--quiet", str(dump))):
+        result = run_cli(node, *args, timeout=120)
+        assert result.code == 0, str(result)
+    proc, client = start_server(node)
+    try:
+        answer = client.get("/w/hewiki/api.php", params={"action": "query", "titles": "Old|German", "redirects": 1,
+                                                          "format": "json", "formatversion": 2}).json()
+        assert answer["query"]["redirects"] == [{"from": "Old", "to": "Apple"}]
+        page = client.get("/wiki/hewiki/Old", params={"redirect": "no"})
+        assert page.status_code == 200 and "הפניה ל:" in page.text
+        followed = client.get("/wiki/hewiki/Old")
+        assert "תפוח." in followed.text
+        assert "תפוח." not in client.get("/wiki/hewiki/German").text
+    finally:
+        stop_server(proc, client)

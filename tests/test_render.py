@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
-from wikipeer.render import Limits, RenderContext, Rendered, render
+from wikipeer.render import Limits, RenderContext, Rendered, language_data, render
 
 
 class Wiki:
@@ -192,6 +192,14 @@ def test_a_wikis_own_interwiki_map_local_prefixes_and_talk_pages():
     # on a talk page a language prefix makes an ordinary link (MediaWiki's rule)
     talk = Wiki(config=config, title="Talk:X").render("[[es:Hola]]")
     assert talk.language_links == [] and "http://es.wikipedia.org/wiki/Hola" in talk.html
+
+
+def test_a_local_prefix_alone_leads_to_the_main_page_in_the_wikis_language():
+    own = {"local": "http://wiki.example/wiki/$1"}
+    german = WikiConfig("dewiki", lang="de", base="http://wiki.example/wiki/Hauptseite", interwiki=own)
+    assert tree(Wiki(config=german).render("[[local:]]").html).xpath("//a/@href") == ["/wiki/Hauptseite"]
+    english = WikiConfig("testwiki", base="http://wiki.example/wiki/Main_Page", interwiki=own)
+    assert tree(Wiki(config=english).render("[[local:]]").html).xpath("//a/@href") == ["/wiki/Main_Page"]
 
 
 def test_categories_leave_the_body():
@@ -423,19 +431,31 @@ def test_arguments_expand_lazily():
 # -- redirects ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "#REDIRECT [[target page#Part]]", "#redirect[[Target page]]\n[[Category:X]]", "#перенаправлення [[Target page]]",
-    "#đổi [[Target page]]", "#転送 [[Target page]]", "  #Weiterleitung: [[Target page]] more text",
+@pytest.mark.parametrize("lang,text", [
+    ("en", "#REDIRECT [[target page#Part]]"), ("en", "#redirect[[Target page]]\n[[Category:X]]"),
+    ("uk", "#перенаправлення [[Target page]]"), ("vi", "#đổi [[Target page]]"), ("ja", "#転送 [[Target page]]"),
+    ("de", "  #Weiterleitung: [[Target page]] more text"), ("he", "#הפניה [[Target page]]"),
+    ("ar", "#تحويل [[Target page]]"), ("bn", "#পুনর্নির্দেশ [[Target page]]"), ("bn", "#REDIRECT [[Target page]]"),
+    ("hy", "#վերահղում [[Target page]]"),
 ])
-def test_redirects(text):
-    result = Wiki().render(text)
+def test_redirects(lang, text):
+    result = Wiki(config=WikiConfig(f"{lang}wiki", lang=lang)).render(text)
     assert result.redirect == "Target page"
     assert result.categories == []
     assert tree(result.html).xpath("//a")[0].get("href").startswith("/wiki/Target_page")
 
 
+def test_redirect_notice_in_the_wikis_language():
+    result = Wiki(config=WikiConfig("hewiki", lang="he")).render("#הפניה [[Target page]]")
+    assert tree(result.html).xpath("//p")[0].text == "הפניה ל:"
+    assert "Redirect to:" in Wiki().render("#REDIRECT [[Target page]]").html
+
+
 def test_not_a_redirect():
     assert Wiki().render("#list item [[x]]").redirect is None
+    # another language's word is no redirect, as in MediaWiki
+    assert Wiki().render("#הפניה [[Target page]]").redirect is None
+    assert Wiki(config=WikiConfig("dewiki", lang="de")).render("#перенаправлення [[x]]").redirect is None
 
 
 # -- safety -------------------------------------------------------------------------------------------------
@@ -485,7 +505,7 @@ def test_two_template_cycle():
 def test_depth_limit():
     templates = {f"Template:D{i}": f"{{{{D{i + 1}}}}}" for i in range(100)}
     result = Wiki(templates=templates, limits=Limits(max_depth=10)).render("{{D0}}")
-    assert "expansion depth limit exceeded" in visible(result.html)
+    assert "Template recursion depth limit exceeded (10): Template:D" in visible(result.html)
     assert any("depth" in e for e in result.errors)
 
 
@@ -494,8 +514,29 @@ def test_expansion_size_and_call_limits():
     templates = {f"Template:L{i}": f"{{{{L{i + 1}|x}}}}" * 10 for i in range(8)}
     templates["Template:L8"] = "xxxxxxxxxx"
     result = Wiki(templates=templates, limits=Limits(max_expansion=100_000, max_calls=5_000)).render("{{L0|x}}")
-    assert result.errors and "limit exceeded" in result.errors[0]
+    assert result.errors and result.errors[0].startswith(("Page exceeded the node count: Template:L",
+                                                          "Warning: Template include size is too large."))
     assert len(result.html) < 2_000_000
+
+
+def test_the_renderers_errors_in_the_wikis_language():
+    german = WikiConfig("dewiki", lang="de")
+    result = Wiki(templates={"Template:Self": "a{{Self}}"}, config=german).render("{{Self}}")
+    assert "Vorlagenschleife entdeckt: Template:Self" in visible(result.html)
+    assert result.errors == ["Vorlagenschleife entdeckt: Template:Self"]
+    templates = {f"Template:D{i}": f"{{{{D{i + 1}}}}}" for i in range(100)}
+    result = Wiki(templates=templates, limits=Limits(max_depth=10), config=german).render("{{D0}}")
+    expected = language_data.language("de").message("parser-template-recursion-depth-warning").replace("$1", "10")
+    assert expected in visible(result.html) and expected != "Template recursion depth limit exceeded (10)"
+    templates = {"Template:Big": "x" * 500, "Template:Many": "".join(f"{{{{Big|{i}}}}}" for i in range(50))}
+    result = Wiki(templates=templates, limits=Limits(max_expansion=1_000), config=german).render("{{Many}}")
+    assert result.errors and result.errors[0].startswith("Warnung: Die Größe eingebundener Vorlagen ist zu groß")
+
+
+def test_mediawiki_messages_in_the_wikis_language():
+    # {{MediaWiki:Edit}} without a page of that name: MediaWiki's message in the wiki's language
+    assert visible(html_of("{{MediaWiki:Edit}}", config=WikiConfig("dewiki", lang="de"))) == "Bearbeiten"
+    assert visible(html_of("{{MediaWiki:Edit}}")) == "Edit"
 
 
 def test_large_page_completes_with_sane_output():

@@ -10,6 +10,7 @@ bound the call shows a visible error instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from wikipeer.render import extensions, magic, messages, parserfuncs, subpages
@@ -106,17 +107,35 @@ class Expander:
         """MediaWiki's parser-template-loop-warning: wikitext, so the template's name is a link to it.
 
         A normalised title holds none of ``[]{}|<>``, so the link cannot turn into other markup."""
-        self.state.error(f"Template loop detected: {title}")
-        return f'<span class="error">Template loop detected: [[{title}]]</span>'
+        self.state.error(self.loop_message(title))
+        return f'<span class="error">{self.message("parser-template-loop-warning", title)}</span>'
+
+    def message(self, key: str, *params: str) -> str:
+        """Interface message ``key`` in the wiki's language."""
+        return messages.formatted(key, *params, lang=self.ctx.config.lang)
+
+    def loop_message(self, title: str) -> str:
+        """The template-loop error as plain text (the title not made a link)."""
+        return self.message("parser-template-loop-warning", title).replace(f"[[{title}]]", title)
+
+    def limit_message(self, key: str, what: str, *params: str) -> str:
+        """A limit's message in the wiki's language (tags and line breaks dropped), then what hit it."""
+        text = " ".join(re.sub(r"<[^<>]*>", "", self.message(key, *params)).split())
+        return text + self.message("colon-separator") + what
+
+    def size_error(self, what: str) -> str:
+        """The error in place of output past the expansion size limit."""
+        return self.error(self.limit_message("post-expand-template-inclusion-warning", what))
 
     def over_limits(self, what: str, frame: Frame) -> str | None:
         self.calls += 1
         if self.calls > self.limits.max_calls:
-            return self.error(f"Template call limit exceeded ({self.limits.max_calls}): {what}")
+            return self.error(self.limit_message("node-count-exceeded-warning", what))
         if frame.depth + self.depth >= self.limits.max_depth:
-            return self.error(f"Template expansion depth limit exceeded ({self.limits.max_depth}): {what}")
+            return self.error(self.limit_message("parser-template-recursion-depth-warning", what,
+                                                 str(self.limits.max_depth)))
         if self.produced > self.limits.max_expansion:
-            return self.error(f"Template expansion size limit exceeded ({self.limits.max_expansion}): {what}")
+            return self.size_error(what)
         return None
 
     # -- templates -------------------------------------------------------------
@@ -207,7 +226,7 @@ class Expander:
                 return self.loop_error(title)
             body = self.body(title)
         if body is None and target.ns == NS_MEDIAWIKI:
-            body = messages.message(target.text)  # {{MediaWiki:Mainpage}}: the message MediaWiki ships
+            body = messages.message(target.text, self.ctx.config.lang)  # {{MediaWiki:Edit}}: MediaWiki's message
         if body is None:
             return self.missing(title, target.text, node, frame)
         plain = len(node.parts) == 1

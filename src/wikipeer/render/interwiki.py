@@ -148,7 +148,7 @@ def split_target(config: WikiConfig, name: str,
             via_local = True
             name = tail.strip()
             if not name:
-                return messages.message("mainpage") or "Main Page", None
+                return messages.message("mainpage", config.lang) or "Main Page", None
             continue
         page, _, fragment = tail.strip().partition("#")
         page = page.strip()

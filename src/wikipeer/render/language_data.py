@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 import threading
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import zstandard
@@ -236,6 +236,24 @@ class Language:
         rules = self._first("plural")
         return list(rules) if rules is not None else None
 
+    def grammar(self, case: str, word: str) -> str:
+        """``word`` in grammatical ``case`` (``{{GRAMMAR:genitive|...}}``), by MediaWiki's rules for the language.
+
+        As Language::convertGrammar with the rules of
+        ``languages/data/grammarTransformations``: the first rule whose pattern
+        matches rewrites the word; no rule, or an unknown case, leaves it as it is.
+        The rules are the language's own (MediaWiki does not follow fallbacks here).
+        """
+        rules = self.data.raw(self.code).get("grammar") or {}
+        forms = rules.get(case)
+        if isinstance(forms, str):  # an alias of another case
+            forms = rules.get(forms)
+        for pattern, replacement in forms or []:
+            compiled = _pcre(pattern)
+            if compiled is not None and compiled.search(word):
+                return compiled.sub(_php_replacement(replacement), word)
+        return word
+
     def month_name(self, month: int) -> str | None:
         """The name of month 1-12."""
         return self.message(MONTH_KEYS[month - 1])
@@ -263,6 +281,22 @@ class Language:
 
 
 _NUMBER = re.compile(r"-?(?:\d+|(?=\.\d))(?:\.\d*)?")
+
+
+@lru_cache(maxsize=256)
+def _pcre(pattern: str) -> re.Pattern | None:
+    """A grammar rule's PCRE pattern as Python's (the rules use the common subset); None when it does not compile."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        _LOG.warning("grammar rule pattern not understood: %r", pattern)
+        return None
+
+
+def _php_replacement(replacement: str) -> str:
+    """preg_replace's ``$1`` / ``${1}`` / ``\\1`` references written for re.sub."""
+    escaped = replacement.replace("\\", "\\\\")
+    return re.sub(r"\$\{?(\d+)\}?|\\\\(\d+)", lambda m: f"\\g<{m.group(1) or m.group(2)}>", escaped)
 
 
 def _grouped(whole: str, first: int, later: int) -> str:

@@ -181,6 +181,8 @@ _VARIABLES = {
     "CONTENTLANG": lambda ctx, a: ctx.config.lang,
     "NAMESPACENUMBER": lambda ctx, a: str(page_name(ctx.config, a or ctx.title).ns) if page_name(ctx.config, a or ctx.title) else "",
     "ARTICLEPATH": lambda ctx, a: _article_path(ctx),
+    # a variable in 1.39 as well as a function: no page cascades its protection on a node
+    "CASCADINGSOURCES": lambda ctx, a: "",
     "!": lambda ctx, a: "|",
     "=": lambda ctx, a: "=",
 }

@@ -23,6 +23,18 @@ _MESSAGES = {
     "returnto": "Return to $1.", "qbfind": "Find", "january": "January", "february": "February",
     "march": "March", "april": "April", "may_long": "May", "june": "June", "july": "July", "august": "August",
     "september": "September", "october": "October", "november": "November", "december": "December",
+    # The renderer's own errors and notices (MediaWiki core's and Scribunto's wording)
+    "redirectto": "Redirect to:", "parser-template-loop-warning": "Template loop detected: [[$1]]",
+    "parser-template-recursion-depth-warning": "Template recursion depth limit exceeded ($1)",
+    "post-expand-template-inclusion-warning": "<strong>Warning:</strong> Template include size is too large.\n"
+                                              "Some templates will not be included.",
+    "node-count-exceeded-warning": "Page exceeded the node count",
+    "scribunto-common-nosuchmodule": "Script error: No such module \"$2\".",
+    "scribunto-common-nofunction": "Script error: You must specify a function to call.",
+    "scribunto-common-nosuchfunction": "Script error: The function \"$2\" does not exist.",
+    "scribunto-common-timeout": "The time allocated for running scripts has expired.",
+    "scribunto-lua-error-location": "Lua error $1: $2.", "scribunto-lua-error": "Lua error: $2.",
+    "scribunto-module-line": "in $1 at line $2",
 }
 
 

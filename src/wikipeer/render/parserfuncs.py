@@ -285,6 +285,12 @@ def _language(exp, frame, first, parts):
     return language_name(code, target or None) or code
 
 
+def _grammar(exp, frame, first: str, parts: list[Part]) -> str:
+    """``{{GRAMMAR:case|word}}``: the word in that case by the wiki's language's rules (unchanged without one)."""
+    word = exp.text(parts[0], frame) if parts else ""
+    return language_data.language(exp.ctx.config.lang).grammar(first.strip(), word)
+
+
 def _int(exp, frame, first, parts):
     """``{{int:name|$1|...}}``: the wiki's message page MediaWiki:Name, else ⧼name⧽."""
     name = first.strip()
@@ -574,7 +580,7 @@ _FUNCTIONS: dict[str, Function] = {
     "canonicalurl": _page_url(True), "canonicalurle": _page_url(True, True), "filepath": _nothing, "int": _int,
     "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
     "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
-    "grammar": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
+    "grammar": _grammar,
     "noexternallanglinks": _nothing, "#interwikilink": _interwikilink,
     "#interlanguagelink": _interlanguagelink,
     "#contentmodel": _contentmodel, "#special": _special, "#isbn": _isbn,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from wikipeer.render import magic, variants
+from wikipeer.render import magic, messages, variants
 from wikipeer.render.blocks import block_levels
 from wikipeer.render.expand import Expander
 from wikipeer.render.extlinks import bare_urls, external_links
@@ -96,7 +96,8 @@ def render_redirect(text: str, state: RenderState) -> tuple[str, str] | None:
     if target.fragment:
         href += "#" + escape_attr(target.fragment.replace(" ", "_"))
     html = (
-        '<div class="redirectMsg"><p>Redirect to:</p><ul class="redirectText"><li>'
+        f'<div class="redirectMsg"><p>{escape_text(messages.message("redirectto", state.ctx.config.lang) or "")}</p>'
+        '<ul class="redirectText"><li>'
         f'<a href="{href}" title="{escape_attr(target.full)}">{escape_text(target.full)}</a></li></ul></div>'
     )
     return html, target.full

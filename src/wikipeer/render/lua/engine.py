@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from wikipeer.model.title import DEFAULT_NAMESPACES
+from wikipeer.render import messages
 from wikipeer.render.langtags import bcp47
 from wikipeer.render.lua import language, text
 from wikipeer.render.lua.sandbox import (
@@ -71,22 +72,22 @@ class Engine:
     def invoke(self, name: str, parts: list[Part], frame: Any) -> str:
         """The text ``{{#invoke:name|function|args...}}`` gives, or the error in place."""
         if not name:
-            return self.script_error("Script error: You must specify a module to call.")
+            return self.script_error(self.message("scribunto-common-nosuchmodule", name))
         title = self.module_title(name)
         if title is None:
-            return self.script_error(f'Script error: No such module "{name}".')
+            return self.script_error(self.message("scribunto-common-nosuchmodule", name))
         self.state.templates[title.full] = None
         if self.exp.body(title.full) is None:
             # As for a template the node lacks: a discreet placeholder naming it, not a red error.
             return self.state.strip.add(f'<span class="tpl-missing" title="{escape_attr(title.full)}"></span>')
         self.start()
         if self.failed is not None:
-            return self.script_error(f"Lua error: {self.failed}.")
+            return self.lua_error(self.failed)
         if not parts:  # an empty name is a name (Module:Unsubst exports p[''])
-            return self.script_error("Script error: You must specify a function to call.")
+            return self.script_error(self.message("scribunto-common-nofunction"))
         function = self.exp.text(parts[0], frame)
         if self.clock.expired():
-            return self.script_error(f"Lua error: {TIMEOUT}")
+            return self.lua_error(TIMEOUT)
         child = type(frame)(title.full, frame, self.exp.arguments(parts[1:], frame), frame.depth + 1)
         self.clock.enter()
         try:
@@ -98,15 +99,14 @@ class Engine:
             self.clock.leave()
         if status == b"ok" and self.exp.produced + len(detail) > self.exp.limits.max_expansion:
             # Lua's memory allows far more text than the later passes should be given.
-            limit = self.exp.limits.max_expansion
-            return self.exp.error(f"Template expansion size limit exceeded ({limit}): Lua output of {title.full}")
+            return self.exp.size_error(title.full)
         detail = self.state.strip.from_mediawiki(decode(detail))
         if status == b"ok":
             return detail.replace("\x00", "\ufffd")  # as MediaWiki shows a NUL
         if status == b"nomodule":
-            return self.script_error(f'Script error: No such module "{name}".')
+            return self.script_error(self.message("scribunto-common-nosuchmodule", name))
         if status == b"nofunction":
-            return self.script_error(f'Script error: The function "{detail}" does not exist.')
+            return self.script_error(self.message("scribunto-common-nosuchfunction", detail))
         return self.lua_error(f"The module returned a {detail} value, it is supposed to return an export table")
 
     def module_title(self, name: str) -> PageName | None:
@@ -120,13 +120,19 @@ class Engine:
     def lua_error(self, message: str) -> str:
         """A Lua error message as Scribunto shows it (with the module and line when the message has them)."""
         if message.endswith(TIMEOUT):
-            return self.script_error(f"Lua error: {TIMEOUT}")
-        if message == MEMORY:
-            return self.script_error(f"Lua error: {MEMORY}.")
-        m = _POSITION.match(message)
+            # Scribunto's own message, in the wiki's language (the English ends in a full stop already)
+            return self.script_error(self.message("scribunto-lua-error", "", self.message("scribunto-common-timeout"))
+                                     .replace("..", "."))
+        m = _POSITION.match(message) if message != MEMORY else None
         if m is not None:
-            return self.script_error(f"Lua error in {m['where']} at line {m['line']}: {m['message']}.")
-        return self.script_error(f"Lua error: {message}.")
+            where = self.message("scribunto-module-line", m["where"], m["line"])
+            return self.script_error(self.message("scribunto-lua-error-location", where, m["message"]))
+        return self.script_error(self.message("scribunto-lua-error", "", message))
+
+    def message(self, key: str, *params: str) -> str:
+        """Scribunto's message ``key`` in the wiki's language; Scribunto's ``$1`` is the code location."""
+        args = params if key.startswith(("scribunto-lua-error", "scribunto-module-line")) else ("", *params)
+        return messages.formatted(key, *args, lang=self.ctx.config.lang)
 
     def script_error(self, message: str) -> str:
         """Scribunto's error in place; the message also goes to ``Rendered.errors``."""
@@ -171,7 +177,7 @@ class Engine:
             "lang_fallbacks": language.fallbacks, "parse_formatted": language.parse_formatted,
             "bcp47": bcp47,
             "format_date": language.format_date, "format_duration": language.format_duration,
-            "plural_index": language.plural_index,
+            "plural_index": language.plural_index, "grammar": language.grammar,
             "message_text": lambda key, lang=None: message(key, lang or self.ctx.config.lang or "en"),
             "expensive": self.count_expensive,
         }
@@ -243,7 +249,7 @@ class Engine:
         if stop is not None:
             return stop
         if frame.has_loop(title):
-            return self.exp.error(f"Template loop detected: {title}")
+            return self.exp.error(self.exp.loop_message(title))
         body = self.exp.body(title)
         if body is None:
             raise ScriptError(f'frame:expandTemplate: template "{title}" does not exist')

@@ -124,6 +124,11 @@ def plural_index(code: str, n: float, forms: int) -> int:
     return min(index, forms)
 
 
+def grammar(code: str, case: str, word: str) -> str:
+    """``mw.language:grammar``: ``word`` in ``case`` by MediaWiki's grammar rules for the language."""
+    return language_data.language(code.lower()).grammar(case, word)
+
+
 _RELATIVE = re.compile(r"\s*([+-])?\s*(\d+)\s*(second|sec|minute|min|hour|day|week|fortnight|month|year)s?\b", re.I)
 _UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14}
 

@@ -124,11 +124,20 @@ function Language:convertPlural(n, ...)
     return forms[index]
 end
 Language.plural = Language.convertPlural
+local function checkString(name, index, value)
+    if type(value) ~= "string" then
+        error(string.format("bad argument #%d to '%s' (string expected, got %s)", index, name, type(value)), 3)
+    end
+end
 function Language:convertGrammar(word, case)
-    return word
+    checkString("convertGrammar", 1, word)
+    checkString("convertGrammar", 2, case)
+    return call("grammar", self.code, case, word)
 end
 function Language:grammar(case, word)
-    return word
+    checkString("grammar", 1, case)
+    checkString("grammar", 2, word)
+    return call("grammar", self.code, case, word)
 end
 function Language:gender(what, masculine, feminine, neutral)
     if type(masculine) == "table" then

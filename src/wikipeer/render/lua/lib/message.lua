@@ -1,5 +1,5 @@
--- mw.message: raw messages with $1 parameters; the node keeps no message store,
--- so a message by key exists only in the few texts Python knows.
+-- mw.message: messages by MediaWiki's key (every message of core, Cite, ParserFunctions and Scribunto,
+-- in any language, from the language data through messages.py) and raw messages with $1 parameters.
 local P = ...
 local call = P.call
 local message = {}
