@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -161,8 +162,6 @@ def serve() -> Iterator:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                import socket
-
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return f"http://127.0.0.1:{port}/mirror"
             except OSError:
