@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_user_error, free_port, run_cli
-from test_backup import SMALL_PACKS, backup, edit, files, heads, key_of, restore_ok, snapshot_ids
+from test_backup import SMALL_PACKS, backup, edit, files, heads, key_of, restore_ok, seaweed, snapshot_ids
 
 from wikipeer.backup import run as running
 from wikipeer.backup.forget import GRACE
-from wikipeer.backup.repository import open_repository
+from wikipeer.backup.repository import load_settings, open_repository
 from wikipeer.backup.targets import TargetError
 from wikipeer.node import Node
 from wikipeer.store.keyring import NODE_KEY
@@ -144,6 +144,29 @@ def test_forget_is_no_rollback(sample_node, tmp_path):
     backup(sample_node, "forget", str(target), "--keep-daily", "0", "--keep-monthly", "0", "--prune")
     verify = run_cli(sample_node, "backup", "verify", str(target))
     assert verify.code == 0 and "ROLLED BACK" not in verify.out, str(verify)
+
+
+def test_on_s3_rollback_is_told_young_packs_are_spared_and_the_node_lock_is_held(sample_node, seaweed):
+    client = seaweed["client"]
+    env = {k: v for k, v in seaweed.items() if k != "client"}
+    url = "s3://wikipeer/guards"
+    backup(sample_node, "init", url, env=env)
+    backup(sample_node, "run", url, env=env)
+    edit(sample_node, "On S3 again", "a page whose snapshot is deleted from the bucket")
+    backup(sample_node, "run", url, env=env)
+    first, second = snapshot_ids(sample_node, url, env)
+    listed = client.list_objects_v2(Bucket="wikipeer", Prefix="guards/snapshots/")["Contents"]
+    (newest,) = [o["Key"] for o in listed if o["Key"].endswith(second)]
+    client.delete_object(Bucket="wikipeer", Key=newest)  # its new pack is left, named by no snapshot
+
+    verify = run_cli(sample_node, "backup", "verify", url, env=env)
+    assert verify.code == 1 and f"ROLLED BACK snapshot {second}" in verify.out, str(verify)
+    lock = sample_node / f"backup-{load_settings(sample_node)[url].id}.lock"
+    with open(lock, "a") as held:  # as a run of this node to this target going on holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert_user_error(run_cli(sample_node, "backup", "forget", url, "--prune", env=env), "going on")
+    out = backup(sample_node, "forget", url, "--prune", env=env)
+    assert "0 packs pruned; 1 packs no snapshot names kept" in out, out
 
 
 # -- a read-only HTTP mirror --------------------------------------------------------------------
