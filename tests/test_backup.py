@@ -210,9 +210,24 @@ def test_tampered_and_truncated_packs_are_named_and_the_rest_restores(sample_nod
     missing = [line for line in verify.out.splitlines() if names[2] in line]
     assert verify.code == 1 and len(missing) == 1 and "pack missing" in missing[0], verify.out
     assert "pages affected: wikipeer:" in missing[0], verify.out
-    # Sampling checks a share of the packs only: a sample of one pack of a sound target passes.
+    # Sampling checks a share of the packs only, but a missing pack is told whatever the sample.
     sample = run_cli(sample_node, "backup", "verify", str(target), "--sample", "1%")
-    assert "1 packs" in sample.out, str(sample)
+    assert sample.code == 1 and "1 packs" in sample.out and "problems found" in sample.out, str(sample)
+    assert [line for line in sample.out.splitlines() if names[2] in line and "pack missing" in line], sample.out
+    # With every pack damaged, whichever pack the sample takes is named.
+    for name in files(target, "packs"):
+        (target / "packs" / name).write_bytes(b"not a pack any more")
+    sample = run_cli(sample_node, "backup", "verify", str(target), "--sample", "1%")
+    damaged = [line for line in sample.out.splitlines() if line.startswith("DAMAGED packs/")]
+    assert sample.code == 1 and "1 packs" in sample.out, str(sample)
+    assert len([line for line in damaged if "pack missing" not in line]) == 1, sample.out
+    # A sound target passes with a sample, having checked that share of its packs.
+    sound = tmp_path / "sound"
+    backup(sample_node, "init", str(sound))
+    backup(sample_node, "run", str(sound), env=SMALL_PACKS)
+    count = len(files(sound, "packs"))
+    sample = run_cli(sample_node, "backup", "verify", str(sound), "--sample", "50%")
+    assert sample.code == 0 and "all sound" in sample.out and f"{round(count * 0.5)} packs" in sample.out, str(sample)
 
 
 def test_missing_snapshot_is_named_and_the_others_restore(sample_node, tmp_path):
@@ -375,16 +390,18 @@ def test_forget_keeps_what_kept_snapshots_need_and_deletions_leave_earlier_snaps
 
 def test_keep_rules_keep_the_newest_of_each_day_and_month():
     day = 86400
-    start = 1_700_000_000 - 1_700_000_000 % day  # midnight UTC
+    start = 1_700_000_000 - 1_700_000_000 % day  # 2023-11-14 00:00 UTC: day 16 is Nov 30, 47 Dec 31, 69 Jan 22
+    gap = 68  # 2024-01-21 has no snapshot: "the last N days that have one" skips it
     snaps = [Snapshot(start + d * day + h * 3600, 0, [], [], None, id=f"{d}-{h}")
-             for d in range(0, 70, 1) for h in (1, 5)]
-    kept = choose(snaps, keep_daily=3, keep_monthly=2)
-    newest_days = {f"{d}-5" for d in (67, 68, 69)}
-    assert newest_days <= kept
-    months = {time.strftime("%Y-%m", time.gmtime(s.time)) for s in snaps}
-    assert len(kept - newest_days) <= 2 and len(months) >= 3
-    assert all(s.id.endswith("-5") for s in snaps if s.id in kept)
+             for d in range(0, 70) if d != gap for h in (1, 5)]
+    # Days 69, 67, 66 (the three newest days with a snapshot), then the months: January's newest is 69-5,
+    # December's is 47-5 (Dec 31): the newest of each period, the earlier one of its day dropped.
+    assert choose(snaps, keep_daily=3, keep_monthly=2) == {"69-5", "67-5", "66-5", "47-5"}
+    assert choose(snaps, keep_daily=0, keep_monthly=3) == {"69-5", "47-5", "16-5"}
+    assert choose(snaps, keep_daily=1, keep_monthly=12) == {"69-5", "47-5", "16-5"}, "months before the first: none"
     assert choose(snaps, 0, 0) == {"69-5"}, "the newest snapshot is always kept"
+    snaps.append(Snapshot(start + 69 * day + 6 * 3600, 0, [], [], None, id="69-6"))
+    assert choose(snaps, keep_daily=2, keep_monthly=0) == {"69-6", "67-5"}
 
 
 # -- public targets and bad input ---------------------------------------------------------

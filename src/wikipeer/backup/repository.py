@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wikipeer.backup import packs
+from wikipeer.backup import accounts, packs
 from wikipeer.backup.sealing import Sealer, Unsealable, new_key, parse_key
 from wikipeer.backup.snapshots import FORGOTTEN, PREFIX, DamagedSnapshot, Snapshot, open_snapshot, snapshot_id
 from wikipeer.backup.targets import Target, TargetError, TargetMissing, open_target
@@ -34,6 +34,10 @@ class TargetSettings:
     public: bool
     key: str | None = None
     endpoint: str | None = None
+    # The last snapshot this node wrote there: a target whose newest is older was rolled back.
+    last_snapshot: str | None = None
+    last_time: float | None = None
+    last_position: int | None = None
 
 
 def load_settings(node_dir: Path) -> dict[str, TargetSettings]:
@@ -47,7 +51,9 @@ def load_settings(node_dir: Path) -> dict[str, TargetSettings]:
 def save_settings(node_dir: Path, settings: dict[str, TargetSettings]) -> None:
     """Write backup.json readable by its owner alone (it holds keys)."""
     path, tmp = node_dir / SETTINGS, node_dir / (SETTINGS + ".tmp")
-    data = {"targets": {url: {"id": s.id, "public": s.public, "key": s.key, "endpoint": s.endpoint}
+    data = {"targets": {url: {"id": s.id, "public": s.public, "key": s.key, "endpoint": s.endpoint,
+                              "last_snapshot": s.last_snapshot, "last_time": s.last_time,
+                              "last_position": s.last_position}
                         for url, s in settings.items()}}
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -140,6 +146,16 @@ class Repository:
         if end > len(head):
             head = self.target.get(name, 0, end)
         return packs.parse_header(head, self.sealer)
+
+    def check_present(self, names: list[str]) -> None:
+        """TargetError naming those of ``names`` (packs, account copies) the target no longer holds: a
+        snapshot must never name them. Called by a run just before it writes its snapshot."""
+        held = set(self.target.list(packs.PREFIX)) | set(self.target.list(accounts.PREFIX))
+        gone = sorted(set(names) - held)
+        if gone:
+            raise TargetError(f"{self.url}: {len(gone)} of the packs this run's snapshot needs vanished while it ran "
+                              f"({', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''}), deleted by a prune or "
+                              "by hand; no snapshot was written: run the backup again, it sends them again")
 
     def index(self) -> Index:
         """The CIDs every whole pack on the target holds, from the packs' headers."""

@@ -79,6 +79,7 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
     needed = _needed_packs(store, index.packs, written)
     if account_copy is not None:  # before the snapshot that names it, like packs
         accounts.send(repo.target, repo.sealer, account_copy)
+    repo.check_present(needed + ([accounts.PREFIX + account_digest] if account_digest else []))
     snap = Snapshot(round(time.time(), 6), position, heads, needed, latest.id if latest else None, wikis,
                     files=files, accounts=account_digest)
     name, data = seal_snapshot(snap, signing_key, repo.sealer)

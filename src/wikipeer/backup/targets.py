@@ -30,6 +30,11 @@ class Target(ABC):
     """Named byte strings under a root: the whole interface backups need of a place to keep them."""
 
     url: str
+    read_only = False  # a mirror: verify and restore read it, run and forget cannot write it
+
+    def modified(self, name: str) -> float | None:
+        """When ``name`` was last written (seconds since 1970), or None when the target cannot tell."""
+        return None
 
     @abstractmethod
     def list(self, prefix: str) -> list[str]:
@@ -91,6 +96,12 @@ class DirectoryTarget(Target):
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def modified(self, name: str) -> float | None:
+        try:
+            return self._path(name).stat().st_mtime
+        except OSError:
+            return None
 
     def clean_partial(self) -> int:
         """Remove what interrupted writes left under temporary names; returns how many."""
@@ -173,11 +184,23 @@ class S3Target(Target):
         except (BotoCoreError, ClientError) as exc:
             raise self._error("delete", name, exc) from None
 
+    def modified(self, name: str) -> float | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self.prefix + name)["LastModified"].timestamp()
+        except (BotoCoreError, ClientError):
+            return None
+
 
 def open_target(url: str, endpoint: str | None = None) -> Target:
-    """The target a user named: ``s3://bucket/prefix`` or a directory path."""
+    """The target a user named: ``s3://bucket/prefix``, a read-only ``http(s)://`` mirror or a directory path."""
     if url.startswith("s3://"):
         return S3Target(url, endpoint)
+    if url.startswith(("http://", "https://")):
+        from wikipeer.backup.mirror import HttpTarget  # only mirrors need it
+
+        return HttpTarget(url)
     if "://" in url:
-        raise UserError(f"{url}: a backup target is a directory or s3://BUCKET/PREFIX")
+        raise UserError(f"{url}: a backup target is a directory, s3://BUCKET/PREFIX or (to read) http(s)://HOST/PATH")
     return DirectoryTarget(Path(url).expanduser().absolute())

@@ -13,8 +13,10 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from wikipeer.backup import forget as forgetting
+from wikipeer.backup import locking, rollback
 from wikipeer.backup import repository as repos
 from wikipeer.backup.extract import extract
+from wikipeer.backup.mirror import read_only_message
 from wikipeer.backup.restore import restore
 from wikipeer.backup.run import run_backup
 from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
@@ -59,14 +61,20 @@ def _key_text(args: argparse.Namespace) -> str | None:
         raise UserError(f"cannot read the key file {path}: {exc.strerror}") from None
 
 
-def _repo(args: argparse.Namespace) -> repos.Repository:
+def _repo(args: argparse.Namespace, writing: bool = False) -> tuple[repos.Repository, repos.TargetSettings | None]:
+    """The target the user named, opened, with the node's settings for it; a mirror refused when ``writing``."""
     url, settings = _pick(args)
-    return repos.open_repository(url, _key_text(args), settings, getattr(args, "endpoint", None))
+    repo = repos.open_repository(url, _key_text(args), settings, getattr(args, "endpoint", None))
+    if writing and repo.target.read_only:
+        raise UserError(read_only_message(repo.url))
+    return repo, settings
 
 
 def backup_init(args: argparse.Namespace) -> int:
     node = _open(args)
     url = repos.target_url(args.target)
+    if url.startswith(("http://", "https://")):
+        raise UserError(read_only_message(url))
     repo, key = repos.create(url, args.public, node.keyring.get(NODE_KEY).public, args.endpoint)
     settings = repos.load_settings(node.dir)
     settings[url] = repos.TargetSettings(url, repo.descriptor["id"], args.public,
@@ -94,25 +102,31 @@ def _one_run_at_a_time(node_dir: Path) -> Iterator[None]:
 
 def backup_run(args: argparse.Namespace) -> int:
     node = _open(args)
-    repo = _repo(args)
+    repo, settings = _repo(args, writing=True)
     if repo.descriptor["node"] != node.keyring.get(NODE_KEY).public:
         raise UserError(f"{repo.url} holds the backups of the node with key {repo.descriptor['node']}, not this one's; "
                         "import that node key ('wikipeer key import') or back up to a new target")
     signing_key = node.keyring.signing_key(NODE_KEY, node.passphrase)
-    with _one_run_at_a_time(node.dir), _bar("backing up", args.quiet) as bar:
+    with _one_run_at_a_time(node.dir), locking.hold(repo, node.dir), _bar("backing up", args.quiet) as bar:
+        # Told before the run: the new snapshot becomes the record and would hide the rollback.
+        rolled_back = rollback.rolled_back(repo, settings)
         task = bar.add_task("blocks", total=None)
         report = run_backup(node.store, repo, signing_key,
                             lambda done, total: bar.update(task, completed=done, total=total), node.dir)
+        if report.snapshot is not None:
+            rollback.record(node.dir, repo.url, report.snapshot)
+    if rolled_back:
+        out.print(f"ROLLED BACK {repo.url}: {rolled_back}")
     if report.snapshot is None:
         out.print(f"{repo.url}: nothing changed since the last snapshot; nothing written")
-        return 0
+        return 1 if rolled_back else 0
     out.print(f"{repo.url}: {report.blocks} blocks in {report.packs} new packs ({report.bytes} bytes); "
               f"snapshot {report.snapshot.id} at log position {report.snapshot.position}")
-    return 0
+    return 1 if rolled_back else 0
 
 
 def backup_list(args: argparse.Namespace) -> int:
-    repo = _repo(args)
+    repo, _ = _repo(args)
     for name in repo.snapshot_names():
         try:
             snap = repo.load(name)
@@ -135,21 +149,24 @@ def _fraction(text: str) -> float:
 
 
 def backup_verify(args: argparse.Namespace) -> int:
-    repo = _repo(args)
+    repo, settings = _repo(args)
     sample = _fraction(args.sample) if args.sample else 1.0
     with _bar("verifying packs", args.quiet) as bar:
         task = bar.add_task("packs", total=None)
         report = verify_target(repo, sample, lambda done, total: bar.update(task, completed=done, total=total))
+    rolled_back = rollback.rolled_back(repo, settings)
+    if rolled_back:
+        out.print(f"ROLLED BACK {rolled_back}")
     for problem in report.problems:
         out.print(f"DAMAGED {problem}")
-    verdict = "problems found" if report.problems else "all sound"
+    verdict = "problems found" if report.problems or rolled_back else "all sound"
     out.print(f"{repo.url}: {report.snapshots} snapshots, {report.packs} packs and {report.blocks} blocks checked; "
               f"{verdict}")
-    return 1 if report.problems else 0
+    return 1 if report.problems or rolled_back else 0
 
 
 def backup_restore(args: argparse.Namespace) -> int:
-    repo = _repo(args)
+    repo, _ = _repo(args)
     snap = repo.find(args.snapshot)
     if args.files:
         return _restore_files(repo, snap, args.files, args.to)
@@ -186,11 +203,16 @@ def _restore_files(repo: repos.Repository, snap: Snapshot, wanted: list[str], to
 
 
 def backup_forget(args: argparse.Namespace) -> int:
-    repo = _repo(args)
-    report = forgetting.forget(repo, args.keep_daily, args.keep_monthly, args.prune)
+    repo, _ = _repo(args, writing=True)
+    directory = _dir(args)
+    report = forgetting.forget(repo, args.keep_daily, args.keep_monthly, args.prune,
+                               directory if directory.is_dir() else None)
     for snap in report.dropped:
         out.print(f"dropped snapshot {snap.id}")
-    out.print(f"{len(report.kept)} snapshots kept, {len(report.dropped)} dropped, {len(report.pruned)} packs pruned")
+    spared = (f"; {len(report.spared)} packs no snapshot names kept, being younger than "
+              f"{forgetting.GRACE // 3600} hours (a run may be about to name them)" if report.spared else "")
+    out.print(f"{len(report.kept)} snapshots kept, {len(report.dropped)} dropped, "
+              f"{len(report.pruned)} packs pruned{spared}")
     return 0
 
 
@@ -201,7 +223,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     def target(p: argparse.ArgumentParser, required: bool = False) -> None:
         p.add_argument("target", nargs=None if required else "?", metavar="TARGET",
-                       help="a directory or s3://BUCKET/PREFIX" + ("" if required else " (default: the node's only one)"))
+                       help="a directory, s3://BUCKET/PREFIX or (list, verify, restore) an http(s):// mirror" + ("" if required else " (default: the node's only one)"))
         p.add_argument("--endpoint", help="S3 endpoint URL (default: $WIKIPEER_S3_ENDPOINT or boto3's settings)")
 
     p = backup.add_parser("init", help="set up a backup target and make its key")
