@@ -222,7 +222,8 @@ def config_for(options: dict[str, str]) -> WikiConfig:
                   101: "MemoryAlpha talk", 828: "Module", 829: "Module talk"}
     lang = options.get("language", "en").strip().lower() or "en"
     return WikiConfig("parsertests", sitename="MediaWiki", namespaces=namespaces, lang=lang,
-                      base="http://example.org/wiki/Main_Page", interwiki=dict(TEST_INTERWIKI))
+                      base="http://example.org/wiki/Main_Page", interwiki=dict(TEST_INTERWIKI),
+                      timezone=options.get("wglocaltimezone", "").strip())
 
 
 def _main_variant(options: dict[str, str]) -> bool:
