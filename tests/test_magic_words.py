@@ -7,6 +7,8 @@ the behaviour a reader relies on, one point per test.
 from __future__ import annotations
 
 from test_render import Wiki, tree, visible
+from wikipeer.formats.dump_convert import wiki_config
+from wikipeer.mediawiki.convert import site_info
 from wikipeer.model.title import WikiConfig
 from wikipeer.render import Rendered, render
 from wikipeer.render.context import Revision
@@ -121,6 +123,10 @@ def test_timel_writes_the_wikis_time_zone_and_time_stays_utc():
     assert in_wiki(text) == "00:00 UTC 00:00 UTC 00:00, 17 January 2001"
     assert WikiConfig.from_dict(WikiConfig("w", timezone="Europe/Paris").to_dict()).timezone == "Europe/Paris"
     assert "timezone" not in WikiConfig("w").to_dict()  # a configuration without one signs as before
+    # a wiki followed or imported through MediaWiki's API brings its zone from siteinfo
+    info = site_info("http://wiki.example/api.php", {"general": {"sitename": "W", "timezone": "Asia/Tokyo"},
+                                                      "namespaces": {}})
+    assert wiki_config(info, "w").timezone == "Asia/Tokyo"
 
 
 def test_timef_uses_the_languages_date_formats():
