@@ -24,6 +24,13 @@ _MESSAGES = {
     "march": "March", "april": "April", "may_long": "May", "june": "June", "july": "July", "august": "August",
     "september": "September", "october": "October", "november": "November", "december": "December",
 }
+# ParserFunctions' #time and #rel2abs errors (its i18n/en.json), for when the language data is not built
+_MESSAGES.update({
+    "pfunc_time_error": "Error: Invalid time.",
+    "pfunc_time_too_long": "Error: Too many #time calls.",
+    "pfunc_rel2abs_invalid_depth": "Error: Invalid depth in path: \"$1\" (tried to access a node above the root "
+                                   "node).",
+})
 
 
 _REF = "<code>&lt;ref&gt;</code>"
