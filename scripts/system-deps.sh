@@ -2,8 +2,9 @@
 # Install the Debian packages the tests and benchmarks need, only when missing.
 # Usage: system-deps.sh [bench|langdata]
 # lua5.1 runs Scribunto's LuaStandalone in the MediaWiki the Lua fidelity test and benchmark compare with.
+# unicode-data holds NormalizationTest.txt, the cases tests/test_scribunto_upstream.py gives mw.ustring.toNFC and friends.
 set -euo pipefail
-PACKAGES=(git mediawiki php-sqlite3 php-cli lua5.1 chromium p7zip-full procps)
+PACKAGES=(git mediawiki php-sqlite3 php-cli lua5.1 chromium p7zip-full procps unicode-data)
 # `system-deps.sh langdata`: only what scripts/build_langdata.py reads (MediaWiki's language files, php to read them).
 if [ "${1:-}" = "langdata" ]; then
     PACKAGES=(mediawiki php-cli)

@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import json
 import re
 from urllib.parse import quote
 from urllib.parse import unquote
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig
@@ -72,10 +73,31 @@ TEST_FILES: dict[str, tuple[int | None, int | None, str]] = {
 UNMODELLED_OPTIONS = frozenset({
     "pst", "msg", "comment", "section", "replace", "preload", "nohtml", "djvu", "thumbsize", "wrap",
     "preview", "lastsavedrevision", "styletag", "externallinktarget", "variant", "htmlvariantlanguage",
-    "notitleconvert", "nocontentconvert", "headingsonly", "disabled", "maxincludesize",
-    "maxtemplatedepth", "math", "userlanguage", "suppresstoc", "parsoid-only", "i18n", "nodb", "local",
+    "notitleconvert", "nocontentconvert", "headingsonly", "disabled", "math", "userlanguage", "suppresstoc", "parsoid-only", "i18n", "nodb", "local",
     "timestamp", "user", "ts", "noanchors", "showmedia",
 })
+
+
+# ``!! config`` settings a case may set and still be compared: those the renderer models
+# (wgFragmentMode -> RenderContext.fragment_mode) and those that leave the legacy parser's body HTML
+# as it is (the display title is shown outside the body, which is what we compare; Parsoid's fragment
+# types do not touch the legacy parser). A case setting any other is skipped as "config NAME".
+MODELLED_SETTINGS = frozenset({"wgFragmentMode", "wgAllowDisplayTitle", "wgRestrictDisplayTitle",
+                               "wgReturnExperimentalPFragmentTypes"})
+
+
+def config_settings(text: str) -> dict[str, object]:
+    """A ``!! config`` section as ParserTestRunner reads it: one ``name=value`` a line, the value JSON."""
+    found: dict[str, object] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            continue
+        try:
+            found[name.strip()] = json.loads(value)
+        except ValueError:
+            found[name.strip()] = value.strip()
+    return found
 
 
 @dataclass(slots=True)
@@ -243,7 +265,8 @@ def config_for(options: dict[str, str]) -> WikiConfig:
                   101: "MemoryAlpha talk", 828: "Module", 829: "Module talk"}
     lang = options.get("language", "en").strip().lower() or "en"
     return WikiConfig("parsertests", sitename="MediaWiki", namespaces=namespaces, lang=lang,
-                      base="http://example.org/wiki/Main_Page", interwiki=dict(TEST_INTERWIKI))
+                      base="http://example.org/wiki/Main_Page", interwiki=dict(TEST_INTERWIKI),
+                      timezone=options.get("wglocaltimezone", "").strip())
 
 
 def _main_variant(options: dict[str, str]) -> bool:
@@ -263,7 +286,10 @@ def skip_reason(case: ParserCase) -> str | None:
             continue  # the wiki's main variant: what we show, conversion being off (docs/rendering.md)
         if name in UNMODELLED_OPTIONS:
             return f"option {name}"
-    if case.config.strip():
+    unmodelled = sorted(set(config_settings(case.config)) - MODELLED_SETTINGS)
+    if unmodelled:
+        return "config " + ", ".join(unmodelled)
+    if case.config.strip() and not config_settings(case.config):
         return "config"
     return None
 
@@ -330,6 +356,12 @@ def test_upload_url(name: str) -> str:
 _FILE_REDIRECT = re.compile(r"(?i)^\s*#REDIRECT\s*\[\[\s*(?:File|Image)\s*:([^\]|]+)\]\]")
 
 
+def fragment_mode(case: ParserCase) -> str:
+    """The anchors' form: the first of the case's ``$wgFragmentMode``, else ParserTestRunner's (legacy)."""
+    mode = config_settings(case.config).get("wgFragmentMode")
+    return mode[0] if isinstance(mode, list) and mode and mode[0] in ("html5", "legacy") else FRAGMENT_MODE
+
+
 class CaseWiki:
     """The pages of one file, seen by the renderer as a small wiki."""
 
@@ -352,16 +384,25 @@ class CaseWiki:
         target = test_file(m.group(1)) if m else None
         return dataclasses.replace(target, name=m.group(1).strip()) if target else None
 
+    def case_limits(self, case: ParserCase) -> Limits:
+        """The wiki's limits with the case's ``maxtemplatedepth`` and ``maxincludesize`` options."""
+        limits = self.limits
+        if case.options.get("maxtemplatedepth", "").strip().isdigit():
+            limits = replace(limits, max_depth=int(case.options["maxtemplatedepth"]))
+        if case.options.get("maxincludesize", "").strip().isdigit():
+            limits = replace(limits, max_expansion=int(case.options["maxincludesize"]))
+        return limits
+
     def render_case(self, case: ParserCase) -> str:
         """The sanitised HTML our renderer gives for the case's wikitext."""
         title = _canonical(case.options.get("title") or DEFAULT_TITLE)
         config = config_for(case.options)
         ctx = RenderContext(config=config, title=title, href=lambda t: "/wiki/" + t.replace(" ", "_"),
-                            exists=self.exists, template=self.template, limits=self.limits,
+                            exists=self.exists, template=self.template, limits=self.case_limits(case),
                             file=self.file, thumb_width=TEST_THUMB_WIDTH, upload_url=test_upload_url,
                             revision=TEST_REVISION, server=TEST_SERVER,
                             subpage_namespaces=SUBPAGES | ({0} if "subpage" in case.options else set()),
-                            fragment_mode=FRAGMENT_MODE, extension_tags=parser_test_hooks(),
+                            fragment_mode=fragment_mode(case), extension_tags=parser_test_hooks(),
                             max_toc_level=int(case.options.get("wgmaxtoclevel") or 999),
                             allow_toc="notoc" not in case.options)
         return render(case.wikitext, ctx).html

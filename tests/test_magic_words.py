@@ -7,8 +7,12 @@ the behaviour a reader relies on, one point per test.
 from __future__ import annotations
 
 from test_render import Wiki, tree, visible
+from wikipeer.formats.dump_convert import wiki_config
+from wikipeer.mediawiki.convert import site_info
+from wikipeer.model.title import WikiConfig
 from wikipeer.render import Rendered, render
 from wikipeer.render.context import Revision
+from wikipeer.render.lua.language import format_date
 
 # 2020-09-13 12:26:40 UTC, a Sunday
 REVISION = Revision(id="bafyrev", timestamp=1_600_000_000, user="Alice", size=42)
@@ -74,6 +78,66 @@ def test_time_formats_dates_with_mediawikis_codes_and_the_revisions_time_as_now(
     assert shown("{{#time:Y-m-d}} {{#timel:H:i}}") == "2020-09-13 12:26"
     out = rendered("{{#time:Y|not a date}}").html
     assert tree(out).xpath("//strong[@class='error']")[0].text == "Error: Invalid time."
+
+
+def in_wiki(text: str, **config) -> str:
+    """``text`` rendered on a wiki configured with ``config`` (lang, timezone), at REVISION's time."""
+    ctx = Wiki(config=WikiConfig("testwiki", sitename="Test Wiki", **config)).context()
+    ctx.revision = REVISION
+    return visible(render(text, ctx).html)
+
+
+def test_time_x_codes_write_roman_and_hebrew_numerals_and_a_literal_x():
+    assert shown("{{#time:xrY|2020-01-01}}") == "MMXX"
+    assert shown("{{#time:xrY Y|2020-01-01}}") == "MMXX 2020"
+    assert shown("{{#time:xhY|2020-01-01}} {{#time:xhj|2020-01-15}}") == "ב'ך' ט\"ו"
+    assert shown("{{#time:xx Y|2020-01-01}}") == "x 2020"
+    # an x code sprintfDate does not know writes its letter; it does not eat or corrupt the next code
+    assert shown("{{#time:xzY|2020-01-01}}") == "z2020"
+    assert shown("{{#time:xnY xrm|2020-03-01}}") == "2020 III"
+
+
+def test_time_reads_relative_dates_and_overflowing_days_as_php_does():
+    assert shown("{{#time:Y-m-d H:i|+1 day}}") == "2020-09-14 12:26"
+    assert shown("{{#time:Y-m-d H:i|tomorrow}}") == "2020-09-14 00:00"
+    assert shown("{{#time:Y-m-d|2020-01-01 +1 month}}") == "2020-02-01"
+    assert shown("{{#time:Y-m-d|2020-01-31 +1 month}}") == "2020-03-02"
+    assert shown("{{#time:Y-m-d|1 January 2020 -2 weeks}}") == "2019-12-18"
+    assert shown("{{#time:Y-m-d|2020-02-30}}") == "2020-03-01"
+    # four digits are a year to #time (ParserFunctions' correction), on the revision's month and day
+    assert shown("{{#time:Y-m-d H:i|1999}}") == "1999-09-13 00:00"
+    assert shown("{{#time:Y|2020-13-01}}") == "Error: Invalid time."
+
+
+def test_lua_format_date_shares_times_reader():
+    # PHP's own reading of four digits (no ParserFunctions correction there): 20:20 today
+    assert format_date("en", "H:i", "2020") == "20:20"
+    assert format_date("en", "Y-m-d", "2020-02-30") == "2020-03-01"
+    assert format_date("en", "Y-m-d", "2020-01-31 +1 month") == "2020-03-02"
+    assert format_date("en", "xrY", "2020-01-01") == "MMXX"
+
+
+def test_timel_writes_the_wikis_time_zone_and_time_stays_utc():
+    text = "{{#time:H:i T|2001-01-17 00:00}} {{#timel:H:i T|2001-01-17 00:00}} {{#timefl:17 January 2001}}"
+    assert in_wiki(text, timezone="Australia/Melbourne") == "00:00 UTC 11:00 AEDT 11:00, 17 January 2001"
+    assert in_wiki(text) == "00:00 UTC 00:00 UTC 00:00, 17 January 2001"
+    assert WikiConfig.from_dict(WikiConfig("w", timezone="Europe/Paris").to_dict()).timezone == "Europe/Paris"
+    assert "timezone" not in WikiConfig("w").to_dict()  # a configuration without one signs as before
+    # a wiki followed or imported through MediaWiki's API brings its zone from siteinfo
+    info = site_info("http://wiki.example/api.php", {"general": {"sitename": "W", "timezone": "Asia/Tokyo"},
+                                                      "namespaces": {}})
+    assert wiki_config(info, "w").timezone == "Asia/Tokyo"
+
+
+def test_timef_uses_the_languages_date_formats():
+    assert shown("{{#timef:15 January 2001|both|ja}}") == "2001年1月15日 (月) 00:00"
+    assert in_wiki("{{#timef:15 January 2001}}|{{#timef:15 January 2001|pretty}}", lang="ja") == (
+        "2001年1月15日 (月) 00:00|2001年1月15日 (月)")
+
+
+def test_time_and_rel2abs_errors_are_in_the_wikis_language():
+    assert in_wiki("{{#time:Y|not a date}}", lang="ja") == "エラー: 日時が無効です。"
+    assert in_wiki("{{#rel2abs:../../x|A}}", lang="ja") == "エラー: パス「A/../../x」の階層が無効です (ルート階層からのアクセスをお試しください)。"
 
 
 def test_formatnum_groups_digits_and_reads_them_back():

@@ -57,6 +57,25 @@ def test_options_we_cannot_model_skip_the_case_with_a_reason():
     assert parser_tests.skip_reason(ParserCase("y", "y", "<p>y</p>", parse_options("title=[[A]]"))) is None
 
 
+def test_config_settings_the_renderer_models_run_and_the_others_skip_naming_the_setting():
+    html5 = ParserCase("a", "== a=b ==", "<h2>x</h2>", {}, config='wgFragmentMode=[ "html5", "legacy" ]')
+    assert parser_tests.skip_reason(html5) is None
+    assert parser_tests.fragment_mode(html5) == "html5"
+    assert parser_tests.fragment_mode(ParserCase("b", "x", "<p>x</p>", {})) == "legacy"  # the runner's default
+    title = ParserCase("c", "x", "<p>x</p>", {}, config="wgAllowDisplayTitle=true\nwgRestrictDisplayTitle=false")
+    assert parser_tests.skip_reason(title) is None
+    svg = ParserCase("d", "x", "<p>x</p>", {}, config="wgSVGNativeRendering=false\nwgFragmentMode=[ \"html5\" ]")
+    assert parser_tests.skip_reason(svg) == "config wgSVGNativeRendering"
+    assert "id=\"a=b\"" in parser_tests.CaseWiki({}).render_case(html5)
+
+
+def test_limit_options_reach_the_renderers_limits():
+    case = ParserCase("e", "x", "<p>x</p>", parse_options("maxtemplatedepth=1 maxincludesize=30"))
+    assert parser_tests.skip_reason(case) is None
+    limits = parser_tests.CaseWiki({}).case_limits(case)
+    assert (limits.max_depth, limits.max_expansion) == (1, 30)
+
+
 def test_normalisation_equates_form_and_keeps_content():
     ours = '<div class="mw-parser-output"><h2><span class="mw-headline" id="A">A</span></h2>\n<p>x&#160;<a title="B" href="/wiki/B" class="new">B</a>\n</p></div>'
     theirs = ('<div class="mw-heading mw-heading2"><h2 id="A">A</h2><span class="mw-editsection">'

@@ -31,7 +31,7 @@ def wiki_config(info: SiteInfo, name: str | None = None) -> WikiConfig:
     """The wiki configuration a dump's siteinfo describes."""
     config = WikiConfig(name=name or info.dbname or "wiki", sitename=info.sitename, base=info.base,
                         lang=info.lang, case=info.case or "first-letter", interwiki=dict(info.interwiki),
-                        namespace_aliases=dict(info.namespace_aliases))
+                        namespace_aliases=dict(info.namespace_aliases), timezone=info.timezone)
     if info.namespaces:
         config.namespaces = {k: v[0] for k, v in info.namespaces.items()}
         config.namespace_case = {k: v[1] for k, v in info.namespaces.items() if v[1] != config.case}

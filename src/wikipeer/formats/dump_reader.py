@@ -48,6 +48,7 @@ class SiteInfo:
     namespaces: dict[int, tuple[str, str]] = field(default_factory=dict)
     interwiki: dict[str, str] = field(default_factory=dict)
     namespace_aliases: dict[str, int] = field(default_factory=dict)  # from the API's siteinfo; dumps have none
+    timezone: str = ""  # the wiki's $wgLocaltimezone, from the API's siteinfo; dumps have none
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ def site_info(url: str, query: dict[str, Any]) -> SiteInfo:
     case = str(general.get("case", "first-letter"))
     info = SiteInfo(dbname=str(general.get("wikiid", "")), sitename=str(general.get("sitename", "")),
                     base=str(general.get("base", "")), generator=str(general.get("generator", "")),
-                    case=case, lang=str(general.get("lang", "en")))
+                    case=case, lang=str(general.get("lang", "en")), timezone=str(general.get("timezone", "")))
     for key, ns in namespaces.items():
         try:
             number = int(ns.get("id", key))

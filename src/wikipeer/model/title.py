@@ -62,6 +62,8 @@ class WikiConfig:
     """Interwiki prefix -> URL pattern with $1, as a MediaWiki's siteinfo gives it (empty: the built-in map)."""
     namespace_aliases: dict[str, int] = field(default_factory=dict)
     """Other names of namespaces (``Image`` for 6, ``Bild`` on a German wiki), as siteinfo's namespacealiases."""
+    timezone: str = ""
+    """The wiki's time zone (an IANA name, siteinfo's ``timezone``) for ``#timel`` and ``#timefl``; empty: UTC."""
 
     def case_rule(self, ns: int) -> str:
         return self.namespace_case.get(ns, self.case)
@@ -82,6 +84,7 @@ class WikiConfig:
             # Left out when empty, so a configuration without one reads and signs as before.
             **({"interwiki": dict(self.interwiki)} if self.interwiki else {}),
             **({"namespace_aliases": dict(self.namespace_aliases)} if self.namespace_aliases else {}),
+            **({"timezone": self.timezone} if self.timezone else {}),
         }
 
     @classmethod
@@ -98,6 +101,7 @@ class WikiConfig:
             namespace_case={int(k): v for k, v in data.get("namespace_case", {}).items()},
             interwiki={str(k): str(v) for k, v in data.get("interwiki", {}).items()},
             namespace_aliases={str(k): v for k, v in aliases.items()},
+            timezone=str(data.get("timezone", "")),
         )
 
 

@@ -36,6 +36,13 @@ _MESSAGES = {
     "scribunto-lua-error-location": "Lua error $1: $2.", "scribunto-lua-error": "Lua error: $2.",
     "scribunto-module-line": "in $1 at line $2",
 }
+# ParserFunctions' #time and #rel2abs errors (its i18n/en.json), for when the language data is not built
+_MESSAGES.update({
+    "pfunc_time_error": "Error: Invalid time.",
+    "pfunc_time_too_long": "Error: Too many #time calls.",
+    "pfunc_rel2abs_invalid_depth": "Error: Invalid depth in path: \"$1\" (tried to access a node above the root "
+                                   "node).",
+})
 
 
 _REF = "<code>&lt;ref&gt;</code>"

@@ -224,32 +224,61 @@ def _anchorencode(exp, frame, first, parts):
     return re.sub(r"\s+", "_", re.sub(r"<[^>]*>", "", first))
 
 
-def _time(exp, frame, first, parts):
-    """``{{#time:format|date|language}}``: the date (the revision's time when none) in MediaWiki's format codes,
-    in the named language (a code MediaWiki knows) or the wiki's."""
-    text = exp.text(parts[0], frame) if parts else ""
+def _time(exp, frame, first, parts, local: bool = False):
+    """``{{#time:format|date|language|local}}``: the date (the revision's time when none) in MediaWiki's
+    format codes, in the named language (a code MediaWiki knows) or the wiki's; ``#timel`` (or a fourth
+    argument) writes it in the wiki's time zone (WikiConfig.timezone; UTC when it has none)."""
+    text = exp.text(parts[0], frame).strip() if parts else ""
+    lang = exp.text(parts[1], frame).strip().lower() if len(parts) > 1 else ""
+    local = local or (len(parts) > 2 and bool(exp.text(parts[2], frame).strip()))
+    if re.fullmatch(r"\d{4}", text):  # ParserFunctions reads four digits as a year, not as HHMM
+        text = "00:00 " + text
+    when = _time_read(exp, text, local)
+    if isinstance(when, str):
+        return when
+    return timefmt.format_time(first, when, _time_language(exp, lang))
+
+
+def _timel(exp, frame, first, parts):
+    return _time(exp, frame, first, parts, local=True)
+
+
+def _time_read(exp, text: str, local: bool):
+    """The moment ``text`` names, in the wiki's zone when ``local``, or the error #time writes (as a str)."""
+    lang = exp.ctx.config.lang
     try:
         when = timefmt.parse_date(text, timefmt.at(exp.ctx.revision.timestamp))
     except timefmt.BadDate:
-        return '<strong class="error">Error: Invalid time.</strong>'
-    lang = exp.text(parts[1], frame).strip().lower() if len(parts) > 1 else ""
-    if not lang or not language_data.language(lang).autonym:
-        lang = exp.ctx.config.lang
-    return timefmt.format_time(first, when, lang)
+        return f'<strong class="error">{html.escape(messages.formatted("pfunc_time_error", lang=lang))}</strong>'
+    return timefmt.in_zone(when, exp.ctx.config.timezone) if local else when
 
 
-# English's date formats (MessagesEn.php, its default "dmy"); other languages' are issue 13's item 3
-_TIMEF_FORMATS = {"both": "H:i, j F Y", "date": "j F Y", "time": "H:i", "pretty": "j F"}
+def _time_language(exp, lang: str) -> str:
+    """The language named (a code MediaWiki knows), else the wiki's."""
+    return lang if lang and language_data.language(lang).autonym else exp.ctx.config.lang
 
 
-def _timef(exp, frame, first, parts):
-    """``{{#timef:date|both/date/time/pretty}}``: the date in the wiki's own date format."""
+def _timef(exp, frame, first, parts, local: bool = False):
+    """``{{#timef:date|both/date/time/pretty|language}}``: the date in the language's own date format
+    (its ``dateFormats``, the default preference; ``pretty`` falls back to ``date``, as Language does)."""
     kind = _arg(exp, frame, parts, 0).lower() or "both"
-    try:
-        when = timefmt.parse_date(first, timefmt.at(exp.ctx.revision.timestamp))
-    except timefmt.BadDate:
-        return '<strong class="error">Error: Invalid time.</strong>'
-    return timefmt.format_time(_TIMEF_FORMATS.get(kind, _TIMEF_FORMATS["both"]), when, exp.ctx.config.lang)
+    kind = kind if kind in ("both", "date", "time", "pretty") else "both"
+    lang = _time_language(exp, _arg(exp, frame, parts, 1).lower())
+    when = _time_read(exp, first.strip(), local)
+    if isinstance(when, str):
+        return when
+    language = language_data.language(lang)
+    fmt = language.date_format("default", kind) or (language.date_format("default", "date") if kind == "pretty"
+                                                      else None) or _TIMEF_FORMATS[kind]
+    return timefmt.format_time(fmt, when, lang)
+
+
+def _timefl(exp, frame, first, parts):
+    return _timef(exp, frame, first, parts, local=True)
+
+
+# English's date formats (MessagesEn.php, its default "dmy"), for when the language data is not built
+_TIMEF_FORMATS = {"both": "H:i, j F Y", "date": "j F Y", "time": "H:i", "pretty": "j F"}
 
 
 def _formatdate(exp, frame, first, parts):
@@ -317,8 +346,7 @@ def _rel2abs(exp, frame, first, parts):
     for piece in full.split("/"):
         if piece == "..":
             if not stack:
-                return exp.error(f'Error: Invalid depth in path: "{full}" '
-                                 "(tried to access a node above the root node).")
+                return exp.error(messages.formatted("pfunc_rel2abs_invalid_depth", full, lang=exp.ctx.config.lang))
             stack.pop()
         else:
             stack.append(piece)
@@ -566,7 +594,7 @@ _FUNCTIONS: dict[str, Function] = {
     "#if": _if, "#ifeq": _ifeq, "#iferror": _iferror, "#ifexist": _ifexist, "#switch": _switch,
     "#tag": _tag, "#expr": _expr, "#ifexpr": _ifexpr, "#invoke": _invoke,
     "#titleparts": _titleparts, "#language": _language, "#property": _nothing,
-    "#statements": _nothing, "#time": _time, "#timel": _time, "#timef": _timef, "#timefl": _timef, "#rel2abs": _rel2abs,
+    "#statements": _nothing, "#time": _time, "#timel": _timel, "#timef": _timef, "#timefl": _timefl, "#rel2abs": _rel2abs,
     "#formatdate": _formatdate, "#dateformat": _formatdate, "#dir": _first(langtags.direction),
     "#bcp47": _first(langtags.bcp47),
     "#len": _first(lambda s: str(len(_plain(s)))), "#urldecode": _urldecode, "#pos": _pos, "#rpos": _rpos,

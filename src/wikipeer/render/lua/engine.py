@@ -203,9 +203,11 @@ class Engine:
         return found.full, body
 
     def json_page(self, name: str) -> str:
-        """The text of a page for ``mw.loadJsonData``."""
+        """The text of a page for ``mw.loadJsonData``: one whose content is JSON, which (with no content
+        models here) is one whose name ends in ``.json``, as MediaWiki gives such pages the JSON model."""
         found = self.state.page_name(name, 0)
-        body = self.exp.body(found.full) if found is not None and found.full else None
+        is_json = found is not None and found.full.lower().endswith(".json")
+        body = self.exp.body(found.full) if is_json else None
         if found is not None and found.full:
             self.state.templates[found.full] = None
         if body is None:

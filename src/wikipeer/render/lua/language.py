@@ -9,9 +9,9 @@ the larger Wikipedias (MediaWiki's CLDR plural rules are not in the data).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from wikipeer.render import language_data, plurals
+from wikipeer.render import language_data, plurals, timefmt
 from wikipeer.render.langtags import direction
 from wikipeer.render.lua.sandbox import ScriptError
 
@@ -41,9 +41,6 @@ AUTONYMS = {
     "ro": "română", "bg": "български", "sr": "српски / srpski", "hr": "hrvatski", "ca": "català",
 }
 RTL = frozenset({"ar", "he", "fa", "ur", "yi", "dv", "ps", "sd", "ug", "ckb", "arz", "azb", "mzn", "pnb"})
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December"]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _INVALID_CODE = re.compile(r"[:/\\\x00&<>'\"\[\]{}|~]")
 
 
@@ -129,125 +126,14 @@ def grammar(code: str, case: str, word: str) -> str:
     return language_data.language(code.lower()).grammar(case, word)
 
 
-_RELATIVE = re.compile(r"\s*([+-])?\s*(\d+)\s*(second|sec|minute|min|hour|day|week|fortnight|month|year)s?\b", re.I)
-_UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14}
-
-
-def _timestamp(text: str) -> datetime:
-    """PHP strtotime's common forms: dates, ``now``/``today``/``tomorrow``, ``+2 days``."""
-    text = text.strip()
-    relative = []
-    while True:
-        m = re.search(_RELATIVE.pattern + r"\s*\Z", text, re.I)
-        if m is None:
-            break
-        relative.insert(0, m)
-        text = text[:m.start()].strip()
-    moment = _absolute(text)
-    for m in relative:
-        amount = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
-        unit = m.group(3).lower()
-        if unit in ("month", "year"):
-            months = moment.month - 1 + amount * (12 if unit == "year" else 1)
-            year, month = moment.year + months // 12, months % 12 + 1
-            moment = moment.replace(year=year, month=month, day=min(moment.day, 28))
-        else:
-            seconds = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}.get(unit)
-            moment += timedelta(seconds=amount * seconds) if seconds else timedelta(days=amount * _UNIT_DAYS[unit])
-    return moment
-
-
-def _absolute(text: str) -> datetime:
-    lowered = text.lower()
-    now = datetime.now(timezone.utc)
-    if lowered in ("", "now"):
-        return now
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if lowered in ("today", "midnight"):
-        return midnight
-    if lowered in ("tomorrow", "yesterday"):
-        return midnight + timedelta(days=1 if lowered == "tomorrow" else -1)
-    if text.startswith("@") and re.fullmatch(r"@-?\d+", text):
-        return datetime.fromtimestamp(int(text[1:]), timezone.utc)
-    for pattern in ("%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
-                    "%Y-%m-%d", "%Y-%m", "%Y", "%d %B %Y", "%B %d, %Y", "%B %d %Y", "%B %Y", "%d %b %Y",
-                    "%b %d, %Y"):
-        try:
-            return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    raise ScriptError("bad argument #2 to 'formatDate' (not a valid timestamp)")
-
-
-def _code(moment: datetime, letter: str) -> str:
-    table = {
-        "Y": lambda: str(moment.year), "y": lambda: f"{moment.year % 100:02d}",
-        "n": lambda: str(moment.month), "m": lambda: f"{moment.month:02d}",
-        "M": lambda: MONTHS[moment.month - 1][:3], "F": lambda: MONTHS[moment.month - 1],
-        "j": lambda: str(moment.day), "d": lambda: f"{moment.day:02d}",
-        "D": lambda: DAYS[moment.weekday()][:3], "l": lambda: DAYS[moment.weekday()],
-        "N": lambda: str(moment.isoweekday()), "w": lambda: str(moment.isoweekday() % 7),
-        "z": lambda: str(moment.timetuple().tm_yday - 1), "W": lambda: f"{moment.isocalendar()[1]:02d}",
-        "t": lambda: str(_month_days(moment)), "L": lambda: "1" if _leap(moment.year) else "0",
-        "H": lambda: f"{moment.hour:02d}", "G": lambda: str(moment.hour),
-        "h": lambda: f"{(moment.hour % 12) or 12:02d}", "g": lambda: str((moment.hour % 12) or 12),
-        "i": lambda: f"{moment.minute:02d}", "s": lambda: f"{moment.second:02d}",
-        "A": lambda: "AM" if moment.hour < 12 else "PM", "a": lambda: "am" if moment.hour < 12 else "pm",
-        "U": lambda: str(int(moment.timestamp())), "c": lambda: moment.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        "r": lambda: moment.strftime("%a, %d %b %Y %H:%M:%S +0000"), "e": lambda: "UTC", "T": lambda: "UTC",
-        "O": lambda: "+0000", "P": lambda: "+00:00", "Z": lambda: "0",
-    }
-    function = table.get(letter)
-    return function() if function else letter
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def _month_days(moment: datetime) -> int:
-    return [31, 29 if _leap(moment.year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][moment.month - 1]
-
-
-_NUMERIC = frozenset("YynmjdNwzWtLHGhgisU")
-
-
-def _local(code: str, moment: datetime, letter: str) -> str:
-    """A format code's text, month and day names in the language ``code`` (English's when it has none)."""
-    language = language_data.language(code)
-    weekday = moment.isoweekday() % 7
-    local = {
-        "F": lambda: language.month_name(moment.month), "M": lambda: language.month_abbrev(moment.month),
-        "l": lambda: language.day_name(weekday), "D": lambda: language.day_name(weekday, short=True),
-        "xg": lambda: language.month_genitive(moment.month),
-    }.get(letter)
-    found = local() if local is not None and code != "en" else None
-    text = found or _code(moment, "F" if letter == "xg" else letter)
-    return language.local_digits(text) if letter in _NUMERIC and code != "en" else text
-
-
 def format_date(code: str, form: str, timestamp: str) -> str:
-    """PHP-style date format codes (``Y-m-d``, ``j F Y``, ``"quoted"``, ``\\x``), names in language ``code``."""
-    moment = _timestamp(timestamp)
-    out: list[str] = []
-    i = 0
-    while i < len(form):
-        c = form[i]
-        if c == "\\" and i + 1 < len(form):
-            out.append(form[i + 1])
-            i += 2
-        elif c == '"':
-            end = form.find('"', i + 1)
-            end = len(form) if end < 0 else end
-            out.append(form[i + 1:end])
-            i = end + 1
-        elif c == "x" and i + 1 < len(form):
-            out.append(_local(code, moment, "x" + form[i + 1] if form[i + 1] == "g" else form[i + 1]))
-            i += 2
-        else:
-            out.append(_local(code, moment, c))
-            i += 1
-    return "".join(out)
+    """``mw.language:formatDate``: PHP-style date format codes (Language::sprintfDate), names in language
+    ``code``; the date read by ``#time``'s reader (render/timefmt.py), relative to the clock's now."""
+    try:
+        moment = timefmt.parse_date(timestamp, datetime.now(timezone.utc).replace(microsecond=0))
+    except timefmt.BadDate:
+        raise ScriptError("bad argument #2 to 'formatDate' (not a valid timestamp)") from None
+    return timefmt.format_time(form, moment, code if valid_code(code) else "en")
 
 
 def format_duration(seconds: float) -> str:

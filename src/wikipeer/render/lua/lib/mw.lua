@@ -95,7 +95,8 @@ function mw.require_(name)
 end
 
 -- mw.loadData: a read-only view of a data module, loaded once per page.
-local function readonly(t, seen)
+-- Each call gets its own view (as Scribunto's), so a rawset on one does not reach another.
+local function readonly(t, which, seen)
     local proxies = seen or {}
     local function wrap(v)
         if type(v) ~= "table" then
@@ -103,7 +104,7 @@ local function readonly(t, seen)
         end
         local p = proxies[v]
         if p == nil then
-            p = readonly(v, proxies)
+            p = readonly(v, which, proxies)
         end
         return p
     end
@@ -111,7 +112,7 @@ local function readonly(t, seen)
     proxies[t] = proxy
     setmetatable(proxy, {
         __index = function(_, k) return wrap(t[k]) end,
-        __newindex = function() error("table from mw.loadData is read-only", 2) end,
+        __newindex = function() error("table from " .. which .. " is read-only", 2) end,
         __pairs = function()
             local k
             return function()
@@ -183,24 +184,24 @@ function mw.loadData(name)
             error(title .. " returned " .. type(value) .. ", table expected", 0)
         end
         check_data(value, {})
-        cached = readonly(value)
+        cached = value
         data_cache[title] = cached
     end
-    return cached
+    return readonly(cached, "mw.loadData")
 end
 
 function mw.loadJsonData(name)
     if type(name) ~= "string" then
-        error("bad argument #1 to 'mw.loadJsonData' (string expected)", 2)
+        error("bad argument #1 to 'mw.loadJsonData' (string expected, got " .. type(name) .. ")", 2)
     end
     local key = "json:" .. name
     local cached = data_cache[key]
     if cached == nil then
         local text = call("json_page", name)
-        cached = readonly(mw.text.jsonDecode(text))
+        cached = mw.text.jsonDecode(text)
         data_cache[key] = cached
     end
-    return cached
+    return readonly(cached, "mw.loadJsonData")
 end
 
 -- Frames --------------------------------------------------------------------
@@ -447,6 +448,9 @@ function mw.incrementExpensiveFunctionCount()
 end
 
 function mw.addWarning(text)
+    if type(text) ~= "string" then
+        error("bad argument #1 to 'addWarning' (string expected)", 2)
+    end
     logs[#logs + 1] = "warning: " .. tostring(text)
 end
 

@@ -240,12 +240,28 @@ local sandbox_os = {
     end,
 }
 
+-- unpack with a count past the C stack (unpack({}, 0, 2^31 - 1)) crashed the whole process in lupa's Lua 5.1
+-- (its count overflows an int): refused first, with Lua's own message, as Scribunto's wrapper does.
+-- Not a tail call, so a bad table argument is reported against 'old_unpack' as there.
+local old_unpack = unpack
+local function values(...) return ... end
+local function safe_unpack(t, i, j)
+    local first, last = tonumber(i), tonumber(j)
+    if type(t) == "table" and (i == nil or first) and (j == nil or last) then
+        first, last = first or 1, last or #t
+        if last - first >= 7999 then
+            error("too many results to unpack", 2)
+        end
+    end
+    return values(old_unpack(t, i, j))
+end
+
 -- What every module sees (each module gets its own copy).
 local base = {
     assert = assert, error = error, getmetatable = getmetatable, ipairs = sandbox_ipairs,
     next = next, pairs = sandbox_pairs, pcall = safe_pcall, rawequal = rawequal, rawget = rawget,
     rawset = rawset, select = select, setmetatable = setmetatable, tonumber = tonumber,
-    tostring = tostring, type = type, unpack = unpack, xpcall = safe_xpcall, _VERSION = _VERSION,
+    tostring = tostring, type = type, unpack = safe_unpack, xpcall = safe_xpcall, _VERSION = _VERSION,
     string = sandbox_string, table = copy(table), math = copy(math), os = sandbox_os,
     coroutine = sandbox_coroutine,
 }
