@@ -6,6 +6,8 @@ the behaviour a reader relies on, one point per test.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from test_render import Wiki, tree, visible
 from wikipeer.formats.dump_convert import wiki_config
 from wikipeer.mediawiki.convert import site_info
@@ -457,3 +459,14 @@ def test_cascadingsources_is_a_variable_too():
         result = rendered(text)
         assert visible(result.html) == "ab" and "tpl-missing" not in result.html
         assert "Template:CASCADINGSOURCES" not in result.templates
+
+
+def test_local_words_read_the_wikis_clock_and_current_words_utc():
+    text = "{{CURRENTHOUR}} {{LOCALHOUR}} {{LOCALTIMESTAMP}} {{CURRENTTIMESTAMP}}"
+    current = in_wiki("{{CURRENTTIMESTAMP}}")
+    kolkata = in_wiki(text, timezone="Asia/Kolkata").split()
+    assert kolkata[0] == current[8:10] and kolkata[3] == current
+    # India is 5 h 30 ahead of UTC all year: the local hour and timestamp are the wiki's own
+    local = datetime.strptime(current, "%Y%m%d%H%M%S") + timedelta(hours=5, minutes=30)
+    assert kolkata[1] == local.strftime("%H") and kolkata[2] == local.strftime("%Y%m%d%H%M%S")
+    assert in_wiki("{{LOCALHOUR}}") == current[8:10]  # no zone configured: UTC

@@ -1,7 +1,8 @@
 """Magic words: page variables (``{{PAGENAME}}``) and behaviour switches (``__NOTOC__``).
 
 Words whose value the page, its revision and its wiki determine are
-supported. ``CURRENT*``/``LOCAL*`` read the rendered revision's time (in UTC),
+supported. ``CURRENT*``/``LOCAL*`` read the rendered revision's time (UTC, and
+the wiki's own time zone for ``LOCAL*``),
 never the clock: a rendering is cached per revision and must not differ from
 one moment to the next. Words that read the database (``NUMBEROFARTICLES``)
 are left as template calls. Page names come escaped as MediaWiki escapes them
@@ -17,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from wikipeer.render import magic_words
 from wikipeer.render.context import RenderContext
 from wikipeer.render.names import page_name
-from wikipeer.render.timefmt import at, format_time
+from wikipeer.render.timefmt import at, format_time, in_zone
 
 SWITCHES = frozenset({
     "NOTOC", "FORCETOC", "TOC", "NOEDITSECTION", "NEWSECTIONLINK", "NONEWSECTIONLINK",
@@ -138,15 +139,16 @@ def _server_name(ctx: RenderContext) -> str:
     return urlsplit(ctx.server).hostname or ""
 
 
-# the clock words, as #time formats of the revision's time (LOCAL* the same: the wiki's zone is UTC)
+# the clock words, as #time formats of the revision's time (LOCAL* on the wiki's clock: WikiConfig.timezone)
 _TIME_WORDS = {
     "YEAR": "Y", "MONTH": "m", "MONTH1": "n", "MONTH2": "m", "MONTHNAME": "F", "MONTHNAMEGEN": "xg",
     "MONTHABBREV": "M", "DAY": "j", "DAY2": "d", "DAYNAME": "l", "DOW": "w", "TIME": "H:i", "HOUR": "H",
     "WEEK": "W", "TIMESTAMP": "YmdHis",
 }
 
-def _clock(fmt: str, ctx: RenderContext) -> str:
-    text = format_time(fmt, at(ctx.revision.timestamp), ctx.config.lang)
+def _clock(fmt: str, ctx: RenderContext, local: bool = False) -> str:
+    when = at(ctx.revision.timestamp)
+    text = format_time(fmt, in_zone(when, ctx.config.timezone) if local else when, ctx.config.lang)
     return str(int(text)) if fmt == "W" else text  # the week number comes without its zero
 
 
@@ -174,7 +176,7 @@ _VARIABLES = {
     "PAGELANGUAGE": lambda ctx, a: ctx.config.lang,
     "USERLANGUAGE": lambda ctx, a: ctx.config.lang,
     "DIRECTIONMARK": lambda ctx, a: "\u200e", "DIRMARK": lambda ctx, a: "\u200e",
-    **{f"{clock}{word}": (lambda fmt: lambda ctx, a: _clock(fmt, ctx))(fmt)
+    **{f"{clock}{word}": (lambda fmt, local: lambda ctx, a: _clock(fmt, ctx, local))(fmt, clock == "LOCAL")
        for clock in ("CURRENT", "LOCAL") for word, fmt in _TIME_WORDS.items()},
     "SITENAME": lambda ctx, a: ctx.config.sitename or ctx.config.name,
     "CONTENTLANGUAGE": lambda ctx, a: ctx.config.lang,
