@@ -13,7 +13,10 @@ import random
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from conftest import CLI, cli_env, run_cli
 from PIL import Image
@@ -22,6 +25,9 @@ from test_backup import backup, files, restore_ok, snapshot_ids
 from wikipeer.backup import packs
 from wikipeer.backup import restore as restoring
 from wikipeer.backup.repository import load_settings, open_repository
+from wikipeer.model import block as block_model
+from wikipeer.model.block import Block, CheckedBlock, TamperedBlock, checked, raw_block
+from wikipeer.model.cid import RAW
 from wikipeer.node import Node
 from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
 from wikipeer.store.hidden import hide
@@ -321,3 +327,45 @@ def test_a_missing_pack_is_named_with_the_files_that_lost_chunks(tmp_path):
     restored = run_cli(node, "backup", "restore", str(target), "--to", str(tmp_path / "r"))
     assert restored.code == 1, str(restored)
     assert set(held_files(tmp_path / "r")) == spared
+
+
+def test_a_restore_hashes_each_block_once_and_the_door_still_refuses_unchecked_bytes(tmp_path, monkeypatch):
+    """The pack reader checks each block against its CID (in its worker thread) and marks it checked; the
+    ingest door takes that check instead of hashing the bytes a second time. A block that was not so
+    checked is still hashed at the door and refused when its bytes are wrong."""
+    node, made = media_node(tmp_path)
+    target = tmp_path / "usb"
+    backup(node, "init", str(target))
+    backup(node, "run", str(target), env=PACKS_1M)
+    hashed: Counter[bytes] = Counter()
+    real = block_model.compute_cid
+
+    def counting(data: bytes, codec: int) -> bytes:
+        cid = real(data, codec)
+        hashed[cid] += 1
+        return cid
+
+    monkeypatch.setattr(block_model, "compute_cid", counting)
+    repo = open_repository(str(target), load_settings(node)[str(target)].key)
+    report = restoring.restore(repo, repo.find(None), tmp_path / "r")
+    assert not report.refused and not report.problems and not report.pages_differing, report
+    chunks = [cid for cid in hashed if cid[1] == RAW]
+    assert len(chunks) > 3 and all(hashed[cid] == 1 for cid in chunks), sorted(hashed.values())
+    monkeypatch.undo()
+    assert held_files(tmp_path / "r") == held_files(node)
+    assert run_cli(tmp_path / "r", "fsck").code == 0
+
+    good = raw_block(b"the bytes of a chunk")
+    assert type(checked(good)) is CheckedBlock
+    with pytest.raises(TamperedBlock):
+        checked(Block(good.cid, b"other bytes"))
+    buffer = bytearray(good.data)
+    kept = checked(Block(good.cid, buffer))
+    buffer[0] ^= 1  # a mutable buffer changed after its check does not change what was checked
+    assert kept.data == good.data
+    opened = Node.open(tmp_path / "r")
+    try:
+        forged = opened.ingest([Block(good.cid, b"other bytes")], "test")
+    finally:
+        opened.close()
+    assert [s.state for s in forged.statuses] == ["rejected"] and forged.statuses[0].forged
