@@ -13,7 +13,10 @@ import random
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from conftest import CLI, cli_env, run_cli
 from PIL import Image
@@ -22,6 +25,9 @@ from test_backup import backup, files, restore_ok, snapshot_ids
 from wikipeer.backup import packs
 from wikipeer.backup import restore as restoring
 from wikipeer.backup.repository import load_settings, open_repository
+from wikipeer.model import block as block_model
+from wikipeer.model.block import Block, CheckedBlock, TamperedBlock, checked, raw_block
+from wikipeer.model.cid import RAW
 from wikipeer.node import Node
 from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
 from wikipeer.store.hidden import hide
@@ -277,6 +283,12 @@ def _png_with(text: bytes) -> bytes:
 
 def test_a_media_run_killed_mid_way_is_completed_by_the_next_without_sending_twice(tmp_path):
     node, _ = media_node(tmp_path)
+    opened = Node.open(node)
+    try:  # more to send, so the kill lands between packs though packs are written two at a time
+        for n in range(3):
+            upload(opened, "w", f"File:More-{n}.jpg", photo(3, 20 + n), "more", ts=6000 + n)
+    finally:
+        opened.close()
     target = tmp_path / "usb"
     backup(node, "init", str(target))
     proc = subprocess.Popen([*CLI, "--node", str(node), "backup", "run", str(target), "-q"],
@@ -284,8 +296,8 @@ def test_a_media_run_killed_mid_way_is_completed_by_the_next_without_sending_twi
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while len(files(target, "packs")) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)  # polling for the first packs of another process
+        while _whole_packs(target) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)  # polling for the first packs of another process
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
@@ -300,6 +312,12 @@ def test_a_media_run_killed_mid_way_is_completed_by_the_next_without_sending_twi
     assert len(entries) == len(set(entries)), "no chunk was sent twice"
     restore_ok(node, target, tmp_path / "r")
     assert held_files(tmp_path / "r") == held_files(node)
+
+
+def _whole_packs(target: Path) -> int:
+    """How many packs are on a directory target under their own names (cheap: names only)."""
+    base = target / "packs"
+    return sum(1 for p in base.iterdir() if ".tmp-" not in p.name) if base.is_dir() else 0
 
 
 def test_a_missing_pack_is_named_with_the_files_that_lost_chunks(tmp_path):
@@ -321,3 +339,45 @@ def test_a_missing_pack_is_named_with_the_files_that_lost_chunks(tmp_path):
     restored = run_cli(node, "backup", "restore", str(target), "--to", str(tmp_path / "r"))
     assert restored.code == 1, str(restored)
     assert set(held_files(tmp_path / "r")) == spared
+
+
+def test_a_restore_hashes_each_block_once_and_the_door_still_refuses_unchecked_bytes(tmp_path, monkeypatch):
+    """The pack reader checks each block against its CID (in its worker thread) and marks it checked; the
+    ingest door takes that check instead of hashing the bytes a second time. A block that was not so
+    checked is still hashed at the door and refused when its bytes are wrong."""
+    node, made = media_node(tmp_path)
+    target = tmp_path / "usb"
+    backup(node, "init", str(target))
+    backup(node, "run", str(target), env=PACKS_1M)
+    hashed: Counter[bytes] = Counter()
+    real = block_model.compute_cid
+
+    def counting(data: bytes, codec: int) -> bytes:
+        cid = real(data, codec)
+        hashed[cid] += 1
+        return cid
+
+    monkeypatch.setattr(block_model, "compute_cid", counting)
+    repo = open_repository(str(target), load_settings(node)[str(target)].key)
+    report = restoring.restore(repo, repo.find(None), tmp_path / "r")
+    assert not report.refused and not report.problems and not report.pages_differing, report
+    chunks = [cid for cid in hashed if cid[1] == RAW]
+    assert len(chunks) > 3 and all(hashed[cid] == 1 for cid in chunks), sorted(hashed.values())
+    monkeypatch.undo()
+    assert held_files(tmp_path / "r") == held_files(node)
+    assert run_cli(tmp_path / "r", "fsck").code == 0
+
+    good = raw_block(b"the bytes of a chunk")
+    assert type(checked(good)) is CheckedBlock
+    with pytest.raises(TamperedBlock):
+        checked(Block(good.cid, b"other bytes"))
+    buffer = bytearray(good.data)
+    kept = checked(Block(good.cid, buffer))
+    buffer[0] ^= 1  # a mutable buffer changed after its check does not change what was checked
+    assert kept.data == good.data
+    opened = Node.open(tmp_path / "r")
+    try:
+        forged = opened.ingest([Block(good.cid, b"other bytes")], "test")
+    finally:
+        opened.close()
+    assert [s.state for s in forged.statuses] == ["rejected"] and forged.statuses[0].forged

@@ -34,7 +34,7 @@ from wikipeer.ingest import ACCEPTED, REJECTED, ingest
 from wikipeer.media.thumbs import ThumbCache
 from wikipeer.model.block import Block, raw_block
 from wikipeer.model.keys import sign
-from wikipeer.model.media import CHUNK_MAX, SINGLE_BLOCK, File, build_file, digests, sha1_base36
+from wikipeer.model.media import CHUNK_CUT_MAX, CHUNK_MAX, SINGLE_BLOCK, File, build_file, digests, sha1_base36
 from wikipeer.model.objects import Page, Signature, build_page, build_signature
 from wikipeer.model.sniff import UnsafeFile, inspect
 from wikipeer.model.title import WikiConfig
@@ -848,3 +848,23 @@ def test_a_missing_files_name_shows_its_quote_marks_as_italics_as_mediawiki_does
     html = render("[[File:Foo's ''italic'' bar.jpg]] [[File:Foo's ''x''.jpg|A ''cap'']]", _context({})).html
     assert "<span class=\"mw-file-element mw-broken-media\">File:Foo's <i>italic</i> bar.jpg</span>" in html
     assert '<span class="mw-file-element mw-broken-media">A cap</span>' in html
+
+def test_chunks_are_cut_small_and_a_peers_4_mib_chunk_is_still_taken(node):
+    """A large upload is cut into chunks of about 512 KiB (at most CHUNK_CUT_MAX), so a re-upload with a small
+    change stores little again; a chunk of up to CHUNK_MAX, as the earlier sizes cut, is still accepted."""
+    data = big_jpeg(6, seed=3)
+    changed = bytearray(data)
+    changed[len(data) // 2] ^= 0xFF
+    upload(node, "w", "File:Cut.jpg", data, ts=1000)
+    first = node.store.current_file(node.store.page("w", 6, "Cut.jpg").id)
+    sizes = [len(node.store.raw_bytes(c)) for c in first.chunks]
+    assert len(sizes) >= 8 and max(sizes) <= CHUNK_CUT_MAX, sizes  # 1 MiB average would give about 6
+    upload(node, "w", "File:Cut.jpg", bytes(changed), ts=2000)
+    second = node.store.current_file(node.store.page("w", 6, "Cut.jpg").id)
+    again = [c for c in second.chunks if c not in set(first.chunks)]
+    assert 1 <= len(again) <= 2 and sum(len(node.store.raw_bytes(c)) for c in again) <= 2 * CHUNK_CUT_MAX
+
+    peer = big_jpeg(5, seed=4)
+    blocks = signed_file(node, peer, [raw_block(peer[:CHUNK_MAX]), raw_block(peer[CHUNK_MAX:])])
+    report = node.ingest(blocks, "peer")
+    assert [s.state for s in report.statuses] == ["accepted"] * len(blocks), [str(s) for s in report.statuses]

@@ -18,7 +18,7 @@ import zstandard
 
 from wikipeer.backup.sealing import Sealer, Unsealable
 from wikipeer.errors import InvalidObject
-from wikipeer.model.block import Block, check_block
+from wikipeer.model.block import Block, checked
 from wikipeer.model.cid import DAG_CBOR
 
 MAGIC = b"WPK1"
@@ -84,7 +84,8 @@ def header_length(head: bytes) -> int:
 
 
 def read_pack(name: str, data: bytes, sealer: Sealer) -> tuple[list[Entry], list[tuple[int, Block]]]:
-    """Every entry and block of a whole pack, each block checked against its CID; DamagedPack if any is wrong."""
+    """Every entry and block of a whole pack, each block checked against its CID (and marked so, see
+    model.block.CheckedBlock); DamagedPack if any is wrong."""
     if PREFIX + hashlib.sha256(data).hexdigest() != name:
         raise DamagedPack("its bytes do not hash to its name (tampered, truncated or corrupted)")
     entries = parse_header(data, sealer)
@@ -97,12 +98,11 @@ def read_pack(name: str, data: bytes, sealer: Sealer) -> tuple[list[Entry], list
         raise DamagedPack(f"its body cannot be decompressed ({exc})") from None
     blocks = []
     for e in entries:
-        block = Block(e.cid, body[e.offset:e.offset + e.length])
         try:
-            check_block(block)
+            # checked once here, in the reader: the ingest door trusts a CheckedBlock and does not hash it again
+            blocks.append((e.seq, checked(Block(e.cid, body[e.offset:e.offset + e.length]))))
         except InvalidObject as exc:
             raise DamagedPack(str(exc)) from None
-        blocks.append((e.seq, block))
     return entries, blocks
 
 

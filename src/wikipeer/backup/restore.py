@@ -12,6 +12,7 @@ pages whose heads are not those of the snapshot.
 from __future__ import annotations
 
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from wikipeer.node import Node
 
 BATCH = 2000
 BATCH_BYTES = 64 << 20  # media chunks are large: a batch is bounded by bytes too
+READERS = 2  # packs read ahead at once, each in its own thread
 
 
 @dataclass(slots=True)
@@ -104,13 +106,15 @@ def _read_pack(repo: Repository, name: str) -> list[tuple[int, Block]] | Excepti
 
 
 def _read_ahead(repo: Repository, order: list[str]) -> Iterator[tuple[str, list[tuple[int, Block]] | Exception]]:
-    """Each pack's blocks (or why it cannot be read), the next one read, decrypted and checked in a thread
-    while the caller ingests this one: fetching and hashing overlap with writing (two packs in memory)."""
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        pending: Future | None = reader.submit(_read_pack, repo, order[0]) if order else None
+    """Each pack's blocks (or why it cannot be read), in order. The next READERS packs are fetched, decrypted,
+    decompressed and checked in worker threads while the caller ingests this one (libsodium, zstd and hashlib
+    let go of the GIL, so they run beside the ingest): at most READERS + 1 packs are in memory."""
+    with ThreadPoolExecutor(max_workers=READERS) as readers:
+        pending: deque[Future] = deque(readers.submit(_read_pack, repo, name) for name in order[:READERS])
         for position, name in enumerate(order):
-            result = pending.result()
-            pending = reader.submit(_read_pack, repo, order[position + 1]) if position + 1 < len(order) else None
+            result = pending.popleft().result()
+            if position + READERS < len(order):
+                pending.append(readers.submit(_read_pack, repo, order[position + READERS]))
             yield name, result
 
 

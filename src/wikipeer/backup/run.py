@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from wikipeer.store.store import Store
 
 PACK_BYTES = 16 * 1024 * 1024
 PACK_BYTES_ENV = "WIKIPEER_BACKUP_PACK_BYTES"  # smaller packs, for tests and tiny targets
+WRITERS = 2  # packs built and written at once, each in its own thread
 
 
 @dataclass(slots=True)
@@ -90,40 +93,66 @@ def run_backup(store: Store, repo: Repository, signing_key: nacl.signing.Signing
 
 def _send(store: Store, repo: Repository, todo: list[tuple[int, bytes]], report: RunReport,
           progress: Callable[[int, int], None] | None) -> dict[str, list[bytes]]:
-    """Write the blocks ``todo`` names in packs of about pack_bytes(); returns each new pack's CIDs."""
+    """Write the blocks ``todo`` names in packs of about pack_bytes(); returns each new pack's CIDs.
+
+    Packs are compressed, sealed, hashed and written by WRITERS worker threads
+    while the next is read from the node (zstd, libsodium, hashlib and file or
+    S3 writes let go of the GIL): at most WRITERS + 1 packs are in memory. Every
+    pack is whole on the target before this returns, so the snapshot written
+    after names only whole packs; a pack that cannot be written stops the run
+    with its error.
+    """
     written: dict[str, list[bytes]] = {}
     batch: list[tuple[int, Block]] = []
     size, limit = 0, pack_bytes()
-    for done, (seq, cid) in enumerate(todo, 1):
-        block = source.read_block(store, cid)
-        if block is None:
-            continue  # deleted on the node since it was listed
-        # A full pack ends before the next object, never between an object and its signatures:
-        # each pack then restores on its own, whatever happened to its neighbours.
-        if size >= limit and not packs.is_signature(block):
-            _put_pack(repo, batch, report, written)
-            batch, size = [], 0
-            if progress:
-                progress(done, len(todo))
-        batch.append((seq, block))
-        size += len(block.data)
-    if batch:
-        _put_pack(repo, batch, report, written)
+    with ThreadPoolExecutor(max_workers=WRITERS) as writers:
+        pending: deque[Future] = deque()
+        for done, (seq, cid) in enumerate(todo, 1):
+            block = source.read_block(store, cid)
+            if block is None:
+                continue  # deleted on the node since it was listed
+            # A full pack ends before the next object, never between an object and its signatures:
+            # each pack then restores on its own, whatever happened to its neighbours.
+            if size >= limit and not packs.is_signature(block):
+                if len(pending) >= WRITERS:
+                    _record(pending.popleft().result(), report, written)
+                pending.append(writers.submit(_put_pack, repo, batch))
+                batch, size = [], 0
+                if progress:
+                    progress(done, len(todo))
+            batch.append((seq, block))
+            size += len(block.data)
+        if batch:
+            pending.append(writers.submit(_put_pack, repo, batch))
+        while pending:
+            _record(pending.popleft().result(), report, written)
     if progress:
         progress(len(todo), len(todo))
     return written
 
 
-def _put_pack(repo: Repository, batch: list[tuple[int, Block]], report: RunReport,
-              written: dict[str, list[bytes]]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Put:
+    """One pack written: its name, stored size and the CIDs of its blocks."""
+
+    name: str
+    size: int
+    cids: list[bytes]
+
+
+def _put_pack(repo: Repository, batch: list[tuple[int, Block]]) -> _Put:
     data = packs.build_pack(batch, repo.sealer)
     name = packs.pack_name(data)
     repo.target.put(name, data)
+    return _Put(name, len(data), [b.cid for _, b in batch])
+
+
+def _record(put: _Put, report: RunReport, written: dict[str, list[bytes]]) -> None:
+    """Count a written pack (in the calling thread: the workers share nothing)."""
     report.packs += 1
-    report.blocks += len(batch)
-    report.bytes += len(data)
-    written[name] = [b.cid for _, b in batch]
-    return name
+    report.blocks += len(put.cids)
+    report.bytes += put.size
+    written[put.name] = put.cids
 
 
 def _needed_packs(store: Store, on_target: dict[str, list[packs.Entry]], written: dict[str, list[bytes]]) -> list[str]:
