@@ -385,6 +385,31 @@ def test_cli_upload(node_dir, tmp_path):
     assert "media: 1 file versions" in run_cli(node_dir, "stats").out
 
 
+def test_an_upload_over_the_limit_is_refused_by_its_size_before_it_is_read(node_dir, tmp_path):
+    import resource
+
+    from conftest import CLI, Result, cli_env
+    from wikipeer.policy.rules import MAX_FILE
+
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as handle:
+        handle.write(image("JPEG", (20, 20)))
+        handle.truncate(MAX_FILE + 1)  # sparse: a file of 1 GiB and a byte that takes no disk
+
+    def small_memory() -> None:  # reading the file whole would need more than the process may have
+        resource.setrlimit(resource.RLIMIT_AS, (MAX_FILE // 2, MAX_FILE // 2))
+
+    proc = subprocess.run([*CLI, "--node", str(node_dir), "upload", str(huge), "--title", "File:Huge.jpg",
+                           "--wiki", "w"], capture_output=True, env=cli_env(), preexec_fn=small_memory, timeout=60)
+    result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode(), proc.stdout)
+    assert_user_error(result, "upload refused", f"{MAX_FILE + 1} bytes", f"at most {MAX_FILE} bytes")
+    node = Node.open(node_dir)
+    try:
+        assert node.store.page("w", 6, "Huge.jpg") is None  # nothing written
+    finally:
+        node.close()
+
+
 # -- rendering --------------------------------------------------------------------------
 
 def _context(files: dict[str, FileMeta], thumb_width: int = 220, base: str = "/wiki/w/") -> RenderContext:

@@ -146,10 +146,7 @@ def upload(args: argparse.Namespace) -> int:
             held = f"this node holds {', '.join(wikis)}" if wikis else "this node holds no wiki yet"
             raise UserError(f"name the wiki the file belongs to with --wiki ({held})")
         wiki = wikis[0]
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    data = uploading.read_file(args.file, node.policy().max_file)
     made = uploading.upload(node, wiki, args.title, data, args.comment)
     out.print(f"{cid_to_str(made.file)} {made.title} sha256:{made.sha256}")
     return 0
