@@ -599,11 +599,33 @@ def test_svg_is_served_sandboxed_and_never_inlined(served):
 
 def test_a_file_page_shows_versions_sizes_hashes_and_signatures(served):
     node_dir, client, files = served
-    page = client.get("/wiki/w/File:Photo.jpg").text
-    sha = hashlib.sha256((files / "photo.jpg").read_bytes()).hexdigest()
-    assert sha in page and hashlib.sha1((files / "photo.jpg").read_bytes()).hexdigest() in page
-    assert "640 × 480" in page and 'class="filehistory"' in page and "image/jpeg" in page
-    assert re.search(r'<td class="signers">\S+', page)
+    first, second = image("PNG", (30, 20), seed=11), image("PNG", (40, 30), seed=12)
+    for number, data in enumerate((first, second)):
+        (files / f"twice{number}.png").write_bytes(data)
+        assert run_cli(node_dir, "upload", str(files / f"twice{number}.png"), "--title", "File:Twice.png",
+                       "--comment", f"version {number + 1}").code == 0
+    node = Node.open(node_dir)
+    try:
+        signer = node.user_key().public.removeprefix("ed25519:")[:10] + "…"
+    finally:
+        node.close()
+    page = client.get("/wiki/w/File:Twice.png").text
+    table = re.search(r'<table class="filehistory">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr class="(current|old)">(.*?)</tr>', table, re.S)
+    assert [kind for kind, _ in rows] == ["current", "old"]  # two versions, newest first
+    for (_, row), data, size in zip(rows, (second, first), ("40 × 30", "30 × 20"), strict=True):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert cells[1] == size and cells[2] == f"{len(data)} bytes" and cells[3] == "image/png", cells
+        assert cells[4] == f'<code class="sha256">{hashlib.sha256(data).hexdigest()}</code>', cells
+        assert cells[5] == f'<code class="sha1">{hashlib.sha1(data).hexdigest()}</code>', cells
+        assert cells[6] == signer and f'href="/file/w/Twice.png?v={hashlib.sha256(data).hexdigest()[:16]}"' in cells[0]
+    preview = f'<img src="/file/w/Twice.png?v={hashlib.sha256(second).hexdigest()[:16]}" width="40" height="30"'
+    assert preview in page  # the current version is the one shown
+    assert client.get(re.search(r'<img src="([^"]+)" width="40"', page).group(1)).content == second
+    old = client.get(f"/file/w/Twice.png?v={hashlib.sha256(first).hexdigest()[:16]}")
+    assert old.content == first
+    photo = client.get("/wiki/w/File:Photo.jpg").text  # wider than 800 pixels or not, a JPEG gets its dimensions
+    assert "640 × 480" in photo and "image/jpeg" in photo
 
 
 def test_a_file_page_without_a_description_shows_the_file(served):
