@@ -536,6 +536,33 @@ def test_thumbnails_are_made_once_and_the_cache_keeps_its_bound(tmp_path):
     assert left == sorted([f"{sha}-50px.jpg", f"{sha}-80px.jpg"]), left
 
 
+@pytest.mark.parametrize("fmt,mime,out_mode", [("PNG", "image/png", "RGBA"), ("GIF", "image/gif", "RGBA"),
+                                               ("WEBP", "image/webp", "RGBA"), ("PNG", "image/png", "RGB")])
+def test_png_gif_and_webp_thumbnails_are_made_and_keep_transparency(tmp_path, fmt, mime, out_mode):
+    picture = Image.new(out_mode, (200, 100), (200, 30, 30, 0) if out_mode == "RGBA" else (200, 30, 30))
+    out = io.BytesIO()
+    picture.save(out, fmt)
+    data = out.getvalue()
+    thumb = ThumbCache(tmp_path / "thumbs").get(hashlib.sha256(data).hexdigest(), mime, 50, lambda: [data])
+    with Image.open(thumb.path) as made:
+        assert made.size == (50, 25)
+        assert ("A" in made.getbands()) == (out_mode == "RGBA")
+
+
+def test_a_decompression_bomb_fed_to_the_thumbnailer_is_refused(tmp_path):
+    from wikipeer.media.thumbs import NoThumbnail
+
+    data = bomb_png()  # 900 megapixels in a few kilobytes: never past the door, but the thumbnailer stands alone
+    cache = ThumbCache(tmp_path / "thumbs")
+    with pytest.raises(NoThumbnail, match="decompression bomb"):
+        cache.get(hashlib.sha256(data).hexdigest(), "image/png", 100, lambda: [data])
+    out = io.BytesIO()
+    Image.new("1", (12_000, 9_000)).save(out, "PNG")  # 108 megapixels: just over the limit, under Pillow's error
+    with pytest.raises(NoThumbnail, match="decompression bomb|too many"):
+        cache.get(hashlib.sha256(out.getvalue()).hexdigest(), "image/png", 100, lambda: [out.getvalue()])
+    assert not list((tmp_path / "thumbs").glob("*/*"))  # nothing made, nothing cached
+
+
 # -- the served node ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
