@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from wikipeer import authoring, uploading
+from wikipeer import authoring, hiding, uploading
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.fsck import fsck as run_fsck
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -152,12 +152,40 @@ def upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def hide(args: argparse.Namespace) -> int:
+    node = _open(args)
+    named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
+    hiding.hide(node, named, args.reason)
+    out.print(f"hidden: {_what(named)}; its signed history stays ('wikipeer unhide' shows it again)")
+    return 0
+
+
+def unhide(args: argparse.Namespace) -> int:
+    node = _open(args)
+    named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
+    if not hiding.unhide(node, named):
+        raise UserError(f"{_what(named)} is not hidden")
+    out.print(f"shown again: {_what(named)}")
+    return 0
+
+
+def _what(named: hiding.Target) -> str:
+    if named.revision is not None:
+        return f"revision {named.revision.cid_str}"
+    if named.file is not None:
+        return f"file version sha256:{named.file.sha256}"
+    return f"the page {named.page.title!r}"
+
+
 def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None = None) -> RevInfo:
     page = find_page(node, wiki, title)
     if rev:
         info = node.store.revision(_cid(rev))
         if info.page != page.id:
             raise UserError(f"revision {rev} belongs to another page")
+        record = hidden.hidden_items(node.store, page.id).get(info.id)
+        if record is not None:
+            raise NotFound(f"revision {rev} was hidden ({record.reason}); 'wikipeer unhide' shows it again")
         return info
     head = node.view(view).choose(node.store.heads(page.id))
     if head is None:
