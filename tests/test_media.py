@@ -420,6 +420,22 @@ def _context(files: dict[str, FileMeta], thumb_width: int = 220, base: str = "/w
 FOOBAR = FileMeta(1941, 220, "image/jpeg", "/file/w/Foobar.jpg", "/thumb/w/{width}/Foobar.jpg")
 
 
+def test_filepath_and_lua_title_file_read_the_files_the_node_holds():
+    module = ('local p = {} function p.f(frame) local t = mw.title.new(frame.args[1]) local f = t.file '
+              'if not f then return "no file namespace" end '
+              'return tostring(t.fileExists) .. " " .. tostring(f.exists) .. " " .. tostring(f.width) .. "x" '
+              '.. tostring(f.height) .. " " .. tostring(f.mimeType) end return p')
+    pages = {"Module:F": module}
+    context = RenderContext(WikiConfig("w"), "Main", lambda t: "/wiki/w/" + t.replace(" ", "_"), lambda ts: set(),
+                            pages.get, file={"Foobar.jpg": FOOBAR}.get, server="http://node.example")
+    html = render("<p>[{{filepath:Foobar.jpg}}] [{{filepath:File:Foobar.jpg|100}}] [{{filepath:Nowhere.jpg}}]</p>"
+                  "<p>{{#invoke:F|f|File:Foobar.jpg}}; {{#invoke:F|f|File:Nowhere.jpg}}; {{#invoke:F|f|Main}}</p>",
+                  context).html
+    assert ('href="http://node.example/file/w/Foobar.jpg">[1]</a> <a rel="nofollow noopener" class="external '
+            'autonumber" href="http://node.example/thumb/w/100/Foobar.jpg">[2]</a> []') in html, html
+    assert "true true 1941x220 image/jpeg; false false nilxnil nil; no file namespace" in html, html
+
+
 def test_thumb_options_give_an_img_with_srcset():
     html = render("[[File:Foobar.jpg|thumb|right|200px|alt=A bar|A ''caption'']]", _context({"Foobar.jpg": FOOBAR})).html
     assert '<figure class="mw-halign-right" typeof="mw:File/Thumb">' in html
