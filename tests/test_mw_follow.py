@@ -787,3 +787,33 @@ def test_a_revision_deleted_and_shown_again_on_the_wiki_is_hidden_and_shown_here
     assert done["revisiondelete"]["status"] == "Success", done
     assert _sync(node)["shown again"] == 1
     assert held()[1] == {}
+
+
+def test_an_old_file_version_deleted_on_the_wiki_is_hidden_here(mw, tmp_path):
+    admin = login(mw, mw.admin)
+    first, second = tiny_png((10, 200, 10)), tiny_png((10, 10, 200))
+    for number, data in enumerate((first, second)):
+        if number:
+            time.sleep(1.1)  # MediaWiki names an old version by the second it was archived in
+        answer = admin.post(action="upload", filename="Slip dot.png", comment=f"version {number + 1}",
+                            ignorewarnings=True, token=admin.token("csrf"),
+                            files={"file": ("Slip dot.png", data, "image/png")})
+        assert answer["upload"]["result"] == "Success", answer
+    node = _node(tmp_path, mw.populated.api)
+    _sync(node)
+    info = admin.get(action="query", prop="imageinfo", titles="File:Slip dot.png", iiprop="archivename|sha1",
+                     iilimit="5")["query"]["pages"][0]["imageinfo"]
+    archived = next(v["archivename"] for v in info if v.get("archivename"))
+    done = admin.post(action="revisiondelete", type="oldimage", target="File:Slip dot.png",
+                      ids=archived.split("!")[0], hide="content", reason="wrong picture", token=admin.token("csrf"))
+    assert done["revisiondelete"]["status"] == "Success", done
+    _sync(node)
+    n = Node.open(node)
+    try:
+        row = n.store.page(WIKI, 6, "Slip dot.png")
+        gone = hidden.hidden_items(n.store, row.id)
+        versions = {v.sha256: v.id for v in n.store.file_versions(row.id)}
+        assert set(gone) == {versions[hashlib.sha256(first).hexdigest()]}, (gone, versions)
+        assert "wrong picture" in next(iter(gone.values())).reason
+    finally:
+        n.close()

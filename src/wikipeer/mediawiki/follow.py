@@ -97,6 +97,10 @@ LATE_SAVE = 600
 can be read; each pull sweeps recentchanges from this long before the previous pull began."""
 
 
+ARCHIVE_SLACK_MS = 5000
+"""How far an old file version's archive time may lie from its successor's upload time."""
+
+
 @dataclass(slots=True)
 class PullResult:
     """What one pull from one MediaWiki did."""
@@ -575,11 +579,19 @@ class _Follower:
 
     def _old_file_items(self, page_id: int, ids: list[str]) -> list[int]:
         """The file versions an ``oldimage`` deletion names: MediaWiki names an old version by when it was
-        archived (``oi_archive_name``'s timestamp), which is when the next version was uploaded."""
+        archived (``oi_archive_name``'s timestamp), which is when the next version was uploaded (to the
+        second, or one or two later on a slow wiki): the version before the one uploaded closest to it."""
         versions = sorted(self.store.file_versions(page_id), key=lambda v: (v.ts, v.id))
-        archived = {parse_timestamp(f"{i[:4]}-{i[4:6]}-{i[6:8]}T{i[8:10]}:{i[10:12]}:{i[12:]}Z")
-                    for i in ids if len(i) == 14 and i.isdigit()}
-        return [old.id for old, after in zip(versions, versions[1:]) if after.ts // 1000 * 1000 in archived]
+        found = []
+        for i in ids:
+            if len(i) != 14 or not i.isdigit():
+                continue
+            archived = parse_timestamp(f"{i[:4]}-{i[4:6]}-{i[6:8]}T{i[8:10]}:{i[10:12]}:{i[12:]}Z")
+            pairs = [(abs(after.ts - archived), old.id) for old, after in zip(versions, versions[1:])
+                     if abs(after.ts - archived) <= ARCHIVE_SLACK_MS]
+            if pairs:
+                found.append(min(pairs)[1])
+        return found
 
     def _page_id(self, ns: int, full_title: str) -> int | None:
         assert self.config is not None
