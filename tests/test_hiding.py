@@ -81,6 +81,12 @@ def test_a_hidden_revision_and_file_version_are_shown_to_no_one_and_come_back_wh
         assert run_cli(node_dir, "unhide", "w", "File:Two.png", "--file", old_sha).code == 0
         assert "555-0199" in client.get(f"/wiki/w/Slip?oldid={old}&action=raw").text
         assert client.get(f"/file/w/Two.png?v={old_sha[:16]}").content == images[0]
+
+        assert run_cli(node_dir, "hide", "w", "Slip", "--reason", "taken down").code == 0  # the whole page
+        gone = client.get("/wiki/w/Slip")
+        assert gone.status_code == 404 and "taken down" in gone.text
+        assert run_cli(node_dir, "unhide", "w", "Slip").code == 0
+        assert client.get("/wiki/w/Slip").status_code == 200
     finally:
         stop_server(proc, client)
     assert run_cli(node_dir, "fsck").code == 0

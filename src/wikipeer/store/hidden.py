@@ -32,18 +32,34 @@ class Hidden:
     reason: str
 
 
+def changes(store: Store) -> int:
+    """How many times what is hidden has changed: what a cached page depends on beyond the store's log
+    (a hide adds no block, and may come from another process: `wikipeer hide` while the node serves)."""
+    return int(store.meta(_CHANGES) or 0)
+
+
+def _changed(store: Store) -> None:
+    store.conn.execute(f"INSERT INTO meta VALUES ('{_CHANGES}', '1') ON CONFLICT(key) DO UPDATE SET "
+                       "value = CAST(value AS INTEGER) + 1")
+
+
+_CHANGES = "hidden_changes"
+
+
 def hide(store: Store, page_id: int, since: int, reason: str) -> None:
     """Hide a page as of ``since``; a later deletion moves the time on, an earlier one is ignored."""
     with store.conn:
         store.conn.execute(
             "INSERT INTO hidden_pages VALUES (?, ?, ?) ON CONFLICT(page) DO UPDATE SET since = excluded.since, "
             "reason = excluded.reason WHERE excluded.since >= hidden_pages.since", (page_id, since, reason[:1000]))
+        _changed(store)
 
 
 def unhide(store: Store, page_id: int) -> None:
     """Show a page again (restored where it was deleted)."""
     with store.conn:
         store.conn.execute("DELETE FROM hidden_pages WHERE page = ?", (page_id,))
+        _changed(store)
 
 
 @dataclass(slots=True)
@@ -61,12 +77,15 @@ def hide_item(store: Store, item_id: int, page_id: int, since: int, reason: str)
     with store.conn:
         store.conn.execute("INSERT INTO hidden_items VALUES (?, ?, ?, ?) ON CONFLICT(item) DO UPDATE SET "
                            "reason = excluded.reason, since = excluded.since", (item_id, page_id, reason[:1000], since))
+        _changed(store)
 
 
 def unhide_item(store: Store, item_id: int) -> bool:
     """Show a revision or file version again; False if it was not hidden."""
     with store.conn:
-        return store.conn.execute("DELETE FROM hidden_items WHERE item = ?", (item_id,)).rowcount > 0
+        gone = store.conn.execute("DELETE FROM hidden_items WHERE item = ?", (item_id,)).rowcount > 0
+        _changed(store)
+        return gone
 
 
 def hidden_items(store: Store, page_id: int) -> dict[int, HiddenItem]:
