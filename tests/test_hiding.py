@@ -45,6 +45,8 @@ def test_a_hidden_revision_and_file_version_are_shown_to_no_one_and_come_back_wh
     assert run_cli(node_dir, "hide", "w", "File:Two.png", "--file", old_sha[:12], "--reason", "a mistake").code == 0
     shown = run_cli(node_dir, "show", "w", "Slip", "--rev", old)
     assert shown.code != 0 and "personal data" in shown.err and slip not in shown.out
+    compared = run_cli(node_dir, "diff", old, new)
+    assert compared.code != 0 and "hidden" in compared.err and "555-0199" not in compared.out
 
     node = Node.open(node_dir)
     try:

@@ -233,6 +233,9 @@ def heads(args: argparse.Namespace) -> int:
 def diff(args: argparse.Namespace) -> int:
     node = _open(args)
     old, new = (node.store.revision(_cid(c)) for c in (args.old, args.new))
+    for name, rev in ((args.old, old), (args.new, new)):
+        if hidden.is_hidden_item(node.store, rev.id):
+            raise NotFound(f"revision {name} is hidden on this node; 'wikipeer unhide' shows it again")
     lines = difflib.unified_diff(
         node.store.revision_text(old).splitlines(keepends=True), node.store.revision_text(new).splitlines(keepends=True),
         fromfile=args.old, tofile=args.new)
