@@ -222,8 +222,18 @@ def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_p
         upload(opened, "w", "File:Secret.png", _png_with(secret), "a secret picture", ts=6000)
         for ns, name in ((0, "Deleted page"), (6, "Secret.png")):
             hide(opened.store, opened.store.page("w", ns, name).id, 10**13, "deleted on its wiki")
+        upload(opened, "w", "File:Twice.png", _png_with(b"suppressed picture: ocelot-9120"), "oops", ts=7000)
+        upload(opened, "w", "File:Twice.png", made.setdefault("File:Twice.png", _png_with(b"fine")), "fixed", ts=8000)
     finally:
         opened.close()
+    # One revision and one file version of shown pages are hidden (suppressed on their wiki, or by the operator)
+    suppressed = b"suppressed words: pangolin-7733"
+    first = run_cli(node, "edit", "w", "Kept page", "-m", "with a slip", input=b"kept page " + suppressed)
+    assert first.code == 0 and run_cli(node, "edit", "w", "Kept page", "-m", "slip removed", input="kept page").code == 0
+    hid = run_cli(node, "hide", "w", "Kept page", "--revision", first.out.strip(), "--reason", "suppressed")
+    assert hid.code == 0, str(hid)
+    hid = run_cli(node, "hide", "w", "File:Twice.png", "--file", sha(_png_with(b"suppressed picture: ocelot-9120")))
+    assert hid.code == 0, str(hid)
     public, private = tmp_path / "public", tmp_path / "private"
     backup(node, "init", str(public), "--public")
     backup(node, "init", str(private))
@@ -239,6 +249,8 @@ def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_p
                       for _, b in packs.read_pack(name, repo.target.get(name), repo.sealer)[1])
     assert made["File:Small.png"] in blocks
     assert secret not in blocks and b"Deleted page" not in blocks and b"Secret.png" not in blocks
+    assert b"kept page" in blocks and b"Kept page" in blocks and made["File:Twice.png"] in blocks  # the pages stay
+    assert suppressed not in blocks and b"ocelot-9120" not in blocks and suppressed not in everything
     assert (private / "accounts").is_dir()
 
     restore_ok(node, public, tmp_path / "from-public")
@@ -247,10 +259,13 @@ def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_p
     try:
         assert pub.page("w", 0, "Deleted page") is None and pub.page("w", 6, "Secret.png") is None
         assert priv.page("w", 0, "Deleted page") is not None
+        assert len(priv.history(priv.page("w", 0, "Kept page").id)) == 2
+        assert pub.page("w", 0, "Kept page") is not None
     finally:
         pub.close()
         priv.close()
     assert sha(_png_with(secret)) in held_files(tmp_path / "from-private")
+    assert sha(_png_with(b"suppressed picture: ocelot-9120")) in held_files(tmp_path / "from-private")
     assert set(held_files(tmp_path / "from-public")) == {sha(d) for d in made.values()}
     assert "Zanzibarella" not in run_cli(tmp_path / "from-public", "account", "list").out
     listed = run_cli(tmp_path / "from-private", "account", "list")

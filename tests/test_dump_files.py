@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import random
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -121,3 +122,17 @@ def test_export_writes_the_files_back_as_dumpbackup_does(tmp_path):
     assert [(u.timestamp, u.contents.read()) for u in files] == \
         [("2020-01-01T00:00:00Z", first), ("2020-01-03T00:00:00Z", second)]
     assert [u.sha1_base36 for u in files] == [sha1_base36(hashlib.sha1(d).hexdigest()) for d in (first, second)]
+
+
+def test_an_upload_over_the_limit_is_refused_once_its_decoded_size_passes_it(tmp_path):
+    limit = 1 << 20
+    big, small = jpeg(3, 5), jpeg(0.01, 6)
+    dump = tmp_path / "over.xml"
+    dump.write_text(HEAD + page(1, "Over.jpg", upload("Over.jpg", big, "2020-01-01T00:00:00Z"))
+                    + page(2, "Fine.jpg", upload("Fine.jpg", small, "2020-01-01T00:00:00Z")) + "</mediawiki>\n")
+    pages = [p for p in read_dump(dump.open("rb"), max_file=limit) if hasattr(p, "files")]
+    over, fine = pages
+    assert over.files == [] and f"limit of {limit} bytes" in over.problem, over.problem
+    decoded = int(re.search(r"more than (\d+) bytes", over.problem).group(1))
+    assert limit < decoded < 2 * limit < len(big)  # it stopped near the limit, not after decoding all 3 MB
+    assert fine.problem is None and fine.files[0].contents.size == len(small)

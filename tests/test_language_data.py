@@ -134,6 +134,15 @@ def test_localized_words_are_captions_on_another_language_wiki():
     assert parse_options(["մինի"], "en").caption == "մինի"
 
 
+@pytest.mark.parametrize("word, option", [("miniatur", "thumb"), ("links", "left"), ("rahmenlos", "frameless"),
+                                          ("hochkant", "upright")])
+def test_german_words_are_options_on_a_german_wiki_and_captions_on_an_english_one(word, option):
+    german = parse_options([word], "de")
+    assert option in (german.type, german.halign, "upright" if german.upright else None) and german.caption == ""
+    assert parse_options([word], "en").caption == word  # as MediaWiki on an English wiki reads it
+    assert parse_options([word, "A photo"], "en").caption == "A photo"  # the last non-option wins, as ever
+
+
 def test_armenian_file_link_is_a_thumbnail_on_the_right():
     page = html("[[Պատկեր:X.jpg|մինի|աջից|200px|Կապիտան]]", "hy")
     assert "mw:File/Thumb" in page and "mw-halign-right" in page

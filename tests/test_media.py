@@ -385,6 +385,31 @@ def test_cli_upload(node_dir, tmp_path):
     assert "media: 1 file versions" in run_cli(node_dir, "stats").out
 
 
+def test_an_upload_over_the_limit_is_refused_by_its_size_before_it_is_read(node_dir, tmp_path):
+    import resource
+
+    from conftest import CLI, Result, cli_env
+    from wikipeer.policy.rules import MAX_FILE
+
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as handle:
+        handle.write(image("JPEG", (20, 20)))
+        handle.truncate(MAX_FILE + 1)  # sparse: a file of 1 GiB and a byte that takes no disk
+
+    def small_memory() -> None:  # reading the file whole would need more than the process may have
+        resource.setrlimit(resource.RLIMIT_AS, (MAX_FILE // 2, MAX_FILE // 2))
+
+    proc = subprocess.run([*CLI, "--node", str(node_dir), "upload", str(huge), "--title", "File:Huge.jpg",
+                           "--wiki", "w"], capture_output=True, env=cli_env(), preexec_fn=small_memory, timeout=60)
+    result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode(), proc.stdout)
+    assert_user_error(result, "upload refused", f"{MAX_FILE + 1} bytes", f"at most {MAX_FILE} bytes")
+    node = Node.open(node_dir)
+    try:
+        assert node.store.page("w", 6, "Huge.jpg") is None  # nothing written
+    finally:
+        node.close()
+
+
 # -- rendering --------------------------------------------------------------------------
 
 def _context(files: dict[str, FileMeta], thumb_width: int = 220, base: str = "/wiki/w/") -> RenderContext:
@@ -393,6 +418,22 @@ def _context(files: dict[str, FileMeta], thumb_width: int = 220, base: str = "/w
 
 
 FOOBAR = FileMeta(1941, 220, "image/jpeg", "/file/w/Foobar.jpg", "/thumb/w/{width}/Foobar.jpg")
+
+
+def test_filepath_and_lua_title_file_read_the_files_the_node_holds():
+    module = ('local p = {} function p.f(frame) local t = mw.title.new(frame.args[1]) local f = t.file '
+              'if not f then return "no file namespace" end '
+              'return tostring(t.fileExists) .. " " .. tostring(f.exists) .. " " .. tostring(f.width) .. "x" '
+              '.. tostring(f.height) .. " " .. tostring(f.mimeType) end return p')
+    pages = {"Module:F": module}
+    context = RenderContext(WikiConfig("w"), "Main", lambda t: "/wiki/w/" + t.replace(" ", "_"), lambda ts: set(),
+                            pages.get, file={"Foobar.jpg": FOOBAR}.get, server="http://node.example")
+    html = render("<p>[{{filepath:Foobar.jpg}}] [{{filepath:File:Foobar.jpg|100}}] [{{filepath:Nowhere.jpg}}]</p>"
+                  "<p>{{#invoke:F|f|File:Foobar.jpg}}; {{#invoke:F|f|File:Nowhere.jpg}}; {{#invoke:F|f|Main}}</p>",
+                  context).html
+    assert ('href="http://node.example/file/w/Foobar.jpg">[1]</a> <a rel="nofollow noopener" class="external '
+            'autonumber" href="http://node.example/thumb/w/100/Foobar.jpg">[2]</a> []') in html, html
+    assert "true true 1941x220 image/jpeg; false false nilxnil nil; no file namespace" in html, html
 
 
 def test_thumb_options_give_an_img_with_srcset():
@@ -511,6 +552,33 @@ def test_thumbnails_are_made_once_and_the_cache_keeps_its_bound(tmp_path):
     assert left == sorted([f"{sha}-50px.jpg", f"{sha}-80px.jpg"]), left
 
 
+@pytest.mark.parametrize("fmt,mime,out_mode", [("PNG", "image/png", "RGBA"), ("GIF", "image/gif", "RGBA"),
+                                               ("WEBP", "image/webp", "RGBA"), ("PNG", "image/png", "RGB")])
+def test_png_gif_and_webp_thumbnails_are_made_and_keep_transparency(tmp_path, fmt, mime, out_mode):
+    picture = Image.new(out_mode, (200, 100), (200, 30, 30, 0) if out_mode == "RGBA" else (200, 30, 30))
+    out = io.BytesIO()
+    picture.save(out, fmt)
+    data = out.getvalue()
+    thumb = ThumbCache(tmp_path / "thumbs").get(hashlib.sha256(data).hexdigest(), mime, 50, lambda: [data])
+    with Image.open(thumb.path) as made:
+        assert made.size == (50, 25)
+        assert ("A" in made.getbands()) == (out_mode == "RGBA")
+
+
+def test_a_decompression_bomb_fed_to_the_thumbnailer_is_refused(tmp_path):
+    from wikipeer.media.thumbs import NoThumbnail
+
+    data = bomb_png()  # 900 megapixels in a few kilobytes: never past the door, but the thumbnailer stands alone
+    cache = ThumbCache(tmp_path / "thumbs")
+    with pytest.raises(NoThumbnail, match="decompression bomb"):
+        cache.get(hashlib.sha256(data).hexdigest(), "image/png", 100, lambda: [data])
+    out = io.BytesIO()
+    Image.new("1", (12_000, 9_000)).save(out, "PNG")  # 108 megapixels: just over the limit, under Pillow's error
+    with pytest.raises(NoThumbnail, match="decompression bomb|too many"):
+        cache.get(hashlib.sha256(out.getvalue()).hexdigest(), "image/png", 100, lambda: [out.getvalue()])
+    assert not list((tmp_path / "thumbs").glob("*/*"))  # nothing made, nothing cached
+
+
 # -- the served node ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -574,11 +642,33 @@ def test_svg_is_served_sandboxed_and_never_inlined(served):
 
 def test_a_file_page_shows_versions_sizes_hashes_and_signatures(served):
     node_dir, client, files = served
-    page = client.get("/wiki/w/File:Photo.jpg").text
-    sha = hashlib.sha256((files / "photo.jpg").read_bytes()).hexdigest()
-    assert sha in page and hashlib.sha1((files / "photo.jpg").read_bytes()).hexdigest() in page
-    assert "640 × 480" in page and 'class="filehistory"' in page and "image/jpeg" in page
-    assert re.search(r'<td class="signers">\S+', page)
+    first, second = image("PNG", (30, 20), seed=11), image("PNG", (40, 30), seed=12)
+    for number, data in enumerate((first, second)):
+        (files / f"twice{number}.png").write_bytes(data)
+        assert run_cli(node_dir, "upload", str(files / f"twice{number}.png"), "--title", "File:Twice.png",
+                       "--comment", f"version {number + 1}").code == 0
+    node = Node.open(node_dir)
+    try:
+        signer = node.user_key().public.removeprefix("ed25519:")[:10] + "…"
+    finally:
+        node.close()
+    page = client.get("/wiki/w/File:Twice.png").text
+    table = re.search(r'<table class="filehistory">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr class="(current|old)">(.*?)</tr>', table, re.S)
+    assert [kind for kind, _ in rows] == ["current", "old"]  # two versions, newest first
+    for (_, row), data, size in zip(rows, (second, first), ("40 × 30", "30 × 20"), strict=True):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert cells[1] == size and cells[2] == f"{len(data)} bytes" and cells[3] == "image/png", cells
+        assert cells[4] == f'<code class="sha256">{hashlib.sha256(data).hexdigest()}</code>', cells
+        assert cells[5] == f'<code class="sha1">{hashlib.sha1(data).hexdigest()}</code>', cells
+        assert cells[6] == signer and f'href="/file/w/Twice.png?v={hashlib.sha256(data).hexdigest()[:16]}"' in cells[0]
+    preview = f'<img src="/file/w/Twice.png?v={hashlib.sha256(second).hexdigest()[:16]}" width="40" height="30"'
+    assert preview in page  # the current version is the one shown
+    assert client.get(re.search(r'<img src="([^"]+)" width="40"', page).group(1)).content == second
+    old = client.get(f"/file/w/Twice.png?v={hashlib.sha256(first).hexdigest()[:16]}")
+    assert old.content == first
+    photo = client.get("/wiki/w/File:Photo.jpg").text  # wider than 800 pixels or not, a JPEG gets its dimensions
+    assert "640 × 480" in photo and "image/jpeg" in photo
 
 
 def test_a_file_page_without_a_description_shows_the_file(served):

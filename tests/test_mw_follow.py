@@ -51,7 +51,9 @@ def mw(tmp_path_factory):
     clock = str(root / "fake_time").replace("\\", "\\\\").replace("'", "\\'")
     instance = MediaWikiInstance(root, uploads=True, extra_settings=(
         f"if ( is_readable( '{clock}' ) ) {{ Wikimedia\\Timestamp\\ConvertibleTimestamp::setFakeTime("
-        f" trim( file_get_contents( '{clock}' ) ) ); }}"))
+        f" trim( file_get_contents( '{clock}' ) ) ); }}\n"
+        "$wgGroupPermissions['sysop']['deleterevision'] = true;\n"  # revision deletion, followed by the node
+        "$wgGroupPermissions['sysop']['deletelogentry'] = true;"))
     instance.install()
     instance.serve()
     instance.populated = populate(instance)
@@ -746,5 +748,72 @@ def test_since_starts_the_pull_at_that_time(bulk, tmp_path):
     n = Node.open(node)
     try:
         assert min(r[0] for r in n.store.conn.execute("SELECT ts FROM revisions")) >= 1577838600000
+    finally:
+        n.close()
+
+
+def test_a_revision_deleted_and_shown_again_on_the_wiki_is_hidden_and_shown_here(mw, tmp_path):
+    node = _node(tmp_path, mw.populated.api)
+    alice, admin = login(mw, "Alice"), login(mw, mw.admin)
+    slip = edit(alice, "Slipped", "a phone number: 555-0142", "new page")["newrevid"]
+    edit(alice, "Slipped", "no number any more", "removed it")
+    _sync(node)
+
+    def held() -> tuple[str, dict]:
+        n = Node.open(node)
+        try:
+            row = n.store.page(WIKI, 0, "Slipped")
+            rev = next(r for r in n.store.history(row.id) if r.origin.get("rev_id") == slip)
+            return rev.cid_str, {i: r.reason for i, r in hidden.hidden_items(n.store, row.id).items()}
+        finally:
+            n.close()
+
+    token = admin.token("csrf")
+    done = admin.post(action="revisiondelete", type="revision", target="Slipped", ids=str(slip), hide="content",
+                      reason="personal data", token=token)
+    assert done["revisiondelete"]["status"] == "Success", done
+    assert _sync(node)["pages hidden"] == 1
+    cid, items = held()
+    assert len(items) == 1 and all("deleted on" in r and "personal data" in r for r in items.values()), items
+    proc, client = start_server(node)
+    try:
+        gone = client.get(f"/wiki/{WIKI}/Slipped?oldid={cid}")
+        assert gone.status_code == 404 and "555-0142" not in gone.text and "personal data" in gone.text
+        assert "no number any more" in client.get(f"/wiki/{WIKI}/Slipped").text
+    finally:
+        stop_server(proc, client)
+    done = admin.post(action="revisiondelete", type="revision", target="Slipped", ids=str(slip), show="content",
+                      reason="it was fine", token=token)
+    assert done["revisiondelete"]["status"] == "Success", done
+    assert _sync(node)["shown again"] == 1
+    assert held()[1] == {}
+
+
+def test_an_old_file_version_deleted_on_the_wiki_is_hidden_here(mw, tmp_path):
+    admin = login(mw, mw.admin)
+    first, second = tiny_png((10, 200, 10)), tiny_png((10, 10, 200))
+    for number, data in enumerate((first, second)):
+        if number:
+            time.sleep(1.1)  # MediaWiki names an old version by the second it was archived in
+        answer = admin.post(action="upload", filename="Slip dot.png", comment=f"version {number + 1}",
+                            ignorewarnings=True, token=admin.token("csrf"),
+                            files={"file": ("Slip dot.png", data, "image/png")})
+        assert answer["upload"]["result"] == "Success", answer
+    node = _node(tmp_path, mw.populated.api)
+    _sync(node)
+    info = admin.get(action="query", prop="imageinfo", titles="File:Slip dot.png", iiprop="archivename|sha1",
+                     iilimit="5")["query"]["pages"][0]["imageinfo"]
+    archived = next(v["archivename"] for v in info if v.get("archivename"))
+    done = admin.post(action="revisiondelete", type="oldimage", target="File:Slip dot.png",
+                      ids=archived.split("!")[0], hide="content", reason="wrong picture", token=admin.token("csrf"))
+    assert done["revisiondelete"]["status"] == "Success", done
+    _sync(node)
+    n = Node.open(node)
+    try:
+        row = n.store.page(WIKI, 6, "Slip dot.png")
+        gone = hidden.hidden_items(n.store, row.id)
+        versions = {v.sha256: v.id for v in n.store.file_versions(row.id)}
+        assert set(gone) == {versions[hashlib.sha256(first).hexdigest()]}, (gone, versions)
+        assert "wrong picture" in next(iter(gone.values())).reason
     finally:
         n.close()

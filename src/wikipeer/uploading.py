@@ -8,7 +8,9 @@ version names the description revision it was uploaded against.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from wikipeer.authoring import edit_blocks, now_ms
 from wikipeer.errors import InvalidObject, UserError
@@ -56,6 +58,33 @@ def file_blocks(page: Page, data: bytes, ts: int, signing_key, author: str, comm
     return [*unique, block, sig]
 
 
+def read_file(path: Path, max_file: int) -> bytes:
+    """The bytes of the file at ``path``, refused by its size before any is read when over ``max_file``.
+
+    The size comes from the file system first, so a file of many gigabytes
+    costs nothing to refuse; the read stops one byte past the limit as well,
+    for a file that grows (or a pipe that says nothing of its size).
+    """
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_file:
+                raise UserError(too_big(size, max_file))
+            data = handle.read(max_file + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > max_file:
+        raise UserError(too_big(len(data), max_file, at_least=True))
+    return data
+
+
+def too_big(size: int, max_file: int, at_least: bool = False) -> str:
+    """The refusal of a file over the node's limit, in words a user can act on."""
+    has = f"at least {size}" if at_least else str(size)
+    return (f"upload refused: the file has {has} bytes; this node takes files of at most {max_file} bytes "
+            f"({max_file / (1 << 30):g} GiB)")
+
+
 def check_name(name: str, data: bytes) -> None:
     """The file name's ending must be one the bytes' type may carry."""
     mime = inspect(data).mime
@@ -79,7 +108,7 @@ def upload(node: Node, wiki: str, raw_title: str, data: bytes, comment: str = ""
     if title.ns != NS_FILE:
         raise UserError(f"{raw_title!r} is not a file title: name it File:NAME")
     if len(data) > node.policy().max_file:
-        raise UserError(f"the file has {len(data)} bytes; this node takes at most {node.policy().max_file}")
+        raise UserError(too_big(len(data), node.policy().max_file))
     try:
         check_name(title.text, data)
     except InvalidObject as exc:

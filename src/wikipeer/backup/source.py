@@ -34,8 +34,10 @@ def private_cids(store: Store) -> set[bytes]:
     """The blocks that may go only to private targets.
 
     Private is what the node does not show to everyone: pages hidden now (deleted
-    on their wiki, store/hidden.py) with their revisions, file versions, the
-    signatures over them, and texts and chunks that no shown page uses as well.
+    on their wiki, store/hidden.py) with their revisions and file versions; single
+    revisions and file versions hidden on their own (deleted or suppressed on
+    their wiki, or `wikipeer hide`); the signatures over them, and texts and
+    chunks that nothing shown uses as well.
     Account data (accounts.sqlite) is outside the store and is not backed up.
     """
     return hidden_cids(store)

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from wikipeer import authoring, uploading
+from wikipeer import authoring, hiding, uploading
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.fsck import fsck as run_fsck
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -146,13 +146,35 @@ def upload(args: argparse.Namespace) -> int:
             held = f"this node holds {', '.join(wikis)}" if wikis else "this node holds no wiki yet"
             raise UserError(f"name the wiki the file belongs to with --wiki ({held})")
         wiki = wikis[0]
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    data = uploading.read_file(args.file, node.policy().max_file)
     made = uploading.upload(node, wiki, args.title, data, args.comment)
     out.print(f"{cid_to_str(made.file)} {made.title} sha256:{made.sha256}")
     return 0
+
+
+def hide(args: argparse.Namespace) -> int:
+    node = _open(args)
+    named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
+    hiding.hide(node, named, args.reason)
+    out.print(f"hidden: {_what(named)}; its signed history stays ('wikipeer unhide' shows it again)")
+    return 0
+
+
+def unhide(args: argparse.Namespace) -> int:
+    node = _open(args)
+    named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
+    if not hiding.unhide(node, named):
+        raise UserError(f"{_what(named)} is not hidden")
+    out.print(f"shown again: {_what(named)}")
+    return 0
+
+
+def _what(named: hiding.Target) -> str:
+    if named.revision is not None:
+        return f"revision {named.revision.cid_str}"
+    if named.file is not None:
+        return f"file version sha256:{named.file.sha256}"
+    return f"the page {named.page.title!r}"
 
 
 def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None = None) -> RevInfo:
@@ -161,6 +183,9 @@ def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None 
         info = node.store.revision(_cid(rev))
         if info.page != page.id:
             raise UserError(f"revision {rev} belongs to another page")
+        record = hidden.hidden_items(node.store, page.id).get(info.id)
+        if record is not None:
+            raise NotFound(f"revision {rev} was hidden ({record.reason}); 'wikipeer unhide' shows it again")
         return info
     head = node.view(view).choose(node.store.heads(page.id))
     if head is None:
@@ -208,6 +233,9 @@ def heads(args: argparse.Namespace) -> int:
 def diff(args: argparse.Namespace) -> int:
     node = _open(args)
     old, new = (node.store.revision(_cid(c)) for c in (args.old, args.new))
+    for name, rev in ((args.old, old), (args.new, new)):
+        if hidden.is_hidden_item(node.store, rev.id):
+            raise NotFound(f"revision {name} is hidden on this node; 'wikipeer unhide' shows it again")
     lines = difflib.unified_diff(
         node.store.revision_text(old).splitlines(keepends=True), node.store.revision_text(new).splitlines(keepends=True),
         fromfile=args.old, tofile=args.new)

@@ -56,6 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wiki", help="the wiki (default: the node's only wiki)")
     p.set_defaults(func=commands.upload)
 
+    for name, help_text, func in (
+            ("hide", "hide a revision, a file version or a page from this node's views (its signed history stays)",
+             commands.hide),
+            ("unhide", "show a hidden revision, file version or page again", commands.unhide)):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("wiki")
+        p.add_argument("title")
+        what = p.add_mutually_exclusive_group()
+        what.add_argument("--revision", help="a revision CID (not the one the page shows)")
+        what.add_argument("--file", help="a file version's SHA-256, or its first 8 or more hex digits")
+        if name == "hide":
+            p.add_argument("--reason", default="", help="why, shown where the revision or file would be")
+        p.set_defaults(func=func)
+
     p = sub.add_parser("show", help="print a page's text (the head this node shows, or --rev)")
     p.add_argument("wiki")
     p.add_argument("title")

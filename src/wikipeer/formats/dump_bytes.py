@@ -83,9 +83,11 @@ def _incomplete_tail(data: bytes) -> int:
 class DumpBytes(io.RawIOBase):
     """``inner`` as lxml should see it; ``version`` and ``lang`` come from the root once it was read."""
 
-    def __init__(self, inner: BinaryIO, max_text: int, spool_dir: str | None = None) -> None:
+    def __init__(self, inner: BinaryIO, max_text: int, spool_dir: str | None = None,
+                 max_file: int | None = None) -> None:
         self.inner = inner
         self.spool_dir = spool_dir
+        self.max_file = max_file
         self.max_text_xml = max_text * XML_PER_TEXT_BYTE
         self.max_text = max_text
         self.out = bytearray()
@@ -321,7 +323,7 @@ class DumpBytes(io.RawIOBase):
             return lt + 1
         elif name == b"contents" and self.in_page and not empty:
             self._put(tag)
-            self.state, self.spool = CONTENTS, SpooledContents(self.base + lt, self.spool_dir)
+            self.state, self.spool = CONTENTS, SpooledContents(self.base + lt, self.spool_dir, self.max_file)
             return after
         elif name == b"page" and not empty:
             self.in_page, self.problem = True, None

@@ -29,6 +29,8 @@ class SpooledContents:
     """Byte offset of the ``<contents>`` element in the XML."""
     directory: str | None = None
     """Where the temporary file goes (the node's directory on import: /tmp may be memory)."""
+    limit: int | None = None
+    """The most decoded bytes taken: past it decoding stops, the rest only scanned by (the node's file limit)."""
     size: int = 0
     problem: str | None = None
     file: BinaryIO | None = None
@@ -59,6 +61,12 @@ class SpooledContents:
             raw = binascii.a2b_base64(data, strict_mode=True)
         except binascii.Error as exc:
             self.problem = f"its contents are not valid base 64 ({exc})"
+            return
+        if self.limit is not None and self.size + len(raw) > self.limit:
+            # Refused as soon as the decoded size passes the limit: nothing more is decoded or kept.
+            self.problem = (f"its decoded contents pass this node's limit of {self.limit} bytes per file "
+                            f"(more than {self.size + len(raw)} bytes); refused, the rest not decoded")
+            self.close()
             return
         if self.file is None:
             self.file = tempfile.TemporaryFile(prefix="wikipeer-upload-", dir=self.directory)  # noqa: SIM115

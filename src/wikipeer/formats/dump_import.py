@@ -168,7 +168,7 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
     seen = 0
     last = None
     try:
-        for item in read_dump(source.stream, spool_dir=str(node.dir)):
+        for item in read_dump(source.stream, spool_dir=str(node.dir), max_file=node.policy().max_file):
             if isinstance(item, SiteInfo):
                 importer.siteinfo(item)
                 continue

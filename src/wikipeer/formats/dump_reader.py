@@ -271,16 +271,18 @@ def _page(elem: etree._Element, offset: int, namespaces: dict[int, tuple[str, st
     return page
 
 
-def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT, spool_dir: str | None = None) -> Iterator[SiteInfo | DumpPage]:
+def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT, spool_dir: str | None = None,
+              max_file: int | None = None) -> Iterator[SiteInfo | DumpPage]:
     """Yield the SiteInfo (if any), then each page; raise DumpError or TruncatedDump at the end.
 
     A page whose revision has a text over ``max_text`` bytes comes back with
     ``problem`` set and that text left out, never having been held whole.
     Uploads' contents are decoded into temporary files in ``spool_dir``
-    (the system's temporary directory by default).
+    (the system's temporary directory by default); one whose decoded size
+    passes ``max_file`` stops being decoded there and leaves its page a problem.
     """
     counting = CountingReader(stream)
-    source = DumpBytes(counting, max_text, spool_dir)
+    source = DumpBytes(counting, max_text, spool_dir, max_file)
     try:
         source.prime()
     except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:

@@ -115,7 +115,7 @@ def scale(data: bytes, mime: str, width: int, fmt: str) -> bytes:
                     width, height = image.size
                 image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when it can
                 # No EXIF rotation: the page gives the size the header records, as MediaWiki's file table does.
-                frame = image.convert("RGBA" if fmt != "JPEG" and _has_alpha(frame) else "RGB")
+                frame = image.convert("RGBA" if fmt != "JPEG" and _has_alpha(image) else "RGB")
                 frame = frame.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NoThumbnail("the image has so many pixels that decoding it would exhaust memory "

@@ -7,7 +7,9 @@ How a pull goes (one ``pull()``, run by ``wikipeer sync`` and ``serve --sync-eve
    configuration, refreshed at every pull), ``list=logevents`` from its own
    cursor, 500 events an answer (a deletion hides the page in this node's
    views, store/hidden.py, the signed history stays; a restore shows it
-   again; a move that left no redirect hides the old title; the effects do
+   again; a revision deletion or suppression that hides a revision's text or
+   an old file version hides that one here, and showing it there shows it
+   here; a move that left no redirect hides the old title; the effects do
    not depend on the order the log and the revisions arrive in), and on
    later pulls ``list=recentchanges`` (ids only, 500 an answer) from
    ``LATE_SAVE`` seconds before the previous pull began. A change whose
@@ -93,6 +95,10 @@ IMAGEINFO_PROPS = "sha1|size|mime|url|timestamp|user"
 LATE_SAVE = 600
 """Seconds a save may take from the timestamp MediaWiki gives a revision to the moment its recent change
 can be read; each pull sweeps recentchanges from this long before the previous pull began."""
+
+
+ARCHIVE_SLACK_MS = 5000
+"""How far an old file version's archive time may lie from its successor's upload time."""
 
 
 @dataclass(slots=True)
@@ -533,11 +539,59 @@ class _Follower:
             if page_id is not None and hidden.hidden(self.store, page_id):
                 hidden.unhide(self.store, page_id)
                 self.result.shown += 1
+        elif kind in ("delete", "suppress") and action == "revision":  # revision deletion, or its suppression
+            self._hide_items(ns, title, params, when, f"{'suppressed' if kind == 'suppress' else 'deleted'} on "
+                                                      f"{self.remote.url} by {who} on {event['timestamp']}{why}")
+        elif kind == "suppress" and action == "delete":
+            self._hide(ns, title, when, f"deleted and suppressed on {self.remote.url} by {who} on "
+                                        f"{event['timestamp']}{why}")
         elif kind == "upload" and ns == FILE_NS:
             self.file_titles.add(title)
         elif kind == "move" and params.get("suppressredirect"):
             self._hide(ns, title, when, f"moved to {params.get('target_title')!r} on {self.remote.url} by {who} "
                                         f"without a redirect{why}")
+
+    def _hide_items(self, ns: int, title: str, params: dict[str, Any], when: int, reason: str) -> None:
+        """A revision deletion: the revisions (or old file versions) whose text (or bytes) it hid are
+        hidden here, those it showed again are shown. One not held yet comes with its text already
+        withheld by MediaWiki (``texthidden``), so nothing is lost by the order of log and revisions."""
+        page_id = self._page_id(ns, title)
+        new = params.get("new") if isinstance(params.get("new"), dict) else {}
+        bitmask = new.get("bitmask")
+        hide = bool(new.get("content")) or (isinstance(bitmask, int) and bool(bitmask & 1))
+        ids = [str(i) for i in params.get("ids") or [] if isinstance(i, (int, str))]
+        if page_id is None or not ids:
+            return
+        kind = params.get("type")
+        items = self._revision_items(ids) if kind == "revision" else \
+            self._old_file_items(page_id, ids) if kind == "oldimage" else []
+        for item in items:
+            if hide:
+                hidden.hide_item(self.store, item, page_id, when, reason)
+                self.result.hidden += 1
+            elif hidden.unhide_item(self.store, item):
+                self.result.shown += 1
+
+    def _revision_items(self, ids: list[str]) -> list[int]:
+        """The object ids of the revisions this node holds for the wiki's revision ids."""
+        held = (self._held(int(i)) for i in ids if i.isdigit())
+        return [self.store.object_id(cid) for cid in held if cid is not None]
+
+    def _old_file_items(self, page_id: int, ids: list[str]) -> list[int]:
+        """The file versions an ``oldimage`` deletion names: MediaWiki names an old version by when it was
+        archived (``oi_archive_name``'s timestamp), which is when the next version was uploaded (to the
+        second, or one or two later on a slow wiki): the version before the one uploaded closest to it."""
+        versions = sorted(self.store.file_versions(page_id), key=lambda v: (v.ts, v.id))
+        found = []
+        for i in ids:
+            if len(i) != 14 or not i.isdigit():
+                continue
+            archived = parse_timestamp(f"{i[:4]}-{i[4:6]}-{i[6:8]}T{i[8:10]}:{i[10:12]}:{i[12:]}Z")
+            pairs = [(abs(after.ts - archived), old.id) for old, after in zip(versions, versions[1:])
+                     if abs(after.ts - archived) <= ARCHIVE_SLACK_MS]
+            if pairs:
+                found.append(min(pairs)[1])
+        return found
 
     def _page_id(self, ns: int, full_title: str) -> int | None:
         assert self.config is not None

@@ -1,9 +1,8 @@
-"""The options of ``[[File:...|...]]``, and the one table of the words that name them.
+"""The options of ``[[File:...|...]]``, and the words that name them: English built in, the rest from language data.
 
-``OPTION_WORDS`` maps each word a wiki may write (English and the localized
-synonyms of the languages of our first samples) to MediaWiki's canonical option;
-``NAMED_WORDS`` does the same for the ``name=value`` options and ``PX_WORDS``
-for the size suffix. On top of these, a wiki's language adds the ``img_*``
+``OPTION_WORDS`` maps each English word a wiki may write to MediaWiki's
+canonical option; ``NAMED_WORDS`` does the same for the ``name=value`` options
+and ``PX_WORDS`` for the size suffix. On top of these, a wiki's language adds the ``img_*``
 magic-word synonyms of MediaWiki's language data (``մինի``, ``আজ``, ``$1փքս``:
 render/language_data.py), looked up once per language. ``parse_options``
 turns the parts after the file name into an ``ImageOptions``: the last part
@@ -21,36 +20,23 @@ from urllib.parse import unquote
 from wikipeer.render import language_data
 
 OPTION_WORDS: dict[str, str] = {
-    # type: thumb / frame / frameless
-    **dict.fromkeys(["thumb", "thumbnail", "mini", "miniatur", "nhỏ", "міні", "мініатюра", "мини", "миниатюра",
-                     "サムネイル", "サムネ", "vignette", "miniaturadeimagen", "miniatura", "इवलेसे"], "thumb"),
-    **dict.fromkeys(["frame", "framed", "enframed", "khung", "обрамити", "рамка", "フレーム", "cadre", "marco",
-                     "rahmen"], "frame"),
-    **dict.fromkeys(["frameless", "không khung", "безрамки", "フレームなし", "rahmenlos", "sans_cadre", "sinmarco"],
-                    "frameless"),
-    **dict.fromkeys(["border", "viền", "境界", "borde"], "border"),
-    # horizontal alignment
-    **dict.fromkeys(["left", "trái", "ліворуч", "слева", "左", "links", "gauche", "izquierda", "डावीकडे"], "left"),
-    **dict.fromkeys(["right", "phải", "праворуч", "справа", "右", "rechts", "droite", "derecha", "उजवीकडे"], "right"),
-    **dict.fromkeys(["center", "centre", "giữa", "центр", "中央", "zentriert", "centré", "centro", "मध्यवर्ती"],
-                    "center"),
-    **dict.fromkeys(["none", "không", "без", "нет", "なし", "ohne", "néant", "ninguno", "कोणतेचनाही"], "none"),
-    # vertical alignment
+    # English only (MediaWiki's MessagesEn.php): every other language's words come from its language data,
+    # so "links" is an option on a German wiki and a caption on an English one, as in MediaWiki.
+    **dict.fromkeys(["thumb", "thumbnail"], "thumb"),
+    **dict.fromkeys(["frame", "framed", "enframed"], "frame"),
+    "frameless": "frameless",
+    "border": "border",
+    **{word: word for word in ("left", "right", "center", "none")},
+    "centre": "center",
     **{word: word for word in ("baseline", "sub", "super", "top", "text-top", "middle", "bottom", "text-bottom")},
     "sup": "super",
     "upright": "upright",
-    **dict.fromkeys(["hochkant", "redresse", "vertical", "đứng"], "upright"),
 }
 NAMED_WORDS: dict[str, str] = {
-    **dict.fromkeys(["alt", "альт", "代替文", "代替", "अल्ट", "alternativtext"], "alt"),
-    **dict.fromkeys(["link", "liên kết", "посилання", "ссылка", "リンク", "दुवा", "verweis", "lien", "enlace",
-                     "vínculo"], "link"),
-    **dict.fromkeys(["upright", "hochkant", "redresse", "vertical", "đứng"], "upright"),
-    **dict.fromkeys(["page", "trang", "сторінка", "страница", "ページ", "seite", "página"], "page"),
-    **{word: word for word in ("class", "lang", "thumbtime", "start", "end")},
-    **dict.fromkeys(["thumbnail", "thumb", "miniatur", "mini", "міні", "мини", "nhỏ", "thế"], "manualthumb"),
+    **{word: word for word in ("alt", "link", "upright", "page", "class", "lang", "thumbtime", "start", "end")},
+    **dict.fromkeys(["thumbnail", "thumb"], "manualthumb"),
 }
-PX_WORDS = ("px", "пкс", "пікс", "ピクセル", "पक्ष")
+PX_WORDS = ("px",)
 HALIGN = ("left", "right", "center", "none")
 VALIGN = ("baseline", "sub", "super", "top", "text-top", "middle", "bottom", "text-bottom")
 

@@ -197,6 +197,21 @@ def _page_url(full: bool, escaped: bool = False) -> Function:
     return function
 
 
+def _filepath(exp, frame, first, parts):
+    """``{{filepath:Name|width}}``: the full URL of a file this node holds (a thumbnail's with a width), else
+    nothing, as MediaWiki for a missing file; ``nowiki`` as an argument is accepted and changes nothing here."""
+    name = page_name(exp.ctx.config, first, 6)
+    if name is None or not name.full or name.ns not in (6, -2):
+        return ""
+    meta = exp.ctx.file(name.text)
+    if meta is None:
+        return ""
+    args = [_arg(exp, frame, parts, i).strip() for i in range(len(parts))]
+    width = next((a.removesuffix("px") for a in args if a.removesuffix("px").isdigit()), None)
+    url = meta.thumb.format(width=width) if width and meta.width and int(width) < meta.width else meta.url
+    return exp.ctx.server + url if url.startswith("/") and not url.startswith("//") else url
+
+
 def _titleparts(exp, frame, first, parts):
     pieces = first.split("/", 24)  # MediaWiki splits at most 25 parts
     try:
@@ -605,7 +620,7 @@ _FUNCTIONS: dict[str, Function] = {
     "anchorencode": _anchorencode, "formatnum": _formatnum, "padleft": _pad(True),
     "padright": _pad(False), "plural": _plural, "ns": _ns, "nse": _ns, "localurl": _page_url(False),
     "localurle": _page_url(False, True), "fullurl": _page_url(True), "fullurle": _page_url(True, True),
-    "canonicalurl": _page_url(True), "canonicalurle": _page_url(True, True), "filepath": _nothing, "int": _int,
+    "canonicalurl": _page_url(True), "canonicalurle": _page_url(True, True), "filepath": _filepath, "int": _int,
     "defaultsort": _nothing, "defaultsortkey": _nothing, "defaultcategorysort": _nothing,
     "displaytitle": _nothing, "gender": lambda exp, frame, first, parts: exp.text(parts[0], frame) if parts else "",
     "grammar": _grammar,

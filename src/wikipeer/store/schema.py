@@ -12,7 +12,7 @@ from collections.abc import Callable
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "13"
+SCHEMA_VERSION = "14"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -120,6 +120,12 @@ CREATE TABLE IF NOT EXISTS mw_peers(
 -- the MediaWiki they came from. A head newer than ``since`` (the page made again) shows the page again.
 CREATE TABLE IF NOT EXISTS hidden_pages(
     page INTEGER PRIMARY KEY, since INTEGER NOT NULL, reason TEXT NOT NULL);
+-- Revisions and file versions hidden one by one (schema 14, store/hidden.py): revision deletion or
+-- suppression on the MediaWiki they came from, or an operator's `wikipeer hide`. ``item`` is the
+-- revision's or file version's object id; its signed history stays.
+CREATE TABLE IF NOT EXISTS hidden_items(
+    item INTEGER PRIMARY KEY, page INTEGER NOT NULL, reason TEXT NOT NULL, since INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS hidden_items_by_page ON hidden_items(page);
 -- A partial node's cache of fetched pages (store/cache.py).
 CREATE TABLE IF NOT EXISTS local_pages(
     page INTEGER PRIMARY KEY,

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
+from wikipeer.store import hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
@@ -83,7 +84,9 @@ def create_app(node: Node, default_wiki: str | None = None,
     limits = limits or Limits.from_rates()
     app = _routes(node, default_wiki, session_seconds, limits)
     api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
-    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation))
+    # A hide adds no block: its own count joins the token (`wikipeer hide` from another process included).
+    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation,
+                                                               hidden.changes(node.store)))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
     return LastResort(guarded, SECURITY_HEADERS)
 

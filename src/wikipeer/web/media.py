@@ -23,6 +23,7 @@ from wikipeer.media.thumbs import NoThumbnail, ThumbCache
 from wikipeer.model.media import NS_FILE
 from wikipeer.model.sniff import SVG
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.store import hidden
 from wikipeer.store.records import FileInfo
 from wikipeer.uploading import upload
 from wikipeer.web.bodylimit import MAX_WEB_FILE
@@ -44,13 +45,19 @@ def find_file(site: Site, wiki: str, name: str, version: str | None) -> tuple[st
     except BadTitle as exc:
         raise HttpError(400, str(exc), "Bad title") from None
     page = site.node.store.page(wiki, NS_FILE, title.text)
-    versions = site.node.store.file_versions(page.id) if page else []
+    versions = shown_versions(site, page.id) if page else []
     if version:
         versions = [v for v in versions if v.sha256.startswith(version.lower())]
     if not versions:
         raise HttpError(404, f"This node holds no file {title.full!r}" + (f" of version {version}" if version else "")
                         + ".", "No such file")
     return title.text, versions[0]
+
+
+def shown_versions(site: Site, page_id: int) -> list[FileInfo]:
+    """The page's file versions, newest first, without those hidden one by one (store/hidden.py)."""
+    gone = hidden.hidden_items(site.node.store, page_id)
+    return [v for v in site.node.store.file_versions(page_id) if v.id not in gone]
 
 
 def _cache_headers(request: Request, etag: str, pinned: bool) -> dict[str, str]:
@@ -130,7 +137,9 @@ async def receive_upload(site: Site, request: Request) -> Response:
 
 def file_section(site: Site, wiki: str, page_id: int, name: str) -> dict | None:
     """What a File: page shows above its description: the image and every version, newest first."""
-    versions = site.node.store.file_versions(page_id)
+    every = site.node.store.file_versions(page_id)
+    gone = hidden.hidden_items(site.node.store, page_id)
+    versions = [v for v in every if v.id not in gone]
     if not versions:
         return None
     current = versions[0]
@@ -140,7 +149,7 @@ def file_section(site: Site, wiki: str, page_id: int, name: str) -> dict | None:
         preview = thumb_url(wiki, name, 800, current.sha256)
         width, height = 800, max(1, round(height * 800 / current.width))
     image = current.mime.startswith("image/")
-    rows = [{"info": v, "url": file_url(wiki, name, v.sha256), "signers": [site.key_name(s.key) for s in v.sigs]}
-            for v in versions]
+    rows = [{"info": v, "url": file_url(wiki, name, v.sha256), "signers": [site.key_name(s.key) for s in v.sigs],
+             "hidden": gone[v.id].reason if v.id in gone else None} for v in every]
     return {"current": current, "preview": preview if image else None, "width": width, "height": height,
             "url": file_url(wiki, name, current.sha256), "versions": rows, "digits": VERSION_DIGITS}

@@ -233,6 +233,8 @@ def raw_text(site: Site, wiki: str, title: str, oldid: str | None) -> str:
         if not oldid.isdigit() or revision_pages(store, [int(oldid)]).get(int(oldid)) != row.id:
             raise HttpError(404, f"Revision {oldid!r} is not a revision of {name.full!r} on this node.",
                             "No such revision")
+        if hidden.is_hidden_item(store, int(oldid)):
+            raise HttpError(404, f"Revision {oldid} of {name.full!r} was hidden on this node.", "Revision hidden")
         return store.revision_text(store.revision_by_id(int(oldid)))
     record = hidden.hidden(store, row.id)
     if record is not None:  # as MediaWiki answers for a deleted page, and as this node's own raw page does

@@ -69,7 +69,16 @@ def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
         raise HttpError(404, f"This node holds no revision {text}.", "No such revision") from None
     if rev.page != ref.row.id:
         raise HttpError(404, f"Revision {text} is not a revision of {ref.full_title!r}.", "No such revision")
+    check_revision_shown(site, rev, text)
     return rev
+
+
+def check_revision_shown(site: Site, rev: RevInfo, name: str) -> None:
+    """A 404 for a revision hidden on its own (revision deletion, suppression, `wikipeer hide`), saying why."""
+    record = hidden.hidden_items(site.node.store, rev.page).get(rev.id)
+    if record is not None:
+        raise HttpError(404, f"Revision {name} was hidden ({record.reason}). This node keeps it signed in the "
+                             "page's history but shows its text to no one.", "Revision hidden")
 
 
 def check_shown(site: Site, ref: PageRef) -> None:
@@ -141,7 +150,9 @@ def history(site: Site, request: Request, ref: PageRef) -> Response:
         has_older = bool(store.history_page(ref.row.id, 1, history_key(revs[-1])))
     sizes = {r.cid: r.size for r in revs}
     head_cids = {h.cid for h in ref.heads}
+    gone = hidden.hidden_items(store, ref.row.id)
     lines = [{"rev": r, "badges": site.badges(r, ref.view), "head": r.cid in head_cids,
+              "hidden": gone[r.id].reason if r.id in gone else None,
               "change": r.size - (_parent_size(site, sizes, r.parents[0]) if r.parents else 0),
               "seconders": [site.key_name(s.key) for s in r.sigs if s.role == "second"],
               "parent": r.parents[0] if r.parents else None} for r in revs]
@@ -232,6 +243,7 @@ def diff(site: Site, request: Request, ref: PageRef, new_id: str, old_id: str | 
         old = revision_of(site, ref, old_id)
     elif new.parents:
         old = site.node.store.revision(new.parents[0])
+        check_revision_shown(site, old, old.cid_str)
     else:
         old = None
     old_text = site.node.store.revision_text(old) if old else ""

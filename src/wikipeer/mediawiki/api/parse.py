@@ -21,6 +21,7 @@ from wikipeer.mediawiki.api.rendering import existing_titles, render_text
 from wikipeer.mediawiki.api.sections import get_section, headings
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.redirect import redirect_target
+from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 from wikipeer.store.revlists import revision_pages
 
@@ -66,6 +67,8 @@ def _revision(call: ApiCall, params: dict[str, Any], out: dict[str, Any]) -> tup
         row = store.page_by_id(page_id) if page_id is not None else None
         if row is None or row.wiki != call.wiki.name:
             raise ApiError("nosuchrevid", f"There is no revision with ID {params['oldid']}.")
+        if hidden.is_hidden_item(store, params["oldid"]):  # MediaWiki's answer for a deleted revision's text
+            raise ApiError("permissiondenied", f"The text of revision {params['oldid']} has been hidden.")
         return call.wiki.full_title(row.ns, row.title), store.revision_by_id(params["oldid"]), row.id
     if params["pageid"] is not None:
         try:

@@ -23,6 +23,7 @@ from wikipeer.mediawiki.api.reading import current, history_start, rev_user, sha
 from wikipeer.mediawiki.api.registry import Module, module, register
 from wikipeer.model.cid import cid_to_str
 from wikipeer.render.redirect import redirect_target
+from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 from wikipeer.store.revlists import TimeRange, page_revisions, revision_count
 
@@ -140,8 +141,14 @@ def revision_dict(call: ApiCall, rev: RevInfo, props: list[str], slots: list[str
         out["timestamp"] = format_timestamp(rev.ts)
     if "size" in props:
         out["size"] = rev.size
+    texthidden = hidden.is_hidden_item(store, rev.id)  # as MediaWiki shows a revision whose text was deleted
+    if texthidden:
+        out["texthidden"] = True
     if "sha1" in props:
-        out["sha1"] = sha1_hex(call, rev)
+        if texthidden:
+            out["sha1hidden"] = True
+        else:
+            out["sha1"] = sha1_hex(call, rev)
     if "roles" in props:
         out["roles"] = ["main"]
     if "comment" in props:
@@ -159,13 +166,19 @@ def revision_dict(call: ApiCall, rev: RevInfo, props: list[str], slots: list[str
 def _content(call: ApiCall, rev: RevInfo, props: list[str], slots: list[str], section: int | None,
              out: dict[str, Any]) -> None:
     slot: dict[str, Any] = {}
+    texthidden = hidden.is_hidden_item(call.node.store, rev.id)
     if "slotsize" in props:
         slot["size"] = rev.size
     if "slotsha1" in props:
-        slot["sha1"] = sha1_hex(call, rev)
+        if texthidden:
+            slot["sha1hidden"] = True
+        else:
+            slot["sha1"] = sha1_hex(call, rev)
+    if texthidden and "content" in props:
+        slot["texthidden"] = True
     if "contentmodel" in props or "content" in props:
         slot["contentmodel"] = rev.model
-    if "content" in props:
+    if "content" in props and not texthidden:
         text = call.node.store.revision_text(rev)
         if section is not None:
             text = section_text(text, section)

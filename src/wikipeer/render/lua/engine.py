@@ -164,7 +164,7 @@ class Engine:
             "preprocess": self.preprocess, "expand_template": self.expand_template,
             "parser_function": self.parser_function, "new_child": self.new_child,
             "title_info": self.title_info, "title_make": self.title_make, "title_current": self.title_current,
-            "title_exists": self.title_exists, "title_content": self.title_content,
+            "title_exists": self.title_exists, "title_file": self.title_file, "title_content": self.title_content,
             "title_redirect": self.title_redirect, "site_info": self.site_info, "page_url": self.page_url,
             "site_host": self.site_host, "uri_encode": uri_encode, "uri_decode": uri_decode,
             "anchor_encode": anchor_encode, "hash_algorithms": lambda: sorted(_HASHES),
@@ -316,6 +316,16 @@ class Engine:
             return full in self.ctx.exists([full])
         except Exception:
             return False
+
+    def title_file(self, name: str) -> dict | None:
+        """The file ``name`` (no namespace) as ``title.file`` gives it, from what the node holds; None if not held."""
+        try:
+            meta = self.ctx.file(name)
+        except Exception:
+            return None
+        if meta is None:
+            return None
+        return {"width": meta.width or 0, "height": meta.height or 0, "mimeType": meta.mime}
 
     def title_content(self, full: str) -> str | None:
         """A page's text, recorded as a dependency of the rendering."""

@@ -192,8 +192,22 @@ function computed.subjectPageTitle(t)
 end
 function computed.protectionLevels(t) return { edit = {}, move = {} } end
 function computed.cascadingProtection(t) return { restrictions = {}, sources = {} } end
-function computed.file(t) return false end
-function computed.fileExists(t) return false end
+-- Scribunto: false outside the File and Media namespaces, else the file's metadata (exists = false if
+-- not held). This node knows a held file's pixels and type; pages, size and length it leaves out.
+function computed.file(t)
+    if (t.namespace ~= 6 and t.namespace ~= -2) or t.interwiki ~= "" then
+        return false
+    end
+    local info = call("title_file", t.text)
+    if not info then
+        return { exists = false }
+    end
+    return { exists = true, width = info.width, height = info.height, mimeType = info.mimeType }
+end
+function computed.fileExists(t)
+    local info = computed.file(t)
+    return info ~= false and info.exists
+end
 function computed.isDisambiguationPage(t) return false end
 
 function methods:isSubpageOf(other)
