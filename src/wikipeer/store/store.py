@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
+from wikipeer.store import shown
 from wikipeer.store import textcodec
 from wikipeer.model.media import File
 from wikipeer.store.packs import ChunkPlace, PackError, Packs
@@ -556,6 +557,28 @@ class Store:
     def heads(self, page_id: int) -> list[RevInfo]:
         ids = [r[0] for r in self.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
+
+    def _view_keys(self) -> shown.ViewKeys:
+        keys = getattr(self._local, "view_keys", None)
+        if keys is None:  # one per connection: the temporary table it fills is the connection's
+            keys = self._local.view_keys = shown.ViewKeys()
+        return keys
+
+    def shown_head(self, page_id: int, trusted: frozenset[str]) -> RevInfo | None:
+        """The head of a page a view trusting ``trusted`` shows (as View.choose over heads), in one query.
+
+        Only the chosen head is read in full; None if the page has no head.
+        """
+        oid = shown.shown_head_id(self.conn, self._view_keys(), page_id, trusted)
+        return None if oid is None else self.revision_by_id(oid)
+
+    def ordered_heads(self, page_id: int, trusted: frozenset[str]) -> list[RevInfo]:
+        """Every head of a page, the one a view trusting ``trusted`` shows first (as View.order)."""
+        return [self.revision_by_id(i) for i in shown.ordered_head_ids(self.conn, self._view_keys(), page_id, trusted)]
+
+    def shown_head_ids(self, trusted: frozenset[str], page_ids: Iterable[int] | None = None) -> dict[int, int]:
+        """{page id: id of the head a view trusting ``trusted`` shows}, for these pages or all, in one query per 500."""
+        return shown.shown_head_ids(self.conn, self._view_keys(), trusted, page_ids)
 
     def history(self, page_id: int) -> list[RevInfo]:
         """Every revision of a page, newest first."""

@@ -1,0 +1,104 @@
+"""Choosing the head a view shows, in SQL: one query per page, or one for many pages.
+
+A view trusts a set of keys. The rule (docs/trust.md, policy/view.py) is: a
+head signed or seconded by a trusted key wins; among equals the newest
+timestamp wins, and last the smaller CID. Here that rule is an ORDER BY over
+the page's rows of ``heads``, with "trusted" an EXISTS on ``sigs`` against a
+temporary table of the view's key *ids* (integers, as ``sigs.key`` holds
+them), so no key string is read or compared per head.
+
+The temporary table belongs to one connection (one thread). It is filled again
+when the view's keys change, when the ``keys`` table grows (a trusted key that
+had signed nothing here may arrive later), and after a rollback took the
+filling back: a stamp row written with each filling tells which of those
+happened, and it is rolled back together with the rows it vouches for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterable
+
+_COUNTER = itertools.count(1)
+_CHUNK = 500  # bound parameters per statement, well under SQLite's limit
+
+_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS view_keys(id INTEGER PRIMARY KEY)",
+    "CREATE TEMP TABLE IF NOT EXISTS view_stamp(filling INTEGER NOT NULL, known INTEGER NOT NULL)",
+)
+
+# Ranking a head: trusted first, then newest, then the smaller CID (BLOBs compare as bytes, as in Python).
+_TRUSTED = "EXISTS (SELECT 1 FROM sigs s WHERE s.target = h.rev AND s.key IN (SELECT id FROM temp.view_keys))"
+_RANK = f"{_TRUSTED} DESC, r.ts DESC, o.cid ASC"
+
+ONE_PAGE = f"""
+SELECT h.rev FROM heads h JOIN revisions r ON r.id = h.rev JOIN objects o ON o.id = h.rev
+WHERE h.page = ? ORDER BY {_RANK} LIMIT 1"""
+
+ONE_PAGE_ORDERED = f"""
+SELECT h.rev FROM heads h JOIN revisions r ON r.id = h.rev JOIN objects o ON o.id = h.rev
+WHERE h.page = ? ORDER BY {_RANK}"""
+
+_MANY_PAGES = """
+SELECT page, rev FROM (
+    SELECT h.page AS page, h.rev AS rev, row_number() OVER (PARTITION BY h.page ORDER BY {rank}) AS n
+    FROM heads h JOIN revisions r ON r.id = h.rev JOIN objects o ON o.id = h.rev {where})
+WHERE n = 1"""
+
+
+class ViewKeys:
+    """The trusted key ids of the last view asked for, in one connection's temporary table."""
+
+    def __init__(self) -> None:
+        self._trusted: frozenset[str] | None = None
+        self._filling = 0
+
+    def load(self, conn: sqlite3.Connection, trusted: frozenset[str]) -> None:
+        """Make temp.view_keys hold the ids of ``trusted`` that this store knows."""
+        for statement in _TABLES:
+            conn.execute(statement)
+        known, stamp = conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM keys), "
+            "(SELECT filling FROM temp.view_stamp WHERE known = (SELECT coalesce(max(id), 0) FROM keys))").fetchone()
+        same = self._trusted is trusted or self._trusted == trusted
+        if same and stamp is not None and stamp == self._filling:
+            return
+        conn.execute("DELETE FROM temp.view_keys")
+        conn.execute("DELETE FROM temp.view_stamp")
+        keys = sorted(trusted)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start:start + _CHUNK]
+            conn.execute(f"INSERT OR IGNORE INTO temp.view_keys SELECT id FROM keys WHERE key IN "
+                         f"({','.join('?' * len(chunk))})", chunk)
+        self._filling = next(_COUNTER)
+        conn.execute("INSERT INTO temp.view_stamp VALUES (?, ?)", (self._filling, known))
+        self._trusted = trusted
+
+
+def shown_head_id(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> int | None:
+    """The id of the head of ``page_id`` a view trusting ``trusted`` shows; None if the page has none."""
+    keys.load(conn, trusted)
+    row = conn.execute(ONE_PAGE, (page_id,)).fetchone()
+    return row[0] if row else None
+
+
+def ordered_head_ids(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> list[int]:
+    """The ids of every head of ``page_id``, the shown one first, as the view ranks them."""
+    keys.load(conn, trusted)
+    return [r[0] for r in conn.execute(ONE_PAGE_ORDERED, (page_id,))]
+
+
+def shown_head_ids(conn: sqlite3.Connection, keys: ViewKeys, trusted: frozenset[str],
+                   page_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """{page id: shown head id} for these pages (every page if None), one query per 500 pages."""
+    keys.load(conn, trusted)
+    if page_ids is None:
+        return dict(conn.execute(_MANY_PAGES.format(rank=_RANK, where="")).fetchall())
+    ids = list(page_ids)
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        where = f"WHERE h.page IN ({','.join('?' * len(chunk))})"
+        out.update(conn.execute(_MANY_PAGES.format(rank=_RANK, where=where), chunk).fetchall())
+    return out
