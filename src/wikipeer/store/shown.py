@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _COUNTER = itertools.count(1)
 _CHUNK = 500  # bound parameters per statement, well under SQLite's limit
@@ -32,8 +33,13 @@ _TABLES = (
 _TRUSTED = "EXISTS (SELECT 1 FROM sigs s WHERE s.target = h.rev AND s.key IN (SELECT id FROM temp.view_keys))"
 _RANK = f"{_TRUSTED} DESC, r.ts DESC, o.cid ASC"
 
+_STAMP = "(SELECT filling FROM temp.view_stamp WHERE known = (SELECT coalesce(max(id), 0) FROM keys))"
+
+# The stamp comes back with the row, so a page's shown head costs one statement while the view's keys stand.
 ONE_PAGE = f"""
-SELECT h.rev FROM heads h JOIN revisions r ON r.id = h.rev JOIN objects o ON o.id = h.rev
+SELECT h.rev, o.cid, o.data, r.page, r.ts, r.size, p.cid, t.cid, {_STAMP}
+FROM heads h JOIN revisions r ON r.id = h.rev JOIN objects o ON o.id = h.rev
+LEFT JOIN objects p ON p.id = r.page LEFT JOIN objects t ON t.id = r.text
 WHERE h.page = ? ORDER BY {_RANK} LIMIT 1"""
 
 ONE_PAGE_ORDERED = f"""
@@ -48,22 +54,30 @@ WHERE n = 1"""
 
 
 class ViewKeys:
-    """The trusted key ids of the last view asked for, in one connection's temporary table."""
+    """The trusted key ids of the last view asked for, in one connection's temporary table.
+
+    Belongs to one connection: a new connection needs a new ViewKeys.
+    """
 
     def __init__(self) -> None:
         self._trusted: frozenset[str] | None = None
         self._filling = 0
+        self._created = False
+
+    def holds(self, trusted: frozenset[str], stamp: int | None) -> bool:
+        """Whether the table holds ``trusted``'s ids, given the stamp read with the keys table as it is now."""
+        return stamp is not None and stamp == self._filling and (self._trusted is trusted or self._trusted == trusted)
 
     def load(self, conn: sqlite3.Connection, trusted: frozenset[str]) -> None:
         """Make temp.view_keys hold the ids of ``trusted`` that this store knows."""
-        for statement in _TABLES:
-            conn.execute(statement)
-        known, stamp = conn.execute(
-            "SELECT (SELECT coalesce(max(id), 0) FROM keys), "
-            "(SELECT filling FROM temp.view_stamp WHERE known = (SELECT coalesce(max(id), 0) FROM keys))").fetchone()
-        same = self._trusted is trusted or self._trusted == trusted
-        if same and stamp is not None and stamp == self._filling:
-            return
+        self.create(conn)
+        if not self.holds(trusted, conn.execute(f"SELECT {_STAMP}").fetchone()[0]):
+            self.fill(conn, trusted)
+
+    def fill(self, conn: sqlite3.Connection, trusted: frozenset[str]) -> None:
+        """Put the ids of ``trusted`` in temp.view_keys, and a new stamp naming this filling and the keys table's size."""
+        self.create(conn)
+        known = conn.execute("SELECT coalesce(max(id), 0) FROM keys").fetchone()[0]
         conn.execute("DELETE FROM temp.view_keys")
         conn.execute("DELETE FROM temp.view_stamp")
         keys = sorted(trusted)
@@ -75,12 +89,38 @@ class ViewKeys:
         conn.execute("INSERT INTO temp.view_stamp VALUES (?, ?)", (self._filling, known))
         self._trusted = trusted
 
+    def create(self, conn: sqlite3.Connection) -> None:
+        """Create the connection's temporary tables, once."""
+        if not self._created:
+            for statement in _TABLES:
+                conn.execute(statement)
+            self._created = True
 
-def shown_head_id(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> int | None:
-    """The id of the head of ``page_id`` a view trusting ``trusted`` shows; None if the page has none."""
-    keys.load(conn, trusted)
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    """What one query reads of the head a view shows: enough to build its RevInfo without asking again."""
+
+    id: int
+    cid: bytes
+    data: bytes
+    page: int
+    ts: int
+    size: int
+    page_cid: bytes | None  # None: missing, so the full read reports the damage as it always did
+    text_cid: bytes | None
+
+
+def shown_head_row(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> HeadRow | None:
+    """The head of ``page_id`` a view trusting ``trusted`` shows; None if the page has none."""
+    keys.create(conn)
     row = conn.execute(ONE_PAGE, (page_id,)).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None  # no head: none to show, whatever the view
+    if not keys.holds(trusted, row[-1]):  # another view, new keys, or a rollback: fill again and ask again
+        keys.fill(conn, trusted)
+        row = conn.execute(ONE_PAGE, (page_id,)).fetchone()
+    return HeadRow(*row[:-1])
 
 
 def ordered_head_ids(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> list[int]:

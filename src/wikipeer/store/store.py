@@ -171,6 +171,7 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.view_keys = None  # its temporary tables went with the connection
 
     # -- writing ---------------------------------------------------------
 
@@ -354,12 +355,15 @@ class Store:
         """A revision's block, re-encoded from its fields when it is kept packed."""
         return libipld.encode_dag_cbor(self._revision_fields(oid, data)) if data.startswith(PACKED) else data
 
-    def _revision_fields(self, oid: int, data: bytes) -> dict:
-        """A revision's decoded object; for a packed one, links and the author come from the tables."""
+    def _revision_fields(self, oid: int, data: bytes, links: tuple[bytes, bytes] | None = None) -> dict:
+        """A revision's decoded object; for a packed one, links and the author come from the tables.
+
+        ``links``: the page's and text's CIDs when the caller read them already.
+        """
         if not data.startswith(PACKED):
             return libipld.decode_dag_cbor(data)
         obj = libipld.decode_dag_cbor(data[1:])
-        row = self.conn.execute(
+        row = links or self.conn.execute(
             "SELECT p.cid, t.cid FROM revisions r JOIN objects p ON p.id = r.page JOIN objects t ON t.id = r.text "
             "WHERE r.id = ?", (oid,)).fetchone()
         if row is None:
@@ -534,9 +538,11 @@ class Store:
 
     # -- revisions -------------------------------------------------------
 
-    def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
-        obj = self._revision_fields(oid, data)
-        page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
+    def _rev_info(self, oid: int, cid: bytes, data: bytes, row: shown.HeadRow | None = None) -> RevInfo:
+        """The revision ``oid`` in full; ``row``: its revisions row and links, when the caller read them already."""
+        obj = self._revision_fields(oid, data, (row.page_cid, row.text_cid) if row else None)
+        page, ts, size = (row.page, row.ts, row.size) if row else self.conn.execute(
+            "SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
             id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
             comment=obj.get("comment", ""), model=obj["model"], format=obj.get("format"), author=obj.get("author"), minor=obj.get("minor", False),
@@ -569,8 +575,9 @@ class Store:
 
         Only the chosen head is read in full; None if the page has no head.
         """
-        oid = shown.shown_head_id(self.conn, self._view_keys(), page_id, trusted)
-        return None if oid is None else self.revision_by_id(oid)
+        row = shown.shown_head_row(self.conn, self._view_keys(), page_id, trusted)
+        return None if row is None else self._rev_info(row.id, row.cid, row.data,
+                                                         row if row.page_cid and row.text_cid else None)
 
     def ordered_heads(self, page_id: int, trusted: frozenset[str]) -> list[RevInfo]:
         """Every head of a page, the one a view trusting ``trusted`` shows first (as View.order)."""
