@@ -116,3 +116,26 @@ def test_a_rolled_back_transaction_does_not_leave_the_view_keys_stale(tmp_path: 
             raise RuntimeError("roll back")
     assert store.shown_head(page_id, trusted).cid == fork[2].cid
     store.close()
+
+
+def test_view_tables_made_in_a_rolled_back_transaction_are_made_again(tmp_path: Path) -> None:
+    """The connection's first choice happens inside a transaction that rolls back: the next one still works."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    page = Page("w", 0, "P")
+    first = edit_blocks(page, "a", (), "new", KEYS[0], NAMES[0], 1000)
+    fork = edit_blocks(page, "b", (first[2].cid,), "e", KEYS[2], NAMES[2], 1001)
+    newer = edit_blocks(page, "c", (first[2].cid,), "e", KEYS[3], NAMES[3], 5000)
+    ingest(store, first + fork[1:] + newer[1:], "test")
+    store.close()
+    store = Store(path)  # a new connection: no view tables yet
+    page_id = store.conn.execute("SELECT id FROM pages").fetchone()[0]
+    trusted = frozenset([NAMES[2]])
+    with pytest.raises(RuntimeError):
+        with store.write():
+            assert store.shown_head(page_id, trusted).cid == fork[2].cid
+            raise RuntimeError("roll back")
+    assert store.shown_head(page_id, trusted).cid == fork[2].cid
+    assert store.shown_head_ids(trusted) == {page_id: store.object_id(fork[2].cid)}
+    assert store.shown_head(page_id, frozenset()).cid == newer[2].cid
+    store.close()

@@ -62,7 +62,6 @@ class ViewKeys:
     def __init__(self) -> None:
         self._trusted: frozenset[str] | None = None
         self._filling = 0
-        self._created = False
 
     def holds(self, trusted: frozenset[str], stamp: int | None) -> bool:
         """Whether the table holds ``trusted``'s ids, given the stamp read with the keys table as it is now."""
@@ -70,13 +69,14 @@ class ViewKeys:
 
     def load(self, conn: sqlite3.Connection, trusted: frozenset[str]) -> None:
         """Make temp.view_keys hold the ids of ``trusted`` that this store knows."""
-        self.create(conn)
-        if not self.holds(trusted, conn.execute(f"SELECT {_STAMP}").fetchone()[0]):
+        row = _read(conn, f"SELECT {_STAMP}", ())
+        if not row or not self.holds(trusted, row[0]):
             self.fill(conn, trusted)
 
     def fill(self, conn: sqlite3.Connection, trusted: frozenset[str]) -> None:
         """Put the ids of ``trusted`` in temp.view_keys, and a new stamp naming this filling and the keys table's size."""
-        self.create(conn)
+        for statement in _TABLES:
+            conn.execute(statement)
         known = conn.execute("SELECT coalesce(max(id), 0) FROM keys").fetchone()[0]
         conn.execute("DELETE FROM temp.view_keys")
         conn.execute("DELETE FROM temp.view_stamp")
@@ -89,12 +89,19 @@ class ViewKeys:
         conn.execute("INSERT INTO temp.view_stamp VALUES (?, ?)", (self._filling, known))
         self._trusted = trusted
 
-    def create(self, conn: sqlite3.Connection) -> None:
-        """Create the connection's temporary tables, once."""
-        if not self._created:
-            for statement in _TABLES:
-                conn.execute(statement)
-            self._created = True
+
+def _read(conn: sqlite3.Connection, sql: str, args: tuple) -> tuple | None:
+    """The first row of ``sql``: None if there is none, () if this connection has no view tables yet.
+
+    The tables are made on first use; a rollback of the transaction that made
+    them takes them away again, so their absence is a normal state, not an error.
+    """
+    try:
+        return conn.execute(sql, args).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table: temp.view_" not in str(exc):
+            raise
+        return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +120,11 @@ class HeadRow:
 
 def shown_head_row(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> HeadRow | None:
     """The head of ``page_id`` a view trusting ``trusted`` shows; None if the page has none."""
-    keys.create(conn)
-    row = conn.execute(ONE_PAGE, (page_id,)).fetchone()
-    if row is None:
-        return None  # no head: none to show, whatever the view
-    if not keys.holds(trusted, row[-1]):  # another view, new keys, or a rollback: fill again and ask again
+    row = _read(conn, ONE_PAGE, (page_id,))
+    if row == () or (row is not None and not keys.holds(trusted, row[-1])):  # no tables yet, another view, new keys, a rollback
         keys.fill(conn, trusted)
         row = conn.execute(ONE_PAGE, (page_id,)).fetchone()
-    return HeadRow(*row[:-1])
+    return None if row is None else HeadRow(*row[:-1])
 
 
 def ordered_head_ids(conn: sqlite3.Connection, keys: ViewKeys, page_id: int, trusted: frozenset[str]) -> list[int]:
