@@ -4,9 +4,13 @@
    signed by 2,000 author keys; some pages edited again, some forked into two
    or three heads, some heads seconded by other keys), all through the ingest
    door. The timed loop is what the web page does for each page:
-   ``view.choose(store.heads(page_id))``, under a View of 1,000 trusted keys
-   (the members of a real trust list, through ``policy.trust.members``).
-   Anchors in the same run: the same loop under a View of one key, and
+   ``view.shown(store, page_id)`` (the store chooses the head in one SQL
+   query and reads only that head in full), under a View of 1,000 trusted keys
+   (the members of a real trust list, through ``policy.trust.members``), and
+   the path it replaced, ``view.choose(store.heads(page_id))`` (every head
+   read in full, ranked in Python), which must choose the same heads.
+   Anchors in the same run: both under a View of one key, every page's head
+   id in one query (``Store.shown_head_ids``), and
    ``SELECT rev FROM heads WHERE page = ?`` alone. A cProfile of a slice
    says where the time goes.
 2. Gossip: 100 in-process nodes, each with a random Ed25519 node key, run the
@@ -166,25 +170,21 @@ def _time_heads(store: Store, page_ids: list[int], view: View) -> tuple[float, l
     return time.perf_counter() - start, chosen
 
 
-HEADS_FOR_VIEW = """
-SELECT h.rev, o.cid, r.ts, group_concat(k.key, ' ') FROM heads h JOIN objects o ON o.id = h.rev
-JOIN revisions r ON r.id = h.rev LEFT JOIN sigs s ON s.target = h.rev LEFT JOIN keys k ON k.id = s.key
-WHERE h.page = ? GROUP BY h.rev"""
-
-
-def _time_heads_one_query(store: Store, page_ids: list[int], view: View) -> tuple[float, list[int]]:
-    """PROPOSED (not in src): one query per page giving each head's id, CID, time and signer keys.
-
-    The real ``View.choose`` ranks them (it reads only signers(), ts and cid);
-    a full RevInfo would be built for the chosen head alone.
-    """
+def _time_shown(store: Store, page_ids: list[int], view: View) -> tuple[float, list[int]]:
+    """What callers do now: ``view.shown(store, page_id)``, one SQL query choosing the head, then its RevInfo."""
     start = time.perf_counter()
     chosen = []
-    conn = store.conn
     for page_id in page_ids:
-        heads = [RevInfo(rev, cid, page_id, (), b"", ts, 0, sigs=[SigInfo(k, "", b"") for k in (keys or "").split()])
-                 for rev, cid, ts, keys in conn.execute(HEADS_FOR_VIEW, (page_id,))]
-        chosen.append(view.choose(heads).id)
+        head = view.shown(store, page_id)
+        chosen.append(head.id)
+    return time.perf_counter() - start, chosen
+
+
+def _time_shown_ids(store: Store, page_ids: list[int], view: View) -> tuple[float, list[int]]:
+    """The shown head's id of every page in one query (``Store.shown_head_ids``), as search reindexing uses it."""
+    start = time.perf_counter()
+    shown = store.shown_head_ids(view.trusted)
+    chosen = [shown[p] for p in page_ids]
     return time.perf_counter() - start, chosen
 
 
@@ -193,7 +193,7 @@ def _profile_heads(store: Store, page_ids: list[int], view: View) -> list[tuple[
     profiler = cProfile.Profile()
     profiler.enable()
     for page_id in page_ids:
-        view.choose(store.heads(page_id))
+        view.shown(store, page_id)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=io.StringIO())
     total = sum(tt for (_, _, tt, _, _) in stats.stats.values())  # type: ignore[attr-defined]
@@ -201,10 +201,10 @@ def _profile_heads(store: Store, page_ids: list[int], view: View) -> list[tuple[
         return path == "~" and ("sqlite3.Connection" in name or "sqlite3.Cursor" in name)
 
     wanted: dict[str, Callable[[str, str], bool]] = {
-        "View.choose (order, rank, is_trusted)": lambda path, name: path.endswith("view.py") and name == "choose",
-        "  RevInfo.signers (a set per head)": lambda path, name: path.endswith("records.py") and name == "signers",
-        "Store.heads (SELECT rev FROM heads + one revision_by_id per head)":
-            lambda path, name: path.endswith("store.py") and name == "heads",
+        "store.shown.shown_head_row (one query: head, CID, data, stamp)":
+            lambda path, name: path.endswith("shown.py") and name == "shown_head_row",
+        "Store._rev_info (the chosen head read in full)":
+            lambda path, name: path.endswith("store.py") and name == "_rev_info",
         "  Store._revision_fields (CBOR + page/text/parents/author queries)":
             lambda path, name: path.endswith("store.py") and name == "_revision_fields",
         "  Store.signatures (sigs JOIN keys JOIN objects)":
@@ -258,27 +258,26 @@ def run_heads() -> dict[str, float]:
         store.conn.execute("SELECT count(*), sum(length(data)) FROM objects").fetchone()
         store.conn.execute("SELECT count(*) FROM sigs").fetchone()
 
-        task = progress.add_task("shown head: timing (1,000 keys, 1 key, SQL only, proposed; twice)", total=8)
-        times: dict[str, list[float]] = {"big": [], "small": [], "sql": [], "proposed": []}
-        chosen_big: list[int] = []
-        chosen_small: list[int] = []
+        task = progress.add_task("shown head: timing (before and now, 1,000 keys and 1 key, SQL only; twice)", total=12)
+        runs = {"before big": (_time_heads, big), "before small": (_time_heads, small),
+                "now big": (_time_shown, big), "now small": (_time_shown, small),
+                "ids big": (_time_shown_ids, big)}
+        times: dict[str, list[float]] = {k: [] for k in (*runs, "sql")}
+        chosen: dict[str, list[int]] = {}
         for _ in range(2):  # interleaved, best of two: the host's CPU steal comes and goes
-            t, chosen_big = _time_heads(store, page_ids, big)
-            times["big"].append(t)
-            progress.advance(task)
-            t, chosen_small = _time_heads(store, page_ids, small)
-            times["small"].append(t)
-            progress.advance(task)
+            for label, (fn, view) in runs.items():
+                t, chosen[label] = fn(store, page_ids, view)
+                times[label].append(t)
+                progress.advance(task)
             start = time.perf_counter()
             for page_id in page_ids:
                 store.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,)).fetchall()
             times["sql"].append(time.perf_counter() - start)
             progress.advance(task)
-            t, chosen_proposed = _time_heads_one_query(store, page_ids, big)
-            times["proposed"].append(t)
-            progress.advance(task)
-            if chosen_proposed != chosen_big:
-                raise RuntimeError("shown head: the one-query sketch chose other heads than store.heads + View.choose")
+            if chosen["now big"] != chosen["before big"] or chosen["ids big"] != chosen["before big"] \
+                    or chosen["now small"] != chosen["before small"]:
+                raise RuntimeError("shown head: the store's query chose other heads than store.heads + View.choose")
+        chosen_big, chosen_small = chosen["before big"], chosen["before small"]
         start = time.perf_counter()
         store.conn.execute("SELECT page, rev FROM heads").fetchall()
         scan = time.perf_counter() - start
@@ -291,7 +290,7 @@ def run_heads() -> dict[str, float]:
         store.close()
 
     n = len(page_ids)
-    big_rate, small_rate, sql_rate, proposed_rate = (n / min(times[k]) for k in ("big", "small", "sql", "proposed"))
+    rate = {k: n / min(v) for k, v in times.items()}
     console.print("  where the time goes (cProfile, 10,000 pages, 1,000-key view; cumulative shares):")
     for label, share in shares:
         console.print(f"    {share:6.1%}  {label}")
@@ -303,14 +302,17 @@ def run_heads() -> dict[str, float]:
         "pages with 2-3 heads": multi,
         "build s (ingest door; nan: from bench/out)": built["build s"],
         "view of 1,000 keys built ms": view_build * 1000,
-        "pages/s, view of 1,000 keys": big_rate,
-        "pages/s, view of 1 key": small_rate,
-        "pages/s, SELECT rev FROM heads": sql_rate,
-        "pages/s, PROPOSED one query + View.choose": proposed_rate,
+        "pages/s, before: View.choose(store.heads), 1,000 keys": rate["before big"],
+        "pages/s, before: View.choose(store.heads), 1 key": rate["before small"],
+        "pages/s, now: View.shown (one query + RevInfo), 1,000 keys": rate["now big"],
+        "pages/s, now: View.shown, 1 key": rate["now small"],
+        "pages/s, Store.shown_head_ids, all pages in one query": rate["ids big"],
+        "pages/s, SELECT rev FROM heads": rate["sql"],
         "one scan of all heads ms": scan * 1000,
-        "1,000 keys / 1 key": big_rate / small_rate,
-        "1,000 keys / SQL heads only": big_rate / sql_rate,
-        "PROPOSED / today (1,000 keys)": proposed_rate / big_rate,
+        "now / before (1,000 keys)": rate["now big"] / rate["before big"],
+        "now / before (1 key)": rate["now small"] / rate["before small"],
+        "all-pages query / before (1,000 keys)": rate["ids big"] / rate["before big"],
+        "now 1,000 keys / 1 key": rate["now big"] / rate["now small"],
         "pages shown differently by the views": differ,
         "shown heads trusted (1 in 10 pages)": trusted_shown,
     }

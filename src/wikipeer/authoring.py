@@ -62,7 +62,7 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     key = node.keyring.signing_key(identity.name, node.passphrase)
     existing = node.store.page(wiki, title.ns, title.text)
     if parents is None:
-        head = node.view().choose(node.store.heads(existing.id)) if existing else None
+        head = node.view().shown(node.store, existing.id) if existing else None
         parents = (head.cid,) if head else ()
         if head is not None and node.store.revision_text(head) == text:
             raise UserError(f"no change: the text is the same as the current revision of {title.full!r}")

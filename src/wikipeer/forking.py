@@ -48,7 +48,7 @@ def fork_wiki(node: Node, wiki: str, new: str, view_name: str | None = None,
     public = node.keyring.get(NODE_KEY).public
     result, blocks = Forked(), []
     for row in node.store.pages(wiki):
-        head = view.choose(node.store.heads(row.id))
+        head = view.shown(node.store, row.id)
         if head is None:
             continue
         result.unreviewed += not view.is_trusted(head)

@@ -56,7 +56,7 @@ class WikiReader:
         name = self._name(full_title)
         page = self.node.store.page(self.config.name, *name) if name else None
         view = self.view if self.view is not None else self.node.view()
-        return view.choose(self.node.store.heads(page.id)) if page else None
+        return view.shown(self.node.store, page.id) if page else None
 
     def template(self, full_title: str) -> str | None:
         """The shown text of a template or module, None when the node lacks it."""

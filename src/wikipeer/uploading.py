@@ -119,7 +119,7 @@ def upload(node: Node, wiki: str, raw_title: str, data: bytes, comment: str = ""
     ts = ts if ts is not None else now_ms()
     blocks: list[Block] = []
     existing = node.store.page(wiki, title.ns, title.text)
-    head = node.view().choose(node.store.heads(existing.id)) if existing else None
+    head = node.view().shown(node.store, existing.id) if existing else None
     if existing is not None:
         current = node.store.current_file(existing.id)
         if current is not None and current.sha256 == digests([data])[0]:

@@ -187,7 +187,7 @@ def _shown(node: Node, wiki: str, title: str, rev: str | None, view: str | None 
         if record is not None:
             raise NotFound(f"revision {rev} was hidden ({record.reason}); 'wikipeer unhide' shows it again")
         return info
-    head = node.view(view).choose(node.store.heads(page.id))
+    head = node.view(view).shown(node.store, page.id)
     if head is None:
         raise NotFound(f"page {title!r} has no revisions")
     return head
@@ -225,7 +225,7 @@ def history(args: argparse.Namespace) -> int:
 
 def heads(args: argparse.Namespace) -> int:
     node = _open(args)
-    for rev in node.view().order(node.store.heads(find_page(node, args.wiki, args.title).id)):
+    for rev in node.view().ordered(node.store, find_page(node, args.wiki, args.title).id):
         out.print(_rev_line(node, rev))
     return 0
 

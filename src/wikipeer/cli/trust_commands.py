@@ -157,7 +157,7 @@ def blocklist_check(args: argparse.Namespace) -> int:
     flagged = 0
     for wiki in node.store.wikis():
         for row in node.store.pages(wiki):
-            head = node.view().choose(node.store.heads(row.id))
+            head = node.view().shown(node.store, row.id)
             hit = guard.check(node.store.revision_text(head)) if head else None
             if hit:
                 flagged += 1

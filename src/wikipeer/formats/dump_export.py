@@ -189,7 +189,7 @@ def selected(store: Store, pages: Iterable[PageRow], view: View, options: Export
     """Each page with the revisions to write, in order; pages with none are left out."""
     for page in pages:
         if options.current:
-            head = view.choose(store.heads(page.id))
+            head = view.shown(store, page.id)
             revisions = [head] if head else []
         else:
             revisions = ordered_revisions(store.history(page.id))

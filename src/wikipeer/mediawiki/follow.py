@@ -496,7 +496,7 @@ class _Follower:
         if held is not None:
             parents = self.store.revision(held).parents
             return parents[0] if parents else None
-        heads = self.node.view().order(self.store.heads(page_id))
+        heads = self.node.view().ordered(self.store, page_id)
         return heads[0].cid if heads else None
 
     def _as_dump(self, rev: RevInfo) -> DumpRevision:

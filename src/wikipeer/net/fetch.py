@@ -119,7 +119,7 @@ def fetch_guid(node: Node, url: str, guid: str, depth: int, result: FetchResult)
 def shown_files(node: Node, row: PageRow) -> list[str]:
     """The names of the files a page shows: its own file for a File: page, and those its current text shows."""
     names = [row.title] if row.ns == NS_FILE else []
-    head = node.view().choose(node.store.heads(row.id))
+    head = node.view().shown(node.store, row.id)
     if head is not None:
         names += file_names(node.store.revision_text(head), node.wiki_or_default(row.wiki))
     return list(dict.fromkeys(names))

@@ -62,7 +62,7 @@ class Api:
             return None
         if kind == "page":
             return cid_to_str(page.cid)
-        head = self._view(view).choose(self.store.heads(page.id))
+        head = self._view(view).shown(self.store, page.id)
         return head.cid_str if head else None
 
     def _view(self, name: str | None) -> View:
@@ -166,7 +166,7 @@ class Api:
             page = self.store.page_by_id(oid)
         except NotFound:
             return {"type": "object", "size": len(block.data)}
-        heads = [h.cid_str for h in view.order(self.store.heads(page.id))]
+        heads = [h.cid_str for h in view.ordered(self.store, page.id)]
         files = [f.cid_str for f in self.store.file_versions(page.id)]  # newest first: the shown one leads
         return {"type": "page", "wiki": page.wiki, "ns": page.ns, "title": page.title, "heads": heads, "files": files}
 

@@ -485,7 +485,7 @@ def _write_responses(node: Node, path: Path, state: StickState, answers: list[An
     page_ids = sorted({p for a in answers for p in a.pages})
     depth = {p: a.depth for a in answers for p in a.pages}
     for page_id in page_ids:
-        heads = node.view().order(node.store.heads(page_id))
+        heads = node.view().ordered(node.store, page_id)
         page_block = node.store.get_block(node.store.page_by_id(page_id).cid)
         for i, head in enumerate(heads):
             sent = _unless_held(([page_block] if i == 0 else []) + _revision_blocks(node, head), summary)

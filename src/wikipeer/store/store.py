@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
+from wikipeer.store import shown
 from wikipeer.store import textcodec
 from wikipeer.model.media import File
 from wikipeer.store.packs import ChunkPlace, PackError, Packs
@@ -170,6 +171,7 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.view_keys = None  # its temporary tables went with the connection
 
     # -- writing ---------------------------------------------------------
 
@@ -353,12 +355,15 @@ class Store:
         """A revision's block, re-encoded from its fields when it is kept packed."""
         return libipld.encode_dag_cbor(self._revision_fields(oid, data)) if data.startswith(PACKED) else data
 
-    def _revision_fields(self, oid: int, data: bytes) -> dict:
-        """A revision's decoded object; for a packed one, links and the author come from the tables."""
+    def _revision_fields(self, oid: int, data: bytes, links: tuple[bytes, bytes] | None = None) -> dict:
+        """A revision's decoded object; for a packed one, links and the author come from the tables.
+
+        ``links``: the page's and text's CIDs when the caller read them already.
+        """
         if not data.startswith(PACKED):
             return libipld.decode_dag_cbor(data)
         obj = libipld.decode_dag_cbor(data[1:])
-        row = self.conn.execute(
+        row = links or self.conn.execute(
             "SELECT p.cid, t.cid FROM revisions r JOIN objects p ON p.id = r.page JOIN objects t ON t.id = r.text "
             "WHERE r.id = ?", (oid,)).fetchone()
         if row is None:
@@ -533,9 +538,11 @@ class Store:
 
     # -- revisions -------------------------------------------------------
 
-    def _rev_info(self, oid: int, cid: bytes, data: bytes) -> RevInfo:
-        obj = self._revision_fields(oid, data)
-        page, ts, size = self.conn.execute("SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
+    def _rev_info(self, oid: int, cid: bytes, data: bytes, row: shown.HeadRow | None = None) -> RevInfo:
+        """The revision ``oid`` in full; ``row``: its revisions row and links, when the caller read them already."""
+        obj = self._revision_fields(oid, data, (row.page_cid, row.text_cid) if row else None)
+        page, ts, size = (row.page, row.ts, row.size) if row else self.conn.execute(
+            "SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
             id=oid, cid=cid, page=page, parents=tuple(obj["parents"]), text=obj["text"], ts=ts, size=size,
             comment=obj.get("comment", ""), model=obj["model"], format=obj.get("format"), author=obj.get("author"), minor=obj.get("minor", False),
@@ -556,6 +563,29 @@ class Store:
     def heads(self, page_id: int) -> list[RevInfo]:
         ids = [r[0] for r in self.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
+
+    def _view_keys(self) -> shown.ViewKeys:
+        keys = getattr(self._local, "view_keys", None)
+        if keys is None:  # one per connection: the temporary table it fills is the connection's
+            keys = self._local.view_keys = shown.ViewKeys()
+        return keys
+
+    def shown_head(self, page_id: int, trusted: frozenset[str]) -> RevInfo | None:
+        """The head of a page a view trusting ``trusted`` shows (as View.choose over heads), in one query.
+
+        Only the chosen head is read in full; None if the page has no head.
+        """
+        row = shown.shown_head_row(self.conn, self._view_keys(), page_id, trusted)
+        return None if row is None else self._rev_info(row.id, row.cid, row.data,
+                                                         row if row.page_cid and row.text_cid else None)
+
+    def ordered_heads(self, page_id: int, trusted: frozenset[str]) -> list[RevInfo]:
+        """Every head of a page, the one a view trusting ``trusted`` shows first (as View.order)."""
+        return [self.revision_by_id(i) for i in shown.ordered_head_ids(self.conn, self._view_keys(), page_id, trusted)]
+
+    def shown_head_ids(self, trusted: frozenset[str], page_ids: Iterable[int] | None = None) -> dict[int, int]:
+        """{page id: id of the head a view trusting ``trusted`` shows}, for these pages or all, in one query per 500."""
+        return shown.shown_head_ids(self.conn, self._view_keys(), trusted, page_ids)
 
     def history(self, page_id: int) -> list[RevInfo]:
         """Every revision of a page, newest first."""

@@ -239,4 +239,4 @@ def raw_text(site: Site, wiki: str, title: str, oldid: str | None) -> str:
     record = hidden.hidden(store, row.id)
     if record is not None:  # as MediaWiki answers for a deleted page, and as this node's own raw page does
         raise HttpError(404, f"The page {name.full!r} was {record.reason}.", "Page deleted")
-    return store.revision_text(site.node.view().choose(store.heads(row.id)))
+    return store.revision_text(site.node.view().shown(store, row.id))

@@ -56,7 +56,7 @@ def find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef
     if row is None:
         raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
     view = view or site.node.view()
-    return PageRef(wiki, row, name.full, view.order(site.node.store.heads(row.id)), view)
+    return PageRef(wiki, row, name.full, view.ordered(site.node.store, row.id), view)
 
 
 def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:

@@ -18,8 +18,7 @@ def full_title(call: ApiCall, page: PageRow) -> str:
 
 def current(call: ApiCall, page_id: int) -> RevInfo | None:
     """The head the API shows for a page: the one the chosen view puts first (MediaWiki's "latest")."""
-    heads = call.node.store.heads(page_id)
-    return call.shown_view().choose(heads) if heads else None
+    return call.shown_view().shown(call.node.store, page_id)
 
 
 def hidden_pages(call: ApiCall) -> set[int]:
