@@ -98,3 +98,34 @@ def test_no_op_sync_loads_only_what_a_sync_needs(tmp_path, sample_node):
         stop_server(proc, client)
     assert "httpx" in loaded  # it did talk to the peer
     assert [name for name in loaded if name in NOT_FOR_SYNC] == []
+
+
+def test_plain_lines_print_as_they_are(node_dir):
+    """Lines go to stdout unchanged: a summary with ':smile:' in it is not turned into an emoji."""
+    edited = run_cli(node_dir, "edit", "w", "Page", "--summary", "first :smile: try", input="text")
+    assert edited.code == 0, str(edited)
+    history = run_cli(node_dir, "history", "w", "Page")
+    assert history.code == 0, str(history)
+    assert history.out.rstrip().endswith("first :smile: try"), str(history)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(sample_node):
+    """`wikipeer history ... | head -1`: the closed pipe ends the command quietly with exit 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "wikipeer.cli.main", "--node", str(sample_node), "history",
+                             "wikipeer", "Main Page"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=cli_env())
+    proc.stdout.close()  # before the interpreter has started: its first line meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
+
+
+def test_a_plain_http_peer_loads_no_ca_store():
+    """The CA store costs a sync tens of milliseconds and plain http has no use for it; https keeps it."""
+    from wikipeer.net import client
+
+    client.tls_context.cache_clear()
+    with client.PeerClient("http://127.0.0.1:9"):
+        assert client.tls_context.cache_info().currsize == 0
+    with client.PeerClient("https://127.0.0.1:9"):
+        assert client.tls_context.cache_info().currsize == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -163,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     except WikipeerError as exc:
         print(f"wikipeer: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader (head, a pager) went away: not an error. Point stdout nowhere so the
+        # interpreter's flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"wikipeer: {exc.strerror or exc}{where}", file=sys.stderr)
@@ -173,8 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wikipeer: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -18,10 +18,14 @@ if TYPE_CHECKING:
 
 
 class _Console:
-    """The commands' rich Console, made on first use: a command that prints nothing never loads rich.
+    """Where commands print: plain lines go straight to stdout, anything else to rich's Console.
 
-    ``out.print(...)`` and the other methods go to the Console; ``out.rich`` is the Console
-    itself, for what needs the object (a progress bar's ``console=``).
+    Nearly every line a command prints is a plain string, which rich (markup, highlighting
+    and wrapping all off here) would write unchanged; printing it directly spares a short
+    command rich's import (a third of a no-op sync's start-up) and keeps text such as
+    ":smile:" in a title as it is (rich would make it an emoji). Styled output (``style=``)
+    and everything else (``out.is_terminal``, ...) go to the Console, made on first use;
+    ``out.rich`` is the Console itself, for a progress bar's ``console=``.
     """
 
     def __init__(self) -> None:
@@ -31,8 +35,16 @@ class _Console:
     def rich(self) -> Console:
         if self._console is None:
             from rich.console import Console
-            self._console = Console(highlight=False, soft_wrap=True, markup=False)
+            self._console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
         return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if options or not all(isinstance(o, str) for o in objects):
+            self.rich.print(*objects, **options)
+        elif self._console is not None:
+            self._console.print(*objects)  # a live progress bar may be drawing on it
+        else:
+            print(*objects)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rich, name)
