@@ -21,6 +21,7 @@ fills it.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,16 +56,27 @@ def _cli(node: Path | None, *args: str) -> list[str]:
 
 def median_ms(cmd: list[str], runs: int = RUNS) -> float:
     """Median wall time of ``cmd`` as a process, in milliseconds; a failing run stops the benchmark."""
+    return timed(cmd, runs)[0]
+
+
+def timed(cmd: list[str], runs: int = RUNS) -> tuple[float, float]:
+    """Medians of ``cmd``'s wall time and CPU time (user + system), in milliseconds.
+
+    CPU time is the steadier figure on a shared machine: wall time also counts waiting for a core.
+    """
     env = _env()
     subprocess.run(cmd, env=env, capture_output=True, check=False)  # fills the bytecode cache
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(cmd, env=env, capture_output=True, check=False)
-        times.append((time.perf_counter() - start) * 1000)
+        walls.append((time.perf_counter() - start) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr.decode(errors='replace')[-2000:]}")
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def run(runs: int = RUNS) -> dict[str, float | str]:
@@ -76,15 +88,16 @@ def run(runs: int = RUNS) -> dict[str, float | str]:
         source, clone = tmp / "source", tmp / "clone"
         subprocess.run(_cli(source, "init", "--sample"), env=env, check=True, capture_output=True)
         subprocess.run(_cli(clone, "init"), env=env, check=True, capture_output=True)
-        results["python -c pass (ms)"] = median_ms([sys.executable, "-c", "pass"], runs)
-        results["--version (ms)"] = median_ms(_cli(None, "--version"), runs)
-        results["stats (ms)"] = median_ms(_cli(source, "stats"), runs)
+        commands = {"python -c pass": [sys.executable, "-c", "pass"], "--version": _cli(None, "--version"),
+                    "stats": _cli(source, "stats")}
+        for name, cmd in commands.items():
+            results[f"{name} (ms)"], results[f"{name} CPU (ms)"] = timed(cmd, runs)
         port = servers.free_port()
         url = f"http://127.0.0.1:{port}"
         with servers.running(servers.ours_command(source, port), url + "/api/v1/node", tmp / "serve.log", env=env):
             subprocess.run(_cli(clone, "peer", "add", url), env=env, check=True, capture_output=True)
             subprocess.run(_cli(clone, "sync"), env=env, check=True, capture_output=True)
-            results["no-op sync (ms)"] = median_ms(_cli(clone, "sync"), runs)
+            results["no-op sync (ms)"], results["no-op sync CPU (ms)"] = timed(_cli(clone, "sync"), runs)
     for key in ("--version (ms)", "stats (ms)", "no-op sync (ms)"):
         results[key.replace("(ms)", "/ target")] = results[key] / TARGET_MS  # type: ignore[operator]
     return results
