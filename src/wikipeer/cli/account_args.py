@@ -1,9 +1,4 @@
-"""The arguments of the commands of accounts: add, list and remove the node's users, and make or revoke their bot passwords.
-
-A password is read from a prompt, or from stdin when stdin is not a terminal
-(so scripts can pipe it in); it is never an argument, so it never shows in a
-process list or a shell history, and no message ever repeats it.
-.
+"""The arguments of the account commands: add, list and remove the node's users, and make or revoke their bot passwords.
 
 Only argparse here: each command names its function as "module:function", which
 wikipeer.cli.main imports when that command runs (docs/architecture.md, fast commands).

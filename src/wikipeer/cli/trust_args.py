@@ -1,4 +1,4 @@
-"""The arguments of the commands of trust: communities, views, seconding, blocklists, and forking a wiki.
+"""The arguments of the trust commands: communities, views, seconding, blocklists, and forking a wiki.
 
 Only argparse here: each command names its function as "module:function", which
 wikipeer.cli.main imports when that command runs (docs/architecture.md, fast commands).
