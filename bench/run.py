@@ -17,6 +17,7 @@ from bench import mw_api_bench
 from bench import dump_files_bench
 from bench import media_sync_bench
 from bench import media_backup_bench
+from bench import startup_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -51,6 +52,8 @@ def main(argv: list[str]) -> int:
         "media-sync": ("Files over sync: a media clone, re-uploads, a no-op sync (issue 14)", media_sync_bench.run),
         "media-backup": ("Media backups vs restic and borgbackup, 10,000-file re-run, thumbnails (issue 14)",
                          media_backup_bench.run),
+        "startup": ("Command start-up: --version, stats and a no-op sync as processes, median of 15, vs 150 ms "
+                    "(issue 15)", startup_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

@@ -12,12 +12,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from wikipeer.errors import NotFound, UserError
 from wikipeer.model.title import WikiConfig, normalize_title
-from wikipeer.ingest import IngestReport, index_pending, ingest
 from wikipeer.model.block import Block
 from wikipeer.model.objects import Trust
 from wikipeer.policy.blocklist import BlockGuard
@@ -28,6 +28,9 @@ from wikipeer.store.keyring import NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 from wikipeer.store.store import Store
+
+if TYPE_CHECKING:
+    from wikipeer.ingest import IngestReport
 
 DEFAULT_USER_KEY = "me"
 
@@ -150,11 +153,15 @@ class Node:
     def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False,
                defer_index: bool = False) -> IngestReport:
         """Blocks through the one door, with this node's view and policy."""
+        from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
+
         return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow,
                       defer_index=defer_index)
 
     def index_pending(self) -> int:
         """Index what deferred ingests left (see ingest.index_pending)."""
+        from wikipeer.ingest import index_pending
+
         return index_pending(self.store, self.view())
 
     def local_keys(self) -> frozenset[str]:

@@ -12,10 +12,10 @@ import getpass
 import sys
 from datetime import datetime, timezone
 
-from wikipeer.cli.commands import _open, out
+from wikipeer.cli.shell import _open, out
 from wikipeer.errors import UserError
 from wikipeer.node import Node
-from wikipeer.store.accounts import ACCOUNTS_FILE, GRANTS, Accounts, check_new_password, parse_grants
+from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts, check_new_password, parse_grants
 
 
 def _accounts(node: Node) -> Accounts:
@@ -79,25 +79,3 @@ def account_remove(args: argparse.Namespace) -> int:
     out.print(f"account {account.name} removed with its sessions and bot passwords; its key "
               f"{node.keyring.get(account.key).public} stays, so what it signed stays valid")
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    account = sub.add_parser("account", help="the node's users, who log in to its web page and API").add_subparsers(
-        dest="account_command", required=True, metavar="ACTION")
-    p = account.add_parser("add", help="make an account (password from a prompt, or stdin when not a terminal)")
-    p.add_argument("name")
-    p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # so argparse's error never echoes a password
-    p.set_defaults(func=account_add)
-    p = account.add_parser("list", help="accounts with their keys and bot passwords")
-    p.set_defaults(func=account_list)
-    p = account.add_parser("botpassword", help="make a bot password NAME@LABEL for programs (printed once), "
-                                               "or --revoke one")
-    p.add_argument("name")
-    p.add_argument("label")
-    p.add_argument("--grants", help=f"what it may do, comma-separated: {', '.join(GRANTS)} (default: all; "
-                                    "basic always)")
-    p.add_argument("--revoke", action="store_true", help="delete it and end its sessions")
-    p.set_defaults(func=account_botpassword)
-    p = account.add_parser("remove", help="remove an account, its sessions and bot passwords (its key stays)")
-    p.add_argument("name")
-    p.set_defaults(func=account_remove)

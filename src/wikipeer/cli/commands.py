@@ -10,28 +10,17 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import Progress
-
-from wikipeer import authoring, hiding, uploading
+from wikipeer.cli.shell import _cid, _dir, _open, out
 from wikipeer.errors import InvalidObject, NotFound, UserError
-from wikipeer.fsck import fsck as run_fsck
-from wikipeer.model.cid import cid_from_str, cid_to_str
-from wikipeer.node import Node, default_node_dir, find_page
+from wikipeer.model.cid import cid_to_str
+from wikipeer.node import Node, find_page
 from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-
-
-def _dir(args: argparse.Namespace) -> Path:
-    return args.node or default_node_dir()
-
-
-def _open(args: argparse.Namespace) -> Node:
-    return Node.open(_dir(args))
-
+if TYPE_CHECKING:
+    from wikipeer import hiding
 
 def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -45,13 +34,6 @@ def _rev_line(node: Node, rev: RevInfo) -> str:
     trusted = "✓" if node.view().is_trusted(rev) else " "
     who = rev.author or rev.origin.get("user") or "node"
     return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {_short(who) if who.startswith('ed25519:') else who}  {rev.comment}"
-
-
-def _cid(text: str) -> bytes:
-    try:
-        return cid_from_str(text)
-    except InvalidObject:
-        raise UserError(f"not a revision CID: {text!r}") from None
 
 
 def _read_input(path: Path | None) -> bytes:
@@ -122,6 +104,8 @@ def key_import(args: argparse.Namespace) -> int:
 
 
 def edit(args: argparse.Namespace) -> int:
+    from wikipeer import authoring
+
     node = _open(args)
     raw = _read_input(args.file)
     try:
@@ -138,6 +122,8 @@ def edit(args: argparse.Namespace) -> int:
 
 
 def upload(args: argparse.Namespace) -> int:
+    from wikipeer import uploading
+
     node = _open(args)
     wiki = args.wiki
     if wiki is None:
@@ -153,6 +139,8 @@ def upload(args: argparse.Namespace) -> int:
 
 
 def hide(args: argparse.Namespace) -> int:
+    from wikipeer import hiding
+
     node = _open(args)
     named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
     hiding.hide(node, named, args.reason)
@@ -161,6 +149,8 @@ def hide(args: argparse.Namespace) -> int:
 
 
 def unhide(args: argparse.Namespace) -> int:
+    from wikipeer import hiding
+
     node = _open(args)
     named = hiding.target(node, args.wiki, args.title, args.revision, args.file)
     if not hiding.unhide(node, named):
@@ -257,7 +247,8 @@ def search(args: argparse.Namespace) -> int:
 
 
 def import_dump(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     from wikipeer.formats.dump_import import import_dump as run_import
 
@@ -311,6 +302,11 @@ def export_dump(args: argparse.Namespace) -> int:
 
 
 def fsck(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from wikipeer.fsck import fsck as run_fsck
+
     node = _open(args)
     total = node.store.last_seq()
     with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as progress:

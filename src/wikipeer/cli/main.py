@@ -1,14 +1,21 @@
-"""Entry point: parse arguments, open the node, run one command, map errors to exit codes."""
+"""Entry point: parse arguments, open the node, run one command, map errors to exit codes.
+
+Start-up is kept short (issue 15): the parser is built from argparse alone, and each command is
+named as "module:function", imported only when that command runs (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import account_commands, backup_commands, commands, net_commands, offline_commands, trust_commands
+from wikipeer.cli import account_args, backup_args, net_args, offline_args, trust_args
 from wikipeer.errors import WikipeerError
 
 
@@ -21,24 +28,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a node directory and its node key")
     p.add_argument("--sample", action="store_true", help="load the built-in sample wiki if the node is empty")
     p.add_argument("--chain", type=int, help="texts per compression chain before a full text (default 16)")
-    p.set_defaults(func=commands.init)
+    p.set_defaults(func="wikipeer.cli.commands:init")
 
     key = sub.add_parser("key", help="manage identity keys").add_subparsers(dest="key_command", required=True, metavar="ACTION")
     p = key.add_parser("new", help="create a key pair")
     p.add_argument("name")
     p.add_argument("--passphrase-protect", action="store_true", help="seal the private key with $WIKIPEER_PASSPHRASE")
     p.add_argument("--default", action="store_true", help="sign edits with this key from now on")
-    p.set_defaults(func=commands.key_new)
+    p.set_defaults(func="wikipeer.cli.commands:key_new")
     p = key.add_parser("list", help="list keys")
-    p.set_defaults(func=commands.key_list)
+    p.set_defaults(func="wikipeer.cli.commands:key_list")
     p = key.add_parser("export", help="print a key's public key (or its private key with --private)")
     p.add_argument("name")
     p.add_argument("--private", action="store_true")
-    p.set_defaults(func=commands.key_export)
+    p.set_defaults(func="wikipeer.cli.commands:key_export")
     p = key.add_parser("import", help="import a public key (trusted from then on) or an exported private key")
     p.add_argument("name")
     p.add_argument("file", nargs="?", default="-", help="file holding the key text (default: stdin)")
-    p.set_defaults(func=commands.key_import)
+    p.set_defaults(func="wikipeer.cli.commands:key_import")
 
     p = sub.add_parser("edit", help="save a new revision of a page, signed with the default key")
     p.add_argument("wiki")
@@ -47,19 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", "-m", required=True, help="edit summary")
     p.add_argument("--parent", action="append", help="edit on top of this revision (makes a fork if it is old)")
     p.add_argument("--minor", action="store_true")
-    p.set_defaults(func=commands.edit)
+    p.set_defaults(func="wikipeer.cli.commands:edit")
 
     p = sub.add_parser("upload", help="store a media file as a new signed version of its File: page")
     p.add_argument("file", type=Path, help="the file to upload (its type is read from its bytes)")
     p.add_argument("--title", required=True, help="the file's page, File:NAME (the name must end as its type does)")
     p.add_argument("--comment", "-m", default="", help="upload comment (also the page's first description)")
     p.add_argument("--wiki", help="the wiki (default: the node's only wiki)")
-    p.set_defaults(func=commands.upload)
+    p.set_defaults(func="wikipeer.cli.commands:upload")
 
     for name, help_text, func in (
             ("hide", "hide a revision, a file version or a page from this node's views (its signed history stays)",
-             commands.hide),
-            ("unhide", "show a hidden revision, file version or page again", commands.unhide)):
+             "wikipeer.cli.commands:hide"),
+            ("unhide", "show a hidden revision, file version or page again", "wikipeer.cli.commands:unhide")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("wiki")
         p.add_argument("title")
@@ -75,10 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("title")
     p.add_argument("--rev", help="a revision CID")
     p.add_argument("--view", help="show the head this view chooses (see 'wikipeer view list')")
-    p.set_defaults(func=commands.show)
+    p.set_defaults(func="wikipeer.cli.commands:show")
 
-    for name, help_text, func in (("history", "list a page's revisions, newest first", commands.history),
-                                  ("heads", "list a page's heads, the shown one first", commands.heads)):
+    for name, help_text, func in (("history", "list a page's revisions, newest first", "wikipeer.cli.commands:history"),
+                                  ("heads", "list a page's heads, the shown one first", "wikipeer.cli.commands:heads")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("wiki")
         p.add_argument("title")
@@ -89,18 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", help="unified diff between two revisions")
     p.add_argument("old")
     p.add_argument("new")
-    p.set_defaults(func=commands.diff)
+    p.set_defaults(func="wikipeer.cli.commands:diff")
 
     p = sub.add_parser("search", help="full-text search over every page's shown text and title")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=20)
-    p.set_defaults(func=commands.search)
+    p.set_defaults(func="wikipeer.cli.commands:search")
 
     p = sub.add_parser("import", help="import a MediaWiki XML dump (plain, bz2, gzip or xz; - for stdin)")
     p.add_argument("file")
     p.add_argument("--wiki", help="name of the wiki to import into (default: the dump's dbname)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.set_defaults(func=commands.import_dump)
+    p.set_defaults(func="wikipeer.cli.commands:import_dump")
 
     p = sub.add_parser("export", help="write a wiki as a MediaWiki XML dump (schema 0.11)")
     p.add_argument("wiki")
@@ -113,13 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-files", action="store_true",
                    help="the files' bytes in those records (base 64; implies --uploads), as dumpBackup.php's")
     p.add_argument("-o", "--output", required=True, help="output file; .bz2, .gz or .xz compresses, - for stdout")
-    p.set_defaults(func=commands.export_dump)
+    p.set_defaults(func="wikipeer.cli.commands:export_dump")
 
     p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
-    p.set_defaults(func=commands.fsck)
+    p.set_defaults(func="wikipeer.cli.commands:fsck")
 
     p = sub.add_parser("stats", help="per wiki: pages, revisions, blocks, bytes on disk; what waits in the held table")
-    p.set_defaults(func=commands.stats)
+    p.set_defaults(func="wikipeer.cli.commands:stats")
 
     p = sub.add_parser("serve", help="serve the wiki on the web")
     p.add_argument("--host", default="127.0.0.1")
@@ -135,22 +142,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
                    help="per-address limit on rpc, search or login requests, or KIND=off (repeatable; "
                         "defaults: rpc=1200:600 search=60:30 login=30:30)")
-    p.set_defaults(func=commands.serve)
-    net_commands.add_parsers(sub)
-    offline_commands.add_parsers(sub)
-    trust_commands.add_parsers(sub)
-    account_commands.add_parsers(sub)
-    backup_commands.add_parsers(sub)
+    p.set_defaults(func="wikipeer.cli.commands:serve")
+    net_args.add_parsers(sub)
+    offline_args.add_parsers(sub)
+    trust_args.add_parsers(sub)
+    account_args.add_parsers(sub)
+    backup_args.add_parsers(sub)
     return parser
+
+
+def load_command(target: str) -> Callable[[argparse.Namespace], int | None]:
+    """The function a parser names as "package.module:function", imported now that it is needed."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        return load_command(args.func)(args) or 0
     except WikipeerError as exc:
         print(f"wikipeer: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader (head, a pager) went away: not an error. Point stdout nowhere so the
+        # interpreter's flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"wikipeer: {exc.strerror or exc}{where}", file=sys.stderr)
@@ -161,8 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wikipeer: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

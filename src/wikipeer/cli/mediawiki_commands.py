@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
-from wikipeer.cli.commands import out
+from wikipeer.cli.shell import out
 from wikipeer.errors import UserError
-from wikipeer.mediawiki.credentials import read_password, store_password
-from wikipeer.mediawiki.follow import check_since
-from wikipeer.mediawiki.peer_sync import sync_mediawiki
-from wikipeer.mediawiki.push import PushResult
-from wikipeer.mediawiki.remote import MediaWikiError
-from wikipeer.model.objects import check_wiki_name
 from wikipeer.node import Node
 from wikipeer.store.mw_peers import MediaWikiPeers, normalize_api_url
 from wikipeer.store.mw_push import PushBook
 
+if TYPE_CHECKING:
+    from wikipeer.mediawiki.push import PushResult
+
 
 def add(node: Node, args: argparse.Namespace) -> int:
     """``peer add --mediawiki URL --wiki NAME [--namespaces 0,10] [--since TS] [--user NAME] [--rate N]``."""
+    from wikipeer.mediawiki.credentials import read_password, store_password
+    from wikipeer.mediawiki.follow import check_since
+    from wikipeer.model.objects import check_wiki_name
     if not args.wiki:
         raise UserError("name the wiki its pages go into on this node: --wiki NAME")
     check_wiki_name(args.wiki)
@@ -81,6 +82,8 @@ def remove(node: Node, url: str) -> None:
 def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool = False) -> bool:
     """Sync with one MediaWiki peer and print what it did; False when it failed (the message says why)
     or when MediaWiki refused edits this time (each is listed; the others went up)."""
+    from wikipeer.mediawiki.peer_sync import sync_mediawiki
+    from wikipeer.mediawiki.remote import MediaWikiError
     try:
         r = sync_mediawiki(node, url, do_pull, do_push, retry_refused)
     except MediaWikiError as exc:

@@ -6,11 +6,11 @@ import argparse
 import time
 
 from wikipeer.cli import mediawiki_commands
-from wikipeer.cli.commands import _open, out
+from wikipeer.cli.shell import _open, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
-from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search, fetch_titles, follow_scope
+from wikipeer.net.fetch import fetch_search, fetch_titles, follow_scope
 from wikipeer.net.gossip import gossip_round
 from wikipeer.net.sync import ban, sync
 from wikipeer.node import find_page
@@ -190,66 +190,3 @@ def gossip(args: argparse.Namespace) -> int:
     sent = gossip_round(node)
     out.print(f"{sent} gossip messages sent")
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    peer = sub.add_parser("peer", help="the nodes this node syncs with").add_subparsers(
-        dest="peer_command", required=True, metavar="ACTION")
-    p = peer.add_parser("add", help="add a peer by its address (http://host:port; lifts a ban), "
-                                    "or a MediaWiki to follow (--mediawiki http://host/w/api.php --wiki NAME)")
-    p.add_argument("url", nargs="?")
-    p.add_argument("--mediawiki", metavar="API_URL", help="follow the MediaWiki whose api.php this is")
-    p.add_argument("--wiki", help="MediaWiki: the wiki on this node its pages go into")
-    p.add_argument("--namespaces", help="MediaWiki: namespace numbers to follow, e.g. 0,10,828 (default: all)")
-    p.add_argument("--since", help="MediaWiki: start at this UTC time, e.g. 2026-01-01T00:00:00Z "
-                                   "(default: all history)")
-    p.add_argument("--user", help="MediaWiki: the account this node's edits are sent back with (NAME@LABEL: a bot "
-                                   "password); its password from $WIKIPEER_MW_PASSWORD or asked for, never an argument")
-    p.add_argument("--rate", type=float, default=10.0, help="MediaWiki: requests per second at most (default 10)")
-    p.set_defaults(func=peer_add)
-    p = peer.add_parser("list", help="peers with what they gave, took and sent that was refused")
-    p.set_defaults(func=peer_list)
-    p = peer.add_parser("remove", help="forget a peer")
-    p.add_argument("url")
-    p.set_defaults(func=peer_remove)
-    p = peer.add_parser("ban", help="stop syncing with a peer and publish a signed ban")
-    p.add_argument("url")
-    p.add_argument("--reason", default="banned by this node's operator")
-    p.set_defaults(func=peer_ban)
-
-    p = sub.add_parser("sync", help="exchange changes with peers (all of them unless named)")
-    p.add_argument("peers", nargs="*", metavar="PEER")
-    way = p.add_mutually_exclusive_group()
-    way.add_argument("--pull", action="store_true", help="only take their changes")
-    way.add_argument("--push", action="store_true", help="only send ours")
-    p.add_argument("--retry-refused", action="store_true",
-                   help="MediaWiki peers: send again the edits MediaWiki refused before (protection, filters...)")
-    p.set_defaults(func=sync_command)
-
-    p = sub.add_parser("gossip", help="pass new notices (trust lists, blocklists, bans) on to peers now")
-    p.set_defaults(func=gossip)
-
-    p = sub.add_parser("fetch", help="fetch pages from peers (by title, or the top results of a search) and cache them")
-    p.add_argument("wiki", nargs="?")
-    p.add_argument("titles", nargs="*", metavar="TITLE")
-    p.add_argument("--search", metavar="QUERY", help="fetch the pages a peer finds for this query")
-    p.add_argument("--top", type=int, default=10, help="how many search results (default 10)")
-    p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help=f"revisions of history per page (default {DEFAULT_DEPTH})")
-    p.set_defaults(func=fetch)
-
-    p = sub.add_parser("follow", help="sync a whole wiki, a namespace, or pages (a partial node follows only these)")
-    p.add_argument("wiki")
-    p.add_argument("titles", nargs="*", metavar="TITLE")
-    p.add_argument("--ns", type=int, help="a namespace number of the wiki")
-    p.add_argument("--stop", action="store_true", help="stop following it")
-    p.set_defaults(func=follow)
-
-    p = sub.add_parser("pin", help="keep a page in the cache whatever the quota")
-    p.add_argument("wiki")
-    p.add_argument("title")
-    p.add_argument("--unpin", action="store_true")
-    p.set_defaults(func=pin)
-
-    p = sub.add_parser("cache", help="show or set the quota of fetched pages")
-    p.add_argument("--quota", help="bytes fetched pages may take (500M, 2G, none)")
-    p.set_defaults(func=cache)

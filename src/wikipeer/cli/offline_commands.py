@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from wikipeer.cli.commands import _open, out
+from wikipeer.cli.shell import _open, out
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle, write_plain_car
 from wikipeer.formats.output import atomic_output
@@ -84,7 +84,7 @@ def stick_init(args: argparse.Namespace) -> int:
 
 def _trip(args: argparse.Namespace, label: str, work) -> int:
     node = _open(args)
-    with Progress(SpinnerColumn(), TextColumn(label), transient=True, console=out) as progress:
+    with Progress(SpinnerColumn(), TextColumn(label), transient=True, console=out.rich) as progress:
         progress.add_task(label)
         report = work(node, Path(args.path))
     for problem in report.problems:
@@ -114,43 +114,3 @@ def want(args: argparse.Namespace) -> int:
         made = wants.add_titles(args.wiki, args.titles, args.depth)
     out.print(f"asked for {made.describe()}; it travels with the stick's next trip")
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    bundle = sub.add_parser("bundle", help="changes in one file, to carry by hand").add_subparsers(
-        dest="bundle_command", required=True, metavar="ACTION")
-    p = bundle.add_parser("create", help="write a signed, compressed bundle (a CAR v1 file)")
-    p.add_argument("--wiki")
-    p.add_argument("--pages", nargs="+", metavar="TITLE")
-    way = p.add_mutually_exclusive_group()
-    way.add_argument("--since", type=int, metavar="CURSOR", help="only what came after this log position")
-    way.add_argument("--for", dest="for_summary", metavar="SUMMARY", help="leave out what a have-summary holds")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.car")
-    p.set_defaults(func=bundle_create)
-    p = bundle.add_parser("import", help="check a whole bundle, then take its blocks")
-    p.add_argument("file")
-    p.set_defaults(func=bundle_import)
-    p = bundle.add_parser("unpack", help="write a bundle as the plain CAR v1 it packs, for IPLD tools")
-    p.add_argument("file")
-    p.add_argument("-o", "--output", required=True, metavar="PLAIN.car")
-    p.set_defaults(func=bundle_unpack)
-
-    st = sub.add_parser("stick", help="carry changes on a USB stick").add_subparsers(
-        dest="stick_command", required=True, metavar="ACTION")
-    for name, func, text in (("init", stick_init, "lay out a stick (README, outbox, requests, responses)"),
-                             ("home", stick_home, "at home: take what came back, send edits and requests"),
-                             ("serve", stick_serve, "at the connected place: take the edits, answer the requests")):
-        p = st.add_parser(name, help=text)
-        p.add_argument("path")
-        p.set_defaults(func=func)
-
-    p = sub.add_parser("want", help="ask for pages (with their files), the top results of a search, or files by "
-                                    "SHA-256, with the stick's next trip")
-    p.add_argument("wiki", nargs="?")
-    p.add_argument("titles", nargs="*", metavar="TITLE")
-    p.add_argument("--search", metavar="QUERY")
-    p.add_argument("--file", dest="files", action="append", metavar="SHA256",
-                   help="a file by the SHA-256 of its bytes (repeatable); a page asked for brings its files anyway")
-    p.add_argument("--top", type=int, default=10)
-    p.add_argument("--depth", type=int, default=10, help="revisions of history per page (default 10)")
-    p.set_defaults(func=want)

@@ -13,6 +13,7 @@ from typing import Any
 from wikipeer.errors import InvalidObject
 from wikipeer.model.cid import cid_codec
 from wikipeer.model.keys import key_from_str
+from wikipeer.model.roles import MEMBER_ROLES
 
 _SIG_TEXT = re.compile(r"^[A-Za-z0-9_-]{85}[AQgw]\Z")
 """Unpadded base64url of exactly 64 bytes (the last character carries 4 bits)."""
@@ -56,7 +57,6 @@ def _check_map(name: str, value: Any, limit: int) -> None:
             _check_str(f"{name}.{key}", item, limit)
 
 
-MEMBER_ROLES = ("editor", "reviewer", "node")
 
 
 def _check_rolemap(name: str, value: Any, limit: int) -> None:

@@ -23,6 +23,7 @@ from wikipeer.model.media import NS_FILE
 from wikipeer.model.objects import Page, build_page
 from wikipeer.model.title import normalize_title
 from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.net.depth import DEFAULT_DEPTH
 from wikipeer.net.receive import take
 from wikipeer.net.redirects import ask
 from wikipeer.node import Node
@@ -31,7 +32,6 @@ from wikipeer.store.log import Scope
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import PageRow
 
-DEFAULT_DEPTH = 10
 MAX_DEPTH = 1000
 MAX_TOP = 500
 

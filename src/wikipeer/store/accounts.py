@@ -36,6 +36,7 @@ import nacl.exceptions
 import nacl.pwhash
 
 from wikipeer.errors import NotFound, UserError
+from wikipeer.store.grants import DEFAULT_GRANTS, GRANTS
 from wikipeer.store.keyring import ACCOUNT_PREFIX, Keyring
 
 ACCOUNTS_FILE = "accounts.sqlite"  # in the node directory
@@ -48,12 +49,6 @@ _NAME = re.compile(r"^[^\x00-\x1f\x7f#<>\[\]|{}/:@]{1,64}\Z")
 _LABEL = re.compile(r"^[^\x00-\x1f\x7f#<>\[\]|{}/:@]{1,32}\Z")
 BOT_PASSWORD_LENGTH = 32  # MediaWiki's length; lower-case letters and digits, about 165 bits
 _BOT_ALPHABET = string.ascii_lowercase + string.digits
-GRANTS = {
-    "basic": "read pages and ask who is logged in (every bot password has it)",
-    "editpage": "edit and create pages, signed with the account's key",
-    "highvolume": "act as a bot: the bot right, and the API's higher limits",
-}
-DEFAULT_GRANTS = frozenset(GRANTS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (

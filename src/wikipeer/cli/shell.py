@@ -1,0 +1,69 @@
+"""What every command shares: the node directory it opens, the console it prints to, a CID argument.
+
+Kept light (no rich, no ingest, no HTTP at import): every command module imports it, and a
+command's start-up time is the sum of what it imports (issue 15, docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.node import Node, default_node_dir
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _Console:
+    """Where commands print: plain lines go straight to stdout, anything else to rich's Console.
+
+    Nearly every line a command prints is a plain string, which rich (markup, highlighting
+    and wrapping all off here) would write unchanged; printing it directly spares a short
+    command rich's import (a third of a no-op sync's start-up) and keeps text such as
+    ":smile:" in a title as it is (rich would make it an emoji). Styled output (``style=``)
+    and everything else (``out.is_terminal``, ...) go to the Console, made on first use;
+    ``out.rich`` is the Console itself, for a progress bar's ``console=``.
+    """
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if options or not all(isinstance(o, str) for o in objects):
+            self.rich.print(*objects, **options)
+        elif self._console is not None:
+            self._console.print(*objects)  # a live progress bar may be drawing on it
+        else:
+            print(*objects)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich, name)
+
+
+out = _Console()
+
+
+def _dir(args: argparse.Namespace) -> Path:
+    return args.node or default_node_dir()
+
+
+def _open(args: argparse.Namespace) -> Node:
+    return Node.open(_dir(args))
+
+
+def _cid(text: str) -> bytes:
+    from wikipeer.model.cid import cid_from_str
+    try:
+        return cid_from_str(text)
+    except InvalidObject:
+        raise UserError(f"not a revision CID: {text!r}") from None
