@@ -102,6 +102,7 @@ def _index_faults(store: Store) -> list[Fault]:
         "file without its page": "SELECT f.id FROM files f LEFT JOIN pages p ON p.id = f.page WHERE p.id IS NULL",
         "chunk index row without its object": "SELECT c.id FROM chunks c LEFT JOIN objects o ON o.id = c.id WHERE o.id IS NULL",
         "text compressed against a missing text": "SELECT t.id FROM texts t LEFT JOIN texts b ON b.id = t.base WHERE t.base IS NOT NULL AND b.id IS NULL",
+        "text compressed with a missing dictionary": "SELECT t.id FROM texts t LEFT JOIN text_dicts d ON d.id = t.dict WHERE t.dict IS NOT NULL AND d.id IS NULL",
     }
     faults = []
     for problem, sql in checks.items():

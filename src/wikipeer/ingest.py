@@ -318,7 +318,7 @@ class _Batch:
         text_id = self.id_of(rev.text)
         if text_id is None:
             base = self.writer.text_of_revision(parent_ids[0]) if parent_ids and parent_ids[0] else None
-            text_id = self.writer.add_text(rev.text, text, base)
+            text_id = self.writer.add_text(rev.text, text, base, self.writer.wiki_of_page(page_id))
             self.accepted(rev.text, text_id)
         oid = self.writer.add_revision(block, rev, page_id, text_id, parent_ids)
         self.ids[block.cid] = oid

@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import libipld
-
+from wikipeer.store import revpack
 from wikipeer.store.records import PageRow, RevInfo
-from wikipeer.store.store import PACKED, Store
+from wikipeer.store.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +175,10 @@ def _rev_infos(store: Store, rows: list[tuple]) -> list[RevInfo]:
                            "SELECT child, pos, cid FROM shallow WHERE child IN ({marks})", ids, twice=True)
     for child, pos, cid in linked:
         parents.setdefault(child, []).append((pos, cid))
-    keys: dict[int, str] = {}
     out = []
     for oid, cid, page, ts, size, data, text in rows:
-        obj = libipld.decode_dag_cbor(data[1:] if data.startswith(PACKED) else data)
+        obj = revpack.unpack(data, ts, size, store.unpacker(oid))
         author = obj.get("author")
-        if isinstance(author, int):
-            author = keys[author] if author in keys else keys.setdefault(author, _key(store, author))
         held = parents.get(oid)
         if held is None:
             links: tuple[bytes, ...] = ()
@@ -206,10 +202,6 @@ def _fetch(store: Store, sql: str, values: list, per_query: int = 500, twice: bo
     return rows
 
 
-def _key(store: Store, key_id: int) -> str:
-    return store.conn.execute("SELECT key FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
-
-
 def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
     """The first parent held of each of these revisions, by the child's id."""
     return {child: ParentInfo(parent, size) for child, parent, size in _fetch(store, (
@@ -220,10 +212,10 @@ def first_parents(store: Store, rev_ids: list[int]) -> dict[int, ParentInfo]:
 def head_origins(store: Store, page_ids: list[int]) -> dict[int, list[dict]]:
     """The ``origin`` of every head of these pages, by page id: one query, no other field decoded."""
     out: dict[int, list[dict]] = {}
-    rows = _fetch(store, "SELECT h.page, o.data FROM heads h JOIN objects o ON o.id = h.rev "
+    rows = _fetch(store, "SELECT h.page, o.data, h.rev FROM heads h JOIN objects o ON o.id = h.rev "
                          "WHERE h.page IN ({marks})", page_ids)
-    for page, data in rows:
-        obj = libipld.decode_dag_cbor(data[1:] if data.startswith(PACKED) else data)
+    for page, data, rev in rows:
+        obj = revpack.unpack(data, 0, 0, store.unpacker(rev))
         out.setdefault(page, []).append(obj.get("origin", {}))
     return out
 

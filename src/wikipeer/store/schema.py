@@ -12,7 +12,7 @@ from collections.abc import Callable
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "14"
+SCHEMA_VERSION = "15"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -31,8 +31,18 @@ CREATE TABLE IF NOT EXISTS texts(
     id INTEGER PRIMARY KEY,        -- = objects.id of the raw block
     base INTEGER,                  -- text whose bytes are the zstd dictionary; NULL: stands alone
     depth INTEGER NOT NULL,        -- length of the dictionary chain below this text
+    data BLOB NOT NULL,
+    dict INTEGER                   -- text_dicts.id it was compressed with (only texts without a base); NULL: none
+);
+-- zstd dictionaries trained from a wiki's own texts (schema 15): a text that stands alone is compressed
+-- with its wiki's newest one and names it, so retraining never makes an older text unreadable.
+CREATE TABLE IF NOT EXISTS text_dicts(
+    id INTEGER PRIMARY KEY, wiki TEXT NOT NULL,
+    texts INTEGER NOT NULL,        -- texts standing alone the wiki had when it was trained
     data BLOB NOT NULL
 );
+-- Strings that would repeat on many rows (sites and user names of imported revisions), kept once.
+CREATE TABLE IF NOT EXISTS strings(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS pages(
     id INTEGER PRIMARY KEY,        -- = objects.id of the page block
     wiki TEXT NOT NULL, ns INTEGER NOT NULL, title TEXT NOT NULL,
@@ -65,7 +75,8 @@ CREATE TABLE IF NOT EXISTS sigs(
 -- Reading a signature back by its own id (the change log, sync) must not scan the table.
 CREATE INDEX IF NOT EXISTS sigs_by_sig ON sigs(sig);
 CREATE TABLE IF NOT EXISTS origins(    -- imported revisions by their id on the site they came from
-    site TEXT NOT NULL, rev_id INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(site, rev_id)
+    site INTEGER NOT NULL,         -- strings.id of the site (schema 15; its text before)
+    rev_id INTEGER NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY(site, rev_id)
 ) WITHOUT ROWID;
 -- Blocks waiting for something that has not come (see ingest), by whoever sent them first,
 -- since when (unix seconds): bounded per source and expired after a while.
@@ -201,7 +212,8 @@ def add_media_tables(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0"), ("wants", "files", "TEXT")]
+ADDED_COLUMNS = [("held", "held_at", "INTEGER NOT NULL DEFAULT 0"), ("wants", "files", "TEXT"),
+                 ("texts", "dict", "INTEGER")]
 """Columns added to tables after their first version: CREATE TABLE IF NOT EXISTS cannot add them."""
 
 
@@ -224,6 +236,37 @@ def migrate_text_sha1(conn: sqlite3.Connection, text_bytes: Callable[[int], byte
         conn.executemany("INSERT INTO text_sha1 VALUES (?, ?)",
                          [(i, hashlib.sha1(text_bytes(i)).digest()) for i in missing[start:start + 1000]])
     return len(missing)
+
+
+def migrate_origins(conn: sqlite3.Connection) -> int:
+    """Schema 15: the origins table names its site by a strings id, not its text; returns the rows moved."""
+    types = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(origins)")}
+    if types.get("site") != "TEXT":
+        return 0
+    conn.execute("INSERT OR IGNORE INTO strings(value) SELECT DISTINCT site FROM origins")
+    conn.execute("ALTER TABLE origins RENAME TO origins_text")
+    for statement in statements(SCHEMA):
+        if "TABLE IF NOT EXISTS origins(" in statement:
+            conn.execute(statement)
+    moved = conn.execute("INSERT INTO origins SELECT s.id, o.rev_id, o.rev FROM origins_text o "
+                         "JOIN strings s ON s.value = o.site").rowcount
+    conn.execute("DROP TABLE origins_text")
+    return moved
+
+
+def migrate_revisions(conn: sqlite3.Connection, repack: Callable[[int, bytes], bytes]) -> int:
+    """Schema 15: revisions kept whole or as a CBOR map of their fields rewritten in the compact form
+    (store/revpack.py) by ``repack(id, data)``; returns how many."""
+    done, since = 0, 0
+    while True:
+        rows = conn.execute("SELECT id, data FROM objects WHERE kind = ? AND id > ? ORDER BY id LIMIT 1000",
+                            (KIND_REV, since)).fetchall()
+        if not rows:
+            return done
+        changed = [(repack(oid, data), oid) for oid, data in rows if not data.startswith(b"\x01")]
+        conn.executemany("UPDATE objects SET data = ? WHERE id = ?", changed)
+        done += len(changed)
+        since = rows[-1][0]
 
 
 def statements(script: str) -> list[str]:

@@ -31,23 +31,26 @@ from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signa
 from wikipeer.model.title import WikiConfig
 from wikipeer.store import search as fts
 from wikipeer.store import shown
-from wikipeer.store import textcodec
+from wikipeer.store import revpack, textcodec
 from wikipeer.model.media import File
 from wikipeer.store.packs import ChunkPlace, PackError, Packs
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
                                    KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
-                                   migrate_text_sha1,
+                                   migrate_origins, migrate_revisions, migrate_text_sha1,
                                    statements)
 
 DEFAULT_CHAIN = 16
-PACKED = b"\x00"
+PACKED = revpack.PACKED
 DOC_CACHE_CHARS = 32_000_000  # folded page texts search keeps in memory (two copies each)
+TRAIN_AFTER = 200
+"""Texts standing alone a wiki holds before its first dictionary is trained (fewer train a poor one)."""
+RETRAIN_GROWTH = 8
+SAMPLE_BYTES = 8_000_000
 TEXT_CACHE_BYTES = 16_000_000
 """Decoded texts kept in memory, by their bytes: a text is stored as a change from an older one, so reading
 one whose chain is not in memory costs a decompression per link (up to ``chain``). A bound by count
 (256) made a reader cycling through a few hundred pages miss every time."""
-"""Marks a revision kept as its non-link fields (a whole CBOR map never starts with 0x00)."""
 
 
 class StoreDamage(WikipeerError):
@@ -117,6 +120,9 @@ class Store:
         self._docs: OrderedDict[tuple, fts.Doc] = OrderedDict()
         self._docs_size = 0
         self._lock = threading.Lock()
+        self._key_names: dict[int, str] = {}  # key and string ids are never reused: safe to keep
+        self._strings: dict[int, str] = {}
+        self._dicts: dict[int, bytes] = {}  # trained dictionaries, by id: never changed once stored
         self.packs = Packs(self.path.parent / (self.path.stem + ".packs"))
         conn = self.conn
         # Only a new store is written to on open: readers must not wait for a writer's lock.
@@ -136,6 +142,8 @@ class Store:
                     conn.execute(statement)
                 add_media_tables(conn)
                 migrate_text_sha1(conn, self.text_bytes)
+                migrate_origins(conn)
+                migrate_revisions(conn, Writer(self, conn).repack)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         if chain is not None:
             self.set_meta("chain", str(chain))
@@ -210,6 +218,7 @@ class Store:
             try:
                 yield writer
                 writer.flush()
+                writer.train_dictionaries()
                 try:
                     writer.packs.sync()  # chunk bytes on disk before the rows that name them commit
                 except OSError as exc:
@@ -353,27 +362,56 @@ class Store:
 
     def _revision_bytes(self, oid: int, data: bytes) -> bytes:
         """A revision's block, re-encoded from its fields when it is kept packed."""
-        return libipld.encode_dag_cbor(self._revision_fields(oid, data)) if data.startswith(PACKED) else data
+        return data if _whole(data) else libipld.encode_dag_cbor(self._revision_fields(oid, data))
 
-    def _revision_fields(self, oid: int, data: bytes, links: tuple[bytes, bytes] | None = None) -> dict:
-        """A revision's decoded object; for a packed one, links and the author come from the tables.
+    def _revision_fields(self, oid: int, data: bytes, links: tuple[bytes, bytes, int, int] | None = None) -> dict:
+        """A revision's decoded object; for a packed one, links, ts, size and names come from the tables.
 
-        ``links``: the page's and text's CIDs when the caller read them already.
+        ``links``: the page's and text's CIDs, ts and size when the caller read them already.
         """
-        if not data.startswith(PACKED):
+        if _whole(data):
             return libipld.decode_dag_cbor(data)
-        obj = libipld.decode_dag_cbor(data[1:])
         row = links or self.conn.execute(
-            "SELECT p.cid, t.cid FROM revisions r JOIN objects p ON p.id = r.page JOIN objects t ON t.id = r.text "
-            "WHERE r.id = ?", (oid,)).fetchone()
+            "SELECT p.cid, t.cid, r.ts, r.size FROM revisions r JOIN objects p ON p.id = r.page "
+            "JOIN objects t ON t.id = r.text WHERE r.id = ?", (oid,)).fetchone()
         if row is None:
             raise NotFound(f"revision #{oid} has no row in the revision table")
+        obj = revpack.unpack(data, row[2], row[3], self.unpacker(oid))
         obj.update(t="rev", page=row[0], text=row[1], parents=[r[1] for r in self.conn.execute(
             "SELECT x.pos, o.cid FROM parents x JOIN objects o ON o.id = x.parent WHERE x.child = ? "
             "UNION ALL SELECT pos, cid FROM shallow WHERE child = ? ORDER BY 1", (oid, oid))])
-        if "author" in obj:
-            obj["author"] = self.conn.execute("SELECT key FROM keys WHERE id = ?", (obj["author"],)).fetchone()[0]
         return obj
+
+    def unpacker(self, rev_id: int) -> revpack.Unpacker:
+        """What revpack.unpack needs to rebuild the revision ``rev_id``'s fields."""
+        return revpack.Unpacker(self.key_name, self.string, lambda: self._rev_text_sha1(rev_id))
+
+    def key_name(self, key_id: int) -> str:
+        """The key string of a key id."""
+        name = self._key_names.get(key_id)
+        if name is None:
+            row = self.conn.execute("SELECT key FROM keys WHERE id = ?", (key_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"key #{key_id} is not in the key table")
+            name = self._key_names[key_id] = row[0]
+        return name
+
+    def string(self, string_id: int) -> str:
+        """A string kept once in the strings table (sites, user names of imported revisions)."""
+        value = self._strings.get(string_id)
+        if value is None:
+            row = self.conn.execute("SELECT value FROM strings WHERE id = ?", (string_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"string #{string_id} is not in the string table")
+            value = self._strings[string_id] = row[0]
+        return value
+
+    def _rev_text_sha1(self, rev_id: int) -> bytes:
+        row = self.conn.execute("SELECT s.sha1 FROM revisions r JOIN text_sha1 s ON s.text = r.text WHERE r.id = ?",
+                                (rev_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"revision #{rev_id} has no SHA-1 of its text")
+        return row[0]
 
     def _signature_bytes(self, oid: int) -> bytes:
         # Only canonical blocks are accepted, so rebuilding from the fields gives the same bytes.
@@ -449,13 +487,23 @@ class Store:
             if cached is not None:
                 self._texts.move_to_end(text_id)
                 return cached
-        row = self.conn.execute("SELECT base, data FROM texts WHERE id = ?", (text_id,)).fetchone()
+        row = self.conn.execute("SELECT base, data, dict FROM texts WHERE id = ?", (text_id,)).fetchone()
         if row is None:
             raise NotFound(f"text #{text_id} is not in the store")
         base = self.text_bytes(row[0]) if row[0] is not None else None
-        text = textcodec.decompress(row[1], base)
+        text = textcodec.decompress(row[1], base, self.dictionary(row[2]) if row[2] is not None else None)
         self._remember(text_id, text)
         return text
+
+    def dictionary(self, dict_id: int) -> bytes:
+        """A trained text dictionary's bytes, by its id (texts name the one they were compressed with)."""
+        data = self._dicts.get(dict_id)
+        if data is None:
+            row = self.conn.execute("SELECT data FROM text_dicts WHERE id = ?", (dict_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"text dictionary #{dict_id} is not in the store")
+            data = self._dicts[dict_id] = row[0]
+        return data
 
     def _remember(self, text_id: int, text: bytes) -> None:
         with self._lock:
@@ -468,15 +516,16 @@ class Store:
     def origin_revision(self, site: str, rev_id: int) -> bytes | None:
         """The CID of the revision imported from ``site`` with id ``rev_id``, if held."""
         row = self.conn.execute(
-            "SELECT o.cid FROM origins x JOIN objects o ON o.id = x.rev WHERE x.site = ? AND x.rev_id = ?",
+            "SELECT o.cid FROM origins x JOIN strings s ON s.id = x.site JOIN objects o ON o.id = x.rev "
+            "WHERE s.value = ? AND x.rev_id = ?",
             (site, rev_id)).fetchone()
         return row[0] if row else None
 
     def origin_revision_page(self, site: str, rev_id: int) -> tuple[bytes, int] | None:
         """The CID and page id of the revision imported from ``site`` with id ``rev_id``, if held."""
         row = self.conn.execute(
-            "SELECT o.cid, r.page FROM origins x JOIN objects o ON o.id = x.rev JOIN revisions r ON r.id = x.rev "
-            "WHERE x.site = ? AND x.rev_id = ?", (site, rev_id)).fetchone()
+            "SELECT o.cid, r.page FROM origins x JOIN strings s ON s.id = x.site JOIN objects o ON o.id = x.rev "
+            "JOIN revisions r ON r.id = x.rev WHERE s.value = ? AND x.rev_id = ?", (site, rev_id)).fetchone()
         return (row[0], row[1]) if row else None
 
     def meta(self, key: str) -> str | None:
@@ -540,7 +589,7 @@ class Store:
 
     def _rev_info(self, oid: int, cid: bytes, data: bytes, row: shown.HeadRow | None = None) -> RevInfo:
         """The revision ``oid`` in full; ``row``: its revisions row and links, when the caller read them already."""
-        obj = self._revision_fields(oid, data, (row.page_cid, row.text_cid) if row else None)
+        obj = self._revision_fields(oid, data, (row.page_cid, row.text_cid, row.ts, row.size) if row else None)
         page, ts, size = (row.page, row.ts, row.size) if row else self.conn.execute(
             "SELECT page, ts, size FROM revisions WHERE id = ?", (oid,)).fetchone()
         return RevInfo(
@@ -741,6 +790,11 @@ class Writer:
         self._heads_added: set[tuple[int, int]] = set()
         self._heads_removed: set[tuple[int, int]] = set()
         self._key_ids: dict[str, int] = {}
+        self._string_ids: dict[str, int] = {}
+        self._sha1: dict[int, bytes] = {}
+        self._plain: dict[str, list[int]] = defaultdict(list)  # texts standing alone added, by wiki
+        self._wiki_dicts: dict[str, int | None] = {}
+        self._page_wikis: dict[int, str] = {}
         self._text_of_rev: dict[int, int] = {}
         self._page_of_rev: dict[int, int] = {}
         self._depth: dict[int, int] = {}
@@ -753,7 +807,7 @@ class Writer:
 
     _INSERTS = {
         "objects": "INSERT INTO objects(id, cid, kind, data) VALUES (?, ?, ?, ?)",
-        "texts": "INSERT INTO texts VALUES (?, ?, ?, ?)",
+        "texts": "INSERT INTO texts(id, base, depth, data, dict) VALUES (?, ?, ?, ?, ?)",
         "text_sha1": "INSERT INTO text_sha1 VALUES (?, ?)",
         "pages": "INSERT INTO pages VALUES (?, ?, ?, ?)",
         "revisions": "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
@@ -791,8 +845,12 @@ class Writer:
         new = self._new_texts.get(text_id)
         return new if new is not None else self.store.text_bytes(text_id)
 
-    def add_text(self, cid: bytes, text: bytes, base_id: int | None) -> int:
-        """Store a text, compressed against the text ``base_id`` while the chain is short enough."""
+    def add_text(self, cid: bytes, text: bytes, base_id: int | None, wiki: str | None = None) -> int:
+        """Store a text, compressed against the text ``base_id`` while the chain is short enough.
+
+        A text that stands alone is compressed with the newest dictionary trained from ``wiki``'s texts,
+        if it has one; a wiki's first texts train it when the batch ends (``train_dictionaries``).
+        """
         base = None
         depth = 0
         if base_id is not None:
@@ -802,9 +860,14 @@ class Writer:
             if base_depth + 1 < self.store.chain:
                 base, depth = self.text(base_id), base_depth + 1
         oid = self.add_object(cid, KIND_TEXT, None)
-        data = textcodec.compress(text, base)
-        self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
-        self._rows["text_sha1"].append((oid, hashlib.sha1(text).digest()))  # MediaWiki's, for api.php
+        dict_id = None
+        if base is None and wiki is not None:
+            self._plain[wiki].append(oid)
+            dict_id = self._dictionary_of(wiki)
+        data = textcodec.compress(text, base, self.store.dictionary(dict_id) if dict_id is not None else None)
+        self._rows["texts"].append((oid, base_id if base is not None else None, depth, data, dict_id))
+        sha1 = self._sha1[oid] = hashlib.sha1(text).digest()  # MediaWiki's, for api.php
+        self._rows["text_sha1"].append((oid, sha1))
         self._depth[oid] = depth
         self._new_texts[oid] = text
         return oid
@@ -850,6 +913,7 @@ class Writer:
     def add_page(self, block: Block, page: Page) -> int:
         oid = self.add_object(block.cid, KIND_PAGE, block.data)
         self._rows["pages"].append((oid, page.wiki, page.ns, page.title))
+        self._page_wikis[oid] = page.wiki
         return oid
 
     def add_revision(self, block: Block, rev: Revision, page_id: int, text_id: int,
@@ -860,7 +924,7 @@ class Writer:
         is kept by CID. A revision that shallow copies were missing joins the
         history below its children and does not become a head.
         """
-        oid = self.add_object(block.cid, KIND_REV, self._pack_revision(block))
+        oid = self.add_object(block.cid, KIND_REV, self._pack_revision(block, text_id))
         self._rows["revisions"].append((oid, page_id, text_id, rev.ts, rev.size))
         self._text_of_rev[oid] = text_id
         self._page_of_rev[oid] = page_id
@@ -878,7 +942,9 @@ class Writer:
             self._heads_added.add((page_id, oid))
         self.touched_pages.add(page_id)
         if "site" in rev.origin and "rev_id" in rev.origin:
-            self._rows["origins"].append((rev.origin["site"], rev.origin["rev_id"], oid))
+            site = rev.origin["site"]
+            if isinstance(site, str):
+                self._rows["origins"].append((self.string_id(site), rev.origin["rev_id"], oid))
         return oid
 
     def _join_children(self, cid: bytes, oid: int) -> bool:
@@ -894,14 +960,88 @@ class Writer:
             self._rows["parents"].append((child, pos, oid))
         return bool(buffered or stored)
 
-    def _pack_revision(self, block: Block) -> bytes:
-        """The fields of a revision block that its tables do not hold (links live in them)."""
-        obj = libipld.decode_dag_cbor(block.data)
-        for name in ("t", "page", "text", "parents"):
-            del obj[name]
-        if "author" in obj:
-            obj["author"] = self.key_id(obj["author"])
-        return PACKED + libipld.encode_dag_cbor(obj)
+    def _pack_revision(self, block: Block, text_id: int) -> bytes:
+        """The fields of a revision block that its tables do not hold, in revpack's compact form."""
+        return revpack.pack(libipld.decode_dag_cbor(block.data),
+                            revpack.Packer(self.key_id, self.string_id, lambda: self._text_sha1(text_id)))
+
+    def repack(self, oid: int, data: bytes) -> bytes:
+        """A stored revision's ``objects.data`` in the compact form (the schema 15 migration)."""
+        text_id = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (oid,)).fetchone()[0]
+        obj = self.store._revision_fields(oid, data)
+        return revpack.pack(obj, revpack.Packer(self.key_id, self.string_id, lambda: self._text_sha1(text_id)))
+
+    def wiki_of_page(self, page_id: int) -> str:
+        """The wiki a page belongs to (its texts are compressed with that wiki's dictionary)."""
+        wiki = self._page_wikis.get(page_id)
+        if wiki is None:
+            wiki = self._page_wikis[page_id] = self.conn.execute(
+                "SELECT wiki FROM pages WHERE id = ?", (page_id,)).fetchone()[0]
+        return wiki
+
+    def _dictionary_of(self, wiki: str) -> int | None:
+        if wiki not in self._wiki_dicts:
+            row = self.conn.execute("SELECT max(id) FROM text_dicts WHERE wiki = ?", (wiki,)).fetchone()
+            self._wiki_dicts[wiki] = row[0]
+        return self._wiki_dicts[wiki]
+
+    def train_dictionaries(self) -> None:
+        """Train a wiki's text dictionary when it is due, and compress this batch's texts of it with the new one.
+
+        Due: once the wiki holds TRAIN_AFTER texts standing alone, and again each time it holds RETRAIN_GROWTH
+        times as many as at the last training (so a wiki whose texts change keeps a fitting dictionary, for a
+        training cost that stays a small share of the import). Texts stored before keep the dictionary they
+        name; this batch's are compressed again, and at a wiki's first training the few hundred stored
+        before it too (so no wiki keeps its first texts without the dictionary).
+        """
+        for wiki, added in self._plain.items():
+            row = self.conn.execute("SELECT texts FROM text_dicts WHERE wiki = ? ORDER BY id DESC LIMIT 1",
+                                    (wiki,)).fetchone()
+            held = int(self.store.meta(f"plain_texts:{wiki}") or 0) + len(added)
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"plain_texts:{wiki}", str(held)))
+            if held < (TRAIN_AFTER if row is None else row[0] * RETRAIN_GROWTH):
+                continue
+            new = set(added)
+            stored = [r[0] for r in self.conn.execute(
+                "SELECT t.id FROM texts t JOIN revisions r ON r.text = t.id JOIN pages p ON p.id = r.page "
+                "WHERE p.wiki = ? AND t.base IS NULL", (wiki,)) if r[0] not in new]
+            data = textcodec.train(self._dictionary_samples(added + stored))
+            if data is None:
+                continue
+            dict_id = self.conn.execute("INSERT INTO text_dicts(wiki, texts, data) VALUES (?, ?, ?)",
+                                        (wiki, held, data)).lastrowid
+            self._wiki_dicts[wiki] = dict_id
+            again = added + (stored if row is None else [])
+            self.conn.executemany("UPDATE texts SET data = ?, dict = ? WHERE id = ?", [
+                (textcodec.compress(self.text(oid), None, data), dict_id, oid) for oid in again])
+        self._plain.clear()
+
+    def _dictionary_samples(self, ids: list[int]) -> list[bytes]:
+        """A spread of these texts to train from, SAMPLE_BYTES at most."""
+        samples, size = [], 0
+        for text_id in ids[::max(1, len(ids) // 2000)]:
+            sample = self.text(text_id)
+            samples.append(sample)
+            size += len(sample)
+            if size > SAMPLE_BYTES:
+                break
+        return samples
+
+    def _text_sha1(self, text_id: int) -> bytes:
+        sha1 = self._sha1.get(text_id)
+        if sha1 is None:
+            sha1 = self._sha1[text_id] = self.conn.execute(
+                "SELECT sha1 FROM text_sha1 WHERE text = ?", (text_id,)).fetchone()[0]
+        return sha1
+
+    def string_id(self, value: str) -> int:
+        """The id of a string kept once in the strings table, added if new."""
+        string_id = self._string_ids.get(value)
+        if string_id is None:
+            self.conn.execute("INSERT OR IGNORE INTO strings(value) VALUES (?)", (value,))
+            string_id = self.conn.execute("SELECT id FROM strings WHERE value = ?", (value,)).fetchone()[0]
+            self._string_ids[value] = string_id
+        return string_id
 
     def key_id(self, key: str) -> int:
         key_id = self._key_ids.get(key)
@@ -976,6 +1116,11 @@ class Writer:
 
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")
+
+
+def _whole(data: bytes) -> bool:
+    """Whether a revision's objects.data is its whole block (a CBOR map), not a packed form."""
+    return not data.startswith((revpack.PACKED, revpack.COMPACT))
 
 
 def rows_in(conn: sqlite3.Connection, sql: str, values: list, per_query: int = 500) -> Iterator[tuple]:

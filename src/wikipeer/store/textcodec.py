@@ -11,6 +11,11 @@ one pair per thread: making a pair per call costs about 14 us more per text
 (timed: 3.3 us per-thread vs 17 us per-call to compress 3 KB, 1.5 vs 14.5 us to
 decompress), which a read of a 16-text chain would pay 16 times. Texts with a
 dictionary need a compressor built for that dictionary, so those are per call.
+
+A text that stands alone may instead be compressed with a dictionary trained
+from its wiki's own texts (``train``): its compressor and decompressor are
+kept per thread too, for the last few dictionaries used, since one dictionary
+serves thousands of texts.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import threading
 import zstandard
 
 LEVEL = 3
+DICT_SIZE = 32 * 1024
+"""Bytes of a trained dictionary: 64 KiB and 110 KiB gained 1% more on 5 KB prose, 32 KiB stored once a wiki."""
+KEPT_DICTS = 4
 _local = threading.local()
 
 
@@ -41,15 +49,49 @@ def _dict(base: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
-def compress(text: bytes, base: bytes | None) -> bytes:
-    """Compress ``text``, against ``base`` when given. Safe to call from any number of threads."""
-    if base is None or not base:
-        return _plain_compressor().compress(text)
-    return zstandard.ZstdCompressor(level=LEVEL, dict_data=_dict(base)).compress(text)
+def _trained(dictionary: bytes) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    """This thread's compressor and decompressor for a trained dictionary (the last few used are kept)."""
+    kept = getattr(_local, "trained", None)
+    if kept is None:
+        kept = _local.trained = {}
+    pair = kept.pop(dictionary, None)
+    if pair is None:
+        loaded = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_FULLDICT)
+        pair = (zstandard.ZstdCompressor(level=LEVEL, dict_data=loaded), zstandard.ZstdDecompressor(dict_data=loaded))
+        while len(kept) >= KEPT_DICTS:
+            kept.pop(next(iter(kept)))
+    kept[dictionary] = pair  # most recently used last
+    return pair
 
 
-def decompress(data: bytes, base: bytes | None) -> bytes:
-    """Inverse of compress with the same ``base``. Safe to call from any number of threads."""
-    if base is None or not base:
-        return _plain_decompressor().decompress(data)
-    return zstandard.ZstdDecompressor(dict_data=_dict(base)).decompress(data)
+def compress(text: bytes, base: bytes | None, dictionary: bytes | None = None) -> bytes:
+    """Compress ``text``, against ``base`` when given, else with the trained ``dictionary`` when given.
+
+    Safe to call from any number of threads.
+    """
+    if base:
+        return zstandard.ZstdCompressor(level=LEVEL, dict_data=_dict(base)).compress(text)
+    if dictionary:
+        return _trained(dictionary)[0].compress(text)
+    return _plain_compressor().compress(text)
+
+
+def decompress(data: bytes, base: bytes | None, dictionary: bytes | None = None) -> bytes:
+    """Inverse of compress with the same ``base`` and ``dictionary``. Safe to call from any number of threads."""
+    if base:
+        return zstandard.ZstdDecompressor(dict_data=_dict(base)).decompress(data)
+    if dictionary:
+        return _trained(dictionary)[1].decompress(data)
+    return _plain_decompressor().decompress(data)
+
+
+def train(samples: list[bytes], size: int = DICT_SIZE) -> bytes | None:
+    """A zstd dictionary trained from ``samples`` (a wiki's texts), or None when they are too few or too
+    alike to train one (zstd refuses: the texts are then compressed without)."""
+    size = min(size, sum(len(s) for s in samples) // 10)
+    if len(samples) < 8 or size < 1024:
+        return None
+    try:
+        return zstandard.train_dictionary(size, samples, level=LEVEL).as_bytes()
+    except zstandard.ZstdError:
+        return None
