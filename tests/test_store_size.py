@@ -220,3 +220,8 @@ def test_migrated_store_takes_new_edits_and_reopens(tmp_path, author):
     assert report.counts()["accepted"] == 4
     assert fsck(store)[1] == []
 
+
+
+@given(st.integers(0, 2**160 - 1))
+def test_derived_sha1_is_written_as_mediawiki_writes_it(value):
+    assert revpack._base36(value) == sha1_base36(f"{value:040x}")

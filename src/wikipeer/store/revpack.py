@@ -34,7 +34,6 @@ from typing import Any
 
 import libipld
 
-from wikipeer.model.media import sha1_base36
 
 PACKED = b"\x00"
 COMPACT = b"\x01"
@@ -45,9 +44,15 @@ MODELS = ("wikitext", "Scribunto", "css", "javascript", "json", "text", "sanitiz
 FORMATS = ("text/x-wiki", "text/plain", "text/css", "text/javascript", "application/json")
 ORIGIN_KEYS = ("site", "page_id", "rev_id", "parent_id", "user", "user_id", "ip", "user_deleted",
                "comment_deleted", "text_deleted", "sha1", "redirect", "uploads")
+_MODEL_CODES = {name: n for n, name in enumerate(MODELS)}
+_FORMAT_CODES = {name: n for n, name in enumerate(FORMATS)}
+_KEY_CODES = {name: n for n, name in enumerate(ORIGIN_KEYS)}
+_KNOWN = frozenset(FIELDS + LINKS + IN_ROWS)
 INTERNED = 64
 """Added to a key's number when its value is a ``strings`` id."""
 INTERN = frozenset({"site", "user"})
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 SHA1_OF_TEXT = -1
 PARENT_DELTA = -2
 
@@ -72,17 +77,16 @@ class Unpacker:
 
 def pack(obj: dict[str, Any], packer: Packer) -> bytes:
     """The compact form of a decoded revision block (links, ``ts`` and ``size`` left to the tables)."""
-    extra = {k: v for k, v in obj.items() if k not in FIELDS and k not in LINKS and k not in IN_ROWS}
-    model = obj.get("model")
-    fmt = obj.get("format")
+    extra = {k: obj[k] for k in obj.keys() - _KNOWN} or None
+    model, fmt, author, origin = obj.get("model"), obj.get("format"), obj.get("author"), obj.get("origin")
     row: list[Any] = [
-        MODELS.index(model) if model in MODELS else model,
+        _MODEL_CODES.get(model, model) if isinstance(model, str) else model,
         obj.get("comment"),
-        packer.key_id(obj["author"]) if isinstance(obj.get("author"), str) else obj.get("author"),
+        packer.key_id(author) if isinstance(author, str) else author,
         obj.get("minor"),
-        FORMATS.index(fmt) if fmt in FORMATS else fmt,
-        _pack_origin(obj["origin"], packer) if isinstance(obj.get("origin"), dict) else obj.get("origin"),
-        extra or None,
+        _FORMAT_CODES.get(fmt, fmt) if isinstance(fmt, str) else fmt,
+        _pack_origin(origin, packer) if isinstance(origin, dict) else origin,
+        extra,
     ]
     while row and row[-1] is None:
         row.pop()
@@ -93,17 +97,33 @@ def _pack_origin(origin: dict[str, Any], packer: Packer) -> list[Any]:
     out: list[Any] = []
     rev_id = origin.get("rev_id")
     for key, value in origin.items():
-        if key == "sha1" and isinstance(value, str) and value == sha1_base36(packer.text_sha1().hex()):
+        if key == "sha1" and _is_sha1_of(value, packer.text_sha1):
             out += [SHA1_OF_TEXT, 0]
         elif key == "parent_id" and _is_int(value) and _is_int(rev_id):
             out += [PARENT_DELTA, rev_id - value]
         elif key in INTERN and isinstance(value, str):
-            out += [ORIGIN_KEYS.index(key) + INTERNED, packer.string_id(value)]
-        elif key in ORIGIN_KEYS:
-            out += [ORIGIN_KEYS.index(key), value]
+            out += [_KEY_CODES[key] + INTERNED, packer.string_id(value)]
         else:
-            out += [key, value]
+            out += [_KEY_CODES.get(key, key), value]
     return out
+
+
+def _is_sha1_of(value: Any, text_sha1: Callable[[], bytes]) -> bool:
+    """Whether ``value`` is exactly MediaWiki's base-36 form of the text's SHA-1 (31 digits, lower case):
+    compared as numbers, as formatting one costs more than packing the rest of the revision."""
+    if not (isinstance(value, str) and len(value) == 31 and value.isascii() and value.isalnum()
+            and value == value.lower()):
+        return False
+    return int(value, 36) == int.from_bytes(text_sha1(), "big")
+
+
+def _base36(value: int) -> str:
+    """``value`` (a SHA-1) as MediaWiki writes it: 31 base-36 digits (media.sha1_base36, two digits a step)."""
+    parts = []
+    for _ in range(16):
+        value, rest = divmod(value, 1296)
+        parts.append(_PAIRS[rest])
+    return "".join(reversed(parts))[1:]
 
 
 def _is_int(value: Any) -> bool:
@@ -147,7 +167,7 @@ def _unpack_origin(flat: list[Any], unpacker: Unpacker) -> dict[str, Any]:
     delta = None
     for key, value in zip(flat[::2], flat[1::2], strict=True):
         if key == SHA1_OF_TEXT:
-            origin["sha1"] = sha1_base36(unpacker.text_sha1().hex())
+            origin["sha1"] = _base36(int.from_bytes(unpacker.text_sha1(), "big"))
         elif key == PARENT_DELTA:
             delta = value
         elif isinstance(key, str):
