@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import libipld
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -225,3 +226,16 @@ def test_migrated_store_takes_new_edits_and_reopens(tmp_path, author):
 @given(st.integers(0, 2**160 - 1))
 def test_derived_sha1_is_written_as_mediawiki_writes_it(value):
     assert revpack._base36(value) == sha1_base36(f"{value:040x}")
+
+
+def test_names_read_in_a_rolled_back_transaction_are_forgotten(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError):
+        with store.write() as writer:
+            key_id, string_id = writer.key_id(KEY), writer.string_id("first.example.org")
+            assert (store.key_name(key_id), store.string(string_id)) == (KEY, "first.example.org")
+            raise RuntimeError("roll back")
+    other = "ed25519:" + "B" * 43
+    with store.write() as writer:  # the ids are handed out again, for other values
+        assert (writer.key_id(other), writer.string_id("second.example.org")) == (key_id, string_id)
+    assert (store.key_name(key_id), store.string(string_id)) == (other, "second.example.org")

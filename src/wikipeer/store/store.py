@@ -46,6 +46,9 @@ DOC_CACHE_CHARS = 32_000_000  # folded page texts search keeps in memory (two co
 TRAIN_AFTER = 200
 """Texts standing alone a wiki holds before its first dictionary is trained (fewer train a poor one)."""
 RETRAIN_GROWTH = 8
+RECOMPRESS_AT_MOST = 2000
+"""Texts stored before a wiki's first dictionary compressed again with it, at most: more (a store migrated
+from schema 14) would make one batch of a sync take minutes, so those keep their form."""
 SAMPLE_BYTES = 8_000_000
 TEXT_CACHE_BYTES = 16_000_000
 """Decoded texts kept in memory, by their bytes: a text is stored as a change from an older one, so reading
@@ -205,6 +208,10 @@ class Store:
             with self._lock:
                 self._texts.clear()
                 self._texts_size = 0
+                # Ids handed out in the rolled-back transaction may be handed out again for other values.
+                self._key_names.clear()
+                self._strings.clear()
+                self._dicts.clear()
             problem = disk_problem(exc, self.path)
             if problem is not None:
                 raise problem from exc
@@ -992,7 +999,8 @@ class Writer:
         times as many as at the last training (so a wiki whose texts change keeps a fitting dictionary, for a
         training cost that stays a small share of the import). Texts stored before keep the dictionary they
         name; this batch's are compressed again, and at a wiki's first training the few hundred stored
-        before it too (so no wiki keeps its first texts without the dictionary).
+        before it too (so no wiki keeps its first texts without the dictionary), unless there are more
+        than RECOMPRESS_AT_MOST (a store that held the wiki before schema 15).
         """
         for wiki, added in self._plain.items():
             row = self.conn.execute("SELECT texts FROM text_dicts WHERE wiki = ? ORDER BY id DESC LIMIT 1",
@@ -1011,7 +1019,7 @@ class Writer:
             dict_id = self.conn.execute("INSERT INTO text_dicts(wiki, texts, data) VALUES (?, ?, ?)",
                                         (wiki, held, data)).lastrowid
             self._wiki_dicts[wiki] = dict_id
-            again = added + (stored if row is None else [])
+            again = added + (stored if row is None and len(stored) <= RECOMPRESS_AT_MOST else [])
             self.conn.executemany("UPDATE texts SET data = ?, dict = ? WHERE id = ?", [
                 (textcodec.compress(self.text(oid), None, data), dict_id, oid) for oid in again])
         self._plain.clear()
