@@ -123,7 +123,7 @@ class Store:
         self._docs: OrderedDict[tuple, fts.Doc] = OrderedDict()
         self._docs_size = 0
         self._lock = threading.Lock()
-        self._key_names: dict[int, str] = {}  # key and string ids are never reused: safe to keep
+        self._key_names: dict[int, str] = {}  # ids stay bound to their value once committed (cleared on rollback)
         self._strings: dict[int, str] = {}
         self._dicts: dict[int, bytes] = {}  # trained dictionaries, by id: never changed once stored
         self.packs = Packs(self.path.parent / (self.path.stem + ".packs"))
