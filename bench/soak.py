@@ -95,9 +95,9 @@ def build_node(directory: Path, load: Load) -> list[list[str]]:
         revs[i // load.revisions].append(cid_to_str(blocks[2].cid))
         batch += blocks
         if len(batch) >= 4000:
-            ingest(node.store, batch, "bench", view=node.view())
+            ingest(node.store, batch, "bench")
             batch = []
-    ingest(node.store, batch, "bench", view=node.view())
+    ingest(node.store, batch, "bench")
     node.close()
     return revs
 

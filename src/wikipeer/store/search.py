@@ -77,16 +77,16 @@ def unindex_page(conn: sqlite3.Connection, page: int, old_text: Callable[[int], 
     conn.execute("DELETE FROM search_state WHERE page = ?", (page,))
 
 
-def rebuild(conn: sqlite3.Connection, revision_text: Callable[[int], str]) -> None:
-    """Drop both indexes and index each page's recorded revision again."""
-    state = conn.execute("SELECT page, rev, title FROM search_state").fetchall()
+def reset(conn: sqlite3.Connection) -> None:
+    """Empty both indexes (a change of tokens: the old rows could not be removed one by one any more).
+
+    The caller marks every page, and the indexer fills them again behind (store/indexer.py).
+    """
     conn.execute("DROP TABLE search_tri")
     conn.execute("DROP TABLE search_short")
     conn.execute("DELETE FROM search_state")
     for statement in statements(SEARCH_SCHEMA):
         conn.execute(statement)
-    for page, rev, title in state:
-        index_page(conn, page, title, rev, revision_text(rev), revision_text)
 
 
 @dataclass(frozen=True, slots=True)
