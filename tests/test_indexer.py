@@ -238,3 +238,17 @@ def test_search_can_be_turned_off_for_a_wiki(node_dir):
         stop_server(proc, client)
     assert run_cli(node_dir, "index", "--on", "w").code == 0
     assert run_cli(node_dir, "search", "koala").out.startswith("w: Both")
+
+
+def test_unspaced_scripts_are_found_through_their_bigrams_alone(node, author):
+    """Item 6: the trigram index leaves out unspaced runs (their bigrams say it all); terms of any length
+    in those scripts are still found exactly."""
+    node.ingest(author.edit("Apart", "東京 の 京都 と 東京2019\n") + author.edit("Together", "東京都 と 東京2020 の นาย\n"),
+                "test")
+    assert _titles(node, "東京都") == {"Together"}  # the apart page holds both bigrams, not the word
+    assert _titles(node, "東京2020") == {"Together"} and _titles(node, "東京20") == {"Apart", "Together"}
+    assert _titles(node, "京都") == {"Apart", "Together"} and _titles(node, "都") == {"Apart", "Together"}
+    assert _titles(node, "นาย") == {"Together"} and _titles(node, "ภาษา") == set()
+    conn = node.store.conn
+    assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"東京都\"'").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"020\"'").fetchone()[0] == 1
