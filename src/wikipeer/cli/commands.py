@@ -57,6 +57,7 @@ def init(args: argparse.Namespace) -> int:
             out.print(f"sample wiki {SAMPLE_WIKI!r} is already here")
         else:
             out.print(f"loaded the sample wiki {SAMPLE_WIKI!r}: {load_sample(node)} revisions")
+            node.catch_up_index()  # a dozen pages: searchable at once
     return 0
 
 
@@ -235,7 +236,7 @@ def diff(args: argparse.Namespace) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
-    from wikipeer.store.indexer import SearchOff, search_off
+    from wikipeer.store.indexer import SearchOff, reported_lag, search_off
 
     node = _open(args)
     off = search_off(node.store)
@@ -250,7 +251,7 @@ def search(args: argparse.Namespace) -> int:
         out.print(f"{page.wiki}: {config.full_title(page.ns, page.title)}  {snippet}")
     if not hits:
         out.print("no pages match")
-    behind = node.store.index_lag()
+    behind = reported_lag(node.store)
     if behind:
         print(f"note: the search index is {behind} pages behind: pages changed lately may be missing or shown "
               "as they were ('wikipeer index' catches it up)", file=sys.stderr)

@@ -63,6 +63,15 @@ def lag_at_most(store: Store, bound: int) -> int | None:
     return count if count <= bound else None
 
 
+def reported_lag(store: Store) -> int:
+    """The lag a search reports: 0 when it is no more than a search catches up by itself.
+
+    Such a lag is gone within moments (the search, or a server's indexer, takes it), so a search answer
+    does not change with every edit made elsewhere on the node meanwhile.
+    """
+    return 0 if lag_at_most(store, SEARCH_CATCH_UP) is not None else lag(store)
+
+
 def mark(writer: Writer, pages: set[int] | list[int]) -> None:
     """Record, in the writer's transaction, that these pages' index entries are out of date."""
     writer.conn.executemany("INSERT OR IGNORE INTO index_pending VALUES (?)", [(p,) for p in pages])

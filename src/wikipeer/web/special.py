@@ -12,7 +12,7 @@ from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.store import hidden
-from wikipeer.store.indexer import search_off
+from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.accounts import LoginFailed
 from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
@@ -53,7 +53,7 @@ def search(site: Site, request: Request, limits: Limits) -> Response:
                 hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
         hits = hits[:SEARCH_LIMIT]
     return site.page(request, "search.html", form=True, wiki=wiki, q=q, hits=hits, peers=site.has_peers(),
-                     fetched=request.query_params.get("fetched"), behind=store.index_lag() if q else 0,
+                     fetched=request.query_params.get("fetched"), behind=reported_lag(store) if q else 0,
                      off=[wiki] if refused and wiki else off, refused=refused)
 
 

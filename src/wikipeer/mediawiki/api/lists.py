@@ -29,7 +29,7 @@ from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.names import NS_CATEGORY
 from wikipeer.render.redirect import redirect_target
-from wikipeer.store.indexer import search_off
+from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.store.revlists import ParentInfo
 from wikipeer.store.revlists import TimeRange, first_parents, pages_by_ids, pages_by_title, wiki_revision_infos
@@ -386,7 +386,7 @@ def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     if params["what"] == "title":
         folded = params["search"].casefold()
         hits = [(row, snippet) for row, snippet in hits if folded in row.title.casefold()]
-    behind = call.node.store.index_lag()
+    behind = reported_lag(call.node.store)
     if behind:
         call.warn("search", "index-behind", f"The search index is {behind} pages behind: pages changed lately "
                                             "may be missing from these results, or found as they were.")
