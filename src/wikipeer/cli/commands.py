@@ -242,7 +242,7 @@ def search(args: argparse.Namespace) -> int:
     off = search_off(node.store)
     wikis = node.store.wikis()
     if wikis and off.issuperset(wikis):
-        raise UserError(str(SearchOff(sorted(off))))
+        raise SearchOff(sorted(off))
     gone = hidden.hidden_pages(node.store)  # as the web page's search: hidden pages are left out
     hits = [(page, snippet) for page, snippet in node.store.search(args.query, args.limit + len(gone))
             if page.id not in gone][:args.limit]

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
+from wikipeer.errors import UserError
 from wikipeer.model.title import WikiConfig
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ IDLE_SECONDS = 0.5
 OFF_KEY = "search_off"
 
 
-class SearchOff(Exception):
+class SearchOff(UserError):
     """Search is turned off for a wiki on this node (a setting, not a fault)."""
 
     def __init__(self, wikis: list[str]) -> None:
