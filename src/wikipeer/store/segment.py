@@ -75,6 +75,8 @@ def short_tokens(text: str) -> str:
     last character, then its short words (each kind in text order; a detail=none index keeps no order)."""
     text = text.replace("\u200c", "").replace("\u200d", "")
     bigrams, lasts, words = _token_res()
+    if _UNSPACED_RE.search(text) is None:  # most texts: one quick pass instead of two slow ones
+        return " ".join(words.findall(text))
     return " ".join(bigrams.findall(text) + lasts.findall(text) + words.findall(text))
 
 
