@@ -191,12 +191,14 @@ def test_import_reports_the_data_in_then_the_index(node_dir, tmp_path):
     later = run_cli(node_dir, "import", "--index-later", str(dump))
     assert later.code == 0 and "imported 2 pages" in later.out, str(later)
     assert "search index: 2 pages behind" in later.err and _lag(node_dir) == 2
+    assert "search index: 2 pages behind" in run_cli(node_dir, "stats").out
     result = run_cli(node_dir, "search", "kangaroo")
     assert result.code == 0 and "w: Alpha" in result.out  # a small lag: the search caught up first
     assert _lag(node_dir) == 0
     dump.write_text(_dump(["Alpha", "Beta", "Gamma"]), encoding="utf-8")
     waited = run_cli(node_dir, "import", str(dump))
     assert waited.code == 0 and _lag(node_dir) == 0, str(waited)
+    assert "search index: up to date" in run_cli(node_dir, "stats").out
 
 
 def _dump(titles: list[str]) -> str:

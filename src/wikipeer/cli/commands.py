@@ -346,6 +346,9 @@ def stats(args: argparse.Namespace) -> int:
     files, size, stored = node.store.files_stats()
     if files:
         out.print(f"media: {files} file versions, {size} bytes, {stored} bytes in packs (shared chunks stored once)")
+    behind = node.store.index_lag()
+    out.print(f"search index: {behind} pages behind ('wikipeer index' catches it up)" if behind
+              else "search index: up to date")
     out.print(f"store file: {node.store.file_size()} bytes on disk")
     return 0
 
