@@ -19,7 +19,6 @@ from wikipeer.errors import UserError
 from wikipeer.node import Node
 
 
-
 def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -42,7 +41,7 @@ def catch_up(node: Node, quiet: bool = False, later: bool = False) -> int:
         raise
 
 
-def _with_progress(node: Node, total: int, quiet: bool, stop: threading.Event | None = None) -> int:
+def _with_progress(node: Node, total: int, quiet: bool) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -50,7 +49,7 @@ def _with_progress(node: Node, total: int, quiet: bool, stop: threading.Event | 
     with Progress(*columns, console=Console(stderr=True), transient=True,
                   disable=quiet or not sys.stderr.isatty()) as progress:
         task = progress.add_task("indexing", total=total)
-        return node.catch_up_index(lambda done: progress.update(task, completed=min(done, total)), stop)
+        return node.catch_up_index(lambda done: progress.update(task, completed=min(done, total)))
 
 
 def index(args: argparse.Namespace) -> int:
