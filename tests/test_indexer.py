@@ -254,3 +254,18 @@ def test_unspaced_scripts_are_found_through_their_bigrams_alone(node, author):
     conn = node.store.conn
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"東京都\"'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"020\"'").fetchone()[0] == 1
+
+
+def test_ctrl_c_stops_wikipeer_index_cleanly_and_a_rerun_finishes(node_dir):
+    _fill(node_dir, 500, size=40)
+    proc = subprocess.Popen([*CLI, "--node", str(node_dir), "index", "--quiet"], env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _lag(node_dir) == 500 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted; nothing half-written was kept" in err.decode(), err
+    assert "Traceback" not in err.decode() and 0 < _lag(node_dir) < 500
+    assert run_cli(node_dir, "index").code == 0 and _lag(node_dir) == 0
