@@ -269,3 +269,21 @@ def test_ctrl_c_stops_wikipeer_index_cleanly_and_a_rerun_finishes(node_dir):
     assert proc.returncode == 130 and "interrupted; nothing half-written was kept" in err.decode(), err
     assert "Traceback" not in err.decode() and 0 < _lag(node_dir) < 500
     assert run_cli(node_dir, "index").code == 0 and _lag(node_dir) == 0
+
+
+def test_a_page_evicted_while_marked_is_passed_over(node, author):
+    """A partial node may evict a fetched page before the indexer reaches its mark."""
+    from wikipeer.store.cache import evict_page
+
+    node.ingest(_edits(author, 3), "test")
+    page = node.store.page("w", 0, "Page 1").id
+    assert node.catch_up_index() == 3 and _titles(node, "pg1x") == {"Page 1"}
+    node.ingest(author.edit("Page 9", "a later page\n", ts=9_000), "test")
+    with node.store.write() as writer:  # Page 1 marked again (as an edit to it would)
+        writer.conn.execute("INSERT INTO index_pending VALUES (?)", (page,))
+    evict_page(node.store, page)
+    assert node.store.index_lag() == 1  # the eviction took its mark with it
+    with node.store.write() as writer:  # a mark left for a page gone (by a version before this one)
+        writer.conn.execute("INSERT INTO index_pending VALUES (?)", (page,))
+    assert node.catch_up_index() == 2 and node.store.index_lag() == 0
+    assert _titles(node, "pg1x") == set() and _titles(node, "later") == {"Page 9"}

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from wikipeer.errors import UserError
+from wikipeer.errors import NotFound, UserError
 from wikipeer.model.title import WikiConfig
 
 if TYPE_CHECKING:
@@ -96,7 +96,10 @@ def reindex(store: Store, writer: Writer, pages: list[int], trusted: frozenset[s
     configs: dict[str, WikiConfig] = {}
     shown = store.shown_head_ids(trusted, pages)  # one query per 500 pages; only ids are needed
     for page_id in pages:
-        page = store.page_by_id(page_id)
+        try:
+            page = store.page_by_id(page_id)
+        except NotFound:  # evicted from a partial node's cache since it was marked: nothing to index
+            continue
         head_id = shown.get(page_id)
         if page.wiki in off or head_id is None:
             writer.unindex_page(page_id)
