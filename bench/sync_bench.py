@@ -189,7 +189,7 @@ def build_source(source: Path, content: Content, progress: Progress) -> dict[str
 
 
 def _ingest(node, ingest, blocks: list) -> None:
-    report = ingest(node.store, blocks, "bench", view=node.view())
+    report = ingest(node.store, blocks, "bench")
     if report.counts()["rejected"]:
         raise RuntimeError(f"synthetic blocks refused: {report.rejected()[:3]}")
 

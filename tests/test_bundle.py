@@ -494,7 +494,7 @@ def test_a_bundle_of_a_long_history_against_a_7z_dump(tmp_path):
                                identity.public, 1_700_000_000_000 + i * 60_000)
             parents[title] = made[2].cid
             blocks += made
-        report = ingest(node.store, blocks, "local", view=node.view())
+        report = ingest(node.store, blocks, "local")
         assert report.counts()[ACCEPTED] == 600, report  # a text, a revision and a signature each
     finally:
         node.close()

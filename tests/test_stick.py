@@ -487,7 +487,7 @@ def test_a_stick_that_fills_up(places, small_stick):
                                identity.public, 1_800_000_000_000 + i)
             parent = made[2].cid
             blocks += made
-        assert ingest(node.store, blocks, "local", view=node.view()).counts()[ACCEPTED] == 120
+        assert ingest(node.store, blocks, "local").counts()[ACCEPTED] == 120
     finally:
         node.close()
 

@@ -271,7 +271,7 @@ def big_history(node: Node, pages: int, revisions: int) -> int:
             edit_blocks = author.edit(f"History {p}", text, parents, ts=1_000 + r, wiki=WIKI)
             parents = (edit_blocks[2].cid,)
             blocks += edit_blocks
-    report = ingest(node.store, blocks, "local", view=node.view())
+    report = ingest(node.store, blocks, "local")
     assert report.counts()[ACCEPTED] == len({b.cid for b in blocks})
     return node.store.last_seq()
 

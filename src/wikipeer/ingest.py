@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wikipeer.errors import Forgery, InvalidObject, WikipeerError
@@ -25,7 +25,7 @@ from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Profile, Record
 from wikipeer.model.sniff import inspect
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
-from wikipeer.policy.view import View
+from wikipeer.store import indexer
 from wikipeer.store.store import Store, Writer, notice_identity
 
 ACCEPTED, DUPLICATE, HELD, REJECTED = "accepted", "duplicate", "held", "rejected"
@@ -540,13 +540,13 @@ class _Batch:
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
-           view: View | None = None, shallow: bool = False, defer_index: bool = False) -> IngestReport:
+           shallow: bool = False) -> IngestReport:
     """Validate and store ``blocks`` in one transaction; return a status for each.
 
     ``shallow``: a page's history fetched to a chosen depth; revisions whose
     parents did not come are accepted, their parent links kept by CID.
-    ``defer_index``: leave the pages touched for ``index_pending`` (one batch
-    of a long transfer: a page that changes in many batches is indexed once).
+    The pages touched are only marked for the search index, in the same
+    transaction: the indexer builds it behind (store/indexer.py).
     """
     policy = policy or Policy()
     blocks = list(blocks)
@@ -583,11 +583,7 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         batch.run()
         batch.settle()
         writer.flush()
-        if defer_index:
-            writer.conn.executemany("INSERT OR IGNORE INTO index_pending VALUES (?)",
-                                    [(p,) for p in writer.touched_pages])
-        else:
-            _reindex(store, writer, writer.touched_pages, view or View(), batch.config)
+        indexer.mark(writer, writer.touched_pages)
     report = IngestReport(released=batch.released, positions=writer.positions)
     seen: set[bytes] = set()
     for position, cid in enumerate(order):
@@ -621,24 +617,3 @@ def _file_chunks(block: Block, policy: Policy) -> tuple[bytes, ...]:
     except InvalidObject:
         return ()  # the main pass reports it
     return record.chunks if isinstance(record, File) else ()
-
-
-def index_pending(store: Store, view: View, batch: int = 500) -> int:
-    """Index the pages deferred ingests left waiting, a transaction per ``batch``; returns how many."""
-    done = 0
-    while pages := [p for (p,) in store.conn.execute("SELECT page FROM index_pending LIMIT ?", (batch,))]:
-        with store.write() as writer:
-            _reindex(store, writer, pages, view, store.wiki_config)
-            writer.conn.executemany("DELETE FROM index_pending WHERE page = ?", [(p,) for p in pages])
-        done += len(pages)
-    return done
-
-
-def _reindex(store: Store, writer: Writer, pages: Iterable[int], view: View,
-             configs: Callable[[str], WikiConfig | None]) -> None:
-    """Put the shown head of each of these pages into the search index."""
-    shown = store.shown_head_ids(view.trusted, pages)  # one query per 500 pages; only ids are needed
-    for page_id, head_id in shown.items():
-        page = store.page_by_id(page_id)
-        config = configs(page.wiki) or WikiConfig(page.wiki)
-        writer.index_page(page_id, config.full_title(page.ns, page.title), head_id)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from wikipeer.policy.blocklist import BlockGuard
 from wikipeer.policy.rules import Policy
 from wikipeer.policy.trust import Members, members, parse_community
 from wikipeer.policy.view import View
+from wikipeer.store import indexer
 from wikipeer.store.keyring import NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
@@ -91,6 +93,7 @@ class Node:
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
         self._views: dict[str | None, tuple[tuple, View]] = {}
         self._policy: tuple[tuple, Policy] | None = None
+        store.index_trusted = self.index_keys
 
     @classmethod
     def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None) -> "Node":
@@ -150,19 +153,20 @@ class Node:
             self._policy = (stamp, Policy(guard=BlockGuard(lists), **self.config.held_limits()))
         return self._policy[1]
 
-    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False,
-               defer_index: bool = False) -> IngestReport:
-        """Blocks through the one door, with this node's view and policy."""
+    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False) -> IngestReport:
+        """Blocks through the one door, with this node's policy (the pages touched are marked for the index)."""
         from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
 
-        return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow,
-                      defer_index=defer_index)
+        return ingest(self.store, blocks, source, policy=self.policy(), shallow=shallow)
 
-    def index_pending(self) -> int:
-        """Index what deferred ingests left (see ingest.index_pending)."""
-        from wikipeer.ingest import index_pending
+    def catch_up_index(self, progress: Callable[[int], None] | None = None,
+                       stop: threading.Event | None = None) -> int:
+        """Index every page waiting for it (store/indexer.py), under the default view; returns how many."""
+        return indexer.catch_up(self.store, self.index_keys, progress=progress, stop=stop)
 
-        return index_pending(self.store, self.view())
+    def index_keys(self) -> frozenset[str]:
+        """The keys of the view the search index follows: the node's default view."""
+        return self.view().trusted
 
     def local_keys(self) -> frozenset[str]:
         """Keys whose private half this node holds: its own, its users' and its accounts'."""

@@ -89,7 +89,6 @@ def _fill(repo: Repository, snap: Snapshot, node: Node, order: list[str], damage
         if progress:
             progress(done, len(order))
     _admit(node, waiting, snap, report, last=True)
-    node.index_pending()
     report.pages_differing = _differing(node, snap)
     if snap.accounts:
         try:
@@ -161,7 +160,7 @@ def _admit(node: Node, blocks: list[Block], snap: Snapshot, report: RestoreRepor
                 return blocks
             cut = len(blocks)
         chunk, blocks = blocks[:cut], blocks[cut:]
-        result = node.ingest(chunk, f"backup:{snap.id}", shallow=True, defer_index=True)
+        result = node.ingest(chunk, f"backup:{snap.id}", shallow=True)
         counts = result.counts()
         report.blocks += len(chunk)
         report.accepted += counts["accepted"] + result.released

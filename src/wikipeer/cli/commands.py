@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wikipeer.cli import indexing
 from wikipeer.cli.shell import _cid, _dir, _open, out
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
@@ -56,6 +57,7 @@ def init(args: argparse.Namespace) -> int:
             out.print(f"sample wiki {SAMPLE_WIKI!r} is already here")
         else:
             out.print(f"loaded the sample wiki {SAMPLE_WIKI!r}: {load_sample(node)} revisions")
+            node.catch_up_index()  # a dozen pages: searchable at once
     return 0
 
 
@@ -234,7 +236,13 @@ def diff(args: argparse.Namespace) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
+    from wikipeer.store.indexer import SearchOff, reported_lag, search_off
+
     node = _open(args)
+    off = search_off(node.store)
+    wikis = node.store.wikis()
+    if wikis and off.issuperset(wikis):
+        raise SearchOff(sorted(off))
     gone = hidden.hidden_pages(node.store)  # as the web page's search: hidden pages are left out
     hits = [(page, snippet) for page, snippet in node.store.search(args.query, args.limit + len(gone))
             if page.id not in gone][:args.limit]
@@ -243,6 +251,12 @@ def search(args: argparse.Namespace) -> int:
         out.print(f"{page.wiki}: {config.full_title(page.ns, page.title)}  {snippet}")
     if not hits:
         out.print("no pages match")
+    behind = reported_lag(node.store)
+    if behind:
+        print(f"note: the search index is {behind} pages behind: pages changed lately may be missing or shown "
+              "as they were ('wikipeer index' catches it up)", file=sys.stderr)
+    if off:
+        print(f"note: {SearchOff(sorted(off))}", file=sys.stderr)
     return 0
 
 
@@ -267,11 +281,11 @@ def import_dump(args: argparse.Namespace) -> int:
     resumed = f" (resumed after page {summary.resumed_after})" if summary.resumed_after else ""
     files = f", {summary.files} file versions ({summary.new_files} new)" if summary.files else ""
     print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new){files} into "
-          f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped")
+          f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped", flush=True)
     if summary.error is not None:
         print(f"wikipeer: {summary.error}", file=sys.stderr)
-        return summary.error.exit_code
-    return 0
+    indexing.catch_up(node, quiet=args.quiet, later=args.index_later)
+    return summary.error.exit_code if summary.error is not None else 0
 
 
 def _since(text: str | None) -> int | None:
@@ -332,6 +346,9 @@ def stats(args: argparse.Namespace) -> int:
     files, size, stored = node.store.files_stats()
     if files:
         out.print(f"media: {files} file versions, {size} bytes, {stored} bytes in packs (shared chunks stored once)")
+    behind = node.store.index_lag()
+    out.print(f"search index: {behind} pages behind ('wikipeer index' catches it up)" if behind
+              else "search index: up to date")
     out.print(f"store file: {node.store.file_size()} bytes on disk")
     return 0
 
@@ -357,7 +374,12 @@ def serve(args: argparse.Namespace) -> int:
     from wikipeer.net.gossip import gossip_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
+    from wikipeer.store import indexer
+
     stop = threading.Event()
+    # The search index is built behind the writers: this thread indexes what imports, syncs and edits mark.
+    threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
+                     name="indexer").start()
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()

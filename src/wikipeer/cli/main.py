@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import account_args, backup_args, net_args, offline_args, trust_args
+from wikipeer.cli import account_args, backup_args, index_args, net_args, offline_args, trust_args
 from wikipeer.errors import WikipeerError
 
 
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--wiki", help="name of the wiki to import into (default: the dump's dbname)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    index_args.add_index_later(p)
     p.set_defaults(func="wikipeer.cli.commands:import_dump")
 
     p = sub.add_parser("export", help="write a wiki as a MediaWiki XML dump (schema 0.11)")
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-address limit on rpc, search or login requests, or KIND=off (repeatable; "
                         "defaults: rpc=1200:600 search=60:30 login=30:30)")
     p.set_defaults(func="wikipeer.cli.commands:serve")
+    index_args.add_parsers(sub)
     net_args.add_parsers(sub)
     offline_args.add_parsers(sub)
     trust_args.add_parsers(sub)

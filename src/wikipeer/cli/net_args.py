@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from wikipeer.cli import index_args
 from wikipeer.net.depth import DEFAULT_DEPTH
 
 
@@ -43,6 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     way.add_argument("--push", action="store_true", help="only send ours")
     p.add_argument("--retry-refused", action="store_true",
                    help="MediaWiki peers: send again the edits MediaWiki refused before (protection, filters...)")
+    index_args.add_index_later(p)
     p.set_defaults(func="wikipeer.cli.net_commands:sync_command")
 
     p = sub.add_parser("gossip", help="pass new notices (trust lists, blocklists, bans) on to peers now")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from wikipeer.cli import mediawiki_commands
+from wikipeer.cli import indexing, mediawiki_commands
 from wikipeer.cli.shell import _open, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
@@ -113,6 +113,7 @@ def sync_command(args: argparse.Namespace) -> int:
         # What was refused and why (a file names its SHA-256): the causes before what fell with them.
         for reason in sorted(p.reasons, key=lambda r: "was rejected)" in r)[:5]:
             out.print(f"{url}: refused {reason}")
+    indexing.catch_up(node, later=args.index_later)
     return 1 if failed else 0
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from wikipeer.cli import index_args
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     bundle = sub.add_parser("bundle", help="changes in one file, to carry by hand").add_subparsers(
@@ -22,6 +24,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func="wikipeer.cli.offline_commands:bundle_create")
     p = bundle.add_parser("import", help="check a whole bundle, then take its blocks")
     p.add_argument("file")
+    index_args.add_index_later(p)
     p.set_defaults(func="wikipeer.cli.offline_commands:bundle_import")
     p = bundle.add_parser("unpack", help="write a bundle as the plain CAR v1 it packs, for IPLD tools")
     p.add_argument("file")

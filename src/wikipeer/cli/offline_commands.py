@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+from wikipeer.cli import indexing
 from wikipeer.cli.shell import _open, out
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle, write_plain_car
@@ -66,6 +67,7 @@ def bundle_import(args: argparse.Namespace) -> int:
     out.print(f"{tally.accepted} new, {tally.duplicates} already here, {tally.held} held, {tally.rejected} refused")
     for reason in tally.reasons:
         out.print(f"refused: {reason}")
+    indexing.catch_up(node, later=args.index_later)
     return 1 if tally.rejected else 0
 
 

@@ -53,7 +53,6 @@ revisions and 1 for the sweep (while its log events and recent changes fit in
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import threading
@@ -359,26 +358,19 @@ class _Follower:
             params["arvnamespace"] = "|".join(str(n) for n in self.peer.namespaces)
         after = cursor.get("after")
         answers = _checked(self.remote.query_all(_resume(cursor, "arvcontinue"), **params), self.remote.url)
-        try:
-            # Answers are fetched and checked in a thread while earlier ones are signed and taken;
-            # those that wait when the door is free go through it together (fewer, larger transactions).
-            for group in prefetch(answers, GROUP_ANSWERS):
-                pages = _merged([p for _, ps in group for p in ps])
-                self._uploads(pages)
-                self._take(pages)
-                for page in pages:
-                    for rev in page.revisions:
-                        if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
-                            after = [rev.timestamp, rev.id]
-                cursor = {"site": self.site, "start": start, "continue": group[-1][0].next, "after": after}
-                self.peers.set(self.peer.url, rev_cursor=cursor)
-        except BaseException:
-            # What was taken becomes searchable now if it can; the pull's own error is the one to report
-            # (pages left waiting stay recorded and are indexed at the next pull).
-            with contextlib.suppress(Exception):
-                self.node.index_pending()
-            raise
-        self.node.index_pending()  # each page touched indexed once, at the end
+        # Answers are fetched and checked in a thread while earlier ones are signed and taken;
+        # those that wait when the door is free go through it together (fewer, larger transactions).
+        # The pages taken are marked for the search index, which is built behind (store/indexer.py).
+        for group in prefetch(answers, GROUP_ANSWERS):
+            pages = _merged([p for _, ps in group for p in ps])
+            self._uploads(pages)
+            self._take(pages)
+            for page in pages:
+                for rev in page.revisions:
+                    if after is None or (rev.timestamp, rev.id) > (after[0], after[1]):
+                        after = [rev.timestamp, rev.id]
+            cursor = {"site": self.site, "start": start, "continue": group[-1][0].next, "after": after}
+            self.peers.set(self.peer.url, rev_cursor=cursor)
 
     def _uploads(self, pages: list[DumpPage]) -> None:
         """The file metadata of the answers' file description pages, one request per 50 of them."""
@@ -412,7 +404,7 @@ class _Follower:
         blocks = [b for _, bs in batch for b in bs]
         if not blocks:
             return
-        report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}", defer_index=True)
+        report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}")
         at = new = 0
         for page, page_blocks_ in batch:
             statuses = report.statuses[at:at + len(page_blocks_)]
@@ -626,7 +618,6 @@ def take_history(node: Node, remote: RemoteWiki, url: str, title: str, start_id:
         entries = [e for e in batch.query.get("pages") or [] if isinstance(e, dict)
                    and not e.get("missing") and not e.get("invalid")]
         follower._take([api_page(remote.url, e) for e in entries])
-    node.index_pending()
     return follower.result
 
 

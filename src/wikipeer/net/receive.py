@@ -90,17 +90,16 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
-    a peer that lies once is not read further. ``shallow``: see ingest.
+    a peer that lies once is not read further. ``shallow``: see ingest. The
+    pages taken are marked for the search index, which the indexer builds
+    behind (a page changed by many batches is indexed once).
     """
     tally = Tally()
-    try:
-        for batch in batches(blocks, batch_size or BATCH_BLOCKS):
-            report = node.ingest(batch, source, shallow=shallow, defer_index=True)
-            tally.add(report)
-            if stop_on_forgery and tally.forgeries:
-                break
-    finally:
-        node.index_pending()  # each page once, at the end (or at the next transfer, after a crash)
+    for batch in batches(blocks, batch_size or BATCH_BLOCKS):
+        report = node.ingest(batch, source, shallow=shallow)
+        tally.add(report)
+        if stop_on_forgery and tally.forgeries:
+            break
     tally.recount_held(node.store)
     return tally
 

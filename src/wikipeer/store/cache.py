@@ -136,6 +136,7 @@ def evict_page(store: Store, page_id: int) -> None:
         conn.execute("DELETE FROM revisions WHERE page = ?", (page_id,))
         conn.execute("DELETE FROM pages WHERE id = ?", (page_id,))
         conn.execute("DELETE FROM local_pages WHERE page = ?", (page_id,))
+        conn.execute("DELETE FROM index_pending WHERE page = ?", (page_id,))
         text_marks = ",".join("?" * len(gone_texts)) or "NULL"
         conn.execute(f"DELETE FROM texts WHERE id IN ({text_marks})", sorted(gone_texts))
         conn.execute(f"DELETE FROM text_sha1 WHERE text IN ({text_marks})", sorted(gone_texts))

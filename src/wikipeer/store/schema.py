@@ -156,7 +156,7 @@ CREATE TABLE IF NOT EXISTS takers(key TEXT PRIMARY KEY, served INTEGER NOT NULL 
                                   given INTEGER NOT NULL DEFAULT 0);
 -- Notices this node still has to pass on to other nodes (net/gossip.py).
 CREATE TABLE IF NOT EXISTS gossip(id INTEGER PRIMARY KEY, range_lo TEXT NOT NULL, range_hi TEXT NOT NULL);
--- Pages whose search entry waits for the end of a long transfer (ingest with defer_index).
+-- Pages whose search entry is out of date: ingest marks them, the indexer clears them (store/indexer.py).
 CREATE TABLE IF NOT EXISTS index_pending(page INTEGER PRIMARY KEY);
 -- MediaWiki's SHA-1 of each text (what api.php answers as rvprop=sha1), by the text's object id:
 -- computed once, when the text arrives (see migrate_text_sha1 for texts stored before).

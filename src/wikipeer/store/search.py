@@ -2,9 +2,11 @@
 
 Two contentless indexes, keyed by page id (measurements in docs/search.md):
 
-- ``search_tri``: trigrams, detail=none, for every term of 3+ characters in
-  any script (0.27x of the text);
-- ``search_short``: short tokens (see segment.py) for 1-2 character terms.
+- ``search_tri``: trigrams, detail=none, for every term of 3+ characters
+  outside the scripts written without spaces;
+- ``search_short``: short tokens (see segment.py): 1-2 character words, and
+  the character bigrams of unspaced scripts (Han, kana, Thai...), which
+  answer their terms of any length.
 
 Neither keeps a copy of the text: candidates are checked against the text in
 the store, which the snippet needs anyway. ``search_state`` remembers what
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from wikipeer.store.schema import statements
-from wikipeer.store.segment import SEGMENT_VERSION, is_unspaced, short_tokens
+from wikipeer.store.segment import SEGMENT_VERSION, is_unspaced, short_tokens, spaced_text, unspaced_runs
 
 INDEX_VERSION = f"{SEGMENT_VERSION}/{unicodedata.unidata_version}"
 """What the indexed tokens depend on: removing a row must repeat them exactly, so a change means a rebuild."""
@@ -50,7 +52,7 @@ def _fold(text: str) -> str:
 
 
 def _rows(page: int, title: str, text: str) -> tuple[tuple, tuple]:
-    return (page, title, text), (page, short_tokens(_fold(title)), short_tokens(_fold(text)))
+    return (page, spaced_text(title), spaced_text(text)), (page, short_tokens(_fold(title)), short_tokens(_fold(text)))
 
 
 def index_page(conn: sqlite3.Connection, page: int, title: str, rev: int, text: str,
@@ -77,16 +79,16 @@ def unindex_page(conn: sqlite3.Connection, page: int, old_text: Callable[[int], 
     conn.execute("DELETE FROM search_state WHERE page = ?", (page,))
 
 
-def rebuild(conn: sqlite3.Connection, revision_text: Callable[[int], str]) -> None:
-    """Drop both indexes and index each page's recorded revision again."""
-    state = conn.execute("SELECT page, rev, title FROM search_state").fetchall()
+def reset(conn: sqlite3.Connection) -> None:
+    """Empty both indexes (a change of tokens: the old rows could not be removed one by one any more).
+
+    The caller marks every page, and the indexer fills them again behind (store/indexer.py).
+    """
     conn.execute("DROP TABLE search_tri")
     conn.execute("DROP TABLE search_short")
     conn.execute("DELETE FROM search_state")
     for statement in statements(SEARCH_SCHEMA):
         conn.execute(statement)
-    for page, rev, title in state:
-        index_page(conn, page, title, rev, revision_text(rev), revision_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,20 +116,26 @@ class Query:
                    [t for t in short if not short_tokens(t)])
 
     def tri_match(self) -> str:
-        grams = dict.fromkeys(t[i:i + 3] for t in self.long for i in range(len(t) - 2))
-        return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        """The trigrams of the long terms' parts outside unspaced scripts (those of 3+ characters)."""
+        parts = [p for t in self.long for p in unspaced_runs(t)[1] if len(p) >= 3]
+        grams = dict.fromkeys(p[i:i + 3] for p in parts for i in range(len(p) - 2))
+        return " AND ".join(_quoted(g) for g in grams)
 
     def short_match(self) -> str:
-        parts = []
-        for term in self.short:
-            quoted = '"' + term.replace('"', '""') + '"'
-            parts.append(quoted + "*" if len(term) == 1 and is_unspaced(term) else quoted)
-        return " AND ".join(parts)
+        """The short terms, and the bigrams of the long terms' unspaced runs (a lone character as a prefix)."""
+        tokens = [_quoted(t) + "*" if len(t) == 1 and is_unspaced(t) else _quoted(t) for t in self.short]
+        for run in (r for t in self.long for r in unspaced_runs(t)[0]):
+            tokens += [_quoted(run[i:i + 2]) for i in range(len(run) - 1)] if len(run) > 1 else [_quoted(run) + "*"]
+        return " AND ".join(dict.fromkeys(tokens))
 
     def matches(self, doc: "Doc") -> bool:
-        """The exact check: every long term of 4+ characters is a substring."""
+        """The exact check: every long term is a substring (the indexes give pages holding its pieces)."""
         haystack = doc.folded
-        return all(t in haystack for t in self.long if len(t) > 3) and all(t in haystack for t in self.loose)
+        return all(t in haystack for t in self.long) and all(t in haystack for t in self.loose)
+
+
+def _quoted(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
 
 
 def candidates(conn: sqlite3.Connection, query: Query) -> list[int]:

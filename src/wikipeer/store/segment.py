@@ -1,11 +1,15 @@
-"""Cutting text into the short tokens the side search index holds.
+"""Cutting text into what the two search indexes hold.
 
 Scripts written without spaces (Han, kana, Hangul, Thai...) become
-overlapping character bigrams plus each run's last character, so a one- or
-two-character word is found wherever it occurs; elsewhere only words of one
-or two characters are kept, since the trigram index finds everything longer.
-The output must never change for the same input: the index is contentless,
-and removing a page means repeating exactly what was indexed
+overlapping character bigrams plus each run's last character, in the side
+index, so a word of any length is found wherever it occurs (a longer one as
+the AND of its bigrams, checked against the text); elsewhere only words of
+one or two characters are kept there, since the trigram index finds
+everything longer. The trigram index gets the text without those runs
+(``spaced_text``): their trigrams would repeat what the bigrams say, and
+were most of the index's size and build time for Japanese (docs/search.md).
+The output must never change for the same input: the indexes are
+contentless, and removing a page means repeating exactly what was indexed
 (``SEGMENT_VERSION`` marks a change that needs a rebuild).
 """
 
@@ -15,7 +19,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-SEGMENT_VERSION = "1"
+SEGMENT_VERSION = "2"
 
 UNSPACED = (
     "\u0e00-\u0eff"  # Thai, Lao
@@ -33,11 +37,13 @@ UNSPACED = (
     "\U00020000-\U0003134f"  # CJK extensions B..G
 )
 _UNSPACED_RE = re.compile(f"[{UNSPACED}]")
+_UNSPACED_RUN_RE = re.compile(f"[{UNSPACED}]+")
 
 
 @lru_cache(maxsize=1)
-def _token_re() -> re.Pattern[str]:
-    """Unspaced runs, or words of letters, digits, marks and private use.
+def _token_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Three patterns: each bigram of an unspaced run, each run's last character, and each word of one or
+    two letters, digits, marks or private-use characters.
 
     Python's \\w leaves out combining marks, which would cut Devanagari words
     at their vowel signs, so the class is built from Unicode categories.
@@ -53,8 +59,10 @@ def _token_re() -> re.Pattern[str]:
     body = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
     word = body + "\\U00010000-\\U0001ffff\\U00031350-\\U0010ffff"
     # Only words of one or two characters are wanted: the lookarounds let the
-    # regex engine, not Python, pass over the longer ones.
-    return re.compile(f"([{UNSPACED}]+)|(?<![{word}])([{word}]{{1,2}})(?![{word}])")
+    # regex engine, not Python, pass over the longer ones. Bigrams overlap, so
+    # they are caught by a lookahead at each place.
+    return (re.compile(f"(?=([{UNSPACED}]{{2}}))"), re.compile(f"[{UNSPACED}](?![{UNSPACED}])"),
+            re.compile(f"(?<![{word}])[{word}]{{1,2}}(?![{word}])"))
 
 
 def is_unspaced(term: str) -> bool:
@@ -63,12 +71,21 @@ def is_unspaced(term: str) -> bool:
 
 
 def short_tokens(text: str) -> str:
-    """Space-separated short tokens of lower-cased ``text``."""
-    out: list[str] = []
-    for run, word in _token_re().findall(text.replace("\u200c", "").replace("\u200d", "")):
-        if run:
-            out.extend(run[i:i + 2] for i in range(len(run) - 1))
-            out.append(run[-1])
-        else:
-            out.append(word)
-    return " ".join(out)
+    """Space-separated short tokens of lower-cased ``text``: the bigrams of its unspaced runs, each run's
+    last character, then its short words (each kind in text order; a detail=none index keeps no order)."""
+    text = text.replace("\u200c", "").replace("\u200d", "")
+    bigrams, lasts, words = _token_res()
+    if _UNSPACED_RE.search(text) is None:  # most texts: one quick pass instead of two slow ones
+        return " ".join(words.findall(text))
+    return " ".join(bigrams.findall(text) + lasts.findall(text) + words.findall(text))
+
+
+def spaced_text(text: str) -> str:
+    """``text`` with each run of unspaced-script characters replaced by a space (the trigram index's input)."""
+    return _UNSPACED_RUN_RE.sub(" ", text)
+
+
+def unspaced_runs(term: str) -> tuple[list[str], list[str]]:
+    """A search term cut into its runs of unspaced-script characters and the parts between them."""
+    runs = _UNSPACED_RUN_RE.findall(term)
+    return runs, [part for part in _UNSPACED_RUN_RE.split(term) if part]

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import WikiConfig
+from wikipeer.store import indexer
 from wikipeer.store import search as fts
 from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
@@ -126,6 +127,8 @@ class Store:
         self._key_names: dict[int, str] = {}  # ids stay bound to their value once committed (cleared on rollback)
         self._strings: dict[int, str] = {}
         self._dicts: dict[int, bytes] = {}  # trained dictionaries, by id: never changed once stored
+        self.index_trusted: Callable[[], frozenset[str]] = frozenset
+        """The keys of the view whose shown heads the search index holds (a Node sets its default view's)."""
         self.packs = Packs(self.path.parent / (self.path.stem + ".packs"))
         conn = self.conn
         # Only a new store is written to on open: readers must not wait for a writer's lock.
@@ -151,7 +154,7 @@ class Store:
         if chain is not None:
             self.set_meta("chain", str(chain))
         if self.meta("search") != fts.INDEX_VERSION:
-            self._rebuild_search()
+            self._reset_search()
         row = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()
         self.chain = int(row[0]) if row else DEFAULT_CHAIN
 
@@ -717,15 +720,29 @@ class Store:
     # -- search and stats -------------------------------------------------
 
     def search(self, query: str, limit: int = 20) -> list[tuple[PageRow, str]]:
-        """Pages whose shown text or title holds every term of ``query``, with a snippet each."""
-        hits = fts.search(self.conn, query, limit, self._indexed)
-        return [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
+        """Pages whose shown text or title holds every term of ``query``, with a snippet each.
 
-    def _rebuild_search(self) -> None:
-        """Index every page again: the tokens of this Python differ from those the index holds."""
+        What waits to be indexed is indexed first when it is little (store/indexer.py); otherwise the
+        answer comes from the index as it is, ``index_lag()`` pages behind. Pages of wikis whose search
+        is off are left out.
+        """
+        indexer.catch_up_before_search(self, self.index_trusted)
+        off = indexer.search_off(self)
+        hits = fts.search(self.conn, query, limit, self._indexed)
+        rows = [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
+        return [(row, snippet) for row, snippet in rows if row.wiki not in off] if off else rows
+
+    def index_lag(self) -> int:
+        """How many pages wait to be indexed: the search index is that far behind."""
+        return indexer.lag(self)
+
+    def _reset_search(self) -> None:
+        """Empty the index and mark every page: the tokens of this Python differ from those it holds,
+        and the indexer fills it again behind."""
         with self.write() as writer:
-            fts.rebuild(self.conn, writer._revision_text)
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
+            fts.reset(writer.conn)
+            writer.conn.execute("INSERT OR IGNORE INTO index_pending SELECT id FROM pages")
+            writer.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
 
     def _indexed(self, page: int) -> fts.Doc:
         """The indexed revision of a page as search reads it; recently read ones come from memory,
@@ -1121,6 +1138,10 @@ class Writer:
     def index_page(self, page_id: int, title: str, rev_id: int) -> None:
         """Make ``rev_id`` the revision the search index holds for its page."""
         fts.index_page(self.conn, page_id, title, rev_id, self._revision_text(rev_id), self._revision_text)
+
+    def unindex_page(self, page_id: int) -> None:
+        """Take a page out of the search index (its wiki's search is off, or it shows no revision)."""
+        fts.unindex_page(self.conn, page_id, self._revision_text)
 
     def _revision_text(self, rev_id: int) -> str:
         return self.text(self.text_of_revision(rev_id)).decode("utf-8")

@@ -12,6 +12,7 @@ from wikipeer.errors import UserError
 from wikipeer.net.fetch import DEFAULT_DEPTH, fetch_search
 from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.store import hidden
+from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.accounts import LoginFailed
 from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
@@ -36,19 +37,24 @@ def main_page(site: Site, wiki: str) -> Response:
 
 
 def search(site: Site, request: Request, limits: Limits) -> Response:
+    """The search page; it says when the index is behind (and by how much) and for which wikis search is off."""
     q = request.query_params.get("q", "").strip()
     wiki = request.query_params.get("wiki") or None
+    store = site.node.store
     hits = []
-    if q:
+    off = sorted(search_off(store))
+    refused = (wiki in off) if wiki is not None else bool(off) and set(off) >= set(store.wikis())
+    if q and not refused:
         limits.charge("search", request)  # the empty form costs nothing
-        gone = hidden.hidden_pages(site.node.store)
-        for row, snippet in site.node.store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
+        gone = hidden.hidden_pages(store)
+        for row, snippet in store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
             if (wiki is None or row.wiki == wiki) and row.id not in gone:
                 full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
                 hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
         hits = hits[:SEARCH_LIMIT]
     return site.page(request, "search.html", form=True, wiki=wiki, q=q, hits=hits, peers=site.has_peers(),
-                     fetched=request.query_params.get("fetched"))
+                     fetched=request.query_params.get("fetched"), behind=reported_lag(store) if q else 0,
+                     off=[wiki] if refused and wiki else off, refused=refused)
 
 
 async def fetch(site: Site, request: Request, limits: Limits) -> Response:

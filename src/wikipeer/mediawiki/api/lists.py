@@ -29,6 +29,7 @@ from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.names import NS_CATEGORY
 from wikipeer.render.redirect import redirect_target
+from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.store.revlists import ParentInfo
 from wikipeer.store.revlists import TimeRange, first_parents, pages_by_ids, pages_by_title, wiki_revision_infos
@@ -374,6 +375,10 @@ def _is_top(call: ApiCall, rev: RevInfo) -> bool:
 
 
 def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
+    if call.wiki.name in search_off(call.node.store):
+        # MediaWiki's error when the search backend does not do text search.
+        raise ApiError("search-text-disabled", f"text search is disabled: search is turned off for "
+                                               f"{call.wiki.name} on this node.")
     offset, limit = params["offset"] or 0, params["limit"]
     namespaces = set(params["namespace"] or [0])
     hits = [(row, snippet) for row, snippet in call.node.store.search(params["search"], offset + limit + 1 + 1000)
@@ -381,6 +386,10 @@ def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     if params["what"] == "title":
         folded = params["search"].casefold()
         hits = [(row, snippet) for row, snippet in hits if folded in row.title.casefold()]
+    behind = reported_lag(call.node.store)
+    if behind:
+        call.warn("search", "index-behind", f"The search index is {behind} pages behind: pages changed lately "
+                                            "may be missing from these results, or found as they were.")
     page = hits[offset:offset + limit]
     if len(hits) > offset + limit:
         query.continue_with(module("list", "search"), {"sroffset": str(offset + limit)})

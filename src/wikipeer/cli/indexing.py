@@ -1,0 +1,90 @@
+"""The search index from the command line: ``wikipeer index``, and the catch-up after a command
+that brought data in (import, sync, bundle import).
+
+Those commands report the data in first; then, unless ``--index-later``, they wait for the index
+with a progress bar. Ctrl-C (or a kill) during that wait loses nothing: the data is in, and the
+pages still to index stay marked for the next ``wikipeer serve`` or ``wikipeer index``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from wikipeer.cli.index_args import LATER
+from wikipeer.cli.shell import _open, out
+from wikipeer.errors import UserError
+from wikipeer.node import Node
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def catch_up(node: Node, quiet: bool = False, later: bool = False) -> int:
+    """After a command's data is in: wait for the search index (or say how far behind it is). Returns the
+    pages indexed."""
+    pending = node.store.index_lag()
+    if not pending:
+        return 0
+    if later:
+        _note(f"search index: {pending} pages behind; {LATER} finishes it")
+        return 0
+    if not quiet:
+        _note(f"search index: {pending} pages to index (Ctrl-C stops it safely; {LATER} finishes it)")
+    try:
+        return _with_progress(node, pending, quiet)
+    except KeyboardInterrupt:
+        _note(f"search index: stopped {node.store.index_lag()} pages behind; {LATER} finishes it")
+        raise
+
+
+def _with_progress(node: Node, total: int, quiet: bool) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = [TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True,
+                  disable=quiet or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("indexing", total=total)
+        return node.catch_up_index(lambda done: progress.update(task, completed=min(done, total)))
+
+
+def index(args: argparse.Namespace) -> int:
+    """``wikipeer index``: turn search on or off for a wiki, then catch the index up (``--wait``: and follow)."""
+    node = _open(args)
+    if args.on or args.off:
+        _switch(node, args.on, args.off)
+    pending = node.store.index_lag()
+    start = time.monotonic()
+    done = _with_progress(node, pending, args.quiet) if pending else 0
+    out.print(f"search index up to date: {done} pages indexed in {time.monotonic() - start:.1f} s"
+              if done else "search index up to date")
+    if args.wait:
+        _follow(node)
+    return 0
+
+
+def _switch(node: Node, on: str | None, off: str | None) -> None:
+    from wikipeer.store import indexer
+
+    wiki = on or off
+    if wiki not in node.store.wikis():
+        raise UserError(f"no wiki {wiki!r} on this node (see 'wikipeer stats')")
+    marked = indexer.set_search(node.store, wiki, on=bool(on))
+    out.print(f"search is now {'on' if on else 'off'} for {wiki}: its {marked} pages "
+              f"{'enter' if on else 'leave'} the index")
+
+
+def _follow(node: Node) -> None:
+    """Index new changes as they come, until Ctrl-C (a node written by other commands, with no server)."""
+    from wikipeer.store import indexer
+
+    out.print("indexing changes as they come; Ctrl-C stops")
+    stop = threading.Event()
+    try:
+        indexer.follow(node.store, node.index_keys, stop, _note)
+    finally:
+        stop.set()
