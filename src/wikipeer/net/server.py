@@ -33,7 +33,8 @@ from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
 from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, PACK_ZSTD, RANGE_HEADER, Bases,
+                               car_chunks, pack_chunks)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_FILE
 from wikipeer.store import log
@@ -110,7 +111,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
                    limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
                    wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
                    page: list[str] = Query([]),
-                   skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
+                   skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)"),
+                   pack: bool = Query(False, description="answer with a packed CAR (texts may come as deltas)"),
+                   holds: int | None = Query(None, ge=INT_MIN, le=INT_MAX,
+                                             description="the caller holds this log's texts up to this position")
                    ) -> Response:
         try:
             namespaces = tuple((w, _sql_int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
@@ -133,8 +137,12 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
                 return JSONResponse({"error": "this node serves first the nodes that give back: push your "
                                               "changes, or try later"}, status_code=429)
             _count_taker(node, peers, caller_key, served=len(send))
-        return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
-                                 headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
+        headers = {NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))}
+        if not pack:  # a caller that does not ask (an older node) gets a plain CAR of whole blocks
+            return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD, headers=headers)
+        bases = _delta_bases(node, send, holds, ranges) if holds is not None else {}
+        return StreamingResponse(pack_chunks(log.read(node.store, send), _base_reader(node, bases)),
+                                 media_type=PACK_ZSTD, headers=headers)
 
     @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
     async def blocks(request: Request) -> Response:
@@ -180,6 +188,20 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             return JSONResponse({"error": str(exc)}, status_code=413)
 
     return api
+
+
+def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> dict[bytes, tuple[int, bytes]]:
+    """The texts of ``send`` that may go as deltas: text CID -> (id, CID) of the parent's text, for a
+    parent's text the caller holds: at or before ``holds`` (it took it), or in ``ranges`` (it sent it)."""
+    return {cid: base for cid, base in node.store.parent_texts(send).items()
+            if base[0] <= holds or any(first <= base[0] <= last for first, last in ranges)}
+
+
+def _base_reader(node: Node, bases: dict[bytes, tuple[int, bytes]]) -> Bases:
+    def base(cid: bytes) -> tuple[bytes, bytes] | None:
+        found = bases.get(cid)
+        return (found[1], node.store.text_bytes(found[0])) if found else None
+    return base
 
 
 def _leeching(node: Node, peers: PeerBook, key: str) -> bool:

@@ -560,6 +560,14 @@ class Store:
         cid, data = self.conn.execute("SELECT cid, data FROM objects WHERE id = ?", (oid,)).fetchone()
         return self._rev_info(oid, cid, data)
 
+    def parent_texts(self, rev_ids: list[int]) -> dict[bytes, tuple[int, bytes]]:
+        """For the revisions ``rev_ids`` that have a parent here: their text's CID -> (id, CID) of
+        their first parent's text (what a log response may send the text against, net/wire.py)."""
+        sql = ("SELECT t.cid, pt.id, pt.cid FROM revisions r JOIN parents p ON p.child = r.id AND p.pos = 0 "
+               "JOIN revisions pr ON pr.id = p.parent JOIN objects t ON t.id = r.text JOIN objects pt ON pt.id = pr.text "
+               "WHERE r.id IN ({marks}) AND r.text != pr.text")
+        return {cid: (base_id, base_cid) for cid, base_id, base_cid in rows_in(self.conn, sql, rev_ids)}
+
     def heads(self, page_id: int) -> list[RevInfo]:
         ids = [r[0] for r in self.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,))]
         return [self.revision_by_id(i) for i in ids]
