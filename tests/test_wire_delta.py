@@ -28,7 +28,7 @@ from wikipeer.fsck import fsck
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, cid_codec, cid_to_str, compute_cid
 from wikipeer.net.sync import PeerBanned, sync
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, PACK_ZSTD, DeltaReader, pack_chunks, read_log
+from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, PACK_ZSTD, Base, DeltaReader, pack_chunks, read_log
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.peers import PeerBook
@@ -144,7 +144,7 @@ def test_a_peer_that_does_not_ask_gets_whole_texts(served, tmp_path):
     # Packed but without saying what it holds: no text comes as a delta.
     kind, body = log_body(url, since=cursor, limit=100, pack=1)
     assert kind == PACK_ZSTD
-    reader = read_log(io.BytesIO(body), kind, 1 << 24, node.store.raw_bytes, MAX_TEXT)
+    reader = read_log(io.BytesIO(body), kind, 1 << 24, node.store, MAX_TEXT)
     assert [b.cid for b in reader] == [b.cid for b in blocks]
     assert reader.rebuilt == 0 and reader.unbuilt == []
 
@@ -160,12 +160,19 @@ def test_a_delta_against_a_text_the_receiver_lacks_is_never_sent(served, tmp_pat
     edit_some(source, texts, ["Page 0"], seed=4)
     asked: list[bytes] = []
 
-    def base(cid: bytes) -> bytes | None:
-        asked.append(cid)
-        return node.store.raw_bytes(cid)
+    class Asked:
+        """The receiver's store, noting which bases (texts, or revisions whose text) the deltas asked for."""
+
+        def raw_bytes(self, cid: bytes) -> bytes | None:
+            asked.append(cid)
+            return node.store.raw_bytes(cid)
+
+        def revision_text_bytes(self, cid: bytes) -> bytes | None:
+            asked.append(cid)
+            return node.store.revision_text_bytes(cid)
 
     kind, body = log_body(url, since=cursor, limit=100, pack=1, holds=cursor)
-    reader = DeltaReader(io.BytesIO(body[8:]), 1 << 24, base, MAX_TEXT)
+    reader = DeltaReader(io.BytesIO(body[8:]), 1 << 24, Asked(), MAX_TEXT)
     blocks = list(reader)
     assert reader.rebuilt == 2 and reader.unbuilt == []  # Page 0's first edit and Page 1's
     assert all(node.store.object_id(c) is not None for c in asked)
@@ -173,7 +180,7 @@ def test_a_delta_against_a_text_the_receiver_lacks_is_never_sent(served, tmp_pat
 
     # Claiming to hold less than the bases: everything whole.
     kind, body = log_body(url, since=cursor, limit=100, pack=1, holds=1)
-    reader = DeltaReader(io.BytesIO(body[8:]), 1 << 24, base, MAX_TEXT)
+    reader = DeltaReader(io.BytesIO(body[8:]), 1 << 24, Asked(), MAX_TEXT)
     assert len(list(reader)) == len(blocks) and reader.rebuilt == 0 and reader.unbuilt == []
 
     result = sync(node, url)
@@ -193,7 +200,7 @@ def test_a_delta_whose_base_is_missing_after_all_is_left_out_not_guessed(served,
     head = source.store.heads(source.store.page(WIKI, 0, "Page 2").id)[0]
     fresh = receiver(tmp_path, "b", url)
     kind, body = log_body(url, since=cursor, limit=100, pack=1, holds=cursor)
-    reader = read_log(io.BytesIO(body), kind, 1 << 24, fresh.store.raw_bytes, MAX_TEXT)
+    reader = read_log(io.BytesIO(body), kind, 1 << 24, fresh.store, MAX_TEXT)
     blocks = list(reader)
     assert reader.unbuilt == [head.text] and reader.rebuilt == 0
     assert [b.cid for b in blocks] == [head.cid, head.sigs[0].cid]  # the revision still names its text
@@ -215,6 +222,7 @@ class Liar(BaseHTTPRequestHandler):
     source: Node | None = None
     target: bytes = b""  # the text to lie about
     base_cid: bytes = b""  # its parent's text, which the receiver holds
+    rev: bytes | None = None  # the revision that names it (its base then goes unnamed), or None
 
     def log_message(self, *args) -> None:
         pass
@@ -228,10 +236,9 @@ class Liar(BaseHTTPRequestHandler):
         blocks = CarReader(io.BytesIO(zstandard.ZstdDecompressor().decompressobj().decompress(real.content)))
         lying = (Block(b.cid, b.data.replace(b"river", b"RIVER")) if b.cid == self.target else b for b in blocks)
         store = self.source.store
-        parent = {self.target: self.base_cid}
 
-        def base(cid: bytes) -> tuple[bytes, bytes] | None:
-            return (parent[cid], store.raw_bytes(parent[cid])) if cid in parent else None
+        def base(cid: bytes) -> Base | None:
+            return Base(self.base_cid, store.raw_bytes(self.base_cid), self.rev) if cid == self.target else None
 
         body = b"".join(pack_chunks(lying, base))
         self.send_response(200)
@@ -255,7 +262,8 @@ class Liar(BaseHTTPRequestHandler):
         self.wfile.write(response.content)
 
 
-def test_a_delta_that_does_not_rebuild_its_text_is_refused_and_nothing_of_it_stored(served, tmp_path):
+@pytest.mark.parametrize("base_named", [True, False])
+def test_a_delta_that_does_not_rebuild_its_text_is_refused_and_nothing_of_it_stored(served, tmp_path, base_named):
     source, url, texts = served
     node = receiver(tmp_path, "a", url)
     sync(node, url)
@@ -264,8 +272,8 @@ def test_a_delta_that_does_not_rebuild_its_text_is_refused_and_nothing_of_it_sto
     head = source.store.heads(page)[0]
     parent = source.store.revision(head.parents[0])
 
-    handler = type("Handler", (Liar,), {"upstream": url, "source": source, "target": source.store.revision(head.cid).text,
-                                        "base_cid": parent.text})
+    handler = type("Handler", (Liar,), {"upstream": url, "source": source, "target": head.text,
+                                        "base_cid": parent.text, "rev": None if base_named else head.cid})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     liar = f"http://127.0.0.1:{server.server_port}"

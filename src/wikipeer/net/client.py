@@ -13,7 +13,7 @@ import json
 import os
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,8 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
 from wikipeer.net.transport import Response, Transport, TransportError, TransportTimeout
 from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks, read_log
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, HeldTexts, HoldsNothing,
+                               car_chunks, read_log)
 from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.log import Scope
 
@@ -125,12 +126,12 @@ class PeerClient:
         except TransportError as exc:
             raise PeerError(f"{self.url} broke off an answer: {exc}") from None
 
-    def _car(self, response: Response, base: Callable[[bytes], bytes | None] | None = None) -> Iterator[Block]:
-        """The blocks of an answer: a plain CAR, or a packed one whose texts ``base`` rebuilds from deltas."""
+    def _car(self, response: Response, held: HeldTexts | None = None) -> Iterator[Block]:
+        """The blocks of an answer: a plain CAR, or a packed one whose deltas are rebuilt from ``held``."""
         reader = ZstdReader(self._chunks(response), MAX_INFLATED, self.max_stream, f"{self.url}'s answer")
         try:
             blocks = read_log(reader, response.headers.get("content-type", ""), MAX_SECTION,
-                              base or _hold_nothing, MAX_TEXT)
+                              held or HoldsNothing(), MAX_TEXT)
             yield from blocks
             self.deltas_in += getattr(blocks, "rebuilt", 0)
         except StreamTooLarge as exc:
@@ -161,19 +162,18 @@ class PeerClient:
 
     @contextmanager
     def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = (),
-            sender: str | None = None, holds: int | None = None,
-            base: Callable[[bytes], bytes | None] | None = None) -> Iterator[LogBatch]:
+            sender: str | None = None, holds: int | None = None, held: HeldTexts | None = None) -> Iterator[LogBatch]:
         """The peer's log after ``since``. ``sender``: our node key, so the peer leaves out what came from us.
 
-        With ``base`` (our text's bytes by CID, or None) the log comes packed, and ``holds`` (the
-        position of the peer's log up to which we took its texts) lets texts come as deltas against
-        their parent's text, rebuilt with ``base`` (net/wire.py).
+        With ``held`` (our texts: the store) the log comes packed, and ``holds`` (the position of the
+        peer's log up to which we took its texts) lets texts come as deltas against their parent's
+        text, rebuilt from ``held`` (net/wire.py).
         """
         params: dict[str, Any] = {"since": since, "limit": limit, "wiki": list(scope.wikis),
                                   "ns": [f"{w}:{n}" for w, n in scope.namespaces],
                                   "page": [cid_to_str(p) for p in scope.pages],
                                   "skip": [f"{a}-{b}" for a, b in skip[:100]]}
-        if base is not None:
+        if held is not None:
             params["pack"] = 1
             if holds is not None:
                 params["holds"] = holds
@@ -186,7 +186,7 @@ class PeerClient:
                 raise PeerError(f"{self.url} sent a log without a valid {NEXT_HEADER} header") from None
             if next_cursor < since:
                 raise PeerError(f"{self.url} sent a log cursor ({next_cursor}) before the one asked for ({since})")
-            yield LogBatch(next_cursor, count, self._car(response, base))
+            yield LogBatch(next_cursor, count, self._car(response, held))
 
     @contextmanager
     def blocks(self, cids: list[bytes]) -> Iterator[Iterator[Block]]:
@@ -231,11 +231,6 @@ class PeerClient:
         if "result" not in answer:
             raise PeerError(f"{self.url} sent a JSON-RPC answer with neither result nor error")
         return answer["result"], redirects
-
-
-def _hold_nothing(cid: bytes) -> None:
-    """The base of a delta where none was asked for: none is held, so the text waits to be asked for whole."""
-    return None
 
 
 class RpcFailed(PeerError):

@@ -2,7 +2,7 @@
 
     POST /rpc              JSON-RPC 2.0: lookup, changes, query, search, submit
     GET  /api/v1/node      this node's signed descriptor
-    GET  /api/v1/log       the change log as a zstd-compressed CAR stream
+    GET  /api/v1/log       the change log as a zstd-compressed CAR stream (packed, texts as deltas, if asked)
     POST /api/v1/blocks    named blocks as a CAR stream
     POST /api/v1/car       upload a CAR; every block goes through the ingest door
 
@@ -33,8 +33,8 @@ from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
 from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
-from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, PACK_ZSTD, RANGE_HEADER, Bases,
-                               car_chunks, pack_chunks)
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, PACK_ZSTD, RANGE_HEADER, Base,
+                               Bases, car_chunks, pack_chunks)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_FILE
 from wikipeer.store import log
@@ -140,8 +140,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         headers = {NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))}
         if not pack:  # a caller that does not ask (an older node) gets a plain CAR of whole blocks
             return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD, headers=headers)
-        bases = _delta_bases(node, send, holds, ranges) if holds is not None else {}
-        return StreamingResponse(pack_chunks(log.read(node.store, send), _base_reader(node, bases)),
+        bases = _delta_bases(node, send, holds, ranges) if holds is not None else _no_base
+        return StreamingResponse(pack_chunks(log.read(node.store, send), bases),
                                  media_type=PACK_ZSTD, headers=headers)
 
     @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
@@ -190,18 +190,26 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
     return api
 
 
-def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> dict[bytes, tuple[int, bytes]]:
-    """The texts of ``send`` that may go as deltas: text CID -> (id, CID) of the parent's text, for a
-    parent's text the caller holds: at or before ``holds`` (it took it), or in ``ranges`` (it sent it)."""
-    return {cid: base for cid, base in node.store.parent_texts(send).items()
-            if base[0] <= holds or any(first <= base[0] <= last for first, last in ranges)}
+def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> Bases:
+    """What the texts of ``send`` may go against: their first parent's text, where the caller holds it
+    (at or before ``holds``: it took it; or in ``ranges``: it sent it); the base can go unnamed when
+    the caller holds the parent revision as well."""
+    def held(position: int) -> bool:
+        return position <= holds or any(first <= position <= last for first, last in ranges)
 
+    parents = {cid: p for cid, p in node.store.parent_texts(send).items() if held(p.base_id)}
 
-def _base_reader(node: Node, bases: dict[bytes, tuple[int, bytes]]) -> Bases:
-    def base(cid: bytes) -> tuple[bytes, bytes] | None:
-        found = bases.get(cid)
-        return (found[1], node.store.text_bytes(found[0])) if found else None
+    def base(cid: bytes) -> Base | None:
+        found = parents.get(cid)
+        if found is None:
+            return None
+        return Base(found.base, node.store.text_bytes(found.base_id), found.rev if held(found.parent_id) else None)
     return base
+
+
+def _no_base(cid: bytes) -> None:
+    """A caller that does not say what it holds gets whole texts."""
+    return None
 
 
 def _leeching(node: Node, peers: PeerBook, key: str) -> bool:

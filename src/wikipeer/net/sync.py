@@ -121,7 +121,7 @@ def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.S
         # We hold the texts of its log up to the cursor (taken and committed): ``holds`` lets it send a
         # text as a delta against its parent's text among them, which we rebuild from our copy.
         with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me,
-                        holds=cursor, base=node.store.raw_bytes) as batch:
+                        holds=cursor, held=node.store) as batch:
             result.requests += 1
             _take_from(node, peers, url, batch.blocks, result)
         peers.set(url, pull_cursor=batch.next_cursor)
