@@ -18,11 +18,12 @@ from conftest import cli_env, run_cli, start_server, stop_server
 
 # Libraries that take tens of milliseconds to load and that only some commands use.
 HEAVY = ("fastapi", "starlette", "uvicorn", "jinja2", "lxml", "PIL", "lupa", "re2", "libipld", "nacl",
-         "zstandard", "httpx", "rich")
+         "zstandard", "httpx", "rich", "xml")
 # Of those, the ones a sync has no use for: the peer client speaks HTTP through the standard library
-# (net/transport.py), not httpx, which loaded its own command line (click, rich, pygments). A sync
-# does load re2 (the node's blocklists), libipld, nacl and zstandard.
-NOT_FOR_SYNC = ("fastapi", "starlette", "uvicorn", "jinja2", "lxml", "PIL", "lupa", "httpx", "rich")
+# (net/transport.py), not httpx, which loaded its own command line (click, rich, pygments); the
+# standard library's XML parser is only for checking SVG files. A sync does load re2 (the node's
+# blocklists), libipld, nacl and zstandard.
+NOT_FOR_SYNC = ("fastapi", "starlette", "uvicorn", "jinja2", "lxml", "PIL", "lupa", "httpx", "rich", "xml")
 
 
 def _loaded_after(code: str) -> list[str]:
