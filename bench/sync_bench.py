@@ -91,26 +91,30 @@ def _progress() -> Progress:
 
 @contextmanager
 def socket_bytes() -> Iterator[list[int]]:
-    """Count what this process's httpx clients write to and read from their sockets: [sent, received]."""
-    from httpcore._backends.sync import SyncStream
+    """Count what this process writes to and reads from its sockets: [sent, received].
+
+    The peer client speaks HTTP through http.client (net/transport.py), which sends with
+    ``sendall`` and reads through ``recv_into``; the server is another process.
+    """
+    import socket
 
     counts = [0, 0]
-    read, write = SyncStream.read, SyncStream.write
+    sendall, recv_into = socket.socket.sendall, socket.socket.recv_into
 
-    def counted_read(self, max_bytes, timeout=None):
-        data = read(self, max_bytes, timeout)
-        counts[1] += len(data)
-        return data
+    def counted_sendall(self, data, *args):
+        counts[0] += len(data)
+        return sendall(self, data, *args)
 
-    def counted_write(self, buffer, timeout=None):
-        counts[0] += len(buffer)
-        return write(self, buffer, timeout)
+    def counted_recv_into(self, buffer, *args):
+        n = recv_into(self, buffer, *args)
+        counts[1] += n
+        return n
 
-    SyncStream.read, SyncStream.write = counted_read, counted_write
+    socket.socket.sendall, socket.socket.recv_into = counted_sendall, counted_recv_into
     try:
         yield counts
     finally:
-        SyncStream.read, SyncStream.write = read, write
+        socket.socket.sendall, socket.socket.recv_into = sendall, recv_into
 
 
 # -- the content ---------------------------------------------------------------
