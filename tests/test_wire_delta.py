@@ -23,12 +23,14 @@ import zstandard
 from conftest import start_server, stop_server
 
 from wikipeer.authoring import edit
-from wikipeer.formats.car import CarReader
+from wikipeer.formats.car import CarError, CarReader
+from wikipeer.formats.carpack import MAGIC as PACK_MAGIC
 from wikipeer.fsck import fsck
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, cid_codec, cid_to_str, compute_cid
 from wikipeer.net.sync import PeerBanned, sync
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, PACK_ZSTD, Base, DeltaReader, pack_chunks, read_log
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, DELTA_NEXT, NEXT_HEADER, PACK_ZSTD, Base, DeltaPacker, DeltaReader,
+                               delta_frame, pack_chunks, read_log)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.peers import PeerBook
@@ -293,3 +295,16 @@ def test_a_delta_that_does_not_rebuild_its_text_is_refused_and_nothing_of_it_sto
     assert PeerBook(node.store).get(liar).banned
     checked, faults = fsck(node.store)
     assert not faults
+
+
+def test_a_delta_not_followed_by_the_revision_that_names_it_is_a_broken_stream(served, tmp_path):
+    """A 0x03 delta's base is found through the revision after it: anything else there is refused by name."""
+    source, _url, _texts = served
+    head = source.store.heads(source.store.page(WIKI, 0, "Page 4").id)[0]
+    text = source.store.get_block(head.text)
+    packer = DeltaPacker(lambda cid: None)
+    stream = packer.header([]) + packer._delta(DELTA_NEXT, text.cid, delta_frame(text.data, b"x" * 100))
+    stream += packer.section(source.store.get_block(head.sigs[0].cid))  # a signature, not the revision
+    reader = DeltaReader(io.BytesIO(stream[len(PACK_MAGIC):]), 1 << 24, source.store, MAX_TEXT)
+    with pytest.raises(CarError, match="is not followed by the revision that names its text"):
+        list(reader)
