@@ -62,7 +62,6 @@ def car_chunks(blocks: Iterable[Block], roots: Iterable[bytes] = (), level: int 
     yield compressor.compress(b"".join(pending)) + compressor.flush()
 
 
-
 DELTA = 0x02  # 0x02 varint(len) CID(text) CID(base) frame
 DELTA_NEXT = 0x03  # 0x03 varint(len) CID(text) frame: the base is the text of the next section's first parent
 DELTA_LEVEL = 9  # measured on one-sentence edits of 5 KB texts: 80 bytes a frame at 6-9, 90 at 12-19, 98 at 3
@@ -81,7 +80,7 @@ class Base:
     rev: bytes | None = None
 
 
-Bases = Callable[[bytes], "Base | None"]
+Bases = Callable[[bytes], Base | None]
 """For a text's CID: the text the receiver holds that it may be sent against, or None."""
 
 
