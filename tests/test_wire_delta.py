@@ -30,7 +30,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, cid_codec, cid_to_str, compute_cid
 from wikipeer.net.sync import PeerBanned, sync
 from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, DELTA_NEXT, NEXT_HEADER, PACK_ZSTD, Base, DeltaPacker, DeltaReader,
-                               delta_frame, pack_chunks, read_log)
+                               HoldsNothing, delta_frame, pack_chunks, read_log)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.peers import PeerBook
@@ -188,6 +188,20 @@ def test_a_delta_against_a_text_the_receiver_lacks_is_never_sent(served, tmp_pat
     result = sync(node, url)
     assert result.deltas == 2 and result.pulled.accepted == 9
     assert node.store.revision_text(node.store.heads(node.store.page(WIKI, 0, "Page 0").id)[0]) == texts["Page 0"]
+
+
+def test_no_delta_against_a_text_taken_without_its_revision(served, tmp_path):
+    """A page of the log that ended between a text and its revision left the text waiting at the
+    receiver, not stored: though at or before ``holds``, it is no base (found in a 20,000-revision clone)."""
+    source, url, texts = served
+    head = source.store.heads(source.store.page(WIKI, 0, "Page 5").id)[0]
+    cut = source.store.object_id(head.text)  # the caller took the log up to the text, not its revision
+    edit_some(source, texts, ["Page 5"])
+    kind, body = log_body(url, since=cut, limit=100, pack=1, holds=cut)
+    reader = read_log(io.BytesIO(body), kind, 1 << 24, HoldsNothing(), MAX_TEXT)
+    blocks = list(reader)
+    assert reader.rebuilt == 0 and reader.unbuilt == []  # nothing was sent as a delta
+    assert texts["Page 5"].encode() in {b.data for b in blocks}
 
 
 def test_a_delta_whose_base_is_missing_after_all_is_left_out_not_guessed(served, tmp_path):

@@ -191,19 +191,20 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
 
 
 def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> Bases:
-    """What the texts of ``send`` may go against: their first parent's text, where the caller holds it
-    (at or before ``holds``: it took it; or in ``ranges``: it sent it); the base can go unnamed when
-    the caller holds the parent revision as well."""
+    """What the texts of ``send`` may go against: their first parent's text, where the caller holds it.
+
+    The caller holds what is at or before ``holds`` (it took it) or in ``ranges`` (it sent it), but
+    a text only with its revision: a page of the log that ended between the two left the text
+    waiting, not stored. So both the parent's text and the parent revision must be held.
+    """
     def held(position: int) -> bool:
         return position <= holds or any(first <= position <= last for first, last in ranges)
 
-    parents = {cid: p for cid, p in node.store.parent_texts(send).items() if held(p.base_id)}
+    parents = {cid: p for cid, p in node.store.parent_texts(send).items() if held(p.base_id) and held(p.parent_id)}
 
     def base(cid: bytes) -> Base | None:
         found = parents.get(cid)
-        if found is None:
-            return None
-        return Base(found.base, node.store.text_bytes(found.base_id), found.rev if held(found.parent_id) else None)
+        return Base(found.base, node.store.text_bytes(found.base_id), found.rev) if found else None
     return base
 
 

@@ -72,8 +72,8 @@ _RAW_CID = bytes((1, RAW, 0x12, 0x20))
 @dataclass(frozen=True, slots=True)
 class Base:
     """What a text may be sent against: the base text's CID and bytes. ``rev``: the revision that names
-    the text, when the receiver also holds that revision's first parent, whose text the base is; the
-    base then goes unnamed if that revision comes right after the text (DELTA_NEXT)."""
+    the text, whose first parent's text the base is (the receiver holds that parent too); the base
+    then goes unnamed if that revision comes right after the text (DELTA_NEXT)."""
 
     cid: bytes
     data: bytes
