@@ -116,3 +116,33 @@ def test_an_untrusted_certificate_is_refused_with_a_clear_message(tmp_path, http
         peer_client.tls_context.cache_clear()
     message = str(failure.value)
     assert message.startswith(f"cannot reach {url}: TLS failed") and "CERTIFICATE_VERIFY_FAILED" in message, message
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """Answers every request with HTTP 503 and a reason in the body."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b"busy with a clone: try again in a minute"
+        self.send_response(503)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_error_answer_is_reported_with_its_status_and_body():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with PeerClient(url) as client, pytest.raises(PeerError) as failure:
+            client.descriptor()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(failure.value) == f"{url}/api/v1/node answered HTTP 503: busy with a clone: try again in a minute"

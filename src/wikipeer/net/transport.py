@@ -40,6 +40,7 @@ class Response:
 
     def __init__(self, raw: http.client.HTTPResponse) -> None:
         self._raw = raw
+        self._content: bytes | None = None
         self.status_code = raw.status
         self.headers = raw.headers  # case-insensitive ``get``, as httpx's
 
@@ -56,7 +57,10 @@ class Response:
                 raise TransportError(f"the answer ended {missing} bytes before its declared length")
 
     def read(self) -> bytes:
-        return b"".join(self.iter_raw())
+        """The whole body (what ``iter_raw`` has not given yet), kept for ``text``."""
+        if self._content is None:
+            self._content = b"".join(self.iter_raw())
+        return self._content
 
     @property
     def text(self) -> str:
