@@ -73,10 +73,14 @@ class Transport:
     def __init__(self, base_url: str, timeout: float, context: ssl.SSLContext | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
         parts = urlsplit(base_url)
+        try:
+            port = parts.port
+        except ValueError as exc:  # not a number, or out of range
+            raise TransportError(f"{base_url} has a bad port: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TransportError(f"{base_url} is not an http or https address")
         self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname, parts.port or (443 if self.https else 80)
+        self.host, self.port = parts.hostname, port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
         self.timeout, self.context = timeout, context
         self.headers = dict(headers or {})
