@@ -90,9 +90,15 @@ class PackReader(CarReader):
             elif kind == b"\x01":
                 block = self._packed(start)
             else:
-                raise CarError(f"the packed section at byte {start} has an unknown kind {kind[0]}")
+                yield from self._other(kind[0], start)
+                continue
             self.cids.append(block.cid)
             yield block
+
+    def _other(self, kind: int, start: int) -> Iterator[Block]:
+        """A section of a kind only a subclass reads (net/wire.py: texts sent as deltas), which numbers
+        what it reads in ``cids``. Bundles hold no such section."""
+        raise CarError(f"the packed section at byte {start} has an unknown kind {kind}")
 
     def _verbatim(self, start: int) -> Block:
         length = self._varint("a section")

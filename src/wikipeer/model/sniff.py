@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import warnings
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 from wikipeer.errors import InvalidObject
@@ -130,6 +129,8 @@ def _check_svg(data: bytes) -> tuple[int | None, int | None]:
         raise UnsafeFile(f"an SVG of {len(data)} bytes is larger than the {MAX_SVG} this node checks")
     if re.search(rb"<!entity", data, re.I):
         raise UnsafeFile("the SVG declares XML entities, which this node refuses (they can expand without bound)")
+    import xml.etree.ElementTree as ElementTree  # here: the XML parser cost every command's start-up ~10 ms
+
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:

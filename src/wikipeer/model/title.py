@@ -16,6 +16,7 @@ page object's own check uses (see model/objects.py).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,10 +28,12 @@ from wikipeer.errors import InvalidObject
 MAX_TITLE_BYTES = 255
 # The complement of MediaWiki's $wgLegalTitleChars, plus what its UTF-8 clean-up
 # turns into U+FFFD (surrogates, U+FFFE, U+FFFF), which it then refuses.
-_ILLEGAL = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ud800-\udfff\ufffd\ufffe\uffff]")
+# The three patterns with wide character ranges take ~5-10 ms each to compile (several times
+# that on a busy machine), which every command paid at start-up: compiled on first use.
+_ILLEGAL = r"[#<>\[\]|{}\x00-\x1f\x7f\ud800-\udfff\ufffd\ufffe\uffff]"
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_ENTITY = re.compile(r"&[A-Za-z0-9\x80-\U0010ffff]+;")
-_CHAR_REF = re.compile(r"&([A-Za-z0-9\x80-\U0010ffff]+);|&#([0-9]+);|&#[xX]([0-9A-Fa-f]+);")
+_ENTITY = r"&[A-Za-z0-9\x80-\U0010ffff]+;"
+_CHAR_REF = r"&([A-Za-z0-9\x80-\U0010ffff]+);|&#([0-9]+);|&#[xX]([0-9A-Fa-f]+);"
 _BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e]+")
 _SPACES = re.compile(r"[ _\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 
@@ -154,7 +157,7 @@ def clean_title(raw: str) -> str:
     the ends are trimmed. Marks are removed before NFC: removing them after
     could leave a letter and its accent side by side, which is not NFC.
     """
-    text = _CHAR_REF.sub(_decode_ref, raw)
+    text = _compiled(_CHAR_REF).sub(_decode_ref, raw)
     text = unicodedata.normalize("NFC", _BIDI.sub("", text))
     return _SPACES.sub(" ", text).strip()
 
@@ -202,15 +205,20 @@ def _has_namespace_prefix(config: WikiConfig, text: str) -> bool:
     return bool(sep) and _namespace_named(config, head) is not None
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def check_title_text(raw: str, text: str) -> None:
     """Raise BadTitle when ``text`` (normalised from ``raw``, without its namespace) is not a valid title."""
     if not text:
         raise BadTitle(f"empty title: {raw!r} (a title needs a name after any namespace prefix)")
-    bad = _ILLEGAL.search(text)
+    bad = _compiled(_ILLEGAL).search(text)
     if bad:
         raise BadTitle(f"title {raw!r} contains the character {bad.group()!r} (U+{ord(bad.group()):04X}), "
                        "which titles may not hold")
-    escape = _PERCENT.search(text) or _ENTITY.search(text)
+    escape = _PERCENT.search(text) or _compiled(_ENTITY).search(text)
     if escape:
         raise BadTitle(f"title {raw!r} contains the escape {escape.group()!r}; titles may not hold percent-escapes "
                        "or character references: write the character itself")

@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from wikipeer import __version__
 from wikipeer.errors import InvalidObject, UserError
-from wikipeer.formats.car import CarReader
+from wikipeer.formats.car import MAX_SECTION
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
+from wikipeer.net.transport import Response, Transport, TransportError, TransportTimeout
 from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, HeldTexts, HoldsNothing,
+                               car_chunks, read_log)
+from wikipeer.policy.rules import MAX_TEXT
 from wikipeer.store.log import Scope
 
 MAX_STREAM = 2 * 1024 * 1024 * 1024  # raw bytes of one log response
@@ -49,13 +50,6 @@ class PeerLied(PeerError):
 def tls_context() -> ssl.SSLContext:
     """One TLS context per process: loading the CA bundle for every client cost a no-op sync most of its time."""
     return ssl.create_default_context()
-
-
-@functools.cache
-def plain_http_context() -> ssl.SSLContext:
-    """For a peer reached over plain http: no TLS is spoken, so the CA store (26-48 ms of a no-op
-    sync's start-up) is not loaded; a context trusting no certificate, should TLS ever be tried."""
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def allowed(url: str) -> bool:
@@ -81,10 +75,14 @@ class PeerClient:
         if not allowed(url):
             raise PeerError(f"{url} is not an allowed peer address (WIKIPEER_ALLOW_HOSTS)")
         self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
-        verify = tls_context() if urlsplit(self.url).scheme == "https" else plain_http_context()
-        self.http = httpx.Client(base_url=self.url, timeout=timeout, follow_redirects=False, verify=verify,
-                                 headers={"user-agent": f"wikipeer/{__version__}"})
+        https = urlsplit(self.url).scheme == "https"
+        try:
+            self.http = Transport(self.url, timeout, tls_context() if https else None,
+                                  headers={"user-agent": f"wikipeer/{__version__}"})
+        except TransportError as exc:
+            raise PeerError(str(exc)) from None
         self.bytes_in = self.bytes_out = 0
+        self.deltas_in = 0  # texts rebuilt from deltas
 
     def close(self) -> None:
         self.http.close()
@@ -98,7 +96,7 @@ class PeerClient:
     # -- plumbing --------------------------------------------------------
 
     @contextmanager
-    def _stream(self, method: str, path: str, any_status: bool = False, **kwargs: Any) -> Iterator[httpx.Response]:
+    def _stream(self, method: str, path: str, any_status: bool = False, **kwargs: Any) -> Iterator[Response]:
         """An answer whose length was checked; ``any_status`` lets a non-200 answer through (JSON-RPC errors)."""
         try:
             with self.http.stream(method, path, **kwargs) as response:
@@ -110,12 +108,12 @@ class PeerClient:
                     raise PeerError(f"{self.url} announces {declared} bytes, more than the {self.max_stream} "
                                     "this node reads in one answer")
                 yield response
-        except httpx.TimeoutException:
+        except TransportTimeout:
             raise PeerError(f"{self.url} is too slow: no answer within the timeout") from None
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise PeerError(f"cannot reach {self.url}: {exc}") from None
 
-    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+    def _chunks(self, response: Response) -> Iterator[bytes]:
         end = time.monotonic() + self.deadline
         try:
             for chunk in response.iter_raw():
@@ -123,21 +121,25 @@ class PeerClient:
                 if time.monotonic() > end:
                     raise PeerError(f"{self.url} took longer than {self.deadline:.0f} s to send one answer")
                 yield chunk
-        except httpx.TimeoutException:
+        except TransportTimeout:
             raise PeerError(f"{self.url} stopped sending in the middle of an answer") from None
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise PeerError(f"{self.url} broke off an answer: {exc}") from None
 
-    def _car(self, response: httpx.Response) -> Iterator[Block]:
+    def _car(self, response: Response, held: HeldTexts | None = None) -> Iterator[Block]:
+        """The blocks of an answer: a plain CAR, or a packed one whose deltas are rebuilt from ``held``."""
         reader = ZstdReader(self._chunks(response), MAX_INFLATED, self.max_stream, f"{self.url}'s answer")
         try:
-            yield from CarReader(reader)
+            blocks = read_log(reader, response.headers.get("content-type", ""), MAX_SECTION,
+                              held or HoldsNothing(), MAX_TEXT)
+            yield from blocks
+            self.deltas_in += getattr(blocks, "rebuilt", 0)
         except StreamTooLarge as exc:
             raise PeerError(str(exc)) from None
         except InvalidObject as exc:
             raise PeerError(f"{self.url} sent a bad CAR stream: {exc}") from None
 
-    def _json(self, response: httpx.Response) -> Any:
+    def _json(self, response: Response) -> Any:
         body = bytearray()
         for chunk in self._chunks(response):
             body += chunk
@@ -160,12 +162,21 @@ class PeerClient:
 
     @contextmanager
     def log(self, since: int, limit: int, scope: Scope = Scope(), skip: list[tuple[int, int]] = (),
-            sender: str | None = None) -> Iterator[LogBatch]:
-        """The peer's log after ``since``. ``sender``: our node key, so the peer leaves out what came from us."""
+            sender: str | None = None, holds: int | None = None, held: HeldTexts | None = None) -> Iterator[LogBatch]:
+        """The peer's log after ``since``. ``sender``: our node key, so the peer leaves out what came from us.
+
+        With ``held`` (our texts: the store) the log comes packed, and ``holds`` (the position of the
+        peer's log up to which we took its texts) lets texts come as deltas against their parent's
+        text, rebuilt from ``held`` (net/wire.py).
+        """
         params: dict[str, Any] = {"since": since, "limit": limit, "wiki": list(scope.wikis),
                                   "ns": [f"{w}:{n}" for w, n in scope.namespaces],
                                   "page": [cid_to_str(p) for p in scope.pages],
                                   "skip": [f"{a}-{b}" for a, b in skip[:100]]}
+        if held is not None:
+            params["pack"] = 1
+            if holds is not None:
+                params["holds"] = holds
         headers = {NODE_HEADER: sender} if sender else {}
         with self._stream("GET", "/api/v1/log", params=params, headers=headers) as response:
             try:
@@ -175,7 +186,7 @@ class PeerClient:
                 raise PeerError(f"{self.url} sent a log without a valid {NEXT_HEADER} header") from None
             if next_cursor < since:
                 raise PeerError(f"{self.url} sent a log cursor ({next_cursor}) before the one asked for ({since})")
-            yield LogBatch(next_cursor, count, self._car(response))
+            yield LogBatch(next_cursor, count, self._car(response, held))
 
     @contextmanager
     def blocks(self, cids: list[bytes]) -> Iterator[Iterator[Block]]:

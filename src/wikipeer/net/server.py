@@ -2,7 +2,7 @@
 
     POST /rpc              JSON-RPC 2.0: lookup, changes, query, search, submit
     GET  /api/v1/node      this node's signed descriptor
-    GET  /api/v1/log       the change log as a zstd-compressed CAR stream
+    GET  /api/v1/log       the change log as a zstd-compressed CAR stream (packed, texts as deltas, if asked)
     POST /api/v1/blocks    named blocks as a CAR stream
     POST /api/v1/car       upload a CAR; every block goes through the ingest door
 
@@ -33,7 +33,8 @@ from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
 from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
-from wikipeer.net.wire import CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, car_chunks
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, PACK_ZSTD, RANGE_HEADER, Base,
+                               Bases, car_chunks, pack_chunks)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_FILE
 from wikipeer.store import log
@@ -110,7 +111,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
                    limit: int = Query(10_000, ge=1, le=MAX_LOG_LIMIT),
                    wiki: list[str] = Query([]), ns: list[str] = Query([], description="WIKI:NUMBER"),
                    page: list[str] = Query([]),
-                   skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)")
+                   skip: list[str] = Query([], description="ranges FIRST-LAST the caller has (it sent them)"),
+                   pack: bool = Query(False, description="answer with a packed CAR (texts may come as deltas)"),
+                   holds: int | None = Query(None, ge=INT_MIN, le=INT_MAX,
+                                             description="the caller holds this log's texts up to this position")
                    ) -> Response:
         try:
             namespaces = tuple((w, _sql_int(n)) for w, n in (x.rsplit(":", 1) for x in ns))
@@ -133,8 +137,12 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
                 return JSONResponse({"error": "this node serves first the nodes that give back: push your "
                                               "changes, or try later"}, status_code=429)
             _count_taker(node, peers, caller_key, served=len(send))
-        return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD,
-                                 headers={NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))})
+        headers = {NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))}
+        if not pack:  # a caller that does not ask (an older node) gets a plain CAR of whole blocks
+            return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD, headers=headers)
+        bases = _delta_bases(node, send, holds, ranges) if holds is not None else _no_base
+        return StreamingResponse(pack_chunks(log.read(node.store, send), bases),
+                                 media_type=PACK_ZSTD, headers=headers)
 
     @api.post("/api/v1/blocks", tags=["inter-node"], summary="The named blocks this node holds, as a CAR stream")
     async def blocks(request: Request) -> Response:
@@ -180,6 +188,29 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             return JSONResponse({"error": str(exc)}, status_code=413)
 
     return api
+
+
+def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> Bases:
+    """What the texts of ``send`` may go against: their first parent's text, where the caller holds it.
+
+    The caller holds what is at or before ``holds`` (it took it) or in ``ranges`` (it sent it), but
+    a text only with its revision: a page of the log that ended between the two left the text
+    waiting, not stored. So both the parent's text and the parent revision must be held.
+    """
+    def held(position: int) -> bool:
+        return position <= holds or any(first <= position <= last for first, last in ranges)
+
+    parents = {cid: p for cid, p in node.store.parent_texts(send).items() if held(p.base_id) and held(p.parent_id)}
+
+    def base(cid: bytes) -> Base | None:
+        found = parents.get(cid)
+        return Base(found.base, node.store.text_bytes(found.base_id), found.rev) if found else None
+    return base
+
+
+def _no_base(cid: bytes) -> None:
+    """A caller that does not say what it holds gets whole texts."""
+    return None
 
 
 def _leeching(node: Node, peers: PeerBook, key: str) -> bool:

@@ -54,6 +54,7 @@ class SyncResult:
     requests: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
+    deltas: int = 0  # texts that came as deltas against a text we held
 
 
 def ban(node: Node, peers: PeerBook, url: str, reason: str, key: str | None = None) -> bytes:
@@ -117,7 +118,10 @@ def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.S
     me = node.keyring.get(NODE_KEY).public
     while True:
         cursor = peers.get(url).pull_cursor
-        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me) as batch:
+        # We hold the texts of its log up to the cursor (taken and committed): ``holds`` lets it send a
+        # text as a delta against its parent's text among them, which we rebuild from our copy.
+        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me,
+                        holds=cursor, held=node.store) as batch:
             result.requests += 1
             _take_from(node, peers, url, batch.blocks, result)
         peers.set(url, pull_cursor=batch.next_cursor)
@@ -190,7 +194,7 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
                 _adopt_configs(node, peers, client, peer.url, result)
             if do_push:
                 push(node, peers, client, peer.url, result)
-            result.bytes_in, result.bytes_out = client.bytes_in, client.bytes_out
+            result.bytes_in, result.bytes_out, result.deltas = client.bytes_in, client.bytes_out, client.deltas_in
     except Exception as exc:
         # Whatever failed (the peer, or our own store: a full disk), `peer list` must not say "ok".
         problem = disk_problem(exc, node.store.path)

@@ -9,6 +9,16 @@ from wikipeer.model.cid import cid_to_str
 
 
 @dataclass(frozen=True, slots=True)
+class ParentText:
+    """The text a revision's text may travel against: its first parent's (net/wire.py)."""
+
+    rev: bytes  # the revision's CID
+    base_id: int  # the parent's text: its id and CID
+    base: bytes
+    parent_id: int  # the parent revision's id
+
+
+@dataclass(frozen=True, slots=True)
 class SigInfo:
     """A verified signature held for some object."""
 

@@ -35,7 +35,7 @@ from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
 from wikipeer.model.media import File
 from wikipeer.store.packs import ChunkPlace, PackError, Packs
-from wikipeer.store.records import FileInfo, HeldStats, PageRow, RevInfo, SigInfo, WikiStats
+from wikipeer.store.records import FileInfo, HeldStats, PageRow, ParentText, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
                                    KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
                                    migrate_origins, migrate_revisions, migrate_text_sha1,
@@ -618,6 +618,22 @@ class Store:
     def revision_by_id(self, oid: int) -> RevInfo:
         cid, data = self.conn.execute("SELECT cid, data FROM objects WHERE id = ?", (oid,)).fetchone()
         return self._rev_info(oid, cid, data)
+
+    def parent_texts(self, rev_ids: list[int]) -> dict[bytes, ParentText]:
+        """For the revisions among ``rev_ids`` that have a parent here, by their text's CID: the first
+        parent's text (what a log response may send the text against, net/wire.py)."""
+        sql = ("SELECT t.cid, o.cid, pr.text, pt.cid, pr.id FROM revisions r "
+               "JOIN parents p ON p.child = r.id AND p.pos = 0 JOIN revisions pr ON pr.id = p.parent "
+               "JOIN objects o ON o.id = r.id JOIN objects t ON t.id = r.text JOIN objects pt ON pt.id = pr.text "
+               "WHERE r.id IN ({marks}) AND r.text != pr.text")
+        return {text: ParentText(rev, base_id, base, parent_id)
+                for text, rev, base_id, base, parent_id in rows_in(self.conn, sql, rev_ids)}
+
+    def revision_text_bytes(self, cid: bytes) -> bytes | None:
+        """The text of the revision ``cid``, or None when that revision is not here."""
+        oid = self.object_id(cid)
+        row = self.conn.execute("SELECT text FROM revisions WHERE id = ?", (oid,)).fetchone() if oid else None
+        return self.text_bytes(row[0]) if row else None
 
     def heads(self, page_id: int) -> list[RevInfo]:
         ids = [r[0] for r in self.conn.execute("SELECT rev FROM heads WHERE page = ?", (page_id,))]
