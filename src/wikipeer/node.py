@@ -31,6 +31,7 @@ from wikipeer.store.store import Store
 
 if TYPE_CHECKING:
     from wikipeer.ingest import IngestReport
+    from wikipeer.pipeline.prepared import Prepared
 
 DEFAULT_USER_KEY = "me"
 
@@ -151,12 +152,22 @@ class Node:
         return self._policy[1]
 
     def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False,
-               defer_index: bool = False) -> IngestReport:
-        """Blocks through the one door, with this node's view and policy."""
-        from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
+               defer_index: bool = False, prepared: Prepared | None = None) -> IngestReport:
+        """Blocks through the one door, with this node's view and policy.
 
-        return ingest(self.store, blocks, source, policy=self.policy(), view=self.view(), shallow=shallow,
-                      defer_index=defer_index)
+        ``prepared``: the pipeline's work for these blocks (pipeline.feed); a
+        big batch without it is prepared in the workers here, a small one is
+        checked in this process.
+        """
+        from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
+        from wikipeer.pipeline.feed import SMALL, prepare_batch
+
+        blocks = list(blocks)
+        policy = self.policy()
+        if prepared is None and len(blocks) >= SMALL:
+            prepared = prepare_batch(blocks, policy.max_text, source)
+        return ingest(self.store, blocks, source, policy=policy, view=self.view(), shallow=shallow,
+                      defer_index=defer_index, prepared=prepared)
 
     def index_pending(self) -> int:
         """Index what deferred ingests left (see ingest.index_pending)."""

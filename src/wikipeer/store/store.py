@@ -746,6 +746,9 @@ class Writer:
         self._depth: dict[int, int] = {}
         self._new_texts: dict[int, bytes] = {}
         self._new_chunks: dict[int, bytes] = {}
+        self.packed: dict[tuple[bytes, bytes], bytes] = {}
+        """Texts a pipeline worker already compressed, by (text CID, the base text's bytes or b""): the
+        very textcodec.compress(text, base) this writer would call, used when it picks the same base."""
         self.packs = Packs(store.packs.directory, store.packs.pack_size)
         # Held blocks and shallow histories are rare; when there are none, skip every lookup of them.
         self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
@@ -802,7 +805,9 @@ class Writer:
             if base_depth + 1 < self.store.chain:
                 base, depth = self.text(base_id), base_depth + 1
         oid = self.add_object(cid, KIND_TEXT, None)
-        data = textcodec.compress(text, base)
+        data = self.packed.get((cid, base or b""))
+        if data is None:
+            data = textcodec.compress(text, base)
         self._rows["texts"].append((oid, base_id if base is not None else None, depth, data))
         self._rows["text_sha1"].append((oid, hashlib.sha1(text).digest()))  # MediaWiki's, for api.php
         self._depth[oid] = depth
