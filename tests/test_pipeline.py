@@ -147,8 +147,9 @@ def test_every_kind_of_bad_block_is_refused_through_the_workers(pool):
         blocks = _bad(kind, "Bad")
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "s.sqlite")
-            prepared = prepare_batch(blocks * 300, MAX_TEXT, "test", pool=pool)  # big enough for the workers
-            report = ingest(store, blocks * 300, "test", prepared=prepared)
+            many = blocks * 1300  # big enough for the workers
+            prepared = prepare_batch(many, MAX_TEXT, "test", pool=pool)
+            report = ingest(store, many, "test", prepared=prepared)
             assert prepared is not None
             assert not [s for s in report.statuses[:4] if s.state == "accepted" and s.cid == blocks[2].cid], kind
             assert any(s.state == "rejected" for s in report.statuses[:4]), kind

@@ -15,8 +15,9 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.pipeline.pool import Job, Pool, shared
 from wikipeer.pipeline.prepared import Prepared, merged, prepare_job
 
-SMALL = 1000
-"""Blocks below which a lone batch is checked in-process."""
+SMALL = 5000
+"""Blocks below which a lone batch is checked in this process: starting the workers took 0.4 s here,
+checking 5,000 blocks (about 1,700 signed revisions) in one process takes about as long."""
 
 
 def _job(blocks: list[Block], max_text: int, source: str) -> Job[Prepared]:
