@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import libipld
@@ -200,3 +201,58 @@ def test_a_worker_prepares_exactly_what_the_door_would_compute():
     alone = prepare(blocks, MAX_TEXT)
     assert _comparable(prepared.records) == _comparable(alone.records) and prepared.verified == alone.verified
     assert prepared.packed == alone.packed and prepared.packed
+
+
+def test_a_pull_reads_the_next_log_page_while_the_last_is_stored(tmp_path, monkeypatch):
+    """The request for log page k+1 goes out before page k is stored, and the cursor still only moves
+    past pages that are in: the pull ends with everything, in the source's log order."""
+    from conftest import start_server, stop_server
+
+    from wikipeer.net import client as client_module
+    from wikipeer.net import sync as sync_module
+    from wikipeer.node import Node
+    from wikipeer.store.peers import PeerBook
+
+    source = Node.init(tmp_path / "source")
+    source.wiki("w")
+    blocks = [b for n in range(12) for b in _history(f"Paged {n}", 3)]
+    assert source.ingest(blocks, "local").counts()["rejected"] == 0
+    source.close()
+    events: list[tuple[str, int]] = []
+    log = client_module.PeerClient.log
+    take_from = sync_module._take_from
+
+    def logged_log(self, since, *args, **kwargs):
+        events.append(("request", since))
+        return log(self, since, *args, **kwargs)
+
+    def slow_take(node, peers, url, page_blocks, result):
+        events.append(("store", len(events)))
+        take_from(node, peers, url, page_blocks, result)
+        time.sleep(0.3)  # a slow writer: the next page is read meanwhile
+        events.append(("stored", len(events)))
+
+    monkeypatch.setattr(client_module.PeerClient, "log", logged_log)
+    monkeypatch.setattr(sync_module, "_take_from", slow_take)
+    monkeypatch.setattr(sync_module, "LOG_LIMIT", 40)
+    proc, client = start_server(tmp_path / "source")
+    target = Node.init(tmp_path / "target")
+    try:
+        url = str(client.base_url).rstrip("/")
+        PeerBook(target.store).add(url)
+        sync_module.sync(target, url, do_push=False)
+        kinds = [kind for kind, _ in events]
+        requests = kinds.count("request")
+        assert requests >= 3, events
+        # After the first page, each next request goes out while a page is being stored.
+        first_store = kinds.index("store")
+        overlapped = [i for i, kind in enumerate(kinds) if kind == "request" and i > first_store
+                      and kinds[:i].count("store") > kinds[:i].count("stored")]
+        assert overlapped, events
+    finally:
+        stop_server(proc, client)
+    target.close()
+    source_digest = store_digest(tmp_path / "source" / "store.sqlite")
+    target_digest = store_digest(tmp_path / "target" / "store.sqlite")
+    assert target_digest.log == source_digest.log and target_digest.heads == source_digest.heads
+    assert target_digest.held == 0 and target_digest.faults == ()
