@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
-from wikipeer.pipeline.pool import Job, Pool, shared
-from wikipeer.pipeline.prepared import Prepared, merged, prepare_job
+
+if TYPE_CHECKING:  # the workers' modules load only when a stream is worth them (a no-op sync stays fast)
+    from wikipeer.pipeline.pool import Job, Pool
+    from wikipeer.pipeline.prepared import Prepared
 
 SMALL = 5000
 """Blocks below which a lone batch is checked in this process: starting the workers took 0.4 s here,
@@ -21,6 +24,9 @@ checking 5,000 blocks (about 1,700 signed revisions) in one process takes about 
 
 
 def _job(blocks: list[Block], max_text: int, source: str) -> Job[Prepared]:
+    from wikipeer.pipeline.pool import Job
+    from wikipeer.pipeline.prepared import prepare_job
+
     return Job(prepare_job, (blocks, max_text), lambda i: f"block {cid_to_str(blocks[i].cid)} from {source}",
                f"a batch of {len(blocks)} blocks from {source} (first {cid_to_str(blocks[0].cid)})", blocks)
 
@@ -39,6 +45,8 @@ def prepared_batches(batches: Iterable[list[Block]], max_text: int, source: str,
     if second is None and len(first) < SMALL:
         yield first, None
         return
+    from wikipeer.pipeline.pool import shared
+
     pool = pool or shared()
     rest = chain([first] if second is None else [first, second], batches)
     for job, prepared in pool.ordered(_job(batch, max_text, source) for batch in rest):
@@ -50,6 +58,9 @@ def prepare_batch(blocks: list[Block], max_text: int, source: str, pool: Pool | 
     """One big batch prepared in slices, a slice per worker; None for a small one."""
     if len(blocks) < SMALL:
         return None
+    from wikipeer.pipeline.pool import shared
+    from wikipeer.pipeline.prepared import merged
+
     pool = pool or shared()
     size = -(-len(blocks) // pool.workers)
     slices = [blocks[i:i + size] for i in range(0, len(blocks), size)]
