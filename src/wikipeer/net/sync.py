@@ -186,7 +186,9 @@ def _log_pages(peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, 
                 return
     finally:
         stop.set()
-        reader.join()
+        # Done, it has ended; cut short (Ctrl-C, a ban), it may be inside a long answer: it stops at its
+        # next hand-over, or when the client closes under it, without holding the caller up.
+        reader.join(timeout=1.0)
 
 
 def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
