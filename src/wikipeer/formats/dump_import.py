@@ -118,7 +118,9 @@ class _Importer:
     def job(self, batch: _Pages) -> Job[BuiltBatch]:
         """The work of building and checking ``batch``, for a worker."""
         pages = batch.pages
-        return Job(build_job, (self.config, self.site, pages, bytes(self.key), self.node_key, self.node.policy().max_text),
+        # A batch with files is built here (their bytes wait in spool files this process holds open).
+        work = [] if batch.files else pages
+        return Job(build_job, (self.config, self.site, work, bytes(self.key), self.node_key, self.node.policy().max_text),
                    lambda i: f"dump page {pages[i].title!r} ({_where(pages[i])}) of {self.path}",
                    f"{len(pages)} dump pages of {self.path} from {pages[0].title!r} ({_where(pages[0])})"
                    if pages else f"the end of {self.path}", batch)
