@@ -14,8 +14,10 @@ def slow_square(n: int, pause: float, progress: Callable[[int], None] | None = N
     return n * n
 
 
-def die_on(items: list[str], bad: str, progress: Callable[[int], None] | None = None) -> int:
-    """Go through ``items``; the process kills itself on ``bad`` (a decoder that crashes on one input)."""
+def die_on(items: list[str], bad: str, pause: float = 0.0, progress: Callable[[int], None] | None = None) -> int:
+    """Go through ``items`` after ``pause`` seconds; the process kills itself on ``bad`` (a decoder that
+    crashes on one input)."""
+    time.sleep(pause)
     for position, item in enumerate(items):
         if progress is not None:
             progress(position)

@@ -256,3 +256,15 @@ def test_a_pull_reads_the_next_log_page_while_the_last_is_stored(tmp_path, monke
     target_digest = store_digest(tmp_path / "target" / "store.sqlite")
     assert target_digest.log == source_digest.log and target_digest.heads == source_digest.heads
     assert target_digest.held == 0 and target_digest.faults == ()
+
+
+def test_the_job_a_worker_died_on_is_found_among_those_in_flight():
+    """A broken pool fails every job in flight, and the dead worker may have held any of them:
+    each is run again alone, in order, until one dies."""
+    items = [f"item {n}" for n in range(30)]
+    jobs = [Job(slow_square, (2, 0.0), str, "the first job", 0),
+            Job(die_on, (items, "item 12"), lambda i: f"{items[i]} of the second job", "the second job", 1)]
+    died = Pool._culprit(jobs)
+    assert died.item == "item 12 of the second job" and "killed by signal 9" in str(died)
+    alone = Pool._culprit(jobs[:1])
+    assert alone.item is None and "did not die" in str(alone)

@@ -36,6 +36,15 @@ class WorkerDied(WikipeerError):
 
     exit_code = 3
 
+    def __init__(self, message: str, item: str | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+        """The item it died on when a rerun died on it too (None: it did not die again)."""
+
+
+def _succeeded(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
 
 @dataclass(slots=True)
 class Job(Generic[R]):
@@ -122,28 +131,32 @@ class Pool:
         pending: deque[tuple[Job[R], Future]] = deque()
         try:
             for job in jobs:
-                pending.append((job, self._submit(executor, job)))
+                pending.append((job, executor.submit(job.fn, *job.args)))
                 while len(pending) >= ahead:
-                    yield self._result(*pending.popleft())
+                    job, future = pending.popleft()
+                    yield job, future.result()
             while pending:
-                yield self._result(*pending.popleft())
+                job, future = pending.popleft()
+                yield job, future.result()
+        except BrokenProcessPool:
+            self.reset()
+            # ``job``: the one whose result broke, or the one that could not be handed over.
+            raise self._culprit([job, *(j for j, f in pending if j is not job and not _succeeded(f))]) from None
         finally:
             for _, future in pending:
                 future.cancel()
 
-    def _submit(self, executor: ProcessPoolExecutor, job: Job[R]) -> Future:
-        try:
-            return executor.submit(job.fn, *job.args)
-        except BrokenProcessPool:
-            self.reset()
-            raise diagnose(job) from None
-
-    def _result(self, job: Job[R], future: Future) -> tuple[Job[R], R]:
-        try:
-            return job, future.result()
-        except BrokenProcessPool:
-            self.reset()
-            raise diagnose(job) from None
+    @staticmethod
+    def _culprit(jobs: list[Job]) -> WorkerDied:
+        """Which of the jobs a broken pool held the dead worker was on: each run again alone, in order,
+        until one dies (any of them may have been the one)."""
+        first: WorkerDied | None = None
+        for job in jobs:
+            died = diagnose(job)
+            if died.item is not None:
+                return died
+            first = first or died
+        return first
 
     def reset(self) -> None:
         """Drop a broken pool; the next job starts a new one."""
@@ -188,8 +201,9 @@ def diagnose(job: Job) -> WorkerDied:
                           "so something outside killed it (out of memory?); nothing of that batch was stored: "
                           "run the command again")
     how = f"killed by signal {-process.exitcode}" if (process.exitcode or 0) < 0 else f"exit code {process.exitcode}"
-    return WorkerDied(f"a worker process died ({how}) on {job.describe(last)}: a bug in wikipeer's decoding of it; "
-                      "nothing of that batch was stored; please report it with that block")
+    item = job.describe(last)
+    return WorkerDied(f"a worker process died ({how}) on {item}: a bug in wikipeer's decoding of it; "
+                      "nothing of that batch was stored; please report it with that block", item)
 
 
 _shared: Pool | None = None
