@@ -172,7 +172,7 @@ class _Importer:
         prepared = built.prepared
         if prepared is not None:
             prepared.blocks = blocks
-        report = self.node.ingest(blocks, f"dump:{self.site}", defer_index=True, prepared=prepared)
+        report = self.node.ingest(blocks, f"dump:{self.site}", prepared=prepared)
         at = 0
         for page, result in zip(batch.pages, built.pages, strict=True):
             statuses = report.statuses[at:at + len(result.blocks)]
@@ -218,8 +218,6 @@ def import_dump(node: Node, path: str, wiki_name: str | None = None, progress: P
                 progress(importer.summary, source.counter.count, total_bytes)
     except _StartOver:
         return _start_over(node, path, state_key, wiki_name, progress, total_bytes)
-    finally:
-        node.index_pending()  # each page once, at the end (or at the next transfer, after a crash)
     return importer.summary
 
 
