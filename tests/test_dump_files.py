@@ -136,3 +136,30 @@ def test_an_upload_over_the_limit_is_refused_once_its_decoded_size_passes_it(tmp
     decoded = int(re.search(r"more than (\d+) bytes", over.problem).group(1))
     assert limit < decoded < 2 * limit < len(big)  # it stopped near the limit, not after decoding all 3 MB
     assert fine.problem is None and fine.files[0].contents.size == len(small)
+
+
+def test_a_dump_of_several_batches_with_files_goes_through_the_pipeline(tmp_path):
+    """Pages with files travel with the rest of a dump the workers build (their bytes stay with the writer)."""
+    words = " ".join(f"word{n}" for n in range(150_000))  # ~1.3 MB a page: batches end past 4 MB
+    text_pages = "".join(
+        f"<page><title>Long {n}</title><ns>0</ns><id>{100 + n}</id><revision><id>{100 + n}</id>"
+        f"<timestamp>2020-01-01T00:00:00Z</timestamp><contributor><username>Bob</username><id>3</id>"
+        f"</contributor><model>wikitext</model><format>text/x-wiki</format>"
+        f'<text xml:space="preserve">{n} {words}</text></revision></page>\n' for n in range(8))
+    image = jpeg(0.2, 4)
+    dump = tmp_path / "mixed.xml"
+    dump.write_text(HEAD + text_pages[:len(text_pages) // 2].rsplit("<page>", 1)[0]
+                    + page(1, "Mid.jpg", upload("Mid.jpg", image, "2020-01-01T00:00:00Z"))
+                    + "<page>" + text_pages[:len(text_pages) // 2].rsplit("<page>", 1)[1]
+                    + text_pages[len(text_pages) // 2:] + "</mediawiki>\n")
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    result = run_cli(node, "import", "--quiet", str(dump), timeout=300)
+    assert result.code == 0 and "Traceback" not in result.err, str(result)
+    assert "imported 9 pages" in result.out and "1 file versions (1 new)" in result.out, result.out
+    n = Node.open(node)
+    try:
+        assert n.store.page("tw", 6, "Mid.jpg") is not None
+        assert all(n.store.page("tw", 0, f"Long {i}") is not None for i in range(8))
+    finally:
+        n.close()

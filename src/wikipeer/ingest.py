@@ -15,6 +15,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wikipeer.errors import Forgery, InvalidObject, WikipeerError
 from wikipeer.model.block import Block, TamperedBlock
@@ -27,6 +28,9 @@ from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.policy.rules import Policy, required_signers
 from wikipeer.store import indexer
 from wikipeer.store.store import Store, Writer, notice_identity
+
+if TYPE_CHECKING:
+    from wikipeer.pipeline.prepared import Prepared
 
 ACCEPTED, DUPLICATE, HELD, REJECTED = "accepted", "duplicate", "held", "rejected"
 CALLER = "caller:"
@@ -540,16 +544,21 @@ class _Batch:
 
 
 def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | None = None,
-           shallow: bool = False) -> IngestReport:
+           shallow: bool = False, prepared: Prepared | None = None) -> IngestReport:
     """Validate and store ``blocks`` in one transaction; return a status for each.
 
     ``shallow``: a page's history fetched to a chosen depth; revisions whose
     parents did not come are accepted, their parent links kept by CID.
     The pages touched are only marked for the search index, in the same
     transaction: the indexer builds it behind (store/indexer.py).
+    ``prepared``: what the pipeline's workers computed for exactly these
+    blocks (parsed records, verified signatures, compressed texts), used
+    instead of computing it again here; results for other blocks are ignored.
     """
     policy = policy or Policy()
     blocks = list(blocks)
+    if prepared is not None and not prepared.fits(blocks, policy.max_text):
+        prepared = None
     chunk_cids = _chunks_named(blocks, policy, store)
     order: list[bytes] = []
     early: dict[bytes, Status] = {}
@@ -561,7 +570,9 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         if block.cid in parsed:
             continue
         try:
-            parsed[block.cid] = (block, parse(block, policy.max_text, chunk=block.cid in chunk_cids))
+            chunk = block.cid in chunk_cids
+            record = prepared.parse(position, block, chunk) if prepared else parse(block, policy.max_text, chunk=chunk)
+            parsed[block.cid] = (block, record)
         except TamperedBlock as exc:
             # Bytes that do not match their CID say nothing of the genuine block,
             # which may come later in the same batch.
@@ -573,11 +584,15 @@ def ingest(store: Store, blocks: Iterable[Block], source: str, policy: Policy | 
         batch = _Batch(store, writer, policy, source, shallow)
         writer.purge_held(batch.now - policy.held_seconds)
         batch.rejected.update(refused)
+        if prepared is not None:
+            batch.verified |= prepared.verified
+            writer.packed = prepared.packed_texts()
         have = store.existing(list(parsed))
         for cid, (block, record) in parsed.items():
             if cid in have:
                 early[cid] = Status(cid, DUPLICATE, "already held")
             else:
+                batch.before[cid] = None  # the query just made says so: id_of need not ask again
                 batch.add_pending(block, record)
         batch.revive_waiting_for(list(batch.pending) + list(early))
         batch.run()

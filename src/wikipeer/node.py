@@ -33,6 +33,7 @@ from wikipeer.store.store import Store
 
 if TYPE_CHECKING:
     from wikipeer.ingest import IngestReport
+    from wikipeer.pipeline.prepared import Prepared
 
 DEFAULT_USER_KEY = "me"
 
@@ -153,11 +154,21 @@ class Node:
             self._policy = (stamp, Policy(guard=BlockGuard(lists), **self.config.held_limits()))
         return self._policy[1]
 
-    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False) -> IngestReport:
-        """Blocks through the one door, with this node's policy (the pages touched are marked for the index)."""
-        from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
+    def ingest(self, blocks: Iterable[Block], source: str, shallow: bool = False, prepared: Prepared | None = None) -> IngestReport:
+        """Blocks through the one door, with this node's policy (the pages touched are marked for the index).
 
-        return ingest(self.store, blocks, source, policy=self.policy(), shallow=shallow)
+        ``prepared``: the pipeline's work for these blocks (pipeline.feed); a
+        big batch without it is prepared in the workers here, a small one is
+        checked in this process.
+        """
+        from wikipeer.ingest import ingest  # loaded by the commands that take blocks in, not by every Node user
+        from wikipeer.pipeline.feed import SMALL, prepare_batch
+
+        blocks = list(blocks)
+        policy = self.policy()
+        if prepared is None and len(blocks) >= SMALL:
+            prepared = prepare_batch(blocks, policy.max_text, source)
+        return ingest(self.store, blocks, source, policy=policy, shallow=shallow, prepared=prepared)
 
     def catch_up_index(self, progress: Callable[[int], None] | None = None,
                        stop: threading.Event | None = None) -> int:

@@ -89,14 +89,19 @@ def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool
          shallow: bool = False, batch_size: int | None = None) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.
 
+    The batches are checked in the pipeline's workers a few batches ahead of
+    the door (pipeline.feed); a stream of one small batch in this process.
+
     With ``stop_on_forgery`` the first batch holding a forgery ends the stream:
     a peer that lies once is not read further. ``shallow``: see ingest. The
     pages taken are marked for the search index, which the indexer builds
     behind (a page changed by many batches is indexed once).
     """
+    from wikipeer.pipeline.feed import prepared_batches  # the workers start only for a stream worth them
+
     tally = Tally()
-    for batch in batches(blocks, batch_size or BATCH_BLOCKS):
-        report = node.ingest(batch, source, shallow=shallow)
+    for batch, prepared in prepared_batches(batches(blocks, batch_size or BATCH_BLOCKS), node.policy().max_text, source):
+        report = node.ingest(batch, source, shallow=shallow, prepared=prepared)
         tally.add(report)
         if stop_on_forgery and tally.forgeries:
             break

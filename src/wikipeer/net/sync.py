@@ -12,9 +12,11 @@ as a signed ``ban`` object that travels like any other.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from wikipeer.errors import WikipeerError
@@ -114,21 +116,84 @@ def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult
 
 
 def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, result: SyncResult) -> None:
-    """Take the peer's log after our cursor, then the parents we still lack."""
+    """Take the peer's log after our cursor, then the parents we still lack.
+
+    The next page of the log is fetched while the last one is stored; our
+    cursor moves past a page only once all of it is in.
+    """
     me = node.keyring.get(NODE_KEY).public
-    while True:
-        cursor = peers.get(url).pull_cursor
-        # We hold the texts of its log up to the cursor (taken and committed): ``holds`` lets it send a
-        # text as a delta against its parent's text among them, which we rebuild from our copy.
-        with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me,
-                        holds=cursor, held=node.store) as batch:
-            result.requests += 1
-            _take_from(node, peers, url, batch.blocks, result)
-        peers.set(url, pull_cursor=batch.next_cursor)
-        if batch.count < LOG_LIMIT or batch.next_cursor == cursor:
-            break
+    for page in _log_pages(node, peers, client, url, scope, me):
+        result.requests += 1
+        _take_from(node, peers, url, page.blocks, result)
+        if page.error is not None:
+            raise page.error
+        peers.set(url, pull_cursor=page.next_cursor)
     fetch_missing(node, peers, client, url, result)
     result.pulled.recount_held(node.store)  # what the log held, the fetched parents may have released
+
+
+@dataclass(slots=True)
+class _LogPage:
+    """One response of the peer's log as read; ``error``: what cut it short (raised once what came is stored)."""
+
+    next_cursor: int
+    blocks: list
+    error: BaseException | None = None
+
+
+def _log_pages(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope,
+               me: str) -> Iterator[_LogPage]:
+    """The peer's log after our cursor, page by page, each read by a thread while the one before is stored.
+
+    At most one page waits read (the queue holds one), so memory is bounded by two pages. Each request
+    says we hold the peer's texts up to our committed cursor (``holds``), not up to the page asked
+    for: the pages read ahead are not stored yet, and a delta is rebuilt from our stored copy.
+    """
+    pages: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    cursor = peers.get(url).pull_cursor
+
+    def hand_over(item: _LogPage | None) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch(cursor: int) -> None:
+        try:
+            while True:
+                blocks: list = []
+                error = None
+                with client.log(cursor, LOG_LIMIT, scope, peers.ranges(url, cursor, side="theirs"), sender=me,
+                                holds=peers.get(url).pull_cursor, held=node.store) as batch:
+                    try:
+                        blocks.extend(batch.blocks)
+                    except Exception as exc:  # what came before the fault is still stored
+                        error = exc
+                if not hand_over(_LogPage(batch.next_cursor, blocks, error)) or error is not None:
+                    return
+                if batch.count < LOG_LIMIT or batch.next_cursor == cursor:
+                    break
+                cursor = batch.next_cursor
+            hand_over(None)
+        except BaseException as exc:  # the request itself failed: raised in the caller
+            hand_over(_LogPage(cursor, [], exc))
+
+    reader = threading.Thread(target=fetch, args=(cursor,), name="log-pages", daemon=True)
+    reader.start()
+    try:
+        while (page := pages.get()) is not None:
+            yield page
+            if page.error is not None:
+                return
+    finally:
+        stop.set()
+        # Done, it has ended; cut short (Ctrl-C, a ban), it may be inside a long answer: it stops at its
+        # next hand-over, or when the client closes under it, without holding the caller up.
+        reader.join(timeout=1.0)
 
 
 def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:

@@ -840,6 +840,9 @@ class Writer:
         self._depth: dict[int, int] = {}
         self._new_texts: dict[int, bytes] = {}
         self._new_chunks: dict[int, bytes] = {}
+        self.packed: dict[tuple[bytes, bytes], bytes] = {}
+        """Texts a pipeline worker already compressed, by (text CID, the base text's bytes or b""): the
+        very textcodec.compress(text, base) this writer would call, used when it picks the same base."""
         self.packs = Packs(store.packs.directory, store.packs.pack_size)
         # Held blocks and shallow histories are rare; when there are none, skip every lookup of them.
         self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
@@ -904,7 +907,10 @@ class Writer:
         if base is None and wiki is not None:
             self._plain[wiki].append(oid)
             dict_id = self._dictionary_of(wiki)
-        data = textcodec.compress(text, base, self.store.dictionary(dict_id) if dict_id is not None else None)
+        # A worker compressed it without a dictionary: usable unless this text takes the wiki's dictionary.
+        data = self.packed.get((cid, base or b"")) if dict_id is None else None
+        if data is None:
+            data = textcodec.compress(text, base, self.store.dictionary(dict_id) if dict_id is not None else None)
         self._rows["texts"].append((oid, base_id if base is not None else None, depth, data, dict_id))
         sha1 = self._sha1[oid] = hashlib.sha1(text).digest()  # MediaWiki's, for api.php
         self._rows["text_sha1"].append((oid, sha1))
