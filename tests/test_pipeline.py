@@ -178,7 +178,9 @@ def test_a_worker_that_dies_on_an_item_is_reported_naming_it(pool):
     with pytest.raises(WorkerDied, match="on item 37 of the second job"):
         for job, result in pool.ordered(iter(jobs)):
             got.append((job.tag, result))
-    assert got == [(0, 50)]
+    # The first job's result comes back only if it finished before the pool broke (timing): never a
+    # result of the job that died, nor anything out of order.
+    assert got in ([], [(0, 50)])
     # The pool starts again for the next caller.
     assert [r for _, r in pool.ordered([Job(slow_square, (3, 0), str, "again")])] == [9]
 
