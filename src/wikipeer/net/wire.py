@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import BinaryIO, Protocol
 
 import libipld
@@ -45,21 +46,25 @@ RANGE_HEADER = "x-wikipeer-range"  # the part of the gossip ring a receiver cove
 CHUNK = 64 * 1024
 
 
-def car_chunks(blocks: Iterable[Block], roots: Iterable[bytes] = (), level: int = 3) -> Iterator[bytes]:
-    """A zstd-compressed CAR of ``blocks``, in chunks, produced as it is read."""
+def _zstd_chunks(parts: Iterable[bytes], level: int) -> Iterator[bytes]:
+    """``parts`` zstd-compressed as one stream, in chunks of about CHUNK bytes of input, produced as read."""
     compressor = zstandard.ZstdCompressor(level=level).compressobj()
-    pending = [header_bytes(roots)]
-    size = len(pending[0])
-    for block in blocks:
-        section = section_bytes(block)
-        pending.append(section)
-        size += len(section)
+    pending: list[bytes] = []
+    size = 0
+    for part in parts:
+        pending.append(part)
+        size += len(part)
         if size >= CHUNK:
             out = compressor.compress(b"".join(pending))
             pending, size = [], 0
             if out:
                 yield out
     yield compressor.compress(b"".join(pending)) + compressor.flush()
+
+
+def car_chunks(blocks: Iterable[Block], roots: Iterable[bytes] = (), level: int = 3) -> Iterator[bytes]:
+    """A zstd-compressed CAR of ``blocks``, in chunks, produced as it is read."""
+    yield from _zstd_chunks(chain([header_bytes(roots)], map(section_bytes, blocks)), level)
 
 
 DELTA = 0x02  # 0x02 varint(len) CID(text) CID(base) frame
@@ -159,21 +164,14 @@ class DeltaPacker(Packer):
 
 def pack_chunks(blocks: Iterable[Block], bases: Bases, level: int = 3) -> Iterator[bytes]:
     """A zstd-compressed packed CAR of ``blocks`` (texts as deltas where ``bases`` allows), in chunks."""
-    compressor = zstandard.ZstdCompressor(level=level).compressobj()
     packer = DeltaPacker(bases)
-    pending = [packer.header([])]
-    size = len(pending[0])
-    for block in blocks:
-        section = packer.section(block)
-        pending.append(section)
-        size += len(section)
-        if size >= CHUNK:
-            out = compressor.compress(b"".join(pending))
-            pending, size = [], 0
-            if out:
-                yield out
-    pending.append(packer.finish())
-    yield compressor.compress(b"".join(pending)) + compressor.flush()
+
+    def parts() -> Iterator[bytes]:
+        yield packer.header([])
+        yield from map(packer.section, blocks)
+        yield packer.finish()  # a delta may wait for the next block: none comes
+
+    yield from _zstd_chunks(parts(), level)
 
 
 class DeltaReader(PackReader):
