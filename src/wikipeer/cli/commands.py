@@ -284,7 +284,7 @@ def import_dump(args: argparse.Namespace) -> int:
           f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped", flush=True)
     if summary.error is not None:
         print(f"wikipeer: {summary.error}", file=sys.stderr)
-    indexing.catch_up(node, quiet=args.quiet, later=args.index_later)
+    indexing.catch_up(node, quiet=args.quiet, later=args.index_later, wait=args.wait_index)
     return summary.error.exit_code if summary.error is not None else 0
 
 

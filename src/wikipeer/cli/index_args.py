@@ -9,10 +9,15 @@ LATER = "the next 'wikipeer serve' or 'wikipeer index'"
 
 
 def add_index_later(parser: argparse.ArgumentParser) -> None:
-    """The option of commands that bring data in: return when the data is in, leaving the index behind."""
-    parser.add_argument("--index-later", action="store_true",
-                        help=f"return once the data is in; the search index catches up at {LATER} "
-                             "(default: wait for it, with progress)")
+    """The options of commands that bring data in: they return when the data is in (issue 15); a search
+    index further behind than a search catches up by itself is built by a ``wikipeer index`` started in
+    the background, unless one of these says otherwise."""
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--index-later", action="store_true",
+                      help=f"leave the search index behind for {LATER} (no background indexer)")
+    when.add_argument("--wait-index", action="store_true",
+                      help="wait for the search index, with progress (default: return when the data is in "
+                           "and build the index in the background)")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -1,9 +1,11 @@
 """The search index from the command line: ``wikipeer index``, and the catch-up after a command
 that brought data in (import, sync, bundle import).
 
-Those commands report the data in first; then, unless ``--index-later``, they wait for the index
-with a progress bar. Ctrl-C (or a kill) during that wait loses nothing: the data is in, and the
-pages still to index stay marked for the next ``wikipeer serve`` or ``wikipeer index``.
+Those commands return when the data is in (issue 15). A lag no longer than what a search catches up by
+itself is indexed at once; a longer one is built by a ``wikipeer index`` started in the background
+(detached, as ``git gc --auto`` is), while searches say how far behind the index is. ``--wait-index``
+waits for it with progress instead, ``--index-later`` leaves it to the next ``serve`` or ``index``.
+Ctrl-C or a kill of either loses nothing: the data is in, and the pages still to index stay marked.
 """
 
 from __future__ import annotations
@@ -23,14 +25,23 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def catch_up(node: Node, quiet: bool = False, later: bool = False) -> int:
-    """After a command's data is in: wait for the search index (or say how far behind it is). Returns the
-    pages indexed."""
+def catch_up(node: Node, quiet: bool = False, later: bool = False, wait: bool = False) -> int:
+    """After a command's data is in: catch the search index up, or leave that to a background indexer
+    (see the module's docstring). Returns the pages indexed here."""
+    from wikipeer.store import indexer
+
     pending = node.store.index_lag()
     if not pending:
         return 0
+    if pending <= indexer.SEARCH_CATCH_UP and not later:
+        return node.catch_up_index()
     if later:
         _note(f"search index: {pending} pages behind; {LATER} finishes it")
+        return 0
+    if not wait:
+        pid = _index_in_background(node)
+        _note(f"search index: {pending} pages behind, built in the background (process {pid}); "
+              "'wikipeer index' waits for it, and searches say how far behind it is meanwhile")
         return 0
     if not quiet:
         _note(f"search index: {pending} pages to index (Ctrl-C stops it safely; {LATER} finishes it)")
@@ -39,6 +50,16 @@ def catch_up(node: Node, quiet: bool = False, later: bool = False) -> int:
     except KeyboardInterrupt:
         _note(f"search index: stopped {node.store.index_lag()} pages behind; {LATER} finishes it")
         raise
+
+
+def _index_in_background(node: Node) -> int:
+    """Start ``wikipeer index`` on this node, detached: it outlives this command and prints nothing."""
+    import subprocess
+
+    command = [sys.executable, "-m", "wikipeer.cli.main", "--node", str(node.dir), "index", "--quiet"]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    return process.pid
 
 
 def _with_progress(node: Node, total: int, quiet: bool) -> int:

@@ -113,7 +113,7 @@ def sync_command(args: argparse.Namespace) -> int:
         # What was refused and why (a file names its SHA-256): the causes before what fell with them.
         for reason in sorted(p.reasons, key=lambda r: "was rejected)" in r)[:5]:
             out.print(f"{url}: refused {reason}")
-    indexing.catch_up(node, later=args.index_later)
+    indexing.catch_up(node, later=args.index_later, wait=args.wait_index)
     return 1 if failed else 0
 
 

@@ -67,7 +67,7 @@ def bundle_import(args: argparse.Namespace) -> int:
     out.print(f"{tally.accepted} new, {tally.duplicates} already here, {tally.held} held, {tally.rejected} refused")
     for reason in tally.reasons:
         out.print(f"refused: {reason}")
-    indexing.catch_up(node, later=args.index_later)
+    indexing.catch_up(node, later=args.index_later, wait=args.wait_index)
     return 1 if tally.rejected else 0
 
 
