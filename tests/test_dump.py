@@ -97,7 +97,9 @@ def test_truncated_sample_imports_every_complete_page(node_dir, tmp_path, name):
     assert "skipped page" not in result.err
     assert f"imported {len(pages)} pages" in result.out
     assert page_count(node_dir, site.dbname) == len(pages)
-    # Searchable as soon as import ends: a word from the last complete page's title.
+    # Searchable once the index caught up (the import returns when the data is in, and a background
+    # indexer builds the index; `wikipeer index` finishes it): a word from the last complete page's title.
+    assert run_cli(node_dir, "index", timeout=300).code == 0
     word = max(last.split(":")[-1].split(), key=len)
     assert last.split(":")[-1] in run_cli(node_dir, "search", word, "--limit", "200").out
     assert run_cli(node_dir, "fsck").code == 0
@@ -110,7 +112,7 @@ def test_truncated_sample_imports_every_complete_page(node_dir, tmp_path, name):
 
 def test_reimport_adds_nothing(node_dir):
     path = str(sample("simplewiki.xml"))
-    assert run_cli(node_dir, "import", path).code == 0
+    assert run_cli(node_dir, "import", "--wait-index", path).code == 0  # no indexer left running
     before = store_state(node_dir)
     again = run_cli(node_dir, "import", path)
     assert again.code == 0 and "(0 new)" in again.out, str(again)
@@ -247,7 +249,8 @@ def test_sigkill_at_random_points_then_resume_gives_the_same_store(tmp_path):
     path = str(sample("ukwiki"))
     reference = tmp_path / "reference"
     assert run_cli(reference, "init").code == 0
-    assert run_cli(reference, "import", path, timeout=300).code == 3
+    # Both wait for their search index: the comparison below covers the index's tables too.
+    assert run_cli(reference, "import", "--wait-index", path, timeout=300).code == 3
     node = tmp_path / "node"
     assert run_cli(node, "init").code == 0
     # The same node key, so the same blocks: copy the reference's keys over.
@@ -261,7 +264,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_same_store(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert run_cli(node, "fsck").code == 0
-    final = run_cli(node, "import", path, timeout=300)
+    final = run_cli(node, "import", "--wait-index", path, timeout=300)
     assert final.code == 3, str(final)
     assert store_state(node) == store_state(reference)
 
