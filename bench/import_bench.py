@@ -70,7 +70,8 @@ def ours(paths: list[Path], tmp: Path) -> tuple[float, str]:
     start = time.perf_counter()
     summaries = []
     for path in paths:
-        result = subprocess.run([*cli, "import", "--quiet", str(path)], capture_output=True, text=True)
+        result = subprocess.run([*cli, "import", "--quiet", "--wait-index", str(path)], capture_output=True,
+                                text=True)  # the whole command, index included
         if result.returncode not in (0, 3):
             raise RuntimeError(f"import of {path.name} failed: {result.stderr}")
         summaries.append(result.stdout.strip())
@@ -80,23 +81,17 @@ def ours(paths: list[Path], tmp: Path) -> tuple[float, str]:
 
 
 def data_in(paths: list[Path], tmp: Path) -> float:
-    """Seconds until the data is in, the search index left out (branch index builds it behind):
-    ``import_dump`` in this process, the pipeline's workers beside it."""
-    import wikipeer.ingest
-    from wikipeer.formats.dump_import import import_dump
-    from wikipeer.node import Node
-
-    node = Node.init(tmp / "data-in")
-    reindex = wikipeer.ingest._reindex
-    wikipeer.ingest._reindex = lambda *args: None  # the index waits: only the data is timed
-    try:
-        start = time.perf_counter()
-        for path in paths:
-            import_dump(node, str(path))
-        return time.perf_counter() - start
-    finally:
-        wikipeer.ingest._reindex = reindex
-        node.close()
+    """Seconds until the data is in (``wikipeer import --index-later``: the search index is built behind,
+    by the indexer, and not timed here), process start included."""
+    node = tmp / "data-in"
+    cli = [sys.executable, "-m", "wikipeer.cli.main", "--node", str(node)]
+    subprocess.run([*cli, "init"], check=True, capture_output=True)
+    start = time.perf_counter()
+    for path in paths:
+        result = subprocess.run([*cli, "import", "--quiet", "--index-later", str(path)], capture_output=True, text=True)
+        if result.returncode not in (0, 3):
+            raise RuntimeError(f"import of {path.name} failed: {result.stderr}")
+    return time.perf_counter() - start
 
 
 def mediawiki(path: Path, tmp: Path, revisions: int) -> float | None:

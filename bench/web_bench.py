@@ -85,7 +85,7 @@ def build_node(node: Path) -> str:
     cli = [sys.executable, "-m", "wikipeer.cli.main", "--node", str(node)]
     subprocess.run([*cli, "init"], check=True, capture_output=True)
     for name in SAMPLES:
-        result = subprocess.run([*cli, "import", "--quiet", str(SAMPLES_DIR / name)],
+        result = subprocess.run([*cli, "import", "--quiet", "--wait-index", str(SAMPLES_DIR / name)],
                                 capture_output=True, text=True, check=False)
         if result.returncode not in (0, 3):  # 3: a truncated sample, every complete page kept
             raise RuntimeError(f"import of {name} failed: {result.stderr}")

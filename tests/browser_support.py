@@ -134,7 +134,7 @@ def uk_node(tmp_path_factory) -> UkNode:
     directory = tmp_path_factory.mktemp("ukwiki") / "node"
     init = run_cli(directory, "init")
     assert init.code == 0, str(init)
-    result = run_cli(directory, "import", str(sample(UK_WIKI)), timeout=300)
+    result = run_cli(directory, "import", "--wait-index", str(sample(UK_WIKI)), timeout=300)  # searched next
     # The sample is cut off mid-page: exit 3, every complete page kept.
     assert result.code == 3 and "cut off" in result.err, str(result)
     assert re.search(r"imported (\d{3}) pages", result.out), str(result)
