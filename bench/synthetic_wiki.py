@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bz2
 import hashlib
+import json
 import math
 import random
 from collections.abc import Iterator
@@ -483,6 +484,8 @@ class DumpInfo:
     pages: int
     xml_bytes: int
     bz2_bytes: int
+    seed: int
+    generator: str
 
 
 def write_dump(path: Path, pages: int, seed: int = 1, jobs: int = 2, level: int = 9) -> DumpInfo:
@@ -504,8 +507,33 @@ def write_dump(path: Path, pages: int, seed: int = 1, jobs: int = 2, level: int 
             xml_bytes += n
         out.write(bz2.compress(FOOTER, level))
         xml_bytes += len(FOOTER)
+    info = DumpInfo(path, pages, xml_bytes, tmp.stat().st_size, seed, generator_digest())
+    sidecar(path).write_text(json.dumps({"pages": pages, "seed": seed, "xml_bytes": xml_bytes,
+                                         "bz2_bytes": info.bz2_bytes, "generator": info.generator}))
     tmp.replace(path)
-    return DumpInfo(path, pages, xml_bytes, path.stat().st_size)
+    return info
+
+
+def sidecar(path: Path) -> Path:
+    """Where what write_dump wrote is described (pages, seed, sizes, generator digest)."""
+    return path.with_name(path.name + ".json")
+
+
+def generator_digest() -> str:
+    """A digest of this module's source: a dump made by other code is another dump."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def existing_dump(path: Path, pages: int, seed: int) -> DumpInfo | None:
+    """The dump at ``path`` if this very generator wrote it for ``pages`` and ``seed``."""
+    try:
+        meta = json.loads(sidecar(path).read_text())
+    except (OSError, ValueError):
+        return None
+    if not path.exists() or (meta["pages"], meta["seed"], meta["generator"], meta["bz2_bytes"]) != \
+            (pages, seed, generator_digest(), path.stat().st_size):
+        return None
+    return DumpInfo(path, pages, meta["xml_bytes"], meta["bz2_bytes"], seed, meta["generator"])
 
 
 def _chunks(shape: Shape, jobs: int, level: int) -> Iterator[tuple[bytes, int]]:
@@ -533,7 +561,8 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     info = write_dump(out, pages, seed, jobs)
     seconds = time.perf_counter() - start
-    print(f"{info.pages:,} pages, {info.xml_bytes / 1e6:,.1f} MB of XML, {info.bz2_bytes / 1e6:,.1f} MB bz2 "
+    print(f"{info.pages:,} pages, {info.xml_bytes:,} bytes of XML, {info.bz2_bytes:,} bz2; "
+          f"{info.xml_bytes / 1e6:,.1f} MB of XML, {info.bz2_bytes / 1e6:,.1f} MB bz2 "
           f"({info.xml_bytes / info.bz2_bytes:.2f}x) in {seconds:.1f} s ({info.xml_bytes / 1e6 / seconds:.1f} MB/s)")
     return 0
 
