@@ -18,6 +18,7 @@ from bench import dump_files_bench
 from bench import media_sync_bench
 from bench import media_backup_bench
 from bench import startup_bench
+from bench import million_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -54,6 +55,8 @@ def main(argv: list[str]) -> int:
                          media_backup_bench.run),
         "startup": ("Command start-up: --version, stats and a no-op sync as processes, median of 15, vs 150 ms "
                     "(issue 15)", startup_bench.run),
+        "million": ("A million-page node: a synthetic Wikipedia as a bz2 dump through `wikipeer import`, then views, "
+                    "search and a clone (issue 15; SCALE=10000 for a quick run)", million_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():
