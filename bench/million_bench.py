@@ -22,8 +22,9 @@ is unchanged. Then, as a user would, one after the other:
    --pull`` timed whole, with the revisions in the clone polled every 15 s;
    bytes from the sync's report line.
 
-MILLION_DEADLINE (HH:MM, UTC) stops the import or the clone when it is
-reached (SIGINT to its process group: both stop safely and resume later),
+MILLION_DEADLINE (HH:MM, UTC) stops the clone when it is reached, and the
+import 10 minutes before it, leaving time for views and search (SIGINT to
+its process group: both stop safely and resume later),
 and the figures then say how far it got, at what rate, and what the rate
 gives for the rest (an extrapolation, labelled as one).
 """
@@ -62,8 +63,11 @@ def say(text: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S', time.gmtime())}] {text}", flush=True)
 
 
+IMPORT_MARGIN_S = 600  # an import still running this long before the deadline is stopped: views and search need it
+
+
 def deadline() -> float | None:
-    """MILLION_DEADLINE as a Unix time (today, UTC), or None."""
+    """MILLION_DEADLINE as a Unix time (UTC, within the next 12 hours), or None."""
     text = os.environ.get("MILLION_DEADLINE")
     if not text:
         return None
@@ -135,9 +139,10 @@ def revisions_in(node: Path) -> int:
         conn.close()
 
 
-def watch(cmd: list[str], store: Path, label: str, log: Path) -> Watched:
-    """Run ``cmd``, polling ``store``'s revisions; stop it with SIGINT at MILLION_DEADLINE."""
+def watch(cmd: list[str], store: Path, label: str, log: Path, margin_s: float = 0) -> Watched:
+    """Run ``cmd``, polling ``store``'s revisions; stop it with SIGINT ``margin_s`` before MILLION_DEADLINE."""
     end = deadline()
+    end = None if end is None else end - margin_s
     samples: list[tuple[float, int]] = []
     start = time.perf_counter()
     with open(log, "wb") as out:
@@ -197,7 +202,7 @@ def run_import(info: synthetic_wiki.DumpInfo, node: Path, results: dict, targets
     subprocess.run([*_cli(node), "init"], check=True, capture_output=True)
     cmd = ["/usr/bin/time", "-v", *profiled([*_cli(node), "import", "--quiet", str(info.path)], f"import-{info.pages}")]
     say(f"importing {info.path.name} ({info.bz2_bytes / 1e6:,.0f} MB bz2, {info.xml_bytes / 1e6:,.0f} MB XML) ...")
-    run = watch(cmd, node, "import", OUT / f"import-{info.pages}.log")
+    run = watch(cmd, node, "import", OUT / f"import-{info.pages}.log", IMPORT_MARGIN_S)
     revisions = run.samples[-1][1]
     rss_kb = _time_v(run.output, "Maximum resident set size (kbytes)")
     rss_mb = int(rss_kb) / 1024 if rss_kb else float("nan")
