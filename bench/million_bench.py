@@ -17,13 +17,15 @@ is unchanged. Then, as a user would, one after the other:
    those first views), then wrk cycling through them (8 connections, 2 s
    warm-up, 10 s timed: p50/p99 of cached views, as web_bench measures);
    search: a fixed set of queries (words of every frequency, title words,
-   phrases), one untimed and 3 timed requests each (p50/p99);
+   phrases), one untimed and SEARCH_REPEATS (default 3) timed requests each
+   (p50/p99);
 4. a full clone: a second node, ``wikipeer peer add``, ``wikipeer sync
    --pull`` timed whole, with the revisions in the clone polled every 15 s;
    bytes from the sync's report line.
 
 MILLION_DEADLINE (HH:MM, UTC) stops the clone when it is reached, and the
-import 10 minutes before it, leaving time for views and search (SIGINT to
+import MILLION_IMPORT_MARGIN seconds (default 600) before it, leaving time for
+views and search (SIGINT to
 its process group: both stop safely and resume later),
 and the figures then say how far it got, at what rate, and what the rate
 gives for the rest (an extrapolation, labelled as one).
@@ -45,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from bench import servers, synthetic_wiki
+from bench import servers, synthetic_wiki, web_bench
 from bench.web_bench import our_hits, pct, time_queries
 
 SCALE = int(os.environ.get("SCALE", "1000000"))
@@ -63,7 +65,9 @@ def say(text: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S', time.gmtime())}] {text}", flush=True)
 
 
-IMPORT_MARGIN_S = 600  # an import still running this long before the deadline is stopped: views and search need it
+# An import still running this long before the deadline is stopped: views and search need the time.
+IMPORT_MARGIN_S = float(os.environ.get("MILLION_IMPORT_MARGIN", "600"))
+SEARCH_REPEATS = int(os.environ.get("SEARCH_REPEATS", "3"))  # timed requests per query, after one untimed
 
 
 def deadline() -> float | None:
@@ -333,6 +337,7 @@ def views_and_search(base: str, shape: synthetic_wiki.Shape, wiki: str, imported
                     view.p50_ms <= TARGETS["view p50 ms"]))
     qs = queries(shape)
     profiler = attach_profiler(server_pid, f"search-{shape.pages}")
+    web_bench.SEARCH_REPEATS = SEARCH_REPEATS  # time_queries reads it when called
     latencies, hits = time_queries(base, [("/search", {"q": q}) for q in qs], our_hits, "search")
     detach_profiler(profiler)
     results.update({"search queries": len(qs), "queries with hits": sum(h > 0 for h in hits),
