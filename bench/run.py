@@ -19,6 +19,7 @@ from bench import media_sync_bench
 from bench import media_backup_bench
 from bench import startup_bench
 from bench import size_bench
+from bench import million_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -57,6 +58,8 @@ def main(argv: list[str]) -> int:
                     "(issue 15)", startup_bench.run),
         "size": ("Store size: 500 pages x 10 revisions of 5 KB vs fossil, git, the xz'd dump and the signed floor; "
                  "the four samples vs git (issue 15)", size_bench.run),
+        "million": ("A million-page node: a synthetic Wikipedia as a bz2 dump through `wikipeer import`, then views, "
+                    "search and a clone (issue 15; SCALE=10000 for a quick run)", million_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():
