@@ -76,7 +76,7 @@ def test_wikipeer_import_takes_it_whole(tmp_path):
     write_dump(path, 300, seed=2, jobs=1)
     node = tmp_path / "node"
     assert run_cli(node, "init").code == 0
-    result = run_cli(node, "import", "--quiet", str(path))
+    result = run_cli(node, "import", "--quiet", "--wait-index", str(path))  # searched next
     assert result.code == 0, result
     assert "imported 300 pages, 300 revisions (300 new) into synthwiki; 0 pages skipped" in result.out
     assert "warning" not in result.err
