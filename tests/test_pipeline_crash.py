@@ -80,7 +80,7 @@ def _kill_a_worker(proc: subprocess.Popen, rng: random.Random, deadline: float) 
     while proc.poll() is None and time.monotonic() < deadline:
         workers = _workers(proc.pid)
         if workers:
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.15))
             try:
                 os.kill(rng.choice(workers), signal.SIGKILL)
             except ProcessLookupError:
@@ -155,8 +155,9 @@ def test_a_worker_killed_during_an_import_is_reported_and_nothing_half_written_s
             _same_keys(reference, node)
         proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert _kill_a_worker(proc, rng, time.monotonic() + 60)
-        if _assert_reported(proc):
+        # A kill may miss: the import can end while the random delay runs (it takes about a second here).
+        landed = _kill_a_worker(proc, rng, time.monotonic() + 60)
+        if _assert_reported(proc) and landed:
             break
     else:
         pytest.fail("no kill landed while a worker had work, in five tries")
