@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -152,6 +152,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
     rebuilt = tmp_path / "rebuilt"
     shutil.copytree(node_dir, rebuilt)
     lags = []
+    rng = random.Random(3)
     for _ in range(2):  # killed twice, each time somewhere in the middle of a run
         before = _lag(node_dir)
         proc = subprocess.Popen([*CLI, "--node", str(node_dir), "index", "--quiet"], env=cli_env(),
@@ -160,7 +161,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
         while _lag(node_dir) == before and proc.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        time.sleep((os.getpid() % 7) / 1000)  # past a commit, into the next batch's transaction
+        time.sleep(rng.uniform(0, 0.008))  # a seeded random moment past a commit, in the next batch's work
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stderr.close()
@@ -207,7 +208,7 @@ def test_import_returns_when_the_data_is_in_and_the_index_is_built_in_the_backgr
     dump.write_text(_dump(titles), encoding="utf-8")
     result = run_cli(node_dir, "import", str(dump))
     assert result.code == 0 and f"imported {len(titles)} pages" in result.out, str(result)
-    assert "built in the background" in result.err, str(result)
+    assert "built in the background" in result.err and "index.log" in result.err, str(result)
     deadline = time.monotonic() + 120
     while _lag(node_dir) and time.monotonic() < deadline:  # the detached indexer works on alone
         time.sleep(0.1)

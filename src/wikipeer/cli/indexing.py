@@ -21,6 +21,10 @@ from wikipeer.errors import UserError
 from wikipeer.node import Node
 
 
+BACKGROUND_LOG = "index.log"
+"""Where a background indexer's output goes, in the node's directory."""
+
+
 def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -40,8 +44,9 @@ def catch_up(node: Node, quiet: bool = False, later: bool = False, wait: bool = 
         return 0
     if not wait:
         pid = _index_in_background(node)
-        _note(f"search index: {pending} pages behind, built in the background (process {pid}); "
-              "'wikipeer index' waits for it, and searches say how far behind it is meanwhile")
+        _note(f"search index: {pending} pages behind, built in the background (process {pid}, messages in "
+              f"{node.dir / BACKGROUND_LOG}); searches say how far behind it is meanwhile, and "
+              "'wikipeer index' catches it up in the foreground")
         return 0
     if not quiet:
         _note(f"search index: {pending} pages to index (Ctrl-C stops it safely; {LATER} finishes it)")
@@ -53,12 +58,14 @@ def catch_up(node: Node, quiet: bool = False, later: bool = False, wait: bool = 
 
 
 def _index_in_background(node: Node) -> int:
-    """Start ``wikipeer index`` on this node, detached: it outlives this command and prints nothing."""
+    """Start ``wikipeer index`` on this node, detached: it outlives this command, and what it says (a
+    failure too) goes to BACKGROUND_LOG in the node's directory, not to a terminal that may be gone."""
     import subprocess
 
     command = [sys.executable, "-m", "wikipeer.cli.main", "--node", str(node.dir), "index", "--quiet"]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    with open(node.dir / BACKGROUND_LOG, "ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   start_new_session=True, close_fds=True)
     return process.pid
 
 
