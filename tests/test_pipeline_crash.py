@@ -100,6 +100,17 @@ def _assert_reported(proc: subprocess.Popen) -> bool:
     return proc.returncode != 0
 
 
+def _kill(proc: subprocess.Popen, victim: str, rng: random.Random, seconds: float) -> None:
+    """SIGKILL the command itself ("writer") at a random share of ``seconds``, or one of its workers."""
+    if victim == "writer":
+        time.sleep(rng.uniform(0.1, 0.9) * seconds)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    else:
+        _kill_a_worker(proc, rng, time.monotonic() + 60)
+        _assert_reported(proc)
+
+
 def _same_keys(reference: Path, node: Path) -> None:
     """The same node key, so an import makes the same blocks."""
     for key in (reference / "keys").iterdir():
@@ -129,13 +140,7 @@ def test_import_killed_at_random_points_resumes_to_the_same_store(imported, tmp_
     for victim in ("writer", "worker", "writer"):
         proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if victim == "writer":
-            time.sleep(rng.uniform(0.1, 0.9) * seconds)
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
-        else:
-            _kill_a_worker(proc, rng, time.monotonic() + 60)
-            _assert_reported(proc)
+        _kill(proc, victim, rng, seconds)
         assert run_cli(node, "fsck").code == 0
     final = run_cli(node, "import", "--quiet", str(dump), timeout=300)
     assert final.code == 0, str(final)
@@ -225,13 +230,7 @@ def test_a_clone_killed_at_random_points_resumes_to_the_same_store(served, tmp_p
     rng = random.Random(seed)
     for victim in ("worker", "writer", "writer"):
         proc = _sync(node)
-        if victim == "writer":
-            time.sleep(rng.uniform(0.1, 0.9) * seconds)
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
-        else:
-            _kill_a_worker(proc, rng, time.monotonic() + 60)
-            _assert_reported(proc)
+        _kill(proc, victim, rng, seconds)
         assert run_cli(node, "fsck").code == 0
     _clone(node, url)
     assert store_digest(node / "store.sqlite") == store_digest(reference / "store.sqlite")
