@@ -322,9 +322,14 @@ def test_hostile_page_text_does_not_execute(uk_server, browser):
         page = tab.page
         register(page, f"{url}?action=edit")
         _dom_check_catches(page)
-        expect(page.locator("h1")).to_have_text(f"Editing {title}")
+        expect(page.locator("h1")).to_have_text(f"Creating {title}")  # a new page, in MediaWiki's words
         page.fill("textarea[name=text]", HOSTILE)
         page.fill("input[name=summary]", HOSTILE_SUMMARY)
+        # The preview renders the hostile text inside the edit page itself: nothing runs there either.
+        page.click("button[name=preview]")
+        expect(page.locator("#wikiPreview .content")).to_contain_text("safe words stay readable")
+        assert page.locator("textarea[name=text]").input_value() == HOSTILE
+        _assert_harmless(tab, "preview")
         page.click("button[name=save]")
         expect(page).to_have_url(re.compile(r"notice=saved"))
 

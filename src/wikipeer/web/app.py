@@ -180,7 +180,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
 
     @app.post("/wiki/{wiki}/{title:path}")
     async def submit(request: Request, wiki: str, title: str) -> Response:
-        return await editing.save(site, request, wiki, title)
+        return await editing.submit(site, request, wiki, title)
 
     return app
 
@@ -195,9 +195,11 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
     try:
         ref = pages.find(site, wiki, title, view)
     except HttpError as exc:
-        # A partial node fetches what its readers open, then keeps it.
-        if exc.title != "No such page" or action != "view" or not site.fetch_page(wiki, title):
+        if exc.title != "No such page":
             raise
+        # A partial node fetches what its readers open, then keeps it.
+        if action != "view" or not site.fetch_page(wiki, title):
+            return pages.missing(site, request, wiki, title, exc)
         ref = pages.find(site, wiki, title, view)
     if q.get("diff"):
         return pages.diff(site, request, ref, q["diff"], oldid)

@@ -1,16 +1,22 @@
-"""Editing through the web page: the edit form, saving a signed revision, merging heads.
+"""Editing through the web page: the edit form, its preview and changes, saving a signed revision, merging heads.
 
-Saving names the revision the form was opened on as the parent. When that is
-no longer a head (an old revision was edited, or someone saved meanwhile) the
-edit starts a fork, and the page says so; the merge form joins two heads.
+Saving names the revision the form was opened on as the parent. A form opened
+on an old revision on purpose ("edit from here") starts a fork, and the page
+says so; a form opened on the head that someone built on meanwhile is an edit
+conflict (web/conflict.py), as in MediaWiki. The merge form joins two heads.
+"Show preview" and "Show changes" post the same form (the same CSRF check) and
+save nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from wikipeer.authoring import edit
 from wikipeer.errors import InvalidObject, NotFound, UserError
@@ -18,7 +24,11 @@ from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.notices import second
 from wikipeer.policy.merge import merge3, merge_base
+from wikipeer.policy.view import View
+from wikipeer.render import render
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
+from wikipeer.web.conflict import conflict, moved_on
+from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
 from wikipeer.web.pages import PageRef, find, revision_of
@@ -34,6 +44,22 @@ def require_login(visitor: Visitor) -> None:
                         "or use a bot password granted editpage.", "Not allowed to edit")
 
 
+@dataclass(slots=True)
+class PostedEdit:
+    """The edit form as posted: the revisions it was opened on, the text and what goes with it."""
+
+    parents: tuple[bytes, ...]
+    text: str
+    summary: str
+    minor: bool
+    fork: bool  # opened on an old revision on purpose: saving starts a fork, no conflict
+
+    @classmethod
+    def read(cls, form: FormData) -> PostedEdit:
+        return cls(_parse_parents(field(form, "parents")), field(form, "text").replace("\r\n", "\n"),
+                   field(form, "summary")[:500], bool(field(form, "minor")), bool(field(form, "fork")))
+
+
 def edit_form(site: Site, request: Request, wiki: str, title: str, oldid: str | None) -> Response:
     visitor = site.visitor(request)
     if visitor.account is None:
@@ -46,8 +72,7 @@ def edit_form(site: Site, request: Request, wiki: str, title: str, oldid: str | 
     full_title = ref.full_title if ref else _full_title(site, wiki, title)
     text = site.node.store.revision_text(base) if base else ""
     forking = bool(ref and base and base.cid not in {h.cid for h in ref.heads})
-    return site.page(request, "edit.html", wiki=wiki, title=full_title, text=text, visitor=visitor,
-                     parents=[base.cid_str] if base else [], forking=forking, summary="", conflicts=None)
+    return _form_page(site, request, visitor, wiki, full_title, text, [base.cid_str] if base else [], forking=forking)
 
 
 def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_id: str | None) -> Response:
@@ -66,21 +91,61 @@ def merge_form(site: Site, request: Request, ref: PageRef, a_id: str | None, b_i
     base = merge_base(store, a.cid, b.cid)
     result = merge3(store.revision_text(base) if base else "", store.revision_text(a), store.revision_text(b),
                     f"revision {a.cid_str[-8:]}", f"revision {b.cid_str[-8:]}")
-    return site.page(request, "edit.html", wiki=ref.wiki, title=ref.full_title, text=result.text, visitor=visitor,
-                     parents=[a.cid_str, b.cid_str], forking=False, conflicts=result.conflicts,
-                     summary=f"Merge {a.cid_str[-8:]} and {b.cid_str[-8:]}")
+    return _form_page(site, request, visitor, ref.wiki, ref.full_title, result.text, [a.cid_str, b.cid_str],
+                      conflicts=result.conflicts, summary=f"Merge {a.cid_str[-8:]} and {b.cid_str[-8:]}")
 
 
-async def save(site: Site, request: Request, wiki: str, title: str) -> Response:
-    """Sign and store the submitted text with the user's key."""
+def _form_page(site: Site, request: Request, visitor: Visitor, wiki: str, full_title: str, text: str,
+               parents: list[str], status: int = 200, **shown) -> Response:
+    """The edit form with ``text`` on ``parents``; ``shown``: what else the page holds (a preview, changes,
+    a merge's conflict count, an edit conflict) and the form's summary, minor box and fork flag."""
+    context = {"forking": False, "summary": "", "minor": False, "conflicts": None, "preview": None,
+               "changes": None, "conflict": None, **shown}
+    return site.page(request, "edit.html", status=status, wiki=wiki, title=full_title, text=text, visitor=visitor,
+                     parents=parents, **context)
+
+
+async def submit(site: Site, request: Request, wiki: str, title: str) -> Response:
+    """The edit form's buttons: "Save page" signs and stores; "Show preview" and "Show changes" store nothing."""
     form, visitor = await site.posted(request, MAX_EDIT_TEXT, account=True)
     require_login(visitor)
-    parents = _parse_parents(field(form, "parents"))
-    text = field(form, "text").replace("\r\n", "\n")
+    posted = PostedEdit.read(form)
+    if "preview" in form or "diff" in form:
+        return await _look(site, request, visitor, wiki, title, posted, preview="preview" in form)
+    return await _save(site, request, visitor, wiki, title, posted)
+
+
+async def _look(site: Site, request: Request, visitor: Visitor, wiki: str, title: str, posted: PostedEdit,
+                preview: bool) -> Response:
+    """The form again with the text rendered (the same renderer as the article) or diffed against its base."""
+    ref = _maybe_find(site, wiki, title)
+    full_title = ref.full_title if ref else _full_title(site, wiki, title)
+    shown = {}
+    if preview:
+        reader = site.reader(wiki, request)
+        shown["preview"] = await run_in_threadpool(render, posted.text, reader.context(full_title))
+    else:
+        base = (_text_of(site, posted.parents[0]) or "") if posted.parents else ""
+        shown["changes"] = await run_in_threadpool(side_by_side, base, posted.text)
+    return _form_page(site, request, visitor, wiki, full_title, posted.text, [cid_to_str(p) for p in posted.parents],
+                      forking=posted.fork, summary=posted.summary, minor=posted.minor, **shown)
+
+
+async def _save(site: Site, request: Request, visitor: Visitor, wiki: str, title: str, posted: PostedEdit) -> Response:
+    """Sign and store the submitted text with the user's key, unless the page moved on since the form opened."""
+    parents, text = posted.parents, posted.text
     if len(parents) == 1 and _text_of(site, parents[0]) == text:
         return RedirectResponse(page_url(wiki, title), status_code=303)  # nothing changed: nothing to sign
+    ref = _maybe_find(site, wiki, title, visitor.view)
+    current = None if posted.fork or ref is None else moved_on(site.node.store, ref.heads, parents)
+    if current is not None:
+        if site.node.store.revision_text(current) == text:
+            return RedirectResponse(page_url(wiki, title), status_code=303)  # someone saved the very same text
+        found = await run_in_threadpool(conflict, site.node.store, parents, current, text)  # a merge and a diff
+        return _form_page(site, request, visitor, wiki, ref.full_title, found.offered, [current.cid_str], status=409,
+                          summary=posted.summary, minor=posted.minor, conflict=found)
     try:
-        made = edit(site.node, wiki, title, text, field(form, "summary")[:500], parents=parents,
+        made = edit(site.node, wiki, title, text, posted.summary, parents=parents, minor=posted.minor,
                     key_name=visitor.account.key)
     except (UserError, InvalidObject) as exc:
         raise HttpError(400, str(exc), "Edit not saved") from None
@@ -118,9 +183,9 @@ def _parse_parents(text: str) -> tuple[bytes, ...]:
         raise HttpError(400, str(exc), "Bad revision id") from None
 
 
-def _maybe_find(site: Site, wiki: str, title: str) -> PageRef | None:
+def _maybe_find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef | None:
     try:
-        return find(site, wiki, title)
+        return find(site, wiki, title, view)
     except HttpError as exc:
         if exc.title == "No such page":
             return None

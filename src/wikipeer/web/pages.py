@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
@@ -23,6 +23,7 @@ from wikipeer.render import Rendered
 from wikipeer.store import hidden
 from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.urls import page_url
 from wikipeer.web import media
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
@@ -57,6 +58,22 @@ def find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef
         raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
     view = view or site.node.view()
     return PageRef(wiki, row, name.full, view.ordered(site.node.store, row.id), view)
+
+
+def missing(site: Site, request: Request, wiki: str, title: str, error: HttpError) -> Response:
+    """The 404 of a page this node does not hold, offering to create it (as MediaWiki's "create this page").
+
+    A reader who is not logged in is offered the log-in form, which comes back to the edit form. A wiki
+    this node knows nothing of gets no such offer: the name is more likely mistyped than meant.
+    """
+    if wiki not in site.node.store.wikis():
+        raise error
+    full_title = normalize_title(site.node.wiki_or_default(wiki), title).full  # find() has checked it
+    edit_url = f"{page_url(wiki, full_title)}?action=edit"
+    logged_in = site.visitor(request).account is not None
+    create = edit_url if logged_in else f"/login?returnto={quote(edit_url)}"
+    return site.page(request, "missing.html", status=404, wiki=wiki, title=full_title, create=create,
+                     logged_in=logged_in)
 
 
 def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:

@@ -25,6 +25,7 @@ from wikipeer.node import Node
 from wikipeer.policy.view import View
 from wikipeer.reading import WikiReader
 from wikipeer.render.langtags import direction
+from wikipeer.render.messages import formatted
 from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import RevInfo
@@ -95,6 +96,7 @@ class Site:
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
+        self.env.globals["msg"] = formatted  # interface messages by MediaWiki's key
 
     def has_peers(self) -> bool:
         return any(not p.banned for p in PeerBook(self.node.store).list())
