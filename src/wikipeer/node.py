@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from wikipeer.pipeline.prepared import Prepared
 
 DEFAULT_USER_KEY = "me"
+FOLLOW_SECONDS = 0.5
+"""How often a node looks whether another process changed its keys or config.json (two stats)."""
 
 
 def default_node_dir() -> Path:
@@ -100,6 +103,9 @@ class Node:
         self.dir, self.store, self.keyring, self.config = directory, store, keyring, config
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
         self._config_stamp = _file_stamp(directory / "config.json")
+        self._followed = time.monotonic()
+        self._seen_seq = store.last_seq()  # the newest object when follow_changes last looked
+        self._ingests = 0  # batches this process took in through ingest()
         self._notices_seen = (-1, 0)
         self._views: dict[str | None, tuple[tuple, View]] = {}
         self._policy: tuple[tuple, Policy] | None = None
@@ -143,10 +149,26 @@ class Node:
         except (ValueError, TypeError):
             pass
 
+    def follow_changes(self) -> None:
+        """Take in the keys and settings another process changed, looking at most once in FOLLOW_SECONDS.
+
+        This process's own changes need no look: they are in ``config`` and
+        the keyring's generation already. Views, the web page's requests and
+        its cache call this, so a `key import`, `trust subscribe` or `view
+        default` reaches a running server within FOLLOW_SECONDS.
+        """
+        now = time.monotonic()
+        if now - self._followed < FOLLOW_SECONDS:
+            return
+        self._followed = now
+        self.refresh()
+        self.keyring.list()  # its generation goes up if another process added or removed a key
+        self._seen_seq = self.store.last_seq()  # notices another process took in (own communities)
+
     def settings_version(self) -> tuple:
         """Changes whenever the keys or the settings do, here or in another process (caches compare it)."""
-        self.refresh()
-        return self.keyring.version(), self._config_stamp
+        self.follow_changes()
+        return self.keyring.generation, self._config_stamp
 
     def view(self, name: str | None = None) -> View:
         """A view: the node's own and imported keys (not its web accounts'), plus the members of the
@@ -156,13 +178,16 @@ class Node:
         Built again only when a key, a notice or the settings change: a long
         history asks once per line.
         """
-        self.refresh()
+        self.follow_changes()
         name = name if name is not None else self.config.default_view
         if name is not None and name not in self.config.views:
             raise UserError(f"no view named {name!r} (see 'wikipeer view list')")
         communities = tuple(self.config.views.get(name, ())) if name else ()
         own = self.config.trust_own_communities and name == self.config.default_view
-        stamp = (self.keyring.version(), self._notices_version() if communities or own else 0, communities, own)
+        # Subscribed lists are checked on every call, as they always were; the node's own are rebuilt
+        # after each ingest here and each look at what other processes stored, sparing a query a call.
+        stamp = (self.keyring.generation, self._notices_version() if communities else 0,
+                 (self._ingests, self._seen_seq) if own else 0, communities, own)
         cached = self._views.get(name)
         if cached is None or cached[0] != stamp:
             communities += self.own_communities() if own else ()
@@ -213,7 +238,10 @@ class Node:
         policy = self.policy()
         if prepared is None and len(blocks) >= SMALL:
             prepared = prepare_batch(blocks, policy.max_text, source)
-        return ingest(self.store, blocks, source, policy=policy, shallow=shallow, prepared=prepared)
+        try:
+            return ingest(self.store, blocks, source, policy=policy, shallow=shallow, prepared=prepared)
+        finally:
+            self._ingests += 1  # a trust list of the node's own may have come: its default view looks again
 
     def catch_up_index(self, progress: Callable[[int], None] | None = None,
                        stop: threading.Event | None = None) -> int:

@@ -94,11 +94,6 @@ class Keyring:
         self._listed = _Listing(mtime, time.time_ns() - mtime > SETTLED_NS, names, identities)
         return list(identities)
 
-    def version(self) -> int:
-        """The generation, after looking whether another process added or removed a key."""
-        self.list()
-        return self.generation
-
     def get(self, name: str) -> Identity:
         path = self._path(name)
         if not path.exists():

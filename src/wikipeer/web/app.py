@@ -70,9 +70,9 @@ class SecurityHeaders:
 
 
 class FollowSettings:
-    """Takes in the settings another process changed (`wikipeer view default` ...) before each request.
+    """Takes in the keys and settings another process changed (`wikipeer view default` ...) before a request.
 
-    One stat of config.json when nothing changed; keys are looked at where views are built (node.py).
+    Node.follow_changes looks at most twice a second, so this costs nothing on most requests.
     """
 
     def __init__(self, app: ASGIApp, node: Node) -> None:
@@ -80,7 +80,7 @@ class FollowSettings:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            self.node.refresh()
+            self.node.follow_changes()
         await self.app(scope, receive, send)
 
 
