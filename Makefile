@@ -8,28 +8,35 @@ PORT ?= 8080
 
 .PHONY: run test bench install langdata clean
 
+# Each step says what it does in one line (`@`: make does not echo the commands themselves); pip is quiet.
+PIP := $(BIN)/pip --quiet --disable-pip-version-check
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "make: creating the Python environment $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	touch $@
+	@echo "make: installing wikipeer and the Python packages it uses into $(VENV) (a minute or two the first time)"
+	@$(PIP) install -e '.[test,bench]'
+	@touch $@
 
 install: $(VENV)/.installed
 
 # MediaWiki's language data, generated from Debian's mediawiki package (not kept in git: docs/rendering.md).
 # Fast when already built: the script exits at once when its output is up to date.
 langdata: install
-	bash scripts/system-deps.sh langdata
-	$(BIN)/python scripts/build_langdata.py
+	@bash scripts/system-deps.sh langdata
+	@$(BIN)/python scripts/build_langdata.py
 
+# Ends with serve's "serving NODE on URL": open that URL; Ctrl-C stops the server.
 run: install langdata
-	$(BIN)/wikipeer --node $(NODE) init --sample
-	$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
+	@echo "make: the node $(NODE), with the sample wiki (made the first time)"
+	@$(BIN)/wikipeer --node $(NODE) init --sample
+	@$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
 
 test: install langdata
-	bash scripts/system-deps.sh
+	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 bench: install langdata

@@ -465,7 +465,8 @@ def test_trust_commands_publish_numbered_lists(node):
     node.close()
     d = node.dir
     r1, r2 = Outsider(), Outsider()
-    assert run(d, "trust", "create", "rev").strip() == f"community {me}/rev created (list #1, no members yet)"
+    assert run(d, "trust", "create", "rev").strip() == (f"community {me}/rev created (list #1, no members yet); "
+                                                        "this node's default view trusts its members")
     assert_user_error(cli_here(d, "trust", "create", "rev"), "you already issue a community 'rev'")
     here = lambda *args: run(d, *args, here=True).strip()
     assert here("trust", "add", "rev", r1.public, "--role", "reviewer") == f"{me}/rev: list #2 with 1 members"

@@ -2,7 +2,11 @@
 
     DIR/store.sqlite   the object store
     DIR/keys/*.key     identity keys (0600)
-    DIR/config.json    which key signs edits by default
+    DIR/config.json    which key signs edits by default, views, limits
+
+Another process may change the keys and config.json while a node serves
+(`wikipeer key import`, `trust subscribe`, `view default`): ``refresh`` takes
+them in, and views are rebuilt when the key folder changes.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +31,7 @@ from wikipeer.policy.rules import Policy
 from wikipeer.policy.trust import Members, members, parse_community
 from wikipeer.policy.view import View
 from wikipeer.store import indexer
-from wikipeer.store.keyring import NODE_KEY, Identity, Keyring
+from wikipeer.store.keyring import ACCOUNT_PREFIX, NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 from wikipeer.store.store import Store
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
     from wikipeer.pipeline.prepared import Prepared
 
 DEFAULT_USER_KEY = "me"
+FOLLOW_SECONDS = 0.5
+"""How often a node looks whether another process changed its keys or config.json (two stats)."""
 
 
 def default_node_dir() -> Path:
@@ -58,6 +65,8 @@ class NodeConfig:
     ``max_held*``, ``held_days``: how much may wait in the held table, per
     source and in all (see policy/rules.py), and for how long; None keeps the
     default of policy/rules.py.
+    ``trust_own_communities``: the default view trusts the members of every
+    community this node's own keys issue, from its creation (docs/trust.md).
     """
 
     default_key: str | None = None
@@ -73,6 +82,7 @@ class NodeConfig:
     max_held_total: int | None = None
     max_held_total_bytes: int | None = None
     held_days: float | None = None
+    trust_own_communities: bool = True
 
     def held_limits(self) -> dict[str, int]:
         """The held-table bounds set here, as Policy fields (those left None are not named)."""
@@ -92,6 +102,11 @@ class Node:
     def __init__(self, directory: Path, store: Store, keyring: Keyring, config: NodeConfig) -> None:
         self.dir, self.store, self.keyring, self.config = directory, store, keyring, config
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
+        self._config_stamp = _file_stamp(directory / "config.json")
+        self._followed = time.monotonic()
+        self._seen_seq = store.last_seq()  # the newest object when follow_changes last looked
+        self._ingests = 0  # batches this process took in through ingest()
+        self._notices_seen = (-1, 0)
         self._views: dict[str | None, tuple[tuple, View]] = {}
         self._policy: tuple[tuple, Policy] | None = None
         store.index_trusted = self.index_keys
@@ -117,25 +132,80 @@ class Node:
         tmp = self.dir / "config.json.tmp"
         tmp.write_text(json.dumps(asdict(self.config), indent=1))
         os.replace(tmp, self.dir / "config.json")
+        self._config_stamp = _file_stamp(self.dir / "config.json")
+
+    def refresh(self) -> None:
+        """Read config.json again if another process replaced it since (one stat when it did not).
+
+        A file that no longer parses keeps the settings in force: the node
+        goes on as it was rather than fail every request.
+        """
+        stamp = _file_stamp(self.dir / "config.json")
+        if stamp == self._config_stamp:
+            return
+        self._config_stamp = stamp
+        try:
+            self.config = _load_config(self.dir)
+        except (ValueError, TypeError):
+            pass
+
+    def follow_changes(self) -> None:
+        """Take in the keys and settings another process changed, looking at most once in FOLLOW_SECONDS.
+
+        This process's own changes need no look: they are in ``config`` and
+        the keyring's generation already. Views, the web page's requests and
+        its cache call this, so a `key import`, `trust subscribe` or `view
+        default` reaches a running server within FOLLOW_SECONDS.
+        """
+        now = time.monotonic()
+        if now - self._followed < FOLLOW_SECONDS:
+            return
+        self._followed = now
+        self.refresh()
+        self.keyring.list()  # its generation goes up if another process added or removed a key
+        self._seen_seq = self.store.last_seq()  # notices another process took in (own communities)
+
+    def settings_version(self) -> tuple:
+        """Changes whenever the keys or the settings do, here or in another process (caches compare it)."""
+        self.follow_changes()
+        return self.keyring.generation, self._config_stamp
 
     def view(self, name: str | None = None) -> View:
         """A view: the node's own and imported keys (not its web accounts'), plus the members of the
-        view's communities.
+        view's communities; the default view also trusts the communities the node's keys issue.
 
         ``name`` picks a view from the settings; None is the node's default.
         Built again only when a key, a notice or the settings change: a long
         history asks once per line.
         """
+        self.follow_changes()
         name = name if name is not None else self.config.default_view
         if name is not None and name not in self.config.views:
             raise UserError(f"no view named {name!r} (see 'wikipeer view list')")
         communities = tuple(self.config.views.get(name, ())) if name else ()
-        stamp = (self.keyring.generation, self.store.notices_version() if communities else 0, communities)
+        own = self.config.trust_own_communities and name == self.config.default_view
+        # Subscribed lists are checked on every call, as they always were; the node's own are rebuilt
+        # after each ingest here and each look at what other processes stored, sparing a query a call.
+        stamp = (self.keyring.generation, self._notices_version() if communities else 0,
+                 (self._ingests, self._seen_seq) if own else 0, communities, own)
         cached = self._views.get(name)
         if cached is None or cached[0] != stamp:
+            communities += self.own_communities() if own else ()
             trusted = self.keyring.trusted_keys() | self.members(communities).keys
             cached = self._views[name] = (stamp, View(trusted))
         return cached[1]
+
+    def own_communities(self) -> tuple[str, ...]:
+        """The communities ("ISSUER_KEY/name") this node's own keys issue (its web accounts' keys are not its own)."""
+        own = frozenset(i.public for i in self.keyring.list() if i.private and not i.name.startswith(ACCOUNT_PREFIX))
+        return tuple(f"{t.key}/{t.community}" for _, t in self.store.current_notices(KIND_TRUST) if t.key in own)
+
+    def _notices_version(self) -> int:
+        # Counting notices reads the table; nothing arrived when the newest object is the same (an index look-up).
+        seq = self.store.last_seq()
+        if self._notices_seen[0] != seq:
+            self._notices_seen = (seq, self.store.notices_version())
+        return self._notices_seen[1]
 
     def members(self, communities: Iterable[str]) -> Members:
         """Who these communities ("ISSUER_KEY/name") trust, from the newest trust lists held."""
@@ -168,7 +238,10 @@ class Node:
         policy = self.policy()
         if prepared is None and len(blocks) >= SMALL:
             prepared = prepare_batch(blocks, policy.max_text, source)
-        return ingest(self.store, blocks, source, policy=policy, shallow=shallow, prepared=prepared)
+        try:
+            return ingest(self.store, blocks, source, policy=policy, shallow=shallow, prepared=prepared)
+        finally:
+            self._ingests += 1  # a trust list of the node's own may have come: its default view looks again
 
     def catch_up_index(self, progress: Callable[[int], None] | None = None,
                        stop: threading.Event | None = None) -> int:
@@ -230,6 +303,15 @@ def _positive(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(value)
     return int(value)
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is replaced (save_config writes a new file, so a new inode) or written."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _load_config(directory: Path) -> NodeConfig:

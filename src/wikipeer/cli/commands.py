@@ -362,15 +362,21 @@ def _age(seconds: float) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """Serve the node on the web: bind first, then say so, then answer until stopped."""
     import uvicorn
 
     from wikipeer.net.ratelimit import Limits
+    from wikipeer.web.access_log import AccessLogFile
     from wikipeer.web.app import create_app
+    from wikipeer.web.listen import bind, url
 
     limits = Limits.from_rates(_rates(args.rate_limit))
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
-    out.print(f"serving {node.dir} on http://{args.host}:{args.port}/")
+    access_log = AccessLogFile(args.access_log) if args.access_log else None
+    sock = bind(args.host, args.port)
+    out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
+    sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
     from wikipeer.net.gossip import gossip_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
@@ -383,13 +389,20 @@ def serve(args: argparse.Namespace) -> int:
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
+                     access_log=access_log)
+    # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           proxy_headers=bool(proxies), forwarded_allow_ips=proxies))
     try:
-        # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
-        uvicorn.run(create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure),
-                    host=args.host, port=args.port, log_level="warning", access_log=False,
-                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # Ctrl-C while starting: uvicorn handles it once it runs
     finally:
         stop.set()
+        sock.close()
+        if access_log is not None:
+            access_log.close()
     return 0
 
 

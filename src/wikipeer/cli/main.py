@@ -130,8 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="wikipeer.cli.commands:stats")
 
     p = sub.add_parser("serve", help="serve the wiki on the web")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=8080, help="the TCP port to listen on (default 8080; 0 picks a free one)")
+    p.add_argument("--access-log", type=Path, metavar="FILE",
+                   help="append a line per request to FILE, in common log format (default: no access log)")
     p.add_argument("--wiki", help="the wiki whose main page '/' shows (default: the only one)")
     p.add_argument("--sync-every", type=float, metavar="SECONDS", help="sync with every peer this often")
     p.add_argument("--gossip-every", type=float, default=1.0, metavar="SECONDS",

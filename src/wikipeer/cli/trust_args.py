@@ -46,6 +46,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = view.add_parser("default", help="the view readers get unless they choose")
     p.add_argument("name")
     p.set_defaults(func="wikipeer.cli.trust_commands:view_default")
+    p = view.add_parser("own-communities", help="whether the default view trusts the members of the communities "
+                                                "this node's keys issue, from their creation (default: on)")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func="wikipeer.cli.trust_commands:view_own_communities")
 
     p = sub.add_parser("second", help="second a revision: sign it as reviewed")
     p.add_argument("cid")

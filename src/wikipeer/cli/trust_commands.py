@@ -28,7 +28,9 @@ def trust_create(args: argparse.Namespace) -> int:
     if current_trust(node, _issuer(args, node), args.community):
         raise UserError(f"you already issue a community {args.community!r}: add members to it")
     trust = publish_trust(node, args.community, {}, (), args.key)
-    out.print(f"community {trust.key}/{trust.community} created (list #{trust.seq}, no members yet)")
+    trusted = ("; this node's default view trusts its members" if node.config.trust_own_communities else
+               "; no view trusts it until you subscribe one ('view own-communities' is off)")
+    out.print(f"community {trust.key}/{trust.community} created (list #{trust.seq}, no members yet){trusted}")
     return 0
 
 
@@ -98,12 +100,28 @@ def trust_subscribe(args: argparse.Namespace) -> int:
 
 def view_list(args: argparse.Namespace) -> int:
     node = _open(args)
+    own = node.own_communities() if node.config.trust_own_communities else ()
     if not node.config.views:
-        out.print("no views: this node trusts its own keys and those imported with 'wikipeer key import'")
+        out.print("no views: this node trusts its own keys and those imported with 'wikipeer key import'"
+                  + (f", and the members of its own communities ({', '.join(own)})" if own else ""))
     for name, communities in sorted(node.config.views.items()):
-        mark = " (default)" if name == node.config.default_view else ""
-        out.print(f"{name}{mark}: {', '.join(communities) or 'no communities'}; "
+        default = name == node.config.default_view
+        mark = " (default)" if default else ""
+        mine = f"; and its own communities: {', '.join(own)}" if default and own else ""
+        out.print(f"{name}{mark}: {', '.join(communities) or 'no communities'}{mine}; "
                   f"{len(node.view(name).trusted)} trusted keys")
+    return 0
+
+
+def view_own_communities(args: argparse.Namespace) -> int:
+    node = _open(args)
+    node.config.trust_own_communities = args.state == "on"
+    node.save_config()
+    own = node.own_communities()
+    out.print(("the default view now trusts the members of the communities this node's keys issue"
+               if args.state == "on" else
+               "the default view now trusts only its subscribed communities and this node's keys")
+              + (f" ({', '.join(own)})" if own else ""))
     return 0
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}\Z")
 NODE_KEY = "node"
 ACCOUNT_PREFIX = "user-"
 """Keys of the web page's accounts: held here to sign for their users, never trusted by the node's views."""
+SETTLED_NS = 2_000_000_000
+"""A folder whose mtime is older than this has settled: a change made since would show in its mtime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,16 @@ class Identity:
     private: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The key folder as last read: its mtime, whether that mtime had settled, the names and their keys."""
+
+    mtime: int
+    settled: bool
+    names: tuple[str, ...]
+    identities: tuple[Identity, ...]
+
+
 class Keyring:
     """The keys in ``DIR/keys``."""
 
@@ -47,9 +60,10 @@ class Keyring:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._unlocked: dict[str, nacl.signing.SigningKey] = {}
         self._lock = threading.Lock()
-        self._listed: tuple[tuple[int, int], tuple[Identity, ...]] | None = None
+        self._listed: _Listing | None = None
         self.generation = 0
-        """Goes up with every key this keyring writes, so views built from it know they are stale."""
+        """Goes up with every key written here or seen arriving from another process (a `key import`
+        while the node serves), so views built from it know they are stale."""
 
     def _path(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -59,17 +73,26 @@ class Keyring:
     def list(self) -> list[Identity]:
         """Every key in the folder, by name.
 
-        Kept while the folder is unchanged (its mtime, and this keyring's own
-        writes): pages ask on every view which keys are local, and reading every
-        key file each time was a fifth of a busy server's time.
+        Kept while the folder is unchanged: pages ask on every view which keys
+        are local, and reading every key file each time was a fifth of a busy
+        server's time. Unchanged means the same mtime, once that mtime is old
+        enough that a write since would have moved it; before then (a clock
+        tick holds several writes) the names are listed again, which costs no
+        file reads.
         """
-        stamp = (self.dir.stat().st_mtime_ns, self.generation)
+        mtime = self.dir.stat().st_mtime_ns
         cached = self._listed
-        if cached is not None and cached[0] == stamp:
-            return list(cached[1])
-        identities = [self._identity(json.loads(p.read_text())) for p in sorted(self.dir.glob("*.key"))]
-        self._listed = (stamp, tuple(identities))
-        return identities
+        if cached is not None and cached.mtime == mtime and cached.settled:
+            return list(cached.identities)
+        names = tuple(sorted(p.name for p in self.dir.glob("*.key")))
+        if cached is not None and cached.names == names:
+            identities = cached.identities
+        else:
+            identities = tuple(self._identity(json.loads((self.dir / n).read_text())) for n in names)
+            with self._lock:
+                self.generation += 1
+        self._listed = _Listing(mtime, time.time_ns() - mtime > SETTLED_NS, names, identities)
+        return list(identities)
 
     def get(self, name: str) -> Identity:
         path = self._path(name)

@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from starlette.requests import HTTPConnection
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,8 +29,9 @@ from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Acco
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
 from wikipeer.web import editing, media, mwapi, pages, special
+from wikipeer.web.access_log import AccessLog, AccessLogFile
 from wikipeer.web.bodylimit import BodyLimit
-from wikipeer.web.cookies import SecureCookies
+from wikipeer.web.cookies import SESSION_COOKIE, SecureCookies
 from wikipeer.web.errors import HttpError
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.head import HeadAsGet
@@ -67,9 +69,24 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class FollowSettings:
+    """Takes in the keys and settings another process changed (`wikipeer view default` ...) before a request.
+
+    Node.follow_changes looks at most twice a second, so this costs nothing on most requests.
+    """
+
+    def __init__(self, app: ASGIApp, node: Node) -> None:
+        self.app, self.node = app, node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.node.follow_changes()
+        await self.app(scope, receive, send)
+
+
 def create_app(node: Node, default_wiki: str | None = None,
                session_seconds: int = DEFAULT_SESSION_SECONDS, limits: Limits | None = None,
-               cookie_secure: bool = False) -> ASGIApp:
+               cookie_secure: bool = False, access_log: AccessLogFile | None = None) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
     Outermost, HEAD runs as GET (so every GET route, the cache included,
@@ -79,16 +96,32 @@ def create_app(node: Node, default_wiki: str | None = None,
     Around it all, LastResort turns anything that escaped into a 500 without
     closing the connection.
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
-    cookie gets the Secure flag, not only those of HTTPS requests.
+    cookie gets the Secure flag, not only those of HTTPS requests;
+    ``access_log``: a line per request goes there (web/access_log.py), outside
+    everything, so it logs the status the client got.
     """
     limits = limits or Limits.from_rates()
     app = _routes(node, default_wiki, session_seconds, limits)
     api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
-    # A hide adds no block: its own count joins the token (`wikipeer hide` from another process included).
-    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.keyring.generation,
+    # A hide adds no block: its own count joins the token (`wikipeer hide` from another process included),
+    # and so do keys and settings (a `key import` or `view default` may change what a page shows).
+    cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.settings_version(),
                                                                hidden.changes(node.store)))
     guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
-    return LastResort(guarded, SECURITY_HEADERS)
+    outer = LastResort(FollowSettings(guarded, node), SECURITY_HEADERS)
+    if access_log is None:
+        return outer
+    return AccessLog(outer, access_log, user=lambda scope: _account_name(app.state.site, scope))
+
+
+def _account_name(site: Site, scope: Scope) -> str | None:
+    """Who made a request, for the access log: the visitor the app worked out, else the session cookie's account."""
+    visitor = scope.get("state", {}).get("visitor")
+    if visitor is not None:
+        return visitor.account.name if visitor.account else None
+    session = HTTPConnection(scope).cookies.get(SESSION_COOKIE)
+    opened = site.accounts.session_of(session) if session else None
+    return opened.account.name if opened else None
 
 
 def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: Limits) -> FastAPI:
