@@ -185,8 +185,20 @@ def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable
     ids = candidates(conn, query)
     titles = _titles(conn, ids)
     terms = query.long + query.short + query.loose
-    ids.sort(key=lambda p: not all(t in _fold(titles.get(p, "")) for t in terms))
+    exact = title_key(query_text)
+    # Stable: within each group the bm25 order stays.
+    ids.sort(key=lambda p: (title_key(titles.get(p, "")) != exact,
+                            not all(t in _fold(titles.get(p, "")) for t in terms)))
     return list(_checked(ids, query, limit, read))
+
+
+def title_key(text: str) -> str:
+    """A title or query as an exact title match compares them: case-folded, underscores and runs of
+    spaces as one space, a query's enclosing quotes and a leading colon left out."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return " ".join(_fold(text).replace("_", " ").split()).lstrip(":").strip()
 
 
 def _titles(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:

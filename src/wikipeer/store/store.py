@@ -765,6 +765,13 @@ class Store:
             writer.conn.execute("INSERT OR IGNORE INTO index_pending SELECT id FROM pages")
             writer.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
 
+    def indexed_text(self, page: int) -> str:
+        """The text of the revision the search index holds for ``page`` (what a result's snippet is cut from);
+        empty when the page left the index since it was found."""
+        if self.conn.execute("SELECT 1 FROM search_state WHERE page = ?", (page,)).fetchone() is None:
+            return ""
+        return self._indexed(page).text
+
     def _indexed(self, page: int) -> fts.Doc:
         """The indexed revision of a page as search reads it; recently read ones come from memory,
         since folding a long text costs more than finding it."""
