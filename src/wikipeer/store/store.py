@@ -28,7 +28,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
-from wikipeer.model.title import WikiConfig
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.store import indexer
 from wikipeer.store import search as fts
 from wikipeer.store import shown
@@ -749,9 +749,26 @@ class Store:
         """
         indexer.catch_up_before_search(self, self.index_trusted)
         off = indexer.search_off(self)
-        hits = fts.search(self.conn, query, limit, self._indexed)
+        hits = fts.search(self.conn, query, limit, self._indexed, self._titled(query))
         rows = [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
         return [(row, snippet) for row, snippet in rows if row.wiki not in off] if off else rows
+
+    def _titled(self, query: str) -> list[int]:
+        """The pages, in any wiki, whose title is ``query`` normalised as that wiki normalises titles."""
+        text = query.strip()
+        if len(text) > 1 and text[0] == text[-1] == '"':
+            text = text[1:-1]
+        found = []
+        # The configured wikis only: listing the wikis of the pages table reads all of it.
+        for wiki, config in self.conn.execute("SELECT name, config FROM wikis"):
+            try:
+                title = normalize_title(WikiConfig.from_dict(json.loads(config)), text)
+            except BadTitle:
+                continue
+            row = self.page(wiki, title.ns, title.text)
+            if row is not None:
+                found.append(row.id)
+        return found
 
     def index_lag(self) -> int:
         """How many pages wait to be indexed: the search index is that far behind."""
