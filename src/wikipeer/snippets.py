@@ -10,6 +10,8 @@ showing marks them its own way: ``<mark>`` on the web page, bold on a terminal,
 from __future__ import annotations
 
 import html
+import re
+from bisect import bisect_left
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -120,20 +122,20 @@ def _in_word(text: str, i: int) -> bool:
 def _folded(text: str) -> tuple[str, Callable[[int], int]]:
     """``text`` lower-cased as the search folds it, and a map from its places back to ``text``'s.
 
-    ``text`` is NFC already (``_plain``); lower-casing keeps the length of nearly every text, and then
-    places are the same. Otherwise (an ``İ`` becomes two characters) each character is folded alone.
+    ``text`` is NFC already (``_plain``). Lower-casing keeps the length of every character but ``İ``
+    (two: ``i`` and a combining dot), so places are the same, or shifted by the ``İ`` before them.
     """
     folded = text.lower()
     if len(folded) == len(text):
         return folded, lambda i: i
-    starts: list[int] = []
-    pieces: list[str] = []
+    starts = [m.start() + k for k, m in enumerate(re.finditer("\u0130", text))]  # each İ's place in ``folded``
+    if len(folded) == len(text) + len(starts):
+        return folded, lambda i: i - bisect_left(starts, i - 1)
+    places: list[int] = []  # another case mapping that grows: fold character by character
     for i, ch in enumerate(text):
-        low = ch.lower()
-        starts += [i] * len(low)
-        pieces.append(low)
-    starts.append(len(text))
-    return "".join(pieces), lambda i: starts[i]
+        places += [i] * len(ch.lower())
+    places.append(len(text))
+    return folded, lambda i: places[i]
 
 
 def _snap_back(text: str, at: int) -> int:

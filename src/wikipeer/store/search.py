@@ -171,7 +171,8 @@ class Doc:
 
 
 def snippet(doc: Doc, query: Query, width: int = 80) -> str:
-    """A piece of the page's text around the first place a term occurs."""
+    """A piece of the page's wikitext around the first place a term occurs (what callers without a
+    renderer get; the web page, the CLI and api.php show wikipeer.snippets' plain text instead)."""
     folded = doc.folded[doc.folded.index("\n") + 1:]
     places = [i for i in (folded.find(t) for t in query.long + query.short + query.loose) if i >= 0]
     start = max(0, min(places, default=0) - width // 2)
