@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from wikipeer.formats.dump_convert import wiki_config
-from wikipeer.formats.dump_reader import DumpError, SiteInfo, read_dump
+from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump
 from wikipeer.render import RenderContext, render
 from wikipeer.render.plaintext import hidden_prefixes, plain_text
 from wikipeer.snippets import cut
@@ -34,20 +34,21 @@ HITS = 20
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _pages(name: str):
+def first_articles(path: Path, count: int) -> tuple[SiteInfo, list[DumpPage]]:
+    """A dump's siteinfo and its first ``count`` complete articles (main namespace, not redirects)."""
     info, pages = SiteInfo(), []
-    with lzma.open(SAMPLES / f"{name}-truncated-100k.xml.xz", "rb") as stream:
+    with (lzma.open if path.suffix == ".xz" else open)(path, "rb") as stream:
         try:
             for item in read_dump(stream):
                 if isinstance(item, SiteInfo):
                     info = item
                 elif item.ns == 0 and not item.redirect and not item.problem and item.revisions:
                     pages.append(item)
-                    if len(pages) == HITS:
+                    if len(pages) == count:
                         break
-        except DumpError:
+        except DumpError:  # a truncated sample: its complete pages are enough
             pass
-    return wiki_config(info), pages
+    return info, pages
 
 
 def _timed(fn, items) -> tuple[float, float]:
@@ -62,7 +63,8 @@ def _timed(fn, items) -> tuple[float, float]:
 
 def main() -> None:
     for name in NAMES:
-        config, pages = _pages(name)
+        info, pages = first_articles(SAMPLES / f"{name}-truncated-100k.xml.xz", HITS)
+        config = wiki_config(info)
         hidden = hidden_prefixes(config)
         texts = [(p.title, p.revisions[-1].text) for p in pages]
 

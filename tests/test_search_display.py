@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,14 @@ from pathlib import Path
 import pytest
 
 pytest.register_assert_rewrite("browser_support")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside tests/, not in the package
 
+from bench.search_snippets_bench import first_articles  # noqa: E402
 from browser_support import assert_png, open_tab, screenshot  # noqa: E402
 from conftest import CLI, cli_env, run_cli, start_server, stop_server  # noqa: E402
 from dumps import sample  # noqa: E402
 from wikipeer.authoring import edit_blocks  # noqa: E402
 from wikipeer.formats.dump_convert import wiki_config  # noqa: E402
-from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump  # noqa: E402
 from wikipeer.ingest import ingest  # noqa: E402
 from wikipeer.model.objects import Page  # noqa: E402
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig  # noqa: E402
@@ -65,25 +67,6 @@ class Article:
     word: str
 
 
-def _sample_pages(name: str) -> tuple[SiteInfo, list[DumpPage]]:
-    """The siteinfo and the first ARTICLES complete articles (main namespace, not redirects) of a sample."""
-    path = sample(name)
-    opener = __import__("lzma").open if path.suffix == ".xz" else open
-    info, pages = SiteInfo(), []
-    with opener(path, "rb") as stream:
-        try:
-            for item in read_dump(stream):
-                if isinstance(item, SiteInfo):
-                    info = item
-                elif item.ns == 0 and not item.redirect and not item.problem and item.revisions:
-                    pages.append(item)
-                    if len(pages) == ARTICLES:
-                        break
-        except DumpError:
-            pass
-    return info, pages
-
-
 def _word(text: str) -> str | None:
     """A word of the page as a reader sees it: a run of Han characters in unspaced text, else a long word."""
     han = re.findall(r"[\u4e00-\u9fff]{2,3}", text)
@@ -108,7 +91,7 @@ def built(tmp_path_factory) -> Built:
         identity = node.user_key()
         key, public = node.keyring.signing_key(identity.name), identity.public
         for name in SAMPLES:
-            info, pages = _sample_pages(name)
+            info, pages = first_articles(sample(name), ARTICLES)
             config = wiki_config(info)
             node.store.set_wiki_config(config)
             hidden = hidden_prefixes(config)
