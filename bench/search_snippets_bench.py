@@ -24,7 +24,7 @@ from pathlib import Path
 from wikipeer.formats.dump_convert import wiki_config
 from wikipeer.formats.dump_reader import DumpError, DumpPage, SiteInfo, read_dump
 from wikipeer.render import RenderContext, render
-from wikipeer.render.plaintext import hidden_prefixes, plain_text
+from wikipeer.model.plaintext import hidden_prefixes, plain_text
 from wikipeer.snippets import cut
 from wikipeer.store.search import Query
 

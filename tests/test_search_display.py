@@ -34,7 +34,7 @@ from wikipeer.ingest import ingest  # noqa: E402
 from wikipeer.model.objects import Page  # noqa: E402
 from wikipeer.model.title import DEFAULT_NAMESPACES, WikiConfig  # noqa: E402
 from wikipeer.node import Node  # noqa: E402
-from wikipeer.render.plaintext import hidden_prefixes, plain_text  # noqa: E402
+from wikipeer.model.plaintext import hidden_prefixes, plain_text  # noqa: E402
 from wikipeer.snippets import page_snippet  # noqa: E402
 
 pytest_plugins = ["browser_support"]

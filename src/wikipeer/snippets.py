@@ -2,7 +2,7 @@
 words marked (docs/search.md).
 
 The index matches the wikitext (store/search.py); the snippet is cut from the same revision reduced to
-plain text (render/plaintext.py), so a result never shows ``{{...}}``, ``[[...]]`` or ``<ref>``. Each
+plain text (model/plaintext.py), so a result never shows ``{{...}}``, ``[[...]]`` or ``<ref>``. Each
 showing marks them its own way: ``<mark>`` on the web page, bold on a terminal,
 ``<span class="searchmatch">`` in api.php, always around escaped text.
 """
@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
-from wikipeer.render.plaintext import hidden_prefixes, plain_text
+from wikipeer.model.plaintext import hidden_prefixes, plain_text
 from wikipeer.store.records import PageRow
 from wikipeer.store.search import Query
 from wikipeer.store.segment import is_unspaced

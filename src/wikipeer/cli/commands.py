@@ -260,17 +260,16 @@ def search(args: argparse.Namespace) -> int:
 
 
 def _print_hit(node: Node, page: PageRow, query: str) -> None:
-    """One result line: wiki, title and the text around the first match, the matches bold (on a terminal;
-    rich writes plain text elsewhere)."""
-    from rich.text import Text
-
-    from wikipeer.snippets import Snippet, page_snippet, title_snippet
-
-    def styled(snippet: Snippet) -> list[tuple[str, str]]:
-        return [(piece, "bold" if hit else "") for piece, hit in snippet.parts()]
+    """One result line: wiki, title and the text around the first match, the matches bold on a terminal."""
+    from wikipeer.snippets import page_snippet, title_snippet
 
     title = title_snippet(node.wiki_or_default(page.wiki), page, query)
-    out.print(Text.assemble(f"{page.wiki}: ", *styled(title), "  ", *styled(page_snippet(node, page, query))))
+    parts = [(f"{page.wiki}: ", False), *title.parts(), ("  ", False), *page_snippet(node, page, query).parts()]
+    if not sys.stdout.isatty():  # plain text for pipes and scripts, without loading rich
+        out.print("".join(piece for piece, _ in parts))
+        return
+    from rich.text import Text
+    out.print(Text.assemble(*((piece, "bold" if hit else "") for piece, hit in parts)))
 
 
 def import_dump(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """Wikitext reduced to the running text a reader sees, for search results (docs/search.md).
 
-Not a renderer: templates, tables, references, galleries, file and category
-links, comments and behaviour switches are dropped whole; links keep the words
-they show; bold, italics, headings' equals signs, list markers and HTML tags go,
-their text stays; character references are decoded. The whole page's text is
+A plain reading of the wikitext, not a rendering (and so here, not in render/: a command showing
+search results does not load the renderer). Templates, tables, references, galleries, file and
+category links, comments and behaviour switches are dropped whole; links keep the words they show;
+bold, italics, headings' equals signs, list markers and HTML tags go, their text stays; character
+references are decoded. The whole page's text is
 rendered only when it is read: a results page shows 20 snippets at once, and
 rendering a long article's templates and modules takes seconds where this takes
 milliseconds (bench/RESULTS.md). The answer is plain text, to be escaped by
@@ -15,8 +16,8 @@ from __future__ import annotations
 import html
 import re
 
+from wikipeer.model.languages import LANGUAGES
 from wikipeer.model.title import WikiConfig
-from wikipeer.render.interwiki import LANGUAGES
 
 # The namespaces whose links show no words in the running text: a file shows as a picture
 # (its caption under it), a category at the page's foot.
