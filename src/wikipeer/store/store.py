@@ -741,7 +741,8 @@ class Store:
     # -- search and stats -------------------------------------------------
 
     def search(self, query: str, limit: int = 20) -> list[tuple[PageRow, str]]:
-        """Pages whose shown text or title holds every term of ``query``, with a snippet each.
+        """Pages whose shown text or title holds every term of ``query``, with a snippet of wikitext each
+        (wikipeer.snippets makes what a reader is shown); the page titled as the query comes first.
 
         What waits to be indexed is indexed first when it is little (store/indexer.py); otherwise the
         answer comes from the index as it is, ``index_lag()`` pages behind. Pages of wikis whose search
