@@ -4,7 +4,7 @@ Per real sample, the first 20 articles (main namespace, not redirects) as one re
 
 - render: the renderer's HTML of each (no templates or modules held: a lower bound; with
   Wikipedia's templates and Lua modules a page takes far longer), then its tags dropped;
-- strip: ``render.plaintext.plain_text`` (what ``wikipeer.snippets`` uses, uncached);
+- strip: ``model.plaintext.plain_text`` (what ``wikipeer.snippets`` uses, uncached);
 - snippet: cutting and marking the snippet from the stripped text (the cached case: a second
   results page, or the same search again).
 

@@ -169,6 +169,18 @@ def test_right_to_left_text_is_plain_and_marked(node):
     assert MARK.findall(snippet.html()) == ["ירושלים", "ירושלים"]
 
 
+def test_plain_text_keeps_what_a_reader_reads_and_drops_the_rest():
+    wikitext = ("{{pp|small=yes}}{{Other uses|x}}\n<!-- note -->'''Kyiv''' ({{lang-uk|Київ}}) is the "
+                "[[capital city|capital]] of [[Ukraine]].<ref name=a>{{cite web|url=x}}</ref><ref name=a/>\n"
+                "[[File:Kyiv.jpg|thumb|The [[Dnipro]] at dusk]][[Файл:K.png|міні]]\n"
+                "{| class=wikitable\n|-\n| cell {{flag}}\n{|\n| inner\n|}\n|}\n"
+                "== History ==\n* ''Founded'' in [https://example.org the 5th century] &amp; grew.__NOTOC__\n"
+                "[[Category:Capitals]] [[de:Kiew]] [[:de:Kiew|German]]")
+    config = WikiConfig("ukwiki", namespaces={**DEFAULT_NAMESPACES, 6: "Файл"})
+    assert plain_text(wikitext, hidden_prefixes(config)) == (
+        "Kyiv is the capital of Ukraine.\n\nHistory\nFounded in the 5th century & grew.\nGerman")
+
+
 # -- ranking -----------------------------------------------------------------------------------
 
 

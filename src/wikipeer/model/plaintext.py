@@ -49,6 +49,7 @@ _RULE = re.compile(r"^-{4,}", re.M)
 _REDIRECT = re.compile(r"^\s*#[^\s\[]+\s*:?\s*(?=\[\[)")
 _EMPTY_BRACKETS = re.compile(r"[ \t]?[(（]\s*[,;，、]?\s*[)）]")
 _SPACE = re.compile(r"[ \t\u00a0]+")
+_LINE_EDGES = re.compile(r" *\n *")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -73,7 +74,7 @@ def plain_text(wikitext: str, hidden: frozenset[str] = frozenset(_CANONICAL_HIDD
     text = _RULE.sub("", text)
     text = html.unescape(text)
     text = _EMPTY_BRACKETS.sub("", text)  # what held only a template: "Kyiv (; Ukrainian: ...)"
-    text = _SPACE.sub(" ", text)
+    text = _LINE_EDGES.sub("\n", _SPACE.sub(" ", text))
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
