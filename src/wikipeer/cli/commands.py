@@ -18,7 +18,7 @@ from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page
 from wikipeer.store import hidden
-from wikipeer.store.records import RevInfo
+from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
     from wikipeer import hiding
@@ -246,9 +246,8 @@ def search(args: argparse.Namespace) -> int:
     gone = hidden.hidden_pages(node.store)  # as the web page's search: hidden pages are left out
     hits = [(page, snippet) for page, snippet in node.store.search(args.query, args.limit + len(gone))
             if page.id not in gone][:args.limit]
-    for page, snippet in hits:
-        config = node.wiki_or_default(page.wiki)
-        out.print(f"{page.wiki}: {config.full_title(page.ns, page.title)}  {snippet}")
+    for page, _ in hits:
+        _print_hit(node, page, args.query)
     if not hits:
         out.print("no pages match")
     behind = reported_lag(node.store)
@@ -258,6 +257,19 @@ def search(args: argparse.Namespace) -> int:
     if off:
         print(f"note: {SearchOff(sorted(off))}", file=sys.stderr)
     return 0
+
+
+def _print_hit(node: Node, page: PageRow, query: str) -> None:
+    """One result line: wiki, title and the text around the first match, the matches bold on a terminal."""
+    from wikipeer.snippets import page_snippet, title_snippet
+
+    title = title_snippet(node.wiki_or_default(page.wiki), page, query)
+    parts = [(f"{page.wiki}: ", False), *title.parts(), ("  ", False), *page_snippet(node, page, query).parts()]
+    if not sys.stdout.isatty():  # plain text for pipes and scripts, without loading rich
+        out.print("".join(piece for piece, _ in parts))
+        return
+    from rich.text import Text
+    out.print(Text.assemble(*((piece, "bold" if hit else "") for piece, hit in parts)))
 
 
 def import_dump(args: argparse.Namespace) -> int:

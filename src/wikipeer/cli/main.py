@@ -98,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.set_defaults(func="wikipeer.cli.commands:diff")
 
-    p = sub.add_parser("search", help="full-text search over every page's shown text and title")
-    p.add_argument("query")
-    p.add_argument("--limit", type=int, default=20)
+    p = sub.add_parser("search", help="full-text search over every page's shown text and title",
+                       description="Pages holding every word of QUERY (a \"quoted part\" is one term), an exact "
+                                   "title match first. Each line: wiki, title, and the page's text as a reader sees "
+                                   "it around the first match (markup, templates, tables and references left out); "
+                                   "the matched words are bold on a terminal.")
+    p.add_argument("query", help="the words to find (any script; case does not matter)")
+    p.add_argument("--limit", type=int, default=20, help="show at most this many pages (default: 20)")
     p.set_defaults(func="wikipeer.cli.commands:search")
 
     p = sub.add_parser("import", help="import a MediaWiki XML dump (plain, bz2, gzip or xz; - for stdin)")

@@ -171,7 +171,8 @@ class Doc:
 
 
 def snippet(doc: Doc, query: Query, width: int = 80) -> str:
-    """A piece of the page's text around the first place a term occurs."""
+    """A piece of the page's wikitext around the first place a term occurs (what callers without a
+    renderer get; the web page, the CLI and api.php show wikipeer.snippets' plain text instead)."""
     folded = doc.folded[doc.folded.index("\n") + 1:]
     places = [i for i in (folded.find(t) for t in query.long + query.short + query.loose) if i >= 0]
     start = max(0, min(places, default=0) - width // 2)
@@ -179,14 +180,32 @@ def snippet(doc: Doc, query: Query, width: int = 80) -> str:
     return ("…" if start else "") + body
 
 
-def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable[[int], Doc]) -> list[Hit]:
-    """Pages matching every term, those whose title matches first; ``read`` gives a page's Doc."""
+def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable[[int], Doc],
+           titled: list[int] = ()) -> list[Hit]:
+    """Pages matching every term, the exact title match first, then those whose title holds every term;
+    ``read`` gives a page's Doc. ``titled``: pages whose title is the query normalised as titles are
+    (``Foo_bar`` for "Foo bar"), first whether or not their text matches the terms."""
     query = Query.parse(query_text)
+    titled = [p for p in titled if conn.execute("SELECT 1 FROM search_state WHERE page = ?", (p,)).fetchone()]
     ids = candidates(conn, query)
+    if titled:
+        ids = titled + [p for p in ids if p not in titled]
     titles = _titles(conn, ids)
     terms = query.long + query.short + query.loose
-    ids.sort(key=lambda p: not all(t in _fold(titles.get(p, "")) for t in terms))
-    return list(_checked(ids, query, limit, read))
+    exact = title_key(query_text)
+    # Stable: within each group the bm25 order stays.
+    ids.sort(key=lambda p: (p not in titled and title_key(titles.get(p, "")) != exact,
+                            not all(t in _fold(titles.get(p, "")) for t in terms)))
+    return list(_checked(ids, query, limit, read, set(titled)))
+
+
+def title_key(text: str) -> str:
+    """A title or query as an exact title match compares them: case-folded, underscores and runs of
+    spaces as one space, a query's enclosing quotes and a leading colon left out."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return " ".join(_fold(text).replace("_", " ").split()).lstrip(":").strip()
 
 
 def _titles(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
@@ -196,12 +215,13 @@ def _titles(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
                              (json.dumps(ids),)))
 
 
-def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], Doc]) -> Iterator[Hit]:
+def _checked(ids: list[int], query: Query, limit: int, read: Callable[[int], Doc],
+             titled: set[int]) -> Iterator[Hit]:
     found = 0
     for page in ids:
         if found >= limit:
             return
         doc = read(page)
-        if query.matches(doc):
+        if page in titled or query.matches(doc):
             found += 1
             yield Hit(page, snippet(doc, query))

@@ -28,7 +28,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
-from wikipeer.model.title import WikiConfig
+from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.store import indexer
 from wikipeer.store import search as fts
 from wikipeer.store import shown
@@ -741,7 +741,8 @@ class Store:
     # -- search and stats -------------------------------------------------
 
     def search(self, query: str, limit: int = 20) -> list[tuple[PageRow, str]]:
-        """Pages whose shown text or title holds every term of ``query``, with a snippet each.
+        """Pages whose shown text or title holds every term of ``query``, with a snippet of wikitext each
+        (wikipeer.snippets makes what a reader is shown); the page titled as the query comes first.
 
         What waits to be indexed is indexed first when it is little (store/indexer.py); otherwise the
         answer comes from the index as it is, ``index_lag()`` pages behind. Pages of wikis whose search
@@ -749,9 +750,26 @@ class Store:
         """
         indexer.catch_up_before_search(self, self.index_trusted)
         off = indexer.search_off(self)
-        hits = fts.search(self.conn, query, limit, self._indexed)
+        hits = fts.search(self.conn, query, limit, self._indexed, self._titled(query))
         rows = [(self.page_by_id(hit.page), hit.snippet) for hit in hits]
         return [(row, snippet) for row, snippet in rows if row.wiki not in off] if off else rows
+
+    def _titled(self, query: str) -> list[int]:
+        """The pages, in any wiki, whose title is ``query`` normalised as that wiki normalises titles."""
+        text = query.strip()
+        if len(text) > 1 and text[0] == text[-1] == '"':
+            text = text[1:-1]
+        found = []
+        # The configured wikis only: listing the wikis of the pages table reads all of it.
+        for wiki, config in self.conn.execute("SELECT name, config FROM wikis"):
+            try:
+                title = normalize_title(WikiConfig.from_dict(json.loads(config)), text)
+            except BadTitle:
+                continue
+            row = self.page(wiki, title.ns, title.text)
+            if row is not None:
+                found.append(row.id)
+        return found
 
     def index_lag(self) -> int:
         """How many pages wait to be indexed: the search index is that far behind."""
@@ -764,6 +782,13 @@ class Store:
             fts.reset(writer.conn)
             writer.conn.execute("INSERT OR IGNORE INTO index_pending SELECT id FROM pages")
             writer.conn.execute("INSERT OR REPLACE INTO meta VALUES ('search', ?)", (fts.INDEX_VERSION,))
+
+    def indexed_text(self, page: int) -> str:
+        """The text of the revision the search index holds for ``page`` (what a result's snippet is cut from);
+        empty when the page left the index since it was found."""
+        if self.conn.execute("SELECT 1 FROM search_state WHERE page = ?", (page,)).fetchone() is None:
+            return ""
+        return self._indexed(page).text
 
     def _indexed(self, page: int) -> fts.Doc:
         """The indexed revision of a page as search reads it; recently read ones come from memory,

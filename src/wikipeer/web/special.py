@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import Request
+from markupsafe import Markup
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +15,8 @@ from wikipeer.net.ratelimit import FETCH_COST, Limits, RateLimited, client_of
 from wikipeer.store import hidden
 from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.accounts import LoginFailed
+from wikipeer.store.records import PageRow
+from wikipeer.snippets import page_snippet, title_snippet
 from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
@@ -47,14 +50,20 @@ def search(site: Site, request: Request, limits: Limits) -> Response:
     if q and not refused:
         limits.charge("search", request)  # the empty form costs nothing
         gone = hidden.hidden_pages(store)
-        for row, snippet in store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4):
-            if (wiki is None or row.wiki == wiki) and row.id not in gone:
-                full = site.node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
-                hits.append({"wiki": row.wiki, "title": full, "snippet": snippet})
-        hits = hits[:SEARCH_LIMIT]
+        rows = [row for row, _ in store.search(q, limit=SEARCH_LIMIT if wiki is None else SEARCH_LIMIT * 4)
+                if (wiki is None or row.wiki == wiki) and row.id not in gone][:SEARCH_LIMIT]
+        hits = [_hit(site, row, q) for row in rows]
     return site.page(request, "search.html", form=True, wiki=wiki, q=q, hits=hits, peers=site.has_peers(),
                      fetched=request.query_params.get("fetched"), behind=reported_lag(store) if q else 0,
                      off=[wiki] if refused and wiki else off, refused=refused)
+
+
+def _hit(site: Site, row: PageRow, q: str) -> dict:
+    """A result as the page shows it: title and snippet escaped, the matches in ``<mark>`` (the only markup)."""
+    config = site.node.wiki_or_default(row.wiki)
+    title = title_snippet(config, row, q)
+    return {"wiki": row.wiki, "title": title.text, "title_html": Markup(title.html()),
+            "snippet": Markup(page_snippet(site.node, row, q).html())}
 
 
 async def fetch(site: Site, request: Request, limits: Limits) -> Response:

@@ -29,6 +29,7 @@ from wikipeer.mediawiki.api.revisions import RV_PROPS, revision_dict
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.names import NS_CATEGORY
 from wikipeer.render.redirect import redirect_target
+from wikipeer.snippets import page_snippet, title_snippet
 from wikipeer.store.indexer import reported_lag, search_off
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.store.revlists import ParentInfo
@@ -373,6 +374,9 @@ def _is_top(call: ApiCall, rev: RevInfo) -> bool:
 
 # -- search ---------------------------------------------------------------------------
 
+SEARCHMATCH = ('<span class="searchmatch">', "</span>")
+"""How MediaWiki marks the matched words in a snippet (the text around them is escaped)."""
+
 
 def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     if call.wiki.name in search_off(call.node.store):
@@ -396,7 +400,7 @@ def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
     if "totalhits" in params["info"]:
         query.result["searchinfo"] = {"totalhits": len(hits)}
     items = []
-    for row, snippet in page:
+    for row, _ in page:
         item: dict[str, Any] = {"ns": row.ns, "title": full_title(call, row), "pageid": row.id}
         head = current(call, row.id) if {"size", "wordcount", "timestamp"} & set(params["prop"]) else None
         if head is not None:
@@ -407,7 +411,9 @@ def search(call: ApiCall, params: dict[str, Any], query: Query) -> Listing:
             if "timestamp" in params["prop"]:
                 item["timestamp"] = format_timestamp(head.ts)
         if "snippet" in params["prop"]:
-            item["snippet"] = snippet
+            item["snippet"] = page_snippet(call.node, row, params["search"]).html(*SEARCHMATCH)
+        if "titlesnippet" in params["prop"]:
+            item["titlesnippet"] = title_snippet(call.wiki, row, params["search"]).html(*SEARCHMATCH)
         items.append(item)
     return Listing(items, [row for row, _ in page])
 
