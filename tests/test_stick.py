@@ -354,7 +354,9 @@ def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
                          node.keyring.get(NODE_KEY).public)
     finally:
         node.close()
-    out = serve(p).out
+    served = run_cli(p.town, "stick", "serve", str(p.stick))
+    assert served.code == 1 and "Traceback" not in served.err, str(served)  # refused edits: not a success
+    out = served.out
     assert re.search(r"1 edits taken in \([1-9]\d* refused\)", out), out
     assert "note: " in out and "forged signature" in out, out
     assert text_of(p.town, "en", "Twice") == "Served twice, taken once."
