@@ -80,17 +80,19 @@ def key_created(node: Node, identity: Identity) -> str:
 
 @contextmanager
 def announcing_new_key(node: Node) -> Iterator[None]:
-    """Around a command that signs with the user's key, made on first use: once made, the user is told
-    (on stderr, so that stdout holds only the command's own answer), even if the command then failed."""
+    """Around a command that signs with the user's key, made on first use: when the command made it, the
+    user is told (on stderr, so that stdout holds only the command's own answer).
+
+    Only a command that succeeded says so: a failed one says why in one line. (The key is made once the
+    input is known to be good, so only a failure past that, a full disk say, leaves a key made unannounced.)
+    """
     import sys
 
     from wikipeer.node import DEFAULT_USER_KEY
 
     name = node.config.default_key or DEFAULT_USER_KEY
     fresh = not node.keyring.exists(name)
-    try:
-        yield
-    finally:
-        if fresh and node.keyring.exists(name):
-            print(f"{key_created(node, node.keyring.get(name))}; it signs your edits from now on "
-                  "('wikipeer key new NAME --default' makes another)", file=sys.stderr)
+    yield
+    if fresh and node.keyring.exists(name):
+        print(f"{key_created(node, node.keyring.get(name))}; it signs your edits from now on "
+              "('wikipeer key new NAME --default' makes another)", file=sys.stderr)
