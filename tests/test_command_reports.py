@@ -62,7 +62,8 @@ def test_the_key_made_on_first_use_is_announced_with_its_name_and_place(node_dir
     assert again.err == "" and "created" not in again.out, str(again)
     # An explicit key says the same.
     made = ok(run_cli(node_dir, "key", "new", "bob"))
-    assert made.out.startswith("created key 'bob' (ed25519:") and str((node_dir / "keys" / "bob.key").resolve()) in made.out
+    assert made.out.startswith("created key 'bob' (ed25519:"), str(made)
+    assert str((node_dir / "keys" / "bob.key").resolve()) in made.out, str(made)
 
 
 def test_an_edit_that_is_a_mistake_makes_no_key(sample_node):

@@ -131,7 +131,10 @@ def edit(args: argparse.Namespace) -> int:
         out.print(f'saved "{title}" in wiki {args.wiki}: revision {_short_cid(result.rev)}, signed by {signer}')
     if len(heads) > 1:
         note = f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'"
-        out.print(note, style="yellow") if not args.quiet else print(note, file=sys.stderr)
+        if args.quiet:  # stdout holds the CID alone
+            print(note, file=sys.stderr)
+        else:
+            out.print(note, style="yellow")
     return 0
 
 

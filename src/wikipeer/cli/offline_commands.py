@@ -45,8 +45,8 @@ def bundle_create(args: argparse.Namespace) -> int:
             raise UserError(f"cannot read {args.for_summary}: {exc.strerror}") from None
         blocks = [b for b in blocks if b.cid not in summary]
     key = node.keyring.get(NODE_KEY).public
-    with atomic_output(args.output) as f, progress_bar("writing the bundle", sum(len(b.data) for b in blocks), args.quiet,
-                                                            unit="bytes") as update:
+    size = sum(len(b.data) for b in blocks)
+    with atomic_output(args.output) as f, progress_bar("writing the bundle", size, args.quiet, "bytes") as update:
         manifest = write_bundle(f, blocks, node.keyring.signing_key(NODE_KEY, node.passphrase), key,
                                 [args.wiki] if args.wiki else (), progress=lambda done, total: update(done))
     out.print(f"wrote {args.output}: {manifest_summary(manifest)}; next time use --since {ids[-1] if ids else args.since or 0}")
@@ -89,7 +89,7 @@ def stick_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trip(args: argparse.Namespace, label: str, work):
+def _trip(args: argparse.Namespace, label: str, work) -> stick.HomeReport | stick.ServeReport:
     node = _open(args)
     with progress_line(label, args.quiet):
         report = work(node, Path(args.path))
