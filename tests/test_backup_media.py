@@ -228,7 +228,7 @@ def test_a_hidden_page_its_file_and_accounts_never_reach_a_public_target_and_a_p
         opened.close()
     # One revision and one file version of shown pages are hidden (suppressed on their wiki, or by the operator)
     suppressed = b"suppressed words: pangolin-7733"
-    first = run_cli(node, "edit", "w", "Kept page", "-m", "with a slip", input=b"kept page " + suppressed)
+    first = run_cli(node, "edit", "w", "Kept page", "-m", "with a slip", "-q", input=b"kept page " + suppressed)
     assert first.code == 0 and run_cli(node, "edit", "w", "Kept page", "-m", "slip removed", input="kept page").code == 0
     hid = run_cli(node, "hide", "w", "Kept page", "--revision", first.out.strip(), "--reason", "suppressed")
     assert hid.code == 0, str(hid)

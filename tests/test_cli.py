@@ -25,7 +25,7 @@ def ok(result):
 
 
 def edit(node: Path, wiki: str, title: str, text: str | bytes, summary: str = "edit", *extra: str) -> str:
-    result = ok(run_cli(node, "edit", wiki, title, "--summary", summary, *extra, input=text))
+    result = ok(run_cli(node, "edit", wiki, title, "--summary", summary, "--quiet", *extra, input=text))
     return CID.search(result.out).group()
 
 
@@ -85,9 +85,9 @@ def test_help_through_the_console_entry_point():
 
 
 def test_keys_new_list_export_import(node_dir, tmp_path):
-    created = ok(run_cli(node_dir, "key", "new", "alice")).out.split()
-    assert created[0] == "alice" and created[1].startswith("ed25519:")
-    alice_pub = created[1]
+    created = ok(run_cli(node_dir, "key", "new", "alice")).out
+    assert created.startswith("created key 'alice' (ed25519:") and str((node_dir / "keys" / "alice.key").resolve()) in created
+    alice_pub = re.search(r"ed25519:\S+(?=\))", created).group()
     assert stat.S_IMODE((node_dir / "keys" / "alice.key").stat().st_mode) == 0o600
     listing = ok(run_cli(node_dir, "key", "list")).out
     assert re.search(rf"^alice\s+{re.escape(alice_pub)}\s*$", listing, re.M)
@@ -118,7 +118,8 @@ def test_keys_new_list_export_import(node_dir, tmp_path):
 
 def test_passphrase_protected_key(node_dir):
     env = {"WIKIPEER_PASSPHRASE": "correct horse"}
-    created = ok(run_cli(node_dir, "key", "new", "sealed", "--passphrase-protect", env=env)).out.split()
+    created = re.search(r"\((ed25519:\S+)\)", ok(run_cli(node_dir, "key", "new", "sealed", "--passphrase-protect",
+                                                           env=env)).out).groups()
     key_file = (node_dir / "keys" / "sealed.key").read_text()
     assert "seed" not in json.loads(key_file)
     assert "(sealed)" in ok(run_cli(node_dir, "key", "list")).out
@@ -128,7 +129,7 @@ def test_passphrase_protected_key(node_dir):
     seed = ok(run_cli(node_dir, "key", "export", "sealed", "--private", env=env)).out.strip()
     assert seed.startswith("ed25519-seed:")
     assert_user_error(run_cli(node_dir, "key", "new", "x", "--passphrase-protect"), "WIKIPEER_PASSPHRASE")
-    assert created[1] == ok(run_cli(node_dir, "key", "export", "sealed")).out.strip()
+    assert created[0] == ok(run_cli(node_dir, "key", "export", "sealed")).out.strip()
 
 
 # -- editing and reading ---------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_edit_from_file_and_stdin_then_show_and_history(node_dir, tmp_path):
     text1 = "First line\nКиїв і 東京\n"
     source = tmp_path / "page.wiki"
     source.write_text(text1, encoding="utf-8")
-    result = ok(run_cli(node_dir, "edit", "w", "my_page", "--file", str(source), "--summary", "create it"))
+    result = ok(run_cli(node_dir, "edit", "w", "my_page", "--file", str(source), "--summary", "create it", "-q"))
     rev1 = CID.search(result.out).group()
     # The user key is made on first use and is the default.
     assert re.search(r"^me\s+ed25519:\S+\s+\(default\)", ok(run_cli(node_dir, "key", "list")).out, re.M)
@@ -161,10 +162,10 @@ def test_edit_from_file_and_stdin_then_show_and_history(node_dir, tmp_path):
 def test_fork_with_parent_then_heads_and_diff(node_dir):
     base = edit(node_dir, "w", "Forked", "alpha\nbeta\ngamma\n", "base")
     left = edit(node_dir, "w", "Forked", "alpha\nBETA\ngamma\n", "left")
-    right_run = ok(run_cli(node_dir, "edit", "w", "Forked", "--summary", "right", "--parent", base,
+    right_run = ok(run_cli(node_dir, "edit", "w", "Forked", "--summary", "right", "--parent", base, "-q",
                            input="alpha\nbeta\ngamma\ndelta\n"))
     right = CID.search(right_run.out).group()
-    assert "2 heads" in right_run.out
+    assert "2 heads" in right_run.err
     heads = ok(run_cli(node_dir, "heads", "w", "Forked")).out.splitlines()
     assert [CID.search(line).group() for line in heads] == [right, left]  # newest first, both trusted
     assert ok(run_cli(node_dir, "show", "w", "Forked")).out == "alpha\nbeta\ngamma\ndelta\n"
@@ -179,8 +180,8 @@ def test_fork_with_parent_then_heads_and_diff(node_dir):
 
     # A merge revision joins the heads.
     merged = ok(run_cli(node_dir, "edit", "w", "Forked", "--summary", "merge", "--parent", left, "--parent", right,
-                        input="alpha\nBETA\ngamma\ndelta\n"))
-    assert "heads" not in merged.out
+                        "-q", input="alpha\nBETA\ngamma\ndelta\n"))
+    assert "heads" not in merged.out + merged.err
     heads = ok(run_cli(node_dir, "heads", "w", "Forked")).out.splitlines()
     assert [CID.search(line).group() for line in heads] == [CID.search(merged.out).group()]
 

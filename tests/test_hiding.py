@@ -25,8 +25,8 @@ def png(seed: int) -> bytes:
 
 def test_a_hidden_revision_and_file_version_are_shown_to_no_one_and_come_back_when_unhidden(node_dir, tmp_path):
     slip = "the page with a slip: 555-0199 is my phone"
-    first = run_cli(node_dir, "edit", "w", "Slip", "-m", "oops", input=slip)
-    second = run_cli(node_dir, "edit", "w", "Slip", "-m", "removed", input="the page without it")
+    first = run_cli(node_dir, "edit", "w", "Slip", "-m", "oops", "-q", input=slip)
+    second = run_cli(node_dir, "edit", "w", "Slip", "-m", "removed", "-q", input="the page without it")
     assert first.code == 0 and second.code == 0
     old, new = first.out.strip(), second.out.strip()
     images = [png(1), png(2)]

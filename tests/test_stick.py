@@ -354,14 +354,17 @@ def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
                          node.keyring.get(NODE_KEY).public)
     finally:
         node.close()
-    out = serve(p).out
+    served = run_cli(p.town, "stick", "serve", str(p.stick))
+    assert served.code == 1 and "Traceback" not in served.err, str(served)  # refused edits: not a success
+    out = served.out
     assert re.search(r"1 edits taken in \([1-9]\d* refused\)", out), out
     assert "note: " in out and "forged signature" in out, out
     assert text_of(p.town, "en", "Twice") == "Served twice, taken once."
     assert text_of(p.town, "en", "Forged in transit") is None
     # The same stick served again: nothing new, nothing lost, nothing forged accepted.
-    again = serve(p).out
-    assert "0 edits taken in" in again, again
+    served = run_cli(p.town, "stick", "serve", str(p.stick))
+    again = served.out
+    assert served.code == 1 and "0 edits taken in (4 refused)" in again, again  # the forged bundle is still there
     assert text_of(p.town, "en", "Forged in transit") is None
     out = home(p).out
     assert "1 requests met" in out, out

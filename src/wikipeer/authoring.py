@@ -58,8 +58,6 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     older revision as parent makes a fork, as it should.
     """
     title = normalize_title(node.wiki_or_default(wiki), raw_title)
-    identity = node.keyring.get(key_name) if key_name else node.user_key()
-    key = node.keyring.signing_key(identity.name, node.passphrase)
     existing = node.store.page(wiki, title.ns, title.text)
     if parents is None:
         head = node.view().shown(node.store, existing.id) if existing else None
@@ -68,6 +66,9 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
             raise UserError(f"no change: the text is the same as the current revision of {title.full!r}")
     else:
         _check_parents(node, existing.id if existing else None, title.full, parents)
+    # The user's key is made on first use: only once the edit is known to be one, not for a mistake.
+    identity = node.keyring.get(key_name) if key_name else node.user_key()
+    key = node.keyring.signing_key(identity.name, node.passphrase)
     blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
                          ts if ts is not None else now_ms(), minor)
     report = node.ingest(blocks, "local")

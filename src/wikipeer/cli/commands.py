@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wikipeer.cli import indexing
-from wikipeer.cli.shell import _cid, _dir, _open, out
+from wikipeer.cli.shell import _cid, _dir, _open, announcing_new_key, key_created, out
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page
@@ -70,7 +70,7 @@ def key_new(args: argparse.Namespace) -> int:
     if args.default:
         node.config.default_key = args.name
         node.save_config()
-    out.print(f"{identity.name} {identity.public}")
+    out.print(key_created(node, identity) + ("; it signs your edits from now on" if args.default else ""))
     return 0
 
 
@@ -114,13 +114,46 @@ def edit(args: argparse.Namespace) -> int:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"the text is not valid UTF-8 (byte offset {exc.start})") from None
+    if not text.strip() and not args.allow_empty:
+        # An empty stdin is most often a mistake (a forgotten redirection), not a wish to blank the page.
+        where = f"{args.file} is empty" if args.file else "nothing came on stdin"
+        raise UserError(f"the text is empty ({where}); nothing was saved: give the page's text on stdin or with "
+                        "--file, or add --allow-empty to save an empty page")
     parents = tuple(_cid(p) for p in args.parent) if args.parent else None
-    result = authoring.edit(node, args.wiki, args.title, text, args.summary, parents=parents, minor=args.minor)
+    with announcing_new_key(node):
+        result = authoring.edit(node, args.wiki, args.title, text, args.summary, parents=parents, minor=args.minor)
     heads = node.store.heads(node.store.object_id(result.page))
-    out.print(cid_to_str(result.rev))
+    if args.quiet:
+        out.print(cid_to_str(result.rev))
+    else:
+        title = node.wiki_or_default(args.wiki).full_title(*_page_name(node, result.page))
+        signer = _key_name(node, node.store.revision(result.rev).author)
+        out.print(f'saved "{title}" in wiki {args.wiki}: revision {_short_cid(result.rev)}, signed by {signer}')
     if len(heads) > 1:
-        out.print(f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'", style="yellow")
+        note = f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'"
+        if args.quiet:  # stdout holds the CID alone
+            print(note, file=sys.stderr)
+        else:
+            out.print(note, style="yellow")
     return 0
+
+
+def _page_name(node: Node, page_cid: bytes) -> tuple[int, str]:
+    """(namespace, title) of a page this node holds, as normalised when it was made."""
+    row = node.store.page_by_id(node.store.object_id(page_cid))
+    return row.ns, row.title
+
+
+def _key_name(node: Node, public: str | None) -> str:
+    """A key as a person knows it: the local name this node's keyring gives it (one place to ask, so that a
+    key's profile name can take over)."""
+    named = next((i.name for i in node.keyring.list() if i.public == public), None)
+    return f"key {named!r}" if named else f"key {public}"
+
+
+def _short_cid(cid: bytes) -> str:
+    """A CID cut to what a person compares by eye (``history`` lists it whole; ``edit -q`` prints it whole)."""
+    return cid_to_str(cid)[:16] + "…"
 
 
 def upload(args: argparse.Namespace) -> int:
@@ -135,7 +168,8 @@ def upload(args: argparse.Namespace) -> int:
             raise UserError(f"name the wiki the file belongs to with --wiki ({held})")
         wiki = wikis[0]
     data = uploading.read_file(args.file, node.policy().max_file)
-    made = uploading.upload(node, wiki, args.title, data, args.comment)
+    with announcing_new_key(node):
+        made = uploading.upload(node, wiki, args.title, data, args.comment)
     out.print(f"{cid_to_str(made.file)} {made.title} sha256:{made.sha256}")
     return 0
 
@@ -311,6 +345,7 @@ def _since(text: str | None) -> int | None:
 
 
 def export_dump(args: argparse.Namespace) -> int:
+    from wikipeer.cli.progress import counted, progress_bar
     from wikipeer.formats.dump_export import ExportOptions, export_dump as run_export
     from wikipeer.formats.output import atomic_output
 
@@ -321,8 +356,8 @@ def export_dump(args: argparse.Namespace) -> int:
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,
                             include_files=args.include_files)
-    with atomic_output(args.output) as stream:
-        count = run_export(node.store, config, pages, node.view(), options, stream)
+    with atomic_output(args.output) as stream, progress_bar(f"exporting {args.wiki}", len(pages)) as update:
+        count = run_export(node.store, config, counted(pages, update, 16), node.view(), options, stream)
     print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)
     return 0
 

@@ -47,13 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", default="-", help="file holding the key text (default: stdin)")
     p.set_defaults(func="wikipeer.cli.commands:key_import")
 
-    p = sub.add_parser("edit", help="save a new revision of a page, signed with the default key")
+    p = sub.add_parser("edit", help="save a new revision of a page, signed with the default key",
+                       description="Save a new revision of a page, signed with the default key (made, and named "
+                                   "'me', on first use). Prints one line: the page, the revision and the key "
+                                   "that signed.")
     p.add_argument("wiki")
     p.add_argument("title")
     p.add_argument("--file", type=Path, help="read the text from this file (default: stdin)")
     p.add_argument("--summary", "-m", required=True, help="edit summary")
     p.add_argument("--parent", action="append", help="edit on top of this revision (makes a fork if it is old)")
     p.add_argument("--minor", action="store_true")
+    p.add_argument("--allow-empty", action="store_true", help="save an empty text (refused without this flag)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the new revision's full CID (for scripts)")
     p.set_defaults(func="wikipeer.cli.commands:edit")
 
     p = sub.add_parser("upload", help="store a media file as a new signed version of its File: page")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from wikipeer.cli import index_args
+from wikipeer.cli import index_args, report_words
 from wikipeer.net.depth import DEFAULT_DEPTH
 
 
@@ -37,13 +37,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", default="banned by this node's operator")
     p.set_defaults(func="wikipeer.cli.net_commands:peer_ban")
 
-    p = sub.add_parser("sync", help="exchange changes with peers (all of them unless named)")
+    p = sub.add_parser("sync", help="exchange changes with peers (all of them unless named)",
+                       description="Exchange changes with peers (all of them unless named). One line per peer "
+                                   "says what came and what went, and why anything was refused.",
+                       epilog=report_words.SYNC, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("peers", nargs="*", metavar="PEER")
     way = p.add_mutually_exclusive_group()
     way.add_argument("--pull", action="store_true", help="only take their changes")
     way.add_argument("--push", action="store_true", help="only send ours")
     p.add_argument("--retry-refused", action="store_true",
                    help="MediaWiki peers: send again the edits MediaWiki refused before (protection, filters...)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line on a terminal")
     index_args.add_index_later(p)
     p.set_defaults(func="wikipeer.cli.net_commands:sync_command")
 

@@ -6,13 +6,14 @@ import argparse
 import time
 
 from wikipeer.cli import indexing, mediawiki_commands
+from wikipeer.cli.progress import progress_line
 from wikipeer.cli.shell import _open, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.fetch import fetch_search, fetch_titles, follow_scope
 from wikipeer.net.gossip import gossip_round
-from wikipeer.net.sync import ban, sync
+from wikipeer.net.sync import NO_REASON, ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
 from wikipeer.store.peers import Peer, PeerBook
@@ -101,20 +102,36 @@ def sync_command(args: argparse.Namespace) -> int:
                  for url in wikis)
     for url in urls:
         try:
-            r = sync(node, url, do_pull=not args.push, do_push=not args.pull)
+            with progress_line(f"syncing with {url}", args.quiet) as show:
+                r = sync(node, url, do_pull=not args.push, do_push=not args.pull,
+                         progress=lambda r: show(f"{r.pulled.accepted} new, sent {r.sent}"))
         except PeerError as exc:
             out.print(f"{url}: {exc}")
             failed += 1
             continue
         p = r.pulled
         out.print(f"{url}: {p.accepted} new, {p.duplicates} already here, {p.held} held, {p.rejected} refused; "
-                  f"sent {r.pushed} ({r.push_refused} refused there); {r.requests} requests, "
+                  f"sent {r.sent} ({r.pushed} new there, {r.push_duplicates} already there, {r.push_held} held "
+                  f"there, {r.push_refused} refused there); {r.requests} requests, "
                   f"{r.bytes_in} bytes in, {r.bytes_out} out")
         # What was refused and why (a file names its SHA-256): the causes before what fell with them.
-        for reason in sorted(p.reasons, key=lambda r: "was rejected)" in r)[:5]:
+        for reason in _first_causes(p.reasons, p.rejected):
             out.print(f"{url}: refused {reason}")
-    indexing.catch_up(node, later=args.index_later, wait=args.wait_index)
+        for reason in _first_causes(r.push_reasons, r.push_refused):
+            out.print(f"{url}: refused there: {reason}")
+        # Our edits that did not arrive are a failure the caller must see; what we refused of theirs is our
+        # policy at work (reported above, not an error).
+        failed += bool(r.push_refused)
+    indexing.catch_up(node, quiet=args.quiet, later=args.index_later, wait=args.wait_index)
     return 1 if failed else 0
+
+
+def _first_causes(reasons: list[str], refused: int, shown: int = 5) -> list[str]:
+    """The reasons a person needs of ``refused`` objects: a few causes, then how many more were refused
+    (mostly what came with a refused revision: its page, text and signatures, "... was rejected)")."""
+    causes = [r for r in reasons if "was rejected)" not in r] or reasons
+    more = refused - len(causes[:shown]) if reasons != [NO_REASON] else 0
+    return causes[:shown] + ([f"... and {more} more (most came with what was refused)"] if more > 0 else [])
 
 
 def fetch(args: argparse.Namespace) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.progress import Progress, SpinnerColumn, TextColumn
-
 from wikipeer.cli import indexing
+from wikipeer.cli.progress import counted, progress_bar, progress_line
 from wikipeer.cli.shell import _open, out
 from wikipeer.errors import InvalidObject, UserError
-from wikipeer.formats.bundle import manifest_summary, read_blocks, verify_bundle, write_bundle, write_plain_car
+from wikipeer.formats.bundle import (PROGRESS_EVERY, manifest_summary, read_blocks, verify_bundle, write_bundle,
+                                     write_plain_car)
 from wikipeer.formats.output import atomic_output
 from wikipeer.formats.summary import Summary
 from wikipeer.model.media import NS_FILE
@@ -45,9 +45,10 @@ def bundle_create(args: argparse.Namespace) -> int:
             raise UserError(f"cannot read {args.for_summary}: {exc.strerror}") from None
         blocks = [b for b in blocks if b.cid not in summary]
     key = node.keyring.get(NODE_KEY).public
-    with atomic_output(args.output) as f:
+    size = sum(len(b.data) for b in blocks)
+    with atomic_output(args.output) as f, progress_bar("writing the bundle", size, args.quiet, "bytes") as update:
         manifest = write_bundle(f, blocks, node.keyring.signing_key(NODE_KEY, node.passphrase), key,
-                                [args.wiki] if args.wiki else ())
+                                [args.wiki] if args.wiki else (), progress=lambda done, total: update(done))
     out.print(f"wrote {args.output}: {manifest_summary(manifest)}; next time use --since {ids[-1] if ids else args.since or 0}")
     return 0
 
@@ -55,19 +56,23 @@ def bundle_create(args: argparse.Namespace) -> int:
 def bundle_import(args: argparse.Namespace) -> int:
     node = _open(args)
     try:
-        checked = verify_bundle(Path(args.file))
+        with progress_bar("checking the bundle", None, args.quiet) as update:
+            checked = verify_bundle(Path(args.file), lambda done, total: update(done, total=total))
     except InvalidObject as exc:
         message = str(exc)
         if Path(args.file).name not in message:  # name the bundle: the reader may have several at hand
             raise type(exc)(f"{args.file}: refused whole, nothing taken: {message}") from None
         raise
     out.print(f"{args.file} checked: {manifest_summary(checked.manifest)}")
-    tally = take(node, read_blocks(checked), f"bundle:{Path(args.file).name}", stop_on_forgery=False,
-                 shallow=True)
+    with progress_bar("taking its blocks", checked.manifest.blocks, args.quiet) as update:
+        tally = take(node, counted(read_blocks(checked), update, PROGRESS_EVERY), f"bundle:{Path(args.file).name}",
+                     stop_on_forgery=False, shallow=True)
     out.print(f"{tally.accepted} new, {tally.duplicates} already here, {tally.held} held, {tally.rejected} refused")
     for reason in tally.reasons:
         out.print(f"refused: {reason}")
-    indexing.catch_up(node, later=args.index_later, wait=args.wait_index)
+    if tally.rejected > len(tally.reasons):
+        out.print(f"refused: ... and {tally.rejected - len(tally.reasons)} more")
+    indexing.catch_up(node, quiet=args.quiet, later=args.index_later, wait=args.wait_index)
     return 1 if tally.rejected else 0
 
 
@@ -84,23 +89,25 @@ def stick_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trip(args: argparse.Namespace, label: str, work) -> int:
+def _trip(args: argparse.Namespace, label: str, work) -> stick.HomeReport | stick.ServeReport:
     node = _open(args)
-    with Progress(SpinnerColumn(), TextColumn(label), transient=True, console=out.rich) as progress:
-        progress.add_task(label)
+    with progress_line(label, args.quiet):
         report = work(node, Path(args.path))
     for problem in report.problems:
         out.print(f"note: {problem}")
     out.print(report.sentence())
-    return 0
+    return report
 
 
 def stick_home(args: argparse.Namespace) -> int:
-    return _trip(args, "exchanging with the stick…", stick.home)
+    _trip(args, "exchanging with the stick…", stick.home)
+    return 0
 
 
 def stick_serve(args: argparse.Namespace) -> int:
-    return _trip(args, "answering the stick's requests…", stick.serve)
+    report = _trip(args, "answering the stick's requests…", stick.serve)
+    # Edits refused here did not arrive: as a push with refusals, not a success.
+    return 1 if report.refused else 0
 
 
 def want(args: argparse.Namespace) -> int:

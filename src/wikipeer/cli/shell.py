@@ -7,6 +7,8 @@ command's start-up time is the sum of what it imports (issue 15, docs/architectu
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ from wikipeer.node import Node, default_node_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from wikipeer.store.keyring import Identity
 
 
 class _Console:
@@ -67,3 +71,28 @@ def _cid(text: str) -> bytes:
         return cid_from_str(text)
     except InvalidObject:
         raise UserError(f"not a revision CID: {text!r}") from None
+
+
+def key_created(node: Node, identity: Identity) -> str:
+    """The line that says a key was made: its name, its public key and where its private half is kept."""
+    return f"created key {identity.name!r} ({identity.public}), kept in {node.keyring.file(identity.name).resolve()}"
+
+
+@contextmanager
+def announcing_new_key(node: Node) -> Iterator[None]:
+    """Around a command that signs with the user's key, made on first use: when the command made it, the
+    user is told (on stderr, so that stdout holds only the command's own answer).
+
+    Only a command that succeeded says so: a failed one says why in one line. (The key is made once the
+    input is known to be good, so only a failure past that, a full disk say, leaves a key made unannounced.)
+    """
+    import sys
+
+    from wikipeer.node import DEFAULT_USER_KEY
+
+    name = node.config.default_key or DEFAULT_USER_KEY
+    fresh = not node.keyring.exists(name)
+    yield
+    if fresh and node.keyring.exists(name):
+        print(f"{key_created(node, node.keyring.get(name))}; it signs your edits from now on "
+              "('wikipeer key new NAME --default' makes another)", file=sys.stderr)

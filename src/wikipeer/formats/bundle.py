@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,7 @@ LEVEL = 19
 WINDOW_LOG = 27  # 128 MiB: a page's whole history fits in the window
 MAX_TEXT = 64 * 1024 * 1024
 MAX_INFLATED = 1 << 40  # a bundle may be large; its manifest bounds it once read
+PROGRESS_EVERY = 256  # blocks between two calls of a progress callback
 
 MANIFEST_RULES = {
     "key": Field("key"), "ts": Field("int"), "blocks": Field("int"), "bytes": Field("int"),
@@ -91,8 +92,12 @@ def _manifest(block: Block) -> Manifest:
 
 
 def write_bundle(out: BinaryIO, blocks: Iterable[Block], signing_key, key: str, wikis: Iterable[str] = (),
-                 note: str = "") -> Manifest:
-    """Write a bundle of ``blocks`` (read twice: once to count, once to write) and return its manifest."""
+                 note: str = "", progress: Callable[[int, int], None] | None = None) -> Manifest:
+    """Write a bundle of ``blocks`` (read twice: once to count, once to write) and return its manifest.
+
+    ``progress(written, total)`` is told how many bytes of blocks are written now and then (compressing them
+    is the slow part).
+    """
     blocks = list(blocks) if not isinstance(blocks, list) else blocks
     manifest = Manifest(key, int(time.time() * 1000), len(blocks), sum(len(b.data) for b in blocks),
                         _digest(blocks), tuple(sorted(set(wikis))), note)
@@ -103,8 +108,14 @@ def write_bundle(out: BinaryIO, blocks: Iterable[Block], signing_key, key: str, 
     packer = Packer()
     with zstandard.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False) as z:
         z.write(packer.header([root.cid]))
-        for block in (root, sig, *blocks):
+        z.write(packer.section(root))
+        z.write(packer.section(sig))
+        written = 0
+        for number, block in enumerate(blocks, 1):
             z.write(packer.section(block))
+            written += len(block.data)
+            if progress is not None and (number % PROGRESS_EVERY == 0 or number == len(blocks)):
+                progress(written, manifest.bytes)
     return manifest
 
 
@@ -140,8 +151,11 @@ class Checked:
     path: Path
 
 
-def verify_bundle(path: Path) -> Checked:
-    """Read the whole bundle and check it; raise BundleError (or a Forgery) naming what is wrong."""
+def verify_bundle(path: Path, progress: Callable[[int, int], None] | None = None) -> Checked:
+    """Read the whole bundle and check it; raise BundleError (or a Forgery) naming what is wrong.
+
+    ``progress(checked, total)`` is told how many of the manifest's blocks are checked now and then.
+    """
     try:
         with _open(path) as reader:
             blocks = iter(reader)
@@ -156,6 +170,8 @@ def verify_bundle(path: Path) -> Checked:
                 count += 1
                 size += len(block.data)
                 digest.update(section_bytes(block))
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count, manifest.blocks)
     except (CarError, BrokenStream, StreamTooLarge) as exc:
         raise BundleError(f"{path.name} is damaged or cut off: {exc}") from None
     if (count, size) != (manifest.blocks, manifest.bytes):

@@ -16,7 +16,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from wikipeer.errors import WikipeerError
@@ -26,7 +26,7 @@ from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
-from wikipeer.net.receive import Tally, batches, take
+from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
@@ -34,11 +34,15 @@ from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import disk_problem
 
 LOG_LIMIT = 10_000
+NO_REASON = "no reason given"
 PUSH_BYTES = 64 << 20
 """One upload carries about this many bytes: media goes in several. An upload never ends inside a file's
 chunks (see receive.batches), so one holding a large file is as large as the file (server.MAX_UPLOAD allows it)."""
 PARENT_ROUNDS = 20
 HELD_ASK = 5_000
+
+Progress = Callable[["SyncResult"], None]
+"""Told the result so far as a sync goes on (the command's progress line)."""
 
 
 class PeerBanned(PeerError):
@@ -51,8 +55,13 @@ class SyncResult:
 
     url: str
     pulled: Tally = field(default_factory=Tally)
-    pushed: int = 0
+    sent: int = 0  # blocks uploaded to the peer
+    pushed: int = 0  # of those, the ones the peer took as new
+    push_duplicates: int = 0
+    push_held: int = 0
     push_refused: int = 0
+    push_reasons: list[str] = field(default_factory=list)
+    """The peer's reasons for what it refused; NO_REASON for refusals a peer (older than reasons) did not explain."""
     requests: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
@@ -115,7 +124,8 @@ def _take_from(node: Node, peers: PeerBook, url: str, blocks, result: SyncResult
         raise PeerBanned(f"{url} banned: it {reason}")
 
 
-def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, result: SyncResult) -> None:
+def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.Scope, result: SyncResult,
+         progress: Progress | None = None) -> None:
     """Take the peer's log after our cursor, then the parents we still lack.
 
     The next page of the log is fetched while the last one is stored; our
@@ -125,6 +135,8 @@ def pull(node: Node, peers: PeerBook, client: PeerClient, url: str, scope: log.S
     for page in _log_pages(node, peers, client, url, scope, me):
         result.requests += 1
         _take_from(node, peers, url, page.blocks, result)
+        if progress is not None:
+            progress(result)
         if page.error is not None:
             raise page.error
         peers.set(url, pull_cursor=page.next_cursor)
@@ -209,7 +221,8 @@ def fetch_missing(node: Node, peers: PeerBook, client: PeerClient, url: str, res
             _take_from(node, peers, url, blocks, result)
 
 
-def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult) -> None:
+def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: SyncResult,
+         progress: Progress | None = None) -> None:
     """Send our log after the peer's cursor, without what came from the peer, in uploads of about PUSH_BYTES."""
     sender = node.keyring.get(NODE_KEY).public
     while True:
@@ -221,28 +234,45 @@ def push(node: Node, peers: PeerBook, client: PeerClient, url: str, result: Sync
         for part in batches(log.read(node.store, send), LOG_LIMIT, PUSH_BYTES):
             answer = client.push(part, sender)
             result.requests += 1
+            result.sent += len(part)
             _record_push(peers, url, answer, result)
+            if progress is not None:
+                progress(result)
         peers.set(url, push_cursor=ids[-1])
 
 
 def _record_push(peers: PeerBook, url: str, answer: dict, result: SyncResult) -> None:
     try:
         accepted, refused = int(answer.get("accepted", 0)), int(answer.get("rejected", 0))
+        duplicates, held = int(answer.get("duplicates", 0)), int(answer.get("held", 0))
         ranges = [(int(a), int(b)) for a, b in answer.get("ranges", [])][:1000]
     except (TypeError, ValueError):
         raise PeerError(f"{url} answered an upload with a malformed tally") from None
     result.pushed += accepted
+    result.push_duplicates += duplicates
+    result.push_held += held
     result.push_refused += refused
+    result.push_reasons += _reasons(answer.get("reasons"), refused)[:MAX_REASONS - len(result.push_reasons)]
     peers.count(url, took=accepted, it_refused=refused)
     for first, last in ranges:
         peers.add_range(url, first, last, side="theirs")
 
 
+def _reasons(value: object, refused: int) -> list[str]:
+    """The reasons an upload's answer gives for what it refused, each cut to a line's length.
+
+    A peer from before reasons were sent (or one that sends none) leaves its refusals unexplained.
+    """
+    given = [r[:500] for r in value if isinstance(r, str)] if isinstance(value, list) else []
+    return given or ([NO_REASON] if refused else [])
+
+
 def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope | None = None,
-         timeout: float = 30.0) -> SyncResult:
+         timeout: float = 30.0, progress: Progress | None = None) -> SyncResult:
     """One sync with one peer; the peer record keeps when it ran and what went wrong.
 
     ``scope``: what to pull; by default what the node follows (everything, unless it is partial).
+    ``progress`` is called with the result so far after each page of the log taken and each upload.
     """
     scope = follow_scope(node) if scope is None else scope
     peers = PeerBook(node.store)
@@ -255,10 +285,10 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
             if peer.key is None:
                 _descriptor(node, peers, client, peer.url, result)
             if do_pull:
-                pull(node, peers, client, peer.url, scope, result)
+                pull(node, peers, client, peer.url, scope, result, progress)
                 _adopt_configs(node, peers, client, peer.url, result)
             if do_push:
-                push(node, peers, client, peer.url, result)
+                push(node, peers, client, peer.url, result, progress)
             result.bytes_in, result.bytes_out, result.deltas = client.bytes_in, client.bytes_out, client.deltas_in
     except Exception as exc:
         # Whatever failed (the peer, or our own store: a full disk), `peer list` must not say "ok".

@@ -103,6 +103,10 @@ class Keyring:
     def exists(self, name: str) -> bool:
         return self._path(name).exists()
 
+    def file(self, name: str) -> Path:
+        """Where the key named ``name`` is kept (a command that creates one says so)."""
+        return self._path(name)
+
     @staticmethod
     def _identity(data: dict) -> Identity:
         return Identity(data["name"], data["public"], "sealed" in data, "seed" in data or "sealed" in data)

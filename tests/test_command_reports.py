@@ -1,0 +1,214 @@
+"""Commands that say what they did (issue 16, item 4): edit's one line, a key made on first use, an empty text
+refused, a push the other side refuses (its reasons, exit 1), the report words in --help, progress on a terminal
+and none when piped."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CLI, Result, cli_env, dump_tables, run_cli, start_server, stop_server
+from wikipeer.net.sync import NO_REASON, SyncResult, _record_push
+from wikipeer.node import Node
+from wikipeer.notices import publish_blocklist
+
+CID = re.compile(r"bafy[a-z2-7]+")
+
+
+def ok(result: Result) -> Result:
+    assert result.code == 0 and "Traceback" not in result.err, str(result)
+    return result
+
+
+def one_error_line(result: Result, *fragments: str) -> None:
+    assert result.code == 2 and "Traceback" not in result.err, str(result)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wikipeer: "), str(result)
+    assert all(f in lines[0] for f in fragments), str(result)
+
+
+# -- edit ----------------------------------------------------------------------------------
+
+
+def test_edit_prints_one_line_naming_the_page_the_revision_and_the_key(node_dir):
+    ok(run_cli(node_dir, "key", "new", "alice", "--default"))
+    result = ok(run_cli(node_dir, "edit", "w", "my_page", "-m", "first", input="Some text.\n"))
+    lines = result.out.splitlines()
+    assert len(lines) == 1 and result.err == "", str(result)
+    m = re.fullmatch(r'saved "My page" in wiki w: revision (bafy[a-z2-7]+)…, signed by key \'alice\'', lines[0])
+    assert m, lines[0]
+    full = CID.search(ok(run_cli(node_dir, "history", "w", "My page")).out).group()
+    assert full.startswith(m.group(1)) and len(m.group(1)) < len(full)
+    # For scripts: --quiet prints the whole CID and nothing else.
+    quiet = ok(run_cli(node_dir, "edit", "w", "My page", "-m", "second", "--quiet", input="More text.\n"))
+    assert CID.fullmatch(quiet.out.strip()) and quiet.err == ""
+    assert quiet.out.strip() == CID.search(ok(run_cli(node_dir, "history", "w", "My page")).out).group()
+
+
+def test_the_key_made_on_first_use_is_announced_with_its_name_and_place(node_dir):
+    assert not (node_dir / "keys" / "me.key").exists()
+    first = ok(run_cli(node_dir, "edit", "w", "Page", "-m", "first", input="text\n"))
+    key_file = (node_dir / "keys" / "me.key").resolve()
+    assert key_file.exists()
+    public = re.search(r"^me\s+(ed25519:\S+)", ok(run_cli(node_dir, "key", "list")).out, re.M).group(1)
+    assert f"created key 'me' ({public}), kept in {key_file}" in first.err, str(first)
+    assert "signed by key 'me'" in first.out
+    again = ok(run_cli(node_dir, "edit", "w", "Page", "-m", "second", input="text 2\n"))
+    assert again.err == "" and "created" not in again.out, str(again)
+    # An explicit key says the same.
+    made = ok(run_cli(node_dir, "key", "new", "bob"))
+    assert made.out.startswith("created key 'bob' (ed25519:"), str(made)
+    assert str((node_dir / "keys" / "bob.key").resolve()) in made.out, str(made)
+
+
+def test_an_edit_that_is_a_mistake_makes_no_key(sample_node):
+    one_error_line(run_cli(sample_node, "edit", "wikipeer", "Main Page", "-m", "s", "--parent",
+                           "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua", input="x\n"), "--parent")
+    assert not (sample_node / "keys" / "me.key").exists()
+
+
+@pytest.mark.parametrize("source", ["stdin", "file", "blank"])
+def test_an_empty_text_is_refused_and_nothing_is_written(node_dir, tmp_path, source):
+    empty = tmp_path / "empty.wiki"
+    empty.write_text("" if source == "file" else " \n\n")
+    args = ["--file", str(empty)] if source != "stdin" else []
+    before = dump_tables(_conn(node_dir))
+    result = run_cli(node_dir, "edit", "w", "Blank", "-m", "oops", *args, input="")
+    one_error_line(result, "empty", "--allow-empty", "nothing was saved")
+    assert (str(empty) in result.err) == (source != "stdin")
+    assert dump_tables(_conn(node_dir)) == before
+    assert not (node_dir / "keys" / "me.key").exists()
+    assert run_cli(node_dir, "show", "w", "Blank").code == 2
+
+
+def test_an_empty_text_is_saved_with_allow_empty(node_dir):
+    ok(run_cli(node_dir, "edit", "w", "Blank", "-m", "blank on purpose", "--allow-empty", input=""))
+    shown = ok(run_cli(node_dir, "show", "w", "Blank"))
+    assert shown.out == ""
+    assert "blank on purpose" in ok(run_cli(node_dir, "history", "w", "Blank")).out
+
+
+def _conn(node_dir: Path):
+    import sqlite3
+    return sqlite3.connect(node_dir / "store.sqlite")
+
+
+# -- a push the other side refuses -----------------------------------------------------------------
+
+
+@pytest.fixture
+def strict_peer(tmp_path):
+    """A served node that enforces a blocklist of its own (it refuses what matches)."""
+    directory = tmp_path / "strict"
+    ok(run_cli(directory, "init"))
+    node = Node.open(directory)
+    try:
+        publish_blocklist(node, "spam", (r"casino\s+bonus",))
+    finally:
+        node.close()
+    proc, client = start_server(directory)
+    try:
+        yield str(client.base_url).rstrip("/")
+    finally:
+        stop_server(proc, client)
+
+
+def test_a_push_with_refusals_exits_1_and_gives_the_peers_reason(node_dir, strict_peer):
+    ok(run_cli(node_dir, "peer", "add", strict_peer))
+    ok(run_cli(node_dir, "edit", "w", "Fine", "-m", "ok", input="A fine page.\n"))
+    ok(run_cli(node_dir, "edit", "w", "Spam", "-m", "spam", input="win a casino  bonus now\n"))
+    spam = CID.search(ok(run_cli(node_dir, "history", "w", "Spam")).out).group()
+    result = run_cli(node_dir, "sync", "--push")
+    assert result.code == 1 and "Traceback" not in result.err, str(result)
+    line = next(l for l in result.out.splitlines() if " sent " in l)
+    assert "sent 8 (4 new there, 0 already there, 0 held there, 4 refused there)" in line, line
+    reasons = [l for l in result.out.splitlines() if ": refused there: " in l]
+    assert reasons[0].startswith(f"{strict_peer}: refused there: {spam}: rejected (blocked: the text it adds "
+                                 "matches pattern "), reasons
+    assert "casino" in reasons[0] and "of blocklist 'spam'" in reasons[0], reasons
+    # The page, text and signature that came with the refused revision are counted, not listed one by one.
+    assert reasons[1:] == [f"{strict_peer}: refused there: ... and 3 more (most came with what was refused)"]
+    # Nothing new: nothing refused, a success.
+    again = ok(run_cli(node_dir, "sync", "--push"))
+    assert "sent 0 (" in again.out and "refused there:" not in again.out
+
+
+def test_a_peer_that_gives_no_reasons_is_reported_as_such():
+    """A peer from before reasons were sent answers an upload with counts only."""
+    result = SyncResult("http://old.example")
+
+    class Book:
+        def count(self, url, **counts):
+            pass
+
+        def add_range(self, *args, **kwargs):
+            pass
+
+    _record_push(Book(), result.url, {"accepted": 1, "duplicates": 2, "rejected": 3}, result)
+    assert (result.pushed, result.push_duplicates, result.push_refused) == (1, 2, 3)
+    assert result.push_reasons == [NO_REASON]
+    _record_push(Book(), result.url, {"accepted": 1, "rejected": 0, "reasons": []}, result)
+    assert result.push_reasons == [NO_REASON]
+    _record_push(Book(), result.url, {"rejected": 1, "reasons": ["x: rejected (too big)", 7]}, result)
+    assert result.push_reasons == [NO_REASON, "x: rejected (too big)"]
+
+
+# -- the words, in --help -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["sync"], ["bundle", "import"], ["stick", "serve"], ["stick", "home"]])
+def test_report_words_are_defined_in_help(command):
+    text = ok(run_cli(None, *command, "--help")).out
+    for word in ("new", "already here", "held", "refused"):
+        assert re.search(rf"^  {word}\s{{2,}}\S", text, re.M), (word, text)
+    assert "exit status: 0 done; 1 " in text.replace("\n", " ")
+    if command == ["sync"]:
+        assert re.search(r"^  sent\s{2,}objects this node uploaded", text, re.M) and "no reason given" in text
+    if command[0] == "stick":
+        assert re.search(r"^  taken in\s{2,}", text, re.M)
+
+
+# -- progress on a terminal -------------------------------------------------------------------------
+
+
+def _on_a_terminal(node: Path, *args: str) -> tuple[int, str, bytes]:
+    """Run a command with stderr on a pseudo-terminal: (exit code, stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*CLI, "--node", str(node), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, env=cli_env({"TERM": "xterm"}))
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    os.close(master)
+    return proc.wait(timeout=60), out, bytes(shown)
+
+
+def test_bundle_create_shows_progress_on_a_terminal_only(sample_node, tmp_path):
+    code, out, shown = _on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car"))
+    assert code == 0 and out.startswith(f"wrote {tmp_path / 'a.car'}"), (code, out, shown)
+    assert b"writing the bundle" in shown, shown
+    code, out, shown = _on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "b.car"), "--quiet")
+    assert code == 0 and shown == b"", shown
+    piped = ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "c.car")))
+    assert piped.err == "" and piped.out.startswith("wrote "), str(piped)
+
+
+def test_bundle_import_shows_progress_on_a_terminal(sample_node, node_dir, tmp_path):
+    ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car")))
+    code, out, shown = _on_a_terminal(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later")
+    assert code == 0 and "0 refused" in out, (code, out, shown)
+    assert b"checking the bundle" in shown and b"taking its blocks" in shown, shown
