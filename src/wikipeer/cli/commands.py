@@ -16,7 +16,7 @@ from wikipeer.cli import indexing
 from wikipeer.cli.shell import _cid, _dir, _open, out
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
-from wikipeer.node import Node, find_page
+from wikipeer.node import Node, find_page, require_wiki
 from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 
@@ -303,8 +303,7 @@ def export_dump(args: argparse.Namespace) -> int:
     from wikipeer.formats.output import atomic_output
 
     node = _open(args)
-    if args.wiki not in node.store.wikis():
-        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    require_wiki(node, args.wiki)
     config = node.wiki_or_default(args.wiki)
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,

@@ -30,7 +30,7 @@ from wikipeer.media.thumbs import ThumbCache
 from wikipeer.web import editing, media, mwapi, pages, special
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SecureCookies
-from wikipeer.web.errors import HttpError
+from wikipeer.web.errors import HttpError, Missing
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.head import HeadAsGet
 from wikipeer.web.last_resort import LastResort
@@ -196,7 +196,7 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
         ref = pages.find(site, wiki, title, view)
     except HttpError as exc:
         # A partial node fetches what its readers open, then keeps it.
-        if exc.title != "No such page" or action != "view" or not site.fetch_page(wiki, title):
+        if not isinstance(exc, Missing) or action != "view" or not site.fetch_page(wiki, title):
             raise
         ref = pages.find(site, wiki, title, view)
     if q.get("diff"):
@@ -214,12 +214,14 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
 
 
 def _error_pages(app: FastAPI, site: Site) -> None:
-    def error_page(request: Request, status: int, title: str, message: str) -> Response:
-        return site.page(request, "error.html", status=status, heading=title, message=message, login=status == 401)
+    def error_page(request: Request, status: int, title: str, message: str,
+                   suggestions: list[tuple[str, str]] | None = None) -> Response:
+        return site.page(request, "error.html", status=status, heading=title, message=message, login=status == 401,
+                         suggestions=suggestions or [])
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
-        return error_page(request, exc.status, exc.title, exc.message)
+        return error_page(request, exc.status, exc.title, exc.message, exc.suggestions)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:

@@ -19,7 +19,7 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.notices import second
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
-from wikipeer.web.errors import HttpError
+from wikipeer.web.errors import HttpError, Missing
 from wikipeer.web.forms import field
 from wikipeer.web.pages import PageRef, find, revision_of
 from wikipeer.urls import page_url
@@ -121,10 +121,8 @@ def _parse_parents(text: str) -> tuple[bytes, ...]:
 def _maybe_find(site: Site, wiki: str, title: str) -> PageRef | None:
     try:
         return find(site, wiki, title)
-    except HttpError as exc:
-        if exc.title == "No such page":
-            return None
-        raise
+    except Missing:
+        return None
 
 
 def _full_title(site: Site, wiki: str, title: str) -> str:

@@ -26,6 +26,7 @@ from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.web import media
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
+from wikipeer.web.missing import missing_page
 from wikipeer.web.site import Site
 
 HISTORY_LIMIT = 50  # MediaWiki's default
@@ -54,7 +55,7 @@ def find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef
         raise HttpError(400, str(exc), "Bad title") from None
     row = site.node.store.page(wiki, name.ns, name.text)
     if row is None:
-        raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
+        raise missing_page(site, wiki, name)
     view = view or site.node.view()
     return PageRef(wiki, row, name.full, view.ordered(site.node.store, row.id), view)
 
