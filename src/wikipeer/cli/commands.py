@@ -21,6 +21,7 @@ from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
 
 if TYPE_CHECKING:
+    from wikipeer.formats.dump_errors import DumpError
     from wikipeer import hiding
 
 def _when(ts: int) -> str:
@@ -283,7 +284,7 @@ def import_dump(args: argparse.Namespace) -> int:
     print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new){files} into "
           f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped", flush=True)
     if summary.error is not None:
-        print(f"wikipeer: {summary.error}", file=sys.stderr)
+        print(f"wikipeer: {_dump_failure(args.file, summary.error)}", file=sys.stderr)
     indexing.catch_up(node, quiet=args.quiet, later=args.index_later, wait=args.wait_index)
     return summary.error.exit_code if summary.error is not None else 0
 
@@ -296,6 +297,21 @@ def _since(text: str | None) -> int | None:
     except ValueError:
         raise UserError(f"--since: not a date: {text!r} (use YYYY-MM-DD or an ISO time)") from None
     return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
+def _dump_failure(path: str, error: DumpError) -> str:
+    """Why an import stopped, where in which file, and what to do: the import resumes where it stopped."""
+    from wikipeer.formats.dump_errors import TruncatedDump
+
+    name = "standard input" if path == "-" else path
+    if isinstance(error, TruncatedDump):
+        what = "get the whole file and run the same 'wikipeer import' again"
+    else:
+        what = "mend the file (or fetch it again) and run the same 'wikipeer import' again"
+    if error.last_title is None:
+        return f"{name}: {error}. Nothing was imported from it; {what}"
+    return (f"{name}: {error}. The pages up to {error.last_title!r} are imported; {what}: "
+            "it does not import them twice")
 
 
 def export_dump(args: argparse.Namespace) -> int:
