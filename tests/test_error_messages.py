@@ -119,6 +119,33 @@ def test_api_php_and_index_php_name_the_nearest_wiki_and_title(served):
     assert raw.status_code == 404 and "did you mean &#39;wikipeer&#39;?" in raw.text, raw.text
 
 
+def test_a_node_still_fetches_a_page_of_a_wiki_it_does_not_hold_yet(served, node_dir):
+    """"No such wiki" is for the reader, not for the node: it still asks its peers, as for a missing page."""
+    _, full = served
+    assert run_cli(node_dir, "peer", "add", str(full.base_url).rstrip("/")).code == 0
+    proc, client = start_server(node_dir)
+    try:
+        page = client.get("/wiki/wikipeer/Signed_objects")
+        assert page.status_code == 200 and "Signed objects" in page.text, page.text
+        missing = client.get("/wiki/wikipeeer/Signed_objects")
+        assert missing.status_code == 404 and "did you mean &#39;wikipeer&#39;?" in missing.text, missing.text
+    finally:
+        stop_server(proc, client)
+
+
+def test_the_edit_form_still_opens_on_the_first_page_of_a_new_wiki(served):
+    _, client = served
+    with httpx.Client(base_url=client.base_url, timeout=30) as web:
+        _log_in(web)
+        form = web.get("/wiki/brandnew/First_page?action=edit")
+        assert form.status_code == 200 and "<textarea" in form.text, form.text
+
+
+def _log_in(web: httpx.Client) -> None:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text).group(1)
+    assert web.post("/login", data={"name": "Alice", "password": PASSWORD, "csrf": csrf}).status_code == 303
+
+
 # -- a subcommand's own usage -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, usage", [
@@ -247,8 +274,7 @@ def test_patterns_are_quoted_as_written_on_the_command_line(sample_node):
 def test_patterns_are_quoted_as_written_on_the_web_page_and_api_php(served):
     _, client = served
     with httpx.Client(base_url=client.base_url, timeout=30) as web:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text).group(1)
-        assert web.post("/login", data={"name": "Alice", "password": PASSWORD, "csrf": csrf}).status_code == 303
+        _log_in(web)
         form = web.get("/wiki/wikipeer/Offer?action=edit")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
         saved = web.post("/wiki/wikipeer/Offer", data={"csrf": csrf, "parents": "", "summary": "x",
