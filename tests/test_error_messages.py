@@ -167,6 +167,12 @@ def test_a_subcommands_mistake_prints_its_own_usage(node_dir, args, usage):
     assert f"{usage.removeprefix('usage: ').strip()}: error:" in result.err, str(result)
 
 
+def test_an_option_of_wikipeer_written_after_the_command_is_told_where_it_goes(node_dir):
+    result = run_cli(None, "stats", "--node", str(node_dir))
+    assert result.code == 2 and result.err.startswith("usage: wikipeer stats"), str(result)
+    assert "--node is an option of 'wikipeer': write it before 'stats'" in result.err, str(result)
+
+
 # -- dumps that are cut off or malformed ------------------------------------------------------------
 
 def _pages(xml: bytes) -> list[bytes]:

@@ -20,7 +20,12 @@ class _Subcommands(argparse._SubParsersAction):
         super().__call__(parser, namespace, values, option_string)
         extra = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
         if extra:
-            self._name_parser_map[values[0]].error(f"unrecognized arguments: {' '.join(extra)}")
+            # An option of the level above written after the command (`wikipeer sync --node DIR`) is the
+            # likeliest of these mistakes: say where it goes.
+            misplaced = [a.split("=", 1)[0] for a in extra if a.split("=", 1)[0] in parser._option_string_actions]
+            hint = (f" ({misplaced[0]} is an option of '{parser.prog}': write it before '{values[0]}')"
+                    if misplaced else "")
+            self._name_parser_map[values[0]].error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 class CommandParser(argparse.ArgumentParser):
