@@ -288,7 +288,7 @@ def test_edit_on_an_unknown_parent_is_refused(sample_node):
 
 
 def test_reading_an_unknown_wiki_does_not_create_it(sample_node):
-    assert_user_error(run_cli(sample_node, "show", "nosuchwiki", "Foo"), "no page")
+    assert_user_error(run_cli(sample_node, "show", "nosuchwiki", "Foo"), "no wiki 'nosuchwiki' on this node")
     assert "nosuchwiki" not in ok(run_cli(sample_node, "stats")).out
 
 

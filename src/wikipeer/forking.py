@@ -20,7 +20,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import WikiConfig
-from wikipeer.node import Node
+from wikipeer.node import Node, require_wiki
 from wikipeer.store.records import RevInfo
 from wikipeer.store.keyring import NODE_KEY
 
@@ -37,8 +37,9 @@ class Forked:
 def fork_wiki(node: Node, wiki: str, new: str, view_name: str | None = None,
               progress: Callable[[int], None] | None = None) -> Forked:
     """Create ``new`` from ``wiki`` as ``view_name`` sees it."""
+    require_wiki(node, wiki)
     if not node.store.pages(wiki):
-        raise UserError(f"no wiki {wiki!r} on this node")
+        raise UserError(f"the wiki {wiki!r} holds no pages to fork")
     if node.store.pages(new):
         raise UserError(f"the wiki {new!r} exists already: choose another name")
     view = node.view(view_name)

@@ -324,8 +324,27 @@ def _load_config(directory: Path) -> NodeConfig:
 
 def find_page(node: Node, wiki: str, raw_title: str) -> PageRow:
     """The page a user named, normalised by the wiki's rules, or NotFound."""
-    title = normalize_title(node.wiki_or_default(wiki), raw_title)
+    config = node.wiki_or_default(wiki)
+    title = normalize_title(config, raw_title)
     page = node.store.page(wiki, title.ns, title.text)
     if page is None:
-        raise NotFound(f"no page {title.full!r} in wiki {wiki!r}")
+        from wikipeer.store.nearest import did_you_mean, nearest_titles  # only on the way to an error
+        require_wiki(node, wiki)
+        near = [config.full_title(title.ns, t) for t in nearest_titles(node.store, wiki, title.ns, title.text)]
+        raise NotFound(f"no page {title.full!r} in wiki {wiki!r}{did_you_mean(near)}")
     return page
+
+
+def require_wiki(node: Node, wiki: str) -> None:
+    """NotFound, naming the wikis nearest ``wiki``, when the node holds no wiki of that name."""
+    from wikipeer.store.nearest import did_you_mean, nearest_wikis
+    from wikipeer.store.revlists import holds_wiki
+    if holds_wiki(node.store, wiki):
+        return
+    wikis = node.store.wikis()
+    if not wikis:
+        raise NotFound(f"no wiki {wiki!r} on this node: it holds none yet ('wikipeer import' or 'wikipeer edit' "
+                       "makes one)")
+    near = nearest_wikis(node.store, wiki)
+    listed = f"its wikis: {', '.join(wikis)}" if len(wikis) <= 10 else "'wikipeer stats' lists its wikis"
+    raise NotFound(f"no wiki {wiki!r} on this node{did_you_mean(near)}; {listed}")

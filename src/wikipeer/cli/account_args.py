@@ -18,7 +18,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # so argparse's error never echoes a password
     p.set_defaults(func="wikipeer.cli.account_commands:account_add")
-    p = account.add_parser("list", help="accounts with their keys and bot passwords")
+    p = account.add_parser("list", aliases=["show"], help="accounts with their keys and bot passwords")
     p.set_defaults(func="wikipeer.cli.account_commands:account_list")
     p = account.add_parser("botpassword", help="make a bot password NAME@LABEL for programs (printed once), "
                                                "or --revoke one")

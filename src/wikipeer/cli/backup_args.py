@@ -29,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func="wikipeer.cli.backup_commands:backup_run")
 
-    p = backup.add_parser("list", help="list a target's snapshots")
+    p = backup.add_parser("list", aliases=["show"], help="list a target's snapshots")
     target(p)
     p.add_argument("--key-file", help="file holding the target's key (default: $WIKIPEER_BACKUP_KEY or the node's)")
     p.set_defaults(func="wikipeer.cli.backup_commands:backup_list")

@@ -16,11 +16,12 @@ from wikipeer.cli import indexing
 from wikipeer.cli.shell import _cid, _dir, _open, announcing_new_key, key_created, out
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
-from wikipeer.node import Node, find_page
+from wikipeer.node import Node, find_page, require_wiki
 from wikipeer.store import hidden
 from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
+    from wikipeer.formats.dump_errors import DumpError
     from wikipeer import hiding
 
 def _when(ts: int) -> str:
@@ -329,7 +330,7 @@ def import_dump(args: argparse.Namespace) -> int:
     print(f"imported {summary.pages} pages, {summary.revisions} revisions ({summary.new_revisions} new){files} into "
           f"{summary.wiki or 'no wiki'}{resumed}; {summary.skipped_pages} pages skipped", flush=True)
     if summary.error is not None:
-        print(f"wikipeer: {summary.error}", file=sys.stderr)
+        print(f"wikipeer: {_dump_failure(args.file, summary.error)}", file=sys.stderr)
     indexing.catch_up(node, quiet=args.quiet, later=args.index_later, wait=args.wait_index)
     return summary.error.exit_code if summary.error is not None else 0
 
@@ -344,14 +345,28 @@ def _since(text: str | None) -> int | None:
     return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp() * 1000)
 
 
+def _dump_failure(path: str, error: DumpError) -> str:
+    """Why an import stopped, where in which file, and what to do: the import resumes where it stopped."""
+    from wikipeer.formats.dump_errors import TruncatedDump
+
+    name = "standard input" if path == "-" else path
+    if isinstance(error, TruncatedDump):
+        what = "get the whole file and run the same 'wikipeer import' again"
+    else:
+        what = "mend the file (or fetch it again) and run the same 'wikipeer import' again"
+    if error.last_title is None:
+        return f"{name}: {error}. Nothing was imported from it; {what}"
+    return (f"{name}: {error}. The pages up to {error.last_title!r} are imported; {what}: "
+            "it does not import them twice")
+
+
 def export_dump(args: argparse.Namespace) -> int:
     from wikipeer.cli.progress import counted, progress_bar
     from wikipeer.formats.dump_export import ExportOptions, export_dump as run_export
     from wikipeer.formats.output import atomic_output
 
     node = _open(args)
-    if args.wiki not in node.store.wikis():
-        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    require_wiki(node, args.wiki)
     config = node.wiki_or_default(args.wiki)
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,

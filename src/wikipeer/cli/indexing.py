@@ -17,8 +17,7 @@ import time
 
 from wikipeer.cli.index_args import LATER
 from wikipeer.cli.shell import _open, out
-from wikipeer.errors import UserError
-from wikipeer.node import Node
+from wikipeer.node import Node, require_wiki
 
 
 BACKGROUND_LOG = "index.log"
@@ -99,8 +98,7 @@ def _switch(node: Node, on: str | None, off: str | None) -> None:
     from wikipeer.store import indexer
 
     wiki = on or off
-    if wiki not in node.store.wikis():
-        raise UserError(f"no wiki {wiki!r} on this node (see 'wikipeer stats')")
+    require_wiki(node, wiki)
     marked = indexer.set_search(node.store, wiki, on=bool(on))
     out.print(f"search is now {'on' if on else 'off'} for {wiki}: its {marked} pages "
               f"{'enter' if on else 'leave'} the index")

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from wikipeer import __version__
 from wikipeer.cli import account_args, backup_args, index_args, net_args, offline_args, trust_args
+from wikipeer.cli.parsing import CommandParser
 from wikipeer.errors import WikipeerError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wikipeer", description="A node of a signed, peer-to-peer, offline-capable wiki.")
+    parser = CommandParser(prog="wikipeer", description="A node of a signed, peer-to-peer, offline-capable wiki.")
     parser.add_argument("--node", type=Path, help="node directory (default: $WIKIPEER_NODE or the user data directory)")
     parser.add_argument("--version", action="version", version=f"wikipeer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passphrase-protect", action="store_true", help="seal the private key with $WIKIPEER_PASSPHRASE")
     p.add_argument("--default", action="store_true", help="sign edits with this key from now on")
     p.set_defaults(func="wikipeer.cli.commands:key_new")
-    p = key.add_parser("list", help="list keys")
+    p = key.add_parser("list", aliases=["show"], help="list keys")
     p.set_defaults(func="wikipeer.cli.commands:key_list")
     p = key.add_parser("export", help="print a key's public key (or its private key with --private)")
     p.add_argument("name")

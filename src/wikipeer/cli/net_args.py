@@ -27,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                    "password); its password from $WIKIPEER_MW_PASSWORD or asked for, never an argument")
     p.add_argument("--rate", type=float, default=10.0, help="MediaWiki: requests per second at most (default 10)")
     p.set_defaults(func="wikipeer.cli.net_commands:peer_add")
-    p = peer.add_parser("list", help="peers with what they gave, took and sent that was refused")
+    p = peer.add_parser("list", aliases=["show"], help="peers with what they gave, took and sent that was refused")
     p.set_defaults(func="wikipeer.cli.net_commands:peer_list")
     p = peer.add_parser("remove", help="forget a peer")
     p.add_argument("url")

@@ -29,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("community")
     p.add_argument("other")
     p.set_defaults(func="wikipeer.cli.trust_commands:trust_include")
-    p = trust.add_parser("show", help="the trust lists this node holds")
+    p = trust.add_parser("list", aliases=["show"], help="the trust lists this node holds")
     p.set_defaults(func="wikipeer.cli.trust_commands:trust_show")
     p = trust.add_parser("subscribe", help="trust a community (ISSUER_KEY/name) in a view of this node")
     p.add_argument("community")
@@ -41,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     view = sub.add_parser("view", help="the views readers can choose").add_subparsers(
         dest="view_command", required=True, metavar="ACTION")
-    p = view.add_parser("list", help="views and their communities")
+    p = view.add_parser("list", aliases=["show"], help="views and their communities")
     p.set_defaults(func="wikipeer.cli.trust_commands:view_list")
     p = view.add_parser("default", help="the view readers get unless they choose")
     p.add_argument("name")
@@ -64,7 +64,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("patterns", nargs="+", metavar="PATTERN")
         p.add_argument("--key", help="the issuing key (default: your default key)")
         p.set_defaults(func="wikipeer.cli.trust_commands:blocklist_change", action=action)
-    p = bl.add_parser("show", help="blocklists held, and which are enforced")
+    p = bl.add_parser("list", aliases=["show"], help="blocklists held, and which are enforced")
     p.set_defaults(func="wikipeer.cli.trust_commands:blocklist_show")
     p = bl.add_parser("check", help="flag pages whose shown text matches an enforced blocklist")
     p.set_defaults(func="wikipeer.cli.trust_commands:blocklist_check")

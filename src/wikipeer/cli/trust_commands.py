@@ -10,7 +10,7 @@ from wikipeer.forking import fork_wiki
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_from_str
 from wikipeer.notices import current_blocklist, current_trust, publish_blocklist, publish_trust, second
-from wikipeer.policy.blocklist import BlockGuard
+from wikipeer.policy.blocklist import BlockGuard, quoted
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 
 
@@ -151,7 +151,7 @@ def blocklist_change(args: argparse.Namespace) -> int:
     else:
         missing = [p for p in args.patterns if p not in patterns]
         if missing:
-            raise UserError(f"not in the blocklist {args.name!r}: {missing[0]!r}")
+            raise UserError(f"not in the blocklist {args.name!r}: {quoted(missing[0])}")
         patterns = [p for p in patterns if p not in args.patterns]
     published = publish_blocklist(node, args.name, tuple(patterns), args.key)
     out.print(f"blocklist {args.name!r} #{published.seq}: {len(published.patterns)} patterns")

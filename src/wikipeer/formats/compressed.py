@@ -34,7 +34,9 @@ class CountingReader(io.RawIOBase):
         if self.head:
             data, self.head = self.head[:len(buffer)], self.head[len(buffer):]
         else:
-            data = self.inner.read(len(buffer))
+            # read1, where the stream has it: a decompressor's read(n) waits for n bytes, and when its data
+            # stops short it raises EOFError and drops what it had decompressed; read1 hands that out first.
+            data = getattr(self.inner, "read1", self.inner.read)(len(buffer))
         n = len(data)
         buffer[:n] = data
         self.count += n

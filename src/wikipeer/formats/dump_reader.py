@@ -26,7 +26,7 @@ from lxml import etree
 from wikipeer.formats.compressed import CountingReader
 from wikipeer.formats.dump_bytes import PROBLEM, DumpBytes
 from wikipeer.formats.dump_contents import SpooledContents
-from wikipeer.formats.dump_errors import DumpError, TruncatedDump
+from wikipeer.formats.dump_errors import DumpError, TruncatedDump, compressed_problem, xml_problem
 from wikipeer.model import media
 from wikipeer.policy.rules import MAX_TEXT
 
@@ -285,8 +285,10 @@ def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT, spool_dir: str | None 
     source = DumpBytes(counting, max_text, spool_dir, max_file)
     try:
         source.prime()
-    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
-        raise DumpError(f"the compressed data is damaged or cut off at its start ({exc})", 0) from None
+    except EOFError:
+        raise TruncatedDump(0, None, "its compressed data ends before the first block is complete") from None
+    except (OSError, lzma.LZMAError, zlib.error) as exc:
+        raise DumpError(f"the file cannot be read from its start: {compressed_problem(exc)}", 0) from None
     if not SUPPORTED.match(source.version or ""):
         raise DumpError(f"unknown export schema version {source.version!r} (this reads 0.3 to 0.11)", source.base)
     events = etree.iterparse(
@@ -317,12 +319,17 @@ def read_dump(stream: BinaryIO, max_text: int = MAX_TEXT, spool_dir: str | None 
                 del parent[0]
     except etree.XMLSyntaxError as exc:
         if _cut_off(stream, counting, source, exc):
-            raise TruncatedDump(counting.count, last_title, str(exc)) from None
-        raise DumpError(f"malformed XML after page {last_title!r}: {exc}", counting.count) from None
+            raise TruncatedDump(counting.count, last_title) from None
+        where = f"after page {last_title!r}" if last_title else "before the first page"
+        line = f" on line {source.file_line(exc.lineno)} of the file" if exc.lineno else ""
+        raise DumpError(f"malformed XML {where}: {xml_problem(str(exc))}{line}", counting.count,
+                        last_title, near=True) from None
     except EOFError as exc:  # bz2, gzip and xz say so when their stream stops short
-        raise TruncatedDump(counting.count, last_title, f"the compressed stream ends early ({exc})") from None
+        raise TruncatedDump(counting.count, last_title, compressed_problem(exc)) from None
     except (OSError, lzma.LZMAError, zlib.error) as exc:
-        raise DumpError(f"the compressed data is damaged after page {last_title!r} ({exc})", counting.count) from None
+        where = f"after page {last_title!r}" if last_title else "before the first page"
+        raise DumpError(f"the file cannot be read on {where}: {compressed_problem(exc)}", counting.count,
+                        last_title, near=True) from None
 
 
 def _cut_off(stream: BinaryIO, counting: CountingReader, source: DumpBytes, exc: etree.XMLSyntaxError) -> bool:

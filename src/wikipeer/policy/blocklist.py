@@ -27,6 +27,14 @@ def _options() -> re2.Options:
     return options
 
 
+def quoted(pattern: str, limit: int = 80) -> str:
+    """A pattern as its author wrote it, in quotes (``'casino\\s+bonus'``, not repr's doubled backslashes),
+    cut at ``limit`` characters; only characters that cannot be printed are escaped."""
+    cut = pattern[:limit]
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return f"'{text}'" + ("…" if len(pattern) > limit else "")
+
+
 def check_patterns(blocklist: Blocklist) -> None:
     """Refuse a list with a pattern RE2 cannot run; the message names it."""
     for pattern in blocklist.patterns:
@@ -35,7 +43,7 @@ def check_patterns(blocklist: Blocklist) -> None:
         except re2.error as exc:
             why = exc.args[0] if exc.args else exc
             why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)  # RE2 gives bytes
-            raise InvalidObject(f"blocklist {blocklist.name!r}: the pattern {pattern[:80]!r} cannot be used "
+            raise InvalidObject(f"blocklist {blocklist.name!r}: the pattern {quoted(pattern)} cannot be used "
                                 f"({why}); patterns are RE2 expressions, without back-references or look-around") from None
 
 
@@ -45,7 +53,7 @@ class Hit:
     pattern: str
 
     def __str__(self) -> str:
-        return f"pattern {self.pattern[:80]!r} of blocklist {self.blocklist.name!r} by {self.blocklist.key}"
+        return f"pattern {quoted(self.pattern)} of blocklist {self.blocklist.name!r} by {self.blocklist.key}"
 
 
 class BlockGuard:

@@ -32,7 +32,7 @@ from wikipeer.web import editing, media, mwapi, pages, special
 from wikipeer.web.access_log import AccessLog, AccessLogFile
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SESSION_COOKIE, SecureCookies
-from wikipeer.web.errors import HttpError
+from wikipeer.web.errors import HttpError, Missing
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.head import HeadAsGet
 from wikipeer.web.last_resort import LastResort
@@ -227,9 +227,7 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
     view = site.visitor(request).view
     try:
         ref = pages.find(site, wiki, title, view)
-    except HttpError as exc:
-        if exc.title != "No such page":
-            raise
+    except Missing as exc:
         # A partial node fetches what its readers open, then keeps it.
         if action != "view" or not site.fetch_page(wiki, title):
             return pages.missing(site, request, wiki, title, exc)
@@ -249,12 +247,14 @@ def _page(site: Site, request: Request, wiki: str, title: str) -> Response:
 
 
 def _error_pages(app: FastAPI, site: Site) -> None:
-    def error_page(request: Request, status: int, title: str, message: str) -> Response:
-        return site.page(request, "error.html", status=status, heading=title, message=message, login=status == 401)
+    def error_page(request: Request, status: int, title: str, message: str,
+                   suggestions: list[tuple[str, str]] | None = None) -> Response:
+        return site.page(request, "error.html", status=status, heading=title, message=message, login=status == 401,
+                         suggestions=suggestions or [])
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
-        return error_page(request, exc.status, exc.title, exc.message)
+        return error_page(request, exc.status, exc.title, exc.message, exc.suggestions)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> Response:

@@ -29,7 +29,7 @@ from wikipeer.render import render
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.conflict import conflict, moved_on
 from wikipeer.web.diff import side_by_side
-from wikipeer.web.errors import HttpError
+from wikipeer.web.errors import HttpError, Missing
 from wikipeer.web.forms import field
 from wikipeer.web.pages import PageRef, find, revision_of
 from wikipeer.urls import page_url
@@ -186,10 +186,8 @@ def _parse_parents(text: str) -> tuple[bytes, ...]:
 def _maybe_find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef | None:
     try:
         return find(site, wiki, title, view)
-    except HttpError as exc:
-        if exc.title == "No such page":
-            return None
-        raise
+    except Missing:
+        return None
 
 
 def _full_title(site: Site, wiki: str, title: str) -> str:

@@ -33,10 +33,12 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.ratelimit import Limits, client_of
 from wikipeer.store import hidden
 from wikipeer.store.accounts import LoginFailed
+from wikipeer.store.nearest import did_you_mean, nearest_wikis
 from wikipeer.store.revlists import holds_wiki, revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
+from wikipeer.web.missing import missing_page
 from wikipeer.web.site import Site
 
 MAX_API_FIELDS = 200
@@ -186,8 +188,10 @@ def known_wiki(site: Site, wiki: str) -> None:
     """A 404 naming the node's wikis when it holds no wiki ``wiki`` (MediaWiki has no page at such a URL either)."""
     if not holds_wiki(site.node.store, wiki):
         wikis = site.node.store.wikis()
+        near = nearest_wikis(site.node.store, wiki)
         listed = ", ".join(f"/w/{w}/api.php" for w in wikis) or "none yet"
-        raise HttpError(404, f"This node holds no wiki {wiki!r}; its APIs: {listed}.", "No such wiki")
+        raise HttpError(404, f"This node holds no wiki {wiki!r}{did_you_mean(near)}; its APIs: {listed}.",
+                        "No such wiki", [(w, f"/w/{quote(w)}/api.php") for w in near])
 
 
 async def _form(request: Request) -> FormData:
@@ -228,7 +232,7 @@ def raw_text(site: Site, wiki: str, title: str, oldid: str | None) -> str:
         raise HttpError(400, str(exc), "Bad title") from None
     row = store.page(wiki, name.ns, name.text)
     if row is None:
-        raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
+        raise missing_page(site, wiki, name)
     if oldid:
         if not oldid.isdigit() or revision_pages(store, [int(oldid)]).get(int(oldid)) != row.id:
             raise HttpError(404, f"Revision {oldid!r} is not a revision of {name.full!r} on this node.",

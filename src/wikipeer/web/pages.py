@@ -27,6 +27,7 @@ from wikipeer.urls import page_url
 from wikipeer.web import media
 from wikipeer.web.diff import side_by_side
 from wikipeer.web.errors import HttpError
+from wikipeer.web.missing import missing_page
 from wikipeer.web.site import Site
 
 HISTORY_LIMIT = 50  # MediaWiki's default
@@ -55,12 +56,12 @@ def find(site: Site, wiki: str, title: str, view: View | None = None) -> PageRef
         raise HttpError(400, str(exc), "Bad title") from None
     row = site.node.store.page(wiki, name.ns, name.text)
     if row is None:
-        raise HttpError(404, f"There is no page {name.full!r} in the wiki {wiki!r} on this node.", "No such page")
+        raise missing_page(site, wiki, name)
     view = view or site.node.view()
     return PageRef(wiki, row, name.full, view.ordered(site.node.store, row.id), view)
 
 
-def missing(site: Site, request: Request, wiki: str, title: str, error: HttpError) -> Response:
+def missing(site: Site, request: Request, wiki: str, title: str, error: Missing) -> Response:
     """The 404 of a page this node does not hold, offering to create it (as MediaWiki's "create this page").
 
     A reader who is not logged in is offered the log-in form, which comes back to the edit form. A wiki
@@ -73,7 +74,7 @@ def missing(site: Site, request: Request, wiki: str, title: str, error: HttpErro
     logged_in = site.visitor(request).account is not None
     create = edit_url if logged_in else f"/login?returnto={quote(edit_url)}"
     return site.page(request, "missing.html", status=404, wiki=wiki, title=full_title, create=create,
-                     logged_in=logged_in)
+                     logged_in=logged_in, suggestions=error.suggestions)
 
 
 def revision_of(site: Site, ref: PageRef, text: str) -> RevInfo:
