@@ -251,3 +251,18 @@ def test_history_page_naming_people_in_chromium(cast, served, browser):
         assert authors.first.get_attribute("title").startswith("ed25519:")
         assert_png(screenshot(page, "history-people"))
         assert not tab.errors, tab.errors
+
+
+def test_key_profile_publishes_the_name_other_nodes_show(sample_node):
+    assert run_cli(sample_node, "key", "new", "carol", "--default").code == 0
+    empty = run_cli(sample_node, "key", "profile", "  ")
+    assert empty.code == 2 and "a profile needs a name" in empty.err
+    result = run_cli(sample_node, "key", "profile", "Carol Connor")
+    assert result.code == 0 and "goes by 'Carol Connor'" in result.out, str(result)
+    assert run_cli(sample_node, "edit", WIKI, "Carol's page", "-m", "hello", input="Hi.\n").code == 0
+    assert "  carol  hello" in run_cli(sample_node, "history", WIKI, "Carol's page").out  # the local name first
+    # Where the key has no local name (as on every other node), its signed profile names it: a claim.
+    public = run_cli(sample_node, "key", "export", "carol").out.strip()
+    (sample_node / "keys" / "carol.key").unlink()
+    line = run_cli(sample_node, "history", WIKI, "Carol's page").out
+    assert f"  Carol Connor ({public.removeprefix('ed25519:')[:10]}…)  hello" in line
