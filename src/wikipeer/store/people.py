@@ -75,6 +75,7 @@ class Person:
     name: str
     source: str
     clash: bool = False  # a profile name that is also the name of another key here
+    held: bool = False  # this node holds the key's private half (its own, its user's, an account's)
 
     @property
     def fingerprint(self) -> str:
@@ -155,9 +156,11 @@ class People:
             named: dict[str, Person] = {}
             for identity in keyring.list():
                 if identity.name in accounts:
-                    named[identity.public] = Person(identity.public, accounts[identity.name], ACCOUNT)
+                    named[identity.public] = Person(identity.public, accounts[identity.name], ACCOUNT,
+                                                    held=identity.private)
                 elif not identity.name.startswith(ACCOUNT_PREFIX):
-                    named.setdefault(identity.public, Person(identity.public, identity.name, LOCAL))
+                    named.setdefault(identity.public, Person(identity.public, identity.name, LOCAL,
+                                                             held=identity.private))
             folded = {name_folded(p.name): p.key for p in named.values()}
             self._local = (stamp, named, folded)
         return self._local[1], self._local[2]

@@ -19,18 +19,18 @@ class Badge:
     title: str = ""
 
 
-def badges(rev: RevInfo, view: View, local_keys: frozenset[str], people: People) -> list[Badge]:
+def badges(rev: RevInfo, view: View, people: People) -> list[Badge]:
     """Who signed ``rev``, by name, and whether ``view`` trusts them; and how many seconded it.
 
     "local" is a trusted signature made on this node; a local key the view does not
     trust (a web account's, read by someone else) is "unknown" like any other.
     """
-    keys = sorted({s.key for s in rev.sigs if s.role != "second"})
-    trusted = any(k in view.trusted for k in keys)
-    names = ", ".join(people.label(k, k in view.trusted) for k in keys) or "nobody"
-    hover = "; ".join(people.person(k).explain(k in view.trusted) for k in keys)
-    if trusted:
-        kind = "local" if any(k in local_keys and k in view.trusted for k in keys) else "trusted"
+    signers = [people.person(k) for k in sorted({s.key for s in rev.sigs if s.role != "second"})]
+    trusted = [p.key in view.trusted for p in signers]
+    names = ", ".join(p.label(t) for p, t in zip(signers, trusted)) or "nobody"
+    hover = "; ".join(p.explain(t) for p, t in zip(signers, trusted))
+    if any(trusted):
+        kind = "local" if any(p.held and t for p, t in zip(signers, trusted)) else "trusted"
         out = [Badge(kind, f"signed by {names} (trusted by your view)", hover)]
     else:
         out = [Badge("unknown", f"signed by {names} — not trusted by this view", hover)]

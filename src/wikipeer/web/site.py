@@ -115,7 +115,7 @@ class Site:
         return WikiReader(self.node, self.node.wiki_or_default(wiki), server=server)
 
     def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
-        return badges(rev, view or self.node.view(), self.node.local_keys(), self.people)
+        return badges(rev, view or self.node.view(), self.people)
 
     def author(self, rev: RevInfo, view: View | None = None) -> Shown:
         """Who made a revision, as a reader with ``view`` sees it (store/people.py says how names are chosen)."""
