@@ -266,3 +266,13 @@ def test_key_profile_publishes_the_name_other_nodes_show(sample_node):
     (sample_node / "keys" / "carol.key").unlink()
     line = run_cli(sample_node, "history", WIKI, "Carol's page").out
     assert f"  Carol Connor ({public.removeprefix('ed25519:')[:10]}…)  hello" in line
+
+
+def test_a_name_given_while_the_node_serves_shows_at_the_next_request(cast, served):
+    """Last in this module: it names the nameless key on the served node (another process's keyring write)."""
+    before = served.get(f"/wiki/{WIKI}/People_page?action=history").text
+    assert cast.nameless.fingerprint in {text for _, _, text in _author_spans(before)}
+    assert run_cli(cast.node_dir, "key", "import", "nelly", input=cast.nameless.public).code == 0
+    after = served.get(f"/wiki/{WIKI}/People_page?action=history").text
+    spans = {text: kind for kind, _, text in _author_spans(after)}
+    assert spans.get("nelly") == "local" and cast.nameless.fingerprint not in spans

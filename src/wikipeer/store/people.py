@@ -20,7 +20,7 @@ imitates. The full key is always at hand (``title=`` on the web,
 
 ``People`` is made once per web app or command and caches: local and account
 names until the key folder changes, profiles until the store takes in a new
-object. ``UserNames`` gives each key one MediaWiki user name, unique and
+object, looking whether they did once per command or web request (``refresh``). ``UserNames`` gives each key one MediaWiki user name, unique and
 valid, for exports and api.php answers.
 """
 
@@ -112,10 +112,21 @@ class People:
         self.keyring, self.store, self.node_dir = keyring, store, node_dir
         self._local: tuple[tuple, dict[str, Person], dict[str, str]] = ((), {}, {})
         self._profiles: tuple[int, dict[str, Person | None]] = (-1, {})
+        self._stale = True
+
+    def refresh(self) -> None:
+        """Look again whether keys, accounts or profiles changed, at the next name asked for.
+
+        The web app calls it once per request: a page of 500 revisions then checks the key folder and the
+        store once, not once per line.
+        """
+        self._stale = True
 
     def person(self, key: str) -> Person:
         """The name this node knows ``key`` by, and where it comes from."""
-        named, folded = self._local_names()
+        if self._stale:
+            self._check()
+        _, named, folded = self._local
         found = named.get(key)
         if found is not None:
             return found
@@ -145,9 +156,12 @@ class People:
 
     def confirmed(self) -> list[Person]:
         """Every key named on this node (accounts, then keyring names): these names are never disambiguated away."""
-        return sorted(self._local_names()[0].values(), key=lambda p: (p.source != ACCOUNT, p.name))
+        if self._stale:
+            self._check()
+        return sorted(self._local[1].values(), key=lambda p: (p.source != ACCOUNT, p.name))
 
-    def _local_names(self) -> tuple[dict[str, Person], dict[str, str]]:
+    def _check(self) -> None:
+        self._stale = False
         # Every new key (an account's too) changes the folder: its mtime and the keyring's own count tell.
         keyring = self.keyring
         stamp = (keyring.generation, keyring.dir.stat().st_mtime_ns)
@@ -161,15 +175,13 @@ class People:
                 elif not identity.name.startswith(ACCOUNT_PREFIX):
                     named.setdefault(identity.public, Person(identity.public, identity.name, LOCAL,
                                                              held=identity.private))
-            folded = {name_folded(p.name): p.key for p in named.values()}
-            self._local = (stamp, named, folded)
-        return self._local[1], self._local[2]
-
-    def _profile(self, key: str) -> Person | None:
-        # A new profile comes as a new object: the store's last object id tells (a cheap lookup on its key).
+            self._local = (stamp, named, {name_folded(p.name): p.key for p in named.values()})
+        # A new profile comes as a new object: the store's last object id tells (a lookup on its key).
         seq = self.store.last_seq()
         if self._profiles[0] != seq:
             self._profiles = (seq, {})
+
+    def _profile(self, key: str) -> Person | None:
         cache = self._profiles[1]
         if key not in cache:
             found = self.store.current_notices(KIND_PROFILE, key)

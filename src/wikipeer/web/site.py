@@ -135,6 +135,7 @@ class Site:
         if cached is not None:
             return cached
         request.state.visitor = visitor = self._visitor(request)
+        self.people.refresh()  # names are looked up again once per request (every page asks who the visitor is)
         return visitor
 
     def _visitor(self, request: Request) -> Visitor:
