@@ -47,6 +47,7 @@ FINGERPRINT_CHARS = 10
 MAX_NAME = 64  # a longer profile name is cut: it would push a history line's other columns off the screen
 _INVALID_USER_CHARS = re.compile(r"[#<>\[\]|{}/@:=\x00-\x1f\x7f]")  # MediaWiki's title and user name rules
 _SPACES = re.compile(r"[\s_]+")
+_UNSHOWN = ("Cc", "Cf", "Co", "Cs", "Cn")  # control, formatting (bidi overrides, zero-width), private, unassigned
 
 
 def fingerprint(key: str) -> str:
@@ -56,9 +57,7 @@ def fingerprint(key: str) -> str:
 
 def clean_name(name: str) -> str:
     """A claimed name made safe to show: no control or formatting characters (bidi overrides), spaces collapsed."""
-    kept = "".join(" " if unicodedata.category(c) in ("Zl", "Zp") or c.isspace() else c
-                   for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs", "Cn") or c.isspace())
-    kept = " ".join(kept.split())
+    kept = " ".join("".join(c for c in name if c.isspace() or unicodedata.category(c) not in _UNSHOWN).split())
     return kept if len(kept) <= MAX_NAME else kept[:MAX_NAME - 1] + "…"
 
 
