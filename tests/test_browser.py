@@ -157,15 +157,15 @@ def test_edit_history_diff_fork_and_merge(uk_server, uk_node, browser):
         page.click("button[name=save]")
         expect(page).to_have_url(re.compile(r"notice=saved"))
         expect(page.locator(".notice.saved")).to_contain_text("saved and signed")
-        expect(page.locator("p.revinfo .badge.local")).to_have_text("signed by this node")
+        expect(page.locator("p.revinfo .badge.local")).to_have_text(f"signed by {name} (trusted by your view)")
         assert _head_count(uk_node.dir, title) == 1
 
-        # The history shows it first, signed by this node; the import's revision below it.
+        # The history shows it first, signed by the account by name; the import's revision below it.
         page.click("nav.tabs a:text-is('History')")
         lines = page.locator("ul.history > li")
         expect(lines).to_have_count(2)
         expect(lines.first.locator(".comment")).to_have_text("browser edit A")
-        expect(lines.first.locator(".badge.local")).to_have_text("signed by this node")
+        expect(lines.first.locator(".badge.local")).to_have_text(f"signed by {name} (trusted by your view)")
         expect(lines.first.locator(".badge.head")).to_be_visible()
         expect(lines.nth(1).locator(".badge.head")).to_have_count(0)
 
@@ -220,7 +220,7 @@ def test_edit_history_diff_fork_and_merge(uk_server, uk_node, browser):
 
         page.goto(f"{url}?action=history")
         expect(lines).to_have_count(4)
-        expect(lines.first.locator(".badge.local")).to_have_text("signed by this node")
+        expect(lines.first.locator(".badge.local")).to_have_text(f"signed by {name} (trusted by your view)")
         expect(page.locator("ul.history > li.head")).to_have_count(1)
         assert_png(screenshot(page, "history"))
         assert_clean(tab)

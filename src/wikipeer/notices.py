@@ -1,4 +1,4 @@
-"""Publishing notices (trust lists, blocklists) and seconding revisions, signed here.
+"""Publishing notices (profiles, trust lists, blocklists) and seconding revisions, signed here.
 
 A notice is superseded by a newer one from the same issuer and name: each
 change here publishes the whole list again with the next number, so any
@@ -13,7 +13,8 @@ from wikipeer.errors import NotFound, UserError
 from wikipeer.ingest import REJECTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.model.keys import sign
-from wikipeer.model.objects import Blocklist, Signature, Trust, build_blocklist, build_signature, build_trust
+from wikipeer.model.objects import (Blocklist, Profile, Signature, Trust, build_blocklist, build_profile, build_signature,
+                                    build_trust)
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue
 from wikipeer.store.keyring import Identity
@@ -73,6 +74,16 @@ def publish_blocklist(node: Node, name: str, patterns: tuple[str, ...], key_name
     blocklist = Blocklist(identity.public, name, (old.seq + 1) if old else 1, _now(), tuple(dict.fromkeys(patterns)))
     _publish(node, _signed(node, identity, build_blocklist(blocklist)))
     return blocklist
+
+
+def publish_profile(node: Node, name: str, about: str = "", key_name: str | None = None) -> Profile:
+    """Publish the name a key goes by, signed by that key: other nodes show it (as a claim) for its edits."""
+    if not name.strip():
+        raise UserError("a profile needs a name: the name others should see for your edits")
+    identity = _identity(node, key_name)
+    profile = Profile(identity.public, name.strip(), _now(), about)
+    _publish(node, _signed(node, identity, build_profile(profile)))
+    return profile
 
 
 def second(node: Node, rev_cid: bytes, key_name: str | None = None) -> bytes:

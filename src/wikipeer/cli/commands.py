@@ -18,6 +18,7 @@ from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page, require_wiki
 from wikipeer.store import hidden
+from wikipeer.store.people import People
 from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
@@ -28,14 +29,19 @@ def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _short(key: str | None) -> str:
-    return key[8:20] + "…" if key else "-"
+def _people(node: Node) -> People:
+    return People(node.keyring, node.store, node.dir)
 
 
-def _rev_line(node: Node, rev: RevInfo) -> str:
-    trusted = "✓" if node.view().is_trusted(rev) else " "
-    who = rev.author or rev.origin.get("user") or "node"
-    return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {_short(who) if who.startswith('ed25519:') else who}  {rev.comment}"
+def _rev_line(node: Node, rev: RevInfo, people: People, keys: bool = False, where: str = "") -> str:
+    """One revision: trusted mark, CID, time, size, [page,] who made it (by name, or the key with ``keys``), summary."""
+    view = node.view()
+    trusted = "✓" if view.is_trusted(rev) else " "
+    if rev.origin.get("user") or rev.origin.get("ip") or not rev.author:
+        who = str(rev.origin.get("user") or rev.origin.get("ip") or "node")
+    else:
+        who = rev.author if keys else people.label(rev.author, rev.author in view.trusted)
+    return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {where}{who}  {rev.comment}"
 
 
 def _read_input(path: Path | None) -> bytes:
@@ -106,6 +112,15 @@ def key_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def key_profile(args: argparse.Namespace) -> int:
+    from wikipeer.notices import publish_profile
+
+    node = _open(args)
+    profile = publish_profile(node, args.display_name, args.about, args.key)
+    out.print(f"published: key {profile.key} goes by {profile.name!r} (peers learn it by gossip)")
+    return 0
+
+
 def edit(args: argparse.Namespace) -> int:
     from wikipeer import authoring
 
@@ -145,11 +160,9 @@ def _page_name(node: Node, page_cid: bytes) -> tuple[int, str]:
     return row.ns, row.title
 
 
-def _key_name(node: Node, public: str | None) -> str:
-    """A key as a person knows it: the local name this node's keyring gives it (one place to ask, so that a
-    key's profile name can take over)."""
-    named = next((i.name for i in node.keyring.list() if i.public == public), None)
-    return f"key {named!r}" if named else f"key {public}"
+def _key_name(node: Node, public: str) -> str:
+    """The key that signed, by the name this node knows it by (store/people.py)."""
+    return f"key {_people(node).person(public).name!r}"
 
 
 def _short_cid(cid: bytes) -> str:
@@ -245,15 +258,34 @@ def history(args: argparse.Namespace) -> int:
     node = _open(args)
     page_id = find_page(node, args.wiki, args.title).id
     revs = node.store.history(page_id) if args.limit is None else node.store.history_page(page_id, args.limit)
+    people = _people(node)
     for rev in revs:
-        out.print(_rev_line(node, rev))
+        out.print(_rev_line(node, rev, people, args.keys))
     return 0
 
 
 def heads(args: argparse.Namespace) -> int:
     node = _open(args)
+    people = _people(node)
     for rev in node.view().ordered(node.store, find_page(node, args.wiki, args.title).id):
-        out.print(_rev_line(node, rev))
+        out.print(_rev_line(node, rev, people, args.keys))
+    return 0
+
+
+def recent(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UserError(f"--limit must be at least 1, not {args.limit}")
+    node = _open(args)
+    if args.wiki is not None and args.wiki not in node.store.wikis():
+        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    people = _people(node)
+    revs = node.store.recent(args.limit, args.wiki)
+    for rev in revs:
+        row = node.store.page_by_id(rev.page)
+        title = node.wiki_or_default(row.wiki).full_title(row.ns, row.title)
+        out.print(_rev_line(node, rev, people, args.keys, f"{row.wiki}: {title}  "))
+    if not revs:
+        out.print("no revisions yet")
     return 0
 
 
@@ -372,7 +404,8 @@ def export_dump(args: argparse.Namespace) -> int:
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,
                             include_files=args.include_files)
     with atomic_output(args.output) as stream, progress_bar(f"exporting {args.wiki}", len(pages)) as update:
-        count = run_export(node.store, config, counted(pages, update, 16), node.view(), options, stream)
+        count = run_export(node.store, config, counted(pages, update, 16), node.view(), options, stream,
+                           _people(node))
     print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)
     return 0
 

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("file", nargs="?", default="-", help="file holding the key text (default: stdin)")
     p.set_defaults(func="wikipeer.cli.commands:key_import")
+    p = key.add_parser("profile", help="publish the name a key goes by on other nodes (a profile signed by the key)")
+    p.add_argument("display_name", metavar="NAME", help="the name others see for this key's edits")
+    p.add_argument("--key", help="the key that names itself (default: your default key)")
+    p.add_argument("--about", default="", help="a line about you")
+    p.set_defaults(func="wikipeer.cli.commands:key_profile")
 
     p = sub.add_parser("edit", help="save a new revision of a page, signed with the default key",
                        description="Save a new revision of a page, signed with the default key (made, and named "
@@ -97,7 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("title")
         if name == "history":
             p.add_argument("--limit", type=int, help="only the newest N revisions (default: all)")
+        p.add_argument("--keys", action="store_true", help="show each author's public key instead of their name")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("recent", help="the revisions this node received last, newest first, with who made them")
+    p.add_argument("--wiki", help="only this wiki's")
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--keys", action="store_true", help="show each author's public key instead of their name")
+    p.set_defaults(func="wikipeer.cli.commands:recent")
 
     p = sub.add_parser("diff", help="unified diff between two revisions")
     p.add_argument("old")

@@ -1,8 +1,11 @@
 """Write a wiki as a MediaWiki XML export (schema 0.11) that importDump.php accepts.
 
 Imported revisions are written back with the ids, contributors, comments and
-flags they came with (kept in ``origin``); local edits name their author as
-``Wikipeer-`` plus the start of their key. Revisions of a page are written
+flags they came with (kept in ``origin``); local edits name their author by
+the name this node knows the key by (store/people.py: an account's or the
+key's local name, a trusted profile's, else ``Wikipeer-`` and the key's
+fingerprint), one MediaWiki user name per key, never one an imported user of the
+export has (a clash gets the key's fingerprint in parentheses). Revisions of a page are written
 parents before children, oldest first, so the shown head is last.
 
 With ``uploads`` a ``File:`` page also gets an ``<upload>`` per file version,
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -29,6 +32,7 @@ from wikipeer.formats.dump_reader import sha1_base36
 from wikipeer.model.title import WikiConfig
 from wikipeer.policy.view import View
 from wikipeer.model.media import NS_FILE, sha1_base36 as hex_to_base36
+from wikipeer.store.people import People, UserNames, key_user_name
 from wikipeer.store.records import FileInfo, PageRow, RevInfo
 from wikipeer.store.store import Store
 
@@ -97,18 +101,22 @@ def _siteinfo(config: WikiConfig) -> str:
     return "".join(parts)
 
 
-def _contributor(rev: RevInfo) -> str:
+UserName = Callable[[str], str]
+"""The MediaWiki user name of an author key."""
+
+
+def _contributor(rev: RevInfo, user_name: UserName) -> str:
     origin = rev.origin
     if origin.get("user_deleted"):
         return '      <contributor deleted="deleted" />\n'
     if "ip" in origin:
         return "      <contributor>\n" + _leaf("ip", origin["ip"], "        ") + "      </contributor>\n"
-    name = origin.get("user") or ("Wikipeer-" + rev.author[8:16] if rev.author else "Wikipeer")
+    name = origin.get("user") or (user_name(rev.author) if rev.author else "Wikipeer")
     user_id = _leaf("id", str(origin["user_id"]), "        ") if "user_id" in origin else ""
     return "      <contributor>\n" + _leaf("username", name, "        ") + user_id + "      </contributor>\n"
 
 
-def _revision(store: Store, rev: RevInfo) -> str:
+def _revision(store: Store, rev: RevInfo, user_name: UserName) -> str:
     origin = rev.origin
     text = store.revision_text(rev)
     data = text.encode("utf-8")
@@ -118,7 +126,7 @@ def _revision(store: Store, rev: RevInfo) -> str:
     if "parent_id" in origin:
         parts.append(_leaf("parentid", str(origin["parent_id"]), "      "))
     parts.append(_leaf("timestamp", format_timestamp(rev.ts), "      "))
-    parts.append(_contributor(rev))
+    parts.append(_contributor(rev, user_name))
     if rev.minor:
         parts.append("      <minor />\n")
     if origin.get("comment_deleted"):
@@ -136,7 +144,7 @@ def _revision(store: Store, rev: RevInfo) -> str:
     return "".join(parts)
 
 
-def _page_head(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevInfo]) -> str:
+def _page_head(store: Store, config: WikiConfig, page: PageRow, revisions: list[RevInfo], user_name: UserName) -> str:
     parts = ["  <page>\n", _leaf("title", config.full_title(page.ns, page.title), "    "),
              _leaf("ns", str(page.ns), "    ")]
     page_id = next((r.origin["page_id"] for r in revisions if "page_id" in r.origin), None)
@@ -145,27 +153,27 @@ def _page_head(store: Store, config: WikiConfig, page: PageRow, revisions: list[
     redirect = revisions[-1].origin.get("redirect")
     if redirect:
         parts.append(_leaf("redirect", None, "    ", title=redirect))
-    parts += [_revision(store, rev) for rev in revisions]
+    parts += [_revision(store, rev, user_name) for rev in revisions]
     return "".join(parts)
 
 
-def _upload_contributor(info: FileInfo) -> str:
+def _upload_contributor(info: FileInfo, user_name: UserName) -> str:
     origin = info.origin
     if "ip" in origin:
         return "      <contributor>\n" + _leaf("ip", origin["ip"], "        ") + "      </contributor>\n"
-    name = origin.get("user") or ("Wikipeer-" + info.author[8:16] if info.author else "Wikipeer")
+    name = origin.get("user") or (user_name(info.author) if info.author else "Wikipeer")
     user_id = _leaf("id", str(origin["user_id"]), "        ") if "user_id" in origin else ""
     return "      <contributor>\n" + _leaf("username", name, "        ") + user_id + "      </contributor>\n"
 
 
 def write_upload(store: Store, page: PageRow, info: FileInfo, include_file: bool, out: BinaryIO,
-                 replaced_ms: int | None = None) -> None:
+                 replaced_ms: int | None = None, user_name: UserName = key_user_name) -> None:
     """One ``<upload>`` as XmlDumpWriter::writeUpload writes it; its contents streamed chunk by chunk.
 
     ``replaced_ms`` is when a newer version replaced this one: it is then an archived version.
     """
     name = page.title.replace(" ", "_")
-    head = ["    <upload>\n", _leaf("timestamp", format_timestamp(info.ts), "      "), _upload_contributor(info),
+    head = ["    <upload>\n", _leaf("timestamp", format_timestamp(info.ts), "      "), _upload_contributor(info, user_name),
             _leaf("comment", info.comment, "      "), _leaf("filename", name, "      ")]
     if replaced_ms is not None:
         digits = format_timestamp(replaced_ms).translate(str.maketrans("", "", "-:TZ"))
@@ -199,21 +207,40 @@ def selected(store: Store, pages: Iterable[PageRow], view: View, options: Export
             yield page, revisions
 
 
+def _user_names(store: Store, pages: list[PageRow], view: View, options: ExportOptions,
+                people: People | None) -> UserName:
+    """Who local edits are credited to: with ``people``, a name per key that no imported user of the export has."""
+    if people is None:
+        return key_user_name
+    imported = {str(r.origin["user"]) for _, revisions in selected(store, pages, view, options)
+                for r in revisions if r.origin.get("user")}
+    if options.uploads or options.include_files:
+        imported |= {str(v.origin["user"]) for page in pages if page.ns == NS_FILE
+                     for v in store.file_versions(page.id) if v.origin.get("user")}
+    return UserNames(people, view.trusted, imported).name
+
+
 def export_dump(store: Store, config: WikiConfig, pages: Iterable[PageRow], view: View, options: ExportOptions,
-                out: BinaryIO) -> int:
-    """Write the export to ``out``; returns the number of pages written."""
+                out: BinaryIO, people: People | None = None) -> int:
+    """Write the export to ``out``; returns the number of pages written.
+
+    ``people`` names local edits' authors (see the module's docstring); without it they are "Wikipeer-" and
+    the start of their key.
+    """
+    pages = list(pages)
+    user_name = _user_names(store, pages, view, options, people)
     out.write(
         f'<mediawiki xmlns="{NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{NS} http://www.mediawiki.org/xml/export-0.11.xsd" '
         f'version="0.11" xml:lang="{_attr(config.lang)}">\n'.encode())
     out.write(_siteinfo(config).encode("utf-8"))
     count = 0
     for page, revisions in selected(store, pages, view, options):
-        out.write(_page_head(store, config, page, revisions).encode("utf-8"))
+        out.write(_page_head(store, config, page, revisions, user_name).encode("utf-8"))
         if (options.uploads or options.include_files) and page.ns == NS_FILE:
             versions = store.file_versions(page.id)[::-1]  # oldest first, as MediaWiki writes them
             for number, info in enumerate(versions):
                 replaced = versions[number + 1].ts if number + 1 < len(versions) else None
-                write_upload(store, page, info, options.include_files, out, replaced)
+                write_upload(store, page, info, options.include_files, out, replaced, user_name)
         out.write(b"  </page>\n")
         count += 1
     out.write(b"</mediawiki>\n")

@@ -1,10 +1,12 @@
-"""What a reader is told about a revision's signatures, at a glance."""
+"""What a reader is told about a revision's signatures, at a glance: whose they are, and whether the reader's
+view trusts them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from wikipeer.policy.view import View
+from wikipeer.store.people import People
 from wikipeer.store.records import RevInfo
 
 
@@ -17,18 +19,23 @@ class Badge:
     title: str = ""
 
 
-def badges(rev: RevInfo, view: View, local_keys: frozenset[str]) -> list[Badge]:
-    """Who signed ``rev``: this node, a trusted key or an unknown key; and how many seconded it."""
-    signed = [s for s in rev.sigs if s.role != "second"]
-    keys = ", ".join(sorted({s.key for s in signed}))
-    out: list[Badge] = []
-    if any(s.key in local_keys for s in signed):
-        out.append(Badge("local", "signed by this node", keys))
-    elif any(s.key in view.trusted for s in signed):
-        out.append(Badge("trusted", "signed by a trusted key", keys))
+def badges(rev: RevInfo, view: View, people: People) -> list[Badge]:
+    """Who signed ``rev``, by name, and whether ``view`` trusts them; and how many seconded it.
+
+    "local" is a trusted signature made on this node; a local key the view does not
+    trust (a web account's, read by someone else) is "unknown" like any other.
+    """
+    signers = [people.person(k) for k in sorted({s.key for s in rev.sigs if s.role != "second"})]
+    trusted = [p.key in view.trusted for p in signers]
+    names = ", ".join(p.label(t) for p, t in zip(signers, trusted)) or "nobody"
+    hover = "; ".join(p.explain(t) for p, t in zip(signers, trusted))
+    if any(trusted):
+        kind = "local" if any(p.held and t for p, t in zip(signers, trusted)) else "trusted"
+        out = [Badge(kind, f"signed by {names} (trusted by your view)", hover)]
     else:
-        out.append(Badge("unknown", "signed by an unknown key", keys))
-    seconds = {s.key for s in rev.sigs if s.role == "second"}
+        out = [Badge("unknown", f"signed by {names} — not trusted by this view", hover)]
+    seconds = sorted({s.key for s in rev.sigs if s.role == "second"})
     if seconds:
-        out.append(Badge("second", f"seconded by {len(seconds)}", ", ".join(sorted(seconds))))
+        out.append(Badge("second", f"seconded by {len(seconds)}",
+                         ", ".join(people.label(k, k in view.trusted) for k in seconds)))
     return out

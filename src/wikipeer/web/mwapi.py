@@ -127,8 +127,10 @@ async def api(site: Site, request: Request, wiki: str, limits: Limits) -> Respon
                 params[name] = value
     visitor = site.visitor(request)
     session = api_session(site, request, limits)
+    names = site.user_names(visitor.view)
     call = ApiCall(node=site.node, wiki=config, params=params, method=request.method,
-                   account=visitor.account, is_bot=session.may("bot"), user_name=site.author,
+                   account=visitor.account, is_bot=session.may("bot"),
+                   user_name=lambda rev: names.name(rev.author) if rev.author else "anonymous",
                    check_token=session.check, script_url=f"/w/{quote(wiki)}/api.php",
                    page_url=f"/wiki/{quote(wiki)}/", servedby=SERVED_BY, files=files)
     call.state["server"] = f"{request.url.scheme}://{request.url.netloc}"

@@ -28,6 +28,7 @@ from wikipeer.render.langtags import direction
 from wikipeer.render.messages import formatted
 from wikipeer.store.accounts import Account, Accounts, Session
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.people import People, Shown, UserNames
 from wikipeer.store.records import RevInfo
 from wikipeer.urls import page_url
 from wikipeer.web.badges import Badge, badges
@@ -92,7 +93,7 @@ class Site:
     def __init__(self, node: Node, accounts: Accounts, default_wiki: str | None = None) -> None:
         self.node, self.accounts, self.default_wiki = node, accounts, default_wiki
         self.cache = RenderCache(node.dir / "cache.sqlite")
-        self._names: tuple[tuple[int, int], dict[str, str]] = ((-1, -1), {})
+        self.people = People(node.keyring, node.store, node.dir)
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
@@ -116,28 +117,19 @@ class Site:
         return WikiReader(self.node, self.node.wiki_or_default(wiki), server=server)
 
     def badges(self, rev: RevInfo, view: View | None = None) -> list[Badge]:
-        return badges(rev, view or self.node.view(), self.node.local_keys())
+        return badges(rev, view or self.node.view(), self.people)
 
-    def author(self, rev: RevInfo) -> str:
-        """Who made a revision, in words: the imported user name, a local account, or the key."""
-        if rev.origin.get("user") or rev.origin.get("ip"):
-            return str(rev.origin.get("user") or rev.origin.get("ip"))
-        if not rev.author:
-            return "anonymous"
-        return self.key_name(rev.author)
+    def author(self, rev: RevInfo, view: View | None = None) -> Shown:
+        """Who made a revision, as a reader with ``view`` sees it (store/people.py says how names are chosen)."""
+        return self.people.author(rev, (view or self.node.view()).trusted)
 
-    def key_name(self, key: str) -> str:
-        """A key as readers know it: a local account's name, else its first characters."""
-        return self._account_names().get(key) or key.removeprefix("ed25519:")[:10] + "…"
+    def key_name(self, key: str, view: View | None = None) -> str:
+        """A key as readers know it: an account's or the key's local name, its profile's claim, else its fingerprint."""
+        return self.people.label(key, key in (view or self.node.view()).trusted)
 
-    def _account_names(self) -> dict[str, str]:
-        # Every new account adds a key: this keyring's generation counts those made here, the key folder's
-        # mtime those made by another process (`wikipeer account add` while the node serves).
-        keyring = self.node.keyring
-        stamp = (keyring.generation, keyring.dir.stat().st_mtime_ns)
-        if self._names[0] != stamp:
-            self._names = (stamp, {keyring.get(a.key).public: a.name for a in self.accounts.list()})
-        return self._names[1]
+    def user_names(self, view: View | None = None) -> UserNames:
+        """MediaWiki user names for keys (api.php answers): one per key, unique, valid."""
+        return UserNames(self.people, (view or self.node.view()).trusted)
 
     def visitor(self, request: Request) -> Visitor:
         """Who is asking; worked out once per request."""
@@ -145,6 +137,7 @@ class Site:
         if cached is not None:
             return cached
         request.state.visitor = visitor = self._visitor(request)
+        self.people.refresh()  # names are looked up again once per request (every page asks who the visitor is)
         return visitor
 
     def _visitor(self, request: Request) -> Visitor:
@@ -208,6 +201,7 @@ class Site:
         which keeps them the same for every reader and so cacheable.
         """
         visitor = context.pop("visitor", None) or self.visitor(request)
+        context.setdefault("author", lambda rev: self.author(rev, visitor.view))
         config = self.node.wiki_or_default(wiki) if wiki else None
         lang = config.lang if config else "en"
         html = self.env.get_template(template).render(
