@@ -220,8 +220,8 @@ def test_a_full_round_trip(places):
         for title, text in (("Village news", "The well is fixed."), ("Village school", "Forty pupils.")):
             raw = p.origin_client.get(f"/wiki/en/{title.replace(' ', '_')}", params={"action": "raw"})
             assert raw.status_code == 200 and raw.text.strip() == text
-            history = ok(run_cli(p.origin, "history", "en", title)).out
-            assert me[8:20] in history and "from the village" in history, history
+            history = ok(run_cli(p.origin, "history", "en", title, "--keys")).out
+            assert me in history and "from the village" in history, history
             assert f"signed by {me}" in p.origin_client.get(f"/wiki/en/{title.replace(' ', '_')}",
                                                             params={"action": "history"}).text \
                 or me[8:20] in history
