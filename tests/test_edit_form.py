@@ -155,6 +155,30 @@ def test_show_changes_diffs_against_the_base_revision_and_saves_nothing(served):
         assert len(history_lines(client, title)) == 1
 
 
+def test_show_changes_and_save_never_use_a_hidden_revision_or_another_pages_as_base(served):
+    """The form's parent is the poster's to write: naming a hidden revision, or another page's, gets a 404
+    and none of its text (not in "Show changes", an edit conflict's merge, nor by saving its very text)."""
+    secret = "secret words of a hidden revision\n"
+    with own_page(served, "Hidden base", secret) as (client, title):
+        hidden_cid = heads(served, title)[0]
+        assert client.post(url(title), data={**form_of(client, title), "text": "public words\n"}).status_code == 303
+        hid = run_cli(served.node_dir, "hide", WIKI, title, "--revision", hidden_cid, "--reason", "personal data")
+        assert hid.code == 0, str(hid)
+        other = unique_name("Other page")
+        make_page(client, other, "another page's words\n")
+        other_cid = heads(served, other)[0]
+        fields = form_of(client, title)
+        for target, cid, words in ((title, hidden_cid, "secret words"), (title, other_cid, "another page"),
+                                   (unique_name("Not yet"), other_cid, "another page")):
+            for button in ("diff", "save"):
+                for text in ("mine\n", secret, "another page's words\n"):
+                    response = client.post(url(target), data={**fields, "parents": cid, "text": text, button: "1"})
+                    assert response.status_code == 404, (target, cid, button, text, response.status_code)
+                    assert words not in response.text.replace(html.escape(text), ""), (target, button, text)
+        assert raw(client, title) == "public words\n" and len(heads(served, title)) == 1
+        assert len(history_lines(client, title)) == 2
+
+
 def test_preview_changes_and_save_refuse_a_missing_or_wrong_csrf_token(served):
     with own_page(served, "Forged", "kept\n") as (client, title):
         fields = form_of(client, title)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wikipeer.errors import NotFound
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.store.records import RevInfo
 from wikipeer.store.store import Store
@@ -55,17 +54,14 @@ def moved_on(store: Store, heads: list[RevInfo], parents: tuple[bytes, ...]) -> 
     return heads[0]
 
 
-def conflict(store: Store, parents: tuple[bytes, ...], current: RevInfo, your_text: str) -> Conflict:
-    """The conflict between the user's text (written on ``parents``) and the page's ``current`` head."""
-    base_text = _text(store, parents[0]) if parents else ""
+def conflict(store: Store, base: RevInfo | None, current: RevInfo, your_text: str) -> Conflict:
+    """The conflict between the user's text (written on ``base``, None for a new page) and the page's ``current`` head.
+
+    ``base`` is the form's parent as the caller checked it (one of this page's revisions, not hidden):
+    its text goes into the merge offered on the page.
+    """
+    base_text = store.revision_text(base) if base else ""
     current_text = store.revision_text(current)
-    result = merge3(base_text or "", current_text, your_text, "stored revision", "your text")
+    result = merge3(base_text, current_text, your_text, "stored revision", "your text")
     offered = result.text if result.clean else your_text
     return Conflict(current, current_text, your_text, offered, result.clean, side_by_side(current_text, offered))
-
-
-def _text(store: Store, cid: bytes) -> str | None:
-    try:
-        return store.revision_text(store.revision(cid))
-    except NotFound:
-        return None

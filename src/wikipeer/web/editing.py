@@ -19,13 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from wikipeer.authoring import edit
-from wikipeer.errors import InvalidObject, NotFound, UserError
+from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.notices import second
 from wikipeer.policy.merge import merge3, merge_base
 from wikipeer.policy.view import View
 from wikipeer.render import render
+from wikipeer.store.records import RevInfo
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.conflict import conflict, moved_on
 from wikipeer.web.diff import side_by_side
@@ -125,8 +126,9 @@ async def _look(site: Site, request: Request, visitor: Visitor, wiki: str, title
         reader = site.reader(wiki, request)
         shown["preview"] = await run_in_threadpool(render, posted.text, reader.context(full_title))
     else:
-        base = (_text_of(site, posted.parents[0]) or "") if posted.parents else ""
-        shown["changes"] = await run_in_threadpool(side_by_side, base, posted.text)
+        base = _base(site, ref, posted.parents)
+        base_text = site.node.store.revision_text(base) if base else ""
+        shown["changes"] = await run_in_threadpool(side_by_side, base_text, posted.text)
     return _form_page(site, request, visitor, wiki, full_title, posted.text, [cid_to_str(p) for p in posted.parents],
                       forking=posted.fork, summary=posted.summary, minor=posted.minor, **shown)
 
@@ -134,14 +136,15 @@ async def _look(site: Site, request: Request, visitor: Visitor, wiki: str, title
 async def _save(site: Site, request: Request, visitor: Visitor, wiki: str, title: str, posted: PostedEdit) -> Response:
     """Sign and store the submitted text with the user's key, unless the page moved on since the form opened."""
     parents, text = posted.parents, posted.text
-    if len(parents) == 1 and _text_of(site, parents[0]) == text:
-        return RedirectResponse(page_url(wiki, title), status_code=303)  # nothing changed: nothing to sign
     ref = _maybe_find(site, wiki, title, visitor.view)
+    base = _base(site, ref, parents)
+    if len(parents) == 1 and site.node.store.revision_text(base) == text:
+        return RedirectResponse(page_url(wiki, title), status_code=303)  # nothing changed: nothing to sign
     current = None if posted.fork or ref is None else moved_on(site.node.store, ref.heads, parents)
     if current is not None:
         if site.node.store.revision_text(current) == text:
             return RedirectResponse(page_url(wiki, title), status_code=303)  # someone saved the very same text
-        found = await run_in_threadpool(conflict, site.node.store, parents, current, text)  # a merge and a diff
+        found = await run_in_threadpool(conflict, site.node.store, base, current, text)  # a merge and a diff
         return _form_page(site, request, visitor, wiki, ref.full_title, found.offered, [current.cid_str], status=409,
                           summary=posted.summary, minor=posted.minor, conflict=found)
     try:
@@ -169,11 +172,18 @@ async def second_revision(site: Site, request: Request) -> Response:
     return RedirectResponse(safe_returnto(field(form, "returnto")), status_code=303)
 
 
-def _text_of(site: Site, cid: bytes) -> str | None:
-    try:
-        return site.node.store.revision_text(site.node.store.revision(cid))
-    except NotFound:
+def _base(site: Site, ref: PageRef | None, parents: tuple[bytes, ...]) -> RevInfo | None:
+    """The revision a posted form was opened on (its first parent), or None for a new page.
+
+    The form is the poster's to write, so its parent is checked as a revision named in a URL is:
+    one of this page's and not hidden (404 otherwise). Its text is diffed and merged against,
+    so an unchecked one would show any revision's text, hidden or of another page.
+    """
+    if not parents:
         return None
+    if ref is None:  # a page that does not exist has no revision to start from
+        raise HttpError(404, f"Revision {cid_to_str(parents[0])} is not a revision of this page.", "No such revision")
+    return revision_of(site, ref, cid_to_str(parents[0]))
 
 
 def _parse_parents(text: str) -> tuple[bytes, ...]:
