@@ -227,16 +227,28 @@ def test_a_minor_edit_is_stored_and_marked_m_in_history_and_recent_changes(serve
 BASE = "alpha line\nbeta line\ngamma line\ndelta line\n"
 
 
-@pytest.fixture
-def editors(served) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+@dataclass
+class Editors:
     """Two logged-in users and a page of their own, which the first made."""
-    with own_page(served, "Conflict", BASE) as (first, title), new_client(served) as second:
+
+    first: httpx.Client
+    second: httpx.Client
+    title: str
+    first_name: str
+
+
+@pytest.fixture
+def editors(served) -> Iterator[Editors]:
+    with new_client(served) as first, new_client(served) as second:
+        first_name = register(first)
         register(second)
-        yield first, second, title
+        title = unique_name("Conflict")
+        make_page(first, title, BASE)
+        yield Editors(first, second, title, first_name)
 
 
 def test_a_conflicting_edit_that_merges_cleanly_is_offered_merged_and_saved_as_one_head(served, editors):
-    first, second, title = editors
+    first, second, title = editors.first, editors.second, editors.title
     theirs, mine = form_of(first, title), form_of(second, title)
     assert theirs["parents"] == mine["parents"]  # both opened on the same head
     saved = first.post(url(title), data={**theirs, "text": BASE.replace("alpha", "ALPHA"), "summary": "theirs"})
@@ -251,7 +263,11 @@ def test_a_conflicting_edit_that_merges_cleanly_is_offered_merged_and_saved_as_o
     assert html.unescape(_TEXTAREA.search(page.text).group(1)) == merged
     # The user's text, the current text and the differences are all on the page.
     assert html.unescape(section(page.text, 'class="yourtext"')).count(my_text) == 1
-    assert BASE.replace("alpha", "ALPHA") in html.unescape(section(page.text, 'class="storedversion"'))
+    stored = section(page.text, 'class="storedversion"')
+    assert BASE.replace("alpha", "ALPHA") in html.unescape(stored)
+    # Who saved the stored version, by name (as history names people), with the key on hover.
+    by = re.search(r'by <span class="author (\w+)" title="([^"]*)">([^<]*)</span>', stored)
+    assert by and by.group(3) == editors.first_name and by.group(2).startswith("ed25519:"), stored[:600]
     assert '<ins class="diffchange">DELTA</ins>' in section(page.text, 'class="conflict-diff"')
     assert 'value="mine"' in page.text and re.search(r'name="minor" value="1" checked', page.text)
     # Nothing was saved yet; the conflict form's base is the revision that moved on.
@@ -266,7 +282,7 @@ def test_a_conflicting_edit_that_merges_cleanly_is_offered_merged_and_saved_as_o
 
 
 def test_a_conflict_that_does_not_merge_keeps_the_users_text_to_save_on_top(served, editors):
-    first, second, title = editors
+    first, second, title = editors.first, editors.second, editors.title
     theirs, mine = form_of(first, title), form_of(second, title)
     their_text = BASE.replace("beta", "BETA by them")
     assert first.post(url(title), data={**theirs, "text": their_text}).status_code == 303
@@ -288,7 +304,7 @@ def test_a_conflict_that_does_not_merge_keeps_the_users_text_to_save_on_top(serv
 
 
 def test_a_page_created_meanwhile_is_a_conflict_and_editing_an_old_revision_still_forks(served, editors):
-    first, second, title = editors
+    first, second, title = editors.first, editors.second, editors.title
     new_title = unique_name("Created twice")
     theirs, mine = form_of(first, new_title), form_of(second, new_title)
     assert theirs["parents"] == mine["parents"] == ""
