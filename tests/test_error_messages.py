@@ -15,10 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from conftest import assert_user_error, run_cli, start_server, stop_server
 from wikipeer.node import Node
 from wikipeer.store import nearest
+from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
+from wikipeer.web import pages
+from wikipeer.web.errors import Missing
+from wikipeer.web.site import Site
 
 SAMPLE_WIKI = "wikipeer"
 SIMPLEWIKI = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "wikipedia" / "simplewiki.xml"
@@ -72,6 +77,26 @@ def test_a_large_namespace_is_searched_only_next_to_the_name(sample_node, monkey
         nearest.nearest_titles(node.store, SAMPLE_WIKI, 0, "Page histroy")
         node.store.conn.set_trace_callback(None)
         assert all("LIMIT" in sql for sql in reads), reads  # every read is bounded
+    finally:
+        node.close()
+
+
+def test_a_missing_pages_404_asks_whether_the_wiki_is_held_without_listing_the_wikis(sample_node):
+    """The "create this page" offer depends on the wiki being held: asked with two index lookups, not by
+    listing every wiki (a scan of the pages table). The page's own menu of wikis lists them once."""
+    node = Node.open(sample_node)
+    try:
+        site = Site(node, Accounts(node.dir / ACCOUNTS_FILE, node.keyring))
+        request = Request({"type": "http", "method": "GET", "path": "/wiki/wikipeer/Not_here", "query_string": b"",
+                           "headers": [], "scheme": "http", "server": ("127.0.0.1", 80)})
+        with pytest.raises(Missing) as missing:
+            pages.find(site, SAMPLE_WIKI, "Not here")
+        reads: list[str] = []
+        node.store.conn.set_trace_callback(reads.append)
+        response = pages.missing(site, request, SAMPLE_WIKI, "Not here", missing.value)
+        node.store.conn.set_trace_callback(None)
+        assert response.status_code == 404 and b'class="create"' in response.body
+        assert sum("SELECT DISTINCT wiki FROM pages" in sql for sql in reads) <= 1, reads
     finally:
         node.close()
 

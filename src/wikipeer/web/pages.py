@@ -23,6 +23,7 @@ from wikipeer.render import Rendered
 from wikipeer.store import hidden
 from wikipeer.store.cache import PageCache
 from wikipeer.store.records import PageRow, RevInfo
+from wikipeer.store.revlists import holds_wiki
 from wikipeer.urls import page_url
 from wikipeer.web import media
 from wikipeer.web.diff import side_by_side
@@ -67,7 +68,7 @@ def missing(site: Site, request: Request, wiki: str, title: str, error: Missing)
     A reader who is not logged in is offered the log-in form, which comes back to the edit form. A wiki
     this node knows nothing of gets no such offer: the name is more likely mistyped than meant.
     """
-    if wiki not in site.node.store.wikis():
+    if not holds_wiki(site.node.store, wiki):
         raise error
     full_title = normalize_title(site.node.wiki_or_default(wiki), title).full  # find() has checked it
     edit_url = f"{page_url(wiki, full_title)}?action=edit"
