@@ -15,14 +15,17 @@ from nacl.signing import SigningKey
 
 from browser_support import assert_png, open_tab, screenshot
 from conftest import run_cli, start_server, stop_server
+from mw_populate import tiny_png
 from wikipeer.authoring import edit_blocks
 from wikipeer.model.block import Block
 from wikipeer.model.keys import key_to_str, sign
-from wikipeer.model.objects import Page, Profile, Signature, build_profile, build_signature
-from wikipeer.ingest import ACCEPTED, DUPLICATE, ingest
-from wikipeer.model.cid import cid_to_str
+from wikipeer.model.objects import Page, Profile, Signature, build_page, build_profile, build_signature
+from wikipeer.ingest import ACCEPTED, DUPLICATE, REJECTED, ingest
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.media import NS_FILE
 from wikipeer.node import Node, find_page
 from wikipeer.store.people import PROFILE, People, UserNames, clean_name, mediawiki_user_name
+from wikipeer.uploading import file_blocks
 
 pytest_plugins = ["browser_support"]
 
@@ -225,6 +228,42 @@ def test_a_trusted_profile_is_shown_by_its_name(cast, tmp_path):
     # A name given here wins over the profile's.
     assert run_cli(node_dir, "key", "import", "bob-key", input=cast.bob.public).code == 0
     assert "  bob-key  bob edits" in run_cli(node_dir, "history", WIKI, TITLE).out
+
+
+def test_seconders_and_file_signers_are_named_as_the_readers_view_sees_them(cast, tmp_path):
+    """Bob seconds alice's revision and signs a file version. The default view does not trust his key, so his
+    profile's name carries its fingerprint; a view that trusts him (?view=) shows the name as it is."""
+    node_dir = tmp_path / "node"
+    shutil.copytree(cast.node_dir, node_dir)
+    steps = [("view", "own-communities", "off")]
+    for community, view, member in (("nobody", "plain", None), ("friends", "friendly", cast.bob.public)):
+        steps.append(("trust", "create", community))
+        steps += [("trust", "add", community, member)] if member else []
+        steps.append(("trust", "subscribe", f"{cast.alice}/{community}", "--view", view))
+    steps.append(("view", "default", "plain"))  # the node's readers trust no one's but the node's keys
+    for args in steps:
+        assert run_cli(node_dir, *args).code == 0, args
+    node = Node.open(node_dir)
+    try:
+        rev = cid_from_str(cast.revs["alice"])
+        seconded = build_signature(Signature(rev, "second", cast.bob.public, sign(cast.bob.key, rev, "second"), 9_000))
+        file_page = Page(WIKI, NS_FILE, "Bob.png")
+        picture = file_blocks(file_page, tiny_png(), 2_000_000_003_000, cast.bob.key, cast.bob.public, "Bob's picture")
+        report = ingest(node.store, [seconded, build_page(file_page), *picture], "test")
+        assert [(s.state, s.reason) for s in report.statuses if s.state == REJECTED] == []
+    finally:
+        node.close()
+    claimed, trusted = f"Bob Remote ({cast.bob.fingerprint})", "Bob Remote"
+    proc, client = start_server(node_dir)
+    try:
+        for query, name in (("", claimed), ("&view=friendly", trusted)):
+            history = client.get(f"/wiki/{WIKI}/People_page?action=history{query}").text
+            assert re.findall(r'class="seconders"[^>]*>seconded by ([^<]*)</span>', history) == [html_lib.escape(name)]
+            page = client.get(f"/wiki/{WIKI}/File:Bob.png?{query.lstrip('&')}").text
+            signers = re.findall(r'<td class="signers">([^<]*)</td>', page)
+            assert signers == [html_lib.escape(name)], (query, signers)
+    finally:
+        stop_server(proc, client)
 
 
 def test_a_profile_name_is_cleaned_and_user_names_are_unique(node):

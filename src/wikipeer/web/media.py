@@ -23,6 +23,7 @@ from wikipeer.media.thumbs import NoThumbnail, ThumbCache
 from wikipeer.model.media import NS_FILE
 from wikipeer.model.sniff import SVG
 from wikipeer.model.title import BadTitle, normalize_title
+from wikipeer.policy.view import View
 from wikipeer.store import hidden
 from wikipeer.store.records import FileInfo
 from wikipeer.uploading import upload
@@ -135,8 +136,9 @@ async def receive_upload(site: Site, request: Request) -> Response:
     return RedirectResponse(page_url(wiki, made.title) + "?notice=uploaded", status_code=303)
 
 
-def file_section(site: Site, wiki: str, page_id: int, name: str) -> dict | None:
-    """What a File: page shows above its description: the image and every version, newest first."""
+def file_section(site: Site, wiki: str, page_id: int, name: str, view: View) -> dict | None:
+    """What a File: page shows above its description: the image and every version, newest first,
+    each with its signers named as a reader with ``view`` knows them."""
     every = site.node.store.file_versions(page_id)
     gone = hidden.hidden_items(site.node.store, page_id)
     versions = [v for v in every if v.id not in gone]
@@ -149,7 +151,7 @@ def file_section(site: Site, wiki: str, page_id: int, name: str) -> dict | None:
         preview = thumb_url(wiki, name, 800, current.sha256)
         width, height = 800, max(1, round(height * 800 / current.width))
     image = current.mime.startswith("image/")
-    rows = [{"info": v, "url": file_url(wiki, name, v.sha256), "signers": [site.key_name(s.key) for s in v.sigs],
+    rows = [{"info": v, "url": file_url(wiki, name, v.sha256), "signers": [site.key_name(s.key, view) for s in v.sigs],
              "hidden": gone[v.id].reason if v.id in gone else None} for v in every]
     return {"current": current, "preview": preview if image else None, "width": width, "height": height,
             "url": file_url(wiki, name, current.sha256), "versions": rows, "digits": VERSION_DIGITS}

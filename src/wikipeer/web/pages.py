@@ -125,7 +125,7 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
         if target is not None and target.row.id != ref.row.id:
             redirected_from, ref, rev = ref.full_title, target, target.heads[0]
             rendered = site.cache.render(site.reader(ref.wiki, request), ref.full_title, rev)
-    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title) if ref.row.ns == NS_FILE else None
+    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title, ref.view) if ref.row.ns == NS_FILE else None
     return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=rev, rendered=rendered, file=shown_file,
                      is_head=any(h.cid == rev.cid for h in ref.heads), shown=ref.heads[0],
                      unreviewed=not ref.view.is_trusted(ref.heads[0]), badges=site.badges(rev, ref.view),
@@ -134,7 +134,7 @@ def article(site: Site, request: Request, ref: PageRef, oldid: str | None) -> Re
 
 def _file_without_description(site: Site, request: Request, ref: PageRef) -> Response:
     """A File: page that holds file versions but no revision yet (a file can arrive before its description)."""
-    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title)
+    shown_file = media.file_section(site, ref.wiki, ref.row.id, ref.row.title, ref.view)
     if shown_file is None:
         raise HttpError(404, f"{ref.full_title!r} holds neither a revision nor a file on this node.", "No such page")
     return site.page(request, "article.html", wiki=ref.wiki, ref=ref, rev=None, rendered=Rendered(html=""),
@@ -173,7 +173,7 @@ def history(site: Site, request: Request, ref: PageRef) -> Response:
     lines = [{"rev": r, "badges": site.badges(r, ref.view), "head": r.cid in head_cids,
               "hidden": gone[r.id].reason if r.id in gone else None,
               "change": r.size - (_parent_size(site, sizes, r.parents[0]) if r.parents else 0),
-              "seconders": [site.key_name(s.key) for s in r.sigs if s.role == "second"],
+              "seconders": [site.key_name(s.key, ref.view) for s in r.sigs if s.role == "second"],
               "parent": r.parents[0] if r.parents else None} for r in revs]
     pager = HistoryPager(limit, history_offset_str(revs[0]) if has_newer else None,
                          history_offset_str(revs[-1]) if has_older else None, q.get("offset"), q.get("dir"))
