@@ -358,15 +358,18 @@ def test_a_missing_page_is_404_with_a_create_link_for_readers_and_logged_in_user
 
 # -- help next to the second buttons ------------------------------------------------------------
 
-def test_history_explains_the_second_buttons(served):
+def test_history_and_diff_explain_the_second_buttons(served):
+    pages = [f"{url('Main Page')}?action=history", f"{url('Main Page')}?diff={heads(served, 'Main Page')[0]}"]
     with new_client(served) as client:
-        assert "second-help" not in client.get(f"{url('Main Page')}?action=history").text  # no buttons, no help
+        for address in pages:
+            assert "second-help" not in client.get(address).text  # no buttons, no help
         register(client)
-        page = client.get(f"{url('Main Page')}?action=history").text
-        assert 'title="sign this revision as reviewed, with your key">second</button>' in page
-        help_text = page.split('class="help second-help">', 1)[1].split("</p>", 1)[0]
-        assert "say you checked a revision" in help_text and "changes no text" in help_text
-        assert "trusts your key" in help_text
+        for address in pages:
+            page = client.get(address).text
+            assert 'title="sign this revision as reviewed, with your key">second</button>' in page, address
+            help_text = page.split('class="help second-help">', 1)[1].split("</p>", 1)[0]
+            assert "say you checked a revision" in help_text and "changes no text" in help_text
+            assert "trusts your key" in help_text
 
 
 # -- in Chromium ----------------------------------------------------------------------------------
