@@ -22,6 +22,7 @@ pytest.register_assert_rewrite("browser_support")  # before its import: its asse
 from browser_support import PASSWORD, assert_png, open_tab, screenshot, unique_name
 from conftest import run_cli, start_server, stop_server
 from wikipeer.model.cid import cid_from_str
+from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
 
 pytest_plugins = ["browser_support"]
@@ -63,8 +64,8 @@ def register(client: httpx.Client) -> str:
     return name
 
 
-def url(title: str) -> str:
-    return f"/wiki/{WIKI}/{quote(title.replace(' ', '_'))}"
+def url(title: str, wiki: str = WIKI) -> str:
+    return f"/wiki/{wiki}/{quote(title.replace(' ', '_'))}"
 
 
 @contextmanager
@@ -83,9 +84,9 @@ def make_page(client: httpx.Client, title: str, text: str) -> None:
     assert response.status_code == 303 and "notice=saved" in response.headers["location"], response.text
 
 
-def form_of(client: httpx.Client, title: str, query: str = "") -> dict[str, str]:
+def form_of(client: httpx.Client, title: str, query: str = "", wiki: str = WIKI) -> dict[str, str]:
     """The hidden fields of the edit form, as a browser would send them back."""
-    page = client.get(f"{url(title)}?action=edit{query}")
+    page = client.get(f"{url(title, wiki)}?action=edit{query}")
     assert page.status_code == 200, page.text
     fields = {"csrf": _CSRF.search(page.text).group(1), "parents": _PARENTS.search(page.text).group(1)}
     if 'name="fork" value="1"' in page.text:
@@ -326,6 +327,43 @@ def test_a_page_created_meanwhile_is_a_conflict_and_editing_an_old_revision_stil
     assert "A fork happens when two edits start from the same revision" in help_text
     assert f'href="{url(title)}?action=merge"' in help_text
     assert 'class="help fork-help"' in second.get(f"{url(title)}?action=forks").text
+
+
+# -- in the wiki's language ------------------------------------------------------------------
+
+def test_the_edit_form_speaks_the_wikis_language(served):
+    """A Ukrainian wiki's edit form, preview, changes and conflict use MediaWiki's Ukrainian messages."""
+    node = Node.open(served.node_dir)
+    try:
+        node.store.set_wiki_config(WikiConfig("ukwiki", sitename="Вікіпедія", lang="uk"))
+    finally:
+        node.close()
+    title = unique_name("Сторінка")
+    address = url(title, "ukwiki")
+    with new_client(served) as client, new_client(served) as other:
+        register(client)
+        register(other)
+        form = client.get(f"{address}?action=edit").text
+        assert f"<h1>Створення {title}</h1>" in form
+        assert ">Зберегти сторінку</button>" in form and "> Незначна зміна</label>" in form
+        assert "Save page" not in form and "Show preview" not in form
+        fields = {"csrf": _CSRF.search(form).group(1), "parents": ""}
+        assert client.post(address, data={**fields, "text": "перший рядок\n"}).status_code == 303
+        theirs, mine = form_of(client, title, wiki="ukwiki"), form_of(other, title, wiki="ukwiki")
+        assert f"<h1>Редагування {title}</h1>" in client.get(f"{address}?action=edit").text
+        looked = client.post(address, data={**theirs, "text": "другий рядок\n", "preview": "1"}).text
+        assert "<h2>Попередній перегляд</h2>" in looked and "Це лише попередній перегляд." in looked
+        changes = client.post(address, data={**theirs, "text": "другий рядок\n", "diff": "1"}).text
+        assert "<h2>Показати зміни</h2>" in changes
+        assert client.post(address, data={**theirs, "text": "їхній рядок\n"}).status_code == 303
+        conflict = other.post(address, data={**mine, "text": "мій рядок\n"})
+        assert conflict.status_code == 409
+        assert f"<h1>Конфлікт редагування: {title}</h1>" in conflict.text
+        assert "<h2>Ваш текст</h2>" in conflict.text and "<h2>Збережена версія</h2>" in conflict.text
+    # The English sample wiki keeps MediaWiki's English words.
+    with new_client(served) as client:
+        register(client)
+        assert ">Save page</button>" in client.get(f"{url('Main Page')}?action=edit").text
 
 
 # -- a page that does not exist ----------------------------------------------------------

@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 from fastapi import Request
 from starlette.datastructures import FormData
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from wikipeer.errors import UserError
 from wikipeer.model.title import WikiConfig
@@ -51,6 +52,12 @@ def main_page_title(config: WikiConfig) -> str:
         if name:
             return name
     return "Main Page"
+
+
+@pass_context
+def message(context: Context, name: str, *params: str) -> str:
+    """MediaWiki's message ``name`` in the page's language (``lang``: the wiki's), for templates' ``msg()``."""
+    return formatted(name, *params, lang=context.get("lang") or "en")
 
 
 def format_ts(ms: int) -> str:
@@ -97,7 +104,7 @@ class Site:
         self.env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
-        self.env.globals["msg"] = formatted  # interface messages by MediaWiki's key
+        self.env.globals["msg"] = message  # interface messages by MediaWiki's key, in the page's language
 
     def has_peers(self) -> bool:
         return any(not p.banned for p in PeerBook(self.node.store).list())
