@@ -183,7 +183,7 @@ def test_bundle_create_shows_progress_on_a_terminal_only(sample_node, tmp_path):
     assert piped.err == "" and piped.out.startswith("wrote "), str(piped)
 
 
-def test_bundle_import_shows_progresson_a_terminal(sample_node, node_dir, tmp_path):
+def test_bundle_import_shows_progress_on_a_terminal(sample_node, node_dir, tmp_path):
     ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car")))
     code, out, shown = on_a_terminal(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later")
     assert code == 0 and "0 refused" in out, (code, out, shown)
@@ -222,7 +222,19 @@ def test_export_tells_its_progress_as_it_writes_each_page(sample_node):
     assert stream.getvalue()[:written[0]].count(b"</page>") == 1
 
 
-def test_fork_shows_progresson_a_terminal(sample_node):
+def test_fsck_and_backup_show_their_bars_on_a_terminal(sample_node, tmp_path):
+    """Commands that drew their own rich bars before draw the shared one, on stderr, with the same counts."""
+    code, out, shown = on_a_terminal(sample_node, "fsck")
+    assert code == 0 and out.startswith("checked "), (code, out, shown)
+    assert re.search(rb"checking .*\d+/\d+ objects", plain_screen(shown)), shown
+    assert on_a_terminal(sample_node, "fsck", "--quiet")[2] == b""
+    ok(run_cli(sample_node, "backup", "init", str(tmp_path / "target"), "--public"))
+    code, out, shown = on_a_terminal(sample_node, "backup", "run", str(tmp_path / "target"))
+    assert code == 0 and " blocks in " in out, (code, out, shown)
+    assert re.search(rb"backing up .*(\d+)/\1 blocks", plain_screen(shown)), shown
+
+
+def test_fork_shows_progress_on_a_terminal(sample_node):
     wiki = re.search(r"^(\S+)\s", ok(run_cli(sample_node, "stats")).out.splitlines()[1]).group(1)
     code, out, shown = on_a_terminal(sample_node, "fork", wiki, "copy")
     assert code == 0 and out.startswith(f"wiki 'copy' forked from {wiki!r}: "), (code, out, shown)
@@ -231,7 +243,7 @@ def test_fork_shows_progresson_a_terminal(sample_node):
     assert piped.err == "", str(piped)
 
 
-def test_fetch_and_sync_show_progresson_a_terminal(sample_node, node_dir):
+def test_fetch_and_sync_show_progress_on_a_terminal(sample_node, node_dir):
     held = Node.open(sample_node)
     try:
         pages = held.store.pages(held.store.stats()[0].wiki)[:2]
@@ -251,7 +263,7 @@ def test_fetch_and_sync_show_progresson_a_terminal(sample_node, node_dir):
         stop_server(proc, client)
 
 
-def test_a_mediawiki_sync_shows_a_progress_lineon_a_terminal(node_dir):
+def test_a_mediawiki_sync_shows_a_progress_line_on_a_terminal(node_dir):
     from conftest import free_port
 
     api = f"http://127.0.0.1:{free_port()}/api.php"  # nobody answers there: the line shows, then the failure
