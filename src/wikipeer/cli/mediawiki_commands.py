@@ -90,7 +90,7 @@ def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool
     try:
         with progress_line(f"syncing with {url}", quiet) as show:
             r = sync_mediawiki(node, url, do_pull, do_push, retry_refused,
-                               lambda r: show(f"{r.revisions} revisions read, {r.new} new"))
+                               lambda so_far: show(f"{so_far.revisions} revisions read, {so_far.new} new"))
     except MediaWikiError as exc:
         out.print(f"{url}: {exc}; the next sync resumes where this one stopped")
         return False
