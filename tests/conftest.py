@@ -5,6 +5,8 @@ that runs the real `wikipeer` command in a subprocess, and store helpers
 from __future__ import annotations
 
 import os
+import pty
+import re
 import shutil
 import socket
 import sqlite3
@@ -61,6 +63,35 @@ def run_cli(node: Path | None, *args: str, input: bytes | str | None = None,
                           env=cli_env(env), timeout=timeout)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                   proc.stderr.decode("utf-8", "replace"), proc.stdout)
+
+
+# -- a command on a terminal -------------------------------------------------------------------
+
+
+def on_a_terminal(node: Path, *args: str) -> tuple[int, str, bytes]:
+    """Run a command with stderr on a pseudo-terminal: (exit code, stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*CLI, "--node", str(node), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, env=cli_env({"TERM": "xterm"}))
+    os.close(slave)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    os.close(master)
+    return proc.wait(timeout=60), out, bytes(shown)
+
+
+def plain_screen(shown: bytes) -> bytes:
+    """What the terminal showed without its control sequences (colours, cursor moves)."""
+    return re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", shown)
 
 
 def assert_user_error(result: Result, *fragments: str) -> None:

@@ -4,15 +4,12 @@ and none when piped."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import CLI, Result, cli_env, dump_tables, run_cli, start_server, stop_server
+from conftest import Result, dump_tables, on_a_terminal, plain_screen, run_cli, start_server, stop_server
 from wikipeer.net.sync import NO_REASON, SyncResult, _record_push
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
@@ -176,32 +173,11 @@ def test_report_words_are_defined_in_help(command):
 # -- progress on a terminal -------------------------------------------------------------------------
 
 
-def _on_a_terminal(node: Path, *args: str) -> tuple[int, str, bytes]:
-    """Run a command with stderr on a pseudo-terminal: (exit code, stdout, what the terminal showed)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([*CLI, "--node", str(node), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=slave, env=cli_env({"TERM": "xterm"}))
-    os.close(slave)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the other end closed: the command is done
-            break
-        if not chunk:
-            break
-        shown += chunk
-    out = proc.stdout.read().decode()
-    proc.stdout.close()
-    os.close(master)
-    return proc.wait(timeout=60), out, bytes(shown)
-
-
 def test_bundle_create_shows_progress_on_a_terminal_only(sample_node, tmp_path):
-    code, out, shown = _on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car"))
+    code, out, shown = on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car"))
     assert code == 0 and out.startswith(f"wrote {tmp_path / 'a.car'}"), (code, out, shown)
     assert b"writing the bundle" in shown, shown
-    code, out, shown = _on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "b.car"), "--quiet")
+    code, out, shown = on_a_terminal(sample_node, "bundle", "create", "-o", str(tmp_path / "b.car"), "--quiet")
     assert code == 0 and shown == b"", shown
     piped = ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "c.car")))
     assert piped.err == "" and piped.out.startswith("wrote "), str(piped)
@@ -209,6 +185,91 @@ def test_bundle_create_shows_progress_on_a_terminal_only(sample_node, tmp_path):
 
 def test_bundle_import_shows_progress_on_a_terminal(sample_node, node_dir, tmp_path):
     ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car")))
-    code, out, shown = _on_a_terminal(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later")
+    code, out, shown = on_a_terminal(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later")
     assert code == 0 and "0 refused" in out, (code, out, shown)
     assert b"checking the bundle" in shown and b"taking its blocks" in shown, shown
+
+
+def test_export_shows_progress_on_a_terminal_only(sample_node, tmp_path):
+    wiki = re.search(r"^(\S+)\s", ok(run_cli(sample_node, "stats")).out.splitlines()[1]).group(1)
+    code, out, shown = on_a_terminal(sample_node, "export", wiki, "-o", str(tmp_path / "a.xml"))
+    assert code == 0 and f"exporting {wiki}".encode() in shown, (code, out, shown)
+    assert re.search(rb"(\d+)/\1 ", plain_screen(shown)) and b"exported " in shown, shown
+    code, out, shown = on_a_terminal(sample_node, "export", wiki, "-o", str(tmp_path / "b.xml"), "--quiet")
+    assert code == 0 and shown.strip().startswith(b"exported ") and b"exporting" not in shown, shown
+    piped = ok(run_cli(sample_node, "export", wiki, "-o", str(tmp_path / "c.xml")))
+    assert piped.err.splitlines() == [f"exported {piped.err.split()[1]} pages of {wiki} to {tmp_path / 'c.xml'}"], piped
+    assert (tmp_path / "a.xml").read_bytes() == (tmp_path / "c.xml").read_bytes()
+
+
+def test_export_tells_its_progress_as_it_writes_each_page(sample_node):
+    """The bar follows the pages written (it once followed a list() made before the first was written)."""
+    import io
+
+    from wikipeer.formats.dump_export import ExportOptions, export_dump
+
+    node = Node.open(sample_node)
+    try:
+        wiki = node.store.stats()[0].wiki
+        stream, told = io.BytesIO(), []
+        count = export_dump(node.store, node.wiki_or_default(wiki), node.store.pages(wiki), node.view(),
+                            ExportOptions(), stream, progress=lambda done, of: told.append((done, of, stream.tell())))
+    finally:
+        node.close()
+    assert count > 1 and [(done, of) for done, of, _ in told] == [(n, count) for n in range(1, count + 1)]
+    written = [at for _, _, at in told]
+    assert written == sorted(set(written)) and written[-1] < len(stream.getvalue()), written
+    assert stream.getvalue()[:written[0]].count(b"</page>") == 1
+
+
+def test_fsck_and_backup_show_their_bars_on_a_terminal(sample_node, tmp_path):
+    """Commands that drew their own rich bars before draw the shared one, on stderr, with the same counts."""
+    code, out, shown = on_a_terminal(sample_node, "fsck")
+    assert code == 0 and out.startswith("checked "), (code, out, shown)
+    assert re.search(rb"checking .*\d+/\d+ objects", plain_screen(shown)), shown
+    assert on_a_terminal(sample_node, "fsck", "--quiet")[2] == b""
+    ok(run_cli(sample_node, "backup", "init", str(tmp_path / "target"), "--public"))
+    code, out, shown = on_a_terminal(sample_node, "backup", "run", str(tmp_path / "target"))
+    assert code == 0 and " blocks in " in out, (code, out, shown)
+    assert re.search(rb"backing up .*(\d+)/\1 blocks", plain_screen(shown)), shown
+
+
+def test_fork_shows_progress_on_a_terminal(sample_node):
+    wiki = re.search(r"^(\S+)\s", ok(run_cli(sample_node, "stats")).out.splitlines()[1]).group(1)
+    code, out, shown = on_a_terminal(sample_node, "fork", wiki, "copy")
+    assert code == 0 and out.startswith(f"wiki 'copy' forked from {wiki!r}: "), (code, out, shown)
+    assert f"forking {wiki} as copy".encode() in shown and re.search(rb"(\d+)/\1 pages", plain_screen(shown)), shown
+    piped = ok(run_cli(sample_node, "fork", wiki, "copy2"))
+    assert piped.err == "", str(piped)
+
+
+def test_fetch_and_sync_show_progress_on_a_terminal(sample_node, node_dir):
+    held = Node.open(sample_node)
+    try:
+        pages = held.store.pages(held.store.stats()[0].wiki)[:2]
+    finally:
+        held.close()
+    proc, client = start_server(sample_node)
+    try:
+        url = str(client.base_url).rstrip("/")
+        ok(run_cli(node_dir, "peer", "add", url))
+        code, out, shown = on_a_terminal(node_dir, "fetch", pages[0].wiki, *(p.title for p in pages))
+        assert code == 0 and out.startswith("2 pages and "), (code, out, shown)
+        assert b"fetching" in shown and b"2/2 pages" in plain_screen(shown), shown
+        code, out, shown = on_a_terminal(node_dir, "sync", "--pull", "--index-later")
+        assert code == 0 and f"{url}: " in out and " new, " in out, (code, out, shown)
+        assert f"syncing with {url}".encode() in shown, shown
+    finally:
+        stop_server(proc, client)
+
+
+def test_a_mediawiki_sync_shows_a_progress_line_on_a_terminal(node_dir):
+    from conftest import free_port
+
+    api = f"http://127.0.0.1:{free_port()}/api.php"  # nobody answers there: the line shows, then the failure
+    ok(run_cli(node_dir, "peer", "add", "--mediawiki", api, "--wiki", "mirror"))
+    code, out, shown = on_a_terminal(node_dir, "sync")
+    assert code == 1 and out.startswith(f"{api}: "), (code, out, shown)
+    assert f"syncing with {api}".encode() in shown, shown
+    piped = run_cli(node_dir, "sync")
+    assert piped.code == 1 and piped.err == "", str(piped)

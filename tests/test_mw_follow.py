@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server
+from conftest import (CLI, assert_user_error, cli_env, on_a_terminal, plain_screen, run_cli, start_server,
+                      stop_server)
 from mediawiki_instance import MediaWikiInstance
 from mw_api_compare import differences
 from mw_populate import USERS, edit, fill, latest, login, populate, session, tiny_png
@@ -128,6 +129,14 @@ def test_first_pull_holds_every_page_and_revision_as_mediawiki_has_them(mw, tmp_
     assert _held(node, mw.populated.deleted) is None  # deleted before the pull: never seen
     config = Node.open(node).wiki(WIKI)
     assert config.namespaces[4] == "Wikipedia" and config.case == "first-letter" and "mw" in config.interwiki
+
+
+def test_a_sync_on_a_terminal_shows_the_revisions_read_so_far(mw, tmp_path):
+    node = _node(tmp_path, mw.populated.api)
+    code, out, shown = on_a_terminal(node, "sync", "--index-later")
+    assert code == 0 and out.startswith(f"{mw.populated.api}: "), (code, out, shown)
+    read = re.search(r"(\d+) revisions read", out).group(1)
+    assert f"syncing with {mw.populated.api}: {read} revisions read, {read} new".encode() in plain_screen(shown), shown
 
 
 def _base36(number: int) -> str:

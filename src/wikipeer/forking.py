@@ -35,10 +35,12 @@ class Forked:
 
 
 def fork_wiki(node: Node, wiki: str, new: str, view_name: str | None = None,
-              progress: Callable[[int], None] | None = None) -> Forked:
-    """Create ``new`` from ``wiki`` as ``view_name`` sees it."""
+              progress: Callable[[int, int], None] | None = None) -> Forked:
+    """Create ``new`` from ``wiki`` as ``view_name`` sees it; ``progress(done, of)`` is told how many of the
+    wiki's pages are done after each batch taken in."""
     require_wiki(node, wiki)
-    if not node.store.pages(wiki):
+    rows = node.store.pages(wiki)
+    if not rows:
         raise UserError(f"the wiki {wiki!r} holds no pages to fork")
     if node.store.pages(new):
         raise UserError(f"the wiki {new!r} exists already: choose another name")
@@ -48,7 +50,9 @@ def fork_wiki(node: Node, wiki: str, new: str, view_name: str | None = None,
     key = node.keyring.signing_key(NODE_KEY, node.passphrase)
     public = node.keyring.get(NODE_KEY).public
     result, blocks = Forked(), []
-    for row in node.store.pages(wiki):
+    if progress:
+        progress(0, len(rows))
+    for done, row in enumerate(rows, 1):
         head = view.shown(node.store, row.id)
         if head is None:
             continue
@@ -58,9 +62,11 @@ def fork_wiki(node: Node, wiki: str, new: str, view_name: str | None = None,
             _take(node, blocks, wiki, result)
             blocks = []
             if progress:
-                progress(result.pages)
+                progress(done, len(rows))
     if blocks:
         _take(node, blocks, wiki, result)
+    if progress:
+        progress(len(rows), len(rows))
     return result
 
 

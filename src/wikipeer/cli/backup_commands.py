@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
 from wikipeer.backup import forget as forgetting
 from wikipeer.backup import locking, rollback
 from wikipeer.backup import repository as repos
@@ -22,15 +20,10 @@ from wikipeer.backup.run import run_backup
 from wikipeer.backup.snapshots import DamagedSnapshot, Snapshot
 from wikipeer.backup.targets import TargetError
 from wikipeer.backup.verify import verify_target
+from wikipeer.cli.progress import progress_bar
 from wikipeer.cli.shell import _dir, _open, out
 from wikipeer.errors import UserError
 from wikipeer.store.keyring import NODE_KEY
-
-
-def _bar(label: str, quiet: bool = False) -> Progress:
-    """A progress bar on a terminal; none when quiet or when output goes to a file or pipe."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), transient=True, console=out.rich,
-                    disable=quiet or not out.is_terminal)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, repos.TargetSettings]:
@@ -107,12 +100,11 @@ def backup_run(args: argparse.Namespace) -> int:
         raise UserError(f"{repo.url} holds the backups of the node with key {repo.descriptor['node']}, not this one's; "
                         "import that node key ('wikipeer key import') or back up to a new target")
     signing_key = node.keyring.signing_key(NODE_KEY, node.passphrase)
-    with _one_run_at_a_time(node.dir), locking.hold(repo, node.dir), _bar("backing up", args.quiet) as bar:
+    with (_one_run_at_a_time(node.dir), locking.hold(repo, node.dir),
+          progress_bar("backing up", None, args.quiet, "blocks") as bar):
         # Told before the run: the new snapshot becomes the record and would hide the rollback.
         rolled_back = rollback.rolled_back(repo, settings)
-        task = bar.add_task("blocks", total=None)
-        report = run_backup(node.store, repo, signing_key,
-                            lambda done, total: bar.update(task, completed=done, total=total), node.dir)
+        report = run_backup(node.store, repo, signing_key, lambda done, total: bar(done, total=total), node.dir)
         if report.snapshot is not None:
             rollback.record(node.dir, repo.url, report.snapshot)
     if rolled_back:
@@ -151,9 +143,8 @@ def _fraction(text: str) -> float:
 def backup_verify(args: argparse.Namespace) -> int:
     repo, settings = _repo(args)
     sample = _fraction(args.sample) if args.sample else 1.0
-    with _bar("verifying packs", args.quiet) as bar:
-        task = bar.add_task("packs", total=None)
-        report = verify_target(repo, sample, lambda done, total: bar.update(task, completed=done, total=total))
+    with progress_bar("verifying", None, args.quiet, "packs") as bar:
+        report = verify_target(repo, sample, lambda done, total: bar(done, total=total))
     rolled_back = rollback.rolled_back(repo, settings)
     if rolled_back:
         out.print(f"ROLLED BACK {rolled_back}")
@@ -170,9 +161,8 @@ def backup_restore(args: argparse.Namespace) -> int:
     snap = repo.find(args.snapshot)
     if args.files:
         return _restore_files(repo, snap, args.files, args.to)
-    with _bar("reading packs", args.quiet) as bar:
-        task = bar.add_task("packs", total=None)
-        report = restore(repo, snap, Path(args.to), lambda done, total: bar.update(task, completed=done, total=total))
+    with progress_bar("restoring", None, args.quiet, "packs") as bar:
+        report = restore(repo, snap, Path(args.to), lambda done, total: bar(done, total=total))
     for problem in report.problems:
         out.print(f"DAMAGED {problem}")
     for reason in report.refused:

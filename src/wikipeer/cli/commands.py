@@ -340,21 +340,14 @@ def _print_hit(node: Node, page: PageRow, query: str) -> None:
 
 
 def import_dump(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
+    from wikipeer.cli.progress import progress_bar
     from wikipeer.formats.dump_import import import_dump as run_import
 
     node = _open(args)
     total = Path(args.file).stat().st_size if args.file != "-" and Path(args.file).is_file() else None
-    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), disable=args.quiet or not sys.stderr.isatty()) as progress:
-        task = progress.add_task("importing", total=total)
-
-        def update(summary, done: int, size: int | None) -> None:
-            progress.update(task, completed=done, description=f"{summary.pages} pages, {summary.revisions} revisions")
-
-        summary = run_import(node, args.file, args.wiki, update, total)
+    with progress_bar("importing", total, args.quiet, "bytes") as bar:
+        summary = run_import(node, args.file, args.wiki,
+                             lambda s, done, size: bar(done, f"{s.pages} pages, {s.revisions} revisions"), total)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     resumed = f" (resumed after page {summary.resumed_after})" if summary.resumed_after else ""
@@ -393,7 +386,7 @@ def _dump_failure(path: str, error: DumpError) -> str:
 
 
 def export_dump(args: argparse.Namespace) -> int:
-    from wikipeer.cli.progress import counted, progress_bar
+    from wikipeer.cli.progress import progress_bar
     from wikipeer.formats.dump_export import ExportOptions, export_dump as run_export
     from wikipeer.formats.output import atomic_output
 
@@ -403,24 +396,20 @@ def export_dump(args: argparse.Namespace) -> int:
     pages = [find_page(node, args.wiki, t) for t in args.pages] if args.pages else node.store.pages(args.wiki)
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,
                             include_files=args.include_files)
-    with atomic_output(args.output) as stream, progress_bar(f"exporting {args.wiki}", len(pages)) as update:
-        count = run_export(node.store, config, counted(pages, update, 16), node.view(), options, stream,
-                           _people(node))
+    with atomic_output(args.output) as stream, progress_bar(f"exporting {args.wiki}", None, args.quiet) as bar:
+        count = run_export(node.store, config, pages, node.view(), options, stream, _people(node),
+                           lambda done, total: bar(done, total=total))
     print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)
     return 0
 
 
 def fsck(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
-
+    from wikipeer.cli.progress import progress_bar
     from wikipeer.fsck import fsck as run_fsck
 
     node = _open(args)
-    total = node.store.last_seq()
-    with Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("checking", total=total)
-        checked, faults = run_fsck(node.store, lambda n: progress.update(task, completed=n))
+    with progress_bar("checking", node.store.last_seq(), args.quiet, "objects") as update:
+        checked, faults = run_fsck(node.store, update)
     for fault in faults:
         print(f"fault: {fault}")
     print(f"checked {checked} objects: " + (f"{len(faults)} faults" if faults else "no faults"))

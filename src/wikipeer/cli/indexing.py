@@ -69,14 +69,10 @@ def _index_in_background(node: Node) -> int:
 
 
 def _with_progress(node: Node, total: int, quiet: bool) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from wikipeer.cli.progress import progress_bar
 
-    columns = [TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True,
-                  disable=quiet or not sys.stderr.isatty()) as progress:
-        task = progress.add_task("indexing", total=total)
-        return node.catch_up_index(lambda done: progress.update(task, completed=min(done, total)))
+    with progress_bar("indexing", total, quiet, "pages") as update:
+        return node.catch_up_index(lambda done: update(min(done, total)))
 
 
 def index(args: argparse.Namespace) -> int:

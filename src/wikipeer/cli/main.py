@@ -143,9 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-files", action="store_true",
                    help="the files' bytes in those records (base 64; implies --uploads), as dumpBackup.php's")
     p.add_argument("-o", "--output", required=True, help="output file; .bz2, .gz or .xz compresses, - for stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.commands:export_dump")
 
     p = sub.add_parser("fsck", help="recompute every CID and verify every signature")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.commands:fsck")
 
     p = sub.add_parser("stats", help="per wiki: pages, revisions, blocks, bytes on disk; what waits in the held table")

@@ -79,13 +79,18 @@ def remove(node: Node, url: str) -> None:
     PushBook(node.store).forget(peer.url)
 
 
-def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool = False) -> bool:
+def sync(node: Node, url: str, do_pull: bool, do_push: bool, retry_refused: bool = False,
+         quiet: bool = False) -> bool:
     """Sync with one MediaWiki peer and print what it did; False when it failed (the message says why)
-    or when MediaWiki refused edits this time (each is listed; the others went up)."""
+    or when MediaWiki refused edits this time (each is listed; the others went up). A progress line on a
+    terminal meanwhile, unless ``quiet``."""
+    from wikipeer.cli.progress import progress_line
     from wikipeer.mediawiki.peer_sync import sync_mediawiki
     from wikipeer.mediawiki.remote import MediaWikiError
     try:
-        r = sync_mediawiki(node, url, do_pull, do_push, retry_refused)
+        with progress_line(f"syncing with {url}", quiet) as show:
+            r = sync_mediawiki(node, url, do_pull, do_push, retry_refused,
+                               lambda so_far: show(f"{so_far.revisions} revisions read, {so_far.new} new"))
     except MediaWikiError as exc:
         out.print(f"{url}: {exc}; the next sync resumes where this one stopped")
         return False

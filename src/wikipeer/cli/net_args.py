@@ -60,6 +60,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search", metavar="QUERY", help="fetch the pages a peer finds for this query")
     p.add_argument("--top", type=int, default=10, help="how many search results (default 10)")
     p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help=f"revisions of history per page (default {DEFAULT_DEPTH})")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.net_commands:fetch")
 
     p = sub.add_parser("follow", help="sync a whole wiki, a namespace, or pages (a partial node follows only these)")

@@ -6,7 +6,7 @@ import argparse
 import time
 
 from wikipeer.cli import indexing, mediawiki_commands
-from wikipeer.cli.progress import progress_line
+from wikipeer.cli.progress import progress_bar, progress_line
 from wikipeer.cli.shell import _open, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
@@ -98,7 +98,7 @@ def sync_command(args: argparse.Namespace) -> int:
     if not urls and not wikis:
         raise UserError("no peers to sync with: add one with 'wikipeer peer add URL' "
                         "or 'wikipeer peer add --mediawiki API_URL --wiki NAME'")
-    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull, args.retry_refused)
+    failed = sum(not mediawiki_commands.sync(node, url, not args.push, not args.pull, args.retry_refused, args.quiet)
                  for url in wikis)
     for url in urls:
         try:
@@ -136,12 +136,13 @@ def _first_causes(reasons: list[str], refused: int, shown: int = 5) -> list[str]
 
 def fetch(args: argparse.Namespace) -> int:
     node = _open(args)
-    if args.search:
-        result = fetch_search(node, args.search, args.top, args.depth)
-    else:
-        if not args.wiki or not args.titles:
-            raise UserError("name a wiki and titles (wikipeer fetch WIKI TITLE...) or use --search")
-        result = fetch_titles(node, args.wiki, args.titles, args.depth)
+    if not args.search and (not args.wiki or not args.titles):
+        raise UserError("name a wiki and titles (wikipeer fetch WIKI TITLE...) or use --search")
+    with progress_bar("fetching", None if args.search else len(args.titles), args.quiet, "pages") as bar:
+        if args.search:
+            result = fetch_search(node, args.search, args.top, args.depth, lambda done, of: bar(done, total=of))
+        else:
+            result = fetch_titles(node, args.wiki, args.titles, args.depth, lambda done, of: bar(done))
     for error in result.errors:
         out.print(f"note: {error}")
     files = f", with {len(result.files)} files ({', '.join(result.files[:10])})" if result.files else ""

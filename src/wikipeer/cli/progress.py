@@ -26,16 +26,19 @@ def shown(quiet: bool = False) -> bool:
 @contextmanager
 def progress_bar(label: str, total: int | None, quiet: bool = False, unit: str = "") -> Iterator[Update]:
     """A bar of ``total`` steps (None: not known yet), removed when done; yields ``update(done, text=None,
-    total=None)`` (a no-op when not shown). ``unit="bytes"`` counts in kB, MB...; otherwise N/TOTAL."""
+    total=None)`` (a no-op when not shown). ``unit="bytes"`` counts in kB, MB... with the speed; otherwise
+    N/TOTAL, followed by ``unit`` ("pages") when given."""
     if not shown(quiet):
         yield lambda done, text=None, total=None: None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                               TextColumn, TimeRemainingColumn, TransferSpeedColumn)
 
-    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    columns = (TextColumn("{task.description}"), BarColumn(), count, TimeRemainingColumn())
+    count: tuple[ProgressColumn, ...] = (
+        (DownloadColumn(), TransferSpeedColumn()) if unit == "bytes"
+        else (MofNCompleteColumn(), TextColumn(unit)) if unit else (MofNCompleteColumn(),))
+    columns = (TextColumn("{task.description}"), BarColumn(), *count, TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
 

@@ -73,4 +73,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("wiki")
     p.add_argument("new")
     p.add_argument("--view", help="the view whose heads the fork starts from (default: the node's)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.trust_commands:fork")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from wikipeer.cli.progress import progress_bar
 from wikipeer.cli.shell import _cid, _open, out
 from wikipeer.errors import UserError
 from wikipeer.forking import fork_wiki
@@ -185,7 +186,8 @@ def blocklist_check(args: argparse.Namespace) -> int:
 
 def fork(args: argparse.Namespace) -> int:
     node = _open(args)
-    result = fork_wiki(node, args.wiki, args.new, args.view)
+    with progress_bar(f"forking {args.wiki} as {args.new}", None, args.quiet, "pages") as bar:
+        result = fork_wiki(node, args.wiki, args.new, args.view, lambda done, total: bar(done, total=total))
     out.print(f"wiki {args.new!r} forked from {args.wiki!r}: {result.pages} pages"
               + (f", {result.unreviewed} of them unreviewed in that view" if result.unreviewed else ""))
     for reason in result.refused[:10]:

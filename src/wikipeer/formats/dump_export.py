@@ -207,34 +207,39 @@ def selected(store: Store, pages: Iterable[PageRow], view: View, options: Export
             yield page, revisions
 
 
-def _user_names(store: Store, pages: list[PageRow], view: View, options: ExportOptions,
-                people: People | None) -> UserName:
+Chosen = list[tuple[PageRow, list[RevInfo]]]
+"""The pages to write, each with its revisions in order (what ``selected`` yields)."""
+
+Progress = Callable[[int, int], None]
+"""``progress(written, of)``: pages written so far, of the pages to write."""
+
+
+def _user_names(store: Store, chosen: Chosen, view: View, options: ExportOptions, people: People | None) -> UserName:
     """Who local edits are credited to: with ``people``, a name per key that no imported user of the export has."""
     if people is None:
         return key_user_name
-    imported = {str(r.origin["user"]) for _, revisions in selected(store, pages, view, options)
-                for r in revisions if r.origin.get("user")}
+    imported = {str(r.origin["user"]) for _, revisions in chosen for r in revisions if r.origin.get("user")}
     if options.uploads or options.include_files:
-        imported |= {str(v.origin["user"]) for page in pages if page.ns == NS_FILE
+        imported |= {str(v.origin["user"]) for page, _ in chosen if page.ns == NS_FILE
                      for v in store.file_versions(page.id) if v.origin.get("user")}
     return UserNames(people, view.trusted, imported).name
 
 
 def export_dump(store: Store, config: WikiConfig, pages: Iterable[PageRow], view: View, options: ExportOptions,
-                out: BinaryIO, people: People | None = None) -> int:
+                out: BinaryIO, people: People | None = None, progress: Progress | None = None) -> int:
     """Write the export to ``out``; returns the number of pages written.
 
     ``people`` names local edits' authors (see the module's docstring); without it they are "Wikipeer-" and
-    the start of their key.
+    the start of their key. Each page's revision list is read once, before the first page is written (the
+    user names must be chosen knowing every imported name); ``progress`` is told after each page written.
     """
-    pages = list(pages)
-    user_name = _user_names(store, pages, view, options, people)
+    chosen = list(selected(store, pages, view, options))
+    user_name = _user_names(store, chosen, view, options, people)
     out.write(
         f'<mediawiki xmlns="{NS}" xmlns:xsi="{XSI}" xsi:schemaLocation="{NS} http://www.mediawiki.org/xml/export-0.11.xsd" '
         f'version="0.11" xml:lang="{_attr(config.lang)}">\n'.encode())
     out.write(_siteinfo(config).encode("utf-8"))
-    count = 0
-    for page, revisions in selected(store, pages, view, options):
+    for count, (page, revisions) in enumerate(chosen, 1):
         out.write(_page_head(store, config, page, revisions, user_name).encode("utf-8"))
         if (options.uploads or options.include_files) and page.ns == NS_FILE:
             versions = store.file_versions(page.id)[::-1]  # oldest first, as MediaWiki writes them
@@ -242,6 +247,7 @@ def export_dump(store: Store, config: WikiConfig, pages: Iterable[PageRow], view
                 replaced = versions[number + 1].ts if number + 1 < len(versions) else None
                 write_upload(store, page, info, options.include_files, out, replaced, user_name)
         out.write(b"  </page>\n")
-        count += 1
+        if progress is not None:
+            progress(count, len(chosen))
     out.write(b"</mediawiki>\n")
-    return count
+    return len(chosen)

@@ -57,7 +57,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -249,8 +249,10 @@ def _merged(pages: list[DumpPage]) -> list[DumpPage]:
 class _Follower:
     """One pull's state: the node, the peer record, the remote wiki and the tally."""
 
-    def __init__(self, node: Node, peer: MediaWikiPeer, remote: RemoteWiki) -> None:
+    def __init__(self, node: Node, peer: MediaWikiPeer, remote: RemoteWiki,
+                 progress: Callable[[PullResult], None] | None = None) -> None:
         self.node, self.peer, self.remote = node, peer, remote
+        self.progress = progress
         self.store = node.store
         self.peers = MediaWikiPeers(node.store)
         self.result = PullResult(peer.url)
@@ -402,8 +404,13 @@ class _Follower:
             if converted is not None:
                 batch.append(converted)
         blocks = [b for _, bs in batch for b in bs]
-        if not blocks:
-            return
+        if blocks:
+            self._ingest(batch, blocks)
+        if self.progress is not None:
+            self.progress(self.result)
+
+    def _ingest(self, batch: list[tuple[DumpPage, list[Block]]], blocks: list[Block]) -> None:
+        """Take one batch's blocks in one ingest transaction and count what came of each page's revisions."""
         report = self.node.ingest(blocks, f"mediawiki:{self.peer.url}")
         at = new = 0
         for page, page_blocks_ in batch:
@@ -626,9 +633,10 @@ def open_remote(node: Node, peer: MediaWikiPeer, **options: Any) -> RemoteWiki:
     return RemoteWiki(peer.url, node_key=node.keyring.get(NODE_KEY).public, rate=peer.rate, **options)
 
 
-def pull(node: Node, url: str, **options: Any) -> PullResult:
+def pull(node: Node, url: str, progress: Callable[[PullResult], None] | None = None, **options: Any) -> PullResult:
     """Take everything new from the MediaWiki at ``url`` (a peer added with ``peer add --mediawiki``).
 
+    ``progress`` is told the result so far after each batch of revisions taken (a command's progress line).
     ``options`` go to RemoteWiki (bounds, retries, timeouts). On failure the
     cursors stay at the last batch taken, the peer record keeps the error, and
     the error is raised (MediaWikiError names the wiki and the problem).
@@ -636,7 +644,7 @@ def pull(node: Node, url: str, **options: Any) -> PullResult:
     peers = MediaWikiPeers(node.store)
     peer = peers.get(url)
     remote = open_remote(node, peer, **options)
-    follower = _Follower(node, peer, remote)
+    follower = _Follower(node, peer, remote, progress)
     try:
         with remote:
             follower.sweep()

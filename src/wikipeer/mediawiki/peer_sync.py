@@ -18,13 +18,14 @@ from wikipeer.store.mw_peers import MediaWikiPeers
 
 
 def sync_mediawiki(node: Node, url: str, do_pull: bool = True, do_push: bool = True,
-                   retry_refused: bool = False) -> PullResult:
+                   retry_refused: bool = False, progress: Callable[[PullResult], None] | None = None) -> PullResult:
     """One sync with one MediaWiki peer: its new revisions and log in (see follow.pull), then this
     node's edits out (see push.push_to; ``pushed`` in the result), when the peer has an account.
 
     The pull comes first, so edits go up on MediaWiki's newest revisions and conflicts are fewer.
+    ``progress`` is told the pull's result so far after each batch taken.
     """
-    result = pull(node, url) if do_pull else PullResult(MediaWikiPeers(node.store).get(url).url)
+    result = pull(node, url, progress) if do_pull else PullResult(MediaWikiPeers(node.store).get(url).url)
     if do_push:
         result.pushed = push_to(node, url, retry_refused)
     return result

@@ -13,6 +13,7 @@ wikis, namespaces, pages) it syncs in full and never evicts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ from wikipeer.store.records import PageRow
 
 MAX_DEPTH = 1000
 MAX_TOP = 500
+
+Progress = Callable[[int, int], None]
+"""``progress(done, of)``: pages asked for that are done (fetched or found missing), of those asked for."""
 
 
 @dataclass(slots=True)
@@ -203,25 +207,29 @@ def _finish(node: Node, result: FetchResult) -> FetchResult:
     return result
 
 
-def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH) -> FetchResult:
+def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH,
+                 progress: Progress | None = None) -> FetchResult:
     """Fetch pages by title from whichever peer (or node it redirects to) has them."""
     result = FetchResult()
-    for title in titles:
+    for done, title in enumerate(titles, 1):
         name = normalize_title(node.wiki_or_default(wiki), title).full
         asked = ask(_peers(node), "lookup", [f"{wiki}/{name}", "page"], good=lambda r: isinstance(r, str))
         result.errors += asked.errors
         if asked.url is None:
             result.missing.append(name)
-            continue
-        try:
-            fetch_guid(node, asked.url, asked.result, _depth(depth), result)
-        except PeerError as exc:
-            result.errors.append(str(exc))
-            result.missing.append(name)
+        else:
+            try:
+                fetch_guid(node, asked.url, asked.result, _depth(depth), result)
+            except PeerError as exc:
+                result.errors.append(str(exc))
+                result.missing.append(name)
+        if progress is not None:
+            progress(done, len(titles))
     return _finish(node, result)
 
 
-def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH) -> FetchResult:
+def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH,
+                 progress: Progress | None = None) -> FetchResult:
     """Fetch the ``top`` results of a full-text search from a peer that has results."""
     if not 0 < top <= MAX_TOP:
         raise UserError(f"--top is a number from 1 to {MAX_TOP}")
@@ -230,12 +238,15 @@ def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH) -
     result.errors += asked.errors
     if asked.url is None:
         return result
-    for guid in _strings(asked.result, "search", asked.url)[:top]:
+    found = _strings(asked.result, "search", asked.url)[:top]
+    for done, guid in enumerate(found, 1):
         try:
             fetch_guid(node, asked.url, guid, _depth(depth), result)
         except PeerError as exc:
             result.errors.append(str(exc))
             result.missing.append(guid)
+        if progress is not None:
+            progress(done, len(found))
     return _finish(node, result)
 
 
