@@ -393,7 +393,6 @@ def test_a_false_already_have_is_repaired_on_the_next_trip(places):
     # (a single false "already have" is not enough: the town sends a revision whole
     # unless home holds all of it).
     lying = Summary.of([*have, *group], len(have) + len(group), os.urandom(16))
-    missing = head
     (p.stick / "requests" / "have.summary").write_bytes(lying.to_bytes())
 
     serve(p)
@@ -402,7 +401,9 @@ def test_a_false_already_have_is_repaired_on_the_next_trip(places):
     assert text_of(p.village, "en", "Suzzana Owiyo") is None
     assert text_of(p.village, "en", "Art") == text_of(p.town, "en", "Art")
     summary = Summary.from_bytes((p.stick / "requests" / "have.summary").read_bytes())
-    assert summary.salt != lying.salt and missing not in summary  # a new salt each trip
+    # A new salt each trip, so the same blocks are not all false positives again. One block may still be
+    # (about 1 in 2,000 for a summary this small); the town sends the revision unless all of it seems held.
+    assert summary.salt != lying.salt and not all(c in summary for c in group)
 
     serve(p)
     out = home(p).out
