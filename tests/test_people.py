@@ -18,7 +18,8 @@ from conftest import run_cli, start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.model.block import Block
 from wikipeer.model.keys import key_to_str, sign
-from wikipeer.model.objects import Page, Profile, Signature, build_profile, build_signature
+from wikipeer.model.objects import (Page, Profile, Revision, Signature, build_page, build_profile,
+                                    build_revision, build_signature, build_text)
 from wikipeer.ingest import ACCEPTED, DUPLICATE, ingest
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page
@@ -135,6 +136,32 @@ def test_cli_recent_names_people(cast):
     assert cast.bob.public in _line(run_cli(cast.node_dir, "recent", "--keys").out, cast.revs["bob"])
     wrong = run_cli(cast.node_dir, "recent", "--wiki", "nowiki")
     assert wrong.code != 0 and "no wiki 'nowiki'" in wrong.err
+
+
+def test_cli_names_an_authorless_revision_as_the_web_does(sample_node):
+    """A revision with no author key (signed only by the node that took it in) is "anonymous", in the CLI as on
+    the web (People.author), with or without --keys; never "node"."""
+    node = Node.open(sample_node)
+    try:
+        signer = SigningKey.generate()
+        public = key_to_str(bytes(signer.verify_key))
+        page, text = build_page(Page(WIKI, 0, "Nobody's page")), build_text("Written by nobody in particular.")
+        rev = build_revision(Revision(page.cid, (), text.cid, len(text.data), 2_000_000_000_000,
+                                      comment="no author"))
+        sig = build_signature(Signature(rev.cid, "node", public, sign(signer, rev.cid, "node")))
+        report = ingest(node.store, [page, text, rev, sig], "test")
+        assert [s.state for s in report.statuses] == [ACCEPTED] * 4, report.statuses
+        web_label = People(node.keyring, node.store, node.dir).author(node.store.revision(rev.cid),
+                                                                       node.view().trusted).label
+    finally:
+        node.close()
+    assert web_label == "anonymous"
+    for args in ((), ("--keys",)):
+        result = run_cli(sample_node, "history", WIKI, "Nobody's page", *args)
+        assert result.code == 0, str(result)
+        assert result.out.rstrip().endswith("  anonymous  no author"), result.out
+        recent = run_cli(sample_node, "recent", "--limit", "1", *args)
+        assert recent.out.rstrip().endswith(f"{WIKI}: Nobody's page  anonymous  no author"), recent.out
 
 
 def test_the_sample_wikis_author_is_demo(cast, served):

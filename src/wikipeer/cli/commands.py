@@ -37,10 +37,8 @@ def _rev_line(node: Node, rev: RevInfo, people: People, keys: bool = False, wher
     """One revision: trusted mark, CID, time, size, [page,] who made it (by name, or the key with ``keys``), summary."""
     view = node.view()
     trusted = "✓" if view.is_trusted(rev) else " "
-    if rev.origin.get("user") or rev.origin.get("ip") or not rev.author:
-        who = str(rev.origin.get("user") or rev.origin.get("ip") or "node")
-    else:
-        who = rev.author if keys else people.label(rev.author, rev.author in view.trusted)
+    shown = people.author(rev, view.trusted)  # as the web names them: an imported user, "anonymous" or a key's name
+    who = rev.author if keys and shown.kind not in ("imported", "anonymous") else shown.label
     return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {where}{who}  {rev.comment}"
 
 
