@@ -274,8 +274,8 @@ def recent(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}")
     node = _open(args)
-    if args.wiki is not None and args.wiki not in node.store.wikis():
-        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    if args.wiki is not None:
+        require_wiki(node, args.wiki)
     people = _people(node)
     revs = node.store.recent(args.limit, args.wiki)
     for rev in revs:
