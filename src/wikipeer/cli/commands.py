@@ -142,7 +142,7 @@ def edit(args: argparse.Namespace) -> int:
     else:
         title = node.wiki_or_default(args.wiki).full_title(*_page_name(node, result.page))
         signer = _key_name(node, node.store.revision(result.rev).author)
-        out.print(f'saved "{title}" in wiki {args.wiki}: revision {_short_cid(result.rev)}, signed by {signer}')
+        out.print(f"saved {title!r} in wiki {args.wiki!r}: revision {_short_cid(result.rev)}, signed by {signer}")
     if len(heads) > 1:
         note = f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'"
         if args.quiet:  # stdout holds the CID alone
@@ -164,8 +164,9 @@ def _key_name(node: Node, public: str) -> str:
 
 
 def _short_cid(cid: bytes) -> str:
-    """A CID cut to what a person compares by eye (``history`` lists it whole; ``edit -q`` prints it whole)."""
-    return cid_to_str(cid)[:16] + "…"
+    """A CID cut to what a person compares by eye, its end as the web's short() shows it (every CID of a
+    node begins alike); ``history`` lists it whole, ``edit -q`` prints it whole."""
+    return "…" + cid_to_str(cid)[-10:]
 
 
 def upload(args: argparse.Namespace) -> int:
