@@ -174,6 +174,9 @@ def test_report_words_are_defined_in_help(command):
         assert re.search(r"^  sent\s{2,}objects this node uploaded", text, re.M) and "no reason given" in text
     if command[0] == "stick":
         assert re.search(r"^  taken in\s{2,}", text, re.M)
+        # Home says what the other side refused of the edits it carried, and exits 1 for it.
+        assert re.search(r"^  refused there \(home\) objects of the edits carried last time", text, re.M), text
+        assert "'stick home': some of what came back" in text, text
 
 
 # -- progress on a terminal -------------------------------------------------------------------------
