@@ -190,7 +190,8 @@ def known_wiki(site: Site, wiki: str) -> None:
     """A 404 naming the node's wikis when it holds no wiki ``wiki`` (MediaWiki has no page at such a URL either)."""
     unknown = unknown_wiki(site.node.store, wiki)
     if unknown is not None:
-        raise HttpError(404, as_sentence(unknown.sentence), "No such wiki",
+        # The sentence every "no such wiki" says, and where a client finds the APIs of those it names.
+        raise HttpError(404, as_sentence(f"{unknown.sentence} (each at /w/WIKI/api.php)"), "No such wiki",
                         [(w, f"/w/{quote(w)}/api.php") for w in unknown.near])
 
 
