@@ -18,8 +18,7 @@ from conftest import run_cli, start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.model.block import Block
 from wikipeer.model.keys import key_to_str, sign
-from wikipeer.model.objects import (Page, Profile, Revision, Signature, build_page, build_profile,
-                                    build_revision, build_signature, build_text)
+from wikipeer.model.objects import Page, Profile, Signature, build_profile, build_signature
 from wikipeer.ingest import ACCEPTED, DUPLICATE, ingest
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page
@@ -141,6 +140,7 @@ def test_cli_recent_names_people(cast):
 def test_cli_names_an_authorless_revision_as_the_web_does(sample_node):
     """A revision with no author key (signed only by the node that took it in) is "anonymous", in the CLI as on
     the web (People.author), with or without --keys; never "node"."""
+    from wikipeer.model.objects import Revision, build_page, build_revision, build_text
     node = Node.open(sample_node)
     try:
         signer = SigningKey.generate()

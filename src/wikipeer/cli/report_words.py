@@ -1,6 +1,6 @@
 """What the words of the sync, bundle and stick reports mean: the ``--help`` epilogs of those commands.
 
-docs/protocol.md and docs/offline.md define the same words; the exit codes are the README's.
+docs/protocol.md and docs/offline.md define the same words; the exit codes are those of docs/architecture.md.
 Plain strings only: every command's parser is built at start-up.
 """
 
