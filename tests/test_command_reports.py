@@ -37,10 +37,13 @@ def test_edit_prints_one_line_naming_the_page_the_revision_and_the_key(node_dir)
     result = ok(run_cli(node_dir, "edit", "w", "my_page", "-m", "first", input="Some text.\n"))
     lines = result.out.splitlines()
     assert len(lines) == 1 and result.err == "", str(result)
-    m = re.fullmatch(r'saved "My page" in wiki w: revision (bafy[a-z2-7]+)…, signed by key \'alice\'', lines[0])
+    # Quoted as every message quotes names; the CID's end, as the web shows it (its start is alike for all).
+    m = re.fullmatch(r"saved 'My page' in wiki 'w': revision …([a-z2-7]{10}), signed by key 'alice'", lines[0])
     assert m, lines[0]
     full = CID.search(ok(run_cli(node_dir, "history", "w", "My page")).out).group()
-    assert full.startswith(m.group(1)) and len(m.group(1)) < len(full)
+    assert full.endswith(m.group(1))
+    served = ok(run_cli(node_dir, "edit", "w", "Nobody's page", "-m", "x", input="Text.\n")).out
+    assert served.startswith('saved "Nobody\'s page" in wiki \'w\': revision …'), served
     # For scripts: --quiet prints the whole CID and nothing else.
     quiet = ok(run_cli(node_dir, "edit", "w", "My page", "-m", "second", "--quiet", input="More text.\n"))
     assert CID.fullmatch(quiet.out.strip()) and quiet.err == ""
@@ -168,6 +171,9 @@ def test_report_words_are_defined_in_help(command):
         assert re.search(r"^  sent\s{2,}objects this node uploaded", text, re.M) and "no reason given" in text
     if command[0] == "stick":
         assert re.search(r"^  taken in\s{2,}", text, re.M)
+        # Home says what the other side refused of the edits it carried, and exits 1 for it.
+        assert re.search(r"^  refused there \(home\) objects of the edits carried last time", text, re.M), text
+        assert "'stick home': some of what came back" in text, text
 
 
 # -- progress on a terminal -------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def no_traceback(result) -> None:
 @pytest.mark.parametrize("command", [["show", "wikipeeer", "Main Page"], ["history", "wikipeeer", "Main Page"],
                                      ["heads", "wikipeeer", "Main Page"],
                                      ["export", "wikipeeer", "-o", "-"], ["fork", "wikipeeer", "copy"],
-                                     ["index", "--off", "wikipeeer"]])
+                                     ["index", "--off", "wikipeeer"], ["recent", "--wiki", "wikipeeer"]])
 def test_an_unknown_wiki_is_named_as_a_wiki_with_the_nearest_names(sample_node, command):
     result = run_cli(sample_node, *command)
     assert_user_error(result, "no wiki 'wikipeeer' on this node", "did you mean 'wikipeer'?", "its wikis: wikipeer")
@@ -51,7 +51,8 @@ def test_an_unknown_wiki_is_named_as_a_wiki_with_the_nearest_names(sample_node, 
 
 def test_an_unknown_wiki_on_an_empty_node_says_it_holds_none(node_dir):
     assert_user_error(run_cli(node_dir, "show", "anything", "Main Page"),
-                      "no wiki 'anything' on this node: it holds none yet")
+                      "no wiki 'anything' on this node; it holds none yet ('wikipeer import' or 'wikipeer edit' "
+                      "makes one)")
 
 
 def test_an_unknown_page_names_the_nearest_titles(sample_node):
@@ -121,7 +122,7 @@ def test_the_web_page_of_an_unknown_wiki_links_the_nearest(served):
     _, client = served
     page = client.get("/wiki/wikipeeer/Signed_objects")
     assert page.status_code == 404
-    assert "No such wiki" in page.text and "no wiki &#39;wikipeeer&#39;" in page.text, page.text
+    assert "No such wiki" in page.text and "No wiki &#39;wikipeeer&#39;" in page.text, page.text
     assert '<a href="/wiki/wikipeer/Signed_objects">wikipeer</a>' in page.text
     assert "No such page" not in page.text
 
@@ -137,11 +138,24 @@ def test_api_php_and_index_php_name_the_nearest_wiki_and_title(served):
     _, client = served
     api = client.get("/w/wikipeeer/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"})
     assert api.status_code == 404
-    assert "no wiki 'wikipeeer'" in api.text and "did you mean 'wikipeer'?" in api.text, api.text
+    assert "No wiki 'wikipeeer'" in api.text and "did you mean 'wikipeer'?" in api.text, api.text
     raw = client.get("/w/wikipeer/index.php", params={"title": "Signed_objets", "action": "raw"})
     assert raw.status_code == 404 and "did you mean &#39;Signed objects&#39;?" in raw.text, raw.text
     raw = client.get("/w/wikipeeer/index.php", params={"title": "Signed_objects", "action": "raw"})
     assert raw.status_code == 404 and "did you mean &#39;wikipeer&#39;?" in raw.text, raw.text
+
+
+def test_the_command_line_the_web_page_and_api_php_say_no_such_wiki_in_one_sentence(served):
+    """One sentence (store/nearest.unknown_wiki), as a page's sentence on the web."""
+    directory, client = served
+    sentence = "no wiki 'wikipeeer' on this node (did you mean 'wikipeer'?); its wikis: wikipeer"
+    cli = run_cli(directory, "show", "wikipeeer", "Main Page")
+    assert cli.err.strip() == f"wikipeer: {sentence}", str(cli)
+    on_the_web = "N" + sentence[1:] + "."
+    page = client.get("/wiki/wikipeeer/Signed_objects").text
+    assert on_the_web.replace("'", "&#39;") in page, page
+    api = client.get("/w/wikipeeer/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"})
+    assert on_the_web[:-1] + " (each at /w/WIKI/api.php)." in api.text, api.text
 
 
 def test_a_node_still_fetches_a_page_of_a_wiki_it_does_not_hold_yet(served, node_dir):

@@ -140,6 +140,33 @@ def test_cli_recent_names_people(cast):
     assert wrong.code != 0 and "no wiki 'nowiki'" in wrong.err
 
 
+def test_cli_names_an_authorless_revision_as_the_web_does(sample_node):
+    """A revision with no author key (signed only by the node that took it in) is "anonymous", in the CLI as on
+    the web (People.author), with or without --keys; never "node"."""
+    from wikipeer.model.objects import Revision, build_page, build_revision, build_text
+    node = Node.open(sample_node)
+    try:
+        signer = SigningKey.generate()
+        public = key_to_str(bytes(signer.verify_key))
+        page, text = build_page(Page(WIKI, 0, "Nobody's page")), build_text("Written by nobody in particular.")
+        rev = build_revision(Revision(page.cid, (), text.cid, len(text.data), 2_000_000_000_000,
+                                      comment="no author"))
+        sig = build_signature(Signature(rev.cid, "node", public, sign(signer, rev.cid, "node")))
+        report = ingest(node.store, [page, text, rev, sig], "test")
+        assert [s.state for s in report.statuses] == [ACCEPTED] * 4, report.statuses
+        web_label = People(node.keyring, node.store, node.dir).author(node.store.revision(rev.cid),
+                                                                       node.view().trusted).label
+    finally:
+        node.close()
+    assert web_label == "anonymous"
+    for args in ((), ("--keys",)):
+        result = run_cli(sample_node, "history", WIKI, "Nobody's page", *args)
+        assert result.code == 0, str(result)
+        assert result.out.rstrip().endswith("  anonymous  no author"), result.out
+        recent = run_cli(sample_node, "recent", "--limit", "1", *args)
+        assert recent.out.rstrip().endswith(f"{WIKI}: Nobody's page  anonymous  no author"), recent.out
+
+
 def test_the_sample_wikis_author_is_demo(cast, served):
     result = run_cli(cast.node_dir, "history", WIKI, "Main Page")
     assert result.code == 0, str(result)

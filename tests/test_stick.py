@@ -333,10 +333,9 @@ def test_a_stick_of_another_node_is_refused(places, tmp_path):
 # -- replays and forged edits on the stick ----------------------------------------------------
 
 
-def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
-    p = places
-    start_trip(p, "Twice", "Served twice, taken once.", "Air")
-    # Someone slips a bundle with a forged edit (claiming the village's user) into the outbox.
+def _forged_bundle(p: Places, target: Path, title: str) -> None:
+    """A bundle (signed by the village's node) of an edit of ``title`` claiming the village's user, whose
+    author signature is forged."""
     node = Node.open(p.village)
     try:
         me = node.user_key().public
@@ -346,14 +345,21 @@ def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
         from wikipeer.model.objects import Signature, build_signature
         from wikipeer.store.keyring import NODE_KEY
         stranger = SigningKey.generate()
-        page, text, rev, _ = edit_blocks(Page("en", 0, "Forged in transit"), "Lies.", (), "forged", stranger, me,
+        page, text, rev, _ = edit_blocks(Page("en", 0, title), "Lies.", (), "forged", stranger, me,
                                          1_700_000_000_000)
         forged = build_signature(Signature(rev.cid, "author", me, sign(stranger, rev.cid, "author")))
-        with (p.stick / "outbox" / "9999-forged.car").open("wb") as f:
+        with target.open("wb") as f:
             write_bundle(f, [page, text, rev, forged], node.keyring.signing_key(NODE_KEY),
                          node.keyring.get(NODE_KEY).public)
     finally:
         node.close()
+
+
+def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
+    p = places
+    start_trip(p, "Twice", "Served twice, taken once.", "Air")
+    # Someone slips a bundle with a forged edit (claiming the village's user) into the outbox.
+    _forged_bundle(p, p.stick / "outbox" / "9999-forged.car", "Forged in transit")
     served = run_cli(p.town, "stick", "serve", str(p.stick))
     assert served.code == 1 and "Traceback" not in served.err, str(served)  # refused edits: not a success
     out = served.out
@@ -366,12 +372,34 @@ def test_a_stick_served_twice_and_a_forged_edit_in_the_outbox(places):
     again = served.out
     assert served.code == 1 and "0 edits taken in (4 refused)" in again, again  # the forged bundle is still there
     assert text_of(p.town, "en", "Forged in transit") is None
-    out = home(p).out
-    assert "1 requests met" in out, out
+    # Home hears what the town refused, and why: a refusal on the way out is not a success either.
+    back = offline(p.village, "stick", "home", str(p.stick))
+    assert back.code == 1 and "Traceback" not in back.err, str(back)
+    assert "(of those carried last time, 4 refused there)" in back.out and "1 requests met" in back.out, back.out
+    assert re.search(r"^note: refused there: \S+: rejected \(forged signature", back.out, re.M), back.out
+    assert "note: refused there: ... and 2 more" in back.out, back.out
     assert text_of(p.village, "en", "Air") == text_of(p.town, "en", "Air")
     # The replayed responses were consumed once; a second home finds nothing and breaks nothing.
-    assert "0 pages" in home(p).out
+    out = home(p).out
+    assert "0 pages" in out and "refused there" not in out, out
     assert_consistent(p.stick)
+
+
+def test_home_names_what_it_refused_of_what_came_back(places):
+    p = places
+    start_trip(p, "Home refuses", "A fine edit.", "Air")
+    serve(p)
+    _forged_bundle(p, p.stick / "responses" / "9999-forged.car", "Forged on the way back")
+    back = offline(p.village, "stick", "home", str(p.stick))
+    assert back.code == 1 and "Traceback" not in back.err, str(back)
+    assert "(of those carried last time, 0 refused there)" in back.out, back.out
+    assert re.search(r"revisions brought back \([1-9]\d* refused\)", back.out), back.out
+    assert re.search(r"^note: 9999-forged\.car: refused here: \S+: rejected \(forged signature", back.out,
+                     re.M), back.out
+    assert text_of(p.village, "en", "Forged on the way back") is None
+    assert text_of(p.village, "en", "Air") == text_of(p.town, "en", "Air")  # the rest was taken
+    # Nothing refused: a success again.
+    assert "(0 refused)" in home(p).out
 
 
 # -- a false "already have" --------------------------------------------------------------------

@@ -336,15 +336,14 @@ def find_page(node: Node, wiki: str, raw_title: str) -> PageRow:
 
 
 def require_wiki(node: Node, wiki: str) -> None:
-    """NotFound, naming the wikis nearest ``wiki``, when the node holds no wiki of that name."""
-    from wikipeer.store.nearest import did_you_mean, nearest_wikis
-    from wikipeer.store.revlists import holds_wiki
-    if holds_wiki(node.store, wiki):
+    """NotFound, naming the wikis nearest ``wiki`` (store/nearest.py), when the node holds no wiki of that name."""
+    from wikipeer.store.nearest import LISTED_WIKIS, unknown_wiki
+    unknown = unknown_wiki(node.store, wiki)
+    if unknown is None:
         return
-    wikis = node.store.wikis()
-    if not wikis:
-        raise NotFound(f"no wiki {wiki!r} on this node: it holds none yet ('wikipeer import' or 'wikipeer edit' "
-                       "makes one)")
-    near = nearest_wikis(node.store, wiki)
-    listed = f"its wikis: {', '.join(wikis)}" if len(wikis) <= 10 else "'wikipeer stats' lists its wikis"
-    raise NotFound(f"no wiki {wiki!r} on this node{did_you_mean(near)}; {listed}")
+    hint = ""  # the commands that help, which only a command line can name
+    if not unknown.held:
+        hint = " ('wikipeer import' or 'wikipeer edit' makes one)"
+    elif unknown.held > LISTED_WIKIS:
+        hint = " ('wikipeer stats' lists them)"
+    raise NotFound(unknown.sentence + hint)

@@ -37,10 +37,8 @@ def _rev_line(node: Node, rev: RevInfo, people: People, keys: bool = False, wher
     """One revision: trusted mark, CID, time, size, [page,] who made it (by name, or the key with ``keys``), summary."""
     view = node.view()
     trusted = "✓" if view.is_trusted(rev) else " "
-    if rev.origin.get("user") or rev.origin.get("ip") or not rev.author:
-        who = str(rev.origin.get("user") or rev.origin.get("ip") or "node")
-    else:
-        who = rev.author if keys else people.label(rev.author, rev.author in view.trusted)
+    shown = people.author(rev, view.trusted)  # as the web names them: an imported user, "anonymous" or a key's name
+    who = rev.author if keys and shown.kind not in ("imported", "anonymous") else shown.label
     return f"{trusted} {rev.cid_str}  {_when(rev.ts)}  {rev.size:>7}  {where}{who}  {rev.comment}"
 
 
@@ -144,7 +142,7 @@ def edit(args: argparse.Namespace) -> int:
     else:
         title = node.wiki_or_default(args.wiki).full_title(*_page_name(node, result.page))
         signer = _key_name(node, node.store.revision(result.rev).author)
-        out.print(f'saved "{title}" in wiki {args.wiki}: revision {_short_cid(result.rev)}, signed by {signer}')
+        out.print(f"saved {title!r} in wiki {args.wiki!r}: revision {_short_cid(result.rev)}, signed by {signer}")
     if len(heads) > 1:
         note = f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'"
         if args.quiet:  # stdout holds the CID alone
@@ -166,8 +164,9 @@ def _key_name(node: Node, public: str) -> str:
 
 
 def _short_cid(cid: bytes) -> str:
-    """A CID cut to what a person compares by eye (``history`` lists it whole; ``edit -q`` prints it whole)."""
-    return cid_to_str(cid)[:16] + "…"
+    """A CID cut to what a person compares by eye, its end as the web's short() shows it (every CID of a
+    node begins alike); ``history`` lists it whole, ``edit -q`` prints it whole."""
+    return "…" + cid_to_str(cid)[-10:]
 
 
 def upload(args: argparse.Namespace) -> int:
@@ -276,8 +275,8 @@ def recent(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}")
     node = _open(args)
-    if args.wiki is not None and args.wiki not in node.store.wikis():
-        raise NotFound(f"no wiki {args.wiki!r} on this node")
+    if args.wiki is not None:
+        require_wiki(node, args.wiki)
     people = _people(node)
     revs = node.store.recent(args.limit, args.wiki)
     for rev in revs:

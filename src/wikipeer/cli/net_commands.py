@@ -13,6 +13,7 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.fetch import fetch_search, fetch_titles, follow_scope
 from wikipeer.net.gossip import gossip_round
+from wikipeer.net.receive import first_causes
 from wikipeer.net.sync import NO_REASON, ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
@@ -126,12 +127,9 @@ def sync_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _first_causes(reasons: list[str], refused: int, shown: int = 5) -> list[str]:
-    """The reasons a person needs of ``refused`` objects: a few causes, then how many more were refused
-    (mostly what came with a refused revision: its page, text and signatures, "... was rejected)")."""
-    causes = [r for r in reasons if "was rejected)" not in r] or reasons
-    more = refused - len(causes[:shown]) if reasons != [NO_REASON] else 0
-    return causes[:shown] + ([f"... and {more} more (most came with what was refused)"] if more > 0 else [])
+def _first_causes(reasons: list[str], refused: int) -> list[str]:
+    """receive.first_causes; a peer too old to give reasons gets no "... and N more" either."""
+    return first_causes(reasons, refused) if reasons != [NO_REASON] else reasons
 
 
 def fetch(args: argparse.Namespace) -> int:

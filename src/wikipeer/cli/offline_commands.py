@@ -100,8 +100,9 @@ def _trip(args: argparse.Namespace, label: str, work) -> stick.HomeReport | stic
 
 
 def stick_home(args: argparse.Namespace) -> int:
-    _trip(args, "exchanging with the stick…", stick.home)
-    return 0
+    report = _trip(args, "exchanging with the stick…", stick.home)
+    # Refused either way (here, of what came back; there, of the edits carried last time): not a success.
+    return 1 if report.anything_refused else 0
 
 
 def stick_serve(args: argparse.Namespace) -> int:

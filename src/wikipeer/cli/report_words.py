@@ -1,6 +1,6 @@
 """What the words of the sync, bundle and stick reports mean: the ``--help`` epilogs of those commands.
 
-docs/protocol.md and docs/offline.md define the same words; the exit codes are the README's.
+docs/protocol.md and docs/offline.md define the same words; the exit codes are those of docs/architecture.md.
 Plain strings only: every command's parser is built at start-up.
 """
 
@@ -35,7 +35,10 @@ was refused whole (damaged, cut off, altered), nothing taken."""
 STICK = f"""\
 what the report says:
   carried out   (home) edits signed here, written to the stick's outbox
-  brought back  (home) pages and revisions taken from the stick's answers
+  refused there (home) objects of the edits carried last time that the connected node
+                refused, from its answer on the stick; "note: refused there:" lines say why
+  brought back  (home) pages and revisions taken from the stick's answers; "(N refused)"
+                counts the objects this node refused, "note: ...: refused here:" says why
   taken in      (serve) edits from the stick this node stored; "refused" ones are not
                 stored, and the "note:" lines give the reasons
   written back  (serve) pages, revisions and files written to the stick for home
@@ -43,4 +46,6 @@ what the report says:
 The words for objects, as in a sync:
 {_TAKING}
 
-exit status: 0 done; 1 'stick serve' refused some of the stick's edits; 2 a usage error."""
+exit status: 0 done; 1 something was refused ('stick serve': some of the stick's edits;
+'stick home': some of what came back, or the connected node refused some of the edits
+carried last time); 2 a usage error."""

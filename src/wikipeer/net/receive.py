@@ -85,6 +85,14 @@ class Tally:
                 "rejected": self.rejected, "forgeries": self.forgeries, "reasons": self.reasons}
 
 
+def first_causes(reasons: list[str], refused: int, shown: int = 5) -> list[str]:
+    """The reasons a person needs of ``refused`` objects: a few causes, then how many more were refused
+    (mostly what came with a refused revision: its page, text and signatures, "... was rejected)")."""
+    causes = [r for r in reasons if "was rejected)" not in r] or reasons
+    more = refused - len(causes[:shown])
+    return causes[:shown] + ([f"... and {more} more (most came with what was refused)"] if more > 0 else [])
+
+
 def take(node: Node, blocks: Iterable[Block], source: str, stop_on_forgery: bool = True,
          shallow: bool = False, batch_size: int | None = None) -> Tally:
     """Ingest ``blocks`` in batches; each batch commits on its own, so an interruption keeps what came.

@@ -43,7 +43,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.media import NS_FILE
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.fetch import fetch_search, fetch_titles, shown_files
-from wikipeer.net.receive import take
+from wikipeer.net.receive import first_causes, take
 from wikipeer.node import Node
 from wikipeer.store import log
 from wikipeer.store.keyring import NODE_KEY
@@ -165,19 +165,30 @@ def free_bytes(path: Path) -> int:
 
 @dataclass(slots=True)
 class HomeReport:
+    """What a trip home did; ``refused`` is what this node refused of what came back, ``refused_there`` what the
+    connected node refused of the edits carried last time (None when the stick brought no word of it)."""
+
     edits_out: int = 0
     objects_out: int = 0
     pages_in: int = 0
     revisions_in: int = 0
+    refused: int = 0
+    refused_there: int | None = None
     requests: int = 0
     met: int = 0
     problems: list[str] = field(default_factory=list)
     free: int = 0
 
     def sentence(self) -> str:
-        return (f"{self.edits_out} edits carried out, {self.pages_in} pages and {self.revisions_in} revisions "
-                f"brought back, {self.met} requests met, {self.requests} waiting for the next trip, "
-                f"{_human(self.free)} free on the stick")
+        there = "" if self.refused_there is None else \
+            f" (of those carried last time, {self.refused_there} refused there)"
+        return (f"{self.edits_out} edits carried out{there}, {self.pages_in} pages and {self.revisions_in} "
+                f"revisions brought back ({self.refused} refused), {self.met} requests met, {self.requests} "
+                f"waiting for the next trip, {_human(self.free)} free on the stick")
+
+    @property
+    def anything_refused(self) -> bool:
+        return bool(self.refused or self.refused_there)
 
 
 def home(node: Node, path: Path) -> HomeReport:
@@ -200,23 +211,27 @@ def home(node: Node, path: Path) -> HomeReport:
 
 
 def _take_responses(node: Node, path: Path, state: StickState, report: HomeReport) -> None:
-    problems_before = len(report.problems)
-    for checked in _checked_bundles(path / "responses", report.problems):
+    damaged: list[str] = []
+    forged = False
+    for checked in _checked_bundles(path / "responses", damaged):
         before = node.store.last_seq()
         tally = take(node, read_blocks(checked), f"stick:{state.stick}", shallow=True)
         report.revisions_in += _revisions_since(node, before)
         report.pages_in += len(_note(checked).get("pages", []))
         node.adopt_wiki_configs(_note(checked).get("wikis", {}))  # a bad offer is simply not taken
-        if tally.forgeries:
-            report.problems.append(f"{checked.path.name}: {tally.reasons[0]}")
+        report.refused += tally.rejected
+        report.problems += _refusals(f"{checked.path.name}: refused here", tally.reasons, tally.rejected)
+        forged = forged or bool(tally.forgeries)
         checked.path.unlink()
+    report.problems += damaged
     for bad in (path / "responses").glob("*.car"):
         bad.unlink()  # failed its check: the requests stay open and are answered again
     # Requests count as met only when the connected node wrote everything it meant to
-    # (answers.json comes last) and every bundle arrived whole; otherwise they go out again.
-    complete = _complete(path) if len(report.problems) == problems_before else set()
+    # (answers.json comes last) and every bundle arrived whole and unforged; otherwise they go out again.
+    # A text refused by this node's own rules does not hold them back: _met looks at what is here.
+    complete = _complete(path) if not damaged and not forged else set()
     (path / "responses" / ANSWERS).unlink(missing_ok=True)
-    _read_acks(path, state)
+    _read_acks(path, state, report)
     wants = Wants(node.store)
     for want in wants.open():
         if want.id in complete and _met(node, want):
@@ -258,12 +273,17 @@ def _note(checked: Checked) -> dict:
     return note if isinstance(note, dict) else {}
 
 
-def _read_acks(path: Path, state: StickState) -> None:
-    """Outbox bundles the connected node took leave the stick."""
+def _read_acks(path: Path, state: StickState, report: HomeReport) -> None:
+    """Outbox bundles the connected node took leave the stick; what it refused of them is reported."""
     try:
-        acked = json.loads((path / "responses" / ACK).read_text()).get("taken", [])
+        ack = json.loads((path / "responses" / ACK).read_text())
+        acked = ack.get("taken", [])
     except (OSError, ValueError, AttributeError):
         return
+    refused, reasons = ack.get("refused"), ack.get("reasons", [])
+    if isinstance(refused, int) and isinstance(reasons, list):  # a stick served by an older node says nothing
+        report.refused_there = refused
+        report.problems += _refusals("refused there", [str(r) for r in reasons], refused)
     for name in acked:
         if name in state.outbox:
             (path / "outbox" / name).unlink(missing_ok=True)
@@ -297,6 +317,11 @@ def _write_outbox_bundle(node: Node, target: Path, ids: list[int], report: HomeR
     report.objects_out += len(blocks)
     report.edits_out += node.store.conn.execute(
         f"SELECT count(*) FROM revisions WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
+
+
+def _refusals(prefix: str, reasons: list[str], count: int) -> list[str]:
+    """The note lines of what was refused: a few causes, then how many more (as a sync reports them)."""
+    return [f"{prefix}: {reason}" for reason in first_causes(reasons, count)]
 
 
 def _full_or(exc: OSError, target: Path) -> Exception:
@@ -366,20 +391,24 @@ def serve(node: Node, path: Path) -> ServeReport:
 
 
 def _take_outbox(node: Node, path: Path, state: StickState, report: ServeReport) -> None:
-    taken = []
+    """Take the outbox's edits; ack.json tells home which bundles were taken and what of them was refused, why."""
+    taken, reasons = [], []
     for checked in _checked_bundles(path / "outbox", report.problems):
         before = node.store.last_seq()
         tally = take(node, read_blocks(checked), f"stick:{state.stick}", stop_on_forgery=False)
         report.edits_in += _revisions_since(node, before)
         report.refused += tally.rejected
-        report.problems += tally.reasons[:5]
+        reasons += tally.reasons[:5]
         taken.append(checked.path.name)
+    report.problems += reasons
     ack = path / "responses" / ACK
     try:
         previous = json.loads(ack.read_text()).get("taken", [])
     except (OSError, ValueError, AttributeError):
         previous = []
-    _write_text(ack, json.dumps({"taken": sorted(set(previous) | set(taken))}))
+    # The refusals are this serve's: serving the stick again judges its outbox again.
+    _write_text(ack, json.dumps({"taken": sorted(set(previous) | set(taken)), "refused": report.refused,
+                                 "reasons": reasons}))
 
 
 def _summary(path: Path, report: ServeReport) -> Summary | None:

@@ -10,13 +10,26 @@ index, which finds a mistake late in a title or in its letter case.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
+from wikipeer.store.revlists import holds_wiki
 from wikipeer.store.store import Store
 
 ALL_TITLES = 5000  # a namespace this small is compared whole (a few milliseconds)
 NEIGHBOURS = 40  # titles read on each side of the name, and of its case variants, in a larger one
 SUGGESTED = 3
 CUTOFF = 0.6
+LISTED_WIKIS = 10  # "no such wiki" names the node's wikis when it holds no more than this
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownWiki:
+    """A wiki the node does not hold: the sentence that says so (CLI, web page and api.php alike), and the
+    nearest wikis it does hold, for links."""
+
+    sentence: str
+    near: list[str]
+    held: int
 
 
 def nearest(name: str, candidates: list[str]) -> list[str]:
@@ -28,9 +41,19 @@ def nearest(name: str, candidates: list[str]) -> list[str]:
     return [folded[f] for f in found if folded[f] != name]
 
 
-def nearest_wikis(store: Store, wiki: str) -> list[str]:
-    """The wikis of this node whose names are nearest ``wiki``."""
-    return nearest(wiki, store.wikis())
+def unknown_wiki(store: Store, wiki: str) -> UnknownWiki | None:
+    """None when the node holds ``wiki``; else "no wiki 'x' on this node (did you mean 'y'?); its wikis: ..."."""
+    if holds_wiki(store, wiki):
+        return None
+    wikis = store.wikis()
+    near = nearest(wiki, wikis)
+    if not wikis:
+        held = "it holds none yet"
+    elif len(wikis) > LISTED_WIKIS:
+        held = f"it holds {len(wikis)} wikis"
+    else:
+        held = f"its wikis: {', '.join(wikis)}"
+    return UnknownWiki(f"no wiki {wiki!r} on this node{did_you_mean(near)}; {held}", near, len(wikis))
 
 
 def nearest_titles(store: Store, wiki: str, ns: int, title: str) -> list[str]:

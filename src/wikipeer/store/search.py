@@ -202,10 +202,15 @@ def search(conn: sqlite3.Connection, query_text: str, limit: int, read: Callable
 def title_key(text: str) -> str:
     """A title or query as an exact title match compares them: case-folded, underscores and runs of
     spaces as one space, a query's enclosing quotes and a leading colon left out."""
-    text = text.strip()
+    return " ".join(_fold(unquoted(text)).replace("_", " ").split()).lstrip(":").strip()
+
+
+def unquoted(query: str) -> str:
+    """A query as the title it may be: stripped, and without the quotes of a phrase search ("Main Page")."""
+    text = query.strip()
     if len(text) > 1 and text[0] == text[-1] == '"':
         text = text[1:-1]
-    return " ".join(_fold(text).replace("_", " ").split()).lstrip(":").strip()
+    return text
 
 
 def _titles(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:

@@ -756,9 +756,7 @@ class Store:
 
     def _titled(self, query: str) -> list[int]:
         """The pages, in any wiki, whose title is ``query`` normalised as that wiki normalises titles."""
-        text = query.strip()
-        if len(text) > 1 and text[0] == text[-1] == '"':
-            text = text[1:-1]
+        text = fts.unquoted(query)
         found = []
         # The configured wikis only: listing the wikis of the pages table reads all of it.
         for wiki, config in self.conn.execute("SELECT name, config FROM wikis"):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from wikipeer.model.title import Title
-from wikipeer.store.nearest import did_you_mean, nearest_titles, nearest_wikis
-from wikipeer.store.revlists import holds_wiki
+from wikipeer.store import nearest
+from wikipeer.store.nearest import did_you_mean, nearest_titles
 from wikipeer.urls import page_url
 from wikipeer.web.errors import Missing
 from wikipeer.web.site import Site
@@ -13,12 +13,10 @@ from wikipeer.web.site import Site
 def unknown_wiki(site: Site, wiki: str, full_title: str) -> Missing | None:
     """The error for a URL naming a wiki the node does not hold (None when it holds it): the nearest wikis,
     each linked to the same page in it."""
-    store = site.node.store
-    if holds_wiki(store, wiki):
+    unknown = nearest.unknown_wiki(site.node.store, wiki)
+    if unknown is None:
         return None
-    near = nearest_wikis(store, wiki)
-    return Missing(f"This node holds no wiki {wiki!r}{did_you_mean(near)}; {_held(store.wikis())}.",
-                   "No such wiki", [(w, page_url(w, full_title)) for w in near])
+    return Missing(as_sentence(unknown.sentence), "No such wiki", [(w, page_url(w, full_title)) for w in unknown.near])
 
 
 def missing_page(site: Site, wiki: str, name: Title) -> Missing:
@@ -32,9 +30,6 @@ def missing_page(site: Site, wiki: str, name: Title) -> Missing:
                    "No such page", [(t, page_url(wiki, t)) for t in near])
 
 
-def _held(wikis: list[str]) -> str:
-    if not wikis:
-        return "it holds none yet"
-    if len(wikis) > 10:
-        return f"it holds {len(wikis)} wikis"
-    return f"it holds {', '.join(wikis)}"
+def as_sentence(text: str) -> str:
+    """A message of the layers below (lower case, no full stop, as the CLI prints it) as a page's sentence."""
+    return text[:1].upper() + text[1:] + "."

@@ -33,12 +33,12 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.ratelimit import Limits, client_of
 from wikipeer.store import hidden
 from wikipeer.store.accounts import LoginFailed
-from wikipeer.store.nearest import did_you_mean, nearest_wikis
-from wikipeer.store.revlists import holds_wiki, revision_pages
+from wikipeer.store.nearest import unknown_wiki
+from wikipeer.store.revlists import revision_pages
 from wikipeer.web.bodylimit import MAX_EDIT_TEXT
 from wikipeer.web.cookies import SESSION_COOKIE, VISITOR_COOKIE
 from wikipeer.web.errors import HttpError
-from wikipeer.web.missing import missing_page
+from wikipeer.web.missing import as_sentence, missing_page
 from wikipeer.web.site import Site
 
 MAX_API_FIELDS = 200
@@ -188,12 +188,11 @@ def _session_cookies(site: Site, session: ApiSession, response: Response) -> Non
 
 def known_wiki(site: Site, wiki: str) -> None:
     """A 404 naming the node's wikis when it holds no wiki ``wiki`` (MediaWiki has no page at such a URL either)."""
-    if not holds_wiki(site.node.store, wiki):
-        wikis = site.node.store.wikis()
-        near = nearest_wikis(site.node.store, wiki)
-        listed = ", ".join(f"/w/{w}/api.php" for w in wikis) or "none yet"
-        raise HttpError(404, f"This node holds no wiki {wiki!r}{did_you_mean(near)}; its APIs: {listed}.",
-                        "No such wiki", [(w, f"/w/{quote(w)}/api.php") for w in near])
+    unknown = unknown_wiki(site.node.store, wiki)
+    if unknown is not None:
+        # The sentence every "no such wiki" says, and where a client finds the APIs of those it names.
+        raise HttpError(404, as_sentence(f"{unknown.sentence} (each at /w/WIKI/api.php)"), "No such wiki",
+                        [(w, f"/w/{quote(w)}/api.php") for w in unknown.near])
 
 
 async def _form(request: Request) -> FormData:
