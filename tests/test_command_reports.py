@@ -66,6 +66,16 @@ def test_the_key_made_on_first_use_is_announced_with_its_name_and_place(node_dir
     assert str((node_dir / "keys" / "bob.key").resolve()) in made.out, str(made)
 
 
+@pytest.mark.parametrize("command", [("trust", "create", "friends"), ("blocklist", "add", "spam", r"casino\s+bonus"),
+                                     ("key", "profile", "Alice")])
+def test_every_command_that_signs_announces_the_key_it_made(node_dir, command):
+    first = ok(run_cli(node_dir, *command))
+    assert "created key 'me' (ed25519:" in first.err and "kept in" in first.err, str(first)
+    assert (node_dir / "keys" / "me.key").exists()
+    again = ok(run_cli(node_dir, "trust", "create", "others"))
+    assert "created key" not in again.err + again.out, str(again)
+
+
 def test_an_edit_that_is_a_mistake_makes_no_key(sample_node):
     one_error_line(run_cli(sample_node, "edit", "wikipeer", "Main Page", "-m", "s", "--parent",
                            "bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua", input="x\n"), "--parent")

@@ -114,7 +114,8 @@ def key_profile(args: argparse.Namespace) -> int:
     from wikipeer.notices import publish_profile
 
     node = _open(args)
-    profile = publish_profile(node, args.display_name, args.about, args.key)
+    with announcing_new_key(node):
+        profile = publish_profile(node, args.display_name, args.about, args.key)
     out.print(f"published: key {profile.key} goes by {profile.name!r} (peers learn it by gossip)")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from wikipeer.cli.progress import progress_bar
-from wikipeer.cli.shell import _cid, _open, out
+from wikipeer.cli.shell import _cid, _open, announcing_new_key, out
 from wikipeer.errors import UserError
 from wikipeer.forking import fork_wiki
 from wikipeer.model.cid import cid_to_str
@@ -26,9 +26,10 @@ def _issuer(args: argparse.Namespace, node) -> str:
 
 def trust_create(args: argparse.Namespace) -> int:
     node = _open(args)
-    if current_trust(node, _issuer(args, node), args.community):
-        raise UserError(f"you already issue a community {args.community!r}: add members to it")
-    trust = publish_trust(node, args.community, {}, (), args.key)
+    with announcing_new_key(node):
+        if current_trust(node, _issuer(args, node), args.community):
+            raise UserError(f"you already issue a community {args.community!r}: add members to it")
+        trust = publish_trust(node, args.community, {}, (), args.key)
     trusted = ("; this node's default view trusts its members" if node.config.trust_own_communities else
                "; no view trusts it until you subscribe one ('view own-communities' is off)")
     out.print(f"community {trust.key}/{trust.community} created (list #{trust.seq}, no members yet){trusted}")
@@ -37,12 +38,14 @@ def trust_create(args: argparse.Namespace) -> int:
 
 def _change_members(args: argparse.Namespace, change) -> int:
     node = _open(args)
-    old = current_trust(node, _issuer(args, node), args.community)
-    if old is None:
-        raise UserError(f"you issue no community {args.community!r}: 'wikipeer trust create {args.community}' first")
-    members, includes = dict(old.members), list(old.includes)
-    change(members, includes)
-    trust = publish_trust(node, args.community, members, tuple(includes), args.key)
+    with announcing_new_key(node):
+        old = current_trust(node, _issuer(args, node), args.community)
+        if old is None:
+            raise UserError(f"you issue no community {args.community!r}: "
+                            f"'wikipeer trust create {args.community}' first")
+        members, includes = dict(old.members), list(old.includes)
+        change(members, includes)
+        trust = publish_trust(node, args.community, members, tuple(includes), args.key)
     out.print(f"{trust.key}/{trust.community}: list #{trust.seq} with {len(trust.members)} members"
               + (f", including {len(trust.includes)} communities" if trust.includes else ""))
     return 0
@@ -138,23 +141,25 @@ def view_default(args: argparse.Namespace) -> int:
 
 def second_command(args: argparse.Namespace) -> int:
     node = _open(args)
-    sig = second(node, _cid(args.cid), args.key)
+    with announcing_new_key(node):
+        sig = second(node, _cid(args.cid), args.key)
     out.print(f"seconded {args.cid} (signature {cid_to_str(sig)})")
     return 0
 
 
 def blocklist_change(args: argparse.Namespace) -> int:
     node = _open(args)
-    old = current_blocklist(node, _issuer(args, node), args.name)
-    patterns = list(old.patterns) if old else []
-    if args.action == "add":
-        patterns += args.patterns
-    else:
-        missing = [p for p in args.patterns if p not in patterns]
-        if missing:
-            raise UserError(f"not in the blocklist {args.name!r}: {quoted(missing[0])}")
-        patterns = [p for p in patterns if p not in args.patterns]
-    published = publish_blocklist(node, args.name, tuple(patterns), args.key)
+    with announcing_new_key(node):
+        old = current_blocklist(node, _issuer(args, node), args.name)
+        patterns = list(old.patterns) if old else []
+        if args.action == "add":
+            patterns += args.patterns
+        else:
+            missing = [p for p in args.patterns if p not in patterns]
+            if missing:
+                raise UserError(f"not in the blocklist {args.name!r}: {quoted(missing[0])}")
+            patterns = [p for p in patterns if p not in args.patterns]
+        published = publish_blocklist(node, args.name, tuple(patterns), args.key)
     out.print(f"blocklist {args.name!r} #{published.seq}: {len(published.patterns)} patterns")
     return 0
 
