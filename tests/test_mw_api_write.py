@@ -234,6 +234,22 @@ def test_a_stale_basetimestamp_is_an_edit_conflict(served):
         "newtimestamp"], token=token)["edit"]["oldrevid"] == mine["newrevid"]
 
 
+def test_a_hidden_revision_is_no_base_for_an_edit(served):
+    """Merging against a hidden text would tell the caller whether a guess matches it: it is as if not there."""
+    alice = _logged_in(served)
+    token = _csrf(alice)
+    first = _api(alice, action="edit", title="Hidden base", text="a private line\nline two\n", token=token)["edit"]
+    _api(alice, action="edit", title="Hidden base", text="a public line\nline two\n", token=token)
+    listed = run_cli(served["node"], "history", WIKI, "Hidden base")
+    assert listed.code == 0, str(listed)
+    old = listed.out.splitlines()[-1].split()[0]  # the oldest, listed last
+    assert run_cli(served["node"], "hide", WIKI, "Hidden base", "--revision", old, "--reason", "x").code == 0
+    guess = _api(alice, action="edit", title="Hidden base", text="a private line\nline two, changed\n",
+                 baserevid=first["newrevid"], token=token)
+    assert guess["error"]["code"] == "nosuchrevid", guess
+    assert _text(alice, "Hidden base") == "a public line\nline two"
+
+
 def _make_user(served, name: str) -> httpx.Client:
     assert run_cli(served["node"], "account", "add", name, input=PASSWORD + "\n").code == 0
     client = httpx.Client(base_url=str(served["client"].base_url), timeout=30)

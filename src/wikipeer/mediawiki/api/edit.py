@@ -28,6 +28,7 @@ from wikipeer.mediawiki.api.sections import add_section, get_section, replace_se
 from wikipeer.mediawiki.api.session import ApiSession, session_of
 from wikipeer.model.title import BadTitle, Title, normalize_title
 from wikipeer.policy.merge import merge3
+from wikipeer.store import hidden
 from wikipeer.store.records import PageRow, RevInfo
 from wikipeer.store.revlists import revision_pages
 
@@ -163,7 +164,8 @@ def _base(call: ApiCall, params: dict[str, Any], target: Target) -> RevInfo | No
     store = call.node.store
     if params["baserevid"] is not None:
         page_id = revision_pages(store, [params["baserevid"]]).get(params["baserevid"])
-        if page_id is None:
+        # A hidden revision is as if not there: merging against it would tell whether a guess matches its text.
+        if page_id is None or hidden.is_hidden_item(store, params["baserevid"]):
             raise ApiError("nosuchrevid", f"There is no revision with ID {params['baserevid']}.")
         if target.row is None or page_id != target.row.id:  # a revision of another page: as MediaWiki says
             raise ApiError("editconflict", "Edit conflict.")
