@@ -57,6 +57,12 @@ one whose chain is not in memory costs a decompression per link (up to ``chain``
 (256) made a reader cycling through a few hundred pages miss every time."""
 
 
+# The wikis that have pages, one index lookup each (a loose index scan).
+_PAGE_WIKIS = ("WITH RECURSIVE w(name) AS (SELECT (SELECT min(wiki) FROM pages) UNION ALL "
+               "SELECT (SELECT min(wiki) FROM pages WHERE wiki > w.name) FROM w WHERE w.name IS NOT NULL) "
+               "SELECT name FROM w WHERE name IS NOT NULL")
+
+
 class StoreDamage(WikipeerError):
     """Stored bytes that can no longer be read back."""
 
@@ -559,8 +565,13 @@ class Store:
         return WikiConfig.from_dict(json.loads(row[0])) if row else None
 
     def wikis(self) -> list[str]:
+        """Every wiki the store has a configuration or a page of, by name.
+
+        Every web page lists them: the pages' wikis are found by hopping along the (wiki, ns, title) index,
+        one lookup per wiki, because DISTINCT reads the whole index (110 ms at a million pages).
+        """
         names = {r[0] for r in self.conn.execute("SELECT name FROM wikis")}
-        names |= {r[0] for r in self.conn.execute("SELECT DISTINCT wiki FROM pages")}
+        names |= {r[0] for r in self.conn.execute(_PAGE_WIKIS)}
         return sorted(names)
 
     def set_wiki_config(self, config: WikiConfig) -> None:
