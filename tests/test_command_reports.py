@@ -38,7 +38,7 @@ def test_edit_prints_one_line_naming_the_page_the_revision_and_the_key(node_dir)
     lines = result.out.splitlines()
     assert len(lines) == 1 and result.err == "", str(result)
     # Quoted as every message quotes names; the CID's end, as the web shows it (its start is alike for all).
-    m = re.fullmatch(r"saved 'My page' in wiki 'w': revision …([a-z2-7]{10}), signed by key 'alice'", lines[0])
+    m = re.fullmatch(r"saved 'My page' in the new wiki 'w': revision …([a-z2-7]{10}), signed by key 'alice'", lines[0])
     assert m, lines[0]
     full = CID.search(ok(run_cli(node_dir, "history", "w", "My page")).out).group()
     assert full.endswith(m.group(1))
@@ -289,3 +289,18 @@ def test_a_mediawiki_sync_shows_a_progress_line_on_a_terminal(node_dir):
     assert f"syncing with {api}".encode() in shown, shown
     piped = run_cli(node_dir, "sync")
     assert piped.code == 1 and piped.err == "", str(piped)
+
+
+def test_an_edit_to_a_wiki_named_like_one_held_is_refused_as_a_typo(sample_node):
+    typo = run_cli(sample_node, "edit", "wikipeeer", "Main Page", "-m", "x", input="text\n")
+    one_error_line(typo, "did you mean 'wikipeer'?")
+    assert "--new-wiki" in typo.err and "nothing was saved" in typo.err
+    assert "wikipeeer" not in ok(run_cli(sample_node, "stats")).out
+    meant = ok(run_cli(sample_node, "edit", "wikipeeer", "Main Page", "-m", "x", "--new-wiki", input="text\n"))
+    assert "saved 'Main Page' in the new wiki 'wikipeeer'" in meant.out, str(meant)
+    again = ok(run_cli(sample_node, "edit", "wikipeeer", "Main Page", "-m", "y", input="more\n"))
+    assert "in wiki 'wikipeeer'" in again.out, str(again)
+    # A name like none held is simply a new wiki, and so is a sibling's (enwiki beside dewiki).
+    for wiki in ("recipes", "dewiki", "enwiki"):
+        fresh = ok(run_cli(sample_node, "edit", wiki, "Soup", "-m", "x", input="Water.\n"))
+        assert f"in the new wiki {wiki!r}" in fresh.out, str(fresh)

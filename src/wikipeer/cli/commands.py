@@ -134,6 +134,7 @@ def edit(args: argparse.Namespace) -> int:
         where = f"{args.file} is empty" if args.file else "nothing came on stdin"
         raise UserError(f"the text is empty ({where}); nothing was saved: give the page's text on stdin or with "
                         "--file, or add --allow-empty to save an empty page")
+    new_wiki = _check_new_wiki(node, args)
     parents = tuple(_cid(p) for p in args.parent) if args.parent else None
     with announcing_new_key(node):
         result = authoring.edit(node, args.wiki, args.title, text, args.summary, parents=parents, minor=args.minor)
@@ -143,7 +144,8 @@ def edit(args: argparse.Namespace) -> int:
     else:
         title = node.wiki_or_default(args.wiki).full_title(*_page_name(node, result.page))
         signer = _key_name(node, node.store.revision(result.rev).author)
-        out.print(f"saved {title!r} in wiki {args.wiki!r}: revision {_short_cid(result.rev)}, signed by {signer}")
+        wiki = f"the new wiki {args.wiki!r}" if new_wiki else f"wiki {args.wiki!r}"
+        out.print(f"saved {title!r} in {wiki}: revision {_short_cid(result.rev)}, signed by {signer}")
     if len(heads) > 1:
         note = f"note: the page now has {len(heads)} heads (a fork); see 'wikipeer heads'"
         if args.quiet:  # stdout holds the CID alone
@@ -151,6 +153,16 @@ def edit(args: argparse.Namespace) -> int:
         else:
             out.print(note, style="yellow")
     return 0
+
+
+def _check_new_wiki(node: Node, args: argparse.Namespace) -> bool:
+    """Whether the edit starts a wiki; one whose name is a near miss of a wiki held here is taken for a typo."""
+    from wikipeer.store.nearest import typos_of, unknown_wiki
+
+    unknown = unknown_wiki(node.store, args.wiki)
+    if unknown is not None and typos_of(args.wiki, unknown.near) and not args.new_wiki:
+        raise UserError(f"{unknown.sentence}; nothing was saved: add --new-wiki to start the wiki {args.wiki!r}")
+    return unknown is not None
 
 
 def _page_name(node: Node, page_cid: bytes) -> tuple[int, str]:

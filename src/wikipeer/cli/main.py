@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parent", action="append", help="edit on top of this revision (makes a fork if it is old)")
     p.add_argument("--minor", action="store_true")
     p.add_argument("--allow-empty", action="store_true", help="save an empty text (refused without this flag)")
+    p.add_argument("--new-wiki", action="store_true",
+                   help="start a wiki whose name is a near miss of one this node holds (refused as a likely typo "
+                        "without this flag)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the new revision's full CID (for scripts)")
     p.set_defaults(func="wikipeer.cli.commands:edit")
 

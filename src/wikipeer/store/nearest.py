@@ -19,6 +19,7 @@ ALL_TITLES = 5000  # a namespace this small is compared whole (a few millisecond
 NEIGHBOURS = 40  # titles read on each side of the name, and of its case variants, in a larger one
 SUGGESTED = 3
 CUTOFF = 0.6
+TYPO = 0.85  # closer than this is taken for a typo (wikipeeer/wikipeer 0.94), not a sibling (dewiki/enwiki 0.67)
 LISTED_WIKIS = 10  # "no such wiki" names the node's wikis when it holds no more than this
 
 
@@ -39,6 +40,11 @@ def nearest(name: str, candidates: list[str]) -> list[str]:
         folded.setdefault(candidate.casefold(), candidate)
     found = difflib.get_close_matches(name.casefold(), list(folded), n=SUGGESTED, cutoff=CUTOFF)
     return [folded[f] for f in found if folded[f] != name]
+
+
+def typos_of(name: str, near: list[str]) -> list[str]:
+    """Those of ``near`` that ``name`` is most likely a mistyping of (letter case aside)."""
+    return [n for n in near if difflib.SequenceMatcher(None, name.casefold(), n.casefold()).ratio() >= TYPO]
 
 
 def unknown_wiki(store: Store, wiki: str) -> UnknownWiki | None:
