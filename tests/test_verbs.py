@@ -54,3 +54,25 @@ def test_trust_list_is_accepted(sample_node):
     assert made.code == 0, str(made)
     listed = run_cli(sample_node, "trust", "list")
     assert listed.code == 0 and "/reviewers" in listed.out, str(listed)
+
+
+@pytest.mark.parametrize("noun, said", [("peer", "no peers yet: 'wikipeer peer add URL'"),
+                                        ("trust", "no communities yet: 'wikipeer trust create NAME'"),
+                                        ("blocklist", "no blocklists yet: 'wikipeer blocklist add NAME PATTERN'"),
+                                        ("account", "no accounts yet: 'wikipeer account add NAME'"),
+                                        ("view", "no views: ")])
+def test_an_empty_list_says_so_and_how_to_add_one(tmp_path, noun, said):
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    listed = run_cli(node, noun, "list")
+    assert listed.code == 0 and listed.out.startswith(said), str(listed)
+
+
+def test_trust_list_names_the_members_it_knows(tmp_path):
+    node = tmp_path / "node"
+    assert run_cli(node, "init").code == 0
+    bob = run_cli(node, "key", "new", "bob").out.split("(")[1].split(")")[0]
+    assert run_cli(node, "trust", "create", "friends").code == 0
+    assert run_cli(node, "trust", "add", "friends", bob).code == 0
+    member = [line for line in run_cli(node, "trust", "list").out.splitlines() if bob in line]
+    assert member and member[0].split() == ["editor", bob, "bob"], member

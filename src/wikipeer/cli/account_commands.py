@@ -12,7 +12,7 @@ import getpass
 import sys
 from datetime import datetime, timezone
 
-from wikipeer.cli.shell import _open, out
+from wikipeer.cli.shell import _open, none_yet, out
 from wikipeer.errors import UserError
 from wikipeer.node import Node
 from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts, check_new_password, parse_grants
@@ -53,7 +53,10 @@ def account_list(args: argparse.Namespace) -> int:
     bots: dict[str, list[str]] = {}
     for bot in accounts.bot_passwords():
         bots.setdefault(bot.name, []).append(f"{bot.label} ({' '.join(sorted(bot.grants))})")
-    for account in accounts.list():
+    listed = accounts.list()
+    if not listed:
+        none_yet("accounts", "'wikipeer account add NAME' makes one, or a reader registers on the web page")
+    for account in listed:
         labels = f"  bot passwords: {', '.join(bots[account.name])}" if account.name in bots else ""
         out.print(f"{account.name:<20} {node.keyring.get(account.key).public}{labels}")
     return 0

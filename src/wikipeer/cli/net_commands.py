@@ -7,7 +7,7 @@ import time
 
 from wikipeer.cli import indexing, mediawiki_commands
 from wikipeer.cli.progress import progress_bar, progress_line
-from wikipeer.cli.shell import _open, out
+from wikipeer.cli.shell import _open, none_yet, out
 from wikipeer.errors import UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.client import PeerClient, PeerError
@@ -48,12 +48,16 @@ def peer_add(args: argparse.Namespace) -> int:
 def peer_list(args: argparse.Namespace) -> int:
     node = _open(args)
     peers = PeerBook(node.store)
+    listed, others = peers.list(), mediawiki_commands.list_rows(node)
+    if not listed and not others:
+        none_yet("peers", "'wikipeer peer add URL' adds a node, 'wikipeer peer add --mediawiki API_URL --wiki NAME' a MediaWiki")
+        return 0
     out.print(f"{'peer':<32} {'gave':>7} {'took':>7} {'pulled':>7} {'refused':>8} {'forged':>6}  state")
-    for p in peers.list():
+    for p in listed:
         state = _state(p)
         pulled = peers.taker(p.key)[0] if p.key else 0
         out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
-    for row in mediawiki_commands.list_rows(node):
+    for row in others:
         out.print(row)
     return 0
 

@@ -73,6 +73,11 @@ def _cid(text: str) -> bytes:
         raise UserError(f"not a revision CID: {text!r}") from None
 
 
+def none_yet(what: str, how: str) -> None:
+    """What a listing prints when it has no entries: that there are none, and the command that adds one."""
+    out.print(f"no {what} yet: {how}")
+
+
 def key_created(node: Node, identity: Identity) -> str:
     """The line that says a key was made: its name, its public key and where its private half is kept."""
     return f"created key {identity.name!r} ({identity.public}), kept in {node.keyring.file(identity.name).resolve()}"

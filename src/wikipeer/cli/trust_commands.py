@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from wikipeer.cli.progress import progress_bar
-from wikipeer.cli.shell import _cid, _open, announcing_new_key, out
+from wikipeer.cli.shell import _cid, _open, announcing_new_key, none_yet, out
 from wikipeer.errors import UserError
 from wikipeer.forking import fork_wiki
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_from_str
 from wikipeer.notices import current_blocklist, current_trust, publish_blocklist, publish_trust, second
 from wikipeer.policy.blocklist import BlockGuard, quoted
+from wikipeer.store.people import KEY, People
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 
 
@@ -73,10 +74,15 @@ def trust_include(args: argparse.Namespace) -> int:
 
 def trust_show(args: argparse.Namespace) -> int:
     node = _open(args)
-    for _, trust in node.store.current_notices(KIND_TRUST):
+    notices = node.store.current_notices(KIND_TRUST)
+    if not notices:
+        none_yet("communities", "'wikipeer trust create NAME' starts one, 'wikipeer trust subscribe' follows one")
+    people = People(node.keyring, node.store, node.dir)
+    for _, trust in notices:
         out.print(f"{trust.key}/{trust.community}  list #{trust.seq}, {len(trust.members)} members")
         for key, role in sorted(trust.members.items()):
-            out.print(f"    {role:<9} {key}")
+            person = people.person(key)
+            out.print(f"    {role:<9} {key}" + (f"  {person.name}" if person.source != KEY else ""))
         for other in trust.includes:
             out.print(f"    includes  {other}")
     return 0
@@ -167,7 +173,10 @@ def blocklist_change(args: argparse.Namespace) -> int:
 def blocklist_show(args: argparse.Namespace) -> int:
     node = _open(args)
     trusted = node.view().trusted
-    for _, b in node.store.current_notices(KIND_BLOCKLIST):
+    notices = node.store.current_notices(KIND_BLOCKLIST)
+    if not notices:
+        none_yet("blocklists", "'wikipeer blocklist add NAME PATTERN' starts one")
+    for _, b in notices:
         state = "enforced" if b.key in trusted else "not enforced (issuer not trusted)"
         out.print(f"{b.name} by {b.key}  #{b.seq}, {len(b.patterns)} patterns, {state}")
     return 0
