@@ -143,7 +143,7 @@ def test_edit_history_diff_fork_and_merge(uk_server, uk_node, browser):
 
         # The text as the import left it; the two edits below touch lines far apart, so they merge cleanly.
         page.click("nav.tabs a:text-is('Edit')")
-        expect(page.locator("h1")).to_have_text(f"Editing {title}")
+        expect(page.locator("h1")).to_have_text(f"Редагування {title}")  # MediaWiki's words, in the wiki's language
         expect(page.locator(".notice.fork")).to_have_count(0)
         original = page.locator("textarea[name=text]").input_value()
         wordy = [i for i, line in enumerate(original.split("\n")) if _WORD.search(line)]
@@ -322,7 +322,7 @@ def test_hostile_page_text_does_not_execute(uk_server, browser):
         page = tab.page
         register(page, f"{url}?action=edit")
         _dom_check_catches(page)
-        expect(page.locator("h1")).to_have_text(f"Creating {title}")  # a new page, in MediaWiki's words
+        expect(page.locator("h1")).to_have_text(f"Створення {title}")  # a new page, in MediaWiki's Ukrainian
         page.fill("textarea[name=text]", HOSTILE)
         page.fill("input[name=summary]", HOSTILE_SUMMARY)
         # The preview renders the hostile text inside the edit page itself: nothing runs there either.
