@@ -204,6 +204,19 @@ def test_bundle_import_shows_progress_on_a_terminal(sample_node, node_dir, tmp_p
     code, out, shown = on_a_terminal(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later")
     assert code == 0 and "0 refused" in out, (code, out, shown)
     assert b"checking the bundle" in shown and b"taking its blocks" in shown, shown
+    code, out, shown = on_a_terminal(node_dir, "bundle", "unpack", str(tmp_path / "a.car"), "-o",
+                                     str(tmp_path / "plain.car"))
+    assert code == 0 and b"unpacking the bundle" in shown and "a plain CAR v1 of" in out, (code, out, shown)
+
+
+def test_a_bundle_names_its_maker_as_the_reader_knows_it(sample_node, node_dir, tmp_path):
+    made = ok(run_cli(sample_node, "bundle", "create", "-o", str(tmp_path / "a.car")))
+    assert ", made by node at " in made.out, str(made)  # this node's own key, by its name
+    node_key = re.search(r"^node\s+(ed25519:\S+)", ok(run_cli(sample_node, "key", "list")).out, re.M).group(1)
+    taken = ok(run_cli(node_dir, "bundle", "import", str(tmp_path / "a.car"), "--index-later"))
+    # Another node knows no name for it: the fingerprint, the whole key on asking (`key list`, --keys).
+    fingerprint = node_key.removeprefix("ed25519:")[:10]
+    assert f", made by {fingerprint}… at " in taken.out, str(taken)
 
 
 def test_export_shows_progress_on_a_terminal_only(sample_node, tmp_path):

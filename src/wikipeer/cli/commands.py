@@ -13,24 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wikipeer.cli import indexing
-from wikipeer.cli.shell import _cid, _dir, _open, announcing_new_key, key_created, out
+from wikipeer.cli.shell import _cid, _dir, _open, announcing_new_key, key_created, out, people_of
 from wikipeer.errors import InvalidObject, NotFound, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node, find_page, require_wiki
 from wikipeer.store import hidden
-from wikipeer.store.people import People
 from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
+    from wikipeer.store.people import People
     from wikipeer.formats.dump_errors import DumpError
     from wikipeer import hiding
 
 def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _people(node: Node) -> People:
-    return People(node.keyring, node.store, node.dir)
 
 
 def _rev_line(node: Node, rev: RevInfo, people: People, keys: bool = False, where: str = "") -> str:
@@ -173,7 +169,7 @@ def _page_name(node: Node, page_cid: bytes) -> tuple[int, str]:
 
 def _key_name(node: Node, public: str) -> str:
     """The key that signed, by the name this node knows it by (store/people.py)."""
-    return f"key {_people(node).person(public).name!r}"
+    return f"key {people_of(node).person(public).name!r}"
 
 
 def _short_cid(cid: bytes) -> str:
@@ -270,7 +266,7 @@ def history(args: argparse.Namespace) -> int:
     node = _open(args)
     page_id = find_page(node, args.wiki, args.title).id
     revs = node.store.history(page_id) if args.limit is None else node.store.history_page(page_id, args.limit)
-    people = _people(node)
+    people = people_of(node)
     for rev in revs:
         out.print(_rev_line(node, rev, people, args.keys))
     return 0
@@ -278,7 +274,7 @@ def history(args: argparse.Namespace) -> int:
 
 def heads(args: argparse.Namespace) -> int:
     node = _open(args)
-    people = _people(node)
+    people = people_of(node)
     for rev in node.view().ordered(node.store, find_page(node, args.wiki, args.title).id):
         out.print(_rev_line(node, rev, people, args.keys))
     return 0
@@ -290,7 +286,7 @@ def recent(args: argparse.Namespace) -> int:
     node = _open(args)
     if args.wiki is not None:
         require_wiki(node, args.wiki)
-    people = _people(node)
+    people = people_of(node)
     revs = node.store.recent(args.limit, args.wiki)
     for rev in revs:
         row = node.store.page_by_id(rev.page)
@@ -409,7 +405,7 @@ def export_dump(args: argparse.Namespace) -> int:
     options = ExportOptions(current=args.current, since_ms=_since(args.since), uploads=args.uploads,
                             include_files=args.include_files)
     with atomic_output(args.output) as stream, progress_bar(f"exporting {args.wiki}", None, args.quiet) as bar:
-        count = run_export(node.store, config, pages, node.view(), options, stream, _people(node),
+        count = run_export(node.store, config, pages, node.view(), options, stream, people_of(node),
                            lambda done, total: bar(done, total=total))
     print(f"exported {count} pages of {args.wiki} to {args.output}", file=sys.stderr)
     return 0

@@ -36,6 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = bundle.add_parser("unpack", help="write a bundle as the plain CAR v1 it packs, for IPLD tools")
     p.add_argument("file")
     p.add_argument("-o", "--output", required=True, metavar="PLAIN.car")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.offline_commands:bundle_unpack")
 
     st = sub.add_parser("stick", help="carry changes on a USB stick").add_subparsers(

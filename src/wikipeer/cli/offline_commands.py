@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wikipeer.cli import indexing
 from wikipeer.cli.progress import counted, progress_bar, progress_line
-from wikipeer.cli.shell import _open, out
+from wikipeer.cli.shell import _open, out, people_of
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.formats.bundle import (PROGRESS_EVERY, manifest_summary, read_blocks, verify_bundle, write_bundle,
                                      write_plain_car)
@@ -49,7 +49,8 @@ def bundle_create(args: argparse.Namespace) -> int:
     with atomic_output(args.output) as f, progress_bar("writing the bundle", size, args.quiet, "bytes") as update:
         manifest = write_bundle(f, blocks, node.keyring.signing_key(NODE_KEY, node.passphrase), key,
                                 [args.wiki] if args.wiki else (), progress=lambda done, total: update(done))
-    out.print(f"wrote {args.output}: {manifest_summary(manifest)}; next time use --since {ids[-1] if ids else args.since or 0}")
+    made = manifest_summary(manifest, people_of(node).label(key, True))
+    out.print(f"wrote {args.output}: {made}; next time use --since {ids[-1] if ids else args.since or 0}")
     return 0
 
 
@@ -63,7 +64,8 @@ def bundle_import(args: argparse.Namespace) -> int:
         if Path(args.file).name not in message:  # name the bundle: the reader may have several at hand
             raise type(exc)(f"{args.file}: refused whole, nothing taken: {message}") from None
         raise
-    out.print(f"{args.file} checked: {manifest_summary(checked.manifest)}")
+    maker = people_of(node).label(checked.manifest.key, checked.manifest.key in node.view().trusted)
+    out.print(f"{args.file} checked: {manifest_summary(checked.manifest, maker)}")
     with progress_bar("taking its blocks", checked.manifest.blocks, args.quiet) as update:
         tally = take(node, counted(read_blocks(checked), update, PROGRESS_EVERY), f"bundle:{Path(args.file).name}",
                      stop_on_forgery=False, shallow=True)
@@ -77,8 +79,8 @@ def bundle_import(args: argparse.Namespace) -> int:
 
 
 def bundle_unpack(args: argparse.Namespace) -> int:
-    with atomic_output(args.output) as f:
-        count = write_plain_car(Path(args.file), f)
+    with atomic_output(args.output) as f, progress_bar("unpacking the bundle", None, args.quiet) as update:
+        count = write_plain_car(Path(args.file), f, update)
     out.print(f"wrote {args.output}: a plain CAR v1 of {count} blocks")
     return 0
 

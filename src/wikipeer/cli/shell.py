@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from wikipeer.store.keyring import Identity
+    from wikipeer.store.people import People
 
 
 class _Console:
@@ -71,6 +72,13 @@ def _cid(text: str) -> bytes:
         return cid_from_str(text)
     except InvalidObject:
         raise UserError(f"not a revision CID: {text!r}") from None
+
+
+def people_of(node: Node) -> People:
+    """Names for keys as this node knows them (store/people.py), for a command's lines."""
+    from wikipeer.store.people import People
+
+    return People(node.keyring, node.store, node.dir)
 
 
 def none_yet(what: str, how: str) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 
 from wikipeer.cli.progress import progress_bar
-from wikipeer.cli.shell import _cid, _open, announcing_new_key, none_yet, out
+from wikipeer.cli.shell import _cid, _open, announcing_new_key, none_yet, out, people_of
 from wikipeer.errors import UserError
 from wikipeer.forking import fork_wiki
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_from_str
 from wikipeer.notices import current_blocklist, current_trust, publish_blocklist, publish_trust, second
 from wikipeer.policy.blocklist import BlockGuard, quoted
-from wikipeer.store.people import KEY, People
+from wikipeer.store.people import KEY
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
 
 
@@ -77,7 +77,7 @@ def trust_show(args: argparse.Namespace) -> int:
     notices = node.store.current_notices(KIND_TRUST)
     if not notices:
         none_yet("communities", "'wikipeer trust create NAME' starts one, 'wikipeer trust subscribe' follows one")
-    people = People(node.keyring, node.store, node.dir)
+    people = people_of(node)
     for _, trust in notices:
         out.print(f"{trust.key}/{trust.community}  list #{trust.seq}, {len(trust.members)} members")
         for key, role in sorted(trust.members.items()):

@@ -212,17 +212,24 @@ def read_blocks(checked: Checked) -> Iterator[Block]:
         yield from blocks
 
 
-def write_plain_car(path: Path, out: BinaryIO) -> int:
-    """The bundle as the plain CAR v1 it packs (for IPLD tools); returns the number of blocks."""
+def write_plain_car(path: Path, out: BinaryIO, progress: Callable[[int], None] | None = None) -> int:
+    """The bundle as the plain CAR v1 it packs (for IPLD tools); returns the number of blocks.
+
+    ``progress(blocks written)`` is told every ``PROGRESS_EVERY`` blocks and at the end.
+    """
     with _open(path) as reader:
         out.write(header_bytes(reader.header.roots))
         count = 0
-        for block in reader:
+        for count, block in enumerate(reader, 1):
             out.write(section_bytes(block))
-            count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count)
+    if progress is not None:
+        progress(count)
     return count
 
 
-def manifest_summary(manifest: Manifest) -> str:
-    return (f"{manifest.blocks} blocks, {manifest.bytes} bytes, made by {manifest.key[:20]}… at "
+def manifest_summary(manifest: Manifest, maker: str = "") -> str:
+    """Blocks, bytes, who made the bundle (``maker``: the key's name, else the key) and when."""
+    return (f"{manifest.blocks} blocks, {manifest.bytes} bytes, made by {maker or manifest.key} at "
             f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(manifest.ts / 1000))} UTC")
