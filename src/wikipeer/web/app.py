@@ -28,7 +28,7 @@ from wikipeer.store import hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
-from wikipeer.web import editing, media, mwapi, pages, special
+from wikipeer.web import editing, git_push, media, mwapi, pages, special
 from wikipeer.web.access_log import AccessLog, AccessLogFile
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SESSION_COOKIE, SecureCookies
@@ -131,6 +131,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
     mwapi.mount(app, site)
+    git_push.mount(app, site, limits)
     app.state.site = site
 
     @app.get("/")

@@ -28,6 +28,8 @@ MAX_SMALL_FORM = 64 * 1024
 # An uploaded file (MediaWiki's default $wgMaxUploadSize), with room for the form's other fields.
 MAX_WEB_FILE = 100 * 1024 * 1024
 MAX_UPLOAD_FORM = MAX_WEB_FILE + 64 * 1024
+# A git push's pack (web/git_push.py): a batch of edits, each text at most MAX_TEXT.
+MAX_GIT_POST = 64 << 20
 # Routes that take no body (GET pages, unknown paths) get the same small bound.
 MAX_OTHER = MAX_SMALL_FORM
 
@@ -40,6 +42,7 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/wiki/", MAX_EDIT_FORM),
     ("POST", "/upload", MAX_UPLOAD_FORM),
     ("POST", "/w/", MAX_EDIT_FORM),  # api.php: an edit's text and a few dozen parameters
+    ("POST", "/git/", MAX_GIT_POST),
 )
 
 
