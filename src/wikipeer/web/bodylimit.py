@@ -19,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.server import MAX_GOSSIP, MAX_RPC_BODY, MAX_UPLOAD
 from wikipeer.policy.rules import MAX_TEXT
 
+MAX_GIT_REQUEST = 32 << 20
+"""Bytes of one git request (web/git_http.py): a fetch's wants and haves, 50 bytes a line, with ample room."""
+
 # A page's text in a form: urlencoding turns each byte into at most three ("%E2"),
 # so the largest text the node accepts fits (with its field's name), plus room for the other fields.
 MAX_EDIT_TEXT = 3 * MAX_TEXT + 1024
@@ -28,8 +31,8 @@ MAX_SMALL_FORM = 64 * 1024
 # An uploaded file (MediaWiki's default $wgMaxUploadSize), with room for the form's other fields.
 MAX_WEB_FILE = 100 * 1024 * 1024
 MAX_UPLOAD_FORM = MAX_WEB_FILE + 64 * 1024
-# A git push's pack (web/git_push.py): a batch of edits, each text at most MAX_TEXT.
-MAX_GIT_POST = 64 << 20
+# A git push's pack (web/git_push.py, POST /git/WIKI.git/git-receive-pack): a batch of edits.
+MAX_GIT_PUSH = 64 << 20
 # Routes that take no body (GET pages, unknown paths) get the same small bound.
 MAX_OTHER = MAX_SMALL_FORM
 
@@ -42,12 +45,14 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/wiki/", MAX_EDIT_FORM),
     ("POST", "/upload", MAX_UPLOAD_FORM),
     ("POST", "/w/", MAX_EDIT_FORM),  # api.php: an edit's text and a few dozen parameters
-    ("POST", "/git/", MAX_GIT_POST),
+    ("POST", "/git/", MAX_GIT_REQUEST),  # git's upload-pack requests (web/git_http.py)
 )
 
 
 def body_bound(method: str, path: str) -> int:
     """The most bytes of body a request to ``path`` may carry."""
+    if method == "POST" and path.startswith("/git/") and path.endswith("/git-receive-pack"):
+        return MAX_GIT_PUSH
     for want_method, route, bound in ROUTE_BOUNDS:
         if method == want_method and (path == route or (route.endswith("/") and path.startswith(route))):
             return bound

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dulwich.protocol import Protocol, pkt_line
 from dulwich.server import DictBackend
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -34,11 +34,11 @@ from wikipeer.gitpeer.repo import catch_up, open_repo, repo_path
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
 from wikipeer.node import require_wiki
 from wikipeer.store.accounts import Account, LoginFailed
-from wikipeer.web.bodylimit import MAX_GIT_POST
+from wikipeer.web.bodylimit import MAX_GIT_PUSH
 from wikipeer.web.site import Site
 
 RECEIVE = "git-receive-pack"
-MAX_PUSH_BODY = MAX_GIT_POST
+MAX_PUSH_BODY = MAX_GIT_PUSH
 """Bytes of pack one push may send, after gzip too."""
 _PUSH_LOCKS: dict[Path, threading.Lock] = {}
 _GUARD = threading.Lock()
@@ -48,55 +48,46 @@ class BodyTooLarge(UserError):
     """A gzip body that inflates past the push bound."""
 
 
-def mount(app: FastAPI, site: Site, limits: Limits) -> None:
-    """Add the receive-pack routes to ``app``."""
+class PushRoutes:
+    """The receive-pack routes web/git_http.py's router answers pushes with."""
 
-    @app.get("/git/{wiki}.git/info/refs")
-    async def info_refs(request: Request, wiki: str) -> Response:
-        if request.query_params.get("service") != RECEIVE:
-            return PlainTextResponse("This route answers git-receive-pack (git push); clone with "
-                                     f"git clone {request.base_url}git/{wiki}.git", status_code=403)
-        return await receive_refs(site, limits, request, wiki)
+    def __init__(self, site: Site, limits: Limits) -> None:
+        self.site, self.limits = site, limits
 
-    @app.post(f"/git/{{wiki}}.git/{RECEIVE}")
-    async def receive(request: Request, wiki: str) -> Response:
-        return await receive_pack(site, limits, request, wiki)
+    async def refs(self, request: Request, name: str) -> Response:
+        """``GET info/refs?service=git-receive-pack``: the refs a push builds on, once the pusher logged in."""
+        account = await _login(self.site, self.limits, request)
+        if isinstance(account, Response):
+            return account
+        try:
+            body = await run_in_threadpool(_advertise, self.site, name)
+        except UserError as exc:
+            return PlainTextResponse(str(exc) + "\n", status_code=404)
+        return Response(body, media_type=f"application/x-{RECEIVE}-advertisement", headers=_NO_CACHE)
+
+    async def pack(self, request: Request, name: str) -> Response:
+        """``POST git-receive-pack``: the pushed commits become signed revisions; the report goes back to git."""
+        account = await _login(self.site, self.limits, request)
+        if isinstance(account, Response):
+            return account
+        try:
+            require_wiki(self.site.node, name)
+        except UserError as exc:
+            return PlainTextResponse(str(exc) + "\n", status_code=404)
+        try:
+            body = await _spool(request, repo_path(self.site.node.dir, name) / QUARANTINE)
+        except ClientDisconnect:
+            return PlainTextResponse("the push was cut off before its end: nothing was taken\n", status_code=400)
+        except BodyTooLarge as exc:
+            return PlainTextResponse(str(exc) + "\n", status_code=413)
+        try:
+            result = await run_in_threadpool(_receive, self.site, name, account, body)
+        finally:
+            body.unlink(missing_ok=True)
+        return Response(result, media_type=f"application/x-{RECEIVE}-result", headers=_NO_CACHE)
 
 
-async def receive_refs(site: Site, limits: Limits, request: Request, wiki: str) -> Response:
-    """``GET info/refs?service=git-receive-pack``: the refs a push builds on, once the pusher logged in."""
-    refused = await _login(site, limits, request)
-    if isinstance(refused, Response):
-        return refused
-    try:
-        body = await run_in_threadpool(_advertise, site, wiki)
-    except UserError as exc:
-        return PlainTextResponse(str(exc) + "\n", status_code=404)
-    headers = {"Cache-Control": "no-cache"}
-    return Response(body, media_type=f"application/x-{RECEIVE}-advertisement", headers=headers)
-
-
-async def receive_pack(site: Site, limits: Limits, request: Request, wiki: str) -> Response:
-    """``POST git-receive-pack``: take the pushed commits as signed revisions; the report goes back to git."""
-    account = await _login(site, limits, request)
-    if isinstance(account, Response):
-        return account
-    try:
-        require_wiki(site.node, wiki)
-    except UserError as exc:
-        return PlainTextResponse(str(exc) + "\n", status_code=404)
-    path = repo_path(site.node.dir, wiki)
-    try:
-        body = await _spool(request, path / QUARANTINE)
-    except ClientDisconnect:
-        return PlainTextResponse("the push was cut off before its end: nothing was taken\n", status_code=400)
-    except BodyTooLarge as exc:
-        return PlainTextResponse(str(exc) + "\n", status_code=413)
-    try:
-        result = await run_in_threadpool(_receive, site, wiki, account, body)
-    finally:
-        body.unlink(missing_ok=True)
-    return Response(result, media_type=f"application/x-{RECEIVE}-result", headers={"Cache-Control": "no-cache"})
+_NO_CACHE = {"Cache-Control": "no-cache, max-age=0, must-revalidate"}
 
 
 def _advertise(site: Site, wiki: str) -> bytes:
