@@ -172,10 +172,11 @@ async def _run_git(git: str, path: Path, version: str, advertise: bool, data: by
     async def feed() -> None:
         assert proc.stdin is not None
         try:
-            proc.stdin.write(data)
-            await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # git stopped reading: its output says why
+            if data:  # --advertise-refs reads nothing and may have exited already
+                proc.stdin.write(data)
+                await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            pass  # git stopped reading (uvloop says so with RuntimeError): its output says why
         finally:
             proc.stdin.close()
 
