@@ -33,6 +33,7 @@ from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
 WIKI = "demo"
 USER, PASSWORD = "Alice", "correct horse battery staple"
 CONFIG = WikiConfig(WIKI)
+BOTS: dict[str, str] = {}
 
 
 def path_of(title: str) -> str:
@@ -47,7 +48,10 @@ def served(tmp_path_factory):
     try:
         for title in ("Alpha", "Gamma", "Delta"):
             edit(node, WIKI, title, f"{title} text, first version.\n", "start")
-        Accounts(directory / ACCOUNTS_FILE, node.keyring).create(USER, PASSWORD)
+        accounts = Accounts(directory / ACCOUNTS_FILE, node.keyring)
+        accounts.create(USER, PASSWORD)
+        BOTS["git"] = accounts.create_bot_password(USER, "git", frozenset({"basic", "editpage"}))
+        BOTS["reader"] = accounts.create_bot_password(USER, "reader", frozenset({"basic"}))
     finally:
         node.close()
     proc, client = start_server(directory)
@@ -67,8 +71,8 @@ def git(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> s
     return done
 
 
-def url(port: int, password: str = PASSWORD) -> str:
-    return f"http://{USER}:{password.replace(' ', '%20')}@127.0.0.1:{port}/git/{WIKI}.git"
+def url(port: int, password: str = PASSWORD, user: str = USER) -> str:
+    return f"http://{user.replace('@', '%40')}:{password.replace(' ', '%20')}@127.0.0.1:{port}/git/{WIKI}.git"
 
 
 def clone(served, tmp_path: Path, name: str = "clone") -> Path:
@@ -211,6 +215,18 @@ def test_wrong_or_missing_credentials_get_401_asking_for_basic(served, tmp_path)
     pushed = git(work, "push", url(port, "wrong password"), "main", check=False)
     assert pushed.returncode != 0 and "Authentication failed" in pushed.stderr
     assert raw(client, "Alpha") != "never taken\n"
+
+
+def test_a_bot_password_granted_editpage_pushes_as_its_account_and_one_without_is_refused(served, tmp_path):
+    node_dir, client, port = served
+    work = clone(served, tmp_path)
+    write(work, "Iota", "Pushed with a bot password.\n")
+    commit(work, "bot")
+    refused = git(work, "push", url(port, BOTS["reader"], f"{USER}@reader"), "main", check=False)
+    assert refused.returncode != 0 and "403" in refused.stderr
+    git(work, "push", url(port, BOTS["git"], f"{USER}@git"), "main")
+    assert raw(client, "Iota") == "Pushed with a bot password.\n"
+    assert page_heads(node_dir, "Iota")[0][0].signers() == {account_key(node_dir)}
 
 
 def test_forged_trailers_on_a_pushed_commit_are_ignored(served, tmp_path):
