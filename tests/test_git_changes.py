@@ -19,7 +19,7 @@ from dulwich.repo import Repo as DiskRepo
 
 from wikipeer.authoring import edit_blocks
 from wikipeer.gitpeer.changes import (
-    PageChange, PushTooLarge, Refusal, base_revision, blob_at, object_size, push_changes, summary_of)
+    PageChange, PushTooLarge, Refusal, base_revision, base_revisions, blob_at, object_size, push_changes, summary_of)
 from wikipeer.gitpeer.layout import page_path
 from wikipeer.gitpeer.trailers import build_message
 from wikipeer.model.keys import key_to_str
@@ -220,3 +220,17 @@ def test_page_change_keeps_its_stable_names():
     change = PageChange("Main/00/00/A.wiki", 0, "A", "t", "s", "c" * 40)
     assert (change.path, change.ns, change.title, change.text, change.summary, change.commit_id) == (
         "Main/00/00/A.wiki", 0, "A", "t", "s", "c" * 40)
+
+
+def test_base_revisions_resolves_many_paths_in_one_walk(repo):
+    view, revisions = node_commits(repo, {"Alpha": "a0", "Beta": "b0", "Gamma": "g0"})
+    later = repo.commit(repo.files(view), [view], b"a view commit that changed nothing\n")
+    paths = [page_path(CONFIG, 0, t) for t in ("Alpha", "Beta", "Gamma")] + [page_path(CONFIG, 0, "Nowhere")]
+    found = base_revisions(repo.store, later, paths)
+    assert found == {paths[0]: revisions["Alpha"], paths[1]: revisions["Beta"], paths[2]: revisions["Gamma"],
+                     paths[3]: None}
+
+
+def test_a_base_that_is_no_node_commit_has_no_base_revision(repo):
+    plain = repo.commit({ALPHA.encode(): b"a0"}, [], b"someone else's commit\n")
+    assert base_revision(repo.store, plain, ALPHA) is None

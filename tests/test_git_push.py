@@ -421,3 +421,38 @@ def test_a_push_killed_mid_transfer_applies_nothing_and_leaves_no_quarantine(ser
     eventually(lambda: quarantine_left(node_dir) == [], "the node dropping the cut-off push")
     assert client.get(f"/wiki/{WIKI}/Kappa", params={"action": "raw"}).status_code == 404
     assert run_cli(node_dir, "fsck").code == 0
+
+
+# -- the door's side, in process ----------------------------------------------------------------
+
+def test_without_node_commits_the_parent_is_the_revision_with_the_base_files_text(tmp_path):
+    """A base the node did not make (another node's clone): the page's revision with the same text is the parent."""
+    from dulwich.object_store import MemoryObjectStore
+    from wikipeer.gitpeer.changes import push_changes
+    from wikipeer.gitpeer.push import take_push
+
+    node = Node.init(tmp_path / "node")
+    try:
+        first = edit(node, WIKI, "Alpha", "shared text\n", "start")
+        edit(node, WIKI, "Alpha", "newer text\n", "moved on")
+        store = MemoryObjectStore()
+        commits = []
+        for text, parents in ((b"shared text\n", []), (b"pushed text\n", None)):
+            blob = Blob.from_string(text)
+            store.add_object(blob)
+            made = Commit()
+            made.tree = commit_tree(store, [(path_of("Alpha").encode(), blob.id, 0o100644)])
+            made.parents = parents if parents is not None else [commits[-1]]
+            made.author = made.committer = b"Alice <alice@example.org>"
+            made.author_time = made.commit_time = 1_700_000_000 + len(commits)
+            made.author_timezone = made.commit_timezone = 0
+            made.message = b"from elsewhere\n"
+            store.add_object(made)
+            commits.append(made.id)
+        found = push_changes(store, CONFIG, [commits[0]], commits[1])
+        outcome = take_push(node, WIKI, node.user_key().name, found, MemoryObjectStore(), store)
+        assert [t.forked for t in outcome.taken] == [True] and outcome.problem() is None
+        rev = node.store.revision(outcome.taken[0].revision)
+        assert rev.parents == (first.rev,)  # found by its text, and a fork: the page had moved on
+    finally:
+        node.close()

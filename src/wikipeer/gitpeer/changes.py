@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from dulwich.diff_tree import CHANGE_DELETE, CHANGE_MODIFY, tree_changes
-from dulwich.object_store import BaseObjectStore
+from dulwich.object_store import BaseObjectStore, iter_tree_contents
 from dulwich.objects import Commit, Tree
 from dulwich.walk import ORDER_TOPO, Walker
 
@@ -276,37 +276,62 @@ def blob_at(store: BaseObjectStore, tree_id: bytes, path: str) -> bytes | None:
 
 
 def base_revision(store: BaseObjectStore, commit_id: bytes, path: str, max_walk: int = MAX_BASE_WALK) -> bytes | None:
-    """The revision CID whose file is at ``path`` in commit ``commit_id``, from the node's commits.
+    """The revision CID whose file is at ``path`` in commit ``commit_id``, from the node's commits (or None)."""
+    return base_revisions(store, commit_id, [path], max_walk)[path]
+
+
+def base_revisions(store: BaseObjectStore, commit_id: bytes, paths: Iterable[str],
+                   max_walk: int = MAX_BASE_WALK) -> dict[str, bytes | None]:
+    """For each path, the revision CID whose file is there in commit ``commit_id``, from the node's commits.
 
     A revision commit carries ``Wikipeer-Revision`` and holds its page's file;
     a view commit's first parent is the previous view commit and its other
-    parents the revision commits it shows. The walk follows first parents
-    while the file there is the same blob, then looks among the parents of the
-    view commit that changed it: O(view commits since the page last changed).
-    None when no commit in reach says (not a node's commit, or past
-    ``max_walk`` commits).
+    parents the revision commits it shows. The walk follows first parents,
+    diffing each view commit against its first parent (O(files it changed):
+    equal subtrees are skipped); a wanted file that changed there is found
+    among that view commit's revision commits by (path, blob). So all the
+    paths of a push cost one walk back to the oldest of their last changes,
+    never a read of a pushed commit. None for a path no commit in reach
+    explains (not a node's commit, or past ``max_walk`` commits).
     """
-    wanted = blob_at(store, store[commit_id].tree, path)
-    if wanted is None:
-        return None
     current = store[commit_id]
+    pending = {p: blob_at(store, current.tree, p) for p in paths}
+    found: dict[str, bytes | None] = {p: None for p, blob in pending.items() if blob is None}
+    pending = {p: blob for p, blob in pending.items() if blob is not None}
     for _ in range(max_walk):
+        if not pending:
+            break
         revision = _revision_of(current)
-        if revision is not None:
-            return revision if blob_at(store, current.tree, path) == wanted else None
+        if revision is not None:  # a revision commit holds its one page file
+            found.update({p: revision if blob_at(store, current.tree, p) == blob else None
+                          for p, blob in pending.items()})
+            return found
         if not current.parents:
-            return None
+            break
         first = store[current.parents[0]]
-        if blob_at(store, first.tree, path) == wanted:
-            current = first
+        changed = {(c.new.path or c.old.path).decode("utf-8", "replace")
+                   for c in tree_changes(store, first.tree, current.tree)}
+        moved = {p: pending.pop(p) for p in list(pending) if p in changed}
+        if moved:
+            shown = _revision_files(store, current.parents)
+            for p, blob in moved.items():
+                holder = shown.get((p, blob))
+                found[p] = _revision_of(store[holder]) if holder else None
+        current = first
+    found.update({p: None for p in pending})
+    return found
+
+
+def _revision_files(store: BaseObjectStore, commit_ids: list[bytes]) -> dict[tuple[str, bytes], bytes]:
+    """(path, blob) -> commit id, for the commits among ``commit_ids`` that look like revision commits."""
+    out = {}
+    for commit_id in commit_ids:
+        commit = store[commit_id]
+        if b"Wikipeer-Revision:" not in commit.message:
             continue
-        for other in current.parents[1:]:
-            candidate = store[other]
-            revision = _revision_of(candidate)
-            if revision is not None and blob_at(store, candidate.tree, path) == wanted:
-                return revision
-        return None
-    return None
+        for entry in iter_tree_contents(store, commit.tree):
+            out[(entry.path.decode("utf-8", "replace"), entry.sha)] = commit_id
+    return out
 
 
 def _revision_of(commit: Commit) -> bytes | None:

@@ -21,7 +21,7 @@ from dulwich.protocol import ZERO_SHA
 
 from wikipeer.authoring import edit_blocks, save_edits, signer
 from wikipeer.errors import NotFound
-from wikipeer.gitpeer.changes import PageChange, PushChanges, PushTooLarge, Refusal, base_revision, push_changes
+from wikipeer.gitpeer.changes import PageChange, PushChanges, PushTooLarge, Refusal, base_revisions, push_changes
 from wikipeer.gitpeer.receive import RefAnswer, Taker
 from wikipeer.ingest import ACCEPTED, DUPLICATE, HELD
 from wikipeer.model.block import Block
@@ -80,6 +80,7 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
     push's quarantine (which sees the node's objects too), for blobs.
     """
     key, public = signer(node, key_name)
+    known = _base_revisions(base, found.changes)
     made: dict[tuple[str, bytes], tuple[bytes, int]] = {}  # (path, blob id) -> the revision this push made, its ts
     planned: list[_Planned] = []
     outcome = PushOutcome(refused=list(found.refusals))
@@ -87,7 +88,7 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
     for change in found.changes:
         page = Page(wiki, change.ns, change.title)
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
-        parent = earlier or _parent(node, base, pushed, page, change)
+        parent = earlier or _parent(node, known, pushed, page, change)
         parents = (parent[0],) if parent else ()
         ts = _timestamp(change.ts, parent[1] if parent else None, now)
         blocks = edit_blocks(page, change.text, parents, change.summary, key, public, ts)
@@ -117,7 +118,17 @@ def _timestamp(authored: int, parent_ts: int | None, now: int) -> int:
     return max(now, parent_ts + 1) if parent_ts is not None else now
 
 
-def _parent(node: Node, base: BaseObjectStore, pushed: BaseObjectStore, page: Page,
+def _base_revisions(base: BaseObjectStore, changes: list[PageChange]) -> dict[tuple[str, str], bytes | None]:
+    """(base commit, path) -> the node's revision whose file that is, one walk per base commit of the node's."""
+    wanted: dict[str, list[str]] = {}
+    for change in changes:
+        if change.base_blob is not None and change.base_commit and change.base_commit.encode() in base:
+            wanted.setdefault(change.base_commit, []).append(change.path)
+    return {(commit, path): cid for commit, paths in wanted.items()
+            for path, cid in base_revisions(base, commit.encode(), paths).items()}
+
+
+def _parent(node: Node, known: dict[tuple[str, str], bytes | None], pushed: BaseObjectStore, page: Page,
             change: PageChange) -> tuple[bytes, int] | None:
     """The node's revision (cid, ts) whose file the change edits; None for a new page."""
     if change.base_blob is None:
@@ -125,15 +136,14 @@ def _parent(node: Node, base: BaseObjectStore, pushed: BaseObjectStore, page: Pa
     row = node.store.page(page.wiki, page.ns, page.title)
     if row is None:
         return None
-    if change.base_commit and change.base_commit.encode() in base:
-        cid = base_revision(base, change.base_commit.encode(), change.path)
-        if cid is not None:
-            try:
-                rev = node.store.revision(cid)
-            except NotFound:
-                rev = None
-            if rev is not None and rev.page == row.id:
-                return rev.cid, rev.ts
+    cid = known.get((change.base_commit or "", change.path))
+    if cid is not None:
+        try:
+            rev = node.store.revision(cid)
+        except NotFound:
+            rev = None
+        if rev is not None and rev.page == row.id:
+            return rev.cid, rev.ts
     return _same_text(node, row.id, pushed, change.base_blob)
 
 
