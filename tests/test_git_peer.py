@@ -328,3 +328,16 @@ def test_a_trust_change_alone_moves_main_and_the_fork_refs(node, author, tmp_pat
         fork_prefix + cid_to_str(ours[2].cid)
     result = run_cli(None, "verify-git", str(path))
     assert result.code == 0 and result.out.strip() == "5 commits verified", str(result)
+
+
+def test_revisions_whose_text_is_missing_are_skipped_with_their_descendants(node, author, tmp_path):
+    a1 = author.edit("Alpha", "alpha one\n", ts=T0)
+    a2 = author.edit("Alpha", "alpha two\n", parents=(a1[2].cid,), ts=T0 + 1000)
+    node.ingest(a1 + a2 + author.edit("Beta", "beta\n", ts=T0 + 2000), "test")
+    with node.store.write() as writer:  # what a partial node lacks: the text of Alpha's first revision
+        writer.conn.execute("DELETE FROM texts WHERE id = (SELECT id FROM objects WHERE cid = ?)", (a1[1].cid,))
+    done = catch_up(node, "w")
+    assert (done.commits, done.skipped) == (1, 2)
+    clone = tmp_path / "partial"
+    git("clone", "--quiet", str(repo_path(node.dir, "w")), str(clone))
+    assert git("ls-files", cwd=clone).stdout.strip() == page_path(node.wiki("w"), 0, "Beta")

@@ -18,7 +18,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from dulwich.repo import Repo
 from wikipeer.errors import NotFound
 from wikipeer.gitpeer.commits import TreeEditor, git_time, revision_commit, view_commit
 from wikipeer.gitpeer.layout import SUFFIX, page_path
+from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.objects import Page, Revision, parse
 from wikipeer.model.title import WikiConfig
@@ -35,6 +36,7 @@ from wikipeer.node import Node, require_wiki
 from wikipeer.policy.rules import required_signers
 from wikipeer.store import gitmap
 from wikipeer.store.gitmap import GitState, Shown
+from wikipeer.store.records import RevInfo
 
 MAIN = b"refs/heads/main"
 FORKS = "refs/forks/"
@@ -55,6 +57,18 @@ class CatchUp:
     skipped: int
     """Revisions left out: their text or a parent's commit is not here (a partial node)."""
     main: str | None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One batch's revision commits, before they are written."""
+
+    objects: list[ShaFile] = field(default_factory=list)
+    rows: list[tuple[bytes, str]] = field(default_factory=list)
+    """(revision CID, commit id) for git_commits."""
+    built: dict[int, tuple[str, str, bytes]] = field(default_factory=dict)
+    """Revision id -> (commit id, file path, blob id)."""
+    left_out: int = 0
 
 
 def repo_path(node_dir: Path, wiki: str) -> Path:
@@ -135,10 +149,10 @@ class _Builder:
         while True:
             revs = [r for r in gitmap.new_revisions(self.store, self.wiki, since, BATCH) if r.id <= last]
             upto = revs[-1].id if len(revs) == BATCH else last
-            touched = self._touched_by_signatures(since, upto) | {r.page for r in revs}
-            built, left_out = self._revision_commits(revs)
-            state = self._view(state, built, touched, recheck_all, upto, fingerprint)
-            commits, skipped, since, recheck_all = commits + len(built), skipped + left_out, upto, False
+            touched = gitmap.signed_pages(self.store, self.wiki, since, upto) | {r.page for r in revs}
+            batch = self._revision_commits(revs)
+            state = self._view(state, batch, touched, recheck_all, upto, fingerprint)
+            commits, skipped, since, recheck_all = commits + len(batch.built), skipped + batch.left_out, upto, False
             if self.progress:
                 self.progress(commits)
             if upto >= last:
@@ -149,31 +163,21 @@ class _Builder:
 
     def _sync_main(self, state: GitState) -> None:
         """A build killed between its transaction and its ref update left main behind the table: move it."""
-        if state.main is not None and self.repo.refs.as_dict().get(MAIN) != state.main.encode():
+        if state.main is not None and self.repo.refs.read_ref(MAIN) != state.main.encode():
             self.repo.refs[MAIN] = state.main.encode()
 
-    def _touched_by_signatures(self, since: int, upto: int) -> set[int]:
-        """Pages a new signature (a second) may have changed the shown head of."""
-        rows = self.store.conn.execute(
-            "SELECT DISTINCT r.page FROM sigs s JOIN revisions r ON r.id = s.target JOIN pages p ON p.id = r.page "
-            "WHERE s.sig > ? AND s.sig <= ? AND p.wiki = ?", (since, upto, self.wiki))
-        return {row[0] for row in rows}
-
-    def _revision_commits(self, revs: list[gitmap.NewRevision]) -> tuple[dict[int, tuple[str, bytes, bytes]], int]:
-        """Build and write the commits of ``revs``: {rev id: (commit id, path, blob id)}, and how many were left out."""
-        parents = {r.id: self.store.revision_by_id(r.id) for r in revs}
-        known = gitmap.commit_ids(self.store, [p for info in parents.values() for p in info.parents])
-        objects: list[ShaFile] = []
-        built: dict[int, tuple[str, bytes, bytes]] = {}
-        rows: list[tuple[bytes, str]] = []
+    def _revision_commits(self, revs: list[gitmap.NewRevision]) -> _Batch:
+        """Build the commits of ``revs`` (parents first: the log's order), leaving out those that cannot be built."""
+        infos = {r.id: self.store.revision_by_id(r.id) for r in revs}
+        known = gitmap.commit_ids(self.store, [p for info in infos.values() for p in info.parents])
+        batch = _Batch()
         pages: dict[int, Page] = {}
-        left_out = 0
         for rev in revs:
-            info = parents[rev.id]
+            info = infos[rev.id]
             parent_ids = [known.get(p) for p in info.parents]
             text = self._text(rev.cid)
             if text is None or None in parent_ids:
-                left_out += 1
+                batch.left_out += 1
                 continue
             page = pages.get(info.page)
             if page is None:
@@ -184,13 +188,12 @@ class _Builder:
             assert isinstance(record, Revision)
             made = revision_commit(page_path(self.config, page.ns, page.title), page, record, block,
                                    self._signature_blocks(info, record), text, [p.encode() for p in parent_ids])
-            objects += made.objects
+            batch.objects += made.objects
             commit_id = made.commit.id.decode()
             known[rev.cid] = commit_id
-            built[rev.id] = (commit_id, made.path.encode(), made.blob)
-            rows.append((rev.cid, commit_id))
-        self._pending_objects, self._pending_rows = objects, rows
-        return built, left_out
+            batch.built[rev.id] = (commit_id, made.path, made.blob)
+            batch.rows.append((rev.cid, commit_id))
+        return batch
 
     def _text(self, cid: bytes) -> bytes | None:
         try:
@@ -198,7 +201,7 @@ class _Builder:
         except NotFound:
             return None  # a partial node may hold a revision without its text
 
-    def _signature_blocks(self, info, record: Revision) -> list:
+    def _signature_blocks(self, info: RevInfo, record: Revision) -> list[Block]:
         """The signatures the acceptance rule asks for (the author's, or a node's): seconds come and go with
         views, so they stay out of the commit (docs/git.md)."""
         key, roles = required_signers(record)
@@ -210,9 +213,10 @@ class _Builder:
                     blocks.append(block)
         return blocks
 
-    def _view(self, state: GitState, built: dict[int, tuple[str, bytes, bytes]], touched: set[int],
-              recheck_all: bool, upto: int, fingerprint: str) -> GitState:
+    def _view(self, state: GitState, batch: _Batch, touched: set[int], recheck_all: bool, upto: int,
+              fingerprint: str) -> GitState:
         """Write the batch, a view commit for the pages whose shown head changed, then move the refs."""
+        built = batch.built
         pages = gitmap.wiki_pages(self.store, self.wiki) if recheck_all else sorted(touched)
         shown_ids = self.store.shown_head_ids(self.trusted, pages)
         heads = gitmap.page_head_ids(self.store, pages)
@@ -239,7 +243,7 @@ class _Builder:
             new_parents.append(commit_of[rev].encode())
             newest = max(newest, when)
             shown_now[page] = Shown(rev, forks)
-        objects = self._pending_objects
+        objects = batch.objects
         main = state.main
         if new_parents:
             tree = editor.commit()
@@ -252,7 +256,7 @@ class _Builder:
             self.repo.object_store.add_objects([(obj, None) for obj in objects])
             self.written += len(objects)
         new_state = GitState(upto, main, fingerprint)
-        gitmap.record(self.store, self.wiki, self._pending_rows, new_state, shown_now)
+        gitmap.record(self.store, self.wiki, batch.rows, new_state, shown_now)
         if main is not None:
             self.repo.refs[MAIN] = main.encode()
         self._fork_refs(pages, heads, shown_ids, commit_of, old)
@@ -266,12 +270,12 @@ class _Builder:
         assert isinstance(tree, Tree)
         return tree
 
-    def _file_of(self, rev_id: int, built: dict[int, tuple[str, bytes, bytes]]) -> tuple[str, bytes, int]:
+    def _file_of(self, rev_id: int, built: dict[int, tuple[str, str, bytes]]) -> tuple[str, bytes, int]:
         """(path, blob id, git time) of a revision's file, from this batch or from the store."""
         info = self.store.revision_by_id(rev_id)
         page = self.store.page_by_id(info.page)
         if rev_id in built:
-            return built[rev_id][1].decode(), built[rev_id][2], git_time(info.ts)
+            return built[rev_id][1], built[rev_id][2], git_time(info.ts)
         text = self.store.revision_text_bytes(info.cid) or b""
         return page_path(self.config, page.ns, page.title), Blob.from_string(text).id, git_time(info.ts)
 

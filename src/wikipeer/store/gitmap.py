@@ -59,6 +59,14 @@ def new_revisions(store: Store, wiki: str, since: int, limit: int) -> list[NewRe
     return [NewRevision(*row) for row in rows]
 
 
+def signed_pages(store: Store, wiki: str, since: int, upto: int) -> set[int]:
+    """Pages of ``wiki`` with a signature that arrived in (since, upto]: a second may change a shown head."""
+    rows = store.conn.execute(
+        "SELECT DISTINCT r.page FROM sigs s JOIN revisions r ON r.id = s.target JOIN pages p ON p.id = r.page "
+        "WHERE s.sig > ? AND s.sig <= ? AND p.wiki = ?", (since, upto, wiki))
+    return {row[0] for row in rows}
+
+
 def commit_ids(store: Store, cids: Iterable[bytes]) -> dict[bytes, str]:
     """The commit of each of these revisions that has one."""
     sql = "SELECT rev_cid, commit_id FROM git_commits WHERE rev_cid IN ({marks})"
