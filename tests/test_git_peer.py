@@ -150,6 +150,15 @@ def test_fetch_after_new_edits_brings_only_them(served, tmp_path):
     assert catch_up(node, "w").commits == 0  # built once, kept
 
 
+def test_a_removed_repository_is_built_again_to_the_same_ids(node, author, tmp_path):
+    node.ingest(author.edit("Alpha", "alpha\n", ts=T0) + author.edit("Beta", "beta\n", ts=T0 + 1), "test")
+    first = catch_up(node, "w")
+    shutil.rmtree(repo_path(node.dir, "w"))
+    again = catch_up(node, "w")
+    assert again.commits == first.commits == 2 and again.main == first.main
+    assert git("fsck", "--strict", cwd=repo_path(node.dir, "w")).returncode == 0
+
+
 def test_two_nodes_with_the_same_revisions_make_the_same_commits(served, tmp_path):
     node, url, _ = served
     other = Node.init(tmp_path / "other")

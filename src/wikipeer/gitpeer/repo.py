@@ -164,6 +164,10 @@ class _Builder:
 
     def run(self) -> CatchUp:
         state = gitmap.state(self.store, self.wiki)
+        if state.main is not None and state.main.encode() not in self.repo.object_store:
+            # The repository was removed or replaced: build it again from the start (to the same commit ids).
+            gitmap.forget(self.store, self.wiki)
+            state = gitmap.state(self.store, self.wiki)
         last = self.store.last_seq()
         fingerprint = view_fingerprint(self.trusted)
         commits = skipped = 0

@@ -108,3 +108,12 @@ def record(store: Store, wiki: str, commits: list[tuple[bytes, str]], new_state:
                             (wiki, new_state.built_to, new_state.main, new_state.view))
         writer.conn.executemany("INSERT OR REPLACE INTO git_shown VALUES (?, ?, ?)",
                                 [(page, s.rev, int(s.forks)) for page, s in shown_now.items()])
+
+
+def forget(store: Store, wiki: str) -> None:
+    """Forget how far ``wiki``'s repository was built (it is gone): the next catch-up starts from the log's start.
+
+    The revision -> commit rows stay: the commits are built again to the same ids."""
+    with store.write() as writer:
+        writer.conn.execute("DELETE FROM git_state WHERE wiki = ?", (wiki,))
+        writer.conn.execute("DELETE FROM git_shown WHERE page IN (SELECT id FROM pages WHERE wiki = ?)", (wiki,))
