@@ -172,13 +172,12 @@ async def _run_git(git: str, path: Path, version: str, advertise: bool, data: by
     async def feed() -> None:
         assert proc.stdin is not None
         try:
-            if data:  # --advertise-refs reads nothing and may have exited already
+            if data:
                 proc.stdin.write(data)
                 await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError, RuntimeError):
-            pass  # git stopped reading (uvloop says so with RuntimeError): its output says why
-        finally:
             proc.stdin.close()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            pass  # git stopped reading (its transport closed): its output says why
 
     feeding = asyncio.create_task(feed())
 
