@@ -350,3 +350,17 @@ def test_revisions_whose_text_is_missing_are_skipped_with_their_descendants(node
     clone = tmp_path / "partial"
     git("clone", "--quiet", str(repo_path(node.dir, "w")), str(clone))
     assert git("ls-files", cwd=clone).stdout.strip() == page_path(node.wiki("w"), 0, "Beta")
+
+
+def test_upload_pack_requests_are_rate_limited_per_client(served):
+    from wikipeer.net.ratelimit import Limits, Rate
+
+    node, _, _ = served
+    app = FastAPI()
+    app.include_router(git_http.router(node, limits=Limits.from_rates({"git": Rate(1, 2)})))
+    main = catch_up(node, "w").main
+    request = b"0032want " + main.encode() + b"\n00000009done\n"
+    with _uvicorn(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        answers = [client.post("/git/w.git/git-upload-pack", content=request) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["retry-after"]) >= 1 and "git fetches and clones" in answers[2].text

@@ -181,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
                    help="honour X-Forwarded-For/-Proto from this address or network (repeatable; default: nobody)")
     p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
-                   help="per-address limit on rpc, search or login requests, or KIND=off (repeatable; "
-                        "defaults: rpc=1200:600 search=60:30 login=30:30)")
+                   help="per-address limit on rpc, search, login or git requests, or KIND=off (repeatable; "
+                        "defaults: rpc=1200:600 search=60:30 login=30:30 git=60:30)")
     p.set_defaults(func="wikipeer.cli.commands:serve")
     index_args.add_parsers(sub)
     net_args.add_parsers(sub)

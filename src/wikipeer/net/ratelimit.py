@@ -253,6 +253,8 @@ DEFAULT_RATES: dict[str, Rate | None] = {
     "search": Rate(60, 30),
     # POST /login and /register, whatever their outcome.
     "login": Rate(30, 30),
+    # POST /git/{wiki}.git/git-upload-pack: a clone or fetch makes 1-3 (each negotiation round one).
+    "git": Rate(60, 30),
 }
 FETCH_COST = 10
 LIMIT_KINDS = tuple(DEFAULT_RATES)
@@ -266,6 +268,7 @@ class Limits:
     rpc: RateLimiter | None = None
     search: RateLimiter | None = None
     login: RateLimiter | None = None
+    git: RateLimiter | None = None
     guard: LoginGuard = field(default_factory=lambda: LoginGuard(
         Backoff(free=5, first_delay=1, max_delay=300, forget_after=3600),
         Backoff(free=20, first_delay=1, max_delay=300, forget_after=3600)))
@@ -290,4 +293,5 @@ class Limits:
         return (lambda cost: None) if limiter is None else (lambda cost: limiter.charge(client, cost))
 
 
-_WHAT = {"rpc": "API calls", "search": "searches", "login": "logins and registrations"}
+_WHAT = {"rpc": "API calls", "search": "searches", "login": "logins and registrations",
+         "git": "git fetches and clones"}

@@ -130,7 +130,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
-    app.include_router(git_http.router(node, push=git_push.PushRoutes(site, limits)))
+    app.include_router(git_http.router(node, limits=limits, push=git_push.PushRoutes(site, limits)))
     mwapi.mount(app, site)
     app.state.site = site
 

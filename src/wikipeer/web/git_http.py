@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.gitpeer.repo import repo_path, wiki_repo
 from wikipeer.model.objects import check_wiki_name
+from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.node import Node
 from wikipeer.web.bodylimit import MAX_GIT_REQUEST
 
@@ -51,9 +52,11 @@ def pkt_line(text: bytes) -> bytes:
     return b"%04x" % (len(text) + 4) + text
 
 
-def router(node: Node, use_git: bool | None = None, push: PushRoutes | None = None) -> APIRouter:
+def router(node: Node, use_git: bool | None = None, limits: Limits | None = None,
+           push: PushRoutes | None = None) -> APIRouter:
     """The git routes of ``node``; ``use_git`` None: the git binary when installed, else dulwich.
 
+    ``limits``: each upload-pack request is charged to its client's ``git`` limit (none if None).
     ``push``: the receive-pack routes (None: pushes are refused with a pointer to other ways to edit)."""
     git = shutil.which("git") if use_git is not False else None
     if use_git and git is None:
@@ -86,6 +89,11 @@ def router(node: Node, use_git: bool | None = None, push: PushRoutes | None = No
         path = _known(node, name)
         if isinstance(path, Response):
             return path
+        if limits is not None:
+            try:
+                limits.charge("git", request)
+            except RateLimited as exc:
+                return _text(exc.status, str(exc), {"Retry-After": exc.retry_after_header})
         try:
             data = _inflate(await request.body(), request.headers.get("content-encoding", ""))
         except ValueError as exc:
@@ -110,9 +118,9 @@ def _media(service: str, kind: str) -> str:
     return f"application/x-{service}-{kind}"
 
 
-def _text(status: int, message: str) -> Response:
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     # git shows a text/plain error body to its user ("remote: ..."): the message must say what to do.
-    return PlainTextResponse(message + "\n", status_code=status)
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
 def _protocol(request: Request) -> str:
