@@ -456,3 +456,19 @@ def test_without_node_commits_the_parent_is_the_revision_with_the_base_files_tex
         assert rev.parents == (first.rev,)  # found by its text, and a fork: the page had moved on
     finally:
         node.close()
+
+
+def test_a_corrupt_pack_is_reported_unpack_failed_and_leaves_nothing(served):
+    node_dir, client, _ = served
+    auth = (USER, PASSWORD)
+    refs = client.get(f"/git/{WIKI}.git/info/refs", params={"service": "git-receive-pack"}, auth=auth)
+    assert refs.status_code == 200 and refs.content.startswith(b"001f# service=git-receive-pack\n0000")
+    main = refs.content.split(b"0000", 1)[1][4:44].decode()
+    command = f"{main} {'1' * 40} refs/heads/main\0report-status side-band-64k".encode()
+    body = b"%04x" % (len(command) + 4) + command + b"0000" + b"PACK\0\0\0\2\0\0\0\1" + b"garbage" * 10
+    answer = client.post(f"/git/{WIKI}.git/git-receive-pack", content=body, auth=auth,
+                         headers={"Content-Type": "application/x-git-receive-pack-request"})
+    assert answer.status_code == 200
+    assert b"unpack " in answer.content and b"unpack ok" not in answer.content
+    assert b"ng refs/heads/main unpack failed" in answer.content
+    assert quarantine_left(node_dir) == []
