@@ -18,15 +18,15 @@ import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 from dulwich.protocol import (
     CAPABILITY_OFS_DELTA, CAPABILITY_QUIET, CAPABILITY_REPORT_STATUS, CAPABILITY_SIDE_BAND_64K,
-    SIDE_BAND_CHANNEL_PROGRESS, ZERO_SHA)
-from dulwich.server import ReceivePackHandler
+    SIDE_BAND_CHANNEL_PROGRESS, ZERO_SHA, Protocol)
+from dulwich.server import Backend, ReceivePackHandler
 
 from wikipeer.gitpeer.changes import PushTooLarge
 
@@ -107,8 +107,10 @@ class _HeaderCheck:
 class WikiReceivePack(ReceivePackHandler):
     """receive-pack for a node's wiki repository: only main takes pushes, and only as revisions."""
 
-    def __init__(self, backend, args, proto, take: Taker, stateless_rpc: bool = True,
-                 advertise_refs: bool = False, max_objects: int = MAX_PUSH_OBJECTS) -> None:
+    def __init__(self, backend: Backend, args: Sequence[bytes], proto: Protocol, take: Taker | None,
+                 stateless_rpc: bool = True, advertise_refs: bool = False,
+                 max_objects: int = MAX_PUSH_OBJECTS) -> None:
+        """``take``: what a push of main becomes (None only to advertise the refs)."""
         super().__init__(backend, args, proto, stateless_rpc=stateless_rpc, advertise_refs=advertise_refs)
         self.take, self.max_objects = take, max_objects
 
@@ -148,6 +150,8 @@ class WikiReceivePack(ReceivePackHandler):
             return b"only refs/heads/main takes pushes (it follows the node's view of the wiki)"
         if new == ZERO_SHA:
             return b"deleting main is not allowed"
+        if self.take is None:
+            return b"this handler only advertises refs"
         answer = self.take(store, old, new)
         for line in answer.lines:
             self.say(line)

@@ -6,11 +6,13 @@ back-off and hashing gate; a request without credentials gets 401 and
 to a file inside the repository's quarantine directory (bounded by
 bodylimit's MAX_GIT_PUSH, gzip bodies inflated under the same bound) and
 removed whatever happens, so a push cut off mid-transfer leaves nothing. One
-push of a wiki at a time: the second waits, then builds on what the first took.
+push of a wiki at a time (a thread lock and a file lock): the second waits,
+then builds on what the first took.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import threading
@@ -106,7 +108,8 @@ def _advertise(site: Site, wiki: str) -> bytes:
 def _receive(site: Site, wiki: str, account: Account, body: Path) -> bytes:
     """Run receive-pack over the spooled body, holding the wiki's push lock."""
     node, path = site.node, repo_path(site.node.dir, wiki)
-    with _push_lock(path):
+    with _push_lock(path), open(path.parent / f"{path.name}.push.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # and one process at a time: two servers on one node take turns too
         sweep(path)
         repo = open_repo(wiki_repo(node, wiki))
         out = BytesIO()
