@@ -144,11 +144,11 @@ def _commit_files(store: BaseObjectStore, config: WikiConfig, commit: Commit,
             continue
         if change.type == CHANGE_MODIFY and change.old.sha == change.new.sha:
             continue  # only the mode changed: nothing of the page did
-        refusal = _check_file(store, config, path_bytes, change.new.sha, change.new.mode, max_text)
-        if isinstance(refusal, str):
-            yield Refusal(shown, commit_id, refusal)
+        checked = _check_file(store, config, path_bytes, change.new.sha, change.new.mode, max_text)
+        if isinstance(checked, str):
+            yield Refusal(shown, commit_id, checked)
             continue
-        ns, title, text = refusal
+        ns, title, text = checked
         base_blob = change.old.sha.decode() if change.type == CHANGE_MODIFY else None
         yield PageChange(shown, ns, title, text, summary, commit_id, commit.author_time * 1000, base_blob,
                          parent.decode() if parent else None)
@@ -162,7 +162,7 @@ def _check_file(store: BaseObjectStore, config: WikiConfig, path: bytes, sha: by
     except UnicodeDecodeError as exc:
         return f"the file's name is not UTF-8 (byte offset {exc.start})"
     parts = name.split("/")
-    if name.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return "the path leaves the wiki's tree or names no file (path traversal)"
     if mode not in _REGULAR:
         return "not a regular file (a symlink or submodule)"
