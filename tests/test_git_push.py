@@ -10,6 +10,7 @@ killed mid-transfer) is refused or stopped with nothing half-applied.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -472,3 +473,15 @@ def test_a_corrupt_pack_is_reported_unpack_failed_and_leaves_nothing(served):
     assert b"unpack " in answer.content and b"unpack ok" not in answer.content
     assert b"ng refs/heads/main unpack failed" in answer.content
     assert quarantine_left(node_dir) == []
+
+
+def test_a_push_to_a_repository_the_node_removed_builds_it_again_first(served, tmp_path):
+    node_dir, client, _ = served
+    work = clone(served, tmp_path)
+    write(work, "Lambda", "After the repository was removed.\n")
+    commit(work, "lambda")
+    shutil.rmtree(node_dir / "git" / f"{WIKI}.git")
+    nothing = client.post(f"/git/{WIKI}.git/git-receive-pack", content=b"0000", auth=(USER, PASSWORD))
+    assert nothing.status_code == 200 and (node_dir / "git" / f"{WIKI}.git" / "HEAD").exists()
+    git(work, "push", "origin", "main")
+    assert raw(client, "Lambda") == "After the repository was removed.\n"

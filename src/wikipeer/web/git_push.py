@@ -80,8 +80,10 @@ class PushRoutes:
             require_wiki(self.site.node, name)
         except UserError as exc:
             return PlainTextResponse(str(exc) + "\n", status_code=404)
+        path = repo_path(self.site.node.dir, name)
+        await run_in_threadpool(open_repo, path)  # made first if it is not there: the body is spooled inside it
         try:
-            body = await _spool(request, repo_path(self.site.node.dir, name) / QUARANTINE)
+            body = await _spool(request, path / QUARANTINE)
         except ClientDisconnect:
             return PlainTextResponse("the push was cut off before its end: nothing was taken\n", status_code=400)
         except BadBody as exc:
