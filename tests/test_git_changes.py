@@ -21,9 +21,9 @@ from wikipeer.authoring import edit_blocks
 from wikipeer.gitpeer.changes import (
     PageChange, PushTooLarge, Refusal, base_revision, base_revisions, blob_at, object_size, push_changes, summary_of)
 from wikipeer.gitpeer.layout import page_path
-from wikipeer.gitpeer.trailers import build_message
+from wikipeer.gitpeer.trailers import NODE_IDENTITY, build_message, git_identity
 from wikipeer.model.keys import key_to_str
-from wikipeer.model.objects import Page
+from wikipeer.model.objects import Page, parse
 from wikipeer.model.title import WikiConfig
 
 CONFIG = WikiConfig("demo")
@@ -234,3 +234,31 @@ def test_base_revisions_resolves_many_paths_in_one_walk(repo):
 def test_a_base_that_is_no_node_commit_has_no_base_revision(repo):
     plain = repo.commit({ALPHA.encode(): b"a0"}, [], b"someone else's commit\n")
     assert base_revision(repo.store, plain, ALPHA) is None
+
+
+def test_commits_a_node_built_are_skipped_not_taken_or_refused(repo):
+    """A clone of another node's repository: its view and revision commits are new here, and no edit of the pusher's."""
+    base = repo.commit({ALPHA.encode(): b"a0"}, [], b"the base this node knows\n")
+    key = nacl.signing.SigningKey.generate()
+    _, _, rev, sig = edit_blocks(Page("demo", 0, "Beta"), "b0", (), "elsewhere", key,
+                                 key_to_str(key.verify_key.encode()), 1_000)
+    elsewhere = Commit()
+    elsewhere.tree = repo.store[repo.commit({BETA.encode(): b"b0"}, [], b"x")].tree
+    elsewhere.parents = []
+    elsewhere.author = elsewhere.committer = git_identity(parse(rev, 1 << 20))
+    elsewhere.author_time = elsewhere.commit_time = 1
+    elsewhere.author_timezone = elsewhere.commit_timezone = 0
+    elsewhere.message = build_message(Page("demo", 0, "Beta"), rev, [sig])
+    repo.store.add_object(elsewhere)
+    view = Commit()
+    view.tree = repo.store[repo.commit(repo.files(base) | {BETA.encode(): b"b0"}, [], b"x")].tree
+    view.parents = [base, elsewhere.id]
+    view.author = view.committer = NODE_IDENTITY
+    view.author_time = view.commit_time = 2
+    view.author_timezone = view.commit_timezone = 0
+    view.message = b"1 revision\n"
+    repo.store.add_object(view)
+    mine = repo.commit(repo.files(view.id) | {ALPHA.encode(): b"a1"}, [view.id], b"my edit")
+    found = push_changes(repo.store, CONFIG, [base], mine)
+    assert sorted(found.skipped) == sorted([elsewhere.id.decode(), view.id.decode()])
+    assert found.refusals == [] and [(c.title, c.text) for c in found.changes] == [("Alpha", "a1")]

@@ -11,6 +11,13 @@ before its bytes are loaded), a name that is not UTF-8 or tries to leave the
 tree, a symlink or submodule, and every file a merge commit changes (merges
 are not taken: rebase onto the node's main and push again).
 
+Commits a node built (view commits, authored ``wikipeer <node@wikipeer>``,
+and revision commits, authored ``...@wikipeer`` with a ``Wikipeer-Revision``
+trailer) are skipped: they carry no edit of the pusher's. They are new to
+this node when the pusher cloned another node, or this node built its
+repository again (view commits are per node). Skipping one believes nothing
+of it: its changes are simply not taken.
+
 Pushed commits are new edits: their trailers are never read here, so a forged
 ``Wikipeer-Revision`` changes nothing. Only the base's commits, which the node
 made itself, are read for trailers (:func:`base_revision`).
@@ -30,7 +37,7 @@ from dulwich.walk import ORDER_TOPO, Walker
 
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.gitpeer.layout import NotAPagePath, path_title
-from wikipeer.gitpeer.trailers import parse_trailers
+from wikipeer.gitpeer.trailers import NODE_IDENTITY, parse_trailers
 from wikipeer.model.title import WikiConfig
 from wikipeer.policy.rules import MAX_TEXT
 
@@ -83,6 +90,8 @@ class PushChanges:
     changes: list[PageChange] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Commits a node built (see the module's docstring), not read for changes."""
 
 
 def push_changes(store: BaseObjectStore, config: WikiConfig, known: Iterable[bytes], new: bytes,
@@ -99,6 +108,9 @@ def push_changes(store: BaseObjectStore, config: WikiConfig, known: Iterable[byt
     commits = list(_new_commits(store, new, exclude, max_commits))
     files = 0
     for commit in commits:
+        if node_built(commit):
+            result.skipped.append(commit.id.decode())
+            continue
         result.commits.append(commit.id.decode())
         for entry in _commit_files(store, config, commit, max_text):
             files += 1
@@ -116,6 +128,13 @@ def _new_commits(store: BaseObjectStore, new: bytes, exclude: list[bytes], limit
         raise PushTooLarge(f"the push holds more than {limit} new commits: push them in parts")
     for entry in entries:
         yield entry.commit
+
+
+def node_built(commit: Commit) -> bool:
+    """Whether a commit says a node built it: a view commit, or a revision commit (never a pusher's edit)."""
+    if commit.author == NODE_IDENTITY:
+        return True
+    return commit.author.endswith(b"@wikipeer>") and b"\nWikipeer-Revision: " in commit.message
 
 
 def summary_of(message: bytes) -> str:

@@ -185,6 +185,9 @@ def push_taker(node: Node, wiki: str, key_name: str, base: BaseObjectStore, know
         if outcome.taken:
             after()
         lines = outcome.lines() or ["no page file changed: nothing to take"]
+        if found.skipped:
+            lines.append(f"skipped {len(found.skipped)} commit(s) a node built (view or revision commits of "
+                         "another node's repository, or of this one's before it was built again): no edit of yours")
         forked = sum(t.forked for t in outcome.taken)
         if forked:
             lines.append(f"{forked} page(s) forked: see the page's history on the node, or merge its heads")
