@@ -477,6 +477,10 @@ def test_a_corrupt_pack_is_reported_unpack_failed_and_leaves_nothing(served):
 
 def test_a_push_to_a_repository_the_node_removed_builds_it_again_first(served, tmp_path):
     node_dir, client, _ = served
+    earlier = clone(served, tmp_path, "earlier")  # a push first: main is then more than one view commit
+    write(earlier, "Mu", "Mu, so that main has a history.\n")
+    commit(earlier, "mu")
+    git(earlier, "push", "origin", "main")
     work = clone(served, tmp_path)
     write(work, "Lambda", "After the repository was removed.\n")
     commit(work, "lambda")
