@@ -265,6 +265,22 @@ def test_verify_git_reports_each_bad_commit_by_id(served, tmp_path, change, reas
     assert "1 commit did not verify" in result.err
 
 
+def test_verify_git_reports_a_view_commit_that_shows_a_file_no_revision_has(served, tmp_path):
+    _, url, _ = served
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", f"{url}/git/w.git", str(clone))
+    repo = Repo(str(clone))
+    main = repo[repo.refs[b"refs/heads/main"]]
+    forged = Commit.from_string(main.as_raw_string())
+    forged.parents = [main.id]
+    _change_file(forged, repo)  # every file of the view replaced, no revision commit joined
+    repo.object_store.add_object(forged)
+    repo.refs[b"refs/heads/forged"] = forged.id
+    result = run_cli(None, "verify-git", str(clone))
+    assert result.code == 1 and result.out.startswith(f"{forged.id.decode()}: the file Main/"), str(result)
+    assert "is not the file of a revision commit it joins" in result.out
+
+
 def test_hook_refuses_a_fetch_of_forged_commits(served, tmp_path):
     _, url, _ = served
     evil = tmp_path / "evil"
