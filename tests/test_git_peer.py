@@ -380,3 +380,18 @@ def test_upload_pack_requests_are_rate_limited_per_client(served):
         answers = [client.post("/git/w.git/git-upload-pack", content=request) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) >= 1 and "git fetches and clones" in answers[2].text
+
+
+def test_git_build_builds_ahead_and_a_clone_then_builds_nothing(tmp_path):
+    node = Node.init(tmp_path / "n")
+    node.wiki("w")
+    author = Author(node)
+    first = author.edit("Alpha", "one\n", ts=T0)
+    node.ingest(first + author.edit("Alpha", "two\n", parents=(first[2].cid,), ts=T0 + 1), "test")
+    node.close()
+    result = run_cli(tmp_path / "n", "git-build", "w")
+    assert result.code == 0 and "2 new commits, main at " in result.out, str(result)
+    again = run_cli(tmp_path / "n", "git-build", "w")
+    assert again.code == 0 and "0 new commits" in again.out, str(again)
+    missing = run_cli(tmp_path / "n", "git-build", "nope")
+    assert missing.code != 0 and "nope" in missing.err and "Traceback" not in missing.err, str(missing)
