@@ -265,6 +265,22 @@ def test_verify_git_reports_each_bad_commit_by_id(served, tmp_path, change, reas
     assert "1 commit did not verify" in result.err
 
 
+def test_verify_git_reports_a_view_commit_that_shows_a_file_no_revision_has(served, tmp_path):
+    _, url, _ = served
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", f"{url}/git/w.git", str(clone))
+    repo = Repo(str(clone))
+    main = repo[repo.refs[b"refs/heads/main"]]
+    forged = Commit.from_string(main.as_raw_string())
+    forged.parents = [main.id]
+    _change_file(forged, repo)  # every file of the view replaced, no revision commit joined
+    repo.object_store.add_object(forged)
+    repo.refs[b"refs/heads/forged"] = forged.id
+    result = run_cli(None, "verify-git", str(clone))
+    assert result.code == 1 and result.out.startswith(f"{forged.id.decode()}: the file Main/"), str(result)
+    assert "is not the file of a revision commit it joins" in result.out
+
+
 def test_hook_refuses_a_fetch_of_forged_commits(served, tmp_path):
     _, url, _ = served
     evil = tmp_path / "evil"
@@ -364,3 +380,18 @@ def test_upload_pack_requests_are_rate_limited_per_client(served):
         answers = [client.post("/git/w.git/git-upload-pack", content=request) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) >= 1 and "git fetches and clones" in answers[2].text
+
+
+def test_git_build_builds_ahead_and_a_clone_then_builds_nothing(tmp_path):
+    node = Node.init(tmp_path / "n")
+    node.wiki("w")
+    author = Author(node)
+    first = author.edit("Alpha", "one\n", ts=T0)
+    node.ingest(first + author.edit("Alpha", "two\n", parents=(first[2].cid,), ts=T0 + 1), "test")
+    node.close()
+    result = run_cli(tmp_path / "n", "git-build", "w")
+    assert result.code == 0 and "2 new commits, main at " in result.out, str(result)
+    again = run_cli(tmp_path / "n", "git-build", "w")
+    assert again.code == 0 and "0 new commits" in again.out, str(again)
+    missing = run_cli(tmp_path / "n", "git-build", "nope")
+    assert missing.code != 0 and "nope" in missing.err and "Traceback" not in missing.err, str(missing)

@@ -1,4 +1,5 @@
-"""`wikipeer verify-git`: check a wiki's git repository offline, with nothing but the repository."""
+"""`wikipeer verify-git`: check a wiki's git repository offline, with nothing but the repository;
+`wikipeer git-build`: build a wiki's repository on the node ahead of its first clone."""
 
 from __future__ import annotations
 
@@ -30,4 +31,19 @@ def verify_git(args: argparse.Namespace) -> int:
               f"{report.verified} verified{shallow}", file=sys.stderr)
         return 1
     print(f"{report.verified} commit{'s' if report.verified != 1 else ''} verified{shallow}")
+    return 0
+
+
+def git_build(args: argparse.Namespace) -> int:
+    from wikipeer.cli.progress import progress_bar
+    from wikipeer.cli.shell import _open
+    from wikipeer.gitpeer.repo import catch_up, pending, repo_path
+
+    node = _open(args)
+    # Stopped at any point, it goes on from the last whole batch when run again (or at the next clone).
+    with progress_bar(f"building {args.wiki}", pending(node, args.wiki), args.quiet, "revisions") as update:
+        done = catch_up(node, args.wiki, update)
+    skipped = f"; {done.skipped} left out (their text or a parent's commit is not here)" if done.skipped else ""
+    print(f"{repo_path(node.dir, args.wiki)}: {done.commits} new commit{'s' if done.commits != 1 else ''}, "
+          f"main at {done.main or '(nothing yet)'}{skipped}")
     return 0

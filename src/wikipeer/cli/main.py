@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     p.set_defaults(func="wikipeer.cli.git_commands:verify_git")
 
+    p = sub.add_parser("git-build", help="build a wiki's git repository (NODE/git/WIKI.git) ahead of its first "
+                                         "clone; a clone builds what is missing itself")
+    p.add_argument("wiki")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    p.set_defaults(func="wikipeer.cli.git_commands:git_build")
+
     p = sub.add_parser("show", help="print a page's text (the head this node shows, or --rev)")
     p.add_argument("wiki")
     p.add_argument("title")

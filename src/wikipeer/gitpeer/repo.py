@@ -330,6 +330,12 @@ class _Builder:
                 refs[name] = sha
 
 
+def pending(node: Node, wiki: str) -> int:
+    """How many revisions of ``wiki`` arrived after its repository's built position."""
+    require_wiki(node, wiki)
+    return gitmap.count_after(node.store, wiki, gitmap.state(node.store, wiki).built_to)
+
+
 def wiki_repo(node: Node, wiki: str) -> Path:
     """The path of ``wiki``'s repository, caught up with the store; UserError when the node has no such wiki."""
     catch_up(node, wiki)

@@ -59,6 +59,12 @@ def new_revisions(store: Store, wiki: str, since: int, limit: int) -> list[NewRe
     return [NewRevision(*row) for row in rows]
 
 
+def count_after(store: Store, wiki: str, since: int) -> int:
+    """How many revisions of ``wiki`` are after log position ``since``."""
+    return store.conn.execute("SELECT count(*) FROM revisions r JOIN pages p ON p.id = r.page "
+                              "WHERE r.id > ? AND p.wiki = ?", (since, wiki)).fetchone()[0]
+
+
 def signed_pages(store: Store, wiki: str, since: int, upto: int) -> set[int]:
     """Pages of ``wiki`` with a signature that arrived in (since, upto]: a second may change a shown head."""
     rows = store.conn.execute(
