@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from nacl.signing import SigningKey
+
 from wikipeer.errors import NotFound, UserError
 from wikipeer.ingest import REJECTED, IngestReport
 from wikipeer.model.block import Block
@@ -13,6 +15,7 @@ from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import normalize_title
 from wikipeer.node import Node
+from wikipeer.store.keyring import Identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,16 @@ def edit_blocks(page: Page, text: str, parents: tuple[bytes, ...], summary: str,
     rev_block = build_revision(rev)
     sig = build_signature(Signature(rev_block.cid, "author", author, sign(signing_key, rev_block.cid, "author")))
     return [page_block, text_block, rev_block, sig]
+
+
+def signing_identity(node: Node, key_name: str | None = None) -> tuple[Identity, SigningKey]:
+    """The key that signs a user's edits: ``key_name``, else the node's default (made on first use).
+
+    A sealed key is opened with $WIKIPEER_PASSPHRASE; a missing key, a
+    missing or wrong passphrase or a public-only key is a UserError naming it.
+    """
+    identity = node.keyring.get(key_name) if key_name else node.user_key()
+    return identity, node.keyring.signing_key(identity.name, node.passphrase)
 
 
 def _check_parents(node: Node, page_id: int | None, title: str, parents: tuple[bytes, ...]) -> None:
@@ -67,8 +80,7 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     else:
         _check_parents(node, existing.id if existing else None, title.full, parents)
     # The user's key is made on first use: only once the edit is known to be one, not for a mistake.
-    identity = node.keyring.get(key_name) if key_name else node.user_key()
-    key = node.keyring.signing_key(identity.name, node.passphrase)
+    identity, key = signing_identity(node, key_name)
     blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
                          ts if ts is not None else now_ms(), minor)
     report = node.ingest(blocks, "local")

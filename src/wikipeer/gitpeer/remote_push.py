@@ -1,0 +1,223 @@
+"""A push through ``git-remote-wikipeer``: pushed commits become revisions signed on the user's machine.
+
+The pushed commits' page changes come from gitpeer/changes.py, as on the
+node's own push route; each becomes one revision (authoring.edit_blocks),
+signed with the user's key from the user's node directory, and every block
+goes to the node through its peer upload (``POST /api/v1/car``), where the one
+ingest door checks it like any other peer's. A revision's parent is the
+revision whose file the commit's base held: the node's revision commit for a
+file from the node, the revision made here before it for a file an earlier
+pushed commit changed. Nothing is written to the user's own store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dulwich.repo import Repo
+
+from wikipeer.authoring import edit_blocks, now_ms, signing_identity
+from wikipeer.errors import NotFound, UserError, WikipeerError
+from wikipeer.gitpeer.changes import PageChange, PushChanges, Refusal, base_revision, push_changes
+from wikipeer.gitpeer.git_command import git_config, run_git
+from wikipeer.gitpeer.remote_url import RemoteUrl
+from wikipeer.model.block import Block
+from wikipeer.model.cid import cid_to_str
+from wikipeer.model.objects import Page
+from wikipeer.model.title import WikiConfig
+from wikipeer.net.client import PeerClient
+from wikipeer.node import Node, default_node_dir
+from wikipeer.store.keyring import NODE_KEY
+
+MAIN_REF = "refs/heads/main"
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who signs a push: the user's key, and the user's node key, which names the uploader to the node."""
+
+    name: str
+    public: str
+    key: object
+    node_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """One page change made a signed revision."""
+
+    change: PageChange
+    rev: bytes
+    blocks: list[Block]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the node made of one pushed ref."""
+
+    taken: list[Signed] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+    def status(self, dst: str) -> str:
+        """The protocol's answer: ``ok DST``, or ``error DST WHY`` when any file was refused."""
+        if not self.refused:
+            return f"ok {dst}"
+        files = len(self.taken) + len(self.refused)
+        return f"error {dst} {len(self.refused)} of {files} files refused; {len(self.taken)} taken"
+
+
+def node_dir(git_dir: Path) -> Path:
+    """The user's node: ``git config wikipeer.node``, else $WIKIPEER_NODE, else the platform's default."""
+    configured = git_config(git_dir, "wikipeer.node")
+    return Path(os.path.expanduser(configured)) if configured else default_node_dir()
+
+
+def load_signer(git_dir: Path) -> Signer:
+    """The user's key (``git config wikipeer.key``, else the node's default key, made on first use)."""
+    directory = node_dir(git_dir)
+    try:
+        node = Node.open(directory)
+    except UserError as exc:
+        raise UserError(f"{exc}; the helper signs with the key of your own node "
+                        "(set it with 'git config wikipeer.node DIR' or WIKIPEER_NODE)") from None
+    try:
+        name = git_config(git_dir, "wikipeer.key")
+        try:
+            identity, key = signing_identity(node, name)
+        except NotFound:
+            raise UserError(f"no key named {name!r} in the node {directory} (git config wikipeer.key; "
+                            f"'wikipeer --node {directory} key list' shows the keys)") from None
+        return Signer(identity.name, identity.public, key, node.keyring.get(NODE_KEY).public)
+    finally:
+        node.close()
+
+
+def wiki_config(client: PeerClient, remote: RemoteUrl) -> WikiConfig:
+    """The wiki's configuration as the node describes it (its namespaces name the page paths)."""
+    wikis = client.descriptor().wikis
+    if remote.wiki not in wikis:
+        held = ", ".join(sorted(wikis)[:10]) or "none"
+        raise UserError(f"the node at {remote.node} holds no wiki named {remote.wiki!r} (it holds: {held})")
+    try:
+        return WikiConfig.from_dict({**wikis[remote.wiki], "name": remote.wiki})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"the node at {remote.node} describes wiki {remote.wiki!r} wrongly: {exc}") from None
+
+
+def sign_changes(repo: Repo, wiki: str, found: PushChanges, signer: Signer) -> list[Signed]:
+    """One signed revision per page change, each the child of the revision its base file is."""
+    made: dict[tuple[str, str], bytes] = {}  # (commit, path) -> the revision that commit's file became
+    pushed = set(found.commits)
+    signed: list[Signed] = []
+    for change in found.changes:
+        parents = _parent(repo, change, pushed, made)
+        blocks = edit_blocks(Page(wiki, change.ns, change.title), change.text, parents, change.summary,
+                             signer.key, signer.public, change.ts or now_ms())
+        made[(change.commit_id, change.path)] = blocks[2].cid
+        signed.append(Signed(change, blocks[2].cid, blocks))
+    return signed
+
+
+def _parent(repo: Repo, change: PageChange, pushed: set[str], made: dict[tuple[str, str], bytes]) -> tuple[bytes, ...]:
+    """The revision the file at the change's base is: made earlier in this push, or the node's."""
+    if change.base_blob is None or change.base_commit is None:
+        return ()
+    commit = change.base_commit
+    while commit in pushed:  # a file an earlier pushed commit left as it found it is older still
+        if (commit, change.path) in made:
+            return (made[(commit, change.path)],)
+        parents = repo[commit.encode()].parents
+        commit = parents[0].decode() if parents else ""
+    try:
+        found = base_revision(repo.object_store, commit.encode(), change.path) if commit else None
+    except KeyError:  # a shallow clone ends before the revision's commit
+        found = None
+    return (found,) if found else ()
+
+
+def send(client: PeerClient, signed: list[Signed], signer: Signer) -> tuple[list[Signed], list[Refusal]]:
+    """Upload every block; the revisions the node holds afterwards, and a Refusal for each other one.
+
+    The upload's answer counts and gives the first reasons; which revisions
+    were taken is asked of the node after (a revision it holds is taken).
+    """
+    if not signed:
+        return [], []
+    answer = client.push((b for s in signed for b in s.blocks), signer.node_key)
+    reasons = [r for r in answer.get("reasons", []) if isinstance(r, str)]
+    with client.blocks([s.rev for s in signed]) as found:
+        held = {block.cid for block in found}
+    taken = [s for s in signed if s.rev in held]
+    refused = [Refusal(s.change.path, s.change.commit_id, "refused by the node: " + _reason(s.rev, reasons))
+               for s in signed if s.rev not in held]
+    return taken, refused
+
+
+def _reason(rev: bytes, reasons: list[str]) -> str:
+    named = cid_to_str(rev)
+    return next((r for r in reasons if r.startswith(named)), None) or \
+        f"{named} is not there (a parent it names is missing there, or it was refused with the others)"
+
+
+def push_ref(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
+             new: str, known: list[bytes]) -> Outcome:
+    """Sign and send the commits reachable from ``new`` that the node does not hold (``known``)."""
+    found = push_changes(repo.object_store, config, known, new.encode())
+    taken, refused = send(client, sign_changes(repo, remote.wiki, found, signer), signer)
+    return Outcome(taken, found.refusals + refused)
+
+
+def known_commits(git_dir: Path, remote_name: str, remote_refs: dict[str, str]) -> list[bytes]:
+    """Commits the node holds as far as this repository knows: its listed tips and the remote-tracking refs."""
+    tracked = run_git(["for-each-ref", "--format=%(objectname)", f"refs/remotes/{remote_name}/"], git_dir,
+                      check=False).stdout.split()
+    return [sha.encode() for sha in {*remote_refs.values(), *tracked}]
+
+
+def report(outcome: Outcome, say: Callable[[str], None]) -> None:
+    """What was taken and refused, a line each, on stderr (git shows it to the user)."""
+    for s in outcome.taken:
+        say(f"taken: {s.change.path} (revision {cid_to_str(s.rev)}, commit {s.change.commit_id[:12]})")
+    for r in outcome.refused:
+        say(f"refused: {r.path} (commit {r.commit_id[:12]}): {r.reason}")
+
+
+def push(remote: RemoteUrl, remote_name: str, git_dir: Path, remote_refs: dict[str, str], commands: list[str],
+         say: Callable[[str], None]) -> list[str]:
+    """Answer a batch of ``push [+]SRC:DST`` commands with ``ok DST`` / ``error DST WHY`` lines."""
+    specs = [c[len("push "):].lstrip("+").split(":", 1) for c in commands if c.startswith("push ")]
+    try:
+        signer = load_signer(git_dir)
+        repo = Repo(str(git_dir))
+        with PeerClient(remote.node) as client:
+            config = wiki_config(client, remote)
+            return [_push_one(repo, client, remote, config, signer, src, dst,
+                              known_commits(git_dir, remote_name, remote_refs), say) for src, dst in specs]
+    except WikipeerError as exc:
+        say(f"push refused: {exc}")
+        return [f"error {dst} {_one_line(str(exc))}" for _, dst in specs]
+
+
+def _push_one(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
+              src: str, dst: str, known: list[bytes], say: Callable[[str], None]) -> str:
+    if not src:
+        return f"error {dst} pages are not deleted through git: a wikipeer branch cannot be deleted"
+    if dst != MAIN_REF:
+        return f"error {dst} only {MAIN_REF} takes pushes (the node's other refs are its forks)"
+    new = run_git(["rev-parse", "--verify", f"{src}^{{commit}}"], Path(repo.controldir())).stdout.strip()
+    try:
+        outcome = push_ref(repo, client, remote, config, signer, new, known)
+    except WikipeerError as exc:
+        say(f"push of {dst} refused: {exc}")
+        return f"error {dst} {_one_line(str(exc))}"
+    report(outcome, say)
+    say(f"{len(outcome.taken)} files taken as revisions signed by {signer.name} ({signer.public}), "
+        f"{len(outcome.refused)} refused")
+    return outcome.status(dst)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
