@@ -12,7 +12,7 @@ from collections.abc import Callable
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "15"
+SCHEMA_VERSION = "16"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -187,6 +187,14 @@ CREATE INDEX IF NOT EXISTS mw_pushed_by_id ON mw_pushed(url, rev_id);
 CREATE TABLE IF NOT EXISTS mw_refused(
     url TEXT NOT NULL, rev INTEGER NOT NULL, code TEXT NOT NULL, info TEXT NOT NULL, at INTEGER NOT NULL,
     PRIMARY KEY(url, rev)) WITHOUT ROWID;
+-- git as a peer (schema 16, store/gitmap.py, docs/git.md): each revision's commit, built once and kept.
+CREATE TABLE IF NOT EXISTS git_commits(rev_cid BLOB PRIMARY KEY, commit_id TEXT NOT NULL) WITHOUT ROWID;
+-- Per wiki: the log position its commits are built up to, its newest view commit (refs/heads/main) and the
+-- fingerprint of the view that commit follows (a trust change makes every page's shown head be looked at again).
+CREATE TABLE IF NOT EXISTS git_state(
+    wiki TEXT PRIMARY KEY, built_to INTEGER NOT NULL, main TEXT, view TEXT NOT NULL DEFAULT '');
+-- The head each page's file in the newest view commit holds, and whether the page had other heads (forks).
+CREATE TABLE IF NOT EXISTS git_shown(page INTEGER PRIMARY KEY, rev INTEGER NOT NULL, forks INTEGER NOT NULL DEFAULT 0);
 """
 
 MEDIA_SCHEMA = """
