@@ -129,6 +129,15 @@ def test_the_helper_is_installed_beside_python():
     assert found is not None and Path(found).parent == VENV_BIN
 
 
+def test_the_helper_speaks_gits_protocol(tmp_path):
+    """What git asks first: the capabilities, then options (an unknown one is 'unsupported', not an error)."""
+    proc = subprocess.run(["git-remote-wikipeer", "origin", "http://127.0.0.1:9/w"], cwd=tmp_path, text=True,
+                          input="capabilities\noption verbosity 0\noption depth 1\noption cloning true\n\n",
+                          capture_output=True, env=cli_env({"PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "fetch\npush\noption\n\nok\nok\nunsupported\n"
+
+
 # -- clone, push, pull ------------------------------------------------------------------------------
 
 def test_a_push_is_signed_by_the_users_key_and_verifies_from_a_fresh_clone(served, tmp_path):
@@ -246,3 +255,4 @@ def test_an_unknown_wiki_or_node_is_a_clear_error(served, tmp_path):
     assert_clear_failure(cloned, "cannot list wiki 'nosuchwiki'")
     listed = served.git("ls-remote", "wikipeer::ftp://nowhere/w", check=False, cwd=tmp_path)
     assert_clear_failure(listed, "error: 'ftp://nowhere/w' is not a node's address")
+

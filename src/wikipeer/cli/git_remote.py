@@ -69,7 +69,8 @@ def fetch(session: Session, wanted: list[str]) -> None:
     if session.depth is not None:
         args.append(f"--depth={session.depth}")
     # git's stdout is this protocol's channel: the inner fetch writes to our stderr only.
-    run_git([*args, session.remote.git, *sorted(set(wanted))], session.git_dir, stdout=sys.stderr)
+    run_git([*args, session.remote.git, *sorted(set(wanted))], session.git_dir, stdout=sys.stderr,
+            show_stderr=session.progress)
 
 
 def set_option(session: Session, name: str, value: str) -> str:
