@@ -19,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wikipeer.net.server import MAX_GOSSIP, MAX_RPC_BODY, MAX_UPLOAD
 from wikipeer.policy.rules import MAX_TEXT
 
+MAX_GIT_REQUEST = 32 << 20
+"""Bytes of one git request (web/git_http.py): a fetch's wants and haves, 50 bytes a line, with ample room."""
+
 # A page's text in a form: urlencoding turns each byte into at most three ("%E2"),
 # so the largest text the node accepts fits (with its field's name), plus room for the other fields.
 MAX_EDIT_TEXT = 3 * MAX_TEXT + 1024
@@ -40,6 +43,7 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
     ("POST", "/wiki/", MAX_EDIT_FORM),
     ("POST", "/upload", MAX_UPLOAD_FORM),
     ("POST", "/w/", MAX_EDIT_FORM),  # api.php: an edit's text and a few dozen parameters
+    ("POST", "/git/", MAX_GIT_REQUEST),  # git's upload-pack requests (web/git_http.py)
 )
 
 
