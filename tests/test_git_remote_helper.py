@@ -162,18 +162,18 @@ def test_a_push_is_signed_by_the_users_key_and_verifies_from_a_fresh_clone(serve
     old_alpha = served.head("Alpha")[0].parents
     assert len(old_alpha) == 1  # a child of the revision the clone held, so no fork
 
-    fresh = tmp_path / "fresh"
-    served.git("clone", "--quiet", f"{served.url}/git/{WIKI}.git", str(fresh))
-    assert (fresh / served.path("Alpha")).read_text() == "alpha, edited through git"
-    verified = run_cli(None, "verify-git", str(fresh))
-    assert verified.code == 0, str(verified)
-
     # The node made its own commits of the revisions: pull --rebase drops the user's as applied.
     served.git("pull", "--quiet", "--rebase", cwd=repo)
     assert served.git("log", "--oneline", "origin/main..main", cwd=repo).stdout == ""
     assert served.git("status", "--porcelain", cwd=repo).stdout == ""
     log = served.git("log", "-1", "--format=%B", "--", served.path("Alpha"), cwd=repo).stdout
     assert f"Wikipeer-Revision: {cid_to_str(node_heads['Alpha'][0].cid)}" in log
+
+    fresh = tmp_path / "fresh"
+    served.git("clone", "--quiet", f"{served.url}/git/{WIKI}.git", str(fresh))
+    assert (fresh / served.path("Alpha")).read_text() == "alpha, edited through git"
+    verified = run_cli(None, "verify-git", str(fresh))
+    assert verified.code == 0, str(verified)
 
 
 def test_pull_brings_what_the_node_took_since(served, tmp_path):

@@ -185,38 +185,70 @@ def report(outcome: Outcome, say: Callable[[str], None]) -> None:
         say(f"refused: {r.path} (commit {r.commit_id[:12]}): {r.reason}")
 
 
+@dataclass(frozen=True, slots=True)
+class PushSpec:
+    """One ``push [+]SRC:DST`` command: ``force`` when git was told to force it."""
+
+    src: str
+    dst: str
+    force: bool
+
+    @classmethod
+    def parse(cls, command: str) -> "PushSpec":
+        spec = command.removeprefix("push ")
+        src, _, dst = spec.lstrip("+").partition(":")
+        return cls(src, dst, spec.startswith("+"))
+
+
 def push(remote: RemoteUrl, remote_name: str, git_dir: Path, remote_refs: dict[str, str], commands: list[str],
          say: Callable[[str], None]) -> list[str]:
     """Answer a batch of ``push [+]SRC:DST`` commands with ``ok DST`` / ``error DST WHY`` lines."""
-    specs = [c[len("push "):].lstrip("+").split(":", 1) for c in commands if c.startswith("push ")]
+    specs = [PushSpec.parse(c) for c in commands if c.startswith("push ")]
     try:
         signer = load_signer(git_dir)
         repo = Repo(str(git_dir))
         with PeerClient(remote.node) as client:
             config = wiki_config(client, remote)
-            return [_push_one(repo, client, remote, config, signer, src, dst,
-                              known_commits(git_dir, remote_name, remote_refs), say) for src, dst in specs]
+            known = known_commits(git_dir, remote_name, remote_refs)
+            return [_push_one(repo, client, remote, config, signer, spec, remote_refs.get(spec.dst), known, say)
+                    for spec in specs]
     except WikipeerError as exc:
         say(f"push refused: {exc}")
-        return [f"error {dst} {_one_line(str(exc))}" for _, dst in specs]
+        return [f"error {spec.dst} {_one_line(str(exc))}" for spec in specs]
 
 
 def _push_one(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
-              src: str, dst: str, known: list[bytes], say: Callable[[str], None]) -> str:
-    if not src:
-        return f"error {dst} pages are not deleted through git: a wikipeer branch cannot be deleted"
-    if dst != MAIN_REF:
-        return f"error {dst} only {MAIN_REF} takes pushes (the node's other refs are its forks)"
-    new = run_git(["rev-parse", "--verify", f"{src}^{{commit}}"], Path(repo.controldir())).stdout.strip()
+              spec: PushSpec, old: str | None, known: list[bytes], say: Callable[[str], None]) -> str:
+    if not spec.src:
+        return f"error {spec.dst} pages are not deleted through git: a wikipeer branch cannot be deleted"
+    if spec.dst != MAIN_REF:
+        return f"error {spec.dst} only {MAIN_REF} takes pushes (the node's other refs are its forks)"
+    git_dir = Path(repo.controldir())
+    new = run_git(["rev-parse", "--verify", f"{spec.src}^{{commit}}"], git_dir).stdout.strip()
+    behind = None if spec.force or old is None else _behind(repo, git_dir, old, new)
+    if behind:
+        return f"error {spec.dst} {behind}"
     try:
         outcome = push_ref(repo, client, remote, config, signer, new, known)
     except WikipeerError as exc:
-        say(f"push of {dst} refused: {exc}")
-        return f"error {dst} {_one_line(str(exc))}"
+        say(f"push of {spec.dst} refused: {exc}")
+        return f"error {spec.dst} {_one_line(str(exc))}"
     report(outcome, say)
     say(f"{len(outcome.taken)} files taken as revisions signed by {signer.name} ({signer.public}), "
         f"{len(outcome.refused)} refused")
-    return outcome.status(dst)
+    return outcome.status(spec.dst)
+
+
+def _behind(repo: Repo, git_dir: Path, old: str, new: str) -> str | None:
+    """Why a push that is not forced may not go: the node's main moved past what it builds on (git's
+    own check, which git 2.39 leaves to a helper when the node's tip is not in the repository)."""
+    if old.encode() not in repo.object_store:
+        return "fetch first: the node's main has commits this repository lacks (git pull --rebase, " \
+               "then push; or git push --force, which forks the pages both changed)"
+    if run_git(["merge-base", "--is-ancestor", old, new], git_dir, check=False).returncode != 0:
+        return "non-fast-forward: the node's main is not an ancestor of the pushed commit (git pull --rebase, " \
+               "then push; or git push --force, which forks the pages both changed)"
+    return None
 
 
 def _one_line(text: str) -> str:
