@@ -91,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default="", help="why, shown where the revision or file would be")
         p.set_defaults(func=func)
 
+    p = sub.add_parser("verify-git", help="check a wiki's git clone offline: every commit's revision, file and "
+                                          "signatures (needs no node)")
+    p.add_argument("dir", type=Path, help="the clone (its work tree or a bare repository)")
+    p.add_argument("--install-hook", action="store_true",
+                   help="also install a hook that verifies what every later fetch brings before its refs move")
+    p.add_argument("--new", nargs="+", metavar="COMMIT",
+                   help="only the commits these reach that the repository's refs do not (what the hook uses)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    p.set_defaults(func="wikipeer.cli.git_commands:verify_git")
+
     p = sub.add_parser("show", help="print a page's text (the head this node shows, or --rev)")
     p.add_argument("wiki")
     p.add_argument("title")

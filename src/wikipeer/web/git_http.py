@@ -167,12 +167,12 @@ async def _run_git(git: str, path: Path, version: str, advertise: bool, data: by
     async def feed() -> None:
         assert proc.stdin is not None
         try:
-            proc.stdin.write(data)
-            await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # git stopped reading: its output says why
-        finally:
+            if data:
+                proc.stdin.write(data)
+                await proc.stdin.drain()
             proc.stdin.close()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            pass  # git stopped reading (its transport closed): its output says why
 
     feeding = asyncio.create_task(feed())
 
