@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from nacl.signing import SigningKey
-
 from wikipeer.errors import NotFound, UserError
 from wikipeer.ingest import REJECTED, IngestReport
 from wikipeer.model.block import Block
@@ -15,7 +13,6 @@ from wikipeer.model.keys import sign
 from wikipeer.model.objects import Page, Revision, Signature, build_page, build_revision, build_signature, build_text
 from wikipeer.model.title import normalize_title
 from wikipeer.node import Node
-from wikipeer.store.keyring import Identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +40,22 @@ def edit_blocks(page: Page, text: str, parents: tuple[bytes, ...], summary: str,
     return [page_block, text_block, rev_block, sig]
 
 
-def signing_identity(node: Node, key_name: str | None = None) -> tuple[Identity, SigningKey]:
-    """The key that signs a user's edits: ``key_name``, else the node's default (made on first use).
-
-    A sealed key is opened with $WIKIPEER_PASSPHRASE; a missing key, a
-    missing or wrong passphrase or a public-only key is a UserError naming it.
-    """
+def signer(node: Node, key_name: str | None = None) -> tuple[object, str]:
+    """The signing key and public key edits are signed with: the named key (an account's), else the user's."""
     identity = node.keyring.get(key_name) if key_name else node.user_key()
-    return identity, node.keyring.signing_key(identity.name, node.passphrase)
+    return node.keyring.signing_key(identity.name, node.passphrase), identity.public
+
+
+def save_edits(node: Node, wiki: str, edits: list[list[Block]], source: str) -> IngestReport:
+    """Several signed edits (each edit_blocks' list) through the door in one transaction: all decided together.
+
+    Each revision gets its own status in the report; a later edit may name an
+    earlier one of the same batch as its parent.
+    """
+    report = node.ingest([block for blocks in edits for block in blocks], source)
+    if any(s.state != REJECTED for s in report.statuses):
+        node.wiki(wiki)  # the first accepted edit of a wiki records its configuration
+    return report
 
 
 def _check_parents(node: Node, page_id: int | None, title: str, parents: tuple[bytes, ...]) -> None:
@@ -80,8 +85,8 @@ def edit(node: Node, wiki: str, raw_title: str, text: str, summary: str, parents
     else:
         _check_parents(node, existing.id if existing else None, title.full, parents)
     # The user's key is made on first use: only once the edit is known to be one, not for a mistake.
-    identity, key = signing_identity(node, key_name)
-    blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, identity.public,
+    key, public = signer(node, key_name)
+    blocks = edit_blocks(Page(wiki, title.ns, title.text), text, parents, summary, key, public,
                          ts if ts is not None else now_ms(), minor)
     report = node.ingest(blocks, "local")
     # The revision's own reason says why; its page and text only say they came with it.

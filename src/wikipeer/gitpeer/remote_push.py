@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dulwich.repo import Repo
 
-from wikipeer.authoring import edit_blocks, now_ms, signing_identity
+from wikipeer.authoring import edit_blocks, now_ms, signer as signing_key
 from wikipeer.errors import NotFound, UserError, WikipeerError
 from wikipeer.gitpeer.changes import PageChange, PushChanges, Refusal, base_revision, push_changes
 from wikipeer.gitpeer.git_command import git_config, run_git
@@ -86,11 +86,11 @@ def load_signer(git_dir: Path) -> Signer:
     try:
         name = git_config(git_dir, "wikipeer.key")
         try:
-            identity, key = signing_identity(node, name)
+            key, public = signing_key(node, name)
         except NotFound:
             raise UserError(f"no key named {name!r} in the node {directory} (git config wikipeer.key; "
                             f"'wikipeer --node {directory} key list' shows the keys)") from None
-        return Signer(identity.name, identity.public, key, node.keyring.get(NODE_KEY).public)
+        return Signer(name or node.user_key().name, public, key, node.keyring.get(NODE_KEY).public)
     finally:
         node.close()
 

@@ -28,7 +28,7 @@ from wikipeer.store import hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
-from wikipeer.web import editing, git_http, media, mwapi, pages, special
+from wikipeer.web import editing, git_http, git_push, media, mwapi, pages, special
 from wikipeer.web.access_log import AccessLog, AccessLogFile
 from wikipeer.web.bodylimit import BodyLimit
 from wikipeer.web.cookies import SESSION_COOKIE, SecureCookies
@@ -130,7 +130,7 @@ def _routes(node: Node, default_wiki: str | None, session_seconds: int, limits: 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _error_pages(app, site)
     app.include_router(net_router(node, limits=limits))
-    app.include_router(git_http.router(node))
+    app.include_router(git_http.router(node, push=git_push.PushRoutes(site, limits)))
     mwapi.mount(app, site)
     app.state.site = site
 

@@ -31,6 +31,8 @@ MAX_SMALL_FORM = 64 * 1024
 # An uploaded file (MediaWiki's default $wgMaxUploadSize), with room for the form's other fields.
 MAX_WEB_FILE = 100 * 1024 * 1024
 MAX_UPLOAD_FORM = MAX_WEB_FILE + 64 * 1024
+# A git push's pack (web/git_push.py, POST /git/WIKI.git/git-receive-pack): a batch of edits.
+MAX_GIT_PUSH = 64 << 20
 # Routes that take no body (GET pages, unknown paths) get the same small bound.
 MAX_OTHER = MAX_SMALL_FORM
 
@@ -49,6 +51,8 @@ ROUTE_BOUNDS: tuple[tuple[str, str, int], ...] = (
 
 def body_bound(method: str, path: str) -> int:
     """The most bytes of body a request to ``path`` may carry."""
+    if method == "POST" and path.startswith("/git/") and path.endswith("/git-receive-pack"):
+        return MAX_GIT_PUSH
     for want_method, route, bound in ROUTE_BOUNDS:
         if method == want_method and (path == route or (route.endswith("/") and path.startswith(route))):
             return bound
