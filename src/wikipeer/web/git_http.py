@@ -9,8 +9,8 @@ was ~35x slower on the same repository (docs/git.md). Without git, dulwich's
 handler answers, its output buffered. Requests git sends gzipped are
 inflated, to a bound.
 
-Pushes (``service=git-receive-pack``) are answered here with 403 until a
-receive route is mounted: ``RECEIVE_PACK`` is where it plugs in.
+Pushes (``service=git-receive-pack``) go to the push routes given to
+``router`` (web/git_push.py); without them, 403.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import io
 import os
 import shutil
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
@@ -37,8 +38,12 @@ UPLOAD = "git-upload-pack"
 RECEIVE = "git-receive-pack"
 CHUNK = 1 << 16
 
-RECEIVE_PACK: Callable[[Node, str, Request], Response] | None = None
-"""The push route (git-receive-pack), when one is mounted; None: pushes are refused with a pointer to it."""
+class PushRoutes(Protocol):
+    """The receive-pack side (web/git_push.py): the refs a push builds on, and the push itself."""
+
+    async def refs(self, request: Request, name: str) -> Response: ...
+
+    async def pack(self, request: Request, name: str) -> Response: ...
 
 
 def pkt_line(text: bytes) -> bytes:
@@ -46,8 +51,10 @@ def pkt_line(text: bytes) -> bytes:
     return b"%04x" % (len(text) + 4) + text
 
 
-def router(node: Node, use_git: bool | None = None) -> APIRouter:
-    """The git routes of ``node``; ``use_git`` None: the git binary when installed, else dulwich."""
+def router(node: Node, use_git: bool | None = None, push: PushRoutes | None = None) -> APIRouter:
+    """The git routes of ``node``; ``use_git`` None: the git binary when installed, else dulwich.
+
+    ``push``: the receive-pack routes (None: pushes are refused with a pointer to other ways to edit)."""
     git = shutil.which("git") if use_git is not False else None
     if use_git and git is None:
         raise UserError("git is not installed: cannot serve with it")
@@ -57,7 +64,7 @@ def router(node: Node, use_git: bool | None = None) -> APIRouter:
     async def info_refs(request: Request, name: str) -> Response:
         service = request.query_params.get("service", "")
         if service == RECEIVE:
-            return _push_refused(node, name, request)
+            return await push.refs(request, name) if push else _push_refused(name)
         if service != UPLOAD:
             return _text(403, "this node speaks git's smart HTTP protocol only: use git 1.6.6 or newer "
                               f"(asked for service {service!r})")
@@ -91,7 +98,7 @@ def router(node: Node, use_git: bool | None = None) -> APIRouter:
 
     @routes.post("/git/{name}.git/git-receive-pack")
     async def receive_pack(request: Request, name: str) -> Response:
-        return _push_refused(node, name, request)
+        return await push.pack(request, name) if push else _push_refused(name)
 
     return routes
 
@@ -114,9 +121,7 @@ def _protocol(request: Request) -> str:
     return value if value.replace("=", "").replace(":", "").replace("-", "").isalnum() else ""
 
 
-def _push_refused(node: Node, name: str, request: Request) -> Response:
-    if RECEIVE_PACK is not None:
-        return RECEIVE_PACK(node, name, request)
+def _push_refused(name: str) -> Response:
     return _text(403, f"this node takes no git push for {name!r} here: send edits with 'wikipeer edit', the web "
                       "page's edit form, or 'wikipeer sync --push' from your own node")
 
