@@ -151,7 +151,7 @@ def test_a_push_is_signed_by_the_users_key_and_verifies_from_a_fresh_clone(serve
     commit_all(served, repo, "Alpha and Zeta from git\n\nmore words")
 
     pushed = served.git("push", "origin", "main", cwd=repo)
-    assert f"taken: {served.path('Alpha')}" in pushed.stderr and f"taken: {served.path('Zeta')}" in pushed.stderr
+    assert f"taken   {served.path('Alpha')} -> " in pushed.stderr and f"taken   {served.path('Zeta')} -> " in pushed.stderr
 
     node_heads = {title: served.head(title) for title in ("Alpha", "Zeta")}
     for title, heads in node_heads.items():
@@ -218,8 +218,8 @@ def test_a_refused_path_fails_the_push_and_is_named(served, tmp_path):
     (repo / served.path("Eta")).write_text("eta is fine")
     commit_all(served, repo, "a mixed bag")
     pushed = served.git("push", "origin", "main", cwd=repo, check=False)
-    assert_clear_failure(pushed, f"refused: {served.path('Epsilon')}", "deleted", "refused: notes.txt",
-                         "2 of 3 files refused; 1 taken", f"taken: {served.path('Eta')}")
+    assert_clear_failure(pushed, f"refused {served.path('Epsilon')} (", "deleted", "refused notes.txt (",
+                         "2 of 3 files refused; 1 taken", f"taken   {served.path('Eta')} -> ")
     assert "[remote rejected]" in pushed.stderr
     assert [h.author for h in served.head("Eta")] == [served.user_key]
     assert served.head("Epsilon")[0].author != served.user_key  # still there, as it was

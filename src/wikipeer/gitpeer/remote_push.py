@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from dulwich.objects import Blob
 from dulwich.repo import Repo
 
 from wikipeer.authoring import edit_blocks, now_ms, signer as signing_key
 from wikipeer.errors import NotFound, UserError, WikipeerError
 from wikipeer.gitpeer.changes import PageChange, PushChanges, Refusal, base_revision, push_changes
 from wikipeer.gitpeer.git_command import git_config, run_git
+from wikipeer.gitpeer.push import PushOutcome, Taken
 from wikipeer.gitpeer.remote_url import RemoteUrl
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
@@ -52,21 +54,6 @@ class Signed:
     change: PageChange
     rev: bytes
     blocks: list[Block]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the node made of one pushed ref."""
-
-    taken: list[Signed] = field(default_factory=list)
-    refused: list[Refusal] = field(default_factory=list)
-
-    def status(self, dst: str) -> str:
-        """The protocol's answer: ``ok DST``, or ``error DST WHY`` when any file was refused."""
-        if not self.refused:
-            return f"ok {dst}"
-        files = len(self.taken) + len(self.refused)
-        return f"error {dst} {len(self.refused)} of {files} files refused; {len(self.taken)} taken"
 
 
 def node_dir(git_dir: Path) -> Path:
@@ -108,52 +95,56 @@ def wiki_config(client: PeerClient, remote: RemoteUrl) -> WikiConfig:
 
 
 def sign_changes(repo: Repo, wiki: str, found: PushChanges, signer: Signer) -> list[Signed]:
-    """One signed revision per page change, each the child of the revision its base file is."""
-    made: dict[tuple[str, str], bytes] = {}  # (commit, path) -> the revision that commit's file became
-    pushed = set(found.commits)
+    """One signed revision per page change, each the child of the revision its base file is.
+
+    As on the node's push route (gitpeer/push.py), a base file an earlier
+    change of this push wrote is that change's revision; any other is the
+    node's revision whose commit holds it.
+    """
+    made: dict[tuple[str, bytes], bytes] = {}  # (path, blob id) -> the revision this push made of it
     signed: list[Signed] = []
+    now = now_ms()
     for change in found.changes:
-        parents = _parent(repo, change, pushed, made)
-        blocks = edit_blocks(Page(wiki, change.ns, change.title), change.text, parents, change.summary,
-                             signer.key, signer.public, change.ts or now_ms())
-        made[(change.commit_id, change.path)] = blocks[2].cid
+        earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
+        parent = earlier or _node_revision(repo, change)
+        blocks = edit_blocks(Page(wiki, change.ns, change.title), change.text, (parent,) if parent else (),
+                             change.summary, signer.key, signer.public, min(change.ts, now) or now)
+        made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = blocks[2].cid
         signed.append(Signed(change, blocks[2].cid, blocks))
     return signed
 
 
-def _parent(repo: Repo, change: PageChange, pushed: set[str], made: dict[tuple[str, str], bytes]) -> tuple[bytes, ...]:
-    """The revision the file at the change's base is: made earlier in this push, or the node's."""
+def _node_revision(repo: Repo, change: PageChange) -> bytes | None:
+    """The node's revision whose file the change's base commit holds; None for a new page or when no
+    commit in reach says (a shallow clone that ends before it: the edit then starts a new line)."""
     if change.base_blob is None or change.base_commit is None:
-        return ()
-    commit = change.base_commit
-    while commit in pushed:  # a file an earlier pushed commit left as it found it is older still
-        if (commit, change.path) in made:
-            return (made[(commit, change.path)],)
-        parents = repo[commit.encode()].parents
-        commit = parents[0].decode() if parents else ""
+        return None
     try:
-        found = base_revision(repo.object_store, commit.encode(), change.path) if commit else None
-    except KeyError:  # a shallow clone ends before the revision's commit
-        found = None
-    return (found,) if found else ()
+        return base_revision(repo.object_store, change.base_commit.encode(), change.path)
+    except KeyError:
+        return None
 
 
-def send(client: PeerClient, signed: list[Signed], signer: Signer) -> tuple[list[Signed], list[Refusal]]:
-    """Upload every block; the revisions the node holds afterwards, and a Refusal for each other one.
+def send(client: PeerClient, signed: list[Signed], signer: Signer, refusals: list[Refusal]) -> PushOutcome:
+    """Upload every block; the revisions the node holds afterwards are taken, the others refused with why.
 
     The upload's answer counts and gives the first reasons; which revisions
     were taken is asked of the node after (a revision it holds is taken).
     """
+    outcome = PushOutcome(refused=list(refusals))
     if not signed:
-        return [], []
+        return outcome
     answer = client.push((b for s in signed for b in s.blocks), signer.node_key)
     reasons = [r for r in answer.get("reasons", []) if isinstance(r, str)]
     with client.blocks([s.rev for s in signed]) as found:
         held = {block.cid for block in found}
-    taken = [s for s in signed if s.rev in held]
-    refused = [Refusal(s.change.path, s.change.commit_id, "refused by the node: " + _reason(s.rev, reasons))
-               for s in signed if s.rev not in held]
-    return taken, refused
+    for s in signed:
+        if s.rev in held:
+            outcome.taken.append(Taken(s.change.path, s.change.commit_id, s.rev))
+        else:
+            outcome.refused.append(Refusal(s.change.path, s.change.commit_id,
+                                           "refused by the node: " + _reason(s.rev, reasons)))
+    return outcome
 
 
 def _reason(rev: bytes, reasons: list[str]) -> str:
@@ -163,11 +154,10 @@ def _reason(rev: bytes, reasons: list[str]) -> str:
 
 
 def push_ref(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
-             new: str, known: list[bytes]) -> Outcome:
+             new: str, known: list[bytes]) -> PushOutcome:
     """Sign and send the commits reachable from ``new`` that the node does not hold (``known``)."""
     found = push_changes(repo.object_store, config, known, new.encode())
-    taken, refused = send(client, sign_changes(repo, remote.wiki, found, signer), signer)
-    return Outcome(taken, found.refusals + refused)
+    return send(client, sign_changes(repo, remote.wiki, found, signer), signer, found.refusals)
 
 
 def known_commits(git_dir: Path, remote_name: str, remote_refs: dict[str, str]) -> list[bytes]:
@@ -175,14 +165,6 @@ def known_commits(git_dir: Path, remote_name: str, remote_refs: dict[str, str]) 
     tracked = run_git(["for-each-ref", "--format=%(objectname)", f"refs/remotes/{remote_name}/"], git_dir,
                       check=False).stdout.split()
     return [sha.encode() for sha in {*remote_refs.values(), *tracked}]
-
-
-def report(outcome: Outcome, say: Callable[[str], None]) -> None:
-    """What was taken and refused, a line each, on stderr (git shows it to the user)."""
-    for s in outcome.taken:
-        say(f"taken: {s.change.path} (revision {cid_to_str(s.rev)}, commit {s.change.commit_id[:12]})")
-    for r in outcome.refused:
-        say(f"refused: {r.path} (commit {r.commit_id[:12]}): {r.reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +215,12 @@ def _push_one(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiCon
     except WikipeerError as exc:
         say(f"push of {spec.dst} refused: {exc}")
         return f"error {spec.dst} {_one_line(str(exc))}"
-    report(outcome, say)
+    for line in outcome.lines():
+        say(line)
     say(f"{len(outcome.taken)} files taken as revisions signed by {signer.name} ({signer.public}), "
         f"{len(outcome.refused)} refused")
-    return outcome.status(spec.dst)
+    problem = outcome.problem()
+    return f"ok {spec.dst}" if problem is None else f"error {spec.dst} {problem}"
 
 
 def _behind(repo: Repo, git_dir: Path, old: str, new: str) -> str | None:
