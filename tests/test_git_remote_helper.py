@@ -28,7 +28,7 @@ from wikipeer.node import Node
 WIKI = "w"
 VENV_BIN = Path(sys.executable).parent
 PAGES = {"Alpha": "alpha's first text", "Beta": "beta's first text", "Gamma": "gamma's first text",
-         "Delta": "delta's first text", "Epsilon": "epsilon's first text"}
+         "Delta": "delta's first text", "Epsilon": "epsilon's first text", "Theta": "theta's first text"}
 
 
 @dataclass
@@ -184,10 +184,16 @@ def test_pull_brings_what_the_node_took_since(served, tmp_path):
     assert (repo / served.path("Beta")).read_text() == "beta, edited on the node"
 
 
-def test_a_shallow_clone_through_the_helper(served, tmp_path):
+def test_a_shallow_clone_through_the_helper_pushes_without_forking(served, tmp_path):
     repo = served.clone(tmp_path / "shallow", "--depth", "1")
     assert served.git("rev-list", "--count", "HEAD", cwd=repo).stdout.strip() == "1"
-    assert (repo / served.path("Gamma")).read_text() == PAGES["Gamma"]
+    assert (repo / served.path("Theta")).read_text() == PAGES["Theta"]
+    (original,) = served.head("Theta")
+    (repo / served.path("Theta")).write_text("theta, edited in a shallow clone")
+    commit_all(served, repo, "shallow")
+    served.git("push", "--quiet", "origin", "main", cwd=repo)
+    (head,) = served.head("Theta")  # the parent came from the node: its revision with the base file's text
+    assert head.parents == (original.cid,) and head.author == served.user_key
 
 
 def test_a_forced_push_from_a_stale_clone_forks_the_page(served, tmp_path):

@@ -27,14 +27,16 @@ from wikipeer.gitpeer.git_command import git_config, run_git
 from wikipeer.gitpeer.push import PushOutcome, Taken
 from wikipeer.gitpeer.remote_url import RemoteUrl
 from wikipeer.model.block import Block
-from wikipeer.model.cid import cid_to_str
-from wikipeer.model.objects import Page
+from wikipeer.model.cid import cid_from_str, cid_to_str
+from wikipeer.model.objects import Page, build_page, build_text
 from wikipeer.model.title import WikiConfig
 from wikipeer.net.client import PeerClient
 from wikipeer.node import Node, default_node_dir
 from wikipeer.store.keyring import NODE_KEY
 
 MAIN_REF = "refs/heads/main"
+RECENT = 100
+"""Revisions of a page a shallow clone's push looks among for the one its base file is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,35 +96,53 @@ def wiki_config(client: PeerClient, remote: RemoteUrl) -> WikiConfig:
         raise UserError(f"the node at {remote.node} describes wiki {remote.wiki!r} wrongly: {exc}") from None
 
 
-def sign_changes(repo: Repo, wiki: str, found: PushChanges, signer: Signer) -> list[Signed]:
+def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, signer: Signer) -> list[Signed]:
     """One signed revision per page change, each the child of the revision its base file is.
 
     As on the node's push route (gitpeer/push.py), a base file an earlier
     change of this push wrote is that change's revision; any other is the
-    node's revision whose commit holds it.
+    node's revision whose commit holds it, or, when this repository cannot say
+    (a shallow clone ends before that commit), the node's newest revision of
+    the page with the base file's text.
     """
     made: dict[tuple[str, bytes], bytes] = {}  # (path, blob id) -> the revision this push made of it
     signed: list[Signed] = []
     now = now_ms()
     for change in found.changes:
+        page = Page(wiki, change.ns, change.title)
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
-        parent = earlier or _node_revision(repo, change)
-        blocks = edit_blocks(Page(wiki, change.ns, change.title), change.text, (parent,) if parent else (),
-                             change.summary, signer.key, signer.public, min(change.ts, now) or now)
+        parent = earlier or _node_revision(repo, client, page, change)
+        blocks = edit_blocks(page, change.text, (parent,) if parent else (), change.summary, signer.key,
+                             signer.public, min(change.ts, now) or now)
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = blocks[2].cid
         signed.append(Signed(change, blocks[2].cid, blocks))
     return signed
 
 
-def _node_revision(repo: Repo, change: PageChange) -> bytes | None:
-    """The node's revision whose file the change's base commit holds; None for a new page or when no
-    commit in reach says (a shallow clone that ends before it: the edit then starts a new line)."""
+def _node_revision(repo: Repo, client: PeerClient, page: Page, change: PageChange) -> bytes | None:
+    """The node's revision whose file the change's base commit holds; None for a new page."""
     if change.base_blob is None or change.base_commit is None:
         return None
     try:
-        return base_revision(repo.object_store, change.base_commit.encode(), change.path)
-    except KeyError:
+        found = base_revision(repo.object_store, change.base_commit.encode(), change.path)
+    except KeyError:  # a commit the walk needs is not here: a shallow clone
+        found = None
+    if found is not None:
+        return found
+    return revision_with_text(client, page, repo[change.base_blob.encode()].as_raw_string())
+
+
+def revision_with_text(client: PeerClient, page: Page, text: bytes) -> bytes | None:
+    """The node's newest revision of ``page`` (of its last RECENT) whose text is ``text``, asked over JSON-RPC."""
+    wanted = cid_to_str(build_text(text.decode("utf-8", errors="replace")).cid)
+    revisions, _ = client.rpc("changes", {"guid": cid_to_str(build_page(page).cid), "range": {"count": RECENT}})
+    if not isinstance(revisions, list) or not revisions:
         return None
+    ids = [r[0] for r in revisions if isinstance(r, list) and r and isinstance(r[0], str)]
+    described, _ = client.rpc("query", {"guids": ids, "properties": ["text"]})
+    matching = {d.get("id") for d in described if isinstance(d, dict) and d.get("text") == wanted}
+    newest = [r for r in ids if r in matching]
+    return cid_from_str(newest[-1]) if newest else None
 
 
 def send(client: PeerClient, signed: list[Signed], signer: Signer, refusals: list[Refusal]) -> PushOutcome:
@@ -156,8 +176,8 @@ def _reason(rev: bytes, reasons: list[str]) -> str:
 def push_ref(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
              new: str, known: list[bytes]) -> PushOutcome:
     """Sign and send the commits reachable from ``new`` that the node does not hold (``known``)."""
-    found = push_changes(repo.object_store, config, known, new.encode())
-    return send(client, sign_changes(repo, remote.wiki, found, signer), signer, found.refusals)
+    found = push_changes(repo.object_store, config, known, new.encode(), shallow=frozenset(repo.get_shallow()))
+    return send(client, sign_changes(repo, client, remote.wiki, found, signer), signer, found.refusals)
 
 
 def known_commits(git_dir: Path, remote_name: str, remote_refs: dict[str, str]) -> list[bytes]:
