@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -50,16 +50,15 @@ def list_refs(session: Session) -> list[str]:
         listed = run_git(["ls-remote", "--symref", session.remote.git], session.git_dir).stdout
     except GitFailed as exc:
         raise GitFailed(f"cannot list wiki {session.remote.wiki!r} of the node at {session.remote.node}: {exc}") from None
-    lines: list[str] = []
+    symrefs: dict[str, str] = {}
     session.refs = {}
     for row in listed.splitlines():
         value, _, name = row.partition("\t")
         if value.startswith("ref: "):
-            lines.append(f"@{value[len('ref: '):]} {name}")
-        elif name != "HEAD" or not any(line.endswith(" HEAD") for line in lines):
+            symrefs[name] = value.removeprefix("ref: ")
+        else:
             session.refs[name] = value
-            lines.append(f"{value} {name}")
-    return lines
+    return [f"@{symrefs[name]} {name}" if name in symrefs else f"{value} {name}" for name, value in session.refs.items()]
 
 
 def fetch(session: Session, wanted: list[str]) -> None:
@@ -103,9 +102,9 @@ def serve(session: Session, lines: Iterator[str], write: Callable[[str], None]) 
             return
         command, _, rest = line.partition(" ")
         if command == "capabilities":
-            write("\n".join(CAPABILITIES) + "\n\n")
+            write(_answer(CAPABILITIES))
         elif command == "list":
-            write("\n".join(list_refs(session)) + "\n\n")
+            write(_answer(list_refs(session)))
         elif command == "option":
             name, _, value = rest.partition(" ")
             write(set_option(session, name, value) + "\n")
@@ -114,7 +113,7 @@ def serve(session: Session, lines: Iterator[str], write: Callable[[str], None]) 
             fetch(session, wanted)
             write("\n")
         elif command == "push":
-            write("\n".join(push_batch(session, batch(lines, line))) + "\n\n")
+            write(_answer(push_batch(session, batch(lines, line))))
         else:
             raise UserError(f"git asked for {command!r}, which git-remote-wikipeer does not do")
 
@@ -142,6 +141,11 @@ def git_dir() -> Path | None:
     return Path(found.stdout.strip()) if found.returncode == 0 else None
 
 
+def _answer(lines: Iterable[str]) -> str:
+    """Lines of an answer, then the blank line that ends it (alone when there are none: no refs)."""
+    return "".join(f"{line}\n" for line in lines) + "\n"
+
+
 def _lines(stream: TextIO) -> Iterator[str]:
     for line in stream:
         yield line.rstrip("\n")
@@ -166,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted; nothing half-sent was kept by the node", file=sys.stderr)
+        print("error: interrupted; an upload cut off is not taken by the node (git pull shows what it holds)",
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # git went away (it failed or was interrupted): nothing to tell it
         return EXIT_ERROR
