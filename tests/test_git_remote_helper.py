@@ -152,6 +152,7 @@ def test_a_push_is_signed_by_the_users_key_and_verifies_from_a_fresh_clone(serve
 
     pushed = served.git("push", "origin", "main", cwd=repo)
     assert f"taken   {served.path('Alpha')} -> " in pushed.stderr and f"taken   {served.path('Zeta')} -> " in pushed.stderr
+    assert "forked" not in pushed.stderr
 
     node_heads = {title: served.head(title) for title in ("Alpha", "Zeta")}
     for title, heads in node_heads.items():
@@ -208,7 +209,8 @@ def test_a_forced_push_from_a_stale_clone_forks_the_page(served, tmp_path):
     assert refused.returncode != 0 and "fetch first" in refused.stderr  # git's own check: nothing sent
     assert len(served.head("Delta")) == 1
 
-    served.git("push", "--quiet", "--force", "origin", "main", cwd=stale)
+    forced = served.git("push", "--force", "origin", "main", cwd=stale)
+    assert f"taken   {served.path('Delta')} -> " in forced.stderr and "(forked: the page moved on" in forced.stderr
     heads = served.head("Delta")
     assert len(heads) == 2  # a fork: both edits are kept, children of the same revision
     assert heads[0].parents == heads[1].parents

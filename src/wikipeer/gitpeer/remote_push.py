@@ -31,6 +31,7 @@ from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.objects import Page, build_page, build_text
 from wikipeer.model.title import WikiConfig
 from wikipeer.net.client import PeerClient
+from wikipeer.net.methods import MAX_GUIDS
 from wikipeer.node import Node, default_node_dir
 from wikipeer.store.keyring import NODE_KEY
 
@@ -56,6 +57,8 @@ class Signed:
     change: PageChange
     rev: bytes
     blocks: list[Block]
+    forks: bool = False
+    """Its parent is not a head of the page on the node any more: it becomes another head."""
 
 
 def node_dir(git_dir: Path) -> Path:
@@ -96,14 +99,16 @@ def wiki_config(client: PeerClient, remote: RemoteUrl) -> WikiConfig:
         raise UserError(f"the node at {remote.node} describes wiki {remote.wiki!r} wrongly: {exc}") from None
 
 
-def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, signer: Signer) -> list[Signed]:
+def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, signer: Signer,
+                 heads: dict[Page, set[bytes]]) -> list[Signed]:
     """One signed revision per page change, each the child of the revision its base file is.
 
     As on the node's push route (gitpeer/push.py), a base file an earlier
     change of this push wrote is that change's revision; any other is the
     node's revision whose commit holds it, or, when this repository cannot say
     (a shallow clone ends before that commit), the node's newest revision of
-    the page with the base file's text.
+    the page with the base file's text. ``heads``: the pages' heads on the
+    node (node_heads), to tell which edits fork.
     """
     made: dict[tuple[str, bytes], bytes] = {}  # (path, blob id) -> the revision this push made of it
     signed: list[Signed] = []
@@ -115,7 +120,8 @@ def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, 
         blocks = edit_blocks(page, change.text, (parent,) if parent else (), change.summary, signer.key,
                              signer.public, min(change.ts, now) or now)
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = blocks[2].cid
-        signed.append(Signed(change, blocks[2].cid, blocks))
+        forks = earlier is None and bool(heads.get(page)) and parent not in heads[page]
+        signed.append(Signed(change, blocks[2].cid, blocks, forks))
     return signed
 
 
@@ -160,7 +166,7 @@ def send(client: PeerClient, signed: list[Signed], signer: Signer, refusals: lis
         held = {block.cid for block in found}
     for s in signed:
         if s.rev in held:
-            outcome.taken.append(Taken(s.change.path, s.change.commit_id, s.rev))
+            outcome.taken.append(Taken(s.change.path, s.change.commit_id, s.rev, s.forks))
         else:
             outcome.refused.append(Refusal(s.change.path, s.change.commit_id,
                                            "refused by the node: " + _reason(s.rev, reasons)))
@@ -177,7 +183,21 @@ def push_ref(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConf
              new: str, known: list[bytes]) -> PushOutcome:
     """Sign and send the commits reachable from ``new`` that the node does not hold (``known``)."""
     found = push_changes(repo.object_store, config, known, new.encode(), shallow=frozenset(repo.get_shallow()))
-    return send(client, sign_changes(repo, client, remote.wiki, found, signer), signer, found.refusals)
+    heads = node_heads(client, [Page(remote.wiki, c.ns, c.title) for c in found.changes])
+    return send(client, sign_changes(repo, client, remote.wiki, found, signer, heads), signer, found.refusals)
+
+
+def node_heads(client: PeerClient, pages: list[Page]) -> dict[Page, set[bytes]]:
+    """The heads of each page on the node now (a page it does not hold is left out), asked over JSON-RPC."""
+    guids = {cid_to_str(build_page(page).cid): page for page in pages}
+    names = list(guids)
+    heads: dict[Page, set[bytes]] = {}
+    for start in range(0, len(names), MAX_GUIDS):
+        described, _ = client.rpc("query", {"guids": names[start:start + MAX_GUIDS], "properties": ["heads"]})
+        for found in described if isinstance(described, list) else []:
+            if isinstance(found, dict) and found.get("id") in guids and isinstance(found.get("heads"), list):
+                heads[guids[found["id"]]] = {cid_from_str(h) for h in found["heads"] if isinstance(h, str)}
+    return heads
 
 
 def known_commits(git_dir: Path, remote_name: str, remote_refs: dict[str, str]) -> list[bytes]:
