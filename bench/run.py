@@ -20,6 +20,7 @@ from bench import media_backup_bench
 from bench import startup_bench
 from bench import size_bench
 from bench import million_bench
+from bench import git_peer_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -44,6 +45,8 @@ def main(argv: list[str]) -> int:
                       "data (issue 13)", lang_file_options.run),
         "web": ("Web: cached views vs nginx and kiwix-serve, search vs kiwix-serve, first renders (issue 4)", web_bench.run),
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
+        "git-peer": ("git as a peer: git clone from a node (first, warm) vs git daemon and sync --pull, git fetch of "
+                     "100 revisions (issue 17)", git_peer_bench.run),
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),
         "mw-pull": ("MediaWiki pull: first pull vs dumpBackup.php + import, incremental pull of 100 (issue 12)",
                     mw_pull_bench.run),

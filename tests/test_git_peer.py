@@ -295,3 +295,36 @@ def test_store_upgraded_from_schema_15_builds_its_repository(tmp_path):
 
 def test_git_is_required_on_this_machine():
     assert shutil.which("git"), "the git tests need Debian's git (scripts/system-deps.sh)"
+
+
+def test_a_trust_change_alone_moves_main_and_the_fork_refs(node, author, tmp_path):
+    import nacl.signing
+
+    from wikipeer.authoring import edit_blocks
+    from wikipeer.model.keys import key_to_str
+    from wikipeer.model.objects import Page
+
+    friend = nacl.signing.SigningKey(b"\x07" * 32)
+    friend_public = key_to_str(bytes(friend.verify_key))
+    base = author.edit("Alpha", "base\n", ts=T0)
+    ours = author.edit("Alpha", "ours\n", parents=(base[2].cid,), ts=T0 + 1000)
+    theirs = edit_blocks(Page("w", 0, "Alpha"), "theirs\n", (base[2].cid,), "s", friend, friend_public, T0 + 2000)
+    node.ingest(base + ours + theirs, "test")
+    path = repo_path(node.dir, "w")
+    page = page_path(node.wiki("w"), 0, "Alpha")
+    fork_prefix = f"refs/forks/Main/{page[5:-5]}/"
+
+    first = catch_up(node, "w")
+    assert git("show", f"main:{page}", cwd=path).stdout == "ours\n"  # the newer head is by a key not trusted
+    assert git("for-each-ref", "--format=%(refname)", fork_prefix, cwd=path).stdout.strip() == \
+        fork_prefix + cid_to_str(theirs[2].cid)
+
+    node.keyring.import_public("friend", friend_public)
+    node.refresh()
+    second = catch_up(node, "w")
+    assert second.commits == 0 and second.main != first.main
+    assert git("show", f"main:{page}", cwd=path).stdout == "theirs\n"
+    assert git("for-each-ref", "--format=%(refname)", fork_prefix, cwd=path).stdout.strip() == \
+        fork_prefix + cid_to_str(ours[2].cid)
+    result = run_cli(None, "verify-git", str(path))
+    assert result.code == 0 and result.out.strip() == "5 commits verified", str(result)

@@ -260,6 +260,7 @@ GET_URLS = {
     "/w/api.php": "/w/api.php?action=query&titles=Main_Page&prop=info&format=json",
     "/w/index.php": "/w/index.php?title=Main_Page&action=raw",
     "/w/{wiki}/index.php": "/w/wikipeer/index.php?title=Main_Page&action=history",
+    "/git/{name}.git/info/refs": "/git/wikipeer.git/info/refs?service=git-upload-pack",
 }
 EXTRA_URLS = [f"{ARTICLE}?action=history", f"{ARTICLE}?action=raw", f"{ARTICLE}?action=forks",
               "/wiki/wikipeer/No_such_page_here", f"{ARTICLE}?action=bogus", "/static/wiki.css", "/nope",
