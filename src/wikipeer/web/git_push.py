@@ -33,7 +33,7 @@ from wikipeer.gitpeer.receive import QUARANTINE, WikiReceivePack, sweep
 from wikipeer.gitpeer.repo import catch_up, open_repo, repo_path
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
 from wikipeer.node import require_wiki
-from wikipeer.store.accounts import Account, LoginFailed
+from wikipeer.store.accounts import Account, LoginFailed, Session
 from wikipeer.web.bodylimit import MAX_GIT_PUSH
 from wikipeer.web.site import Site
 
@@ -147,7 +147,10 @@ async def _spool(request: Request, directory: Path) -> Path:
 
 
 async def _login(site: Site, limits: Limits, request: Request) -> Account | Response:
-    """The account the request's Basic credentials name, or the 401 (or 429) to answer with."""
+    """The account the request's Basic credentials name, or the 401 (403, 429) to answer with.
+
+    ``Name@Label`` with a bot password logs in as Name when that bot password was granted editpage.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
@@ -160,10 +163,11 @@ async def _login(site: Site, limits: Limits, request: Request) -> Account | Resp
     if not sep:
         return _unauthorized("Malformed Basic credentials: send NAME:PASSWORD.")
     client = client_of(request)
+    check = site.accounts.check_bot_password if "@" in name else site.accounts.check_password
     try:
         limits.charge("login", request)
         limits.guard.admit(name.strip(), client)
-        account = await limits.hashing.run(site.accounts.check_password, name, password)
+        found = await limits.hashing.run(check, name, password)
     except RateLimited as exc:
         return PlainTextResponse(str(exc) + "\n", status_code=exc.status,
                                  headers={"Retry-After": exc.retry_after_header})
@@ -171,7 +175,12 @@ async def _login(site: Site, limits: Limits, request: Request) -> Account | Resp
         limits.guard.failed(name.strip(), client)
         return _unauthorized(f"{exc}: pushing needs this node's account name and password.")
     limits.guard.succeeded(name.strip())
-    return account
+    if isinstance(found, Session):
+        if not found.may("editpage"):
+            return PlainTextResponse(f"the bot password {name.strip()!r} may not edit: grant it editpage, "
+                                     "or push with the account's own password\n", status_code=403)
+        return found.account
+    return found
 
 
 def _unauthorized(message: str) -> Response:
