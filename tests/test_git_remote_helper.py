@@ -19,6 +19,7 @@ import pytest
 from conftest import cli_env, run_cli, start_server, stop_server
 
 from wikipeer import authoring
+from wikipeer.gitpeer.changes import MAX_PUSH_FILES
 from wikipeer.gitpeer.layout import page_path
 from wikipeer.gitpeer.remote_url import BadRemoteUrl, RemoteUrl, parse_remote_url
 from wikipeer.model.cid import cid_to_str
@@ -231,6 +232,20 @@ def test_a_refused_path_fails_the_push_and_is_named(served, tmp_path):
     assert "[remote rejected]" in pushed.stderr
     assert [h.author for h in served.head("Eta")] == [served.user_key]
     assert served.head("Epsilon")[0].author != served.user_key  # still there, as it was
+
+
+def test_a_push_over_the_file_limit_is_refused_whole_before_signing(served, tmp_path):
+    """One file past changes.py's limit (the node's push route tests 100,000 files, by the same code)."""
+    repo = served.clone(tmp_path / "many")
+    head = served.git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    stream = [f"commit refs/heads/main\ncommitter Ada <ada@example.org> 1700000000 +0000\ndata 4\nmany\nfrom {head}\n"]
+    stream += [f'M 100644 inline "{served.path(f"Many {i}")}"\ndata 5\npage\n\n' for i in range(MAX_PUSH_FILES + 1)]
+    imported = subprocess.run(["git", "fast-import", "--quiet", "--force"], cwd=repo, input="".join(stream).encode(),
+                              capture_output=True, env=served.env())
+    assert imported.returncode == 0, imported.stderr
+    pushed = served.git("push", "origin", "main", cwd=repo, check=False)
+    assert_clear_failure(pushed, f"the push changes more than {MAX_PUSH_FILES} files", "[remote rejected]")
+    assert served.head("Many 1") == []
 
 
 def committed_edit(served: Served, tmp_path: Path, title: str) -> Path:
