@@ -217,6 +217,21 @@ def test_a_forced_push_from_a_stale_clone_forks_the_page(served, tmp_path):
     assert heads[0].parents == heads[1].parents
 
 
+def test_pushing_again_after_an_interruption_sends_the_same_revisions(served, tmp_path):
+    """A push whose answer never came (origin/main not moved) is pushed again: the same signed revisions."""
+    repo = served.clone(tmp_path / "again")
+    before = served.git("rev-parse", "origin/main", cwd=repo).stdout.strip()
+    (repo / served.path("Iota")).parent.mkdir(parents=True, exist_ok=True)
+    (repo / served.path("Iota")).write_text("iota, pushed twice")
+    commit_all(served, repo, "twice")
+    served.git("push", "--quiet", "origin", "main", cwd=repo)
+    (first,) = served.head("Iota")
+    served.git("update-ref", "refs/remotes/origin/main", before, cwd=repo)  # as if the answer had been lost
+    again = served.git("push", "--force", "origin", "main", cwd=repo)
+    assert f"taken   {served.path('Iota')} -> {cid_to_str(first.cid)}" in again.stderr
+    assert "forked" not in again.stderr and served.head("Iota") == [first]
+
+
 # -- refused -------------------------------------------------------------------------------------
 
 def test_a_refused_path_fails_the_push_and_is_named(served, tmp_path):

@@ -38,6 +38,8 @@ from wikipeer.store.keyring import NODE_KEY
 MAIN_REF = "refs/heads/main"
 RECENT = 100
 """Revisions of a page a shallow clone's push looks among for the one its base file is."""
+NOTED_CHANGES = 100
+"""A push of more files than this says when it signs and when it sends (a line each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,8 @@ def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, 
         blocks = edit_blocks(page, change.text, (parent,) if parent else (), change.summary, signer.key,
                              signer.public, min(change.ts, now) or now)
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = blocks[2].cid
-        forks = earlier is None and bool(heads.get(page)) and parent not in heads[page]
+        known_heads = heads.get(page, set())
+        forks = earlier is None and bool(known_heads) and not {parent, blocks[2].cid} & known_heads
         signed.append(Signed(change, blocks[2].cid, blocks, forks))
     return signed
 
@@ -180,11 +183,18 @@ def _reason(rev: bytes, reasons: list[str]) -> str:
 
 
 def push_ref(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiConfig, signer: Signer,
-             new: str, known: list[bytes]) -> PushOutcome:
-    """Sign and send the commits reachable from ``new`` that the node does not hold (``known``)."""
+             new: str, known: list[bytes], say: Callable[[str], None]) -> PushOutcome:
+    """Sign and send the commits reachable from ``new`` that the node does not hold (``known``).
+
+    A push of more than NOTED_CHANGES files says what it is doing (10,000 take about 13 s).
+    """
     found = push_changes(repo.object_store, config, known, new.encode(), shallow=frozenset(repo.get_shallow()))
+    noted = say if len(found.changes) > NOTED_CHANGES else lambda line: None
+    noted(f"signing {len(found.changes)} page changes of {len(found.commits)} commits with your key")
     heads = node_heads(client, [Page(remote.wiki, c.ns, c.title) for c in found.changes])
-    return send(client, sign_changes(repo, client, remote.wiki, found, signer, heads), signer, found.refusals)
+    signed = sign_changes(repo, client, remote.wiki, found, signer, heads)
+    noted(f"sending {len(signed)} signed revisions to {remote.node}")
+    return send(client, signed, signer, found.refusals)
 
 
 def node_heads(client: PeerClient, pages: list[Page]) -> dict[Page, set[bytes]]:
@@ -251,7 +261,7 @@ def _push_one(repo: Repo, client: PeerClient, remote: RemoteUrl, config: WikiCon
     if behind:
         return f"error {spec.dst} {behind}"
     try:
-        outcome = push_ref(repo, client, remote, config, signer, new, known)
+        outcome = push_ref(repo, client, remote, config, signer, new, known, say)
     except WikipeerError as exc:
         say(f"push of {spec.dst} refused: {exc}")
         return f"error {spec.dst} {_one_line(str(exc))}"
