@@ -150,6 +150,15 @@ def test_fetch_after_new_edits_brings_only_them(served, tmp_path):
     assert catch_up(node, "w").commits == 0  # built once, kept
 
 
+def test_a_removed_repository_is_built_again_to_the_same_ids(node, author, tmp_path):
+    node.ingest(author.edit("Alpha", "alpha\n", ts=T0) + author.edit("Beta", "beta\n", ts=T0 + 1), "test")
+    first = catch_up(node, "w")
+    shutil.rmtree(repo_path(node.dir, "w"))
+    again = catch_up(node, "w")
+    assert again.commits == first.commits == 2 and again.main == first.main
+    assert git("fsck", "--strict", cwd=repo_path(node.dir, "w")).returncode == 0
+
+
 def test_two_nodes_with_the_same_revisions_make_the_same_commits(served, tmp_path):
     node, url, _ = served
     other = Node.init(tmp_path / "other")
@@ -328,3 +337,16 @@ def test_a_trust_change_alone_moves_main_and_the_fork_refs(node, author, tmp_pat
         fork_prefix + cid_to_str(ours[2].cid)
     result = run_cli(None, "verify-git", str(path))
     assert result.code == 0 and result.out.strip() == "5 commits verified", str(result)
+
+
+def test_revisions_whose_text_is_missing_are_skipped_with_their_descendants(node, author, tmp_path):
+    a1 = author.edit("Alpha", "alpha one\n", ts=T0)
+    a2 = author.edit("Alpha", "alpha two\n", parents=(a1[2].cid,), ts=T0 + 1000)
+    node.ingest(a1 + a2 + author.edit("Beta", "beta\n", ts=T0 + 2000), "test")
+    with node.store.write() as writer:  # what a partial node lacks: the text of Alpha's first revision
+        writer.conn.execute("DELETE FROM texts WHERE id = (SELECT id FROM objects WHERE cid = ?)", (a1[1].cid,))
+    done = catch_up(node, "w")
+    assert (done.commits, done.skipped) == (1, 2)
+    clone = tmp_path / "partial"
+    git("clone", "--quiet", str(repo_path(node.dir, "w")), str(clone))
+    assert git("ls-files", cwd=clone).stdout.strip() == page_path(node.wiki("w"), 0, "Beta")

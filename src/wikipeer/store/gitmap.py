@@ -59,6 +59,14 @@ def new_revisions(store: Store, wiki: str, since: int, limit: int) -> list[NewRe
     return [NewRevision(*row) for row in rows]
 
 
+def signed_pages(store: Store, wiki: str, since: int, upto: int) -> set[int]:
+    """Pages of ``wiki`` with a signature that arrived in (since, upto]: a second may change a shown head."""
+    rows = store.conn.execute(
+        "SELECT DISTINCT r.page FROM sigs s JOIN revisions r ON r.id = s.target JOIN pages p ON p.id = r.page "
+        "WHERE s.sig > ? AND s.sig <= ? AND p.wiki = ?", (since, upto, wiki))
+    return {row[0] for row in rows}
+
+
 def commit_ids(store: Store, cids: Iterable[bytes]) -> dict[bytes, str]:
     """The commit of each of these revisions that has one."""
     sql = "SELECT rev_cid, commit_id FROM git_commits WHERE rev_cid IN ({marks})"
@@ -100,3 +108,12 @@ def record(store: Store, wiki: str, commits: list[tuple[bytes, str]], new_state:
                             (wiki, new_state.built_to, new_state.main, new_state.view))
         writer.conn.executemany("INSERT OR REPLACE INTO git_shown VALUES (?, ?, ?)",
                                 [(page, s.rev, int(s.forks)) for page, s in shown_now.items()])
+
+
+def forget(store: Store, wiki: str) -> None:
+    """Forget how far ``wiki``'s repository was built (it is gone): the next catch-up starts from the log's start.
+
+    The revision -> commit rows stay: the commits are built again to the same ids."""
+    with store.write() as writer:
+        writer.conn.execute("DELETE FROM git_state WHERE wiki = ?", (wiki,))
+        writer.conn.execute("DELETE FROM git_shown WHERE page IN (SELECT id FROM pages WHERE wiki = ?)", (wiki,))
