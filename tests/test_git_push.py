@@ -10,7 +10,6 @@ killed mid-transfer) is refused or stopped with nothing half-applied.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from dulwich.diff_tree import CHANGE_ADD, CHANGE_DELETE, CHANGE_MODIFY, tree_changes
+from dulwich.diff_tree import CHANGE_DELETE, CHANGE_MODIFY, tree_changes
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Commit, Tree
 from dulwich.walk import ORDER_TOPO, Walker

@@ -89,7 +89,7 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
         parent = earlier or _parent(node, base, pushed, page, change)
         parents = (parent[0],) if parent else ()
-        ts = change.ts if parent is None or parent[1] < change.ts <= now else max(now, parent[1] + 1)
+        ts = _timestamp(change.ts, parent[1] if parent else None, now)
         blocks = edit_blocks(page, change.text, parents, change.summary, key, public, ts)
         planned.append(_Planned(change, blocks, earlier is None and _forks(node, page, parents)))
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = (blocks[2].cid, ts)
@@ -99,14 +99,22 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
     state = {s.cid: s for s in report.statuses}
     for item in planned:
         status = state[item.blocks[2].cid]
-        if status.state in (ACCEPTED, DUPLICATE):
-            outcome.taken.append(Taken(item.change.path, item.change.commit_id, item.blocks[2].cid, item.forked))
+        if status.state in (ACCEPTED, DUPLICATE):  # a duplicate: the same commit pushed again, taken before
+            forked = item.forked and status.state == ACCEPTED
+            outcome.taken.append(Taken(item.change.path, item.change.commit_id, item.blocks[2].cid, forked))
         else:
             reason = "an earlier edit of it in this push was refused" if status.state == HELD else status.reason
             outcome.refused.append(Refusal(item.change.path, item.change.commit_id, reason))
     if report.counts()[HELD]:
         node.store.drop_held(f"git-push:{key_name}")  # a push's edits never wait for a parent that will not come
     return outcome
+
+
+def _timestamp(authored: int, parent_ts: int | None, now: int) -> int:
+    """The commit's author date, unless it is in the future or not after the parent's: then now."""
+    if authored <= now and (parent_ts is None or parent_ts < authored):
+        return authored
+    return max(now, parent_ts + 1) if parent_ts is not None else now
 
 
 def _parent(node: Node, base: BaseObjectStore, pushed: BaseObjectStore, page: Page,

@@ -17,6 +17,7 @@ import os
 import shutil
 import struct
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from dulwich.server import ReceivePackHandler
 from wikipeer.gitpeer.changes import PushTooLarge
 
 QUARANTINE = "quarantine"
+BODY_PREFIX = "body-"
+"""Request bodies are spooled under QUARANTINE with this prefix (web/git_push.py)."""
 MAIN_REF = b"refs/heads/main"
 MAX_PUSH_OBJECTS = 50_000
 """Objects one pack may hold, read from its header before any is unpacked: 10,000 page files in sharded
@@ -48,10 +51,21 @@ Taker = Callable[[BaseObjectStore, bytes, bytes], RefAnswer]
 """(quarantine object store, old commit id, new commit id) -> the answer; called once per push of main."""
 
 
+STALE_BODY_SECONDS = 3600
+
+
 def sweep(repo_path: Path) -> None:
-    """Remove the quarantines a killed process left behind (call it holding the wiki's push lock)."""
-    for stale in (Path(repo_path) / QUARANTINE).glob("push-*"):
+    """Remove what a killed process left behind (call it holding the wiki's push lock): every quarantine, and
+    request bodies not written to for an hour (a live push's body is being written, or is read under the lock)."""
+    root = Path(repo_path) / QUARANTINE
+    for stale in root.glob("push-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    for body in root.glob(BODY_PREFIX + "*"):
+        try:
+            if time.time() - body.stat().st_mtime > STALE_BODY_SECONDS:
+                body.unlink()
+        except FileNotFoundError:
+            pass
 
 
 class Quarantine:

@@ -4,7 +4,7 @@ The accounts are the web page's (store/accounts.py), with the same login
 back-off and hashing gate; a request without credentials gets 401 and
 ``WWW-Authenticate: Basic`` so git asks for them. The request body is spooled
 to a file inside the repository's quarantine directory (bounded by
-bodylimit's ``/git/`` bound, gzip bodies inflated under the same bound) and
+bodylimit's MAX_GIT_PUSH, gzip bodies inflated under the same bound) and
 removed whatever happens, so a push cut off mid-transfer leaves nothing. One
 push of a wiki at a time: the second waits, then builds on what the first took.
 """
@@ -29,23 +29,27 @@ from starlette.requests import ClientDisconnect
 
 from wikipeer.errors import UserError
 from wikipeer.gitpeer.push import push_taker
-from wikipeer.gitpeer.receive import QUARANTINE, WikiReceivePack, sweep
-from wikipeer.gitpeer.repo import catch_up, open_repo, repo_path
+from wikipeer.gitpeer.receive import BODY_PREFIX, QUARANTINE, WikiReceivePack, sweep
+from wikipeer.gitpeer.repo import catch_up, open_repo, repo_path, wiki_repo
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
 from wikipeer.node import require_wiki
 from wikipeer.store.accounts import Account, LoginFailed, Session
 from wikipeer.web.bodylimit import MAX_GIT_PUSH
+from wikipeer.web.git_http import RECEIVE
 from wikipeer.web.site import Site
 
-RECEIVE = "git-receive-pack"
 MAX_PUSH_BODY = MAX_GIT_PUSH
 """Bytes of pack one push may send, after gzip too."""
 _PUSH_LOCKS: dict[Path, threading.Lock] = {}
 _GUARD = threading.Lock()
 
 
-class BodyTooLarge(UserError):
-    """A gzip body that inflates past the push bound."""
+class BadBody(UserError):
+    """A push body that inflates past the push bound (413), or says gzip and is not (400)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PushRoutes:
@@ -78,8 +82,8 @@ class PushRoutes:
             body = await _spool(request, repo_path(self.site.node.dir, name) / QUARANTINE)
         except ClientDisconnect:
             return PlainTextResponse("the push was cut off before its end: nothing was taken\n", status_code=400)
-        except BodyTooLarge as exc:
-            return PlainTextResponse(str(exc) + "\n", status_code=413)
+        except BadBody as exc:
+            return PlainTextResponse(str(exc) + "\n", status_code=exc.status)
         try:
             result = await run_in_threadpool(_receive, self.site, name, account, body)
         finally:
@@ -91,9 +95,7 @@ _NO_CACHE = {"Cache-Control": "no-cache, max-age=0, must-revalidate"}
 
 
 def _advertise(site: Site, wiki: str) -> bytes:
-    require_wiki(site.node, wiki)
-    catch_up(site.node, wiki)  # the refs a push builds on are the node's newest
-    repo = open_repo(repo_path(site.node.dir, wiki))
+    repo = open_repo(wiki_repo(site.node, wiki))  # caught up: the refs a push builds on are the node's newest
     out = BytesIO()
     handler = WikiReceivePack(DictBackend({b"/": repo}), [b"/"], Protocol(BytesIO().read, out.write),
                               take=None, stateless_rpc=True, advertise_refs=True)
@@ -106,8 +108,7 @@ def _receive(site: Site, wiki: str, account: Account, body: Path) -> bytes:
     node, path = site.node, repo_path(site.node.dir, wiki)
     with _push_lock(path):
         sweep(path)
-        catch_up(node, wiki)
-        repo = open_repo(path)
+        repo = open_repo(wiki_repo(node, wiki))
         out = BytesIO()
         take = push_taker(node, wiki, account.key, repo.object_store, list(repo.get_refs().values()),
                           after=lambda: catch_up(node, wiki))
@@ -126,20 +127,22 @@ def _push_lock(path: Path) -> threading.Lock:
 async def _spool(request: Request, directory: Path) -> Path:
     """The request body in a file under ``directory`` (inflated if gzip); removed if the body does not come whole."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="body-", dir=directory)
+    fd, name = tempfile.mkstemp(prefix=BODY_PREFIX, dir=directory)
     path = Path(name)
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if request.headers.get("content-encoding") == "gzip" else None
+    gzip = request.headers.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
     written = 0
     try:
         with os.fdopen(fd, "wb") as out:
             async for chunk in request.stream():
-                data = inflate.decompress(chunk) if inflate else chunk
+                try:
+                    data = inflate.decompress(chunk, MAX_PUSH_BODY + 1 - written) if inflate else chunk
+                except zlib.error as exc:
+                    raise BadBody(f"the push says gzip but is not ({exc})", 400) from None
                 written += len(data)
-                if written > MAX_PUSH_BODY:
-                    raise BodyTooLarge(f"the push is over {MAX_PUSH_BODY >> 20} MiB: push the commits in parts")
+                if written > MAX_PUSH_BODY or (inflate and inflate.unconsumed_tail):
+                    raise BadBody(f"the push is over {MAX_PUSH_BODY >> 20} MiB: push the commits in parts", 413)
                 out.write(data)
-            if inflate:
-                out.write(inflate.flush())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
