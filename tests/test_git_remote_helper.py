@@ -178,6 +178,26 @@ def test_a_push_is_signed_by_the_users_key_and_verifies_from_a_fresh_clone(serve
     assert verified.code == 0, str(verified)
 
 
+def test_commits_of_one_push_chain_their_revisions(served, tmp_path):
+    repo = served.clone(tmp_path / "chain")
+    kappa = repo / served.path("Kappa")
+    kappa.parent.mkdir(parents=True, exist_ok=True)
+    for n, text in enumerate(("kappa begins", "kappa goes on", "kappa ends")):
+        kappa.write_text(text)
+        commit_all(served, repo, f"kappa {n}")
+    served.git("push", "--quiet", "origin", "main", cwd=repo)
+    node = Node.open(served.server_dir)
+    try:
+        (head,) = served.head("Kappa")
+        chain = [head]
+        while chain[-1].parents:
+            chain.append(node.store.revision(chain[-1].parents[0]))
+        assert [node.store.revision_text(r) for r in chain] == ["kappa ends", "kappa goes on", "kappa begins"]
+        assert [r.comment for r in chain] == ["kappa 2", "kappa 1", "kappa 0"]
+    finally:
+        node.close()
+
+
 def test_pull_brings_what_the_node_took_since(served, tmp_path):
     repo = served.clone(tmp_path / "mine")
     edited = run_cli(served.server_dir, "edit", WIKI, "Beta", "--summary", "on the node", input="beta, edited on the node")

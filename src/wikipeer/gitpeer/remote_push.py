@@ -25,6 +25,7 @@ from wikipeer.errors import NotFound, UserError, WikipeerError
 from wikipeer.gitpeer.changes import PageChange, PushChanges, Refusal, base_revision, push_changes
 from wikipeer.gitpeer.git_command import git_config, run_git
 from wikipeer.gitpeer.push import PushOutcome, Taken
+from wikipeer.gitpeer.push import _timestamp as push_timestamp
 from wikipeer.gitpeer.remote_url import RemoteUrl
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -112,16 +113,18 @@ def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, 
     the page with the base file's text. ``heads``: the pages' heads on the
     node (node_heads), to tell which edits fork.
     """
-    made: dict[tuple[str, bytes], bytes] = {}  # (path, blob id) -> the revision this push made of it
+    made: dict[tuple[str, bytes], tuple[bytes, int]] = {}  # (path, blob id) -> the revision this push made, its ts
     signed: list[Signed] = []
     now = now_ms()
     for change in found.changes:
         page = Page(wiki, change.ns, change.title)
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
-        parent = earlier or _node_revision(repo, client, page, change)
+        parent = earlier[0] if earlier else _node_revision(repo, client, page, change)
+        # The push route's rule: the commit's date unless in the future or not after an earlier edit's.
+        ts = push_timestamp(change.ts, earlier[1] if earlier else None, now)
         blocks = edit_blocks(page, change.text, (parent,) if parent else (), change.summary, signer.key,
-                             signer.public, min(change.ts, now) or now)
-        made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = blocks[2].cid
+                             signer.public, ts)
+        made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = (blocks[2].cid, ts)
         known_heads = heads.get(page, set())
         forks = earlier is None and bool(known_heads) and not {parent, blocks[2].cid} & known_heads
         signed.append(Signed(change, blocks[2].cid, blocks, forks))
