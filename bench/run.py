@@ -22,6 +22,7 @@ from bench import size_bench
 from bench import million_bench
 from bench import git_peer_bench
 from bench import git_push_bench
+from bench import git_remote_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -48,6 +49,8 @@ def main(argv: list[str]) -> int:
         "sync": ("Sync: clone, incremental and no-op vs fossil clone/sync and git clone (issue 5)", sync_bench.run),
         "git-peer": ("git as a peer: git clone from a node (first, warm) vs git daemon and sync --pull, git fetch of "
                      "100 revisions (issue 17)", git_peer_bench.run),
+        "git-remote": ("git-remote-wikipeer: a push of 1,000 and 10,000 new pages signed on the user's machine vs the "
+                       "node's receive-pack with an account (issue 17)", git_remote_bench.run),
         "trust": ("Trust and gossip: shown heads under 1,000 keys, gossip to 100 nodes, ingest with blocklists (issue 7)", trust_bench.run),
         "mw-pull": ("MediaWiki pull: first pull vs dumpBackup.php + import, incremental pull of 100 (issue 12)",
                     mw_pull_bench.run),

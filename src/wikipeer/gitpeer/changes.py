@@ -96,16 +96,17 @@ class PushChanges:
 
 def push_changes(store: BaseObjectStore, config: WikiConfig, known: Iterable[bytes], new: bytes,
                  max_text: int = MAX_TEXT, max_files: int = MAX_PUSH_FILES,
-                 max_commits: int = MAX_PUSH_COMMITS) -> PushChanges:
+                 max_commits: int = MAX_PUSH_COMMITS, shallow: frozenset[bytes] = frozenset()) -> PushChanges:
     """The page changes and refusals of the commits reachable from ``new`` and not from ``known``.
 
     ``known``: the commits the other side already has (the node's refs, or the
-    old commit the push builds on). Raises :class:`PushTooLarge` over
-    ``max_commits`` commits or ``max_files`` changed files.
+    old commit the push builds on). ``shallow``: the commits a shallow clone
+    holds without their parents (the walk stops there). Raises
+    :class:`PushTooLarge` over ``max_commits`` commits or ``max_files`` changed files.
     """
     result = PushChanges()
     exclude = [k for k in known if k in store]
-    commits = list(_new_commits(store, new, exclude, max_commits))
+    commits = list(_new_commits(store, new, exclude, max_commits, shallow))
     files = 0
     for commit in commits:
         if node_built(commit):
@@ -121,8 +122,10 @@ def push_changes(store: BaseObjectStore, config: WikiConfig, known: Iterable[byt
     return result
 
 
-def _new_commits(store: BaseObjectStore, new: bytes, exclude: list[bytes], limit: int) -> Iterator[Commit]:
-    walker = Walker(store, [new], exclude=exclude, order=ORDER_TOPO, reverse=True, max_entries=limit + 1)
+def _new_commits(store: BaseObjectStore, new: bytes, exclude: list[bytes], limit: int,
+                 shallow: frozenset[bytes]) -> Iterator[Commit]:
+    walker = Walker(store, [new], exclude=exclude, order=ORDER_TOPO, reverse=True, max_entries=limit + 1,
+                    get_parents=lambda commit: [] if commit.id in shallow else commit.parents)
     entries = list(walker)
     if len(entries) > limit:
         raise PushTooLarge(f"the push holds more than {limit} new commits: push them in parts")
