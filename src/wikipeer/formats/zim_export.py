@@ -241,9 +241,9 @@ def export_zim(node: Node, wiki: str, out: Path, options: ZimOptions, progress: 
                 for name, value in metadata(config, made).items():
                     creator.add_metadata(name, value)
                 creator.add_metadata(PAGES_KEY, writer.records.to_json())
-            except BaseException:
-                del creator  # unfinished: libzim's threads stop; atomic_path removes what it wrote
-                raise
-            with _stdout_silenced():  # libzim prints its steps ("Resolve redirect") on stdout
-                creator.__exit__(None, None, None)
+            finally:
+                # Finished even when interrupted: an unfinished libzim creator deadlocks its worker threads
+                # (waiting for the interpreter) on the way out; atomic_path then removes what it wrote.
+                with _stdout_silenced():  # libzim prints its steps ("Resolve redirect") on stdout
+                    creator.__exit__(None, None, None)
     return writer.summary
