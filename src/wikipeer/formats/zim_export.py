@@ -118,7 +118,7 @@ class _Writer:
             kind, target = kept
             if kind == REDIRECT and target is not None:
                 self.redirects.append((path, full, target))
-            self.records.add(path, kind, target, {target} if target else set())
+            self.records.add(path, kind, target, self.old.used.get(path, set()))  # type: ignore[union-attr]
             self.summary.copied += 1
             return
         self._render(page, full, path)

@@ -37,6 +37,14 @@ class PageRecords:
         for title in uses:
             self.uses.setdefault(title, []).append(path)
 
+    def by_path(self) -> dict[str, set[str]]:
+        """Per page path, the titles it used (what a copied page carries into the next file's records)."""
+        used: dict[str, set[str]] = {}
+        for title, paths in self.uses.items():
+            for path in paths:
+                used.setdefault(path, set()).add(title)
+        return used
+
     def to_json(self) -> str:
         paths = list(self.kinds)
         number = {p: i for i, p in enumerate(paths)}
@@ -60,6 +68,8 @@ class OldZim:
     archive: object  # libzim.reader.Archive
     made: MadeFrom
     records: PageRecords
+    used: dict[str, set[str]] = field(default_factory=dict)
+    """``records.by_path()``: what each page of the old file used."""
 
     @classmethod
     def open(cls, path: Path, wiki: str) -> "OldZim":
@@ -80,7 +90,7 @@ class OldZim:
                             f"readable {LOG_KEY} record); make a full export instead") from None
         if made.wiki != wiki:
             raise UserError(f"--since {path}: this ZIM holds the wiki {made.wiki!r}, not {wiki!r}")
-        return cls(path, archive, made, records)
+        return cls(path, archive, made, records, records.by_path())
 
     def full_render_reason(self, now: MadeFrom) -> str | None:
         """Why every page must be rendered again (None: only the stale ones); UserError when the old
