@@ -20,6 +20,7 @@ from bench import media_backup_bench
 from bench import startup_bench
 from bench import size_bench
 from bench import million_bench
+from bench import zim_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -60,6 +61,8 @@ def main(argv: list[str]) -> int:
                  "the four samples vs git (issue 15)", size_bench.run),
         "million": ("A million-page node: a synthetic Wikipedia as a bz2 dump through `wikipeer import`, then views, "
                     "search and a clone (issue 15; SCALE=10000 for a quick run)", million_bench.run),
+        "zim": ("ZIM export vs zimwriterfs on the same rendered pages; --since after 1% changed vs a full export "
+                "(issue 17)", zim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

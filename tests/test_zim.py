@@ -170,10 +170,24 @@ def test_since_renders_only_what_changed_and_copies_the_rest(wiki_node, zim, tmp
     third = tmp_path / "third.zim"
     assert _rendered(_export(node_dir, third, "--since", str(second))) == 0
 
+    # The view trusts another key: only a forked page's shown head can change with it.
+    node = Node.open(node_dir)
+    try:
+        first_rev = node.store.history(node.store.page(WIKI, 0, "Main Page").id)[-1].cid
+        edit(node, WIKI, "Main Page", "An older line of the main page.\n", "fork", parents=(first_rev,))
+    finally:
+        node.close()
+    forked = tmp_path / "forked.zim"
+    assert _rendered(_export(node_dir, forked, "--since", str(third))) == 1
+    assert run_cli(node_dir, "key", "new", "another").code == 0
+    trusting = tmp_path / "trusting.zim"
+    report = _export(node_dir, trusting, "--since", str(forked))
+    assert _rendered(report) == 1 and "every page" not in report
+
     # A page hidden changes what every page may link to: every page is rendered again, the hidden one left out.
     assert run_cli(node_dir, "hide", WIKI, "Signed objects", "--reason", "test").code == 0
     fourth = tmp_path / "fourth.zim"
-    report = _export(node_dir, fourth, "--since", str(third))
+    report = _export(node_dir, fourth, "--since", str(trusting))
     assert "every page was rendered again: pages or revisions were hidden or shown again" in report
     assert _rendered(report) == 14  # 15 pages of namespace 0 (a redirect among them), one hidden
     assert not Archive(fourth).has_entry_by_path("Signed_objects")

@@ -209,9 +209,8 @@ def export_zim(node: Node, wiki: str, out: Path, options: ZimOptions, progress: 
         old = OldZim.open(options.since, wiki) if options.since is not None else None
         reason = old.full_render_reason(made) if old is not None else None
         base = old if old is not None and reason is None else None
-        stale = base.stale(store, config) if base is not None else set()
-        changed = {config.full_title(p.ns, p.title) for p in store.pages_changed_since(wiki, base.made.seq)} \
-            if base is not None else set()
+        changed = base.changed(store, config, made) if base is not None else set()
+        stale = base.stale(changed) if base is not None else set()
         gone = hidden.hidden_pages(store)
         every = [p for p in store.pages(wiki) if p.id not in gone]
         pages = [p for p in every if p.ns in options.namespaces]

@@ -62,7 +62,7 @@ class MadeFrom:
 
     wiki: str
     view: str
-    trusted: str  # SHA-256 of the view's trusted keys, sorted: a trust change renders every page again
+    trusted: str  # SHA-256 of the view's trusted keys, sorted: a trust change renders the forked pages again
     seq: int
     hidden: int
     namespaces: tuple[int, ...]

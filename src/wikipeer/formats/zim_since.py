@@ -5,8 +5,9 @@ position...) and, per page, what it is in the file and which titles its renderin
 (``X-Wikipeer-Pages``). A page is rendered again when it got a revision since, when it is new to
 the ZIM, or when a title it used did: a template or module it transcludes, a file it shows, a red
 link it drew (the page now exists), a redirect's target. Every other page's entry is copied from
-the old file as it is. What changes every page at once renders every page: another view's trusted
-keys, a page or revision hidden or shown again, another wikipeer version (its renderer).
+the old file as it is. When the view trusts other keys, the forked pages (more than one head) are stale too. What changes
+every page at once renders every page: a page or revision hidden or shown again, another wikipeer
+version (its renderer).
 """
 
 from __future__ import annotations
@@ -108,17 +109,23 @@ class OldZim:
         if old.seq > now.seq:
             raise UserError(f"--since {self.path}: made from a later state of the store (log position "
                             f"{old.seq}, this node's is {now.seq}): it was made on another node")
-        if old.trusted != now.trusted:
-            return "the view trusts other keys now"
         if old.hidden != now.hidden:
             return "pages or revisions were hidden or shown again"
         if old.renderer != now.renderer or old.format != now.format:
             return f"it was rendered by wikipeer {old.renderer}"
         return None
 
-    def stale(self, store: Store, config: WikiConfig) -> set[str]:
+    def changed(self, store: Store, config: WikiConfig, now: MadeFrom) -> set[str]:
+        """Full titles of the pages whose shown head may differ from the old file's: those with a revision
+        or file version since, and, when the view trusts other keys now, every forked page (a page with
+        one head shows it whoever is trusted)."""
+        pages = store.pages_changed_since(config.name, self.made.seq)
+        if now.trusted != self.made.trusted:
+            pages += store.forked_pages(config.name)
+        return {config.full_title(p.ns, p.title) for p in pages}
+
+    def stale(self, changed: set[str]) -> set[str]:
         """Paths of the pages to render again: changed since the old file, or using a title that did."""
-        changed = {config.full_title(p.ns, p.title) for p in store.pages_changed_since(config.name, self.made.seq)}
         paths = {page_path(t) for t in changed}
         for title in changed:
             paths.update(self.records.uses.get(title, ()))
