@@ -17,7 +17,7 @@ import pytest
 from libzim.reader import Archive
 from PIL import Image
 
-from tests.conftest import CLI, assert_user_error, cli_env, free_port, run_cli
+from tests.conftest import CLI, assert_user_error, cli_env, free_port, on_a_terminal, plain_screen, run_cli
 from wikipeer.authoring import edit
 from wikipeer.node import Node
 from wikipeer.uploading import upload
@@ -249,3 +249,16 @@ def test_an_interrupted_export_leaves_no_file(tmp_path):
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["node"]
+
+
+def test_progress_is_shown_on_a_terminal_and_a_file_is_refreshed_in_place(wiki_node, zim, tmp_path):
+    node_dir = tmp_path / "node"
+    shutil.copytree(wiki_node, node_dir)
+    out = tmp_path / "wiki.zim"
+    shutil.copy(zim, out)
+    code, stdout, shown = on_a_terminal(node_dir, "export", WIKI, "--zim", str(out), "--since", str(out))
+    assert code == 0 and stdout == ""
+    assert b"ZIM of wikipeer" in plain_screen(shown)
+    assert b"(0 rendered, 14 copied from" in plain_screen(shown)
+    assert _content(Archive(out), "Box") == _content(Archive(zim), "Box")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node", "wiki.zim"]

@@ -57,7 +57,6 @@ class ZimSummary:
     copied: int = 0
     full_reason: str | None = None
     """With ``since``: why every page was rendered all the same."""
-    rendered_titles: list[str] = field(default_factory=list)
 
 
 @functools.cache
@@ -140,7 +139,6 @@ class _Writer:
             return
         text = store.revision_text(head)
         self.summary.rendered += 1
-        self.summary.rendered_titles.append(full)
         target = self.renderer.redirect(text)
         if target is not None:
             self.redirects.append((path, full, target))
