@@ -24,7 +24,7 @@ from wikipeer.formats.zim_meta import PAGES_KEY, MadeFrom, illustration, iso639_
 from wikipeer.formats.zim_pages import CSS_PATH, ZimRenderer, file_path, page_path
 from wikipeer.formats.zim_since import LEFT_OUT, PAGE, REDIRECT, OldZim, PageRecords
 from wikipeer.model.media import NS_FILE
-from wikipeer.model.title import main_page_title
+from wikipeer.model.title import WikiConfig, main_page_title
 from wikipeer.node import Node
 from wikipeer.reading import WikiReader
 from wikipeer.store import hidden
@@ -196,6 +196,32 @@ def _made_from(node: Node, wiki: str, options: ZimOptions) -> MadeFrom:
                     namespaces=tuple(sorted(options.namespaces)))
 
 
+def _base(config: WikiConfig, made: MadeFrom, since: Path | None) -> tuple[OldZim | None, str | None]:
+    """The older ZIM to copy from (None: render every page), and why every page is rendered all the same."""
+    old = OldZim.open(since, config.name) if since is not None else None
+    reason = old.full_render_reason(made) if old is not None else None
+    return (old if reason is None else None), reason
+
+
+def _write(writer: _Writer, pages: list[PageRow], files: list[PageRow], changed: set[str],
+           progress: Progress | None) -> None:
+    """Every page, redirect and file, then the stylesheet and the main page."""
+    config = writer.renderer.reader.config
+    total = len(pages) + len(files)
+    for done, page in enumerate(pages, 1):
+        writer.page(page, config.full_title(page.ns, page.title))
+        if progress is not None:
+            progress(done, total)
+    writer.finish_redirects()
+    for done, page in enumerate(files, len(pages) + 1):
+        writer.file(page, changed)
+        if progress is not None:
+            progress(done, total)
+    writer.add(CSS_PATH, "", "text/css", _stylesheet(), False)
+    main = page_path(main_page_title(config))
+    writer.creator.set_mainpath(main if main in writer.added else min(writer.added, default=CSS_PATH))  # type: ignore[attr-defined]
+
+
 def export_zim(node: Node, wiki: str, out: Path, options: ZimOptions, progress: Progress | None = None) -> ZimSummary:
     """Write the ZIM of ``wiki`` to ``out``; returns what went into it. UserError for a bad ``since``."""
     from libzim.writer import Creator
@@ -204,36 +230,19 @@ def export_zim(node: Node, wiki: str, out: Path, options: ZimOptions, progress: 
     config = node.wiki_or_default(wiki)
     with store.reading():
         made = _made_from(node, wiki, options)
-        old = OldZim.open(options.since, wiki) if options.since is not None else None
-        reason = old.full_render_reason(made) if old is not None else None
-        base = old if old is not None and reason is None else None
+        base, reason = _base(config, made, options.since)
         changed = base.changed(store, config, made) if base is not None else set()
-        stale = base.stale(changed) if base is not None else set()
         gone = hidden.hidden_pages(store)
         every = [p for p in store.pages(wiki) if p.id not in gone]
-        pages = [p for p in every if p.ns in options.namespaces]
-        files = [p for p in every if p.ns == NS_FILE]
-        reader = WikiReader(node, config, node.view(options.view))
-        renderer = ZimRenderer(reader, frozenset(options.namespaces))
-        main = page_path(main_page_title(config))
+        renderer = ZimRenderer(WikiReader(node, config, node.view(options.view)), frozenset(options.namespaces))
         with atomic_path(out) as tmp:
             creator = Creator(tmp).config_indexing(True, iso639_3(config.lang))
             creator.__enter__()
             try:
-                writer = _Writer(node, creator, renderer, base, stale)
+                writer = _Writer(node, creator, renderer, base, base.stale(changed) if base is not None else set())
                 writer.summary.full_reason = reason
-                total = len(pages) + len(files)
-                for done, page in enumerate(pages, 1):
-                    writer.page(page, config.full_title(page.ns, page.title))
-                    if progress is not None:
-                        progress(done, total)
-                writer.finish_redirects()
-                for done, page in enumerate(files, len(pages) + 1):
-                    writer.file(page, changed)
-                    if progress is not None:
-                        progress(done, total)
-                writer.add(CSS_PATH, "", "text/css", _stylesheet(), False)
-                creator.set_mainpath(main if main in writer.added else min(writer.added, default=CSS_PATH))
+                _write(writer, [p for p in every if p.ns in options.namespaces],
+                       [p for p in every if p.ns == NS_FILE], changed, progress)
                 creator.add_illustration(48, illustration())
                 for name, value in metadata(config, made).items():
                     creator.add_metadata(name, value)

@@ -19,7 +19,6 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from wikipeer.errors import UserError
-from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
