@@ -23,6 +23,7 @@ from bench import million_bench
 from bench import git_peer_bench
 from bench import git_push_bench
 from bench import git_remote_bench
+from bench import zim_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -69,6 +70,8 @@ def main(argv: list[str]) -> int:
                     "search and a clone (issue 15; SCALE=10000 for a quick run)", million_bench.run),
         "git-push": ("git push to a served node: 1,000 new pages, 1,000 edits, vs the door alone; 100,000 files "
                      "refused (issue 17)", git_push_bench.run),
+        "zim": ("ZIM export vs zimwriterfs on the same rendered pages; --since after 1% changed vs a full export "
+                "(issue 17)", zim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

@@ -18,7 +18,7 @@ from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.node import Node
 from wikipeer.policy.view import View
 from wikipeer.render import RenderContext
-from wikipeer.render.context import FileMeta
+from wikipeer.render.context import FileMeta, Revision
 from wikipeer.store.records import FileInfo, RevInfo
 from wikipeer.urls import file_url, page_url, thumb_url, upload_url
 
@@ -27,6 +27,13 @@ def file_meta(wiki: str, name: str, info: FileInfo) -> FileMeta:
     """A held file as the renderer sees it."""
     return FileMeta(info.width, info.height, info.mime, file_url(wiki, name, info.sha256),
                     thumb_url(wiki, name, "{width}", info.sha256))
+
+
+def revision_of(rev: RevInfo) -> Revision:
+    """The revision as REVISION* and CURRENT* read it; REVISIONUSER is the imported user name or
+    address, else the author's key."""
+    user = str(rev.origin.get("user") or rev.origin.get("ip") or rev.author or "")
+    return Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=user, size=rev.size)
 
 
 @dataclass(slots=True)

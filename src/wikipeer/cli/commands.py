@@ -394,6 +394,12 @@ def _dump_failure(path: str, error: DumpError) -> str:
 
 
 def export_dump(args: argparse.Namespace) -> int:
+    if args.zim is not None:
+        from wikipeer.cli.zim_commands import export_zim
+
+        return export_zim(args)
+    if args.view or args.namespaces != "0":
+        raise UserError("--view and --namespaces are for ZIM files (--zim OUT.zim); an XML dump holds every page")
     from wikipeer.cli.progress import progress_bar
     from wikipeer.formats.dump_export import ExportOptions, export_dump as run_export
     from wikipeer.formats.output import atomic_output

@@ -151,17 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     index_args.add_index_later(p)
     p.set_defaults(func="wikipeer.cli.commands:import_dump")
 
-    p = sub.add_parser("export", help="write a wiki as a MediaWiki XML dump (schema 0.11)")
+    p = sub.add_parser("export", help="write a wiki as a MediaWiki XML dump (schema 0.11) or a ZIM file for Kiwix",
+                       description="Write a wiki as a MediaWiki XML dump (-o FILE) or as a ZIM file for Kiwix "
+                                   "(--zim FILE: rendered pages, files, search indexes; docs/zim.md).")
     p.add_argument("wiki")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("-o", "--output", help="XML dump file; .bz2, .gz or .xz compresses, - for stdout")
+    where.add_argument("--zim", type=Path, metavar="OUT.zim", help="write a ZIM file for Kiwix instead")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--current", action="store_true", help="only the revision each page shows")
     which.add_argument("--full", action="store_true", help="every revision (the default)")
     p.add_argument("--pages", nargs="+", metavar="TITLE", help="only these pages")
-    p.add_argument("--since", help="only revisions from this date on (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--since", help="XML: only revisions from this date on (YYYY-MM-DD or ISO time, UTC); "
+                                   "ZIM: an older ZIM of this wiki to refresh, rendering only the pages changed since")
+    p.add_argument("--view", help="ZIM: the heads this view shows (default: the node's view)")
+    p.add_argument("--namespaces", default="0", metavar="NS,...",
+                   help="ZIM: the namespace numbers of the pages to put in it (default: 0, the articles)")
     p.add_argument("--uploads", action="store_true", help="an <upload> record per file version of File: pages")
     p.add_argument("--include-files", action="store_true",
                    help="the files' bytes in those records (base 64; implies --uploads), as dumpBackup.php's")
-    p.add_argument("-o", "--output", required=True, help="output file; .bz2, .gz or .xz compresses, - for stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on a terminal")
     p.set_defaults(func="wikipeer.cli.commands:export_dump")
 

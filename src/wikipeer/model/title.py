@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from html.entities import name2codepoint
+from urllib.parse import unquote, urlsplit
 
 from wikipeer.errors import InvalidObject
 
@@ -231,3 +232,13 @@ def check_title_text(raw: str, text: str) -> None:
         raise BadTitle(f"title {raw!r} is a relative path, which MediaWiki forbids")
     if "~~~" in text:
         raise BadTitle(f"title {raw!r} contains '~~~', which MediaWiki forbids")
+
+
+def main_page_title(config: WikiConfig) -> str:
+    """The wiki's main page: the last part of its base URL, as in a dump's siteinfo, else "Main Page"."""
+    path = urlsplit(config.base).path
+    if "/wiki/" in path:
+        name = unquote(path.rsplit("/wiki/", 1)[1]).replace("_", " ").strip()
+        if name:
+            return name
+    return "Main Page"

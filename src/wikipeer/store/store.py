@@ -594,6 +594,20 @@ class Store:
         rows = self.conn.execute(f"{self._PAGES} WHERE wiki = ? ORDER BY ns, title", (wiki,))
         return [PageRow(*r) for r in rows]
 
+    def pages_changed_since(self, wiki: str, seq: int) -> list[PageRow]:
+        """The pages of ``wiki`` that got a revision or a file version after log position ``seq``."""
+        rows = self.conn.execute(
+            f"{self._PAGES} WHERE wiki = ? AND p.id IN (SELECT page FROM revisions WHERE id > ? "
+            "UNION SELECT page FROM files WHERE id > ?) ORDER BY ns, title", (wiki, seq, seq))
+        return [PageRow(*r) for r in rows]
+
+    def forked_pages(self, wiki: str) -> list[PageRow]:
+        """The pages of ``wiki`` with more than one head: the only ones whose shown head depends on trust."""
+        rows = self.conn.execute(
+            f"{self._PAGES} WHERE wiki = ? AND p.id IN (SELECT page FROM heads GROUP BY page HAVING count(*) > 1) "
+            "ORDER BY ns, title", (wiki,))
+        return [PageRow(*r) for r in rows]
+
     def existing_pages(self, wiki: str, names: list[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which of these (namespace, title) pairs the store holds, asked in one query per 500."""
         found: set[tuple[int, str]] = set()

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from wikipeer.reading import WikiReader, file_meta
+from wikipeer.reading import WikiReader, file_meta, revision_of
 from wikipeer.render import Rendered, render
-from wikipeer.render.context import FileMeta, Revision
+from wikipeer.render.context import FileMeta
 from wikipeer.store.records import RevInfo
 
 MAX_CHECKED = 200_000
@@ -30,11 +30,6 @@ CREATE TABLE IF NOT EXISTS rendered (
     meta TEXT NOT NULL   -- categories, redirect, errors, and the template heads used
 );
 """
-
-
-def revision_user(rev: RevInfo) -> str:
-    """REVISIONUSER: the imported user name or address, else the author's key."""
-    return str(rev.origin.get("user") or rev.origin.get("ip") or rev.author or "")
 
 
 class RenderCache:
@@ -80,7 +75,7 @@ class RenderCache:
             return cached
         context = reader.context(full_title)
         # REVISION* and CURRENT* read the revision: the cache holds one rendering per revision
-        context.revision = Revision(id=rev.cid_str, timestamp=rev.ts // 1000, user=revision_user(rev), size=rev.size)
+        context.revision = revision_of(rev)
         asked: set[str] = set()
         found: set[str] = set()
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from starlette.datastructures import FormData
@@ -20,7 +19,6 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from wikipeer.errors import UserError
-from wikipeer.model.title import WikiConfig
 from wikipeer.net.fetch import fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
@@ -42,16 +40,6 @@ from wikipeer.web.rendering import RenderCache
 def text_direction(lang: str) -> str:
     """The wiki language's writing direction, as the renderer knows it (MediaWiki's language data)."""
     return direction(lang)
-
-
-def main_page_title(config: WikiConfig) -> str:
-    """The wiki's main page: the last part of its base URL, as in a dump's siteinfo, else "Main Page"."""
-    path = urlsplit(config.base).path
-    if "/wiki/" in path:
-        name = unquote(path.rsplit("/wiki/", 1)[1]).replace("_", " ").strip()
-        if name:
-            return name
-    return "Main Page"
 
 
 @pass_context

@@ -21,7 +21,8 @@ from wikipeer.web.cookies import SESSION_COOKIE, VIEW_COOKIE
 from wikipeer.web.errors import HttpError
 from wikipeer.web.forms import field
 from wikipeer.urls import page_url
-from wikipeer.web.site import Site, main_page_title, safe_returnto
+from wikipeer.model.title import main_page_title
+from wikipeer.web.site import Site, safe_returnto
 
 SEARCH_LIMIT = 50
 
