@@ -54,7 +54,8 @@ def served(tmp_path_factory):
         BOTS["reader"] = accounts.create_bot_password(USER, "reader", frozenset({"basic"}))
     finally:
         node.close()
-    proc, client = start_server(directory)
+    # Every push logs in twice (its refs, its pack): the test's pushes are more than the default login rate.
+    proc, client = start_server(directory, "--rate-limit", "login=6000:6000", "--rate-limit", "git=6000:6000")
     yield directory, client, int(str(client.base_url).rsplit(":", 1)[1].strip("/"))
     stop_server(proc, client)
 

@@ -93,7 +93,8 @@ def served(tmp_path_factory) -> Served:
     user_key = user.user_key().public
     user.close()
     (base / "home").mkdir()
-    proc, client = start_server(base / "server")
+    # The module clones and fetches more often than a person would: past the default git rate of one client.
+    proc, client = start_server(base / "server", "--rate-limit", "git=6000:6000")
     try:
         yield Served(base / "server", base / "user", user_key, str(client.base_url).rstrip("/"), base / "home", config)
     finally:
