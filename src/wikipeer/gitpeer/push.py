@@ -11,7 +11,6 @@ so one transaction: a refused one leaves the others taken.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob
 from dulwich.protocol import ZERO_SHA
 
-from wikipeer.authoring import edit_blocks, save_edits, signer
+from wikipeer.authoring import edit_blocks, now_ms, save_edits, signer
 from wikipeer.errors import NotFound
 from wikipeer.gitpeer.changes import PageChange, PushChanges, PushTooLarge, Refusal, base_revisions, push_changes
 from wikipeer.gitpeer.receive import RefAnswer, Taker
@@ -84,13 +83,13 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
     made: dict[tuple[str, bytes], tuple[bytes, int]] = {}  # (path, blob id) -> the revision this push made, its ts
     planned: list[_Planned] = []
     outcome = PushOutcome(refused=list(found.refusals))
-    now = int(time.time() * 1000)
+    now = now_ms()
     for change in found.changes:
         page = Page(wiki, change.ns, change.title)
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
         parent = earlier or _parent(node, known, pushed, page, change)
         parents = (parent[0],) if parent else ()
-        ts = _timestamp(change.ts, parent[1] if parent else None, now)
+        ts = revision_timestamp(change.ts, parent[1] if parent else None, now)
         blocks = edit_blocks(page, change.text, parents, change.summary, key, public, ts)
         planned.append(_Planned(change, blocks, earlier is None and _forks(node, page, parents)))
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = (blocks[2].cid, ts)
@@ -111,8 +110,9 @@ def take_push(node: Node, wiki: str, key_name: str, found: PushChanges, base: Ba
     return outcome
 
 
-def _timestamp(authored: int, parent_ts: int | None, now: int) -> int:
-    """The commit's author date, unless it is in the future or not after the parent's: then now."""
+def revision_timestamp(authored: int, parent_ts: int | None, now: int) -> int:
+    """A pushed commit's revision time: its author date, unless that is in the future or not after the parent's;
+    then now (or just after the parent). Both push paths (HTTP and git-remote-wikipeer) use this rule."""
     if authored <= now and (parent_ts is None or parent_ts < authored):
         return authored
     return max(now, parent_ts + 1) if parent_ts is not None else now

@@ -25,7 +25,7 @@ from wikipeer.errors import NotFound, UserError, WikipeerError
 from wikipeer.gitpeer.changes import PageChange, PushChanges, Refusal, base_revision, push_changes
 from wikipeer.gitpeer.git_command import git_config, run_git
 from wikipeer.gitpeer.push import PushOutcome, Taken
-from wikipeer.gitpeer.push import _timestamp as push_timestamp
+from wikipeer.gitpeer.push import revision_timestamp
 from wikipeer.gitpeer.remote_url import RemoteUrl
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_from_str, cid_to_str
@@ -121,7 +121,7 @@ def sign_changes(repo: Repo, client: PeerClient, wiki: str, found: PushChanges, 
         earlier = made.get((change.path, change.base_blob.encode())) if change.base_blob else None
         parent = earlier[0] if earlier else _node_revision(repo, client, page, change)
         # The push route's rule: the commit's date unless in the future or not after an earlier edit's.
-        ts = push_timestamp(change.ts, earlier[1] if earlier else None, now)
+        ts = revision_timestamp(change.ts, earlier[1] if earlier else None, now)
         blocks = edit_blocks(page, change.text, (parent,) if parent else (), change.summary, signer.key,
                              signer.public, ts)
         made[(change.path, Blob.from_string(change.text.encode("utf-8")).id)] = (blocks[2].cid, ts)

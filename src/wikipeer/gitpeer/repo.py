@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from dulwich.repo import Repo
 
 from wikipeer.errors import NotFound
 from wikipeer.gitpeer.commits import TreeEditor, git_time, revision_commit, view_commit
+from wikipeer.gitpeer.git_command import run_git
 from wikipeer.gitpeer.layout import SUFFIX, page_path
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
@@ -188,7 +188,7 @@ class _Builder:
             if upto >= last:
                 break
         if self.written >= REPACK_AFTER and shutil.which("git"):
-            subprocess.run(["git", "repack", "-a", "-d", "-q"], cwd=self.repo.path, check=False)
+            run_git(["repack", "-a", "-d", "-q"], Path(self.repo.path), check=False)
         return CatchUp(commits, skipped, state.main)
 
     def _sync_main(self, state: GitState) -> None:

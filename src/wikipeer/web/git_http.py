@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
+from dulwich.protocol import pkt_line
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -45,11 +46,6 @@ class PushRoutes(Protocol):
     async def refs(self, request: Request, name: str) -> Response: ...
 
     async def pack(self, request: Request, name: str) -> Response: ...
-
-
-def pkt_line(text: bytes) -> bytes:
-    """One pkt-line: four hex digits of length, then the data."""
-    return b"%04x" % (len(text) + 4) + text
 
 
 def router(node: Node, use_git: bool | None = None, limits: Limits | None = None,
@@ -76,13 +72,13 @@ def router(node: Node, use_git: bool | None = None, limits: Limits | None = None
             return path
         version = _protocol(request)
         # Protocol v2 starts with its capabilities, without the service line (as git http-backend answers).
-        head = b"" if "version=2" in version.split(":") else pkt_line(b"# service=git-upload-pack\n") + b"0000"
+        head = b"" if "version=2" in version.split(":") else pkt_line(b"# service=git-upload-pack\n") + pkt_line(None)
         if git:
             body = await _run_git(git, path, version, advertise=True, data=b"")
             return Response(head + b"".join([chunk async for chunk in body]), media_type=_media(UPLOAD, "advertisement"),
                             headers=_NO_CACHE)
         out = await run_in_threadpool(_dulwich_upload, path, b"", True)
-        return Response(pkt_line(b"# service=git-upload-pack\n") + b"0000" + out,
+        return Response(pkt_line(b"# service=git-upload-pack\n") + pkt_line(None) + out,
                         media_type=_media(UPLOAD, "advertisement"), headers=_NO_CACHE)
 
     @routes.post("/git/{name}.git/git-upload-pack")
