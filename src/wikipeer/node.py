@@ -104,7 +104,6 @@ class Node:
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
         self._config_stamp = _file_stamp(directory / "config.json")
         self._followed = time.monotonic()
-        self._seen_seq = store.last_seq()  # the newest object when follow_changes last looked
         self._ingests = 0  # batches this process took in through ingest()
         self._notices_seen = (-1, 0)
         self._views: dict[str | None, tuple[tuple, View]] = {}
@@ -163,7 +162,6 @@ class Node:
         self._followed = now
         self.refresh()
         self.keyring.list()  # its generation goes up if another process added or removed a key
-        self._seen_seq = self.store.last_seq()  # notices another process took in (own communities)
 
     def settings_version(self) -> tuple:
         """Changes whenever the keys or the settings do, here or in another process (caches compare it)."""
@@ -185,9 +183,10 @@ class Node:
         communities = tuple(self.config.views.get(name, ())) if name else ()
         own = self.config.trust_own_communities and name == self.config.default_view
         # Subscribed lists are checked on every call, as they always were; the node's own are rebuilt
-        # after each ingest here and each look at what other processes stored, sparing a query a call.
+        # after each ingest here and whenever the log moved: another process (a second serving worker)
+        # may have stored a trust list, and a page cached under the new log position must not show the old view.
         stamp = (self.keyring.generation, self._notices_version() if communities else 0,
-                 (self._ingests, self._seen_seq) if own else 0, communities, own)
+                 (self._ingests, self.store.last_seq()) if own else 0, communities, own)
         cached = self._views.get(name)
         if cached is None or cached[0] != stamp:
             communities += self.own_communities() if own else ()

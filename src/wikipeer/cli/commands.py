@@ -21,6 +21,10 @@ from wikipeer.store import hidden
 from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
+    import socket
+
+    from wikipeer.net.ratelimit import Limits
+    from wikipeer.web.access_log import AccessLogFile
     from wikipeer.store.people import People
     from wikipeer.formats.dump_errors import DumpError
     from wikipeer import hiding
@@ -459,49 +463,85 @@ def _age(seconds: float) -> str:
     return f"{max(int(seconds), 0)} s"
 
 
+MAX_WORKERS = 256
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serve the node on the web: bind first, then say so, then answer until stopped."""
-    import uvicorn
-
     from wikipeer.net.ratelimit import Limits
     from wikipeer.web.access_log import AccessLogFile
-    from wikipeer.web.app import create_app
     from wikipeer.web.listen import bind, url
 
+    workers = getattr(args, "workers", 1)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UserError(f"--workers {workers}: give a number of processes from 1 to {MAX_WORKERS}")
     limits = Limits.from_rates(_rates(args.rate_limit))
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
     sock = bind(args.host, args.port)
-    out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
+    out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}"
+              + (f" with {workers} workers" if workers > 1 else ""))
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
-    from wikipeer.net.gossip import gossip_forever
-    from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
+    try:
+        if workers > 1:
+            import uvicorn  # noqa: F401 - these imported once, before the fork: workers start at once
+            import wikipeer.web.app  # noqa: F401
+            from wikipeer.web.workers import Supervisor
 
-    from wikipeer.store import indexer
+            node.close()  # each worker opens the node itself: no connection crosses a fork
+            return Supervisor(workers, lambda slot: _serve_node(args, _open(args), sock, limits, proxies,
+                                                                access_log, worker=True)).run()
+        return _serve_node(args, node, sock, limits, proxies, access_log)
+    finally:
+        sock.close()
+        if access_log is not None:
+            access_log.close()
+
+
+def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limits: Limits, proxies: list[str],
+                access_log: AccessLogFile | None, worker: bool = False) -> int:
+    """One serving process: its background loops (in one worker of many: the elected one), the app, uvicorn."""
+    import uvicorn
+
+    from wikipeer.web.app import create_app
 
     stop = threading.Event()
-    # The search index is built behind the writers: this thread indexes what imports, syncs and edits mark.
-    threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
-                     name="indexer").start()
-    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
-    if args.sync_every:
-        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    if worker:
+        from wikipeer.web.leader import lead_when_elected
+        from wikipeer.web.workers import WorkerHeader
+
+        lead_when_elected(node.dir, stop, lambda: _background(args, node, stop))
+    else:
+        _background(args, node, stop)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
                      access_log=access_log)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           proxy_headers=bool(proxies), forwarded_allow_ips=proxies))
+    server = uvicorn.Server(uvicorn.Config(WorkerHeader(app) if worker else app, log_level="warning",
+                                           access_log=False, proxy_headers=bool(proxies),
+                                           forwarded_allow_ips=proxies))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # Ctrl-C while starting: uvicorn handles it once it runs
     finally:
         stop.set()
-        sock.close()
-        if access_log is not None:
-            access_log.close()
     return 0
+
+
+def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:
+    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked."""
+    from wikipeer.net.gossip import gossip_forever
+    from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
+
+    from wikipeer.store import indexer
+
+    # The search index is built behind the writers: this thread indexes what imports, syncs and edits mark.
+    threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
+                     name="indexer").start()
+    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
+    if args.sync_every:
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
 
 
 def _rates(options: list[str]) -> dict:

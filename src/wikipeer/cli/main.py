@@ -197,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
                    help="per-address limit on rpc, search, login or git requests, or KIND=off (repeatable; "
                         "defaults: rpc=1200:600 search=60:30 login=30:30 git=60:30)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N processes sharing the port (default 1; see docs/scale.md)")
     p.set_defaults(func="wikipeer.cli.commands:serve")
     index_args.add_parsers(sub)
     net_args.add_parsers(sub)

@@ -1,0 +1,224 @@
+"""`wikipeer serve --workers 2`, a real server of two processes on one port (issue 18, item 2): two edits of one
+page taken at once by the two workers both kept (two heads, or a conflict page holding the text), an edit taken by
+one worker shown at once by the other (the whole-page cache follows the store's log), the background work run by
+one worker and taken over when it dies, a killed worker replaced, and Ctrl-C/SIGTERM stopping every process."""
+
+from __future__ import annotations
+
+import fcntl
+import html
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.register_assert_rewrite("browser_support")  # before its import, as test_edit_form asks
+
+from browser_support import unique_name
+from conftest import CLI, assert_user_error, cli_env, free_port, run_cli, start_server, stop_server, wait_serving
+from test_edit_form import form_of, register, url
+from wikipeer.node import Node
+from wikipeer.web.leader import LOCK_FILE
+
+WORKER = "x-wikipeer-worker"
+ATTEMPTS = 40  # tries to land two requests on two different workers (the kernel picks the worker)
+
+
+@dataclass
+class Served:
+    node_dir: Path
+    base: str
+    proc: subprocess.Popen
+
+
+@pytest.fixture(scope="module")
+def served(_sample_template, tmp_path_factory) -> Iterator[Served]:
+    """A copy of the sample node served by `wikipeer serve --workers 2`."""
+    target = tmp_path_factory.mktemp("workers") / "node"
+    shutil.copytree(_sample_template, target)
+    proc, client = start_server(target, "--workers", "2", "--rate-limit", "login=off")
+    try:
+        yield Served(target, str(client.base_url).rstrip("/"), proc)
+    finally:
+        stop_server(proc, client)
+
+
+def worker_of(response: httpx.Response) -> int:
+    return int(response.headers[WORKER])
+
+
+def children(pid: int) -> set[int]:
+    """The processes ``pid`` started and has not reaped (Linux's /proc)."""
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def other_worker(served: Served, than: int) -> httpx.Client:
+    """A client whose kept-alive connection reaches a worker other than ``than``."""
+    for _ in range(ATTEMPTS):
+        client = httpx.Client(base_url=served.base, timeout=30)
+        if worker_of(client.get("/status")) != than:
+            return client
+        client.close()
+    pytest.fail(f"{ATTEMPTS} new connections all reached worker {than}")
+
+
+def two_workers(served: Served) -> tuple[httpx.Client, httpx.Client]:
+    """A logged-in user and an anonymous reader (who gets cached pages), each on a worker of its own."""
+    user = httpx.Client(base_url=served.base, timeout=30)
+    register(user)
+    return user, other_worker(served, worker_of(user.get("/status")))
+
+
+def heads(node_dir: Path, title: str) -> list[str]:
+    """The texts of the page's heads, read from the store as another process would."""
+    node = Node.open(node_dir)
+    try:
+        page = node.store.page("wikipeer", 0, title)
+        return sorted(node.store.revision_text(rev) for rev in node.store.heads(page.id))
+    finally:
+        node.close()
+
+
+def edit_at_once(served: Served, fork: bool) -> tuple[str, dict[str, httpx.Response]]:
+    """Two logged-in users open the edit form of one page on the same revision, then save at the same moment,
+    each through another worker (tried again on a new page until the two saves did land on two workers)."""
+    for _ in range(ATTEMPTS):
+        title = unique_name("Both")
+        a, b = two_workers(served)
+        register(b)
+        a.post(url(title), data={**form_of(a, title), "text": "the start", "summary": "start"})
+        texts = {"a": f"edited by a {title}", "b": f"edited by b {title}"}
+        forms = {"a": form_of(a, title), "b": form_of(b, title)}
+        assert forms["a"]["parents"] == forms["b"]["parents"]  # both opened on the same revision
+        saved: dict[str, httpx.Response] = {}
+        barrier = threading.Barrier(2)
+
+        def save(who: str, client: httpx.Client) -> None:
+            data = {**forms[who], "text": texts[who], "summary": who, **({"fork": "1"} if fork else {})}
+            barrier.wait()
+            saved[who] = client.post(url(title), data=data)
+
+        threads = [threading.Thread(target=save, args=(who, c)) for who, c in (("a", a), ("b", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        a.close()
+        b.close()
+        if worker_of(saved["a"]) != worker_of(saved["b"]):
+            return title, saved
+    pytest.fail(f"{ATTEMPTS} tries: the two saves never reached two workers")
+
+
+def test_two_forked_saves_of_one_revision_on_two_workers_are_two_heads(served):
+    title, saved = edit_at_once(served, fork=True)
+    assert [r.status_code for r in saved.values()] == [303, 303], [r.text for r in saved.values()]
+    assert heads(served.node_dir, title) == [f"edited by a {title}", f"edited by b {title}"]
+
+
+def test_two_saves_at_once_on_two_workers_lose_nothing(served):
+    """Without the fork box, each save is kept as a head or answered with the edit conflict page holding the
+    user's text (the one that came second, when the first had already committed): never silently dropped."""
+    title, saved = edit_at_once(served, fork=False)
+    kept = heads(served.node_dir, title)
+    for who, response in saved.items():
+        text = f"edited by {who} {title}"
+        assert response.status_code in (303, 409), response.text
+        if response.status_code == 303:
+            assert text in kept
+        else:
+            assert text not in kept and html.escape(text) in response.text
+    assert len(kept) == sum(r.status_code == 303 for r in saved.values()) >= 1
+
+
+def test_an_edit_on_one_worker_is_shown_at_once_by_the_other(served):
+    title = unique_name("Cached")
+    editor, reader = two_workers(served)
+    try:
+        editor.post(url(title), data={**form_of(editor, title), "text": "old words", "summary": "start"})
+        for _ in range(2):  # the second view comes from the reader's worker's whole-page cache
+            shown = reader.get(url(title))
+            assert "old words" in shown.text
+        saved = editor.post(url(title), data={**form_of(editor, title), "text": "new words", "summary": "change"})
+        assert saved.status_code == 303 and worker_of(saved) != worker_of(shown)
+        after = reader.get(url(title))
+        assert worker_of(after) == worker_of(shown)
+        assert "new words" in after.text and "old words" not in after.text
+    finally:
+        editor.close()
+        reader.close()
+
+
+def test_one_worker_holds_the_background_lock(served):
+    with open(served.node_dir / LOCK_FILE, "rb") as lock, pytest.raises(BlockingIOError):
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def wait_for_new_worker(served: Served, gone: int) -> int:
+    """A worker that was not there, once the supervisor replaced ``gone``; serving must not stop meanwhile."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = children(served.proc.pid)
+        if gone not in now and len(now) == 2:
+            with httpx.Client(base_url=served.base, timeout=30) as client:
+                assert client.get("/wiki/wikipeer/Main_Page").status_code == 200
+            return (now - {gone}).pop()
+        time.sleep(0.05)  # the supervisor forks on SIGCHLD: nothing to wait on from here
+    pytest.fail(f"worker {gone} was not replaced: workers {children(served.proc.pid)}")
+
+
+def search_finds(served: Served, word: str) -> bool:
+    with httpx.Client(base_url=served.base, timeout=30) as client:
+        return f'href="/wiki/wikipeer/Index_{word}"' in client.get("/search", params={"q": word}).text
+
+
+def test_killed_workers_are_replaced_and_the_indexer_goes_on(served):
+    """Both first workers killed, one after the other: the one that ran the indexer was among them, yet a page saved
+    afterwards is found by search (a new worker took the lock), and pages were served all along."""
+    first = children(served.proc.pid)
+    assert len(first) == 2
+    for pid in sorted(first):
+        os.kill(pid, signal.SIGKILL)
+        wait_for_new_worker(served, pid)
+    assert not first & children(served.proc.pid)
+    word = unique_name("w").replace("-", "")
+    with httpx.Client(base_url=served.base, timeout=30) as editor:
+        register(editor)
+        title = f"Index {word}"
+        saved = editor.post(url(title), data={**form_of(editor, title), "text": f"{word} here", "summary": "s"})
+        assert saved.status_code == 303
+    deadline = time.monotonic() + 30
+    while not search_finds(served, word):
+        assert time.monotonic() < deadline, "no worker indexes new pages after the indexing worker was killed"
+        time.sleep(0.2)  # the indexer runs in whichever worker holds the lock: poll its result
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_server_stops_every_worker(_sample_template, tmp_path, how):
+    target = tmp_path / "node"
+    shutil.copytree(_sample_template, target)
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "--node", str(target), "serve", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        wait_serving(proc, client, time.monotonic() + 30)
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        assert worker_of(client.get("/status")) in workers
+    proc.send_signal(how)  # to the supervisor alone, as a Ctrl-C reaches it: the workers are in their own group
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.decode().count("serving ") == 1 and "with 2 workers" in out.decode()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_workers_must_be_a_positive_number(sample_node):
+    assert_user_error(run_cli(sample_node, "serve", "--workers", "0"), "--workers 0", "from 1")
