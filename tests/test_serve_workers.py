@@ -25,7 +25,9 @@ pytest.register_assert_rewrite("browser_support")  # before its import, as test_
 from browser_support import unique_name
 from conftest import CLI, assert_user_error, cli_env, free_port, run_cli, start_server, stop_server, wait_serving
 from test_edit_form import form_of, register, url
+import wikipeer.node
 from wikipeer.node import Node
+from wikipeer.notices import publish_trust
 from wikipeer.web.leader import LOCK_FILE
 
 WORKER = "x-wikipeer-worker"
@@ -222,3 +224,22 @@ def test_a_signal_to_the_server_stops_every_worker(_sample_template, tmp_path, h
 
 def test_workers_must_be_a_positive_number(sample_node):
     assert_user_error(run_cli(sample_node, "serve", "--workers", "0"), "--workers 0", "from 1")
+
+
+def test_a_trust_list_another_worker_stored_changes_this_ones_view_at_once(tmp_path, monkeypatch):
+    """Two Node objects on one directory stand for two workers: the page a worker renders after the log moved must
+    show the view of the new log (its cache keys the page by the log position), not wait for the next settings
+    look (node.FOLLOW_SECONDS, made an hour here so that it cannot come in between)."""
+    monkeypatch.setattr(wikipeer.node, "FOLLOW_SECONDS", 3600.0)
+    taker = Node.init(tmp_path / "node")
+    taker.user_key()  # the node's own key issues the community
+    reader = Node.open(tmp_path / "node")
+    member = Node.init(tmp_path / "elsewhere").user_key().public
+    try:
+        reader.view()  # the first look lists the keys once (the keyring counts that as a change)
+        assert member not in reader.view().trusted
+        publish_trust(taker, "editors", {member: "editor"})
+        assert member in reader.view().trusted
+    finally:
+        taker.close()
+        reader.close()
