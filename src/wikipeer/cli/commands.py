@@ -472,7 +472,7 @@ def serve(args: argparse.Namespace) -> int:
     from wikipeer.web.access_log import AccessLogFile
     from wikipeer.web.listen import bind, url
 
-    workers = getattr(args, "workers", 1)
+    workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise UserError(f"--workers {workers}: give a number of processes from 1 to {MAX_WORKERS}")
     limits = Limits.from_rates(_rates(args.rate_limit))
@@ -485,7 +485,7 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
     try:
         if workers > 1:
-            import uvicorn  # noqa: F401 - these imported once, before the fork: workers start at once
+            import uvicorn  # noqa: F401 - imported once, before the fork: no worker imports them again
             import wikipeer.web.app  # noqa: F401
             from wikipeer.web.workers import Supervisor
 
