@@ -30,9 +30,9 @@ from wikipeer.errors import UserError
 from wikipeer.node import Node
 from wikipeer.notices import publish_trust
 from wikipeer.web.leader import LOCK_FILE
-from wikipeer.web.workers import Supervisor
+from wikipeer.web.workers import WORKER_HEADER, Supervisor
 
-WORKER = "x-wikipeer-worker"
+WORKER = WORKER_HEADER.decode()
 ATTEMPTS = 40  # tries to land two requests on two different workers (the kernel picks the worker)
 
 

@@ -490,6 +490,8 @@ def serve(args: argparse.Namespace) -> int:
             from wikipeer.web.workers import Supervisor
 
             node.close()  # each worker opens the node itself: no connection crosses a fork
+            # Password hashes take 64 MiB each: the machine's bound is shared out, not multiplied.
+            limits.hashing.size = max(1, limits.hashing.size // workers)
             return Supervisor(workers, lambda slot: _serve_node(args, _open(args), sock, limits, proxies,
                                                                 access_log, worker=True)).run()
         return _serve_node(args, node, sock, limits, proxies, access_log)
