@@ -10,6 +10,7 @@ import html
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -271,3 +272,38 @@ def test_workers_that_die_as_they_start_stop_the_server_instead_of_forking_forev
     assert Supervisor(2, cannot_start, say=said.append).run() == 1
     assert "3 times in a row" in said[-1] and len(said) == 3  # two replaced, then the third death gives up
     assert "no node at /nowhere" in capfd.readouterr().err  # each worker's own error, for the operator
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers(served):
+    """Sixteen connections opened together (as a benchmark's or several browsers'): each worker gets some. With one
+    socket shared by the workers, the first to wake would take them all; a socket each (SO_REUSEPORT) spreads them
+    by their addresses (all sixteen on one worker by chance: 1 in 32,768)."""
+    clients = [httpx.Client(base_url=served.base, timeout=30) for _ in range(16)]
+    barrier = threading.Barrier(len(clients))
+    workers: list[int] = []
+
+    def first_request(client: httpx.Client) -> None:
+        barrier.wait()
+        workers.append(worker_of(client.get("/status")))
+
+    threads = [threading.Thread(target=first_request, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for client in clients:
+        client.close()
+    assert len(workers) == 16 and len(set(workers)) == 2, workers
+
+
+def test_a_port_another_program_shares_out_is_refused(sample_node):
+    """A port held with SO_REUSEPORT by another program would take our workers' sockets into its group: refused
+    as a port in use, before anything is announced."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = run_cli(sample_node, "serve", "--port", str(port), "--workers", "2")
+    assert_user_error(result, f"port {port}", "in use")
+    assert "serving" not in result.out

@@ -470,7 +470,7 @@ def serve(args: argparse.Namespace) -> int:
     """Serve the node on the web: bind first, then say so, then answer until stopped."""
     from wikipeer.net.ratelimit import Limits
     from wikipeer.web.access_log import AccessLogFile
-    from wikipeer.web.listen import bind, url
+    from wikipeer.web.listen import bind, bind_shared, keep_one, url
 
     workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
@@ -479,8 +479,8 @@ def serve(args: argparse.Namespace) -> int:
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
-    sock = bind(args.host, args.port)
-    out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}"
+    socks = bind_shared(args.host, args.port, workers) if workers > 1 else [bind(args.host, args.port)]
+    out.print(f"serving {node.dir} on {url(args.host, socks[0].getsockname()[1])}"
               + (f" with {workers} workers" if workers > 1 else ""))
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
     try:
@@ -492,11 +492,12 @@ def serve(args: argparse.Namespace) -> int:
             node.close()  # each worker opens the node itself: no connection crosses a fork
             # Password hashes take 64 MiB each: the machine's bound is shared out, not multiplied.
             limits.hashing.size = max(1, limits.hashing.size // workers)
-            return Supervisor(workers, lambda slot: _serve_node(args, _open(args), sock, limits, proxies,
-                                                                access_log, worker=True)).run()
-        return _serve_node(args, node, sock, limits, proxies, access_log)
+            return Supervisor(workers, lambda slot: _serve_node(args, _open(args), keep_one(socks, slot), limits,
+                                                                proxies, access_log, worker=True)).run()
+        return _serve_node(args, node, socks[0], limits, proxies, access_log)
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
         if access_log is not None:
             access_log.close()
 
