@@ -102,14 +102,22 @@ def replace_seconds(base: str, supervisor: int) -> float:
     raise RuntimeError(f"no worker replaced {victim} within 60 s")
 
 
+def children_cpu(pid: int) -> dict[int, float]:
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(k): tree_cpu(int(k)) for k in kids}
+
+
 def timed_run(base: str, supervisor: int, paths: Path) -> dict[str, float]:
-    """One timed wrk run, with the CPU the server's processes and wrk used meanwhile."""
-    server_before, wrk_before = tree_cpu(supervisor), wrk_cpu()
+    """One timed wrk run, with the CPU the server's processes and wrk used meanwhile, and the busiest worker's
+    share of it (0.5 when two workers shared the work evenly)."""
+    server_before, wrk_before, kids_before = tree_cpu(supervisor), wrk_cpu(), children_cpu(supervisor)
     result = servers.wrk(base, paths, WRK_SECONDS, CONNECTIONS)
     server_cpu = tree_cpu(supervisor) - server_before
+    kids = {pid: cpu - kids_before.get(pid, 0.0) for pid, cpu in children_cpu(supervisor).items()}
     return {"rps": result.requests_per_s, "p50": result.p50_ms, "p99": result.p99_ms, "bad": result.bad,
             "server_cpu": server_cpu, "wrk_cpu": wrk_cpu() - wrk_before,
-            "per_cpu_s": result.requests / server_cpu if server_cpu else 0.0}
+            "per_cpu_s": result.requests / server_cpu if server_cpu else 0.0,
+            "busiest": max(kids.values()) / sum(kids.values()) if len(kids) > 1 and sum(kids.values()) else 1.0}
 
 
 def measure_all(compared: list[tuple[str, list[str], int]], paths: Path, work: Path,
@@ -171,6 +179,7 @@ def run() -> dict[str, float | str]:
         results[f"{name}: p50 / p99 ms"] = f"{r['p50']:.2f} / {r['p99']:.2f}"
         results[f"{name}: CPU s server / wrk"] = f"{r['server_cpu']:.1f} / {r['wrk_cpu']:.1f}"
         results[f"{name}: views per server CPU-s"] = r["per_cpu_s"]
+        results[f"{name}: busiest worker's CPU share"] = r["busiest"]
         results[f"{name}: errors"] = r["bad"]
         if r["replace_s"]:
             results[f"{name}: a killed worker replaced in s"] = r["replace_s"]
