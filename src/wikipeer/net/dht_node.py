@@ -1,0 +1,99 @@
+"""A DHT participant beside a node's other work: its asyncio loop in a thread of its own.
+
+`wikipeer serve --dht PORT` runs one for as long as it serves, publishing the node's records
+and refreshing them before they expire; `wikipeer peer discover` runs one for a single lookup;
+fetch-on-demand asks it for the holders of a page no configured peer has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Callable
+
+from wikipeer.errors import UserError
+from wikipeer.model.cid import cid_to_str
+from wikipeer.model.objects import Page, build_page
+from wikipeer.net.dht_records import DEFAULT_TTL_MS, Holder, guid_prefix, pages_key, wiki_key
+from wikipeer.net.dht_server import RecordServer, start, udp_port
+from wikipeer.net.dht_storage import RecordStorage, now_ms
+
+LOOKUP_SECONDS = 30.0
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` as the (IP, port) the kademlia package wants; UserError naming what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"bad DHT address {text!r}: write HOST:PORT, e.g. 127.0.0.1:4000")
+    try:
+        ip = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_DGRAM)[0][4][0]
+    except socket.gaierror as exc:
+        raise UserError(f"cannot resolve the DHT address {text!r}: {exc.strerror}") from None
+    return ip, int(port)
+
+
+class Participant:
+    """A DHT participant whose loop runs in a daemon thread; its methods block until done."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", bootstrap: list[tuple[str, int]] | None = None,
+                 storage: RecordStorage | None = None) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="dht")
+        self.thread.start()
+        try:
+            self.server: RecordServer = self._run(start(port, host, bootstrap or [], storage))
+        except OSError as exc:
+            self._halt()
+            raise UserError(f"cannot listen for the DHT on UDP {host}:{port}: {exc.strerror or exc}") from None
+
+    def _run(self, coro, timeout: float = LOOKUP_SECONDS):  # noqa: ANN001, ANN202 (any coroutine's result)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    @property
+    def port(self) -> int:
+        return udp_port(self.server)
+
+    @property
+    def storage(self) -> RecordStorage:
+        return self.server.storage
+
+    def publish(self, records: list[tuple[str, bytes]]) -> int:
+        """File each (DHT key, record); how many reached at least one node."""
+        async def all_of() -> list[bool]:
+            return await asyncio.gather(*(self.server.publish(k, r) for k, r in records))
+        return sum(self._run(all_of()))
+
+    def holders(self, dht_key: str) -> list[Holder]:
+        """The verified holders filed under ``dht_key``."""
+        return self._run(self.server.holders(dht_key))
+
+    def wiki_holders(self, wiki: str) -> list[Holder]:
+        return self.holders(wiki_key(wiki))
+
+    def page_holders(self, wiki: str, ns: int, title: str) -> list[Holder]:
+        """Who holds a page: holders of its wiki covering its namespace, then of its GUID's prefix."""
+        guid = cid_to_str(build_page(Page(wiki, ns, title)).cid)
+        found = [h for h in self.wiki_holders(wiki) if h.covers(ns)]
+        return found + self.holders(pages_key(guid_prefix(guid)))
+
+    def _halt(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def stop(self) -> None:
+        """Stop listening and end the thread."""
+        self.loop.call_soon_threadsafe(self.server.stop)
+        self._halt()
+
+
+def publish_forever(participant: Participant, records: Callable[[int, int], list[tuple[str, bytes]]],
+                    stop: threading.Event, warn: Callable[[str], None], ttl: int = DEFAULT_TTL_MS) -> None:
+    """Publish ``records(now, ttl)`` now and again at half their lifetime, until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            participant.publish(records(now_ms(), ttl))
+        except Exception as exc:  # a failed round is retried next round; the node keeps serving
+            warn(f"publishing to the DHT failed: {exc}")
+        stop.wait(max(ttl / 2000, 0.5))

@@ -1,0 +1,115 @@
+"""The kademlia package's server, changed as little as records need.
+
+Three changes: a store request's records go to RecordStorage with the sender's address (for the
+per-address bound); a value lookup merges the bundles of every node that answered, with this
+node's own, instead of taking the most common one (several holders per key); and what a lookup
+brings is verified here, the refused counted in ``read_refused``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kademlia.crawling import ValueSpiderCrawl
+from kademlia.network import Server
+from kademlia.node import Node
+from kademlia.protocol import KademliaProtocol
+from kademlia.utils import digest
+
+from wikipeer.net.dht_records import MAX_BUNDLE, BadRecord, Holder, check_record, decode_bundle, encode_bundle
+from wikipeer.net.dht_storage import RecordStorage, now_ms
+
+KEY_BYTES = 20
+
+
+class RecordProtocol(KademliaProtocol):
+    """Kademlia's protocol whose store requests are merged, verified and bounded by RecordStorage."""
+
+    storage: RecordStorage
+
+    def rpc_store(self, sender: tuple[str, int], nodeid: bytes, key: bytes, value: object) -> bool:
+        if not isinstance(nodeid, bytes) or len(nodeid) != KEY_BYTES or not isinstance(key, bytes) \
+                or len(key) != KEY_BYTES:
+            self.storage.refused["malformed"] += 1
+            return False
+        self.welcome_if_new(Node(nodeid, sender[0], sender[1]))
+        return self.storage.put(key, value, sender[0]) > 0
+
+
+class MergingCrawl(ValueSpiderCrawl):
+    """A value lookup that keeps every bundle found in the round that found any."""
+
+    async def _handle_found_values(self, values: list) -> list:
+        merged: list[bytes] = []
+        for value in values:
+            try:
+                merged += decode_bundle(value)
+            except BadRecord:
+                merged.append(b"")  # counted as malformed when read
+        peer = self.nearest_without_value.popleft()
+        if peer:  # as the package does: the nearest node that lacked the key is given what was found
+            await self.protocol.call_store(peer, self.node.id, _bounded(merged))
+        return merged
+
+
+def _bounded(records: list[bytes]) -> bytes:
+    chosen, size = [], 8
+    for data in dict.fromkeys(records):
+        if size + len(data) + 3 > MAX_BUNDLE:
+            break
+        chosen.append(data)
+        size += len(data) + 3
+    return encode_bundle(chosen)
+
+
+class RecordServer(Server):
+    """A DHT participant holding wikipeer's signed records."""
+
+    protocol_class = RecordProtocol
+
+    def __init__(self, storage: RecordStorage | None = None, ksize: int = 20, alpha: int = 3) -> None:
+        super().__init__(ksize=ksize, alpha=alpha, storage=storage or RecordStorage())
+        self.read_refused: Counter[str] = Counter()
+
+    async def publish(self, dht_key: str, record: bytes) -> bool:
+        """File one signed record under ``dht_key`` on the nodes nearest it (and here, if near)."""
+        return await self.set_digest(digest(dht_key), encode_bundle([record]))
+
+    async def holders(self, dht_key: str) -> list[Holder]:
+        """Every verified holder filed under ``dht_key`` that this node and the network know, newest
+        record per node key."""
+        dkey = digest(dht_key)
+        found = list(self.storage.records(dkey))
+        nearest = self.protocol.router.find_neighbors(Node(dkey))
+        if nearest:
+            crawled = await MergingCrawl(self.protocol, Node(dkey), nearest, self.ksize, self.alpha).find()
+            found += crawled or []
+        return self._verified(found, dht_key)
+
+    def _verified(self, records: list[bytes], dht_key: str) -> list[Holder]:
+        now, best = now_ms(), {}
+        for data in dict.fromkeys(records):
+            try:
+                holder = check_record(data, now, dht_key)
+            except BadRecord as exc:
+                self.read_refused[exc.reason] += 1
+                continue
+            if holder.key not in best or best[holder.key].ts < holder.ts:
+                best[holder.key] = holder
+        return sorted(best.values(), key=lambda h: (-h.position, -h.ts))
+
+
+async def start(port: int, host: str, bootstrap: list[tuple[str, int]],
+                storage: RecordStorage | None = None) -> RecordServer:
+    """A participant listening on UDP ``host``:``port`` (0: any free port), joined through ``bootstrap``."""
+    server = RecordServer(storage)
+    await server.listen(port, interface=host)
+    if bootstrap:
+        await server.bootstrap(bootstrap)
+    return server
+
+
+def udp_port(server: RecordServer) -> int:
+    """The UDP port a participant listens on."""
+    return server.transport.get_extra_info("sockname")[1]
+
