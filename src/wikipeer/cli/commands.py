@@ -487,8 +487,11 @@ def serve(args: argparse.Namespace) -> int:
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    from wikipeer.cli.dht_commands import start_dht
+
+    finder = start_dht(args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
-                     access_log=access_log)
+                     access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies))

@@ -97,3 +97,14 @@ def publish_forever(participant: Participant, records: Callable[[int, int], list
         except Exception as exc:  # a failed round is retried next round; the node keeps serving
             warn(f"publishing to the DHT failed: {exc}")
         stop.wait(max(ttl / 2000, 0.5))
+
+
+def holder_urls(participant: Participant, own_key: str) -> Callable[[str, int, str], list[str]]:
+    """A finder for fetch-on-demand: the addresses of a page's holders, this node's own left out."""
+    def finder(wiki: str, ns: int, title: str) -> list[str]:
+        try:
+            holders = participant.page_holders(wiki, ns, title)
+        except TimeoutError:  # the DHT did not answer in time: the reader gets the page's 404, not a 500
+            return []
+        return list(dict.fromkeys(h.url for h in holders if h.key != own_key))
+    return finder

@@ -39,7 +39,8 @@ MAX_NAMESPACES = 64
 MAX_URL = 256
 MAX_WIKI = 64
 PREFIX_LEN = 9
-"""Characters of a page GUID that name its prefix bucket: 'bafyrei' and two more, 32 bits of hash."""
+"""Characters of a page GUID that name its prefix bucket: 'bafyrei' (the same for every page) and two more,
+eight bits of the hash: 256 buckets."""
 
 
 class BadRecord(InvalidObject):

@@ -8,6 +8,7 @@ brings is verified here, the refused counted in ``read_refused``.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 from kademlia.crawling import ValueSpiderCrawl
@@ -20,12 +21,22 @@ from wikipeer.net.dht_records import MAX_BUNDLE, BadRecord, Holder, check_record
 from wikipeer.net.dht_storage import RecordStorage, now_ms
 
 KEY_BYTES = 20
+WAIT_SECONDS = 2.0
+"""How long a request waits for its answer (the package waits 5 s): a participant that left, such as a
+`peer discover` done, costs each lookup that still meets it this long, once."""
+# A peer that does not answer is routine in a DHT, not something to print on every serve's terminal.
+logging.getLogger("kademlia").setLevel(logging.CRITICAL)
+logging.getLogger("rpcudp").setLevel(logging.CRITICAL)
 
 
 class RecordProtocol(KademliaProtocol):
     """Kademlia's protocol whose store requests are merged, verified and bounded by RecordStorage."""
 
     storage: RecordStorage
+
+    def __init__(self, source_node: Node, storage: RecordStorage, ksize: int) -> None:
+        super().__init__(source_node, storage, ksize)
+        self._wait_timeout = WAIT_SECONDS
 
     def rpc_store(self, sender: tuple[str, int], nodeid: bytes, key: bytes, value: object) -> bool:
         if not isinstance(nodeid, bytes) or len(nodeid) != KEY_BYTES or not isinstance(key, bytes) \
@@ -72,8 +83,13 @@ class RecordServer(Server):
         self.read_refused: Counter[str] = Counter()
 
     async def publish(self, dht_key: str, record: bytes) -> bool:
-        """File one signed record under ``dht_key`` on the nodes nearest it (and here, if near)."""
-        return await self.set_digest(digest(dht_key), encode_bundle([record]))
+        """File one signed record under ``dht_key`` here and on the nodes nearest it.
+
+        Kept here whether or not this node is near the key (the package keeps it only if near): the first
+        node of a DHT has no one to file with, and hands its records on to each node that joins."""
+        value = encode_bundle([record])
+        kept = self.storage.put(digest(dht_key), value) > 0
+        return await self.set_digest(digest(dht_key), value) or kept
 
     async def holders(self, dht_key: str) -> list[Holder]:
         """Every verified holder filed under ``dht_key`` that this node and the network know, newest

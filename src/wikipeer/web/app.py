@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.net.fetch import Finder
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
@@ -86,7 +87,8 @@ class FollowSettings:
 
 def create_app(node: Node, default_wiki: str | None = None,
                session_seconds: int = DEFAULT_SESSION_SECONDS, limits: Limits | None = None,
-               cookie_secure: bool = False, access_log: AccessLogFile | None = None) -> ASGIApp:
+               cookie_secure: bool = False, access_log: AccessLogFile | None = None,
+               finder: Finder | None = None) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
     Outermost, HEAD runs as GET (so every GET route, the cache included,
@@ -98,10 +100,12 @@ def create_app(node: Node, default_wiki: str | None = None,
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
     cookie gets the Secure flag, not only those of HTTPS requests;
     ``access_log``: a line per request goes there (web/access_log.py), outside
-    everything, so it logs the status the client got.
+    everything, so it logs the status the client got. ``finder``: who beyond the peers may hold a page
+    a reader asks for (the DHT).
     """
     limits = limits or Limits.from_rates()
     app = _routes(node, default_wiki, session_seconds, limits)
+    app.state.site.finder = finder
     api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
     # A hide adds no block: its own count joins the token (`wikipeer hide` from another process included),
     # and so do keys and settings (a `key import` or `view default` may change what a page shows).
