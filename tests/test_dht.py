@@ -13,9 +13,10 @@ import libipld
 import nacl.signing
 import pytest
 from kademlia.network import Server
-from kademlia.node import Node
+from kademlia.node import Node as Contact
 from kademlia.utils import digest
 
+from wikipeer.authoring import edit
 from wikipeer.errors import InvalidObject
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str
@@ -26,9 +27,10 @@ from wikipeer.net.dht_records import (MAX_BUNDLE, MAX_NAMESPACES, MAX_RECORD, MA
                                       BadRecord, Holder, check_record, decode_bundle, encode_bundle, guid_prefix,
                                       pages_key, pages_record, wiki_key, wiki_record)
 from wikipeer.net.dht_storage import RecordStorage, now_ms
+from wikipeer.node import Node
 from wikipeer.sample import SAMPLE_WIKI
 
-from conftest import assert_user_error, run_cli, start_server, stop_server
+from conftest import assert_user_error, run_cli, spawn_server, start_server, stop_server, wait_serving
 
 URL = "http://127.0.0.1:8080/"
 
@@ -163,7 +165,7 @@ def test_a_forged_record_sent_over_udp_is_refused_by_every_participant_and_count
 
     async def send() -> None:
         protocol = network[1].server.protocol
-        await asyncio.gather(*(protocol.call_store(Node(m.server.node.id, "127.0.0.1", m.port), dkey,
+        await asyncio.gather(*(protocol.call_store(Contact(m.server.node.id, "127.0.0.1", m.port), dkey,
                                                    encode_bundle([forged]))
                                for m in network[2:]))
     asyncio.run_coroutine_threadsafe(send(), network[1].loop).result(10)
@@ -226,15 +228,20 @@ def served(_sample_template, tmp_path_factory):
     base = tmp_path_factory.mktemp("dht")
     dirs = [base / "a", base / "b", base / "empty"]
     shutil.copytree(_sample_template, dirs[0])
-    assert run_cli(dirs[1], "init").code == 0
-    assert run_cli(dirs[1], "edit", SAMPLE_WIKI, "Only on B", "-m", "b", input="B's own page").code == 0
-    assert run_cli(dirs[2], "init").code == 0
+    b = Node.init(dirs[1])
+    b.wiki(SAMPLE_WIKI)
+    edit(b, SAMPLE_WIKI, "Only on B", "B's own page", "b")
+    b.close()
+    Node.init(dirs[2]).close()
     ports = [free_udp_port() for _ in dirs]
     servers = []
     try:
-        for i, d in enumerate(dirs):
-            join = ["--dht-bootstrap", f"127.0.0.1:{ports[0]}"] if i else []
-            servers.append(start_server(d, "--dht", str(ports[i]), *join))
+        servers.append(start_server(dirs[0], "--dht", str(ports[0])))
+        # B and C start together (each start costs seconds): both join through A, which is up.
+        servers += [spawn_server(d, "--dht", str(p), "--dht-bootstrap", f"127.0.0.1:{ports[0]}")
+                    for d, p in zip(dirs[1:], ports[1:])]
+        for proc, client in servers[1:]:
+            wait_serving(proc, client, time.monotonic() + 60)
         yield dirs, ports, servers
     finally:
         for proc, client in servers:
@@ -260,7 +267,11 @@ def test_peer_discover_lists_the_serving_nodes_that_hold_a_wiki(served):
 def test_a_reader_of_the_empty_node_gets_a_page_no_peer_has_through_a_node_the_dht_found(served):
     dirs, ports, servers = served
     empty = servers[2][1]
-    until(lambda: _discover(ports[2]).out.count("ed25519:") == 2, "both holders published")
+    asker = Participant(0, bootstrap=[("127.0.0.1", ports[2])], lookup_only=True)
+    try:
+        until(lambda: len(asker.wiki_holders(SAMPLE_WIKI)) == 2, "both holders published")
+    finally:
+        asker.stop()
     page = empty.get(f"/wiki/{SAMPLE_WIKI}/Only_on_B")
     assert page.status_code == 200 and "own page" in page.text
     shown = run_cli(dirs[2], "show", SAMPLE_WIKI, "Only on B")
@@ -272,3 +283,15 @@ def test_peer_discover_says_what_is_wrong_with_a_bad_address():
     assert_user_error(run_cli(None, "peer", "discover", "w", "--bootstrap", "nonsense"), "HOST:PORT")
     assert_user_error(run_cli(None, "peer", "discover", "w", "--bootstrap", f"127.0.0.1:{free_udp_port()}"),
                       "no DHT participant answered")
+
+
+def test_a_lookup_only_participant_finds_holders_and_leaves_no_trace_in_routing_tables(network):
+    signer = keys(1)[0]
+    network[3].publish([(wiki_key("traceless"), wiki_record(signer, "traceless", URL, 1, now_ms()))])
+    contacts = [len(m.server.protocol.router.find_neighbors(m.server.node, k=100)) for m in network]
+    asker = Participant(0, bootstrap=[("127.0.0.1", network[0].port)], lookup_only=True)
+    try:
+        assert [h.url for h in asker.wiki_holders("traceless")] == [URL]
+    finally:
+        asker.stop()
+    assert [len(m.server.protocol.router.find_neighbors(m.server.node, k=100)) for m in network] == contacts

@@ -20,7 +20,7 @@ from wikipeer.store.keyring import NODE_KEY
 def peer_discover(args: argparse.Namespace) -> int:
     """List the holders of a wiki the DHT knows, their records verified."""
     bootstrap = [parse_address(a) for a in args.bootstrap]
-    participant = Participant(args.port, bootstrap=bootstrap)
+    participant = Participant(args.port, bootstrap=bootstrap, lookup_only=True)
     try:
         if not participant.server.protocol.router.find_neighbors(participant.server.node):
             raise UserError(f"no DHT participant answered at {', '.join(args.bootstrap)}")

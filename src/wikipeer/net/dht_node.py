@@ -38,12 +38,12 @@ class Participant:
     """A DHT participant whose loop runs in a daemon thread; its methods block until done."""
 
     def __init__(self, port: int, host: str = "127.0.0.1", bootstrap: list[tuple[str, int]] | None = None,
-                 storage: RecordStorage | None = None) -> None:
+                 storage: RecordStorage | None = None, lookup_only: bool = False) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="dht")
         self.thread.start()
         try:
-            self.server: RecordServer = self._run(start(port, host, bootstrap or [], storage))
+            self.server: RecordServer = self._run(start(port, host, bootstrap or [], storage, lookup_only))
         except OSError as exc:
             self._halt()
             raise UserError(f"cannot listen for the DHT on UDP {host}:{port}: {exc.strerror or exc}") from None

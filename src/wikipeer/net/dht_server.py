@@ -27,6 +27,9 @@ WAIT_SECONDS = 2.0
 # A peer that does not answer is routine in a DHT, not something to print on every serve's terminal.
 logging.getLogger("kademlia").setLevel(logging.CRITICAL)
 logging.getLogger("rpcudp").setLevel(logging.CRITICAL)
+LOOKUP_ONLY = bytes(KEY_BYTES)
+"""The node id of a participant that only looks up (`peer discover`): others answer it but never add it to
+their routing tables, where it would stay, gone, until a request to it timed out."""
 
 
 class RecordProtocol(KademliaProtocol):
@@ -37,6 +40,10 @@ class RecordProtocol(KademliaProtocol):
     def __init__(self, source_node: Node, storage: RecordStorage, ksize: int) -> None:
         super().__init__(source_node, storage, ksize)
         self._wait_timeout = WAIT_SECONDS
+
+    def welcome_if_new(self, node: Node) -> None:
+        if node.id != LOOKUP_ONLY:
+            super().welcome_if_new(node)
 
     def rpc_store(self, sender: tuple[str, int], nodeid: bytes, key: bytes, value: object) -> bool:
         if not isinstance(nodeid, bytes) or len(nodeid) != KEY_BYTES or not isinstance(key, bytes) \
@@ -78,8 +85,9 @@ class RecordServer(Server):
 
     protocol_class = RecordProtocol
 
-    def __init__(self, storage: RecordStorage | None = None, ksize: int = 20, alpha: int = 3) -> None:
-        super().__init__(ksize=ksize, alpha=alpha, storage=storage or RecordStorage())
+    def __init__(self, storage: RecordStorage | None = None, ksize: int = 20, alpha: int = 3,
+                 node_id: bytes | None = None) -> None:
+        super().__init__(ksize=ksize, alpha=alpha, node_id=node_id, storage=storage or RecordStorage())
         self.read_refused: Counter[str] = Counter()
 
     async def publish(self, dht_key: str, record: bytes) -> bool:
@@ -116,9 +124,10 @@ class RecordServer(Server):
 
 
 async def start(port: int, host: str, bootstrap: list[tuple[str, int]],
-                storage: RecordStorage | None = None) -> RecordServer:
-    """A participant listening on UDP ``host``:``port`` (0: any free port), joined through ``bootstrap``."""
-    server = RecordServer(storage)
+                storage: RecordStorage | None = None, lookup_only: bool = False) -> RecordServer:
+    """A participant listening on UDP ``host``:``port`` (0: any free port), joined through ``bootstrap``;
+    ``lookup_only``: one that asks and is never asked (see LOOKUP_ONLY)."""
+    server = RecordServer(storage, node_id=LOOKUP_ONLY if lookup_only else None)
     await server.listen(port, interface=host)
     if bootstrap:
         await server.bootstrap(bootstrap)
