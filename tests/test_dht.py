@@ -30,7 +30,7 @@ from wikipeer.net.dht_storage import RecordStorage, now_ms
 from wikipeer.node import Node
 from wikipeer.sample import SAMPLE_WIKI
 
-from conftest import assert_user_error, run_cli, spawn_server, start_server, stop_server, wait_serving
+from conftest import assert_user_error, run_cli, spawn_server, stop_server, wait_serving
 
 URL = "http://127.0.0.1:8080/"
 
@@ -192,24 +192,55 @@ def test_a_lying_participant_that_keeps_forged_records_is_caught_by_the_reader()
         reader.stop()
 
 
-def test_a_publisher_refreshes_its_records_before_they_expire(network):
+def test_a_publisher_refreshes_its_records_before_they_expire_and_reports_what_was_refused(network):
     signer = keys(1)[0]
     stop = threading.Event()
     ttl = 2000
+    said: list[str] = []
 
     def records(now: int, ttl: int) -> list[tuple[str, bytes]]:
         return [(wiki_key("refreshed"), wiki_record(signer, "refreshed", URL, 1, now, ttl=ttl))]
 
-    thread = threading.Thread(target=publish_forever, args=(network[2], records, stop, print, ttl))
+    thread = threading.Thread(target=publish_forever, args=(network[2], records, stop, said.append, ttl))
     thread.start()
     try:
         first = until(lambda: network[5].wiki_holders("refreshed"), "the first record")[0]
         later = until(lambda: [h for h in network[5].wiki_holders("refreshed") if h.ts > first.expires - ttl // 2],
                       "a refreshed record")
         assert later[0].expires > first.expires
+        forged = _forged(records(now_ms(), ttl)[0][1], url="http://evil.example/")
+        before = len(said)  # what other tests' forgeries made this participant refuse is told already
+        network[2].storage.put(digest(wiki_key("refreshed")), encode_bundle([forged]), "10.0.0.9")
+        until(lambda: any(line.startswith("the DHT participant refused 1 forged (") for line in said[before:]),
+              "the refusal reported")
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_node_started_before_its_bootstrap_node_joins_when_it_comes_and_publishes_there():
+    signer = keys(1)[0]
+    port = free_udp_port()
+    early = Participant(0, bootstrap=[("127.0.0.1", port)])  # nothing listens there yet
+    stop = threading.Event()
+
+    def records(now: int, ttl: int) -> list[tuple[str, bytes]]:
+        return [(wiki_key("early"), wiki_record(signer, "early", URL, 7, now, ttl=ttl))]
+
+    thread = threading.Thread(target=publish_forever, args=(early, records, stop, print))
+    thread.start()
+    late = None
+    try:
+        assert not early.knows_others()
+        late = Participant(port)
+        found = until(lambda: late.storage.records(digest(wiki_key("early"))), "the early node's record arrives")
+        assert check_record(found[0], now_ms()).position == 7
+    finally:
+        stop.set()
+        thread.join()
+        early.stop()
+        if late is not None:
+            late.stop()
 
 
 # -- real `wikipeer serve --dht` processes ------------------------------------------------
@@ -236,11 +267,10 @@ def served(_sample_template, tmp_path_factory):
     ports = [free_udp_port() for _ in dirs]
     servers = []
     try:
-        servers.append(start_server(dirs[0], "--dht", str(ports[0])))
-        # B and C start together (each start costs seconds): both join through A, which is up.
-        servers += [spawn_server(d, "--dht", str(p), "--dht-bootstrap", f"127.0.0.1:{ports[0]}")
-                    for d, p in zip(dirs[1:], ports[1:])]
-        for proc, client in servers[1:]:
+        # All three start at once (each start costs seconds); B and C join through A whenever A is up.
+        servers += [spawn_server(d, "--dht", str(p), *(["--dht-bootstrap", f"127.0.0.1:{ports[0]}"] if i else []))
+                    for i, (d, p) in enumerate(zip(dirs, ports))]
+        for proc, client in servers:
             wait_serving(proc, client, time.monotonic() + 60)
         yield dirs, ports, servers
     finally:

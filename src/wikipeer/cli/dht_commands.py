@@ -22,7 +22,7 @@ def peer_discover(args: argparse.Namespace) -> int:
     bootstrap = [parse_address(a) for a in args.bootstrap]
     participant = Participant(args.port, bootstrap=bootstrap, lookup_only=True)
     try:
-        if not participant.server.protocol.router.find_neighbors(participant.server.node):
+        if not participant.knows_others():
             raise UserError(f"no DHT participant answered at {', '.join(args.bootstrap)}")
         holders = participant.wiki_holders(args.wiki)
         refused = dict(participant.server.read_refused)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 
 from wikipeer.errors import UserError
@@ -20,6 +22,8 @@ from wikipeer.net.dht_server import RecordServer, start, udp_port
 from wikipeer.net.dht_storage import RecordStorage, now_ms
 
 LOOKUP_SECONDS = 30.0
+REPORT_SECONDS = 60.0
+REJOIN_SECONDS = 2.0
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -39,11 +43,12 @@ class Participant:
 
     def __init__(self, port: int, host: str = "127.0.0.1", bootstrap: list[tuple[str, int]] | None = None,
                  storage: RecordStorage | None = None, lookup_only: bool = False) -> None:
+        self.bootstrap = bootstrap or []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="dht")
         self.thread.start()
         try:
-            self.server: RecordServer = self._run(start(port, host, bootstrap or [], storage, lookup_only))
+            self.server: RecordServer = self._run(start(port, host, self.bootstrap, storage, lookup_only))
         except OSError as exc:
             self._halt()
             raise UserError(f"cannot listen for the DHT on UDP {host}:{port}: {exc.strerror or exc}") from None
@@ -58,6 +63,19 @@ class Participant:
     @property
     def storage(self) -> RecordStorage:
         return self.server.storage
+
+    def knows_others(self) -> bool:
+        """Whether this participant knows any other (its routing table is read on its own loop)."""
+        async def known() -> bool:
+            return bool(self.server.protocol.router.find_neighbors(self.server.node))
+        return self._run(known())
+
+    def rejoin(self) -> bool:
+        """When no other participant is known (the bootstrap nodes were not up yet, or all left), try the
+        bootstrap nodes again; True if this one now knows others."""
+        if not self.knows_others() and self.bootstrap:
+            self._run(self.server.bootstrap(self.bootstrap))
+        return self.knows_others()
 
     def publish(self, records: list[tuple[str, bytes]]) -> int:
         """File each (DHT key, record); how many reached at least one node."""
@@ -90,13 +108,28 @@ class Participant:
 
 def publish_forever(participant: Participant, records: Callable[[int, int], list[tuple[str, bytes]]],
                     stop: threading.Event, warn: Callable[[str], None], ttl: int = DEFAULT_TTL_MS) -> None:
-    """Publish ``records(now, ttl)`` now and again at half their lifetime, until ``stop`` is set."""
+    """Publish ``records(now, ttl)`` now and again at half their lifetime, until ``stop`` is set; say
+    (through ``warn``, at most once a minute) what the participant refused since it last said. A
+    participant that knows no other tries its bootstrap nodes again every few seconds, and publishes
+    as soon as it has joined."""
+    due, told, alone = 0.0, Counter(), False
     while not stop.is_set():
-        try:
-            participant.publish(records(now_ms(), ttl))
-        except Exception as exc:  # a failed round is retried next round; the node keeps serving
-            warn(f"publishing to the DHT failed: {exc}")
-        stop.wait(max(ttl / 2000, 0.5))
+        if alone and participant.rejoin():
+            alone, due = False, 0.0  # joined at last: publish there now
+        if time.monotonic() >= due:
+            try:
+                participant.publish(records(now_ms(), ttl))
+            except Exception as exc:  # a failed round is retried next round; the node keeps serving
+                warn(f"publishing to the DHT failed: {exc}")
+            due = time.monotonic() + ttl / 2000
+            alone = not participant.rejoin()
+        refused = Counter(participant.storage.refused)
+        news = refused - told
+        if news:
+            warn("the DHT participant refused " + ", ".join(f"{n} {why}" for why, n in sorted(news.items()))
+                 + f" (since it started: {sum(refused.values())})")
+            told = refused
+        stop.wait(REJOIN_SECONDS if alone else min(max(due - time.monotonic(), 0.5), REPORT_SECONDS))
 
 
 def holder_urls(participant: Participant, own_key: str) -> Callable[[str, int, str], list[str]]:

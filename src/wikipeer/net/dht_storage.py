@@ -49,12 +49,14 @@ class Kept:
 
 
 class RecordStorage(IStorage):
-    """A kademlia storage of signed records, merged per key and bounded; ``refused`` counts by reason."""
+    """A kademlia storage of signed records, merged per key and bounded; ``refused`` counts by reason
+    (a record already held is no refusal: ``duplicates``)."""
 
     def __init__(self, clock: Callable[[], int] = now_ms) -> None:
         self.clock = clock
         self.keys: dict[bytes, dict[str, Kept]] = {}
         self.accepted = 0
+        self.duplicates = 0
         self.refused: Counter[str] = Counter()
         self._per_node: Counter[str] = Counter()
         self._per_address: dict[str, Counter[str]] = {}
@@ -79,6 +81,9 @@ class RecordStorage(IStorage):
             self.refused["misplaced"] += 1
             return False
         reason = self._refusal(dkey, holder, source)
+        if reason == "duplicate":  # the package hands records on more than once: no one's fault
+            self.duplicates += 1
+            return False
         if reason:
             self.refused[reason] += 1
             return False
@@ -185,4 +190,5 @@ class RecordStorage(IStorage):
 
     def counts(self) -> dict[str, int]:
         """What was taken and refused (by reason), and what is held."""
-        return {"accepted": self.accepted, "held": self._records, "keys": len(self.keys), **self.refused}
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "held": self._records,
+                "keys": len(self.keys), **self.refused}
