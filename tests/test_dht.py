@@ -24,7 +24,7 @@ from wikipeer.model.objects import Page, build_page
 from wikipeer.net import dht_storage
 from wikipeer.net.dht_node import Participant, publish_forever
 from wikipeer.net.dht_records import (MAX_BUNDLE, MAX_NAMESPACES, MAX_RECORD, MAX_URL, MAX_WIKI, PAGES, WIKI,
-                                      BadRecord, Holder, check_record, decode_bundle, encode_bundle, guid_prefix,
+                                      check_record, decode_bundle, encode_bundle, guid_prefix,
                                       pages_key, pages_record, wiki_key, wiki_record)
 from wikipeer.net.dht_storage import RecordStorage, now_ms
 from wikipeer.node import Node

@@ -185,6 +185,17 @@ def check_record(data: bytes, now: int, dht_key: str | None = None) -> Holder:
     return holder
 
 
+def fitting(records: list[bytes]) -> list[bytes]:
+    """The first of ``records`` (duplicates left out) that fit one bundle of at most MAX_BUNDLE bytes."""
+    chosen, size = [], 8  # a list's header and each item's, generously
+    for data in dict.fromkeys(records):
+        if size + len(data) + 3 > MAX_BUNDLE:
+            break
+        chosen.append(data)
+        size += len(data) + 3
+    return chosen
+
+
 def encode_bundle(records: list[bytes]) -> bytes:
     """Several records as one DHT value."""
     return libipld.encode_dag_cbor(list(records))

@@ -17,7 +17,7 @@ from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
 from kademlia.utils import digest
 
-from wikipeer.net.dht_records import MAX_BUNDLE, BadRecord, Holder, check_record, decode_bundle, encode_bundle
+from wikipeer.net.dht_records import BadRecord, Holder, check_record, decode_bundle, encode_bundle, fitting
 from wikipeer.net.dht_storage import RecordStorage, now_ms
 
 KEY_BYTES = 20
@@ -66,18 +66,8 @@ class MergingCrawl(ValueSpiderCrawl):
                 merged.append(b"")  # counted as malformed when read
         peer = self.nearest_without_value.popleft()
         if peer:  # as the package does: the nearest node that lacked the key is given what was found
-            await self.protocol.call_store(peer, self.node.id, _bounded(merged))
+            await self.protocol.call_store(peer, self.node.id, encode_bundle(fitting(merged)))
         return merged
-
-
-def _bounded(records: list[bytes]) -> bytes:
-    chosen, size = [], 8
-    for data in dict.fromkeys(records):
-        if size + len(data) + 3 > MAX_BUNDLE:
-            break
-        chosen.append(data)
-        size += len(data) + 3
-    return encode_bundle(chosen)
 
 
 class RecordServer(Server):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from kademlia.storage import IStorage
 from kademlia.utils import digest
 
-from wikipeer.net.dht_records import MAX_BUNDLE, BadRecord, Holder, check_record, decode_bundle, encode_bundle
+from wikipeer.net.dht_records import BadRecord, Holder, check_record, decode_bundle, encode_bundle, fitting
 
 MAX_HOLDERS = 64
 """Records kept per DHT key (one per node key)."""
@@ -155,13 +155,7 @@ class RecordStorage(IStorage):
             return []
         now = self.clock()
         live = sorted((k for k in held.values() if k.holder.expires > now), key=lambda k: -k.holder.ts)
-        chosen, size = [], 8
-        for kept in live:
-            if size + len(kept.data) + 3 > MAX_BUNDLE:
-                break
-            chosen.append(kept.data)
-            size += len(kept.data) + 3
-        return chosen
+        return fitting([kept.data for kept in live])
 
     def __setitem__(self, key: bytes, value: object) -> None:
         self.put(key, value)
