@@ -17,12 +17,12 @@ from kademlia.node import Node as Contact
 from kademlia.utils import digest
 
 from wikipeer.authoring import edit
-from wikipeer.errors import InvalidObject
+from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str
 from wikipeer.model.objects import Page, build_page
 from wikipeer.net import dht_storage
-from wikipeer.net.dht_node import Participant, publish_forever
+from wikipeer.net.dht_node import Participant, parse_address, publish_forever
 from wikipeer.net.dht_records import (MAX_BUNDLE, MAX_NAMESPACES, MAX_RECORD, MAX_URL, MAX_WIKI, PAGES, WIKI,
                                       check_record, decode_bundle, encode_bundle, guid_prefix,
                                       pages_key, pages_record, wiki_key, wiki_record)
@@ -309,8 +309,17 @@ def test_a_reader_of_the_empty_node_gets_a_page_no_peer_has_through_a_node_the_d
     assert empty.get(f"/wiki/{SAMPLE_WIKI}/Nobody_has_this").status_code == 404
 
 
-def test_peer_discover_says_what_is_wrong_with_a_bad_address():
+def test_peer_discover_and_serve_say_what_is_wrong_with_a_bad_address_or_a_taken_port(tmp_path):
     assert_user_error(run_cli(None, "peer", "discover", "w", "--bootstrap", "nonsense"), "HOST:PORT")
+    with pytest.raises(UserError, match="write HOST:PORT"):
+        parse_address("nonsense:")
+    Node.init(tmp_path / "n").close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        refused = run_cli(tmp_path / "n", "serve", "--port", "0", "--dht", str(port))
+    assert_user_error(refused, f"cannot listen for the DHT on UDP 127.0.0.1:{port}")
+    assert "serving" not in refused.out  # said before the server says it serves
     assert_user_error(run_cli(None, "peer", "discover", "w", "--bootstrap", f"127.0.0.1:{free_udp_port()}"),
                       "no DHT participant answered")
 

@@ -473,6 +473,9 @@ def serve(args: argparse.Namespace) -> int:
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
     sock = bind(args.host, args.port)
+    from wikipeer.cli.dht_commands import join_dht, serve_dht
+
+    participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
     out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
     from wikipeer.net.gossip import gossip_forever
@@ -487,9 +490,7 @@ def serve(args: argparse.Namespace) -> int:
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
-    from wikipeer.cli.dht_commands import start_dht
-
-    finder = start_dht(args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
+    finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
                      access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.

@@ -47,16 +47,21 @@ def _age(h: Holder) -> str:
     return f"{max(0, now_ms() - h.ts) // 1000}s"
 
 
-def start_dht(args: argparse.Namespace, node: Node, address: str, stop: threading.Event,
-              warn: Callable[[str], None]) -> Finder | None:
-    """Under `serve --dht`: join the DHT, publish this node's records until ``stop``; the finder
-    fetch-on-demand asks. None without --dht."""
+def join_dht(args: argparse.Namespace) -> Participant | None:
+    """Under `serve --dht`: listen on the UDP port and join through the bootstrap nodes (None without --dht)."""
     if args.dht is None:
         return None
     if args.dht_ttl < 2:
         raise UserError("--dht-ttl is at least 2 seconds (records are refreshed at half their lifetime)")
     bootstrap = [parse_address(a) for a in args.dht_bootstrap]
-    participant = Participant(args.dht, host=args.host, bootstrap=bootstrap)
+    return Participant(args.dht, host=args.host, bootstrap=bootstrap)
+
+
+def serve_dht(participant: Participant | None, args: argparse.Namespace, node: Node, address: str,
+              stop: threading.Event, warn: Callable[[str], None]) -> Finder | None:
+    """Publish this node's records until ``stop``; the finder fetch-on-demand asks (None without --dht)."""
+    if participant is None:
+        return None
     url = args.dht_url or address
     out.print(f"in the DHT on udp {args.host}:{participant.port}, as {url}")
     threading.Thread(target=publish_forever, daemon=True, name="dht-publish",
