@@ -70,6 +70,12 @@ class Participant:
             return bool(self.server.protocol.router.find_neighbors(self.server.node))
         return self._run(known())
 
+    def refused(self) -> Counter[str]:
+        """What this participant's storage refused, by reason (copied on its own loop)."""
+        async def copy() -> Counter[str]:
+            return Counter(self.storage.refused)
+        return self._run(copy())
+
     def rejoin(self) -> bool:
         """When no other participant is known (the bootstrap nodes were not up yet, or all left), try the
         bootstrap nodes again; True if this one now knows others."""
@@ -114,16 +120,17 @@ def publish_forever(participant: Participant, records: Callable[[int, int], list
     as soon as it has joined."""
     due, told, alone = 0.0, Counter(), False
     while not stop.is_set():
-        if alone and participant.rejoin():
-            alone, due = False, 0.0  # joined at last: publish there now
-        if time.monotonic() >= due:
-            try:
+        try:
+            if alone and participant.rejoin():
+                alone, due = False, 0.0  # joined at last: publish there now
+            if time.monotonic() >= due:
+                due = time.monotonic() + ttl / 2000
                 participant.publish(records(now_ms(), ttl))
-            except Exception as exc:  # a failed round is retried next round; the node keeps serving
-                warn(f"publishing to the DHT failed: {exc}")
-            due = time.monotonic() + ttl / 2000
-            alone = not participant.rejoin()
-        refused = Counter(participant.storage.refused)
+                alone = not participant.rejoin()
+            refused = participant.refused()
+        except Exception as exc:  # a failed round is retried next round; the node keeps serving
+            warn(f"publishing to the DHT failed: {exc}")
+            refused = told
         news = refused - told
         if news:
             warn("the DHT participant refused " + ", ".join(f"{n} {why}" for why, n in sorted(news.items()))

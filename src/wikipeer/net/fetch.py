@@ -40,6 +40,8 @@ Progress = Callable[[int, int], None]
 """``progress(done, of)``: pages asked for that are done (fetched or found missing), of those asked for."""
 Finder = Callable[[str, int, str], list[str]]
 """``finder(wiki, ns, title)``: addresses of nodes found beyond the peers (the DHT) that may hold the page."""
+MAX_FOUND = 5
+"""Found nodes tried for one page: anyone may publish that they hold it, and a reader waits for each."""
 
 
 @dataclass(slots=True)
@@ -238,7 +240,7 @@ def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_
 def _fetch_found(node: Node, urls: list[str], wiki: str, page: Title, depth: int, result: FetchResult) -> bool:
     """Fetch a page from the first of ``urls`` that has it (through the same verified door); True if one did."""
     guid = cid_to_str(build_page(Page(wiki, page.ns, page.text)).cid)
-    for url in urls:
+    for url in urls[:MAX_FOUND]:
         tried = FetchResult()
         try:
             fetch_guid(node, url, guid, depth, tried)
