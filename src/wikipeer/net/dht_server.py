@@ -65,9 +65,23 @@ class MergingCrawl(ValueSpiderCrawl):
             except BadRecord:
                 merged.append(b"")  # counted as malformed when read
         peer = self.nearest_without_value.popleft()
-        if peer:  # as the package does: the nearest node that lacked the key is given what was found
-            await self.protocol.call_store(peer, self.node.id, encode_bundle(fitting(merged)))
+        sound = _sound(merged, self.node.id)
+        if peer and sound:  # as the package does: the nearest node that lacked the key is given what was found
+            await self.protocol.call_store(peer, self.node.id, encode_bundle(fitting(sound)))
         return merged
+
+
+def _sound(records: list[bytes], dkey: bytes) -> list[bytes]:
+    """The records that pass every check, under their own key: only those are passed on (a node that
+    handed on another's forgery would be counted, and bounded, for it)."""
+    now, sound = now_ms(), []
+    for data in records:
+        try:
+            if digest(check_record(data, now).dht_key) == dkey:
+                sound.append(data)
+        except BadRecord:
+            pass
+    return sound
 
 
 class RecordServer(Server):
