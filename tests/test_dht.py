@@ -23,8 +23,9 @@ from wikipeer.model.keys import key_to_str
 from wikipeer.model.objects import Page, build_page
 from wikipeer.net import dht_storage
 from wikipeer.net.dht_node import Participant, parse_address, publish_forever
+from wikipeer.net.dht_publish import node_records
 from wikipeer.net.dht_records import (MAX_BUNDLE, MAX_NAMESPACES, MAX_RECORD, MAX_URL, MAX_WIKI, PAGES, WIKI,
-                                      check_record, decode_bundle, encode_bundle, guid_prefix,
+                                      Holder, check_record, decode_bundle, encode_bundle, guid_prefix,
                                       pages_key, pages_record, wiki_key, wiki_record)
 from wikipeer.net.dht_storage import RecordStorage, now_ms
 from wikipeer.node import Node
@@ -124,6 +125,28 @@ def test_flooding_one_key_or_from_one_address_is_refused_beyond_the_bounds_and_m
         storage.put(digest(pages_key(prefix)), encode_bundle([pages_record(one, prefix, URL, now)]), "10.2.0.1")
     assert storage.refused["node_full"] >= 20
     assert storage.counts()["held"] <= dht_storage.MAX_RECORDS
+
+
+def test_a_node_publishes_its_wikis_whole_its_followed_namespaces_or_the_prefixes_of_its_pages(tmp_path):
+    node = Node.init(tmp_path / "n")
+    node.wiki("w")
+    for title in ("Paris", "Lyon", "Talk:Paris"):
+        edit(node, "w", title, f"about {title}", "new")
+    now = now_ms()
+
+    def published() -> list[Holder]:
+        return [check_record(record, now, dht_key) for dht_key, record in node_records(node, URL, now)]
+
+    whole = published()
+    assert [(h.kind, h.wiki, h.namespaces, h.position) for h in whole] == [(WIKI, "w", None, node.store.last_seq())]
+    node.config.follow_namespaces = [["w", 1], ["w", 0]]
+    assert [(h.kind, h.namespaces) for h in published()] == [(WIKI, (0, 1))]
+    node.config.follow_namespaces, node.config.follow_pages = [], ["w/Paris"]
+    prefixes = {guid_prefix(cid_to_str(build_page(Page("w", ns, t)).cid)) for ns, t in ((0, "Paris"), (0, "Lyon"),
+                                                                                         (1, "Paris"))}
+    pages = published()
+    assert {h.kind for h in pages} == {PAGES} and {h.prefix for h in pages} == prefixes
+    node.close()
 
 
 # -- real participants on 127.0.0.1 ---------------------------------------------------------
