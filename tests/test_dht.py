@@ -22,7 +22,7 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str
 from wikipeer.model.objects import Page, build_page
 from wikipeer.net import dht_storage
-from wikipeer.net.dht_node import Participant, parse_address, publish_forever
+from wikipeer.net.dht_node import Participant, holder_urls, parse_address, publish_forever
 from wikipeer.net.dht_publish import node_records
 from wikipeer.net.dht_records import (MAX_BUNDLE, MAX_NAMESPACES, MAX_RECORD, MAX_URL, MAX_WIKI, PAGES, WIKI,
                                       Holder, check_record, decode_bundle, encode_bundle, guid_prefix,
@@ -330,6 +330,23 @@ def test_a_reader_of_the_empty_node_gets_a_page_no_peer_has_through_a_node_the_d
     shown = run_cli(dirs[2], "show", WIKI_NAME, "Only on B")
     assert shown.code == 0 and shown.out.strip() == "B's own page"
     assert empty.get(f"/wiki/{WIKI_NAME}/Nobody_has_this").status_code == 404
+
+
+def test_a_record_naming_another_nodes_address_sends_no_fetch_there(served):
+    dirs, ports, servers = served
+    a_url = str(servers[0][1].base_url).rstrip("/") + "/"
+    a_key = run_cli(dirs[0], "key", "export", "node").out.strip()
+    impostor = keys(1)[0]  # signs "I hold dhtwiki, at A's address"
+    asker = Participant(0, bootstrap=[("127.0.0.1", ports[2])], lookup_only=True)
+    try:
+        asker.publish([(wiki_key("misdirected"), wiki_record(impostor, "misdirected", a_url, 99, now_ms()))])
+        assert [h.url for h in asker.wiki_holders("misdirected")] == [a_url]  # the record is genuine
+        finder = holder_urls(asker, own_key="ed25519:none")
+        assert finder("misdirected", 0, "Only on A") == []  # but A is not the impostor
+        until(lambda: a_url in finder(WIKI_NAME, 0, "Only on A"), "A's own record found")
+        assert any(h.key == a_key for h in asker.wiki_holders(WIKI_NAME))
+    finally:
+        asker.stop()
 
 
 def test_peer_discover_and_serve_say_what_is_wrong_with_a_bad_address_or_a_taken_port(tmp_path, capsys):

@@ -14,16 +14,20 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from wikipeer.errors import UserError
+from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.objects import Page, build_page
+from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.dht_records import DEFAULT_TTL_MS, Holder, guid_prefix, pages_key, wiki_key
 from wikipeer.net.dht_server import RecordServer, start, udp_port
 from wikipeer.net.dht_storage import RecordStorage, now_ms
+from wikipeer.net.fetch import MAX_FOUND
 
 LOOKUP_SECONDS = 30.0
 REPORT_SECONDS = 60.0
 REJOIN_SECONDS = 2.0
+CHECK_SECONDS = 5.0
+"""How long a found node may take to say who it is."""
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -139,12 +143,27 @@ def publish_forever(participant: Participant, records: Callable[[int, int], list
         stop.wait(REJOIN_SECONDS if alone else min(max(due - time.monotonic(), 0.5), REPORT_SECONDS))
 
 
-def holder_urls(participant: Participant, own_key: str) -> Callable[[str, int, str], list[str]]:
-    """A finder for fetch-on-demand: the addresses of a page's holders, this node's own left out."""
+def holder_urls(participant: Participant, own_key: str, most: int = MAX_FOUND) -> Callable[[str, int, str], list[str]]:
+    """A finder for fetch-on-demand: the addresses of at most ``most`` holders of a page, this node's own left
+    out, each one's node asked who it is first: a record anyone may sign cannot send fetches to another node's
+    address."""
     def finder(wiki: str, ns: int, title: str) -> list[str]:
         try:
             holders = participant.page_holders(wiki, ns, title)
         except TimeoutError:  # the DHT did not answer in time: the reader gets the page's 404, not a 500
             return []
-        return list(dict.fromkeys(h.url for h in holders if h.key != own_key))
+        found: dict[str, None] = {}
+        for h in holders:
+            if h.key != own_key and h.url not in found and len(found) < most and _answers_as(h):
+                found[h.url] = None
+        return list(found)
     return finder
+
+
+def _answers_as(holder: Holder) -> bool:
+    """Whether the node at a holder's URL is the node whose key signed the record."""
+    try:
+        with PeerClient(holder.url, timeout=CHECK_SECONDS) as client:
+            return client.descriptor().key == holder.key
+    except (PeerError, InvalidObject):
+        return False
