@@ -357,9 +357,10 @@ def test_peer_discover_and_serve_say_what_is_wrong_with_a_bad_address_or_a_taken
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        refused = run_cli(tmp_path / "n", "serve", "--port", "0", "--dht", str(port))
-    assert_user_error(refused, f"cannot listen for the DHT on UDP 127.0.0.1:{port}")
-    assert "serving" not in refused.out  # said before the server says it serves
+        code = main(["--node", str(tmp_path / "n"), "serve", "--port", "0", "--dht", str(port)])
+    said = capsys.readouterr()
+    assert code == 2 and said.err == f"wikipeer: cannot listen for the DHT on UDP 127.0.0.1:{port}: Address already in use\n"
+    assert "serving" not in said.out  # said before the server says it serves
     assert main(["peer", "discover", "w", "--bootstrap", f"127.0.0.1:{free_udp_port()}"]) == 2  # in-process: quicker
     assert capsys.readouterr().err.startswith("wikipeer: no DHT participant answered at 127.0.0.1:")
 

@@ -472,10 +472,10 @@ def serve(args: argparse.Namespace) -> int:
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
-    sock = bind(args.host, args.port)
     from wikipeer.cli.dht_commands import join_dht, serve_dht
 
     participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
+    sock = bind(args.host, args.port)
     out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
     from wikipeer.net.gossip import gossip_forever

@@ -109,11 +109,22 @@ class Participant:
     def _halt(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
     def stop(self) -> None:
-        """Stop listening and end the thread."""
-        self.loop.call_soon_threadsafe(self.server.stop)
-        self._halt()
+        """Stop listening, end what the loop still runs, and end the thread."""
+        async def close() -> None:
+            self.server.stop()
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.sleep(0)  # the transport finishes closing on the loop's next turn
+        try:
+            self._run(close(), timeout=5)
+        finally:
+            self._halt()
 
 
 def publish_forever(participant: Participant, records: Callable[[int, int], list[tuple[str, bytes]]],
