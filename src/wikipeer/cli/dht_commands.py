@@ -53,6 +53,9 @@ def join_dht(args: argparse.Namespace) -> Participant | None:
         return None
     if args.dht_ttl < 2:
         raise UserError("--dht-ttl is at least 2 seconds (records are refreshed at half their lifetime)")
+    if args.host in ("0.0.0.0", "::") and not args.dht_url:
+        raise UserError(f"serving on every interface ({args.host}), give --dht-url: the address other nodes "
+                        "reach this node at, to publish in the DHT")
     bootstrap = [parse_address(a) for a in args.dht_bootstrap]
     return Participant(args.dht, host=args.host, bootstrap=bootstrap)
 
