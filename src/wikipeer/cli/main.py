@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from wikipeer import __version__
 from wikipeer.cli import account_args, backup_args, dht_args, index_args, net_args, offline_args, trust_args
 from wikipeer.cli.parsing import CommandParser
 from wikipeer.errors import WikipeerError
+from wikipeer.store import engine_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"wikipeer: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except sqlite3.DatabaseError as exc:
+    except engine_errors.DatabaseError as exc:
         print(f"wikipeer: the node's store cannot be used: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

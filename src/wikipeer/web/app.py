@@ -10,7 +10,6 @@ run anything; ``<style>`` elements stay forbidden (``style-src 'self'``).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -25,7 +24,7 @@ from wikipeer.net.fetch import Finder
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
-from wikipeer.store import hidden
+from wikipeer.store import engine_errors, hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
@@ -285,13 +284,13 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     async def unwritable(request: Request, exc: StoreUnwritable) -> Response:
         return unwritable_page(request, exc)
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def store_error(request: Request, exc: sqlite3.OperationalError) -> Response:
+    @app.exception_handler(engine_errors.OperationalError)
+    async def store_error(request: Request, exc: engine_errors.OperationalError) -> Response:
         # Writes outside the store's transactions (accounts, sessions) meet a full disk too.
         problem = disk_problem(exc, site.node.dir)
         if problem is not None:
             return unwritable_page(request, problem)
-        if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        if engine_errors.is_busy(exc):
             return error_page(request, 503, "Try again", "The node's store is busy; try again in a moment.")
         raise exc  # anything else is a bug: the server's 500
 
