@@ -144,6 +144,11 @@ def read(store: Store, ids: list[int]) -> Iterator[Block]:
                 yield store.block_at(*by_id[oid])
 
 
+def object_count(store: Store) -> int:
+    """How many objects the store holds (fewer than its last position once fetched pages were evicted)."""
+    return store.conn.execute("SELECT count(*) FROM objects").fetchone()[0]
+
+
 def signed_by(store: Store, since: int, keys: frozenset[str]) -> list[int]:
     """Positions after ``since`` of what these keys signed, with what it needs to travel.
 
