@@ -5,10 +5,16 @@ callers use instead. render/language_data.py reads its own read-only data file a
 from __future__ import annotations
 
 import ast
+import inspect
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import wikipeer
+from wikipeer.store.interface import StoreBackend, StoreReader, StoreWriter
+from wikipeer.store.store import Store, Writer
 
 SRC = Path(wikipeer.__file__).parent
 ALLOWED = {Path("render/language_data.py")}
@@ -60,3 +66,69 @@ def pages(store):
     assert sorted(violations(source, "m.py")) == [
         "m.py:2: imports sqlite3", "m.py:3: imports from psycopg", "m.py:7: holds SQL 'SELECT id FROM pages WHERE wiki = ?'",
         "m.py:7: uses .conn", "m.py:7: uses .execute", "m.py:8: uses .executemany"]
+
+
+def _signature(fn) -> list[tuple]:
+    """A method's parameters as a second backend must take them: names, kinds, defaults, annotations."""
+    params = list(inspect.signature(fn).parameters.values())[1:]  # without self
+    return [(p.name, p.kind, p.default, str(p.annotation).replace('"', "").replace("'", "")) for p in params]
+
+
+def _members(protocol: type) -> dict[str, object]:
+    return {name: getattr(protocol, name) for name in dir(protocol)
+            if not name.startswith("_") and callable(getattr(protocol, name, None))}
+
+
+@pytest.mark.parametrize("protocol, implementation", [(StoreBackend, Store), (StoreWriter, Writer)])
+def test_the_sqlite_store_fills_every_member_of_the_interface_as_declared(protocol, implementation):
+    members = _members(protocol)
+    assert len(members) > (40 if protocol is StoreBackend else 15)
+    for name, declared in members.items():
+        assert _signature(getattr(implementation, name)) == _signature(declared), name
+    props = [name for name in dir(protocol) if isinstance(getattr(protocol, name, None), property)]
+    assert all(isinstance(getattr(implementation, name), property) for name in props)
+
+
+def test_a_store_and_its_writer_are_what_the_protocols_say(tmp_path):
+    store = Store(tmp_path / "store.sqlite")
+    try:
+        assert isinstance(store, StoreBackend) and isinstance(store, StoreReader)
+        assert {"path", "index_trusted"} <= set(StoreReader.__annotations__) and store.path == tmp_path / "store.sqlite"
+        with store.write() as writer:
+            assert isinstance(writer, StoreWriter) and writer.touched_pages == set() and writer.packed == {}
+        assert not isinstance(object(), StoreReader)
+    finally:
+        store.close()
+
+
+def _asked_of_a_store(tree: ast.AST) -> Iterator[tuple[str, str, int]]:
+    """("Store" or "Writer", attribute, line) for each attribute a module asks of a store or a writer:
+    through ``node.store``, ``self.writer``, or a parameter annotated Store or Writer."""
+    typed = {a.arg: ast.unparse(a.annotation).strip("'\"") for a in ast.walk(tree)
+             if isinstance(a, ast.arg) and a.annotation is not None}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        receiver = ast.unparse(node.value)
+        kind = typed.get(receiver) if isinstance(node.value, ast.Name) else None
+        if receiver.endswith("node.store"):
+            kind = "Store"
+        elif receiver.endswith("self.writer"):
+            kind = "Writer"
+        if kind in ("Store", "Writer"):
+            yield kind, node.attr, node.lineno
+
+
+def test_callers_ask_a_store_only_what_the_interface_lists():
+    allowed = {"Store": set(dir(StoreBackend)) | set(StoreReader.__annotations__),
+               "Writer": set(dir(StoreWriter)) | set(StoreWriter.__annotations__)}
+    asked, beyond = set(), []
+    for path in outside_store():
+        for kind, attr, line in _asked_of_a_store(ast.parse(path.read_text())):
+            asked.add((kind, attr))
+            if attr not in allowed[kind]:
+                beyond.append(f"{path.relative_to(SRC)}:{line}: {kind}.{attr}")
+    assert ("Store", "page") in asked and ("Writer", "add_revision") in asked  # the scan sees the callers
+    assert beyond == [], "add these to store/interface.py (or ask through a store module):\n" + "\n".join(beyond)
+    example = ast.parse("def f(store: Store, w: Writer):\n    store.conn\n    node.store.page()\n    w.repack()\n")
+    assert sorted(_asked_of_a_store(example)) == [("Store", "conn", 2), ("Store", "page", 3), ("Writer", "repack", 4)]
