@@ -5,6 +5,7 @@ callers use instead. render/language_data.py reads its own read-only data file a
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 from collections.abc import Iterator
@@ -25,10 +26,10 @@ SQL = re.compile(r"^\s*(SELECT\s.+\sFROM\s|INSERT\s+(OR\s+\w+\s+)?INTO\s|UPDATE\
                  r"CREATE\s+(TABLE|INDEX)\s|PRAGMA\s|BEGIN\b)", re.S)
 
 
-def violations(source: str, name: str) -> list[str]:
-    """What in one module's source reaches past the store's interface, one line each (file:line: what)."""
+def violations(source: str | ast.AST, name: str) -> list[str]:
+    """What in one module (its source or tree) reaches past the store's interface, one line each (file:line: what)."""
     found = []
-    for node in ast.walk(ast.parse(source, name)):
+    for node in ast.walk(ast.parse(source, name) if isinstance(source, str) else source):
         if isinstance(node, ast.Import):
             found += [f"{name}:{node.lineno}: imports {a.name}" for a in node.names if a.name.split(".")[0] in DRIVERS]
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in DRIVERS:
@@ -40,15 +41,17 @@ def violations(source: str, name: str) -> list[str]:
     return found
 
 
-def outside_store() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*.py")
-                  if p.relative_to(SRC).parts[0] != "store" and p.relative_to(SRC) not in ALLOWED)
+@functools.cache
+def outside_store() -> dict[Path, ast.AST]:
+    """Every module outside store/ (and the allowed ones), parsed once for all the tests here."""
+    return {p: ast.parse(p.read_text(), str(p)) for p in sorted(SRC.rglob("*.py"))
+            if p.relative_to(SRC).parts[0] != "store" and p.relative_to(SRC) not in ALLOWED}
 
 
 def test_no_module_outside_the_store_sees_sql():
     modules = outside_store()
     assert len(modules) > 100 and SRC / "fsck.py" in modules and SRC / "store" / "store.py" not in modules
-    found = [v for path in modules for v in violations(path.read_text(), str(path.relative_to(SRC)))]
+    found = [v for path, tree in modules.items() for v in violations(tree, str(path.relative_to(SRC)))]
     assert found == [], "move these into store/ (docs/scale-interface.md):\n" + "\n".join(found)
 
 
@@ -123,8 +126,8 @@ def test_callers_ask_a_store_only_what_the_interface_lists():
     allowed = {"Store": set(dir(StoreBackend)) | set(StoreReader.__annotations__),
                "Writer": set(dir(StoreWriter)) | set(StoreWriter.__annotations__)}
     asked, beyond = set(), []
-    for path in outside_store():
-        for kind, attr, line in _asked_of_a_store(ast.parse(path.read_text())):
+    for path, tree in outside_store().items():
+        for kind, attr, line in _asked_of_a_store(tree):
             asked.add((kind, attr))
             if attr not in allowed[kind]:
                 beyond.append(f"{path.relative_to(SRC)}:{line}: {kind}.{attr}")
