@@ -339,7 +339,7 @@ def _write_requests(node: Node, path: Path, report: HomeReport) -> None:
         _write_text(requests / f"{want.id}.json", json.dumps(want.to_request()))
     report.requests = len(wants)
     count = log.object_count(node.store)
-    cids = (c for _, c in node.store.log_cids())
+    cids = log.object_cids(node.store)
     summary = Summary.of(cids, count, secrets.token_bytes(16))  # a new salt each trip: see formats/summary.py
     try:
         _write_file(requests / SUMMARY, lambda f: f.write(summary.to_bytes()))
