@@ -43,7 +43,7 @@ def violations(source: str | ast.AST, name: str) -> list[str]:
 
 @functools.cache
 def outside_store() -> dict[Path, ast.AST]:
-    """Every module outside store/ (and the allowed ones), parsed once for all the tests here."""
+    """Every module outside store/ but the allowed ones, parsed once for all the tests here."""
     return {p: ast.parse(p.read_text(), str(p)) for p in sorted(SRC.rglob("*.py"))
             if p.relative_to(SRC).parts[0] != "store" and p.relative_to(SRC) not in ALLOWED}
 
