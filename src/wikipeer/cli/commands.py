@@ -23,6 +23,7 @@ from wikipeer.store.records import PageRow, RevInfo
 if TYPE_CHECKING:
     import socket
 
+    from wikipeer.net.dht_node import Participant
     from wikipeer.net.ratelimit import Limits
     from wikipeer.web.access_log import AccessLogFile
     from wikipeer.store.people import People
@@ -475,10 +476,16 @@ def serve(args: argparse.Namespace) -> int:
     workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise UserError(f"--workers {workers}: give a number of processes from 1 to {MAX_WORKERS}")
+    if workers > 1 and args.dht is not None:
+        # Its participant is a thread with a UDP port: one process's, and no thread may cross a fork.
+        raise UserError("--dht and --workers cannot be used together yet: serve with one of them")
     limits = Limits.from_rates(_rates(args.rate_limit))
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
+    from wikipeer.cli.dht_commands import join_dht
+
+    participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
     socks = bind_shared(args.host, args.port, workers) if workers > 1 else [bind(args.host, args.port)]
     out.print(f"serving {node.dir} on {url(args.host, socks[0].getsockname()[1])}"
               + (f" with {workers} workers" if workers > 1 else ""))
@@ -493,8 +500,8 @@ def serve(args: argparse.Namespace) -> int:
             # Password hashes take 64 MiB each: the machine's bound is shared out, not multiplied.
             limits.hashing.size = max(1, limits.hashing.size // workers)
             return Supervisor(workers, lambda slot: _serve_node(args, _open(args), keep_one(socks, slot), limits,
-                                                                proxies, access_log, worker=True)).run()
-        return _serve_node(args, node, socks[0], limits, proxies, access_log)
+                                                                proxies, access_log, None, worker=True)).run()
+        return _serve_node(args, node, socks[0], limits, proxies, access_log, participant)
     finally:
         for sock in socks:
             sock.close()
@@ -503,10 +510,12 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limits: Limits, proxies: list[str],
-                access_log: AccessLogFile | None, worker: bool = False) -> int:
-    """One serving process: its background loops (in one worker of many: the elected one), the app, uvicorn."""
+                access_log: AccessLogFile | None, participant: Participant | None, worker: bool = False) -> int:
+    """One serving process: its background loops (in one worker of many: the elected one), the DHT participant
+    if any, the app, uvicorn."""
     import uvicorn
 
+    from wikipeer.cli.dht_commands import serve_dht
     from wikipeer.web.app import create_app
 
     stop = threading.Event()
@@ -517,8 +526,9 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
         lead_when_elected(node.dir, stop, lambda: _background(args, node, stop))
     else:
         _background(args, node, stop)
+    finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
-                     access_log=access_log)
+                     access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
     server = uvicorn.Server(uvicorn.Config(WorkerHeader(app) if worker else app, log_level="warning",
                                            access_log=False, proxy_headers=bool(proxies),
