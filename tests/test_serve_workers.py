@@ -240,8 +240,9 @@ def test_a_signal_to_the_server_stops_every_worker(_sample_template, tmp_path, h
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
-def test_workers_must_be_a_positive_number(sample_node):
+def test_workers_must_be_a_positive_number_and_not_with_the_dht(sample_node):
     assert_user_error(run_cli(sample_node, "serve", "--workers", "0"), "--workers 0", "from 1")
+    assert_user_error(run_cli(sample_node, "serve", "--workers", "2", "--dht", "0"), "--dht and --workers")
 
 
 def test_a_trust_list_another_worker_stored_changes_this_ones_view_at_once(tmp_path, monkeypatch):

@@ -517,6 +517,7 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
     from wikipeer.cli.dht_commands import serve_dht
     from wikipeer.web.app import create_app
+    from wikipeer.web.listen import url
 
     stop = threading.Event()
     if worker:
