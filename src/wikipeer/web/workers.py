@@ -4,7 +4,7 @@ The socket is bound once, before the workers are forked: each inherits it and
 the kernel hands every new connection to one of them. The supervisor (the
 process the user started) forks after the modules are imported, so a worker
 starts without importing them again and shares their pages with the others
-(it still opens the node and builds the app: 1.3 s on a loaded machine); it opens
+(it still opens the node and builds the app: about a second on a loaded machine); it opens
 nothing of the node itself before forking (``run_worker`` opens the node in
 the child: no SQLite connection crosses a fork) and runs no threads, so a
 replacement forked later inherits no lock some thread held.
