@@ -6,8 +6,8 @@ write lock. Every worker asks for an exclusive ``flock`` on the lock file;
 the one that gets it runs the loops, the others ask again every
 ``RETRY_SECONDS``, so when the leader dies (the kernel drops its lock with
 it) another worker takes the work over. A lock file covers the processes of
-one machine; several machines on one cluster store need one of them named to
-run the loops (docs/scale-workers.md).
+one machine: several machines on one cluster store each elect their own
+leader, so each runs the loops (docs/scale-workers.md).
 """
 
 from __future__ import annotations
