@@ -1,7 +1,9 @@
 """`wikipeer serve --workers 2`, a real server of two processes on one port (issue 18, item 2): two edits of one
 page taken at once by the two workers both kept (two heads, or a conflict page holding the text), an edit taken by
 one worker shown at once by the other (the whole-page cache follows the store's log), the background work run by
-one worker and taken over when it dies, a killed worker replaced, and Ctrl-C/SIGTERM stopping every process."""
+one worker and taken over when it dies, a killed worker replaced, Ctrl-C/SIGTERM stopping every process, connections
+spread over the workers' sockets, a port another program shares out refused, and workers that cannot start ending
+the server rather than being forked forever."""
 
 from __future__ import annotations
 
