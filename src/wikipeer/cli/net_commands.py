@@ -17,6 +17,7 @@ from wikipeer.net.receive import first_causes
 from wikipeer.net.sync import NO_REASON, ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
+from wikipeer.store.nonces import Nonces
 from wikipeer.store.peers import Peer, PeerBook
 
 
@@ -59,6 +60,9 @@ def peer_list(args: argparse.Namespace) -> int:
         out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
     for row in others:
         out.print(row)
+    refused = Nonces(node.store).refusals()
+    if refused:
+        out.print("signed requests refused: " + ", ".join(f"{reason} {count}" for reason, count in refused.items()))
     return 0
 
 
