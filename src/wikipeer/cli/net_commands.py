@@ -50,6 +50,9 @@ def peer_list(args: argparse.Namespace) -> int:
     node = _open(args)
     peers = PeerBook(node.store)
     listed, others = peers.list(), mediawiki_commands.list_rows(node)
+    refused = Nonces(node.store).refusals()
+    if refused:  # requests other nodes signed that this node refused, whoever they claimed to be
+        out.print("signed requests refused: " + ", ".join(f"{reason} {count}" for reason, count in refused.items()))
     if not listed and not others:
         none_yet("peers", "'wikipeer peer add URL' adds a node, 'wikipeer peer add --mediawiki API_URL --wiki NAME' a MediaWiki")
         return 0
@@ -60,9 +63,6 @@ def peer_list(args: argparse.Namespace) -> int:
         out.print(f"{p.url:<32} {p.gave:>7} {p.took:>7} {pulled:>7} {p.we_refused:>8} {p.forgeries:>6}  {state}")
     for row in others:
         out.print(row)
-    refused = Nonces(node.store).refusals()
-    if refused:
-        out.print("signed requests refused: " + ", ".join(f"{reason} {count}" for reason, count in refused.items()))
     return 0
 
 
