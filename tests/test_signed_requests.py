@@ -12,6 +12,7 @@ import shutil
 import socket
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ from wikipeer.net.signing import AUDIENCE, DIGEST, SIGNATURE, SIGNATURE_INPUT, S
 from wikipeer.net.sync import sync
 from wikipeer.net.wire import CAR_ZSTD, NODE_HEADER, car_chunks
 from wikipeer.node import Node
+from wikipeer.store.nonces import PURGE_EVERY, Nonces
 from wikipeer.store.peers import PeerBook
 
 WIKI = "w"
@@ -37,12 +39,9 @@ def served(_sample_template, tmp_path_factory):
     """A served sample node that throttles takers (max_take_ratio 1), so it counts every caller's taking."""
     directory = tmp_path_factory.mktemp("signed") / "node"
     shutil.copytree(_sample_template, directory)
-    n = Node.open(directory)
-    try:
+    with closing(Node.open(directory)) as n:
         n.config.max_take_ratio = 1.0
         n.save_config()
-    finally:
-        n.close()
     proc, client = start_server(directory)
     try:
         yield directory, client, node_key(client)
@@ -84,12 +83,9 @@ def test_a_signed_sync_works_and_is_credited_to_the_node_that_signed_it(served, 
     try:
         local.user_key()
         me = local.keyring.get("node").public
-        provider = Node.open(directory)
-        try:  # the provider knows the local node as a peer: what came from it is not sent back to it
+        with closing(Node.open(directory)) as provider:  # it knows the local node: what came from it stays
             PeerBook(provider.store).add("http://local.invalid")
             PeerBook(provider.store).set("http://local.invalid", key=me)
-        finally:
-            provider.close()
         url = str(client.base_url).rstrip("/")
         PeerBook(local.store).add(url)  # its key unknown: the client learns it from the descriptor to sign
         pulled = sync(local, url, do_push=False).pulled.accepted
@@ -202,15 +198,12 @@ def test_an_anonymous_reader_reads_but_is_credited_with_nothing(served):
 def test_a_banned_node_cannot_dodge_its_ban_nor_pin_its_taking_on_another(served):
     directory, client, key = served
     banned, victim = new_signer(), new_signer()
-    n = Node.open(directory)
-    try:
+    with closing(Node.open(directory)) as n:
         peers = PeerBook(n.store)
         for url, who in (("http://banned.invalid", banned), ("http://victim.invalid", victim)):
             peers.add(url)
             peers.set(url, key=who.public)
         peers.set("http://banned.invalid", banned="sent a forgery")
-    finally:
-        n.close()
     upload = b"".join(car_chunks([]))
     with from_address(client, "127.0.0.6") as c:
         refused(c.send(signed(c, banned, key, "GET", "/api/v1/log", params={"since": 0})), 403,
@@ -229,3 +222,14 @@ def test_a_banned_node_cannot_dodge_its_ban_nor_pin_its_taking_on_another(served
         assert mine.status_code == 200
     assert taker(directory, banned.public) == (0, 0)
     assert taker(directory, victim.public) == (int(mine.headers["x-wikipeer-count"]), 0)
+
+
+def test_nonces_are_kept_until_their_window_ends_then_forgotten(node):
+    nonces = Nonces(node.store)
+    now = 1_800_000_000.0
+    assert nonces.first_use("ed25519:a", "n1", int(now) + SKEW, now=now)
+    assert not nonces.first_use("ed25519:a", "n1", int(now) + SKEW, now=now + 10)  # a replay
+    assert nonces.first_use("ed25519:b", "n1", int(now) + SKEW, now=now + 10)  # another key's nonce is its own
+    later = now + SKEW + PURGE_EVERY + 1  # past the window: the next one purges what expired
+    assert nonces.first_use("ed25519:a", "n2", int(later) + SKEW, now=later)
+    assert node.store.conn.execute("SELECT nonce FROM request_nonces").fetchall() == [("ed25519:a n2",)]

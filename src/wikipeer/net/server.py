@@ -32,7 +32,7 @@ from wikipeer.net.methods import Api
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
 from wikipeer.net.params import INT_MAX, INT_MIN, cid, integer
 from wikipeer.net.proof import Caller, CallerBanned, Gate, Unsigned
-from wikipeer.net.signing import EMPTY_DIGEST, RequestRefused
+from wikipeer.net.signing import EMPTY_DIGEST, RequestRefused, is_signed
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
@@ -91,6 +91,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
 
     async def admitted(request: Request, body: bytes | None = None) -> Caller:
         """The caller, once its signature (and ``body``'s digest) passed; raises one of Refused."""
+        if not is_signed(request.headers):  # nothing to check, nothing to write: no thread needed
+            return Caller(None, caller_source(request))
         caller = await run_in_threadpool(gate.admit, request, caller_source(request))
         if body is not None:
             gate.body(caller, hashlib.sha256(body).digest())
