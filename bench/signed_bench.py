@@ -13,7 +13,10 @@ and unsigned alternately, REPEATS times each, the median kept:
    each kind, taking turns, the median of each: the fixed cost of a
    signature (making it, checking it, one nonce row) is all that differs;
 3. push: the clone's 100 new revisions pushed back (uploads are always
-   signed: the body is spooled and hashed before it is sent), for scale.
+   signed: the body is spooled and hashed before it is sent), for scale;
+4. in this process, without HTTP: making and checking one signature, and
+   remembering one nonce in a store: what a signed request adds, measured
+   without the noise of a loaded machine's round trips.
 
 The anchor is the unsigned run of the same work in the same run; the ratio
 is signed / unsigned (1.0: no cost).
@@ -26,20 +29,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from nacl.signing import SigningKey
+
 from bench import servers
 from bench.synthetic import history
 from wikipeer.authoring import edit
 from wikipeer.net.client import PeerClient
-from wikipeer.net.signing import node_signer
+from wikipeer.net.signing import EMPTY_DIGEST, RequestSigner, check, node_signer
 from wikipeer.net.sync import SyncResult, pull, push
 from wikipeer.node import Node
 from wikipeer.store.log import Scope
+from wikipeer.store.nonces import Nonces
 from wikipeer.store.peers import PeerBook
 
 PAGES, REVISIONS = 100, 10
-REPEATS = 5
+REPEATS = 7
 REQUESTS = 500
 PUSHED = 100
+CPU_ROUNDS = 2000
 
 
 def _source(directory: Path) -> int:
@@ -112,6 +119,27 @@ def _push(node_dir: Path, url: str) -> float:
         node.close()
 
 
+def _cpu(directory: Path) -> dict[bool, float]:
+    """Microseconds of work a signed request adds, in this process: making and checking its signature
+    (False), and remembering its nonce in a store (True)."""
+    signer, node_key = RequestSigner(SigningKey.generate()), RequestSigner(SigningKey.generate()).public
+    target = "/api/v1/log?since=1000000000&limit=1&pack=1&holds=0"
+    start = time.perf_counter()
+    for _ in range(CPU_ROUNDS):
+        check(signer.headers("GET", target, EMPTY_DIGEST, node_key), "GET", target, node_key)
+    signing = time.perf_counter() - start
+    node = Node.init(directory)
+    try:
+        nonces, now = Nonces(node.store), int(time.time())
+        start = time.perf_counter()
+        for i in range(CPU_ROUNDS):
+            nonces.first_use(signer.public, f"nonce-{i:06d}-padding", now + 301)
+        remembering = time.perf_counter() - start
+    finally:
+        node.close()
+    return {False: signing / CPU_ROUNDS * 1e6, True: remembering / CPU_ROUNDS * 1e6}
+
+
 def run() -> dict[str, float | str]:
     with tempfile.TemporaryDirectory(prefix="signed-bench-") as tmp:
         root = Path(tmp)
@@ -127,6 +155,7 @@ def run() -> dict[str, float | str]:
                     clones[signed].append(seconds)
             request = _requests(root / "clone-0-True", url)
             pushed = _push(root / "clone-0-True", url)
+        cpu = _cpu(root / "cpu")
     clone = {s: statistics.median(v) for s, v in clones.items()}
     return {
         "objects in the source": objects,
@@ -138,4 +167,6 @@ def run() -> dict[str, float | str]:
         "empty log request signed (ms, median)": request[True],
         "request signed / unsigned": request[True] / request[False],
         f"push of {PUSHED} revisions, signed (s)": pushed,
+        "sign + check a request (us)": cpu[False],
+        "remember its nonce (us)": cpu[True],
     }
