@@ -210,6 +210,8 @@ def test_a_banned_node_cannot_dodge_its_ban_nor_pin_its_taking_on_another(served
                 f"this node banned {banned.public} (sent a forgery)")
         refused(c.send(signed(c, banned, key, "POST", "/api/v1/car", content=upload,
                               headers={"content-type": CAR_ZSTD})), 403, "banned")
+        refused(c.send(signed(c, banned, key, "POST", "/api/v1/gossip", content=upload,
+                              headers={"content-type": CAR_ZSTD})), 403, "banned")
         # Dropping the signature: an anonymous reader, which may not upload.
         refused(c.post("/api/v1/car", content=upload, headers={"content-type": CAR_ZSTD}), 401, "must be signed")
         # Claiming the victim's key, in the old header or in the signature: anonymous, or refused.
