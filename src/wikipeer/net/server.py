@@ -94,8 +94,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         if not is_signed(request.headers):  # nothing to check, nothing to write: no thread needed
             return Caller(None, caller_source(request))
         caller = await run_in_threadpool(gate.admit, request, caller_source(request))
-        if body is not None:
-            gate.body(caller, hashlib.sha256(body).digest())
+        if body is not None:  # a mismatch is counted in the store: not on the event loop's thread
+            await run_in_threadpool(gate.body, caller, hashlib.sha256(body).digest())
         return caller
 
     @api.post("/rpc", tags=["inter-node"], summary="JSON-RPC 2.0 (see docs/protocol.md)")
@@ -204,7 +204,7 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             digest.update(chunk)
         spool.seek(0)
         try:
-            gate.body(caller, digest.digest())
+            await run_in_threadpool(gate.body, caller, digest.digest())
             return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, caller,
                                                         request.headers.get("content-type", "")))
         except Refused as exc:
