@@ -187,8 +187,9 @@ def test_an_anonymous_reader_reads_but_is_credited_with_nothing(served):
         assert read_log.status_code == 200 and int(read_log.headers["x-wikipeer-count"]) > 100
         served_count = int(read_log.headers["x-wikipeer-count"])
         # The old header names a node, but proves nothing: the read is anonymous all the same.
-        assert anonymous.get("/api/v1/log", params={"since": 0}, headers={NODE_HEADER: someone.public}).status_code == 200
-        refused(anonymous.post("/api/v1/car", content=upload, headers={"content-type": CAR_ZSTD, NODE_HEADER: someone.public}),
+        named = {NODE_HEADER: someone.public}
+        assert anonymous.get("/api/v1/log", params={"since": 0}, headers=named).status_code == 200
+        refused(anonymous.post("/api/v1/car", content=upload, headers={"content-type": CAR_ZSTD, **named}),
                 401, "an upload must be signed by the sending node's key")
     assert taker(directory, someone.public) == (0, 0)
     assert taker(directory, "caller:127.0.0.5") == (2 * served_count, 0)  # counted by its address, giving nothing

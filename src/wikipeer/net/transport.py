@@ -114,25 +114,23 @@ class Transport:
         does. ``sign``: makes the headers that sign the request.
         """
         target = self.prefix + path + (f"?{urlencode(params, doseq=True)}" if params else "")
-        body: bytes | Iterable[bytes] | IO[bytes] | None = content.encode("utf-8") if isinstance(content, str) else content
+        body: bytes | Iterable[bytes] | IO[bytes] | None = \
+            content.encode("utf-8") if isinstance(content, str) else content
         sent = {**self.headers, **(headers or {})}
-        cleanup = ExitStack()
-        if sign is not None:
-            if body is None or isinstance(body, bytes):
-                digest = hashlib.sha256(body or b"").digest()
-            else:
-                body, digest, size = _spooled(body, cleanup)
-                sent["content-length"] = str(size)
-            sent.update(sign(method, target, digest))
-        conn = self._connection()
-        try:
+        with ExitStack() as cleanup:  # the spooled body, whatever happens (signing may fail too)
+            if sign is not None:
+                if body is None or isinstance(body, bytes):
+                    digest = hashlib.sha256(body or b"").digest()
+                else:
+                    body, digest, size = _spooled(body, cleanup)
+                    sent["content-length"] = str(size)
+                sent.update(sign(method, target, digest))
+            conn = self._connection()
+            cleanup.callback(conn.close)
             with _errors():
                 conn.request(method, target, body=body, headers=sent)
                 raw = conn.getresponse()
             yield Response(raw)
-        finally:
-            conn.close()
-            cleanup.close()
 
     def close(self) -> None:
         """Nothing stays open between requests; kept for the interface."""
