@@ -34,7 +34,7 @@ from wikipeer.store import indexer
 from wikipeer.store.keyring import ACCOUNT_PREFIX, NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
-from wikipeer.store.blobs import check_location
+from wikipeer.store.blobs import open_blobs
 from wikipeer.store.store import Store
 
 if TYPE_CHECKING:
@@ -121,8 +121,8 @@ class Node:
         """Create a node directory with its node key; an existing node is opened as it is.
 
         ``blobs``: keep media chunks there (s3://...) rather than in pack files beside the store."""
-        if blobs is not None:
-            check_location(blobs)  # a location that cannot be right is named before anything is made
+        if blobs is not None:  # a bucket that cannot be used is named before anything is made
+            open_blobs(blobs, directory / "store.sqlite").check()
         directory.mkdir(parents=True, exist_ok=True)
         keyring = Keyring(directory / "keys")
         if not keyring.exists(NODE_KEY):
