@@ -25,6 +25,7 @@ from bench import git_push_bench
 from bench import git_remote_bench
 from bench import zim_bench
 from bench import dht_bench
+from bench import blobs_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -75,6 +76,8 @@ def main(argv: list[str]) -> int:
                 "(issue 17)", zim_bench.run),
         "dht": ("DHT: discovering a wiki's 10 holders over 20 participants on loopback vs the kademlia package's own "
                 "lookup; record sizes (issue 18)", dht_bench.run),
+        "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
+                  "(issue 18)", blobs_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

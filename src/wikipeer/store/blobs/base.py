@@ -19,7 +19,7 @@ transaction, and the few whole-pack operations fsck and migrate need.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from wikipeer.errors import WikipeerError
@@ -61,6 +61,11 @@ class BlobStore(ABC):
     @abstractmethod
     def read(self, place: ChunkPlace) -> bytes:
         """The bytes of one chunk; PackError if its pack is missing, too short or cannot be reached."""
+
+    def read_many(self, places: Sequence[ChunkPlace]) -> Iterator[bytes]:
+        """The bytes of each chunk in turn (a store may read neighbouring chunks at once)."""
+        for place in places:
+            yield self.read(place)
 
     @abstractmethod
     def writer(self, indexed_end: IndexedEnd) -> PackWriter:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from wikipeer.errors import UserError
@@ -26,6 +27,9 @@ from wikipeer.store.blobs.base import BlobError, BlobStore, IndexedEnd
 from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError
 
 PACK_DIR = "packs/"
+READ_SPAN = 16 << 20
+"""Neighbouring chunks are fetched in one ranged GET of at most this many bytes (a file's chunks, uploaded
+together, lie side by side): one request per chunk read a file at a fifth of the local packs' speed."""
 TIMEOUT = 10.0
 """Seconds to connect, and to wait for each read of a response: a bucket that stopped answering fails the
 write in about a minute (three tries), not never."""
@@ -91,6 +95,25 @@ class BucketBlobs(BlobStore):
             raise PackError(f"pack s3://{self.bucket}/{name} ends before the chunk at offset {place.offset} "
                             f"(wanted {place.length} bytes, found {len(data)})")
         return data
+
+    def read_many(self, places: Sequence[ChunkPlace]) -> Iterator[bytes]:
+        run: list[ChunkPlace] = []
+        for place in places:
+            if run and not (place.pack == run[-1].pack and place.offset == run[-1].offset + run[-1].length + HEADER
+                            and place.offset + place.length - run[0].offset <= READ_SPAN):
+                yield from self._read_run(run)
+                run = []
+            run.append(place)
+        yield from self._read_run(run)
+
+    def _read_run(self, run: list[ChunkPlace]) -> Iterator[bytes]:
+        """Chunks that lie one after another in one pack, from one ranged GET."""
+        if not run:
+            return
+        first, last = run[0], run[-1]
+        data = self.read(ChunkPlace(first.pack, first.offset, last.offset + last.length - first.offset))
+        for place in run:
+            yield data[place.offset - first.offset:place.offset - first.offset + place.length]
 
     def writer(self, indexed_end: IndexedEnd) -> "BucketWriter":
         return BucketWriter(self)
