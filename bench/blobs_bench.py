@@ -4,8 +4,9 @@ The same generated files (``BLOBS_MB`` MB in all, default 200: JPEGs of 8 MB,
 a small picture followed by random bytes, incompressible as photos are) are
 uploaded through the door into two nodes: one with its chunks in local pack
 files (the anchor), one with them in a bucket of a real SeaweedFS (`weed mini`
-on 127.0.0.1, the tests' own starter). Then each file is read back whole from
-a fresh opening of each store (ranged GETs on S3). Figures: seconds, MB/s and
+on 127.0.0.1). Then each file is read back whole from
+a fresh opening of each store (ranged GETs on S3). SeaweedFS is started as the
+media backup benchmark starts it. Figures: seconds, MB/s and
 the S3/local ratio of each.
 """
 
@@ -13,16 +14,13 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.media_backup_bench import S3_ENV, Weed
 from wikipeer.node import Node
 from wikipeer.uploading import upload
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from weed_server import Weed  # noqa: E402 - the tests' SeaweedFS starter, not a second one
 
 MB = 1 << 20
 FILE_MB = 8
@@ -68,20 +66,19 @@ def run() -> dict[str, float | str]:
     with tempfile.TemporaryDirectory(prefix="blobs-bench-") as tmp:
         root = Path(tmp)
         (root / "weed").mkdir()
-        weed = Weed(root / "weed")
-        weed.start()
-        saved = {k: os.environ.get(k) for k in weed.env}
-        os.environ.update(weed.env)
-        try:
-            local = _store_and_read(root / "local", photos, None)
-            s3 = _store_and_read(root / "s3", photos, "s3://wikipeer/bench")
-        finally:
-            weed.stop()
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with Weed(root / "weed") as weed:
+            env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": weed.endpoint}
+            saved = {k: os.environ.get(k) for k in env}
+            os.environ.update(env)
+            try:
+                local = _store_and_read(root / "local", photos, None)
+                s3 = _store_and_read(root / "s3", photos, "s3://bench/blobs")
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
     results: dict[str, float | str] = {"files": len(photos), "file bytes (MB)": size}
     for what, at in (("store", 0), ("read", 1)):
         results[f"{what}: local packs (s)"] = local[at]

@@ -38,6 +38,14 @@ class PackError(OSError):
     """A pack cannot be read where the index says a chunk lies."""
 
 
+def whole(pack: str, place: ChunkPlace, data: bytes) -> bytes:
+    """``data``, read from ``pack`` at ``place``, if it is all there; else PackError."""
+    if len(data) != place.length:
+        raise PackError(f"pack {pack} ends before the chunk at offset {place.offset} "
+                        f"(wanted {place.length} bytes, found {len(data)})")
+    return data
+
+
 class Packs:
     """The pack files of one store: reads for anyone, appends for the one writer."""
 
@@ -63,10 +71,7 @@ class Packs:
                 data = handle.read(place.length)
         except OSError as exc:
             raise PackError(f"pack {self.path(place.pack).name} cannot be read: {exc.strerror or exc}") from None
-        if len(data) != place.length:
-            raise PackError(f"pack {self.path(place.pack).name} ends before the chunk at offset {place.offset} "
-                            f"(wanted {place.length} bytes, found {len(data)})")
-        return data
+        return whole(self.path(place.pack).name, place, data)
 
     # -- the writer's side (inside the store's write transaction) ---------
 

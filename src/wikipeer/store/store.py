@@ -191,10 +191,10 @@ class Store:
             return open_blobs(recorded, self.path) if recorded else self.blobs
         if recorded is not None and not same_bucket(asked, recorded):
             raise UserError(f"{self.path} keeps its chunks in {recorded}, not {asked}: "
-                                "'wikipeer migrate' copies a store to other blobs")
+                            "'wikipeer migrate' copies a store to other blobs")
         if recorded is None and self.conn.execute("SELECT EXISTS (SELECT 1 FROM chunks)").fetchone()[0]:
             raise UserError(f"{self.path} keeps its chunks in {self.blobs.url}, not {asked}: "
-                                "'wikipeer migrate' copies a store to other blobs")
+                            "'wikipeer migrate' copies a store to other blobs")
         blobs = open_blobs(asked, self.path)
         blobs.check()  # a bucket that is not there is named now, not at the first upload
         self.set_meta("blobs", asked)  # a new endpoint for the same bucket and prefix is kept too

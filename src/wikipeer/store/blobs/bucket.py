@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from wikipeer.errors import UserError
 from wikipeer.store.blobs.base import BlobError, BlobStore, IndexedEnd
-from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError
+from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError, whole
 
 PACK_DIR = "packs/"
 READ_SPAN = 16 << 20
@@ -91,10 +91,7 @@ class BucketBlobs(BlobStore):
             raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {_reason(exc)}") from None
         except BotoCoreError as exc:
             raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {exc}") from None
-        if len(data) != place.length:
-            raise PackError(f"pack s3://{self.bucket}/{name} ends before the chunk at offset {place.offset} "
-                            f"(wanted {place.length} bytes, found {len(data)})")
-        return data
+        return whole(f"s3://{self.bucket}/{name}", place, data)
 
     def read_many(self, places: Sequence[ChunkPlace]) -> Iterator[bytes]:
         run: list[ChunkPlace] = []
