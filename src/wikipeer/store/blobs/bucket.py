@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from functools import cached_property
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wikipeer.errors import UserError
@@ -52,14 +54,18 @@ class BucketBlobs(BlobStore):
     """The packs of one store in an S3 bucket under a prefix."""
 
     def __init__(self, url: str, pack_size: int = PACK_SIZE) -> None:
+        self.bucket, self.prefix, self.endpoint = split_url(url)
+        self.url = url
+        self.pack_size = pack_size
+
+    @cached_property
+    def client(self) -> Any:  # boto3 makes its client classes at run time
+        """The S3 client, made at first use: a command that reads no chunk does not import boto3 (0.3 s)."""
         import boto3  # only stores in a bucket need it
         from botocore.config import Config
 
-        self.bucket, self.prefix, endpoint = split_url(url)
-        self.url = url
-        self.pack_size = pack_size
-        self.client = boto3.client(
-            "s3", endpoint_url=endpoint or os.environ.get("WIKIPEER_S3_ENDPOINT") or None,
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint or os.environ.get("WIKIPEER_S3_ENDPOINT") or None,
             region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             config=Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"},
                           connect_timeout=TIMEOUT, read_timeout=TIMEOUT,
