@@ -27,6 +27,7 @@ from wikipeer.errors import NotFound, UserError
 from wikipeer.fsck import Fault, fsck
 from wikipeer.model.block import Block
 from wikipeer.node import Node
+from wikipeer.store.blobs import open_blobs
 from wikipeer.store.store import Store
 
 SOURCE = "migrate"
@@ -58,6 +59,8 @@ def migrate(node: Node, to: Path, blobs: str | None = None,
         raise UserError(f"--to {to}: that is this node's own store; name a new file")
     if to.is_dir() or not to.parent.is_dir():
         raise UserError(f"--to {to}: give the path of a store file in an existing folder")
+    if blobs is not None and not to.exists():  # a bucket that cannot be used is named before the file is made
+        open_blobs(blobs, to).check()
     target = Store(to, chain=node.store.chain, blobs=blobs)
     try:
         for wiki in node.store.wikis():
