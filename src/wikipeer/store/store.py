@@ -34,7 +34,7 @@ from wikipeer.store import search as fts
 from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
 from wikipeer.model.media import File
-from wikipeer.store.blobs import BlobError, BlobStore, open_blobs
+from wikipeer.store.blobs import BlobError, BlobStore, check_location, open_blobs
 from wikipeer.store.packs import ChunkPlace, PackError
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, ParentText, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
@@ -139,6 +139,8 @@ class Store:
     def __init__(self, path: Path | str, chain: int | None = None, blobs: str | None = None) -> None:
         """``blobs``: where media chunks go (store/blobs: s3://...); None keeps the store's own choice,
         recorded when it was made (the pack directory beside the file, unless it was made with one)."""
+        if blobs is not None:
+            check_location(blobs)  # before a new file is made
         self.path = Path(path)
         self._local = threading.local()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
