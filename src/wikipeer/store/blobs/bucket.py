@@ -95,10 +95,8 @@ class BucketBlobs(BlobStore):
         try:
             data = self.client.get_object(Bucket=self.bucket, Key=name,
                                           Range=f"bytes={place.offset}-{place.offset + place.length - 1}")["Body"].read()
-        except ClientError as exc:
+        except (BotoCoreError, ClientError) as exc:
             raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {_reason(exc)}") from None
-        except BotoCoreError as exc:
-            raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {exc}") from None
         return whole(f"s3://{self.bucket}/{name}", place, data)
 
     def read_many(self, places: Sequence[ChunkPlace]) -> Iterator[bytes]:
@@ -174,7 +172,6 @@ class BucketWriter:
         self.blobs = blobs
         self._pack: int | None = None
         self._buffer = bytearray()
-        self.uploaded: list[int] = []  # packs this transaction stored (orphans if it rolls back)
 
     def append(self, cid: bytes, data: bytes) -> ChunkPlace:
         if self._pack is not None and len(self._buffer) >= self.blobs.pack_size:
@@ -188,7 +185,6 @@ class BucketWriter:
     def _upload(self) -> None:
         assert self._pack is not None
         self.blobs.put(self._pack, bytes(self._buffer))
-        self.uploaded.append(self._pack)
         self._pack, self._buffer = None, bytearray()
 
     def sync(self) -> None:
