@@ -3,7 +3,8 @@
 Media: every chunk is re-read from its pack and re-hashed against its CID, and
 every file version's bytes are assembled and their SHA-256 compared, on either
 blob store (store/blobs: local packs or an S3 bucket). Packs no chunk row names
-(a write that failed after its upload) are listed apart: harmless, not faults.
+(a write that failed after its upload) are listed apart by the command
+(store/integrity.orphan_packs): harmless, not faults.
 
 Also checks that the indexes agree with the objects (every revision has its
 page, text, parents and a signature the rules require) and SQLite's own
@@ -73,12 +74,6 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
     faults += _index_faults(store)
     faults += _file_faults(store)
     return checked, faults
-
-
-def orphan_packs(store: Store) -> dict[int, int]:
-    """Packs in the store's blob store that no chunk row names, with their sizes: what failed writes left."""
-    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks")}
-    return {pack: size for pack, size in store.blobs.pack_sizes().items() if pack not in named}
 
 
 def _file_faults(store: Store) -> list[Fault]:

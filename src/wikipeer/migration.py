@@ -61,7 +61,7 @@ def migrate(node: Node, to: Path, blobs: str | None = None,
         raise UserError(f"--to {to}: give the path of a store file in an existing folder")
     if blobs is not None and not to.exists():  # a bucket that cannot be used is named before the file is made
         open_blobs(blobs, to).check()
-    target = Store(to, chain=node.store.chain, blobs=blobs)
+    target = Store(to, blobs=blobs)
     try:
         for wiki in node.store.wikis():
             config = node.store.wiki_config(wiki)

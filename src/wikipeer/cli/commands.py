@@ -419,7 +419,8 @@ def export_dump(args: argparse.Namespace) -> int:
 
 def fsck(args: argparse.Namespace) -> int:
     from wikipeer.cli.progress import progress_bar
-    from wikipeer.fsck import fsck as run_fsck, orphan_packs
+    from wikipeer.fsck import fsck as run_fsck
+    from wikipeer.store.integrity import orphan_packs
 
     node = _open(args)
     with progress_bar("checking", node.store.last_seq(), args.quiet, "objects") as update:
