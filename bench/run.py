@@ -26,6 +26,8 @@ from bench import git_remote_bench
 from bench import zim_bench
 from bench import workers_bench
 from bench import dht_bench
+from bench import signed_bench
+from bench import blobs_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -78,6 +80,10 @@ def main(argv: list[str]) -> int:
                     "supervisor (issue 18)", workers_bench.run),
         "dht": ("DHT: discovering a wiki's 10 holders over 20 participants on loopback vs the kademlia package's own "
                 "lookup; record sizes (issue 18)", dht_bench.run),
+        "signed": ("Signed requests: a clone of 3,100 objects and empty log requests, signed vs unsigned (issue 18)",
+                   signed_bench.run),
+        "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
+                  "(issue 18)", blobs_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

@@ -34,6 +34,7 @@ from wikipeer.store import indexer
 from wikipeer.store.keyring import ACCOUNT_PREFIX, NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
+from wikipeer.store.blobs import open_blobs
 from wikipeer.store.store import Store
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class NodeConfig:
     default of policy/rules.py.
     ``trust_own_communities``: the default view trusts the members of every
     community this node's own keys issue, from its creation (docs/trust.md).
+    ``blobs``: where media chunks are kept, s3://BUCKET/PREFIX[?endpoint=URL] (None: pack files beside the
+    store; docs/scale-blobs.md).
     """
 
     default_key: str | None = None
@@ -83,6 +86,7 @@ class NodeConfig:
     max_held_total_bytes: int | None = None
     held_days: float | None = None
     trust_own_communities: bool = True
+    blobs: str | None = None
 
     def held_limits(self) -> dict[str, int]:
         """The held-table bounds set here, as Policy fields (those left None are not named)."""
@@ -111,13 +115,20 @@ class Node:
         store.index_trusted = self.index_keys
 
     @classmethod
-    def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None) -> "Node":
-        """Create a node directory with its node key; an existing node is opened as it is."""
+    def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None,
+             blobs: str | None = None) -> "Node":
+        """Create a node directory with its node key; an existing node is opened as it is.
+
+        ``blobs``: keep media chunks there (s3://...) rather than in pack files beside the store."""
+        if blobs is not None:  # a bucket that cannot be used is named before anything is made
+            open_blobs(blobs, directory / "store.sqlite").check()
         directory.mkdir(parents=True, exist_ok=True)
         keyring = Keyring(directory / "keys")
         if not keyring.exists(NODE_KEY):
             keyring.create(NODE_KEY, passphrase)
-        node = cls(directory, Store(directory / "store.sqlite", chain=chain), keyring, _load_config(directory))
+        config = _load_config(directory)
+        config.blobs = blobs or config.blobs
+        node = cls(directory, Store(directory / "store.sqlite", chain=chain, blobs=config.blobs), keyring, config)
         node.save_config()
         return node
 
@@ -125,7 +136,8 @@ class Node:
     def open(cls, directory: Path) -> "Node":
         if not (directory / "store.sqlite").exists():
             raise UserError(f"no node at {directory}: run 'wikipeer init' first (or choose one with --node)")
-        return cls(directory, Store(directory / "store.sqlite"), Keyring(directory / "keys"), _load_config(directory))
+        config = _load_config(directory)
+        return cls(directory, Store(directory / "store.sqlite", blobs=config.blobs), Keyring(directory / "keys"), config)
 
     def save_config(self) -> None:
         tmp = self.dir / "config.json.tmp"

@@ -54,7 +54,7 @@ def _read_input(path: Path | None) -> bytes:
 
 
 def init(args: argparse.Namespace) -> int:
-    node = Node.init(_dir(args), chain=args.chain)
+    node = Node.init(_dir(args), chain=args.chain, blobs=args.blobs)
     out.print(f"node at {node.dir}; node key {node.keyring.get('node').public}")
     if args.sample:
         from wikipeer.sample import SAMPLE_WIKI, load_sample
@@ -425,12 +425,17 @@ def export_dump(args: argparse.Namespace) -> int:
 def fsck(args: argparse.Namespace) -> int:
     from wikipeer.cli.progress import progress_bar
     from wikipeer.fsck import fsck as run_fsck
+    from wikipeer.store.integrity import orphan_packs
 
     node = _open(args)
     with progress_bar("checking", node.store.last_seq(), args.quiet, "objects") as update:
         checked, faults = run_fsck(node.store, update)
     for fault in faults:
         print(f"fault: {fault}")
+    orphans = orphan_packs(node.store)
+    if orphans:
+        print(f"note: {len(orphans)} packs in {node.store.blobs.url} ({sum(orphans.values())} bytes) hold no chunk "
+              "the store names: writes that failed left them; harmless")
     print(f"checked {checked} objects: " + (f"{len(faults)} faults" if faults else "no faults"))
     return 1 if faults else 0
 
