@@ -49,7 +49,7 @@ def _read_input(path: Path | None) -> bytes:
 
 
 def init(args: argparse.Namespace) -> int:
-    node = Node.init(_dir(args), chain=args.chain)
+    node = Node.init(_dir(args), chain=args.chain, store=args.store, blobs=args.blobs)
     out.print(f"node at {node.dir}; node key {node.keyring.get('node').public}")
     if args.sample:
         from wikipeer.sample import SAMPLE_WIKI, load_sample

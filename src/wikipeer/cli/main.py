@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a node directory and its node key")
     p.add_argument("--sample", action="store_true", help="load the built-in sample wiki if the node is empty")
     p.add_argument("--chain", type=int, help="texts per compression chain before a full text (default 16)")
+    p.add_argument("--store", help="postgresql://... URL for the store (default: $WIKIPEER_STORE, else SQLite in the node)")
+    p.add_argument("--blobs", help="where packs and media chunks go (s3://...); recorded in config.json")
     p.set_defaults(func="wikipeer.cli.commands:init")
 
     key = sub.add_parser("key", help="manage identity keys").add_subparsers(dest="key_command", required=True, metavar="ACTION")
