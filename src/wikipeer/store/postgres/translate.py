@@ -92,6 +92,7 @@ def translate(sql: str) -> Translated:
             joined += " ON CONFLICT DO NOTHING"
         else:
             upsert = match.group(2)
+    joined = _qualify_upsert(joined)
     if re.match(r"CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE", joined, re.I):
         for pattern, replacement in _DDL_TYPES:
             joined = pattern.sub(replacement, joined)
@@ -114,6 +115,27 @@ def _code(part: str) -> str:
     part = re.sub(r"\bIS\s+(\?\d*)", r"IS NOT DISTINCT FROM \1", part)
     part = _functions(part)
     return _name_subqueries(part)
+
+
+def _qualify_upsert(sql: str) -> str:
+    """In ``ON CONFLICT ... DO UPDATE SET c = c + excluded.c`` PostgreSQL finds a bare ``c`` ambiguous:
+    the columns assigned are named with their table on the right-hand sides."""
+    match = re.match(r"INSERT\s+INTO\s+(\w+)", sql, re.I)
+    at = sql.upper().find("DO UPDATE SET")
+    if match is None or at < 0:
+        return sql
+    table, head, tail = match.group(1), sql[:at + len("DO UPDATE SET")], sql[at + len("DO UPDATE SET"):]
+    where = re.search(r"\bWHERE\b", tail, re.I)
+    sets, rest = (tail[:where.start()], tail[where.start():]) if where else (tail, "")
+    parts = _split_args(sets)
+    names = [p.split("=", 1)[0].strip().strip('"') for p in parts]
+    fixed = []
+    for part in parts:
+        left, right = part.split("=", 1)
+        for name in names:
+            right = re.sub(rf'(?<![\w."]){re.escape(name)}(?![\w"(])', f"{table}.{name}", right)
+        fixed.append(f"{left}={right}")
+    return head + ",".join(fixed) + rest
 
 
 def _params(sql: str) -> tuple[str, tuple[int, ...] | None]:
