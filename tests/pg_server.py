@@ -70,7 +70,7 @@ class PgServer:
         """Start the postmaster on the existing data directory and wait until it answers."""
         self.proc = subprocess.Popen(_as_owner(
             [pg_bin("postgres"), "-D", str(self.data), "-k", str(self.socket), "-h", "", "-F",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "fsync=off", "-c", "full_page_writes=off",
              "-c", "max_connections=300", "-c", "shared_buffers=32MB"]),
             stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "ab"))
         deadline = time.monotonic() + 30

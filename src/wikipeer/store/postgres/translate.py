@@ -80,10 +80,10 @@ def translate(sql: str) -> Translated:
         return Translated("BEGIN ISOLATION LEVEL REPEATABLE READ", kind="begin_read")
     if head.startswith("PRAGMA"):
         return _pragma(text)
-    parts = _STRING.split(text)  # odd items are string literals: left as they are
-    code = [_code(part) for part in parts[::2]]
-    joined = "".join(code[i // 2] if i % 2 == 0 else parts[i] for i in range(len(parts)))
-    joined, order = _params(joined)
+    parts = _STRING.split(text)  # odd items are string literals: only their % doubled (psycopg reads it)
+    params = _Params()
+    joined = "".join(params.sub(_code(part)) if i % 2 == 0 else part.replace("%", "%%") for i, part in enumerate(parts))
+    order = params.order()
     upsert = None
     match = re.match(r"INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+(\w+)", joined, re.I)
     if match:
@@ -138,23 +138,26 @@ def _qualify_upsert(sql: str) -> str:
     return head + ",".join(fixed) + rest
 
 
-def _params(sql: str) -> tuple[str, tuple[int, ...] | None]:
-    order: list[int] = []
-    numbered = False
-    counter = 0
+class _Params:
+    """``?`` and ``?N`` to ``%s`` across the code parts of one statement, remembering which argument each takes."""
 
-    def one(match: re.Match) -> str:
-        nonlocal numbered, counter
+    def __init__(self) -> None:
+        self.taken: list[int] = []
+        self.numbered = False
+
+    def sub(self, code: str) -> str:
+        return _PARAM.sub(self._one, code)
+
+    def _one(self, match: re.Match) -> str:
         if match.group(1):
-            numbered = True
-            order.append(int(match.group(1)) - 1)
+            self.numbered = True
+            self.taken.append(int(match.group(1)) - 1)
         else:
-            order.append(counter)
-        counter += 1
+            self.taken.append(len(self.taken))
         return "%s"
 
-    out = _PARAM.sub(one, sql)
-    return out, tuple(order) if numbered else None
+    def order(self) -> tuple[int, ...] | None:
+        return tuple(self.taken) if self.numbered else None
 
 
 def _close(text: str, start: int) -> int:
