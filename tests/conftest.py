@@ -258,7 +258,7 @@ def spawn_server(node_dir: Path, *extra: str) -> tuple[subprocess.Popen, httpx.C
     """A `wikipeer serve` process on a free port and a client for it, not yet waited for."""
     port = free_port()
     proc = subprocess.Popen([*CLI, "--node", str(node_dir), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=open(f"/tmp/pg18-srv-{port}.err", "w"), env=cli_env())
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env())
     return proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
 
 
