@@ -38,6 +38,8 @@ run: install langdata
 test: install langdata
 	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
+	@echo "make: the store-backed tests again, on PostgreSQL (a server the tests start themselves)"
+	$(BIN)/python -m pytest -m "backends and not sqlite_only" --store=postgresql
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

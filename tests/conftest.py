@@ -62,6 +62,8 @@ def pytest_addoption(parser) -> None:
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "backends: passes on both store backends; `make test` runs these a second "
                                        "time with --store=postgresql")
+    config.addinivalue_line("markers", "sqlite_only: in a backends module, a test of SQLite itself (its query "
+                                       "plans, its file): left out of the PostgreSQL run")
 
 
 _PG: pg_server.PgServer | None = None

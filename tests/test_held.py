@@ -25,6 +25,8 @@ from wikipeer.net import rpc
 from wikipeer.net.server import caller_source
 from wikipeer.net.wire import CAR_ZSTD, NODE_HEADER, car_chunks
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 PER_CALLER = 64 * 1024
 TOTAL = 160 * 1024
 UPLOAD = 20  # orphan texts of 1 KB each: 20 KB held per upload

@@ -31,6 +31,8 @@ from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.store.peers import PeerBook
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 WIKI = "w"
 
 
