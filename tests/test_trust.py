@@ -14,12 +14,11 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import Result, assert_user_error, dump_tables, run_cli, start_server, stop_server, store_db
+from conftest import Result, assert_user_error, copy_node, dump_tables, run_cli, start_server, stop_server, store_db
 from nacl.signing import SigningKey
 
 from wikipeer.authoring import edit, edit_blocks
@@ -47,6 +46,8 @@ from wikipeer.notices import current_trust, publish_blocklist
 from wikipeer.policy.trust import MAX_DEPTH
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_PROFILE, KIND_TRUST
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 WIKI = "w"
 
@@ -493,7 +494,7 @@ def provider(_sample_template, tmp_path_factory):
     """A served sample node that enforces a blocklist of its own and refuses callers that took
     more than once what they gave (max_take_ratio 1)."""
     directory = tmp_path_factory.mktemp("provider") / "node"
-    shutil.copytree(_sample_template, directory)
+    copy_node(_sample_template, directory)
     n = Node.open(directory)
     try:
         publish_blocklist(n, "spam", ("forbidden",))
