@@ -15,6 +15,8 @@ from wikipeer.model.keys import key_to_str, sign
 from wikipeer.model.objects import Page, Signature, build_signature
 from wikipeer.node import Node
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 SCRIPT_TEXT = ("== Hostile ==\n"
                "Hello <script>alert('pwned')</script> and <img src=x onerror=alert(1)>.\n"
                "[[Main Page|<b>bold label</b>]] and '''really bold''' and [javascript:alert(1) click].\n")
