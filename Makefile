@@ -35,11 +35,13 @@ run: install langdata
 	@$(BIN)/wikipeer --node $(NODE) init --sample
 	@$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
 
+# Two passes (docs/testing.md): everything on both cores, then the few tests that measure load, alone.
 test: install langdata
 	@bash scripts/system-deps.sh
-	$(BIN)/python -m pytest
-	@echo "make: the store-backed tests again, on PostgreSQL (a server the tests start themselves)"
-	$(BIN)/python -m pytest -m "backends and not sqlite_only" --store=postgresql
+	$(BIN)/python -m pytest -n 2 -m "not serial"
+	$(BIN)/python -m pytest -m serial
+	@echo "make: the store-backed tests again, on PostgreSQL (servers the tests start themselves)"
+	$(BIN)/python -m pytest -n 2 -m "backends and not sqlite_only and not serial" --store=postgresql
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from wikipeer.ingest import ACCEPTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.net.signing import RequestSigner, node_signer
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue
 from wikipeer.store.gossip_queue import RING
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.store.schema import NOTICE_KINDS
 
 FANOUT = 3
 RETRIES = 3  # peers tried, one after another, for a part whose first peer is down
@@ -96,17 +96,10 @@ def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING
     queued = 0
     for status in report.statuses:
         oid = node.store.object_id(status.cid) if status.state == ACCEPTED else None
-        row = node.store.conn.execute("SELECT kind FROM objects WHERE id = ?", (oid,)).fetchone() if oid else None
-        if row and row[0] in NOTICE_KINDS:
+        if oid and gossip_queue.is_notice(node.store, oid):
             gossip_queue.queue(node.store, oid, lo, hi)
             queued += 1
     return queued
-
-
-def _notice_blocks(node: Node, oid: int) -> list[Block]:
-    cid = node.store.conn.execute("SELECT cid FROM objects WHERE id = ?", (oid,)).fetchone()[0]
-    sigs = node.store.conn.execute("SELECT o.cid FROM sigs s JOIN objects o ON o.id = s.sig WHERE s.target = ?", (oid,))
-    return [b for b in [node.store.get_block(cid), *(node.store.get_block(c) for (c,) in sigs)] if b is not None]
 
 
 def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 10.0) -> int:
@@ -116,24 +109,29 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
     if not rows:
         return 0
     me_key = node.keyring.get(NODE_KEY).public
-    peers = {p.url: position(p.key) for p in PeerBook(node.store).list() if p.key and not p.banned}
+    keys = {p.url: p.key for p in PeerBook(node.store).list() if p.key and not p.banned}
+    peers = {url: position(key) for url, key in keys.items()}
+    signer = node_signer(node)
     sent = 0
     for oid, lo, hi in rows:
-        blocks = _notice_blocks(node, oid)
+        blocks = gossip_queue.notice_blocks(node.store, oid)
         for group in target_groups(position(me_key), peers, lo, hi, rng):
-            sent += _send_to_one(group[:RETRIES], blocks, me_key, timeout)
+            sent += _send_to_one(group[:RETRIES], blocks, me_key, timeout, signer, keys)
         gossip_queue.done(node.store, oid)
     return sent
 
 
-def _send_to_one(group: list[Target], blocks: list[Block], me_key: str, timeout: float) -> int:
+def _send_to_one(group: list[Target], blocks: list[Block], me_key: str, timeout: float,
+                 signer: RequestSigner | None = None, keys: dict[str, str] | None = None) -> int:
     """Hand a part of the ring to the first peer in it that answers; returns the messages that arrived.
 
-    If none does, that part waits for its nodes' next sync.
+    If none does, that part waits for its nodes' next sync. With ``signer`` the message is signed
+    for the peer's key (``keys``, by address).
     """
     for target in group:
         try:
-            with PeerClient(target.peer, timeout=timeout) as client:
+            with PeerClient(target.peer, timeout=timeout, signer=signer,
+                            audience=(keys or {}).get(target.peer)) as client:
                 client.gossip(blocks, target.lo, target.hi, me_key)
             return 1
         except PeerError:

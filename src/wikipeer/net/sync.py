@@ -13,7 +13,6 @@ as a signed ``ban`` object that travels like any other.
 from __future__ import annotations
 
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +26,9 @@ from wikipeer.net.client import PeerClient, PeerError, PeerLied
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
+from wikipeer.net.signing import node_signer
 from wikipeer.node import Node
-from wikipeer.store import gossip_queue, log
+from wikipeer.store import engine_errors, gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import disk_problem
@@ -281,7 +281,7 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
         raise PeerBanned(f"{peer.url} is banned ({peer.banned}); 'wikipeer peer add' it again to lift the ban")
     result = SyncResult(peer.url)
     try:
-        with PeerClient(peer.url, timeout=timeout) as client:
+        with PeerClient(peer.url, timeout=timeout, signer=node_signer(node), audience=peer.key) as client:
             if peer.key is None:
                 _descriptor(node, peers, client, peer.url, result)
             if do_pull:
@@ -306,7 +306,7 @@ def _record_failure(peers: PeerBook, url: str, message: str) -> None:
     made the sync fail) loses only the record, not the error the caller is given."""
     try:
         peers.set(url, last_sync=int(time.time()), last_error=message[:1000])
-    except (sqlite3.Error, WikipeerError):
+    except (engine_errors.Error, WikipeerError):
         pass
 
 
