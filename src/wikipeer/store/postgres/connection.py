@@ -285,7 +285,9 @@ class PgConnection:
         if isinstance(exc, errors.IntegrityError):
             return sqlite3.IntegrityError(message)
         if isinstance(exc, errors.LockNotAvailable):
-            return sqlite3.OperationalError(f"database is locked ({message})")
+            busy = sqlite3.OperationalError(f"database is locked ({message})")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # what engine_errors.is_busy reads
+            return busy
         if isinstance(exc, errors.UndefinedTable):
             name = message.split('"')[1] if '"' in message else message
             return sqlite3.OperationalError(f"no such table: {name.replace('pg_temp.', 'temp.')} ({message})")
