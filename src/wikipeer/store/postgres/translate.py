@@ -36,14 +36,14 @@ class Translated:
     """One statement in PostgreSQL's words.
 
     ``order``: for ``?N`` parameters, which argument each ``%s`` takes (None: in order).
-    ``upsert_table``: an INSERT OR REPLACE whose ON CONFLICT clause needs the table's key (``finish``).
-    ``returns_id``: a single-row INSERT into a table with an identity column: ``RETURNING`` it gives lastrowid.
+    ``upsert_table``: an INSERT OR REPLACE whose ON CONFLICT clause needs the table's key (``upsert``).
+    ``kind``/``arg``: what the connection does instead of sending ``sql`` as it is (a transaction's start, a PRAGMA).
     """
 
     sql: str
     order: tuple[int, ...] | None = None
     upsert_table: str | None = None
-    kind: str = "sql"  # "sql", "begin_write", "begin_read", "pragma_table_info", "noop", "busy_timeout"
+    kind: str = "sql"  # or "begin_write", "begin_read", "pragma_table_info", "noop", "busy_timeout"
     arg: str = ""
 
 
