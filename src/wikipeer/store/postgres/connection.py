@@ -220,7 +220,7 @@ class PgConnection:
         if t.upsert_table is None:
             return t.sql
         key, columns, _ = self._table(t.upsert_table)
-        return tr.upsert(t.sql, t.upsert_table, key, columns)
+        return tr.upsert(t.sql, key, columns)
 
     def _table(self, name: str) -> tuple[list[str], list[str], str | None]:
         """(primary key columns, all columns, identity column) of a table, read once per connection."""

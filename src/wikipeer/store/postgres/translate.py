@@ -265,7 +265,7 @@ def _pragma(text: str) -> Translated:
     return Translated("", kind="noop")  # journal_mode, synchronous, page_size...: the server's business
 
 
-def upsert(sql: str, table: str, key: list[str], columns: list[str]) -> str:
+def upsert(sql: str, key: list[str], columns: list[str]) -> str:
     """``sql`` (an INSERT, its OR REPLACE removed) ending in the ON CONFLICT clause that does what REPLACE did."""
     others = [c for c in columns if c not in key]
     quoted = [f'"{c}"' for c in key]
