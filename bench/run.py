@@ -28,6 +28,7 @@ from bench import workers_bench
 from bench import dht_bench
 from bench import signed_bench
 from bench import blobs_bench
+from bench import cluster_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -84,6 +85,8 @@ def main(argv: list[str]) -> int:
                    signed_bench.run),
         "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
                   "(issue 18)", blobs_bench.run),
+        "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search (issue 18)",
+                       cluster_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

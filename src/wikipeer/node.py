@@ -30,7 +30,7 @@ from wikipeer.policy.blocklist import BlockGuard
 from wikipeer.policy.rules import Policy
 from wikipeer.policy.trust import Members, members, parse_community
 from wikipeer.policy.view import View
-from wikipeer.store import indexer
+from wikipeer.store import engine, indexer
 from wikipeer.store.keyring import ACCOUNT_PREFIX, NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
@@ -86,7 +86,8 @@ class NodeConfig:
     max_held_total_bytes: int | None = None
     held_days: float | None = None
     trust_own_communities: bool = True
-    blobs: str | None = None
+    store: str | None = None  # a postgresql:// URL holding the store's metadata; None: store.sqlite here
+    blobs: str | None = None  # where packs and media chunks go (s3://...); None: beside the store
 
     def held_limits(self) -> dict[str, int]:
         """The held-table bounds set here, as Policy fields (those left None are not named)."""
@@ -116,28 +117,40 @@ class Node:
 
     @classmethod
     def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None,
-             blobs: str | None = None) -> "Node":
+             store: str | None = None, blobs: str | None = None) -> "Node":
         """Create a node directory with its node key; an existing node is opened as it is.
 
-        ``blobs``: keep media chunks there (s3://...) rather than in pack files beside the store."""
+        ``store``: a postgresql:// URL for the store's metadata (its database made if missing; ``{node}`` in
+        it stands for a name made from the directory); default $WIKIPEER_STORE, else SQLite in the directory.
+        ``blobs``: keep media chunks there (s3://...) rather than in pack files beside the store.
+        """
         if blobs is not None:  # a bucket that cannot be used is named before anything is made
             open_blobs(blobs, directory / "store.sqlite").check()
         directory.mkdir(parents=True, exist_ok=True)
+        config = _load_config(directory)
+        store = config.store or store or os.environ.get("WIKIPEER_STORE") or None
+        if store is not None and config.store is None:
+            store = engine.node_database(store, directory)
+            if not engine.is_database_url(store):
+                raise UserError(f"--store {store!r}: give a postgresql:// URL (or none, for SQLite in the node)")
+            engine.create_database(store)
+            config.store = store
+        config.blobs = blobs or config.blobs
         keyring = Keyring(directory / "keys")
         if not keyring.exists(NODE_KEY):
             keyring.create(NODE_KEY, passphrase)
-        config = _load_config(directory)
-        config.blobs = blobs or config.blobs
-        node = cls(directory, Store(directory / "store.sqlite", chain=chain, blobs=config.blobs), keyring, config)
+        node = cls(directory, engine.open_store(directory, config.store, chain=chain, blobs=config.blobs),
+                   keyring, config)
         node.save_config()
         return node
 
     @classmethod
     def open(cls, directory: Path) -> "Node":
-        if not (directory / "store.sqlite").exists():
-            raise UserError(f"no node at {directory}: run 'wikipeer init' first (or choose one with --node)")
         config = _load_config(directory)
-        return cls(directory, Store(directory / "store.sqlite", blobs=config.blobs), Keyring(directory / "keys"), config)
+        if config.store is None and not (directory / "store.sqlite").exists():
+            raise UserError(f"no node at {directory}: run 'wikipeer init' first (or choose one with --node)")
+        return cls(directory, engine.open_store(directory, config.store, blobs=config.blobs),
+                   Keyring(directory / "keys"), config)
 
     def save_config(self) -> None:
         tmp = self.dir / "config.json.tmp"

@@ -54,7 +54,7 @@ def _read_input(path: Path | None) -> bytes:
 
 
 def init(args: argparse.Namespace) -> int:
-    node = Node.init(_dir(args), chain=args.chain, blobs=args.blobs)
+    node = Node.init(_dir(args), chain=args.chain, store=args.store, blobs=args.blobs)
     out.print(f"node at {node.dir}; node key {node.keyring.get('node').public}")
     if args.sample:
         from wikipeer.sample import SAMPLE_WIKI, load_sample

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a node directory and its node key")
     p.add_argument("--sample", action="store_true", help="load the built-in sample wiki if the node is empty")
     p.add_argument("--chain", type=int, help="texts per compression chain before a full text (default 16)")
+    p.add_argument("--store", help="postgresql://... URL for the store (default: $WIKIPEER_STORE, else SQLite in the node)")
     migrate_args.add_blobs_option(p)
     p.set_defaults(func="wikipeer.cli.commands:init")
 

@@ -30,6 +30,7 @@ from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.store import indexer
+from wikipeer.store.postgres import connection as postgres
 from wikipeer.store import search as fts
 from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
@@ -134,14 +135,17 @@ read every page of the wiki instead (0.9 s a first render on a million-page node
 
 
 class Store:
-    """A node's object store in one SQLite file."""
+    """A node's object store in one SQLite file, or (``database``) in a PostgreSQL database."""
 
-    def __init__(self, path: Path | str, chain: int | None = None, blobs: str | None = None) -> None:
-        """``blobs``: where media chunks go (store/blobs: s3://...); None keeps the store's own choice,
+    def __init__(self, path: Path | str, chain: int | None = None, blobs: str | None = None,
+                 database: str | None = None) -> None:
+        """``path``: the SQLite file; with ``database`` (a postgresql:// URL) only where the packs lie beside.
+        ``blobs``: where media chunks go (store/blobs: s3://...); None keeps the store's own choice,
         recorded when it was made (the pack directory beside the file, unless it was made with one)."""
         if blobs is not None:
             check_location(blobs)  # before a new file is made
         self.path = Path(path)
+        self.database = database
         self._local = threading.local()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
         self._texts_size = 0
@@ -158,7 +162,7 @@ class Store:
         # Only a new store is written to on open: readers must not wait for a writer's lock.
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
             with self._transaction():
-                for statement in statements(SCHEMA + fts.SEARCH_SCHEMA):
+                for statement in statements(SCHEMA + fts.search_schema(conn)):
                     conn.execute(statement)
                 add_media_tables(conn)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -211,6 +215,11 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.database is not None and conn.closed:
+            conn = None  # the server went away: the next use connects again
+        if conn is None and self.database is not None:
+            conn = self._local.conn = postgres.connect(self.database)
+            self._local.view_keys = None
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             try:
@@ -265,6 +274,10 @@ class Store:
                 self._strings.clear()
                 self._dicts.clear()
             problem = disk_problem(exc, self.path)
+            if isinstance(exc, postgres.ServerGone):
+                self.close()
+                problem = StoreUnwritable(f"{exc}; nothing of this change was kept; try again once the server is "
+                                          "back", full=False)
             if problem is not None:
                 raise problem from exc
             raise
@@ -907,7 +920,9 @@ class Store:
         return out
 
     def file_size(self) -> int:
-        """Bytes the store takes on disk, WAL included."""
+        """Bytes the store takes on disk, WAL included (on PostgreSQL: the database's size)."""
+        if self.database is not None:
+            return self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
         return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
 
 
