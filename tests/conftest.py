@@ -81,8 +81,8 @@ def store_backend(request):
     _PG = pg_server.start_server()
     original = Store.__init__
 
-    def on_postgres(self, path, chain=None, database=None):
-        original(self, path, chain, database if database is not None else _PG.database_for(path))
+    def on_postgres(self, path, chain=None, blobs=None, database=None):
+        original(self, path, chain, blobs, database if database is not None else _PG.database_for(path))
 
     Store.__init__ = on_postgres
     os.environ["WIKIPEER_STORE"] = _PG.url("{node}")

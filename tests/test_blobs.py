@@ -8,6 +8,7 @@ in a bucket.
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import sqlite3
 import subprocess
@@ -185,3 +186,36 @@ def test_migrate_copies_a_node_to_a_new_store_with_its_chunks_in_a_bucket(tmp_pa
                       f"s3://no-such-bucket/x?endpoint={weed.endpoint}", env=weed.env)
     assert_user_error(refused, "s3://no-such-bucket/x")
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_migrate_to_postgresql_with_chunks_in_a_bucket_and_the_node_switched_to_it(tmp_path, sample_node, weed):
+    """The cluster backend's way in: a SQLite node copied to PostgreSQL plus S3, checked there, then served
+    from it (`--switch`): the same objects, its file read back from the bucket, fsck clean."""
+    import pg_server
+
+    server = pg_server.start_server()
+    try:
+        node = sample_node
+        photo = tmp_path / "big.jpg"
+        photo.write_bytes(big_jpeg(2, seed=11))
+        assert run_cli(node, "upload", str(photo), "--title", "File:Clustered.jpg").code == 0
+        url, blobs = server.url("migrated"), f"s3://{BUCKET}/cluster?endpoint={weed.endpoint}"
+        assert_user_error(run_cli(node, "migrate", "--to", url), "--blobs")  # packs beside no machine's store
+
+        result = run_cli(node, "migrate", "--to", url, "--blobs", blobs, "--switch", env=weed.env)
+        assert result.code == 0 and "no faults" in result.out and "now uses" in result.out, str(result)
+        old = Store(node / "store.sqlite")
+        before = {c for _, c in old.log_cids()}
+        old.close()
+        switched = Node.open(node)
+        try:
+            assert switched.config.store == url and switched.store.database == url
+            assert {c for _, c in switched.store.log_cids()} == before
+            info = switched.store.file_by_sha256(hashlib.sha256(photo.read_bytes()).hexdigest())
+            assert info is not None and b"".join(switched.store.file_chunks(info)) == photo.read_bytes()
+        finally:
+            switched.store.close()
+        assert run_cli(node, "fsck", env=weed.env).code == 0
+        assert_user_error(run_cli(node, "migrate", "--to", url, "--blobs", blobs, env=weed.env), "own store")
+    finally:
+        server.stop()

@@ -27,6 +27,7 @@ from wikipeer.errors import NotFound, UserError
 from wikipeer.fsck import Fault, fsck
 from wikipeer.model.block import Block
 from wikipeer.node import Node
+from wikipeer.store import engine
 from wikipeer.store.blobs import open_blobs
 from wikipeer.store.store import Store
 
@@ -49,19 +50,13 @@ class Migrated:
     faults: list[Fault] = field(default_factory=list)
 
 
-def migrate(node: Node, to: Path, blobs: str | None = None,
+def migrate(node: Node, to: str, blobs: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> Migrated:
-    """Copy ``node``'s store to the SQLite file ``to`` (chunks to ``blobs``, or packs beside it); fsck it."""
+    """Copy ``node``'s store to ``to``, a SQLite file or a postgresql:// URL (chunks to ``blobs``, or packs
+    beside a SQLite file); fsck it."""
     from wikipeer.net.receive import first_causes, take  # the receiver's batching and tally
 
-    to = to.expanduser().absolute()
-    if to == node.store.path.absolute():
-        raise UserError(f"--to {to}: that is this node's own store; name a new file")
-    if to.is_dir() or not to.parent.is_dir():
-        raise UserError(f"--to {to}: give the path of a store file in an existing folder")
-    if blobs is not None and not to.exists():  # a bucket that cannot be used is named before the file is made
-        open_blobs(blobs, to).check()
-    target = Store(to, blobs=blobs)
+    target = _open_target(node, to, blobs)
     try:
         for wiki in node.store.wikis():
             config = node.store.wiki_config(wiki)
@@ -76,6 +71,38 @@ def migrate(node: Node, to: Path, blobs: str | None = None,
         return report
     finally:
         target.close()
+
+
+def switch(node: Node, to: str, blobs: str | None) -> None:
+    """Make ``node`` use the store ``to`` from now on (config.json's store and blobs); the old one is left as
+    it was, to be removed by hand once the new one has served a while."""
+    if not engine.is_database_url(to):
+        raise UserError(f"--switch: a node's SQLite store is always {node.dir / 'store.sqlite'}; "
+                        f"to use {to}, stop the node and move the file (and its .packs folder) there")
+    node.config.store, node.config.blobs = to, blobs
+    node.save_config()
+
+
+def _open_target(node: Node, to: str, blobs: str | None) -> Store:
+    """The store ``to`` names, made if absent; refused when it is the node's own or cannot be made."""
+    if engine.is_database_url(to):
+        if to == node.store.database:
+            raise UserError(f"--to {engine.server_name(to)}: that is this node's own store; name another database")
+        if blobs is None:
+            # Pack files beside a database would be beside this node's own store, and reach no other machine.
+            raise UserError(f"--to {engine.server_name(to)}: give --blobs s3://... too: a store in PostgreSQL keeps "
+                            "its media chunks where every machine that serves it reaches them")
+        open_blobs(blobs, node.store.path).check()
+        engine.create_database(to)
+        return Store(node.store.path, blobs=blobs, database=to)
+    path = Path(to).expanduser().absolute()
+    if path == node.store.path.absolute() and node.store.database is None:
+        raise UserError(f"--to {path}: that is this node's own store; name a new file")
+    if path.is_dir() or not path.parent.is_dir():
+        raise UserError(f"--to {path}: give the path of a store file in an existing folder")
+    if blobs is not None and not path.exists():  # a bucket that cannot be used is named before the file is made
+        open_blobs(blobs, path).check()
+    return Store(path, blobs=blobs)
 
 
 def _missing(source: Store, target: Store, report: Migrated,

@@ -7,7 +7,6 @@ wikipeer.cli.main imports when that command runs (docs/architecture.md, fast com
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 BLOBS_HELP = ("keep media chunks in an S3 bucket: s3://BUCKET/PREFIX[?endpoint=http://HOST:PORT], credentials from "
               "AWS_* (default: pack files beside the store)")
@@ -24,8 +23,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="Copy every object of this node's store, in log order through the ingest door, "
                                    "to a new store; run again to go on where it stopped. The target is checked "
                                    "by fsck at the end.")
-    p.add_argument("--to", required=True, type=Path, metavar="LOCATION",
-                   help="the new store: a SQLite file path (made if absent)")
+    p.add_argument("--to", required=True, metavar="LOCATION",
+                   help="the new store: a SQLite file path, or a postgresql:// URL (with --blobs s3://...); "
+                        "made if absent")
     add_blobs_option(p)
+    p.add_argument("--switch", action="store_true",
+                   help="when the copy is whole and fsck finds nothing, make this node use the new store from now on")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func="wikipeer.cli.migrate_commands:migrate")
