@@ -11,10 +11,8 @@ import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
 from wikipeer.errors import UserError
-from wikipeer.store.postgres.connection import ServerGone, server_name
+from wikipeer.store.postgres.server import ServerGone, server_name
 from wikipeer.store.store import Store
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -50,6 +48,8 @@ def create_database(url: str) -> None:
     if not name:
         raise UserError(f"store {server_name(url)}: the URL names no database (postgresql://HOST/DATABASE)")
     admin = urlunsplit(parts._replace(path="/postgres"))
+    import psycopg  # only here: a SQLite node never pays its import
+
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:

@@ -40,6 +40,8 @@ class StoreReader(Protocol):
 
     path: Path
     """Where the store's data lives on this machine; disk problems are reported naming it."""
+    database: str | None
+    """The PostgreSQL URL the store's metadata is in; None for SQLite (docs/scale-backends.md)."""
     blobs: BlobStore
     """Where the store's media chunks live (store/blobs: local packs or an S3 bucket; docs/scale-blobs.md)."""
     index_trusted: Callable[[], frozenset[str]]

@@ -30,7 +30,7 @@ from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.store import indexer
-from wikipeer.store.postgres import connection as postgres
+from wikipeer.store.postgres.server import ServerGone
 from wikipeer.store import search as fts
 from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
@@ -218,7 +218,9 @@ class Store:
         if conn is not None and self.database is not None and conn.closed:
             conn = None  # the server went away: the next use connects again
         if conn is None and self.database is not None:
-            conn = self._local.conn = postgres.connect(self.database)
+            from wikipeer.store.postgres.connection import connect  # psycopg only for a PostgreSQL store
+
+            conn = self._local.conn = connect(self.database)
             self._local.view_keys = None
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
@@ -274,7 +276,7 @@ class Store:
                 self._strings.clear()
                 self._dicts.clear()
             problem = disk_problem(exc, self.path)
-            if isinstance(exc, postgres.ServerGone):
+            if isinstance(exc, ServerGone):
                 self.close()
                 problem = StoreUnwritable(f"{exc}; nothing of this change was kept; try again once the server is "
                                           "back", full=False)

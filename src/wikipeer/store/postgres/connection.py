@@ -17,32 +17,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import ClientCursor, errors, pq
 from psycopg.adapt import Loader
 
-from wikipeer.errors import WikipeerError
+from wikipeer.store.postgres.server import ServerGone, server_name
 from wikipeer.store.postgres import translate as tr
 
 CONNECT_SECONDS = 10
-
-
-class ServerGone(WikipeerError):
-    """The PostgreSQL server of the store cannot be reached (or went away in the middle of a statement)."""
-
-    exit_code = 2
-
-
-def server_name(url: str) -> str:
-    """The server and database a URL names, without a password, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not host:  # a Unix socket: postgresql:///db?host=/dir
-        host = next((q[5:] for q in parts.query.split("&") if q.startswith("host=")), "local socket")
-    port = f":{parts.port}" if parts.port else ""
-    return f"PostgreSQL {host}{port}{parts.path or '/'}"
 
 
 class _Numeric(Loader):
