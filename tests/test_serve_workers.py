@@ -32,7 +32,7 @@ import wikipeer.node
 from wikipeer.errors import UserError
 from wikipeer.node import Node
 from wikipeer.notices import publish_trust
-from wikipeer.web.leader import LOCK_FILE
+from wikipeer.store.leadership import LOCK_FILE
 from wikipeer.web.workers import WORKER_HEADER, Supervisor
 
 WORKER = WORKER_HEADER.decode()

@@ -135,3 +135,24 @@ def test_a_node_whose_server_is_down_says_so_in_one_line(server, tmp_path) -> No
     down.write_text(config.replace(str(server.socket), str(tmp_path)))
     result = run_cli(tmp_path / "n", "stats")
     assert_user_error(result, "cannot open the store at PostgreSQL")
+
+
+def test_one_process_of_a_cluster_leads_its_background_work_until_it_goes(server):
+    """Several machines serving one PostgreSQL store elect one leader for the indexer, gossip and sync
+    (store/leadership.py): the lead is a session lock, so a second store object (another machine) is refused
+    while the first holds it and gets it once the first lets go."""
+    from wikipeer.store.leadership import take_lead
+
+    url = server.fresh_database("leaders")
+    here, there = Store(Path("/nonexistent/a.sqlite"), database=url), Store(Path("/nonexistent/b.sqlite"), database=url)
+    try:
+        lead = take_lead(here)
+        assert lead is not None
+        assert take_lead(there) is None
+        lead.close()
+        again = take_lead(there)
+        assert again is not None and take_lead(here) is None
+        again.close()
+    finally:
+        here.close()
+        there.close()

@@ -525,18 +525,21 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     from wikipeer.web.listen import url
 
     stop = threading.Event()
-    if worker:
+    if worker or node.store.database is not None:  # several processes, or machines, may serve this store
         from wikipeer.web.leader import lead_when_elected
-        from wikipeer.web.workers import WorkerHeader
 
-        lead_when_elected(node.dir, stop, lambda: _background(args, node, stop))
+        lead_when_elected(node.store, stop, lambda: _background(args, node, stop))
     else:
         _background(args, node, stop)
     finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
                      access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
-    server = uvicorn.Server(uvicorn.Config(WorkerHeader(app) if worker else app, log_level="warning",
+    if worker:
+        from wikipeer.web.workers import WorkerHeader
+
+        app = WorkerHeader(app)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
                                            access_log=False, proxy_headers=bool(proxies),
                                            forwarded_allow_ips=proxies))
     try:

@@ -279,3 +279,16 @@ class PgConnection:
             self.raw.close()
             return ServerGone(f"lost the store's server {server_name(self.url)}: {message}")
         return sqlite3.OperationalError(f"{message} (in: {text[:200]})")
+
+
+def session_lock(url: str, key: int) -> psycopg.Connection | None:
+    """A connection of its own holding the session advisory lock ``key`` (held while it stays open: the
+    server drops it when the connection or its process dies), or None while another session holds it."""
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise ServerGone(f"cannot reach the store at {server_name(url)}: {' '.join(str(exc).split())}") from None
+    if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        return conn
+    conn.close()
+    return None
