@@ -278,7 +278,8 @@ def free_udp_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Two nodes holding one wiki (A a page, B another of its own) and an empty node, each serving with --dht,
-    joined through the first."""
+    joined through the first. The empty node serves with two workers: the elected one runs its participant,
+    and each worker finds holders through a lookup-only participant of its own joined through it."""
     base = tmp_path_factory.mktemp("dht")
     dirs = [base / "a", base / "b", base / "empty"]
     for d, title in ((dirs[0], "Only on A"), (dirs[1], "Only on B")):
@@ -291,7 +292,8 @@ def served(tmp_path_factory):
     servers = []
     try:
         # All three start at once (each start costs seconds); B and C join through A whenever A is up.
-        servers += [spawn_server(d, "--dht", str(p), *(["--dht-bootstrap", f"127.0.0.1:{ports[0]}"] if i else []))
+        servers += [spawn_server(d, "--dht", str(p), *(["--dht-bootstrap", f"127.0.0.1:{ports[0]}"] if i else []),
+                                 *(["--workers", "2"] if i == 2 else []))
                     for i, (d, p) in enumerate(zip(dirs, ports))]
         for proc, client in servers:
             wait_serving(proc, client, time.monotonic() + 60)

@@ -242,9 +242,15 @@ def test_a_signal_to_the_server_stops_every_worker(_sample_template, tmp_path, h
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
-def test_workers_must_be_a_positive_number_and_not_with_the_dht(sample_node):
+def test_workers_must_be_a_positive_number_and_the_dht_a_fixed_free_port(sample_node):
     assert_user_error(run_cli(sample_node, "serve", "--workers", "0"), "--workers 0", "from 1")
-    assert_user_error(run_cli(sample_node, "serve", "--workers", "2", "--dht", "0"), "--dht and --workers")
+    assert_user_error(run_cli(sample_node, "serve", "--workers", "2", "--dht", "0"), "--dht 0 with --workers")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = str(taken.getsockname()[1])
+        refused = run_cli(sample_node, "serve", "--port", "0", "--workers", "2", "--dht", port)
+    assert_user_error(refused, f"UDP 127.0.0.1:{port}")
+    assert "serving" not in refused.out
 
 
 def test_a_trust_list_another_worker_stored_changes_this_ones_view_at_once(tmp_path, monkeypatch):

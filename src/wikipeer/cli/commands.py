@@ -481,16 +481,17 @@ def serve(args: argparse.Namespace) -> int:
     workers = args.workers
     if not 1 <= workers <= MAX_WORKERS:
         raise UserError(f"--workers {workers}: give a number of processes from 1 to {MAX_WORKERS}")
-    if workers > 1 and args.dht is not None:
-        # Its participant is a thread with a UDP port: one process's, and no thread may cross a fork.
-        raise UserError("--dht and --workers cannot be used together yet: serve with one of them")
     limits = Limits.from_rates(_rates(args.rate_limit))
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
-    from wikipeer.cli.dht_commands import join_dht
+    from wikipeer.cli.dht_commands import check_dht_port, join_dht
 
-    participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
+    # A UDP port taken is said before "serving", as a TCP one is. With workers, the elected one joins the DHT:
+    # a participant is a thread, and no thread may cross a fork.
+    if workers > 1 and args.dht is not None:
+        check_dht_port(args)
+    participant = join_dht(args) if workers == 1 else None
     socks = bind_shared(args.host, args.port, workers) if workers > 1 else [bind(args.host, args.port)]
     out.print(f"serving {node.dir} on {url(args.host, socks[0].getsockname()[1])}"
               + (f" with {workers} workers" if workers > 1 else ""))
@@ -520,18 +521,28 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     if any, the app, uvicorn."""
     import uvicorn
 
-    from wikipeer.cli.dht_commands import serve_dht
+    from wikipeer.cli.dht_commands import lead_dht, serve_dht, worker_finder
     from wikipeer.web.app import create_app
     from wikipeer.web.listen import url
 
     stop = threading.Event()
+    address = url(args.host, sock.getsockname()[1])
+
+    def lead() -> None:
+        _background(args, node, stop)
+        if worker and args.dht is not None:
+            lead_dht(args, node, address, stop, _warn)
+
     if worker or node.store.database is not None:  # several processes, or machines, may serve this store
         from wikipeer.web.leader import lead_when_elected
 
-        lead_when_elected(node.store, stop, lambda: _background(args, node, stop))
+        lead_when_elected(node.store, stop, lead)
     else:
         _background(args, node, stop)
-    finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
+    if worker and args.dht is not None:
+        finder = worker_finder(args, node)
+    else:
+        finder = serve_dht(participant, args, node, address, stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
                      access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.

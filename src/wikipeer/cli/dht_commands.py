@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import threading
 from collections.abc import Callable
 
@@ -71,3 +72,42 @@ def serve_dht(participant: Participant | None, args: argparse.Namespace, node: N
                      args=(participant, lambda now, ttl: node_records(node, url, now, ttl), stop, warn,
                            int(args.dht_ttl * 1000))).start()
     return holder_urls(participant, node.keyring.get(NODE_KEY).public)
+
+
+def check_dht_port(args: argparse.Namespace) -> None:
+    """Under `serve --workers N --dht PORT`: the UDP port is free now (said before "serving", as without
+    workers); the worker elected to lead takes it, and takes it again if another worker takes the lead over."""
+    if args.dht == 0:
+        raise UserError("--dht 0 with --workers: give a port number (the workers reach their DHT participant at it)")
+    probe = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind((args.host, args.dht))
+    except OSError as exc:
+        raise UserError(f"cannot listen for the DHT on UDP {args.host}:{args.dht}: {exc.strerror or exc}") from None
+    finally:
+        probe.close()
+
+
+def lead_dht(args: argparse.Namespace, node: Node, address: str, stop: threading.Event,
+             warn: Callable[[str], None]) -> None:
+    """In the elected worker of several: the node's DHT participant, publishing until ``stop``."""
+    try:
+        serve_dht(join_dht(args), args, node, address, stop, warn)
+    except UserError as exc:  # the port was taken between the check and the election
+        warn(f"no DHT participant: {exc}")
+
+
+def worker_finder(args: argparse.Namespace, node: Node) -> Finder:
+    """Fetch-on-demand in one of several workers: a lookup-only participant of its own (made at the first
+    page no peer has), joined through the node's participant, which the elected worker runs."""
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    made: list[Finder] = []
+    lock = threading.Lock()
+
+    def finder(wiki: str, ns: int, title: str) -> list[str]:
+        with lock:
+            if not made:
+                participant = Participant(0, host=host, bootstrap=[(host, args.dht)], lookup_only=True)
+                made.append(holder_urls(participant, node.keyring.get(NODE_KEY).public))
+        return made[0](wiki, ns, title)
+    return finder
