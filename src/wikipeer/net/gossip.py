@@ -14,7 +14,9 @@ which could send the notice back: a duplicate that went no further, and the
 rest of that part never got it.) A notice that arrives again (from sync,
 or a storm of copies) is a duplicate at ingest and goes no further. A node
 that is down leaves its part uncovered until the regular sync pulls the
-notice anyway.
+notice anyway. The ring holds the peers this node syncs with and the
+candidates peer exchange verified (net/exchange.py): the whole network, once
+the exchange has run for a few syncs.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from wikipeer.ingest import ACCEPTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.node import Node
-from wikipeer.store import gossip_queue
+from wikipeer.store import gossip_queue, peer_candidates
 from wikipeer.store.gossip_queue import RING
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
@@ -117,19 +119,22 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
         return 0
     me_key = node.keyring.get(NODE_KEY).public
     peers = {p.url: position(p.key) for p in PeerBook(node.store).list() if p.key and not p.banned}
+    candidates = {url: position(key) for url, key in peer_candidates.usable(node.store) if url not in peers}
     sent = 0
     for oid, lo, hi in rows:
         blocks = _notice_blocks(node, oid)
-        for group in target_groups(position(me_key), peers, lo, hi, rng):
-            sent += _send_to_one(group[:RETRIES], blocks, me_key, timeout)
+        for group in target_groups(position(me_key), peers | candidates, lo, hi, rng):
+            sent += _send_to_one(node, group[:RETRIES], blocks, me_key, timeout, candidates)
         gossip_queue.done(node.store, oid)
     return sent
 
 
-def _send_to_one(group: list[Target], blocks: list[Block], me_key: str, timeout: float) -> int:
+def _send_to_one(node: Node, group: list[Target], blocks: list[Block], me_key: str, timeout: float,
+                 candidates: dict[str, int]) -> int:
     """Hand a part of the ring to the first peer in it that answers; returns the messages that arrived.
 
-    If none does, that part waits for its nodes' next sync.
+    If none does, that part waits for its nodes' next sync. A candidate that does not answer
+    comes nearer to being given up (store/peer_candidates.py).
     """
     for target in group:
         try:
@@ -137,6 +142,8 @@ def _send_to_one(group: list[Target], blocks: list[Block], me_key: str, timeout:
                 client.gossip(blocks, target.lo, target.hi, me_key)
             return 1
         except PeerError:
+            if target.peer in candidates:
+                peer_candidates.failed(node.store, target.peer)
             continue
     return 0
 

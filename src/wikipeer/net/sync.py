@@ -24,6 +24,7 @@ from wikipeer.ingest import HeldLimit
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
+from wikipeer.net import exchange
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
@@ -268,11 +269,13 @@ def _reasons(value: object, refused: int) -> list[str]:
 
 
 def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope | None = None,
-         timeout: float = 30.0, progress: Progress | None = None) -> SyncResult:
+         timeout: float = 30.0, progress: Progress | None = None,
+         exchange_every: float = exchange.EXCHANGE_EVERY) -> SyncResult:
     """One sync with one peer; the peer record keeps when it ran and what went wrong.
 
     ``scope``: what to pull; by default what the node follows (everything, unless it is partial).
     ``progress`` is called with the result so far after each page of the log taken and each upload.
+    ``exchange_every``: seconds between two readings of the peer's list of peers (net/exchange.py).
     """
     scope = follow_scope(node) if scope is None else scope
     peers = PeerBook(node.store)
@@ -282,8 +285,8 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
     result = SyncResult(peer.url)
     try:
         with PeerClient(peer.url, timeout=timeout) as client:
-            if peer.key is None:
-                _descriptor(node, peers, client, peer.url, result)
+            if peer.key is None or exchange.due(node, peer.url, exchange_every):
+                exchange.learn(node, _descriptor(node, peers, client, peer.url, result), peer.url)
             if do_pull:
                 pull(node, peers, client, peer.url, scope, result, progress)
                 _adopt_configs(node, peers, client, peer.url, result)
@@ -298,6 +301,7 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
             raise problem from exc
         raise
     peers.set(peer.url, last_sync=int(time.time()), last_error=None)
+    exchange.verify_some(node, timeout=min(timeout, 10.0))
     return result
 
 

@@ -1,0 +1,142 @@
+"""Peers learned by peer exchange: candidates, not peers.
+
+Another node's signed descriptor names the peers it knows (net/exchange.py);
+those this node did not know become candidates here. A candidate is never
+synced with and never trusted; gossip may send it notices once its own
+descriptor showed the key it was named with at its address (``verified``).
+A candidate that fails ``MAX_TRIES`` contacts in a row, or answers with
+another key, is given up (``dead``) and is not learned again until
+``DEAD_FOR`` has passed. The table is bounded (``MAX_CANDIDATES``): past
+it, nothing new is learned until the dead are cleared out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.model.keys import key_from_str
+from wikipeer.store.peers import normalize_url
+from wikipeer.store.store import Store
+
+MAX_CANDIDATES = 10_000
+MAX_TRIES = 3
+DEAD_FOR = 24 * 3600 * 1000  # ms: a node given up may come back (at the same address) after a day
+LISTED = 50
+"""Peers a descriptor names: the most recently good ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A peer some other node named."""
+
+    url: str
+    key: str
+    via: str
+    learned: int
+    verified: int | None
+    tries: int
+    dead: int | None
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _well_formed(url: object, key: object) -> tuple[str, str] | None:
+    """(url, key) when both are what they claim to be; None for anything else a descriptor may hold."""
+    if not isinstance(url, str) or not isinstance(key, str) or len(url) > 2048:
+        return None
+    try:
+        key_from_str(key)
+        return normalize_url(url), key
+    except (InvalidObject, UserError, ValueError):
+        return None
+
+
+def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) -> int:
+    """Take the peers another node named as candidates; returns how many are new.
+
+    Left out: this node itself, a peer already known (by address or key, banned or not), a
+    candidate already held (its key is not replaced), one given up less than DEAD_FOR ago, and
+    everything past MAX_CANDIDATES.
+    """
+    now = _now()
+    conn = store.conn
+    added = 0
+    with conn:
+        conn.execute("DELETE FROM peer_candidates WHERE dead IS NOT NULL AND dead < ?", (now - DEAD_FOR,))
+        room = MAX_CANDIDATES - conn.execute("SELECT count(*) FROM peer_candidates").fetchone()[0]
+        for entry in named:
+            if added >= room:
+                break
+            found = _well_formed(*entry) if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+            if found is None or found[1] == own_key:
+                continue
+            url, key = found
+            if conn.execute("SELECT 1 FROM peers WHERE url = ? OR key = ?", (url, key)).fetchone():
+                continue
+            if conn.execute("SELECT 1 FROM peer_candidates WHERE key = ?", (key,)).fetchone():
+                continue  # one address per key: a second one named for it is not taken
+            added += conn.execute("INSERT OR IGNORE INTO peer_candidates(url, key, via, learned) VALUES (?, ?, ?, ?)",
+                                  (url, key, via, now)).rowcount
+    return added
+
+
+def unverified(store: Store, limit: int) -> list[Candidate]:
+    """Candidates whose own descriptor has not been read yet (nor given up), the longest waiting first."""
+    rows = store.conn.execute("SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL "
+                              "ORDER BY learned, url LIMIT ?", (limit,))
+    return [Candidate(*r) for r in rows]
+
+
+def usable(store: Store) -> list[tuple[str, str]]:
+    """(url, key) of the candidates gossip may send to: verified and not given up."""
+    return list(store.conn.execute(
+        "SELECT url, key FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL ORDER BY url"))
+
+
+def every(store: Store) -> list[Candidate]:
+    return [Candidate(*r) for r in store.conn.execute("SELECT * FROM peer_candidates ORDER BY url")]
+
+
+def verified(store: Store, url: str) -> None:
+    """The candidate at ``url`` answered (its descriptor, or a gossip message): good now."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET verified = ?, tries = 0 WHERE url = ?", (_now(), url))
+
+
+def failed(store: Store, url: str) -> None:
+    """A contact with the candidate at ``url`` failed; the MAX_TRIES-th in a row gives it up."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET tries = tries + 1, "
+                           "dead = CASE WHEN tries + 1 >= ? THEN ? ELSE dead END WHERE url = ?",
+                           (MAX_TRIES, _now(), url))
+
+
+def give_up(store: Store, url: str) -> None:
+    """The candidate at ``url`` is not who it was said to be (another key answered there)."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET dead = ? WHERE url = ?", (_now(), url))
+
+
+def recently_good(store: Store, limit: int = LISTED) -> list[tuple[str, str]]:
+    """The peers a descriptor names: the ``limit`` most recently good ones, whether peers this node
+    syncs with (the last sync worked) or candidates (they last answered)."""
+    return [(url, key) for url, key, _ in store.conn.execute(
+        "SELECT url, key, last_sync * 1000 AS good FROM peers "
+        "WHERE key IS NOT NULL AND banned IS NULL AND last_sync IS NOT NULL AND last_error IS NULL "
+        "UNION ALL SELECT url, key, verified FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL "
+        "ORDER BY good DESC, url LIMIT ?", (limit,))]
+
+
+def last_exchange(store: Store, url: str) -> int | None:
+    """When this node last read the peer list of the peer at ``url`` (ms)."""
+    row = store.conn.execute("SELECT at FROM peer_exchanges WHERE url = ?", (url,)).fetchone()
+    return row[0] if row else None
+
+
+def exchanged(store: Store, url: str) -> None:
+    with store.conn:
+        store.conn.execute("INSERT OR REPLACE INTO peer_exchanges VALUES (?, ?)", (url, _now()))
