@@ -50,7 +50,7 @@ def signed_descriptor(node: Node, address: str) -> dict[str, Any]:
     identity = node.keyring.get(NODE_KEY)
     wikis = {name: node.wiki_or_default(name).to_dict() for name in node.store.wikis()}
     d = Descriptor(identity.public, wikis, address, f"wikipeer {__version__}", int(time.time() * 1000),
-                   tuple(recently_good(node.store, LISTED)))
+                   tuple(recently_good(node.store, identity.public, LISTED)))
     block = encode_object(_object(d))
     signature = sign(node.keyring.signing_key(NODE_KEY, node.passphrase), block.cid, "node")
     return {"descriptor": _object(d), "cid": cid_to_str(block.cid), "sig": signature}

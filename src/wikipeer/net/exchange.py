@@ -47,7 +47,7 @@ def verify_some(node: Node, limit: int = VERIFY_PER_SYNC, timeout: float = 10.0)
     does not answer is tried again later, and given up after peer_candidates.MAX_TRIES failures.
     """
     good = 0
-    for candidate in peer_candidates.unverified(node.store, limit):
+    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public):
         try:
             with PeerClient(candidate.url, timeout=timeout) as client:
                 descriptor = client.descriptor()

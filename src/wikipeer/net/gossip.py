@@ -21,7 +21,6 @@ the exchange has run for a few syncs.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from collections.abc import Iterable
@@ -32,7 +31,7 @@ from wikipeer.model.block import Block
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue, peer_candidates
-from wikipeer.store.gossip_queue import RING
+from wikipeer.store.gossip_queue import RING, position
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.schema import NOTICE_KINDS
@@ -40,11 +39,6 @@ from wikipeer.store.schema import NOTICE_KINDS
 FANOUT = 3
 RETRIES = 3  # peers tried, one after another, for a part whose first peer is down
 WHOLE = (0, RING)
-
-
-def position(key: str) -> int:
-    """A node's place on the ring."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
 
 
 def split(lo: int, hi: int, parts: int = FANOUT) -> list[tuple[int, int]]:
@@ -83,14 +77,32 @@ def targets(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random
 
 
 def target_groups(me: int, peers: dict[str, int], lo: int, hi: int, rng: random.Random) -> list[list[Target]]:
-    """For each part, every peer in it in random order: the first is asked, the next if it is down."""
-    groups = []
+    """For each part, every peer in it in random order: the first is asked, the next if it is down.
+
+    A part in which this node knows no peer is not dropped: it goes with the part beside it on the
+    same side of this node's place, whose receiver may know the nodes in it. (Not across that place:
+    the receiver could send the notice back here, a duplicate.) A side of [lo, hi) where this node
+    knows nobody is left to sync.
+    """
+    found = []
     for a, b in parts(me, lo, hi):
         candidates = sorted(url for url, pos in peers.items() if a <= pos < b and pos != me)
         rng.shuffle(candidates)
-        if candidates:
-            groups.append([Target(url, a, b) for url in candidates])
-    return groups
+        found.append((a, b, candidates))
+    joined = _join_empty(found)
+    return [[Target(url, a, b) for url in urls] for a, b, urls in joined if urls]
+
+
+def _join_empty(found: list[tuple[int, int, list[str]]]) -> list[tuple[int, int, list[str]]]:
+    """Parts with no known peer joined to the part beside them, when that part touches them."""
+    joined: list[tuple[int, int, list[str]]] = []
+    for a, b, urls in found:
+        if joined and (not urls or not joined[-1][2]) and joined[-1][1] == a:
+            pa, _, purls = joined.pop()
+            joined.append((pa, b, purls + urls))
+        else:
+            joined.append((a, b, urls))
+    return joined
 
 
 def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING) -> int:

@@ -12,11 +12,13 @@ it, nothing new is learned until the dead are cleared out.
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass
 
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.keys import key_from_str
+from wikipeer.store.gossip_queue import position
 from wikipeer.store.peers import normalize_url
 from wikipeer.store.store import Store
 
@@ -84,11 +86,13 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
     return added
 
 
-def unverified(store: Store, limit: int) -> list[Candidate]:
-    """Candidates whose own descriptor has not been read yet (nor given up), the longest waiting first."""
-    rows = store.conn.execute("SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL "
-                              "ORDER BY learned, url LIMIT ?", (limit,))
-    return [Candidate(*r) for r in rows]
+def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
+    """Candidates whose own descriptor has not been read yet (nor given up): half of them the nearest
+    to this node on the gossip ring (whose lists name its neighbours there), half the longest waiting."""
+    rows = [Candidate(*r) for r in store.conn.execute(
+        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned, url")]
+    chosen = _nearest(rows, position(own_key), limit // 2, lambda c: c.key)
+    return list(dict.fromkeys([*chosen, *rows]))[:limit]
 
 
 def usable(store: Store) -> list[tuple[str, str]]:
@@ -121,14 +125,25 @@ def give_up(store: Store, url: str) -> None:
         store.conn.execute("UPDATE peer_candidates SET dead = ? WHERE url = ?", (_now(), url))
 
 
-def recently_good(store: Store, limit: int = LISTED) -> list[tuple[str, str]]:
-    """The peers a descriptor names: the ``limit`` most recently good ones, whether peers this node
-    syncs with (the last sync worked) or candidates (they last answered)."""
-    return [(url, key) for url, key, _ in store.conn.execute(
+def recently_good(store: Store, own_key: str, limit: int = LISTED) -> list[tuple[str, str]]:
+    """The peers a descriptor names, good ones (peers this node syncs with whose last sync worked, and
+    candidates that last answered): half the nearest to this node on the gossip ring, on either side
+    (so nodes find their neighbours there, which gossip's smallest parts need), half the most recent."""
+    rows = list(store.conn.execute(
         "SELECT url, key, last_sync * 1000 AS good FROM peers "
         "WHERE key IS NOT NULL AND banned IS NULL AND last_sync IS NOT NULL AND last_error IS NULL "
         "UNION ALL SELECT url, key, verified FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL "
-        "ORDER BY good DESC, url LIMIT ?", (limit,))]
+        "ORDER BY good DESC, url"))
+    near = _nearest(rows, position(own_key), limit // 2, lambda r: r[1])
+    return [(url, key) for url, key, _ in dict.fromkeys([*near, *rows])][:limit]
+
+
+def _nearest(rows: list, me: int, count: int, key_of) -> list:
+    """The ``count`` rows whose keys are nearest ``me`` on the ring, half below it and half above."""
+    placed = sorted(rows, key=lambda r: position(key_of(r)))
+    split = bisect.bisect_left([position(key_of(r)) for r in placed], me)
+    below, above = placed[max(0, split - count // 2):split], placed[split:split + count - count // 2]
+    return [*below, *above]
 
 
 def last_exchange(store: Store, url: str) -> int | None:
