@@ -77,12 +77,11 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
             if found is None or found[1] == own_key:
                 continue
             url, key = found
-            if conn.execute("SELECT 1 FROM peers WHERE url = ? OR key = ?", (url, key)).fetchone():
-                continue
-            if conn.execute("SELECT 1 FROM peer_candidates WHERE key = ?", (key,)).fetchone():
-                continue  # one address per key: a second one named for it is not taken
-            added += conn.execute("INSERT OR IGNORE INTO peer_candidates(url, key, via, learned) VALUES (?, ?, ?, ?)",
-                                  (url, key, via, now)).rowcount
+            # One address per key: a second one named for a key held is not taken.
+            added += conn.execute(
+                "INSERT OR IGNORE INTO peer_candidates(url, key, via, learned) SELECT ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM peers WHERE url = ?1 OR key = ?2) "
+                "AND NOT EXISTS (SELECT 1 FROM peer_candidates WHERE key = ?2)", (url, key, via, now)).rowcount
     return added
 
 
