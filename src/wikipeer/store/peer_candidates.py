@@ -87,9 +87,10 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
 
 def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
     """Candidates whose own descriptor has not been read yet (nor given up): half of them the nearest
-    to this node on the gossip ring (whose lists name its neighbours there), half the longest waiting."""
+    to this node on the gossip ring (whose lists name its neighbours there), half the newest (a node
+    that just joined is named by its peers first: it is known soon, before the backlog)."""
     rows = [Candidate(*r) for r in store.conn.execute(
-        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned, url")]
+        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
     chosen = _nearest(rows, position(own_key), limit // 2, lambda c: c.key)
     return list(dict.fromkeys([*chosen, *rows]))[:limit]
 
