@@ -144,12 +144,10 @@ def open_transport(base_url: str, timeout: float, context: ssl.SSLContext | None
 
 @contextmanager
 def installed(opener: Opener) -> Iterator[None]:
-    """Every peer client of this process uses ``opener`` while the block runs (one at a time)."""
+    """Every peer client of this process uses ``opener`` while the block runs (the innermost, nested)."""
     global _opener
-    if _opener is not None:
-        raise RuntimeError("another transport is installed already")
-    _opener = opener
+    outer, _opener = _opener, opener
     try:
         yield
     finally:
-        _opener = None
+        _opener = outer
