@@ -71,6 +71,8 @@ def run() -> dict[str, float | str]:
         spread = sim.gossip()
         _spread(results, "notice", spread, live)
         results["notice: target rounds (2 + log3 N)"] = round(target_rounds, 2)
+        results["notice: rounds / target"] = round(spread.rounds / target_rounds, 2)
+        results["notice: messages / target (2 per node)"] = round(spread.messages / (2 * live), 2)
         results["notice: met"] = "yes" if spread.reached == spread.live and spread.rounds <= target_rounds \
             and spread.messages <= 2 * live else "no"
         console.print(f"  sim: notice: {spread}")
@@ -79,6 +81,7 @@ def run() -> dict[str, float | str]:
         results["edit: followers reached"] = f"{edit.reached} of {edit.followers}"
         results["edit: intervals to the last follower"] = round(edit.intervals, 2)
         results["edit: intervals to half"] = round(edit.median, 2)
+        results["edit: intervals / target (3)"] = round(edit.intervals / 3, 2)
         results["edit: met (at most 3 intervals)"] = "yes" if edit.intervals <= 3 else "no"
         console.print(f"  sim: edit: {edit}")
 
