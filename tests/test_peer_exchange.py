@@ -15,6 +15,7 @@ import httpx
 import pytest
 from conftest import start_server, stop_server
 
+from wikipeer.errors import Forgery
 from wikipeer.model.block import encode_object
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str, sign
@@ -115,6 +116,10 @@ def test_a_descriptor_keeps_well_formed_peers_up_to_the_bound(tmp_path):
         listed = [[f"http://10.0.0.{i}:8080", _key(i)] for i in range(80)]
         d = check_descriptor(_descriptor_naming(node, ["junk", [1, 2], ["only one"], *listed]))
         assert d.peers == tuple(tuple(p) for p in listed[:peer_candidates.LISTED])
+        forged = _descriptor_naming(node, listed[:3])
+        forged["descriptor"]["peers"][0][0] = "http://evil:1"  # the list is signed with the rest
+        with pytest.raises(Forgery, match="does not verify"):
+            check_descriptor(forged)
         old = signed_descriptor(node, "http://127.0.0.1:1")
         del old["descriptor"]["peers"]  # a node from before peer exchange: no list, and signed without one
         obj = old["descriptor"]
