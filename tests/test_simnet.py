@@ -20,6 +20,7 @@ from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.sync import sync
 from wikipeer.sim.memory import Conditions, Network
 from wikipeer.sim.network import Simulation, _host
+from wikipeer.store import peer_candidates
 from wikipeer.store.peers import PeerBook
 
 N = 30
@@ -78,6 +79,22 @@ def test_a_partition_keeps_a_notice_on_its_side_until_it_heals(sim):
     sim.heal()
     healed = sim.until_everywhere(held, max_intervals=4)
     assert healed.reached == healed.followers and healed.intervals <= 3, healed
+
+
+def test_a_node_whose_peers_all_left_adopts_verified_candidates(sim):
+    s = sim.live()[N // 2]
+    before = {p.url for p in PeerBook(s.node.store).list()}
+    gone = {url.removeprefix("http://") for url in before}
+    sim.network.down |= gone
+    try:
+        sim.sync_interval()
+        peers = PeerBook(s.node.store)
+        adopted = {p.url for p in peers.list()} - before
+        assert len(adopted) == 2, adopted
+        assert all(peers.get(url).key for url in adopted) and not adopted & set(peer_candidates.usable(s.node.store))
+        assert any(peers.get(url).last_error is None for url in adopted)  # synced with (1% loss aside)
+    finally:
+        sim.network.down -= gone
 
 
 def test_the_transport_refuses_a_node_that_is_down_and_counts_bytes(sim):

@@ -21,9 +21,11 @@ from wikipeer.net.descriptor import Descriptor
 from wikipeer.node import Node
 from wikipeer.store import peer_candidates
 from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.peers import PeerBook
 
 EXCHANGE_EVERY = 600.0
 VERIFY_PER_SYNC = 8
+ADOPT = 2  # candidates a node cut off from all its peers takes as peers
 
 
 def due(node: Node, url: str, every: float = EXCHANGE_EVERY) -> bool:
@@ -64,3 +66,21 @@ def verify_some(node: Node, limit: int = VERIFY_PER_SYNC, timeout: float = 10.0)
         learn(node, descriptor, candidate.url)
         good += 1
     return good
+
+
+def adopt(node: Node, count: int = ADOPT) -> list[str]:
+    """Make up to ``count`` verified candidates peers, the most recently verified first; returns their URLs.
+
+    For a node cut off (every peer it syncs with failed, or it has none): without it, a node whose
+    peers all left would never take another edit. What they send is verified at the door as any
+    peer's is; the operator sees them in `wikipeer peer list` and may remove them.
+    """
+    peers = PeerBook(node.store)
+    chosen = sorted(peer_candidates.every(node.store), key=lambda c: -(c.verified or 0))
+    adopted = []
+    for candidate in [c for c in chosen if c.verified is not None and c.dead is None][:count]:
+        peers.add(candidate.url)
+        peers.set(candidate.url, key=candidate.key)
+        peer_candidates.forget(node.store, candidate.url)
+        adopted.append(candidate.url)
+    return adopted

@@ -40,6 +40,7 @@ PUSH_BYTES = 64 << 20
 """One upload carries about this many bytes: media goes in several. An upload never ends inside a file's
 chunks (see receive.batches), so one holding a large file is as large as the file (server.MAX_UPLOAD allows it)."""
 PARENT_ROUNDS = 20
+ADOPT_BELOW = 8
 HELD_ASK = 5_000
 
 Progress = Callable[["SyncResult"], None]
@@ -314,16 +315,28 @@ def _record_failure(peers: PeerBook, url: str, message: str) -> None:
         pass
 
 
-def sync_all(node: Node, log_error=print) -> list[SyncResult]:
-    """Sync with every peer that is not banned; a failing peer does not stop the others."""
+def sync_all(node: Node, log_error=print, timeout: float = 30.0,
+             exchange_every: float = exchange.EXCHANGE_EVERY) -> list[SyncResult]:
+    """Sync with every peer that is not banned; a failing peer does not stop the others.
+
+    A node that synced with none (its peers all failed, or it has none) takes a few candidates
+    that peer exchange verified as peers (exchange.adopt) and syncs with them; not one with
+    ADOPT_BELOW peers or more, whose failures are more likely its own network's than churn.
+    """
+    urls = [peer.url for peer in PeerBook(node.store).list() if not peer.banned]
+    results = _sync_each(node, urls, log_error, timeout, exchange_every)
+    if not results and len(urls) < ADOPT_BELOW:
+        results = _sync_each(node, exchange.adopt(node), log_error, timeout, exchange_every)
+    return results
+
+
+def _sync_each(node: Node, urls: list[str], log_error, timeout: float, exchange_every: float) -> list[SyncResult]:
     results = []
-    for peer in PeerBook(node.store).list():
-        if peer.banned:
-            continue
+    for url in urls:
         try:
-            results.append(sync(node, peer.url))
+            results.append(sync(node, url, timeout=timeout, exchange_every=exchange_every))
         except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
-            log_error(f"sync with {peer.url}: {exc}")
+            log_error(f"sync with {url}: {exc}")
     return results
 
 

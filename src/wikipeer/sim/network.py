@@ -23,7 +23,7 @@ from pathlib import Path
 
 from wikipeer.authoring import edit
 from wikipeer.net.gossip import gossip_round
-from wikipeer.net.sync import sync
+from wikipeer.net.sync import sync_all
 from wikipeer.net.transport import installed
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
@@ -157,22 +157,14 @@ class Simulation:
         return self.network.elapsed
 
     def sync_interval(self, watch: Callable[[SimNode, float], None] | None = None) -> int:
-        """Every live node syncs with each of its peers once, in the order of their phases; returns
-        the syncs that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
+        """Every live node syncs with each of its peers once (net/sync.py's sync_all, as `serve
+        --sync-every` does), in the order of their phases; returns the syncs that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
         failed = 0
         start = self.clock
         for s in sorted(self.live(), key=lambda x: x.phase):
-            results = []
-
-            def run() -> None:
-                for peer in PeerBook(s.node.store).list():
-                    try:
-                        sync(s.node, peer.url, timeout=10.0, exchange_every=0)
-                        results.append(True)
-                    except Exception:  # a lost request, a peer down or cut off: the next interval tries again
-                        results.append(False)
-            took = self._as(s, run)
-            failed += results.count(False)
+            errors: list[str] = []  # a lost request, a peer down or cut off: the next interval tries again
+            took = self._as(s, lambda: sync_all(s.node, errors.append, timeout=10.0, exchange_every=0))
+            failed += len(errors)
             if watch is not None:
                 watch(s, start + s.phase + took)
         self.clock = start + self.interval

@@ -119,6 +119,12 @@ def failed(store: Store, url: str) -> None:
                            (MAX_TRIES, _now(), url))
 
 
+def forget(store: Store, url: str) -> None:
+    """The candidate at ``url`` is one no more (it became a peer)."""
+    with store.conn:
+        store.conn.execute("DELETE FROM peer_candidates WHERE url = ?", (url,))
+
+
 def give_up(store: Store, url: str) -> None:
     """The candidate at ``url`` is not who it was said to be (another key answered there)."""
     with store.conn:
