@@ -19,6 +19,7 @@ from wikipeer.model.keys import verify
 from wikipeer.model.media import File, digests
 from wikipeer.model.objects import Ban, Blocklist, Profile, Revision, Signature, Trust, parse
 from wikipeer.policy.rules import Policy, required_signers
+from wikipeer.store import integrity
 from wikipeer.store.store import Store, StoreDamage
 
 
@@ -36,15 +37,14 @@ class Fault:
 def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[int, list[Fault]]:
     """Check every object; return (objects checked, faults)."""
     faults: list[Fault] = []
-    conn = store.conn
-    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    if integrity != "ok":
-        faults.append(Fault("store.sqlite", f"SQLite integrity check: {integrity}"))
+    engine = integrity.engine_check(store)
+    if engine != "ok":
+        faults.append(Fault("store.sqlite", f"SQLite integrity check: {engine}"))
     needs_sig: dict[bytes, object] = {}
     signed: dict[bytes, list[Signature]] = {}
     checked = 0
     policy = Policy()
-    chunk_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
+    chunk_ids = integrity.chunk_ids(store)
     for oid, block in store.iter_readable():
         checked += 1
         if progress and checked % 1000 == 0:
@@ -76,7 +76,7 @@ def fsck(store: Store, progress: Callable[[int], None] | None = None) -> tuple[i
 def _file_faults(store: Store) -> list[Fault]:
     """File versions whose bytes, assembled from their chunks, are not what they name."""
     faults = []
-    for (page_id,) in store.conn.execute("SELECT DISTINCT page FROM files").fetchall():
+    for page_id in integrity.pages_with_files(store):
         for info in store.file_versions(page_id):
             try:
                 sha256, _, size = digests(store.file_chunks(info))
@@ -91,23 +91,5 @@ def _file_faults(store: Store) -> list[Fault]:
 
 def _index_faults(store: Store) -> list[Fault]:
     """Rows that point at objects the store lacks."""
-    conn = store.conn
-    checks = {
-        "revision without its page": "SELECT r.id FROM revisions r LEFT JOIN pages p ON p.id = r.page WHERE p.id IS NULL",
-        "revision without its text": "SELECT r.id FROM revisions r LEFT JOIN texts t ON t.id = r.text WHERE t.id IS NULL",
-        "revision whose parent is missing": "SELECT x.child FROM parents x LEFT JOIN revisions r ON r.id = x.parent WHERE r.id IS NULL",
-        "head that is not a revision": "SELECT h.rev FROM heads h LEFT JOIN revisions r ON r.id = h.rev WHERE r.id IS NULL",
-        "head that has a child": "SELECT h.rev FROM heads h JOIN parents x ON x.parent = h.rev",
-        "page without a head": "SELECT p.id FROM pages p WHERE EXISTS (SELECT 1 FROM revisions r WHERE r.page = p.id) AND NOT EXISTS (SELECT 1 FROM heads h WHERE h.page = p.id)",
-        "file without its page": "SELECT f.id FROM files f LEFT JOIN pages p ON p.id = f.page WHERE p.id IS NULL",
-        "chunk index row without its object": "SELECT c.id FROM chunks c LEFT JOIN objects o ON o.id = c.id WHERE o.id IS NULL",
-        "text compressed against a missing text": "SELECT t.id FROM texts t LEFT JOIN texts b ON b.id = t.base WHERE t.base IS NOT NULL AND b.id IS NULL",
-        "text compressed with a missing dictionary": "SELECT t.id FROM texts t LEFT JOIN text_dicts d ON d.id = t.dict WHERE t.dict IS NOT NULL AND d.id IS NULL",
-    }
-    faults = []
-    for problem, sql in checks.items():
-        for (oid,) in conn.execute(sql):
-            row = conn.execute("SELECT cid FROM objects WHERE id = ?", (oid,)).fetchone()
-            faults.append(Fault(cid_to_str(row[0]) if row else f"#{oid}", problem))
-    return faults
-
+    return [Fault(cid_to_str(row.cid) if row.cid else f"#{row.id}", row.problem)
+            for row in integrity.dangling_rows(store)]

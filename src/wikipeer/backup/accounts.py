@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from pathlib import Path
 
 import libipld
@@ -23,11 +22,11 @@ import zstandard
 from wikipeer.backup.sealing import Sealer, Unsealable
 from wikipeer.backup.targets import Target, TargetError
 from wikipeer.store.accounts import ACCOUNTS_FILE
+from wikipeer.store.accounts_copy import dump_accounts, load_accounts
 from wikipeer.store.keyring import ACCOUNT_PREFIX
 
 PREFIX = "accounts/"
 _AD = b"accounts"
-_SKIPPED = ('INSERT INTO "sessions"',)
 
 
 class DamagedAccounts(Exception):
@@ -44,11 +43,7 @@ def account_data(node_dir: Path) -> bytes | None:
         return None
     sql = ""
     if path.exists():
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            sql = "\n".join(line for line in conn.iterdump() if not line.startswith(_SKIPPED))
-        finally:
-            conn.close()
+        sql = dump_accounts(path)
     return libipld.encode_dag_cbor({"v": 1, "sql": sql, "keys": keys})
 
 
@@ -93,9 +88,4 @@ def write_back(data: bytes, node_dir: Path) -> int:
             handle.write(raw)
     if not fields["sql"]:
         return 0
-    conn = sqlite3.connect(node_dir / ACCOUNTS_FILE)
-    try:
-        conn.executescript(fields["sql"])
-        return conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
-    finally:
-        conn.close()
+    return load_accounts(node_dir / ACCOUNTS_FILE, fields["sql"])

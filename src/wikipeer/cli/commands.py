@@ -472,6 +472,9 @@ def serve(args: argparse.Namespace) -> int:
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
+    from wikipeer.cli.dht_commands import join_dht, serve_dht
+
+    participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
     sock = bind(args.host, args.port)
     out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
@@ -487,8 +490,9 @@ def serve(args: argparse.Namespace) -> int:
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
-                     access_log=access_log)
+                     access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies))

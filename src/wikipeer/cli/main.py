@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import account_args, backup_args, index_args, net_args, offline_args, trust_args
+from wikipeer.cli import account_args, backup_args, dht_args, index_args, net_args, offline_args, trust_args
 from wikipeer.cli.parsing import CommandParser
 from wikipeer.errors import WikipeerError
+from wikipeer.store import engine_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
                    help="per-address limit on rpc, search, login or git requests, or KIND=off (repeatable; "
                         "defaults: rpc=1200:600 search=60:30 login=30:30 git=60:30)")
+    dht_args.add_serve_options(p)
     p.set_defaults(func="wikipeer.cli.commands:serve")
     index_args.add_parsers(sub)
     net_args.add_parsers(sub)
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"wikipeer: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except sqlite3.DatabaseError as exc:
+    except engine_errors.DatabaseError as exc:
         print(f"wikipeer: the node's store cannot be used: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from wikipeer.cli import index_args, report_words
+from wikipeer.cli import dht_args, index_args, report_words
 from wikipeer.net.depth import DEFAULT_DEPTH
 
 
@@ -36,6 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("url")
     p.add_argument("--reason", default="banned by this node's operator")
     p.set_defaults(func="wikipeer.cli.net_commands:peer_ban")
+    dht_args.add_discover(peer)
 
     p = sub.add_parser("sync", help="exchange changes with peers (all of them unless named)",
                        description="Exchange changes with peers (all of them unless named). One line per peer "

@@ -23,23 +23,20 @@ from typing import Any
 from wikipeer.model.title import clean_title
 from wikipeer.net.params import BadParam, Check, integer, text
 from wikipeer.net.rpc import INVALID_PARAMS, RpcError
+from wikipeer.store import page_sets
 from wikipeer.store.store import Store
 
 MAX_SET = 100_000
 MAX_DEPTH = 8
 MAX_LEAVES = 16
 
-_AUTHOR_PAGES = ("SELECT DISTINCT r.page FROM sigs s JOIN keys k ON k.id = s.key JOIN revisions r ON r.id = s.target "
-                 "WHERE k.key = ? AND s.role = 'author' LIMIT ?")
 
-
-def _rows(sql: str) -> Callable[[Store, Any], set[int]]:
-    return lambda store, value: {r[0] for r in store.conn.execute(sql, (value, MAX_SET))}
+def _bounded(select: Callable[[Store, Any, int], set[int]]) -> Callable[[Store, Any], set[int]]:
+    return lambda store, value: select(store, value, MAX_SET)
 
 
 def _title_is(store: Store, value: str) -> set[int]:
-    rows = store.conn.execute("SELECT id FROM pages WHERE title = ? LIMIT ?", (clean_title(value), MAX_SET))
-    return {r[0] for r in rows}
+    return page_sets.pages_titled(store, clean_title(value), MAX_SET)
 
 
 def _text_matches(store: Store, value: str) -> set[int]:
@@ -47,12 +44,12 @@ def _text_matches(store: Store, value: str) -> set[int]:
 
 
 LEAVES: dict[tuple[str, str, str], tuple[Check, Callable[[Store, Any], set[int]]]] = {
-    ("page", "wiki", "="): (text(256), _rows("SELECT id FROM pages WHERE wiki = ? LIMIT ?")),
-    ("page", "ns", "="): (integer(), _rows("SELECT id FROM pages WHERE ns = ? LIMIT ?")),
+    ("page", "wiki", "="): (text(256), _bounded(page_sets.pages_of_wiki)),
+    ("page", "ns", "="): (integer(), _bounded(page_sets.pages_in_namespace)),
     ("page", "title", "="): (text(1024), _title_is),
-    ("page", "title", "~"): (text(1024), _rows("SELECT id FROM pages WHERE instr(lower(title), lower(?)) LIMIT ?")),
+    ("page", "title", "~"): (text(1024), _bounded(page_sets.pages_title_containing)),
     ("page", "text", "~"): (text(1024), _text_matches),
-    ("rev", "author", "="): (text(256), _rows(_AUTHOR_PAGES)),
+    ("rev", "author", "="): (text(256), _bounded(page_sets.pages_authored_by)),
 }
 """Each leaf: the check its value must pass, and the pages it selects."""
 
@@ -80,8 +77,7 @@ def _eval(store: Store, criterion: Any, depth: int, leaves: list[int]) -> set[in
         return set.intersection(*sets) if op == "AND" else set.union(*sets)
     if op == "NOT" and len(criterion) == 2:
         excluded = _eval(store, criterion[1], depth + 1, leaves)
-        rows = store.conn.execute("SELECT id FROM pages LIMIT ?", (MAX_SET,))
-        return {r[0] for r in rows} - excluded
+        return page_sets.any_pages(store, MAX_SET) - excluded
     if len(criterion) == 4:
         leaves.append(1)
         if len(leaves) > MAX_LEAVES:

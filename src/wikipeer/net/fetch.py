@@ -22,7 +22,7 @@ from wikipeer.model.cid import cid_from_str, cid_to_str
 from wikipeer.model.file_links import file_names
 from wikipeer.model.media import NS_FILE
 from wikipeer.model.objects import Page, build_page
-from wikipeer.model.title import normalize_title
+from wikipeer.model.title import Title, normalize_title
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.depth import DEFAULT_DEPTH
 from wikipeer.net.receive import take
@@ -38,6 +38,10 @@ MAX_TOP = 500
 
 Progress = Callable[[int, int], None]
 """``progress(done, of)``: pages asked for that are done (fetched or found missing), of those asked for."""
+Finder = Callable[[str, int, str], list[str]]
+"""``finder(wiki, ns, title)``: addresses of nodes found beyond the peers (the DHT) that may hold the page."""
+MAX_FOUND = 5
+"""Found nodes tried for one page: anyone may publish that they hold it, and a reader waits for each."""
 
 
 @dataclass(slots=True)
@@ -65,9 +69,9 @@ def follow_scope(node: Node) -> Scope:
     return Scope(tuple(c.follow_wikis), tuple((w, int(n)) for w, n in c.follow_namespaces), tuple(pages))
 
 
-def _peers(node: Node) -> list[str]:
+def _peers(node: Node, required: bool = True) -> list[str]:
     urls = [p.url for p in PeerBook(node.store).list() if not p.banned]
-    if not urls:
+    if not urls and required:
         raise UserError("this node has no peers to fetch from: add one with 'wikipeer peer add URL'")
     return urls
 
@@ -208,15 +212,20 @@ def _finish(node: Node, result: FetchResult) -> FetchResult:
 
 
 def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_DEPTH,
-                 progress: Progress | None = None) -> FetchResult:
-    """Fetch pages by title from whichever peer (or node it redirects to) has them."""
+                 progress: Progress | None = None, finder: Finder | None = None) -> FetchResult:
+    """Fetch pages by title from whichever peer (or node it redirects to) has them; when none has a page,
+    from a node ``finder`` names."""
     result = FetchResult()
     for done, title in enumerate(titles, 1):
-        name = normalize_title(node.wiki_or_default(wiki), title).full
-        asked = ask(_peers(node), "lookup", [f"{wiki}/{name}", "page"], good=lambda r: isinstance(r, str))
+        page = normalize_title(node.wiki_or_default(wiki), title)
+        name = page.full
+        asked = ask(_peers(node, finder is None), "lookup", [f"{wiki}/{name}", "page"],
+                    good=lambda r: isinstance(r, str))
         result.errors += asked.errors
         if asked.url is None:
-            result.missing.append(name)
+            if finder is None or not _fetch_found(node, finder(wiki, page.ns, page.text), wiki, page, _depth(depth),
+                                                  result):
+                result.missing.append(name)
         else:
             try:
                 fetch_guid(node, asked.url, asked.result, _depth(depth), result)
@@ -226,6 +235,27 @@ def fetch_titles(node: Node, wiki: str, titles: list[str], depth: int = DEFAULT_
         if progress is not None:
             progress(done, len(titles))
     return _finish(node, result)
+
+
+def _fetch_found(node: Node, urls: list[str], wiki: str, page: Title, depth: int, result: FetchResult) -> bool:
+    """Fetch a page from the first of ``urls`` that has it (through the same verified door); True if one did."""
+    guid = cid_to_str(build_page(Page(wiki, page.ns, page.text)).cid)
+    for url in urls[:MAX_FOUND]:
+        tried = FetchResult()
+        try:
+            fetch_guid(node, url, guid, depth, tried)
+        except PeerError as exc:
+            result.errors.append(str(exc))
+            continue
+        if tried.pages:
+            result.pages += tried.pages
+            result.files += tried.files
+            result.page_ids |= tried.page_ids
+            result.revisions += tried.revisions
+            result.errors += tried.errors
+            result.missing += tried.missing  # files the page shows that the holder lacked
+            return True
+    return False
 
 
 def fetch_search(node: Node, query: str, top: int, depth: int = DEFAULT_DEPTH,

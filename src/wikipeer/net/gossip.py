@@ -34,7 +34,6 @@ from wikipeer.store import gossip_queue, peer_candidates
 from wikipeer.store.gossip_queue import RING, position
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.store.schema import NOTICE_KINDS
 
 FANOUT = 3
 RETRIES = 3  # peers tried, one after another, for a part whose first peer is down
@@ -98,17 +97,10 @@ def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING
     queued = 0
     for status in report.statuses:
         oid = node.store.object_id(status.cid) if status.state == ACCEPTED else None
-        row = node.store.conn.execute("SELECT kind FROM objects WHERE id = ?", (oid,)).fetchone() if oid else None
-        if row and row[0] in NOTICE_KINDS:
+        if oid and gossip_queue.is_notice(node.store, oid):
             gossip_queue.queue(node.store, oid, lo, hi)
             queued += 1
     return queued
-
-
-def _notice_blocks(node: Node, oid: int) -> list[Block]:
-    cid = node.store.conn.execute("SELECT cid FROM objects WHERE id = ?", (oid,)).fetchone()[0]
-    sigs = node.store.conn.execute("SELECT o.cid FROM sigs s JOIN objects o ON o.id = s.sig WHERE s.target = ?", (oid,))
-    return [b for b in [node.store.get_block(cid), *(node.store.get_block(c) for (c,) in sigs)] if b is not None]
 
 
 def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 10.0) -> int:
@@ -122,7 +114,7 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
     candidates = {url: position(key) for url, key in peer_candidates.usable(node.store) if url not in peers}
     sent = 0
     for oid, lo, hi in rows:
-        blocks = _notice_blocks(node, oid)
+        blocks = gossip_queue.notice_blocks(node.store, oid)
         for group in target_groups(position(me_key), peers | candidates, lo, hi, rng):
             sent += _send_to_one(node, group[:RETRIES], blocks, me_key, timeout, candidates)
         gossip_queue.done(node.store, oid)

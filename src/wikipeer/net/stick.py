@@ -45,7 +45,7 @@ from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.net.fetch import fetch_search, fetch_titles, shown_files
 from wikipeer.net.receive import first_causes, take
 from wikipeer.node import Node
-from wikipeer.store import log
+from wikipeer.store import log, revlists
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.records import FileInfo, RevInfo
@@ -262,7 +262,7 @@ def _met(node: Node, want: Want) -> bool:
 
 
 def _revisions_since(node: Node, position: int) -> int:
-    return node.store.conn.execute("SELECT count(*) FROM revisions WHERE id > ?", (position,)).fetchone()[0]
+    return revlists.revisions_after(node.store, position)
 
 
 def _note(checked: Checked) -> dict:
@@ -315,8 +315,7 @@ def _write_outbox_bundle(node: Node, target: Path, ids: list[int], report: HomeR
     except OSError as exc:
         raise _full_or(exc, target) from None
     report.objects_out += len(blocks)
-    report.edits_out += node.store.conn.execute(
-        f"SELECT count(*) FROM revisions WHERE id IN ({','.join('?' * len(ids))})", ids).fetchone()[0]
+    report.edits_out += len(revlists.revision_pages(node.store, ids))
 
 
 def _refusals(prefix: str, reasons: list[str], count: int) -> list[str]:
@@ -339,8 +338,8 @@ def _write_requests(node: Node, path: Path, report: HomeReport) -> None:
     for want in wants:
         _write_text(requests / f"{want.id}.json", json.dumps(want.to_request()))
     report.requests = len(wants)
-    count = node.store.conn.execute("SELECT count(*) FROM objects").fetchone()[0]
-    cids = (c for (c,) in node.store.conn.execute("SELECT cid FROM objects"))
+    count = log.object_count(node.store)
+    cids = log.object_cids(node.store)
     summary = Summary.of(cids, count, secrets.token_bytes(16))  # a new salt each trip: see formats/summary.py
     try:
         _write_file(requests / SUMMARY, lambda f: f.write(summary.to_bytes()))

@@ -13,7 +13,6 @@ as a signed ``ban`` object that travels like any other.
 from __future__ import annotations
 
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
 from wikipeer.node import Node
-from wikipeer.store import gossip_queue, log
+from wikipeer.store import engine_errors, gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import disk_problem
@@ -311,7 +310,7 @@ def _record_failure(peers: PeerBook, url: str, message: str) -> None:
     made the sync fail) loses only the record, not the error the caller is given."""
     try:
         peers.set(url, last_sync=int(time.time()), last_error=message[:1000])
-    except (sqlite3.Error, WikipeerError):
+    except (engine_errors.Error, WikipeerError):
         pass
 
 

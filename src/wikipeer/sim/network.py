@@ -32,6 +32,7 @@ from wikipeer.sim.memory import Conditions, Network
 from wikipeer.store import gossip_queue, peer_candidates
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.schema import KIND_BLOCKLIST
 
 WIKI = "w"
 GOSSIP_PATH = "/api/v1/gossip"
@@ -259,8 +260,7 @@ def _befriend(a: SimNode, b: SimNode) -> None:
 
 
 def _has_notice(s: SimNode, issuer: str, name: str) -> bool:
-    return s.node.store.conn.execute("SELECT 1 FROM notices WHERE key = ? AND name = ?", (issuer, name)).fetchone() \
-        is not None
+    return bool(s.node.store.current_notices(KIND_BLOCKLIST, issuer, name))
 
 
 def _enough_files(size: int) -> None:

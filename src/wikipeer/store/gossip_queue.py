@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from wikipeer.model.block import Block
+from wikipeer.store.schema import NOTICE_KINDS
 from wikipeer.store.store import Store
 
 RING = 1 << 256
@@ -31,3 +33,17 @@ def pending(store: Store) -> list[tuple[int, int, int]]:
 def done(store: Store, object_id: int) -> None:
     with store.conn:
         store.conn.execute("DELETE FROM gossip WHERE id = ?", (object_id,))
+
+
+def is_notice(store: Store, object_id: int) -> bool:
+    """Whether the object at ``object_id`` is a notice (a profile, ban, trust list or blocklist)."""
+    row = store.conn.execute("SELECT kind FROM objects WHERE id = ?", (object_id,)).fetchone()
+    return row is not None and row[0] in NOTICE_KINDS
+
+
+def notice_blocks(store: Store, object_id: int) -> list[Block]:
+    """The notice at ``object_id`` and its signatures' blocks: what passing it on sends."""
+    cid = store.conn.execute("SELECT cid FROM objects WHERE id = ?", (object_id,)).fetchone()[0]
+    sigs = store.conn.execute("SELECT o.cid FROM sigs s JOIN objects o ON o.id = s.sig WHERE s.target = ?",
+                              (object_id,))
+    return [b for b in [store.get_block(cid), *(store.get_block(c) for (c,) in sigs)] if b is not None]

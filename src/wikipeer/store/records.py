@@ -112,3 +112,13 @@ class HeldStats:
     bytes: int
     since: int
     """When the oldest of them was held (unix seconds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DanglingRow:
+    """An index row that points at an object the store lacks (fsck reports it)."""
+
+    problem: str
+    id: int
+    cid: bytes | None
+    """The CID of the object the row belongs to, when that object is held."""

@@ -108,6 +108,17 @@ def holds_wiki(store: Store, wiki: str) -> bool:
                                    "OR EXISTS (SELECT 1 FROM pages WHERE wiki = ?1)", (wiki,)).fetchone()[0])
 
 
+def revision_page_ts(store: Store, rev_id: int) -> tuple[int, int] | None:
+    """The page and timestamp of the revision ``rev_id``, or None when it is not a revision held."""
+    row = store.conn.execute("SELECT page, ts FROM revisions WHERE id = ?", (rev_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def revisions_after(store: Store, position: int) -> int:
+    """How many revisions arrived after log position ``position``."""
+    return store.conn.execute("SELECT count(*) FROM revisions WHERE id > ?", (position,)).fetchone()[0]
+
+
 def revision_count(store: Store, page_id: int) -> int:
     return store.conn.execute("SELECT count(*) FROM revisions WHERE page = ?", (page_id,)).fetchone()[0]
 

@@ -10,7 +10,6 @@ run anything; ``<style>`` elements stay forbidden (``style-src 'self'``).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -21,10 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.net.fetch import Finder
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
-from wikipeer.store import hidden
+from wikipeer.store import engine_errors, hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
@@ -86,7 +86,8 @@ class FollowSettings:
 
 def create_app(node: Node, default_wiki: str | None = None,
                session_seconds: int = DEFAULT_SESSION_SECONDS, limits: Limits | None = None,
-               cookie_secure: bool = False, access_log: AccessLogFile | None = None) -> ASGIApp:
+               cookie_secure: bool = False, access_log: AccessLogFile | None = None,
+               finder: Finder | None = None) -> ASGIApp:
     """An app that reads and edits ``node``'s store.
 
     Outermost, HEAD runs as GET (so every GET route, the cache included,
@@ -98,10 +99,12 @@ def create_app(node: Node, default_wiki: str | None = None,
     ``limits``: the rate limits (default ones if None); ``cookie_secure``: every
     cookie gets the Secure flag, not only those of HTTPS requests;
     ``access_log``: a line per request goes there (web/access_log.py), outside
-    everything, so it logs the status the client got.
+    everything, so it logs the status the client got. ``finder``: who beyond the peers may hold a page
+    a reader asks for (the DHT).
     """
     limits = limits or Limits.from_rates()
     app = _routes(node, default_wiki, session_seconds, limits)
+    app.state.site.finder = finder
     api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery
     # A hide adds no block: its own count joins the token (`wikipeer hide` from another process included),
     # and so do keys and settings (a `key import` or `view default` may change what a page shows).
@@ -281,13 +284,13 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     async def unwritable(request: Request, exc: StoreUnwritable) -> Response:
         return unwritable_page(request, exc)
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def store_error(request: Request, exc: sqlite3.OperationalError) -> Response:
+    @app.exception_handler(engine_errors.OperationalError)
+    async def store_error(request: Request, exc: engine_errors.OperationalError) -> Response:
         # Writes outside the store's transactions (accounts, sessions) meet a full disk too.
         problem = disk_problem(exc, site.node.dir)
         if problem is not None:
             return unwritable_page(request, problem)
-        if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        if engine_errors.is_busy(exc):
             return error_page(request, 503, "Try again", "The node's store is busy; try again in a moment.")
         raise exc  # anything else is a bug: the server's 500
 

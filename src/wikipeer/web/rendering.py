@@ -9,8 +9,6 @@ head of every template it consulted, and thrown away when one of those moved.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
 import threading
 from collections.abc import Iterable
@@ -19,20 +17,14 @@ from pathlib import Path
 from wikipeer.reading import WikiReader, file_meta, revision_of
 from wikipeer.render import Rendered, render
 from wikipeer.render.context import FileMeta
+from wikipeer.store.engine_errors import OperationalError
+from wikipeer.store.rendered import RenderedFile
 from wikipeer.store.records import RevInfo
 
 MAX_CHECKED = 200_000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rendered (
-    rev BLOB PRIMARY KEY,
-    html TEXT NOT NULL,
-    meta TEXT NOT NULL   -- categories, redirect, errors, and the template heads used
-);
-"""
 
-
-class RenderCache:
+class RenderCache(RenderedFile):
     """Rendered revisions, valid while every template they used has the same head
     and every page they link to is still there (or still missing).
 
@@ -42,33 +34,17 @@ class RenderCache:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
+        super().__init__(path)
         self._warned = threading.Event()
         # Revision -> the store's log position when its dependencies were last checked:
         # while nothing has arrived since, they cannot have changed.
         self._checked: dict[bytes, int] = {}
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=OFF")  # a lost entry is only rendered again
-                conn.executescript(_SCHEMA)
-            except sqlite3.Error:
-                conn.close()  # tried again at the next read: the disk may have room by then
-                raise
-            self._local.conn = conn
-        return conn
-
     def render(self, reader: WikiReader, full_title: str, rev: RevInfo) -> Rendered:
         """The rendering of ``rev``, from the cache when still valid."""
         try:
             cached = self._get(reader, rev)
-        except sqlite3.OperationalError as exc:
+        except OperationalError as exc:
             self._unusable(exc)
             cached = None
         if cached is not None:
@@ -98,11 +74,11 @@ class RenderCache:
         rendered = render(reader.node.store.revision_text(rev), context)
         try:
             self._put(reader, rev, rendered, sorted(asked), sorted(found), files)
-        except sqlite3.OperationalError as exc:
+        except OperationalError as exc:
             self._unusable(exc)
         return rendered
 
-    def _unusable(self, exc: sqlite3.OperationalError) -> None:
+    def _unusable(self, exc: OperationalError) -> None:
         """Say once that the cache file cannot be used (not per request: a full disk would flood the log)."""
         if not self._warned.is_set():
             self._warned.set()
@@ -114,10 +90,10 @@ class RenderCache:
         return {t: (h.cid_str if h else None) for t, h in heads.items()}
 
     def _get(self, reader: WikiReader, rev: RevInfo) -> Rendered | None:
-        row = self.conn.execute("SELECT html, meta FROM rendered WHERE rev = ?", (rev.cid,)).fetchone()
+        row = self.stored(rev.cid)
         if row is None:
             return None
-        meta = json.loads(row[1])
+        html, meta = row
         if "files" not in meta:
             return None  # rendered before pages showed files: its File: links are placeholders
         if meta.get("server", "") != reader.server:
@@ -132,7 +108,7 @@ class RenderCache:
             if self._file_deps(reader, meta["files"]) != meta["files"]:
                 return None  # a file it shows was uploaded, or a new version of one
             self._remember(rev.cid, seq)
-        return Rendered(html=row[0], categories=meta["categories"], templates=list(meta["deps"]),
+        return Rendered(html=html, categories=meta["categories"], templates=list(meta["deps"]),
                         redirect=meta["redirect"], errors=meta["errors"])
 
     def _remember(self, cid: bytes, seq: int) -> None:
@@ -150,5 +126,5 @@ class RenderCache:
         meta = {"categories": rendered.categories, "redirect": rendered.redirect, "errors": rendered.errors,
                 "deps": self._deps(reader, rendered.templates), "links": links,
                 "existing": existing, "files": files or {}, "server": reader.server}
-        self.conn.execute("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?)", (rev.cid, rendered.html, json.dumps(meta)))
+        self.keep(rev.cid, rendered.html, meta)
         self._remember(rev.cid, reader.node.store.last_seq())

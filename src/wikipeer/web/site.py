@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from wikipeer.errors import UserError
-from wikipeer.net.fetch import fetch_titles
+from wikipeer.net.fetch import Finder, fetch_titles
 from wikipeer.node import Node
 from wikipeer.policy.view import View
 from wikipeer.reading import WikiReader
@@ -93,16 +93,17 @@ class Site:
                                autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(page_url=page_url, format_ts=format_ts, author=self.author)
         self.env.globals["msg"] = message  # interface messages by MediaWiki's key, in the page's language
+        self.finder: Finder | None = None  # who else may hold a page (the DHT, under `serve --dht`)
 
     def has_peers(self) -> bool:
         return any(not p.banned for p in PeerBook(self.node.store).list())
 
     def fetch_page(self, wiki: str, title: str) -> bool:
-        """Fetch a page a reader asked for from the node's peers; True if it came."""
-        if not self.has_peers():
+        """Fetch a page a reader asked for from the node's peers, else from nodes the finder names; True if it came."""
+        if not self.has_peers() and self.finder is None:
             return False
         try:
-            return bool(fetch_titles(self.node, wiki, [title]).pages)
+            return bool(fetch_titles(self.node, wiki, [title], finder=self.finder).pages)
         except UserError:
             return False
 

@@ -24,7 +24,7 @@ from wikipeer.mediawiki.api.registry import Module, module, names, register
 from wikipeer.model.title import BadTitle, normalize_title
 from wikipeer.render.redirect import redirect_target
 from wikipeer.store.records import PageRow
-from wikipeer.store.revlists import revision_pages
+from wikipeer.store.revlists import pages_by_ids, revision_pages
 
 MAX_REDIRECT_HOPS = 1  # MediaWiki resolves one level; double redirects stay as they are
 
@@ -185,10 +185,8 @@ def _add_title(query: Query, ns: int, text: str, full: str) -> PageEntry:
 
 
 def _row(query: Query, page_id: int) -> PageRow | None:
-    row = query.call.node.store.conn.execute(
-        "SELECT p.id, o.cid, p.wiki, p.ns, p.title FROM pages p JOIN objects o ON o.id = p.id "
-        "WHERE p.id = ? AND p.wiki = ?", (page_id, query.call.wiki.name)).fetchone()
-    return PageRow(*row) if row and row[0] not in hidden_pages(query.call) else None
+    row = pages_by_ids(query.call.node.store, [page_id]).get(page_id)
+    return row if row and row.wiki == query.call.wiki.name and row.id not in hidden_pages(query.call) else None
 
 
 def _from_pageids(query: Query, ids: list[int]) -> None:

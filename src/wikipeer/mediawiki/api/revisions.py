@@ -25,7 +25,7 @@ from wikipeer.model.cid import cid_to_str
 from wikipeer.render.redirect import redirect_target
 from wikipeer.store import hidden
 from wikipeer.store.records import RevInfo
-from wikipeer.store.revlists import TimeRange, page_revisions, revision_count
+from wikipeer.store.revlists import TimeRange, page_revisions, revision_count, revision_page_ts
 
 RV_PROPS = ("ids", "flags", "timestamp", "user", "userid", "size", "slotsize", "sha1", "slotsha1", "contentmodel",
             "comment", "parsedcomment", "content", "tags", "roles", "wikipeer")
@@ -105,7 +105,7 @@ def _enumerate(call: ApiCall, params: dict[str, Any], entry: PageEntry) -> tuple
 
 
 def _ts_of(call: ApiCall, entry: PageEntry, rev_id: int, name: str) -> int:
-    row = call.node.store.conn.execute("SELECT page, ts FROM revisions WHERE id = ?", (rev_id,)).fetchone()
+    row = revision_page_ts(call.node.store, rev_id)
     if row is None or row[0] != entry.row.id:
         raise ApiError("nosuchrevid", f"There is no revision with ID {rev_id}.", module="revisions")
     return row[1]
