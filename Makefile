@@ -35,9 +35,11 @@ run: install langdata
 	@$(BIN)/wikipeer --node $(NODE) init --sample
 	@$(BIN)/wikipeer --node $(NODE) serve --host $(HOST) --port $(PORT)
 
+# Two passes (docs/testing.md): everything on both cores, then the few tests that measure load, alone.
 test: install langdata
 	@bash scripts/system-deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

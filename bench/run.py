@@ -25,6 +25,7 @@ from bench import git_push_bench
 from bench import git_remote_bench
 from bench import zim_bench
 from bench import dht_bench
+from bench import signed_bench
 from bench import sim_bench
 
 
@@ -76,6 +77,8 @@ def main(argv: list[str]) -> int:
                 "(issue 17)", zim_bench.run),
         "dht": ("DHT: discovering a wiki's 10 holders over 20 participants on loopback vs the kademlia package's own "
                 "lookup; record sizes (issue 18)", dht_bench.run),
+        "signed": ("Signed requests: a clone of 3,100 objects and empty log requests, signed vs unsigned (issue 18)",
+                   signed_bench.run),
         "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "
                 "and a partition (issue 18; SIM_NODES=100 for a quick run)", sim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),

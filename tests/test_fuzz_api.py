@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from starlette.routing import Mount
 
 from wikipeer.model.cid import cid_to_str
+from wikipeer.net.signing import AUDIENCE, DIGEST, SIGNATURE, SIGNATURE_INPUT
 from wikipeer.net.wire import CAR_ZSTD, NODE_HEADER, RANGE_HEADER
 from wikipeer.node import Node
 from wikipeer.web.app import create_app
@@ -198,6 +199,9 @@ QUERY_KEYS = ["action", "oldid", "diff", "since", "limit", "offset", "ns", "skip
               "view", "redirect", "notice", "returnto", "fetched", "dir"]
 
 
+SIGNATURE_HEADERS = (SIGNATURE, SIGNATURE_INPUT, DIGEST, AUDIENCE)  # a signed request's, with values made up
+
+
 @st.composite
 def http_cases(draw, route: tuple[str, str], real: dict) -> dict:
     method, path = draw(paths(route, real))
@@ -239,7 +243,8 @@ def http_cases(draw, route: tuple[str, str], real: dict) -> dict:
     else:
         body = b""
     for name in draw(st.lists(st.sampled_from(["cookie", NODE_HEADER, RANGE_HEADER, "x-forwarded-for",
-                                               "x-forwarded-proto", "referer", "origin", "accept"]), max_size=3)):
+                                               "x-forwarded-proto", "referer", "origin", "accept",
+                                               *SIGNATURE_HEADERS]), max_size=3)):
         headers[name] = draw(HEADER_VALUE)
     return {"method": method, "path": path, "query": query, "body": body, "headers": headers}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import run_cli, start_server, stop_server
+from signed_calls import new_signer, node_key, signed
 from starlette.requests import Request
 
 from wikipeer.model.cid import cid_to_str
@@ -55,8 +56,10 @@ def caller(base_url, address: str) -> httpx.Client:
 
 
 def upload(client: httpx.Client, blocks: list, name: str) -> httpx.Response:
-    return client.post("/api/v1/car", content=b"".join(car_chunks(blocks)),
-                       headers={"content-type": CAR_ZSTD, NODE_HEADER: name})
+    """An upload signed by a node key of its own (``name`` is the old hint, which proves nothing)."""
+    request = signed(client, new_signer(), node_key(client), "POST", "/api/v1/car",
+                     content=b"".join(car_chunks(blocks)), headers={"content-type": CAR_ZSTD, NODE_HEADER: name})
+    return client.send(request)
 
 
 def held(node_dir: Path) -> dict[str, tuple[int, int]]:

@@ -14,6 +14,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside tests/, not in the package
 
 from bench.soak import Load, run  # noqa: E402
@@ -21,6 +23,8 @@ from bench.soak import Load, run  # noqa: E402
 SHORT = Load(seconds=30, readers=40, writers=5, peers=4, pages=60, revisions=16)
 RSS_GROWTH_MB = 150  # caches warming up (render, article, text) in the first seconds, not a leak
 RSS_MAX_MB = 600
+
+pytestmark = pytest.mark.serial  # it counts the requests served in 30 s: another test beside it halves them
 
 
 def test_short_soak_has_no_errors_no_missing_edits_a_clean_store_and_bounded_memory():

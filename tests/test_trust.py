@@ -19,8 +19,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import Result, assert_user_error, dump_tables, run_cli, start_server, stop_server
+from signed_calls import new_signer, node_key, signed
 from nacl.signing import SigningKey
 
 from wikipeer.authoring import edit, edit_blocks
@@ -41,6 +43,7 @@ from wikipeer.model.objects import (
     build_signature,
     build_trust,
 )
+from wikipeer.net.signing import RequestSigner
 from wikipeer.net.sync import sync
 from wikipeer.net.wire import NODE_HEADER
 from wikipeer.node import Node
@@ -525,6 +528,7 @@ def test_what_a_peer_takes_and_refuses_is_counted_and_a_taker_is_throttled(provi
         peer = PeerBook(local.store).get(url)
         assert (peer.took, peer.it_refused, peer.gave) == (4, 4, pulled)
         me = local.keyring.get("node").public
+        local_key = local.keyring.signing_key("node")
     finally:
         local.close()
     provider_node = Node.open(directory)
@@ -535,10 +539,15 @@ def test_what_a_peer_takes_and_refuses_is_counted_and_a_taker_is_throttled(provi
         provider_node.close()
 
     # A caller that only takes is refused once it took past the grace of 10,000 objects.
-    taker = Outsider().public
+    taker = new_signer()
+    audience = node_key(client)
+
+    def log_as(who) -> httpx.Response:
+        return client.send(signed(client, who, audience, "GET", "/api/v1/log", params={"since": 0}))
+
     requests = 0
     while True:
-        response = client.get("/api/v1/log", params={"since": 0}, headers={NODE_HEADER: taker})
+        response = log_as(taker)
         requests += 1
         if response.status_code != 200:
             break
@@ -546,7 +555,9 @@ def test_what_a_peer_takes_and_refuses_is_counted_and_a_taker_is_throttled(provi
     assert response.status_code == 429
     assert "serves first the nodes that give back" in response.json()["error"]
     assert requests > 10_000 // total  # not before the grace was used up
-    # Only that caller: one that gave, and one that names no key, are still served.
-    assert client.get("/api/v1/log", params={"since": 0}, headers={NODE_HEADER: me}).status_code == 200
+    # Only that caller: one that gave, and an anonymous reader (counted by its address), are still served.
+    assert log_as(RequestSigner(local_key)).status_code == 200
     assert client.get("/api/v1/log", params={"since": 0}).status_code == 200
-    assert client.get("/api/v1/log", params={"since": 0}, headers={NODE_HEADER: taker}).status_code == 429
+    assert log_as(taker).status_code == 429
+    # The old header names a node but proves nothing: naming the taker does not pin its refusal on anyone.
+    assert client.get("/api/v1/log", params={"since": 0}, headers={NODE_HEADER: taker.public}).status_code == 200

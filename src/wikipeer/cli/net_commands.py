@@ -17,6 +17,7 @@ from wikipeer.net.receive import first_causes
 from wikipeer.net.sync import NO_REASON, ban, sync
 from wikipeer.node import find_page
 from wikipeer.store.cache import PageCache
+from wikipeer.store.nonces import Nonces
 from wikipeer.store.peers import Peer, PeerBook
 
 
@@ -49,6 +50,9 @@ def peer_list(args: argparse.Namespace) -> int:
     node = _open(args)
     peers = PeerBook(node.store)
     listed, others = peers.list(), mediawiki_commands.list_rows(node)
+    refused = Nonces(node.store).refusals()
+    if refused:  # requests other nodes signed that this node refused, whoever they claimed to be
+        out.print("signed requests refused: " + ", ".join(f"{reason} {count}" for reason, count in refused.items()))
     if not listed and not others:
         none_yet("peers", "'wikipeer peer add URL' adds a node, 'wikipeer peer add --mediawiki API_URL --wiki NAME' a MediaWiki")
         return 0

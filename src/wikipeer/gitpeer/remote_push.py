@@ -33,6 +33,7 @@ from wikipeer.model.objects import Page, build_page, build_text
 from wikipeer.model.title import WikiConfig
 from wikipeer.net.client import PeerClient
 from wikipeer.net.methods import MAX_GUIDS
+from wikipeer.net.signing import RequestSigner, node_signer
 from wikipeer.node import Node, default_node_dir
 from wikipeer.store.keyring import NODE_KEY
 
@@ -45,12 +46,13 @@ NOTED_CHANGES = 100
 
 @dataclass(frozen=True, slots=True)
 class Signer:
-    """Who signs a push: the user's key, and the user's node key, which names the uploader to the node."""
+    """Who signs a push: the user's key, and the user's node key, which signs the upload (proves the uploader)."""
 
     name: str
     public: str
     key: object
     node_key: str
+    node: RequestSigner
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def load_signer(git_dir: Path) -> Signer:
         except NotFound:
             raise UserError(f"no key named {name!r} in the node {directory} (git config wikipeer.key; "
                             f"'wikipeer --node {directory} key list' shows the keys)") from None
-        return Signer(name or node.user_key().name, public, key, node.keyring.get(NODE_KEY).public)
+        return Signer(name or node.user_key().name, public, key, node.keyring.get(NODE_KEY).public, node_signer(node))
     finally:
         node.close()
 
@@ -242,7 +244,7 @@ def push(remote: RemoteUrl, remote_name: str, git_dir: Path, remote_refs: dict[s
     try:
         signer = load_signer(git_dir)
         repo = Repo(str(git_dir))
-        with PeerClient(remote.node) as client:
+        with PeerClient(remote.node, signer=signer.node) as client:
             config = wiki_config(client, remote)
             known = known_commits(git_dir, remote_name, remote_refs)
             return [_push_one(repo, client, remote, config, signer, spec, remote_refs.get(spec.dst), known, say)

@@ -4,6 +4,11 @@ Every answer is bounded: a declared length past the limit is refused before
 reading, a stream is cut when it goes past its byte limit or its deadline,
 and JSON-RPC answers are checked for shape before use. Blocks read here are
 only parsed out of their CAR; the ingest door verifies them.
+
+With a ``signer`` (this node's key) every request but the descriptor's is
+signed for the peer's node key (net/signing.py), learned from its descriptor
+when not given: the peer then knows who asks, and credits and limits that
+node, not whoever claims to be it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from wikipeer.formats.car import MAX_SECTION
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
+from wikipeer.net.signing import RequestSigner
 from wikipeer.net.transport import Response, TransportError, TransportTimeout, open_transport
 from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
 from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, HeldTexts, HoldsNothing,
@@ -71,7 +77,9 @@ class PeerClient:
     """The API of the node at ``url``."""
 
     def __init__(self, url: str, timeout: float = 30.0, max_stream: int = MAX_STREAM,
-                 deadline: float = STREAM_DEADLINE) -> None:
+                 deadline: float = STREAM_DEADLINE, signer: RequestSigner | None = None,
+                 audience: str | None = None) -> None:
+        """``signer``: sign requests with it; ``audience``: the peer's node key, if known already."""
         if not allowed(url):
             raise PeerError(f"{url} is not an allowed peer address (WIKIPEER_ALLOW_HOSTS)")
         self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
@@ -83,6 +91,7 @@ class PeerClient:
             raise PeerError(str(exc)) from None
         self.bytes_in = self.bytes_out = 0
         self.deltas_in = 0  # texts rebuilt from deltas
+        self.signer, self.audience = signer, audience
 
     def close(self) -> None:
         self.http.close()
@@ -95,11 +104,20 @@ class PeerClient:
 
     # -- plumbing --------------------------------------------------------
 
+    def _sign(self, method: str, target: str, digest: bytes) -> dict[str, str]:
+        """The headers that sign a request to this peer (whose key its descriptor gives, the first time)."""
+        if self.audience is None:
+            self.audience = self.descriptor().key
+        return self.signer.headers(method, target, digest, self.audience)
+
     @contextmanager
-    def _stream(self, method: str, path: str, any_status: bool = False, **kwargs: Any) -> Iterator[Response]:
-        """An answer whose length was checked; ``any_status`` lets a non-200 answer through (JSON-RPC errors)."""
+    def _stream(self, method: str, path: str, any_status: bool = False, signed: bool = True,
+                **kwargs: Any) -> Iterator[Response]:
+        """An answer whose length was checked; ``any_status`` lets a non-200 answer through (JSON-RPC errors).
+        ``signed``: sign the request if this client has a signer."""
+        sign = self._sign if signed and self.signer is not None else None
         try:
-            with self.http.stream(method, path, **kwargs) as response:
+            with self.http.stream(method, path, sign=sign, **kwargs) as response:
                 if response.status_code != 200 and not any_status:
                     response.read()
                     raise PeerError(f"{self.url}{path} answered HTTP {response.status_code}: {response.text[:200]}")
@@ -153,7 +171,7 @@ class PeerClient:
     # -- the API ---------------------------------------------------------
 
     def descriptor(self) -> Descriptor:
-        with self._stream("GET", "/api/v1/node") as response:
+        with self._stream("GET", "/api/v1/node", signed=False) as response:
             data = self._json(response)
         try:
             return check_descriptor(data)

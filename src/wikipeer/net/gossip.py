@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from wikipeer.ingest import ACCEPTED, IngestReport
 from wikipeer.model.block import Block
 from wikipeer.net.client import PeerClient, PeerError
+from wikipeer.net.signing import RequestSigner, node_signer
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue, peer_candidates
 from wikipeer.store.gossip_queue import RING, position
@@ -110,32 +111,35 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
     if not rows:
         return 0
     me_key = node.keyring.get(NODE_KEY).public
-    peers = {p.url: position(p.key) for p in PeerBook(node.store).list() if p.key and not p.banned}
-    candidates = {url: position(key) for url, key in peer_candidates.usable(node.store) if url not in peers}
+    keys = {p.url: p.key for p in PeerBook(node.store).list() if p.key and not p.banned}
+    keys.update((url, key) for url, key in peer_candidates.usable(node.store) if url not in keys)
+    peers = {url: position(key) for url, key in keys.items()}
+    signer = node_signer(node)
     sent = 0
     for oid, lo, hi in rows:
         blocks = gossip_queue.notice_blocks(node.store, oid)
-        for group in target_groups(position(me_key), peers | candidates, lo, hi, rng):
-            sent += _send_to_one(node, group[:RETRIES], blocks, me_key, timeout, candidates)
+        for group in target_groups(position(me_key), peers, lo, hi, rng):
+            sent += _send_to_one(node, group[:RETRIES], blocks, me_key, timeout, signer, keys)
         gossip_queue.done(node.store, oid)
     return sent
 
 
 def _send_to_one(node: Node, group: list[Target], blocks: list[Block], me_key: str, timeout: float,
-                 candidates: dict[str, int]) -> int:
+                 signer: RequestSigner | None = None, keys: dict[str, str] | None = None) -> int:
     """Hand a part of the ring to the first peer in it that answers; returns the messages that arrived.
 
-    If none does, that part waits for its nodes' next sync. A candidate that does not answer
-    comes nearer to being given up (store/peer_candidates.py).
+    If none does, that part waits for its nodes' next sync. With ``signer`` the message is signed
+    for the peer's key (``keys``, by address). A candidate (store/peer_candidates.py) that does not
+    answer comes nearer to being given up.
     """
     for target in group:
         try:
-            with PeerClient(target.peer, timeout=timeout) as client:
+            with PeerClient(target.peer, timeout=timeout, signer=signer,
+                            audience=(keys or {}).get(target.peer)) as client:
                 client.gossip(blocks, target.lo, target.hi, me_key)
             return 1
         except PeerError:
-            if target.peer in candidates:
-                peer_candidates.failed(node.store, target.peer)
+            peer_candidates.failed(node.store, target.peer)  # nothing for a peer that is not a candidate
             continue
     return 0
 

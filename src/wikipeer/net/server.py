@@ -7,11 +7,14 @@
     POST /api/v1/car       upload a CAR; every block goes through the ingest door
 
 Nothing a peer sends is trusted for who sent it: uploads are verified block
-by block like any other source.
+by block like any other source. Who calls is proven by a signature over the
+request (net/proof.py, net/signing.py) or not at all: an unsigned caller is an
+anonymous reader, and only a proven node may upload (POST /api/v1/car).
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 
@@ -23,18 +26,19 @@ from wikipeer.errors import InvalidObject
 from wikipeer.formats.car import CarReader
 from wikipeer.ingest import CALLER, HeldLimit
 from wikipeer.model.cid import cid_from_str
-from wikipeer.model.keys import key_from_str
 from wikipeer.net import rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
 from wikipeer.net.params import INT_MAX, INT_MIN, cid, integer
+from wikipeer.net.proof import Caller, CallerBanned, Gate, Unsigned
+from wikipeer.net.signing import EMPTY_DIGEST, RequestRefused, is_signed
 from wikipeer.net.receive import take
 from wikipeer.formats.compressed import ZstdReader, file_chunks
 from wikipeer.net.client import PeerError
 from wikipeer.net.gossip import only_notices, parse_range, queue_accepted
-from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, PACK_ZSTD, RANGE_HEADER, Base,
-                               Bases, car_chunks, pack_chunks)
+from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, PACK_ZSTD, RANGE_HEADER, Base, Bases,
+                               car_chunks, pack_chunks)
 from wikipeer.node import Node
 from wikipeer.policy.rules import MAX_FILE
 from wikipeer.store import log
@@ -52,6 +56,7 @@ MAX_SKIP = 100
 MAX_GOSSIP = 1024 * 1024
 _IN_SQL_RANGE = integer()
 LEECH_GRACE = 10_000  # objects any caller may take before its ratio counts
+Refused = (RequestRefused, CallerBanned, Unsigned)
 
 
 class Load:
@@ -82,6 +87,16 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
     peers = PeerBook(node.store)
     methods = Api(node, lambda call: _redirects(peers)).methods()
     load = Load(max_inflight)
+    gate = Gate(node, peers)
+
+    async def admitted(request: Request, body: bytes | None = None) -> Caller:
+        """The caller, once its signature (and ``body``'s digest) passed; raises one of Refused."""
+        if not is_signed(request.headers):  # nothing to check, nothing to write: no thread needed
+            return Caller(None, caller_source(request))
+        caller = await run_in_threadpool(gate.admit, request, caller_source(request))
+        if body is not None:  # a mismatch is counted in the store: not on the event loop's thread
+            await run_in_threadpool(gate.body, caller, hashlib.sha256(body).digest())
+        return caller
 
     @api.post("/rpc", tags=["inter-node"], summary="JSON-RPC 2.0 (see docs/protocol.md)")
     async def call(request: Request) -> Response:
@@ -89,6 +104,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         if body is None:
             return JSONResponse(rpc._error(None, rpc.INVALID_REQUEST, f"request larger than {MAX_RPC_BODY} bytes"),
                                 status_code=413)
+        try:
+            await admitted(request, body)
+        except Refused as exc:
+            return JSONResponse(rpc._error(None, rpc.INVALID_REQUEST, str(exc)), status_code=exc.status)
         with load as fits:
             if not fits:
                 busy = rpc._error(None, rpc.BUSY, "this node is busy: ask the nodes in redirect")
@@ -122,21 +141,23 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             ranges = [_skip_range(r) for r in skip[:MAX_SKIP]]
         except (InvalidObject, ValueError) as exc:
             return JSONResponse({"error": f"bad log request: {exc}"}, status_code=400)
+        try:
+            caller = gate.admit(request, caller_source(request))
+            gate.body(caller, EMPTY_DIGEST)
+        except Refused as exc:
+            return _refused(exc)
         ids = log.positions(node.store, since, limit, scope)
         next_cursor = ids[-1] if ids else max(since, 0)
-        # A caller that names itself (x-wikipeer-node) is not sent what came from it, nor what
-        # this node already pushed to it (up to its push cursor). Only a known, unbanned peer
-        # is recognised, so a caller that lies about who it is only gets less.
-        caller_key = request.headers.get(NODE_HEADER) or ""
-        caller = peers.find_key(caller_key)
-        if caller is not None and not caller.banned:
-            ranges += [(0, caller.push_cursor), *peers.ranges(caller.url, since, forget=False)]
+        # A caller that proved its key (a known peer: banned ones were refused) is not sent what came
+        # from it, nor what this node already pushed to it (up to its push cursor).
+        known = peers.find_key(caller.key) if caller.key else None
+        if known is not None:
+            ranges += [(0, known.push_cursor), *peers.ranges(known.url, since, forget=False)]
         send = log.outside(ids, ranges)
-        if caller_key:
-            if _leeching(node, peers, caller_key):
-                return JSONResponse({"error": "this node serves first the nodes that give back: push your "
-                                              "changes, or try later"}, status_code=429)
-            _count_taker(node, peers, caller_key, served=len(send))
+        if _leeching(node, peers, caller.taker):
+            return JSONResponse({"error": "this node serves first the nodes that give back: push your "
+                                          "changes, or try later"}, status_code=429)
+        _count_taker(node, peers, caller, served=len(send))
         headers = {NEXT_HEADER: str(next_cursor), COUNT_HEADER: str(len(ids))}
         if not pack:  # a caller that does not ask (an older node) gets a plain CAR of whole blocks
             return StreamingResponse(car_chunks(log.read(node.store, send)), media_type=CAR_ZSTD, headers=headers)
@@ -150,6 +171,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         if body is None:
             return JSONResponse({"error": f"request larger than {MAX_RPC_BODY} bytes"}, status_code=413)
         try:
+            await admitted(request, body)
+        except Refused as exc:
+            return _refused(exc)
+        try:
             wanted = rpc.loads(body)
             if not isinstance(wanted, dict) or not isinstance(wanted.get("cids"), list):
                 raise ValueError("not an object with a list 'cids'")
@@ -161,18 +186,29 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
 
     @api.post("/api/v1/car", tags=["inter-node"], summary="Upload a CAR; returns what became of its blocks")
     async def upload(request: Request) -> Response:
+        try:
+            caller = await admitted(request)
+            if caller.key is None:
+                raise Unsigned("an upload must be signed by the sending node's key (docs/scale-signed.md); "
+                               "anonymous callers may read, not upload")
+        except Refused as exc:
+            return _refused(exc)
         spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
         size = 0
+        digest = hashlib.sha256()
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_UPLOAD:
                 return JSONResponse({"error": f"upload larger than {MAX_UPLOAD} bytes"}, status_code=413)
             spool.write(chunk)
+            digest.update(chunk)
         spool.seek(0)
-        sender = request.headers.get(NODE_HEADER)
         try:
-            return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, sender,
-                                                        request.headers.get("content-type", ""), caller_source(request)))
+            await run_in_threadpool(gate.body, caller, digest.digest())
+            return JSONResponse(await run_in_threadpool(_take_upload, node, peers, spool, caller,
+                                                        request.headers.get("content-type", "")))
+        except Refused as exc:
+            return _refused(exc)
         except HeldLimit as exc:
             return JSONResponse({"error": str(exc)}, status_code=413)
 
@@ -181,6 +217,10 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
         body = await _body(request, MAX_GOSSIP)
         if body is None:
             return JSONResponse({"error": f"a gossip message is at most {MAX_GOSSIP} bytes"}, status_code=413)
+        try:
+            await admitted(request, body)
+        except Refused as exc:
+            return _refused(exc)
         lo, hi = parse_range(request.headers.get(RANGE_HEADER))
         try:
             return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi, caller_source(request)))
@@ -188,6 +228,12 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             return JSONResponse({"error": str(exc)}, status_code=413)
 
     return api
+
+
+def _refused(exc: RequestRefused | CallerBanned | Unsigned) -> JSONResponse:
+    """The answer to a request refused for who sent it (401: not proven, 403: banned)."""
+    challenge = {"WWW-Authenticate": 'Signature realm="wikipeer"'} if exc.status == 401 else None
+    return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=challenge)
 
 
 def _delta_bases(node: Node, send: list[int], holds: int, ranges: list[tuple[int, int]]) -> Bases:
@@ -240,22 +286,19 @@ def _skip_range(text: str) -> tuple[int, int]:
     return _sql_int(first), _sql_int(last)
 
 
-def _count_taker(node: Node, peers: PeerBook, key: str, served: int = 0, given: int = 0) -> None:
-    """Count for the leech ratio what a caller naming itself ``key`` took or gave.
+def _count_taker(node: Node, peers: PeerBook, caller: Caller, served: int = 0, given: int = 0) -> None:
+    """Count for the leech ratio what a caller took or gave.
 
-    The name is the caller's choice, so a row is kept only for a peer this
-    node added (``peer list`` shows its counts) or, when the node throttles
-    takers, for a well-formed node key: callers cannot make the node write a
-    row per name they invent.
+    A proven sender is counted by its key: a row for a peer this node added
+    (``peer list`` shows its counts) or, when the node throttles takers, for
+    any node key (each one costs its owner a key pair and a signed request).
+    An anonymous caller is counted by its address, and only when the node
+    throttles takers: it gives nothing, so it gets the grace and no more.
     """
-    if peers.find_key(key) is None:
+    if caller.key is None or peers.find_key(caller.key) is None:
         if node.config.max_take_ratio is None:
             return
-        try:
-            key_from_str(key)
-        except InvalidObject:
-            return
-    peers.count_taker(key, served=served, given=given)
+    peers.count_taker(caller.taker, served=served, given=given)
 
 
 def _take_gossip(node: Node, body: bytes, lo: int, hi: int, source: str) -> dict:
@@ -277,16 +320,15 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _take_upload(node: Node, peers: PeerBook, spool, sender: str | None, content_type: str, source: str) -> dict:
+def _take_upload(node: Node, peers: PeerBook, spool, caller: Caller, content_type: str) -> dict:
     stream = ZstdReader(file_chunks(spool), MAX_UPLOAD_INFLATED, MAX_UPLOAD, "the upload") \
         if content_type.startswith(CAR_ZSTD) else spool
     try:
-        tally = take(node, CarReader(stream), source)
+        tally = take(node, CarReader(stream), caller.source)
     except InvalidObject as exc:
         return {"error": str(exc)}
-    if sender:
-        _count_taker(node, peers, sender, given=tally.accepted)
-    known = peers.find_key(sender) if sender else None
+    _count_taker(node, peers, caller, given=tally.accepted)
+    known = peers.find_key(caller.key) if caller.key else None
     if known is not None:
         # What a peer pushed to us is never pushed back to it.
         for first, last in tally.ranges:

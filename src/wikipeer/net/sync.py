@@ -27,6 +27,7 @@ from wikipeer.net import exchange
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
+from wikipeer.net.signing import node_signer
 from wikipeer.node import Node
 from wikipeer.store import engine_errors, gossip_queue, log
 from wikipeer.store.keyring import NODE_KEY
@@ -284,7 +285,7 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
         raise PeerBanned(f"{peer.url} is banned ({peer.banned}); 'wikipeer peer add' it again to lift the ban")
     result = SyncResult(peer.url)
     try:
-        with PeerClient(peer.url, timeout=timeout) as client:
+        with PeerClient(peer.url, timeout=timeout, signer=node_signer(node), audience=peer.key) as client:
             if peer.key is None or exchange.due(node, peer.url, exchange_every):
                 exchange.learn(node, _descriptor(node, peers, client, peer.url, result), peer.url)
             if do_pull:

@@ -10,6 +10,12 @@ connection per request: a sync makes a handful of requests, and a fresh
 connection never meets a keep-alive connection the server has meanwhile
 closed.
 
+A request may be signed (``sign``: net/signing.py makes the headers from
+the method, the target and the body's SHA-256). A body given as an iterable
+is then spooled while it is hashed (in memory up to SPOOL_MEMORY, on disk
+past it) and sent with its length: the digest is signed before the first
+byte goes out, and an upload of a generator is not produced twice.
+
 Errors: ``TransportTimeout`` when the peer does not answer or stops sending
 within the timeout, ``TransportError`` (its base) for everything else that
 breaks a connection.
@@ -20,14 +26,20 @@ put another opener in its place (an in-memory network of nodes, sim/).
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import ssl
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
 
 CHUNK = 64 * 1024
+SPOOL_MEMORY = 16 * 1024 * 1024
+
+Sign = Callable[[str, str, bytes], Mapping[str, str]]
+"""(method, target, the body's SHA-256) -> the headers that sign the request."""
 
 
 class TransportError(Exception):
@@ -90,32 +102,53 @@ class Transport:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self.https:
-            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.context)
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.context,
+                                               blocksize=CHUNK)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout, blocksize=CHUNK)
 
     @contextmanager
     def stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                content: bytes | str | Iterable[bytes] | None = None,
-               headers: Mapping[str, str] | None = None) -> Iterator[Response]:
+               headers: Mapping[str, str] | None = None, sign: Sign | None = None) -> Iterator[Response]:
         """Send a request and give its answer, whose body is read while the block runs.
 
-        ``content``: the body; an iterable of bytes goes chunked, as it is produced.
-        ``params``: the query; a list value repeats its name, as httpx does.
+        ``content``: the body; an iterable of bytes goes chunked, as it is produced (spooled first
+        when the request is signed). ``params``: the query; a list value repeats its name, as httpx
+        does. ``sign``: makes the headers that sign the request.
         """
         target = self.prefix + path + (f"?{urlencode(params, doseq=True)}" if params else "")
-        body = content.encode("utf-8") if isinstance(content, str) else content
+        body: bytes | Iterable[bytes] | IO[bytes] | None = \
+            content.encode("utf-8") if isinstance(content, str) else content
         sent = {**self.headers, **(headers or {})}
-        conn = self._connection()
-        try:
+        with ExitStack() as cleanup:  # the spooled body, whatever happens (signing may fail too)
+            if sign is not None:
+                if body is None or isinstance(body, bytes):
+                    digest = hashlib.sha256(body or b"").digest()
+                else:
+                    body, digest, size = _spooled(body, cleanup)
+                    sent["content-length"] = str(size)
+                sent.update(sign(method, target, digest))
+            conn = self._connection()
+            cleanup.callback(conn.close)
             with _errors():
                 conn.request(method, target, body=body, headers=sent)
                 raw = conn.getresponse()
             yield Response(raw)
-        finally:
-            conn.close()
 
     def close(self) -> None:
         """Nothing stays open between requests; kept for the interface."""
+
+
+def _spooled(parts: Iterable[bytes], cleanup: ExitStack) -> tuple[IO[bytes], bytes, int]:
+    """A body produced piece by piece, kept whole (on disk past SPOOL_MEMORY): (file, SHA-256, size)."""
+    spool = cleanup.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY))
+    digest = hashlib.sha256()
+    for part in parts:
+        spool.write(part)
+        digest.update(part)
+    size = spool.tell()
+    spool.seek(0)
+    return spool, digest.digest(), size
 
 
 @contextmanager

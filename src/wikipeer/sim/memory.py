@@ -12,6 +12,7 @@ messages by path, bytes in and out.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import ssl
 from collections import Counter
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from wikipeer.net.transport import CHUNK, TransportError, TransportTimeout
+from wikipeer.net.transport import CHUNK, Sign, TransportError, TransportTimeout
 from wikipeer.sim.asgi import Answer, AsgiRunner
 
 
@@ -157,7 +158,8 @@ class MemoryTransport:
     @contextmanager
     def stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                content: bytes | str | Iterable[bytes] | None = None,
-               headers: Mapping[str, str] | None = None) -> Iterator[MemoryResponse]:
+               headers: Mapping[str, str] | None = None, sign: Sign | None = None) -> Iterator[MemoryResponse]:
+        """As Transport.stream: ``sign`` makes the headers that sign the request (net/signing.py)."""
         if isinstance(content, str):
             body = content.encode("utf-8")
         elif content is None or isinstance(content, bytes):
@@ -165,8 +167,11 @@ class MemoryTransport:
         else:
             body = b"".join(content)
         query = urlencode(params, doseq=True) if params else ""
-        yield self.network.request(self.host, method, self.prefix + path, query,
-                                   {**self.headers, **(headers or {})}, body, self.timeout)
+        sent = {**self.headers, **(headers or {})}
+        if sign is not None:
+            sent.update(sign(method, self.prefix + path + (f"?{query}" if query else ""),
+                             hashlib.sha256(body).digest()))
+        yield self.network.request(self.host, method, self.prefix + path, query, sent, body, self.timeout)
 
     def close(self) -> None:
         """Nothing to close."""
