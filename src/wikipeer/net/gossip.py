@@ -7,8 +7,9 @@ each gossip message carries the part of the ring its receiver is to cover.
 The receiver cuts its own place out of its part, splits the rest in three
 holding as many known peers each (never across its own place) and sends to
 one random peer in each, handing over that part. The parts never overlap
-and never hold a node that already has the notice, so each node gets it exactly once (n - 1 messages
-for n nodes), and the rounds grow with the log of the number of nodes.
+and never hold a node that already has the notice, so each node gets it
+exactly once (n - 1 messages for n nodes), and the rounds grow with the log
+of the number of nodes.
 (Splitting without the cut handed the receiver's own third to another node,
 which could send the notice back: a duplicate that went no further, and the
 rest of that part never got it.) A notice that arrives again (from sync,
