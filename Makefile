@@ -40,6 +40,8 @@ test: install langdata
 	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest -n 2 -m "not serial"
 	$(BIN)/python -m pytest -m serial
+	@echo "make: the store-backed tests again, on PostgreSQL (servers the tests start themselves)"
+	$(BIN)/python -m pytest -n 2 -m "backends and not sqlite_only and not serial" --store=postgresql
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

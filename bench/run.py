@@ -24,8 +24,11 @@ from bench import git_peer_bench
 from bench import git_push_bench
 from bench import git_remote_bench
 from bench import zim_bench
+from bench import workers_bench
 from bench import dht_bench
 from bench import signed_bench
+from bench import blobs_bench
+from bench import cluster_bench
 from bench import sim_bench
 
 
@@ -75,10 +78,16 @@ def main(argv: list[str]) -> int:
                      "refused (issue 17)", git_push_bench.run),
         "zim": ("ZIM export vs zimwriterfs on the same rendered pages; --since after 1% changed vs a full export "
                 "(issue 17)", zim_bench.run),
+        "workers": ("Serving workers: cached views with wrk, `serve --workers 2` vs one worker, forked vs uvicorn's "
+                    "supervisor (issue 18)", workers_bench.run),
         "dht": ("DHT: discovering a wiki's 10 holders over 20 participants on loopback vs the kademlia package's own "
                 "lookup; record sizes (issue 18)", dht_bench.run),
         "signed": ("Signed requests: a clone of 3,100 objects and empty log requests, signed vs unsigned (issue 18)",
                    signed_bench.run),
+        "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
+                  "(issue 18)", blobs_bench.run),
+        "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search (issue 18)",
+                       cluster_bench.run),
         "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "
                 "and a partition (issue 18; SIM_NODES=100 for a quick run)", sim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),

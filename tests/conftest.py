@@ -4,6 +4,8 @@ that runs the real `wikipeer` command in a subprocess, and store helpers
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pty
 import re
@@ -13,6 +15,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,9 @@ from wikipeer.authoring import edit_blocks
 from wikipeer.model.block import Block
 from wikipeer.model.objects import Page
 from wikipeer.node import Node
+from wikipeer.store.store import Store
+
+import pg_server
 
 settings.register_profile(
     "wikipeer", deadline=None, max_examples=60,
@@ -46,8 +53,80 @@ class Result:
         return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the store backend the nodes and stores the tests make use (postgresql: a server the "
+                          "tests start themselves)")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "backends: passes on both store backends; `make test` runs these a second "
+                                       "time with --store=postgresql")
+    config.addinivalue_line("markers", "sqlite_only: in a backends module, a test of SQLite itself (its query "
+                                       "plans, its file): left out of the PostgreSQL run")
+
+
+_PG: pg_server.PgServer | None = None
+"""The PostgreSQL server of a --store=postgresql run."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def store_backend(request):
+    """With --store=postgresql: a server of our own, new nodes' stores in it ($WIKIPEER_STORE, which `wikipeer
+    init` reads), and every Store a test opens on a path kept in a database standing for that path."""
+    global _PG
+    if request.config.getoption("--store") != "postgresql":
+        yield None
+        return
+    _PG = pg_server.start_server()
+    original = Store.__init__
+
+    def on_postgres(self, path, chain=None, blobs=None, database=None):
+        original(self, path, chain, blobs, database if database is not None else _PG.database_for(path))
+
+    Store.__init__ = on_postgres
+    os.environ["WIKIPEER_STORE"] = _PG.url("{node}")
+    try:
+        yield _PG
+    finally:
+        Store.__init__ = original
+        del os.environ["WIKIPEER_STORE"]
+        _PG.stop()
+        shutil.rmtree(_PG.root, ignore_errors=True)
+        _PG = None
+
+
+def copy_node(source: Path, target: Path) -> None:
+    """A copy of a node directory; on PostgreSQL its database is copied too, and the copy names its own."""
+    shutil.copytree(source, target)
+    if _PG is None:
+        return
+    config = json.loads((target / "config.json").read_text())
+    source_db = config["store"].split("?")[0].rsplit("/", 1)[1]
+    config["store"] = _PG.copy_database(source_db, "c_" + hashlib.sha256(str(target).encode()).hexdigest()[:24])
+    (target / "config.json").write_text(json.dumps(config, indent=1))
+
+
+@contextmanager
+def store_db(directory: Path) -> Iterator:
+    """A connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper), closed after."""
+    config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
+    if config.get("store"):
+        from wikipeer.store.postgres.connection import connect
+        conn = connect(config["store"])
+    else:
+        conn = sqlite3.connect(directory / "store.sqlite")
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIKIPEER_")}
+    if _PG is not None:
+        env["WIKIPEER_STORE"] = _PG.url("{node}")
     env["PYTHONIOENCODING"] = "utf-8"
     env["COLUMNS"] = "250"
     env.update(extra or {})
@@ -117,7 +196,7 @@ def _sample_template(tmp_path_factory) -> Path:
 def sample_node(_sample_template, tmp_path) -> Path:
     """A node directory of its own holding the sample wiki."""
     target = tmp_path / "sample-node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     return target
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import random
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_cli, start_server, stop_server
+from conftest import run_cli, start_server, stop_server, store_db
 from signed_calls import new_signer, node_key, signed
 from starlette.requests import Request
 
@@ -26,6 +25,8 @@ from wikipeer.model.objects import build_text
 from wikipeer.net import rpc
 from wikipeer.net.server import caller_source
 from wikipeer.net.wire import CAR_ZSTD, NODE_HEADER, car_chunks
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 PER_CALLER = 64 * 1024
 TOTAL = 160 * 1024
@@ -63,7 +64,7 @@ def upload(client: httpx.Client, blocks: list, name: str) -> httpx.Response:
 
 
 def held(node_dir: Path) -> dict[str, tuple[int, int]]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_db(node_dir) as conn:
         rows = conn.execute("SELECT source, count(*), sum(length(data)) FROM held GROUP BY source")
         return {source: (count, size) for source, count, size in rows}
 
@@ -129,7 +130,7 @@ def test_held_blocks_expire_and_stats_count_them(served):
     lines = [line.split() for line in stats.out.splitlines() if line.strip().startswith("caller:")]
     assert [(line[0], int(line[1])) for line in lines] == [("caller:127.0.0.2", UPLOAD), ("caller:127.0.0.3", 5)]
     # A day and a minute later (held_days is 1 here), the next write forgets them.
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_db(node_dir) as conn:
         conn.execute("UPDATE held SET held_at = held_at - 86460 WHERE source = 'caller:127.0.0.2'")
     with caller(base, "127.0.0.4") as client:
         assert upload(client, orphans(1), "c").status_code == 200

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import io
 
+import pytest
 from PIL import Image
 
 from conftest import assert_user_error, run_cli, start_server, stop_server
 from wikipeer.model.cid import cid_from_str
 from wikipeer.node import Node
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 
 def png(seed: int) -> bytes:

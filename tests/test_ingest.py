@@ -20,6 +20,8 @@ from wikipeer.store.store import Store
 
 from conftest import Author, changed_tables, dump_tables
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 FORGER = nacl.signing.SigningKey(bytes([7]) * 32)
 
 

@@ -37,6 +37,8 @@ from wikipeer.node import Node  # noqa: E402
 from wikipeer.model.plaintext import hidden_prefixes, plain_text  # noqa: E402
 from wikipeer.snippets import page_snippet  # noqa: E402
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 pytest_plugins = ["browser_support"]
 
 SAMPLES = ["enwiki-articles-partial.xml", "simplewiki.xml", "jawiki", "ukwiki", "viwiki", "mrwiki"]

@@ -24,6 +24,8 @@ from wikipeer.model.objects import Page, Signature, build_signature
 from wikipeer.policy.view import View
 from wikipeer.store.store import Store
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 KEYS = [nacl.signing.SigningKey(bytes([i + 1]) * 32) for i in range(6)]
 NAMES = [key_to_str(bytes(k.verify_key)) for k in KEYS]
 STRANGER = key_to_str(bytes(nacl.signing.SigningKey(b"\x99" * 32).verify_key))  # signs nothing here

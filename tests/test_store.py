@@ -24,6 +24,8 @@ from wikipeer.store.store import Store
 
 from conftest import Author
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 
 def _accepted(report) -> None:
     bad = [str(s) for s in report.statuses if s.state not in ("accepted", "duplicate")]
@@ -445,6 +447,7 @@ def test_text_cache_is_bounded_by_bytes_not_count(tmp_path):
     assert [q for q in asked if "texts" in q] == []
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_existing_pages_looks_each_name_up_in_the_index(tmp_path):
     """Which linked pages exist is asked for every render: it must not read the whole wiki's page list
     (it did, and a first render on a million-page node took 0.9 s)."""
@@ -462,6 +465,7 @@ def test_existing_pages_looks_each_name_up_in_the_index(tmp_path):
     store.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_the_list_of_wikis_does_not_read_every_page(tmp_path):
     """Every web page lists the wikis: with 3,000 pages the query visits a few index entries per wiki, not all."""
     store = Store(tmp_path / "store.sqlite")

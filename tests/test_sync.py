@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import random
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CLI, Author, cli_env, run_cli, spawn_server, stop_server, wait_serving
+from conftest import CLI, Author, cli_env, run_cli, spawn_server, stop_server, store_db, wait_serving
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +30,8 @@ from wikipeer.ingest import ACCEPTED, ingest
 from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.store.peers import PeerBook
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 WIKI = "w"
 
@@ -92,13 +93,13 @@ def befriend(nodes: list[Served]) -> None:
 # -- what a store holds ---------------------------------------------------------------
 
 def object_cids(directory: Path) -> set[bytes]:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_db(directory) as conn:
         return {r[0] for r in conn.execute("SELECT cid FROM objects")}
 
 
 def heads(directory: Path) -> dict[tuple, frozenset[bytes]]:
     """Each page's heads by (wiki, ns, title): positions play no part."""
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_db(directory) as conn:
         rows = conn.execute("SELECT p.wiki, p.ns, p.title, o.cid FROM heads h JOIN pages p ON p.id = h.page "
                             "JOIN objects o ON o.id = h.rev").fetchall()
     out: dict[tuple, set[bytes]] = {}
@@ -108,7 +109,7 @@ def heads(directory: Path) -> dict[tuple, frozenset[bytes]]:
 
 
 def held(directory: Path) -> int:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_db(directory) as conn:
         return conn.execute("SELECT count(*) FROM held").fetchone()[0]
 
 

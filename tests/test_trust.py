@@ -14,14 +14,12 @@ import contextlib
 import io
 import json
 import re
-import shutil
-import sqlite3
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Result, assert_user_error, dump_tables, run_cli, start_server, stop_server
+from conftest import Result, assert_user_error, copy_node, dump_tables, run_cli, start_server, stop_server, store_db
 from signed_calls import new_signer, node_key, signed
 from nacl.signing import SigningKey
 
@@ -51,6 +49,8 @@ from wikipeer.notices import current_trust, publish_blocklist
 from wikipeer.policy.trust import MAX_DEPTH
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_PROFILE, KIND_TRUST
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 WIKI = "w"
 
@@ -283,7 +283,7 @@ def test_views_choose_heads_and_switching_them_leaves_the_store_as_it_was(node):
     config["views"]["N"] = [nobody]
     (d / "config.json").write_text(json.dumps(config))
 
-    with sqlite3.connect(d / "store.sqlite") as conn:
+    with store_db(d) as conn:
         before = dump_tables(conn)
     assert run(d, "show", WIKI, "P", "--view", "A") == "text A\n"
     assert run(d, "show", WIKI, "P", "--view", "B", here=True) == "text B\n"
@@ -291,7 +291,7 @@ def test_views_choose_heads_and_switching_them_leaves_the_store_as_it_was(node):
     assert run(d, "show", WIKI, "P", here=True) == "text B\n"
     listing = run(d, "view", "list", here=True)
     assert re.search(r"^B \(default\): ed25519:\S+/c2; \d+ trusted keys$", listing, re.MULTILINE), listing
-    with sqlite3.connect(d / "store.sqlite") as conn:
+    with store_db(d) as conn:
         assert dump_tables(conn) == before
 
     # The same in-process: each view's head, and which heads it vouches for.
@@ -441,14 +441,14 @@ def test_patterns_that_need_backtracking_are_refused_naming_them(node):
     node.user_key()
     node.close()
     d = node.dir
-    with sqlite3.connect(d / "store.sqlite") as conn:
+    with store_db(d) as conn:
         before = dump_tables(conn)
     refused = run_cli(d, "blocklist", "add", "bad", "fine", r"(a)\1")
     assert_user_error(refused, r"not published: blocklist 'bad': the pattern '(a)\1' cannot be used "
                       r"(invalid escape sequence: \1); patterns are RE2 expressions, "
                       "without back-references or look-around")
     assert_user_error(cli_here(d, "blocklist", "add", "bad", "x(?=y)"), "the pattern 'x(?=y)' cannot be used")
-    with sqlite3.connect(d / "store.sqlite") as conn:
+    with store_db(d) as conn:
         assert dump_tables(conn) == before  # nothing published
 
     n = Node.open(d)
@@ -497,7 +497,7 @@ def provider(_sample_template, tmp_path_factory):
     """A served sample node that enforces a blocklist of its own and refuses callers that took
     more than once what they gave (max_take_ratio 1)."""
     directory = tmp_path_factory.mktemp("provider") / "node"
-    shutil.copytree(_sample_template, directory)
+    copy_node(_sample_template, directory)
     n = Node.open(directory)
     try:
         publish_blocklist(n, "spam", ("forbidden",))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
 
-from conftest import run_cli, start_server, stop_server
+from conftest import copy_node, run_cli, start_server, stop_server
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
 from wikipeer.model.keys import key_to_str, sign
 from wikipeer.model.objects import Page, Signature, build_signature
 from wikipeer.node import Node
+
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
 
 SCRIPT_TEXT = ("== Hostile ==\n"
                "Hello <script>alert('pwned')</script> and <img src=x onerror=alert(1)>.\n"
@@ -25,7 +26,7 @@ SCRIPT_TEXT = ("== Hostile ==\n"
 def served(_sample_template, tmp_path_factory):
     """A copy of the sample node with a hostile page, served by a real process."""
     target = tmp_path_factory.mktemp("web") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     assert run_cli(target, "edit", "wikipeer", "Script test", "--summary", "xss", input=SCRIPT_TEXT).code == 0
     proc, client = start_server(target)
     try:

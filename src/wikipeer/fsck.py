@@ -1,7 +1,10 @@
 """Verify a store end to end: every CID recomputed, every signature checked.
 
 Media: every chunk is re-read from its pack and re-hashed against its CID, and
-every file version's bytes are assembled and their SHA-256 compared.
+every file version's bytes are assembled and their SHA-256 compared, on either
+blob store (store/blobs: local packs or an S3 bucket). Packs no chunk row names
+(a write that failed after its upload) are listed apart by the command
+(store/integrity.orphan_packs): harmless, not faults.
 
 Also checks that the indexes agree with the objects (every revision has its
 page, text, parents and a signature the rules require) and SQLite's own

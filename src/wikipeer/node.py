@@ -30,10 +30,11 @@ from wikipeer.policy.blocklist import BlockGuard
 from wikipeer.policy.rules import Policy
 from wikipeer.policy.trust import Members, members, parse_community
 from wikipeer.policy.view import View
-from wikipeer.store import indexer
+from wikipeer.store import engine, indexer
 from wikipeer.store.keyring import ACCOUNT_PREFIX, NODE_KEY, Identity, Keyring
 from wikipeer.store.records import PageRow
 from wikipeer.store.schema import KIND_BLOCKLIST, KIND_TRUST
+from wikipeer.store.blobs import open_blobs
 from wikipeer.store.store import Store
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class NodeConfig:
     default of policy/rules.py.
     ``trust_own_communities``: the default view trusts the members of every
     community this node's own keys issue, from its creation (docs/trust.md).
+    ``blobs``: where media chunks are kept, s3://BUCKET/PREFIX[?endpoint=URL] (None: pack files beside the
+    store; docs/scale-blobs.md).
     """
 
     default_key: str | None = None
@@ -83,6 +86,8 @@ class NodeConfig:
     max_held_total_bytes: int | None = None
     held_days: float | None = None
     trust_own_communities: bool = True
+    store: str | None = None  # a postgresql:// URL holding the store's metadata; None: store.sqlite here
+    blobs: str | None = None  # where packs and media chunks go (s3://...); None: beside the store
 
     def held_limits(self) -> dict[str, int]:
         """The held-table bounds set here, as Policy fields (those left None are not named)."""
@@ -104,7 +109,6 @@ class Node:
         self.passphrase = os.environ.get("WIKIPEER_PASSPHRASE")
         self._config_stamp = _file_stamp(directory / "config.json")
         self._followed = time.monotonic()
-        self._seen_seq = store.last_seq()  # the newest object when follow_changes last looked
         self._ingests = 0  # batches this process took in through ingest()
         self._notices_seen = (-1, 0)
         self._views: dict[str | None, tuple[tuple, View]] = {}
@@ -112,21 +116,41 @@ class Node:
         store.index_trusted = self.index_keys
 
     @classmethod
-    def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None) -> "Node":
-        """Create a node directory with its node key; an existing node is opened as it is."""
+    def init(cls, directory: Path, chain: int | None = None, passphrase: str | None = None,
+             store: str | None = None, blobs: str | None = None) -> "Node":
+        """Create a node directory with its node key; an existing node is opened as it is.
+
+        ``store``: a postgresql:// URL for the store's metadata (its database made if missing; ``{node}`` in
+        it stands for a name made from the directory); default $WIKIPEER_STORE, else SQLite in the directory.
+        ``blobs``: keep media chunks there (s3://...) rather than in pack files beside the store.
+        """
+        if blobs is not None:  # a bucket that cannot be used is named before anything is made
+            open_blobs(blobs, directory / "store.sqlite").check()
         directory.mkdir(parents=True, exist_ok=True)
+        config = _load_config(directory)
+        store = config.store or store or os.environ.get("WIKIPEER_STORE") or None
+        if store is not None and config.store is None:
+            store = engine.node_database(store, directory)
+            if not engine.is_database_url(store):
+                raise UserError(f"--store {store!r}: give a postgresql:// URL (or none, for SQLite in the node)")
+            engine.create_database(store)
+            config.store = store
+        config.blobs = blobs or config.blobs
         keyring = Keyring(directory / "keys")
         if not keyring.exists(NODE_KEY):
             keyring.create(NODE_KEY, passphrase)
-        node = cls(directory, Store(directory / "store.sqlite", chain=chain), keyring, _load_config(directory))
+        node = cls(directory, engine.open_store(directory, config.store, chain=chain, blobs=config.blobs),
+                   keyring, config)
         node.save_config()
         return node
 
     @classmethod
     def open(cls, directory: Path) -> "Node":
-        if not (directory / "store.sqlite").exists():
+        config = _load_config(directory)
+        if config.store is None and not (directory / "store.sqlite").exists():
             raise UserError(f"no node at {directory}: run 'wikipeer init' first (or choose one with --node)")
-        return cls(directory, Store(directory / "store.sqlite"), Keyring(directory / "keys"), _load_config(directory))
+        return cls(directory, engine.open_store(directory, config.store, blobs=config.blobs),
+                   Keyring(directory / "keys"), config)
 
     def save_config(self) -> None:
         tmp = self.dir / "config.json.tmp"
@@ -163,7 +187,6 @@ class Node:
         self._followed = now
         self.refresh()
         self.keyring.list()  # its generation goes up if another process added or removed a key
-        self._seen_seq = self.store.last_seq()  # notices another process took in (own communities)
 
     def settings_version(self) -> tuple:
         """Changes whenever the keys or the settings do, here or in another process (caches compare it)."""
@@ -185,9 +208,10 @@ class Node:
         communities = tuple(self.config.views.get(name, ())) if name else ()
         own = self.config.trust_own_communities and name == self.config.default_view
         # Subscribed lists are checked on every call, as they always were; the node's own are rebuilt
-        # after each ingest here and each look at what other processes stored, sparing a query a call.
+        # after each ingest here and whenever the log moved: another process (a second serving worker)
+        # may have stored a trust list, and a page cached under the new log position must not show the old view.
         stamp = (self.keyring.generation, self._notices_version() if communities else 0,
-                 (self._ingests, self._seen_seq) if own else 0, communities, own)
+                 (self._ingests, self.store.last_seq()) if own else 0, communities, own)
         cached = self._views.get(name)
         if cached is None or cached[0] != stamp:
             communities += self.own_communities() if own else ()

@@ -21,6 +21,11 @@ from wikipeer.store import hidden
 from wikipeer.store.records import PageRow, RevInfo
 
 if TYPE_CHECKING:
+    import socket
+
+    from wikipeer.net.dht_node import Participant
+    from wikipeer.net.ratelimit import Limits
+    from wikipeer.web.access_log import AccessLogFile
     from wikipeer.store.people import People
     from wikipeer.formats.dump_errors import DumpError
     from wikipeer import hiding
@@ -49,7 +54,7 @@ def _read_input(path: Path | None) -> bytes:
 
 
 def init(args: argparse.Namespace) -> int:
-    node = Node.init(_dir(args), chain=args.chain)
+    node = Node.init(_dir(args), chain=args.chain, store=args.store, blobs=args.blobs)
     out.print(f"node at {node.dir}; node key {node.keyring.get('node').public}")
     if args.sample:
         from wikipeer.sample import SAMPLE_WIKI, load_sample
@@ -420,12 +425,17 @@ def export_dump(args: argparse.Namespace) -> int:
 def fsck(args: argparse.Namespace) -> int:
     from wikipeer.cli.progress import progress_bar
     from wikipeer.fsck import fsck as run_fsck
+    from wikipeer.store.integrity import orphan_packs
 
     node = _open(args)
     with progress_bar("checking", node.store.last_seq(), args.quiet, "objects") as update:
         checked, faults = run_fsck(node.store, update)
     for fault in faults:
         print(f"fault: {fault}")
+    orphans = orphan_packs(node.store)
+    if orphans:
+        print(f"note: {len(orphans)} packs in {node.store.blobs.url} ({sum(orphans.values())} bytes) hold no chunk "
+              "the store names: writes that failed left them; harmless")
     print(f"checked {checked} objects: " + (f"{len(faults)} faults" if faults else "no faults"))
     return 1 if faults else 0
 
@@ -459,53 +469,98 @@ def _age(seconds: float) -> str:
     return f"{max(int(seconds), 0)} s"
 
 
+MAX_WORKERS = 256
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serve the node on the web: bind first, then say so, then answer until stopped."""
-    import uvicorn
-
     from wikipeer.net.ratelimit import Limits
     from wikipeer.web.access_log import AccessLogFile
-    from wikipeer.web.app import create_app
-    from wikipeer.web.listen import bind, url
+    from wikipeer.web.listen import bind, bind_shared, keep_one, url
 
+    workers = args.workers
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UserError(f"--workers {workers}: give a number of processes from 1 to {MAX_WORKERS}")
+    if workers > 1 and args.dht is not None:
+        # Its participant is a thread with a UDP port: one process's, and no thread may cross a fork.
+        raise UserError("--dht and --workers cannot be used together yet: serve with one of them")
     limits = Limits.from_rates(_rates(args.rate_limit))
     proxies = [_proxy(a) for a in args.trusted_proxy]
     node = _open(args)
     access_log = AccessLogFile(args.access_log) if args.access_log else None
-    from wikipeer.cli.dht_commands import join_dht, serve_dht
+    from wikipeer.cli.dht_commands import join_dht
 
     participant = join_dht(args)  # a UDP port taken is said before "serving", as a TCP one is
-    sock = bind(args.host, args.port)
-    out.print(f"serving {node.dir} on {url(args.host, sock.getsockname()[1])}")
+    socks = bind_shared(args.host, args.port, workers) if workers > 1 else [bind(args.host, args.port)]
+    out.print(f"serving {node.dir} on {url(args.host, socks[0].getsockname()[1])}"
+              + (f" with {workers} workers" if workers > 1 else ""))
     sys.stdout.flush()  # a log or `make run` piped through tee shows it now, not when the server stops
-    from wikipeer.net.gossip import gossip_forever
-    from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
+    try:
+        if workers > 1:
+            import uvicorn  # noqa: F401 - imported once, before the fork: no worker imports them again
+            import wikipeer.web.app  # noqa: F401
+            from wikipeer.web.workers import Supervisor
 
-    from wikipeer.store import indexer
+            node.close()  # each worker opens the node itself: no connection crosses a fork
+            # Password hashes take 64 MiB each: the machine's bound is shared out, not multiplied.
+            limits.hashing.size = max(1, limits.hashing.size // workers)
+            return Supervisor(workers, lambda slot: _serve_node(args, _open(args), keep_one(socks, slot), limits,
+                                                                proxies, access_log, None, worker=True)).run()
+        return _serve_node(args, node, socks[0], limits, proxies, access_log, participant)
+    finally:
+        for sock in socks:
+            sock.close()
+        if access_log is not None:
+            access_log.close()
+
+
+def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limits: Limits, proxies: list[str],
+                access_log: AccessLogFile | None, participant: Participant | None, worker: bool = False) -> int:
+    """One serving process: its background loops (in one worker of many: the elected one), the DHT participant
+    if any, the app, uvicorn."""
+    import uvicorn
+
+    from wikipeer.cli.dht_commands import serve_dht
+    from wikipeer.web.app import create_app
+    from wikipeer.web.listen import url
 
     stop = threading.Event()
-    # The search index is built behind the writers: this thread indexes what imports, syncs and edits mark.
-    threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
-                     name="indexer").start()
-    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
-    if args.sync_every:
-        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+    if worker:
+        from wikipeer.web.leader import lead_when_elected
+        from wikipeer.web.workers import WorkerHeader
+
+        lead_when_elected(node.dir, stop, lambda: _background(args, node, stop))
+    else:
+        _background(args, node, stop)
     finder = serve_dht(participant, args, node, url(args.host, sock.getsockname()[1]), stop, _warn)
     app = create_app(node, default_wiki=args.wiki, limits=limits, cookie_secure=args.cookie_secure,
                      access_log=access_log, finder=finder)
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: here only from --trusted-proxy.
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           proxy_headers=bool(proxies), forwarded_allow_ips=proxies))
+    server = uvicorn.Server(uvicorn.Config(WorkerHeader(app) if worker else app, log_level="warning",
+                                           access_log=False, proxy_headers=bool(proxies),
+                                           forwarded_allow_ips=proxies))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # Ctrl-C while starting: uvicorn handles it once it runs
     finally:
         stop.set()
-        sock.close()
-        if access_log is not None:
-            access_log.close()
     return 0
+
+
+def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:
+    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked."""
+    from wikipeer.net.gossip import gossip_forever
+    from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
+
+    from wikipeer.store import indexer
+
+    # The search index is built behind the writers: this thread indexes what imports, syncs and edits mark.
+    threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
+                     name="indexer").start()
+    threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
+    if args.sync_every:
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
 
 
 def _rates(options: list[str]) -> dict:

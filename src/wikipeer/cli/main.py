@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wikipeer import __version__
-from wikipeer.cli import account_args, backup_args, dht_args, index_args, net_args, offline_args, trust_args
+from wikipeer.cli import (account_args, backup_args, dht_args, index_args, migrate_args, net_args, offline_args,
+                          trust_args)
 from wikipeer.cli.parsing import CommandParser
 from wikipeer.errors import WikipeerError
 from wikipeer.store import engine_errors
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a node directory and its node key")
     p.add_argument("--sample", action="store_true", help="load the built-in sample wiki if the node is empty")
     p.add_argument("--chain", type=int, help="texts per compression chain before a full text (default 16)")
+    p.add_argument("--store", help="postgresql://... URL for the store (default: $WIKIPEER_STORE, else SQLite in the node)")
+    migrate_args.add_blobs_option(p)
     p.set_defaults(func="wikipeer.cli.commands:init")
 
     key = sub.add_parser("key", help="manage identity keys").add_subparsers(dest="key_command", required=True, metavar="ACTION")
@@ -197,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", action="append", default=[], metavar="KIND=PER_MINUTE:BURST",
                    help="per-address limit on rpc, search, login or git requests, or KIND=off (repeatable; "
                         "defaults: rpc=1200:600 search=60:30 login=30:30 git=60:30)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N processes sharing the port (default 1; see docs/scale.md)")
     dht_args.add_serve_options(p)
     p.set_defaults(func="wikipeer.cli.commands:serve")
     index_args.add_parsers(sub)
@@ -205,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     trust_args.add_parsers(sub)
     account_args.add_parsers(sub)
     backup_args.add_parsers(sub)
+    migrate_args.add_parsers(sub)
     return parser
 
 

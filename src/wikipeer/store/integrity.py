@@ -33,6 +33,13 @@ def chunk_ids(store: Store) -> set[int]:
     return {r[0] for r in store.conn.execute("SELECT id FROM chunks")}
 
 
+def orphan_packs(store: Store) -> dict[int, int]:
+    """Packs in the store's blob store that no chunk row names, with their sizes: what failed writes left
+    (harmless; fsck lists them apart from faults)."""
+    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks")}
+    return {pack: size for pack, size in store.blobs.pack_sizes().items() if pack not in named}
+
+
 def pages_with_files(store: Store) -> list[int]:
     """The ids of the pages that have at least one file version."""
     return [r[0] for r in store.conn.execute("SELECT DISTINCT page FROM files").fetchall()]

@@ -29,6 +29,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.media import File
 from wikipeer.model.objects import Notice, Page, Revision, Signature
 from wikipeer.model.title import WikiConfig
+from wikipeer.store.blobs import BlobStore
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, ParentText, RevInfo, WikiStats
 from wikipeer.store.store import StoreDamage
 
@@ -39,6 +40,10 @@ class StoreReader(Protocol):
 
     path: Path
     """Where the store's data lives on this machine; disk problems are reported naming it."""
+    database: str | None
+    """The PostgreSQL URL the store's metadata is in; None for SQLite (docs/scale-backends.md)."""
+    blobs: BlobStore
+    """Where the store's media chunks live (store/blobs: local packs or an S3 bucket; docs/scale-blobs.md)."""
     index_trusted: Callable[[], frozenset[str]]
     """The keys of the view whose shown heads the search index holds (a Node sets its default view's)."""
 

@@ -16,7 +16,7 @@ before appending, under the store's write lock, so a torn tail never grows.
 from __future__ import annotations
 
 import os
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +38,22 @@ class PackError(OSError):
     """A pack cannot be read where the index says a chunk lies."""
 
 
+def whole(pack: str, place: ChunkPlace, data: bytes) -> bytes:
+    """``data``, read from ``pack`` at ``place``, if it is all there; else PackError."""
+    if len(data) != place.length:
+        raise PackError(f"pack {pack} ends before the chunk at offset {place.offset} "
+                        f"(wanted {place.length} bytes, found {len(data)})")
+    return data
+
+
 class Packs:
     """The pack files of one store: reads for anyone, appends for the one writer."""
 
-    def __init__(self, directory: Path, pack_size: int = PACK_SIZE) -> None:
+    def __init__(self, directory: Path, pack_size: int = PACK_SIZE,
+                 indexed_end: Callable[[], tuple[int, int]] | None = None) -> None:
         self.directory = directory
         self.pack_size = pack_size
+        self.indexed_end = indexed_end  # the writer's: the newest pack the chunk index names, and its end
         self._fd: int | None = None
         self._pack = 0
         self._end = 0
@@ -61,17 +71,14 @@ class Packs:
                 data = handle.read(place.length)
         except OSError as exc:
             raise PackError(f"pack {self.path(place.pack).name} cannot be read: {exc.strerror or exc}") from None
-        if len(data) != place.length:
-            raise PackError(f"pack {self.path(place.pack).name} ends before the chunk at offset {place.offset} "
-                            f"(wanted {place.length} bytes, found {len(data)})")
-        return data
+        return whole(self.path(place.pack).name, place, data)
 
     # -- the writer's side (inside the store's write transaction) ---------
 
-    def append(self, conn: sqlite3.Connection, cid: bytes, data: bytes) -> ChunkPlace:
+    def append(self, cid: bytes, data: bytes) -> ChunkPlace:
         """Append one chunk to the current pack (a new one when it is full); fsync comes at ``sync``."""
         if self._fd is None:
-            self._open_current(conn)
+            self._open_current()
         if self._end >= self.pack_size:
             self._start(self._pack + 1, 0)
         assert self._fd is not None
@@ -85,11 +92,11 @@ class Packs:
         self._dirty.add(self._fd)
         return place
 
-    def _open_current(self, conn: sqlite3.Connection) -> None:
+    def _open_current(self) -> None:
         """Open the newest pack at the end of what the index names, cutting off anything past it."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        row = conn.execute("SELECT pack, max(offset + length) FROM chunks WHERE pack = (SELECT max(pack) FROM chunks)").fetchone()
-        pack, end = (row[0], row[1]) if row and row[0] is not None else (0, 0)
+        assert self.indexed_end is not None, "a Packs that appends is made with indexed_end"
+        pack, end = self.indexed_end()
         on_disk = sorted(int(p.stem) for p in self.directory.glob("*.pack") if p.stem.isdigit())
         for later in (n for n in on_disk if n > pack):  # packs no committed row names: torn or rolled back
             self.path(later).unlink()

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from wikipeer.store.postgres import search as pg
 from wikipeer.store.schema import statements
 from wikipeer.store.segment import SEGMENT_VERSION, is_unspaced, short_tokens, spaced_text, unspaced_runs
 
@@ -35,6 +36,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search_short USING fts5(
     title, text, tokenize = "unicode61 remove_diacritics 0 categories 'L* N* M* Co'", detail = none, content = '');
 CREATE TABLE IF NOT EXISTS search_state(page INTEGER PRIMARY KEY, rev INTEGER NOT NULL, title TEXT NOT NULL);
 """
+
+
+def _on_postgres(conn: sqlite3.Connection) -> bool:
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
+
+
+def search_schema(conn: sqlite3.Connection) -> str:
+    """The search tables' script for this connection's database (FTS5 on SQLite, pg_trgm on PostgreSQL)."""
+    return pg.SEARCH_SCHEMA if _on_postgres(conn) else SEARCH_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,10 @@ def index_page(conn: sqlite3.Connection, page: int, title: str, rev: int, text: 
     old = conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
     if old is not None and old[0] == rev and old[1] == title:
         return
+    if _on_postgres(conn):
+        pg.index_rows(conn, page, Doc.of(title, text).folded)
+        conn.execute("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?)", (page, rev, title))
+        return
     unindex_page(conn, page, old_text)
     tri, short = _rows(page, title, text)
     conn.execute("INSERT INTO search_tri(rowid, title, text) VALUES (?, ?, ?)", tri)
@@ -74,6 +88,10 @@ def unindex_page(conn: sqlite3.Connection, page: int, old_text: Callable[[int], 
     old = conn.execute("SELECT rev, title FROM search_state WHERE page = ?", (page,)).fetchone()
     if old is None:
         return
+    if _on_postgres(conn):
+        pg.unindex_rows(conn, page)
+        conn.execute("DELETE FROM search_state WHERE page = ?", (page,))
+        return
     tri, short = _rows(page, old[1], old_text(old[0]))
     conn.execute("INSERT INTO search_tri(search_tri, rowid, title, text) VALUES ('delete', ?, ?, ?)", tri)
     conn.execute("INSERT INTO search_short(search_short, rowid, title, text) VALUES ('delete', ?, ?, ?)", short)
@@ -85,6 +103,8 @@ def reset(conn: sqlite3.Connection) -> None:
 
     The caller marks every page, and the indexer fills them again behind (store/indexer.py).
     """
+    if _on_postgres(conn):
+        return pg.reset(conn)
     conn.execute("DROP TABLE search_tri")
     conn.execute("DROP TABLE search_short")
     conn.execute("DELETE FROM search_state")
@@ -140,7 +160,9 @@ def _quoted(token: str) -> str:
 
 
 def candidates(conn: sqlite3.Connection, query: Query) -> list[int]:
-    """Page ids the indexes match, best first by bm25."""
+    """Page ids the indexes match, best first by bm25 (in page order on PostgreSQL)."""
+    if _on_postgres(conn):
+        return pg.candidates(conn, query.long, query.short, query.loose)
     tri, short = query.tri_match(), query.short_match()
     if tri and short:
         sql = ("SELECT rowid FROM search_tri WHERE search_tri MATCH ? AND +rowid IN "
@@ -216,6 +238,8 @@ def unquoted(query: str) -> str:
 def _titles(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
     """The candidates' titles, for putting title matches first: looked up by id, since reading every
     indexed title took a fifth of a search on a wiki of 100,000 pages (bench/RESULTS.md)."""
+    if _on_postgres(conn):
+        return pg.titles(conn, ids)
     return dict(conn.execute("SELECT page, title FROM search_state WHERE page IN (SELECT value FROM json_each(?))",
                              (json.dumps(ids),)))
 

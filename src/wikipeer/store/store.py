@@ -23,18 +23,20 @@ import libipld
 
 import zstandard
 
-from wikipeer.errors import NotFound, WikipeerError
+from wikipeer.errors import NotFound, UserError, WikipeerError
 from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW, compute_cid
 from wikipeer.model.keys import b64, unb64
 from wikipeer.model.objects import Ban, Blocklist, Notice, Page, Revision, Signature, Trust, build_signature, parse
 from wikipeer.model.title import BadTitle, WikiConfig, normalize_title
 from wikipeer.store import indexer
+from wikipeer.store.postgres.server import ServerGone
 from wikipeer.store import search as fts
 from wikipeer.store import shown
 from wikipeer.store import revpack, textcodec
 from wikipeer.model.media import File
-from wikipeer.store.packs import ChunkPlace, PackError, Packs
+from wikipeer.store.blobs import BlobError, BlobStore, check_location, open_blobs
+from wikipeer.store.packs import ChunkPlace, PackError
 from wikipeer.store.records import FileInfo, HeldStats, PageRow, ParentText, RevInfo, SigInfo, WikiStats
 from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FILE, KIND_PAGE, KIND_PROFILE, KIND_REV,
                                    KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
@@ -111,6 +113,13 @@ def pack_failure(exc: OSError, directory: Path) -> StoreUnwritable:
     return StoreUnwritable(f"cannot write to {directory}: {cause}; nothing of this change was kept; {advice}", full)
 
 
+def blob_failure(exc: OSError | BlobError, blobs: BlobStore) -> StoreUnwritable:
+    """A one-line StoreUnwritable for chunks the blob store would not take (a full disk, a bucket down)."""
+    if isinstance(exc, BlobError):
+        return StoreUnwritable(str(exc), full=False)
+    return pack_failure(exc, Path(blobs.url))
+
+
 def _free_bytes(directory: Path) -> int:
     try:
         stat = os.statvfs(directory)
@@ -126,10 +135,17 @@ read every page of the wiki instead (0.9 s a first render on a million-page node
 
 
 class Store:
-    """A node's object store in one SQLite file."""
+    """A node's object store in one SQLite file, or (``database``) in a PostgreSQL database."""
 
-    def __init__(self, path: Path | str, chain: int | None = None) -> None:
+    def __init__(self, path: Path | str, chain: int | None = None, blobs: str | None = None,
+                 database: str | None = None) -> None:
+        """``path``: the SQLite file; with ``database`` (a postgresql:// URL) only where the packs lie beside.
+        ``blobs``: where media chunks go (store/blobs: s3://...); None keeps the store's own choice,
+        recorded when it was made (the pack directory beside the file, unless it was made with one)."""
+        if blobs is not None:
+            check_location(blobs)  # before a new file is made
         self.path = Path(path)
+        self.database = database
         self._local = threading.local()
         self._texts: OrderedDict[int, bytes] = OrderedDict()
         self._texts_size = 0
@@ -141,12 +157,12 @@ class Store:
         self._dicts: dict[int, bytes] = {}  # trained dictionaries, by id: never changed once stored
         self.index_trusted: Callable[[], frozenset[str]] = frozenset
         """The keys of the view whose shown heads the search index holds (a Node sets its default view's)."""
-        self.packs = Packs(self.path.parent / (self.path.stem + ".packs"))
+        self.blobs = open_blobs(None, self.path)  # until the store's own choice is read below
         conn = self.conn
         # Only a new store is written to on open: readers must not wait for a writer's lock.
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
             with self._transaction():
-                for statement in statements(SCHEMA + fts.SEARCH_SCHEMA):
+                for statement in statements(SCHEMA + fts.search_schema(conn)):
                     conn.execute(statement)
                 add_media_tables(conn)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -163,6 +179,7 @@ class Store:
                 migrate_origins(conn)
                 migrate_revisions(conn, Writer(self, conn).repack)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        self.blobs = self._blob_store(blobs)
         if chain is not None:
             self.set_meta("chain", str(chain))
         if self.meta("search") != fts.INDEX_VERSION:
@@ -170,10 +187,41 @@ class Store:
         row = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()
         self.chain = int(row[0]) if row else DEFAULT_CHAIN
 
+    def _blob_store(self, asked: str | None) -> BlobStore:
+        """The blob store this store keeps its chunks in: recorded in meta when first chosen, never silently
+        changed (chunks already stored elsewhere would be lost to it: ``wikipeer migrate`` moves them)."""
+        from wikipeer.store.blobs.bucket import same_bucket
+
+        recorded = self.meta("blobs")
+        if asked is None or asked == recorded:
+            return open_blobs(recorded, self.path) if recorded else self.blobs
+        if recorded is not None and not same_bucket(asked, recorded):
+            raise UserError(f"{self.path} keeps its chunks in {recorded}, not {asked}: "
+                            "'wikipeer migrate' copies a store to other blobs")
+        if recorded is None and self.conn.execute("SELECT EXISTS (SELECT 1 FROM chunks)").fetchone()[0]:
+            raise UserError(f"{self.path} keeps its chunks in {self.blobs.url}, not {asked}: "
+                            "'wikipeer migrate' copies a store to other blobs")
+        blobs = open_blobs(asked, self.path)
+        blobs.check()  # a bucket that is not there is named now, not at the first upload
+        self.set_meta("blobs", asked)  # a new endpoint for the same bucket and prefix is kept too
+        return blobs
+
+    @property
+    def packs(self) -> BlobStore:
+        """The blob store (its old name: the local pack directory was all there was)."""
+        return self.blobs
+
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.database is not None and conn.closed:
+            conn = None  # the server went away: the next use connects again
+        if conn is None and self.database is not None:
+            from wikipeer.store.postgres.connection import connect  # psycopg only for a PostgreSQL store
+
+            conn = self._local.conn = connect(self.database)
+            self._local.view_keys = None
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             try:
@@ -228,6 +276,10 @@ class Store:
                 self._strings.clear()
                 self._dicts.clear()
             problem = disk_problem(exc, self.path)
+            if isinstance(exc, ServerGone):
+                self.close()
+                problem = StoreUnwritable(f"{exc}; nothing of this change was kept; try again once the server is "
+                                          "back", full=False)
             if problem is not None:
                 raise problem from exc
             raise
@@ -242,9 +294,9 @@ class Store:
                 writer.flush()
                 writer.train_dictionaries()
                 try:
-                    writer.packs.sync()  # chunk bytes on disk before the rows that name them commit
-                except OSError as exc:
-                    raise pack_failure(exc, writer.packs.directory) from exc
+                    writer.packs.sync()  # chunk bytes stored before the rows that name them commit
+                except (OSError, BlobError) as exc:
+                    raise blob_failure(exc, self.blobs) from exc
             finally:
                 writer.packs.close()
 
@@ -322,7 +374,7 @@ class Store:
     def chunk_bytes(self, oid: int) -> bytes:
         """A chunk's bytes from its pack (not checked against its CID: fsck and readers of files do that)."""
         try:
-            return self.packs.read(self.chunk_place(oid))
+            return self.blobs.read(self.chunk_place(oid))
         except PackError as exc:
             raise NotFound(str(exc)) from None
 
@@ -364,9 +416,18 @@ class Store:
         return self._file_info(row) if row else None
 
     def file_chunks(self, info: FileInfo) -> Iterator[bytes]:
-        """A file's bytes, chunk by chunk in order; StoreDamage for a chunk missing or not matching its CID."""
+        """A file's bytes, chunk by chunk in order; StoreDamage for a chunk missing or not matching its CID.
+
+        Chunks stored side by side are read together (one ranged GET for a run of them on S3)."""
+        rows = [self.conn.execute("SELECT c.pack, c.offset, c.length FROM objects o JOIN chunks c ON c.id = o.id "
+                                  "WHERE substr(o.cid, 5, 8) = ? AND o.cid = ?", (cid[4:12], cid)).fetchone()
+                for cid in info.chunks]
+        found = self.blobs.read_many([ChunkPlace(*row) for row in rows]) if all(rows) else None
         for cid in info.chunks:
-            data = self.raw_bytes(cid)
+            try:
+                data = next(found) if found is not None else self.raw_bytes(cid)
+            except (PackError, NotFound):
+                data = None
             if data is None or compute_cid(data, RAW) != cid:
                 raise StoreDamage(cid, f"a chunk of file {info.sha256} is missing or damaged")
             yield data
@@ -861,7 +922,9 @@ class Store:
         return out
 
     def file_size(self) -> int:
-        """Bytes the store takes on disk, WAL included."""
+        """Bytes the store takes on disk, WAL included (on PostgreSQL: the database's size)."""
+        if self.database is not None:
+            return self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
         return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
 
 
@@ -896,7 +959,7 @@ class Writer:
         self.packed: dict[tuple[bytes, bytes], bytes] = {}
         """Texts a pipeline worker already compressed, by (text CID, the base text's bytes or b""): the
         very textcodec.compress(text, base) this writer would call, used when it picks the same base."""
-        self.packs = Packs(store.packs.directory, store.packs.pack_size)
+        self.packs = store.blobs.writer(self._indexed_end)
         # Held blocks and shallow histories are rare; when there are none, skip every lookup of them.
         self.any_held = conn.execute("SELECT EXISTS (SELECT 1 FROM held)").fetchone()[0] == 1
         self.any_shallow = conn.execute("SELECT EXISTS (SELECT 1 FROM shallow)").fetchone()[0] == 1
@@ -974,13 +1037,19 @@ class Writer:
     def add_chunk(self, block: Block) -> int:
         """Append a chunk to the pack files and index it (the index row commits with the batch)."""
         try:
-            place = self.packs.append(self.conn, block.cid, block.data)
-        except OSError as exc:  # the transaction rolls back; the next writer cuts off what was appended
-            raise pack_failure(exc, self.packs.directory) from exc
+            place = self.packs.append(block.cid, block.data)
+        except (OSError, BlobError) as exc:  # the transaction rolls back; the next writer cuts off what was appended
+            raise blob_failure(exc, self.store.blobs) from exc
         oid = self.add_object(block.cid, KIND_CHUNK, None)
         self.conn.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", (oid, place.pack, place.offset, place.length))
         self._new_chunks[oid] = block.data
         return oid
+
+    def _indexed_end(self) -> tuple[int, int]:
+        """The newest pack the chunk index names and the end of its last chunk: where local packs go on."""
+        row = self.conn.execute("SELECT pack, max(offset + length) FROM chunks "
+                                "WHERE pack = (SELECT max(pack) FROM chunks)").fetchone()
+        return (row[0], row[1]) if row and row[0] is not None else (0, 0)
 
     def raw(self, oid: int, cid: bytes) -> bytes:
         """A raw block's bytes (a chunk or a text), including those of this batch not yet flushed."""

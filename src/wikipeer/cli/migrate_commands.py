@@ -1,0 +1,36 @@
+"""``wikipeer migrate --to LOCATION [--blobs s3://...]``: the shell around migration.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from wikipeer.cli.shell import _open
+from wikipeer.store.engine import is_database_url
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from wikipeer.cli.progress import progress_bar
+    from wikipeer.migration import migrate as run_migrate, switch
+
+    node = _open(args)
+    if args.switch and not is_database_url(args.to):
+        switch(node, args.to, args.blobs)  # refused with the reason, before the copy rather than after it
+    with progress_bar("migrating", node.store.last_seq(), args.quiet, "objects") as bar:
+        report = run_migrate(node, args.to, args.blobs, lambda done, total: bar(done, total=total))
+    for line in report.unreadable[:10]:
+        print(f"unreadable in this store: {line}", file=sys.stderr)
+    for line in report.rejected:
+        print(f"refused: {line}", file=sys.stderr)
+    for fault in report.faults:
+        print(f"fault on the target: {fault}")
+    where = f" (chunks in {args.blobs})" if args.blobs else ""
+    print(f"migrated to {args.to}{where}: {report.accepted} objects copied, {report.present} were there already, "
+          f"{report.held} waiting, {report.refused} refused; fsck of the target: {report.checked} objects, "
+          + (f"{len(report.faults)} faults" if report.faults else "no faults"))
+    if report.faults or report.unreadable or report.refused or report.held:
+        return 1
+    if args.switch:
+        switch(node, args.to, args.blobs)
+        print(f"this node now uses {args.to}; its old store is left as it was")
+    return 0
