@@ -29,6 +29,7 @@ from bench import dht_bench
 from bench import signed_bench
 from bench import blobs_bench
 from bench import cluster_bench
+from bench import sim_bench
 
 
 def _print(name: str, results: dict[str, float]) -> None:
@@ -87,6 +88,8 @@ def main(argv: list[str]) -> int:
                   "(issue 18)", blobs_bench.run),
         "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search (issue 18)",
                        cluster_bench.run),
+        "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "
+                "and a partition (issue 18; SIM_NODES=100 for a quick run)", sim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
     }
     for key, (title, fn) in benches.items():

@@ -27,6 +27,7 @@ from wikipeer.model.keys import key_from_str
 from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.store.peers import PeerBook
+from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.web.app import create_app
 from wikipeer.web import git_http
 
@@ -309,7 +310,7 @@ def test_store_upgraded_from_schema_15_builds_its_repository(tmp_path):
     conn.close()
     node = Node.open(tmp_path / "old")
     try:
-        assert node.store.meta("schema") == "16"
+        assert node.store.meta("schema") == SCHEMA_VERSION
         assert catch_up(node, "w").commits == 1
         clone = tmp_path / "clone"
         git("clone", "--quiet", str(repo_path(node.dir, "w")), str(clone))

@@ -31,7 +31,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.descriptor import Descriptor, check_descriptor
 from wikipeer.net.signing import RequestSigner
-from wikipeer.net.transport import Response, Transport, TransportError, TransportTimeout
+from wikipeer.net.transport import Response, TransportError, TransportTimeout, open_transport
 from wikipeer.formats.compressed import StreamTooLarge, ZstdReader
 from wikipeer.net.wire import (CAR_ZSTD, COUNT_HEADER, NEXT_HEADER, NODE_HEADER, RANGE_HEADER, HeldTexts, HoldsNothing,
                                car_chunks, read_log)
@@ -85,8 +85,8 @@ class PeerClient:
         self.url, self.max_stream, self.deadline = url.rstrip("/"), max_stream, deadline
         https = urlsplit(self.url).scheme == "https"
         try:
-            self.http = Transport(self.url, timeout, tls_context() if https else None,
-                                  headers={"user-agent": f"wikipeer/{__version__}"})
+            self.http = open_transport(self.url, timeout, tls_context() if https else None,
+                                       headers={"user-agent": f"wikipeer/{__version__}"})
         except TransportError as exc:
             raise PeerError(str(exc)) from None
         self.bytes_in = self.bytes_out = 0

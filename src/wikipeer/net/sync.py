@@ -23,6 +23,7 @@ from wikipeer.ingest import HeldLimit
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
+from wikipeer.net import exchange
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
@@ -39,6 +40,7 @@ PUSH_BYTES = 64 << 20
 """One upload carries about this many bytes: media goes in several. An upload never ends inside a file's
 chunks (see receive.batches), so one holding a large file is as large as the file (server.MAX_UPLOAD allows it)."""
 PARENT_ROUNDS = 20
+ADOPT_BELOW = 8
 HELD_ASK = 5_000
 
 Progress = Callable[["SyncResult"], None]
@@ -268,11 +270,13 @@ def _reasons(value: object, refused: int) -> list[str]:
 
 
 def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope: log.Scope | None = None,
-         timeout: float = 30.0, progress: Progress | None = None) -> SyncResult:
+         timeout: float = 30.0, progress: Progress | None = None,
+         exchange_every: float = exchange.EXCHANGE_EVERY) -> SyncResult:
     """One sync with one peer; the peer record keeps when it ran and what went wrong.
 
     ``scope``: what to pull; by default what the node follows (everything, unless it is partial).
     ``progress`` is called with the result so far after each page of the log taken and each upload.
+    ``exchange_every``: seconds between two readings of the peer's list of peers (net/exchange.py).
     """
     scope = follow_scope(node) if scope is None else scope
     peers = PeerBook(node.store)
@@ -282,8 +286,8 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
     result = SyncResult(peer.url)
     try:
         with PeerClient(peer.url, timeout=timeout, signer=node_signer(node), audience=peer.key) as client:
-            if peer.key is None:
-                _descriptor(node, peers, client, peer.url, result)
+            if peer.key is None or exchange.due(node, peer.url, exchange_every):
+                exchange.learn(node, _descriptor(node, peers, client, peer.url, result), peer.url)
             if do_pull:
                 pull(node, peers, client, peer.url, scope, result, progress)
                 _adopt_configs(node, peers, client, peer.url, result)
@@ -298,6 +302,7 @@ def sync(node: Node, url: str, do_pull: bool = True, do_push: bool = True, scope
             raise problem from exc
         raise
     peers.set(peer.url, last_sync=int(time.time()), last_error=None)
+    exchange.verify_some(node, timeout=min(timeout, 10.0))
     return result
 
 
@@ -310,16 +315,28 @@ def _record_failure(peers: PeerBook, url: str, message: str) -> None:
         pass
 
 
-def sync_all(node: Node, log_error=print) -> list[SyncResult]:
-    """Sync with every peer that is not banned; a failing peer does not stop the others."""
+def sync_all(node: Node, log_error=print, timeout: float = 30.0,
+             exchange_every: float = exchange.EXCHANGE_EVERY) -> list[SyncResult]:
+    """Sync with every peer that is not banned; a failing peer does not stop the others.
+
+    A node that synced with none (its peers all failed, or it has none) takes a few candidates
+    that peer exchange verified as peers (exchange.adopt) and syncs with them; not one with
+    ADOPT_BELOW peers or more, whose failures are more likely its own network's than churn.
+    """
+    urls = [peer.url for peer in PeerBook(node.store).list() if not peer.banned]
+    results = _sync_each(node, urls, log_error, timeout, exchange_every)
+    if not results and len(urls) < ADOPT_BELOW:
+        results = _sync_each(node, exchange.adopt(node), log_error, timeout, exchange_every)
+    return results
+
+
+def _sync_each(node: Node, urls: list[str], log_error, timeout: float, exchange_every: float) -> list[SyncResult]:
     results = []
-    for peer in PeerBook(node.store).list():
-        if peer.banned:
-            continue
+    for url in urls:
         try:
-            results.append(sync(node, peer.url))
+            results.append(sync(node, url, timeout=timeout, exchange_every=exchange_every))
         except Exception as exc:  # the loop of `serve --sync-every` must outlive any one failure
-            log_error(f"sync with {peer.url}: {exc}")
+            log_error(f"sync with {url}: {exc}")
     return results
 
 

@@ -19,6 +19,9 @@ byte goes out, and an upload of a generator is not produced twice.
 Errors: ``TransportTimeout`` when the peer does not answer or stops sending
 within the timeout, ``TransportError`` (its base) for everything else that
 breaks a connection.
+
+``open_transport`` is the seam: what it opens is HTTP, unless ``installed``
+put another opener in its place (an in-memory network of nodes, sim/).
 """
 
 from __future__ import annotations
@@ -159,3 +162,25 @@ def _errors() -> Iterator[None]:
         raise TransportError(f"TLS failed: {exc.reason or exc}") from None
     except (OSError, http.client.HTTPException) as exc:
         raise TransportError(str(exc) or type(exc).__name__) from None
+
+
+Opener = Callable[[str, float, "ssl.SSLContext | None", Mapping[str, str]], Transport]
+"""Makes the transport for a base URL (its ``stream`` and ``close`` as Transport's)."""
+_opener: Opener | None = None
+
+
+def open_transport(base_url: str, timeout: float, context: ssl.SSLContext | None = None,
+                   headers: Mapping[str, str] | None = None) -> Transport:
+    """The transport to ``base_url``: HTTP, or what ``installed`` put in its place."""
+    return (_opener or Transport)(base_url, timeout, context, headers or {})
+
+
+@contextmanager
+def installed(opener: Opener) -> Iterator[None]:
+    """Every peer client of this process uses ``opener`` while the block runs (the innermost, nested)."""
+    global _opener
+    outer, _opener = _opener, opener
+    try:
+        yield
+    finally:
+        _opener = outer

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 from wikipeer.model.block import Block
 from wikipeer.store.schema import NOTICE_KINDS
 from wikipeer.store.store import Store
 
 RING = 1 << 256
 """Positions on the gossip ring run from 0 to RING (net/gossip.py)."""
+
+
+@functools.lru_cache(maxsize=65536)
+def position(key: str) -> int:
+    """A node's place on the ring (kept: gossip and peer exchange ask for the same keys again and again)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
 
 
 def queue(store: Store, object_id: int, lo: int = 0, hi: int = RING) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "16"
+SCHEMA_VERSION = "17"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -104,6 +104,18 @@ CREATE TABLE IF NOT EXISTS peers(
     last_sync INTEGER,
     last_error TEXT
 );
+-- Peers learned by peer exchange (store/peer_candidates.py): named by another node's signed
+-- descriptor, not added by the operator, never synced with; used by gossip once their own
+-- descriptor showed the key at the address. Times in milliseconds.
+CREATE TABLE IF NOT EXISTS peer_candidates(
+    url TEXT PRIMARY KEY, key TEXT NOT NULL, via TEXT NOT NULL, learned INTEGER NOT NULL,
+    verified INTEGER,              -- when its own descriptor last showed this key at this address
+    tries INTEGER NOT NULL DEFAULT 0,  -- contacts failed since the last that worked
+    dead INTEGER                   -- when it was given up (tries reached the limit, or another key answered)
+);
+CREATE INDEX IF NOT EXISTS peer_candidates_by_key ON peer_candidates(key);
+-- When this node last read each peer's list of peers (net/exchange.py).
+CREATE TABLE IF NOT EXISTS peer_exchanges(url TEXT PRIMARY KEY, at INTEGER NOT NULL);
 -- side 'ours': positions of our log that came from the peer (never pushed back to it);
 -- side 'theirs': positions of its log that came from us (never pulled back from it).
 CREATE TABLE IF NOT EXISTS peer_ranges(

@@ -1,0 +1,163 @@
+"""Peers learned by peer exchange: candidates, not peers.
+
+Another node's signed descriptor names the peers it knows (net/exchange.py);
+those this node did not know become candidates here. A candidate is never
+synced with and never trusted; gossip may send it notices once its own
+descriptor showed the key it was named with at its address (``verified``).
+A candidate that fails ``MAX_TRIES`` contacts in a row, or answers with
+another key, is given up (``dead``) and is not learned again until
+``DEAD_FOR`` has passed. The table is bounded (``MAX_CANDIDATES``): past
+it, nothing new is learned until the dead are cleared out.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+
+from wikipeer.errors import InvalidObject, UserError
+from wikipeer.model.keys import key_from_str
+from wikipeer.store.gossip_queue import position
+from wikipeer.store.peers import normalize_url
+from wikipeer.store.store import Store
+
+MAX_CANDIDATES = 10_000
+MAX_TRIES = 3
+DEAD_FOR = 24 * 3600 * 1000  # ms: a node given up may come back (at the same address) after a day
+LISTED = 50
+"""Peers a descriptor names: the most recently good ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A peer some other node named."""
+
+    url: str
+    key: str
+    via: str
+    learned: int
+    verified: int | None
+    tries: int
+    dead: int | None
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _well_formed(url: object, key: object) -> tuple[str, str] | None:
+    """(url, key) when both are what they claim to be; None for anything else a descriptor may hold."""
+    if not isinstance(url, str) or not isinstance(key, str) or len(url) > 2048:
+        return None
+    try:
+        key_from_str(key)
+        return normalize_url(url), key
+    except (InvalidObject, UserError, ValueError):
+        return None
+
+
+def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) -> int:
+    """Take the peers another node named as candidates; returns how many are new.
+
+    Left out: this node itself, a peer already known (by address or key, banned or not), a
+    candidate already held (its key is not replaced), one given up less than DEAD_FOR ago, and
+    everything past MAX_CANDIDATES.
+    """
+    now = _now()
+    conn = store.conn
+    added = 0
+    with conn:
+        conn.execute("DELETE FROM peer_candidates WHERE dead IS NOT NULL AND dead < ?", (now - DEAD_FOR,))
+        room = MAX_CANDIDATES - conn.execute("SELECT count(*) FROM peer_candidates").fetchone()[0]
+        for entry in named:
+            if added >= room:
+                break
+            found = _well_formed(*entry) if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+            if found is None or found[1] == own_key:
+                continue
+            url, key = found
+            # One address per key: a second one named for a key held is not taken.
+            added += conn.execute(
+                "INSERT OR IGNORE INTO peer_candidates(url, key, via, learned) SELECT ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM peers WHERE url = ?1 OR key = ?2) "
+                "AND NOT EXISTS (SELECT 1 FROM peer_candidates WHERE key = ?2)", (url, key, via, now)).rowcount
+    return added
+
+
+def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
+    """Candidates whose own descriptor has not been read yet (nor given up): half of them the nearest
+    to this node on the gossip ring (whose lists name its neighbours there), half the newest (a node
+    that just joined is named by its peers first: it is known soon, before the backlog)."""
+    rows = [Candidate(*r) for r in store.conn.execute(
+        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
+    chosen = _nearest(rows, position(own_key), limit // 2, lambda c: c.key)
+    return list(dict.fromkeys([*chosen, *rows]))[:limit]
+
+
+def usable(store: Store) -> list[tuple[str, str]]:
+    """(url, key) of the candidates gossip may send to: verified and not given up."""
+    return list(store.conn.execute(
+        "SELECT url, key FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL ORDER BY url"))
+
+
+def every(store: Store) -> list[Candidate]:
+    return [Candidate(*r) for r in store.conn.execute("SELECT * FROM peer_candidates ORDER BY url")]
+
+
+def verified(store: Store, url: str) -> None:
+    """The candidate at ``url`` answered (its descriptor, or a gossip message): good now."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET verified = ?, tries = 0 WHERE url = ?", (_now(), url))
+
+
+def failed(store: Store, url: str) -> None:
+    """A contact with the candidate at ``url`` failed; the MAX_TRIES-th in a row gives it up."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET tries = tries + 1, "
+                           "dead = CASE WHEN tries + 1 >= ? THEN ? ELSE dead END WHERE url = ?",
+                           (MAX_TRIES, _now(), url))
+
+
+def forget(store: Store, url: str) -> None:
+    """The candidate at ``url`` is one no more (it became a peer)."""
+    with store.conn:
+        store.conn.execute("DELETE FROM peer_candidates WHERE url = ?", (url,))
+
+
+def give_up(store: Store, url: str) -> None:
+    """The candidate at ``url`` is not who it was said to be (another key answered there)."""
+    with store.conn:
+        store.conn.execute("UPDATE peer_candidates SET dead = ? WHERE url = ?", (_now(), url))
+
+
+def recently_good(store: Store, own_key: str, limit: int = LISTED) -> list[tuple[str, str]]:
+    """The peers a descriptor names, good ones (peers this node syncs with whose last sync worked, and
+    candidates that last answered): half the nearest to this node on the gossip ring, on either side
+    (so nodes find their neighbours there, which gossip's smallest parts need), half the most recent."""
+    rows = list(store.conn.execute(
+        "SELECT url, key, last_sync * 1000 AS good FROM peers "
+        "WHERE key IS NOT NULL AND banned IS NULL AND last_sync IS NOT NULL AND last_error IS NULL "
+        "UNION ALL SELECT url, key, verified FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL "
+        "ORDER BY good DESC, url"))
+    near = _nearest(rows, position(own_key), limit // 2, lambda r: r[1])
+    return [(url, key) for url, key, _ in dict.fromkeys([*near, *rows])][:limit]
+
+
+def _nearest(rows: list, me: int, count: int, key_of) -> list:
+    """The ``count`` rows whose keys are nearest ``me`` on the ring, half below it and half above."""
+    placed = sorted(rows, key=lambda r: position(key_of(r)))
+    split = bisect.bisect_left([position(key_of(r)) for r in placed], me)
+    below, above = placed[max(0, split - count // 2):split], placed[split:split + count - count // 2]
+    return [*below, *above]
+
+
+def last_exchange(store: Store, url: str) -> int | None:
+    """When this node last read the peer list of the peer at ``url`` (ms)."""
+    row = store.conn.execute("SELECT at FROM peer_exchanges WHERE url = ?", (url,)).fetchone()
+    return row[0] if row else None
+
+
+def exchanged(store: Store, url: str) -> None:
+    with store.conn:
+        store.conn.execute("INSERT OR REPLACE INTO peer_exchanges VALUES (?, ?)", (url, _now()))

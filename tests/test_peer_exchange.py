@@ -1,0 +1,171 @@
+"""Peer exchange: a node learns of the peers its peers know, from their signed descriptors.
+
+Three `wikipeer serve` processes on 127.0.0.1 in a chain A-B-C: A's operator added B, B's
+added C. After one sync A knows C (a verified candidate), and gossip from A reaches both. The
+servers' own gossip is off (one round an hour) so the test runs the rounds and counts them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import start_server, stop_server
+
+from wikipeer.errors import Forgery
+from wikipeer.model.block import encode_object
+from wikipeer.model.cid import cid_to_str
+from wikipeer.model.keys import key_to_str, sign
+from wikipeer.net import exchange
+from wikipeer.net.descriptor import _object, check_descriptor, signed_descriptor
+from wikipeer.net.gossip import gossip_round
+from wikipeer.net.sync import sync
+from wikipeer.node import Node
+from wikipeer.notices import publish_blocklist
+from wikipeer.store import peer_candidates
+from wikipeer.store.keyring import NODE_KEY
+from wikipeer.store.peers import PeerBook
+from wikipeer.store.schema import KIND_BLOCKLIST
+
+
+@dataclass
+class Served:
+    node: Node
+    url: str
+    key: str
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """A, B and C served; B's operator added C, C's added B, A's added B; no sync has run."""
+    base = tmp_path_factory.mktemp("exchange")
+    served, procs = {}, []
+    try:
+        for name in "abc":
+            node = Node.init(base / name)
+            node.wiki("w")
+            proc, client = start_server(base / name, "--gossip-every", "3600")
+            procs.append((proc, client))
+            served[name] = Served(node, str(client.base_url).rstrip("/"), node.keyring.get(NODE_KEY).public)
+        a, b, c = served["a"], served["b"], served["c"]
+        for node, other in ((b, c), (c, b), (a, b)):
+            PeerBook(node.node.store).add(other.url)
+            PeerBook(node.node.store).set(other.url, key=other.key)
+        yield a, b, c
+    finally:
+        for s in served.values():
+            s.node.close()
+        for proc, client in procs:
+            stop_server(proc, client)
+
+
+def test_a_learns_of_c_through_b_and_gossip_reaches_both(chain):
+    a, b, c = chain
+    sync(b.node, c.url)
+    assert peer_candidates.every(a.node.store) == []
+    sync(a.node, b.url)
+    (learned,) = peer_candidates.every(a.node.store)
+    assert (learned.url, learned.key, learned.via, learned.tries, learned.dead) == (c.url, c.key, b.url, 0, None)
+    assert learned.verified is not None  # C's own descriptor showed its key at its address
+    assert peer_candidates.usable(a.node.store) == [(c.url, c.key)]
+    # A names both in its own descriptor now: B (a good sync) and C (verified).
+    assert set(check_descriptor(signed_descriptor(a.node, a.url)).peers) == {(b.url, b.key), (c.url, c.key)}
+
+    publish_blocklist(a.node, "spam", ("spam words",))
+    messages, rounds = 0, 0
+    while any(s.node.store.conn.execute("SELECT 1 FROM gossip").fetchone() for s in chain):
+        messages += sum(gossip_round(s.node) for s in chain)
+        rounds += 1
+        assert rounds <= 3
+    for s in chain:
+        assert s.node.store.conn.execute("SELECT count(*) FROM notices WHERE kind = ?", (KIND_BLOCKLIST,)).fetchone() \
+            == (1,), s.url
+    assert messages == 2  # each of B and C got it exactly once
+
+
+def test_the_exchange_waits_between_readings(chain):
+    a, b, _ = chain
+    sync(a.node, b.url)  # whatever the test before left to push
+    before = peer_candidates.last_exchange(a.node.store, b.url)
+    assert before is not None and not exchange.due(a.node, b.url)
+    assert sync(a.node, b.url).requests == 1  # nothing new: one request, as before peer exchange
+    assert peer_candidates.last_exchange(a.node.store, b.url) == before
+    assert sync(a.node, b.url, exchange_every=0).requests == 2  # the descriptor again, then the log
+    assert peer_candidates.last_exchange(a.node.store, b.url) > before
+
+
+def _descriptor_naming(node: Node, peers: list) -> dict:
+    """``node``'s descriptor, signed, with ``peers`` as its list whatever they hold."""
+    good = check_descriptor(signed_descriptor(node, "http://127.0.0.1:1"))
+    obj = {**_object(good), "peers": peers}
+    block = encode_object(obj)
+    return {"descriptor": obj, "cid": cid_to_str(block.cid),
+            "sig": sign(node.keyring.signing_key(NODE_KEY), block.cid, "node")}
+
+
+def _key(i: int) -> str:
+    return key_to_str(i.to_bytes(32, "big"))
+
+
+def test_a_descriptor_keeps_well_formed_peers_up_to_the_bound(tmp_path):
+    node = Node.init(tmp_path / "n")
+    try:
+        listed = [[f"http://10.0.0.{i}:8080", _key(i)] for i in range(80)]
+        d = check_descriptor(_descriptor_naming(node, ["junk", [1, 2], ["only one"], *listed]))
+        assert d.peers == tuple(tuple(p) for p in listed[:peer_candidates.LISTED])
+        forged = _descriptor_naming(node, listed[:3])
+        forged["descriptor"]["peers"][0][0] = "http://evil:1"  # the list is signed with the rest
+        with pytest.raises(Forgery, match="does not verify"):
+            check_descriptor(forged)
+        old = signed_descriptor(node, "http://127.0.0.1:1")
+        del old["descriptor"]["peers"]  # a node from before peer exchange: no list, and signed without one
+        obj = old["descriptor"]
+        old["cid"] = cid_to_str(encode_object(obj).cid)
+        old["sig"] = sign(node.keyring.signing_key(NODE_KEY), encode_object(obj).cid, "node")
+        assert check_descriptor(old).peers is None
+    finally:
+        node.close()
+
+
+def test_learning_is_bounded_and_skips_self_known_banned_and_given_up(tmp_path):
+    node = Node.init(tmp_path / "n")
+    store, me = node.store, node.keyring.get(NODE_KEY).public
+    try:
+        peers = PeerBook(store)
+        peers.add("http://known:1")
+        peers.set("http://known:1", key=_key(1))
+        peers.add("http://banned:1")
+        peers.set("http://banned:1", key=_key(2), banned="sent a forgery")
+        named = [("http://me:1", me), ("http://elsewhere:1", _key(1)), ("http://banned:1", _key(99)),
+                 ("http://other-banned:1", _key(2)), ("ftp://x", _key(3)), ("http://bad-key:1", "nope"),
+                 ("http://new:1", _key(4)), ("http://new:1", _key(5)), ("http://second-address:1", _key(4))]
+        assert peer_candidates.learn(store, named, "http://via", me) == 1
+        assert [(c.url, c.key) for c in peer_candidates.every(store)] == [("http://new:1", _key(4))]
+
+        for _ in range(peer_candidates.MAX_TRIES):
+            peer_candidates.failed(store, "http://new:1")
+        assert peer_candidates.every(store)[0].dead is not None and peer_candidates.usable(store) == []
+        assert peer_candidates.learn(store, [("http://new:1", _key(4))], "http://via2", me) == 0  # not re-added
+
+        many = [(f"http://n{i}:1", _key(1000 + i)) for i in range(peer_candidates.MAX_CANDIDATES + 500)]
+        assert peer_candidates.learn(store, many, "http://via", me) == peer_candidates.MAX_CANDIDATES - 1
+        assert len(peer_candidates.every(store)) == peer_candidates.MAX_CANDIDATES
+    finally:
+        node.close()
+
+
+def test_a_candidate_that_answers_with_another_key_is_given_up(chain, tmp_path):
+    a, b, c = chain
+    node = Node.init(tmp_path / "n")
+    me = node.keyring.get(NODE_KEY).public
+    try:
+        # B's address named with C's key (a lie, or a node that moved), and an address nobody answers at.
+        assert peer_candidates.learn(node.store, [(b.url, c.key), ("http://127.0.0.1:9", _key(7))], "x", me) == 2
+        assert exchange.verify_some(node, timeout=2) == 0
+        state = {x.url: (x.verified, x.tries, x.dead is not None) for x in peer_candidates.every(node.store)}
+        assert state == {b.url: (None, 0, True), "http://127.0.0.1:9": (None, 1, False)}
+    finally:
+        node.close()
