@@ -1,20 +1,29 @@
-"""Cluster backend benchmark (issue 18): ingest and search of the same signed corpus on PostgreSQL vs SQLite.
+"""Cluster backend benchmark (issue 18): ingest, search, sync and the web page of the same signed corpus on
+PostgreSQL vs SQLite.
 
 The anchor is the embedded store (SQLite) on the same machine in the same run. The corpus goes through
 the pipeline as in bench/ingest_bench.py (batches of 500, checks and compression in worker processes),
-then the search index is built and 20 searches run. PostgreSQL is a server of our own (tests/pg_server.py:
+then the search index is built and 20 searches run. Then a node holding the corpus is served, and an
+empty node on each backend clones it (`wikipeer sync --pull`, as bench/sync_bench.py times it); each
+clone is served in turn and wrk reads its pages (cached views, as bench/web_bench.py). PostgreSQL is a server of our own (tests/pg_server.py:
 initdb in a temporary directory, a Unix socket, fsync off as in the tests), so the figures are the
 dialect layer's and the round trips' cost, not a disk's.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
+from bench import servers
+from bench.sync_bench import our_clone
 from bench.synthetic import history
+from wikipeer.node import Node
 from wikipeer.ingest import ingest
 from wikipeer.pipeline.feed import prepared_batches
 from wikipeer.policy.rules import MAX_TEXT
@@ -27,6 +36,7 @@ import pg_server  # noqa: E402  (tests/ holds the one way of starting a server o
 
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 500, 10, 5000, 500
 QUERIES = ["lorem", "ipsum dolor", "page 17", "sit amet", "xyzzy"] * 4
+WRK_SECONDS, WRK_CONNECTIONS = 10, 8
 
 
 def _timed(store: Store, items: list) -> dict[str, float]:
@@ -46,6 +56,58 @@ def _timed(store: Store, items: list) -> dict[str, float]:
             "hits": found, "seq": store.last_seq()}
 
 
+def _source(directory: Path, items: list) -> Path:
+    """A SQLite node holding the corpus, its search index built (what the clones pull)."""
+    node = Node.init(directory)
+    try:
+        _timed(node.store, items)
+    finally:
+        node.close()
+    return directory
+
+
+def _views(clone: Path, paths: Path, tmp: Path) -> servers.WrkResult:
+    """wrk reading every page of ``clone`` served, after one warming run (whole-page cache full)."""
+    port = servers.free_port()
+    base = f"http://127.0.0.1:{port}"
+    with servers.running(servers.ours_command(clone, port), base + "/", tmp / f"{clone.name}.log"):
+        servers.wrk(base, paths, 3, WRK_CONNECTIONS)
+        return servers.wrk(base, paths, WRK_SECONDS, WRK_CONNECTIONS)
+
+
+def _sync_and_web(tmp: Path, items: list, server: pg_server.PgServer) -> dict[str, float]:
+    """Clone the served corpus into an empty SQLite node and an empty PostgreSQL node; serve each clone."""
+    source = _source(tmp / "source", items)
+    paths = tmp / "paths.txt"
+    paths.write_text("".join(f"/wiki/bench/{quote(f'Page_{p}')}\n" for p in range(PAGES)))
+    port = servers.free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with servers.running(servers.ours_command(source, port), url, tmp / "source.log"):
+        lite = our_clone(tmp / "lite", url)
+        os.environ["WIKIPEER_STORE"] = server.url("{node}")  # `wikipeer init` of the clone: a database of its own
+        try:
+            pg = our_clone(tmp / "pg", url)
+        finally:
+            del os.environ["WIKIPEER_STORE"]
+    assert lite["blocks"] == pg["blocks"], (lite, pg)
+    for clone in (tmp / "lite", tmp / "pg"):  # the index the clone left for later, built before reading
+        subprocess.run([sys.executable, "-m", "wikipeer.cli.main", "--node", str(clone), "stats"], check=True,
+                       capture_output=True)
+    lite_views, pg_views = _views(tmp / "lite", paths, tmp), _views(tmp / "pg", paths, tmp)
+    if lite_views.bad or pg_views.bad:
+        raise RuntimeError(f"pages not served: {lite_views.bad} (SQLite), {pg_views.bad} (PostgreSQL)")
+    return {
+        "sync --pull blocks": lite["blocks"],
+        "SQLite sync s": lite["seconds"],
+        "PostgreSQL sync s": pg["seconds"],
+        "sync time ratio (pg/sqlite)": pg["seconds"] / lite["seconds"],
+        "SQLite cached views/s": lite_views.requests_per_s,
+        "PostgreSQL cached views/s": pg_views.requests_per_s,
+        "views ratio (pg/sqlite)": pg_views.requests_per_s / lite_views.requests_per_s,
+        "PostgreSQL view p50 / p99 ms": f"{pg_views.p50_ms:.2f} / {pg_views.p99_ms:.2f}",
+    }
+
+
 def run() -> dict[str, float]:
     items = list(history(PAGES, REVISIONS, TEXT_BYTES))
     server = pg_server.start_server()
@@ -53,6 +115,7 @@ def run() -> dict[str, float]:
         with tempfile.TemporaryDirectory() as tmp:
             lite = _timed(Store(Path(tmp) / "store.sqlite"), items)
             pg = _timed(Store(Path(tmp) / "pg.sqlite", database=server.fresh_database("bench")), items)
+            served = _sync_and_web(Path(tmp), items, server)
     finally:
         server.stop()
     assert lite["seq"] == pg["seq"], (lite, pg)
@@ -67,4 +130,5 @@ def run() -> dict[str, float]:
         "PostgreSQL search ms": pg["search ms"],
         "search time ratio (pg/sqlite)": pg["search ms"] / lite["search ms"],
         "hits (sqlite, pg)": f"{lite['hits']}, {pg['hits']}",
+        **served,
     }

@@ -86,8 +86,8 @@ def main(argv: list[str]) -> int:
                    signed_bench.run),
         "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
                   "(issue 18)", blobs_bench.run),
-        "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search (issue 18)",
-                       cluster_bench.run),
+        "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search, "
+                       "sync --pull, cached views (issue 18)", cluster_bench.run),
         "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "
                 "and a partition (issue 18; SIM_NODES=100 for a quick run)", sim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),
