@@ -3,6 +3,7 @@ and a server that cannot be reached. A server of this module's own (it is killed
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from wikipeer.store.postgres.translate import translate
 from wikipeer.store.store import Store, StoreUnwritable
 
 import pg_server
-from conftest import Author, assert_user_error, run_cli
+from conftest import Author, assert_user_error, run_cli, start_server, stop_server
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,41 @@ def test_one_process_of_a_cluster_leads_its_background_work_until_it_goes(server
     finally:
         here.close()
         there.close()
+
+
+def test_a_served_node_whose_server_goes_away_answers_503_and_comes_back_with_it(tmp_path) -> None:
+    """A read while PostgreSQL is down is a 503 saying so (not a 500 with a traceback); once the server is
+    back, the same node serves again without a restart."""
+    own = pg_server.start_server()  # this test stops its server: not the module's
+    try:
+        node = tmp_path / "n"
+        assert run_cli(node, "init", "--store", own.url("{node}")).code == 0
+        assert run_cli(node, "edit", "w", "Here", "-m", "first", input="a page in PostgreSQL").code == 0
+        proc, client = start_server(node)
+        try:
+            assert client.get("/wiki/w/Here").status_code == 200
+            own.kill()
+            down = client.get("/wiki/w/Here")
+            assert down.status_code == 503 and "cannot reach its store" in down.text, down.text
+            assert "Traceback" not in down.text
+            assert client.get("/api/v1/log").status_code == 503
+            own.launch()
+            assert client.get("/wiki/w/Here").status_code == 200
+        finally:
+            stop_server(proc, client)
+    finally:
+        own.stop()
+
+
+def test_init_never_moves_a_node_to_another_store_silently(server, tmp_path) -> None:
+    """`init` on an existing SQLite node with --store (or on a PostgreSQL node with another URL) is refused,
+    pointing at `migrate`; $WIKIPEER_STORE is a default for new nodes only."""
+    node = tmp_path / "lite"
+    assert run_cli(node, "init").code == 0
+    assert_user_error(run_cli(node, "init", "--store", server.url("elsewhere")), "store.sqlite", "migrate")
+    again = run_cli(node, "init", env={"WIKIPEER_STORE": server.url("{node}")})
+    assert again.code == 0 and json.loads((node / "config.json").read_text()).get("store") is None, str(again)
+    pg = tmp_path / "pg"
+    assert run_cli(pg, "init", "--store", server.url("{node}")).code == 0
+    assert run_cli(pg, "init", "--store", server.url("{node}")).code == 0  # the same store: as it is
+    assert_user_error(run_cli(pg, "init", "--store", server.url("other")), "migrate")

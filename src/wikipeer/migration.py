@@ -29,6 +29,7 @@ from wikipeer.model.block import Block
 from wikipeer.node import Node
 from wikipeer.store import engine
 from wikipeer.store.blobs import open_blobs
+from wikipeer.store.hidden import hides_anything
 from wikipeer.store.store import Store
 
 SOURCE = "migrate"
@@ -73,12 +74,22 @@ def migrate(node: Node, to: str, blobs: str | None = None,
         target.close()
 
 
-def switch(node: Node, to: str, blobs: str | None) -> None:
-    """Make ``node`` use the store ``to`` from now on (config.json's store and blobs); the old one is left as
-    it was, to be removed by hand once the new one has served a while."""
+def check_switch(node: Node, to: str) -> None:
+    """Refuse ``--switch`` before anything is copied, when the node could not simply go on from ``to``."""
     if not engine.is_database_url(to):
         raise UserError(f"--switch: a node's SQLite store is always {node.dir / 'store.sqlite'}; "
                         f"to use {to}, stop the node and move the file (and its .packs folder) there")
+    if hides_anything(node.store):
+        # What is hidden is this node's own decision, kept beside the objects: migrate copies only objects.
+        raise UserError("--switch: this node hides pages or revisions, which migrate does not copy yet (they "
+                        "would show again); migrate without --switch, or unhide them first")
+
+
+def switch(node: Node, to: str, blobs: str | None) -> None:
+    """Make ``node`` use the store ``to`` from now on (config.json's store and blobs); the old one is left as
+    it was, to be removed by hand once the new one has served a while. Peers and their cursors are this
+    store's bookkeeping, not copied: the node syncs with its peers from the start again."""
+    check_switch(node, to)
     node.config.store, node.config.blobs = to, blobs
     node.save_config()
 

@@ -128,11 +128,8 @@ class Node:
             open_blobs(blobs, directory / "store.sqlite").check()
         directory.mkdir(parents=True, exist_ok=True)
         config = _load_config(directory)
-        store = config.store or store or os.environ.get("WIKIPEER_STORE") or None
+        store = _store_location(directory, config, store)
         if store is not None and config.store is None:
-            store = engine.node_database(store, directory)
-            if not engine.is_database_url(store):
-                raise UserError(f"--store {store!r}: give a postgresql:// URL (or none, for SQLite in the node)")
             engine.create_database(store)
             config.store = store
         config.blobs = blobs or config.blobs
@@ -336,6 +333,26 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _store_location(directory: Path, config: NodeConfig, asked: str | None) -> str | None:
+    """Where ``init`` keeps the node's store: the one it has, else ``asked``, else $WIKIPEER_STORE (a new node
+    only), else None (SQLite in the directory). A node is never silently moved to another, empty, store."""
+    own_sqlite = (directory / "store.sqlite").exists() and config.store is None
+    if asked is None:
+        if config.store is not None or own_sqlite:
+            return config.store
+        asked = os.environ.get("WIKIPEER_STORE") or None
+        if asked is None:
+            return None
+    asked = engine.node_database(asked, directory)
+    if not engine.is_database_url(asked):
+        raise UserError(f"--store {asked!r}: give a postgresql:// URL (or none, for SQLite in the node)")
+    have = config.store or (str(directory / "store.sqlite") if own_sqlite else None)
+    if have is not None and have != asked:
+        raise UserError(f"{directory} keeps its store in {engine.server_name(have) if config.store else have}: "
+                        "'wikipeer migrate --to URL --blobs s3://... --switch' moves a node to another store")
+    return asked
 
 
 def _load_config(directory: Path) -> NodeConfig:

@@ -48,17 +48,22 @@ def _age(h: Holder) -> str:
     return f"{max(0, now_ms() - h.ts) // 1000}s"
 
 
-def join_dht(args: argparse.Namespace) -> Participant | None:
-    """Under `serve --dht`: listen on the UDP port and join through the bootstrap nodes (None without --dht)."""
-    if args.dht is None:
-        return None
+def check_dht_options(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """Under `serve --dht`: the options checked (before "serving", with or without workers); the bootstrap
+    addresses."""
     if args.dht_ttl < 2:
         raise UserError("--dht-ttl is at least 2 seconds (records are refreshed at half their lifetime)")
     if args.host in ("0.0.0.0", "::") and not args.dht_url:
         raise UserError(f"serving on every interface ({args.host}), give --dht-url: the address other nodes "
                         "reach this node at, to publish in the DHT")
-    bootstrap = [parse_address(a) for a in args.dht_bootstrap]
-    return Participant(args.dht, host=args.host, bootstrap=bootstrap)
+    return [parse_address(a) for a in args.dht_bootstrap]
+
+
+def join_dht(args: argparse.Namespace) -> Participant | None:
+    """Under `serve --dht`: listen on the UDP port and join through the bootstrap nodes (None without --dht)."""
+    if args.dht is None:
+        return None
+    return Participant(args.dht, host=args.host, bootstrap=check_dht_options(args))
 
 
 def serve_dht(participant: Participant | None, args: argparse.Namespace, node: Node, address: str,
@@ -77,6 +82,7 @@ def serve_dht(participant: Participant | None, args: argparse.Namespace, node: N
 def check_dht_port(args: argparse.Namespace) -> None:
     """Under `serve --workers N --dht PORT`: the UDP port is free now (said before "serving", as without
     workers); the worker elected to lead takes it, and takes it again if another worker takes the lead over."""
+    check_dht_options(args)
     if args.dht == 0:
         raise UserError("--dht 0 with --workers: give a port number (the workers reach their DHT participant at it)")
     probe = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_DGRAM)
@@ -99,15 +105,22 @@ def lead_dht(args: argparse.Namespace, node: Node, address: str, stop: threading
 
 def worker_finder(args: argparse.Namespace, node: Node) -> Finder:
     """Fetch-on-demand in one of several workers: a lookup-only participant of its own (made at the first
-    page no peer has), joined through the node's participant, which the elected worker runs."""
+    page no peer has), joined through the node's participant, which the elected worker runs. It joins again
+    whenever it knows no one (it was made before the leader's participant was up, or the lead moved)."""
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    made: list[Finder] = []
+    made: list[tuple[Participant, Finder]] = []
     lock = threading.Lock()
 
     def finder(wiki: str, ns: int, title: str) -> list[str]:
-        with lock:
-            if not made:
-                participant = Participant(0, host=host, bootstrap=[(host, args.dht)], lookup_only=True)
-                made.append(holder_urls(participant, node.keyring.get(NODE_KEY).public))
-        return made[0](wiki, ns, title)
+        try:
+            with lock:
+                if not made:
+                    participant = Participant(0, host=host, bootstrap=[(host, args.dht)], lookup_only=True)
+                    made.append((participant, holder_urls(participant, node.keyring.get(NODE_KEY).public)))
+                participant, find = made[0]
+                if not participant.rejoin():
+                    return []
+        except (TimeoutError, UserError):  # no participant to ask now: the reader gets the page's 404
+            return []
+        return find(wiki, ns, title)
     return finder

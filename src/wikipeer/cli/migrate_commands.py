@@ -6,16 +6,16 @@ import argparse
 import sys
 
 from wikipeer.cli.shell import _open
-from wikipeer.store.engine import is_database_url
 
 
 def migrate(args: argparse.Namespace) -> int:
+    """Copy the node's store to ``--to`` with a progress bar, say what fsck found there, switch if asked."""
     from wikipeer.cli.progress import progress_bar
-    from wikipeer.migration import migrate as run_migrate, switch
+    from wikipeer.migration import check_switch, migrate as run_migrate, switch
 
     node = _open(args)
-    if args.switch and not is_database_url(args.to):
-        switch(node, args.to, args.blobs)  # refused with the reason, before the copy rather than after it
+    if args.switch:
+        check_switch(node, args.to)  # refused with the reason before the copy, not after it
     with progress_bar("migrating", node.store.last_seq(), args.quiet, "objects") as bar:
         report = run_migrate(node, args.to, args.blobs, lambda done, total: bar(done, total=total))
     for line in report.unreadable[:10]:

@@ -26,6 +26,7 @@ from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.store import engine_errors, hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
+from wikipeer.store.postgres.server import ServerGone
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
 from wikipeer.web import editing, git_http, git_push, media, mwapi, pages, special
@@ -283,6 +284,14 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     @app.exception_handler(StoreUnwritable)
     async def unwritable(request: Request, exc: StoreUnwritable) -> Response:
         return unwritable_page(request, exc)
+
+    @app.exception_handler(ServerGone)
+    async def server_gone(request: Request, exc: ServerGone) -> Response:
+        # A store in PostgreSQL whose server cannot be reached: the next request may well find it back.
+        if request.url.path.startswith(("/rpc", "/api/")):
+            return JSONResponse({"error": "this node's store cannot be reached: try again later"}, status_code=503)
+        return error_page(request, 503, "Try again", "This node cannot reach its store just now; try again in a "
+                          "moment.")
 
     @app.exception_handler(engine_errors.OperationalError)
     async def store_error(request: Request, exc: engine_errors.OperationalError) -> Response:

@@ -14,7 +14,10 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.store.postgres.server import ServerGone
+
 BODY = b"Internal server error: this node could not answer. The error was logged.\n"
+GONE = b"This node cannot reach its store just now; try again in a moment.\n"
 
 
 class LastResort:
@@ -39,6 +42,11 @@ class LastResort:
 
         try:
             await self.app(scope, receive, watched)
+        except ServerGone as exc:  # the store's database went away, in any layer: not a bug, and it may come back
+            print(f"wikipeer: {exc}", file=sys.stderr)
+            if state["started"]:
+                raise
+            await self._answer(send, 503, GONE)
         except Exception:  # noqa: BLE001 - the last place anything can be caught
             print(f"wikipeer: error answering {scope.get('method')} {scope.get('path')!r}:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
@@ -46,7 +54,10 @@ class LastResort:
                 return  # the answer (Starlette's 500) went out whole: nothing more to say
             if state["started"]:
                 raise  # half an answer: only closing the connection ends it
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(BODY)).encode()), *self.headers]})
-            await send({"type": "http.response.body", "body": BODY})
+            await self._answer(send, 500, BODY)
+
+    async def _answer(self, send: Send, status: int, body: bytes) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()), *self.headers]})
+        await send({"type": "http.response.body", "body": body})

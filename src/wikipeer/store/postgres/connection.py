@@ -284,11 +284,14 @@ class PgConnection:
 def session_lock(url: str, key: int) -> psycopg.Connection | None:
     """A connection of its own holding the session advisory lock ``key`` (held while it stays open: the
     server drops it when the connection or its process dies), or None while another session holds it."""
+    conn = None
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS)
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return conn
     except psycopg.Error as exc:
+        if conn is not None:
+            conn.close()
         raise ServerGone(f"cannot reach the store at {server_name(url)}: {' '.join(str(exc).split())}") from None
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-        return conn
     conn.close()
     return None
