@@ -92,7 +92,6 @@ def store_backend(request):
         Store.__init__ = original
         del os.environ["WIKIPEER_STORE"]
         _PG.stop()
-        shutil.rmtree(_PG.root, ignore_errors=True)
         _PG = None
 
 

@@ -8,6 +8,7 @@ import glob
 import hashlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -94,6 +95,7 @@ class PgServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """Stop the server and throw its data away (its temporary directory with it)."""
         if self.proc is not None and self.proc.poll() is None:
             # Immediate shutdown: the data is thrown away, so no shutdown checkpoint of every database.
             self.proc.send_signal(signal.SIGQUIT)
@@ -102,6 +104,7 @@ class PgServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, db: str) -> str:
         return f"postgresql://postgres@/{db}?host={self.socket}"
