@@ -1048,7 +1048,7 @@ class Writer:
     def _indexed_end(self) -> tuple[int, int]:
         """The newest pack the chunk index names and the end of its last chunk: where local packs go on."""
         row = self.conn.execute("SELECT pack, max(offset + length) FROM chunks "
-                                "WHERE pack = (SELECT max(pack) FROM chunks)").fetchone()
+                                "WHERE pack = (SELECT max(pack) FROM chunks) GROUP BY pack").fetchone()
         return (row[0], row[1]) if row and row[0] is not None else (0, 0)
 
     def raw(self, oid: int, cid: bytes) -> bytes:
