@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from wikipeer.store import search as fts
 from wikipeer.store.store import Store
 
+_TEXT_BYTES = "coalesce(sum(length(t.data) + coalesce(tp.length, 0)), 0) + count(r.id) * 200"
+"""A page's texts as stored (in the texts table, or in the blob store's packs), plus a share for its records."""
+_TEXT_JOINS = "LEFT JOIN texts t ON t.id = r.text LEFT JOIN text_places tp ON tp.id = r.text"
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +69,14 @@ class PageCache:
 
     def page_bytes(self, page_id: int) -> int:
         row = self.store.conn.execute(
-            "SELECT coalesce(sum(length(t.data)), 0) + count(r.id) * 200 FROM revisions r "
-            "LEFT JOIN texts t ON t.id = r.text WHERE r.page = ?", (page_id,)).fetchone()
+            f"SELECT {_TEXT_BYTES} FROM revisions r {_TEXT_JOINS} WHERE r.page = ?", (page_id,)).fetchone()
         return row[0]
 
     def cached_bytes(self) -> int:
         """Bytes the evictable pages take (texts as stored, plus a share for their records)."""
         row = self.store.conn.execute(
-            "SELECT coalesce(sum(length(t.data)), 0) + count(r.id) * 200 FROM local_pages l "
-            "JOIN revisions r ON r.page = l.page LEFT JOIN texts t ON t.id = r.text WHERE l.fetched = 1").fetchone()
+            f"SELECT {_TEXT_BYTES} FROM local_pages l JOIN revisions r ON r.page = l.page {_TEXT_JOINS} "
+            "WHERE l.fetched = 1").fetchone()
         return row[0]
 
     def evictable(self, local_keys: frozenset[str]) -> list[int]:
@@ -139,6 +142,8 @@ def evict_page(store: Store, page_id: int) -> None:
         conn.execute("DELETE FROM index_pending WHERE page = ?", (page_id,))
         text_marks = ",".join("?" * len(gone_texts)) or "NULL"
         conn.execute(f"DELETE FROM texts WHERE id IN ({text_marks})", sorted(gone_texts))
+        # Their records in a bucket's packs stay, named by nothing (packs are never rewritten).
+        conn.execute(f"DELETE FROM text_places WHERE id IN ({text_marks})", sorted(gone_texts))
         conn.execute(f"DELETE FROM text_sha1 WHERE text IN ({text_marks})", sorted(gone_texts))
         gone = [page_id, *revs, *sigs, *sorted(gone_texts)]
         conn.execute(f"DELETE FROM objects WHERE id IN ({','.join('?' * len(gone))})", gone)

@@ -19,6 +19,9 @@ _DANGLING = {
     "file without its page": "SELECT f.id FROM files f LEFT JOIN pages p ON p.id = f.page WHERE p.id IS NULL",
     "chunk index row without its object": "SELECT c.id FROM chunks c LEFT JOIN objects o ON o.id = c.id WHERE o.id IS NULL",
     "text compressed against a missing text": "SELECT t.id FROM texts t LEFT JOIN texts b ON b.id = t.base WHERE t.base IS NOT NULL AND b.id IS NULL",
+    "text place without its text": "SELECT x.id FROM text_places x LEFT JOIN texts t ON t.id = x.id WHERE t.id IS NULL",
+    "text with neither bytes nor a place": "SELECT t.id FROM texts t LEFT JOIN text_places x ON x.id = t.id "
+                                           "WHERE length(t.data) = 0 AND x.id IS NULL",
     "text compressed with a missing dictionary": "SELECT t.id FROM texts t LEFT JOIN text_dicts d ON d.id = t.dict WHERE t.dict IS NOT NULL AND d.id IS NULL",
 }
 
@@ -34,9 +37,9 @@ def chunk_ids(store: Store) -> set[int]:
 
 
 def orphan_packs(store: Store) -> dict[int, int]:
-    """Packs in the store's blob store that no chunk row names, with their sizes: what failed writes left
-    (harmless; fsck lists them apart from faults)."""
-    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks")}
+    """Packs in the store's blob store that no chunk or text row names, with their sizes: what failed writes
+    left (harmless; fsck lists them apart from faults)."""
+    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks UNION SELECT DISTINCT pack FROM text_places")}
     return {pack: size for pack, size in store.blobs.pack_sizes().items() if pack not in named}
 
 

@@ -22,7 +22,16 @@ from pathlib import Path
 
 PACK_SIZE = 16 << 20
 MAGIC = b"WPK1"
+TEXT_MAGIC = b"WPT1"
+"""Marks a record holding a text's zstd-compressed bytes (texts go to packs on a bucket store): its CID is the
+text's, which those bytes do not hash to, so whoever walks a pack must tell the two kinds apart."""
 HEADER = len(MAGIC) + 36 + 4
+
+
+def record(cid: bytes, data: bytes, magic: bytes = MAGIC) -> bytes:
+    """One pack record: ``magic`` (a chunk's MAGIC or a compressed text's TEXT_MAGIC), CID, length, bytes."""
+    assert len(cid) == 36 and len(magic) == len(MAGIC), "pack records hold 36-byte CIDs"
+    return magic + cid + len(data).to_bytes(4, "big") + data
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +84,20 @@ class Packs:
 
     # -- the writer's side (inside the store's write transaction) ---------
 
-    def append(self, cid: bytes, data: bytes) -> ChunkPlace:
-        """Append one chunk to the current pack (a new one when it is full); fsync comes at ``sync``."""
+    def append(self, cid: bytes, data: bytes, magic: bytes = MAGIC) -> ChunkPlace:
+        """Append one record to the current pack (a new one when it is full); fsync comes at ``sync``."""
         if self._fd is None:
             self._open_current()
         if self._end >= self.pack_size:
             self._start(self._pack + 1, 0)
         assert self._fd is not None
-        record = MAGIC + cid + len(data).to_bytes(4, "big") + data
-        view, at = memoryview(record), self._end
+        packed = record(cid, data, magic)
+        view, at = memoryview(packed), self._end
         while view:  # a write may be short (a nearly full disk): go on until it fails or all is written
             written = os.pwrite(self._fd, view, at)
             view, at = view[written:], at + written
         place = ChunkPlace(self._pack, self._end + HEADER, len(data))
-        self._end += len(record)
+        self._end += len(packed)
         self._dirty.add(self._fd)
         return place
 

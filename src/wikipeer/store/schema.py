@@ -12,7 +12,7 @@ from collections.abc import Callable
 KIND_TEXT, KIND_PAGE, KIND_REV, KIND_SIG, KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST, KIND_FILE, KIND_CHUNK = range(10)
 NOTICE_KINDS = (KIND_PROFILE, KIND_BAN, KIND_TRUST, KIND_BLOCKLIST)
 
-SCHEMA_VERSION = "17"
+SCHEMA_VERSION = "18"
 """Every table is created IF NOT EXISTS, so an older store is brought up to date by running the schema again."""
 
 SCHEMA = """
@@ -223,6 +223,13 @@ CREATE TABLE IF NOT EXISTS chunks(
     pack INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks(pack, offset);
+-- Texts whose compressed bytes lie in the blob store (schema 18: a store whose blobs are a bucket), in
+-- records marked TEXT_MAGIC; their texts row holds empty data. Recompression writes new records, leaving the old.
+CREATE TABLE IF NOT EXISTS text_places(
+    id INTEGER PRIMARY KEY,        -- = texts.id
+    pack INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS text_places_by_pack ON text_places(pack, offset);
 """
 
 

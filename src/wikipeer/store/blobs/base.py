@@ -2,7 +2,9 @@
 
 A pack is a run of self-describing records (store/packs.py: ``MAGIC``, CID,
 length, bytes) named by a number; the SQLite ``chunks`` table says in which
-pack, at which offset, each chunk lies. Two kinds of place hold packs:
+pack, at which offset, each chunk lies, and on a bucket ``text_places`` says
+the same of each text's compressed bytes (records marked ``TEXT_MAGIC``).
+Two kinds of place hold packs:
 
 - a local directory (blobs/local.py), where a write transaction appends to the
   newest pack and fsyncs it before the rows naming it commit (the format every
@@ -23,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from wikipeer.errors import WikipeerError
-from wikipeer.store.packs import ChunkPlace
+from wikipeer.store.packs import MAGIC, ChunkPlace
 
 IndexedEnd = Callable[[], tuple[int, int]]
 """The newest pack the chunk index names and the end of its last indexed chunk ((0, 0) when none)."""
@@ -38,8 +40,9 @@ class BlobError(WikipeerError):
 class PackWriter(Protocol):
     """Where one write transaction puts its chunks; nothing it wrote counts until the rows naming it commit."""
 
-    def append(self, cid: bytes, data: bytes) -> ChunkPlace:
-        """Take one chunk; its place is final (it may reach the store only at ``sync``)."""
+    def append(self, cid: bytes, data: bytes, magic: bytes = MAGIC) -> ChunkPlace:
+        """Take one chunk (or, with TEXT_MAGIC, a compressed text); its place is final (it may reach the store
+        only at ``sync``)."""
 
     def sync(self) -> None:
         """Make every chunk taken durable in the store: called before the transaction commits."""
@@ -54,6 +57,9 @@ class BlobStore(ABC):
     url: str
     """Where the packs are, as a user names it (a directory, or s3://bucket/prefix)."""
     pack_size: int
+    holds_texts: bool = False
+    """Whether a write's compressed texts go into packs here too (a bucket) rather than into the texts table
+    (local packs: the database file is as local as they are, and one read of a row beats a second file)."""
 
     def check(self) -> None:
         """BlobError if the store cannot be reached or used (checked when a store is first pointed at it)."""

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from wikipeer.errors import UserError
 from wikipeer.store.blobs.base import BlobError, BlobStore, IndexedEnd
-from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError, whole
+from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError, record, whole
 
 PACK_DIR = "packs/"
 READ_SPAN = 16 << 20
@@ -51,7 +51,9 @@ def split_url(url: str) -> tuple[str, str, str | None]:
 
 
 class BucketBlobs(BlobStore):
-    """The packs of one store in an S3 bucket under a prefix."""
+    """The packs of one store in an S3 bucket under a prefix: its chunks and its texts' compressed bytes."""
+
+    holds_texts = True
 
     def __init__(self, url: str, pack_size: int = PACK_SIZE) -> None:
         self.bucket, self.prefix, self.endpoint = split_url(url)
@@ -173,13 +175,13 @@ class BucketWriter:
         self._pack: int | None = None
         self._buffer = bytearray()
 
-    def append(self, cid: bytes, data: bytes) -> ChunkPlace:
+    def append(self, cid: bytes, data: bytes, magic: bytes = MAGIC) -> ChunkPlace:
         if self._pack is not None and len(self._buffer) >= self.blobs.pack_size:
             self._upload()
         if self._pack is None:
             self._pack = secrets.randbits(62)
         place = ChunkPlace(self._pack, len(self._buffer) + HEADER, len(data))
-        self._buffer += MAGIC + cid + len(data).to_bytes(4, "big") + data
+        self._buffer += record(cid, data, magic)
         return place
 
     def _upload(self) -> None:
