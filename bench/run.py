@@ -27,7 +27,7 @@ from bench import zim_bench
 from bench import workers_bench
 from bench import dht_bench
 from bench import signed_bench
-from bench import blobs_bench
+from bench import blob_texts_bench, blobs_bench
 from bench import cluster_bench
 from bench import sim_bench
 
@@ -86,6 +86,8 @@ def main(argv: list[str]) -> int:
                    signed_bench.run),
         "blobs": ("S3 blobs: storing and reading 200 MB of media chunks in a SeaweedFS bucket vs local packs "
                   "(issue 18)", blobs_bench.run),
+        "blob-texts": ("Texts in the bucket: ingest of 3,000 signed revisions and page reads on PostgreSQL + S3, "
+                       "texts in the bucket vs in PostgreSQL (issue 18)", blob_texts_bench.run),
         "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search, "
                        "sync --pull, cached views (issue 18)", cluster_bench.run),
         "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "

@@ -425,7 +425,7 @@ def export_dump(args: argparse.Namespace) -> int:
 def fsck(args: argparse.Namespace) -> int:
     from wikipeer.cli.progress import progress_bar
     from wikipeer.fsck import fsck as run_fsck
-    from wikipeer.store.integrity import orphan_packs
+    from wikipeer.store.integrity import dead_record_bytes, orphan_packs
 
     node = _open(args)
     with progress_bar("checking", node.store.last_seq(), args.quiet, "objects") as update:
@@ -435,7 +435,11 @@ def fsck(args: argparse.Namespace) -> int:
     orphans = orphan_packs(node.store)
     if orphans:
         print(f"note: {len(orphans)} packs in {node.store.blobs.url} ({sum(orphans.values())} bytes) hold no chunk "
-              "the store names: writes that failed left them; harmless")
+              "or text the store names: writes that failed left them; harmless")
+    dead = dead_record_bytes(node.store)
+    if dead:
+        print(f"note: {dead} bytes of records in the packs of {node.store.blobs.url} are named by no row (texts "
+              "compressed again with a dictionary, texts of evicted pages, a write that failed): harmless")
     print(f"checked {checked} objects: " + (f"{len(faults)} faults" if faults else "no faults"))
     return 1 if faults else 0
 

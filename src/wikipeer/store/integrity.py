@@ -6,6 +6,7 @@ answer is asked here, so fsck sees no SQL.
 
 from __future__ import annotations
 
+from wikipeer.store.packs import HEADER
 from wikipeer.store.records import DanglingRow
 from wikipeer.store.store import Store
 
@@ -41,6 +42,15 @@ def orphan_packs(store: Store) -> dict[int, int]:
     left (harmless; fsck lists them apart from faults)."""
     named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks UNION SELECT DISTINCT pack FROM text_places")}
     return {pack: size for pack, size in store.blobs.pack_sizes().items() if pack not in named}
+
+
+def dead_record_bytes(store: Store) -> int:
+    """Bytes in packs some row names that no chunk or text row names: the first records of texts compressed
+    again with a trained dictionary, and texts of evicted pages (packs are never rewritten; harmless)."""
+    named = dict(store.conn.execute(
+        f"SELECT pack, sum(length + {HEADER}) FROM (SELECT pack, length FROM chunks "
+        "UNION ALL SELECT pack, length FROM text_places) AS placed GROUP BY pack").fetchall())
+    return sum(size - named[pack] for pack, size in store.blobs.pack_sizes().items() if pack in named)
 
 
 def pages_with_files(store: Store) -> list[int]:
