@@ -17,7 +17,7 @@ import pg_server
 import pytest
 from conftest import run_cli
 from mw_populate import write_dump
-from weed_server import Weed
+from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
 from wikipeer.formats.dump_import import import_dump
 from wikipeer.fsck import fsck as check_store
@@ -29,28 +29,6 @@ from wikipeer.store import store as store_module
 from wikipeer.store.store import Store, StoreUnwritable
 
 BUCKET = "wikipeer"
-
-
-@pytest.fixture(scope="module")
-def weed(tmp_path_factory) -> Weed:
-    server = Weed(tmp_path_factory.mktemp("weed"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> pg_server.PgServer:
-    server = pg_server.start_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def s3_env(monkeypatch, weed) -> None:
-    """The credentials and endpoint in this process too (tests open stores in-process)."""
-    for name, value in weed.env.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")

@@ -18,29 +18,13 @@ from pathlib import Path
 import pytest
 from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server
 from test_media import big_jpeg
-from weed_server import Weed
+from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
 from wikipeer.errors import UserError
 from wikipeer.node import Node
 from wikipeer.store.store import Store
 
 BUCKET = "wikipeer"
-
-
-@pytest.fixture(scope="module")
-def weed(tmp_path_factory) -> Weed:
-    """One SeaweedFS for the module (one test stops and starts it again on the same data and ports)."""
-    server = Weed(tmp_path_factory.mktemp("weed"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def s3_env(monkeypatch, weed) -> None:
-    """The credentials and endpoint in this process too (tests open stores in-process)."""
-    for name, value in weed.env.items():
-        monkeypatch.setenv(name, value)
 
 
 def keys(weed: Weed, prefix: str) -> dict[str, int]:

@@ -86,3 +86,22 @@ def seaweed(tmp_path_factory) -> Iterator[dict[str, str]]:
         yield {**weed.env, "client": weed.client}
     finally:
         weed.stop()
+
+
+@pytest.fixture(scope="module")
+def weed(tmp_path_factory) -> Iterator[Weed]:
+    """One SeaweedFS for the module, as a Weed (a test may stop and start it again on the same data and ports)."""
+    server = Weed(tmp_path_factory.mktemp("weed"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def s3_env(monkeypatch, weed) -> None:
+    """The credentials and endpoint of ``weed`` in this process too (tests open stores in-process); autouse in
+    the modules that import it."""
+    for name, value in weed.env.items():
+        monkeypatch.setenv(name, value)
