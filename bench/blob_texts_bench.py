@@ -5,7 +5,7 @@ what a bucket store did before), same corpus, same run.
 The corpus is bench/synthetic.py's signed history (pseudo-prose pages of 5 KB edited a little at a time),
 through the pipeline in batches of 500 as bench/cluster_bench.py sends it. Then each store is opened again
 (an empty text cache) and every page's shown text is read: the head of a chain of up to ``REVISIONS``
-texts, each compressed against the one before. PostgreSQL is tests/pg_server.py's (fsync off), SeaweedFS
+texts, each compressed against the one before; the reads' ranged GETs are counted. PostgreSQL is tests/pg_server.py's (fsync off), SeaweedFS
 is `weed mini` on 127.0.0.1 as bench/blobs_bench.py starts it: both on this machine, so the figures are
 round trips and work, not a network's or a disk's.
 """
@@ -25,6 +25,8 @@ from bench.synthetic import history
 from wikipeer.ingest import ingest
 from wikipeer.pipeline.feed import prepared_batches
 from wikipeer.policy.rules import MAX_TEXT
+from wikipeer.store.blobs.bucket import BucketBlobs
+from wikipeer.store.packs import ChunkPlace
 from wikipeer.store.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -33,8 +35,9 @@ import pg_server  # noqa: E402  (tests/ holds the one way of starting a server o
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 300, 10, 5000, 500
 
 
-def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> tuple[float, float, int]:
-    """(revisions ingested per second, pages read per second from a new opening, bytes of text read)."""
+def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> tuple[float, float, int, int]:
+    """(revisions ingested per second, pages read per second from a new opening, bytes of text read, ranged GETs
+    of the reads)."""
     start = time.perf_counter()
     batches = ([b for _, bs in items[i:i + BATCH] for b in bs] for i in range(0, len(items), BATCH))
     for blocks, prepared in prepared_batches(batches, MAX_TEXT, "bench"):
@@ -42,13 +45,22 @@ def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> 
     ingest_s = time.perf_counter() - start
     store.close()
     store = reopen()
+    gets = 0
+    original = BucketBlobs.read
+
+    def counted(blobs: BucketBlobs, place: ChunkPlace) -> bytes:
+        nonlocal gets
+        gets += 1
+        return original(blobs, place)
+
     try:
-        start = time.perf_counter()
-        read = sum(len(store.revision_text(store.heads(page.id)[0])) for page in store.pages("bench"))
-        read_s = time.perf_counter() - start
+        with mock.patch.object(BucketBlobs, "read", counted):
+            start = time.perf_counter()
+            read = sum(len(store.revision_text(store.heads(page.id)[0])) for page in store.pages("bench"))
+            read_s = time.perf_counter() - start
     finally:
         store.close()
-    return len(items) / ingest_s, PAGES / read_s, read
+    return len(items) / ingest_s, PAGES / read_s, read, gets
 
 
 def run() -> dict[str, float | str]:
@@ -83,6 +95,7 @@ def run() -> dict[str, float | str]:
         "page reads/s, new opening: texts in PostgreSQL": table[1],
         "page reads/s, new opening: texts in the bucket": bucket[1],
         "read ratio (bucket/table)": f"{bucket[1] / table[1]:.2f}x",
+        "ranged GETs per page read: texts in the bucket": bucket[3] / PAGES,
     }
 
 

@@ -576,9 +576,9 @@ class Store:
     def text_bytes(self, text_id: int) -> bytes:
         """A text's bytes, following its dictionary chain (with a small cache).
 
-        The chain's rows are read first, down to a text in the cache or one standing alone; the compressed
-        bytes of those whose records lie in the blob store are then read together (an import packs a page's
-        texts side by side: one ranged GET for the run), and decompressed from the bottom up.
+        The chain's rows are read first (one statement), down to a text in the cache or one standing alone;
+        the compressed bytes of those whose records lie in the blob store are then read together (an import
+        packs a page's texts side by side: one ranged GET for the run), and decompressed from the bottom up.
         """
         base = self._cached_text(text_id)
         if base is not None:
@@ -1235,7 +1235,8 @@ class Writer:
         cids = dict(rows_in(self.conn, "SELECT id, cid FROM objects WHERE id IN ({marks})", sorted(texts)))
         rows = [(self._place_text(oid, cids[oid], data), dict_id, oid) for oid, data in texts.items()]
         self.conn.executemany("UPDATE texts SET data = ?, dict = ? WHERE id = ?", rows)
-        self.conn.executemany("INSERT OR REPLACE INTO text_places VALUES (?, ?, ?, ?)", self._rows.pop("text_places", []))
+        self.conn.executemany("INSERT OR REPLACE INTO text_places VALUES (?, ?, ?, ?)",
+                              self._rows.pop("text_places", []))
 
     def _dictionary_samples(self, ids: list[int]) -> list[bytes]:
         """A spread of these texts to train from, SAMPLE_BYTES at most."""
