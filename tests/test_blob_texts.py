@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pg_server
@@ -29,6 +30,15 @@ from wikipeer.store import store as store_module
 from wikipeer.store.store import Store, StoreUnwritable
 
 BUCKET = "wikipeer"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[pg_server.PgServer]:
+    server = pg_server.start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
