@@ -139,7 +139,7 @@ def test_migrate_back_to_a_sqlite_file_keeps_the_texts_in_its_table(cluster_node
 
 
 def test_seaweedfs_killed_mid_write_leaves_no_text_row_and_the_next_write_works(cluster_node, weed, monkeypatch):
-    """Last in the module: it leaves a text no revision uses (waiting, for migrate)."""
+    """Last of the tests on cluster_node: it leaves a text no revision uses (waiting, for migrate)."""
     monkeypatch.setenv("WIKIPEER_BLOB_PACK_BYTES", str(16 << 10))  # a pack per few texts: uploads amid the write
     node = Node.open(cluster_node)
     store = node.store
@@ -186,5 +186,36 @@ def test_seaweedfs_killed_mid_write_leaves_no_text_row_and_the_next_write_works(
     try:
         _, faults = check_store(store)
         assert cid_to_str(cid) in {fault.cid for fault in faults}, faults
+    finally:
+        store.close()
+
+
+def test_a_bucket_store_of_schema_17_keeps_reading_its_texts_from_the_table_and_writes_new_ones_to_the_bucket(
+        tmp_path, weed):
+    """SQLite + S3 (the combination works too). A store made before schema 18 kept its texts in the table:
+    made here by writing with ``holds_texts`` off, then taking away what schema 18 added."""
+    path = tmp_path / "store.sqlite"
+    old_text, new_text = b"a text from before schema 18", b"a text written after"
+    store = Store(path, blobs=f"s3://{BUCKET}/old?endpoint={weed.endpoint}")
+    store.blobs.holds_texts = False
+    with store.write() as writer:
+        old = writer.add_text(compute_cid(old_text, RAW), old_text, None)
+    with store.conn:
+        store.conn.execute("DROP TABLE text_places")
+        store.conn.execute("UPDATE meta SET value = '17' WHERE key = 'schema'")
+    store.close()
+
+    store = Store(path)
+    try:
+        assert store.meta("schema") == "18" and store.text_bytes(old) == old_text
+        with store.write() as writer:
+            new = writer.add_text(compute_cid(new_text, RAW), new_text, None)
+        assert texts_where(store) == (2, 1, 1)
+    finally:
+        store.close()
+    store = Store(path)
+    try:
+        assert store.text_bytes(old) == old_text and store.text_bytes(new) == new_text
+        assert check_store(store)[1] == []
     finally:
         store.close()
