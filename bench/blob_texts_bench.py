@@ -35,14 +35,15 @@ import pg_server  # noqa: E402  (tests/ holds the one way of starting a server o
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 300, 10, 5000, 500
 
 
-def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> tuple[float, float, int, int]:
+def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> tuple[float, float, int, int, int]:
     """(revisions ingested per second, pages read per second from a new opening, bytes of text read, ranged GETs
-    of the reads)."""
+    of the reads, the database's size in bytes)."""
     start = time.perf_counter()
     batches = ([b for _, bs in items[i:i + BATCH] for b in bs] for i in range(0, len(items), BATCH))
     for blocks, prepared in prepared_batches(batches, MAX_TEXT, "bench"):
         ingest(store, blocks, "bench", prepared=prepared)
     ingest_s = time.perf_counter() - start
+    size = store.file_size()
     store.close()
     store = reopen()
     gets = 0
@@ -60,7 +61,7 @@ def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> 
             read_s = time.perf_counter() - start
     finally:
         store.close()
-    return len(items) / ingest_s, PAGES / read_s, read, gets
+    return len(items) / ingest_s, PAGES / read_s, read, gets, size
 
 
 def run() -> dict[str, float | str]:
@@ -96,6 +97,8 @@ def run() -> dict[str, float | str]:
         "page reads/s, new opening: texts in the bucket": bucket[1],
         "read ratio (bucket/table)": f"{bucket[1] / table[1]:.2f}x",
         "ranged GETs per page read: texts in the bucket": bucket[3] / PAGES,
+        "PostgreSQL database MB: texts in PostgreSQL": table[4] / 1e6,
+        "PostgreSQL database MB: texts in the bucket": bucket[4] / 1e6,
     }
 
 
