@@ -1,0 +1,260 @@
+"""What a node keeps in its store beside the objects, copied to another store (``wikipeer migrate``).
+
+The objects reach the target through the ingest door (migration.py); this module copies, after them, the
+node's own state that a moved node must keep: its peers (addresses, keys, bans, counters, cursors and
+the ranges not to send back), the candidates peer exchange learned, leech accounting, the MediaWikis it
+follows and what it pushed to them, what it hides, the notices gossip still has to pass on, the requests
+waiting for the USB stick, a partial node's pins and read times, how far each wiki's git repository is
+built, and a few settings kept in ``meta`` (the text chain, search switched off per wiki, a dump
+import's resume point, a MediaWiki's files still to fetch).
+
+Each table of the target is replaced whole by the source's, in one transaction: a second run leaves one
+copy of each row, never two, and a run that fails leaves the target's earlier copy as it was.
+
+Object ids and log positions differ between the two stores (the target numbers objects as its door takes
+them), so they are translated by CID:
+
+- a column naming an object (a hidden page, a pushed revision, a notice to gossip) gets the target's id
+  of the same CID; a row whose object the target lacks is left out (counted in ``skipped``);
+- a cursor into this node's log ("the peer has everything up to N") becomes the highest target position
+  below which every object came from source positions up to N: never past what the peer was sent, at
+  worst a little before it (objects sent again, taken as duplicates);
+- a range of this node's log the peer sent us becomes the runs of target positions of its objects.
+
+Positions in a peer's log (pull cursors, ranges on its side) and MediaWiki's own cursors are the other
+side's, and copied as they are.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from wikipeer.store.indexer import OFF_KEY
+from wikipeer.store.store import Store, rows_in
+
+BATCH = 5000
+COPIED_META = ("chain", OFF_KEY)
+"""Settings copied by name; keys starting with COPIED_META_PREFIXES are copied too."""
+COPIED_META_PREFIXES = ("import:", "mw-files:")
+_HIDDEN_CHANGES = "hidden_changes"  # store/hidden.py's counter: cached pages depend on it
+
+
+@dataclass(slots=True)
+class StateCopied:
+    """Rows copied per table, and rows left out because the target lacks the object they name."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def copy_node_state(source: Store, target: Store) -> StateCopied:
+    """Replace ``target``'s node state (everything but objects, indexes and caches) with ``source``'s,
+    object ids and log positions translated; the target must hold the source's objects already."""
+    ids = _IdMap(source, target)
+    report = StateCopied()
+    with target.write() as writer:
+        conn = writer.conn
+        for copy in (_peers, _candidates, _mediawikis, _hidden, _queues, _git, _meta):
+            copy(source, conn, ids, report)
+    return report
+
+
+class _IdMap:
+    """Source object ids and log positions as the target's."""
+
+    def __init__(self, source: Store, target: Store) -> None:
+        self.source, self.target = source, target
+
+    def objects(self, source_ids: Iterable[int]) -> dict[int, int]:
+        """The target's id of each source object it holds."""
+        cids = dict(rows_in(self.source.conn, "SELECT id, cid FROM objects WHERE id IN ({marks})",
+                            sorted(set(source_ids))))
+        there = self._target_ids(list(cids.values()))
+        return {sid: there[cid] for sid, cid in cids.items() if cid in there}
+
+    def _target_ids(self, cids: list[bytes]) -> dict[bytes, int]:
+        wanted = set(cids)
+        rows = rows_in(self.target.conn, "SELECT cid, id FROM objects WHERE substr(cid, 5, 8) IN ({marks})",
+                       [c[4:12] for c in cids])
+        return {cid: oid for cid, oid in rows if cid in wanted}
+
+    def cursors(self, positions: Iterable[int]) -> dict[int, int]:
+        """Each source log position N as the highest target position P such that every target object up to P
+        is the copy of a source object at or before N (so a peer that had our log up to N has the target's up
+        to P). One walk of the source's log backwards, down to the lowest position asked."""
+        asked = set(positions)
+        out = {p: 0 for p in asked if p <= 0}
+        todo = sorted((p for p in asked if p > 0), reverse=True)
+        lowest = self.target.last_seq() + 1  # the lowest target id of the source objects walked so far
+        below = None
+        while todo:
+            rows = self.source.conn.execute(
+                "SELECT id, cid FROM objects WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (below if below is not None else self.source.last_seq() + 1, BATCH)).fetchall()
+            if not rows:
+                break
+            there = self._target_ids([cid for _, cid in rows])
+            for sid, cid in rows:
+                while todo and sid <= todo[0]:
+                    out[todo.pop(0)] = lowest - 1
+                lowest = min(lowest, there.get(cid, lowest))
+            below = rows[-1][0]
+        out.update({p: lowest - 1 for p in todo})
+        return out
+
+    def runs(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The source log's positions first..last as runs of consecutive target positions."""
+        found: list[int] = []
+        since = first - 1
+        while True:
+            rows = self.source.conn.execute("SELECT id, cid FROM objects WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                                            (since, last, BATCH)).fetchall()
+            if not rows:
+                break
+            found.extend(self._target_ids([cid for _, cid in rows]).values())
+            since = rows[-1][0]
+        return list(_runs(sorted(found)))
+
+
+def _runs(numbers: list[int]) -> Iterator[tuple[int, int]]:
+    """Sorted numbers as (first, last) runs of consecutive ones."""
+    start = prev = None
+    for n in numbers:
+        if prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            yield start, prev
+        start = prev = n
+    if start is not None:
+        yield start, prev
+
+
+def _replace(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple],
+             report: StateCopied) -> None:
+    """The target's ``table`` emptied and filled with ``rows``."""
+    conn.execute(f"DELETE FROM {table}")
+    if rows:
+        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+    report.rows[table] = len(rows)
+
+
+def _read(source: Store, table: str, columns: tuple[str, ...], order: str) -> list[tuple]:
+    return source.conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}").fetchall()
+
+
+def _translated(rows: list[tuple], at: tuple[int, ...], mapping: dict[int, int], table: str,
+                report: StateCopied) -> list[tuple]:
+    """``rows`` with the columns at ``at`` mapped; rows naming an object the target lacks are left out."""
+    out = []
+    for row in rows:
+        if all(row[i] in mapping for i in at):
+            out.append(tuple(mapping[v] if i in at else v for i, v in enumerate(row)))
+    if len(out) < len(rows):
+        report.skipped[table] = len(rows) - len(out)
+    return out
+
+
+def _with_cursor(rows: list[tuple], at: int, ids: _IdMap) -> list[tuple]:
+    """``rows`` with the log position at column ``at`` translated into the target's log."""
+    cursors = ids.cursors(row[at] for row in rows)
+    return [(*row[:at], cursors[row[at]], *row[at + 1:]) for row in rows]
+
+
+# -- the tables -------------------------------------------------------------------------------------------
+
+_PEER = ("url", "key", "added", "banned", "pull_cursor", "push_cursor", "gave", "duplicates", "we_refused",
+         "forgeries", "took", "it_refused", "last_sync", "last_error")
+_RANGE = ("url", "side", "first", "last")
+
+
+def _peers(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """Peers (push cursors translated), their ranges, and the leech accounting of callers by key."""
+    _replace(conn, "peers", _PEER, _with_cursor(_read(source, "peers", _PEER, "url"), _PEER.index("push_cursor"),
+                                                ids), report)
+    ranges = []
+    for url, side, first, last in _read(source, "peer_ranges", _RANGE, "url, side, first"):
+        if side == "ours":  # positions of our log: the target's runs of the same objects
+            ranges.extend((url, side, lo, hi) for lo, hi in ids.runs(first, last))
+        else:  # positions of the peer's log
+            ranges.append((url, side, first, last))
+    _replace(conn, "peer_ranges", _RANGE, ranges, report)
+    takers = ("key", "served", "given")
+    _replace(conn, "takers", takers, _read(source, "takers", takers, "key"), report)
+
+
+_CANDIDATE = ("url", "key", "via", "learned", "verified", "tries", "dead")
+
+
+def _candidates(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """Peers learned by peer exchange, and when each peer's list was last read."""
+    _replace(conn, "peer_candidates", _CANDIDATE, _read(source, "peer_candidates", _CANDIDATE, "url"), report)
+    _replace(conn, "peer_exchanges", ("url", "at"), _read(source, "peer_exchanges", ("url", "at"), "url"), report)
+
+
+_MW_PEER = ("url", "wiki", "namespaces", "since", "rev_cursor", "log_cursor", "user", "push_cursor", "secret",
+            "rate", "added", "pulled", "last_sync", "last_error")
+_MW_PUSHED = ("url", "rev", "rev_id", "ts")
+_MW_REFUSED = ("url", "rev", "code", "info", "at")
+
+
+def _mediawikis(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """Followed MediaWikis (their cursors are theirs; the push cursor is ours) and what was pushed to them."""
+    _replace(conn, "mw_peers", _MW_PEER, _with_cursor(_read(source, "mw_peers", _MW_PEER, "url"),
+                                                      _MW_PEER.index("push_cursor"), ids), report)
+    for table, columns in (("mw_pushed", _MW_PUSHED), ("mw_refused", _MW_REFUSED)):
+        rows = _read(source, table, columns, "url, rev")
+        _replace(conn, table, columns, _translated(rows, (1,), ids.objects(r[1] for r in rows), table, report), report)
+
+
+def _hidden(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """Hidden pages, revisions and file versions (store/hidden.py), by the target's ids; its cached pages
+    are told (the counter they depend on moves)."""
+    pages = _read(source, "hidden_pages", ("page", "since", "reason"), "page")
+    _replace(conn, "hidden_pages", ("page", "since", "reason"),
+             _translated(pages, (0,), ids.objects(r[0] for r in pages), "hidden_pages", report), report)
+    items = _read(source, "hidden_items", ("item", "page", "reason", "since"), "item")
+    mapping = ids.objects([r[0] for r in items] + [r[1] for r in items])
+    _replace(conn, "hidden_items", ("item", "page", "reason", "since"),
+             _translated(items, (0, 1), mapping, "hidden_items", report), report)
+    conn.execute(f"INSERT INTO meta VALUES ('{_HIDDEN_CHANGES}', '1') ON CONFLICT(key) DO UPDATE SET "
+                 "value = CAST(value AS INTEGER) + 1")
+
+
+def _queues(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """Notices still to gossip, requests waiting for the stick, and a partial node's pins and read times."""
+    gossip = _read(source, "gossip", ("id", "range_lo", "range_hi"), "id")
+    _replace(conn, "gossip", ("id", "range_lo", "range_hi"),
+             _translated(gossip, (0,), ids.objects(r[0] for r in gossip), "gossip", report), report)
+    # The target numbers wants itself (on PostgreSQL an id given here would not move its sequence on).
+    wants = ("wiki", "titles", "query", "top", "depth", "created", "done", "files")
+    _replace(conn, "wants", wants, _read(source, "wants", wants, "id"), report)
+    local = ("page", "last_read", "pinned", "fetched")
+    rows = _read(source, "local_pages", local, "page")
+    _replace(conn, "local_pages", local,
+             _translated(rows, (0,), ids.objects(r[0] for r in rows), "local_pages", report), report)
+
+
+def _git(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """git as a peer (store/gitmap.py): commits by revision CID as they are; how far each wiki is built and
+    the heads its view commit holds, translated (so the repository in the node's folder goes on from there)."""
+    _replace(conn, "git_commits", ("rev_cid", "commit_id"),
+             _read(source, "git_commits", ("rev_cid", "commit_id"), "rev_cid"), report)
+    state = ("wiki", "built_to", "main", "view")
+    _replace(conn, "git_state", state, _with_cursor(_read(source, "git_state", state, "wiki"), 1, ids), report)
+    shown = _read(source, "git_shown", ("page", "rev", "forks"), "page")
+    mapping = ids.objects([r[0] for r in shown] + [r[1] for r in shown])
+    _replace(conn, "git_shown", ("page", "rev", "forks"), _translated(shown, (0, 1), mapping, "git_shown", report),
+             report)
+
+
+def _meta(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+    """The settings and resume points kept in ``meta`` (not the target's own: schema, blobs, search version)."""
+    rows = [(key, value) for key, value in source.conn.execute("SELECT key, value FROM meta ORDER BY key")
+            if key in COPIED_META or key.startswith(COPIED_META_PREFIXES)]
+    for key, value in rows:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        conn.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+    report.rows["meta"] = len(rows)

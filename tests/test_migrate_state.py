@@ -1,0 +1,177 @@
+"""`wikipeer migrate` copies the node's own state with its objects (issue 18, item 1): peers with a key,
+counters and a ban, a MediaWiki peer, hidden pages and revisions, notices still to gossip; to a SQLite file
+and to PostgreSQL (a real server from tests/pg_server.py, chunks in a real SeaweedFS), resumable, and
+`--switch` to a node that lists the same peers and hides the same page from its web page (a 404 saying why, as before).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import astuple
+from pathlib import Path
+
+import pytest
+from conftest import copy_node, run_cli, start_server, stop_server
+from weed_server import Weed
+
+from wikipeer import hiding
+from wikipeer.node import Node
+from wikipeer.store import gossip_queue, hidden
+from wikipeer.store.mw_peers import MediaWikiPeers
+from wikipeer.store.node_state_copy import _runs
+from wikipeer.store.peers import PeerBook
+from wikipeer.store.store import Store
+
+FRIEND, BANNED, MEDIAWIKI = "http://127.0.0.1:9/friend", "http://127.0.0.1:9/bad", "http://127.0.0.1:9/w/api.php"
+FRIEND_KEY = "ed25519:" + "A" * 43
+
+
+@pytest.fixture(scope="module")
+def stateful(_sample_template, tmp_path_factory) -> Path:
+    """The sample node with peers (one with a key, counters and cursors, one banned), a MediaWiki peer, a
+    hidden page, a hidden old revision and a community; copied by each test before it migrates."""
+    directory = tmp_path_factory.mktemp("stateful") / "node"
+    copy_node(_sample_template, directory)
+    for text in ("first words", "second words"):
+        assert run_cli(directory, "edit", "wikipeer", "Twice", "-m", "edit", input=text).code == 0
+    assert run_cli(directory, "trust", "create", "editors").code == 0
+    node = Node.open(directory)
+    try:
+        peers = PeerBook(node.store)
+        peers.add(FRIEND)
+        middle = node.store.last_seq() // 2
+        peers.set(FRIEND, key=FRIEND_KEY, gave=7, took=3, pull_cursor=1234, push_cursor=middle, last_sync=1_700_000_000)
+        peers.add_range(FRIEND, middle + 1, middle + 3)  # came from it: not to be pushed back
+        peers.add_range(FRIEND, 50, 60, side="theirs")
+        peers.count_taker(FRIEND_KEY, served=11, given=5)
+        from wikipeer.net.sync import ban
+        ban(node, peers, peers.add(BANNED).url, "sent forgeries")
+        MediaWikiPeers(node.store).add(MEDIAWIKI, "wikipeer", [0, 10], "2026-01-01T00:00:00Z", rate=2.5)
+        hiding.hide(node, hiding.target(node, "wikipeer", "Main Page"), "taken down")
+        old = node.store.history(node.store.page("wikipeer", 0, "Twice").id)[-1]
+        hiding.hide(node, hiding.target(node, "wikipeer", "Twice", revision=_cid_text(old.cid)), "a slip")
+    finally:
+        node.close()
+    return directory
+
+
+def _cid_text(cid: bytes) -> str:
+    from wikipeer.model.cid import cid_to_str
+    return cid_to_str(cid)
+
+
+@pytest.fixture
+def moved_node(stateful, tmp_path) -> Path:
+    target = tmp_path / "node"
+    copy_node(stateful, target)
+    return target
+
+
+def state_of(store: Store) -> dict[str, object]:
+    """The node state, with object ids as CIDs and titles (ids differ between stores)."""
+    cid = {oid: c for oid, c in store.conn.execute("SELECT id, cid FROM objects")}
+    peers = [astuple(p)[:4] + astuple(p)[6:] for p in PeerBook(store).list()]  # cursors compared apart
+    title = {p: (r.wiki, r.ns, r.title) for p, r in ((p, store.page_by_id(p)) for p in hidden.hidden_pages(store))}
+    items = store.conn.execute("SELECT item, page, reason FROM hidden_items").fetchall()
+    return {
+        "peers": peers,
+        "pull": [(p.url, p.pull_cursor) for p in PeerBook(store).list()],
+        "theirs": PeerBook(store).ranges(FRIEND, 0, side="theirs", forget=False),
+        "taker": PeerBook(store).taker(FRIEND_KEY),
+        "mediawiki": [astuple(m) for m in MediaWikiPeers(store).list()],
+        "hidden": sorted(title.values()),
+        "items": sorted((cid[i], cid[p], reason) for i, p, reason in items),
+        "gossip": sorted(cid[oid] for oid, _, _ in gossip_queue.pending(store)),
+        "chain": store.meta("chain"),
+    }
+
+
+def cids_upto(store: Store, position: int) -> set[bytes]:
+    return {c for seq, c in store.log_cids() if seq <= position}
+
+
+def assert_same_state(source: Store, target: Store) -> None:
+    expected, got = state_of(source), state_of(target)
+    assert got == expected
+    assert expected["hidden"] == [("wikipeer", 0, "Main Page")] and len(expected["items"]) == 1
+    # The push cursor: what the peer had of our log, and nothing it did not have, in the target's numbering.
+    was, now = PeerBook(source).get(FRIEND).push_cursor, PeerBook(target).get(FRIEND).push_cursor
+    assert now > 0 and cids_upto(target, now) <= cids_upto(source, was)
+    ours = PeerBook(target).ranges(FRIEND, now, forget=False)
+    came = {c for seq, c in source.log_cids() if was < seq <= was + 3}
+    assert {c for seq, c in target.log_cids() if any(lo <= seq <= hi for lo, hi in ours)} == came
+
+
+def test_runs_of_positions() -> None:
+    assert list(_runs([])) == []
+    assert list(_runs([3, 4, 5, 9, 11, 12])) == [(3, 5), (9, 9), (11, 12)]
+
+
+def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_twice(moved_node, tmp_path) -> None:
+    target = tmp_path / "moved.sqlite"
+    first = run_cli(moved_node, "migrate", "--to", str(target))
+    assert first.code == 0 and "no faults" in first.out and "2 peers, 1 MediaWiki peers, 1 hidden pages" in first.out, \
+        str(first)
+    source, moved = Store(moved_node / "store.sqlite"), Store(target)
+    try:
+        assert_same_state(source, moved)
+        assert state_of(moved)["gossip"], "the ban waits to be gossiped (a served node would have passed it on)"
+        counts = {t: moved.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("peers", "peer_ranges", "mw_peers", "hidden_pages", "hidden_items", "gossip", "takers")}
+    finally:
+        moved.close()
+        source.close()
+    again = run_cli(moved_node, "migrate", "--to", str(target))
+    assert again.code == 0 and " 0 objects copied" in again.out, str(again)
+    moved = Store(target)
+    try:
+        assert {t: moved.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in counts} == counts
+    finally:
+        moved.close()
+
+
+@pytest.fixture(scope="module")
+def weed(tmp_path_factory) -> Weed:
+    server = Weed(tmp_path_factory.mktemp("weed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(monkeypatch, weed) -> None:
+    """The bucket's credentials in this process and the processes it starts (served nodes too)."""
+    for name, value in weed.env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_migrate_to_postgresql_and_switch_keeps_peers_and_hides_the_same_page(moved_node, weed, s3_env) -> None:
+    import pg_server
+
+    server = pg_server.start_server()
+    try:
+        listed = run_cli(moved_node, "peer", "list")
+        url, blobs = server.url("moved"), f"s3://wikipeer/state?endpoint={weed.endpoint}"
+        result = run_cli(moved_node, "migrate", "--to", url, "--blobs", blobs, "--switch", env=weed.env)
+        assert result.code == 0 and "now uses" in result.out and "1 hidden pages" in result.out, str(result)
+        assert json.loads((moved_node / "config.json").read_text())["store"] == url
+
+        old, new = Store(moved_node / "store.sqlite"), Node.open(moved_node)
+        try:
+            assert new.store.database == url
+            assert_same_state(old, new.store)
+        finally:
+            new.close()
+            old.close()
+        after = run_cli(moved_node, "peer", "list", env=weed.env)
+        assert after.code == 0 and after.out == listed.out and "banned: sent forgeries" in after.out, str(after)
+        proc, client = start_server(moved_node)
+        try:
+            gone = client.get("/wiki/wikipeer/Main_Page")  # as before the move (web/pages.py: check_shown)
+            assert gone.status_code == 404 and "taken down" in gone.text
+            assert client.get("/wiki/wikipeer/Twice").status_code == 200
+        finally:
+            stop_server(proc, client)
+        assert run_cli(moved_node, "fsck", env=weed.env).code == 0
+    finally:
+        server.stop()
