@@ -11,14 +11,15 @@ from dataclasses import astuple
 from pathlib import Path
 
 import pytest
-from conftest import copy_node, run_cli, start_server, stop_server
+from conftest import Author, copy_node, run_cli, start_server, stop_server
 from weed_server import Weed
 
 from wikipeer import hiding
+from wikipeer.ingest import ACCEPTED
 from wikipeer.node import Node
-from wikipeer.store import gossip_queue, hidden
+from wikipeer.store import gossip_queue, hidden, indexer
 from wikipeer.store.mw_peers import MediaWikiPeers
-from wikipeer.store.node_state_copy import _runs
+from wikipeer.store.node_state_copy import IdMap, _runs
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import Store
 
@@ -107,6 +108,30 @@ def test_runs_of_positions() -> None:
     assert list(_runs([3, 4, 5, 9, 11, 12])) == [(3, 5), (9, 9), (11, 12)]
 
 
+def test_positions_of_a_store_that_took_the_objects_in_another_order(tmp_path) -> None:
+    """A cursor never passes what the peer had: the target took page Two before page One, so "our log up to
+    the end of One" is nothing of the target's log; a range is the runs of the target's positions."""
+    source, target = Node.init(tmp_path / "source"), Node.init(tmp_path / "target")
+    try:
+        source.wiki("w")
+        target.wiki("w")
+        author = Author(source)
+        one, two = author.edit("One", "first page"), author.edit("Two", "second page")
+        for node, order in ((source, (one, two)), (target, (two, one))):
+            for blocks in order:
+                assert node.ingest(blocks, "local").counts()[ACCEPTED] == len(blocks)
+        cut, end = source.store.object_id(one[-1].cid), source.store.last_seq()
+        ids = IdMap(source.store, target.store)
+        assert ids.cursors([0, cut, end, end + 5]) == {0: 0, cut: 0, end: target.store.last_seq(),
+                                                       end + 5: target.store.last_seq()}
+        placed = sorted(target.store.object_id(b.cid) for b in two)
+        assert ids.runs(cut + 1, end) == [(placed[0], placed[-1])]
+        assert ids.objects([cut]) == {cut: target.store.object_id(one[-1].cid)}
+    finally:
+        source.close()
+        target.close()
+
+
 def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_twice(moved_node, tmp_path) -> None:
     target = tmp_path / "moved.sqlite"
     first = run_cli(moved_node, "migrate", "--to", str(target))
@@ -116,6 +141,8 @@ def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_tw
     try:
         assert_same_state(source, moved)
         assert state_of(moved)["gossip"], "the ban waits to be gossiped (a served node would have passed it on)"
+        # Not copied but rebuilt: every page waits for the target's indexer (`serve`, or `wikipeer index`).
+        assert indexer.lag(moved) == sum(len(moved.pages(wiki)) for wiki in moved.wikis()) > 0
         counts = {t: moved.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("peers", "peer_ranges", "mw_peers", "hidden_pages", "hidden_items", "gossip", "takers")}
     finally:

@@ -28,8 +28,9 @@ side's, and copied as they are.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from wikipeer.store.indexer import OFF_KEY
 from wikipeer.store.store import Store, rows_in
@@ -52,7 +53,7 @@ class StateCopied:
 def copy_node_state(source: Store, target: Store) -> StateCopied:
     """Replace ``target``'s node state (everything but objects, indexes and caches) with ``source``'s,
     object ids and log positions translated; the target must hold the source's objects already."""
-    ids = _IdMap(source, target)
+    ids = IdMap(source, target)
     report = StateCopied()
     with target.write() as writer:
         conn = writer.conn
@@ -61,7 +62,7 @@ def copy_node_state(source: Store, target: Store) -> StateCopied:
     return report
 
 
-class _IdMap:
+class IdMap:
     """Source object ids and log positions as the target's."""
 
     def __init__(self, source: Store, target: Store) -> None:
@@ -132,125 +133,123 @@ def _runs(numbers: list[int]) -> Iterator[tuple[int, int]]:
         yield start, prev
 
 
-def _replace(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple],
-             report: StateCopied) -> None:
-    """The target's ``table`` emptied and filled with ``rows``."""
+Change = Callable[[list[tuple]], list[tuple]]
+
+
+def _copy(source: Store, conn: sqlite3.Connection, table: str, columns: tuple[str, ...], order: str,
+          report: StateCopied, change: Change | None = None, into: tuple[str, ...] | None = None) -> None:
+    """The target's ``table`` emptied and filled with the source's rows, read and written BATCH at a time (a
+    table such as git_commits has a row per revision), each batch passed through ``change``; ``into``: the
+    target's columns when ``change`` leaves some out."""
+    into = into or columns
+    insert = f"INSERT INTO {table}({', '.join(into)}) VALUES ({', '.join('?' * len(into))})"
     conn.execute(f"DELETE FROM {table}")
-    if rows:
-        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
-    report.rows[table] = len(rows)
+    rows = iter(source.conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"))
+    copied = 0
+    while batch := list(islice(rows, BATCH)):
+        batch = change(batch) if change else batch
+        if batch:
+            conn.executemany(insert, batch)
+        copied += len(batch)
+    report.rows[table] = copied
 
 
-def _read(source: Store, table: str, columns: tuple[str, ...], order: str) -> list[tuple]:
-    return source.conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}").fetchall()
+def _objects(at: tuple[int, ...], ids: IdMap, table: str, report: StateCopied) -> Change:
+    """Rows with the object ids at columns ``at`` made the target's; rows naming an object the target lacks
+    are left out (counted in ``report.skipped``)."""
+    def change(rows: list[tuple]) -> list[tuple]:
+        mapping = ids.objects(row[i] for row in rows for i in at)
+        out = [tuple(mapping[v] if i in at else v for i, v in enumerate(row))
+               for row in rows if all(row[i] in mapping for i in at)]
+        if len(out) < len(rows):
+            report.skipped[table] = report.skipped.get(table, 0) + len(rows) - len(out)
+        return out
+    return change
 
 
-def _translated(rows: list[tuple], at: tuple[int, ...], mapping: dict[int, int], table: str,
-                report: StateCopied) -> list[tuple]:
-    """``rows`` with the columns at ``at`` mapped; rows naming an object the target lacks are left out."""
-    out = []
-    for row in rows:
-        if all(row[i] in mapping for i in at):
-            out.append(tuple(mapping[v] if i in at else v for i, v in enumerate(row)))
-    if len(out) < len(rows):
-        report.skipped[table] = len(rows) - len(out)
-    return out
-
-
-def _with_cursor(rows: list[tuple], at: int, ids: _IdMap) -> list[tuple]:
-    """``rows`` with the log position at column ``at`` translated into the target's log."""
-    cursors = ids.cursors(row[at] for row in rows)
-    return [(*row[:at], cursors[row[at]], *row[at + 1:]) for row in rows]
+def _cursor(at: int, ids: IdMap) -> Change:
+    """Rows with the position of this node's log at column ``at`` made a position of the target's."""
+    def change(rows: list[tuple]) -> list[tuple]:
+        cursors = ids.cursors(row[at] for row in rows)
+        return [(*row[:at], cursors[row[at]], *row[at + 1:]) for row in rows]
+    return change
 
 
 # -- the tables -------------------------------------------------------------------------------------------
 
 _PEER = ("url", "key", "added", "banned", "pull_cursor", "push_cursor", "gave", "duplicates", "we_refused",
          "forgeries", "took", "it_refused", "last_sync", "last_error")
-_RANGE = ("url", "side", "first", "last")
 
 
-def _peers(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
-    """Peers (push cursors translated), their ranges, and the leech accounting of callers by key."""
-    _replace(conn, "peers", _PEER, _with_cursor(_read(source, "peers", _PEER, "url"), _PEER.index("push_cursor"),
-                                                ids), report)
-    ranges = []
-    for url, side, first, last in _read(source, "peer_ranges", _RANGE, "url, side, first"):
-        if side == "ours":  # positions of our log: the target's runs of the same objects
-            ranges.extend((url, side, lo, hi) for lo, hi in ids.runs(first, last))
-        else:  # positions of the peer's log
-            ranges.append((url, side, first, last))
-    _replace(conn, "peer_ranges", _RANGE, ranges, report)
-    takers = ("key", "served", "given")
-    _replace(conn, "takers", takers, _read(source, "takers", takers, "key"), report)
+def _peers(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
+    """Peers (push cursors translated), the ranges not to send back, and leech accounting by caller's key."""
+    _copy(source, conn, "peers", _PEER, "url", report, _cursor(_PEER.index("push_cursor"), ids))
+
+    def ranges(rows: list[tuple]) -> list[tuple]:
+        out = []
+        for url, side, first, last in rows:
+            if side == "ours":  # positions of our log: the target's runs of the same objects
+                out.extend((url, side, lo, hi) for lo, hi in ids.runs(first, last))
+            else:  # positions of the peer's log
+                out.append((url, side, first, last))
+        return out
+    _copy(source, conn, "peer_ranges", ("url", "side", "first", "last"), "url, side, first", report, ranges)
+    _copy(source, conn, "takers", ("key", "served", "given"), "key", report)
 
 
-_CANDIDATE = ("url", "key", "via", "learned", "verified", "tries", "dead")
-
-
-def _candidates(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+def _candidates(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """Peers learned by peer exchange, and when each peer's list was last read."""
-    _replace(conn, "peer_candidates", _CANDIDATE, _read(source, "peer_candidates", _CANDIDATE, "url"), report)
-    _replace(conn, "peer_exchanges", ("url", "at"), _read(source, "peer_exchanges", ("url", "at"), "url"), report)
+    _copy(source, conn, "peer_candidates", ("url", "key", "via", "learned", "verified", "tries", "dead"), "url",
+          report)
+    _copy(source, conn, "peer_exchanges", ("url", "at"), "url", report)
 
 
 _MW_PEER = ("url", "wiki", "namespaces", "since", "rev_cursor", "log_cursor", "user", "push_cursor", "secret",
             "rate", "added", "pulled", "last_sync", "last_error")
-_MW_PUSHED = ("url", "rev", "rev_id", "ts")
-_MW_REFUSED = ("url", "rev", "code", "info", "at")
 
 
-def _mediawikis(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+def _mediawikis(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """Followed MediaWikis (their cursors are theirs; the push cursor is ours) and what was pushed to them."""
-    _replace(conn, "mw_peers", _MW_PEER, _with_cursor(_read(source, "mw_peers", _MW_PEER, "url"),
-                                                      _MW_PEER.index("push_cursor"), ids), report)
-    for table, columns in (("mw_pushed", _MW_PUSHED), ("mw_refused", _MW_REFUSED)):
-        rows = _read(source, table, columns, "url, rev")
-        _replace(conn, table, columns, _translated(rows, (1,), ids.objects(r[1] for r in rows), table, report), report)
+    _copy(source, conn, "mw_peers", _MW_PEER, "url", report, _cursor(_MW_PEER.index("push_cursor"), ids))
+    _copy(source, conn, "mw_pushed", ("url", "rev", "rev_id", "ts"), "url, rev", report,
+          _objects((1,), ids, "mw_pushed", report))
+    _copy(source, conn, "mw_refused", ("url", "rev", "code", "info", "at"), "url, rev", report,
+          _objects((1,), ids, "mw_refused", report))
 
 
-def _hidden(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+def _hidden(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """Hidden pages, revisions and file versions (store/hidden.py), by the target's ids; its cached pages
     are told (the counter they depend on moves)."""
-    pages = _read(source, "hidden_pages", ("page", "since", "reason"), "page")
-    _replace(conn, "hidden_pages", ("page", "since", "reason"),
-             _translated(pages, (0,), ids.objects(r[0] for r in pages), "hidden_pages", report), report)
-    items = _read(source, "hidden_items", ("item", "page", "reason", "since"), "item")
-    mapping = ids.objects([r[0] for r in items] + [r[1] for r in items])
-    _replace(conn, "hidden_items", ("item", "page", "reason", "since"),
-             _translated(items, (0, 1), mapping, "hidden_items", report), report)
+    _copy(source, conn, "hidden_pages", ("page", "since", "reason"), "page", report,
+          _objects((0,), ids, "hidden_pages", report))
+    _copy(source, conn, "hidden_items", ("item", "page", "reason", "since"), "item", report,
+          _objects((0, 1), ids, "hidden_items", report))
     conn.execute(f"INSERT INTO meta VALUES ('{_HIDDEN_CHANGES}', '1') ON CONFLICT(key) DO UPDATE SET "
                  "value = CAST(value AS INTEGER) + 1")
 
 
-def _queues(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+_WANT = ("id", "wiki", "titles", "query", "top", "depth", "created", "done", "files")
+
+
+def _queues(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """Notices still to gossip, requests waiting for the stick, and a partial node's pins and read times."""
-    gossip = _read(source, "gossip", ("id", "range_lo", "range_hi"), "id")
-    _replace(conn, "gossip", ("id", "range_lo", "range_hi"),
-             _translated(gossip, (0,), ids.objects(r[0] for r in gossip), "gossip", report), report)
+    _copy(source, conn, "gossip", ("id", "range_lo", "range_hi"), "id", report, _objects((0,), ids, "gossip", report))
     # The target numbers wants itself (on PostgreSQL an id given here would not move its sequence on).
-    wants = ("wiki", "titles", "query", "top", "depth", "created", "done", "files")
-    _replace(conn, "wants", wants, _read(source, "wants", wants, "id"), report)
-    local = ("page", "last_read", "pinned", "fetched")
-    rows = _read(source, "local_pages", local, "page")
-    _replace(conn, "local_pages", local,
-             _translated(rows, (0,), ids.objects(r[0] for r in rows), "local_pages", report), report)
+    _copy(source, conn, "wants", _WANT, "id", report, lambda rows: [row[1:] for row in rows], into=_WANT[1:])
+    _copy(source, conn, "local_pages", ("page", "last_read", "pinned", "fetched"), "page", report,
+          _objects((0,), ids, "local_pages", report))
 
 
-def _git(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+def _git(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """git as a peer (store/gitmap.py): commits by revision CID as they are; how far each wiki is built and
     the heads its view commit holds, translated (so the repository in the node's folder goes on from there)."""
-    _replace(conn, "git_commits", ("rev_cid", "commit_id"),
-             _read(source, "git_commits", ("rev_cid", "commit_id"), "rev_cid"), report)
-    state = ("wiki", "built_to", "main", "view")
-    _replace(conn, "git_state", state, _with_cursor(_read(source, "git_state", state, "wiki"), 1, ids), report)
-    shown = _read(source, "git_shown", ("page", "rev", "forks"), "page")
-    mapping = ids.objects([r[0] for r in shown] + [r[1] for r in shown])
-    _replace(conn, "git_shown", ("page", "rev", "forks"), _translated(shown, (0, 1), mapping, "git_shown", report),
-             report)
+    _copy(source, conn, "git_commits", ("rev_cid", "commit_id"), "rev_cid", report)
+    _copy(source, conn, "git_state", ("wiki", "built_to", "main", "view"), "wiki", report, _cursor(1, ids))
+    _copy(source, conn, "git_shown", ("page", "rev", "forks"), "page", report,
+          _objects((0, 1), ids, "git_shown", report))
 
 
-def _meta(source: Store, conn: sqlite3.Connection, ids: _IdMap, report: StateCopied) -> None:
+def _meta(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
     """The settings and resume points kept in ``meta`` (not the target's own: schema, blobs, search version)."""
     rows = [(key, value) for key, value in source.conn.execute("SELECT key, value FROM meta ORDER BY key")
             if key in COPIED_META or key.startswith(COPIED_META_PREFIXES)]
