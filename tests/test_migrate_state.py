@@ -17,7 +17,7 @@ from weed_server import Weed
 from wikipeer import hiding
 from wikipeer.ingest import ACCEPTED
 from wikipeer.node import Node
-from wikipeer.store import gossip_queue, hidden, indexer
+from wikipeer.store import gitmap, gossip_queue, hidden, indexer
 from wikipeer.store.mw_peers import MediaWikiPeers
 from wikipeer.store.node_state_copy import IdMap, _runs
 from wikipeer.store.peers import PeerBook
@@ -51,6 +51,9 @@ def stateful(_sample_template, tmp_path_factory) -> Path:
         hiding.hide(node, hiding.target(node, "wikipeer", "Main Page"), "taken down")
         old = node.store.history(node.store.page("wikipeer", 0, "Twice").id)[-1]
         hiding.hide(node, hiding.target(node, "wikipeer", "Twice", revision=_cid_text(old.cid)), "a slip")
+        head = node.store.heads(old.page)[0]  # git's build state, as a `git clone` of the node leaves it
+        gitmap.record(node.store, "wikipeer", [(head.cid, "c" * 40)], gitmap.GitState(middle, "c" * 40, "view"),
+                      {head.page: gitmap.Shown(head.id, False)})
     finally:
         node.close()
     return directory
@@ -84,6 +87,8 @@ def state_of(store: Store) -> dict[str, object]:
         "items": sorted((cid[i], cid[p], reason) for i, p, reason in items),
         "gossip": sorted(cid[oid] for oid, _, _ in gossip_queue.pending(store)),
         "chain": store.meta("chain"),
+        "git": [(cid[page], cid[rev], forks) for page, rev, forks in store.conn.execute("SELECT * FROM git_shown")],
+        "commits": gitmap.commit_ids(store, [c for _, c in store.log_cids()]),
     }
 
 
@@ -98,6 +103,8 @@ def assert_same_state(source: Store, target: Store) -> None:
     # The push cursor: what the peer had of our log, and nothing it did not have, in the target's numbering.
     was, now = PeerBook(source).get(FRIEND).push_cursor, PeerBook(target).get(FRIEND).push_cursor
     assert now > 0 and cids_upto(target, now) <= cids_upto(source, was)
+    built = gitmap.state(target, "wikipeer").built_to
+    assert 0 < built <= now and cids_upto(target, built) <= cids_upto(source, gitmap.state(source, "wikipeer").built_to)
     ours = PeerBook(target).ranges(FRIEND, now, forget=False)
     came = {c for seq, c in source.log_cids() if was < seq <= was + 3}
     assert {c for seq, c in target.log_cids() if any(lo <= seq <= hi for lo, hi in ours)} == came
