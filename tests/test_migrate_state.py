@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Author, copy_node, run_cli, start_server, stop_server
-from weed_server import Weed
+from test_blobs import weed  # noqa: F401 - the module's SeaweedFS, as test_blobs starts it
 
-from wikipeer import hiding
+from wikipeer import authoring, hiding
 from wikipeer.ingest import ACCEPTED
 from wikipeer.node import Node
+from wikipeer.notices import publish_trust
 from wikipeer.store import gitmap, gossip_queue, hidden, indexer
 from wikipeer.store.mw_peers import MediaWikiPeers
 from wikipeer.store.node_state_copy import IdMap, _runs
@@ -33,11 +34,11 @@ def stateful(_sample_template, tmp_path_factory) -> Path:
     hidden page, a hidden old revision and a community; copied by each test before it migrates."""
     directory = tmp_path_factory.mktemp("stateful") / "node"
     copy_node(_sample_template, directory)
-    for text in ("first words", "second words"):
-        assert run_cli(directory, "edit", "wikipeer", "Twice", "-m", "edit", input=text).code == 0
-    assert run_cli(directory, "trust", "create", "editors").code == 0
     node = Node.open(directory)
     try:
+        for text in ("first words", "second words"):
+            authoring.edit(node, "wikipeer", "Twice", text, "edit")
+        publish_trust(node, "editors")
         peers = PeerBook(node.store)
         peers.add(FRIEND)
         middle = node.store.last_seq() // 2
@@ -162,14 +163,6 @@ def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_tw
         assert {t: moved.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in counts} == counts
     finally:
         moved.close()
-
-
-@pytest.fixture(scope="module")
-def weed(tmp_path_factory) -> Weed:
-    server = Weed(tmp_path_factory.mktemp("weed"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
