@@ -54,6 +54,7 @@ def copy_node_state(source: Store, target: Store) -> StateCopied:
     """Replace ``target``'s node state (everything but objects, indexes and caches) with ``source``'s,
     object ids and log positions translated; the target must hold the source's objects already."""
     ids = IdMap(source, target)
+    ids.cursors(_log_positions(source))  # one walk of the log for all of them, before the write lock is taken
     report = StateCopied()
     with target.write() as writer:
         conn = writer.conn
@@ -67,6 +68,7 @@ class IdMap:
 
     def __init__(self, source: Store, target: Store) -> None:
         self.source, self.target = source, target
+        self._cursors: dict[int, int] = {}
 
     def objects(self, source_ids: Iterable[int]) -> dict[int, int]:
         """The target's id of each source object it holds."""
@@ -84,9 +86,11 @@ class IdMap:
     def cursors(self, positions: Iterable[int]) -> dict[int, int]:
         """Each source log position N as the highest target position P such that every target object up to P
         is the copy of a source object at or before N (so a peer that had our log up to N has the target's up
-        to P). One walk of the source's log backwards, down to the lowest position asked."""
+        to P). One walk of the source's log backwards, down to the lowest position asked and not known yet."""
         asked = set(positions)
-        out = {p: 0 for p in asked if p <= 0}
+        out = {p: self._cursors[p] for p in asked if p in self._cursors}
+        asked -= set(out)
+        out |= {p: 0 for p in asked if p <= 0}
         todo = sorted((p for p in asked if p > 0), reverse=True)
         lowest = self.target.last_seq() + 1  # the lowest target id of the source objects walked so far
         below = None
@@ -103,6 +107,7 @@ class IdMap:
                 lowest = min(lowest, there.get(cid, lowest))
             below = rows[-1][0]
         out.update({p: lowest - 1 for p in todo})
+        self._cursors.update(out)
         return out
 
     def runs(self, first: int, last: int) -> list[tuple[int, int]]:
@@ -117,6 +122,12 @@ class IdMap:
             found.extend(self._target_ids([cid for _, cid in rows]).values())
             since = rows[-1][0]
         return list(_runs(sorted(found)))
+
+
+def _log_positions(source: Store) -> set[int]:
+    """Every position of the source's log its state names: push cursors, git's built positions."""
+    return {row[0] for sql in ("SELECT push_cursor FROM peers", "SELECT push_cursor FROM mw_peers",
+                               "SELECT built_to FROM git_state") for row in source.conn.execute(sql)}
 
 
 def _runs(numbers: list[int]) -> Iterator[tuple[int, int]]:
