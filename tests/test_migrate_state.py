@@ -31,7 +31,8 @@ FRIEND_KEY = "ed25519:" + "A" * 43
 @pytest.fixture(scope="module")
 def stateful(_sample_template, tmp_path_factory) -> Path:
     """The sample node with peers (one with a key, counters and cursors, one banned), a MediaWiki peer, a
-    hidden page, a hidden old revision and a community; copied by each test before it migrates."""
+    hidden page, a hidden old revision, a community, a block held waiting and git's build state; copied by
+    each test before it migrates."""
     directory = tmp_path_factory.mktemp("stateful") / "node"
     copy_node(_sample_template, directory)
     node = Node.open(directory)
@@ -52,6 +53,9 @@ def stateful(_sample_template, tmp_path_factory) -> Path:
         hiding.hide(node, hiding.target(node, "wikipeer", "Main Page"), "taken down")
         old = node.store.history(node.store.page("wikipeer", 0, "Twice").id)[-1]
         hiding.hide(node, hiding.target(node, "wikipeer", "Twice", revision=_cid_text(old.cid)), "a slip")
+        page, text, rev, sig = Author(node).edit("Waiting", "its text has not come", wiki="wikipeer")
+        with node.store.write() as writer:  # as the door leaves a revision that came before its text
+            writer.hold(rev, text.cid, f"peer:{FRIEND}", 1_700_000_000)
         head = node.store.heads(old.page)[0]  # git's build state, as a `git clone` of the node leaves it
         gitmap.record(node.store, "wikipeer", [(head.cid, "c" * 40)], gitmap.GitState(middle, "c" * 40, "view"),
                       {head.page: gitmap.Shown(head.id, False)})
@@ -88,6 +92,7 @@ def state_of(store: Store) -> dict[str, object]:
         "items": sorted((cid[i], cid[p], reason) for i, p, reason in items),
         "gossip": sorted(cid[oid] for oid, _, _ in gossip_queue.pending(store)),
         "chain": store.meta("chain"),
+        "held": store.conn.execute("SELECT cid, data, waiting, source, held_at FROM held").fetchall(),
         "git": [(cid[page], cid[rev], forks) for page, rev, forks in store.conn.execute("SELECT * FROM git_shown")],
         "commits": gitmap.commit_ids(store, [c for _, c in store.log_cids()]),
     }
@@ -101,6 +106,7 @@ def assert_same_state(source: Store, target: Store) -> None:
     expected, got = state_of(source), state_of(target)
     assert got == expected
     assert expected["hidden"] == [("wikipeer", 0, "Main Page")] and len(expected["items"]) == 1
+    assert len(expected["held"]) == 1
     # The push cursor: what the peer had of our log, and nothing it did not have, in the target's numbering.
     was, now = PeerBook(source).get(FRIEND).push_cursor, PeerBook(target).get(FRIEND).push_cursor
     assert now > 0 and cids_upto(target, now) <= cids_upto(source, was)
@@ -152,7 +158,8 @@ def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_tw
         # Not copied but rebuilt: every page waits for the target's indexer (`serve`, or `wikipeer index`).
         assert indexer.lag(moved) == sum(len(moved.pages(wiki)) for wiki in moved.wikis()) > 0
         counts = {t: moved.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("peers", "peer_ranges", "mw_peers", "hidden_pages", "hidden_items", "gossip", "takers")}
+                  for t in ("peers", "peer_ranges", "mw_peers", "hidden_pages", "hidden_items", "gossip", "takers",
+                            "held")}
     finally:
         moved.close()
         source.close()

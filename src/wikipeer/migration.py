@@ -17,14 +17,13 @@ chunks, notices), the wikis' configurations, and the node's own state
 (store/node_state_copy.py: peers with their keys, bans, counters and cursors,
 peer candidates, leech accounting, MediaWiki peers and what was pushed to them,
 hidden pages, revisions and file versions, notices still to gossip, wants, a
-partial node's pins, git's build state, the text chain and per-wiki search
-switches), its object ids and log positions translated by CID; each run
+partial node's pins, git's build state, blocks held waiting, the text chain
+and per-wiki search switches), its object ids and log positions translated by CID; each run
 replaces the target's copy of that state whole, so a second run adds no row
 twice. Not copied (docs/scale-blobs.md): what the target rebuilds (the search
 index: its indexer takes the pages ingest marked, in `serve` or `wikipeer
 index`; trained text dictionaries, notice and origin indexes, made by the door),
-blocks held waiting for a parent that never came, and signed requests' nonces
-(they expire in minutes). What lives in the node's folder stays with the folder
+and signed requests' nonces (they expire in minutes). What lives in the node's folder stays with the folder
 and needs no copy: keys, config.json (views, trust settings), accounts.sqlite
 (accounts, bot passwords and their grants) and the rendered-page cache.
 """

@@ -5,11 +5,12 @@ node's own state that a moved node must keep: its peers (addresses, keys, bans, 
 the ranges not to send back), the candidates peer exchange learned, leech accounting, the MediaWikis it
 follows and what it pushed to them, what it hides, the notices gossip still has to pass on, the requests
 waiting for the USB stick, a partial node's pins and read times, how far each wiki's git repository is
-built, and a few settings kept in ``meta`` (the text chain, search switched off per wiki, a dump
-import's resume point, a MediaWiki's files still to fetch).
+built, blocks held waiting for what they need, and a few settings kept in ``meta`` (the text chain,
+search switched off per wiki, a dump import's resume point, a MediaWiki's files still to fetch).
 
-Each table of the target is replaced whole by the source's, in one transaction: a second run leaves one
-copy of each row, never two, and a run that fails leaves the target's earlier copy as it was.
+Each table of the target is replaced whole by the source's (held blocks are added to the target's), in
+one transaction: a second run leaves one copy of each row, never two, and a run that fails leaves the
+target's earlier copy as it was.
 
 Object ids and log positions differ between the two stores (the target numbers objects as its door takes
 them), so they are translated by CID:
@@ -33,7 +34,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from wikipeer.store.indexer import OFF_KEY
-from wikipeer.store.store import Store, rows_in
+from wikipeer.model.block import Block
+from wikipeer.store.store import Store, Writer, rows_in
 
 BATCH = 5000
 COPIED_META = ("chain", OFF_KEY)
@@ -60,6 +62,7 @@ def copy_node_state(source: Store, target: Store) -> StateCopied:
         conn = writer.conn
         for copy in (_peers, _candidates, _mediawikis, _hidden, _queues, _git, _meta):
             copy(source, conn, ids, report)
+        _held(source, writer, report)
     return report
 
 
@@ -268,3 +271,17 @@ def _meta(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopi
         conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         conn.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
     report.rows["meta"] = len(rows)
+
+
+def _held(source: Store, writer: Writer, report: StateCopied) -> None:
+    """Blocks held waiting for something that has not come, with their sender and time: the pull cursors
+    copied above are past them, so their peers would not send them again. Added, not replaced (a block the
+    target holds already keeps its first sender and time, as the door's ``hold`` does); they enter the
+    target's objects only through its door, checked again, when what they wait for arrives."""
+    rows = iter(source.conn.execute("SELECT cid, data, waiting, source, held_at FROM held ORDER BY cid"))
+    copied = 0
+    while batch := list(islice(rows, BATCH)):
+        for cid, data, waiting, sender, held_at in batch:
+            writer.hold(Block(cid, data), waiting, sender, held_at)
+        copied += len(batch)
+    report.rows["held"] = copied
