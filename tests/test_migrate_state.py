@@ -76,6 +76,13 @@ def moved_node(stateful, tmp_path) -> Path:
     return target
 
 
+def own_store(directory: Path, config: dict | None = None) -> Store:
+    """The store a node directory names in its config.json (or named, before a switch): the file in it, or
+    (the suite run with --store=postgresql) a database."""
+    config = config or json.loads((directory / "config.json").read_text())
+    return Store(directory / "store.sqlite", database=config.get("store"))
+
+
 def state_of(store: Store) -> dict[str, object]:
     """The node state, with object ids as CIDs and titles (ids differ between stores)."""
     cid = {oid: c for oid, c in store.conn.execute("SELECT id, cid FROM objects")}
@@ -151,7 +158,7 @@ def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_tw
     first = run_cli(moved_node, "migrate", "--to", str(target))
     assert first.code == 0 and "no faults" in first.out and "2 peers, 1 MediaWiki peers, 1 hidden pages" in first.out, \
         str(first)
-    source, moved = Store(moved_node / "store.sqlite"), Store(target)
+    source, moved = own_store(moved_node), Store(target)
     try:
         assert_same_state(source, moved)
         assert state_of(moved)["gossip"], "the ban waits to be gossiped (a served node would have passed it on)"
@@ -184,13 +191,14 @@ def test_migrate_to_postgresql_and_switch_keeps_peers_and_hides_the_same_page(mo
 
     server = pg_server.start_server()
     try:
+        was = json.loads((moved_node / "config.json").read_text())
         listed = run_cli(moved_node, "peer", "list")
         url, blobs = server.url("moved"), f"s3://wikipeer/state?endpoint={weed.endpoint}"
         result = run_cli(moved_node, "migrate", "--to", url, "--blobs", blobs, "--switch", env=weed.env)
         assert result.code == 0 and "now uses" in result.out and "1 hidden pages" in result.out, str(result)
         assert json.loads((moved_node / "config.json").read_text())["store"] == url
 
-        old, new = Store(moved_node / "store.sqlite"), Node.open(moved_node)
+        old, new = own_store(moved_node, was), Node.open(moved_node)
         try:
             assert new.store.database == url
             assert_same_state(old, new.store)
