@@ -1,7 +1,8 @@
 """`wikipeer migrate` copies the node's own state with its objects (issue 18, item 1): peers with a key,
 counters and a ban, a MediaWiki peer, hidden pages and revisions, notices still to gossip; to a SQLite file
 and to PostgreSQL (a real server from tests/pg_server.py, chunks in a real SeaweedFS), resumable, and
-`--switch` to a node that lists the same peers and hides the same page from its web page (a 404 saying why, as before).
+`--switch` to a node that lists the same peers and hides the same page from its web page (a 404 saying
+why, as before).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from test_blobs import weed  # noqa: F401 - the module's SeaweedFS, as test_blob
 
 from wikipeer import authoring, hiding
 from wikipeer.ingest import ACCEPTED
+from wikipeer.model.cid import cid_to_str
+from wikipeer.net.sync import ban
 from wikipeer.node import Node
 from wikipeer.notices import publish_trust
 from wikipeer.store import gitmap, gossip_queue, hidden, indexer
@@ -47,13 +50,12 @@ def stateful(_sample_template, tmp_path_factory) -> Path:
         peers.add_range(FRIEND, middle + 1, middle + 3)  # came from it: not to be pushed back
         peers.add_range(FRIEND, 50, 60, side="theirs")
         peers.count_taker(FRIEND_KEY, served=11, given=5)
-        from wikipeer.net.sync import ban
         ban(node, peers, peers.add(BANNED).url, "sent forgeries")
         MediaWikiPeers(node.store).add(MEDIAWIKI, "wikipeer", [0, 10], "2026-01-01T00:00:00Z", rate=2.5)
         hiding.hide(node, hiding.target(node, "wikipeer", "Main Page"), "taken down")
         old = node.store.history(node.store.page("wikipeer", 0, "Twice").id)[-1]
-        hiding.hide(node, hiding.target(node, "wikipeer", "Twice", revision=_cid_text(old.cid)), "a slip")
-        page, text, rev, sig = Author(node).edit("Waiting", "its text has not come", wiki="wikipeer")
+        hiding.hide(node, hiding.target(node, "wikipeer", "Twice", revision=cid_to_str(old.cid)), "a slip")
+        _, text, rev, _ = Author(node).edit("Waiting", "its text has not come", wiki="wikipeer")
         with node.store.write() as writer:  # as the door leaves a revision that came before its text
             writer.hold(rev, text.cid, f"peer:{FRIEND}", 1_700_000_000)
         head = node.store.heads(old.page)[0]  # git's build state, as a `git clone` of the node leaves it
@@ -62,11 +64,6 @@ def stateful(_sample_template, tmp_path_factory) -> Path:
     finally:
         node.close()
     return directory
-
-
-def _cid_text(cid: bytes) -> str:
-    from wikipeer.model.cid import cid_to_str
-    return cid_to_str(cid)
 
 
 @pytest.fixture
