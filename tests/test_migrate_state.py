@@ -23,7 +23,7 @@ from wikipeer.node import Node
 from wikipeer.notices import publish_trust
 from wikipeer.store import gitmap, gossip_queue, hidden, indexer
 from wikipeer.store.mw_peers import MediaWikiPeers
-from wikipeer.store.node_state_copy import IdMap, _runs
+from wikipeer.store.node_state_copy import IdMap, _runs, copy_node_state
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import Store
 
@@ -126,28 +126,43 @@ def test_runs_of_positions() -> None:
     assert list(_runs([3, 4, 5, 9, 11, 12])) == [(3, 5), (9, 9), (11, 12)]
 
 
-def test_positions_of_a_store_that_took_the_objects_in_another_order(tmp_path) -> None:
+@pytest.fixture
+def pair(tmp_path) -> tuple[Node, Node, list, list]:
+    """Two empty nodes with wiki 'w' (a source and a target), and two edits of the source's user, not ingested."""
+    source, target = Node.init(tmp_path / "source"), Node.init(tmp_path / "target")
+    for node in (source, target):
+        node.wiki("w")
+    author = Author(source)
+    yield source, target, author.edit("One", "first page"), author.edit("Two", "second page")
+    source.close()
+    target.close()
+
+
+def test_positions_of_a_store_that_took_the_objects_in_another_order(pair) -> None:
     """A cursor never passes what the peer had: the target took page Two before page One, so "our log up to
     the end of One" is nothing of the target's log; a range is the runs of the target's positions."""
-    source, target = Node.init(tmp_path / "source"), Node.init(tmp_path / "target")
-    try:
-        source.wiki("w")
-        target.wiki("w")
-        author = Author(source)
-        one, two = author.edit("One", "first page"), author.edit("Two", "second page")
-        for node, order in ((source, (one, two)), (target, (two, one))):
-            for blocks in order:
-                assert node.ingest(blocks, "local").counts()[ACCEPTED] == len(blocks)
-        cut, end = source.store.object_id(one[-1].cid), source.store.last_seq()
-        ids = IdMap(source.store, target.store)
-        assert ids.cursors([0, cut, end, end + 5]) == {0: 0, cut: 0, end: target.store.last_seq(),
-                                                       end + 5: target.store.last_seq()}
-        placed = sorted(target.store.object_id(b.cid) for b in two)
-        assert ids.runs(cut + 1, end) == [(placed[0], placed[-1])]
-        assert ids.objects([cut]) == {cut: target.store.object_id(one[-1].cid)}
-    finally:
-        source.close()
-        target.close()
+    source, target, one, two = pair
+    for node, order in ((source, (one, two)), (target, (two, one))):
+        for blocks in order:
+            assert node.ingest(blocks, "local").counts()[ACCEPTED] == len(blocks)
+    cut, end = source.store.object_id(one[-1].cid), source.store.last_seq()
+    ids = IdMap(source.store, target.store)
+    assert ids.cursors([0, cut, end, end + 5]) == {0: 0, cut: 0, end: target.store.last_seq(),
+                                                   end + 5: target.store.last_seq()}
+    placed = sorted(target.store.object_id(b.cid) for b in two)
+    assert ids.runs(cut + 1, end) == [(placed[0], placed[-1])]
+    assert ids.objects([cut]) == {cut: target.store.object_id(one[-1].cid)}
+
+
+def test_a_row_naming_an_object_the_target_lacks_is_left_out_and_counted(pair) -> None:
+    source, target, one, two = pair
+    source.ingest(one + two, "local")
+    target.ingest(two, "local")  # One never reached it
+    for title in ("One", "Two"):
+        hiding.hide(source, hiding.target(source, "w", title), "gone")
+    report = copy_node_state(source.store, target.store)
+    assert report.rows["hidden_pages"] == 1 and report.skipped == {"hidden_pages": 1}
+    assert [target.store.page_by_id(p).title for p in hidden.hidden_pages(target.store)] == ["Two"]
 
 
 def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_twice(moved_node, tmp_path) -> None:
