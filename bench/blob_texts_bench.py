@@ -5,9 +5,9 @@ what a bucket store did before), same corpus, same run.
 The corpus is bench/synthetic.py's signed history (pseudo-prose pages of 5 KB edited a little at a time),
 through the pipeline in batches of 500 as bench/cluster_bench.py sends it. Then each store is opened again
 (an empty text cache) and every page's shown text is read: the head of a chain of up to ``REVISIONS``
-texts, each compressed against the one before; the reads' ranged GETs are counted. PostgreSQL is tests/pg_server.py's (fsync off), SeaweedFS
-is `weed mini` on 127.0.0.1 as bench/blobs_bench.py starts it: both on this machine, so the figures are
-round trips and work, not a network's or a disk's.
+texts, each compressed against the one before; the reads' ranged GETs are counted. PostgreSQL is
+tests/pg_server.py's (fsync off), SeaweedFS is `weed mini` on 127.0.0.1 (bench/servers.py's starter): both on
+this machine, so the figures are round trips and work, not a network's or a disk's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
-from bench.media_backup_bench import S3_ENV, Weed
+from bench.servers import S3_ENV, Weed
 from bench.synthetic import history
 from wikipeer.ingest import ingest
 from wikipeer.pipeline.feed import prepared_batches
@@ -71,7 +71,7 @@ def run() -> dict[str, float | str]:
         with tempfile.TemporaryDirectory(prefix="blob-texts-bench-") as tmp:
             root = Path(tmp)
             (root / "weed").mkdir()
-            with Weed(root / "weed") as weed, mock.patch.dict(os.environ, {**S3_ENV,
+            with Weed(root / "weed", bucket="bench") as weed, mock.patch.dict(os.environ, {**S3_ENV,
                                                                             "WIKIPEER_S3_ENDPOINT": weed.endpoint}):
                 figures = {}
                 for mode in ("table", "bucket"):

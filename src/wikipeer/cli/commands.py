@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import ipaddress
+import os
+import signal
 import sys
 import threading
 import time
@@ -532,10 +534,13 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     stop = threading.Event()
     address = url(args.host, sock.getsockname()[1])
 
-    def lead() -> None:
-        _background(args, node, stop)
+    def lead(ended: threading.Event) -> None:
+        _background(args, node, ended)
         if worker and args.dht is not None:
-            lead_dht(args, node, address, stop, _warn)
+            lead_dht(args, node, address, ended, _warn)
+            # The participant's UDP port cannot be handed over within this process: a worker that loses the
+            # lead exits, and the supervisor forks a new one, which asks for the lead again.
+            threading.Thread(target=_exit_when_lead_lost, args=(ended, stop), daemon=True).start()
 
     if worker or node.store.database is not None:  # several processes, or machines, may serve this store
         from wikipeer.web.leader import lead_when_elected
@@ -564,6 +569,12 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     finally:
         stop.set()
     return 0
+
+
+def _exit_when_lead_lost(ended: threading.Event, stop: threading.Event) -> None:
+    ended.wait()
+    if not stop.is_set():  # lost, not a stop of the server
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:

@@ -22,12 +22,18 @@ def migrate(args: argparse.Namespace) -> int:
         print(f"unreadable in this store: {line}", file=sys.stderr)
     for line in report.rejected:
         print(f"refused: {line}", file=sys.stderr)
+    for table, count in report.state.skipped.items():
+        print(f"not copied: {count} rows of {table} name objects the target does not hold", file=sys.stderr)
     for fault in report.faults:
         print(f"fault on the target: {fault}")
     where = f" (chunks in {args.blobs})" if args.blobs else ""
     print(f"migrated to {args.to}{where}: {report.accepted} objects copied, {report.present} were there already, "
           f"{report.held} waiting, {report.refused} refused; fsck of the target: {report.checked} objects, "
           + (f"{len(report.faults)} faults" if report.faults else "no faults"))
+    rows = report.state.rows
+    print(f"node state copied: {rows.get('peers', 0)} peers, {rows.get('mw_peers', 0)} MediaWiki peers, "
+          f"{rows.get('hidden_pages', 0)} hidden pages, {rows.get('hidden_items', 0)} hidden revisions or file "
+          f"versions, {sum(rows.values())} rows in all")
     if report.faults or report.unreadable or report.refused or report.held:
         return 1
     if args.switch:

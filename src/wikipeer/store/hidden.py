@@ -115,11 +115,6 @@ def hidden_pages(store: Store) -> set[int]:
     return {r[0] for r in store.conn.execute(f"SELECT page FROM hidden_pages x WHERE {_STILL_HIDDEN}")}
 
 
-def hides_anything(store: Store) -> bool:
-    """Whether anything is hidden now: a page, or a revision or file version of its own."""
-    return bool(hidden_pages(store)) or store.conn.execute("SELECT 1 FROM hidden_items LIMIT 1").fetchone() is not None
-
-
 def hidden_cids(store: Store) -> set[bytes]:
     """CIDs of every object that belongs only to what is hidden now: a hidden page, its revisions and
     file versions; a hidden revision or file version of a shown page; the signatures over them, and

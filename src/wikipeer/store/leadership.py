@@ -4,7 +4,9 @@ Those loops must run once per store, not once per serving process. A SQLite stor
 machine: the leader is the process holding an exclusive ``flock`` on ``serve.lock`` beside the store. A
 PostgreSQL store may be served by several machines at once: the leader is the session holding an advisory
 lock in the database. Either way the kernel or the server drops the lock when its holder dies, so another
-process can take the lead over (web/leader.py asks again every second).
+process can take the lead over (web/leader.py asks again every second). A PostgreSQL lock is also lost
+while its holder lives, when its connection breaks (a server restart, ``pg_terminate_backend``): the
+leader asks ``held()`` every second and steps down when it says no.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from wikipeer.store.store import Store
 
@@ -23,6 +25,10 @@ LEAD_LOCK = 0x6C656164  # "lead": the session advisory lock of a PostgreSQL stor
 class Lead(Protocol):
     """Held while this process leads; closing it lets another lead."""
 
+    def held(self) -> bool:
+        """Whether the lock is still this process's (False once lost: stop leading)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -30,8 +36,30 @@ class _LockFile:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
+    def held(self) -> bool:
+        return True  # a flock lasts as long as the open file, which only close() ends
+
     def close(self) -> None:
         os.close(self.fd)
+
+
+class _SessionLock:
+    """A PostgreSQL session advisory lock, held while its connection lives."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def held(self) -> bool:
+        import psycopg
+
+        try:  # a session lock lasts as long as its session: a connection that still answers still holds it
+            self.conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def take_lock(path: Path) -> _LockFile | None:
@@ -51,4 +79,5 @@ def take_lead(store: Store) -> Lead | None:
         return take_lock(store.path.parent / LOCK_FILE)
     from wikipeer.store.postgres.connection import session_lock  # psycopg only for a PostgreSQL store
 
-    return session_lock(store.database, LEAD_LOCK)
+    conn = session_lock(store.database, LEAD_LOCK)
+    return None if conn is None else _SessionLock(conn)

@@ -65,6 +65,19 @@ def _token_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
             re.compile(f"(?<![{word}])[{word}]{{1,2}}(?![{word}])"))
 
 
+def fold(text: str) -> str:
+    """``text`` as terms are matched in it: NFC, lower case."""
+    # Most text is NFC already, and checking is much cheaper than normalising.
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text.lower()
+
+
+def fold_page(title: str, text: str) -> str:
+    """A page's title and text folded, a line apart: what a query's terms are looked for in."""
+    return fold(title) + "\n" + fold(text)
+
+
 def is_unspaced(term: str) -> bool:
     """True when every character of ``term`` is from a script written without spaces."""
     return bool(term) and all(_UNSPACED_RE.match(ch) for ch in term)

@@ -6,7 +6,10 @@ fight for the write lock. Every serving process asks for the lead
 (store/leadership.py: a lock file beside a SQLite store, an advisory lock in a
 PostgreSQL one); the one that gets it runs the loops, the others ask again
 every ``RETRY_SECONDS``, so when the leader dies (its lock goes with it)
-another process takes the work over.
+another process takes the work over. The leader checks its lock as often: a
+PostgreSQL lock whose connection broke while the process lived is lost (another
+process may hold it now), so the leader stops its loops and asks again, as the
+others do (docs/scale-workers.md).
 """
 
 from __future__ import annotations
@@ -16,34 +19,50 @@ import threading
 from collections.abc import Callable
 
 from wikipeer.errors import WikipeerError
-from wikipeer.store.leadership import take_lead
+from wikipeer.store.leadership import Lead, take_lead
 from wikipeer.store.store import Store
 
 RETRY_SECONDS = 1.0
-_HELD: list[object] = []  # the leads this process holds: a lead dropped by the garbage collector is let go
 
 
-def lead_when_elected(store: Store, stop: threading.Event, start: Callable[[], None]) -> threading.Thread:
-    """A thread that calls ``start()`` once this process holds the store's lead (at once, if no one else does).
-
-    The lead stays held until the process exits; ``stop`` ends the waiting. A database that cannot be
-    reached is said once and asked again, as a lead held elsewhere is.
+def lead_when_elected(store: Store, stop: threading.Event,
+                      start: Callable[[threading.Event], None]) -> threading.Thread:
+    """A thread that calls ``start(ended)`` each time this process takes the store's lead (at once, if no one
+    else holds it). ``ended`` is set when the lead is lost or ``stop`` is set: the loops ``start`` began end
+    with it. A database that cannot be reached is said once and asked again, as a lead held elsewhere is.
     """
-    def wait_for_lead() -> None:
+    def elect() -> None:
         said = False
         while not stop.is_set():
             try:
                 lead = take_lead(store)
-                if lead is not None:
-                    _HELD.append(lead)
-                    start()
-                    return
             except WikipeerError as exc:
+                lead = None
                 if not said:
                     print(f"wikipeer: background work waits: {exc}", file=sys.stderr)
                     said = True
+            if lead is not None and not _lead(lead, stop, start):
+                # Lost, not let go: another candidate gets the first turn (this one's connection just broke).
+                stop.wait(RETRY_SECONDS)
             stop.wait(RETRY_SECONDS)
 
-    thread = threading.Thread(target=wait_for_lead, daemon=True, name="leader")
+    thread = threading.Thread(target=elect, daemon=True, name="leader")
     thread.start()
     return thread
+
+
+def _lead(lead: Lead, stop: threading.Event, start: Callable[[threading.Event], None]) -> bool:
+    """Run ``start``'s loops while ``lead`` is held and ``stop`` is not set; then end them and let the lead go.
+    False when the lead was lost."""
+    ended = threading.Event()
+    try:
+        start(ended)
+        while not stop.wait(RETRY_SECONDS):
+            if not lead.held():
+                print("wikipeer: lost the lead over the store (its lock's connection broke): background work "
+                      "stops here and waits for the lead again", file=sys.stderr)
+                return False
+        return True
+    finally:
+        ended.set()
+        lead.close()

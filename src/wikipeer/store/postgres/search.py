@@ -1,4 +1,5 @@
-"""Full-text search on PostgreSQL: pg_trgm in place of SQLite's FTS5 (store/search.py keeps the interface).
+"""Full-text search on PostgreSQL: pg_trgm in place of SQLite's FTS5 (store/fts5.py). store/search.py picks
+this module for a PostgreSQL connection and keeps what both backends share; both offer the same functions.
 
 ``search_text`` holds each indexed page's folded title and text (what ``Query.matches`` checks) under a
 GIN trigram index, so a term of 3+ characters is a ``LIKE '%term%'`` the index answers; a short term
@@ -10,11 +11,12 @@ Candidates come in page order: PostgreSQL has no bm25 over trigrams (docs/scale-
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from wikipeer.store.segment import is_unspaced
+from wikipeer.store.segment import fold_page, is_unspaced
 
-SEARCH_SCHEMA = """
+SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE TABLE IF NOT EXISTS search_state(page INTEGER PRIMARY KEY, rev INTEGER NOT NULL, title TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS search_text(page INTEGER PRIMARY KEY, folded TEXT NOT NULL);
@@ -22,19 +24,21 @@ CREATE INDEX IF NOT EXISTS search_text_trigrams ON search_text USING gin (folded
 """
 
 
-def index_rows(conn: Any, page: int, folded: str) -> None:
-    """Replace what the trigram index holds for ``page`` by its folded title and text."""
+def put(conn: Any, page: int, title: str, text: str, old: Callable[[], tuple[str, str]] | None) -> None:
+    """Replace what the trigram index holds for ``page`` by its folded title and text (in one statement: what
+    was indexed before, ``old``, is not needed)."""
     conn.execute("INSERT INTO search_text VALUES (?, ?) ON CONFLICT(page) DO UPDATE SET folded = excluded.folded",
-                 (page, folded))
+                 (page, fold_page(title, text)))
 
 
-def unindex_rows(conn: Any, page: int) -> None:
+def remove(conn: Any, page: int, old: Callable[[], tuple[str, str]]) -> None:
+    """Remove ``page`` from the index (by its id alone)."""
     conn.execute("DELETE FROM search_text WHERE page = ?", (page,))
 
 
 def reset(conn: Any) -> None:
+    """Empty the index."""
     conn.execute("DELETE FROM search_text")
-    conn.execute("DELETE FROM search_state")
 
 
 def _like(term: str) -> str:

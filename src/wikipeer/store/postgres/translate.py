@@ -93,7 +93,6 @@ def translate(sql: str) -> Translated:
         else:
             upsert = match.group(2)
     joined = _qualify_upsert(joined)
-    joined = _bare_columns(joined)
     if re.match(r"CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE", joined, re.I):
         for pattern, replacement in _DDL_TYPES:
             joined = pattern.sub(replacement, joined)
@@ -116,24 +115,6 @@ def _code(part: str) -> str:
     part = re.sub(r"\bIS\s+(\?\d*)", r"IS NOT DISTINCT FROM \1", part)
     part = _functions(part)
     return _name_subqueries(part)
-
-
-_AGGREGATE = re.compile(r"^(max|min|count|sum|avg|total)\(", re.I)
-
-
-def _bare_columns(sql: str) -> str:
-    """``SELECT pack, max(x) FROM chunks WHERE pack = ...``: SQLite takes a bare column beside an aggregate
-    from one of the rows, PostgreSQL refuses it; ``min(pack)`` is such a value."""
-    match = re.match(r"SELECT\s+(.*?)\s+FROM\s", sql, re.I | re.S)
-    if match is None or re.search(r"\bGROUP\s+BY\b", sql, re.I):
-        return sql
-    items = [item.strip() for item in _split_args(match.group(1))]
-    if not any(_AGGREGATE.match(item) for item in items) or not any(re.fullmatch(r"\w+(\.\w+)?", i) for i in items):
-        return sql
-    if any("SELECT" in item.upper() for item in items):
-        return sql
-    fixed = [f"min({item})" if re.fullmatch(r"\w+(\.\w+)?", item) else item for item in items]
-    return sql[:match.start(1)] + ", ".join(fixed) + sql[match.end(1):]
 
 
 def _qualify_upsert(sql: str) -> str:
