@@ -23,7 +23,6 @@ _TEXT_BYTES = "coalesce(sum(length(t.data) + coalesce(tp.length, 0)), 0) + count
 _TEXT_JOINS = "LEFT JOIN texts t ON t.id = r.text LEFT JOIN text_places tp ON tp.id = r.text"
 
 
-
 @dataclass(frozen=True, slots=True)
 class Evicted:
     page: int

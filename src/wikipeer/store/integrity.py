@@ -40,7 +40,8 @@ def chunk_ids(store: Store) -> set[int]:
 def orphan_packs(store: Store) -> dict[int, int]:
     """Packs in the store's blob store that no chunk or text row names, with their sizes: what failed writes
     left (harmless; fsck lists them apart from faults)."""
-    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks UNION SELECT DISTINCT pack FROM text_places")}
+    named = {r[0] for r in store.conn.execute("SELECT DISTINCT pack FROM chunks "
+                                              "UNION SELECT DISTINCT pack FROM text_places")}
     return {pack: size for pack, size in store.blobs.pack_sizes().items() if pack not in named}
 
 
