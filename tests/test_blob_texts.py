@@ -24,6 +24,7 @@ from wikipeer.formats.dump_import import import_dump
 from wikipeer.fsck import fsck as check_store
 from wikipeer.model.cid import RAW, cid_to_str, compute_cid
 from wikipeer.node import Node
+from wikipeer.store.cache import evict_page
 from wikipeer.store.integrity import dead_record_bytes
 from wikipeer.store.packs import TEXT_MAGIC
 from wikipeer.store import store as store_module
@@ -136,6 +137,22 @@ def test_migrate_back_to_a_sqlite_file_keeps_the_texts_in_its_table(cluster_node
     finally:
         back.close()
         source.close()
+
+
+def test_an_evicted_page_leaves_its_text_records_dead_and_the_rest_readable(cluster_node, weed):
+    store = Node.open(cluster_node).store
+    try:
+        page = store.page("bulk", 0, "Bulk 7")
+        before, dead = texts_where(store), dead_record_bytes(store)
+        evict_page(store, page.id)
+        assert store.page("bulk", 0, "Bulk 7") is None
+        after = texts_where(store)
+        assert after[0] == after[2] == before[0] - 2 and after[1] == 0  # its two texts and their places
+        assert dead_record_bytes(store) > dead
+        other = store.page("bulk", 0, "Bulk 8")
+        assert store.revision_text(store.heads(other.id)[0]).startswith("Line 0 of page 8")
+    finally:
+        store.close()
 
 
 def test_seaweedfs_killed_mid_write_leaves_no_text_row_and_the_next_write_works(cluster_node, weed, monkeypatch):
