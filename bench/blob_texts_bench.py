@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import pg_server  # noqa: E402  (tests/ holds the one way of starting a server of our own)
 
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 300, 10, 5000, 500
+ROUNDS = 2
 
 
 def _ingest_and_read(store: Store, items: list, reopen: Callable[[], Store]) -> tuple[float, float, int, int, int]:
@@ -73,19 +74,22 @@ def run() -> dict[str, float | str]:
             (root / "weed").mkdir()
             with Weed(root / "weed", bucket="bench") as weed, mock.patch.dict(os.environ, {**S3_ENV,
                                                                             "WIKIPEER_S3_ENDPOINT": weed.endpoint}):
-                figures = {}
-                for mode in ("table", "bucket"):
-                    database = server.fresh_database(mode)
+                runs: dict[str, list] = {"table": [], "bucket": []}
+                # Each mode twice, taking turns, the better run kept: the first run of all also starts the
+                # pipeline's workers and warms PostgreSQL, which favoured the mode that came second.
+                for turn, mode in enumerate(["table", "bucket"] * ROUNDS):
+                    name = f"{mode}{turn}"
+                    database = server.fresh_database(name)
 
-                    def reopen(mode: str = mode, database: str = database) -> Store:
-                        return Store(root / f"{mode}.sqlite", database=database)
+                    def reopen(name: str = name, database: str = database) -> Store:
+                        return Store(root / f"{name}.sqlite", database=database)
 
-                    store = Store(root / f"{mode}.sqlite", database=database, blobs=f"s3://bench/{mode}")
+                    store = Store(root / f"{name}.sqlite", database=database, blobs=f"s3://bench/{name}")
                     store.blobs.holds_texts = mode == "bucket"  # the anchor keeps its texts in the table
-                    figures[mode] = _ingest_and_read(store, items, reopen)
+                    runs[mode].append(_ingest_and_read(store, items, reopen))
     finally:
         server.stop()
-    table, bucket = figures["table"], figures["bucket"]
+    table, bucket = (tuple(max(column) for column in zip(*runs[mode])) for mode in ("table", "bucket"))
     assert table[2] == bucket[2], (table, bucket)
     return {
         "revisions": len(items),
