@@ -36,6 +36,7 @@ import pg_server  # noqa: E402  (tests/ holds the one way of starting a server o
 
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 500, 10, 5000, 500
 QUERIES = ["lorem", "ipsum dolor", "page 17", "sit amet", "xyzzy"] * 4
+NOTICES = 200
 WRK_SECONDS, WRK_CONNECTIONS = 10, 8
 
 
@@ -108,6 +109,34 @@ def _sync_and_web(tmp: Path, items: list, server: pg_server.PgServer) -> dict[st
     }
 
 
+def _notice_delay(server: pg_server.PgServer) -> dict[str, float | str]:
+    """How soon a listening store sees another connection's commit (store/postgres/listen.py): a NOTIFY
+    committed, then the listening store read at once and again until it has it, in one thread (no GIL in
+    between): the window in which a view right after a commit elsewhere could still answer the old page."""
+    import psycopg
+
+    from wikipeer.store.postgres.listen import CHANNEL
+
+    url = server.fresh_database("notices")
+    here = Store(Path(tempfile.gettempdir()) / "notices.sqlite", database=url)
+    here.listen()
+    here.last_seq()
+    delays, at_once = [], 0
+    with psycopg.connect(url, autocommit=True) as writer:
+        for position in range(1, NOTICES + 1):
+            writer.execute(f"NOTIFY {CHANNEL}, '{position}'")
+            committed = time.perf_counter()
+            reads = 0
+            while here.last_seq() < position:
+                reads += 1
+            delays.append((time.perf_counter() - committed) * 1e6)
+            at_once += reads == 0
+    here.close()
+    delays.sort()
+    return {"commit seen by a listener: at the first read": f"{at_once} of {NOTICES}",
+            "commit seen by a listener: p50 / max us": f"{delays[len(delays) // 2]:.0f} / {delays[-1]:.0f}"}
+
+
 def run() -> dict[str, float]:
     items = list(history(PAGES, REVISIONS, TEXT_BYTES))
     server = pg_server.start_server()
@@ -116,6 +145,7 @@ def run() -> dict[str, float]:
             lite = _timed(Store(Path(tmp) / "store.sqlite"), items)
             pg = _timed(Store(Path(tmp) / "pg.sqlite", database=server.fresh_database("bench")), items)
             served = _sync_and_web(Path(tmp), items, server)
+            notices = _notice_delay(server)
     finally:
         server.stop()
     assert lite["seq"] == pg["seq"], (lite, pg)
@@ -131,4 +161,5 @@ def run() -> dict[str, float]:
         "search time ratio (pg/sqlite)": pg["search ms"] / lite["search ms"],
         "hits (sqlite, pg)": f"{lite['hits']}, {pg['hits']}",
         **served,
+        **notices,
     }
