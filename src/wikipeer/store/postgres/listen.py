@@ -25,7 +25,6 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
 
 import psycopg
 from psycopg import pq
@@ -47,19 +46,15 @@ the parent's session on the socket they share."""
 class LogListener:
     """This process's view of one PostgreSQL store's log position and change generation (see the module)."""
 
-    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self._clock = clock
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
         self._poll: select.poll | None = None
         self._pid = os.getpid()
         self._position = 0
         self._generation = 0
-        self._asked_at = -VERIFY_SECONDS  # never asked: the first call asks
-        self._tried_at = -RETRY_SECONDS
-        self.reconnects = 0
-        """How many times a listening connection was opened (1 once listening; more after each loss)."""
+        self._asked_at = self._tried_at = float("-inf")  # never: the first call listens, then asks
 
     # -- what the store reads ----------------------------------------------------------------------
 
@@ -67,24 +62,20 @@ class LogListener:
         """The store's last log position as far as commits told this process, or None: ask the database
         (then report the answer with ``asked``)."""
         with self._lock:
-            if not self._listening() or self._clock() - self._asked_at >= VERIFY_SECONDS:
-                return None
-            return self._position
+            return self._position if self._told() else None
 
     def generation(self) -> int | None:
         """Goes up with every notification, own commit, re-listen and ask; None while not listening
         (whatever is cached under a generation must then be read again)."""
         with self._lock:
-            if not self._listening() or self._clock() - self._asked_at >= VERIFY_SECONDS:
-                return None
-            return self._generation
+            return self._generation if self._told() else None
 
     def asked(self, position: int) -> None:
         """The position the database answered: what the notifications missed, if anything, is in it."""
         with self._lock:
             self._position = max(self._position, position)
             self._generation += 1
-            self._asked_at = self._clock()
+            self._asked_at = time.monotonic()
 
     def committed(self, position: int | None) -> None:
         """This process committed (objects up to ``position``, or something beyond the log when None):
@@ -100,13 +91,17 @@ class LogListener:
 
     # -- inside ------------------------------------------------------------------------------------
 
+    def _told(self) -> bool:
+        """True when what notifications told can be answered: listening, and asked within VERIFY_SECONDS."""
+        return self._listening() and time.monotonic() - self._asked_at < VERIFY_SECONDS
+
     def _listening(self) -> bool:
         """Apply what the listening connection received; open it when there is none (not too often)."""
         if self._pid != os.getpid():
             if self._conn is not None:
                 _INHERITED.append(self._conn)  # the parent's: see _INHERITED
             self._conn, self._poll, self._pid = None, None, os.getpid()
-            self._asked_at, self._tried_at = -VERIFY_SECONDS, -RETRY_SECONDS
+            self._asked_at = self._tried_at = float("-inf")
         if self._conn is None and not self._listen():
             return False
         try:
@@ -117,7 +112,7 @@ class LogListener:
         return True
 
     def _listen(self) -> bool:
-        now = self._clock()
+        now = time.monotonic()
         if now - self._tried_at < RETRY_SECONDS:
             return False
         self._tried_at = now
@@ -138,7 +133,6 @@ class LogListener:
         self._position = max(self._position, last)
         self._generation += 1
         self._asked_at = now
-        self.reconnects += 1
         return True
 
     def _drain(self) -> None:
