@@ -1,21 +1,26 @@
-"""The log position without a round trip on PostgreSQL (store/postgres/listen.py): commits of another
+"""The log position without a round trip on PostgreSQL (store/postgres/listen.py): a cached view of the app
+sends no statement; commits of another
 connection reach ``last_seq`` and the hidden-changes stamp through LISTEN/NOTIFY, asking the server nothing;
 a lost listening connection falls back to asking and listens again; a served node of two workers shows an
 edit taken by one worker on the other's next cached view. A server of this module's own, in both runs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import psycopg
 import pytest
 
 from wikipeer.ingest import ingest
+from wikipeer.node import Node
 from wikipeer.store import hidden
 from wikipeer.store.postgres import listen
 from wikipeer.store.store import Store
+from wikipeer.web.app import create_app
 
 import pg_server
 from conftest import Author, run_cli, start_server, stop_server
@@ -127,6 +132,31 @@ def test_a_dropped_listening_connection_falls_back_to_asking_and_listens_again(p
     ingest(there, me.edit("After", "told again"), "test")
     sent.clear()
     assert eventually(here.last_seq, 8) == 8 and sent == []
+
+
+def test_a_cached_view_on_postgresql_sends_the_server_nothing(server, tmp_path, monkeypatch) -> None:
+    """The app's whole-page cache checks its token (log position, hides, settings) with no statement: the
+    app runs here, in this thread, so this thread's connection is the one its token would use."""
+    monkeypatch.setattr(listen, "VERIFY_SECONDS", 3600.0)
+    node_dir = tmp_path / "n"
+    assert run_cli(node_dir, "init", "--store", server.url("{node}")).code == 0
+    assert run_cli(node_dir, "edit", "w", "Here", "-m", "first", input="a page in PostgreSQL").code == 0
+    node = Node.open(node_dir)
+    try:
+        app = create_app(node)
+
+        async def views(count: int) -> list[str]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+                return [(await client.get("/wiki/w/Here")).text for _ in range(count)]
+
+        first = asyncio.run(views(2))  # rendered, then from the cache
+        sent = traced(node.store)
+        again = asyncio.run(views(20))
+        assert "a page in PostgreSQL" in first[0] and again == [first[1]] * 20
+        assert sent == []
+    finally:
+        node.close()
 
 
 @pytest.fixture(scope="module")
