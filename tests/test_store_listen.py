@@ -1,8 +1,8 @@
 """The log position without a round trip on PostgreSQL (store/postgres/listen.py): a cached view of the app
-sends no statement; commits of another
-connection reach ``last_seq`` and the hidden-changes stamp through LISTEN/NOTIFY, asking the server nothing;
-a lost listening connection falls back to asking and listens again; a served node of two workers shows an
-edit taken by one worker on the other's next cached view. A server of this module's own, in both runs."""
+sends no statement; commits of another connection reach ``last_seq`` and the hidden-changes stamp through
+LISTEN/NOTIFY, asking the server nothing; a lost listening connection falls back to asking and listens
+again; a served node of two workers shows an edit taken by one worker on the other's next cached view.
+A server of this module's own, in both runs."""
 
 from __future__ import annotations
 
