@@ -36,6 +36,7 @@ import pg_server  # noqa: E402  (tests/ holds the one way of starting a server o
 
 PAGES, REVISIONS, TEXT_BYTES, BATCH = 500, 10, 5000, 500
 QUERIES = ["lorem", "ipsum dolor", "page 17", "sit amet", "xyzzy"] * 4
+NOTICES = 200
 WRK_SECONDS, WRK_CONNECTIONS = 10, 8
 
 
@@ -56,9 +57,9 @@ def _timed(store: Store, items: list) -> dict[str, float]:
             "hits": found, "seq": store.last_seq()}
 
 
-def _source(directory: Path, items: list) -> Path:
-    """A SQLite node holding the corpus, its search index built (what the clones pull)."""
-    node = Node.init(directory)
+def _source(directory: Path, items: list, store: str | None = None) -> Path:
+    """A node holding the corpus, its search index built (on SQLite: what the clones pull)."""
+    node = Node.init(directory, store=store)
     try:
         _timed(node.store, items)
     finally:
@@ -67,12 +68,40 @@ def _source(directory: Path, items: list) -> Path:
 
 
 def _views(clone: Path, paths: Path, tmp: Path) -> servers.WrkResult:
-    """wrk reading every page of ``clone`` served, after one warming run (whole-page cache full)."""
+    """wrk reading every page of ``clone`` served, once every page was read (whole-page cache full: a timed
+    warming run left most pages unrendered on a loaded machine, and the slower backend measured renders)."""
+    import httpx
+
     port = servers.free_port()
     base = f"http://127.0.0.1:{port}"
     with servers.running(servers.ours_command(clone, port), base + "/", tmp / f"{clone.name}.log"):
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for path in paths.read_text().split():
+                client.get(path).raise_for_status()
         servers.wrk(base, paths, 3, WRK_CONNECTIONS)
         return servers.wrk(base, paths, WRK_SECONDS, WRK_CONNECTIONS)
+
+
+def run_views() -> dict[str, float | str]:
+    """Cached views alone (`python -m bench.run cluster-pg-views`): the corpus ingested into a SQLite node and a
+    PostgreSQL node (no sync), each served and read as in ``run``."""
+    items = list(history(PAGES, REVISIONS, TEXT_BYTES))
+    server = pg_server.start_server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            paths = root / "paths.txt"
+            paths.write_text("".join(f"/wiki/bench/{quote(f'Page_{p}')}\n" for p in range(PAGES)))
+            lite_node, pg_node = _source(root / "lite", items), _source(root / "pg", items, server.url("{node}"))
+            lite, pg = _views(lite_node, paths, root), _views(pg_node, paths, root)
+    finally:
+        server.stop()
+    if lite.bad or pg.bad:
+        raise RuntimeError(f"pages not served: {lite.bad} (SQLite), {pg.bad} (PostgreSQL)")
+    return {"SQLite cached views/s": lite.requests_per_s, "PostgreSQL cached views/s": pg.requests_per_s,
+            "views ratio (pg/sqlite)": pg.requests_per_s / lite.requests_per_s,
+            "SQLite view p50 / p99 ms": f"{lite.p50_ms:.2f} / {lite.p99_ms:.2f}",
+            "PostgreSQL view p50 / p99 ms": f"{pg.p50_ms:.2f} / {pg.p99_ms:.2f}"}
 
 
 def _sync_and_web(tmp: Path, items: list, server: pg_server.PgServer) -> dict[str, float]:
@@ -108,6 +137,34 @@ def _sync_and_web(tmp: Path, items: list, server: pg_server.PgServer) -> dict[st
     }
 
 
+def _notice_delay(server: pg_server.PgServer) -> dict[str, float | str]:
+    """How soon a listening store sees another connection's commit (store/postgres/listen.py): a NOTIFY
+    committed, then the listening store read at once and again until it has it, in one thread (no GIL in
+    between): the window in which a view right after a commit elsewhere could still answer the old page."""
+    import psycopg
+
+    from wikipeer.store.postgres.listen import CHANNEL
+
+    url = server.fresh_database("notices")
+    here = Store(Path(tempfile.gettempdir()) / "notices.sqlite", database=url)
+    here.listen()
+    here.last_seq()
+    delays, at_once = [], 0
+    with psycopg.connect(url, autocommit=True) as writer:
+        for position in range(1, NOTICES + 1):
+            writer.execute(f"NOTIFY {CHANNEL}, '{position}'")
+            committed = time.perf_counter()
+            reads = 0
+            while here.last_seq() < position:
+                reads += 1
+            delays.append((time.perf_counter() - committed) * 1e6)
+            at_once += reads == 0
+    here.close()
+    delays.sort()
+    return {"commit seen by a listener: at the first read": f"{at_once} of {NOTICES}",
+            "commit seen by a listener: p50 / max us": f"{delays[len(delays) // 2]:.0f} / {delays[-1]:.0f}"}
+
+
 def run() -> dict[str, float]:
     items = list(history(PAGES, REVISIONS, TEXT_BYTES))
     server = pg_server.start_server()
@@ -116,6 +173,7 @@ def run() -> dict[str, float]:
             lite = _timed(Store(Path(tmp) / "store.sqlite"), items)
             pg = _timed(Store(Path(tmp) / "pg.sqlite", database=server.fresh_database("bench")), items)
             served = _sync_and_web(Path(tmp), items, server)
+            notices = _notice_delay(server)
     finally:
         server.stop()
     assert lite["seq"] == pg["seq"], (lite, pg)
@@ -131,4 +189,5 @@ def run() -> dict[str, float]:
         "search time ratio (pg/sqlite)": pg["search ms"] / lite["search ms"],
         "hits (sqlite, pg)": f"{lite['hits']}, {pg['hits']}",
         **served,
+        **notices,
     }

@@ -90,6 +90,7 @@ def main(argv: list[str]) -> int:
                        "texts in the bucket vs in PostgreSQL (issue 18)", blob_texts_bench.run),
         "cluster-pg": ("Store on PostgreSQL vs SQLite: ingest of 5,000 signed revisions, index, search, "
                        "sync --pull, cached views (issue 18)", cluster_bench.run),
+        "cluster-pg-views": ("Store on PostgreSQL vs SQLite: cached views alone (issue 18)", cluster_bench.run_views),
         "sim": ("A simulated network of 1,000 real nodes: gossip, sync and peer exchange under 10% churn, 1% loss "
                 "and a partition (issue 18; SIM_NODES=100 for a quick run)", sim_bench.run),
         "soak": ("Soak: 200 readers, 5 writers and 4 log pullers on one server for 10 minutes (issue 11)", soak.run),

@@ -149,6 +149,11 @@ def test_two_saves_at_once_on_two_workers_lose_nothing(served):
 def test_an_edit_on_one_worker_is_shown_at_once_by_the_other(served):
     """The reader's worker holds the page in its whole-page cache; the edit is taken by the other worker; the
     reader's next view, from the same worker, shows the edit (tried again should a connection move meanwhile)."""
+    edit_shown_by_the_other_worker(served)
+
+
+def edit_shown_by_the_other_worker(served: Served) -> None:
+    """The test above, for a served node of any store (test_store_listen.py runs it on PostgreSQL)."""
     for _ in range(ATTEMPTS):
         title = unique_name("Cached")
         editor, reader = two_workers(served)

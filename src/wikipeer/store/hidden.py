@@ -35,12 +35,13 @@ class Hidden:
 def changes(store: Store) -> int:
     """How many times what is hidden has changed: what a cached page depends on beyond the store's log
     (a hide adds no block, and may come from another process: `wikipeer hide` while the node serves)."""
-    return int(store.meta(_CHANGES) or 0)
+    return int(store.followed_meta(_CHANGES) or 0)
 
 
 def _changed(store: Store) -> None:
     store.conn.execute(f"INSERT INTO meta VALUES ('{_CHANGES}', '1') ON CONFLICT(key) DO UPDATE SET "
                        "value = CAST(value AS INTEGER) + 1")
+    store.announce_change()
 
 
 _CHANGES = "hidden_changes"

@@ -81,7 +81,15 @@ class StoreReader(Protocol):
         ...
 
     def last_seq(self) -> int:
-        """The last log position handed out (0 for an empty store)."""
+        """The last log position handed out (0 for an empty store); after ``listen``, as commits told this process."""
+        ...
+
+    def listen(self) -> None:
+        """Follow every process's commits in this one, so ``last_seq`` and ``followed_meta`` ask no server."""
+        ...
+
+    def followed_meta(self, key: str) -> str | None:
+        """``meta`` of a setting whose changes are announced (``announce_change``): cached while none came."""
         ...
 
     def text_bytes(self, text_id: int) -> bytes:
@@ -371,6 +379,10 @@ class StoreBackend(StoreReader, Protocol):
 
     def write(self) -> AbstractContextManager[StoreWriter]:
         """One write transaction; everything in it commits together or not at all."""
+        ...
+
+    def announce_change(self) -> None:
+        """Tell the processes following this store that a setting read by ``followed_meta`` changed."""
         ...
 
     def set_meta(self, key: str, value: str) -> None:

@@ -18,6 +18,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libipld
 
@@ -42,6 +43,9 @@ from wikipeer.store.schema import (KIND_BAN, KIND_BLOCKLIST, KIND_CHUNK, KIND_FI
                                    KIND_SIG, KIND_TEXT, KIND_TRUST, SCHEMA, SCHEMA_VERSION, add_columns, add_media_tables,
                                    migrate_origins, migrate_revisions, migrate_text_sha1,
                                    statements)
+
+if TYPE_CHECKING:
+    from wikipeer.store.postgres.listen import LogListener
 
 DEFAULT_CHAIN = 16
 PACKED = revpack.PACKED
@@ -155,6 +159,8 @@ class Store:
         self._key_names: dict[int, str] = {}  # ids stay bound to their value once committed (cleared on rollback)
         self._strings: dict[int, str] = {}
         self._dicts: dict[int, bytes] = {}  # trained dictionaries, by id: never changed once stored
+        self._listener: LogListener | None = None  # PostgreSQL, once listen() was called
+        self._followed_meta: dict[str, tuple[int, str | None]] = {}
         self.index_trusted: Callable[[], frozenset[str]] = frozenset
         """The keys of the view whose shown heads the search index holds (a Node sets its default view's)."""
         self.blobs = open_blobs(None, self.path)  # until the store's own choice is read below
@@ -221,6 +227,7 @@ class Store:
             from wikipeer.store.postgres.connection import connect  # psycopg only for a PostgreSQL store
 
             conn = self._local.conn = connect(self.database)
+            conn.on_commit = self._committed
             self._local.view_keys = None
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
@@ -246,6 +253,8 @@ class Store:
             conn.close()
             self._local.conn = None
             self._local.view_keys = None  # its temporary tables went with the connection
+        if self._listener is not None:
+            self._listener.close()  # opened again by the next last_seq(), should one come
 
     # -- writing ---------------------------------------------------------
 
@@ -560,8 +569,48 @@ class Store:
         return list(heads.values())
 
     def last_seq(self) -> int:
+        """The last log position; after ``listen()`` on PostgreSQL, as commits told this process (no round trip)."""
+        known = self._listener.position() if self._listener is not None else None
+        if known is not None:
+            return known
         row = self.conn.execute("SELECT max(id) FROM objects").fetchone()
+        if self._listener is not None:
+            self._listener.asked(row[0] or 0)
         return row[0] or 0
+
+    def listen(self) -> None:
+        """Keep the log position in this process, told of every commit (any process's), so that
+        ``last_seq`` and ``followed_meta`` cost no round trip: PostgreSQL's LISTEN/NOTIFY on a connection
+        of its own (store/postgres/listen.py). SQLite answers them with a local query: nothing to do."""
+        if self.database is not None and self._listener is None:
+            from wikipeer.store.postgres.listen import LogListener
+
+            self._listener = LogListener(self.database)
+
+    def followed_meta(self, key: str) -> str | None:
+        """``meta(key)`` for a setting whose every change is followed by ``announce_change()``: after
+        ``listen()``, read again only once a notification or the periodic check says it may have changed."""
+        generation = self._listener.generation() if self._listener is not None else None
+        seen = self._followed_meta.get(key)
+        if generation is not None and seen is not None and seen[0] == generation:
+            return seen[1]
+        value = self.meta(key)
+        if generation is not None:
+            self._followed_meta[key] = (generation, value)
+        return value
+
+    def announce_change(self) -> None:
+        """Tell the processes that listen (this one at once) that a setting read by ``followed_meta`` changed."""
+        if self.database is not None:
+            from wikipeer.store.postgres.listen import CHANGED, CHANNEL
+
+            self.conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, CHANGED))
+        if self._listener is not None:
+            self._listener.committed(None)
+
+    def _committed(self, last: int) -> None:
+        if self._listener is not None:
+            self._listener.committed(last)
 
     _TEXT_CHAIN = (
         "WITH RECURSIVE chain(id, base, data, dict, pack, offset, length, n) AS ("

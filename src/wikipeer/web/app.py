@@ -104,6 +104,7 @@ def create_app(node: Node, default_wiki: str | None = None,
     a reader asks for (the DHT).
     """
     limits = limits or Limits.from_rates()
+    node.store.listen()  # the cache's token below asks no server on each view (store/postgres/listen.py)
     app = _routes(node, default_wiki, session_seconds, limits)
     app.state.site.finder = finder
     api = mwapi.ApiPath(app, app.state.site, limits)  # api.php beside the FastAPI app: it needs none of its machinery

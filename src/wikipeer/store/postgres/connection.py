@@ -26,6 +26,8 @@ from wikipeer.store.postgres.server import ServerGone, server_name
 from wikipeer.store.postgres import translate as tr
 
 CONNECT_SECONDS = 10
+LOG_CHANNEL = "wikipeer_log"
+"""Where a write that added objects announces its last id as it commits (store/postgres/listen.py)."""
 
 
 class _Numeric(Loader):
@@ -96,6 +98,8 @@ class PgConnection:
         self._objects_added = False
         self._timeout_ms = 60_000
         self._trace: Callable[[str], None] | None = None
+        self.on_commit: Callable[[int], None] | None = None
+        """Told the last object id once a write that added objects committed (the store's log listener)."""
 
     # -- sqlite3.Connection's interface ------------------------------------------------------------
 
@@ -130,7 +134,12 @@ class PgConnection:
             return self._run(t.sql, (t.arg,))
         statement = t.sql.upper()
         if statement == "COMMIT" and self._writing:
-            self._before_commit()
+            last = self._before_commit()
+            self._writing = False
+            cursor = self._run(t.sql, ())
+            if last is not None and self.on_commit is not None:
+                self.on_commit(last)
+            return cursor
         if statement in ("COMMIT", "ROLLBACK"):
             self._writing = False
         args = self._args(t, params)
@@ -233,12 +242,16 @@ class PgConnection:
         name = text[len("INSERT INTO "):].split("(")[0].split()[0]
         return self._table(name)[2]
 
-    def _before_commit(self) -> None:
+    def _before_commit(self) -> int | None:
         """Objects' ids are given by the writer (``max(seq) FROM sqlite_sequence``): keep the sequence that
-        stands for sqlite_sequence at the highest id ever used, as AUTOINCREMENT does when rows are deleted."""
-        if self._objects_added:
-            self._run("SELECT setval(pg_get_serial_sequence('objects', 'id'), m) "
-                      "FROM (SELECT max(id) AS m FROM objects) x WHERE m IS NOT NULL", ())
+        stands for sqlite_sequence at the highest id ever used, as AUTOINCREMENT does when rows are deleted.
+        In the same statement, tell every listening process the new last id (delivered once this commits).
+        Returns that id, or None when the transaction added no objects."""
+        if not self._objects_added:
+            return None
+        row = self._run("SELECT m, setval(pg_get_serial_sequence('objects', 'id'), m), pg_notify(%s, m::text) "
+                        "FROM (SELECT max(id) AS m FROM objects) x WHERE m IS NOT NULL", (LOG_CHANNEL,)).fetchone()
+        return row[0] if row else None
 
     def _guarded(self, text: str, args: tuple) -> PgCursor:
         """A statement on a temporary table inside a transaction: its failure (the table not made yet)
