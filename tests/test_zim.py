@@ -17,7 +17,7 @@ import pytest
 from libzim.reader import Archive
 from PIL import Image
 
-from tests.conftest import CLI, assert_user_error, cli_env, free_port, on_a_terminal, plain_screen, run_cli
+from conftest import CLI, assert_user_error, cli_env, free_port, on_a_terminal, plain_screen, run_cli
 from wikipeer.authoring import edit
 from wikipeer.node import Node
 from wikipeer.uploading import upload
