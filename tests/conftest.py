@@ -127,15 +127,19 @@ def copy_node(source: Path, target: Path) -> None:
     (target / "config.json").write_text(json.dumps(config, indent=1))
 
 
-@contextmanager
-def store_db(directory: Path) -> Iterator:
-    """A connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper), closed after."""
+def store_connect(directory: Path):
+    """A new connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper)."""
     config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
     if config.get("store"):
         from wikipeer.store.postgres.connection import connect
-        conn = connect(config["store"])
-    else:
-        conn = sqlite3.connect(directory / "store.sqlite")
+        return connect(config["store"])
+    return sqlite3.connect(directory / "store.sqlite")
+
+
+@contextmanager
+def store_db(directory: Path) -> Iterator:
+    """A connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper), closed after."""
+    conn = store_connect(directory)
     try:
         with conn:
             yield conn

@@ -16,7 +16,6 @@ import io
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import zstandard
 from nacl.signing import SigningKey
 
-from conftest import Result, dump_tables, run_cli
+from conftest import Result, dump_tables, run_cli, store_connect
 from wikipeer.cli.main import main
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
@@ -49,17 +48,17 @@ SIMPLEWIKI = DATA / "simplewiki.xml"
 
 
 def objects(node_dir: Path) -> int:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return conn.execute("SELECT count(*) FROM objects").fetchone()[0]
 
 
 def cids(node_dir: Path) -> set[bytes]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return {c for (c,) in conn.execute("SELECT cid FROM objects")}
 
 
 def tables(node_dir: Path) -> dict:
-    conn = sqlite3.connect(node_dir / "store.sqlite")
+    conn = store_connect(node_dir)
     try:
         return dump_tables(conn)
     finally:
@@ -123,7 +122,7 @@ def signing(node_dir: Path):
 
 
 def all_blocks(node_dir: Path) -> list[Block]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         ids = [i for (i,) in conn.execute("SELECT id FROM objects ORDER BY id")]
     node = Node.open(node_dir)
     try:

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server
+from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server, store_connect
 from wikipeer.node import Node
 from wikipeer.store import indexer
 from wikipeer.store.indexer import SEARCH_CATCH_UP
@@ -133,7 +133,7 @@ def test_an_edit_through_a_served_node_is_found_at_once(node_dir):
 
 
 def _state_digest(node_dir: Path) -> str:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         rows = conn.execute("SELECT page, rev, title FROM search_state ORDER BY page").fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -171,7 +171,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
     assert result.code == 0 and "search index up to date" in result.out, str(result)
     assert _lag(node_dir) == 0
     # The reference: the same store indexed from nothing in one uninterrupted run.
-    with sqlite3.connect(rebuilt / "store.sqlite") as conn:
+    with store_connect(rebuilt) as conn:
         conn.execute("UPDATE meta SET value = 'older tokens' WHERE key = 'search'")  # empties it and marks all
     assert run_cli(rebuilt, "index").code == 0 and _lag(rebuilt) == 0
     assert _state_digest(node_dir) == _state_digest(rebuilt)
@@ -240,7 +240,7 @@ def test_search_can_be_turned_off_for_a_wiki(node_dir):
     assert run_cli(node_dir, "index").code == 0
     off = run_cli(node_dir, "index", "--off", "w")
     assert off.code == 0 and "search is now off for w: its 1 pages leave the index" in off.out, str(off)
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         assert [r[0] for r in conn.execute("SELECT title FROM search_state")] == ["Both"]  # only v's page left
     result = run_cli(node_dir, "search", "koala")
     assert result.out.splitlines() == ["v: Both  a koala in v"] and "search is turned off for wiki w" in result.err

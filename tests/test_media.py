@@ -26,7 +26,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import assert_user_error, run_cli, start_server, stop_server
+from conftest import assert_user_error, run_cli, start_server, stop_server, store_connect
 from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.errors import UserError
 from wikipeer.fsck import fsck
@@ -723,7 +723,7 @@ def user(served) -> httpx.Client:
 
 
 def _files_count(node_dir: Path) -> int:
-    conn = sqlite3.connect(node_dir / "store.sqlite")
+    conn = store_connect(node_dir)
     try:
         return conn.execute("SELECT count(*) FROM files").fetchone()[0]
     finally:

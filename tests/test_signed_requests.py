@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_cli, start_server, stop_server
+from conftest import run_cli, start_server, stop_server, store_connect
 from signed_calls import new_signer, node_key, signed
 
 from wikipeer.authoring import edit, edit_blocks
@@ -55,7 +55,7 @@ def from_address(client: httpx.Client, address: str) -> httpx.Client:
 
 
 def read(directory: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_connect(directory) as conn:
         return conn.execute(sql, args).fetchall()
 
 

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import string
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, Result, cli_env, run_cli, start_server, stop_server
+from conftest import CLI, Result, cli_env, run_cli, start_server, stop_server, store_connect
 from wikipeer.authoring import edit_blocks
 from wikipeer.formats.bundle import verify_bundle
 from wikipeer.formats.summary import Summary
@@ -93,7 +92,7 @@ def revisions(node_dir: Path, wiki: str, title: str) -> int:
 
 
 def cids(node_dir: Path) -> list[bytes]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return [c for (c,) in conn.execute("SELECT cid FROM objects")]
 
 
