@@ -25,7 +25,7 @@ import pytest
 import zstandard
 from nacl.signing import SigningKey
 
-from conftest import Result, dump_tables, run_cli, store_connect
+from conftest import Result, copy_node, dump_tables, run_cli, store_connect
 from wikipeer.cli.main import main
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
@@ -160,7 +160,7 @@ class Source:
 def source(_sample_template, tmp_path_factory) -> Source:
     base = tmp_path_factory.mktemp("bundle-source")
     node = base / "source"
-    shutil.copytree(_sample_template, node)
+    copy_node(_sample_template, node)
     first = base / "first.car"
     cursor = int(re.search(r"--since (\d+)", create(node, first)).group(1))
     first_cids = cids(node)
@@ -183,7 +183,7 @@ def _target_template(tmp_path_factory) -> Path:
 def target(_target_template, tmp_path) -> Path:
     """A second node, with one edit of its own so its store is not empty."""
     directory = tmp_path / "target"
-    shutil.copytree(_target_template, directory)
+    copy_node(_target_template, directory)
     return directory
 
 
