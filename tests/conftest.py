@@ -147,6 +147,16 @@ def store_db(directory: Path) -> Iterator:
         conn.close()
 
 
+def holds_store(directory: Path) -> bool:
+    """Whether a node's store was made: its SQLite file, or on PostgreSQL the database its config.json names."""
+    if _PG is None:
+        return (directory / "store.sqlite").exists()
+    if not (directory / "config.json").exists() or not json.loads((directory / "config.json").read_text())["store"]:
+        return False
+    with store_db(directory) as conn:
+        return conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() is not None
+
+
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIKIPEER_")}
     if _PG is not None:

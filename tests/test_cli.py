@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_user_error, run_cli, store_connect
+from conftest import assert_user_error, holds_store, run_cli, store_connect
 from wikipeer.cli.main import main
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node
@@ -35,7 +35,7 @@ def test_init_creates_a_node_with_a_private_node_key(tmp_path):
     node = tmp_path / "fresh"
     result = ok(run_cli(node, "init"))
     assert re.search(r"node key ed25519:[A-Za-z0-9_-]{43}", result.out)
-    assert (node / "store.sqlite").exists()
+    assert holds_store(node)
     key_file = node / "keys" / "node.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert json.loads(key_file.read_text())["public"] in result.out
@@ -61,7 +61,7 @@ def test_node_dir_from_environment(tmp_path):
     node = tmp_path / "by-env"
     env = {"WIKIPEER_NODE": str(node)}
     ok(run_cli(None, "init", env=env))
-    assert (node / "store.sqlite").exists()
+    assert holds_store(node)
     ok(run_cli(None, "edit", "w", "Env page", "--summary", "s", input="via env\n", env=env))
     assert ok(run_cli(node, "show", "w", "Env page")).out == "via env\n"
 
