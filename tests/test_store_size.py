@@ -29,6 +29,8 @@ from wikipeer.store.store import Store
 
 from conftest import Author
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL
+
 FIXTURE = Path(__file__).parent / "data" / "store_schema14.sqlite.xz"
 TEXT = b"the text of the revision"
 KEY = "ed25519:" + "A" * 43
