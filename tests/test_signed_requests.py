@@ -29,6 +29,8 @@ from wikipeer.node import Node
 from wikipeer.store.nonces import PURGE_EVERY, Nonces
 from wikipeer.store.peers import PeerBook
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL (seen nonces are in the store)
+
 WIKI = "w"
 SIGNATURE_HEADERS = (DIGEST, AUDIENCE, SIGNATURE_INPUT, SIGNATURE)
 EMPTY = 10**9  # a log position past the end: an answer with no blocks
