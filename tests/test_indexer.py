@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server, store_connect
+import pytest
+from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server, store_connect, store_db
 from wikipeer.node import Node
 from wikipeer.store import indexer
 from wikipeer.store.indexer import SEARCH_CATCH_UP
@@ -68,6 +69,7 @@ def test_an_interrupted_catch_up_resumes(node, author):
     assert node.store.index_lag() == 0 and len(_titles(node, "marsupials")) == 250
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from a second connection
 def test_a_search_does_not_wait_for_a_writer(node, author):
     """A writer holding the store (a long import) does not stall a search: it answers from the index as it is."""
     node.ingest(_edits(author, 2), "test")
@@ -91,6 +93,7 @@ def _fill(node_dir: Path, count: int, size: int = 1) -> None:
     node.close()
 
 
+@pytest.mark.sqlite_only  # as above: the lagging index is made by holding SQLite's write lock
 def test_search_reports_a_lagging_index_on_a_served_node(node_dir):
     count = SEARCH_CATCH_UP + 20
     _fill(node_dir, count)
@@ -182,7 +185,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
 
 
 def _lag(node_dir: Path) -> int:
-    with sqlite3.connect(node_dir / "store.sqlite", timeout=60) as conn:
+    with store_db(node_dir) as conn:
         return conn.execute("SELECT count(*) FROM index_pending").fetchone()[0]
 
 
@@ -271,6 +274,12 @@ def test_unspaced_scripts_are_found_through_their_bigrams_alone(node, author):
     assert _titles(node, "東京2020") == {"Together"} and _titles(node, "東京20") == {"Apart", "Together"}
     assert _titles(node, "京都") == {"Apart", "Together"} and _titles(node, "都") == {"Apart", "Together"}
     assert _titles(node, "นาย") == {"Together"} and _titles(node, "ภาษา") == set()
+
+
+@pytest.mark.sqlite_only  # SQLite's FTS5 trigram table; PostgreSQL's search is its own (store/postgres/search.py)
+def test_unspaced_runs_stay_out_of_the_trigram_table(node, author):
+    node.ingest(author.edit("Together", "東京都 と 東京2020 の นาย\n"), "test")
+    assert _titles(node, "東京都") == {"Together"}
     conn = node.store.conn
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"東京都\"'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"020\"'").fetchone()[0] == 1
