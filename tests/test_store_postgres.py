@@ -41,6 +41,8 @@ def _store(server: pg_server.PgServer, tmp_path: Path, name: str) -> Store:
     ("SELECT id FROM temp.view_keys WHERE x IS ?", "SELECT id FROM pg_temp.view_keys WHERE x IS NOT DISTINCT FROM %s"),
     ("SELECT a FROM (SELECT 1 AS a) WHERE a = 1", "SELECT a FROM (SELECT 1 AS a) AS _sub1 WHERE a = 1"),
     ("SELECT 'it''s ? 50%' FROM t WHERE k = ?", "SELECT 'it''s ? 50%%' FROM t WHERE k = %s"),
+    ("SELECT r.id FROM revisions r CROSS JOIN pages p ON p.id = r.page CROSS JOIN t",
+     "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page CROSS JOIN t"),
     ("INSERT INTO takers VALUES (?, 1, 0) ON CONFLICT(key) DO UPDATE SET served = served + excluded.served",
      "INSERT INTO takers VALUES (%s, 1, 0) ON CONFLICT(key) DO UPDATE SET served = takers.served + excluded.served"),
     ("CREATE TABLE IF NOT EXISTS x(id INTEGER PRIMARY KEY, v BLOB NOT NULL, PRIMARY KEY(id)) WITHOUT ROWID",
