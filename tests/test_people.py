@@ -100,8 +100,16 @@ def cast(_sample_template, tmp_path_factory) -> Cast:
 
 
 @pytest.fixture(scope="module")
-def served(cast):
-    proc, client = start_server(cast.node_dir)
+def served_dir(cast, tmp_path_factory) -> Path:
+    """A copy of the cast's node to serve: on PostgreSQL a served database cannot be copied, and tests copy the cast."""
+    node_dir = tmp_path_factory.mktemp("people-served") / "node"
+    copy_node(cast.node_dir, node_dir)
+    return node_dir
+
+
+@pytest.fixture(scope="module")
+def served(served_dir):
+    proc, client = start_server(served_dir)
     try:
         yield client
     finally:
@@ -333,11 +341,11 @@ def test_key_profile_publishes_the_name_other_nodes_show(sample_node):
     assert f"  Carol Connor ({public.removeprefix('ed25519:')[:10]}…)  hello" in line
 
 
-def test_a_name_given_while_the_node_serves_shows_at_the_next_request(cast, served):
+def test_a_name_given_while_the_node_serves_shows_at_the_next_request(cast, served, served_dir):
     """Last in this module: it names the nameless key on the served node (another process's keyring write)."""
     before = served.get(f"/wiki/{WIKI}/People_page?action=history").text
     assert cast.nameless.fingerprint in {text for _, _, text in _author_spans(before)}
-    assert run_cli(cast.node_dir, "key", "import", "nelly", input=cast.nameless.public).code == 0
+    assert run_cli(served_dir, "key", "import", "nelly", input=cast.nameless.public).code == 0
     after = served.get(f"/wiki/{WIKI}/People_page?action=history").text
     spans = {text: kind for kind, _, text in _author_spans(after)}
     assert spans.get("nelly") == "local" and cast.nameless.fingerprint not in spans
