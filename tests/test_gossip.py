@@ -15,7 +15,6 @@ import json
 import random
 import re
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -169,8 +168,8 @@ def parallel(calls: list[Callable[[], object]]) -> list:
 
 
 def read(node: Served, sql: str, *args) -> list[tuple]:
-    """A read of a served node's store from outside (SQLite in WAL mode: readers never block it)."""
-    conn = sqlite3.connect(f"file:{node.dir / 'store.sqlite'}?mode=ro", uri=True, timeout=30)
+    """A read of a served node's store from outside (SQLite in WAL mode and PostgreSQL: readers never block it)."""
+    conn = store_connect(node.dir)
     try:
         return conn.execute(sql, args).fetchall()
     finally:
