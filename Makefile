@@ -6,7 +6,7 @@ NODE ?= $(CURDIR)/node
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench install langdata clean
+.PHONY: run test test-postgresql bench install langdata clean
 
 # Each step says what it does in one line (`@`: make does not echo the commands themselves); pip is quiet.
 PIP := $(BIN)/pip --quiet --disable-pip-version-check
@@ -42,6 +42,11 @@ test: install langdata
 	$(BIN)/python -m pytest -m serial
 	@echo "make: the store-backed tests again, on PostgreSQL (servers the tests start themselves)"
 	$(BIN)/python -m pytest -n 2 -m "backends and not sqlite_only and not serial" --store=postgresql
+
+# The whole suite on PostgreSQL (docs/testing.md), not part of `make test` (which runs the `backends` modules there).
+test-postgresql: install langdata
+	@bash scripts/system-deps.sh
+	$(BIN)/python -m pytest -n 2 -m "not serial" --store=postgresql
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

@@ -62,8 +62,18 @@ def pytest_addoption(parser) -> None:
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "backends: passes on both store backends; `make test` runs these a second "
                                        "time with --store=postgresql")
-    config.addinivalue_line("markers", "sqlite_only: in a backends module, a test of SQLite itself (its query "
-                                       "plans, its file): left out of the PostgreSQL run")
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (its query plans, its file, "
+                                       "the node directory's disk holding it): left out of --store=postgresql runs")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On PostgreSQL, tests marked sqlite_only are left out (deselected, so the count says so)."""
+    if config.getoption("--store") != "postgresql":
+        return
+    left_out = [item for item in items if item.get_closest_marker("sqlite_only")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
 
 
 _PG: pg_server.PgServer | None = None
@@ -82,7 +92,7 @@ def store_backend(request):
     original = Store.__init__
 
     def on_postgres(self, path, chain=None, blobs=None, database=None):
-        original(self, path, chain, blobs, database if database is not None else _PG.database_for(path))
+        original(self, path, chain, blobs, database if database is not None else _database_of(Path(path)))
 
     Store.__init__ = on_postgres
     os.environ["WIKIPEER_STORE"] = _PG.url("{node}")
@@ -93,6 +103,17 @@ def store_backend(request):
         del os.environ["WIKIPEER_STORE"]
         _PG.stop()
         _PG = None
+
+
+def _database_of(path: Path) -> str:
+    """The database a test's ``Store(path)`` opens on PostgreSQL: a node's own (its config.json names it)
+    for ``NODE/store.sqlite``, else one standing for the path."""
+    config = path.parent / "config.json"
+    if path.name == "store.sqlite" and config.exists():
+        url = json.loads(config.read_text()).get("store")
+        if url:
+            return url
+    return _PG.database_for(path)
 
 
 def copy_node(source: Path, target: Path) -> None:
@@ -106,20 +127,34 @@ def copy_node(source: Path, target: Path) -> None:
     (target / "config.json").write_text(json.dumps(config, indent=1))
 
 
-@contextmanager
-def store_db(directory: Path) -> Iterator:
-    """A connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper), closed after."""
+def store_connect(directory: Path):
+    """A new connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper)."""
     config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
     if config.get("store"):
         from wikipeer.store.postgres.connection import connect
-        conn = connect(config["store"])
-    else:
-        conn = sqlite3.connect(directory / "store.sqlite")
+        return connect(config["store"])
+    return sqlite3.connect(directory / "store.sqlite")
+
+
+@contextmanager
+def store_db(directory: Path) -> Iterator:
+    """A connection to a node's store database, as sqlite3's (on PostgreSQL: the store's own wrapper), closed after."""
+    conn = store_connect(directory)
     try:
         with conn:
             yield conn
     finally:
         conn.close()
+
+
+def holds_store(directory: Path) -> bool:
+    """Whether a node's store was made: its SQLite file, or on PostgreSQL the database its config.json names."""
+    if _PG is None:
+        return (directory / "store.sqlite").exists()
+    if not (directory / "config.json").exists() or not json.loads((directory / "config.json").read_text())["store"]:
+        return False
+    with store_db(directory) as conn:
+        return conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() is not None
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:

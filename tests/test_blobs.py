@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server
+from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server, store_connect
 from test_media import big_jpeg
 from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
@@ -50,7 +49,7 @@ def file_bytes(node_dir: Path, title: str) -> bytes:
 
 
 def chunk_rows(node_dir: Path) -> int:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
 

@@ -7,7 +7,6 @@ right-to-left wiki. Screenshots go to build/screenshots/ for a person to see.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -19,7 +18,7 @@ pytest.register_assert_rewrite("browser_support")  # before its import: its asse
 
 from browser_support import (PASSWORD, UK_WIKI, Tab, assert_png, open_tab, page_path, screenshot, serve, title_of,
                              unique_name)
-from conftest import run_cli
+from conftest import run_cli, store_connect
 
 pytest_plugins = ["browser_support"]
 
@@ -415,7 +414,7 @@ def he_server(tmp_path_factory):
     assert run_cli(node_dir, "init").code == 0
     result = run_cli(node_dir, "import", str(write_rtl_dump(base / "he.xml")))
     assert result.code == 0, str(result)
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         assert conn.execute("SELECT count(*) FROM pages WHERE wiki = 'hewiki'").fetchone()[0] == len(HE_PAGES)
     with serve(node_dir) as server:
         yield server

@@ -16,7 +16,6 @@ import io
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import zstandard
 from nacl.signing import SigningKey
 
-from conftest import Result, dump_tables, run_cli
+from conftest import Result, copy_node, dump_tables, run_cli, store_connect
 from wikipeer.cli.main import main
 from wikipeer.authoring import edit_blocks
 from wikipeer.ingest import ACCEPTED, ingest
@@ -49,17 +48,17 @@ SIMPLEWIKI = DATA / "simplewiki.xml"
 
 
 def objects(node_dir: Path) -> int:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return conn.execute("SELECT count(*) FROM objects").fetchone()[0]
 
 
 def cids(node_dir: Path) -> set[bytes]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return {c for (c,) in conn.execute("SELECT cid FROM objects")}
 
 
 def tables(node_dir: Path) -> dict:
-    conn = sqlite3.connect(node_dir / "store.sqlite")
+    conn = store_connect(node_dir)
     try:
         return dump_tables(conn)
     finally:
@@ -123,7 +122,7 @@ def signing(node_dir: Path):
 
 
 def all_blocks(node_dir: Path) -> list[Block]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         ids = [i for (i,) in conn.execute("SELECT id FROM objects ORDER BY id")]
     node = Node.open(node_dir)
     try:
@@ -161,7 +160,7 @@ class Source:
 def source(_sample_template, tmp_path_factory) -> Source:
     base = tmp_path_factory.mktemp("bundle-source")
     node = base / "source"
-    shutil.copytree(_sample_template, node)
+    copy_node(_sample_template, node)
     first = base / "first.car"
     cursor = int(re.search(r"--since (\d+)", create(node, first)).group(1))
     first_cids = cids(node)
@@ -184,7 +183,7 @@ def _target_template(tmp_path_factory) -> Path:
 def target(_target_template, tmp_path) -> Path:
     """A second node, with one edit of its own so its store is not empty."""
     directory = tmp_path / "target"
-    shutil.copytree(_target_template, directory)
+    copy_node(_target_template, directory)
     return directory
 
 

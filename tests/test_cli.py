@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, holds_store, run_cli, store_connect
 from wikipeer.cli.main import main
 from wikipeer.model.cid import cid_to_str
 from wikipeer.node import Node
@@ -36,7 +35,7 @@ def test_init_creates_a_node_with_a_private_node_key(tmp_path):
     node = tmp_path / "fresh"
     result = ok(run_cli(node, "init"))
     assert re.search(r"node key ed25519:[A-Za-z0-9_-]{43}", result.out)
-    assert (node / "store.sqlite").exists()
+    assert holds_store(node)
     key_file = node / "keys" / "node.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert json.loads(key_file.read_text())["public"] in result.out
@@ -62,7 +61,7 @@ def test_node_dir_from_environment(tmp_path):
     node = tmp_path / "by-env"
     env = {"WIKIPEER_NODE": str(node)}
     ok(run_cli(None, "init", env=env))
-    assert (node / "store.sqlite").exists()
+    assert holds_store(node)
     ok(run_cli(None, "edit", "w", "Env page", "--summary", "s", input="via env\n", env=env))
     assert ok(run_cli(node, "show", "w", "Env page")).out == "via env\n"
 
@@ -210,7 +209,7 @@ def test_fsck_clean_store(sample_node):
 
 
 def test_fsck_finds_a_flipped_byte_in_a_stored_block(sample_node):
-    conn = sqlite3.connect(sample_node / "store.sqlite")
+    conn = store_connect(sample_node)
     cid, data = conn.execute("SELECT cid, data FROM objects WHERE kind = 2 ORDER BY id LIMIT 1 OFFSET 3").fetchone()
     corrupt = bytearray(data)
     corrupt[len(corrupt) // 2] ^= 0x04
@@ -226,7 +225,7 @@ def test_fsck_finds_a_flipped_byte_in_a_stored_block(sample_node):
 
 
 def test_fsck_reports_a_corrupted_text_instead_of_crashing(sample_node):
-    conn = sqlite3.connect(sample_node / "store.sqlite")
+    conn = store_connect(sample_node)
     oid, data = conn.execute("SELECT id, data FROM texts WHERE base IS NULL ORDER BY id LIMIT 1").fetchone()
     corrupt = bytearray(data)
     corrupt[len(corrupt) // 2] ^= 0x40

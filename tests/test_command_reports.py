@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Result, dump_tables, on_a_terminal, plain_screen, run_cli, start_server, stop_server
+from conftest import (Result, dump_tables, on_a_terminal, plain_screen, run_cli, start_server, stop_server,
+                      store_connect)
 from wikipeer.net.sync import NO_REASON, SyncResult, _record_push
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
@@ -104,8 +105,7 @@ def test_an_empty_text_is_saved_with_allow_empty(node_dir):
 
 
 def _conn(node_dir: Path):
-    import sqlite3
-    return sqlite3.connect(node_dir / "store.sqlite")
+    return store_connect(node_dir)
 
 
 # -- a push the other side refuses -----------------------------------------------------------------

@@ -28,6 +28,9 @@ from wikipeer.net.gossip import gossip_forever
 from wikipeer.node import Node
 from wikipeer.store import gossip_queue
 
+# On PostgreSQL the store's rows live on the server's disk, not the full one under the node directory.
+pytestmark = pytest.mark.sqlite_only
+
 SAMPLE = "wikipeer"
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)"')
 _PARENTS = re.compile(r'<input type="hidden" name="parents" value="([^"]*)"')

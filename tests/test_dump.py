@@ -10,7 +10,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, cli_env, dump_tables, run_cli
+from conftest import CLI, cli_env, dump_tables, run_cli, store_connect
 from dumps import TRUNCATED, content, load, sample
 
 HEADER = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">
@@ -46,7 +45,7 @@ def write(tmp_path: Path, body: str, name: str = "d.xml") -> Path:
 
 
 def titles(node: Path, wiki: str = "testwiki") -> set[str]:
-    conn = sqlite3.connect(node / "store.sqlite")
+    conn = store_connect(node)
     try:
         return {r[0] for r in conn.execute("SELECT title FROM pages WHERE wiki = ?", (wiki,))}
     finally:
@@ -54,7 +53,7 @@ def titles(node: Path, wiki: str = "testwiki") -> set[str]:
 
 
 def page_count(node: Path, wiki: str) -> int:
-    conn = sqlite3.connect(node / "store.sqlite")
+    conn = store_connect(node)
     try:
         return conn.execute("SELECT count(*) FROM pages WHERE wiki = ?", (wiki,)).fetchone()[0]
     finally:
@@ -62,7 +61,7 @@ def page_count(node: Path, wiki: str) -> int:
 
 
 def store_state(node: Path) -> dict[str, list]:
-    conn = sqlite3.connect(node / "store.sqlite")
+    conn = store_connect(node)
     try:
         tables = dump_tables(conn)
     finally:

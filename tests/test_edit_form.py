@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import pytest
 pytest.register_assert_rewrite("browser_support")  # before its import: its asserts explain themselves
 
 from browser_support import PASSWORD, assert_png, open_tab, screenshot, unique_name
-from conftest import run_cli, start_server, stop_server
+from conftest import copy_node, run_cli, start_server, stop_server
 from wikipeer.model.cid import cid_from_str
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
@@ -43,7 +42,7 @@ class Served:
 def served(_sample_template, tmp_path_factory) -> Iterator[Served]:
     """A copy of the sample node, served by a real `wikipeer serve` process."""
     target = tmp_path_factory.mktemp("edit-form") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     proc, client = start_server(target)
     try:
         yield Served(target, str(client.base_url).rstrip("/"))

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import bz2
 import re
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.requests import Request
 
-from conftest import assert_user_error, run_cli, start_server, stop_server
+from conftest import assert_user_error, copy_node, run_cli, start_server, stop_server
 from wikipeer.node import Node
 from wikipeer.store import nearest
 from wikipeer.store.accounts import ACCOUNTS_FILE, Accounts
@@ -108,7 +107,7 @@ def test_a_missing_pages_404_asks_whether_the_wiki_is_held_without_listing_the_w
 def served(_sample_template, tmp_path_factory):
     """The sample node with a blocklist and an account, served."""
     target = tmp_path_factory.mktemp("errors") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     assert run_cli(target, "blocklist", "add", "spam", PATTERN).code == 0
     assert run_cli(target, "account", "add", "Alice", input=PASSWORD + "\n").code == 0
     proc, client = start_server(target)

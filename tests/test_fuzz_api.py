@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import CLI, cli_env, free_port, wait_serving
+from conftest import CLI, cli_env, copy_node, free_port, wait_serving
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Mount
@@ -68,7 +67,7 @@ class Served:
 @pytest.fixture(scope="module")
 def node_copy(_sample_template, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("fuzz") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     return target
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
@@ -19,7 +18,7 @@ from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 from fastapi import FastAPI
 
-from conftest import Author, free_port, run_cli
+from conftest import Author, free_port, run_cli, store_connect
 from wikipeer.gitpeer.layout import page_path
 from wikipeer.gitpeer.repo import catch_up, repo_path
 from wikipeer.model.cid import cid_to_str
@@ -302,7 +301,7 @@ def test_store_upgraded_from_schema_15_builds_its_repository(tmp_path):
     node.wiki("w")
     node.ingest(Author(node).edit("Alpha", "text\n", ts=T0), "test")
     node.close()
-    conn = sqlite3.connect(tmp_path / "old" / "store.sqlite")
+    conn = store_connect(tmp_path / "old")
     for table in ("git_commits", "git_state", "git_shown"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("UPDATE meta SET value = '15' WHERE key = 'schema'")

@@ -15,7 +15,6 @@ import json
 import random
 import re
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import (assert_user_error, dump_tables, run_cli, spawn_server, start_server, stop_server,
-                      wait_serving)
+                      store_connect, wait_serving)
 from test_trust import Outsider, _two_head_page, cli_here
 
 from wikipeer.model.cid import cid_to_str
@@ -169,8 +168,8 @@ def parallel(calls: list[Callable[[], object]]) -> list:
 
 
 def read(node: Served, sql: str, *args) -> list[tuple]:
-    """A read of a served node's store from outside (SQLite in WAL mode: readers never block it)."""
-    conn = sqlite3.connect(f"file:{node.dir / 'store.sqlite'}?mode=ro", uri=True, timeout=30)
+    """A read of a served node's store from outside (SQLite in WAL mode and PostgreSQL: readers never block it)."""
+    conn = store_connect(node.dir)
     try:
         return conn.execute(sql, args).fetchall()
     finally:
@@ -396,7 +395,7 @@ def web(tmp_path_factory):
 
 
 def test_two_communities_show_two_heads_of_one_page_on_one_served_node(web):
-    with sqlite3.connect(web.dir / "store.sqlite") as conn:
+    with store_connect(web.dir) as conn:
         before = dump_tables(conn)
     a, b, none = web.shown(view="A"), web.shown(view="B"), web.shown(view="N")
     assert "text A" in a and "text B" not in a
@@ -411,7 +410,7 @@ def test_two_communities_show_two_heads_of_one_page_on_one_served_node(web):
         assert reader.get("/view", params={"name": "B", "returnto": "/wiki/w/P"}).status_code == 303
         assert "text B" in web.shown(client=reader)
         assert "text A" in web.shown()  # others keep the default
-    with sqlite3.connect(web.dir / "store.sqlite") as conn:
+    with store_connect(web.dir) as conn:
         assert dump_tables(conn) == before  # reading with views wrote nothing
 
 

@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server
+import pytest
+from conftest import CLI, Author, cli_env, run_cli, start_server, stop_server, store_connect, store_db
 from wikipeer.node import Node
 from wikipeer.store import indexer
 from wikipeer.store.indexer import SEARCH_CATCH_UP
@@ -68,6 +69,7 @@ def test_an_interrupted_catch_up_resumes(node, author):
     assert node.store.index_lag() == 0 and len(_titles(node, "marsupials")) == 250
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from a second connection
 def test_a_search_does_not_wait_for_a_writer(node, author):
     """A writer holding the store (a long import) does not stall a search: it answers from the index as it is."""
     node.ingest(_edits(author, 2), "test")
@@ -91,6 +93,7 @@ def _fill(node_dir: Path, count: int, size: int = 1) -> None:
     node.close()
 
 
+@pytest.mark.sqlite_only  # as above: the lagging index is made by holding SQLite's write lock
 def test_search_reports_a_lagging_index_on_a_served_node(node_dir):
     count = SEARCH_CATCH_UP + 20
     _fill(node_dir, count)
@@ -133,7 +136,7 @@ def test_an_edit_through_a_served_node_is_found_at_once(node_dir):
 
 
 def _state_digest(node_dir: Path) -> str:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         rows = conn.execute("SELECT page, rev, title FROM search_state ORDER BY page").fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -171,7 +174,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
     assert result.code == 0 and "search index up to date" in result.out, str(result)
     assert _lag(node_dir) == 0
     # The reference: the same store indexed from nothing in one uninterrupted run.
-    with sqlite3.connect(rebuilt / "store.sqlite") as conn:
+    with store_connect(rebuilt) as conn:
         conn.execute("UPDATE meta SET value = 'older tokens' WHERE key = 'search'")  # empties it and marks all
     assert run_cli(rebuilt, "index").code == 0 and _lag(rebuilt) == 0
     assert _state_digest(node_dir) == _state_digest(rebuilt)
@@ -182,7 +185,7 @@ def test_sigkill_of_the_indexer_then_a_rerun_gives_a_full_rebuilds_index(node_di
 
 
 def _lag(node_dir: Path) -> int:
-    with sqlite3.connect(node_dir / "store.sqlite", timeout=60) as conn:
+    with store_db(node_dir) as conn:
         return conn.execute("SELECT count(*) FROM index_pending").fetchone()[0]
 
 
@@ -240,7 +243,7 @@ def test_search_can_be_turned_off_for_a_wiki(node_dir):
     assert run_cli(node_dir, "index").code == 0
     off = run_cli(node_dir, "index", "--off", "w")
     assert off.code == 0 and "search is now off for w: its 1 pages leave the index" in off.out, str(off)
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         assert [r[0] for r in conn.execute("SELECT title FROM search_state")] == ["Both"]  # only v's page left
     result = run_cli(node_dir, "search", "koala")
     assert result.out.splitlines() == ["v: Both  a koala in v"] and "search is turned off for wiki w" in result.err
@@ -271,6 +274,12 @@ def test_unspaced_scripts_are_found_through_their_bigrams_alone(node, author):
     assert _titles(node, "東京2020") == {"Together"} and _titles(node, "東京20") == {"Apart", "Together"}
     assert _titles(node, "京都") == {"Apart", "Together"} and _titles(node, "都") == {"Apart", "Together"}
     assert _titles(node, "นาย") == {"Together"} and _titles(node, "ภาษา") == set()
+
+
+@pytest.mark.sqlite_only  # SQLite's FTS5 trigram table; PostgreSQL's search is its own (store/postgres/search.py)
+def test_unspaced_runs_stay_out_of_the_trigram_table(node, author):
+    node.ingest(author.edit("Together", "東京都 と 東京2020 の นาย\n"), "test")
+    assert _titles(node, "東京都") == {"Together"}
     conn = node.store.conn
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"東京都\"'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM search_tri WHERE search_tri MATCH '\"020\"'").fetchone()[0] == 1

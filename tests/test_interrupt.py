@@ -106,6 +106,7 @@ def _start(node: Path, cid_file: Path, tag: str, cache: int = 0) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.sqlite_only  # it watches SQLite's WAL and write lock; PostgreSQL killed mid-write: test_store_postgres
 @pytest.mark.parametrize("cache", [0, 20], ids=["default-cache", "spilling-into-wal"])
 def test_sigkill_during_a_large_ingest_leaves_all_or_nothing(sample_node, tmp_path, cache):
     store = sample_node / "store.sqlite"

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -26,7 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import assert_user_error, run_cli, start_server, stop_server
+from conftest import assert_user_error, copy_node, run_cli, start_server, stop_server, store_connect
 from wikipeer.store.schema import SCHEMA_VERSION
 from wikipeer.errors import UserError
 from wikipeer.fsck import fsck
@@ -350,7 +349,7 @@ def test_a_full_disk_refuses_an_upload_in_one_line_and_keeps_the_store_sound(tmp
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(disk)], check=True)
     try:
         node = disk / "node"
-        shutil.copytree(node_dir, node)
+        copy_node(node_dir, node)
         photo = tmp_path / "big.jpg"
         photo.write_bytes(big_jpeg(3))
         ballast = disk / "ballast"
@@ -723,7 +722,7 @@ def user(served) -> httpx.Client:
 
 
 def _files_count(node_dir: Path) -> int:
-    conn = sqlite3.connect(node_dir / "store.sqlite")
+    conn = store_connect(node_dir)
     try:
         return conn.execute("SELECT count(*) FROM files").fetchone()[0]
     finally:

@@ -14,13 +14,12 @@ import io
 import random
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, store_connect
 from PIL import Image
 from test_media import big_jpeg, image
 from test_bad_peers import loopback_only, peers, source, victim  # noqa: F401 - fixtures: a lying peer
@@ -60,12 +59,12 @@ def file_bytes(node: Node, title: str) -> bytes:
 
 
 def chunk_count(directory: Path) -> int:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_connect(directory) as conn:
         return conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
 
 def held(directory: Path) -> int:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_connect(directory) as conn:
         return conn.execute("SELECT count(*) FROM held").fetchone()[0]
 
 
@@ -208,7 +207,7 @@ def with_photo(tmp_path):
 
 
 def store_rows(directory: Path) -> tuple[int, int, int]:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_connect(directory) as conn:
         return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("objects", "files", "chunks"))
 
 

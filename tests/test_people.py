@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from browser_support import assert_png, open_tab, screenshot
-from conftest import run_cli, start_server, stop_server
+from conftest import copy_node, run_cli, start_server, stop_server
 from mw_populate import tiny_png
 from wikipeer.authoring import edit_blocks
 from wikipeer.model.block import Block
@@ -74,7 +73,7 @@ def cast(_sample_template, tmp_path_factory) -> Cast:
     """The sample wiki, a page edited by alice (local key), then by Bob (remote, with a profile), by a remote key
     with no profile, and by an impostor whose profile claims the name alice."""
     node_dir = tmp_path_factory.mktemp("people") / "node"
-    shutil.copytree(_sample_template, node_dir)
+    copy_node(_sample_template, node_dir)
     assert run_cli(node_dir, "key", "new", "alice", "--default").code == 0
     result = run_cli(node_dir, "edit", WIKI, TITLE, "-m", "alice starts it", input="Written by alice.\n")
     assert result.code == 0, str(result)
@@ -101,8 +100,16 @@ def cast(_sample_template, tmp_path_factory) -> Cast:
 
 
 @pytest.fixture(scope="module")
-def served(cast):
-    proc, client = start_server(cast.node_dir)
+def served_dir(cast, tmp_path_factory) -> Path:
+    """A copy of the cast's node to serve: on PostgreSQL a served database cannot be copied, and tests copy the cast."""
+    node_dir = tmp_path_factory.mktemp("people-served") / "node"
+    copy_node(cast.node_dir, node_dir)
+    return node_dir
+
+
+@pytest.fixture(scope="module")
+def served(served_dir):
+    proc, client = start_server(served_dir)
     try:
         yield client
     finally:
@@ -239,7 +246,7 @@ def test_export_credits_people_with_unique_user_names(cast, tmp_path):
 
 def test_a_trusted_profile_is_shown_by_its_name(cast, tmp_path):
     node_dir = tmp_path / "node"
-    shutil.copytree(cast.node_dir, node_dir)
+    copy_node(cast.node_dir, node_dir)
     node = Node.open(node_dir)
     try:
         people = People(node.keyring, node.store, node.dir)
@@ -261,7 +268,7 @@ def test_seconders_and_file_signers_are_named_as_the_readers_view_sees_them(cast
     """Bob seconds alice's revision and signs a file version. The default view does not trust his key, so his
     profile's name carries its fingerprint; a view that trusts him (?view=) shows the name as it is."""
     node_dir = tmp_path / "node"
-    shutil.copytree(cast.node_dir, node_dir)
+    copy_node(cast.node_dir, node_dir)
     steps = [("view", "own-communities", "off")]
     for community, view, member in (("nobody", "plain", None), ("friends", "friendly", cast.bob.public)):
         steps.append(("trust", "create", community))
@@ -334,11 +341,11 @@ def test_key_profile_publishes_the_name_other_nodes_show(sample_node):
     assert f"  Carol Connor ({public.removeprefix('ed25519:')[:10]}…)  hello" in line
 
 
-def test_a_name_given_while_the_node_serves_shows_at_the_next_request(cast, served):
+def test_a_name_given_while_the_node_serves_shows_at_the_next_request(cast, served, served_dir):
     """Last in this module: it names the nameless key on the served node (another process's keyring write)."""
     before = served.get(f"/wiki/{WIKI}/People_page?action=history").text
     assert cast.nameless.fingerprint in {text for _, _, text in _author_spans(before)}
-    assert run_cli(cast.node_dir, "key", "import", "nelly", input=cast.nameless.public).code == 0
+    assert run_cli(served_dir, "key", "import", "nelly", input=cast.nameless.public).code == 0
     after = served.get(f"/wiki/{WIKI}/People_page?action=history").text
     spans = {text: kind for kind, _, text in _author_spans(after)}
     assert spans.get("nelly") == "local" and cast.nameless.fingerprint not in spans

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import shutil
 import socket
 import threading
 import time
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 import uvicorn
-from conftest import Author, free_port, start_server, stop_server
+from conftest import Author, copy_node, free_port, start_server, stop_server
 from fastapi import FastAPI
 
 from wikipeer.errors import InvalidObject
@@ -141,7 +140,7 @@ def test_batch_limits():
 def served(_sample_template, tmp_path_factory):
     """A copy of the sample node that knows one (unreachable) peer, served by a real process."""
     target = tmp_path_factory.mktemp("rpc") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     node = Node.open(target)
     PeerBook(node.store).add(ELSEWHERE)
     proc, client = start_server(target)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import html
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +25,8 @@ import pytest
 pytest.register_assert_rewrite("browser_support")  # before its import, as test_edit_form asks
 
 from browser_support import unique_name
-from conftest import CLI, assert_user_error, cli_env, free_port, run_cli, start_server, stop_server, wait_serving
+from conftest import (CLI, assert_user_error, cli_env, copy_node, free_port, run_cli, start_server, stop_server,
+                      wait_serving)
 from test_edit_form import form_of, register, url
 import wikipeer.node
 from wikipeer.errors import UserError
@@ -50,7 +50,7 @@ class Served:
 def served(_sample_template, tmp_path_factory) -> Iterator[Served]:
     """A copy of the sample node served by `wikipeer serve --workers 2`."""
     target = tmp_path_factory.mktemp("workers") / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     proc, client = start_server(target, "--workers", "2", "--rate-limit", "login=off")
     try:
         yield Served(target, str(client.base_url).rstrip("/"), proc)
@@ -173,6 +173,7 @@ def edit_shown_by_the_other_worker(served: Served) -> None:
     pytest.fail(f"{ATTEMPTS} tries: the edit and the reads never reached two workers as meant")
 
 
+@pytest.mark.sqlite_only  # the lock file is SQLite's; on PostgreSQL a session advisory lock (test_store_postgres)
 def test_one_worker_holds_the_background_lock(served):
     with open(served.node_dir / LOCK_FILE, "rb") as lock, pytest.raises(BlockingIOError):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -231,7 +232,7 @@ def test_killed_workers_are_replaced_and_the_indexer_goes_on(served):
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_to_the_server_stops_every_worker(_sample_template, tmp_path, how):
     target = tmp_path / "node"
-    shutil.copytree(_sample_template, target)
+    copy_node(_sample_template, target)
     port = free_port()
     proc = subprocess.Popen([*CLI, "--node", str(target), "serve", "--port", str(port), "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())

@@ -8,7 +8,6 @@ node cannot dodge its ban, nor pin what it takes on another node's key.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sqlite3
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_cli, start_server, stop_server
+from conftest import copy_node, run_cli, start_server, stop_server, store_connect
 from signed_calls import new_signer, node_key, signed
 
 from wikipeer.authoring import edit, edit_blocks
@@ -29,6 +28,8 @@ from wikipeer.node import Node
 from wikipeer.store.nonces import PURGE_EVERY, Nonces
 from wikipeer.store.peers import PeerBook
 
+pytestmark = pytest.mark.backends  # runs on SQLite and, in `make test`, on PostgreSQL (seen nonces are in the store)
+
 WIKI = "w"
 SIGNATURE_HEADERS = (DIGEST, AUDIENCE, SIGNATURE_INPUT, SIGNATURE)
 EMPTY = 10**9  # a log position past the end: an answer with no blocks
@@ -38,7 +39,7 @@ EMPTY = 10**9  # a log position past the end: an answer with no blocks
 def served(_sample_template, tmp_path_factory):
     """A served sample node that throttles takers (max_take_ratio 1), so it counts every caller's taking."""
     directory = tmp_path_factory.mktemp("signed") / "node"
-    shutil.copytree(_sample_template, directory)
+    copy_node(_sample_template, directory)
     with closing(Node.open(directory)) as n:
         n.config.max_take_ratio = 1.0
         n.save_config()
@@ -55,7 +56,7 @@ def from_address(client: httpx.Client, address: str) -> httpx.Client:
 
 
 def read(directory: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(directory / "store.sqlite") as conn:
+    with store_connect(directory) as conn:
         return conn.execute(sql, args).fetchall()
 
 

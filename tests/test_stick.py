@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import string
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, Result, cli_env, run_cli, start_server, stop_server
+from conftest import CLI, Result, cli_env, copy_node, run_cli, start_server, stop_server, store_connect
 from wikipeer.authoring import edit_blocks
 from wikipeer.formats.bundle import verify_bundle
 from wikipeer.formats.summary import Summary
@@ -93,7 +92,7 @@ def revisions(node_dir: Path, wiki: str, title: str) -> int:
 
 
 def cids(node_dir: Path) -> list[bytes]:
-    with sqlite3.connect(node_dir / "store.sqlite") as conn:
+    with store_connect(node_dir) as conn:
         return [c for (c,) in conn.execute("SELECT cid FROM objects")]
 
 
@@ -121,7 +120,7 @@ def templates(tmp_path_factory):
 def origin(templates, tmp_path_factory):
     """The origin, served for the whole module: it holds all ten pages."""
     directory = tmp_path_factory.mktemp("origin") / "origin"
-    shutil.copytree(templates[0], directory)
+    copy_node(templates[0], directory)
     proc, client = start_server(directory)
     try:
         yield directory, client
@@ -142,8 +141,8 @@ class Places:
 def places(templates, origin, tmp_path) -> Places:
     """A fresh village and town; the town knows the origin as its peer."""
     village, town = tmp_path / "village", tmp_path / "town"
-    shutil.copytree(templates[2], village)
-    shutil.copytree(templates[1], town)
+    copy_node(templates[2], village)
+    copy_node(templates[1], town)
     ok(run_cli(town, "peer", "add", str(origin[1].base_url)))
     return Places(village, town, origin[0], origin[1], tmp_path / "stick")
 
@@ -180,7 +179,7 @@ def test_the_village_namespace_has_no_network(origin, templates, tmp_path):
     assert "OSError" in inside.stderr or "Error" in inside.stderr, inside.stderr
     # The village's commands do work there, and a command that needs the network fails there.
     village = tmp_path / "village"
-    shutil.copytree(templates[2], village)
+    copy_node(templates[2], village)
     ok(offline(village, "edit", "en", "Probe", "-m", "probe", input="text"))
     ok(offline(village, "peer", "add", str(origin[1].base_url)))  # added, but not reachable
     fetched = offline(village, "fetch", "en", "April")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import socket
 import threading
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import start_server, stop_server
+from conftest import copy_node, start_server, stop_server
 from wikipeer.web.bodylimit import MAX_EDIT_FORM, MAX_SMALL_FORM
 
 PASSWORD = "correct horse battery"
@@ -51,7 +50,7 @@ class Served:
 def served(_sample_template, tmp_path_factory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("web-requests")
     node_dir, tmp = root / "node", root / "tmp"
-    shutil.copytree(_sample_template, node_dir)
+    copy_node(_sample_template, node_dir)
     tmp.mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TMPDIR", str(tmp))  # the served process inherits it: tempfile spools there

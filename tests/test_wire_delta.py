@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import random
-import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 import zstandard
-from conftest import start_server, stop_server
+from conftest import start_server, stop_server, store_db
 
 from wikipeer.authoring import edit
 from wikipeer.formats.car import CarError, CarReader
@@ -81,8 +80,8 @@ def receiver(root: Path, name: str, url: str) -> Node:
 
 def stored(node: Node) -> dict[bytes, bytes]:
     """Every object of a store, CID -> bytes as the store gives them back."""
-    with sqlite3.connect(node.store.path) as conn:
-        cids = [r[0] for r in conn.execute("SELECT cid FROM objects")]
+    with store_db(node.dir) as conn:
+        cids = [bytes(r[0]) for r in conn.execute("SELECT cid FROM objects")]
     return {c: node.store.get_block(c).data for c in cids}
 
 

@@ -17,7 +17,7 @@ import pytest
 from libzim.reader import Archive
 from PIL import Image
 
-from tests.conftest import CLI, assert_user_error, cli_env, free_port, on_a_terminal, plain_screen, run_cli
+from conftest import CLI, assert_user_error, cli_env, copy_node, free_port, on_a_terminal, plain_screen, run_cli
 from wikipeer.authoring import edit
 from wikipeer.node import Node
 from wikipeer.uploading import upload
@@ -136,7 +136,7 @@ def _rendered(report: str) -> int:
 
 def test_since_renders_only_what_changed_and_copies_the_rest(wiki_node, zim, tmp_path):
     node_dir = tmp_path / "node"
-    shutil.copytree(wiki_node, node_dir)
+    copy_node(wiki_node, node_dir)
     old = Archive(zim)
     node = Node.open(node_dir)
     try:
@@ -253,7 +253,7 @@ def test_an_interrupted_export_leaves_no_file(tmp_path):
 
 def test_progress_is_shown_on_a_terminal_and_a_file_is_refreshed_in_place(wiki_node, zim, tmp_path):
     node_dir = tmp_path / "node"
-    shutil.copytree(wiki_node, node_dir)
+    copy_node(wiki_node, node_dir)
     out = tmp_path / "wiki.zim"
     shutil.copy(zim, out)
     code, stdout, shown = on_a_terminal(node_dir, "export", WIKI, "--zim", str(out), "--since", str(out))

@@ -99,11 +99,11 @@ def _positions(store: Store, since: int, limit: int, scope: Scope) -> list[int]:
         SELECT o.id FROM objects o WHERE o.id > ? AND (
             o.kind IN ({KIND_PROFILE}, {KIND_BAN})
             OR o.id IN (SELECT id FROM p)
-            OR o.id IN (SELECT r.id FROM revisions r WHERE r.page IN p)
-            OR o.id IN (SELECT r.text FROM revisions r WHERE r.page IN p)
-            OR o.id IN (SELECT s.sig FROM sigs s JOIN revisions r ON r.id = s.target WHERE r.page IN p)
-            OR o.id IN (SELECT f.id FROM files f WHERE f.page IN p)
-            OR o.id IN (SELECT s.sig FROM sigs s JOIN files f ON f.id = s.target WHERE f.page IN p))
+            OR o.id IN (SELECT r.id FROM revisions r WHERE r.page IN (SELECT id FROM p))
+            OR o.id IN (SELECT r.text FROM revisions r WHERE r.page IN (SELECT id FROM p))
+            OR o.id IN (SELECT s.sig FROM sigs s JOIN revisions r ON r.id = s.target WHERE r.page IN (SELECT id FROM p))
+            OR o.id IN (SELECT f.id FROM files f WHERE f.page IN (SELECT id FROM p))
+            OR o.id IN (SELECT s.sig FROM sigs s JOIN files f ON f.id = s.target WHERE f.page IN (SELECT id FROM p)))
         ORDER BY o.id LIMIT ?"""
     ids = [r[0] for r in store.conn.execute(sql, (*args, since, limit))]
     chunks = file_chunk_ids(store, ids, since)

@@ -110,6 +110,10 @@ def _code(part: str) -> str:
     part = re.sub(r"\bsqlite_sequence\b", _SQLITE_SEQUENCE, part)
     part = _RESERVED.sub(r'"\1"', part)
     part = re.sub(r"\bifnull\(", "coalesce(", part, flags=re.I)
+    # SQLite's CROSS JOIN ... ON is an inner join whose order its planner keeps; PostgreSQL refuses ON there.
+    part = re.sub(r"\bCROSS\s+JOIN\s+(\w+(?:\s+(?!ON\b)\w+)?)\s+ON\b", r"JOIN \1 ON", part, flags=re.I)
+    # SQLite's ``x IN table``: PostgreSQL wants a subquery.
+    part = re.sub(r"\bIN\s+([A-Za-z_]\w*)\b(?!\s*[(.])", r"IN (SELECT * FROM \1)", part, flags=re.I)
     part = re.sub(r"\babs\(random\(\)\)", "floor(random() * 9.2e18)::bigint", part, flags=re.I)
     part = re.sub(r"\bIS\s+NOT\s+(\?\d*)", r"IS DISTINCT FROM \1", part)
     part = re.sub(r"\bIS\s+(\?\d*)", r"IS NOT DISTINCT FROM \1", part)
