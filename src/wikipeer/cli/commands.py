@@ -529,7 +529,7 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     address = url(args.host, sock.getsockname()[1])
 
     def lead() -> None:
-        _background(args, node, stop)
+        _background(args, node, stop, address)
         if worker and args.dht is not None:
             lead_dht(args, node, address, stop, _warn)
 
@@ -538,7 +538,7 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
         lead_when_elected(node.store, stop, lead)
     else:
-        _background(args, node, stop)
+        _background(args, node, stop, address)
     if worker and args.dht is not None:
         finder = worker_finder(args, node)
     else:
@@ -562,8 +562,9 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     return 0
 
 
-def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:
-    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked."""
+def _background(args: argparse.Namespace, node: Node, stop: threading.Event, address: str) -> None:
+    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked
+    (which says hello to the ring neighbours, as ``--url``, else ``address`` unless that is every interface)."""
     from wikipeer.net.gossip import gossip_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
@@ -574,7 +575,8 @@ def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> 
                      name="indexer").start()
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
     if args.sync_every:
-        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+        own = args.url or (None if args.host in ("0.0.0.0", "::") else address)
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn, own), daemon=True).start()
 
 
 def _rates(options: list[str]) -> dict:

@@ -159,12 +159,13 @@ class Simulation:
 
     def sync_interval(self, watch: Callable[[SimNode, float], None] | None = None) -> int:
         """Every live node syncs with each of its peers once (net/sync.py's sync_all, as `serve
-        --sync-every` does), in the order of their phases; returns the syncs that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
+        --sync-every` does, then says hello to its ring neighbours: each knows its URL), in the order of
+        their phases; returns the syncs that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
         failed = 0
         start = self.clock
         for s in sorted(self.live(), key=lambda x: x.phase):
             errors: list[str] = []  # a lost request, a peer down or cut off: the next interval tries again
-            took = self._as(s, lambda: sync_all(s.node, errors.append, timeout=10.0, exchange_every=0))
+            took = self._as(s, lambda: sync_all(s.node, errors.append, timeout=10.0, exchange_every=0, url=s.url))
             failed += len(errors)
             if watch is not None:
                 watch(s, start + s.phase + took)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.keys import key_from_str
@@ -27,6 +29,8 @@ MAX_TRIES = 3
 DEAD_FOR = 24 * 3600 * 1000  # ms: a node given up may come back (at the same address) after a day
 LISTED = 50
 """Peers a descriptor names: the most recently good ones."""
+HELLO = "hello"
+"""The ``via`` of a candidate that announced itself (net/hello.py): its signed request proved its key, not its URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +90,43 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
 
 
 def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
-    """Candidates whose own descriptor has not been read yet (nor given up): half of them the nearest
-    to this node on the gossip ring (whose lists name its neighbours there), half the newest (a node
+    """Candidates whose own descriptor has not been read yet (nor given up): first those that announced
+    themselves nearest this node on the gossip ring (its new neighbours there, whom gossip's smallest
+    parts need), then half the nearest (whose lists name its neighbours there), half the newest (a node
     that just joined is named by its peers first: it is known soon, before the backlog)."""
     rows = [Candidate(*r) for r in store.conn.execute(
         "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
-    chosen = _nearest(rows, position(own_key), limit // 2, lambda c: c.key)
-    return list(dict.fromkeys([*chosen, *rows]))[:limit]
+    me = position(own_key)
+    announced = nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
+    chosen = nearest(rows, me, limit // 2, lambda c: c.key)
+    return list(dict.fromkeys([*announced, *chosen, *rows]))[:limit]
+
+
+def waiting(store: Store) -> int:
+    """How many candidates wait to be verified (net/exchange.py's budget grows with it)."""
+    return store.conn.execute(
+        "SELECT count(*) FROM peer_candidates WHERE verified IS NULL AND dead IS NULL").fetchone()[0]
+
+
+def announced(store: Store, url: str, key: str, own_key: str) -> bool:
+    """A node proved ``key`` by a signed hello naming ``url``: a candidate like any other (never trusted:
+    its descriptor at ``url`` must show the key). One given up after failed contacts (not for another
+    key) is tried again: its hello says it is back. Returns whether this node knew it already (a peer
+    with that key there, or a verified candidate); learning is bounded as ``learn``'s."""
+    found = _well_formed(url, key)
+    if found is None or found[1] == own_key:
+        return False
+    url, key = found
+    conn = store.conn
+    if conn.execute("SELECT 1 FROM peers WHERE url = ? AND key = ? UNION ALL SELECT 1 FROM peer_candidates "
+                    "WHERE url = ? AND key = ? AND verified IS NOT NULL AND dead IS NULL",
+                    (url, key, url, key)).fetchone():
+        return True
+    with conn:  # back, but to be verified again as a new one is
+        conn.execute("UPDATE peer_candidates SET dead = NULL, tries = 0, verified = NULL, via = ?, learned = ? "
+                     "WHERE url = ? AND key = ? AND tries >= ?", (HELLO, _now(), url, key, MAX_TRIES))
+    learn(store, [(url, key)], HELLO, own_key)
+    return False
 
 
 def usable(store: Store) -> list[tuple[str, str]]:
@@ -140,11 +174,11 @@ def recently_good(store: Store, own_key: str, limit: int = LISTED) -> list[tuple
         "WHERE key IS NOT NULL AND banned IS NULL AND last_sync IS NOT NULL AND last_error IS NULL "
         "UNION ALL SELECT url, key, verified FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL "
         "ORDER BY good DESC, url"))
-    near = _nearest(rows, position(own_key), limit // 2, lambda r: r[1])
+    near = nearest(rows, position(own_key), limit // 2, lambda r: r[1])
     return [(url, key) for url, key, _ in dict.fromkeys([*near, *rows])][:limit]
 
 
-def _nearest(rows: list, me: int, count: int, key_of) -> list:
+def nearest(rows: list, me: int, count: int, key_of: Callable[[Any], str]) -> list:
     """The ``count`` rows whose keys are nearest ``me`` on the ring, half below it and half above."""
     placed = sorted(rows, key=lambda r: position(key_of(r)))
     split = bisect.bisect_left([position(key_of(r)) for r in placed], me)
