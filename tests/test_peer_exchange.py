@@ -3,10 +3,13 @@
 Three `wikipeer serve` processes on 127.0.0.1 in a chain A-B-C: A's operator added B, B's
 added C. After one sync A knows C (a verified candidate), and gossip from A reaches both. The
 servers' own gossip is off (one round an hour) so the test runs the rounds and counts them.
+Then A, which C does not know, says hello to its ring neighbours (B and C: all it knows), and
+C verifies it at its next sync (net/hello.py).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,15 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import start_server, stop_server
+from signed_calls import new_signer, signed
 
 from wikipeer.errors import Forgery
 from wikipeer.model.block import encode_object
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str, sign
-from wikipeer.net import exchange
+from wikipeer.net import exchange, hello
 from wikipeer.net.descriptor import _object, check_descriptor, signed_descriptor
 from wikipeer.net.gossip import gossip_round
-from wikipeer.net.sync import sync
+from wikipeer.net.signing import SIGNATURE
+from wikipeer.net.sync import sync, sync_all
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
 from wikipeer.store import peer_candidates
@@ -169,3 +174,50 @@ def test_a_candidate_that_answers_with_another_key_is_given_up(chain, tmp_path):
         assert state == {b.url: (None, 0, True), "http://127.0.0.1:9": (None, 1, False)}
     finally:
         node.close()
+
+
+def test_exchange_budget_grows_with_the_candidates_waiting():
+    assert [exchange.budget(n) for n in (0, 8, 40, 100, 256, 10_000)] == [8, 8, 10, 25, 64, 64]
+
+
+def _hello(client: httpx.Client, signer, audience: str, url: str) -> httpx.Response:
+    return client.send(signed(client, signer, audience, "POST", hello.PATH, json.dumps({"url": url}).encode(),
+                              headers={"content-type": "application/json"}))
+
+
+def test_a_node_says_hello_to_its_ring_neighbours_and_they_verify_it(chain):
+    a, b, c = chain
+    assert a.key not in {key for _, key in peer_candidates.usable(c.node.store)}  # C never heard of A
+    sync_all(a.node, url=a.url)  # A syncs with B, then says hello to B and C (its nearest on each side)
+    (told,) = [x for x in peer_candidates.every(c.node.store) if x.key == a.key]
+    assert (told.url, told.via, told.verified) == (a.url, peer_candidates.HELLO, None)  # a candidate, unverified
+    sync(c.node, b.url)  # C's next sync reads A's descriptor, before other waiting candidates
+    assert (a.url, a.key) in peer_candidates.usable(c.node.store)
+    # C answers that it knows A now: told no more. B has not verified A yet: told again, once a sync.
+    assert hello.announce(a.node, a.url) == 2 and hello.announce(a.node, a.url) == 1
+    sync(b.node, c.url)
+    assert hello.announce(a.node, a.url) == 1 and hello.announce(a.node, a.url) == 0
+
+
+def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_given_up(chain):
+    a, _, c = chain
+    before = len(peer_candidates.every(c.node.store))
+    with httpx.Client(base_url=c.url) as client:
+        unsigned = client.post(hello.PATH, json={"url": "http://127.0.0.1:9"})
+        assert unsigned.status_code == 401 and "must be signed" in unsigned.json()["error"]
+        stranger = new_signer()
+        forged = signed(client, stranger, c.key, "POST", hello.PATH, b'{"url": "http://127.0.0.1:9"}')
+        value = forged.headers[SIGNATURE]
+        forged.headers[SIGNATURE] = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
+        assert client.send(forged).status_code == 401
+        assert _hello(client, stranger, c.key, "ftp://nowhere").status_code == 400
+        assert len(peer_candidates.every(c.node.store)) == before
+        # The stranger's key named at an address where A answers (A's, by another name): learned, then
+        # given up when A's descriptor shows A's key there.
+        there = a.url.replace("127.0.0.1", "localhost")
+        assert _hello(client, stranger, c.key, there).json() == {"known": False}
+    (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
+    assert (named.url, named.via) == (there, peer_candidates.HELLO)
+    exchange.verify_some(c.node, timeout=5)
+    (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
+    assert named.dead is not None and named.verified is None
