@@ -34,7 +34,8 @@ from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import normalize_url
 
 NEIGHBOURS = 2
-"""Nodes told on each side of this node's place: gossip's last parts end at the nearest one or two."""
+"""Nodes told on each side of this node's place (the nearest that answer): gossip's last parts end at the
+nearest one or two."""
 HELLO_AGAIN = 3600.0
 """Seconds before a neighbour that said it knows this node is told again (it may have given it up since)."""
 MAX_BODY = 4096
@@ -50,33 +51,41 @@ class BadHello(UserError):
     status = 400
 
 
-def neighbours(me: str, members: dict[str, str], count: int = NEIGHBOURS) -> list[tuple[str, str]]:
-    """(url, key) of the ``count`` nodes of ``members`` (url -> key) nearest below the place of the key
-    ``me`` on the ring, and as many above (the ring's ends are not joined: gossip's parts never wrap)."""
-    return peer_candidates.nearest(list(members.items()), position(me), 2 * count, lambda m: m[1])
+def sides(me: str, members: dict[str, str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(url, key) of the nodes of ``members`` (url -> key) below the place of the key ``me`` on the ring
+    and above it, each side nearest first (the ring's ends are not joined: gossip's parts never wrap)."""
+    mine = position(me)
+    placed = sorted(members.items(), key=lambda m: position(m[1]))
+    return ([m for m in reversed(placed) if position(m[1]) < mine], [m for m in placed if position(m[1]) > mine])
 
 
 def announce(node: Node, url: str, timeout: float = 10.0) -> int:
-    """Say hello, as the node other nodes reach at ``url``, to the neighbours that did not say they know
-    this node; returns how many hellos were answered. A neighbour that is a candidate and does not
+    """Say hello, as the node other nodes reach at ``url``, to the NEIGHBOURS nearest nodes on each side
+    that answer and did not say they know this node (one that does not answer is passed over for the next,
+    up to 2 * NEIGHBOURS tried a side); returns how many hellos were answered. A candidate that does not
     answer comes nearer to being given up, as for gossip."""
-    me = node.keyring.get(NODE_KEY).public
     knowing = _knowing.setdefault(str(node.dir), {})
-    now = time.monotonic()
     signer = node_signer(node)
     answered = 0
-    for peer_url, key in neighbours(me, ring_members(node)):
-        if now - knowing.get(peer_url, -math.inf) < HELLO_AGAIN:
-            continue
-        try:
-            with PeerClient(peer_url, timeout=timeout, signer=signer, audience=key) as client:
-                knew = client.hello(url)
-        except PeerError:
-            peer_candidates.failed(node.store, peer_url)  # nothing for a peer that is not a candidate
-            continue
-        answered += 1
-        if knew:
-            knowing[peer_url] = now
+    for side in sides(node.keyring.get(NODE_KEY).public, ring_members(node)):
+        reached = tried = 0
+        for peer_url, key in side:
+            if reached >= NEIGHBOURS or tried >= 2 * NEIGHBOURS:
+                break
+            if time.monotonic() - knowing.get(peer_url, -math.inf) < HELLO_AGAIN:
+                reached += 1
+                continue
+            tried += 1
+            try:
+                with PeerClient(peer_url, timeout=timeout, signer=signer, audience=key) as client:
+                    knew = client.hello(url)
+            except PeerError:
+                peer_candidates.failed(node.store, peer_url)  # nothing for a peer that is not a candidate
+                continue
+            reached += 1
+            answered += 1
+            if knew:
+                knowing[peer_url] = time.monotonic()
     return answered
 
 

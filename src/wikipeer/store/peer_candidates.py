@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from wikipeer.errors import InvalidObject, UserError
 from wikipeer.model.keys import key_from_str
@@ -97,8 +95,8 @@ def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
     rows = [Candidate(*r) for r in store.conn.execute(
         "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
     me = position(own_key)
-    announced = nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
-    chosen = nearest(rows, me, limit // 2, lambda c: c.key)
+    announced = _nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
+    chosen = _nearest(rows, me, limit // 2, lambda c: c.key)
     return list(dict.fromkeys([*announced, *chosen, *rows]))[:limit]
 
 
@@ -174,11 +172,11 @@ def recently_good(store: Store, own_key: str, limit: int = LISTED) -> list[tuple
         "WHERE key IS NOT NULL AND banned IS NULL AND last_sync IS NOT NULL AND last_error IS NULL "
         "UNION ALL SELECT url, key, verified FROM peer_candidates WHERE verified IS NOT NULL AND dead IS NULL "
         "ORDER BY good DESC, url"))
-    near = nearest(rows, position(own_key), limit // 2, lambda r: r[1])
+    near = _nearest(rows, position(own_key), limit // 2, lambda r: r[1])
     return [(url, key) for url, key, _ in dict.fromkeys([*near, *rows])][:limit]
 
 
-def nearest(rows: list, me: int, count: int, key_of: Callable[[Any], str]) -> list:
+def _nearest(rows: list, me: int, count: int, key_of) -> list:
     """The ``count`` rows whose keys are nearest ``me`` on the ring, half below it and half above."""
     placed = sorted(rows, key=lambda r: position(key_of(r)))
     split = bisect.bisect_left([position(key_of(r)) for r in placed], me)
