@@ -162,6 +162,29 @@ def test_learning_is_bounded_and_skips_self_known_banned_and_given_up(tmp_path):
         node.close()
 
 
+def test_a_hello_takes_the_place_of_a_candidate_given_up_at_its_url_unless_another_key_answered(tmp_path):
+    node = Node.init(tmp_path / "n")
+    store, me = node.store, node.keyring.get(NODE_KEY).public
+    try:
+        peer_candidates.learn(store, [("http://x:1", _key(1))], "http://via", me)
+        peer_candidates.give_up(store, "http://x:1")  # key 2 answered where key 1 was named
+        assert peer_candidates.announced(store, "http://x:1/", _key(2), me) is False
+        (c,) = peer_candidates.every(store)
+        assert (c.url, c.key, c.via, c.dead) == ("http://x:1", _key(2), peer_candidates.HELLO, None)
+        for _ in range(peer_candidates.MAX_TRIES):
+            peer_candidates.failed(store, "http://x:1")
+        peer_candidates.announced(store, "http://x:1", _key(2), me)  # back after failures
+        assert [(c.key, c.tries, c.dead) for c in peer_candidates.every(store)] == [(_key(2), 0, None)]
+        peer_candidates.verified(store, "http://x:1")
+        assert peer_candidates.announced(store, "http://x:1", _key(2), me) is True
+        peer_candidates.give_up(store, "http://x:1")  # another key answered for key 2: it stays given up
+        peer_candidates.announced(store, "http://x:1", _key(2), me)
+        assert peer_candidates.every(store)[0].dead is not None
+        assert peer_candidates.announced(store, "http://me:1", me, me) is False and len(peer_candidates.every(store)) == 1
+    finally:
+        node.close()
+
+
 def test_a_candidate_that_answers_with_another_key_is_given_up(chain, tmp_path):
     a, b, c = chain
     node = Node.init(tmp_path / "n")

@@ -108,9 +108,11 @@ def waiting(store: Store) -> int:
 
 def announced(store: Store, url: str, key: str, own_key: str) -> bool:
     """A node proved ``key`` by a signed hello naming ``url``: a candidate like any other (never trusted:
-    its descriptor at ``url`` must show the key). One given up after failed contacts (not for another
-    key) is tried again: its hello says it is back. Returns whether this node knew it already (a peer
-    with that key there, or a verified candidate); learning is bounded as ``learn``'s."""
+    its descriptor at ``url`` must show the key). It takes the place of a candidate given up at ``url``
+    under another key (a stranger's hello naming this URL must not keep the node there out for a day),
+    or under this key after failed contacts (its hello says it is back); not of one under this key given
+    up because another key answered there. Returns whether this node knew it already (a peer with that
+    key there, or a verified candidate); learning is bounded as ``learn``'s."""
     found = _well_formed(url, key)
     if found is None or found[1] == own_key:
         return False
@@ -120,9 +122,9 @@ def announced(store: Store, url: str, key: str, own_key: str) -> bool:
                     "WHERE url = ? AND key = ? AND verified IS NOT NULL AND dead IS NULL",
                     (url, key, url, key)).fetchone():
         return True
-    with conn:  # back, but to be verified again as a new one is
-        conn.execute("UPDATE peer_candidates SET dead = NULL, tries = 0, verified = NULL, via = ?, learned = ? "
-                     "WHERE url = ? AND key = ? AND tries >= ?", (HELLO, _now(), url, key, MAX_TRIES))
+    with conn:
+        conn.execute("DELETE FROM peer_candidates WHERE url = ? AND dead IS NOT NULL AND (key != ? OR tries >= ?)",
+                     (url, key, MAX_TRIES))
     learn(store, [(url, key)], HELLO, own_key)
     return False
 
