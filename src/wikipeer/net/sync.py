@@ -330,7 +330,10 @@ def sync_all(node: Node, log_error=print, timeout: float = 30.0,
     if not results and len(urls) < ADOPT_BELOW:
         results = _sync_each(node, exchange.adopt(node), log_error, timeout, exchange_every)
     if url is not None:
-        hello.announce(node, url, timeout=min(timeout, 10.0))
+        try:
+            hello.announce(node, url, timeout=min(timeout, 10.0))
+        except Exception as exc:  # as a sync's: the loop of `serve --sync-every` must outlive it
+            log_error(f"hello to the ring neighbours: {exc}")
     return results
 
 

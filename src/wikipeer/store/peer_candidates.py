@@ -111,17 +111,16 @@ def announced(store: Store, url: str, key: str, own_key: str) -> bool:
     its descriptor at ``url`` must show the key). It takes the place of a candidate given up at ``url``
     under another key (a stranger's hello naming this URL must not keep the node there out for a day),
     or under this key after failed contacts (its hello says it is back); not of one under this key given
-    up because another key answered there. Returns whether this node knew it already (a peer with that
-    key there, or a verified candidate); learning is bounded as ``learn``'s."""
+    up because another key answered there. Returns whether this node knew the key already (a peer, not
+    banned, or a verified candidate, at any address); learning is bounded as ``learn``'s."""
     found = _well_formed(url, key)
     if found is None or found[1] == own_key:
         return False
     url, key = found
     conn = store.conn
-    if conn.execute("SELECT 1 FROM peers WHERE url = ? AND key = ? UNION ALL SELECT 1 FROM peer_candidates "
-                    "WHERE url = ? AND key = ? AND verified IS NOT NULL AND dead IS NULL",
-                    (url, key, url, key)).fetchone():
-        return True
+    if conn.execute("SELECT 1 FROM peers WHERE key = ? AND banned IS NULL UNION ALL SELECT 1 FROM peer_candidates "
+                    "WHERE key = ? AND verified IS NOT NULL AND dead IS NULL", (key, key)).fetchone():
+        return True  # at this address or another: one address per key, the first (as learn keeps it)
     with conn:
         conn.execute("DELETE FROM peer_candidates WHERE url = ? AND dead IS NOT NULL AND (key != ? OR tries >= ?)",
                      (url, key, MAX_TRIES))
