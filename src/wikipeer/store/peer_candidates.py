@@ -72,10 +72,14 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
     with conn:
         conn.execute("DELETE FROM peer_candidates WHERE dead IS NOT NULL AND dead < ?", (now - DEAD_FOR,))
         room = MAX_CANDIDATES - conn.execute("SELECT count(*) FROM peer_candidates").fetchone()[0]
-        for entry in named:
+        pairs = [e for e in named if isinstance(e, (list, tuple)) and len(e) == 2]
+        # Most of a list names nodes held already: passed over before their keys are parsed (the checks
+        # made a sync's peer exchange cost more than its log when every descriptor was read).
+        held = _held(store, [key for _, key in pairs if isinstance(key, str)])
+        for entry in pairs:
             if added >= room:
                 break
-            found = _well_formed(*entry) if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+            found = None if entry[1] in held else _well_formed(*entry)
             if found is None or found[1] == own_key:
                 continue
             url, key = found
@@ -85,6 +89,18 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
                 "WHERE NOT EXISTS (SELECT 1 FROM peers WHERE url = ?1 OR key = ?2) "
                 "AND NOT EXISTS (SELECT 1 FROM peer_candidates WHERE key = ?2)", (url, key, via, now)).rowcount
     return added
+
+
+def _held(store: Store, keys: list[str], batch: int = 400) -> set[str]:
+    """Which of ``keys`` are held already, as a candidate's or a peer's."""
+    held: set[str] = set()
+    for i in range(0, len(keys), batch):
+        part = keys[i:i + batch]
+        marks = ",".join("?" * len(part))
+        held.update(k for (k,) in store.conn.execute(
+            f"SELECT key FROM peer_candidates WHERE key IN ({marks}) UNION SELECT key FROM peers WHERE key IN ({marks})",
+            part * 2))
+    return held
 
 
 def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
