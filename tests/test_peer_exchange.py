@@ -244,3 +244,25 @@ def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_
     exchange.verify_some(c.node, timeout=5)
     (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
     assert named.dead is not None and named.verified is None
+
+
+def test_serve_says_hello_after_its_syncs_from_the_address_it_listens_on(chain, tmp_path):
+    _, b, c = chain
+    node = Node.init(tmp_path / "d")
+    node.wiki("w")
+    PeerBook(node.store).add(b.url)
+    PeerBook(node.store).set(b.url, key=b.key)
+    me = node.keyring.get(NODE_KEY).public
+    proc, client = start_server(tmp_path / "d", "--sync-every", "0.2", "--gossip-every", "3600")
+    try:
+        deadline = time.monotonic() + 60
+
+        def told() -> list:
+            return [x for x in peer_candidates.every(c.node.store) if x.key == me]
+        while not told() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)  # D's sync loop runs in its own process: nothing here to wait on
+        # Only D's hello could have named it to C (C runs no sync), at the address D listens on.
+        assert [(x.url, x.via) for x in told()] == [(str(client.base_url).rstrip("/"), peer_candidates.HELLO)]
+    finally:
+        stop_server(proc, client)
+        node.close()
