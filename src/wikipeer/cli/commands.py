@@ -563,9 +563,11 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
 
 def _background(args: argparse.Namespace, node: Node, stop: threading.Event, address: str) -> None:
-    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked
-    (which says hello to the ring neighbours, as ``--url``, else ``address`` unless that is every interface)."""
+    """The server's loops, each in its thread until ``stop``: search indexer, gossip, verifying the nodes that
+    said hello, and sync if asked (which says hello to the ring neighbours, as ``--url``, else ``address``
+    unless that is every interface)."""
     from wikipeer.net.gossip import gossip_forever
+    from wikipeer.net.hello import welcome_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
     from wikipeer.store import indexer
@@ -574,6 +576,8 @@ def _background(args: argparse.Namespace, node: Node, stop: threading.Event, add
     threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
                      name="indexer").start()
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
+    threading.Thread(target=welcome_forever, args=(node, args.gossip_every, stop, _warn), daemon=True,
+                     name="hello").start()
     if args.sync_every:
         own = args.url or (None if args.host in ("0.0.0.0", "::") else address)
         threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn, own), daemon=True).start()

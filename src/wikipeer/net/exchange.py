@@ -51,9 +51,9 @@ def budget(waiting: int) -> int:
     return min(VERIFY_MOST, max(VERIFY_PER_SYNC, -(-waiting // VERIFY_SHARE)))
 
 
-def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0) -> int:
+def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0, announced_only: bool = False) -> int:
     """Read the descriptors of up to ``limit`` candidates not checked yet (by default the ``budget`` for
-    those waiting); returns how many proved good.
+    those waiting; ``announced_only``: those that said hello, net/hello.py); returns how many proved good.
 
     A candidate that answers with another key (or a forged descriptor) is given up at once; one that
     does not answer is tried again later, and given up after peer_candidates.MAX_TRIES failures.
@@ -61,7 +61,8 @@ def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0) -> 
     if limit is None:
         limit = budget(peer_candidates.waiting(node.store))
     good = 0
-    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public):
+    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public,
+                                                announced_only):
         try:
             with PeerClient(candidate.url, timeout=timeout) as client:
                 descriptor = client.descriptor()

@@ -15,15 +15,25 @@ candidate only if that descriptor shows the key. Its answer says whether it
 knew this node already (a peer, or a verified candidate); a neighbour that
 did is not told again for HELLO_AGAIN seconds. Which neighbours said so is
 kept in memory: a node that restarts says hello once more to each.
+
+The receiver does not wait for its next sync to verify who said hello:
+``welcome_forever`` (a loop of ``serve``, every ``--gossip-every``) reads
+the descriptors of up to WELCOME announced candidates a turn, nearest first,
+so a node that joined is known to its neighbours seconds after its first
+sync, not an interval later. Never from inside the request handler: a hello
+costs its receiver one descriptor request at most, a turn later.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+from collections.abc import Callable
 
 from wikipeer.errors import UserError
+from wikipeer.net import exchange
 from wikipeer.net.client import PeerClient, PeerError
 from wikipeer.net.gossip import ring_members
 from wikipeer.net.signing import node_signer
@@ -38,6 +48,8 @@ NEIGHBOURS = 2
 nearest one or two."""
 HELLO_AGAIN = 3600.0
 """Seconds before a neighbour that said it knows this node is told again (it may have given it up since)."""
+WELCOME = 4
+"""Announced candidates verified a turn of ``welcome_forever``."""
 MAX_BODY = 4096
 PATH = "/api/v1/hello"
 
@@ -100,3 +112,18 @@ def take(node: Node, body: bytes, key: str) -> dict:
         raise BadHello(f'a hello is {{"url": "http(s)://..."}}, the address the caller is reached at: {exc}') \
             from None
     return {"known": peer_candidates.announced(node.store, url, key, node.keyring.get(NODE_KEY).public)}
+
+
+def welcome(node: Node, timeout: float = 10.0) -> int:
+    """Verify up to WELCOME candidates that said hello (nearest this node first); returns how many proved good."""
+    return exchange.verify_some(node, WELCOME, timeout, announced_only=True)
+
+
+def welcome_forever(node: Node, every: float, stop: threading.Event,
+                    log_error: Callable[[str], object] = print) -> None:
+    """Run ``welcome`` every ``every`` seconds until ``stop`` is set (``wikipeer serve`` runs this)."""
+    while not stop.wait(every):
+        try:
+            welcome(node)
+        except Exception as exc:  # the thread must outlive any one failure, as gossip's does
+            log_error(f"verifying who said hello: {exc}")

@@ -103,13 +103,16 @@ def _held(store: Store, keys: list[str], batch: int = 400) -> set[str]:
     return held
 
 
-def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
+def unverified(store: Store, limit: int, own_key: str, announced_only: bool = False) -> list[Candidate]:
     """Candidates whose own descriptor has not been read yet (nor given up): first those that announced
     themselves nearest this node on the gossip ring (its new neighbours there, whom gossip's smallest
     parts need), then half the nearest (whose lists name its neighbours there), half the newest (a node
-    that just joined is named by its peers first: it is known soon, before the backlog)."""
+    that just joined is named by its peers first: it is known soon, before the backlog).
+    ``announced_only``: only those that announced themselves."""
+    which = " AND via = ?" if announced_only else ""
     rows = [Candidate(*r) for r in store.conn.execute(
-        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
+        f"SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL{which} ORDER BY learned DESC, url",
+        (HELLO,) if announced_only else ())]
     me = position(own_key)
     announced = _nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
     chosen = _nearest(rows, me, limit // 2, lambda c: c.key)
