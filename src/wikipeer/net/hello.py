@@ -9,9 +9,9 @@ address other nodes reach it at (``serve --url``) says hello to the
 NEIGHBOURS known nodes nearest its place on each side that did not yet say
 they know it: ``POST /api/v1/hello`` with ``{"url": URL}``, signed by its
 node key. The receiver takes (URL, the proven caller's key) as a candidate
-(store/peer_candidates.announced), never trusted: at its next sync it reads
-the descriptor at that URL, before other waiting candidates, and keeps the
-candidate only if that descriptor shows the key. Its answer says whether it
+(store/peer_candidates.announced), never trusted: it reads the descriptor at
+that URL (below, or at its next sync before other waiting candidates) and
+keeps the candidate only if that descriptor shows the key. Its answer says whether it
 knew this node already (a peer, or a verified candidate); a neighbour that
 did is not told again for HELLO_AGAIN seconds. Which neighbours said so is
 kept in memory: a node that restarts says hello once more to each.
