@@ -527,9 +527,11 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
     stop = threading.Event()
     address = url(args.host, sock.getsockname()[1])
+    # Where other nodes reach this one (DHT records, hello): --url, else where it listens, unless everywhere.
+    args.url = args.url or (None if args.host in ("0.0.0.0", "::") else address)
 
     def lead() -> None:
-        _background(args, node, stop, address)
+        _background(args, node, stop)
         if worker and args.dht is not None:
             lead_dht(args, node, address, stop, _warn)
 
@@ -538,7 +540,7 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
         lead_when_elected(node.store, stop, lead)
     else:
-        _background(args, node, stop, address)
+        _background(args, node, stop)
     if worker and args.dht is not None:
         finder = worker_finder(args, node)
     else:
@@ -562,10 +564,9 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
     return 0
 
 
-def _background(args: argparse.Namespace, node: Node, stop: threading.Event, address: str) -> None:
+def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:
     """The server's loops, each in its thread until ``stop``: search indexer, gossip, verifying the nodes that
-    said hello, and sync if asked (which says hello to the ring neighbours, as ``--url``, else ``address``
-    unless that is every interface)."""
+    said hello, and sync if asked (which says hello to the ring neighbours as ``args.url``, if known)."""
     from wikipeer.net.gossip import gossip_forever
     from wikipeer.net.hello import welcome_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
@@ -579,8 +580,8 @@ def _background(args: argparse.Namespace, node: Node, stop: threading.Event, add
     threading.Thread(target=welcome_forever, args=(node, args.gossip_every, stop, _warn), daemon=True,
                      name="hello").start()
     if args.sync_every:
-        own = args.url or (None if args.host in ("0.0.0.0", "::") else address)
-        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn, own), daemon=True).start()
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn, args.url),
+                         daemon=True).start()
 
 
 def _rates(options: list[str]) -> dict:
