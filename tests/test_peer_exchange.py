@@ -27,7 +27,7 @@ from wikipeer.net import exchange, hello
 from wikipeer.net.descriptor import _object, check_descriptor, signed_descriptor
 from wikipeer.net.gossip import gossip_round
 from wikipeer.net.signing import SIGNATURE
-from wikipeer.net.sync import sync, sync_all
+from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
 from wikipeer.store import peer_candidates
@@ -210,16 +210,18 @@ def _hello(client: httpx.Client, signer, audience: str, url: str) -> httpx.Respo
 
 def test_a_node_says_hello_to_its_ring_neighbours_and_they_verify_it(chain):
     a, b, c = chain
+    sync(b.node, c.url)  # (as the first test left it) B names C in its descriptor
     assert a.key not in {key for _, key in peer_candidates.usable(c.node.store)}  # C never heard of A
-    sync_all(a.node, url=a.url)  # A syncs with B, then says hello to B and C (its nearest on each side)
+    sync(a.node, b.url)  # A learns C through B, then says hello as sync_all does after its syncs
+    assert hello.announce(a.node, a.url, timeout=30) == 2  # to B and C, its nearest on each side
     (told,) = [x for x in peer_candidates.every(c.node.store) if x.key == a.key]
     assert (told.url, told.via, told.verified) == (a.url, peer_candidates.HELLO, None)  # a candidate, unverified
-    assert hello.welcome(c.node, timeout=5) == 1  # serve's loop: C reads A's descriptor a second later
+    assert hello.welcome(c.node, timeout=30) == 1  # serve's loop: C reads A's descriptor a second later
     assert (a.url, a.key) in peer_candidates.usable(c.node.store)
     # C answers that it knows A now: told no more. B has not verified A yet: told again, once a sync.
-    assert hello.announce(a.node, a.url) == 2 and hello.announce(a.node, a.url) == 1
+    assert hello.announce(a.node, a.url, timeout=30) == 2 and hello.announce(a.node, a.url, timeout=30) == 1
     sync(b.node, c.url)  # B's next sync reads A's descriptor, before other waiting candidates
-    assert hello.announce(a.node, a.url) == 1 and hello.announce(a.node, a.url) == 0
+    assert hello.announce(a.node, a.url, timeout=30) == 1 and hello.announce(a.node, a.url, timeout=30) == 0
 
 
 def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_given_up(chain):
@@ -241,13 +243,13 @@ def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_
         assert _hello(client, stranger, c.key, there).json() == {"known": False}
     (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
     assert (named.url, named.via) == (there, peer_candidates.HELLO)
-    exchange.verify_some(c.node, timeout=5)
+    exchange.verify_some(c.node, timeout=30)
     (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
     assert named.dead is not None and named.verified is None
 
 
 def test_serve_says_hello_after_its_syncs_from_the_address_it_listens_on(chain, tmp_path):
-    _, b, c = chain
+    _, b, _ = chain
     node = Node.init(tmp_path / "d")
     node.wiki("w")
     PeerBook(node.store).add(b.url)
@@ -258,10 +260,10 @@ def test_serve_says_hello_after_its_syncs_from_the_address_it_listens_on(chain, 
         deadline = time.monotonic() + 60
 
         def told() -> list:
-            return [x for x in peer_candidates.every(c.node.store) if x.key == me]
+            return [x for x in peer_candidates.every(b.node.store) if x.key == me]
         while not told() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.1)  # D's sync loop runs in its own process: nothing here to wait on
-        # Only D's hello could have named it to C (C runs no sync), at the address D listens on.
+        # Only D's hello could have named it to B, its peer (B runs no sync), at the address D listens on.
         assert [(x.url, x.via) for x in told()] == [(str(client.base_url).rstrip("/"), peer_candidates.HELLO)]
     finally:
         stop_server(proc, client)
