@@ -213,6 +213,7 @@ def test_a_node_says_hello_to_its_ring_neighbours_and_they_verify_it(chain):
     sync(b.node, c.url)  # (as the first test left it) B names C in its descriptor
     assert a.key not in {key for _, key in peer_candidates.usable(c.node.store)}  # C never heard of A
     sync(a.node, b.url)  # A learns C through B, then says hello as sync_all does after its syncs
+    exchange.verify_some(a.node, timeout=30)  # (C, if the sync's 10 s were too short on a loaded machine)
     assert hello.announce(a.node, a.url, timeout=30) == 2  # to B and C, its nearest on each side
     (told,) = [x for x in peer_candidates.every(c.node.store) if x.key == a.key]
     assert (told.url, told.via, told.verified) == (a.url, peer_candidates.HELLO, None)  # a candidate, unverified
