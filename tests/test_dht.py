@@ -364,7 +364,7 @@ def test_peer_discover_and_serve_say_what_is_wrong_with_a_bad_address_or_a_taken
     assert code == 2 and said.err == f"wikipeer: cannot listen for the DHT on UDP 127.0.0.1:{port}: Address already in use\n"
     assert "serving" not in said.out  # said before the server says it serves
     assert main(["--node", str(tmp_path / "n"), "serve", "--host", "0.0.0.0", "--port", "0", "--dht", "0"]) == 2
-    assert "give --dht-url" in capsys.readouterr().err  # http://0.0.0.0:PORT/ would reach no one
+    assert "give --url" in capsys.readouterr().err  # http://0.0.0.0:PORT/ would reach no one
     assert main(["peer", "discover", "w", "--bootstrap", f"127.0.0.1:{free_udp_port()}"]) == 2  # in-process: quicker
     assert capsys.readouterr().err.startswith("wikipeer: no DHT participant answered at 127.0.0.1:")
 

@@ -3,10 +3,13 @@
 Three `wikipeer serve` processes on 127.0.0.1 in a chain A-B-C: A's operator added B, B's
 added C. After one sync A knows C (a verified candidate), and gossip from A reaches both. The
 servers' own gossip is off (one round an hour) so the test runs the rounds and counts them.
+Then A, which C does not know, says hello to its ring neighbours (B and C: all it knows), and
+C verifies it (net/hello.py).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +17,16 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import start_server, stop_server
+from signed_calls import new_signer, signed
 
 from wikipeer.errors import Forgery
 from wikipeer.model.block import encode_object
 from wikipeer.model.cid import cid_to_str
 from wikipeer.model.keys import key_to_str, sign
-from wikipeer.net import exchange
+from wikipeer.net import exchange, hello
 from wikipeer.net.descriptor import _object, check_descriptor, signed_descriptor
 from wikipeer.net.gossip import gossip_round
+from wikipeer.net.signing import SIGNATURE
 from wikipeer.net.sync import sync
 from wikipeer.node import Node
 from wikipeer.notices import publish_blocklist
@@ -157,6 +162,29 @@ def test_learning_is_bounded_and_skips_self_known_banned_and_given_up(tmp_path):
         node.close()
 
 
+def test_a_hello_takes_the_place_of_a_candidate_given_up_at_its_url_unless_another_key_answered(tmp_path):
+    node = Node.init(tmp_path / "n")
+    store, me = node.store, node.keyring.get(NODE_KEY).public
+    try:
+        peer_candidates.learn(store, [("http://x:1", _key(1))], "http://via", me)
+        peer_candidates.give_up(store, "http://x:1")  # key 2 answered where key 1 was named
+        assert peer_candidates.announced(store, "http://x:1/", _key(2), me) is False
+        (c,) = peer_candidates.every(store)
+        assert (c.url, c.key, c.via, c.dead) == ("http://x:1", _key(2), peer_candidates.HELLO, None)
+        for _ in range(peer_candidates.MAX_TRIES):
+            peer_candidates.failed(store, "http://x:1")
+        peer_candidates.announced(store, "http://x:1", _key(2), me)  # back after failures
+        assert [(c.key, c.tries, c.dead) for c in peer_candidates.every(store)] == [(_key(2), 0, None)]
+        peer_candidates.verified(store, "http://x:1")
+        assert peer_candidates.announced(store, "http://x:1", _key(2), me) is True
+        peer_candidates.give_up(store, "http://x:1")  # another key answered for key 2: it stays given up
+        peer_candidates.announced(store, "http://x:1", _key(2), me)
+        assert peer_candidates.every(store)[0].dead is not None
+        assert peer_candidates.announced(store, "http://me:1", me, me) is False and len(peer_candidates.every(store)) == 1
+    finally:
+        node.close()
+
+
 def test_a_candidate_that_answers_with_another_key_is_given_up(chain, tmp_path):
     a, b, c = chain
     node = Node.init(tmp_path / "n")
@@ -168,4 +196,76 @@ def test_a_candidate_that_answers_with_another_key_is_given_up(chain, tmp_path):
         state = {x.url: (x.verified, x.tries, x.dead is not None) for x in peer_candidates.every(node.store)}
         assert state == {b.url: (None, 0, True), "http://127.0.0.1:9": (None, 1, False)}
     finally:
+        node.close()
+
+
+def test_exchange_budget_grows_with_the_candidates_waiting():
+    assert [exchange.budget(n) for n in (0, 8, 40, 100, 256, 10_000)] == [8, 8, 10, 25, 64, 64]
+
+
+def _hello(client: httpx.Client, signer, audience: str, url: str) -> httpx.Response:
+    return client.send(signed(client, signer, audience, "POST", hello.PATH, json.dumps({"url": url}).encode(),
+                              headers={"content-type": "application/json"}))
+
+
+def test_a_node_says_hello_to_its_ring_neighbours_and_they_verify_it(chain):
+    a, b, c = chain
+    sync(b.node, c.url)  # (as the first test left it) B names C in its descriptor
+    assert a.key not in {key for _, key in peer_candidates.usable(c.node.store)}  # C never heard of A
+    sync(a.node, b.url)  # A learns C through B, then says hello as sync_all does after its syncs
+    exchange.verify_some(a.node, timeout=30)  # (C, if the sync's 10 s were too short on a loaded machine)
+    assert hello.announce(a.node, a.url, timeout=30) == 2  # to B and C, its nearest on each side
+    (told,) = [x for x in peer_candidates.every(c.node.store) if x.key == a.key]
+    assert (told.url, told.via, told.verified) == (a.url, peer_candidates.HELLO, None)  # a candidate, unverified
+    assert hello.welcome(c.node, timeout=30) == 1  # serve's loop: C reads A's descriptor a second later
+    assert (a.url, a.key) in peer_candidates.usable(c.node.store)
+    # C answers that it knows A now: told no more. B has not verified A yet: told again, once a sync.
+    assert hello.announce(a.node, a.url, timeout=30) == 2 and hello.announce(a.node, a.url, timeout=30) == 1
+    sync(b.node, c.url)  # B's next sync reads A's descriptor, before other waiting candidates
+    assert hello.announce(a.node, a.url, timeout=30) == 1 and hello.announce(a.node, a.url, timeout=30) == 0
+
+
+def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_given_up(chain):
+    a, _, c = chain
+    before = len(peer_candidates.every(c.node.store))
+    with httpx.Client(base_url=c.url) as client:
+        unsigned = client.post(hello.PATH, json={"url": "http://127.0.0.1:9"})
+        assert unsigned.status_code == 401 and "must be signed" in unsigned.json()["error"]
+        stranger = new_signer()
+        forged = signed(client, stranger, c.key, "POST", hello.PATH, b'{"url": "http://127.0.0.1:9"}')
+        value = forged.headers[SIGNATURE]
+        forged.headers[SIGNATURE] = value[:10] + ("A" if value[10] != "A" else "B") + value[11:]
+        assert client.send(forged).status_code == 401
+        assert _hello(client, stranger, c.key, "ftp://nowhere").status_code == 400
+        assert len(peer_candidates.every(c.node.store)) == before
+        # The stranger's key named at an address where A answers (A's, by another name): learned, then
+        # given up when A's descriptor shows A's key there.
+        there = a.url.replace("127.0.0.1", "localhost")
+        assert _hello(client, stranger, c.key, there).json() == {"known": False}
+    (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
+    assert (named.url, named.via) == (there, peer_candidates.HELLO)
+    exchange.verify_some(c.node, timeout=30)
+    (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
+    assert named.dead is not None and named.verified is None
+
+
+def test_serve_says_hello_after_its_syncs_from_the_address_it_listens_on(chain, tmp_path):
+    _, b, _ = chain
+    node = Node.init(tmp_path / "d")
+    node.wiki("w")
+    PeerBook(node.store).add(b.url)
+    PeerBook(node.store).set(b.url, key=b.key)
+    me = node.keyring.get(NODE_KEY).public
+    proc, client = start_server(tmp_path / "d", "--sync-every", "0.2", "--gossip-every", "3600")
+    try:
+        deadline = time.monotonic() + 60
+
+        def told() -> list:
+            return [x for x in peer_candidates.every(b.node.store) if x.key == me]
+        while not told() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)  # D's sync loop runs in its own process: nothing here to wait on
+        # Only D's hello could have named it to B, its peer (B runs no sync), at the address D listens on.
+        assert [(x.url, x.via) for x in told()] == [(str(client.base_url).rstrip("/"), peer_candidates.HELLO)]
+    finally:
+        stop_server(proc, client)
         node.close()

@@ -533,6 +533,8 @@ def _serve_node(args: argparse.Namespace, node: Node, sock: socket.socket, limit
 
     stop = threading.Event()
     address = url(args.host, sock.getsockname()[1])
+    # Where other nodes reach this one (DHT records, hello): --url, else where it listens, unless everywhere.
+    args.url = args.url or (None if args.host in ("0.0.0.0", "::") else address)
 
     def lead(ended: threading.Event) -> None:
         _background(args, node, ended)
@@ -578,8 +580,10 @@ def _exit_when_lead_lost(ended: threading.Event, stop: threading.Event) -> None:
 
 
 def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> None:
-    """The server's loops, each in its thread until ``stop``: search indexer, gossip, and sync if asked."""
+    """The server's loops, each in its thread until ``stop``: search indexer, gossip, verifying the nodes that
+    said hello, and sync if asked (which says hello to the ring neighbours as ``args.url``, if known)."""
     from wikipeer.net.gossip import gossip_forever
+    from wikipeer.net.hello import welcome_forever
     from wikipeer.mediawiki.peer_sync import sync_forever  # node peers and followed MediaWikis alike
 
     from wikipeer.store import indexer
@@ -588,8 +592,11 @@ def _background(args: argparse.Namespace, node: Node, stop: threading.Event) -> 
     threading.Thread(target=indexer.follow, args=(node.store, node.index_keys, stop, _warn), daemon=True,
                      name="indexer").start()
     threading.Thread(target=gossip_forever, args=(node, args.gossip_every, stop, _warn), daemon=True).start()
+    threading.Thread(target=welcome_forever, args=(node, args.gossip_every, stop, _warn), daemon=True,
+                     name="hello").start()
     if args.sync_every:
-        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn), daemon=True).start()
+        threading.Thread(target=sync_forever, args=(node, args.sync_every, stop, _warn, args.url),
+                         daemon=True).start()
 
 
 def _rates(options: list[str]) -> dict:

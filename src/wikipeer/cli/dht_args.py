@@ -1,4 +1,4 @@
-"""The arguments of the DHT: `serve --dht PORT ...` and `peer discover WIKI`.
+"""The arguments of the DHT: `serve --dht PORT ...` (and `--url`, which hello uses too) and `peer discover WIKI`.
 
 Only argparse here, as in the other *_args modules: the functions are imported when a command runs.
 """
@@ -17,8 +17,10 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
                         "node holds, and find pages no peer has")
     p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="a DHT participant to join through (repeatable; none: this node starts a DHT)")
-    p.add_argument("--dht-url", metavar="URL",
-                   help="the address other nodes reach this node at (default: the address it listens on)")
+    p.add_argument("--url", "--dht-url", dest="url", metavar="URL",
+                   help="the address other nodes reach this node at, published in the DHT and said to the "
+                        "nodes nearest it on the gossip ring after each sync (default: the address it listens "
+                        "on, unless that is every interface)")
     p.add_argument("--dht-ttl", type=float, default=DEFAULT_TTL, metavar="SECONDS",
                    help=f"how long the records published live; they are refreshed at half that (default {DEFAULT_TTL})")
 

@@ -53,8 +53,8 @@ def check_dht_options(args: argparse.Namespace) -> list[tuple[str, int]]:
     addresses."""
     if args.dht_ttl < 2:
         raise UserError("--dht-ttl is at least 2 seconds (records are refreshed at half their lifetime)")
-    if args.host in ("0.0.0.0", "::") and not args.dht_url:
-        raise UserError(f"serving on every interface ({args.host}), give --dht-url: the address other nodes "
+    if args.host in ("0.0.0.0", "::") and not args.url:
+        raise UserError(f"serving on every interface ({args.host}), give --url (or --dht-url): the address other nodes "
                         "reach this node at, to publish in the DHT")
     return [parse_address(a) for a in args.dht_bootstrap]
 
@@ -71,7 +71,7 @@ def serve_dht(participant: Participant | None, args: argparse.Namespace, node: N
     """Publish this node's records until ``stop``; the finder fetch-on-demand asks (None without --dht)."""
     if participant is None:
         return None
-    url = args.dht_url or address
+    url = args.url or address
     out.print(f"in the DHT on udp {args.host}:{participant.port}, as {url}")
     threading.Thread(target=publish_forever, daemon=True, name="dht-publish",
                      args=(participant, lambda now, ttl: node_records(node, url, now, ttl), stop, warn,

@@ -31,9 +31,11 @@ def sync_mediawiki(node: Node, url: str, do_pull: bool = True, do_push: bool = T
     return result
 
 
-def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[node_sync.SyncResult | PullResult]:
-    """Sync with every node peer that is not banned, then every MediaWiki peer; one failing stops no other."""
-    results: list[node_sync.SyncResult | PullResult] = list(node_sync.sync_all(node, log_error))
+def sync_all(node: Node, log_error: Callable[[str], object] = print,
+             url: str | None = None) -> list[node_sync.SyncResult | PullResult]:
+    """Sync with every node peer that is not banned, then every MediaWiki peer; one failing stops no other.
+    ``url``: this node's address, to say hello to its ring neighbours (net/sync.py's sync_all)."""
+    results: list[node_sync.SyncResult | PullResult] = list(node_sync.sync_all(node, log_error, url=url))
     for peer in MediaWikiPeers(node.store).list():
         try:
             results.append(sync_mediawiki(node, peer.url))
@@ -47,7 +49,8 @@ def sync_all(node: Node, log_error: Callable[[str], object] = print) -> list[nod
 
 
 def sync_forever(node: Node, every: float, stop: threading.Event,
-                 log_error: Callable[[str], object] = print) -> None:
-    """Sync with all peers of both kinds every ``every`` seconds until ``stop`` is set (``serve --sync-every``)."""
+                 log_error: Callable[[str], object] = print, url: str | None = None) -> None:
+    """Sync with all peers of both kinds every ``every`` seconds until ``stop`` is set (``serve --sync-every``);
+    ``url`` as for sync_all."""
     while not stop.wait(every):
-        sync_all(node, log_error)
+        sync_all(node, log_error, url)

@@ -234,6 +234,16 @@ class PeerClient:
                                    RANGE_HEADER: f"{lo:x}-{hi:x}"}) as response:
             return self._json(response)
 
+    def hello(self, url: str) -> bool:
+        """Tell the peer this node is reached at ``url`` (net/hello.py); whether it knew so already.
+        The request is signed: the peer takes the signer's key as the one to find there."""
+        with self._stream("POST", "/api/v1/hello", content=json.dumps({"url": url}),
+                          headers={"content-type": "application/json"}) as response:
+            answer = self._json(response)
+        if not isinstance(answer, dict) or not isinstance(answer.get("known"), bool):
+            raise PeerError(f"{self.url} answered a hello with {str(answer)[:200]}")
+        return answer["known"]
+
     def rpc(self, method: str, params: Any) -> tuple[Any, list[dict]]:
         """One JSON-RPC call: (result, redirects). A JSON-RPC error raises PeerError, with its redirects."""
         body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})

@@ -2,9 +2,10 @@
 
 At a sync (at most every EXCHANGE_EVERY seconds per peer, and at the first)
 the peer's descriptor is read and the peers it names become candidates
-(store/peer_candidates.py). After the sync, up to VERIFY_PER_SYNC
-candidates are checked: their own descriptor must show the key they were
-named with; that descriptor's peers are learned in turn. So a node comes to
+(store/peer_candidates.py). After the sync, some candidates are checked
+(``budget``: VERIFY_PER_SYNC, or a share of those waiting, up to VERIFY_MOST):
+their own descriptor must show the key they were named with; that
+descriptor's peers are learned in turn. So a node comes to
 know the whole network in a few syncs, as gossip's ring needs (net/gossip.py
 sends to verified candidates as to peers), while it syncs only with the
 peers its operator added. Nothing a candidate says is trusted more than
@@ -25,6 +26,8 @@ from wikipeer.store.peers import PeerBook
 
 EXCHANGE_EVERY = 600.0
 VERIFY_PER_SYNC = 8
+VERIFY_SHARE = 4  # a sync verifies at least a quarter of the candidates waiting...
+VERIFY_MOST = 64  # ...but no more than this many (one descriptor request each)
 ADOPT = 2  # candidates a node cut off from all its peers takes as peers
 
 
@@ -42,14 +45,24 @@ def learn(node: Node, descriptor: Descriptor, via: str) -> int:
     return peer_candidates.learn(node.store, list(descriptor.peers), via, node.keyring.get(NODE_KEY).public)
 
 
-def verify_some(node: Node, limit: int = VERIFY_PER_SYNC, timeout: float = 10.0) -> int:
-    """Read the descriptors of up to ``limit`` candidates not checked yet; returns how many proved good.
+def budget(waiting: int) -> int:
+    """How many candidates one sync verifies when ``waiting`` wait: VERIFY_PER_SYNC, more when many wait
+    (a node that joins a network of 1,000 learns of nearly all at once), never more than VERIFY_MOST."""
+    return min(VERIFY_MOST, max(VERIFY_PER_SYNC, -(-waiting // VERIFY_SHARE)))
+
+
+def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0, announced_only: bool = False) -> int:
+    """Read the descriptors of up to ``limit`` candidates not checked yet (by default the ``budget`` for
+    those waiting; ``announced_only``: those that said hello, net/hello.py); returns how many proved good.
 
     A candidate that answers with another key (or a forged descriptor) is given up at once; one that
     does not answer is tried again later, and given up after peer_candidates.MAX_TRIES failures.
     """
+    if limit is None:
+        limit = budget(peer_candidates.waiting(node.store))
     good = 0
-    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public):
+    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public,
+                                                announced_only):
         try:
             with PeerClient(candidate.url, timeout=timeout) as client:
                 descriptor = client.descriptor()

@@ -105,6 +105,14 @@ def queue_accepted(node: Node, report: IngestReport, lo: int = 0, hi: int = RING
     return queued
 
 
+def ring_members(node: Node) -> dict[str, str]:
+    """The nodes gossip sends to, url -> key: the peers with a known key, not banned, and the verified
+    candidates (store/peer_candidates.py)."""
+    keys = {p.url: p.key for p in PeerBook(node.store).list() if p.key and not p.banned}
+    keys.update((url, key) for url, key in peer_candidates.usable(node.store) if url not in keys)
+    return keys
+
+
 def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 10.0) -> int:
     """Pass on every queued notice once; returns the number of messages sent."""
     rng = rng or random.Random()
@@ -112,8 +120,7 @@ def gossip_round(node: Node, rng: random.Random | None = None, timeout: float = 
     if not rows:
         return 0
     me_key = node.keyring.get(NODE_KEY).public
-    keys = {p.url: p.key for p in PeerBook(node.store).list() if p.key and not p.banned}
-    keys.update((url, key) for url, key in peer_candidates.usable(node.store) if url not in keys)
+    keys = ring_members(node)
     peers = {url: position(key) for url, key in keys.items()}
     signer = node_signer(node)
     sent = 0

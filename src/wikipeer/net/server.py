@@ -5,6 +5,7 @@
     GET  /api/v1/log       the change log as a zstd-compressed CAR stream (packed, texts as deltas, if asked)
     POST /api/v1/blocks    named blocks as a CAR stream
     POST /api/v1/car       upload a CAR; every block goes through the ingest door
+    POST /api/v1/hello     a node says where it is reached (net/hello.py): a candidate, verified later
 
 Nothing a peer sends is trusted for who sent it: uploads are verified block
 by block like any other source. Who calls is proven by a signature over the
@@ -26,7 +27,7 @@ from wikipeer.errors import InvalidObject
 from wikipeer.formats.car import CarReader
 from wikipeer.ingest import CALLER, HeldLimit
 from wikipeer.model.cid import cid_from_str
-from wikipeer.net import rpc
+from wikipeer.net import hello, rpc
 from wikipeer.net.descriptor import signed_descriptor
 from wikipeer.net.methods import Api
 from wikipeer.net.ratelimit import Limits, RateLimited, client_of
@@ -226,6 +227,26 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             return JSONResponse(await run_in_threadpool(_take_gossip, node, body, lo, hi, caller_source(request)))
         except HeldLimit as exc:
             return JSONResponse({"error": str(exc)}, status_code=413)
+
+    @api.post(hello.PATH, tags=["inter-node"], summary="A node says the address it is reached at")
+    async def say_hello(request: Request) -> Response:
+        body = await _body(request, hello.MAX_BODY)
+        if body is None:
+            return JSONResponse({"error": f"a hello is at most {hello.MAX_BODY} bytes"}, status_code=413)
+        try:
+            limits.charge("rpc", request)
+            caller = await admitted(request, body)
+            if caller.key is None:
+                raise Unsigned("a hello must be signed by the key of the node it announces "
+                               "(docs/scale-signed.md)")
+            return JSONResponse(await run_in_threadpool(hello.take, node, body, caller.key))
+        except RateLimited as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status,
+                                headers={"Retry-After": exc.retry_after_header})
+        except Refused as exc:
+            return _refused(exc)
+        except hello.BadHello as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
     return api
 

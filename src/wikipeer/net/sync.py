@@ -23,7 +23,7 @@ from wikipeer.ingest import HeldLimit
 from wikipeer.model.keys import sign
 from wikipeer.model.objects import Ban, Signature, build_ban, build_signature
 from wikipeer.net.client import PeerClient, PeerError, PeerLied
-from wikipeer.net import exchange
+from wikipeer.net import exchange, hello
 from wikipeer.net.descriptor import Descriptor
 from wikipeer.net.fetch import follow_scope
 from wikipeer.net.receive import MAX_REASONS, Tally, batches, take
@@ -316,17 +316,24 @@ def _record_failure(peers: PeerBook, url: str, message: str) -> None:
 
 
 def sync_all(node: Node, log_error=print, timeout: float = 30.0,
-             exchange_every: float = exchange.EXCHANGE_EVERY) -> list[SyncResult]:
+             exchange_every: float = exchange.EXCHANGE_EVERY, url: str | None = None) -> list[SyncResult]:
     """Sync with every peer that is not banned; a failing peer does not stop the others.
 
     A node that synced with none (its peers all failed, or it has none) takes a few candidates
     that peer exchange verified as peers (exchange.adopt) and syncs with them; not one with
     ADOPT_BELOW peers or more, whose failures are more likely its own network's than churn.
+    ``url``: the address other nodes reach this node at; with it, the node then says hello to its
+    neighbours on the gossip ring that do not know it yet (net/hello.py).
     """
     urls = [peer.url for peer in PeerBook(node.store).list() if not peer.banned]
     results = _sync_each(node, urls, log_error, timeout, exchange_every)
     if not results and len(urls) < ADOPT_BELOW:
         results = _sync_each(node, exchange.adopt(node), log_error, timeout, exchange_every)
+    if url is not None:
+        try:
+            hello.announce(node, url, timeout=min(timeout, 10.0))
+        except Exception as exc:  # as a sync's: the loop of `serve --sync-every` must outlive it
+            log_error(f"hello to the ring neighbours: {exc}")
     return results
 
 
@@ -340,7 +347,8 @@ def _sync_each(node: Node, urls: list[str], log_error, timeout: float, exchange_
     return results
 
 
-def sync_forever(node: Node, every: float, stop: threading.Event, log_error=print) -> None:
-    """Sync with all peers every ``every`` seconds until ``stop`` is set (for ``serve --sync-every``)."""
+def sync_forever(node: Node, every: float, stop: threading.Event, log_error=print, url: str | None = None) -> None:
+    """Sync with all peers every ``every`` seconds until ``stop`` is set (for ``serve --sync-every``);
+    ``url`` as for sync_all."""
     while not stop.wait(every):
-        sync_all(node, log_error)
+        sync_all(node, log_error, url=url)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from wikipeer.authoring import edit
 from wikipeer.net.gossip import gossip_round
+from wikipeer.net.hello import PATH as HELLO_PATH, welcome
 from wikipeer.net.sync import sync_all
 from wikipeer.net.transport import installed
 from wikipeer.node import Node
@@ -159,17 +160,30 @@ class Simulation:
 
     def sync_interval(self, watch: Callable[[SimNode, float], None] | None = None) -> int:
         """Every live node syncs with each of its peers once (net/sync.py's sync_all, as `serve
-        --sync-every` does), in the order of their phases; returns the syncs that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
+        --sync-every` does, then says hello to its ring neighbours: each knows its URL; those told verify
+        it at once, as `serve`'s loop does a second later), in the order of their phases; returns the syncs
+        that failed. ``watch(node, time)`` is told the virtual time each node's syncs ended."""
         failed = 0
         start = self.clock
         for s in sorted(self.live(), key=lambda x: x.phase):
             errors: list[str] = []  # a lost request, a peer down or cut off: the next interval tries again
-            took = self._as(s, lambda: sync_all(s.node, errors.append, timeout=10.0, exchange_every=0))
+            hellos = self._hellos_received()
+            took = self._as(s, lambda: sync_all(s.node, errors.append, timeout=10.0, exchange_every=0, url=s.url))
             failed += len(errors)
+            self._welcome(hellos)
             if watch is not None:
                 watch(s, start + s.phase + took)
         self.clock = start + self.interval
         return failed
+
+    def _hellos_received(self) -> dict[str, int]:
+        return {s.name: self.network.traffic[_host(s)].received[HELLO_PATH] for s in self.live()}
+
+    def _welcome(self, before: dict[str, int]) -> None:
+        """The nodes that were said hello to verify who said it, as `serve`'s loop does a second later."""
+        for s in self.live():
+            if self.network.traffic[_host(s)].received[HELLO_PATH] > before.get(s.name, 0):
+                self._as(s, lambda: welcome(s.node, timeout=10.0))
 
     # -- what the simulation measures --------------------------------------
 

@@ -27,6 +27,8 @@ MAX_TRIES = 3
 DEAD_FOR = 24 * 3600 * 1000  # ms: a node given up may come back (at the same address) after a day
 LISTED = 50
 """Peers a descriptor names: the most recently good ones."""
+HELLO = "hello"
+"""The ``via`` of a candidate that announced itself (net/hello.py): its signed request proved its key, not its URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +72,14 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
     with conn:
         conn.execute("DELETE FROM peer_candidates WHERE dead IS NOT NULL AND dead < ?", (now - DEAD_FOR,))
         room = MAX_CANDIDATES - conn.execute("SELECT count(*) FROM peer_candidates").fetchone()[0]
-        for entry in named:
+        pairs = [e for e in named if isinstance(e, (list, tuple)) and len(e) == 2]
+        # Most of a list names nodes held already: passed over before their keys are parsed (the checks
+        # made a sync's peer exchange cost more than its log when every descriptor was read).
+        held = _held(store, [key for _, key in pairs if isinstance(key, str)])
+        for entry in pairs:
             if added >= room:
                 break
-            found = _well_formed(*entry) if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+            found = None if entry[1] in held else _well_formed(*entry)
             if found is None or found[1] == own_key:
                 continue
             url, key = found
@@ -85,14 +91,60 @@ def learn(store: Store, named: list[tuple[str, str]], via: str, own_key: str) ->
     return added
 
 
-def unverified(store: Store, limit: int, own_key: str) -> list[Candidate]:
-    """Candidates whose own descriptor has not been read yet (nor given up): half of them the nearest
-    to this node on the gossip ring (whose lists name its neighbours there), half the newest (a node
-    that just joined is named by its peers first: it is known soon, before the backlog)."""
+def _held(store: Store, keys: list[str], batch: int = 400) -> set[str]:
+    """Which of ``keys`` are held already, as a candidate's or a peer's."""
+    held: set[str] = set()
+    for i in range(0, len(keys), batch):
+        part = keys[i:i + batch]
+        marks = ",".join("?" * len(part))
+        held.update(k for (k,) in store.conn.execute(
+            f"SELECT key FROM peer_candidates WHERE key IN ({marks}) UNION SELECT key FROM peers WHERE key IN ({marks})",
+            part * 2))
+    return held
+
+
+def unverified(store: Store, limit: int, own_key: str, announced_only: bool = False) -> list[Candidate]:
+    """Candidates whose own descriptor has not been read yet (nor given up): first those that announced
+    themselves nearest this node on the gossip ring (its new neighbours there, whom gossip's smallest
+    parts need), then half the nearest (whose lists name its neighbours there), half the newest (a node
+    that just joined is named by its peers first: it is known soon, before the backlog).
+    ``announced_only``: only those that announced themselves."""
+    which = " AND via = ?" if announced_only else ""
     rows = [Candidate(*r) for r in store.conn.execute(
-        "SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL ORDER BY learned DESC, url")]
-    chosen = _nearest(rows, position(own_key), limit // 2, lambda c: c.key)
-    return list(dict.fromkeys([*chosen, *rows]))[:limit]
+        f"SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL{which} ORDER BY learned DESC, url",
+        (HELLO,) if announced_only else ())]
+    me = position(own_key)
+    announced = _nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
+    chosen = _nearest(rows, me, limit // 2, lambda c: c.key)
+    return list(dict.fromkeys([*announced, *chosen, *rows]))[:limit]
+
+
+def waiting(store: Store) -> int:
+    """How many candidates wait to be verified (net/exchange.py's budget grows with it)."""
+    return store.conn.execute(
+        "SELECT count(*) FROM peer_candidates WHERE verified IS NULL AND dead IS NULL").fetchone()[0]
+
+
+def announced(store: Store, url: str, key: str, own_key: str) -> bool:
+    """A node proved ``key`` by a signed hello naming ``url``: a candidate like any other (never trusted:
+    its descriptor at ``url`` must show the key). It takes the place of a candidate given up at ``url``
+    under another key (a stranger's hello naming this URL must not keep the node there out for a day),
+    or under this key after failed contacts (its hello says it is back); not of one under this key given
+    up because another key answered there. Returns whether this node knew the key already (a peer, not
+    banned, or a verified candidate, at any address); learning is bounded as ``learn``'s."""
+    found = _well_formed(url, key)
+    if found is None or found[1] == own_key:
+        return False
+    url, key = found
+    conn = store.conn
+    if conn.execute("SELECT 1 FROM peers WHERE key = ? AND banned IS NULL UNION ALL SELECT 1 FROM peer_candidates "
+                    "WHERE key = ? AND verified IS NOT NULL AND dead IS NULL", (key, key)).fetchone():
+        return True  # at this address or another: one address per key, the first (as learn keeps it)
+    with conn:
+        conn.execute("DELETE FROM peer_candidates WHERE url = ? AND dead IS NOT NULL AND (key != ? OR tries >= ?)",
+                     (url, key, MAX_TRIES))
+    learn(store, [(url, key)], HELLO, own_key)
+    return False
 
 
 def usable(store: Store) -> list[tuple[str, str]]:
