@@ -221,7 +221,7 @@ def test_a_node_says_hello_to_its_ring_neighbours_and_they_verify_it(chain):
     assert (a.url, a.key) in peer_candidates.usable(c.node.store)
     # C answers that it knows A now: told no more. B has not verified A yet: told again, once a sync.
     assert hello.announce(a.node, a.url, timeout=30) == 2 and hello.announce(a.node, a.url, timeout=30) == 1
-    sync(b.node, c.url)  # B's next sync reads A's descriptor, before other waiting candidates
+    hello.welcome(b.node, timeout=30)  # B's loop reads A's descriptor (sync itself leaves hellos alone)
     assert hello.announce(a.node, a.url, timeout=30) == 1 and hello.announce(a.node, a.url, timeout=30) == 0
 
 
@@ -244,9 +244,40 @@ def test_an_unsigned_or_forged_hello_is_refused_and_one_naming_another_keys_url_
         assert _hello(client, stranger, c.key, there).json() == {"known": False}
     (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
     assert (named.url, named.via) == (there, peer_candidates.HELLO)
-    exchange.verify_some(c.node, timeout=30)
+    exchange.verify_some(c.node, timeout=30)  # sync's verification leaves those that said hello alone
+    (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
+    assert named.dead is None and named.verified is None
+    hello.welcome(c.node, timeout=30)  # the loop that verifies them
     (named,) = [x for x in peer_candidates.every(c.node.store) if x.key == stranger.public]
     assert named.dead is not None and named.verified is None
+
+
+def test_hellos_are_bounded_by_themselves_one_per_host_and_none_into_this_nodes_network(tmp_path):
+    node = Node.init(tmp_path / "n")
+    store, me = node.store, node.keyring.get(NODE_KEY).public
+    try:
+        # Keys cost nothing: a flood of hellos fills its own share, not the candidates peer exchange learns.
+        for i in range(peer_candidates.MAX_ANNOUNCED + 20):
+            peer_candidates.announced(store, f"http://h{i}.example:80/", _key(5000 + i), me)
+        assert len(peer_candidates.every(store)) == peer_candidates.MAX_ANNOUNCED
+        assert peer_candidates.waiting(store) == 0  # sync's budget does not grow with them
+        assert peer_candidates.learn(store, [("http://named.example:1", _key(1))], "http://via", me) == 1
+        # Many paths of one host: one candidate (this node would call that host for each).
+        peer_candidates.forget(store, "http://h0.example:80")
+        for i in range(3):
+            peer_candidates.announced(store, f"http://h0.example/wiki{i}", _key(9000 + i), me)
+        assert [c.url for c in peer_candidates.every(store) if c.url.startswith("http://h0.")] == ["http://h0.example/wiki0"]
+        # A hello from outside naming an address inside this node's network is refused; from inside, taken.
+        body = json.dumps({"url": "http://169.254.169.254/latest"}).encode()
+        with pytest.raises(hello.BadHello, match="inside this node's network"):
+            hello.take(node, body, _key(3), "93.184.216.34")
+        for inside in ("http://127.0.0.1:8080", "http://10.1.2.3:80", "http://[::1]:80", "http://localhost:1"):
+            with pytest.raises(hello.BadHello):
+                hello.take(node, json.dumps({"url": inside}).encode(), _key(4), "8.8.4.4")
+        peer_candidates.forget(store, "http://h1.example:80")
+        assert hello.take(node, json.dumps({"url": "http://10.1.2.3:80"}).encode(), _key(4), "10.1.2.4") == {"known": False}
+    finally:
+        node.close()
 
 
 def test_serve_says_hello_after_its_syncs_from_the_address_it_listens_on(chain, tmp_path):

@@ -26,6 +26,7 @@ from wikipeer.store.peers import PeerBook
 
 EXCHANGE_EVERY = 600.0
 VERIFY_PER_SYNC = 8
+VERIFY_SECONDS = 30.0  # one call's reading of candidates' descriptors, at most
 VERIFY_SHARE = 4  # a sync verifies at least a quarter of the candidates waiting...
 VERIFY_MOST = 64  # ...but no more than this many (one descriptor request each)
 ADOPT = 2  # candidates a node cut off from all its peers takes as peers
@@ -51,9 +52,10 @@ def budget(waiting: int) -> int:
     return min(VERIFY_MOST, max(VERIFY_PER_SYNC, -(-waiting // VERIFY_SHARE)))
 
 
-def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0, announced_only: bool = False) -> int:
+def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0, announced: bool = False) -> int:
     """Read the descriptors of up to ``limit`` candidates not checked yet (by default the ``budget`` for
-    those waiting; ``announced_only``: those that said hello, net/hello.py); returns how many proved good.
+    those waiting), for at most VERIFY_SECONDS in all; ``announced``: those that said hello (net/hello.py),
+    else those peer exchange named. Returns how many proved good.
 
     A candidate that answers with another key (or a forged descriptor) is given up at once; one that
     does not answer is tried again later, and given up after peer_candidates.MAX_TRIES failures.
@@ -61,8 +63,10 @@ def verify_some(node: Node, limit: int | None = None, timeout: float = 10.0, ann
     if limit is None:
         limit = budget(peer_candidates.waiting(node.store))
     good = 0
-    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public,
-                                                announced_only):
+    ends = time.monotonic() + VERIFY_SECONDS
+    for candidate in peer_candidates.unverified(node.store, limit, node.keyring.get(NODE_KEY).public, announced):
+        if time.monotonic() > ends:  # candidates that do not answer must not hold up the sync that called
+            break
         try:
             with PeerClient(candidate.url, timeout=timeout) as client:
                 descriptor = client.descriptor()

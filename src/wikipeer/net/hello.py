@@ -21,16 +21,22 @@ The receiver does not wait for its next sync to verify who said hello:
 the descriptors of up to WELCOME announced candidates a turn, nearest first,
 so a node that joined is known to its neighbours seconds after its first
 sync, not an interval later. Never from inside the request handler: a hello
-costs its receiver one descriptor request at most, a turn later.
+costs its receiver a descriptor request, a turn later (tried again, up to
+peer_candidates.MAX_TRIES, if it does not answer). Hellos not yet proved good are
+bounded on their own (peer_candidates.MAX_ANNOUNCED, one per host and port), and
+one naming a loopback or private address is taken only from a caller on such
+an address; sync's own verification never waits on them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from wikipeer.errors import UserError
 from wikipeer.net import exchange
@@ -79,7 +85,10 @@ def announce(node: Node, url: str, timeout: float = 10.0) -> int:
     knowing = _knowing.setdefault(str(node.dir), {})
     signer = node_signer(node)
     answered = 0
-    for side in sides(node.keyring.get(NODE_KEY).public, ring_members(node)):
+    # A node reached on loopback (the default when serving on 127.0.0.1) is of no use to a node elsewhere.
+    members = {u: k for u, k in ring_members(node).items()
+               if not _loopback(url) or _loopback(u)}
+    for side in sides(node.keyring.get(NODE_KEY).public, members):
         reached = tried = 0
         for peer_url, key in side:
             if reached >= NEIGHBOURS or tried >= 2 * NEIGHBOURS:
@@ -101,22 +110,50 @@ def announce(node: Node, url: str, timeout: float = 10.0) -> int:
     return answered
 
 
-def take(node: Node, body: bytes, key: str) -> dict:
-    """The answer to a hello from the node that proved ``key``: ``{"known": bool}``, whether this node
-    knew it at that URL already; BadHello for a malformed body. Nothing is fetched here: the candidate
-    is verified at the next sync."""
+def take(node: Node, body: bytes, key: str, caller_host: str | None = None) -> dict:
+    """The answer to a hello from the node that proved ``key``, calling from ``caller_host``:
+    ``{"known": bool}``, whether this node knew it at that URL already; BadHello for a malformed body, or
+    for a URL on a loopback, private or link-local address from a caller that is not on one itself
+    (a hello must not make this node call into its own network). Nothing is fetched here: the candidate
+    is verified by ``welcome``, a turn later."""
     try:
         data = json.loads(body)
         url = normalize_url(data["url"])
     except (ValueError, TypeError, KeyError, AttributeError, UserError) as exc:
         raise BadHello(f'a hello is {{"url": "http(s)://..."}}, the address the caller is reached at: {exc}') \
             from None
+    if _internal(urlsplit(url).hostname) and not _internal(caller_host):
+        raise BadHello(f"a hello from {caller_host} names {url}, an address inside this node's network")
     return {"known": peer_candidates.announced(node.store, url, key, node.keyring.get(NODE_KEY).public)}
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    address = _ip(host)
+    return host == "localhost" or (address is not None and address.is_loopback)
+
+
+def _internal(host: str | None) -> bool:
+    """Whether ``host`` is loopback, private or link-local (an IP literal, or localhost); names that resolve
+    to such addresses are not caught here."""
+    if host is None:
+        return False
+    address = _ip(host)
+    if address is None:
+        return host.lower() == "localhost" or host.lower().endswith(".localhost")
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
 
 
 def welcome(node: Node, timeout: float = 10.0) -> int:
     """Verify up to WELCOME candidates that said hello (nearest this node first); returns how many proved good."""
-    return exchange.verify_some(node, WELCOME, timeout, announced_only=True)
+    return exchange.verify_some(node, WELCOME, timeout, announced=True)
 
 
 def welcome_forever(node: Node, every: float, stop: threading.Event,

@@ -239,7 +239,8 @@ def router(node: Node, max_inflight: int = MAX_INFLIGHT, limits: Limits | None =
             if caller.key is None:
                 raise Unsigned("a hello must be signed by the key of the node it announces "
                                "(docs/scale-signed.md)")
-            return JSONResponse(await run_in_threadpool(hello.take, node, body, caller.key))
+            return JSONResponse(await run_in_threadpool(hello.take, node, body, caller.key,
+                                                        request.client.host if request.client else None))
         except RateLimited as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status,
                                 headers={"Retry-After": exc.retry_after_header})

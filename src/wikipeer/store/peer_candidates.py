@@ -29,6 +29,8 @@ LISTED = 50
 """Peers a descriptor names: the most recently good ones."""
 HELLO = "hello"
 """The ``via`` of a candidate that announced itself (net/hello.py): its signed request proved its key, not its URL."""
+MAX_ANNOUNCED = 256
+"""Candidates that said hello and are not verified (waiting, or given up less than DEAD_FOR ago), at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +105,17 @@ def _held(store: Store, keys: list[str], batch: int = 400) -> set[str]:
     return held
 
 
-def unverified(store: Store, limit: int, own_key: str, announced_only: bool = False) -> list[Candidate]:
+def unverified(store: Store, limit: int, own_key: str, announced: bool | None = None) -> list[Candidate]:
     """Candidates whose own descriptor has not been read yet (nor given up): first those that announced
     themselves nearest this node on the gossip ring (its new neighbours there, whom gossip's smallest
     parts need), then half the nearest (whose lists name its neighbours there), half the newest (a node
     that just joined is named by its peers first: it is known soon, before the backlog).
-    ``announced_only``: only those that announced themselves."""
-    which = " AND via = ?" if announced_only else ""
+    ``announced``: True, only those that announced themselves; False, none of them (anyone may say hello,
+    so what sync verifies must not wait on them: net/hello.py's own loop does); None, all."""
+    which = "" if announced is None else (" AND via = ?" if announced else " AND via != ?")
     rows = [Candidate(*r) for r in store.conn.execute(
         f"SELECT * FROM peer_candidates WHERE verified IS NULL AND dead IS NULL{which} ORDER BY learned DESC, url",
-        (HELLO,) if announced_only else ())]
+        () if announced is None else (HELLO,))]
     me = position(own_key)
     announced = _nearest([c for c in rows if c.via == HELLO], me, limit // 2, lambda c: c.key)
     chosen = _nearest(rows, me, limit // 2, lambda c: c.key)
@@ -120,9 +123,10 @@ def unverified(store: Store, limit: int, own_key: str, announced_only: bool = Fa
 
 
 def waiting(store: Store) -> int:
-    """How many candidates wait to be verified (net/exchange.py's budget grows with it)."""
+    """How many candidates peer exchange named wait to be verified (net/exchange.py's budget grows with it)."""
     return store.conn.execute(
-        "SELECT count(*) FROM peer_candidates WHERE verified IS NULL AND dead IS NULL").fetchone()[0]
+        "SELECT count(*) FROM peer_candidates WHERE verified IS NULL AND dead IS NULL AND via != ?",
+        (HELLO,)).fetchone()[0]
 
 
 def announced(store: Store, url: str, key: str, own_key: str) -> bool:
@@ -143,8 +147,28 @@ def announced(store: Store, url: str, key: str, own_key: str) -> bool:
     with conn:
         conn.execute("DELETE FROM peer_candidates WHERE url = ? AND dead IS NOT NULL AND (key != ? OR tries >= ?)",
                      (url, key, MAX_TRIES))
+    if not _room_for_hello(store, url):
+        return False
     learn(store, [(url, key)], HELLO, own_key)
     return False
+
+
+def _room_for_hello(store: Store, url: str) -> bool:
+    """Whether a hello naming ``url`` may become a candidate: keys cost nothing, so hellos not (yet) proved
+    good are bounded on their own (MAX_ANNOUNCED, dead ones until DEAD_FOR has passed), one per origin
+    (scheme, host and port: a flood naming many paths of one host must not make this node call it often),
+    and never crowd out what peer exchange learns."""
+    origin = _origin(url)
+    waiting, same = store.conn.execute(
+        "SELECT count(*), sum(CASE WHEN url = ? OR substr(url, 1, ?) = ? THEN 1 ELSE 0 END) FROM peer_candidates "
+        "WHERE via = ? AND verified IS NULL", (origin, len(origin) + 1, origin + "/", HELLO)).fetchone()
+    return waiting < MAX_ANNOUNCED and not same
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a normalized URL."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def usable(store: Store) -> list[tuple[str, str]]:
