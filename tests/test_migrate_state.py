@@ -23,7 +23,7 @@ from wikipeer.node import Node
 from wikipeer.notices import publish_trust
 from wikipeer.store import gitmap, gossip_queue, hidden, indexer
 from wikipeer.store.mw_peers import MediaWikiPeers
-from wikipeer.store.node_state_copy import IdMap, _runs, copy_node_state
+from wikipeer.store.node_state_copy import IdMap, _runs, copy_node_state, pulled
 from wikipeer.store.peers import PeerBook
 from wikipeer.store.store import Store
 
@@ -163,6 +163,29 @@ def test_a_row_naming_an_object_the_target_lacks_is_left_out_and_counted(pair) -
     report = copy_node_state(source.store, target.store)
     assert report.rows["hidden_pages"] == 1 and report.skipped == {"hidden_pages": 1}
     assert [target.store.page_by_id(p).title for p in hidden.hidden_pages(target.store)] == ["Two"]
+
+
+def test_what_a_serving_node_pulls_while_it_is_copied_is_pulled_again_by_the_target(pair) -> None:
+    """Cursors into others' logs are copied as they stood when the objects began to be copied: objects a
+    node still serving pulls in between never reached the target, which must ask for them again."""
+    source, target, one, two = pair
+    peers, wikis = PeerBook(source.store), MediaWikiPeers(source.store)
+    peers.set(peers.add(FRIEND).url, key=FRIEND_KEY, pull_cursor=10)
+    peers.add_range(FRIEND, 1, 10, side="theirs")
+    wikis.add(MEDIAWIKI, "w", None, None)
+    wikis.set(MEDIAWIKI, rev_cursor={"arvcontinue": "1"})
+    before = pulled(source.store)
+    source.ingest(one, "local")  # what a pull brought while the objects were copied; they stop before it
+    peers.set(FRIEND, pull_cursor=20)
+    peers.add_range(FRIEND, 11, 20, side="theirs")
+    peers.set(peers.add(BANNED).url, pull_cursor=5)  # a peer added meanwhile: from its start
+    wikis.set(MEDIAWIKI, rev_cursor={"arvcontinue": "2"}, log_cursor={"lecontinue": "9"})
+    copy_node_state(source.store, target.store, before)
+    moved, moved_wikis = PeerBook(target.store), MediaWikiPeers(target.store)
+    assert (moved.get(FRIEND).pull_cursor, moved.get(BANNED).pull_cursor) == (10, 0)
+    assert list(target.store.conn.execute("SELECT url, first, last FROM peer_ranges WHERE side = 'theirs'")) \
+        == [(FRIEND, 1, 10)]
+    assert (moved_wikis.get(MEDIAWIKI).rev_cursor, moved_wikis.get(MEDIAWIKI).log_cursor) == ({"arvcontinue": "1"}, None)
 
 
 def test_migrate_to_sqlite_copies_the_node_state_and_a_second_run_adds_no_row_twice(moved_node, tmp_path) -> None:

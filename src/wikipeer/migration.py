@@ -40,7 +40,7 @@ from wikipeer.model.block import Block
 from wikipeer.node import Node
 from wikipeer.store import engine
 from wikipeer.store.blobs import open_blobs
-from wikipeer.store.node_state_copy import StateCopied, copy_node_state
+from wikipeer.store.node_state_copy import StateCopied, copy_node_state, pulled
 from wikipeer.store.store import Store
 
 SOURCE = "migrate"
@@ -77,10 +77,11 @@ def migrate(node: Node, to: str, blobs: str | None = None,
                 target.set_wiki_config(config)
         into = Node(node.dir, target, node.keyring, replace(node.config, blobs=target.meta("blobs")))
         report = Migrated(objects=node.store.last_seq())
+        before = pulled(node.store)  # a node serving meanwhile pulls more: its cursors say no more than this
         tally = take(into, _missing(node.store, target, report, progress), SOURCE, shallow=True)
         report.accepted, report.held, report.refused = tally.accepted, tally.held, tally.rejected
         report.rejected = first_causes(tally.reasons, tally.rejected)
-        report.state = copy_node_state(node.store, target)  # after the objects: rows name them
+        report.state = copy_node_state(node.store, target, before)  # after the objects: rows name them
         report.checked, report.faults = fsck(target)
         return report
     finally:

@@ -23,7 +23,8 @@ them), so they are translated by CID:
 - a range of this node's log the peer sent us becomes the runs of target positions of its objects.
 
 Positions in a peer's log (pull cursors, ranges on its side) and MediaWiki's own cursors are the other
-side's, and copied as they are.
+side's, and copied as they stood when the copy of the objects began (``Pulled``): what the node pulled
+while it was copied is pulled again by the target, not skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 
 from wikipeer.store.indexer import OFF_KEY
@@ -52,15 +54,38 @@ class StateCopied:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def copy_node_state(source: Store, target: Store) -> StateCopied:
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    """How far the source had taken others' changes when the copy of its objects began. The state copied
+    after the objects says no more: a node that goes on serving while it is copied pulls in between, and a
+    cursor copied as it then stands would be past objects the copy never got (after ``--switch``, never
+    pulled again). Taken again, they are duplicates."""
+
+    peers: dict[str, int]  # url -> pull cursor
+    theirs: frozenset[tuple[str, str, int, int]]  # ranges of peers' logs they sent
+    mediawikis: dict[str, tuple[str | None, str | None]]  # url -> (rev_cursor, log_cursor)
+
+
+def pulled(source: Store) -> Pulled:
+    """The source's pull cursors now (``migrate`` asks before it copies the objects)."""
+    conn = source.conn
+    return Pulled(dict(conn.execute("SELECT url, pull_cursor FROM peers")),
+                  frozenset(conn.execute("SELECT url, side, first, last FROM peer_ranges WHERE side != 'ours'")),
+                  {url: (rev, log) for url, rev, log in conn.execute("SELECT url, rev_cursor, log_cursor FROM mw_peers")})
+
+
+def copy_node_state(source: Store, target: Store, before: Pulled | None = None) -> StateCopied:
     """Replace ``target``'s node state (everything but objects, indexes and caches) with ``source``'s,
-    object ids and log positions translated; the target must hold the source's objects already."""
+    object ids and log positions translated, pull cursors no further than ``before`` (default: now); the
+    target must hold the source's objects already."""
+    before = before or pulled(source)
     ids = IdMap(source, target)
     ids.cursors(_log_positions(source))  # one walk of the log for all of them, before the write lock is taken
     report = StateCopied()
     with target.write() as writer:
         conn = writer.conn
-        for copy in (_peers, _candidates, _mediawikis, _hidden, _queues, _git, _meta):
+        for copy in (partial(_peers, before=before), _candidates, partial(_mediawikis, before=before), _hidden,
+                     _queues, _git, _meta):
             copy(source, conn, ids, report)
         _held(source, writer, report)
     return report
@@ -195,16 +220,21 @@ _PEER = ("url", "key", "added", "banned", "pull_cursor", "push_cursor", "gave", 
          "forgeries", "took", "it_refused", "last_sync", "last_error")
 
 
-def _peers(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
-    """Peers (push cursors translated), the ranges not to send back, and leech accounting by caller's key."""
-    _copy(source, conn, "peers", _PEER, "url", report, _cursor(_PEER.index("push_cursor"), ids))
+def _peers(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied, before: Pulled) -> None:
+    """Peers (push cursors translated, pull cursors as ``before``), the ranges not to send back, and leech
+    accounting by caller's key."""
+    push, pull = _cursor(_PEER.index("push_cursor"), ids), _PEER.index("pull_cursor")
+
+    def peers(rows: list[tuple]) -> list[tuple]:
+        return [(*row[:pull], before.peers.get(row[0], 0), *row[pull + 1:]) for row in push(rows)]
+    _copy(source, conn, "peers", _PEER, "url", report, peers)
 
     def ranges(rows: list[tuple]) -> list[tuple]:
         out = []
         for url, side, first, last in rows:
             if side == "ours":  # positions of our log: the target's runs of the same objects
                 out.extend((url, side, lo, hi) for lo, hi in ids.runs(first, last))
-            else:  # positions of the peer's log
+            elif (url, side, first, last) in before.theirs:  # positions of the peer's log, taken before
                 out.append((url, side, first, last))
         return out
     _copy(source, conn, "peer_ranges", ("url", "side", "first", "last"), "url, side, first", report, ranges)
@@ -222,9 +252,14 @@ _MW_PEER = ("url", "wiki", "namespaces", "since", "rev_cursor", "log_cursor", "u
             "rate", "added", "pulled", "last_sync", "last_error")
 
 
-def _mediawikis(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied) -> None:
-    """Followed MediaWikis (their cursors are theirs; the push cursor is ours) and what was pushed to them."""
-    _copy(source, conn, "mw_peers", _MW_PEER, "url", report, _cursor(_MW_PEER.index("push_cursor"), ids))
+def _mediawikis(source: Store, conn: sqlite3.Connection, ids: IdMap, report: StateCopied, before: Pulled) -> None:
+    """Followed MediaWikis (their cursors are theirs, as ``before``; the push cursor is ours) and what was
+    pushed to them."""
+    push, rev = _cursor(_MW_PEER.index("push_cursor"), ids), _MW_PEER.index("rev_cursor")  # log_cursor follows
+
+    def mediawikis(rows: list[tuple]) -> list[tuple]:
+        return [(*row[:rev], *before.mediawikis.get(row[0], (None, None)), *row[rev + 2:]) for row in push(rows)]
+    _copy(source, conn, "mw_peers", _MW_PEER, "url", report, mediawikis)
     _copy(source, conn, "mw_pushed", ("url", "rev", "rev_id", "ts"), "url, rev", report,
           _objects((1,), ids, "mw_pushed", report))
     _copy(source, conn, "mw_refused", ("url", "rev", "code", "info", "at"), "url, rev", report,
