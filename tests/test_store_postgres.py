@@ -46,6 +46,8 @@ def _store(server: pg_server.PgServer, tmp_path: Path, name: str) -> Store:
     ("SELECT 'it''s ? 50%' FROM t WHERE k = ?", "SELECT 'it''s ? 50%%' FROM t WHERE k = %s"),
     ("SELECT r.id FROM revisions r CROSS JOIN pages p ON p.id = r.page CROSS JOIN t",
      "SELECT r.id FROM revisions r JOIN pages p ON p.id = r.page CROSS JOIN t"),
+    ("SELECT r.id FROM revisions AS r CROSS JOIN pages AS p ON p.id = r.page",
+     "SELECT r.id FROM revisions AS r JOIN pages AS p ON p.id = r.page"),
     ("SELECT id FROM revisions WHERE page IN hidden_now OR id IN (SELECT item FROM hidden_items)",
      "SELECT id FROM revisions WHERE page IN (SELECT * FROM hidden_now) OR id IN (SELECT item FROM hidden_items)"),
     ("INSERT INTO takers VALUES (?, 1, 0) ON CONFLICT(key) DO UPDATE SET served = served + excluded.served",

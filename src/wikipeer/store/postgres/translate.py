@@ -111,7 +111,7 @@ def _code(part: str) -> str:
     part = _RESERVED.sub(r'"\1"', part)
     part = re.sub(r"\bifnull\(", "coalesce(", part, flags=re.I)
     # SQLite's CROSS JOIN ... ON is an inner join whose order its planner keeps; PostgreSQL refuses ON there.
-    part = re.sub(r"\bCROSS\s+JOIN\s+(\w+(?:\s+(?!ON\b)\w+)?)\s+ON\b", r"JOIN \1 ON", part, flags=re.I)
+    part = re.sub(r"\bCROSS\s+JOIN\s+(\w+(?:\s+AS)?(?:\s+(?!ON\b)\w+)?)\s+ON\b", r"JOIN \1 ON", part, flags=re.I)
     # SQLite's ``x IN table``: PostgreSQL wants a subquery.
     part = re.sub(r"\bIN\s+([A-Za-z_]\w*)\b(?!\s*[(.])", r"IN (SELECT * FROM \1)", part, flags=re.I)
     part = re.sub(r"\babs\(random\(\)\)", "floor(random() * 9.2e18)::bigint", part, flags=re.I)
