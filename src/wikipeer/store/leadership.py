@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from wikipeer.store.store import Store
 
@@ -43,25 +43,6 @@ class _LockFile:
         os.close(self.fd)
 
 
-class _SessionLock:
-    """A PostgreSQL session advisory lock, held while its connection lives."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def held(self) -> bool:
-        import psycopg
-
-        try:  # a session lock lasts as long as its session: a connection that still answers still holds it
-            self.conn.execute("SELECT 1")
-            return True
-        except psycopg.Error:
-            return False
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def take_lock(path: Path) -> _LockFile | None:
     """The exclusive lock on ``path`` (held while the returned lock stays open), or None if another holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -79,5 +60,4 @@ def take_lead(store: Store) -> Lead | None:
         return take_lock(store.path.parent / LOCK_FILE)
     from wikipeer.store.postgres.connection import session_lock  # psycopg only for a PostgreSQL store
 
-    conn = session_lock(store.database, LEAD_LOCK)
-    return None if conn is None else _SessionLock(conn)
+    return session_lock(store.database, LEAD_LOCK)

@@ -41,9 +41,12 @@ def lead_when_elected(store: Store, stop: threading.Event,
                 if not said:
                     print(f"wikipeer: background work waits: {exc}", file=sys.stderr)
                     said = True
-            if lead is not None and not _lead(lead, stop, start):
-                # Lost, not let go: another candidate gets the first turn (this one's connection just broke).
-                stop.wait(RETRY_SECONDS)
+            try:
+                if lead is not None and not _lead(lead, stop, start):
+                    # Lost, not let go: another candidate gets the first turn (its connection just broke).
+                    stop.wait(RETRY_SECONDS)
+            except Exception as exc:  # loops that failed to start: let the lead go and ask again, never die
+                print(f"wikipeer: background work failed to start: {exc}", file=sys.stderr)
             stop.wait(RETRY_SECONDS)
 
     thread = threading.Thread(target=elect, daemon=True, name="leader")

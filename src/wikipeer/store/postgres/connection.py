@@ -294,14 +294,36 @@ class PgConnection:
         return sqlite3.OperationalError(f"{message} (in: {text[:200]})")
 
 
-def session_lock(url: str, key: int) -> psycopg.Connection | None:
-    """A connection of its own holding the session advisory lock ``key`` (held while it stays open: the
-    server drops it when the connection or its process dies), or None while another session holds it."""
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+"""For connections held open and idle (a lock's, a listener's): a network cut that sends no reset is found
+in about 25 s, not when TCP gives up (minutes to hours)."""
+
+
+class SessionLock:
+    """A session advisory lock, held while its own connection lives."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def held(self) -> bool:
+        try:  # a session lock lasts as long as its session: a connection that still answers still holds it
+            self.conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def session_lock(url: str, key: int) -> SessionLock | None:
+    """The session advisory lock ``key`` on a connection of its own (held while it stays open: the server
+    drops it when the connection or its process dies), or None while another session holds it."""
     conn = None
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS, **KEEPALIVES)
         if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-            return conn
+            return SessionLock(conn)
     except psycopg.Error as exc:
         if conn is not None:
             conn.close()

@@ -29,7 +29,7 @@ import time
 import psycopg
 from psycopg import pq
 
-from wikipeer.store.postgres.connection import CONNECT_SECONDS, LOG_CHANNEL as CHANNEL
+from wikipeer.store.postgres.connection import CONNECT_SECONDS, KEEPALIVES, LOG_CHANNEL as CHANNEL
 
 CHANGED = "changed"
 """The payload of a change beyond the log (a hide); a writer's is its last object id."""
@@ -37,7 +37,6 @@ APPLICATION = "wikipeer log listener"
 """The listening connections' application_name (pg_stat_activity shows one per serving process)."""
 VERIFY_SECONDS = 1.0
 RETRY_SECONDS = 1.0
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 _INHERITED: list[psycopg.Connection] = []
 """Listening connections a forked child inherited: kept from the garbage collector, whose PQfinish would end
 the parent's session on the socket they share."""
@@ -118,7 +117,7 @@ class LogListener:
         self._tried_at = now
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_SECONDS,
-                                   application_name=APPLICATION, **_KEEPALIVES)
+                                   application_name=APPLICATION, **KEEPALIVES)
         except psycopg.Error:
             return False
         try:
