@@ -600,15 +600,15 @@ class Store:
         return value
 
     def announce_change(self) -> None:
-        """Tell the processes that listen (this one at once) that a setting read by ``followed_meta`` changed."""
+        """Tell the processes that listen (this one as soon as the change commits) that a setting read by
+        ``followed_meta`` changed."""
         if self.database is not None:
             from wikipeer.store.postgres.listen import CHANGED, CHANNEL
 
             self.conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, CHANGED))
-        if self._listener is not None:
-            self._listener.committed(None)
+            self.conn.changed()  # this process sees it when it commits (_committed), not before
 
-    def _committed(self, last: int) -> None:
+    def _committed(self, last: int | None) -> None:
         if self._listener is not None:
             self._listener.committed(last)
 

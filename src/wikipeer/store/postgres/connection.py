@@ -98,7 +98,9 @@ class PgConnection:
         self._objects_added = False
         self._timeout_ms = 60_000
         self._trace: Callable[[str], None] | None = None
-        self.on_commit: Callable[[int], None] | None = None
+        self.on_commit: Callable[[int | None], None] | None = None
+        """Told after a commit: the last object id it added, or None when it added none but ``changed()``."""
+        self._changed = False
         """Told the last object id once a write that added objects committed (the store's log listener)."""
 
     # -- sqlite3.Connection's interface ------------------------------------------------------------
@@ -133,15 +135,15 @@ class PgConnection:
         if t.kind == "pragma_table_info":
             return self._run(t.sql, (t.arg,))
         statement = t.sql.upper()
-        if statement == "COMMIT" and self._writing:
-            last = self._before_commit()
-            self._writing = False
+        if statement == "COMMIT" and (self._writing or self._changed):
+            last = self._before_commit() if self._writing else None
+            changed, self._writing, self._changed = self._changed, False, False
             cursor = self._run(t.sql, ())
-            if last is not None and self.on_commit is not None:
+            if (last is not None or changed) and self.on_commit is not None:
                 self.on_commit(last)
             return cursor
         if statement in ("COMMIT", "ROLLBACK"):
-            self._writing = False
+            self._writing = self._changed = False
         args = self._args(t, params)
         text = self._finish(t)
         lastrowid = None
@@ -182,6 +184,11 @@ class PgConnection:
         from wikipeer.store.schema import statements
         for statement in statements(script):
             self.execute(statement)
+
+    def changed(self) -> None:
+        """The open transaction changes something beyond the log that other processes follow (a hide): its
+        commit is told to ``on_commit`` even if it adds no object."""
+        self._changed = True
 
     def commit(self) -> None:
         if self.in_transaction:
