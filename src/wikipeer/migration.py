@@ -95,6 +95,19 @@ def check_switch(node: Node, to: str) -> None:
                         f"to use {to}, stop the node and move the file (and its .packs folder) there")
 
 
+def switch_refused(report: Migrated) -> str | None:
+    """Why the node must not switch to the target this run copied to, or None. Besides faults, objects not
+    copied and blocks still waiting: a hide the target could not take (its object is not there) would
+    leave that object shown if it arrived later."""
+    if report.faults or report.unreadable or report.refused or report.held:
+        return "the copy is not whole (see above)"
+    hides = sum(report.state.skipped.get(table, 0) for table in ("hidden_pages", "hidden_items"))
+    if hides:
+        return (f"{hides} hidden pages or revisions name objects the target does not hold: once there, they "
+                f"would show; run migrate again when the objects are copied")
+    return None
+
+
 def switch(node: Node, to: str, blobs: str | None) -> None:
     """Make ``node`` use the store ``to`` from now on (config.json's store and blobs); the old one is left as
     it was, to be removed by hand once the new one has served a while. The node's state came with the objects

@@ -11,7 +11,7 @@ from wikipeer.cli.shell import _open
 def migrate(args: argparse.Namespace) -> int:
     """Copy the node's store to ``--to`` with a progress bar, say what fsck found there, switch if asked."""
     from wikipeer.cli.progress import progress_bar
-    from wikipeer.migration import check_switch, migrate as run_migrate, switch
+    from wikipeer.migration import check_switch, migrate as run_migrate, switch, switch_refused
 
     node = _open(args)
     if args.switch:
@@ -34,7 +34,10 @@ def migrate(args: argparse.Namespace) -> int:
     print(f"node state copied: {rows.get('peers', 0)} peers, {rows.get('mw_peers', 0)} MediaWiki peers, "
           f"{rows.get('hidden_pages', 0)} hidden pages, {rows.get('hidden_items', 0)} hidden revisions or file "
           f"versions, {sum(rows.values())} rows in all")
-    if report.faults or report.unreadable or report.refused or report.held:
+    refused = switch_refused(report)
+    if refused and args.switch:
+        print(f"not switched to {args.to}: {refused}", file=sys.stderr)
+    if report.faults or report.unreadable or report.refused or report.held or (refused and args.switch):
         return 1
     if args.switch:
         switch(node, args.to, args.blobs)
