@@ -158,6 +158,16 @@ def test_the_store_answers_one_page_from_its_index(served):
             seen += [r.cid_str for r in chunk]
             offset = (chunk[-1].ts, chunk[-1].id)
         assert seen == newest_first
+    finally:
+        node.close()
+
+
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN output
+def test_a_page_of_history_reads_the_index_without_sorting(served):
+    node_dir, _, _ = served
+    node = Node.open(node_dir)
+    try:
+        page_id = node.store.page("w", 0, "Long story").id
         plan = " ".join(str(r) for r in node.store.conn.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM revisions WHERE page = ? AND (ts, id) < (?, ?) "
             "ORDER BY ts DESC, id DESC LIMIT ?", (page_id, 0, 0, 50)))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, cli_env, run_cli
+from conftest import CLI, cli_env, dump_tables, holds_store, run_cli, store_db
 from mediawiki_instance import MediaWikiInstance
 from mw_populate import create_account, edit, latest, login
 from wikipeer import authoring
@@ -277,11 +277,18 @@ def test_the_password_never_shows_in_ps_logs_the_store_or_errors(mw: MediaWikiIn
     texts = [added.out, added.err, out, err, failed.out, failed.err, listed.out, listed.err,
              mw.root.joinpath("php-server.log").read_text(errors="replace")]
     files = [p for p in node_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "store.sqlite" for p in files)
+    assert holds_store(node_dir)
+    with store_db(node_dir) as conn:  # the store's rows, wherever they live (store.sqlite or PostgreSQL)
+        tables = dump_tables(conn)
+    assert tables["mw_peers"]  # the sealed password is there
     for password in (BOT_PASSWORD, wrong):
         assert not any(password in text for text in texts)
         for path in files:
             assert password.encode() not in path.read_bytes(), path
+        for name, rows in tables.items():
+            for value in (v for row in rows for v in row):
+                held = bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value).encode()
+                assert password.encode() not in held, name
     # Kept sealed, and a repr does not open it.
     node = Node.open(node_dir)
     peer = MediaWikiPeers(node.store).get(api(mw))
