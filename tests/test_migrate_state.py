@@ -17,6 +17,7 @@ from test_blobs import weed  # noqa: F401 - the module's SeaweedFS, as test_blob
 
 from wikipeer import authoring, hiding
 from wikipeer.ingest import ACCEPTED
+from wikipeer.migration import Migrated, switch_refused
 from wikipeer.model.cid import cid_to_str
 from wikipeer.net.sync import ban
 from wikipeer.node import Node
@@ -163,6 +164,9 @@ def test_a_row_naming_an_object_the_target_lacks_is_left_out_and_counted(pair) -
     report = copy_node_state(source.store, target.store)
     assert report.rows["hidden_pages"] == 1 and report.skipped == {"hidden_pages": 1}
     assert [target.store.page_by_id(p).title for p in hidden.hidden_pages(target.store)] == ["Two"]
+    # A node switched to that target would show page One once its objects arrived: --switch refuses.
+    assert "1 hidden pages or revisions" in switch_refused(Migrated(state=report))
+    assert switch_refused(Migrated()) is None
 
 
 def test_what_a_serving_node_pulls_while_it_is_copied_is_pulled_again_by_the_target(pair) -> None:
