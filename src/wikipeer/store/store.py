@@ -617,11 +617,12 @@ class Store:
         " SELECT t.id, t.base, t.data, t.dict, p.pack, p.offset, p.length, 0 FROM texts t"
         " LEFT JOIN text_places p ON p.id = t.id WHERE t.id = ?"
         " UNION ALL SELECT t.id, t.base, t.data, t.dict, p.pack, p.offset, p.length, c.n + 1 FROM chain c"
-        " JOIN texts t ON t.id = c.base LEFT JOIN text_places p ON p.id = t.id WHERE c.n < ?)"
+        " JOIN texts t ON t.id = c.base LEFT JOIN text_places p ON p.id = t.id WHERE c.n < 10000)"
         " SELECT id, base, data, dict, pack, offset, length FROM chain ORDER BY n")
     """A text and the texts below it in its chain (at most the store's chain setting), in one statement: a
-    row per link asked one at a time cost a round trip each on PostgreSQL. Never more links than a chain
-    may have: a damaged store whose bases loop must not make the server recurse without end."""
+    row per link asked one at a time cost a round trip each on PostgreSQL. Never more than 10,000 links
+    (far more than any chain setting makes; the setting is not known yet while an old store is upgraded): a
+    damaged store whose bases loop must not make the server recurse without end."""
 
     def text_bytes(self, text_id: int) -> bytes:
         """A text's bytes, following its dictionary chain (with a small cache).
@@ -634,7 +635,7 @@ class Store:
         if base is not None:
             return base
         chain = []
-        for row in self.conn.execute(self._TEXT_CHAIN, (text_id, max(self.chain, DEFAULT_CHAIN))).fetchall():
+        for row in self.conn.execute(self._TEXT_CHAIN, (text_id,)).fetchall():
             chain.append(row)
             if row[1] is not None and (base := self._cached_text(row[1])) is not None:
                 break  # the rest of the chain is not needed
