@@ -179,20 +179,40 @@ class Weed:
     def __init__(self, data: Path, bucket: str = "wikipeer") -> None:
         self.data = data
         self.bucket = bucket
+        self.proc: subprocess.Popen | None = None
+        self.started = False  # once up, a restart keeps its ports: stores and clients hold the endpoint
+        self._choose_ports()
+
+    def _choose_ports(self) -> None:
+        import boto3  # only the S3 benchmarks and tests need it
+
         self.ports = {name: free_port() for name in WEED_PORTS}
         self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
         self.env = {**S3_ENV, "WIKIPEER_S3_ENDPOINT": self.endpoint}
-        self.proc: subprocess.Popen | None = None
-        import boto3  # only the S3 benchmarks and tests need it
-
         self.client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
                                    aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
                                    aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
 
     def start(self, timeout: float = 60.0) -> None:
-        """Start `weed mini` and wait until its bucket takes a write; WeedStartError (server stopped) if not."""
+        """Start `weed mini` and wait until its bucket takes a write; WeedStartError (server stopped) if not.
+
+        A free port can be taken by another process between choosing it and weed binding it; a first start
+        that weed refuses for that reason tries new ports (three times in all)."""
+        for attempt in range(3):
+            log_tail = self._try_start(timeout)
+            if log_tail is None:
+                self.started = True
+                return
+            if self.started or "Port allocation failed" not in log_tail or attempt == 2:
+                raise WeedStartError(f"weed mini did not start in {self.data}: {log_tail}")
+            self._choose_ports()
+
+    def _try_start(self, timeout: float) -> str | None:
+        """One launch; None once the bucket takes a write, else the server (stopped)'s log from this launch."""
         weed = Path(sys.executable).parent / "weed"
-        with open(self.data / "weed.log", "ab") as log:
+        log_path = self.data / "weed.log"
+        begun = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(weed), "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
                  "-webdav=false", f"-bucket={self.bucket}", *(f"-{name}={port}" for name, port in self.ports.items())],
@@ -201,12 +221,11 @@ class Weed:
         while True:
             try:
                 self.client.put_object(Bucket=self.bucket, Key="ready", Body=b"1")
-                return
+                return None
             except Exception:  # noqa: BLE001 - not up yet
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    log_tail = (self.data / "weed.log").read_text(errors="replace")[-2000:]
-                    raise WeedStartError(f"weed mini did not start in {self.data}: {log_tail}") from None
+                    return log_path.read_bytes()[begun:].decode(errors="replace")[-2000:]
                 time.sleep(0.2)  # waiting for another process to open its port
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

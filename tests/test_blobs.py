@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -138,6 +139,23 @@ def test_seaweedfs_killed_mid_write_fails_it_whole_and_the_next_write_works(tmp_
     assert len(packs) >= 4 and max(packs.values()) < (2 << 20) + (4 << 20), packs  # bounded: one chunk past
     assert file_bytes(node, "Killed.jpg") == photo.read_bytes()
     assert run_cli(node, "fsck", env=weed.env).code == 0
+
+
+def test_a_seaweedfs_whose_port_was_taken_starts_on_new_ports_and_restarts_on_its_own(tmp_path):
+    server = Weed(tmp_path)
+    with socket.socket() as squatter:  # another process took a chosen port before weed could bind it
+        squatter.bind(("127.0.0.1", server.ports["admin.port"]))
+        squatter.listen()
+        taken = dict(server.ports)
+        server.start()
+        try:
+            assert server.ports != taken and server.endpoint.endswith(f":{server.ports['s3.port']}")
+            moved = dict(server.ports)
+            server.stop()
+            server.start()  # a restart keeps its ports: stores opened on the endpoint still reach it
+            assert server.ports == moved and keys(server, "") == {"ready": 1}
+        finally:
+            server.stop()
 
 
 def test_migrate_copies_a_node_to_a_new_store_with_its_chunks_in_a_bucket(tmp_path, sample_node, weed):
