@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import select
 import time
 from collections.abc import Callable, Iterator
 
@@ -139,6 +140,18 @@ def test_a_dropped_listening_connection_falls_back_to_asking_and_listens_again(p
     ingest(there, me.edit("After", "told again"), "test")
     sent.clear()
     assert eventually(here.last_seq, 8) == 8 and sent == []
+
+
+def test_a_listener_that_serves_nothing_still_reads_its_notifications(pair, node, monkeypatch) -> None:
+    """PostgreSQL keeps a notification until every listener read it: an idle process's are drained for it."""
+    monkeypatch.setattr(listen, "DRAIN_SECONDS", 0.2)
+    here, there = pair
+    assert here.last_seq() == 0  # listening from now on; nothing in this test asks ``here`` again
+    sock = select.poll()
+    sock.register(here._listener._conn.pgconn.socket, select.POLLIN)
+    ingest(there, Author(node).edit("Unread", "told to a process that serves nothing"), "test")
+    assert eventually(lambda: here._listener._position, 4) == 4  # read by the drain: nothing asked or viewed
+    assert not sock.poll(0)
 
 
 def test_a_cached_view_on_postgresql_sends_the_server_nothing(server, tmp_path, monkeypatch) -> None:

@@ -10,7 +10,10 @@ answers from a position older than a notification that reached this process (doc
 "The log position without a round trip").
 
 Not a thread: a listening thread would have to win the GIL against the request being served before that
-request could see the notification; polling in the caller has no such window.
+request could see the notification; polling in the caller has no such window. A thread only drains the
+connection once per ``DRAIN_SECONDS`` (``_keep``): a process that serves no views for a long time would
+otherwise leave its notifications unread, and PostgreSQL keeps every notification until each listener has
+read it (its queue, 8 GB by default, would fill under heavy ingest elsewhere and then fail every commit).
 
 The position is asked of the database instead (the caller's query, as before) when there is no
 listening connection (it was lost: the server restarted, ``pg_terminate_backend``, a network break), while
@@ -25,6 +28,7 @@ import os
 import select
 import threading
 import time
+import weakref
 
 import psycopg
 from psycopg import pq
@@ -37,6 +41,7 @@ APPLICATION = "wikipeer log listener"
 """The listening connections' application_name (pg_stat_activity shows one per serving process)."""
 VERIFY_SECONDS = 1.0
 RETRY_SECONDS = 1.0
+DRAIN_SECONDS = 30.0
 _INHERITED: list[psycopg.Connection] = []
 """Listening connections a forked child inherited: kept from the garbage collector, whose PQfinish would end
 the parent's session on the socket they share."""
@@ -129,6 +134,8 @@ class LogListener:
             return False
         self._conn, self._poll = conn, select.poll()
         self._poll.register(conn.pgconn.socket, select.POLLIN)
+        threading.Thread(target=_keep, args=(weakref.ref(self), conn), name="wikipeer log drain",
+                         daemon=True).start()
         self._position = max(self._position, last)
         self._generation += 1
         self._asked_at = now
@@ -149,6 +156,15 @@ class LogListener:
                     self._position = max(self._position, int(payload))
                 self._generation += 1
 
+    def drain_idle(self, conn: psycopg.Connection) -> None:
+        """Read what ``conn`` (if still the listening connection) received; the keeper's call."""
+        with self._lock:
+            if self._conn is conn and self._pid == os.getpid():
+                try:
+                    self._drain()
+                except (psycopg.Error, OSError):
+                    self._drop()
+
     def _drop(self) -> None:
         if self._conn is not None:
             try:
@@ -156,3 +172,14 @@ class LogListener:
             except psycopg.Error:
                 pass
         self._conn, self._poll = None, None
+
+
+def _keep(listener: weakref.ref[LogListener], conn: psycopg.Connection) -> None:
+    """Drain ``conn`` once per DRAIN_SECONDS while it is its listener's connection (see the module)."""
+    while not conn.closed:
+        time.sleep(DRAIN_SECONDS)
+        owner = listener()
+        if owner is None or owner._conn is not conn:
+            return  # the listener was dropped, or listens on a new connection with a keeper of its own
+        owner.drain_idle(conn)
+        del owner
