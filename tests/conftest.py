@@ -105,14 +105,17 @@ def store_backend(request):
         _PG = None
 
 
-def _database_of(path: Path) -> str:
+def _database_of(path: Path) -> str | None:
     """The database a test's ``Store(path)`` opens on PostgreSQL: a node's own (its config.json names it)
-    for ``NODE/store.sqlite``, else one standing for the path."""
+    for ``NODE/store.sqlite``; None (SQLite) for a SQLite file that is there (`migrate --to FILE` made it);
+    else one standing for the path."""
     config = path.parent / "config.json"
     if path.name == "store.sqlite" and config.exists():
         url = json.loads(config.read_text()).get("store")
         if url:
             return url
+    if path.is_file():
+        return None
     return _PG.database_for(path)
 
 

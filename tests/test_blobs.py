@@ -9,6 +9,7 @@ in a bucket.
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import socket
 import subprocess
@@ -182,7 +183,8 @@ def test_migrate_copies_a_node_to_a_new_store_with_its_chunks_in_a_bucket(tmp_pa
     again = run_cli(node, "migrate", "--to", str(target), "--blobs", url, env=weed.env)
     assert again.code == 0 and "no faults" in again.out, str(again)
     assert " 0 objects copied" not in again.out and "were there already" in again.out, str(again)
-    assert_user_error(run_cli(node, "migrate", "--to", str(node / "store.sqlite")), "own store")
+    own = json.loads((node / "config.json").read_text()).get("store") or str(node / "store.sqlite")
+    assert_user_error(run_cli(node, "migrate", "--to", own), "own store")
     refused = run_cli(node, "migrate", "--to", str(tmp_path / "none.sqlite"), "--blobs",
                       f"s3://no-such-bucket/x?endpoint={weed.endpoint}", env=weed.env)
     assert_user_error(refused, "s3://no-such-bucket/x")

@@ -232,6 +232,15 @@ def test_bounds_follow_the_route(served, user):
     assert raw_text(served) == text
 
 
+@pytest.mark.backends  # PostgreSQL cannot be asked about a NUL: this was its 500
+@pytest.mark.parametrize("path", ["/wiki/%00", "/wiki/wikipeer/A%00B?action=history", "/search?q=a%00",
+                                  "/wiki/wikipeer/Main_Page?oldid=%00"])
+def test_a_nul_in_the_address_is_a_bad_request_that_names_it(served, path):
+    answer = httpx.get(served.base + path)
+    assert answer.status_code == 400 and "NUL character" in answer.text, answer.text[:300]
+    assert httpx.get(served.base + ARTICLE).status_code == 200
+
+
 def test_a_file_part_is_never_saved_as_the_page_text(served, user):
     """A multipart edit whose `text` is a file: 400 naming the problem, nothing saved."""
     before = raw_text(served)

@@ -37,6 +37,7 @@ from wikipeer.web.errors import HttpError, Missing
 from wikipeer.web.fastpath import ArticleCache
 from wikipeer.web.head import HeadAsGet
 from wikipeer.web.last_resort import LastResort
+from wikipeer.web.nul import RefuseNul
 from wikipeer.web.site import Site
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
@@ -112,7 +113,8 @@ def create_app(node: Node, default_wiki: str | None = None,
     # and so do keys and settings (a `key import` or `view default` may change what a page shows).
     cached = ArticleCache(SecurityHeaders(api), token=lambda: (node.store.last_seq(), node.settings_version(),
                                                                hidden.changes(node.store)))
-    guarded = HeadAsGet(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS))
+    guarded = HeadAsGet(RefuseNul(BodyLimit(SecureCookies(cached, always=cookie_secure), headers=SECURITY_HEADERS),
+                                  headers=SECURITY_HEADERS))
     outer = LastResort(FollowSettings(guarded, node), SECURITY_HEADERS)
     if access_log is None:
         return outer

@@ -117,18 +117,24 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         message = f"The request body is too large: at most {limit} bytes may be sent to {scope['path']}."
-        path = scope["path"]
-        if path == "/rpc":
-            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
-            kind = b"application/json"
-        elif path.startswith("/api/"):
-            body, kind = json.dumps({"error": message}).encode(), b"application/json"
-        else:
-            body, kind = message.encode(), b"text/plain; charset=utf-8"
-        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close"), *self.headers]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await answer_early(scope, send, 413, message, self.headers)
+
+
+async def answer_early(scope: Scope, send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Answer a request refused before the app saw it: ``message`` as JSON-RPC's error on /rpc, as JSON on
+    /api/, as plain text elsewhere; the connection is closed after it."""
+    path = scope["path"]
+    if path == "/rpc":
+        body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
+        kind = b"application/json"
+    elif path.startswith("/api/"):
+        body, kind = json.dumps({"error": message}).encode(), b"application/json"
+    else:
+        body, kind = message.encode(), b"text/plain; charset=utf-8"
+    start = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+             *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: Scope) -> int | None:
