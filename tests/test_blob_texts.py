@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pg_server
 import pytest
-from conftest import run_cli
+from conftest import run_cli, start_server, stop_server
 from mw_populate import write_dump
 from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
@@ -153,6 +153,25 @@ def test_an_evicted_page_leaves_its_text_records_dead_and_the_rest_readable(clus
         assert store.revision_text(store.heads(other.id)[0]).startswith("Line 0 of page 8")
     finally:
         store.close()
+
+
+def test_a_page_whose_text_the_bucket_does_not_answer_is_a_503_until_it_is_back(cluster_node, weed):
+    """An outage, not damage: a reader is asked to try again, and the page reads once the bucket is back."""
+    proc, client = start_server(cluster_node)
+    try:
+        weed.stop()
+        try:
+            down = client.get("/wiki/bulk/Bulk_42", timeout=60)
+            shown = run_cli(cluster_node, "show", "bulk", "Bulk 43", env=weed.env)
+        finally:
+            weed.start()
+        assert down.status_code == 503 and "try again" in down.text, down.text[:300]
+        assert shown.code == 2 and "cannot be read just now" in shown.err and f"s3://{BUCKET}/texts" in shown.err
+        assert "Traceback" not in shown.err and len(shown.err.strip().splitlines()) == 1, str(shown)
+        back = client.get("/wiki/bulk/Bulk_42", timeout=60)
+        assert back.status_code == 200 and "Line 1 of page 42" in back.text
+    finally:
+        stop_server(proc, client)
 
 
 def test_seaweedfs_killed_mid_write_leaves_no_text_row_and_the_next_write_works(cluster_node, weed, monkeypatch):

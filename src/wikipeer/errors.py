@@ -17,6 +17,13 @@ class UserError(WikipeerError):
     exit_code = 2
 
 
+class ServiceGone(WikipeerError):
+    """A service the node's store lives on (its PostgreSQL server, its bucket) cannot be reached just now:
+    nothing is wrong with what was asked, and the same request may well work once it is back."""
+
+    exit_code = 2
+
+
 class InvalidObject(WikipeerError):
     """A block or object failed decoding, its CID check or its schema."""
 

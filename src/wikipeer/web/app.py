@@ -20,13 +20,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wikipeer.errors import ServiceGone
 from wikipeer.net.fetch import Finder
 from wikipeer.net.ratelimit import Limits, RateLimited
 from wikipeer.net.server import router as net_router
 from wikipeer.node import Node
 from wikipeer.store import engine_errors, hidden
 from wikipeer.store.accounts import ACCOUNTS_FILE, DEFAULT_SESSION_SECONDS, Accounts
-from wikipeer.store.postgres.server import ServerGone
 from wikipeer.store.store import StoreUnwritable, disk_problem
 from wikipeer.media.thumbs import ThumbCache
 from wikipeer.web import editing, git_http, git_push, media, mwapi, pages, special
@@ -288,9 +288,9 @@ def _error_pages(app: FastAPI, site: Site) -> None:
     async def unwritable(request: Request, exc: StoreUnwritable) -> Response:
         return unwritable_page(request, exc)
 
-    @app.exception_handler(ServerGone)
-    async def server_gone(request: Request, exc: ServerGone) -> Response:
-        # A store in PostgreSQL whose server cannot be reached: the next request may well find it back.
+    @app.exception_handler(ServiceGone)
+    async def service_gone(request: Request, exc: ServiceGone) -> Response:
+        # A store whose PostgreSQL server or bucket cannot be reached: the next request may well find it back.
         if request.url.path.startswith(("/rpc", "/api/")):
             return JSONResponse({"error": "this node's store cannot be reached: try again later"}, status_code=503)
         return error_page(request, 503, "Try again", "This node cannot reach its store just now; try again in a "

@@ -14,7 +14,7 @@ import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wikipeer.store.postgres.server import ServerGone
+from wikipeer.errors import ServiceGone
 
 BODY = b"Internal server error: this node could not answer. The error was logged.\n"
 GONE = b"This node cannot reach its store just now; try again in a moment.\n"
@@ -42,7 +42,7 @@ class LastResort:
 
         try:
             await self.app(scope, receive, watched)
-        except ServerGone as exc:  # the store's database went away, in any layer: not a bug, and it may come back
+        except ServiceGone as exc:  # the store's database or bucket went away, in any layer: not a bug, it may come back
             print(f"wikipeer: {exc}", file=sys.stderr)
             if state["started"]:
                 raise

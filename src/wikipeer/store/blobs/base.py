@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from wikipeer.errors import WikipeerError
+from wikipeer.errors import ServiceGone, WikipeerError
 from wikipeer.store.packs import MAGIC, ChunkPlace
 
 IndexedEnd = Callable[[], tuple[int, int]]
@@ -35,6 +35,11 @@ class BlobError(WikipeerError):
     """A blob store refused or failed a request (a bucket that is down, refuses, or does not exist)."""
 
     exit_code = 2
+
+
+class BucketGone(BlobError, ServiceGone):
+    """A read the bucket did not answer (refused connection, timeout, a server error): it may answer again.
+    A pack the bucket answers is not there, or too short, is PackError: damage, not an outage."""
 
 
 class PackWriter(Protocol):

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wikipeer.errors import UserError
-from wikipeer.store.blobs.base import BlobError, BlobStore, IndexedEnd
+from wikipeer.store.blobs.base import BlobError, BlobStore, BucketGone, IndexedEnd
 from wikipeer.store.packs import HEADER, MAGIC, PACK_SIZE, ChunkPlace, PackError, record, whole
 
 PACK_DIR = "packs/"
@@ -98,7 +98,9 @@ class BucketBlobs(BlobStore):
             data = self.client.get_object(Bucket=self.bucket, Key=name,
                                           Range=f"bytes={place.offset}-{place.offset + place.length - 1}")["Body"].read()
         except (BotoCoreError, ClientError) as exc:
-            raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {_reason(exc)}") from None
+            if _status(exc) in (404, 416):  # the bucket answered: the pack is not there, or shorter than named
+                raise PackError(f"pack s3://{self.bucket}/{name} cannot be read: {_reason(exc)}") from None
+            raise BucketGone(f"pack s3://{self.bucket}/{name} cannot be read just now: {_reason(exc)}") from None
         return whole(f"s3://{self.bucket}/{name}", place, data)
 
     def read_many(self, places: Sequence[ChunkPlace]) -> Iterator[bytes]:
@@ -156,6 +158,12 @@ class BucketBlobs(BlobStore):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(pack))
         except (BotoCoreError, ClientError) as exc:
             raise BlobError(f"cannot delete a pack in {self.where()}: {_reason(exc)}") from None
+
+
+def _status(exc: Exception) -> int | None:
+    """The HTTP status S3 answered with, or None when it did not answer (a connection failure, a timeout)."""
+    response = getattr(exc, "response", None)
+    return response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
 
 
 def _reason(exc: Exception) -> str:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from wikipeer.errors import WikipeerError
+from wikipeer.errors import ServiceGone
 
 
-class ServerGone(WikipeerError):
+class ServerGone(ServiceGone):
     """The PostgreSQL server of the store cannot be reached (or went away in the middle of a statement)."""
-
-    exit_code = 2
 
 
 def server_name(url: str) -> str:
