@@ -47,6 +47,7 @@ test: install langdata
 test-postgresql: install langdata
 	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest -n 2 -m "not serial" --store=postgresql
+	$(BIN)/python -m pytest -m serial --store=postgresql
 
 bench: install langdata
 	bash scripts/system-deps.sh bench

@@ -4,6 +4,7 @@ and a server that cannot be reached. A server of this module's own (it is killed
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from wikipeer.ingest import ingest
 from wikipeer.node import Node
+from wikipeer.store import engine_errors
 from wikipeer.store.postgres.translate import translate
 from wikipeer.store.store import Store, StoreUnwritable
 
@@ -108,6 +110,22 @@ def test_writers_of_two_connections_take_turns_and_ids_stay_in_order(server, tmp
     thread.join(timeout=60)
     assert order == ["first", "second"] and two.last_seq() == 4
     assert [oid for oid, _ in one.log_cids()] == [1, 2, 3, 4]
+
+
+def test_a_writer_that_gets_no_lock_in_time_leaves_its_connection_usable(server, tmp_path, node) -> None:
+    """A busy BEGIN IMMEDIATE opens no transaction in SQLite; on PostgreSQL the aborted one it began is ended,
+    or every later statement of that thread failed (the soak's 500s, after a search's short wait)."""
+    url = server.fresh_database("busy")
+    one, two = Store(tmp_path / "a.sqlite", database=url), Store(tmp_path / "b.sqlite", database=url)
+    two.conn.execute("PRAGMA busy_timeout = 50")
+    with one.write():
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            with two.write():
+                pass
+        assert engine_errors.is_busy(busy.value)
+        assert not two.conn.in_transaction and two.last_seq() == 0
+    ingest(two, Author(node).edit("After", "the lock is free again"), "two")
+    assert one.last_seq() == 4
 
 
 def test_a_server_killed_in_the_middle_of_a_write_keeps_nothing_of_it(server, tmp_path, node) -> None:

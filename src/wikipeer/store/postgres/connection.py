@@ -117,10 +117,7 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence | dict = ()) -> PgCursor:
         t = tr.translate(sql)
         if t.kind == "begin_write":
-            self._run("BEGIN", ())
-            self._run(f"SET LOCAL lock_timeout = {int(self._timeout_ms)}", ())
-            self._run("SELECT pg_advisory_xact_lock(%s)", (tr.WRITE_LOCK,))
-            self._writing, self._objects_added = True, False
+            self._begin_write()
             return PgCursor(None)
         if t.kind == "begin_read":
             self._run(t.sql, ())
@@ -248,6 +245,20 @@ class PgConnection:
             return None  # several rows
         name = text[len("INSERT INTO "):].split("(")[0].split()[0]
         return self._table(name)[2]
+
+    def _begin_write(self) -> None:
+        """SQLite's ``BEGIN IMMEDIATE``: a transaction holding the write lock, or none at all. A lock not had
+        in time ends the transaction it began (as a busy ``BEGIN IMMEDIATE`` leaves none open): left open and
+        aborted, it failed every later statement of this thread's connection."""
+        self._run("BEGIN", ())
+        try:
+            self._run(f"SET LOCAL lock_timeout = {int(self._timeout_ms)}", ())
+            self._run("SELECT pg_advisory_xact_lock(%s)", (tr.WRITE_LOCK,))
+        except sqlite3.Error:
+            if not self.raw.closed:
+                self._run("ROLLBACK", ())
+            raise
+        self._writing, self._objects_added = True, False
 
     def _before_commit(self) -> int | None:
         """Objects' ids are given by the writer (``max(seq) FROM sqlite_sequence``): keep the sequence that
