@@ -75,6 +75,9 @@ def _workers(pid: int) -> list[int]:
     return workers
 
 
+DUMP_HANGS = {"PYTHONFAULTHANDLER": "1"}  # a SIGABRT prints every thread's stack
+
+
 def _kill_a_worker(proc: subprocess.Popen, rng: random.Random, deadline: float) -> bool:
     """SIGKILL one worker a random moment after the workers start; False if the command ended first."""
     while proc.poll() is None and time.monotonic() < deadline:
@@ -93,7 +96,12 @@ def _kill_a_worker(proc: subprocess.Popen, rng: random.Random, deadline: float) 
 def _assert_reported(proc: subprocess.Popen) -> bool:
     """A command whose worker was killed says so in one clear message (or it had finished its work);
     whether it reported a death."""
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # seen once in CI: faulthandler (PYTHONFAULTHANDLER) shows where it hangs
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        pytest.fail("the command hung after a worker was killed; its threads:\n" + err.decode("utf-8", "replace")[-8000:])
     text = (out + err).decode("utf-8", "replace")
     assert "Traceback" not in text, text
     assert proc.returncode == 0 or ("worker process died" in text and proc.returncode != 0), (proc.returncode, text)
@@ -138,7 +146,7 @@ def test_import_killed_at_random_points_resumes_to_the_same_store(imported, tmp_
     _same_keys(reference, node)
     rng = random.Random(seed)
     for victim in ("writer", "worker", "writer"):
-        proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(),
+        proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(DUMP_HANGS),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _kill(proc, victim, rng, seconds)
         assert run_cli(node, "fsck").code == 0
@@ -158,7 +166,7 @@ def test_a_worker_killed_during_an_import_is_reported_and_nothing_half_written_s
             shutil.rmtree(node)
             assert run_cli(node, "init").code == 0
             _same_keys(reference, node)
-        proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(),
+        proc = subprocess.Popen([*CLI, "--node", str(node), "import", "--quiet", str(dump)], env=cli_env(DUMP_HANGS),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # A kill may miss: the import can end while the random delay runs (it takes about a second here).
         landed = _kill_a_worker(proc, rng, time.monotonic() + 60)
@@ -209,7 +217,7 @@ def served(tmp_path_factory):
 
 
 def _sync(node: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "--node", str(node), "sync", "--pull"], env=cli_env(),
+    return subprocess.Popen([*CLI, "--node", str(node), "sync", "--pull"], env=cli_env(DUMP_HANGS),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
