@@ -15,7 +15,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
+import pg_server
 from conftest import CLI, Author, assert_user_error, cli_env, run_cli
 from weed_server import S3_ENV, Weed, seaweed  # noqa: F401 - seaweed: a fixture test modules share
 
@@ -24,6 +26,7 @@ from wikipeer.backup.forget import choose
 from wikipeer.backup.repository import load_settings, open_repository
 from wikipeer.backup.snapshots import Snapshot
 from wikipeer.node import Node
+from wikipeer.store.engine import node_database
 from wikipeer.store.cache import evict_page
 from wikipeer.store.store import Store
 
@@ -354,6 +357,48 @@ def test_a_restore_that_fails_leaves_no_half_node(tmp_path):
         assert not (mount / "node").exists() or not list((mount / "node").iterdir())
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_restore_interrupted_on_postgresql_leaves_neither_files_nor_the_database_it_made(tmp_path):
+    node_dir = big_node(tmp_path, 600)
+    target = tmp_path / "t"
+    backup(node_dir, "init", str(target))
+    backup(node_dir, "run", str(target))
+    server = pg_server.start_server()
+    try:
+        restored = tmp_path / "r"
+        database = node_database(server.url("{node}"), restored)
+        proc = subprocess.Popen([*CLI, "--node", str(node_dir), "backup", "restore", str(target), "--to",
+                                 str(restored)], env=cli_env({"WIKIPEER_STORE": server.url("{node}")}),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while objects_in(database) < 100 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)  # polling another process's progress
+            proc.send_signal(signal.SIGINT)
+        finally:
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()
+        assert not restored.exists() or not list(restored.iterdir())
+        with server.admin() as conn:
+            name = database.split("?")[0].rsplit("/", 1)[1]
+            assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+        on_server = {"WIKIPEER_STORE": server.url("{node}")}
+        again = run_cli(node_dir, "backup", "restore", str(target), "--to", str(restored), env=on_server)
+        assert again.code == 0, str(again)  # from the start, in a database made again
+        fsck = run_cli(restored, "fsck", env=on_server)
+        assert fsck.code == 0 and "no faults" in fsck.out and "2400 objects" in fsck.out, str(fsck)
+    finally:
+        server.stop()
+
+
+def objects_in(database: str) -> int:
+    """Objects in a store's database so far (0 while it is not there yet)."""
+    try:
+        with psycopg.connect(database, connect_timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM objects").fetchone()[0]
+    except psycopg.Error:
+        return 0
 
 
 # -- forget and prune ---------------------------------------------------------------

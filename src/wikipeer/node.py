@@ -113,6 +113,8 @@ class Node:
         self._notices_seen = (-1, 0)
         self._views: dict[str | None, tuple[tuple, View]] = {}
         self._policy: tuple[tuple, Policy] | None = None
+        self.made_database: str | None = None
+        """The PostgreSQL database ``init`` made for this node just now (a failed restore removes it again)."""
         store.index_trusted = self.index_keys
 
     @classmethod
@@ -129,8 +131,9 @@ class Node:
         directory.mkdir(parents=True, exist_ok=True)
         config = _load_config(directory)
         store = _store_location(directory, config, store)
+        made = None
         if store is not None and config.store is None:
-            engine.create_database(store)
+            made = store if engine.create_database(store) else None
             config.store = store
         config.blobs = blobs or config.blobs
         keyring = Keyring(directory / "keys")
@@ -138,6 +141,7 @@ class Node:
             keyring.create(NODE_KEY, passphrase)
         node = cls(directory, engine.open_store(directory, config.store, chain=chain, blobs=config.blobs),
                    keyring, config)
+        node.made_database = made
         node.save_config()
         return node
 

@@ -29,6 +29,7 @@ from wikipeer.model.block import Block
 from wikipeer.model.cid import RAW
 from wikipeer.model.title import WikiConfig
 from wikipeer.node import Node
+from wikipeer.store.engine import drop_database
 
 BATCH = 2000
 BATCH_BYTES = 64 << 20  # media chunks are large: a batch is bounded by bytes too
@@ -58,14 +59,18 @@ def restore(repo: Repository, snap: Snapshot, directory: Path,
     affected = Affected([snap])
     damaged: list[tuple[Problem, set[bytes]]] = []
     order = _pack_order(repo, snap.packs, damaged)
+    made: str | None = None
     try:
         node = Node.init(directory)
+        made = node.made_database
         try:
             _fill(repo, snap, node, order, damaged, affected, report, progress)
         finally:
             node.close()
     except BaseException:
         _empty(directory)  # a half-restored node would pass for a whole one; it was empty before
+        if made is not None:  # its database in PostgreSQL too: a new restore there would open it half-filled
+            drop_database(made)
         raise
     report.problems = name_pages(damaged, affected)
     return report

@@ -40,19 +40,16 @@ def node_database(location: str, directory: Path) -> str:
     return location.replace(NODE_PLACEHOLDER, name)
 
 
-def create_database(url: str) -> None:
+def create_database(url: str) -> bool:
     """Make the database ``url`` names if the server does not have it yet (C collation: text sorts by
-    code point, as SQLite's does), with the pg_trgm extension search needs."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise UserError(f"store {server_name(url)}: the URL names no database (postgresql://HOST/DATABASE)")
-    admin = urlunsplit(parts._replace(path="/postgres"))
+    code point, as SQLite's does), with the pg_trgm extension search needs; whether it was made now."""
+    name, admin = _database_name(url), _admin_url(url)
     import psycopg  # only here: a SQLite node never pays its import
 
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            made = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+            if made:
                 conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
                              "LC_COLLATE 'C' LC_CTYPE 'C'")
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
@@ -60,3 +57,29 @@ def create_database(url: str) -> None:
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ServerGone(f"cannot prepare the store at {server_name(url)}: {reason}") from None
+    return made
+
+
+def drop_database(url: str) -> None:
+    """Remove the database ``url`` names, sessions still open on it included: only for one this process
+    made and must not leave behind (a restore that failed)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(_admin_url(url), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_database_name(url)}" WITH (FORCE)')
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ServerGone(f"cannot remove the store at {server_name(url)}: {reason}") from None
+
+
+def _database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    if not name:
+        raise UserError(f"store {server_name(url)}: the URL names no database (postgresql://HOST/DATABASE)")
+    return name
+
+
+def _admin_url(url: str) -> str:
+    """The server's ``postgres`` database, where databases are made and removed."""
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
