@@ -8,6 +8,10 @@ minute per process, so the table holds about one row per signed request of
 the last few minutes. Only requests whose signature verified get here: a
 stranger cannot fill it with made-up nonces.
 
+Refusals are counted in memory and written at most once per ``COUNT_EVERY``
+seconds (a timer writes what a burst left): a flood of forged requests costs
+a signature check each, not a write transaction each.
+
 The tables are made on first use (their own ``CREATE TABLE IF NOT EXISTS``),
 so a store from before signed requests needs no migration.
 """
@@ -26,6 +30,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS request_refusals(reason TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID",
 )
 PURGE_EVERY = 60.0
+COUNT_EVERY = 1.0
 
 
 class Nonces:
@@ -36,6 +41,8 @@ class Nonces:
         self._made = False
         self._purged = 0.0
         self._lock = threading.Lock()
+        self._uncounted: dict[str, int] = {}
+        self._timer: threading.Timer | None = None
 
     def _conn(self) -> sqlite3.Connection:
         conn = self.store.conn
@@ -59,11 +66,25 @@ class Nonces:
         return added.rowcount == 1
 
     def count_refusal(self, reason: str) -> None:
-        """Count one signed request refused for ``reason``."""
+        """Count one signed request refused for ``reason`` (in the store within COUNT_EVERY seconds)."""
+        with self._lock:
+            self._uncounted[reason] = self._uncounted.get(reason, 0) + 1
+            if self._timer is None:
+                self._timer = threading.Timer(COUNT_EVERY, self._write_counts)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _write_counts(self) -> None:
+        with self._lock:
+            counts, self._uncounted, self._timer = self._uncounted, {}, None
         conn = self._conn()
-        with conn:
-            conn.execute("INSERT INTO request_refusals VALUES (?, 1) ON CONFLICT(reason) "
-                         "DO UPDATE SET count = count + 1", (reason,))
+        try:
+            with conn:
+                for reason, n in counts.items():
+                    conn.execute("INSERT INTO request_refusals VALUES (?, ?) ON CONFLICT(reason) "
+                                 "DO UPDATE SET count = count + excluded.count", (reason, n))
+        finally:
+            conn.close()  # the timer's thread ends here: its connection with it
 
     def refusals(self) -> dict[str, int]:
         """How many signed requests were refused, by reason."""
