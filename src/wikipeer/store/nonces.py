@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 
+from wikipeer.errors import WikipeerError
 from wikipeer.store.store import Store
 
 _TABLES = (
@@ -77,14 +78,19 @@ class Nonces:
     def _write_counts(self) -> None:
         with self._lock:
             counts, self._uncounted, self._timer = self._uncounted, {}, None
-        conn = self._conn()
         try:
-            with conn:
+            conn = self._conn()
+            try:
+                with conn:
+                    for reason, n in counts.items():
+                        conn.execute("INSERT INTO request_refusals VALUES (?, ?) ON CONFLICT(reason) "
+                                     "DO UPDATE SET count = count + excluded.count", (reason, n))
+            finally:
+                conn.close()  # the timer's thread ends here: its connection with it
+        except (sqlite3.Error, WikipeerError):  # busy, or the server away: written with the next refusals
+            with self._lock:
                 for reason, n in counts.items():
-                    conn.execute("INSERT INTO request_refusals VALUES (?, ?) ON CONFLICT(reason) "
-                                 "DO UPDATE SET count = count + excluded.count", (reason, n))
-        finally:
-            conn.close()  # the timer's thread ends here: its connection with it
+                    self._uncounted[reason] = self._uncounted.get(reason, 0) + n
 
     def refusals(self) -> dict[str, int]:
         """How many signed requests were refused, by reason."""
