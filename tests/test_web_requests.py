@@ -232,13 +232,20 @@ def test_bounds_follow_the_route(served, user):
     assert raw_text(served) == text
 
 
-@pytest.mark.backends  # PostgreSQL cannot be asked about a NUL: this was its 500
-@pytest.mark.parametrize("path", ["/wiki/%00", "/wiki/wikipeer/A%00B?action=history", "/search?q=a%00",
-                                  "/wiki/wikipeer/Main_Page?oldid=%00"])
-def test_a_nul_in_the_address_is_a_bad_request_that_names_it(served, path):
+@pytest.mark.backends  # PostgreSQL cannot be asked about a NUL: these were its 500s
+@pytest.mark.parametrize("path, says", [("/wiki/%00", "NUL"), ("/wiki/wikipeer/A%00B?action=history", "NUL"),
+                                        ("/wiki/wikipeer/Main_Page?oldid=%00", "Bad revision id")])
+def test_a_nul_in_the_address_is_a_bad_request_that_names_it(served, path, says):
     answer = httpx.get(served.base + path)
-    assert answer.status_code == 400 and "NUL character" in answer.text, answer.text[:300]
+    assert answer.status_code == 400 and says in answer.text, answer.text[:300]
     assert httpx.get(served.base + ARTICLE).status_code == 200
+
+
+@pytest.mark.backends
+def test_a_nul_in_a_search_splits_it_as_a_space(served):
+    together, split = (httpx.get(served.base + "/search", params={"q": q}) for q in ("main\0page", "main page"))
+    assert together.status_code == split.status_code == 200
+    assert together.text.count("class=\"snippet\"") == split.text.count("class=\"snippet\"") > 0
 
 
 def test_a_file_part_is_never_saved_as_the_page_text(served, user):

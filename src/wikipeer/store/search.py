@@ -110,7 +110,9 @@ class Query:
         on every page when it stands alone.
         """
         terms: list[str] = []
-        for i, part in enumerate(fold(text).split('"')):
+        # NUL splits like a space: no page's text holds one (ingest refuses it), and PostgreSQL cannot be
+        # asked about one (a search for "a\0b" there was a 500).
+        for i, part in enumerate(fold(text.replace("\0", " ")).split('"')):
             terms += [part.strip()] if i % 2 else part.split()
         terms = [t for t in dict.fromkeys(terms) if t]
         short = [t for t in terms if len(t) < 3]
