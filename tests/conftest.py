@@ -105,18 +105,26 @@ def store_backend(request):
         _PG = None
 
 
-def _database_of(path: Path) -> str | None:
+def _database_of(path: Path) -> str:
     """The database a test's ``Store(path)`` opens on PostgreSQL: a node's own (its config.json names it)
-    for ``NODE/store.sqlite``; None (SQLite) for a SQLite file that is there (`migrate --to FILE` made it);
-    else one standing for the path."""
+    for ``NODE/store.sqlite``, else one standing for the path."""
     config = path.parent / "config.json"
     if path.name == "store.sqlite" and config.exists():
         url = json.loads(config.read_text()).get("store")
         if url:
             return url
-    if path.is_file():
-        return None
     return _PG.database_for(path)
+
+
+def sqlite_store(path: Path) -> Store:
+    """The SQLite store in the file ``path`` on either backend's run (`migrate --to FILE` made one)."""
+    store = Store.__new__(Store)
+    _SQLITE_INIT(store, path)
+    return store
+
+
+_SQLITE_INIT = Store.__init__
+"""Store's own __init__, which a --store=postgresql run replaces (store_backend)."""
 
 
 def copy_node(source: Path, target: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pg_server
 import pytest
-from conftest import run_cli, start_server, stop_server
+from conftest import run_cli, sqlite_store, start_server, stop_server
 from mw_populate import write_dump
 from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
@@ -127,7 +127,7 @@ def test_migrate_back_to_a_sqlite_file_keeps_the_texts_in_its_table(cluster_node
     target = tmp_path / "back.sqlite"
     result = run_cli(cluster_node, "migrate", "--to", str(target), env=weed.env, timeout=120)
     assert result.code == 0 and "no faults" in result.out, str(result)
-    back, source = Store(target), Node.open(cluster_node).store
+    back, source = sqlite_store(target), Node.open(cluster_node).store
     try:
         total, in_table, placed = texts_where(back)
         assert total == texts_where(source)[0] and in_table == total and placed == 0

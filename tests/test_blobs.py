@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CLI, assert_user_error, cli_env, run_cli, start_server, stop_server, store_connect
+from conftest import CLI, assert_user_error, cli_env, run_cli, sqlite_store, start_server, stop_server, store_connect
 from test_media import big_jpeg
 from weed_server import Weed, s3_env, weed  # noqa: F401 - fixtures the module uses
 
@@ -169,7 +169,7 @@ def test_migrate_copies_a_node_to_a_new_store_with_its_chunks_in_a_bucket(tmp_pa
 
     result = run_cli(node, "migrate", "--to", str(target), "--blobs", url, env=weed.env)
     assert result.code == 0 and "no faults" in result.out and "0 were there already" in result.out, str(result)
-    source, moved = Store(node / "store.sqlite"), Store(target)
+    source, moved = Store(node / "store.sqlite"), sqlite_store(target)
     try:
         assert {c for _, c in moved.log_cids()} == {c for _, c in source.log_cids()}
         assert moved.blobs.url == url and keys(weed, "moved/packs/")

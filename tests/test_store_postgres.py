@@ -280,6 +280,7 @@ def test_a_served_node_whose_server_goes_away_answers_503_and_comes_back_with_it
         own.stop()
 
 
+@pytest.mark.sqlite_only  # its first node is a SQLite one, which $WIKIPEER_STORE of a PostgreSQL run would not be
 def test_init_never_moves_a_node_to_another_store_silently(server, tmp_path) -> None:
     """`init` on an existing SQLite node with --store (or on a PostgreSQL node with another URL) is refused,
     pointing at `migrate`; $WIKIPEER_STORE is a default for new nodes only."""

@@ -191,7 +191,13 @@ class Accounts:
             raise UserError(f"the user name {name!r} is taken")
         key = self._key_name(name)
         if not self.keyring.exists(key):
-            self.keyring.create(key)
+            try:
+                self.keyring.create(key)
+            except UserError:
+                if not self.keyring.exists(key):
+                    raise
+                # Another registration of this name made the key between the check and here; the
+                # INSERT below says which of the two has the name.
         try:
             self.conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?)", (name, hashed, key, int(time.time())))
         except sqlite3.IntegrityError:  # registered by another request since the check above
