@@ -9,13 +9,13 @@ from collections.abc import Callable
 
 from wikipeer.cli.shell import out
 from wikipeer.errors import UserError
-from wikipeer.net.dht_node import Participant, holder_urls, parse_address, publish_forever
-from wikipeer.net.dht_publish import node_records
+from wikipeer.net import dht_serve
+from wikipeer.net.dht_node import Participant, parse_address
 from wikipeer.net.dht_records import Holder
+from wikipeer.net.dht_serve import publish_node
 from wikipeer.net.dht_storage import now_ms
 from wikipeer.net.fetch import Finder
 from wikipeer.node import Node
-from wikipeer.store.keyring import NODE_KEY
 
 
 def peer_discover(args: argparse.Namespace) -> int:
@@ -73,10 +73,7 @@ def serve_dht(participant: Participant | None, args: argparse.Namespace, node: N
         return None
     url = args.url or address
     out.print(f"in the DHT on udp {args.host}:{participant.port}, as {url}")
-    threading.Thread(target=publish_forever, daemon=True, name="dht-publish",
-                     args=(participant, lambda now, ttl: node_records(node, url, now, ttl), stop, warn,
-                           int(args.dht_ttl * 1000))).start()
-    return holder_urls(participant, node.keyring.get(NODE_KEY).public)
+    return publish_node(participant, node, url, stop, warn, int(args.dht_ttl * 1000))
 
 
 def check_dht_port(args: argparse.Namespace) -> None:
@@ -104,23 +101,5 @@ def lead_dht(args: argparse.Namespace, node: Node, address: str, stop: threading
 
 
 def worker_finder(args: argparse.Namespace, node: Node) -> Finder:
-    """Fetch-on-demand in one of several workers: a lookup-only participant of its own (made at the first
-    page no peer has), joined through the node's participant, which the elected worker runs. It joins again
-    whenever it knows no one (it was made before the leader's participant was up, or the lead moved)."""
-    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    made: list[tuple[Participant, Finder]] = []
-    lock = threading.Lock()
-
-    def finder(wiki: str, ns: int, title: str) -> list[str]:
-        try:
-            with lock:
-                if not made:
-                    participant = Participant(0, host=host, bootstrap=[(host, args.dht)], lookup_only=True)
-                    made.append((participant, holder_urls(participant, node.keyring.get(NODE_KEY).public)))
-                participant, find = made[0]
-                if not participant.rejoin():
-                    return []
-        except (TimeoutError, UserError):  # no participant to ask now: the reader gets the page's 404
-            return []
-        return find(wiki, ns, title)
-    return finder
+    """Fetch-on-demand in one of several workers (net/dht_serve.py), through the elected worker's participant."""
+    return dht_serve.worker_finder(node, "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host, args.dht)
