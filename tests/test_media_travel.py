@@ -28,6 +28,7 @@ from test_sync import WIKI, Served, befriend, heads, make_nodes, object_cids, se
 
 from wikipeer.authoring import edit
 from wikipeer.formats.bundle import write_bundle
+from wikipeer.formats.summary import Summary
 from wikipeer.fsck import fsck
 from wikipeer.model.block import Block
 from wikipeer.model.cid import cid_to_str
@@ -313,33 +314,55 @@ def test_the_stick_carries_files_and_a_stick_with_room_only_for_text_says_so(tmp
         stick.init_stick(tight)
         stick.home(village, tight)
         served = stick.serve(town, tight)
-        assert served.files_left == 1 and served.file_bytes_left == len(PHOTO), served
-        assert "1 files (6.3 MB) left for the next trip (no room)" in served.sentence(), served.sentence()
-        assert any("no room on the stick for 1 files" in p and "all the text went" in p for p in served.problems)
+        if not falsely_held(tight, town, "Photo.jpg", whole=True):  # else not tried, so not left (1 in 2,000)
+            assert served.files_left == 1 and served.file_bytes_left == len(PHOTO), served
+            assert "1 files (6.3 MB) left for the next trip (no room)" in served.sentence(), served.sentence()
+            assert any("no room on the stick for 1 files" in p and "all the text went" in p for p in served.problems)
+        # A file home's summary falsely says it holds (one query in 2,000) waits a trip: formats/summary.py.
+        lagging = {title for title in ("Small.png", "Other.png") if falsely_held(tight, town, title)}
         back = stick.home(village, tight)
         assert village.store.page(WIKI, 0, "Photos") is not None  # all the text came
-        assert file_bytes(village, "Small.png") == small and village.store.file_by_sha256(other) is not None
+        assert "Small.png" in lagging or file_bytes(village, "Small.png") == small
+        assert "Other.png" in lagging or village.store.file_by_sha256(other) is not None
         assert village.store.page(WIKI, 6, "Photo.jpg") is None or \
             village.store.current_file(village.store.page(WIKI, 6, "Photo.jpg").id) is None
-        assert back.met == 1 and len(Wants(village.store).open()) == 1  # the page's request goes out again
+        other_late = "Other.png" in lagging
+        assert back.met == 1 - other_late and len(Wants(village.store).open()) == 1 + other_late  # Photos again
         assert town.store.page(WIKI, 6, "Village.png") is not None  # the village's upload went out
         assert b"".join(town.store.file_chunks(town.store.current_file(
             town.store.page(WIKI, 6, "Village.png").id))) == image("PNG", (30, 20), seed=5)
 
-        # A larger stick on the next trip brings the photo.
+        # A larger stick on the next trip brings the photo (and what a false "holds" kept back).
         roomy = small_stick("roomy", "20m")
         stick.init_stick(roomy)
         stick.home(village, roomy)
-        again = stick.serve(town, roomy)
-        assert again.files_left == 0 and again.files_out == 1, again  # only what home lacks
-        assert stick.home(village, roomy).met == 1
+        waiting = {"Photo.jpg", *lagging}
+        for _ in range(3):
+            again = stick.serve(town, roomy)
+            late = {title for title in waiting if falsely_held(roomy, town, title)}
+            skipped = {title for title in waiting if falsely_held(roomy, town, title, whole=True)}
+            assert again.files_left == 0 and again.files_out == len(waiting - skipped), again  # what home lacks
+            stick.home(village, roomy)
+            waiting = late
+            if not waiting:
+                break
         assert file_bytes(village, "Photo.jpg") == PHOTO
+        assert file_bytes(village, "Small.png") == small and village.store.file_by_sha256(other) is not None
         assert Wants(village.store).open() == []
         for node in (village, town):
             assert fsck(node.store)[1] == []
     finally:
         village.close()
         town.close()
+
+
+def falsely_held(path: Path, server: Node, title: str, whole: bool = False) -> bool:
+    """Whether the summary of home on the stick at ``path`` says home holds the file ``title`` of ``server``
+    (``whole``: the file itself, which is then not sent at all), or else one of its chunks (the file goes
+    without it), when home holds none of them: a Bloom filter's false positive."""
+    summary = Summary.from_bytes((path / "requests" / stick.SUMMARY).read_bytes())
+    info = server.store.current_file(server.store.page(WIKI, 6, title).id)
+    return info.cid in summary or (not whole and any(c in summary for c in info.chunks))
 
 
 # -- bad input from a peer ------------------------------------------------------------------
