@@ -203,7 +203,8 @@ class Weed:
             if log_tail is None:
                 self.started = True
                 return
-            if self.started or "Port allocation failed" not in log_tail or attempt == 2:
+            lost_a_port = "Port allocation failed" in log_tail or "address already in use" in log_tail
+            if self.started or not lost_a_port or attempt == 2:
                 raise WeedStartError(f"weed mini did not start in {self.data}: {log_tail}")
             self._choose_ports()
 
