@@ -349,6 +349,32 @@ def test_the_stick_carries_files_and_a_stick_with_room_only_for_text_says_so(tmp
         town.close()
 
 
+def test_a_chunk_the_summary_falsely_claims_keeps_the_request_open_until_a_trip_brings_it(tmp_path, small_stick,
+                                                                                          monkeypatch):
+    """A false "home holds this chunk" sends the file without it; the page's request stays open (it used to
+    count as met, and the file never came), and the next trip, with a new summary, brings the whole file."""
+    village, town = (n.node for n in make_nodes(tmp_path, 2, ["village", "town"]))
+    try:
+        edit(town, WIKI, "Photos", "[[File:Photo.jpg|thumb|40px|The photo]]", "photos")
+        upload(town, WIKI, "File:Photo.jpg", PHOTO, "a big photo")
+        Wants(village.store).add_titles(WIKI, ["Photos"])
+        chunk = town.store.current_file(town.store.page(WIKI, 6, "Photo.jpg").id).chunks[1]
+        honest = Summary.__contains__
+        monkeypatch.setattr(Summary, "__contains__", lambda summary, cid: cid == chunk or honest(summary, cid))
+        roomy = small_stick("roomy", "20m")
+        stick.init_stick(roomy)
+        stick.home(village, roomy)
+        assert stick.serve(town, roomy).files_out == 1  # without that chunk
+        assert stick.home(village, roomy).met == 0 and len(Wants(village.store).open()) == 1
+        monkeypatch.setattr(Summary, "__contains__", honest)  # the next trip's summary has a new salt
+        assert stick.serve(town, roomy).files_out == 1
+        assert stick.home(village, roomy).met == 1 and Wants(village.store).open() == []
+        assert file_bytes(village, "Photo.jpg") == PHOTO
+    finally:
+        village.close()
+        town.close()
+
+
 def falsely_held(path: Path, server: Node, title: str, whole: bool = False) -> bool:
     """Whether the summary of home on the stick at ``path`` says home holds the file ``title`` of ``server``
     (``whole``: the file itself, which is then not sent at all), or else one of its chunks (the file goes

@@ -48,7 +48,7 @@ from wikipeer.node import Node
 from wikipeer.store import log, revlists
 from wikipeer.store.keyring import NODE_KEY
 from wikipeer.store.peers import PeerBook
-from wikipeer.store.records import FileInfo, RevInfo
+from wikipeer.store.records import FileInfo, PageRow, RevInfo
 from wikipeer.store.wants import Want, Wants
 
 STATE, README, ACK, SUMMARY, ANSWERS = "state.json", "README.txt", "ack.json", "have.summary", "answers.json"
@@ -248,17 +248,29 @@ def _complete(path: Path) -> set[int]:
 
 
 def _met(node: Node, want: Want) -> bool:
-    """A request for titles is met when every page is here; for files, when they are; a search, when the
-    far side answered it."""
+    """A request for titles is met when every page is here with the files it shows; for files, when they
+    are; a search, when the far side answered it."""
     if any(node.store.file_by_sha256(sha256) is None for sha256 in want.files):
         return False
     config = node.wiki_or_default(want.wiki) if want.wiki else None
     for title in want.titles:
         t = normalize_title(config, title)
         page = node.store.page(want.wiki, t.ns, t.text)
-        if page is None or not node.store.heads(page.id):
+        if page is None or not node.store.heads(page.id) or _file_lacking(node, page):
             return False
     return True
+
+
+def _file_lacking(node: Node, row: PageRow) -> bool:
+    """Whether a file the page shows came without all of it: its file page is here (it travels with the
+    file), but no whole version (a chunk that home's summary falsely said it holds was not sent). The
+    request then goes out again, with a new summary. A file the far side does not have holds nothing
+    back: its page does not come either."""
+    for name in shown_files(node, row):
+        page = node.store.page(row.wiki, NS_FILE, name)
+        if page is not None and node.store.current_file(page.id) is None:
+            return True
+    return False
 
 
 def _revisions_since(node: Node, position: int) -> int:
