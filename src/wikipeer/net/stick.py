@@ -266,11 +266,15 @@ def _file_lacking(node: Node, row: PageRow) -> bool:
     file), but no whole version (a chunk that home's summary falsely said it holds was not sent). The
     request then goes out again, with a new summary. A file the far side does not have holds nothing
     back: its page does not come either."""
+    return any(info is None for info in _shown_file_versions(node, row))
+
+
+def _shown_file_versions(node: Node, row: PageRow) -> Iterator[FileInfo | None]:
+    """For each file the page shows whose file page is held here, its newest whole version (None: none is)."""
     for name in shown_files(node, row):
         page = node.store.page(row.wiki, NS_FILE, name)
-        if page is not None and node.store.current_file(page.id) is None:
-            return True
-    return False
+        if page is not None:
+            yield node.store.current_file(page.id)
 
 
 def _revisions_since(node: Node, position: int) -> int:
@@ -564,12 +568,7 @@ def _answer_files(node: Node, answer: Answer) -> list[FileInfo]:
     """The files an answer carries: those asked for, and the newest version of each file its pages show."""
     files = list(answer.files)
     for page_id in answer.pages:
-        row = node.store.page_by_id(page_id)
-        for name in shown_files(node, row):
-            page = node.store.page(row.wiki, NS_FILE, name)
-            info = node.store.current_file(page.id) if page is not None else None
-            if info is not None:
-                files.append(info)
+        files += [info for info in _shown_file_versions(node, node.store.page_by_id(page_id)) if info is not None]
     return files
 
 

@@ -4,7 +4,7 @@ No title, wiki name or key can hold NUL (MediaWiki refuses control characters in
 PostgreSQL cannot even be asked about one: its text values cannot contain the byte. So ``/wiki/%00`` is a
 400 naming the problem on both backends, instead of a lookup that SQLite answers and PostgreSQL fails.
 Query parameters and bodies are the handlers' to check: each names its own parameter in its own page
-("Bad revision id"), and the free-text ones (search) refuse NUL themselves.
+("Bad revision id"), and search splits on NUL as on a space (store/search.py).
 """
 
 from __future__ import annotations
